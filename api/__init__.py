@@ -1,0 +1,1 @@
+"""E-safety compliance service."""

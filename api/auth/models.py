@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import EmailStr
+from sqlmodel import JSON, Field, SQLModel
+
+from api.auth.roles import ApiKeyScope, Role
+from api.common import FORBID_EXTRA
+from api.db import Timestamped, UTCDateTime, enum_type, utcnow
+
+
+class User(Timestamped, table=True):
+    """A sign-in for one staff record. The password hash lives only here, never in a response model."""
+
+    __tablename__ = "user_account"
+    staff_id: uuid.UUID = Field(foreign_key="staff.id", unique=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    password_hash: str = Field(max_length=500)
+    role: Role = Field(sa_type=enum_type(Role))
+    is_active: bool = True
+    # In every token; bumped when the password, role or active flag changes, so old tokens stop at once.
+    token_epoch: int = 0
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserPublic(SQLModel):
+    id: uuid.UUID
+    staff_id: uuid.UUID
+    email: str
+    role: Role
+    is_active: bool
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+class UserCreate(SQLModel):
+    model_config = FORBID_EXTRA
+    staff_id: uuid.UUID
+    email: EmailStr
+    role: Role
+    password: str = Field(min_length=12, max_length=256)
+
+
+class UserUpdate(SQLModel):
+    model_config = FORBID_EXTRA
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+class PasswordChange(SQLModel):
+    model_config = FORBID_EXTRA
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=12, max_length=256)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Sign-in attempts, kept in the database so the lockout holds across workers and replicas."""
+
+    __tablename__ = "login_attempt"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    login: str = Field(max_length=254, index=True)
+    attempted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    succeeded: bool
+
+
+class ApiKey(Timestamped, table=True):
+    __tablename__ = "api_key"
+    name: str = Field(max_length=200)
+    prefix: str = Field(max_length=16, description="The key's first characters, to recognise it")
+    key_hash: str = Field(
+        max_length=64, unique=True, description="SHA-256 of the key; the key is never stored"
+    )
+    scopes: list[ApiKeyScope] = Field(default_factory=list, sa_type=JSON)
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiKeyCreate(SQLModel):
+    model_config = FORBID_EXTRA
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[ApiKeyScope] = Field(min_length=1)
+
+
+class ApiKeyPublic(SQLModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[ApiKeyScope]
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_at: datetime
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The secret, shown this once only: store it now")
+
+
+class Token(SQLModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int

@@ -1,0 +1,122 @@
+"""Who is calling: a signed-in user (bearer JWT) or another system (X-API-Key). Denied by default."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlmodel import Session, col, select
+
+from api.auth import tokens
+from api.auth.models import ApiKey, User
+from api.auth.roles import ApiKeyScope, Permission, Role, permissions_for
+from api.common import in_force
+from api.config import get_settings
+from api.db import get_session, utcnow
+from api.errors import Forbidden, Unauthorized
+from api.staff.models import Staff
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Another system's API key")
+
+# last_used_at is written at most this often, so a busy key does not write on every read.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" or "api_key"
+    id: uuid.UUID
+    role: Role
+    label: str
+    staff_id: uuid.UUID | None = None
+    permissions: frozenset[Permission] = field(default_factory=frozenset)
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role is Role.coordinator
+
+
+def hash_api_key(key: str) -> str:
+    # A fast hash is right here: the key is long and random, and it is checked on every request.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _from_api_key(session: Session, key: str) -> Principal:
+    row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key))).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("Unknown or revoked API key")
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
+        row.last_used_at = now
+        session.add(row)
+        session.commit()
+    scopes = frozenset(ApiKeyScope(s) for s in row.scopes)
+    return Principal(
+        kind="api_key",
+        id=row.id,
+        role=Role.integration,
+        label=f"api key {row.name}",
+        permissions=permissions_for(Role.integration, scopes),
+    )
+
+
+def _from_token(session: Session, token: str) -> Principal:
+    try:
+        claims = tokens.verify(token, secret=get_settings().secret_key)
+    except tokens.InvalidToken as exc:
+        raise Unauthorized("Invalid or expired token") from exc
+    row = session.exec(
+        select(User, Staff).join(Staff, col(Staff.id) == col(User.staff_id)).where(User.id == claims.user_id)
+    ).first()
+    if row is None:
+        raise Unauthorized("Invalid or expired token")
+    user, staff = row
+    # A disabled account, a changed password or role (epoch), or a departed member of staff: refused at once.
+    if not user.is_active or user.token_epoch != claims.epoch:
+        raise Unauthorized("Token revoked")
+    if not in_force(None, staff.left_on, date.today()):
+        raise Unauthorized("Access ended when employment ended")
+    return Principal(
+        kind="user",
+        id=user.id,
+        role=user.role,
+        label=user.email,
+        staff_id=user.staff_id,
+        permissions=permissions_for(user.role),
+    )
+
+
+def current_principal(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    token: Annotated[str | None, Depends(oauth2)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    if api_key:
+        principal = _from_api_key(session, api_key)
+    elif token:
+        principal = _from_token(session, token)
+    else:
+        raise Unauthorized()
+    request.state.principal = principal
+    return principal
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency that lets the call through only if the caller's role holds `permission`."""
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if permission not in principal.permissions:
+            raise Forbidden(f"Your role ({principal.role}) may not do this ({permission})")
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the permission-matrix test
+    dependency.__name__ = f"require_{permission.name.lower()}"
+    return dependency

@@ -1,0 +1,102 @@
+"""Roles and permissions as data: the one place that says who may do what.
+
+A route names the permission it needs in its signature (`Depends(require(Permission.X))`); row-level reach
+(a member of staff sees only their own groups' children) is applied in each service's query.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    coordinator = "coordinator"
+    staff = "staff"
+    trustee = "trustee"
+    integration = "integration"  # an API key used by another system (the CRM)
+
+
+USER_ROLES = (Role.coordinator, Role.staff, Role.trustee)
+
+
+class Permission(StrEnum):
+    STAFF_READ = "staff:read"
+    STAFF_WRITE = "staff:write"
+    PARTICIPANT_READ = "participant:read"
+    PARTICIPANT_WRITE = "participant:write"
+    GROUP_READ = "group:read"
+    GROUP_CREATE = "group:create"
+    GROUP_WRITE = "group:write"
+    GROUP_RECORD = "group:record"  # risk assessments and reviews
+    MEMBERSHIP_READ = "membership:read"
+    MEMBERSHIP_WRITE = "membership:write"
+    CONSENT_READ = "consent:read"
+    CONSENT_WRITE = "consent:write"
+    INCIDENT_REPORT = "incident:report"
+    INCIDENT_READ = "incident:read"
+    INCIDENT_MANAGE = "incident:manage"
+    INCIDENT_STATS = "incident:stats"
+    COMPLIANCE_READ = "compliance:read"
+    POLICY_ADMIN = "policy:admin"
+    USER_ADMIN = "user:admin"
+    API_KEY_ADMIN = "api_key:admin"
+    AUDIT_READ = "audit:read"
+    OWN_ACCOUNT = "own_account"
+    SYNC_WRITE = "sync:write"
+
+
+P = Permission
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.coordinator: frozenset(Permission) - {P.SYNC_WRITE},
+    # Staff permissions are further narrowed to their own groups and reports by the services.
+    Role.staff: frozenset(
+        {
+            P.STAFF_READ,
+            P.PARTICIPANT_READ,
+            P.GROUP_READ,
+            P.GROUP_CREATE,
+            P.GROUP_RECORD,
+            P.MEMBERSHIP_READ,
+            P.MEMBERSHIP_WRITE,
+            P.CONSENT_READ,
+            P.CONSENT_WRITE,
+            P.INCIDENT_REPORT,
+            P.INCIDENT_READ,
+            P.COMPLIANCE_READ,
+            P.OWN_ACCOUNT,
+        }
+    ),
+    # Trustees govern; they never see a child's name or contact details, nor an incident record.
+    Role.trustee: frozenset({P.STAFF_READ, P.GROUP_READ, P.INCIDENT_STATS, P.COMPLIANCE_READ, P.OWN_ACCOUNT}),
+    Role.integration: frozenset(
+        {
+            P.STAFF_READ,
+            P.STAFF_WRITE,
+            P.PARTICIPANT_READ,
+            P.PARTICIPANT_WRITE,
+            P.CONSENT_READ,
+            P.CONSENT_WRITE,
+            P.SYNC_WRITE,
+        }
+    ),
+}
+
+
+class ApiKeyScope(StrEnum):
+    read = "read"
+    sync_write = "sync:write"
+
+
+# An API key holds the integration role's permissions, narrowed to those its scopes name.
+SCOPE_PERMISSIONS: dict[ApiKeyScope, frozenset[Permission]] = {
+    ApiKeyScope.read: frozenset({P.STAFF_READ, P.PARTICIPANT_READ, P.CONSENT_READ}),
+    ApiKeyScope.sync_write: frozenset({P.STAFF_WRITE, P.PARTICIPANT_WRITE, P.CONSENT_WRITE, P.SYNC_WRITE}),
+}
+
+
+def permissions_for(role: Role, scopes: frozenset[ApiKeyScope] | None = None) -> frozenset[Permission]:
+    granted = ROLE_PERMISSIONS[role]
+    if scopes is not None:
+        granted = granted & frozenset().union(*(SCOPE_PERMISSIONS[s] for s in scopes))
+    return granted

@@ -1,0 +1,52 @@
+"""Shapes shared by every domain: pagination, date-order checks, ETags."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlmodel._compat import SQLModelConfig
+
+from api.errors import Unprocessable
+
+T = TypeVar("T")
+
+# Inputs reject unknown fields, so a typo in a field name is an error rather than silently ignored.
+FORBID_EXTRA = SQLModelConfig(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)")] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Records to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def check_order(start: date | None, end: date | None, *, start_field: str, end_field: str) -> None:
+    """An end before its start is a 422 that names the end field."""
+    if start is not None and end is not None and end < start:
+        raise Unprocessable.field(end_field, f"{end_field} ({end}) is before {start_field} ({start})")
+
+
+def in_force(start: date | None, end: date | None, on: date) -> bool:
+    """Whether a dated fact holds on `on`. End dates are exclusive everywhere in this service:
+    `left_on`, `ended_on`, `withdrawn_on`, `expires_on` and `archived_on` are the first day it no longer holds
+    (people who leave lose access the day they leave)."""
+    return (start is None or start <= on) and (end is None or on < end)

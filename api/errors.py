@@ -1,0 +1,162 @@
+"""One error base, one handler, one body shape: RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, plus a machine-readable `code` and, for bad input, the fields."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    code: str
+    errors: list[FieldError] | None = None
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra or {}
+
+
+class NotFound(AppError):
+    status_code, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(AppError):
+    status_code, code, title = 409, "conflict", "Conflict"
+
+
+class Unprocessable(AppError):
+    status_code, code, title = 422, "validation_error", "Invalid input"
+
+    @classmethod
+    def field(cls, field: str, message: str, type_: str = "value_error") -> Unprocessable:
+        return cls(message, errors=[FieldError(field=field, message=message, type=type_)])
+
+
+class Unauthorized(AppError):
+    status_code, code, title = 401, "not_authenticated", "Not authenticated"
+
+    def __init__(self, detail: str = "Missing or invalid credentials", **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kw)
+
+
+class Forbidden(AppError):
+    status_code, code, title = 403, "forbidden", "Forbidden"
+
+
+class PreconditionFailed(AppError):
+    status_code, code, title = 412, "precondition_failed", "Precondition failed"
+
+
+class PayloadTooLarge(AppError):
+    status_code, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class TooManyRequests(AppError):
+    status_code, code, title = 429, "too_many_requests", "Too many requests"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    code: str,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body = Problem(title=title, status=status, detail=detail, code=code, errors=errors).model_dump(
+        exclude_none=True
+    )
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _loc_to_field(loc: tuple[int | str, ...]) -> str:
+    # Drop the "body"/"query" prefix so the client sees the field it sent.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return problem_response(
+            exc.status_code, exc.title, exc.code, exc.detail, exc.errors, exc.headers, exc.extra
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            FieldError(field=_loc_to_field(tuple(e.get("loc", ()))), message=e["msg"], type=e["type"])
+            for e in exc.errors()
+        ]
+        names = ", ".join(sorted({e.field for e in errors}))
+        return problem_response(422, "Invalid input", "validation_error", f"Invalid fields: {names}", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated", 403: "forbidden"}
+        return problem_response(
+            exc.status_code,
+            str(exc.detail) if exc.status_code != 404 else "Not found",
+            codes.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
+
+
+# Declared on routes so the OpenAPI spec (and schemathesis) knows every answer a route can give.
+def problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
+
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: problem("Not authenticated"),
+    403: problem("The caller's role may not use this route"),
+    422: problem("Invalid input; `errors` names each bad field"),
+    429: problem("Too many requests; see Retry-After"),
+}
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: problem("No such record, or not visible to the caller")}
+CONFLICT: Responses = {409: problem("Conflicts with an existing record or state")}
+PRECONDITION: Responses = {412: problem("The record changed since it was read (If-Match)")}

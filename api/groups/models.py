@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import model_validator
+from sqlmodel import Field, SQLModel
+
+from api.common import FORBID_EXTRA
+from api.db import Timestamped, enum_type
+
+
+class Platform(StrEnum):
+    facebook_group = "facebook_group"
+    whatsapp = "whatsapp"
+    discord = "discord"
+    instagram = "instagram"
+    email_list = "email_list"
+    other = "other"
+
+
+class Visibility(StrEnum):
+    closed = "closed"
+    secret = "secret"
+    public = "public"
+
+
+class JoinApproval(StrEnum):
+    admins_only = "admins_only"
+    any_member = "any_member"
+
+
+class GroupStatus(StrEnum):
+    active = "active"
+    archived = "archived"
+
+
+class GroupBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    platform: Platform = Field(sa_type=enum_type(Platform))
+    project: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=500)
+    visibility: Visibility = Field(sa_type=enum_type(Visibility))
+    join_approval: JoinApproval = Field(sa_type=enum_type(JoinApproval))
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
+    shares_images: bool = False
+    started_on: date
+
+
+class Group(GroupBase, Timestamped, table=True):
+    __tablename__ = "online_group"  # `group` is an SQL keyword
+    status: GroupStatus = Field(default=GroupStatus.active, sa_type=enum_type(GroupStatus))
+    archived_on: date | None = None
+
+
+class GroupCreate(GroupBase):
+    model_config = FORBID_EXTRA
+
+    @model_validator(mode="after")
+    def _ages_in_order(self) -> GroupCreate:
+        check_ages(self.min_age, self.max_age)
+        return self
+
+
+def check_ages(min_age: int | None, max_age: int | None) -> None:
+    from api.errors import Unprocessable
+
+    if min_age is not None and max_age is not None and max_age < min_age:
+        raise Unprocessable.field("max_age", f"max_age ({max_age}) is below min_age ({min_age})")
+
+
+class GroupUpdate(SQLModel):
+    model_config = FORBID_EXTRA
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    platform: Platform | None = None
+    project: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=500)
+    visibility: Visibility | None = None
+    join_approval: JoinApproval | None = None
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
+    shares_images: bool | None = None
+    started_on: date | None = None
+
+
+class GroupArchive(SQLModel):
+    model_config = FORBID_EXTRA
+    archived_on: date
+
+
+class GroupPublic(GroupBase):
+    id: uuid.UUID
+    status: GroupStatus
+    archived_on: date | None
+    member_count: int = Field(default=0, description="Current members (staff and participants)")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class RiskAssessmentBase(SQLModel):
+    assessed_on: date
+    assessed_by_id: uuid.UUID = Field(foreign_key="staff.id", description="The member of staff who assessed")
+    risks: str = Field(min_length=1, max_length=10_000)
+    mitigations: str = Field(min_length=1, max_length=10_000)
+    privacy_features_checked: bool = False
+
+
+class RiskAssessment(RiskAssessmentBase, Timestamped, table=True):
+    __tablename__ = "risk_assessment"
+    group_id: uuid.UUID = Field(foreign_key="online_group.id", index=True)
+
+
+class RiskAssessmentCreate(RiskAssessmentBase):
+    model_config = FORBID_EXTRA
+
+
+class RiskAssessmentPublic(RiskAssessmentBase):
+    id: uuid.UUID
+    group_id: uuid.UUID
+    created_at: datetime
+
+
+class ReviewBase(SQLModel):
+    reviewed_on: date
+    reviewed_by_id: uuid.UUID = Field(foreign_key="staff.id")
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+class GroupReview(ReviewBase, Timestamped, table=True):
+    __tablename__ = "group_review"
+    group_id: uuid.UUID = Field(foreign_key="online_group.id", index=True)
+
+
+class ReviewCreate(ReviewBase):
+    model_config = FORBID_EXTRA
+
+
+class ReviewPublic(ReviewBase):
+    id: uuid.UUID
+    group_id: uuid.UUID
+    created_at: datetime

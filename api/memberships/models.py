@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from pydantic import model_validator
+from sqlmodel import Field, SQLModel
+
+from api.common import FORBID_EXTRA, in_force
+from api.db import Timestamped, enum_type
+
+
+class MemberRole(StrEnum):
+    admin = "admin"
+    member = "member"
+
+
+class MembershipBase(SQLModel):
+    group_id: uuid.UUID = Field(foreign_key="online_group.id", index=True)
+    staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id", index=True)
+    participant_id: uuid.UUID | None = Field(default=None, foreign_key="participant.id", index=True)
+    role: MemberRole = Field(default=MemberRole.member, sa_type=enum_type(MemberRole))
+    started_on: date
+
+
+class Membership(MembershipBase, Timestamped, table=True):
+    __tablename__ = "membership"
+    __table_args__ = (
+        # Exactly one of staff or participant: the database holds the rule even if a service forgets it.
+        sa.CheckConstraint("(staff_id IS NULL) <> (participant_id IS NULL)", name="exactly_one_member"),
+    )
+    ended_on: date | None = None
+    end_reason: str | None = Field(default=None, max_length=500)
+
+    @property
+    def is_current(self) -> bool:
+        return in_force(self.started_on, self.ended_on, date.today())
+
+
+class MembershipCreate(MembershipBase):
+    model_config = FORBID_EXTRA
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MembershipCreate:
+        from api.errors import Unprocessable
+
+        if (self.staff_id is None) == (self.participant_id is None):
+            raise Unprocessable.field("staff_id", "give exactly one of staff_id and participant_id")
+        return self
+
+
+class MembershipUpdate(SQLModel):
+    model_config = FORBID_EXTRA
+    role: MemberRole | None = None
+
+
+class MembershipEnd(SQLModel):
+    model_config = FORBID_EXTRA
+    ended_on: date
+    end_reason: str | None = Field(default=None, max_length=500)
+
+
+class MembershipPublic(MembershipBase):
+    id: uuid.UUID
+    ended_on: date | None
+    end_reason: str | None
+    is_current: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import EmailStr
+from sqlmodel import Field, SQLModel
+
+from api.common import FORBID_EXTRA, in_force
+from api.db import Timestamped
+
+PHONE_PATTERN = r"^\+?[0-9 ()\-]{6,30}$"
+
+
+class ParticipantBase(SQLModel):
+    full_name: str = Field(min_length=1, max_length=200)
+    date_of_birth: date
+    is_vulnerable_adult: bool = False
+    carer_name: str | None = Field(default=None, max_length=200)
+    carer_email: EmailStr | None = Field(default=None, max_length=254)
+    carer_phone: str | None = Field(default=None, max_length=30, regex=PHONE_PATTERN)
+    joined_on: date
+    left_on: date | None = Field(default=None, description="Null while taking part")
+    external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
+
+
+class Participant(ParticipantBase, Timestamped, table=True):
+    __tablename__ = "participant"
+    carer_email: str | None = Field(default=None, max_length=254)
+    external_id: str | None = Field(default=None, max_length=100, unique=True)
+
+    @property
+    def is_current(self) -> bool:
+        return in_force(self.joined_on, self.left_on, date.today())
+
+
+class ParticipantCreate(ParticipantBase):
+    model_config = FORBID_EXTRA
+
+
+class ParticipantUpdate(SQLModel):
+    model_config = FORBID_EXTRA
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    date_of_birth: date | None = None
+    is_vulnerable_adult: bool | None = None
+    carer_name: str | None = Field(default=None, max_length=200)
+    carer_email: EmailStr | None = Field(default=None, max_length=254)
+    carer_phone: str | None = Field(default=None, max_length=30, regex=PHONE_PATTERN)
+    joined_on: date | None = None
+    left_on: date | None = None
+    external_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class ParticipantLeave(SQLModel):
+    model_config = FORBID_EXTRA
+    left_on: date
+
+
+class ParticipantPublic(ParticipantBase):
+    id: uuid.UUID
+    is_current: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int

@@ -1,0 +1,13 @@
+"""The one place that mounts every domain's router, with its prefix and tag."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.auth.router import router as auth_router
+from api.errors import COMMON_ERRORS
+from api.staff.router import router as staff_router
+
+api_router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
+api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
+api_router.include_router(staff_router, prefix="/staff", tags=["staff"])

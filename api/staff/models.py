@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import EmailStr
+from sqlmodel import Field, SQLModel
+
+from api.common import FORBID_EXTRA, in_force
+from api.db import Timestamped, enum_type
+
+
+class EmploymentType(StrEnum):
+    employee = "employee"
+    volunteer = "volunteer"
+    sessional = "sessional"
+    agency = "agency"
+    student = "student"
+    trustee = "trustee"
+    senior_manager = "senior_manager"
+
+
+class StaffBase(SQLModel):
+    full_name: str = Field(min_length=1, max_length=200)
+    email: EmailStr = Field(max_length=254, description="Official organisation address; unique")
+    employment_type: EmploymentType = Field(sa_type=enum_type(EmploymentType))
+    job_title: str | None = Field(default=None, max_length=200)
+    started_on: date
+    left_on: date | None = Field(default=None, description="Null while current; access ends on this day")
+    is_esafety_coordinator: bool = False
+    uses_social_media_for_work: bool = False
+    code_of_conduct_signed_on: date | None = None
+    esafety_training_completed_on: date | None = None
+    external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
+
+
+class Staff(StaffBase, Timestamped, table=True):
+    __tablename__ = "staff"
+    email: str = Field(max_length=254, unique=True, index=True)
+    external_id: str | None = Field(default=None, max_length=100, unique=True)
+
+    @property
+    def is_current(self) -> bool:
+        return in_force(self.started_on, self.left_on, date.today())
+
+
+class StaffCreate(StaffBase):
+    model_config = FORBID_EXTRA
+
+
+class StaffUpdate(SQLModel):
+    model_config = FORBID_EXTRA
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = Field(default=None, max_length=254)
+    employment_type: EmploymentType | None = None
+    job_title: str | None = Field(default=None, max_length=200)
+    started_on: date | None = None
+    left_on: date | None = None
+    is_esafety_coordinator: bool | None = None
+    uses_social_media_for_work: bool | None = None
+    code_of_conduct_signed_on: date | None = None
+    esafety_training_completed_on: date | None = None
+    external_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class StaffLeave(SQLModel):
+    model_config = FORBID_EXTRA
+    left_on: date = Field(description="The last day of employment; access ends on this day")
+
+
+class StaffPublic(StaffBase):
+    id: uuid.UUID
+    is_current: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int

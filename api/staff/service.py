@@ -1,0 +1,85 @@
+"""Staff: the verbs. Routes call these; nothing else writes staff rows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlmodel import Session, col, or_, select
+
+from api import crud
+from api.auth.principal import Principal
+from api.common import check_order
+from api.errors import Unprocessable
+from api.staff.models import EmploymentType, Staff, StaffCreate, StaffUpdate
+
+UNIQUE = ("email", "external_id")
+
+
+def _validate(staff: Staff) -> None:
+    check_order(staff.started_on, staff.left_on, start_field="started_on", end_field="left_on")
+    for field in ("code_of_conduct_signed_on", "esafety_training_completed_on"):
+        value = getattr(staff, field)
+        if value is not None and value > date.today():
+            raise Unprocessable.field(field, f"{field} ({value}) is in the future")
+
+
+def get(*, session: Session, staff_id: uuid.UUID) -> Staff:
+    """One staff record, or 404."""
+    return crud.get_or_404(session, Staff, staff_id, "staff member")
+
+
+def list_(
+    *,
+    session: Session,
+    limit: int,
+    offset: int,
+    current: bool | None = None,
+    employment_type: EmploymentType | None = None,
+    is_esafety_coordinator: bool | None = None,
+    external_id: str | None = None,
+    q: str | None = None,
+) -> tuple[list[Staff], int]:
+    """A filtered page of staff, by name then id."""
+    query = select(Staff)
+    today = date.today()
+    if current is True:
+        query = query.where(or_(col(Staff.left_on).is_(None), col(Staff.left_on) > today))
+    elif current is False:
+        query = query.where(col(Staff.left_on) <= today)
+    if employment_type is not None:
+        query = query.where(Staff.employment_type == employment_type)
+    if is_esafety_coordinator is not None:
+        query = query.where(Staff.is_esafety_coordinator == is_esafety_coordinator)
+    if external_id is not None:
+        query = query.where(Staff.external_id == external_id)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(or_(col(Staff.full_name).ilike(pattern), col(Staff.email).ilike(pattern)))
+    return crud.page(session, query.order_by(col(Staff.full_name), col(Staff.id)), limit=limit, offset=offset)
+
+
+def create(*, session: Session, actor: Principal, data: StaffCreate) -> Staff:
+    """Add a member of staff."""
+    staff = Staff.model_validate(data)
+    staff.email = staff.email.lower()
+    _validate(staff)
+    return crud.save(session, staff, actor=actor, action="staff.create", unique_fields=UNIQUE)
+
+
+def update(*, session: Session, actor: Principal, staff: Staff, data: StaffUpdate) -> Staff:
+    """Change the fields sent; a `left_on` ends access the same as `leave`."""
+    for field in ("full_name", "email", "employment_type", "started_on", "is_esafety_coordinator"):
+        if field in data.model_fields_set and getattr(data, field) is None:
+            raise Unprocessable.field(field, f"{field} cannot be null")
+    before = crud.apply(staff, data)
+    staff.email = staff.email.lower()
+    _validate(staff)
+    return crud.save(session, staff, actor=actor, action="staff.update", before=before, unique_fields=UNIQUE)
+
+
+def leave(*, session: Session, actor: Principal, staff: Staff, left_on: date) -> Staff:
+    """Record the day employment ends; access ends that day. The record is kept."""
+    before = crud.apply(staff, StaffUpdate(left_on=left_on))
+    _validate(staff)
+    return crud.save(session, staff, actor=actor, action="staff.leave", before=before)

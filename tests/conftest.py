@@ -1,0 +1,120 @@
+"""Test set-up: one throwaway database per run, migrated once; each test in a transaction rolled back.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL points at a server (a fresh database is created on
+it for this run and dropped afterwards, so runs never collide or depend on leftovers).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+# Settings are read once: fix them before the app is imported.
+os.environ["ENVIRONMENT"] = "test"
+os.environ["ARGON2_TIME_COST"] = "1"
+os.environ["ARGON2_MEMORY_KIB"] = "64"
+os.environ["SECRET_KEY"] = "test-secret-" + "x" * 40
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlmodel import Session
+
+_SERVER_URL = os.environ.get("TEST_DATABASE_URL")
+_TMP = Path(tempfile.mkdtemp(prefix="esafety-test-"))
+if _SERVER_URL:
+    _DB_NAME = f"esafety_test_{uuid.uuid4().hex[:12]}"
+    DB_URL = make_url(_SERVER_URL).set(database=_DB_NAME).render_as_string(hide_password=False)
+else:
+    DB_URL = f"sqlite:///{_TMP / 'test.db'}"
+os.environ["DATABASE_URL"] = DB_URL
+BACKEND = "postgresql" if _SERVER_URL else "sqlite"
+
+from api.auth.roles import Role  # noqa: E402
+from api.db import get_engine, get_session  # noqa: E402
+from api.main import create_app  # noqa: E402
+from api.migrations import upgrade  # noqa: E402
+from tests.factories import Actor, make_actor, make_api_key  # noqa: E402
+
+
+def _admin_engine() -> Engine:
+    assert _SERVER_URL
+    return create_engine(_SERVER_URL, isolation_level="AUTOCOMMIT")
+
+
+def pytest_report_header() -> str:
+    return f"database backend: {BACKEND} ({make_url(DB_URL).render_as_string(hide_password=True)})"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    if _SERVER_URL:
+        admin = _admin_engine()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{_DB_NAME}"'))
+    upgrade(DB_URL)
+    eng = get_engine()
+    yield eng
+    eng.dispose()
+    if _SERVER_URL:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{_DB_NAME}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    # The app's commits become SAVEPOINT releases; the outer transaction is rolled back after the test.
+    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def app(session: Session) -> Iterator[FastAPI]:
+    application = create_app()
+
+    def _session() -> Iterator[Session]:
+        yield session
+
+    application.dependency_overrides[get_session] = _session
+    yield application
+    application.dependency_overrides.clear()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def coordinator(session: Session) -> Actor:
+    return make_actor(session, Role.coordinator, coordinator=True)
+
+
+@pytest.fixture
+def staff_actor(session: Session) -> Actor:
+    return make_actor(session, Role.staff)
+
+
+@pytest.fixture
+def trustee(session: Session) -> Actor:
+    return make_actor(session, Role.trustee)
+
+
+@pytest.fixture
+def integration(session: Session) -> Actor:
+    return make_api_key(session)
