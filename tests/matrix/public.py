@@ -1,0 +1,14 @@
+from tests.matrix.roles import OPEN, USERS
+
+ROUTES = {
+    ("GET", "/health"): OPEN,
+    ("GET", "/ready"): OPEN,
+    ("GET", "/openapi.json"): OPEN,
+    ("GET", "/docs"): OPEN,
+    ("GET", "/"): OPEN,
+    ("GET", "/swagger/swagger-ui-bundle.js"): OPEN,
+    ("GET", "/swagger/swagger-ui.css"): OPEN,
+    ("GET", "/swagger/favicon-32x32.png"): OPEN,
+    ("POST", "/api/v1/auth/token"): OPEN,
+    ("GET", "/api/v1/auth/me"): USERS,
+}
