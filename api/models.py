@@ -7,6 +7,7 @@ from api.groups.models import Group, GroupReview, RiskAssessment
 from api.incidents.models import Incident, IncidentParticipant, IncidentStaff
 from api.memberships.models import Membership
 from api.participants.models import Participant
+from api.policy.models import PolicySettings
 from api.staff.models import Staff
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "Participant",
+    "PolicySettings",
     "RiskAssessment",
     "Staff",
     "User",

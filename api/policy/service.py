@@ -1,0 +1,36 @@
+"""The organisation's policy settings: one row, the defaults until a coordinator changes them."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, col, select
+
+from api import crud
+from api.auth.principal import Principal
+from api.errors import Unprocessable
+from api.policy.models import PolicySettings, PolicySettingsUpdate
+
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def get(*, session: Session) -> PolicySettings:
+    """The settings in force (the defaults, unsaved, if none were ever set)."""
+    row = session.exec(select(PolicySettings).order_by(col(PolicySettings.created_at))).first()
+    return row if row is not None else PolicySettings()
+
+
+def replace(*, session: Session, actor: Principal, data: PolicySettingsUpdate) -> PolicySettings:
+    """Replace the whole settings document."""
+    domains = [d.strip().lower() for d in data.official_email_domains]
+    for i, domain in enumerate(domains):
+        if not DOMAIN.match(domain):
+            raise Unprocessable.field(f"official_email_domains.{i}", f"{domain!r} is not a domain name")
+    current = session.exec(select(PolicySettings)).first()
+    if current is None:
+        row = PolicySettings.model_validate(data)
+        row.official_email_domains = domains
+        return crud.save(session, row, actor=actor, action="policy_settings.create")
+    before = crud.apply(current, data)
+    current.official_email_domains = domains
+    return crud.save(session, current, actor=actor, action="policy_settings.update", before=before)
