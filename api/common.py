@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Header, Query, Response
 from pydantic import BaseModel
 from sqlmodel._compat import SQLModelConfig
 
-from api.errors import Unprocessable
+from api.errors import PreconditionFailed, Unprocessable
 
 T = TypeVar("T")
 
@@ -50,3 +50,32 @@ def in_force(start: date | None, end: date | None, on: date) -> bool:
     `left_on`, `ended_on`, `withdrawn_on`, `expires_on` and `archived_on` are the first day it no longer holds
     (people who leave lose access the day they leave)."""
     return (start is None or start <= on) and (end is None or on < end)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
+
+
+def if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='The ETag you read (e.g. "3"): the change is refused with 412 if the record moved on',
+        ),
+    ] = None,
+) -> int | None:
+    """The version the client expects, from an If-Match header; `*` or no header means any."""
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise PreconditionFailed(f"If-Match {value!r} is not an ETag this service issued")
+    return int(tag)
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, func, select
+from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.db import Timestamped, utcnow
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, PreconditionFailed
 
 M = TypeVar("M", bound=Timestamped)
+Upserted = Literal["created", "updated", "unchanged"]
 
 
 def get_or_404(session: Session, model: type[M], id_: uuid.UUID, label: str) -> M:
@@ -39,6 +41,11 @@ def apply(obj: M, patch: SQLModel) -> dict[str, Any]:
     return before
 
 
+def unchanged(obj: SQLModel, patch: SQLModel) -> bool:
+    """Whether applying `patch` would leave `obj` as it is (so a repeated push writes nothing)."""
+    return all(getattr(obj, k) == v for k, v in patch.model_dump(exclude_unset=True).items())
+
+
 def save(
     session: Session,
     obj: M,
@@ -47,11 +54,15 @@ def save(
     action: str,
     before: dict[str, Any] | None = None,
     unique_fields: tuple[str, ...] = (),
+    expected_version: int | None = None,
 ) -> M:
-    """Commit the record and its audit event together; a uniqueness clash is a 409, and nothing is written."""
+    """Commit the record and its audit event together; a uniqueness clash is a 409, and nothing is written.
+
+    An update (`before` given) is a compare-and-set on `version`: if another writer changed the record since
+    it was read, nothing is written and the answer is 412 (the caller's If-Match is stale) or 409."""
     if before is not None:
+        _claim_version(session, obj, expected_version)
         obj.updated_at = utcnow()
-        obj.version += 1
     session.add(obj)
     audit.record(session, actor=actor, action=action, entity=obj, before=before)
     try:
@@ -64,3 +75,25 @@ def save(
         raise Conflict(detail, extra={"field": field} if field else None) from exc
     session.refresh(obj)
     return obj
+
+
+def _claim_version(session: Session, obj: M, expected_version: int | None) -> None:
+    read = obj.version
+    if expected_version is not None and expected_version != read:
+        session.rollback()
+        raise PreconditionFailed(f"The record is at version {read}, not {expected_version}: read it again")
+    model = type(obj)
+    # The row lock this UPDATE takes makes a concurrent writer wait, then find the version moved on.
+    with session.no_autoflush:
+        claimed = session.execute(
+            update(model)
+            .where(col(model.id) == obj.id, col(model.version) == read)
+            .values(version=read + 1)
+            .execution_options(synchronize_session=False)
+        )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        if expected_version is not None:
+            raise PreconditionFailed("The record changed since it was read: read it again")
+        raise Conflict("The record was changed by someone else at the same time: try again")
+    obj.version = read + 1

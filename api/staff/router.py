@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.staff import service
 from api.staff.models import (
     EmploymentType,
@@ -65,26 +65,85 @@ def list_staff(
     responses=CONFLICT,
     summary="Add staff",
 )
-def create_staff(session: SessionDep, caller: Writer, data: StaffCreate) -> Staff:
+def create_staff(session: SessionDep, caller: Writer, data: StaffCreate, response: Response) -> Staff:
     """Add a member of staff. Their email must be unique (409 otherwise)."""
-    return service.create(session=session, actor=caller, data=data)
+    staff = service.create(session=session, actor=caller, data=data)
+    set_etag(response, staff.version)
+    return staff
+
+
+@router.put(
+    "/by-external-id/{external_id}",
+    response_model=StaffPublic,
+    responses={201: {"model": StaffPublic, "description": "Created"}, **CONFLICT, **PRECONDITION},
+    summary="Create or replace by the CRM's id",
+)
+def upsert_staff_by_external_id(
+    session: SessionDep,
+    caller: Writer,
+    external_id: Annotated[str, Path(min_length=1, max_length=100)],
+    data: StaffCreate,
+    expected_version: IfMatch,
+    response: Response,
+) -> Staff:
+    """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
+    the full record. Pushing the same record again changes nothing. A `left_on` ends access as an edit
+    does."""
+    staff, outcome = service.upsert_by_external_id(
+        session=session, actor=caller, external_id=external_id, data=data, expected_version=expected_version
+    )
+    response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
+    set_etag(response, staff.version)
+    return staff
 
 
 @router.get("/{staff_id}", response_model=StaffPublic, responses=NOT_FOUND, summary="Get a staff member")
-def get_staff(_: Reader, staff: StaffById) -> Staff:
-    """One member of staff."""
+def get_staff(_: Reader, staff: StaffById, response: Response) -> Staff:
+    """One member of staff. The ETag header is the version to send back in If-Match."""
+    set_etag(response, staff.version)
     return staff
 
 
 @router.patch(
-    "/{staff_id}", response_model=StaffPublic, responses={**NOT_FOUND, **CONFLICT}, summary="Update staff"
+    "/{staff_id}",
+    response_model=StaffPublic,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    summary="Update staff",
 )
-def update_staff(session: SessionDep, caller: Writer, staff: StaffById, data: StaffUpdate) -> Staff:
-    """Change the fields sent. Setting `left_on` ends their access on that day."""
-    return service.update(session=session, actor=caller, staff=staff, data=data)
+def update_staff(
+    session: SessionDep,
+    caller: Writer,
+    staff: StaffById,
+    data: StaffUpdate,
+    expected_version: IfMatch,
+    response: Response,
+) -> Staff:
+    """Change the fields sent. Setting `left_on` ends their access on that day. Send If-Match to refuse the
+    change (412) if someone else changed the record since you read it."""
+    staff = service.update(
+        session=session, actor=caller, staff=staff, data=data, expected_version=expected_version
+    )
+    set_etag(response, staff.version)
+    return staff
 
 
-@router.post("/{staff_id}/leave", response_model=StaffPublic, responses=NOT_FOUND, summary="Record leaving")
-def leave_staff(session: SessionDep, caller: Writer, staff: StaffById, data: StaffLeave) -> Staff:
+@router.post(
+    "/{staff_id}/leave",
+    response_model=StaffPublic,
+    responses={**NOT_FOUND, **PRECONDITION},
+    summary="Record leaving",
+)
+def leave_staff(
+    session: SessionDep,
+    caller: Writer,
+    staff: StaffById,
+    data: StaffLeave,
+    expected_version: IfMatch,
+    response: Response,
+) -> Staff:
     """Record the day a member of staff leaves. Their sign-in stops working that day; nothing is deleted."""
-    return service.leave(session=session, actor=caller, staff=staff, left_on=data.left_on)
+    staff = service.leave(
+        session=session, actor=caller, staff=staff, left_on=data.left_on, expected_version=expected_version
+    )
+    set_etag(response, staff.version)
+    return staff

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, or_, select
 from api import crud
 from api.auth.principal import Principal
 from api.common import check_order
-from api.errors import Unprocessable
+from api.errors import PreconditionFailed, Unprocessable
 from api.staff.models import EmploymentType, Staff, StaffCreate, StaffUpdate
 
 UNIQUE = ("email", "external_id")
@@ -67,7 +67,14 @@ def create(*, session: Session, actor: Principal, data: StaffCreate) -> Staff:
     return crud.save(session, staff, actor=actor, action="staff.create", unique_fields=UNIQUE)
 
 
-def update(*, session: Session, actor: Principal, staff: Staff, data: StaffUpdate) -> Staff:
+def update(
+    *,
+    session: Session,
+    actor: Principal,
+    staff: Staff,
+    data: StaffUpdate,
+    expected_version: int | None = None,
+) -> Staff:
     """Change the fields sent; a `left_on` ends access the same as `leave`."""
     for field in ("full_name", "email", "employment_type", "started_on", "is_esafety_coordinator"):
         if field in data.model_fields_set and getattr(data, field) is None:
@@ -75,11 +82,50 @@ def update(*, session: Session, actor: Principal, staff: Staff, data: StaffUpdat
     before = crud.apply(staff, data)
     staff.email = staff.email.lower()
     _validate(staff)
-    return crud.save(session, staff, actor=actor, action="staff.update", before=before, unique_fields=UNIQUE)
+    return crud.save(
+        session,
+        staff,
+        actor=actor,
+        action="staff.update",
+        before=before,
+        unique_fields=UNIQUE,
+        expected_version=expected_version,
+    )
 
 
-def leave(*, session: Session, actor: Principal, staff: Staff, left_on: date) -> Staff:
+def leave(
+    *, session: Session, actor: Principal, staff: Staff, left_on: date, expected_version: int | None = None
+) -> Staff:
     """Record the day employment ends; access ends that day. The record is kept."""
     before = crud.apply(staff, StaffUpdate(left_on=left_on))
     _validate(staff)
-    return crud.save(session, staff, actor=actor, action="staff.leave", before=before)
+    return crud.save(
+        session, staff, actor=actor, action="staff.leave", before=before, expected_version=expected_version
+    )
+
+
+def upsert_by_external_id(
+    *,
+    session: Session,
+    actor: Principal,
+    external_id: str,
+    data: StaffCreate,
+    expected_version: int | None = None,
+) -> tuple[Staff, crud.Upserted]:
+    """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing."""
+    if data.external_id not in (None, external_id):
+        raise Unprocessable.field("external_id", "differs from the external id in the path")
+    data = data.model_copy(update={"external_id": external_id, "email": str(data.email).lower()})
+    existing = session.exec(select(Staff).where(Staff.external_id == external_id)).first()
+    if existing is None:
+        if expected_version is not None:
+            raise PreconditionFailed("If-Match was given but there is no such record yet")
+        return create(session=session, actor=actor, data=data), "created"
+    patch = StaffUpdate.model_validate(data.model_dump())
+    if crud.unchanged(existing, patch):
+        if expected_version is not None and expected_version != existing.version:
+            raise PreconditionFailed(f"The record is at version {existing.version}")
+        return existing, "unchanged"
+    return update(
+        session=session, actor=actor, staff=existing, data=patch, expected_version=expected_version
+    ), "updated"

@@ -6,4 +6,5 @@ ROUTES = {
     ("GET", "/api/v1/staff/{staff_id}"): EVERYONE,
     ("PATCH", "/api/v1/staff/{staff_id}"): {C, I},
     ("POST", "/api/v1/staff/{staff_id}/leave"): {C, I},
+    ("PUT", "/api/v1/staff/by-external-id/{external_id}"): {C, I},
 }

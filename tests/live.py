@@ -1,0 +1,88 @@
+"""A separate throwaway database and a real uvicorn server on 127.0.0.1, for tests that need committed
+data and truly concurrent requests (the ordinary fixtures roll each test back inside one connection)."""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlmodel import Session
+
+from api.db import get_session, make_engine
+from api.main import create_app
+from api.migrations import upgrade
+from tests import conftest
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A freshly migrated database of its own (SQLite file, or a new database on the PostgreSQL server)."""
+    server = conftest._SERVER_URL
+    if server is None:
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='esafety-live-')) / 'live.db'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"esafety_live_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(engine: Engine) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 with sessions from `engine`; yields the base URL; stops by itself."""
+    app = create_app()
+
+    def _session() -> Iterator[Session]:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+
+    app.dependency_overrides[get_session] = _session
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def live_app() -> Iterator[tuple[str, Engine]]:
+    with throwaway_database() as url:
+        engine = make_engine(url)
+        try:
+            with live_server(engine) as base:
+                yield base, engine
+        finally:
+            engine.dispose()
