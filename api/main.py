@@ -28,9 +28,9 @@ Errors are RFC 9457 problem details (`application/problem+json`) with a machine-
 
 
 def operation_id(route: APIRoute) -> str:
-    # Stable ids from tag and function name, so generated clients get readable method names.
-    tag = str(route.tags[0]) if route.tags else "default"
-    return f"{tag}-{route.name}"
+    # Stable ids from the function name alone: generated clients already group operations by tag, so a
+    # tag prefix would read twice (`staff.staff_create_staff`). Names are unique across the app (tested).
+    return route.name
 
 
 @asynccontextmanager
