@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -132,6 +133,17 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         names = ", ".join(sorted({e.field for e in errors}))
         return problem_response(422, "Invalid input", "validation_error", f"Invalid fields: {names}", errors)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+        # The database is down or (SQLite) briefly locked by another writer: nothing was written; retry.
+        return problem_response(
+            503,
+            "Service unavailable",
+            "database_unavailable",
+            "The database is unavailable or busy; nothing was changed. Try again shortly.",
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
