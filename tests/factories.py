@@ -16,6 +16,7 @@ from api.auth.passwords import hash_password
 from api.auth.principal import hash_api_key
 from api.auth.roles import ApiKeyScope, Role
 from api.config import get_settings
+from api.groups.models import Group, JoinApproval, Platform, Visibility
 from api.staff.models import EmploymentType, Staff
 
 TODAY = date.today()
@@ -78,3 +79,22 @@ def make_api_key(
     session.add(key)
     session.commit()
     return Actor(role=Role.integration, headers={"X-API-Key": secret}, key=key)
+
+
+def make_group(session: Session, **overrides: Any) -> Group:
+    """An active, closed, admins-approve Facebook group that started 100 days ago."""
+    values: dict[str, Any] = {
+        "name": f"Group {_unique('')}",
+        "platform": Platform.facebook_group,
+        "project": "Youth Orchestra",
+        "visibility": Visibility.closed,
+        "join_approval": JoinApproval.admins_only,
+        "min_age": 11,
+        "max_age": 18,
+        "started_on": TODAY - timedelta(days=100),
+    }
+    values.update(overrides)
+    group = Group(**values)
+    session.add(group)
+    session.commit()
+    return group

@@ -4,7 +4,6 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from api.common import FORBID_EXTRA
@@ -56,19 +55,9 @@ class Group(GroupBase, Timestamped, table=True):
 
 
 class GroupCreate(GroupBase):
+    # Cross-field checks (age order, date order) live in the service, where they run on the merged record
+    # for a PATCH as well as on a new one.
     model_config = FORBID_EXTRA
-
-    @model_validator(mode="after")
-    def _ages_in_order(self) -> GroupCreate:
-        check_ages(self.min_age, self.max_age)
-        return self
-
-
-def check_ages(min_age: int | None, max_age: int | None) -> None:
-    from api.errors import Unprocessable
-
-    if min_age is not None and max_age is not None and max_age < min_age:
-        raise Unprocessable.field("max_age", f"max_age ({max_age}) is below min_age ({min_age})")
 
 
 class GroupUpdate(SQLModel):
@@ -87,24 +76,34 @@ class GroupUpdate(SQLModel):
 
 class GroupArchive(SQLModel):
     model_config = FORBID_EXTRA
-    archived_on: date
+    archived_on: date = Field(
+        description="The first day the group is no longer used; not before started_on, not in the future"
+    )
 
 
 class GroupPublic(GroupBase):
     id: uuid.UUID
     status: GroupStatus
     archived_on: date | None
-    member_count: int = Field(default=0, description="Current members (staff and participants)")
+    # No default: a response that forgot to count would otherwise claim an empty group.
+    member_count: int = Field(description="Current members today (staff and participants)")
     created_at: datetime
     updated_at: datetime
     version: int
 
 
 class RiskAssessmentBase(SQLModel):
-    assessed_on: date
+    assessed_on: date = Field(description="The day of the assessment; not in the future")
     assessed_by_id: uuid.UUID = Field(foreign_key="staff.id", description="The member of staff who assessed")
-    risks: str = Field(min_length=1, max_length=10_000)
-    mitigations: str = Field(min_length=1, max_length=10_000)
+    # Trustees read these: the descriptions ask writers to keep children's details out of the free text.
+    risks: str = Field(
+        min_length=1,
+        max_length=10_000,
+        description="The risks found; never name a child or give their details",
+    )
+    mitigations: str = Field(
+        min_length=1, max_length=10_000, description="How each risk is reduced; never name a child"
+    )
     privacy_features_checked: bool = False
 
 
@@ -124,9 +123,11 @@ class RiskAssessmentPublic(RiskAssessmentBase):
 
 
 class ReviewBase(SQLModel):
-    reviewed_on: date
-    reviewed_by_id: uuid.UUID = Field(foreign_key="staff.id")
-    notes: str | None = Field(default=None, max_length=10_000)
+    reviewed_on: date = Field(description="The day of the review; not in the future")
+    reviewed_by_id: uuid.UUID = Field(foreign_key="staff.id", description="The member of staff who reviewed")
+    notes: str | None = Field(
+        default=None, max_length=10_000, description="What the review found; never name a child"
+    )
 
 
 class GroupReview(ReviewBase, Timestamped, table=True):

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi import status as http_status
+
+from api.auth.principal import Principal, require
+from api.auth.roles import Permission
+from api.common import Page, PageDep
+from api.deps import CurrentPrincipal, SessionDep
+from api.errors import CONFLICT, NOT_FOUND, Responses, problem
+from api.groups import service
+from api.groups.models import (
+    Group,
+    GroupArchive,
+    GroupCreate,
+    GroupPublic,
+    GroupReview,
+    GroupStatus,
+    GroupUpdate,
+    Platform,
+    ReviewCreate,
+    ReviewPublic,
+    RiskAssessment,
+    RiskAssessmentCreate,
+    RiskAssessmentPublic,
+    Visibility,
+)
+
+router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.GROUP_READ))]
+Creator = Annotated[Principal, Depends(require(Permission.GROUP_CREATE))]
+Writer = Annotated[Principal, Depends(require(Permission.GROUP_WRITE))]
+Recorder = Annotated[Principal, Depends(require(Permission.GROUP_RECORD))]
+
+NOT_ADMIN: Responses = {
+    403: problem("The caller's role may not use this route, or they do not admin this group")
+}
+
+
+def group_or_404(group_id: uuid.UUID, session: SessionDep, caller: CurrentPrincipal) -> Group:
+    # Routes declare their permission before this parameter, so the role check answers first.
+    return service.get(session=session, caller=caller, group_id=group_id)
+
+
+GroupById = Annotated[Group, Depends(group_or_404)]
+
+
+@router.get("", response_model=Page[GroupPublic], summary="List groups")
+def list_groups(
+    session: SessionDep,
+    caller: Reader,
+    paging: PageDep,
+    platform: Platform | None = None,
+    status: GroupStatus | None = None,
+    visibility: Visibility | None = None,
+    project: Annotated[str | None, Query(max_length=200, description="The project, exactly")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Part of the group's name")] = None,
+) -> Page[GroupPublic]:
+    """Online groups, ordered by name. A member of staff sees only the groups they are currently in."""
+    items, total = service.list_(
+        session=session,
+        caller=caller,
+        limit=paging.limit,
+        offset=paging.offset,
+        platform=platform,
+        status=status,
+        visibility=visibility,
+        project=project,
+        q=q,
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post("", response_model=GroupPublic, status_code=http_status.HTTP_201_CREATED, summary="Add a group")
+def create_group(session: SessionDep, caller: Creator, data: GroupCreate) -> GroupPublic:
+    """Add an online group. A member of staff who adds one becomes its admin from its `started_on`;
+    a coordinator does not become a member."""
+    group = service.create(session=session, actor=caller, data=data)
+    return service.public(session=session, group=group)
+
+
+@router.get("/{group_id}", response_model=GroupPublic, responses=NOT_FOUND, summary="Get a group")
+def get_group(session: SessionDep, _: Reader, group: GroupById) -> GroupPublic:
+    """One group, with its current member count. 404 for a group outside a member of staff's groups."""
+    return service.public(session=session, group=group)
+
+
+@router.patch(
+    "/{group_id}",
+    response_model=GroupPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Update a group",
+)
+def update_group(session: SessionDep, caller: Writer, group: GroupById, data: GroupUpdate) -> GroupPublic:
+    """Change the fields sent; the age range is checked on the result. An archived group cannot be
+    changed (409)."""
+    group = service.update(session=session, actor=caller, group=group, data=data)
+    return service.public(session=session, group=group)
+
+
+@router.post(
+    "/{group_id}/archive",
+    response_model=GroupPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Archive a group",
+)
+def archive_group(session: SessionDep, caller: Writer, group: GroupById, data: GroupArchive) -> GroupPublic:
+    """Archive the group from `archived_on` and end every current membership on that day (reason
+    "group archived"). Nothing is deleted; archiving twice is 409."""
+    group = service.archive(session=session, actor=caller, group=group, archived_on=data.archived_on)
+    return service.public(session=session, group=group)
+
+
+@router.get(
+    "/{group_id}/risk-assessments",
+    response_model=Page[RiskAssessmentPublic],
+    responses=NOT_FOUND,
+    summary="List a group's risk assessments",
+)
+def list_risk_assessments(
+    session: SessionDep, _: Reader, group: GroupById, paging: PageDep
+) -> Page[RiskAssessment]:
+    """The group's risk assessments, newest first."""
+    items, total = service.list_risk_assessments(
+        session=session, group=group, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "/{group_id}/risk-assessments",
+    response_model=RiskAssessmentPublic,
+    status_code=http_status.HTTP_201_CREATED,
+    responses={**NOT_FOUND, **NOT_ADMIN},
+    summary="Record a risk assessment",
+)
+def record_risk_assessment(
+    session: SessionDep, caller: Recorder, group: GroupById, data: RiskAssessmentCreate
+) -> RiskAssessment:
+    """Record a risk assessment of the group (coordinators, or the group's current admins). It cannot be
+    changed or deleted afterwards."""
+    return service.record_risk_assessment(session=session, actor=caller, group=group, data=data)
+
+
+@router.get(
+    "/{group_id}/reviews",
+    response_model=Page[ReviewPublic],
+    responses=NOT_FOUND,
+    summary="List a group's reviews",
+)
+def list_reviews(session: SessionDep, _: Reader, group: GroupById, paging: PageDep) -> Page[GroupReview]:
+    """The group's reviews, newest first."""
+    items, total = service.list_reviews(
+        session=session, group=group, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "/{group_id}/reviews",
+    response_model=ReviewPublic,
+    status_code=http_status.HTTP_201_CREATED,
+    responses={**NOT_FOUND, **NOT_ADMIN},
+    summary="Record a review",
+)
+def record_review(session: SessionDep, caller: Recorder, group: GroupById, data: ReviewCreate) -> GroupReview:
+    """Record a periodic review of the group (coordinators, or the group's current admins). It cannot be
+    changed or deleted afterwards."""
+    return service.record_review(session=session, actor=caller, group=group, data=data)

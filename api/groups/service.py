@@ -1,0 +1,297 @@
+"""Groups, their risk assessments and reviews: the verbs. Routes call these; nothing else writes these rows.
+
+Reach: coordinators and trustees see every group; a member of staff sees only the groups they are currently
+in, filtered in SQL so a list's `total` and paging stay right, and any other group answers 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import ColumnElement, ScalarSelect, false, func, true
+from sqlmodel import Session, col, exists, select
+
+from api import crud
+from api.audit import service as audit
+from api.auth.principal import Principal
+from api.auth.roles import Role
+from api.common import check_order
+from api.db import utcnow
+from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.groups.models import (
+    Group,
+    GroupCreate,
+    GroupPublic,
+    GroupReview,
+    GroupStatus,
+    GroupUpdate,
+    Platform,
+    ReviewCreate,
+    RiskAssessment,
+    RiskAssessmentCreate,
+    Visibility,
+)
+from api.memberships.models import MemberRole, Membership
+from api.memberships.scope import current_on, groups_admined_by, groups_of_staff
+from api.staff.models import Staff
+
+ARCHIVE_REASON = "group archived"
+_REQUIRED = ("name", "platform", "visibility", "join_approval", "shares_images", "started_on")
+
+
+def _reach(caller: Principal) -> ColumnElement[bool]:
+    """The groups the caller may see, as a WHERE clause. Denied by default: only named roles see any."""
+    if caller.role in (Role.coordinator, Role.trustee):
+        return true()
+    if caller.role is Role.staff and caller.staff_id is not None:
+        return col(Group.id).in_(groups_of_staff(caller.staff_id))
+    return false()
+
+
+def _member_count() -> ScalarSelect[int]:
+    """Current memberships of the group in the enclosing query, correlated so one statement counts a page."""
+    return (
+        select(func.count(col(Membership.id)))
+        .where(col(Membership.group_id) == col(Group.id), current_on(date.today()))
+        .correlate(Group)
+        .scalar_subquery()
+    )
+
+
+def _public(group: Group, member_count: int) -> GroupPublic:
+    return GroupPublic.model_validate(group, update={"member_count": member_count})
+
+
+def _not_future(value: date, field: str) -> None:
+    if value > date.today():
+        raise Unprocessable.field(field, f"{field} ({value}) is in the future")
+
+
+def _validate(group: Group) -> None:
+    if group.min_age is not None and group.max_age is not None and group.max_age < group.min_age:
+        raise Unprocessable.field("max_age", f"max_age ({group.max_age}) is below min_age ({group.min_age})")
+    if group.archived_on is not None and group.started_on > group.archived_on:
+        raise Unprocessable.field(
+            "started_on", f"started_on ({group.started_on}) is after archived_on ({group.archived_on})"
+        )
+
+
+def get(*, session: Session, caller: Principal, group_id: uuid.UUID) -> Group:
+    """One group within the caller's reach, or 404 (the same answer whether it exists or not)."""
+    group = session.exec(select(Group).where(Group.id == group_id, _reach(caller))).first()
+    if group is None:
+        raise NotFound(f"No group with id {group_id}")
+    return group
+
+
+def public(*, session: Session, group: Group) -> GroupPublic:
+    """The group as the API shows it, with its current member count."""
+    count = session.exec(
+        select(func.count(col(Membership.id))).where(
+            Membership.group_id == group.id, current_on(date.today())
+        )
+    ).one()
+    return _public(group, int(count))
+
+
+def list_(
+    *,
+    session: Session,
+    caller: Principal,
+    limit: int,
+    offset: int,
+    platform: Platform | None = None,
+    status: GroupStatus | None = None,
+    visibility: Visibility | None = None,
+    project: str | None = None,
+    q: str | None = None,
+) -> tuple[list[GroupPublic], int]:
+    """A filtered page of the groups within the caller's reach, by name then id, with member counts."""
+    conditions: list[ColumnElement[bool]] = [_reach(caller)]
+    if platform is not None:
+        conditions.append(col(Group.platform) == platform)
+    if status is not None:
+        conditions.append(col(Group.status) == status)
+    if visibility is not None:
+        conditions.append(col(Group.visibility) == visibility)
+    if project is not None:
+        conditions.append(col(Group.project) == project)
+    if q:
+        # Escape LIKE's wildcards so a name containing % or _ is matched literally.
+        escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(col(Group.name).ilike(f"%{escaped}%", escape="\\"))
+    total = session.exec(select(func.count()).select_from(Group).where(*conditions)).one()
+    rows = session.exec(
+        select(Group, _member_count())
+        .where(*conditions)
+        .order_by(col(Group.name), col(Group.id))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [_public(group, int(count)) for group, count in rows], int(total)
+
+
+def create(*, session: Session, actor: Principal, data: GroupCreate) -> Group:
+    """Add a group. A member of staff who creates one becomes its admin, in the same transaction."""
+    group = Group.model_validate(data)
+    _validate(group)
+    session.add(group)
+    audit.record(session, actor=actor, action="group.create", entity=group)
+    if actor.role is Role.staff and actor.staff_id is not None:
+        # The group row must exist before the membership's foreign key points at it (PostgreSQL checks
+        # foreign keys at once).
+        session.flush()
+        # The creator admins the group from today even if it starts later: the policy asks the member of
+        # staff who wants to use a tool to risk-assess it in advance, so they must reach it before it starts.
+        membership = Membership(
+            group_id=group.id,
+            staff_id=actor.staff_id,
+            role=MemberRole.admin,
+            started_on=min(group.started_on, date.today()),
+        )
+        session.add(membership)
+        audit.record(session, actor=actor, action="membership.create", entity=membership)
+    session.commit()
+    session.refresh(group)
+    return group
+
+
+def _lock(session: Session, group: Group) -> None:
+    """Re-read the group under a row lock (PostgreSQL; SQLite serialises writers anyway), so two archives or
+    an archive and an update racing each other see each other's result."""
+    session.refresh(group, with_for_update=True)
+
+
+def update(*, session: Session, actor: Principal, group: Group, data: GroupUpdate) -> Group:
+    """Change the fields sent; checks run on the merged record. An archived group is not changed (409)."""
+    for field in _REQUIRED:
+        if field in data.model_fields_set and getattr(data, field) is None:
+            raise Unprocessable.field(field, f"{field} cannot be null")
+    _lock(session, group)
+    try:
+        if group.status is GroupStatus.archived:
+            raise Conflict("An archived group cannot be changed")
+        before = crud.apply(group, data)
+        _validate(group)
+    except (Conflict, Unprocessable):
+        # Releases the row lock and drops the half-applied patch, so no later commit can write it.
+        session.rollback()
+        raise
+    return crud.save(session, group, actor=actor, action="group.update", before=before)
+
+
+def archive(*, session: Session, actor: Principal, group: Group, archived_on: date) -> Group:
+    """Archive the group and end every membership still open on `archived_on`; nothing is deleted."""
+    _lock(session, group)
+    try:
+        if group.status is GroupStatus.archived:
+            raise Conflict(f"The group was already archived on {group.archived_on}")
+        # The status changes today, so the date it takes effect cannot be later than today.
+        _not_future(archived_on, "archived_on")
+        check_order(group.started_on, archived_on, start_field="started_on", end_field="archived_on")
+    except (Conflict, Unprocessable):
+        session.rollback()  # releases the row lock
+        raise
+    now = utcnow()
+    before = audit.snapshot(group)
+    group.status = GroupStatus.archived
+    group.archived_on = archived_on
+    group.updated_at, group.version = now, group.version + 1
+    session.add(group)
+    audit.record(session, actor=actor, action="group.archive", entity=group, before=before)
+    # Every membership that would still hold on or after archived_on: current ones, ones with a later
+    # planned end, and ones not yet started (which end the day they would have begun, so never hold).
+    open_memberships = session.exec(
+        select(Membership)
+        .where(
+            Membership.group_id == group.id,
+            (col(Membership.ended_on).is_(None)) | (col(Membership.ended_on) > archived_on),
+        )
+        .order_by(col(Membership.started_on), col(Membership.id))
+    ).all()
+    for membership in open_memberships:
+        before_membership = audit.snapshot(membership)
+        membership.ended_on = max(archived_on, membership.started_on)
+        membership.end_reason = ARCHIVE_REASON
+        membership.updated_at, membership.version = now, membership.version + 1
+        session.add(membership)
+        audit.record(
+            session, actor=actor, action="membership.end", entity=membership, before=before_membership
+        )
+    session.commit()
+    session.refresh(group)
+    return group
+
+
+def check_may_record(*, session: Session, caller: Principal, group: Group) -> None:
+    """Coordinators record for any group; a member of staff only for a group they currently admin (403,
+    since they can see the group but not add to its record)."""
+    if caller.role is Role.coordinator:
+        return
+    if caller.role is Role.staff and caller.staff_id is not None:
+        admins = session.exec(
+            select(
+                exists().where(
+                    col(Group.id) == group.id, col(Group.id).in_(groups_admined_by(caller.staff_id))
+                )
+            )
+        ).one()
+        if admins:
+            return
+    raise Forbidden(
+        "Only the group's current admins and coordinators record its risk assessments and reviews"
+    )
+
+
+def _check_staff(session: Session, staff_id: uuid.UUID, field: str) -> None:
+    if session.get(Staff, staff_id) is None:
+        raise Unprocessable.field(field, f"No staff member with id {staff_id}")
+
+
+def list_risk_assessments(
+    *, session: Session, group: Group, limit: int, offset: int
+) -> tuple[list[RiskAssessment], int]:
+    """A group's risk assessments, newest first."""
+    query = (
+        select(RiskAssessment)
+        .where(RiskAssessment.group_id == group.id)
+        .order_by(
+            col(RiskAssessment.assessed_on).desc(),
+            col(RiskAssessment.created_at).desc(),
+            col(RiskAssessment.id),
+        )
+    )
+    return crud.page(session, query, limit=limit, offset=offset)
+
+
+def record_risk_assessment(
+    *, session: Session, actor: Principal, group: Group, data: RiskAssessmentCreate
+) -> RiskAssessment:
+    """Record a risk assessment of the group. It is a record of what happened: never changed afterwards."""
+    check_may_record(session=session, caller=actor, group=group)
+    _not_future(data.assessed_on, "assessed_on")
+    _check_staff(session, data.assessed_by_id, "assessed_by_id")
+    assessment = RiskAssessment.model_validate(data, update={"group_id": group.id})
+    return crud.save(session, assessment, actor=actor, action="risk_assessment.create")
+
+
+def list_reviews(*, session: Session, group: Group, limit: int, offset: int) -> tuple[list[GroupReview], int]:
+    """A group's reviews, newest first."""
+    query = (
+        select(GroupReview)
+        .where(GroupReview.group_id == group.id)
+        .order_by(
+            col(GroupReview.reviewed_on).desc(), col(GroupReview.created_at).desc(), col(GroupReview.id)
+        )
+    )
+    return crud.page(session, query, limit=limit, offset=offset)
+
+
+def record_review(*, session: Session, actor: Principal, group: Group, data: ReviewCreate) -> GroupReview:
+    """Record a review of the group. It is a record of what happened: never changed afterwards."""
+    check_may_record(session=session, caller=actor, group=group)
+    _not_future(data.reviewed_on, "reviewed_on")
+    _check_staff(session, data.reviewed_by_id, "reviewed_by_id")
+    review = GroupReview.model_validate(data, update={"group_id": group.id})
+    return crud.save(session, review, actor=actor, action="group_review.create")
