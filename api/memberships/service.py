@@ -101,6 +101,23 @@ def _already_in_group(field: str) -> Conflict:
     )
 
 
+def _overlapping(session: Session, data: MembershipCreate) -> uuid.UUID | None:
+    """A membership of the same person in the same group that the new one would overlap."""
+    person = (
+        Membership.staff_id == data.staff_id
+        if data.staff_id is not None
+        else Membership.participant_id == data.participant_id
+    )
+    # The new one is open-ended from started_on, so it overlaps any not ended by then (even a later one).
+    return session.exec(
+        select(Membership.id).where(
+            Membership.group_id == data.group_id,
+            person,
+            or_(col(Membership.ended_on).is_(None), col(Membership.ended_on) > data.started_on),
+        )
+    ).first()
+
+
 def create(*, session: Session, actor: Principal, data: MembershipCreate) -> Membership:
     """Put a member of staff or a participant in a group."""
     _check_may_manage(session, actor, data.group_id)
@@ -115,11 +132,9 @@ def create(*, session: Session, actor: Principal, data: MembershipCreate) -> Mem
     if data.staff_id is not None:
         field, person_id = "staff_id", data.staff_id
         person = session.get(Staff, data.staff_id)
-        person_column = Membership.staff_id
     else:
         field, person_id = "participant_id", data.participant_id
         person = session.get(Participant, data.participant_id)
-        person_column = Membership.participant_id
     if person is None:
         raise Unprocessable.field(field, f"No {field.removesuffix('_id')} with id {person_id}")
     if person.left_on is not None and person.left_on <= data.started_on:
@@ -127,15 +142,7 @@ def create(*, session: Session, actor: Principal, data: MembershipCreate) -> Mem
             field, f"They left on {person.left_on}, on or before started_on ({data.started_on})"
         )
 
-    # Open-ended from started_on, so it overlaps any membership not ended by then (even a later one).
-    overlapping = session.exec(
-        select(Membership.id).where(
-            Membership.group_id == data.group_id,
-            person_column == person_id,
-            or_(col(Membership.ended_on).is_(None), col(Membership.ended_on) > data.started_on),
-        )
-    ).first()
-    if overlapping is not None:
+    if _overlapping(session, data) is not None:
         raise _already_in_group(field)
 
     membership = Membership.model_validate(data)
