@@ -61,6 +61,11 @@ def save(
     An update (`before` given) is a compare-and-set on `version`: if another writer changed the record since
     it was read, nothing is written and the answer is 412 (the caller's If-Match is stale) or 409."""
     if before is not None:
+        if not audit.diff(before, audit.snapshot(obj)):
+            # Nothing changed: no new version, no audit entry (a repeated push or an empty PATCH).
+            if expected_version is not None and expected_version != obj.version:
+                raise PreconditionFailed(f"The record is at version {obj.version}, not {expected_version}")
+            return obj
         _claim_version(session, obj, expected_version)
         obj.updated_at = utcnow()
     session.add(obj)

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from api.auth.router import router as auth_router
 from api.errors import COMMON_ERRORS
 from api.groups.router import router as groups_router
+from api.memberships.router import router as memberships_router
+from api.participants.router import router as participants_router
 from api.policy.router import router as policy_router
 from api.staff.router import router as staff_router
 from api.sync.router import router as sync_router
@@ -17,3 +19,5 @@ api_router.include_router(staff_router, prefix="/staff", tags=["staff"])
 api_router.include_router(policy_router, prefix="/policy-settings", tags=["policy"])
 api_router.include_router(sync_router, prefix="/sync", tags=["sync"])
 api_router.include_router(groups_router, prefix="/groups", tags=["groups"])
+api_router.include_router(participants_router, prefix="/participants", tags=["participants"])
+api_router.include_router(memberships_router, prefix="/memberships", tags=["memberships"])

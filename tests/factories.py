@@ -17,6 +17,8 @@ from api.auth.principal import hash_api_key
 from api.auth.roles import ApiKeyScope, Role
 from api.config import get_settings
 from api.groups.models import Group, JoinApproval, Platform, Visibility
+from api.memberships.models import MemberRole, Membership
+from api.participants.models import Participant
 from api.staff.models import EmploymentType, Staff
 
 TODAY = date.today()
@@ -98,3 +100,41 @@ def make_group(session: Session, **overrides: Any) -> Group:
     session.add(group)
     session.commit()
     return group
+
+
+def make_participant(session: Session, **overrides: Any) -> Participant:
+    values: dict[str, Any] = {
+        "full_name": f"Participant {_unique('')}",
+        "date_of_birth": TODAY - timedelta(days=15 * 365),
+        "carer_name": f"Carer {_unique('')}",
+        "carer_email": f"{_unique('carer-')}@example.org",
+        "joined_on": TODAY - timedelta(days=200),
+    }
+    values.update(overrides)
+    participant = Participant(**values)
+    session.add(participant)
+    session.commit()
+    return participant
+
+
+def make_membership(
+    session: Session,
+    group: Group,
+    *,
+    staff: Staff | None = None,
+    participant: Participant | None = None,
+    **overrides: Any,
+) -> Membership:
+    """Exactly one of `staff` or `participant`, as the table requires."""
+    values: dict[str, Any] = {
+        "group_id": group.id,
+        "staff_id": staff.id if staff else None,
+        "participant_id": participant.id if participant else None,
+        "role": MemberRole.member,
+        "started_on": TODAY - timedelta(days=100),
+    }
+    values.update(overrides)
+    membership = Membership(**values)
+    session.add(membership)
+    session.commit()
+    return membership

@@ -127,3 +127,16 @@ def test_unauthenticated_is_401(client: TestClient) -> None:
     r = client.get(URL)
     assert r.status_code == 401
     assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_an_update_that_changes_nothing_writes_nothing(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    staff = make_staff(session, job_title="Tutor")
+    for patch in ({}, {"job_title": "Tutor"}):
+        r = client.patch(f"{URL}/{staff.id}", json=patch, headers=coordinator.headers)
+        assert r.status_code == 200
+        assert r.json()["version"] == 1
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "staff.update")).all() == []
+    stale = client.patch(f"{URL}/{staff.id}", json={}, headers={**coordinator.headers, "If-Match": '"9"'})
+    assert stale.status_code == 412

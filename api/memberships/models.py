@@ -30,6 +30,24 @@ class Membership(MembershipBase, Timestamped, table=True):
     __table_args__ = (
         # Exactly one of staff or participant: the database holds the rule even if a service forgets it.
         sa.CheckConstraint("(staff_id IS NULL) <> (participant_id IS NULL)", name="exactly_one_member"),
+        # One open membership per person and group, held by the database against two concurrent requests
+        # (the service's overlap check alone cannot see a row another transaction has not yet committed).
+        sa.Index(
+            "uq_membership_open_staff",
+            "group_id",
+            "staff_id",
+            unique=True,
+            sqlite_where=sa.text("ended_on IS NULL"),
+            postgresql_where=sa.text("ended_on IS NULL"),
+        ),
+        sa.Index(
+            "uq_membership_open_participant",
+            "group_id",
+            "participant_id",
+            unique=True,
+            sqlite_where=sa.text("ended_on IS NULL"),
+            postgresql_where=sa.text("ended_on IS NULL"),
+        ),
     )
     ended_on: date | None = None
     end_reason: str | None = Field(default=None, max_length=500)

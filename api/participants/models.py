@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 from api.common import FORBID_EXTRA, in_force
 from api.db import Timestamped
 
+# SQLModel's Field(regex=...) is a pydantic v1 name that pydantic v2 silently ignores: pass `pattern` through.
 PHONE_PATTERN = r"^\+?[0-9 ()\-]{6,30}$"
 
 
@@ -18,7 +19,7 @@ class ParticipantBase(SQLModel):
     is_vulnerable_adult: bool = False
     carer_name: str | None = Field(default=None, max_length=200)
     carer_email: EmailStr | None = Field(default=None, max_length=254)
-    carer_phone: str | None = Field(default=None, max_length=30, regex=PHONE_PATTERN)
+    carer_phone: str | None = Field(default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN})
     joined_on: date
     left_on: date | None = Field(default=None, description="Null while taking part")
     external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
@@ -45,7 +46,7 @@ class ParticipantUpdate(SQLModel):
     is_vulnerable_adult: bool | None = None
     carer_name: str | None = Field(default=None, max_length=200)
     carer_email: EmailStr | None = Field(default=None, max_length=254)
-    carer_phone: str | None = Field(default=None, max_length=30, regex=PHONE_PATTERN)
+    carer_phone: str | None = Field(default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN})
     joined_on: date | None = None
     left_on: date | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=100)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from api.auth.principal import Principal, require
+from api.auth.roles import Permission
+from api.common import Page, PageDep
+from api.deps import CurrentPrincipal, SessionDep
+from api.errors import CONFLICT, NOT_FOUND, Responses, problem
+from api.memberships import service
+from api.memberships.models import (
+    MemberRole,
+    Membership,
+    MembershipCreate,
+    MembershipEnd,
+    MembershipPublic,
+    MembershipUpdate,
+)
+
+router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.MEMBERSHIP_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.MEMBERSHIP_WRITE))]
+
+NOT_ADMIN: Responses = {
+    403: problem("The caller's role may not use this route, or they do not admin the group")
+}
+
+
+def membership_or_404(membership_id: uuid.UUID, session: SessionDep, caller: CurrentPrincipal) -> Membership:
+    # Routes declare their permission first; what is left is reach: out of it is a 404, as if missing.
+    return service.get(session=session, actor=caller, membership_id=membership_id)
+
+
+MembershipById = Annotated[Membership, Depends(membership_or_404)]
+
+
+@router.get("", response_model=Page[MembershipPublic], summary="List memberships")
+def list_memberships(
+    session: SessionDep,
+    caller: Reader,
+    paging: PageDep,
+    group_id: uuid.UUID | None = None,
+    staff_id: uuid.UUID | None = None,
+    participant_id: uuid.UUID | None = None,
+    current: Annotated[bool | None, Query(description="Only in force today (true) or not (false)")] = None,
+    role: MemberRole | None = None,
+) -> Page[Membership]:
+    """Memberships the caller may read, by start date. Staff see those of the groups they are currently in.
+    Ended memberships stay listed with their `ended_on`."""
+    items, total = service.list_(
+        session=session,
+        actor=caller,
+        limit=paging.limit,
+        offset=paging.offset,
+        group_id=group_id,
+        staff_id=staff_id,
+        participant_id=participant_id,
+        current=current,
+        role=role,
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "",
+    response_model=MembershipPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN},
+    summary="Add a member to a group",
+)
+def create_membership(session: SessionDep, caller: Writer, data: MembershipCreate) -> Membership:
+    """Put exactly one of a member of staff (`staff_id`) or a participant (`participant_id`) in an active
+    group. A person is in a group once at a time (409 while a membership overlaps); an archived group takes
+    no one (409). Staff may add members only to groups they currently admin."""
+    return service.create(session=session, actor=caller, data=data)
+
+
+@router.get(
+    "/{membership_id}", response_model=MembershipPublic, responses=NOT_FOUND, summary="Get a membership"
+)
+def get_membership(_: Reader, membership: MembershipById) -> Membership:
+    """One membership; 404 if there is none with this id or it is out of the caller's reach."""
+    return membership
+
+
+@router.patch(
+    "/{membership_id}",
+    response_model=MembershipPublic,
+    responses={**NOT_FOUND, **NOT_ADMIN},
+    summary="Change a member's role",
+)
+def update_membership(
+    session: SessionDep, caller: Writer, membership: MembershipById, data: MembershipUpdate
+) -> Membership:
+    """Change the role (admin or member). Only the role can change: to move someone, end and add again."""
+    return service.update(session=session, actor=caller, membership=membership, data=data)
+
+
+@router.post(
+    "/{membership_id}/end",
+    response_model=MembershipPublic,
+    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN},
+    summary="End a membership",
+)
+def end_membership(
+    session: SessionDep, caller: Writer, membership: MembershipById, data: MembershipEnd
+) -> Membership:
+    """Record the first day the person is no longer in the group. The membership is kept as history;
+    ending one that has already ended is a 409."""
+    return service.end(
+        session=session,
+        actor=caller,
+        membership=membership,
+        ended_on=data.ended_on,
+        end_reason=data.end_reason,
+    )

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from api.auth.principal import Principal, require
+from api.auth.roles import Permission
+from api.common import Page, PageDep
+from api.deps import CurrentPrincipal, SessionDep
+from api.errors import CONFLICT, NOT_FOUND
+from api.participants import service
+from api.participants.models import (
+    Participant,
+    ParticipantCreate,
+    ParticipantLeave,
+    ParticipantPublic,
+    ParticipantUpdate,
+)
+
+router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.PARTICIPANT_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.PARTICIPANT_WRITE))]
+
+
+def participant_or_404(
+    participant_id: uuid.UUID, session: SessionDep, caller: CurrentPrincipal
+) -> Participant:
+    # Routes declare their permission first, so by the time this runs the caller's role may use the route;
+    # what is left is reach: a participant out of it is a 404, exactly as one that does not exist.
+    return service.get(session=session, actor=caller, participant_id=participant_id)
+
+
+ParticipantById = Annotated[Participant, Depends(participant_or_404)]
+
+
+@router.get("", response_model=Page[ParticipantPublic], summary="List participants")
+def list_participants(
+    session: SessionDep,
+    caller: Reader,
+    paging: PageDep,
+    current: Annotated[bool | None, Query(description="Only those taking part (true) or not (false)")] = None,
+    external_id: Annotated[str | None, Query(max_length=100, description="The CRM's id")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None,
+    group_id: Annotated[uuid.UUID | None, Query(description="Only current members of this group")] = None,
+) -> Page[Participant]:
+    """The participants the caller may see, ordered by name. Staff see only the participants currently in
+    a group they are currently in. Participants who left stay listed with their `left_on`."""
+    items, total = service.list_(
+        session=session,
+        actor=caller,
+        limit=paging.limit,
+        offset=paging.offset,
+        current=current,
+        external_id=external_id,
+        q=q,
+        group_id=group_id,
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "",
+    response_model=ParticipantPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+    summary="Add a participant",
+)
+def create_participant(session: SessionDep, caller: Writer, data: ParticipantCreate) -> Participant:
+    """Add a child, young person or vulnerable adult. `external_id` (the CRM's id) must be unique (409)."""
+    return service.create(session=session, actor=caller, data=data)
+
+
+@router.get(
+    "/{participant_id}", response_model=ParticipantPublic, responses=NOT_FOUND, summary="Get a participant"
+)
+def get_participant(_: Reader, participant: ParticipantById) -> Participant:
+    """One participant; 404 if there is none with this id or it is out of the caller's reach."""
+    return participant
+
+
+@router.patch(
+    "/{participant_id}",
+    response_model=ParticipantPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Update a participant",
+)
+def update_participant(
+    session: SessionDep, caller: Writer, participant: ParticipantById, data: ParticipantUpdate
+) -> Participant:
+    """Change the fields sent. Dates must stay in order: born, then joined, then left."""
+    return service.update(session=session, actor=caller, participant=participant, data=data)
+
+
+@router.post(
+    "/{participant_id}/leave",
+    response_model=ParticipantPublic,
+    responses=NOT_FOUND,
+    summary="Record a participant leaving",
+)
+def leave_participant(
+    session: SessionDep, caller: Writer, participant: ParticipantById, data: ParticipantLeave
+) -> Participant:
+    """Record the first day a participant no longer takes part. The record is kept, and so are their group
+    memberships: end those separately once they are removed from the online group itself."""
+    return service.leave(session=session, actor=caller, participant=participant, left_on=data.left_on)

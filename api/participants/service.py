@@ -1,0 +1,129 @@
+"""Participants: the verbs. Routes call these; nothing else writes participant rows.
+
+Who may see which child is decided here, in the query: coordinators and the CRM's keys see everyone,
+a member of staff only the participants currently in a group they are currently in, anyone else no one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import ColumnElement, false, true
+from sqlmodel import Session, col, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from api import crud
+from api.auth.principal import Principal
+from api.auth.roles import Role
+from api.common import check_order
+from api.errors import NotFound, Unprocessable
+from api.memberships.models import Membership
+from api.memberships.scope import current_on, participants_reachable_by
+from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
+
+UNIQUE = ("external_id",)
+REQUIRED = ("full_name", "date_of_birth", "is_vulnerable_adult", "joined_on")
+
+
+def visible_to(actor: Principal) -> ColumnElement[bool]:
+    """The participants `actor` may see, as a WHERE clause; denied unless a role is named here."""
+    if actor.role in (Role.coordinator, Role.integration):
+        return true()
+    if actor.role is Role.staff and actor.staff_id is not None:
+        return col(Participant.id).in_(participants_reachable_by(actor.staff_id))
+    return false()
+
+
+def _validate(*, date_of_birth: date, joined_on: date, left_on: date | None) -> None:
+    if date_of_birth > date.today():
+        raise Unprocessable.field("date_of_birth", f"date_of_birth ({date_of_birth}) is in the future")
+    check_order(date_of_birth, joined_on, start_field="date_of_birth", end_field="joined_on")
+    check_order(joined_on, left_on, start_field="joined_on", end_field="left_on")
+
+
+def _validate_patched(participant: Participant, data: ParticipantUpdate) -> None:
+    # Checked before the record is touched, so a refused change leaves nothing half-applied in the session.
+    merged = {**participant.model_dump(), **data.model_dump(exclude_unset=True)}
+    _validate(date_of_birth=merged["date_of_birth"], joined_on=merged["joined_on"], left_on=merged["left_on"])
+
+
+def get(*, session: Session, actor: Principal, participant_id: uuid.UUID) -> Participant:
+    """One participant the caller may see, or 404 (the same answer whether it exists or is out of reach)."""
+    found = session.exec(
+        select(Participant).where(Participant.id == participant_id, visible_to(actor))
+    ).first()
+    if found is None:
+        raise NotFound(f"No participant with id {participant_id}")
+    return found
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_(
+    *,
+    session: Session,
+    actor: Principal,
+    limit: int,
+    offset: int,
+    current: bool | None = None,
+    external_id: str | None = None,
+    q: str | None = None,
+    group_id: uuid.UUID | None = None,
+) -> tuple[list[Participant], int]:
+    """A filtered page of the participants the caller may see, by name then id."""
+    query: SelectOfScalar[Participant] = select(Participant).where(visible_to(actor))
+    today = date.today()
+    is_current = (col(Participant.joined_on) <= today) & or_(
+        col(Participant.left_on).is_(None), col(Participant.left_on) > today
+    )
+    if current is True:
+        query = query.where(is_current)
+    elif current is False:
+        query = query.where(~is_current)
+    if external_id is not None:
+        query = query.where(Participant.external_id == external_id)
+    if q:
+        query = query.where(col(Participant.full_name).ilike(f"%{_escape_like(q)}%", escape="\\"))
+    if group_id is not None:
+        members = select(col(Membership.participant_id)).where(
+            Membership.group_id == group_id,
+            col(Membership.participant_id).is_not(None),
+            current_on(today),
+        )
+        query = query.where(col(Participant.id).in_(members))
+    query = query.order_by(col(Participant.full_name), col(Participant.id))
+    return crud.page(session, query, limit=limit, offset=offset)
+
+
+def create(*, session: Session, actor: Principal, data: ParticipantCreate) -> Participant:
+    """Add a participant."""
+    _validate(date_of_birth=data.date_of_birth, joined_on=data.joined_on, left_on=data.left_on)
+    participant = Participant.model_validate(data)
+    return crud.save(session, participant, actor=actor, action="participant.create", unique_fields=UNIQUE)
+
+
+def update(
+    *, session: Session, actor: Principal, participant: Participant, data: ParticipantUpdate
+) -> Participant:
+    """Change the fields sent."""
+    for field in REQUIRED:
+        if field in data.model_fields_set and getattr(data, field) is None:
+            raise Unprocessable.field(field, f"{field} cannot be null")
+    _validate_patched(participant, data)
+    before = crud.apply(participant, data)
+    return crud.save(
+        session, participant, actor=actor, action="participant.update", before=before, unique_fields=UNIQUE
+    )
+
+
+def leave(*, session: Session, actor: Principal, participant: Participant, left_on: date) -> Participant:
+    """Record the day a participant stops taking part. The record is kept, and so are their memberships:
+    those mirror the real online groups, where a departed participant may still be (which the compliance
+    rules must see)."""
+    patch = ParticipantUpdate(left_on=left_on)
+    _validate_patched(participant, patch)
+    before = crud.apply(participant, patch)
+    return crud.save(session, participant, actor=actor, action="participant.leave", before=before)
