@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.audit.router import router as audit_router
+from api.auth.api_key_router import router as api_key_router
 from api.auth.router import router as auth_router
+from api.auth.user_router import router as user_router
 from api.errors import COMMON_ERRORS
 from api.policy.router import router as policy_router
 from api.staff.router import router as staff_router
@@ -13,3 +16,6 @@ api_router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 api_router.include_router(staff_router, prefix="/staff", tags=["staff"])
 api_router.include_router(policy_router, prefix="/policy-settings", tags=["policy"])
+api_router.include_router(user_router, prefix="/users", tags=["users"])
+api_router.include_router(api_key_router, prefix="/api-keys", tags=["api-keys"])
+api_router.include_router(audit_router, prefix="/audit-events", tags=["audit"])
