@@ -47,7 +47,7 @@ def create_api_key(session: SessionDep, caller: Admin, data: ApiKeyCreate) -> Ap
     """Make a key for another system with scopes `read` and/or `sync:write`. The secret (`key`) is in this
     answer only: it is never stored, so it cannot be shown again. Send it as the `X-API-Key` header."""
     key, secret = service.create(session=session, actor=caller, data=data)
-    return ApiKeyCreated.model_validate({**key.model_dump(), "key": secret})
+    return ApiKeyCreated.model_validate(key, update={"key": secret})
 
 
 @router.post(
