@@ -410,3 +410,19 @@ def test_create_user_for_email_refusals(session: Session) -> None:
             session=session, email=staff.email.upper(), role=Role.trustee, password=PASSWORD
         )
     assert len(session.exec(select(User).where(User.staff_id == staff.id)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"username": "a" * 250 + "@moremusic.org.uk", "password": PASSWORD}, "username"),
+        ({"username": "someone@moremusic.org.uk", "password": "p" * 257}, "password"),
+    ],
+)
+def test_over_long_sign_in_fields_are_422_not_500(
+    client: TestClient, session: Session, form: dict[str, str], field: str
+) -> None:
+    r = client.post(TOKEN_URL, data=form)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert session.exec(select(LoginAttempt)).all() == []

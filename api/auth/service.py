@@ -20,6 +20,8 @@ from api.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Unproc
 from api.staff.models import EmploymentType, Staff
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256  # as in the input models
+MAX_EMAIL_LENGTH = 254
 
 
 def _throttle(session: Session, login: str) -> None:
@@ -44,6 +46,11 @@ def _throttle(session: Session, login: str) -> None:
 def sign_in(*, session: Session, email: str, password: str) -> tuple[str, int]:
     """Check a password and issue an access token; every attempt is recorded and audited."""
     login = email.strip().lower()
+    # No account can have a longer email, and the attempt row could not hold it (a 500 on PostgreSQL).
+    if len(login) > MAX_EMAIL_LENGTH:
+        raise Unprocessable.field("username", f"at most {MAX_EMAIL_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Unprocessable.field("password", f"at most {MAX_PASSWORD_LENGTH} characters")
     _throttle(session, login)
     row = session.exec(
         select(User, Staff).join(Staff, col(Staff.id) == col(User.staff_id)).where(User.email == login)
