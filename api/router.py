@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.audit.router import router as audit_router
+from api.auth.api_key_router import router as api_key_router
 from api.auth.router import router as auth_router
+from api.auth.user_router import router as user_router
 from api.errors import COMMON_ERRORS
 from api.groups.router import router as groups_router
 from api.memberships.router import router as memberships_router
@@ -21,3 +24,6 @@ api_router.include_router(sync_router, prefix="/sync", tags=["sync"])
 api_router.include_router(groups_router, prefix="/groups", tags=["groups"])
 api_router.include_router(participants_router, prefix="/participants", tags=["participants"])
 api_router.include_router(memberships_router, prefix="/memberships", tags=["memberships"])
+api_router.include_router(user_router, prefix="/users", tags=["users"])
+api_router.include_router(api_key_router, prefix="/api-keys", tags=["api-keys"])
+api_router.include_router(audit_router, prefix="/audit-events", tags=["audit"])

@@ -1,4 +1,5 @@
-"""Write the audit trail. Callers add the event in the same transaction as the change it records."""
+"""The audit trail. Callers add the event in the same transaction as the change it records; nothing here
+changes or deletes an event."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col, func, select
 
 from api.audit.models import AuditEvent
 from api.auth.principal import Principal
@@ -18,7 +19,8 @@ PERSONAL_FIELDS = frozenset(
     {"full_name", "date_of_birth", "carer_name", "carer_email", "carer_phone", "given_by_name", "details"}
 )
 REDACTED = "<personal: changed>"
-IGNORED_FIELDS = frozenset({"updated_at", "version", "created_at", "password_hash"})
+# Secrets' hashes stay out of the log too: a copy of a hash is one more thing to leak.
+IGNORED_FIELDS = frozenset({"updated_at", "version", "created_at", "password_hash", "key_hash"})
 
 
 def _plain(value: Any) -> Any:
@@ -75,3 +77,35 @@ def record(
     )
     session.add(event)
     return event
+
+
+def list_(
+    *,
+    session: Session,
+    limit: int,
+    offset: int,
+    entity_type: str | None = None,
+    entity_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[AuditEvent], int]:
+    """A filtered page of events, newest first; `since` is inclusive and `until` exclusive."""
+    query = select(AuditEvent)
+    if entity_type is not None:
+        query = query.where(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    if actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.occurred_at < until)
+    # Counted from the same filtered query as the page (api.crud.page is for Timestamped records).
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    query = query.order_by(col(AuditEvent.occurred_at).desc(), col(AuditEvent.id).desc())
+    return list(session.exec(query.limit(limit).offset(offset)).all()), int(total)

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import EmailStr
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Field, SQLModel
 
 from api.auth.roles import ApiKeyScope, Role
@@ -65,6 +68,17 @@ class LoginAttempt(SQLModel, table=True):
     succeeded: bool
 
 
+class ScopeList(TypeDecorator[list[ApiKeyScope]]):
+    """A JSON list of scope names, read back as ApiKeyScope members (JSON alone gives plain strings,
+    which the audit snapshot and the response models would then have to coerce)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[ApiKeyScope] | None:
+        return None if value is None else [ApiKeyScope(v) for v in value]
+
+
 class ApiKey(Timestamped, table=True):
     __tablename__ = "api_key"
     name: str = Field(max_length=200)
@@ -72,7 +86,7 @@ class ApiKey(Timestamped, table=True):
     key_hash: str = Field(
         max_length=64, unique=True, description="SHA-256 of the key; the key is never stored"
     )
-    scopes: list[ApiKeyScope] = Field(default_factory=list, sa_type=JSON)
+    scopes: list[ApiKeyScope] = Field(default_factory=list, sa_type=ScopeList)
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

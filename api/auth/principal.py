@@ -83,6 +83,11 @@ def _from_token(session: Session, token: str) -> Principal:
         raise Unauthorized("Token revoked")
     if not in_force(None, staff.left_on, date.today()):
         raise Unauthorized("Access ended when employment ended")
+    return user_principal(user)
+
+
+def user_principal(user: User) -> Principal:
+    """The principal a signed-in user acts as (also the actor of their own sign-in's audit event)."""
     return Principal(
         kind="user",
         id=user.id,

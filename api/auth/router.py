@@ -6,13 +6,15 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.auth import service
-from api.auth.models import Token, User, UserPublic
+from api.auth.models import PasswordChange, Token, User, UserPublic
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
 from api.deps import SessionDep
-from api.errors import NotFound
+from api.errors import NOT_FOUND
 
 router = APIRouter()
+
+OwnAccount = Annotated[Principal, Depends(require(Permission.OWN_ACCOUNT))]
 
 
 @router.post("/token", response_model=Token, summary="Sign in")
@@ -22,10 +24,18 @@ def sign_in(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depe
     return Token(access_token=token, expires_in=expires_in)
 
 
-@router.get("/me", response_model=UserPublic, summary="Who am I")
-def me(session: SessionDep, caller: Annotated[Principal, Depends(require(Permission.OWN_ACCOUNT))]) -> User:
+@router.get("/me", response_model=UserPublic, responses=NOT_FOUND, summary="Who am I")
+def me(session: SessionDep, caller: OwnAccount) -> User:
     """The signed-in user and their role."""
-    user = service.get_user(session=session, user_id=caller.id)
-    if user is None:
-        raise NotFound("No such user")
-    return user
+    return service.get_own(session=session, actor=caller)
+
+
+@router.post("/password", response_model=Token, summary="Change my password")
+def change_password(session: SessionDep, caller: OwnAccount, data: PasswordChange) -> Token:
+    """Change your own password (at least 12 characters, not the current one). Every token issued before,
+    on any device, stops working at once: use the fresh token in this answer. A wrong current password
+    counts towards the sign-in lockout."""
+    token, expires_in = service.change_password(
+        session=session, actor=caller, current_password=data.current_password, new_password=data.new_password
+    )
+    return Token(access_token=token, expires_in=expires_in)

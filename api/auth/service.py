@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from api import crud
 from api.audit import service as audit
 from api.auth import tokens
 from api.auth.models import LoginAttempt, User
 from api.auth.passwords import dummy_hash, hash_password, verify_password
-from api.auth.roles import Role
+from api.auth.principal import Principal, user_principal
+from api.auth.roles import USER_ROLES, Role
 from api.common import in_force
 from api.config import get_settings
 from api.db import utcnow
-from api.errors import Conflict, TooManyRequests, Unauthorized, Unprocessable
+from api.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
 from api.staff.models import EmploymentType, Staff
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256  # as in the input models
+MAX_EMAIL_LENGTH = 254
 
 
 def _throttle(session: Session, login: str) -> None:
@@ -43,6 +46,11 @@ def _throttle(session: Session, login: str) -> None:
 def sign_in(*, session: Session, email: str, password: str) -> tuple[str, int]:
     """Check a password and issue an access token; every attempt is recorded and audited."""
     login = email.strip().lower()
+    # No account can have a longer email, and the attempt row could not hold it (a 500 on PostgreSQL).
+    if len(login) > MAX_EMAIL_LENGTH:
+        raise Unprocessable.field("username", f"at most {MAX_EMAIL_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Unprocessable.field("password", f"at most {MAX_PASSWORD_LENGTH} characters")
     _throttle(session, login)
     row = session.exec(
         select(User, Staff).join(Staff, col(Staff.id) == col(User.staff_id)).where(User.email == login)
@@ -52,35 +60,73 @@ def sign_in(*, session: Session, email: str, password: str) -> tuple[str, int]:
     user, staff = row if row else (None, None)
     allowed = bool(ok and user and staff and user.is_active and in_force(None, staff.left_on, date.today()))
     session.add(LoginAttempt(login=login, succeeded=allowed))
-    audit.record(
-        session,
-        actor=None,
-        actor_label=login,
-        action="auth.sign_in" if allowed else "auth.sign_in_failed",
-        entity_type="user_account",
-        changes={},
-    )
     if not allowed or user is None:
+        # The reason is for the coordinator reading the audit log; the caller only ever learns "incorrect".
+        reason = "wrong_password" if not ok else "disabled" if user and not user.is_active else "departed"
+        audit.record(
+            session,
+            actor=None,
+            actor_label=login,
+            action="auth.sign_in_failed",
+            entity=user,
+            entity_type="user_account",
+            changes={"reason": reason} if user else {},
+        )
         session.commit()
         raise Unauthorized("Incorrect email or password")
     user.last_login_at = utcnow()
     session.add(user)
+    audit.record(session, actor=user_principal(user), action="auth.sign_in", entity=user, changes={})
     session.commit()
-    minutes = get_settings().access_token_minutes
+    return issue_token(user)
+
+
+def issue_token(user: User) -> tuple[str, int]:
+    """A fresh access token for `user` at their current epoch, and its lifetime in seconds."""
+    s = get_settings()
     token = tokens.issue(
-        user_id=user.id, epoch=user.token_epoch, secret=get_settings().secret_key, minutes=minutes
+        user_id=user.id, epoch=user.token_epoch, secret=s.secret_key, minutes=s.access_token_minutes
     )
-    return token, minutes * 60
+    return token, s.access_token_minutes * 60
 
 
-def get_user(*, session: Session, user_id: uuid.UUID) -> User | None:
-    return session.get(User, user_id)
+def change_password(
+    *, session: Session, actor: Principal, current_password: str, new_password: str
+) -> tuple[str, int]:
+    """Change the caller's own password; every token issued before stops working at once."""
+    user = get_own(session=session, actor=actor)
+    # A stolen token must not become a way round the sign-in lockout: the same counter guards this check.
+    _throttle(session, user.email)
+    if not verify_password(current_password, user.password_hash):
+        session.add(LoginAttempt(login=user.email, succeeded=False))
+        audit.record(session, actor=actor, action="auth.password_change_failed", entity=user, changes={})
+        session.commit()
+        raise Unprocessable.field("current_password", "This is not your current password")
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise Unprocessable.field("new_password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    if new_password == current_password:
+        raise Unprocessable.field("new_password", "The new password must differ from the current one")
+    before = audit.snapshot(user)
+    user.password_hash = hash_password(new_password)
+    user.token_epoch += 1
+    crud.save(session, user, actor=actor, action="auth.password_change", before=before)
+    return issue_token(user)
+
+
+def get_own(*, session: Session, actor: Principal) -> User:
+    """The caller's own account, or 404."""
+    user = session.get(User, actor.id)
+    if user is None:
+        raise NotFound("No such user")
+    return user
 
 
 def create_user_for_email(
     *, session: Session, email: str, role: Role, password: str, full_name: str | None = None
 ) -> User:
     """Bootstrap a sign-in for a staff email, creating the staff record if needed (the first coordinator)."""
+    if role not in USER_ROLES:
+        raise Unprocessable.field("role", f"a user's role is one of {', '.join(USER_ROLES)}")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Unprocessable.field("password", f"at least {MIN_PASSWORD_LENGTH} characters")
     login = email.strip().lower()

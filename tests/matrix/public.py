@@ -1,4 +1,4 @@
-from tests.matrix.roles import OPEN, USERS
+from tests.matrix.roles import OPEN
 
 ROUTES = {
     ("GET", "/health"): OPEN,
@@ -9,6 +9,4 @@ ROUTES = {
     ("GET", "/swagger/swagger-ui-bundle.js"): OPEN,
     ("GET", "/swagger/swagger-ui.css"): OPEN,
     ("GET", "/swagger/favicon-32x32.png"): OPEN,
-    ("POST", "/api/v1/auth/token"): OPEN,
-    ("GET", "/api/v1/auth/me"): USERS,
 }

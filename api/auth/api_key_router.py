@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from api.auth import api_key_service as service
+from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from api.auth.principal import Principal, require
+from api.auth.roles import Permission
+from api.common import Page, PageDep
+from api.deps import SessionDep
+from api.errors import CONFLICT, NOT_FOUND
+
+router = APIRouter()
+
+Admin = Annotated[Principal, Depends(require(Permission.API_KEY_ADMIN))]
+
+
+def api_key_or_404(key_id: uuid.UUID, session: SessionDep) -> ApiKey:
+    return service.get(session=session, key_id=key_id)
+
+
+ApiKeyById = Annotated[ApiKey, Depends(api_key_or_404)]
+
+
+@router.get("", response_model=Page[ApiKeyPublic], summary="List API keys")
+def list_api_keys(
+    session: SessionDep,
+    _: Admin,
+    paging: PageDep,
+    revoked: Annotated[bool | None, Query(description="Only revoked (true) or working (false) keys")] = None,
+) -> Page[ApiKey]:
+    """Every key, newest first, with its prefix and when it was last used (never the secret)."""
+    items, total = service.list_(session=session, limit=paging.limit, offset=paging.offset, revoked=revoked)
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "",
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API key",
+)
+def create_api_key(session: SessionDep, caller: Admin, data: ApiKeyCreate) -> ApiKeyCreated:
+    """Make a key for another system with scopes `read` and/or `sync:write`. The secret (`key`) is in this
+    answer only: it is never stored, so it cannot be shown again. Send it as the `X-API-Key` header."""
+    key, secret = service.create(session=session, actor=caller, data=data)
+    return ApiKeyCreated.model_validate(key, update={"key": secret})
+
+
+@router.post(
+    "/{key_id}/revoke",
+    response_model=ApiKeyPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Revoke an API key",
+)
+def revoke_api_key(session: SessionDep, caller: Admin, key: ApiKeyById) -> ApiKey:
+    """Stop a key working at once (401 on its next use). Revoking a revoked key is a 409."""
+    return service.revoke(session=session, actor=caller, key=key)

@@ -1,0 +1,59 @@
+"""API keys for other systems (the CRM): the verbs. Only a key's SHA-256 and a short prefix are stored."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from sqlmodel import Session, col, select
+
+from api import crud
+from api.audit import service as audit
+from api.auth.models import ApiKey, ApiKeyCreate
+from api.auth.principal import Principal, hash_api_key
+from api.db import utcnow
+from api.errors import Conflict
+
+KEY_PREFIX = "esk_"
+# Enough to recognise a key in a list or a log ("esk_" and 8 random characters), far too little to guess it.
+SHOWN_PREFIX_LENGTH = 12
+
+
+def get(*, session: Session, key_id: uuid.UUID) -> ApiKey:
+    """One key, or 404."""
+    return crud.get_or_404(session, ApiKey, key_id, "API key")
+
+
+def list_(
+    *, session: Session, limit: int, offset: int, revoked: bool | None = None
+) -> tuple[list[ApiKey], int]:
+    """A page of keys, newest first."""
+    query = select(ApiKey)
+    if revoked is True:
+        query = query.where(col(ApiKey.revoked_at).is_not(None))
+    elif revoked is False:
+        query = query.where(col(ApiKey.revoked_at).is_(None))
+    query = query.order_by(col(ApiKey.created_at).desc(), col(ApiKey.id))
+    return crud.page(session, query, limit=limit, offset=offset)
+
+
+def create(*, session: Session, actor: Principal, data: ApiKeyCreate) -> tuple[ApiKey, str]:
+    """Make a key; the secret is returned this once and never stored."""
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        name=data.name.strip(),
+        prefix=secret[:SHOWN_PREFIX_LENGTH],
+        key_hash=hash_api_key(secret),
+        scopes=sorted(set(data.scopes)),
+        created_by_id=actor.id if actor.kind == "user" else None,
+    )
+    return crud.save(session, key, actor=actor, action="api_key.create"), secret
+
+
+def revoke(*, session: Session, actor: Principal, key: ApiKey) -> ApiKey:
+    """Stop a key working at once. The record is kept, for the audit trail."""
+    if key.revoked_at is not None:
+        raise Conflict(f"This key was already revoked at {key.revoked_at.isoformat()}")
+    before = audit.snapshot(key)
+    key.revoked_at = utcnow()
+    return crud.save(session, key, actor=actor, action="api_key.revoke", before=before)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from api.auth import user_service as service
+from api.auth.models import User, UserCreate, UserPublic, UserUpdate
+from api.auth.principal import Principal, require
+from api.auth.roles import Permission, Role
+from api.common import Page, PageDep
+from api.deps import SessionDep
+from api.errors import CONFLICT, NOT_FOUND
+
+router = APIRouter()
+
+Admin = Annotated[Principal, Depends(require(Permission.USER_ADMIN))]
+
+
+def user_or_404(user_id: uuid.UUID, session: SessionDep) -> User:
+    return service.get(session=session, user_id=user_id)
+
+
+UserById = Annotated[User, Depends(user_or_404)]
+
+
+@router.get("", response_model=Page[UserPublic], summary="List user accounts")
+def list_users(
+    session: SessionDep,
+    _: Admin,
+    paging: PageDep,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    staff_id: uuid.UUID | None = None,
+    q: Annotated[str | None, Query(max_length=254, description="Part of an email")] = None,
+) -> Page[User]:
+    """Every sign-in account, ordered by email."""
+    items, total = service.list_(
+        session=session,
+        limit=paging.limit,
+        offset=paging.offset,
+        role=role,
+        is_active=is_active,
+        staff_id=staff_id,
+        q=q,
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "",
+    response_model=UserPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+    summary="Create a user account",
+)
+def create_user(session: SessionDep, caller: Admin, data: UserCreate) -> User:
+    """Give a current member of staff a sign-in with a role (`coordinator`, `staff` or `trustee`).
+    The staff record must exist (422 naming `staff_id`); one account per staff record and per email (409)."""
+    return service.create(session=session, actor=caller, data=data)
+
+
+@router.get("/{user_id}", response_model=UserPublic, responses=NOT_FOUND, summary="Get a user account")
+def get_user(_: Admin, user: UserById) -> User:
+    """One account (never its password)."""
+    return user
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Change a user's role or disable them",
+)
+def update_user(session: SessionDep, caller: Admin, user: UserById, data: UserUpdate) -> User:
+    """Change `role` or `is_active`. Either change signs the account out everywhere at once. You cannot
+    disable or demote your own account, nor the last active coordinator (409)."""
+    return service.update(session=session, actor=caller, user=user, data=data)

@@ -1,0 +1,114 @@
+"""User accounts (sign-ins for staff records): the verbs a coordinator uses."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlmodel import Session, col, or_, select
+
+from api import crud
+from api.auth.models import User, UserCreate, UserUpdate
+from api.auth.passwords import hash_password
+from api.auth.principal import Principal
+from api.auth.roles import USER_ROLES, Role
+from api.common import in_force
+from api.errors import Conflict, Unprocessable
+from api.staff.models import Staff
+
+UNIQUE = ("staff_id", "email")
+
+
+def _check_role(role: Role) -> None:
+    # `integration` is what an API key acts as; no person's account may hold it.
+    if role not in USER_ROLES:
+        raise Unprocessable.field("role", f"a user's role is one of {', '.join(USER_ROLES)}")
+
+
+def get(*, session: Session, user_id: uuid.UUID) -> User:
+    """One account, or 404."""
+    return crud.get_or_404(session, User, user_id, "user")
+
+
+def list_(
+    *,
+    session: Session,
+    limit: int,
+    offset: int,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    staff_id: uuid.UUID | None = None,
+    q: str | None = None,
+) -> tuple[list[User], int]:
+    """A filtered page of accounts, by email then id."""
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    if is_active is not None:
+        query = query.where(User.is_active == is_active)
+    if staff_id is not None:
+        query = query.where(User.staff_id == staff_id)
+    if q:
+        query = query.where(col(User.email).ilike(f"%{q.lower()}%"))
+    return crud.page(session, query.order_by(col(User.email), col(User.id)), limit=limit, offset=offset)
+
+
+def create(*, session: Session, actor: Principal, data: UserCreate) -> User:
+    """Give a member of staff a sign-in: one account per staff record and per email."""
+    _check_role(data.role)
+    staff = session.get(Staff, data.staff_id)
+    if staff is None:
+        raise Unprocessable.field("staff_id", f"No staff member with id {data.staff_id}")
+    if not in_force(None, staff.left_on, date.today()):
+        raise Unprocessable.field("staff_id", f"{staff.full_name} left on {staff.left_on}")
+    email = data.email.strip().lower()
+    if session.exec(select(User.id).where(User.staff_id == staff.id)).first() is not None:
+        raise Conflict("This member of staff already has an account", extra={"field": "staff_id"})
+    if session.exec(select(User.id).where(User.email == email)).first() is not None:
+        raise Conflict(f"{email} already has an account", extra={"field": "email"})
+    user = User(staff_id=staff.id, email=email, password_hash=hash_password(data.password), role=data.role)
+    # The checks above answer the usual case; the unique constraints answer a concurrent duplicate.
+    return crud.save(session, user, actor=actor, action="user.create", unique_fields=UNIQUE)
+
+
+def _active_coordinators_besides(session: Session, user: User) -> int:
+    today = date.today()
+    query = (
+        select(User.id)
+        .join(Staff, col(Staff.id) == col(User.staff_id))
+        .where(
+            User.role == Role.coordinator,
+            col(User.is_active).is_(True),
+            User.id != user.id,
+            or_(col(Staff.left_on).is_(None), col(Staff.left_on) > today),
+        )
+        # Locks the other coordinators' rows (PostgreSQL), so two coordinators demoting each other at the
+        # same moment cannot both pass this check; the second re-reads and sees the first one's change.
+        .with_for_update()
+    )
+    return len(session.exec(query).all())
+
+
+def update(*, session: Session, actor: Principal, user: User, data: UserUpdate) -> User:
+    """Change an account's role or active flag; either change ends every token the account holds."""
+    for field in ("role", "is_active"):
+        if field in data.model_fields_set and getattr(data, field) is None:
+            raise Unprocessable.field(field, f"{field} cannot be null")
+    new_role = data.role if data.role is not None else user.role
+    new_active = data.is_active if data.is_active is not None else user.is_active
+    _check_role(new_role)
+    was_coordinator = user.role is Role.coordinator and user.is_active
+    stays_coordinator = new_role is Role.coordinator and new_active
+    if was_coordinator and not stays_coordinator:
+        if user.id == actor.id:
+            raise Conflict(
+                "You cannot disable or demote your own account: ask another coordinator",
+                extra={"field": "role" if data.role is not None else "is_active"},
+            )
+        if _active_coordinators_besides(session, user) == 0:
+            raise Conflict("This is the last active coordinator: there must always be one")
+    changed = new_role != user.role or new_active != user.is_active
+    before = crud.apply(user, data)
+    if changed:
+        user.token_epoch += 1
+    return crud.save(session, user, actor=actor, action="user.update", before=before)

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.audit.models import AuditEvent
+from api.auth.models import ApiKey
+from api.auth.roles import ApiKeyScope
+from api.db import utcnow
+from tests.factories import Actor, make_api_key
+
+URL = "/api/v1/api-keys"
+STAFF_URL = "/api/v1/staff"
+
+
+def staff_body(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "full_name": "Sam Okafor",
+        "email": f"sam-{uuid.uuid4().hex[:6]}@moremusic.org.uk",
+        "employment_type": "volunteer",
+        "started_on": "2025-01-06",
+    }
+    data.update(overrides)
+    return data
+
+
+def create_key(client: TestClient, headers: dict[str, str], *scopes: str) -> dict[str, Any]:
+    r = client.post(URL, json={"name": "CRM sync", "scopes": list(scopes)}, headers=headers)
+    assert r.status_code == 201, r.text
+    created: dict[str, Any] = r.json()
+    return created
+
+
+def test_the_secret_is_shown_once_and_only_its_hash_is_stored(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    created = create_key(client, coordinator.headers, "sync:write", "read", "read")
+    secret = created["key"]
+    assert secret.startswith("esk_")
+    assert len(secret) >= 4 + 43  # 32 random bytes, base64url
+    assert created["prefix"] == secret[:12]
+    assert created["scopes"] == ["read", "sync:write"]  # de-duplicated
+    assert created["revoked_at"] is None
+    row = session.get(ApiKey, uuid.UUID(created["id"]))
+    assert row is not None
+    assert row.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert coordinator.user is not None
+    assert row.created_by_id == coordinator.user.id
+    # No column of the key's row holds the secret (the prefix is a short part of it by design).
+    stored = json.dumps(row.model_dump(), default=str)
+    assert secret not in stored
+    assert secret[12:] not in stored
+    # Nor does the audit trail, which does not keep the hash either.
+    events = session.exec(select(AuditEvent).where(AuditEvent.entity_id == row.id)).all()
+    assert [e.action for e in events] == ["api_key.create"]
+    logged = json.dumps([e.model_dump() for e in events], default=str)
+    assert secret[12:] not in logged
+    assert row.key_hash not in logged
+    # Never shown again: not in the list.
+    listed = client.get(URL, headers=coordinator.headers).json()
+    assert listed["total"] == 1
+    assert "key" not in listed["items"][0]
+    assert "key_hash" not in listed["items"][0]
+
+
+def test_a_created_key_works_as_x_api_key(client: TestClient, coordinator: Actor) -> None:
+    created = create_key(client, coordinator.headers, "read")
+    assert client.get(STAFF_URL, headers={"X-API-Key": created["key"]}).status_code == 200
+
+
+def test_a_read_key_cannot_write(client: TestClient, session: Session) -> None:
+    reader = make_api_key(session, scopes=(ApiKeyScope.read,))
+    assert client.get(STAFF_URL, headers=reader.headers).status_code == 200
+    r = client.post(STAFF_URL, json=staff_body(), headers=reader.headers)
+    assert r.status_code == 403
+    assert r.json()["code"] == "forbidden"
+
+
+def test_a_sync_write_key_writes_and_is_audited_as_itself(client: TestClient, session: Session) -> None:
+    writer = make_api_key(session, scopes=(ApiKeyScope.sync_write,))
+    assert writer.key is not None
+    r = client.post(STAFF_URL, json=staff_body(), headers=writer.headers)
+    assert r.status_code == 201, r.text
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "staff.create")).one()
+    assert (event.actor_type, event.actor_id) == ("api_key", writer.key.id)
+    assert event.actor_label == f"api key {writer.key.name}"
+    # Writing does not grant reading: that is the `read` scope.
+    assert client.get(STAFF_URL, headers=writer.headers).status_code == 403
+
+
+def test_a_key_may_not_use_the_coordinators_routes(client: TestClient, integration: Actor) -> None:
+    assert client.get(URL, headers=integration.headers).status_code == 403
+    assert client.get("/api/v1/users", headers=integration.headers).status_code == 403
+
+
+def test_revoked_key_is_401_and_revoking_twice_is_409(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    created = create_key(client, coordinator.headers, "read")
+    headers = {"X-API-Key": created["key"]}
+    assert client.get(STAFF_URL, headers=headers).status_code == 200
+    r = client.post(f"{URL}/{created['id']}/revoke", headers=coordinator.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["revoked_at"] is not None
+    refused = client.get(STAFF_URL, headers=headers)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    again = client.post(f"{URL}/{created['id']}/revoke", headers=coordinator.headers)
+    assert again.status_code == 409
+    actions = [
+        e.action
+        for e in session.exec(select(AuditEvent).where(AuditEvent.entity_id == uuid.UUID(created["id"])))
+    ]
+    assert sorted(actions) == ["api_key.create", "api_key.revoke"]
+    revoked = client.get(URL, params={"revoked": True}, headers=coordinator.headers).json()
+    assert [k["id"] for k in revoked["items"]] == [created["id"]]
+    assert client.get(URL, params={"revoked": False}, headers=coordinator.headers).json()["total"] == 0
+
+
+def test_unknown_key_is_401_and_unknown_id_is_404(client: TestClient, coordinator: Actor) -> None:
+    assert client.get(STAFF_URL, headers={"X-API-Key": "esk_not-a-real-key"}).status_code == 401
+    assert client.post(f"{URL}/{uuid.uuid4()}/revoke", headers=coordinator.headers).status_code == 404
+
+
+def test_last_used_at_is_recorded(client: TestClient, session: Session) -> None:
+    actor = make_api_key(session, scopes=(ApiKeyScope.read,))
+    assert actor.key is not None
+    assert actor.key.last_used_at is None
+    before = utcnow()
+    assert client.get(STAFF_URL, headers=actor.headers).status_code == 200
+    session.refresh(actor.key)
+    assert actor.key.last_used_at is not None
+    assert actor.key.last_used_at >= before - timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"name": "CRM", "scopes": []}, "scopes"),
+        ({"name": "CRM", "scopes": ["admin"]}, "scopes.0"),
+        ({"name": "", "scopes": ["read"]}, "name"),
+        ({"name": "CRM", "scopes": ["read"], "key": "esk_chosen"}, "key"),
+    ],
+)
+def test_invalid_keys_name_the_field(
+    client: TestClient, coordinator: Actor, session: Session, data: dict[str, Any], field: str
+) -> None:
+    r = client.post(URL, json=data, headers=coordinator.headers)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert session.exec(select(ApiKey)).all() == []
