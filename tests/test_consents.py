@@ -11,6 +11,7 @@ from sqlalchemy import Connection, event
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
+from api.consents import logic
 from api.consents.models import ConsentKind, GivenBy, Purpose
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
@@ -552,3 +553,53 @@ def test_group_check_queries_do_not_grow_with_the_group(
         return sum("FROM consent" in s for s in statements)
 
     assert run(2) == run(25) == 1
+
+
+# --- the shared decision (pure) ---------------------------------------------------------------------------
+
+
+def fact(**overrides: Any) -> logic.ConsentFact:
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "kind": "image_use",
+        "purposes": frozenset({"website"}),
+        "given_by": "parent_carer",
+        "given_on": date(2024, 1, 1),
+        "expires_on": None,
+        "withdrawn_on": None,
+    }
+    values.update(overrides)
+    return logic.ConsentFact(**values)
+
+
+def decide(*consents: logic.ConsentFact, purpose: str = "press") -> logic.ConsentDecision:
+    return logic.decide(
+        consents,
+        kind="image_use",
+        purpose=purpose,
+        on=date(2024, 6, 1),
+        date_of_birth=date(2010, 1, 1),
+        self_consent_min_age=18,
+    )
+
+
+def test_the_reason_describes_the_consents_that_covered_the_purpose() -> None:
+    website = fact()
+    press_withdrawn = fact(purposes=frozenset({"press"}), withdrawn_on=date(2024, 3, 1))
+    assert decide(website, press_withdrawn).reason is logic.Refusal.withdrawn
+    assert decide(website).reason is logic.Refusal.wrong_purpose
+    # A website consent that was withdrawn never covered press: the answer is the purpose.
+    assert decide(fact(withdrawn_on=date(2024, 3, 1))).reason is logic.Refusal.wrong_purpose
+    child_own = fact(purposes=frozenset({"press"}), given_by="participant")
+    assert decide(press_withdrawn, child_own).reason is logic.Refusal.given_by_wrong_person
+
+
+def test_in_force_and_reconfirmation_helpers() -> None:
+    c = fact(expires_on=date(2024, 6, 1))
+    assert logic.is_in_force(c, date(2024, 5, 31))
+    assert not logic.is_in_force(c, date(2024, 6, 1))
+    assert not logic.is_in_force(c, date(2023, 12, 31))
+    kwargs: dict[str, Any] = {"date_of_birth": date(2006, 6, 1), "self_consent_min_age": 18}
+    assert logic.needs_reconfirmation(c, on=date(2024, 6, 1), **kwargs)
+    assert not logic.needs_reconfirmation(c, on=date(2024, 5, 31), **kwargs)
+    assert not logic.needs_reconfirmation(fact(given_by="participant"), on=date(2024, 6, 1), **kwargs)
