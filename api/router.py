@@ -8,6 +8,9 @@ from api.audit.router import router as audit_router
 from api.auth.api_key_router import router as api_key_router
 from api.auth.router import router as auth_router
 from api.auth.user_router import router as user_router
+from api.consents.router import checks_router as consent_checks_router
+from api.consents.router import participant_router as participant_consents_router
+from api.consents.router import router as consents_router
 from api.errors import COMMON_ERRORS
 from api.groups.router import router as groups_router
 from api.memberships.router import router as memberships_router
@@ -27,3 +30,6 @@ api_router.include_router(memberships_router, prefix="/memberships", tags=["memb
 api_router.include_router(user_router, prefix="/users", tags=["users"])
 api_router.include_router(api_key_router, prefix="/api-keys", tags=["api-keys"])
 api_router.include_router(audit_router, prefix="/audit-events", tags=["audit"])
+api_router.include_router(consents_router, prefix="/consents", tags=["consents"])
+api_router.include_router(participant_consents_router, prefix="/participants", tags=["consents"])
+api_router.include_router(consent_checks_router, tags=["consents"])

@@ -16,6 +16,7 @@ from api.auth.passwords import hash_password
 from api.auth.principal import hash_api_key
 from api.auth.roles import ApiKeyScope, Role
 from api.config import get_settings
+from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
 from api.groups.models import Group, JoinApproval, Platform, Visibility
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
@@ -138,3 +139,73 @@ def make_membership(
     session.add(membership)
     session.commit()
     return membership
+
+
+# --- consents: participants, groups and memberships made directly with the models --------------------------
+
+
+def consents_make_participant(session: Session, **overrides: Any) -> Participant:
+    values: dict[str, Any] = {
+        "full_name": f"Participant {_unique('')}",
+        "date_of_birth": date(2010, 5, 17),
+        "carer_name": "A Carer",
+        "joined_on": TODAY - timedelta(days=200),
+    }
+    values.update(overrides)
+    participant = Participant(**values)
+    session.add(participant)
+    session.commit()
+    return participant
+
+
+def consents_make_group(session: Session, **overrides: Any) -> Group:
+    values: dict[str, Any] = {
+        "name": _unique("Group "),
+        "platform": Platform.facebook_group,
+        "visibility": Visibility.closed,
+        "join_approval": JoinApproval.admins_only,
+        "started_on": TODAY - timedelta(days=300),
+    }
+    values.update(overrides)
+    group = Group(**values)
+    session.add(group)
+    session.commit()
+    return group
+
+
+def consents_make_membership(
+    session: Session,
+    group: Group,
+    *,
+    staff: Staff | None = None,
+    participant: Participant | None = None,
+    **overrides: Any,
+) -> Membership:
+    values: dict[str, Any] = {
+        "group_id": group.id,
+        "staff_id": staff.id if staff else None,
+        "participant_id": participant.id if participant else None,
+        "role": MemberRole.member,
+        "started_on": TODAY - timedelta(days=100),
+    }
+    values.update(overrides)
+    membership = Membership(**values)
+    session.add(membership)
+    session.commit()
+    return membership
+
+
+def consents_make_consent(session: Session, participant: Participant, **overrides: Any) -> Consent:
+    values: dict[str, Any] = {
+        "participant_id": participant.id,
+        "kind": ConsentKind.image_use,
+        "purposes": [Purpose.website],
+        "given_by": GivenBy.parent_carer,
+        "given_by_name": "A Carer",
+        "given_on": date(2024, 1, 10),
+    }
+    values.update(overrides)
+    consent = Consent(**values)
+    session.add(consent)
+    session.commit()
+    return consent

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     MEMBERSHIP_WRITE = "membership:write"
     CONSENT_READ = "consent:read"
     CONSENT_WRITE = "consent:write"
+    PUBLICATION_CHECK = "publication:check"  # scan a text for people's names and contact details
     INCIDENT_REPORT = "incident:report"
     INCIDENT_READ = "incident:read"
     INCIDENT_MANAGE = "incident:manage"
@@ -61,6 +62,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MEMBERSHIP_WRITE,
             P.CONSENT_READ,
             P.CONSENT_WRITE,
+            P.PUBLICATION_CHECK,
             P.INCIDENT_REPORT,
             P.INCIDENT_READ,
             P.COMPLIANCE_READ,

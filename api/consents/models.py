@@ -3,10 +3,15 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
 
 from api.common import FORBID_EXTRA
+from api.consents.logic import Refusal
+from api.consents.publication import MatchKind, PersonKind
 from api.db import Timestamped, enum_type
 
 
@@ -49,6 +54,14 @@ class Consent(ConsentBase, Timestamped, table=True):
     withdrawal_reason: str | None = Field(default=None, max_length=1000)
 
 
+@event.listens_for(Consent, "load")
+@event.listens_for(Consent, "refresh")
+def _typed_purposes(consent: Consent, *_: Any) -> None:
+    # JSON gives back plain strings; make them the enum again without marking the row as changed.
+    if consent.purposes and not isinstance(consent.purposes[0], Purpose):
+        set_committed_value(consent, "purposes", [Purpose(p) for p in consent.purposes])
+
+
 class ConsentCreate(ConsentBase):
     model_config = FORBID_EXTRA
 
@@ -63,6 +76,89 @@ class ConsentPublic(ConsentBase):
     id: uuid.UUID
     withdrawn_on: date | None
     withdrawal_reason: str | None
+    in_force: bool = Field(description="Today: given, not withdrawn, not expired")
+    reconfirm_due: bool = Field(
+        description="In force, given by a parent or carer, and the participant has now reached the age to "
+        "consent for themselves: they should confirm it"
+    )
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class PurposeState(SQLModel):
+    purpose: Purpose
+    allowed: bool
+    consent_id: uuid.UUID | None = Field(description="The consent that allows it")
+    reason: Refusal | None = Field(description="Why it is refused")
+    detail: str
+    reconfirm_due: bool
+
+
+class KindState(SQLModel):
+    kind: ConsentKind
+    allowed: bool = Field(description="For image_use: some purpose is allowed (see `purposes`)")
+    consent_id: uuid.UUID | None
+    reason: Refusal | None
+    detail: str
+    reconfirm_due: bool
+    purposes: list[PurposeState] = Field(description="Each purpose (image_use only)")
+
+
+class ConsentStatus(SQLModel):
+    participant_id: uuid.UUID
+    on: date
+    self_consent_min_age: int
+    kinds: list[KindState]
+
+
+class ConsentCheckResult(SQLModel):
+    participant_id: uuid.UUID
+    kind: ConsentKind
+    purpose: Purpose | None
+    on: date
+    allowed: bool
+    consent_id: uuid.UUID | None = Field(description="The consent that allows it")
+    reason: Refusal | None = Field(description="Why it is refused")
+    detail: str = Field(description="The answer as a sentence")
+    reconfirm_due: bool
+
+
+class ConsentChecksRequest(SQLModel):
+    model_config = FORBID_EXTRA
+    participant_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    purpose: Purpose | None = Field(default=None, description="Required for image_use")
+    kind: ConsentKind = ConsentKind.image_use
+    on: date | None = Field(default=None, description="Defaults to today")
+
+
+class Blocker(SQLModel):
+    participant_id: uuid.UUID
+    reason: Refusal
+    detail: str
+
+
+class ConsentChecksResult(SQLModel):
+    allowed: bool = Field(description="True only if every participant is allowed")
+    kind: ConsentKind
+    purpose: Purpose | None
+    on: date
+    checked: int
+    blockers: list[Blocker] = Field(description="Exactly those who are not allowed, in the order sent")
+
+
+class PublicationCheckRequest(SQLModel):
+    model_config = FORBID_EXTRA
+    text: str = Field(min_length=1, max_length=100_000, description="The text meant for publication")
+
+
+class PublicationMatch(SQLModel):
+    start: int = Field(description="Offset of the first character in the text sent (Unicode code points)")
+    end: int = Field(description="Offset just after the last character")
+    kind: MatchKind
+    person: PersonKind
+
+
+class PublicationCheckResult(SQLModel):
+    clean: bool = Field(description="True when nothing personal was found")
+    matches: list[PublicationMatch]

@@ -1,0 +1,191 @@
+"""Consents (append-only, purpose-scoped), the checks before an image or a text is used, and the
+publication check. Three routers, so the participant-scoped routes need no change to the participants
+domain: `router` (/consents), `participant_router` (/participants/{id}/consent-...), `checks_router`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from api.auth.principal import Principal, current_principal, require
+from api.auth.roles import Permission
+from api.common import Page, PageDep
+from api.consents import service
+from api.consents.models import (
+    Consent,
+    ConsentCheckResult,
+    ConsentChecksRequest,
+    ConsentChecksResult,
+    ConsentCreate,
+    ConsentKind,
+    ConsentPublic,
+    ConsentStatus,
+    ConsentWithdraw,
+    GivenBy,
+    PublicationCheckRequest,
+    PublicationCheckResult,
+    Purpose,
+)
+from api.deps import SessionDep
+from api.errors import CONFLICT, NOT_FOUND
+from api.participants.models import Participant
+
+router = APIRouter()
+participant_router = APIRouter()
+checks_router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.CONSENT_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.CONSENT_WRITE))]
+Checker = Annotated[Principal, Depends(require(Permission.PUBLICATION_CHECK))]
+# The fetch-or-404 dependencies read the caller for row-level reach; routes still name their permission
+# first, so a forbidden role gets 403 before any lookup.
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def consent_or_404(consent_id: uuid.UUID, session: SessionDep, caller: Caller) -> Consent:
+    return service.get(session=session, caller=caller, consent_id=consent_id)
+
+
+def participant_or_404(participant_id: uuid.UUID, session: SessionDep, caller: Caller) -> Participant:
+    return service.participant(session=session, caller=caller, participant_id=participant_id)
+
+
+ConsentById = Annotated[Consent, Depends(consent_or_404)]
+ParticipantById = Annotated[Participant, Depends(participant_or_404)]
+
+
+def _public(session: SessionDep, consent: Consent) -> ConsentPublic:
+    return service.publics(session=session, consents=[consent])[0]
+
+
+@router.get("", response_model=Page[ConsentPublic], summary="List consents")
+def list_consents(
+    session: SessionDep,
+    caller: Reader,
+    paging: PageDep,
+    participant_id: uuid.UUID | None = None,
+    kind: ConsentKind | None = None,
+    purpose: Annotated[Purpose | None, Query(description="Consents that name this purpose")] = None,
+    given_by: GivenBy | None = None,
+    in_force: Annotated[
+        bool | None, Query(description="Only those in force today (true) or not (false)")
+    ] = None,
+) -> Page[ConsentPublic]:
+    """The consent history, withdrawn and expired records included, ordered by `given_on` then id. Staff see
+    the consents of the participants currently in their groups."""
+    items, total = service.list_(
+        session=session,
+        caller=caller,
+        limit=paging.limit,
+        offset=paging.offset,
+        participant_id=participant_id,
+        kind=kind,
+        purpose=purpose,
+        given_by=given_by,
+        in_force=in_force,
+    )
+    return Page(
+        items=service.publics(session=session, consents=items),
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.post(
+    "",
+    response_model=ConsentPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Record a consent",
+)
+def create_consent(session: SessionDep, caller: Writer, data: ConsentCreate) -> ConsentPublic:
+    """Record a consent with its purposes, who gave it and the evidence. Records are never edited: a change
+    of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one."""
+    return _public(session, service.create(session=session, actor=caller, data=data))
+
+
+@router.get("/{consent_id}", response_model=ConsentPublic, responses=NOT_FOUND, summary="Get a consent")
+def get_consent(session: SessionDep, _: Reader, consent: ConsentById) -> ConsentPublic:
+    """One consent record, with whether it is in force today and whether it is due for reconfirmation."""
+    return _public(session, consent)
+
+
+@router.post(
+    "/{consent_id}/withdraw",
+    response_model=ConsentPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Withdraw a consent",
+)
+def withdraw_consent(
+    session: SessionDep, caller: Writer, consent: ConsentById, data: ConsentWithdraw
+) -> ConsentPublic:
+    """Withdraw a consent from `withdrawn_on` (no use on that day or after). Not before it was given (422),
+    not in the future (422), and only once (409). The record is kept."""
+    withdrawn = service.withdraw(
+        session=session, actor=caller, consent=consent, withdrawn_on=data.withdrawn_on, reason=data.reason
+    )
+    return _public(session, withdrawn)
+
+
+@participant_router.get(
+    "/{participant_id}/consent-status",
+    response_model=ConsentStatus,
+    responses=NOT_FOUND,
+    summary="A participant's consent status",
+)
+def get_participant_consent_status(
+    session: SessionDep, _: Reader, participant: ParticipantById
+) -> ConsentStatus:
+    """What the participant's consents allow today, for each kind and, for image use, each purpose: the
+    consent that allows it or why not, and whether it is due for the young person to reconfirm."""
+    return service.status(session=session, person=participant)
+
+
+@participant_router.get(
+    "/{participant_id}/consent-check",
+    response_model=ConsentCheckResult,
+    responses=NOT_FOUND,
+    summary="Check a participant's consent",
+)
+def check_participant_consent(
+    session: SessionDep,
+    _: Reader,
+    participant: ParticipantById,
+    purpose: Annotated[Purpose | None, Query(description="Required for image_use")] = None,
+    kind: ConsentKind = ConsentKind.image_use,
+    on: Annotated[date | None, Query(description="The day of use; today by default")] = None,
+) -> ConsentCheckResult:
+    """Whether the participant's consent allows this use on this day: `allowed` with the consent that allows
+    it, or the reason (none, withdrawn, expired, wrong_purpose, given_by_wrong_person, not_yet_given)."""
+    return service.check(session=session, person=participant, kind=kind, purpose=purpose, on=on)
+
+
+@checks_router.post("/consent-checks", response_model=ConsentChecksResult, summary="Check several consents")
+def check_consents(session: SessionDep, caller: Reader, data: ConsentChecksRequest) -> ConsentChecksResult:
+    """One use for several participants (a group photo for the website): allowed only if every one is
+    allowed, listing exactly those who block it. Unknown or unreachable ids are a 422 naming their index."""
+    return service.check_many(
+        session=session,
+        caller=caller,
+        participant_ids=data.participant_ids,
+        kind=data.kind,
+        purpose=data.purpose,
+        on=data.on,
+    )
+
+
+@checks_router.post(
+    "/publication-checks", response_model=PublicationCheckResult, summary="Check a text before publishing"
+)
+def check_publication(
+    session: SessionDep, _: Checker, data: PublicationCheckRequest
+) -> PublicationCheckResult:
+    """Find any participant's or staff member's full name, email address or phone number in a text meant
+    for the website or social media (case- and accent-insensitive, across spaces and line breaks). Returns
+    where each is and what kind it is, never whose it is."""
+    matches = service.check_publication(session=session, text=data.text)
+    return PublicationCheckResult(clean=not matches, matches=matches)

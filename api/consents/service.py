@@ -1,0 +1,410 @@
+"""Consents: the verbs, the consent checks and the publication check. Routes call these; nothing else writes
+consent rows. Every decision goes through `api.consents.logic.decide`, which the compliance engine shares."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, String, cast, col, or_, select
+
+from api import crud
+from api.audit import service as audit
+from api.auth.principal import Principal
+from api.auth.roles import Role
+from api.consents import logic, publication
+from api.consents.models import (
+    Blocker,
+    Consent,
+    ConsentCheckResult,
+    ConsentChecksResult,
+    ConsentCreate,
+    ConsentKind,
+    ConsentPublic,
+    ConsentStatus,
+    GivenBy,
+    KindState,
+    PublicationMatch,
+    Purpose,
+    PurposeState,
+)
+from api.db import utcnow
+from api.errors import Conflict, FieldError, NotFound, Unprocessable
+from api.memberships.scope import participants_reachable_by
+from api.participants.models import Participant
+from api.policy import service as policy
+from api.staff.models import Staff
+
+UNIQUE = ("external_id",)
+# Said the same way whether the participant does not exist or is out of reach, so a 404 reveals nothing.
+NO_SUCH_PARTICIPANT = "No participant with this id within your reach"
+
+
+# --- reach ------------------------------------------------------------------------------------------------
+
+
+def _within_reach(participant_id: Any, caller: Principal) -> sa.ColumnElement[bool]:
+    """SQL: the participant id is one whose consents the caller may see (coordinators and other systems:
+    all; staff: the participants currently in their groups; anyone else: none)."""
+    if caller.role in (Role.coordinator, Role.integration):
+        return sa.true()
+    if caller.role is Role.staff and caller.staff_id is not None:
+        return col(participant_id).in_(participants_reachable_by(caller.staff_id))
+    return sa.false()
+
+
+def participant(*, session: Session, caller: Principal, participant_id: uuid.UUID) -> Participant:
+    """A participant the caller may see consents of, or 404 (the same answer when it does not exist)."""
+    found = session.exec(
+        select(Participant).where(Participant.id == participant_id, _within_reach(Participant.id, caller))
+    ).first()
+    if found is None:
+        raise NotFound(NO_SUCH_PARTICIPANT)
+    return found
+
+
+# --- reading consents -------------------------------------------------------------------------------------
+
+
+def _fact(consent: Consent) -> logic.ConsentFact:
+    return logic.ConsentFact(
+        id=consent.id,
+        kind=str(consent.kind),
+        purposes=frozenset(str(p) for p in consent.purposes),
+        given_by=str(consent.given_by),
+        given_on=consent.given_on,
+        expires_on=consent.expires_on,
+        withdrawn_on=consent.withdrawn_on,
+    )
+
+
+def to_public(consent: Consent, *, date_of_birth: date, self_consent_min_age: int) -> ConsentPublic:
+    """The record with what holds today derived from it (never stored, so it cannot go stale)."""
+    today = date.today()
+    fact = _fact(consent)
+    in_force = logic.is_in_force(fact, today)
+    reconfirm = in_force and logic.needs_reconfirmation(
+        fact, date_of_birth=date_of_birth, on=today, self_consent_min_age=self_consent_min_age
+    )
+    return ConsentPublic.model_validate(consent, update={"in_force": in_force, "reconfirm_due": reconfirm})
+
+
+def _births(
+    session: Session, ids: Iterable[uuid.UUID], where: sa.ColumnElement[bool]
+) -> dict[uuid.UUID, date]:
+    """Participants' dates of birth by id, in one query (without their names or anything else)."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(col(Participant.id), col(Participant.date_of_birth)).where(
+            col(Participant.id).in_(wanted), where
+        )
+    ).all()
+    return dict(rows)
+
+
+def publics(*, session: Session, consents: Sequence[Consent]) -> list[ConsentPublic]:
+    """Public forms of several consents: the participants' dates of birth in one query."""
+    births = _births(session, {c.participant_id for c in consents}, sa.true())
+    min_age = policy.get(session=session).self_consent_min_age
+    return [
+        to_public(c, date_of_birth=births[c.participant_id], self_consent_min_age=min_age) for c in consents
+    ]
+
+
+def get(*, session: Session, caller: Principal, consent_id: uuid.UUID) -> Consent:
+    """One consent the caller may see, or 404."""
+    consent = session.exec(
+        select(Consent).where(Consent.id == consent_id, _within_reach(Consent.participant_id, caller))
+    ).first()
+    if consent is None:
+        raise NotFound(f"No consent with id {consent_id}")
+    return consent
+
+
+def list_(
+    *,
+    session: Session,
+    caller: Principal,
+    limit: int,
+    offset: int,
+    participant_id: uuid.UUID | None = None,
+    kind: ConsentKind | None = None,
+    purpose: Purpose | None = None,
+    given_by: GivenBy | None = None,
+    in_force: bool | None = None,
+) -> tuple[list[Consent], int]:
+    """A filtered page of the consents the caller may see, by given_on then id."""
+    query = select(Consent).where(_within_reach(Consent.participant_id, caller))
+    if participant_id is not None:
+        query = query.where(Consent.participant_id == participant_id)
+    if kind is not None:
+        query = query.where(Consent.kind == kind)
+    if given_by is not None:
+        query = query.where(Consent.given_by == given_by)
+    if purpose is not None:
+        # Purposes are a JSON list of enum values, and no value is part of another, so the quoted value
+        # inside the JSON text identifies it; this reads the same on SQLite and PostgreSQL.
+        query = query.where(cast(col(Consent.purposes), String).like(f'%"{purpose.value}"%'))
+    if in_force is not None:
+        today = date.today()
+        holds = sa.and_(
+            col(Consent.given_on) <= today,
+            or_(col(Consent.withdrawn_on).is_(None), col(Consent.withdrawn_on) > today),
+            or_(col(Consent.expires_on).is_(None), col(Consent.expires_on) > today),
+        )
+        query = query.where(holds if in_force else sa.not_(holds))
+    query = query.order_by(col(Consent.given_on), col(Consent.id))
+    return crud.page(session, query, limit=limit, offset=offset)
+
+
+# --- writing consents -------------------------------------------------------------------------------------
+
+
+def _normalised_purposes(purposes: Iterable[Purpose]) -> list[Purpose]:
+    chosen = set(purposes)
+    return [p for p in Purpose if p in chosen]
+
+
+def create(*, session: Session, actor: Principal, data: ConsentCreate) -> Consent:
+    """Record a consent. It is never changed afterwards, only withdrawn."""
+    if actor.role in (Role.coordinator, Role.integration):
+        person = session.get(Participant, data.participant_id)
+        if person is None:
+            raise Unprocessable.field("participant_id", f"No participant with id {data.participant_id}")
+    else:
+        # Out of reach or unknown: the same 404, so a member of staff learns nothing about other children.
+        person = participant(session=session, caller=actor, participant_id=data.participant_id)
+    today = date.today()
+    if data.given_on > today:
+        raise Unprocessable.field("given_on", f"given_on ({data.given_on}) is in the future")
+    if data.given_on < person.date_of_birth:
+        raise Unprocessable.field("given_on", "given_on is before the participant's date of birth")
+    if data.expires_on is not None and data.expires_on <= data.given_on:
+        raise Unprocessable.field(
+            "expires_on", f"expires_on ({data.expires_on}) must be after given_on ({data.given_on})"
+        )
+    purposes = _normalised_purposes(data.purposes)
+    if data.kind is ConsentKind.image_use and not purposes:
+        raise Unprocessable.field("purposes", "an image_use consent names at least one purpose")
+    consent = Consent.model_validate(data)
+    consent.purposes = [Purpose(p.value) for p in purposes]
+    return crud.save(session, consent, actor=actor, action="consent.create", unique_fields=UNIQUE)
+
+
+def withdraw(
+    *, session: Session, actor: Principal, consent: Consent, withdrawn_on: date, reason: str | None
+) -> Consent:
+    """Withdraw a consent from `withdrawn_on` (that day included). A consent is withdrawn once."""
+    if consent.withdrawn_on is not None:
+        raise Conflict(f"This consent was already withdrawn on {consent.withdrawn_on}")
+    if withdrawn_on < consent.given_on:
+        raise Unprocessable.field(
+            "withdrawn_on", f"withdrawn_on ({withdrawn_on}) is before given_on ({consent.given_on})"
+        )
+    if withdrawn_on > date.today():
+        # A withdrawal records what someone has told us; dating it later would keep the consent in force.
+        raise Unprocessable.field("withdrawn_on", f"withdrawn_on ({withdrawn_on}) is in the future")
+    before = audit.snapshot(consent)
+    # Conditional, so two withdrawals racing each other cannot both succeed.
+    updated = session.execute(
+        sa.update(Consent)
+        .where(col(Consent.id) == consent.id, col(Consent.withdrawn_on).is_(None))
+        .values(
+            withdrawn_on=withdrawn_on,
+            withdrawal_reason=reason,
+            version=Consent.version + 1,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if updated.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise Conflict("This consent was already withdrawn")
+    session.refresh(consent)
+    audit.record(session, actor=actor, action="consent.withdraw", entity=consent, before=before)
+    session.commit()
+    return consent
+
+
+# --- checks -----------------------------------------------------------------------------------------------
+
+
+def _require_purpose(kind: ConsentKind, purpose: Purpose | None) -> None:
+    if kind is ConsentKind.image_use and purpose is None:
+        raise Unprocessable.field("purpose", "name the purpose an image is for")
+
+
+def _facts_by_participant(
+    session: Session, participant_ids: Iterable[uuid.UUID], kind: ConsentKind | None = None
+) -> dict[uuid.UUID, list[logic.ConsentFact]]:
+    """Every consent of these participants (of one kind, if given), in ONE query."""
+    query = select(Consent).where(col(Consent.participant_id).in_(list(participant_ids)))
+    if kind is not None:
+        query = query.where(Consent.kind == kind)
+    facts: dict[uuid.UUID, list[logic.ConsentFact]] = defaultdict(list)
+    for consent in session.exec(query):
+        facts[consent.participant_id].append(_fact(consent))
+    return facts
+
+
+def check(
+    *,
+    session: Session,
+    person: Participant,
+    kind: ConsentKind,
+    purpose: Purpose | None,
+    on: date | None,
+) -> ConsentCheckResult:
+    """Whether the participant's consents allow `kind` for `purpose` on a day (today by default)."""
+    _require_purpose(kind, purpose)
+    day = on or date.today()
+    decision = logic.decide(
+        _facts_by_participant(session, [person.id], kind)[person.id],
+        kind=kind.value,
+        purpose=purpose.value if purpose else None,
+        on=day,
+        date_of_birth=person.date_of_birth,
+        self_consent_min_age=policy.get(session=session).self_consent_min_age,
+    )
+    return ConsentCheckResult(
+        participant_id=person.id,
+        kind=kind,
+        purpose=purpose,
+        on=day,
+        allowed=decision.allowed,
+        consent_id=decision.consent_id,
+        reason=decision.reason,
+        detail=logic.sentence(decision),
+        reconfirm_due=decision.reconfirm_due,
+    )
+
+
+def check_many(
+    *,
+    session: Session,
+    caller: Principal,
+    participant_ids: list[uuid.UUID],
+    kind: ConsentKind,
+    purpose: Purpose | None,
+    on: date | None,
+) -> ConsentChecksResult:
+    """Allowed only if every participant is allowed; the blockers, exactly, in the order sent."""
+    _require_purpose(kind, purpose)
+    day = on or date.today()
+    errors: list[FieldError] = []
+    seen: set[uuid.UUID] = set()
+    for i, pid in enumerate(participant_ids):
+        if pid in seen:
+            errors.append(
+                FieldError(field=f"participant_ids.{i}", message="listed twice", type="value_error")
+            )
+        seen.add(pid)
+    births = _births(session, seen, _within_reach(Participant.id, caller))
+    errors += [
+        FieldError(field=f"participant_ids.{i}", message=NO_SUCH_PARTICIPANT, type="value_error")
+        for i, pid in enumerate(participant_ids)
+        if pid not in births
+    ]
+    if errors:
+        names = ", ".join(e.field for e in errors)
+        raise Unprocessable(f"Invalid participant ids: {names}", errors=errors)
+    facts = _facts_by_participant(session, participant_ids, kind)
+    min_age = policy.get(session=session).self_consent_min_age
+    blockers: list[Blocker] = []
+    for pid in participant_ids:
+        decision = logic.decide(
+            facts.get(pid, []),
+            kind=kind.value,
+            purpose=purpose.value if purpose else None,
+            on=day,
+            date_of_birth=births[pid],
+            self_consent_min_age=min_age,
+        )
+        if not decision.allowed:
+            assert decision.reason is not None
+            blockers.append(
+                Blocker(participant_id=pid, reason=decision.reason, detail=logic.sentence(decision))
+            )
+    return ConsentChecksResult(
+        allowed=not blockers,
+        kind=kind,
+        purpose=purpose,
+        on=day,
+        checked=len(participant_ids),
+        blockers=blockers,
+    )
+
+
+def status(*, session: Session, person: Participant) -> ConsentStatus:
+    """The state today per kind and, for image_use, per purpose, derived from the whole history."""
+    today = date.today()
+    facts = _facts_by_participant(session, [person.id])[person.id]
+    min_age = policy.get(session=session).self_consent_min_age
+
+    def decide(kind: ConsentKind, purpose: Purpose | None) -> logic.ConsentDecision:
+        return logic.decide(
+            facts,
+            kind=kind.value,
+            purpose=purpose.value if purpose else None,
+            on=today,
+            date_of_birth=person.date_of_birth,
+            self_consent_min_age=min_age,
+        )
+
+    kinds: list[KindState] = []
+    for kind in ConsentKind:
+        overall = decide(kind, None)
+        purposes = []
+        if kind is ConsentKind.image_use:
+            for purpose in Purpose:
+                d = decide(kind, purpose)
+                purposes.append(
+                    PurposeState(
+                        purpose=purpose,
+                        allowed=d.allowed,
+                        consent_id=d.consent_id,
+                        reason=d.reason,
+                        detail=logic.sentence(d),
+                        reconfirm_due=d.reconfirm_due,
+                    )
+                )
+        kinds.append(
+            KindState(
+                kind=kind,
+                allowed=overall.allowed,
+                consent_id=overall.consent_id,
+                reason=overall.reason,
+                detail=logic.sentence(overall),
+                reconfirm_due=overall.reconfirm_due,
+                purposes=purposes,
+            )
+        )
+    return ConsentStatus(participant_id=person.id, on=today, self_consent_min_age=min_age, kinds=kinds)
+
+
+def check_publication(*, session: Session, text: str) -> list[PublicationMatch]:
+    """Every participant's and staff member's full name, email and phone number found in `text`. Past
+    participants and staff count too: their details must not be published either."""
+    entries: list[publication.Entry] = []
+    for name, carer_email, carer_phone in session.exec(
+        select(Participant.full_name, Participant.carer_email, Participant.carer_phone)
+    ):
+        entries.append(publication.Entry("name", name, "participant"))
+        # A participant's record holds their family's contact details: those are theirs to protect too.
+        if carer_email:
+            entries.append(publication.Entry("email", carer_email, "participant"))
+        if carer_phone:
+            entries.append(publication.Entry("phone", carer_phone, "participant"))
+    for name, email in session.exec(select(Staff.full_name, Staff.email)):
+        entries.append(publication.Entry("name", name, "staff"))
+        entries.append(publication.Entry("email", email, "staff"))
+    return [
+        PublicationMatch(start=m.start, end=m.end, kind=m.kind, person=m.person)
+        for m in publication.find(text, entries)
+    ]
