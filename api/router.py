@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.auth.router import router as auth_router
 from api.errors import COMMON_ERRORS
+from api.incidents.router import router as incidents_router
 from api.policy.router import router as policy_router
 from api.staff.router import router as staff_router
 
@@ -13,3 +14,4 @@ api_router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 api_router.include_router(staff_router, prefix="/staff", tags=["staff"])
 api_router.include_router(policy_router, prefix="/policy-settings", tags=["policy"])
+api_router.include_router(incidents_router, prefix="/incidents", tags=["incidents"])
