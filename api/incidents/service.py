@@ -353,6 +353,8 @@ def transition(
     *, session: Session, caller: Principal, incident: Incident, data: TransitionCreate
 ) -> IncidentPublic:
     """Move the incident along its lifecycle; an impossible move is a 409 listing the allowed ones."""
+    # Lock the row (PostgreSQL) so two coordinators cannot both move it from the same status.
+    session.refresh(incident, with_for_update=True)
     allowed = allowed_from(incident.status)
     if data.to_status not in allowed:
         names = ", ".join(a.value for a in allowed)
