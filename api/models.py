@@ -4,7 +4,16 @@ from api.audit.models import AuditEvent
 from api.auth.models import ApiKey, LoginAttempt, User
 from api.consents.models import Consent
 from api.groups.models import Group, GroupReview, RiskAssessment
-from api.incidents.models import Incident, IncidentParticipant, IncidentStaff
+from api.incidents.models import (
+    Incident,
+    IncidentEntry,
+    IncidentNotification,
+    IncidentParticipant,
+    IncidentReferral,
+    IncidentStaff,
+    IncidentTransition,
+    IncidentView,
+)
 from api.memberships.models import Membership
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
@@ -17,8 +26,13 @@ __all__ = [
     "Group",
     "GroupReview",
     "Incident",
+    "IncidentEntry",
+    "IncidentNotification",
     "IncidentParticipant",
+    "IncidentReferral",
     "IncidentStaff",
+    "IncidentTransition",
+    "IncidentView",
     "LoginAttempt",
     "Membership",
     "Participant",

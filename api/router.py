@@ -13,6 +13,7 @@ from api.consents.router import participant_router as participant_consents_route
 from api.consents.router import router as consents_router
 from api.errors import COMMON_ERRORS
 from api.groups.router import router as groups_router
+from api.incidents.router import router as incidents_router
 from api.memberships.router import router as memberships_router
 from api.participants.router import router as participants_router
 from api.policy.router import router as policy_router
@@ -33,3 +34,4 @@ api_router.include_router(audit_router, prefix="/audit-events", tags=["audit"])
 api_router.include_router(consents_router, prefix="/consents", tags=["consents"])
 api_router.include_router(participant_consents_router, prefix="/participants", tags=["consents"])
 api_router.include_router(consent_checks_router, tags=["consents"])
+api_router.include_router(incidents_router, prefix="/incidents", tags=["incidents"])

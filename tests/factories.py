@@ -209,3 +209,35 @@ def consents_make_consent(session: Session, participant: Participant, **override
     session.add(consent)
     session.commit()
     return consent
+
+
+# --- incidents (helpers prefixed so they cannot clash with other domains' helpers) ---------------------
+
+
+def incidents_make_participant(session: Session, **overrides: Any) -> Participant:
+    values: dict[str, Any] = {
+        "full_name": f"Young Person {_unique('')}",
+        "date_of_birth": TODAY - timedelta(days=14 * 365),
+        "carer_name": "A Carer",
+        "joined_on": TODAY - timedelta(days=200),
+    }
+    values.update(overrides)
+    participant = Participant(**values)
+    session.add(participant)
+    session.commit()
+    return participant
+
+
+def incidents_make_group(session: Session, **overrides: Any) -> Group:
+    values: dict[str, Any] = {
+        "name": f"Group {_unique('')}",
+        "platform": Platform.facebook_group,
+        "visibility": Visibility.closed,
+        "join_approval": JoinApproval.admins_only,
+        "started_on": TODAY - timedelta(days=100),
+    }
+    values.update(overrides)
+    group = Group(**values)
+    session.add(group)
+    session.commit()
+    return group

@@ -1,7 +1,7 @@
 """one open membership per person and group
 
 Revision ID: 6172cf54c31d
-Revises: 5d38ea922531
+Revises: 78e493735f69
 Create Date: 2026-11-24 01:48:59.234051
 
 """
@@ -15,7 +15,7 @@ import api.db
 
 
 revision: str = '6172cf54c31d'
-down_revision: str | None = '5d38ea922531'
+down_revision: str | None = '78e493735f69'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

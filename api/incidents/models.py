@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
+import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
 from api.common import FORBID_EXTRA
@@ -90,16 +92,22 @@ class IncidentCreate(IncidentBase):
     )
     participant_ids: list[uuid.UUID] = Field(default_factory=list, max_length=200)
     staff_ids: list[uuid.UUID] = Field(default_factory=list, max_length=200)
+    rule_ids: list[str] = Field(
+        default_factory=list, max_length=50, description="Compliance rules it concerns"
+    )
 
 
 class IncidentUpdate(SQLModel):
+    """What a coordinator may correct on the incident itself. `details` is the reporter's original account and
+    is not editable (the audit log withholds its text, so an edit would lose it): add an entry instead.
+    Status changes only through a transition."""
+
     model_config = FORBID_EXTRA
     category: Category | None = None
     severity: Severity | None = None
     group_id: uuid.UUID | None = None
     summary: str | None = Field(default=None, min_length=1, max_length=500)
-    details: str | None = Field(default=None, max_length=20_000)
-    rule_ids: list[str] | None = None
+    rule_ids: list[str] | None = Field(default=None, max_length=50)
 
 
 class IncidentPublic(IncidentBase):
@@ -114,3 +122,257 @@ class IncidentPublic(IncidentBase):
     created_at: datetime
     updated_at: datetime
     version: int
+    parent_notification_overdue: bool = Field(
+        description="High or critical, reported more than `parent_notification_days` ago, and an involved "
+        "participant's parent or carer neither informed nor a decision not to inform recorded"
+    )
+
+
+class TransitionCreate(SQLModel):
+    model_config = FORBID_EXTRA
+    to_status: IncidentStatus
+    reason: str = Field(min_length=1, max_length=5000)
+    outcome: Outcome | None = Field(default=None, description="Required when closing")
+    outcome_summary: str | None = Field(
+        default=None, min_length=1, max_length=5000, description="Required when closing"
+    )
+
+
+class IncidentTransition(Timestamped, table=True):
+    """One status change. Append-only: the lifecycle history, reopenings included."""
+
+    __tablename__ = "incident_transition"
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", index=True)
+    from_status: IncidentStatus = Field(sa_type=enum_type(IncidentStatus))
+    to_status: IncidentStatus = Field(sa_type=enum_type(IncidentStatus))
+    reason: str = Field(max_length=5000)
+    # Kept here as well as on the incident, so a reopened incident still shows how it was first closed.
+    outcome: Outcome | None = Field(default=None, sa_type=enum_type(Outcome))
+    outcome_summary: str | None = Field(default=None, max_length=5000)
+    actor_id: uuid.UUID = Field(foreign_key="staff.id", description="The member of staff who made the change")
+
+
+class TransitionPublic(SQLModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    from_status: IncidentStatus
+    to_status: IncidentStatus
+    reason: str
+    outcome: Outcome | None
+    outcome_summary: str | None
+    actor_id: uuid.UUID
+    created_at: datetime
+
+
+class EntryKind(StrEnum):
+    note = "note"
+    action_taken = "action_taken"
+    contact_made = "contact_made"
+    decision = "decision"
+
+
+class EntryCreate(SQLModel):
+    model_config = FORBID_EXTRA
+    kind: EntryKind
+    text: str = Field(min_length=1, max_length=20_000)
+    occurred_at: datetime | None = Field(
+        default=None, description="When it happened, with an offset; defaults to now. Not in the future."
+    )
+    corrects_entry_id: uuid.UUID | None = Field(
+        default=None, description="The earlier entry of this incident that this one corrects"
+    )
+
+
+class IncidentEntry(Timestamped, table=True):
+    """A dated entry in the chronology. Never edited or deleted: a correction is a new entry pointing back."""
+
+    __tablename__ = "incident_entry"
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", index=True)
+    kind: EntryKind = Field(sa_type=enum_type(EntryKind))
+    text: str = Field(max_length=20_000)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    author_id: uuid.UUID = Field(foreign_key="staff.id")
+    corrects_entry_id: uuid.UUID | None = Field(default=None, foreign_key="incident_entry.id")
+
+
+class EntryPublic(SQLModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    kind: EntryKind
+    text: str
+    occurred_at: datetime
+    author_id: uuid.UUID
+    corrects_entry_id: uuid.UUID | None
+    corrected_by_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="Later entries that correct this one"
+    )
+    created_at: datetime
+
+
+class NotificationMethod(StrEnum):
+    phone = "phone"
+    email = "email"
+    in_person = "in_person"
+    letter = "letter"
+    video_call = "video_call"
+    other = "other"
+
+
+INFORMED_FIELDS = ("informed_name", "method", "informed_at")
+
+
+class NotificationCreate(SQLModel):
+    """Either a parent or carer was informed (`informed_name`, `method`, `informed_at`, optionally
+    `informed_by_id`), or a decision not to inform was made (`not_informed_reason`): exactly one of the
+    two."""
+
+    model_config = FORBID_EXTRA
+    participant_id: uuid.UUID
+    informed_name: str | None = Field(default=None, min_length=1, max_length=200, description="Who was told")
+    method: NotificationMethod | None = None
+    informed_at: datetime | None = Field(default=None, description="When, with an offset")
+    informed_by_id: uuid.UUID | None = Field(
+        default=None, description="The member of staff who told them; defaults to the caller"
+    )
+    not_informed_reason: str | None = Field(
+        default=None, min_length=1, max_length=5000, description="Why the parent or carer is not informed"
+    )
+
+
+class IncidentNotification(Timestamped, table=True):
+    """A parent or carer informed of an incident, or the recorded decision not to inform them. Append-only."""
+
+    __tablename__ = "incident_notification"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(informed_name IS NULL) <> (not_informed_reason IS NULL)", name="informed_or_not"
+        ),
+    )
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", index=True)
+    participant_id: uuid.UUID = Field(foreign_key="participant.id", index=True)
+    informed_name: str | None = Field(default=None, max_length=200)
+    method: NotificationMethod | None = Field(default=None, sa_type=enum_type(NotificationMethod))
+    informed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    informed_by_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id")
+    not_informed_reason: str | None = Field(default=None, max_length=5000)
+    recorded_by_id: uuid.UUID = Field(foreign_key="staff.id")
+
+
+class NotificationPublic(SQLModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    participant_id: uuid.UUID
+    informed: bool
+    informed_name: str | None
+    method: NotificationMethod | None
+    informed_at: datetime | None
+    informed_by_id: uuid.UUID | None
+    not_informed_reason: str | None
+    recorded_by_id: uuid.UUID
+    created_at: datetime
+
+
+class Agency(StrEnum):
+    police = "police"
+    lado = "lado"
+    ceop = "ceop"
+    childrens_services = "childrens_services"
+    platform_report = "platform_report"
+    other = "other"
+
+
+class ReferralCreate(SQLModel):
+    model_config = FORBID_EXTRA
+    agency: Agency
+    referred_on: date = Field(description="Not in the future")
+    reference: str | None = Field(default=None, min_length=1, max_length=200, description="The agency's ref")
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+class IncidentReferral(Timestamped, table=True):
+    """A referral to an outside agency. Append-only."""
+
+    __tablename__ = "incident_referral"
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", index=True)
+    agency: Agency = Field(sa_type=enum_type(Agency))
+    referred_on: date
+    reference: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=10_000)
+    referred_by_id: uuid.UUID = Field(foreign_key="staff.id", description="Who recorded it")
+
+
+class ReferralPublic(SQLModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    agency: Agency
+    referred_on: date
+    reference: str | None
+    notes: str | None
+    referred_by_id: uuid.UUID
+    created_at: datetime
+
+
+class ViewKind(StrEnum):
+    """Which read it was."""
+
+    incident = "incident"
+    list = "list"
+    timeline = "timeline"
+    entries = "entries"
+    notifications = "notifications"
+    referrals = "referrals"
+
+
+class IncidentView(Timestamped, table=True):
+    """One read of an incident by someone. Append-only: who has seen a safeguarding record."""
+
+    __tablename__ = "incident_view"
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", index=True)
+    viewed_at: datetime = Field(sa_type=UTCDateTime)
+    viewer_kind: str = Field(max_length=16, description="user or api_key")
+    viewer_id: uuid.UUID = Field(description="The user account (or key) that read it")
+    viewer_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id")
+    viewer_label: str = Field(max_length=254)
+    viewer_role: str = Field(max_length=32)
+    via: ViewKind = Field(sa_type=enum_type(ViewKind))
+
+
+class ViewPublic(SQLModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    viewed_at: datetime
+    viewer_kind: str
+    viewer_id: uuid.UUID
+    viewer_staff_id: uuid.UUID | None
+    viewer_label: str
+    viewer_role: str
+    via: ViewKind
+
+
+TimelineKind = Literal["entry", "transition", "notification", "referral"]
+
+
+class TimelineItem(SQLModel):
+    """One event of the chronology; exactly the field named by `kind` is set."""
+
+    kind: TimelineKind
+    at: datetime = Field(description="When it happened (a referral: the start of its day, UTC)")
+    recorded_at: datetime
+    entry: EntryPublic | None = None
+    transition: TransitionPublic | None = None
+    notification: NotificationPublic | None = None
+    referral: ReferralPublic | None = None
+
+
+SMALL = Literal["<3"]
+Count = int | SMALL
+
+
+class IncidentStats(SQLModel):
+    """Counts only: no names, no free text. Any count under 3 (zero included) is shown as "<3"."""
+
+    total: Count
+    by_category: dict[Category, Count]
+    by_severity: dict[Severity, Count]
+    by_status: dict[IncidentStatus, Count]
+    by_month: dict[str, Count] = Field(description="By month of occurrence (UTC), `YYYY-MM`")

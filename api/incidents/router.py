@@ -1,0 +1,284 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi import status as http
+
+from api.auth.principal import Principal, require
+from api.auth.roles import Permission
+from api.common import Page, PageDep
+from api.deps import CurrentPrincipal, SessionDep
+from api.errors import NOT_FOUND, Responses, problem
+from api.incidents import service
+from api.incidents.models import (
+    Category,
+    EntryCreate,
+    EntryPublic,
+    Incident,
+    IncidentCreate,
+    IncidentPublic,
+    IncidentReferral,
+    IncidentStats,
+    IncidentStatus,
+    IncidentUpdate,
+    IncidentView,
+    NotificationCreate,
+    NotificationPublic,
+    ReferralCreate,
+    ReferralPublic,
+    Severity,
+    TimelineItem,
+    TransitionCreate,
+    ViewPublic,
+)
+
+router = APIRouter()
+
+Reporter = Annotated[Principal, Depends(require(Permission.INCIDENT_REPORT))]
+Reader = Annotated[Principal, Depends(require(Permission.INCIDENT_READ))]
+Manager = Annotated[Principal, Depends(require(Permission.INCIDENT_MANAGE))]
+StatsReader = Annotated[Principal, Depends(require(Permission.INCIDENT_STATS))]
+
+TRANSITION_CONFLICT: Responses = {
+    409: problem(
+        "Not a transition the lifecycle allows from the current status; `allowed` lists those it does"
+    )
+}
+REPORTER_ONLY: Responses = {
+    403: problem("Only a coordinator may record an incident reported by someone else")
+}
+
+
+def incident_or_404(incident_id: uuid.UUID, session: SessionDep, caller: CurrentPrincipal) -> Incident:
+    # Reach is applied in the lookup: an incident a member of staff did not report is a 404 for them.
+    return service.get(session=session, caller=caller, incident_id=incident_id)
+
+
+IncidentById = Annotated[Incident, Depends(incident_or_404)]
+
+
+@router.get("", response_model=Page[IncidentPublic], summary="List incidents")
+def list_incidents(
+    session: SessionDep,
+    caller: Reader,
+    paging: PageDep,
+    status: IncidentStatus | None = None,
+    category: Category | None = None,
+    severity: Severity | None = None,
+    group_id: uuid.UUID | None = None,
+    occurred_from: date | None = None,
+    occurred_to: date | None = None,
+) -> Page[IncidentPublic]:
+    """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
+    `occurred_to` are whole UTC days, both included. Every incident returned is written to its view log."""
+    items, total = service.list_(
+        session=session,
+        caller=caller,
+        limit=paging.limit,
+        offset=paging.offset,
+        status=status,
+        category=category,
+        severity=severity,
+        group_id=group_id,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "",
+    response_model=IncidentPublic,
+    status_code=http.HTTP_201_CREATED,
+    responses=REPORTER_ONLY,
+    summary="Report an incident",
+)
+def report_incident(session: SessionDep, caller: Reporter, data: IncidentCreate) -> IncidentPublic:
+    """Report an incident; it starts `reported`. `reported_by_id` defaults to the caller (a coordinator may
+    name another member of staff). Involved participants and staff, the group and the rule ids are checked
+    (422 naming the field and index)."""
+    return service.create(session=session, caller=caller, data=data)
+
+
+# Declared before /{incident_id}, which would otherwise take "stats" for an id.
+@router.get("/stats", response_model=IncidentStats, summary="Incident statistics")
+def get_incident_stats(session: SessionDep, _: StatsReader) -> IncidentStats:
+    """Counts by category, severity, status and month of occurrence, for governance. No names and no text;
+    any count under 3 (zero included) is shown as `"<3"` so that no child can be identified."""
+    return service.stats(session=session)
+
+
+@router.get("/{incident_id}", response_model=IncidentPublic, responses=NOT_FOUND, summary="Get an incident")
+def get_incident(session: SessionDep, caller: Reader, incident: IncidentById) -> IncidentPublic:
+    """One incident. The read is written to its view log."""
+    return service.read(session=session, caller=caller, incident=incident)
+
+
+@router.patch(
+    "/{incident_id}", response_model=IncidentPublic, responses=NOT_FOUND, summary="Update an incident"
+)
+def update_incident(
+    session: SessionDep, caller: Manager, incident: IncidentById, data: IncidentUpdate
+) -> IncidentPublic:
+    """Correct category, severity, group, summary or rule ids; audited with before and after. The status
+    changes only through a transition, and the original `details` never change (add an entry instead)."""
+    return service.update(session=session, caller=caller, incident=incident, data=data)
+
+
+@router.post(
+    "/{incident_id}/transitions",
+    response_model=IncidentPublic,
+    responses={**NOT_FOUND, **TRANSITION_CONFLICT},
+    summary="Move an incident along its lifecycle",
+)
+def transition_incident(
+    session: SessionDep, caller: Manager, incident: IncidentById, data: TransitionCreate
+) -> IncidentPublic:
+    """`reported → triaged → investigating → action_taken → closed`, and `closed → investigating` to reopen.
+    Closing needs `outcome` and `outcome_summary`; reopening clears `closed_at` and keeps the history. Any
+    other move is a 409 whose `allowed` lists the statuses it may move to."""
+    return service.transition(session=session, caller=caller, incident=incident, data=data)
+
+
+@router.get(
+    "/{incident_id}/timeline",
+    response_model=Page[TimelineItem],
+    responses=NOT_FOUND,
+    summary="An incident's timeline",
+)
+def get_incident_timeline(
+    session: SessionDep, caller: Reader, incident: IncidentById, paging: PageDep
+) -> Page[TimelineItem]:
+    """Entries, transitions, parent and carer notifications and (for coordinators) referrals in one list, in
+    the order they happened. The read is written to the view log."""
+    items, total = service.timeline(
+        session=session, caller=caller, incident=incident, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "/{incident_id}/entries",
+    response_model=EntryPublic,
+    status_code=http.HTTP_201_CREATED,
+    responses=NOT_FOUND,
+    summary="Add a chronology entry",
+)
+def add_incident_entry(
+    session: SessionDep, caller: Reporter, incident: IncidentById, data: EntryCreate
+) -> EntryPublic:
+    """Append a dated entry written by the caller. Entries are never edited or deleted: to correct one, add
+    a new entry with `corrects_entry_id`."""
+    return service.add_entry(session=session, caller=caller, incident=incident, data=data)
+
+
+@router.get(
+    "/{incident_id}/entries",
+    response_model=Page[EntryPublic],
+    responses=NOT_FOUND,
+    summary="List chronology entries",
+)
+def list_incident_entries(
+    session: SessionDep, caller: Reader, incident: IncidentById, paging: PageDep
+) -> Page[EntryPublic]:
+    """The chronology in the order things happened. The read is written to the view log."""
+    items, total = service.list_entries(
+        session=session, caller=caller, incident=incident, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.get(
+    "/{incident_id}/entries/{entry_id}",
+    response_model=EntryPublic,
+    responses=NOT_FOUND,
+    summary="Get a chronology entry",
+)
+def get_incident_entry(
+    session: SessionDep, caller: Reader, incident: IncidentById, entry_id: uuid.UUID
+) -> EntryPublic:
+    """One entry, with the ids of any later entries that correct it. The read is written to the view log."""
+    return service.get_entry(session=session, caller=caller, incident=incident, entry_id=entry_id)
+
+
+@router.post(
+    "/{incident_id}/notifications",
+    response_model=NotificationPublic,
+    status_code=http.HTTP_201_CREATED,
+    responses=NOT_FOUND,
+    summary="Record a parent or carer notification",
+)
+def record_parent_notification(
+    session: SessionDep, caller: Reporter, incident: IncidentById, data: NotificationCreate
+) -> NotificationPublic:
+    """Either who was informed (`informed_name`, `method`, `informed_at`, `informed_by_id` defaulting to
+    the caller) or a decision not to inform (`not_informed_reason`), for a participant involved in the
+    incident."""
+    return service.add_notification(session=session, caller=caller, incident=incident, data=data)
+
+
+@router.get(
+    "/{incident_id}/notifications",
+    response_model=Page[NotificationPublic],
+    responses=NOT_FOUND,
+    summary="List parent and carer notifications",
+)
+def list_parent_notifications(
+    session: SessionDep, caller: Reader, incident: IncidentById, paging: PageDep
+) -> Page[NotificationPublic]:
+    """Notifications and decisions not to inform, in the order recorded. The read is written to the view
+    log."""
+    items, total = service.list_notifications(
+        session=session, caller=caller, incident=incident, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "/{incident_id}/referrals",
+    response_model=ReferralPublic,
+    status_code=http.HTTP_201_CREATED,
+    responses=NOT_FOUND,
+    summary="Record a referral to an outside agency",
+)
+def add_incident_referral(
+    session: SessionDep, caller: Manager, incident: IncidentById, data: ReferralCreate
+) -> IncidentReferral:
+    """A referral to the police, the LADO, CEOP, children's services or a platform, with its date and the
+    agency's reference."""
+    return service.add_referral(session=session, caller=caller, incident=incident, data=data)
+
+
+@router.get(
+    "/{incident_id}/referrals",
+    response_model=Page[ReferralPublic],
+    responses=NOT_FOUND,
+    summary="List referrals",
+)
+def list_incident_referrals(
+    session: SessionDep, caller: Manager, incident: IncidentById, paging: PageDep
+) -> Page[IncidentReferral]:
+    """Referrals by date. The read is written to the view log."""
+    items, total = service.list_referrals(
+        session=session, caller=caller, incident=incident, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.get(
+    "/{incident_id}/views",
+    response_model=Page[ViewPublic],
+    responses=NOT_FOUND,
+    summary="Who has viewed an incident",
+)
+def list_incident_views(
+    session: SessionDep, _: Manager, incident: IncidentById, paging: PageDep
+) -> Page[IncidentView]:
+    """Every read of the incident: who, when and which view, oldest first."""
+    items, total = service.list_views(
+        session=session, incident=incident, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
