@@ -129,7 +129,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            FieldError(field=_loc_to_field(tuple(e.get("loc", ()))), message=e["msg"], type=e["type"])
+            FieldError(
+                # A body that is not JSON at all has its character position as the location: name the body.
+                field="body" if e["type"] == "json_invalid" else _loc_to_field(tuple(e.get("loc", ()))),
+                message=e["msg"],
+                type=e["type"],
+            )
             for e in exc.errors()
         ]
         names = ", ".join(sorted({e.field for e in errors}))
@@ -162,10 +167,17 @@ def install_error_handlers(app: FastAPI) -> None:
             # the resource supports, and FastAPI serves each method of a path as a separate route.
             allowed = _allowed_methods(request.app.routes, request.url.path)
             headers = {**(headers or {}), "Allow": ", ".join(sorted(allowed))}
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated", 403: "forbidden"}
+        codes = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "not_authenticated",
+            403: "forbidden",
+            413: "payload_too_large",
+        }
+        titles = {404: "Not found", 413: "Payload too large"}
         return problem_response(
             exc.status_code,
-            str(exc.detail) if exc.status_code != 404 else "Not found",
+            titles.get(exc.status_code, str(exc.detail)),
             codes.get(exc.status_code, "http_error"),
             str(exc.detail),
             headers=headers,
