@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -128,7 +129,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            FieldError(field=_loc_to_field(tuple(e.get("loc", ()))), message=e["msg"], type=e["type"])
+            FieldError(
+                # A body that is not JSON at all has its character position as the location: name the body.
+                field="body" if e["type"] == "json_invalid" else _loc_to_field(tuple(e.get("loc", ()))),
+                message=e["msg"],
+                type=e["type"],
+            )
             for e in exc.errors()
         ]
         names = ", ".join(sorted({e.field for e in errors}))
@@ -145,16 +151,58 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # A value that passed validation but that the database cannot take (PostgreSQL refuses NUL
+        # characters in text, even in a query's filter): bad input, so a 422 naming the field, never a 500.
+        nul = "\x00"
+        params = [*request.path_params.items(), *request.query_params.multi_items()]
+        field = next((name for name, value in params if nul in str(value)), "body")
+        message = (
+            "contains a NUL character" if nul in str(exc.params) else "is not a value the database accepts"
+        )
+        errors = [FieldError(field=field, message=f"{field} {message}", type="value_error")]
+        return problem_response(422, "Invalid input", "validation_error", f"Invalid fields: {field}", errors)
+
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated", 403: "forbidden"}
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # The framework's only 400 is a body it could not decode (bytes that are not UTF-8, a broken
+            # form): to the client that is malformed input like any other, so the same 422 naming the body.
+            message = "The body could not be parsed"
+            errors = [FieldError(field="body", message=message, type="body_invalid")]
+            return problem_response(422, "Invalid input", "validation_error", message, errors)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; RFC 9110 asks for every method
+            # the resource supports, and FastAPI serves each method of a path as a separate route.
+            allowed = _allowed_methods(request.app.routes, request.url.path)
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(allowed))}
+        codes = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "not_authenticated",
+            403: "forbidden",
+            413: "payload_too_large",
+        }
+        titles = {404: "Not found", 413: "Payload too large"}
         return problem_response(
             exc.status_code,
-            str(exc.detail) if exc.status_code != 404 else "Not found",
+            titles.get(exc.status_code, str(exc.detail)),
             codes.get(exc.status_code, "http_error"),
             str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
+
+
+def _allowed_methods(routes: Iterable[Any], path: str) -> set[str]:
+    methods: set[str] = set()
+    for route in routes:
+        if hasattr(route, "effective_candidates"):  # FastAPI >= 0.16x keeps included routers nested
+            methods |= _allowed_methods(route.effective_candidates(), path)
+        elif getattr(route, "methods", None) and (regex := getattr(route, "path_regex", None)) is not None:
+            methods |= set(route.methods) if regex.match(path) else set()
+    return methods
 
 
 # Declared on routes so the OpenAPI spec (and schemathesis) knows every answer a route can give.

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.db import get_engine
-from api.errors import problem
+from api.errors import problem, problem_response
 from api.migrations import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
@@ -43,9 +43,14 @@ def ready() -> Ready | JSONResponse:
             conn.execute(text("SELECT 1"))
             revision = current_revision(conn)
     except Exception:  # any failure to reach the database means "not ready", never a 500
-        body = Ready(status="unavailable", database="unreachable", revision=None, head=head)
-        return JSONResponse(body.model_dump(), status_code=503)
+        return _not_ready("unreachable", None, head, "The database does not answer")
     if revision != head:
-        body = Ready(status="unavailable", database="behind", revision=revision, head=head)
-        return JSONResponse(body.model_dump(), status_code=503)
+        detail = f"The database is at migration {revision or 'none'}, not {head}: run `esafety migrate`"
+        return _not_ready("behind", revision, head, detail)
     return Ready(status="ok", database="ok", revision=revision, head=head)
+
+
+def _not_ready(database: str, revision: str | None, head: str, detail: str) -> JSONResponse:
+    # A problem document like every other error, with the readiness fields so a probe can tell why.
+    extra = {"database": database, "revision": revision, "head": head}
+    return problem_response(503, "Not ready", "not_ready", detail, extra=extra)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem_response
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """An HTTPException, so FastAPI passes it on while reading a body rather than turning it into a 400."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"The body is over {max_bytes} bytes")
 
 
 class BodySizeLimit:
@@ -33,7 +37,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         try:

@@ -87,7 +87,13 @@ def app(session: Session) -> Iterator[FastAPI]:
     application = create_app()
 
     def _session() -> Iterator[Session]:
-        yield session
+        try:
+            yield session
+        except Exception:
+            # As in production, where a request's session closes on an error and what it had not committed
+            # is rolled back (on PostgreSQL the failed statement must be rolled back before the next one).
+            session.rollback()
+            raise
 
     application.dependency_overrides[get_session] = _session
     yield application
