@@ -55,9 +55,6 @@ STAFF_RULES: tuple[StaffRule, ...] = (
 )
 ORG_RULES: tuple[OrgRule, ...] = (org_coordinator_appointed.RULE,)
 
-ALL_IDS: tuple[str, ...] = (
-    *(r.id for r in GROUP_RULES),
-    *(r.id for r in STAFF_RULES),
-    *(r.id for r in ORG_RULES),
-)
+ALL_RULES: tuple[GroupRule | StaffRule | OrgRule, ...] = (*GROUP_RULES, *STAFF_RULES, *ORG_RULES)
+ALL_IDS: tuple[str, ...] = tuple(r.id for r in ALL_RULES)
 GROUP_RULE_IDS = frozenset(r.id for r in GROUP_RULES)
