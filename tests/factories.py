@@ -297,10 +297,19 @@ def compliance_bulk_groups(session: Session, n: int, admins: tuple[Staff, Staff]
     members = []
     for g in groups:
         members += [
-            _row(group_id=g["id"], staff_id=a.id, role="admin", started_on=g["started_on"]) for a in admins
+            _row(
+                group_id=g["id"], staff_id=a.id, participant_id=None, role="admin", started_on=g["started_on"]
+            )
+            for a in admins
         ]
         members.append(
-            _row(group_id=g["id"], participant_id=child.id, role="member", started_on=g["started_on"])
+            _row(
+                group_id=g["id"],
+                staff_id=None,
+                participant_id=child.id,
+                role="member",
+                started_on=g["started_on"],
+            )
         )
     session.execute(_sa.insert(Membership), members)
     session.commit()

@@ -64,7 +64,6 @@ class ParticipantFacts:
 class MemberFacts:
     """One membership: exactly one of `staff` and `participant` is set."""
 
-    membership_id: uuid.UUID
     role: str  # "admin" or "member"
     started_on: date
     ended_on: date | None = None

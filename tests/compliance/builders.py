@@ -71,7 +71,7 @@ def participant(**kw: Any) -> ParticipantFacts:
 
 
 def member(person: StaffFacts | ParticipantFacts, role: str = "member", **kw: Any) -> MemberFacts:
-    values: dict[str, Any] = {"membership_id": uuid.uuid4(), "role": role, "started_on": STARTED}
+    values: dict[str, Any] = {"role": role, "started_on": STARTED}
     if isinstance(person, StaffFacts):
         values["staff"] = person
     else:
