@@ -2,6 +2,7 @@
 
 from api.audit.models import AuditEvent
 from api.auth.models import ApiKey, LoginAttempt, User
+from api.compliance.models import Waiver
 from api.consents.models import Consent
 from api.groups.models import Group, GroupReview, RiskAssessment
 from api.incidents.models import (
@@ -40,4 +41,5 @@ __all__ = [
     "RiskAssessment",
     "Staff",
     "User",
+    "Waiver",
 ]

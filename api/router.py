@@ -8,6 +8,7 @@ from api.audit.router import router as audit_router
 from api.auth.api_key_router import router as api_key_router
 from api.auth.router import router as auth_router
 from api.auth.user_router import router as user_router
+from api.compliance.router import router as compliance_router
 from api.consents.router import checks_router as consent_checks_router
 from api.consents.router import participant_router as participant_consents_router
 from api.consents.router import router as consents_router
@@ -35,3 +36,5 @@ api_router.include_router(consents_router, prefix="/consents", tags=["consents"]
 api_router.include_router(participant_consents_router, prefix="/participants", tags=["consents"])
 api_router.include_router(consent_checks_router, tags=["consents"])
 api_router.include_router(incidents_router, prefix="/incidents", tags=["incidents"])
+# No prefix: it serves /compliance/... and the /groups/{id}/compliance and /staff/{id}/compliance reports.
+api_router.include_router(compliance_router, tags=["compliance"])

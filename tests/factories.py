@@ -241,3 +241,236 @@ def incidents_make_group(session: Session, **overrides: Any) -> Group:
     session.add(group)
     session.commit()
     return group
+
+
+# --- compliance -------------------------------------------------------------------------------------------
+# Records for the compliance tests, made directly with the models (other domains' routes are not needed).
+
+from datetime import UTC as _UTC  # noqa: E402
+from datetime import datetime as _datetime  # noqa: E402
+
+import sqlalchemy as _sa  # noqa: E402
+
+from api.groups.models import GroupReview, RiskAssessment  # noqa: E402
+from api.incidents.models import Category, Incident, IncidentStatus, Severity  # noqa: E402
+
+
+def compliance_group(session: Session, **overrides: Any) -> Group:
+    values: dict[str, Any] = {
+        "name": _unique("Group "),
+        "platform": Platform.facebook_group,
+        "visibility": Visibility.closed,
+        "join_approval": JoinApproval.admins_only,
+        "min_age": 11,
+        "max_age": 25,
+        "shares_images": True,
+        "started_on": TODAY - timedelta(days=60),
+    }
+    values.update(overrides)
+    group = Group(**values)
+    session.add(group)
+    session.commit()
+    return group
+
+
+def compliance_participant(session: Session, **overrides: Any) -> Participant:
+    values: dict[str, Any] = {
+        "full_name": _unique("Child "),
+        "date_of_birth": TODAY.replace(year=TODAY.year - 15) - timedelta(days=10),
+        "carer_name": "A Carer",
+        "carer_email": "carer@example.org",
+        "joined_on": TODAY - timedelta(days=400),
+    }
+    values.update(overrides)
+    participant = Participant(**values)
+    session.add(participant)
+    session.commit()
+    return participant
+
+
+def compliance_member(
+    session: Session,
+    group: Group,
+    *,
+    staff: Staff | None = None,
+    participant: Participant | None = None,
+    role: MemberRole = MemberRole.member,
+    started_on: date | None = None,
+    ended_on: date | None = None,
+) -> Membership:
+    membership = Membership(
+        group_id=group.id,
+        staff_id=staff.id if staff else None,
+        participant_id=participant.id if participant else None,
+        role=role,
+        started_on=started_on or group.started_on,
+        ended_on=ended_on,
+    )
+    session.add(membership)
+    session.commit()
+    return membership
+
+
+def compliance_consent(
+    session: Session, participant: Participant, kind: ConsentKind, **overrides: Any
+) -> Consent:
+    values: dict[str, Any] = {
+        "participant_id": participant.id,
+        "kind": kind,
+        "purposes": [Purpose.social_media, Purpose.website] if kind is ConsentKind.image_use else [],
+        "given_by": GivenBy.parent_carer,
+        "given_by_name": "A Carer",
+        "given_on": TODAY - timedelta(days=300),
+    }
+    values.update(overrides)
+    consent = Consent(**values)
+    session.add(consent)
+    session.commit()
+    return consent
+
+
+def compliance_risk_assessment(
+    session: Session, group: Group, assessor: Staff, assessed_on: date | None = None, **overrides: Any
+) -> RiskAssessment:
+    values: dict[str, Any] = {
+        "group_id": group.id,
+        "assessed_on": assessed_on or group.started_on - timedelta(days=7),
+        "assessed_by_id": assessor.id,
+        "risks": "Contact from strangers",
+        "mitigations": "Closed group, admins approve",
+        "privacy_features_checked": True,
+    }
+    values.update(overrides)
+    assessment = RiskAssessment(**values)
+    session.add(assessment)
+    session.commit()
+    return assessment
+
+
+def compliance_review(session: Session, group: Group, reviewer: Staff, reviewed_on: date) -> GroupReview:
+    review = GroupReview(group_id=group.id, reviewed_on=reviewed_on, reviewed_by_id=reviewer.id)
+    session.add(review)
+    session.commit()
+    return review
+
+
+def compliance_incident(
+    session: Session,
+    group: Group,
+    reporter: Staff,
+    *,
+    severity: Severity = Severity.high,
+    created_at: _datetime | None = None,
+    closed_at: _datetime | None = None,
+) -> Incident:
+    when = created_at or _datetime.now(_UTC) - timedelta(days=2)
+    incident = Incident(
+        category=Category.cyberbullying,
+        severity=severity,
+        occurred_at=when,
+        group_id=group.id,
+        summary="Name-calling in the group chat",
+        reported_by_id=reporter.id,
+        status=IncidentStatus.closed if closed_at else IncidentStatus.investigating,
+        closed_at=closed_at,
+        created_at=when,
+        updated_at=when,
+    )
+    session.add(incident)
+    session.commit()
+    return incident
+
+
+def compliance_compliant_group(session: Session, coordinator: Staff, **overrides: Any) -> Group:
+    """A group that passes every rule: the coordinator and another admin, one participant with consents,
+    assessed in advance and recently reviewed."""
+    group = compliance_group(session, **overrides)
+    other = make_staff(session, uses_social_media_for_work=True)
+    compliance_member(session, group, staff=coordinator, role=MemberRole.admin)
+    compliance_member(session, group, staff=other, role=MemberRole.admin)
+    child = compliance_participant(session)
+    compliance_member(session, group, participant=child)
+    compliance_consent(session, child, ConsentKind.esafety_agreement)
+    compliance_consent(session, child, ConsentKind.image_use)
+    compliance_risk_assessment(session, group, coordinator)
+    compliance_review(session, group, coordinator, TODAY - timedelta(days=10))
+    return group
+
+
+def _row(**values: Any) -> dict[str, Any]:
+    now = _datetime.now(_UTC)
+    return {"id": uuid.uuid4(), "created_at": now, "updated_at": now, "version": 1, **values}
+
+
+def compliance_bulk_members(session: Session, group: Group, n: int) -> None:
+    """`n` participant members, each with both consents, inserted in three statements (quick at 1,000)."""
+    people = [
+        _row(
+            full_name=f"Bulk Child {i}",
+            date_of_birth=TODAY.replace(year=TODAY.year - 15),
+            is_vulnerable_adult=False,
+            joined_on=TODAY - timedelta(days=400),
+        )
+        for i in range(n)
+    ]
+    session.execute(_sa.insert(Participant), people)
+    session.execute(
+        _sa.insert(Membership),
+        [
+            _row(group_id=group.id, participant_id=p["id"], role="member", started_on=group.started_on)
+            for p in people
+        ],
+    )
+    consents = []
+    for p in people:
+        for kind, purposes in (("esafety_agreement", []), ("image_use", ["social_media"])):
+            consents.append(
+                _row(
+                    participant_id=p["id"],
+                    kind=kind,
+                    purposes=purposes,
+                    given_by="parent_carer",
+                    given_by_name="Carer",
+                    given_on=TODAY - timedelta(days=100),
+                )
+            )
+    session.execute(_sa.insert(Consent), consents)
+    session.commit()
+
+
+def compliance_bulk_groups(session: Session, n: int, admins: tuple[Staff, Staff]) -> list[uuid.UUID]:
+    """`n` groups, each with the two admins and one participant member, in a handful of statements."""
+    groups = [
+        _row(
+            name=f"Bulk Group {i:04d}",
+            platform="whatsapp" if i % 2 else "facebook_group",
+            visibility="public" if i % 3 == 0 else "closed",
+            join_approval="admins_only",
+            shares_images=False,
+            started_on=TODAY - timedelta(days=30),
+            status="active",
+        )
+        for i in range(n)
+    ]
+    session.execute(_sa.insert(Group), groups)
+    child = compliance_participant(session)
+    members = []
+    for g in groups:
+        members += [
+            _row(
+                group_id=g["id"], staff_id=a.id, participant_id=None, role="admin", started_on=g["started_on"]
+            )
+            for a in admins
+        ]
+        members.append(
+            _row(
+                group_id=g["id"],
+                staff_id=None,
+                participant_id=child.id,
+                role="member",
+                started_on=g["started_on"],
+            )
+        )
+    session.execute(_sa.insert(Membership), members)
+    session.commit()
+    return [g["id"] for g in groups]

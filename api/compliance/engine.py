@@ -1,0 +1,150 @@
+"""Evaluate: run the rules over a snapshot, apply waivers, and decide the status. Pure: no database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from enum import StrEnum
+
+from api.common import in_force
+from api.compliance.clauses import Clause
+from api.compliance.rules.base import Evidence, Outcome, Result, Rule, S, Severity, StaffRule
+from api.compliance.snapshot import StaffSnapshot
+
+
+class Status(StrEnum):
+    compliant = "compliant"
+    at_risk = "at_risk"
+    non_compliant = "non_compliant"
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverFacts:
+    id: uuid.UUID
+    group_id: uuid.UUID
+    rule_id: str
+    reason: str
+    granted_on: date
+    expires_on: date
+    revoked_on: date | None = None
+
+    def in_force_on(self, on: date) -> bool:
+        end = self.expires_on if self.revoked_on is None else min(self.expires_on, self.revoked_on)
+        return in_force(self.granted_on, end, on)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    title: str
+    clause: Clause
+    severity: Severity
+    outcome: Outcome
+    message: str
+    evidence: tuple[Evidence, ...]
+    remediation: str
+    waiver: WaiverFacts | None
+    counts_against_status: bool  # false when it passes, or a waiver in force covers it
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    status: Status
+    counts: dict[str, int]
+    findings: tuple[Finding, ...]
+
+
+_WORST_FIRST = (Outcome.fail, Outcome.warn, Outcome.pass_, Outcome.not_applicable)
+
+
+def finding(rule: Rule[S], result: Result, waiver: WaiverFacts | None = None) -> Finding:
+    bad = result.outcome in (Outcome.fail, Outcome.warn)
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        clause=rule.clause,
+        severity=rule.severity,
+        outcome=result.outcome,
+        message=result.message,
+        evidence=result.evidence,
+        remediation=rule.remediation,
+        waiver=waiver,
+        counts_against_status=bad and waiver is None,
+    )
+
+
+def summarise(findings: Sequence[Finding]) -> Evaluation:
+    """Counts of true outcomes (plus how many are waived) and the status: any fail that counts makes it
+    non-compliant; else any warn that counts makes it at risk."""
+    counts = {o.value: 0 for o in Outcome} | {"waived": 0}
+    for f in findings:
+        counts[f.outcome.value] += 1
+        if f.waiver is not None:
+            counts["waived"] += 1
+    counting = {f.outcome for f in findings if f.counts_against_status}
+    if Outcome.fail in counting:
+        status = Status.non_compliant
+    elif Outcome.warn in counting:
+        status = Status.at_risk
+    else:
+        status = Status.compliant
+    return Evaluation(status, counts, tuple(findings))
+
+
+def evaluate(
+    rules: Sequence[Rule[S]], snapshot: S, waivers: Mapping[str, WaiverFacts] | None = None
+) -> Evaluation:
+    """One finding per rule. A waiver in force on the evaluation date is shown on its rule's finding and
+    keeps a fail or warn from counting; the finding's outcome stays the true one."""
+    as_of: date = snapshot.as_of
+    found = []
+    for rule in rules:
+        result = rule.check(snapshot)
+        waiver = (waivers or {}).get(rule.id)
+        if waiver is not None and not waiver.in_force_on(as_of):
+            waiver = None
+        found.append(finding(rule, result, waiver))
+    return summarise(found)
+
+
+def aggregate_staff_rule(rule: StaffRule, snapshots: Sequence[StaffSnapshot]) -> Result:
+    """A staff rule across every staff record: the worst outcome, each person it fails or warns for as
+    evidence with their own finding's message."""
+    results = [(s, rule.check(s)) for s in snapshots]
+    applicable = [(s, r) for s, r in results if r.outcome is not Outcome.not_applicable]
+    if not applicable:
+        return Result(Outcome.not_applicable, "It applies to no member of staff.")
+    worst = min((r.outcome for _, r in applicable), key=_WORST_FIRST.index)
+    if worst is Outcome.pass_:
+        return Result(Outcome.pass_, f"Holds for all {len(applicable)} members of staff it applies to.")
+    flagged = [(s, r) for s, r in applicable if r.outcome in (Outcome.fail, Outcome.warn)]
+    verb = "Fails" if worst is Outcome.fail else "Warns"
+    evidence = tuple(
+        Evidence("staff", s.staff.id, s.staff.full_name, r.message)
+        for s, r in sorted(flagged, key=lambda sr: (sr[0].staff.full_name, str(sr[0].staff.id)))
+    )
+    return Result(
+        worst, f"{verb} for {len(flagged)} of {len(applicable)} members of staff it applies to.", evidence
+    )
+
+
+def redact_participants(evaluation: Evaluation) -> Evaluation:
+    """Participants' names (the only personal detail evidence carries) replaced by a neutral label; ids stay
+    so a coordinator can follow a trustee's question up."""
+
+    def neutral(e: Evidence) -> Evidence:
+        if e.type != "participant":
+            return e
+        return replace(e, label=f"participant {e.id.hex[:4]}…")
+
+    return replace(
+        evaluation,
+        findings=tuple(
+            replace(f, evidence=tuple(neutral(e) for e in f.evidence))
+            if any(e.type == "participant" for e in f.evidence)
+            else f
+            for f in evaluation.findings
+        ),
+    )

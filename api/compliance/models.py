@@ -1,0 +1,166 @@
+"""The waiver table and the response shapes of the compliance routes.
+
+Reports are built as the engine's frozen dataclasses and serialised with orjson (a 1,000-member group's
+evidence is large); the models below describe the same shapes for OpenAPI and are checked against real
+responses in the tests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import Field, SQLModel
+
+from api.common import FORBID_EXTRA, in_force
+from api.db import Timestamped, UTCDateTime
+
+
+class WaiverBase(SQLModel):
+    group_id: uuid.UUID = Field(foreign_key="online_group.id", index=True)
+    rule_id: str = Field(
+        min_length=1, max_length=64, description="A group rule's id, e.g. GRP-PERIODIC-REVIEW"
+    )
+    reason: str = Field(min_length=1, max_length=2000)
+    expires_on: date = Field(description="The first day the waiver no longer holds")
+
+
+class Waiver(WaiverBase, Timestamped, table=True):
+    """A coordinator's decision that one rule's failure in one group does not count, for a while."""
+
+    __tablename__ = "compliance_waiver"
+    granted_by_id: uuid.UUID | None = Field(default=None, description="The user who granted it")
+    granted_by_label: str = Field(max_length=254)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by_label: str | None = Field(default=None, max_length=254)
+
+    @property
+    def granted_on(self) -> date:
+        return self.created_at.date()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and in_force(self.granted_on, self.expires_on, date.today())
+
+
+class WaiverCreate(WaiverBase):
+    model_config = FORBID_EXTRA
+
+
+class WaiverPublic(WaiverBase):
+    id: uuid.UUID
+    granted_on: date
+    granted_by_label: str
+    revoked_at: datetime | None
+    revoked_by_label: str | None
+    is_active: bool = Field(description="Granted, not revoked, and not yet expired today")
+    created_at: datetime
+    version: int
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClausePublic(_Out):
+    id: str
+    text: str
+
+
+class RulePublic(_Out):
+    id: str
+    title: str
+    scope: str
+    severity: str
+    clause: ClausePublic
+    remediation: str
+
+
+class EvidencePublic(_Out):
+    type: str
+    id: uuid.UUID
+    label: str
+    detail: str | None
+
+
+class WaiverRefPublic(_Out):
+    id: uuid.UUID
+    group_id: uuid.UUID
+    rule_id: str
+    reason: str
+    granted_on: date
+    expires_on: date
+    revoked_on: date | None
+
+
+class FindingPublic(_Out):
+    rule_id: str
+    title: str
+    clause: ClausePublic
+    severity: str
+    outcome: str
+    message: str
+    evidence: list[EvidencePublic]
+    remediation: str
+    waiver: WaiverRefPublic | None
+    counts_against_status: bool
+
+
+class FactsPublic(_Out):
+    dated: list[str]
+    current: list[str]
+
+
+class GroupCompliancePublic(_Out):
+    group_id: uuid.UUID
+    group_name: str
+    platform: str
+    as_of: date
+    status: str
+    counts: dict[str, int]
+    findings: list[FindingPublic]
+    facts: FactsPublic
+
+
+class StaffCompliancePublic(_Out):
+    staff_id: uuid.UUID
+    staff_name: str
+    as_of: date
+    status: str
+    counts: dict[str, int]
+    findings: list[FindingPublic]
+    facts: FactsPublic
+
+
+class GroupSummaryPublic(_Out):
+    group_id: uuid.UUID
+    group_name: str
+    platform: str
+    status: str
+    counts: dict[str, int]
+    failing_rules: list[str]
+    warning_rules: list[str]
+    waived_rules: list[str]
+
+
+class OrganisationFindingsPublic(_Out):
+    status: str
+    counts: dict[str, int]
+    findings: list[FindingPublic]
+
+
+class TotalsPublic(_Out):
+    groups: int
+    compliant: int
+    at_risk: int
+    non_compliant: int
+    failing_by_rule: dict[str, int]
+
+
+class OrganisationReportPublic(_Out):
+    as_of: date
+    organisation: OrganisationFindingsPublic
+    groups: list[GroupSummaryPublic]
+    totals: TotalsPublic
+    facts: FactsPublic

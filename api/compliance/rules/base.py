@@ -1,0 +1,110 @@
+"""What a rule is: metadata as data, plus a pure check over a snapshot that returns an outcome."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from api.compliance.clauses import Clause
+from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
+
+
+class Outcome(StrEnum):
+    pass_ = "pass"
+    fail = "fail"
+    warn = "warn"
+    not_applicable = "not_applicable"
+
+
+class Severity(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+class Scope(StrEnum):
+    group = "group"
+    staff = "staff"
+    organisation = "organisation"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A record a finding involves. A participant's label is their name: the service hides it from callers
+    who may not read participants (trustees)."""
+
+    type: str  # group, staff, participant, incident, risk_assessment, review
+    id: uuid.UUID
+    label: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A rule's verdict. The message never names a participant: names go only in evidence labels."""
+
+    outcome: Outcome
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+S = TypeVar("S", GroupSnapshot, StaffSnapshot, OrgSnapshot)
+
+
+@dataclass(frozen=True)  # no slots: typing sets __orig_class__ on a subscripted generic's instances
+class Rule(Generic[S]):
+    id: str
+    title: str
+    clause: Clause
+    severity: Severity
+    remediation: str
+    scope: Scope
+    check: Callable[[S], Result]
+
+
+GroupRule = Rule[GroupSnapshot]
+StaffRule = Rule[StaffSnapshot]
+OrgRule = Rule[OrgSnapshot]
+
+
+def passed(message: str, *evidence: Evidence) -> Result:
+    return Result(Outcome.pass_, message, evidence)
+
+
+def failed(message: str, *evidence: Evidence) -> Result:
+    return Result(Outcome.fail, message, evidence)
+
+
+def warned(message: str, *evidence: Evidence) -> Result:
+    return Result(Outcome.warn, message, evidence)
+
+
+def not_applicable(reason: str) -> Result:
+    return Result(Outcome.not_applicable, reason)
+
+
+def staff_ref(staff: StaffFacts, detail: str | None = None) -> Evidence:
+    return Evidence("staff", staff.id, staff.full_name, detail)
+
+
+def participant_ref(participant: ParticipantFacts, detail: str | None = None) -> Evidence:
+    return Evidence("participant", participant.id, participant.full_name, detail)
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def stale(done_on: date | None, on: date, valid_days: int) -> bool:
+    """Missing, not yet done on `on`, or more than `valid_days` old: exactly `valid_days` old still holds
+    (the threshold day is the last good day)."""
+    return done_on is None or done_on > on or (on - done_on).days > valid_days
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower()

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from api.compliance.clauses import clause
+from api.compliance.rules.base import (
+    GroupRule,
+    Result,
+    Scope,
+    Severity,
+    count,
+    failed,
+    not_applicable,
+    participant_ref,
+    passed,
+)
+from api.compliance.snapshot import GroupSnapshot
+from api.consents.logic import decide
+
+
+def check(s: GroupSnapshot) -> Result:
+    participants = [p for _, p in s.current_participants()]
+    if not participants:
+        return not_applicable("The group has no participant members.")
+    missing = []
+    for p in participants:
+        decision = decide(
+            p.consents,
+            kind="esafety_agreement",
+            purpose=None,
+            on=s.as_of,
+            date_of_birth=p.date_of_birth,
+            self_consent_min_age=s.thresholds.self_consent_min_age,
+        )
+        if not decision.allowed:
+            missing.append(participant_ref(p, decision.detail))
+    if missing:
+        return failed(
+            f"{count(len(missing), 'participant')} in the group {'has' if len(missing) == 1 else 'have'} "
+            "no valid e-safety agreement.",
+            *missing,
+        )
+    return passed(f"All {count(len(participants), 'participant')} have a valid e-safety agreement.")
+
+
+RULE = GroupRule(
+    id="GRP-ESAFETY-AGREEMENT",
+    title="Participants have a valid e-safety agreement",
+    clause=clause("PROMOTE-ESAFETY-AGREEMENT"),
+    severity=Severity.high,
+    remediation="Record a signed e-safety agreement for each participant listed (from a parent or carer "
+    "below the self-consent age), or remove them from the group until there is one.",
+    scope=Scope.group,
+    check=check,
+)

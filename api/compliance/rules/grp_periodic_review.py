@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from api.compliance.clauses import clause
+from api.compliance.rules.base import (
+    Evidence,
+    GroupRule,
+    Result,
+    Scope,
+    Severity,
+    failed,
+    not_applicable,
+    passed,
+)
+from api.compliance.snapshot import GroupSnapshot
+
+
+def check(s: GroupSnapshot) -> Result:
+    interval = s.thresholds.review_interval_days
+    if s.group.started_on > s.as_of:
+        return not_applicable(f"The group had not started on {s.as_of}.")
+    done = [r for r in s.reviews if r.reviewed_on <= s.as_of]
+    latest = max(done, key=lambda r: r.reviewed_on, default=None)
+    since = latest.reviewed_on if latest else s.group.started_on
+    age = (s.as_of - since).days
+    due = since + timedelta(days=interval)
+    evidence = [Evidence("review", latest.id, f"review of {latest.reviewed_on}")] if latest else []
+    # Exactly `interval` days after the last review (or the start) is the last day it is not yet overdue.
+    if age > interval:
+        what = f"last reviewed on {since}" if latest else f"never reviewed since it started on {since}"
+        return failed(
+            f"The group was {what}, {age} days ago; reviews are due every {interval} days.", *evidence
+        )
+    if latest is None:
+        return passed(f"The group started {age} days ago; its first review is due by {due}.")
+    return passed(f"Last reviewed on {since} ({age} days ago); the next review is due by {due}.", *evidence)
+
+
+RULE = GroupRule(
+    id="GRP-PERIODIC-REVIEW",
+    title="The group has been reviewed recently",
+    clause=clause("REC-PERIODIC-REVIEW"),
+    severity=Severity.medium,
+    remediation="Review the group's membership and settings, remove anyone who no longer takes part, "
+    "and record the review.",
+    scope=Scope.group,
+    check=check,
+)

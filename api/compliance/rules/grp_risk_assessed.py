@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from api.compliance.clauses import clause
+from api.compliance.rules.base import (
+    Evidence,
+    GroupRule,
+    Result,
+    Scope,
+    Severity,
+    failed,
+    not_applicable,
+    passed,
+)
+from api.compliance.snapshot import GroupSnapshot, RiskAssessmentFacts
+
+
+def _ref(a: RiskAssessmentFacts, detail: str) -> Evidence:
+    return Evidence(
+        "risk_assessment", a.id, f"risk assessment of {a.assessed_on} by {a.assessor.full_name}", detail
+    )
+
+
+def check(s: GroupSnapshot) -> Result:
+    valid_days = s.thresholds.risk_assessment_valid_days
+    start = s.group.started_on
+    if start > s.as_of:
+        return not_applicable(f"The group had not started on {s.as_of}.")
+    done = sorted((a for a in s.risk_assessments if a.assessed_on <= s.as_of), key=lambda a: a.assessed_on)
+    by_staff = [a for a in done if a.assessor.employed_on(a.assessed_on)]
+    # "Risk assessed in advance by the member of staff wishing to use them": before (or on) the start day,
+    # by someone employed then who is a staff member of the group.
+    in_advance = [a for a in by_staff if a.assessed_on <= start and a.assessor_uses_group]
+    if not in_advance:
+        evidence = []
+        for a in done:
+            if a.assessed_on > start:
+                evidence.append(_ref(a, f"made after the group started on {start}"))
+            elif not a.assessor.employed_on(a.assessed_on):
+                evidence.append(_ref(a, "the assessor was not employed on that day"))
+            else:
+                evidence.append(_ref(a, "the assessor is not a member of staff using the group"))
+        return failed(
+            f"The group was not risk assessed before it started on {start} by a member of staff using it.",
+            *evidence,
+        )
+    latest = by_staff[-1]
+    age = (s.as_of - latest.assessed_on).days
+    if age > valid_days:
+        return failed(
+            f"The latest risk assessment is {age} days old; assessments are valid for {valid_days} days.",
+            _ref(latest, "latest"),
+        )
+    return passed(
+        f"Risk assessed before it started; the latest assessment is {age} days old.",
+        _ref(in_advance[0], "in advance"),
+        *([_ref(latest, "latest")] if latest is not in_advance[0] else []),
+    )
+
+
+RULE = GroupRule(
+    id="GRP-RISK-ASSESSED",
+    title="Risk assessed in advance and kept current",
+    clause=clause("PROMOTE-RISK-ASSESS-TOOLS"),
+    severity=Severity.high,
+    remediation="Have a member of staff who uses the group record a risk assessment of it (and repeat it "
+    "before the last one runs out).",
+    scope=Scope.group,
+    check=check,
+)

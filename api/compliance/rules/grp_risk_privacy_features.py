@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from api.compliance.clauses import clause
+from api.compliance.rules.base import (
+    Evidence,
+    GroupRule,
+    Result,
+    Scope,
+    Severity,
+    not_applicable,
+    passed,
+    warned,
+)
+from api.compliance.snapshot import GroupSnapshot
+
+
+def check(s: GroupSnapshot) -> Result:
+    done = [a for a in s.risk_assessments if a.assessed_on <= s.as_of]
+    if not done:
+        return not_applicable("The group has no risk assessment yet (see GRP-RISK-ASSESSED).")
+    latest = max(done, key=lambda a: a.assessed_on)
+    ref = Evidence("risk_assessment", latest.id, f"risk assessment of {latest.assessed_on}")
+    if not latest.privacy_features_checked:
+        return warned(
+            "The latest risk assessment does not record that the privacy features were checked.", ref
+        )
+    return passed("The latest risk assessment checked the platform's privacy features.", ref)
+
+
+RULE = GroupRule(
+    id="GRP-RISK-PRIVACY-FEATURES",
+    title="The risk assessment checked privacy features",
+    clause=clause("PROMOTE-RISK-ASSESS-TOOLS"),
+    severity=Severity.low,
+    remediation="Check the platform's privacy features for the group and record it in a new risk assessment.",
+    scope=Scope.group,
+    check=check,
+)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from api.compliance.clauses import clause
+from api.compliance.rules.base import (
+    Result,
+    Scope,
+    Severity,
+    StaffRule,
+    failed,
+    not_applicable,
+    passed,
+    staff_ref,
+)
+from api.compliance.snapshot import StaffSnapshot
+
+
+def check(s: StaffSnapshot) -> Result:
+    st = s.staff
+    if not st.employed_on(s.as_of):
+        return not_applicable(f"Not employed on {s.as_of}.")
+    if not st.uses_social_media_for_work:
+        return not_applicable("Does not use social media for work.")
+    signed = st.code_of_conduct_signed_on
+    if signed is None or signed > s.as_of:
+        return failed("Uses social media for work but has not signed the code of conduct.", staff_ref(st))
+    return passed(f"Signed the code of conduct on {signed}.", staff_ref(st))
+
+
+RULE = StaffRule(
+    id="STF-CODE-OF-CONDUCT",
+    title="Staff who use social media signed the code of conduct",
+    clause=clause("REC-CODE-OF-CONDUCT"),
+    severity=Severity.medium,
+    remediation="Ask them to sign the code of conduct and record the date.",
+    scope=Scope.staff,
+    check=check,
+)

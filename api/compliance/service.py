@@ -1,0 +1,679 @@
+"""Compliance: the only module here that touches the database.
+
+Each report loads its snapshot in a fixed number of Core column queries (no ORM objects, no lazy loads, no
+query per member or per group), then hands plain data to the pure engine. The organisation report runs the
+same queries once for every group at the same time, so its cost in queries does not grow with the groups.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import Session, SQLModel, col, select
+
+from api import crud
+from api import models as _tables  # noqa: F401  (registers every table in the metadata read below)
+from api.audit import service as audit
+from api.auth.principal import Principal
+from api.auth.roles import Permission, Role
+from api.compliance.engine import (
+    Evaluation,
+    Finding,
+    Status,
+    WaiverFacts,
+    aggregate_staff_rule,
+    evaluate,
+    finding,
+    redact_participants,
+    summarise,
+)
+from api.compliance.models import Waiver, WaiverCreate
+from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
+from api.compliance.rules.base import Outcome
+from api.compliance.snapshot import (
+    GroupFacts,
+    GroupMembershipRef,
+    GroupSnapshot,
+    IncidentFacts,
+    MemberFacts,
+    OrgSnapshot,
+    ParticipantFacts,
+    ReviewFacts,
+    RiskAssessmentFacts,
+    StaffFacts,
+    StaffSnapshot,
+    Thresholds,
+)
+from api.consents.logic import ConsentFact
+from api.db import utcnow
+from api.errors import Conflict, NotFound, Unprocessable
+from api.groups.models import Platform
+from api.memberships.scope import groups_of_staff
+from api.policy import service as policy_service
+
+_T = SQLModel.metadata.tables
+GROUP, MEMBERSHIP, STAFF, PARTICIPANT = _T["online_group"], _T["membership"], _T["staff"], _T["participant"]
+USER, CONSENT, REVIEW, RISK = _T["user_account"], _T["consent"], _T["group_review"], _T["risk_assessment"]
+INCIDENT, WAIVER = _T["incident"], _T["compliance_waiver"]
+
+SERIOUS = ("high", "critical")
+
+# What the response tells its reader: which facts were taken as they stood on `as_of`, which are today's.
+FACTS: dict[str, list[str]] = {
+    "dated": [
+        "memberships (started_on, ended_on)",
+        "staff employment (started_on, left_on)",
+        "participants taking part (joined_on, left_on) and their ages",
+        "consents (given_on, expires_on, withdrawn_on)",
+        "staff code of conduct and e-safety training dates",
+        "group start date",
+        "reviews and risk assessments (on or before as_of)",
+        "incidents (reported on or before as_of, not closed by then)",
+        "waivers (granted, expires_on, revoked)",
+    ],
+    "current": [
+        "policy settings (today's thresholds)",
+        "group settings (platform, visibility, join approval, age range, shares images)",
+        "staff flags (e-safety coordinator, uses social media for work) and email addresses",
+        "incident severity and status labels",
+        "sign-in accounts (enabled or not)",
+    ],
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reach
+
+
+def _sees_everything(caller: Principal) -> bool:
+    return caller.role in (Role.coordinator, Role.trustee)
+
+
+def _redacts(caller: Principal) -> bool:
+    # Whoever may not read participants (trustees) sees ids and a neutral label instead of names.
+    return Permission.PARTICIPANT_READ not in caller.permissions
+
+
+def _group_reach(caller: Principal) -> ColumnElement[bool]:
+    """Groups the caller may evaluate: all, or (staff) those they are in today."""
+    if _sees_everything(caller):
+        return sa.true()
+    if caller.staff_id is None:
+        return sa.false()
+    return GROUP.c.id.in_(groups_of_staff(caller.staff_id, date.today()))
+
+
+def check_as_of(as_of: date | None) -> date:
+    today = date.today()
+    if as_of is None:
+        return today
+    if as_of > today:
+        raise Unprocessable.field("as_of", f"as_of ({as_of}) is in the future; facts after today are unknown")
+    return as_of
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading: a fixed number of queries, whatever the size
+
+
+def _thresholds(session: Session) -> Thresholds:
+    s = policy_service.get(session=session)
+    return Thresholds(
+        min_group_admins=s.min_group_admins,
+        review_interval_days=s.review_interval_days,
+        risk_assessment_valid_days=s.risk_assessment_valid_days,
+        training_valid_days=s.training_valid_days,
+        self_consent_min_age=s.self_consent_min_age,
+        official_email_domains=tuple(d.lower() for d in s.official_email_domains),
+    )
+
+
+def _current_on(table: sa.Table, on: date) -> ColumnElement[bool]:
+    return sa.and_(table.c.started_on <= on, sa.or_(table.c.ended_on.is_(None), table.c.ended_on > on))
+
+
+_STAFF_COLUMNS = (
+    STAFF.c.id,
+    STAFF.c.full_name,
+    STAFF.c.email,
+    STAFF.c.started_on,
+    STAFF.c.left_on,
+    STAFF.c.is_esafety_coordinator,
+    STAFF.c.uses_social_media_for_work,
+    STAFF.c.code_of_conduct_signed_on,
+    STAFF.c.esafety_training_completed_on,
+)
+
+
+def _active_account() -> ColumnElement[bool]:
+    return sa.exists().where(USER.c.staff_id == STAFF.c.id, USER.c.is_active.is_(True))
+
+
+def _staff_facts(row: Any, offset: int = 0) -> StaffFacts:
+    r = tuple(row)[offset : offset + 10]
+    return StaffFacts(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]))
+
+
+def _raw(column: sa.Column[Any]) -> ColumnElement[Any]:
+    """An id read as the driver gives it, for matching rows to rows only: turning 100,000 ids into UUID
+    objects was most of the organisation report's time on SQLite."""
+    return sa.type_coerce(column, sa.String)
+
+
+def _group_rows(session: Session, where: ColumnElement[bool]) -> list[tuple[Any, GroupFacts]]:
+    rows = session.execute(
+        sa.select(
+            _raw(GROUP.c.id),
+            GROUP.c.id,
+            GROUP.c.name,
+            GROUP.c.platform,
+            GROUP.c.visibility,
+            GROUP.c.join_approval,
+            GROUP.c.started_on,
+            GROUP.c.min_age,
+            GROUP.c.max_age,
+            GROUP.c.shares_images,
+            GROUP.c.archived_on,
+        )
+        .where(where)
+        .order_by(GROUP.c.name, GROUP.c.id)
+    ).all()
+    return [
+        (
+            r[0],
+            GroupFacts(
+                id=r[1],
+                name=r[2],
+                platform=str(r[3]),
+                visibility=str(r[4]),
+                join_approval=str(r[5]),
+                started_on=r[6],
+                min_age=r[7],
+                max_age=r[8],
+                shares_images=bool(r[9]),
+                archived_on=r[10],
+            ),
+        )
+        for r in rows
+    ]
+
+
+def _purposes(raw: str | list[str] | None) -> frozenset[str]:
+    # PostgreSQL's driver hands back parsed JSON; SQLite hands back the text.
+    values = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+    return frozenset(values or ())
+
+
+@dataclass
+class _Loaded:
+    # Keyed by the group's raw id (see `_raw`).
+    members: dict[Any, list[MemberFacts]]
+    reviews: dict[Any, list[ReviewFacts]]
+    risks: dict[Any, list[RiskAssessmentFacts]]
+    incidents: dict[Any, list[IncidentFacts]]
+    waivers: dict[Any, dict[str, WaiverFacts]]
+
+
+def _load_group_facts(session: Session, groups: Select[Any], as_of: date) -> _Loaded:
+    """Everything the group rules read, for every group `groups` (a select of ids) names: six queries."""
+    group_ids = groups  # a subquery, so the ids never leave the database
+    members_here = sa.and_(MEMBERSHIP.c.group_id.in_(group_ids), _current_on(MEMBERSHIP, as_of))
+
+    consents: dict[Any, list[ConsentFact]] = defaultdict(list)
+    participant_ids = sa.select(MEMBERSHIP.c.participant_id).where(
+        members_here, MEMBERSHIP.c.participant_id.is_not(None)
+    )
+    for c in session.execute(
+        sa.select(
+            _raw(CONSENT.c.participant_id),
+            CONSENT.c.id,
+            CONSENT.c.kind,
+            # Read as text and parsed with orjson: the JSON type's own decoding dominated the report's time.
+            sa.type_coerce(CONSENT.c.purposes, sa.String),
+            CONSENT.c.given_by,
+            CONSENT.c.given_on,
+            CONSENT.c.expires_on,
+            CONSENT.c.withdrawn_on,
+        ).where(CONSENT.c.participant_id.in_(participant_ids))
+    ):
+        consents[c[0]].append(ConsentFact(c[1], str(c[2]), _purposes(c[3]), str(c[4]), c[5], c[6], c[7]))
+
+    members: dict[Any, list[MemberFacts]] = defaultdict(list)
+    member_rows = session.execute(
+        sa.select(
+            _raw(MEMBERSHIP.c.group_id),
+            _raw(MEMBERSHIP.c.participant_id),
+            MEMBERSHIP.c.role,
+            MEMBERSHIP.c.started_on,
+            MEMBERSHIP.c.ended_on,
+            *_STAFF_COLUMNS,
+            _active_account(),
+            PARTICIPANT.c.id,
+            PARTICIPANT.c.full_name,
+            PARTICIPANT.c.date_of_birth,
+            PARTICIPANT.c.joined_on,
+            PARTICIPANT.c.left_on,
+        )
+        .select_from(
+            MEMBERSHIP.outerjoin(STAFF, STAFF.c.id == MEMBERSHIP.c.staff_id).outerjoin(
+                PARTICIPANT, PARTICIPANT.c.id == MEMBERSHIP.c.participant_id
+            )
+        )
+        .where(members_here)
+    )
+    staff_cache: dict[uuid.UUID, StaffFacts] = {}
+    for r in member_rows:
+        staff = participant = None
+        if r[5] is not None:
+            staff = staff_cache.get(r[5]) or staff_cache.setdefault(r[5], _staff_facts(r, 5))
+        else:
+            consented = tuple(consents.get(r[1], ()))
+            participant = ParticipantFacts(r[15], r[16], r[17], r[18], r[19], consented)
+        members[r[0]].append(MemberFacts(str(r[2]), r[3], r[4], staff, participant))
+
+    reviews: dict[Any, list[ReviewFacts]] = defaultdict(list)
+    for r in session.execute(
+        sa.select(_raw(REVIEW.c.group_id), REVIEW.c.id, REVIEW.c.reviewed_on, REVIEW.c.reviewed_by_id).where(
+            REVIEW.c.group_id.in_(group_ids), REVIEW.c.reviewed_on <= as_of
+        )
+    ):
+        reviews[r[0]].append(ReviewFacts(r[1], r[2], r[3]))
+
+    risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
+    assessor_uses_group = sa.exists().where(
+        MEMBERSHIP.c.group_id == RISK.c.group_id, MEMBERSHIP.c.staff_id == RISK.c.assessed_by_id
+    )
+    for r in session.execute(
+        sa.select(
+            _raw(RISK.c.group_id),
+            RISK.c.id,
+            RISK.c.assessed_on,
+            RISK.c.privacy_features_checked,
+            assessor_uses_group,
+            *_STAFF_COLUMNS,
+            _active_account(),
+        )
+        .select_from(RISK.join(STAFF, STAFF.c.id == RISK.c.assessed_by_id))
+        .where(RISK.c.group_id.in_(group_ids), RISK.c.assessed_on <= as_of)
+    ):
+        risks[r[0]].append(RiskAssessmentFacts(r[1], r[2], _staff_facts(r, 5), bool(r[4]), bool(r[3])))
+
+    incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
+    for r in session.execute(
+        sa.select(
+            _raw(INCIDENT.c.group_id),
+            INCIDENT.c.id,
+            INCIDENT.c.severity,
+            INCIDENT.c.category,
+            INCIDENT.c.status,
+            INCIDENT.c.created_at,
+            INCIDENT.c.closed_at,
+        ).where(INCIDENT.c.group_id.in_(group_ids), INCIDENT.c.severity.in_(SERIOUS))
+    ):
+        # Timestamps are UTC; the day an incident was reported or closed is taken in UTC too.
+        closed_on = r[6].date() if r[6] is not None else None
+        incidents[r[0]].append(IncidentFacts(r[1], str(r[2]), str(r[3]), str(r[4]), r[5].date(), closed_on))
+
+    waivers: dict[Any, dict[str, WaiverFacts]] = defaultdict(dict)
+    for r in session.execute(
+        sa.select(
+            _raw(WAIVER.c.group_id),
+            WAIVER.c.id,
+            WAIVER.c.rule_id,
+            WAIVER.c.reason,
+            WAIVER.c.created_at,
+            WAIVER.c.expires_on,
+            WAIVER.c.revoked_at,
+            WAIVER.c.group_id,
+        )
+        .where(WAIVER.c.group_id.in_(group_ids))
+        .order_by(WAIVER.c.created_at)
+    ):
+        w = WaiverFacts(r[1], r[0], r[2], r[3], r[4].date(), r[5], r[6].date() if r[6] is not None else None)
+        # Several waivers of one rule may exist over time: the one in force on as_of is the one that matters.
+        held = waivers[r[0]].get(r[2])
+        if held is None or not held.in_force_on(as_of):
+            waivers[r[0]][r[2]] = w
+    return _Loaded(members, reviews, risks, incidents, waivers)
+
+
+def _snapshot(
+    key: Any, group: GroupFacts, loaded: _Loaded, as_of: date, thresholds: Thresholds
+) -> GroupSnapshot:
+    return GroupSnapshot(
+        as_of=as_of,
+        thresholds=thresholds,
+        group=group,
+        members=tuple(loaded.members.get(key, ())),
+        reviews=tuple(loaded.reviews.get(key, ())),
+        risk_assessments=tuple(loaded.risks.get(key, ())),
+        incidents=tuple(loaded.incidents.get(key, ())),
+    )
+
+
+def load_group(
+    *, session: Session, group_id: uuid.UUID, as_of: date, caller: Principal | None = None
+) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
+    """One group's snapshot and its waivers, in eight queries whatever its size; 404 out of reach."""
+    where = GROUP.c.id == group_id
+    if caller is not None:
+        where = sa.and_(where, _group_reach(caller))
+    groups = _group_rows(session, where)
+    if not groups:
+        raise NotFound(f"No group with id {group_id}")
+    thresholds = _thresholds(session)
+    loaded = _load_group_facts(session, sa.select(GROUP.c.id).where(GROUP.c.id == group_id), as_of)
+    key, group = groups[0]
+    return _snapshot(key, group, loaded, as_of, thresholds), dict(loaded.waivers.get(key, {}))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reports
+
+
+@dataclass(frozen=True, slots=True)
+class GroupReport:
+    group_id: uuid.UUID
+    group_name: str
+    platform: str
+    as_of: date
+    status: Status
+    counts: dict[str, int]
+    findings: tuple[Finding, ...]
+    facts: dict[str, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffReport:
+    staff_id: uuid.UUID
+    staff_name: str
+    as_of: date
+    status: Status
+    counts: dict[str, int]
+    findings: tuple[Finding, ...]
+    facts: dict[str, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    group_id: uuid.UUID
+    group_name: str
+    platform: str
+    status: Status
+    counts: dict[str, int]
+    failing_rules: list[str]
+    warning_rules: list[str]
+    waived_rules: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    groups: int
+    compliant: int
+    at_risk: int
+    non_compliant: int
+    failing_by_rule: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationReport:
+    as_of: date
+    organisation: Evaluation
+    groups: list[GroupSummary]
+    totals: Totals
+    facts: dict[str, list[str]]
+
+
+def group_report(*, session: Session, caller: Principal, group_id: uuid.UUID, as_of: date) -> GroupReport:
+    """A group's compliance as of a date (staff: only a group they are in today)."""
+    snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, caller=caller)
+    ev = evaluate(GROUP_RULES, snapshot, waivers)
+    if _redacts(caller):
+        ev = redact_participants(ev)
+    g = snapshot.group
+    return GroupReport(g.id, g.name, g.platform, as_of, ev.status, ev.counts, ev.findings, FACTS)
+
+
+def _staff_snapshots(
+    session: Session, as_of: date, thresholds: Thresholds, where: ColumnElement[bool]
+) -> list[StaffSnapshot]:
+    rows = session.execute(
+        sa.select(*_STAFF_COLUMNS, _active_account()).where(where).order_by(STAFF.c.full_name, STAFF.c.id)
+    ).all()
+    refs: dict[uuid.UUID, list[GroupMembershipRef]] = defaultdict(list)
+    staff_ids = sa.select(STAFF.c.id).where(where)
+    for r in session.execute(
+        sa.select(
+            MEMBERSHIP.c.staff_id,
+            MEMBERSHIP.c.group_id,
+            GROUP.c.name,
+            MEMBERSHIP.c.role,
+            MEMBERSHIP.c.started_on,
+            MEMBERSHIP.c.ended_on,
+        )
+        .select_from(MEMBERSHIP.join(GROUP, GROUP.c.id == MEMBERSHIP.c.group_id))
+        .where(MEMBERSHIP.c.staff_id.in_(staff_ids), _current_on(MEMBERSHIP, as_of))
+        .order_by(GROUP.c.name, GROUP.c.id)
+    ):
+        refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
+    return [
+        StaffSnapshot(as_of, thresholds, facts, tuple(refs.get(facts.id, ())))
+        for facts in (_staff_facts(r) for r in rows)
+    ]
+
+
+def staff_report(*, session: Session, caller: Principal, staff_id: uuid.UUID, as_of: date) -> StaffReport:
+    """One member of staff's compliance (staff: only their own)."""
+    if not _sees_everything(caller) and caller.staff_id != staff_id:
+        raise NotFound(f"No staff member with id {staff_id}")
+    snapshots = _staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id)
+    if not snapshots:
+        raise NotFound(f"No staff member with id {staff_id}")
+    s = snapshots[0]
+    ev = evaluate(STAFF_RULES, s)
+    return StaffReport(s.staff.id, s.staff.full_name, as_of, ev.status, ev.counts, ev.findings, FACTS)
+
+
+def _outcomes(findings: Iterable[Finding], outcome: Outcome, *, waived: bool | None = None) -> list[str]:
+    return [
+        f.rule_id
+        for f in findings
+        if f.outcome is outcome and (waived is None or (f.waiver is not None) == waived)
+    ]
+
+
+def organisation_report(
+    *,
+    session: Session,
+    caller: Principal,
+    as_of: date,
+    status: Status | None = None,
+    platform: Platform | None = None,
+    rule: str | None = None,
+) -> OrganisationReport:
+    """The organisation's own findings and every active group's status, in a fixed number of queries."""
+    if rule is not None and rule not in GROUP_RULE_IDS:
+        raise Unprocessable.field("rule", f"{rule!r} is not a group rule id (see /api/v1/compliance/rules)")
+    thresholds = _thresholds(session)
+    active = sa.and_(
+        GROUP.c.started_on <= as_of,
+        sa.or_(GROUP.c.archived_on.is_(None), GROUP.c.archived_on > as_of),
+        _group_reach(caller),
+    )
+    if platform is not None:
+        active = sa.and_(active, GROUP.c.platform == platform)
+    groups = _group_rows(session, active)
+    loaded = _load_group_facts(session, sa.select(GROUP.c.id).where(active), as_of)
+
+    summaries: list[GroupSummary] = []
+    for key, g in groups:
+        ev = evaluate(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
+        if status is not None and ev.status is not status:
+            continue
+        failing = _outcomes(ev.findings, Outcome.fail, waived=False)
+        warning = _outcomes(ev.findings, Outcome.warn, waived=False)
+        if rule is not None and rule not in failing and rule not in warning:
+            continue
+        waived = [f.rule_id for f in ev.findings if f.waiver is not None and f.outcome is not Outcome.pass_]
+        summaries.append(
+            GroupSummary(g.id, g.name, g.platform, ev.status, ev.counts, failing, warning, waived)
+        )
+
+    staff = _staff_snapshots(session, as_of, thresholds, sa.true())
+    org = OrgSnapshot(as_of, thresholds, tuple(s.staff for s in staff if s.staff.is_esafety_coordinator))
+    org_findings = [finding(r, r.check(org)) for r in ORG_RULES]
+    org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
+    organisation = summarise(org_findings)
+    if _redacts(caller):
+        organisation = redact_participants(organisation)
+
+    by_rule: dict[str, int] = defaultdict(int)
+    for s in summaries:
+        for rule_id in s.failing_rules:
+            by_rule[rule_id] += 1
+    totals = Totals(
+        groups=len(summaries),
+        compliant=sum(s.status is Status.compliant for s in summaries),
+        at_risk=sum(s.status is Status.at_risk for s in summaries),
+        non_compliant=sum(s.status is Status.non_compliant for s in summaries),
+        failing_by_rule=dict(sorted(by_rule.items())),
+    )
+    return OrganisationReport(as_of, organisation, summaries, totals, FACTS)
+
+
+CSV_COLUMNS = (
+    "scope",
+    "id",
+    "name",
+    "platform",
+    "status",
+    "pass",
+    "fail",
+    "warn",
+    "not_applicable",
+    "waived",
+    "failing_rules",
+    "warning_rules",
+    "waived_rules",
+)
+
+
+def report_rows(report: OrganisationReport) -> Iterable[Sequence[object]]:
+    """The report as spreadsheet rows: the organisation first, then one row per group."""
+    org = report.organisation
+    c = org.counts
+    yield (
+        "organisation",
+        "",
+        "organisation",
+        "",
+        org.status,
+        c["pass"],
+        c["fail"],
+        c["warn"],
+        c["not_applicable"],
+        c["waived"],
+        ";".join(_outcomes(org.findings, Outcome.fail)),
+        ";".join(_outcomes(org.findings, Outcome.warn)),
+        "",
+    )
+    for g in report.groups:
+        c = g.counts
+        yield (
+            "group",
+            g.group_id,
+            g.group_name,
+            g.platform,
+            g.status,
+            c["pass"],
+            c["fail"],
+            c["warn"],
+            c["not_applicable"],
+            c["waived"],
+            ";".join(g.failing_rules),
+            ";".join(g.warning_rules),
+            ";".join(g.waived_rules),
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Waivers
+
+
+def get_waiver(*, session: Session, waiver_id: uuid.UUID) -> Waiver:
+    """One waiver, or 404."""
+    return crud.get_or_404(session, Waiver, waiver_id, "waiver")
+
+
+def list_waivers(
+    *,
+    session: Session,
+    caller: Principal,
+    limit: int,
+    offset: int,
+    group_id: uuid.UUID | None = None,
+    rule_id: str | None = None,
+    active: bool | None = None,
+) -> tuple[list[Waiver], int]:
+    """A filtered page of waivers, newest first (staff: only their groups')."""
+    query = select(Waiver)
+    if not _sees_everything(caller):
+        reach = groups_of_staff(caller.staff_id, date.today()) if caller.staff_id else None
+        query = query.where(col(Waiver.group_id).in_(reach)) if reach is not None else query.where(sa.false())
+    if group_id is not None:
+        query = query.where(Waiver.group_id == group_id)
+    if rule_id is not None:
+        query = query.where(Waiver.rule_id == rule_id)
+    today = date.today()
+    is_active = sa.and_(col(Waiver.revoked_at).is_(None), col(Waiver.expires_on) > today)
+    if active is True:
+        query = query.where(is_active)
+    elif active is False:
+        query = query.where(sa.not_(is_active))
+    query = query.order_by(col(Waiver.created_at).desc(), col(Waiver.id))
+    return crud.page(session, query, limit=limit, offset=offset)
+
+
+def create_waiver(*, session: Session, actor: Principal, data: WaiverCreate) -> Waiver:
+    """Waive one group rule for one group until `expires_on`."""
+    if data.rule_id not in GROUP_RULE_IDS:
+        raise Unprocessable.field("rule_id", f"{data.rule_id!r} is not a group rule id")
+    if session.execute(sa.select(GROUP.c.id).where(GROUP.c.id == data.group_id)).first() is None:
+        raise Unprocessable.field("group_id", f"No group with id {data.group_id}")
+    if data.expires_on <= date.today():
+        raise Unprocessable.field("expires_on", f"expires_on ({data.expires_on}) must be after today")
+    clash = session.exec(
+        select(Waiver).where(
+            Waiver.group_id == data.group_id,
+            Waiver.rule_id == data.rule_id,
+            col(Waiver.revoked_at).is_(None),
+            col(Waiver.expires_on) > date.today(),
+        )
+    ).first()
+    if clash is not None:
+        raise Conflict(
+            f"Waiver {clash.id} already waives {data.rule_id} for this group until {clash.expires_on}",
+            extra={"field": "rule_id"},
+        )
+    waiver = Waiver.model_validate(data, update={"granted_by_id": actor.id, "granted_by_label": actor.label})
+    return crud.save(session, waiver, actor=actor, action="compliance_waiver.create")
+
+
+def revoke_waiver(*, session: Session, actor: Principal, waiver: Waiver) -> Waiver:
+    """End a waiver today; its rule counts against the group's status again."""
+    if waiver.revoked_at is not None:
+        raise Conflict(f"Waiver {waiver.id} was already revoked on {waiver.revoked_at.date()}")
+    if waiver.expires_on <= date.today():
+        raise Conflict(f"Waiver {waiver.id} already expired on {waiver.expires_on}")
+    before = audit.snapshot(waiver)
+    waiver.revoked_at = utcnow()
+    waiver.revoked_by_label = actor.label
+    return crud.save(session, waiver, actor=actor, action="compliance_waiver.revoke", before=before)

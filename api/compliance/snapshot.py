@@ -1,0 +1,171 @@
+"""The plain data a rule reads: loaded once by `service`, then evaluated with no database in sight.
+
+Everything is frozen, so a rule cannot change what the next rule sees. Dated facts are kept with their
+dates (a membership's start and end, a consent's given/expiry/withdrawal dates), so a rule decides "as of"
+`snapshot.as_of` itself and a hand-built snapshot in a test can hold facts that are not in force.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from api.common import in_force
+from api.consents.logic import ConsentFact
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """A copy of the organisation's policy settings (today's, whatever the evaluation date)."""
+
+    min_group_admins: int = 2
+    review_interval_days: int = 90
+    risk_assessment_valid_days: int = 365
+    training_valid_days: int = 365
+    self_consent_min_age: int = 18
+    official_email_domains: tuple[str, ...] = ("moremusic.org.uk",)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffFacts:
+    id: uuid.UUID
+    full_name: str
+    email: str
+    started_on: date
+    left_on: date | None = None
+    is_esafety_coordinator: bool = False
+    uses_social_media_for_work: bool = False
+    code_of_conduct_signed_on: date | None = None
+    esafety_training_completed_on: date | None = None
+    has_active_account: bool = False  # today's state: accounts keep no history
+
+    def employed_on(self, on: date) -> bool:
+        return in_force(self.started_on, self.left_on, on)
+
+    def departed_by(self, on: date) -> bool:
+        return self.left_on is not None and self.left_on <= on
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantFacts:
+    id: uuid.UUID
+    full_name: str
+    date_of_birth: date
+    joined_on: date
+    left_on: date | None = None
+    consents: tuple[ConsentFact, ...] = ()
+
+    def departed_by(self, on: date) -> bool:
+        return self.left_on is not None and self.left_on <= on
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    """One membership: exactly one of `staff` and `participant` is set."""
+
+    role: str  # "admin" or "member"
+    started_on: date
+    ended_on: date | None = None
+    staff: StaffFacts | None = None
+    participant: ParticipantFacts | None = None
+
+    def current_on(self, on: date) -> bool:
+        return in_force(self.started_on, self.ended_on, on)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFacts:
+    id: uuid.UUID
+    name: str
+    platform: str
+    visibility: str
+    join_approval: str
+    started_on: date
+    min_age: int | None = None
+    max_age: int | None = None
+    shares_images: bool = False
+    archived_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewFacts:
+    id: uuid.UUID
+    reviewed_on: date
+    reviewed_by_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessmentFacts:
+    id: uuid.UUID
+    assessed_on: date
+    assessor: StaffFacts
+    assessor_uses_group: bool  # the assessor is, was or will be a staff member of the group
+    privacy_features_checked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFacts:
+    """Only what a rule needs: never the summary or details, which may name people."""
+
+    id: uuid.UUID
+    severity: str
+    category: str
+    status: str
+    reported_on: date
+    closed_on: date | None = None
+
+    def open_on(self, on: date) -> bool:
+        """Reported on or before `on` and not yet closed then (closed that day counts as closed)."""
+        return self.reported_on <= on and (self.closed_on is None or self.closed_on > on)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSnapshot:
+    as_of: date
+    thresholds: Thresholds
+    group: GroupFacts
+    members: tuple[MemberFacts, ...] = ()
+    reviews: tuple[ReviewFacts, ...] = ()
+    risk_assessments: tuple[RiskAssessmentFacts, ...] = ()
+    incidents: tuple[IncidentFacts, ...] = ()
+
+    def current_members(self) -> list[MemberFacts]:
+        return [m for m in self.members if m.current_on(self.as_of)]
+
+    def current_staff(self) -> list[tuple[MemberFacts, StaffFacts]]:
+        return [(m, m.staff) for m in self.current_members() if m.staff is not None]
+
+    def current_participants(self) -> list[tuple[MemberFacts, ParticipantFacts]]:
+        return [(m, m.participant) for m in self.current_members() if m.participant is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMembershipRef:
+    group_id: uuid.UUID
+    group_name: str
+    role: str
+    started_on: date
+    ended_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSnapshot:
+    as_of: date
+    thresholds: Thresholds
+    staff: StaffFacts
+    memberships: tuple[GroupMembershipRef, ...] = field(default_factory=tuple)
+
+    def current_memberships(self) -> list[GroupMembershipRef]:
+        return [m for m in self.memberships if in_force(m.started_on, m.ended_on, self.as_of)]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgSnapshot:
+    as_of: date
+    thresholds: Thresholds
+    coordinators: tuple[StaffFacts, ...] = ()  # every staff record flagged as coordinator, past or present

@@ -1,0 +1,305 @@
+"""`make bench`: seed a database, serve the app with uvicorn on 127.0.0.1, and measure the compliance routes
+against an authenticated trivial read. Not a test: it reports figures (record them in bench/README.md).
+
+SQLite always; PostgreSQL too when BENCH_DATABASE_URL names a server (a throwaway database is made on it and
+dropped afterwards). Every loop is bounded by a request count and a time limit, and the server is stopped
+at the end, so the run finishes by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-secret-" + "x" * 40
+os.environ.setdefault("SECRET_KEY", SECRET)
+os.environ.setdefault("ENVIRONMENT", "development")
+
+import api.models  # noqa: E402, F401  (registers every table)
+from api.auth import tokens  # noqa: E402
+from api.migrations import upgrade  # noqa: E402
+
+TODAY = date.today()
+BIG_GROUPS = 500
+BIG_GROUP_SIZE = 50
+SIZED = (10, 100, 1000)
+
+
+def _row(**values: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"id": uuid.uuid4(), "created_at": now, "updated_at": now, "version": 1, **values}
+
+
+@dataclass
+class Seeded:
+    token: str
+    sized_groups: dict[int, uuid.UUID]
+
+
+def seed(url: str) -> Seeded:
+    """500 groups of 50 members, plus one group each of 10, 100 and 1,000 members; bulk inserts only."""
+    upgrade(url)
+    from sqlmodel import SQLModel
+
+    t = SQLModel.metadata.tables
+    engine = sa.create_engine(url)
+    staff = [
+        _row(
+            full_name=f"Staff {i}",
+            email=f"staff{i}@moremusic.org.uk",
+            employment_type="employee",
+            started_on=TODAY - timedelta(days=800),
+            is_esafety_coordinator=i == 0,
+            uses_social_media_for_work=True,
+            code_of_conduct_signed_on=TODAY - timedelta(days=700),
+            esafety_training_completed_on=TODAY - timedelta(days=100 + (i % 400)),
+        )
+        for i in range(60)
+    ]
+    coordinator = staff[0]
+    user = _row(
+        staff_id=coordinator["id"],
+        email=coordinator["email"],
+        password_hash="not-used-by-the-bench",  # the bench signs a token directly
+        role="coordinator",
+        is_active=True,
+        token_epoch=0,
+    )
+    groups, members, participants, consents, risks, reviews = [], [], [], [], [], []
+    sizes = [BIG_GROUP_SIZE] * BIG_GROUPS + list(SIZED)
+    sized: dict[int, uuid.UUID] = {}
+    for gi, size in enumerate(sizes):
+        started = TODAY - timedelta(days=200)
+        g = _row(
+            name=f"Group {gi:04d}",
+            platform=("facebook_group", "whatsapp", "discord")[gi % 3],
+            visibility="public" if gi % 17 == 0 else "closed",
+            join_approval="admins_only",
+            min_age=11,
+            max_age=25,
+            shares_images=gi % 2 == 0,
+            started_on=started,
+            status="active",
+        )
+        groups.append(g)
+        if gi >= BIG_GROUPS:
+            sized[size] = g["id"]
+        admins = (coordinator, staff[1 + gi % 59], staff[1 + (gi + 7) % 59])
+        for a in admins:
+            members.append(
+                _row(
+                    group_id=g["id"], staff_id=a["id"], participant_id=None, role="admin", started_on=started
+                )
+            )
+        for pi in range(size - len(admins)):
+            p = _row(
+                full_name=f"Participant {gi}-{pi}",
+                date_of_birth=TODAY.replace(year=TODAY.year - 12 - pi % 10),
+                is_vulnerable_adult=False,
+                joined_on=started - timedelta(days=30),
+            )
+            participants.append(p)
+            members.append(
+                _row(
+                    group_id=g["id"], staff_id=None, participant_id=p["id"], role="member", started_on=started
+                )
+            )
+            consents.append(
+                _row(
+                    participant_id=p["id"],
+                    kind="esafety_agreement",
+                    purposes=[],
+                    given_by="parent_carer",
+                    given_by_name="Carer",
+                    given_on=started - timedelta(days=10),
+                    # A few withdrawn, so some groups fail on consents.
+                    withdrawn_on=TODAY - timedelta(days=5) if (gi * 31 + pi) % 97 == 0 else None,
+                )
+            )
+            consents.append(
+                _row(
+                    participant_id=p["id"],
+                    kind="image_use",
+                    purposes=["social_media", "website"],
+                    given_by="parent_carer",
+                    given_by_name="Carer",
+                    given_on=started - timedelta(days=10),
+                    withdrawn_on=None,
+                )
+            )
+        risks.append(
+            _row(
+                group_id=g["id"],
+                assessed_on=started - timedelta(days=3),
+                assessed_by_id=coordinator["id"],
+                risks="r",
+                mitigations="m",
+                privacy_features_checked=True,
+            )
+        )
+        reviews.append(
+            _row(
+                group_id=g["id"],
+                reviewed_on=TODAY - timedelta(days=gi % 120),
+                reviewed_by_id=coordinator["id"],
+            )
+        )
+    with engine.begin() as conn:
+        conn.execute(sa.insert(t["staff"]), staff)
+        conn.execute(sa.insert(t["user_account"]), [user])
+        conn.execute(sa.insert(t["online_group"]), groups)
+        conn.execute(sa.insert(t["participant"]), participants)
+        conn.execute(sa.insert(t["membership"]), members)
+        conn.execute(sa.insert(t["consent"]), consents)
+        conn.execute(sa.insert(t["risk_assessment"]), risks)
+        conn.execute(sa.insert(t["group_review"]), reviews)
+    engine.dispose()
+    token = tokens.issue(user_id=user["id"], epoch=0, secret=os.environ["SECRET_KEY"], minutes=120)
+    print(
+        f"  seeded {len(groups)} groups, {len(members)} memberships, {len(participants)} participants, "
+        f"{len(consents)} consents"
+    )
+    return Seeded(token, sized)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(url: str) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)),
+            *("--log-level", "warning", "--no-access-log"),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@dataclass
+class Figures:
+    name: str
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def measure(
+    client: httpx.Client, name: str, path: str, headers: dict[str, str], max_requests: int, max_seconds: float
+) -> Figures:
+    for _ in range(3):  # warm caches and connections
+        client.get(path, headers=headers).raise_for_status()
+    latencies: list[float] = []
+    start = time.perf_counter()
+    while len(latencies) < max_requests and time.perf_counter() - start < max_seconds:
+        t0 = time.perf_counter()
+        r = client.get(path, headers=headers)
+        latencies.append(time.perf_counter() - t0)
+        r.raise_for_status()
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return Figures(
+        name, len(latencies), len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000
+    )
+
+
+def run(label: str, url: str) -> list[Figures]:
+    print(f"\n== {label} ==")
+    seeded = seed(url)
+    auth = {"Authorization": f"Bearer {seeded.token}"}
+    with serve(url) as base, httpx.Client(base_url=base, timeout=60) as client:
+        results = [
+            measure(client, "GET /health", "/health", {}, 2000, 5),
+            measure(
+                client, "authenticated trivial read (GET /api/v1/auth/me)", "/api/v1/auth/me", auth, 2000, 5
+            ),
+        ]
+        for size in SIZED:
+            path = f"/api/v1/groups/{seeded.sized_groups[size]}/compliance"
+            results.append(measure(client, f"group compliance, {size} members", path, auth, 1000, 8))
+        results.append(
+            measure(
+                client,
+                f"organisation report, {BIG_GROUPS} x {BIG_GROUP_SIZE}",
+                "/api/v1/compliance",
+                auth,
+                40,
+                30,
+            )
+        )
+    base_rps = results[1].rps
+    print(f"{'endpoint':<55} {'n':>5} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs trivial':>10}")
+    for f in results:
+        ratio = f.rps / base_rps
+        print(f"{f.name:<55} {f.requests:>5} {f.rps:>9.1f} {f.p50_ms:>9.2f} {f.p99_ms:>9.2f} {ratio:>9.0%}")
+    return results
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="esafety-bench-") as tmp:
+        run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")
+    server = os.environ.get("BENCH_DATABASE_URL")
+    if server:
+        name = f"esafety_bench_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            run("PostgreSQL", make_url(server).set(database=name).render_as_string(hide_password=False))
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    else:
+        print("\nBENCH_DATABASE_URL not set: PostgreSQL skipped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,523 @@
+"""Compliance routes: reports, as_of, reach per role, trustee redaction, CSV, waivers and query counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+from sqlmodel import Session, select
+
+from api.audit.models import AuditEvent
+from api.compliance import service
+from api.compliance.models import (
+    GroupCompliancePublic,
+    OrganisationReportPublic,
+    StaffCompliancePublic,
+)
+from api.compliance.rules import ALL_IDS, GROUP_RULES
+from api.consents.models import ConsentKind
+from api.groups.models import Group, Platform, Visibility
+from api.memberships.models import MemberRole
+from tests.factories import (
+    TODAY,
+    Actor,
+    compliance_bulk_groups,
+    compliance_bulk_members,
+    compliance_compliant_group,
+    compliance_consent,
+    compliance_group,
+    compliance_incident,
+    compliance_member,
+    compliance_participant,
+    make_staff,
+)
+
+RULES = "/api/v1/compliance/rules"
+ORG = "/api/v1/compliance"
+WAIVERS = "/api/v1/compliance/waivers"
+
+
+def group_url(group_id: uuid.UUID) -> str:
+    return f"/api/v1/groups/{group_id}/compliance"
+
+
+def finding(body: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    return next(f for f in body["findings"] if f["rule_id"] == rule_id)
+
+
+@contextmanager
+def count_queries(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Savepoints are the test harness's (each test runs in a transaction rolled back), not the app's.
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)
+
+
+# --- catalog ----------------------------------------------------------------------------------------------
+
+
+def test_catalog_lists_every_rule_with_its_clause(client: TestClient, trustee: Actor) -> None:
+    r = client.get(RULES, headers=trustee.headers)
+    assert r.status_code == 200
+    body = r.json()
+    assert [rule["id"] for rule in body] == list(ALL_IDS)
+    rule = next(x for x in body if x["id"] == "GRP-TWO-STAFF-ADMINS")
+    assert rule["clause"]["id"] == "REC-FB-TWO-ADMINS"
+    assert "at least two current members of staff" in rule["clause"]["text"]
+
+
+# --- group report -----------------------------------------------------------------------------------------
+
+
+def test_a_compliant_group(client: TestClient, coordinator: Actor, session: Session) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    r = client.get(group_url(group.id), headers=coordinator.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    GroupCompliancePublic.model_validate(body)  # the documented shape is the served shape
+    assert body["status"] == "compliant", [f for f in body["findings"] if f["outcome"] in ("fail", "warn")]
+    assert [f["rule_id"] for f in body["findings"]] == [rule.id for rule in GROUP_RULES]
+    assert body["as_of"] == TODAY.isoformat()
+    assert body["facts"]["dated"]
+    assert any("policy settings" in f for f in body["facts"]["current"])
+
+
+def test_a_failing_finding_cites_its_clause_and_says_what_to_do(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff, visibility=Visibility.public)
+    body = client.get(group_url(group.id), headers=coordinator.headers).json()
+    assert body["status"] == "non_compliant"
+    assert body["counts"]["fail"] == 1
+    f = finding(body, "GRP-VISIBILITY-CLOSED")
+    assert f["outcome"] == "fail"
+    assert f["clause"]["id"] == "REC-FB-CLOSED-ADMIN-APPROVAL"
+    assert f["severity"] == "high"
+    assert f["remediation"]
+    assert f["evidence"][0] == {
+        "type": "group",
+        "id": str(group.id),
+        "label": group.name,
+        "detail": "visibility: public",
+    }
+
+
+def test_thresholds_come_from_the_policy_settings(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    settings = client.get("/api/v1/policy-settings", headers=coordinator.headers).json()
+    settings = {k: v for k, v in settings.items() if k not in ("updated_at", "version")}
+    settings["min_group_admins"] = 3
+    assert (
+        client.put("/api/v1/policy-settings", json=settings, headers=coordinator.headers).status_code == 200
+    )
+    body = client.get(group_url(group.id), headers=coordinator.headers).json()
+    assert finding(body, "GRP-TWO-STAFF-ADMINS")["outcome"] == "fail"
+
+
+def test_as_of_evaluates_dated_facts_as_they_stood(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    # A third admin who left 10 days ago but was never removed; an incident reported 5 days ago, still open.
+    gone = make_staff(session, left_on=TODAY - timedelta(days=10))
+    compliance_member(session, group, staff=gone, role=MemberRole.admin)
+    compliance_incident(session, group, coordinator.staff, created_at=datetime.now(UTC) - timedelta(days=5))
+    today = client.get(group_url(group.id), headers=coordinator.headers).json()
+    assert today["status"] == "non_compliant"
+    assert finding(today, "GRP-NO-DEPARTED-STAFF")["outcome"] == "fail"
+    assert finding(today, "GRP-OPEN-SERIOUS-INCIDENT")["outcome"] == "warn"
+    before = (TODAY - timedelta(days=20)).isoformat()
+    then = client.get(group_url(group.id), params={"as_of": before}, headers=coordinator.headers).json()
+    assert then["as_of"] == before
+    assert finding(then, "GRP-NO-DEPARTED-STAFF")["outcome"] == "pass"
+    assert finding(then, "GRP-OPEN-SERIOUS-INCIDENT")["outcome"] == "pass"
+
+
+def test_an_incident_closed_on_the_day_is_closed_then(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    reported = datetime.now(UTC) - timedelta(days=6)
+    closed = datetime.now(UTC) - timedelta(days=3)
+    compliance_incident(session, group, coordinator.staff, created_at=reported, closed_at=closed)
+    outcomes = {}
+    for days_ago in (2, 3, 4, 7):
+        as_of = (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()
+        body = client.get(group_url(group.id), params={"as_of": as_of}, headers=coordinator.headers).json()
+        outcomes[days_ago] = finding(body, "GRP-OPEN-SERIOUS-INCIDENT")["outcome"]
+    assert outcomes == {2: "pass", 3: "pass", 4: "warn", 7: "pass"}
+
+
+def test_a_consent_withdrawn_today_fails_today_but_not_yesterday(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    child = compliance_participant(session)
+    compliance_member(session, group, participant=child)
+    compliance_consent(session, child, ConsentKind.esafety_agreement, withdrawn_on=TODAY)
+    compliance_consent(session, child, ConsentKind.image_use)
+    today = client.get(group_url(group.id), headers=coordinator.headers).json()
+    assert finding(today, "GRP-ESAFETY-AGREEMENT")["outcome"] == "fail"
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    then = client.get(group_url(group.id), params={"as_of": yesterday}, headers=coordinator.headers).json()
+    assert finding(then, "GRP-ESAFETY-AGREEMENT")["outcome"] == "pass"
+
+
+def test_as_of_in_the_future_or_malformed_is_422(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    group = compliance_group(session)
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    r = client.get(group_url(group.id), params={"as_of": tomorrow}, headers=coordinator.headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "as_of"
+    r = client.get(group_url(group.id), params={"as_of": "last tuesday"}, headers=coordinator.headers)
+    assert r.status_code == 422
+
+
+def test_unknown_group_is_404(client: TestClient, coordinator: Actor) -> None:
+    assert client.get(group_url(uuid.uuid4()), headers=coordinator.headers).status_code == 404
+
+
+# --- reach ------------------------------------------------------------------------------------------------
+
+
+def test_staff_evaluate_only_groups_they_are_in_today(
+    client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    assert staff_actor.staff is not None
+    mine = compliance_compliant_group(session, coordinator.staff)
+    compliance_member(session, mine, staff=staff_actor.staff)
+    other = compliance_compliant_group(session, coordinator.staff)
+    left = compliance_compliant_group(session, coordinator.staff)
+    compliance_member(session, left, staff=staff_actor.staff, ended_on=TODAY)
+    assert client.get(group_url(mine.id), headers=staff_actor.headers).status_code == 200
+    assert client.get(group_url(other.id), headers=staff_actor.headers).status_code == 404
+    assert client.get(group_url(left.id), headers=staff_actor.headers).status_code == 404
+    report = client.get(ORG, headers=staff_actor.headers).json()
+    assert [g["group_id"] for g in report["groups"]] == [str(mine.id)]
+
+
+def test_staff_read_only_their_own_staff_report(
+    client: TestClient, coordinator: Actor, staff_actor: Actor, trustee: Actor
+) -> None:
+    assert staff_actor.staff is not None
+    assert coordinator.staff is not None
+    own = client.get(f"/api/v1/staff/{staff_actor.staff.id}/compliance", headers=staff_actor.headers)
+    assert own.status_code == 200
+    StaffCompliancePublic.model_validate(own.json())
+    assert {f["rule_id"] for f in own.json()["findings"]} == {
+        "STF-CODE-OF-CONDUCT",
+        "STF-OFFICIAL-EMAIL",
+        "STF-TRAINING-CURRENT",
+        "STF-NO-ACCESS-AFTER-LEAVING",
+    }
+    other = f"/api/v1/staff/{coordinator.staff.id}/compliance"
+    assert client.get(other, headers=staff_actor.headers).status_code == 404
+    assert client.get(other, headers=trustee.headers).status_code == 200
+    assert (
+        client.get(f"/api/v1/staff/{uuid.uuid4()}/compliance", headers=coordinator.headers).status_code == 404
+    )
+
+
+def test_a_departed_member_of_staff_with_an_account_and_a_group_fails(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    from api.auth.roles import Role
+    from tests.factories import make_user
+
+    assert coordinator.staff is not None
+    gone = make_staff(session, left_on=TODAY - timedelta(days=3))
+    make_user(session, gone, Role.staff)
+    group = compliance_compliant_group(session, coordinator.staff)
+    compliance_member(session, group, staff=gone)
+    body = client.get(f"/api/v1/staff/{gone.id}/compliance", headers=coordinator.headers).json()
+    f = finding(body, "STF-NO-ACCESS-AFTER-LEAVING")
+    assert f["outcome"] == "fail"
+    assert "account" in f["message"]
+    assert "1 group" in f["message"]
+    assert body["status"] == "non_compliant"
+
+
+# --- trustees ---------------------------------------------------------------------------------------------
+
+
+def test_trustees_see_findings_without_participants_names(
+    client: TestClient, coordinator: Actor, trustee: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    child = compliance_participant(session, full_name="Zelda Quietname", carer_email="zq-carer@example.org")
+    compliance_member(session, group, participant=child)  # no consents: two findings name them as evidence
+    as_coordinator = client.get(group_url(group.id), headers=coordinator.headers)
+    assert "Zelda Quietname" in as_coordinator.text
+    r = client.get(group_url(group.id), headers=trustee.headers)
+    assert r.status_code == 200
+    assert "Zelda Quietname" not in r.text
+    assert "zq-carer" not in r.text
+    evidence = finding(r.json(), "GRP-ESAFETY-AGREEMENT")["evidence"]
+    assert evidence == [
+        {
+            "type": "participant",
+            "id": str(child.id),
+            "label": f"participant {child.id.hex[:4]}…",
+            "detail": evidence[0]["detail"],
+        }
+    ]
+    org = client.get(ORG, headers=trustee.headers)
+    assert "Zelda Quietname" not in org.text
+
+
+# --- organisation report ----------------------------------------------------------------------------------
+
+
+def test_organisation_report_totals_and_filters(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    good = compliance_compliant_group(session, coordinator.staff)
+    public = compliance_compliant_group(session, coordinator.staff, visibility=Visibility.public)
+    risky = compliance_compliant_group(session, coordinator.staff, platform=Platform.whatsapp)
+    compliance_incident(session, risky, coordinator.staff)
+    compliance_group(session, started_on=TODAY + timedelta(days=5))  # not started: not listed
+    archived = compliance_compliant_group(session, coordinator.staff)
+    archived.archived_on = TODAY
+    session.add(archived)
+    session.commit()
+
+    r = client.get(ORG, headers=coordinator.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    OrganisationReportPublic.model_validate(body)
+    statuses = {g["group_id"]: g["status"] for g in body["groups"]}
+    assert statuses == {str(good.id): "compliant", str(public.id): "non_compliant", str(risky.id): "at_risk"}
+    assert body["totals"]["groups"] == 3
+    assert (body["totals"]["compliant"], body["totals"]["at_risk"], body["totals"]["non_compliant"]) == (
+        1,
+        1,
+        1,
+    )
+    assert body["totals"]["failing_by_rule"] == {"GRP-VISIBILITY-CLOSED": 1}
+    summary = next(g for g in body["groups"] if g["group_id"] == str(public.id))
+    assert summary["failing_rules"] == ["GRP-VISIBILITY-CLOSED"]
+    org_rules = [f["rule_id"] for f in body["organisation"]["findings"]]
+    assert org_rules[0] == "ORG-COORDINATOR-APPOINTED"
+    assert finding(body["organisation"], "ORG-COORDINATOR-APPOINTED")["outcome"] == "pass"
+    assert set(org_rules) >= {"STF-OFFICIAL-EMAIL", "STF-NO-ACCESS-AFTER-LEAVING"}
+
+    def ids(**params: str) -> set[str]:
+        got = client.get(ORG, params=params, headers=coordinator.headers).json()
+        return {g["group_id"] for g in got["groups"]}
+
+    assert ids(status="at_risk") == {str(risky.id)}
+    assert ids(platform="whatsapp") == {str(risky.id)}
+    assert ids(rule="GRP-VISIBILITY-CLOSED") == {str(public.id)}
+    assert ids(rule="GRP-OPEN-SERIOUS-INCIDENT") == {str(risky.id)}
+    r = client.get(ORG, params={"rule": "NOPE"}, headers=coordinator.headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "rule"
+    assert client.get(ORG, params={"status": "fine"}, headers=coordinator.headers).status_code == 422
+
+
+def test_no_coordinator_fails_the_organisation(client: TestClient, trustee: Actor) -> None:
+    body = client.get(ORG, headers=trustee.headers).json()
+    assert finding(body["organisation"], "ORG-COORDINATOR-APPOINTED")["outcome"] == "fail"
+    assert body["organisation"]["status"] == "non_compliant"
+
+
+def test_organisation_report_as_csv(
+    client: TestClient, coordinator: Actor, trustee: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    public = compliance_compliant_group(
+        session, coordinator.staff, visibility=Visibility.public, name="=HYPERLINK(evil)"
+    )
+    r = client.get(ORG, headers={**trustee.headers, "Accept": "text/csv"})
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert rows[0]["scope"] == "organisation"
+    group_row = next(row for row in rows if row["id"] == str(public.id))
+    assert group_row["status"] == "non_compliant"
+    assert group_row["failing_rules"] == "GRP-VISIBILITY-CLOSED"
+    assert group_row["name"] == "'=HYPERLINK(evil)"  # never a live formula in a trustee's spreadsheet
+
+
+# --- waivers ----------------------------------------------------------------------------------------------
+
+
+def test_a_waiver_keeps_the_outcome_but_not_the_status_until_revoked(
+    client: TestClient, coordinator: Actor, trustee: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff, visibility=Visibility.public)
+    body = {
+        "group_id": str(group.id),
+        "rule_id": "GRP-VISIBILITY-CLOSED",
+        "reason": "Moving the group to a closed one this month",
+        "expires_on": (TODAY + timedelta(days=30)).isoformat(),
+    }
+    r = client.post(WAIVERS, json=body, headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+    waiver = r.json()
+    assert waiver["is_active"] is True
+    assert waiver["granted_on"] == TODAY.isoformat()
+
+    report = client.get(group_url(group.id), headers=trustee.headers).json()
+    f = finding(report, "GRP-VISIBILITY-CLOSED")
+    assert f["outcome"] == "fail"
+    assert f["waiver"]["id"] == waiver["id"]
+    assert f["counts_against_status"] is False
+    assert report["status"] == "compliant"
+    assert report["counts"]["waived"] == 1
+    org = client.get(ORG, headers=trustee.headers).json()
+    assert next(g for g in org["groups"] if g["group_id"] == str(group.id))["waived_rules"] == [
+        "GRP-VISIBILITY-CLOSED"
+    ]
+    listed = client.get(WAIVERS, params={"group_id": str(group.id)}, headers=trustee.headers).json()
+    assert [w["id"] for w in listed["items"]] == [waiver["id"]]
+    assert listed["total"] == 1
+
+    # Evaluated as of before it was granted, the waiver did not exist.
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    then = client.get(group_url(group.id), params={"as_of": yesterday}, headers=coordinator.headers).json()
+    assert then["status"] == "non_compliant"
+
+    assert client.post(WAIVERS, json=body, headers=coordinator.headers).status_code == 409
+    r = client.post(f"{WAIVERS}/{waiver['id']}/revoke", headers=coordinator.headers)
+    assert r.status_code == 200
+    assert r.json()["is_active"] is False
+    assert client.get(group_url(group.id), headers=coordinator.headers).json()["status"] == "non_compliant"
+    assert client.post(f"{WAIVERS}/{waiver['id']}/revoke", headers=coordinator.headers).status_code == 409
+    assert client.get(WAIVERS, params={"active": "true"}, headers=coordinator.headers).json()["total"] == 0
+
+    actions = session.exec(
+        select(AuditEvent.action).where(AuditEvent.entity_id == uuid.UUID(waiver["id"]))
+    ).all()
+    assert sorted(actions) == ["compliance_waiver.create", "compliance_waiver.revoke"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"rule_id": "GRP-NOPE"}, "rule_id"),
+        ({"rule_id": "STF-OFFICIAL-EMAIL"}, "rule_id"),
+        ({"group_id": "00000000-0000-0000-0000-000000000000"}, "group_id"),
+        ({"expires_on": TODAY.isoformat()}, "expires_on"),
+        ({"reason": ""}, "reason"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+def test_a_bad_waiver_is_422_naming_the_field(
+    client: TestClient, coordinator: Actor, session: Session, change: dict[str, Any], field: str
+) -> None:
+    group = compliance_group(session)
+    body = {
+        "group_id": str(group.id),
+        "rule_id": "GRP-PERIODIC-REVIEW",
+        "reason": "reason",
+        "expires_on": (TODAY + timedelta(days=3)).isoformat(),
+        **change,
+    }
+    r = client.post(WAIVERS, json=body, headers=coordinator.headers)
+    assert r.status_code == 422, r.text
+    assert field in {e["field"] for e in r.json()["errors"]}
+    assert client.get(WAIVERS, headers=coordinator.headers).json()["total"] == 0
+
+
+def test_staff_list_only_their_groups_waivers(
+    client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
+) -> None:
+    mine, other = compliance_group(session), compliance_group(session)
+    compliance_member(session, mine, staff=staff_actor.staff)
+    for g in (mine, other):
+        body = {
+            "group_id": str(g.id),
+            "rule_id": "GRP-PERIODIC-REVIEW",
+            "reason": "r",
+            "expires_on": (TODAY + timedelta(days=3)).isoformat(),
+        }
+        assert client.post(WAIVERS, json=body, headers=coordinator.headers).status_code == 201
+    listed = client.get(WAIVERS, headers=staff_actor.headers).json()
+    assert [w["group_id"] for w in listed["items"]] == [str(mine.id)]
+    assert listed["total"] == 1
+
+
+# --- query counts: constant whatever the size --------------------------------------------------------------
+
+
+def _group_with(session: Session, coordinator: Actor, n: int) -> Group:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    compliance_bulk_members(session, group, n)
+    return group
+
+
+def test_loading_a_group_takes_the_same_queries_for_10_and_1000_members(
+    engine: Engine, coordinator: Actor, session: Session
+) -> None:
+    small, big = _group_with(session, coordinator, 10), _group_with(session, coordinator, 1000)
+    counts = []
+    seen = []
+    for group in (small, big):
+        with count_queries(engine) as statements:
+            snapshot, _ = service.load_group(session=session, group_id=group.id, as_of=TODAY)
+        counts.append(len(statements))
+        seen.append("|".join(s[:30] for s in statements))
+        assert len(snapshot.members) >= 10
+    assert len(snapshot.members) == 1003
+    assert counts[0] == counts[1] == 8, seen
+
+
+def test_the_group_route_takes_the_same_queries_for_10_and_1000_members(
+    client: TestClient, engine: Engine, coordinator: Actor, session: Session
+) -> None:
+    small, big = _group_with(session, coordinator, 10), _group_with(session, coordinator, 1000)
+    counts = []
+    for group in (small, big):
+        with count_queries(engine) as statements:
+            r = client.get(group_url(group.id), headers=coordinator.headers)
+        assert r.status_code == 200
+        assert r.json()["status"] == "compliant"
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+
+
+def test_the_organisation_report_takes_the_same_queries_for_5_and_200_groups(
+    client: TestClient, engine: Engine, coordinator: Actor, session: Session
+) -> None:
+    admins = (make_staff(session), make_staff(session))
+    counts = []
+    for n in (5, 195):  # 5 groups, then 200 in all
+        compliance_bulk_groups(session, n, admins)
+        with count_queries(engine) as statements:
+            r = client.get(ORG, headers=coordinator.headers)
+        assert r.status_code == 200
+        counts.append(len(statements))
+    assert len(r.json()["groups"]) == 200
+    assert counts[0] == counts[1]
