@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_swagger import patch_fastapi
@@ -9,6 +12,7 @@ from fastapi_swagger import patch_fastapi
 from api.config import get_settings
 from api.errors import install_error_handlers
 from api.health import router as health_router
+from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit
 from api.router import api_router
 
@@ -28,6 +32,21 @@ def operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    if not get_settings().webhook_worker:
+        yield
+        return
+    from api.webhooks.worker import start_thread
+
+    thread, stop = start_thread()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
@@ -39,10 +58,13 @@ def create_app() -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         generate_unique_id_function=operation_id,
+        lifespan=lifespan,
     )
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     patch_fastapi(app, docs_url="/docs", redirect_from_root_to_docs=True, title="E-safety API")
     return app

@@ -4,18 +4,23 @@ from api.audit.models import AuditEvent
 from api.auth.models import ApiKey, LoginAttempt, User
 from api.consents.models import Consent
 from api.groups.models import Group, GroupReview, RiskAssessment
+from api.idempotency import IdempotencyKey
 from api.incidents.models import Incident, IncidentParticipant, IncidentStaff
 from api.memberships.models import Membership
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
+from api.ratelimit import ApiKeyRateWindow
 from api.staff.models import Staff
+from api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
+    "ApiKeyRateWindow",
     "AuditEvent",
     "Consent",
     "Group",
     "GroupReview",
+    "IdempotencyKey",
     "Incident",
     "IncidentParticipant",
     "IncidentStaff",
@@ -26,4 +31,7 @@ __all__ = [
     "RiskAssessment",
     "Staff",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
