@@ -115,9 +115,12 @@ def claim(
             response_headers=[],
         )
         .on_conflict_do_nothing(index_elements=["credential_hash", "key"])
+        .returning(IdempotencyKey.__table__.c.id)  # type: ignore[attr-defined]
     )
+    # RETURNING rather than rowcount: drivers do not all report a row count for ON CONFLICT.
+    ours = inserted.first() is not None
     session.commit()
-    if inserted.rowcount == 1:
+    if ours:
         return None
     row = session.exec(
         select(IdempotencyKey).where(
@@ -135,9 +138,11 @@ def claim(
         .where(col(IdempotencyKey.id) == row.id, col(IdempotencyKey.response_status).is_(None))
         .where(col(IdempotencyKey.locked_at) < stale)
         .values(locked_at=now)
+        .returning(col(IdempotencyKey.id))
     )
+    took_over = taken.first() is not None
     session.commit()
-    if taken.rowcount != 1:
+    if not took_over:
         raise KeyInUse
     return None
 
@@ -168,11 +173,12 @@ def _header(scope: Scope, name: bytes) -> list[bytes]:
     return [value for key, value in scope.get("headers", []) if key == name]
 
 
-def _credential(scope: Scope) -> bytes | None:
+def hash_credential(scope: Scope) -> str | None:
+    """SHA-256 of the caller's credential (API key, else Authorization header); None if it sent none."""
     for name in (b"x-api-key", b"authorization"):
         values = _header(scope, name)
         if values and values[0].strip():
-            return name + b":" + values[0]
+            return _sha256(name, values[0])
     return None
 
 
@@ -195,7 +201,7 @@ class IdempotencyMiddleware:
             response = problem_response(422, "Invalid input", "validation_error", text, [error])
             await response(scope, receive, send)
             return
-        credential = _credential(scope)
+        credential = hash_credential(scope)
         if credential is None:
             await self.app(scope, receive, send)
             return
@@ -210,7 +216,6 @@ class IdempotencyMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        credential_hash = _sha256(credential)
         fingerprint = _sha256(
             scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body
         )
@@ -219,7 +224,7 @@ class IdempotencyMiddleware:
         def _claim() -> Stored | None:
             with sessions() as session:
                 return claim(
-                    session, credential_hash=credential_hash, key=key, fingerprint=fingerprint, now=utcnow()
+                    session, credential_hash=credential, key=key, fingerprint=fingerprint, now=utcnow()
                 )
 
         try:
@@ -248,7 +253,7 @@ class IdempotencyMiddleware:
             await _replay(stored, send)
             return
 
-        await self._run(scope, body, receive, send, sessions, credential_hash, key)
+        await self._run(scope, body, receive, send, sessions, credential, key)
 
     async def _run(
         self,

@@ -49,9 +49,12 @@ def _claim(session: Session, delivery_id: uuid.UUID, at: datetime) -> bool:
         update(WebhookDelivery)
         .where(col(WebhookDelivery.id) == delivery_id, *_due(at))
         .values(claimed_until=at + timedelta(seconds=get_settings().webhook_claim_seconds))
+        .returning(col(WebhookDelivery.id))
     )
+    # RETURNING, read before commit: a row back means this worker's UPDATE matched, so the row is ours.
+    ours = claimed.first() is not None
     session.commit()
-    return bool(claimed.rowcount == 1)
+    return ours
 
 
 def _attempt(session: Session, delivery_id: uuid.UUID, at: datetime, client: httpx.Client) -> None:
