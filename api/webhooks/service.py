@@ -36,11 +36,13 @@ def emit(
     """
     at = now or utcnow()
     body = payload.render(event_type, at, data)
-    endpoints = session.exec(
-        select(WebhookEndpoint)
-        .where(col(WebhookEndpoint.disabled_at).is_(None))
-        .order_by(col(WebhookEndpoint.id))
-    ).all()
+    # No autoflush: the caller's pending change is flushed by its own commit, where its errors are handled.
+    with session.no_autoflush:
+        endpoints = session.exec(
+            select(WebhookEndpoint)
+            .where(col(WebhookEndpoint.disabled_at).is_(None))
+            .order_by(col(WebhookEndpoint.id))
+        ).all()
     deliveries = [
         WebhookDelivery(endpoint_id=e.id, event_type=event_type, body=body, next_attempt_at=at)
         for e in endpoints
@@ -91,7 +93,6 @@ def disable(*, session: Session, actor: Principal, endpoint: WebhookEndpoint) ->
     """Stop sending to an endpoint; deliveries still pending are marked failed by the worker."""
     if endpoint.disabled_at is not None:
         raise Conflict("This webhook is already disabled")
-    before = audit.snapshot(endpoint)
     endpoint.disabled_at = utcnow()
     endpoint.updated_at = endpoint.disabled_at
     endpoint.version += 1
@@ -101,7 +102,7 @@ def disable(*, session: Session, actor: Principal, endpoint: WebhookEndpoint) ->
         actor=actor,
         action="webhook_endpoint.disable",
         entity=endpoint,
-        changes={"disabled_at": {"before": before["disabled_at"], "after": endpoint.disabled_at.isoformat()}},
+        changes={"disabled_at": {"before": None, "after": endpoint.disabled_at.isoformat()}},
     )
     session.commit()
     session.refresh(endpoint)
