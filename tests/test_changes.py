@@ -163,3 +163,18 @@ def test_classify() -> None:
     assert classify("membership.update", {"role": {"before": "member", "after": "admin"}}) is (
         ChangeAction.updated
     )
+
+
+def test_events_written_together_get_distinct_increasing_cursors(session: Session) -> None:
+    # One flush of several events (a batch) must not give them the same number.
+    events = [
+        AuditEvent(actor_type="system", action="staff.create", entity_type="staff", entity_id=uuid.uuid4())
+        for _ in range(4)
+    ]
+    session.add_all(events)
+    session.commit()
+    for e in events:
+        session.refresh(e)
+    seqs = [e.seq for e in events]
+    assert None not in seqs
+    assert len(set(seqs)) == 4

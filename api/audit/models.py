@@ -39,6 +39,9 @@ class AuditEvent(SQLModel, table=True):
     """Append-only: no route changes or deletes a row here."""
 
     __tablename__ = "audit_event"
+    # No RETURNING, so the ORM inserts several events one statement per row (plain executemany) rather
+    # than as one multi-row INSERT, in which SQLite's MAX(seq) + 1 would be the same for every row.
+    __table_args__ = {"implicit_returning": False}
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     actor_type: str = Field(max_length=16, description="user, api_key, system or anonymous")
