@@ -15,14 +15,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, select
 
 from api.audit.models import AuditEvent
 from api.auth.roles import Role
+from api.config import get_settings
 from api.db import utcnow
 from api.groups.models import Group, JoinApproval, Platform, Visibility
 from api.incidents.models import Severity
+from api.main import create_app
 from api.memberships.models import MemberRole, Membership
 from api.webhooks import service as webhooks
 from api.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -406,3 +408,14 @@ def test_deliveries_for_a_disabled_endpoint_are_not_sent(
     endpoint = session.get(WebhookEndpoint, uuid.UUID(hook["id"]))
     assert endpoint is not None
     assert endpoint.disabled_at is not None
+
+
+def test_the_app_runs_the_worker_when_configured(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> None:
+    monkeypatch.setattr(get_settings(), "webhook_worker", True)
+    monkeypatch.setattr(get_settings(), "webhook_poll_seconds", 0.05)
+    with TestClient(create_app()):
+        workers = [t for t in threading.enumerate() if t.name == "webhook-worker"]
+        assert len(workers) == 1
+        assert workers[0].is_alive()
+    workers[0].join(timeout=5)
+    assert not workers[0].is_alive()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import threading
 import time
 import uuid
@@ -170,6 +171,8 @@ def command(args: argparse.Namespace) -> int:
             print(f"Attempted {deliver_due(session, utcnow(), client)} deliveries")
         return 0
     stop = threading.Event()
+    # Finish the delivery in hand on SIGTERM (a deploy), rather than leave its claim to lapse.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         run(stop)
     except KeyboardInterrupt:
