@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from api.audit.models import AuditEvent
 from api.auth.roles import Role
@@ -27,9 +27,17 @@ from api.incidents.models import Severity
 from api.main import create_app
 from api.memberships.models import MemberRole, Membership
 from api.webhooks import service as webhooks
-from api.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.webhooks.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from api.webhooks.payload import UnsafePayload
+from api.webhooks.signing import new_secret
 from api.webhooks.worker import BACKOFF, _claim, deliver_due
+from tests.conftest import BACKEND
 from tests.factories import TODAY, Actor, make_staff, make_user
 
 URL = "/api/v1/webhooks"
@@ -419,3 +427,48 @@ def test_the_app_runs_the_worker_when_configured(monkeypatch: pytest.MonkeyPatch
         assert workers[0].is_alive()
     workers[0].join(timeout=5)
     assert not workers[0].is_alive()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(BACKEND != "postgresql", reason="real concurrent workers need PostgreSQL")
+def test_two_workers_racing_send_each_delivery_once(engine: Engine) -> None:
+    # Committed rows on separate connections (not the test's rolled-back transaction), removed afterwards.
+    with Session(engine, expire_on_commit=False) as s:
+        endpoint = WebhookEndpoint(
+            url="https://race.example.org", events=list(WebhookEvent), secret=new_secret()
+        )
+        s.add(endpoint)
+        s.commit()
+        for _ in range(30):
+            webhooks.emit(s, WebhookEvent.consent_withdrawn, {"consent_id": uuid.uuid4()})
+        s.commit()
+    sent: list[str] = []
+    lock = threading.Lock()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        with lock:
+            sent.append(request.headers["webhook-id"])
+        return httpx.Response(200)
+
+    now = utcnow()
+
+    def worker() -> None:
+        with Session(engine) as s, httpx.Client(transport=httpx.MockTransport(answer)) as http:
+            while deliver_due(s, now, http, limit=5):
+                pass
+
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert len(sent) == 30
+        assert len(set(sent)) == 30
+    finally:
+        with Session(engine) as s:
+            ids = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
+            s.exec(delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(ids)))
+            s.exec(delete(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint.id))
+            s.exec(delete(WebhookEndpoint).where(col(WebhookEndpoint.id) == endpoint.id))
+            s.commit()
