@@ -1,4 +1,4 @@
-"""The `esafety` command: serve, migrate, seed-demo, openapi, create-user."""
+"""The `esafety` command: serve, migrate, seed-demo, openapi, create-user, deliver-webhooks."""
 
 from __future__ import annotations
 
@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--role", required=True, choices=["coordinator", "staff", "trustee"])
     p.add_argument("--name", help="full name, if no staff record has this email yet")
     p.set_defaults(func=_create_user)
+
+    from api.webhooks.worker import add_command as add_deliver_webhooks
+
+    add_deliver_webhooks(sub)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

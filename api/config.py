@@ -24,6 +24,19 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     api_key_rate_per_minute: int = Field(default=600, ge=1)
+    # Idempotency-Key: how long a key's stored response is replayed, and how long a request that never
+    # finished (a crashed worker) keeps its key locked before a retry may take it over.
+    idempotency_key_hours: int = Field(default=24, ge=1)
+    idempotency_lock_seconds: int = Field(default=300, ge=1)
+    # The changes feed serves only events at least this old, so a transaction that wrote an earlier
+    # sequence number but committed later is not skipped by a consumer (see api/changes/service.py).
+    changes_settle_seconds: float = Field(default=2.0, ge=0)
+    # Webhooks: run the delivery loop inside the app process (otherwise run `esafety deliver-webhooks`).
+    webhook_worker: bool = False
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A claimed delivery that its worker never finished (a crash) becomes due again after this long.
+    webhook_claim_seconds: int = Field(default=120, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
     # Sync routes run in the threadpool; a smaller pool measured faster for CPU-bound evaluation.

@@ -14,6 +14,7 @@ from fastapi_swagger import patch_fastapi
 from api.config import get_settings
 from api.errors import install_error_handlers
 from api.health import router as health_router
+from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit
 from api.router import api_router
 
@@ -39,7 +40,17 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     # Measured (bench/README.md): a smaller pool and rarer GC help the CPU-bound evaluation routes.
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
     gc.set_threshold(settings.gc_threshold0, *gc.get_threshold()[1:])
-    yield
+    if not settings.webhook_worker:
+        yield
+        return
+    from api.webhooks.worker import start_thread
+
+    thread, stop = start_thread()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def create_app() -> FastAPI:
@@ -58,6 +69,8 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     patch_fastapi(app, docs_url="/docs", redirect_from_root_to_docs=True, title="E-safety API")
     return app

@@ -5,6 +5,7 @@ from api.auth.models import ApiKey, LoginAttempt, User
 from api.compliance.models import Waiver
 from api.consents.models import Consent
 from api.groups.models import Group, GroupReview, RiskAssessment
+from api.idempotency import IdempotencyKey
 from api.incidents.models import (
     Incident,
     IncidentEntry,
@@ -18,14 +19,18 @@ from api.incidents.models import (
 from api.memberships.models import Membership
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
+from api.ratelimit import ApiKeyRateWindow
 from api.staff.models import Staff
+from api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
+    "ApiKeyRateWindow",
     "AuditEvent",
     "Consent",
     "Group",
     "GroupReview",
+    "IdempotencyKey",
     "Incident",
     "IncidentEntry",
     "IncidentNotification",
@@ -42,4 +47,7 @@ __all__ = [
     "Staff",
     "User",
     "Waiver",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

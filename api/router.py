@@ -8,6 +8,7 @@ from api.audit.router import router as audit_router
 from api.auth.api_key_router import router as api_key_router
 from api.auth.router import router as auth_router
 from api.auth.user_router import router as user_router
+from api.changes.router import router as changes_router
 from api.compliance.router import router as compliance_router
 from api.consents.router import checks_router as consent_checks_router
 from api.consents.router import participant_router as participant_consents_router
@@ -20,6 +21,7 @@ from api.participants.router import router as participants_router
 from api.policy.router import router as policy_router
 from api.staff.router import router as staff_router
 from api.sync.router import router as sync_router
+from api.webhooks.router import router as webhooks_router
 
 api_router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
@@ -38,3 +40,5 @@ api_router.include_router(consent_checks_router, tags=["consents"])
 api_router.include_router(incidents_router, prefix="/incidents", tags=["incidents"])
 # No prefix: it serves /compliance/... and the /groups/{id}/compliance and /staff/{id}/compliance reports.
 api_router.include_router(compliance_router, tags=["compliance"])
+api_router.include_router(changes_router, prefix="/changes", tags=["changes"])
+api_router.include_router(webhooks_router, prefix="/webhooks", tags=["webhooks"])

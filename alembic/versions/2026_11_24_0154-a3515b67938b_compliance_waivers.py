@@ -1,7 +1,7 @@
 """compliance waivers
 
 Revision ID: a3515b67938b
-Revises: 6172cf54c31d
+Revises: 8e74560c89b5
 Create Date: 2026-11-24 01:54:04.340841
 
 """
@@ -15,7 +15,7 @@ import api.db
 
 
 revision: str = 'a3515b67938b'
-down_revision: str | None = '6172cf54c31d'
+down_revision: str | None = '8e74560c89b5'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

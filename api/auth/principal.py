@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlmodel import Session, col, select
 
+from api import ratelimit
 from api.auth import tokens
 from api.auth.models import ApiKey, User
 from api.auth.roles import ApiKeyScope, Permission, Role, permissions_for
@@ -53,6 +54,7 @@ def _from_api_key(session: Session, key: str) -> Principal:
     if row is None or row.revoked_at is not None:
         raise Unauthorized("Unknown or revoked API key")
     now = utcnow()
+    ratelimit.hit(session, api_key_id=row.id, limit=get_settings().api_key_rate_per_minute, now=now)
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
         row.last_used_at = now
         session.add(row)

@@ -44,6 +44,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     OWN_ACCOUNT = "own_account"
     SYNC_WRITE = "sync:write"
+    CHANGES_READ = "changes:read"  # the changes feed: ids and actions only, never field values
+    WEBHOOK_ADMIN = "webhook:admin"
 
 
 P = Permission
@@ -80,6 +82,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CONSENT_READ,
             P.CONSENT_WRITE,
             P.SYNC_WRITE,
+            P.CHANGES_READ,
         }
     ),
 }
@@ -92,7 +95,7 @@ class ApiKeyScope(StrEnum):
 
 # An API key holds the integration role's permissions, narrowed to those its scopes name.
 SCOPE_PERMISSIONS: dict[ApiKeyScope, frozenset[Permission]] = {
-    ApiKeyScope.read: frozenset({P.STAFF_READ, P.PARTICIPANT_READ, P.CONSENT_READ}),
+    ApiKeyScope.read: frozenset({P.STAFF_READ, P.PARTICIPANT_READ, P.CONSENT_READ, P.CHANGES_READ}),
     ApiKeyScope.sync_write: frozenset({P.STAFF_WRITE, P.PARTICIPANT_WRITE, P.CONSENT_WRITE, P.SYNC_WRITE}),
 }
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from api import crud
+from api.auth.models import User
 from api.auth.principal import Principal
 from api.common import check_order
 from api.errors import PreconditionFailed, Unprocessable
+from api.memberships.models import Membership
+from api.memberships.scope import current_on
 from api.staff.models import EmploymentType, Staff, StaffCreate, StaffUpdate
+from api.webhooks import service as webhooks
+from api.webhooks.models import WebhookEvent
 
 UNIQUE = ("email", "external_id")
 
@@ -22,6 +27,44 @@ def _validate(staff: Staff) -> None:
         value = getattr(staff, field)
         if value is not None and value > date.today():
             raise Unprocessable.field(field, f"{field} ({value}) is in the future")
+
+
+def _announce_if_left_with_access(session: Session, staff: Staff, left_before: date | None) -> None:
+    """A newly recorded leaving date while the person still has standing somewhere: tell the subscribers.
+
+    Standing means a membership still in force on the later of today and the leaving day, or a sign-in
+    that is still active. Queued in the caller's transaction, so it commits (or not) with the change.
+    """
+    if staff.left_on is None or staff.left_on == left_before:
+        return
+    day = max(date.today(), staff.left_on)
+    # No autoflush: a clash in the pending change must surface in crud.save as a 409, not here.
+    with session.no_autoflush:
+        group_ids = sorted(
+            set(
+                session.exec(
+                    select(Membership.group_id).where(Membership.staff_id == staff.id, current_on(day))
+                ).all()
+            )
+        )
+        active_accounts = session.exec(
+            select(func.count())
+            .select_from(User)
+            .where(col(User.staff_id) == staff.id, col(User.is_active).is_(True))
+        ).one()
+    if not group_ids and not active_accounts:
+        return
+    webhooks.emit(
+        session,
+        WebhookEvent.staff_left_with_access,
+        {
+            "staff_id": staff.id,
+            "left_on": staff.left_on,
+            "group_ids": group_ids,
+            "current_memberships": len(group_ids),
+            "active_accounts": int(active_accounts),
+        },
+    )
 
 
 def get(*, session: Session, staff_id: uuid.UUID) -> Staff:
@@ -79,9 +122,11 @@ def update(
     for field in ("full_name", "email", "employment_type", "started_on", "is_esafety_coordinator"):
         if field in data.model_fields_set and getattr(data, field) is None:
             raise Unprocessable.field(field, f"{field} cannot be null")
+    left_before = staff.left_on
     before = crud.apply(staff, data)
     staff.email = staff.email.lower()
     _validate(staff)
+    _announce_if_left_with_access(session, staff, left_before)
     return crud.save(
         session,
         staff,
@@ -97,8 +142,10 @@ def leave(
     *, session: Session, actor: Principal, staff: Staff, left_on: date, expected_version: int | None = None
 ) -> Staff:
     """Record the day employment ends; access ends that day. The record is kept."""
+    left_before = staff.left_on
     before = crud.apply(staff, StaffUpdate(left_on=left_on))
     _validate(staff)
+    _announce_if_left_with_access(session, staff, left_before)
     return crud.save(
         session, staff, actor=actor, action="staff.leave", before=before, expected_version=expected_version
     )

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.auth.principal import Principal, require
+from api.auth.roles import Permission
+from api.changes import service
+from api.changes.models import ChangesPage
+from api.config import get_settings
+from api.db import utcnow
+from api.deps import SessionDep
+
+router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.CHANGES_READ))]
+
+
+@router.get("", response_model=ChangesPage, summary="List changes since a cursor")
+def list_changes(
+    session: SessionDep,
+    caller: Reader,
+    since: Annotated[int, Query(ge=0, description="A `next_cursor` from before; 0 for the beginning")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Changes per page (at most 1,000)")] = 100,
+) -> ChangesPage:
+    """Created, updated and ended records of every resource the caller may read, oldest first.
+
+    Each change names the record (type and id) and what happened to it, never its contents: fetch the
+    record to mirror it. Resume from `next_cursor`; when `has_more` is false, poll again later. A change
+    appears a couple of seconds after it is made (`CHANGES_SETTLE_SECONDS`), so that changes committed
+    out of order are never skipped.
+    """
+    return service.list_(
+        session=session,
+        caller=caller,
+        since=since,
+        limit=limit,
+        now=utcnow(),
+        settle=timedelta(seconds=get_settings().changes_settle_seconds),
+    )

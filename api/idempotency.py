@@ -1,0 +1,333 @@
+"""Idempotent retries: a POST sent again with the same `Idempotency-Key` gets the first answer back.
+
+A pure ASGI middleware (so it sees the raw body and the finished response, and never buffers streams it
+should not). Keys live in the database, so a retry that lands on another worker is still recognised.
+
+- Keyed on (SHA-256 of the caller's credential, the key): two callers never share a key, and no credential
+  is stored. A request without a credential is passed through untouched (there is nothing to key it on,
+  and the only anonymous POST, sign-in, answers with a token that must not be stored).
+- The request is fingerprinted (SHA-256 of method, path, query and body): the same key with a different
+  request is a 422 `idempotency_key_reused`.
+- Only 2xx answers are stored: a failed request wrote nothing, so a retry runs again. An answer marked
+  `Cache-Control: no-store` (one that reveals a secret once) is not stored either.
+- A retry while the first request is still running is a 409; a lock left by a worker that died is taken
+  over after `idempotency_lock_seconds`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from anyio import to_thread
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import JSON, Field, Session, SQLModel, col, delete, select, update
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.config import get_settings
+from api.db import UTCDateTime, get_session, utcnow
+from api.errors import FieldError, problem_response
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+PREFIX = "/api/v1/"
+# Headers worth replaying; the rest (date, server, content-length) are the transport's to set again.
+KEPT_HEADERS = frozenset({b"content-type", b"location", b"etag", b"cache-control", b"retry-after"})
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """One POST's key and, once it succeeded, its stored answer. Purged once expired."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (sa.UniqueConstraint("credential_hash", "key"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    credential_hash: str = Field(max_length=64, description="SHA-256 of the caller's credential")
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64, description="SHA-256 of method, path, query and body")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    locked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # Null while the first request is still running.
+    response_status: int | None = None
+    response_headers: list[list[str]] = Field(default_factory=list, sa_type=JSON)
+    response_body: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+
+
+def _sha256(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        # Length-prefixed, so ("ab", "c") and ("a", "bc") cannot collide.
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def valid_key(value: str) -> bool:
+    return 1 <= len(value) <= 255 and all(" " <= ch <= "~" for ch in value)
+
+
+@dataclass(frozen=True)
+class Stored:
+    status: int
+    headers: list[list[str]]
+    body: bytes
+
+
+class KeyInUse(Exception):
+    """The first request with this key has not finished."""
+
+
+class KeyReused(Exception):
+    """The key was used before for a different request."""
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdempotencyKey)
+
+
+def claim(
+    session: Session, *, credential_hash: str, key: str, fingerprint: str, now: datetime
+) -> Stored | None:
+    """Take the key for this request (None: go ahead and run it) or return the stored answer to replay.
+
+    Raises KeyReused for a different request under the same key, KeyInUse while the first one runs.
+    """
+    s = get_settings()
+    # Opportunistic purge: expired keys go as new ones arrive, so the table stays a day's worth.
+    session.exec(delete(IdempotencyKey).where(col(IdempotencyKey.expires_at) <= now))
+    inserted = session.exec(
+        _insert(session)
+        .values(
+            id=uuid.uuid4(),
+            credential_hash=credential_hash,
+            key=key,
+            fingerprint=fingerprint,
+            created_at=now,
+            locked_at=now,
+            expires_at=now + timedelta(hours=s.idempotency_key_hours),
+            response_headers=[],
+        )
+        .on_conflict_do_nothing(index_elements=["credential_hash", "key"])
+        .returning(IdempotencyKey.__table__.c.id)  # type: ignore[attr-defined]
+    )
+    # RETURNING rather than rowcount: drivers do not all report a row count for ON CONFLICT.
+    ours = inserted.first() is not None
+    session.commit()
+    if ours:
+        return None
+    row = session.exec(
+        select(IdempotencyKey).where(
+            IdempotencyKey.credential_hash == credential_hash, IdempotencyKey.key == key
+        )
+    ).one()
+    if row.fingerprint != fingerprint:
+        raise KeyReused
+    if row.response_status is not None:
+        return Stored(row.response_status, row.response_headers, row.response_body or b"")
+    # Still running, unless its worker died: then the first retry to get here takes the lock over.
+    stale = now - timedelta(seconds=s.idempotency_lock_seconds)
+    taken = session.exec(
+        update(IdempotencyKey)
+        .where(col(IdempotencyKey.id) == row.id, col(IdempotencyKey.response_status).is_(None))
+        .where(col(IdempotencyKey.locked_at) < stale)
+        .values(locked_at=now)
+        .returning(col(IdempotencyKey.id))
+    )
+    took_over = taken.first() is not None
+    session.commit()
+    if not took_over:
+        raise KeyInUse
+    return None
+
+
+def complete(session: Session, *, credential_hash: str, key: str, stored: Stored) -> None:
+    """Keep the answer of a request that succeeded, for its retries."""
+    session.exec(
+        update(IdempotencyKey)
+        .where(col(IdempotencyKey.credential_hash) == credential_hash, col(IdempotencyKey.key) == key)
+        .values(response_status=stored.status, response_headers=stored.headers, response_body=stored.body)
+    )
+    session.commit()
+
+
+def release(session: Session, *, credential_hash: str, key: str) -> None:
+    """Free the key of a request that failed: it wrote nothing, so a retry may run it again."""
+    session.exec(
+        delete(IdempotencyKey).where(
+            col(IdempotencyKey.credential_hash) == credential_hash,
+            col(IdempotencyKey.key) == key,
+            col(IdempotencyKey.response_status).is_(None),
+        )
+    )
+    session.commit()
+
+
+def _header(scope: Scope, name: bytes) -> list[bytes]:
+    return [value for key, value in scope.get("headers", []) if key == name]
+
+
+def hash_credential(scope: Scope) -> str | None:
+    """SHA-256 of the caller's credential (API key, else Authorization header); None if it sent none."""
+    for name in (b"x-api-key", b"authorization"):
+        values = _header(scope, name)
+        if values and values[0].strip():
+            return _sha256(name, values[0])
+    return None
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        raw_keys = _header(scope, HEADER.lower().encode())
+        if not raw_keys:
+            await self.app(scope, receive, send)
+            return
+        key = raw_keys[0].decode("latin-1")
+        if len(raw_keys) > 1 or not valid_key(key):
+            text = f"{HEADER} must be one value of 1 to 255 printable ASCII characters"
+            error = FieldError(field=HEADER, message=text, type="value_error")
+            response = problem_response(422, "Invalid input", "validation_error", text, [error])
+            await response(scope, receive, send)
+            return
+        credential = hash_credential(scope)
+        if credential is None:
+            await self.app(scope, receive, send)
+            return
+
+        # The body is needed whole to fingerprint the request; the app then reads it from the buffer.
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        fingerprint = _sha256(
+            scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body
+        )
+        sessions = _session_factory(scope)
+
+        def _claim() -> Stored | None:
+            with sessions() as session:
+                return claim(
+                    session, credential_hash=credential, key=key, fingerprint=fingerprint, now=utcnow()
+                )
+
+        try:
+            stored = await to_thread.run_sync(_claim)
+        except KeyReused:
+            response = problem_response(
+                422,
+                "Idempotency key reused",
+                "idempotency_key_reused",
+                f"This {HEADER} was already used for a different request; use a new key",
+                [FieldError(field=HEADER, message="used before with a different request", type="reused")],
+            )
+            await response(scope, receive, send)
+            return
+        except KeyInUse:
+            response = problem_response(
+                409,
+                "Conflict",
+                "idempotency_key_in_use",
+                f"A request with this {HEADER} is still being processed; retry shortly",
+                headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
+        if stored is not None:
+            await _replay(stored, send)
+            return
+
+        await self._run(scope, body, receive, send, sessions, credential, key)
+
+    async def _run(
+        self,
+        scope: Scope,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        sessions: Callable[[], contextlib.AbstractContextManager[Session]],
+        credential_hash: str,
+        key: str,
+    ) -> None:
+        sent_body = False
+
+        async def replay_body() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            # After the body, the only message left to wait for is the client going away.
+            return await receive()
+
+        # The answer is held until it is stored, so a client that has it can always have it again.
+        start: Message | None = None
+        parts: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+
+        completed = False
+        try:
+            await self.app(scope, replay_body, capture)
+            assert start is not None, "the app sent no response"
+            status = int(start["status"])
+            headers: list[tuple[bytes, bytes]] = list(start.get("headers", []))
+            no_store = any(k == b"cache-control" and b"no-store" in v.lower() for k, v in headers)
+            if 200 <= status < 300 and not no_store:
+                kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers if k in KEPT_HEADERS]
+                stored = Stored(status, kept, b"".join(parts))
+
+                def _complete() -> None:
+                    with sessions() as session:
+                        complete(session, credential_hash=credential_hash, key=key, stored=stored)
+
+                await to_thread.run_sync(_complete)
+                completed = True
+        finally:
+            if not completed:
+
+                def _release() -> None:
+                    with sessions() as session:
+                        release(session, credential_hash=credential_hash, key=key)
+
+                await to_thread.run_sync(_release)
+        await send(start)
+        await send({"type": "http.response.body", "body": b"".join(parts), "more_body": False})
+
+
+async def _replay(stored: Stored, send: Send) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+    headers.append((REPLAYED_HEADER.lower().encode(), b"true"))
+    headers.append((b"content-length", str(len(stored.body)).encode()))
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body, "more_body": False})
+
+
+def _session_factory(scope: Scope) -> Callable[[], contextlib.AbstractContextManager[Session]]:
+    """Sessions from the app's own provider, so a test's override (one rolled-back transaction) applies."""
+    provider: Callable[[], Iterator[Session]] = get_session
+    app = scope.get("app")
+    overrides = getattr(app, "dependency_overrides", None)
+    if overrides and get_session in overrides:
+        provider = overrides[get_session]
+    return contextlib.contextmanager(provider)

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import AnyHttpUrl, field_validator
+from sqlmodel import JSON, Field, SQLModel
+
+from api.common import FORBID_EXTRA
+from api.db import Timestamped, UTCDateTime, enum_type, utcnow
+
+
+class WebhookEvent(StrEnum):
+    incident_reported = "incident.reported"
+    group_compliance_changed = "group.compliance_changed"
+    staff_left_with_access = "staff.left_with_access"
+    consent_withdrawn = "consent.withdrawn"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"  # every retry used up, or the endpoint was disabled
+
+
+class WebhookEndpoint(Timestamped, table=True):
+    """A receiver another system registered. The secret signs deliveries; no response model carries it."""
+
+    __tablename__ = "webhook_endpoint"
+    url: str = Field(max_length=2000)
+    description: str | None = Field(default=None, max_length=500)
+    events: list[WebhookEvent] = Field(default_factory=list, sa_type=JSON)
+    secret: str = Field(max_length=100)
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(Timestamped, table=True):
+    """One event for one endpoint: the outbox row, written in the same transaction as the change."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+    endpoint_id: uuid.UUID = Field(foreign_key="webhook_endpoint.id", index=True)
+    event_type: WebhookEvent = Field(sa_type=enum_type(WebhookEvent))
+    # The exact bytes signed and sent, the same on every retry.
+    body: str = Field(sa_type=sa.Text)
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=enum_type(DeliveryStatus))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A worker's claim: no other worker sends the row until this passes.
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """One try at sending a delivery: the delivery log."""
+
+    __tablename__ = "webhook_attempt"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    delivery_id: uuid.UUID = Field(foreign_key="webhook_delivery.id", index=True)
+    attempted_at: datetime = Field(sa_type=UTCDateTime)
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+    succeeded: bool
+
+
+class WebhookCreate(SQLModel):
+    model_config = FORBID_EXTRA
+    url: AnyHttpUrl = Field(description="Where deliveries are POSTed (https in production)")
+    events: list[WebhookEvent] = Field(min_length=1, description="The events to send here")
+    description: str | None = Field(default=None, max_length=500)
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, events: list[WebhookEvent]) -> list[WebhookEvent]:
+        return sorted(set(events))
+
+
+class WebhookPublic(SQLModel):
+    id: uuid.UUID
+    url: str
+    description: str | None
+    events: list[WebhookEvent]
+    disabled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="Signs every delivery (Standard Webhooks); shown this once only")
+
+
+class WebhookAttemptPublic(SQLModel):
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    succeeded: bool
+
+
+class WebhookDeliveryPublic(SQLModel):
+    id: uuid.UUID = Field(description="Sent as `webhook-id`; the same on every retry")
+    event_type: WebhookEvent
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+    payload: dict[str, Any]
+    attempt_log: list[WebhookAttemptPublic]

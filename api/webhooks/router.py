@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from api.auth.principal import Principal, require
+from api.auth.roles import Permission
+from api.common import Page, PageDep
+from api.deps import SessionDep
+from api.errors import CONFLICT, NOT_FOUND
+from api.webhooks import service
+from api.webhooks.models import (
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDeliveryPublic,
+    WebhookEndpoint,
+    WebhookPublic,
+)
+
+router = APIRouter()
+
+Admin = Annotated[Principal, Depends(require(Permission.WEBHOOK_ADMIN))]
+
+
+def webhook_or_404(webhook_id: uuid.UUID, session: SessionDep) -> WebhookEndpoint:
+    return service.get(session=session, webhook_id=webhook_id)
+
+
+WebhookById = Annotated[WebhookEndpoint, Depends(webhook_or_404)]
+
+
+@router.get("", response_model=Page[WebhookPublic], summary="List webhooks")
+def list_webhooks(session: SessionDep, _: Admin, paging: PageDep) -> Page[WebhookEndpoint]:
+    """Registered endpoints, newest first, disabled ones included."""
+    items, total = service.list_(session=session, limit=paging.limit, offset=paging.offset)
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "",
+    response_model=WebhookCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a webhook",
+)
+def create_webhook(
+    session: SessionDep, caller: Admin, data: WebhookCreate, response: Response
+) -> WebhookEndpoint:
+    """Register an endpoint for some events. The answer holds the signing secret, shown this once only.
+
+    Each delivery is a POST of `{"type", "timestamp", "data"}` (ids, enums, dates and counts only) with
+    the Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature`
+    (`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`, keyed with the base64-decoded part of the
+    secret after `whsec_`). Failed deliveries are retried after 1 min, 5 min, 30 min, 2 h and 12 h.
+    """
+    # Never cached, nor kept for Idempotency-Key replays: the secret exists in one answer only.
+    response.headers["Cache-Control"] = "no-store"
+    return service.create(session=session, actor=caller, data=data)
+
+
+@router.get("/{webhook_id}", response_model=WebhookPublic, responses=NOT_FOUND, summary="Get a webhook")
+def get_webhook(_: Admin, webhook: WebhookById) -> WebhookEndpoint:
+    """One endpoint (without its secret)."""
+    return webhook
+
+
+@router.post(
+    "/{webhook_id}/disable",
+    response_model=WebhookPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Disable a webhook",
+)
+def disable_webhook(session: SessionDep, caller: Admin, webhook: WebhookById) -> WebhookEndpoint:
+    """Stop sending to this endpoint. Deliveries not yet sent are marked failed. Nothing is deleted."""
+    return service.disable(session=session, actor=caller, endpoint=webhook)
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    response_model=Page[WebhookDeliveryPublic],
+    responses=NOT_FOUND,
+    summary="List a webhook's deliveries",
+)
+def list_webhook_deliveries(
+    session: SessionDep, _: Admin, webhook: WebhookById, paging: PageDep
+) -> Page[WebhookDeliveryPublic]:
+    """The delivery log, newest first: each event sent (or waiting), its status and every attempt."""
+    items, total = service.list_deliveries(
+        session=session, endpoint=webhook, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)

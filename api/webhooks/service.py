@@ -1,0 +1,137 @@
+"""Webhooks: the verbs. `emit` is how the rest of the service announces an event."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from api import crud
+from api.audit import service as audit
+from api.auth.principal import Principal
+from api.config import get_settings
+from api.db import utcnow
+from api.errors import Conflict, Unprocessable
+from api.webhooks import payload, signing
+from api.webhooks.models import (
+    WebhookAttempt,
+    WebhookAttemptPublic,
+    WebhookCreate,
+    WebhookDelivery,
+    WebhookDeliveryPublic,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+
+def emit(
+    session: Session, event_type: WebhookEvent, data: payload.Payload, *, now: datetime | None = None
+) -> list[WebhookDelivery]:
+    """Queue the event for every endpoint subscribed to it, in the caller's transaction (not committed here).
+
+    The caller's commit stores the deliveries with the change, so an event is never lost and never sent
+    for a change that was rolled back. `data` may hold only ids, enums, dates and counts.
+    """
+    at = now or utcnow()
+    body = payload.render(event_type, at, data)
+    # No autoflush: the caller's pending change is flushed by its own commit, where its errors are handled.
+    with session.no_autoflush:
+        endpoints = session.exec(
+            select(WebhookEndpoint)
+            .where(col(WebhookEndpoint.disabled_at).is_(None))
+            .order_by(col(WebhookEndpoint.id))
+        ).all()
+    deliveries = [
+        WebhookDelivery(endpoint_id=e.id, event_type=event_type, body=body, next_attempt_at=at)
+        for e in endpoints
+        if event_type in e.events
+    ]
+    session.add_all(deliveries)
+    return deliveries
+
+
+def get(*, session: Session, webhook_id: uuid.UUID) -> WebhookEndpoint:
+    """One endpoint, or 404."""
+    return crud.get_or_404(session, WebhookEndpoint, webhook_id, "webhook")
+
+
+def list_(*, session: Session, limit: int, offset: int) -> tuple[list[WebhookEndpoint], int]:
+    """Endpoints, newest first."""
+    query = select(WebhookEndpoint).order_by(col(WebhookEndpoint.created_at).desc(), col(WebhookEndpoint.id))
+    return crud.page(session, query, limit=limit, offset=offset)
+
+
+def create(*, session: Session, actor: Principal, data: WebhookCreate) -> WebhookEndpoint:
+    """Register an endpoint with a new signing secret."""
+    url = str(data.url)
+    if get_settings().environment == "production" and data.url.scheme != "https":
+        raise Unprocessable.field("url", "webhook URLs must use https")
+    endpoint = WebhookEndpoint(
+        url=url,
+        description=data.description,
+        events=list(data.events),
+        secret=signing.new_secret(),
+        created_by_id=actor.id if actor.kind == "user" else None,
+    )
+    session.add(endpoint)
+    # The audit event names what was registered, never the secret.
+    audit.record(
+        session,
+        actor=actor,
+        action="webhook_endpoint.create",
+        entity=endpoint,
+        changes={"url": url, "events": [e.value for e in endpoint.events]},
+    )
+    session.commit()
+    session.refresh(endpoint)
+    return endpoint
+
+
+def disable(*, session: Session, actor: Principal, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Stop sending to an endpoint; deliveries still pending are marked failed by the worker."""
+    if endpoint.disabled_at is not None:
+        raise Conflict("This webhook is already disabled")
+    endpoint.disabled_at = utcnow()
+    endpoint.updated_at = endpoint.disabled_at
+    endpoint.version += 1
+    session.add(endpoint)
+    audit.record(
+        session,
+        actor=actor,
+        action="webhook_endpoint.disable",
+        entity=endpoint,
+        changes={"disabled_at": {"before": None, "after": endpoint.disabled_at.isoformat()}},
+    )
+    session.commit()
+    session.refresh(endpoint)
+    return endpoint
+
+
+def list_deliveries(
+    *, session: Session, endpoint: WebhookEndpoint, limit: int, offset: int
+) -> tuple[list[WebhookDeliveryPublic], int]:
+    """The delivery log of one endpoint, newest first, each with its attempts."""
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id))
+    )
+    deliveries, total = crud.page(session, query, limit=limit, offset=offset)
+    attempts: dict[uuid.UUID, list[WebhookAttemptPublic]] = {d.id: [] for d in deliveries}
+    if deliveries:
+        rows = session.exec(
+            select(WebhookAttempt)
+            .where(col(WebhookAttempt.delivery_id).in_(list(attempts)))
+            .order_by(col(WebhookAttempt.attempted_at), col(WebhookAttempt.id))
+        ).all()
+        for row in rows:
+            attempts[row.delivery_id].append(WebhookAttemptPublic.model_validate(row, from_attributes=True))
+    items = [
+        WebhookDeliveryPublic.model_validate(
+            {**d.model_dump(), "payload": json.loads(d.body), "attempt_log": attempts[d.id]}
+        )
+        for d in deliveries
+    ]
+    return items, total

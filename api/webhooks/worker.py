@@ -1,0 +1,195 @@
+"""The delivery worker: sends due deliveries, records each attempt, and retries with backoff.
+
+Deliveries live in the database, so a restart loses nothing: a new worker picks up what is due. A row is
+claimed with a conditional UPDATE (checked by its row count) before it is sent, so two workers never send
+the same delivery; a claim left by a worker that died lapses after `webhook_claim_seconds`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, or_, select, update
+
+from api.config import get_settings
+from api.db import get_engine, utcnow
+from api.webhooks import signing
+from api.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+# After the first try fails, retry after each of these; when they are used up the delivery has failed.
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=12),
+)
+BATCH = 20
+
+
+def _due(at: datetime) -> list[ColumnElement[bool]]:
+    return [
+        col(WebhookDelivery.status) == DeliveryStatus.pending,
+        col(WebhookDelivery.next_attempt_at) <= at,
+        or_(col(WebhookDelivery.claimed_until).is_(None), col(WebhookDelivery.claimed_until) < at),
+    ]
+
+
+def _claim(session: Session, delivery_id: uuid.UUID, at: datetime) -> bool:
+    claimed = session.exec(
+        update(WebhookDelivery)
+        .where(col(WebhookDelivery.id) == delivery_id, *_due(at))
+        .values(claimed_until=at + timedelta(seconds=get_settings().webhook_claim_seconds))
+        .returning(col(WebhookDelivery.id))
+    )
+    # RETURNING, read before commit: a row back means this worker's UPDATE matched, so the row is ours.
+    ours = claimed.first() is not None
+    session.commit()
+    return ours
+
+
+def _attempt(session: Session, delivery_id: uuid.UUID, at: datetime, client: httpx.Client) -> None:
+    delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    assert delivery is not None
+    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, populate_existing=True)
+    assert endpoint is not None
+    delivery.updated_at = at
+    delivery.claimed_until = None
+    if endpoint.disabled_at is not None:
+        delivery.status = DeliveryStatus.failed
+        delivery.last_error = "endpoint disabled"
+        session.add(delivery)
+        session.commit()
+        return
+    timestamp = int(at.timestamp())
+    headers = signing.headers(endpoint.secret, str(delivery.id), timestamp, delivery.body)
+    status_code: int | None = None
+    error: str | None = None
+    try:
+        response = client.post(
+            endpoint.url,
+            content=delivery.body.encode(),
+            headers=headers,
+            timeout=get_settings().webhook_timeout_seconds,
+        )
+        status_code = response.status_code
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    succeeded = error is None
+    delivery.attempts += 1
+    delivery.last_status_code = status_code
+    delivery.last_error = error
+    if succeeded:
+        delivery.status = DeliveryStatus.delivered
+        delivery.delivered_at = at
+    elif delivery.attempts > len(BACKOFF):
+        delivery.status = DeliveryStatus.failed
+    else:
+        delivery.next_attempt_at = at + BACKOFF[delivery.attempts - 1]
+    session.add(delivery)
+    session.add(
+        WebhookAttempt(
+            delivery_id=delivery.id,
+            attempted_at=at,
+            status_code=status_code,
+            error=error,
+            succeeded=succeeded,
+        )
+    )
+    session.commit()
+    # Ids and outcomes only: a log line never carries a payload.
+    log.info(
+        "webhook delivery %s to endpoint %s: attempt %d %s",
+        delivery.id,
+        endpoint.id,
+        delivery.attempts,
+        "delivered" if succeeded else f"failed ({error}), now {delivery.status}",
+    )
+
+
+def deliver_due(session: Session, now: datetime, client: httpx.Client, *, limit: int = BATCH) -> int:
+    """Send up to `limit` deliveries due at `now`; returns how many were attempted."""
+    started = time.monotonic()
+    ids = session.exec(
+        select(WebhookDelivery.id)
+        .where(*_due(now))
+        .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
+        .limit(limit)
+    ).all()
+    session.commit()
+    sent = 0
+    for delivery_id in ids:
+        # Each send happens at its own moment: the clock moves on while earlier ones are sent.
+        at = now + timedelta(seconds=time.monotonic() - started)
+        if not _claim(session, delivery_id, at):
+            continue  # another worker has it
+        _attempt(session, delivery_id, at, client)
+        sent += 1
+    return sent
+
+
+def run(stop: threading.Event) -> None:
+    """Deliver until `stop` is set, polling every `webhook_poll_seconds` when there is nothing to send."""
+    poll = get_settings().webhook_poll_seconds
+    with httpx.Client(follow_redirects=False) as client:
+        while not stop.is_set():
+            sent = 0
+            try:
+                with Session(get_engine(), expire_on_commit=False) as session:
+                    sent = deliver_due(session, utcnow(), client)
+            except Exception:  # a database hiccup must not end the loop; the rows wait in the table
+                log.exception("webhook delivery pass failed")
+            if sent == 0:
+                stop.wait(poll)
+
+
+def start_thread() -> tuple[threading.Thread, threading.Event]:
+    """The loop in a background thread (the app's lifespan uses this when WEBHOOK_WORKER is true)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(stop,), name="webhook-worker", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def command(args: argparse.Namespace) -> int:
+    """`esafety deliver-webhooks`: run the loop in the foreground (or one pass with --once)."""
+    logging.basicConfig(level=get_settings().log_level)
+    if args.once:
+        with httpx.Client(follow_redirects=False) as client, Session(get_engine()) as session:
+            print(f"Attempted {deliver_due(session, utcnow(), client)} deliveries")
+        return 0
+    stop = threading.Event()
+    # Finish the delivery in hand on SIGTERM (a deploy), rather than leave its claim to lapse.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
+def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `deliver-webhooks` on the `esafety` command line."""
+    p = subparsers.add_parser("deliver-webhooks", help="send webhook deliveries until stopped")
+    p.add_argument("--once", action="store_true", help="one pass over what is due, then exit")
+    p.set_defaults(func=command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.webhooks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_command(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))

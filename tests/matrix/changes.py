@@ -1,0 +1,5 @@
+from tests.matrix.roles import C, I
+
+ROUTES = {
+    ("GET", "/api/v1/changes"): {C, I},
+}

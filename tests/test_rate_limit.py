@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from api import ratelimit
+from api.config import get_settings
+from api.errors import TooManyRequests
+from api.ratelimit import ApiKeyRateWindow
+from tests.factories import Actor, make_api_key
+
+URL = "/api/v1/staff"
+# Thirty seconds into a minute: Retry-After is then exactly 30.
+NOW = datetime(2030, 1, 1, 12, 0, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def limit_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "api_key_rate_per_minute", 3)
+    monkeypatch.setattr("api.auth.principal.utcnow", lambda: NOW)
+
+
+@pytest.mark.usefixtures("limit_3")
+def test_over_the_limit_is_429_with_retry_after(client: TestClient, integration: Actor) -> None:
+    for _ in range(3):
+        assert client.get(URL, headers=integration.headers).status_code == 200
+    r = client.get(URL, headers=integration.headers)
+    assert r.status_code == 429
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "too_many_requests"
+    assert r.headers["retry-after"] == "30"
+
+
+@pytest.mark.usefixtures("limit_3")
+def test_each_key_has_its_own_count(client: TestClient, integration: Actor, session: Session) -> None:
+    for _ in range(4):
+        client.get(URL, headers=integration.headers)
+    other = make_api_key(session)
+    assert client.get(URL, headers=other.headers).status_code == 200
+
+
+@pytest.mark.usefixtures("limit_3")
+def test_signed_in_users_are_not_counted(client: TestClient, coordinator: Actor) -> None:
+    for _ in range(5):
+        assert client.get(URL, headers=coordinator.headers).status_code == 200
+
+
+def test_a_new_window_starts_the_count_again(session: Session, integration: Actor) -> None:
+    assert integration.key is not None
+    key_id = integration.key.id
+    for _ in range(2):
+        ratelimit.hit(session, api_key_id=key_id, limit=2, now=NOW)
+    with pytest.raises(TooManyRequests):
+        ratelimit.hit(session, api_key_id=key_id, limit=2, now=NOW + timedelta(seconds=29))
+    ratelimit.hit(session, api_key_id=key_id, limit=2, now=NOW + timedelta(seconds=30))
+    row = session.exec(select(ApiKeyRateWindow).where(ApiKeyRateWindow.api_key_id == key_id)).one()
+    session.refresh(row)
+    assert row.request_count == 1
+    assert row.window_minute == int((NOW + timedelta(seconds=30)).timestamp()) // 60
+
+
+def test_counting_is_one_statement(session: Session, integration: Actor) -> None:
+    assert integration.key is not None
+    statements: list[str] = []
+
+    def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "api_key_rate_window" in statement:
+            statements.append(statement)
+
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", _record)
+    try:
+        ratelimit.hit(session, api_key_id=integration.key.id, limit=10, now=NOW)
+        ratelimit.hit(session, api_key_id=integration.key.id, limit=10, now=NOW)
+    finally:
+        event.remove(connection, "before_cursor_execute", _record)
+    assert len(statements) == 2
+    assert all(s.lstrip().upper().startswith("INSERT") and "ON CONFLICT" in s.upper() for s in statements)
