@@ -33,13 +33,13 @@ test: lint test-sqlite test-postgres
 
 test-sqlite: install
 	@mkdir -p build
-	env -u TEST_DATABASE_URL $(BIN)/pytest --junitxml=build/test-sqlite.xml
+	env -u TEST_DATABASE_URL $(BIN)/pytest -n 2 --junitxml=build/test-sqlite.xml
 
 # Runs only when TEST_DATABASE_URL names a PostgreSQL server (CI sets it); each run makes its own database.
 test-postgres: install
 	@mkdir -p build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		$(BIN)/pytest --junitxml=build/test-postgresql.xml; \
+		$(BIN)/pytest -n 2 --junitxml=build/test-postgresql.xml; \
 	else \
 		echo "TEST_DATABASE_URL not set: skipping the PostgreSQL run"; \
 	fi
