@@ -133,8 +133,9 @@ def test_coordinator_may_name_another_reporter_but_staff_may_not(
         ({"participant_ids": ["KNOWN", str(uuid.uuid4())]}, "participant_ids.1"),
         ({"staff_ids": [str(uuid.uuid4())]}, "staff_ids.0"),
         ({"group_id": str(uuid.uuid4())}, "group_id"),
-        ({"rule_ids": ["GRP-CLOSED", "grp-lowercase"]}, "rule_ids.1"),
+        ({"rule_ids": ["GRP-VISIBILITY-CLOSED", "grp-lowercase"]}, "rule_ids.1"),
         ({"rule_ids": ["XYZ-1"]}, "rule_ids.0"),
+        ({"rule_ids": ["GRP-NOT-A-REAL-RULE"]}, "rule_ids.0"),
         ({"occurred_at": "2025-01-01T10:00:00"}, "occurred_at"),
         ({"occurred_at": (NOW + timedelta(days=1)).isoformat()}, "occurred_at"),
         ({"severity": "catastrophic"}, "severity"),
@@ -248,7 +249,7 @@ def test_patch_audits_before_and_after_and_never_changes_status(
     group = incidents_make_group(session)
     r = client.patch(
         f"{URL}/{iid}",
-        json={"severity": "high", "group_id": str(group.id), "rule_ids": ["GRP-CLOSED"]},
+        json={"severity": "high", "group_id": str(group.id), "rule_ids": ["GRP-VISIBILITY-CLOSED"]},
         headers=coordinator.headers,
     )
     assert r.status_code == 200, r.text
@@ -256,7 +257,7 @@ def test_patch_audits_before_and_after_and_never_changes_status(
     assert r.json()["version"] == 2
     event_ = session.exec(select(AuditEvent).where(AuditEvent.action == "incident.update")).one()
     assert event_.changes["severity"] == {"before": "medium", "after": "high"}
-    assert event_.changes["rule_ids"] == {"before": [], "after": ["GRP-CLOSED"]}
+    assert event_.changes["rule_ids"] == {"before": [], "after": ["GRP-VISIBILITY-CLOSED"]}
     for body, field in [
         ({"status": "closed"}, "status"),
         ({"details": "rewritten"}, "details"),

@@ -7,7 +7,6 @@ reported (applied in SQL, so anything else is a 404).
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Permission
 from api.common import check_order
+from api.compliance.rules import ALL_IDS
 from api.db import utcnow
 from api.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from api.groups.models import Group
@@ -58,7 +58,6 @@ from api.participants.models import Participant
 from api.policy import service as policy
 from api.staff.models import Staff
 
-RULE_ID = re.compile(r"^(GRP|STF|ORG)-[A-Z0-9-]+$")
 NOTIFY_SEVERITIES = (Severity.high, Severity.critical)
 # Free text about children and adults lives in the append-only incident tables; the audit log (kept for
 # ever, read more widely) records that it was written, not what it says.
@@ -99,9 +98,13 @@ def _past(field: str, value: datetime) -> datetime:
 
 
 def _rule_ids(rule_ids: Sequence[str], field: str = "rule_ids") -> list[str]:
+    """The compliance rules an incident concerns: ids from the catalog, so a report links to real rules."""
     for i, rule_id in enumerate(rule_ids):
-        if not RULE_ID.match(rule_id):
-            raise Unprocessable.field(f"{field}.{i}", f"{rule_id!r} is not a rule id (like GRP-CLOSED)")
+        if rule_id not in ALL_IDS:
+            raise Unprocessable.field(
+                f"{field}.{i}",
+                f"{rule_id!r} is not a compliance rule (GET /api/v1/compliance/rules lists them)",
+            )
     return list(dict.fromkeys(rule_ids))
 
 
