@@ -65,4 +65,5 @@ SHADOWED = _shadowed_paths()
 )
 def test_api_conforms(case: Any, app: FastAPI, coordinator: Actor) -> None:
     checks = [c for c in CHECKS if not (c is unsupported_method and case.path in SHADOWED)]
-    case.call_and_validate(headers=coordinator.headers, app=app, checks=checks)
+    # Correctness, not speed, is checked here (speed is `make bench`): a loaded CI machine must not fail it.
+    case.call_and_validate(headers=coordinator.headers, app=app, checks=checks, timeout=120)
