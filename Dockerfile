@@ -18,7 +18,8 @@ RUN pip install --no-deps -r requirements.lock
 COPY pyproject.toml README.md alembic.ini ./
 COPY alembic ./alembic
 COPY api ./api
-RUN pip install --no-deps . \
+# Editable, so the package runs from /app beside alembic/ and alembic.ini (migrations are found there).
+RUN pip install --no-deps -e . \
     && useradd --create-home --uid 10001 esafety
 
 USER 10001

@@ -11,10 +11,10 @@ STAMP := $(VENV)/.installed-stamp
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
@@ -50,12 +50,16 @@ openapi: install
 bench: install
 	$(BIN)/python bench/run.py
 
-# Re-resolve the exact pins from pyproject.toml's ranges.
+# Re-resolve the exact pins from pyproject.toml's ranges: the runtime set for the image, then the
+# development set constrained to it, so both agree on every shared package.
 lock:
 	$(PYTHON) -m venv /tmp/esafety-lock && /tmp/esafety-lock/bin/pip install --quiet pip-tools
-	/tmp/esafety-lock/bin/pip-compile --quiet --strip-extras --no-annotate --extra dev \
+	/tmp/esafety-lock/bin/pip-compile --quiet --strip-extras --no-annotate \
 		--output-file requirements.lock pyproject.toml
 	sed -i '/^--/d;/^-e /d' requirements.lock
+	/tmp/esafety-lock/bin/pip-compile --quiet --strip-extras --no-annotate --extra dev -c requirements.lock \
+		--output-file requirements-dev.lock pyproject.toml
+	sed -i '/^--/d;/^-e /d' requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
