@@ -1,5 +1,6 @@
 """A client generated from the OpenAPI spec by openapi-python-client works against a live server:
-it authenticates with an API key, pushes a batch and reads the records back."""
+it authenticates with an API key, pushes a batch and reads the records back, then signs in as a
+coordinator and reads the compliance of the group the batch changed."""
 
 from __future__ import annotations
 
@@ -9,14 +10,25 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from sqlmodel import Session
 
+from api.auth.roles import Role
 from api.main import create_app
-from tests.factories import make_api_key
+from api.memberships.models import MemberRole
+from tests.factories import (
+    PASSWORD,
+    TODAY,
+    compliance_compliant_group,
+    compliance_member,
+    make_actor,
+    make_api_key,
+    make_staff,
+)
 from tests.live import live_app
 
 VENV_BIN = Path(sys.executable).parent
@@ -56,11 +68,41 @@ def test_round_trip_with_an_api_key(generated: ModuleType) -> None:
     client_mod = importlib.import_module("esafety_client.client")
     sync_api = importlib.import_module("esafety_client.api.sync.sync_staff")
     list_api = importlib.import_module("esafety_client.api.staff.list_staff")
+    sign_in_api = importlib.import_module("esafety_client.api.auth.sign_in")
+    compliance_api = importlib.import_module("esafety_client.api.compliance.get_group_compliance")
     models = importlib.import_module("esafety_client.models")
 
     with live_app() as (base, engine):
         with Session(engine) as session:
             key = make_api_key(session).headers["X-API-Key"]
+            coordinator = make_actor(session, Role.coordinator, coordinator=True)
+            assert coordinator.staff is not None
+            assert coordinator.user is not None
+            coordinator_email = coordinator.user.email
+            group = compliance_compliant_group(session, coordinator.staff)
+            group_id = group.id
+            admin = make_staff(
+                session,
+                external_id="crm-9003",
+                full_name="Ravi Mehta",
+                email="ravi.mehta@moremusic.org.uk",
+                started_on=TODAY.replace(day=1) - timedelta(days=400),
+                code_of_conduct_signed_on=TODAY - timedelta(days=300),
+                esafety_training_completed_on=TODAY - timedelta(days=100),
+                uses_social_media_for_work=True,
+            )
+            compliance_member(session, group, staff=admin, role=MemberRole.admin)
+            departed = {
+                "external_id": "crm-9003",
+                "full_name": admin.full_name,
+                "email": admin.email,
+                "employment_type": str(admin.employment_type),
+                "started_on": str(admin.started_on),
+                "code_of_conduct_signed_on": str(admin.code_of_conduct_signed_on),
+                "esafety_training_completed_on": str(admin.esafety_training_completed_on),
+                "uses_social_media_for_work": True,
+                "left_on": str(TODAY),
+            }
         client = client_mod.AuthenticatedClient(
             base_url=base, token=key, prefix="", auth_header_name="X-API-Key", raise_on_unexpected_status=True
         )
@@ -79,13 +121,20 @@ def test_round_trip_with_an_api_key(generated: ModuleType) -> None:
                 "employment_type": "sessional",
                 "started_on": "2025-09-01",
             },
+            departed,
         ]
         body = models.SyncRequest(records=[models.SyncRequestRecordsItem.from_dict(r) for r in records])
         pushed = sync_api.sync_detailed(client=client, body=body)
         assert pushed.status_code == 200
         statuses = [r.status.value for r in pushed.parsed.results]
-        assert statuses == ["created", "rejected"]
+        assert statuses == ["created", "rejected", "updated"]
         assert pushed.parsed.results[1].errors[0].field == "email"
+        [change] = pushed.parsed.groups_changed
+        assert (change.group_id, change.before.value, change.after.value) == (
+            group_id,
+            "compliant",
+            "non_compliant",
+        )
 
         page = list_api.sync(client=client, external_id="crm-9001")
         assert page.total == 1
@@ -93,6 +142,16 @@ def test_round_trip_with_an_api_key(generated: ModuleType) -> None:
 
         anonymous = client_mod.Client(base_url=base)
         assert list_api.sync_detailed(client=anonymous).status_code == 401
+
+        form = models.BodySignIn(username=coordinator_email, password=PASSWORD)
+        signed_in = sign_in_api.sync(client=anonymous, body=form)
+        as_coordinator = client_mod.AuthenticatedClient(
+            base_url=base, token=signed_in.access_token, raise_on_unexpected_status=True
+        )
+        report = compliance_api.sync_detailed(client=as_coordinator, group_id=group_id)
+        assert report.status_code == 200
+        assert report.parsed.status == "non_compliant"
+        assert report.parsed.group_id == group_id
 
 
 def test_operation_ids_are_unique_so_client_names_are() -> None:

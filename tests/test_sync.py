@@ -1,12 +1,24 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
+from api.compliance import service as compliance
+from api.memberships.models import MemberRole
 from api.staff.models import Staff
-from tests.factories import Actor
+from tests.factories import (
+    TODAY,
+    Actor,
+    compliance_bulk_groups,
+    compliance_compliant_group,
+    compliance_member,
+    make_staff,
+)
+from tests.test_compliance_api import count_queries
 
 URL = "/api/v1/sync/staff"
 
@@ -84,3 +96,74 @@ def test_a_read_only_key_cannot_sync(client: TestClient, session: Session) -> No
 
     reader = make_api_key(session, scopes=(ApiKeyScope.read,))
     assert client.post(URL, json={"records": [person(1)]}, headers=reader.headers).status_code == 403
+
+
+# --- groups_changed -----------------------------------------------------------------------------------------
+
+
+def test_a_departed_admin_turns_a_compliant_group_non_compliant(
+    client: TestClient, integration: Actor, coordinator: Actor, session: Session
+) -> None:
+
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    admin = person(
+        500,
+        employment_type="employee",
+        started_on="2024-01-08",
+        uses_social_media_for_work=True,
+        code_of_conduct_signed_on="2024-01-08",
+        esafety_training_completed_on=str(TODAY),
+    )
+    created = client.post(URL, json={"records": [admin]}, headers=integration.headers).json()
+    assert created["groups_changed"] == []  # new to the service: in no group yet
+    staff = session.get(Staff, uuid.UUID(created["results"][0]["id"]))
+    assert staff is not None
+    compliance_member(session, group, staff=staff, role=MemberRole.admin)
+    report = f"/api/v1/groups/{group.id}/compliance"
+    assert client.get(report, headers=coordinator.headers).json()["status"] == "compliant"
+
+    departed = {"records": [admin | {"left_on": str(TODAY)}]}
+    body = client.post(URL, json=departed, headers=integration.headers).json()
+    assert [r["status"] for r in body["results"]] == ["updated"]
+    assert body["groups_changed"] == [
+        {"group_id": str(group.id), "before": "compliant", "after": "non_compliant"}
+    ]
+    assert client.get(report, headers=coordinator.headers).json()["status"] == "non_compliant"
+
+    again = client.post(URL, json=departed, headers=integration.headers).json()
+    assert [r["status"] for r in again["results"]] == ["unchanged"]
+    assert again["groups_changed"] == []
+
+
+def test_an_edit_that_keeps_the_status_lists_no_group(
+    client: TestClient, integration: Actor, coordinator: Actor, session: Session
+) -> None:
+
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    created = client.post(URL, json={"records": [person(501)]}, headers=integration.headers).json()
+    staff = session.get(Staff, uuid.UUID(created["results"][0]["id"]))
+    assert staff is not None
+    compliance_member(session, group, staff=staff)
+    before = client.get(f"/api/v1/groups/{group.id}/compliance", headers=coordinator.headers).json()
+    body = client.post(
+        URL, json={"records": [person(501, job_title="Tutor")]}, headers=integration.headers
+    ).json()
+    assert [r["status"] for r in body["results"]] == ["updated"]
+    assert body["groups_changed"] == []
+    after = client.get(f"/api/v1/groups/{group.id}/compliance", headers=coordinator.headers).json()
+    assert after["status"] == before["status"]
+
+
+def test_group_statuses_take_the_same_queries_for_2_and_40_groups(engine: Engine, session: Session) -> None:
+
+    admins = (make_staff(session), make_staff(session))
+    counts = []
+    for n in (2, 40):
+        ids = compliance_bulk_groups(session, n, admins)
+        with count_queries(engine) as statements:
+            statuses = compliance.group_statuses(session=session, group_ids=ids, as_of=TODAY)
+        assert set(statuses) == set(ids)
+        counts.append(len(statements))
+    assert counts[0] == counts[1]

@@ -66,6 +66,21 @@ class ConsentCreate(ConsentBase):
     model_config = FORBID_EXTRA
 
 
+class ConsentUpsert(ConsentBase):
+    """The CRM's full consent record. The participant is named by exactly one of `participant_id` and
+    `participant_external_id`; a `withdrawn_on` withdraws it."""
+
+    model_config = FORBID_EXTRA
+    participant_id: uuid.UUID | None = Field(  # type: ignore[assignment]
+        default=None, description="This service's participant id (or give participant_external_id)"
+    )
+    participant_external_id: str | None = Field(
+        default=None, min_length=1, max_length=100, description="The CRM's id for the participant"
+    )
+    withdrawn_on: date | None = Field(default=None, description="First day it no longer holds")
+    withdrawal_reason: str | None = Field(default=None, max_length=1000)
+
+
 class ConsentWithdraw(SQLModel):
     model_config = FORBID_EXTRA
     withdrawn_on: date

@@ -8,11 +8,11 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.auth.principal import Principal, current_principal, require
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.consents import service
 from api.consents.models import (
     Consent,
@@ -23,6 +23,7 @@ from api.consents.models import (
     ConsentKind,
     ConsentPublic,
     ConsentStatus,
+    ConsentUpsert,
     ConsentWithdraw,
     GivenBy,
     PublicationCheckRequest,
@@ -30,7 +31,7 @@ from api.consents.models import (
     Purpose,
 )
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants.models import Participant
 
 router = APIRouter()
@@ -106,6 +107,39 @@ def create_consent(session: SessionDep, caller: Writer, data: ConsentCreate) -> 
     """Record a consent with its purposes, who gave it and the evidence. Records are never edited: a change
     of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one."""
     return _public(session, service.create(session=session, actor=caller, data=data))
+
+
+@router.put(
+    "/by-external-id/{external_id}",
+    response_model=ConsentPublic,
+    responses={
+        201: {"model": ConsentPublic, "description": "Created"},
+        **NOT_FOUND,
+        **CONFLICT,
+        **PRECONDITION,
+    },
+    summary="Record or withdraw a consent by the CRM's id",
+)
+def upsert_consent_by_external_id(
+    session: SessionDep,
+    caller: Writer,
+    external_id: Annotated[str, Path(min_length=1, max_length=100)],
+    data: ConsentUpsert,
+    expected_version: IfMatch,
+    response: Response,
+) -> ConsentPublic:
+    """The CRM's push of a full consent record, matched on `external_id`: recorded (201), unchanged (200), or
+    withdrawn (200) when the push adds a `withdrawn_on` and otherwise matches. Consents are append-only: any
+    other difference from the recorded consent is a 409 `consent_is_append_only` naming the fields; push a
+    new consent under a new external id instead. Name the participant by `participant_id` or by
+    `participant_external_id` (exactly one). Send If-Match to refuse the push (412) if the record changed
+    since you read it."""
+    consent, outcome = service.upsert_by_external_id(
+        session=session, actor=caller, external_id=external_id, data=data, expected_version=expected_version
+    )
+    response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
+    set_etag(response, consent.version)
+    return _public(session, consent)
 
 
 @router.get("/{consent_id}", response_model=ConsentPublic, responses=NOT_FOUND, summary="Get a consent")

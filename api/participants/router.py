@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.deps import CurrentPrincipal, SessionDep
-from api.errors import CONFLICT, NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants import service
 from api.participants.models import (
     Participant,
@@ -71,6 +71,32 @@ def list_participants(
 def create_participant(session: SessionDep, caller: Writer, data: ParticipantCreate) -> Participant:
     """Add a child, young person or vulnerable adult. `external_id` (the CRM's id) must be unique (409)."""
     return service.create(session=session, actor=caller, data=data)
+
+
+@router.put(
+    "/by-external-id/{external_id}",
+    response_model=ParticipantPublic,
+    responses={201: {"model": ParticipantPublic, "description": "Created"}, **CONFLICT, **PRECONDITION},
+    summary="Create or replace a participant by the CRM's id",
+)
+def upsert_participant_by_external_id(
+    session: SessionDep,
+    caller: Writer,
+    external_id: Annotated[str, Path(min_length=1, max_length=100)],
+    data: ParticipantCreate,
+    expected_version: IfMatch,
+    response: Response,
+) -> Participant:
+    """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
+    the full record (a field left out becomes empty). Pushing the same record again changes nothing. A
+    `left_on` is recorded as any edit is; memberships are ended separately. Send If-Match to refuse the
+    change (412) if the record changed since you read it."""
+    participant, outcome = service.upsert_by_external_id(
+        session=session, actor=caller, external_id=external_id, data=data, expected_version=expected_version
+    )
+    response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
+    set_etag(response, participant.version)
+    return participant
 
 
 @router.get(

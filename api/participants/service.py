@@ -17,7 +17,7 @@ from api import crud
 from api.auth.principal import Principal
 from api.auth.roles import Role
 from api.common import check_order
-from api.errors import NotFound, Unprocessable
+from api.errors import NotFound, PreconditionFailed, Unprocessable
 from api.memberships.models import Membership
 from api.memberships.scope import current_on, participants_reachable_by
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
@@ -127,3 +127,42 @@ def leave(*, session: Session, actor: Principal, participant: Participant, left_
     _validate_patched(participant, patch)
     before = crud.apply(participant, patch)
     return crud.save(session, participant, actor=actor, action="participant.leave", before=before)
+
+
+def upsert_by_external_id(
+    *,
+    session: Session,
+    actor: Principal,
+    external_id: str,
+    data: ParticipantCreate,
+    expected_version: int | None = None,
+) -> tuple[Participant, crud.Upserted]:
+    """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing."""
+    if data.external_id not in (None, external_id):
+        raise Unprocessable.field("external_id", "differs from the external id in the path")
+    data = data.model_copy(update={"external_id": external_id})
+    existing = session.exec(
+        select(Participant).where(Participant.external_id == external_id, visible_to(actor))
+    ).first()
+    if existing is None:
+        if expected_version is not None:
+            raise PreconditionFailed("If-Match was given but there is no such record yet")
+        return create(session=session, actor=actor, data=data), "created"
+    patch = ParticipantUpdate.model_validate(data.model_dump())
+    if crud.unchanged(existing, patch):
+        if expected_version is not None and expected_version != existing.version:
+            raise PreconditionFailed(f"The record is at version {existing.version}")
+        return existing, "unchanged"
+    # As `update` does, plus the compare-and-set on the version the CRM read (If-Match).
+    _validate_patched(existing, patch)
+    before = crud.apply(existing, patch)
+    saved = crud.save(
+        session,
+        existing,
+        actor=actor,
+        action="participant.update",
+        before=before,
+        unique_fields=UNIQUE,
+        expected_version=expected_version,
+    )
+    return saved, "updated"

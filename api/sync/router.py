@@ -6,7 +6,11 @@ from fastapi import APIRouter, Depends
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
+from api.consents import service as consents_service
+from api.consents.models import Consent, ConsentUpsert
 from api.deps import SessionDep
+from api.participants import service as participants_service
+from api.participants.models import Participant, ParticipantCreate
 from api.staff import service as staff_service
 from api.staff.models import Staff, StaffCreate
 from api.sync import service
@@ -19,14 +23,65 @@ Syncer = Annotated[Principal, Depends(require(Permission.SYNC_WRITE))]
 
 @router.post("/staff", response_model=SyncResponse, summary="Sync staff in bulk")
 def sync_staff(session: SessionDep, caller: Syncer, body: SyncRequest) -> SyncResponse:
-    """Up to 1,000 full staff records, matched on `external_id`. Each is answered on its own, in input order:
-    created, updated, unchanged, or rejected with the reason; a rejected record changes nothing and never
-    blocks the others."""
+    """Up to 1,000 full staff records, matched on `external_id`, each as `PUT /staff/by-external-id/{id}`
+    takes it. Each is answered on its own, in input order: created, updated, unchanged, or rejected with the
+    reason; a rejected record changes nothing and never blocks the others. `groups_changed` lists the groups
+    (of those the batch's staff are in) whose compliance status the batch changed."""
 
     def upsert(external_id: str, data: StaffCreate) -> tuple[Staff, service.Upserted]:
         return staff_service.upsert_by_external_id(
             session=session, actor=caller, external_id=external_id, data=data
         )
 
-    results = service.run(session=session, records=body.records, schema=StaffCreate, upsert=upsert)
-    return service.respond(results)
+    return service.sync(
+        session=session,
+        records=body.records,
+        schema=StaffCreate,
+        upsert=upsert,
+        people=service.staff_in(body.records),
+    )
+
+
+@router.post("/participants", response_model=SyncResponse, summary="Sync participants in bulk")
+def sync_participants(session: SessionDep, caller: Syncer, body: SyncRequest) -> SyncResponse:
+    """Up to 1,000 full participant records, matched on `external_id`, each as
+    `PUT /participants/by-external-id/{id}` takes it. Each is answered on its own, in input order: created,
+    updated, unchanged, or rejected with the reason; a rejected record changes nothing and never blocks the
+    others. `groups_changed` lists the groups (of those the batch's participants are in) whose compliance
+    status the batch changed."""
+
+    def upsert(external_id: str, data: ParticipantCreate) -> tuple[Participant, service.Upserted]:
+        return participants_service.upsert_by_external_id(
+            session=session, actor=caller, external_id=external_id, data=data
+        )
+
+    return service.sync(
+        session=session,
+        records=body.records,
+        schema=ParticipantCreate,
+        upsert=upsert,
+        people=service.participants_in(body.records),
+    )
+
+
+@router.post("/consents", response_model=SyncResponse, summary="Sync consents in bulk")
+def sync_consents(session: SessionDep, caller: Syncer, body: SyncRequest) -> SyncResponse:
+    """Up to 1,000 full consent records, matched on `external_id`, each as
+    `PUT /consents/by-external-id/{id}` takes it: a new consent is created, an identical one unchanged, one
+    that adds a `withdrawn_on` is withdrawn (updated); any other change is rejected with the code
+    `consent_is_append_only` (push it under a new external id). Answered one by one, in input order; a
+    rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of those
+    the batch's participants are in) whose compliance status the batch changed."""
+
+    def upsert(external_id: str, data: ConsentUpsert) -> tuple[Consent, service.Upserted]:
+        return consents_service.upsert_by_external_id(
+            session=session, actor=caller, external_id=external_id, data=data
+        )
+
+    return service.sync(
+        session=session,
+        records=body.records,
+        schema=ConsentUpsert,
+        upsert=upsert,
+        people=service.consent_participants_in(body.records),
+    )

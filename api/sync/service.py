@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlmodel import Session
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from api.compliance import service as compliance
+from api.compliance.engine import Status
 from api.crud import Upserted
-
-__all__ = ["Upserted"]
 from api.db import Timestamped
 from api.errors import AppError, FieldError
+from api.memberships.models import Membership
+from api.memberships.scope import current_on
+from api.participants.models import Participant
+from api.staff.models import Staff
+
+__all__ = ["Upserted"]
 
 MAX_RECORDS = 1000
 
@@ -53,8 +63,8 @@ class SyncResult(BaseModel):
 
 class GroupChange(BaseModel):
     group_id: uuid.UUID
-    before: str
-    after: str
+    before: Status = Field(description="The group's compliance status today, before the batch")
+    after: Status = Field(description="After the batch")
 
 
 class SyncResponse(BaseModel):
@@ -63,6 +73,82 @@ class SyncResponse(BaseModel):
     groups_changed: list[GroupChange] = Field(
         default_factory=list, description="Groups whose compliance status changed because of this batch"
     )
+
+
+@dataclass(frozen=True)
+class People:
+    """Whom a batch is about, as selects of ids: the groups they are in are those it may change."""
+
+    staff: SelectOfScalar[uuid.UUID] | None = None
+    participants: SelectOfScalar[uuid.UUID] | None = None
+
+
+def _strings(records: list[dict[str, Any]], key: str) -> list[str]:
+    return [r[key] for r in records if isinstance(r.get(key), str) and r[key]]
+
+
+def staff_in(records: list[dict[str, Any]]) -> People:
+    """The staff a staff batch names (by the CRM's id; a new record is in no group yet)."""
+    return People(
+        staff=select(col(Staff.id)).where(col(Staff.external_id).in_(_strings(records, "external_id")))
+    )
+
+
+def participants_in(records: list[dict[str, Any]]) -> People:
+    """The participants a participant batch names."""
+    ids = _strings(records, "external_id")
+    return People(participants=select(col(Participant.id)).where(col(Participant.external_id).in_(ids)))
+
+
+def consent_participants_in(records: list[dict[str, Any]]) -> People:
+    """The participants a consent batch names, by either of their ids."""
+    ids: list[uuid.UUID] = []
+    for value in _strings(records, "participant_id"):
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue  # the record itself is rejected; it names no one
+    external = _strings(records, "participant_external_id")
+    return People(
+        participants=select(col(Participant.id)).where(
+            or_(col(Participant.id).in_(ids), col(Participant.external_id).in_(external))
+        )
+    )
+
+
+def _groups_of(session: Session, people: People, on: date) -> list[uuid.UUID]:
+    """The groups these people are in on `on`, in one query."""
+    whose: list[ColumnElement[bool]] = []
+    if people.staff is not None:
+        whose.append(col(Membership.staff_id).in_(people.staff))
+    if people.participants is not None:
+        whose.append(col(Membership.participant_id).in_(people.participants))
+    if not whose:
+        return []
+    return list(session.exec(select(Membership.group_id).where(current_on(on), or_(*whose)).distinct()).all())
+
+
+def sync(
+    *,
+    session: Session,
+    records: list[dict[str, Any]],
+    schema: type[C],
+    upsert: Callable[[str, C], tuple[Timestamped, Upserted]],
+    people: People,
+) -> SyncResponse:
+    """Run a batch, and list the groups whose compliance status it changed: those the batch's people are
+    in, evaluated before and after (each evaluation a fixed number of queries, however many groups)."""
+    today = date.today()
+    group_ids = _groups_of(session, people, today)
+    before = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)
+    results = run(session=session, records=records, schema=schema, upsert=upsert)
+    after = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)
+    changed = [
+        GroupChange(group_id=group_id, before=status, after=after[group_id])
+        for group_id, status in sorted(before.items(), key=lambda item: str(item[0]))
+        if group_id in after and after[group_id] is not status
+    ]
+    return respond(results, changed)
 
 
 def run(

@@ -1,0 +1,284 @@
+"""The CRM's view of consents: append-only pushes by external id, one at a time or in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from api.audit.models import AuditEvent
+from api.consents.models import Consent, ConsentKind
+from api.memberships.models import Membership
+from api.participants.models import Participant
+from tests.factories import (
+    TODAY,
+    Actor,
+    compliance_compliant_group,
+    consents_make_group,
+    consents_make_membership,
+    consents_make_participant,
+)
+
+URL = "/api/v1/consents/by-external-id"
+SYNC = "/api/v1/sync/consents"
+
+
+def consent(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "participant_external_id": "crm-p-1",
+        "kind": "image_use",
+        "purposes": ["website", "social_media"],
+        "given_by": "parent_carer",
+        "given_by_name": "Priya Shah",
+        "given_on": "2024-09-01",
+        "evidence_ref": "FORM-2024-117",
+    }
+    data.update(overrides)
+    return data
+
+
+def child(session: Session, external_id: str = "crm-p-1") -> Participant:
+    return consents_make_participant(session, external_id=external_id)
+
+
+def actions(session: Session) -> list[str]:
+    return sorted(
+        session.exec(select(AuditEvent.action).where(col(AuditEvent.action).like("consent.%"))).all()
+    )
+
+
+def test_a_push_records_then_an_identical_push_changes_nothing(
+    client: TestClient, integration: Actor, session: Session
+) -> None:
+    person = child(session)
+    created = client.put(f"{URL}/crm-c-1", json=consent(), headers=integration.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["participant_id"] == str(person.id)
+    assert created.json()["external_id"] == "crm-c-1"
+    assert created.headers["etag"] == '"1"'
+    # Purposes in another order are the same consent.
+    again = client.put(
+        f"{URL}/crm-c-1", json=consent(purposes=["social_media", "website"]), headers=integration.headers
+    )
+    assert again.status_code == 200
+    assert again.json()["version"] == 1
+    by_id = consent(participant_id=str(person.id))
+    del by_id["participant_external_id"]
+    assert client.put(f"{URL}/crm-c-1", json=by_id, headers=integration.headers).json()["version"] == 1
+    assert actions(session) == ["consent.create"]
+
+
+def test_a_push_that_adds_withdrawn_on_withdraws(
+    client: TestClient, integration: Actor, session: Session
+) -> None:
+    child(session)
+    client.put(f"{URL}/crm-c-2", json=consent(), headers=integration.headers)
+    withdrawal = consent(withdrawn_on=str(TODAY), withdrawal_reason="Family moved away")
+    withdrawn = client.put(f"{URL}/crm-c-2", json=withdrawal, headers=integration.headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["withdrawn_on"] == str(TODAY)
+    assert withdrawn.json()["withdrawal_reason"] == "Family moved away"
+    assert withdrawn.json()["in_force"] is False
+    assert withdrawn.headers["etag"] == '"2"'
+    again = client.put(f"{URL}/crm-c-2", json=withdrawal, headers=integration.headers)
+    assert again.status_code == 200
+    assert again.json()["version"] == 2
+    assert actions(session) == ["consent.create", "consent.withdraw"]
+
+
+def test_the_withdraw_checks_apply(client: TestClient, integration: Actor, session: Session) -> None:
+    child(session)
+    client.put(f"{URL}/crm-c-3", json=consent(), headers=integration.headers)
+    early = client.put(f"{URL}/crm-c-3", json=consent(withdrawn_on="2024-08-01"), headers=integration.headers)
+    assert early.status_code == 422
+    assert early.json()["errors"][0]["field"] == "withdrawn_on"
+    later = str(TODAY + timedelta(days=3))
+    future = client.put(f"{URL}/crm-c-3", json=consent(withdrawn_on=later), headers=integration.headers)
+    assert future.status_code == 422
+    assert actions(session) == ["consent.create"]
+
+
+def test_any_other_change_is_refused_as_append_only(
+    client: TestClient, integration: Actor, session: Session
+) -> None:
+    child(session)
+    child(session, "crm-p-2")
+    client.put(f"{URL}/crm-c-4", json=consent(), headers=integration.headers)
+    changes: list[tuple[dict[str, Any], list[str]]] = [
+        ({"purposes": ["website"]}, ["purposes"]),
+        ({"given_on": "2024-09-02", "evidence_ref": None}, ["given_on", "evidence_ref"]),
+        ({"participant_external_id": "crm-p-2"}, ["participant_id"]),
+    ]
+    for change, fields in changes:
+        r = client.put(f"{URL}/crm-c-4", json=consent(**change), headers=integration.headers)
+        assert r.status_code == 409, r.text
+        problem = r.json()
+        assert problem["code"] == "consent_is_append_only"
+        assert [e["field"] for e in problem["errors"]] == fields
+        assert "new external id" in problem["detail"]
+    client.put(f"{URL}/crm-c-4", json=consent(withdrawn_on=str(TODAY)), headers=integration.headers)
+    undo = client.put(f"{URL}/crm-c-4", json=consent(), headers=integration.headers)
+    assert undo.status_code == 409
+    assert [e["field"] for e in undo.json()["errors"]] == ["withdrawn_on"]
+    stored = session.exec(select(Consent).where(Consent.external_id == "crm-c-4")).one()
+    session.refresh(stored)
+    assert stored.withdrawn_on == TODAY
+    assert stored.given_on.isoformat() == "2024-09-01"
+    assert actions(session) == ["consent.create", "consent.withdraw"]
+
+
+def test_the_participant_is_named_by_exactly_one_known_id(
+    client: TestClient, integration: Actor, session: Session
+) -> None:
+    person = child(session)
+    both = client.put(
+        f"{URL}/crm-c-5", json=consent(participant_id=str(person.id)), headers=integration.headers
+    )
+    assert both.status_code == 422
+    assert both.json()["errors"][0]["field"] == "participant_external_id"
+    neither = consent()
+    del neither["participant_external_id"]
+    r = client.put(f"{URL}/crm-c-5", json=neither, headers=integration.headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "participant_id"
+    unknown = client.put(
+        f"{URL}/crm-c-5", json=consent(participant_external_id="crm-nobody"), headers=integration.headers
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"] == "participant_external_id"
+    unknown_id = consent(participant_id=str(uuid.uuid4()))
+    del unknown_id["participant_external_id"]
+    r = client.put(f"{URL}/crm-c-5", json=unknown_id, headers=integration.headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "participant_id"
+    assert session.exec(select(Consent).where(Consent.external_id == "crm-c-5")).first() is None
+
+
+def test_a_consent_pushed_already_withdrawn_is_recorded_then_withdrawn(
+    client: TestClient, integration: Actor, session: Session
+) -> None:
+    child(session)
+    body = consent(withdrawn_on="2025-01-10")
+    r = client.put(f"{URL}/crm-c-6", json=body, headers=integration.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["withdrawn_on"] == "2025-01-10"
+    assert actions(session) == ["consent.create", "consent.withdraw"]
+    bad = client.put(f"{URL}/crm-c-7", json=consent(withdrawn_on="2020-01-01"), headers=integration.headers)
+    assert bad.status_code == 422
+    assert session.exec(select(Consent).where(Consent.external_id == "crm-c-7")).first() is None
+    reason_alone = client.put(
+        f"{URL}/crm-c-8", json=consent(withdrawal_reason="x"), headers=integration.headers
+    )
+    assert reason_alone.status_code == 422
+    assert reason_alone.json()["errors"][0]["field"] == "withdrawal_reason"
+
+
+def test_upsert_honours_if_match(client: TestClient, integration: Actor, session: Session) -> None:
+    child(session)
+    url = f"{URL}/crm-c-9"
+    assert (
+        client.put(url, json=consent(), headers={**integration.headers, "If-Match": '"1"'}).status_code == 412
+    )
+    client.put(url, json=consent(), headers=integration.headers)
+    withdrawal = consent(withdrawn_on=str(TODAY))
+    stale = client.put(url, json=withdrawal, headers={**integration.headers, "If-Match": '"4"'})
+    assert stale.status_code == 412
+    fresh = client.put(url, json=withdrawal, headers={**integration.headers, "If-Match": '"1"'})
+    assert fresh.status_code == 200
+    assert fresh.json()["withdrawn_on"] == str(TODAY)
+
+
+def test_staff_push_only_within_their_reach(client: TestClient, staff_actor: Actor, session: Session) -> None:
+    assert staff_actor.staff is not None
+    group = consents_make_group(session)
+    mine = child(session, "crm-p-mine")
+    consents_make_membership(session, group, staff=staff_actor.staff)
+    consents_make_membership(session, group, participant=mine)
+    child(session, "crm-p-other")
+    ok = client.put(
+        f"{URL}/crm-c-10", json=consent(participant_external_id="crm-p-mine"), headers=staff_actor.headers
+    )
+    assert ok.status_code == 201, ok.text
+    out = client.put(
+        f"{URL}/crm-c-11", json=consent(participant_external_id="crm-p-other"), headers=staff_actor.headers
+    )
+    assert out.status_code == 422
+    assert out.json()["errors"][0]["field"] == "participant_external_id"
+
+
+# --- bulk -------------------------------------------------------------------------------------------------
+
+
+def test_a_batch_answers_each_record_in_order(
+    client: TestClient, integration: Actor, session: Session
+) -> None:
+    child(session)
+    client.put(f"{URL}/crm-c-20", json=consent(), headers=integration.headers)
+    client.put(f"{URL}/crm-c-21", json=consent(), headers=integration.headers)
+    records = [
+        consent(external_id="crm-c-22"),
+        consent(external_id="crm-c-20"),
+        consent(external_id="crm-c-21", withdrawn_on=str(TODAY)),
+        consent(external_id="crm-c-20", kind="esafety_agreement"),
+        consent(external_id="crm-c-23", participant_external_id="crm-nobody"),
+    ]
+    body = client.post(SYNC, json={"records": records}, headers=integration.headers).json()
+    assert [r["status"] for r in body["results"]] == [
+        "created",
+        "unchanged",
+        "updated",
+        "rejected",
+        "rejected",
+    ]
+    assert body["results"][3]["detail"] == "external_id: appears earlier in this batch"
+    assert body["results"][4]["errors"][0]["field"] == "participant_external_id"
+    changed = client.post(
+        SYNC,
+        json={"records": [consent(external_id="crm-c-22", purposes=["press"])]},
+        headers=integration.headers,
+    ).json()["results"][0]
+    assert changed["status"] == "rejected"
+    assert changed["code"] == "consent_is_append_only"
+    assert "new external id" in changed["detail"]
+    again = client.post(SYNC, json={"records": records[:3]}, headers=integration.headers).json()
+    assert again["counts"] == {"created": 0, "updated": 0, "unchanged": 3, "rejected": 0}
+
+
+def test_withdrawing_an_image_consent_is_reported_as_a_group_change(
+    client: TestClient, integration: Actor, coordinator: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    member_id = session.exec(
+        select(Membership.participant_id).where(
+            Membership.group_id == group.id, col(Membership.participant_id).is_not(None)
+        )
+    ).one()
+    image = session.exec(
+        select(Consent).where(Consent.participant_id == member_id, Consent.kind == ConsentKind.image_use)
+    ).one()
+    image.external_id = "crm-c-30"
+    session.add(image)
+    session.commit()
+    record = {
+        "external_id": "crm-c-30",
+        "participant_id": str(member_id),
+        "kind": "image_use",
+        "purposes": [str(p) for p in image.purposes],
+        "given_by": str(image.given_by),
+        "given_by_name": image.given_by_name,
+        "given_on": str(image.given_on),
+    }
+    unchanged = client.post(SYNC, json={"records": [record]}, headers=integration.headers).json()
+    assert [r["status"] for r in unchanged["results"]] == ["unchanged"]
+    assert unchanged["groups_changed"] == []
+    withdrawn = client.post(
+        SYNC, json={"records": [record | {"withdrawn_on": str(TODAY)}]}, headers=integration.headers
+    ).json()
+    assert [r["status"] for r in withdrawn["results"]] == ["updated"]
+    assert withdrawn["groups_changed"] == [
+        {"group_id": str(group.id), "before": "compliant", "after": "non_compliant"}
+    ]
