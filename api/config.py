@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Sync routes run in the threadpool; a smaller pool measured faster for CPU-bound evaluation.
     threadpool_size: int = Field(default=40, ge=1)
-    gc_threshold0: int = Field(default=700, ge=100)
+    gc_threshold0: int = Field(default=50_000, ge=100)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 import orjson
@@ -57,7 +58,7 @@ from api.db import utcnow
 from api.errors import Conflict, NotFound, Unprocessable
 from api.groups.models import Platform
 from api.memberships.scope import groups_of_staff
-from api.policy import service as policy_service
+from api.policy.models import PolicySettingsBase
 
 _T = SQLModel.metadata.tables
 GROUP, MEMBERSHIP, STAFF, PARTICIPANT = _T["online_group"], _T["membership"], _T["staff"], _T["participant"]
@@ -65,6 +66,8 @@ USER, CONSENT, REVIEW, RISK = _T["user_account"], _T["consent"], _T["group_revie
 INCIDENT, WAIVER = _T["incident"], _T["compliance_waiver"]
 
 SERIOUS = ("high", "critical")
+# The consents the group rules read (GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT): no other kind is loaded.
+CONSENT_KINDS_READ = ("esafety_agreement", "image_use")
 
 # What the response tells its reader: which facts were taken as they stood on `as_of`, which are today's.
 FACTS: dict[str, list[str]] = {
@@ -122,99 +125,154 @@ def check_as_of(as_of: date | None) -> date:
 
 # ---------------------------------------------------------------------------------------------------------
 # Loading: a fixed number of queries, whatever the size
+#
+# The statements are built once (the values are bound parameters), run on the session's connection (no ORM
+# layer in between) and fetched in one call. The columns the hot loops read are `_plain`: no SQLAlchemy
+# result processing, converted in Python only where a value is used (measured in bench/README.md).
+
+POLICY = _T["policy_settings"]
+_AS_OF = sa.bindparam("as_of", type_=sa.Date())
+_GROUP_ID = sa.bindparam("group_id", type_=GROUP.c.id.type)
 
 
-def _thresholds(session: Session) -> Thresholds:
-    s = policy_service.get(session=session)
-    return Thresholds(
-        min_group_admins=s.min_group_admins,
-        review_interval_days=s.review_interval_days,
-        risk_assessment_valid_days=s.risk_assessment_valid_days,
-        training_valid_days=s.training_valid_days,
-        self_consent_min_age=s.self_consent_min_age,
-        official_email_domains=tuple(d.lower() for d in s.official_email_domains),
+def _plain(column: sa.Column[Any]) -> ColumnElement[Any]:
+    """A column as the driver returns it: ids as UUIDs (PostgreSQL) or 32 hex digits (SQLite), dates as dates
+    or ISO text, enums as text, booleans as booleans or 0/1. SQLAlchemy's own conversions (UUID objects, a
+    regular expression per date) were most of a large group's time."""
+    return sa.type_coerce(column, sa.String)
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    # A person's id as a UUID; the ids of consents stay as read (only a refusal's message shows one). From
+    # SQLite's hex through `int=`: about 5x cheaper than `hex=`, which strips and checks the text first.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(int=int(value, 16))
+
+
+def _same(value: date) -> date:
+    return value
+
+
+def _day(value: date | str) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _day_or_none(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+_THRESHOLDS = sa.select(
+    POLICY.c.min_group_admins,
+    POLICY.c.review_interval_days,
+    POLICY.c.risk_assessment_valid_days,
+    POLICY.c.training_valid_days,
+    POLICY.c.self_consent_min_age,
+    POLICY.c.official_email_domains,
+).order_by(POLICY.c.created_at)
+
+
+@cache
+def _default_thresholds() -> Thresholds:
+    s = PolicySettingsBase()
+    return _to_thresholds(
+        (
+            s.min_group_admins,
+            s.review_interval_days,
+            s.risk_assessment_valid_days,
+            s.training_valid_days,
+            s.self_consent_min_age,
+            s.official_email_domains,
+        )
     )
 
 
-def _current_on(table: sa.Table, on: date) -> ColumnElement[bool]:
+def _to_thresholds(r: Sequence[Any]) -> Thresholds:
+    return Thresholds(r[0], r[1], r[2], r[3], r[4], tuple(d.lower() for d in r[5]))
+
+
+def _thresholds(session: Session) -> Thresholds:
+    """The policy settings in force, as `policy_service.get` reads them (the defaults if none were saved), in
+    one Core query rather than an ORM object."""
+    row = session.connection().execute(_THRESHOLDS).first()
+    return _to_thresholds(row) if row is not None else _default_thresholds()
+
+
+def _current_on(table: sa.Table, on: date | sa.BindParameter[date]) -> ColumnElement[bool]:
     return sa.and_(table.c.started_on <= on, sa.or_(table.c.ended_on.is_(None), table.c.ended_on > on))
 
 
 _STAFF_COLUMNS = (
-    STAFF.c.id,
+    _plain(STAFF.c.id),
     STAFF.c.full_name,
     STAFF.c.email,
-    STAFF.c.started_on,
-    STAFF.c.left_on,
-    STAFF.c.is_esafety_coordinator,
-    STAFF.c.uses_social_media_for_work,
-    STAFF.c.code_of_conduct_signed_on,
-    STAFF.c.esafety_training_completed_on,
+    _plain(STAFF.c.started_on),
+    _plain(STAFF.c.left_on),
+    _plain(STAFF.c.is_esafety_coordinator),
+    _plain(STAFF.c.uses_social_media_for_work),
+    _plain(STAFF.c.code_of_conduct_signed_on),
+    _plain(STAFF.c.esafety_training_completed_on),
+    sa.exists().where(USER.c.staff_id == STAFF.c.id, USER.c.is_active.is_(True)),
 )
 
 
-def _active_account() -> ColumnElement[bool]:
-    return sa.exists().where(USER.c.staff_id == STAFF.c.id, USER.c.is_active.is_(True))
+def _staff_facts(r: Sequence[Any], o: int = 0) -> StaffFacts:
+    """A StaffFacts from `_STAFF_COLUMNS` starting at column `o` of a row."""
+    return StaffFacts(
+        _uuid(r[o]),
+        r[o + 1],
+        r[o + 2],
+        _day(r[o + 3]),
+        _day_or_none(r[o + 4]),
+        bool(r[o + 5]),
+        bool(r[o + 6]),
+        _day_or_none(r[o + 7]),
+        _day_or_none(r[o + 8]),
+        bool(r[o + 9]),
+    )
 
 
-def _staff_facts(row: Any, offset: int = 0) -> StaffFacts:
-    r = tuple(row)[offset : offset + 10]
-    return StaffFacts(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]))
+_GROUP_COLUMNS = (
+    _plain(GROUP.c.id),
+    GROUP.c.id,
+    GROUP.c.name,
+    _plain(GROUP.c.platform),
+    _plain(GROUP.c.visibility),
+    _plain(GROUP.c.join_approval),
+    _plain(GROUP.c.started_on),
+    GROUP.c.min_age,
+    GROUP.c.max_age,
+    _plain(GROUP.c.shares_images),
+    _plain(GROUP.c.archived_on),
+)
+_ONE_GROUP = sa.select(*_GROUP_COLUMNS).where(GROUP.c.id == _GROUP_ID)
 
 
-def _raw(column: sa.Column[Any]) -> ColumnElement[Any]:
-    """An id read as the driver gives it, for matching rows to rows only: turning 100,000 ids into UUID
-    objects was most of the organisation report's time on SQLite."""
-    return sa.type_coerce(column, sa.String)
-
-
-def _group_rows(session: Session, where: ColumnElement[bool]) -> list[tuple[Any, GroupFacts]]:
-    rows = session.execute(
-        sa.select(
-            _raw(GROUP.c.id),
-            GROUP.c.id,
-            GROUP.c.name,
-            GROUP.c.platform,
-            GROUP.c.visibility,
-            GROUP.c.join_approval,
-            GROUP.c.started_on,
-            GROUP.c.min_age,
-            GROUP.c.max_age,
-            GROUP.c.shares_images,
-            GROUP.c.archived_on,
-        )
-        .where(where)
-        .order_by(GROUP.c.name, GROUP.c.id)
-    ).all()
+def _group_rows(
+    session: Session, statement: Select[Any], params: dict[str, Any]
+) -> list[tuple[Any, GroupFacts]]:
+    rows = session.connection().execute(statement, params).all()
     return [
         (
             r[0],
             GroupFacts(
                 id=r[1],
                 name=r[2],
-                platform=str(r[3]),
-                visibility=str(r[4]),
-                join_approval=str(r[5]),
-                started_on=r[6],
+                platform=r[3],
+                visibility=r[4],
+                join_approval=r[5],
+                started_on=_day(r[6]),
                 min_age=r[7],
                 max_age=r[8],
                 shares_images=bool(r[9]),
-                archived_on=r[10],
+                archived_on=_day_or_none(r[10]),
             ),
         )
         for r in rows
     ]
 
 
-def _purposes(raw: str | list[str] | None) -> frozenset[str]:
-    # PostgreSQL's driver hands back parsed JSON; SQLite hands back the text.
-    values = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
-    return frozenset(values or ())
-
-
 @dataclass
 class _Loaded:
-    # Keyed by the group's raw id (see `_raw`).
+    # Keyed by the group's raw id (see `_plain`).
     members: dict[Any, list[MemberFacts]]
     reviews: dict[Any, list[ReviewFacts]]
     risks: dict[Any, list[RiskAssessmentFacts]]
@@ -222,45 +280,47 @@ class _Loaded:
     waivers: dict[Any, dict[str, WaiverFacts]]
 
 
-def _load_group_facts(session: Session, groups: Select[Any], as_of: date) -> _Loaded:
-    """Everything the group rules read, for every group `groups` (a select of ids) names: six queries."""
-    group_ids = groups  # a subquery, so the ids never leave the database
-    members_here = sa.and_(MEMBERSHIP.c.group_id.in_(group_ids), _current_on(MEMBERSHIP, as_of))
+@dataclass(frozen=True)
+class _Queries:
+    """The six statements that load every group fact, for the groups one filter names; `as_of` is bound."""
 
-    consents: dict[Any, list[ConsentFact]] = defaultdict(list)
+    consents: Select[Any]
+    members: Select[Any]
+    reviews: Select[Any]
+    risks: Select[Any]
+    incidents: Select[Any]
+    waivers: Select[Any]
+
+
+def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Queries:
+    members_here = sa.and_(in_groups(MEMBERSHIP.c.group_id), _current_on(MEMBERSHIP, _AS_OF))
     participant_ids = sa.select(MEMBERSHIP.c.participant_id).where(
         members_here, MEMBERSHIP.c.participant_id.is_not(None)
     )
-    for c in session.execute(
+    consents = sa.select(
+        _plain(CONSENT.c.participant_id),
+        _plain(CONSENT.c.id),
+        _plain(CONSENT.c.kind),
+        # As text: few distinct values, parsed once each (see `_purposes`); the JSON type's own decoding
+        # dominated the report's time.
+        sa.cast(CONSENT.c.purposes, sa.Text),
+        _plain(CONSENT.c.given_by),
+        _plain(CONSENT.c.given_on),
+        _plain(CONSENT.c.expires_on),
+        _plain(CONSENT.c.withdrawn_on),
+    ).where(CONSENT.c.participant_id.in_(participant_ids), CONSENT.c.kind.in_(CONSENT_KINDS_READ))
+    members = (
         sa.select(
-            _raw(CONSENT.c.participant_id),
-            CONSENT.c.id,
-            CONSENT.c.kind,
-            # Read as text and parsed with orjson: the JSON type's own decoding dominated the report's time.
-            sa.type_coerce(CONSENT.c.purposes, sa.String),
-            CONSENT.c.given_by,
-            CONSENT.c.given_on,
-            CONSENT.c.expires_on,
-            CONSENT.c.withdrawn_on,
-        ).where(CONSENT.c.participant_id.in_(participant_ids))
-    ):
-        consents[c[0]].append(ConsentFact(c[1], str(c[2]), _purposes(c[3]), str(c[4]), c[5], c[6], c[7]))
-
-    members: dict[Any, list[MemberFacts]] = defaultdict(list)
-    member_rows = session.execute(
-        sa.select(
-            _raw(MEMBERSHIP.c.group_id),
-            _raw(MEMBERSHIP.c.participant_id),
-            MEMBERSHIP.c.role,
-            MEMBERSHIP.c.started_on,
-            MEMBERSHIP.c.ended_on,
+            _plain(MEMBERSHIP.c.group_id),
+            _plain(MEMBERSHIP.c.participant_id),
+            _plain(MEMBERSHIP.c.role),
+            _plain(MEMBERSHIP.c.started_on),
+            _plain(MEMBERSHIP.c.ended_on),
             *_STAFF_COLUMNS,
-            _active_account(),
-            PARTICIPANT.c.id,
             PARTICIPANT.c.full_name,
-            PARTICIPANT.c.date_of_birth,
-            PARTICIPANT.c.joined_on,
-            PARTICIPANT.c.left_on,
+            _plain(PARTICIPANT.c.date_of_birth),
+            _plain(PARTICIPANT.c.joined_on),
+            _plain(PARTICIPANT.c.left_on),
         )
         .select_from(
             MEMBERSHIP.outerjoin(STAFF, STAFF.c.id == MEMBERSHIP.c.staff_id).outerjoin(
@@ -269,78 +329,124 @@ def _load_group_facts(session: Session, groups: Select[Any], as_of: date) -> _Lo
         )
         .where(members_here)
     )
-    staff_cache: dict[uuid.UUID, StaffFacts] = {}
-    for r in member_rows:
-        staff = participant = None
-        if r[5] is not None:
-            staff = staff_cache.get(r[5]) or staff_cache.setdefault(r[5], _staff_facts(r, 5))
-        else:
-            consented = tuple(consents.get(r[1], ()))
-            participant = ParticipantFacts(r[15], r[16], r[17], r[18], r[19], consented)
-        members[r[0]].append(MemberFacts(str(r[2]), r[3], r[4], staff, participant))
-
-    reviews: dict[Any, list[ReviewFacts]] = defaultdict(list)
-    for r in session.execute(
-        sa.select(_raw(REVIEW.c.group_id), REVIEW.c.id, REVIEW.c.reviewed_on, REVIEW.c.reviewed_by_id).where(
-            REVIEW.c.group_id.in_(group_ids), REVIEW.c.reviewed_on <= as_of
-        )
-    ):
-        reviews[r[0]].append(ReviewFacts(r[1], r[2], r[3]))
-
-    risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
+    reviews = sa.select(
+        _plain(REVIEW.c.group_id), REVIEW.c.id, REVIEW.c.reviewed_on, REVIEW.c.reviewed_by_id
+    ).where(in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF)
     assessor_uses_group = sa.exists().where(
         MEMBERSHIP.c.group_id == RISK.c.group_id, MEMBERSHIP.c.staff_id == RISK.c.assessed_by_id
     )
-    for r in session.execute(
+    risks = (
         sa.select(
-            _raw(RISK.c.group_id),
+            _plain(RISK.c.group_id),
             RISK.c.id,
             RISK.c.assessed_on,
             RISK.c.privacy_features_checked,
             assessor_uses_group,
             *_STAFF_COLUMNS,
-            _active_account(),
         )
         .select_from(RISK.join(STAFF, STAFF.c.id == RISK.c.assessed_by_id))
-        .where(RISK.c.group_id.in_(group_ids), RISK.c.assessed_on <= as_of)
-    ):
-        risks[r[0]].append(RiskAssessmentFacts(r[1], r[2], _staff_facts(r, 5), bool(r[4]), bool(r[3])))
-
-    incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
-    for r in session.execute(
+        .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF)
+    )
+    incidents = sa.select(
+        _plain(INCIDENT.c.group_id),
+        INCIDENT.c.id,
+        _plain(INCIDENT.c.severity),
+        _plain(INCIDENT.c.category),
+        _plain(INCIDENT.c.status),
+        INCIDENT.c.created_at,
+        INCIDENT.c.closed_at,
+    ).where(in_groups(INCIDENT.c.group_id), INCIDENT.c.severity.in_(SERIOUS))
+    waivers = (
         sa.select(
-            _raw(INCIDENT.c.group_id),
-            INCIDENT.c.id,
-            INCIDENT.c.severity,
-            INCIDENT.c.category,
-            INCIDENT.c.status,
-            INCIDENT.c.created_at,
-            INCIDENT.c.closed_at,
-        ).where(INCIDENT.c.group_id.in_(group_ids), INCIDENT.c.severity.in_(SERIOUS))
-    ):
-        # Timestamps are UTC; the day an incident was reported or closed is taken in UTC too.
-        closed_on = r[6].date() if r[6] is not None else None
-        incidents[r[0]].append(IncidentFacts(r[1], str(r[2]), str(r[3]), str(r[4]), r[5].date(), closed_on))
-
-    waivers: dict[Any, dict[str, WaiverFacts]] = defaultdict(dict)
-    for r in session.execute(
-        sa.select(
-            _raw(WAIVER.c.group_id),
+            _plain(WAIVER.c.group_id),
             WAIVER.c.id,
             WAIVER.c.rule_id,
             WAIVER.c.reason,
             WAIVER.c.created_at,
             WAIVER.c.expires_on,
             WAIVER.c.revoked_at,
-            WAIVER.c.group_id,
         )
-        .where(WAIVER.c.group_id.in_(group_ids))
+        .where(in_groups(WAIVER.c.group_id))
         .order_by(WAIVER.c.created_at)
-    ):
-        w = WaiverFacts(r[1], r[0], r[2], r[3], r[4].date(), r[5], r[6].date() if r[6] is not None else None)
+    )
+    return _Queries(consents, members, reviews, risks, incidents, waivers)
+
+
+_ONE_GROUP_QUERIES = _queries(lambda column: column == _GROUP_ID)
+
+
+class _Purposes(dict[str, frozenset[str]]):
+    """Consent purposes by their JSON text: a handful of distinct values, each parsed once."""
+
+    def __missing__(self, raw: str) -> frozenset[str]:
+        value = self[raw] = frozenset(orjson.loads(raw) or ())
+        return value
+
+
+def _load_group_facts(session: Session, q: _Queries, params: dict[str, Any], as_of: date) -> _Loaded:
+    """Everything the group rules read, for every group the queries name: six queries."""
+    conn = session.connection()
+    # The hot loops convert dates without asking each value its type: SQLite returns ISO text, PostgreSQL
+    # dates (a None stays None through `x and day(x)`).
+    day: Callable[[Any], date] = date.fromisoformat if conn.dialect.name == "sqlite" else _same
+    purposes = _Purposes()
+    consents: dict[Any, list[ConsentFact]] = defaultdict(list)
+    for c in conn.execute(q.consents, params).all():
+        consents[c[0]].append(
+            ConsentFact(
+                c[1],
+                c[2],
+                purposes[c[3]] if c[3] is not None else frozenset(),
+                c[4],
+                day(c[5]),
+                c[6] and day(c[6]),
+                c[7] and day(c[7]),
+            )
+        )
+
+    members: dict[Any, list[MemberFacts]] = defaultdict(list)
+    staff_cache: dict[Any, StaffFacts] = {}
+    no_consents: tuple[ConsentFact, ...] = ()
+    for r in conn.execute(q.members, params).all():
+        staff = participant = None
+        if r[5] is not None:
+            staff = staff_cache.get(r[5])
+            if staff is None:
+                staff = staff_cache[r[5]] = _staff_facts(r, 5)
+        else:
+            held = consents.get(r[1])
+            participant = ParticipantFacts(
+                _uuid(r[1]),
+                r[15],
+                day(r[16]),
+                day(r[17]),
+                r[18] and day(r[18]),
+                tuple(held) if held else no_consents,
+            )
+        members[r[0]].append(MemberFacts(r[2], day(r[3]), r[4] and day(r[4]), staff, participant))
+
+    reviews: dict[Any, list[ReviewFacts]] = defaultdict(list)
+    for r in conn.execute(q.reviews, params).all():
+        reviews[r[0]].append(ReviewFacts(r[1], r[2], r[3]))
+
+    risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
+    for r in conn.execute(q.risks, params).all():
+        risks[r[0]].append(RiskAssessmentFacts(r[1], r[2], _staff_facts(r, 5), bool(r[4]), bool(r[3])))
+
+    incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
+    for r in conn.execute(q.incidents, params).all():
+        # Timestamps are UTC; the day an incident was reported or closed is taken in UTC too.
+        closed_on = r[6].date() if r[6] is not None else None
+        incidents[r[0]].append(IncidentFacts(r[1], r[2], r[3], r[4], r[5].date(), closed_on))
+
+    waivers: dict[Any, dict[str, WaiverFacts]] = defaultdict(dict)
+    for r in conn.execute(q.waivers, params).all():
+        w = WaiverFacts(
+            r[1], _uuid(r[0]), r[2], r[3], r[4].date(), r[5], r[6].date() if r[6] is not None else None
+        )
         # Several waivers of one rule may exist over time: the one in force on as_of is the one that matters.
-        held = waivers[r[0]].get(r[2])
-        if held is None or not held.in_force_on(as_of):
+        held_waiver = waivers[r[0]].get(r[2])
+        if held_waiver is None or not held_waiver.in_force_on(as_of):
             waivers[r[0]][r[2]] = w
     return _Loaded(members, reviews, risks, incidents, waivers)
 
@@ -363,14 +469,16 @@ def load_group(
     *, session: Session, group_id: uuid.UUID, as_of: date, caller: Principal | None = None
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
     """One group's snapshot and its waivers, in eight queries whatever its size; 404 out of reach."""
-    where = GROUP.c.id == group_id
-    if caller is not None:
-        where = sa.and_(where, _group_reach(caller))
-    groups = _group_rows(session, where)
+    params = {"group_id": group_id, "as_of": as_of}
+    if caller is None or _sees_everything(caller):
+        statement = _ONE_GROUP
+    else:
+        statement = _ONE_GROUP.where(_group_reach(caller))
+    groups = _group_rows(session, statement, params)
     if not groups:
         raise NotFound(f"No group with id {group_id}")
     thresholds = _thresholds(session)
-    loaded = _load_group_facts(session, sa.select(GROUP.c.id).where(GROUP.c.id == group_id), as_of)
+    loaded = _load_group_facts(session, _ONE_GROUP_QUERIES, params, as_of)
     key, group = groups[0]
     return _snapshot(key, group, loaded, as_of, thresholds), dict(loaded.waivers.get(key, {}))
 
@@ -445,12 +553,11 @@ def group_report(*, session: Session, caller: Principal, group_id: uuid.UUID, as
 def _staff_snapshots(
     session: Session, as_of: date, thresholds: Thresholds, where: ColumnElement[bool]
 ) -> list[StaffSnapshot]:
-    rows = session.execute(
-        sa.select(*_STAFF_COLUMNS, _active_account()).where(where).order_by(STAFF.c.full_name, STAFF.c.id)
-    ).all()
+    conn = session.connection()
+    rows = conn.execute(sa.select(*_STAFF_COLUMNS).where(where).order_by(STAFF.c.full_name, STAFF.c.id)).all()
     refs: dict[uuid.UUID, list[GroupMembershipRef]] = defaultdict(list)
     staff_ids = sa.select(STAFF.c.id).where(where)
-    for r in session.execute(
+    for r in conn.execute(
         sa.select(
             MEMBERSHIP.c.staff_id,
             MEMBERSHIP.c.group_id,
@@ -462,7 +569,7 @@ def _staff_snapshots(
         .select_from(MEMBERSHIP.join(GROUP, GROUP.c.id == MEMBERSHIP.c.group_id))
         .where(MEMBERSHIP.c.staff_id.in_(staff_ids), _current_on(MEMBERSHIP, as_of))
         .order_by(GROUP.c.name, GROUP.c.id)
-    ):
+    ).all():
         refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
     return [
         StaffSnapshot(as_of, thresholds, facts, tuple(refs.get(facts.id, ())))
@@ -510,8 +617,12 @@ def organisation_report(
     )
     if platform is not None:
         active = sa.and_(active, GROUP.c.platform == platform)
-    groups = _group_rows(session, active)
-    loaded = _load_group_facts(session, sa.select(GROUP.c.id).where(active), as_of)
+    groups = _group_rows(
+        session, sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id), {}
+    )
+    active_ids = sa.select(GROUP.c.id).where(active)
+    queries = _queries(lambda column: column.in_(active_ids))
+    loaded = _load_group_facts(session, queries, {"as_of": as_of}, as_of)
 
     summaries: list[GroupSummary] = []
     for key, g in groups:
@@ -562,8 +673,11 @@ def group_statuses(
         sa.or_(GROUP.c.archived_on.is_(None), GROUP.c.archived_on > as_of),
     )
     thresholds = _thresholds(session)
-    groups = _group_rows(session, chosen)
-    loaded = _load_group_facts(session, sa.select(GROUP.c.id).where(chosen), as_of)
+    groups = _group_rows(session, sa.select(*_GROUP_COLUMNS).where(chosen), {})
+    chosen_ids = sa.select(GROUP.c.id).where(chosen)
+    loaded = _load_group_facts(
+        session, _queries(lambda column: column.in_(chosen_ids)), {"as_of": as_of}, as_of
+    )
     return {
         g.id: evaluate(
             GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key)

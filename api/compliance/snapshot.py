@@ -133,15 +133,31 @@ class GroupSnapshot:
     reviews: tuple[ReviewFacts, ...] = ()
     risk_assessments: tuple[RiskAssessmentFacts, ...] = ()
     incidents: tuple[IncidentFacts, ...] = ()
+    # Worked out once here, not by each of the rules that ask (a 1,000-member group has 17 rules asking).
+    _staff: tuple[tuple[MemberFacts, StaffFacts], ...] = field(init=False, repr=False, compare=False)
+    _participants: tuple[tuple[MemberFacts, ParticipantFacts], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        staff, participants = [], []
+        for m in self.members:
+            if in_force(m.started_on, m.ended_on, self.as_of):
+                if m.staff is not None:
+                    staff.append((m, m.staff))
+                if m.participant is not None:
+                    participants.append((m, m.participant))
+        object.__setattr__(self, "_staff", tuple(staff))
+        object.__setattr__(self, "_participants", tuple(participants))
 
     def current_members(self) -> list[MemberFacts]:
         return [m for m in self.members if m.current_on(self.as_of)]
 
-    def current_staff(self) -> list[tuple[MemberFacts, StaffFacts]]:
-        return [(m, m.staff) for m in self.current_members() if m.staff is not None]
+    def current_staff(self) -> tuple[tuple[MemberFacts, StaffFacts], ...]:
+        return self._staff
 
-    def current_participants(self) -> list[tuple[MemberFacts, ParticipantFacts]]:
-        return [(m, m.participant) for m in self.current_members() if m.participant is not None]
+    def current_participants(self) -> tuple[tuple[MemberFacts, ParticipantFacts], ...]:
+        return self._participants
 
 
 @dataclass(frozen=True, slots=True)

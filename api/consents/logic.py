@@ -23,7 +23,9 @@ class Refusal(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ConsentFact:
-    id: uuid.UUID
+    # A UUID, or the id as the database driver returns it (the compliance engine reads SQLite's 32 hex digits
+    # and never converts the ids of consents that allow: see `id_text`).
+    id: uuid.UUID | str
     kind: str
     purposes: frozenset[str]
     given_by: str  # "participant" or "parent_carer"
@@ -88,6 +90,74 @@ _PRECEDENCE = (
 )
 
 
+def _scan(
+    consents: Iterable[ConsentFact],
+    kind: str,
+    purpose: str | None,
+    on: date,
+    date_of_birth: date,
+    self_consent_min_age: int,
+) -> tuple[ConsentFact | None, list[tuple[Refusal, ConsentFact]]]:
+    """The consent that allows the use (newest first), or None and why each consent of `kind` refuses.
+    Messages are written only by `decide`: the compliance engine asks `allows` for every participant of a
+    group and needs a sentence only for the few refused."""
+    matching = [c for c in consents if c.kind == kind]
+    if len(matching) > 1:
+        matching.sort(key=lambda c: (c.given_on, str(c.id)), reverse=True)
+    refusals: list[tuple[Refusal, ConsentFact]] = []
+    for c in matching:
+        # The purpose first: a consent that never covered it says nothing about it, so the answer describes
+        # the consents that did (a withdrawn press consent is "withdrawn" even beside a website-only one).
+        if purpose is not None and purpose not in c.purposes:
+            refusals.append((Refusal.wrong_purpose, c))
+        elif c.given_on > on:
+            refusals.append((Refusal.not_yet_given, c))
+        elif c.withdrawn_on is not None and c.withdrawn_on <= on:
+            refusals.append((Refusal.withdrawn, c))
+        elif not in_force(None, c.expires_on, on):
+            refusals.append((Refusal.expired, c))
+        elif c.given_by == "participant" and age_on(date_of_birth, c.given_on) < self_consent_min_age:
+            refusals.append((Refusal.given_by_wrong_person, c))
+        else:
+            return c, refusals
+    return None, refusals
+
+
+def allows(
+    consents: Iterable[ConsentFact],
+    *,
+    kind: str,
+    purpose: str | None,
+    on: date,
+    date_of_birth: date,
+    self_consent_min_age: int,
+) -> bool:
+    """`decide(...).allowed`, without writing the decision's sentence."""
+    return _scan(consents, kind, purpose, on, date_of_birth, self_consent_min_age)[0] is not None
+
+
+def id_text(value: uuid.UUID | str) -> str:
+    """An id as a person reads it. The compliance engine keeps ids as the database driver returns them
+    (SQLite: 32 hex digits), so a message formats them here."""
+    return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(hex=value))
+
+
+def _refusal_detail(reason: Refusal, c: ConsentFact, purpose: str | None, self_consent_min_age: int) -> str:
+    cid = id_text(c.id)
+    if reason is Refusal.wrong_purpose:
+        return f"consent {cid} does not cover {purpose}"
+    if reason is Refusal.not_yet_given:
+        return f"consent {cid} was given later, on {c.given_on}"
+    if reason is Refusal.withdrawn:
+        return f"consent {cid} was withdrawn on {c.withdrawn_on}"
+    if reason is Refusal.expired:
+        return f"consent {cid} expired on {c.expires_on}"
+    return (
+        f"consent {cid} was given by the participant below {self_consent_min_age}; "
+        "a parent or carer must give it"
+    )
+
+
 def decide(
     consents: Iterable[ConsentFact],
     *,
@@ -100,34 +170,15 @@ def decide(
     """Allowed if any consent of `kind` was given on or before `on`, is neither withdrawn nor expired on `on`,
     covers `purpose` (when one is asked), and was given by a parent or carer if the participant was below
     `self_consent_min_age` when it was given. Withdrawal and expiry take effect on their dates."""
-    refusals: list[tuple[Refusal, str]] = []
-    for c in sorted(
-        (c for c in consents if c.kind == kind), key=lambda c: (c.given_on, str(c.id)), reverse=True
-    ):
-        # The purpose first: a consent that never covered it says nothing about it, so the answer describes
-        # the consents that did (a withdrawn press consent is "withdrawn" even beside a website-only one).
-        if purpose is not None and purpose not in c.purposes:
-            refusals.append((Refusal.wrong_purpose, f"consent {c.id} does not cover {purpose}"))
-        elif c.given_on > on:
-            refusals.append((Refusal.not_yet_given, f"consent {c.id} was given later, on {c.given_on}"))
-        elif c.withdrawn_on is not None and c.withdrawn_on <= on:
-            refusals.append((Refusal.withdrawn, f"consent {c.id} was withdrawn on {c.withdrawn_on}"))
-        elif not in_force(None, c.expires_on, on):
-            refusals.append((Refusal.expired, f"consent {c.id} expired on {c.expires_on}"))
-        elif c.given_by == "participant" and age_on(date_of_birth, c.given_on) < self_consent_min_age:
-            refusals.append(
-                (
-                    Refusal.given_by_wrong_person,
-                    f"consent {c.id} was given by the participant below {self_consent_min_age}; "
-                    "a parent or carer must give it",
-                )
-            )
-        else:
-            reconfirm = needs_reconfirmation(
-                c, date_of_birth=date_of_birth, on=on, self_consent_min_age=self_consent_min_age
-            )
-            return ConsentDecision(True, c.id, None, f"allowed by consent {c.id}", reconfirm_due=reconfirm)
+    allowing, refusals = _scan(consents, kind, purpose, on, date_of_birth, self_consent_min_age)
+    if allowing is not None:
+        reconfirm = needs_reconfirmation(
+            allowing, date_of_birth=date_of_birth, on=on, self_consent_min_age=self_consent_min_age
+        )
+        cid = id_text(allowing.id)
+        consent_id = allowing.id if isinstance(allowing.id, uuid.UUID) else uuid.UUID(cid)
+        return ConsentDecision(True, consent_id, None, f"allowed by consent {cid}", reconfirm_due=reconfirm)
     if not refusals:
         return ConsentDecision(False, None, Refusal.none, f"no {kind} consent has been recorded")
-    reason, detail = min(refusals, key=lambda r: _PRECEDENCE.index(r[0]))
-    return ConsentDecision(False, None, reason, detail)
+    reason, c = min(refusals, key=lambda r: _PRECEDENCE.index(r[0]))
+    return ConsentDecision(False, None, reason, _refusal_detail(reason, c, purpose, self_consent_min_age))

@@ -13,7 +13,7 @@ from api.compliance.rules.base import (
     passed,
 )
 from api.compliance.snapshot import GroupSnapshot
-from api.consents.logic import decide
+from api.consents.logic import allows, decide
 
 
 def check(s: GroupSnapshot) -> Result:
@@ -21,17 +21,27 @@ def check(s: GroupSnapshot) -> Result:
     if not participants:
         return not_applicable("The group has no participant members.")
     missing = []
+    min_age = s.thresholds.self_consent_min_age
     for p in participants:
+        # `allows` for everyone; the full decision (its sentence) only for the few it refuses.
+        if allows(
+            p.consents,
+            kind="esafety_agreement",
+            purpose=None,
+            on=s.as_of,
+            date_of_birth=p.date_of_birth,
+            self_consent_min_age=min_age,
+        ):
+            continue
         decision = decide(
             p.consents,
             kind="esafety_agreement",
             purpose=None,
             on=s.as_of,
             date_of_birth=p.date_of_birth,
-            self_consent_min_age=s.thresholds.self_consent_min_age,
+            self_consent_min_age=min_age,
         )
-        if not decision.allowed:
-            missing.append(participant_ref(p, decision.detail))
+        missing.append(participant_ref(p, decision.detail))
     if missing:
         return failed(
             f"{count(len(missing), 'participant')} in the group {'has' if len(missing) == 1 else 'have'} "
