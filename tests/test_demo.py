@@ -12,10 +12,13 @@ from sqlmodel import Session, col, select
 
 from api import cli
 from api.auth.models import User
+from api.auth.principal import user_principal
 from api.common import in_force
+from api.compliance import service as compliance
+from api.compliance.engine import Status
 from api.consents.logic import ConsentFact, age_on, decide
 from api.consents.models import Consent, ConsentKind, GivenBy
-from api.demo import DOMAIN, seed
+from api.demo import DEMO_ACCOUNTS, DOMAIN, seed
 from api.groups.models import Group, GroupReview, JoinApproval, RiskAssessment, Visibility
 from api.incidents.models import Incident, IncidentStatus, Severity
 from api.memberships.models import MemberRole, Membership
@@ -208,6 +211,24 @@ def test_groups_in_order_and_breaking_the_policy(
     incidents = session.exec(select(Incident)).all()
     assert 3 <= len(incidents) <= 8
     assert any(i.status is IncidentStatus.closed for i in incidents)
+
+
+def test_the_engine_finds_a_group_in_each_status(
+    session: Session, accounts: list[tuple[str, str, str]]
+) -> None:
+    # The README's "Compliance at a glance" walks through these: a newcomer should see every status.
+    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
+    report = compliance.organisation_report(session=session, caller=user_principal(coordinator), as_of=TODAY)
+    statuses = {g.group_name: g.status for g in report.groups}
+    assert set(statuses.values()) == set(Status), statuses
+    assert statuses["Youth Band"] is Status.compliant
+    # At risk for a warning alone: a lapsed admin's training, nothing failing.
+    studio = next(g for g in report.groups if g.group_name == "Studio Sessions")
+    assert studio.status is Status.at_risk
+    assert (studio.failing_rules, studio.warning_rules) == ([], ["GRP-STAFF-TRAINING"])
+    assert statuses["Beat Lab"] is Status.non_compliant
+    assert statuses["Summer Showcase"] is Status.non_compliant
+    assert report.totals.compliant + report.totals.at_risk + report.totals.non_compliant == len(statuses)
 
 
 def test_demo_dates_follow_the_day_it_is_loaded(session: Session) -> None:
