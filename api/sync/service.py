@@ -11,7 +11,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 
 from api.crud import Upserted
@@ -33,7 +33,36 @@ class SyncStatus(StrEnum):
 
 
 class SyncRequest(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {
+                            "external_id": "CRM-S0217",
+                            "full_name": "Leah Marchant",
+                            "email": "leah.marchant@riverbankmusic.org.uk",
+                            "employment_type": "sessional",
+                            "job_title": "Music leader (strings)",
+                            "started_on": "2025-09-01",
+                            "uses_social_media_for_work": True,
+                            "code_of_conduct_signed_on": "2025-09-01",
+                        },
+                        {
+                            "external_id": "CRM-S0142",
+                            "full_name": "Idris Calloway",
+                            "email": "idris.calloway@riverbankmusic.org.uk",
+                            "employment_type": "volunteer",
+                            "job_title": "Volunteer mentor",
+                            "started_on": "2023-01-16",
+                            "left_on": "2025-10-31",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
     records: list[dict[str, Any]] = Field(
         min_length=1,
         max_length=MAX_RECORDS,
