@@ -3,8 +3,10 @@ groups breaking the policy in each of the ways a newcomer should see."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -229,6 +231,21 @@ def test_the_engine_finds_a_group_in_each_status(
     assert statuses["Beat Lab"] is Status.non_compliant
     assert statuses["Summer Showcase"] is Status.non_compliant
     assert report.totals.compliant + report.totals.at_risk + report.totals.non_compliant == len(statuses)
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_readme_tells_the_demo_as_it_is(session: Session, accounts: list[tuple[str, str, str]]) -> None:
+    # "Compliance at a glance" lists each demo group with its status and fetches the Beat Lab by id.
+    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
+    report = compliance.organisation_report(session=session, caller=user_principal(coordinator), as_of=TODAY)
+    text = README.read_text()
+    listed = dict(re.findall(r"^- \*\*(.+?)\*\* \(\w+\): `(\w+)`", text, flags=re.MULTILINE))
+    assert listed == {g.group_name: g.status.value for g in report.groups}
+    beat_lab = next(g for g in report.groups if g.group_name == "Beat Lab")
+    assert f"/api/v1/groups/{beat_lab.group_id}/compliance" in text
+    assert f'"counts": {{\n    "pass": {beat_lab.counts["pass"]},' in text
 
 
 def test_demo_dates_follow_the_day_it_is_loaded(session: Session) -> None:
