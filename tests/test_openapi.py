@@ -18,8 +18,11 @@ HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "tra
 STALE = "openapi/openapi.json differs from what the app serves: run `make openapi` and commit the result"
 
 
+SERVED = create_app().openapi()
+
+
 def _operations() -> list[tuple[str, str, dict[str, Any]]]:
-    spec = create_app().openapi()
+    spec = SERVED
     return [
         (method.upper(), path, op)
         for path, item in spec["paths"].items()
@@ -64,9 +67,8 @@ WITH_BODY = [(m, p, op) for m, p, op in OPERATIONS if "requestBody" in op and (m
 
 
 def _schema(ref_or_schema: dict[str, Any]) -> dict[str, Any]:
-    components = create_app().openapi()["components"]["schemas"]
     ref = ref_or_schema.get("$ref")
-    return components[ref.rsplit("/", 1)[-1]] if ref else ref_or_schema
+    return SERVED["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else ref_or_schema
 
 
 def test_request_bodies_were_found() -> None:
