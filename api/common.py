@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Query, Response
 from pydantic import BaseModel
@@ -15,6 +15,12 @@ T = TypeVar("T")
 
 # Inputs reject unknown fields, so a typo in a field name is an error rather than silently ignored.
 FORBID_EXTRA = SQLModelConfig(extra="forbid")
+
+
+def forbid_extra(*examples: dict[str, Any]) -> SQLModelConfig:
+    """FORBID_EXTRA with examples for the schema: Swagger UI's "Try it out" starts from the first, so each
+    must be a body the model accepts (tests/test_examples.py validates every one)."""
+    return SQLModelConfig(extra="forbid", json_schema_extra={"examples": list(examples)})
 
 
 class Page(BaseModel, Generic[T]):

@@ -1,8 +1,9 @@
 """The demo organisation: Riverbank Music, a fictional youth music charity, so a newcomer sees real results.
 
 Everything is invented (names, addresses, phone numbers from the ranges set aside for fiction) and dated
-relative to the day it is loaded, so the picture stays meaningful: two groups in good order and four that
-break the policy in different ways. A fixed random seed makes every load the same, ids included.
+relative to the day it is loaded, so the picture stays meaningful: one group in good order, one at risk (only
+a warning: an admin's e-safety training has lapsed) and four that break the policy in different ways. A fixed
+random seed makes every load the same, ids included.
 
 Written directly with the models, in one transaction, with one audit event saying the demo was loaded.
 """
@@ -396,7 +397,8 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
         "Nadia Okafor", E.senior_manager, "E-safety coordinator", started=2200, coordinator=True, trained=60
     )
     tom = b.staff("Tom Hallett", E.employee, "Music leader", started=1500, trained=120)
-    priya = b.staff("Priya Raman", E.sessional, "Music leader (production)", started=800, trained=200)
+    # Her e-safety training has lapsed: the only gap in Studio Sessions, which is at risk rather than failing.
+    priya = b.staff("Priya Raman", E.sessional, "Music leader (production)", started=800, trained=400)
     callum = b.staff("Callum Reid", E.employee, "Youth worker", started=1100, trained=30)
     grace = b.staff("Grace Lindqvist", E.volunteer, "Volunteer mentor", started=700, left=45, trained=400)
     megan = b.staff("Megan Doyle", E.student, "Placement student", started=90, signed=False)
@@ -424,8 +426,8 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
         b.participant(n, age, left=90 if n == 30 else None, vulnerable=n == 29) for n, age in enumerate(ages)
     ]
 
-    # In good order: closed, admins approve, two trained staff admins, the coordinator, reviewed and
-    # risk-assessed recently, every member's consents in place.
+    # In good order (the Youth Band; Studio Sessions too but for Priya's lapsed training): closed, admins
+    # approve, two staff admins, the coordinator, reviewed and risk-assessed recently, every consent in place.
     band = b.group("Youth Band", Platform.facebook_group, started=730, ages=(13, 19), images=True)
     studio = b.group(
         "Studio Sessions",

@@ -3,8 +3,10 @@ groups breaking the policy in each of the ways a newcomer should see."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,10 +14,13 @@ from sqlmodel import Session, col, select
 
 from api import cli
 from api.auth.models import User
+from api.auth.principal import user_principal
 from api.common import in_force
+from api.compliance import service as compliance
+from api.compliance.engine import Status
 from api.consents.logic import ConsentFact, age_on, decide
 from api.consents.models import Consent, ConsentKind, GivenBy
-from api.demo import DOMAIN, seed
+from api.demo import DEMO_ACCOUNTS, DOMAIN, seed
 from api.groups.models import Group, GroupReview, JoinApproval, RiskAssessment, Visibility
 from api.incidents.models import Incident, IncidentStatus, Severity
 from api.memberships.models import MemberRole, Membership
@@ -208,6 +213,39 @@ def test_groups_in_order_and_breaking_the_policy(
     incidents = session.exec(select(Incident)).all()
     assert 3 <= len(incidents) <= 8
     assert any(i.status is IncidentStatus.closed for i in incidents)
+
+
+def test_the_engine_finds_a_group_in_each_status(
+    session: Session, accounts: list[tuple[str, str, str]]
+) -> None:
+    # The README's "Compliance at a glance" walks through these: a newcomer should see every status.
+    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
+    report = compliance.organisation_report(session=session, caller=user_principal(coordinator), as_of=TODAY)
+    statuses = {g.group_name: g.status for g in report.groups}
+    assert set(statuses.values()) == set(Status), statuses
+    assert statuses["Youth Band"] is Status.compliant
+    # At risk for a warning alone: a lapsed admin's training, nothing failing.
+    studio = next(g for g in report.groups if g.group_name == "Studio Sessions")
+    assert studio.status is Status.at_risk
+    assert (studio.failing_rules, studio.warning_rules) == ([], ["GRP-STAFF-TRAINING"])
+    assert statuses["Beat Lab"] is Status.non_compliant
+    assert statuses["Summer Showcase"] is Status.non_compliant
+    assert report.totals.compliant + report.totals.at_risk + report.totals.non_compliant == len(statuses)
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_readme_tells_the_demo_as_it_is(session: Session, accounts: list[tuple[str, str, str]]) -> None:
+    # "Compliance at a glance" lists each demo group with its status and fetches the Beat Lab by id.
+    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
+    report = compliance.organisation_report(session=session, caller=user_principal(coordinator), as_of=TODAY)
+    text = README.read_text()
+    listed = dict(re.findall(r"^- \*\*(.+?)\*\* \(\w+\): `(\w+)`", text, flags=re.MULTILINE))
+    assert listed == {g.group_name: g.status.value for g in report.groups}
+    beat_lab = next(g for g in report.groups if g.group_name == "Beat Lab")
+    assert f"/api/v1/groups/{beat_lab.group_id}/compliance" in text
+    assert f'"counts": {{\n    "pass": {beat_lab.counts["pass"]},' in text
 
 
 def test_demo_dates_follow_the_day_it_is_loaded(session: Session) -> None:

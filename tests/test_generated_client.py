@@ -123,7 +123,9 @@ def test_round_trip_with_an_api_key(generated: ModuleType) -> None:
             },
             departed,
         ]
-        body = models.SyncRequest(records=[models.SyncRequestRecordsItem.from_dict(r) for r in records])
+        body = models.StaffSyncRequest(
+            records=[models.StaffSyncRequestRecordsItem.from_dict(r) for r in records]
+        )
         pushed = sync_api.sync_detailed(client=client, body=body)
         assert pushed.status_code == 200
         statuses = [r.status.value for r in pushed.parsed.results]

@@ -10,7 +10,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Field, SQLModel
 
 from api.auth.roles import ApiKeyScope, Role
-from api.common import FORBID_EXTRA
+from api.common import forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 
 
@@ -39,7 +39,14 @@ class UserPublic(SQLModel):
 
 
 class UserCreate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
+            "email": "leah.marchant@riverbankmusic.org.uk",
+            "role": "staff",
+            "password": "a first passphrase to change",
+        }
+    )
     staff_id: uuid.UUID
     email: EmailStr
     role: Role
@@ -47,13 +54,18 @@ class UserCreate(SQLModel):
 
 
 class UserUpdate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra({"is_active": False}, {"role": "coordinator"})
     role: Role | None = None
     is_active: bool | None = None
 
 
 class PasswordChange(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "current_password": "the password you signed in with",
+            "new_password": "four words: violin river lantern",
+        }
+    )
     current_password: str = Field(max_length=256)
     new_password: str = Field(min_length=12, max_length=256)
 
@@ -93,7 +105,7 @@ class ApiKey(Timestamped, table=True):
 
 
 class ApiKeyCreate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra({"name": "CRM nightly sync", "scopes": ["read", "sync:write"]})
     name: str = Field(min_length=1, max_length=200)
     scopes: list[ApiKeyScope] = Field(min_length=1)
 

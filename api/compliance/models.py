@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
-from api.common import FORBID_EXTRA, in_force
+from api.common import forbid_extra, in_force
 from api.db import Timestamped, UTCDateTime
 
 
@@ -45,7 +45,15 @@ class Waiver(WaiverBase, Timestamped, table=True):
 
 
 class WaiverCreate(WaiverBase):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "group_id": "5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10",
+            "rule_id": "GRP-PERIODIC-REVIEW",
+            "reason": "The group is paused between funding rounds: nobody posts or joins; it is reviewed "
+            "before it reopens.",
+            "expires_on": "2029-09-01",
+        }
+    )
 
 
 class WaiverPublic(WaiverBase):

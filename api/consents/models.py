@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import FORBID_EXTRA
+from api.common import forbid_extra
 from api.consents.logic import Refusal
 from api.consents.publication import MatchKind, PersonKind
 from api.db import Timestamped, enum_type
@@ -63,14 +63,38 @@ def _typed_purposes(consent: Consent, *_: Any) -> None:
 
 
 class ConsentCreate(ConsentBase):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "kind": "image_use",
+            "purposes": ["website", "social_media"],
+            "given_by": "parent_carer",
+            "given_by_name": "Joanne Fairbrook",
+            "given_on": "2025-09-06",
+            "expires_on": "2027-09-06",
+            "evidence_ref": "IMG-2025-0412",
+            "external_id": "CRM-C0918",
+        }
+    )
 
 
 class ConsentUpsert(ConsentBase):
     """The CRM's full consent record. The participant is named by exactly one of `participant_id` and
     `participant_external_id`; a `withdrawn_on` withdraws it."""
 
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "kind": "image_use",
+            "purposes": ["website", "social_media"],
+            "given_by": "parent_carer",
+            "given_by_name": "Joanne Fairbrook",
+            "given_on": "2025-09-06",
+            "expires_on": "2027-09-06",
+            "evidence_ref": "IMG-2025-0412",
+            "external_id": "CRM-C1207",
+        }
+    )
     participant_id: uuid.UUID | None = Field(  # type: ignore[assignment]
         default=None, description="This service's participant id (or give participant_external_id)"
     )
@@ -82,7 +106,9 @@ class ConsentUpsert(ConsentBase):
 
 
 class ConsentWithdraw(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {"withdrawn_on": "2025-11-10", "reason": "The carer asked by email that photos are no longer used"}
+    )
     withdrawn_on: date
     reason: str | None = Field(default=None, max_length=1000)
 
@@ -140,7 +166,18 @@ class ConsentCheckResult(SQLModel):
 
 
 class ConsentChecksRequest(SQLModel):
-    model_config = FORBID_EXTRA
+    # Before posting the concert photos: may every young person in them appear on social media?
+    model_config = forbid_extra(
+        {
+            "participant_ids": [
+                "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+                "7f4b2d8e-3c1a-4e6f-9b0d-2a5c8e1f4d73",
+            ],
+            "kind": "image_use",
+            "purpose": "social_media",
+            "on": "2025-11-22",
+        }
+    )
     participant_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
     purpose: Purpose | None = Field(default=None, description="Required for image_use")
     kind: ConsentKind = ConsentKind.image_use
@@ -163,7 +200,12 @@ class ConsentChecksResult(SQLModel):
 
 
 class PublicationCheckRequest(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "text": "What a night at the winter concert! Kit Fairbrook (14) played her first solo. "
+            "Photos from Kit's mum: joanne.fairbrook@example.org, 07700 900123."
+        }
+    )
     text: str = Field(min_length=1, max_length=100_000, description="The text meant for publication")
 
 

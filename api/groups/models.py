@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from api.common import FORBID_EXTRA
+from api.common import forbid_extra
 from api.db import Timestamped, enum_type
 
 
@@ -57,11 +57,25 @@ class Group(GroupBase, Timestamped, table=True):
 class GroupCreate(GroupBase):
     # Cross-field checks (age order, date order) live in the service, where they run on the merged record
     # for a PATCH as well as on a new one.
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "name": "Autumn Songwriters",
+            "platform": "facebook_group",
+            "project": "Songwriting course, autumn term",
+            "url": "https://facebookgroup.example/autumn-songwriters",
+            "visibility": "closed",
+            "join_approval": "admins_only",
+            "min_age": 13,
+            "max_age": 19,
+            "shares_images": True,
+            "started_on": "2025-09-08",
+        }
+    )
 
 
 class GroupUpdate(SQLModel):
-    model_config = FORBID_EXTRA
+    # The usual correction: a group that was opened up is closed again and admins approve members.
+    model_config = forbid_extra({"visibility": "closed", "join_approval": "admins_only"})
     name: str | None = Field(default=None, min_length=1, max_length=200)
     platform: Platform | None = None
     project: str | None = Field(default=None, max_length=200)
@@ -75,7 +89,7 @@ class GroupUpdate(SQLModel):
 
 
 class GroupArchive(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra({"archived_on": "2025-08-30"})
     archived_on: date = Field(
         description="The first day the group is no longer used; not before started_on, not in the future"
     )
@@ -113,7 +127,17 @@ class RiskAssessment(RiskAssessmentBase, Timestamped, table=True):
 
 
 class RiskAssessmentCreate(RiskAssessmentBase):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "assessed_on": "2025-09-01",
+            "assessed_by_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
+            "risks": "Strangers asking to join; comments on members' performances turning unkind; photos "
+            "posted of young people whose image consent does not cover social media.",
+            "mitigations": "Closed group, admins approve every request against the register; two staff "
+            "admins and the coordinator in the group; consents checked before any photo is posted.",
+            "privacy_features_checked": True,
+        }
+    )
 
 
 class RiskAssessmentPublic(RiskAssessmentBase):
@@ -136,7 +160,14 @@ class GroupReview(ReviewBase, Timestamped, table=True):
 
 
 class ReviewCreate(ReviewBase):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "reviewed_on": "2025-11-03",
+            "reviewed_by_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
+            "notes": "Member list checked against the register: one leaver removed; two staff admins and "
+            "the coordinator present; privacy settings unchanged.",
+        }
+    )
 
 
 class ReviewPublic(ReviewBase):

@@ -8,7 +8,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import FORBID_EXTRA
+from api.common import forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type
 
 
@@ -86,7 +86,20 @@ class IncidentStaff(SQLModel, table=True):
 
 
 class IncidentCreate(IncidentBase):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "category": "personal_account_contact",
+            "severity": "medium",
+            "occurred_at": "2025-11-14T19:45:00Z",
+            "group_id": "5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10",
+            "summary": "A young person was messaged about rehearsal times from a leader's personal account",
+            "details": "The young person showed the message to another leader at the next session. The "
+            "message itself was about rehearsal times; nothing else was said.",
+            "participant_ids": ["1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56"],
+            "staff_ids": ["c2e8b4d6-1a3f-4b9e-8d7c-5f0a2e6b9c41"],
+            "rule_ids": ["STF-OFFICIAL-EMAIL"],
+        }
+    )
     reported_by_id: uuid.UUID | None = Field(
         default=None, description="Defaults to the signed-in user's staff record"
     )
@@ -102,7 +115,9 @@ class IncidentUpdate(SQLModel):
     is not editable (the audit log withholds its text, so an edit would lose it): add an entry instead.
     Status changes only through a transition."""
 
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {"severity": "high", "rule_ids": ["STF-OFFICIAL-EMAIL", "STF-CODE-OF-CONDUCT"]}
+    )
     category: Category | None = None
     severity: Severity | None = None
     group_id: uuid.UUID | None = None
@@ -129,7 +144,16 @@ class IncidentPublic(IncidentBase):
 
 
 class TransitionCreate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {"to_status": "triaged", "reason": "Read by the e-safety coordinator: no immediate risk to anyone"},
+        {
+            "to_status": "closed",
+            "reason": "Actions complete and the carer informed",
+            "outcome": "resolved_internally",
+            "outcome_summary": "The leader was reminded of the policy on official accounts and has signed "
+            "the code of conduct again.",
+        },
+    )
     to_status: IncidentStatus
     reason: str = Field(min_length=1, max_length=5000)
     outcome: Outcome | None = Field(default=None, description="Required when closing")
@@ -172,7 +196,14 @@ class EntryKind(StrEnum):
 
 
 class EntryCreate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "kind": "action_taken",
+            "text": "Met the leader: reminded them to use only their official account; they have deleted "
+            "the young person's number from their phone.",
+            "occurred_at": "2025-11-17T16:00:00Z",
+        }
+    )
     kind: EntryKind
     text: str = Field(min_length=1, max_length=20_000)
     occurred_at: datetime | None = Field(
@@ -226,7 +257,18 @@ class NotificationCreate(SQLModel):
     `informed_by_id`), or a decision not to inform was made (`not_informed_reason`): exactly one of the
     two."""
 
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "informed_name": "Joanne Fairbrook",
+            "method": "phone",
+            "informed_at": "2025-11-15T10:20:00Z",
+        },
+        {
+            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "not_informed_reason": "Advised by the LADO not to inform the carer while enquiries continue",
+        },
+    )
     participant_id: uuid.UUID
     informed_name: str | None = Field(default=None, min_length=1, max_length=200, description="Who was told")
     method: NotificationMethod | None = None
@@ -282,7 +324,14 @@ class Agency(StrEnum):
 
 
 class ReferralCreate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "agency": "lado",
+            "referred_on": "2025-11-17",
+            "reference": "LADO-25-0311",
+            "notes": "Referred for advice on the leader's contact from a personal account.",
+        }
+    )
     agency: Agency
     referred_on: date = Field(description="Not in the future")
     reference: str | None = Field(default=None, min_length=1, max_length=200, description="The agency's ref")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from api.common import FORBID_EXTRA, in_force
+from api.common import forbid_extra, in_force
 from api.db import Timestamped, enum_type
 
 
@@ -58,7 +58,20 @@ class Membership(MembershipBase, Timestamped, table=True):
 
 
 class MembershipCreate(MembershipBase):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "group_id": "5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10",
+            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "role": "member",
+            "started_on": "2025-09-08",
+        },
+        {
+            "group_id": "5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10",
+            "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
+            "role": "admin",
+            "started_on": "2025-09-08",
+        },
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> MembershipCreate:
@@ -70,12 +83,14 @@ class MembershipCreate(MembershipBase):
 
 
 class MembershipUpdate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra({"role": "admin"})
     role: MemberRole | None = None
 
 
 class MembershipEnd(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {"ended_on": "2025-07-25", "end_reason": "Left the project at the end of term"}
+    )
     ended_on: date
     end_reason: str | None = Field(default=None, max_length=500)
 

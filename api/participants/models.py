@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
-from api.common import FORBID_EXTRA, in_force
+from api.common import forbid_extra, in_force
 from api.db import Timestamped
 
 # SQLModel's Field(regex=...) is a pydantic v1 name that pydantic v2 silently ignores: pass `pattern` through.
@@ -36,11 +36,22 @@ class Participant(ParticipantBase, Timestamped, table=True):
 
 
 class ParticipantCreate(ParticipantBase):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "full_name": "Kit Fairbrook",
+            "date_of_birth": "2011-03-14",
+            "is_vulnerable_adult": False,
+            "carer_name": "Joanne Fairbrook",
+            "carer_email": "joanne.fairbrook@example.org",
+            "carer_phone": "07700 900123",
+            "joined_on": "2025-09-06",
+            "external_id": "CRM-P0241",
+        }
+    )
 
 
 class ParticipantUpdate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra({"carer_email": "j.fairbrook@example.org", "carer_phone": "07700 900456"})
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     date_of_birth: date | None = None
     is_vulnerable_adult: bool | None = None
@@ -53,7 +64,7 @@ class ParticipantUpdate(SQLModel):
 
 
 class ParticipantLeave(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra({"left_on": "2025-07-25"})
     left_on: date
 
 

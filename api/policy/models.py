@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import FORBID_EXTRA
+from api.common import forbid_extra
 from api.db import Timestamped
 
 
@@ -37,7 +37,17 @@ class PolicySettings(PolicySettingsBase, Timestamped, table=True):
 class PolicySettingsUpdate(PolicySettingsBase):
     """The whole settings document (PUT)."""
 
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "min_group_admins": 2,
+            "review_interval_days": 90,
+            "risk_assessment_valid_days": 365,
+            "training_valid_days": 365,
+            "self_consent_min_age": 18,
+            "parent_notification_days": 2,
+            "official_email_domains": ["riverbankmusic.org.uk"],
+        }
+    )
 
 
 class PolicySettingsPublic(PolicySettingsBase):

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
-from api.common import FORBID_EXTRA, in_force
+from api.common import forbid_extra, in_force
 from api.db import Timestamped, enum_type
 
 
@@ -45,12 +45,28 @@ class Staff(StaffBase, Timestamped, table=True):
         return in_force(self.started_on, self.left_on, date.today())
 
 
+STAFF_EXAMPLE = {
+    "full_name": "Leah Marchant",
+    "email": "leah.marchant@riverbankmusic.org.uk",
+    "employment_type": "sessional",
+    "job_title": "Music leader (strings)",
+    "started_on": "2025-09-01",
+    "is_esafety_coordinator": False,
+    "uses_social_media_for_work": True,
+    "code_of_conduct_signed_on": "2025-09-01",
+    "esafety_training_completed_on": "2025-09-12",
+    "external_id": "CRM-S0217",
+}
+
+
 class StaffCreate(StaffBase):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(STAFF_EXAMPLE)
 
 
 class StaffUpdate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {"job_title": "Lead music leader (strings)", "esafety_training_completed_on": "2025-10-03"}
+    )
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = Field(default=None, max_length=254)
     employment_type: EmploymentType | None = None
@@ -65,7 +81,7 @@ class StaffUpdate(SQLModel):
 
 
 class StaffLeave(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra({"left_on": "2025-12-19"})
     left_on: date = Field(description="The last day of employment; access ends on this day")
 
 

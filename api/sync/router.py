@@ -14,7 +14,12 @@ from api.participants.models import Participant, ParticipantCreate
 from api.staff import service as staff_service
 from api.staff.models import Staff, StaffCreate
 from api.sync import service
-from api.sync.service import SyncRequest, SyncResponse
+from api.sync.service import (
+    ConsentSyncRequest,
+    ParticipantSyncRequest,
+    StaffSyncRequest,
+    SyncResponse,
+)
 
 router = APIRouter()
 
@@ -22,7 +27,7 @@ Syncer = Annotated[Principal, Depends(require(Permission.SYNC_WRITE))]
 
 
 @router.post("/staff", response_model=SyncResponse, summary="Sync staff in bulk")
-def sync_staff(session: SessionDep, caller: Syncer, body: SyncRequest) -> SyncResponse:
+def sync_staff(session: SessionDep, caller: Syncer, body: StaffSyncRequest) -> SyncResponse:
     """Up to 1,000 full staff records, matched on `external_id`, each as `PUT /staff/by-external-id/{id}`
     takes it. Each is answered on its own, in input order: created, updated, unchanged, or rejected with the
     reason; a rejected record changes nothing and never blocks the others. `groups_changed` lists the groups
@@ -43,7 +48,7 @@ def sync_staff(session: SessionDep, caller: Syncer, body: SyncRequest) -> SyncRe
 
 
 @router.post("/participants", response_model=SyncResponse, summary="Sync participants in bulk")
-def sync_participants(session: SessionDep, caller: Syncer, body: SyncRequest) -> SyncResponse:
+def sync_participants(session: SessionDep, caller: Syncer, body: ParticipantSyncRequest) -> SyncResponse:
     """Up to 1,000 full participant records, matched on `external_id`, each as
     `PUT /participants/by-external-id/{id}` takes it. Each is answered on its own, in input order: created,
     updated, unchanged, or rejected with the reason; a rejected record changes nothing and never blocks the
@@ -65,7 +70,7 @@ def sync_participants(session: SessionDep, caller: Syncer, body: SyncRequest) ->
 
 
 @router.post("/consents", response_model=SyncResponse, summary="Sync consents in bulk")
-def sync_consents(session: SessionDep, caller: Syncer, body: SyncRequest) -> SyncResponse:
+def sync_consents(session: SessionDep, caller: Syncer, body: ConsentSyncRequest) -> SyncResponse:
     """Up to 1,000 full consent records, matched on `external_id`, each as
     `PUT /consents/by-external-id/{id}` takes it: a new consent is created, an identical one unchanged, one
     that adds a `withdrawn_on` is withdrawn (updated); any other change is rejected with the code

@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -43,11 +43,109 @@ class SyncStatus(StrEnum):
 
 
 class SyncRequest(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = ConfigDict(extra="forbid")
     records: list[dict[str, Any]] = Field(
         min_length=1,
         max_length=MAX_RECORDS,
         description="Full records, each with its `external_id` (the CRM's id). Each is validated on its own.",
+    )
+
+
+# One request model per resource, so each route documents (and Swagger UI pre-fills) its own records.
+class StaffSyncRequest(SyncRequest):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {
+                            "external_id": "CRM-S0217",
+                            "full_name": "Leah Marchant",
+                            "email": "leah.marchant@riverbankmusic.org.uk",
+                            "employment_type": "sessional",
+                            "job_title": "Music leader (strings)",
+                            "started_on": "2025-09-01",
+                            "uses_social_media_for_work": True,
+                            "code_of_conduct_signed_on": "2025-09-01",
+                        },
+                        {
+                            "external_id": "CRM-S0142",
+                            "full_name": "Idris Calloway",
+                            "email": "idris.calloway@riverbankmusic.org.uk",
+                            "employment_type": "volunteer",
+                            "job_title": "Volunteer mentor",
+                            "started_on": "2023-01-16",
+                            "left_on": "2025-10-31",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+
+class ParticipantSyncRequest(SyncRequest):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {
+                            "external_id": "CRM-P0412",
+                            "full_name": "Maya Fairbrook",
+                            "date_of_birth": "2011-03-14",
+                            "carer_name": "Joanne Fairbrook",
+                            "carer_email": "joanne.fairbrook@example.org",
+                            "carer_phone": "07700 900412",
+                            "joined_on": "2023-09-04",
+                        },
+                        {
+                            "external_id": "CRM-P0388",
+                            "full_name": "Theo Anand",
+                            "date_of_birth": "2007-11-02",
+                            "joined_on": "2021-01-11",
+                            "left_on": "2025-07-31",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+
+class ConsentSyncRequest(SyncRequest):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {
+                            "external_id": "CRM-C1207",
+                            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+                            "kind": "image_use",
+                            "purposes": ["website", "social_media"],
+                            "given_by": "parent_carer",
+                            "given_by_name": "Joanne Fairbrook",
+                            "given_on": "2025-09-06",
+                            "expires_on": "2027-09-06",
+                            "evidence_ref": "IMG-2025-0412",
+                        },
+                        {
+                            "external_id": "CRM-C1208",
+                            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+                            "kind": "esafety_agreement",
+                            "given_by": "parent_carer",
+                            "given_by_name": "Joanne Fairbrook",
+                            "given_on": "2025-09-06",
+                            "evidence_ref": "ESA-2025-0412",
+                        },
+                    ]
+                }
+            ]
+        },
     )
 
 

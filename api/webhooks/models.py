@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pydantic import AnyHttpUrl, field_validator
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import FORBID_EXTRA
+from api.common import forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 
 
@@ -70,7 +70,13 @@ class WebhookAttempt(SQLModel, table=True):
 
 
 class WebhookCreate(SQLModel):
-    model_config = FORBID_EXTRA
+    model_config = forbid_extra(
+        {
+            "url": "https://crm.riverbankmusic.example/hooks/esafety",
+            "events": ["incident.reported", "group.compliance_changed"],
+            "description": "CRM: opens a safeguarding task for the coordinator",
+        }
+    )
     url: AnyHttpUrl = Field(description="Where deliveries are POSTed (https in production)")
     events: list[WebhookEvent] = Field(min_length=1, description="The events to send here")
     description: str | None = Field(default=None, max_length=500)
