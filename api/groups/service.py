@@ -17,6 +17,7 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Role
 from api.common import check_order
+from api.compliance import watch
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.groups.models import (
@@ -154,6 +155,8 @@ def create(*, session: Session, actor: Principal, data: GroupCreate) -> Group:
         audit.record(session, actor=actor, action="membership.create", entity=membership)
     session.commit()
     session.refresh(group)
+    # Records the new group's first status, so the first change after it is announced.
+    watch.after_write(session, [group.id])
     return group
 
 
@@ -193,9 +196,11 @@ def update(
         # Releases the row lock and drops the half-applied patch, so no later commit can write it.
         session.rollback()
         raise
-    return crud.save(
+    group = crud.save(
         session, group, actor=actor, action="group.update", before=before, expected_version=expected_version
     )
+    watch.after_write(session, [group.id])
+    return group
 
 
 def archive(
@@ -297,7 +302,9 @@ def record_risk_assessment(
     _not_future(data.assessed_on, "assessed_on")
     _check_staff(session, data.assessed_by_id, "assessed_by_id")
     assessment = RiskAssessment.model_validate(data, update={"group_id": group.id})
-    return crud.save(session, assessment, actor=actor, action="risk_assessment.create")
+    assessment = crud.save(session, assessment, actor=actor, action="risk_assessment.create")
+    watch.after_write(session, [group.id])
+    return assessment
 
 
 def list_reviews(*, session: Session, group: Group, limit: int, offset: int) -> tuple[list[GroupReview], int]:
@@ -318,4 +325,6 @@ def record_review(*, session: Session, actor: Principal, group: Group, data: Rev
     _not_future(data.reviewed_on, "reviewed_on")
     _check_staff(session, data.reviewed_by_id, "reviewed_by_id")
     review = GroupReview.model_validate(data, update={"group_id": group.id})
-    return crud.save(session, review, actor=actor, action="group_review.create")
+    review = crud.save(session, review, actor=actor, action="group_review.create")
+    watch.after_write(session, [group.id])
+    return review

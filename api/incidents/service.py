@@ -22,6 +22,7 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Permission
 from api.common import check_order
+from api.compliance import watch
 from api.db import utcnow
 from api.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.groups.models import Group
@@ -343,6 +344,7 @@ def create(*, session: Session, caller: Principal, data: IncidentCreate) -> Inci
         },
     )
     session.commit()
+    watch.after_write(session, [incident.group_id])
     return to_public(session=session, incidents=[incident])[0]
 
 
@@ -361,6 +363,7 @@ def update(
     if data.group_id is not None:
         _group_exists(session, data.group_id)
     rule_ids = _rule_ids(data.rule_ids) if data.rule_ids is not None else None
+    group_before = incident.group_id
     before = crud.apply(incident, data)
     if rule_ids is not None:
         incident.rule_ids = rule_ids
@@ -372,6 +375,8 @@ def update(
         before=before,
         expected_version=expected_version,
     )
+    # Moving an incident between groups (or changing its severity) can change both groups' standing.
+    watch.after_write(session, [group_before, incident.group_id])
     return to_public(session=session, incidents=[incident])[0]
 
 
@@ -438,6 +443,7 @@ def transition(
     session.add(incident)
     _audit(session, actor=caller, action="incident.transition", entity=incident, before=before)
     session.commit()
+    watch.after_write(session, [incident.group_id])
     return to_public(session=session, incidents=[incident])[0]
 
 

@@ -17,6 +17,7 @@ from api import crud
 from api.auth.principal import Principal
 from api.auth.roles import Role
 from api.common import check_order
+from api.compliance import watch
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.groups.models import Group, GroupStatus
 from api.memberships.models import (
@@ -147,10 +148,14 @@ def create(*, session: Session, actor: Principal, data: MembershipCreate) -> Mem
 
     membership = Membership.model_validate(data)
     try:
-        return crud.save(session, membership, actor=actor, action="membership.create", unique_fields=(field,))
+        membership = crud.save(
+            session, membership, actor=actor, action="membership.create", unique_fields=(field,)
+        )
     except Conflict as exc:
         # Two requests raced past the check above; the partial unique index stopped the second.
         raise _already_in_group(field) from exc
+    watch.after_write(session, [membership.group_id])
+    return membership
 
 
 def update(
@@ -166,7 +171,7 @@ def update(
     if "role" in data.model_fields_set and data.role is None:
         raise Unprocessable.field("role", "role cannot be null")
     before = crud.apply(membership, data)
-    return crud.save(
+    membership = crud.save(
         session,
         membership,
         actor=actor,
@@ -174,6 +179,8 @@ def update(
         before=before,
         expected_version=expected_version,
     )
+    watch.after_write(session, [membership.group_id])
+    return membership
 
 
 def end(
@@ -191,7 +198,7 @@ def end(
         raise Conflict(f"This membership already ended on {membership.ended_on}", extra={"field": "ended_on"})
     check_order(membership.started_on, ended_on, start_field="started_on", end_field="ended_on")
     before = crud.apply(membership, MembershipEnd(ended_on=ended_on, end_reason=end_reason))
-    return crud.save(
+    membership = crud.save(
         session,
         membership,
         actor=actor,
@@ -199,3 +206,5 @@ def end(
         before=before,
         expected_version=expected_version,
     )
+    watch.after_write(session, [membership.group_id])
+    return membership

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import update as sa_update
@@ -35,8 +36,21 @@ def emit(
     The caller's commit stores the deliveries with the change, so an event is never lost and never sent
     for a change that was rolled back. `data` may hold only ids, enums, dates and counts.
     """
+    return emit_many(session, event_type, [data], now=now)
+
+
+def emit_many(
+    session: Session,
+    event_type: WebhookEvent,
+    events: Sequence[payload.Payload],
+    *,
+    now: datetime | None = None,
+) -> list[WebhookDelivery]:
+    """`emit` for several events of one type, reading the endpoints once (one query however many)."""
+    if not events:
+        return []
     at = now or utcnow()
-    body = payload.render(event_type, at, data)
+    bodies = [payload.render(event_type, at, data) for data in events]
     # No autoflush: the caller's pending change is flushed by its own commit, where its errors are handled.
     with session.no_autoflush:
         endpoints = session.exec(
@@ -46,6 +60,7 @@ def emit(
         ).all()
     deliveries = [
         WebhookDelivery(endpoint_id=e.id, event_type=event_type, body=body, next_attempt_at=at)
+        for body in bodies
         for e in endpoints
         if event_type in e.events
     ]
