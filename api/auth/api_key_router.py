@@ -49,6 +49,8 @@ def create_api_key(
     """Make a key for another system with scopes `read` and/or `sync:write`. The secret (`key`) is in this
     answer only: it is never stored, so it cannot be shown again. Send it as the `X-API-Key` header."""
     key, secret = service.create(session=session, actor=caller, data=data)
+    # Never cached, nor kept for Idempotency-Key replays: the secret exists in this one answer only.
+    response.headers["Cache-Control"] = "no-store"
     set_etag(response, key.version)
     return ApiKeyCreated.model_validate(key, update={"key": secret})
 

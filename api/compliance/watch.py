@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from api.compliance import service
@@ -80,11 +81,16 @@ def announce_compliance_changes(
             sa.update(GroupComplianceState),
             [{"group_id": c.group_id, "status": c.after, "as_of": day, "updated_at": at} for c in changes],
         )
-    session.add_all(
-        GroupComplianceState(group_id=group_id, status=status, as_of=day, updated_at=at)
+    first_seen = [
+        {"group_id": group_id, "status": status, "as_of": day, "updated_at": at}
         for group_id, status in now.items()
         if group_id not in stored
-    )
+    ]
+    if first_seen:
+        # A group first seen by two announcers at once is recorded by whichever commits first; the other
+        # skips it rather than failing its whole pass.
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(GroupComplianceState).values(first_seen).on_conflict_do_nothing())
     session.commit()
     return changes
 
