@@ -60,7 +60,9 @@ def announce_compliance_changes(
         stored_query = stored_query.where(col(GroupComplianceState.group_id).in_(ids))
     # Lock the stored statuses first (PostgreSQL; SQLite serialises writers): a second announcer waits, then
     # evaluates after this one committed and finds nothing left to announce, so no change is sent twice.
-    stored = {row.group_id: row for row in session.exec(stored_query.with_for_update()).all()}
+    # Read afresh, never from the session's memory of an earlier pass (the bulk UPDATE below bypasses it).
+    locked = stored_query.with_for_update().execution_options(populate_existing=True)
+    stored = {row.group_id: row for row in session.exec(locked).all()}
     now = service.group_statuses(session=session, as_of=day, group_ids=ids)
 
     changes = [
