@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     # A claimed delivery that its worker never finished (a crash) becomes due again after this long.
     webhook_claim_seconds: int = Field(default=120, ge=1)
+    # How often the webhook worker re-evaluates every active group and announces status changes that time
+    # brought (a review falling due, a consent expiring); writes to a group announce at once.
+    compliance_watch_seconds: float = Field(default=300.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
     # Sync routes run in the threadpool; a smaller pool measured faster for CPU-bound evaluation.

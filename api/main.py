@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -14,6 +15,8 @@ from fastapi_swagger import patch_fastapi
 from api.config import get_settings
 from api.errors import install_error_handlers
 from api.health import router as health_router
+from api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from api.idempotency import PREFIX as IDEMPOTENCY_PREFIX
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit
 from api.router import api_router
@@ -35,6 +38,38 @@ def operation_id(route: APIRoute) -> str:
 
 
 _frozen = False
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Your unique id for this request (a UUID, say). A retry with the same key and body gets the first "
+        "answer back (marked `Idempotent-Replayed: true`) without the work being done again; the same key "
+        "with a different request is a 422, and a retry while the first is still running a 409. Keys are "
+        "kept for 24 hours, per credential. Only successful answers are stored."
+    ),
+    # Printable ASCII without leading or trailing spaces (HTTP strips those), at most 255 characters.
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
+}
+
+
+def declare_idempotency_key(app: FastAPI) -> None:
+    """Declare the Idempotency-Key header on every POST under /api/v1 in the spec, so generated clients can
+    send it. The middleware reads it for every route, so it is added to the generated document once here
+    rather than to each route's signature (where it would be an unused parameter)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for path, operations in schema["paths"].items():
+            post = operations.get("post")
+            if path.startswith(IDEMPOTENCY_PREFIX) and post is not None:
+                post.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY_PARAMETER))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @asynccontextmanager
@@ -77,6 +112,7 @@ def create_app() -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    declare_idempotency_key(app)
     app.include_router(health_router)
     app.include_router(api_router)
     # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.

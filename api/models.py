@@ -2,7 +2,7 @@
 
 from api.audit.models import AuditEvent
 from api.auth.models import ApiKey, LoginAttempt, User
-from api.compliance.models import Waiver
+from api.compliance.models import GroupComplianceState, Waiver
 from api.consents.models import Consent
 from api.groups.models import Group, GroupReview, RiskAssessment
 from api.idempotency import IdempotencyKey
@@ -29,6 +29,7 @@ __all__ = [
     "AuditEvent",
     "Consent",
     "Group",
+    "GroupComplianceState",
     "GroupReview",
     "IdempotencyKey",
     "Incident",

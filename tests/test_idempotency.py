@@ -163,7 +163,31 @@ def test_an_answer_holding_a_secret_is_never_stored(
     assert _row(session, coordinator, "k-7") is None
 
 
+def test_a_new_api_key_is_never_stored(client: TestClient, coordinator: Actor, session: Session) -> None:
+    r = client.post(
+        "/api/v1/api-keys", json={"name": "crm", "scopes": ["read"]}, headers=keyed(coordinator, "k-8")
+    )
+    assert r.status_code == 201
+    assert r.headers["cache-control"] == "no-store"
+    assert _row(session, coordinator, "k-8") is None
+
+
 def test_without_the_header_nothing_changes(client: TestClient, coordinator: Actor, session: Session) -> None:
     assert client.post(URL, json=body(), headers=coordinator.headers).status_code == 201
     assert client.post(URL, json=body(), headers=coordinator.headers).status_code == 409
     assert session.exec(select(IdempotencyKey)).all() == []
+
+
+def test_every_post_declares_the_idempotency_key_header() -> None:
+    """Generated clients can send the key: the spec names it, optional, on every POST under /api/v1."""
+    from api.main import create_app
+
+    spec = create_app().openapi()
+    posts = {path: ops["post"] for path, ops in spec["paths"].items() if "post" in ops}
+    assert posts
+    for path, post in posts.items():
+        declared = [p for p in post.get("parameters", []) if p["name"] == "Idempotency-Key"]
+        assert path.startswith("/api/v1/")
+        assert len(declared) == 1, path
+        assert declared[0]["in"] == "header"
+        assert declared[0]["required"] is False

@@ -3,15 +3,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.auth import api_key_service as service
 from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 
 router = APIRouter()
 
@@ -43,19 +43,29 @@ def list_api_keys(
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key",
 )
-def create_api_key(session: SessionDep, caller: Admin, data: ApiKeyCreate) -> ApiKeyCreated:
+def create_api_key(
+    session: SessionDep, caller: Admin, data: ApiKeyCreate, response: Response
+) -> ApiKeyCreated:
     """Make a key for another system with scopes `read` and/or `sync:write`. The secret (`key`) is in this
     answer only: it is never stored, so it cannot be shown again. Send it as the `X-API-Key` header."""
     key, secret = service.create(session=session, actor=caller, data=data)
+    # Never cached, nor kept for Idempotency-Key replays: the secret exists in this one answer only.
+    response.headers["Cache-Control"] = "no-store"
+    set_etag(response, key.version)
     return ApiKeyCreated.model_validate(key, update={"key": secret})
 
 
 @router.post(
     "/{key_id}/revoke",
     response_model=ApiKeyPublic,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Revoke an API key",
 )
-def revoke_api_key(session: SessionDep, caller: Admin, key: ApiKeyById) -> ApiKey:
-    """Stop a key working at once (401 on its next use). Revoking a revoked key is a 409."""
-    return service.revoke(session=session, actor=caller, key=key)
+def revoke_api_key(
+    session: SessionDep, caller: Admin, key: ApiKeyById, expected_version: IfMatch, response: Response
+) -> ApiKey:
+    """Stop a key working at once (401 on its next use). Revoking a revoked key is a 409; a stale If-Match
+    (the key's ETag, from its creation or the list) is a 412."""
+    key = service.revoke(session=session, actor=caller, key=key, expected_version=expected_version)
+    set_etag(response, key.version)
+    return key

@@ -50,10 +50,12 @@ def create(*, session: Session, actor: Principal, data: ApiKeyCreate) -> tuple[A
     return crud.save(session, key, actor=actor, action="api_key.create"), secret
 
 
-def revoke(*, session: Session, actor: Principal, key: ApiKey) -> ApiKey:
+def revoke(*, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None) -> ApiKey:
     """Stop a key working at once. The record is kept, for the audit trail."""
     if key.revoked_at is not None:
         raise Conflict(f"This key was already revoked at {key.revoked_at.isoformat()}")
     before = audit.snapshot(key)
     key.revoked_at = utcnow()
-    return crud.save(session, key, actor=actor, action="api_key.revoke", before=before)
+    return crud.save(
+        session, key, actor=actor, action="api_key.revoke", before=before, expected_version=expected_version
+    )

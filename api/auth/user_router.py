@@ -3,15 +3,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.auth import user_service as service
 from api.auth.models import User, UserCreate, UserPublic, UserUpdate
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission, Role
-from api.common import Page, PageDep
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 
 router = APIRouter()
 
@@ -55,25 +55,39 @@ def list_users(
     responses=CONFLICT,
     summary="Create a user account",
 )
-def create_user(session: SessionDep, caller: Admin, data: UserCreate) -> User:
+def create_user(session: SessionDep, caller: Admin, data: UserCreate, response: Response) -> User:
     """Give a current member of staff a sign-in with a role (`coordinator`, `staff` or `trustee`).
     The staff record must exist (422 naming `staff_id`); one account per staff record and per email (409)."""
-    return service.create(session=session, actor=caller, data=data)
+    user = service.create(session=session, actor=caller, data=data)
+    set_etag(response, user.version)
+    return user
 
 
 @router.get("/{user_id}", response_model=UserPublic, responses=NOT_FOUND, summary="Get a user account")
-def get_user(_: Admin, user: UserById) -> User:
-    """One account (never its password)."""
+def get_user(_: Admin, user: UserById, response: Response) -> User:
+    """One account (never its password). The ETag header is the version to send back in If-Match."""
+    set_etag(response, user.version)
     return user
 
 
 @router.patch(
     "/{user_id}",
     response_model=UserPublic,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Change a user's role or disable them",
 )
-def update_user(session: SessionDep, caller: Admin, user: UserById, data: UserUpdate) -> User:
+def update_user(
+    session: SessionDep,
+    caller: Admin,
+    user: UserById,
+    data: UserUpdate,
+    expected_version: IfMatch,
+    response: Response,
+) -> User:
     """Change `role` or `is_active`. Either change signs the account out everywhere at once. You cannot
-    disable or demote your own account, nor the last active coordinator (409)."""
-    return service.update(session=session, actor=caller, user=user, data=data)
+    disable or demote your own account, nor the last active coordinator (409). A stale If-Match is a 412."""
+    user = service.update(
+        session=session, actor=caller, user=user, data=data, expected_version=expected_version
+    )
+    set_etag(response, user.version)
+    return user

@@ -89,7 +89,9 @@ def _active_coordinators_besides(session: Session, user: User) -> int:
     return len(session.exec(query).all())
 
 
-def update(*, session: Session, actor: Principal, user: User, data: UserUpdate) -> User:
+def update(
+    *, session: Session, actor: Principal, user: User, data: UserUpdate, expected_version: int | None = None
+) -> User:
     """Change an account's role or active flag; either change ends every token the account holds."""
     for field in ("role", "is_active"):
         if field in data.model_fields_set and getattr(data, field) is None:
@@ -111,4 +113,6 @@ def update(*, session: Session, actor: Principal, user: User, data: UserUpdate) 
     before = crud.apply(user, data)
     if changed:
         user.token_epoch += 1
-    return crud.save(session, user, actor=actor, action="user.update", before=before)
+    return crud.save(
+        session, user, actor=actor, action="user.update", before=before, expected_version=expected_version
+    )

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
 from api.common import forbid_extra, in_force
-from api.db import Timestamped, UTCDateTime
+from api.compliance.engine import Status
+from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 
 
 class WaiverBase(SQLModel):
@@ -172,3 +173,14 @@ class OrganisationReportPublic(_Out):
     groups: list[GroupSummaryPublic]
     totals: TotalsPublic
     facts: FactsPublic
+
+
+class GroupComplianceState(SQLModel, table=True):
+    """The status last announced for each group: `group.compliance_changed` is sent when the status evaluated
+    now differs from this one. Derived state, not a record: it has no audit trail and is never shown."""
+
+    __tablename__ = "group_compliance_state"
+    group_id: uuid.UUID = Field(foreign_key="online_group.id", primary_key=True)
+    status: Status = Field(sa_type=enum_type(Status))
+    as_of: date
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -597,6 +597,12 @@ def _outcomes(findings: Iterable[Finding], outcome: Outcome, *, waived: bool | N
     ]
 
 
+def _active_on(as_of: date) -> ColumnElement[bool]:
+    return sa.and_(
+        GROUP.c.started_on <= as_of, sa.or_(GROUP.c.archived_on.is_(None), GROUP.c.archived_on > as_of)
+    )
+
+
 def organisation_report(
     *,
     session: Session,
@@ -610,11 +616,7 @@ def organisation_report(
     if rule is not None and rule not in GROUP_RULE_IDS:
         raise Unprocessable.field("rule", f"{rule!r} is not a group rule id (see /api/v1/compliance/rules)")
     thresholds = _thresholds(session)
-    active = sa.and_(
-        GROUP.c.started_on <= as_of,
-        sa.or_(GROUP.c.archived_on.is_(None), GROUP.c.archived_on > as_of),
-        _group_reach(caller),
-    )
+    active = sa.and_(_active_on(as_of), _group_reach(caller))
     if platform is not None:
         active = sa.and_(active, GROUP.c.platform == platform)
     groups = _group_rows(
@@ -661,19 +663,19 @@ def organisation_report(
 
 
 def group_statuses(
-    *, session: Session, group_ids: Collection[uuid.UUID], as_of: date
+    *, session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, Status]:
-    """The status of each of these groups that is active on `as_of`, in a fixed number of queries however
-    many groups there are (the organisation report's loading, narrowed to them)."""
-    if not group_ids:
+    """The status of every group active on `as_of` (or of those of `group_ids` that are), in the same fixed
+    number of queries as the organisation report, however many groups."""
+    if group_ids is not None and not group_ids:
         return {}
-    chosen = sa.and_(
-        GROUP.c.id.in_(list(group_ids)),
-        GROUP.c.started_on <= as_of,
-        sa.or_(GROUP.c.archived_on.is_(None), GROUP.c.archived_on > as_of),
-    )
+    chosen = _active_on(as_of)
+    if group_ids is not None:
+        chosen = sa.and_(chosen, GROUP.c.id.in_(list(group_ids)))
     thresholds = _thresholds(session)
     groups = _group_rows(session, sa.select(*_GROUP_COLUMNS).where(chosen), {})
+    if not groups:
+        return {}
     chosen_ids = sa.select(GROUP.c.id).where(chosen)
     loaded = _load_group_facts(
         session, _queries(lambda column: column.in_(chosen_ids)), {"as_of": as_of}, as_of
@@ -745,6 +747,13 @@ def report_rows(report: OrganisationReport) -> Iterable[Sequence[object]]:
 # Waivers
 
 
+def _announce(session: Session, group_id: uuid.UUID) -> None:
+    # Imported here: the watch is built on this module, so it cannot be imported at the top.
+    from api.compliance import watch
+
+    watch.after_write(session, [group_id])
+
+
 def get_waiver(*, session: Session, waiver_id: uuid.UUID) -> Waiver:
     """One waiver, or 404."""
     return crud.get_or_404(session, Waiver, waiver_id, "waiver")
@@ -801,7 +810,9 @@ def create_waiver(*, session: Session, actor: Principal, data: WaiverCreate) -> 
             extra={"field": "rule_id"},
         )
     waiver = Waiver.model_validate(data, update={"granted_by_id": actor.id, "granted_by_label": actor.label})
-    return crud.save(session, waiver, actor=actor, action="compliance_waiver.create")
+    waiver = crud.save(session, waiver, actor=actor, action="compliance_waiver.create")
+    _announce(session, waiver.group_id)
+    return waiver
 
 
 def revoke_waiver(*, session: Session, actor: Principal, waiver: Waiver) -> Waiver:
@@ -813,4 +824,6 @@ def revoke_waiver(*, session: Session, actor: Principal, waiver: Waiver) -> Waiv
     before = audit.snapshot(waiver)
     waiver.revoked_at = utcnow()
     waiver.revoked_by_label = actor.label
-    return crud.save(session, waiver, actor=actor, action="compliance_waiver.revoke", before=before)
+    waiver = crud.save(session, waiver, actor=actor, action="compliance_waiver.revoke", before=before)
+    _announce(session, waiver.group_id)
+    return waiver

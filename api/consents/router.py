@@ -103,10 +103,14 @@ def list_consents(
     responses={**NOT_FOUND, **CONFLICT},
     summary="Record a consent",
 )
-def create_consent(session: SessionDep, caller: Writer, data: ConsentCreate) -> ConsentPublic:
+def create_consent(
+    session: SessionDep, caller: Writer, data: ConsentCreate, response: Response
+) -> ConsentPublic:
     """Record a consent with its purposes, who gave it and the evidence. Records are never edited: a change
     of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one."""
-    return _public(session, service.create(session=session, actor=caller, data=data))
+    consent = service.create(session=session, actor=caller, data=data)
+    set_etag(response, consent.version)
+    return _public(session, consent)
 
 
 @router.put(
@@ -143,25 +147,38 @@ def upsert_consent_by_external_id(
 
 
 @router.get("/{consent_id}", response_model=ConsentPublic, responses=NOT_FOUND, summary="Get a consent")
-def get_consent(session: SessionDep, _: Reader, consent: ConsentById) -> ConsentPublic:
-    """One consent record, with whether it is in force today and whether it is due for reconfirmation."""
+def get_consent(session: SessionDep, _: Reader, consent: ConsentById, response: Response) -> ConsentPublic:
+    """One consent record, with whether it is in force today and whether it is due for reconfirmation.
+    The ETag header is the version to send back in If-Match."""
+    set_etag(response, consent.version)
     return _public(session, consent)
 
 
 @router.post(
     "/{consent_id}/withdraw",
     response_model=ConsentPublic,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Withdraw a consent",
 )
 def withdraw_consent(
-    session: SessionDep, caller: Writer, consent: ConsentById, data: ConsentWithdraw
+    session: SessionDep,
+    caller: Writer,
+    consent: ConsentById,
+    data: ConsentWithdraw,
+    expected_version: IfMatch,
+    response: Response,
 ) -> ConsentPublic:
     """Withdraw a consent from `withdrawn_on` (no use on that day or after). Not before it was given (422),
-    not in the future (422), and only once (409). The record is kept."""
+    not in the future (422), and only once (409); a stale If-Match is a 412. The record is kept."""
     withdrawn = service.withdraw(
-        session=session, actor=caller, consent=consent, withdrawn_on=data.withdrawn_on, reason=data.reason
+        session=session,
+        actor=caller,
+        consent=consent,
+        withdrawn_on=data.withdrawn_on,
+        reason=data.reason,
+        expected_version=expected_version,
     )
+    set_etag(response, withdrawn.version)
     return _public(session, withdrawn)
 
 

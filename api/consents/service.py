@@ -39,6 +39,8 @@ from api.memberships.scope import participants_reachable_by
 from api.participants.models import Participant
 from api.policy import service as policy
 from api.staff.models import Staff
+from api.webhooks import service as webhooks
+from api.webhooks.models import WebhookEvent
 
 UNIQUE = ("external_id",)
 # Said the same way whether the participant does not exist or is out of reach, so a 404 reveals nothing.
@@ -199,9 +201,17 @@ def create(*, session: Session, actor: Principal, data: ConsentCreate) -> Consen
 
 
 def withdraw(
-    *, session: Session, actor: Principal, consent: Consent, withdrawn_on: date, reason: str | None
+    *,
+    session: Session,
+    actor: Principal,
+    consent: Consent,
+    withdrawn_on: date,
+    reason: str | None,
+    expected_version: int | None = None,
 ) -> Consent:
     """Withdraw a consent from `withdrawn_on` (that day included). A consent is withdrawn once."""
+    if expected_version is not None and expected_version != consent.version:
+        raise PreconditionFailed(f"The consent is at version {consent.version}, not {expected_version}")
     if consent.withdrawn_on is not None:
         raise Conflict(f"This consent was already withdrawn on {consent.withdrawn_on}")
     if withdrawn_on < consent.given_on:
@@ -212,10 +222,15 @@ def withdraw(
         # A withdrawal records what someone has told us; dating it later would keep the consent in force.
         raise Unprocessable.field("withdrawn_on", f"withdrawn_on ({withdrawn_on}) is in the future")
     before = audit.snapshot(consent)
-    # Conditional, so two withdrawals racing each other cannot both succeed.
+    # Conditional, so two withdrawals racing each other cannot both succeed; on the version read, so a
+    # withdrawal sent with an ETag cannot land on a record that moved on since.
     updated = session.execute(
         sa.update(Consent)
-        .where(col(Consent.id) == consent.id, col(Consent.withdrawn_on).is_(None))
+        .where(
+            col(Consent.id) == consent.id,
+            col(Consent.withdrawn_on).is_(None),
+            col(Consent.version) == consent.version,
+        )
         .values(
             withdrawn_on=withdrawn_on,
             withdrawal_reason=reason,
@@ -226,9 +241,22 @@ def withdraw(
     )
     if updated.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
+        if expected_version is not None:
+            raise PreconditionFailed("The consent changed since it was read: read it again")
         raise Conflict("This consent was already withdrawn")
     session.refresh(consent)
     audit.record(session, actor=actor, action="consent.withdraw", entity=consent, before=before)
+    # In the same transaction as the withdrawal: announced exactly when it is stored. Ids only.
+    webhooks.emit(
+        session,
+        WebhookEvent.consent_withdrawn,
+        {
+            "consent_id": consent.id,
+            "participant_id": consent.participant_id,
+            "kind": consent.kind,
+            "withdrawn_on": consent.withdrawn_on,
+        },
+    )
     session.commit()
     return consent
 

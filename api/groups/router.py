@@ -3,14 +3,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import status as http_status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.deps import CurrentPrincipal, SessionDep
-from api.errors import CONFLICT, NOT_FOUND, Responses, problem
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.groups import service
 from api.groups.models import (
     Group,
@@ -76,42 +76,69 @@ def list_groups(
 
 
 @router.post("", response_model=GroupPublic, status_code=http_status.HTTP_201_CREATED, summary="Add a group")
-def create_group(session: SessionDep, caller: Creator, data: GroupCreate) -> GroupPublic:
+def create_group(session: SessionDep, caller: Creator, data: GroupCreate, response: Response) -> GroupPublic:
     """Add an online group. A member of staff who adds one becomes its admin from its `started_on`;
     a coordinator does not become a member."""
     group = service.create(session=session, actor=caller, data=data)
+    set_etag(response, group.version)
     return service.public(session=session, group=group)
 
 
 @router.get("/{group_id}", response_model=GroupPublic, responses=NOT_FOUND, summary="Get a group")
-def get_group(session: SessionDep, _: Reader, group: GroupById) -> GroupPublic:
-    """One group, with its current member count. 404 for a group outside a member of staff's groups."""
+def get_group(session: SessionDep, _: Reader, group: GroupById, response: Response) -> GroupPublic:
+    """One group, with its current member count. 404 for a group outside a member of staff's groups.
+    The ETag header is the version to send back in If-Match."""
+    set_etag(response, group.version)
     return service.public(session=session, group=group)
 
 
 @router.patch(
     "/{group_id}",
     response_model=GroupPublic,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Update a group",
 )
-def update_group(session: SessionDep, caller: Writer, group: GroupById, data: GroupUpdate) -> GroupPublic:
+def update_group(
+    session: SessionDep,
+    caller: Writer,
+    group: GroupById,
+    data: GroupUpdate,
+    expected_version: IfMatch,
+    response: Response,
+) -> GroupPublic:
     """Change the fields sent; the age range is checked on the result. An archived group cannot be
-    changed (409)."""
-    group = service.update(session=session, actor=caller, group=group, data=data)
+    changed (409). Send If-Match to refuse the change (412) if the group changed since you read it."""
+    group = service.update(
+        session=session, actor=caller, group=group, data=data, expected_version=expected_version
+    )
+    set_etag(response, group.version)
     return service.public(session=session, group=group)
 
 
 @router.post(
     "/{group_id}/archive",
     response_model=GroupPublic,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Archive a group",
 )
-def archive_group(session: SessionDep, caller: Writer, group: GroupById, data: GroupArchive) -> GroupPublic:
+def archive_group(
+    session: SessionDep,
+    caller: Writer,
+    group: GroupById,
+    data: GroupArchive,
+    expected_version: IfMatch,
+    response: Response,
+) -> GroupPublic:
     """Archive the group from `archived_on` and end every current membership on that day (reason
-    "group archived"). Nothing is deleted; archiving twice is 409."""
-    group = service.archive(session=session, actor=caller, group=group, archived_on=data.archived_on)
+    "group archived"). Nothing is deleted; archiving twice is 409; a stale If-Match is 412."""
+    group = service.archive(
+        session=session,
+        actor=caller,
+        group=group,
+        archived_on=data.archived_on,
+        expected_version=expected_version,
+    )
+    set_etag(response, group.version)
     return service.public(session=session, group=group)
 
 
@@ -139,11 +166,13 @@ def list_risk_assessments(
     summary="Record a risk assessment",
 )
 def record_risk_assessment(
-    session: SessionDep, caller: Recorder, group: GroupById, data: RiskAssessmentCreate
+    session: SessionDep, caller: Recorder, group: GroupById, data: RiskAssessmentCreate, response: Response
 ) -> RiskAssessment:
     """Record a risk assessment of the group (coordinators, or the group's current admins). It cannot be
     changed or deleted afterwards."""
-    return service.record_risk_assessment(session=session, actor=caller, group=group, data=data)
+    assessment = service.record_risk_assessment(session=session, actor=caller, group=group, data=data)
+    set_etag(response, assessment.version)
+    return assessment
 
 
 @router.get(
@@ -167,7 +196,11 @@ def list_reviews(session: SessionDep, _: Reader, group: GroupById, paging: PageD
     responses={**NOT_FOUND, **NOT_ADMIN},
     summary="Record a review",
 )
-def record_review(session: SessionDep, caller: Recorder, group: GroupById, data: ReviewCreate) -> GroupReview:
+def record_review(
+    session: SessionDep, caller: Recorder, group: GroupById, data: ReviewCreate, response: Response
+) -> GroupReview:
     """Record a periodic review of the group (coordinators, or the group's current admins). It cannot be
     changed or deleted afterwards."""
-    return service.record_review(session=session, actor=caller, group=group, data=data)
+    review = service.record_review(session=session, actor=caller, group=group, data=data)
+    set_etag(response, review.version)
+    return review

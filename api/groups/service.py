@@ -17,8 +17,9 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Role
 from api.common import check_order
+from api.compliance import watch
 from api.db import utcnow
-from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.groups.models import (
     Group,
     GroupCreate,
@@ -154,21 +155,38 @@ def create(*, session: Session, actor: Principal, data: GroupCreate) -> Group:
         audit.record(session, actor=actor, action="membership.create", entity=membership)
     session.commit()
     session.refresh(group)
+    # Records the new group's first status, so the first change after it is announced.
+    watch.after_write(session, [group.id])
     return group
 
 
-def _lock(session: Session, group: Group) -> None:
+def _lock(session: Session, group: Group, expected_version: int | None) -> None:
     """Re-read the group under a row lock (PostgreSQL; SQLite serialises writers anyway), so two archives or
-    an archive and an update racing each other see each other's result."""
+    an archive and an update racing each other see each other's result.
+
+    If-Match is checked on the version read under the lock, so the lock and the ETag agree: a writer that
+    waited for another sees the version it left, and its stale ETag is a 412 before anything is applied."""
     session.refresh(group, with_for_update=True)
+    if expected_version is not None and expected_version != group.version:
+        session.rollback()  # releases the row lock
+        raise PreconditionFailed(
+            f"The group is at version {group.version}, not {expected_version}: read it again"
+        )
 
 
-def update(*, session: Session, actor: Principal, group: Group, data: GroupUpdate) -> Group:
+def update(
+    *,
+    session: Session,
+    actor: Principal,
+    group: Group,
+    data: GroupUpdate,
+    expected_version: int | None = None,
+) -> Group:
     """Change the fields sent; checks run on the merged record. An archived group is not changed (409)."""
     for field in _REQUIRED:
         if field in data.model_fields_set and getattr(data, field) is None:
             raise Unprocessable.field(field, f"{field} cannot be null")
-    _lock(session, group)
+    _lock(session, group, expected_version)
     try:
         if group.status is GroupStatus.archived:
             raise Conflict("An archived group cannot be changed")
@@ -178,12 +196,23 @@ def update(*, session: Session, actor: Principal, group: Group, data: GroupUpdat
         # Releases the row lock and drops the half-applied patch, so no later commit can write it.
         session.rollback()
         raise
-    return crud.save(session, group, actor=actor, action="group.update", before=before)
+    group = crud.save(
+        session, group, actor=actor, action="group.update", before=before, expected_version=expected_version
+    )
+    watch.after_write(session, [group.id])
+    return group
 
 
-def archive(*, session: Session, actor: Principal, group: Group, archived_on: date) -> Group:
+def archive(
+    *,
+    session: Session,
+    actor: Principal,
+    group: Group,
+    archived_on: date,
+    expected_version: int | None = None,
+) -> Group:
     """Archive the group and end every membership still open on `archived_on`; nothing is deleted."""
-    _lock(session, group)
+    _lock(session, group, expected_version)
     try:
         if group.status is GroupStatus.archived:
             raise Conflict(f"The group was already archived on {group.archived_on}")
@@ -273,7 +302,9 @@ def record_risk_assessment(
     _not_future(data.assessed_on, "assessed_on")
     _check_staff(session, data.assessed_by_id, "assessed_by_id")
     assessment = RiskAssessment.model_validate(data, update={"group_id": group.id})
-    return crud.save(session, assessment, actor=actor, action="risk_assessment.create")
+    assessment = crud.save(session, assessment, actor=actor, action="risk_assessment.create")
+    watch.after_write(session, [group.id])
+    return assessment
 
 
 def list_reviews(*, session: Session, group: Group, limit: int, offset: int) -> tuple[list[GroupReview], int]:
@@ -294,4 +325,6 @@ def record_review(*, session: Session, actor: Principal, group: Group, data: Rev
     _not_future(data.reviewed_on, "reviewed_on")
     _check_staff(session, data.reviewed_by_id, "reviewed_by_id")
     review = GroupReview.model_validate(data, update={"group_id": group.id})
-    return crud.save(session, review, actor=actor, action="group_review.create")
+    review = crud.save(session, review, actor=actor, action="group_review.create")
+    watch.after_write(session, [group.id])
+    return review

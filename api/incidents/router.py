@@ -4,14 +4,14 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi import status as http
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.deps import CurrentPrincipal, SessionDep
-from api.errors import NOT_FOUND, Responses, problem
+from api.errors import NOT_FOUND, PRECONDITION, Responses, problem
 from api.incidents import service
 from api.incidents.models import (
     Category,
@@ -96,11 +96,15 @@ def list_incidents(
     responses=REPORTER_ONLY,
     summary="Report an incident",
 )
-def report_incident(session: SessionDep, caller: Reporter, data: IncidentCreate) -> IncidentPublic:
+def report_incident(
+    session: SessionDep, caller: Reporter, data: IncidentCreate, response: Response
+) -> IncidentPublic:
     """Report an incident; it starts `reported`. `reported_by_id` defaults to the caller (a coordinator may
     name another member of staff). Involved participants and staff, the group and the rule ids are checked
     (422 naming the field and index)."""
-    return service.create(session=session, caller=caller, data=data)
+    incident = service.create(session=session, caller=caller, data=data)
+    set_etag(response, incident.version)
+    return incident
 
 
 # Declared before /{incident_id}, which would otherwise take "stats" for an id.
@@ -112,35 +116,62 @@ def get_incident_stats(session: SessionDep, _: StatsReader) -> IncidentStats:
 
 
 @router.get("/{incident_id}", response_model=IncidentPublic, responses=NOT_FOUND, summary="Get an incident")
-def get_incident(session: SessionDep, caller: Reader, incident: IncidentById) -> IncidentPublic:
-    """One incident. The read is written to its view log."""
-    return service.read(session=session, caller=caller, incident=incident)
+def get_incident(
+    session: SessionDep, caller: Reader, incident: IncidentById, response: Response
+) -> IncidentPublic:
+    """One incident. The read is written to its view log. The ETag header is the version to send back in
+    If-Match."""
+    public = service.read(session=session, caller=caller, incident=incident)
+    set_etag(response, public.version)
+    return public
 
 
 @router.patch(
-    "/{incident_id}", response_model=IncidentPublic, responses=NOT_FOUND, summary="Update an incident"
+    "/{incident_id}",
+    response_model=IncidentPublic,
+    responses={**NOT_FOUND, **PRECONDITION},
+    summary="Update an incident",
 )
 def update_incident(
-    session: SessionDep, caller: Manager, incident: IncidentById, data: IncidentUpdate
+    session: SessionDep,
+    caller: Manager,
+    incident: IncidentById,
+    data: IncidentUpdate,
+    expected_version: IfMatch,
+    response: Response,
 ) -> IncidentPublic:
     """Correct category, severity, group, summary or rule ids; audited with before and after. The status
-    changes only through a transition, and the original `details` never change (add an entry instead)."""
-    return service.update(session=session, caller=caller, incident=incident, data=data)
+    changes only through a transition, and the original `details` never change (add an entry instead).
+    A stale If-Match is a 412."""
+    public = service.update(
+        session=session, caller=caller, incident=incident, data=data, expected_version=expected_version
+    )
+    set_etag(response, public.version)
+    return public
 
 
 @router.post(
     "/{incident_id}/transitions",
     response_model=IncidentPublic,
-    responses={**NOT_FOUND, **TRANSITION_CONFLICT},
+    responses={**NOT_FOUND, **TRANSITION_CONFLICT, **PRECONDITION},
     summary="Move an incident along its lifecycle",
 )
 def transition_incident(
-    session: SessionDep, caller: Manager, incident: IncidentById, data: TransitionCreate
+    session: SessionDep,
+    caller: Manager,
+    incident: IncidentById,
+    data: TransitionCreate,
+    expected_version: IfMatch,
+    response: Response,
 ) -> IncidentPublic:
     """`reported → triaged → investigating → action_taken → closed`, and `closed → investigating` to reopen.
     Closing needs `outcome` and `outcome_summary`; reopening clears `closed_at` and keeps the history. Any
-    other move is a 409 whose `allowed` lists the statuses it may move to."""
-    return service.transition(session=session, caller=caller, incident=incident, data=data)
+    other move is a 409 whose `allowed` lists the statuses it may move to. A stale If-Match is a 412."""
+    public = service.transition(
+        session=session, caller=caller, incident=incident, data=data, expected_version=expected_version
+    )
+    set_etag(response, public.version)
+    return public
 
 
 @router.get(

@@ -21,9 +21,10 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Permission
 from api.common import check_order
+from api.compliance import watch
 from api.compliance.rules import ALL_IDS
 from api.db import utcnow
-from api.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from api.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.groups.models import Group
 from api.incidents.lifecycle import allowed_from
 from api.incidents.models import (
@@ -57,6 +58,8 @@ from api.incidents.models import (
 from api.participants.models import Participant
 from api.policy import service as policy
 from api.staff.models import Staff
+from api.webhooks import service as webhooks
+from api.webhooks.models import WebhookEvent
 
 NOTIFY_SEVERITIES = (Severity.high, Severity.critical)
 # Free text about children and adults lives in the append-only incident tables; the audit log (kept for
@@ -331,12 +334,30 @@ def create(*, session: Session, caller: Principal, data: IncidentCreate) -> Inci
             "staff_ids": {"after": [str(s) for s in staff_ids]},
         },
     )
+    # Queued with the incident, so it is announced exactly when it is stored; ids and labels only, never the
+    # summary or details (they name children and adults).
+    webhooks.emit(
+        session,
+        WebhookEvent.incident_reported,
+        {
+            "incident_id": incident.id,
+            "group_id": incident.group_id,
+            "category": incident.category,
+            "severity": incident.severity,
+        },
+    )
     session.commit()
+    watch.after_write(session, [incident.group_id])
     return to_public(session=session, incidents=[incident])[0]
 
 
 def update(
-    *, session: Session, caller: Principal, incident: Incident, data: IncidentUpdate
+    *,
+    session: Session,
+    caller: Principal,
+    incident: Incident,
+    data: IncidentUpdate,
+    expected_version: int | None = None,
 ) -> IncidentPublic:
     """Correct the fields sent (never the status); audited with before and after."""
     for field in ("category", "severity", "summary", "rule_ids"):
@@ -345,19 +366,38 @@ def update(
     if data.group_id is not None:
         _group_exists(session, data.group_id)
     rule_ids = _rule_ids(data.rule_ids) if data.rule_ids is not None else None
+    group_before = incident.group_id
     before = crud.apply(incident, data)
     if rule_ids is not None:
         incident.rule_ids = rule_ids
-    crud.save(session, incident, actor=caller, action="incident.update", before=before)
+    crud.save(
+        session,
+        incident,
+        actor=caller,
+        action="incident.update",
+        before=before,
+        expected_version=expected_version,
+    )
+    # Moving an incident between groups (or changing its severity) can change both groups' standing.
+    watch.after_write(session, [group_before, incident.group_id])
     return to_public(session=session, incidents=[incident])[0]
 
 
 def transition(
-    *, session: Session, caller: Principal, incident: Incident, data: TransitionCreate
+    *,
+    session: Session,
+    caller: Principal,
+    incident: Incident,
+    data: TransitionCreate,
+    expected_version: int | None = None,
 ) -> IncidentPublic:
     """Move the incident along its lifecycle; an impossible move is a 409 listing the allowed ones."""
-    # Lock the row (PostgreSQL) so two coordinators cannot both move it from the same status.
+    # Lock the row (PostgreSQL) so two coordinators cannot both move it from the same status. If-Match is
+    # checked on the version read under that lock, so the lock and the ETag agree on who was first.
     session.refresh(incident, with_for_update=True)
+    if expected_version is not None and expected_version != incident.version:
+        session.rollback()  # releases the row lock
+        raise PreconditionFailed(f"The incident is at version {incident.version}, not {expected_version}")
     allowed = allowed_from(incident.status)
     if data.to_status not in allowed:
         names = ", ".join(a.value for a in allowed)
@@ -406,6 +446,7 @@ def transition(
     session.add(incident)
     _audit(session, actor=caller, action="incident.transition", entity=incident, before=before)
     session.commit()
+    watch.after_write(session, [incident.group_id])
     return to_public(session=session, incidents=[incident])[0]
 
 

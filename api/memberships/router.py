@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.deps import CurrentPrincipal, SessionDep
-from api.errors import CONFLICT, NOT_FOUND, Responses, problem
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.memberships import service
 from api.memberships.models import (
     MemberRole,
@@ -72,49 +72,73 @@ def list_memberships(
     responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN},
     summary="Add a member to a group",
 )
-def create_membership(session: SessionDep, caller: Writer, data: MembershipCreate) -> Membership:
+def create_membership(
+    session: SessionDep, caller: Writer, data: MembershipCreate, response: Response
+) -> Membership:
     """Put exactly one of a member of staff (`staff_id`) or a participant (`participant_id`) in an active
     group. A person is in a group once at a time (409 while a membership overlaps); an archived group takes
     no one (409). Staff may add members only to groups they currently admin."""
-    return service.create(session=session, actor=caller, data=data)
+    membership = service.create(session=session, actor=caller, data=data)
+    set_etag(response, membership.version)
+    return membership
 
 
 @router.get(
     "/{membership_id}", response_model=MembershipPublic, responses=NOT_FOUND, summary="Get a membership"
 )
-def get_membership(_: Reader, membership: MembershipById) -> Membership:
-    """One membership; 404 if there is none with this id or it is out of the caller's reach."""
+def get_membership(_: Reader, membership: MembershipById, response: Response) -> Membership:
+    """One membership; 404 if there is none with this id or it is out of the caller's reach. The ETag
+    header is the version to send back in If-Match."""
+    set_etag(response, membership.version)
     return membership
 
 
 @router.patch(
     "/{membership_id}",
     response_model=MembershipPublic,
-    responses={**NOT_FOUND, **NOT_ADMIN},
+    responses={**NOT_FOUND, **NOT_ADMIN, **PRECONDITION},
     summary="Change a member's role",
 )
 def update_membership(
-    session: SessionDep, caller: Writer, membership: MembershipById, data: MembershipUpdate
+    session: SessionDep,
+    caller: Writer,
+    membership: MembershipById,
+    data: MembershipUpdate,
+    expected_version: IfMatch,
+    response: Response,
 ) -> Membership:
-    """Change the role (admin or member). Only the role can change: to move someone, end and add again."""
-    return service.update(session=session, actor=caller, membership=membership, data=data)
+    """Change the role (admin or member). Only the role can change: to move someone, end and add again.
+    A stale If-Match is a 412."""
+    membership = service.update(
+        session=session, actor=caller, membership=membership, data=data, expected_version=expected_version
+    )
+    set_etag(response, membership.version)
+    return membership
 
 
 @router.post(
     "/{membership_id}/end",
     response_model=MembershipPublic,
-    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN},
+    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN, **PRECONDITION},
     summary="End a membership",
 )
 def end_membership(
-    session: SessionDep, caller: Writer, membership: MembershipById, data: MembershipEnd
+    session: SessionDep,
+    caller: Writer,
+    membership: MembershipById,
+    data: MembershipEnd,
+    expected_version: IfMatch,
+    response: Response,
 ) -> Membership:
     """Record the first day the person is no longer in the group. The membership is kept as history;
     ending one that has already ended is a 409."""
-    return service.end(
+    membership = service.end(
         session=session,
         actor=caller,
         membership=membership,
         ended_on=data.ended_on,
         end_reason=data.end_reason,
+        expected_version=expected_version,
     )
+    set_etag(response, membership.version)
+    return membership

@@ -17,6 +17,7 @@ from api import crud
 from api.auth.principal import Principal
 from api.auth.roles import Role
 from api.common import check_order
+from api.compliance import watch
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.groups.models import Group, GroupStatus
 from api.memberships.models import (
@@ -147,25 +148,49 @@ def create(*, session: Session, actor: Principal, data: MembershipCreate) -> Mem
 
     membership = Membership.model_validate(data)
     try:
-        return crud.save(session, membership, actor=actor, action="membership.create", unique_fields=(field,))
+        membership = crud.save(
+            session, membership, actor=actor, action="membership.create", unique_fields=(field,)
+        )
     except Conflict as exc:
         # Two requests raced past the check above; the partial unique index stopped the second.
         raise _already_in_group(field) from exc
+    watch.after_write(session, [membership.group_id])
+    return membership
 
 
 def update(
-    *, session: Session, actor: Principal, membership: Membership, data: MembershipUpdate
+    *,
+    session: Session,
+    actor: Principal,
+    membership: Membership,
+    data: MembershipUpdate,
+    expected_version: int | None = None,
 ) -> Membership:
     """Change the member's role."""
     _check_may_manage(session, actor, membership.group_id)
     if "role" in data.model_fields_set and data.role is None:
         raise Unprocessable.field("role", "role cannot be null")
     before = crud.apply(membership, data)
-    return crud.save(session, membership, actor=actor, action="membership.update", before=before)
+    membership = crud.save(
+        session,
+        membership,
+        actor=actor,
+        action="membership.update",
+        before=before,
+        expected_version=expected_version,
+    )
+    watch.after_write(session, [membership.group_id])
+    return membership
 
 
 def end(
-    *, session: Session, actor: Principal, membership: Membership, ended_on: date, end_reason: str | None
+    *,
+    session: Session,
+    actor: Principal,
+    membership: Membership,
+    ended_on: date,
+    end_reason: str | None,
+    expected_version: int | None = None,
 ) -> Membership:
     """End a membership on `ended_on` (the first day they are no longer in the group)."""
     _check_may_manage(session, actor, membership.group_id)
@@ -173,4 +198,13 @@ def end(
         raise Conflict(f"This membership already ended on {membership.ended_on}", extra={"field": "ended_on"})
     check_order(membership.started_on, ended_on, start_field="started_on", end_field="ended_on")
     before = crud.apply(membership, MembershipEnd(ended_on=ended_on, end_reason=end_reason))
-    return crud.save(session, membership, actor=actor, action="membership.end", before=before)
+    membership = crud.save(
+        session,
+        membership,
+        actor=actor,
+        action="membership.end",
+        before=before,
+        expected_version=expected_version,
+    )
+    watch.after_write(session, [membership.group_id])
+    return membership

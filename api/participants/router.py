@@ -68,9 +68,13 @@ def list_participants(
     responses=CONFLICT,
     summary="Add a participant",
 )
-def create_participant(session: SessionDep, caller: Writer, data: ParticipantCreate) -> Participant:
+def create_participant(
+    session: SessionDep, caller: Writer, data: ParticipantCreate, response: Response
+) -> Participant:
     """Add a child, young person or vulnerable adult. `external_id` (the CRM's id) must be unique (409)."""
-    return service.create(session=session, actor=caller, data=data)
+    participant = service.create(session=session, actor=caller, data=data)
+    set_etag(response, participant.version)
+    return participant
 
 
 @router.put(
@@ -102,33 +106,58 @@ def upsert_participant_by_external_id(
 @router.get(
     "/{participant_id}", response_model=ParticipantPublic, responses=NOT_FOUND, summary="Get a participant"
 )
-def get_participant(_: Reader, participant: ParticipantById) -> Participant:
-    """One participant; 404 if there is none with this id or it is out of the caller's reach."""
+def get_participant(_: Reader, participant: ParticipantById, response: Response) -> Participant:
+    """One participant; 404 if there is none with this id or it is out of the caller's reach. The ETag
+    header is the version to send back in If-Match."""
+    set_etag(response, participant.version)
     return participant
 
 
 @router.patch(
     "/{participant_id}",
     response_model=ParticipantPublic,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Update a participant",
 )
 def update_participant(
-    session: SessionDep, caller: Writer, participant: ParticipantById, data: ParticipantUpdate
+    session: SessionDep,
+    caller: Writer,
+    participant: ParticipantById,
+    data: ParticipantUpdate,
+    expected_version: IfMatch,
+    response: Response,
 ) -> Participant:
-    """Change the fields sent. Dates must stay in order: born, then joined, then left."""
-    return service.update(session=session, actor=caller, participant=participant, data=data)
+    """Change the fields sent. Dates must stay in order: born, then joined, then left. Send If-Match to
+    refuse the change (412) if someone else changed the record since you read it."""
+    participant = service.update(
+        session=session, actor=caller, participant=participant, data=data, expected_version=expected_version
+    )
+    set_etag(response, participant.version)
+    return participant
 
 
 @router.post(
     "/{participant_id}/leave",
     response_model=ParticipantPublic,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **PRECONDITION},
     summary="Record a participant leaving",
 )
 def leave_participant(
-    session: SessionDep, caller: Writer, participant: ParticipantById, data: ParticipantLeave
+    session: SessionDep,
+    caller: Writer,
+    participant: ParticipantById,
+    data: ParticipantLeave,
+    expected_version: IfMatch,
+    response: Response,
 ) -> Participant:
     """Record the first day a participant no longer takes part. The record is kept, and so are their group
     memberships: end those separately once they are removed from the online group itself."""
-    return service.leave(session=session, actor=caller, participant=participant, left_on=data.left_on)
+    participant = service.leave(
+        session=session,
+        actor=caller,
+        participant=participant,
+        left_on=data.left_on,
+        expected_version=expected_version,
+    )
+    set_etag(response, participant.version)
+    return participant

@@ -106,7 +106,12 @@ def create(*, session: Session, actor: Principal, data: ParticipantCreate) -> Pa
 
 
 def update(
-    *, session: Session, actor: Principal, participant: Participant, data: ParticipantUpdate
+    *,
+    session: Session,
+    actor: Principal,
+    participant: Participant,
+    data: ParticipantUpdate,
+    expected_version: int | None = None,
 ) -> Participant:
     """Change the fields sent."""
     for field in REQUIRED:
@@ -115,18 +120,38 @@ def update(
     _validate_patched(participant, data)
     before = crud.apply(participant, data)
     return crud.save(
-        session, participant, actor=actor, action="participant.update", before=before, unique_fields=UNIQUE
+        session,
+        participant,
+        actor=actor,
+        action="participant.update",
+        before=before,
+        unique_fields=UNIQUE,
+        expected_version=expected_version,
     )
 
 
-def leave(*, session: Session, actor: Principal, participant: Participant, left_on: date) -> Participant:
+def leave(
+    *,
+    session: Session,
+    actor: Principal,
+    participant: Participant,
+    left_on: date,
+    expected_version: int | None = None,
+) -> Participant:
     """Record the day a participant stops taking part. The record is kept, and so are their memberships:
     those mirror the real online groups, where a departed participant may still be (which the compliance
     rules must see)."""
     patch = ParticipantUpdate(left_on=left_on)
     _validate_patched(participant, patch)
     before = crud.apply(participant, patch)
-    return crud.save(session, participant, actor=actor, action="participant.leave", before=before)
+    return crud.save(
+        session,
+        participant,
+        actor=actor,
+        action="participant.leave",
+        before=before,
+        expected_version=expected_version,
+    )
 
 
 def upsert_by_external_id(

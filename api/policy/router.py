@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
+from api.common import IfMatch, set_etag
 from api.deps import SessionDep
+from api.errors import PRECONDITION
 from api.policy import service
 from api.policy.models import PolicySettings, PolicySettingsPublic, PolicySettingsUpdate
 
@@ -16,12 +18,25 @@ Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
 
 
 @router.get("", response_model=PolicySettingsPublic, summary="Get policy settings")
-def get_policy_settings(session: SessionDep, _: Admin) -> PolicySettings:
-    """The thresholds the compliance rules and consent checks use."""
-    return service.get(session=session)
+def get_policy_settings(session: SessionDep, _: Admin, response: Response) -> PolicySettings:
+    """The thresholds the compliance rules and consent checks use. The ETag header is the version to send
+    back in If-Match."""
+    settings = service.get(session=session)
+    set_etag(response, settings.version)
+    return settings
 
 
-@router.put("", response_model=PolicySettingsPublic, summary="Replace policy settings")
-def put_policy_settings(session: SessionDep, caller: Admin, data: PolicySettingsUpdate) -> PolicySettings:
-    """Replace the whole settings document. Every change is audited."""
-    return service.replace(session=session, actor=caller, data=data)
+@router.put(
+    "", response_model=PolicySettingsPublic, responses=PRECONDITION, summary="Replace policy settings"
+)
+def put_policy_settings(
+    session: SessionDep,
+    caller: Admin,
+    data: PolicySettingsUpdate,
+    expected_version: IfMatch,
+    response: Response,
+) -> PolicySettings:
+    """Replace the whole settings document. Every change is audited. A stale If-Match is a 412."""
+    settings = service.replace(session=session, actor=caller, data=data, expected_version=expected_version)
+    set_etag(response, settings.version)
+    return settings

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from api import crud
 from api.auth.principal import Principal
-from api.errors import Unprocessable
+from api.errors import PreconditionFailed, Unprocessable
 from api.policy.models import PolicySettings, PolicySettingsUpdate
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -20,7 +20,9 @@ def get(*, session: Session) -> PolicySettings:
     return row if row is not None else PolicySettings()
 
 
-def replace(*, session: Session, actor: Principal, data: PolicySettingsUpdate) -> PolicySettings:
+def replace(
+    *, session: Session, actor: Principal, data: PolicySettingsUpdate, expected_version: int | None = None
+) -> PolicySettings:
     """Replace the whole settings document."""
     domains = [d.strip().lower() for d in data.official_email_domains]
     for i, domain in enumerate(domains):
@@ -28,9 +30,21 @@ def replace(*, session: Session, actor: Principal, data: PolicySettingsUpdate) -
             raise Unprocessable.field(f"official_email_domains.{i}", f"{domain!r} is not a domain name")
     current = session.exec(select(PolicySettings)).first()
     if current is None:
+        # The unsaved defaults are served as version 1 (`get`), so that is the only ETag that matches them.
+        if expected_version not in (None, 1):
+            raise PreconditionFailed(f"The settings are at version 1, not {expected_version}")
         row = PolicySettings.model_validate(data)
         row.official_email_domains = domains
+        # The first saved document is version 2, so an If-Match read from the defaults cannot overwrite it.
+        row.version = 2
         return crud.save(session, row, actor=actor, action="policy_settings.create")
     before = crud.apply(current, data)
     current.official_email_domains = domains
-    return crud.save(session, current, actor=actor, action="policy_settings.update", before=before)
+    return crud.save(
+        session,
+        current,
+        actor=actor,
+        action="policy_settings.update",
+        before=before,
+        expected_version=expected_version,
+    )

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.webhooks import service
 from api.webhooks.models import (
     WebhookCreate,
@@ -56,24 +56,34 @@ def create_webhook(
     """
     # Never cached, nor kept for Idempotency-Key replays: the secret exists in one answer only.
     response.headers["Cache-Control"] = "no-store"
-    return service.create(session=session, actor=caller, data=data)
+    endpoint = service.create(session=session, actor=caller, data=data)
+    set_etag(response, endpoint.version)
+    return endpoint
 
 
 @router.get("/{webhook_id}", response_model=WebhookPublic, responses=NOT_FOUND, summary="Get a webhook")
-def get_webhook(_: Admin, webhook: WebhookById) -> WebhookEndpoint:
-    """One endpoint (without its secret)."""
+def get_webhook(_: Admin, webhook: WebhookById, response: Response) -> WebhookEndpoint:
+    """One endpoint (without its secret). The ETag header is the version to send back in If-Match."""
+    set_etag(response, webhook.version)
     return webhook
 
 
 @router.post(
     "/{webhook_id}/disable",
     response_model=WebhookPublic,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Disable a webhook",
 )
-def disable_webhook(session: SessionDep, caller: Admin, webhook: WebhookById) -> WebhookEndpoint:
-    """Stop sending to this endpoint. Deliveries not yet sent are marked failed. Nothing is deleted."""
-    return service.disable(session=session, actor=caller, endpoint=webhook)
+def disable_webhook(
+    session: SessionDep, caller: Admin, webhook: WebhookById, expected_version: IfMatch, response: Response
+) -> WebhookEndpoint:
+    """Stop sending to this endpoint. Deliveries not yet sent are marked failed. Nothing is deleted.
+    Disabling twice is a 409; a stale If-Match is a 412."""
+    endpoint = service.disable(
+        session=session, actor=caller, endpoint=webhook, expected_version=expected_version
+    )
+    set_etag(response, endpoint.version)
+    return endpoint
 
 
 @router.get(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
 from api import crud
@@ -13,7 +15,7 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.config import get_settings
 from api.db import utcnow
-from api.errors import Conflict, Unprocessable
+from api.errors import Conflict, PreconditionFailed, Unprocessable
 from api.webhooks import payload, signing
 from api.webhooks.models import (
     WebhookAttempt,
@@ -34,8 +36,21 @@ def emit(
     The caller's commit stores the deliveries with the change, so an event is never lost and never sent
     for a change that was rolled back. `data` may hold only ids, enums, dates and counts.
     """
+    return emit_many(session, event_type, [data], now=now)
+
+
+def emit_many(
+    session: Session,
+    event_type: WebhookEvent,
+    events: Sequence[payload.Payload],
+    *,
+    now: datetime | None = None,
+) -> list[WebhookDelivery]:
+    """`emit` for several events of one type, reading the endpoints once (one query however many)."""
+    if not events:
+        return []
     at = now or utcnow()
-    body = payload.render(event_type, at, data)
+    bodies = [payload.render(event_type, at, data) for data in events]
     # No autoflush: the caller's pending change is flushed by its own commit, where its errors are handled.
     with session.no_autoflush:
         endpoints = session.exec(
@@ -45,6 +60,7 @@ def emit(
         ).all()
     deliveries = [
         WebhookDelivery(endpoint_id=e.id, event_type=event_type, body=body, next_attempt_at=at)
+        for body in bodies
         for e in endpoints
         if event_type in e.events
     ]
@@ -89,20 +105,35 @@ def create(*, session: Session, actor: Principal, data: WebhookCreate) -> Webhoo
     return endpoint
 
 
-def disable(*, session: Session, actor: Principal, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+def disable(
+    *, session: Session, actor: Principal, endpoint: WebhookEndpoint, expected_version: int | None = None
+) -> WebhookEndpoint:
     """Stop sending to an endpoint; deliveries still pending are marked failed by the worker."""
+    read = endpoint.version
+    if expected_version is not None and expected_version != read:
+        raise PreconditionFailed(f"The webhook is at version {read}, not {expected_version}: read it again")
     if endpoint.disabled_at is not None:
         raise Conflict("This webhook is already disabled")
-    endpoint.disabled_at = utcnow()
-    endpoint.updated_at = endpoint.disabled_at
-    endpoint.version += 1
-    session.add(endpoint)
+    at = utcnow()
+    # Conditional on the version read, so two disables (or a disable on a stale ETag) cannot both succeed.
+    claimed = session.execute(
+        sa_update(WebhookEndpoint)
+        .where(col(WebhookEndpoint.id) == endpoint.id, col(WebhookEndpoint.version) == read)
+        .values(disabled_at=at, updated_at=at, version=read + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        if expected_version is not None:
+            raise PreconditionFailed("The webhook changed since it was read: read it again")
+        raise Conflict("This webhook was changed by someone else at the same time: try again")
+    session.refresh(endpoint)
     audit.record(
         session,
         actor=actor,
         action="webhook_endpoint.disable",
         entity=endpoint,
-        changes={"disabled_at": {"before": None, "after": endpoint.disabled_at.isoformat()}},
+        changes={"disabled_at": {"before": None, "after": at.isoformat()}},
     )
     session.commit()
     session.refresh(endpoint)

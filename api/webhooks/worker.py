@@ -19,6 +19,7 @@ import httpx
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select, update
 
+from api.compliance.watch import announce_compliance_changes
 from api.config import get_settings
 from api.db import get_engine, utcnow
 from api.webhooks import signing
@@ -140,19 +141,34 @@ def deliver_due(session: Session, now: datetime, client: httpx.Client, *, limit:
     return sent
 
 
+def watch_compliance(session: Session) -> int:
+    """One pass of the compliance watch over every active group; returns how many changes it announced."""
+    return len(announce_compliance_changes(session))
+
+
 def run(stop: threading.Event) -> None:
-    """Deliver until `stop` is set, polling every `webhook_poll_seconds` when there is nothing to send."""
-    poll = get_settings().webhook_poll_seconds
+    """Deliver until `stop` is set, polling every `webhook_poll_seconds` when there is nothing to send, and
+    run the compliance watch every `compliance_watch_seconds` (the next pass sends what it announced)."""
+    settings = get_settings()
+    poll, watch_every = settings.webhook_poll_seconds, settings.compliance_watch_seconds
+    next_watch = time.monotonic()
     with httpx.Client(follow_redirects=False) as client:
         while not stop.is_set():
             sent = 0
+            if time.monotonic() >= next_watch:
+                next_watch = time.monotonic() + watch_every
+                try:
+                    with Session(get_engine(), expire_on_commit=False) as session:
+                        watch_compliance(session)
+                except Exception:  # as below: the next interval tries again against the same stored status
+                    log.exception("compliance watch pass failed")
             try:
                 with Session(get_engine(), expire_on_commit=False) as session:
                     sent = deliver_due(session, utcnow(), client)
             except Exception:  # a database hiccup must not end the loop; the rows wait in the table
                 log.exception("webhook delivery pass failed")
             if sent == 0:
-                stop.wait(poll)
+                stop.wait(min(poll, max(0.0, next_watch - time.monotonic())))
 
 
 def start_thread() -> tuple[threading.Thread, threading.Event]:
@@ -168,6 +184,7 @@ def command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=get_settings().log_level)
     if args.once:
         with httpx.Client(follow_redirects=False) as client, Session(get_engine()) as session:
+            print(f"Announced {watch_compliance(session)} compliance changes")
             print(f"Attempted {deliver_due(session, utcnow(), client)} deliveries")
         return 0
     stop = threading.Event()
