@@ -6,9 +6,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from api.auth import tokens
 from api.auth.models import ApiKey, User
@@ -35,6 +35,17 @@ class Actor:
     key: ApiKey | None = None
 
 
+R = TypeVar("R", bound=SQLModel)
+
+
+def _add(session: Session, model: type[R], defaults: dict[str, Any], overrides: dict[str, Any]) -> R:
+    """Make one record from a helper's defaults and the test's overrides, and commit it."""
+    record = model(**{**defaults, **overrides})
+    session.add(record)
+    session.commit()
+    return record
+
+
 def _unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
@@ -48,11 +59,7 @@ def make_staff(session: Session, **overrides: Any) -> Staff:
         "code_of_conduct_signed_on": TODAY - timedelta(days=300),
         "esafety_training_completed_on": TODAY - timedelta(days=100),
     }
-    values.update(overrides)
-    staff = Staff(**values)
-    session.add(staff)
-    session.commit()
-    return staff
+    return _add(session, Staff, values, overrides)
 
 
 def token_headers(user: User) -> dict[str, str]:
@@ -96,11 +103,7 @@ def make_group(session: Session, **overrides: Any) -> Group:
         "max_age": 18,
         "started_on": TODAY - timedelta(days=100),
     }
-    values.update(overrides)
-    group = Group(**values)
-    session.add(group)
-    session.commit()
-    return group
+    return _add(session, Group, values, overrides)
 
 
 def make_participant(session: Session, **overrides: Any) -> Participant:
@@ -111,11 +114,7 @@ def make_participant(session: Session, **overrides: Any) -> Participant:
         "carer_email": f"{_unique('carer-')}@example.org",
         "joined_on": TODAY - timedelta(days=200),
     }
-    values.update(overrides)
-    participant = Participant(**values)
-    session.add(participant)
-    session.commit()
-    return participant
+    return _add(session, Participant, values, overrides)
 
 
 def make_membership(
@@ -134,11 +133,7 @@ def make_membership(
         "role": MemberRole.member,
         "started_on": TODAY - timedelta(days=100),
     }
-    values.update(overrides)
-    membership = Membership(**values)
-    session.add(membership)
-    session.commit()
-    return membership
+    return _add(session, Membership, values, overrides)
 
 
 # --- consents: participants, groups and memberships made directly with the models --------------------------
@@ -151,11 +146,7 @@ def consents_make_participant(session: Session, **overrides: Any) -> Participant
         "carer_name": "A Carer",
         "joined_on": TODAY - timedelta(days=200),
     }
-    values.update(overrides)
-    participant = Participant(**values)
-    session.add(participant)
-    session.commit()
-    return participant
+    return _add(session, Participant, values, overrides)
 
 
 def consents_make_group(session: Session, **overrides: Any) -> Group:
@@ -166,33 +157,10 @@ def consents_make_group(session: Session, **overrides: Any) -> Group:
         "join_approval": JoinApproval.admins_only,
         "started_on": TODAY - timedelta(days=300),
     }
-    values.update(overrides)
-    group = Group(**values)
-    session.add(group)
-    session.commit()
-    return group
+    return _add(session, Group, values, overrides)
 
 
-def consents_make_membership(
-    session: Session,
-    group: Group,
-    *,
-    staff: Staff | None = None,
-    participant: Participant | None = None,
-    **overrides: Any,
-) -> Membership:
-    values: dict[str, Any] = {
-        "group_id": group.id,
-        "staff_id": staff.id if staff else None,
-        "participant_id": participant.id if participant else None,
-        "role": MemberRole.member,
-        "started_on": TODAY - timedelta(days=100),
-    }
-    values.update(overrides)
-    membership = Membership(**values)
-    session.add(membership)
-    session.commit()
-    return membership
+consents_make_membership = make_membership
 
 
 def consents_make_consent(session: Session, participant: Participant, **overrides: Any) -> Consent:
@@ -204,11 +172,7 @@ def consents_make_consent(session: Session, participant: Participant, **override
         "given_by_name": "A Carer",
         "given_on": date(2024, 1, 10),
     }
-    values.update(overrides)
-    consent = Consent(**values)
-    session.add(consent)
-    session.commit()
-    return consent
+    return _add(session, Consent, values, overrides)
 
 
 # --- incidents (helpers prefixed so they cannot clash with other domains' helpers) ---------------------
@@ -221,11 +185,7 @@ def incidents_make_participant(session: Session, **overrides: Any) -> Participan
         "carer_name": "A Carer",
         "joined_on": TODAY - timedelta(days=200),
     }
-    values.update(overrides)
-    participant = Participant(**values)
-    session.add(participant)
-    session.commit()
-    return participant
+    return _add(session, Participant, values, overrides)
 
 
 def incidents_make_group(session: Session, **overrides: Any) -> Group:
@@ -236,11 +196,7 @@ def incidents_make_group(session: Session, **overrides: Any) -> Group:
         "join_approval": JoinApproval.admins_only,
         "started_on": TODAY - timedelta(days=100),
     }
-    values.update(overrides)
-    group = Group(**values)
-    session.add(group)
-    session.commit()
-    return group
+    return _add(session, Group, values, overrides)
 
 
 # --- compliance -------------------------------------------------------------------------------------------
@@ -266,11 +222,7 @@ def compliance_group(session: Session, **overrides: Any) -> Group:
         "shares_images": True,
         "started_on": TODAY - timedelta(days=60),
     }
-    values.update(overrides)
-    group = Group(**values)
-    session.add(group)
-    session.commit()
-    return group
+    return _add(session, Group, values, overrides)
 
 
 def compliance_participant(session: Session, **overrides: Any) -> Participant:
@@ -281,11 +233,7 @@ def compliance_participant(session: Session, **overrides: Any) -> Participant:
         "carer_email": "carer@example.org",
         "joined_on": TODAY - timedelta(days=400),
     }
-    values.update(overrides)
-    participant = Participant(**values)
-    session.add(participant)
-    session.commit()
-    return participant
+    return _add(session, Participant, values, overrides)
 
 
 def compliance_member(
@@ -322,11 +270,7 @@ def compliance_consent(
         "given_by_name": "A Carer",
         "given_on": TODAY - timedelta(days=300),
     }
-    values.update(overrides)
-    consent = Consent(**values)
-    session.add(consent)
-    session.commit()
-    return consent
+    return _add(session, Consent, values, overrides)
 
 
 def compliance_risk_assessment(
@@ -340,11 +284,7 @@ def compliance_risk_assessment(
         "mitigations": "Closed group, admins approve",
         "privacy_features_checked": True,
     }
-    values.update(overrides)
-    assessment = RiskAssessment(**values)
-    session.add(assessment)
-    session.commit()
-    return assessment
+    return _add(session, RiskAssessment, values, overrides)
 
 
 def compliance_review(session: Session, group: Group, reviewer: Staff, reviewed_on: date) -> GroupReview:
