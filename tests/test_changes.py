@@ -117,12 +117,14 @@ def _event(session: Session, entity_type: str, *, age: timedelta, action: str = 
 
 
 def test_only_settled_events_are_served_and_the_feed_stops_at_the_first_unsettled(
-    client: TestClient, coordinator: Actor, session: Session
+    client: TestClient, coordinator: Actor, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = _event(session, "staff", age=timedelta(minutes=5))
+    # A settle delay far longer than any pause in the test, so a slow machine cannot settle the new event.
+    monkeypatch.setattr(get_settings(), "changes_settle_seconds", 600.0)
+    old = _event(session, "staff", age=timedelta(minutes=20))
     _event(session, "staff", age=timedelta(seconds=0))
     # Made earlier but numbered later, as when two transactions commit out of order.
-    _event(session, "staff", age=timedelta(minutes=5))
+    _event(session, "staff", age=timedelta(minutes=20))
     page = client.get(URL, headers=coordinator.headers).json()
     assert [c["entity_id"] for c in page["items"]] == [str(old.entity_id)]
     assert page["next_cursor"] == old.seq
