@@ -223,6 +223,33 @@ def test_staff_evaluate_only_groups_they_are_in_today(
     assert [g["group_id"] for g in report["groups"]] == [str(mine.id)]
 
 
+def test_staff_see_names_only_of_children_in_their_reach_today(
+    client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
+) -> None:
+    # A past as_of shows who was a member then; a child who has since left the group is out of this member
+    # of staff's reach today, so their name must not reach them through the evidence.
+    assert coordinator.staff is not None
+    assert staff_actor.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    compliance_member(session, group, staff=staff_actor.staff)
+    gone = compliance_participant(session, full_name="Robin Gone-Away")
+    here = compliance_participant(session, full_name="Sasha Still-Here")
+    compliance_member(session, group, participant=gone, ended_on=TODAY - timedelta(days=1))
+    compliance_member(session, group, participant=here)
+    last_week = (TODAY - timedelta(days=7)).isoformat()
+
+    def labels(actor: Actor) -> set[str]:
+        body = client.get(group_url(group.id), params={"as_of": last_week}, headers=actor.headers).json()
+        found = finding(body, "GRP-ESAFETY-AGREEMENT")
+        return {e["label"] for e in found["evidence"] if e["type"] == "participant"}
+
+    assert {"Robin Gone-Away", "Sasha Still-Here"} <= labels(coordinator)
+    seen_by_staff = labels(staff_actor)
+    assert "Sasha Still-Here" in seen_by_staff
+    assert "Robin Gone-Away" not in seen_by_staff
+    assert f"participant {gone.id.hex[:4]}…" in seen_by_staff
+
+
 def test_staff_read_only_their_own_staff_report(
     client: TestClient, coordinator: Actor, staff_actor: Actor, trustee: Actor
 ) -> None:

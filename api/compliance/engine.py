@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -130,12 +130,12 @@ def aggregate_staff_rule(rule: StaffRule, snapshots: Sequence[StaffSnapshot]) ->
     )
 
 
-def redact_participants(evaluation: Evaluation) -> Evaluation:
-    """Participants' names (the only personal detail evidence carries) replaced by a neutral label; ids stay
-    so a coordinator can follow a trustee's question up."""
+def redact_participants(evaluation: Evaluation, keep: Collection[uuid.UUID] = ()) -> Evaluation:
+    """Participants' names (the only personal detail evidence carries) replaced by a neutral label, except
+    for those in `keep` (the children the caller may see); ids stay so a coordinator can follow up."""
 
     def neutral(e: Evidence) -> Evidence:
-        if e.type != "participant":
+        if e.type != "participant" or e.id in keep:
             return e
         return replace(e, label=f"participant {e.id.hex[:4]}…")
 

@@ -57,7 +57,7 @@ from api.consents.logic import ConsentFact
 from api.db import utcnow
 from api.errors import Conflict, NotFound, Unprocessable
 from api.groups.models import Platform
-from api.memberships.scope import groups_of_staff
+from api.memberships.scope import groups_of_staff, participants_reachable_by
 from api.policy.models import PolicySettingsBase
 
 _T = SQLModel.metadata.tables
@@ -100,9 +100,18 @@ def _sees_everything(caller: Principal) -> bool:
     return caller.role in (Role.coordinator, Role.trustee)
 
 
-def _redacts(caller: Principal) -> bool:
-    # Whoever may not read participants (trustees) sees ids and a neutral label instead of names.
-    return Permission.PARTICIPANT_READ not in caller.permissions
+def _redact_for(session: Session, caller: Principal, evaluation: Evaluation) -> Evaluation:
+    """Children's names only for callers who may see those children today: none for trustees (no participant
+    access), all for coordinators, and for staff only the children currently in their groups, so that an
+    `as_of` in the past cannot show them a child who has since moved out of their reach."""
+    if Permission.PARTICIPANT_READ not in caller.permissions:
+        return redact_participants(evaluation)
+    if caller.role is Role.staff and caller.staff_id is not None:
+        reachable = {
+            p for p in session.exec(participants_reachable_by(caller.staff_id)).all() if p is not None
+        }
+        return redact_participants(evaluation, keep=reachable)
+    return evaluation
 
 
 def _group_reach(caller: Principal) -> ColumnElement[bool]:
@@ -544,8 +553,7 @@ def group_report(*, session: Session, caller: Principal, group_id: uuid.UUID, as
     """A group's compliance as of a date (staff: only a group they are in today)."""
     snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, caller=caller)
     ev = evaluate(GROUP_RULES, snapshot, waivers)
-    if _redacts(caller):
-        ev = redact_participants(ev)
+    ev = _redact_for(session, caller, ev)
     g = snapshot.group
     return GroupReport(g.id, g.name, g.platform, as_of, ev.status, ev.counts, ev.findings, FACTS)
 
@@ -645,8 +653,7 @@ def organisation_report(
     org_findings = [finding(r, r.check(org)) for r in ORG_RULES]
     org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
     organisation = summarise(org_findings)
-    if _redacts(caller):
-        organisation = redact_participants(organisation)
+    organisation = _redact_for(session, caller, organisation)
 
     by_rule: dict[str, int] = defaultdict(int)
     for s in summaries:
