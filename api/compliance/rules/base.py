@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 from api.compliance.clauses import Clause
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
+from api.consents.logic import allows, decide
 
 
 class Outcome(StrEnum):
@@ -94,6 +95,36 @@ def staff_ref(staff: StaffFacts, detail: str | None = None) -> Evidence:
 
 def participant_ref(participant: ParticipantFacts, detail: str | None = None) -> Evidence:
     return Evidence("participant", participant.id, participant.full_name, detail)
+
+
+def refused_consent(
+    s: GroupSnapshot, participants: list[ParticipantFacts], *, kind: str, purpose: str | None
+) -> list[Evidence]:
+    """Evidence for each participant whose consents refuse `kind` (for `purpose`) on the snapshot's date,
+    decided by the same pure logic as the consent checks, so the two always agree."""
+    age = s.thresholds.self_consent_min_age
+    refused = []
+    for p in participants:
+        # `allows` for everyone; the full decision (its sentence) only for the few it refuses.
+        if allows(
+            p.consents,
+            kind=kind,
+            purpose=purpose,
+            on=s.as_of,
+            date_of_birth=p.date_of_birth,
+            self_consent_min_age=age,
+        ):
+            continue
+        decision = decide(
+            p.consents,
+            kind=kind,
+            purpose=purpose,
+            on=s.as_of,
+            date_of_birth=p.date_of_birth,
+            self_consent_min_age=age,
+        )
+        refused.append(participant_ref(p, decision.detail))
+    return refused
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

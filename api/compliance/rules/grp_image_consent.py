@@ -9,11 +9,10 @@ from api.compliance.rules.base import (
     count,
     failed,
     not_applicable,
-    participant_ref,
     passed,
+    refused_consent,
 )
 from api.compliance.snapshot import GroupSnapshot
-from api.consents.logic import allows, decide
 
 PURPOSE = "social_media"
 
@@ -24,28 +23,7 @@ def check(s: GroupSnapshot) -> Result:
     participants = [p for _, p in s.current_participants()]
     if not participants:
         return not_applicable("The group has no participant members.")
-    missing = []
-    min_age = s.thresholds.self_consent_min_age
-    for p in participants:
-        # `allows` for everyone; the full decision (its sentence) only for the few it refuses.
-        if allows(
-            p.consents,
-            kind="image_use",
-            purpose=PURPOSE,
-            on=s.as_of,
-            date_of_birth=p.date_of_birth,
-            self_consent_min_age=min_age,
-        ):
-            continue
-        decision = decide(
-            p.consents,
-            kind="image_use",
-            purpose=PURPOSE,
-            on=s.as_of,
-            date_of_birth=p.date_of_birth,
-            self_consent_min_age=min_age,
-        )
-        missing.append(participant_ref(p, decision.detail))
+    missing = refused_consent(s, participants, kind="image_use", purpose=PURPOSE)
     if missing:
         return failed(
             f"The group shares images and {count(len(missing), 'participant')} "
