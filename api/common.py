@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import Depends, Header, Query, Response
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement
 from sqlmodel._compat import SQLModelConfig
 
 from api.errors import PreconditionFailed, Unprocessable
@@ -85,3 +86,9 @@ def if_match(
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+def contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive "contains" for a search box: LIKE's wildcards in `text` match literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(ColumnElement[bool], column.ilike(f"%{escaped}%", escape="\\"))

@@ -140,3 +140,13 @@ def test_an_update_that_changes_nothing_writes_nothing(
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "staff.update")).all() == []
     stale = client.patch(f"{URL}/{staff.id}", json={}, headers={**coordinator.headers, "If-Match": '"9"'})
     assert stale.status_code == 412
+
+
+def test_search_matches_wildcard_characters_literally(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    make_staff(session, full_name="Ana 100% Percussion")
+    make_staff(session, full_name="Ana 1000 Percussion")
+    found = client.get(URL, params={"q": "100%"}, headers=coordinator.headers).json()
+    assert [s["full_name"] for s in found["items"]] == ["Ana 100% Percussion"]
+    assert client.get(URL, params={"q": "a_a"}, headers=coordinator.headers).json()["total"] == 0

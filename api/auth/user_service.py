@@ -12,7 +12,7 @@ from api.auth.models import User, UserCreate, UserUpdate
 from api.auth.passwords import hash_password
 from api.auth.principal import Principal
 from api.auth.roles import USER_ROLES, Role
-from api.common import in_force
+from api.common import contains, in_force
 from api.errors import Conflict, Unprocessable
 from api.staff.models import Staff
 
@@ -49,7 +49,7 @@ def list_(
     if staff_id is not None:
         query = query.where(User.staff_id == staff_id)
     if q:
-        query = query.where(col(User.email).ilike(f"%{q.lower()}%"))
+        query = query.where(contains(User.email, q))
     return crud.page(session, query.order_by(col(User.email), col(User.id)), limit=limit, offset=offset)
 
 

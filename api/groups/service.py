@@ -16,7 +16,7 @@ from api import crud
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Role
-from api.common import check_order
+from api.common import check_order, contains
 from api.compliance import watch
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
@@ -119,9 +119,7 @@ def list_(
     if project is not None:
         conditions.append(col(Group.project) == project)
     if q:
-        # Escape LIKE's wildcards so a name containing % or _ is matched literally.
-        escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(col(Group.name).ilike(f"%{escaped}%", escape="\\"))
+        conditions.append(contains(Group.name, q))
     total = session.exec(select(func.count()).select_from(Group).where(*conditions)).one()
     rows = session.exec(
         select(Group, _member_count())

@@ -16,7 +16,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api import crud
 from api.auth.principal import Principal
 from api.auth.roles import Role
-from api.common import check_order
+from api.common import check_order, contains
 from api.errors import NotFound, PreconditionFailed, Unprocessable
 from api.memberships.models import Membership
 from api.memberships.scope import current_on, participants_reachable_by
@@ -58,10 +58,6 @@ def get(*, session: Session, actor: Principal, participant_id: uuid.UUID) -> Par
     return found
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_(
     *,
     session: Session,
@@ -86,7 +82,7 @@ def list_(
     if external_id is not None:
         query = query.where(Participant.external_id == external_id)
     if q:
-        query = query.where(col(Participant.full_name).ilike(f"%{_escape_like(q)}%", escape="\\"))
+        query = query.where(contains(Participant.full_name, q))
     if group_id is not None:
         members = select(col(Membership.participant_id)).where(
             Membership.group_id == group_id,

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, func, or_, select
 from api import crud
 from api.auth.models import User
 from api.auth.principal import Principal
-from api.common import check_order
+from api.common import check_order, contains
 from api.errors import PreconditionFailed, Unprocessable
 from api.memberships.models import Membership
 from api.memberships.scope import current_on
@@ -97,8 +97,7 @@ def list_(
     if external_id is not None:
         query = query.where(Staff.external_id == external_id)
     if q:
-        pattern = f"%{q.lower()}%"
-        query = query.where(or_(col(Staff.full_name).ilike(pattern), col(Staff.email).ilike(pattern)))
+        query = query.where(or_(contains(Staff.full_name, q), contains(Staff.email, q)))
     return crud.page(session, query.order_by(col(Staff.full_name), col(Staff.id)), limit=limit, offset=offset)
 
 
