@@ -48,6 +48,9 @@ class Membership(MembershipBase, Timestamped, table=True):
             sqlite_where=sa.text("ended_on IS NULL"),
             postgresql_where=sa.text("ended_on IS NULL"),
         ),
+        # "Is this staff member, or were they ever, in this group?" (GRP-RISK-ASSESSED asks it of every
+        # assessor). By staff id alone it walks every group the coordinator is in (all of them).
+        sa.Index("ix_membership_group_id_staff_id", "group_id", "staff_id"),
     )
     ended_on: date | None = None
     end_reason: str | None = Field(default=None, max_length=500)
