@@ -25,6 +25,7 @@ from api import models as _tables  # noqa: F401  (registers every table in the m
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Permission, Role
+from api.compliance import fetch
 from api.compliance.engine import (
     Evaluation,
     Finding,
@@ -157,10 +158,6 @@ def _uuid(value: uuid.UUID | str) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(int=int(value, 16))
 
 
-def _same(value: date) -> date:
-    return value
-
-
 def _day(value: date | str) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
@@ -240,39 +237,46 @@ def _staff_facts(r: Sequence[Any], o: int = 0) -> StaffFacts:
 
 
 _GROUP_COLUMNS = (
-    _plain(GROUP.c.id),
     GROUP.c.id,
     GROUP.c.name,
-    _plain(GROUP.c.platform),
-    _plain(GROUP.c.visibility),
-    _plain(GROUP.c.join_approval),
-    _plain(GROUP.c.started_on),
+    GROUP.c.platform,
+    GROUP.c.visibility,
+    GROUP.c.join_approval,
+    GROUP.c.started_on,
     GROUP.c.min_age,
     GROUP.c.max_age,
-    _plain(GROUP.c.shares_images),
-    _plain(GROUP.c.archived_on),
+    GROUP.c.shares_images,
+    GROUP.c.archived_on,
 )
 _ONE_GROUP = sa.select(*_GROUP_COLUMNS).where(GROUP.c.id == _GROUP_ID)
+# Staff evaluate only the groups they are in today: the same statement for every member of staff.
+_STAFF_ID = sa.bindparam("staff_id", type_=STAFF.c.id.type)
+_TODAY = sa.bindparam("today", type_=sa.Date())
+_ONE_GROUP_IN_REACH = _ONE_GROUP.where(
+    GROUP.c.id.in_(
+        sa.select(MEMBERSHIP.c.group_id).where(
+            MEMBERSHIP.c.staff_id == _STAFF_ID, _current_on(MEMBERSHIP, _TODAY)
+        )
+    )
+)
 
 
-def _group_rows(
-    session: Session, statement: Select[Any], params: dict[str, Any]
-) -> list[tuple[Any, GroupFacts]]:
-    rows = session.connection().execute(statement, params).all()
+def _groups(rows: Iterable[Sequence[Any]], rd: fetch.Reader) -> list[tuple[Any, GroupFacts]]:
+    """Each group row (`_GROUP_COLUMNS`) as its raw id (the key of its facts in `_Loaded`) and its facts."""
     return [
         (
             r[0],
             GroupFacts(
-                id=r[1],
-                name=r[2],
-                platform=r[3],
-                visibility=r[4],
-                join_approval=r[5],
-                started_on=_day(r[6]),
-                min_age=r[7],
-                max_age=r[8],
-                shares_images=bool(r[9]),
-                archived_on=_day_or_none(r[10]),
+                id=rd.uuid(r[0]),
+                name=r[1],
+                platform=r[2],
+                visibility=r[3],
+                join_approval=r[4],
+                started_on=rd.day(r[5]),
+                min_age=r[6],
+                max_age=r[7],
+                shares_images=bool(r[8]),
+                archived_on=r[9] and rd.day(r[9]),
             ),
         )
         for r in rows
@@ -392,15 +396,35 @@ class _Purposes(dict[str, frozenset[str]]):
         return value
 
 
-def _load_group_facts(session: Session, q: _Queries, params: dict[str, Any], as_of: date) -> _Loaded:
-    """Everything the group rules read, for every group the queries name: six queries."""
+def _load(
+    session: Session,
+    groups_statement: Select[Any],
+    q: _Queries,
+    params: dict[str, Any],
+    as_of: date,
+    *,
+    reuse: bool = False,
+) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
+    """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
+    those groups: eight statements, sent together (see `fetch`)."""
     conn = session.connection()
-    # The hot loops convert dates without asking each value its type: SQLite returns ISO text, PostgreSQL
-    # dates (a None stays None through `x and day(x)`).
-    day: Callable[[Any], date] = date.fromisoformat if conn.dialect.name == "sqlite" else _same
+    rd = fetch.reader(conn)
+    statements = (groups_statement, _THRESHOLDS, q.consents, q.members, q.reviews, q.risks, q.incidents)
+    group_rows, policy_rows, consent_rows, member_rows, review_rows, risk_rows, incident_rows, waiver_rows = (
+        fetch.fetch_all(conn, (*statements, q.waivers), params, reuse=reuse)
+    )
+    groups = _groups(group_rows, rd)
+    if policy_rows:
+        p = policy_rows[0]
+        thresholds = _to_thresholds((*p[:5], rd.json(p[5])))
+    else:
+        thresholds = _default_thresholds()
+
+    # The hot loops call the reader's converters directly (a None stays None through `x and day(x)`).
+    day, to_uuid = rd.day, rd.uuid
     purposes = _Purposes()
     consents: dict[Any, list[ConsentFact]] = defaultdict(list)
-    for c in conn.execute(q.consents, params).all():
+    for c in consent_rows:
         consents[c[0]].append(
             ConsentFact(
                 c[1],
@@ -416,7 +440,7 @@ def _load_group_facts(session: Session, q: _Queries, params: dict[str, Any], as_
     members: dict[Any, list[MemberFacts]] = defaultdict(list)
     staff_cache: dict[Any, StaffFacts] = {}
     no_consents: tuple[ConsentFact, ...] = ()
-    for r in conn.execute(q.members, params).all():
+    for r in member_rows:
         staff = participant = None
         if r[5] is not None:
             staff = staff_cache.get(r[5])
@@ -425,7 +449,7 @@ def _load_group_facts(session: Session, q: _Queries, params: dict[str, Any], as_
         else:
             held = consents.get(r[1])
             participant = ParticipantFacts(
-                _uuid(r[1]),
+                to_uuid(r[1]),
                 r[15],
                 day(r[16]),
                 day(r[17]),
@@ -435,29 +459,30 @@ def _load_group_facts(session: Session, q: _Queries, params: dict[str, Any], as_
         members[r[0]].append(MemberFacts(r[2], day(r[3]), r[4] and day(r[4]), staff, participant))
 
     reviews: dict[Any, list[ReviewFacts]] = defaultdict(list)
-    for r in conn.execute(q.reviews, params).all():
-        reviews[r[0]].append(ReviewFacts(r[1], r[2], r[3]))
+    for r in review_rows:
+        reviews[r[0]].append(ReviewFacts(to_uuid(r[1]), day(r[2]), to_uuid(r[3])))
 
     risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
-    for r in conn.execute(q.risks, params).all():
-        risks[r[0]].append(RiskAssessmentFacts(r[1], r[2], _staff_facts(r, 5), bool(r[4]), bool(r[3])))
+    for r in risk_rows:
+        risks[r[0]].append(
+            RiskAssessmentFacts(to_uuid(r[1]), day(r[2]), _staff_facts(r, 5), bool(r[4]), bool(r[3]))
+        )
 
     incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
-    for r in conn.execute(q.incidents, params).all():
+    for r in incident_rows:
         # Timestamps are UTC; the day an incident was reported or closed is taken in UTC too.
-        closed_on = r[6].date() if r[6] is not None else None
-        incidents[r[0]].append(IncidentFacts(r[1], r[2], r[3], r[4], r[5].date(), closed_on))
+        closed_on = rd.utc_day(r[6]) if r[6] is not None else None
+        incidents[r[0]].append(IncidentFacts(to_uuid(r[1]), r[2], r[3], r[4], rd.utc_day(r[5]), closed_on))
 
     waivers: dict[Any, dict[str, WaiverFacts]] = defaultdict(dict)
-    for r in conn.execute(q.waivers, params).all():
-        w = WaiverFacts(
-            r[1], _uuid(r[0]), r[2], r[3], r[4].date(), r[5], r[6].date() if r[6] is not None else None
-        )
+    for r in waiver_rows:
+        revoked_on = rd.utc_day(r[6]) if r[6] is not None else None
+        w = WaiverFacts(to_uuid(r[1]), to_uuid(r[0]), r[2], r[3], rd.utc_day(r[4]), day(r[5]), revoked_on)
         # Several waivers of one rule may exist over time: the one in force on as_of is the one that matters.
         held_waiver = waivers[r[0]].get(r[2])
         if held_waiver is None or not held_waiver.in_force_on(as_of):
             waivers[r[0]][r[2]] = w
-    return _Loaded(members, reviews, risks, incidents, waivers)
+    return groups, thresholds, _Loaded(members, reviews, risks, incidents, waivers)
 
 
 def _snapshot(
@@ -477,17 +502,18 @@ def _snapshot(
 def load_group(
     *, session: Session, group_id: uuid.UUID, as_of: date, caller: Principal | None = None
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
-    """One group's snapshot and its waivers, in eight queries whatever its size; 404 out of reach."""
-    params = {"group_id": group_id, "as_of": as_of}
+    """One group's snapshot and its waivers, in eight statements whatever its size; 404 out of reach."""
+    params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
     if caller is None or _sees_everything(caller):
         statement = _ONE_GROUP
+    elif caller.staff_id is not None:
+        statement = _ONE_GROUP_IN_REACH
+        params |= {"staff_id": caller.staff_id, "today": date.today()}
     else:
-        statement = _ONE_GROUP.where(_group_reach(caller))
-    groups = _group_rows(session, statement, params)
+        raise NotFound(f"No group with id {group_id}")
+    groups, thresholds, loaded = _load(session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True)
     if not groups:
         raise NotFound(f"No group with id {group_id}")
-    thresholds = _thresholds(session)
-    loaded = _load_group_facts(session, _ONE_GROUP_QUERIES, params, as_of)
     key, group = groups[0]
     return _snapshot(key, group, loaded, as_of, thresholds), dict(loaded.waivers.get(key, {}))
 
@@ -623,16 +649,17 @@ def organisation_report(
     """The organisation's own findings and every active group's status, in a fixed number of queries."""
     if rule is not None and rule not in GROUP_RULE_IDS:
         raise Unprocessable.field("rule", f"{rule!r} is not a group rule id (see /api/v1/compliance/rules)")
-    thresholds = _thresholds(session)
     active = sa.and_(_active_on(as_of), _group_reach(caller))
     if platform is not None:
         active = sa.and_(active, GROUP.c.platform == platform)
-    groups = _group_rows(
-        session, sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id), {}
-    )
     active_ids = sa.select(GROUP.c.id).where(active)
-    queries = _queries(lambda column: column.in_(active_ids))
-    loaded = _load_group_facts(session, queries, {"as_of": as_of}, as_of)
+    groups, thresholds, loaded = _load(
+        session,
+        sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id),
+        _queries(lambda column: column.in_(active_ids)),
+        {"as_of": as_of},
+        as_of,
+    )
 
     summaries: list[GroupSummary] = []
     for key, g in groups:
@@ -679,13 +706,13 @@ def group_statuses(
     chosen = _active_on(as_of)
     if group_ids is not None:
         chosen = sa.and_(chosen, GROUP.c.id.in_(list(group_ids)))
-    thresholds = _thresholds(session)
-    groups = _group_rows(session, sa.select(*_GROUP_COLUMNS).where(chosen), {})
-    if not groups:
-        return {}
     chosen_ids = sa.select(GROUP.c.id).where(chosen)
-    loaded = _load_group_facts(
-        session, _queries(lambda column: column.in_(chosen_ids)), {"as_of": as_of}, as_of
+    groups, thresholds, loaded = _load(
+        session,
+        sa.select(*_GROUP_COLUMNS).where(chosen),
+        _queries(lambda column: column.in_(chosen_ids)),
+        {"as_of": as_of},
+        as_of,
     )
     return {
         g.id: evaluate(

@@ -1,0 +1,99 @@
+"""The driver-level runner of the compliance loads: the same rows as SQLAlchemy's own execution, each
+statement seen by SQLAlchemy's events, driver errors raised as SQLAlchemy's exceptions, and values read the
+same way on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Connection, event
+from sqlmodel import Session, SQLModel
+
+from api.compliance import fetch
+from tests.factories import compliance_incident, make_group, make_staff
+
+GROUP = SQLModel.metadata.tables["online_group"]
+STAFF = SQLModel.metadata.tables["staff"]
+INCIDENT = SQLModel.metadata.tables["incident"]
+
+
+def _statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    name = sa.bindparam("name", type_=sa.String())
+    by_name = sa.select(GROUP.c.id, GROUP.c.started_on, GROUP.c.shares_images).where(GROUP.c.name == name)
+    # A list of constants (expanded into one parameter each) and a date written into the statement.
+    in_list = sa.select(STAFF.c.id, STAFF.c.full_name).where(
+        STAFF.c.full_name.in_(["Ada Fetch", "Bea Fetch"]), STAFF.c.started_on <= date(2030, 1, 1)
+    )
+    return by_name, in_list
+
+
+def test_rows_match_sqlalchemys_own_execution_once_read(session: Session) -> None:
+    group = make_group(session, name="Fetch group", started_on=date(2025, 9, 8), shares_images=True)
+    ada, bea = make_staff(session, full_name="Ada Fetch"), make_staff(session, full_name="Bea Fetch")
+    make_staff(session, full_name="Cy Other")
+    session.flush()
+    conn = session.connection()
+    by_name, in_list = _statements()
+    for reuse in (False, True, True):  # the second reuse runs from the kept plan
+        groups, staff = fetch.fetch_all(conn, (by_name, in_list), {"name": "Fetch group"}, reuse=reuse)
+        rd = fetch.reader(conn)
+        assert [(rd.uuid(r[0]), rd.day(r[1]), bool(r[2])) for r in groups] == [
+            (group.id, date(2025, 9, 8), True)
+        ]
+        assert sorted((rd.uuid(r[0]), r[1]) for r in staff) == sorted(
+            (row[0], row[1]) for row in conn.execute(in_list).all()
+        )
+        assert {rd.uuid(r[0]) for r in staff} == {ada.id, bea.id}
+    # A different value for the same kept statement is bound afresh, not taken from the first call.
+    groups, _ = fetch.fetch_all(conn, (by_name, in_list), {"name": "No such group"}, reuse=True)
+    assert groups == []
+
+
+def test_each_statement_is_seen_by_sqlalchemys_events(session: Session, connection: Connection) -> None:
+    seen: list[str] = []
+
+    def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    by_name, in_list = _statements()
+    conn = session.connection()  # (the test harness's savepoint is opened here, before counting)
+    event.listen(connection.engine, "before_cursor_execute", _count)
+    try:
+        fetch.fetch_all(conn, (by_name, in_list, by_name), {"name": "x"})
+    finally:
+        event.remove(connection.engine, "before_cursor_execute", _count)
+    assert len(seen) == 3
+    assert "online_group" in seen[0]
+    assert "staff" in seen[1]
+
+
+def test_a_list_parameter_is_refused_rather_than_bound_wrongly(session: Session) -> None:
+    statement = sa.select(GROUP.c.id).where(GROUP.c.name.in_(sa.bindparam("names", expanding=True)))
+    with pytest.raises(ValueError, match="names"):
+        fetch.fetch_all(session.connection(), (statement,), {"names": ["a", "b"]})
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys_exception(connection: Connection) -> None:
+    missing = sa.select(sa.table("no_such_table", sa.column("x")))
+    nested = connection.begin_nested()
+    with pytest.raises(sa.exc.DBAPIError) as caught:
+        fetch.fetch_all(connection, (sa.select(GROUP.c.id), missing), {})
+    nested.rollback()
+    assert "no_such_table" in str(caught.value)
+
+
+def test_a_timestamp_is_read_as_its_utc_day_whatever_the_sessions_time_zone(
+    session: Session, connection: Connection
+) -> None:
+    # 23:30 UTC is already the next day in Auckland: the UTC day is the one a rule must see.
+    late = datetime(2026, 3, 9, 23, 30, tzinfo=UTC)
+    incident = compliance_incident(session, make_group(session), make_staff(session), created_at=late)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL TIME ZONE 'Pacific/Auckland'")
+    statement = sa.select(INCIDENT.c.created_at).where(INCIDENT.c.id == sa.bindparam("id", type_=sa.Uuid()))
+    [[row]] = fetch.fetch_all(conn, (statement,), {"id": incident.id})
+    assert fetch.reader(conn).utc_day(row[0]) == date(2026, 3, 9)
