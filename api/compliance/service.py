@@ -449,7 +449,7 @@ def _load(
         else:
             held = consents.get(r[1])
             participant = ParticipantFacts(
-                to_uuid(r[1]),
+                r[1],
                 r[15],
                 day(r[16]),
                 day(r[17]),

@@ -60,7 +60,7 @@ def consent(kind: str, **kw: Any) -> ConsentFact:
 
 def participant(**kw: Any) -> ParticipantFacts:
     values: dict[str, Any] = {
-        "id": uuid.uuid4(),
+        "raw_id": uuid.uuid4(),
         "full_name": "Young Person",
         "date_of_birth": date(2011, 3, 1),
         "joined_on": AS_OF - days(400),
