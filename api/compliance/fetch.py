@@ -124,7 +124,8 @@ def _pipelined(
             cursor = driver.cursor()
             conn.dispatch.before_cursor_execute(conn, cursor, sql, args, None, False)
             # psycopg does not prepare statements by itself inside a pipeline: those run on every request
-            # are prepared at once (one-off ones are not, or they would crowd out the rest).
+            # are prepared at once (one-off ones are not, or they would crowd out the rest). A connection
+            # with preparing turned off (`prepare_threshold=None`, as behind PgBouncer) prepares none.
             cursor.execute(sql, args, prepare=prepare or None)
             cursors.append(cursor)
     return [list(c.fetchall()) for c in cursors]
