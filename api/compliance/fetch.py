@@ -100,7 +100,7 @@ def fetch_all(
 ) -> list[list[Row]]:
     """Every row of each statement, in order, in the connection's transaction. `params` are the named bound
     parameters the statements share (scalars). With `reuse`, the statements are module constants: their
-    compiled form is kept for the next call, and PostgreSQL prepares them once per connection."""
+    compiled form is kept for the next call."""
     dialect = conn.dialect
     make = _cached_plan if reuse else _plan
     calls = [(p.sql, p.arguments(params)) for p in (make(s, dialect, params) for s in statements)]
@@ -108,7 +108,7 @@ def fetch_all(
     error = dialect.loaded_dbapi.Error
     try:
         if isinstance(driver, psycopg.Connection):
-            return _pipelined(conn, driver, calls, prepare=reuse)
+            return _pipelined(conn, driver, calls)
         return _one_by_one(conn, driver, calls)
     except error as exc:
         # The first statement stands for the batch: in a pipeline, which one failed is not known here.
@@ -116,17 +116,16 @@ def fetch_all(
 
 
 def _pipelined(
-    conn: sa.Connection, driver: psycopg.Connection[Any], calls: list[tuple[str, Any]], *, prepare: bool
+    conn: sa.Connection, driver: psycopg.Connection[Any], calls: list[tuple[str, Any]]
 ) -> list[list[Row]]:
     cursors = []
     with driver.pipeline():
         for sql, args in calls:
             cursor = driver.cursor()
             conn.dispatch.before_cursor_execute(conn, cursor, sql, args, None, False)
-            # psycopg does not prepare statements by itself inside a pipeline: those run on every request
-            # are prepared at once (one-off ones are not, or they would crowd out the rest). A connection
-            # with preparing turned off (`prepare_threshold=None`, as behind PgBouncer) prepares none.
-            cursor.execute(sql, args, prepare=prepare or None)
+            # Not prepared: psycopg forgets every prepared statement at a ROLLBACK, and every read request
+            # ends in one, so preparing only added a DEALLOCATE ALL to the next request (measured slower).
+            cursor.execute(sql, args)
             cursors.append(cursor)
     return [list(c.fetchall()) for c in cursors]
 

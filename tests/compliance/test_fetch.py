@@ -97,31 +97,3 @@ def test_a_timestamp_is_read_as_its_utc_day_whatever_the_sessions_time_zone(
     statement = sa.select(INCIDENT.c.created_at).where(INCIDENT.c.id == sa.bindparam("id", type_=sa.Uuid()))
     [[row]] = fetch.fetch_all(conn, (statement,), {"id": incident.id})
     assert fetch.reader(conn).utc_day(row[0]) == date(2026, 3, 9)
-
-
-def _prepared(connection: Connection, marker: str) -> bool:
-    rows = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements").all()
-    return any(marker in row[0] for row in rows)
-
-
-@pytest.mark.parametrize(("threshold", "prepared"), [(5, True), (None, False)])
-def test_postgresql_prepares_the_statements_of_every_request_unless_the_connection_says_not(
-    connection: Connection, threshold: int | None, prepared: bool
-) -> None:
-    if connection.dialect.name != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    marker = f"probe_{threshold}_{id(connection)}"
-    statement = sa.select(GROUP.c.id.label(marker))
-    before = driver.prepare_threshold
-    driver.prepare_threshold = threshold  # None: as behind PgBouncer, where prepared statements break
-    try:
-        fetch.fetch_all(connection, (statement,), {}, reuse=True)
-        assert _prepared(connection, marker) is prepared
-        # A one-off statement is never prepared, whatever the connection allows.
-        one_off = sa.select(GROUP.c.id.label(marker + "_once"))
-        fetch.fetch_all(connection, (one_off,), {})
-        assert not _prepared(connection, marker + "_once")
-    finally:
-        driver.prepare_threshold = before
