@@ -521,6 +521,22 @@ def test_loading_a_group_takes_the_same_queries_for_10_and_1000_members(
     assert counts[0] == counts[1] == 8, seen
 
 
+def test_a_group_load_leaves_accounts_unknown_rather_than_false(coordinator: Actor, session: Session) -> None:
+    # No group rule reads whether a member of staff can sign in, so a group load does not ask; the field says
+    # "not loaded" (None), never a False that a future rule could take for "no enabled account".
+    assert coordinator.staff is not None
+    group = _group_with(session, coordinator, 1)
+    snapshot, _ = service.load_group(session=session, group_id=group.id, as_of=TODAY)
+    staff = [m.staff for m in snapshot.members if m.staff is not None]
+    assert staff
+    assert all(s.has_active_account is None for s in staff)
+    # The staff report, which does read it, loads it: the coordinator signs in.
+    [own] = service._staff_snapshots(
+        session, TODAY, service._thresholds(session), service.STAFF.c.id == coordinator.staff.id
+    )
+    assert own.staff.has_active_account is True
+
+
 def test_the_group_route_takes_the_same_queries_for_10_and_1000_members(
     client: TestClient, engine: Engine, coordinator: Actor, session: Session
 ) -> None:

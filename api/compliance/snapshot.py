@@ -41,7 +41,8 @@ class StaffFacts:
     uses_social_media_for_work: bool = False
     code_of_conduct_signed_on: date | None = None
     esafety_training_completed_on: date | None = None
-    has_active_account: bool = False  # today's state: accounts keep no history
+    # Today's state (accounts keep no history); None where it was not loaded: a group evaluation does not.
+    has_active_account: bool | None = None
 
     def employed_on(self, on: date) -> bool:
         return in_force(self.started_on, self.left_on, on)
