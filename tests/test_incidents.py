@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, event
 from sqlmodel import Session, col, func, select
 
 from api.audit.models import AuditEvent
+from api.incidents import service as incident_service
 from api.incidents.lifecycle import ALLOWED
 from api.incidents.models import (
     Incident,
@@ -688,11 +690,71 @@ def test_stats_mask_small_counts_and_show_no_text(
     assert stats["by_status"]["reported"] == 3
     assert stats["by_status"]["triaged"] == "<3"
     assert stats["by_month"]["2025-03"] == "<3"
+    # The only other month: shown, it would give March away (4 in all, 3 this month, so March had 1).
+    assert list(stats["by_month"].values()) == ["<3", "withheld"]
     assert set(stats) == {"total", "by_category", "by_severity", "by_status", "by_month"}
     text = r.text
     for secret in ("Zebedee", "Secret summary", "Three messages", str(child.id), grooming):
         assert secret not in text
-    # Every value is a count or the mask, nothing else.
+    # Every value is a count of 3 or more, or one of the two masks, nothing else.
     values = [stats["total"]] + [v for key in stats if key != "total" for v in stats[key].values()]
-    assert all(v == "<3" or (isinstance(v, int) and v >= 3) for v in values)
+    assert all(v in ("<3", "withheld") or (isinstance(v, int) and v >= 3) for v in values)
     assert client.get(f"{URL}/stats", headers=coordinator.headers).status_code == 200
+
+
+def test_a_lone_small_count_is_not_left_to_be_worked_out_from_the_total() -> None:
+    # 20 in all: 10 low, 5 medium, 4 high and 1 critical. "<3" alone for critical would be 20 - 19 = 1.
+    total, [severity] = incident_service._protected(20, [{"low": 10, "medium": 5, "high": 4, "critical": 1}])
+    assert total == 20
+    assert severity == {"low": 10, "medium": 5, "high": "withheld", "critical": "<3"}
+
+
+def test_small_counts_whose_sum_would_pin_them_get_a_companion() -> None:
+    # Two at "<3" adding up to 4 can only be 2 and 2.
+    _, [by] = incident_service._protected(11, [{"a": 2, "b": 2, "c": 3, "d": 4}])
+    assert by == {"a": "<3", "b": "<3", "c": "withheld", "d": 4}
+    # Adding up to 3 they could be 1 and 2 or 2 and 1: nothing more is hidden.
+    _, [by] = incident_service._protected(10, [{"a": 1, "b": 2, "c": 3, "d": 4}])
+    assert by == {"a": "<3", "b": "<3", "c": 3, "d": 4}
+    # A lone zero gives away only that there were none.
+    _, [by] = incident_service._protected(9, [{"a": 0, "b": 5, "c": 4}])
+    assert by == {"a": "<3", "b": 5, "c": 4}
+
+
+def test_when_nothing_is_left_to_withhold_the_total_goes_and_no_breakdown_adds_up_to_it() -> None:
+    # Every severity at 2: with the total shown (8) each would be pinned at 2.
+    total, [severity, status] = incident_service._protected(
+        8, [{"low": 2, "medium": 2, "high": 2, "critical": 2}, {"open": 5, "closed": 3}]
+    )
+    assert total == "withheld"
+    assert severity == {"low": "<3", "medium": "<3", "high": "<3", "critical": "<3"}
+    assert status == {"open": 5, "closed": "withheld"}
+
+
+def _consistent(shown: dict[str, Any], total: Any, limit: int) -> list[dict[str, int]]:
+    """Every set of true counts a reader could infer from what is shown ("<3": 0-2, "withheld": 3 or more)."""
+    keys = list(shown)
+    options = [
+        range(3) if v == "<3" else range(3, limit + 1) if v == "withheld" else [v] for v in shown.values()
+    ]
+    found = []
+    for values in itertools.product(*options):
+        if (
+            (total == "withheld" and sum(values) >= 3)
+            or sum(values) == total
+            or (total == "<3" and sum(values) < 3)
+        ):
+            found.append(dict(zip(keys, values, strict=True)))
+    return found
+
+
+def test_no_small_count_can_be_worked_out_from_what_is_shown() -> None:
+    # Every breakdown of up to 4 counts of 0-5: no "<3" that stood for 1 or 2 is pinned down by the total
+    # and the other counts (a "<3" that can only be 0 reveals nothing about anyone).
+    for values in itertools.product(range(6), repeat=4):
+        counts = dict(zip("abcd", values, strict=True))
+        total, [shown] = incident_service._protected(sum(values), [counts])
+        possible = _consistent(shown, total, limit=sum(values) + 3)
+        for key, true in counts.items():
+            if shown[key] == "<3" and true > 0:
+                assert len({p[key] for p in possible}) > 1, (counts, shown, total)

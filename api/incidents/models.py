@@ -414,11 +414,14 @@ class TimelineItem(SQLModel):
 
 
 SMALL = Literal["<3"]
-Count = int | SMALL
+WITHHELD = Literal["withheld"]
+Count = int | SMALL | WITHHELD
 
 
 class IncidentStats(SQLModel):
-    """Counts only: no names, no free text. Any count under 3 (zero included) is shown as "<3"."""
+    """Counts only: no names, no free text. Any count under 3 (zero included) is shown as "<3". Where the
+    total and the other counts would give a "<3" away (one alone is the total minus the rest), one more
+    count is shown as "withheld" (the smallest of the rest: 3 or more); if none is left, the total is."""
 
     total: Count
     by_category: dict[Category, Count]

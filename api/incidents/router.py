@@ -111,7 +111,9 @@ def report_incident(
 @router.get("/stats", response_model=IncidentStats, summary="Incident statistics")
 def get_incident_stats(session: SessionDep, _: StatsReader) -> IncidentStats:
     """Counts by category, severity, status and month of occurrence, for governance. No names and no text;
-    any count under 3 (zero included) is shown as `"<3"` so that no child can be identified."""
+    any count under 3 (zero included) is shown as `"<3"` so that no child can be identified, and where the
+    total and the other counts would give a `"<3"` away, one more count (3 or more) is shown as
+    `"withheld"`; if no count is left to withhold, the total is."""
     return service.stats(session=session)
 
 

@@ -674,11 +674,52 @@ def list_views(
 # --- statistics ---------------------------------------------------------------------------------------
 
 SMALL_COUNT = 3
+Shown = int | Literal["<3", "withheld"]
 
 
-def _masked(n: int) -> int | Literal["<3"]:
-    # Small numbers could identify a child (one grooming report in March): they are never shown exactly.
-    return "<3" if n < SMALL_COUNT else n
+def _pinned(counts: dict[Any, int], hidden: set[Any]) -> bool:
+    """Whether the total and the shown counts would give the hidden small ones away: one alone (the total
+    minus the rest), or several whose sum says each is the largest a mask hides (three "<3" adding up to 6).
+    A sum of zero gives away only that there were none, which identifies nobody."""
+    hidden_sum = sum(counts[k] for k in hidden)
+    return hidden_sum > 0 and (len(hidden) == 1 or hidden_sum == (SMALL_COUNT - 1) * len(hidden))
+
+
+def _smallest_shown(counts: dict[Any, int], hidden: set[Any]) -> Any | None:
+    rest = [k for k in counts if k not in hidden]
+    return min(rest, key=lambda k: (counts[k], str(k))) if rest else None
+
+
+def _protected(total: int, dimensions: list[dict[Any, int]]) -> tuple[Shown, list[dict[Any, Shown]]]:
+    """The total and each breakdown of it, as a trustee may see them. Small counts (a child could be
+    identified: one grooming report in March) are never shown exactly, and neither is any count that would let
+    one be worked out (secondary suppression): each breakdown is a partition of the same total."""
+    hidden = [{k for k, n in d.items() if n < SMALL_COUNT} for d in dimensions]
+    show_total = total >= SMALL_COUNT
+    if show_total:
+        for counts, h in zip(dimensions, hidden, strict=True):
+            if h and _pinned(counts, h):
+                extra = _smallest_shown(counts, h)
+                if extra is None:
+                    show_total = False  # every count is already hidden: only the total can go
+                else:
+                    h.add(extra)
+    if not show_total and total >= SMALL_COUNT:
+        # A breakdown with every count shown would add up to the withheld total: hide one of its counts too.
+        for counts, h in zip(dimensions, hidden, strict=True):
+            extra = _smallest_shown(counts, h) if not h else None
+            if extra is not None:
+                h.add(extra)
+
+    def shown(n: int, is_hidden: bool) -> Shown:
+        if not is_hidden:
+            return n
+        return "<3" if n < SMALL_COUNT else "withheld"
+
+    masked_total = shown(total, not show_total)
+    return masked_total, [
+        {k: shown(n, k in h) for k, n in counts.items()} for counts, h in zip(dimensions, hidden, strict=True)
+    ]
 
 
 def _month(session: Session) -> Any:
@@ -698,10 +739,15 @@ def stats(*, session: Session) -> IncidentStats:
     by_severity = counts(col(Incident.severity))
     by_status = counts(col(Incident.status))
     by_month = counts(_month(session))
+    total, (category, severity, status, month) = _protected(
+        sum(by_status.values()),
+        [
+            {c: by_category.get(c, 0) for c in Category},
+            {s: by_severity.get(s, 0) for s in Severity},
+            {s: by_status.get(s, 0) for s in IncidentStatus},
+            {str(m): n for m, n in sorted(by_month.items())},
+        ],
+    )
     return IncidentStats(
-        total=_masked(sum(by_status.values())),
-        by_category={c: _masked(by_category.get(c, 0)) for c in Category},
-        by_severity={s: _masked(by_severity.get(s, 0)) for s in Severity},
-        by_status={s: _masked(by_status.get(s, 0)) for s in IncidentStatus},
-        by_month={str(m): _masked(n) for m, n in sorted(by_month.items())},
+        total=total, by_category=category, by_severity=severity, by_status=status, by_month=month
     )
