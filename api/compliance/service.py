@@ -136,9 +136,10 @@ def check_as_of(as_of: date | None) -> date:
 # ---------------------------------------------------------------------------------------------------------
 # Loading: a fixed number of queries, whatever the size
 #
-# The statements are built once (the values are bound parameters), run on the session's connection (no ORM
-# layer in between) and fetched in one call. The columns the hot loops read are `_plain`: no SQLAlchemy
-# result processing, converted in Python only where a value is used (measured in bench/README.md).
+# The statements are built once (the values are bound parameters). The group loads run through `fetch` (the
+# driver's cursor; one round trip on PostgreSQL), whose rows come back as the driver returns them and are
+# read by `fetch.Reader`; the staff loads run on the session's connection, with the columns the loops read
+# `_plain` so that SQLAlchemy does not convert them either (measured in bench/README.md).
 
 POLICY = _T["policy_settings"]
 _AS_OF = sa.bindparam("as_of", type_=sa.Date())
@@ -298,7 +299,8 @@ class _Loaded:
 
 @dataclass(frozen=True)
 class _Queries:
-    """The six statements that load every group fact, for the groups one filter names; `as_of` is bound."""
+    """The six statements that load every group fact, for the groups one filter names; `as_of` is bound. They
+    run through `fetch`, so SQLAlchemy's column types play no part in what their rows hold."""
 
     consents: Select[Any]
     members: Select[Any]
@@ -314,29 +316,29 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
         members_here, MEMBERSHIP.c.participant_id.is_not(None)
     )
     consents = sa.select(
-        _plain(CONSENT.c.participant_id),
-        _plain(CONSENT.c.id),
-        _plain(CONSENT.c.kind),
+        CONSENT.c.participant_id,
+        CONSENT.c.id,
+        CONSENT.c.kind,
         # As text: few distinct values, parsed once each (see `_purposes`); the JSON type's own decoding
         # dominated the report's time.
         sa.cast(CONSENT.c.purposes, sa.Text),
-        _plain(CONSENT.c.given_by),
-        _plain(CONSENT.c.given_on),
-        _plain(CONSENT.c.expires_on),
-        _plain(CONSENT.c.withdrawn_on),
+        CONSENT.c.given_by,
+        CONSENT.c.given_on,
+        CONSENT.c.expires_on,
+        CONSENT.c.withdrawn_on,
     ).where(CONSENT.c.participant_id.in_(participant_ids), CONSENT.c.kind.in_(CONSENT_KINDS_READ))
     members = (
         sa.select(
-            _plain(MEMBERSHIP.c.group_id),
-            _plain(MEMBERSHIP.c.participant_id),
-            _plain(MEMBERSHIP.c.role),
-            _plain(MEMBERSHIP.c.started_on),
-            _plain(MEMBERSHIP.c.ended_on),
+            MEMBERSHIP.c.group_id,
+            MEMBERSHIP.c.participant_id,
+            MEMBERSHIP.c.role,
+            MEMBERSHIP.c.started_on,
+            MEMBERSHIP.c.ended_on,
             *_GROUP_STAFF_COLUMNS,
             PARTICIPANT.c.full_name,
-            _plain(PARTICIPANT.c.date_of_birth),
-            _plain(PARTICIPANT.c.joined_on),
-            _plain(PARTICIPANT.c.left_on),
+            PARTICIPANT.c.date_of_birth,
+            PARTICIPANT.c.joined_on,
+            PARTICIPANT.c.left_on,
         )
         .select_from(
             MEMBERSHIP.outerjoin(STAFF, STAFF.c.id == MEMBERSHIP.c.staff_id).outerjoin(
@@ -345,15 +347,15 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
         )
         .where(members_here)
     )
-    reviews = sa.select(
-        _plain(REVIEW.c.group_id), REVIEW.c.id, REVIEW.c.reviewed_on, REVIEW.c.reviewed_by_id
-    ).where(in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF)
+    reviews = sa.select(REVIEW.c.group_id, REVIEW.c.id, REVIEW.c.reviewed_on, REVIEW.c.reviewed_by_id).where(
+        in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF
+    )
     assessor_uses_group = sa.exists().where(
         MEMBERSHIP.c.group_id == RISK.c.group_id, MEMBERSHIP.c.staff_id == RISK.c.assessed_by_id
     )
     risks = (
         sa.select(
-            _plain(RISK.c.group_id),
+            RISK.c.group_id,
             RISK.c.id,
             RISK.c.assessed_on,
             RISK.c.privacy_features_checked,
@@ -364,17 +366,17 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
         .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF)
     )
     incidents = sa.select(
-        _plain(INCIDENT.c.group_id),
+        INCIDENT.c.group_id,
         INCIDENT.c.id,
-        _plain(INCIDENT.c.severity),
-        _plain(INCIDENT.c.category),
-        _plain(INCIDENT.c.status),
+        INCIDENT.c.severity,
+        INCIDENT.c.category,
+        INCIDENT.c.status,
         INCIDENT.c.created_at,
         INCIDENT.c.closed_at,
     ).where(in_groups(INCIDENT.c.group_id), INCIDENT.c.severity.in_(SERIOUS))
     waivers = (
         sa.select(
-            _plain(WAIVER.c.group_id),
+            WAIVER.c.group_id,
             WAIVER.c.id,
             WAIVER.c.rule_id,
             WAIVER.c.reason,
