@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, false
 from sqlmodel import Session, SQLModel, col, func, select
@@ -30,6 +30,7 @@ from api.incidents.lifecycle import allowed_from
 from api.incidents.models import (
     INFORMED_FIELDS,
     Category,
+    Count,
     EntryCreate,
     EntryPublic,
     Incident,
@@ -674,7 +675,6 @@ def list_views(
 # --- statistics ---------------------------------------------------------------------------------------
 
 SMALL_COUNT = 3
-Shown = int | Literal["<3", "withheld"]
 
 
 def _pinned(counts: dict[Any, int], hidden: set[Any]) -> bool:
@@ -690,7 +690,7 @@ def _smallest_shown(counts: dict[Any, int], hidden: set[Any]) -> Any | None:
     return min(rest, key=lambda k: (counts[k], str(k))) if rest else None
 
 
-def _protected(total: int, dimensions: list[dict[Any, int]]) -> tuple[Shown, list[dict[Any, Shown]]]:
+def _protected(total: int, dimensions: list[dict[Any, int]]) -> tuple[Count, list[dict[Any, Count]]]:
     """The total and each breakdown of it, as a trustee may see them. Small counts (a child could be
     identified: one grooming report in March) are never shown exactly, and neither is any count that would let
     one be worked out (secondary suppression): each breakdown is a partition of the same total."""
@@ -711,7 +711,7 @@ def _protected(total: int, dimensions: list[dict[Any, int]]) -> tuple[Shown, lis
             if extra is not None:
                 h.add(extra)
 
-    def shown(n: int, is_hidden: bool) -> Shown:
+    def shown(n: int, is_hidden: bool) -> Count:
         if not is_hidden:
             return n
         return "<3" if n < SMALL_COUNT else "withheld"
