@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"
@@ -17,6 +18,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./esafety.db"
     secret_key: str = DEV_SECRET
+    # The organisation's calendar: "today" for every decision (api/clock.py), an IANA zone name.
+    organisation_timezone: str = "Europe/London"
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # argon2 cost: the defaults take ~0.25 s a hash on 2 cores; tests lower them.
     argon2_time_cost: int = Field(default=3, ge=1)
@@ -45,6 +48,15 @@ class Settings(BaseSettings):
     # Sync routes run in the threadpool; a smaller pool measured faster for CPU-bound evaluation.
     threadpool_size: int = Field(default=40, ge=1)
     gc_threshold0: int = Field(default=50_000, ge=100)
+
+    @field_validator("organisation_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"ORGANISATION_TIMEZONE must be an IANA time zone name, not {value!r}") from exc
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session, SQLModel, select
 
+from api import clock
 from api.audit import service as audit
 from api.auth.models import User
 from api.auth.passwords import hash_password
@@ -389,7 +390,7 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
     coordinator_email = DEMO_ACCOUNTS[0][1]
     if session.exec(select(Staff.id).where(Staff.email == coordinator_email)).first() is not None:
         raise ValueError(f"The {ORG} demo is already loaded in this database")
-    b = _Builder(session=session, today=today or date.today(), rng=random.Random(SEED))  # noqa: S311 - repeatable demo data, not secrets
+    b = _Builder(session=session, today=today or clock.today(), rng=random.Random(SEED))  # noqa: S311 - repeatable demo data, not secrets
     E = EmploymentType  # noqa: N806
 
     # Staff: one coordinator, current and trained leaders, a volunteer who left, and a few gaps to find.

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,11 @@ os.environ.setdefault("SECRET_KEY", SECRET)
 os.environ.setdefault("ENVIRONMENT", "development")
 
 import api.models  # noqa: E402, F401  (registers every table)
+from api import clock  # noqa: E402
 from api.auth import tokens  # noqa: E402
 from api.migrations import upgrade  # noqa: E402
 
-TODAY = date.today()
+TODAY = clock.today()
 BIG_GROUPS = 500
 BIG_GROUP_SIZE = 50
 SIZED = (10, 100, 1000)

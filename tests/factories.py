@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel
 
+from api import clock
 from api.auth import tokens
 from api.auth.models import ApiKey, User
 from api.auth.passwords import hash_password
@@ -22,7 +23,7 @@ from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.staff.models import EmploymentType, Staff
 
-TODAY = date.today()
+TODAY = clock.today()
 PASSWORD = "correct horse battery staple"
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from api import cli
+from api import cli, clock
 from api.auth.models import User
 from api.auth.principal import user_principal
 from api.common import in_force
@@ -30,7 +30,7 @@ from api.policy.models import PolicySettings
 from api.staff.models import EmploymentType, Staff
 from tests.scratch import scratch_database, scratch_engine
 
-TODAY = date.today()
+TODAY = clock.today()
 
 # Each way the demo breaks the policy, as the issue lists them.
 BREACHES = {

@@ -6,14 +6,14 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlmodel import Session, col, select
 
-from api import ratelimit
+from api import clock, ratelimit
 from api.auth import tokens
 from api.auth.models import ApiKey, User
 from api.auth.roles import ApiKeyScope, Permission, Role, permissions_for
@@ -83,7 +83,7 @@ def _from_token(session: Session, token: str) -> Principal:
     # A disabled account, a changed password or role (epoch), or a departed member of staff: refused at once.
     if not user.is_active or user.token_epoch != claims.epoch:
         raise Unauthorized("Token revoked")
-    if not in_force(None, staff.left_on, date.today()):
+    if not in_force(None, staff.left_on, clock.today()):
         raise Unauthorized("Access ended when employment ended")
     return user_principal(user)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, col, func, select
 
-from api import crud
+from api import clock, crud
 from api.audit import service as audit
 from api.auth import tokens
 from api.auth.models import LoginAttempt, User
@@ -58,7 +58,7 @@ def sign_in(*, session: Session, email: str, password: str) -> tuple[str, int]:
     # An unknown email still costs one hash check, so timing does not reveal which accounts exist.
     ok = verify_password(password, row[0].password_hash if row else dummy_hash())
     user, staff = row if row else (None, None)
-    allowed = bool(ok and user and staff and user.is_active and in_force(None, staff.left_on, date.today()))
+    allowed = bool(ok and user and staff and user.is_active and in_force(None, staff.left_on, clock.today()))
     session.add(LoginAttempt(login=login, succeeded=allowed))
     if not allowed or user is None:
         # The reason is for the coordinator reading the audit log; the caller only ever learns "incorrect".
@@ -138,7 +138,7 @@ def create_user_for_email(
             full_name=full_name,
             email=login,
             employment_type=EmploymentType.employee,
-            started_on=date.today(),
+            started_on=clock.today(),
             is_esafety_coordinator=role is Role.coordinator,
         )
         session.add(staff)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
-from api import crud
+from api import clock, crud
 from api.auth.models import User, UserCreate, UserUpdate
 from api.auth.passwords import hash_password
 from api.auth.principal import Principal
@@ -59,7 +58,7 @@ def create(*, session: Session, actor: Principal, data: UserCreate) -> User:
     staff = session.get(Staff, data.staff_id)
     if staff is None:
         raise Unprocessable.field("staff_id", f"No staff member with id {data.staff_id}")
-    if not in_force(None, staff.left_on, date.today()):
+    if not in_force(None, staff.left_on, clock.today()):
         raise Unprocessable.field("staff_id", f"{staff.full_name} left on {staff.left_on}")
     email = data.email.strip().lower()
     if session.exec(select(User.id).where(User.staff_id == staff.id)).first() is not None:
@@ -72,7 +71,7 @@ def create(*, session: Session, actor: Principal, data: UserCreate) -> User:
 
 
 def _active_coordinators_besides(session: Session, user: User) -> int:
-    today = date.today()
+    today = clock.today()
     query = (
         select(User.id)
         .join(Staff, col(Staff.id) == col(User.staff_id))

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
+from api import clock
 from api.common import forbid_extra, in_force
 from api.compliance.engine import Status
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
@@ -42,7 +43,7 @@ class Waiver(WaiverBase, Timestamped, table=True):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None and in_force(self.granted_on, self.expires_on, date.today())
+        return self.revoked_at is None and in_force(self.granted_on, self.expires_on, clock.today())
 
 
 class WaiverCreate(WaiverBase):

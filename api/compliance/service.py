@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session, SQLModel, col, select
 
-from api import crud
+from api import clock, crud
 from api import models as _tables  # noqa: F401  (registers every table in the metadata read below)
 from api.audit import service as audit
 from api.auth.principal import Principal
@@ -121,11 +121,11 @@ def _group_reach(caller: Principal) -> ColumnElement[bool]:
         return sa.true()
     if caller.staff_id is None:
         return sa.false()
-    return GROUP.c.id.in_(groups_of_staff(caller.staff_id, date.today()))
+    return GROUP.c.id.in_(groups_of_staff(caller.staff_id, clock.today()))
 
 
 def check_as_of(as_of: date | None) -> date:
-    today = date.today()
+    today = clock.today()
     if as_of is None:
         return today
     if as_of > today:
@@ -513,7 +513,7 @@ def load_group(
         statement = _ONE_GROUP
     elif caller.staff_id is not None:
         statement = _ONE_GROUP_IN_REACH
-        params |= {"staff_id": caller.staff_id, "today": date.today()}
+        params |= {"staff_id": caller.staff_id, "today": clock.today()}
     else:
         raise NotFound(f"No group with id {group_id}")
     groups, thresholds, loaded = _load(session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True)
@@ -811,13 +811,13 @@ def list_waivers(
     """A filtered page of waivers, newest first (staff: only their groups')."""
     query = select(Waiver)
     if not _sees_everything(caller):
-        reach = groups_of_staff(caller.staff_id, date.today()) if caller.staff_id else None
+        reach = groups_of_staff(caller.staff_id, clock.today()) if caller.staff_id else None
         query = query.where(col(Waiver.group_id).in_(reach)) if reach is not None else query.where(sa.false())
     if group_id is not None:
         query = query.where(Waiver.group_id == group_id)
     if rule_id is not None:
         query = query.where(Waiver.rule_id == rule_id)
-    today = date.today()
+    today = clock.today()
     is_active = sa.and_(col(Waiver.revoked_at).is_(None), col(Waiver.expires_on) > today)
     if active is True:
         query = query.where(is_active)
@@ -833,14 +833,14 @@ def create_waiver(*, session: Session, actor: Principal, data: WaiverCreate) -> 
         raise Unprocessable.field("rule_id", f"{data.rule_id!r} is not a group rule id")
     if session.execute(sa.select(GROUP.c.id).where(GROUP.c.id == data.group_id)).first() is None:
         raise Unprocessable.field("group_id", f"No group with id {data.group_id}")
-    if data.expires_on <= date.today():
+    if data.expires_on <= clock.today():
         raise Unprocessable.field("expires_on", f"expires_on ({data.expires_on}) must be after today")
     clash = session.exec(
         select(Waiver).where(
             Waiver.group_id == data.group_id,
             Waiver.rule_id == data.rule_id,
             col(Waiver.revoked_at).is_(None),
-            col(Waiver.expires_on) > date.today(),
+            col(Waiver.expires_on) > clock.today(),
         )
     ).first()
     if clash is not None:
@@ -858,7 +858,7 @@ def revoke_waiver(*, session: Session, actor: Principal, waiver: Waiver) -> Waiv
     """End a waiver today; its rule counts against the group's status again."""
     if waiver.revoked_at is not None:
         raise Conflict(f"Waiver {waiver.id} was already revoked on {waiver.revoked_at.date()}")
-    if waiver.expires_on <= date.today():
+    if waiver.expires_on <= clock.today():
         raise Conflict(f"Waiver {waiver.id} already expired on {waiver.expires_on}")
     before = audit.snapshot(waiver)
     waiver.revoked_at = utcnow()

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from api import clock
 from api.compliance import service
 from api.compliance.engine import Status
 from api.compliance.models import GroupComplianceState
@@ -51,7 +52,7 @@ def announce_compliance_changes(
     """Evaluate the given groups (every active group if None), announce each whose status differs from the
     one last announced, store the new statuses, and commit. A fixed number of queries, however many groups.
     """
-    day = as_of or date.today()
+    day = as_of or clock.today()
     ids = None if group_ids is None else sorted(set(group_ids))
     if ids is not None and not ids:
         return []

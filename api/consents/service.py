@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, String, cast, col, or_, select
 
-from api import crud
+from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Role
@@ -87,7 +87,7 @@ def _fact(consent: Consent) -> logic.ConsentFact:
 
 def to_public(consent: Consent, *, date_of_birth: date, self_consent_min_age: int) -> ConsentPublic:
     """The record with what holds today derived from it (never stored, so it cannot go stale)."""
-    today = date.today()
+    today = clock.today()
     fact = _fact(consent)
     in_force = logic.is_in_force(fact, today)
     reconfirm = in_force and logic.needs_reconfirmation(
@@ -155,7 +155,7 @@ def list_(
         # inside the JSON text identifies it; this reads the same on SQLite and PostgreSQL.
         query = query.where(cast(col(Consent.purposes), String).like(f'%"{purpose.value}"%'))
     if in_force is not None:
-        today = date.today()
+        today = clock.today()
         holds = sa.and_(
             col(Consent.given_on) <= today,
             or_(col(Consent.withdrawn_on).is_(None), col(Consent.withdrawn_on) > today),
@@ -183,7 +183,7 @@ def create(*, session: Session, actor: Principal, data: ConsentCreate) -> Consen
     else:
         # Out of reach or unknown: the same 404, so a member of staff learns nothing about other children.
         person = participant(session=session, caller=actor, participant_id=data.participant_id)
-    today = date.today()
+    today = clock.today()
     if data.given_on > today:
         raise Unprocessable.field("given_on", f"given_on ({data.given_on}) is in the future")
     if data.given_on < person.date_of_birth:
@@ -218,7 +218,7 @@ def withdraw(
         raise Unprocessable.field(
             "withdrawn_on", f"withdrawn_on ({withdrawn_on}) is before given_on ({consent.given_on})"
         )
-    if withdrawn_on > date.today():
+    if withdrawn_on > clock.today():
         # A withdrawal records what someone has told us; dating it later would keep the consent in force.
         raise Unprocessable.field("withdrawn_on", f"withdrawn_on ({withdrawn_on}) is in the future")
     before = audit.snapshot(consent)
@@ -314,7 +314,7 @@ def _check_withdrawal(given_on: date, withdrawn_on: date) -> None:
         raise Unprocessable.field(
             "withdrawn_on", f"withdrawn_on ({withdrawn_on}) is before given_on ({given_on})"
         )
-    if withdrawn_on > date.today():
+    if withdrawn_on > clock.today():
         raise Unprocessable.field("withdrawn_on", f"withdrawn_on ({withdrawn_on}) is in the future")
 
 
@@ -423,7 +423,7 @@ def check(
 ) -> ConsentCheckResult:
     """Whether the participant's consents allow `kind` for `purpose` on a day (today by default)."""
     _require_purpose(kind, purpose)
-    day = on or date.today()
+    day = on or clock.today()
     decision = logic.decide(
         _facts_by_participant(session, [person.id], kind)[person.id],
         kind=kind.value,
@@ -456,7 +456,7 @@ def check_many(
 ) -> ConsentChecksResult:
     """Allowed only if every participant is allowed; the blockers, exactly, in the order sent."""
     _require_purpose(kind, purpose)
-    day = on or date.today()
+    day = on or clock.today()
     errors: list[FieldError] = []
     seen: set[uuid.UUID] = set()
     for i, pid in enumerate(participant_ids):
@@ -503,7 +503,7 @@ def check_many(
 
 def status(*, session: Session, person: Participant) -> ConsentStatus:
     """The state today per kind and, for image_use, per purpose, derived from the whole history."""
-    today = date.today()
+    today = clock.today()
     facts = _facts_by_participant(session, [person.id])[person.id]
     min_age = policy.get(session=session).self_consent_min_age
 

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, ScalarSelect, false, func, true
 from sqlmodel import Session, col, exists, select
 
-from api import crud
+from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Role
@@ -54,7 +54,7 @@ def _member_count() -> ScalarSelect[int]:
     """Current memberships of the group in the enclosing query, correlated so one statement counts a page."""
     return (
         select(func.count(col(Membership.id)))
-        .where(col(Membership.group_id) == col(Group.id), current_on(date.today()))
+        .where(col(Membership.group_id) == col(Group.id), current_on(clock.today()))
         .correlate(Group)
         .scalar_subquery()
     )
@@ -65,7 +65,7 @@ def _public(group: Group, member_count: int) -> GroupPublic:
 
 
 def _not_future(value: date, field: str) -> None:
-    if value > date.today():
+    if value > clock.today():
         raise Unprocessable.field(field, f"{field} ({value}) is in the future")
 
 
@@ -90,7 +90,7 @@ def public(*, session: Session, group: Group) -> GroupPublic:
     """The group as the API shows it, with its current member count."""
     count = session.exec(
         select(func.count(col(Membership.id))).where(
-            Membership.group_id == group.id, current_on(date.today())
+            Membership.group_id == group.id, current_on(clock.today())
         )
     ).one()
     return _public(group, int(count))
@@ -147,7 +147,7 @@ def create(*, session: Session, actor: Principal, data: GroupCreate) -> Group:
             group_id=group.id,
             staff_id=actor.staff_id,
             role=MemberRole.admin,
-            started_on=min(group.started_on, date.today()),
+            started_on=min(group.started_on, clock.today()),
         )
         session.add(membership)
         audit.record(session, actor=actor, action="membership.create", entity=membership)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, false
 from sqlmodel import Session, SQLModel, col, func, select
 
-from api import crud
+from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.roles import Permission
@@ -589,7 +589,7 @@ def add_referral(
     *, session: Session, caller: Principal, incident: Incident, data: ReferralCreate
 ) -> IncidentReferral:
     """Record a referral to an outside agency."""
-    if data.referred_on > date.today():
+    if data.referred_on > clock.today():
         raise Unprocessable.field("referred_on", f"referred_on ({data.referred_on}) is in the future")
     row = IncidentReferral.model_validate(
         data, update={"incident_id": incident.id, "referred_by_id": _staff_id(caller)}

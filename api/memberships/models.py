@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
+from api import clock
 from api.common import forbid_extra, in_force
 from api.db import Timestamped, enum_type
 
@@ -57,7 +58,7 @@ class Membership(MembershipBase, Timestamped, table=True):
 
     @property
     def is_current(self) -> bool:
-        return in_force(self.started_on, self.ended_on, date.today())
+        return in_force(self.started_on, self.ended_on, clock.today())
 
 
 class MembershipCreate(MembershipBase):

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from api import clock
 from api.memberships.models import MemberRole, Membership
 
 
@@ -22,7 +23,7 @@ def current_on(on: date) -> ColumnElement[bool]:
 
 def groups_of_staff(staff_id: uuid.UUID, on: date | None = None) -> SelectOfScalar[uuid.UUID]:
     """Ids of the groups a member of staff is currently in (any role)."""
-    return select(Membership.group_id).where(Membership.staff_id == staff_id, current_on(on or date.today()))
+    return select(Membership.group_id).where(Membership.staff_id == staff_id, current_on(on or clock.today()))
 
 
 def groups_admined_by(staff_id: uuid.UUID, on: date | None = None) -> SelectOfScalar[uuid.UUID]:
@@ -30,7 +31,7 @@ def groups_admined_by(staff_id: uuid.UUID, on: date | None = None) -> SelectOfSc
     return select(Membership.group_id).where(
         Membership.staff_id == staff_id,
         Membership.role == MemberRole.admin,
-        current_on(on or date.today()),
+        current_on(on or clock.today()),
     )
 
 
@@ -38,7 +39,7 @@ def participants_reachable_by(
     staff_id: uuid.UUID, on: date | None = None
 ) -> SelectOfScalar[uuid.UUID | None]:
     """Ids of the participants currently in a group that the member of staff is currently in."""
-    day = on or date.today()
+    day = on or clock.today()
     return select(col(Membership.participant_id)).where(
         col(Membership.participant_id).is_not(None),
         col(Membership.group_id).in_(groups_of_staff(staff_id, day)),

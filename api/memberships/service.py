@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, false, true
 from sqlmodel import Session, col, or_, select
 
-from api import crud
+from api import clock, crud
 from api.auth.principal import Principal
 from api.auth.roles import Role
 from api.common import check_order
@@ -86,9 +86,9 @@ def list_(
     if participant_id is not None:
         query = query.where(Membership.participant_id == participant_id)
     if current is True:
-        query = query.where(current_on(date.today()))
+        query = query.where(current_on(clock.today()))
     elif current is False:
-        query = query.where(~current_on(date.today()))
+        query = query.where(~current_on(clock.today()))
     if role is not None:
         query = query.where(Membership.role == role)
     query = query.order_by(col(Membership.started_on), col(Membership.id))

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
+from api import clock
 from api.common import forbid_extra, in_force
 from api.db import Timestamped
 
@@ -32,7 +33,7 @@ class Participant(ParticipantBase, Timestamped, table=True):
 
     @property
     def is_current(self) -> bool:
-        return in_force(self.joined_on, self.left_on, date.today())
+        return in_force(self.joined_on, self.left_on, clock.today())
 
 
 class ParticipantCreate(ParticipantBase):

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, false, true
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from api import crud
+from api import clock, crud
 from api.auth.principal import Principal
 from api.auth.roles import Role
 from api.common import check_order, contains
@@ -36,7 +36,7 @@ def visible_to(actor: Principal) -> ColumnElement[bool]:
 
 
 def _validate(*, date_of_birth: date, joined_on: date, left_on: date | None) -> None:
-    if date_of_birth > date.today():
+    if date_of_birth > clock.today():
         raise Unprocessable.field("date_of_birth", f"date_of_birth ({date_of_birth}) is in the future")
     check_order(date_of_birth, joined_on, start_field="date_of_birth", end_field="joined_on")
     check_order(joined_on, left_on, start_field="joined_on", end_field="left_on")
@@ -71,7 +71,7 @@ def list_(
 ) -> tuple[list[Participant], int]:
     """A filtered page of the participants the caller may see, by name then id."""
     query: SelectOfScalar[Participant] = select(Participant).where(visible_to(actor))
-    today = date.today()
+    today = clock.today()
     is_current = (col(Participant.joined_on) <= today) & or_(
         col(Participant.left_on).is_(None), col(Participant.left_on) > today
     )

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
+from api import clock
 from api.common import forbid_extra, in_force
 from api.db import Timestamped, enum_type
 
@@ -42,7 +43,7 @@ class Staff(StaffBase, Timestamped, table=True):
 
     @property
     def is_current(self) -> bool:
-        return in_force(self.started_on, self.left_on, date.today())
+        return in_force(self.started_on, self.left_on, clock.today())
 
 
 STAFF_EXAMPLE = {

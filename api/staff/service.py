@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, col, func, or_, select
 
-from api import crud
+from api import clock, crud
 from api.auth.models import User
 from api.auth.principal import Principal
 from api.common import check_order, contains
@@ -25,7 +25,7 @@ def _validate(staff: Staff) -> None:
     check_order(staff.started_on, staff.left_on, start_field="started_on", end_field="left_on")
     for field in ("code_of_conduct_signed_on", "esafety_training_completed_on"):
         value = getattr(staff, field)
-        if value is not None and value > date.today():
+        if value is not None and value > clock.today():
             raise Unprocessable.field(field, f"{field} ({value}) is in the future")
 
 
@@ -37,7 +37,7 @@ def _announce_if_left_with_access(session: Session, staff: Staff, left_before: d
     """
     if staff.left_on is None or staff.left_on == left_before:
         return
-    day = max(date.today(), staff.left_on)
+    day = max(clock.today(), staff.left_on)
     # No autoflush: a clash in the pending change must surface in crud.save as a 409, not here.
     with session.no_autoflush:
         group_ids = sorted(
@@ -85,7 +85,7 @@ def list_(
 ) -> tuple[list[Staff], int]:
     """A filtered page of staff, by name then id."""
     query = select(Staff)
-    today = date.today()
+    today = clock.today()
     if current is True:
         query = query.where(or_(col(Staff.left_on).is_(None), col(Staff.left_on) > today))
     elif current is False:

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from api import clock
 from api.compliance import service as compliance
 from api.compliance.engine import Status
 from api.crud import Upserted
@@ -236,7 +237,7 @@ def sync(
 ) -> SyncResponse:
     """Run a batch, and list the groups whose compliance status it changed: those the batch's people are
     in, evaluated before and after (each evaluation a fixed number of queries, however many groups)."""
-    today = date.today()
+    today = clock.today()
     group_ids = _groups_of(session, people, today)
     before = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)
     results = run(session=session, records=records, schema=schema, upsert=upsert)
