@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import event
 from sqlalchemy.orm.attributes import set_committed_value
@@ -11,8 +11,10 @@ from sqlmodel import JSON, Field, SQLModel
 
 from api.common import forbid_extra
 from api.consents.logic import Refusal
-from api.consents.publication import MatchKind, PersonKind
+from api.consents.publication import Detail as MatchKind
 from api.db import Timestamped, enum_type
+
+PersonKind = Literal["participant", "staff"]
 
 
 class ConsentKind(StrEnum):

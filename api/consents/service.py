@@ -565,6 +565,7 @@ def check_publication(*, session: Session, text: str) -> list[PublicationMatch]:
         entries.append(publication.Entry("name", name, "staff"))
         entries.append(publication.Entry("email", email, "staff"))
     return [
-        PublicationMatch(start=m.start, end=m.end, kind=m.kind, person=m.person)
+        PublicationMatch(start=m.start, end=m.end, kind=m.kind, person=person)  # type: ignore[arg-type]
         for m in publication.find(text, entries)
+        for person in sorted(str(o) for o in m.owners)  # the owners here are person kinds
     ]
