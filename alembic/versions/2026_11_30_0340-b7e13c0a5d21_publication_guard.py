@@ -5,7 +5,8 @@ Revises: 56d97493b4f6
 Create Date: 2026-11-30 03:40:00
 
 Adds the young person's own email and phone, and a member of staff's personal (non-official) email and
-phone, so the publication check can protect them; stores every phone number in E.164 (region GB), as the
+phone, so the publication check can protect them; indexes (updated_at, version) so it can tell cheaply
+whether anyone's details changed; stores every phone number in E.164 (region GB), as the
 API now writes them; and counts publication checks per user and minute.
 
 The data step reads phonenumbers directly rather than the app's code, so this migration means the same
@@ -43,6 +44,9 @@ def upgrade() -> None:
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.add_column(sa.Column("personal_email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True))
         batch_op.add_column(sa.Column("personal_phone", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True))
+    for table in ("participant", "consent", "staff"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(f"ix_{table}_updated_at_version", ["updated_at", "version"], unique=False)
     op.create_table(
         "user_rate_window",
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -70,6 +74,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("user_rate_window")
+    for table in ("participant", "consent", "staff"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(f"ix_{table}_updated_at_version")
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.drop_column("personal_phone")
         batch_op.drop_column("personal_email")

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from sqlalchemy import event
+from sqlalchemy import Index, event
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
 
@@ -50,6 +50,9 @@ class ConsentBase(SQLModel):
 
 class Consent(ConsentBase, Timestamped, table=True):
     __tablename__ = "consent"
+    # The publication check asks on every request whether any record changed (count, sum of versions, newest
+    # updated_at): this index answers it without reading the table.
+    __table_args__ = (Index("ix_consent_updated_at_version", "updated_at", "version"),)
     external_id: str | None = Field(default=None, max_length=100, unique=True)
     withdrawn_on: date | None = None
     withdrawal_reason: str | None = Field(default=None, max_length=1000)

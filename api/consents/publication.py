@@ -147,8 +147,13 @@ class Directory:
         self.names: dict[str, list[_Name]] = defaultdict(list)
         # Sorted, so whether some key begins with a text's first words is one binary search: a word that
         # begins none stops there, so most words cost that and one lookup.
+        # What a text word followed by a space must be to begin a name: a whole name, or a name cut where it
+        # may be cut. Most words are neither, and cost one set lookup.
+        self.first_words: set[str] = set()
         for (key, required, optional), owners in names.items():
             self.names[key].append(_Name(required, optional, frozenset(owners)))
+            self.first_words.add(key)
+            self.first_words.update(key[:cut] for cut in required | optional)
         self.name_keys = sorted(self.names)
         self.emails = {k: frozenset(v) for k, v in emails.items()}
         self.phones = {k: frozenset(v) for k, v in phones.items()}
@@ -164,8 +169,13 @@ class Directory:
         text = folded.text
         atoms = [(a.start(), a.end()) for a in _ATOM.finditer(text)]
         found: list[Match] = []
+        first_words = self.first_words
         i = 0
         while i < len(atoms):
+            start, end = atoms[i]
+            if text[start:end] not in first_words and text[end : end + 1] not in ("-", "'"):
+                i += 1  # neither a name's first part nor joined by a dash or apostrophe to the next word
+                continue
             matched = self._name_at(text, atoms, i)
             if matched is None:
                 i += 1

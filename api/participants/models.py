@@ -4,6 +4,7 @@ import uuid
 from datetime import date, datetime
 
 from pydantic import EmailStr
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from api import clock
@@ -41,6 +42,9 @@ class ParticipantBase(SQLModel):
 
 class Participant(ParticipantBase, Timestamped, table=True):
     __tablename__ = "participant"
+    # The publication check asks on every request whether any record changed (count, sum of versions, newest
+    # updated_at): this index answers it without reading the table.
+    __table_args__ = (Index("ix_participant_updated_at_version", "updated_at", "version"),)
     carer_email: str | None = Field(default=None, max_length=254)
     carer_phone: str | None = Field(default=None, max_length=30)
     personal_email: str | None = Field(default=None, max_length=254)

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import EmailStr
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from api import clock
@@ -55,6 +56,9 @@ class PersonalContact(SQLModel):
 
 class Staff(StaffBase, Timestamped, table=True):
     __tablename__ = "staff"
+    # The publication check asks on every request whether any record changed (count, sum of versions, newest
+    # updated_at): this index answers it without reading the table.
+    __table_args__ = (Index("ix_staff_updated_at_version", "updated_at", "version"),)
     email: str = Field(max_length=254, unique=True, index=True)
     external_id: str | None = Field(default=None, max_length=100, unique=True)
     personal_email: str | None = Field(default=None, max_length=254)
