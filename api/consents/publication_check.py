@@ -19,8 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from api import clock
 from api.audit import service as audit
-from api.auth.principal import Principal
-from api.auth.roles import Role
+from api.auth.reach import Reach, Record
 from api.config import get_settings
 from api.consents import logic
 from api.consents import service as consents
@@ -38,7 +37,6 @@ from api.consents.models import (
 from api.consents.publication import Detail, Directory, Entry, Match, shapes
 from api.db import utcnow
 from api.errors import FieldError, Unprocessable
-from api.memberships.scope import participants_reachable_by
 from api.participants.models import Participant
 from api.ratelimit import hit_user
 from api.staff.models import Staff
@@ -148,8 +146,8 @@ def directory(session: Session) -> Directory:
 
 
 @dataclass(frozen=True)
-class Reach:
-    """The people a caller may be told about: participants by id (None: all), and whether staff records."""
+class Visible:
+    """The people a caller may be told about: participants by id (None: all), staff records all or own."""
 
     participants: frozenset[uuid.UUID] | None
     all_staff: bool
@@ -161,19 +159,20 @@ class Reach:
         return self.participants is None or owner.participant_id in self.participants
 
 
-def reach_of(session: Session, caller: Principal) -> Reach:
-    """Coordinators: everyone. Staff: the participants currently in their groups (with their carers and
-    consent givers) and their own record. Anyone else: no one. Trustees hold no publication permission."""
-    if caller.role is Role.coordinator:
-        return Reach(participants=None, all_staff=True, own_staff_id=caller.staff_id)
-    if caller.role is Role.staff and caller.staff_id is not None:
-        ids = session.exec(participants_reachable_by(caller.staff_id)).all()
-        return Reach(
-            participants=frozenset(i for i in ids if i is not None),
-            all_staff=False,
-            own_staff_id=caller.staff_id,
-        )
-    return Reach(participants=frozenset(), all_staff=False, own_staff_id=None)
+def visible_to(session: Session, reach: Reach) -> Visible:
+    """From the organisation's reach table: participants (with their carers and consent givers) as the
+    caller reaches participant records (staff: those currently in their groups); staff details to those who
+    keep staff records (personal numbers are written, never read back, so no one else learns them here
+    either), and to each member of staff their own."""
+    participants: frozenset[uuid.UUID] | None = None
+    if not reach.reads_every(Record.participant):
+        ids = session.exec(select(col(Participant.id)).where(reach.participants(col(Participant.id)))).all()
+        participants = frozenset(ids)
+    return Visible(
+        participants=participants,
+        all_staff=reach.writes_every(Record.staff),
+        own_staff_id=reach.actor.staff_id,
+    )
 
 
 # --- answering --------------------------------------------------------------------------------------------
@@ -194,9 +193,9 @@ def _describe(kind: Detail, role: PersonRole) -> str:
     return f"{_WHOSE[role]} {detail}".capitalize()
 
 
-def _answer(match: Match, reach: Reach) -> PublicationMatch:
+def _answer(match: Match, visible: Visible) -> PublicationMatch:
     seen = sorted(
-        (o for o in match.owners if isinstance(o, Owner) and reach.sees(o)),
+        (o for o in match.owners if isinstance(o, Owner) and visible.sees(o)),
         key=lambda o: (o.role, str(o.participant_id), str(o.staff_id)),
     )
     if not seen:
@@ -214,7 +213,7 @@ def _answer(match: Match, reach: Reach) -> PublicationMatch:
     )
 
 
-def _pictures(session: Session, reach: Reach, data: PublicationCheckRequest) -> list[PictureCheck]:
+def _pictures(session: Session, visible: Visible, data: PublicationCheckRequest) -> list[PictureCheck]:
     """Each pictured participant: whether an image consent in force today covers the purpose, decided as the
     compliance engine decides it. Unknown and out-of-reach ids get the same 422 naming the field."""
     ids = data.pictured_participant_ids
@@ -230,8 +229,8 @@ def _pictures(session: Session, reach: Reach, data: PublicationCheckRequest) -> 
                 FieldError(field=f"pictured_participant_ids.{i}", message="listed twice", type="value_error")
             )
         seen.add(pid)
-    visible = seen if reach.participants is None else seen & reach.participants
-    births = consents.births(session, visible)
+    shown = seen if visible.participants is None else seen & visible.participants
+    births = consents.births(session, shown)
     errors += [
         FieldError(
             field=f"pictured_participant_ids.{i}", message=consents.NO_SUCH_PARTICIPANT, type="value_error"
@@ -258,7 +257,7 @@ def _pictures(session: Session, reach: Reach, data: PublicationCheckRequest) -> 
     ]
 
 
-def check(*, session: Session, caller: Principal, data: PublicationCheckRequest) -> PublicationCheckResult:
+def check(*, session: Session, reach: Reach, data: PublicationCheckRequest) -> PublicationCheckResult:
     """Every protected detail in the text, and whether each pictured participant's image consent covers the
     purpose. `clean` only when nothing was found and every pictured person is covered.
 
@@ -268,6 +267,7 @@ def check(*, session: Session, caller: Principal, data: PublicationCheckRequest)
     `pictured_participant_ids.<i>` for an id listed twice, unknown or outside the caller's reach (said alike).
     Every check is audited: who, when, how many matches; never the text."""
     settings = get_settings()
+    caller = reach.actor
     hit_user(
         session,
         user_id=caller.id,
@@ -293,9 +293,9 @@ def check(*, session: Session, caller: Principal, data: PublicationCheckRequest)
             f"{settings.publication_max_contact_shapes}. A text for publication rarely has so many: check it "
             "in parts, or ask the e-safety coordinator.",
         )
-    reach = reach_of(session, caller)
-    pictures = _pictures(session, reach, data)
-    matches = [_answer(m, reach) for m in directory(session).find(folded)]
+    visible = visible_to(session, reach)
+    pictures = _pictures(session, visible, data)
+    matches = [_answer(m, visible) for m in directory(session).find(folded)]
     clean = not matches and all(p.allowed for p in pictures)
     audit.record(
         session,
