@@ -116,10 +116,12 @@ class _Builder:
 
 
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?")
+# No part of a tag or comment may hold "<" or ">", so every attempt ends at the next one of them and reading
+# stays linear however the text is built (an unclosed quote or comment a thousand times over). A real
+# attribute or comment that holds one is then read as text, which only means more is checked.
 _TAG = re.compile(
-    r"<!--(?P<comment>.*?)-->"
-    r"|<(?P<close>/?)(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)(?P<attrs>(?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
-    re.DOTALL,
+    r"<!--(?P<comment>[^<>]*)-->"
+    r"|<(?P<close>/?)(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)(?P<attrs>(?:[^<>\"']|\"[^\"<>]*\"|'[^'<>]*')*)>"
 )
 _ATTR_VALUE = re.compile(r"""=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'=<>`]+))""")
 # What a browser lays out as a separate block or line: a name is never written across one without a space

@@ -243,11 +243,11 @@ class Directory:
         # For each digit, where it is in the canonical text; each group's first digit and its end.
         where: list[int] = []
         starts: list[int] = []
-        ends: set[int] = set()
+        ends: list[int] = []  # ascending
         for group in groups:
             starts.append(len(where))
             where.extend(range(run.start() + group.start(), run.start() + group.end()))
-            ends.add(len(where))
+            ends.append(len(where))
         plus = run.group().startswith("+")
         found: list[Match] = []
         skip_to = 0
@@ -264,7 +264,7 @@ class Directory:
         return found
 
     def _phone_at(
-        self, digits: str, g: int, ends: set[int], plus: bool
+        self, digits: str, g: int, ends: list[int], plus: bool
     ) -> tuple[int, frozenset[Hashable]] | None:
         """A stored number written from digit g, ending where a digit group ends: (its end, its owners)."""
         tries: list[tuple[str, int]] = []  # (which index, where the number proper starts)
@@ -278,10 +278,15 @@ class Directory:
         elif digits.startswith("0", g):
             tries.append(("gb", g + 1))
         for index, at in tries:
-            for end in sorted(e for e in ends if at < e <= at + MAX_PHONE_DIGITS):
-                owners = self.phones.get((index, digits[at:end]))
+            # Only the group ends a number starting at `at` could reach: a run of digit groups may be long
+            # (a list of numbers separated by spaces is one run), and looking at all of them from every
+            # start would be quadratic.
+            k = bisect.bisect_right(ends, at)
+            while k < len(ends) and ends[k] <= at + MAX_PHONE_DIGITS:
+                owners = self.phones.get((index, digits[at : ends[k]]))
                 if owners:
-                    return end, owners
+                    return ends[k], owners
+                k += 1
         return None
 
 
