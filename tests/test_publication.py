@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from api import clock
 from api.audit.models import AuditEvent
 from api.config import get_settings
-from api.consents.models import ConsentKind, Purpose
+from api.consents.models import ConsentKind, GivenBy, Purpose
 from api.participants.models import Participant
 from tests.factories import (
     Actor,
@@ -327,3 +327,32 @@ def test_unknown_fields_are_rejected(client: TestClient, coordinator: Actor) -> 
         URL, json={"text": "hi", "participant_id": str(uuid.uuid4())}, headers=coordinator.headers
     )
     assert r.status_code == 422
+
+
+def test_a_young_persons_own_signature_is_their_name_and_staff_personal_numbers_stay_unread(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    child = consents_make_participant(session, full_name="Aoife Byrne")
+    consents_make_consent(session, child, given_by=GivenBy.participant, given_by_name="Aoife M. Byrne")
+    r = client.post(
+        "/api/v1/staff",
+        json={
+            "full_name": "Hamish Campbell",
+            "email": "hamish.campbell@moremusic.org.uk",
+            "employment_type": "volunteer",
+            "started_on": "2025-01-06",
+            "personal_email": "hamish.c@example.net",
+            "personal_phone": "07700 900333",
+        },
+        headers=coordinator.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert "personal_phone" not in r.json()
+    assert "900333" not in r.text
+    text = "Aoife M Byrne, hamish.c@example.net, 07700-900-333"
+    body = post(client, coordinator, text=text)
+    assert spans(text, body) == [
+        ("Aoife M Byrne", "name", ["participant"]),
+        ("hamish.c@example.net", "email", ["staff"]),
+        ("07700-900-333", "phone", ["staff"]),
+    ]

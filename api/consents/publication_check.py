@@ -27,6 +27,7 @@ from api.consents.canonical import read
 from api.consents.models import (
     Consent,
     ConsentKind,
+    GivenBy,
     PersonRole,
     PictureCheck,
     ProtectedPerson,
@@ -81,11 +82,13 @@ def _entries(session: Session) -> Iterator[Entry]:
         ):
             if value:
                 yield Entry(kind, value, owner)  # type: ignore[arg-type]  # kind is one of the Details
-    # Whoever signed a consent for a child is as identifying as the carer on record.
-    for pid, given_by_name in session.exec(
-        select(col(Consent.participant_id), col(Consent.given_by_name)).distinct()
+    # Whoever signed a consent for a child is as identifying as the carer on record. A young person who
+    # consented for themselves signed with their own name (perhaps as it was then): theirs.
+    for pid, given_by, given_by_name in session.exec(
+        select(col(Consent.participant_id), col(Consent.given_by), col(Consent.given_by_name)).distinct()
     ):
-        yield Entry("name", given_by_name, Owner("consent_giver", pid))
+        role: PersonRole = "participant" if given_by == GivenBy.participant else "consent_giver"
+        yield Entry("name", given_by_name, Owner(role, pid))
     for sid, name, email, personal_email, personal_phone in session.execute(
         sa.select(
             col(Staff.id),
