@@ -271,14 +271,15 @@ def check(*, session: Session, reach: Reach, data: PublicationCheckRequest) -> P
     Every check is audited: who, when, how many matches; never the text."""
     settings = get_settings()
     caller = reach.actor
-    hit_user(
-        session,
-        user_id=caller.id,
-        action=RATE_ACTION,
-        limit=settings.publication_checks_per_minute,
-        now=utcnow(),
-        what="publication checks",
-    )
+    if caller.kind == "user":  # another system's key is already limited per key, and holds no user row
+        hit_user(
+            session,
+            user_id=caller.id,
+            action=RATE_ACTION,
+            limit=settings.publication_checks_per_minute,
+            now=utcnow(),
+            what="publication checks",
+        )
     folded = read(data.text, data.content_type)
     found_shapes = shapes(folded)
     if found_shapes > settings.publication_max_contact_shapes:
