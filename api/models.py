@@ -6,6 +6,7 @@ from api.compliance.models import GroupComplianceState, Waiver
 from api.consents.models import Consent
 from api.groups.models import Group, GroupReview, RiskAssessment
 from api.idempotency import IdempotencyKey
+from api.identities.models import PlatformIdentity
 from api.incidents.models import (
     Incident,
     IncidentEntry,
@@ -20,6 +21,7 @@ from api.memberships.models import Membership
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
 from api.ratelimit import ApiKeyRateWindow, UserRateWindow
+from api.rosters.models import GroupRoster, RosterEntry
 from api.staff.models import Staff
 from api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -31,6 +33,7 @@ __all__ = [
     "Group",
     "GroupComplianceState",
     "GroupReview",
+    "GroupRoster",
     "IdempotencyKey",
     "Incident",
     "IncidentEntry",
@@ -43,8 +46,10 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "Participant",
+    "PlatformIdentity",
     "PolicySettings",
     "RiskAssessment",
+    "RosterEntry",
     "Staff",
     "User",
     "UserRateWindow",

@@ -15,6 +15,7 @@ from api.consents.router import participant_router as participant_consents_route
 from api.consents.router import router as consents_router
 from api.errors import COMMON_ERRORS
 from api.groups.router import router as groups_router
+from api.identities.router import router as identities_router
 from api.incidents.router import router as incidents_router
 from api.memberships.router import router as memberships_router
 from api.participants.router import router as participants_router
@@ -35,6 +36,7 @@ api_router.include_router(sync_router, prefix="/sync", tags=["sync"])
 api_router.include_router(groups_router, prefix="/groups", tags=["groups"])
 api_router.include_router(participants_router, prefix="/participants", tags=["participants"])
 api_router.include_router(memberships_router, prefix="/memberships", tags=["memberships"])
+api_router.include_router(identities_router, prefix="/identities", tags=["identities"])
 api_router.include_router(user_router, prefix="/users", tags=["users"])
 api_router.include_router(api_key_router, prefix="/api-keys", tags=["api-keys"])
 api_router.include_router(audit_router, prefix="/audit-events", tags=["audit"])

@@ -19,6 +19,8 @@ from sqlmodel import Session, select
 from api.auth.models import User
 from api.auth.roles import Role
 from api.consents.models import ConsentKind, GivenBy, Purpose
+from api.identities.models import PlatformIdentity
+from api.identities.normalise import IdentityKind
 from api.incidents.models import Category, Incident, IncidentParticipant, Severity
 from api.main import create_app
 from tests.factories import (
@@ -127,6 +129,11 @@ def _world(session: Session) -> dict[str, str]:
     session.add(IncidentParticipant(incident_id=incident.id, participant_id=child.id))
     session.commit()
     account = session.exec(select(User.id).where(User.staff_id == other.id)).one()
+    identity = PlatformIdentity(
+        staff_id=other.id, kind=IdentityKind.email, value="x@example.org", match_key="x"
+    )
+    session.add(identity)
+    session.commit()
     return {
         GROUP: str(group.id),
         LEADER: str(leader.id),
@@ -140,6 +147,7 @@ def _world(session: Session) -> dict[str, str]:
         "{consent_id}": str(consent.id),
         "{incident_id}": str(incident.id),
         "{user_id}": str(account),
+        "{identity_id}": str(identity.id),
     }
 
 

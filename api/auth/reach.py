@@ -50,6 +50,7 @@ class Record(StrEnum):
     staff = "staff"
     waiver = "waiver"  # a compliance waiver, which belongs to a group
     staff_compliance = "staff_compliance"  # a member of staff's own compliance report
+    roster = "roster"  # a group's member list as the platform shows it, and its reconciliation
 
 
 class Extent(StrEnum):
@@ -63,6 +64,9 @@ class Extent(StrEnum):
     admined_groups = "admined_groups"
     # The caller's own: their own staff record, the incidents they reported.
     own = "own"
+    # Every record's counts (how many entries, matches, discrepancies of each kind), never a record's
+    # contents: trustees' reach into rosters, whose entries name children as the platform shows them.
+    counts = "counts"
     none = "none"
 
 
@@ -90,6 +94,7 @@ READ_REACH: Mapping[Role, Mapping[Record, Extent]] = {
         R.staff: X.every,
         R.waiver: X.own_groups,
         R.staff_compliance: X.own,
+        R.roster: X.own_groups,
     },
     # Trustees govern: groups, staff and compliance, never a child's details nor an incident record.
     Role.trustee: {
@@ -98,6 +103,7 @@ READ_REACH: Mapping[Role, Mapping[Record, Extent]] = {
         R.staff: X.every,
         R.waiver: X.every,
         R.staff_compliance: X.every,
+        R.roster: X.counts,
     },
     # Another system (the CRM) keeps people and consents in step; it never sees groups or incidents.
     Role.integration: {**_NOTHING, R.participant: X.every, R.consent: X.every, R.staff: X.every},
@@ -114,9 +120,18 @@ WRITE_REACH: Mapping[Role, Mapping[Record, Extent]] = {
         R.incident: X.own,
         # Whom they may sign a record for (a review, a risk assessment, an incident report): themselves.
         R.staff: X.own,
+        # Upload, resolve and apply rosters: the groups they admin ("only admins can approve new members").
+        R.roster: X.admined_groups,
     },
     Role.trustee: _NOTHING,
-    Role.integration: {**_NOTHING, R.participant: X.every, R.consent: X.every, R.staff: X.every},
+    # A platform connector (a key with `sync:write`) uploads any group's roster; it reads none back.
+    Role.integration: {
+        **_NOTHING,
+        R.participant: X.every,
+        R.consent: X.every,
+        R.staff: X.every,
+        R.roster: X.every,
+    },
 }
 
 # The permission that lets a caller read a kind of record at all; without it, reach is nothing, whatever
@@ -130,7 +145,10 @@ READ_PERMISSION: Mapping[Record, Permission] = {
     R.staff: Permission.STAFF_READ,
     R.waiver: Permission.COMPLIANCE_READ,
     R.staff_compliance: Permission.COMPLIANCE_READ,
+    R.roster: Permission.ROSTER_READ,
 }
+# Extents that need no staff record to anchor them.
+_UNANCHORED = (X.every, X.counts, X.none)
 
 
 def _groups_of(staff_id: Any, on: Any, *, admin: bool = False) -> sa.Select[tuple[uuid.UUID]]:
@@ -185,10 +203,10 @@ class Reach:
         }
         # A staff-shaped extent needs a staff record to anchor it; an account without one reaches nothing.
         if principal.staff_id is None:
-            read = {r: (e if e is X.every or e is X.none else X.none) for r, e in read.items()}
+            read = {r: (e if e in _UNANCHORED else X.none) for r, e in read.items()}
         write = dict(WRITE_REACH[principal.role])
         if principal.staff_id is None:
-            write = {r: (e if e is X.every or e is X.none else X.none) for r, e in write.items()}
+            write = {r: (e if e in _UNANCHORED else X.none) for r, e in write.items()}
         return cls(actor=principal, today=today or clock.today(), read=read, write=write)
 
     # --- whole-kind questions ---------------------------------------------------------------------------
@@ -204,6 +222,10 @@ class Reach:
     def writes_every(self, record: Record) -> bool:
         return self.write[record] is X.every
 
+    def reads_counts_only(self, record: Record) -> bool:
+        """Whether the caller reaches only the counts of this kind of record, never its contents."""
+        return self.read[record] is X.counts
+
     # --- SQL conditions ---------------------------------------------------------------------------------
 
     def _staff_id(self) -> uuid.UUID:
@@ -211,7 +233,7 @@ class Reach:
         return self.actor.staff_id
 
     def _group_condition(self, extent: Extent, group_id: Any) -> ColumnElement[bool]:
-        if extent is X.every:
+        if extent is X.every or extent is X.counts:
             return sa.true()
         if extent is X.own_groups:
             return group_id.in_(_groups_of(self._staff_id(), self.today))  # type: ignore[no-any-return]
@@ -245,6 +267,14 @@ class Reach:
     def waivers(self, group_id: Any) -> ColumnElement[bool]:
         """Waivers the caller may see, over the waiver's group id column."""
         return self._group_condition(self.read[R.waiver], group_id)
+
+    def rosters(self, group_id: Any) -> ColumnElement[bool]:
+        """Rosters the caller may see (or count, for `counts`), over the roster's group id column."""
+        return self._group_condition(self.read[R.roster], group_id)
+
+    def roster_writes(self, group_id: Any) -> ColumnElement[bool]:
+        """Groups whose rosters the caller may upload, resolve and apply."""
+        return self._group_condition(self.write[R.roster], group_id)
 
     def _participant_condition(self, extent: Extent, participant_id: Any) -> ColumnElement[bool]:
         if extent is X.every:
@@ -312,6 +342,12 @@ class Reach:
         if isinstance(clause, sa.sql.elements.False_):
             return False
         return bool(session.execute(sa.select(clause)).scalar())
+
+    def writes_staff_record(self, staff_id: uuid.UUID) -> bool:
+        """Whether the caller may change details of this member of staff (every: a coordinator or the CRM;
+        own: their own, such as their platform identities)."""
+        extent = self.write[R.staff]
+        return extent is X.every or (extent is X.own and staff_id == self.actor.staff_id)
 
     def signs_for(self, staff_id: uuid.UUID) -> bool:
         """Whether the caller may sign a record (a review, a risk assessment, an incident report) as made by

@@ -46,6 +46,10 @@ class Permission(StrEnum):
     SYNC_WRITE = "sync:write"
     CHANGES_READ = "changes:read"  # the changes feed: ids and actions only, never field values
     WEBHOOK_ADMIN = "webhook:admin"
+    IDENTITY_READ = "identity:read"  # how people appear on platforms (handles, profile URLs)
+    IDENTITY_WRITE = "identity:write"
+    ROSTER_READ = "roster:read"  # a group's member list as the platform shows it, reconciled
+    ROSTER_WRITE = "roster:write"  # upload a roster, resolve its entries, apply it
 
 
 P = Permission
@@ -69,10 +73,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.INCIDENT_READ,
             P.COMPLIANCE_READ,
             P.OWN_ACCOUNT,
+            P.IDENTITY_READ,
+            P.IDENTITY_WRITE,
+            P.ROSTER_READ,
+            P.ROSTER_WRITE,
         }
     ),
     # Trustees govern; they never see a child's name or contact details, nor an incident record.
-    Role.trustee: frozenset({P.STAFF_READ, P.GROUP_READ, P.INCIDENT_STATS, P.COMPLIANCE_READ, P.OWN_ACCOUNT}),
+    # Rosters: counts only (reach says so: `counts`).
+    Role.trustee: frozenset(
+        {
+            P.STAFF_READ,
+            P.GROUP_READ,
+            P.INCIDENT_STATS,
+            P.COMPLIANCE_READ,
+            P.OWN_ACCOUNT,
+            P.IDENTITY_READ,
+            P.ROSTER_READ,
+        }
+    ),
     Role.integration: frozenset(
         {
             P.STAFF_READ,
@@ -83,6 +102,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CONSENT_WRITE,
             P.SYNC_WRITE,
             P.CHANGES_READ,
+            P.IDENTITY_READ,
+            P.IDENTITY_WRITE,
+            # A platform connector run by the charity uploads rosters; it never reads them back.
+            P.ROSTER_WRITE,
         }
     ),
 }
@@ -95,8 +118,12 @@ class ApiKeyScope(StrEnum):
 
 # An API key holds the integration role's permissions, narrowed to those its scopes name.
 SCOPE_PERMISSIONS: dict[ApiKeyScope, frozenset[Permission]] = {
-    ApiKeyScope.read: frozenset({P.STAFF_READ, P.PARTICIPANT_READ, P.CONSENT_READ, P.CHANGES_READ}),
-    ApiKeyScope.sync_write: frozenset({P.STAFF_WRITE, P.PARTICIPANT_WRITE, P.CONSENT_WRITE, P.SYNC_WRITE}),
+    ApiKeyScope.read: frozenset(
+        {P.STAFF_READ, P.PARTICIPANT_READ, P.CONSENT_READ, P.CHANGES_READ, P.IDENTITY_READ}
+    ),
+    ApiKeyScope.sync_write: frozenset(
+        {P.STAFF_WRITE, P.PARTICIPANT_WRITE, P.CONSENT_WRITE, P.SYNC_WRITE, P.IDENTITY_WRITE, P.ROSTER_WRITE}
+    ),
 }
 
 

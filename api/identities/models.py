@@ -1,0 +1,83 @@
+"""Platform identities: how a member of staff or a participant appears on a platform (a handle, a profile
+URL, a user id, an email address for an email list, a phone number for WhatsApp), kept with its match key.
+
+An identity belongs to exactly one person. It is personal data: it is read with the person's own reach (a
+child's identities only by those who may read the child) and never written to logs, audit changes or
+webhooks. Identities end (`ended_on`), never deleted: an old handle still explains an old roster.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from pydantic import model_validator
+from sqlmodel import Field, SQLModel
+
+from api.common import forbid_extra
+from api.db import Timestamped, enum_type
+from api.groups.models import Platform
+from api.identities.normalise import IdentityKind
+
+
+class IdentityBase(SQLModel):
+    staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id", index=True)
+    participant_id: uuid.UUID | None = Field(default=None, foreign_key="participant.id", index=True)
+    platform: Platform | None = Field(
+        default=None,
+        sa_type=enum_type(Platform),
+        description="The platform a handle belongs to; null for an email address or phone number, which "
+        "match on every platform",
+    )
+    kind: IdentityKind = Field(sa_type=enum_type(IdentityKind))
+    value: str = Field(min_length=1, max_length=500, description="As the platform shows it")
+
+
+class PlatformIdentity(IdentityBase, Timestamped, table=True):
+    __tablename__ = "platform_identity"
+    __table_args__ = (
+        sa.CheckConstraint("(staff_id IS NULL) <> (participant_id IS NULL)", name="exactly_one_person"),
+    )
+    # The normalised form reconciliation compares (api.identities.normalise); never shown.
+    match_key: str = Field(max_length=500, index=True)
+    ended_on: date | None = None
+
+
+class IdentityCreate(IdentityBase):
+    model_config = forbid_extra(
+        {
+            "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
+            "platform": "facebook_group",
+            "kind": "handle",
+            "value": "https://www.facebook.com/leah.marchant.music",
+        },
+        {
+            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "kind": "phone",
+            "value": "07700 900123",
+        },
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> IdentityCreate:
+        from api.errors import Unprocessable
+
+        if (self.staff_id is None) == (self.participant_id is None):
+            raise Unprocessable.field("staff_id", "give exactly one of staff_id and participant_id")
+        if self.kind is IdentityKind.handle and self.platform is None:
+            raise Unprocessable.field("platform", "a handle belongs to one platform: name it")
+        return self
+
+
+class IdentityEnd(SQLModel):
+    model_config = forbid_extra({"ended_on": "2026-01-05"})
+    ended_on: date = Field(description="The first day the person no longer uses this identity")
+
+
+class IdentityPublic(IdentityBase):
+    id: uuid.UUID
+    ended_on: date | None
+    created_at: datetime
+    updated_at: datetime
+    version: int

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep, Record
+from api.auth.roles import Permission
+from api.common import IfMatch, Page, PageDep, WriteReceipt, set_etag
+from api.deps import SessionDep
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.identities import service
+from api.identities.models import IdentityCreate, IdentityEnd, IdentityPublic, PlatformIdentity
+
+router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.IDENTITY_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.IDENTITY_WRITE))]
+Written = IdentityPublic | WriteReceipt
+
+
+def _kind(identity: PlatformIdentity) -> Record:
+    return Record.staff if identity.staff_id is not None else Record.participant
+
+
+@router.get("", response_model=Page[IdentityPublic], summary="List platform identities")
+def list_identities(
+    session: SessionDep,
+    _: Reader,
+    reach: ReachDep,
+    paging: PageDep,
+    staff_id: uuid.UUID | None = None,
+    participant_id: uuid.UUID | None = None,
+    current: Annotated[bool | None, Query(description="Only not ended (true) or ended (false)")] = None,
+) -> Page[PlatformIdentity]:
+    """How the people the caller may read appear on platforms: a young person's only to those who may read
+    the young person."""
+    items, total = service.list_(
+        session=session,
+        reach=reach,
+        limit=paging.limit,
+        offset=paging.offset,
+        staff_id=staff_id,
+        participant_id=participant_id,
+        current=current,
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post(
+    "",
+    response_model=Written,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+    summary="Record a platform identity",
+)
+def record_identity(
+    session: SessionDep, _: Writer, reach: ReachDep, data: IdentityCreate, response: Response
+) -> PlatformIdentity | WriteReceipt:
+    """Record a handle, profile URL, user id (`kind: handle`, with its `platform`), email address or phone
+    number for exactly one member of staff or participant. Rosters are matched against these. 409 when an
+    open identity of someone else has the same normalised value."""
+    identity = service.record(session=session, reach=reach, data=data)
+    set_etag(response, identity.version)
+    return reach.answer(_kind(identity), identity, "created")
+
+
+@router.post(
+    "/{identity_id}/end",
+    response_model=Written,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    summary="End a platform identity",
+)
+def end_identity(
+    session: SessionDep,
+    _: Writer,
+    reach: ReachDep,
+    identity_id: uuid.UUID,
+    data: IdentityEnd,
+    expected_version: IfMatch,
+    response: Response,
+) -> PlatformIdentity | WriteReceipt:
+    """The person no longer uses this identity from `ended_on`; it stays as history. 404 for an identity of
+    a person the caller may not change."""
+    identity = service.get_writable(session=session, reach=reach, identity_id=identity_id)
+    identity = service.end(
+        session=session,
+        reach=reach,
+        identity=identity,
+        ended_on=data.ended_on,
+        expected_version=expected_version,
+    )
+    set_etag(response, identity.version)
+    return reach.answer(_kind(identity), identity, "updated")
