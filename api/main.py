@@ -53,6 +53,18 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
 }
 
 
+def declare_extra_schemas(schema: dict[str, Any]) -> None:
+    """Add the models of bodies a route reads itself (a roster upload, JSON or CSV) to the spec's components,
+    where the route's declared request body refers to them."""
+    from api.rosters.router import BODY_MODELS
+
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in BODY_MODELS:
+        found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(found.pop("$defs", {}))
+        components[model.__name__] = found
+
+
 def declare_idempotency_key(app: FastAPI) -> None:
     """Declare the Idempotency-Key header on every POST under /api/v1 in the spec, so generated clients can
     send it. The middleware reads it for every route, so it is added to the generated document once here
@@ -63,6 +75,7 @@ def declare_idempotency_key(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
+        declare_extra_schemas(schema)
         for path, operations in schema["paths"].items():
             post = operations.get("post")
             if path.startswith(IDEMPOTENCY_PREFIX) and post is not None:

@@ -20,6 +20,7 @@ from api.incidents.router import router as incidents_router
 from api.memberships.router import router as memberships_router
 from api.participants.router import router as participants_router
 from api.policy.router import router as policy_router
+from api.rosters.router import router as rosters_router
 from api.staff.router import router as staff_router
 from api.sync.router import router as sync_router
 from api.webhooks.router import router as webhooks_router
@@ -34,6 +35,7 @@ api_router.include_router(staff_router, prefix="/staff", tags=["staff"])
 api_router.include_router(policy_router, prefix="/policy-settings", tags=["policy"])
 api_router.include_router(sync_router, prefix="/sync", tags=["sync"])
 api_router.include_router(groups_router, prefix="/groups", tags=["groups"])
+api_router.include_router(rosters_router, prefix="/groups", tags=["rosters"])
 api_router.include_router(participants_router, prefix="/participants", tags=["participants"])
 api_router.include_router(memberships_router, prefix="/memberships", tags=["memberships"])
 api_router.include_router(identities_router, prefix="/identities", tags=["identities"])

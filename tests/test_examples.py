@@ -72,7 +72,8 @@ def _bodies() -> list[tuple[str, str, str]]:
         for method, op in item.items():
             if method not in HTTP_METHODS or "requestBody" not in op:
                 continue
-            (media,) = op["requestBody"]["content"].values()
+            # A body read in several forms (a roster: JSON or CSV) has one model, in its JSON form.
+            (media,) = [m for m in op["requestBody"]["content"].values() if "$ref" in m["schema"]]
             out.append((method.upper(), path, media["schema"]["$ref"].rsplit("/", 1)[-1]))
     return out
 

@@ -22,8 +22,10 @@ from sqlmodel import Session
 from api.auth.reach import READ_REACH, WRITE_REACH, Extent, Record
 from api.auth.roles import ApiKeyScope, Role
 from api.compliance.models import Waiver
+from api.groups.models import Platform
 from api.incidents.models import Category, Incident, IncidentParticipant, Severity
 from api.participants.models import Participant
+from api.rosters.models import GroupRoster, Match, RosterEntry
 from tests.factories import (
     TODAY,
     Actor,
@@ -50,6 +52,7 @@ REACH_PARAMS = {
     "incident_id": "incident",
     "staff_id": "staff",
     "waiver_id": "waiver",
+    "roster_id": "roster",
 }
 NOT_REACH = {
     "entry_id": "an entry inside an incident: the incident's reach decides",
@@ -102,6 +105,26 @@ def _waiver(session: Session, group: uuid.UUID) -> uuid.UUID:
     return waiver.id
 
 
+def _roster(session: Session, group: uuid.UUID, child: Participant) -> uuid.UUID:
+    """A roster of the group whose one entry is the child, as the platform shows them (their name)."""
+    roster = GroupRoster(
+        group_id=group, platform=Platform.facebook_group, captured_on=TODAY, uploaded_by_type="user"
+    )
+    session.add(roster)
+    session.flush()
+    session.add(
+        RosterEntry(
+            roster_id=roster.id,
+            row=2,
+            display_name=child.full_name,
+            match=Match.probable,
+            participant_id=child.id,
+        )
+    )
+    session.commit()
+    return roster.id
+
+
 @pytest.fixture
 def world(session: Session) -> World:
     coordinator = make_actor(session, Role.coordinator, coordinator=True)
@@ -141,6 +164,7 @@ def world(session: Session) -> World:
             # Staff records are a directory every staff reader sees; a staff compliance report is one's own.
             "staff": (staff.staff.id, other_staff.id),
             "waiver": (_waiver(session, group_a.id), _waiver(session, group_b.id)),
+            "roster": (_roster(session, group_a.id, child_a), _roster(session, group_b.id, child_b)),
         },
         child_out=child_b,
     )

@@ -18,6 +18,7 @@ class WebhookEvent(StrEnum):
     group_compliance_changed = "group.compliance_changed"
     staff_left_with_access = "staff.left_with_access"
     consent_withdrawn = "consent.withdrawn"
+    group_roster_reconciled = "group.roster_reconciled"
 
 
 class DeliveryStatus(StrEnum):

@@ -1,0 +1,191 @@
+"""Roster routes, under /groups/{group_id}/rosters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import ValidationError
+
+from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep, Record
+from api.auth.roles import Permission
+from api.common import Page, PageDep, WriteReceipt, set_etag
+from api.deps import SessionDep
+from api.errors import CONFLICT, NOT_FOUND, FieldError, Responses, Unprocessable, problem
+from api.groups.models import Group
+from api.rosters import parse, service
+from api.rosters.models import (
+    EntryIn,
+    GroupRoster,
+    RosterPublic,
+    RosterUpload,
+)
+
+router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.ROSTER_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.ROSTER_WRITE))]
+NOT_ADMIN: Responses = {
+    403: problem("The caller's role may not use this route, or they do not admin this group")
+}
+UNSUPPORTED: Responses = {415: problem("The body is neither application/json nor text/csv")}
+
+# The upload reads its body itself (JSON or CSV), so the spec is told its two forms here.
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/RosterUpload"}},
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "examples": [
+                        "display_name,handle,email,phone,platform_role,joined_on\n"
+                        "Leah Marchant,,leah.marchant@riverbankmusic.org.uk,,admin,2025-09-01\n"
+                        "Maya Okafor,maya.okafor,,,member,08/09/2025\n"
+                    ],
+                },
+            },
+        },
+    }
+}
+# Models the spec names that no route's signature declares (see api.main.declare_extra_schemas).
+BODY_MODELS = (RosterUpload,)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "body"
+
+
+async def _entries(request: Request) -> tuple[list[tuple[int, EntryIn]], date | None]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if media == "text/csv":
+        return parse.read_csv(body), None
+    if media != "application/json" and not media.endswith("+json"):
+        error = Unprocessable.field("body", "Send the list as application/json or text/csv")
+        error.status_code, error.code, error.title = 415, "unsupported_media_type", "Unsupported media type"
+        raise error
+    try:
+        upload = RosterUpload.model_validate_json(body)
+    except ValidationError as exc:
+        errors = [
+            FieldError(field=_field(e["loc"]), message=e["msg"], type=e["type"]) for e in exc.errors()[:20]
+        ]
+        names = ", ".join(sorted({e.field for e in errors}))
+        raise Unprocessable(f"Invalid fields: {names}", errors=errors) from exc
+    entries = [(i, parse.check_entry(e, index=i)) for i, e in enumerate(upload.entries)]
+    return entries, upload.captured_on
+
+
+def writable_group(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Group:
+    # Declared after the permission, so the role check answers first; before the body, so a group out of
+    # reach is a 404 whatever was sent.
+    return service.writable_group(session=session, reach=reach, group_id=group_id)
+
+
+WritableGroup = Annotated[Group, Depends(writable_group)]
+Upload = Annotated[tuple[list[tuple[int, EntryIn]], date | None], Depends(_entries)]
+
+
+@router.post(
+    "/{group_id}/rosters",
+    response_model=RosterPublic | WriteReceipt,
+    status_code=status.HTTP_201_CREATED,
+    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN, **UNSUPPORTED},
+    openapi_extra=UPLOAD_BODY,
+    summary="Upload a group's member list",
+)
+def upload_roster(
+    session: SessionDep,
+    _: Writer,
+    reach: ReachDep,
+    group: WritableGroup,
+    upload: Upload,
+    response: Response,
+    captured_on: Annotated[
+        date | None,
+        Query(description="For CSV: the day the list was taken from the platform; today if left out"),
+    ] = None,
+) -> RosterPublic | WriteReceipt:
+    """The group's member list as the platform shows it: JSON (`RosterUpload`) or CSV (`text/csv`, a header
+    row; columns in docs/rosters.md), up to 5,000 people. Each entry is matched to a person (`certain` by
+    handle, email or phone; `probable` by name alone; or `unknown`) and the answer lists the discrepancies,
+    each with what to do. A malformed list is a 422 naming the row and column (`rows.<row>.<column>` for
+    CSV, the header being row 1; `entries.<index>.<field>` for JSON) and nothing is stored. A caller who may
+    upload but not read rosters (a platform connector's key) gets a receipt. Announces
+    `group.roster_reconciled` (counts only).
+
+    Enforces: "Groups should be periodically reviewed to ensure people who no longer take part in projects
+    are removed"."""
+    entries, body_captured_on = upload
+    roster = service.upload(
+        session=session,
+        reach=reach,
+        group=group,
+        entries=entries,
+        captured_on=body_captured_on or captured_on,
+    )
+    set_etag(response, roster.version)
+    if not reach.reads(Record.roster) or reach.reads_counts_only(Record.roster):
+        return WriteReceipt(id=roster.id, version=roster.version, status="created")
+    return service.view(session=session, reach=reach, roster=roster)
+
+
+def readable_group(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Group:
+    return service.readable_group(session=session, reach=reach, group_id=group_id)
+
+
+ReadableGroup = Annotated[Group, Depends(readable_group)]
+
+
+@router.get(
+    "/{group_id}/rosters",
+    response_model=Page[RosterPublic],
+    responses=NOT_FOUND,
+    summary="List a group's rosters",
+)
+def list_rosters(
+    session: SessionDep, _: Reader, reach: ReachDep, group: ReadableGroup, paging: PageDep
+) -> Page[RosterPublic]:
+    """The group's rosters, newest first, each with its counts (entries and discrepancies: see `GET` one
+    roster). 404 for a group out of reach."""
+    group_id = group.id
+    items, total = service.list_(
+        session=session, reach=reach, group_id=group_id, limit=paging.limit, offset=paging.offset
+    )
+    views = [
+        service.view(session=session, reach=reach, roster=r).model_copy(
+            update={"entries": None, "discrepancies": None}
+        )
+        for r in items
+    ]
+    return Page(items=views, total=total, limit=paging.limit, offset=paging.offset)
+
+
+def roster_or_404(
+    group_id: uuid.UUID, roster_id: uuid.UUID, session: SessionDep, reach: ReachDep
+) -> GroupRoster:
+    return service.get(session=session, reach=reach, group_id=group_id, roster_id=roster_id)
+
+
+RosterById = Annotated[GroupRoster, Depends(roster_or_404)]
+
+
+@router.get(
+    "/{group_id}/rosters/{roster_id}",
+    response_model=RosterPublic,
+    responses=NOT_FOUND,
+    summary="Get a roster and its reconciliation",
+)
+def get_roster(
+    session: SessionDep, _: Reader, reach: ReachDep, roster: RosterById, response: Response
+) -> RosterPublic:
+    """One roster: its counts, each entry with its match (a young person out of the caller's reach shown
+    with no id), and the discrepancies with what to do, judged against today's records. Trustees get the
+    counts only. The ETag is the version to send in If-Match when applying it."""
+    set_etag(response, roster.version)
+    return service.view(session=session, reach=reach, roster=roster)

@@ -1,0 +1,374 @@
+"""Rosters: the verbs (upload, read, resolve, apply). The only module that writes roster rows.
+
+Reach (`Record.roster`): coordinators every group; staff read the rosters of the groups they are in and
+upload, resolve and apply those of the groups they admin; a platform connector's key (`sync:write`) uploads
+to any group and reads nothing back; trustees reach counts only. Out of reach answers as unknown (404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from api import clock, crud
+from api.audit import service as audit
+from api.auth.reach import Reach, Record
+from api.compliance import watch
+from api.db import utcnow
+from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.groups.models import Group, GroupStatus
+from api.identities import normalise
+from api.identities.models import PlatformIdentity
+from api.memberships.models import MemberRole, Membership
+from api.participants.models import Participant
+from api.rosters import match
+from api.rosters.match import Directory, EntryState, MemberState, Person
+from api.rosters.models import (
+    Discrepancy,
+    EntryIn,
+    EntryPublic,
+    GroupRoster,
+    Match,
+    MatchedBy,
+    PersonRef,
+    RosterCounts,
+    RosterEntry,
+    RosterPublic,
+)
+from api.staff.models import Staff
+from api.webhooks import service as webhooks
+from api.webhooks.models import WebhookEvent
+
+_S, _P = Staff.__table__.c, Participant.__table__.c  # type: ignore[attr-defined]
+_I, _M = PlatformIdentity.__table__.c, Membership.__table__.c  # type: ignore[attr-defined]
+_E = RosterEntry.__table__  # type: ignore[attr-defined]
+HIDDEN_CHILD = "a young person outside your groups"
+
+
+# --- reach -------------------------------------------------------------------------------------------------
+
+
+def writable_group(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Group:
+    """The group whose rosters the caller may upload, resolve and apply: 404 unknown or out of reach, 403 for
+    one they may see but not manage (staff in a group they do not admin)."""
+    group = session.get(Group, group_id)
+    if group is None:
+        raise NotFound(f"No group with id {group_id}")
+    if not reach.holds(session, reach.roster_writes, group_id):
+        if reach.holds(session, reach.rosters, group_id):
+            raise Forbidden(
+                "Only the group's current admins (or a coordinator) upload and resolve its rosters"
+            )
+        raise NotFound(f"No group with id {group_id}")
+    return group
+
+
+def readable_group(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Group:
+    """The group whose rosters the caller may read (or count), or 404 (unknown and out of reach alike)."""
+    group = session.get(Group, group_id)
+    if group is None or not reach.holds(session, reach.rosters, group_id):
+        raise NotFound(f"No group with id {group_id}")
+    return group
+
+
+def get(*, session: Session, reach: Reach, group_id: uuid.UUID, roster_id: uuid.UUID) -> GroupRoster:
+    """One roster of the group that the caller may read (or count), or 404."""
+    roster = session.exec(
+        select(GroupRoster).where(
+            GroupRoster.id == roster_id, GroupRoster.group_id == group_id, reach.rosters(GroupRoster.group_id)
+        )
+    ).first()
+    if roster is None:
+        raise NotFound(f"No roster with id {roster_id}")
+    return roster
+
+
+def list_(
+    *, session: Session, reach: Reach, group_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[GroupRoster], int]:
+    """The group's rosters the caller may read (or count), newest first."""
+    query = (
+        select(GroupRoster)
+        .where(GroupRoster.group_id == group_id, reach.rosters(GroupRoster.group_id))
+        .order_by(
+            col(GroupRoster.captured_on).desc(), col(GroupRoster.created_at).desc(), col(GroupRoster.id)
+        )
+    )
+    return crud.page(session, query, limit=limit, offset=offset)
+
+
+# --- the directory -----------------------------------------------------------------------------------------
+
+
+def _staff_person(r: Sequence[Any]) -> Person:
+    return Person("staff", r[0], r[1], r[2], r[3])
+
+
+def _participant_person(r: Sequence[Any]) -> Person:
+    return Person("participant", r[0], r[1], r[2], r[3], r[4])
+
+
+_STAFF_COLUMNS = (_S.id, _S.full_name, _S.started_on, _S.left_on)
+_PARTICIPANT_COLUMNS = (_P.id, _P.full_name, _P.joined_on, _P.left_on, _P.date_of_birth)
+
+
+def _current_members(session: Session, group_id: uuid.UUID, today: date) -> list[Any]:
+    return list(
+        session.execute(
+            sa.select(_M.id, _M.staff_id, _M.participant_id, _M.role).where(
+                _M.group_id == group_id,
+                _M.started_on <= today,
+                sa.or_(_M.ended_on.is_(None), _M.ended_on > today),
+            )
+        ).all()
+    )
+
+
+def directory(session: Session, group: Group, today: date) -> Directory:
+    """Everyone in the records, indexed for one group's platform: five statements whatever the numbers."""
+    staff = session.execute(sa.select(*_STAFF_COLUMNS, _S.email, _S.personal_email, _S.personal_phone)).all()
+    children = session.execute(sa.select(*_PARTICIPANT_COLUMNS, _P.personal_email, _P.personal_phone)).all()
+    members = _current_members(session, group.id, today)
+    people = [_staff_person(r) for r in staff] + [_participant_person(r) for r in children]
+    found = Directory(people, members=[m[1] or m[2] for m in members])
+    for r in staff:
+        found.add(MatchedBy.email, normalise.email_key(r[4]), r[0])
+        if r[5]:
+            found.add(MatchedBy.email, normalise.email_key(r[5]), r[0])
+        if r[6]:
+            found.add(MatchedBy.phone, normalise.phone_key(r[6]), r[0])
+    for r in children:
+        if r[5]:
+            found.add(MatchedBy.email, normalise.email_key(r[5]), r[0])
+        if r[6]:
+            found.add(MatchedBy.phone, normalise.phone_key(r[6]), r[0])
+    identities = session.execute(
+        sa.select(_I.kind, _I.match_key, _I.staff_id, _I.participant_id).where(
+            _I.ended_on.is_(None), sa.or_(_I.platform.is_(None), _I.platform == group.platform.value)
+        )
+    ).all()
+    by_kind = {"handle": MatchedBy.handle, "email": MatchedBy.email, "phone": MatchedBy.phone}
+    for kind, key, staff_id, participant_id in identities:
+        found.add(by_kind[kind], key, staff_id or participant_id)
+    return found
+
+
+# --- upload ------------------------------------------------------------------------------------------------
+
+
+def upload(
+    *,
+    session: Session,
+    reach: Reach,
+    group: Group,
+    entries: Sequence[tuple[int, EntryIn]],
+    captured_on: date | None,
+) -> GroupRoster:
+    """Store the platform's list and its reconciliation; announce `group.roster_reconciled` (counts only).
+
+    Errors: 409 for an archived group; 422 naming `captured_on` for a day in the future or before the
+    group started, or naming the row and `joined_on` for a joining date after `captured_on`."""
+    today = clock.today()
+    day = captured_on or today
+    if group.status != GroupStatus.active:
+        raise Conflict(f"The group is {group.status}: it has no member list to reconcile")
+    if day > today:
+        raise Unprocessable.field("captured_on", f"captured_on ({day}) is in the future")
+    if day < group.started_on:
+        raise Unprocessable.field("captured_on", f"captured_on ({day}) is before the group started")
+    for row, entry in entries:
+        if entry.joined_on is not None and entry.joined_on > day:
+            raise Unprocessable.field(f"rows.{row}.joined_on", f"row {row}: joined after captured_on ({day})")
+    found = directory(session, group, today)
+    roster = GroupRoster(
+        group_id=group.id,
+        platform=group.platform,
+        captured_on=day,
+        uploaded_by_type=reach.actor.kind,
+        uploaded_by_id=reach.actor.id,
+        entry_count=len(entries),
+    )
+    now = utcnow()
+    rows = []
+    tally: Counter[Match] = Counter()
+    for row, e in entries:
+        result = found.find(display_name=e.display_name, handle=e.handle, email=e.email, phone=e.phone)
+        tally[result.match] += 1
+        person = result.person
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+                "roster_id": roster.id,
+                "row": row,
+                "display_name": e.display_name,
+                "handle": e.handle,
+                "email": e.email,
+                "phone": e.phone,
+                "platform_role": e.platform_role,
+                "joined_on": e.joined_on,
+                "match": result.match,
+                "matched_by": result.matched_by,
+                "staff_id": person.id if person and person.type == "staff" else None,
+                "participant_id": person.id if person and person.type == "participant" else None,
+            }
+        )
+    roster.certain_count = roster_certain = tally[Match.certain]
+    roster.probable_count = roster.open_probable = tally[Match.probable]
+    roster.unknown_count = roster.open_unknown = tally[Match.unknown]
+    session.add(roster)
+    session.flush()
+    if rows:
+        session.execute(sa.insert(_E), rows)
+    counts = {
+        "entries": len(entries),
+        "certain": roster_certain,
+        "probable": roster.probable_count,
+        "unknown": roster.unknown_count,
+    }
+    audit.record(
+        session, actor=reach.actor, action="roster.upload", entity=roster, changes={"counts": counts}
+    )
+    webhooks.emit(
+        session,
+        WebhookEvent.group_roster_reconciled,
+        {"group_id": group.id, "roster_id": roster.id, "captured_on": day, **counts},
+    )
+    session.commit()
+    session.refresh(roster)
+    watch.after_write(session, [group.id])
+    return roster
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def _people(
+    session: Session, staff_ids: Iterable[uuid.UUID], participant_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Person]:
+    people: dict[uuid.UUID, Person] = {}
+    staff_ids, participant_ids = set(staff_ids), set(participant_ids)
+    if staff_ids:
+        for r in session.execute(sa.select(*_STAFF_COLUMNS).where(_S.id.in_(staff_ids))):
+            people[r[0]] = _staff_person(r)
+    if participant_ids:
+        for r in session.execute(sa.select(*_PARTICIPANT_COLUMNS).where(_P.id.in_(participant_ids))):
+            people[r[0]] = _participant_person(r)
+    return people
+
+
+def _states(
+    session: Session, roster: GroupRoster
+) -> tuple[list[RosterEntry], list[EntryState], list[MemberState], dict[uuid.UUID, Person]]:
+    entries = list(
+        session.exec(
+            select(RosterEntry).where(RosterEntry.roster_id == roster.id).order_by(col(RosterEntry.row))
+        )
+    )
+    members = _current_members(session, roster.group_id, clock.today())
+    people = _people(
+        session,
+        [i for i in [*(e.staff_id for e in entries), *(m[1] for m in members)] if i is not None],
+        [i for i in [*(e.participant_id for e in entries), *(m[2] for m in members)] if i is not None],
+    )
+    states = [
+        EntryState(e.id, e.platform_role, e.match, people.get(e.staff_id or e.participant_id), e.resolution)  # type: ignore[arg-type]
+        for e in entries
+    ]
+    member_states = [MemberState(m[0], people[m[1] or m[2]], m[3] == MemberRole.admin.value) for m in members]
+    return entries, states, member_states, people
+
+
+def view(*, session: Session, reach: Reach, roster: GroupRoster) -> RosterPublic:
+    """The roster as the caller may see it: its entries (a young person out of the caller's reach shown
+    with no id and a neutral label) and discrepancies, or, for a caller who reaches counts only, just the
+    counts."""
+    group = session.get(Group, roster.group_id)
+    assert group is not None
+    entries, states, members, people = _states(session, roster)
+    found = match.discrepancies(
+        states, members, today=clock.today(), min_age=group.min_age, max_age=group.max_age
+    )
+    counts = RosterCounts(
+        entries=roster.entry_count,
+        certain=roster.certain_count,
+        probable=roster.probable_count,
+        unknown=roster.unknown_count,
+        open_unknown=roster.open_unknown,
+        open_probable=roster.open_probable,
+        discrepancies=dict(sorted(Counter(d.kind for d in found).items())),
+    )
+    public = RosterPublic(
+        id=roster.id,
+        group_id=roster.group_id,
+        platform=roster.platform,
+        captured_on=roster.captured_on,
+        applied_at=roster.applied_at,
+        created_at=roster.created_at,
+        version=roster.version,
+        counts=counts,
+        entries=None,
+        discrepancies=None,
+    )
+    if reach.reads_counts_only(Record.roster):
+        return public
+    children = [p.id for p in people.values() if p.type == "participant"]
+    visible = (
+        set(children)
+        if reach.reads_every(Record.participant)
+        else set(
+            session.exec(
+                select(col(Participant.id)).where(
+                    col(Participant.id).in_(children), reach.participants(Participant.id)
+                )
+            ).all()
+        )
+        if children
+        else set()
+    )
+
+    def ref(person: Person | None) -> PersonRef | None:
+        if person is None:
+            return None
+        if person.type == "participant" and person.id not in visible:
+            return PersonRef(type="participant", id=None, label=HIDDEN_CHILD)
+        return PersonRef(type=person.type, id=person.id, label=person.name)
+
+    public.entries = [
+        EntryPublic(
+            id=e.id,
+            row=e.row,
+            display_name=e.display_name,
+            handle=e.handle,
+            email=e.email,
+            phone=e.phone,
+            platform_role=e.platform_role,
+            joined_on=e.joined_on,
+            match=e.match,
+            matched_by=e.matched_by,
+            person=ref(s.person),
+            resolution=e.resolution,
+            removed_on=e.removed_on,
+        )
+        for e, s in zip(entries, states, strict=True)
+    ]
+    public.discrepancies = [
+        Discrepancy(
+            kind=d.kind,
+            severity=d.severity,
+            entry_id=d.entry_id,
+            membership_id=d.membership_id,
+            person=ref(d.person),
+            action=d.action,
+        )
+        for d in found
+    ]
+    return public
