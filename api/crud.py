@@ -84,6 +84,14 @@ def save(
     return obj
 
 
+def claim_version(session: Session, obj: M, expected_version: int | None) -> None:
+    """Bump `obj`'s version in the database if it is still the one read (and the one the caller expects):
+    412 or 409 otherwise, with the transaction rolled back. For a change `save` cannot see as a diff (a
+    record whose children changed)."""
+    _claim_version(session, obj, expected_version)
+    obj.updated_at = utcnow()
+
+
 def _claim_version(session: Session, obj: M, expected_version: int | None) -> None:
     read = obj.version
     if expected_version is not None and expected_version != read:

@@ -23,6 +23,7 @@ from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
 from api.incidents.models import Category, Incident, IncidentParticipant, Severity
 from api.main import create_app
+from api.rosters.models import GroupRoster, Match, RosterEntry
 from tests.factories import (
     PASSWORD,
     Actor,
@@ -134,6 +135,13 @@ def _world(session: Session) -> dict[str, str]:
         staff_id=other.id, kind=IdentityKind.email, value="x@example.org", match_key="x"
     )
     session.add(identity)
+    roster = GroupRoster(
+        group_id=group.id, platform=group.platform, captured_on=date(2025, 11, 3), uploaded_by_type="user"
+    )
+    session.add(roster)
+    session.flush()
+    entry = RosterEntry(roster_id=roster.id, row=2, display_name="Someone", match=Match.unknown)
+    session.add(entry)
     session.commit()
     return {
         GROUP: str(group.id),
@@ -149,6 +157,8 @@ def _world(session: Session) -> dict[str, str]:
         "{incident_id}": str(incident.id),
         "{user_id}": str(account),
         "{identity_id}": str(identity.id),
+        "{roster_id}": str(roster.id),
+        "{roster_entry_id}": str(entry.id),
     }
 
 

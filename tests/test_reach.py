@@ -59,6 +59,7 @@ NOT_REACH = {
     "user_id": "sign-in accounts: coordinators only (user:admin), by permission",
     "key_id": "API keys: coordinators only (api_key:admin), by permission",
     "webhook_id": "webhook subscriptions: coordinators only (webhook:admin), by permission",
+    "roster_entry_id": "an entry inside a roster: the roster's reach decides (tested in test_rosters)",
     "identity_id": "a platform identity: the person's write reach decides (tested in test_identities)",
     "external_id": "the CRM's upserts: matched within the caller's write reach, tested in test_reach",
 }

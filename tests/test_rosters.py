@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from api.audit.models import AuditEvent
 from api.auth.roles import ApiKeyScope, Role
 from api.groups.models import Group, Platform
 from api.identities.models import PlatformIdentity
@@ -238,3 +239,128 @@ def test_who_may_upload_and_what_each_reads_back(client: TestClient, session: Se
     assert client.get(one, headers=outsider.headers).status_code == 404
     assert client.get(url(world.group), headers=outsider.headers).status_code == 404
     assert client.get(url(world.group), headers=trustee.headers).json()["total"] == 2
+
+
+# --- resolution and apply ----------------------------------------------------------------------------------
+
+
+def _upload(client: TestClient, actor: Actor, world: World) -> dict[str, Any]:
+    r = client.post(url(world.group), json={"entries": world.entries()}, headers=actor.headers)
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _resolve(
+    client: TestClient, actor: Actor, world: World, roster: dict[str, Any], row: int, body: dict[str, Any]
+) -> Any:
+    entry = roster["entries"][row]["id"]
+    return client.post(
+        f"{url(world.group)}/{roster['id']}/entries/{entry}/resolve", json=body, headers=actor.headers
+    )
+
+
+def test_resolve_then_apply_makes_the_memberships_equal_the_platform(
+    client: TestClient, session: Session, coordinator: Actor, world: World
+) -> None:
+    roster = _upload(client, coordinator, world)
+    apply_url = f"{url(world.group)}/{roster['id']}/apply"
+    refused = client.post(apply_url, headers=coordinator.headers)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "roster_unresolved"
+    # Kit is confirmed; Sam (too old) and the departed tutor were taken off the platform; the stranger
+    # turns out to be a new volunteer, identified (their handle is recorded for next time).
+    volunteer = make_staff(session, full_name="Dee Jay")
+    assert _resolve(client, coordinator, world, roster, 4, {"resolution": "confirmed"}).status_code == 200
+    assert (
+        _resolve(
+            client, coordinator, world, roster, 5, {"resolution": "removed", "removed_on": str(TODAY)}
+        ).status_code
+        == 200
+    )
+    assert (
+        _resolve(
+            client, coordinator, world, roster, 2, {"resolution": "removed", "removed_on": str(TODAY)}
+        ).status_code
+        == 200
+    )
+    r = _resolve(
+        client, coordinator, world, roster, 6, {"resolution": "identified", "staff_id": str(volunteer.id)}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["person"]["label"] == "Dee Jay"
+    assert r.headers["etag"] == '"5"'
+    again = _resolve(client, coordinator, world, roster, 6, {"resolution": "confirmed"})
+    assert again.status_code == 409
+    recorded = session.exec(select(PlatformIdentity).where(PlatformIdentity.staff_id == volunteer.id)).one()
+    assert recorded.match_key == "dj_stranger_99"
+    # A stale ETag is refused; the current one applies.
+    assert client.post(apply_url, headers={**coordinator.headers, "If-Match": '"1"'}).status_code == 412
+    applied = client.post(apply_url, headers={**coordinator.headers, "If-Match": '"5"'})
+    assert applied.status_code == 200, applied.text
+    changes = sorted((c["action"], c["person"]["label"], c["detail"]) for c in applied.json()["changes"])
+    assert changes == [
+        ("membership.create", "Dee Jay", f"admin from {TODAY}"),
+        ("membership.create", "Kit Fairbrook", f"member from {TODAY}"),
+        ("membership.end", "Grace Lindqvist", f"ended on {TODAY}"),
+        ("membership.end", "Sam Older", f"ended on {TODAY}"),
+        ("membership.end", "Zoë Absent", f"ended on {TODAY}"),
+        ("membership.update", "Tom Ellis", "role admin -> member"),
+    ]
+    assert client.post(apply_url, headers=coordinator.headers).status_code == 409
+    # The group's memberships now equal the platform's list (less those removed from it).
+    current = client.get(
+        "/api/v1/memberships",
+        params={"group_id": str(world.group.id), "current": True},
+        headers=coordinator.headers,
+    ).json()["items"]
+    held = {(m["staff_id"] or m["participant_id"], m["role"]) for m in current}
+    assert held == {
+        (str(world.admin.id), "admin"),
+        (str(world.tutor.id), "member"),
+        (str(world.maya.id), "member"),
+        (str(world.kit.id), "member"),
+        (str(volunteer.id), "admin"),
+    }
+    after = client.get(f"{url(world.group)}/{roster['id']}", headers=coordinator.headers).json()
+    assert after["discrepancies"] == []
+    events = session.exec(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action.startswith("membership."))
+    ).one()
+    assert events >= 6
+    for event in session.exec(select(AuditEvent).where(AuditEvent.action == "roster_entry.resolve")):
+        assert "Stranger" not in str(event.changes)
+        assert "dj_stranger" not in str(event.changes)
+
+
+def test_a_group_admin_may_not_add_a_child_nor_identify_one_out_of_reach(
+    client: TestClient, session: Session, world: World
+) -> None:
+    admin = make_actor(session, Role.staff)
+    assert admin.staff
+    make_membership(session, world.group, staff=admin.staff, role=MemberRole.admin)
+    roster = _upload(client, admin, world)
+    stranger = make_participant(session, full_name="Elsewhere Child")
+    r = _resolve(
+        client, admin, world, roster, 6, {"resolution": "identified", "participant_id": str(stranger.id)}
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "participant_id"
+    assert "Elsewhere" not in r.text
+    for row in (4, 5):
+        assert _resolve(client, admin, world, roster, row, {"resolution": "confirmed"}).status_code == 200
+    bad = _resolve(client, admin, world, roster, 6, {"resolution": "removed"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "removed_on"
+    assert (
+        _resolve(
+            client, admin, world, roster, 6, {"resolution": "removed", "removed_on": str(TODAY)}
+        ).status_code
+        == 200
+    )
+    # Kit would be added to the group: a coordinator's act.
+    r = client.post(f"{url(world.group)}/{roster['id']}/apply", headers=admin.headers)
+    assert r.status_code == 403, r.text
+    key = make_api_key(session, (ApiKeyScope.sync_write,))
+    r = client.post(f"{url(world.group)}/{roster['id']}/apply", headers=key.headers)
+    assert r.status_code == 403

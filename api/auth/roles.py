@@ -49,7 +49,8 @@ class Permission(StrEnum):
     IDENTITY_READ = "identity:read"  # how people appear on platforms (handles, profile URLs)
     IDENTITY_WRITE = "identity:write"
     ROSTER_READ = "roster:read"  # a group's member list as the platform shows it, reconciled
-    ROSTER_WRITE = "roster:write"  # upload a roster, resolve its entries, apply it
+    ROSTER_WRITE = "roster:write"  # upload a roster
+    ROSTER_RESOLVE = "roster:resolve"  # answer for its entries and apply it: people's judgement, not a key's
 
 
 P = Permission
@@ -77,6 +78,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.IDENTITY_WRITE,
             P.ROSTER_READ,
             P.ROSTER_WRITE,
+            P.ROSTER_RESOLVE,
         }
     ),
     # Trustees govern; they never see a child's name or contact details, nor an incident record.

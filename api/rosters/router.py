@@ -12,14 +12,17 @@ from pydantic import ValidationError
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import Page, PageDep, WriteReceipt, set_etag
+from api.common import IfMatch, Page, PageDep, WriteReceipt, set_etag
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, FieldError, Responses, Unprocessable, problem
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, FieldError, Responses, Unprocessable, problem
 from api.groups.models import Group
 from api.rosters import parse, service
 from api.rosters.models import (
+    ApplyResult,
     EntryIn,
+    EntryPublic,
     GroupRoster,
+    ResolutionIn,
     RosterPublic,
     RosterUpload,
 )
@@ -189,3 +192,80 @@ def get_roster(
     counts only. The ETag is the version to send in If-Match when applying it."""
     set_etag(response, roster.version)
     return service.view(session=session, reach=reach, roster=roster)
+
+
+Resolver = Annotated[Principal, Depends(require(Permission.ROSTER_RESOLVE))]
+
+
+def managed_roster(
+    group: WritableGroup, roster_id: uuid.UUID, session: SessionDep, reach: ReachDep
+) -> GroupRoster:
+    return service.get(session=session, reach=reach, group_id=group.id, roster_id=roster_id)
+
+
+ManagedRoster = Annotated[GroupRoster, Depends(managed_roster)]
+
+
+@router.post(
+    "/{group_id}/rosters/{roster_id}/entries/{roster_entry_id}/resolve",
+    response_model=EntryPublic,
+    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN, **PRECONDITION},
+    summary="Answer for one roster entry",
+)
+def resolve_entry(
+    session: SessionDep,
+    _: Resolver,
+    reach: ReachDep,
+    group: WritableGroup,
+    roster: ManagedRoster,
+    roster_entry_id: uuid.UUID,
+    data: ResolutionIn,
+    expected_version: IfMatch,
+    response: Response,
+) -> EntryPublic:
+    """Say who an entry is or what became of them: `confirmed` (a probable match is right), `identified`
+    (with `staff_id` or `participant_id`, looked up within the caller's reach; the entry's handle, email and
+    phone are recorded as that person's identities so the next list matches them for certain) or `removed`
+    (with `removed_on`: they were taken off the platform that day). Coordinators and the group's admins.
+    If-Match is the roster's ETag (each answer moves it on). 409 once applied or already answered."""
+    entry = service.get_entry(session=session, roster=roster, entry_id=roster_entry_id)
+    entry = service.resolve(
+        session=session,
+        reach=reach,
+        group=group,
+        roster=roster,
+        entry=entry,
+        data=data,
+        expected_version=expected_version,
+    )
+    set_etag(response, roster.version)
+    view = service.view(session=session, reach=reach, roster=roster)
+    assert view.entries is not None
+    return next(e for e in view.entries if e.id == entry.id)
+
+
+@router.post(
+    "/{group_id}/rosters/{roster_id}/apply",
+    response_model=ApplyResult,
+    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN, **PRECONDITION},
+    summary="Apply a roster to the group's memberships",
+)
+def apply_roster(
+    session: SessionDep,
+    _: Resolver,
+    reach: ReachDep,
+    group: WritableGroup,
+    roster: ManagedRoster,
+    expected_version: IfMatch,
+    response: Response,
+) -> ApplyResult:
+    """Make the group's memberships equal the platform's list: end those of people no longer on it, add
+    those of matched people on it, and set admin roles to match (a platform admin or moderator who is
+    current staff is an admin). Every change is audited and listed. Send the roster's ETag as If-Match
+    (412 if it moved on). 409 while entries wait for an answer (`roster_unresolved`), once applied, or when
+    a later roster exists; 403 for a group admin when a young person would be added (a coordinator's act)."""
+    roster, changes = service.apply(
+        session=session, reach=reach, group=group, roster=roster, expected_version=expected_version
+    )
+    set_etag(response, roster.version)
+    return ApplyResult(roster=service.view(session=session, reach=reach, roster=roster), changes=changes)
