@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from api.staff.models import Staff
 from tests.factories import (
     TODAY,
     Actor,
+    compliance_compliant_group,
     make_actor,
     make_api_key,
     make_group,
@@ -364,3 +366,62 @@ def test_a_group_admin_may_not_add_a_child_nor_identify_one_out_of_reach(
     key = make_api_key(session, (ApiKeyScope.sync_write,))
     r = client.post(f"{url(world.group)}/{roster['id']}/apply", headers=key.headers)
     assert r.status_code == 403
+
+
+def test_an_unknown_adult_makes_the_group_non_compliant_until_resolved_and_applied(
+    client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    compliance = f"/api/v1/groups/{group.id}/compliance"
+    assert client.get(compliance, headers=coordinator.headers).json()["status"] == "compliant"
+    listed = client.get(
+        "/api/v1/memberships",
+        params={"group_id": str(group.id), "current": True},
+        headers=coordinator.headers,
+    ).json()["items"]
+    people = {m["staff_id"] or m["participant_id"]: m["role"] for m in listed}
+    staff = {s.id: s for s in session.exec(select(Staff)).all()}
+    entries: list[dict[str, Any]] = []
+    for pid, role in people.items():
+        if uuid.UUID(pid) in staff:
+            entries.append({"email": staff[uuid.UUID(pid)].email, "platform_role": role})
+        else:
+            child = session.get(Participant, uuid.UUID(pid))
+            assert child is not None
+            entries.append({"display_name": child.full_name})
+    entries.append({"display_name": "Friendly Dave", "handle": "dave1971"})
+    r = client.post(
+        f"/api/v1/groups/{group.id}/rosters", json={"entries": entries}, headers=coordinator.headers
+    )
+    assert r.status_code == 201, r.text
+    roster = r.json()
+    report = client.get(compliance, headers=coordinator.headers).json()
+    assert report["status"] == "non_compliant"
+    finding = next(f for f in report["findings"] if f["rule_id"] == "GRP-ROSTER-RECONCILED")
+    assert finding["outcome"] == "fail"
+    assert "1 person nobody has identified" in finding["message"]
+    assert finding["clause"]["id"] == "REC-PERIODIC-REVIEW"
+    base = f"/api/v1/groups/{group.id}/rosters/{roster['id']}"
+    for e in roster["entries"]:
+        body = (
+            {"resolution": "confirmed"}
+            if e["match"] == "probable"
+            else {"resolution": "removed", "removed_on": str(TODAY)}
+            if e["match"] == "unknown"
+            else None
+        )
+        if body is not None:
+            assert (
+                client.post(
+                    f"{base}/entries/{e['id']}/resolve", json=body, headers=coordinator.headers
+                ).status_code
+                == 200
+            )
+    applied = client.post(f"{base}/apply", headers=coordinator.headers)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["changes"] == []  # the records already matched the platform
+    report = client.get(compliance, headers=coordinator.headers).json()
+    assert report["status"] == "compliant", [f for f in report["findings"] if f["outcome"] != "pass"]
+    review = next(f for f in report["findings"] if f["rule_id"] == "GRP-PERIODIC-REVIEW")
+    assert review["evidence"][0]["type"] == "roster"

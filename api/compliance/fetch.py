@@ -24,11 +24,11 @@ import orjson
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Row = tuple[Any, ...]
-Statement = Select[Any]
+Statement = Select[Any] | CompoundSelect[Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ from api.compliance.snapshot import (
     ParticipantFacts,
     ReviewFacts,
     RiskAssessmentFacts,
+    RosterFacts,
     StaffFacts,
     StaffSnapshot,
     Thresholds,
@@ -64,7 +65,7 @@ from api.policy.models import PolicySettingsBase
 _T = SQLModel.metadata.tables
 GROUP, MEMBERSHIP, STAFF, PARTICIPANT = _T["online_group"], _T["membership"], _T["staff"], _T["participant"]
 USER, CONSENT, REVIEW, RISK = _T["user_account"], _T["consent"], _T["group_review"], _T["risk_assessment"]
-INCIDENT, WAIVER = _T["incident"], _T["compliance_waiver"]
+INCIDENT, WAIVER, ROSTER = _T["incident"], _T["compliance_waiver"], _T["group_roster"]
 
 SERIOUS = ("high", "critical")
 # The consents the group rules read (GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT): no other kind is loaded.
@@ -79,7 +80,7 @@ FACTS: dict[str, list[str]] = {
         "consents (given_on, expires_on, withdrawn_on)",
         "staff code of conduct and e-safety training dates",
         "group start date",
-        "reviews and risk assessments (on or before as_of)",
+        "reviews, rosters and risk assessments (on or before as_of)",
         "incidents (reported on or before as_of, not closed by then)",
         "waivers (granted, expires_on, revoked)",
     ],
@@ -89,6 +90,7 @@ FACTS: dict[str, list[str]] = {
         "staff flags (e-safety coordinator, uses social media for work) and email addresses",
         "incident severity and status labels",
         "sign-in accounts (enabled or not)",
+        "which roster entries still wait for an answer",
     ],
 }
 
@@ -279,6 +281,7 @@ class _Loaded:
     # Keyed by the group's raw id (see `_plain`).
     members: dict[Any, list[MemberFacts]]
     reviews: dict[Any, list[ReviewFacts]]
+    rosters: dict[Any, list[RosterFacts]]
     risks: dict[Any, list[RiskAssessmentFacts]]
     incidents: dict[Any, list[IncidentFacts]]
     waivers: dict[Any, dict[str, WaiverFacts]]
@@ -291,7 +294,9 @@ class _Queries:
 
     consents: Select[Any]
     members: Select[Any]
-    reviews: Select[Any]
+    # Reviews and rosters together (a reconciled roster is a review): one statement, rows told apart by
+    # their open counts (null for a review).
+    reviews: fetch.Statement
     risks: Select[Any]
     incidents: Select[Any]
     waivers: Select[Any]
@@ -334,8 +339,19 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
         )
         .where(members_here)
     )
-    reviews = sa.select(REVIEW.c.group_id, REVIEW.c.id, REVIEW.c.reviewed_on, REVIEW.c.reviewed_by_id).where(
-        in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF
+    no_count = sa.cast(sa.null(), sa.Integer)
+    reviews = sa.union_all(
+        sa.select(
+            REVIEW.c.group_id, REVIEW.c.id, REVIEW.c.reviewed_on, REVIEW.c.reviewed_by_id, no_count, no_count
+        ).where(in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF),
+        sa.select(
+            ROSTER.c.group_id,
+            ROSTER.c.id,
+            ROSTER.c.captured_on,
+            ROSTER.c.uploaded_by_id,
+            ROSTER.c.open_unknown,
+            ROSTER.c.open_probable,
+        ).where(in_groups(ROSTER.c.group_id), ROSTER.c.captured_on <= _AS_OF),
     )
     assessor_uses_group = sa.exists().where(
         MEMBERSHIP.c.group_id == RISK.c.group_id, MEMBERSHIP.c.staff_id == RISK.c.assessed_by_id
@@ -451,8 +467,12 @@ def _load(
         members[r[0]].append(MemberFacts(r[2], day(r[3]), r[4] and day(r[4]), staff, participant))
 
     reviews: dict[Any, list[ReviewFacts]] = defaultdict(list)
+    rosters: dict[Any, list[RosterFacts]] = defaultdict(list)
     for r in review_rows:
-        reviews[r[0]].append(ReviewFacts(to_uuid(r[1]), day(r[2]), to_uuid(r[3])))
+        if r[4] is None:
+            reviews[r[0]].append(ReviewFacts(to_uuid(r[1]), day(r[2]), to_uuid(r[3])))
+        else:
+            rosters[r[0]].append(RosterFacts(to_uuid(r[1]), day(r[2]), r[4], r[5]))
 
     risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
     for r in risk_rows:
@@ -474,7 +494,7 @@ def _load(
         held_waiver = waivers[r[0]].get(r[2])
         if held_waiver is None or not held_waiver.in_force_on(as_of):
             waivers[r[0]][r[2]] = w
-    return groups, thresholds, _Loaded(members, reviews, risks, incidents, waivers)
+    return groups, thresholds, _Loaded(members, reviews, rosters, risks, incidents, waivers)
 
 
 def _snapshot(
@@ -486,6 +506,7 @@ def _snapshot(
         group=group,
         members=tuple(loaded.members.get(key, ())),
         reviews=tuple(loaded.reviews.get(key, ())),
+        rosters=tuple(loaded.rosters.get(key, ())),
         risk_assessments=tuple(loaded.risks.get(key, ())),
         incidents=tuple(loaded.incidents.get(key, ())),
     )

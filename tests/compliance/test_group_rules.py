@@ -22,6 +22,7 @@ from api.compliance.rules import grp_open_serious_incident as serious_incident
 from api.compliance.rules import grp_periodic_review as review
 from api.compliance.rules import grp_risk_assessed as risk
 from api.compliance.rules import grp_risk_privacy_features as privacy
+from api.compliance.rules import grp_roster_reconciled as roster_rule
 from api.compliance.rules import grp_staff_code_of_conduct as code_of_conduct
 from api.compliance.rules import grp_staff_training as training
 from api.compliance.rules import grp_two_staff_admins as two_admins
@@ -33,6 +34,7 @@ from api.compliance.snapshot import (
     ParticipantFacts,
     ReviewFacts,
     RiskAssessmentFacts,
+    RosterFacts,
     StaffFacts,
     Thresholds,
 )
@@ -213,6 +215,46 @@ def test_a_young_group_is_not_yet_due(age: int, outcome: Outcome) -> None:
 def test_a_review_after_the_evaluation_date_does_not_count() -> None:
     later = ReviewFacts(uuid.uuid4(), AS_OF + days(1), b.COORDINATOR.id)
     assert review.check(b.group_snapshot(reviews=(later,))).outcome is FAIL
+
+
+def test_a_reconciled_roster_counts_as_a_review_and_an_open_one_does_not() -> None:
+    old_review = (ReviewFacts(uuid.uuid4(), AS_OF - days(200), b.COORDINATOR.id),)
+    reconciled = RosterFacts(uuid.uuid4(), AS_OF - days(5))
+    open_one = RosterFacts(uuid.uuid4(), AS_OF - days(5), open_unknown=1)
+    result = review.check(b.group_snapshot(reviews=old_review, rosters=(reconciled,)))
+    assert result.outcome is PASS
+    assert [e.type for e in result.evidence] == ["roster"]
+    assert review.check(b.group_snapshot(reviews=old_review, rosters=(open_one,))).outcome is FAIL
+
+
+# GRP-ROSTER-RECONCILED: fails while anyone on the latest list is unaccounted for, warns when it is old
+
+
+@pytest.mark.parametrize(
+    ("unknown", "probable", "age", "outcome"),
+    [
+        (0, 0, 10, PASS),
+        (1, 0, 10, FAIL),
+        (0, 2, 10, FAIL),
+        (0, 0, 90, PASS),
+        (0, 0, 91, Outcome.warn),
+        (1, 0, 91, FAIL),
+    ],
+)
+def test_roster_reconciled(unknown: int, probable: int, age: int, outcome: Outcome) -> None:
+    roster = RosterFacts(uuid.uuid4(), AS_OF - days(age), open_unknown=unknown, open_probable=probable)
+    result = roster_rule.check(b.group_snapshot(rosters=(roster,)))
+    assert result.outcome is outcome, result.message
+    assert result.evidence[0].id == roster.id
+
+
+def test_only_the_latest_roster_on_the_date_counts() -> None:
+    old_open = RosterFacts(uuid.uuid4(), AS_OF - days(30), open_unknown=3)
+    newer = RosterFacts(uuid.uuid4(), AS_OF - days(2))
+    later = RosterFacts(uuid.uuid4(), AS_OF + days(1), open_unknown=1)
+    assert roster_rule.check(b.group_snapshot(rosters=(old_open, newer, later))).outcome is PASS
+    assert roster_rule.check(b.group_snapshot(rosters=(old_open, later))).outcome is FAIL
+    assert roster_rule.check(b.group_snapshot(rosters=())).outcome is NA
 
 
 # GRP-RISK-ASSESSED

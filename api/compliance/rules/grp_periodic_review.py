@@ -17,15 +17,22 @@ from api.compliance.snapshot import GroupSnapshot
 
 
 def check(s: GroupSnapshot) -> Result:
+    """A review recorded by hand, or a roster from the platform with everyone on it accounted for (a
+    reconciled roster is the review done against the real group), within the review interval."""
     interval = s.thresholds.review_interval_days
     if s.group.started_on > s.as_of:
         return not_applicable(f"The group had not started on {s.as_of}.")
-    done = [r for r in s.reviews if r.reviewed_on <= s.as_of]
-    latest = max(done, key=lambda r: r.reviewed_on, default=None)
-    since = latest.reviewed_on if latest else s.group.started_on
+    done = [(r.reviewed_on, Evidence("review", r.id, f"review of {r.reviewed_on}")) for r in s.reviews]
+    done += [
+        (r.captured_on, Evidence("roster", r.id, f"member list of {r.captured_on}, reconciled"))
+        for r in s.rosters
+        if r.reconciled
+    ]
+    latest = max((d for d in done if d[0] <= s.as_of), key=lambda d: d[0], default=None)
+    since = latest[0] if latest else s.group.started_on
     age = (s.as_of - since).days
     due = since + timedelta(days=interval)
-    evidence = [Evidence("review", latest.id, f"review of {latest.reviewed_on}")] if latest else []
+    evidence = [latest[1]] if latest else []
     # Exactly `interval` days after the last review (or the start) is the last day it is not yet overdue.
     if age > interval:
         what = f"last reviewed on {since}" if latest else f"never reviewed since it started on {since}"
