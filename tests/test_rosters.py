@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from api.memberships.models import MemberRole
 from api.participants.models import Participant
 from api.rosters.models import GroupRoster, RosterEntry
 from api.staff.models import Staff
+from api.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.factories import (
     TODAY,
     Actor,
@@ -425,3 +427,28 @@ def test_an_unknown_adult_makes_the_group_non_compliant_until_resolved_and_appli
     assert report["status"] == "compliant", [f for f in report["findings"] if f["outcome"] != "pass"]
     review = next(f for f in report["findings"] if f["rule_id"] == "GRP-PERIODIC-REVIEW")
     assert review["evidence"][0]["type"] == "roster"
+
+
+def test_group_roster_reconciled_carries_counts_only(
+    client: TestClient, session: Session, coordinator: Actor, world: World
+) -> None:
+    r = client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://crm.example.org/hooks", "events": ["group.roster_reconciled"]},
+        headers=coordinator.headers,
+    )
+    assert r.status_code == 201, r.text
+    roster = _upload(client, coordinator, world)
+    (delivery,) = session.exec(
+        select(WebhookDelivery).where(WebhookDelivery.event_type == WebhookEvent.group_roster_reconciled)
+    ).all()
+    data = json.loads(delivery.body)["data"]
+    assert data == {
+        "group_id": str(world.group.id),
+        "roster_id": roster["id"],
+        "captured_on": str(TODAY),
+        "entries": 7,
+        "certain": 4,
+        "probable": 2,
+        "unknown": 1,
+    }
