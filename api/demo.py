@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import secrets
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -26,6 +27,8 @@ from api.auth.roles import Role
 from api.consents.logic import age_on
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
 from api.groups.models import Group, GroupReview, JoinApproval, Platform, RiskAssessment, Visibility
+from api.identities.models import PlatformIdentity
+from api.identities.normalise import IdentityKind
 from api.incidents.models import (
     Category,
     Incident,
@@ -38,6 +41,7 @@ from api.incidents.models import (
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
+from api.rosters.models import GroupRoster, Match, MatchedBy, PlatformRole, RosterEntry
 from api.staff.models import EmploymentType, Staff
 
 ORG = "Riverbank Music"
@@ -607,6 +611,66 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
     settings = session.exec(select(PolicySettings)).first() or PolicySettings(id=b.id())
     settings.official_email_domains = [DOMAIN]
     b.add(settings)
+
+    # Beat Lab's member list from Discord, taken yesterday and not yet answered: one of each discrepancy.
+    # Added after every other record, so the ids above stay as they were.
+    listed: list[tuple[Staff | Participant | None, str | None, PlatformRole, Match]] = [
+        (priya, "priya.beats", PlatformRole.member, Match.certain),  # an admin only in the records
+        (grace, "grace_mentor", PlatformRole.member, Match.certain),  # left 45 days ago
+        (tom, "tom.hallett", PlatformRole.admin, Match.certain),  # an admin not in the records
+        (people[25], None, PlatformRole.member, Match.probable),  # on Discord under a name only
+        (people[26], "beatsby_ivy", PlatformRole.member, Match.certain),
+        (people[28], "lofi.lou", PlatformRole.member, Match.certain),
+        (people[29], "synth_sam", PlatformRole.member, Match.certain),
+        (people[30], "old.member", PlatformRole.member, Match.certain),  # left the organisation
+        (people[35], "producer25", PlatformRole.member, Match.certain),  # 25; the group is for 14 to 21
+        # A young person with the moderator role: only current staff may approve members.
+        (people[27], "modbot_fan", PlatformRole.moderator, Match.certain),
+        (None, "xX_beats_Xx", PlatformRole.member, Match.unknown),  # nobody knows who this is
+    ]
+    for person, handle, _, _ in listed:
+        if person is not None and handle is not None:
+            b.add(
+                PlatformIdentity(
+                    id=b.id(),
+                    staff_id=person.id if isinstance(person, Staff) else None,
+                    participant_id=person.id if isinstance(person, Participant) else None,
+                    platform=Platform.discord,
+                    kind=IdentityKind.handle,
+                    value=handle,
+                    match_key=handle.lower(),
+                )
+            )
+    roster = GroupRoster(
+        id=b.id(),
+        group_id=beatlab.id,
+        platform=Platform.discord,
+        captured_on=b.ago(1),
+        uploaded_by_type="user",
+    )
+    b.add(roster)
+    for line, (person, handle, platform_role, how) in enumerate(listed, start=2):
+        # Discord shows a first name or a nickname; the unknown member shows their handle.
+        shown = (person.full_name.split()[0] if handle else person.full_name) if person else handle
+        b.add(
+            RosterEntry(
+                id=b.id(),
+                roster_id=roster.id,
+                row=line,
+                display_name=shown,
+                handle=handle,
+                platform_role=platform_role,
+                match=how,
+                matched_by=None if person is None else MatchedBy.handle if handle else MatchedBy.name,
+                staff_id=person.id if isinstance(person, Staff) else None,
+                participant_id=person.id if isinstance(person, Participant) else None,
+            )
+        )
+    tally = Counter(m for *_, m in listed)
+    roster.entry_count = len(listed)
+    roster.certain_count = tally[Match.certain]
+    roster.probable_count = roster.open_probable = tally[Match.probable]
+    roster.unknown_count = roster.open_unknown = tally[Match.unknown]
 
     # No relationships are mapped, so the unit of work cannot order the inserts: flush parents first.
     order = {table.name: i for i, table in enumerate(SQLModel.metadata.sorted_tables)}

@@ -291,3 +291,30 @@ def test_seed_demo_cli_is_deterministic_and_keeps_existing_data(
 def test_seeding_twice_is_refused(session: Session, accounts: list[tuple[str, str, str]]) -> None:
     with pytest.raises(ValueError, match="already loaded"):
         seed(session)
+
+
+def test_the_demo_roster_has_each_discrepancy_and_its_stored_matches_hold(
+    session: Session, accounts: list[tuple[str, str, str]]
+) -> None:
+    from api.rosters import match
+    from api.rosters import service as rosters
+    from api.rosters.models import GroupRoster, RosterEntry
+
+    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
+    reach = Reach.of(user_principal(coordinator))
+    (roster,) = session.exec(select(GroupRoster)).all()
+    group = session.get(Group, roster.group_id)
+    assert group is not None
+    assert group.name == "Beat Lab"
+    # What was stored is what reconciliation finds today.
+    directory = rosters.directory(session, group, TODAY)
+    for entry in session.exec(select(RosterEntry).where(RosterEntry.roster_id == roster.id)):
+        found = directory.find(
+            display_name=entry.display_name, handle=entry.handle, email=entry.email, phone=entry.phone
+        )
+        assert found.match is entry.match, entry.display_name
+        assert (found.person.id if found.person else None) == (entry.staff_id or entry.participant_id)
+    view = rosters.view(session=session, reach=reach, roster=roster)
+    assert set(view.counts.discrepancies) == set(match.ACTIONS)
+    assert view.counts.open_unknown == 1
+    assert view.counts.open_probable == 1
