@@ -40,7 +40,7 @@ import api.models  # noqa: E402, F401  (registers every table)
 from api import clock  # noqa: E402
 from api.auth import tokens  # noqa: E402
 from api.migrations import upgrade  # noqa: E402
-from bench import publication  # noqa: E402
+from bench import publication, rosters  # noqa: E402
 
 TODAY = clock.today()
 BIG_GROUPS = 500
@@ -336,6 +336,11 @@ def run_publication(label: str, url: str) -> None:
             publication.measure(client, {"Authorization": f"Bearer {token}"}, body)
 
 
+def run_rosters(label: str, url: str) -> None:
+    print(f"\n== roster reconciliation, {label} ==")
+    rosters.run(url, TODAY)
+
+
 @contextmanager
 def postgres_database(server: str) -> Iterator[str]:
     """A throwaway database on the server, dropped afterwards."""
@@ -352,7 +357,7 @@ def postgres_database(server: str) -> Iterator[str]:
 
 
 def main() -> None:
-    # BENCH_ONLY=compliance or BENCH_ONLY=publication runs one part; both by default.
+    # BENCH_ONLY=compliance, publication or rosters runs one part; all by default.
     only = os.environ.get("BENCH_ONLY", "")
     server = os.environ.get("BENCH_DATABASE_URL")
     with tempfile.TemporaryDirectory(prefix="esafety-bench-") as tmp:
@@ -360,6 +365,8 @@ def main() -> None:
             run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")
         if only in ("", "publication"):
             run_publication("SQLite", f"sqlite:///{Path(tmp) / 'publication.db'}")
+        if only in ("", "rosters"):
+            run_rosters("SQLite", f"sqlite:///{Path(tmp) / 'rosters.db'}")
     if server:
         if only in ("", "compliance"):
             with postgres_database(server) as url:
@@ -367,6 +374,9 @@ def main() -> None:
         if only in ("", "publication"):
             with postgres_database(server) as url:
                 run_publication("PostgreSQL", url)
+        if only in ("", "rosters"):
+            with postgres_database(server) as url:
+                run_rosters("PostgreSQL", url)
     else:
         print("\nBENCH_DATABASE_URL not set: PostgreSQL skipped")
 
