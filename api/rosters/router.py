@@ -16,7 +16,7 @@ from api.common import IfMatch, Page, PageDep, WriteReceipt, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, FieldError, Responses, Unprocessable, problem
 from api.groups.models import Group
-from api.rosters import parse, service
+from api.rosters import answers, parse, service
 from api.rosters.models import (
     ApplyResult,
     EntryIn,
@@ -228,8 +228,8 @@ def resolve_entry(
     phone are recorded as that person's identities so the next list matches them for certain) or `removed`
     (with `removed_on`: they were taken off the platform that day). Coordinators and the group's admins.
     If-Match is the roster's ETag (each answer moves it on). 409 once applied or already answered."""
-    entry = service.get_entry(session=session, roster=roster, entry_id=roster_entry_id)
-    entry = service.resolve(
+    entry = answers.get_entry(session=session, roster=roster, entry_id=roster_entry_id)
+    entry = answers.resolve(
         session=session,
         reach=reach,
         group=group,
@@ -264,7 +264,7 @@ def apply_roster(
     current staff is an admin). Every change is audited and listed. Send the roster's ETag as If-Match
     (412 if it moved on). 409 while entries wait for an answer (`roster_unresolved`), once applied, or when
     a later roster exists; 403 for a group admin when a young person would be added (a coordinator's act)."""
-    roster, changes = service.apply(
+    roster, changes = answers.apply(
         session=session, reach=reach, group=group, roster=roster, expected_version=expected_version
     )
     set_etag(response, roster.version)

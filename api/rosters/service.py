@@ -21,17 +21,15 @@ from api.audit import service as audit
 from api.auth.reach import Reach, Record
 from api.compliance import watch
 from api.db import utcnow
-from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.groups.models import Group, GroupStatus
 from api.identities import normalise
 from api.identities.models import PlatformIdentity
-from api.identities.normalise import IdentityKind
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.rosters import match
 from api.rosters.match import Directory, EntryState, MemberState, Person
 from api.rosters.models import (
-    Change,
     Discrepancy,
     EntryIn,
     EntryPublic,
@@ -39,8 +37,6 @@ from api.rosters.models import (
     Match,
     MatchedBy,
     PersonRef,
-    Resolution,
-    ResolutionIn,
     RosterCounts,
     RosterEntry,
     RosterPublic,
@@ -50,7 +46,7 @@ from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
 
 _S, _P = Staff.__table__.c, Participant.__table__.c  # type: ignore[attr-defined]
-_I, _M = PlatformIdentity.__table__.c, Membership.__table__.c  # type: ignore[attr-defined]
+IDENTITY, _M = PlatformIdentity.__table__.c, Membership.__table__.c  # type: ignore[attr-defined]
 _E = RosterEntry.__table__  # type: ignore[attr-defined]
 HIDDEN_CHILD = "a young person outside your groups"
 
@@ -153,8 +149,9 @@ def directory(session: Session, group: Group, today: date) -> Directory:
         if r[6]:
             found.add(MatchedBy.phone, normalise.phone_key(r[6]), r[0])
     identities = session.execute(
-        sa.select(_I.kind, _I.match_key, _I.staff_id, _I.participant_id).where(
-            _I.ended_on.is_(None), sa.or_(_I.platform.is_(None), _I.platform == group.platform.value)
+        sa.select(IDENTITY.kind, IDENTITY.match_key, IDENTITY.staff_id, IDENTITY.participant_id).where(
+            IDENTITY.ended_on.is_(None),
+            sa.or_(IDENTITY.platform.is_(None), IDENTITY.platform == group.platform.value),
         )
     ).all()
     by_kind = {"handle": MatchedBy.handle, "email": MatchedBy.email, "phone": MatchedBy.phone}
@@ -269,9 +266,11 @@ def _people(
     return people
 
 
-def _states(
+def load_states(
     session: Session, roster: GroupRoster
 ) -> tuple[list[RosterEntry], list[EntryState], list[MemberState], dict[uuid.UUID, Person]]:
+    """The roster's entries (in row order) with what reconciliation and resolution made of each, the
+    group's memberships in force today, and every person either names: four statements."""
     entries = list(
         session.exec(
             select(RosterEntry).where(RosterEntry.roster_id == roster.id).order_by(col(RosterEntry.row))
@@ -291,7 +290,7 @@ def _states(
     return entries, states, member_states, people
 
 
-def _referrer(
+def referrer(
     session: Session, reach: Reach, people: Iterable[Person]
 ) -> Callable[[Person | None], PersonRef | None]:
     """How the caller sees each person: staff by name (the directory), a young person by name only when in
@@ -324,7 +323,7 @@ def view(*, session: Session, reach: Reach, roster: GroupRoster) -> RosterPublic
     counts."""
     group = session.get(Group, roster.group_id)
     assert group is not None
-    entries, states, members, people = _states(session, roster)
+    entries, states, members, people = load_states(session, roster)
     found = match.discrepancies(
         states, members, today=clock.today(), min_age=group.min_age, max_age=group.max_age
     )
@@ -351,7 +350,7 @@ def view(*, session: Session, reach: Reach, roster: GroupRoster) -> RosterPublic
     )
     if reach.reads_counts_only(Record.roster):
         return public
-    ref = _referrer(session, reach, people.values())
+    ref = referrer(session, reach, people.values())
     public.entries = [
         EntryPublic(
             id=e.id,
@@ -382,276 +381,3 @@ def view(*, session: Session, reach: Reach, roster: GroupRoster) -> RosterPublic
         for d in found
     ]
     return public
-
-
-# --- resolution --------------------------------------------------------------------------------------------
-
-
-def get_entry(*, session: Session, roster: GroupRoster, entry_id: uuid.UUID) -> RosterEntry:
-    entry = session.get(RosterEntry, entry_id)
-    if entry is None or entry.roster_id != roster.id:
-        raise NotFound(f"No roster entry with id {entry_id}")
-    return entry
-
-
-def _identify(session: Session, reach: Reach, data: ResolutionIn) -> tuple[str, uuid.UUID]:
-    """The person named in a resolution, looked up within the caller's reach (unknown and out of reach: the
-    same 422 naming the field)."""
-    if (data.staff_id is None) == (data.participant_id is None):
-        raise Unprocessable.field("staff_id", "identified: give exactly one of staff_id and participant_id")
-    if data.staff_id is not None:
-        known = session.get(Staff, data.staff_id) is not None and reach.holds(
-            session, reach.staff, data.staff_id
-        )
-        if not known:
-            raise Unprocessable.field("staff_id", f"No staff with id {data.staff_id}")
-        return "staff", data.staff_id
-    assert data.participant_id is not None
-    pid = data.participant_id
-    if session.get(Participant, pid) is None or not reach.holds(session, reach.participants, pid):
-        raise Unprocessable.field("participant_id", f"No participant with id {pid}")
-    return "participant", pid
-
-
-def _record_identities(session: Session, group: Group, entry: RosterEntry, kind: str, pid: uuid.UUID) -> int:
-    """Record the entry's handle, email and phone as the person's identities, so the next roster matches
-    them for certain; a value already held by someone (an open identity) is left alone. Returns how many."""
-    values = (
-        (IdentityKind.handle, entry.handle, group.platform),
-        (IdentityKind.email, entry.email, None),
-        (IdentityKind.phone, entry.phone, None),
-    )
-    added = 0
-    for identity_kind, value, platform in values:
-        key = normalise.key(identity_kind, value) if value else None
-        if key is None:
-            continue
-        held = session.execute(
-            sa.select(_I.id).where(
-                _I.kind == identity_kind.value,
-                _I.match_key == key,
-                _I.ended_on.is_(None),
-                _I.platform.is_(None) if platform is None else _I.platform == platform.value,
-            )
-        ).first()
-        if held is not None:
-            continue
-        assert value is not None
-        session.add(
-            PlatformIdentity(
-                staff_id=pid if kind == "staff" else None,
-                participant_id=pid if kind == "participant" else None,
-                platform=platform,
-                kind=identity_kind,
-                value=value,
-                match_key=key,
-            )
-        )
-        added += 1
-    return added
-
-
-def resolve(
-    *,
-    session: Session,
-    reach: Reach,
-    group: Group,
-    roster: GroupRoster,
-    entry: RosterEntry,
-    data: ResolutionIn,
-    expected_version: int | None,
-) -> RosterEntry:
-    """Answer for one entry: `confirmed` (a probable match is the person), `identified` (the entry is the
-    person named by `staff_id` or `participant_id`; their handle, email and phone on the entry are recorded
-    as identities) or `removed` (taken off the platform on `removed_on`). Bumps the roster's version.
-
-    Errors: 409 once the roster was applied or the entry already answered; 422 naming the field for a
-    resolution that does not fit the entry, an unknown person or a `removed_on` before the list was taken
-    or in the future; 412 for a stale If-Match on the roster."""
-    if roster.applied_at is not None:
-        raise Conflict("The roster was applied: it is history now; upload a new list to change anything")
-    if entry.resolution is not None:
-        raise Conflict(f"This entry was already resolved ({entry.resolution})", extra={"field": "resolution"})
-    before = audit.snapshot(entry)
-    was_open = entry.match
-    if data.resolution is Resolution.confirmed:
-        if entry.match is not Match.probable:
-            raise Unprocessable.field(
-                "resolution", f"Only a probable match is confirmed; this one is {entry.match}"
-            )
-    elif data.resolution is Resolution.identified:
-        kind, pid = _identify(session, reach, data)
-        entry.staff_id = pid if kind == "staff" else None
-        entry.participant_id = pid if kind == "participant" else None
-        _record_identities(session, group, entry, kind, pid)
-    else:
-        if data.removed_on is None:
-            raise Unprocessable.field(
-                "removed_on", "removed: say on which day they were taken off the platform"
-            )
-        if data.removed_on < roster.captured_on or data.removed_on > clock.today():
-            raise Unprocessable.field(
-                "removed_on", f"removed_on must be between captured_on ({roster.captured_on}) and today"
-            )
-        entry.removed_on = data.removed_on
-    entry.resolution = data.resolution
-    entry.resolved_at = utcnow()
-    entry.resolved_by_id = reach.actor.id
-    entry.updated_at = utcnow()
-    entry.version += 1
-    changes = {k: v for k, v in audit.diff(before, audit.snapshot(entry)).items() if k in _AUDITED_ENTRY}
-    audit.record(session, actor=reach.actor, action="roster_entry.resolve", entity=entry, changes=changes)
-    if was_open is Match.unknown:
-        roster.open_unknown -= 1
-    elif was_open is Match.probable:
-        roster.open_probable -= 1
-    # The roster's version moves with every answer, so an apply sent with an old ETag is refused.
-    crud.claim_version(session, roster, expected_version)
-    session.add_all([entry, roster])
-    session.commit()
-    session.refresh(entry)
-    watch.after_write(session, [group.id])
-    return entry
-
-
-# What the audit log keeps of a resolution: never the name, handle, email or phone the platform showed.
-_AUDITED_ENTRY = ("resolution", "staff_id", "participant_id", "removed_on", "resolved_by_id")
-
-
-# --- apply -------------------------------------------------------------------------------------------------
-
-
-def _latest(session: Session, group_id: uuid.UUID) -> uuid.UUID | None:
-    return session.exec(
-        select(GroupRoster.id)
-        .where(GroupRoster.group_id == group_id)
-        .order_by(col(GroupRoster.captured_on).desc(), col(GroupRoster.created_at).desc())
-        .limit(1)
-    ).first()
-
-
-def apply(
-    *, session: Session, reach: Reach, group: Group, roster: GroupRoster, expected_version: int | None
-) -> tuple[GroupRoster, list[Change]]:
-    """Make the group's memberships match the platform's list, in one transaction: end the memberships of
-    people no longer on it (on the day they were removed, or else the day the list was taken), add those of
-    matched people who are on it (from their joining date, or else that day), and set each one's role (a
-    platform admin or moderator who is current staff is an admin; everyone else a member). Each change is
-    audited and listed. Someone on the platform whose records say they should not be there (departed staff,
-    a young person who left) gets no new membership: remove them on the platform and resolve the entry.
-
-    Errors: 409 while entries wait for an answer, once applied, or when a later roster of the group exists;
-    403 when a young person would be added and the caller may not place children (only a coordinator may);
-    412 for a stale If-Match."""
-    if roster.applied_at is not None:
-        raise Conflict(f"The roster was already applied at {roster.applied_at:%Y-%m-%d %H:%M} UTC")
-    if _latest(session, group.id) != roster.id:
-        raise Conflict("A later roster of this group exists: apply that one")
-    if roster.open_unknown or roster.open_probable:
-        raise Conflict(
-            f"{roster.open_unknown} unknown and {roster.open_probable} probable entries wait for an answer: "
-            "resolve them first",
-            code="roster_unresolved",
-        )
-    if expected_version is not None and expected_version != roster.version:
-        raise PreconditionFailed(f"The roster is at version {roster.version}, not {expected_version}")
-    today = clock.today()
-    entries, states, _members, people = _states(session, roster)
-    live: dict[uuid.UUID, tuple[RosterEntry, EntryState]] = {}
-    removed: dict[uuid.UUID, RosterEntry] = {}
-    for e, s in zip(entries, states, strict=True):
-        person = s.settled_person
-        if person is None:
-            continue
-        if s.on_platform:
-            live[person.id] = (e, s)
-        else:
-            removed.setdefault(person.id, e)
-    current = list(
-        session.exec(
-            select(Membership).where(
-                Membership.group_id == group.id,
-                col(Membership.started_on) <= today,
-                sa.or_(col(Membership.ended_on).is_(None), col(Membership.ended_on) > today),
-            )
-        )
-    )
-    changes: list[Change] = []
-
-    def role_for(s: EntryState) -> MemberRole:
-        p = s.settled_person
-        staff_now = p is not None and p.type == "staff" and not (p.left_on is not None and p.left_on <= today)
-        return MemberRole.admin if s.platform_admin and staff_now else MemberRole.member
-
-    # Seen as before the change: a young person whose membership ends here was in the caller's reach.
-    ref = _referrer(session, reach, people.values())
-
-    def note(action: str, m: Membership, person: Person, detail: str) -> None:
-        shown = ref(person)
-        assert shown is not None
-        changes.append(Change(action=action, membership_id=m.id, person=shown, detail=detail))
-
-    in_group: set[uuid.UUID] = set()
-    for m in current:
-        pid = m.staff_id or m.participant_id
-        assert pid is not None
-        in_group.add(pid)
-        person = people[pid]
-        before = audit.snapshot(m)
-        if pid in live:
-            role = role_for(live[pid][1])
-            if m.role != role:
-                m.role = role
-                note("membership.update", m, person, f"role {before['role']} -> {role.value}")
-            else:
-                continue
-            action = "membership.update"
-        else:
-            off = removed[pid].removed_on if pid in removed else None
-            ended_on = max(off or roster.captured_on, m.started_on)
-            m.ended_on = ended_on
-            m.end_reason = (
-                f"Removed from the platform (roster of {roster.captured_on})"
-                if off
-                else f"Not on the platform's member list of {roster.captured_on}"
-            )
-            action = "membership.end"
-            note(action, m, person, f"ended on {ended_on}")
-        crud.claim_version(session, m, None)
-        session.add(m)
-        audit.record(session, actor=reach.actor, action=action, entity=m, before=before)
-    for pid, (e, s) in live.items():
-        person = people[pid]
-        gone = person.left_on is not None and person.left_on <= today
-        if pid in in_group or gone:
-            continue
-        if person.type == "participant" and not reach.holds(session, reach.participant_writes, pid):
-            session.rollback()
-            raise Forbidden(
-                "Only a coordinator adds a young person to a group: it decides which adults see them"
-            )
-        started = e.joined_on or roster.captured_on
-        started = max(started, person.started_on, group.started_on)
-        m = Membership(
-            group_id=group.id,
-            staff_id=pid if person.type == "staff" else None,
-            participant_id=pid if person.type == "participant" else None,
-            role=role_for(s),
-            started_on=min(started, today),
-        )
-        session.add(m)
-        audit.record(session, actor=reach.actor, action="membership.create", entity=m)
-        note("membership.create", m, person, f"{m.role.value} from {m.started_on}")
-    before = audit.snapshot(roster)
-    roster.applied_at = utcnow()
-    saved = crud.save(
-        session,
-        roster,
-        actor=reach.actor,
-        action="roster.apply",
-        before=before,
-        expected_version=expected_version,
-        unique_fields=("staff_id", "participant_id"),
-    )
-    watch.after_write(session, [group.id])
-    return saved, changes
