@@ -125,7 +125,8 @@ def create_consent(
 ) -> ConsentPublic | WriteReceipt:
     """Record a consent with its purposes, who gave it and the evidence. Records are never edited: a change
     of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one."""
-    consent = service.create(session=session, reach=reach, data=data)
+    with reach.blind(Record.consent):
+        consent = service.create(session=session, reach=reach, data=data)
     set_etag(response, consent.version)
     return _answer(session, reach, consent, "created")
 
@@ -156,9 +157,14 @@ def upsert_consent_by_external_id(
     new consent under a new external id instead. Name the participant by `participant_id` or by
     `participant_external_id` (exactly one). Send If-Match to refuse the push (412) if the record changed
     since you read it."""
-    consent, outcome = service.upsert_by_external_id(
-        session=session, reach=reach, external_id=external_id, data=data, expected_version=expected_version
-    )
+    with reach.blind(Record.consent):
+        consent, outcome = service.upsert_by_external_id(
+            session=session,
+            reach=reach,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        )
     response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
     set_etag(response, consent.version)
     return _answer(session, reach, consent, outcome)
@@ -189,14 +195,15 @@ def withdraw_consent(
 ) -> ConsentPublic | WriteReceipt:
     """Withdraw a consent from `withdrawn_on` (no use on that day or after). Not before it was given (422),
     not in the future (422), and only once (409); a stale If-Match is a 412. The record is kept."""
-    withdrawn = service.withdraw(
-        session=session,
-        reach=reach,
-        consent=consent,
-        withdrawn_on=data.withdrawn_on,
-        reason=data.reason,
-        expected_version=expected_version,
-    )
+    with reach.blind(Record.consent):
+        withdrawn = service.withdraw(
+            session=session,
+            reach=reach,
+            consent=consent,
+            withdrawn_on=data.withdrawn_on,
+            reason=data.reason,
+            expected_version=expected_version,
+        )
     set_etag(response, withdrawn.version)
     return _answer(session, reach, withdrawn, "updated")
 

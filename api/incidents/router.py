@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import status as http
 
 from api.auth.principal import Principal, require
@@ -72,7 +72,8 @@ def list_incidents(
     severity: Severity | None = None,
     group_id: uuid.UUID | None = None,
     occurred_from: date | None = None,
-    occurred_to: date | None = None,
+    # The day after `occurred_to` bounds the search: the last representable day has none.
+    occurred_to: Annotated[date | None, Query(le=date(9999, 12, 30))] = None,
 ) -> Page[IncidentPublic]:
     """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
     `occurred_to` are whole UTC days, both included. Every incident returned is written to its view log."""
