@@ -39,7 +39,7 @@ class Waiver(WaiverBase, Timestamped, table=True):
 
     @property
     def granted_on(self) -> date:
-        return self.created_at.date()
+        return clock.day_of(self.created_at)
 
     @property
     def is_active(self) -> bool:

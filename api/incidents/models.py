@@ -405,7 +405,9 @@ class TimelineItem(SQLModel):
     """One event of the chronology; exactly the field named by `kind` is set."""
 
     kind: TimelineKind
-    at: datetime = Field(description="When it happened (a referral: the start of its day, UTC)")
+    at: datetime = Field(
+        description="When it happened (a referral: the start of its day in the organisation's time zone)"
+    )
     recorded_at: datetime
     entry: EntryPublic | None = None
     transition: TransitionPublic | None = None
@@ -427,4 +429,6 @@ class IncidentStats(SQLModel):
     by_category: dict[Category, Count]
     by_severity: dict[Severity, Count]
     by_status: dict[IncidentStatus, Count]
-    by_month: dict[str, Count] = Field(description="By month of occurrence (UTC), `YYYY-MM`")
+    by_month: dict[str, Count] = Field(
+        description="By month of occurrence in the organisation's time zone, `YYYY-MM`"
+    )

@@ -73,7 +73,8 @@ def list_incidents(
     occurred_to: date | None = None,
 ) -> Page[IncidentPublic]:
     """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
-    `occurred_to` are whole UTC days, both included. Every incident returned is written to its view log."""
+    `occurred_to` are whole days of the organisation's calendar (`ORGANISATION_TIMEZONE`), both included.
+    Every incident returned is written to its view log."""
     items, total = service.list_(
         session=session,
         caller=caller,
