@@ -113,11 +113,25 @@ class ConsentWithdraw(SQLModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
+class StillAllowed(SQLModel):
+    """A use a consent that no longer holds covered, which another consent still allows today."""
+
+    purpose: Purpose | None = Field(description="The purpose (image_use), or null for the kind as a whole")
+    consent_id: uuid.UUID = Field(description="The consent that still allows it")
+
+
 class ConsentPublic(ConsentBase):
     id: uuid.UUID
     withdrawn_on: date | None
     withdrawal_reason: str | None
     in_force: bool = Field(description="Today: given, not withdrawn, not expired")
+    still_allowed_by: list[StillAllowed] = Field(
+        default_factory=list,
+        description="For a consent no longer in force (withdrawn or expired): the uses it covered that "
+        "another of the participant's consents still allows today, and which. Withdrawing this consent did "
+        "not stop those uses: withdraw the other consent too if the permission was withdrawn as a whole. "
+        "Empty while this consent is in force.",
+    )
     reconfirm_due: bool = Field(
         description="In force, given by a parent or carer, and the participant has now reached the age to "
         "consent for themselves: they should confirm it"

@@ -107,7 +107,10 @@ def create_consent(
     session: SessionDep, caller: Writer, data: ConsentCreate, response: Response
 ) -> ConsentPublic:
     """Record a consent with its purposes, who gave it and the evidence. Records are never edited: a change
-    of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one."""
+    of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one.
+    The same form is recorded once: a consent with the same participant, kind, an overlapping purpose and the
+    same `evidence_ref` (or the same `given_on` and `given_by_name`) as one in force is a 409
+    `consent_already_recorded` whose detail (and `existing_id`) names the consent already recorded."""
     consent = service.create(session=session, actor=caller, data=data)
     set_etag(response, consent.version)
     return _public(session, consent)
@@ -137,7 +140,9 @@ def upsert_consent_by_external_id(
     other difference from the recorded consent is a 409 `consent_is_append_only` naming the fields; push a
     new consent under a new external id instead. Name the participant by `participant_id` or by
     `participant_external_id` (exactly one). Send If-Match to refuse the push (412) if the record changed
-    since you read it."""
+    since you read it. A new record of a form already recorded and in force (see `POST /consents`) is a 409
+    `consent_already_recorded`; a withdrawal that leaves a use allowed by another consent lists it in
+    `still_allowed_by`."""
     consent, outcome = service.upsert_by_external_id(
         session=session, actor=caller, external_id=external_id, data=data, expected_version=expected_version
     )
@@ -169,7 +174,9 @@ def withdraw_consent(
     response: Response,
 ) -> ConsentPublic:
     """Withdraw a consent from `withdrawn_on` (no use on that day or after). Not before it was given (422),
-    not in the future (422), and only once (409); a stale If-Match is a 412. The record is kept."""
+    not in the future (422), and only once (409); a stale If-Match is a 412. The record is kept. The answer's
+    `still_allowed_by` lists the uses this consent covered that another consent still allows: the withdrawal
+    has not stopped those."""
     withdrawn = service.withdraw(
         session=session,
         actor=caller,
