@@ -9,6 +9,7 @@ from api.auth.principal import Principal, require
 from api.auth.roles import Permission
 from api.changes import service
 from api.changes.models import ChangesPage
+from api.common import DIGITS_ONLY
 from api.config import get_settings
 from api.db import utcnow
 from api.deps import SessionDep
@@ -22,8 +23,12 @@ Reader = Annotated[Principal, Depends(require(Permission.CHANGES_READ))]
 def list_changes(
     session: SessionDep,
     caller: Reader,
-    since: Annotated[int, Query(ge=0, description="A `next_cursor` from before; 0 for the beginning")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Changes per page (at most 1,000)")] = 100,
+    since: Annotated[
+        int, Query(ge=0, description="A `next_cursor` from before; 0 for the beginning"), DIGITS_ONLY
+    ] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description="Changes per page (at most 1,000)"), DIGITS_ONLY
+    ] = 100,
 ) -> ChangesPage:
     """Created, updated and ended records of every resource the caller may read, oldest first.
 

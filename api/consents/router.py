@@ -5,14 +5,13 @@ domain: `router` (/consents), `participant_router` (/participants/{id}/consent-.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.auth.principal import Principal, current_principal, require
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import Day, IfMatch, Page, PageDep, QueryFlag, set_etag
 from api.consents import service
 from api.consents.models import (
     Consent,
@@ -72,7 +71,7 @@ def list_consents(
     purpose: Annotated[Purpose | None, Query(description="Consents that name this purpose")] = None,
     given_by: GivenBy | None = None,
     in_force: Annotated[
-        bool | None, Query(description="Only those in force today (true) or not (false)")
+        QueryFlag | None, Query(description="Only those in force today (true) or not (false)")
     ] = None,
 ) -> Page[ConsentPublic]:
     """The consent history, withdrawn and expired records included, ordered by `given_on` then id. Staff see
@@ -215,7 +214,7 @@ def check_participant_consent(
     participant: ParticipantById,
     purpose: Annotated[Purpose | None, Query(description="Required for image_use")] = None,
     kind: ConsentKind = ConsentKind.image_use,
-    on: Annotated[date | None, Query(description="The day of use; today by default")] = None,
+    on: Annotated[Day | None, Query(description="The day of use; today by default")] = None,
 ) -> ConsentCheckResult:
     """Whether the participant's consent allows this use on this day: `allowed` with the consent that allows
     it, or the reason (none, withdrawn, expired, wrong_purpose, given_by_wrong_person, not_yet_given)."""

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -9,7 +8,7 @@ from fastapi import status as http
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import Day, IfMatch, Page, PageDep, set_etag
 from api.deps import CurrentPrincipal, SessionDep
 from api.errors import NOT_FOUND, PRECONDITION, Responses, problem
 from api.incidents import service
@@ -69,8 +68,8 @@ def list_incidents(
     category: Category | None = None,
     severity: Severity | None = None,
     group_id: uuid.UUID | None = None,
-    occurred_from: date | None = None,
-    occurred_to: date | None = None,
+    occurred_from: Day | None = None,
+    occurred_to: Day | None = None,
 ) -> Page[IncidentPublic]:
     """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
     `occurred_to` are whole days of the organisation's calendar (`ORGANISATION_TIMEZONE`), both included.

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
 from api.deps import CurrentPrincipal, SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants import service
@@ -41,7 +41,9 @@ def list_participants(
     session: SessionDep,
     caller: Reader,
     paging: PageDep,
-    current: Annotated[bool | None, Query(description="Only those taking part (true) or not (false)")] = None,
+    current: Annotated[
+        QueryFlag | None, Query(description="Only those taking part (true) or not (false)")
+    ] = None,
     external_id: Annotated[str | None, Query(max_length=100, description="The CRM's id")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None,
     group_id: Annotated[uuid.UUID | None, Query(description="Only current members of this group")] = None,

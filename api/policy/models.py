@@ -8,7 +8,7 @@ from pydantic import ValidationError, ValidationInfo, ValidatorFunctionWrapHandl
 from pydantic_core import PydanticCustomError
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import forbid_extra
+from api.common import Whole, forbid_extra
 from api.compliance.clauses import clause
 from api.db import Timestamped
 
@@ -110,16 +110,18 @@ def _threshold(name: str, default: int, description: str) -> Any:
 
 
 class PolicySettingsBase(SQLModel):
-    min_group_admins: int = _threshold("min_group_admins", 2, "Current staff admins every group needs")
-    review_interval_days: int = _threshold("review_interval_days", 90, "Days between reviews of a group")
-    risk_assessment_valid_days: int = _threshold(
+    min_group_admins: Whole = _threshold("min_group_admins", 2, "Current staff admins every group needs")
+    review_interval_days: Whole = _threshold("review_interval_days", 90, "Days between reviews of a group")
+    risk_assessment_valid_days: Whole = _threshold(
         "risk_assessment_valid_days", 365, "Days a group's risk assessment stays valid"
     )
-    training_valid_days: int = _threshold("training_valid_days", 365, "Days e-safety training stays current")
-    self_consent_min_age: int = _threshold(
+    training_valid_days: Whole = _threshold(
+        "training_valid_days", 365, "Days e-safety training stays current"
+    )
+    self_consent_min_age: Whole = _threshold(
         "self_consent_min_age", 18, "Below this age consent must come from a parent or carer"
     )
-    parent_notification_days: int = _threshold(
+    parent_notification_days: Whole = _threshold(
         "parent_notification_days", 2, "Days to inform a parent or carer of a high or critical incident"
     )
     official_email_domains: list[str] = Field(
@@ -178,4 +180,4 @@ class PolicySettingsUpdate(PolicySettingsBase):
 
 class PolicySettingsPublic(PolicySettingsBase):
     updated_at: datetime
-    version: int
+    version: Whole
