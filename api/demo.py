@@ -156,7 +156,9 @@ class _Builder:
         return self.today - timedelta(days=days)
 
     def at(self, days_ago: int, hour: int = 18) -> datetime:
-        return datetime.combine(self.ago(days_ago), time(hour, 30), tzinfo=UTC)
+        # The organisation's wall clock, so an evening incident falls on the day the demo means.
+        local = datetime.combine(self.ago(days_ago), time(hour, 30), tzinfo=clock.organisation_zone())
+        return local.astimezone(UTC)
 
     def add(self, row: SQLModel) -> None:
         self.rows.append(row)
