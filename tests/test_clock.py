@@ -141,3 +141,15 @@ def test_a_waiver_granted_just_after_midnight_is_granted_on_the_organisations_da
         granted_by_label="test",
     )
     assert waiver.granted_on == JULY_2
+
+
+def test_an_access_token_lives_by_the_services_clock(
+    fixed_clock: FixedClock, session: Session, client: TestClient
+) -> None:
+    # Issued and checked against the same clock: a token issued in July 2026 is good for its 30 minutes then.
+    actor = make_actor(session, Role.staff)
+    assert client.get("/api/v1/auth/me", headers=actor.headers).status_code == 200
+    fixed_clock.advance(minutes=29)
+    assert client.get("/api/v1/auth/me", headers=actor.headers).status_code == 200
+    fixed_clock.advance(minutes=1)
+    assert client.get("/api/v1/auth/me", headers=actor.headers).status_code == 401
