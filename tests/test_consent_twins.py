@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from api.auth.roles import ApiKeyScope
 from api.consents.models import Consent
 from api.participants.models import Participant
 from tests.factories import (
@@ -17,6 +18,7 @@ from tests.factories import (
     compliance_group,
     compliance_member,
     compliance_participant,
+    make_api_key,
 )
 
 CONSENTS = "/api/v1/consents"
@@ -201,3 +203,31 @@ def test_a_batch_rejects_the_second_record_of_a_form_and_lists_what_a_withdrawal
     assert c3["still_allowed_by"] is None
     stored = session.exec(select(Consent.external_id).where(col(Consent.participant_id) == person.id)).all()
     assert sorted(str(e) for e in stored) == ["CRM-C1", "CRM-C3"]
+
+
+def test_a_write_only_key_is_not_told_about_other_consents(
+    client: TestClient, session: Session, integration: Actor
+) -> None:
+    person = compliance_participant(session, external_id="CRM-P0413")
+    writer = make_api_key(session, scopes=(ApiKeyScope.sync_write,))
+
+    def record(external_id: str, **overrides: Any) -> dict[str, Any]:
+        data = form(person, external_id=external_id, participant_external_id="CRM-P0413", **overrides)
+        del data["participant_id"]
+        return data
+
+    client.post(
+        SYNC,
+        json={
+            "records": [
+                record("CRM-C1"),
+                record("CRM-C3", evidence_ref="IMG-2026-0007", given_on="2026-01-10"),
+            ]
+        },
+        headers=integration.headers,
+    )
+    [withdrawn] = client.post(
+        SYNC, json={"records": [record("CRM-C1", withdrawn_on=str(TODAY))]}, headers=writer.headers
+    ).json()["results"]
+    assert withdrawn["status"] == "updated"
+    assert withdrawn["still_allowed_by"] is None

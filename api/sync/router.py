@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
 from api.consents import service as consents_service
 from api.consents.models import Consent, ConsentUpsert
@@ -27,7 +28,7 @@ Syncer = Annotated[Principal, Depends(require(Permission.SYNC_WRITE))]
 
 
 @router.post("/staff", response_model=SyncResponse, summary="Sync staff in bulk")
-def sync_staff(session: SessionDep, caller: Syncer, body: StaffSyncRequest) -> SyncResponse:
+def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncRequest) -> SyncResponse:
     """Up to 1,000 full staff records, matched on `external_id`, each as `PUT /staff/by-external-id/{id}`
     takes it. Each is answered on its own, in input order: created, updated, unchanged, or rejected with the
     reason; a rejected record changes nothing and never blocks the others. `groups_changed` lists the groups
@@ -35,7 +36,7 @@ def sync_staff(session: SessionDep, caller: Syncer, body: StaffSyncRequest) -> S
 
     def upsert(external_id: str, data: StaffCreate) -> tuple[Staff, service.Upserted]:
         return staff_service.upsert_by_external_id(
-            session=session, actor=caller, external_id=external_id, data=data
+            session=session, actor=reach.actor, external_id=external_id, data=data
         )
 
     return service.sync(
@@ -48,7 +49,9 @@ def sync_staff(session: SessionDep, caller: Syncer, body: StaffSyncRequest) -> S
 
 
 @router.post("/participants", response_model=SyncResponse, summary="Sync participants in bulk")
-def sync_participants(session: SessionDep, caller: Syncer, body: ParticipantSyncRequest) -> SyncResponse:
+def sync_participants(
+    session: SessionDep, _: Syncer, reach: ReachDep, body: ParticipantSyncRequest
+) -> SyncResponse:
     """Up to 1,000 full participant records, matched on `external_id`, each as
     `PUT /participants/by-external-id/{id}` takes it. Each is answered on its own, in input order: created,
     updated, unchanged, or rejected with the reason; a rejected record changes nothing and never blocks the
@@ -57,7 +60,7 @@ def sync_participants(session: SessionDep, caller: Syncer, body: ParticipantSync
 
     def upsert(external_id: str, data: ParticipantCreate) -> tuple[Participant, service.Upserted]:
         return participants_service.upsert_by_external_id(
-            session=session, actor=caller, external_id=external_id, data=data
+            session=session, reach=reach, external_id=external_id, data=data
         )
 
     return service.sync(
@@ -70,7 +73,7 @@ def sync_participants(session: SessionDep, caller: Syncer, body: ParticipantSync
 
 
 @router.post("/consents", response_model=SyncResponse, summary="Sync consents in bulk")
-def sync_consents(session: SessionDep, caller: Syncer, body: ConsentSyncRequest) -> SyncResponse:
+def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: ConsentSyncRequest) -> SyncResponse:
     """Up to 1,000 full consent records, matched on `external_id`, each as
     `PUT /consents/by-external-id/{id}` takes it: a new consent is created, an identical one unchanged, one
     that adds a `withdrawn_on` is withdrawn (updated); any other change is rejected with the code
@@ -82,7 +85,7 @@ def sync_consents(session: SessionDep, caller: Syncer, body: ConsentSyncRequest)
 
     def upsert(external_id: str, data: ConsentUpsert) -> tuple[Consent, service.Upserted]:
         return consents_service.upsert_by_external_id(
-            session=session, actor=caller, external_id=external_id, data=data
+            session=session, reach=reach, external_id=external_id, data=data
         )
 
     answer = service.sync(
@@ -92,11 +95,12 @@ def sync_consents(session: SessionDep, caller: Syncer, body: ConsentSyncRequest)
         upsert=upsert,
         people=service.consent_participants_in(body.records),
     )
-    written = [
-        r.id for r in answer.results if r.id is not None and r.status is not service.SyncStatus.unchanged
-    ]
-    still = consents_service.still_allowed_by_id(session=session, consent_ids=written)
-    for result in answer.results:
-        if result.id in still:
-            result.still_allowed_by = still[result.id]
+    if reach.reads(Record.consent):  # a write-only key gets receipts, nothing about other records
+        written = [
+            r.id for r in answer.results if r.id is not None and r.status is not service.SyncStatus.unchanged
+        ]
+        still = consents_service.still_allowed_by_id(session=session, consent_ids=written)
+        for result in answer.results:
+            if result.id in still:
+                result.still_allowed_by = still[result.id]
     return answer
