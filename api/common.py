@@ -86,6 +86,8 @@ Flag = Annotated[bool, Strict()]
 # still show in the spec as minimum and maximum (placed before them, pydantic would print them as "ge").
 QueryFlag = Annotated[bool, BeforeValidator(_query_flag)]
 DIGITS_ONLY = BeforeValidator(_query_whole)
+# The same for a date query parameter with bounds: `Annotated[date | None, Query(le=...), YYYY_MM_DD]`.
+YYYY_MM_DD = BeforeValidator(_calendar_day)
 
 STRICT_MARKERS = (_calendar_day, _instant, _query_whole, _query_flag)
 

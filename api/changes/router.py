@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.changes import service
 from api.changes.models import ChangesPage
@@ -22,9 +23,12 @@ Reader = Annotated[Principal, Depends(require(Permission.CHANGES_READ))]
 @router.get("", response_model=ChangesPage, summary="List changes since a cursor")
 def list_changes(
     session: SessionDep,
-    caller: Reader,
+    _: Reader,
+    reach: ReachDep,
     since: Annotated[
-        int, Query(ge=0, description="A `next_cursor` from before; 0 for the beginning"), DIGITS_ONLY
+        int,
+        Query(ge=0, le=2**63 - 1, description="A `next_cursor` from before; 0 for the beginning"),
+        DIGITS_ONLY,
     ] = 0,
     limit: Annotated[
         int, Query(ge=1, le=1000, description="Changes per page (at most 1,000)"), DIGITS_ONLY
@@ -39,7 +43,7 @@ def list_changes(
     """
     return service.list_(
         session=session,
-        caller=caller,
+        reach=reach,
         since=since,
         limit=limit,
         now=utcnow(),

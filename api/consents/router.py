@@ -126,8 +126,10 @@ def create_consent(
     of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one.
     The same form is recorded once: a consent with the same participant, kind, an overlapping purpose and the
     same `evidence_ref` (or the same `given_on` and `given_by_name`) as one in force is a 409
-    `consent_already_recorded` whose detail (and `existing_id`) names the consent already recorded."""
-    consent = service.create(session=session, reach=reach, data=data)
+    `consent_already_recorded` whose detail (and `existing_id`) names the consent already recorded, to a
+    caller who may read consents."""
+    with reach.blind(Record.consent):
+        consent = service.create(session=session, reach=reach, data=data)
     set_etag(response, consent.version)
     return _answer(session, reach, consent, "created")
 
@@ -160,9 +162,14 @@ def upsert_consent_by_external_id(
     since you read it. A new record of a form already recorded and in force (see `POST /consents`) is a 409
     `consent_already_recorded`; a withdrawal that leaves a use allowed by another consent lists it in
     `still_allowed_by`."""
-    consent, outcome = service.upsert_by_external_id(
-        session=session, reach=reach, external_id=external_id, data=data, expected_version=expected_version
-    )
+    with reach.blind(Record.consent):
+        consent, outcome = service.upsert_by_external_id(
+            session=session,
+            reach=reach,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        )
     response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
     set_etag(response, consent.version)
     return _answer(session, reach, consent, outcome)
@@ -195,14 +202,15 @@ def withdraw_consent(
     not in the future (422), and only once (409); a stale If-Match is a 412. The record is kept. The answer's
     `still_allowed_by` lists the uses this consent covered that another consent still allows: the withdrawal
     has not stopped those."""
-    withdrawn = service.withdraw(
-        session=session,
-        reach=reach,
-        consent=consent,
-        withdrawn_on=data.withdrawn_on,
-        reason=data.reason,
-        expected_version=expected_version,
-    )
+    with reach.blind(Record.consent):
+        withdrawn = service.withdraw(
+            session=session,
+            reach=reach,
+            consent=consent,
+            withdrawn_on=data.withdrawn_on,
+            reason=data.reason,
+            expected_version=expected_version,
+        )
     set_etag(response, withdrawn.version)
     return _answer(session, reach, withdrawn, "updated")
 

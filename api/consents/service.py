@@ -14,7 +14,7 @@ from sqlmodel import Session, String, cast, col, or_, select
 
 from api import clock, crud
 from api.audit import service as audit
-from api.auth.reach import Reach
+from api.auth.reach import Reach, Record
 from api.consents import logic, publication
 from api.consents.models import (
     Blocker,
@@ -34,7 +34,7 @@ from api.consents.models import (
     StillAllowed,
 )
 from api.db import utcnow
-from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
+from api.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.participants.models import Participant
 from api.policy import service as policy
 from api.staff.models import Staff
@@ -232,11 +232,14 @@ def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
     ).first()
     if person is None:
         raise Unprocessable.field("participant_id", NO_SUCH_PARTICIPANT)
+    if data.external_id is not None and not reach.writes_every(Record.consent):
+        # Unique across the organisation, so a clash would reveal a consent out of the caller's reach.
+        raise Unprocessable.field("external_id", "external_id is the CRM's: leave it out")
+    # The body's own checks first, the one against the stored record last: otherwise the order in which
+    # they fail would tell a caller who may not read the record its date of birth without writing anything.
     today = clock.today()
     if data.given_on > today:
         raise Unprocessable.field("given_on", f"given_on ({data.given_on}) is in the future")
-    if data.given_on < person.date_of_birth:
-        raise Unprocessable.field("given_on", "given_on is before the participant's date of birth")
     if data.expires_on is not None and data.expires_on <= data.given_on:
         raise Unprocessable.field(
             "expires_on", f"expires_on ({data.expires_on}) must be after given_on ({data.given_on})"
@@ -244,6 +247,9 @@ def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
     purposes = _normalised_purposes(data.purposes)
     if data.kind is ConsentKind.image_use and not purposes:
         raise Unprocessable.field("purposes", "an image_use consent names at least one purpose")
+    if data.given_on < person.date_of_birth:
+        raise Unprocessable.field("given_on", "given_on is before the participant's date of birth")
+    # A second record of a form: a check against stored records too, so after the body's own.
     _refuse_second_record_of_a_form(session, data, purposes, today)
     consent = Consent.model_validate(data)
     consent.purposes = [Purpose(p.value) for p in purposes]
@@ -319,7 +325,9 @@ def withdraw(
 ) -> Consent:
     """Withdraw a consent from `withdrawn_on` (that day included). A consent is withdrawn once."""
     if expected_version is not None and expected_version != consent.version:
-        raise PreconditionFailed(f"The consent is at version {consent.version}, not {expected_version}")
+        raise PreconditionFailed(
+            f"The consent is at version {consent.version}, not {expected_version}: read it again"
+        )
     if consent.withdrawn_on is not None:
         raise Conflict(f"This consent was already withdrawn on {consent.withdrawn_on}")
     if withdrawn_on < consent.given_on:
@@ -436,6 +444,10 @@ def upsert_by_external_id(
 ) -> tuple[Consent, crud.Upserted]:
     """Record the consent the CRM knows by `external_id`, or withdraw it; a recorded consent is otherwise
     never changed (409 `consent_is_append_only`)."""
+    if not reach.writes_every(Record.consent):
+        # The CRM's ids are unique across the organisation: a push by one would tell a caller with partial
+        # reach whether an id is taken by a consent they cannot see.
+        raise Forbidden("Consents are pushed by the CRM's id only by the coordinator and the CRM's keys")
     if data.external_id not in (None, external_id):
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     if data.withdrawal_reason is not None and data.withdrawn_on is None:
@@ -470,7 +482,9 @@ def upsert_by_external_id(
             )
         return consent, "created"
     if expected_version is not None and expected_version != existing.version:
-        raise PreconditionFailed(f"The record is at version {existing.version}, not {expected_version}")
+        raise PreconditionFailed(
+            f"The record is at version {existing.version}, not {expected_version}: read it again"
+        )
     differs = [f for f in _GIVEN if _given(existing, f) != _given(given, f)]
     if existing.withdrawn_on is not None:
         # Withdrawn stays withdrawn, on the day and for the reason first recorded.

@@ -91,7 +91,10 @@ def _past(field: str, value: datetime) -> datetime:
         raise Unprocessable.field(field, f"{field} needs a UTC offset (for example 2025-01-31T14:00:00Z)")
     if value > utcnow():
         raise Unprocessable.field(field, f"{field} ({value.isoformat()}) is in the future")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # the first day of year 1 east of UTC has no UTC time
+        raise Unprocessable.field(field, f"{field} is out of range") from exc
 
 
 def _rule_ids(rule_ids: Sequence[str], field: str = "rule_ids") -> list[str]:
@@ -291,12 +294,10 @@ def list_(
 
 def create(*, session: Session, reach: Reach, data: IncidentCreate) -> IncidentPublic:
     """Report an incident; it starts `reported`."""
-    own = _staff_id(reach.actor)
-    reporter = data.reported_by_id or own
-    if reporter != own:
-        if not reach.signs_for(reporter):
-            raise Forbidden("Only a coordinator may record an incident reported by someone else")
-        _must_reach(session, col(Staff.id), reach.staff, [reporter], "reported_by_id", "staff member")
+    _staff_id(reach.actor)
+    # The reporter is the caller, or a member of staff a coordinator records it for: current staff today,
+    # the day the report is recorded.
+    reporter = reach.signer(session, data.reported_by_id, clock.today(), "reported_by_id")
     occurred_at = _past("occurred_at", data.occurred_at)
     if data.group_id is not None:
         _group_in_reach(session, reach, data.group_id)
@@ -549,9 +550,10 @@ def add_notification(
             )
         assert data.informed_at is not None
         informed_at = _past("informed_at", data.informed_at)
-        informed_by = data.informed_by_id or recorder
-        if informed_by != recorder:
-            _must_reach(session, col(Staff.id), reach.staff, [informed_by], "informed_by_id", "staff member")
+        # Who told the parent or carer: the caller, or (a coordinator recording it) another member of staff
+        # who was current staff on the day they told them.
+        informed_on = informed_at.astimezone(clock.organisation_zone()).date()
+        informed_by = reach.signer(session, data.informed_by_id or recorder, informed_on, "informed_by_id")
     row = IncidentNotification(
         incident_id=incident.id,
         participant_id=data.participant_id,

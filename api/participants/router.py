@@ -84,7 +84,8 @@ def create_participant(
 ) -> Participant | WriteReceipt:
     """Add a child, young person or vulnerable adult. `external_id` (the CRM's id) must be unique (409).
     A caller who may not read participants gets only the id, version and status."""
-    participant = service.create(session=session, reach=reach, data=data)
+    with reach.blind(Record.participant):
+        participant = service.create(session=session, reach=reach, data=data)
     set_etag(response, participant.version)
     return reach.answer(Record.participant, participant, "created")
 
@@ -108,9 +109,14 @@ def upsert_participant_by_external_id(
     the full record (a field left out becomes empty). Pushing the same record again changes nothing. A
     `left_on` is recorded as any edit is; memberships are ended separately. Send If-Match to refuse the
     change (412) if the record changed since you read it."""
-    participant, outcome = service.upsert_by_external_id(
-        session=session, reach=reach, external_id=external_id, data=data, expected_version=expected_version
-    )
+    with reach.blind(Record.participant):
+        participant, outcome = service.upsert_by_external_id(
+            session=session,
+            reach=reach,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        )
     response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
     set_etag(response, participant.version)
     return reach.answer(Record.participant, participant, outcome)
@@ -144,9 +150,14 @@ def update_participant(
     """Change the fields sent. Dates must stay in order: born, then joined, then left. Send If-Match to
     refuse the change (412) if someone else changed the record since you read it."""
     version = participant.version
-    participant = service.update(
-        session=session, reach=reach, participant=participant, data=data, expected_version=expected_version
-    )
+    with reach.blind(Record.participant):
+        participant = service.update(
+            session=session,
+            reach=reach,
+            participant=participant,
+            data=data,
+            expected_version=expected_version,
+        )
     set_etag(response, participant.version)
     outcome: WriteOutcome = "unchanged" if participant.version == version else "updated"
     return reach.answer(Record.participant, participant, outcome)
@@ -169,12 +180,13 @@ def leave_participant(
 ) -> Participant | WriteReceipt:
     """Record the first day a participant no longer takes part. The record is kept, and so are their group
     memberships: end those separately once they are removed from the online group itself."""
-    participant = service.leave(
-        session=session,
-        reach=reach,
-        participant=participant,
-        left_on=data.left_on,
-        expected_version=expected_version,
-    )
+    with reach.blind(Record.participant):
+        participant = service.leave(
+            session=session,
+            reach=reach,
+            participant=participant,
+            left_on=data.left_on,
+            expected_version=expected_version,
+        )
     set_etag(response, participant.version)
     return reach.answer(Record.participant, participant, "updated")

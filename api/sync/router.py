@@ -35,9 +35,10 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
     (of those the batch's staff are in) whose compliance status the batch changed."""
 
     def upsert(external_id: str, data: StaffCreate) -> tuple[Staff, service.Upserted]:
-        return staff_service.upsert_by_external_id(
-            session=session, actor=reach.actor, external_id=external_id, data=data
-        )
+        with reach.blind(Record.staff):
+            return staff_service.upsert_by_external_id(
+                session=session, actor=reach.actor, external_id=external_id, data=data
+            )
 
     return service.sync(
         session=session,
@@ -45,6 +46,7 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
         schema=StaffCreate,
         upsert=upsert,
         people=service.staff_in(body.records),
+        reports_groups=reach.reads(Record.staff),
     )
 
 
@@ -59,9 +61,10 @@ def sync_participants(
     status the batch changed."""
 
     def upsert(external_id: str, data: ParticipantCreate) -> tuple[Participant, service.Upserted]:
-        return participants_service.upsert_by_external_id(
-            session=session, reach=reach, external_id=external_id, data=data
-        )
+        with reach.blind(Record.participant):
+            return participants_service.upsert_by_external_id(
+                session=session, reach=reach, external_id=external_id, data=data
+            )
 
     return service.sync(
         session=session,
@@ -69,6 +72,7 @@ def sync_participants(
         schema=ParticipantCreate,
         upsert=upsert,
         people=service.participants_in(body.records),
+        reports_groups=reach.reads(Record.participant),
     )
 
 
@@ -84,9 +88,10 @@ def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: Consent
     groups (of those the batch's participants are in) whose compliance status the batch changed."""
 
     def upsert(external_id: str, data: ConsentUpsert) -> tuple[Consent, service.Upserted]:
-        return consents_service.upsert_by_external_id(
-            session=session, reach=reach, external_id=external_id, data=data
-        )
+        with reach.blind(Record.consent):
+            return consents_service.upsert_by_external_id(
+                session=session, reach=reach, external_id=external_id, data=data
+            )
 
     answer = service.sync(
         session=session,
@@ -94,6 +99,7 @@ def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: Consent
         schema=ConsentUpsert,
         upsert=upsert,
         people=service.consent_participants_in(body.records),
+        reports_groups=reach.reads(Record.consent),
     )
     if reach.reads(Record.consent):  # a write-only key gets receipts, nothing about other records
         written = [

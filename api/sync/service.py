@@ -241,9 +241,15 @@ def sync(
     schema: type[C],
     upsert: Callable[[str, C], tuple[Timestamped, Upserted]],
     people: People,
+    reports_groups: bool = True,
 ) -> SyncResponse:
     """Run a batch, and list the groups whose compliance status it changed: those the batch's people are
-    in, evaluated before and after (each evaluation a fixed number of queries, however many groups)."""
+    in, evaluated before and after (each evaluation a fixed number of queries, however many groups).
+
+    `reports_groups` False (a caller who may not read the batch's records): no `groups_changed`, since
+    which groups changed tells which groups those people are in."""
+    if not reports_groups:
+        return respond(run(session=session, records=records, schema=schema, upsert=upsert))
     today = clock.today()
     group_ids = _groups_of(session, people, today)
     before = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)
