@@ -591,3 +591,49 @@ def test_out_of_range_input_is_a_422_not_a_500(
     r = client.request(method, url, json=body, headers=world.coordinator.headers)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"
+
+
+SPEC = __import__("api.main", fromlist=["create_app"]).create_app().openapi()
+LISTS = [
+    (path, [p["name"] for p in op.get("parameters", []) if p["in"] == "query" and p["name"].endswith("_id")])
+    for path, ops in SPEC["paths"].items()
+    for method, op in ops.items()
+    if method == "get" and "{" not in path and path.startswith("/api/v1/")
+]
+FILTER_KIND = {"group_id": "group", "participant_id": "participant", "staff_id": "staff"}
+NOT_REACH_FILTERS = {
+    "rule_id": "a compliance rule, not a record",
+    "external_id": "the CRM's id: matched only among the records the list already holds in reach",
+    "entity_id": "the audit log: coordinators only (audit:read)",
+    "actor_id": "the audit log: coordinators only (audit:read)",
+}
+
+
+@pytest.mark.parametrize(("path", "filters"), LISTS, ids=[p for p, _ in LISTS])
+def test_lists_and_their_filters_stay_within_reach(
+    client: TestClient, world: World, path: str, filters: list[str]
+) -> None:
+    """Every list, as every caller the matrix lets through, unfiltered and with each id filter set to a
+    record outside the member of staff's reach: no child's details reach a caller who may not see them."""
+    unknown = {f for f in filters if f not in FILTER_KIND and f not in NOT_REACH_FILTERS}
+    filters = [f for f in filters if f in FILTER_KIND]
+    assert not unknown, f"id filters with no reach entry in tests/test_reach.py: {unknown}"
+    hidden_from = {
+        Caller.staff: _personal(world.child_out),
+        Caller.trustee: ["Ada Inreach", "Bex Outofreach", "07700 900"],
+    }
+    actors = {Caller.coordinator: world.coordinator, Caller.staff: world.staff, Caller.trustee: world.trustee}
+    for caller, actor in actors.items():
+        if caller not in EXPECTED[("GET", path)]:
+            continue
+        queries: list[dict[str, str]] = [{}]
+        queries += [{f: str(world.ids[FILTER_KIND[f]][1])} for f in filters]
+        for query in queries:
+            r = client.get(path, params=query, headers=actor.headers)
+            assert r.status_code in (200, 422), (caller, query, r.text)
+            for text in hidden_from.get(caller, []):
+                assert text not in r.text, (caller, query)
+            # Filtered on a group or child out of reach: nothing, as for an unknown id.
+            narrowed = set(query) & {"group_id", "participant_id"}
+            if caller is Caller.staff and narrowed and r.status_code == 200 and "total" in r.json():
+                assert r.json()["total"] == 0, (path, query, r.text)
