@@ -317,10 +317,12 @@ def in_process(url: str, body: str) -> None:
         t0 = time.perf_counter()
         directory = Directory(entries)
         built = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        version = publication_check._version(session)
-        versioned = time.perf_counter() - t0
-        assert version
+        version_times = []
+        for _ in range(20):  # the first also opens the connection: the median is the per-request cost
+            t0 = time.perf_counter()
+            assert publication_check._version(session)
+            version_times.append(time.perf_counter() - t0)
+        versioned = statistics.median(version_times)
     times = []
     for _ in range(50):
         t0 = time.perf_counter()
@@ -330,8 +332,9 @@ def in_process(url: str, body: str) -> None:
     print(
         f"  in process: {len(entries)} details loaded in {loaded * 1000:.0f} ms, "
         f"indexed in {built * 1000:.0f} ms "
-        f"(once per change); data version query {versioned * 1000:.2f} ms; reading the {len(body)}-character "
-        f"text: median {statistics.median(times) * 1000:.2f} ms, max {max(times) * 1000:.2f} ms, "
+        f"(once per change); data version query median {versioned * 1000:.2f} ms; "
+        f"reading the {len(body)}-character text: median {statistics.median(times) * 1000:.2f} ms, "
+        f"max {max(times) * 1000:.2f} ms, "
         f"{len(found)} matches"
     )
 

@@ -214,12 +214,17 @@ def test_a_batch_answers_each_record_in_order(
     client: TestClient, integration: Actor, session: Session
 ) -> None:
     child(session)
-    client.put(f"{URL}/crm-c-20", json=consent(), headers=integration.headers)
-    client.put(f"{URL}/crm-c-21", json=consent(), headers=integration.headers)
+
+    def form(n: int) -> dict[str, str]:
+        # Three paper forms: one form is recorded once (see test_consent_twins.py).
+        return {"evidence_ref": f"FORM-{n}", "given_on": f"2024-09-{n}"}
+
+    client.put(f"{URL}/crm-c-20", json=consent(**form(20)), headers=integration.headers)
+    client.put(f"{URL}/crm-c-21", json=consent(**form(21)), headers=integration.headers)
     records = [
-        consent(external_id="crm-c-22"),
-        consent(external_id="crm-c-20"),
-        consent(external_id="crm-c-21", withdrawn_on=str(TODAY)),
+        consent(external_id="crm-c-22", **form(22)),
+        consent(external_id="crm-c-20", **form(20)),
+        consent(external_id="crm-c-21", withdrawn_on=str(TODAY), **form(21)),
         consent(external_id="crm-c-20", kind="esafety_agreement"),
         consent(external_id="crm-c-23", participant_external_id="crm-nobody"),
     ]
@@ -235,7 +240,7 @@ def test_a_batch_answers_each_record_in_order(
     assert body["results"][4]["errors"][0]["field"] == "participant_external_id"
     changed = client.post(
         SYNC,
-        json={"records": [consent(external_id="crm-c-22", purposes=["press"])]},
+        json={"records": [consent(external_id="crm-c-22", purposes=["press"], **form(22))]},
         headers=integration.headers,
     ).json()["results"][0]
     assert changed["status"] == "rejected"

@@ -10,6 +10,7 @@ from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.changes import service
 from api.changes.models import ChangesPage
+from api.common import DIGITS_ONLY
 from api.config import get_settings
 from api.db import utcnow
 from api.deps import SessionDep
@@ -25,9 +26,13 @@ def list_changes(
     _: Reader,
     reach: ReachDep,
     since: Annotated[
-        int, Query(ge=0, le=2**63 - 1, description="A `next_cursor` from before; 0 for the beginning")
+        int,
+        Query(ge=0, le=2**63 - 1, description="A `next_cursor` from before; 0 for the beginning"),
+        DIGITS_ONLY,
     ] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Changes per page (at most 1,000)")] = 100,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description="Changes per page (at most 1,000)"), DIGITS_ONLY
+    ] = 100,
 ) -> ChangesPage:
     """Created, updated and ended records of every resource the caller may read, oldest first.
 

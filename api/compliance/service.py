@@ -482,14 +482,14 @@ def _load(
 
     incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
     for r in incident_rows:
-        # Timestamps are UTC; the day an incident was reported or closed is taken in UTC too.
-        closed_on = rd.utc_day(r[6]) if r[6] is not None else None
-        incidents[r[0]].append(IncidentFacts(to_uuid(r[1]), r[2], r[3], r[4], rd.utc_day(r[5]), closed_on))
+        # Timestamps are UTC; the day an incident was reported or closed is the organisation's calendar day.
+        closed_on = rd.org_day(r[6]) if r[6] is not None else None
+        incidents[r[0]].append(IncidentFacts(to_uuid(r[1]), r[2], r[3], r[4], rd.org_day(r[5]), closed_on))
 
     waivers: dict[Any, dict[str, WaiverFacts]] = defaultdict(dict)
     for r in waiver_rows:
-        revoked_on = rd.utc_day(r[6]) if r[6] is not None else None
-        w = WaiverFacts(to_uuid(r[1]), to_uuid(r[0]), r[2], r[3], rd.utc_day(r[4]), day(r[5]), revoked_on)
+        revoked_on = rd.org_day(r[6]) if r[6] is not None else None
+        w = WaiverFacts(to_uuid(r[1]), to_uuid(r[0]), r[2], r[3], rd.org_day(r[4]), day(r[5]), revoked_on)
         # Several waivers of one rule may exist over time: the one in force on as_of is the one that matters.
         held_waiver = waivers[r[0]].get(r[2])
         if held_waiver is None or not held_waiver.in_force_on(as_of):
@@ -863,7 +863,7 @@ def create_waiver(*, session: Session, actor: Principal, data: WaiverCreate) -> 
 def revoke_waiver(*, session: Session, actor: Principal, waiver: Waiver) -> Waiver:
     """End a waiver today; its rule counts against the group's status again."""
     if waiver.revoked_at is not None:
-        raise Conflict(f"Waiver {waiver.id} was already revoked on {waiver.revoked_at.date()}")
+        raise Conflict(f"Waiver {waiver.id} was already revoked on {clock.day_of(waiver.revoked_at)}")
     if waiver.expires_on <= clock.today():
         raise Conflict(f"Waiver {waiver.id} already expired on {waiver.expires_on}")
     before = audit.snapshot(waiver)

@@ -233,7 +233,7 @@ def _pictures(session: Session, visible: Visible, data: PublicationCheckRequest)
             )
         seen.add(pid)
     shown = seen if visible.participants is None else seen & visible.participants
-    births = consents.births(session, shown)
+    births = consents.dates_of_birth(session, shown)
     errors += [
         FieldError(
             field=f"pictured_participant_ids.{i}", message=consents.NO_SUCH_PARTICIPANT, type="value_error"

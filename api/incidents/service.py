@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists
@@ -281,11 +281,10 @@ def list_(
     if group_id is not None:
         query = query.where(Incident.group_id == group_id)
     if occurred_from is not None:
-        query = query.where(col(Incident.occurred_at) >= datetime.combine(occurred_from, time(), UTC))
+        query = query.where(col(Incident.occurred_at) >= clock.start_of(occurred_from))
     if occurred_to is not None:
-        # Whole UTC days, `occurred_to` included.
-        end = datetime.combine(occurred_to + timedelta(days=1), time(), UTC)
-        query = query.where(col(Incident.occurred_at) < end)
+        # Whole days of the organisation's calendar, `occurred_to` included.
+        query = query.where(col(Incident.occurred_at) < clock.start_of(occurred_to + timedelta(days=1)))
     query = query.order_by(col(Incident.occurred_at).desc(), col(Incident.id))
     items, total = crud.page(session, query, limit=limit, offset=offset)
     if items:
@@ -650,7 +649,7 @@ def timeline(
             items.append(
                 TimelineItem(
                     kind="referral",
-                    at=datetime.combine(r.referred_on, time(), UTC),
+                    at=clock.start_of(r.referred_on),
                     recorded_at=r.created_at,
                     referral=ReferralPublic.model_validate(r),
                 )
@@ -722,10 +721,22 @@ def _protected(total: int, dimensions: list[dict[Any, int]]) -> tuple[Count, lis
     ]
 
 
-def _month(session: Session) -> Any:
+def _by_month(session: Session) -> dict[str, int]:
+    """Incidents by month of occurrence on the organisation's calendar, `YYYY-MM`."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", col(Incident.occurred_at)), "YYYY-MM")
-    return func.strftime("%Y-%m", col(Incident.occurred_at))  # SQLite keeps UTC text
+        month: Any = func.to_char(
+            func.timezone(clock.organisation_zone().key, col(Incident.occurred_at)), "YYYY-MM"
+        )
+        rows = session.exec(select(month, func.count()).select_from(Incident).group_by(month)).all()
+        return {str(m): int(n) for m, n in rows}
+    # SQLite keeps UTC text and knows no time zones: count by UTC minute (every zone's offset is whole
+    # minutes), then fold the minutes into the organisation's months.
+    minute: Any = func.strftime("%Y-%m-%d %H:%M", col(Incident.occurred_at))
+    by_month: dict[str, int] = {}
+    for m, n in session.exec(select(minute, func.count()).select_from(Incident).group_by(minute)).all():
+        key = clock.day_of(datetime.fromisoformat(str(m)).replace(tzinfo=UTC)).strftime("%Y-%m")
+        by_month[key] = by_month.get(key, 0) + int(n)
+    return by_month
 
 
 def stats(*, session: Session) -> IncidentStats:
@@ -738,7 +749,7 @@ def stats(*, session: Session) -> IncidentStats:
     by_category = counts(col(Incident.category))
     by_severity = counts(col(Incident.severity))
     by_status = counts(col(Incident.status))
-    by_month = counts(_month(session))
+    by_month = _by_month(session)
     total, (category, severity, status, month) = _protected(
         sum(by_status.values()),
         [

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, WriteOutcome, WriteReceipt, set_etag
+from api.common import IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants import service
@@ -50,7 +50,9 @@ def list_participants(
     _: Reader,
     reach: ReachDep,
     paging: PageDep,
-    current: Annotated[bool | None, Query(description="Only those taking part (true) or not (false)")] = None,
+    current: Annotated[
+        QueryFlag | None, Query(description="Only those taking part (true) or not (false)")
+    ] = None,
     external_id: Annotated[str | None, Query(max_length=100, description="The CRM's id")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None,
     group_id: Annotated[uuid.UUID | None, Query(description="Only current members of this group")] = None,

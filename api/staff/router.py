@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, WriteOutcome, WriteReceipt, set_etag
+from api.common import IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.staff import service
@@ -41,9 +41,9 @@ def list_staff(
     session: SessionDep,
     _: Reader,
     paging: PageDep,
-    current: Annotated[bool | None, Query(description="Only current (true) or departed (false)")] = None,
+    current: Annotated[QueryFlag | None, Query(description="Only current (true) or departed (false)")] = None,
     employment_type: EmploymentType | None = None,
-    is_esafety_coordinator: bool | None = None,
+    is_esafety_coordinator: QueryFlag | None = None,
     external_id: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None,
 ) -> Page[Staff]:

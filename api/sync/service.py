@@ -21,6 +21,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api import clock
 from api.compliance import service as compliance
 from api.compliance.engine import Status
+from api.consents.models import StillAllowed
 from api.crud import Upserted
 from api.db import Timestamped
 from api.errors import AppError, FieldError
@@ -159,6 +160,11 @@ class SyncResult(BaseModel):
     code: str | None = Field(default=None, description="Why it was rejected (problem `code`)")
     detail: str | None = None
     errors: list[FieldError] | None = None
+    still_allowed_by: list[StillAllowed] | None = Field(
+        default=None,
+        description="Consents only: for a consent this batch withdrew (or recorded already withdrawn), the "
+        "uses it covered that another consent still allows today (see ConsentPublic.still_allowed_by)",
+    )
 
 
 class GroupChange(BaseModel):

@@ -1,8 +1,8 @@
 """publication guard: personal contact details, phones in E.164, a per-user rate window
 
 Revision ID: b7e13c0a5d21
-Revises: 56d97493b4f6
-Create Date: 2026-11-30 03:40:00
+Revises: b7d2e4f19a60
+Create Date: 2026-11-30 03:45:00
 
 Adds the young person's own email and phone, and a member of staff's personal (non-official) email and
 phone, so the publication check can protect them; indexes (updated_at, version) so it can tell cheaply
@@ -22,7 +22,7 @@ from alembic import op
 
 
 revision: str = "b7e13c0a5d21"
-down_revision: str | None = "56d97493b4f6"
+down_revision: str | None = "b7d2e4f19a60"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
