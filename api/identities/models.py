@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from api.common import forbid_extra
+from api.common import Day, forbid_extra
 from api.db import Timestamped, enum_type
 from api.groups.models import Platform
 from api.identities.normalise import IdentityKind
@@ -72,7 +72,7 @@ class IdentityCreate(IdentityBase):
 
 class IdentityEnd(SQLModel):
     model_config = forbid_extra({"ended_on": "2026-01-05"})
-    ended_on: date = Field(description="The first day the person no longer uses this identity")
+    ended_on: Day = Field(description="The first day the person no longer uses this identity")
 
 
 class IdentityPublic(IdentityBase):

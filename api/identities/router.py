@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, WriteReceipt, set_etag
+from api.common import IfMatch, Page, PageDep, QueryFlag, WriteReceipt, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.identities import service
@@ -33,7 +33,7 @@ def list_identities(
     paging: PageDep,
     staff_id: uuid.UUID | None = None,
     participant_id: uuid.UUID | None = None,
-    current: Annotated[bool | None, Query(description="Only not ended (true) or ended (false)")] = None,
+    current: Annotated[QueryFlag | None, Query(description="Only not ended (true) or ended (false)")] = None,
 ) -> Page[PlatformIdentity]:
     """How the people the caller may read appear on platforms: a young person's only to those who may read
     the young person."""

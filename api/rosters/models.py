@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from api.common import forbid_extra
+from api.common import Day, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type
 from api.groups.models import Platform
 
@@ -100,7 +100,7 @@ class EntryIn(SQLModel):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
     platform_role: PlatformRole = PlatformRole.member
-    joined_on: date | None = None
+    joined_on: Day | None = None
 
 
 class RosterUpload(SQLModel):
@@ -118,7 +118,7 @@ class RosterUpload(SQLModel):
             ],
         }
     )
-    captured_on: date | None = Field(
+    captured_on: Day | None = Field(
         default=None, description="The day the list was taken from the platform; today when left out"
     )
     entries: list[EntryIn] = Field(max_length=MAX_ENTRIES, description="Everyone on the platform's list")
@@ -133,7 +133,7 @@ class ResolutionIn(SQLModel):
     resolution: Resolution
     staff_id: uuid.UUID | None = None
     participant_id: uuid.UUID | None = None
-    removed_on: date | None = None
+    removed_on: Day | None = None
 
 
 # --- output ------------------------------------------------------------------------------------------------

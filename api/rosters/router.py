@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, WriteReceipt, set_etag
+from api.common import YYYY_MM_DD, IfMatch, Page, PageDep, WriteReceipt, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, FieldError, Responses, Unprocessable, problem
 from api.groups.models import Group
@@ -112,6 +112,7 @@ def upload_roster(
     captured_on: Annotated[
         date | None,
         Query(description="For CSV: the day the list was taken from the platform; today if left out"),
+        YYYY_MM_DD,
     ] = None,
 ) -> RosterPublic | WriteReceipt:
     """The group's member list as the platform shows it: JSON (`RosterUpload`) or CSV (`text/csv`, a header
