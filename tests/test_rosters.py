@@ -452,3 +452,24 @@ def test_group_roster_reconciled_carries_counts_only(
         "probable": 2,
         "unknown": 1,
     }
+
+
+def test_apply_leaves_a_membership_that_started_after_the_list_was_taken(
+    client: TestClient, session: Session, coordinator: Actor, world: World
+) -> None:
+    entries = [e for e in world.entries() if e.get("display_name") not in ("DJ Stranger", "Grace L")]
+    body = {"captured_on": str(TODAY - timedelta(days=3)), "entries": entries}
+    r = client.post(url(world.group), json=body, headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+    roster = r.json()
+    newcomer = make_staff(session)
+    make_membership(session, world.group, staff=newcomer, started_on=TODAY - timedelta(days=1))
+    for row in (3, 4):  # Kit and Sam: probable, confirmed
+        assert (
+            _resolve(client, coordinator, world, roster, row, {"resolution": "confirmed"}).status_code == 200
+        )
+    applied = client.post(f"{url(world.group)}/{roster['id']}/apply", headers=coordinator.headers)
+    assert applied.status_code == 200, applied.text
+    ended = {c["person"]["label"] for c in applied.json()["changes"] if c["action"] == "membership.end"}
+    assert newcomer.full_name not in ended
+    assert "Zoë Absent" in ended

@@ -178,7 +178,8 @@ def apply(
     people no longer on it (on the day they were removed, or else the day the list was taken), add those of
     matched people who are on it (from their joining date, or else that day), and set each one's role (a
     platform admin or moderator who is current staff is an admin; everyone else a member). Each change is
-    audited and listed. Someone on the platform whose records say they should not be there (departed staff,
+    audited and listed. A membership that started after the list was taken is left alone (the list cannot
+    say they are gone). Someone on the platform whose records say they should not be there (departed staff,
     a young person who left) gets no new membership: remove them on the platform and resolve the entry.
 
     Errors: 409 while entries wait for an answer, once applied, or when a later roster of the group exists;
@@ -247,6 +248,8 @@ def apply(
             else:
                 continue
             action = "membership.update"
+        elif m.started_on > roster.captured_on and pid not in removed:
+            continue  # added after the list was taken: the list cannot say they are gone
         else:
             off = removed[pid].removed_on if pid in removed else None
             ended_on = max(off or roster.captured_on, m.started_on)
