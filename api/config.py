@@ -17,6 +17,12 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./esafety.db"
+    # Bounds on waiting for the database, so a database that is down, hung or saturated is a 503 within a
+    # few seconds rather than a request that hangs: connecting (PostgreSQL), one statement (PostgreSQL's
+    # statement_timeout; on SQLite how long a writer waits for another's lock), and a free connection.
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    database_statement_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     secret_key: str = DEV_SECRET
     # The organisation's calendar: "today" for every decision (api/clock.py), an IANA zone name.
     organisation_timezone: str = "Europe/London"
