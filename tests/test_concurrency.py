@@ -6,6 +6,7 @@ pushes racing each other answer as a sequential retry would (never a 409 or `rej
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from tests.factories import (
     make_actor,
     make_api_key,
     make_group,
+    make_participant,
     make_staff,
 )
 from tests.live import live_app
@@ -140,3 +142,102 @@ def test_two_writers_of_fifteen_writes_each_all_succeed() -> None:
         first, second = together(2, write)
         assert first == [201] + [200] * 14, first
         assert second == [200] * 15, second
+
+
+def _identical_puts(
+    base: str, path: str, headers: dict[str, str], body: dict[str, Any]
+) -> list[httpx.Response]:
+    def put(_: int) -> httpx.Response:
+        return httpx.put(f"{base}{path}", json=body, headers=headers, timeout=60)
+
+    return together(10, put)
+
+
+def _one_created_nine_unchanged(responses: list[httpx.Response]) -> None:
+    codes = Counter(r.status_code for r in responses)
+    assert codes == {201: 1, 200: 9}, [(r.status_code, r.text[:200]) for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert {r.json()["version"] for r in responses} == {1}  # the nine wrote nothing
+
+
+def test_ten_identical_concurrent_staff_pushes_create_once_and_agree() -> None:
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            crm = make_api_key(session)
+        body = _staff_record("CRM-S-RACE")
+        _one_created_nine_unchanged(
+            _identical_puts(base, "/api/v1/staff/by-external-id/CRM-S-RACE", crm.headers, body)
+        )
+
+
+def test_ten_identical_concurrent_participant_pushes_create_once_and_agree() -> None:
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            crm = make_api_key(session)
+        path = "/api/v1/participants/by-external-id/CRM-P-RACE"
+        _one_created_nine_unchanged(
+            _identical_puts(base, path, crm.headers, _participant_record("CRM-P-RACE"))
+        )
+
+
+def test_ten_identical_concurrent_consent_pushes_create_once_and_agree() -> None:
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            crm = make_api_key(session)
+            child = make_participant(session)
+        body = {
+            "participant_id": str(child.id),
+            "kind": "image_use",
+            "purposes": ["website"],
+            "given_by": "parent_carer",
+            "given_by_name": "A Parent",
+            "given_on": str(TODAY - timedelta(days=10)),
+            "evidence_ref": "IMG-RACE",
+        }
+        path = "/api/v1/consents/by-external-id/CRM-C-RACE"
+        _one_created_nine_unchanged(_identical_puts(base, path, crm.headers, body))
+
+
+def test_two_different_concurrent_pushes_of_a_new_record_create_then_update() -> None:
+    """As if sent one after the other: one creates it, the other replaces it; neither is told it conflicts."""
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            crm = make_api_key(session)
+        path = f"{base}/api/v1/participants/by-external-id/CRM-P-TWO"
+
+        def put(i: int) -> httpx.Response:
+            body = _participant_record("CRM-P-TWO", carer_name=f"Carer {i}")
+            return httpx.put(path, json=body, headers=crm.headers, timeout=60)
+
+        for _ in range(3):
+            responses = together(2, put)
+            assert sorted(r.status_code for r in responses) in ([200, 201], [200, 200]), [
+                (r.status_code, r.text[:200]) for r in responses
+            ]
+        final = httpx.get(
+            path.replace("/by-external-id/CRM-P-TWO", "?external_id=CRM-P-TWO"), headers=crm.headers
+        )
+        assert final.json()["total"] == 1
+
+
+def test_ten_identical_concurrent_bulk_syncs_reject_nothing() -> None:
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            crm = make_api_key(session)
+        records = [_participant_record(f"CRM-P-BULK-{n}") for n in range(20)]
+
+        def sync(_: int) -> httpx.Response:
+            return httpx.post(
+                f"{base}/api/v1/sync/participants",
+                json={"records": records},
+                headers=crm.headers,
+                timeout=120,
+            )
+
+        responses = together(10, sync)
+        assert [r.status_code for r in responses] == [200] * 10, [r.text[:300] for r in responses]
+        counts = Counter[str]()
+        for r in responses:
+            counts.update({k: v for k, v in r.json()["counts"].items() if v})
+        # Every record created exactly once across the ten batches, and found unchanged by the other nine.
+        assert counts == {"created": 20, "unchanged": 180}, counts

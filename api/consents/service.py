@@ -243,7 +243,8 @@ def withdraw(
         session.rollback()
         if expected_version is not None:
             raise PreconditionFailed("The consent changed since it was read: read it again")
-        raise Conflict("This consent was already withdrawn")
+        # Another withdrawal landed first: a push of the same withdrawal then finds it and is unchanged.
+        raise crud.Raced("This consent was already withdrawn")
     session.refresh(consent)
     audit.record(session, actor=actor, action="consent.withdraw", entity=consent, before=before)
     # In the same transaction as the withdrawal: announced exactly when it is stored. Ids only.
@@ -319,6 +320,28 @@ def _check_withdrawal(given_on: date, withdrawn_on: date) -> None:
 
 
 def upsert_by_external_id(
+    *,
+    session: Session,
+    actor: Principal,
+    external_id: str,
+    data: ConsentUpsert,
+    expected_version: int | None = None,
+) -> tuple[Consent, crud.Upserted]:
+    """The CRM's push of the record it knows by `external_id`. Two identical pushes at the same moment
+    answer as one after the other would: the one that loses the race to store it finds it stored."""
+    return crud.once_more_if_raced(
+        session,
+        lambda: _upsert_once(
+            session=session,
+            actor=actor,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        ),
+    )
+
+
+def _upsert_once(
     *,
     session: Session,
     actor: Principal,
