@@ -33,10 +33,11 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     api_key_rate_per_minute: int = Field(default=600, ge=1)
-    # Idempotency-Key: how long a key's stored response is replayed, and how long a request that never
-    # finished (a crashed worker) keeps its key locked before a retry may take it over.
+    # Idempotency-Key: how long a key's stored response is replayed, and how long a claim nobody renews (a
+    # running request renews its own a few times within this) keeps the key before a retry may take it
+    # over: a crashed worker's batch can be retried within a minute.
     idempotency_key_hours: int = Field(default=24, ge=1)
-    idempotency_lock_seconds: int = Field(default=300, ge=1)
+    idempotency_lock_seconds: int = Field(default=30, ge=3, le=3600)
     # The changes feed serves only events at least this old, so a transaction that wrote an earlier
     # sequence number but committed later is not skipped by a consumer (see api/changes/service.py).
     changes_settle_seconds: float = Field(default=2.0, ge=0)
