@@ -90,6 +90,10 @@ def save(
     session.add(obj)
     audit.record(session, actor=actor, action=action, entity=obj, before=before)
     try:
+        session.flush()
+        # Read back before the commit, not after: a read after it would begin another transaction, which
+        # on SQLite (BEGIN IMMEDIATE, api/db.py) would hold the write lock while the answer is sent.
+        session.refresh(obj)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
@@ -97,7 +101,8 @@ def save(
         field = next((f for f in unique_fields if f in message), unique_fields[0] if unique_fields else None)
         detail = f"Another record already has this {field}" if field else "Conflicts with an existing record"
         raise Raced(detail, extra={"field": field} if field else None) from exc
-    session.refresh(obj)
+    if session.expire_on_commit:  # a session that forgets on commit (the command line's) reads it back
+        session.refresh(obj)
     return obj
 
 
