@@ -435,7 +435,7 @@ def test_no_transaction_is_open_while_a_password_is_hashed(
     it, or every other writer would wait for it too."""
     actor = make_actor(session, Role.staff)
     assert actor.user is not None
-    real = service.verify_password
+    real = passwords.verify_password
     checked: list[bool] = []
 
     def verify(password: str, hashed: str) -> bool:
