@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
-from typing import Annotated, Any, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 
 from fastapi import Depends, Header, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement
 from sqlmodel._compat import SQLModelConfig
 
@@ -29,6 +30,21 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+WriteOutcome = Literal["created", "updated", "unchanged"]
+
+
+class WriteReceipt(BaseModel):
+    """What a write answers to a caller who may change a kind of record but not read it (an API key scoped
+    to `sync:write` only): that the write happened, never the record's fields. The same shape for every
+    write route and every bulk sync result."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID = Field(description="The record's id")
+    version: int = Field(description="The record's version after the write (send it back in If-Match)")
+    status: WriteOutcome = Field(description="What the write did to the record")
 
 
 class PageParams(BaseModel):

@@ -261,14 +261,17 @@ def test_staff_see_only_their_groups_participants(
         assert consent.withdrawn_on is None
 
 
-def test_staff_recording_for_a_child_out_of_reach_is_404_naming_nothing(
+def test_staff_recording_for_a_child_out_of_reach_is_the_unknown_422(
     client: TestClient, staff_actor: Actor, session: Session, reach: dict[str, Participant]
 ) -> None:
     assert client.post(URL, json=body(reach["mine"]), headers=staff_actor.headers).status_code == 201
     out_of_reach = client.post(URL, json=body(reach["theirs"]), headers=staff_actor.headers)
     unknown = client.post(URL, json=body(uuid.uuid4()), headers=staff_actor.headers)
-    assert out_of_reach.status_code == unknown.status_code == 404
+    # An id in a body: the same 422 naming the field for an unknown child and one out of reach.
+    assert out_of_reach.status_code == unknown.status_code == 422
     assert out_of_reach.json()["detail"] == unknown.json()["detail"]  # existence is not revealed
+    assert out_of_reach.json()["errors"] == unknown.json()["errors"]
+    assert out_of_reach.json()["errors"][0]["field"] == "participant_id"
     assert str(reach["theirs"].id) not in out_of_reach.text
     assert "Di Ray" not in out_of_reach.text
 

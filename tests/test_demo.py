@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from api import cli, clock
 from api.auth.models import User
 from api.auth.principal import user_principal
+from api.auth.reach import Reach
 from api.common import in_force
 from api.compliance import service as compliance
 from api.compliance.engine import Status
@@ -220,7 +221,9 @@ def test_the_engine_finds_a_group_in_each_status(
 ) -> None:
     # The README's "Compliance at a glance" walks through these: a newcomer should see every status.
     coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
-    report = compliance.organisation_report(session=session, caller=user_principal(coordinator), as_of=TODAY)
+    report = compliance.organisation_report(
+        session=session, reach=Reach.of(user_principal(coordinator)), as_of=TODAY
+    )
     statuses = {g.group_name: g.status for g in report.groups}
     assert set(statuses.values()) == set(Status), statuses
     assert statuses["Youth Band"] is Status.compliant
@@ -239,7 +242,9 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def test_the_readme_tells_the_demo_as_it_is(session: Session, accounts: list[tuple[str, str, str]]) -> None:
     # "Compliance at a glance" lists each demo group with its status and fetches the Beat Lab by id.
     coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
-    report = compliance.organisation_report(session=session, caller=user_principal(coordinator), as_of=TODAY)
+    report = compliance.organisation_report(
+        session=session, reach=Reach.of(user_principal(coordinator)), as_of=TODAY
+    )
     text = README.read_text()
     listed = dict(re.findall(r"^- \*\*(.+?)\*\* \(\w+\): `(\w+)`", text, flags=re.MULTILINE))
     assert listed == {g.group_name: g.status.value for g in report.groups}

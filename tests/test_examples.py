@@ -25,6 +25,7 @@ from tests.factories import (
     PASSWORD,
     Actor,
     consents_make_consent,
+    make_actor,
     make_group,
     make_membership,
     make_participant,
@@ -140,6 +141,13 @@ def _world(session: Session) -> dict[str, str]:
         "{incident_id}": str(incident.id),
         "{user_id}": str(account),
     }
+
+
+@pytest.fixture
+def coordinator(session: Session) -> Actor:
+    # Staff in post long before any example's date: a review or risk assessment is signed by its author,
+    # who must be current staff on the day it records.
+    return make_actor(session, Role.coordinator, coordinator=True, started_on=date(2015, 1, 5))
 
 
 @pytest.mark.parametrize(("method", "path", "name"), BODIES, ids=IDS)

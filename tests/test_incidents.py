@@ -13,6 +13,7 @@ from sqlalchemy import Connection, event
 from sqlmodel import Session, col, func, select
 
 from api.audit.models import AuditEvent
+from api.groups.models import Group
 from api.incidents import service as incident_service
 from api.incidents.lifecycle import ALLOWED
 from api.incidents.models import (
@@ -23,12 +24,14 @@ from api.incidents.models import (
     IncidentView,
 )
 from api.main import create_app
+from api.participants.models import Participant
 from api.policy.models import PolicySettings
 from tests.factories import (
     TODAY,
     Actor,
     incidents_make_group,
     incidents_make_participant,
+    make_membership,
     make_staff,
 )
 from tests.test_permission_matrix import served_routes
@@ -61,6 +64,16 @@ def report(client: TestClient, actor: Actor, **overrides: Any) -> dict[str, Any]
     r = client.post(URL, json=incident_body(**overrides), headers=actor.headers)
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+def in_reach(session: Session, actor: Actor, *children: Participant) -> Group:
+    """A group the member of staff and the children are in today, so the children are in the staff's reach."""
+    assert actor.staff is not None
+    group = incidents_make_group(session)
+    make_membership(session, group, staff=actor.staff)
+    for child in children:
+        make_membership(session, group, participant=child)
+    return group
 
 
 def move(client: TestClient, actor: Actor, incident_id: str, to: IncidentStatus, **extra: Any) -> Any:
@@ -96,7 +109,7 @@ def test_staff_report_defaults_reporter_and_starts_reported(
 ) -> None:
     child = incidents_make_participant(session)
     colleague = make_staff(session)
-    group = incidents_make_group(session)
+    group = in_reach(session, staff_actor, child)
     created = report(
         client,
         staff_actor,
@@ -422,6 +435,7 @@ def test_timeline_merges_everything_in_time_order(
     client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
 ) -> None:
     child = incidents_make_participant(session)
+    in_reach(session, staff_actor, child)
     iid = report(client, staff_actor, participant_ids=[str(child.id)])["id"]
     client.post(
         f"{URL}/{iid}/entries",
@@ -467,6 +481,7 @@ def test_notification_is_exactly_one_of_two_shapes(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
     child, bystander = incidents_make_participant(session), incidents_make_participant(session)
+    in_reach(session, staff_actor, child, bystander)
     iid = report(client, staff_actor, participant_ids=[str(child.id)])["id"]
     url = f"{URL}/{iid}/notifications"
     told = {

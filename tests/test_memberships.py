@@ -307,7 +307,11 @@ def test_staff_who_admin_a_group_manage_its_members(
     assert staff_actor.staff is not None
     group = make_group(session)
     make_membership(session, group, staff=staff_actor.staff, role=MemberRole.admin)
+    # An admin adds only a child already in their reach: here one in another group they are in.
+    other = make_group(session)
+    make_membership(session, other, staff=staff_actor.staff)
     child = make_participant(session)
+    make_membership(session, other, participant=child)
     r = client.post(URL, json=body(group, participant_id=str(child.id)), headers=staff_actor.headers)
     assert r.status_code == 201, r.text
     mid = r.json()["id"]
@@ -362,7 +366,10 @@ def test_staff_outside_a_group_get_404(client: TestClient, staff_actor: Actor, s
             json={**body(group, participant_id=str(child.id)), "group_id": str(group_id)},
             headers=staff_actor.headers,
         )
-        assert r.status_code == 404, r.text
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"] == [
+            {"field": "group_id", "message": f"No group with id {group_id}", "type": "value_error"}
+        ]
     assert (
         client.patch(f"{URL}/{existing.id}", json={"role": "admin"}, headers=staff_actor.headers).status_code
         == 404

@@ -12,6 +12,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import Page, PageDep
 from api.compliance import service
@@ -107,7 +108,8 @@ def list_compliance_rules(_: Reader) -> list[RulePublic]:
 def get_organisation_compliance(
     request: Request,
     session: SessionDep,
-    caller: Reader,
+    _: Reader,
+    reach: ReachDep,
     as_of: AsOf = None,
     status_: Annotated[
         Status | None, Query(alias="status", description="Only groups with this status")
@@ -122,7 +124,7 @@ def get_organisation_compliance(
     Staff see only the groups they are in. Send `Accept: text/csv` for the same report as a spreadsheet."""
     report = service.organisation_report(
         session=session,
-        caller=caller,
+        reach=reach,
         as_of=service.check_as_of(as_of),
         status=status_,
         platform=platform,
@@ -136,7 +138,8 @@ def get_organisation_compliance(
 @router.get("/compliance/waivers", response_model=Page[WaiverPublic], summary="List waivers")
 def list_compliance_waivers(
     session: SessionDep,
-    caller: Reader,
+    _: Reader,
+    reach: ReachDep,
     paging: PageDep,
     group_id: uuid.UUID | None = None,
     rule_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -145,7 +148,7 @@ def list_compliance_waivers(
     """Waivers, newest first. Staff see only the waivers of groups they are in."""
     items, total = service.list_waivers(
         session=session,
-        caller=caller,
+        reach=reach,
         limit=paging.limit,
         offset=paging.offset,
         group_id=group_id,
@@ -187,13 +190,13 @@ def revoke_compliance_waiver(session: SessionDep, caller: Admin, waiver: WaiverB
     summary="A group's compliance",
 )
 def get_group_compliance(
-    session: SessionDep, caller: Reader, group_id: uuid.UUID, as_of: AsOf = None
+    session: SessionDep, _: Reader, reach: ReachDep, group_id: uuid.UUID, as_of: AsOf = None
 ) -> Response:
     """The group's status, counts per outcome and one finding per group rule, each citing its policy clause,
     with the records involved and what to do. Staff may evaluate only groups they are in (404 otherwise);
     trustees see participants as an id and a neutral label."""
     report = service.group_report(
-        session=session, caller=caller, group_id=group_id, as_of=service.check_as_of(as_of)
+        session=session, reach=reach, group_id=group_id, as_of=service.check_as_of(as_of)
     )
     return _json(report)
 
@@ -205,10 +208,10 @@ def get_group_compliance(
     summary="A staff member's compliance",
 )
 def get_staff_compliance(
-    session: SessionDep, caller: Reader, staff_id: uuid.UUID, as_of: AsOf = None
+    session: SessionDep, _: Reader, reach: ReachDep, staff_id: uuid.UUID, as_of: AsOf = None
 ) -> Response:
     """One member of staff against the staff rules. Staff may read only their own (404 otherwise)."""
     report = service.staff_report(
-        session=session, caller=caller, staff_id=staff_id, as_of=service.check_as_of(as_of)
+        session=session, reach=reach, staff_id=staff_id, as_of=service.check_as_of(as_of)
     )
     return _json(report)

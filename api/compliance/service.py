@@ -24,7 +24,7 @@ from api import clock, crud
 from api import models as _tables  # noqa: F401  (registers every table in the metadata read below)
 from api.audit import service as audit
 from api.auth.principal import Principal
-from api.auth.roles import Permission, Role
+from api.auth.reach import Extent, Reach, Record
 from api.compliance import fetch
 from api.compliance.engine import (
     Evaluation,
@@ -58,7 +58,7 @@ from api.consents.logic import ConsentFact
 from api.db import utcnow
 from api.errors import Conflict, NotFound, Unprocessable
 from api.groups.models import Platform
-from api.memberships.scope import groups_of_staff, participants_reachable_by
+from api.participants.models import Participant
 from api.policy.models import PolicySettingsBase
 
 _T = SQLModel.metadata.tables
@@ -97,31 +97,25 @@ FACTS: dict[str, list[str]] = {
 # Reach
 
 
-def _sees_everything(caller: Principal) -> bool:
-    return caller.role in (Role.coordinator, Role.trustee)
-
-
-def _redact_for(session: Session, caller: Principal, evaluation: Evaluation) -> Evaluation:
-    """Children's names only for callers who may see those children today: none for trustees (no participant
-    access), all for coordinators, and for staff only the children currently in their groups, so that an
-    `as_of` in the past cannot show them a child who has since moved out of their reach."""
-    if Permission.PARTICIPANT_READ not in caller.permissions:
+def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evaluation:
+    """Children's names only for callers who may see those children today (their `Reach`): none for those
+    who reach no participant (trustees), all for those who reach every one, and otherwise only the
+    children in reach today, so that an `as_of` in the past cannot show a child who has since moved out."""
+    if not reach.reads(Record.participant):
         return redact_participants(evaluation)
-    if caller.role is Role.staff and caller.staff_id is not None:
-        reachable = {
-            p for p in session.exec(participants_reachable_by(caller.staff_id)).all() if p is not None
-        }
-        return redact_participants(evaluation, keep=reachable)
-    return evaluation
-
-
-def _group_reach(caller: Principal) -> ColumnElement[bool]:
-    """Groups the caller may evaluate: all, or (staff) those they are in today."""
-    if _sees_everything(caller):
-        return sa.true()
-    if caller.staff_id is None:
-        return sa.false()
-    return GROUP.c.id.in_(groups_of_staff(caller.staff_id, clock.today()))
+    if reach.reads_every(Record.participant):
+        return evaluation
+    named = {e.id for f in evaluation.findings for e in f.evidence if e.type == "participant"}
+    if not named:
+        return evaluation
+    reachable = set(
+        session.exec(
+            select(col(Participant.id)).where(
+                col(Participant.id).in_(named), reach.participants(Participant.id)
+            )
+        ).all()
+    )
+    return redact_participants(evaluation, keep=reachable)
 
 
 def check_as_of(as_of: date | None) -> date:
@@ -505,17 +499,19 @@ def _snapshot(
 
 
 def load_group(
-    *, session: Session, group_id: uuid.UUID, as_of: date, caller: Principal | None = None
+    *, session: Session, group_id: uuid.UUID, as_of: date, reach: Reach | None = None
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
-    """One group's snapshot and its waivers, in eight statements whatever its size; 404 out of reach."""
+    """One group's snapshot and its waivers, in eight statements whatever its size; 404 out of reach
+    (`reach` None: the system itself, which reaches every group)."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
-    if caller is None or _sees_everything(caller):
+    if reach is None or reach.reads_every(Record.group):
         statement = _ONE_GROUP
-    elif caller.staff_id is not None:
+    elif reach.read[Record.group] is Extent.own_groups and reach.actor.staff_id is not None:
+        # The reach condition as a fixed statement with parameters, so it is compiled once for everyone.
         statement = _ONE_GROUP_IN_REACH
-        params |= {"staff_id": caller.staff_id, "today": clock.today()}
+        params |= {"staff_id": reach.actor.staff_id, "today": reach.today}
     else:
-        raise NotFound(f"No group with id {group_id}")
+        statement = _ONE_GROUP.where(reach.groups(GROUP.c.id))
     groups, thresholds, loaded = _load(session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True)
     if not groups:
         raise NotFound(f"No group with id {group_id}")
@@ -580,11 +576,11 @@ class OrganisationReport:
     facts: dict[str, list[str]]
 
 
-def group_report(*, session: Session, caller: Principal, group_id: uuid.UUID, as_of: date) -> GroupReport:
+def group_report(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> GroupReport:
     """A group's compliance as of a date (staff: only a group they are in today)."""
-    snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, caller=caller)
+    snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, reach=reach)
     ev = evaluate(GROUP_RULES, snapshot, waivers)
-    ev = _redact_for(session, caller, ev)
+    ev = _redact_for(session, reach, ev)
     g = snapshot.group
     return GroupReport(g.id, g.name, g.platform, as_of, ev.status, ev.counts, ev.findings, FACTS)
 
@@ -616,9 +612,9 @@ def _staff_snapshots(
     ]
 
 
-def staff_report(*, session: Session, caller: Principal, staff_id: uuid.UUID, as_of: date) -> StaffReport:
-    """One member of staff's compliance (staff: only their own)."""
-    if not _sees_everything(caller) and caller.staff_id != staff_id:
+def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: date) -> StaffReport:
+    """One member of staff's compliance (staff: only their own); 404 out of reach, as for an unknown id."""
+    if not reach.holds(session, reach.staff_reports, staff_id):
         raise NotFound(f"No staff member with id {staff_id}")
     snapshots = _staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id)
     if not snapshots:
@@ -645,7 +641,7 @@ def _active_on(as_of: date) -> ColumnElement[bool]:
 def organisation_report(
     *,
     session: Session,
-    caller: Principal,
+    reach: Reach,
     as_of: date,
     status: Status | None = None,
     platform: Platform | None = None,
@@ -654,7 +650,7 @@ def organisation_report(
     """The organisation's own findings and every active group's status, in a fixed number of queries."""
     if rule is not None and rule not in GROUP_RULE_IDS:
         raise Unprocessable.field("rule", f"{rule!r} is not a group rule id (see /api/v1/compliance/rules)")
-    active = sa.and_(_active_on(as_of), _group_reach(caller))
+    active = sa.and_(_active_on(as_of), reach.groups(GROUP.c.id))
     if platform is not None:
         active = sa.and_(active, GROUP.c.platform == platform)
     active_ids = sa.select(GROUP.c.id).where(active)
@@ -685,7 +681,7 @@ def organisation_report(
     org_findings = [finding(r, r.check(org)) for r in ORG_RULES]
     org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
     organisation = summarise(org_findings)
-    organisation = _redact_for(session, caller, organisation)
+    organisation = _redact_for(session, reach, organisation)
 
     by_rule: dict[str, int] = defaultdict(int)
     for s in summaries:
@@ -801,7 +797,7 @@ def get_waiver(*, session: Session, waiver_id: uuid.UUID) -> Waiver:
 def list_waivers(
     *,
     session: Session,
-    caller: Principal,
+    reach: Reach,
     limit: int,
     offset: int,
     group_id: uuid.UUID | None = None,
@@ -809,10 +805,7 @@ def list_waivers(
     active: bool | None = None,
 ) -> tuple[list[Waiver], int]:
     """A filtered page of waivers, newest first (staff: only their groups')."""
-    query = select(Waiver)
-    if not _sees_everything(caller):
-        reach = groups_of_staff(caller.staff_id, clock.today()) if caller.staff_id else None
-        query = query.where(col(Waiver.group_id).in_(reach)) if reach is not None else query.where(sa.false())
+    query = select(Waiver).where(reach.waivers(Waiver.group_id))
     if group_id is not None:
         query = query.where(Waiver.group_id == group_id)
     if rule_id is not None:

@@ -9,10 +9,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
+from sqlmodel import Session
 
-from api.auth.principal import Principal, current_principal, require
+from api.auth.principal import Principal, require
+from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import IfMatch, Page, PageDep, WriteOutcome, WriteReceipt, set_etag
 from api.consents import service
 from api.consents.models import (
     Consent,
@@ -41,21 +43,35 @@ checks_router = APIRouter()
 Reader = Annotated[Principal, Depends(require(Permission.CONSENT_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.CONSENT_WRITE))]
 Checker = Annotated[Principal, Depends(require(Permission.PUBLICATION_CHECK))]
-# The fetch-or-404 dependencies read the caller for row-level reach; routes still name their permission
-# first, so a forbidden role gets 403 before any lookup.
-Caller = Annotated[Principal, Depends(current_principal)]
+# The fetch-or-404 dependencies apply the caller's reach; routes still name their permission first, so a
+# forbidden role gets 403 before any lookup.
 
 
-def consent_or_404(consent_id: uuid.UUID, session: SessionDep, caller: Caller) -> Consent:
-    return service.get(session=session, caller=caller, consent_id=consent_id)
+def consent_or_404(consent_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Consent:
+    return service.get(session=session, reach=reach, consent_id=consent_id)
 
 
-def participant_or_404(participant_id: uuid.UUID, session: SessionDep, caller: Caller) -> Participant:
-    return service.participant(session=session, caller=caller, participant_id=participant_id)
+def consent_to_write_or_404(consent_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Consent:
+    return service.get(session=session, reach=reach, consent_id=consent_id, to_write=True)
+
+
+def participant_or_404(participant_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Participant:
+    return service.participant(session=session, reach=reach, participant_id=participant_id)
 
 
 ConsentById = Annotated[Consent, Depends(consent_or_404)]
+ConsentToWrite = Annotated[Consent, Depends(consent_to_write_or_404)]
 ParticipantById = Annotated[Participant, Depends(participant_or_404)]
+# A caller who may record consents but not read them (a `sync:write` key) gets a receipt, not the record.
+Written = ConsentPublic | WriteReceipt
+
+
+def _answer(
+    session: Session, reach: Reach, consent: Consent, outcome: WriteOutcome
+) -> ConsentPublic | WriteReceipt:
+    if not reach.reads(Record.consent):
+        return WriteReceipt(id=consent.id, version=consent.version, status=outcome)
+    return _public(session, consent)
 
 
 def _public(session: SessionDep, consent: Consent) -> ConsentPublic:
@@ -65,7 +81,8 @@ def _public(session: SessionDep, consent: Consent) -> ConsentPublic:
 @router.get("", response_model=Page[ConsentPublic], summary="List consents")
 def list_consents(
     session: SessionDep,
-    caller: Reader,
+    _: Reader,
+    reach: ReachDep,
     paging: PageDep,
     participant_id: uuid.UUID | None = None,
     kind: ConsentKind | None = None,
@@ -79,7 +96,7 @@ def list_consents(
     the consents of the participants currently in their groups."""
     items, total = service.list_(
         session=session,
-        caller=caller,
+        reach=reach,
         limit=paging.limit,
         offset=paging.offset,
         participant_id=participant_id,
@@ -98,26 +115,26 @@ def list_consents(
 
 @router.post(
     "",
-    response_model=ConsentPublic,
+    response_model=Written,
     status_code=status.HTTP_201_CREATED,
     responses={**NOT_FOUND, **CONFLICT},
     summary="Record a consent",
 )
 def create_consent(
-    session: SessionDep, caller: Writer, data: ConsentCreate, response: Response
-) -> ConsentPublic:
+    session: SessionDep, _: Writer, reach: ReachDep, data: ConsentCreate, response: Response
+) -> ConsentPublic | WriteReceipt:
     """Record a consent with its purposes, who gave it and the evidence. Records are never edited: a change
     of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one."""
-    consent = service.create(session=session, actor=caller, data=data)
+    consent = service.create(session=session, reach=reach, data=data)
     set_etag(response, consent.version)
-    return _public(session, consent)
+    return _answer(session, reach, consent, "created")
 
 
 @router.put(
     "/by-external-id/{external_id}",
-    response_model=ConsentPublic,
+    response_model=Written,
     responses={
-        201: {"model": ConsentPublic, "description": "Created"},
+        201: {"model": Written, "description": "Created"},
         **NOT_FOUND,
         **CONFLICT,
         **PRECONDITION,
@@ -126,12 +143,13 @@ def create_consent(
 )
 def upsert_consent_by_external_id(
     session: SessionDep,
-    caller: Writer,
+    _: Writer,
+    reach: ReachDep,
     external_id: Annotated[str, Path(min_length=1, max_length=100)],
     data: ConsentUpsert,
     expected_version: IfMatch,
     response: Response,
-) -> ConsentPublic:
+) -> ConsentPublic | WriteReceipt:
     """The CRM's push of a full consent record, matched on `external_id`: recorded (201), unchanged (200), or
     withdrawn (200) when the push adds a `withdrawn_on` and otherwise matches. Consents are append-only: any
     other difference from the recorded consent is a 409 `consent_is_append_only` naming the fields; push a
@@ -139,11 +157,11 @@ def upsert_consent_by_external_id(
     `participant_external_id` (exactly one). Send If-Match to refuse the push (412) if the record changed
     since you read it."""
     consent, outcome = service.upsert_by_external_id(
-        session=session, actor=caller, external_id=external_id, data=data, expected_version=expected_version
+        session=session, reach=reach, external_id=external_id, data=data, expected_version=expected_version
     )
     response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
     set_etag(response, consent.version)
-    return _public(session, consent)
+    return _answer(session, reach, consent, outcome)
 
 
 @router.get("/{consent_id}", response_model=ConsentPublic, responses=NOT_FOUND, summary="Get a consent")
@@ -156,30 +174,31 @@ def get_consent(session: SessionDep, _: Reader, consent: ConsentById, response: 
 
 @router.post(
     "/{consent_id}/withdraw",
-    response_model=ConsentPublic,
+    response_model=Written,
     responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Withdraw a consent",
 )
 def withdraw_consent(
     session: SessionDep,
-    caller: Writer,
-    consent: ConsentById,
+    _: Writer,
+    reach: ReachDep,
+    consent: ConsentToWrite,
     data: ConsentWithdraw,
     expected_version: IfMatch,
     response: Response,
-) -> ConsentPublic:
+) -> ConsentPublic | WriteReceipt:
     """Withdraw a consent from `withdrawn_on` (no use on that day or after). Not before it was given (422),
     not in the future (422), and only once (409); a stale If-Match is a 412. The record is kept."""
     withdrawn = service.withdraw(
         session=session,
-        actor=caller,
+        reach=reach,
         consent=consent,
         withdrawn_on=data.withdrawn_on,
         reason=data.reason,
         expected_version=expected_version,
     )
     set_etag(response, withdrawn.version)
-    return _public(session, withdrawn)
+    return _answer(session, reach, withdrawn, "updated")
 
 
 @participant_router.get(
@@ -216,12 +235,14 @@ def check_participant_consent(
 
 
 @checks_router.post("/consent-checks", response_model=ConsentChecksResult, summary="Check several consents")
-def check_consents(session: SessionDep, caller: Reader, data: ConsentChecksRequest) -> ConsentChecksResult:
+def check_consents(
+    session: SessionDep, _: Reader, reach: ReachDep, data: ConsentChecksRequest
+) -> ConsentChecksResult:
     """One use for several participants (a group photo for the website): allowed only if every one is
     allowed, listing exactly those who block it. Unknown or unreachable ids are a 422 naming their index."""
     return service.check_many(
         session=session,
-        caller=caller,
+        reach=reach,
         participant_ids=data.participant_ids,
         kind=data.kind,
         purpose=data.purpose,

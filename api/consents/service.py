@@ -14,8 +14,7 @@ from sqlmodel import Session, String, cast, col, or_, select
 
 from api import clock, crud
 from api.audit import service as audit
-from api.auth.principal import Principal
-from api.auth.roles import Role
+from api.auth.reach import Reach
 from api.consents import logic, publication
 from api.consents.models import (
     Blocker,
@@ -35,7 +34,6 @@ from api.consents.models import (
 )
 from api.db import utcnow
 from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
-from api.memberships.scope import participants_reachable_by
 from api.participants.models import Participant
 from api.policy import service as policy
 from api.staff.models import Staff
@@ -50,20 +48,10 @@ NO_SUCH_PARTICIPANT = "No participant with this id within your reach"
 # --- reach ------------------------------------------------------------------------------------------------
 
 
-def _within_reach(participant_id: Any, caller: Principal) -> sa.ColumnElement[bool]:
-    """SQL: the participant id is one whose consents the caller may see (coordinators and other systems:
-    all; staff: the participants currently in their groups; anyone else: none)."""
-    if caller.role in (Role.coordinator, Role.integration):
-        return sa.true()
-    if caller.role is Role.staff and caller.staff_id is not None:
-        return col(participant_id).in_(participants_reachable_by(caller.staff_id))
-    return sa.false()
-
-
-def participant(*, session: Session, caller: Principal, participant_id: uuid.UUID) -> Participant:
+def participant(*, session: Session, reach: Reach, participant_id: uuid.UUID) -> Participant:
     """A participant the caller may see consents of, or 404 (the same answer when it does not exist)."""
     found = session.exec(
-        select(Participant).where(Participant.id == participant_id, _within_reach(Participant.id, caller))
+        select(Participant).where(Participant.id == participant_id, reach.consents(Participant.id))
     ).first()
     if found is None:
         raise NotFound(NO_SUCH_PARTICIPANT)
@@ -120,10 +108,11 @@ def publics(*, session: Session, consents: Sequence[Consent]) -> list[ConsentPub
     ]
 
 
-def get(*, session: Session, caller: Principal, consent_id: uuid.UUID) -> Consent:
-    """One consent the caller may see, or 404."""
+def get(*, session: Session, reach: Reach, consent_id: uuid.UUID, to_write: bool = False) -> Consent:
+    """One consent the caller may see (or, `to_write`, withdraw), or 404."""
+    within = reach.consent_writes if to_write else reach.consents
     consent = session.exec(
-        select(Consent).where(Consent.id == consent_id, _within_reach(Consent.participant_id, caller))
+        select(Consent).where(Consent.id == consent_id, within(Consent.participant_id))
     ).first()
     if consent is None:
         raise NotFound(f"No consent with id {consent_id}")
@@ -133,7 +122,7 @@ def get(*, session: Session, caller: Principal, consent_id: uuid.UUID) -> Consen
 def list_(
     *,
     session: Session,
-    caller: Principal,
+    reach: Reach,
     limit: int,
     offset: int,
     participant_id: uuid.UUID | None = None,
@@ -143,7 +132,7 @@ def list_(
     in_force: bool | None = None,
 ) -> tuple[list[Consent], int]:
     """A filtered page of the consents the caller may see, by given_on then id."""
-    query = select(Consent).where(_within_reach(Consent.participant_id, caller))
+    query = select(Consent).where(reach.consents(Consent.participant_id))
     if participant_id is not None:
         query = query.where(Consent.participant_id == participant_id)
     if kind is not None:
@@ -174,15 +163,14 @@ def _normalised_purposes(purposes: Iterable[Purpose]) -> list[Purpose]:
     return [p for p in Purpose if p in chosen]
 
 
-def create(*, session: Session, actor: Principal, data: ConsentCreate) -> Consent:
-    """Record a consent. It is never changed afterwards, only withdrawn."""
-    if actor.role in (Role.coordinator, Role.integration):
-        person = session.get(Participant, data.participant_id)
-        if person is None:
-            raise Unprocessable.field("participant_id", f"No participant with id {data.participant_id}")
-    else:
-        # Out of reach or unknown: the same 404, so a member of staff learns nothing about other children.
-        person = participant(session=session, caller=actor, participant_id=data.participant_id)
+def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
+    """Record a consent. It is never changed afterwards, only withdrawn. The participant must be one the
+    caller may record consents for: unknown or out of reach, the same 422 naming `participant_id`."""
+    person = session.exec(
+        select(Participant).where(Participant.id == data.participant_id, reach.consent_writes(Participant.id))
+    ).first()
+    if person is None:
+        raise Unprocessable.field("participant_id", NO_SUCH_PARTICIPANT)
     today = clock.today()
     if data.given_on > today:
         raise Unprocessable.field("given_on", f"given_on ({data.given_on}) is in the future")
@@ -197,13 +185,13 @@ def create(*, session: Session, actor: Principal, data: ConsentCreate) -> Consen
         raise Unprocessable.field("purposes", "an image_use consent names at least one purpose")
     consent = Consent.model_validate(data)
     consent.purposes = [Purpose(p.value) for p in purposes]
-    return crud.save(session, consent, actor=actor, action="consent.create", unique_fields=UNIQUE)
+    return crud.save(session, consent, actor=reach.actor, action="consent.create", unique_fields=UNIQUE)
 
 
 def withdraw(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     consent: Consent,
     withdrawn_on: date,
     reason: str | None,
@@ -246,7 +234,7 @@ def withdraw(
         # Another withdrawal landed first: a push of the same withdrawal then finds it and is unchanged.
         raise crud.Raced("This consent was already withdrawn")
     session.refresh(consent)
-    audit.record(session, actor=actor, action="consent.withdraw", entity=consent, before=before)
+    audit.record(session, actor=reach.actor, action="consent.withdraw", entity=consent, before=before)
     # In the same transaction as the withdrawal: announced exactly when it is stored. Ids only.
     webhooks.emit(
         session,
@@ -278,7 +266,7 @@ _GIVEN = (
 )
 
 
-def _named_participant(session: Session, caller: Principal, data: ConsentUpsert) -> uuid.UUID:
+def _named_participant(session: Session, reach: Reach, data: ConsentUpsert) -> uuid.UUID:
     """The participant a push names by exactly one of its two ids; 422 naming the field otherwise."""
     if data.participant_id is not None and data.participant_external_id is not None:
         raise Unprocessable.field(
@@ -292,7 +280,7 @@ def _named_participant(session: Session, caller: Principal, data: ConsentUpsert)
         )
     found = session.exec(
         select(col(Participant.id)).where(
-            Participant.external_id == data.participant_external_id, _within_reach(Participant.id, caller)
+            Participant.external_id == data.participant_external_id, reach.consent_writes(Participant.id)
         )
     ).first()
     if found is None:
@@ -322,7 +310,7 @@ def _check_withdrawal(given_on: date, withdrawn_on: date) -> None:
 def upsert_by_external_id(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     external_id: str,
     data: ConsentUpsert,
     expected_version: int | None = None,
@@ -333,7 +321,7 @@ def upsert_by_external_id(
         session,
         lambda: _upsert_once(
             session=session,
-            actor=actor,
+            reach=reach,
             external_id=external_id,
             data=data,
             expected_version=expected_version,
@@ -344,7 +332,7 @@ def upsert_by_external_id(
 def _upsert_once(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     external_id: str,
     data: ConsentUpsert,
     expected_version: int | None = None,
@@ -355,7 +343,7 @@ def _upsert_once(
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     if data.withdrawal_reason is not None and data.withdrawn_on is None:
         raise Unprocessable.field("withdrawal_reason", "a withdrawal_reason comes with a withdrawn_on")
-    participant_id = _named_participant(session, actor, data)
+    participant_id = _named_participant(session, reach, data)
     given = ConsentCreate.model_validate(
         {
             **data.model_dump(include=set(ConsentCreate.model_fields)),
@@ -365,7 +353,7 @@ def _upsert_once(
     )
     existing = session.exec(
         select(Consent).where(
-            Consent.external_id == external_id, _within_reach(Consent.participant_id, actor)
+            Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
         )
     ).first()
     if existing is None:
@@ -373,12 +361,12 @@ def _upsert_once(
             raise PreconditionFailed("If-Match was given but there is no such record yet")
         if data.withdrawn_on is not None:
             _check_withdrawal(given.given_on, data.withdrawn_on)
-        consent = create(session=session, actor=actor, data=given)
+        consent = create(session=session, reach=reach, data=given)
         if data.withdrawn_on is not None:
             # Recorded, then withdrawn: the history says both, as it would had they come one at a time.
             consent = withdraw(
                 session=session,
-                actor=actor,
+                reach=reach,
                 consent=consent,
                 withdrawn_on=data.withdrawn_on,
                 reason=data.withdrawal_reason,
@@ -407,7 +395,7 @@ def _upsert_once(
     if existing.withdrawn_on is None and data.withdrawn_on is not None:
         return withdraw(
             session=session,
-            actor=actor,
+            reach=reach,
             consent=existing,
             withdrawn_on=data.withdrawn_on,
             reason=data.withdrawal_reason,
@@ -471,7 +459,7 @@ def check(
 def check_many(
     *,
     session: Session,
-    caller: Principal,
+    reach: Reach,
     participant_ids: list[uuid.UUID],
     kind: ConsentKind,
     purpose: Purpose | None,
@@ -488,7 +476,7 @@ def check_many(
                 FieldError(field=f"participant_ids.{i}", message="listed twice", type="value_error")
             )
         seen.add(pid)
-    births = _births(session, seen, _within_reach(Participant.id, caller))
+    births = _births(session, seen, reach.consents(Participant.id))
     errors += [
         FieldError(field=f"participant_ids.{i}", message=NO_SUCH_PARTICIPANT, type="value_error")
         for i, pid in enumerate(participant_ids)

@@ -127,10 +127,14 @@ class RiskAssessment(RiskAssessmentBase, Timestamped, table=True):
 
 
 class RiskAssessmentCreate(RiskAssessmentBase):
+    assessed_by_id: uuid.UUID | None = Field(  # type: ignore[assignment]
+        default=None,
+        description="Who assessed; the caller when left out. Only a coordinator records an assessment on "
+        "behalf of another member of staff, who must be current staff on `assessed_on` (422 otherwise)",
+    )
     model_config = forbid_extra(
         {
             "assessed_on": "2025-09-01",
-            "assessed_by_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
             "risks": "Strangers asking to join; comments on members' performances turning unkind; photos "
             "posted of young people whose image consent does not cover social media.",
             "mitigations": "Closed group, admins approve every request against the register; two staff "
@@ -160,10 +164,14 @@ class GroupReview(ReviewBase, Timestamped, table=True):
 
 
 class ReviewCreate(ReviewBase):
+    reviewed_by_id: uuid.UUID | None = Field(  # type: ignore[assignment]
+        default=None,
+        description="Who reviewed; the caller when left out. Only a coordinator records a review on behalf "
+        "of another member of staff, who must be current staff on `reviewed_on` (422 otherwise)",
+    )
     model_config = forbid_extra(
         {
             "reviewed_on": "2025-11-03",
-            "reviewed_by_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
             "notes": "Member list checked against the register: one leaver removed; two staff admins and "
             "the coordinator present; privacy settings unchanged.",
         }

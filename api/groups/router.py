@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi import status as http_status
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import IfMatch, Page, PageDep, set_etag
-from api.deps import CurrentPrincipal, SessionDep
+from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.groups import service
 from api.groups.models import (
@@ -41,9 +42,9 @@ NOT_ADMIN: Responses = {
 }
 
 
-def group_or_404(group_id: uuid.UUID, session: SessionDep, caller: CurrentPrincipal) -> Group:
+def group_or_404(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Group:
     # Routes declare their permission before this parameter, so the role check answers first.
-    return service.get(session=session, caller=caller, group_id=group_id)
+    return service.get(session=session, reach=reach, group_id=group_id)
 
 
 GroupById = Annotated[Group, Depends(group_or_404)]
@@ -52,7 +53,8 @@ GroupById = Annotated[Group, Depends(group_or_404)]
 @router.get("", response_model=Page[GroupPublic], summary="List groups")
 def list_groups(
     session: SessionDep,
-    caller: Reader,
+    _: Reader,
+    reach: ReachDep,
     paging: PageDep,
     platform: Platform | None = None,
     status: GroupStatus | None = None,
@@ -63,7 +65,7 @@ def list_groups(
     """Online groups, ordered by name. A member of staff sees only the groups they are currently in."""
     items, total = service.list_(
         session=session,
-        caller=caller,
+        reach=reach,
         limit=paging.limit,
         offset=paging.offset,
         platform=platform,
@@ -76,10 +78,12 @@ def list_groups(
 
 
 @router.post("", response_model=GroupPublic, status_code=http_status.HTTP_201_CREATED, summary="Add a group")
-def create_group(session: SessionDep, caller: Creator, data: GroupCreate, response: Response) -> GroupPublic:
+def create_group(
+    session: SessionDep, _: Creator, reach: ReachDep, data: GroupCreate, response: Response
+) -> GroupPublic:
     """Add an online group. A member of staff who adds one becomes its admin from its `started_on`;
     a coordinator does not become a member."""
-    group = service.create(session=session, actor=caller, data=data)
+    group = service.create(session=session, reach=reach, data=data)
     set_etag(response, group.version)
     return service.public(session=session, group=group)
 
@@ -100,7 +104,8 @@ def get_group(session: SessionDep, _: Reader, group: GroupById, response: Respon
 )
 def update_group(
     session: SessionDep,
-    caller: Writer,
+    _: Writer,
+    reach: ReachDep,
     group: GroupById,
     data: GroupUpdate,
     expected_version: IfMatch,
@@ -109,7 +114,7 @@ def update_group(
     """Change the fields sent; the age range is checked on the result. An archived group cannot be
     changed (409). Send If-Match to refuse the change (412) if the group changed since you read it."""
     group = service.update(
-        session=session, actor=caller, group=group, data=data, expected_version=expected_version
+        session=session, reach=reach, group=group, data=data, expected_version=expected_version
     )
     set_etag(response, group.version)
     return service.public(session=session, group=group)
@@ -123,7 +128,8 @@ def update_group(
 )
 def archive_group(
     session: SessionDep,
-    caller: Writer,
+    _: Writer,
+    reach: ReachDep,
     group: GroupById,
     data: GroupArchive,
     expected_version: IfMatch,
@@ -133,7 +139,7 @@ def archive_group(
     "group archived"). Nothing is deleted; archiving twice is 409; a stale If-Match is 412."""
     group = service.archive(
         session=session,
-        actor=caller,
+        reach=reach,
         group=group,
         archived_on=data.archived_on,
         expected_version=expected_version,
@@ -166,11 +172,16 @@ def list_risk_assessments(
     summary="Record a risk assessment",
 )
 def record_risk_assessment(
-    session: SessionDep, caller: Recorder, group: GroupById, data: RiskAssessmentCreate, response: Response
+    session: SessionDep,
+    _: Recorder,
+    reach: ReachDep,
+    group: GroupById,
+    data: RiskAssessmentCreate,
+    response: Response,
 ) -> RiskAssessment:
     """Record a risk assessment of the group (coordinators, or the group's current admins). It cannot be
     changed or deleted afterwards."""
-    assessment = service.record_risk_assessment(session=session, actor=caller, group=group, data=data)
+    assessment = service.record_risk_assessment(session=session, reach=reach, group=group, data=data)
     set_etag(response, assessment.version)
     return assessment
 
@@ -197,10 +208,15 @@ def list_reviews(session: SessionDep, _: Reader, group: GroupById, paging: PageD
     summary="Record a review",
 )
 def record_review(
-    session: SessionDep, caller: Recorder, group: GroupById, data: ReviewCreate, response: Response
+    session: SessionDep,
+    _: Recorder,
+    reach: ReachDep,
+    group: GroupById,
+    data: ReviewCreate,
+    response: Response,
 ) -> GroupReview:
     """Record a periodic review of the group (coordinators, or the group's current admins). It cannot be
     changed or deleted afterwards."""
-    review = service.record_review(session=session, actor=caller, group=group, data=data)
+    review = service.record_review(session=session, reach=reach, group=group, data=data)
     set_etag(response, review.version)
     return review

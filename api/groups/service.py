@@ -1,7 +1,7 @@
 """Groups, their risk assessments and reviews: the verbs. Routes call these; nothing else writes these rows.
 
-Reach: coordinators and trustees see every group; a member of staff sees only the groups they are currently
-in, filtered in SQL so a list's `total` and paging stay right, and any other group answers 404.
+Reach is the caller's `Reach` (api/auth/reach.py), filtered in SQL so a list's `total` and paging stay right;
+a group out of reach answers 404, exactly as an unknown one.
 """
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import ColumnElement, ScalarSelect, false, func, true
-from sqlmodel import Session, col, exists, select
+from sqlalchemy import ColumnElement, ScalarSelect, func
+from sqlmodel import Session, col, select
 
 from api import clock, crud
 from api.audit import service as audit
-from api.auth.principal import Principal
-from api.auth.roles import Role
+from api.auth.reach import Reach, Record
 from api.common import check_order, contains
 from api.compliance import watch
 from api.db import utcnow
@@ -34,20 +33,11 @@ from api.groups.models import (
     Visibility,
 )
 from api.memberships.models import MemberRole, Membership
-from api.memberships.scope import current_on, groups_admined_by, groups_of_staff
+from api.memberships.scope import current_on
 from api.staff.models import Staff
 
 ARCHIVE_REASON = "group archived"
 _REQUIRED = ("name", "platform", "visibility", "join_approval", "shares_images", "started_on")
-
-
-def _reach(caller: Principal) -> ColumnElement[bool]:
-    """The groups the caller may see, as a WHERE clause. Denied by default: only named roles see any."""
-    if caller.role in (Role.coordinator, Role.trustee):
-        return true()
-    if caller.role is Role.staff and caller.staff_id is not None:
-        return col(Group.id).in_(groups_of_staff(caller.staff_id))
-    return false()
 
 
 def _member_count() -> ScalarSelect[int]:
@@ -78,9 +68,9 @@ def _validate(group: Group) -> None:
         )
 
 
-def get(*, session: Session, caller: Principal, group_id: uuid.UUID) -> Group:
+def get(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Group:
     """One group within the caller's reach, or 404 (the same answer whether it exists or not)."""
-    group = session.exec(select(Group).where(Group.id == group_id, _reach(caller))).first()
+    group = session.exec(select(Group).where(Group.id == group_id, reach.groups(Group.id))).first()
     if group is None:
         raise NotFound(f"No group with id {group_id}")
     return group
@@ -99,7 +89,7 @@ def public(*, session: Session, group: Group) -> GroupPublic:
 def list_(
     *,
     session: Session,
-    caller: Principal,
+    reach: Reach,
     limit: int,
     offset: int,
     platform: Platform | None = None,
@@ -109,7 +99,7 @@ def list_(
     q: str | None = None,
 ) -> tuple[list[GroupPublic], int]:
     """A filtered page of the groups within the caller's reach, by name then id, with member counts."""
-    conditions: list[ColumnElement[bool]] = [_reach(caller)]
+    conditions: list[ColumnElement[bool]] = [reach.groups(Group.id)]
     if platform is not None:
         conditions.append(col(Group.platform) == platform)
     if status is not None:
@@ -131,13 +121,15 @@ def list_(
     return [_public(group, int(count)) for group, count in rows], int(total)
 
 
-def create(*, session: Session, actor: Principal, data: GroupCreate) -> Group:
-    """Add a group. A member of staff who creates one becomes its admin, in the same transaction."""
+def create(*, session: Session, reach: Reach, data: GroupCreate) -> Group:
+    """Add a group. A member of staff who creates one becomes its admin, in the same transaction, so the
+    group they made is in their reach (a caller who reaches every group needs no membership for that)."""
     group = Group.model_validate(data)
     _validate(group)
     session.add(group)
+    actor = reach.actor
     audit.record(session, actor=actor, action="group.create", entity=group)
-    if actor.role is Role.staff and actor.staff_id is not None:
+    if not reach.reads_every(Record.group) and actor.staff_id is not None:
         # The group row must exist before the membership's foreign key points at it (PostgreSQL checks
         # foreign keys at once).
         session.flush()
@@ -175,7 +167,7 @@ def _lock(session: Session, group: Group, expected_version: int | None) -> None:
 def update(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     group: Group,
     data: GroupUpdate,
     expected_version: int | None = None,
@@ -195,7 +187,12 @@ def update(
         session.rollback()
         raise
     group = crud.save(
-        session, group, actor=actor, action="group.update", before=before, expected_version=expected_version
+        session,
+        group,
+        actor=reach.actor,
+        action="group.update",
+        before=before,
+        expected_version=expected_version,
     )
     watch.after_write(session, [group.id])
     return group
@@ -204,7 +201,7 @@ def update(
 def archive(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     group: Group,
     archived_on: date,
     expected_version: int | None = None,
@@ -226,7 +223,7 @@ def archive(
     group.archived_on = archived_on
     group.updated_at, group.version = now, group.version + 1
     session.add(group)
-    audit.record(session, actor=actor, action="group.archive", entity=group, before=before)
+    audit.record(session, actor=reach.actor, action="group.archive", entity=group, before=before)
     # Every membership that would still hold on or after archived_on: current ones, ones with a later
     # planned end, and ones not yet started (which end the day they would have begun, so never hold).
     open_memberships = session.exec(
@@ -244,36 +241,44 @@ def archive(
         membership.updated_at, membership.version = now, membership.version + 1
         session.add(membership)
         audit.record(
-            session, actor=actor, action="membership.end", entity=membership, before=before_membership
+            session, actor=reach.actor, action="membership.end", entity=membership, before=before_membership
         )
     session.commit()
     session.refresh(group)
     return group
 
 
-def check_may_record(*, session: Session, caller: Principal, group: Group) -> None:
+def check_may_record(*, session: Session, reach: Reach, group: Group) -> None:
     """Coordinators record for any group; a member of staff only for a group they currently admin (403,
     since they can see the group but not add to its record)."""
-    if caller.role is Role.coordinator:
-        return
-    if caller.role is Role.staff and caller.staff_id is not None:
-        admins = session.exec(
-            select(
-                exists().where(
-                    col(Group.id) == group.id, col(Group.id).in_(groups_admined_by(caller.staff_id))
-                )
-            )
-        ).one()
-        if admins:
-            return
-    raise Forbidden(
-        "Only the group's current admins and coordinators record its risk assessments and reviews"
-    )
+    if not reach.holds(session, reach.recorded_groups, group.id):
+        raise Forbidden(
+            "Only the group's current admins and coordinators record its risk assessments and reviews"
+        )
 
 
-def _check_staff(session: Session, staff_id: uuid.UUID, field: str) -> None:
-    if session.get(Staff, staff_id) is None:
-        raise Unprocessable.field(field, f"No staff member with id {staff_id}")
+def _signer(session: Session, reach: Reach, given: uuid.UUID | None, on: date, field: str) -> uuid.UUID:
+    """Who a review or risk assessment is recorded as made by: the caller, unless a coordinator records it
+    on behalf of another member of staff. Either way the signer must be current staff on the day recorded
+    (a departed or future member of staff cannot have reviewed the group); 422 naming the field."""
+    signer = given if given is not None else reach.actor.staff_id
+    if signer is None:
+        raise Unprocessable.field(field, f"{field} is required: this caller is not a member of staff")
+    if not reach.signs_for(signer):
+        raise Unprocessable.field(
+            field,
+            f"{field} must be yourself: only a coordinator records on behalf of another member of staff",
+        )
+    staff = session.get(Staff, signer)
+    if staff is None:
+        raise Unprocessable.field(field, f"No staff member with id {signer}")
+    if staff.started_on > on or (staff.left_on is not None and staff.left_on <= on):
+        raise Unprocessable.field(
+            field,
+            f"{staff.full_name} was not current staff on {on} (started {staff.started_on}"
+            + (f", left {staff.left_on})" if staff.left_on else ")"),
+        )
+    return signer
 
 
 def list_risk_assessments(
@@ -293,14 +298,15 @@ def list_risk_assessments(
 
 
 def record_risk_assessment(
-    *, session: Session, actor: Principal, group: Group, data: RiskAssessmentCreate
+    *, session: Session, reach: Reach, group: Group, data: RiskAssessmentCreate
 ) -> RiskAssessment:
-    """Record a risk assessment of the group. It is a record of what happened: never changed afterwards."""
-    check_may_record(session=session, caller=actor, group=group)
+    """Record a risk assessment of the group. It is a record of what happened: never changed afterwards.
+    Signed by the caller, or by the member of staff a coordinator names (see `_signer`)."""
+    check_may_record(session=session, reach=reach, group=group)
     _not_future(data.assessed_on, "assessed_on")
-    _check_staff(session, data.assessed_by_id, "assessed_by_id")
-    assessment = RiskAssessment.model_validate(data, update={"group_id": group.id})
-    assessment = crud.save(session, assessment, actor=actor, action="risk_assessment.create")
+    signer = _signer(session, reach, data.assessed_by_id, data.assessed_on, "assessed_by_id")
+    assessment = RiskAssessment.model_validate(data, update={"group_id": group.id, "assessed_by_id": signer})
+    assessment = crud.save(session, assessment, actor=reach.actor, action="risk_assessment.create")
     watch.after_write(session, [group.id])
     return assessment
 
@@ -317,12 +323,13 @@ def list_reviews(*, session: Session, group: Group, limit: int, offset: int) -> 
     return crud.page(session, query, limit=limit, offset=offset)
 
 
-def record_review(*, session: Session, actor: Principal, group: Group, data: ReviewCreate) -> GroupReview:
-    """Record a review of the group. It is a record of what happened: never changed afterwards."""
-    check_may_record(session=session, caller=actor, group=group)
+def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewCreate) -> GroupReview:
+    """Record a review of the group. It is a record of what happened: never changed afterwards. Signed by
+    the caller, or by the member of staff a coordinator names (see `_signer`)."""
+    check_may_record(session=session, reach=reach, group=group)
     _not_future(data.reviewed_on, "reviewed_on")
-    _check_staff(session, data.reviewed_by_id, "reviewed_by_id")
-    review = GroupReview.model_validate(data, update={"group_id": group.id})
-    review = crud.save(session, review, actor=actor, action="group_review.create")
+    signer = _signer(session, reach, data.reviewed_by_id, data.reviewed_on, "reviewed_by_id")
+    review = GroupReview.model_validate(data, update={"group_id": group.id, "reviewed_by_id": signer})
+    review = crud.save(session, review, actor=reach.actor, action="group_review.create")
     watch.after_write(session, [group.id])
     return review

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Response
 from fastapi import status as http
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import IfMatch, Page, PageDep, set_etag
-from api.deps import CurrentPrincipal, SessionDep
+from api.deps import SessionDep
 from api.errors import NOT_FOUND, PRECONDITION, Responses, problem
 from api.incidents import service
 from api.incidents.models import (
@@ -52,9 +53,9 @@ REPORTER_ONLY: Responses = {
 }
 
 
-def incident_or_404(incident_id: uuid.UUID, session: SessionDep, caller: CurrentPrincipal) -> Incident:
+def incident_or_404(incident_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Incident:
     # Reach is applied in the lookup: an incident a member of staff did not report is a 404 for them.
-    return service.get(session=session, caller=caller, incident_id=incident_id)
+    return service.get(session=session, reach=reach, incident_id=incident_id)
 
 
 IncidentById = Annotated[Incident, Depends(incident_or_404)]
@@ -63,7 +64,8 @@ IncidentById = Annotated[Incident, Depends(incident_or_404)]
 @router.get("", response_model=Page[IncidentPublic], summary="List incidents")
 def list_incidents(
     session: SessionDep,
-    caller: Reader,
+    _: Reader,
+    reach: ReachDep,
     paging: PageDep,
     status: IncidentStatus | None = None,
     category: Category | None = None,
@@ -76,7 +78,7 @@ def list_incidents(
     `occurred_to` are whole UTC days, both included. Every incident returned is written to its view log."""
     items, total = service.list_(
         session=session,
-        caller=caller,
+        reach=reach,
         limit=paging.limit,
         offset=paging.offset,
         status=status,
@@ -97,12 +99,12 @@ def list_incidents(
     summary="Report an incident",
 )
 def report_incident(
-    session: SessionDep, caller: Reporter, data: IncidentCreate, response: Response
+    session: SessionDep, _: Reporter, reach: ReachDep, data: IncidentCreate, response: Response
 ) -> IncidentPublic:
     """Report an incident; it starts `reported`. `reported_by_id` defaults to the caller (a coordinator may
     name another member of staff). Involved participants and staff, the group and the rule ids are checked
     (422 naming the field and index)."""
-    incident = service.create(session=session, caller=caller, data=data)
+    incident = service.create(session=session, reach=reach, data=data)
     set_etag(response, incident.version)
     return incident
 
@@ -119,11 +121,11 @@ def get_incident_stats(session: SessionDep, _: StatsReader) -> IncidentStats:
 
 @router.get("/{incident_id}", response_model=IncidentPublic, responses=NOT_FOUND, summary="Get an incident")
 def get_incident(
-    session: SessionDep, caller: Reader, incident: IncidentById, response: Response
+    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, response: Response
 ) -> IncidentPublic:
     """One incident. The read is written to its view log. The ETag header is the version to send back in
     If-Match."""
-    public = service.read(session=session, caller=caller, incident=incident)
+    public = service.read(session=session, reach=reach, incident=incident)
     set_etag(response, public.version)
     return public
 
@@ -136,7 +138,8 @@ def get_incident(
 )
 def update_incident(
     session: SessionDep,
-    caller: Manager,
+    _: Manager,
+    reach: ReachDep,
     incident: IncidentById,
     data: IncidentUpdate,
     expected_version: IfMatch,
@@ -146,7 +149,7 @@ def update_incident(
     changes only through a transition, and the original `details` never change (add an entry instead).
     A stale If-Match is a 412."""
     public = service.update(
-        session=session, caller=caller, incident=incident, data=data, expected_version=expected_version
+        session=session, reach=reach, incident=incident, data=data, expected_version=expected_version
     )
     set_etag(response, public.version)
     return public
@@ -160,7 +163,8 @@ def update_incident(
 )
 def transition_incident(
     session: SessionDep,
-    caller: Manager,
+    _: Manager,
+    reach: ReachDep,
     incident: IncidentById,
     data: TransitionCreate,
     expected_version: IfMatch,
@@ -170,7 +174,7 @@ def transition_incident(
     Closing needs `outcome` and `outcome_summary`; reopening clears `closed_at` and keeps the history. Any
     other move is a 409 whose `allowed` lists the statuses it may move to. A stale If-Match is a 412."""
     public = service.transition(
-        session=session, caller=caller, incident=incident, data=data, expected_version=expected_version
+        session=session, reach=reach, incident=incident, data=data, expected_version=expected_version
     )
     set_etag(response, public.version)
     return public
@@ -183,12 +187,12 @@ def transition_incident(
     summary="An incident's timeline",
 )
 def get_incident_timeline(
-    session: SessionDep, caller: Reader, incident: IncidentById, paging: PageDep
+    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[TimelineItem]:
     """Entries, transitions, parent and carer notifications and (for coordinators) referrals in one list, in
     the order they happened. The read is written to the view log."""
     items, total = service.timeline(
-        session=session, caller=caller, incident=incident, limit=paging.limit, offset=paging.offset
+        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
     )
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
@@ -201,11 +205,11 @@ def get_incident_timeline(
     summary="Add a chronology entry",
 )
 def add_incident_entry(
-    session: SessionDep, caller: Reporter, incident: IncidentById, data: EntryCreate
+    session: SessionDep, _: Reporter, reach: ReachDep, incident: IncidentById, data: EntryCreate
 ) -> EntryPublic:
     """Append a dated entry written by the caller. Entries are never edited or deleted: to correct one, add
     a new entry with `corrects_entry_id`."""
-    return service.add_entry(session=session, caller=caller, incident=incident, data=data)
+    return service.add_entry(session=session, reach=reach, incident=incident, data=data)
 
 
 @router.get(
@@ -215,11 +219,11 @@ def add_incident_entry(
     summary="List chronology entries",
 )
 def list_incident_entries(
-    session: SessionDep, caller: Reader, incident: IncidentById, paging: PageDep
+    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[EntryPublic]:
     """The chronology in the order things happened. The read is written to the view log."""
     items, total = service.list_entries(
-        session=session, caller=caller, incident=incident, limit=paging.limit, offset=paging.offset
+        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
     )
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
@@ -231,10 +235,10 @@ def list_incident_entries(
     summary="Get a chronology entry",
 )
 def get_incident_entry(
-    session: SessionDep, caller: Reader, incident: IncidentById, entry_id: uuid.UUID
+    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, entry_id: uuid.UUID
 ) -> EntryPublic:
     """One entry, with the ids of any later entries that correct it. The read is written to the view log."""
-    return service.get_entry(session=session, caller=caller, incident=incident, entry_id=entry_id)
+    return service.get_entry(session=session, reach=reach, incident=incident, entry_id=entry_id)
 
 
 @router.post(
@@ -245,12 +249,12 @@ def get_incident_entry(
     summary="Record a parent or carer notification",
 )
 def record_parent_notification(
-    session: SessionDep, caller: Reporter, incident: IncidentById, data: NotificationCreate
+    session: SessionDep, _: Reporter, reach: ReachDep, incident: IncidentById, data: NotificationCreate
 ) -> NotificationPublic:
     """Either who was informed (`informed_name`, `method`, `informed_at`, `informed_by_id` defaulting to
     the caller) or a decision not to inform (`not_informed_reason`), for a participant involved in the
     incident."""
-    return service.add_notification(session=session, caller=caller, incident=incident, data=data)
+    return service.add_notification(session=session, reach=reach, incident=incident, data=data)
 
 
 @router.get(
@@ -260,12 +264,12 @@ def record_parent_notification(
     summary="List parent and carer notifications",
 )
 def list_parent_notifications(
-    session: SessionDep, caller: Reader, incident: IncidentById, paging: PageDep
+    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[NotificationPublic]:
     """Notifications and decisions not to inform, in the order recorded. The read is written to the view
     log."""
     items, total = service.list_notifications(
-        session=session, caller=caller, incident=incident, limit=paging.limit, offset=paging.offset
+        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
     )
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
@@ -278,11 +282,11 @@ def list_parent_notifications(
     summary="Record a referral to an outside agency",
 )
 def add_incident_referral(
-    session: SessionDep, caller: Manager, incident: IncidentById, data: ReferralCreate
+    session: SessionDep, _: Manager, reach: ReachDep, incident: IncidentById, data: ReferralCreate
 ) -> IncidentReferral:
     """A referral to the police, the LADO, CEOP, children's services or a platform, with its date and the
     agency's reference."""
-    return service.add_referral(session=session, caller=caller, incident=incident, data=data)
+    return service.add_referral(session=session, reach=reach, incident=incident, data=data)
 
 
 @router.get(
@@ -292,11 +296,11 @@ def add_incident_referral(
     summary="List referrals",
 )
 def list_incident_referrals(
-    session: SessionDep, caller: Manager, incident: IncidentById, paging: PageDep
+    session: SessionDep, _: Manager, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[IncidentReferral]:
     """Referrals by date. The read is written to the view log."""
     items, total = service.list_referrals(
-        session=session, caller=caller, incident=incident, limit=paging.limit, offset=paging.offset
+        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
     )
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false
+from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, SQLModel, col, func, select
 
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
+from api.auth.reach import Reach
 from api.auth.roles import Permission
 from api.common import check_order
 from api.compliance import watch
@@ -73,17 +74,9 @@ PRIVATE_TEXT = frozenset(
 # --- reach and small checks ---------------------------------------------------------------------------
 
 
-def sees_all(caller: Principal) -> bool:
-    """Whether the caller reaches every incident (coordinators), rather than only those they reported."""
-    return Permission.INCIDENT_MANAGE in caller.permissions
-
-
-def _reach(caller: Principal) -> ColumnElement[bool] | None:
-    if sees_all(caller):
-        return None
-    if caller.staff_id is None:
-        return false()
-    return col(Incident.reported_by_id) == caller.staff_id
+def _manages(reach: Reach) -> bool:
+    """Whether the caller manages incidents (referrals to the police or the LADO are theirs alone)."""
+    return Permission.INCIDENT_MANAGE in reach.actor.permissions
 
 
 def _staff_id(caller: Principal) -> uuid.UUID:
@@ -112,26 +105,28 @@ def _rule_ids(rule_ids: Sequence[str], field: str = "rule_ids") -> list[str]:
     return list(dict.fromkeys(rule_ids))
 
 
-def _must_exist(
-    session: Session, model: type[Staff] | type[Participant], ids: Sequence[uuid.UUID], field: str
+def _must_reach(
+    session: Session,
+    column: Any,
+    within: Callable[[Any], ColumnElement[bool]],
+    ids: Sequence[uuid.UUID],
+    field: str,
+    noun: str,
 ) -> None:
-    """One query for the whole list; the first unknown id is a 422 naming its index."""
+    """Every id in the body is one the caller reaches: one query for the whole list, and the first other id
+    is a 422 naming its index, worded the same whether it does not exist or is out of reach."""
     if not ids:
         return
-    found = set(session.exec(select(model.id).where(col(model.id).in_(ids))).all())
+    found = set(session.exec(select(column).where(column.in_(ids), within(column))).all())
     for i, id_ in enumerate(ids):
         if id_ not in found:
-            raise Unprocessable.field(f"{field}.{i}", f"No {model.__tablename__} with id {id_}")
+            raise Unprocessable.field(
+                f"{field}.{i}" if field.endswith("_ids") else field, f"No {noun} with id {id_}"
+            )
 
 
-def _staff_exists(session: Session, staff_id: uuid.UUID, field: str) -> None:
-    if session.get(Staff, staff_id) is None:
-        raise Unprocessable.field(field, f"No staff member with id {staff_id}")
-
-
-def _group_exists(session: Session, group_id: uuid.UUID) -> None:
-    if session.get(Group, group_id) is None:
-        raise Unprocessable.field("group_id", f"No group with id {group_id}")
+def _group_in_reach(session: Session, reach: Reach, group_id: uuid.UUID) -> None:
+    _must_reach(session, col(Group.id), reach.groups, [group_id], "group_id", "group")
 
 
 def _audit(
@@ -159,12 +154,9 @@ def _touch(incident: Incident) -> None:
 # --- the incident -------------------------------------------------------------------------------------
 
 
-def get(*, session: Session, caller: Principal, incident_id: uuid.UUID) -> Incident:
+def get(*, session: Session, reach: Reach, incident_id: uuid.UUID) -> Incident:
     """One incident within the caller's reach, or 404 (an incident out of reach does not exist for them)."""
-    query = select(Incident).where(Incident.id == incident_id)
-    reach = _reach(caller)
-    if reach is not None:
-        query = query.where(reach)
+    query = select(Incident).where(Incident.id == incident_id, reach.incidents(Incident.reported_by_id))
     incident = session.exec(query).first()
     if incident is None:
         raise NotFound(f"No incident with id {incident_id}")
@@ -255,16 +247,16 @@ def to_public(*, session: Session, incidents: Sequence[Incident]) -> list[Incide
     ]
 
 
-def read(*, session: Session, caller: Principal, incident: Incident) -> IncidentPublic:
+def read(*, session: Session, reach: Reach, incident: Incident) -> IncidentPublic:
     """One incident for the caller, the read logged."""
-    _log_views(session, caller=caller, incident_ids=[incident.id], via=ViewKind.incident)
+    _log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.incident)
     return to_public(session=session, incidents=[incident])[0]
 
 
 def list_(
     *,
     session: Session,
-    caller: Principal,
+    reach: Reach,
     limit: int,
     offset: int,
     status: IncidentStatus | None = None,
@@ -276,10 +268,7 @@ def list_(
 ) -> tuple[list[IncidentPublic], int]:
     """A filtered page of the incidents in the caller's reach, newest first; each one returned is logged."""
     check_order(occurred_from, occurred_to, start_field="occurred_from", end_field="occurred_to")
-    query = select(Incident)
-    reach = _reach(caller)
-    if reach is not None:
-        query = query.where(reach)
+    query = select(Incident).where(reach.incidents(Incident.reported_by_id))
     if status is not None:
         query = query.where(Incident.status == status)
     if category is not None:
@@ -297,25 +286,34 @@ def list_(
     query = query.order_by(col(Incident.occurred_at).desc(), col(Incident.id))
     items, total = crud.page(session, query, limit=limit, offset=offset)
     if items:
-        _log_views(session, caller=caller, incident_ids=[i.id for i in items], via=ViewKind.list)
+        _log_views(session, caller=reach.actor, incident_ids=[i.id for i in items], via=ViewKind.list)
     return to_public(session=session, incidents=items), total
 
 
-def create(*, session: Session, caller: Principal, data: IncidentCreate) -> IncidentPublic:
+def create(*, session: Session, reach: Reach, data: IncidentCreate) -> IncidentPublic:
     """Report an incident; it starts `reported`."""
-    own = _staff_id(caller)
+    own = _staff_id(reach.actor)
     reporter = data.reported_by_id or own
     if reporter != own:
-        if not sees_all(caller):
+        if not reach.signs_for(reporter):
             raise Forbidden("Only a coordinator may record an incident reported by someone else")
-        _staff_exists(session, reporter, "reported_by_id")
+        _must_reach(session, col(Staff.id), reach.staff, [reporter], "reported_by_id", "staff member")
     occurred_at = _past("occurred_at", data.occurred_at)
     if data.group_id is not None:
-        _group_exists(session, data.group_id)
+        _group_in_reach(session, reach, data.group_id)
     participant_ids = list(dict.fromkeys(data.participant_ids))
     staff_ids = list(dict.fromkeys(data.staff_ids))
-    _must_exist(session, Participant, data.participant_ids, "participant_ids")
-    _must_exist(session, Staff, data.staff_ids, "staff_ids")
+    # A child the reporter does not reach is refused exactly as an unknown id: reporting cannot be used to
+    # learn which ids exist, nor to bring a child into the reporter's view.
+    _must_reach(
+        session,
+        col(Participant.id),
+        reach.participants,
+        data.participant_ids,
+        "participant_ids",
+        "participant",
+    )
+    _must_reach(session, col(Staff.id), reach.staff, data.staff_ids, "staff_ids", "staff member")
     rule_ids = _rule_ids(data.rule_ids)
     incident = Incident.model_validate(
         data.model_dump(exclude={"participant_ids", "staff_ids", "reported_by_id"}),
@@ -327,7 +325,7 @@ def create(*, session: Session, caller: Principal, data: IncidentCreate) -> Inci
     session.add_all(IncidentStaff(incident_id=incident.id, staff_id=s) for s in staff_ids)
     _audit(
         session,
-        actor=caller,
+        actor=reach.actor,
         action="incident.create",
         entity=incident,
         extra={
@@ -355,7 +353,7 @@ def create(*, session: Session, caller: Principal, data: IncidentCreate) -> Inci
 def update(
     *,
     session: Session,
-    caller: Principal,
+    reach: Reach,
     incident: Incident,
     data: IncidentUpdate,
     expected_version: int | None = None,
@@ -365,7 +363,7 @@ def update(
         if field in data.model_fields_set and getattr(data, field) is None:
             raise Unprocessable.field(field, f"{field} cannot be null")
     if data.group_id is not None:
-        _group_exists(session, data.group_id)
+        _group_in_reach(session, reach, data.group_id)
     rule_ids = _rule_ids(data.rule_ids) if data.rule_ids is not None else None
     group_before = incident.group_id
     before = crud.apply(incident, data)
@@ -374,7 +372,7 @@ def update(
     crud.save(
         session,
         incident,
-        actor=caller,
+        actor=reach.actor,
         action="incident.update",
         before=before,
         expected_version=expected_version,
@@ -387,7 +385,7 @@ def update(
 def transition(
     *,
     session: Session,
-    caller: Principal,
+    reach: Reach,
     incident: Incident,
     data: TransitionCreate,
     expected_version: int | None = None,
@@ -429,7 +427,7 @@ def transition(
         reason=data.reason,
         outcome=data.outcome,
         outcome_summary=data.outcome_summary,
-        actor_id=_staff_id(caller),
+        actor_id=_staff_id(reach.actor),
     )
     reopening = incident.status is IncidentStatus.closed
     incident.status = data.to_status
@@ -445,7 +443,7 @@ def transition(
     _touch(incident)
     session.add(record)
     session.add(incident)
-    _audit(session, actor=caller, action="incident.transition", entity=incident, before=before)
+    _audit(session, actor=reach.actor, action="incident.transition", entity=incident, before=before)
     session.commit()
     watch.after_write(session, [incident.group_id])
     return to_public(session=session, incidents=[incident])[0]
@@ -468,9 +466,9 @@ def _entries_public(session: Session, entries: Sequence[IncidentEntry]) -> list[
     return [EntryPublic.model_validate(e, update={"corrected_by_ids": corrected_by[e.id]}) for e in entries]
 
 
-def add_entry(*, session: Session, caller: Principal, incident: Incident, data: EntryCreate) -> EntryPublic:
+def add_entry(*, session: Session, reach: Reach, incident: Incident, data: EntryCreate) -> EntryPublic:
     """Append a dated entry to the chronology, written by the caller."""
-    author = _staff_id(caller)
+    author = _staff_id(reach.actor)
     occurred_at = _past("occurred_at", data.occurred_at) if data.occurred_at is not None else utcnow()
     if data.corrects_entry_id is not None:
         target = session.get(IncidentEntry, data.corrects_entry_id)
@@ -487,7 +485,7 @@ def add_entry(*, session: Session, caller: Principal, incident: Incident, data: 
         corrects_entry_id=data.corrects_entry_id,
     )
     session.add(entry)
-    _audit(session, actor=caller, action="incident.entry.create", entity=entry)
+    _audit(session, actor=reach.actor, action="incident.entry.create", entity=entry)
     session.commit()
     return _entries_public(session, [entry])[0]
 
@@ -497,21 +495,21 @@ def _entry_order() -> tuple[Any, ...]:
 
 
 def list_entries(
-    *, session: Session, caller: Principal, incident: Incident, limit: int, offset: int
+    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
 ) -> tuple[list[EntryPublic], int]:
     """The incident's entries in the order things happened; the read is logged."""
     query = select(IncidentEntry).where(IncidentEntry.incident_id == incident.id).order_by(*_entry_order())
     items, total = crud.page(session, query, limit=limit, offset=offset)
-    _log_views(session, caller=caller, incident_ids=[incident.id], via=ViewKind.entries)
+    _log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.entries)
     return _entries_public(session, items), total
 
 
-def get_entry(*, session: Session, caller: Principal, incident: Incident, entry_id: uuid.UUID) -> EntryPublic:
+def get_entry(*, session: Session, reach: Reach, incident: Incident, entry_id: uuid.UUID) -> EntryPublic:
     """One entry of the incident, or 404; the read is logged."""
     entry = session.get(IncidentEntry, entry_id)
     if entry is None or entry.incident_id != incident.id:
         raise NotFound(f"No entry with id {entry_id} in this incident")
-    _log_views(session, caller=caller, incident_ids=[incident.id], via=ViewKind.entries)
+    _log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.entries)
     return _entries_public(session, [entry])[0]
 
 
@@ -520,10 +518,10 @@ def _notification_public(row: IncidentNotification) -> NotificationPublic:
 
 
 def add_notification(
-    *, session: Session, caller: Principal, incident: Incident, data: NotificationCreate
+    *, session: Session, reach: Reach, incident: Incident, data: NotificationCreate
 ) -> NotificationPublic:
     """Record that a parent or carer was informed, or the decision not to inform them and why."""
-    recorder = _staff_id(caller)
+    recorder = _staff_id(reach.actor)
     involved = session.get(IncidentParticipant, (incident.id, data.participant_id))
     if involved is None:
         raise Unprocessable.field("participant_id", "This participant is not involved in the incident")
@@ -554,7 +552,7 @@ def add_notification(
         informed_at = _past("informed_at", data.informed_at)
         informed_by = data.informed_by_id or recorder
         if informed_by != recorder:
-            _staff_exists(session, informed_by, "informed_by_id")
+            _must_reach(session, col(Staff.id), reach.staff, [informed_by], "informed_by_id", "staff member")
     row = IncidentNotification(
         incident_id=incident.id,
         participant_id=data.participant_id,
@@ -566,13 +564,13 @@ def add_notification(
         recorded_by_id=recorder,
     )
     session.add(row)
-    _audit(session, actor=caller, action="incident.notification.create", entity=row)
+    _audit(session, actor=reach.actor, action="incident.notification.create", entity=row)
     session.commit()
     return _notification_public(row)
 
 
 def list_notifications(
-    *, session: Session, caller: Principal, incident: Incident, limit: int, offset: int
+    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
 ) -> tuple[list[NotificationPublic], int]:
     """Parent and carer notifications and decisions, in the order recorded; the read is logged."""
     query = (
@@ -581,27 +579,27 @@ def list_notifications(
         .order_by(col(IncidentNotification.created_at), col(IncidentNotification.id))
     )
     items, total = crud.page(session, query, limit=limit, offset=offset)
-    _log_views(session, caller=caller, incident_ids=[incident.id], via=ViewKind.notifications)
+    _log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.notifications)
     return [_notification_public(n) for n in items], total
 
 
 def add_referral(
-    *, session: Session, caller: Principal, incident: Incident, data: ReferralCreate
+    *, session: Session, reach: Reach, incident: Incident, data: ReferralCreate
 ) -> IncidentReferral:
     """Record a referral to an outside agency."""
     if data.referred_on > clock.today():
         raise Unprocessable.field("referred_on", f"referred_on ({data.referred_on}) is in the future")
     row = IncidentReferral.model_validate(
-        data, update={"incident_id": incident.id, "referred_by_id": _staff_id(caller)}
+        data, update={"incident_id": incident.id, "referred_by_id": _staff_id(reach.actor)}
     )
     session.add(row)
-    _audit(session, actor=caller, action="incident.referral.create", entity=row)
+    _audit(session, actor=reach.actor, action="incident.referral.create", entity=row)
     session.commit()
     return row
 
 
 def list_referrals(
-    *, session: Session, caller: Principal, incident: Incident, limit: int, offset: int
+    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
 ) -> tuple[list[IncidentReferral], int]:
     """Referrals by date; the read is logged."""
     query = (
@@ -612,12 +610,12 @@ def list_referrals(
         )
     )
     items, total = crud.page(session, query, limit=limit, offset=offset)
-    _log_views(session, caller=caller, incident_ids=[incident.id], via=ViewKind.referrals)
+    _log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.referrals)
     return items, total
 
 
 def timeline(
-    *, session: Session, caller: Principal, incident: Incident, limit: int, offset: int
+    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
 ) -> tuple[list[TimelineItem], int]:
     """Entries, transitions, notifications and (for coordinators) referrals in the order they happened."""
     items: list[TimelineItem] = []
@@ -645,7 +643,7 @@ def timeline(
             )
         )
     # Referrals (allegations passed to the police or the LADO) are for those who manage incidents only.
-    if sees_all(caller):
+    if _manages(reach):
         for r in session.exec(select(IncidentReferral).where(IncidentReferral.incident_id == incident.id)):
             items.append(
                 TimelineItem(
@@ -656,7 +654,7 @@ def timeline(
                 )
             )
     items.sort(key=lambda i: (i.at, i.recorded_at, i.kind))
-    _log_views(session, caller=caller, incident_ids=[incident.id], via=ViewKind.timeline)
+    _log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.timeline)
     return items[offset : offset + limit], len(items)
 
 

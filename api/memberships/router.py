@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import IfMatch, Page, PageDep, set_etag
-from api.deps import CurrentPrincipal, SessionDep
+from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.memberships import service
 from api.memberships.models import (
@@ -30,9 +31,9 @@ NOT_ADMIN: Responses = {
 }
 
 
-def membership_or_404(membership_id: uuid.UUID, session: SessionDep, caller: CurrentPrincipal) -> Membership:
+def membership_or_404(membership_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Membership:
     # Routes declare their permission first; what is left is reach: out of it is a 404, as if missing.
-    return service.get(session=session, actor=caller, membership_id=membership_id)
+    return service.get(session=session, reach=reach, membership_id=membership_id)
 
 
 MembershipById = Annotated[Membership, Depends(membership_or_404)]
@@ -41,7 +42,8 @@ MembershipById = Annotated[Membership, Depends(membership_or_404)]
 @router.get("", response_model=Page[MembershipPublic], summary="List memberships")
 def list_memberships(
     session: SessionDep,
-    caller: Reader,
+    _: Reader,
+    reach: ReachDep,
     paging: PageDep,
     group_id: uuid.UUID | None = None,
     staff_id: uuid.UUID | None = None,
@@ -53,7 +55,7 @@ def list_memberships(
     Ended memberships stay listed with their `ended_on`."""
     items, total = service.list_(
         session=session,
-        actor=caller,
+        reach=reach,
         limit=paging.limit,
         offset=paging.offset,
         group_id=group_id,
@@ -73,12 +75,12 @@ def list_memberships(
     summary="Add a member to a group",
 )
 def create_membership(
-    session: SessionDep, caller: Writer, data: MembershipCreate, response: Response
+    session: SessionDep, _: Writer, reach: ReachDep, data: MembershipCreate, response: Response
 ) -> Membership:
     """Put exactly one of a member of staff (`staff_id`) or a participant (`participant_id`) in an active
     group. A person is in a group once at a time (409 while a membership overlaps); an archived group takes
     no one (409). Staff may add members only to groups they currently admin."""
-    membership = service.create(session=session, actor=caller, data=data)
+    membership = service.create(session=session, reach=reach, data=data)
     set_etag(response, membership.version)
     return membership
 
@@ -101,7 +103,8 @@ def get_membership(_: Reader, membership: MembershipById, response: Response) ->
 )
 def update_membership(
     session: SessionDep,
-    caller: Writer,
+    _: Writer,
+    reach: ReachDep,
     membership: MembershipById,
     data: MembershipUpdate,
     expected_version: IfMatch,
@@ -110,7 +113,7 @@ def update_membership(
     """Change the role (admin or member). Only the role can change: to move someone, end and add again.
     A stale If-Match is a 412."""
     membership = service.update(
-        session=session, actor=caller, membership=membership, data=data, expected_version=expected_version
+        session=session, reach=reach, membership=membership, data=data, expected_version=expected_version
     )
     set_etag(response, membership.version)
     return membership
@@ -124,7 +127,8 @@ def update_membership(
 )
 def end_membership(
     session: SessionDep,
-    caller: Writer,
+    _: Writer,
+    reach: ReachDep,
     membership: MembershipById,
     data: MembershipEnd,
     expected_version: IfMatch,
@@ -134,7 +138,7 @@ def end_membership(
     ending one that has already ended is a 409."""
     membership = service.end(
         session=session,
-        actor=caller,
+        reach=reach,
         membership=membership,
         ended_on=data.ended_on,
         end_reason=data.end_reason,

@@ -10,12 +10,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import ColumnElement, false, true
 from sqlmodel import Session, col, or_, select
 
 from api import clock, crud
-from api.auth.principal import Principal
-from api.auth.roles import Role
+from api.auth.reach import Reach
 from api.common import check_order
 from api.compliance import watch
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -27,39 +25,24 @@ from api.memberships.models import (
     MembershipEnd,
     MembershipUpdate,
 )
-from api.memberships.scope import current_on, groups_admined_by, groups_of_staff
+from api.memberships.scope import current_on
 from api.participants.models import Participant
 from api.staff.models import Staff
 
 
-def visible_to(actor: Principal) -> ColumnElement[bool]:
-    """The memberships `actor` may read, as a WHERE clause; denied unless a role is named here."""
-    if actor.role is Role.coordinator:
-        return true()
-    if actor.role is Role.staff and actor.staff_id is not None:
-        return col(Membership.group_id).in_(groups_of_staff(actor.staff_id))
-    return false()
-
-
-def _check_may_manage(session: Session, actor: Principal, group_id: uuid.UUID) -> None:
-    """Coordinators manage any group; staff only the groups they currently admin.
-
-    A group the member of staff is not in is a 404, so group ids cannot be probed; one they are in but do not
-    admin is a 403 (they can see it, but not change it).
-    """
-    if actor.role is Role.coordinator:
-        return
-    if actor.role is not Role.staff or actor.staff_id is None:
-        raise Forbidden("Only coordinators and group admins manage memberships")
-    if session.exec(groups_of_staff(actor.staff_id).where(Membership.group_id == group_id)).first() is None:
-        raise NotFound(f"No group with id {group_id}")
-    if session.exec(groups_admined_by(actor.staff_id).where(Membership.group_id == group_id)).first() is None:
+def _check_may_manage(session: Session, reach: Reach, group_id: uuid.UUID) -> None:
+    """Coordinators manage any group; staff only the groups they currently admin ("only admins can approve
+    new members to the group"). The caller already reaches the group (or the membership in it), so a group
+    they may see but not manage is a 403."""
+    if not reach.holds(session, reach.managed_groups, group_id):
         raise Forbidden("Only the group's current admins (or a coordinator) manage its memberships")
 
 
-def get(*, session: Session, actor: Principal, membership_id: uuid.UUID) -> Membership:
+def get(*, session: Session, reach: Reach, membership_id: uuid.UUID) -> Membership:
     """One membership the caller may read, or 404 (the same whether it exists or is out of reach)."""
-    found = session.exec(select(Membership).where(Membership.id == membership_id, visible_to(actor))).first()
+    found = session.exec(
+        select(Membership).where(Membership.id == membership_id, reach.memberships(Membership.group_id))
+    ).first()
     if found is None:
         raise NotFound(f"No membership with id {membership_id}")
     return found
@@ -68,7 +51,7 @@ def get(*, session: Session, actor: Principal, membership_id: uuid.UUID) -> Memb
 def list_(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     limit: int,
     offset: int,
     group_id: uuid.UUID | None = None,
@@ -78,7 +61,7 @@ def list_(
     role: MemberRole | None = None,
 ) -> tuple[list[Membership], int]:
     """A filtered page of the memberships the caller may read, by start date then id."""
-    query = select(Membership).where(visible_to(actor))
+    query = select(Membership).where(reach.memberships(Membership.group_id))
     if group_id is not None:
         query = query.where(Membership.group_id == group_id)
     if staff_id is not None:
@@ -119,12 +102,17 @@ def _overlapping(session: Session, data: MembershipCreate) -> uuid.UUID | None:
     ).first()
 
 
-def create(*, session: Session, actor: Principal, data: MembershipCreate) -> Membership:
-    """Put a member of staff or a participant in a group."""
-    _check_may_manage(session, actor, data.group_id)
-    group = session.get(Group, data.group_id)
+def create(*, session: Session, reach: Reach, data: MembershipCreate) -> Membership:
+    """Put a member of staff or a participant in a group.
+
+    Ids in the body are looked up within the caller's reach: an unknown id and one out of reach are the
+    same 422 naming the field. Nobody widens their own reach: a group admin adds only people they already
+    reach (staff, and the children already in one of their groups); bringing a child in from elsewhere is
+    the coordinator's act."""
+    group = session.exec(select(Group).where(Group.id == data.group_id, reach.groups(Group.id))).first()
     if group is None:
         raise Unprocessable.field("group_id", f"No group with id {data.group_id}")
+    _check_may_manage(session, reach, data.group_id)
     if group.status != GroupStatus.active:
         raise Conflict(f"The group is {group.status}: it takes no new members", extra={"field": "group_id"})
 
@@ -132,10 +120,14 @@ def create(*, session: Session, actor: Principal, data: MembershipCreate) -> Mem
     person_id: uuid.UUID | None
     if data.staff_id is not None:
         field, person_id = "staff_id", data.staff_id
-        person = session.get(Staff, data.staff_id)
+        person = session.exec(select(Staff).where(Staff.id == data.staff_id, reach.staff(Staff.id))).first()
     else:
         field, person_id = "participant_id", data.participant_id
-        person = session.get(Participant, data.participant_id)
+        person = session.exec(
+            select(Participant).where(
+                Participant.id == data.participant_id, reach.participants(Participant.id)
+            )
+        ).first()
     if person is None:
         raise Unprocessable.field(field, f"No {field.removesuffix('_id')} with id {person_id}")
     if person.left_on is not None and person.left_on <= data.started_on:
@@ -149,7 +141,7 @@ def create(*, session: Session, actor: Principal, data: MembershipCreate) -> Mem
     membership = Membership.model_validate(data)
     try:
         membership = crud.save(
-            session, membership, actor=actor, action="membership.create", unique_fields=(field,)
+            session, membership, actor=reach.actor, action="membership.create", unique_fields=(field,)
         )
     except Conflict as exc:
         # Two requests raced past the check above; the partial unique index stopped the second.
@@ -161,20 +153,20 @@ def create(*, session: Session, actor: Principal, data: MembershipCreate) -> Mem
 def update(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     membership: Membership,
     data: MembershipUpdate,
     expected_version: int | None = None,
 ) -> Membership:
     """Change the member's role."""
-    _check_may_manage(session, actor, membership.group_id)
+    _check_may_manage(session, reach, membership.group_id)
     if "role" in data.model_fields_set and data.role is None:
         raise Unprocessable.field("role", "role cannot be null")
     before = crud.apply(membership, data)
     membership = crud.save(
         session,
         membership,
-        actor=actor,
+        actor=reach.actor,
         action="membership.update",
         before=before,
         expected_version=expected_version,
@@ -186,14 +178,14 @@ def update(
 def end(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     membership: Membership,
     ended_on: date,
     end_reason: str | None,
     expected_version: int | None = None,
 ) -> Membership:
     """End a membership on `ended_on` (the first day they are no longer in the group)."""
-    _check_may_manage(session, actor, membership.group_id)
+    _check_may_manage(session, reach, membership.group_id)
     if membership.ended_on is not None:
         raise Conflict(f"This membership already ended on {membership.ended_on}", extra={"field": "ended_on"})
     check_order(membership.started_on, ended_on, start_field="started_on", end_field="ended_on")
@@ -201,7 +193,7 @@ def end(
     membership = crud.save(
         session,
         membership,
-        actor=actor,
+        actor=reach.actor,
         action="membership.end",
         before=before,
         expected_version=expected_version,

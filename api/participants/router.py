@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
-from api.deps import CurrentPrincipal, SessionDep
+from api.common import IfMatch, Page, PageDep, WriteOutcome, WriteReceipt, set_etag
+from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants import service
 from api.participants.models import (
@@ -25,21 +26,29 @@ Reader = Annotated[Principal, Depends(require(Permission.PARTICIPANT_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.PARTICIPANT_WRITE))]
 
 
-def participant_or_404(
-    participant_id: uuid.UUID, session: SessionDep, caller: CurrentPrincipal
-) -> Participant:
+def participant_or_404(participant_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Participant:
     # Routes declare their permission first, so by the time this runs the caller's role may use the route;
     # what is left is reach: a participant out of it is a 404, exactly as one that does not exist.
-    return service.get(session=session, actor=caller, participant_id=participant_id)
+    return service.get(session=session, reach=reach, participant_id=participant_id)
+
+
+def participant_to_write_or_404(
+    participant_id: uuid.UUID, session: SessionDep, reach: ReachDep
+) -> Participant:
+    return service.get(session=session, reach=reach, participant_id=participant_id, to_write=True)
 
 
 ParticipantById = Annotated[Participant, Depends(participant_or_404)]
+ParticipantToWrite = Annotated[Participant, Depends(participant_to_write_or_404)]
+# A caller who may write participants but not read them (a `sync:write` key) gets a receipt, not the record.
+Written = ParticipantPublic | WriteReceipt
 
 
 @router.get("", response_model=Page[ParticipantPublic], summary="List participants")
 def list_participants(
     session: SessionDep,
-    caller: Reader,
+    _: Reader,
+    reach: ReachDep,
     paging: PageDep,
     current: Annotated[bool | None, Query(description="Only those taking part (true) or not (false)")] = None,
     external_id: Annotated[str | None, Query(max_length=100, description="The CRM's id")] = None,
@@ -50,7 +59,7 @@ def list_participants(
     a group they are currently in. Participants who left stay listed with their `left_on`."""
     items, total = service.list_(
         session=session,
-        actor=caller,
+        reach=reach,
         limit=paging.limit,
         offset=paging.offset,
         current=current,
@@ -63,44 +72,46 @@ def list_participants(
 
 @router.post(
     "",
-    response_model=ParticipantPublic,
+    response_model=Written,
     status_code=status.HTTP_201_CREATED,
     responses=CONFLICT,
     summary="Add a participant",
 )
 def create_participant(
-    session: SessionDep, caller: Writer, data: ParticipantCreate, response: Response
-) -> Participant:
-    """Add a child, young person or vulnerable adult. `external_id` (the CRM's id) must be unique (409)."""
-    participant = service.create(session=session, actor=caller, data=data)
+    session: SessionDep, _: Writer, reach: ReachDep, data: ParticipantCreate, response: Response
+) -> Participant | WriteReceipt:
+    """Add a child, young person or vulnerable adult. `external_id` (the CRM's id) must be unique (409).
+    A caller who may not read participants gets only the id, version and status."""
+    participant = service.create(session=session, reach=reach, data=data)
     set_etag(response, participant.version)
-    return participant
+    return reach.answer(Record.participant, participant, "created")
 
 
 @router.put(
     "/by-external-id/{external_id}",
-    response_model=ParticipantPublic,
-    responses={201: {"model": ParticipantPublic, "description": "Created"}, **CONFLICT, **PRECONDITION},
+    response_model=Written,
+    responses={201: {"model": Written, "description": "Created"}, **CONFLICT, **PRECONDITION},
     summary="Create or replace a participant by the CRM's id",
 )
 def upsert_participant_by_external_id(
     session: SessionDep,
-    caller: Writer,
+    _: Writer,
+    reach: ReachDep,
     external_id: Annotated[str, Path(min_length=1, max_length=100)],
     data: ParticipantCreate,
     expected_version: IfMatch,
     response: Response,
-) -> Participant:
+) -> Participant | WriteReceipt:
     """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
     the full record (a field left out becomes empty). Pushing the same record again changes nothing. A
     `left_on` is recorded as any edit is; memberships are ended separately. Send If-Match to refuse the
     change (412) if the record changed since you read it."""
     participant, outcome = service.upsert_by_external_id(
-        session=session, actor=caller, external_id=external_id, data=data, expected_version=expected_version
+        session=session, reach=reach, external_id=external_id, data=data, expected_version=expected_version
     )
     response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
     set_etag(response, participant.version)
-    return participant
+    return reach.answer(Record.participant, participant, outcome)
 
 
 @router.get(
@@ -115,49 +126,53 @@ def get_participant(_: Reader, participant: ParticipantById, response: Response)
 
 @router.patch(
     "/{participant_id}",
-    response_model=ParticipantPublic,
+    response_model=Written,
     responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Update a participant",
 )
 def update_participant(
     session: SessionDep,
-    caller: Writer,
-    participant: ParticipantById,
+    _: Writer,
+    reach: ReachDep,
+    participant: ParticipantToWrite,
     data: ParticipantUpdate,
     expected_version: IfMatch,
     response: Response,
-) -> Participant:
+) -> Participant | WriteReceipt:
     """Change the fields sent. Dates must stay in order: born, then joined, then left. Send If-Match to
     refuse the change (412) if someone else changed the record since you read it."""
+    version = participant.version
     participant = service.update(
-        session=session, actor=caller, participant=participant, data=data, expected_version=expected_version
+        session=session, reach=reach, participant=participant, data=data, expected_version=expected_version
     )
     set_etag(response, participant.version)
-    return participant
+    outcome: WriteOutcome = "unchanged" if participant.version == version else "updated"
+    return reach.answer(Record.participant, participant, outcome)
 
 
 @router.post(
     "/{participant_id}/leave",
-    response_model=ParticipantPublic,
+    response_model=Written,
     responses={**NOT_FOUND, **PRECONDITION},
     summary="Record a participant leaving",
 )
 def leave_participant(
     session: SessionDep,
-    caller: Writer,
-    participant: ParticipantById,
+    _: Writer,
+    reach: ReachDep,
+    participant: ParticipantToWrite,
     data: ParticipantLeave,
     expected_version: IfMatch,
     response: Response,
-) -> Participant:
+) -> Participant | WriteReceipt:
     """Record the first day a participant no longer takes part. The record is kept, and so are their group
     memberships: end those separately once they are removed from the online group itself."""
     participant = service.leave(
         session=session,
-        actor=caller,
+        reach=reach,
         participant=participant,
         left_on=data.left_on,
         expected_version=expected_version,
     )
     set_etag(response, participant.version)
-    return participant
+    return reach.answer(Record.participant, participant, "updated")

@@ -1,7 +1,6 @@
 """Participants: the verbs. Routes call these; nothing else writes participant rows.
 
-Who may see which child is decided here, in the query: coordinators and the CRM's keys see everyone,
-a member of staff only the participants currently in a group they are currently in, anyone else no one.
+Who may see which child is decided by the caller's `Reach` (api/auth/reach.py), applied in each query.
 """
 
 from __future__ import annotations
@@ -9,30 +8,19 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import ColumnElement, false, true
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api import clock, crud
-from api.auth.principal import Principal
-from api.auth.roles import Role
+from api.auth.reach import Reach
 from api.common import check_order, contains
 from api.errors import NotFound, PreconditionFailed, Unprocessable
 from api.memberships.models import Membership
-from api.memberships.scope import current_on, participants_reachable_by
+from api.memberships.scope import current_on
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
 
 UNIQUE = ("external_id",)
 REQUIRED = ("full_name", "date_of_birth", "is_vulnerable_adult", "joined_on")
-
-
-def visible_to(actor: Principal) -> ColumnElement[bool]:
-    """The participants `actor` may see, as a WHERE clause; denied unless a role is named here."""
-    if actor.role in (Role.coordinator, Role.integration):
-        return true()
-    if actor.role is Role.staff and actor.staff_id is not None:
-        return col(Participant.id).in_(participants_reachable_by(actor.staff_id))
-    return false()
 
 
 def _validate(*, date_of_birth: date, joined_on: date, left_on: date | None) -> None:
@@ -48,10 +36,12 @@ def _validate_patched(participant: Participant, data: ParticipantUpdate) -> None
     _validate(date_of_birth=merged["date_of_birth"], joined_on=merged["joined_on"], left_on=merged["left_on"])
 
 
-def get(*, session: Session, actor: Principal, participant_id: uuid.UUID) -> Participant:
-    """One participant the caller may see, or 404 (the same answer whether it exists or is out of reach)."""
+def get(*, session: Session, reach: Reach, participant_id: uuid.UUID, to_write: bool = False) -> Participant:
+    """One participant the caller may see (or, `to_write`, change), or 404: the same answer whether it
+    exists or is out of reach."""
+    within = reach.participant_writes if to_write else reach.participants
     found = session.exec(
-        select(Participant).where(Participant.id == participant_id, visible_to(actor))
+        select(Participant).where(Participant.id == participant_id, within(Participant.id))
     ).first()
     if found is None:
         raise NotFound(f"No participant with id {participant_id}")
@@ -61,7 +51,7 @@ def get(*, session: Session, actor: Principal, participant_id: uuid.UUID) -> Par
 def list_(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     limit: int,
     offset: int,
     current: bool | None = None,
@@ -70,7 +60,7 @@ def list_(
     group_id: uuid.UUID | None = None,
 ) -> tuple[list[Participant], int]:
     """A filtered page of the participants the caller may see, by name then id."""
-    query: SelectOfScalar[Participant] = select(Participant).where(visible_to(actor))
+    query: SelectOfScalar[Participant] = select(Participant).where(reach.participants(Participant.id))
     today = clock.today()
     is_current = (col(Participant.joined_on) <= today) & or_(
         col(Participant.left_on).is_(None), col(Participant.left_on) > today
@@ -88,23 +78,27 @@ def list_(
             Membership.group_id == group_id,
             col(Membership.participant_id).is_not(None),
             current_on(today),
+            # A group out of reach lists no one, exactly as an unknown group does.
+            reach.groups(Membership.group_id),
         )
         query = query.where(col(Participant.id).in_(members))
     query = query.order_by(col(Participant.full_name), col(Participant.id))
     return crud.page(session, query, limit=limit, offset=offset)
 
 
-def create(*, session: Session, actor: Principal, data: ParticipantCreate) -> Participant:
+def create(*, session: Session, reach: Reach, data: ParticipantCreate) -> Participant:
     """Add a participant."""
     _validate(date_of_birth=data.date_of_birth, joined_on=data.joined_on, left_on=data.left_on)
     participant = Participant.model_validate(data)
-    return crud.save(session, participant, actor=actor, action="participant.create", unique_fields=UNIQUE)
+    return crud.save(
+        session, participant, actor=reach.actor, action="participant.create", unique_fields=UNIQUE
+    )
 
 
 def update(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     participant: Participant,
     data: ParticipantUpdate,
     expected_version: int | None = None,
@@ -118,7 +112,7 @@ def update(
     return crud.save(
         session,
         participant,
-        actor=actor,
+        actor=reach.actor,
         action="participant.update",
         before=before,
         unique_fields=UNIQUE,
@@ -129,7 +123,7 @@ def update(
 def leave(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     participant: Participant,
     left_on: date,
     expected_version: int | None = None,
@@ -143,7 +137,7 @@ def leave(
     return crud.save(
         session,
         participant,
-        actor=actor,
+        actor=reach.actor,
         action="participant.leave",
         before=before,
         expected_version=expected_version,
@@ -153,7 +147,7 @@ def leave(
 def upsert_by_external_id(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     external_id: str,
     data: ParticipantCreate,
     expected_version: int | None = None,
@@ -164,7 +158,7 @@ def upsert_by_external_id(
         session,
         lambda: _upsert_once(
             session=session,
-            actor=actor,
+            reach=reach,
             external_id=external_id,
             data=data,
             expected_version=expected_version,
@@ -175,7 +169,7 @@ def upsert_by_external_id(
 def _upsert_once(
     *,
     session: Session,
-    actor: Principal,
+    reach: Reach,
     external_id: str,
     data: ParticipantCreate,
     expected_version: int | None = None,
@@ -185,12 +179,14 @@ def _upsert_once(
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     data = data.model_copy(update={"external_id": external_id})
     existing = session.exec(
-        select(Participant).where(Participant.external_id == external_id, visible_to(actor))
+        select(Participant).where(
+            Participant.external_id == external_id, reach.participant_writes(Participant.id)
+        )
     ).first()
     if existing is None:
         if expected_version is not None:
             raise PreconditionFailed("If-Match was given but there is no such record yet")
-        return create(session=session, actor=actor, data=data), "created"
+        return create(session=session, reach=reach, data=data), "created"
     patch = ParticipantUpdate.model_validate(data.model_dump())
     if crud.unchanged(existing, patch):
         if expected_version is not None and expected_version != existing.version:
@@ -202,7 +198,7 @@ def _upsert_once(
     saved = crud.save(
         session,
         existing,
-        actor=actor,
+        actor=reach.actor,
         action="participant.update",
         before=before,
         unique_fields=UNIQUE,

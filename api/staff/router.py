@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import IfMatch, Page, PageDep, WriteOutcome, WriteReceipt, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.staff import service
@@ -31,6 +32,8 @@ def staff_or_404(staff_id: uuid.UUID, session: SessionDep) -> Staff:
 
 
 StaffById = Annotated[Staff, Depends(staff_or_404)]
+# A caller who may write staff records but not read them (a `sync:write` key) gets a receipt, not the record.
+Written = StaffPublic | WriteReceipt
 
 
 @router.get("", response_model=Page[StaffPublic], summary="List staff")
@@ -60,32 +63,35 @@ def list_staff(
 
 @router.post(
     "",
-    response_model=StaffPublic,
+    response_model=Written,
     status_code=status.HTTP_201_CREATED,
     responses=CONFLICT,
     summary="Add staff",
 )
-def create_staff(session: SessionDep, caller: Writer, data: StaffCreate, response: Response) -> Staff:
+def create_staff(
+    session: SessionDep, caller: Writer, reach: ReachDep, data: StaffCreate, response: Response
+) -> Staff | WriteReceipt:
     """Add a member of staff. Their email must be unique (409 otherwise)."""
     staff = service.create(session=session, actor=caller, data=data)
     set_etag(response, staff.version)
-    return staff
+    return reach.answer(Record.staff, staff, "created")
 
 
 @router.put(
     "/by-external-id/{external_id}",
-    response_model=StaffPublic,
-    responses={201: {"model": StaffPublic, "description": "Created"}, **CONFLICT, **PRECONDITION},
+    response_model=Written,
+    responses={201: {"model": Written, "description": "Created"}, **CONFLICT, **PRECONDITION},
     summary="Create or replace by the CRM's id",
 )
 def upsert_staff_by_external_id(
     session: SessionDep,
     caller: Writer,
+    reach: ReachDep,
     external_id: Annotated[str, Path(min_length=1, max_length=100)],
     data: StaffCreate,
     expected_version: IfMatch,
     response: Response,
-) -> Staff:
+) -> Staff | WriteReceipt:
     """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
     the full record. Pushing the same record again changes nothing. A `left_on` ends access as an edit
     does."""
@@ -94,7 +100,7 @@ def upsert_staff_by_external_id(
     )
     response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
     set_etag(response, staff.version)
-    return staff
+    return reach.answer(Record.staff, staff, outcome)
 
 
 @router.get("/{staff_id}", response_model=StaffPublic, responses=NOT_FOUND, summary="Get a staff member")
@@ -106,44 +112,48 @@ def get_staff(_: Reader, staff: StaffById, response: Response) -> Staff:
 
 @router.patch(
     "/{staff_id}",
-    response_model=StaffPublic,
+    response_model=Written,
     responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Update staff",
 )
 def update_staff(
     session: SessionDep,
     caller: Writer,
+    reach: ReachDep,
     staff: StaffById,
     data: StaffUpdate,
     expected_version: IfMatch,
     response: Response,
-) -> Staff:
+) -> Staff | WriteReceipt:
     """Change the fields sent. Setting `left_on` ends their access on that day. Send If-Match to refuse the
     change (412) if someone else changed the record since you read it."""
+    version = staff.version
     staff = service.update(
         session=session, actor=caller, staff=staff, data=data, expected_version=expected_version
     )
     set_etag(response, staff.version)
-    return staff
+    outcome: WriteOutcome = "unchanged" if staff.version == version else "updated"
+    return reach.answer(Record.staff, staff, outcome)
 
 
 @router.post(
     "/{staff_id}/leave",
-    response_model=StaffPublic,
+    response_model=Written,
     responses={**NOT_FOUND, **PRECONDITION},
     summary="Record leaving",
 )
 def leave_staff(
     session: SessionDep,
     caller: Writer,
+    reach: ReachDep,
     staff: StaffById,
     data: StaffLeave,
     expected_version: IfMatch,
     response: Response,
-) -> Staff:
+) -> Staff | WriteReceipt:
     """Record the day a member of staff leaves. Their sign-in stops working that day; nothing is deleted."""
     staff = service.leave(
         session=session, actor=caller, staff=staff, left_on=data.left_on, expected_version=expected_version
     )
     set_etag(response, staff.version)
-    return staff
+    return reach.answer(Record.staff, staff, "updated")

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.consents import service as consents_service
 from api.consents.models import Consent, ConsentUpsert
@@ -34,7 +35,7 @@ INTERRUPTED: Responses = {
 
 
 @router.post("/staff", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync staff in bulk")
-def sync_staff(session: SessionDep, caller: Syncer, body: StaffSyncRequest) -> SyncResponse:
+def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncRequest) -> SyncResponse:
     """Up to 1,000 full staff records, matched on `external_id`, each as `PUT /staff/by-external-id/{id}`
     takes it. Each is answered on its own, in input order: created, updated, unchanged, or rejected with the
     reason; a rejected record changes nothing and never blocks the others. `groups_changed` lists the groups
@@ -42,7 +43,7 @@ def sync_staff(session: SessionDep, caller: Syncer, body: StaffSyncRequest) -> S
 
     def upsert(external_id: str, data: StaffCreate) -> tuple[Staff, service.Upserted]:
         return staff_service.upsert_by_external_id(
-            session=session, actor=caller, external_id=external_id, data=data
+            session=session, actor=reach.actor, external_id=external_id, data=data
         )
 
     return service.sync(
@@ -57,7 +58,9 @@ def sync_staff(session: SessionDep, caller: Syncer, body: StaffSyncRequest) -> S
 @router.post(
     "/participants", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync participants in bulk"
 )
-def sync_participants(session: SessionDep, caller: Syncer, body: ParticipantSyncRequest) -> SyncResponse:
+def sync_participants(
+    session: SessionDep, _: Syncer, reach: ReachDep, body: ParticipantSyncRequest
+) -> SyncResponse:
     """Up to 1,000 full participant records, matched on `external_id`, each as
     `PUT /participants/by-external-id/{id}` takes it. Each is answered on its own, in input order: created,
     updated, unchanged, or rejected with the reason; a rejected record changes nothing and never blocks the
@@ -66,7 +69,7 @@ def sync_participants(session: SessionDep, caller: Syncer, body: ParticipantSync
 
     def upsert(external_id: str, data: ParticipantCreate) -> tuple[Participant, service.Upserted]:
         return participants_service.upsert_by_external_id(
-            session=session, actor=caller, external_id=external_id, data=data
+            session=session, reach=reach, external_id=external_id, data=data
         )
 
     return service.sync(
@@ -79,7 +82,7 @@ def sync_participants(session: SessionDep, caller: Syncer, body: ParticipantSync
 
 
 @router.post("/consents", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync consents in bulk")
-def sync_consents(session: SessionDep, caller: Syncer, body: ConsentSyncRequest) -> SyncResponse:
+def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: ConsentSyncRequest) -> SyncResponse:
     """Up to 1,000 full consent records, matched on `external_id`, each as
     `PUT /consents/by-external-id/{id}` takes it: a new consent is created, an identical one unchanged, one
     that adds a `withdrawn_on` is withdrawn (updated); any other change is rejected with the code
@@ -89,7 +92,7 @@ def sync_consents(session: SessionDep, caller: Syncer, body: ConsentSyncRequest)
 
     def upsert(external_id: str, data: ConsentUpsert) -> tuple[Consent, service.Upserted]:
         return consents_service.upsert_by_external_id(
-            session=session, actor=caller, external_id=external_id, data=data
+            session=session, reach=reach, external_id=external_id, data=data
         )
 
     return service.sync(

@@ -157,6 +157,7 @@ class SyncResult(BaseModel):
     external_id: str | None
     status: SyncStatus
     id: uuid.UUID | None = None
+    version: int | None = Field(default=None, description="The record's version after the write")
     code: str | None = Field(default=None, description="Why it was rejected (problem `code`)")
     detail: str | None = None
     errors: list[FieldError] | None = None
@@ -342,7 +343,13 @@ def run(
             )
             continue
         results.append(
-            SyncResult(index=index, external_id=external_id, status=SyncStatus(outcome), id=obj.id)
+            SyncResult(
+                index=index,
+                external_id=external_id,
+                status=SyncStatus(outcome),
+                id=obj.id,
+                version=obj.version,
+            )
         )
     return results
 

@@ -1,0 +1,320 @@
+"""Reach as data: which records each role reaches, decided here and nowhere else.
+
+`api/auth/roles.py` says what a role may *do* (a permission per route); this module says *which records*
+it may do it to. Each role has a row in `READ_REACH` (what it may see: lists, single reads, filters, ids in
+a body, evidence in a compliance finding) and in `WRITE_REACH` (what it may change or add to, and on whose
+behalf it may sign a record). An extent is one of a few named shapes, so the whole table reads at a glance
+and the README's roles table is checked against it.
+
+A `Reach` is built once per request from the principal and the organisation's day (`ReachDep`). Services
+take it and ask it for SQL conditions (`reach.participants(Participant.id)`) or about one id
+(`reach.has(session, Record.participant, pid)`). They never compare a role by name: a test fails if one
+does. A record outside reach answers exactly as an unknown one (404 on its URL, the same 422 in a body).
+
+Source: the policy's aim to "protect children and young people who receive More Music's services", and the
+principle of least privilege (OWASP ASVS V4 access control: deny by default, enforce on every request).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Protocol, TypeVar
+
+import sqlalchemy as sa
+from fastapi import Depends
+from sqlalchemy import ColumnElement
+from sqlmodel import Session
+
+from api import clock
+from api.auth.principal import Principal, current_principal
+from api.auth.roles import Permission, Role
+from api.common import WriteOutcome, WriteReceipt
+from api.memberships.models import MemberRole, Membership
+
+
+class Record(StrEnum):
+    """The kinds of record reach is decided for."""
+
+    group = "group"
+    participant = "participant"  # a child's or young person's record, and their details anywhere
+    membership = "membership"
+    consent = "consent"
+    incident = "incident"
+    staff = "staff"
+    waiver = "waiver"  # a compliance waiver, which belongs to a group
+    staff_compliance = "staff_compliance"  # a member of staff's own compliance report
+
+
+class Extent(StrEnum):
+    """How far a role reaches into one kind of record."""
+
+    every = "every"
+    # The groups the caller is currently in, and what hangs off them: the participants currently in those
+    # groups, the groups' memberships, those participants' consents, the groups' waivers.
+    own_groups = "own_groups"
+    # The groups the caller currently admins ("only admins can approve new members to the group").
+    admined_groups = "admined_groups"
+    # The caller's own: their own staff record, the incidents they reported.
+    own = "own"
+    none = "none"
+
+
+class _Versioned(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def version(self) -> int: ...
+
+
+_W = TypeVar("_W", bound=_Versioned)
+
+R, X = Record, Extent
+_NOTHING: Mapping[Record, Extent] = dict.fromkeys(Record, X.none)
+_EVERYTHING: Mapping[Record, Extent] = dict.fromkeys(Record, X.every)
+
+READ_REACH: Mapping[Role, Mapping[Record, Extent]] = {
+    Role.coordinator: _EVERYTHING,
+    Role.staff: {
+        R.group: X.own_groups,
+        R.participant: X.own_groups,
+        R.membership: X.own_groups,
+        R.consent: X.own_groups,
+        R.incident: X.own,
+        R.staff: X.every,
+        R.waiver: X.own_groups,
+        R.staff_compliance: X.own,
+    },
+    # Trustees govern: groups, staff and compliance, never a child's details nor an incident record.
+    Role.trustee: {
+        **_NOTHING,
+        R.group: X.every,
+        R.staff: X.every,
+        R.waiver: X.every,
+        R.staff_compliance: X.every,
+    },
+    # Another system (the CRM) keeps people and consents in step; it never sees groups or incidents.
+    Role.integration: {**_NOTHING, R.participant: X.every, R.consent: X.every, R.staff: X.every},
+}
+
+WRITE_REACH: Mapping[Role, Mapping[Record, Extent]] = {
+    Role.coordinator: _EVERYTHING,
+    Role.staff: {
+        **_NOTHING,
+        # A group's memberships, reviews and risk assessments: the groups they admin.
+        R.group: X.admined_groups,
+        R.membership: X.admined_groups,
+        R.consent: X.own_groups,
+        R.incident: X.own,
+        # Whom they may sign a record for (a review, a risk assessment, an incident report): themselves.
+        R.staff: X.own,
+    },
+    Role.trustee: _NOTHING,
+    Role.integration: {**_NOTHING, R.participant: X.every, R.consent: X.every, R.staff: X.every},
+}
+
+# The permission that lets a caller read a kind of record at all; without it, reach is nothing, whatever
+# the table says (an API key scoped to `sync:write` holds the integration role but not its reads).
+READ_PERMISSION: Mapping[Record, Permission] = {
+    R.group: Permission.GROUP_READ,
+    R.participant: Permission.PARTICIPANT_READ,
+    R.membership: Permission.MEMBERSHIP_READ,
+    R.consent: Permission.CONSENT_READ,
+    R.incident: Permission.INCIDENT_READ,
+    R.staff: Permission.STAFF_READ,
+    R.waiver: Permission.COMPLIANCE_READ,
+    R.staff_compliance: Permission.COMPLIANCE_READ,
+}
+
+
+def _groups_of(staff_id: uuid.UUID, on: date, *, admin: bool = False) -> sa.Select[tuple[uuid.UUID]]:
+    """Ids of the groups a member of staff is in on `on` (as an admin, if asked); end dates exclusive."""
+    m = Membership.__table__.c  # type: ignore[attr-defined]
+    where = [
+        m.staff_id == staff_id,
+        m.started_on <= on,
+        sa.or_(m.ended_on.is_(None), m.ended_on > on),
+    ]
+    if admin:
+        where.append(m.role == MemberRole.admin.value)
+    return sa.select(m.group_id).where(*where)
+
+
+def _participants_in(groups: sa.Select[tuple[uuid.UUID]], on: date) -> sa.Select[tuple[uuid.UUID]]:
+    """Ids of the participants currently in any of `groups` on `on`."""
+    m = Membership.__table__.c  # type: ignore[attr-defined]
+    return sa.select(m.participant_id).where(
+        m.participant_id.is_not(None),
+        m.group_id.in_(groups),
+        m.started_on <= on,
+        sa.or_(m.ended_on.is_(None), m.ended_on > on),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What one caller reaches today. Build it with `Reach.of(principal)` (or take `ReachDep`).
+
+    Every method answers for one kind of record: a SQL condition over the column that holds that record's
+    id (or its group's id), `true()` for every record, `false()` for none.
+    """
+
+    actor: Principal
+    today: date
+    read: Mapping[Record, Extent]
+    write: Mapping[Record, Extent]
+
+    @classmethod
+    def of(cls, principal: Principal, today: date | None = None) -> Reach:
+        read = {
+            record: extent if READ_PERMISSION[record] in principal.permissions else X.none
+            for record, extent in READ_REACH[principal.role].items()
+        }
+        # A staff-shaped extent needs a staff record to anchor it; an account without one reaches nothing.
+        if principal.staff_id is None:
+            read = {r: (e if e is X.every or e is X.none else X.none) for r, e in read.items()}
+        write = dict(WRITE_REACH[principal.role])
+        if principal.staff_id is None:
+            write = {r: (e if e is X.every or e is X.none else X.none) for r, e in write.items()}
+        return cls(actor=principal, today=today or clock.today(), read=read, write=write)
+
+    # --- whole-kind questions ---------------------------------------------------------------------------
+
+    def reads(self, record: Record) -> bool:
+        """Whether the caller reaches any record of this kind (e.g. may see a record's fields at all)."""
+        return self.read[record] is not X.none
+
+    def reads_every(self, record: Record) -> bool:
+        """Whether the caller reaches every record of this kind (no condition needed)."""
+        return self.read[record] is X.every
+
+    def writes_every(self, record: Record) -> bool:
+        return self.write[record] is X.every
+
+    # --- SQL conditions ---------------------------------------------------------------------------------
+
+    def _staff_id(self) -> uuid.UUID:
+        assert self.actor.staff_id is not None  # Reach.of leaves no staff-shaped extent without one
+        return self.actor.staff_id
+
+    def _group_condition(self, extent: Extent, group_id: Any) -> ColumnElement[bool]:
+        if extent is X.every:
+            return sa.true()
+        if extent is X.own_groups:
+            return group_id.in_(_groups_of(self._staff_id(), self.today))  # type: ignore[no-any-return]
+        if extent is X.admined_groups:
+            return group_id.in_(_groups_of(self._staff_id(), self.today, admin=True))  # type: ignore[no-any-return]
+        return sa.false()
+
+    def groups(self, group_id: Any) -> ColumnElement[bool]:
+        """Groups the caller may see, over a column holding a group id."""
+        return self._group_condition(self.read[R.group], group_id)
+
+    def managed_groups(self, group_id: Any) -> ColumnElement[bool]:
+        """Groups whose memberships and records the caller may change (staff: the groups they admin)."""
+        return self._group_condition(self.write[R.membership], group_id)
+
+    def recorded_groups(self, group_id: Any) -> ColumnElement[bool]:
+        """Groups the caller may add reviews and risk assessments to."""
+        return self._group_condition(self.write[R.group], group_id)
+
+    def memberships(self, group_id: Any) -> ColumnElement[bool]:
+        """Memberships the caller may see, over the membership's group id column."""
+        return self._group_condition(self.read[R.membership], group_id)
+
+    def waivers(self, group_id: Any) -> ColumnElement[bool]:
+        """Waivers the caller may see, over the waiver's group id column."""
+        return self._group_condition(self.read[R.waiver], group_id)
+
+    def _participant_condition(self, extent: Extent, participant_id: Any) -> ColumnElement[bool]:
+        if extent is X.every:
+            return sa.true()
+        if extent is X.own_groups:
+            groups = _groups_of(self._staff_id(), self.today)
+            return participant_id.in_(_participants_in(groups, self.today))  # type: ignore[no-any-return]
+        return sa.false()
+
+    def participants(self, participant_id: Any) -> ColumnElement[bool]:
+        """Participants the caller may see (name, date of birth, carers), over a participant id column."""
+        return self._participant_condition(self.read[R.participant], participant_id)
+
+    def consents(self, participant_id: Any) -> ColumnElement[bool]:
+        """Consents the caller may see, over the consent's participant id column."""
+        return self._participant_condition(self.read[R.consent], participant_id)
+
+    def consent_writes(self, participant_id: Any) -> ColumnElement[bool]:
+        """Participants the caller may record or withdraw consents for."""
+        return self._participant_condition(self.write[R.consent], participant_id)
+
+    def participant_writes(self, participant_id: Any) -> ColumnElement[bool]:
+        """Participants whose record the caller may change (whether or not they may read it)."""
+        return self._participant_condition(self.write[R.participant], participant_id)
+
+    def incidents(self, reported_by_id: Any) -> ColumnElement[bool]:
+        """Incidents the caller may see, over the incident's `reported_by_id` column."""
+        extent = self.read[R.incident]
+        if extent is X.every:
+            return sa.true()
+        if extent is X.own:
+            return reported_by_id == self._staff_id()  # type: ignore[no-any-return]
+        return sa.false()
+
+    def staff(self, staff_id: Any) -> ColumnElement[bool]:
+        """Staff records the caller may see."""
+        return self._own_condition(self.read[R.staff], staff_id)
+
+    def staff_writes(self, staff_id: Any) -> ColumnElement[bool]:
+        """Staff records the caller may change (the CRM's keys and coordinators)."""
+        extent = self.write[R.staff]
+        return sa.true() if extent is X.every else sa.false()
+
+    def staff_reports(self, staff_id: Any) -> ColumnElement[bool]:
+        """Members of staff whose compliance report the caller may see."""
+        return self._own_condition(self.read[R.staff_compliance], staff_id)
+
+    def _own_condition(self, extent: Extent, staff_id: Any) -> ColumnElement[bool]:
+        if extent is X.every:
+            return sa.true()
+        if extent is X.own:
+            return staff_id == self._staff_id()  # type: ignore[no-any-return]
+        return sa.false()
+
+    # --- one id -----------------------------------------------------------------------------------------
+
+    def holds(
+        self, session: Session, condition: Callable[[Any], ColumnElement[bool]], id_: uuid.UUID
+    ) -> bool:
+        """Whether one id passes one of the conditions above, e.g. `reach.holds(session, reach.participants,
+        pid)`: no query when the answer is every or none, else one `SELECT :id IN (...)`."""
+        clause = condition(sa.literal(id_, type_=sa.Uuid()))
+        if isinstance(clause, sa.sql.elements.True_):
+            return True
+        if isinstance(clause, sa.sql.elements.False_):
+            return False
+        return bool(session.execute(sa.select(clause)).scalar())
+
+    def signs_for(self, staff_id: uuid.UUID) -> bool:
+        """Whether the caller may sign a record (a review, a risk assessment, an incident report) as made by
+        `staff_id`: a coordinator for any member of staff, anyone else only as themselves."""
+        extent = self.write[R.staff]
+        return extent is X.every or (extent is X.own and staff_id == self.actor.staff_id)
+
+    # --- answers ----------------------------------------------------------------------------------------
+
+    def answer(self, record: Record, written: _W, outcome: WriteOutcome) -> _W | WriteReceipt:
+        """What a write route answers: the record itself to a caller who may read this kind of record, and
+        only its id, version and what the write did (`WriteReceipt`) to one who may not."""
+        if self.reads(record):
+            return written
+        return WriteReceipt(id=written.id, version=written.version, status=outcome)
+
+
+def current_reach(principal: Annotated[Principal, Depends(current_principal)]) -> Reach:
+    """The caller's reach, built once per request (FastAPI caches `current_principal` per request)."""
+    return Reach.of(principal)
+
+
+ReachDep = Annotated[Reach, Depends(current_reach)]
