@@ -120,13 +120,11 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop("wrote", None)
 
 
-def make_engine(url: str, *, statement_timeout: float | None = -1) -> Engine:
+def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
     """The engine for `url`, with the timeouts from the settings, so a database that fails or hangs is an
-    error within a bound rather than a request that waits forever. `statement_timeout=None` lifts the
-    limit on statements (migrations may rewrite big tables); -1 takes it from the settings."""
+    error within a bound rather than a request that waits forever. `limit_statements=False` lifts the limit
+    on one statement's time (migrations may rewrite big tables)."""
     s = get_settings()
-    if statement_timeout == -1:
-        statement_timeout = s.database_statement_timeout_seconds
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False}
@@ -144,13 +142,15 @@ def make_engine(url: str, *, statement_timeout: float | None = -1) -> Engine:
             # dropped after this long, rather than waiting for the kernel's retransmissions (many minutes).
             "tcp_user_timeout": int(s.database_connect_timeout_seconds * 1000),
         }
-        if statement_timeout is not None:
-            connect_args["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+        if limit_statements:
+            connect_args["options"] = (
+                f"-c statement_timeout={int(s.database_statement_timeout_seconds * 1000)}"
+            )
         kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         # SQLite has no statement timeout of its own; what makes a statement wait is another writer's lock.
-        busy_ms = int((statement_timeout or s.database_statement_timeout_seconds) * 1000)
+        busy_ms = int(s.database_statement_timeout_seconds * 1000)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
