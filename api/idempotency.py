@@ -41,8 +41,8 @@ from api.errors import DATABASE_ERRORS, FieldError, problem_response
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 PREFIX = "/api/v1/"
-# Headers worth replaying; the rest (date, server, content-length) are the transport's to set again.
 log = logging.getLogger(__name__)
+# Headers worth replaying; the rest (date, server, content-length) are the transport's to set again.
 KEPT_HEADERS = frozenset({b"content-type", b"location", b"etag", b"cache-control", b"retry-after"})
 
 
@@ -177,7 +177,7 @@ def renew(session: Session, *, credential_hash: str, key: str, now: datetime) ->
 
 
 def release(session: Session, *, credential_hash: str, key: str) -> None:
-    """Free the key of a request that failed: it wrote nothing, so a retry may run it again."""
+    """Free the key of a request that failed, so a retry runs it again (finding whatever it had saved)."""
     session.exec(
         delete(IdempotencyKey).where(
             col(IdempotencyKey.credential_hash) == credential_hash,
