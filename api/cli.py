@@ -50,19 +50,27 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_sign_ins(accounts: list[tuple[str, str, str]]) -> None:
+    print("Sign in at /docs with Authorize:")
+    for role, email, password in accounts:
+        print(f"  {role:<12} {email:<36} {password}")
+
+
 def _seed_demo(args: argparse.Namespace) -> int:
     from api.db import get_engine
-    from api.demo import seed
+    from api.demo import seed, sign_ins
     from api.staff.models import Staff
 
     with Session(get_engine()) as session:
         if args.if_empty and session.exec(select(Staff.id).limit(1)).first() is not None:
             print("Demo data: the database already has records; keeping them.")
+            accounts = sign_ins(session)
+            if accounts:
+                _print_sign_ins(accounts)
             return 0
         accounts = seed(session)
-    print("Demo data loaded. Sign in at /docs with Authorize:")
-    for role, email, password in accounts:
-        print(f"  {role:<12} {email:<36} {password}")
+    print("Demo data loaded.")
+    _print_sign_ins(accounts)
     return 0
 
 
@@ -72,7 +80,8 @@ def _create_user(args: argparse.Namespace) -> int:
     from api.db import get_engine
 
     password = os.environ.get("ESAFETY_PASSWORD") or getpass.getpass("Password (12+ characters): ")
-    with Session(get_engine()) as session:
+    # The account is read after the commit that creates it: keep its loaded values past the session.
+    with Session(get_engine(), expire_on_commit=False) as session:
         user = create_user_for_email(
             session=session, email=args.email, role=Role(args.role), password=password, full_name=args.name
         )
@@ -114,7 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     add_deliver_webhooks(sub)
 
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    from api.errors import AppError
+
+    try:
+        return int(args.func(args))
+    except AppError as exc:
+        # A refusal the API would answer with a problem (an account that exists, a short password): one
+        # line naming the field, not a traceback.
+        fields = ", ".join(e.field for e in exc.errors or [])
+        print(f"esafety {args.command}: {exc.detail}" + (f" ({fields})" if fields else ""), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,19 +1,128 @@
-"""Shapes shared by every domain: pagination, date-order checks, ETags."""
+"""Shapes shared by every domain: strict input types, pagination, date-order checks, ETags."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import date
-from typing import Annotated, Any, Generic, Literal, TypeVar, cast
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from fastapi import Depends, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    Strict,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 from sqlalchemy import ColumnElement
+from sqlmodel import SQLModel
 from sqlmodel._compat import SQLModelConfig
 
 from api.errors import PreconditionFailed, Unprocessable
 
 T = TypeVar("T")
+
+# --- strict input -------------------------------------------------------------------------------------------
+# Pydantic's lax mode reads `0` as 1970-01-01, `false` as the integer 0 and `1` as true: a client's mistake
+# answered as if it meant something. Every date, timestamp, integer and boolean a client sends, in a body or
+# a query string, is one of these types instead (tests/test_strict_input.py walks every route to hold it).
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A timestamp: a day, "T" (or a space), a time, optionally fractions and an offset.
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?")
+_DIGITS = re.compile(r"-?\d+")
+
+
+def _calendar_day(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    raise PydanticCustomError("date_format", "Not a date: use YYYY-MM-DD (for example 2026-07-02)")
+
+
+def _instant(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_INSTANT.fullmatch(value):
+        return value
+    raise PydanticCustomError(
+        "datetime_format",
+        "Not a timestamp: use YYYY-MM-DDTHH:MM:SS with an offset (for example 2026-07-02T14:00Z)",
+    )
+
+
+def _query_whole(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    raise PydanticCustomError("int_parsing", "Not a whole number: use digits only (for example 50)")
+
+
+def _query_flag(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise PydanticCustomError("bool_parsing", "Not a boolean: use true or false")
+
+
+# Body and query string alike: a date is exactly YYYY-MM-DD (not a number, not a timestamp).
+Day = Annotated[date, BeforeValidator(_calendar_day)]
+# A timestamp is ISO 8601 text (not a number of seconds).
+Instant = Annotated[datetime, BeforeValidator(_instant)]
+# In a JSON body: a JSON integer (not true/false, not 2.0, not "2") and a JSON boolean (not 0/1, not "yes").
+Whole = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+# In a query string, where everything arrives as text: exactly true or false, and digits only. An integer
+# query parameter is `Annotated[int, Query(ge=..., ...), DIGITS_ONLY]`: after the Query, so its bounds
+# still show in the spec as minimum and maximum (placed before them, pydantic would print them as "ge").
+QueryFlag = Annotated[bool, BeforeValidator(_query_flag)]
+DIGITS_ONLY = BeforeValidator(_query_whole)
+# The same for a date query parameter with bounds: `Annotated[date | None, Query(le=...), YYYY_MM_DD]`.
+YYYY_MM_DD = BeforeValidator(_calendar_day)
+
+STRICT_MARKERS = (_calendar_day, _instant, _query_whole, _query_flag)
+
+
+class Patch(SQLModel):
+    """A PATCH body: every field may be left out, and a field in `NOT_NULL` (a column that always holds a
+    value) may not be sent as null: a 422 naming it, and the spec does not mark it nullable. The others may
+    be null to clear them. tests/test_strict_input.py checks `NOT_NULL` against the table's columns."""
+
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.NOT_NULL:
+            raise PydanticCustomError("not_null", "May be left out, but not null: it always has a value")
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        properties = handler.resolve_ref_schema(schema)["properties"]
+        for name in cls.NOT_NULL:
+            field = properties[name]
+            branches = [b for b in field.pop("anyOf", []) if b.get("type") != "null"]
+            if len(branches) == 1:
+                field.update(branches[0])
+            elif branches:
+                field["anyOf"] = branches
+            if "default" in field and field["default"] is None:
+                del field["default"]
+        return schema
+
 
 # Inputs reject unknown fields, so a typo in a field name is an error rather than silently ignored.
 FORBID_EXTRA = SQLModelConfig(extra="forbid")
@@ -53,8 +162,8 @@ class PageParams(BaseModel):
 
 
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)")] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Records to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)"), DIGITS_ONLY] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Records to skip"), DIGITS_ONLY] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

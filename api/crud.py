@@ -83,7 +83,9 @@ def save(
         if not audit.diff(before, audit.snapshot(obj)):
             # Nothing changed: no new version, no audit entry (a repeated push or an empty PATCH).
             if expected_version is not None and expected_version != obj.version:
-                raise PreconditionFailed(f"The record is at version {obj.version}, not {expected_version}")
+                raise PreconditionFailed(
+                    f"The record is at version {obj.version}, not {expected_version}: read it again"
+                )
             return obj
         _claim_version(session, obj, expected_version)
         obj.updated_at = utcnow()

@@ -21,6 +21,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
 
+from api import clock
 from api.config import get_settings
 
 # Named constraints, so Alembic can drop and alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -34,7 +35,8 @@ SQLModel.metadata.naming_convention = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, from the organisation's clock (api/clock.py), so every stamp follows one clock."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -16,13 +16,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from api import clock
 from api.audit import service as audit
 from api.auth.models import User
-from api.auth.passwords import hash_password
+from api.auth.passwords import hash_password, verify_password
 from api.auth.roles import Role
+from api.common import in_force
 from api.consents.logic import age_on
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
 from api.groups.models import Group, GroupReview, JoinApproval, Platform, RiskAssessment, Visibility
@@ -155,7 +156,9 @@ class _Builder:
         return self.today - timedelta(days=days)
 
     def at(self, days_ago: int, hour: int = 18) -> datetime:
-        return datetime.combine(self.ago(days_ago), time(hour, 30), tzinfo=UTC)
+        # The organisation's wall clock, so an evening incident falls on the day the demo means.
+        local = datetime.combine(self.ago(days_ago), time(hour, 30), tzinfo=clock.organisation_zone())
+        return local.astimezone(UTC)
 
     def add(self, row: SQLModel) -> None:
         self.rows.append(row)
@@ -627,3 +630,29 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
     )
     session.commit()
     return accounts
+
+
+def sign_ins(session: Session) -> list[tuple[str, str, str]]:
+    """The demo sign-ins that still open the door, as (role, email, password): the account exists and is
+    enabled, its member of staff has not left, and the demo password was not changed. `esafety seed-demo
+    --if-empty` reprints them, so a second `make run` shows how to sign in."""
+    emails = [email for _, email, _ in DEMO_ACCOUNTS]
+    rows = session.exec(
+        select(User, Staff)
+        .join(Staff, col(Staff.id) == col(User.staff_id))
+        .where(col(User.email).in_(emails))
+    ).all()
+    found = {user.email: (user, staff) for user, staff in rows}
+    working = []
+    for role, email, password in DEMO_ACCOUNTS:
+        if email not in found:
+            continue
+        user, staff = found[email]
+        if (
+            user.is_active
+            and user.role == role
+            and in_force(None, staff.left_on, clock.today())
+            and verify_password(password, user.password_hash)
+        ):
+            working.append((role.value, email, password))
+    return working

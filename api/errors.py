@@ -66,9 +66,34 @@ class AppError(Exception):
         self.headers = headers
         self.extra = extra or {}
 
+    def blinded(self) -> AppError:
+        """The same answer (status, code, the fields named) with every message replaced by one that quotes
+        nothing: for a caller who may change a record but not read it, so that an error cannot tell them a
+        stored value (a date of birth in a date-order check, the consent's giver in an append-only clash)."""
+        message = BLIND_MESSAGES.get(self.status_code, "The request does not fit the stored record")
+        # A 422 still names the fields sent (the caller must know what to fix); a 409 names none, since which
+        # stored fields differ from a push is itself what the caller may not read.
+        errors = (
+            [FieldError(field=e.field, message=message, type=e.type) for e in self.errors]
+            if self.errors and self.status_code != 409
+            else None
+        )
+        clone = AppError(message, code=self.code, errors=errors, headers=self.headers)
+        clone.status_code, clone.title = self.status_code, self.title
+        field = self.extra.get("field")
+        clone.extra = {"field": field} if field is not None and self.status_code != 409 else {}
+        return clone
+
 
 class NotFound(AppError):
     status_code, code, title = 404, "not_found", "Not found"
+
+
+BLIND_MESSAGES = {
+    409: "The change conflicts with the stored record",
+    412: "If-Match does not match the record's current version",
+    422: "The value does not fit the stored record",
+}
 
 
 class Conflict(AppError):

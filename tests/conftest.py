@@ -34,10 +34,12 @@ else:
 os.environ["DATABASE_URL"] = DB_URL
 BACKEND = "postgresql" if _SERVER_URL else "sqlite"
 
+from api import clock  # noqa: E402
 from api.auth.roles import Role  # noqa: E402
 from api.db import get_engine, get_session  # noqa: E402
 from api.main import create_app  # noqa: E402
 from api.migrations import upgrade  # noqa: E402
+from tests.clock import LONDON_JUST_AFTER_MIDNIGHT, FixedClock  # noqa: E402
 from tests.factories import Actor, make_actor, make_api_key  # noqa: E402
 
 
@@ -104,6 +106,15 @@ def app(session: Session) -> Iterator[FastAPI]:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
+    """The service's clock stopped at 2026-07-01T23:30Z (00:30 on 2 July in London) until the test moves it.
+    Ask for it before any fixture that makes records, so their stamps follow it too."""
+    fixed = FixedClock(LONDON_JUST_AFTER_MIDNIGHT)
+    monkeypatch.setattr(clock, "now", fixed.now)
+    return fixed
 
 
 @pytest.fixture

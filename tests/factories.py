@@ -23,6 +23,7 @@ from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.staff.models import EmploymentType, Staff
 
+# Other tests' fixed dates; the helpers below read the clock when called, so `fixed_clock` moves them.
 TODAY = clock.today()
 PASSWORD = "correct horse battery staple"
 
@@ -56,9 +57,9 @@ def make_staff(session: Session, **overrides: Any) -> Staff:
         "full_name": f"Staff {_unique('')}",
         "email": f"{_unique('staff-')}@moremusic.org.uk",
         "employment_type": EmploymentType.employee,
-        "started_on": TODAY - timedelta(days=400),
-        "code_of_conduct_signed_on": TODAY - timedelta(days=300),
-        "esafety_training_completed_on": TODAY - timedelta(days=100),
+        "started_on": clock.today() - timedelta(days=400),
+        "code_of_conduct_signed_on": clock.today() - timedelta(days=300),
+        "esafety_training_completed_on": clock.today() - timedelta(days=100),
     }
     return _add(session, Staff, values, overrides)
 
@@ -102,7 +103,7 @@ def make_group(session: Session, **overrides: Any) -> Group:
         "join_approval": JoinApproval.admins_only,
         "min_age": 11,
         "max_age": 18,
-        "started_on": TODAY - timedelta(days=100),
+        "started_on": clock.today() - timedelta(days=100),
     }
     return _add(session, Group, values, overrides)
 
@@ -110,10 +111,10 @@ def make_group(session: Session, **overrides: Any) -> Group:
 def make_participant(session: Session, **overrides: Any) -> Participant:
     values: dict[str, Any] = {
         "full_name": f"Participant {_unique('')}",
-        "date_of_birth": TODAY - timedelta(days=15 * 365),
+        "date_of_birth": clock.today() - timedelta(days=15 * 365),
         "carer_name": f"Carer {_unique('')}",
         "carer_email": f"{_unique('carer-')}@example.org",
-        "joined_on": TODAY - timedelta(days=200),
+        "joined_on": clock.today() - timedelta(days=200),
     }
     return _add(session, Participant, values, overrides)
 
@@ -132,7 +133,7 @@ def make_membership(
         "staff_id": staff.id if staff else None,
         "participant_id": participant.id if participant else None,
         "role": MemberRole.member,
-        "started_on": TODAY - timedelta(days=100),
+        "started_on": clock.today() - timedelta(days=100),
     }
     return _add(session, Membership, values, overrides)
 
@@ -145,7 +146,7 @@ def consents_make_participant(session: Session, **overrides: Any) -> Participant
         "full_name": f"Participant {_unique('')}",
         "date_of_birth": date(2010, 5, 17),
         "carer_name": "A Carer",
-        "joined_on": TODAY - timedelta(days=200),
+        "joined_on": clock.today() - timedelta(days=200),
     }
     return _add(session, Participant, values, overrides)
 
@@ -156,7 +157,7 @@ def consents_make_group(session: Session, **overrides: Any) -> Group:
         "platform": Platform.facebook_group,
         "visibility": Visibility.closed,
         "join_approval": JoinApproval.admins_only,
-        "started_on": TODAY - timedelta(days=300),
+        "started_on": clock.today() - timedelta(days=300),
     }
     return _add(session, Group, values, overrides)
 
@@ -182,9 +183,9 @@ def consents_make_consent(session: Session, participant: Participant, **override
 def incidents_make_participant(session: Session, **overrides: Any) -> Participant:
     values: dict[str, Any] = {
         "full_name": f"Young Person {_unique('')}",
-        "date_of_birth": TODAY - timedelta(days=14 * 365),
+        "date_of_birth": clock.today() - timedelta(days=14 * 365),
         "carer_name": "A Carer",
-        "joined_on": TODAY - timedelta(days=200),
+        "joined_on": clock.today() - timedelta(days=200),
     }
     return _add(session, Participant, values, overrides)
 
@@ -195,7 +196,7 @@ def incidents_make_group(session: Session, **overrides: Any) -> Group:
         "platform": Platform.facebook_group,
         "visibility": Visibility.closed,
         "join_approval": JoinApproval.admins_only,
-        "started_on": TODAY - timedelta(days=100),
+        "started_on": clock.today() - timedelta(days=100),
     }
     return _add(session, Group, values, overrides)
 
@@ -203,7 +204,6 @@ def incidents_make_group(session: Session, **overrides: Any) -> Group:
 # --- compliance -------------------------------------------------------------------------------------------
 # Records for the compliance tests, made directly with the models (other domains' routes are not needed).
 
-from datetime import UTC as _UTC  # noqa: E402
 from datetime import datetime as _datetime  # noqa: E402
 
 import sqlalchemy as _sa  # noqa: E402
@@ -221,7 +221,7 @@ def compliance_group(session: Session, **overrides: Any) -> Group:
         "min_age": 11,
         "max_age": 25,
         "shares_images": True,
-        "started_on": TODAY - timedelta(days=60),
+        "started_on": clock.today() - timedelta(days=60),
     }
     return _add(session, Group, values, overrides)
 
@@ -229,10 +229,10 @@ def compliance_group(session: Session, **overrides: Any) -> Group:
 def compliance_participant(session: Session, **overrides: Any) -> Participant:
     values: dict[str, Any] = {
         "full_name": _unique("Child "),
-        "date_of_birth": TODAY.replace(year=TODAY.year - 15) - timedelta(days=10),
+        "date_of_birth": clock.today().replace(year=clock.today().year - 15) - timedelta(days=10),
         "carer_name": "A Carer",
         "carer_email": "carer@example.org",
-        "joined_on": TODAY - timedelta(days=400),
+        "joined_on": clock.today() - timedelta(days=400),
     }
     return _add(session, Participant, values, overrides)
 
@@ -269,7 +269,7 @@ def compliance_consent(
         "purposes": [Purpose.social_media, Purpose.website] if kind is ConsentKind.image_use else [],
         "given_by": GivenBy.parent_carer,
         "given_by_name": "A Carer",
-        "given_on": TODAY - timedelta(days=300),
+        "given_on": clock.today() - timedelta(days=300),
     }
     return _add(session, Consent, values, overrides)
 
@@ -304,7 +304,7 @@ def compliance_incident(
     created_at: _datetime | None = None,
     closed_at: _datetime | None = None,
 ) -> Incident:
-    when = created_at or _datetime.now(_UTC) - timedelta(days=2)
+    when = created_at or clock.now() - timedelta(days=2)
     incident = Incident(
         category=Category.cyberbullying,
         severity=severity,
@@ -334,12 +334,12 @@ def compliance_compliant_group(session: Session, coordinator: Staff, **overrides
     compliance_consent(session, child, ConsentKind.esafety_agreement)
     compliance_consent(session, child, ConsentKind.image_use)
     compliance_risk_assessment(session, group, coordinator)
-    compliance_review(session, group, coordinator, TODAY - timedelta(days=10))
+    compliance_review(session, group, coordinator, clock.today() - timedelta(days=10))
     return group
 
 
 def _row(**values: Any) -> dict[str, Any]:
-    now = _datetime.now(_UTC)
+    now = clock.now()
     return {"id": uuid.uuid4(), "created_at": now, "updated_at": now, "version": 1, **values}
 
 
@@ -348,9 +348,9 @@ def compliance_bulk_members(session: Session, group: Group, n: int) -> None:
     people = [
         _row(
             full_name=f"Bulk Child {i}",
-            date_of_birth=TODAY.replace(year=TODAY.year - 15),
+            date_of_birth=clock.today().replace(year=clock.today().year - 15),
             is_vulnerable_adult=False,
-            joined_on=TODAY - timedelta(days=400),
+            joined_on=clock.today() - timedelta(days=400),
         )
         for i in range(n)
     ]
@@ -372,7 +372,7 @@ def compliance_bulk_members(session: Session, group: Group, n: int) -> None:
                     purposes=purposes,
                     given_by="parent_carer",
                     given_by_name="Carer",
-                    given_on=TODAY - timedelta(days=100),
+                    given_on=clock.today() - timedelta(days=100),
                 )
             )
     session.execute(_sa.insert(Consent), consents)
@@ -388,7 +388,7 @@ def compliance_bulk_groups(session: Session, n: int, admins: tuple[Staff, Staff]
             visibility="public" if i % 3 == 0 else "closed",
             join_approval="admins_only",
             shares_images=False,
-            started_on=TODAY - timedelta(days=30),
+            started_on=clock.today() - timedelta(days=30),
             status="active",
         )
         for i in range(n)

@@ -29,9 +29,18 @@ from api.migrations import upgrade
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
 from api.staff.models import EmploymentType, Staff
+from tests.clock import LONDON_JUST_AFTER_MIDNIGHT, FixedClock
 from tests.scratch import scratch_database, scratch_engine
 
-TODAY = clock.today()
+# The demo is loaded and checked at 00:30 on 2 July in London (23:30 UTC on 1 July): the hour in which a
+# decision taken on the host's UTC day would disagree with the organisation's.
+TODAY = clock.day_of(LONDON_JUST_AFTER_MIDNIGHT)
+
+
+@pytest.fixture(autouse=True)
+def _at_the_fixed_clock(fixed_clock: FixedClock) -> None:
+    assert fixed_clock.today == TODAY
+
 
 # Each way the demo breaks the policy, as the issue lists them.
 BREACHES = {

@@ -21,6 +21,7 @@ from api.compliance.watch import announce_compliance_changes
 from api.memberships.models import MemberRole, Membership
 from api.webhooks.models import WebhookDelivery, WebhookEvent
 from api.webhooks.worker import watch_compliance
+from tests.clock import FixedClock
 from tests.factories import (
     TODAY,
     Actor,
@@ -226,6 +227,30 @@ def test_the_worker_pass_announces_what_time_and_people_changed(
     assert (data["group_id"], data["before"]) == (str(group.id), "compliant")
     assert data["after"] != "compliant"
     assert watch_compliance(session) == 0
+
+
+def test_the_watch_decides_on_the_organisations_day(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """At 00:30 on 2 July in London (23:30 UTC on 1 July), an admin whose last day was 1 July has left:
+    the watch's pass sees it, as of 2 July, though the UTC day is still 1 July."""
+    subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    assert watch_compliance(session) == 0
+    other_admin = next(m for m in admins(session, group.id) if m.staff_id != coordinator.staff.id)
+    r = client.post(
+        f"{API}/staff/{other_admin.staff_id}/leave",
+        json={"left_on": "2026-07-02"},
+        headers=coordinator.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert watch_compliance(session) == 1
+    [data] = sent(session, WebhookEvent.group_compliance_changed)
+    assert (data["group_id"], data["before"], data["as_of"]) == (str(group.id), "compliant", "2026-07-02")
+    state = session.get(GroupComplianceState, group.id)
+    assert state is not None
+    assert state.updated_at == fixed_clock.instant
 
 
 def test_an_archived_group_is_no_longer_watched(

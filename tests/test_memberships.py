@@ -307,12 +307,18 @@ def test_staff_who_admin_a_group_manage_its_members(
     assert staff_actor.staff is not None
     group = make_group(session)
     make_membership(session, group, staff=staff_actor.staff, role=MemberRole.admin)
-    # An admin adds only a child already in their reach: here one in another group they are in.
+    # An admin does not bring a child into a group, even one they reach through another group: who sees a
+    # child is the coordinator's decision. The child's answer is 403 (they can see the child), not 422.
     other = make_group(session)
     make_membership(session, other, staff=staff_actor.staff)
     child = make_participant(session)
     make_membership(session, other, participant=child)
     r = client.post(URL, json=body(group, participant_id=str(child.id)), headers=staff_actor.headers)
+    assert r.status_code == 403, r.text
+    assert "coordinator" in r.json()["detail"]
+    # A colleague, though, they add, promote and remove.
+    colleague = make_staff(session)
+    r = client.post(URL, json=body(group, staff_id=str(colleague.id)), headers=staff_actor.headers)
     assert r.status_code == 201, r.text
     mid = r.json()["id"]
     assert (

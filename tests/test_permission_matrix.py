@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from api.auth.roles import Role
+from api.auth.principal import current_principal
+from api.auth.roles import ApiKeyScope, Permission, Role, permissions_for
 from api.main import create_app
 from tests.factories import make_actor, make_api_key
 from tests.matrix import EXPECTED
@@ -62,22 +63,81 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
 
 
-@pytest.mark.parametrize("caller", list(Caller), ids=str)
-@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
-def test_route_admits_exactly_the_matrix(
-    client: TestClient, session: Session, method: str, path: str, caller: Caller
-) -> None:
-    allowed = EXPECTED.get((method, path))
-    if allowed is None:
-        pytest.fail(f"{method} {path} has no entry in tests/matrix")
+def _dependencies(dependant: Any) -> list[Any]:
+    out = []
+    for dep in dependant.dependencies:
+        out.append(dep.call)
+        out.extend(_dependencies(dep))
+    return out
+
+
+def _declarations(app: FastAPI) -> dict[tuple[str, str], tuple[frozenset[Permission], bool]]:
+    """Each route's declared permissions (`require(...)` in its signature) and whether it needs a caller."""
+    found: dict[tuple[str, str], tuple[frozenset[Permission], bool]] = {}
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            if hasattr(route, "effective_candidates"):
+                walk(route.effective_candidates())
+            elif hasattr(route, "dependant") and isinstance(getattr(route, "methods", None), set | frozenset):
+                calls = _dependencies(route.dependant)
+                permissions = frozenset(c.permission for c in calls if hasattr(c, "permission"))
+                signed_in = any(c is current_principal for c in calls)
+                for method in set(route.methods) - {"HEAD"}:
+                    found[(method, route.path)] = (permissions, signed_in)
+
+    walk(list(app.routes))
+    return found
+
+
+DECLARED = _declarations(create_app())
+CALLER_PERMISSIONS: dict[Caller, frozenset[Permission]] = {
+    Caller.anonymous: frozenset(),
+    Caller.coordinator: permissions_for(Role.coordinator),
+    Caller.staff: permissions_for(Role.staff),
+    Caller.trustee: permissions_for(Role.trustee),
+    # The matrix's integration caller holds both scopes (tests.factories.make_api_key).
+    Caller.integration: permissions_for(Role.integration, frozenset(ApiKeyScope)),
+}
+DECIDED = [r for r in ROUTES if r in DECLARED and DECLARED[r][0]]
+
+
+@pytest.mark.parametrize(("method", "path"), DECIDED, ids=[f"{m} {p}" for m, p in DECIDED])
+def test_declared_permission_admits_exactly_the_matrix(method: str, path: str) -> None:
+    # Where the route's declaration decides, the matrix is checked against it without a request.
+    permissions, signed_in = DECLARED[(method, path)]
+    assert signed_in, "a route that names a permission needs a signed-in caller"
+    admitted = {c for c in Caller if c is not Caller.anonymous and permissions <= CALLER_PERMISSIONS[c]}
+    assert admitted == set(EXPECTED[(method, path)])
+
+
+def _call(client: TestClient, session: Session, method: str, path: str, caller: Caller) -> Any:
     kwargs: dict[str, object] = {"headers": _headers(session, caller)}
     if method in ("POST", "PUT", "PATCH"):
         kwargs["json"] = {}
-    response = client.request(method, _concrete(path), **kwargs)  # type: ignore[arg-type]
-    if caller in allowed:
-        assert response.status_code not in (401, 403), response.text
-    elif caller is Caller.anonymous:
-        assert response.status_code == 401, response.text
-    else:
-        assert response.status_code == 403, response.text
-        assert response.json()["code"] == "forbidden"
+    return client.request(method, _concrete(path), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+def test_route_enforces_the_matrix(client: TestClient, session: Session, method: str, path: str) -> None:
+    """Every route, called for real: anonymous gets 401 unless the route is open, and one caller the matrix
+    refuses gets 403 (so the declaration is enforced, not only written). A route whose access no
+    declaration decides is called as every kind of caller."""
+    allowed = EXPECTED.get((method, path))
+    if allowed is None:
+        pytest.fail(f"{method} {path} has no entry in tests/matrix")
+    decided = (method, path) in DECIDED
+    callers = (
+        [Caller.anonymous, *sorted(set(Caller) - allowed - {Caller.anonymous})[:1]]
+        if decided
+        else list(Caller)
+    )
+    for caller in callers:
+        response = _call(client, session, method, path, caller)
+        if caller in allowed:
+            assert response.status_code not in (401, 403), (caller, response.text)
+        elif caller is Caller.anonymous:
+            assert response.status_code == 401, response.text
+        else:
+            assert response.status_code == 403, (caller, response.text)
+            assert response.json()["code"] == "forbidden"

@@ -9,7 +9,7 @@ from api.auth import api_key_service as service
 from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 
@@ -30,7 +30,9 @@ def list_api_keys(
     session: SessionDep,
     _: Admin,
     paging: PageDep,
-    revoked: Annotated[bool | None, Query(description="Only revoked (true) or working (false) keys")] = None,
+    revoked: Annotated[
+        QueryFlag | None, Query(description="Only revoked (true) or working (false) keys")
+    ] = None,
 ) -> Page[ApiKey]:
     """Every key, newest first, with its prefix and when it was last used (never the secret)."""
     items, total = service.list_(session=session, limit=paging.limit, offset=paging.offset, revoked=revoked)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import EmailStr
 from sqlalchemy.engine import Dialect
@@ -10,7 +10,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Field, SQLModel
 
 from api.auth.roles import ApiKeyScope, Role
-from api.common import forbid_extra
+from api.common import Flag, Patch, Whole, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 
 
@@ -22,9 +22,9 @@ class User(Timestamped, table=True):
     email: str = Field(max_length=254, unique=True, index=True)
     password_hash: str = Field(max_length=500)
     role: Role = Field(sa_type=enum_type(Role))
-    is_active: bool = True
+    is_active: Flag = True
     # In every token; bumped when the password, role or active flag changes, so old tokens stop at once.
-    token_epoch: int = 0
+    token_epoch: Whole = 0
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -33,7 +33,7 @@ class UserPublic(SQLModel):
     staff_id: uuid.UUID
     email: str
     role: Role
-    is_active: bool
+    is_active: Flag
     last_login_at: datetime | None
     created_at: datetime
 
@@ -53,10 +53,11 @@ class UserCreate(SQLModel):
     password: str = Field(min_length=12, max_length=256)
 
 
-class UserUpdate(SQLModel):
+class UserUpdate(Patch):
     model_config = forbid_extra({"is_active": False}, {"role": "coordinator"})
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset({"role", "is_active"})
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: Flag | None = None
 
 
 class PasswordChange(SQLModel):
@@ -77,7 +78,7 @@ class LoginAttempt(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     login: str = Field(max_length=254, index=True)
     attempted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    succeeded: bool
+    succeeded: Flag
 
 
 class ScopeList(TypeDecorator[list[ApiKeyScope]]):
@@ -127,4 +128,4 @@ class ApiKeyCreated(ApiKeyPublic):
 class Token(SQLModel):
     access_token: str
     token_type: str = "bearer"
-    expires_in: int
+    expires_in: Whole

@@ -18,7 +18,8 @@ principle of least privilege (OWASP ASVS V4 access control: deny by default, enf
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -33,7 +34,9 @@ from api import clock
 from api.auth.principal import Principal, current_principal
 from api.auth.roles import Permission, Role
 from api.common import WriteOutcome, WriteReceipt
+from api.errors import AppError, Forbidden, Unprocessable
 from api.memberships.models import MemberRole, Membership
+from api.staff.models import Staff
 
 
 class Record(StrEnum):
@@ -130,7 +133,7 @@ READ_PERMISSION: Mapping[Record, Permission] = {
 }
 
 
-def _groups_of(staff_id: uuid.UUID, on: date, *, admin: bool = False) -> sa.Select[tuple[uuid.UUID]]:
+def _groups_of(staff_id: Any, on: Any, *, admin: bool = False) -> sa.Select[tuple[uuid.UUID]]:
     """Ids of the groups a member of staff is in on `on` (as an admin, if asked); end dates exclusive."""
     m = Membership.__table__.c  # type: ignore[attr-defined]
     where = [
@@ -152,6 +155,13 @@ def _participants_in(groups: sa.Select[tuple[uuid.UUID]], on: date) -> sa.Select
         m.started_on <= on,
         sa.or_(m.ended_on.is_(None), m.ended_on > on),
     )
+
+
+# The same own-groups condition with named parameters, for statements built once and kept compiled (the
+# compliance loads): `Reach.own_groups_params()` gives the values.
+_STAFF_PARAM = sa.bindparam("reach_staff_id", type_=sa.Uuid())
+_TODAY_PARAM = sa.bindparam("reach_today", type_=sa.Date())
+OWN_GROUPS_PARAMETRISED = _groups_of(_STAFF_PARAM, _TODAY_PARAM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +222,13 @@ class Reach:
     def groups(self, group_id: Any) -> ColumnElement[bool]:
         """Groups the caller may see, over a column holding a group id."""
         return self._group_condition(self.read[R.group], group_id)
+
+    def own_groups_params(self) -> dict[str, Any] | None:
+        """The parameters of `OWN_GROUPS_PARAMETRISED` when the caller reaches groups through their own
+        memberships; None when they reach every group or none (use `groups` for those)."""
+        if self.read[R.group] is not X.own_groups:
+            return None
+        return {"reach_staff_id": self._staff_id(), "reach_today": self.today}
 
     def managed_groups(self, group_id: Any) -> ColumnElement[bool]:
         """Groups whose memberships and records the caller may change (staff: the groups they admin)."""
@@ -302,6 +319,29 @@ class Reach:
         extent = self.write[R.staff]
         return extent is X.every or (extent is X.own and staff_id == self.actor.staff_id)
 
+    def signer(self, session: Session, given: uuid.UUID | None, on: date, field: str) -> uuid.UUID:
+        """Who a record (a review, a risk assessment, an incident report, a parent notification) is signed
+        by: the caller, unless one who may sign for others (a coordinator) names another member of staff.
+        Either way the signer must be current staff on `on`, the day the record speaks for: a departed or
+        future member of staff cannot have done it.
+
+        Errors: 403 when the caller may not sign for another; 422 naming `field` for an unknown id or one
+        who was not current staff on `on`."""
+        signer = given if given is not None else self.actor.staff_id
+        if signer is None:
+            raise Unprocessable.field(field, f"{field} is required: this caller is not a member of staff")
+        if not self.signs_for(signer):
+            raise Forbidden(f"{field}: you record this as yourself; a coordinator may record it for another")
+        staff = session.get(Staff, signer)
+        if staff is None:
+            raise Unprocessable.field(field, f"No staff member with id {signer}")
+        if staff.started_on > on or (staff.left_on is not None and staff.left_on <= on):
+            left = f", left {staff.left_on}" if staff.left_on else ""
+            raise Unprocessable.field(
+                field, f"{staff.full_name} was not current staff on {on} (started {staff.started_on}{left})"
+            )
+        return signer
+
     # --- answers ----------------------------------------------------------------------------------------
 
     def answer(self, record: Record, written: _W, outcome: WriteOutcome) -> _W | WriteReceipt:
@@ -310,6 +350,17 @@ class Reach:
         if self.reads(record):
             return written
         return WriteReceipt(id=written.id, version=written.version, status=outcome)
+
+    @contextmanager
+    def blind(self, record: Record) -> Iterator[None]:
+        """Around a write: a caller who may not read this kind of record gets errors that quote nothing
+        stored (`AppError.blinded`), as they get a receipt rather than the record when the write succeeds."""
+        try:
+            yield
+        except AppError as exc:
+            if self.reads(record) or exc.status_code in (401, 403, 404):
+                raise
+            raise exc.blinded() from None
 
 
 def current_reach(principal: Annotated[Principal, Depends(current_principal)]) -> Reach:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from jose import jwt
 from jose.exceptions import JOSEError
 
+from api import clock
+
 ALGORITHM = "HS256"
 
 
@@ -28,7 +30,7 @@ class InvalidToken(Exception):
 
 
 def issue(*, user_id: uuid.UUID, epoch: int, secret: str, minutes: int, now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     claims = {
         "sub": str(user_id),
         "ep": epoch,
@@ -44,8 +46,12 @@ def verify(token: str, *, secret: str) -> TokenClaims:
             token,
             secret,
             algorithms=[ALGORITHM],
-            options={"require_exp": True, "require_sub": True, "require_iat": True},
+            # Expiry is required and checked below against the service's one clock (api/clock.py), not the
+            # library's: python-jose's `require_exp` would also check it against the host's clock.
+            options={"require_sub": True, "require_iat": True, "verify_exp": False},
         )
+        if int(claims["exp"]) <= clock.now().timestamp():
+            raise InvalidToken("Signature has expired.")
         return TokenClaims(
             user_id=uuid.UUID(str(claims["sub"])),
             epoch=int(claims.get("ep", -1)),

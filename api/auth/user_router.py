@@ -9,7 +9,7 @@ from api.auth import user_service as service
 from api.auth.models import User, UserCreate, UserPublic, UserUpdate
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission, Role
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 
@@ -31,7 +31,7 @@ def list_users(
     _: Admin,
     paging: PageDep,
     role: Role | None = None,
-    is_active: bool | None = None,
+    is_active: QueryFlag | None = None,
     staff_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=254, description="Part of an email")] = None,
 ) -> Page[User]:

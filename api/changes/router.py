@@ -6,9 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.changes import service
 from api.changes.models import ChangesPage
+from api.common import DIGITS_ONLY
 from api.config import get_settings
 from api.db import utcnow
 from api.deps import SessionDep
@@ -21,9 +23,16 @@ Reader = Annotated[Principal, Depends(require(Permission.CHANGES_READ))]
 @router.get("", response_model=ChangesPage, summary="List changes since a cursor")
 def list_changes(
     session: SessionDep,
-    caller: Reader,
-    since: Annotated[int, Query(ge=0, description="A `next_cursor` from before; 0 for the beginning")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Changes per page (at most 1,000)")] = 100,
+    _: Reader,
+    reach: ReachDep,
+    since: Annotated[
+        int,
+        Query(ge=0, le=2**63 - 1, description="A `next_cursor` from before; 0 for the beginning"),
+        DIGITS_ONLY,
+    ] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description="Changes per page (at most 1,000)"), DIGITS_ONLY
+    ] = 100,
 ) -> ChangesPage:
     """Created, updated and ended records of every resource the caller may read, oldest first.
 
@@ -34,7 +43,7 @@ def list_changes(
     """
     return service.list_(
         session=session,
-        caller=caller,
+        reach=reach,
         since=since,
         limit=limit,
         now=utcnow(),

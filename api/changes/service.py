@@ -19,25 +19,35 @@ from sqlalchemy import func, not_, or_
 from sqlmodel import Session, col, select
 
 from api.audit.models import AuditEvent
-from api.auth.principal import Principal
+from api.auth.reach import Reach, Record
 from api.auth.roles import Permission
 from api.changes.models import Change, ChangeAction, ChangesPage
 
-# The resources the feed reports, each with the permission needed to read it: a caller sees only the
-# changes to records it could fetch. Accounts, keys, webhooks and sign-ins are not resources here.
-RESOURCES: dict[str, Permission] = {
-    "staff": Permission.STAFF_READ,
-    "participant": Permission.PARTICIPANT_READ,
-    "online_group": Permission.GROUP_READ,
-    "risk_assessment": Permission.GROUP_READ,
-    "group_review": Permission.GROUP_READ,
-    "membership": Permission.MEMBERSHIP_READ,
-    "consent": Permission.CONSENT_READ,
-    "incident": Permission.INCIDENT_READ,
-    "incident_participant": Permission.INCIDENT_READ,
-    "incident_staff": Permission.INCIDENT_READ,
+# The resources the feed reports, each with the kind of record it belongs to: a caller sees the changes to
+# a kind only if it reaches every record of that kind (the feed is one stream of ids; filtering it row by
+# row to a partial reach would still show when records out of reach change). Accounts, keys, webhooks and
+# sign-ins are not resources here; the policy settings are the coordinator's (a permission, not a record).
+RESOURCES: dict[str, Record | Permission] = {
+    "staff": Record.staff,
+    "participant": Record.participant,
+    "online_group": Record.group,
+    "risk_assessment": Record.group,
+    "group_review": Record.group,
+    "membership": Record.membership,
+    "consent": Record.consent,
+    "incident": Record.incident,
+    "incident_participant": Record.incident,
+    "incident_staff": Record.incident,
     "policy_settings": Permission.POLICY_ADMIN,
 }
+
+
+def _feeds(reach: Reach, owner: Record | Permission) -> bool:
+    if isinstance(owner, Record):
+        return reach.reads_every(owner)
+    return owner in reach.actor.permissions
+
+
 # Actions are "<entity>.<verb>"; the verb says what happened to the record.
 CREATED_VERBS = frozenset({"create", "report"})
 ENDED_VERBS = frozenset({"leave", "end", "withdraw", "archive", "close"})
@@ -61,10 +71,10 @@ def classify(action: str, changes: dict[str, Any]) -> ChangeAction:
 
 
 def list_(
-    *, session: Session, caller: Principal, since: int, limit: int, now: datetime, settle: timedelta
+    *, session: Session, reach: Reach, since: int, limit: int, now: datetime, settle: timedelta
 ) -> ChangesPage:
     """The changes after `since` that the caller may see, oldest first."""
-    types = sorted(t for t, permission in RESOURCES.items() if permission in caller.permissions)
+    types = sorted(t for t, owner in RESOURCES.items() if _feeds(reach, owner))
     seq = col(AuditEvent.seq)
     # The first event still inside the settle delay: nothing at or past it is served yet.
     horizon = (

@@ -131,13 +131,15 @@ def aggregate_staff_rule(rule: StaffRule, snapshots: Sequence[StaffSnapshot]) ->
 
 
 def redact_participants(evaluation: Evaluation, keep: Collection[uuid.UUID] = ()) -> Evaluation:
-    """Participants' names (the only personal detail evidence carries) replaced by a neutral label, except
-    for those in `keep` (the children the caller may see); ids stay so a coordinator can follow up."""
+    """Participants' names and evidence details replaced by a neutral label and nothing, except for those in
+    `keep` (the children the caller may see); ids stay so a coordinator can follow up."""
 
     def neutral(e: Evidence) -> Evidence:
         if e.type != "participant" or e.id in keep:
             return e
-        return replace(e, label=f"participant {e.id.hex[:4]}…")
+        # The detail goes too: an age on a date, a leaving date or a consent's date would give the child's
+        # date of birth away to anyone stepping `as_of`.
+        return replace(e, label=f"participant {e.id.hex[:4]}…", detail=None)
 
     return replace(
         evaluation,

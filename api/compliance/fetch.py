@@ -27,6 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from api import clock
+
 Row = tuple[Any, ...]
 Statement = Select[Any]
 
@@ -152,13 +154,14 @@ def _uuid_from_hex(value: str) -> uuid.UUID:
     return uuid.UUID(int=int(value, 16))
 
 
-def _utc_day_from_text(value: str) -> date:
+def _org_day_from_text(value: str) -> date:
     # SQLite keeps a timestamp as UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff' (see api.db.UTCDateTime).
-    return date.fromisoformat(value[:10])
+    return clock.day_of(datetime.fromisoformat(value).replace(tzinfo=UTC))
 
 
-def _utc_day(value: datetime) -> date:
-    return value.astimezone(UTC).date()
+def _org_day(value: datetime) -> date:
+    # psycopg answers in the session's time zone; the organisation's day is the same whatever that is.
+    return clock.day_of(value)
 
 
 def _json_from_text(value: str | None) -> Any:
@@ -173,12 +176,12 @@ class Reader:
 
     uuid: Callable[[Any], uuid.UUID]
     day: Callable[[Any], date]
-    utc_day: Callable[[Any], date]
+    org_day: Callable[[Any], date]
     json: Callable[[Any], Any]
 
 
-SQLITE = Reader(_uuid_from_hex, date.fromisoformat, _utc_day_from_text, _json_from_text)
-POSTGRESQL = Reader(_same, _same, _utc_day, _same)
+SQLITE = Reader(_uuid_from_hex, date.fromisoformat, _org_day_from_text, _json_from_text)
+POSTGRESQL = Reader(_same, _same, _org_day, _same)
 
 
 def reader(conn: sa.Connection) -> Reader:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
 from api import clock
-from api.common import forbid_extra, in_force
+from api.common import Day, Flag, Whole, forbid_extra, in_force
 from api.compliance.engine import Status
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 
@@ -25,7 +25,7 @@ class WaiverBase(SQLModel):
         min_length=1, max_length=64, description="A group rule's id, e.g. GRP-PERIODIC-REVIEW"
     )
     reason: str = Field(min_length=1, max_length=2000)
-    expires_on: date = Field(description="The first day the waiver no longer holds")
+    expires_on: Day = Field(description="The first day the waiver no longer holds")
 
 
 class Waiver(WaiverBase, Timestamped, table=True):
@@ -39,7 +39,7 @@ class Waiver(WaiverBase, Timestamped, table=True):
 
     @property
     def granted_on(self) -> date:
-        return self.created_at.date()
+        return clock.day_of(self.created_at)
 
     @property
     def is_active(self) -> bool:
@@ -60,13 +60,13 @@ class WaiverCreate(WaiverBase):
 
 class WaiverPublic(WaiverBase):
     id: uuid.UUID
-    granted_on: date
+    granted_on: Day
     granted_by_label: str
     revoked_at: datetime | None
     revoked_by_label: str | None
-    is_active: bool = Field(description="Granted, not revoked, and not yet expired today")
+    is_active: Flag = Field(description="Granted, not revoked, and not yet expired today")
     created_at: datetime
-    version: int
+    version: Whole
 
 
 class _Out(BaseModel):
@@ -99,9 +99,9 @@ class WaiverRefPublic(_Out):
     group_id: uuid.UUID
     rule_id: str
     reason: str
-    granted_on: date
-    expires_on: date
-    revoked_on: date | None
+    granted_on: Day
+    expires_on: Day
+    revoked_on: Day | None
 
 
 class FindingPublic(_Out):
@@ -114,7 +114,7 @@ class FindingPublic(_Out):
     evidence: list[EvidencePublic]
     remediation: str
     waiver: WaiverRefPublic | None
-    counts_against_status: bool
+    counts_against_status: Flag
 
 
 class FactsPublic(_Out):
@@ -126,7 +126,7 @@ class GroupCompliancePublic(_Out):
     group_id: uuid.UUID
     group_name: str
     platform: str
-    as_of: date
+    as_of: Day
     status: str
     counts: dict[str, int]
     findings: list[FindingPublic]
@@ -136,7 +136,7 @@ class GroupCompliancePublic(_Out):
 class StaffCompliancePublic(_Out):
     staff_id: uuid.UUID
     staff_name: str
-    as_of: date
+    as_of: Day
     status: str
     counts: dict[str, int]
     findings: list[FindingPublic]
@@ -161,15 +161,15 @@ class OrganisationFindingsPublic(_Out):
 
 
 class TotalsPublic(_Out):
-    groups: int
-    compliant: int
-    at_risk: int
-    non_compliant: int
+    groups: Whole
+    compliant: Whole
+    at_risk: Whole
+    non_compliant: Whole
     failing_by_rule: dict[str, int]
 
 
 class OrganisationReportPublic(_Out):
-    as_of: date
+    as_of: Day
     organisation: OrganisationFindingsPublic
     groups: list[GroupSummaryPublic]
     totals: TotalsPublic
@@ -183,5 +183,5 @@ class GroupComplianceState(SQLModel, table=True):
     __tablename__ = "group_compliance_state"
     group_id: uuid.UUID = Field(foreign_key="online_group.id", primary_key=True)
     status: Status = Field(sa_type=enum_type(Status))
-    as_of: date
+    as_of: Day
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

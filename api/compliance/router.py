@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -14,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import Day, Page, PageDep, QueryFlag
 from api.compliance import service
 from api.compliance.engine import Status
 from api.compliance.models import (
@@ -37,7 +36,7 @@ router = APIRouter()
 Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
 Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(
         description="Evaluate the dated facts as they stood on this day (default today; not in the future)"
     ),
@@ -143,7 +142,9 @@ def list_compliance_waivers(
     paging: PageDep,
     group_id: uuid.UUID | None = None,
     rule_id: Annotated[str | None, Query(max_length=64)] = None,
-    active: Annotated[bool | None, Query(description="Only in force today (true) or not (false)")] = None,
+    active: Annotated[
+        QueryFlag | None, Query(description="Only in force today (true) or not (false)")
+    ] = None,
 ) -> Page[Waiver]:
     """Waivers, newest first. Staff see only the waivers of groups they are in."""
     items, total = service.list_waivers(

@@ -24,7 +24,7 @@ from api import clock, crud
 from api import models as _tables  # noqa: F401  (registers every table in the metadata read below)
 from api.audit import service as audit
 from api.auth.principal import Principal
-from api.auth.reach import Extent, Reach, Record
+from api.auth.reach import OWN_GROUPS_PARAMETRISED, Reach, Record
 from api.compliance import fetch
 from api.compliance.engine import (
     Evaluation,
@@ -247,16 +247,9 @@ _GROUP_COLUMNS = (
     GROUP.c.archived_on,
 )
 _ONE_GROUP = sa.select(*_GROUP_COLUMNS).where(GROUP.c.id == _GROUP_ID)
-# Staff evaluate only the groups they are in today: the same statement for every member of staff.
-_STAFF_ID = sa.bindparam("staff_id", type_=STAFF.c.id.type)
-_TODAY = sa.bindparam("today", type_=sa.Date())
-_ONE_GROUP_IN_REACH = _ONE_GROUP.where(
-    GROUP.c.id.in_(
-        sa.select(MEMBERSHIP.c.group_id).where(
-            MEMBERSHIP.c.staff_id == _STAFF_ID, _current_on(MEMBERSHIP, _TODAY)
-        )
-    )
-)
+# Staff evaluate only the groups they are in today: reach's own condition, with parameters, so the
+# statement is compiled once for every member of staff.
+_ONE_GROUP_IN_REACH = _ONE_GROUP.where(GROUP.c.id.in_(OWN_GROUPS_PARAMETRISED))
 
 
 def _groups(rows: Iterable[Sequence[Any]], rd: fetch.Reader) -> list[tuple[Any, GroupFacts]]:
@@ -469,14 +462,14 @@ def _load(
 
     incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
     for r in incident_rows:
-        # Timestamps are UTC; the day an incident was reported or closed is taken in UTC too.
-        closed_on = rd.utc_day(r[6]) if r[6] is not None else None
-        incidents[r[0]].append(IncidentFacts(to_uuid(r[1]), r[2], r[3], r[4], rd.utc_day(r[5]), closed_on))
+        # Timestamps are UTC; the day an incident was reported or closed is the organisation's calendar day.
+        closed_on = rd.org_day(r[6]) if r[6] is not None else None
+        incidents[r[0]].append(IncidentFacts(to_uuid(r[1]), r[2], r[3], r[4], rd.org_day(r[5]), closed_on))
 
     waivers: dict[Any, dict[str, WaiverFacts]] = defaultdict(dict)
     for r in waiver_rows:
-        revoked_on = rd.utc_day(r[6]) if r[6] is not None else None
-        w = WaiverFacts(to_uuid(r[1]), to_uuid(r[0]), r[2], r[3], rd.utc_day(r[4]), day(r[5]), revoked_on)
+        revoked_on = rd.org_day(r[6]) if r[6] is not None else None
+        w = WaiverFacts(to_uuid(r[1]), to_uuid(r[0]), r[2], r[3], rd.org_day(r[4]), day(r[5]), revoked_on)
         # Several waivers of one rule may exist over time: the one in force on as_of is the one that matters.
         held_waiver = waivers[r[0]].get(r[2])
         if held_waiver is None or not held_waiver.in_force_on(as_of):
@@ -504,12 +497,11 @@ def load_group(
     """One group's snapshot and its waivers, in eight statements whatever its size; 404 out of reach
     (`reach` None: the system itself, which reaches every group)."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
-    if reach is None or reach.reads_every(Record.group):
+    own_groups = reach.own_groups_params() if reach is not None else None
+    if own_groups is not None:
+        statement, params = _ONE_GROUP_IN_REACH, params | own_groups
+    elif reach is None or reach.reads_every(Record.group):
         statement = _ONE_GROUP
-    elif reach.read[Record.group] is Extent.own_groups and reach.actor.staff_id is not None:
-        # The reach condition as a fixed statement with parameters, so it is compiled once for everyone.
-        statement = _ONE_GROUP_IN_REACH
-        params |= {"staff_id": reach.actor.staff_id, "today": reach.today}
     else:
         statement = _ONE_GROUP.where(reach.groups(GROUP.c.id))
     groups, thresholds, loaded = _load(session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True)
@@ -850,7 +842,7 @@ def create_waiver(*, session: Session, actor: Principal, data: WaiverCreate) -> 
 def revoke_waiver(*, session: Session, actor: Principal, waiver: Waiver) -> Waiver:
     """End a waiver today; its rule counts against the group's status again."""
     if waiver.revoked_at is not None:
-        raise Conflict(f"Waiver {waiver.id} was already revoked on {waiver.revoked_at.date()}")
+        raise Conflict(f"Waiver {waiver.id} was already revoked on {clock.day_of(waiver.revoked_at)}")
     if waiver.expires_on <= clock.today():
         raise Conflict(f"Waiver {waiver.id} already expired on {waiver.expires_on}")
     before = audit.snapshot(waiver)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import forbid_extra
+from api.common import Day, Flag, Whole, forbid_extra
 from api.consents.logic import Refusal
 from api.consents.publication import MatchKind, PersonKind
 from api.db import Timestamped, enum_type
@@ -41,8 +41,8 @@ class ConsentBase(SQLModel):
     purposes: list[Purpose] = Field(default_factory=list, sa_type=JSON)
     given_by: GivenBy = Field(sa_type=enum_type(GivenBy))
     given_by_name: str = Field(min_length=1, max_length=200)
-    given_on: date
-    expires_on: date | None = Field(default=None, description="First day it no longer holds")
+    given_on: Day
+    expires_on: Day | None = Field(default=None, description="First day it no longer holds")
     evidence_ref: str | None = Field(default=None, max_length=200, description="The signed form's reference")
     external_id: str | None = Field(default=None, min_length=1, max_length=100)
 
@@ -50,7 +50,7 @@ class ConsentBase(SQLModel):
 class Consent(ConsentBase, Timestamped, table=True):
     __tablename__ = "consent"
     external_id: str | None = Field(default=None, max_length=100, unique=True)
-    withdrawn_on: date | None = None
+    withdrawn_on: Day | None = None
     withdrawal_reason: str | None = Field(default=None, max_length=1000)
 
 
@@ -101,7 +101,7 @@ class ConsentUpsert(ConsentBase):
     participant_external_id: str | None = Field(
         default=None, min_length=1, max_length=100, description="The CRM's id for the participant"
     )
-    withdrawn_on: date | None = Field(default=None, description="First day it no longer holds")
+    withdrawn_on: Day | None = Field(default=None, description="First day it no longer holds")
     withdrawal_reason: str | None = Field(default=None, max_length=1000)
 
 
@@ -109,47 +109,61 @@ class ConsentWithdraw(SQLModel):
     model_config = forbid_extra(
         {"withdrawn_on": "2025-11-10", "reason": "The carer asked by email that photos are no longer used"}
     )
-    withdrawn_on: date
+    withdrawn_on: Day
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class StillAllowed(SQLModel):
+    """A use a consent that no longer holds covered, which another consent still allows today."""
+
+    purpose: Purpose | None = Field(description="The purpose (image_use), or null for the kind as a whole")
+    consent_id: uuid.UUID = Field(description="The consent that still allows it")
 
 
 class ConsentPublic(ConsentBase):
     id: uuid.UUID
-    withdrawn_on: date | None
+    withdrawn_on: Day | None
     withdrawal_reason: str | None
-    in_force: bool = Field(description="Today: given, not withdrawn, not expired")
-    reconfirm_due: bool = Field(
+    in_force: Flag = Field(description="Today: given, not withdrawn, not expired")
+    still_allowed_by: list[StillAllowed] = Field(
+        default_factory=list,
+        description="For a consent no longer in force (withdrawn or expired): the uses it covered that "
+        "another of the participant's consents still allows today, and which. Withdrawing this consent did "
+        "not stop those uses: withdraw the other consent too if the permission was withdrawn as a whole. "
+        "Empty while this consent is in force.",
+    )
+    reconfirm_due: Flag = Field(
         description="In force, given by a parent or carer, and the participant has now reached the age to "
         "consent for themselves: they should confirm it"
     )
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Whole
 
 
 class PurposeState(SQLModel):
     purpose: Purpose
-    allowed: bool
+    allowed: Flag
     consent_id: uuid.UUID | None = Field(description="The consent that allows it")
     reason: Refusal | None = Field(description="Why it is refused")
     detail: str
-    reconfirm_due: bool
+    reconfirm_due: Flag
 
 
 class KindState(SQLModel):
     kind: ConsentKind
-    allowed: bool = Field(description="For image_use: some purpose is allowed (see `purposes`)")
+    allowed: Flag = Field(description="For image_use: some purpose is allowed (see `purposes`)")
     consent_id: uuid.UUID | None
     reason: Refusal | None
     detail: str
-    reconfirm_due: bool
+    reconfirm_due: Flag
     purposes: list[PurposeState] = Field(description="Each purpose (image_use only)")
 
 
 class ConsentStatus(SQLModel):
     participant_id: uuid.UUID
-    on: date
-    self_consent_min_age: int
+    on: Day
+    self_consent_min_age: Whole
     kinds: list[KindState]
 
 
@@ -157,12 +171,12 @@ class ConsentCheckResult(SQLModel):
     participant_id: uuid.UUID
     kind: ConsentKind
     purpose: Purpose | None
-    on: date
-    allowed: bool
+    on: Day
+    allowed: Flag
     consent_id: uuid.UUID | None = Field(description="The consent that allows it")
     reason: Refusal | None = Field(description="Why it is refused")
     detail: str = Field(description="The answer as a sentence")
-    reconfirm_due: bool
+    reconfirm_due: Flag
 
 
 class ConsentChecksRequest(SQLModel):
@@ -181,7 +195,7 @@ class ConsentChecksRequest(SQLModel):
     participant_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
     purpose: Purpose | None = Field(default=None, description="Required for image_use")
     kind: ConsentKind = ConsentKind.image_use
-    on: date | None = Field(default=None, description="Defaults to today")
+    on: Day | None = Field(default=None, description="Defaults to today")
 
 
 class Blocker(SQLModel):
@@ -191,11 +205,11 @@ class Blocker(SQLModel):
 
 
 class ConsentChecksResult(SQLModel):
-    allowed: bool = Field(description="True only if every participant is allowed")
+    allowed: Flag = Field(description="True only if every participant is allowed")
     kind: ConsentKind
     purpose: Purpose | None
-    on: date
-    checked: int
+    on: Day
+    checked: Whole
     blockers: list[Blocker] = Field(description="Exactly those who are not allowed, in the order sent")
 
 
@@ -210,12 +224,12 @@ class PublicationCheckRequest(SQLModel):
 
 
 class PublicationMatch(SQLModel):
-    start: int = Field(description="Offset of the first character in the text sent (Unicode code points)")
-    end: int = Field(description="Offset just after the last character")
+    start: Whole = Field(description="Offset of the first character in the text sent (Unicode code points)")
+    end: Whole = Field(description="Offset just after the last character")
     kind: MatchKind
     person: PersonKind
 
 
 class PublicationCheckResult(SQLModel):
-    clean: bool = Field(description="True when nothing personal was found")
+    clean: Flag = Field(description="True when nothing personal was found")
     matches: list[PublicationMatch]

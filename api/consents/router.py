@@ -5,7 +5,6 @@ domain: `router` (/consents), `participant_router` (/participants/{id}/consent-.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -14,7 +13,7 @@ from sqlmodel import Session
 from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, WriteOutcome, WriteReceipt, set_etag
+from api.common import Day, IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
 from api.consents import service
 from api.consents.models import (
     Consent,
@@ -89,7 +88,7 @@ def list_consents(
     purpose: Annotated[Purpose | None, Query(description="Consents that name this purpose")] = None,
     given_by: GivenBy | None = None,
     in_force: Annotated[
-        bool | None, Query(description="Only those in force today (true) or not (false)")
+        QueryFlag | None, Query(description="Only those in force today (true) or not (false)")
     ] = None,
 ) -> Page[ConsentPublic]:
     """The consent history, withdrawn and expired records included, ordered by `given_on` then id. Staff see
@@ -124,8 +123,13 @@ def create_consent(
     session: SessionDep, _: Writer, reach: ReachDep, data: ConsentCreate, response: Response
 ) -> ConsentPublic | WriteReceipt:
     """Record a consent with its purposes, who gave it and the evidence. Records are never edited: a change
-    of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one."""
-    consent = service.create(session=session, reach=reach, data=data)
+    of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one.
+    The same form is recorded once: a consent with the same participant, kind, an overlapping purpose and the
+    same `evidence_ref` (or the same `given_on` and `given_by_name`) as one in force is a 409
+    `consent_already_recorded` whose detail (and `existing_id`) names the consent already recorded, to a
+    caller who may read consents."""
+    with reach.blind(Record.consent):
+        consent = service.create(session=session, reach=reach, data=data)
     set_etag(response, consent.version)
     return _answer(session, reach, consent, "created")
 
@@ -155,10 +159,17 @@ def upsert_consent_by_external_id(
     other difference from the recorded consent is a 409 `consent_is_append_only` naming the fields; push a
     new consent under a new external id instead. Name the participant by `participant_id` or by
     `participant_external_id` (exactly one). Send If-Match to refuse the push (412) if the record changed
-    since you read it."""
-    consent, outcome = service.upsert_by_external_id(
-        session=session, reach=reach, external_id=external_id, data=data, expected_version=expected_version
-    )
+    since you read it. A new record of a form already recorded and in force (see `POST /consents`) is a 409
+    `consent_already_recorded`; a withdrawal that leaves a use allowed by another consent lists it in
+    `still_allowed_by`."""
+    with reach.blind(Record.consent):
+        consent, outcome = service.upsert_by_external_id(
+            session=session,
+            reach=reach,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        )
     response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
     set_etag(response, consent.version)
     return _answer(session, reach, consent, outcome)
@@ -188,15 +199,18 @@ def withdraw_consent(
     response: Response,
 ) -> ConsentPublic | WriteReceipt:
     """Withdraw a consent from `withdrawn_on` (no use on that day or after). Not before it was given (422),
-    not in the future (422), and only once (409); a stale If-Match is a 412. The record is kept."""
-    withdrawn = service.withdraw(
-        session=session,
-        reach=reach,
-        consent=consent,
-        withdrawn_on=data.withdrawn_on,
-        reason=data.reason,
-        expected_version=expected_version,
-    )
+    not in the future (422), and only once (409); a stale If-Match is a 412. The record is kept. The answer's
+    `still_allowed_by` lists the uses this consent covered that another consent still allows: the withdrawal
+    has not stopped those."""
+    with reach.blind(Record.consent):
+        withdrawn = service.withdraw(
+            session=session,
+            reach=reach,
+            consent=consent,
+            withdrawn_on=data.withdrawn_on,
+            reason=data.reason,
+            expected_version=expected_version,
+        )
     set_etag(response, withdrawn.version)
     return _answer(session, reach, withdrawn, "updated")
 
@@ -227,7 +241,7 @@ def check_participant_consent(
     participant: ParticipantById,
     purpose: Annotated[Purpose | None, Query(description="Required for image_use")] = None,
     kind: ConsentKind = ConsentKind.image_use,
-    on: Annotated[date | None, Query(description="The day of use; today by default")] = None,
+    on: Annotated[Day | None, Query(description="The day of use; today by default")] = None,
 ) -> ConsentCheckResult:
     """Whether the participant's consent allows this use on this day: `allowed` with the consent that allows
     it, or the reason (none, withdrawn, expired, wrong_purpose, given_by_wrong_person, not_yet_given)."""

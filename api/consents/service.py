@@ -14,7 +14,7 @@ from sqlmodel import Session, String, cast, col, or_, select
 
 from api import clock, crud
 from api.audit import service as audit
-from api.auth.reach import Reach
+from api.auth.reach import Reach, Record
 from api.consents import logic, publication
 from api.consents.models import (
     Blocker,
@@ -31,9 +31,10 @@ from api.consents.models import (
     PublicationMatch,
     Purpose,
     PurposeState,
+    StillAllowed,
 )
 from api.db import utcnow
-from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
+from api.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.participants.models import Participant
 from api.policy import service as policy
 from api.staff.models import Staff
@@ -73,7 +74,13 @@ def _fact(consent: Consent) -> logic.ConsentFact:
     )
 
 
-def to_public(consent: Consent, *, date_of_birth: date, self_consent_min_age: int) -> ConsentPublic:
+def to_public(
+    consent: Consent,
+    *,
+    date_of_birth: date,
+    self_consent_min_age: int,
+    still_allowed_by: Sequence[StillAllowed] = (),
+) -> ConsentPublic:
     """The record with what holds today derived from it (never stored, so it cannot go stale)."""
     today = clock.today()
     fact = _fact(consent)
@@ -81,7 +88,44 @@ def to_public(consent: Consent, *, date_of_birth: date, self_consent_min_age: in
     reconfirm = in_force and logic.needs_reconfirmation(
         fact, date_of_birth=date_of_birth, on=today, self_consent_min_age=self_consent_min_age
     )
-    return ConsentPublic.model_validate(consent, update={"in_force": in_force, "reconfirm_due": reconfirm})
+    return ConsentPublic.model_validate(
+        consent,
+        update={"in_force": in_force, "reconfirm_due": reconfirm, "still_allowed_by": list(still_allowed_by)},
+    )
+
+
+def still_allowed(
+    *, session: Session, consents: Sequence[Consent], births: dict[uuid.UUID, date] | None = None
+) -> dict[uuid.UUID, list[StillAllowed]]:
+    """For each of `consents` no longer in force today, the uses it covered (its kind, and for image_use each
+    of its purposes) that another consent of the same participant still allows today: a withdrawal that
+    leaves them allowed has not stopped them (the policy: images are used "only for the purpose for which
+    consent has been given"). In one query for the participants' consents, none if every one is in force."""
+    today = clock.today()
+    ended = [c for c in consents if not logic.is_in_force(_fact(c), today)]
+    if not ended:
+        return {}
+    people = {c.participant_id for c in ended}
+    facts = _facts_by_participant(session, people)
+    births = births if births is not None else _births(session, people, sa.true())
+    min_age = policy.get(session=session).self_consent_min_age
+    found: dict[uuid.UUID, list[StillAllowed]] = {}
+    for c in ended:
+        uses: list[Purpose | None] = list(c.purposes) if c.kind is ConsentKind.image_use else [None]
+        for purpose in uses:
+            decision = logic.decide(
+                facts.get(c.participant_id, []),
+                kind=c.kind.value,
+                purpose=purpose.value if purpose else None,
+                on=today,
+                date_of_birth=births[c.participant_id],
+                self_consent_min_age=min_age,
+            )
+            if decision.allowed and decision.consent_id is not None:
+                found.setdefault(c.id, []).append(
+                    StillAllowed(purpose=purpose, consent_id=decision.consent_id)
+                )
+    return found
 
 
 def _births(
@@ -99,12 +143,29 @@ def _births(
     return dict(rows)
 
 
+def still_allowed_by_id(
+    *, session: Session, consent_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[StillAllowed]]:
+    """`still_allowed` for consents given by id (a bulk sync's answers)."""
+    if not consent_ids:
+        return {}
+    consents = session.exec(select(Consent).where(col(Consent.id).in_(list(consent_ids)))).all()
+    return still_allowed(session=session, consents=consents)
+
+
 def publics(*, session: Session, consents: Sequence[Consent]) -> list[ConsentPublic]:
     """Public forms of several consents: the participants' dates of birth in one query."""
     births = _births(session, {c.participant_id for c in consents}, sa.true())
     min_age = policy.get(session=session).self_consent_min_age
+    others = still_allowed(session=session, consents=consents, births=births)
     return [
-        to_public(c, date_of_birth=births[c.participant_id], self_consent_min_age=min_age) for c in consents
+        to_public(
+            c,
+            date_of_birth=births[c.participant_id],
+            self_consent_min_age=min_age,
+            still_allowed_by=others.get(c.id, ()),
+        )
+        for c in consents
     ]
 
 
@@ -171,11 +232,14 @@ def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
     ).first()
     if person is None:
         raise Unprocessable.field("participant_id", NO_SUCH_PARTICIPANT)
+    if data.external_id is not None and not reach.writes_every(Record.consent):
+        # Unique across the organisation, so a clash would reveal a consent out of the caller's reach.
+        raise Unprocessable.field("external_id", "external_id is the CRM's: leave it out")
+    # The body's own checks first, the one against the stored record last: otherwise the order in which
+    # they fail would tell a caller who may not read the record its date of birth without writing anything.
     today = clock.today()
     if data.given_on > today:
         raise Unprocessable.field("given_on", f"given_on ({data.given_on}) is in the future")
-    if data.given_on < person.date_of_birth:
-        raise Unprocessable.field("given_on", "given_on is before the participant's date of birth")
     if data.expires_on is not None and data.expires_on <= data.given_on:
         raise Unprocessable.field(
             "expires_on", f"expires_on ({data.expires_on}) must be after given_on ({data.given_on})"
@@ -183,9 +247,71 @@ def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
     purposes = _normalised_purposes(data.purposes)
     if data.kind is ConsentKind.image_use and not purposes:
         raise Unprocessable.field("purposes", "an image_use consent names at least one purpose")
+    if data.given_on < person.date_of_birth:
+        raise Unprocessable.field("given_on", "given_on is before the participant's date of birth")
+    # A second record of a form: a check against stored records too, so after the body's own.
+    _refuse_second_record_of_a_form(session, data, purposes, today)
     consent = Consent.model_validate(data)
     consent.purposes = [Purpose(p.value) for p in purposes]
     return crud.save(session, consent, actor=reach.actor, action="consent.create", unique_fields=UNIQUE)
+
+
+ALREADY_RECORDED = "consent_already_recorded"
+
+
+def _key(value: str) -> str:
+    # As the query compares them (lower(trim(...))): a form's reference or a name typed with other case.
+    return value.strip().lower()
+
+
+def _refuse_second_record_of_a_form(
+    session: Session, data: ConsentCreate, purposes: list[Purpose], today: date
+) -> None:
+    """409 `consent_already_recorded` naming the consent already recorded from the same form: same
+    participant and kind, overlapping purposes, the same `evidence_ref` (or the same `given_on` and
+    `given_by_name`), and in force today. Recorded twice, a withdrawal of one copy would leave the other
+    allowing the use (the CRM's copy withdrawn, the coordinator's typed-in copy still in force)."""
+    # PostgreSQL: one participant's consents are recorded one at a time, so two copies sent at once cannot
+    # both pass this check (SQLite serialises writers itself).
+    session.exec(
+        select(Participant.id).where(Participant.id == data.participant_id).with_for_update()
+    ).first()
+    same_form = [
+        sa.and_(
+            col(Consent.given_on) == data.given_on,
+            sa.func.lower(sa.func.trim(col(Consent.given_by_name))) == _key(data.given_by_name),
+        )
+    ]
+    if data.evidence_ref and data.evidence_ref.strip():
+        same_form.append(sa.func.lower(sa.func.trim(col(Consent.evidence_ref))) == _key(data.evidence_ref))
+    candidates = session.exec(
+        select(Consent)
+        .where(Consent.participant_id == data.participant_id, Consent.kind == data.kind, or_(*same_form))
+        .order_by(col(Consent.given_on), col(Consent.id))
+    ).all()
+    wanted = set(purposes)
+    for existing in candidates:
+        held = set(existing.purposes)
+        overlaps = not held or not wanted or bool(held & wanted)
+        if not overlaps or not logic.is_in_force(_fact(existing), today):
+            continue
+        by_ref = bool(data.evidence_ref) and _key(existing.evidence_ref or "") == _key(
+            data.evidence_ref or ""
+        )
+        field, why = (
+            ("evidence_ref", f"evidence_ref {existing.evidence_ref!r}")
+            if by_ref
+            else ("given_on", f"given on {existing.given_on} by {existing.given_by_name}")
+        )
+        raise Conflict(
+            f"Consent {existing.id} already records this form ({data.kind}, {why}) for this participant and "
+            "is in force: a consent is recorded once. If the form was replaced, withdraw that consent first.",
+            code=ALREADY_RECORDED,
+            errors=[
+                FieldError(field=field, message=f"the same as consent {existing.id}", type=ALREADY_RECORDED)
+            ],
+            extra={"existing_id": str(existing.id)},
+        )
 
 
 def withdraw(
@@ -199,7 +325,9 @@ def withdraw(
 ) -> Consent:
     """Withdraw a consent from `withdrawn_on` (that day included). A consent is withdrawn once."""
     if expected_version is not None and expected_version != consent.version:
-        raise PreconditionFailed(f"The consent is at version {consent.version}, not {expected_version}")
+        raise PreconditionFailed(
+            f"The consent is at version {consent.version}, not {expected_version}: read it again"
+        )
     if consent.withdrawn_on is not None:
         raise Conflict(f"This consent was already withdrawn on {consent.withdrawn_on}")
     if withdrawn_on < consent.given_on:
@@ -339,6 +467,10 @@ def _upsert_once(
 ) -> tuple[Consent, crud.Upserted]:
     """Record the consent the CRM knows by `external_id`, or withdraw it; a recorded consent is otherwise
     never changed (409 `consent_is_append_only`)."""
+    if not reach.writes_every(Record.consent):
+        # The CRM's ids are unique across the organisation: a push by one would tell a caller with partial
+        # reach whether an id is taken by a consent they cannot see.
+        raise Forbidden("Consents are pushed by the CRM's id only by the coordinator and the CRM's keys")
     if data.external_id not in (None, external_id):
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     if data.withdrawal_reason is not None and data.withdrawn_on is None:
@@ -373,7 +505,9 @@ def _upsert_once(
             )
         return consent, "created"
     if expected_version is not None and expected_version != existing.version:
-        raise PreconditionFailed(f"The record is at version {existing.version}, not {expected_version}")
+        raise PreconditionFailed(
+            f"The record is at version {existing.version}, not {expected_version}: read it again"
+        )
     differs = [f for f in _GIVEN if _given(existing, f) != _given(given, f)]
     if existing.withdrawn_on is not None:
         # Withdrawn stays withdrawn, on the day and for the reason first recorded.

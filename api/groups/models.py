@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlmodel import Field, SQLModel
 
-from api.common import forbid_extra
+from api.common import Day, Flag, Patch, Whole, forbid_extra
 from api.db import Timestamped, enum_type
 
 
@@ -42,16 +43,16 @@ class GroupBase(SQLModel):
     url: str | None = Field(default=None, max_length=500)
     visibility: Visibility = Field(sa_type=enum_type(Visibility))
     join_approval: JoinApproval = Field(sa_type=enum_type(JoinApproval))
-    min_age: int | None = Field(default=None, ge=0, le=120)
-    max_age: int | None = Field(default=None, ge=0, le=120)
-    shares_images: bool = False
-    started_on: date
+    min_age: Whole | None = Field(default=None, ge=0, le=120)
+    max_age: Whole | None = Field(default=None, ge=0, le=120)
+    shares_images: Flag = False
+    started_on: Day
 
 
 class Group(GroupBase, Timestamped, table=True):
     __tablename__ = "online_group"  # `group` is an SQL keyword
     status: GroupStatus = Field(default=GroupStatus.active, sa_type=enum_type(GroupStatus))
-    archived_on: date | None = None
+    archived_on: Day | None = None
 
 
 class GroupCreate(GroupBase):
@@ -73,24 +74,27 @@ class GroupCreate(GroupBase):
     )
 
 
-class GroupUpdate(SQLModel):
+class GroupUpdate(Patch):
     # The usual correction: a group that was opened up is closed again and admins approve members.
     model_config = forbid_extra({"visibility": "closed", "join_approval": "admins_only"})
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset(
+        {"name", "platform", "visibility", "join_approval", "shares_images", "started_on"}
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     platform: Platform | None = None
     project: str | None = Field(default=None, max_length=200)
     url: str | None = Field(default=None, max_length=500)
     visibility: Visibility | None = None
     join_approval: JoinApproval | None = None
-    min_age: int | None = Field(default=None, ge=0, le=120)
-    max_age: int | None = Field(default=None, ge=0, le=120)
-    shares_images: bool | None = None
-    started_on: date | None = None
+    min_age: Whole | None = Field(default=None, ge=0, le=120)
+    max_age: Whole | None = Field(default=None, ge=0, le=120)
+    shares_images: Flag | None = None
+    started_on: Day | None = None
 
 
 class GroupArchive(SQLModel):
     model_config = forbid_extra({"archived_on": "2025-08-30"})
-    archived_on: date = Field(
+    archived_on: Day = Field(
         description="The first day the group is no longer used; not before started_on, not in the future"
     )
 
@@ -98,16 +102,16 @@ class GroupArchive(SQLModel):
 class GroupPublic(GroupBase):
     id: uuid.UUID
     status: GroupStatus
-    archived_on: date | None
+    archived_on: Day | None
     # No default: a response that forgot to count would otherwise claim an empty group.
-    member_count: int = Field(description="Current members today (staff and participants)")
+    member_count: Whole = Field(description="Current members today (staff and participants)")
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Whole
 
 
 class RiskAssessmentBase(SQLModel):
-    assessed_on: date = Field(description="The day of the assessment; not in the future")
+    assessed_on: Day = Field(description="The day of the assessment; not in the future")
     assessed_by_id: uuid.UUID = Field(foreign_key="staff.id", description="The member of staff who assessed")
     # Trustees read these: the descriptions ask writers to keep children's details out of the free text.
     risks: str = Field(
@@ -118,7 +122,7 @@ class RiskAssessmentBase(SQLModel):
     mitigations: str = Field(
         min_length=1, max_length=10_000, description="How each risk is reduced; never name a child"
     )
-    privacy_features_checked: bool = False
+    privacy_features_checked: Flag = False
 
 
 class RiskAssessment(RiskAssessmentBase, Timestamped, table=True):
@@ -151,7 +155,7 @@ class RiskAssessmentPublic(RiskAssessmentBase):
 
 
 class ReviewBase(SQLModel):
-    reviewed_on: date = Field(description="The day of the review; not in the future")
+    reviewed_on: Day = Field(description="The day of the review; not in the future")
     reviewed_by_id: uuid.UUID = Field(foreign_key="staff.id", description="The member of staff who reviewed")
     notes: str | None = Field(
         default=None, max_length=10_000, description="What the review found; never name a child"

@@ -34,7 +34,6 @@ from api.groups.models import (
 )
 from api.memberships.models import MemberRole, Membership
 from api.memberships.scope import current_on
-from api.staff.models import Staff
 
 ARCHIVE_REASON = "group archived"
 _REQUIRED = ("name", "platform", "visibility", "join_approval", "shares_images", "started_on")
@@ -257,30 +256,6 @@ def check_may_record(*, session: Session, reach: Reach, group: Group) -> None:
         )
 
 
-def _signer(session: Session, reach: Reach, given: uuid.UUID | None, on: date, field: str) -> uuid.UUID:
-    """Who a review or risk assessment is recorded as made by: the caller, unless a coordinator records it
-    on behalf of another member of staff. Either way the signer must be current staff on the day recorded
-    (a departed or future member of staff cannot have reviewed the group); 422 naming the field."""
-    signer = given if given is not None else reach.actor.staff_id
-    if signer is None:
-        raise Unprocessable.field(field, f"{field} is required: this caller is not a member of staff")
-    if not reach.signs_for(signer):
-        raise Unprocessable.field(
-            field,
-            f"{field} must be yourself: only a coordinator records on behalf of another member of staff",
-        )
-    staff = session.get(Staff, signer)
-    if staff is None:
-        raise Unprocessable.field(field, f"No staff member with id {signer}")
-    if staff.started_on > on or (staff.left_on is not None and staff.left_on <= on):
-        raise Unprocessable.field(
-            field,
-            f"{staff.full_name} was not current staff on {on} (started {staff.started_on}"
-            + (f", left {staff.left_on})" if staff.left_on else ")"),
-        )
-    return signer
-
-
 def list_risk_assessments(
     *, session: Session, group: Group, limit: int, offset: int
 ) -> tuple[list[RiskAssessment], int]:
@@ -301,10 +276,10 @@ def record_risk_assessment(
     *, session: Session, reach: Reach, group: Group, data: RiskAssessmentCreate
 ) -> RiskAssessment:
     """Record a risk assessment of the group. It is a record of what happened: never changed afterwards.
-    Signed by the caller, or by the member of staff a coordinator names (see `_signer`)."""
+    Signed by the caller, or by the member of staff a coordinator names (see `Reach.signer`)."""
     check_may_record(session=session, reach=reach, group=group)
     _not_future(data.assessed_on, "assessed_on")
-    signer = _signer(session, reach, data.assessed_by_id, data.assessed_on, "assessed_by_id")
+    signer = reach.signer(session, data.assessed_by_id, data.assessed_on, "assessed_by_id")
     assessment = RiskAssessment.model_validate(data, update={"group_id": group.id, "assessed_by_id": signer})
     assessment = crud.save(session, assessment, actor=reach.actor, action="risk_assessment.create")
     watch.after_write(session, [group.id])
@@ -325,10 +300,10 @@ def list_reviews(*, session: Session, group: Group, limit: int, offset: int) -> 
 
 def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewCreate) -> GroupReview:
     """Record a review of the group. It is a record of what happened: never changed afterwards. Signed by
-    the caller, or by the member of staff a coordinator names (see `_signer`)."""
+    the caller, or by the member of staff a coordinator names (see `Reach.signer`)."""
     check_may_record(session=session, reach=reach, group=group)
     _not_future(data.reviewed_on, "reviewed_on")
-    signer = _signer(session, reach, data.reviewed_by_id, data.reviewed_on, "reviewed_by_id")
+    signer = reach.signer(session, data.reviewed_by_id, data.reviewed_on, "reviewed_by_id")
     review = GroupReview.model_validate(data, update={"group_id": group.id, "reviewed_by_id": signer})
     review = crud.save(session, review, actor=reach.actor, action="group_review.create")
     watch.after_write(session, [group.id])

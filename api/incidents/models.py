@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import forbid_extra
+from api.common import Day, Flag, Instant, Patch, Whole, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type
 
 
@@ -51,7 +51,7 @@ class Outcome(StrEnum):
 class IncidentBase(SQLModel):
     category: Category = Field(sa_type=enum_type(Category))
     severity: Severity = Field(sa_type=enum_type(Severity))
-    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    occurred_at: Instant = Field(sa_type=UTCDateTime)
     group_id: uuid.UUID | None = Field(default=None, foreign_key="online_group.id", index=True)
     summary: str = Field(min_length=1, max_length=500)
     details: str | None = Field(default=None, max_length=20_000)
@@ -110,7 +110,7 @@ class IncidentCreate(IncidentBase):
     )
 
 
-class IncidentUpdate(SQLModel):
+class IncidentUpdate(Patch):
     """What a coordinator may correct on the incident itself. `details` is the reporter's original account and
     is not editable (the audit log withholds its text, so an edit would lose it): add an entry instead.
     Status changes only through a transition."""
@@ -118,6 +118,7 @@ class IncidentUpdate(SQLModel):
     model_config = forbid_extra(
         {"severity": "high", "rule_ids": ["STF-OFFICIAL-EMAIL", "STF-CODE-OF-CONDUCT"]}
     )
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset({"category", "severity", "summary", "rule_ids"})
     category: Category | None = None
     severity: Severity | None = None
     group_id: uuid.UUID | None = None
@@ -136,8 +137,8 @@ class IncidentPublic(IncidentBase):
     closed_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    version: int
-    parent_notification_overdue: bool = Field(
+    version: Whole
+    parent_notification_overdue: Flag = Field(
         description="High or critical, reported more than `parent_notification_days` ago, and an involved "
         "participant's parent or carer neither informed nor a decision not to inform recorded"
     )
@@ -206,7 +207,7 @@ class EntryCreate(SQLModel):
     )
     kind: EntryKind
     text: str = Field(min_length=1, max_length=20_000)
-    occurred_at: datetime | None = Field(
+    occurred_at: Instant | None = Field(
         default=None, description="When it happened, with an offset; defaults to now. Not in the future."
     )
     corrects_entry_id: uuid.UUID | None = Field(
@@ -272,7 +273,7 @@ class NotificationCreate(SQLModel):
     participant_id: uuid.UUID
     informed_name: str | None = Field(default=None, min_length=1, max_length=200, description="Who was told")
     method: NotificationMethod | None = None
-    informed_at: datetime | None = Field(default=None, description="When, with an offset")
+    informed_at: Instant | None = Field(default=None, description="When, with an offset")
     informed_by_id: uuid.UUID | None = Field(
         default=None, description="The member of staff who told them; defaults to the caller"
     )
@@ -304,7 +305,7 @@ class NotificationPublic(SQLModel):
     id: uuid.UUID
     incident_id: uuid.UUID
     participant_id: uuid.UUID
-    informed: bool
+    informed: Flag
     informed_name: str | None
     method: NotificationMethod | None
     informed_at: datetime | None
@@ -333,7 +334,7 @@ class ReferralCreate(SQLModel):
         }
     )
     agency: Agency
-    referred_on: date = Field(description="Not in the future")
+    referred_on: Day = Field(description="Not in the future")
     reference: str | None = Field(default=None, min_length=1, max_length=200, description="The agency's ref")
     notes: str | None = Field(default=None, max_length=10_000)
 
@@ -344,7 +345,7 @@ class IncidentReferral(Timestamped, table=True):
     __tablename__ = "incident_referral"
     incident_id: uuid.UUID = Field(foreign_key="incident.id", index=True)
     agency: Agency = Field(sa_type=enum_type(Agency))
-    referred_on: date
+    referred_on: Day
     reference: str | None = Field(default=None, max_length=200)
     notes: str | None = Field(default=None, max_length=10_000)
     referred_by_id: uuid.UUID = Field(foreign_key="staff.id", description="Who recorded it")
@@ -354,7 +355,7 @@ class ReferralPublic(SQLModel):
     id: uuid.UUID
     incident_id: uuid.UUID
     agency: Agency
-    referred_on: date
+    referred_on: Day
     reference: str | None
     notes: str | None
     referred_by_id: uuid.UUID
@@ -405,7 +406,9 @@ class TimelineItem(SQLModel):
     """One event of the chronology; exactly the field named by `kind` is set."""
 
     kind: TimelineKind
-    at: datetime = Field(description="When it happened (a referral: the start of its day, UTC)")
+    at: datetime = Field(
+        description="When it happened (a referral: the start of its day in the organisation's time zone)"
+    )
     recorded_at: datetime
     entry: EntryPublic | None = None
     transition: TransitionPublic | None = None
@@ -427,4 +430,6 @@ class IncidentStats(SQLModel):
     by_category: dict[Category, Count]
     by_severity: dict[Severity, Count]
     by_status: dict[IncidentStatus, Count]
-    by_month: dict[str, Count] = Field(description="By month of occurrence (UTC), `YYYY-MM`")
+    by_month: dict[str, Count] = Field(
+        description="By month of occurrence in the organisation's time zone, `YYYY-MM`"
+    )

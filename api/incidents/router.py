@@ -4,13 +4,13 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import status as http
 
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import YYYY_MM_DD, Day, IfMatch, Page, PageDep, set_etag
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, PRECONDITION, Responses, problem
 from api.incidents import service
@@ -71,11 +71,13 @@ def list_incidents(
     category: Category | None = None,
     severity: Severity | None = None,
     group_id: uuid.UUID | None = None,
-    occurred_from: date | None = None,
-    occurred_to: date | None = None,
+    occurred_from: Day | None = None,
+    # The day after `occurred_to` bounds the search: the last representable day has none.
+    occurred_to: Annotated[date | None, Query(le=date(9999, 12, 30)), YYYY_MM_DD] = None,
 ) -> Page[IncidentPublic]:
     """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
-    `occurred_to` are whole UTC days, both included. Every incident returned is written to its view log."""
+    `occurred_to` are whole days of the organisation's calendar (`ORGANISATION_TIMEZONE`), both included.
+    Every incident returned is written to its view log."""
     items, total = service.list_(
         session=session,
         reach=reach,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists
@@ -91,7 +91,10 @@ def _past(field: str, value: datetime) -> datetime:
         raise Unprocessable.field(field, f"{field} needs a UTC offset (for example 2025-01-31T14:00:00Z)")
     if value > utcnow():
         raise Unprocessable.field(field, f"{field} ({value.isoformat()}) is in the future")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # the first day of year 1 east of UTC has no UTC time
+        raise Unprocessable.field(field, f"{field} is out of range") from exc
 
 
 def _rule_ids(rule_ids: Sequence[str], field: str = "rule_ids") -> list[str]:
@@ -278,11 +281,10 @@ def list_(
     if group_id is not None:
         query = query.where(Incident.group_id == group_id)
     if occurred_from is not None:
-        query = query.where(col(Incident.occurred_at) >= datetime.combine(occurred_from, time(), UTC))
+        query = query.where(col(Incident.occurred_at) >= clock.start_of(occurred_from))
     if occurred_to is not None:
-        # Whole UTC days, `occurred_to` included.
-        end = datetime.combine(occurred_to + timedelta(days=1), time(), UTC)
-        query = query.where(col(Incident.occurred_at) < end)
+        # Whole days of the organisation's calendar, `occurred_to` included.
+        query = query.where(col(Incident.occurred_at) < clock.start_of(occurred_to + timedelta(days=1)))
     query = query.order_by(col(Incident.occurred_at).desc(), col(Incident.id))
     items, total = crud.page(session, query, limit=limit, offset=offset)
     if items:
@@ -292,12 +294,10 @@ def list_(
 
 def create(*, session: Session, reach: Reach, data: IncidentCreate) -> IncidentPublic:
     """Report an incident; it starts `reported`."""
-    own = _staff_id(reach.actor)
-    reporter = data.reported_by_id or own
-    if reporter != own:
-        if not reach.signs_for(reporter):
-            raise Forbidden("Only a coordinator may record an incident reported by someone else")
-        _must_reach(session, col(Staff.id), reach.staff, [reporter], "reported_by_id", "staff member")
+    _staff_id(reach.actor)
+    # The reporter is the caller, or a member of staff a coordinator records it for: current staff today,
+    # the day the report is recorded.
+    reporter = reach.signer(session, data.reported_by_id, clock.today(), "reported_by_id")
     occurred_at = _past("occurred_at", data.occurred_at)
     if data.group_id is not None:
         _group_in_reach(session, reach, data.group_id)
@@ -550,9 +550,10 @@ def add_notification(
             )
         assert data.informed_at is not None
         informed_at = _past("informed_at", data.informed_at)
-        informed_by = data.informed_by_id or recorder
-        if informed_by != recorder:
-            _must_reach(session, col(Staff.id), reach.staff, [informed_by], "informed_by_id", "staff member")
+        # Who told the parent or carer: the caller, or (a coordinator recording it) another member of staff
+        # who was current staff on the day they told them.
+        informed_on = informed_at.astimezone(clock.organisation_zone()).date()
+        informed_by = reach.signer(session, data.informed_by_id or recorder, informed_on, "informed_by_id")
     row = IncidentNotification(
         incident_id=incident.id,
         participant_id=data.participant_id,
@@ -648,7 +649,7 @@ def timeline(
             items.append(
                 TimelineItem(
                     kind="referral",
-                    at=datetime.combine(r.referred_on, time(), UTC),
+                    at=clock.start_of(r.referred_on),
                     recorded_at=r.created_at,
                     referral=ReferralPublic.model_validate(r),
                 )
@@ -720,10 +721,22 @@ def _protected(total: int, dimensions: list[dict[Any, int]]) -> tuple[Count, lis
     ]
 
 
-def _month(session: Session) -> Any:
+def _by_month(session: Session) -> dict[str, int]:
+    """Incidents by month of occurrence on the organisation's calendar, `YYYY-MM`."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", col(Incident.occurred_at)), "YYYY-MM")
-    return func.strftime("%Y-%m", col(Incident.occurred_at))  # SQLite keeps UTC text
+        month: Any = func.to_char(
+            func.timezone(clock.organisation_zone().key, col(Incident.occurred_at)), "YYYY-MM"
+        )
+        rows = session.exec(select(month, func.count()).select_from(Incident).group_by(month)).all()
+        return {str(m): int(n) for m, n in rows}
+    # SQLite keeps UTC text and knows no time zones: count by UTC minute (every zone's offset is whole
+    # minutes), then fold the minutes into the organisation's months.
+    minute: Any = func.strftime("%Y-%m-%d %H:%M", col(Incident.occurred_at))
+    by_month: dict[str, int] = {}
+    for m, n in session.exec(select(minute, func.count()).select_from(Incident).group_by(minute)).all():
+        key = clock.day_of(datetime.fromisoformat(str(m)).replace(tzinfo=UTC)).strftime("%Y-%m")
+        by_month[key] = by_month.get(key, 0) + int(n)
+    return by_month
 
 
 def stats(*, session: Session) -> IncidentStats:
@@ -736,7 +749,7 @@ def stats(*, session: Session) -> IncidentStats:
     by_category = counts(col(Incident.category))
     by_severity = counts(col(Incident.severity))
     by_status = counts(col(Incident.status))
-    by_month = counts(_month(session))
+    by_month = _by_month(session)
     total, (category, severity, status, month) = _protected(
         sum(by_status.values()),
         [

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 import sqlalchemy as sa
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from api import clock
-from api.common import forbid_extra, in_force
+from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
 from api.db import Timestamped, enum_type
 
 
@@ -23,7 +24,7 @@ class MembershipBase(SQLModel):
     staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id", index=True)
     participant_id: uuid.UUID | None = Field(default=None, foreign_key="participant.id", index=True)
     role: MemberRole = Field(default=MemberRole.member, sa_type=enum_type(MemberRole))
-    started_on: date
+    started_on: Day
 
 
 class Membership(MembershipBase, Timestamped, table=True):
@@ -53,7 +54,7 @@ class Membership(MembershipBase, Timestamped, table=True):
         # assessor). By staff id alone it walks every group the coordinator is in (all of them).
         sa.Index("ix_membership_group_id_staff_id", "group_id", "staff_id"),
     )
-    ended_on: date | None = None
+    ended_on: Day | None = None
     end_reason: str | None = Field(default=None, max_length=500)
 
     @property
@@ -86,8 +87,9 @@ class MembershipCreate(MembershipBase):
         return self
 
 
-class MembershipUpdate(SQLModel):
+class MembershipUpdate(Patch):
     model_config = forbid_extra({"role": "admin"})
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset({"role"})
     role: MemberRole | None = None
 
 
@@ -95,15 +97,15 @@ class MembershipEnd(SQLModel):
     model_config = forbid_extra(
         {"ended_on": "2025-07-25", "end_reason": "Left the project at the end of term"}
     )
-    ended_on: date
+    ended_on: Day
     end_reason: str | None = Field(default=None, max_length=500)
 
 
 class MembershipPublic(MembershipBase):
     id: uuid.UUID
-    ended_on: date | None
+    ended_on: Day | None
     end_reason: str | None
-    is_current: bool
+    is_current: Flag
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Whole

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.memberships import service
@@ -48,7 +48,9 @@ def list_memberships(
     group_id: uuid.UUID | None = None,
     staff_id: uuid.UUID | None = None,
     participant_id: uuid.UUID | None = None,
-    current: Annotated[bool | None, Query(description="Only in force today (true) or not (false)")] = None,
+    current: Annotated[
+        QueryFlag | None, Query(description="Only in force today (true) or not (false)")
+    ] = None,
     role: MemberRole | None = None,
 ) -> Page[Membership]:
     """Memberships the caller may read, by start date. Staff see those of the groups they are currently in.

@@ -106,9 +106,8 @@ def create(*, session: Session, reach: Reach, data: MembershipCreate) -> Members
     """Put a member of staff or a participant in a group.
 
     Ids in the body are looked up within the caller's reach: an unknown id and one out of reach are the
-    same 422 naming the field. Nobody widens their own reach: a group admin adds only people they already
-    reach (staff, and the children already in one of their groups); bringing a child in from elsewhere is
-    the coordinator's act."""
+    same 422 naming the field. Nobody widens their own reach: a group admin adds staff, but putting a child
+    in a group is the coordinator's act (403 for an admin, who can see the child but not place them)."""
     group = session.exec(select(Group).where(Group.id == data.group_id, reach.groups(Group.id))).first()
     if group is None:
         raise Unprocessable.field("group_id", f"No group with id {data.group_id}")
@@ -130,6 +129,11 @@ def create(*, session: Session, reach: Reach, data: MembershipCreate) -> Members
         ).first()
     if person is None:
         raise Unprocessable.field(field, f"No {field.removesuffix('_id')} with id {person_id}")
+    if isinstance(person, Participant) and not reach.holds(session, reach.participant_writes, person.id):
+        # Putting a child in a group decides which adults see the child's record: that takes write reach
+        # over the child (the coordinator's), not only over the group. Otherwise an admin could copy every
+        # child they reach into a group of their own and keep them after leaving the groups they shared.
+        raise Forbidden("Only a coordinator adds a young person to a group: it decides which adults see them")
     if person.left_on is not None and person.left_on <= data.started_on:
         raise Unprocessable.field(
             field, f"They left on {person.left_on}, on or before started_on ({data.started_on})"

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
+from typing import ClassVar
 
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
 from api import clock
-from api.common import forbid_extra, in_force
+from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
 from api.db import Timestamped
 
 # SQLModel's Field(regex=...) is a pydantic v1 name that pydantic v2 silently ignores: pass `pattern` through.
@@ -16,13 +17,13 @@ PHONE_PATTERN = r"^\+?[0-9 ()\-]{6,30}$"
 
 class ParticipantBase(SQLModel):
     full_name: str = Field(min_length=1, max_length=200)
-    date_of_birth: date
-    is_vulnerable_adult: bool = False
+    date_of_birth: Day
+    is_vulnerable_adult: Flag = False
     carer_name: str | None = Field(default=None, max_length=200)
     carer_email: EmailStr | None = Field(default=None, max_length=254)
     carer_phone: str | None = Field(default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN})
-    joined_on: date
-    left_on: date | None = Field(default=None, description="Null while taking part")
+    joined_on: Day
+    left_on: Day | None = Field(default=None, description="Null while taking part")
     external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
 
 
@@ -51,27 +52,30 @@ class ParticipantCreate(ParticipantBase):
     )
 
 
-class ParticipantUpdate(SQLModel):
+class ParticipantUpdate(Patch):
     model_config = forbid_extra({"carer_email": "j.fairbrook@example.org", "carer_phone": "07700 900456"})
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset(
+        {"full_name", "date_of_birth", "is_vulnerable_adult", "joined_on"}
+    )
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
-    date_of_birth: date | None = None
-    is_vulnerable_adult: bool | None = None
+    date_of_birth: Day | None = None
+    is_vulnerable_adult: Flag | None = None
     carer_name: str | None = Field(default=None, max_length=200)
     carer_email: EmailStr | None = Field(default=None, max_length=254)
     carer_phone: str | None = Field(default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN})
-    joined_on: date | None = None
-    left_on: date | None = None
+    joined_on: Day | None = None
+    left_on: Day | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class ParticipantLeave(SQLModel):
     model_config = forbid_extra({"left_on": "2025-07-25"})
-    left_on: date
+    left_on: Day
 
 
 class ParticipantPublic(ParticipantBase):
     id: uuid.UUID
-    is_current: bool
+    is_current: Flag
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Whole

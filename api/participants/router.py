@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, WriteOutcome, WriteReceipt, set_etag
+from api.common import IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants import service
@@ -50,7 +50,9 @@ def list_participants(
     _: Reader,
     reach: ReachDep,
     paging: PageDep,
-    current: Annotated[bool | None, Query(description="Only those taking part (true) or not (false)")] = None,
+    current: Annotated[
+        QueryFlag | None, Query(description="Only those taking part (true) or not (false)")
+    ] = None,
     external_id: Annotated[str | None, Query(max_length=100, description="The CRM's id")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None,
     group_id: Annotated[uuid.UUID | None, Query(description="Only current members of this group")] = None,
@@ -82,7 +84,8 @@ def create_participant(
 ) -> Participant | WriteReceipt:
     """Add a child, young person or vulnerable adult. `external_id` (the CRM's id) must be unique (409).
     A caller who may not read participants gets only the id, version and status."""
-    participant = service.create(session=session, reach=reach, data=data)
+    with reach.blind(Record.participant):
+        participant = service.create(session=session, reach=reach, data=data)
     set_etag(response, participant.version)
     return reach.answer(Record.participant, participant, "created")
 
@@ -106,9 +109,14 @@ def upsert_participant_by_external_id(
     the full record (a field left out becomes empty). Pushing the same record again changes nothing. A
     `left_on` is recorded as any edit is; memberships are ended separately. Send If-Match to refuse the
     change (412) if the record changed since you read it."""
-    participant, outcome = service.upsert_by_external_id(
-        session=session, reach=reach, external_id=external_id, data=data, expected_version=expected_version
-    )
+    with reach.blind(Record.participant):
+        participant, outcome = service.upsert_by_external_id(
+            session=session,
+            reach=reach,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        )
     response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
     set_etag(response, participant.version)
     return reach.answer(Record.participant, participant, outcome)
@@ -142,9 +150,14 @@ def update_participant(
     """Change the fields sent. Dates must stay in order: born, then joined, then left. Send If-Match to
     refuse the change (412) if someone else changed the record since you read it."""
     version = participant.version
-    participant = service.update(
-        session=session, reach=reach, participant=participant, data=data, expected_version=expected_version
-    )
+    with reach.blind(Record.participant):
+        participant = service.update(
+            session=session,
+            reach=reach,
+            participant=participant,
+            data=data,
+            expected_version=expected_version,
+        )
     set_etag(response, participant.version)
     outcome: WriteOutcome = "unchanged" if participant.version == version else "updated"
     return reach.answer(Record.participant, participant, outcome)
@@ -167,12 +180,13 @@ def leave_participant(
 ) -> Participant | WriteReceipt:
     """Record the first day a participant no longer takes part. The record is kept, and so are their group
     memberships: end those separately once they are removed from the online group itself."""
-    participant = service.leave(
-        session=session,
-        reach=reach,
-        participant=participant,
-        left_on=data.left_on,
-        expected_version=expected_version,
-    )
+    with reach.blind(Record.participant):
+        participant = service.leave(
+            session=session,
+            reach=reach,
+            participant=participant,
+            left_on=data.left_on,
+            expected_version=expected_version,
+        )
     set_etag(response, participant.version)
     return reach.answer(Record.participant, participant, "updated")

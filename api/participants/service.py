@@ -190,7 +190,9 @@ def _upsert_once(
     patch = ParticipantUpdate.model_validate(data.model_dump())
     if crud.unchanged(existing, patch):
         if expected_version is not None and expected_version != existing.version:
-            raise PreconditionFailed(f"The record is at version {existing.version}")
+            raise PreconditionFailed(
+                f"The record is at version {existing.version}, not {expected_version}: read it again"
+            )
         return existing, "unchanged"
     # As `update` does, plus the compare-and-set on the version the CRM read (If-Match).
     _validate_patched(existing, patch)

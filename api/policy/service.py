@@ -8,8 +8,14 @@ from sqlmodel import Session, col, select
 
 from api import crud
 from api.auth.principal import Principal
+from api.compliance.clauses import clause
 from api.errors import PreconditionFailed, Unprocessable
-from api.policy.models import PolicySettings, PolicySettingsUpdate
+from api.policy.models import (
+    OFFICIAL_EMAIL_CLAUSE,
+    PERSONAL_MAIL_DOMAINS,
+    PolicySettings,
+    PolicySettingsUpdate,
+)
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -28,6 +34,12 @@ def replace(
     for i, domain in enumerate(domains):
         if not DOMAIN.match(domain):
             raise Unprocessable.field(f"official_email_domains.{i}", f"{domain!r} is not a domain name")
+        if domain in PERSONAL_MAIL_DOMAINS:
+            raise Unprocessable.field(
+                f"official_email_domains.{i}",
+                f"{domain} is personal webmail anyone can sign up for, not an account the organisation "
+                f'provides. The policy: "{clause(OFFICIAL_EMAIL_CLAUSE).text}"',
+            )
     current = session.exec(select(PolicySettings)).first()
     if current is None:
         # The unsaved defaults are served as version 1 (`get`), so that is the only ETag that matches them.

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
 from api import clock
-from api.common import forbid_extra, in_force
+from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
 from api.db import Timestamped, enum_type
 
 
@@ -27,12 +28,12 @@ class StaffBase(SQLModel):
     email: EmailStr = Field(max_length=254, description="Official organisation address; unique")
     employment_type: EmploymentType = Field(sa_type=enum_type(EmploymentType))
     job_title: str | None = Field(default=None, max_length=200)
-    started_on: date
-    left_on: date | None = Field(default=None, description="Null while current; access ends on this day")
-    is_esafety_coordinator: bool = False
-    uses_social_media_for_work: bool = False
-    code_of_conduct_signed_on: date | None = None
-    esafety_training_completed_on: date | None = None
+    started_on: Day
+    left_on: Day | None = Field(default=None, description="Null while current; access ends on this day")
+    is_esafety_coordinator: Flag = False
+    uses_social_media_for_work: Flag = False
+    code_of_conduct_signed_on: Day | None = None
+    esafety_training_completed_on: Day | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
 
 
@@ -64,31 +65,41 @@ class StaffCreate(StaffBase):
     model_config = forbid_extra(STAFF_EXAMPLE)
 
 
-class StaffUpdate(SQLModel):
+class StaffUpdate(Patch):
     model_config = forbid_extra(
         {"job_title": "Lead music leader (strings)", "esafety_training_completed_on": "2025-10-03"}
+    )
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset(
+        {
+            "full_name",
+            "email",
+            "employment_type",
+            "started_on",
+            "is_esafety_coordinator",
+            "uses_social_media_for_work",
+        }
     )
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = Field(default=None, max_length=254)
     employment_type: EmploymentType | None = None
     job_title: str | None = Field(default=None, max_length=200)
-    started_on: date | None = None
-    left_on: date | None = None
-    is_esafety_coordinator: bool | None = None
-    uses_social_media_for_work: bool | None = None
-    code_of_conduct_signed_on: date | None = None
-    esafety_training_completed_on: date | None = None
+    started_on: Day | None = None
+    left_on: Day | None = None
+    is_esafety_coordinator: Flag | None = None
+    uses_social_media_for_work: Flag | None = None
+    code_of_conduct_signed_on: Day | None = None
+    esafety_training_completed_on: Day | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class StaffLeave(SQLModel):
     model_config = forbid_extra({"left_on": "2025-12-19"})
-    left_on: date = Field(description="The last day of employment; access ends on this day")
+    left_on: Day = Field(description="The last day of employment; access ends on this day")
 
 
 class StaffPublic(StaffBase):
     id: uuid.UUID
-    is_current: bool
+    is_current: Flag
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Whole

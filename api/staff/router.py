@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, WriteOutcome, WriteReceipt, set_etag
+from api.common import IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.staff import service
@@ -41,9 +41,9 @@ def list_staff(
     session: SessionDep,
     _: Reader,
     paging: PageDep,
-    current: Annotated[bool | None, Query(description="Only current (true) or departed (false)")] = None,
+    current: Annotated[QueryFlag | None, Query(description="Only current (true) or departed (false)")] = None,
     employment_type: EmploymentType | None = None,
-    is_esafety_coordinator: bool | None = None,
+    is_esafety_coordinator: QueryFlag | None = None,
     external_id: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None,
 ) -> Page[Staff]:
@@ -72,7 +72,8 @@ def create_staff(
     session: SessionDep, caller: Writer, reach: ReachDep, data: StaffCreate, response: Response
 ) -> Staff | WriteReceipt:
     """Add a member of staff. Their email must be unique (409 otherwise)."""
-    staff = service.create(session=session, actor=caller, data=data)
+    with reach.blind(Record.staff):
+        staff = service.create(session=session, actor=caller, data=data)
     set_etag(response, staff.version)
     return reach.answer(Record.staff, staff, "created")
 
@@ -95,9 +96,14 @@ def upsert_staff_by_external_id(
     """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
     the full record. Pushing the same record again changes nothing. A `left_on` ends access as an edit
     does."""
-    staff, outcome = service.upsert_by_external_id(
-        session=session, actor=caller, external_id=external_id, data=data, expected_version=expected_version
-    )
+    with reach.blind(Record.staff):
+        staff, outcome = service.upsert_by_external_id(
+            session=session,
+            actor=caller,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        )
     response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
     set_etag(response, staff.version)
     return reach.answer(Record.staff, staff, outcome)
@@ -128,9 +134,10 @@ def update_staff(
     """Change the fields sent. Setting `left_on` ends their access on that day. Send If-Match to refuse the
     change (412) if someone else changed the record since you read it."""
     version = staff.version
-    staff = service.update(
-        session=session, actor=caller, staff=staff, data=data, expected_version=expected_version
-    )
+    with reach.blind(Record.staff):
+        staff = service.update(
+            session=session, actor=caller, staff=staff, data=data, expected_version=expected_version
+        )
     set_etag(response, staff.version)
     outcome: WriteOutcome = "unchanged" if staff.version == version else "updated"
     return reach.answer(Record.staff, staff, outcome)
@@ -152,8 +159,13 @@ def leave_staff(
     response: Response,
 ) -> Staff | WriteReceipt:
     """Record the day a member of staff leaves. Their sign-in stops working that day; nothing is deleted."""
-    staff = service.leave(
-        session=session, actor=caller, staff=staff, left_on=data.left_on, expected_version=expected_version
-    )
+    with reach.blind(Record.staff):
+        staff = service.leave(
+            session=session,
+            actor=caller,
+            staff=staff,
+            left_on=data.left_on,
+            expected_version=expected_version,
+        )
     set_etag(response, staff.version)
     return reach.answer(Record.staff, staff, "updated")

@@ -192,7 +192,9 @@ def _upsert_once(
     patch = StaffUpdate.model_validate(data.model_dump())
     if crud.unchanged(existing, patch):
         if expected_version is not None and expected_version != existing.version:
-            raise PreconditionFailed(f"The record is at version {existing.version}")
+            raise PreconditionFailed(
+                f"The record is at version {existing.version}, not {expected_version}: read it again"
+            )
         return existing, "unchanged"
     return update(
         session=session, actor=actor, staff=existing, data=patch, expected_version=expected_version

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep
+from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
 from api.consents import service as consents_service
 from api.consents.models import Consent, ConsentUpsert
@@ -42,9 +42,10 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
     (of those the batch's staff are in) whose compliance status the batch changed."""
 
     def upsert(external_id: str, data: StaffCreate) -> tuple[Staff, service.Upserted]:
-        return staff_service.upsert_by_external_id(
-            session=session, actor=reach.actor, external_id=external_id, data=data
-        )
+        with reach.blind(Record.staff):
+            return staff_service.upsert_by_external_id(
+                session=session, actor=reach.actor, external_id=external_id, data=data
+            )
 
     return service.sync(
         session=session,
@@ -52,6 +53,7 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
         schema=StaffCreate,
         upsert=upsert,
         people=service.staff_in(body.records),
+        reports_groups=reach.reads(Record.staff),
     )
 
 
@@ -68,9 +70,10 @@ def sync_participants(
     status the batch changed."""
 
     def upsert(external_id: str, data: ParticipantCreate) -> tuple[Participant, service.Upserted]:
-        return participants_service.upsert_by_external_id(
-            session=session, reach=reach, external_id=external_id, data=data
-        )
+        with reach.blind(Record.participant):
+            return participants_service.upsert_by_external_id(
+                session=session, reach=reach, external_id=external_id, data=data
+            )
 
     return service.sync(
         session=session,
@@ -78,6 +81,7 @@ def sync_participants(
         schema=ParticipantCreate,
         upsert=upsert,
         people=service.participants_in(body.records),
+        reports_groups=reach.reads(Record.participant),
     )
 
 
@@ -86,19 +90,32 @@ def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: Consent
     """Up to 1,000 full consent records, matched on `external_id`, each as
     `PUT /consents/by-external-id/{id}` takes it: a new consent is created, an identical one unchanged, one
     that adds a `withdrawn_on` is withdrawn (updated); any other change is rejected with the code
-    `consent_is_append_only` (push it under a new external id). Answered one by one, in input order; a
-    rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of those
-    the batch's participants are in) whose compliance status the batch changed."""
+    `consent_is_append_only` (push it under a new external id), and a second record of a form already
+    recorded and in force with `consent_already_recorded` (its detail names that consent). A withdrawal
+    that leaves a use allowed by another consent lists it in `still_allowed_by`. Answered one by one, in
+    input order; a rejected record changes nothing and never blocks the others. `groups_changed` lists the
+    groups (of those the batch's participants are in) whose compliance status the batch changed."""
 
     def upsert(external_id: str, data: ConsentUpsert) -> tuple[Consent, service.Upserted]:
-        return consents_service.upsert_by_external_id(
-            session=session, reach=reach, external_id=external_id, data=data
-        )
+        with reach.blind(Record.consent):
+            return consents_service.upsert_by_external_id(
+                session=session, reach=reach, external_id=external_id, data=data
+            )
 
-    return service.sync(
+    answer = service.sync(
         session=session,
         records=body.records,
         schema=ConsentUpsert,
         upsert=upsert,
         people=service.consent_participants_in(body.records),
+        reports_groups=reach.reads(Record.consent),
     )
+    if reach.reads(Record.consent):  # a write-only key gets receipts, nothing about other records
+        written = [
+            r.id for r in answer.results if r.id is not None and r.status is not service.SyncStatus.unchanged
+        ]
+        still = consents_service.still_allowed_by_id(session=session, consent_ids=written)
+        for result in answer.results:
+            if result.id in still:
+                result.still_allowed_by = still[result.id]
+    return answer

@@ -23,6 +23,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api import clock
 from api.compliance import service as compliance
 from api.compliance.engine import Status
+from api.consents.models import StillAllowed
 from api.crud import Upserted
 from api.db import Timestamped, request_writes
 from api.errors import DATABASE_ERRORS, AppError, FieldError
@@ -161,6 +162,11 @@ class SyncResult(BaseModel):
     code: str | None = Field(default=None, description="Why it was rejected (problem `code`)")
     detail: str | None = None
     errors: list[FieldError] | None = None
+    still_allowed_by: list[StillAllowed] | None = Field(
+        default=None,
+        description="Consents only: for a consent this batch withdrew (or recorded already withdrawn), the "
+        "uses it covered that another consent still allows today (see ConsentPublic.still_allowed_by)",
+    )
 
 
 class GroupChange(BaseModel):
@@ -264,9 +270,15 @@ def sync(
     schema: type[C],
     upsert: Callable[[str, C], tuple[Timestamped, Upserted]],
     people: People,
+    reports_groups: bool = True,
 ) -> SyncResponse:
     """Run a batch, and list the groups whose compliance status it changed: those the batch's people are
-    in, evaluated before and after (each evaluation a fixed number of queries, however many groups)."""
+    in, evaluated before and after (each evaluation a fixed number of queries, however many groups).
+
+    `reports_groups` False (a caller who may not read the batch's records): no `groups_changed`, since
+    which groups changed tells which groups those people are in."""
+    if not reports_groups:
+        return respond(run(session=session, records=records, schema=schema, upsert=upsert))
     today = clock.today()
     group_ids = _groups_of(session, people, today)
     before = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)

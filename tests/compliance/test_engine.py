@@ -105,3 +105,11 @@ def test_redaction_replaces_participant_names_only() -> None:
     assert "Secret Child" not in repr(ev)
     assert f"participant {child.id.hex[:4]}…" in labels
     assert b.COORDINATOR.full_name in labels
+    # Nor any detail of theirs (an age on a date, a consent date): stepping as_of would date their birth.
+    redacted = [e for f in ev.findings for e in f.evidence if e.type == "participant"]
+    assert redacted
+    assert all(e.detail is None for e in redacted)
+    original = [
+        e for f in evaluate(GROUP_RULES, snapshot).findings for e in f.evidence if e.type == "participant"
+    ]
+    assert any(e.detail for e in original)  # the test would see a detail if one slipped through

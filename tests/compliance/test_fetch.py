@@ -85,15 +85,23 @@ def test_a_driver_error_is_raised_as_sqlalchemys_exception(connection: Connectio
     assert "no_such_table" in str(caught.value)
 
 
-def test_a_timestamp_is_read_as_its_utc_day_whatever_the_sessions_time_zone(
-    session: Session, connection: Connection
+@pytest.mark.parametrize(
+    ("stamp", "day"),
+    [
+        # 23:30 UTC in British summer time is 00:30 the next day in London: the organisation's day.
+        (datetime(2026, 7, 1, 23, 30, tzinfo=UTC), date(2026, 7, 2)),
+        # In winter London is on UTC.
+        (datetime(2026, 3, 9, 23, 30, tzinfo=UTC), date(2026, 3, 9)),
+    ],
+)
+def test_a_timestamp_is_read_as_the_organisations_day_whatever_the_sessions_time_zone(
+    session: Session, connection: Connection, stamp: datetime, day: date
 ) -> None:
-    # 23:30 UTC is already the next day in Auckland: the UTC day is the one a rule must see.
-    late = datetime(2026, 3, 9, 23, 30, tzinfo=UTC)
-    incident = compliance_incident(session, make_group(session), make_staff(session), created_at=late)
+    incident = compliance_incident(session, make_group(session), make_staff(session), created_at=stamp)
     conn = session.connection()
     if conn.dialect.name == "postgresql":
+        # Auckland is a day ahead of both: the driver's answer must not decide the day.
         conn.exec_driver_sql("SET LOCAL TIME ZONE 'Pacific/Auckland'")
     statement = sa.select(INCIDENT.c.created_at).where(INCIDENT.c.id == sa.bindparam("id", type_=sa.Uuid()))
     [[row]] = fetch.fetch_all(conn, (statement,), {"id": incident.id})
-    assert fetch.reader(conn).utc_day(row[0]) == date(2026, 3, 9)
+    assert fetch.reader(conn).org_day(row[0]) == day

@@ -1,8 +1,8 @@
 """webhook attempt outcome unknown: an attempt is logged before it is sent, with no outcome until it has one
 
 Revision ID: b8c9809cadb3
-Revises: 56d97493b4f6
-Create Date: 2026-11-30 03:36:00.170335
+Revises: b7d2e4f19a60
+Create Date: 2026-11-30 04:22:00.000000
 
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import api.db
 
 
 revision: str = 'b8c9809cadb3'
-down_revision: str | None = '56d97493b4f6'
+down_revision: str | None = 'b7d2e4f19a60'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
