@@ -295,6 +295,10 @@ def _refuse_second_record_of_a_form(
         overlaps = not held or not wanted or bool(held & wanted)
         if not overlaps or not logic.is_in_force(_fact(existing), today):
             continue
+        if data.external_id is not None and existing.external_id == data.external_id:
+            # Not a second record of the form but this very one, stored by a push of it that got past the
+            # lookup by external_id at the same moment: the upsert runs once more and finds it there.
+            raise crud.Raced("Another consent already has this external_id", extra={"field": "external_id"})
         by_ref = bool(data.evidence_ref) and _key(existing.evidence_ref or "") == _key(
             data.evidence_ref or ""
         )
