@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     api_key_rate_per_minute: int = Field(default=600, ge=1)
+    # The publication check must not work as a directory of children: a signed-in user may run this many a
+    # minute, and a text with more phone-number- or email-shaped strings than this is refused as a lookup.
+    publication_checks_per_minute: int = Field(default=30, ge=1)
+    publication_max_contact_shapes: int = Field(default=50, ge=1)
     # Idempotency-Key: how long a key's stored response is replayed, and how long a claim nobody renews (a
     # running request renews its own a few times within this) keeps the key before a retry may take it
     # over: a crashed worker's batch can be retried within a minute.

@@ -211,7 +211,7 @@ class _Builder:
             is_vulnerable_adult=vulnerable,
             carer_name=carer,
             carer_email=f"{carer.split()[0].lower()}.{last.lower()}@example.org" if carer else None,
-            carer_phone=f"07700 900{self.rng.randint(0, 999):03d}" if carer else None,
+            carer_phone=f"+447700900{self.rng.randint(0, 999):03d}" if carer else None,  # stored in E.164
             # Joined at least 400 days ago, but not before their 11th birthday.
             joined_on=max(_years_before(dob, -11), self.ago(self.rng.randint(400, 1500))),
             left_on=self.ago(left) if left is not None else None,

@@ -19,7 +19,7 @@ from api.incidents.models import (
 from api.memberships.models import Membership
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
-from api.ratelimit import ApiKeyRateWindow
+from api.ratelimit import ApiKeyRateWindow, UserRateWindow
 from api.staff.models import Staff
 from api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -47,6 +47,7 @@ __all__ = [
     "RiskAssessment",
     "Staff",
     "User",
+    "UserRateWindow",
     "Waiver",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -1,4 +1,5 @@
-"""Rate limits per API key: a fixed one-minute window, counted in the database so every worker shares it."""
+"""Rate limits per API key and per user action: a fixed one-minute window, counted in the database so every
+worker shares it."""
 
 from __future__ import annotations
 
@@ -25,21 +26,55 @@ class ApiKeyRateWindow(SQLModel, table=True):
     request_count: int
 
 
-def hit(session: Session, *, api_key_id: uuid.UUID, limit: int, now: datetime) -> None:
-    """Count one request against the key; over the limit, a 429 with Retry-After.
+class UserRateWindow(SQLModel, table=True):
+    """One row per user and limited action (a publication check ...), as ApiKeyRateWindow is per key."""
 
-    One INSERT ... ON CONFLICT DO UPDATE ... RETURNING: the increment and the read are a single atomic
-    statement, so concurrent requests on several workers cannot both slip under the limit.
-    """
+    __tablename__ = "user_rate_window"
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", primary_key=True)
+    action: str = Field(max_length=40, primary_key=True)
+    window_minute: int = Field(description="Minutes since the Unix epoch")
+    request_count: int
+
+
+def hit(session: Session, *, api_key_id: uuid.UUID, limit: int, now: datetime) -> None:
+    """Count one request against the key; over the limit, a 429 with Retry-After."""
+    _hit(
+        session,
+        ApiKeyRateWindow.__table__,  # type: ignore[attr-defined]
+        {"api_key_id": api_key_id},
+        limit=limit,
+        now=now,
+        message=f"This API key is limited to {limit} requests a minute",
+    )
+
+
+def hit_user(
+    session: Session, *, user_id: uuid.UUID, action: str, limit: int, now: datetime, what: str
+) -> None:
+    """Count one `action` by the user; over `limit` a minute, a 429 with Retry-After naming `what`."""
+    _hit(
+        session,
+        UserRateWindow.__table__,  # type: ignore[attr-defined]
+        {"user_id": user_id, "action": action},
+        limit=limit,
+        now=now,
+        message=f"You may make at most {limit} {what} a minute",
+    )
+
+
+def _hit(
+    session: Session, table: Any, key: dict[str, Any], *, limit: int, now: datetime, message: str
+) -> None:
+    """One INSERT ... ON CONFLICT DO UPDATE ... RETURNING: the increment and the read are a single atomic
+    statement, so concurrent requests on several workers cannot both slip under the limit."""
     seconds = now.timestamp()
     window = int(seconds // WINDOW_SECONDS)
-    table = ApiKeyRateWindow.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     statement = (
-        insert.values(api_key_id=api_key_id, window_minute=window, request_count=1)
+        insert.values(**key, window_minute=window, request_count=1)
         .on_conflict_do_update(
-            index_elements=["api_key_id"],
+            index_elements=list(key),
             # SET sees the row's old values: a new window starts the count again at 1.
             set_={
                 "request_count": case(
@@ -55,7 +90,4 @@ def hit(session: Session, *, api_key_id: uuid.UUID, limit: int, now: datetime) -
     session.commit()
     if count > limit:
         retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - seconds))
-        raise TooManyRequests(
-            f"This API key is limited to {limit} requests a minute",
-            headers={"Retry-After": str(retry_after)},
-        )
+        raise TooManyRequests(message, headers={"Retry-After": str(retry_after)})

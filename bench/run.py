@@ -33,11 +33,14 @@ sys.path.insert(0, str(ROOT))
 SECRET = "bench-secret-" + "x" * 40
 os.environ.setdefault("SECRET_KEY", SECRET)
 os.environ.setdefault("ENVIRONMENT", "development")
+# The bench calls the publication check far more often than a person may.
+os.environ.setdefault("PUBLICATION_CHECKS_PER_MINUTE", "1000000")
 
 import api.models  # noqa: E402, F401  (registers every table)
 from api import clock  # noqa: E402
 from api.auth import tokens  # noqa: E402
 from api.migrations import upgrade  # noqa: E402
+from bench import publication  # noqa: E402
 
 TODAY = clock.today()
 BIG_GROUPS = 500
@@ -321,21 +324,50 @@ def run(label: str, url: str) -> list[Figures]:
     return results
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="esafety-bench-") as tmp:
-        run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")
-    server = os.environ.get("BENCH_DATABASE_URL")
-    if server:
-        name = f"esafety_bench_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+def run_publication(label: str, url: str) -> None:
+    print(f"\n== publication check, {label} ==")
+    people, coordinator_id, staff_id = publication.seed(url, TODAY)
+    body = publication.text(people)
+    publication.in_process(url, body)
+    with serve(url) as base, httpx.Client(base_url=base, timeout=60) as client:
+        for who, user_id in (("coordinator", coordinator_id), ("staff (reach: one group of 50)", staff_id)):
+            token = tokens.issue(user_id=user_id, epoch=0, secret=os.environ["SECRET_KEY"], minutes=120)
+            size = len(body.encode())
+            print(f"  over HTTP, as {who}: {size} bytes of HTML against {publication.PEOPLE} people")
+            publication.measure(client, {"Authorization": f"Bearer {token}"}, body)
+
+
+@contextmanager
+def postgres_database(server: str) -> Iterator[str]:
+    """A throwaway database on the server, dropped afterwards."""
+    name = f"esafety_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            run("PostgreSQL", make_url(server).set(database=name).render_as_string(hide_password=False))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    # BENCH_ONLY=compliance or BENCH_ONLY=publication runs one part; both by default.
+    only = os.environ.get("BENCH_ONLY", "")
+    server = os.environ.get("BENCH_DATABASE_URL")
+    with tempfile.TemporaryDirectory(prefix="esafety-bench-") as tmp:
+        if only in ("", "compliance"):
+            run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")
+        if only in ("", "publication"):
+            run_publication("SQLite", f"sqlite:///{Path(tmp) / 'publication.db'}")
+    if server:
+        if only in ("", "compliance"):
+            with postgres_database(server) as url:
+                run("PostgreSQL", url)
+        if only in ("", "publication"):
+            with postgres_database(server) as url:
+                run_publication("PostgreSQL", url)
     else:
         print("\nBENCH_DATABASE_URL not set: PostgreSQL skipped")
 

@@ -3,14 +3,18 @@ under test (SQLite, or PostgreSQL with TEST_DATABASE_URL), each in a throwaway d
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import api.models  # noqa: F401 - registers every table on the metadata
+from api.db import UTCDateTime
 from api.migrations import current_revision, downgrade, head_revision, upgrade
 from tests.scratch import scratch_database, scratch_engine
 
@@ -47,3 +51,48 @@ def test_upgrade_downgrade_upgrade() -> None:
         assert _tables(url) == expected
         with scratch_engine(url) as engine, engine.connect() as conn:
             assert current_revision(conn) == head_revision()
+
+
+def test_the_publication_guard_migration_stores_phones_in_e164() -> None:
+    participant = sa.table(
+        "participant",
+        sa.column("id", sa.Uuid()),
+        sa.column("full_name", sa.String()),
+        sa.column("date_of_birth", sa.Date()),
+        sa.column("is_vulnerable_adult", sa.Boolean()),
+        sa.column("joined_on", sa.Date()),
+        sa.column("carer_phone", sa.String()),
+        sa.column("created_at", UTCDateTime()),
+        sa.column("updated_at", UTCDateTime()),
+        sa.column("version", sa.Integer()),
+    )
+    now = datetime.now(UTC)
+    typed = ["07700 900123", "+44 (0)7700 900456", "call me", None]
+    with scratch_database() as url:
+        upgrade(url, "56d97493b4f6")
+        with scratch_engine(url) as engine, engine.begin() as conn:
+            for i, phone in enumerate(typed):
+                conn.execute(
+                    sa.insert(participant).values(
+                        id=uuid.uuid4(),
+                        full_name=f"P{i}",
+                        date_of_birth=date(2011, 1, 1),
+                        is_vulnerable_adult=False,
+                        joined_on=date(2024, 1, 1),
+                        carer_phone=phone,
+                        created_at=now,
+                        updated_at=now,
+                        version=1,
+                    )
+                )
+        upgrade(url)
+        with scratch_engine(url) as engine, engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT full_name, carer_phone, version FROM participant ORDER BY full_name")
+            )
+            assert [tuple(r) for r in rows] == [
+                ("P0", "+447700900123", 1),
+                ("P1", "+447700900456", 1),
+                ("P2", "call me", 1),
+                ("P3", None, 1),
+            ]

@@ -61,7 +61,8 @@ def test_the_crm_key_creates_updates_and_reads(client: TestClient, integration: 
     r = client.patch(f"{URL}/{pid}", json={"carer_phone": "01632 960001"}, headers=integration.headers)
     assert r.status_code == 200, r.text
     listed = client.get(URL, params={"external_id": "crm-p-1"}, headers=integration.headers).json()
-    assert [p["carer_phone"] for p in listed["items"]] == ["01632 960001"]
+    # Stored, and so read back, in E.164 (region GB), whoever typed it and however.
+    assert [p["carer_phone"] for p in listed["items"]] == ["+441632960001"]
 
 
 def test_duplicate_external_id_is_409_naming_it(client: TestClient, coordinator: Actor) -> None:
@@ -310,3 +311,18 @@ def test_no_trustee_response_contains_a_participant_name(
 def test_unauthenticated_is_401(client: TestClient) -> None:
     r = client.get(URL)
     assert r.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("07700 900123", "+447700900123"),
+        ("+44 (0)7700 900123", "+447700900123"),
+        ("0044 7700-900-123", "+447700900123"),
+        ("+33 1 23 45 67 89", "+33123456789"),
+    ],
+)
+def test_phones_are_stored_in_e164(client: TestClient, coordinator: Actor, sent: str, stored: str) -> None:
+    r = client.post(URL, json=body(carer_phone=sent, personal_phone=sent), headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+    assert (r.json()["carer_phone"], r.json()["personal_phone"]) == (stored, stored)

@@ -1,193 +1,311 @@
+"""POST /api/v1/publication-checks: who is protected, what each caller is told, photos, limits and audit.
+The spellings themselves are tested, pure, in test_publication_matching.py."""
+
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from api.consents.publication import Entry, Match, find, fold, phone_key
-from tests.factories import Actor, consents_make_participant, make_staff
-
-PEOPLE = [
-    Entry("name", "Sam Lee", "participant"),
-    Entry("name", "Zoë Ó Briain", "participant"),
-    Entry("name", "José Núñez", "staff"),
-    Entry("name", "Mary-Jane Watts", "participant"),
-    Entry("name", "Sam Lee Smith", "staff"),
-    Entry("email", "Asha.Patel@moremusic.org.uk", "staff"),
-    Entry("phone", "07700 900123", "participant"),
-    Entry("phone", "+33 1 23 45 67 89", "participant"),
-]
-
-
-def spans(text: str, entries: list[Entry] = PEOPLE) -> list[tuple[str, str, str]]:
-    """Each match as (the original text it covers, kind, person)."""
-    return [(text[m.start : m.end], m.kind, m.person) for m in find(text, entries)]
-
-
-# --- the pure matcher -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("written", ["Sam Lee", "SAM LEE", "sam lee", "sAm lEe"])
-def test_names_in_any_case(written: str) -> None:
-    assert spans(f"Thanks to {written} for playing.") == [(written, "name", "participant")]
-
-
-@pytest.mark.parametrize(
-    "written",
-    [
-        "Zoë Ó Briain",
-        "Zoe O Briain",
-        "ZOË Ó BRIAIN",
-        "Zoe\u0308 O\u0301 Briain",  # the same accents written as combining marks
-    ],
+from api import clock
+from api.audit.models import AuditEvent
+from api.config import get_settings
+from api.consents.models import ConsentKind, GivenBy, Purpose
+from api.participants.models import Participant
+from tests.factories import (
+    Actor,
+    consents_make_consent,
+    consents_make_group,
+    consents_make_membership,
+    consents_make_participant,
+    make_staff,
 )
-def test_names_with_or_without_accents(written: str) -> None:
-    assert spans(f"Solo by {written}!") == [(written, "name", "participant")]
-
-
-@pytest.mark.parametrize("gap", ["  ", "\n", " \r\n  ", "\t", "\u00a0"])
-def test_names_across_extra_spaces_and_line_breaks(gap: str) -> None:
-    text = f"Photo: Sam{gap}Lee on drums"
-    assert spans(text) == [(f"Sam{gap}Lee", "name", "participant")]
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["Sam Leeds played", "Samuel Lee", "Sam Lees", "Sam Lee2", "Sam Lee-Jones", "Jo-Sam Lee", "O'Sam Lee"],
-)
-def test_never_inside_a_longer_word(text: str) -> None:
-    assert spans(text) == []
-
-
-def test_possessives_and_punctuation_still_match() -> None:
-    assert [s[0] for s in spans("Sam Lee's band, (Sam Lee), 'Sam Lee'.")] == ["Sam Lee"] * 3
-
-
-def test_hyphenated_and_curly_apostrophe_names() -> None:
-    assert spans("mary-jane WATTS sang") == [("mary-jane WATTS", "name", "participant")]
-    entries = [Entry("name", "Sinéad O'Neil", "participant")]
-    assert spans("with Sinead O\u2019Neil", entries) == [("Sinead O\u2019Neil", "name", "participant")]
-
-
-def test_the_longest_name_wins() -> None:
-    assert spans("Sam Lee Smith and Sam Lee") == [
-        ("Sam Lee Smith", "name", "staff"),
-        ("Sam Lee", "name", "participant"),
-    ]
-
-
-def test_positions_are_in_the_original_text() -> None:
-    # "ß" folds to two characters and "e" + U+0301 to one: positions must still point into the original.
-    text = "Straße…\nJose\u0301  Nu\u0301n\u0303ez, then Sam Lee"
-    found = find(text, PEOPLE)
-    assert [(text[m.start : m.end], m.kind, m.person) for m in found] == [
-        ("Jose\u0301  Nu\u0301n\u0303ez", "name", "staff"),
-        ("Sam Lee", "name", "participant"),
-    ]
-    assert found[0] == Match(
-        start=8, end=8 + len("Jose\u0301  Nu\u0301n\u0303ez"), kind="name", person="staff"
-    )
-
-
-def test_a_name_held_by_a_participant_and_a_staff_member_is_reported_for_each() -> None:
-    entries = [Entry("name", "Sam Lee", "staff"), Entry("name", "sam  LEE", "participant")]
-    assert spans("Sam Lee", entries) == [("Sam Lee", "name", "participant"), ("Sam Lee", "name", "staff")]
-
-
-def test_emails_case_insensitive_and_whole() -> None:
-    assert spans("Write to ASHA.PATEL@moremusic.org.uk.") == [
-        ("ASHA.PATEL@moremusic.org.uk", "email", "staff")
-    ]
-    assert spans("xasha.patel@moremusic.org.uk or asha.patel@moremusic.org.uk.evil") == []
-
-
-@pytest.mark.parametrize(
-    "written",
-    [
-        "07700 900123",
-        "07700900123",
-        "+44 7700 900123",
-        "+447700900123",
-        "+44 (0)7700 900123",
-        "0044 7700 900 123",
-        "07700-900-123",
-        "07700.900.123",
-    ],
-)
-def test_phones_compare_digits_only(written: str) -> None:
-    assert spans(f"Call {written} today") == [(written, "phone", "participant")]
-
-
-def test_other_countries_and_longer_numbers() -> None:
-    assert spans("ring +33 1 23 45 67 89 or 0033 123456789") == [
-        ("+33 1 23 45 67 89", "phone", "participant"),
-        ("0033 123456789", "phone", "participant"),
-    ]
-    assert spans("ref 077009001234 or 107700900123 or 7700900123") == []
-
-
-def test_phone_keys() -> None:
-    assert phone_key("+44 (0) 7700 900123") == phone_key("07700 900123") == "07700900123"
-    assert phone_key("+33 1 23 45 67 89") == "+33123456789"
-    assert phone_key("123") is None  # too short to tell from ordinary numbers
-
-
-def test_fold() -> None:
-    assert fold("ZOË Ó\u2019Brían ﬁne Straße") == "zoe o'brian fine strasse"
-
-
-def test_nothing_to_find() -> None:
-    assert find("Sam Lee", []) == []
-    assert find("", PEOPLE) == []
-    # A one-letter "name" would flag every "a": it is not looked for.
-    assert find("a b c", [Entry("name", "A", "participant")]) == []
-
-
-def test_many_people_and_a_long_text() -> None:
-    entries = [Entry("name", f"Person{i} Surname{i}", "participant") for i in range(2000)]
-    text = ("nothing to see here " * 5000) + "person1999\nSURNAME1999"
-    assert spans(text, entries) == [("person1999\nSURNAME1999", "name", "participant")]
-
-
-# --- the route --------------------------------------------------------------------------------------------
 
 URL = "/api/v1/publication-checks"
+HIDDEN = "A protected person's detail"
 
 
-def test_finds_participants_and_staff_without_revealing_who(
-    client: TestClient, staff_actor: Actor, session: Session
+def spans(text: str, body: dict[str, Any]) -> list[tuple[str, str | None, list[str]]]:
+    """Each match as (the original text it covers, kind, roles of the people named)."""
+    return [
+        (text[m["start"] : m["end"]], m["kind"], [p["role"] for p in m["people"]]) for m in body["matches"]
+    ]
+
+
+def post(client: TestClient, caller: Actor, **body: Any) -> Any:
+    r = client.post(URL, json=body, headers=caller.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def in_group_of(session: Session, staff_caller: Actor, *participants: Participant) -> None:
+    group = consents_make_group(session)
+    assert staff_caller.staff is not None
+    consents_make_membership(session, group, staff=staff_caller.staff)
+    for p in participants:
+        consents_make_membership(session, group, participant=p)
+
+
+# --- everyone the policy protects, as the coordinator sees it --------------------------------------------
+
+
+def test_every_protected_detail_is_found_in_any_spelling(
+    client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     child = consents_make_participant(
-        session, full_name="Élodie Brennan", carer_email="k.brennan@example.org", carer_phone="07700 900456"
+        session,
+        full_name="Søren Dahl",
+        personal_email="soren.d@example.org",
+        personal_phone="+447700900111",
+        carer_name="Niamh O'Brien",
+        carer_email="niamh.obrien@example.org",
+        carer_phone="07700 900777",
     )
-    leader = make_staff(session, full_name="Tomás Reyes", email="tomas.reyes@moremusic.org.uk")
+    consents_make_consent(session, child, given_by_name="Mary-Jane Okoro")
+    leader = make_staff(session, full_name="Łukasz Wiśniewski", personal_phone="07700 900222")
     text = (
-        "Great gig!\nELODIE\n brennan on bass, Tomas Reyes leading. "
-        "Call +44 7700 900456 or k.Brennan@example.org"
+        "<p>Well done <b>Soren</b>&nbsp;Dahl! Thanks to Niamh O Brien (07700/900777) and Mary Jane Okoro.</p>"
+        "<p>Led by Lukasz Wisniewski, 07700.900.222; soren.d@exam\u00adple.org, 07700 900111.</p>"
+    )
+    body = post(client, coordinator, text=text)
+    assert body["clean"] is False
+    assert body["read_as"] == "text/html"
+    assert spans(text, body) == [
+        ("Soren</b>&nbsp;Dahl", "name", ["participant"]),
+        ("Niamh O Brien", "name", ["carer"]),
+        ("07700/900777", "phone", ["carer"]),
+        ("Mary Jane Okoro", "name", ["consent_giver"]),
+        ("Lukasz Wisniewski", "name", ["staff"]),
+        ("07700.900.222", "phone", ["staff"]),
+        ("soren.d@exam\u00adple.org", "email", ["participant"]),
+        ("07700 900111", "phone", ["participant"]),
+    ]
+    people = [m["people"][0] for m in body["matches"]]
+    assert {p["participant_id"] for p in people if p["role"] != "staff"} == {str(child.id)}
+    assert {p["staff_id"] for p in people if p["role"] == "staff"} == {str(leader.id)}
+    assert body["matches"][1]["description"] == "A participant's carer's name"
+
+
+def test_plain_text_with_no_protected_detail_is_clean(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    consents_make_participant(session, full_name="Sam Lee", carer_phone="07700 900123")
+    body = post(client, coordinator, text="Sam Leeds Youth Orchestra played on Saturday; call 0161 496 0000.")
+    assert body == {"clean": True, "read_as": "text/plain", "matches": [], "purpose": None, "pictured": []}
+
+
+def test_the_directory_follows_changes_to_the_records(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    child = consents_make_participant(session, full_name="Ellis Fairweather")
+    assert post(client, coordinator, text="Ellis Fairweather")["clean"] is False
+    r = client.patch(
+        f"/api/v1/participants/{child.id}", json={"full_name": "Ellis Brook"}, headers=coordinator.headers
+    )
+    assert r.status_code == 200, r.text
+    assert post(client, coordinator, text="Ellis Fairweather")["clean"] is True
+    assert post(client, coordinator, text="Ellis Brook")["clean"] is False
+
+
+# --- not a directory for staff ----------------------------------------------------------------------------
+
+
+def test_staff_learn_only_the_span_for_people_outside_their_reach(
+    client: TestClient, staff_actor: Actor, session: Session
+) -> None:
+    mine = consents_make_participant(session, full_name="Kit Fairbrook", carer_phone="07700 900456")
+    other = consents_make_participant(
+        session, full_name="Ellis Fairweather", carer_name="Joanne Brennan", carer_phone="07700 900777"
+    )
+    in_group_of(session, staff_actor, mine)
+    text = (
+        "Kit Fairbrook and Ellis Fair\u00adweather; Joanne Brennan on 07700 900777; Kit's carer 07700 900456"
     )
     r = client.post(URL, json={"text": text}, headers=staff_actor.headers)
     assert r.status_code == 200, r.text
-    result = r.json()
-    assert result["clean"] is False
-    assert [(text[m["start"] : m["end"]], m["kind"], m["person"]) for m in result["matches"]] == [
-        ("ELODIE\n brennan", "name", "participant"),
-        ("Tomas Reyes", "name", "staff"),
-        ("+44 7700 900456", "phone", "participant"),
-        ("k.Brennan@example.org", "email", "participant"),
+    body = r.json()
+    assert spans(text, body) == [
+        ("Kit Fairbrook", "name", ["participant"]),
+        ("Ellis Fair\u00adweather", None, []),
+        ("Joanne Brennan", None, []),
+        ("07700 900777", None, []),
+        ("07700 900456", "phone", ["carer"]),
     ]
-    assert set(result["matches"][0]) == {"start", "end", "kind", "person"}
-    for secret in (str(child.id), str(leader.id), "2010", "tomas.reyes@"):
-        assert secret not in r.text
+    hidden = [m for m in body["matches"] if m["kind"] is None]
+    assert {m["description"] for m in hidden} == {HIDDEN}
+    assert str(other.id) not in r.text
+    assert "carer" not in str(hidden)
+    assert body["matches"][0]["people"][0]["participant_id"] == str(mine.id)
 
 
-def test_a_clean_text(client: TestClient, coordinator: Actor, session: Session) -> None:
-    consents_make_participant(session, full_name="Sam Lee")
-    r = client.post(
-        URL, json={"text": "Sam Leeds Youth Orchestra played on Saturday."}, headers=coordinator.headers
+def test_a_staff_member_is_told_about_their_own_record_not_a_colleagues(
+    client: TestClient, staff_actor: Actor, session: Session
+) -> None:
+    assert staff_actor.staff is not None
+    colleague = make_staff(session, full_name="Tomás Reyes", personal_email="tomas@example.net")
+    text = f"{staff_actor.staff.full_name} and Tomas Reyes (tomas@example.net)"
+    body = post(client, staff_actor, text=text)
+    assert [(m["kind"], [p["staff_id"] for p in m["people"]]) for m in body["matches"]] == [
+        ("name", [str(staff_actor.staff.id)]),
+        (None, []),
+        (None, []),
+    ]
+    assert str(colleague.id) not in str(body)
+
+
+def test_a_thousand_phone_numbers_are_refused(
+    client: TestClient, staff_actor: Actor, session: Session
+) -> None:
+    text = "\n".join(f"07700 9{i:05d}" for i in range(1000))
+    r = client.post(URL, json={"text": text}, headers=staff_actor.headers)
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["errors"][0]["field"] == "text"
+    assert "1000 phone-number- or email-shaped strings" in problem["detail"]
+    limit = get_settings().publication_max_contact_shapes
+    just_under = " ".join(f"x{i}@example.org" for i in range(limit))
+    assert client.post(URL, json={"text": just_under}, headers=staff_actor.headers).status_code == 200
+
+
+def test_checks_are_rate_limited_per_user(
+    client: TestClient, staff_actor: Actor, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "publication_checks_per_minute", 2)
+    for _ in range(2):
+        assert client.post(URL, json={"text": "hello"}, headers=staff_actor.headers).status_code == 200
+    r = client.post(URL, json={"text": "hello"}, headers=staff_actor.headers)
+    assert r.status_code == 429
+    assert r.headers["content-type"] == "application/problem+json"
+    assert int(r.headers["Retry-After"]) >= 1
+    assert "2 publication checks a minute" in r.json()["detail"]
+    # Per user: another caller is not held back by the first one's checks.
+    assert client.post(URL, json={"text": "hello"}, headers=coordinator.headers).status_code == 200
+
+
+def test_every_check_is_audited_without_its_text(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    consents_make_participant(session, full_name="Kit Fairbrook", carer_phone="07700 900456")
+    post(client, coordinator, text="Kit Fairbrook, 07700 900456, and friends")
+    client.post(URL, json={"text": " ".join(["07700 900456"] * 60)}, headers=coordinator.headers)
+    events = session.exec(
+        select(AuditEvent)
+        .where(col(AuditEvent.entity_type) == "publication_check")
+        .order_by(col(AuditEvent.seq))
+    ).all()
+    assert [e.action for e in events] == ["publication_check.run", "publication_check.refused"]
+    assert all(e.actor_id == coordinator.user.id for e in events if coordinator.user)
+    assert events[0].changes["matches"] == 2
+    assert events[1].changes["contact_shapes"] == 60
+    for event in events:
+        assert "Kit" not in str(event.changes)
+        assert "900456" not in str(event.changes)
+
+
+# --- photos in the same check -----------------------------------------------------------------------------
+
+
+def test_a_photo_of_two_children_one_without_website_consent(
+    client: TestClient, staff_actor: Actor, session: Session
+) -> None:
+    covered = consents_make_participant(session)
+    consents_make_consent(session, covered, purposes=[Purpose.website, Purpose.social_media])
+    not_covered = consents_make_participant(session)
+    consents_make_consent(session, not_covered, purposes=[Purpose.social_media])
+    in_group_of(session, staff_actor, covered, not_covered)
+    ids = [str(covered.id), str(not_covered.id)]
+    body = post(
+        client, staff_actor, text="The winter concert", pictured_participant_ids=ids, purpose="website"
     )
-    assert r.json() == {"clean": True, "matches": []}
+    assert body["clean"] is False
+    assert body["matches"] == []
+    assert body["purpose"] == "website"
+    assert [(p["participant_id"], p["allowed"], p["reason"]) for p in body["pictured"]] == [
+        (ids[0], True, None),
+        (ids[1], False, "wrong_purpose"),
+    ]
+    social = post(
+        client, staff_actor, text="The winter concert", pictured_participant_ids=ids, purpose="social_media"
+    )
+    assert social["clean"] is True
+
+
+def test_consent_decisions_are_the_compliance_engines(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    withdrawn = consents_make_participant(session)
+    consents_make_consent(session, withdrawn, withdrawn_on=clock.today() - timedelta(days=1))
+    never = consents_make_participant(session)
+    consents_make_consent(session, never, kind=ConsentKind.esafety_agreement, purposes=[])
+    body = post(
+        client,
+        coordinator,
+        text="Photos",
+        pictured_participant_ids=[str(withdrawn.id), str(never.id)],
+        purpose="website",
+    )
+    assert [p["reason"] for p in body["pictured"]] == ["withdrawn", "none"]
+    assert all(p["detail"] for p in body["pictured"])
+
+
+def test_pictured_outside_reach_is_refused_exactly_as_an_unknown_id(
+    client: TestClient, staff_actor: Actor, session: Session
+) -> None:
+    mine = consents_make_participant(session)
+    consents_make_consent(session, mine)
+    in_group_of(session, staff_actor, mine)
+    elsewhere = consents_make_participant(session)
+    consents_make_consent(session, elsewhere)
+
+    def refusal(pid: uuid.UUID) -> dict[str, Any]:
+        r = client.post(
+            URL,
+            json={
+                "text": "Photos",
+                "pictured_participant_ids": [str(mine.id), str(pid)],
+                "purpose": "website",
+            },
+            headers=staff_actor.headers,
+        )
+        assert r.status_code == 422, r.text
+        problem: dict[str, Any] = r.json()
+        return problem
+
+    out_of_reach, unknown = refusal(elsewhere.id), refusal(uuid.uuid4())
+    assert out_of_reach == unknown
+    assert [e["field"] for e in unknown["errors"]] == ["pictured_participant_ids.1"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"pictured_participant_ids": ["PID"]}, "purpose"),
+        ({"pictured_participant_ids": ["PID", "PID"], "purpose": "website"}, "pictured_participant_ids.1"),
+        ({"purpose": "billboard"}, "purpose"),
+        ({"content_type": "application/pdf"}, "content_type"),
+    ],
+)
+def test_bad_photo_requests_name_the_field(
+    client: TestClient, coordinator: Actor, session: Session, extra: dict[str, Any], field: str
+) -> None:
+    pid = str(consents_make_participant(session).id)
+    body = {
+        "text": "Photos",
+        **{
+            k: [pid if v == "PID" else v for v in vs] if isinstance(vs, list) else vs
+            for k, vs in extra.items()
+        },
+    }
+    r = client.post(URL, json=body, headers=coordinator.headers)
+    assert r.status_code == 422, r.text
+    assert field in [e["field"] for e in r.json()["errors"]]
+
+
+# --- the request ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("text", ["", "x" * 100_001])
@@ -209,3 +327,32 @@ def test_unknown_fields_are_rejected(client: TestClient, coordinator: Actor) -> 
         URL, json={"text": "hi", "participant_id": str(uuid.uuid4())}, headers=coordinator.headers
     )
     assert r.status_code == 422
+
+
+def test_a_young_persons_own_signature_is_their_name_and_staff_personal_numbers_stay_unread(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    child = consents_make_participant(session, full_name="Aoife Byrne")
+    consents_make_consent(session, child, given_by=GivenBy.participant, given_by_name="Aoife M. Byrne")
+    r = client.post(
+        "/api/v1/staff",
+        json={
+            "full_name": "Hamish Campbell",
+            "email": "hamish.campbell@moremusic.org.uk",
+            "employment_type": "volunteer",
+            "started_on": "2025-01-06",
+            "personal_email": "hamish.c@example.net",
+            "personal_phone": "07700 900333",
+        },
+        headers=coordinator.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert "personal_phone" not in r.json()
+    assert "900333" not in r.text
+    text = "Aoife M Byrne, hamish.c@example.net, 07700-900-333"
+    body = post(client, coordinator, text=text)
+    assert spans(text, body) == [
+        ("Aoife M Byrne", "name", ["participant"]),
+        ("hamish.c@example.net", "email", ["staff"]),
+        ("07700-900-333", "phone", ["staff"]),
+    ]

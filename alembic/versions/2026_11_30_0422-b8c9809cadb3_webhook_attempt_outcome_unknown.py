@@ -1,7 +1,7 @@
 """webhook attempt outcome unknown: an attempt is logged before it is sent, with no outcome until it has one
 
 Revision ID: b8c9809cadb3
-Revises: b7d2e4f19a60
+Revises: b7e13c0a5d21
 Create Date: 2026-11-30 04:22:00.000000
 
 """
@@ -15,7 +15,7 @@ import api.db
 
 
 revision: str = 'b8c9809cadb3'
-down_revision: str | None = 'b7d2e4f19a60'
+down_revision: str | None = 'b7e13c0a5d21'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

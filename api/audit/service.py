@@ -16,7 +16,17 @@ from api.auth.principal import Principal
 # The audit log is append-only and kept for ever, so it must not become a second copy of a child's
 # personal details: for these fields it records that they changed, not what they were or became.
 PERSONAL_FIELDS = frozenset(
-    {"full_name", "date_of_birth", "carer_name", "carer_email", "carer_phone", "given_by_name", "details"}
+    {
+        "full_name",
+        "date_of_birth",
+        "carer_name",
+        "carer_email",
+        "carer_phone",
+        "personal_email",
+        "personal_phone",
+        "given_by_name",
+        "details",
+    }
 )
 REDACTED = "<personal: changed>"
 # Secrets' hashes stay out of the log too: a copy of a hash is one more thing to leak.

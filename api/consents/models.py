@@ -3,15 +3,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import event
+from sqlalchemy import Index, event
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
 
 from api.common import Day, Flag, Whole, forbid_extra
+from api.consents.canonical import ReadAs
 from api.consents.logic import Refusal
-from api.consents.publication import MatchKind, PersonKind
+from api.consents.publication import Detail as MatchKind
 from api.db import Timestamped, enum_type
 
 
@@ -49,6 +50,9 @@ class ConsentBase(SQLModel):
 
 class Consent(ConsentBase, Timestamped, table=True):
     __tablename__ = "consent"
+    # The publication check asks on every request whether any record changed (count, sum of versions, newest
+    # updated_at): this index answers it without reading the table.
+    __table_args__ = (Index("ix_consent_updated_at_version", "updated_at", "version"),)
     external_id: str | None = Field(default=None, max_length=100, unique=True)
     withdrawn_on: Day | None = None
     withdrawal_reason: str | None = Field(default=None, max_length=1000)
@@ -216,20 +220,65 @@ class ConsentChecksResult(SQLModel):
 class PublicationCheckRequest(SQLModel):
     model_config = forbid_extra(
         {
-            "text": "What a night at the winter concert! Kit Fairbrook (14) played her first solo. "
-            "Photos from Kit's mum: joanne.fairbrook@example.org, 07700 900123."
+            "text": "<p>What a night at the winter concert! <b>Kit Fairbrook</b> (14) played her first solo."
+            " Photos from Kit's mum: joanne.fairbrook@example.org, 07700&nbsp;900123.</p>",
+            "content_type": "text/html",
+            "pictured_participant_ids": ["1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56"],
+            "purpose": "website",
         }
     )
     text: str = Field(min_length=1, max_length=100_000, description="The text meant for publication")
+    content_type: ReadAs | None = Field(
+        default=None,
+        description="How to read the text; when left out, as HTML if it looks like HTML (tags or entities)",
+    )
+    pictured_participant_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=500, description="The participants in the pictures published with it"
+    )
+    purpose: Purpose | None = Field(
+        default=None, description="What the pictures are for; needed with pictures"
+    )
+
+
+PersonRole = Literal["participant", "carer", "consent_giver", "staff"]
+
+
+class ProtectedPerson(SQLModel):
+    role: PersonRole = Field(
+        description="Whose detail: a participant's, their carer's or consent giver's, or staff"
+    )
+    participant_id: uuid.UUID | None = Field(
+        description="The participant (for a carer or consent giver: theirs)"
+    )
+    staff_id: uuid.UUID | None
 
 
 class PublicationMatch(SQLModel):
     start: Whole = Field(description="Offset of the first character in the text sent (Unicode code points)")
     end: Whole = Field(description="Offset just after the last character")
-    kind: MatchKind
-    person: PersonKind
+    kind: MatchKind | None = Field(
+        description="name, email or phone; null for a detail of no one in your reach"
+    )
+    description: str = Field(
+        description="Whose detail it is, in words; only \"A protected person's detail\" when it is no one's "
+        "in your reach"
+    )
+    people: list[ProtectedPerson] = Field(description="Whose it is, among the people within your reach")
+
+
+class PictureCheck(SQLModel):
+    participant_id: uuid.UUID
+    allowed: Flag = Field(description="An image consent in force today covers the purpose")
+    consent_id: uuid.UUID | None = Field(description="The consent that allows it")
+    reason: Refusal | None = Field(description="Why it is refused")
+    detail: str
 
 
 class PublicationCheckResult(SQLModel):
-    clean: Flag = Field(description="True when nothing personal was found")
+    clean: Flag = Field(
+        description="True when nothing protected was found and every pictured person is covered"
+    )
+    read_as: ReadAs = Field(description="How the text was read")
     matches: list[PublicationMatch]
+    purpose: Purpose | None
+    pictured: list[PictureCheck] = Field(description="Each pictured participant, in the order sent")

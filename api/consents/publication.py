@@ -1,227 +1,335 @@
-"""Find people's full names, email addresses and phone numbers in a text meant for publication.
+"""Find protected people's names, email addresses and phone numbers in a text meant for publication.
 
-Pure: the caller passes the directory of what to look for. Text and directory are folded the same way
-(Unicode NFKD, combining marks dropped, casefold), matched with ONE regex built per call, and every match
-is reported by its position in the ORIGINAL text, so a client can highlight it.
+Pure: the caller passes the directory of what to look for and gets back spans of the original text, each
+with the owners (opaque keys the caller chose) of the detail found there. Text and directory are read in
+the same canonical form (`api.consents.canonical`), and the directory is an index built once and reused:
+a text is read once, word by word, with a dictionary lookup per word, however many people there are.
+
+Names: the words of a stored name, in order. Between two parts of a name, a stored space must meet some
+separator in the text (spaces and line breaks, a dash or an apostrophe of any kind, a tag), while a stored
+dash or apostrophe is optional: it meets any separator or none ("O'Brien" is found as "O Brien" and
+"OBrien"). A name is never found inside a longer word ("Sam Lee" is not in "Sam Leeds" nor in
+"Sam Lee-Jones"); a possessive ("Sam Lee's") is still the name.
+
+Email addresses: the whole address, in canonical form (case-folded, invisible characters dropped).
+
+Phone numbers: by their digits, with any separators (spaces, dots, slashes, dashes, brackets) between digit
+groups. A UK number is found written nationally ("07700 900123") or internationally ("+44 7700 900123",
+"0044 ...", "+44 (0)7700 ..."); another country's only internationally.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-MatchKind = Literal["name", "email", "phone"]
-PersonKind = Literal["participant", "staff"]
+import phonenumbers
 
-# Typographic apostrophes and hyphens are folded to ASCII, so a curly apostrophe matches a straight one.
-_PUNCT = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2010": "-", "\u2011": "-"})
-# A phone number below this many digits would match too much ordinary text to be useful.
+from api.consents.canonical import Folded, ReadAs, fold, read
+
+Detail = Literal["name", "email", "phone"]
+
+# A stored phone number shorter than this would match too much ordinary text to be useful.
 MIN_PHONE_DIGITS = 7
-# Between the digits of a phone number people write spaces, dashes, dots and brackets.
-_SEP = r"[\s().\-]*"
-# "+44", "0044" or "+44 (0)" in front of a UK number, or its national trunk 0.
-_UK_PREFIX = rf"(?:(?:\+|0{_SEP}0){_SEP}4{_SEP}4{_SEP}(?:0{_SEP})?|0{_SEP})"
-_INTL_PREFIX = rf"(?:\+|0{_SEP}0){_SEP}"
+# No phone number, however written, has more digits than this (E.164 allows 15, plus "00" or a trunk 0).
+MAX_PHONE_DIGITS = 17
+# A name found from fewer letters than this would flag ordinary words ("Jo" in "Jo's").
+MIN_NAME_LETTERS = 2
 
-# Never inside a longer word: "Sam Lee" is not in "Sam Leeds", nor "Neil" in "O'Neil" or "Anne-Neil";
-# a possessive ("Sam Lee's") still matches.
-_NAME = r"(?<!\w)(?<!\w[-'])(?:{})(?!\w)(?!-\w)"
-_EMAIL = r"(?<![\w.+-])(?:{})(?![\w-])(?!\.\w)"
-_PHONE = r"(?<![\d+])(?:{})(?!\d)"
+_ATOM = re.compile(r"[a-z0-9]+")
+# Text between two words that may stand between two parts of one name; anything else (a comma, a full stop,
+# an "@") ends a name.
+_SOFT_GAP = re.compile(r"[ '\-]+")
+_EMAIL = re.compile(
+    r"(?<![a-z0-9._%+'-])[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+(?![a-z0-9-])(?!\.[a-z0-9])"
+)
+# Digits with up to four separators between any two of them; "+" only in front.
+_PHONE_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:[ ./()\-]{0,4}[0-9])*")
+_DIGITS = re.compile(r"[0-9]+")
+GB = 44
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One thing to look for: a full name, an email address or a phone number, and whose it is."""
+    """One thing to look for, and its owner (the caller's key for whose detail it is)."""
 
-    kind: MatchKind
+    kind: Detail
     value: str
-    person: PersonKind
+    owner: Hashable
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
+    """The detail at original[start:end] and everyone it belongs to (two people may share a name)."""
+
     start: int
     end: int
-    kind: MatchKind
-    person: PersonKind
+    kind: Detail
+    owners: frozenset[Hashable]
 
 
-def _fold_char(char: str) -> str:
-    if char.isascii():
-        return char.lower()
-    out = unicodedata.normalize("NFKD", char)
-    out = "".join(c for c in out if not unicodedata.combining(c)).casefold()
-    # casefold can produce characters that decompose again ("ǰ", "ẞ" ...): fold once more.
-    out = "".join(c for c in unicodedata.normalize("NFKD", out) if not unicodedata.combining(c))
-    return out.translate(_PUNCT)
+@dataclass(frozen=True, slots=True)
+class _Name:
+    required: frozenset[int]  # offsets in the key where the text must have a separator
+    optional: frozenset[int]  # offsets where it may have one
+    owners: frozenset[Hashable]
 
 
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form: NFKD, combining marks dropped, casefold."""
-    return "".join(_fold_char(c) for c in text)
-
-
-def _fold_with_offsets(text: str) -> tuple[str, list[int]]:
-    """The folded text and, for each of its characters, the index of the original character it came from
-    (folding changes lengths: "ß" becomes "ss", "é" written as e + U+0301 becomes "e")."""
-    cache: dict[str, str] = {}
-    parts: list[str] = []
-    owners: list[int] = []
-    for i, char in enumerate(text):
-        folded = cache.get(char)
-        if folded is None:
-            folded = cache[char] = _fold_char(char)
-        parts.append(folded)
-        owners.extend([i] * len(folded))
-    return "".join(parts), owners
-
-
-def name_key(name: str) -> str:
-    return " ".join(fold(name).split())
-
-
-def email_key(email: str) -> str:
-    return fold(email.strip())
-
-
-def phone_key(phone: str) -> str | None:
-    """Digits only, with a UK number in its national form: "+44 7700 900123", "0044 7700 900123" and
-    "07700 900123" are all "07700900123". Another country's number keeps its code after a "+"."""
-    folded = fold(phone).strip()
-    digits = "".join(c for c in folded if c in "0123456789")
-    international = folded.startswith("+") or digits.startswith("00")
-    if not folded.startswith("+") and digits.startswith("00"):
-        digits = digits[2:]
-    if international and digits.startswith("44"):
-        rest = digits[2:]
-        digits = "0" + (rest[1:] if rest.startswith("0") else rest)  # "+44 (0)7700" keeps one 0
-    elif international:
-        digits = "+" + digits
-    if sum(c.isdigit() for c in digits) < MIN_PHONE_DIGITS:
+def name_key(value: str) -> tuple[str, frozenset[int], frozenset[int]] | None:
+    """A stored name as its letters run together, with where separators must and may fall; None when it is
+    too short to look for."""
+    folded = fold(value)
+    key: list[str] = []
+    required: set[int] = set()
+    optional: set[int] = set()
+    length = 0
+    last_end: int | None = None
+    for atom in _ATOM.finditer(folded):
+        if last_end is not None:
+            gap = folded[last_end : atom.start()]
+            (optional if ("-" in gap or "'" in gap) else required).add(length)
+        key.append(atom.group())
+        length += len(atom.group())
+        last_end = atom.end()
+    if length < MIN_NAME_LETTERS:
         return None
-    return digits
+    return "".join(key), frozenset(required), frozenset(optional)
 
 
-def _name_tokens(key: str) -> list[str]:
-    # Any run of spaces or line breaks may stand between the parts of a name.
-    tokens: list[str] = []
-    for i, part in enumerate(key.split(" ")):
-        if i:
-            tokens.append(r"\s+")
-        tokens.extend(re.escape(c) for c in part)
-    return tokens
+def email_key(value: str) -> str | None:
+    key = fold(value.strip())
+    return key if _EMAIL.fullmatch(key) else None
 
 
-def _phone_tokens(key: str) -> list[str]:
-    if key.startswith("+"):
-        head, digits = _INTL_PREFIX, key[1:]
-    elif key.startswith("0"):
-        head, digits = _UK_PREFIX, key[1:]
-    else:
-        head, digits = "", key
-    tokens = [head] if head else []
-    for i, digit in enumerate(digits):
-        if i:
-            tokens.append(_SEP)
-        tokens.append(digit)
-    return tokens
+def phone_key(value: str) -> tuple[Literal["gb", "intl"], str] | None:
+    """("gb", national significant number) for a UK number, ("intl", country code + number) for another;
+    None when it has too few digits. Read by `phonenumbers` (region GB); digits as written otherwise."""
+    folded = fold(value)
+    digits = "".join(_DIGITS.findall(folded))
+    if len(digits) < MIN_PHONE_DIGITS:
+        return None
+    try:
+        number = phonenumbers.parse(folded, "GB")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and number.country_code and phonenumbers.is_possible_number(number):
+        national = phonenumbers.national_significant_number(number)
+        if number.country_code == GB:
+            return "gb", national
+        return "intl", f"{number.country_code}{national}"
+    return "gb", digits.removeprefix("0")
 
 
-class _Node(dict[str, "_Node"]):
-    """A trie node: the next token to its subtree."""
+class Directory:
+    """The index of every detail to look for, built once (`find` only reads it)."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        names: dict[tuple[str, frozenset[int], frozenset[int]], set[Hashable]] = defaultdict(set)
+        emails: dict[str, set[Hashable]] = defaultdict(set)
+        phones: dict[tuple[str, str], set[Hashable]] = defaultdict(set)
+        for entry in entries:
+            if entry.kind == "name":
+                name = name_key(entry.value)
+                if name is not None:
+                    names[name].add(entry.owner)
+            elif entry.kind == "email":
+                email = email_key(entry.value)
+                if email is not None:
+                    emails[email].add(entry.owner)
+            else:
+                phone = phone_key(entry.value)
+                if phone is not None:
+                    phones[phone].add(entry.owner)
+        self.names: dict[str, list[_Name]] = defaultdict(list)
+        # Sorted, so whether some key begins with a text's first words is one binary search: a word that
+        # begins none stops there, so most words cost that and one lookup.
+        # What a text word followed by a space must be to begin a name: a whole name, or a name cut where it
+        # may be cut. Most words are neither, and cost one set lookup.
+        self.first_words: set[str] = set()
+        for (key, required, optional), owners in names.items():
+            self.names[key].append(_Name(required, optional, frozenset(owners)))
+            self.first_words.add(key)
+            self.first_words.update(key[:cut] for cut in required | optional)
+        self.name_keys = sorted(self.names)
+        self.emails = {k: frozenset(v) for k, v in emails.items()}
+        self.phones = {k: frozenset(v) for k, v in phones.items()}
+        self.size = len(names) + len(emails) + len(phones)
+
+    def find(self, folded: Folded) -> list[Match]:
+        """Every detail found, in order of position in the original text."""
+        matches = self._names(folded) + self._emails(folded) + self._phones(folded)
+        matches.sort(key=lambda m: (m.start, -m.end))
+        return matches
+
+    def _names(self, folded: Folded) -> list[Match]:
+        text = folded.text
+        atoms = [(a.start(), a.end()) for a in _ATOM.finditer(text)]
+        found: list[Match] = []
+        first_words = self.first_words
+        i = 0
+        while i < len(atoms):
+            start, end = atoms[i]
+            if text[start:end] not in first_words and text[end : end + 1] not in ("-", "'"):
+                i += 1  # neither a name's first part nor joined by a dash or apostrophe to the next word
+                continue
+            matched = self._name_at(text, atoms, i)
+            if matched is None:
+                i += 1
+                continue
+            j, owners = matched
+            found.append(Match(folded.starts[atoms[i][0]], folded.ends[atoms[j][1] - 1], "name", owners))
+            i = j + 1
+        return found
+
+    def _name_at(
+        self, text: str, atoms: list[tuple[int, int]], i: int
+    ) -> tuple[int, frozenset[Hashable]] | None:
+        """The longest name starting at word i: the index of its last word and its owners."""
+        if i and _joined(text[atoms[i - 1][1] : atoms[i][0]]):
+            return None  # the end of a longer word ("Jo-Sam Lee" is not "Sam Lee")
+        key = text[atoms[i][0] : atoms[i][1]]
+        spaced: set[int] = set()  # where the text has a space between two parts
+        joined: set[int] = set()  # where it has only a dash or an apostrophe, optional either side
+        candidates: list[tuple[int, frozenset[Hashable]]] = []
+        j = i
+        while True:
+            for name in self.names.get(key, ()):
+                if (
+                    name.required <= spaced | joined
+                    and spaced <= name.required | name.optional
+                    and _ends_word(text, atoms, j)
+                ):
+                    candidates.append((j, name.owners))
+            if j + 1 >= len(atoms) or not self._begins_a_name(key):
+                break
+            gap = text[atoms[j][1] : atoms[j + 1][0]]
+            if not _SOFT_GAP.fullmatch(gap):
+                break
+            (joined if _joined(gap) else spaced).add(len(key))
+            j += 1
+            key += text[atoms[j][0] : atoms[j][1]]
+        if not candidates:
+            return None
+        last = max(c[0] for c in candidates)
+        owners = frozenset().union(*(o for k, o in candidates if k == last))
+        return last, owners
+
+    def _begins_a_name(self, prefix: str) -> bool:
+        at = bisect.bisect_right(self.name_keys, prefix)
+        return at < len(self.name_keys) and self.name_keys[at].startswith(prefix)
+
+    def _emails(self, folded: Folded) -> list[Match]:
+        found = []
+        for email in _EMAIL.finditer(folded.text):
+            owners = self.emails.get(email.group())
+            if owners:
+                start, end = folded.starts[email.start()], folded.ends[email.end() - 1]
+                found.append(Match(start, end, "email", owners))
+        return found
+
+    def _phones(self, folded: Folded) -> list[Match]:
+        found: list[Match] = []
+        for run in _PHONE_RUN.finditer(folded.text):
+            found.extend(self._phones_in(folded, run))
+        return found
+
+    def _phones_in(self, folded: Folded, run: re.Match[str]) -> list[Match]:
+        groups = list(_DIGITS.finditer(run.group()))
+        digits = "".join(g.group() for g in groups)
+        # For each digit, where it is in the canonical text; each group's first digit and its end.
+        where: list[int] = []
+        starts: list[int] = []
+        ends: list[int] = []  # ascending
+        for group in groups:
+            starts.append(len(where))
+            where.extend(range(run.start() + group.start(), run.start() + group.end()))
+            ends.append(len(where))
+        plus = run.group().startswith("+")
+        found: list[Match] = []
+        skip_to = 0
+        for index, g in enumerate(starts):
+            if g < skip_to:
+                continue
+            hit = self._phone_at(digits, g, ends, plus and index == 0)
+            if hit is None:
+                continue
+            end, owners = hit
+            first = run.start() if plus and index == 0 else where[g]
+            found.append(Match(folded.starts[first], folded.ends[where[end - 1]], "phone", owners))
+            skip_to = end
+        return found
+
+    def _phone_at(
+        self, digits: str, g: int, ends: list[int], plus: bool
+    ) -> tuple[int, frozenset[Hashable]] | None:
+        """A stored number written from digit g, ending where a digit group ends: (its end, its owners)."""
+        tries: list[tuple[str, int]] = []  # (which index, where the number proper starts)
+        if plus or digits.startswith("00", g):
+            at = g if plus else g + 2
+            tries.append(("intl", at))
+            if digits.startswith("44", at):
+                tries.append(("gb", at + 2))
+                if digits.startswith("0", at + 2):  # "+44 (0)7700 ..."
+                    tries.append(("gb", at + 3))
+        elif digits.startswith("0", g):
+            tries.append(("gb", g + 1))
+        for index, at in tries:
+            # Only the group ends a number starting at `at` could reach: a run of digit groups may be long
+            # (a list of numbers separated by spaces is one run), and looking at all of them from every
+            # start would be quadratic.
+            k = bisect.bisect_right(ends, at)
+            while k < len(ends) and ends[k] <= at + MAX_PHONE_DIGITS:
+                owners = self.phones.get((index, digits[at : ends[k]]))
+                if owners:
+                    return ends[k], owners
+                k += 1
+        return None
 
 
-def _trie_regex(sequences: Iterable[list[str]]) -> str:
-    """One alternation for many token sequences, shared prefixes merged, so the engine tries only the
-    branches that can still match (a regex per person would scan the text once per person)."""
-    root = _Node()
-    end = ""  # the empty token marks the end of a sequence
-    for seq in sequences:
-        node = root
-        for token in seq:
-            node = node.setdefault(token, _Node())
-        node[end] = _Node()
-
-    def render(node: _Node) -> str:
-        branches = [token + render(child) for token, child in sorted(node.items()) if token != end]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        # An optional tail is greedy, so the longest name wins ("Sam Lee Smith" before "Sam Lee").
-        return f"(?:{body})?" if end in node else body
-
-    return render(root)
+def _joined(gap: str) -> bool:
+    """Two words joined into one by a dash or an apostrophe, with no space."""
+    return bool(gap) and _SOFT_GAP.fullmatch(gap) is not None and " " not in gap
 
 
-@dataclass(frozen=True)
-class _Directory:
-    pattern: re.Pattern[str] | None
-    owners: dict[tuple[MatchKind, str], frozenset[PersonKind]]
+def _ends_word(text: str, atoms: list[tuple[int, int]], j: int) -> bool:
+    """Word j is not continued by a dash or apostrophe and another word, unless that word is a possessive
+    "s" ("Sam Lee's" is Sam Lee; "Sam Lee-Jones" is someone else)."""
+    if j + 1 >= len(atoms):
+        return True
+    gap = text[atoms[j][1] : atoms[j + 1][0]]
+    if not _joined(gap):
+        return True
+    return gap == "'" and text[atoms[j + 1][0] : atoms[j + 1][1]] == "s"
 
 
-def _email_tokens(key: str) -> list[str]:
-    return [re.escape(c) for c in key]
+def shapes(folded: Folded) -> int:
+    """How many phone-number- and email-shaped strings the text holds, found or not (a request made of many
+    is someone testing numbers, not a text meant for publication)."""
+    count = len(_EMAIL.findall(folded.text))
+    for run in _PHONE_RUN.finditer(folded.text):
+        groups = _DIGITS.findall(run.group())
+        plus = run.group().startswith("+")
+        i = 0
+        while i < len(groups):
+            if not ((plus and i == 0) or groups[i].startswith("0")):
+                i += 1
+                continue
+            total, j = 0, i
+            while j < len(groups) and total < 10:
+                total += len(groups[j])
+                j += 1
+            if 10 <= total <= MAX_PHONE_DIGITS:
+                count += 1
+                i = j
+            else:
+                i += 1
+    return count
 
 
-_KINDS: tuple[tuple[MatchKind, Callable[[str], list[str]], str], ...] = (
-    ("email", _email_tokens, _EMAIL),
-    ("phone", _phone_tokens, _PHONE),
-    ("name", _name_tokens, _NAME),
-)
-
-
-def _build(entries: Iterable[Entry]) -> _Directory:
-    owners: dict[tuple[MatchKind, str], set[PersonKind]] = defaultdict(set)
-    for entry in entries:
-        if entry.kind == "name":
-            key: str | None = name_key(entry.value)
-            if key is not None and sum(c.isalnum() for c in key) < 2:
-                key = None  # a one-letter "name" would flag every "a" in the text
-        elif entry.kind == "email":
-            key = email_key(entry.value) or None
-        else:
-            key = phone_key(entry.value)
-        if key:
-            owners[(entry.kind, key)].add(entry.person)
-    alternatives: list[str] = []
-    for kind, tokens, template in _KINDS:
-        keys = [k for (knd, k) in owners if knd == kind]
-        if keys:
-            trie = _trie_regex(tokens(k) for k in keys)
-            alternatives.append(f"(?P<{kind}>{template.format(trie)})")
-    pattern = re.compile("|".join(alternatives)) if alternatives else None
-    return _Directory(pattern, {k: frozenset(v) for k, v in owners.items()})
-
-
-def _key(kind: MatchKind, folded: str) -> str | None:
-    if kind == "name":
-        return name_key(folded)
-    if kind == "email":
-        return email_key(folded)
-    return phone_key(folded)
-
-
-def find(text: str, entries: Iterable[Entry]) -> list[Match]:
-    """Every name, email and phone number of `entries` found in `text`, in order of position. A match that
-    is both a participant's and a staff member's (two people with one name) is reported once for each."""
-    directory = _build(entries)
-    if directory.pattern is None or not text:
-        return []
-    folded, owners = _fold_with_offsets(text)
-    matches: list[Match] = []
-    for found in directory.pattern.finditer(folded):
-        kind: MatchKind = found.lastgroup  # type: ignore[assignment]  # the group names are the kinds
-        key = _key(kind, found.group())
-        people = directory.owners.get((kind, key or ""), frozenset())
-        start = owners[found.start()]
-        end = owners[found.end() - 1] + 1
-        # Combining marks written after the last letter ("e" + U+0301) belong to the match.
-        while end < len(text) and unicodedata.combining(text[end]):
-            end += 1
-        matches.extend(Match(start, end, kind, person) for person in sorted(people))
-    return matches
+def find(text: str, entries: Iterable[Entry], content_type: ReadAs | None = None) -> list[Match]:
+    """`Directory(entries).find(read(text))`: for a one-off check and for tests."""
+    return Directory(entries).find(read(text, content_type))

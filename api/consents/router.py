@@ -14,7 +14,7 @@ from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
 from api.common import Day, IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
-from api.consents import service
+from api.consents import publication_check, service
 from api.consents.models import (
     Consent,
     ConsentCheckResult,
@@ -265,13 +265,22 @@ def check_consents(
 
 
 @checks_router.post(
-    "/publication-checks", response_model=PublicationCheckResult, summary="Check a text before publishing"
+    "/publication-checks",
+    response_model=PublicationCheckResult,
+    summary="Check a text and its pictures before publishing",
 )
 def check_publication(
-    session: SessionDep, _: Checker, data: PublicationCheckRequest
+    session: SessionDep, _: Checker, reach: ReachDep, data: PublicationCheckRequest
 ) -> PublicationCheckResult:
-    """Find any participant's or staff member's full name, email address or phone number in a text meant
-    for the website or social media (case- and accent-insensitive, across spaces and line breaks). Returns
-    where each is and what kind it is, never whose it is."""
-    matches = service.check_publication(session=session, text=data.text)
-    return PublicationCheckResult(clean=not matches, matches=matches)
+    """Before anything goes on the website or social media: every protected person's detail in the text
+    (participants' names, emails and phones; carers' names, emails and phones; consent givers' names; staff
+    names, emails and personal phones), found in any spelling (case, accents, letters such as ø or ł,
+    invisible characters, dashes and apostrophes, HTML between the parts), with offsets into the text as
+    sent; and, for the participants pictured, whether an image consent in force today covers `purpose`.
+    `clean` only if nothing was found and every pictured person is covered.
+
+    Staff are told whose a detail is only for people in their groups (and their own); for anyone else only
+    the span and "A protected person's detail". Pictured ids outside your reach are refused exactly as
+    unknown ones (422 naming the field). Limited per user a minute (429), and a text with many phone- or
+    email-shaped strings is refused (422 `text`). Each check is audited, without its text."""
+    return publication_check.check(session=session, reach=reach, data=data)

@@ -1,5 +1,6 @@
-"""Consents: the verbs, the consent checks and the publication check. Routes call these; nothing else writes
-consent rows. Every decision goes through `api.consents.logic.decide`, which the compliance engine shares."""
+"""Consents: the verbs and the consent checks (the publication check is in publication_check.py). Routes call
+these; nothing else writes consent rows. Every decision goes through `api.consents.logic.decide`, which the
+compliance engine shares."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlmodel import Session, String, cast, col, or_, select
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
-from api.consents import logic, publication
+from api.consents import logic
 from api.consents.models import (
     Blocker,
     Consent,
@@ -28,7 +29,6 @@ from api.consents.models import (
     ConsentUpsert,
     GivenBy,
     KindState,
-    PublicationMatch,
     Purpose,
     PurposeState,
     StillAllowed,
@@ -37,7 +37,6 @@ from api.db import utcnow
 from api.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.participants.models import Participant
 from api.policy import service as policy
-from api.staff.models import Staff
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
 
@@ -107,7 +106,7 @@ def still_allowed(
         return {}
     people = {c.participant_id for c in ended}
     facts = _facts_by_participant(session, people)
-    births = births if births is not None else _births(session, people, sa.true())
+    births = births if births is not None else dates_of_birth(session, people)
     min_age = policy.get(session=session).self_consent_min_age
     found: dict[uuid.UUID, list[StillAllowed]] = {}
     for c in ended:
@@ -128,8 +127,8 @@ def still_allowed(
     return found
 
 
-def _births(
-    session: Session, ids: Iterable[uuid.UUID], where: sa.ColumnElement[bool]
+def dates_of_birth(
+    session: Session, ids: Iterable[uuid.UUID], where: sa.ColumnElement[bool] | None = None
 ) -> dict[uuid.UUID, date]:
     """Participants' dates of birth by id, in one query (without their names or anything else)."""
     wanted = list(ids)
@@ -137,7 +136,7 @@ def _births(
         return {}
     rows = session.exec(
         select(col(Participant.id), col(Participant.date_of_birth)).where(
-            col(Participant.id).in_(wanted), where
+            col(Participant.id).in_(wanted), sa.true() if where is None else where
         )
     ).all()
     return dict(rows)
@@ -155,13 +154,13 @@ def still_allowed_by_id(
 
 def publics(*, session: Session, consents: Sequence[Consent]) -> list[ConsentPublic]:
     """Public forms of several consents: the participants' dates of birth in one query."""
-    births = _births(session, {c.participant_id for c in consents}, sa.true())
+    born = dates_of_birth(session, {c.participant_id for c in consents})
     min_age = policy.get(session=session).self_consent_min_age
-    others = still_allowed(session=session, consents=consents, births=births)
+    others = still_allowed(session=session, consents=consents, births=born)
     return [
         to_public(
             c,
-            date_of_birth=births[c.participant_id],
+            date_of_birth=born[c.participant_id],
             self_consent_min_age=min_age,
             still_allowed_by=others.get(c.id, ()),
         )
@@ -594,6 +593,31 @@ def check(
     )
 
 
+def decisions(
+    *,
+    session: Session,
+    births: dict[uuid.UUID, date],
+    kind: ConsentKind,
+    purpose: Purpose | None,
+    on: date,
+) -> dict[uuid.UUID, logic.ConsentDecision]:
+    """Each participant's decision (`births`: their dates of birth by id), made by `logic.decide` as the
+    compliance engine makes it; every consent read in one query."""
+    facts = _facts_by_participant(session, births, kind)
+    min_age = policy.get(session=session).self_consent_min_age
+    return {
+        pid: logic.decide(
+            facts.get(pid, []),
+            kind=kind.value,
+            purpose=purpose.value if purpose else None,
+            on=on,
+            date_of_birth=born,
+            self_consent_min_age=min_age,
+        )
+        for pid, born in births.items()
+    }
+
+
 def check_many(
     *,
     session: Session,
@@ -614,27 +638,19 @@ def check_many(
                 FieldError(field=f"participant_ids.{i}", message="listed twice", type="value_error")
             )
         seen.add(pid)
-    births = _births(session, seen, reach.consents(Participant.id))
+    found = dates_of_birth(session, seen, reach.consents(Participant.id))
     errors += [
         FieldError(field=f"participant_ids.{i}", message=NO_SUCH_PARTICIPANT, type="value_error")
         for i, pid in enumerate(participant_ids)
-        if pid not in births
+        if pid not in found
     ]
     if errors:
         names = ", ".join(e.field for e in errors)
         raise Unprocessable(f"Invalid participant ids: {names}", errors=errors)
-    facts = _facts_by_participant(session, participant_ids, kind)
-    min_age = policy.get(session=session).self_consent_min_age
+    decided = decisions(session=session, births=found, kind=kind, purpose=purpose, on=day)
     blockers: list[Blocker] = []
     for pid in participant_ids:
-        decision = logic.decide(
-            facts.get(pid, []),
-            kind=kind.value,
-            purpose=purpose.value if purpose else None,
-            on=day,
-            date_of_birth=births[pid],
-            self_consent_min_age=min_age,
-        )
+        decision = decided[pid]
         if not decision.allowed:
             assert decision.reason is not None
             blockers.append(
@@ -695,25 +711,3 @@ def status(*, session: Session, person: Participant) -> ConsentStatus:
             )
         )
     return ConsentStatus(participant_id=person.id, on=today, self_consent_min_age=min_age, kinds=kinds)
-
-
-def check_publication(*, session: Session, text: str) -> list[PublicationMatch]:
-    """Every participant's and staff member's full name, email and phone number found in `text`. Past
-    participants and staff count too: their details must not be published either."""
-    entries: list[publication.Entry] = []
-    for name, carer_email, carer_phone in session.exec(
-        select(Participant.full_name, Participant.carer_email, Participant.carer_phone)
-    ):
-        entries.append(publication.Entry("name", name, "participant"))
-        # A participant's record holds their family's contact details: those are theirs to protect too.
-        if carer_email:
-            entries.append(publication.Entry("email", carer_email, "participant"))
-        if carer_phone:
-            entries.append(publication.Entry("phone", carer_phone, "participant"))
-    for name, email in session.exec(select(Staff.full_name, Staff.email)):
-        entries.append(publication.Entry("name", name, "staff"))
-        entries.append(publication.Entry("email", email, "staff"))
-    return [
-        PublicationMatch(start=m.start, end=m.end, kind=m.kind, person=m.person)
-        for m in publication.find(text, entries)
-    ]

@@ -5,14 +5,17 @@ from datetime import datetime
 from typing import ClassVar
 
 from pydantic import EmailStr
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from api import clock
 from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
 from api.db import Timestamped
+from api.phones import PhoneNumber
 
 # SQLModel's Field(regex=...) is a pydantic v1 name that pydantic v2 silently ignores: pass `pattern` through.
 PHONE_PATTERN = r"^\+?[0-9 ()\-]{6,30}$"
+PHONE_STORED = "Stored and returned as E.164 (+447700900123), read as a UK number unless it says otherwise."
 
 
 class ParticipantBase(SQLModel):
@@ -21,7 +24,18 @@ class ParticipantBase(SQLModel):
     is_vulnerable_adult: Flag = False
     carer_name: str | None = Field(default=None, max_length=200)
     carer_email: EmailStr | None = Field(default=None, max_length=254)
-    carer_phone: str | None = Field(default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN})
+    carer_phone: PhoneNumber | None = Field(
+        default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN}, description=PHONE_STORED
+    )
+    personal_email: EmailStr | None = Field(
+        default=None, max_length=254, description="The young person's own address, where recorded"
+    )
+    personal_phone: PhoneNumber | None = Field(
+        default=None,
+        max_length=30,
+        schema_extra={"pattern": PHONE_PATTERN},
+        description="The young person's own number, where recorded. " + PHONE_STORED,
+    )
     joined_on: Day
     left_on: Day | None = Field(default=None, description="Null while taking part")
     external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
@@ -29,7 +43,13 @@ class ParticipantBase(SQLModel):
 
 class Participant(ParticipantBase, Timestamped, table=True):
     __tablename__ = "participant"
+    # The publication check asks on every request whether any record changed (count, sum of versions, newest
+    # updated_at): this index answers it without reading the table.
+    __table_args__ = (Index("ix_participant_updated_at_version", "updated_at", "version"),)
     carer_email: str | None = Field(default=None, max_length=254)
+    carer_phone: str | None = Field(default=None, max_length=30)
+    personal_email: str | None = Field(default=None, max_length=254)
+    personal_phone: str | None = Field(default=None, max_length=30)
     external_id: str | None = Field(default=None, max_length=100, unique=True)
 
     @property
@@ -62,7 +82,13 @@ class ParticipantUpdate(Patch):
     is_vulnerable_adult: Flag | None = None
     carer_name: str | None = Field(default=None, max_length=200)
     carer_email: EmailStr | None = Field(default=None, max_length=254)
-    carer_phone: str | None = Field(default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN})
+    carer_phone: PhoneNumber | None = Field(
+        default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN}
+    )
+    personal_email: EmailStr | None = Field(default=None, max_length=254)
+    personal_phone: PhoneNumber | None = Field(
+        default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN}
+    )
     joined_on: Day | None = None
     left_on: Day | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=100)

@@ -6,11 +6,14 @@ from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import EmailStr
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from api import clock
 from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
 from api.db import Timestamped, enum_type
+from api.participants.models import PHONE_PATTERN, PHONE_STORED
+from api.phones import PhoneNumber
 
 
 class EmploymentType(StrEnum):
@@ -37,10 +40,30 @@ class StaffBase(SQLModel):
     external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
 
 
+class PersonalContact(SQLModel):
+    """A member of staff's own (non-official) address and number, where recorded: written, never served back
+    (no colleague needs them), so the publication check can keep them off the website."""
+
+    personal_email: EmailStr | None = Field(
+        default=None, max_length=254, description="Personal, non-official address (write-only)"
+    )
+    personal_phone: PhoneNumber | None = Field(
+        default=None,
+        max_length=30,
+        schema_extra={"pattern": PHONE_PATTERN},
+        description="Personal number (write-only). " + PHONE_STORED,
+    )
+
+
 class Staff(StaffBase, Timestamped, table=True):
     __tablename__ = "staff"
+    # The publication check asks on every request whether any record changed (count, sum of versions, newest
+    # updated_at): this index answers it without reading the table.
+    __table_args__ = (Index("ix_staff_updated_at_version", "updated_at", "version"),)
     email: str = Field(max_length=254, unique=True, index=True)
     external_id: str | None = Field(default=None, max_length=100, unique=True)
+    personal_email: str | None = Field(default=None, max_length=254)
+    personal_phone: str | None = Field(default=None, max_length=30)
 
     @property
     def is_current(self) -> bool:
@@ -61,11 +84,11 @@ STAFF_EXAMPLE = {
 }
 
 
-class StaffCreate(StaffBase):
+class StaffCreate(StaffBase, PersonalContact):
     model_config = forbid_extra(STAFF_EXAMPLE)
 
 
-class StaffUpdate(Patch):
+class StaffUpdate(Patch, PersonalContact):
     model_config = forbid_extra(
         {"job_title": "Lead music leader (strings)", "esafety_training_completed_on": "2025-10-03"}
     )
