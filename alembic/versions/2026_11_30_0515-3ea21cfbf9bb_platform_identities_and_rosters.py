@@ -1,8 +1,8 @@
 """platform identities and rosters
 
 Revision ID: 3ea21cfbf9bb
-Revises: b7e13c0a5d21
-Create Date: 2026-11-30 04:14:52.844018
+Revises: b8c9809cadb3
+Create Date: 2026-11-30 05:15:00 (first written 04:14; moved after the webhook outcome migration from main)
 
 Adds how staff and participants appear on each platform (platform_identity, with the normalised match key
 reconciliation compares), and rosters: a group's member list as the platform shows it (group_roster, with
@@ -19,7 +19,7 @@ import api.db
 
 
 revision: str = '3ea21cfbf9bb'
-down_revision: str | None = 'b7e13c0a5d21'
+down_revision: str | None = 'b8c9809cadb3'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
