@@ -6,21 +6,33 @@ the same canonical form (`api.consents.canonical`), and the directory is an inde
 a text is read once, word by word, with a dictionary lookup per word, however many people there are.
 
 Names: the words of a stored name, in order. Between two parts of a name, a stored space must meet some
-separator in the text (spaces and line breaks, a dash or an apostrophe of any kind, a tag), while a stored
-dash or apostrophe is optional: it meets any separator or none ("O'Brien" is found as "O Brien" and
-"OBrien"). A name is never found inside a longer word ("Sam Lee" is not in "Sam Leeds" nor in
-"Sam Lee-Jones"); a possessive ("Sam Lee's") is still the name.
+separator in the text (any run of characters that are not letters or digits, except "@": spaces, line
+breaks, dashes, apostrophes, commas, full stops, "_", "#", "*", a tag), while any punctuation in a stored
+name (a dash, an apostrophe, a comma, a full stop, brackets, "&", "/") is optional: it meets any separator
+or none ("O'Brien" is found as "O Brien" and "OBrien", "St. John" as "St John"). A name written as one word
+("#EllisFairweather", "@ellisfairweather") is found when it is long enough not to be an ordinary word
+(MIN_RUN_TOGETHER_LETTERS). Each stored name is also looked for as it is commonly rewritten: its last word
+first ("Fairweather, Ellis" for "Ellis Fairweather", and the other way round), without a leading title
+("Dr.", "Mrs" ...), without a bracketed nickname or with the nickname for the word before it ("Ellis
+(Elle) Fairweather" is also "Ellis Fairweather" and "Elle Fairweather"). A name is never found inside a
+longer word ("Sam Lee" is not in "Sam Leeds" nor in "Sam Lee-Jones"); a possessive ("Sam Lee's") is still
+the name. A name of one part is looked for only when it has MIN_SINGLE_NAME_LETTERS letters and is not a
+word for a relative ("Mum", "Dad", "Jo", "Bo" would flag every occurrence of an ordinary word).
 
-Email addresses: the whole address, in canonical form (case-folded, invisible characters dropped).
+Email addresses: the whole address, in canonical form (case-folded, invisible characters dropped), also
+written "%40", "[at]", "(at)", " at ", " @ " for "@" and "[dot]", "(dot)", " dot " for ".", and with or
+without a "+tag" ("a.b+kids@x.org" is found as "a.b@x.org").
 
-Phone numbers: by their digits, with any separators (spaces, dots, slashes, dashes, brackets) between digit
-groups. A UK number is found written nationally ("07700 900123") or internationally ("+44 7700 900123",
-"0044 ...", "+44 (0)7700 ..."); another country's only internationally.
+Phone numbers: by their digits, with any separators (spaces, dots, slashes, dashes, brackets, commas,
+semicolons, "_", "%20") between digit groups. A UK number is found written nationally ("07700 900123") or
+internationally ("+44 7700 900123", "0044 ...", "44 7700 ...", "+44 (0)7700 ..."); another country's only
+internationally, with or without "+" or "00".
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
@@ -39,11 +51,61 @@ MIN_PHONE_DIGITS = 7
 MAX_PHONE_DIGITS = 17
 # A name found from fewer letters than this would flag ordinary words ("Jo" in "Jo's").
 MIN_NAME_LETTERS = 2
+# A one-part name ("Mum", "Ma", "Bo") shorter than this is an ordinary word far more often than a name.
+MIN_SINGLE_NAME_LETTERS = 4
+# A name written as one word ("#EllisFairweather") shorter than this may be an ordinary word ("Al Bert").
+MIN_RUN_TOGETHER_LETTERS = 8
+# Parts of a name read at most: bounds the work per text word (a 99-part stored name would make reading a
+# text of repeated first parts quadratic). A longer stored name is looked for by its first parts.
+MAX_NAME_PARTS = 8
+# What people call a carer or a consent giver when no name was recorded: never identifying on its own.
+_RELATIVES = frozenset(
+    [
+        "mum",
+        "mom",
+        "mam",
+        "mummy",
+        "mommy",
+        "mother",
+        "dad",
+        "daddy",
+        "father",
+        "nan",
+        "nana",
+        "nanna",
+        "nanny",
+        "gran",
+        "granny",
+        "grandma",
+        "grandmother",
+        "grandad",
+        "granddad",
+        "grandpa",
+        "grandfather",
+        "aunt",
+        "auntie",
+        "aunty",
+        "uncle",
+        "carer",
+        "parent",
+        "parents",
+        "guardian",
+        "foster",
+        "sister",
+        "brother",
+    ]
+)
+_TITLE = re.compile(r"^(?:dr|mr|mrs|ms|miss|mx|prof|rev|revd|sir|dame|lady|lord)\b\.?\s*")
+_BRACKETED = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*")
+_NICKNAME = re.compile(r"[a-z0-9'-]+\s*[(\[]([^()\[\]]*)[)\]]")
+_WORDS = re.compile(r"[^\s,]+")
 
 _ATOM = re.compile(r"[a-z0-9]+")
-# Text between two words that may stand between two parts of one name; anything else (a comma, a full stop,
-# an "@") ends a name.
-_SOFT_GAP = re.compile(r"[ '\-]+")
+# Text between two words that may stand between two parts of one name: anything but an "@" (an email's
+# parts are not a name) or a break between two pieces of text.
+_SOFT_GAP = re.compile(r"[^a-z0-9@\x00]+")
+# Two words joined into one: a dash or an apostrophe and nothing else.
+_JOINER = re.compile(r"['\-]+")
 _EMAIL = re.compile(
     r"(?<![a-z0-9._%+'-])[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+(?![a-z0-9-])(?!\.[a-z0-9])"
 )
@@ -79,22 +141,41 @@ class _Name:
     owners: frozenset[Hashable]
 
 
+def name_keys(value: str) -> list[tuple[str, frozenset[int], frozenset[int]]]:
+    """Every spelling of a stored name to look for (as written, last word first, without a title or a
+    bracketed nickname, with the nickname), each as `name_key` gives it."""
+    folded = fold(value).strip()
+    spellings = {folded, _BRACKETED.sub(" ", folded).strip(), _NICKNAME.sub(r"\1", folded)}
+    for spelling in list(spellings):
+        untitled = _TITLE.sub("", spelling)
+        if len(_WORDS.findall(untitled)) >= 2:
+            spellings.add(untitled)
+    for spelling in list(spellings):
+        words = _WORDS.findall(spelling)
+        if len(words) >= 2:
+            spellings.add(" ".join([words[-1], *words[:-1]]))
+    keys = (name_key(spelling) for spelling in sorted(spellings))
+    return [key for key in keys if key is not None]
+
+
 def name_key(value: str) -> tuple[str, frozenset[int], frozenset[int]] | None:
-    """A stored name as its letters run together, with where separators must and may fall; None when it is
-    too short to look for."""
+    """A stored name as its letters run together, with where separators must (a space) and may (any
+    punctuation) fall; None when it is too short, or too ordinary a word, to look for."""
     folded = fold(value)
     key: list[str] = []
     required: set[int] = set()
     optional: set[int] = set()
     length = 0
     last_end: int | None = None
-    for atom in _ATOM.finditer(folded):
+    for atom in itertools.islice(_ATOM.finditer(folded), MAX_NAME_PARTS):
         if last_end is not None:
             gap = folded[last_end : atom.start()]
-            (optional if ("-" in gap or "'" in gap) else required).add(length)
+            (required if gap.isspace() else optional).add(length)
         key.append(atom.group())
         length += len(atom.group())
         last_end = atom.end()
+    if len(key) == 1 and (length < MIN_SINGLE_NAME_LETTERS or key[0] in _RELATIVES):
+        return None
     if length < MIN_NAME_LETTERS:
         return None
     return "".join(key), frozenset(required), frozenset(optional)
@@ -133,8 +214,7 @@ class Directory:
         phones: dict[tuple[str, str], set[Hashable]] = defaultdict(set)
         for entry in entries:
             if entry.kind == "name":
-                name = name_key(entry.value)
-                if name is not None:
+                for name in name_keys(entry.value):
                     names[name].add(entry.owner)
             elif entry.kind == "email":
                 email = email_key(entry.value)
@@ -150,10 +230,13 @@ class Directory:
         # What a text word followed by a space must be to begin a name: a whole name, or a name cut where it
         # may be cut. Most words are neither, and cost one set lookup.
         self.first_words: set[str] = set()
+        # Each spelling's first part: how many of a text's words could begin a name (`name_starts`).
+        self.first_parts: set[str] = set()
         for (key, required, optional), owners in names.items():
             self.names[key].append(_Name(required, optional, frozenset(owners)))
             self.first_words.add(key)
             self.first_words.update(key[:cut] for cut in required | optional)
+            self.first_parts.add(key[: min(required | optional, default=len(key))])
         self.name_keys = sorted(self.names)
         self.emails = {k: frozenset(v) for k, v in emails.items()}
         self.phones = {k: frozenset(v) for k, v in phones.items()}
@@ -163,7 +246,13 @@ class Directory:
         """Every detail found, in order of position in the original text."""
         matches = self._names(folded) + self._emails(folded) + self._phones(folded)
         matches.sort(key=lambda m: (m.start, -m.end))
-        return matches
+        return _distinct(matches)
+
+    def name_starts(self, folded: Folded) -> int:
+        """How many of the text's words are the first part of some protected name (however spelt): a text
+        made of many is a list of names to try, not a text meant for publication."""
+        first_parts = self.first_parts
+        return sum(1 for atom in _ATOM.findall(folded.text) if atom in first_parts)
 
     def _names(self, folded: Folded) -> list[Match]:
         text = folded.text
@@ -197,14 +286,16 @@ class Directory:
         candidates: list[tuple[int, frozenset[Hashable]]] = []
         j = i
         while True:
+            # The whole name written as one word ("#EllisFairweather"), when it is long enough.
+            one_word = j == i and len(key) >= MIN_RUN_TOGETHER_LETTERS
             for name in self.names.get(key, ()):
                 if (
-                    name.required <= spaced | joined
+                    (one_word or name.required <= spaced | joined)
                     and spaced <= name.required | name.optional
                     and _ends_word(text, atoms, j)
                 ):
                     candidates.append((j, name.owners))
-            if j + 1 >= len(atoms) or not self._begins_a_name(key):
+            if j + 1 >= len(atoms) or j + 1 - i >= MAX_NAME_PARTS or not self._begins_a_name(key):
                 break
             gap = text[atoms[j][1] : atoms[j + 1][0]]
             if not _SOFT_GAP.fullmatch(gap):
@@ -290,9 +381,24 @@ class Directory:
         return None
 
 
+def _distinct(matches: list[Match]) -> list[Match]:
+    """One match per detail found: a text read both as HTML and as plain text finds most details twice, and
+    one reading may find a detail inside a longer one the other found (sorted by start, longest first)."""
+    kept: list[Match] = []
+    reach: dict[Detail, Match] = {}  # of each kind, the kept match reaching furthest
+    for match in matches:
+        wider = reach.get(match.kind)
+        if wider is not None and match.end <= wider.end and match.owners <= wider.owners:
+            continue
+        kept.append(match)
+        if wider is None or match.end > wider.end:
+            reach[match.kind] = match
+    return kept
+
+
 def _joined(gap: str) -> bool:
     """Two words joined into one by a dash or an apostrophe, with no space."""
-    return bool(gap) and _SOFT_GAP.fullmatch(gap) is not None and " " not in gap
+    return _JOINER.fullmatch(gap) is not None
 
 
 def _ends_word(text: str, atoms: list[tuple[int, int]], j: int) -> bool:
