@@ -167,6 +167,13 @@ PHONE_ROWS = [
     ("07700 900777", "Ring 07700 900777 or 07700 900456", [(5, 17)]),
     ("07700 900777", "Ring 07700 900456 or 07700 900777", [(21, 33)]),
     ("07700 900777", "Ref 077009007771 or 107700900777 or 7700900777", []),
+    ("+447700900777", "Ring 44 7700 900777 today", [(5, 19)]),
+    ("+447700900777", "Ring 44 (0)7700 900777 today", [(5, 22)]),
+    ("+33 1 23 45 67 89", "Ring 33 1 23 45 67 89 today", [(5, 21)]),
+    ("07700 900777", "<a href='tel:07700%20900777'>Ring</a>", [(13, 27)]),
+    ("07700 900777", "Ring 07700_900_777 today", [(5, 18)]),
+    ("07700 900777", "Ring 07700,900777 today", [(5, 17)]),
+    ("07700 900777", "Ring 07700;900;777 today", [(5, 18)]),
 ]
 
 
@@ -184,6 +191,17 @@ EMAIL_ROWS = [
     ("asha.pa\u200btel@example.org", "Mail asha.patel@example.org", [(5, 27)]),
     ("Asha.Patel@example.org", '<a href="mailto:asha.patel@example.org">write</a>', [(16, 38)]),
     ("Asha.Patel@example.org", "Mail xasha.patel@example.org or asha.patel@example.org.uk", []),
+    ("Asha.Patel@example.org", "Mail asha.patel@example.org\u2014she replies", [(5, 27)]),
+    ("Asha.Patel@example.org", "Mail asha.patel@example.org-she replies", [(5, 27)]),
+    ("Asha.Patel@ex-ample.org", "Mail asha.patel@ex-ample.org.", [(5, 28)]),
+    ("Asha.Patel@example.org", '<a href="mailto:asha.patel%40example.org">write</a>', [(16, 40)]),
+    ("Asha.Patel@example.org", "Mail asha.patel [at] example [dot] org", [(5, 38)]),
+    ("Asha.Patel@example.org", "Mail asha.patel(at)example(dot)org", [(5, 34)]),
+    ("Asha.Patel@example.org", "Mail asha.patel at example dot org now", [(5, 34)]),
+    ("Asha.Patel@example.org", "Mail asha.patel @ example.org now", [(5, 29)]),
+    ("asha.patel+kids@example.org", "Mail asha.patel@example.org", [(5, 27)]),
+    ("asha.patel@example.org", "Mail asha.patel+kids@example.org", [(5, 32)]),
+    ("Asha.Patel@example.org", "Mail asha.patel at example or asha at example dot org", []),
 ]
 
 
@@ -295,6 +313,8 @@ def test_shapes_counts_phone_and_email_shaped_strings() -> None:
     numbers = " ".join(f"07700 900{i:03d}" for i in range(30))
     assert shapes(read(numbers)) == 30
     assert shapes(read("a@b.org, c@d.org and +44 7700 900123; on 12.03.2025 at 19:30")) == 3
+    # A short number with its country code is a full number ("+376 310001", Andorra).
+    assert shapes(read("+376 310001 +376 310002 +376 310003; 310004")) == 3
 
 
 def test_a_directory_is_reused_across_texts() -> None:

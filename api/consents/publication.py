@@ -109,9 +109,19 @@ _JOINER = re.compile(r"['\-]+")
 _EMAIL = re.compile(
     r"(?<![a-z0-9._%+'-])[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+(?![a-z0-9-])(?!\.[a-z0-9])"
 )
-# Digits with up to four separators between any two of them; "+" only in front.
+# An address with "@" or "." spelt out ("a [at] b dot org", "a%40b.org" in a mailto link).
+_AT = r"(?:@|%40|\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+|\s+@\s+)"
+_DOT = r"(?:\.|\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+)"
+_SPELT_EMAIL = re.compile(
+    rf"(?<![a-z0-9._%+'-])(?P<local>[a-z0-9._+'-]+){_AT}(?P<domain>[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)+)(?![a-z0-9])"
+)
+_SPELT_DOT = re.compile(_DOT)
+# Digits with up to four separators between any two of them; "+" only in front. For counting shapes.
 _PHONE_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:[ ./()\-]{0,4}[0-9])*")
+# For finding stored numbers, a few more separators: "," ";" "_", and "%20" (a space in a tel: link).
+_PHONE_LOOKUP_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:(?:[ ./()\-,;_]|%20){0,4}[0-9])*")
 _DIGITS = re.compile(r"[0-9]+")
+_DIGIT_GROUPS = re.compile(r"%20|[0-9]+")
 GB = 44
 
 
@@ -220,6 +230,9 @@ class Directory:
                 email = email_key(entry.value)
                 if email is not None:
                     emails[email].add(entry.owner)
+                    local, _, domain = email.rpartition("@")
+                    if "+" in local:  # "a.b+kids@x.org" is the address "a.b@x.org" too
+                        emails[f"{local.partition('+')[0]}@{domain}"].add(entry.owner)
             else:
                 phone = phone_key(entry.value)
                 if phone is not None:
@@ -315,21 +328,37 @@ class Directory:
 
     def _emails(self, folded: Folded) -> list[Match]:
         found = []
-        for email in _EMAIL.finditer(folded.text):
-            owners = self.emails.get(email.group())
-            if owners:
-                start, end = folded.starts[email.start()], folded.ends[email.end() - 1]
-                found.append(Match(start, end, "email", owners))
+        for email in _SPELT_EMAIL.finditer(folded.text):
+            domain = _SPELT_DOT.sub(".", email.group("domain"))
+            hit = self._email_owners(email.group("local"), domain)
+            if hit is not None:
+                length, owners = hit
+                # The address as written ends where the domain's first `length` characters were written.
+                end = email.start("domain") + _written_length(email.group("domain"), length)
+                found.append(Match(folded.starts[email.start()], folded.ends[end - 1], "email", owners))
         return found
+
+    def _email_owners(self, local: str, domain: str) -> tuple[int, frozenset[Hashable]] | None:
+        """Whose address local@domain is, with or without a "+tag", or local@ a shorter domain where a dash
+        may have been punctuation after it ("a@b.org-she", an em dash folded): (domain length, owners)."""
+        locals_ = (local, local.partition("+")[0]) if "+" in local else (local,)
+        cut = len(domain)
+        while cut > 0:
+            for name in locals_:
+                owners = self.emails.get(f"{name}@{domain[:cut]}")
+                if owners:
+                    return cut, owners
+            cut = domain.rfind("-", 0, cut)
+        return None
 
     def _phones(self, folded: Folded) -> list[Match]:
         found: list[Match] = []
-        for run in _PHONE_RUN.finditer(folded.text):
+        for run in _PHONE_LOOKUP_RUN.finditer(folded.text):
             found.extend(self._phones_in(folded, run))
         return found
 
     def _phones_in(self, folded: Folded, run: re.Match[str]) -> list[Match]:
-        groups = list(_DIGITS.finditer(run.group()))
+        groups = [g for g in _DIGIT_GROUPS.finditer(run.group()) if g.group() != "%20"]
         digits = "".join(g.group() for g in groups)
         # For each digit, where it is in the canonical text; each group's first digit and its end.
         where: list[int] = []
@@ -368,6 +397,12 @@ class Directory:
                     tries.append(("gb", at + 3))
         elif digits.startswith("0", g):
             tries.append(("gb", g + 1))
+        else:  # a country code without "+" or "00": "44 7700 900123", "33 1 23 45 67 89"
+            tries.append(("intl", g))
+            if digits.startswith("44", g):
+                tries.append(("gb", g + 2))
+                if digits.startswith("0", g + 2):
+                    tries.append(("gb", g + 3))
         for index, at in tries:
             # Only the group ends a number starting at `at` could reach: a run of digit groups may be long
             # (a list of numbers separated by spaces is one run), and looking at all of them from every
@@ -379,6 +414,22 @@ class Directory:
                     return ends[k], owners
                 k += 1
         return None
+
+
+def _written_length(written: str, length: int) -> int:
+    """How much of a domain as written (dots perhaps spelt out) makes its first `length` canonical
+    characters."""
+    seen = 0
+    position = 0
+    for dot in _SPELT_DOT.finditer(written):
+        label = dot.start() - position
+        if seen + label >= length:
+            return position + (length - seen)
+        seen += label + 1
+        position = dot.end()
+        if seen >= length:
+            return position
+    return position + (length - seen)
 
 
 def _distinct(matches: list[Match]) -> list[Match]:
@@ -424,11 +475,13 @@ def shapes(folded: Folded) -> int:
             if not ((plus and i == 0) or groups[i].startswith("0")):
                 i += 1
                 continue
+            # "+" and a country code: a full number may be as short as MIN_PHONE_DIGITS ("+376 310001").
+            need = MIN_PHONE_DIGITS if plus and i == 0 else 10
             total, j = 0, i
-            while j < len(groups) and total < 10:
+            while j < len(groups) and total < need:
                 total += len(groups[j])
                 j += 1
-            if 10 <= total <= MAX_PHONE_DIGITS:
+            if need <= total <= MAX_PHONE_DIGITS:
                 count += 1
                 i = j
             else:
