@@ -41,6 +41,8 @@ ReadAs = Literal["text/plain", "text/html"]
 _APOSTROPHES = frozenset("\u2018\u2019\u201b\u02bc\u02bb\u02b9\u02bd\u2032\u2035\u00b4\u0060\uff07")
 _CONTROLS = "".join(chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F))
 _CONTROL = re.compile(f"[{re.escape(_CONTROLS)}]")
+# What ASCII's fast path cannot fold one for one: anything but printable ASCII and whitespace.
+_SLOW = re.compile(r"[^\t\n\x0b\x0c\r -~]+")
 # Apart from the letters themselves, ASCII text only needs its spaces and the backtick made canonical, and
 # its control characters dropped (texts holding one take the slower path, which keeps offsets right).
 _ASCII = str.maketrans(
@@ -97,11 +99,20 @@ class _Builder:
         self.ends: list[int] = []
 
     def plain(self, segment: str, offset: int) -> None:
-        if segment.isascii() and not _CONTROL.search(segment):
-            self.parts.append(segment.translate(_ASCII))
-            self.starts.extend(range(offset, offset + len(segment)))
-            self.ends.extend(range(offset + 1, offset + len(segment) + 1))
-            return
+        # Printable ASCII and whitespace runs are folded whole; only the characters between them one by one.
+        position = 0
+        for slow in _SLOW.finditer(segment):
+            self._ascii(segment[position : slow.start()], offset + position)
+            self._chars(slow.group(), offset + slow.start())
+            position = slow.end()
+        self._ascii(segment[position:], offset + position)
+
+    def _ascii(self, segment: str, offset: int) -> None:
+        self.parts.append(segment.translate(_ASCII))
+        self.starts.extend(range(offset, offset + len(segment)))
+        self.ends.extend(range(offset + 1, offset + len(segment) + 1))
+
+    def _chars(self, segment: str, offset: int) -> None:
         for i, char in enumerate(segment, offset):
             folded = fold_char(char)
             if folded:
