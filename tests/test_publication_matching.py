@@ -389,3 +389,30 @@ def test_a_name_never_matches_inside_a_longer_word(parts: list[str], extra: str,
     run_together = {"".join(parts), parts[-1] + "".join(parts[:-1])}
     assume(not run_together & set(text[7:-1].split()))
     assert find(text, [Entry("name", name, "p")]) == []
+
+
+STORED_PUNCTUATION = st.sampled_from([",", ", ", ".", ". ", "&", " & ", "/", " / ", "-", "'", " (", ") "])
+WRITTEN_SEPARATORS = st.sampled_from(["", " ", "  ", "\n", "_", ".", ", ", "-", "'", "*", " / ", "\u2014"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=NAMES, data=st.data())
+def test_punctuation_in_a_stored_name_meets_any_separator_or_none(
+    parts: list[str], data: st.DataObject
+) -> None:
+    stored_gaps = data.draw(st.lists(STORED_PUNCTUATION, min_size=len(parts) - 1, max_size=len(parts) - 1))
+    written_gaps = data.draw(st.lists(WRITTEN_SEPARATORS, min_size=len(parts) - 1, max_size=len(parts) - 1))
+    stored, written = _join(parts, stored_gaps), _join(parts, written_gaps)
+    text = f"Photo: {written}!"
+    assert [(m.start, m.end) for m in find(text, [Entry("name", stored, "p")])] == [(7, 7 + len(written))]
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=NAMES, comma=st.booleans(), upper=st.booleans())
+def test_a_name_is_found_last_word_first(parts: list[str], comma: bool, upper: bool) -> None:
+    surname = parts[-1].upper() if upper else parts[-1]
+    written = surname + (", " if comma else " ") + " ".join(parts[:-1])
+    text = f"Photo: {written}!"
+    for stored in (" ".join(parts), f"{parts[-1]}, {' '.join(parts[:-1])}"):
+        found = find(text, [Entry("name", stored, "p")])
+        assert [(m.start, m.end) for m in found] == [(7, 7 + len(written))]
