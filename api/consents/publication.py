@@ -14,7 +14,8 @@ or none ("O'Brien" is found as "O Brien" and "OBrien", "St. John" as "St John").
 (MIN_RUN_TOGETHER_LETTERS). Each stored name is also looked for as it is commonly rewritten: its last word
 first ("Fairweather, Ellis" for "Ellis Fairweather", and the other way round), without a leading title
 ("Dr.", "Mrs" ...), without a bracketed nickname or with the nickname for the word before it ("Ellis
-(Elle) Fairweather" is also "Ellis Fairweather" and "Elle Fairweather"). A name is never found inside a
+(Elle) Fairweather" is also "Ellis Fairweather" and "Elle Fairweather"), without middle names, and each of
+two people stored under one surname ("Joanne & Paul Fairbrook"). A name is never found inside a
 longer word ("Sam Lee" is not in "Sam Leeds" nor in "Sam Lee-Jones"); a possessive ("Sam Lee's") is still
 the name. A name of one part is looked for only when it has MIN_SINGLE_NAME_LETTERS letters and is not a
 word for a relative ("Mum", "Dad", "Jo", "Bo" would flag every occurrence of an ordinary word).
@@ -24,9 +25,9 @@ written "%40", "[at]", "(at)", " at ", " @ " for "@" and "[dot]", "(dot)", " dot
 without a "+tag" ("a.b+kids@x.org" is found as "a.b@x.org").
 
 Phone numbers: by their digits, with any separators (spaces, dots, slashes, dashes, brackets, commas,
-semicolons, "_", "%20") between digit groups. A UK number is found written nationally ("07700 900123") or
-internationally ("+44 7700 900123", "0044 ...", "44 7700 ...", "+44 (0)7700 ..."); another country's only
-internationally, with or without "+" or "00".
+semicolons, colons, "_", "%20") between digit groups. A UK number is found written nationally
+("07700 900123") or internationally ("+44 7700 900123", "0044 ...", "44 7700 ...", "+44 (0)7700 ...");
+another country's only internationally, with or without "+" or "00".
 """
 
 from __future__ import annotations
@@ -99,13 +100,16 @@ _TITLE = re.compile(r"^(?:dr|mr|mrs|ms|miss|mx|prof|rev|revd|sir|dame|lady|lord)
 _BRACKETED = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*")
 _NICKNAME = re.compile(r"[a-z0-9'-]+\s*[(\[]([^()\[\]]*)[)\]]")
 _WORDS = re.compile(r"[^\s,]+")
+_CONNECTORS = frozenset({"&", "/", "+", "and"})
 
 _ATOM = re.compile(r"[a-z0-9]+")
 # Text between two words that may stand between two parts of one name: anything but an "@" (an email's
 # parts are not a name) or a break between two pieces of text.
 _SOFT_GAP = re.compile(r"[^a-z0-9@\x00]+")
-# Two words joined into one: a dash or an apostrophe and nothing else.
-_JOINER = re.compile(r"['\-]+")
+# Two words joined into one: a dash, an apostrophe, or Markdown's marks inside a word ("Fair**weather**",
+# "Fair\\-weather", "ellis_fairweather"), and nothing else.
+_JOINERS = "'-*_~`\\"
+_JOINER = re.compile(f"[{re.escape(_JOINERS)}]+")
 _EMAIL = re.compile(
     r"(?<![a-z0-9._%+'-])[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+(?![a-z0-9-])(?!\.[a-z0-9])"
 )
@@ -118,8 +122,8 @@ _SPELT_EMAIL = re.compile(
 _SPELT_DOT = re.compile(_DOT)
 # Digits with up to four separators between any two of them; "+" only in front. For counting shapes.
 _PHONE_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:[ ./()\-]{0,4}[0-9])*")
-# For finding stored numbers, a few more separators: "," ";" "_", and "%20" (a space in a tel: link).
-_PHONE_LOOKUP_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:(?:[ ./()\-,;_]|%20){0,4}[0-9])*")
+# For finding stored numbers, more separators: "," ";" ":" "_" "[]", "%20" (a space in a tel: link), six.
+_PHONE_LOOKUP_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:(?:[ ./()\[\]\-,;:_]|%20){0,6}[0-9])*")
 _DIGITS = re.compile(r"[0-9]+")
 _DIGIT_GROUPS = re.compile(r"%20|[0-9]+")
 GB = 44
@@ -160,6 +164,15 @@ def name_keys(value: str) -> list[tuple[str, frozenset[int], frozenset[int]]]:
         untitled = _TITLE.sub("", spelling)
         if len(_WORDS.findall(untitled)) >= 2:
             spellings.add(untitled)
+    for spelling in list(spellings):
+        words = _WORDS.findall(spelling)
+        if len(words) >= 3:
+            # Without the middle names ("Ellis James Fairweather" is "Ellis Fairweather"); two people with
+            # one surname ("Joanne & Paul Fairbrook") each by their own name.
+            spellings.add(f"{words[0]} {words[-1]}")
+            for k, word in enumerate(words[1:-1], 1):
+                if word in _CONNECTORS:
+                    spellings.add(" ".join(words[k + 1 :]))
     for spelling in list(spellings):
         words = _WORDS.findall(spelling)
         if len(words) >= 2:
@@ -275,7 +288,7 @@ class Directory:
         i = 0
         while i < len(atoms):
             start, end = atoms[i]
-            if text[start:end] not in first_words and text[end : end + 1] not in ("-", "'"):
+            if text[start:end] not in first_words and text[end : end + 1] not in _JOINERS:
                 i += 1  # neither a name's first part nor joined by a dash or apostrophe to the next word
                 continue
             matched = self._name_at(text, atoms, i)
