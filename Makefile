@@ -49,6 +49,7 @@ openapi: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/contention.py
 
 # Re-resolve the exact pins from pyproject.toml's ranges: the runtime set for the image, then the
 # development set constrained to it, so both agree on every shared package.

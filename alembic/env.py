@@ -46,7 +46,8 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(config.attributes.get("url") or get_settings().database_url)
+    # No statement timeout: a migration may rewrite a big table, and stopping it half way helps no one.
+    engine = make_engine(config.attributes.get("url") or get_settings().database_url, limit_statements=False)
     with engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():

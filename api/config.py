@@ -17,6 +17,12 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./esafety.db"
+    # Bounds on waiting for the database, so a database that is down, hung or saturated is a 503 within a
+    # few seconds rather than a request that hangs: connecting (PostgreSQL), one statement (PostgreSQL's
+    # statement_timeout; on SQLite how long a writer waits for another's lock), and a free connection.
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    database_statement_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     secret_key: str = DEV_SECRET
     # The organisation's calendar: "today" for every decision (api/clock.py), an IANA zone name.
     organisation_timezone: str = "Europe/London"
@@ -34,10 +40,11 @@ class Settings(BaseSettings):
     # ... and one whose words begin a protected name more often than this is refused as a list of names to try
     # (thousands of "Firstname Surname" guesses would otherwise find an out-of-reach child's span).
     publication_max_name_starts: int = Field(default=200, ge=1)
-    # Idempotency-Key: how long a key's stored response is replayed, and how long a request that never
-    # finished (a crashed worker) keeps its key locked before a retry may take it over.
+    # Idempotency-Key: how long a key's stored response is replayed, and how long a claim nobody renews (a
+    # running request renews its own a few times within this) keeps the key before a retry may take it
+    # over: a crashed worker's batch can be retried within a minute.
     idempotency_key_hours: int = Field(default=24, ge=1)
-    idempotency_lock_seconds: int = Field(default=300, ge=1)
+    idempotency_lock_seconds: int = Field(default=30, ge=3, le=3600)
     # The changes feed serves only events at least this old, so a transaction that wrote an earlier
     # sequence number but committed later is not skipped by a consumer (see api/changes/service.py).
     changes_settle_seconds: float = Field(default=2.0, ge=0)

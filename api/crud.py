@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import update
@@ -16,7 +17,25 @@ from api.db import Timestamped, utcnow
 from api.errors import Conflict, NotFound, PreconditionFailed
 
 M = TypeVar("M", bound=Timestamped)
+T = TypeVar("T")
 Upserted = Literal["created", "updated", "unchanged"]
+
+
+class Raced(Conflict):
+    """A write that lost to another writer between this one's read and its write: a uniqueness clash on
+    insert, or a version that moved on. To its caller a 409 like any conflict; an upsert runs once more."""
+
+
+def once_more_if_raced(session: Session, run: Callable[[], T]) -> T:
+    """Run an upsert, and if it lost a race, once more: the second run finds what the winner stored and
+    compares with it (identical: unchanged; different: updated, or 412 on a stale If-Match), as the
+    client's own retry would. A record that clashes with a different one still gets the 409 the second
+    time."""
+    try:
+        return run()
+    except Raced:
+        session.rollback()
+        return run()
 
 
 def get_or_404(session: Session, model: type[M], id_: uuid.UUID, label: str) -> M:
@@ -73,14 +92,19 @@ def save(
     session.add(obj)
     audit.record(session, actor=actor, action=action, entity=obj, before=before)
     try:
+        session.flush()
+        # Read back before the commit, not after: a read after it would begin another transaction, which
+        # on SQLite (BEGIN IMMEDIATE, api/db.py) would hold the write lock while the answer is sent.
+        session.refresh(obj)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
         message = str(exc.orig).lower()
         field = next((f for f in unique_fields if f in message), unique_fields[0] if unique_fields else None)
         detail = f"Another record already has this {field}" if field else "Conflicts with an existing record"
-        raise Conflict(detail, extra={"field": field} if field else None) from exc
-    session.refresh(obj)
+        raise Raced(detail, extra={"field": field} if field else None) from exc
+    if session.expire_on_commit:  # a session that forgets on commit (the command line's) reads it back
+        session.refresh(obj)
     return obj
 
 
@@ -102,5 +126,5 @@ def _claim_version(session: Session, obj: M, expected_version: int | None) -> No
         session.rollback()
         if expected_version is not None:
             raise PreconditionFailed("The record changed since it was read: read it again")
-        raise Conflict("The record was changed by someone else at the same time: try again")
+        raise Raced("The record was changed by someone else at the same time: try again")
     obj.version = read + 1

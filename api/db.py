@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -12,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
@@ -63,16 +68,91 @@ class Timestamped(SQLModel):
     version: int = Field(default=1, nullable=False)
 
 
-def make_engine(url: str) -> Engine:
+# Whether the transactions begun in this context may write. SQLite only: there a plain (deferred) BEGIN
+# takes the write lock at the first write, and a transaction that has read and then writes while another
+# writer holds the lock fails at once with SQLITE_BUSY (its snapshot is stale), so busy_timeout never
+# applies. BEGIN IMMEDIATE takes the lock first, so writers queue for up to busy_timeout instead. The
+# request middleware (api/errors.py) clears it for GET and HEAD, so reads never wait for a writer; code
+# outside a request (the webhook worker, the command line) writes, so the default is to take the lock.
+may_write: ContextVar[bool] = ContextVar("may_write", default=True)
+
+
+@dataclass
+class Writes:
+    """The transactions with changes that one request committed: whether a failure left anything behind."""
+
+    committed: int = 0
+
+
+request_writes: ContextVar[Writes | None] = ContextVar("request_writes", default=None)
+
+
+@contextmanager
+def uncounted() -> Iterator[None]:
+    """Commits in this block are bookkeeping (a rate-limit count, an idempotency claim), not the request's
+    changes, so they never make a failed request's answer say that something was saved."""
+    token = request_writes.set(None)
+    try:
+        yield
+    finally:
+        request_writes.reset(token)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: object) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    writes = request_writes.get()
+    if session.info.pop("wrote", False) and writes is not None:
+        writes.committed += 1
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost one: what it wrote is either committed or gone
+        session.info.pop("wrote", None)
+
+
+def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
+    """The engine for `url`, with the timeouts from the settings, so a database that fails or hangs is an
+    error within a bound rather than a request that waits forever. `limit_statements=False` lifts the limit
+    on one statement's time (migrations may rewrite big tables)."""
+    s = get_settings()
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False}
         if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
             kwargs["poolclass"] = StaticPool
+        else:
+            kwargs["pool_timeout"] = s.database_pool_timeout_seconds
     else:
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_timeout"] = s.database_pool_timeout_seconds
+        connect_args: dict[str, Any] = {
+            # libpq counts whole seconds and treats anything under 2 as 2.
+            "connect_timeout": max(2, math.ceil(s.database_connect_timeout_seconds)),
+            # A server that stops acknowledging what is sent (host gone, network cut): the connection is
+            # dropped after this long, rather than waiting for the kernel's retransmissions (many minutes).
+            "tcp_user_timeout": int(s.database_connect_timeout_seconds * 1000),
+        }
+        if limit_statements:
+            connect_args["options"] = (
+                f"-c statement_timeout={int(s.database_statement_timeout_seconds * 1000)}"
+            )
+        kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
+        # SQLite has no statement timeout of its own; what makes a statement wait is another writer's lock.
+        busy_ms = int(s.database_statement_timeout_seconds * 1000)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -80,14 +160,14 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
             # pysqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN itself.
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if may_write.get() else "BEGIN")
 
     return engine
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,10 +10,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.db import Writes, may_write, request_writes
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+# The database failing rather than the request being wrong: down, unreachable, hung past a timeout, busy,
+# out of connections. Each is a 503 the client may retry; IntegrityError and DataError are the request's.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeoutError)
+# Methods that only read: their transactions never take SQLite's write lock (see api/db.py).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class FieldError(BaseModel):
@@ -136,6 +148,62 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def database_unavailable(exc: Exception, *, extra: dict[str, Any] | None = None) -> JSONResponse:
+    """The 503 for a database that failed, saying truthfully whether this request had saved anything."""
+    log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0][:200])
+    writes = request_writes.get()
+    if writes is not None and writes.committed:
+        detail = (
+            "The database failed part way through this request, after some of its changes were saved. "
+            "Retrying it is safe where the request is idempotent (a PUT, a sync, a POST with an "
+            "Idempotency-Key)."
+        )
+    elif writes is not None:
+        detail = "The database is unavailable or busy; nothing was changed. Try again shortly."
+    else:
+        detail = "The database is unavailable or busy. Try again shortly."
+    return problem_response(
+        503,
+        "Service unavailable",
+        "database_unavailable",
+        detail,
+        headers={"Retry-After": "1"},
+        extra=extra,
+    )
+
+
+class DatabaseErrors:
+    """The outermost middleware: a database failure anywhere, the other middlewares included (which
+    FastAPI's exception handlers never see), is the same 503 problem rather than a plain-text 500. It also
+    starts each request's bookkeeping: whether it may write (SQLite's lock, api/db.py) and what it saved."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        intent = may_write.set(scope["method"] not in READ_METHODS)
+        writes = request_writes.set(Writes())
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except DATABASE_ERRORS as exc:
+            if started:
+                raise  # too late for another answer; the server closes the connection
+            await database_unavailable(exc)(scope, receive, send)
+        finally:
+            request_writes.reset(writes)
+            may_write.reset(intent)
+
+
 def _loc_to_field(loc: tuple[int | str, ...]) -> str:
     # Drop the "body"/"query" prefix so the client sees the field it sent.
     parts = [str(p) for p in loc]
@@ -165,16 +233,11 @@ def install_error_handlers(app: FastAPI) -> None:
         names = ", ".join(sorted({e.field for e in errors}))
         return problem_response(422, "Invalid input", "validation_error", f"Invalid fields: {names}", errors)
 
-    @app.exception_handler(OperationalError)
-    async def _database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
-        # The database is down or (SQLite) briefly locked by another writer: nothing was written; retry.
-        return problem_response(
-            503,
-            "Service unavailable",
-            "database_unavailable",
-            "The database is unavailable or busy; nothing was changed. Try again shortly.",
-            headers={"Retry-After": "1"},
-        )
+    for error in DATABASE_ERRORS:
+
+        @app.exception_handler(error)
+        async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+            return database_unavailable(exc)
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> JSONResponse:

@@ -53,4 +53,4 @@ def ready() -> Ready | JSONResponse:
 def _not_ready(database: str, revision: str | None, head: str, detail: str) -> JSONResponse:
     # A problem document like every other error, with the readiness fields so a probe can tell why.
     extra = {"database": database, "revision": revision, "head": head}
-    return problem_response(503, "Not ready", "not_ready", detail, extra=extra)
+    return problem_response(503, "Not ready", "not_ready", detail, extra=extra, headers={"Retry-After": "1"})

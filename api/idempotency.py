@@ -8,22 +8,26 @@ should not). Keys live in the database, so a retry that lands on another worker 
   and the only anonymous POST, sign-in, answers with a token that must not be stored).
 - The request is fingerprinted (SHA-256 of method, path, query and body): the same key with a different
   request is a 422 `idempotency_key_reused`.
-- Only 2xx answers are stored: a failed request wrote nothing, so a retry runs again. An answer marked
-  `Cache-Control: no-store` (one that reveals a secret once) is not stored either.
-- A retry while the first request is still running is a 409; a lock left by a worker that died is taken
-  over after `idempotency_lock_seconds`.
+- Only 2xx answers are stored: a failed request releases its key at once, so a retry runs again (a bulk
+  sync that failed part way finds what it had saved, unchanged). An answer marked `Cache-Control: no-store`
+  (one that reveals a secret once) is not stored either.
+- A retry while the first request is still running is a 409. The running request renews its claim; a claim
+  nobody renews (a worker that died, or a release the database was too broken to write) is taken over
+  after `idempotency_lock_seconds`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import anyio
 import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,12 +35,13 @@ from sqlmodel import JSON, Field, Session, SQLModel, col, delete, select, update
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import get_settings
-from api.db import UTCDateTime, get_session, utcnow
-from api.errors import FieldError, problem_response
+from api.db import UTCDateTime, get_session, uncounted, utcnow
+from api.errors import DATABASE_ERRORS, FieldError, problem_response
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 PREFIX = "/api/v1/"
+log = logging.getLogger(__name__)
 # Headers worth replaying; the rest (date, server, content-length) are the transport's to set again.
 KEPT_HEADERS = frozenset({b"content-type", b"location", b"etag", b"cache-control", b"retry-after"})
 
@@ -157,8 +162,22 @@ def complete(session: Session, *, credential_hash: str, key: str, stored: Stored
     session.commit()
 
 
+def renew(session: Session, *, credential_hash: str, key: str, now: datetime) -> None:
+    """Keep the claim of a request that is still running."""
+    session.exec(
+        update(IdempotencyKey)
+        .where(
+            col(IdempotencyKey.credential_hash) == credential_hash,
+            col(IdempotencyKey.key) == key,
+            col(IdempotencyKey.response_status).is_(None),
+        )
+        .values(locked_at=now)
+    )
+    session.commit()
+
+
 def release(session: Session, *, credential_hash: str, key: str) -> None:
-    """Free the key of a request that failed: it wrote nothing, so a retry may run it again."""
+    """Free the key of a request that failed, so a retry runs it again (finding whatever it had saved)."""
     session.exec(
         delete(IdempotencyKey).where(
             col(IdempotencyKey.credential_hash) == credential_hash,
@@ -222,7 +241,7 @@ class IdempotencyMiddleware:
         sessions = _session_factory(scope)
 
         def _claim() -> Stored | None:
-            with sessions() as session:
+            with uncounted(), sessions() as session:
                 return claim(
                     session, credential_hash=credential, key=key, fingerprint=fingerprint, now=utcnow()
                 )
@@ -286,33 +305,75 @@ class IdempotencyMiddleware:
             elif message["type"] == "http.response.body":
                 parts.append(message.get("body", b""))
 
-        completed = False
-        try:
-            await self.app(scope, replay_body, capture)
-            assert start is not None, "the app sent no response"
-            status = int(start["status"])
-            headers: list[tuple[bytes, bytes]] = list(start.get("headers", []))
-            no_store = any(k == b"cache-control" and b"no-store" in v.lower() for k, v in headers)
-            if 200 <= status < 300 and not no_store:
-                kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers if k in KEPT_HEADERS]
-                stored = Stored(status, kept, b"".join(parts))
+        stop = anyio.Event()
+        failure: Exception | None = None
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_keep_claim, stop, sessions, credential_hash, key)
+            try:
+                await self.app(scope, replay_body, capture)
+            except Exception as exc:  # re-raised below, once the claim is settled
+                failure = exc
+            finally:
+                stop.set()
+        status = int(start["status"]) if start is not None and failure is None else None
+        headers: list[tuple[bytes, bytes]] = list(start.get("headers", [])) if start is not None else []
+        no_store = any(k == b"cache-control" and b"no-store" in v.lower() for k, v in headers)
+        if status is not None and 200 <= status < 300 and not no_store:
+            kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers if k in KEPT_HEADERS]
+            stored = Stored(status, kept, b"".join(parts))
 
-                def _complete() -> None:
-                    with sessions() as session:
-                        complete(session, credential_hash=credential_hash, key=key, stored=stored)
+            def _complete() -> None:
+                with uncounted(), sessions() as session:
+                    complete(session, credential_hash=credential_hash, key=key, stored=stored)
 
+            try:
                 await to_thread.run_sync(_complete)
-                completed = True
-        finally:
-            if not completed:
+            except DATABASE_ERRORS:
+                # The work is done and its answer is in hand: send it. A retry (which a client that got
+                # this answer has no reason to send) runs again once the claim lapses.
+                log.warning("could not store the answer for an Idempotency-Key", exc_info=True)
+        else:
+            # It failed, or its answer is not to be kept: free the key so a retry runs at once. If the
+            # database is down that cannot be written either; the claim then lapses on its own, as a
+            # crashed worker's does, after idempotency_lock_seconds.
+            def _release() -> None:
+                with uncounted(), sessions() as session:
+                    release(session, credential_hash=credential_hash, key=key)
 
-                def _release() -> None:
-                    with sessions() as session:
-                        release(session, credential_hash=credential_hash, key=key)
-
+            try:
                 await to_thread.run_sync(_release)
+            except DATABASE_ERRORS:
+                log.warning("could not release an Idempotency-Key", exc_info=True)
+        if failure is not None:
+            raise failure
+        assert start is not None, "the app sent no response"
         await send(start)
         await send({"type": "http.response.body", "body": b"".join(parts), "more_body": False})
+
+
+async def _keep_claim(
+    stop: anyio.Event,
+    sessions: Callable[[], contextlib.AbstractContextManager[Session]],
+    credential_hash: str,
+    key: str,
+) -> None:
+    """While the request runs, renew its claim, so a long one keeps its key while a crashed one (which
+    renews nothing) frees it after `idempotency_lock_seconds` rather than a fixed worst case."""
+    every = get_settings().idempotency_lock_seconds / 3
+
+    def _renew() -> None:
+        with uncounted(), sessions() as session:
+            renew(session, credential_hash=credential_hash, key=key, now=utcnow())
+
+    while True:
+        with anyio.move_on_after(every):
+            await stop.wait()
+        if stop.is_set():
+            return
+        try:
+            await to_thread.run_sync(_renew)
+        except DATABASE_ERRORS:  # the request itself will meet the same failure and answer for it
+            log.warning("could not renew an Idempotency-Key's claim", exc_info=True)
 
 
 async def _replay(stored: Stored, send: Send) -> None:

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi_swagger import patch_fastapi
 
 from api.config import get_settings
-from api.errors import install_error_handlers
+from api.errors import DatabaseErrors, install_error_handlers
 from api.health import router as health_router
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import PREFIX as IDEMPOTENCY_PREFIX
@@ -118,6 +118,8 @@ def create_app() -> FastAPI:
     # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so it is the outermost: it sees a database error raised by any middleware inside it.
+    app.add_middleware(DatabaseErrors)
     patch_fastapi(app, docs_url="/docs", redirect_from_root_to_docs=True, title="E-safety API")
     return app
 

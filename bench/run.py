@@ -192,7 +192,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(url: str) -> Iterator[str]:
+def serve(url: str, cwd: Path = ROOT) -> Iterator[str]:
+    """Serve the app (the code in `cwd`) on a free port until the block ends."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
@@ -200,7 +201,7 @@ def serve(url: str) -> Iterator[str]:
             *(sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)),
             *("--log-level", "warning", "--no-access-log"),
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
     )
     base = f"http://127.0.0.1:{port}"

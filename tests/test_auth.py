@@ -426,3 +426,22 @@ def test_over_long_sign_in_fields_are_422_not_500(
     assert r.status_code == 422, r.text
     assert [e["field"] for e in r.json()["errors"]] == [field]
     assert session.exec(select(LoginAttempt)).all() == []
+
+
+def test_no_transaction_is_open_while_a_password_is_hashed(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sign-in may write, so its transaction holds SQLite's write lock: the slow hash check runs outside
+    it, or every other writer would wait for it too."""
+    actor = make_actor(session, Role.staff)
+    assert actor.user is not None
+    real = passwords.verify_password
+    checked: list[bool] = []
+
+    def verify(password: str, hashed: str) -> bool:
+        checked.append(session.in_transaction())
+        return real(password, hashed)
+
+    monkeypatch.setattr(service, "verify_password", verify)
+    service.sign_in(session=session, email=actor.user.email, password=PASSWORD)
+    assert checked == [False]

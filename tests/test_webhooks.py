@@ -399,6 +399,45 @@ def test_a_claimed_delivery_is_not_sent_by_another_worker(
     assert len(sent) == 1
 
 
+class WorkerKilled(BaseException):
+    """The worker process ending mid-send (a deploy, an OOM kill): nothing after this line runs."""
+
+
+def test_a_delivery_interrupted_while_sending_is_logged_as_an_attempt_with_no_outcome(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """The attempt is in the delivery log before the request goes out, so when the worker dies mid-send
+    and the next one sends the same webhook-id again, the log shows why the receiver saw it twice."""
+    hook = register(client, coordinator, "https://crm.example.org/hooks")
+    webhooks.emit(session, WebhookEvent.consent_withdrawn, {"consent_id": uuid.uuid4()})
+    session.commit()
+    received: list[str] = []
+
+    def receive_then_die(request: httpx.Request) -> httpx.Response:
+        received.append(request.headers["webhook-id"])
+        raise WorkerKilled
+
+    now = utcnow()
+    with pytest.raises(WorkerKilled):
+        deliver_due(session, now, httpx.Client(transport=httpx.MockTransport(receive_then_die)))
+    session.expire_all()
+    log = client.get(f"{URL}/{hook['id']}/deliveries", headers=coordinator.headers).json()
+    (entry,) = log["items"]
+    assert entry["status"] == "pending"
+    assert entry["attempts"] == 1
+    assert [(a["succeeded"], a["status_code"]) for a in entry["attempt_log"]] == [(None, None)]
+
+    sent, ok = recording_client()
+    assert deliver_due(session, now + timedelta(seconds=30), ok) == 0  # the dead worker's claim holds
+    later = now + timedelta(seconds=get_settings().webhook_claim_seconds + 1)
+    assert deliver_due(session, later, ok) == 1  # lapsed: at least once, so sent again
+    assert [r.headers["webhook-id"] for r in sent] == received  # the same id: the receiver deduplicates
+    session.expire_all()
+    (entry,) = client.get(f"{URL}/{hook['id']}/deliveries", headers=coordinator.headers).json()["items"]
+    assert entry["status"] == "delivered"
+    assert [a["succeeded"] for a in entry["attempt_log"]] == [None, True]
+
+
 def test_deliveries_for_a_disabled_endpoint_are_not_sent(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:

@@ -19,7 +19,7 @@ from api.auth.models import ApiKey, User
 from api.auth.roles import ApiKeyScope, Permission, Role, permissions_for
 from api.common import in_force
 from api.config import get_settings
-from api.db import get_session, utcnow
+from api.db import get_session, uncounted, utcnow
 from api.errors import Forbidden, Unauthorized
 from api.staff.models import Staff
 
@@ -54,11 +54,15 @@ def _from_api_key(session: Session, key: str) -> Principal:
     if row is None or row.revoked_at is not None:
         raise Unauthorized("Unknown or revoked API key")
     now = utcnow()
-    ratelimit.hit(session, api_key_id=row.id, limit=get_settings().api_key_rate_per_minute, now=now)
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
-        row.last_used_at = now
-        session.add(row)
-        session.commit()
+    # End the read first, so the count begins a transaction of its own: on SQLite a transaction that has
+    # read cannot wait for another writer's lock when it then writes; one that starts by writing can.
+    session.commit()
+    with uncounted():  # bookkeeping, not a change the caller made
+        ratelimit.hit(session, api_key_id=row.id, limit=get_settings().api_key_rate_per_minute, now=now)
+        if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
+            row.last_used_at = now
+            session.add(row)
+            session.commit()
     scopes = frozenset(ApiKeyScope(s) for s in row.scopes)
     return Principal(
         kind="api_key",

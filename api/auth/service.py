@@ -55,6 +55,9 @@ def sign_in(*, session: Session, email: str, password: str) -> tuple[str, int]:
     row = session.exec(
         select(User, Staff).join(Staff, col(Staff.id) == col(User.staff_id)).where(User.email == login)
     ).first()
+    # End the read before the slow hash check: a sign-in's transaction may write, so on SQLite it holds the
+    # write lock (api/db.py), and every other writer would wait for the hash as well.
+    session.commit()
     # An unknown email still costs one hash check, so timing does not reveal which accounts exist.
     ok = verify_password(password, row[0].password_hash if row else dummy_hash())
     user, staff = row if row else (None, None)
@@ -97,6 +100,7 @@ def change_password(
     user = get_own(session=session, actor=actor)
     # A stolen token must not become a way round the sign-in lockout: the same counter guards this check.
     _throttle(session, user.email)
+    session.commit()  # as in sign_in: no write lock held through the hashing
     if not verify_password(current_password, user.password_hash):
         session.add(LoginAttempt(login=user.email, succeeded=False))
         audit.record(session, actor=actor, action="auth.password_change_failed", entity=user, changes={})

@@ -294,6 +294,10 @@ def _refuse_second_record_of_a_form(
         overlaps = not held or not wanted or bool(held & wanted)
         if not overlaps or not logic.is_in_force(_fact(existing), today):
             continue
+        if data.external_id is not None and existing.external_id == data.external_id:
+            # Not a second record of the form but this very one, stored by a push of it that got past the
+            # lookup by external_id at the same moment: the upsert runs once more and finds it there.
+            raise crud.Raced("Another consent already has this external_id", extra={"field": "external_id"})
         by_ref = bool(data.evidence_ref) and _key(existing.evidence_ref or "") == _key(
             data.evidence_ref or ""
         )
@@ -358,7 +362,8 @@ def withdraw(
         session.rollback()
         if expected_version is not None:
             raise PreconditionFailed("The consent changed since it was read: read it again")
-        raise Conflict("This consent was already withdrawn")
+        # Another withdrawal landed first: a push of the same withdrawal then finds it and is unchanged.
+        raise crud.Raced("This consent was already withdrawn")
     session.refresh(consent)
     audit.record(session, actor=reach.actor, action="consent.withdraw", entity=consent, before=before)
     # In the same transaction as the withdrawal: announced exactly when it is stored. Ids only.
@@ -434,6 +439,28 @@ def _check_withdrawal(given_on: date, withdrawn_on: date) -> None:
 
 
 def upsert_by_external_id(
+    *,
+    session: Session,
+    reach: Reach,
+    external_id: str,
+    data: ConsentUpsert,
+    expected_version: int | None = None,
+) -> tuple[Consent, crud.Upserted]:
+    """The CRM's push of the record it knows by `external_id`. Two identical pushes at the same moment
+    answer as one after the other would: the one that loses the race to store it finds it stored."""
+    return crud.once_more_if_raced(
+        session,
+        lambda: _upsert_once(
+            session=session,
+            reach=reach,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        ),
+    )
+
+
+def _upsert_once(
     *,
     session: Session,
     reach: Reach,

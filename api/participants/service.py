@@ -152,6 +152,28 @@ def upsert_by_external_id(
     data: ParticipantCreate,
     expected_version: int | None = None,
 ) -> tuple[Participant, crud.Upserted]:
+    """The CRM's push of the record it knows by `external_id`. Two identical pushes at the same moment
+    answer as one after the other would: the one that loses the race to store it finds it stored."""
+    return crud.once_more_if_raced(
+        session,
+        lambda: _upsert_once(
+            session=session,
+            reach=reach,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        ),
+    )
+
+
+def _upsert_once(
+    *,
+    session: Session,
+    reach: Reach,
+    external_id: str,
+    data: ParticipantCreate,
+    expected_version: int | None = None,
+) -> tuple[Participant, crud.Upserted]:
     """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing."""
     if data.external_id not in (None, external_id):
         raise Unprocessable.field("external_id", "differs from the external id in the path")

@@ -10,6 +10,7 @@ from api.auth.roles import Permission
 from api.consents import service as consents_service
 from api.consents.models import Consent, ConsentUpsert
 from api.deps import SessionDep
+from api.errors import Responses, problem
 from api.participants import service as participants_service
 from api.participants.models import Participant, ParticipantCreate
 from api.staff import service as staff_service
@@ -25,9 +26,15 @@ from api.sync.service import (
 router = APIRouter()
 
 Syncer = Annotated[Principal, Depends(require(Permission.SYNC_WRITE))]
+INTERRUPTED: Responses = {
+    503: problem(
+        "The database failed: `sync_interrupted` when it failed part way, with `records_saved`, `failed_at` "
+        "and the `results` up to the failure. Send the same batch again (with the same Idempotency-Key)."
+    )
+}
 
 
-@router.post("/staff", response_model=SyncResponse, summary="Sync staff in bulk")
+@router.post("/staff", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync staff in bulk")
 def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncRequest) -> SyncResponse:
     """Up to 1,000 full staff records, matched on `external_id`, each as `PUT /staff/by-external-id/{id}`
     takes it. Each is answered on its own, in input order: created, updated, unchanged, or rejected with the
@@ -50,7 +57,9 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
     )
 
 
-@router.post("/participants", response_model=SyncResponse, summary="Sync participants in bulk")
+@router.post(
+    "/participants", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync participants in bulk"
+)
 def sync_participants(
     session: SessionDep, _: Syncer, reach: ReachDep, body: ParticipantSyncRequest
 ) -> SyncResponse:
@@ -76,7 +85,7 @@ def sync_participants(
     )
 
 
-@router.post("/consents", response_model=SyncResponse, summary="Sync consents in bulk")
+@router.post("/consents", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync consents in bulk")
 def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: ConsentSyncRequest) -> SyncResponse:
     """Up to 1,000 full consent records, matched on `external_id`, each as
     `PUT /consents/by-external-id/{id}` takes it: a new consent is created, an identical one unchanged, one

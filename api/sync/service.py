@@ -1,7 +1,9 @@
 """Bulk sync: many create-or-replace pushes in one request, each answered on its own.
 
 Each record goes through the same upsert as `PUT …/by-external-id/{id}` and commits on its own, so one bad
-record never blocks the others, and a rejected record writes nothing.
+record never blocks the others, and a rejected record writes nothing. If the database fails part way, the
+records before the failure stay saved: the 503 says how many, and the same batch sent again (with the same
+Idempotency-Key, which a failed request releases) finds them unchanged and finishes the rest.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from api.compliance import service as compliance
 from api.compliance.engine import Status
 from api.consents.models import StillAllowed
 from api.crud import Upserted
-from api.db import Timestamped
-from api.errors import AppError, FieldError
+from api.db import Timestamped, request_writes
+from api.errors import DATABASE_ERRORS, AppError, FieldError
 from api.memberships.models import Membership
 from api.memberships.scope import current_on
 from api.participants.models import Participant
@@ -181,6 +183,33 @@ class SyncResponse(BaseModel):
     )
 
 
+class BatchInterrupted(AppError):
+    """The database failed part way through a batch: what was saved before it, truthfully."""
+
+    status_code, code, title = 503, "sync_interrupted", "Service unavailable"
+
+    def __init__(self, results: list[SyncResult], failed_at: int | None, failed_record_saved: bool) -> None:
+        saved = sum(r.status in (SyncStatus.created, SyncStatus.updated) for r in results)
+        if failed_at is None:
+            where = f"after all {len(results)} records were handled ({saved} created or updated, all saved)"
+        else:
+            fate = "was saved" if failed_record_saved else "was not saved"
+            where = (
+                f"at record {failed_at}: the {saved} records before it that were created or updated are "
+                f"saved, record {failed_at} {fate}, and none after it was attempted"
+            )
+        super().__init__(
+            f"The database failed {where}. Send the same batch again (with the same Idempotency-Key): "
+            "saved records come back unchanged and the rest are done.",
+            headers={"Retry-After": "1"},
+            extra={
+                "records_saved": saved + (1 if failed_record_saved else 0),
+                "failed_at": failed_at,
+                "results": [r.model_dump(mode="json", exclude_none=True) for r in results],
+            },
+        )
+
+
 @dataclass(frozen=True)
 class People:
     """Whom a batch is about, as selects of ids: the groups they are in are those it may change."""
@@ -254,7 +283,10 @@ def sync(
     group_ids = _groups_of(session, people, today)
     before = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)
     results = run(session=session, records=records, schema=schema, upsert=upsert)
-    after = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)
+    try:
+        after = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)
+    except DATABASE_ERRORS as exc:
+        raise BatchInterrupted(results, None, False) from exc
     changed = [
         GroupChange(group_id=group_id, before=status, after=after[group_id])
         for group_id, status in sorted(before.items(), key=lambda item: str(item[0]))
@@ -302,8 +334,13 @@ def run(
                 )
             )
             continue
+        writes = request_writes.get()
+        committed = writes.committed if writes is not None else 0
         try:
             obj, outcome = upsert(external_id, data)
+        except DATABASE_ERRORS as exc:
+            saved = writes is not None and writes.committed > committed
+            raise BatchInterrupted(results, index, saved) from exc
         except AppError as exc:
             session.rollback()
             results.append(

@@ -58,7 +58,8 @@ class WebhookDelivery(Timestamped, table=True):
 
 
 class WebhookAttempt(SQLModel, table=True):
-    """One try at sending a delivery: the delivery log."""
+    """One try at sending a delivery: the delivery log. Written before the request goes out, so a worker
+    that stops while sending leaves the attempt behind with no outcome (`succeeded` null)."""
 
     __tablename__ = "webhook_attempt"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -66,7 +67,7 @@ class WebhookAttempt(SQLModel, table=True):
     attempted_at: datetime = Field(sa_type=UTCDateTime)
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=500)
-    succeeded: bool
+    succeeded: bool | None = None
 
 
 class WebhookCreate(SQLModel):
@@ -105,7 +106,12 @@ class WebhookAttemptPublic(SQLModel):
     attempted_at: datetime
     status_code: int | None
     error: str | None
-    succeeded: bool
+    succeeded: bool | None = Field(
+        description=(
+            "Null: no outcome was recorded, because the worker stopped while sending (or is sending now). "
+            "The receiver may have had it; the retry carries the same `webhook-id`."
+        )
+    )
 
 
 class WebhookDeliveryPublic(SQLModel):

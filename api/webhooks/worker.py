@@ -65,13 +65,20 @@ def _attempt(session: Session, delivery_id: uuid.UUID, at: datetime, client: htt
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, populate_existing=True)
     assert endpoint is not None
     delivery.updated_at = at
-    delivery.claimed_until = None
     if endpoint.disabled_at is not None:
+        delivery.claimed_until = None
         delivery.status = DeliveryStatus.failed
         delivery.last_error = "endpoint disabled"
         session.add(delivery)
         session.commit()
         return
+    # The attempt is in the log before the request goes out (the claim still held): if this worker stops
+    # while sending, the log shows an attempt with no outcome, and the next worker's retry (same
+    # webhook-id) is explained. Counted now, so a delivery that kills its worker still runs out of retries.
+    delivery.attempts += 1
+    attempt = WebhookAttempt(delivery_id=delivery.id, attempted_at=at, succeeded=None)
+    session.add_all([delivery, attempt])
+    session.commit()
     timestamp = int(at.timestamp())
     headers = signing.headers(endpoint.secret, str(delivery.id), timestamp, delivery.body)
     status_code: int | None = None
@@ -89,7 +96,7 @@ def _attempt(session: Session, delivery_id: uuid.UUID, at: datetime, client: htt
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
     succeeded = error is None
-    delivery.attempts += 1
+    delivery.claimed_until = None
     delivery.last_status_code = status_code
     delivery.last_error = error
     if succeeded:
@@ -99,16 +106,8 @@ def _attempt(session: Session, delivery_id: uuid.UUID, at: datetime, client: htt
         delivery.status = DeliveryStatus.failed
     else:
         delivery.next_attempt_at = at + BACKOFF[delivery.attempts - 1]
-    session.add(delivery)
-    session.add(
-        WebhookAttempt(
-            delivery_id=delivery.id,
-            attempted_at=at,
-            status_code=status_code,
-            error=error,
-            succeeded=succeeded,
-        )
-    )
+    attempt.status_code, attempt.error, attempt.succeeded = status_code, error, succeeded
+    session.add_all([delivery, attempt])
     session.commit()
     # Ids and outcomes only: a log line never carries a payload.
     log.info(
