@@ -68,7 +68,11 @@ def _seed_demo(args: argparse.Namespace) -> int:
             if accounts:
                 _print_sign_ins(accounts)
             return 0
-        accounts = seed(session)
+        try:
+            accounts = seed(session)
+        except ValueError as exc:  # already loaded: say so in one line, as --if-empty would keep it
+            print(f"esafety seed-demo: {exc} (use --if-empty to keep what is there)", file=sys.stderr)
+            return 1
     print("Demo data loaded.")
     _print_sign_ins(accounts)
     return 0
@@ -123,10 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     add_deliver_webhooks(sub)
 
     args = parser.parse_args(argv)
+    from pydantic import ValidationError
+
     from api.errors import AppError
 
     try:
         return int(args.func(args))
+    except ValidationError as exc:
+        # A setting the environment got wrong (ORGANISATION_TIMEZONE, say): one line per setting.
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]).upper() or "settings"
+            print(f"esafety {args.command}: {where}: {error['msg']}", file=sys.stderr)
+        return 1
     except AppError as exc:
         # A refusal the API would answer with a problem (an account that exists, a short password): one
         # line naming the field, not a traceback.

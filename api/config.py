@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # minute, and a text with more phone-number- or email-shaped strings than this is refused as a lookup.
     publication_checks_per_minute: int = Field(default=30, ge=1)
     publication_max_contact_shapes: int = Field(default=50, ge=1)
+    # ... and one whose words begin a protected name more often than this is refused as a list of names to try
+    # (thousands of "Firstname Surname" guesses would otherwise find an out-of-reach child's span).
+    publication_max_name_starts: int = Field(default=200, ge=1)
     # Idempotency-Key: how long a key's stored response is replayed, and how long a claim nobody renews (a
     # running request renews its own a few times within this) keeps the key before a retry may take it
     # over: a crashed worker's batch can be retried within a minute.

@@ -82,6 +82,8 @@ class Writes:
     """The transactions with changes that one request committed: whether a failure left anything behind."""
 
     committed: int = 0
+    # A commit of changes was sent and its answer never came: the changes may or may not be saved.
+    in_doubt: bool = False
 
 
 request_writes: ContextVar[Writes | None] = ContextVar("request_writes", default=None)
@@ -109,11 +111,22 @@ def _executed(state: ORMExecuteState) -> None:
         state.session.info["wrote"] = True
 
 
+@event.listens_for(Session, "before_commit")
+def _committing(session: Session) -> None:
+    writes = request_writes.get()
+    # before_commit comes before the final flush, so pending changes count as writes too.
+    pending = session.info.get("wrote", False) or session.new or session.dirty or session.deleted
+    if writes is not None and pending:
+        # Cleared by after_commit; still set if the COMMIT fails, when the database may have saved it.
+        writes.in_doubt = True
+
+
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     writes = request_writes.get()
     if session.info.pop("wrote", False) and writes is not None:
         writes.committed += 1
+        writes.in_doubt = False
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -152,7 +152,12 @@ def database_unavailable(exc: Exception, *, extra: dict[str, Any] | None = None)
     """The 503 for a database that failed, saying truthfully whether this request had saved anything."""
     log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0][:200])
     writes = request_writes.get()
-    if writes is not None and writes.committed:
+    if writes is not None and writes.in_doubt:
+        detail = (
+            "The database failed while saving this request's changes: they may or may not have been saved. "
+            "Read the record before writing again, or retry where the request is idempotent (a PUT, a sync)."
+        )
+    elif writes is not None and writes.committed:
         detail = (
             "The database failed part way through this request, after some of its changes were saved. "
             "Retrying it is safe where the request is idempotent (a PUT, a sync, a POST with an "

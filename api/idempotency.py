@@ -35,7 +35,7 @@ from sqlmodel import JSON, Field, Session, SQLModel, col, delete, select, update
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import get_settings
-from api.db import UTCDateTime, get_session, uncounted, utcnow
+from api.db import UTCDateTime, get_session, request_writes, uncounted, utcnow
 from api.errors import DATABASE_ERRORS, FieldError, problem_response
 
 HEADER = "Idempotency-Key"
@@ -332,6 +332,10 @@ class IdempotencyMiddleware:
                 # The work is done and its answer is in hand: send it. A retry (which a client that got
                 # this answer has no reason to send) runs again once the claim lapses.
                 log.warning("could not store the answer for an Idempotency-Key", exc_info=True)
+        elif (writes := request_writes.get()) is not None and writes.in_doubt:
+            # Its COMMIT failed without an answer: the work may be saved. Keeping the claim makes a retry
+            # that comes at once wait (409) rather than do the work twice; the claim lapses on its own.
+            log.warning("an Idempotency-Key kept: the request's commit may or may not have been saved")
         else:
             # It failed, or its answer is not to be kept: free the key so a retry runs at once. If the
             # database is down that cannot be written either; the claim then lapses on its own, as a

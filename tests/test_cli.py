@@ -172,3 +172,33 @@ def test_serve_starts_answers_and_stops(url: str, tmp_path: Path) -> None:
     assert output.splitlines()[0] == f"Swagger UI: http://127.0.0.1:{port}/docs"
     assert "Application startup complete" in output
     assert "Traceback" not in output
+
+
+def refused(result: subprocess.CompletedProcess[str], says: str) -> None:
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert says in result.stderr
+
+
+def test_refusals_are_one_line_not_a_traceback(url: str, tmp_path: Path) -> None:
+    ok(esafety(url, "migrate", cwd=tmp_path))
+    for email in ("not-an-email", ""):
+        refused(
+            esafety(
+                url, "create-user", "--email", email, "--role", "coordinator", "--name", "N A", cwd=tmp_path
+            ),
+            "is not an email address",
+        )
+    ok(esafety(url, "seed-demo", cwd=tmp_path))
+    refused(esafety(url, "seed-demo", cwd=tmp_path), "--if-empty")
+    env_zone = {**os.environ, "DATABASE_URL": url, "ORGANISATION_TIMEZONE": "Mars/Phobos"}
+    result = subprocess.run(
+        [str(ESAFETY), "seed-demo", "--if-empty"],
+        cwd=tmp_path,
+        env=env_zone,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    refused(result, "ORGANISATION_TIMEZONE")

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from api.auth import tokens
 from api.auth.roles import Role
 from api.config import get_settings
-from api.db import make_engine, utcnow
+from api.db import make_engine, request_writes, utcnow
 from api.idempotency import KeyInUse, claim, renew
 from tests import conftest
 from tests.factories import TODAY, Actor, make_actor, make_participant, make_staff
@@ -292,3 +292,37 @@ def test_a_database_error_in_a_route_maps_the_pool_timeout_too(app: Any, coordin
     app.dependency_overrides[get_session] = exhausted
     with TestClient(app, raise_server_exceptions=False) as c:
         _is_503_problem(c.get("/api/v1/staff", headers=coordinator.headers))
+
+
+def test_a_commit_that_fails_unanswered_leaves_the_request_in_doubt() -> None:
+    """The database may have saved a commit whose answer never came (the connection dropped during COMMIT):
+    the request's writes are then in doubt, so its 503 says they may have been saved (never "nothing was
+    changed") and its Idempotency-Key stays claimed (api/idempotency.py), so a retry sent at once waits
+    rather than doing the work twice. A real engine here: the test database's sessions commit savepoints."""
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
+    from api.db import Writes
+
+    engine = sa.create_engine("sqlite://")
+    table = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
+    table.metadata.create_all(engine)
+
+    def answer_lost(_conn: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    writes = Writes()
+    token = request_writes.set(writes)
+    try:
+        with Session(engine) as session:
+            session.execute(table.insert().values(id=1))
+            session.commit()
+        assert (writes.committed, writes.in_doubt) == (1, False)
+        event.listen(engine, "commit", answer_lost)
+        with Session(engine) as session:
+            session.execute(table.insert().values(id=2))
+            with pytest.raises(OperationalError):
+                session.commit()
+        assert (writes.committed, writes.in_doubt) == (1, True)
+    finally:
+        request_writes.reset(token)

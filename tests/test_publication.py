@@ -79,7 +79,6 @@ def test_every_protected_detail_is_found_in_any_spelling(
         ("Niamh O Brien", "name", ["carer"]),
         ("07700/900777", "phone", ["carer"]),
         ("Mary Jane Okoro", "name", ["consent_giver"]),
-        ("Lukasz Wisniewski", "name", ["staff"]),
         ("07700.900.222", "phone", ["staff"]),
         ("soren.d@exam\u00adple.org", "email", ["participant"]),
         ("07700 900111", "phone", ["participant"]),
@@ -146,15 +145,36 @@ def test_a_staff_member_is_told_about_their_own_record_not_a_colleagues(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
     assert staff_actor.staff is not None
+    staff_actor.staff.personal_phone = "07700 900333"
+    session.add(staff_actor.staff)
+    session.flush()
     colleague = make_staff(session, full_name="Tomás Reyes", personal_email="tomas@example.net")
-    text = f"{staff_actor.staff.full_name} and Tomas Reyes (tomas@example.net)"
+    text = "Call 07700 900333 or Tomas Reyes (tomas@example.net)"
     body = post(client, staff_actor, text=text)
     assert [(m["kind"], [p["staff_id"] for p in m["people"]]) for m in body["matches"]] == [
-        ("name", [str(staff_actor.staff.id)]),
-        (None, []),
+        ("phone", [str(staff_actor.staff.id)]),
         (None, []),
     ]
     assert str(colleague.id) not in str(body)
+
+
+def test_staff_names_and_official_addresses_are_not_protected(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    # The policy protects staff's "personal (non-official) email and phone where recorded": their names and
+    # their addresses at the organisation's own domains are how the public is meant to reach them.
+    make_staff(
+        session,
+        full_name="Tomás Reyes",
+        email="tomas.reyes@moremusic.org.uk",
+        personal_email="tomas.reyes@gmail.com",
+    )
+    make_staff(session, full_name="Ada Brook", personal_email="ada@MoreMusic.org.uk")
+    text = (
+        "Tomas Reyes (tomas.reyes@moremusic.org.uk, tomas.reyes@gmail.com); Ada Brook, ada@moremusic.org.uk"
+    )
+    body = post(client, coordinator, text=text)
+    assert spans(text, body) == [("tomas.reyes@gmail.com", "email", ["staff"])]
 
 
 def test_a_thousand_phone_numbers_are_refused(
@@ -278,6 +298,40 @@ def test_pictured_outside_reach_is_refused_exactly_as_an_unknown_id(
     out_of_reach, unknown = refusal(elsewhere.id), refusal(uuid.uuid4())
     assert out_of_reach == unknown
     assert [e["field"] for e in unknown["errors"]] == ["pictured_participant_ids.1"]
+    # Refused checks are audited as every other: who, when, the counts; never the ids or the text.
+    events = session.exec(
+        select(AuditEvent)
+        .where(col(AuditEvent.entity_type) == "publication_check")
+        .order_by(col(AuditEvent.seq))
+    ).all()
+    assert [e.action for e in events] == ["publication_check.refused"] * 2
+    assert staff_actor.user is not None
+    assert all(e.actor_id == staff_actor.user.id for e in events)
+    assert all(e.changes == {"pictured": 2, "characters": 6} for e in events)
+    assert str(elsewhere.id) not in str([e.changes for e in events])
+
+
+def test_a_list_of_names_to_try_is_refused(
+    client: TestClient, staff_actor: Actor, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One out-of-reach child among thousands of guesses would otherwise be pointed out by its span.
+    consents_make_participant(session, full_name="Ellis Fairweather")
+    monkeypatch.setattr(get_settings(), "publication_max_name_starts", 50)
+    guesses = "\n".join(f"Ellis Surname{i}" for i in range(50))
+    r = client.post(URL, json={"text": guesses + "\nEllis Fairweather"}, headers=staff_actor.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "text"
+    # The count would say whether one more word begins a name. Each spelling's first word counts: "Ellis"
+    # 51 times, and "Fairweather" (as in "Fairweather, Ellis").
+    assert "52" not in r.json()["detail"]
+    assert "Fairweather" not in r.text
+    event = session.exec(
+        select(AuditEvent).where(col(AuditEvent.action) == "publication_check.refused")
+    ).one()
+    assert event.changes["name_starts"] == 52
+    # Up to the limit, the check runs.
+    text = "\n".join(f"Ellis Surname{i}" for i in range(48)) + "\nEllis Fairweather"
+    assert client.post(URL, json={"text": text}, headers=staff_actor.headers).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlmodel import Session, col, func, select
 
 from api import clock, crud
@@ -134,6 +135,10 @@ def create_user_for_email(
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Unprocessable.field("password", f"at least {MIN_PASSWORD_LENGTH} characters")
     login = email.strip().lower()
+    try:
+        TypeAdapter(EmailStr).validate_python(login)
+    except ValidationError as exc:
+        raise Unprocessable.field("email", f"{email!r} is not an email address") from exc
     staff = session.exec(select(Staff).where(Staff.email == login)).first()
     if staff is None:
         if not full_name:

@@ -6,21 +6,34 @@ the same canonical form (`api.consents.canonical`), and the directory is an inde
 a text is read once, word by word, with a dictionary lookup per word, however many people there are.
 
 Names: the words of a stored name, in order. Between two parts of a name, a stored space must meet some
-separator in the text (spaces and line breaks, a dash or an apostrophe of any kind, a tag), while a stored
-dash or apostrophe is optional: it meets any separator or none ("O'Brien" is found as "O Brien" and
-"OBrien"). A name is never found inside a longer word ("Sam Lee" is not in "Sam Leeds" nor in
-"Sam Lee-Jones"); a possessive ("Sam Lee's") is still the name.
+separator in the text (any run of characters that are not letters or digits, except "@": spaces, line
+breaks, dashes, apostrophes, commas, full stops, "_", "#", "*", a tag), while any punctuation in a stored
+name (a dash, an apostrophe, a comma, a full stop, brackets, "&", "/") is optional: it meets any separator
+or none ("O'Brien" is found as "O Brien" and "OBrien", "St. John" as "St John"). A name written as one word
+("#EllisFairweather", "@ellisfairweather") is found when it is long enough not to be an ordinary word
+(MIN_RUN_TOGETHER_LETTERS). Each stored name is also looked for as it is commonly rewritten: its last word
+first ("Fairweather, Ellis" for "Ellis Fairweather", and the other way round), without a leading title
+("Dr.", "Mrs" ...), without a bracketed nickname or with the nickname for the word before it ("Ellis
+(Elle) Fairweather" is also "Ellis Fairweather" and "Elle Fairweather"), without middle names, and each of
+two people stored under one surname ("Joanne & Paul Fairbrook"). A name is never found inside a
+longer word ("Sam Lee" is not in "Sam Leeds" nor in "Sam Lee-Jones"); a possessive ("Sam Lee's") is still
+the name. A name of one part is looked for only when it has MIN_SINGLE_NAME_LETTERS letters and is not a
+word for a relative ("Mum", "Dad", "Jo", "Bo" would flag every occurrence of an ordinary word).
 
-Email addresses: the whole address, in canonical form (case-folded, invisible characters dropped).
+Email addresses: the whole address, in canonical form (case-folded, invisible characters dropped), also
+written "%40", "[at]", "(at)", " at ", " @ " for "@" and "[dot]", "(dot)", " dot " for ".", and with or
+without a "+tag" ("a.b+kids@x.org" is found as "a.b@x.org").
 
-Phone numbers: by their digits, with any separators (spaces, dots, slashes, dashes, brackets) between digit
-groups. A UK number is found written nationally ("07700 900123") or internationally ("+44 7700 900123",
-"0044 ...", "+44 (0)7700 ..."); another country's only internationally.
+Phone numbers: by their digits, with any separators (spaces, dots, slashes, dashes, brackets, commas,
+semicolons, colons, "_", "%20") between digit groups. A UK number is found written nationally
+("07700 900123") or internationally ("+44 7700 900123", "0044 ...", "44 7700 ...", "+44 (0)7700 ...");
+another country's only internationally, with or without "+" or "00".
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
@@ -39,17 +52,82 @@ MIN_PHONE_DIGITS = 7
 MAX_PHONE_DIGITS = 17
 # A name found from fewer letters than this would flag ordinary words ("Jo" in "Jo's").
 MIN_NAME_LETTERS = 2
+# A one-part name ("Mum", "Ma", "Bo") shorter than this is an ordinary word far more often than a name.
+MIN_SINGLE_NAME_LETTERS = 4
+# A name written as one word ("#EllisFairweather") shorter than this may be an ordinary word ("Al Bert").
+MIN_RUN_TOGETHER_LETTERS = 8
+# Parts of a name read at most: bounds the work per text word (a 99-part stored name would make reading a
+# text of repeated first parts quadratic). A longer stored name is looked for by its first parts.
+MAX_NAME_PARTS = 8
+# What people call a carer or a consent giver when no name was recorded: never identifying on its own.
+_RELATIVES = frozenset(
+    [
+        "mum",
+        "mom",
+        "mam",
+        "mummy",
+        "mommy",
+        "mother",
+        "dad",
+        "daddy",
+        "father",
+        "nan",
+        "nana",
+        "nanna",
+        "nanny",
+        "gran",
+        "granny",
+        "grandma",
+        "grandmother",
+        "grandad",
+        "granddad",
+        "grandpa",
+        "grandfather",
+        "aunt",
+        "auntie",
+        "aunty",
+        "uncle",
+        "carer",
+        "parent",
+        "parents",
+        "guardian",
+        "foster",
+        "sister",
+        "brother",
+    ]
+)
+_TITLE = re.compile(r"^(?:dr|mr|mrs|ms|miss|mx|prof|rev|revd|sir|dame|lady|lord)\b\.?\s*")
+_BRACKETED = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*")
+_NICKNAME = re.compile(r"[a-z0-9'-]+\s*[(\[]([^()\[\]]*)[)\]]")
+_WORDS = re.compile(r"[^\s,]+")
+_CONNECTORS = frozenset({"&", "/", "+", "and"})
 
 _ATOM = re.compile(r"[a-z0-9]+")
-# Text between two words that may stand between two parts of one name; anything else (a comma, a full stop,
-# an "@") ends a name.
-_SOFT_GAP = re.compile(r"[ '\-]+")
+# Text between two words that may stand between two parts of one name: anything but an "@" (an email's
+# parts are not a name) or a break between two pieces of text.
+_SOFT_GAP = re.compile(r"[^a-z0-9@\x00]+")
+# Two words joined into one: a dash, an apostrophe, or Markdown's marks inside a word ("Fair**weather**",
+# "Fair\\-weather", "ellis_fairweather"), and nothing else.
+_JOINERS = "'-*_~`\\"
+_JOINER = re.compile(f"[{re.escape(_JOINERS)}]+")
 _EMAIL = re.compile(
     r"(?<![a-z0-9._%+'-])[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+(?![a-z0-9-])(?!\.[a-z0-9])"
 )
-# Digits with up to four separators between any two of them; "+" only in front.
+# An address with "@" or "." spelt out ("a [at] b dot org", "a%40b.org" in a mailto link).
+_AT = r"(?:@|%40|\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+|\s+@\s+)"
+_DOT = r"(?:\.|\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+)"
+_SPELT_EMAIL = re.compile(
+    rf"(?<![a-z0-9._%+'-])(?P<local>[a-z0-9._+'-]+){_AT}(?P<domain>[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)+)(?![a-z0-9])"
+)
+_SPELT_DOT = re.compile(_DOT)
+_AT_ANCHOR = re.compile(r"@|%40|\s*[\[(]\s*at\s*[\])]|\s+at\s|\s+@")
+_LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._+'-")
+# Digits with up to four separators between any two of them; "+" only in front. For counting shapes.
 _PHONE_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:[ ./()\-]{0,4}[0-9])*")
+# For finding stored numbers, more separators: "," ";" ":" "_" "[]", "%20" (a space in a tel: link), six.
+_PHONE_LOOKUP_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:(?:[ ./()\[\]\-,;:_]|%20){0,6}[0-9])*")
 _DIGITS = re.compile(r"[0-9]+")
+_DIGIT_GROUPS = re.compile(r"%20|[0-9]+")
 GB = 44
 
 
@@ -79,22 +157,50 @@ class _Name:
     owners: frozenset[Hashable]
 
 
+def name_keys(value: str) -> list[tuple[str, frozenset[int], frozenset[int]]]:
+    """Every spelling of a stored name to look for (as written, last word first, without a title or a
+    bracketed nickname, with the nickname), each as `name_key` gives it."""
+    folded = fold(value).strip()
+    spellings = {folded, _BRACKETED.sub(" ", folded).strip(), _NICKNAME.sub(r"\1", folded)}
+    for spelling in list(spellings):
+        untitled = _TITLE.sub("", spelling)
+        if len(_WORDS.findall(untitled)) >= 2:
+            spellings.add(untitled)
+    for spelling in list(spellings):
+        words = _WORDS.findall(spelling)
+        if len(words) >= 3:
+            # Without the middle names ("Ellis James Fairweather" is "Ellis Fairweather"); two people with
+            # one surname ("Joanne & Paul Fairbrook") each by their own name.
+            spellings.add(f"{words[0]} {words[-1]}")
+            for k, word in enumerate(words[1:-1], 1):
+                if word in _CONNECTORS:
+                    spellings.add(" ".join(words[k + 1 :]))
+    for spelling in list(spellings):
+        words = _WORDS.findall(spelling)
+        if len(words) >= 2:
+            spellings.add(" ".join([words[-1], *words[:-1]]))
+    keys = (name_key(spelling) for spelling in sorted(spellings))
+    return [key for key in keys if key is not None]
+
+
 def name_key(value: str) -> tuple[str, frozenset[int], frozenset[int]] | None:
-    """A stored name as its letters run together, with where separators must and may fall; None when it is
-    too short to look for."""
+    """A stored name as its letters run together, with where separators must (a space) and may (any
+    punctuation) fall; None when it is too short, or too ordinary a word, to look for."""
     folded = fold(value)
     key: list[str] = []
     required: set[int] = set()
     optional: set[int] = set()
     length = 0
     last_end: int | None = None
-    for atom in _ATOM.finditer(folded):
+    for atom in itertools.islice(_ATOM.finditer(folded), MAX_NAME_PARTS):
         if last_end is not None:
             gap = folded[last_end : atom.start()]
-            (optional if ("-" in gap or "'" in gap) else required).add(length)
+            (required if gap.isspace() else optional).add(length)
         key.append(atom.group())
         length += len(atom.group())
         last_end = atom.end()
+    if len(key) == 1 and (length < MIN_SINGLE_NAME_LETTERS or key[0] in _RELATIVES):
+        return None
     if length < MIN_NAME_LETTERS:
         return None
     return "".join(key), frozenset(required), frozenset(optional)
@@ -133,13 +239,15 @@ class Directory:
         phones: dict[tuple[str, str], set[Hashable]] = defaultdict(set)
         for entry in entries:
             if entry.kind == "name":
-                name = name_key(entry.value)
-                if name is not None:
+                for name in name_keys(entry.value):
                     names[name].add(entry.owner)
             elif entry.kind == "email":
                 email = email_key(entry.value)
                 if email is not None:
                     emails[email].add(entry.owner)
+                    local, _, domain = email.rpartition("@")
+                    if "+" in local:  # "a.b+kids@x.org" is the address "a.b@x.org" too
+                        emails[f"{local.partition('+')[0]}@{domain}"].add(entry.owner)
             else:
                 phone = phone_key(entry.value)
                 if phone is not None:
@@ -150,10 +258,13 @@ class Directory:
         # What a text word followed by a space must be to begin a name: a whole name, or a name cut where it
         # may be cut. Most words are neither, and cost one set lookup.
         self.first_words: set[str] = set()
+        # Each spelling's first part: how many of a text's words could begin a name (`name_starts`).
+        self.first_parts: set[str] = set()
         for (key, required, optional), owners in names.items():
             self.names[key].append(_Name(required, optional, frozenset(owners)))
             self.first_words.add(key)
             self.first_words.update(key[:cut] for cut in required | optional)
+            self.first_parts.add(key[: min(required | optional, default=len(key))])
         self.name_keys = sorted(self.names)
         self.emails = {k: frozenset(v) for k, v in emails.items()}
         self.phones = {k: frozenset(v) for k, v in phones.items()}
@@ -163,7 +274,13 @@ class Directory:
         """Every detail found, in order of position in the original text."""
         matches = self._names(folded) + self._emails(folded) + self._phones(folded)
         matches.sort(key=lambda m: (m.start, -m.end))
-        return matches
+        return _distinct(matches)
+
+    def name_starts(self, folded: Folded) -> int:
+        """How many of the text's words are the first part of some protected name (however spelt): a text
+        made of many is a list of names to try, not a text meant for publication."""
+        first_parts = self.first_parts
+        return sum(1 for atom in _ATOM.findall(folded.text) if atom in first_parts)
 
     def _names(self, folded: Folded) -> list[Match]:
         text = folded.text
@@ -173,7 +290,7 @@ class Directory:
         i = 0
         while i < len(atoms):
             start, end = atoms[i]
-            if text[start:end] not in first_words and text[end : end + 1] not in ("-", "'"):
+            if text[start:end] not in first_words and text[end : end + 1] not in _JOINERS:
                 i += 1  # neither a name's first part nor joined by a dash or apostrophe to the next word
                 continue
             matched = self._name_at(text, atoms, i)
@@ -197,14 +314,16 @@ class Directory:
         candidates: list[tuple[int, frozenset[Hashable]]] = []
         j = i
         while True:
+            # The whole name written as one word ("#EllisFairweather"), when it is long enough.
+            one_word = j == i and len(key) >= MIN_RUN_TOGETHER_LETTERS
             for name in self.names.get(key, ()):
                 if (
-                    name.required <= spaced | joined
+                    (one_word or name.required <= spaced | joined)
                     and spaced <= name.required | name.optional
                     and _ends_word(text, atoms, j)
                 ):
                     candidates.append((j, name.owners))
-            if j + 1 >= len(atoms) or not self._begins_a_name(key):
+            if j + 1 >= len(atoms) or j + 1 - i >= MAX_NAME_PARTS or not self._begins_a_name(key):
                 break
             gap = text[atoms[j][1] : atoms[j + 1][0]]
             if not _SOFT_GAP.fullmatch(gap):
@@ -224,21 +343,51 @@ class Directory:
 
     def _emails(self, folded: Folded) -> list[Match]:
         found = []
-        for email in _EMAIL.finditer(folded.text):
-            owners = self.emails.get(email.group())
-            if owners:
-                start, end = folded.starts[email.start()], folded.ends[email.end() - 1]
-                found.append(Match(start, end, "email", owners))
+        text = folded.text
+        after = 0
+        # From each "@" (or spelt "at"), back over at most 64 characters of local part (RFC 5321's limit):
+        # reading every word as the start of an address cost more than the rest of the text together.
+        for anchor in _AT_ANCHOR.finditer(text):
+            at = anchor.start()
+            if at < after:
+                continue
+            start, stop = at, max(after, at - 64)
+            while start > stop and text[start - 1] in _LOCAL_CHARS:
+                start -= 1
+            email = _SPELT_EMAIL.match(text, start) if start < at else None
+            if email is None:
+                continue
+            after = email.end()
+            domain = _SPELT_DOT.sub(".", email.group("domain"))
+            hit = self._email_owners(email.group("local"), domain)
+            if hit is not None:
+                length, owners = hit
+                # The address as written ends where the domain's first `length` characters were written.
+                end = email.start("domain") + _written_length(email.group("domain"), length)
+                found.append(Match(folded.starts[email.start()], folded.ends[end - 1], "email", owners))
         return found
+
+    def _email_owners(self, local: str, domain: str) -> tuple[int, frozenset[Hashable]] | None:
+        """Whose address local@domain is, with or without a "+tag", or local@ a shorter domain where a dash
+        may have been punctuation after it ("a@b.org-she", an em dash folded): (domain length, owners)."""
+        locals_ = (local, local.partition("+")[0]) if "+" in local else (local,)
+        cut = len(domain)
+        while cut > 0:
+            for name in locals_:
+                owners = self.emails.get(f"{name}@{domain[:cut]}")
+                if owners:
+                    return cut, owners
+            cut = domain.rfind("-", 0, cut)
+        return None
 
     def _phones(self, folded: Folded) -> list[Match]:
         found: list[Match] = []
-        for run in _PHONE_RUN.finditer(folded.text):
+        for run in _PHONE_LOOKUP_RUN.finditer(folded.text):
             found.extend(self._phones_in(folded, run))
         return found
 
     def _phones_in(self, folded: Folded, run: re.Match[str]) -> list[Match]:
-        groups = list(_DIGITS.finditer(run.group()))
+        groups = [g for g in _DIGIT_GROUPS.finditer(run.group()) if g.group() != "%20"]
         digits = "".join(g.group() for g in groups)
         # For each digit, where it is in the canonical text; each group's first digit and its end.
         where: list[int] = []
@@ -277,6 +426,12 @@ class Directory:
                     tries.append(("gb", at + 3))
         elif digits.startswith("0", g):
             tries.append(("gb", g + 1))
+        else:  # a country code without "+" or "00": "44 7700 900123", "33 1 23 45 67 89"
+            tries.append(("intl", g))
+            if digits.startswith("44", g):
+                tries.append(("gb", g + 2))
+                if digits.startswith("0", g + 2):
+                    tries.append(("gb", g + 3))
         for index, at in tries:
             # Only the group ends a number starting at `at` could reach: a run of digit groups may be long
             # (a list of numbers separated by spaces is one run), and looking at all of them from every
@@ -290,9 +445,40 @@ class Directory:
         return None
 
 
+def _written_length(written: str, length: int) -> int:
+    """How much of a domain as written (dots perhaps spelt out) makes its first `length` canonical
+    characters."""
+    seen = 0
+    position = 0
+    for dot in _SPELT_DOT.finditer(written):
+        label = dot.start() - position
+        if seen + label >= length:
+            return position + (length - seen)
+        seen += label + 1
+        position = dot.end()
+        if seen >= length:
+            return position
+    return position + (length - seen)
+
+
+def _distinct(matches: list[Match]) -> list[Match]:
+    """One match per detail found: a text read both as HTML and as plain text finds most details twice, and
+    one reading may find a detail inside a longer one the other found (sorted by start, longest first)."""
+    kept: list[Match] = []
+    reach: dict[Detail, Match] = {}  # of each kind, the kept match reaching furthest
+    for match in matches:
+        wider = reach.get(match.kind)
+        if wider is not None and match.end <= wider.end and match.owners <= wider.owners:
+            continue
+        kept.append(match)
+        if wider is None or match.end > wider.end:
+            reach[match.kind] = match
+    return kept
+
+
 def _joined(gap: str) -> bool:
     """Two words joined into one by a dash or an apostrophe, with no space."""
-    return bool(gap) and _SOFT_GAP.fullmatch(gap) is not None and " " not in gap
+    return _JOINER.fullmatch(gap) is not None
 
 
 def _ends_word(text: str, atoms: list[tuple[int, int]], j: int) -> bool:
@@ -318,11 +504,13 @@ def shapes(folded: Folded) -> int:
             if not ((plus and i == 0) or groups[i].startswith("0")):
                 i += 1
                 continue
+            # "+" and a country code: a full number may be as short as MIN_PHONE_DIGITS ("+376 310001").
+            need = MIN_PHONE_DIGITS if plus and i == 0 else 10
             total, j = 0, i
-            while j < len(groups) and total < 10:
+            while j < len(groups) and total < need:
                 total += len(groups[j])
                 j += 1
-            if 10 <= total <= MAX_PHONE_DIGITS:
+            if need <= total <= MAX_PHONE_DIGITS:
                 count += 1
                 i = j
             else:

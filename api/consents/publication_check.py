@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from api import clock
 from api.audit import service as audit
+from api.auth.principal import Principal
 from api.auth.reach import Reach, Record
 from api.config import get_settings
 from api.consents import logic
@@ -39,6 +40,8 @@ from api.consents.publication import Detail, Directory, Entry, Match, shapes
 from api.db import utcnow
 from api.errors import FieldError, Unprocessable
 from api.participants.models import Participant
+from api.policy import service as policy
+from api.policy.models import PolicySettings
 from api.ratelimit import hit_user
 from api.staff.models import Staff
 
@@ -89,19 +92,14 @@ def _entries(session: Session) -> Iterator[Entry]:
     ):
         role: PersonRole = "participant" if given_by == GivenBy.participant else "consent_giver"
         yield Entry("name", given_by_name, Owner(role, pid))
-    for sid, name, email, personal_email, personal_phone in session.execute(
-        sa.select(
-            col(Staff.id),
-            col(Staff.full_name),
-            col(Staff.email),
-            col(Staff.personal_email),
-            col(Staff.personal_phone),
-        )
+    # Staff: only what the policy protects of theirs, "personal (non-official) email and phone where
+    # recorded". Their names and official addresses are how the organisation is meant to be reached.
+    official = {d.lower() for d in policy.get(session=session).official_email_domains}
+    for sid, personal_email, personal_phone in session.execute(
+        sa.select(col(Staff.id), col(Staff.personal_email), col(Staff.personal_phone))
     ):
         owner = Owner("staff", staff_id=sid)
-        yield Entry("name", name, owner)
-        yield Entry("email", email, owner)
-        if personal_email:
+        if personal_email and personal_email.rpartition("@")[2].strip().lower() not in official:
             yield Entry("email", personal_email, owner)
         if personal_phone:
             yield Entry("phone", personal_phone, owner)
@@ -114,7 +112,7 @@ def _version(session: Session) -> tuple[object, ...]:
     statement, read from the (updated_at, version) indexes rather than the tables."""
     figures = [
         aggregate
-        for table in (Participant, Consent, Staff)
+        for table in (Participant, Consent, Staff, PolicySettings)
         for aggregate in (
             select(func.count()).select_from(table).scalar_subquery(),
             select(func.coalesce(func.sum(col(table.version)), 0)).scalar_subquery(),
@@ -260,6 +258,18 @@ def _pictures(session: Session, visible: Visible, data: PublicationCheckRequest)
     ]
 
 
+def _refused(session: Session, caller: Principal, data: PublicationCheckRequest, **counts: int) -> None:
+    """Audit a refused check as every other: who, when, the counts behind the refusal; never the text."""
+    audit.record(
+        session,
+        actor=caller,
+        action="publication_check.refused",
+        entity_type="publication_check",
+        changes={**counts, "characters": len(data.text)},
+    )
+    session.commit()
+
+
 def check(*, session: Session, reach: Reach, data: PublicationCheckRequest) -> PublicationCheckResult:
     """Every protected detail in the text, and whether each pictured participant's image consent covers the
     purpose. `clean` only when nothing was found and every pictured person is covered.
@@ -267,8 +277,9 @@ def check(*, session: Session, reach: Reach, data: PublicationCheckRequest) -> P
     Errors: 429 over the per-user rate (PUBLICATION_CHECKS_PER_MINUTE); 422 `text` when it holds more
     phone-number- or email-shaped strings than PUBLICATION_MAX_CONTACT_SHAPES (a list of numbers is a lookup,
     not a text to publish); 422 `purpose` when pictures are named without one; 422
-    `pictured_participant_ids.<i>` for an id listed twice, unknown or outside the caller's reach (said alike).
-    Every check is audited: who, when, how many matches; never the text."""
+    `pictured_participant_ids.<i>` for an id listed twice, unknown or outside the caller's reach (said alike);
+    422 `text` when more of its words begin a protected name than PUBLICATION_MAX_NAME_STARTS (a list of
+    names to try). Every check is audited, refused ones too: who, when, the counts; never the text."""
     settings = get_settings()
     caller = reach.actor
     if caller.kind == "user":  # another system's key is already limited per key, and holds no user row
@@ -283,23 +294,31 @@ def check(*, session: Session, reach: Reach, data: PublicationCheckRequest) -> P
     folded = read(data.text, data.content_type)
     found_shapes = shapes(folded)
     if found_shapes > settings.publication_max_contact_shapes:
-        audit.record(
-            session,
-            actor=caller,
-            action="publication_check.refused",
-            entity_type="publication_check",
-            changes={"contact_shapes": found_shapes, "characters": len(data.text)},
-        )
-        session.commit()
+        _refused(session, caller, data, contact_shapes=found_shapes)
         raise Unprocessable.field(
             "text",
             f"The text holds {found_shapes} phone-number- or email-shaped strings; a check takes at most "
             f"{settings.publication_max_contact_shapes}. A text for publication rarely has so many: check it "
             "in parts, or ask the e-safety coordinator.",
         )
+    index = directory(session)
+    name_starts = index.name_starts(folded)
+    if name_starts > settings.publication_max_name_starts:
+        # The count is not told: told, it would say whether one more word is the start of someone's name.
+        _refused(session, caller, data, name_starts=name_starts)
+        raise Unprocessable.field(
+            "text",
+            "The text holds more words that begin a protected person's name than a check takes "
+            f"(PUBLICATION_MAX_NAME_STARTS, {settings.publication_max_name_starts}): a list of names is a "
+            "lookup, not a text to publish. Check it in parts, or ask the e-safety coordinator.",
+        )
     visible = visible_to(session, reach)
-    pictures = _pictures(session, visible, data)
-    matches = [_answer(m, visible) for m in directory(session).find(folded)]
+    try:
+        pictures = _pictures(session, visible, data)
+    except Unprocessable:
+        _refused(session, caller, data, pictured=len(data.pictured_participant_ids or ()))
+        raise
+    matches = [_answer(m, visible) for m in index.find(folded)]
     clean = not matches and all(p.allowed for p in pictures)
     audit.record(
         session,

@@ -188,12 +188,25 @@ class BatchInterrupted(AppError):
 
     status_code, code, title = 503, "sync_interrupted", "Service unavailable"
 
-    def __init__(self, results: list[SyncResult], failed_at: int | None, failed_record_saved: bool) -> None:
+    def __init__(
+        self,
+        results: list[SyncResult],
+        failed_at: int | None,
+        failed_record_saved: bool,
+        *,
+        in_doubt: bool = False,
+    ) -> None:
         saved = sum(r.status in (SyncStatus.created, SyncStatus.updated) for r in results)
         if failed_at is None:
             where = f"after all {len(results)} records were handled ({saved} created or updated, all saved)"
         else:
-            fate = "was saved" if failed_record_saved else "was not saved"
+            fate = (
+                "was saved"
+                if failed_record_saved
+                else "may or may not have been saved (the database failed while saving it)"
+                if in_doubt
+                else "was not saved"
+            )
             where = (
                 f"at record {failed_at}: the {saved} records before it that were created or updated are "
                 f"saved, record {failed_at} {fate}, and none after it was attempted"
@@ -205,6 +218,7 @@ class BatchInterrupted(AppError):
             extra={
                 "records_saved": saved + (1 if failed_record_saved else 0),
                 "failed_at": failed_at,
+                "failed_record_in_doubt": in_doubt and not failed_record_saved,
                 "results": [r.model_dump(mode="json", exclude_none=True) for r in results],
             },
         )
@@ -340,7 +354,9 @@ def run(
             obj, outcome = upsert(external_id, data)
         except DATABASE_ERRORS as exc:
             saved = writes is not None and writes.committed > committed
-            raise BatchInterrupted(results, index, saved) from exc
+            # A failed COMMIT may still have saved the record: never report that as "not saved".
+            in_doubt = writes is not None and writes.in_doubt
+            raise BatchInterrupted(results, index, saved, in_doubt=in_doubt) from exc
         except AppError as exc:
             session.rollback()
             results.append(
