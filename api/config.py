@@ -110,8 +110,8 @@ class Settings(BaseSettings):
     def _parseable_url(cls, value: str) -> str:
         try:
             make_url(value)
-        except ArgumentError:
-            # Not the value: it may hold a password.
+        except (ArgumentError, ValueError):
+            # Not the value, nor the parser's message (which may quote part of it): it may hold a password.
             raise ValueError(
                 "DATABASE_URL is not a database URL (dialect://user:password@host/name)"
             ) from None
