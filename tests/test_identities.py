@@ -41,7 +41,7 @@ def test_handles_and_profile_urls_meet_in_one_key(a: str, b: str) -> None:
 @pytest.mark.parametrize(
     ("a", "b"),
     [
-        ("m\u0430ya.okafor", "maya.okafor"),  # a Cyrillic "а" that looks like a Latin "a"
+        ("m\u0430ya.okafor", "maya.okafor"),  # a Cyrillic "a" (U+0430) that looks like a Latin one
         ("zoë_ng", "zoe_ng"),  # an accent makes another user name
         ("https://www.facebook.com/m\u0430ya.okafor", "maya.okafor"),
     ],
@@ -53,7 +53,7 @@ def test_a_look_alike_handle_is_another_key(a: str, b: str) -> None:
 
 def test_emails_phones_and_names_are_folded() -> None:
     assert email_key(" Zoë.Ng@Example.ORG ") == email_key("zoë.ng@example.org") == "zoë.ng@example.org"
-    # Two mailboxes each: an accent, and an internationalised domain with a Cyrillic "а" anyone may register.
+    # Two mailboxes each: an accent, and an internationalised domain with a Cyrillic "a" anyone may register.
     assert email_key("zoë.ng@example.org") != email_key("zoe.ng@example.org")
     assert email_key("maya@ex\u0430mple.org") != email_key("maya@example.org")
     assert email_key("no at sign") is None

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -18,9 +19,14 @@ from api.memberships.models import MemberRole
 from api.rosters.models import GroupRoster, RosterEntry
 from tests.factories import TODAY, Actor, compliance_compliant_group, make_actor, make_membership
 from tests.test_compliance_api import count_queries
-from tests.test_rosters import World, url, world  # noqa: F401  (the fixture)
+from tests.test_rosters import World, url
 
 RULE = "GRP-ROSTER-RECONCILED"
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    return World(session)
 
 
 def _finding(client: TestClient, actor: Actor, group_id: uuid.UUID, **params: Any) -> dict[str, Any]:
@@ -95,7 +101,7 @@ def _stamp(
 ) -> None:
     """Move a stored timestamp back `days` days (noon that day): what was uploaded or answered then."""
     at = clock.start_of(TODAY - timedelta(days=days)) + timedelta(hours=12)
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__  # type: ignore[union-attr]
     session.execute(sa.update(table).where(table.c.id.in_(list(ids))).values({column: at}))
     session.commit()
 

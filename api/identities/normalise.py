@@ -5,9 +5,9 @@ however the handle, address or number was typed or exported.
   direction marks that copying from a web page brings along) dropped, then Unicode NFKC and full case
   folding, so "ＺＯË.Ng@Example.org" and "zoë.ng@example.org" are one key. Nothing is transliterated: a
   certain match must not be won by a look-alike, and "zoë@" and "zoe@" are two mailboxes, as are
-  "maya@example.org" and "maya@exаmple.org" with a Cyrillic "а" (an internationalised domain anyone may
-  register). Names, which only ever give a *probable* match, are folded as the publication guard folds them
-  (`api.consents.canonical.fold`, transliteration included).
+  "maya@example.org" and the same with a Cyrillic "a" (U+0430) in the domain (an internationalised domain
+  anyone may register). Names, which only ever give a *probable* match, are folded as the publication
+  guard folds them (`api.consents.canonical.fold`, transliteration included).
 - Phone numbers: E.164 read as UK numbers (`api.phones.normalise`, the `phonenumbers` library), so
   "07700 900123" and "+44 7700 900123" are one key; a number it cannot read keeps its digits only.
 - Profile URLs: scheme, "www."/"m." and tracking queries dropped, and for the platforms the service knows
