@@ -434,6 +434,15 @@ def test_an_unknown_adult_makes_the_group_non_compliant_until_resolved_and_appli
     applied = client.post(f"{base}/apply", headers={**coordinator.headers, "If-Match": etag})
     assert applied.status_code == 200, applied.text
     assert applied.json()["changes"] == []  # the records already matched the platform
+    # The group's memberships equal the platform's list, less the person taken off it.
+    after = client.get(
+        "/api/v1/memberships",
+        params={"group_id": str(group.id), "current": True},
+        headers=coordinator.headers,
+    ).json()["items"]
+    assert {m["staff_id"] or m["participant_id"]: m["role"] for m in after} == people
+    on_platform = client.get(base, headers=coordinator.headers).json()["entries"]
+    assert sorted(e["person"]["id"] for e in on_platform if e["resolution"] != "removed") == sorted(people)
     report = client.get(compliance, headers=coordinator.headers).json()
     assert report["status"] == "compliant", [f for f in report["findings"] if f["outcome"] != "pass"]
     review = next(f for f in report["findings"] if f["rule_id"] == "GRP-PERIODIC-REVIEW")
