@@ -53,7 +53,6 @@ from api.compliance.snapshot import (
     RiskAssessmentFacts,
     RosterEntryFacts,
     RosterFacts,
-    RosterPersonFacts,
     StaffFacts,
     StaffSnapshot,
     Thresholds,
@@ -64,6 +63,7 @@ from api.errors import Conflict, NotFound, Unprocessable
 from api.groups.models import Platform
 from api.participants.models import Participant
 from api.policy.models import PolicySettingsBase
+from api.rosters.match import Person
 
 _T = SQLModel.metadata.tables
 GROUP, MEMBERSHIP, STAFF, PARTICIPANT = _T["online_group"], _T["membership"], _T["staff"], _T["participant"]
@@ -482,9 +482,9 @@ def _entry_facts(r: Sequence[Any], rd: fetch.Reader) -> RosterEntryFacts:
     person = None
     if match != "unknown" or resolution is not None:
         if r[7] is not None:
-            person = RosterPersonFacts("staff", rd.uuid(r[7]), r[8], rd.day(r[9]), r[10] and rd.day(r[10]))
+            person = Person("staff", rd.uuid(r[7]), r[8], rd.day(r[9]), r[10] and rd.day(r[10]))
         elif r[11] is not None:
-            person = RosterPersonFacts(
+            person = Person(
                 "participant",
                 rd.uuid(r[11]),
                 r[12],

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from api.common import in_force
 from api.consents.logic import ConsentFact
+from api.rosters.match import Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +110,6 @@ class ReviewFacts:
     reviewed_by_id: uuid.UUID
 
 
-class RosterPersonFacts(NamedTuple):
-    """The person a roster entry was matched to (or identified as): enough to judge whether they should be
-    on the platform on `as_of`."""
-
-    type: str  # "staff" or "participant"
-    id: uuid.UUID
-    name: str
-    started_on: date  # a member of staff's start, a participant's joining
-    left_on: date | None = None
-    date_of_birth: date | None = None  # participants only
-
-
 class RosterEntryFacts(NamedTuple):
     """One person on a platform's member list, with the answer given for it as it stood on `as_of` (an
     answer made later is not there yet)."""
@@ -131,7 +120,9 @@ class RosterEntryFacts(NamedTuple):
     platform_role: str  # admin, moderator or member
     match: str  # certain, probable or unknown
     resolution: str | None = None  # confirmed, identified or removed, if answered by `as_of`
-    person: RosterPersonFacts | None = None
+    # The person matched (or identified), as reconciliation reads them: enough to judge whether they should
+    # be on the platform on `as_of`.
+    person: Person | None = None
 
 
 @dataclass(frozen=True, slots=True)

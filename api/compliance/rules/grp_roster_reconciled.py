@@ -27,15 +27,11 @@ from api.compliance.rules.base import (
     passed,
     warned,
 )
-from api.compliance.snapshot import GroupSnapshot, RosterEntryFacts, RosterFacts, RosterPersonFacts
+from api.compliance.snapshot import GroupSnapshot, RosterEntryFacts, RosterFacts
 from api.rosters import match
 from api.rosters.models import Match, PlatformRole, Resolution
 
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
-def _person(p: RosterPersonFacts) -> match.Person:
-    return match.Person(p.type, p.id, p.name, p.started_on, p.left_on, p.date_of_birth)
 
 
 def _state(e: RosterEntryFacts) -> match.EntryState:
@@ -43,7 +39,7 @@ def _state(e: RosterEntryFacts) -> match.EntryState:
         e.id,
         PlatformRole(e.platform_role),
         Match(e.match),
-        _person(e.person) if e.person is not None else None,
+        e.person,
         Resolution(e.resolution) if e.resolution is not None else None,
     )
 
