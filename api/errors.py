@@ -124,6 +124,12 @@ class PreconditionFailed(AppError):
     status_code, code, title = 412, "precondition_failed", "Precondition failed"
 
 
+class PreconditionRequired(AppError):
+    """RFC 6585 section 3: the change is only made against the version the client read."""
+
+    status_code, code, title = 428, "precondition_required", "Precondition required"
+
+
 class PayloadTooLarge(AppError):
     status_code, code, title = 413, "payload_too_large", "Payload too large"
 

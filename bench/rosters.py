@@ -296,20 +296,22 @@ def insert(conn: sa.Connection, w: World) -> None:
 def reconcile(session: Any, w: World) -> list[tuple[str, uuid.UUID | None]]:
     """What reconciliation makes of every entry: the directory load and one match per entry."""
     from api.groups.models import Group
-    from api.rosters import service
+    from api.rosters import match, service
 
     group = session.get(Group, w.group["id"])
     directory = service.directory(session, group, w.today)
-    out = []
-    for e in w.entries:
-        found = directory.find(
-            display_name=e.get("display_name"),
-            handle=e.get("handle"),
-            email=e.get("email"),
-            phone=e.get("phone"),
-        )
-        out.append((found.match.value, found.person.id if found.person else None))
-    return out
+    found = match.one_account_each(
+        [
+            directory.find(
+                display_name=e.get("display_name"),
+                handle=e.get("handle"),
+                email=e.get("email"),
+                phone=e.get("phone"),
+            )
+            for e in w.entries
+        ]
+    )
+    return [(f.match.value, f.person.id if f.person else None) for f in found]
 
 
 def run(url: str, today: date) -> None:

@@ -30,15 +30,32 @@ URL = "/api/v1/identities"
         ("facebook.com/people/Maya-Okafor/100099", "100099"),
         ("https://www.instagram.com/Beat_Maker/?hl=en", "@beat_maker"),
         ("https://discord.com/users/81234567", "81234567"),
-        ("ＺＯË_Ng", "zoe_ng"),  # full-width letters and a diaeresis fold away
+        ("ＺＯË_Ng", "zoë_ng"),  # full-width letters and capitals fold away
+        ("\u200e@maya.okafor\u200b", "Maya.Okafor"),  # direction marks a copied web page brings along
     ],
 )
 def test_handles_and_profile_urls_meet_in_one_key(a: str, b: str) -> None:
     assert handle_key(a) == handle_key(b)
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("m\u0430ya.okafor", "maya.okafor"),  # a Cyrillic "a" (U+0430) that looks like a Latin one
+        ("zoë_ng", "zoe_ng"),  # an accent makes another user name
+        ("https://www.facebook.com/m\u0430ya.okafor", "maya.okafor"),
+    ],
+)
+def test_a_look_alike_handle_is_another_key(a: str, b: str) -> None:
+    # A certain match must not be won by an account whose name only looks like one on record.
+    assert handle_key(a) != handle_key(b)
+
+
 def test_emails_phones_and_names_are_folded() -> None:
-    assert email_key(" Zoë.Ng@Example.ORG ") == email_key("zoe.ng@example.org") == "zoe.ng@example.org"
+    assert email_key(" Zoë.Ng@Example.ORG ") == email_key("zoë.ng@example.org") == "zoë.ng@example.org"
+    # Two mailboxes each: an accent, and an internationalised domain with a Cyrillic "a" anyone may register.
+    assert email_key("zoë.ng@example.org") != email_key("zoe.ng@example.org")
+    assert email_key("maya@ex\u0430mple.org") != email_key("maya@example.org")
     assert email_key("no at sign") is None
     assert phone_key("07700 900123") == phone_key("+44 (0)7700-900-123") == "+447700900123"
     assert phone_key("+1 415 555 2671") == "+14155552671"

@@ -269,7 +269,11 @@ def test_resolve_then_apply_makes_the_memberships_equal_the_platform(
 ) -> None:
     roster = _upload(client, coordinator, world)
     apply_url = f"{url(world.group)}/{roster['id']}/apply"
-    refused = client.post(apply_url, headers=coordinator.headers)
+    # Without If-Match, nothing is applied: the roster as the caller read it is what is applied.
+    missing = client.post(apply_url, headers=coordinator.headers)
+    assert missing.status_code == 428
+    assert missing.json()["code"] == "precondition_required"
+    refused = client.post(apply_url, headers={**coordinator.headers, "If-Match": '"1"'})
     assert refused.status_code == 409
     assert refused.json()["code"] == "roster_unresolved"
     # Kit is confirmed; Sam (too old) and the departed tutor were taken off the platform; the stranger
@@ -311,7 +315,7 @@ def test_resolve_then_apply_makes_the_memberships_equal_the_platform(
         ("membership.end", "Zoë Absent", f"ended on {TODAY}"),
         ("membership.update", "Tom Ellis", "role admin -> member"),
     ]
-    assert client.post(apply_url, headers=coordinator.headers).status_code == 409
+    assert client.post(apply_url, headers={**coordinator.headers, "If-Match": '"6"'}).status_code == 409
     # The group's memberships now equal the platform's list (less those removed from it).
     current = client.get(
         "/api/v1/memberships",
@@ -351,8 +355,14 @@ def test_a_group_admin_may_not_add_a_child_nor_identify_one_out_of_reach(
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "participant_id"
     assert "Elsewhere" not in r.text
-    for row in (4, 5):
-        assert _resolve(client, admin, world, roster, row, {"resolution": "confirmed"}).status_code == 200
+    # Kit, matched by name and in none of the admin's groups, shows to them as "a young person outside your
+    # groups": they may not confirm whom they cannot see; a coordinator does.
+    blind = _resolve(client, admin, world, roster, 4, {"resolution": "confirmed"})
+    assert blind.status_code == 403, blind.text
+    assert "Kit" not in blind.text
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    assert _resolve(client, coordinator, world, roster, 4, {"resolution": "confirmed"}).status_code == 200
+    assert _resolve(client, admin, world, roster, 5, {"resolution": "confirmed"}).status_code == 200
     bad = _resolve(client, admin, world, roster, 6, {"resolution": "removed"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "removed_on"
@@ -363,7 +373,7 @@ def test_a_group_admin_may_not_add_a_child_nor_identify_one_out_of_reach(
         == 200
     )
     # Kit would be added to the group: a coordinator's act.
-    r = client.post(f"{url(world.group)}/{roster['id']}/apply", headers=admin.headers)
+    r = client.post(f"{url(world.group)}/{roster['id']}/apply", headers={**admin.headers, "If-Match": '"4"'})
     assert r.status_code == 403, r.text
     key = make_api_key(session, (ApiKeyScope.sync_write,))
     r = client.post(f"{url(world.group)}/{roster['id']}/apply", headers=key.headers)
@@ -420,9 +430,19 @@ def test_an_unknown_adult_makes_the_group_non_compliant_until_resolved_and_appli
                 ).status_code
                 == 200
             )
-    applied = client.post(f"{base}/apply", headers=coordinator.headers)
+    etag = client.get(base, headers=coordinator.headers).headers["etag"]
+    applied = client.post(f"{base}/apply", headers={**coordinator.headers, "If-Match": etag})
     assert applied.status_code == 200, applied.text
     assert applied.json()["changes"] == []  # the records already matched the platform
+    # The group's memberships equal the platform's list, less the person taken off it.
+    after = client.get(
+        "/api/v1/memberships",
+        params={"group_id": str(group.id), "current": True},
+        headers=coordinator.headers,
+    ).json()["items"]
+    assert {m["staff_id"] or m["participant_id"]: m["role"] for m in after} == people
+    on_platform = client.get(base, headers=coordinator.headers).json()["entries"]
+    assert sorted(e["person"]["id"] for e in on_platform if e["resolution"] != "removed") == sorted(people)
     report = client.get(compliance, headers=coordinator.headers).json()
     assert report["status"] == "compliant", [f for f in report["findings"] if f["outcome"] != "pass"]
     review = next(f for f in report["findings"] if f["rule_id"] == "GRP-PERIODIC-REVIEW")
@@ -468,7 +488,9 @@ def test_apply_leaves_a_membership_that_started_after_the_list_was_taken(
         assert (
             _resolve(client, coordinator, world, roster, row, {"resolution": "confirmed"}).status_code == 200
         )
-    applied = client.post(f"{url(world.group)}/{roster['id']}/apply", headers=coordinator.headers)
+    applied = client.post(
+        f"{url(world.group)}/{roster['id']}/apply", headers={**coordinator.headers, "If-Match": '"3"'}
+    )
     assert applied.status_code == 200, applied.text
     ended = {c["person"]["label"] for c in applied.json()["changes"] if c["action"] == "membership.end"}
     assert newcomer.full_name not in ended

@@ -150,3 +150,17 @@ def redact_participants(evaluation: Evaluation, keep: Collection[uuid.UUID] = ()
             for f in evaluation.findings
         ),
     )
+
+
+def redact_rosters(evaluation: Evaluation) -> Evaluation:
+    """A finding about a platform's member list (one whose evidence holds a `roster`) reduced to the roster
+    and its counts: for callers who reach rosters' counts only (trustees), never who is on the list."""
+    return replace(
+        evaluation,
+        findings=tuple(
+            replace(f, evidence=tuple(e for e in f.evidence if e.type == "roster"))
+            if any(e.type == "roster" for e in f.evidence)
+            else f
+            for f in evaluation.findings
+        ),
+    )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
@@ -35,6 +35,7 @@ from api.compliance.engine import (
     evaluate,
     finding,
     redact_participants,
+    redact_rosters,
     summarise,
 )
 from api.compliance.models import Waiver, WaiverCreate
@@ -50,22 +51,25 @@ from api.compliance.snapshot import (
     ParticipantFacts,
     ReviewFacts,
     RiskAssessmentFacts,
+    RosterEntryFacts,
     RosterFacts,
     StaffFacts,
     StaffSnapshot,
     Thresholds,
 )
 from api.consents.logic import ConsentFact
-from api.db import utcnow
+from api.db import UTCDateTime, utcnow
 from api.errors import Conflict, NotFound, Unprocessable
 from api.groups.models import Platform
 from api.participants.models import Participant
 from api.policy.models import PolicySettingsBase
+from api.rosters.match import Person
 
 _T = SQLModel.metadata.tables
 GROUP, MEMBERSHIP, STAFF, PARTICIPANT = _T["online_group"], _T["membership"], _T["staff"], _T["participant"]
 USER, CONSENT, REVIEW, RISK = _T["user_account"], _T["consent"], _T["group_review"], _T["risk_assessment"]
 INCIDENT, WAIVER, ROSTER = _T["incident"], _T["compliance_waiver"], _T["group_roster"]
+ROSTER_ENTRY = _T["roster_entry"]
 
 SERIOUS = ("high", "critical")
 # The consents the group rules read (GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT): no other kind is loaded.
@@ -80,7 +84,9 @@ FACTS: dict[str, list[str]] = {
         "consents (given_on, expires_on, withdrawn_on)",
         "staff code of conduct and e-safety training dates",
         "group start date",
-        "reviews, rosters and risk assessments (on or before as_of)",
+        "reviews and risk assessments (on or before as_of)",
+        "rosters (taken and uploaded on or before as_of) and the answers for their entries (made on or "
+        "before as_of)",
         "incidents (reported on or before as_of, not closed by then)",
         "waivers (granted, expires_on, revoked)",
     ],
@@ -90,7 +96,7 @@ FACTS: dict[str, list[str]] = {
         "staff flags (e-safety coordinator, uses social media for work) and email addresses",
         "incident severity and status labels",
         "sign-in accounts (enabled or not)",
-        "which roster entries still wait for an answer",
+        "whom a roster entry answered as identified names (an earlier probable match is not kept)",
     ],
 }
 
@@ -102,7 +108,10 @@ FACTS: dict[str, list[str]] = {
 def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evaluation:
     """Children's names only for callers who may see those children today (their `Reach`): none for those
     who reach no participant (trustees), all for those who reach every one, and otherwise only the
-    children in reach today, so that an `as_of` in the past cannot show a child who has since moved out."""
+    children in reach today, so that an `as_of` in the past cannot show a child who has since moved out.
+    Who is on a platform's member list only for callers who read rosters' contents (trustees: the counts)."""
+    if not reach.reads(Record.roster) or reach.reads_counts_only(Record.roster):
+        evaluation = redact_rosters(evaluation)
     if not reach.reads(Record.participant):
         return redact_participants(evaluation)
     if reach.reads_every(Record.participant):
@@ -139,6 +148,8 @@ def check_as_of(as_of: date | None) -> date:
 
 POLICY = _T["policy_settings"]
 _AS_OF = sa.bindparam("as_of", type_=sa.Date())
+# The first instant after the organisation's day `as_of` (UTC): what was stamped before it was done by then.
+_AS_OF_END = sa.bindparam("as_of_end", type_=UTCDateTime())
 _GROUP_ID = sa.bindparam("group_id", type_=GROUP.c.id.type)
 
 
@@ -283,6 +294,8 @@ class _Loaded:
     reviews: dict[Any, list[ReviewFacts]]
     rosters: dict[Any, list[RosterFacts]]
     risks: dict[Any, list[RiskAssessmentFacts]]
+    # The latest roster's entries, by the roster's raw id (one group's report only).
+    roster_entries: dict[Any, list[RosterEntryFacts]]
     incidents: dict[Any, list[IncidentFacts]]
     waivers: dict[Any, dict[str, WaiverFacts]]
 
@@ -300,6 +313,9 @@ class _Queries:
     risks: Select[Any]
     incidents: Select[Any]
     waivers: Select[Any]
+    # The entries of the group's latest roster on `as_of`, whose evidence names each discrepancy: loaded for
+    # one group's report only (a status needs the counts alone).
+    roster_entries: Select[Any] | None = None
 
 
 def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Queries:
@@ -342,17 +358,24 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
     no_count = sa.cast(sa.null(), sa.Integer)
     reviews = sa.union_all(
         sa.select(
-            REVIEW.c.group_id, REVIEW.c.id, REVIEW.c.reviewed_on, REVIEW.c.reviewed_by_id, no_count, no_count
+            REVIEW.c.group_id,
+            REVIEW.c.id,
+            REVIEW.c.reviewed_on,
+            REVIEW.c.reviewed_by_id,
+            no_count,
+            no_count,
+            REVIEW.c.created_at.label("uploaded_at"),
         ).where(in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF),
         sa.select(
             ROSTER.c.group_id,
             ROSTER.c.id,
             ROSTER.c.captured_on,
             ROSTER.c.uploaded_by_id,
-            ROSTER.c.open_unknown,
-            ROSTER.c.open_probable,
-        ).where(in_groups(ROSTER.c.group_id), ROSTER.c.captured_on <= _AS_OF),
-    )
+            _still_open("unknown"),
+            _still_open("probable"),
+            ROSTER.c.created_at,
+        ).where(in_groups(ROSTER.c.group_id), _roster_known),
+    ).order_by(sa.literal_column("uploaded_at"))
     assessor_uses_group = sa.exists().where(
         MEMBERSHIP.c.group_id == RISK.c.group_id, MEMBERSHIP.c.staff_id == RISK.c.assessed_by_id
     )
@@ -393,7 +416,86 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
     return _Queries(consents, members, reviews, risks, incidents, waivers)
 
 
-_ONE_GROUP_QUERIES = _queries(lambda column: column == _GROUP_ID)
+# A roster counts on `as_of` once it was taken and uploaded by the end of that day.
+_roster_known = sa.and_(ROSTER.c.captured_on <= _AS_OF, ROSTER.c.created_at < _AS_OF_END)
+
+
+def _still_open(match: str) -> sa.ScalarSelect[Any]:
+    """How many of the roster's entries matched `match` had no answer by the end of `as_of`."""
+    e = ROSTER_ENTRY.c
+    return (
+        sa.select(sa.func.count())
+        .where(
+            e.roster_id == ROSTER.c.id,
+            e.match == match,
+            sa.or_(e.resolution.is_(None), e.resolved_at >= _AS_OF_END),
+        )
+        .scalar_subquery()
+    )
+
+
+def _roster_entries() -> Select[Any]:
+    """The entries of the one group's latest roster on `as_of` (as the rule picks it: taken last, then
+    uploaded last), each with its answer if made by then and the person it names."""
+    e = ROSTER_ENTRY.c
+    latest = (
+        sa.select(ROSTER.c.id)
+        .where(ROSTER.c.group_id == _GROUP_ID, _roster_known)
+        .order_by(ROSTER.c.captured_on.desc(), ROSTER.c.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    answered = e.resolved_at < _AS_OF_END
+    return (
+        sa.select(
+            e.roster_id,
+            e.id,
+            e.row,
+            sa.func.coalesce(e.display_name, e.handle, e.email, e.phone),
+            e.platform_role,
+            e.match,
+            sa.case((answered, e.resolution), else_=sa.null()),
+            e.staff_id,
+            STAFF.c.full_name,
+            STAFF.c.started_on,
+            STAFF.c.left_on,
+            e.participant_id,
+            PARTICIPANT.c.full_name,
+            PARTICIPANT.c.joined_on,
+            PARTICIPANT.c.left_on,
+            PARTICIPANT.c.date_of_birth,
+        )
+        .select_from(
+            ROSTER_ENTRY.outerjoin(STAFF, STAFF.c.id == e.staff_id).outerjoin(
+                PARTICIPANT, PARTICIPANT.c.id == e.participant_id
+            )
+        )
+        .where(e.roster_id == latest)
+        .order_by(e.row)
+    )
+
+
+def _entry_facts(r: Sequence[Any], rd: fetch.Reader) -> RosterEntryFacts:
+    """A RosterEntryFacts from a `_roster_entries` row. An unknown entry answered after `as_of` names nobody
+    yet (its person came with the answer)."""
+    match, resolution = r[5], r[6]
+    person = None
+    if match != "unknown" or resolution is not None:
+        if r[7] is not None:
+            person = Person("staff", rd.uuid(r[7]), r[8], rd.day(r[9]), r[10] and rd.day(r[10]))
+        elif r[11] is not None:
+            person = Person(
+                "participant",
+                rd.uuid(r[11]),
+                r[12],
+                rd.day(r[13]),
+                r[14] and rd.day(r[14]),
+                rd.day(r[15]),
+            )
+    return RosterEntryFacts(rd.uuid(r[1]), r[2], r[3] or "", r[4], match, resolution, person)
+
+
+_ONE_GROUP_QUERIES = replace(_queries(lambda column: column == _GROUP_ID), roster_entries=_roster_entries())
 
 
 class _Purposes(dict[str, frozenset[str]]):
@@ -414,13 +516,26 @@ def _load(
     reuse: bool = False,
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
-    those groups: eight statements, sent together (see `fetch`)."""
+    those groups: eight statements (nine with a roster's entries), sent together (see `fetch`)."""
     conn = session.connection()
     rd = fetch.reader(conn)
+    params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
     statements = (groups_statement, _THRESHOLDS, q.consents, q.members, q.reviews, q.risks, q.incidents)
-    group_rows, policy_rows, consent_rows, member_rows, review_rows, risk_rows, incident_rows, waiver_rows = (
-        fetch.fetch_all(conn, (*statements, q.waivers), params, reuse=reuse)
-    )
+    extra = (q.roster_entries,) if q.roster_entries is not None else ()
+    (
+        group_rows,
+        policy_rows,
+        consent_rows,
+        member_rows,
+        review_rows,
+        risk_rows,
+        incident_rows,
+        waiver_rows,
+        *more,
+    ) = fetch.fetch_all(conn, (*statements, q.waivers, *extra), params, reuse=reuse)
+    roster_entries: dict[Any, list[RosterEntryFacts]] = defaultdict(list)
+    for r in more[0] if more else ():
+        roster_entries[r[0]].append(_entry_facts(r, rd))
     groups = _groups(group_rows, rd)
     if policy_rows:
         p = policy_rows[0]
@@ -468,11 +583,20 @@ def _load(
 
     reviews: dict[Any, list[ReviewFacts]] = defaultdict(list)
     rosters: dict[Any, list[RosterFacts]] = defaultdict(list)
-    for r in review_rows:
+    raw_roster_ids: dict[uuid.UUID, Any] = {}
+    for r in review_rows:  # in the order they were uploaded
         if r[4] is None:
             reviews[r[0]].append(ReviewFacts(to_uuid(r[1]), day(r[2]), to_uuid(r[3])))
         else:
-            rosters[r[0]].append(RosterFacts(to_uuid(r[1]), day(r[2]), r[4], r[5]))
+            roster = RosterFacts(to_uuid(r[1]), day(r[2]), r[4], r[5])
+            raw_roster_ids[roster.id] = r[1]
+            rosters[r[0]].append(roster)
+    if extra:
+        for group_rosters in rosters.values():
+            # The latest as the entries' statement picks it: taken last, then uploaded last.
+            latest = sorted(group_rosters, key=lambda f: f.captured_on)[-1]
+            entries = tuple(roster_entries.get(raw_roster_ids[latest.id], ()))
+            group_rosters[group_rosters.index(latest)] = replace(latest, entries=entries)
 
     risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
     for r in risk_rows:
@@ -494,7 +618,7 @@ def _load(
         held_waiver = waivers[r[0]].get(r[2])
         if held_waiver is None or not held_waiver.in_force_on(as_of):
             waivers[r[0]][r[2]] = w
-    return groups, thresholds, _Loaded(members, reviews, rosters, risks, incidents, waivers)
+    return groups, thresholds, _Loaded(members, reviews, rosters, risks, roster_entries, incidents, waivers)
 
 
 def _snapshot(

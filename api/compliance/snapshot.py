@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from api.common import in_force
 from api.consents.logic import ConsentFact
+from api.rosters.match import Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +110,33 @@ class ReviewFacts:
     reviewed_by_id: uuid.UUID
 
 
+class RosterEntryFacts(NamedTuple):
+    """One person on a platform's member list, with the answer given for it as it stood on `as_of` (an
+    answer made later is not there yet)."""
+
+    id: uuid.UUID
+    row: int
+    shown_as: str  # what the platform showed: the name, else the handle, email or phone
+    platform_role: str  # admin, moderator or member
+    match: str  # certain, probable or unknown
+    resolution: str | None = None  # confirmed, identified or removed, if answered by `as_of`
+    # The person matched (or identified), as reconciliation reads them: enough to judge whether they should
+    # be on the platform on `as_of`.
+    person: Person | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class RosterFacts:
-    """A member list uploaded from the platform (api/rosters): when it was taken and how many of its
-    entries still wait for an answer (today's count: resolutions carry no history of their own)."""
+    """A member list uploaded from the platform (api/rosters) on or before `as_of`: when it was taken and how
+    many of its entries still waited for an answer on `as_of` (answers are dated: one made later does not
+    count). A group's rosters come in the order they were uploaded. `entries` are loaded for the latest
+    only, and only where the evidence is shown (one group's report); None where not loaded."""
 
     id: uuid.UUID
     captured_on: date
     open_unknown: int = 0
     open_probable: int = 0
+    entries: tuple[RosterEntryFacts, ...] | None = None
 
     @property
     def reconciled(self) -> bool:

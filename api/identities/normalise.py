@@ -1,9 +1,13 @@
 """Platform identities in the one form they are compared in (a *match key*), so the same person is found
 however the handle, address or number was typed or exported.
 
-- Email addresses and handles: trimmed, a leading "@" dropped, then folded as the publication guard folds
-  text (`api.consents.canonical.fold`: Unicode NFKC, full case folding, transliteration to ASCII), so
-  "Zoë.Ng@Example.org" and "zoe.ng@example.org" are one key.
+- Email addresses and handles: trimmed, a leading "@" dropped, formatting characters (zero-width spaces,
+  direction marks that copying from a web page brings along) dropped, then Unicode NFKC and full case
+  folding, so "ＺＯË.Ng@Example.org" and "zoë.ng@example.org" are one key. Nothing is transliterated: a
+  certain match must not be won by a look-alike, and "zoë@" and "zoe@" are two mailboxes, as are
+  "maya@example.org" and the same with a Cyrillic "a" (U+0430) in the domain (an internationalised domain
+  anyone may register). Names, which only ever give a *probable* match, are folded as the publication
+  guard folds them (`api.consents.canonical.fold`, transliteration included).
 - Phone numbers: E.164 read as UK numbers (`api.phones.normalise`, the `phonenumbers` library), so
   "07700 900123" and "+44 7700 900123" are one key; a number it cannot read keeps its digits only.
 - Profile URLs: scheme, "www."/"m." and tracking queries dropped, and for the platforms the service knows
@@ -15,6 +19,7 @@ however the handle, address or number was typed or exported.
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,9 +39,24 @@ _HOST_PREFIXES = ("www.", "m.", "mobile.", "web.", "mbasic.")
 _FACEBOOK = frozenset({"facebook.com", "fb.com"})
 
 
+def _visible(text: str) -> str:
+    """The text without formatting characters (Unicode category Cf), trimmed."""
+    if text.isascii():
+        return text.strip()
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
+
+
+def strict_fold(text: str) -> str:
+    """Case and width folded, formatting characters dropped; letters otherwise kept as they are."""
+    text = _visible(text)
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
 def email_key(value: str) -> str | None:
     """The match key of an email address, or None for text with no "@" in it."""
-    key = fold(value.strip())
+    key = strict_fold(value.strip())
     return key if "@" in key.strip("@") else None
 
 
@@ -66,26 +86,26 @@ def url_key(value: str) -> str:
         if segments[:1] == ["profile.php"]:
             ids = parse_qs(parts.query).get("id")
             if ids:
-                return fold(ids[0])
+                return strict_fold(ids[0])
         if segments[:1] == ["people"] and len(segments) >= 3:
-            return fold(segments[2])  # facebook.com/people/Display-Name/<id>
+            return strict_fold(segments[2])  # facebook.com/people/Display-Name/<id>
         if len(segments) == 1:
-            return fold(segments[0])
+            return strict_fold(segments[0])
     if host == "instagram.com" and len(segments) == 1:
-        return fold(segments[0])
+        return strict_fold(segments[0])
     if host in ("discord.com", "discordapp.com") and segments[:1] == ["users"] and len(segments) == 2:
-        return fold(segments[1])
-    return fold(host + path)
+        return strict_fold(segments[1])
+    return strict_fold(host + path)
 
 
 def handle_key(value: str) -> str | None:
     """The match key of a handle, user id or profile URL on a platform, or None for blank text."""
-    text = value.strip()
+    text = _visible(value)
     if not text:
         return None
     if _URL_START.search(text):
         return url_key(text) or None
-    return fold(text.removeprefix("@").strip()) or None
+    return strict_fold(strict_fold(text).removeprefix("@")) or None
 
 
 def key(kind: IdentityKind, value: str) -> str | None:

@@ -13,7 +13,14 @@ from api.audit import service as audit
 from api.auth.reach import Reach
 from api.compliance import watch
 from api.db import utcnow
-from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from api.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+)
 from api.groups.models import Group
 from api.identities import normalise
 from api.identities.models import PlatformIdentity
@@ -120,6 +127,13 @@ def resolve(
             raise Unprocessable.field(
                 "resolution", f"Only a probable match is confirmed; this one is {entry.match}"
             )
+        pid = entry.participant_id
+        if pid is not None and not reach.holds(session, reach.participants, pid):
+            # They were shown "a young person outside your groups": nobody confirms whom they cannot see.
+            raise Forbidden(
+                "This entry may be a young person outside your groups: a coordinator confirms it, or "
+                "resolve it as removed"
+            )
     elif data.resolution is Resolution.identified:
         kind, pid = _identify(session, reach, data)
         entry.staff_id = pid if kind == "staff" else None
@@ -182,9 +196,15 @@ def apply(
     say they are gone). Someone on the platform whose records say they should not be there (departed staff,
     a young person who left) gets no new membership: remove them on the platform and resolve the entry.
 
-    Errors: 409 while entries wait for an answer, once applied, or when a later roster of the group exists;
-    403 when a young person would be added and the caller may not place children (only a coordinator may);
-    412 for a stale If-Match."""
+    Errors: 428 without If-Match (the roster's ETag: the memberships change as the roster stood when the
+    caller read it); 409 while entries wait for an answer, once applied, or when a later roster of the group
+    exists; 403 when a young person would be added and the caller may not place children (only a
+    coordinator may); 412 for a stale If-Match."""
+    if expected_version is None:
+        raise PreconditionRequired(
+            "Send the roster's ETag as If-Match: apply changes the group's memberships as the roster stood "
+            "when you read it"
+        )
     if roster.applied_at is not None:
         raise Conflict(f"The roster was already applied at {roster.applied_at:%Y-%m-%d %H:%M} UTC")
     if _latest(session, group.id) != roster.id:

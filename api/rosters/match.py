@@ -4,13 +4,14 @@
 this group's platform, email addresses and phone numbers (recorded identities, a member of staff's official
 and personal addresses, a young person's own). An entry is matched `certain` by the first of its handle,
 email and phone that names exactly one person; else `probable` by its name alone when one person has that
-name (or, of several, one is in the group today); else `unknown`. Nothing here reads the database.
+name (or, of several, one is in the group today) and no other entry of the list names them too; else
+`unknown`. Nothing here reads the database.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -87,6 +88,17 @@ class Directory:
         if len(ids) == 1:
             return Found(Match.probable, MatchedBy.name, self.people[ids[0]])
         return UNKNOWN
+
+
+def one_account_each(found: list[Found]) -> list[Found]:
+    """A name alone cannot say which of two accounts is the person's: a probable match to someone another
+    entry of the same list also matches (for certain or by name) is `unknown`, so someone identifies it
+    rather than confirming an impostor who took a member's name."""
+    seen = Counter(f.person.id for f in found if f.person is not None)
+    return [
+        UNKNOWN if f.match is Match.probable and f.person is not None and seen[f.person.id] > 1 else f
+        for f in found
+    ]
 
 
 # --- discrepancies -----------------------------------------------------------------------------------------

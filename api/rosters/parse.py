@@ -3,7 +3,8 @@
 CSV is read with the standard library's `csv` module (quoted fields, commas and line breaks inside quotes,
 a UTF-8 byte-order mark from Excel). The header's column names are matched without regard to case, spaces,
 hyphens or underscores, and each has a few other names platforms and spreadsheets use (`COLUMNS`). Any error
-is a 422 naming the row (the file's line, the header being row 1) and the column, and nothing is stored.
+is a 422 naming the row (as a spreadsheet numbers it, the header being row 1) and the column, and nothing is
+stored.
 docs/rosters.md lists the columns and how to export a list from each platform.
 """
 
@@ -68,6 +69,7 @@ def read_csv(body: bytes) -> list[tuple[int, EntryIn]]:
         line = text[: text.index("\x00")].count("\n") + 1
         raise _bad(line, "body", "the file holds a NUL character: it is not a CSV file")
     reader = csv.reader(io.StringIO(text, newline=""))
+    reading = 1  # the row being read, for a file the csv module cannot read
     try:
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
@@ -85,8 +87,11 @@ def read_csv(body: bytes) -> list[tuple[int, EntryIn]]:
         if not set(columns) & set(IDENTIFYING):
             raise _bad(1, "display_name", "no column says who each member is (name, handle, email or phone)")
         entries: list[tuple[int, EntryIn]] = []
-        for values in reader:
-            row = reader.line_num
+        reading = 2
+        # Rows as a spreadsheet numbers them (the header is row 1), not the file's lines: a cell with a line
+        # break in it (Alt+Enter in Excel) is one row over two lines.
+        for row, values in enumerate(reader, start=2):
+            reading = row + 1
             if not any(v.strip() for v in values):
                 continue  # a blank line, as spreadsheets leave at the end
             if len(entries) == MAX_ENTRIES:
@@ -97,7 +102,7 @@ def read_csv(body: bytes) -> list[tuple[int, EntryIn]]:
                 raise _bad(row, f"column {len(columns) + 1}", "the row has more values than the header")
             entries.append((row, _entry(row, dict(zip(columns, values, strict=True)))))
     except csv.Error as exc:
-        raise _bad(reader.line_num, "body", f"not readable as CSV ({exc})") from exc
+        raise _bad(reading, "body", f"not readable as CSV ({exc})") from exc
     return entries
 
 

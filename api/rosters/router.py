@@ -29,6 +29,8 @@ from api.rosters.models import (
 
 router = APIRouter()
 
+IF_MATCH_REQUIRED: Responses = {428: problem("No If-Match header with the roster's ETag")}
+
 Reader = Annotated[Principal, Depends(require(Permission.ROSTER_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.ROSTER_WRITE))]
 NOT_ADMIN: Responses = {
@@ -228,7 +230,8 @@ def resolve_entry(
     (with `staff_id` or `participant_id`, looked up within the caller's reach; the entry's handle, email and
     phone are recorded as that person's identities so the next list matches them for certain) or `removed`
     (with `removed_on`: they were taken off the platform that day). Coordinators and the group's admins.
-    If-Match is the roster's ETag (each answer moves it on). 409 once applied or already answered."""
+    If-Match is the roster's ETag (each answer moves it on). 409 once applied or already answered; 403 for
+    confirming a match to a young person outside the caller's reach (a coordinator's act)."""
     entry = answers.get_entry(session=session, roster=roster, entry_id=roster_entry_id)
     entry = answers.resolve(
         session=session,
@@ -248,7 +251,7 @@ def resolve_entry(
 @router.post(
     "/{group_id}/rosters/{roster_id}/apply",
     response_model=ApplyResult,
-    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN, **PRECONDITION},
+    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN, **PRECONDITION, **IF_MATCH_REQUIRED},
     summary="Apply a roster to the group's memberships",
 )
 def apply_roster(
@@ -263,8 +266,9 @@ def apply_roster(
     """Make the group's memberships equal the platform's list: end those of people no longer on it, add
     those of matched people on it, and set admin roles to match (a platform admin or moderator who is
     current staff is an admin). Every change is audited and listed. Send the roster's ETag as If-Match
-    (412 if it moved on). 409 while entries wait for an answer (`roster_unresolved`), once applied, or when
-    a later roster exists; 403 for a group admin when a young person would be added (a coordinator's act)."""
+    (428 without it, 412 if it moved on). 409 while entries wait for an answer (`roster_unresolved`), once
+    applied, or when a later roster exists; 403 for a group admin when a young person would be added (a
+    coordinator's act)."""
     roster, changes = answers.apply(
         session=session, reach=reach, group=group, roster=roster, expected_version=expected_version
     )

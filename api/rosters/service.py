@@ -198,8 +198,13 @@ def upload(
     now = utcnow()
     rows = []
     tally: Counter[Match] = Counter()
-    for row, e in entries:
-        result = found.find(display_name=e.display_name, handle=e.handle, email=e.email, phone=e.phone)
+    results = match.one_account_each(
+        [
+            found.find(display_name=e.display_name, handle=e.handle, email=e.email, phone=e.phone)
+            for _, e in entries
+        ]
+    )
+    for (row, e), result in zip(entries, results, strict=True):
         tally[result.match] += 1
         person = result.person
         rows.append(
