@@ -10,9 +10,12 @@ from sqlmodel import Session, col, select
 from api.audit.models import AuditEvent
 from api.db import utcnow
 from api.idempotency import IdempotencyKey, fingerprint_of
+from api.incidents.models import Incident
 from api.staff.models import Staff
+from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.webhooks.signing import new_secret
 from tests.clock import FixedClock
-from tests.factories import Actor, token_headers
+from tests.factories import PASSWORD, Actor, token_headers
 
 URL = "/api/v1/staff"
 
@@ -289,3 +292,39 @@ def test_the_fingerprint_is_canonical_for_json_and_exact_otherwise() -> None:
     assert fingerprint_of(scope, b'{"b": [2, 1], "a": 1}') != fingerprint_of(scope, b'{"b":[1,2],"a":1}')
     assert fingerprint_of(scope, b"name,email\na,b\n") != fingerprint_of(scope, b"name,email\na,b \n")
     assert fingerprint_of(scope, b"{}") != fingerprint_of({**scope, "path": "/api/v1/webhooks"}, b"{}")
+
+
+def test_a_coordinator_signing_in_again_retries_an_incident_once_with_one_webhook(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """The issue's case: the token expired, she signs in again and retries the same report with the same
+    key. One incident, one `incident.reported` delivery, and the first answer back."""
+    session.add(
+        WebhookEndpoint(url="https://crm.example.org/hooks", events=list(WebhookEvent), secret=new_secret())
+    )
+    session.commit()
+    report = {
+        "category": "cyberbullying",
+        "severity": "medium",
+        "occurred_at": "2026-07-01T18:00:00Z",
+        "summary": "Unkind messages in the band chat",
+    }
+    first = client.post("/api/v1/incidents", json=report, headers=keyed(coordinator, "inc-1"))
+    assert first.status_code == 201, first.text
+    assert coordinator.user is not None
+    fixed_clock.advance(minutes=31)  # the first token has expired
+    assert client.get("/api/v1/auth/me", headers=coordinator.headers).status_code == 401
+    fresh = client.post(
+        "/api/v1/auth/token", data={"username": coordinator.user.email, "password": PASSWORD}
+    ).json()["access_token"]
+    again = client.post(
+        "/api/v1/incidents",
+        json=dict(reversed(list(report.items()))),
+        headers={"Authorization": f"Bearer {fresh}", "Idempotency-Key": "inc-1"},
+    )
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert len(session.exec(select(Incident)).all()) == 1
+    deliveries = session.exec(select(WebhookDelivery)).all()
+    assert [d.event_type for d in deliveries] == [WebhookEvent.incident_reported]
