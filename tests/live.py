@@ -95,18 +95,25 @@ def live_app() -> Iterator[tuple[str, Engine]]:
 
 @contextmanager
 def served_by_workers(url: str, *, workers: int = 2, **settings: str) -> Iterator[str]:
-    """`esafety serve --workers N` in a process of its own on a free port, as production runs it (separate
-    worker processes that share only the database); `settings` become environment variables. Yields the
+    """The app served by N uvicorn worker processes on a free port, as production runs it (separate
+    processes that share only the database); `settings` become environment variables. Yields the
     base URL; stops the server afterwards."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, **{k.upper(): v for k, v in settings.items()}}
+    # As `esafety serve` runs it (proxy headers left to the app), through uvicorn's own command so that a
+    # worker slow to import the app on a busy test machine is waited for rather than restarted in a loop.
     command = [
-        str(Path(sys.executable).parent / "esafety"),
-        "serve",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.main:app",
         "--port",
         str(port),
         "--workers",
         str(workers),
+        "--no-proxy-headers",
+        "--timeout-worker-healthcheck",
+        "120",
     ]
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:

@@ -23,8 +23,14 @@ from tests.live import served_by_workers, throwaway_database
 
 TOKEN = "/api/v1/auth/token"
 CHECKS = ("auth.sign_in_failed", "auth.sign_in")
-# A hash slow enough that requests overlap while it runs, as they do in production.
-SETTINGS = {"argon2_time_cost": "2", "argon2_memory_kib": "8192"}
+# A hash slow enough that requests overlap while it runs, as they do in production; waits for the database
+# (a lock, a pooled connection) long enough that a busy test machine does not turn them into 503s.
+SETTINGS = {
+    "argon2_time_cost": "2",
+    "argon2_memory_kib": "8192",
+    "database_statement_timeout_seconds": "30",
+    "database_pool_timeout_seconds": "30",
+}
 
 
 def password_checks(engine: Engine) -> int:
