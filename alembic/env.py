@@ -30,7 +30,7 @@ def _configure(connection: Connection) -> None:
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=get_settings().database_url,
+        url=get_settings().database_connect_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -47,7 +47,8 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     # No statement timeout: a migration may rewrite a big table, and stopping it half way helps no one.
-    engine = make_engine(config.attributes.get("url") or get_settings().database_url, limit_statements=False)
+    url = config.attributes.get("url") or get_settings().database_connect_url()
+    engine = make_engine(url, limit_statements=False)
     with engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():

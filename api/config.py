@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # A refused setting never echoes its input: a refusal names the problem, not the value (which may be a
+    # secret key or a URL with a password), in tracebacks too.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = "sqlite:///./esafety.db"
+    # May hold the database password: kept out of repr; `database_url_masked` is the form to print.
+    database_url: str = Field(default="sqlite:///./esafety.db", repr=False)
+    # The password on its own (from a secrets file, say), so DATABASE_URL can be written without one; when
+    # set it replaces any password in DATABASE_URL.
+    database_password: SecretStr | None = None
     # Bounds on waiting for the database, so a database that is down, hung or saturated is a 503 within a
     # few seconds rather than a request that hangs: connecting (PostgreSQL), one statement (PostgreSQL's
     # statement_timeout; on SQLite how long a writer waits for another's lock), and a free connection.
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     database_statement_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
     database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
-    secret_key: str = DEV_SECRET
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
     # The organisation's calendar: "today" for every decision (api/clock.py), an IANA zone name.
     organisation_timezone: str = "Europe/London"
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -59,6 +68,14 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     # A claimed delivery that its worker never finished (a crash) becomes due again after this long.
     webhook_claim_seconds: int = Field(default=120, ge=1)
+    # Private networks webhooks may still reach (a CRM on the organisation's own network), comma-separated
+    # CIDR; every other internal address is refused (api/webhooks/destinations.py).
+    webhook_allowed_networks: Annotated[
+        tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], NoDecode
+    ] = ()
+    # Where the app is reached from outside (https://esafety.example.org), for absolute links in /docs;
+    # empty: links are relative to the page. Never taken from a request's Host header.
+    public_url: str = ""
     # How often the webhook worker re-evaluates every active group and announces status changes that time
     # brought (a review falling due, a consent expiring); writes to a group announce at once.
     compliance_watch_seconds: float = Field(default=300.0, gt=0)
@@ -70,7 +87,7 @@ class Settings(BaseSettings):
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
-    def _networks(cls, value: object) -> object:
+    def _proxy_networks(cls, value: object) -> object:
         if isinstance(value, str):
             try:
                 return [ip_network(part.strip()) for part in value.split(",") if part.strip()]
@@ -87,10 +104,63 @@ class Settings(BaseSettings):
             raise ValueError(f"ORGANISATION_TIMEZONE must be an IANA time zone name, not {value!r}") from exc
         return value
 
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        networks = []
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                networks.append(ipaddress.ip_network(part))
+            except ValueError as exc:
+                raise ValueError(
+                    "WEBHOOK_ALLOWED_NETWORKS must be comma-separated networks such as 10.20.0.0/16, "
+                    f"not {part!r}"
+                ) from exc
+        return tuple(networks)
+
+    @field_validator("database_url")
+    @classmethod
+    def _parseable_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            # Not the value, nor the parser's message (which may quote part of it): it may hold a password.
+            raise ValueError(
+                "DATABASE_URL is not a database URL (dialect://user:password@host/name)"
+            ) from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("PUBLIC_URL must be an http(s) URL such as https://esafety.example.org")
+        return value.rstrip("/")
+
+    @property
+    def database_url_masked(self) -> str:
+        """DATABASE_URL with its password replaced by `***`: the form for logs and messages."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+    def database_url_object(self) -> URL:
+        """DATABASE_URL parsed, with DATABASE_PASSWORD in it if that is set (SQLAlchemy's URL: its repr
+        and str mask the password)."""
+        url = make_url(self.database_url)
+        if self.database_password is not None:
+            url = url.set(password=self.database_password.get_secret_value())
+        return url
+
+    def database_connect_url(self) -> str:
+        """The URL to connect with, password included: for the engine only, never to print."""
+        return self.database_url_object().render_as_string(hide_password=False)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
-            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+            secret = self.secret_key.get_secret_value()
+            if secret == DEV_SECRET or len(secret) < 32:
                 raise ValueError("SECRET_KEY must be set to at least 32 random characters in production")
             if self.database_url.startswith("sqlite"):
                 # SQLite is the embedded default for development; production is PostgreSQL.

@@ -187,7 +187,7 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    return make_engine(get_settings().database_connect_url())
 
 
 def get_session() -> Iterator[Session]:

@@ -10,9 +10,10 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from fastapi_swagger import patch_fastapi
+from starlette.types import ASGIApp
 
 from api.config import get_settings
+from api.docs import install_docs
 from api.errors import DatabaseErrors, install_error_handlers
 from api.health import router as health_router
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -20,6 +21,7 @@ from api.idempotency import PREFIX as IDEMPOTENCY_PREFIX
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit
 from api.router import api_router
+from api.security_headers import SecurityHeaders
 
 DESCRIPTION = """
 Keeps an organisation's e-safety policy for the children and young people it works with: staff,
@@ -118,7 +120,7 @@ def create_app() -> FastAPI:
         title="E-safety compliance service",
         version="1.0.0",
         description=DESCRIPTION,
-        # Swagger UI is served from the app itself (patch_fastapi below): no outside hosts needed.
+        # Swagger UI is served from the app itself (api/docs.py): no outside hosts needed.
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -133,8 +135,21 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it is the outermost: it sees a database error raised by any middleware inside it.
     app.add_middleware(DatabaseErrors)
-    patch_fastapi(app, docs_url="/docs", redirect_from_root_to_docs=True, title="E-safety API")
+    install_docs(app)
+    wrap_outermost(app, SecurityHeaders)
     return app
+
+
+def wrap_outermost(app: FastAPI, middleware: type[SecurityHeaders]) -> None:
+    """Put `middleware` outside Starlette's own ServerErrorMiddleware, which `add_middleware` cannot reach,
+    so even the plain 500 for an unhandled error carries the headers. Outside IdempotencyMiddleware too,
+    which must see a route's own Cache-Control (a `no-store` answer is never kept for replay)."""
+    build = app.build_middleware_stack
+
+    def build_middleware_stack() -> ASGIApp:
+        return middleware(build())
+
+    app.build_middleware_stack = build_middleware_stack  # type: ignore[method-assign]
 
 
 app = create_app()

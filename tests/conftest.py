@@ -17,6 +17,8 @@ os.environ["ENVIRONMENT"] = "test"
 os.environ["ARGON2_TIME_COST"] = "1"
 os.environ["ARGON2_MEMORY_KIB"] = "64"
 os.environ["SECRET_KEY"] = "test-secret-" + "x" * 40
+# The tests' own webhook receivers listen on this machine; every other internal address stays refused.
+os.environ["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.1/32"
 
 import pytest
 from fastapi import FastAPI

@@ -66,7 +66,9 @@ def make_staff(session: Session, **overrides: Any) -> Staff:
 
 def token_headers(user: User) -> dict[str, str]:
     s = get_settings()
-    token = tokens.issue(user_id=user.id, epoch=user.token_epoch, secret=s.secret_key, minutes=30)
+    token = tokens.issue(
+        user_id=user.id, epoch=user.token_epoch, secret=s.secret_key.get_secret_value(), minutes=30
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

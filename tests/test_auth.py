@@ -302,7 +302,7 @@ def test_expired_token_is_401(client: TestClient, staff_actor: Actor) -> None:
     token = tokens.issue(
         user_id=staff_actor.user.id,
         epoch=staff_actor.user.token_epoch,
-        secret=get_settings().secret_key,
+        secret=get_settings().secret_key.get_secret_value(),
         minutes=30,
         now=utcnow() - timedelta(minutes=31),
     )
@@ -323,20 +323,24 @@ def test_tampered_token_is_401(client: TestClient, staff_actor: Actor, coordinat
 
 def test_another_algorithm_is_401(client: TestClient, staff_actor: Actor) -> None:
     assert staff_actor.user is not None
-    hs512 = jwt.encode(claims_for(staff_actor.user), get_settings().secret_key, algorithm="HS512")
+    hs512 = jwt.encode(
+        claims_for(staff_actor.user), get_settings().secret_key.get_secret_value(), algorithm="HS512"
+    )
     assert client.get(ME_URL, headers=bearer(hs512)).status_code == 401
     # `alg: none` is built by hand: no library will sign one.
     for alg in ("none", "None", "NONE"):
         unsigned = f"{b64url({'alg': alg, 'typ': 'JWT'})}.{b64url(claims_for(staff_actor.user))}."
         assert_401(client.get(ME_URL, headers=bearer(unsigned)))
     # The same claims under HS256 do work, so the 401s above are the algorithm's doing.
-    good = jwt.encode(claims_for(staff_actor.user), get_settings().secret_key, algorithm="HS256")
+    good = jwt.encode(
+        claims_for(staff_actor.user), get_settings().secret_key.get_secret_value(), algorithm="HS256"
+    )
     assert client.get(ME_URL, headers=bearer(good)).status_code == 200
 
 
 def test_token_missing_a_required_claim_is_401(client: TestClient, staff_actor: Actor) -> None:
     assert staff_actor.user is not None
-    secret = get_settings().secret_key
+    secret = get_settings().secret_key.get_secret_value()
     for claim in ("exp", "iat", "sub"):
         claims = claims_for(staff_actor.user)
         del claims[claim]
@@ -458,8 +462,13 @@ def test_production_refuses_the_placeholder_or_a_short_secret(monkeypatch: pytes
         Settings(environment="production", database_url=pg, secret_key="short-but-not-the-placeholder")
     with pytest.raises(ValidationError, match="DATABASE_URL"):
         Settings(environment="production", database_url="sqlite:///x.db", secret_key="z" * 40)
-    assert Settings(environment="production", database_url=pg, secret_key="z" * 40).secret_key == "z" * 40
-    assert Settings(environment="development").secret_key == DEV_SECRET  # development may use it
+    assert (
+        Settings(environment="production", database_url=pg, secret_key="z" * 40).secret_key.get_secret_value()
+        == "z" * 40
+    )
+    assert (
+        Settings(environment="development").secret_key.get_secret_value() == DEV_SECRET
+    )  # development may use it
 
 
 def test_create_user_for_email_bootstraps_the_first_coordinator(client: TestClient, session: Session) -> None:

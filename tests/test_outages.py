@@ -44,7 +44,9 @@ def _is_503_problem(r: httpx.Response, code: str = "database_unavailable") -> di
 
 def _some_token() -> dict[str, str]:
     """A well-signed token: checking it needs the database, so the request gets as far as the database."""
-    token = tokens.issue(user_id=uuid.uuid4(), epoch=0, secret=get_settings().secret_key, minutes=5)
+    token = tokens.issue(
+        user_id=uuid.uuid4(), epoch=0, secret=get_settings().secret_key.get_secret_value(), minutes=5
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

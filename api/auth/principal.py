@@ -117,7 +117,7 @@ def authenticate(session: Session, *, api_key: str | None, token: str | None) ->
 
 def _from_token(session: Session, token: str) -> Principal:
     try:
-        claims = tokens.verify(token, secret=get_settings().secret_key)
+        claims = tokens.verify(token, secret=get_settings().secret_key.get_secret_value())
     except tokens.InvalidToken as exc:
         raise Unauthorized("Invalid or expired token") from exc
     row = session.exec(

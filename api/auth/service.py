@@ -69,7 +69,10 @@ def issue_token(user: User) -> tuple[str, int]:
     """A fresh access token for `user` at their current epoch, and its lifetime in seconds."""
     s = get_settings()
     token = tokens.issue(
-        user_id=user.id, epoch=user.token_epoch, secret=s.secret_key, minutes=s.access_token_minutes
+        user_id=user.id,
+        epoch=user.token_epoch,
+        secret=s.secret_key.get_secret_value(),
+        minutes=s.access_token_minutes,
     )
     return token, s.access_token_minutes * 60
 

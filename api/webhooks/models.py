@@ -103,10 +103,17 @@ class WebhookCreated(WebhookPublic):
     secret: str = Field(description="Signs every delivery (Standard Webhooks); shown this once only")
 
 
+ERROR_CLASSES = (
+    "What went wrong, as a class (never the network's own message): `connection refused`, `timeout`, "
+    "`TLS error`, `connection failed`, `HTTP 3xx`/`4xx`/`5xx`, `destination refused` (the name did not "
+    "resolve or resolved to an internal address), `endpoint disabled`"
+)
+
+
 class WebhookAttemptPublic(SQLModel):
     attempted_at: datetime
     status_code: int | None
-    error: str | None
+    error: str | None = Field(description=ERROR_CLASSES)
     succeeded: bool | None = Field(
         description=(
             "Null: no outcome was recorded, because the worker stopped while sending (or is sending now). "
@@ -122,7 +129,7 @@ class WebhookDeliveryPublic(SQLModel):
     attempts: int
     next_attempt_at: datetime
     last_status_code: int | None
-    last_error: str | None
+    last_error: str | None = Field(description=ERROR_CLASSES)
     delivered_at: datetime | None
     created_at: datetime
     payload: dict[str, Any]

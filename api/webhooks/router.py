@@ -53,6 +53,12 @@ def create_webhook(
     the Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature`
     (`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`, keyed with the base64-decoded part of the
     secret after `whsec_`). Failed deliveries are retried after 1 min, 5 min, 30 min, 2 h and 12 h.
+
+    A URL pointing at an internal address (loopback, private, link-local, unique-local, multicast,
+    reserved, a cloud metadata service; in any spelling, IPv4 inside IPv6 included), at `localhost`, with a
+    user name or password in it, or using `http` in production is a 422 naming `url`. A name is resolved
+    at each send, and an internal answer refuses that send (`destination refused` in the delivery log).
+    Private networks in the WEBHOOK_ALLOWED_NETWORKS setting are allowed.
     """
     # Never cached, nor kept for Idempotency-Key replays: the secret exists in one answer only.
     response.headers["Cache-Control"] = "no-store"

@@ -16,7 +16,7 @@ from api.auth.principal import Principal
 from api.config import get_settings
 from api.db import utcnow
 from api.errors import Conflict, PreconditionFailed, Unprocessable
-from api.webhooks import payload, signing
+from api.webhooks import destinations, payload, signing
 from api.webhooks.models import (
     WebhookAttempt,
     WebhookAttemptPublic,
@@ -82,8 +82,13 @@ def list_(*, session: Session, limit: int, offset: int) -> tuple[list[WebhookEnd
 def create(*, session: Session, actor: Principal, data: WebhookCreate) -> WebhookEndpoint:
     """Register an endpoint with a new signing secret."""
     url = str(data.url)
-    if get_settings().environment == "production" and data.url.scheme != "https":
-        raise Unprocessable.field("url", "webhook URLs must use https")
+    settings = get_settings()
+    try:
+        destinations.check_url(
+            url, production=settings.environment == "production", allowed=settings.webhook_allowed_networks
+        )
+    except destinations.RefusedDestination as exc:
+        raise Unprocessable.field("url", str(exc)) from None
     endpoint = WebhookEndpoint(
         url=url,
         description=data.description,

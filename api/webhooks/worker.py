@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import ssl
 import threading
 import time
 import uuid
@@ -22,7 +23,7 @@ from sqlmodel import Session, col, or_, select, update
 from api.compliance.watch import announce_compliance_changes
 from api.config import get_settings
 from api.db import get_engine, utcnow
-from api.webhooks import signing
+from api.webhooks import destinations, signing
 from api.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,55 @@ BACKOFF = (
     timedelta(hours=12),
 )
 BATCH = 20
+
+
+def error_class(exc: httpx.HTTPError) -> str:
+    """What the delivery log says about a failed send: a generic class, never the socket's own text (which
+    would tell an open port from a closed one, or name internal hosts)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return "TLS error"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused"
+    return "connection failed"
+
+
+def status_class(status_code: int) -> str:
+    """`HTTP 5xx` and the like: the code itself is kept beside it, in `status_code`."""
+    return f"HTTP {status_code // 100}xx"
+
+
+def send(
+    client: httpx.Client, url: str, body: bytes, headers: dict[str, str], *, resolve: destinations.Resolver
+) -> httpx.Response:
+    """POST body to url, connecting only to an address vetted now (`destinations.vet`).
+
+    The request goes to that address itself, with the name kept in `Host` and in TLS's SNI (so the
+    certificate is still checked against the name): the name is looked up once, here, and cannot resolve
+    elsewhere between the check and the connection (DNS rebinding). Raises RefusedDestination, or
+    httpx.HTTPError from the send.
+    """
+    settings = get_settings()
+    allowed = settings.webhook_allowed_networks
+    # The stored URL again: the rules or the environment may have changed since it was registered.
+    destinations.check_url(url, production=settings.environment == "production", allowed=allowed)
+    target = httpx.URL(url)
+    port = target.port or (443 if target.scheme == "https" else 80)
+    address = destinations.vet(target.host, port, resolve=resolve, allowed=allowed)
+    extensions: dict[str, str] = {}
+    if destinations.literal_address(target.host) is None and target.scheme == "https":
+        extensions["sni_hostname"] = target.host
+    return client.post(
+        target.copy_with(host=str(address)),
+        content=body,
+        headers={**headers, "Host": target.netloc.decode("ascii")},
+        timeout=settings.webhook_timeout_seconds,
+        extensions=extensions,
+    )
 
 
 def _due(at: datetime) -> list[ColumnElement[bool]]:
@@ -59,7 +109,13 @@ def _claim(session: Session, delivery_id: uuid.UUID, at: datetime) -> bool:
     return ours
 
 
-def _attempt(session: Session, delivery_id: uuid.UUID, at: datetime, client: httpx.Client) -> None:
+def _attempt(
+    session: Session,
+    delivery_id: uuid.UUID,
+    at: datetime,
+    client: httpx.Client,
+    resolve: destinations.Resolver,
+) -> None:
     delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
     assert delivery is not None
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, populate_existing=True)
@@ -84,17 +140,14 @@ def _attempt(session: Session, delivery_id: uuid.UUID, at: datetime, client: htt
     status_code: int | None = None
     error: str | None = None
     try:
-        response = client.post(
-            endpoint.url,
-            content=delivery.body.encode(),
-            headers=headers,
-            timeout=get_settings().webhook_timeout_seconds,
-        )
+        response = send(client, endpoint.url, delivery.body.encode(), headers, resolve=resolve)
         status_code = response.status_code
         if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}"
+            error = status_class(status_code)
+    except destinations.RefusedDestination:
+        error = "destination refused"
     except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+        error = error_class(exc)
     succeeded = error is None
     delivery.claimed_until = None
     delivery.last_status_code = status_code
@@ -119,8 +172,16 @@ def _attempt(session: Session, delivery_id: uuid.UUID, at: datetime, client: htt
     )
 
 
-def deliver_due(session: Session, now: datetime, client: httpx.Client, *, limit: int = BATCH) -> int:
-    """Send up to `limit` deliveries due at `now`; returns how many were attempted."""
+def deliver_due(
+    session: Session,
+    now: datetime,
+    client: httpx.Client,
+    *,
+    limit: int = BATCH,
+    resolve: destinations.Resolver = destinations.system_resolver,
+) -> int:
+    """Send up to `limit` deliveries due at `now`, looking names up with `resolve`; returns how many were
+    attempted."""
     started = time.monotonic()
     ids = session.exec(
         select(WebhookDelivery.id)
@@ -135,7 +196,7 @@ def deliver_due(session: Session, now: datetime, client: httpx.Client, *, limit:
         at = now + timedelta(seconds=time.monotonic() - started)
         if not _claim(session, delivery_id, at):
             continue  # another worker has it
-        _attempt(session, delivery_id, at, client)
+        _attempt(session, delivery_id, at, client, resolve)
         sent += 1
     return sent
 
