@@ -24,6 +24,9 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # The app decides which proxies to believe (TRUSTED_PROXIES, api/auth/throttle.py); uvicorn's own
+        # default would believe X-Forwarded-For from 127.0.0.1, letting a local caller choose its address.
+        proxy_headers=False,
         log_config=uvicorn_log_config(get_settings().log_level),
     )
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,8 +40,12 @@ class Settings(BaseSettings):
     # argon2 cost: the defaults take ~0.25 s a hash on 2 cores; tests lower them.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
+    # Failed sign-ins per account, and per client address across accounts, a window (api/auth/throttle.py)
     login_max_failures: int = Field(default=5, ge=1)
+    login_client_max_failures: int = Field(default=10, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # Networks whose peers are proxies: only from them is X-Forwarded-For believed. Comma-separated CIDRs.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(default_factory=list)
     api_key_rate_per_minute: int = Field(default=600, ge=1)
     # The publication check must not work as a directory of children: a signed-in user may run this many a
     # minute, and a text with more phone-number- or email-shaped strings than this is refused as a lookup.
@@ -79,6 +84,16 @@ class Settings(BaseSettings):
     # Sync routes run in the threadpool; a smaller pool measured faster for CPU-bound evaluation.
     threadpool_size: int = Field(default=40, ge=1)
     gc_threshold0: int = Field(default=50_000, ge=100)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return [ip_network(part.strip()) for part in value.split(",") if part.strip()]
+            except ValueError as exc:
+                raise ValueError("TRUSTED_PROXIES must be comma-separated networks, e.g. 10.0.0.0/8") from exc
+        return value
 
     @field_validator("organisation_timezone")
     @classmethod

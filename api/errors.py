@@ -223,6 +223,27 @@ def _loc_to_field(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def validation_problem(exc: RequestValidationError, extra: dict[str, Any] | None = None) -> JSONResponse:
+    """The 422 for input the framework refused, naming each field; `extra` adds members to the body."""
+    errors = validation_errors(exc)
+    names = ", ".join(sorted({e.field for e in errors}))
+    return problem_response(
+        422, "Invalid input", "validation_error", f"Invalid fields: {names}", errors, extra=extra
+    )
+
+
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    return [
+        FieldError(
+            # A body that is not JSON at all has its character position as the location: name the body.
+            field="body" if e["type"] == "json_invalid" else _loc_to_field(tuple(e.get("loc", ()))),
+            message=e["msg"],
+            type=e["type"],
+        )
+        for e in exc.errors()
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -232,17 +253,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            FieldError(
-                # A body that is not JSON at all has its character position as the location: name the body.
-                field="body" if e["type"] == "json_invalid" else _loc_to_field(tuple(e.get("loc", ()))),
-                message=e["msg"],
-                type=e["type"],
-            )
-            for e in exc.errors()
-        ]
-        names = ", ".join(sorted({e.field for e in errors}))
-        return problem_response(422, "Invalid input", "validation_error", f"Invalid fields: {names}", errors)
+        return validation_problem(exc)
 
     for error in DATABASE_ERRORS:
 

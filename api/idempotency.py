@@ -3,11 +3,15 @@
 A pure ASGI middleware (so it sees the raw body and the finished response, and never buffers streams it
 should not). Keys live in the database, so a retry that lands on another worker is still recognised.
 
-- Keyed on (SHA-256 of the caller's credential, the key): two callers never share a key, and no credential
-  is stored. A request without a credential is passed through untouched (there is nothing to key it on,
-  and the only anonymous POST, sign-in, answers with a token that must not be stored).
-- The request is fingerprinted (SHA-256 of method, path, query and body): the same key with a different
-  request is a 422 `idempotency_key_reused`.
+- Keyed on (the caller, the key): the caller is the principal (`user:<id>` or `api_key:<id>`), never the
+  credential's bytes, so a user who signs in again and retries with a fresh token gets the first answer
+  back. The caller is authenticated, and must still be allowed in (an active account at its token epoch,
+  staff who have not left; a key neither revoked, expired nor unconfirmed), before anything is claimed or
+  replayed: otherwise the request passes through untouched and the app answers its 401. A request without
+  a credential passes through too (the only anonymous POST, sign-in, answers with a token never stored).
+- The request is fingerprinted (SHA-256 of method, path, query and the body, JSON in canonical form): the
+  same key with a different request is a 422 `idempotency_key_reused`; the same JSON with its keys in
+  another order or spaced differently is the same request.
 - Only 2xx answers are stored: a failed request releases its key at once, so a retry runs again (a bulk
   sync that failed part way finds what it had saved, unchanged). An answer marked `Cache-Control: no-store`
   (one that reveals a secret once) is not stored either.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,13 +35,16 @@ from typing import Any
 import anyio
 import sqlalchemy as sa
 from anyio import to_thread
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import JSON, Field, Session, SQLModel, col, delete, select, update
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth.principal import authenticate
 from api.config import get_settings
 from api.db import UTCDateTime, get_session, request_writes, uncounted, utcnow
-from api.errors import DATABASE_ERRORS, FieldError, problem_response
+from api.errors import DATABASE_ERRORS, FieldError, Unauthorized, problem_response
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -50,11 +58,13 @@ class IdempotencyKey(SQLModel, table=True):
     """One POST's key and, once it succeeded, its stored answer. Purged once expired."""
 
     __tablename__ = "idempotency_key"
-    __table_args__ = (sa.UniqueConstraint("credential_hash", "key"),)
+    __table_args__ = (sa.UniqueConstraint("owner", "key"),)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    credential_hash: str = Field(max_length=64, description="SHA-256 of the caller's credential")
+    owner: str = Field(max_length=64, description="The caller: `user:<id>` or `api_key:<id>`")
     key: str = Field(max_length=255)
-    fingerprint: str = Field(max_length=64, description="SHA-256 of method, path, query and body")
+    fingerprint: str = Field(
+        max_length=64, description="SHA-256 of method, path, query and the body in canonical form"
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     locked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -97,9 +107,7 @@ def _insert(session: Session) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdempotencyKey)
 
 
-def claim(
-    session: Session, *, credential_hash: str, key: str, fingerprint: str, now: datetime
-) -> Stored | None:
+def claim(session: Session, *, owner: str, key: str, fingerprint: str, now: datetime) -> Stored | None:
     """Take the key for this request (None: go ahead and run it) or return the stored answer to replay.
 
     Raises KeyReused for a different request under the same key, KeyInUse while the first one runs.
@@ -111,7 +119,7 @@ def claim(
         _insert(session)
         .values(
             id=uuid.uuid4(),
-            credential_hash=credential_hash,
+            owner=owner,
             key=key,
             fingerprint=fingerprint,
             created_at=now,
@@ -119,7 +127,7 @@ def claim(
             expires_at=now + timedelta(hours=s.idempotency_key_hours),
             response_headers=[],
         )
-        .on_conflict_do_nothing(index_elements=["credential_hash", "key"])
+        .on_conflict_do_nothing(index_elements=["owner", "key"])
         .returning(IdempotencyKey.__table__.c.id)  # type: ignore[attr-defined]
     )
     # RETURNING rather than rowcount: drivers do not all report a row count for ON CONFLICT.
@@ -128,9 +136,7 @@ def claim(
     if ours:
         return None
     row = session.exec(
-        select(IdempotencyKey).where(
-            IdempotencyKey.credential_hash == credential_hash, IdempotencyKey.key == key
-        )
+        select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
     ).one()
     if row.fingerprint != fingerprint:
         raise KeyReused
@@ -152,22 +158,22 @@ def claim(
     return None
 
 
-def complete(session: Session, *, credential_hash: str, key: str, stored: Stored) -> None:
+def complete(session: Session, *, owner: str, key: str, stored: Stored) -> None:
     """Keep the answer of a request that succeeded, for its retries."""
     session.exec(
         update(IdempotencyKey)
-        .where(col(IdempotencyKey.credential_hash) == credential_hash, col(IdempotencyKey.key) == key)
+        .where(col(IdempotencyKey.owner) == owner, col(IdempotencyKey.key) == key)
         .values(response_status=stored.status, response_headers=stored.headers, response_body=stored.body)
     )
     session.commit()
 
 
-def renew(session: Session, *, credential_hash: str, key: str, now: datetime) -> None:
+def renew(session: Session, *, owner: str, key: str, now: datetime) -> None:
     """Keep the claim of a request that is still running."""
     session.exec(
         update(IdempotencyKey)
         .where(
-            col(IdempotencyKey.credential_hash) == credential_hash,
+            col(IdempotencyKey.owner) == owner,
             col(IdempotencyKey.key) == key,
             col(IdempotencyKey.response_status).is_(None),
         )
@@ -176,11 +182,11 @@ def renew(session: Session, *, credential_hash: str, key: str, now: datetime) ->
     session.commit()
 
 
-def release(session: Session, *, credential_hash: str, key: str) -> None:
+def release(session: Session, *, owner: str, key: str) -> None:
     """Free the key of a request that failed, so a retry runs it again (finding whatever it had saved)."""
     session.exec(
         delete(IdempotencyKey).where(
-            col(IdempotencyKey.credential_hash) == credential_hash,
+            col(IdempotencyKey.owner) == owner,
             col(IdempotencyKey.key) == key,
             col(IdempotencyKey.response_status).is_(None),
         )
@@ -192,13 +198,42 @@ def _header(scope: Scope, name: bytes) -> list[bytes]:
     return [value for key, value in scope.get("headers", []) if key == name]
 
 
-def hash_credential(scope: Scope) -> str | None:
-    """SHA-256 of the caller's credential (API key, else Authorization header); None if it sent none."""
-    for name in (b"x-api-key", b"authorization"):
-        values = _header(scope, name)
-        if values and values[0].strip():
-            return _sha256(name, values[0])
-    return None
+def credentials(scope: Scope) -> tuple[str | None, str | None]:
+    """The API key and bearer token the request carries, read as the app's own dependencies read them."""
+    headers = Headers(scope=scope)
+    scheme, token = get_authorization_scheme_param(headers.get("authorization"))
+    return headers.get("x-api-key") or None, token if scheme.lower() == "bearer" and token else None
+
+
+def owner_of(scope: Scope, sessions: Callable[[], contextlib.AbstractContextManager[Session]]) -> str | None:
+    """The caller who owns this request's key (`user:<id>`, `api_key:<id>`), authenticated as the route
+    would authenticate them (a disabled user, an old token epoch, a departed member of staff, a revoked,
+    expired or unconfirmed key: None); None too when the request carries no credential."""
+    api_key, token = credentials(scope)
+    if api_key is None and token is None:
+        return None
+    with uncounted(), sessions() as session:
+        try:
+            principal = authenticate(session, api_key=api_key, token=token)
+        except Unauthorized:
+            return None
+    return f"{principal.kind}:{principal.id}"
+
+
+def fingerprint_of(scope: Scope, body: bytes) -> str:
+    """SHA-256 of method, path, query and the body in a canonical form: a JSON body parsed and written
+    again with sorted keys and no spaces, so the same request re-serialised is the same request; any other
+    body as sent. Source: issue 11; draft-ietf-httpapi-idempotency-key-header §2.4 (fingerprint)."""
+    try:
+        canonical = (
+            b"json:"
+            + json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        )
+    except (ValueError, RecursionError):  # not JSON (a CSV roster, a form): the bytes themselves
+        canonical = b"raw:" + body
+    return _sha256(
+        scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), canonical
+    )
 
 
 class IdempotencyMiddleware:
@@ -220,8 +255,11 @@ class IdempotencyMiddleware:
             response = problem_response(422, "Invalid input", "validation_error", text, [error])
             await response(scope, receive, send)
             return
-        credential = hash_credential(scope)
-        if credential is None:
+        # Nothing is keyed, nor replayed, until the caller is known and may still act. An unknown, revoked
+        # or expired credential passes through untouched, for the app to answer its 401.
+        sessions = _session_factory(scope)
+        owner = await to_thread.run_sync(owner_of, scope, sessions)
+        if owner is None:
             await self.app(scope, receive, send)
             return
 
@@ -235,16 +273,11 @@ class IdempotencyMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        fingerprint = _sha256(
-            scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body
-        )
-        sessions = _session_factory(scope)
+        fingerprint = fingerprint_of(scope, body)
 
         def _claim() -> Stored | None:
             with uncounted(), sessions() as session:
-                return claim(
-                    session, credential_hash=credential, key=key, fingerprint=fingerprint, now=utcnow()
-                )
+                return claim(session, owner=owner, key=key, fingerprint=fingerprint, now=utcnow())
 
         try:
             stored = await to_thread.run_sync(_claim)
@@ -272,7 +305,7 @@ class IdempotencyMiddleware:
             await _replay(stored, send)
             return
 
-        await self._run(scope, body, receive, send, sessions, credential, key)
+        await self._run(scope, body, receive, send, sessions, owner, key)
 
     async def _run(
         self,
@@ -281,7 +314,7 @@ class IdempotencyMiddleware:
         receive: Receive,
         send: Send,
         sessions: Callable[[], contextlib.AbstractContextManager[Session]],
-        credential_hash: str,
+        owner: str,
         key: str,
     ) -> None:
         sent_body = False
@@ -308,7 +341,7 @@ class IdempotencyMiddleware:
         stop = anyio.Event()
         failure: Exception | None = None
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_keep_claim, stop, sessions, credential_hash, key)
+            tasks.start_soon(_keep_claim, stop, sessions, owner, key)
             try:
                 await self.app(scope, replay_body, capture)
             except Exception as exc:  # re-raised below, once the claim is settled
@@ -324,7 +357,7 @@ class IdempotencyMiddleware:
 
             def _complete() -> None:
                 with uncounted(), sessions() as session:
-                    complete(session, credential_hash=credential_hash, key=key, stored=stored)
+                    complete(session, owner=owner, key=key, stored=stored)
 
             try:
                 await to_thread.run_sync(_complete)
@@ -342,7 +375,7 @@ class IdempotencyMiddleware:
             # crashed worker's does, after idempotency_lock_seconds.
             def _release() -> None:
                 with uncounted(), sessions() as session:
-                    release(session, credential_hash=credential_hash, key=key)
+                    release(session, owner=owner, key=key)
 
             try:
                 await to_thread.run_sync(_release)
@@ -358,7 +391,7 @@ class IdempotencyMiddleware:
 async def _keep_claim(
     stop: anyio.Event,
     sessions: Callable[[], contextlib.AbstractContextManager[Session]],
-    credential_hash: str,
+    owner: str,
     key: str,
 ) -> None:
     """While the request runs, renew its claim, so a long one keeps its key while a crashed one (which
@@ -367,7 +400,7 @@ async def _keep_claim(
 
     def _renew() -> None:
         with uncounted(), sessions() as session:
-            renew(session, credential_hash=credential_hash, key=key, now=utcnow())
+            renew(session, owner=owner, key=key, now=utcnow())
 
     while True:
         with anyio.move_on_after(every):

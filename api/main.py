@@ -48,7 +48,7 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
         "Your unique id for this request (a UUID, say). A retry with the same key and body gets the first "
         "answer back (marked `Idempotent-Replayed: true`) without the work being done again; the same key "
         "with a different request is a 422, and a retry while the first is still running a 409. Keys are "
-        "kept for 24 hours, per credential. Only successful answers are stored."
+        "kept for 24 hours, per caller (a user, an API key). Only successful answers are stored."
     ),
     # Printable ASCII without leading or trailing spaces (HTTP strips those), at most 255 characters.
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},

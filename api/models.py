@@ -1,7 +1,8 @@
 """Every table, imported in one place so Alembic's autogenerate and the tests see the whole schema."""
 
 from api.audit.models import AuditEvent
-from api.auth.models import ApiKey, LoginAttempt, User
+from api.auth.models import ApiKey, User
+from api.auth.throttle import LoginThrottle
 from api.compliance.models import GroupComplianceState, Waiver
 from api.consents.models import Consent
 from api.groups.models import Group, GroupReview, RiskAssessment
@@ -43,7 +44,7 @@ __all__ = [
     "IncidentStaff",
     "IncidentTransition",
     "IncidentView",
-    "LoginAttempt",
+    "LoginThrottle",
     "Membership",
     "Participant",
     "PlatformIdentity",

@@ -3,7 +3,11 @@ data and truly concurrent requests (the ordinary fixtures roll each test back in
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -12,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import uvicorn
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlmodel import Session
@@ -86,3 +91,51 @@ def live_app() -> Iterator[tuple[str, Engine]]:
                 yield base, engine
         finally:
             engine.dispose()
+
+
+@contextmanager
+def served_by_workers(url: str, *, workers: int = 2, **settings: str) -> Iterator[str]:
+    """The app served by N uvicorn worker processes on a free port, as production runs it (separate
+    processes that share only the database); `settings` become environment variables. Yields the
+    base URL; stops the server afterwards."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, **{k.upper(): v for k, v in settings.items()}}
+    # As `esafety serve` runs it (proxy headers left to the app), through uvicorn's own command so that a
+    # worker slow to import the app on a busy test machine is waited for rather than restarted in a loop.
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.main:app",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-proxy-headers",
+        "--timeout-worker-healthcheck",
+        "120",
+    ]
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            # Generous: each worker imports the whole app, on a machine that may be busy with other tests.
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"the server did not start: {log.read().decode(errors='replace')}")
+                time.sleep(0.1)
+            yield base
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -12,9 +12,10 @@ from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
 from api.auth.models import ApiKey
-from api.auth.roles import ApiKeyScope
+from api.auth.roles import ApiKeyScope, Role
 from api.db import utcnow
-from tests.factories import Actor, make_api_key
+from tests.clock import FixedClock
+from tests.factories import Actor, make_actor, make_api_key
 
 URL = "/api/v1/api-keys"
 STAFF_URL = "/api/v1/staff"
@@ -156,3 +157,126 @@ def test_invalid_keys_name_the_field(
     assert r.status_code == 422, r.text
     assert [e["field"] for e in r.json()["errors"]] == [field]
     assert session.exec(select(ApiKey)).all() == []
+
+
+# --- expiry, the creator leaving, confirm and rotate (issue 11) ------------------------------------------
+
+
+def test_a_key_stops_at_its_expiry_which_must_be_in_the_future(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor
+) -> None:
+    past = {"name": "census", "scopes": ["read"], "expires_at": "2026-07-01T23:00:00Z"}
+    r = client.post(URL, json=past, headers=coordinator.headers)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["expires_at"]
+    naive = {**past, "expires_at": "2026-07-02T23:00:00"}  # no offset: which day would it be?
+    assert client.post(URL, json=naive, headers=coordinator.headers).status_code == 422
+    soon = {**past, "expires_at": "2026-07-02T00:30:00+00:00"}
+    created = client.post(URL, json=soon, headers=coordinator.headers).json()
+    assert created["expires_at"] == "2026-07-02T00:30:00Z"
+    headers = {"X-API-Key": created["key"]}
+    assert client.get(STAFF_URL, headers=headers).status_code == 200
+    fixed_clock.advance(hours=1)
+    r = client.get(STAFF_URL, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (401, "api_key_expired")
+
+
+def test_a_key_shows_its_creator_and_stops_when_they_leave_until_confirmed(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    other = make_actor(session, Role.coordinator, coordinator=True)
+    assert coordinator.user is not None
+    assert coordinator.staff is not None
+    assert other.user is not None
+    created = create_key(client, coordinator.headers, "read")
+    assert created["created_by_id"] == str(coordinator.user.id)
+    assert created["confirmed_by_id"] is None
+    headers = {"X-API-Key": created["key"]}
+    assert client.get(STAFF_URL, headers=headers).status_code == 200
+
+    coordinator.staff.left_on = fixed_clock.today
+    session.add(coordinator.staff)
+    session.commit()
+    r = client.get(STAFF_URL, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (401, "api_key_unconfirmed")
+
+    r = client.post(f"{URL}/{created['id']}/confirm", headers=other.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["confirmed_by_id"] == str(other.user.id)
+    assert r.json()["confirmed_at"] is not None
+    assert client.get(STAFF_URL, headers=headers).status_code == 200
+    # Now the confirming coordinator answers for it: disabled, the key stops again.
+    other.user.is_active = False
+    session.add(other.user)
+    session.commit()
+    assert client.get(STAFF_URL, headers=headers).json()["code"] == "api_key_unconfirmed"
+    actions = {
+        e.action
+        for e in session.exec(select(AuditEvent).where(AuditEvent.entity_id == uuid.UUID(created["id"])))
+    }
+    assert "api_key.confirm" in actions
+
+
+def test_rotating_gives_a_new_secret_once_and_ends_the_old_one(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    other = make_actor(session, Role.coordinator, coordinator=True)
+    assert coordinator.user is not None
+    assert other.user is not None
+    created = create_key(client, coordinator.headers, "read", "sync:write")
+    coordinator.user.is_active = False  # its creator disabled: the key stops
+    session.add(coordinator.user)
+    session.commit()
+    assert client.get(STAFF_URL, headers={"X-API-Key": created["key"]}).status_code == 401
+
+    r = client.post(f"{URL}/{created['id']}/rotate", headers={**other.headers, "Idempotency-Key": "rot-1"})
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    rotated = r.json()
+    assert rotated["key"] != created["key"]
+    assert rotated["key"].startswith("esk_")
+    assert rotated["prefix"] == rotated["key"][:12]
+    assert (rotated["name"], rotated["scopes"], rotated["id"]) == (
+        created["name"],
+        created["scopes"],
+        created["id"],
+    )
+    assert rotated["confirmed_by_id"] == str(other.user.id)
+    assert client.get(STAFF_URL, headers={"X-API-Key": created["key"]}).status_code == 401
+    assert client.get(STAFF_URL, headers={"X-API-Key": rotated["key"]}).status_code == 200
+    # The secret is in that one answer only: a retry with the same Idempotency-Key rotates again.
+    again = client.post(
+        f"{URL}/{created['id']}/rotate", headers={**other.headers, "Idempotency-Key": "rot-1"}
+    )
+    assert "idempotent-replayed" not in again.headers
+    assert again.json()["key"] != rotated["key"]
+    row = session.get(ApiKey, uuid.UUID(created["id"]))
+    assert row is not None
+    assert row.key_hash == hashlib.sha256(again.json()["key"].encode()).hexdigest()
+
+
+def test_a_revoked_key_cannot_be_confirmed_or_rotated(client: TestClient, coordinator: Actor) -> None:
+    created = create_key(client, coordinator.headers, "read")
+    assert client.post(f"{URL}/{created['id']}/revoke", headers=coordinator.headers).status_code == 200
+    for action in ("confirm", "rotate"):
+        assert client.post(f"{URL}/{created['id']}/{action}", headers=coordinator.headers).status_code == 409
+        assert client.post(f"{URL}/{uuid.uuid4()}/{action}", headers=coordinator.headers).status_code == 404
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(
+    fixed_clock: FixedClock, client: TestClient, session: Session
+) -> None:
+    actor = make_api_key(session, scopes=(ApiKeyScope.read,))
+    assert actor.key is not None
+    assert client.get(STAFF_URL, headers=actor.headers).status_code == 200
+    session.refresh(actor.key)
+    first = actor.key.last_used_at
+    assert first == fixed_clock.now()
+    fixed_clock.advance(seconds=30)
+    assert client.get(STAFF_URL, headers=actor.headers).status_code == 200
+    session.refresh(actor.key)
+    assert actor.key.last_used_at == first
+    fixed_clock.advance(seconds=31)
+    assert client.get(STAFF_URL, headers=actor.headers).status_code == 200
+    session.refresh(actor.key)
+    assert actor.key.last_used_at == fixed_clock.now()

@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from api.audit.models import AuditEvent
-from api.auth import passwords, service, tokens
-from api.auth.models import LoginAttempt, User
+from api.auth import passwords, service, throttle, tokens
+from api.auth.models import User
 from api.auth.roles import Role
+from api.auth.throttle import LoginThrottle
 from api.config import DEV_SECRET, Settings, get_settings
 from api.db import utcnow
-from api.errors import Conflict, Unprocessable
+from api.errors import Conflict, Unauthorized, Unprocessable
 from api.staff.models import Staff
 from tests.factories import PASSWORD, TODAY, Actor, make_actor, make_staff
 
@@ -173,11 +174,13 @@ def test_failures_older_than_the_window_no_longer_count(
     for _ in range(5):
         assert_401(sign_in(client, staff_actor.user.email, "wrong password guess"))
     assert sign_in(client, staff_actor.user.email).status_code == 429
-    attempts = session.exec(select(LoginAttempt).where(LoginAttempt.login == staff_actor.user.email)).all()
-    assert len(attempts) == 5  # a refused attempt is not counted (nor can it extend the lock)
-    for attempt in attempts:
-        attempt.attempted_at = utcnow() - timedelta(minutes=15, seconds=1)
-        session.add(attempt)
+    counters = session.exec(select(LoginThrottle).order_by(col(LoginThrottle.scope))).all()
+    # A refused attempt is not counted (nor can it extend the lock); no email or address is stored.
+    assert [(c.scope, c.checks) for c in counters] == [("account", 5), ("client", 5)]
+    assert all(staff_actor.user.email not in c.subject_hash for c in counters)
+    for counter in counters:
+        counter.window_started_at = utcnow() - timedelta(minutes=15, seconds=1)
+        session.add(counter)
     session.commit()
     assert sign_in(client, staff_actor.user.email).status_code == 200
 
@@ -186,6 +189,109 @@ def test_successes_do_not_count_towards_the_lockout(client: TestClient, staff_ac
     assert staff_actor.user is not None
     for _ in range(6):
         assert sign_in(client, staff_actor.user.email).status_code == 200
+
+
+def test_one_client_guessing_across_accounts_is_throttled(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """A common password tried against many emails from one address: after LOGIN_CLIENT_MAX_FAILURES
+    failures, every account is refused from that address, the right password too, and no check is run."""
+    assert coordinator.user is not None
+    limit = get_settings().login_client_max_failures
+    for n in range(limit):
+        assert_401(sign_in(client, f"guess-{n}@moremusic.org.uk", "Summer2026!"))
+    r = sign_in(client, coordinator.user.email)
+    assert r.status_code == 429
+    assert "your address" in r.json()["detail"]
+    assert 0 < int(r.headers["Retry-After"]) <= 15 * 60
+    # The account itself was not counted against: from another address it signs in.
+    token, _ = service.sign_in(
+        session=session, email=coordinator.user.email, password=PASSWORD, client="192.0.2.50"
+    )
+    assert token
+
+
+def test_a_password_check_is_counted_and_committed_before_it_runs(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actor = make_actor(session, Role.staff)
+    assert actor.user is not None
+    real = passwords.verify_password
+    seen: list[list[tuple[str, int]]] = []
+
+    def verify(password: str, hashed: str) -> bool:
+        seen.append([(c.scope, c.checks) for c in session.exec(select(LoginThrottle)).all()])
+        session.rollback()  # what it read must be committed already, not pending in this transaction
+        return real(password, hashed)
+
+    monkeypatch.setattr(service, "verify_password", verify)
+    with pytest.raises(Unauthorized):
+        service.sign_in(session=session, email=actor.user.email, password="wrong", client="192.0.2.1")
+    assert sorted(seen[0]) == [("account", 1), ("client", 1)]
+    # A success gives its place back: only failures hold the count.
+    service.sign_in(session=session, email=actor.user.email, password=PASSWORD, client="192.0.2.1")
+    assert sorted((c.scope, c.checks) for c in session.exec(select(LoginThrottle)).all()) == [
+        ("account", 1),
+        ("client", 1),
+    ]
+
+
+def test_token_errors_carry_oauth2_error_and_description(client: TestClient, staff_actor: Actor) -> None:
+    """RFC 6749 §5.2, so Swagger UI's Authorize dialog can say why (and how long to wait)."""
+    assert staff_actor.user is not None
+    r = sign_in(client, staff_actor.user.email, "wrong password guess")
+    assert (r.json()["error"], r.json()["error_description"]) == (
+        "invalid_grant",
+        "Incorrect email or password",
+    )
+    assert r.json()["code"] == "not_authenticated"  # the problem details are still all there
+    r = client.post(TOKEN_URL, data={"username": staff_actor.user.email})
+    assert r.status_code == 422
+    assert r.json()["error"] == "invalid_request"
+    assert "password" in r.json()["error_description"]
+    r = client.post(TOKEN_URL, data={"username": "a", "password": "b", "grant_type": "client_credentials"})
+    assert (r.status_code, r.json()["error"]) == (422, "unsupported_grant_type")
+    for _ in range(4):
+        sign_in(client, staff_actor.user.email, "wrong password guess")
+    r = sign_in(client, staff_actor.user.email)
+    assert r.status_code == 429
+    assert r.json()["error"] == "slow_down"
+    assert f"try again in {r.headers['Retry-After']} seconds" in r.json()["error_description"]
+    assert r.json()["retry_after"] == int(r.headers["Retry-After"])
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("203.0.113.9", [], "203.0.113.9"),
+        # Not from a trusted proxy: whatever the client wrote is ignored.
+        ("203.0.113.9", ["198.51.100.1"], "203.0.113.9"),
+        # From our proxy: the nearest address it did not add itself.
+        ("10.0.0.2", ["198.51.100.1, 203.0.113.7"], "203.0.113.7"),
+        ("10.0.0.2", ["198.51.100.1, 203.0.113.7, 10.0.0.3"], "203.0.113.7"),
+        ("10.0.0.2", ["198.51.100.1", "203.0.113.7"], "203.0.113.7"),
+        ("10.0.0.2", ["not an address"], "10.0.0.2"),
+        ("10.0.0.2", [], "10.0.0.2"),
+        ("::1", ["2001:db8::5"], "2001:db8::5"),
+        ("testclient", ["198.51.100.1"], "testclient"),
+        (None, [], "unknown"),
+    ],
+)
+def test_the_forwarded_address_is_believed_only_from_trusted_proxies(
+    monkeypatch: pytest.MonkeyPatch, peer: str | None, forwarded: list[str], expected: str
+) -> None:
+    monkeypatch.setattr(
+        get_settings(), "trusted_proxies", Settings(trusted_proxies="10.0.0.0/8, ::1/128").trusted_proxies
+    )
+    assert throttle.client_address(peer, forwarded) == expected
+
+
+def test_trusted_proxies_must_be_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, nonsense")
+    with pytest.raises(ValidationError, match="TRUSTED_PROXIES must be comma-separated networks"):
+        Settings()
+    monkeypatch.setenv("TRUSTED_PROXIES", "")
+    assert Settings().trusted_proxies == []
 
 
 # --- tokens ------------------------------------------------------------------------------------------
@@ -434,7 +540,7 @@ def test_over_long_sign_in_fields_are_422_not_500(
     r = client.post(TOKEN_URL, data=form)
     assert r.status_code == 422, r.text
     assert [e["field"] for e in r.json()["errors"]] == [field]
-    assert session.exec(select(LoginAttempt)).all() == []
+    assert session.exec(select(LoginThrottle)).all() == []
 
 
 def test_no_transaction_is_open_while_a_password_is_hashed(
@@ -452,5 +558,5 @@ def test_no_transaction_is_open_while_a_password_is_hashed(
         return real(password, hashed)
 
     monkeypatch.setattr(service, "verify_password", verify)
-    service.sign_in(session=session, email=actor.user.email, password=PASSWORD)
+    service.sign_in(session=session, email=actor.user.email, password=PASSWORD, client="192.0.2.1")
     assert checked == [False]

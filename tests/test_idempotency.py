@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -8,9 +9,13 @@ from sqlmodel import Session, col, select
 
 from api.audit.models import AuditEvent
 from api.db import utcnow
-from api.idempotency import IdempotencyKey, hash_credential
+from api.idempotency import IdempotencyKey, fingerprint_of
+from api.incidents.models import Incident
 from api.staff.models import Staff
-from tests.factories import Actor
+from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.webhooks.signing import new_secret
+from tests.clock import FixedClock
+from tests.factories import PASSWORD, Actor, token_headers
 
 URL = "/api/v1/staff"
 
@@ -31,13 +36,13 @@ def keyed(actor: Actor, key: str) -> dict[str, str]:
     return {**actor.headers, "Idempotency-Key": key}
 
 
+def owner(actor: Actor) -> str:
+    return f"user:{actor.user.id}" if actor.user is not None else f"api_key:{actor.key.id}"  # type: ignore[union-attr]
+
+
 def _row(session: Session, actor: Actor, key: str) -> IdempotencyKey | None:
-    name, value = next(iter(actor.headers.items()))
-    scope = {"headers": [(name.lower().encode(), value.encode())]}
     return session.exec(
-        select(IdempotencyKey).where(
-            IdempotencyKey.credential_hash == hash_credential(scope), IdempotencyKey.key == key
-        )
+        select(IdempotencyKey).where(IdempotencyKey.owner == owner(actor), IdempotencyKey.key == key)
     ).first()
 
 
@@ -104,10 +109,9 @@ def test_keys_are_per_caller_and_the_credential_is_not_stored(
     )
     assert a.status_code == b.status_code == 201
     assert a.json()["id"] != b.json()["id"]
-    secret = integration.headers["X-API-Key"]
     rows = session.exec(select(IdempotencyKey).where(IdempotencyKey.key == "shared")).all()
-    assert len(rows) == 2
-    assert all(secret not in r.credential_hash and len(r.credential_hash) == 64 for r in rows)
+    # Owned by the principals, never by (a hash of) the credentials' bytes.
+    assert sorted(r.owner for r in rows) == sorted([owner(coordinator), owner(integration)])
 
 
 def test_a_retry_while_the_first_runs_is_409_and_a_dead_lock_is_taken_over(
@@ -191,3 +195,136 @@ def test_every_post_declares_the_idempotency_key_header() -> None:
         assert len(declared) == 1, path
         assert declared[0]["in"] == "header"
         assert declared[0]["required"] is False
+
+
+# --- after authentication (issue 11) -------------------------------------------------------------------
+
+
+def test_a_revoked_key_gets_401_not_its_stored_answer(
+    client: TestClient, integration: Actor, session: Session
+) -> None:
+    assert client.post(URL, json=body(), headers=keyed(integration, "r-1")).status_code == 201
+    assert integration.key is not None
+    integration.key.revoked_at = utcnow()
+    session.add(integration.key)
+    session.commit()
+    r = client.post(URL, json=body(), headers=keyed(integration, "r-1"))
+    assert r.status_code == 401
+    assert "idempotent-replayed" not in r.headers
+
+
+def test_an_expired_or_unconfirmed_key_gets_401_not_its_stored_answer(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    created = client.post(
+        "/api/v1/api-keys",
+        json={"name": "crm", "scopes": ["read", "sync:write"]},
+        headers=coordinator.headers,
+    ).json()
+    headers = {"X-API-Key": created["key"], "Idempotency-Key": "r-2"}
+    assert client.post(URL, json=body(), headers=headers).status_code == 201
+    assert coordinator.user is not None
+    coordinator.user.is_active = False  # the key's creator is disabled: the key stops until confirmed
+    session.add(coordinator.user)
+    session.commit()
+    r = client.post(URL, json=body(), headers=headers)
+    assert (r.status_code, r.json()["code"]) == (401, "api_key_unconfirmed")
+    assert "idempotent-replayed" not in r.headers
+
+
+def test_a_disabled_users_token_gets_401_not_the_stored_answer(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    assert client.post(URL, json=body(), headers=keyed(coordinator, "d-1")).status_code == 201
+    assert coordinator.user is not None
+    coordinator.user.is_active = False
+    session.add(coordinator.user)
+    session.commit()
+    r = client.post(URL, json=body(), headers=keyed(coordinator, "d-1"))
+    assert r.status_code == 401
+    assert "idempotent-replayed" not in r.headers
+
+
+def test_the_same_user_with_a_fresh_token_gets_the_first_answer(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    first = client.post(URL, json=body(), headers=keyed(coordinator, "f-1"))
+    assert first.status_code == 201
+    assert coordinator.user is not None
+    fixed_clock.advance(minutes=1)  # a token issued later: other bytes, the same person
+    fresh = token_headers(coordinator.user)
+    assert fresh != coordinator.headers
+    again = client.post(URL, json=body(), headers={**fresh, "Idempotency-Key": "f-1"})
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    assert len(session.exec(select(Staff).where(Staff.email == "asha.patel@moremusic.org.uk")).all()) == 1
+
+
+def test_the_same_json_with_keys_reordered_or_respaced_replays(
+    client: TestClient, integration: Actor, session: Session
+) -> None:
+    data = body()
+    first = client.post(
+        URL,
+        content=json.dumps(data),
+        headers={**keyed(integration, "o-1"), "Content-Type": "application/json"},
+    )
+    assert first.status_code == 201
+    reordered = json.dumps(dict(reversed(list(data.items()))), indent=2)
+    again = client.post(
+        URL, content=reordered, headers={**keyed(integration, "o-1"), "Content-Type": "application/json"}
+    )
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(session.exec(select(Staff).where(Staff.email == "asha.patel@moremusic.org.uk")).all()) == 1
+    # A different value is still a different request.
+    changed = json.dumps({**data, "full_name": "Asha Patel-Jones"})
+    r = client.post(
+        URL, content=changed, headers={**keyed(integration, "o-1"), "Content-Type": "application/json"}
+    )
+    assert r.json()["code"] == "idempotency_key_reused"
+
+
+def test_the_fingerprint_is_canonical_for_json_and_exact_otherwise() -> None:
+    scope = {"method": "POST", "path": URL, "query_string": b""}
+    assert fingerprint_of(scope, b'{"a": 1, "b": [1, 2]}') == fingerprint_of(scope, b'{"b":[1,2],"a":1}')
+    assert fingerprint_of(scope, b'{"b": [2, 1], "a": 1}') != fingerprint_of(scope, b'{"b":[1,2],"a":1}')
+    assert fingerprint_of(scope, b"name,email\na,b\n") != fingerprint_of(scope, b"name,email\na,b \n")
+    assert fingerprint_of(scope, b"{}") != fingerprint_of({**scope, "path": "/api/v1/webhooks"}, b"{}")
+
+
+def test_a_coordinator_signing_in_again_retries_an_incident_once_with_one_webhook(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """The issue's case: the token expired, she signs in again and retries the same report with the same
+    key. One incident, one `incident.reported` delivery, and the first answer back."""
+    session.add(
+        WebhookEndpoint(url="https://crm.example.org/hooks", events=list(WebhookEvent), secret=new_secret())
+    )
+    session.commit()
+    report = {
+        "category": "cyberbullying",
+        "severity": "medium",
+        "occurred_at": "2026-07-01T18:00:00Z",
+        "summary": "Unkind messages in the band chat",
+    }
+    first = client.post("/api/v1/incidents", json=report, headers=keyed(coordinator, "inc-1"))
+    assert first.status_code == 201, first.text
+    assert coordinator.user is not None
+    fixed_clock.advance(minutes=31)  # the first token has expired
+    assert client.get("/api/v1/auth/me", headers=coordinator.headers).status_code == 401
+    fresh = client.post(
+        "/api/v1/auth/token", data={"username": coordinator.user.email, "password": PASSWORD}
+    ).json()["access_token"]
+    again = client.post(
+        "/api/v1/incidents",
+        json=dict(reversed(list(report.items()))),
+        headers={"Authorization": f"Bearer {fresh}", "Idempotency-Key": "inc-1"},
+    )
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert len(session.exec(select(Incident)).all()) == 1
+    deliveries = session.exec(select(WebhookDelivery)).all()
+    assert [d.event_type for d in deliveries] == [WebhookEvent.incident_reported]

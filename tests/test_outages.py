@@ -250,11 +250,11 @@ def test_a_key_the_database_was_too_broken_to_release_still_answers_503(
 
 def test_a_running_request_renews_its_claim(session: Session) -> None:
     now = utcnow()
-    assert claim(session, credential_hash="c" * 64, key="long", fingerprint="f", now=now) is None
+    assert claim(session, owner="user:c", key="long", fingerprint="f", now=now) is None
     lapsed = now + timedelta(seconds=get_settings().idempotency_lock_seconds + 1)
-    renew(session, credential_hash="c" * 64, key="long", now=lapsed)
+    renew(session, owner="user:c", key="long", now=lapsed)
     with pytest.raises(KeyInUse):  # renewed just now: still the running request's
-        claim(session, credential_hash="c" * 64, key="long", fingerprint="f", now=lapsed)
+        claim(session, owner="user:c", key="long", fingerprint="f", now=lapsed)
 
 
 def test_a_503_after_something_was_saved_does_not_say_nothing_was_changed(

@@ -71,3 +71,38 @@ def revoke_api_key(
     key = service.revoke(session=session, actor=caller, key=key, expected_version=expected_version)
     set_etag(response, key.version)
     return key
+
+
+@router.post(
+    "/{key_id}/confirm",
+    response_model=ApiKeyPublic,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    summary="Confirm an API key for the organisation",
+)
+def confirm_api_key(
+    session: SessionDep, caller: Admin, key: ApiKeyById, expected_version: IfMatch, response: Response
+) -> ApiKey:
+    """A key stops working (401 `api_key_unconfirmed`) when the person answerable for it, its creator or
+    whoever last confirmed or rotated it, is disabled or leaves. Confirming it says the organisation still
+    wants it: it works again, and you become answerable for it. A revoked key is a 409."""
+    key = service.confirm(session=session, actor=caller, key=key, expected_version=expected_version)
+    set_etag(response, key.version)
+    return key
+
+
+@router.post(
+    "/{key_id}/rotate",
+    response_model=ApiKeyCreated,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    summary="Rotate an API key's secret",
+)
+def rotate_api_key(
+    session: SessionDep, caller: Admin, key: ApiKeyById, expected_version: IfMatch, response: Response
+) -> ApiKeyCreated:
+    """Give the key a new secret, in this answer only (the old secret stops at once); name, scopes and
+    expiry stay, and you become answerable for the key, as when confirming it. A revoked key is a 409."""
+    key, secret = service.rotate(session=session, actor=caller, key=key, expected_version=expected_version)
+    # As at creation: never cached, nor kept for Idempotency-Key replays.
+    response.headers["Cache-Control"] = "no-store"
+    set_etag(response, key.version)
+    return ApiKeyCreated.model_validate(key, update={"key": secret})

@@ -12,7 +12,7 @@ from api.audit import service as audit
 from api.auth.models import ApiKey, ApiKeyCreate
 from api.auth.principal import Principal, hash_api_key
 from api.db import utcnow
-from api.errors import Conflict
+from api.errors import Conflict, Unprocessable
 
 KEY_PREFIX = "esk_"
 # Enough to recognise a key in a list or a log ("esk_" and 8 random characters), far too little to guess it.
@@ -37,17 +37,59 @@ def list_(
     return crud.page(session, query, limit=limit, offset=offset)
 
 
+def _new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
 def create(*, session: Session, actor: Principal, data: ApiKeyCreate) -> tuple[ApiKey, str]:
-    """Make a key; the secret is returned this once and never stored."""
-    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    """Make a key; the secret is returned this once and never stored. An `expires_at` must be in the
+    future (422 naming it)."""
+    if data.expires_at is not None and data.expires_at <= utcnow():
+        raise Unprocessable.field("expires_at", "must be in the future")
+    secret = _new_secret()
     key = ApiKey(
         name=data.name.strip(),
         prefix=secret[:SHOWN_PREFIX_LENGTH],
         key_hash=hash_api_key(secret),
         scopes=sorted(set(data.scopes)),
         created_by_id=actor.id if actor.kind == "user" else None,
+        expires_at=data.expires_at,
     )
     return crud.save(session, key, actor=actor, action="api_key.create"), secret
+
+
+def _working(key: ApiKey) -> None:
+    if key.revoked_at is not None:
+        raise Conflict(f"This key was revoked at {key.revoked_at.isoformat()}")
+
+
+def confirm(
+    *, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None
+) -> ApiKey:
+    """A coordinator vouches for a key for the organisation: it works again if its creator was disabled or
+    left, and from now on depends on the confirming coordinator staying active instead. 409 if revoked."""
+    _working(key)
+    before = audit.snapshot(key)
+    key.confirmed_by_id, key.confirmed_at = actor.id, utcnow()
+    return crud.save(
+        session, key, actor=actor, action="api_key.confirm", before=before, expected_version=expected_version
+    )
+
+
+def rotate(
+    *, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None
+) -> tuple[ApiKey, str]:
+    """Replace a key's secret (the old one stops at once) and return the new one this once; the rotating
+    coordinator becomes answerable for it, as with `confirm`. Name, scopes and expiry stay. 409 if revoked."""
+    _working(key)
+    before = audit.snapshot(key)
+    secret = _new_secret()
+    key.prefix, key.key_hash = secret[:SHOWN_PREFIX_LENGTH], hash_api_key(secret)
+    key.confirmed_by_id, key.confirmed_at = actor.id, utcnow()
+    saved = crud.save(
+        session, key, actor=actor, action="api_key.rotate", before=before, expected_version=expected_version
+    )
+    return saved, secret
 
 
 def revoke(*, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None) -> ApiKey:

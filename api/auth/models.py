@@ -4,14 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import EmailStr
+from pydantic import AwareDatetime, EmailStr
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Field, SQLModel
 
 from api.auth.roles import ApiKeyScope, Role
 from api.common import Flag, Patch, Whole, forbid_extra
-from api.db import Timestamped, UTCDateTime, enum_type, utcnow
+from api.db import Timestamped, UTCDateTime, enum_type
 
 
 class User(Timestamped, table=True):
@@ -71,16 +71,6 @@ class PasswordChange(SQLModel):
     new_password: str = Field(min_length=12, max_length=256)
 
 
-class LoginAttempt(SQLModel, table=True):
-    """Sign-in attempts, kept in the database so the lockout holds across workers and replicas."""
-
-    __tablename__ = "login_attempt"
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    login: str = Field(max_length=254, index=True)
-    attempted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    succeeded: Flag
-
-
 class ScopeList(TypeDecorator[list[ApiKeyScope]]):
     """A JSON list of scope names, read back as ApiKeyScope members (JSON alone gives plain strings,
     which the audit snapshot and the response models would then have to coerce)."""
@@ -93,6 +83,9 @@ class ScopeList(TypeDecorator[list[ApiKeyScope]]):
 
 
 class ApiKey(Timestamped, table=True):
+    """Another system's key. It works while it is not revoked, not expired, and the person answerable for
+    it (whoever last confirmed or rotated it, else its creator) is an active user who has not left."""
+
     __tablename__ = "api_key"
     name: str = Field(max_length=200)
     prefix: str = Field(max_length=16, description="The key's first characters, to recognise it")
@@ -103,12 +96,21 @@ class ApiKey(Timestamped, table=True):
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    confirmed_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiKeyCreate(SQLModel):
-    model_config = forbid_extra({"name": "CRM nightly sync", "scopes": ["read", "sync:write"]})
+    model_config = forbid_extra(
+        {"name": "CRM nightly sync", "scopes": ["read", "sync:write"]},
+        {"name": "Term census", "scopes": ["read"], "expires_at": "2027-03-31T17:00:00Z"},
+    )
     name: str = Field(min_length=1, max_length=200)
     scopes: list[ApiKeyScope] = Field(min_length=1)
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the key stops working by itself (a timestamp with its offset)"
+    )
 
 
 class ApiKeyPublic(SQLModel):
@@ -116,8 +118,14 @@ class ApiKeyPublic(SQLModel):
     name: str
     prefix: str
     scopes: list[ApiKeyScope]
+    created_by_id: uuid.UUID | None = Field(description="The user who created the key")
+    confirmed_by_id: uuid.UUID | None = Field(
+        description="The coordinator who last confirmed or rotated the key, now answerable for it"
+    )
+    confirmed_at: datetime | None
+    expires_at: datetime | None
     revoked_at: datetime | None
-    last_used_at: datetime | None
+    last_used_at: datetime | None = Field(description="Recorded to the minute")
     created_at: datetime
 
 

@@ -11,7 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlmodel import Session, col, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, func, select
 
 from api import clock, ratelimit
 from api.auth import tokens
@@ -49,10 +50,47 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _from_api_key(session: Session, key: str) -> Principal:
-    row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key))).first()
-    if row is None or row.revoked_at is not None:
+def _api_key_row(session: Session, key: str) -> ApiKey:
+    """The working key with this secret, else 401: unknown, revoked, expired, or the person answerable for
+    it (whoever last confirmed or rotated it, else its creator) disabled or gone (issue 11: a key must not
+    outlive the person who made it until a coordinator confirms it). One query."""
+    answerable = aliased(User)
+    row = session.exec(
+        select(ApiKey, col(answerable.is_active), col(Staff.left_on))
+        .outerjoin(
+            answerable, col(answerable.id) == func.coalesce(ApiKey.confirmed_by_id, ApiKey.created_by_id)
+        )
+        .outerjoin(Staff, col(Staff.id) == col(answerable.staff_id))
+        .where(ApiKey.key_hash == hash_api_key(key))
+    ).first()
+    if row is None or row[0].revoked_at is not None:
         raise Unauthorized("Unknown or revoked API key")
+    key_row, is_active, left_on = row
+    if key_row.expires_at is not None and key_row.expires_at <= utcnow():
+        raise Unauthorized("This API key has expired", code="api_key_expired")
+    if (key_row.confirmed_by_id or key_row.created_by_id) is not None and not (
+        is_active and in_force(None, left_on, clock.today())
+    ):
+        raise Unauthorized(
+            "This API key's creator has left or been disabled: a coordinator must confirm or rotate it",
+            code="api_key_unconfirmed",
+        )
+    return key_row
+
+
+def _api_key_principal(row: ApiKey) -> Principal:
+    scopes = frozenset(ApiKeyScope(s) for s in row.scopes)
+    return Principal(
+        kind="api_key",
+        id=row.id,
+        role=Role.integration,
+        label=f"api key {row.name}",
+        permissions=permissions_for(Role.integration, scopes),
+    )
+
+
+def _from_api_key(session: Session, key: str) -> Principal:
+    row = _api_key_row(session, key)
     now = utcnow()
     # End the read first, so the count begins a transaction of its own: on SQLite a transaction that has
     # read cannot wait for another writer's lock when it then writes; one that starts by writing can.
@@ -63,14 +101,18 @@ def _from_api_key(session: Session, key: str) -> Principal:
             row.last_used_at = now
             session.add(row)
             session.commit()
-    scopes = frozenset(ApiKeyScope(s) for s in row.scopes)
-    return Principal(
-        kind="api_key",
-        id=row.id,
-        role=Role.integration,
-        label=f"api key {row.name}",
-        permissions=permissions_for(Role.integration, scopes),
-    )
+    return _api_key_principal(row)
+
+
+def authenticate(session: Session, *, api_key: str | None, token: str | None) -> Principal:
+    """Who sent these credentials, checked as every request is (an API key first, as `current_principal`
+    does), but without counting the request: for the Idempotency-Key middleware, which must know the caller
+    and that they may still act before it replays anything. Raises Unauthorized."""
+    if api_key:
+        return _api_key_principal(_api_key_row(session, api_key))
+    if token:
+        return _from_token(session, token)
+    raise Unauthorized()
 
 
 def _from_token(session: Session, token: str) -> Principal:

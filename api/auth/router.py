@@ -1,27 +1,84 @@
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.auth import service
+from api.auth import service, throttle
 from api.auth.models import PasswordChange, Token, User, UserPublic
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
 from api.deps import SessionDep
-from api.errors import NOT_FOUND
+from api.errors import NOT_FOUND, AppError, validation_errors, validation_problem
 
 router = APIRouter()
 
 OwnAccount = Annotated[Principal, Depends(require(Permission.OWN_ACCOUNT))]
 
+# RFC 6749 §5.2 error codes by status: credentials refused, a malformed request, and (RFC 8628 §3.5, the
+# token endpoint's code for "slow down") throttled.
+OAUTH_ERRORS = {401: "invalid_grant", 422: "invalid_request", 429: "slow_down"}
 
-@router.post("/token", response_model=Token, summary="Sign in")
-def sign_in(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    """OAuth2 password sign-in (email as `username`). Five failures in 15 minutes lock the account briefly."""
-    token, expires_in = service.sign_in(session=session, email=form.username, password=form.password)
+
+def oauth_error(status: int, description: str) -> dict[str, str]:
+    return {"error": OAUTH_ERRORS.get(status, "invalid_request"), "error_description": description}
+
+
+class OAuthErrorRoute(APIRoute):
+    """The token endpoint's errors carry RFC 6749 §5.2 `error` and `error_description` beside the problem
+    details, so an OAuth2 client (Swagger UI's Authorize dialog) can show why sign-in failed and, when
+    throttled, how long to wait."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AppError as exc:
+                exc.extra = {**exc.extra, **oauth_error(exc.status_code, exc.detail)}
+                raise
+            except RequestValidationError as exc:
+                errors = validation_errors(exc)
+                extra = oauth_error(422, "; ".join(f"{e.field}: {e.message}" for e in errors))
+                if any(e.field == "grant_type" for e in errors):
+                    extra["error"] = "unsupported_grant_type"
+                return validation_problem(exc, extra)
+
+        return route
+
+
+def client_of(request: Request) -> str:
+    """The caller's address, through trusted proxies only (TRUSTED_PROXIES)."""
+    peer = request.client.host if request.client else None
+    return throttle.client_address(peer, request.headers.getlist("x-forwarded-for"))
+
+
+def sign_in(
+    session: SessionDep, request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> Token:
+    """OAuth2 password sign-in (email as `username`). After `LOGIN_MAX_FAILURES` failed attempts for one
+    account, or `LOGIN_CLIENT_MAX_FAILURES` from one address across accounts, within
+    `LOGIN_WINDOW_MINUTES`, further attempts get 429 with `Retry-After`, whatever the password. Errors also
+    carry OAuth2's `error` and `error_description`."""
+    token, expires_in = service.sign_in(
+        session=session, email=form.username, password=form.password, client=client_of(request)
+    )
     return Token(access_token=token, expires_in=expires_in)
+
+
+router.add_api_route(
+    "/token",
+    sign_in,
+    methods=["POST"],
+    response_model=Token,
+    summary="Sign in",
+    route_class_override=OAuthErrorRoute,
+)
 
 
 @router.get("/me", response_model=UserPublic, responses=NOT_FOUND, summary="Who am I")
@@ -31,11 +88,15 @@ def me(session: SessionDep, caller: OwnAccount) -> User:
 
 
 @router.post("/password", response_model=Token, summary="Change my password")
-def change_password(session: SessionDep, caller: OwnAccount, data: PasswordChange) -> Token:
+def change_password(session: SessionDep, request: Request, caller: OwnAccount, data: PasswordChange) -> Token:
     """Change your own password (at least 12 characters, not the current one). Every token issued before,
     on any device, stops working at once: use the fresh token in this answer. A wrong current password
-    counts towards the sign-in lockout."""
+    counts towards the sign-in limits, as a failed sign-in does."""
     token, expires_in = service.change_password(
-        session=session, actor=caller, current_password=data.current_password, new_password=data.new_password
+        session=session,
+        actor=caller,
+        current_password=data.current_password,
+        new_password=data.new_password,
+        client=client_of(request),
     )
     return Token(access_token=token, expires_in=expires_in)

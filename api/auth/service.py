@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from pydantic import EmailStr, TypeAdapter, ValidationError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from api import clock, crud
 from api.audit import service as audit
-from api.auth import tokens
-from api.auth.models import LoginAttempt, User
+from api.auth import throttle, tokens
+from api.auth.models import User
 from api.auth.passwords import dummy_hash, hash_password, verify_password
 from api.auth.principal import Principal, user_principal
 from api.auth.roles import USER_ROLES, Role
 from api.common import in_force
 from api.config import get_settings
 from api.db import utcnow
-from api.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
+from api.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from api.staff.models import EmploymentType, Staff
 
 MIN_PASSWORD_LENGTH = 12
@@ -25,34 +23,16 @@ MAX_PASSWORD_LENGTH = 256  # as in the input models
 MAX_EMAIL_LENGTH = 254
 
 
-def _throttle(session: Session, login: str) -> None:
-    s = get_settings()
-    since = utcnow() - timedelta(minutes=s.login_window_minutes)
-    failures = session.exec(
-        select(func.count(), func.min(LoginAttempt.attempted_at)).where(
-            LoginAttempt.login == login,
-            col(LoginAttempt.succeeded).is_(False),
-            LoginAttempt.attempted_at >= since,
-        )
-    ).one()
-    count, oldest = failures
-    if count >= s.login_max_failures and oldest is not None:
-        retry = int((oldest + timedelta(minutes=s.login_window_minutes) - utcnow()).total_seconds()) + 1
-        raise TooManyRequests(
-            "Too many failed sign-ins for this account; try again later",
-            headers={"Retry-After": str(max(retry, 1))},
-        )
-
-
-def sign_in(*, session: Session, email: str, password: str) -> tuple[str, int]:
-    """Check a password and issue an access token; every attempt is recorded and audited."""
+def sign_in(*, session: Session, email: str, password: str, client: str) -> tuple[str, int]:
+    """Check a password and issue an access token; every password check is counted first (throttle.take:
+    429 over the limits) and audited. `client` is the caller's address (throttle.client_address)."""
     login = email.strip().lower()
     # No account can have a longer email, and the attempt row could not hold it (a 500 on PostgreSQL).
     if len(login) > MAX_EMAIL_LENGTH:
         raise Unprocessable.field("username", f"at most {MAX_EMAIL_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise Unprocessable.field("password", f"at most {MAX_PASSWORD_LENGTH} characters")
-    _throttle(session, login)
+    taken = throttle.take(session, login=login, client=client, now=utcnow())
     row = session.exec(
         select(User, Staff).join(Staff, col(Staff.id) == col(User.staff_id)).where(User.email == login)
     ).first()
@@ -63,7 +43,6 @@ def sign_in(*, session: Session, email: str, password: str) -> tuple[str, int]:
     ok = verify_password(password, row[0].password_hash if row else dummy_hash())
     user, staff = row if row else (None, None)
     allowed = bool(ok and user and staff and user.is_active and in_force(None, staff.left_on, clock.today()))
-    session.add(LoginAttempt(login=login, succeeded=allowed))
     if not allowed or user is None:
         # The reason is for the coordinator reading the audit log; the caller only ever learns "incorrect".
         reason = "wrong_password" if not ok else "disabled" if user and not user.is_active else "departed"
@@ -78,6 +57,7 @@ def sign_in(*, session: Session, email: str, password: str) -> tuple[str, int]:
         )
         session.commit()
         raise Unauthorized("Incorrect email or password")
+    throttle.give_back(session, taken)
     user.last_login_at = utcnow()
     session.add(user)
     audit.record(session, actor=user_principal(user), action="auth.sign_in", entity=user, changes={})
@@ -98,18 +78,19 @@ def issue_token(user: User) -> tuple[str, int]:
 
 
 def change_password(
-    *, session: Session, actor: Principal, current_password: str, new_password: str
+    *, session: Session, actor: Principal, current_password: str, new_password: str, client: str
 ) -> tuple[str, int]:
     """Change the caller's own password; every token issued before stops working at once."""
     user = get_own(session=session, actor=actor)
-    # A stolen token must not become a way round the sign-in lockout: the same counter guards this check.
-    _throttle(session, user.email)
-    session.commit()  # as in sign_in: no write lock held through the hashing
+    # A stolen token must not become a way round the sign-in lockout: the same counters guard this check,
+    # taken and committed before it, as in sign_in (no write lock held through the hashing).
+    taken = throttle.take(session, login=user.email, client=client, now=utcnow())
     if not verify_password(current_password, user.password_hash):
-        session.add(LoginAttempt(login=user.email, succeeded=False))
         audit.record(session, actor=actor, action="auth.password_change_failed", entity=user, changes={})
         session.commit()
         raise Unprocessable.field("current_password", "This is not your current password")
+    throttle.give_back(session, taken)
+    session.commit()
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise Unprocessable.field("new_password", f"at least {MIN_PASSWORD_LENGTH} characters")
     if new_password == current_password:

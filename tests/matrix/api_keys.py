@@ -4,4 +4,6 @@ ROUTES = {
     ("GET", "/api/v1/api-keys"): {C},
     ("POST", "/api/v1/api-keys"): {C},
     ("POST", "/api/v1/api-keys/{key_id}/revoke"): {C},
+    ("POST", "/api/v1/api-keys/{key_id}/confirm"): {C},
+    ("POST", "/api/v1/api-keys/{key_id}/rotate"): {C},
 }

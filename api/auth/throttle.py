@@ -1,0 +1,152 @@
+"""Sign-in throttling that holds under concurrency: every password check is counted BEFORE it runs.
+
+Two counters, each one row in `login_throttle`, shared by every worker and replica through the database:
+per account (the email as typed, normalised; unknown emails too) and per client address across accounts.
+Taking a check is one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` per counter, in one short
+transaction committed before the slow password hash: on PostgreSQL the row lock, on SQLite the write lock
+(`BEGIN IMMEDIATE`, api/db.py), makes concurrent attempts take their turn, so a burst of any size gets at
+most `LOGIN_MAX_FAILURES` checks per account and `LOGIN_CLIENT_MAX_FAILURES` per client in a window
+(`LOGIN_WINDOW_MINUTES`, starting at the first counted check). An attempt over either limit is a 429 with
+`Retry-After`, whatever its password, and counts nothing. A check that succeeds gives its place back, so
+only failures (and checks still running) hold the count.
+
+Only counts are kept, under SHA-256 of the email or address: the table names no one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any
+
+from sqlalchemy import case
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel, col, update
+
+from api.config import get_settings
+from api.db import UTCDateTime
+from api.errors import TooManyRequests
+
+ACCOUNT = "account"
+CLIENT = "client"
+
+
+class LoginThrottle(SQLModel, table=True):
+    """One counter: the password checks taken in its current window (older windows are overwritten)."""
+
+    __tablename__ = "login_throttle"
+    scope: str = Field(max_length=16, primary_key=True, description="account or client")
+    subject_hash: str = Field(max_length=64, primary_key=True, description="SHA-256 of the email or address")
+    window_started_at: datetime = Field(sa_type=UTCDateTime)
+    checks: int = Field(description="Failed checks in the window, and checks still running")
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The checks one attempt counted: (scope, subject hash, window start) per counter."""
+
+    counted: tuple[tuple[str, str, datetime], ...]
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _count(session: Session, scope: str, subject_hash: str, now: datetime) -> tuple[int, datetime]:
+    """Count one check on a counter in one atomic statement; its count and window start after it."""
+    table: Any = LoginThrottle.__table__  # type: ignore[attr-defined]
+    cutoff = now - timedelta(minutes=get_settings().login_window_minutes)
+    dialect = session.get_bind().dialect.name
+    insert: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    current = table.c.window_started_at > cutoff
+    statement = (
+        insert.values(scope=scope, subject_hash=subject_hash, window_started_at=now, checks=1)
+        .on_conflict_do_update(
+            index_elements=["scope", "subject_hash"],
+            # SET sees the row's old values: an ended window starts again at this check.
+            set_={
+                "checks": case((current, table.c.checks + 1), else_=1),
+                "window_started_at": case(
+                    (current, table.c.window_started_at), else_=insert.excluded.window_started_at
+                ),
+            },
+        )
+        .returning(table.c.checks, table.c.window_started_at)
+    )
+    checks, started = session.execute(statement).one()
+    return int(checks), started
+
+
+def take(session: Session, *, login: str, client: str, now: datetime) -> Taken:
+    """Count one password check against the account and the client address, and commit, before the check.
+
+    Raises TooManyRequests (429, `Retry-After` in seconds) when either is over its limit; nothing is
+    counted then. Source: issue 11 (a burst must not get more checks than the limit) and RFC 6585 §4.
+    """
+    s = get_settings()
+    counters = (
+        (ACCOUNT, _hash(login), s.login_max_failures, "this account"),
+        (CLIENT, _hash(client), s.login_client_max_failures, "your address"),
+    )
+    counted: list[tuple[str, str, datetime]] = []
+    # Always the account first, then the client: concurrent attempts lock rows in one order, never a cycle.
+    for scope, subject, limit, whom in counters:
+        checks, started = _count(session, scope, subject, now)
+        if checks > limit:
+            session.rollback()  # an attempt refused counts nothing, nor extends the window
+            window = timedelta(minutes=s.login_window_minutes)
+            retry = max(1, math.ceil((started + window - now).total_seconds()))
+            raise TooManyRequests(
+                f"Too many failed sign-ins from {whom}; try again in {retry} seconds",
+                headers={"Retry-After": str(retry)},
+                extra={"retry_after": retry},
+            )
+        counted.append((scope, subject, started))
+    session.commit()
+    return Taken(tuple(counted))
+
+
+def give_back(session: Session, taken: Taken) -> None:
+    """A check that succeeded is not a failure: return its place on each counter (if its window is still
+    the current one). The caller commits."""
+    for scope, subject, started in taken.counted:
+        session.exec(
+            update(LoginThrottle)
+            .where(
+                col(LoginThrottle.scope) == scope,
+                col(LoginThrottle.subject_hash) == subject,
+                col(LoginThrottle.window_started_at) == started,
+                col(LoginThrottle.checks) > 0,
+            )
+            .values(checks=col(LoginThrottle.checks) - 1)
+        )
+
+
+def client_address(peer: str | None, forwarded_for: list[str]) -> str:
+    """The address a request came from: the peer's, or, when the peer is a trusted proxy
+    (`TRUSTED_PROXIES`), the nearest address in `X-Forwarded-For` that is not a trusted proxy.
+
+    Read from the right, since each proxy appends the address it was reached from and only the entries our
+    own proxies added can be believed; a client can write anything on the left.
+    """
+    trusted = get_settings().trusted_proxies
+    if peer is None:
+        return "unknown"
+
+    def is_trusted(address: IPv4Address | IPv6Address) -> bool:
+        return any(address.version == net.version and address in net for net in trusted)
+
+    try:
+        current = ip_address(peer)
+    except ValueError:
+        return peer  # not an IP peer (a Unix socket, a test client): nothing to forward from
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
+    while is_trusted(current) and hops:
+        try:
+            current = ip_address(hops.pop())
+        except ValueError:
+            break  # a malformed entry: stop at the last address we could read
+    return str(current)
