@@ -7,7 +7,7 @@ identity whose value is not plain ASCII (the keys of ASCII values are unchanged)
 as they are: the stricter keys only ever match less.
 
 Revision ID: 4c1d2e3f5a6b
-Revises: 3ea21cfbf9bb
+Revises: 1885aabe2389
 Create Date: 2026-11-30 06:30:00.000000
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '4c1d2e3f5a6b'
-down_revision: str | None = '3ea21cfbf9bb'
+down_revision: str | None = '1885aabe2389'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
