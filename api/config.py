@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # ... and one whose words begin a protected name more often than this is refused as a list of names to try
     # (thousands of "Firstname Surname" guesses would otherwise find an out-of-reach child's span).
     publication_max_name_starts: int = Field(default=200, ge=1)
+    # Roster uploads a signed-in user may make a minute: each is up to 5,000 names, handles, emails and
+    # phones matched against the records, so many a minute would be a directory lookup (api/rosters).
+    roster_uploads_per_minute: int = Field(default=6, ge=1)
     # Idempotency-Key: how long a key's stored response is replayed, and how long a claim nobody renews (a
     # running request renews its own a few times within this) keeps the key before a retry may take it
     # over: a crashed worker's batch can be retried within a minute.

@@ -652,9 +652,29 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
         uploaded_by_type="user",
     )
     b.add(roster)
-    for line, (person, handle, platform_role, how) in enumerate(listed, start=2):
-        # Discord shows a first name or a nickname; the unknown member shows their handle.
-        shown = (person.full_name.split()[0] if handle else person.full_name) if person else handle
+    # Discord shows a first name or a nickname; the unknown member shows their handle.
+    rows: list[
+        tuple[Staff | Participant | None, str | None, str | None, PlatformRole, Match, MatchedBy | None]
+    ]
+    rows = [
+        (
+            person,
+            (person.full_name.split()[0] if handle else person.full_name) if person else handle,
+            handle,
+            platform_role,
+            how,
+            None if person is None else MatchedBy.handle if handle else MatchedBy.name,
+        )
+        for person, handle, platform_role, how in listed
+    ]
+    # Someone using Ivy's name on another account (never a probable match), and Lou listed twice, the second
+    # time with an invisible character in the handle: added last, so the ids above stay as they were.
+    ivy, lou = people[26], people[28]
+    rows += [
+        (ivy, ivy.full_name, "beatsby_ivy_official", PlatformRole.member, Match.unknown, MatchedBy.name),
+        (lou, "Lou", "lofi\u200b.lou", PlatformRole.member, Match.certain, MatchedBy.handle),
+    ]
+    for line, (person, shown, handle, platform_role, how, by) in enumerate(rows, start=2):
         b.add(
             RosterEntry(
                 id=b.id(),
@@ -664,13 +684,13 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
                 handle=handle,
                 platform_role=platform_role,
                 match=how,
-                matched_by=None if person is None else MatchedBy.handle if handle else MatchedBy.name,
+                matched_by=by,
                 staff_id=person.id if isinstance(person, Staff) else None,
                 participant_id=person.id if isinstance(person, Participant) else None,
             )
         )
-    tally = Counter(m for *_, m in listed)
-    roster.entry_count = len(listed)
+    tally = Counter(r[4] for r in rows)
+    roster.entry_count = len(rows)
     roster.certain_count = tally[Match.certain]
     roster.probable_count = roster.open_probable = tally[Match.probable]
     roster.unknown_count = roster.open_unknown = tally[Match.unknown]

@@ -166,9 +166,14 @@ def test_a_members_name_on_a_second_account_is_unknown_not_probable(
     got = [(e["match"], e["person"] and e["person"]["id"]) for e in r.json()["entries"]]
     assert got == [
         ("certain", str(world.maya.id)),
-        ("unknown", None),
+        # Named after Maya, whose recorded account it is not: unknown, saying whose name it bears.
+        ("unknown", str(world.maya.id)),
         ("unknown", None),
         ("unknown", None),
         ("certain", str(world.maya.id)),
     ]
     assert str(twin.id) not in r.text
+    ids = [e["id"] for e in r.json()["entries"]]
+    kinds = {(d["kind"], d["entry_id"]) for d in r.json()["discrepancies"]}
+    assert ("name_of_another_account", ids[1]) in kinds
+    assert ("several_accounts", ids[4]) in kinds

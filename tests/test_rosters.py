@@ -238,7 +238,8 @@ def test_who_may_upload_and_what_each_reads_back(client: TestClient, session: Se
     counted = client.get(one, headers=trustee.headers).json()
     assert counted["entries"] is None
     assert counted["discrepancies"] is None
-    assert counted["counts"]["discrepancies"]["unknown_person"] == 1
+    # The admin's upload matched nobody outside their reach: Kit (in none of their groups) is unknown to it.
+    assert counted["counts"]["discrepancies"]["unknown_person"] == 2
     assert "Maya" not in str(counted)
     assert client.get(one, headers=outsider.headers).status_code == 404
     assert client.get(url(world.group), headers=outsider.headers).status_code == 404
@@ -347,7 +348,8 @@ def test_a_group_admin_may_not_add_a_child_nor_identify_one_out_of_reach(
     admin = make_actor(session, Role.staff)
     assert admin.staff
     make_membership(session, world.group, staff=admin.staff, role=MemberRole.admin)
-    roster = _upload(client, admin, world)
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    roster = _upload(client, coordinator, world)
     stranger = make_participant(session, full_name="Elsewhere Child")
     r = _resolve(
         client, admin, world, roster, 6, {"resolution": "identified", "participant_id": str(stranger.id)}
@@ -355,12 +357,15 @@ def test_a_group_admin_may_not_add_a_child_nor_identify_one_out_of_reach(
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "participant_id"
     assert "Elsewhere" not in r.text
-    # Kit, matched by name and in none of the admin's groups, shows to them as "a young person outside your
-    # groups": they may not confirm whom they cannot see; a coordinator does.
+    # Kit, matched by name in the coordinator's upload and in none of the admin's groups, shows to the admin
+    # as unknown, and confirming it answers as for an unknown entry; a coordinator confirms it.
+    seen = client.get(f"{url(world.group)}/{roster['id']}", headers=admin.headers).json()
+    assert (seen["entries"][4]["match"], seen["entries"][4]["person"]) == ("unknown", None)
+    assert "Kit" not in str(seen["discrepancies"])
+    assert str(world.kit.id) not in str(seen)
     blind = _resolve(client, admin, world, roster, 4, {"resolution": "confirmed"})
-    assert blind.status_code == 403, blind.text
+    assert blind.status_code == 422, blind.text
     assert "Kit" not in blind.text
-    coordinator = make_actor(session, Role.coordinator, coordinator=True)
     assert _resolve(client, coordinator, world, roster, 4, {"resolution": "confirmed"}).status_code == 200
     assert _resolve(client, admin, world, roster, 5, {"resolution": "confirmed"}).status_code == 200
     bad = _resolve(client, admin, world, roster, 6, {"resolution": "removed"})
@@ -372,8 +377,12 @@ def test_a_group_admin_may_not_add_a_child_nor_identify_one_out_of_reach(
         ).status_code
         == 200
     )
-    # Kit would be added to the group: a coordinator's act.
-    r = client.post(f"{url(world.group)}/{roster['id']}/apply", headers={**admin.headers, "If-Match": '"4"'})
+    # Kit would be added to the group: a coordinator's act. (The admin is not on the list: ending their own
+    # membership needs confirm_removals first.)
+    apply = f"{url(world.group)}/{roster['id']}/apply"
+    r = client.post(apply, headers={**admin.headers, "If-Match": '"4"'})
+    assert (r.status_code, r.json()["code"]) == (409, "removals_unconfirmed")
+    r = client.post(apply, json={"confirm_removals": True}, headers={**admin.headers, "If-Match": '"4"'})
     assert r.status_code == 403, r.text
     key = make_api_key(session, (ApiKeyScope.sync_write,))
     r = client.post(f"{url(world.group)}/{roster['id']}/apply", headers=key.headers)

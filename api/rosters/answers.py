@@ -4,6 +4,7 @@ upload; `service` holds the upload and the reading)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -115,7 +116,8 @@ def resolve(
 
     Errors: 409 once the roster was applied or the entry already answered; 422 naming the field for a
     resolution that does not fit the entry, an unknown person or a `removed_on` before the list was taken
-    or in the future; 412 for a stale If-Match on the roster."""
+    or in the future (confirming an entry matched to a young person outside the caller's reach answers as for
+    an unknown entry: that is how it was shown to them); 412 for a stale If-Match on the roster."""
     if roster.applied_at is not None:
         raise Conflict("The roster was applied: it is history now; upload a new list to change anything")
     if entry.resolution is not None:
@@ -123,16 +125,16 @@ def resolve(
     before = audit.snapshot(entry)
     was_open = entry.match
     if data.resolution is Resolution.confirmed:
-        if entry.match is not Match.probable:
-            raise Unprocessable.field(
-                "resolution", f"Only a probable match is confirmed; this one is {entry.match}"
-            )
         pid = entry.participant_id
-        if pid is not None and not reach.holds(session, reach.participants, pid):
-            # They were shown "a young person outside your groups": nobody confirms whom they cannot see.
-            raise Forbidden(
-                "This entry may be a young person outside your groups: a coordinator confirms it, or "
-                "resolve it as removed"
+        # A match to a young person outside the caller's reach was shown to them as unknown: it answers so.
+        shown = (
+            Match.unknown
+            if pid is not None and not reach.holds(session, reach.participants, pid)
+            else entry.match
+        )
+        if shown is not Match.probable:
+            raise Unprocessable.field(
+                "resolution", f"Only a probable match is confirmed; this one is {shown}"
             )
     elif data.resolution is Resolution.identified:
         kind, pid = _identify(session, reach, data)
@@ -185,8 +187,44 @@ def _latest(session: Session, group_id: uuid.UUID) -> uuid.UUID | None:
     ).first()
 
 
+def _ends(
+    m: Membership, live: Mapping[uuid.UUID, object], removed: Mapping[uuid.UUID, object], roster: GroupRoster
+) -> bool:
+    """Whether applying the roster ends membership `m`: its person is not on the list, and the membership
+    began before the list was taken (or the person was removed from the platform since)."""
+    pid = m.staff_id or m.participant_id
+    if pid in live:
+        return False
+    return not (m.started_on > roster.captured_on and pid not in removed)
+
+
+def _check_removals(
+    reach: Reach, current: list[Membership], ending: list[Membership], confirmed: bool
+) -> None:
+    """A list that would end every membership of the group, or the applying admin's own, is far more often
+    a bad export (or someone taking the group over) than the truth: it needs `confirm_removals`."""
+    if confirmed or not ending:
+        return
+    everyone = len(ending) == len(current)
+    own = reach.actor.staff_id is not None and any(m.staff_id == reach.actor.staff_id for m in ending)
+    if everyone or own:
+        what = "every membership of the group" if everyone else "your own membership of the group"
+        raise Conflict(
+            f"Applying this list would end {what} ({len(ending)} in all): check the list, and send "
+            '{"confirm_removals": true} if that is what you mean',
+            code="removals_unconfirmed",
+            extra={"field": "confirm_removals"},
+        )
+
+
 def apply(
-    *, session: Session, reach: Reach, group: Group, roster: GroupRoster, expected_version: int | None
+    *,
+    session: Session,
+    reach: Reach,
+    group: Group,
+    roster: GroupRoster,
+    expected_version: int | None,
+    confirm_removals: bool = False,
 ) -> tuple[GroupRoster, list[Change]]:
     """Make the group's memberships match the platform's list, in one transaction: end the memberships of
     people no longer on it (on the day they were removed, or else the day the list was taken), add those of
@@ -199,7 +237,8 @@ def apply(
     Errors: 428 without If-Match (the roster's ETag: the memberships change as the roster stood when the
     caller read it); 409 while entries wait for an answer, once applied, or when a later roster of the group
     exists; 403 when a young person would be added and the caller may not place children (only a
-    coordinator may); 412 for a stale If-Match."""
+    coordinator may); 412 for a stale If-Match; 409 `removals_unconfirmed` when it would end every current
+    membership of the group, or the applying admin's own, without `confirm_removals`."""
     if expected_version is None:
         raise PreconditionRequired(
             "Send the roster's ETag as If-Match: apply changes the group's memberships as the roster stood "
@@ -238,6 +277,12 @@ def apply(
             )
         )
     )
+    _check_removals(
+        reach,
+        current,
+        [m for m in current if _ends(m, live, removed, roster)],
+        confirm_removals,
+    )
     changes: list[Change] = []
 
     def role_for(s: EntryState) -> MemberRole:
@@ -268,7 +313,7 @@ def apply(
             else:
                 continue
             action = "membership.update"
-        elif m.started_on > roster.captured_on and pid not in removed:
+        elif not _ends(m, live, removed, roster):
             continue  # added after the list was taken: the list cannot say they are gone
         else:
             off = removed[pid].removed_on if pid in removed else None

@@ -4,8 +4,10 @@
 this group's platform, email addresses and phone numbers (recorded identities, a member of staff's official
 and personal addresses, a young person's own). An entry is matched `certain` by the first of its handle,
 email and phone that names exactly one person; else `probable` by its name alone when one person has that
-name (or, of several, one is in the group today) and no other entry of the list names them too; else
-`unknown`. Nothing here reads the database.
+name (or, of several, one is in the group today) and no other entry of the list names them too, and the
+entry's handle, email or phone is not of a kind that person has on record (a different account of the same
+kind is someone else using their name: `unknown`, naming whom the name matches); else `unknown`. Nothing
+here reads the database.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Person:
 class Found:
     match: Match
     matched_by: MatchedBy | None = None
+    # For a `probable` match, the person named; for an `unknown` one, the person whose name it bears while
+    # the account is not one recorded as theirs (a possible impostor), else None.
     person: Person | None = None
 
 
@@ -51,6 +55,8 @@ class Directory:
         self.phones: dict[str, set[uuid.UUID]] = defaultdict(set)
         self.names: dict[str, list[uuid.UUID]] = defaultdict(list)
         self.members = frozenset(members)  # people in the group today: a tie-break for names
+        # Which kinds of account (handle on this platform, email, phone) each person has on record.
+        self.kinds: dict[uuid.UUID, set[MatchedBy]] = defaultdict(set)
         for person in people:
             self.people[person.id] = person
             key = normalise.name_key(person.name)
@@ -64,6 +70,7 @@ class Directory:
         {MatchedBy.handle: self.handles, MatchedBy.email: self.emails, MatchedBy.phone: self.phones}[kind][
             key
         ].add(person_id)
+        self.kinds[person_id].add(kind)
 
     def find(
         self, *, display_name: str | None, handle: str | None, email: str | None, phone: str | None
@@ -74,8 +81,10 @@ class Directory:
             (MatchedBy.email, self.emails, email and normalise.email_key(email)),
             (MatchedBy.phone, self.phones, phone and normalise.phone_key(phone)),
         )
+        given: set[MatchedBy] = set()
         for by, index, key in probes:
             if key:
+                given.add(by)
                 held = index.get(key)
                 if held and len(held) == 1:
                     return Found(Match.certain, by, self.people[next(iter(held))])
@@ -86,7 +95,12 @@ class Directory:
         if len(ids) > 1:
             ids = [i for i in ids if i in self.members]
         if len(ids) == 1:
-            return Found(Match.probable, MatchedBy.name, self.people[ids[0]])
+            person = self.people[ids[0]]
+            if given & self.kinds.get(person.id, set()):
+                # The entry's handle (email, phone) is not the one on record for the person it is named
+                # after: an impostor takes a member's name; never a match to confirm.
+                return Found(Match.unknown, MatchedBy.name, person)
+            return Found(Match.probable, MatchedBy.name, person)
         return UNKNOWN
 
 
@@ -157,6 +171,17 @@ ACTIONS = {
         "them from the platform now and resolve the entry as removed. An adult nobody has identified may be "
         "in a group of children.",
     ),
+    "name_of_another_account": (
+        "critical",
+        "The name matches the person shown, but this account is not their recorded account: someone may be "
+        "using their name. Find out who this is: resolve the entry as identified if it is a new account of "
+        "theirs (or someone else's), or remove them from the platform and resolve it as removed.",
+    ),
+    "several_accounts": (
+        "high",
+        "The same person is on the platform under several accounts: check each is theirs; remove any that "
+        "is not (an impostor may copy a handle with invisible characters) and resolve it as removed.",
+    ),
     "probable_match": (
         "high",
         "Check the person on the platform is the one named, then resolve the entry as confirmed (or as "
@@ -220,11 +245,14 @@ def discrepancies(
     out: list[Discrepancy] = []
     by_person = {m.person.id: m for m in members}
     on_platform: set[uuid.UUID] = set()
+    accounted: set[uuid.UUID] = set()
     for e in entries:
         if not e.on_platform:
             continue
         if e.match is Match.unknown and e.resolution is None:
             out.append(_of("unknown_person", e.id, None, None))
+            if e.person is not None:
+                out.append(_of("name_of_another_account", e.id, None, e.person))
         elif e.match is Match.probable and e.resolution is None and e.person is not None:
             out.append(_of("probable_match", e.id, None, e.person))
             # Not yet "no longer on the platform": that waits for the answer.
@@ -234,6 +262,12 @@ def discrepancies(
             if e.platform_admin:
                 out.append(_of("admin_not_staff", e.id, None, None))
             continue
+        if person.id in accounted:
+            # Judged once, at their first entry: a second account is its own finding, not a second
+            # "not in the records".
+            out.append(_of("several_accounts", e.id, None, person))
+            continue
+        accounted.add(person.id)
         on_platform.add(person.id)
         gone = person.left_on is not None and person.left_on <= today
         member = by_person.get(person.id)

@@ -121,7 +121,11 @@ class RosterUpload(SQLModel):
     captured_on: Day | None = Field(
         default=None, description="The day the list was taken from the platform; today when left out"
     )
-    entries: list[EntryIn] = Field(max_length=MAX_ENTRIES, description="Everyone on the platform's list")
+    entries: list[EntryIn] = Field(
+        min_length=1,
+        max_length=MAX_ENTRIES,
+        description="Everyone on the platform's list (at least one: an empty list is a failed export)",
+    )
 
 
 class ResolutionIn(SQLModel):
@@ -134,6 +138,15 @@ class ResolutionIn(SQLModel):
     staff_id: uuid.UUID | None = None
     participant_id: uuid.UUID | None = None
     removed_on: Day | None = None
+
+
+class ApplyIn(SQLModel):
+    model_config = forbid_extra({"confirm_removals": True})
+    confirm_removals: bool = Field(
+        default=False,
+        description="Needed to end every membership the group has, or the applying admin's own: without it "
+        "such an apply is refused (409 `removals_unconfirmed`)",
+    )
 
 
 # --- output ------------------------------------------------------------------------------------------------

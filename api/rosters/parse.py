@@ -103,6 +103,10 @@ def read_csv(body: bytes) -> list[tuple[int, EntryIn]]:
             entries.append((row, _entry(row, dict(zip(columns, values, strict=True)))))
     except csv.Error as exc:
         raise _bad(reading, "body", f"not readable as CSV ({exc})") from exc
+    if not entries:
+        # An empty list is not "nobody is on the platform": it is a failed export, and applied it would end
+        # every membership of the group.
+        raise _bad(2, columns[0], "the list has nobody on it: a group's member list has at least its admin")
     return entries
 
 

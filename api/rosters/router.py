@@ -18,6 +18,7 @@ from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, FieldError, Responses,
 from api.groups.models import Group
 from api.rosters import answers, parse, service
 from api.rosters.models import (
+    ApplyIn,
     ApplyResult,
     EntryIn,
     EntryPublic,
@@ -59,6 +60,8 @@ UPLOAD_BODY: dict[str, Any] = {
 }
 # Models the spec names that no route's signature declares (see api.main.declare_extra_schemas).
 BODY_MODELS = (RosterUpload,)
+# apply's body is optional: without one, nothing is confirmed.
+NO_CONFIRMATION = ApplyIn()
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -93,6 +96,14 @@ def writable_group(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) ->
 
 
 WritableGroup = Annotated[Group, Depends(writable_group)]
+
+
+def upload_allowance(group: WritableGroup, session: SessionDep, reach: ReachDep) -> None:
+    # After the group (a 404 counts nothing), before the body: a refused list is counted too.
+    service.count_upload(session=session, reach=reach)
+
+
+UploadAllowance = Annotated[None, Depends(upload_allowance)]
 Upload = Annotated[tuple[list[tuple[int, EntryIn]], date | None], Depends(_entries)]
 
 
@@ -109,6 +120,7 @@ def upload_roster(
     _: Writer,
     reach: ReachDep,
     group: WritableGroup,
+    _allowance: UploadAllowance,
     upload: Upload,
     response: Response,
     captured_on: Annotated[
@@ -123,7 +135,9 @@ def upload_roster(
     each with what to do. A malformed list is a 422 naming the row and column (`rows.<row>.<column>` for
     CSV, the header being row 1; `entries.<index>.<field>` for JSON) and nothing is stored. A caller who may
     upload but not read rosters (a platform connector's key) gets a receipt. Announces
-    `group.roster_reconciled` (counts only).
+    `group.roster_reconciled` (counts only). Limited per user a minute (ROSTER_UPLOADS_PER_MINUTE: 429
+    with Retry-After). A young person outside the caller's reach is never matched for them: their entry
+    is `unknown`, exactly as for someone the records do not know.
 
     Enforces: "Groups should be periodically reviewed to ensure people who no longer take part in projects
     are removed"."""
@@ -230,8 +244,9 @@ def resolve_entry(
     (with `staff_id` or `participant_id`, looked up within the caller's reach; the entry's handle, email and
     phone are recorded as that person's identities so the next list matches them for certain) or `removed`
     (with `removed_on`: they were taken off the platform that day). Coordinators and the group's admins.
-    If-Match is the roster's ETag (each answer moves it on). 409 once applied or already answered; 403 for
-    confirming a match to a young person outside the caller's reach (a coordinator's act)."""
+    If-Match is the roster's ETag (each answer moves it on). 409 once applied or already answered; an entry
+    matched to a young person outside the caller's reach is shown and answered as unknown (a coordinator
+    confirms it)."""
     entry = answers.get_entry(session=session, roster=roster, entry_id=roster_entry_id)
     entry = answers.resolve(
         session=session,
@@ -262,15 +277,22 @@ def apply_roster(
     roster: ManagedRoster,
     expected_version: IfMatch,
     response: Response,
+    data: ApplyIn = NO_CONFIRMATION,
 ) -> ApplyResult:
     """Make the group's memberships equal the platform's list: end those of people no longer on it, add
     those of matched people on it, and set admin roles to match (a platform admin or moderator who is
     current staff is an admin). Every change is audited and listed. Send the roster's ETag as If-Match
     (428 without it, 412 if it moved on). 409 while entries wait for an answer (`roster_unresolved`), once
     applied, or when a later roster exists; 403 for a group admin when a young person would be added (a
-    coordinator's act)."""
+    coordinator's act); 409 `removals_unconfirmed` when it would end every membership of the group, or the
+    caller's own, unless the body says `{"confirm_removals": true}` (the body is optional otherwise)."""
     roster, changes = answers.apply(
-        session=session, reach=reach, group=group, roster=roster, expected_version=expected_version
+        session=session,
+        reach=reach,
+        group=group,
+        roster=roster,
+        expected_version=expected_version,
+        confirm_removals=data.confirm_removals,
     )
     set_etag(response, roster.version)
     return ApplyResult(roster=service.view(session=session, reach=reach, roster=roster), changes=changes)

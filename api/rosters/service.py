@@ -16,10 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api import clock, crud
+from api import clock, crud, ratelimit
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
 from api.compliance import watch
+from api.config import get_settings
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.groups.models import Group, GroupStatus
@@ -67,6 +68,23 @@ def writable_group(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Gr
             )
         raise NotFound(f"No group with id {group_id}")
     return group
+
+
+RATE_ACTION = "roster_upload"
+
+
+def count_upload(*, session: Session, reach: Reach) -> None:
+    """Count one roster upload by a signed-in user: over ROSTER_UPLOADS_PER_MINUTE, a 429 with Retry-After
+    (an API key is limited per key already). Counted before the body is read, refused uploads too."""
+    if reach.actor.kind == "user":
+        ratelimit.hit_user(
+            session,
+            user_id=reach.actor.id,
+            action=RATE_ACTION,
+            limit=get_settings().roster_uploads_per_minute,
+            now=utcnow(),
+            what="roster uploads",
+        )
 
 
 def readable_group(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Group:
@@ -130,10 +148,15 @@ def _current_members(session: Session, group_id: uuid.UUID, today: date) -> list
     )
 
 
-def directory(session: Session, group: Group, today: date) -> Directory:
-    """Everyone in the records, indexed for one group's platform: five statements whatever the numbers."""
+def directory(session: Session, group: Group, today: date, reach: Reach | None = None) -> Directory:
+    """Everyone in the records, indexed for one group's platform: five statements whatever the numbers.
+    With `reach`, only the young people it reads: an upload must not tell its caller who is a child of the
+    charity outside their reach (a list of guesses would otherwise be a directory lookup)."""
     staff = session.execute(sa.select(*_STAFF_COLUMNS, _S.email, _S.personal_email, _S.personal_phone)).all()
-    children = session.execute(sa.select(*_PARTICIPANT_COLUMNS, _P.personal_email, _P.personal_phone)).all()
+    child_query = sa.select(*_PARTICIPANT_COLUMNS, _P.personal_email, _P.personal_phone)
+    if reach is not None and not reach.reads_every(Record.participant):
+        child_query = child_query.where(reach.participants(_P.id))
+    children = session.execute(child_query).all()
     members = _current_members(session, group.id, today)
     people = [_staff_person(r) for r in staff] + [_participant_person(r) for r in children]
     found = Directory(people, members=[m[1] or m[2] for m in members])
@@ -179,6 +202,8 @@ def upload(
     day = captured_on or today
     if group.status != GroupStatus.active:
         raise Conflict(f"The group is {group.status}: it has no member list to reconcile")
+    if not entries:  # the parsers refuse it too; applied, an empty list would end every membership
+        raise Unprocessable.field("entries", "The list has nobody on it: a group's member list has its admin")
     if day > today:
         raise Unprocessable.field("captured_on", f"captured_on ({day}) is in the future")
     if day < group.started_on:
@@ -186,7 +211,10 @@ def upload(
     for row, entry in entries:
         if entry.joined_on is not None and entry.joined_on > day:
             raise Unprocessable.field(f"rows.{row}.joined_on", f"row {row}: joined after captured_on ({day})")
-    found = directory(session, group, today)
+    # A caller who reads the answer matches only the young people in their reach; a connector's key gets a
+    # receipt, learns nothing, and matches everyone.
+    answered = reach.reads(Record.roster) and not reach.reads_counts_only(Record.roster)
+    found = directory(session, group, today, reach if answered else None)
     roster = GroupRoster(
         group_id=group.id,
         platform=group.platform,
@@ -295,22 +323,26 @@ def load_states(
     return entries, states, member_states, people
 
 
+def visible_children(session: Session, reach: Reach, people: Iterable[Person]) -> set[uuid.UUID]:
+    """The young people among `people` that the caller reads today."""
+    children = [p.id for p in people if p.type == "participant"]
+    if reach.reads_every(Record.participant) or not children:
+        return set(children)
+    return set(
+        session.exec(
+            select(col(Participant.id)).where(
+                col(Participant.id).in_(children), reach.participants(Participant.id)
+            )
+        ).all()
+    )
+
+
 def referrer(
     session: Session, reach: Reach, people: Iterable[Person]
 ) -> Callable[[Person | None], PersonRef | None]:
     """How the caller sees each person: staff by name (the directory), a young person by name only when in
     the caller's reach today, else with no id and a neutral label."""
-    children = [p.id for p in people if p.type == "participant"]
-    if reach.reads_every(Record.participant) or not children:
-        visible = set(children)
-    else:
-        visible = set(
-            session.exec(
-                select(col(Participant.id)).where(
-                    col(Participant.id).in_(children), reach.participants(Participant.id)
-                )
-            ).all()
-        )
+    visible = visible_children(session, reach, people)
 
     def ref(person: Person | None) -> PersonRef | None:
         if person is None:
@@ -356,6 +388,15 @@ def view(*, session: Session, reach: Reach, roster: GroupRoster) -> RosterPublic
     if reach.reads_counts_only(Record.roster):
         return public
     ref = referrer(session, reach, people.values())
+    visible = visible_children(session, reach, people.values())
+
+    def hidden(person: Person | None) -> bool:
+        return person is not None and person.type == "participant" and person.id not in visible
+
+    # An entry matched to a young person outside the caller's reach shows exactly as an unknown one: what
+    # the list matched must not tell them who is a child of the charity (a list of guesses as a lookup).
+    unknown_action = match.ACTIONS["unknown_person"]
+    masked = {d.entry_id for d in found if d.kind == "unknown_person" and d.entry_id is not None}
     public.entries = [
         EntryPublic(
             id=e.id,
@@ -366,23 +407,53 @@ def view(*, session: Session, reach: Reach, roster: GroupRoster) -> RosterPublic
             phone=e.phone,
             platform_role=e.platform_role,
             joined_on=e.joined_on,
-            match=e.match,
-            matched_by=e.matched_by,
-            person=ref(s.person),
+            match=Match.unknown if hidden(s.person) else e.match,
+            matched_by=None if hidden(s.person) else e.matched_by,
+            person=None if hidden(s.person) else ref(s.person),
             resolution=e.resolution,
             removed_on=e.removed_on,
         )
         for e, s in zip(entries, states, strict=True)
     ]
-    public.discrepancies = [
-        Discrepancy(
-            kind=d.kind,
-            severity=d.severity,
-            entry_id=d.entry_id,
-            membership_id=d.membership_id,
-            person=ref(d.person),
-            action=d.action,
+    public.discrepancies = []
+    answers_of = {e.id: e.resolution for e in entries}
+    for d in found:
+        if d.entry_id is not None and hidden(d.person):
+            # Shown once, as an entry nobody is matched to (answered entries: nothing left to do).
+            unanswered = answers_of[d.entry_id] is None
+            if d.entry_id not in masked and unanswered:
+                masked.add(d.entry_id)
+                public.discrepancies.append(
+                    Discrepancy(
+                        kind="unknown_person",
+                        severity=unknown_action[0],
+                        entry_id=d.entry_id,
+                        membership_id=None,
+                        person=None,
+                        action=unknown_action[1],
+                    )
+                )
+            continue
+        public.discrepancies.append(
+            Discrepancy(
+                kind=d.kind,
+                severity=d.severity,
+                entry_id=d.entry_id,
+                membership_id=d.membership_id,
+                person=ref(d.person),
+                action=d.action,
+            )
         )
-        for d in found
-    ]
+    # The counts as this caller sees the entries: told apart from the stored ones, they would say how many
+    # entries matched someone outside their reach.
+    shown = public.entries
+    public.counts = RosterCounts(
+        entries=len(shown),
+        certain=sum(e.match is Match.certain for e in shown),
+        probable=sum(e.match is Match.probable for e in shown),
+        unknown=sum(e.match is Match.unknown for e in shown),
+        open_unknown=sum(e.match is Match.unknown and e.resolution is None for e in shown),
+        open_probable=sum(e.match is Match.probable and e.resolution is None for e in shown),
+        discrepancies=dict(sorted(Counter(d.kind for d in public.discrepancies).items())),
+    )
     return public

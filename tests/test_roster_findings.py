@@ -1,0 +1,252 @@
+"""Rosters against the findings of issue 16's second tester: an empty list, a connector's list hiding an
+unknown adult, uploads used as a directory of children, an impostor's name, one person on several accounts,
+resolving to a colleague, a stale ETag after the memberships moved, evidence naming a child out of reach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.auth.roles import Role
+from api.config import get_settings
+from api.groups.models import Platform
+from api.memberships.models import MemberRole, Membership
+from tests.factories import Actor, make_actor, make_group, make_membership, make_participant, make_staff
+from tests.test_rosters import handle, url
+
+CSV = {"Content-Type": "text/csv"}
+
+
+def _admin_group(session: Session) -> tuple[Actor, Any]:
+    """A staff admin of a new group with a colleague and a young person in it."""
+    admin = make_actor(session, Role.staff)
+    assert admin.staff is not None
+    group = make_group(session)
+    make_membership(session, group, staff=admin.staff, role=MemberRole.admin)
+    make_membership(session, group, staff=make_staff(session, full_name="Colleague Coach"))
+    make_membership(session, group, participant=make_participant(session, full_name="Young Member"))
+    return admin, group
+
+
+def _current(session: Session, group: Any) -> list[Membership]:
+    session.expire_all()
+    return list(
+        session.exec(select(Membership).where(Membership.group_id == group.id, Membership.ended_on == None))  # noqa: E711
+    )
+
+
+# --- 1. an empty list ------------------------------------------------------------------------------------
+
+
+def test_an_empty_list_is_refused_in_csv_and_json(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    group = make_group(session)
+    csv = client.post(url(group), content=b"display_name,handle\n\n", headers={**coordinator.headers, **CSV})
+    assert csv.status_code == 422, csv.text
+    assert [e["field"] for e in csv.json()["errors"]] == ["rows.2.display_name"]
+    js = client.post(url(group), json={"entries": []}, headers=coordinator.headers)
+    assert js.status_code == 422, js.text
+    assert js.json()["errors"][0]["field"] == "entries"
+    assert client.get(url(group), headers=coordinator.headers).json()["total"] == 0
+
+
+def test_apply_ending_every_membership_or_the_admins_own_needs_confirm_removals(
+    client: TestClient, session: Session
+) -> None:
+    admin, group = _admin_group(session)
+    # A list naming only someone new: applied, it would end all three memberships, the admin's among them.
+    roster = client.post(
+        url(group), json={"entries": [{"display_name": "Nobody Known"}]}, headers=admin.headers
+    )
+    assert roster.status_code == 201, roster.text
+    rid = roster.json()["id"]
+    entry = roster.json()["entries"][0]["id"]
+    r = client.post(
+        f"{url(group)}/{rid}/entries/{entry}/resolve",
+        json={"resolution": "removed", "removed_on": roster.json()["captured_on"]},
+        headers={**admin.headers, "If-Match": '"1"'},
+    )
+    assert r.status_code == 200, r.text
+    apply = f"{url(group)}/{rid}/apply"
+    refused = client.post(apply, headers={**admin.headers, "If-Match": '"2"'})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "removals_unconfirmed"
+    assert len(_current(session, group)) == 3
+    refused = client.post(
+        apply, json={"confirm_removals": False}, headers={**admin.headers, "If-Match": '"2"'}
+    )
+    assert refused.status_code == 409
+    done = client.post(apply, json={"confirm_removals": True}, headers={**admin.headers, "If-Match": '"2"'})
+    assert done.status_code == 200, done.text
+    assert [c["action"] for c in done.json()["changes"]] == ["membership.end"] * 3
+    assert _current(session, group) == []
+
+
+def test_apply_ending_the_admins_own_membership_alone_needs_confirm_removals(
+    client: TestClient, session: Session
+) -> None:
+    admin, group = _admin_group(session)
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    # Everyone but the applying admin is on the list, for certain.
+    members = _current(session, group)
+    others = [m for m in members if m.staff_id != admin.staff.id]  # type: ignore[union-attr]
+    entries = []
+    for m in others:
+        if m.staff_id:
+            from api.staff.models import Staff
+
+            staff = session.get(Staff, m.staff_id)
+            assert staff is not None
+            entries.append({"email": staff.email})
+        else:
+            entries.append({"display_name": "Young Member"})
+    roster = client.post(url(group), json={"entries": entries}, headers=coordinator.headers).json()
+    probable = [e for e in roster["entries"] if e["match"] == "probable"]
+    version = 1
+    for e in probable:
+        r = client.post(
+            f"{url(group)}/{roster['id']}/entries/{e['id']}/resolve",
+            json={"resolution": "confirmed"},
+            headers={**coordinator.headers, "If-Match": f'"{version}"'},
+        )
+        assert r.status_code == 200, r.text
+        version += 1
+    apply = f"{url(group)}/{roster['id']}/apply"
+    refused = client.post(apply, headers={**admin.headers, "If-Match": f'"{version}"'})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "removals_unconfirmed"
+    # A coordinator ending the admin's membership is not ending their own: no confirmation needed.
+    done = client.post(apply, headers={**coordinator.headers, "If-Match": f'"{version}"'})
+    assert done.status_code == 200, done.text
+    assert len(_current(session, group)) == 2
+
+
+# --- 3. an upload is no directory of children -------------------------------------------------------------
+
+
+def _strip_ids(body: dict[str, Any]) -> list[Any]:
+    return [(e["match"], e["matched_by"], e["person"]) for e in body["entries"]] + [
+        sorted((d["kind"], d["person"] is None) for d in body["discrepancies"])
+    ]
+
+
+def test_a_child_outside_the_uploaders_reach_is_answered_as_unknown(
+    client: TestClient, session: Session
+) -> None:
+    elsewhere = make_participant(
+        session,
+        full_name="Hidden Child",
+        personal_email="hidden.child@example.org",
+        personal_phone="07700900777",
+    )
+    make_membership(session, make_group(session), participant=elsewhere)
+    admin, group = _admin_group(session)
+    guesses = [
+        {"display_name": "Hidden Child"},
+        {"email": "hidden.child@example.org"},
+        {"phone": "07700 900777"},
+    ]
+    nobody = [{"display_name": "Never Recorded"}, {"email": "never@example.org"}, {"phone": "07700 900001"}]
+    r = client.post(url(group), json={"entries": guesses}, headers=admin.headers)
+    control = client.post(url(group), json={"entries": nobody}, headers=admin.headers)
+    assert r.status_code == control.status_code == 201, r.text
+    assert _strip_ids(r.json()) == _strip_ids(control.json())
+    assert {e["match"] for e in r.json()["entries"]} == {"unknown"}
+    assert r.json()["counts"] | {"discrepancies": None} == control.json()["counts"] | {"discrepancies": None}
+    assert str(elsewhere.id) not in r.text
+    assert "outside your groups" not in r.text
+    # The coordinator's upload of the same list matches her; the admin reading it sees unknown entries.
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    theirs = client.post(url(group), json={"entries": guesses}, headers=coordinator.headers).json()
+    # (By name too, but her two accounts make the name alone say nothing.)
+    assert [e["match"] for e in theirs["entries"]] == ["unknown", "certain", "certain"]
+    seen = client.get(f"{url(group)}/{theirs['id']}", headers=admin.headers)
+    assert seen.status_code == 200
+    assert _strip_ids(seen.json())[:3] == _strip_ids(control.json())[:3]
+    assert seen.json()["counts"]["certain"] == 0
+    assert seen.json()["counts"]["probable"] == 0
+    assert str(elsewhere.id) not in seen.text
+    assert "outside your groups" not in seen.text
+    kinds = {d["kind"] for d in seen.json()["discrepancies"]}
+    assert "not_in_records" not in kinds
+    assert "several_accounts" not in kinds
+
+
+def test_roster_uploads_are_rate_limited_per_user(
+    client: TestClient, session: Session, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "roster_uploads_per_minute", 2)
+    admin, group = _admin_group(session)
+    body = {"entries": [{"display_name": "Someone"}]}
+    assert client.post(url(group), json=body, headers=admin.headers).status_code == 201
+    # A refused list counts too: otherwise guesses could be sent as bad files.
+    assert client.post(url(group), json={"entries": []}, headers=admin.headers).status_code == 422
+    r = client.post(url(group), json=body, headers=admin.headers)
+    assert r.status_code == 429, r.text
+    assert int(r.headers["Retry-After"]) >= 1
+    assert "2 roster uploads a minute" in r.json()["detail"]
+    assert client.post(url(group), json=body, headers=coordinator.headers).status_code == 201
+
+
+# --- 4. an impostor's name ---------------------------------------------------------------------------------
+
+
+def test_a_name_on_an_account_that_is_not_the_persons_recorded_one_is_unknown(
+    client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    group = make_group(session, platform=Platform.whatsapp)
+    child = make_participant(session, full_name="Ada Lovelace", personal_phone="07700900321")
+    tutor = make_staff(session, full_name="Tom Tutor")
+    make_membership(session, group, participant=child)
+    make_membership(session, group, staff=tutor, role=MemberRole.admin)
+    handle(session, tutor, "tom_the_tutor", Platform.whatsapp)
+    entries = [
+        {"display_name": "Ada Lovelace", "phone": "07700 900999"},  # her name, another number
+        {"display_name": "Tom Tutor", "handle": "tom.tutor.real"},  # his name, another handle
+        {"display_name": "Tom Tutor", "email": "tom@example.org"},  # not his official email either
+    ]
+    r = client.post(url(group), json={"entries": entries}, headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+    got = [(e["match"], e["person"] and e["person"]["id"]) for e in r.json()["entries"]]
+    assert got[0] == ("unknown", str(child.id))
+    assert got[1] == ("unknown", str(tutor.id))
+    ids = [e["id"] for e in r.json()["entries"]]
+    flagged = {d["entry_id"] for d in r.json()["discrepancies"] if d["kind"] == "name_of_another_account"}
+    assert flagged == set(ids)
+    assert got[2] == ("unknown", str(tutor.id))
+    # Never confirmable as the person: it must be identified or removed.
+    confirm = client.post(
+        f"{url(group)}/{r.json()['id']}/entries/{ids[0]}/resolve",
+        json={"resolution": "confirmed"},
+        headers=coordinator.headers,
+    )
+    assert confirm.status_code == 422
+
+
+# --- 5. one person, several accounts -----------------------------------------------------------------------
+
+
+def test_one_person_on_several_accounts_is_flagged_once_per_extra_account(
+    client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    group = make_group(session, platform=Platform.discord)
+    make_membership(session, group, staff=make_staff(session, full_name="Group Lead"), role=MemberRole.admin)
+    kid = make_participant(session, full_name="Rowan Page")
+    handle(session, kid, "rowan_p", Platform.discord)
+    entries = [
+        {"display_name": "Group Lead"},
+        {"display_name": "Rowan", "handle": "rowan_p"},
+        {"display_name": "Rowan", "handle": "rowan\u200b_p"},  # an invisible character
+        {"display_name": "Rowan", "handle": "\u200erowan_p\u200f"},
+    ]
+    r = client.post(url(group), json={"entries": entries}, headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+    ids = [e["id"] for e in r.json()["entries"]]
+    found = [(d["kind"], d["entry_id"]) for d in r.json()["discrepancies"] if d["entry_id"] in ids[1:]]
+    assert sorted(found) == sorted(
+        [("not_in_records", ids[1]), ("several_accounts", ids[2]), ("several_accounts", ids[3])]
+    )
