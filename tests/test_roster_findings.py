@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from api.auth.roles import Role
 from api.config import get_settings
 from api.groups.models import Platform
+from api.identities.models import PlatformIdentity
 from api.memberships.models import MemberRole, Membership
 from tests.factories import Actor, make_actor, make_group, make_membership, make_participant, make_staff
 from tests.test_rosters import handle, url
@@ -250,3 +251,39 @@ def test_one_person_on_several_accounts_is_flagged_once_per_extra_account(
     assert sorted(found) == sorted(
         [("not_in_records", ids[1]), ("several_accounts", ids[2]), ("several_accounts", ids[3])]
     )
+
+
+# --- 6. identifying an entry is recording an identity ----------------------------------------------------
+
+
+def test_a_group_admin_identifies_an_entry_as_themself_only_as_posting_an_identity_allows(
+    client: TestClient, session: Session
+) -> None:
+    admin, group = _admin_group(session)
+    assert admin.staff is not None
+    colleague = make_staff(session, full_name="Other Colleague")
+    roster = client.post(
+        url(group),
+        json={"entries": [{"display_name": "Alias One"}, {"display_name": "Alias Two"}]},
+        headers=admin.headers,
+    ).json()
+    one, two = (f"{url(group)}/{roster['id']}/entries/{e['id']}/resolve" for e in roster["entries"])
+    direct = client.post(
+        "/api/v1/identities",
+        json={"staff_id": str(colleague.id), "kind": "handle", "platform": "facebook_group", "value": "x1"},
+        headers=admin.headers,
+    )
+    refused = client.post(
+        one, json={"resolution": "identified", "staff_id": str(colleague.id)}, headers=admin.headers
+    )
+    assert direct.status_code == refused.status_code == 403, refused.text
+    assert session.exec(select(PlatformIdentity).where(PlatformIdentity.staff_id == colleague.id)).all() == []
+    own = client.post(
+        two, json={"resolution": "identified", "staff_id": str(admin.staff.id)}, headers=admin.headers
+    )
+    assert own.status_code == 200, own.text
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    done = client.post(
+        one, json={"resolution": "identified", "staff_id": str(colleague.id)}, headers=coordinator.headers
+    )
+    assert done.status_code == 200, done.text

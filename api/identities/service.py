@@ -32,11 +32,13 @@ def _readable(reach: Reach) -> sa.ColumnElement[bool]:
     )
 
 
-def _writable(session: Session, reach: Reach, identity: PlatformIdentity) -> bool:
-    if identity.staff_id is not None:
-        return reach.writes_staff_record(identity.staff_id)
-    assert identity.participant_id is not None
-    return reach.holds(session, reach.participant_writes, identity.participant_id)
+def _writable(
+    session: Session, reach: Reach, staff_id: uuid.UUID | None, participant_id: uuid.UUID | None
+) -> bool:
+    if staff_id is not None:
+        return reach.writes_staff_record(staff_id)
+    assert participant_id is not None
+    return reach.holds(session, reach.participant_writes, participant_id)
 
 
 def list_(
@@ -66,7 +68,7 @@ def list_(
 def get_writable(*, session: Session, reach: Reach, identity_id: uuid.UUID) -> PlatformIdentity:
     """One identity the caller may change, or 404 (the same whether it exists or is out of reach)."""
     identity = session.get(PlatformIdentity, identity_id)
-    if identity is None or not _writable(session, reach, identity):
+    if identity is None or not _writable(session, reach, identity.staff_id, identity.participant_id):
         raise NotFound(f"No identity with id {identity_id}")
     return identity
 
@@ -78,18 +80,18 @@ def _person_field(data: IdentityCreate) -> tuple[str, uuid.UUID]:
     return "participant_id", data.participant_id
 
 
-def record(*, session: Session, reach: Reach, data: IdentityCreate, commit: bool = True) -> PlatformIdentity:
-    """Record how a person appears on a platform.
+def check_person(*, session: Session, reach: Reach, field: str, person_id: uuid.UUID) -> None:
+    """Whether the caller may record an identity on this person (`field` is `staff_id` or
+    `participant_id`): a member of staff their own record only unless they manage staff, a young person
+    within their write reach. Also the rule for a roster entry resolved as `identified`, which records one.
 
-    Errors: 422 naming `staff_id`/`participant_id` for a person unknown or out of the caller's reach; 403
-    for one they may read but not change; 422 naming `value` for a value with nothing to match on; 409
-    (field `value`) when an open identity of another person already has the same match key."""
-    field, person_id = _person_field(data)
-    identity = PlatformIdentity(**data.model_dump(), match_key="")
+    Errors: 422 naming `field` for a person unknown or out of the caller's reach (said alike); 403 for one
+    they may read but not change."""
     exists = (
         session.get(Staff, person_id) if field == "staff_id" else session.get(Participant, person_id)
     ) is not None
-    if not exists or not _writable(session, reach, identity):
+    staff_id = person_id if field == "staff_id" else None
+    if not exists or not _writable(session, reach, staff_id, None if staff_id else person_id):
         readable = exists and (
             reach.holds(session, reach.staff, person_id)
             if field == "staff_id"
@@ -98,6 +100,17 @@ def record(*, session: Session, reach: Reach, data: IdentityCreate, commit: bool
         if readable:
             raise Forbidden(f"You may not change this person's details ({field})")
         raise Unprocessable.field(field, f"No {field.removesuffix('_id')} with id {person_id}")
+
+
+def record(*, session: Session, reach: Reach, data: IdentityCreate, commit: bool = True) -> PlatformIdentity:
+    """Record how a person appears on a platform.
+
+    Errors: 422 naming `staff_id`/`participant_id` for a person unknown or out of the caller's reach; 403
+    for one they may read but not change (`check_person`); 422 naming `value` for a value with nothing to
+    match on; 409 (field `value`) when an open identity of another person already has the same match key."""
+    field, person_id = _person_field(data)
+    check_person(session=session, reach=reach, field=field, person_id=person_id)
+    identity = PlatformIdentity(**data.model_dump(), match_key="")
     key = normalise.key(data.kind, data.value)
     if key is None:
         raise Unprocessable.field("value", f"Nothing to match on in this {data.kind}")

@@ -24,14 +24,13 @@ from api.errors import (
 )
 from api.groups.models import Group
 from api.identities import normalise
+from api.identities import service as identities
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
 from api.memberships.models import MemberRole, Membership
-from api.participants.models import Participant
 from api.rosters.match import EntryState, Person
 from api.rosters.models import Change, GroupRoster, Match, Resolution, ResolutionIn, RosterEntry
 from api.rosters.service import IDENTITY, load_states, referrer
-from api.staff.models import Staff
 
 # --- resolution --------------------------------------------------------------------------------------------
 
@@ -44,22 +43,18 @@ def get_entry(*, session: Session, roster: GroupRoster, entry_id: uuid.UUID) -> 
 
 
 def _identify(session: Session, reach: Reach, data: ResolutionIn) -> tuple[str, uuid.UUID]:
-    """The person named in a resolution, looked up within the caller's reach (unknown and out of reach: the
-    same 422 naming the field)."""
+    """The person named in a resolution. Identifying records the entry's handle, email and phone on them,
+    so the rule is creating an identity's (`identities.check_person`): a member of staff their own record
+    unless they manage staff; a young person within their write reach (unknown and out of reach: the same
+    422 naming the field; one they read but may not change: 403)."""
     if (data.staff_id is None) == (data.participant_id is None):
         raise Unprocessable.field("staff_id", "identified: give exactly one of staff_id and participant_id")
-    if data.staff_id is not None:
-        known = session.get(Staff, data.staff_id) is not None and reach.holds(
-            session, reach.staff, data.staff_id
-        )
-        if not known:
-            raise Unprocessable.field("staff_id", f"No staff with id {data.staff_id}")
-        return "staff", data.staff_id
-    assert data.participant_id is not None
-    pid = data.participant_id
-    if session.get(Participant, pid) is None or not reach.holds(session, reach.participants, pid):
-        raise Unprocessable.field("participant_id", f"No participant with id {pid}")
-    return "participant", pid
+    kind, pid = (
+        ("staff", data.staff_id) if data.staff_id is not None else ("participant", data.participant_id)
+    )
+    assert pid is not None
+    identities.check_person(session=session, reach=reach, field=f"{kind}_id", person_id=pid)
+    return kind, pid
 
 
 def _record_identities(session: Session, group: Group, entry: RosterEntry, kind: str, pid: uuid.UUID) -> int:

@@ -241,8 +241,9 @@ def resolve_entry(
     response: Response,
 ) -> EntryPublic:
     """Say who an entry is or what became of them: `confirmed` (a probable match is right), `identified`
-    (with `staff_id` or `participant_id`, looked up within the caller's reach; the entry's handle, email and
-    phone are recorded as that person's identities so the next list matches them for certain) or `removed`
+    (with `staff_id` or `participant_id`; the entry's handle, email and phone are recorded as that person's
+    identities so the next list matches them for certain, so the caller must be allowed to record one, as at
+    `POST /identities`: 403 for a colleague's record, 422 for someone unknown or out of reach) or `removed`
     (with `removed_on`: they were taken off the platform that day). Coordinators and the group's admins.
     If-Match is the roster's ETag (each answer moves it on). 409 once applied or already answered; an entry
     matched to a young person outside the caller's reach is shown and answered as unknown (a coordinator
