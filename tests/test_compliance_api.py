@@ -247,7 +247,14 @@ def test_staff_see_names_only_of_children_in_their_reach_today(
     seen_by_staff = labels(staff_actor)
     assert "Sasha Still-Here" in seen_by_staff
     assert "Robin Gone-Away" not in seen_by_staff
-    assert f"participant {gone.id.hex[:4]}…" in seen_by_staff
+    # Out of reach: no name, and no id either (not even part of one), as the README says.
+    assert "a young person outside your groups" in seen_by_staff
+    body = client.get(group_url(group.id), params={"as_of": last_week}, headers=staff_actor.headers)
+    assert str(gone.id) not in body.text
+    assert gone.id.hex[:4] + "…" not in body.text
+    hidden = [e for e in finding(body.json(), "GRP-ESAFETY-AGREEMENT")["evidence"] if e["id"] is None]
+    assert hidden
+    assert {e["type"] for e in hidden} == {"participant"}
 
 
 def test_staff_read_only_their_own_staff_report(
@@ -311,9 +318,9 @@ def test_trustees_see_findings_without_participants_names(
     assert evidence == [
         {
             "type": "participant",
-            "id": str(child.id),
-            "label": f"participant {child.id.hex[:4]}…",
-            "detail": evidence[0]["detail"],
+            "id": None,
+            "label": "a young person outside your groups",
+            "detail": None,
         }
     ]
     org = client.get(ORG, headers=trustee.headers)

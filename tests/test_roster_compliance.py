@@ -88,10 +88,11 @@ def test_the_evidence_names_each_discrepancy_and_trustees_get_the_counts(
     assert member.staff is not None
     make_membership(session, world.group, staff=member.staff, role=MemberRole.member)
     seen = _finding(client, member, world.group.id)
-    kit = next(e for e in seen["evidence"] if e["id"] == str(world.kit.id))
-    assert kit["label"].startswith("participant ")
+    kit = next(e for e in seen["evidence"] if e["type"] == "participant" and e["id"] is None)
+    assert kit["label"] == "a young person outside your groups"
     assert kit["detail"] is None
     assert "Kit" not in str(seen)
+    assert str(world.kit.id) not in str(seen)
     assert ("participant", "Sam Older", "probable_match") in _named(seen)
     assert ("roster_entry", "row 6: DJ Stranger", "unknown_person") in _named(seen)
 

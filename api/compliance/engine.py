@@ -130,16 +130,21 @@ def aggregate_staff_rule(rule: StaffRule, snapshots: Sequence[StaffSnapshot]) ->
     )
 
 
+# How a young person the caller may not see is shown in evidence: no id, no name, no detail.
+HIDDEN_CHILD = "a young person outside your groups"
+
+
 def redact_participants(evaluation: Evaluation, keep: Collection[uuid.UUID] = ()) -> Evaluation:
-    """Participants' names and evidence details replaced by a neutral label and nothing, except for those in
-    `keep` (the children the caller may see); ids stay so a coordinator can follow up."""
+    """Participants' ids, names and evidence details replaced by nothing and a neutral label, except for
+    those in `keep` (the children the caller may see): an id, even in part, would let the caller follow a
+    child they may not see across findings and reports; a coordinator sees the same finding in full."""
 
     def neutral(e: Evidence) -> Evidence:
         if e.type != "participant" or e.id in keep:
             return e
         # The detail goes too: an age on a date, a leaving date or a consent's date would give the child's
         # date of birth away to anyone stepping `as_of`.
-        return replace(e, label=f"participant {e.id.hex[:4]}…", detail=None)
+        return replace(e, id=None, label=HIDDEN_CHILD, detail=None)
 
     return replace(
         evaluation,

@@ -89,7 +89,7 @@ class RulePublic(_Out):
 
 class EvidencePublic(_Out):
     type: str
-    id: uuid.UUID
+    id: uuid.UUID | None = Field(description="Null for a young person the caller may not see")
     label: str
     detail: str | None
 

@@ -40,7 +40,7 @@ class Evidence:
     who may not read participants (trustees)."""
 
     type: str  # group, staff, participant, incident, risk_assessment, review
-    id: uuid.UUID
+    id: uuid.UUID | None  # None only once redacted: a young person the caller may not see
     label: str
     detail: str | None = None
 
