@@ -10,12 +10,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.auth.roles import Role
+from api.auth.roles import ApiKeyScope, Role
 from api.config import get_settings
 from api.groups.models import Platform
 from api.identities.models import PlatformIdentity
 from api.memberships.models import MemberRole, Membership
-from tests.factories import Actor, make_actor, make_group, make_membership, make_participant, make_staff
+from tests.factories import (
+    Actor,
+    make_actor,
+    make_api_key,
+    make_group,
+    make_membership,
+    make_participant,
+    make_staff,
+)
 from tests.test_rosters import handle, url
 
 CSV = {"Content-Type": "text/csv"}
@@ -287,3 +295,55 @@ def test_a_group_admin_identifies_an_entry_as_themself_only_as_posting_an_identi
         one, json={"resolution": "identified", "staff_id": str(colleague.id)}, headers=coordinator.headers
     )
     assert done.status_code == 200, done.text
+
+
+# --- 2. a connector's list hides nobody and is nobody's review ---------------------------------------------
+
+
+def _findings(client: TestClient, actor: Actor, group: Any) -> dict[str, Any]:
+    r = client.get(f"/api/v1/groups/{group.id}/compliance", headers=actor.headers)
+    assert r.status_code == 200, r.text
+    return {f["rule_id"]: f for f in r.json()["findings"]}
+
+
+def test_a_connectors_later_list_neither_hides_an_unknown_adult_nor_counts_as_a_review(
+    client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    group = make_group(session, platform=Platform.discord)
+    lead = make_staff(session, full_name="Lead Person")
+    make_membership(session, group, staff=lead, role=MemberRole.admin)
+    first = client.post(
+        url(group),
+        json={"entries": [{"email": lead.email, "platform_role": "admin"}, {"handle": "who_is_this"}]},
+        headers=coordinator.headers,
+    ).json()
+    assert _findings(client, coordinator, group)["GRP-ROSTER-RECONCILED"]["outcome"] == "fail"
+    # The connector's partial list names only the lead, for certain: nobody to answer on it.
+    key = make_api_key(session, (ApiKeyScope.sync_write,))
+    partial = {"entries": [{"email": lead.email, "platform_role": "admin"}]}
+    assert client.post(url(group), json=partial, headers=key.headers).status_code == 201
+    found = _findings(client, coordinator, group)
+    reconciled = found["GRP-ROSTER-RECONCILED"]
+    assert reconciled["outcome"] == "fail", reconciled
+    assert "earlier lists" in reconciled["message"]
+    assert first["id"] in {e["id"] for e in reconciled["evidence"]}
+    # Nor is the connector's list a review: nobody looked at it.
+    assert all(e["type"] != "roster" for e in found["GRP-PERIODIC-REVIEW"]["evidence"])
+    # Answering for the stranger on the first list clears it.
+    stranger = first["entries"][1]["id"]
+    r = client.post(
+        f"{url(group)}/{first['id']}/entries/{stranger}/resolve",
+        json={"resolution": "removed", "removed_on": first["captured_on"]},
+        headers=coordinator.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert _findings(client, coordinator, group)["GRP-ROSTER-RECONCILED"]["outcome"] != "fail"
+    # A later list a person uploads supersedes the ones before it.
+    second = client.post(
+        url(group), json={"entries": [{"handle": "another_one"}]}, headers=coordinator.headers
+    )
+    assert second.status_code == 201
+    assert client.post(url(group), json=partial, headers=key.headers).status_code == 201
+    found = _findings(client, coordinator, group)["GRP-ROSTER-RECONCILED"]
+    assert found["outcome"] == "fail"
+    assert "another" not in str(found)  # counted, not named: entries are shown for the latest list only

@@ -364,6 +364,8 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
             REVIEW.c.reviewed_by_id,
             no_count,
             no_count,
+            no_count,
+            no_count,
             REVIEW.c.created_at.label("uploaded_at"),
         ).where(in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF),
         sa.select(
@@ -373,6 +375,9 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
             ROSTER.c.uploaded_by_id,
             _still_open("unknown"),
             _still_open("probable"),
+            sa.case((ROSTER.c.uploaded_by_type == "user", 1), else_=0),
+            # Applied by then: a person acted on it (an API key may not apply).
+            sa.case((ROSTER.c.applied_at < _AS_OF_END, 1), else_=0),
             ROSTER.c.created_at,
         ).where(in_groups(ROSTER.c.group_id), _roster_known),
     ).order_by(sa.literal_column("uploaded_at"))
@@ -588,7 +593,9 @@ def _load(
         if r[4] is None:
             reviews[r[0]].append(ReviewFacts(to_uuid(r[1]), day(r[2]), to_uuid(r[3])))
         else:
-            roster = RosterFacts(to_uuid(r[1]), day(r[2]), r[4], r[5])
+            roster = RosterFacts(
+                to_uuid(r[1]), day(r[2]), r[4], r[5], by_person=bool(r[6]), applied=bool(r[7])
+            )
             raw_roster_ids[roster.id] = r[1]
             rosters[r[0]].append(roster)
     if extra:

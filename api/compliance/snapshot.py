@@ -137,11 +137,19 @@ class RosterFacts:
     open_unknown: int = 0
     open_probable: int = 0
     entries: tuple[RosterEntryFacts, ...] | None = None
+    by_person: bool = True  # uploaded by a signed-in person, not a platform connector's API key
+    applied: bool = False  # applied (by a person: a key may not) by the end of `as_of`
 
     @property
     def reconciled(self) -> bool:
         """Every person on the list is accounted for: then the list is a review of who is in the group."""
         return self.open_unknown == 0 and self.open_probable == 0
+
+    @property
+    def reviewed(self) -> bool:
+        """The list counts as the group's periodic review: reconciled, and a person looked at it (they
+        uploaded it, or applied a connector's list). A connector's upload alone is nobody looking."""
+        return self.reconciled and (self.by_person or self.applied)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ from api.compliance.snapshot import GroupSnapshot
 
 def check(s: GroupSnapshot) -> Result:
     """A review recorded by hand, or a roster from the platform with everyone on it accounted for (a
-    reconciled roster is the review done against the real group), within the review interval."""
+    reconciled roster is the review done against the real group) that a person looked at (uploaded it, or
+    applied one a connector's key uploaded: `RosterFacts.reviewed`), within the review interval."""
     interval = s.thresholds.review_interval_days
     if s.group.started_on > s.as_of:
         return not_applicable(f"The group had not started on {s.as_of}.")
@@ -26,7 +27,7 @@ def check(s: GroupSnapshot) -> Result:
     done += [
         (r.captured_on, Evidence("roster", r.id, f"member list of {r.captured_on}, reconciled"))
         for r in s.rosters
-        if r.reconciled
+        if r.reviewed
     ]
     latest = max((d for d in done if d[0] <= s.as_of), key=lambda d: d[0], default=None)
     since = latest[0] if latest else s.group.started_on

@@ -2,7 +2,9 @@
 
 An unknown person on the platform is the failure that matters most in a children's group (an adult nobody
 has identified), and the records cannot show it: only a roster can. A group that never had a roster
-uploaded is not judged here (GRP-PERIODIC-REVIEW still asks for its review).
+uploaded is not judged here (GRP-PERIODIC-REVIEW still asks for its review). Unknown people on an earlier
+list keep counting until answered unless a person uploaded a later list (`still_open_before`): a
+connector's partial list must not hide an adult nobody identified.
 
 The evidence names each discrepancy between the list and the records on `as_of` (the same judgement as the
 roster's own view, `api.rosters.match.discrepancies`), each with what to do: an entry nobody is matched to
@@ -95,23 +97,50 @@ def _summary(roster: RosterFacts, named: list[Evidence]) -> Evidence:
     return Evidence("roster", roster.id, f"member list of {roster.captured_on}", detail)
 
 
+def still_open_before(ordered: list[RosterFacts]) -> list[RosterFacts]:
+    """The rosters before the latest (in `ordered`, oldest first) whose unknown people still count: an
+    unknown person stays unknown until someone answers for them, and only a list a person uploaded (who then
+    answers for everyone on it) supersedes the lists before it. So: every earlier roster from the latest one
+    a person uploaded onwards (all of them if a person uploaded none); a later upload by a connector's key
+    hides nobody."""
+    if ordered[-1].by_person:
+        return []
+    start = max((i for i, r in enumerate(ordered[:-1]) if r.by_person), default=0)
+    return ordered[start:-1]
+
+
 def check(s: GroupSnapshot) -> Result:
     taken = [r for r in s.rosters if r.captured_on <= s.as_of]
     if not taken:
         return not_applicable("No member list has been uploaded from the platform for this group.")
     # Stable: of two lists taken the same day, the one uploaded last.
-    latest = sorted(taken, key=lambda r: r.captured_on)[-1]
+    ordered = sorted(taken, key=lambda r: r.captured_on)
+    latest = ordered[-1]
     named = discrepancies(s, latest)
     evidence = (_summary(latest, named), *named)
-    if latest.open_unknown or latest.open_probable:
+    earlier = still_open_before(ordered)
+    carried = sum(r.open_unknown for r in earlier)
+    if latest.open_unknown or latest.open_probable or carried:
         parts = []
         if latest.open_unknown:
             parts.append(f"{count(latest.open_unknown, 'person', 'people')} nobody has identified")
         if latest.open_probable:
             parts.append(f"{count(latest.open_probable, 'match')} by name alone not yet confirmed")
-        return failed(
-            f"The platform's member list of {latest.captured_on} has {' and '.join(parts)}.", *evidence
+        what = (
+            f"The platform's member list of {latest.captured_on} has {' and '.join(parts)}." if parts else ""
         )
+        if carried:
+            lists = ", ".join(str(r.captured_on) for r in earlier if r.open_unknown)
+            what += (
+                f" {count(carried, 'person', 'people')} nobody has identified on earlier lists ({lists}) "
+                "still wait for an answer: a later list uploaded by a connector's key does not clear them."
+            )
+            evidence += tuple(
+                Evidence("roster", r.id, f"member list of {r.captured_on}", f"{r.open_unknown} unknown")
+                for r in earlier
+                if r.open_unknown
+            )
+        return failed(what.strip(), *evidence)
     interval = s.thresholds.review_interval_days
     age = (s.as_of - latest.captured_on).days
     if age > interval:
