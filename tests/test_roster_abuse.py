@@ -13,7 +13,7 @@ from api.auth.roles import ApiKeyScope, Role
 from api.memberships.models import MemberRole
 from api.rosters.models import GroupRoster, RosterEntry
 from tests.factories import Actor, make_actor, make_api_key, make_group, make_membership, make_participant
-from tests.test_rosters import World, url
+from tests.test_rosters import World, tag, url
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -87,7 +87,7 @@ def test_another_groups_roster_answers_as_unknown(client: TestClient, session: S
 
 @pytest.mark.parametrize(
     ("if_match", "status"),
-    [(None, 428), ("*", 428), ("abc", 412), ('"1"', 412), ('W/"2"', 200), ('"2"', 200)],
+    [(None, 428), ("*", 428), ("abc", 412), ('"1"', 412), ("stale", 412), ("weak", 412), ("current", 200)],
 )
 def test_apply_needs_the_rosters_current_etag(
     client: TestClient, coordinator: Actor, world: World, if_match: str | None, status: int
@@ -98,13 +98,19 @@ def test_apply_needs_the_rosters_current_etag(
         url(world.group), json={"entries": [*entries, {"handle": "x"}]}, headers=coordinator.headers
     ).json()
     assert stranger["version"] == 1
+    first = tag(client, coordinator, world.group, stranger["id"])
     late = client.post(
         f"{url(world.group)}/{stranger['id']}/entries/{stranger['entries'][1]['id']}/resolve",
         json={"resolution": "removed", "removed_on": stranger["captured_on"]},
         headers=coordinator.headers,
     )
-    assert late.headers["etag"] == '"2"'
+    assert late.status_code == 200, late.text
+    assert late.headers["etag"].startswith('"2.')
     base = f"{url(world.group)}/{stranger['id']}"
+    # A strong tag only (RFC 9110 §13.1.1): W/ cannot guard a change, even with the current value.
+    if_match = {"stale": first, "weak": f"W/{late.headers['etag']}", "current": late.headers["etag"]}.get(
+        if_match or "", if_match
+    )
     headers = {**coordinator.headers, **({"If-Match": if_match} if if_match else {})}
     r = client.post(f"{base}/apply", headers=headers)
     assert r.status_code == status, r.text

@@ -24,7 +24,7 @@ from tests.factories import (
     make_participant,
     make_staff,
 )
-from tests.test_rosters import handle, url
+from tests.test_rosters import handle, tag, url
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -77,19 +77,25 @@ def test_apply_ending_every_membership_or_the_admins_own_needs_confirm_removals(
     r = client.post(
         f"{url(group)}/{rid}/entries/{entry}/resolve",
         json={"resolution": "removed", "removed_on": roster.json()["captured_on"]},
-        headers={**admin.headers, "If-Match": '"1"'},
+        headers={**admin.headers, "If-Match": tag(client, admin, group, rid)},
     )
     assert r.status_code == 200, r.text
     apply = f"{url(group)}/{rid}/apply"
-    refused = client.post(apply, headers={**admin.headers, "If-Match": '"2"'})
+    refused = client.post(apply, headers={**admin.headers, "If-Match": tag(client, admin, group, rid)})
     assert refused.status_code == 409, refused.text
     assert refused.json()["code"] == "removals_unconfirmed"
     assert len(_current(session, group)) == 3
     refused = client.post(
-        apply, json={"confirm_removals": False}, headers={**admin.headers, "If-Match": '"2"'}
+        apply,
+        json={"confirm_removals": False},
+        headers={**admin.headers, "If-Match": tag(client, admin, group, rid)},
     )
     assert refused.status_code == 409
-    done = client.post(apply, json={"confirm_removals": True}, headers={**admin.headers, "If-Match": '"2"'})
+    done = client.post(
+        apply,
+        json={"confirm_removals": True},
+        headers={**admin.headers, "If-Match": tag(client, admin, group, rid)},
+    )
     assert done.status_code == 200, done.text
     assert [c["action"] for c in done.json()["changes"]] == ["membership.end"] * 3
     assert _current(session, group) == []
@@ -120,16 +126,20 @@ def test_apply_ending_the_admins_own_membership_alone_needs_confirm_removals(
         r = client.post(
             f"{url(group)}/{roster['id']}/entries/{e['id']}/resolve",
             json={"resolution": "confirmed"},
-            headers={**coordinator.headers, "If-Match": f'"{version}"'},
+            headers={**coordinator.headers, "If-Match": tag(client, coordinator, group, roster["id"])},
         )
         assert r.status_code == 200, r.text
         version += 1
     apply = f"{url(group)}/{roster['id']}/apply"
-    refused = client.post(apply, headers={**admin.headers, "If-Match": f'"{version}"'})
+    refused = client.post(
+        apply, headers={**admin.headers, "If-Match": tag(client, admin, group, roster["id"])}
+    )
     assert refused.status_code == 409, refused.text
     assert refused.json()["code"] == "removals_unconfirmed"
     # A coordinator ending the admin's membership is not ending their own: no confirmation needed.
-    done = client.post(apply, headers={**coordinator.headers, "If-Match": f'"{version}"'})
+    done = client.post(
+        apply, headers={**coordinator.headers, "If-Match": tag(client, coordinator, group, roster["id"])}
+    )
     assert done.status_code == 200, done.text
     assert len(_current(session, group)) == 2
 
@@ -347,3 +357,34 @@ def test_a_connectors_later_list_neither_hides_an_unknown_adult_nor_counts_as_a_
     found = _findings(client, coordinator, group)["GRP-ROSTER-RECONCILED"]
     assert found["outcome"] == "fail"
     assert "another" not in str(found)  # counted, not named: entries are shown for the latest list only
+
+
+# --- 7. the ETag covers the memberships reconciliation is judged against ------------------------------------
+
+
+def test_an_etag_read_before_a_membership_changed_no_longer_applies(
+    client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    group = make_group(session)
+    lead = make_staff(session, full_name="Lead Person")
+    make_membership(session, group, staff=lead, role=MemberRole.admin)
+    roster = client.post(
+        url(group),
+        json={"entries": [{"email": lead.email, "platform_role": "admin"}]},
+        headers=coordinator.headers,
+    ).json()
+    read = tag(client, coordinator, group, roster["id"])
+    # Someone is added to the group after the roster was read: applying it now would end their membership.
+    newcomer = make_membership(session, group, staff=make_staff(session, full_name="New Comer"))
+    assert tag(client, coordinator, group, roster["id"]) != read
+    stale = client.post(
+        f"{url(group)}/{roster['id']}/apply", headers={**coordinator.headers, "If-Match": read}
+    )
+    assert stale.status_code == 412, stale.text
+    session.expire_all()
+    assert session.get(Membership, newcomer.id).ended_on is None  # type: ignore[union-attr]
+    fresh = tag(client, coordinator, group, roster["id"])
+    done = client.post(
+        f"{url(group)}/{roster['id']}/apply", headers={**coordinator.headers, "If-Match": fresh}
+    )
+    assert done.status_code == 200, done.text

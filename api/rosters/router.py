@@ -6,13 +6,13 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import ValidationError
 
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import YYYY_MM_DD, IfMatch, Page, PageDep, WriteReceipt, set_etag
+from api.common import YYYY_MM_DD, Page, PageDep, WriteReceipt
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, FieldError, Responses, Unprocessable, problem
 from api.groups.models import Group
@@ -32,6 +32,14 @@ router = APIRouter()
 
 IF_MATCH_REQUIRED: Responses = {428: problem("No If-Match header with the roster's ETag")}
 
+RosterIfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The roster's ETag as read (strong): it covers the roster and the group's memberships "
+        "in force, so a change to either since is a 412",
+    ),
+]
 Reader = Annotated[Principal, Depends(require(Permission.ROSTER_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.ROSTER_WRITE))]
 NOT_ADMIN: Responses = {
@@ -149,7 +157,7 @@ def upload_roster(
         entries=entries,
         captured_on=body_captured_on or captured_on,
     )
-    set_etag(response, roster.version)
+    response.headers["ETag"] = service.etag(session, roster)
     if not reach.reads(Record.roster) or reach.reads_counts_only(Record.roster):
         return WriteReceipt(id=roster.id, version=roster.version, status="created")
     return service.view(session=session, reach=reach, roster=roster)
@@ -206,8 +214,9 @@ def get_roster(
 ) -> RosterPublic:
     """One roster: its counts, each entry with its match (a young person out of the caller's reach shown
     with no id), and the discrepancies with what to do, judged against today's records. Trustees get the
-    counts only. The ETag is the version to send in If-Match when applying it."""
-    set_etag(response, roster.version)
+    counts only. The ETag (the roster's version and a digest of the group's memberships in force) is what
+to send in If-Match when applying it."""
+    response.headers["ETag"] = service.etag(session, roster)
     return service.view(session=session, reach=reach, roster=roster)
 
 
@@ -237,8 +246,8 @@ def resolve_entry(
     roster: ManagedRoster,
     roster_entry_id: uuid.UUID,
     data: ResolutionIn,
-    expected_version: IfMatch,
     response: Response,
+    if_match: RosterIfMatch = None,
 ) -> EntryPublic:
     """Say who an entry is or what became of them: `confirmed` (a probable match is right), `identified`
     (with `staff_id` or `participant_id`; the entry's handle, email and phone are recorded as that person's
@@ -249,6 +258,7 @@ def resolve_entry(
     matched to a young person outside the caller's reach is shown and answered as unknown (a coordinator
     confirms it)."""
     entry = answers.get_entry(session=session, roster=roster, entry_id=roster_entry_id)
+    expected_version = service.check_tag(session, roster, if_match)
     entry = answers.resolve(
         session=session,
         reach=reach,
@@ -258,7 +268,7 @@ def resolve_entry(
         data=data,
         expected_version=expected_version,
     )
-    set_etag(response, roster.version)
+    response.headers["ETag"] = service.etag(session, roster)
     view = service.view(session=session, reach=reach, roster=roster)
     assert view.entries is not None
     return next(e for e in view.entries if e.id == entry.id)
@@ -276,8 +286,8 @@ def apply_roster(
     reach: ReachDep,
     group: WritableGroup,
     roster: ManagedRoster,
-    expected_version: IfMatch,
     response: Response,
+    if_match: RosterIfMatch = None,
     data: ApplyIn = NO_CONFIRMATION,
 ) -> ApplyResult:
     """Make the group's memberships equal the platform's list: end those of people no longer on it, add
@@ -287,6 +297,7 @@ def apply_roster(
     applied, or when a later roster exists; 403 for a group admin when a young person would be added (a
     coordinator's act); 409 `removals_unconfirmed` when it would end every membership of the group, or the
     caller's own, unless the body says `{"confirm_removals": true}` (the body is optional otherwise)."""
+    expected_version = service.check_tag(session, roster, if_match)
     roster, changes = answers.apply(
         session=session,
         reach=reach,
@@ -295,5 +306,5 @@ def apply_roster(
         expected_version=expected_version,
         confirm_removals=data.confirm_removals,
     )
-    set_etag(response, roster.version)
+    response.headers["ETag"] = service.etag(session, roster)
     return ApplyResult(roster=service.view(session=session, reach=reach, roster=roster), changes=changes)

@@ -7,6 +7,7 @@ to any group and reads nothing back; trustees reach counts only. Out of reach an
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +23,7 @@ from api.auth.reach import Reach, Record
 from api.compliance import watch
 from api.config import get_settings
 from api.db import utcnow
-from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.groups.models import Group, GroupStatus
 from api.identities import normalise
 from api.identities.models import PlatformIdentity
@@ -280,6 +281,48 @@ def upload(
     session.refresh(roster)
     watch.after_write(session, [group.id])
     return roster
+
+
+# --- the ETag --------------------------------------------------------------------------------------------
+
+
+def etag(session: Session, roster: GroupRoster) -> str:
+    """The roster's entity tag: its version and a digest of the group's memberships in force today (each
+    one's id and version). Reconciliation is judged against today's memberships, and apply changes them, so
+    a tag read before a membership changed (added, ended, made admin) no longer matches: 412, not an apply
+    against memberships the caller never saw. Strong (RFC 9110 §8.8.3)."""
+    today = clock.today()
+    rows = session.execute(
+        sa.select(_M.id, _M.version)
+        .where(
+            _M.group_id == roster.group_id,
+            _M.started_on <= today,
+            sa.or_(_M.ended_on.is_(None), _M.ended_on > today),
+        )
+        .order_by(_M.id)
+    ).all()
+    digest = hashlib.sha256("|".join(f"{i}:{v}" for i, v in rows).encode()).hexdigest()[:16]
+    return f'"{roster.version}.{digest}"'
+
+
+def check_tag(session: Session, roster: GroupRoster, sent: str | None) -> int | None:
+    """The version an If-Match names, once the whole tag matches the roster's current one (None when none
+    was sent). Errors: 412 for a weak tag (a change needs strong comparison), one this service did not
+    issue, or one that no longer matches (the roster or the group's memberships moved on)."""
+    if sent is None or sent.strip() == "*":
+        return None
+    value = sent.strip()
+    if value.startswith("W/"):
+        raise PreconditionFailed("A weak ETag cannot guard a change: send the roster's ETag as it was given")
+    current = etag(session, roster)
+    if value != current:
+        version = value.strip('"').split(".", 1)[0]
+        if not version.isdigit():
+            raise PreconditionFailed(f"If-Match {sent!r} is not an ETag this service issued")
+        raise PreconditionFailed(
+            f"The roster or the group's memberships changed since you read it (now {current}): read it again"
+        )
+    return roster.version
 
 
 # --- reading -----------------------------------------------------------------------------------------------
