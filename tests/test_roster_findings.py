@@ -388,3 +388,32 @@ def test_an_etag_read_before_a_membership_changed_no_longer_applies(
         f"{url(group)}/{roster['id']}/apply", headers={**coordinator.headers, "If-Match": fresh}
     )
     assert done.status_code == 200, done.text
+
+
+# --- 9. malformed lists ------------------------------------------------------------------------------------
+
+
+def test_nul_an_open_quote_and_invisible_only_rows_are_refused_naming_the_place(
+    client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    group = make_group(session)
+    nul = client.post(
+        url(group),
+        json={"entries": [{"display_name": "Ok"}, {"handle": "a\u0000b"}]},
+        headers=coordinator.headers,
+    )
+    assert nul.status_code == 422, nul.text
+    assert [e["field"] for e in nul.json()["errors"]] == ["entries.1.handle"]
+    invisible = client.post(
+        url(group), json={"entries": [{"display_name": "\u200b\u200e \u0007"}]}, headers=coordinator.headers
+    )
+    assert invisible.status_code == 422, invisible.text
+    assert [e["field"] for e in invisible.json()["errors"]] == ["entries.0.display_name"]
+    for body, field in (
+        ('display_name,handle\nAnn,"open quote\nBen,b\n', "rows.2.body"),  # the row the quote opens on
+        ("display_name,handle\nAnn,a\n\u200b,\u200e\n", "rows.3.display_name"),
+    ):
+        r = client.post(url(group), content=body.encode(), headers={**coordinator.headers, **CSV})
+        assert r.status_code == 422, r.text
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert client.get(url(group), headers=coordinator.headers).json()["total"] == 0

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from api.common import Day, forbid_extra
+from api.common import Day, Flag, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type
 from api.groups.models import Platform
 
@@ -142,7 +142,7 @@ class ResolutionIn(SQLModel):
 
 class ApplyIn(SQLModel):
     model_config = forbid_extra({"confirm_removals": True})
-    confirm_removals: bool = Field(
+    confirm_removals: Flag = Field(
         default=False,
         description="Needed to end every membership the group has, or the applying admin's own: without it "
         "such an apply is refused (409 `removals_unconfirmed`)",

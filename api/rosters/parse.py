@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from datetime import date
 
 from pydantic import ValidationError
@@ -68,7 +69,8 @@ def read_csv(body: bytes) -> list[tuple[int, EntryIn]]:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise _bad(line, "body", "the file holds a NUL character: it is not a CSV file")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote left open to the end of the file is an error, not the rest of the file in one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     reading = 1  # the row being read, for a file the csv module cannot read
     try:
         header = next(reader, None)
@@ -136,9 +138,21 @@ def _entry(row: int, raw: dict[str, str]) -> EntryIn:
     return check_entry(entry, row=row)
 
 
+def _visible(value: str | None) -> bool:
+    """Whether a value holds something a person can read: not only spaces, control or invisible formatting
+    characters (a row of zero-width spaces names nobody)."""
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf") for c in value or "")
+
+
 def check_entry(entry: EntryIn, *, row: int | None = None, index: int | None = None) -> EntryIn:
-    """An entry must say who the member is: a name, handle, email or phone."""
-    if not any((getattr(entry, c) or "").strip() for c in IDENTIFYING):
+    """An entry must say who the member is (a name, handle, email or phone with something visible in it)
+    and hold no NUL character (PostgreSQL cannot store one: refused alike on every database)."""
+    for column in IDENTIFYING:
+        if "\x00" in (getattr(entry, column) or ""):
+            if row is not None:
+                raise _bad(row, column, "holds a NUL character")
+            raise Unprocessable.field(f"entries.{index}.{column}", f"entry {index}: holds a NUL character")
+    if not any(_visible(getattr(entry, c)) for c in IDENTIFYING):
         if row is not None:
             raise _bad(row, "display_name", "the row names nobody: give a name, handle, email or phone")
         raise Unprocessable.field(

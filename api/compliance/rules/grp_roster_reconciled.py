@@ -125,7 +125,7 @@ def check(s: GroupSnapshot) -> Result:
         if latest.open_unknown:
             parts.append(f"{count(latest.open_unknown, 'person', 'people')} nobody has identified")
         if latest.open_probable:
-            parts.append(f"{count(latest.open_probable, 'match')} by name alone not yet confirmed")
+            parts.append(f"{count(latest.open_probable, 'match', 'matches')} by name alone not yet confirmed")
         what = (
             f"The platform's member list of {latest.captured_on} has {' and '.join(parts)}." if parts else ""
         )
