@@ -213,9 +213,9 @@ def get_roster(
     session: SessionDep, _: Reader, reach: ReachDep, roster: RosterById, response: Response
 ) -> RosterPublic:
     """One roster: its counts, each entry with its match (a young person out of the caller's reach shown
-    with no id), and the discrepancies with what to do, judged against today's records. Trustees get the
-    counts only. The ETag (the roster's version and a digest of the group's memberships in force) is what
-to send in If-Match when applying it."""
+        with no id), and the discrepancies with what to do, judged against today's records. Trustees get the
+        counts only. The ETag (the roster's version and a digest of the group's memberships in force) is what
+    to send in If-Match when applying it."""
     response.headers["ETag"] = service.etag(session, roster)
     return service.view(session=session, reach=reach, roster=roster)
 
