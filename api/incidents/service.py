@@ -64,11 +64,6 @@ from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
 
 NOTIFY_SEVERITIES = (Severity.high, Severity.critical)
-# Free text about children and adults lives in the append-only incident tables; the audit log (kept for
-# ever, read more widely) records that it was written, not what it says.
-PRIVATE_TEXT = frozenset(
-    {"text", "informed_name", "not_informed_reason", "notes", "reason", "outcome_summary", "details"}
-)
 
 
 # --- reach and small checks ---------------------------------------------------------------------------
@@ -141,11 +136,9 @@ def _audit(
     before: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    changes = {
-        key: audit.REDACTED if key in PRIVATE_TEXT else value
-        for key, value in audit.diff(before or {}, audit.snapshot(entity)).items()
-    }
-    changes.update(extra or {})
+    # Free text about children and adults lives in the append-only incident tables; the audit writer records
+    # that it was written, not what it says.
+    changes = {**audit.diff(before or {}, audit.snapshot(entity)), **(extra or {})}
     audit.record(session, actor=actor, action=action, entity=entity, changes=changes)
 
 
