@@ -39,16 +39,18 @@ REDACTED = "<personal: changed>"
 # checks that each name here is a real string column.
 VERBATIM: dict[str, frozenset[str]] = {
     "online_group": frozenset({"name", "project", "url"}),
+    "policy_settings": frozenset({"official_email_domains"}),
+    "incident": frozenset({"rule_ids"}),
     "participant": frozenset({"external_id"}),
     "staff": frozenset({"email", "job_title", "external_id"}),
     "compliance_waiver": frozenset({"rule_id", "granted_by_label", "revoked_by_label"}),
-    "consent": frozenset({"evidence_ref", "external_id"}),
+    "consent": frozenset({"evidence_ref", "external_id", "purposes"}),
     "group_roster": frozenset({"uploaded_by_type"}),
     "user_account": frozenset({"email"}),
-    "api_key": frozenset({"name", "prefix"}),
+    "api_key": frozenset({"name", "prefix", "scopes"}),
     "incident_referral": frozenset({"reference"}),
     "incident_view": frozenset({"viewer_kind", "viewer_label", "viewer_role"}),
-    "webhook_endpoint": frozenset({"url"}),
+    "webhook_endpoint": frozenset({"url", "events"}),
 }
 # Secrets' hashes stay out of the log too: a copy of a hash is one more thing to leak.
 IGNORED_FIELDS = frozenset({"updated_at", "version", "created_at", "password_hash", "key_hash", "secret"})
@@ -66,15 +68,16 @@ def model_for(entity_type: str | None) -> type[SQLModel] | None:
 
 
 def _is_text(type_: sa.types.TypeEngine[Any]) -> bool:
-    # SQLModel's AutoString (and our own column types) wrap the type the database stores.
+    # SQLModel's AutoString (and our own column types) wrap the type the database stores. JSON may hold any
+    # text (a correction's before and after), so it counts as free text unless listed in VERBATIM.
     stored = type_.impl_instance if isinstance(type_, sa.types.TypeDecorator) else type_
-    return isinstance(stored, sa.String) and not isinstance(stored, sa.Enum)
+    return isinstance(stored, sa.String | sa.JSON) and not isinstance(stored, sa.Enum)
 
 
 @cache
 def free_text_fields(model: type[SQLModel]) -> frozenset[str]:
-    """The model's columns whose values the audit log withholds: its string columns (not enums: their values
-    are the model's own vocabulary) other than those in VERBATIM, and the personal fields it has."""
+    """The model's columns whose values the audit log withholds: its string and JSON columns (not enums: their
+    values are the model's own vocabulary) other than those in VERBATIM, and the personal fields it has."""
     table = getattr(model, "__table__", None)
     if table is None:
         return frozenset()
