@@ -11,6 +11,7 @@ import uuid
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
+from pydantic import Field as Described
 from sqlmodel import Field, SQLModel
 
 from api import clock
@@ -185,3 +186,34 @@ class GroupComplianceState(SQLModel, table=True):
     status: Status = Field(sa_type=enum_type(Status))
     as_of: Day
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ForecastChangePublic(_Out):
+    before: str = Described(description="The finding's outcome the day before")
+    finding: FindingPublic
+
+
+class ForecastDayPublic(_Out):
+    on: Day
+    status: str = Described(description="The group's status from this day, if nothing is done")
+    changes: list[ForecastChangePublic]
+
+
+class GroupForecastPublic(_Out):
+    group_id: uuid.UUID
+    group_name: str
+    platform: str
+    status: str = Described(description="Today's status")
+    next_change_on: Day | None = Described(description="The first day a finding gets worse, if any")
+    days: list[ForecastDayPublic]
+
+
+class OrganisationForecastPublic(_Out):
+    as_of: Day
+    until: Day
+    groups: list[GroupForecastPublic]
+
+
+class GroupForecastReportPublic(GroupForecastPublic):
+    as_of: Day
+    until: Day

@@ -5,20 +5,25 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from api import clock
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import Day, Page, PageDep, QueryFlag
+from api.compliance import forecast as forecasting
 from api.compliance import service
 from api.compliance.engine import Status
 from api.compliance.models import (
     ClausePublic,
     GroupCompliancePublic,
+    GroupForecastReportPublic,
+    OrganisationForecastPublic,
     OrganisationReportPublic,
     RulePublic,
     StaffCompliancePublic,
@@ -39,6 +44,15 @@ AsOf = Annotated[
     Day | None,
     Query(
         description="Evaluate the dated facts as they stood on this day (default today; not in the future)"
+    ),
+]
+
+Days = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=forecasting.MAX_DAYS,
+        description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS})",
     ),
 ]
 
@@ -134,6 +148,19 @@ def get_organisation_compliance(
     return _json(report)
 
 
+@router.get(
+    "/compliance/forecast", response_model=OrganisationForecastPublic, summary="Organisation forecast"
+)
+def get_organisation_forecast(
+    session: SessionDep, _: Reader, reach: ReachDep, days: Days = forecasting.DEFAULT_DAYS
+) -> Response:
+    """For each active group the caller reaches, every day in the next `days` on which a finding gets worse
+    if nothing is done (a review falling due, a consent or training expiring, a birthday past the group's
+    age range, a recorded leaving date, a waiver ending), with the findings as they will stand, the records
+    involved (redacted as in today's reports) and the group's status from that day."""
+    return _json(forecasting.forecast(session=session, reach=reach, as_of=clock.today(), days=days))
+
+
 @router.get("/compliance/waivers", response_model=Page[WaiverPublic], summary="List waivers")
 def list_compliance_waivers(
     session: SessionDep,
@@ -200,6 +227,29 @@ def get_group_compliance(
         session=session, reach=reach, group_id=group_id, as_of=service.check_as_of(as_of)
     )
     return _json(report)
+
+
+@router.get(
+    "/groups/{group_id}/compliance/forecast",
+    response_model=GroupForecastReportPublic,
+    responses=NOT_FOUND,
+    summary="A group's forecast",
+)
+def get_group_forecast(
+    session: SessionDep,
+    _: Reader,
+    reach: ReachDep,
+    group_id: uuid.UUID,
+    days: Days = forecasting.DEFAULT_DAYS,
+) -> Response:
+    """The organisation forecast for one group (staff: a group they are in; 404 otherwise)."""
+    found = forecasting.forecast(
+        session=session, reach=reach, as_of=clock.today(), days=days, group_id=group_id
+    )
+    return Response(
+        orjson.dumps({"as_of": found.as_of, "until": found.until, **asdict(found.groups[0])}),
+        media_type="application/json",
+    )
 
 
 @router.get(

@@ -302,8 +302,21 @@ class _Queries:
     waivers: Select[Any]
 
 
-def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Queries:
-    members_here = sa.and_(in_groups(MEMBERSHIP.c.group_id), _current_on(MEMBERSHIP, _AS_OF))
+_UNTIL = sa.bindparam("until", type_=sa.Date())
+
+
+def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, window: bool = False) -> _Queries:
+    """With `window`, the memberships current on any day from `as_of` to the bound `until` (a forecast's
+    days), not only on `as_of`: the snapshot keeps those in force on its own date."""
+    current = (
+        sa.and_(
+            MEMBERSHIP.c.started_on <= _UNTIL,
+            sa.or_(MEMBERSHIP.c.ended_on.is_(None), MEMBERSHIP.c.ended_on > _AS_OF),
+        )
+        if window
+        else _current_on(MEMBERSHIP, _AS_OF)
+    )
+    members_here = sa.and_(in_groups(MEMBERSHIP.c.group_id), current)
     participant_ids = sa.select(MEMBERSHIP.c.participant_id).where(
         members_here, MEMBERSHIP.c.participant_id.is_not(None)
     )
