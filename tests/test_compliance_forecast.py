@@ -145,7 +145,7 @@ def test_the_forecast_days_are_exactly_those_a_day_by_day_evaluation_finds(
         session,
         sa.select(*service._GROUP_COLUMNS).where(service._active_on(demo)),
         service._queries(lambda column: column.in_(sa.select(service.GROUP.c.id)), window=True),
-        {"as_of": demo, "until": demo + timedelta(days=days)},
+        {"as_of": demo, "window_from": demo, "window_to": demo + timedelta(days=days)},
         demo,
     )
     by_id = {g.group_id: g for g in found.groups}

@@ -24,8 +24,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.auth.reach import Reach
-from api.compliance import service
+from api.compliance import history, service
 from api.compliance.engine import Evaluation, Finding, Status, WaiverFacts, evaluate
+from api.compliance.models import ComplianceHistory
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules.base import Outcome
 from api.compliance.snapshot import GroupSnapshot, StaffFacts
@@ -116,6 +117,7 @@ def change_dates(s: GroupSnapshot, waivers: Mapping[str, WaiverFacts], start: da
             found += (birthday(p.date_of_birth, age) for age in ages)
             for c in p.consents:
                 found += (c.given_on, c.expires_on, c.withdrawn_on)
+    found += (r.reviewed_on for r in s.reviews)
     found += (r.reviewed_on + review_after for r in s.reviews)
     found += (r.captured_on for r in s.rosters)
     found += (r.captured_on + review_after for r in s.rosters)
@@ -190,7 +192,7 @@ def forecast(
         session,
         sa.select(*service._GROUP_COLUMNS).where(chosen).order_by(service.GROUP.c.name, service.GROUP.c.id),
         service._queries(lambda column: column.in_(chosen_ids), window=True),
-        {"as_of": as_of, "until": until},
+        {"as_of": as_of, "window_from": as_of, "window_to": until},
         as_of,
     )
     if group_id is not None and not groups:
@@ -225,3 +227,35 @@ def forecast(
             GroupForecast(g.id, g.name, g.platform, today.status, shown[0].on if shown else None, shown)
         )
     return OrganisationForecast(as_of, until, out)
+
+
+def backfill(*, session: Session, start: date, end: date) -> int:
+    """Recompute the history of every group from `start` to `end` from the dated facts and record it: each
+    group evaluated on the first day and on each day a fact changes (as the forecast does, backwards), a row
+    written where its state changes. Today's group settings and thresholds stand for the past, so use it
+    only where nothing was recorded (the demo); see `history`. One load, one insert; the caller commits.
+    Returns how many rows it wrote."""
+    g_ = service.GROUP.c
+    chosen = sa.and_(g_.started_on <= end, sa.or_(g_.archived_on.is_(None), g_.archived_on > start))
+    chosen_ids = sa.select(g_.id).where(chosen)
+    groups, thresholds, loaded = service._load(
+        session,
+        sa.select(*service._GROUP_COLUMNS).where(chosen),
+        service._queries(lambda column: column.in_(chosen_ids), window=True),
+        {"as_of": end, "window_from": start, "window_to": end},
+        end,
+    )
+    rows = []
+    for key, g in groups:
+        waivers = loaded.waivers.get(key, {})
+        first = max(start, g.started_on)
+        last = end if g.archived_on is None else min(end, g.archived_on - timedelta(days=1))
+        held: dict[uuid.UUID, ComplianceHistory] = {}
+        opening = service._snapshot(key, g, loaded, first, thresholds)
+        for day in [first, *change_dates(opening, waivers, first, last)]:
+            ev = evaluate(GROUP_RULES, service._snapshot(key, g, loaded, day, thresholds), waivers)
+            for row in history.rows_for({g.id: ev}, day, held):
+                rows.append(row)
+                held[g.id] = ComplianceHistory(**row)
+    history.write(session, rows)
+    return len(rows)

@@ -6,6 +6,7 @@ import csv
 import io
 import uuid
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -17,13 +18,15 @@ from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import Day, Page, PageDep, QueryFlag
 from api.compliance import forecast as forecasting
-from api.compliance import service
+from api.compliance import history, service
 from api.compliance.engine import Status
 from api.compliance.models import (
     ClausePublic,
     GroupCompliancePublic,
     GroupForecastReportPublic,
+    GroupHistoryPublic,
     OrganisationForecastPublic,
+    OrganisationHistoryPublic,
     OrganisationReportPublic,
     RulePublic,
     StaffCompliancePublic,
@@ -33,7 +36,7 @@ from api.compliance.models import (
 )
 from api.compliance.rules import ALL_RULES
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, Unprocessable
 from api.groups.models import Platform
 
 router = APIRouter()
@@ -55,6 +58,18 @@ Days = Annotated[
         description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS})",
     ),
 ]
+
+From = Annotated[Day | None, Query(alias="from", description="The first day (default a year before `to`)")]
+To = Annotated[Day | None, Query(alias="to", description="The last day (default today; not in the future)")]
+
+
+def _span(start: Day | None, end: Day | None) -> tuple[Day, Day]:
+    today = clock.today()
+    if end is not None and end > today:
+        raise Unprocessable.field("to", f"to ({end}) is in the future; facts after today are unknown")
+    last = end if end is not None else today
+    return (start if start is not None else last - timedelta(days=365)), last
+
 
 CATALOG = [
     RulePublic(
@@ -161,6 +176,28 @@ def get_organisation_forecast(
     return _json(forecasting.forecast(session=session, reach=reach, as_of=clock.today(), days=days))
 
 
+@router.get(
+    "/compliance/history", response_model=OrganisationHistoryPublic, summary="Organisation compliance history"
+)
+def get_organisation_history(
+    session: SessionDep,
+    _: Reader,
+    reach: ReachDep,
+    start: From = None,
+    end: To = None,
+    interval: history.Interval = history.Interval.month,
+) -> Response:
+    """The trend: at `from`, every week or month after it, and `to`, the groups the caller reaches counted by
+    the status recorded for them that day, and the failing, warning and waived findings counted per rule.
+    From the history the compliance watch records (see the README, "Compliance history"); at most 120
+    points."""
+    first, last = _span(start, end)
+    found = history.organisation_history(
+        session=session, reach=reach, start=first, end=last, interval=interval
+    )
+    return _json(found)
+
+
 @router.get("/compliance/waivers", response_model=Page[WaiverPublic], summary="List waivers")
 def list_compliance_waivers(
     session: SessionDep,
@@ -250,6 +287,27 @@ def get_group_forecast(
         orjson.dumps({"as_of": found.as_of, "until": found.until, **asdict(found.groups[0])}),
         media_type="application/json",
     )
+
+
+@router.get(
+    "/groups/{group_id}/compliance/history",
+    response_model=GroupHistoryPublic,
+    responses=NOT_FOUND,
+    summary="A group's compliance history",
+)
+def get_group_history(
+    session: SessionDep,
+    _: Reader,
+    reach: ReachDep,
+    group_id: uuid.UUID,
+    start: From = None,
+    end: To = None,
+) -> Response:
+    """How the group's status and its failing, warning and waived rules changed from `from` to `to`: the
+    state recorded on `from` (if any), then each change (staff: a group they are in; 404 otherwise)."""
+    first, last = _span(start, end)
+    found = history.group_history(session=session, reach=reach, group_id=group_id, start=first, end=last)
+    return _json(found)
 
 
 @router.get(

@@ -10,4 +10,6 @@ ROUTES = {
     ("GET", "/api/v1/staff/{staff_id}/compliance"): USERS,
     ("GET", "/api/v1/compliance/forecast"): USERS,
     ("GET", "/api/v1/groups/{group_id}/compliance/forecast"): USERS,
+    ("GET", "/api/v1/compliance/history"): USERS,
+    ("GET", "/api/v1/groups/{group_id}/compliance/history"): USERS,
 }
