@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
@@ -118,18 +118,10 @@ def record(
     return len(rows)
 
 
-def with_since(*, session: Session, group_id: uuid.UUID, as_of: date, evaluation: Evaluation) -> Evaluation:
-    """Each failing or warning finding with `since`: the day of the oldest of the group's history rows, up
-    to `as_of`, in an unbroken run with the same outcome for its rule. Where the newest row disagrees (the
-    watch has not yet recorded the change) it is `as_of`; where no row is that old, None. One statement,
-    none when nothing fails or warns."""
-    if not any(f.outcome in BAD for f in evaluation.findings):
-        return evaluation
-    rows = session.exec(
-        select(col(H.day), col(H.outcomes))
-        .where(col(H.group_id) == group_id, col(H.day) <= as_of)
-        .order_by(col(H.day).desc())
-    ).all()
+def _with_since(
+    evaluation: Evaluation, rows: Sequence[tuple[date, dict[str, str]]], as_of: date
+) -> Evaluation:
+    """`rows`: the group's (day, outcomes), newest first, none after `as_of`."""
     if not rows:
         return evaluation
 
@@ -148,6 +140,31 @@ def with_since(*, session: Session, group_id: uuid.UUID, as_of: date, evaluation
             for f in evaluation.findings
         ),
     )
+
+
+def with_since(*, session: Session, group_id: uuid.UUID, as_of: date, evaluation: Evaluation) -> Evaluation:
+    """Each failing or warning finding with `since`: the day of the oldest of the group's history rows, up
+    to `as_of`, in an unbroken run with the same outcome for its rule. Where the newest row disagrees (the
+    watch has not yet recorded the change) it is `as_of`; where no row is that old, None. One statement,
+    none when nothing fails or warns."""
+    return with_since_many(session=session, as_of=as_of, evaluations={group_id: evaluation})[group_id]
+
+
+def with_since_many(
+    *, session: Session, as_of: date, evaluations: Mapping[uuid.UUID, Evaluation]
+) -> dict[uuid.UUID, Evaluation]:
+    """`with_since` for many groups in one statement (none when nothing fails or warns)."""
+    wanted = sorted(k for k, ev in evaluations.items() if any(f.outcome in BAD for f in ev.findings))
+    if not wanted:
+        return dict(evaluations)
+    rows: dict[uuid.UUID, list[tuple[date, dict[str, str]]]] = defaultdict(list)
+    for group_id, day, outcomes in session.exec(
+        select(col(H.group_id), col(H.day), col(H.outcomes))
+        .where(col(H.group_id).in_(wanted), col(H.day) <= as_of)
+        .order_by(col(H.group_id), col(H.day).desc())
+    ).all():
+        rows[group_id].append((day, outcomes))
+    return {k: _with_since(ev, rows.get(k, []), as_of) for k, ev in evaluations.items()}
 
 
 @dataclass(frozen=True, slots=True)

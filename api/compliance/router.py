@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from dataclasses import asdict
 from datetime import timedelta
@@ -17,8 +15,8 @@ from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import Day, Page, PageDep, QueryFlag
+from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
-from api.compliance import history, service
 from api.compliance.engine import Status
 from api.compliance.models import (
     ClausePublic,
@@ -92,25 +90,30 @@ def _json(report: object) -> Response:
     return Response(orjson.dumps(report), media_type="application/json")
 
 
-def _cell(value: object) -> object:
-    # A spreadsheet would run a cell starting with these as a formula (a group name is free text).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv(report: service.OrganisationReport) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(service.CSV_COLUMNS)
-    for row in service.report_rows(report):
-        writer.writerow([_cell(v) for v in row])
-    filename = f"compliance-{report.as_of}.csv"
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return _attachment(
+        exports.csv_text(service.CSV_COLUMNS, service.report_rows(report)),
+        "text/csv; charset=utf-8",
+        f"compliance-{report.as_of}.csv",
     )
+
+
+def _attachment(body: str | bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {exports.XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        "description": "An Excel workbook",
+    }
+}
+GROUP_CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
+    **NOT_FOUND,
+}
 
 
 def waiver_or_404(waiver_id: uuid.UUID, session: SessionDep) -> Waiver:
@@ -287,6 +290,39 @@ def get_group_forecast(
         orjson.dumps({"as_of": found.as_of, "until": found.until, **asdict(found.groups[0])}),
         media_type="application/json",
     )
+
+
+@router.get(
+    "/compliance/export",
+    response_class=Response,
+    responses=XLSX_RESPONSE,
+    summary="Organisation report as an Excel workbook",
+)
+def export_organisation_compliance(
+    session: SessionDep, _: Reader, reach: ReachDep, as_of: AsOf = None
+) -> Response:
+    """The organisation report as an .xlsx workbook: a sheet of the groups (the CSV report's columns) and a
+    sheet of every failing or warning finding with its message, clause, the records involved as the caller
+    may see them, remediation and `since`; dates as dates. Cells that would start a formula are quoted."""
+    day = service.check_as_of(as_of)
+    body = exports.organisation_workbook(session=session, reach=reach, as_of=day)
+    return _attachment(body, exports.XLSX, f"compliance-{day}.xlsx")
+
+
+@router.get(
+    "/groups/{group_id}/compliance/export",
+    response_class=Response,
+    responses=GROUP_CSV_RESPONSE,
+    summary="A group's findings as CSV",
+)
+def export_group_compliance(
+    session: SessionDep, _: Reader, reach: ReachDep, group_id: uuid.UUID, as_of: AsOf = None
+) -> Response:
+    """Every finding of the group's report as CSV, one a row, with the workbook's finding columns (staff: a
+    group they are in; 404 otherwise). Cells that would start a formula are quoted."""
+    day = service.check_as_of(as_of)
+    body = exports.group_findings_csv(session=session, reach=reach, group_id=group_id, as_of=day)
+    return _attachment(body, "text/csv; charset=utf-8", f"group-{group_id}-{day}.csv")
 
 
 @router.get(

@@ -11,5 +11,7 @@ ROUTES = {
     ("GET", "/api/v1/compliance/forecast"): USERS,
     ("GET", "/api/v1/groups/{group_id}/compliance/forecast"): USERS,
     ("GET", "/api/v1/compliance/history"): USERS,
+    ("GET", "/api/v1/compliance/export"): USERS,
+    ("GET", "/api/v1/groups/{group_id}/compliance/export"): USERS,
     ("GET", "/api/v1/groups/{group_id}/compliance/history"): USERS,
 }
