@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from api.auth.models import User
 from api.auth.roles import Role
 from api.compliance.exports import FINDING_COLUMNS, XLSX, cell
 from api.compliance.rules import GROUP_RULES
@@ -22,7 +21,13 @@ from api.demo import seed
 from api.groups.models import Group
 from api.participants.models import Participant
 from tests.clock import FixedClock
-from tests.factories import Actor, compliance_bulk_groups, compliance_group, make_staff, token_headers
+from tests.factories import (
+    Actor,
+    compliance_bulk_groups,
+    compliance_group,
+    make_staff,
+    signed_in_as,
+)
 from tests.test_compliance_api import count_queries
 
 WORKBOOK = "/api/v1/compliance/export"
@@ -71,12 +76,6 @@ def demo(fixed_clock: FixedClock, session: Session) -> date:
     return fixed_clock.today
 
 
-def _as(session: Session, role: Role) -> dict[str, str]:
-    user = session.exec(select(User).where(User.role == role)).first()
-    assert user is not None
-    return token_headers(user)
-
-
 def _sheets(body: bytes) -> tuple[list[str], str, str]:
     """The sheet names, the shared strings and the XML of every sheet, from the .xlsx (a zip of XML)."""
     with zipfile.ZipFile(io.BytesIO(body)) as z:
@@ -92,7 +91,7 @@ def test_the_workbook_on_the_demo_as_coordinator_and_as_trustee(
     names = [p.full_name for p in session.exec(select(Participant)).all()]
     seen = {}
     for role in (Role.coordinator, Role.trustee):
-        r = client.get(WORKBOOK, headers=_as(session, role))
+        r = client.get(WORKBOOK, headers=signed_in_as(session, role))
         assert r.status_code == 200, r.text
         assert r.headers["content-type"] == XLSX
         assert f'filename="compliance-{demo}.xlsx"' in r.headers["content-disposition"]
@@ -122,7 +121,7 @@ def test_a_groups_findings_csv(demo: date, session: Session, client: TestClient)
     producers = session.exec(select(Group).where(Group.name == "Young Producers")).one()
     url = f"/api/v1/groups/{producers.id}/compliance/export"
     names = [p.full_name for p in session.exec(select(Participant)).all()]
-    r = client.get(url, headers=_as(session, Role.coordinator))
+    r = client.get(url, headers=signed_in_as(session, Role.coordinator))
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
@@ -132,7 +131,7 @@ def test_a_groups_findings_csv(demo: date, session: Session, client: TestClient)
     assert age["outcome"] == "fail"
     assert age["since"]  # the demo's backfilled history
     assert [n for n in names if n in age["evidence"]]
-    trustee = client.get(url, headers=_as(session, Role.trustee))
+    trustee = client.get(url, headers=signed_in_as(session, Role.trustee))
     assert trustee.status_code == 200
     assert not [n for n in names if n in trustee.text]
 

@@ -30,7 +30,7 @@ from api.participants.models import Participant
 from api.policy.models import PolicySettings, PolicySettingsBase
 from api.staff.models import Staff
 from tests.clock import FixedClock
-from tests.factories import Actor, compliance_bulk_groups, make_staff, token_headers
+from tests.factories import Actor, compliance_bulk_groups, make_staff, signed_in_as
 from tests.test_compliance_api import _group_with, count_queries, group_url
 
 FORECAST = "/api/v1/compliance/forecast"
@@ -44,12 +44,6 @@ def group_forecast_url(group_id: uuid.UUID) -> str:
 def demo(fixed_clock: FixedClock, session: Session) -> date:
     seed(session)
     return fixed_clock.today
-
-
-def _as(session: Session, role: Role) -> dict[str, str]:
-    user = session.exec(select(User).where(User.role == role)).first()
-    assert user is not None
-    return token_headers(user)
 
 
 def _reaching(dob: date, age: int) -> date:
@@ -107,7 +101,7 @@ def _next_by_hand(session: Session, group: Group, today: date, until: date) -> t
 def test_on_the_demo_each_groups_next_change_is_the_one_worked_out_by_hand(
     demo: date, session: Session, client: TestClient
 ) -> None:
-    r = client.get(FORECAST, params={"days": 366}, headers=_as(session, Role.coordinator))
+    r = client.get(FORECAST, params={"days": 366}, headers=signed_in_as(session, Role.coordinator))
     assert r.status_code == 200, r.text
     body = r.json()
     OrganisationForecastPublic.model_validate(body)
@@ -173,7 +167,7 @@ def test_a_trustee_sees_no_childs_name_and_staff_only_their_groups(
     demo: date, session: Session, client: TestClient
 ) -> None:
     names = [p.full_name for p in session.exec(select(Participant)).all()]
-    trustee = client.get(FORECAST, params={"days": 366}, headers=_as(session, Role.trustee))
+    trustee = client.get(FORECAST, params={"days": 366}, headers=signed_in_as(session, Role.trustee))
     assert trustee.status_code == 200
     assert not [n for n in names if n in trustee.text]
     labels = [
@@ -186,25 +180,25 @@ def test_a_trustee_sees_no_childs_name_and_staff_only_their_groups(
     ]
     assert labels
     assert all(label.startswith("participant ") for label in labels)
-    coordinator = client.get(FORECAST, params={"days": 366}, headers=_as(session, Role.coordinator))
+    coordinator = client.get(FORECAST, params={"days": 366}, headers=signed_in_as(session, Role.coordinator))
     assert [n for n in names if n in coordinator.text]
 
-    staff = client.get(FORECAST, params={"days": 366}, headers=_as(session, Role.staff))
+    staff = client.get(FORECAST, params={"days": 366}, headers=signed_in_as(session, Role.staff))
     assert staff.status_code == 200
     mine = {g["group_name"] for g in staff.json()["groups"]}
     assert mine
     assert "Beat Lab" not in mine
     beat_lab = session.exec(select(Group).where(Group.name == "Beat Lab")).one()
-    out = client.get(group_forecast_url(beat_lab.id), headers=_as(session, Role.staff))
+    out = client.get(group_forecast_url(beat_lab.id), headers=signed_in_as(session, Role.staff))
     assert out.status_code == 404
-    unknown = client.get(group_forecast_url(uuid.uuid4()), headers=_as(session, Role.staff))
+    unknown = client.get(group_forecast_url(uuid.uuid4()), headers=signed_in_as(session, Role.staff))
     assert out.json()["code"] == unknown.json()["code"]
 
 
 def test_one_groups_forecast_is_its_part_of_the_organisations(
     demo: date, session: Session, client: TestClient
 ) -> None:
-    headers = _as(session, Role.coordinator)
+    headers = signed_in_as(session, Role.coordinator)
     band = session.exec(select(Group).where(Group.name == "Youth Band")).one()
     one = client.get(group_forecast_url(band.id), params={"days": 200}, headers=headers)
     assert one.status_code == 200, one.text

@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
-from api.auth.models import User
 from api.auth.roles import Role
 from api.compliance import history, service
 from api.compliance.models import ComplianceHistory, GroupHistoryPublic, OrganisationHistoryPublic
@@ -17,7 +16,7 @@ from api.compliance.watch import announce_compliance_changes
 from api.demo import seed
 from api.groups.models import Group, GroupReview, Visibility
 from tests.clock import FixedClock
-from tests.factories import Actor, compliance_compliant_group, token_headers
+from tests.factories import Actor, compliance_compliant_group, signed_in_as, token_headers
 from tests.test_compliance_api import finding, group_url
 
 HISTORY = "/api/v1/compliance/history"
@@ -124,12 +123,6 @@ def demo(fixed_clock: FixedClock, session: Session) -> date:
     return fixed_clock.today
 
 
-def _as(session: Session, role: Role) -> dict[str, str]:
-    user = session.exec(select(User).where(User.role == role)).first()
-    assert user is not None
-    return token_headers(user)
-
-
 def test_the_demos_backfilled_history_is_what_each_day_evaluates_to(demo: date, session: Session) -> None:
     # The backfill evaluates only where a fact changes; here every 9th day of the year is evaluated in full.
     rows = session.exec(select(ComplianceHistory).order_by(col(ComplianceHistory.day))).all()
@@ -143,7 +136,7 @@ def test_the_demos_backfilled_history_is_what_each_day_evaluates_to(demo: date, 
 
 
 def test_the_organisation_trend_on_the_demo(demo: date, session: Session, client: TestClient) -> None:
-    headers = _as(session, Role.trustee)
+    headers = signed_in_as(session, Role.trustee)
     r = client.get(HISTORY, headers=headers)
     assert r.status_code == 200, r.text
     body = r.json()
