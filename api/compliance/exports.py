@@ -100,11 +100,12 @@ def group_findings_csv(*, session: Session, reach: Reach, group_id: uuid.UUID, a
 
 
 def group_evaluations(
-    *, session: Session, reach: Reach, as_of: date
+    *, session: Session, reach: Reach, as_of: date, report: service.OrganisationReport | None = None
 ) -> list[tuple[service.GroupSummary, Evaluation]]:
-    """Every active group the caller reaches with its findings, redacted as the caller may see them and
-    with `since`, in a fixed number of statements, by name."""
-    report = service.organisation_report(session=session, reach=reach, as_of=as_of)
+    """Every active group the caller reaches (those of `report`, if given) with its findings, redacted as
+    the caller may see them and with `since`, in a fixed number of statements, by name."""
+    if report is None:
+        report = service.organisation_report(session=session, reach=reach, as_of=as_of)
     found = service.group_evaluations(
         session=session, as_of=as_of, group_ids=[g.group_id for g in report.groups]
     )
@@ -128,7 +129,7 @@ def organisation_workbook(*, session: Session, reach: Reach, as_of: date) -> byt
     """The organisation report as an .xlsx workbook: a sheet of groups (the CSV report's columns) and a sheet
     of every failing, warning or waived finding (`FINDING_COLUMNS`), dates as dates."""
     report = service.organisation_report(session=session, reach=reach, as_of=as_of)
-    groups = group_evaluations(session=session, reach=reach, as_of=as_of)
+    groups = group_evaluations(session=session, reach=reach, as_of=as_of, report=report)
     out = io.BytesIO()
     # Strings stay strings: no formulas, numbers or links read into a name or a message.
     book = xlsxwriter.Workbook(
