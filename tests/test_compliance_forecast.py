@@ -209,7 +209,7 @@ def test_one_groups_forecast_is_its_part_of_the_organisations(
     assert one.json()["until"] == org["until"]
 
 
-@pytest.mark.parametrize("days", ["0", "367", "-1", "ninety"])
+@pytest.mark.parametrize("days", ["0", "367", "-1", "ninety", "+90", "9e1"])
 def test_days_out_of_range_is_422_naming_days(client: TestClient, coordinator: Actor, days: str) -> None:
     r = client.get(FORECAST, params={"days": days}, headers=coordinator.headers)
     assert r.status_code == 422

@@ -14,7 +14,7 @@ from api import clock
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import Day, Page, PageDep, QueryFlag
+from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag
 from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
 from api.compliance.engine import Status
@@ -55,6 +55,7 @@ Days = Annotated[
         le=forecasting.MAX_DAYS,
         description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS})",
     ),
+    DIGITS_ONLY,
 ]
 
 From = Annotated[Day | None, Query(alias="from", description="The first day (default a year before `to`)")]
