@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from api import clock
 from api.auth import tokens
@@ -77,6 +77,13 @@ def make_user(session: Session, staff: Staff, role: Role, password: str = PASSWO
     session.add(user)
     session.commit()
     return user
+
+
+def signed_in_as(session: Session, role: Role) -> dict[str, str]:
+    """A bearer header for the first user with `role` (on the demo: its coordinator, staff or trustee)."""
+    user = session.exec(select(User).where(User.role == role)).first()
+    assert user is not None
+    return token_headers(user)
 
 
 def make_actor(session: Session, role: Role, *, coordinator: bool = False, **staff_fields: Any) -> Actor:

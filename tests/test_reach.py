@@ -238,6 +238,10 @@ def test_staff_outside_reach_is_unknown_and_inside_is_not(
         "/api/v1/compliance",
         "/api/v1/groups",
         "/api/v1/compliance/waivers",
+        "/api/v1/compliance/forecast?days=366",
+        "/api/v1/groups/{group_id}/compliance/forecast?days=366",
+        "/api/v1/compliance/history",
+        "/api/v1/groups/{group_id}/compliance/history",
     ],
 )
 def test_trustees_see_governance_never_a_child(client: TestClient, world: World, path: str) -> None:

@@ -47,6 +47,9 @@ class Finding:
     remediation: str
     waiver: WaiverFacts | None
     counts_against_status: bool  # false when it passes, or a waiver in force covers it
+    # For a fail or warn: the first day of its current unbroken run of that outcome, as the compliance
+    # history recorded it (api/compliance/history.py); None where nothing says.
+    since: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

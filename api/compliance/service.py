@@ -25,7 +25,7 @@ from api import models as _tables  # noqa: F401  (registers every table in the m
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import OWN_GROUPS_PARAMETRISED, Reach, Record
-from api.compliance import fetch
+from api.compliance import fetch, history
 from api.compliance.engine import (
     Evaluation,
     Finding,
@@ -318,8 +318,23 @@ class _Queries:
     roster_entries: Select[Any] | None = None
 
 
-def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Queries:
-    members_here = sa.and_(in_groups(MEMBERSHIP.c.group_id), _current_on(MEMBERSHIP, _AS_OF))
+_WINDOW_FROM = sa.bindparam("window_from", type_=sa.Date())
+_WINDOW_TO = sa.bindparam("window_to", type_=sa.Date())
+
+
+def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, window: bool = False) -> _Queries:
+    """With `window`, the memberships current on any day from the bound `window_from` to `window_to` (a
+    forecast's days, or the past days of a backfilled history), not only on `as_of`: a snapshot keeps
+    those in force on its own date."""
+    current = (
+        sa.and_(
+            MEMBERSHIP.c.started_on <= _WINDOW_TO,
+            sa.or_(MEMBERSHIP.c.ended_on.is_(None), MEMBERSHIP.c.ended_on > _WINDOW_FROM),
+        )
+        if window
+        else _current_on(MEMBERSHIP, _AS_OF)
+    )
+    members_here = sa.and_(in_groups(MEMBERSHIP.c.group_id), current)
     participant_ids = sa.select(MEMBERSHIP.c.participant_id).where(
         members_here, MEMBERSHIP.c.participant_id.is_not(None)
     )
@@ -718,6 +733,7 @@ def group_report(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: 
     snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, reach=reach)
     ev = evaluate(GROUP_RULES, snapshot, waivers)
     ev = _redact_for(session, reach, ev)
+    ev = history.with_since(session=session, group_id=snapshot.group.id, as_of=as_of, evaluation=ev)
     g = snapshot.group
     return GroupReport(g.id, g.name, g.platform, as_of, ev.status, ev.counts, ev.findings, FACTS)
 
@@ -834,11 +850,11 @@ def organisation_report(
     return OrganisationReport(as_of, organisation, summaries, totals, FACTS)
 
 
-def group_statuses(
+def group_evaluations(
     *, session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None = None
-) -> dict[uuid.UUID, Status]:
-    """The status of every group active on `as_of` (or of those of `group_ids` that are), in the same fixed
-    number of queries as the organisation report, however many groups."""
+) -> dict[uuid.UUID, Evaluation]:
+    """The evaluation of every group active on `as_of` (or of those of `group_ids` that are), in the same
+    fixed number of queries as the organisation report, however many groups."""
     if group_ids is not None and not group_ids:
         return {}
     chosen = _active_on(as_of)
@@ -853,11 +869,18 @@ def group_statuses(
         as_of,
     )
     return {
-        g.id: evaluate(
-            GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key)
-        ).status
+        g.id: evaluate(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
         for key, g in groups
     }
+
+
+def group_statuses(
+    *, session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None = None
+) -> dict[uuid.UUID, Status]:
+    """The status of every group active on `as_of` (or of those of `group_ids` that are): see
+    `group_evaluations`."""
+    found = group_evaluations(session=session, as_of=as_of, group_ids=group_ids)
+    return {group_id: ev.status for group_id, ev in found.items()}
 
 
 CSV_COLUMNS = (
