@@ -20,6 +20,7 @@ from api.incidents.models import (
 from api.memberships.models import Membership
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
+from api.policy.versions import PolicyClause, PolicyVersion
 from api.ratelimit import ApiKeyRateWindow, UserRateWindow
 from api.rosters.models import GroupRoster, RosterEntry
 from api.staff.models import Staff
@@ -47,7 +48,9 @@ __all__ = [
     "Membership",
     "Participant",
     "PlatformIdentity",
+    "PolicyClause",
     "PolicySettings",
+    "PolicyVersion",
     "RiskAssessment",
     "RosterEntry",
     "Staff",

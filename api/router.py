@@ -20,6 +20,7 @@ from api.incidents.router import router as incidents_router
 from api.memberships.router import router as memberships_router
 from api.participants.router import router as participants_router
 from api.policy.router import router as policy_router
+from api.policy.versions_router import router as policy_versions_router
 from api.rosters.router import router as rosters_router
 from api.staff.router import router as staff_router
 from api.sync.router import router as sync_router
@@ -33,6 +34,7 @@ api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 api_router.include_router(compliance_router, tags=["compliance"])
 api_router.include_router(staff_router, prefix="/staff", tags=["staff"])
 api_router.include_router(policy_router, prefix="/policy-settings", tags=["policy"])
+api_router.include_router(policy_versions_router, prefix="/policy", tags=["policy"])
 api_router.include_router(sync_router, prefix="/sync", tags=["sync"])
 api_router.include_router(groups_router, prefix="/groups", tags=["groups"])
 api_router.include_router(rosters_router, prefix="/groups", tags=["rosters"])

@@ -61,6 +61,7 @@ NOT_REACH = {
     "webhook_id": "webhook subscriptions: coordinators only (webhook:admin), by permission",
     "roster_entry_id": "an entry inside a roster: the roster's reach decides (tested in test_rosters)",
     "identity_id": "a platform identity: the person's write reach decides (tested in test_identities)",
+    "version_number": "the policy's versions: the same text for every caller who may read compliance",
     "external_id": "the CRM's upserts: matched within the caller's write reach, tested in test_reach",
 }
 

@@ -84,6 +84,7 @@ class RulePublic(_Out):
     scope: str
     severity: str
     clause: ClausePublic
+    also: list[ClausePublic] = Field(description="Further sentences the same check keeps")
     remediation: str
 
 
@@ -115,6 +116,9 @@ class FindingPublic(_Out):
     remediation: str
     waiver: WaiverRefPublic | None
     counts_against_status: Flag
+    also: list[ClausePublic] = Field(
+        description="Further sentences the rule keeps, in the same version's words"
+    )
 
 
 class FactsPublic(_Out):

@@ -32,6 +32,7 @@ from api.compliance.engine import (
     Status,
     WaiverFacts,
     aggregate_staff_rule,
+    cite,
     evaluate,
     finding,
     redact_participants,
@@ -48,6 +49,7 @@ from api.compliance.snapshot import (
     MemberFacts,
     OrgSnapshot,
     ParticipantFacts,
+    PolicyFacts,
     ReviewFacts,
     RiskAssessmentFacts,
     RosterFacts,
@@ -66,6 +68,7 @@ _T = SQLModel.metadata.tables
 GROUP, MEMBERSHIP, STAFF, PARTICIPANT = _T["online_group"], _T["membership"], _T["staff"], _T["participant"]
 USER, CONSENT, REVIEW, RISK = _T["user_account"], _T["consent"], _T["group_review"], _T["risk_assessment"]
 INCIDENT, WAIVER, ROSTER = _T["incident"], _T["compliance_waiver"], _T["group_roster"]
+POLICY_VERSION, POLICY_CLAUSE = _T["policy_version"], _T["policy_clause"]
 
 SERIOUS = ("high", "critical")
 # The consents the group rules read (GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT): no other kind is loaded.
@@ -285,6 +288,7 @@ class _Loaded:
     risks: dict[Any, list[RiskAssessmentFacts]]
     incidents: dict[Any, list[IncidentFacts]]
     waivers: dict[Any, dict[str, WaiverFacts]]
+    policy: PolicyFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -395,6 +399,47 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
 
 _ONE_GROUP_QUERIES = _queries(lambda column: column == _GROUP_ID)
 
+# The policy as it stood on `as_of`: the clauses of the version in force, each row also carrying the
+# version's number and effective day and the latest version published by then. A handful of versions, tens
+# of clauses: one statement whatever the groups.
+_IN_FORCE_ID = (
+    sa.select(POLICY_VERSION.c.id)
+    .where(POLICY_VERSION.c.effective_on <= _AS_OF)
+    .order_by(POLICY_VERSION.c.effective_on.desc(), POLICY_VERSION.c.number.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_LATEST_PUBLISHED = (
+    sa.select(sa.func.max(POLICY_VERSION.c.number))
+    .where(POLICY_VERSION.c.published_on <= _AS_OF)
+    .scalar_subquery()
+)
+_POLICY_IN_FORCE = (
+    sa.select(
+        POLICY_VERSION.c.number,
+        POLICY_VERSION.c.effective_on,
+        _LATEST_PUBLISHED,
+        POLICY_CLAUSE.c.clause_id,
+        POLICY_CLAUSE.c.text,
+    )
+    .select_from(POLICY_CLAUSE.join(POLICY_VERSION, POLICY_VERSION.c.id == POLICY_CLAUSE.c.version_id))
+    .where(POLICY_CLAUSE.c.version_id == _IN_FORCE_ID)
+)
+
+
+def _policy_facts(rows: Sequence[Sequence[Any]], day: Callable[[Any], date]) -> PolicyFacts | None:
+    """The policy on the evaluation date from `_POLICY_IN_FORCE`'s rows; None before any version."""
+    if not rows:
+        return None
+    first = rows[0]
+    return PolicyFacts(first[0], day(first[1]), {r[3]: r[4] for r in rows}, first[2] or first[0])
+
+
+def _policy(session: Session, as_of: date) -> PolicyFacts | None:
+    """`_POLICY_IN_FORCE` on its own, for the loads that do not go through `_load` (the staff report)."""
+    rows = session.connection().execute(_POLICY_IN_FORCE, {"as_of": as_of}).all()
+    return _policy_facts(rows, _day)
+
 
 class _Purposes(dict[str, frozenset[str]]):
     """Consent purposes by their JSON text: a handful of distinct values, each parsed once."""
@@ -414,13 +459,21 @@ def _load(
     reuse: bool = False,
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
-    those groups: eight statements, sent together (see `fetch`)."""
+    those groups: nine statements (the last, the policy in force), sent together (see `fetch`)."""
     conn = session.connection()
     rd = fetch.reader(conn)
     statements = (groups_statement, _THRESHOLDS, q.consents, q.members, q.reviews, q.risks, q.incidents)
-    group_rows, policy_rows, consent_rows, member_rows, review_rows, risk_rows, incident_rows, waiver_rows = (
-        fetch.fetch_all(conn, (*statements, q.waivers), params, reuse=reuse)
-    )
+    (
+        group_rows,
+        policy_rows,
+        consent_rows,
+        member_rows,
+        review_rows,
+        risk_rows,
+        incident_rows,
+        waiver_rows,
+        *more,
+    ) = fetch.fetch_all(conn, (*statements, q.waivers, _POLICY_IN_FORCE), params, reuse=reuse)
     groups = _groups(group_rows, rd)
     if policy_rows:
         p = policy_rows[0]
@@ -494,7 +547,8 @@ def _load(
         held_waiver = waivers[r[0]].get(r[2])
         if held_waiver is None or not held_waiver.in_force_on(as_of):
             waivers[r[0]][r[2]] = w
-    return groups, thresholds, _Loaded(members, reviews, rosters, risks, incidents, waivers)
+    policy = _policy_facts(more[0], day)
+    return groups, thresholds, _Loaded(members, reviews, rosters, risks, incidents, waivers, policy)
 
 
 def _snapshot(
@@ -509,13 +563,14 @@ def _snapshot(
         rosters=tuple(loaded.rosters.get(key, ())),
         risk_assessments=tuple(loaded.risks.get(key, ())),
         incidents=tuple(loaded.incidents.get(key, ())),
+        policy=loaded.policy,
     )
 
 
 def load_group(
     *, session: Session, group_id: uuid.UUID, as_of: date, reach: Reach | None = None
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
-    """One group's snapshot and its waivers, in eight statements whatever its size; 404 out of reach
+    """One group's snapshot and its waivers, in nine statements whatever its size; 404 out of reach
     (`reach` None: the system itself, which reaches every group)."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
     own_groups = reach.own_groups_params() if reach is not None else None
@@ -593,13 +648,18 @@ def group_report(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: 
     """A group's compliance as of a date (staff: only a group they are in today)."""
     snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, reach=reach)
     ev = evaluate(GROUP_RULES, snapshot, waivers)
+    ev = cite(ev, snapshot.policy)
     ev = _redact_for(session, reach, ev)
     g = snapshot.group
     return GroupReport(g.id, g.name, g.platform, as_of, ev.status, ev.counts, ev.findings, FACTS)
 
 
 def _staff_snapshots(
-    session: Session, as_of: date, thresholds: Thresholds, where: ColumnElement[bool]
+    session: Session,
+    as_of: date,
+    thresholds: Thresholds,
+    where: ColumnElement[bool],
+    policy: PolicyFacts | None = None,
 ) -> list[StaffSnapshot]:
     conn = session.connection()
     rows = conn.execute(sa.select(*_STAFF_COLUMNS).where(where).order_by(STAFF.c.full_name, STAFF.c.id)).all()
@@ -620,7 +680,7 @@ def _staff_snapshots(
     ).all():
         refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
     return [
-        StaffSnapshot(as_of, thresholds, facts, tuple(refs.get(facts.id, ())))
+        StaffSnapshot(as_of, thresholds, facts, tuple(refs.get(facts.id, ())), policy)
         for facts in (_staff_facts(r) for r in rows)
     ]
 
@@ -629,11 +689,12 @@ def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: 
     """One member of staff's compliance (staff: only their own); 404 out of reach, as for an unknown id."""
     if not reach.holds(session, reach.staff_reports, staff_id):
         raise NotFound(f"No staff member with id {staff_id}")
-    snapshots = _staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id)
+    policy = _policy(session, as_of)
+    snapshots = _staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id, policy)
     if not snapshots:
         raise NotFound(f"No staff member with id {staff_id}")
     s = snapshots[0]
-    ev = evaluate(STAFF_RULES, s)
+    ev = cite(evaluate(STAFF_RULES, s), policy)
     return StaffReport(s.staff.id, s.staff.full_name, as_of, ev.status, ev.counts, ev.findings, FACTS)
 
 
@@ -689,11 +750,13 @@ def organisation_report(
             GroupSummary(g.id, g.name, g.platform, ev.status, ev.counts, failing, warning, waived)
         )
 
-    staff = _staff_snapshots(session, as_of, thresholds, sa.true())
-    org = OrgSnapshot(as_of, thresholds, tuple(s.staff for s in staff if s.staff.is_esafety_coordinator))
+    staff = _staff_snapshots(session, as_of, thresholds, sa.true(), loaded.policy)
+    org = OrgSnapshot(
+        as_of, thresholds, tuple(s.staff for s in staff if s.staff.is_esafety_coordinator), loaded.policy
+    )
     org_findings = [finding(r, r.check(org)) for r in ORG_RULES]
     org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
-    organisation = summarise(org_findings)
+    organisation = cite(summarise(org_findings), loaded.policy)
     organisation = _redact_for(session, reach, organisation)
 
     by_rule: dict[str, int] = defaultdict(int)

@@ -10,6 +10,7 @@ dates (a membership's start and end, a consent's given/expiry/withdrawal dates),
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
@@ -28,6 +29,17 @@ class Thresholds:
     training_valid_days: int = 365
     self_consent_min_age: int = 18
     official_email_domains: tuple[str, ...] = ("moremusic.org.uk",)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFacts:
+    """The policy's versions as they stood on the evaluation date: the words in force (clause id -> text, for
+    findings to quote) and the latest version published by then (the one staff declare against)."""
+
+    number: int
+    effective_on: date
+    texts: Mapping[str, str]
+    latest_published: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +172,7 @@ class GroupSnapshot:
     risk_assessments: tuple[RiskAssessmentFacts, ...] = ()
     incidents: tuple[IncidentFacts, ...] = ()
     rosters: tuple[RosterFacts, ...] = ()
+    policy: PolicyFacts | None = None  # None: not loaded (a hand-built snapshot); version 1's words stand
     # Worked out once here, not by each of the rules that ask (a 1,000-member group has 17 rules asking).
     _staff: tuple[tuple[MemberFacts, StaffFacts], ...] = field(init=False, repr=False, compare=False)
     _participants: tuple[tuple[MemberFacts, ParticipantFacts], ...] = field(
@@ -202,6 +215,7 @@ class StaffSnapshot:
     thresholds: Thresholds
     staff: StaffFacts
     memberships: tuple[GroupMembershipRef, ...] = field(default_factory=tuple)
+    policy: PolicyFacts | None = None
 
     def current_memberships(self) -> list[GroupMembershipRef]:
         return [m for m in self.memberships if in_force(m.started_on, m.ended_on, self.as_of)]
@@ -212,3 +226,4 @@ class OrgSnapshot:
     as_of: date
     thresholds: Thresholds
     coordinators: tuple[StaffFacts, ...] = ()  # every staff record flagged as coordinator, past or present
+    policy: PolicyFacts | None = None
