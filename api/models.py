@@ -4,6 +4,8 @@ from api.audit.models import AuditEvent
 from api.auth.models import ApiKey, LoginAttempt, User
 from api.compliance.models import GroupComplianceState, Waiver
 from api.consents.models import Consent
+from api.controls.models import Control, ControlCheck, Technology, TechnologyAssessment
+from api.declarations.models import StaffDeclaration
 from api.groups.models import Group, GroupReview, RiskAssessment
 from api.idempotency import IdempotencyKey
 from api.identities.models import PlatformIdentity
@@ -31,6 +33,8 @@ __all__ = [
     "ApiKeyRateWindow",
     "AuditEvent",
     "Consent",
+    "Control",
+    "ControlCheck",
     "Group",
     "GroupComplianceState",
     "GroupReview",
@@ -54,6 +58,9 @@ __all__ = [
     "RiskAssessment",
     "RosterEntry",
     "Staff",
+    "StaffDeclaration",
+    "Technology",
+    "TechnologyAssessment",
     "User",
     "UserRateWindow",
     "Waiver",

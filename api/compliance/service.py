@@ -25,7 +25,7 @@ from api import models as _tables  # noqa: F401  (registers every table in the m
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import OWN_GROUPS_PARAMETRISED, Reach, Record
-from api.compliance import fetch
+from api.compliance import fetch, org_facts
 from api.compliance.engine import (
     Evaluation,
     Finding,
@@ -42,6 +42,7 @@ from api.compliance.models import Waiver, WaiverCreate
 from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
 from api.compliance.rules.base import Outcome
 from api.compliance.snapshot import (
+    DeclarationFacts,
     GroupFacts,
     GroupMembershipRef,
     GroupSnapshot,
@@ -69,10 +70,12 @@ GROUP, MEMBERSHIP, STAFF, PARTICIPANT = _T["online_group"], _T["membership"], _T
 USER, CONSENT, REVIEW, RISK = _T["user_account"], _T["consent"], _T["group_review"], _T["risk_assessment"]
 INCIDENT, WAIVER, ROSTER = _T["incident"], _T["compliance_waiver"], _T["group_roster"]
 POLICY_VERSION, POLICY_CLAUSE = _T["policy_version"], _T["policy_clause"]
+DECLARATION = _T["staff_declaration"]
 
 SERIOUS = ("high", "critical")
-# The consents the group rules read (GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT): no other kind is loaded.
-CONSENT_KINDS_READ = ("esafety_agreement", "image_use")
+# The consents the group rules read (GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT,
+# GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT): no other kind is loaded.
+CONSENT_KINDS_READ = ("esafety_agreement", "image_use", "code_of_conduct")
 
 # What the response tells its reader: which facts were taken as they stood on `as_of`, which are today's.
 FACTS: dict[str, list[str]] = {
@@ -86,14 +89,18 @@ FACTS: dict[str, list[str]] = {
         "reviews, rosters and risk assessments (on or before as_of)",
         "incidents (reported on or before as_of, not closed by then)",
         "waivers (granted, expires_on, revoked)",
+        "the policy version in force (effective_on) and the latest published (published_on)",
+        "staff declarations (declared_on), control checks and technology assessments (on or before as_of)",
     ],
     "current": [
         "policy settings (today's thresholds)",
-        "group settings (platform, visibility, join approval, age range, shares images)",
+        "group settings (platform, visibility, join approval, age range, shares images, messages seen by "
+        "all)",
         "staff flags (e-safety coordinator, uses social media for work) and email addresses",
         "incident severity and status labels",
         "sign-in accounts (enabled or not)",
         "which roster entries still wait for an answer",
+        "controls (owner, cadence) and technologies (first used, retired)",
     ],
 }
 
@@ -173,6 +180,7 @@ _THRESHOLDS = sa.select(
     POLICY.c.training_valid_days,
     POLICY.c.self_consent_min_age,
     POLICY.c.official_email_domains,
+    POLICY.c.declaration_valid_days,
 ).order_by(POLICY.c.created_at)
 
 
@@ -187,12 +195,13 @@ def _default_thresholds() -> Thresholds:
             s.training_valid_days,
             s.self_consent_min_age,
             s.official_email_domains,
+            s.declaration_valid_days,
         )
     )
 
 
 def _to_thresholds(r: Sequence[Any]) -> Thresholds:
-    return Thresholds(r[0], r[1], r[2], r[3], r[4], tuple(d.lower() for d in r[5]))
+    return Thresholds(r[0], r[1], r[2], r[3], r[4], tuple(d.lower() for d in r[5]), r[6])
 
 
 def _thresholds(session: Session) -> Thresholds:
@@ -223,8 +232,9 @@ _STAFF_COLUMNS = (
 _GROUP_STAFF_COLUMNS = (*_STAFF_COLUMNS[:-1], sa.null())
 
 
-def _staff_facts(r: Sequence[Any], o: int = 0) -> StaffFacts:
-    """A StaffFacts from `_STAFF_COLUMNS` (or `_GROUP_STAFF_COLUMNS`) starting at column `o` of a row."""
+def _staff_facts(r: Sequence[Any], o: int = 0, declaration: DeclarationFacts | None = None) -> StaffFacts:
+    """A StaffFacts from `_STAFF_COLUMNS` (or `_GROUP_STAFF_COLUMNS`) starting at column `o` of a row, with
+    their latest declaration where it was loaded."""
     return StaffFacts(
         _uuid(r[o]),
         r[o + 1],
@@ -236,6 +246,7 @@ def _staff_facts(r: Sequence[Any], o: int = 0) -> StaffFacts:
         _day_or_none(r[o + 7]),
         _day_or_none(r[o + 8]),
         None if r[o + 9] is None else bool(r[o + 9]),
+        declaration,
     )
 
 
@@ -250,6 +261,7 @@ _GROUP_COLUMNS = (
     GROUP.c.max_age,
     GROUP.c.shares_images,
     GROUP.c.archived_on,
+    GROUP.c.messages_seen_by_all,
 )
 _ONE_GROUP = sa.select(*_GROUP_COLUMNS).where(GROUP.c.id == _GROUP_ID)
 # Staff evaluate only the groups they are in today: reach's own condition, with parameters, so the
@@ -273,6 +285,7 @@ def _groups(rows: Iterable[Sequence[Any]], rd: fetch.Reader) -> list[tuple[Any, 
                 max_age=r[7],
                 shares_images=bool(r[8]),
                 archived_on=r[9] and rd.day(r[9]),
+                messages_seen_by_all=bool(r[10]),
             ),
         )
         for r in rows
@@ -304,6 +317,8 @@ class _Queries:
     risks: Select[Any]
     incidents: Select[Any]
     waivers: Select[Any]
+    # The declarations of the groups' staff made on or before `as_of` (the declaration rules read them).
+    declarations: Select[Any] | None = None
 
 
 def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Queries:
@@ -394,7 +409,41 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Que
         .where(in_groups(WAIVER.c.group_id))
         .order_by(WAIVER.c.created_at)
     )
-    return _Queries(consents, members, reviews, risks, incidents, waivers)
+    staff_ids = sa.select(MEMBERSHIP.c.staff_id).where(members_here, MEMBERSHIP.c.staff_id.is_not(None))
+    declarations = _declarations(DECLARATION.c.staff_id.in_(staff_ids))
+    return _Queries(consents, members, reviews, risks, incidents, waivers, declarations)
+
+
+def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
+    """The declarations of the staff `staff_condition` names, made on or before `as_of`, oldest first (so the
+    last one read for a person is their latest)."""
+    return (
+        sa.select(
+            DECLARATION.c.staff_id,
+            DECLARATION.c.id,
+            DECLARATION.c.declared_on,
+            DECLARATION.c.policy_version,
+            DECLARATION.c.read_policy,
+            DECLARATION.c.profile_private,
+            DECLARATION.c.no_young_friends,
+            DECLARATION.c.no_personal_messages,
+            DECLARATION.c.no_personal_follows,
+        )
+        .where(staff_condition, DECLARATION.c.declared_on <= _AS_OF)
+        .order_by(DECLARATION.c.declared_on, DECLARATION.c.created_at)
+    )
+
+
+def _latest_declarations(
+    rows: Iterable[Sequence[Any]], to_uuid: Callable[[Any], uuid.UUID], day: Callable[[Any], date]
+) -> dict[Any, DeclarationFacts]:
+    """Each person's latest declaration, keyed by their id as the rows hold it."""
+    return {
+        r[0]: DeclarationFacts(
+            to_uuid(r[1]), day(r[2]), r[3], bool(r[4]), bool(r[5]), bool(r[6]), bool(r[7]), bool(r[8])
+        )
+        for r in rows
+    }
 
 
 _ONE_GROUP_QUERIES = _queries(lambda column: column == _GROUP_ID)
@@ -459,10 +508,12 @@ def _load(
     reuse: bool = False,
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
-    those groups: nine statements (the last, the policy in force), sent together (see `fetch`)."""
+    those groups: ten statements (the last two: the policy in force, staff declarations), sent together (see
+    `fetch`)."""
     conn = session.connection()
     rd = fetch.reader(conn)
     statements = (groups_statement, _THRESHOLDS, q.consents, q.members, q.reviews, q.risks, q.incidents)
+    added = (_POLICY_IN_FORCE, *([q.declarations] if q.declarations is not None else []))
     (
         group_rows,
         policy_rows,
@@ -473,11 +524,11 @@ def _load(
         incident_rows,
         waiver_rows,
         *more,
-    ) = fetch.fetch_all(conn, (*statements, q.waivers, _POLICY_IN_FORCE), params, reuse=reuse)
+    ) = fetch.fetch_all(conn, (*statements, q.waivers, *added), params, reuse=reuse)
     groups = _groups(group_rows, rd)
     if policy_rows:
         p = policy_rows[0]
-        thresholds = _to_thresholds((*p[:5], rd.json(p[5])))
+        thresholds = _to_thresholds((*p[:5], rd.json(p[5]), p[6]))
     else:
         thresholds = _default_thresholds()
 
@@ -500,13 +551,14 @@ def _load(
 
     members: dict[Any, list[MemberFacts]] = defaultdict(list)
     staff_cache: dict[Any, StaffFacts] = {}
+    declared = _latest_declarations(more[1], rd.uuid, day) if len(more) > 1 else {}
     no_consents: tuple[ConsentFact, ...] = ()
     for r in member_rows:
         staff = participant = None
         if r[5] is not None:
             staff = staff_cache.get(r[5])
             if staff is None:
-                staff = staff_cache[r[5]] = _staff_facts(r, 5)
+                staff = staff_cache[r[5]] = _staff_facts(r, 5, declared.get(r[5]))
         else:
             held = consents.get(r[1])
             participant = ParticipantFacts(
@@ -570,7 +622,7 @@ def _snapshot(
 def load_group(
     *, session: Session, group_id: uuid.UUID, as_of: date, reach: Reach | None = None
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
-    """One group's snapshot and its waivers, in nine statements whatever its size; 404 out of reach
+    """One group's snapshot and its waivers, in ten statements whatever its size; 404 out of reach
     (`reach` None: the system itself, which reaches every group)."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
     own_groups = reach.own_groups_params() if reach is not None else None
@@ -679,9 +731,14 @@ def _staff_snapshots(
         .order_by(GROUP.c.name, GROUP.c.id)
     ).all():
         refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
+    declared = _latest_declarations(
+        conn.execute(_declarations(DECLARATION.c.staff_id.in_(staff_ids)), {"as_of": as_of}).all(),
+        _uuid,
+        _day,
+    )
     return [
         StaffSnapshot(as_of, thresholds, facts, tuple(refs.get(facts.id, ())), policy)
-        for facts in (_staff_facts(r) for r in rows)
+        for facts in (_staff_facts(r, 0, declared.get(_uuid(r[0]))) for r in rows)
     ]
 
 
@@ -751,8 +808,14 @@ def organisation_report(
         )
 
     staff = _staff_snapshots(session, as_of, thresholds, sa.true(), loaded.policy)
+    controls, technologies = org_facts.load(session, as_of, {s.staff.id: s.staff for s in staff})
     org = OrgSnapshot(
-        as_of, thresholds, tuple(s.staff for s in staff if s.staff.is_esafety_coordinator), loaded.policy
+        as_of,
+        thresholds,
+        tuple(s.staff for s in staff if s.staff.is_esafety_coordinator),
+        loaded.policy,
+        controls,
+        technologies,
     )
     org_findings = [finding(r, r.check(org)) for r in ORG_RULES]
     org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]

@@ -13,9 +13,10 @@ from sqlmodel import Session, col, select
 from api import clock
 from api.audit import service as audit
 from api.auth.principal import Principal
+from api.controls.models import Control
 from api.errors import Conflict, NotFound, Unprocessable
 from api.policy import text as policy_text
-from api.policy.coverage import CoveragePublic, SentenceRow, coverage
+from api.policy.coverage import ControlRef, CoveragePublic, SentenceRow, coverage
 from api.policy.versions import (
     ClauseChange,
     PolicyClause,
@@ -143,8 +144,19 @@ def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
     if version is None:
         raise NotFound(f"No policy version was in force on {as_of}")
     rows = [SentenceRow(c.position, c.section, c.clause_id, c.text) for c in _clauses(session, version)]
+    controls: dict[str, list[ControlRef]] = {}
+    for c in session.exec(
+        select(Control)
+        .where(sa.or_(col(Control.ended_on).is_(None), col(Control.ended_on) > as_of))
+        .order_by(col(Control.code))
+    ).all():
+        controls.setdefault(c.clause_id, []).append(ControlRef(id=c.code, name=c.name))
     return coverage(
-        version=version.number, effective_on=version.effective_on, as_of=as_of, sentences=rows, controls={}
+        version=version.number,
+        effective_on=version.effective_on,
+        as_of=as_of,
+        sentences=rows,
+        controls=controls,
     )
 
 

@@ -20,6 +20,7 @@ class WebhookEvent(StrEnum):
     consent_withdrawn = "consent.withdrawn"
     group_roster_reconciled = "group.roster_reconciled"
     policy_version_published = "policy.version_published"
+    control_overdue = "control.overdue"
 
 
 class DeliveryStatus(StrEnum):

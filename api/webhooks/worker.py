@@ -21,6 +21,7 @@ from sqlmodel import Session, col, or_, select, update
 
 from api.compliance.watch import announce_compliance_changes
 from api.config import get_settings
+from api.controls.overdue import announce_overdue
 from api.db import get_engine, utcnow
 from api.webhooks import signing
 from api.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -141,8 +142,9 @@ def deliver_due(session: Session, now: datetime, client: httpx.Client, *, limit:
 
 
 def watch_compliance(session: Session) -> int:
-    """One pass of the compliance watch over every active group; returns how many changes it announced."""
-    return len(announce_compliance_changes(session))
+    """One pass of the compliance watch over every active group, and of the controls register; returns how
+    many changes and overdue controls it announced."""
+    return len(announce_compliance_changes(session)) + announce_overdue(session)
 
 
 def run(stop: threading.Event) -> None:
