@@ -14,11 +14,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
-from api.common import Day, Whole, forbid_extra
+from api.common import Day, Patch, Whole, forbid_extra
 from api.db import Timestamped, enum_type
 
 FREE_TEXT = "never name a child or give their details"
@@ -37,9 +38,10 @@ class Control(Timestamped, table=True):
     overdue_announced_for: Day | None = None
 
 
-class ControlUpdate(SQLModel):
+class ControlUpdate(Patch):
     model_config = forbid_extra({"owner_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34", "cadence_days": 90})
-    owner_id: uuid.UUID | None = Field(default=None, description="A current member of staff")
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset({"cadence_days", "warn_within_days"})
+    owner_id: uuid.UUID | None = Field(default=None, description="A current member of staff (null: none)")
     cadence_days: Whole | None = Field(default=None, ge=1, le=730)
     warn_within_days: Whole | None = Field(default=None, ge=0, le=90)
 
