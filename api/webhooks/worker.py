@@ -142,9 +142,11 @@ def deliver_due(session: Session, now: datetime, client: httpx.Client, *, limit:
 
 
 def watch_compliance(session: Session) -> int:
-    """One pass of the compliance watch over every active group, and of the controls register; returns how
-    many changes and overdue controls it announced."""
-    return len(announce_compliance_changes(session)) + announce_overdue(session)
+    """One pass of the compliance watch over every active group, then over the controls register (overdue
+    controls are announced as `control.overdue`); returns how many group status changes it announced."""
+    changes = len(announce_compliance_changes(session))
+    announce_overdue(session)
+    return changes
 
 
 def run(stop: threading.Event) -> None:
