@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 from api.config import get_settings
+from api.dashboard.router import router as dashboard_router
 from api.docs import install_docs
 from api.errors import DatabaseErrors, install_error_handlers
 from api.health import router as health_router
@@ -130,6 +131,7 @@ def create_app() -> FastAPI:
     declare_idempotency_key(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(dashboard_router)
     # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

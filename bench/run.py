@@ -186,6 +186,8 @@ def seed(url: str) -> Seeded:
 
 
 def _free_port() -> int:
+    if os.environ.get("BENCH_PORT"):  # a fixed port, where several benches share a machine
+        return int(os.environ["BENCH_PORT"])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -324,6 +326,34 @@ def run(label: str, url: str) -> list[Figures]:
     return results
 
 
+def run_forecast(label: str, url: str) -> None:
+    """The forecast of the 500-group organisation (90 days, the default, and a year) beside one evaluation
+    of it (the organisation report): one keep-alive client, sequential, ROUNDS rounds."""
+    print(f"\n== forecast, {label} ==")
+    seeded = seed(url)
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+        engine.dispose()
+    auth = {"Authorization": f"Bearer {seeded.token}"}
+    paths = {
+        f"organisation report, {BIG_GROUPS} x {BIG_GROUP_SIZE}": "/api/v1/compliance",
+        "forecast, 90 days": "/api/v1/compliance/forecast",
+        "forecast, 366 days": "/api/v1/compliance/forecast?days=366",
+    }
+    latencies: dict[str, list[float]] = {name: [] for name in paths}
+    with serve(url) as base, httpx.Client(base_url=base, timeout=120) as client:
+        for _ in range(ROUNDS):
+            for name, path in paths.items():
+                latencies[name].extend(measure_round(client, path, auth, 8, 6)[1])
+    print(f"{'endpoint':<55} {'n':>5} {'p50 ms':>9} {'p99 ms':>9}")
+    for name, lat in latencies.items():
+        lat.sort()
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        print(f"{name:<55} {len(lat):>5} {statistics.median(lat) * 1000:>9.2f} {p99:>9.2f}")
+
+
 def run_publication(label: str, url: str) -> None:
     print(f"\n== publication check, {label} ==")
     people, coordinator_id, staff_id = publication.seed(url, TODAY)
@@ -358,12 +388,14 @@ def postgres_database(server: str) -> Iterator[str]:
 
 
 def main() -> None:
-    # BENCH_ONLY=compliance, publication or rosters runs one part; all by default.
+    # BENCH_ONLY=compliance, forecast, publication or rosters runs one part; all by default.
     only = os.environ.get("BENCH_ONLY", "")
     server = os.environ.get("BENCH_DATABASE_URL")
     with tempfile.TemporaryDirectory(prefix="esafety-bench-") as tmp:
         if only in ("", "compliance"):
             run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")
+        if only in ("", "forecast"):
+            run_forecast("SQLite", f"sqlite:///{Path(tmp) / 'forecast.db'}")
         if only in ("", "publication"):
             run_publication("SQLite", f"sqlite:///{Path(tmp) / 'publication.db'}")
         if only in ("", "rosters"):
@@ -372,6 +404,9 @@ def main() -> None:
         if only in ("", "compliance"):
             with postgres_database(server) as url:
                 run("PostgreSQL", url)
+        if only in ("", "forecast"):
+            with postgres_database(server) as url:
+                run_forecast("PostgreSQL", url)
         if only in ("", "publication"):
             with postgres_database(server) as url:
                 run_publication("PostgreSQL", url)

@@ -199,10 +199,11 @@ def test_incidents(client: TestClient, coordinator: Actor, session: Session) -> 
     assert created.headers["etag"] == '"1"'
     url = f"{API}/incidents/{created.json()['id']}"
     assert client.get(url, headers=coordinator.headers).headers["etag"] == '"1"'
-    moved = client.patch(url, json={"severity": "high"}, headers={**coordinator.headers, **at('"1"')})
+    correct = {"severity": "high", "reason": "Triage"}
+    moved = client.patch(url, json=correct, headers={**coordinator.headers, **at('"1"')})
     assert moved.status_code == 200, moved.text
     assert moved.headers["etag"] == '"2"'
-    stale_is_refused(client, session, coordinator, "PATCH", url, {"severity": "low"}, '"1"')
+    stale_is_refused(client, session, coordinator, "PATCH", url, {"severity": "low", "reason": "T"}, '"1"')
     stale_is_refused(
         client,
         session,

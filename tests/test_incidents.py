@@ -264,7 +264,12 @@ def test_patch_audits_before_and_after_and_never_changes_status(
     group = incidents_make_group(session)
     r = client.patch(
         f"{URL}/{iid}",
-        json={"severity": "high", "group_id": str(group.id), "rule_ids": ["GRP-VISIBILITY-CLOSED"]},
+        json={
+            "severity": "high",
+            "group_id": str(group.id),
+            "rule_ids": ["GRP-VISIBILITY-CLOSED"],
+            "reason": "Triage: more serious than first reported",
+        },
         headers=coordinator.headers,
     )
     assert r.status_code == 200, r.text
@@ -277,8 +282,9 @@ def test_patch_audits_before_and_after_and_never_changes_status(
         ({"status": "closed"}, "status"),
         ({"details": "rewritten"}, "details"),
         ({"summary": None}, "summary"),
-        ({"rule_ids": ["nope"]}, "rule_ids.0"),
-        ({"group_id": str(uuid.uuid4())}, "group_id"),
+        ({"rule_ids": ["nope"], "reason": "r"}, "rule_ids.0"),
+        ({"group_id": str(uuid.uuid4()), "reason": "r"}, "group_id"),
+        ({"severity": "low"}, "reason"),
     ]:
         r = client.patch(f"{URL}/{iid}", json=body, headers=coordinator.headers)
         assert r.status_code == 422, body

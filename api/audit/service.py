@@ -6,15 +6,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
+import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, func, select
 
 from api.audit.models import AuditEvent
 from api.auth.principal import Principal
 
-# The audit log is append-only and kept for ever, so it must not become a second copy of a child's
-# personal details: for these fields it records that they changed, not what they were or became.
+# The audit log is append-only, kept for ever and read more widely than the records, so it must not become a
+# second copy of what people wrote about children and adults. It records that such a field changed, never what
+# it was or became: every string column of the record's model (free text, unless listed in VERBATIM below),
+# and these personal fields whatever their type.
 PERSONAL_FIELDS = frozenset(
     {
         "full_name",
@@ -29,8 +33,63 @@ PERSONAL_FIELDS = frozenset(
     }
 )
 REDACTED = "<personal: changed>"
+# The string columns that are identifiers, codes or labels rather than anything a person wrote about someone:
+# recorded verbatim, so the log still says which record and which address. Any other string column of an
+# audited model (a new one included) is withheld without being listed anywhere; tests/test_audit_text.py
+# checks that each name here is a real string column.
+VERBATIM: dict[str, frozenset[str]] = {
+    "online_group": frozenset({"name", "project", "url"}),
+    "policy_settings": frozenset({"official_email_domains"}),
+    "incident": frozenset({"rule_ids"}),
+    "participant": frozenset({"external_id"}),
+    "staff": frozenset({"email", "job_title", "external_id"}),
+    "compliance_waiver": frozenset({"rule_id", "granted_by_label", "revoked_by_label"}),
+    "consent": frozenset({"evidence_ref", "external_id", "purposes"}),
+    "group_roster": frozenset({"uploaded_by_type"}),
+    "user_account": frozenset({"email"}),
+    "api_key": frozenset({"name", "prefix", "scopes"}),
+    "incident_referral": frozenset({"reference"}),
+    "incident_view": frozenset({"viewer_kind", "viewer_label", "viewer_role"}),
+    "webhook_endpoint": frozenset({"url", "events"}),
+}
 # Secrets' hashes stay out of the log too: a copy of a hash is one more thing to leak.
-IGNORED_FIELDS = frozenset({"updated_at", "version", "created_at", "password_hash", "key_hash"})
+IGNORED_FIELDS = frozenset({"updated_at", "version", "created_at", "password_hash", "key_hash", "secret"})
+
+
+def model_for(entity_type: str | None) -> type[SQLModel] | None:
+    """The table model whose `__tablename__` is `entity_type`, if there is one."""
+    if entity_type is None:
+        return None
+    for mapper in SQLModel._sa_registry.mappers:
+        cls = mapper.class_
+        if getattr(cls, "__tablename__", None) == entity_type:
+            return cast(type[SQLModel], cls)
+    return None
+
+
+def _is_text(type_: sa.types.TypeEngine[Any]) -> bool:
+    # SQLModel's AutoString (and our own column types) wrap the type the database stores. JSON may hold any
+    # text (a correction's before and after), so it counts as free text unless listed in VERBATIM.
+    stored = type_.impl_instance if isinstance(type_, sa.types.TypeDecorator) else type_
+    return isinstance(stored, sa.String | sa.JSON) and not isinstance(stored, sa.Enum)
+
+
+@cache
+def free_text_fields(model: type[SQLModel]) -> frozenset[str]:
+    """The model's columns whose values the audit log withholds: its string and JSON columns (not enums: their
+    values are the model's own vocabulary) other than those in VERBATIM, and the personal fields it has."""
+    table = getattr(model, "__table__", None)
+    if table is None:
+        return frozenset()
+    verbatim = VERBATIM.get(table.name, frozenset())
+    text = {c.name for c in table.columns if _is_text(c.type) and c.name not in verbatim}
+    return frozenset(text | {c.name for c in table.columns if c.name in PERSONAL_FIELDS})
+
+
+def withhold(model: type[SQLModel] | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` with the value of every free-text or personal field replaced by REDACTED."""
+    hidden = free_text_fields(model) if model is not None else frozenset()
+    return {k: REDACTED if k in hidden or k in PERSONAL_FIELDS else v for k, v in changes.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -50,15 +109,11 @@ def snapshot(obj: SQLModel) -> dict[str, Any]:
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """{field: {"before": old, "after": new}} for each changed field, personal values withheld."""
+    """{field: {"before": old, "after": new}} for each changed field (`record` withholds the free text)."""
     changed: dict[str, Any] = {}
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        if key in PERSONAL_FIELDS:
-            changed[key] = REDACTED
-        else:
+        if old != new:
             changed[key] = {"before": old, "after": new}
     return changed
 
@@ -74,16 +129,22 @@ def record(
     changes: dict[str, Any] | None = None,
     actor_label: str | None = None,
 ) -> AuditEvent:
+    """Add one event to the session (the caller commits it with the change). `changes` defaults to the diff
+    of `before` and the entity now; either way the value of every free-text or personal field of the
+    entity's model is replaced by REDACTED here, the one place events are written, so no caller can forget
+    to (issue 11: incident summaries and withdrawal reasons were stored verbatim)."""
     if changes is None and entity is not None:
         changes = diff(before or {}, snapshot(entity))
+    kind = entity_type or (getattr(entity, "__tablename__", None) if entity is not None else None)
+    model = type(entity) if entity is not None else model_for(kind)
     event = AuditEvent(
         actor_type=actor.kind if actor else "anonymous",
         actor_id=actor.id if actor else None,
         actor_label=actor.label if actor else actor_label,
         action=action,
-        entity_type=entity_type or (getattr(entity, "__tablename__", None) if entity is not None else None),
+        entity_type=kind,
         entity_id=getattr(entity, "id", None),
-        changes=changes or {},
+        changes=withhold(model, changes or {}),
     )
     session.add(event)
     return event

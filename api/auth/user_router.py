@@ -85,7 +85,8 @@ def update_user(
     response: Response,
 ) -> User:
     """Change `role` or `is_active`. Either change signs the account out everywhere at once. You cannot
-    disable or demote your own account, nor the last active coordinator (409). A stale If-Match is a 412."""
+    disable or demote your own account (409), nor the last active coordinator (409 `last_coordinator`). A
+    stale If-Match is a 412."""
     user = service.update(
         session=session, actor=caller, user=user, data=data, expected_version=expected_version
     )

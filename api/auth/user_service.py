@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from api import clock, crud
+from api.auth import coordinators
 from api.auth.models import User, UserCreate, UserUpdate
 from api.auth.passwords import hash_password
 from api.auth.principal import Principal
@@ -70,24 +71,6 @@ def create(*, session: Session, actor: Principal, data: UserCreate) -> User:
     return crud.save(session, user, actor=actor, action="user.create", unique_fields=UNIQUE)
 
 
-def _active_coordinators_besides(session: Session, user: User) -> int:
-    today = clock.today()
-    query = (
-        select(User.id)
-        .join(Staff, col(Staff.id) == col(User.staff_id))
-        .where(
-            User.role == Role.coordinator,
-            col(User.is_active).is_(True),
-            User.id != user.id,
-            or_(col(Staff.left_on).is_(None), col(Staff.left_on) > today),
-        )
-        # Locks the other coordinators' rows (PostgreSQL), so two coordinators demoting each other at the
-        # same moment cannot both pass this check; the second re-reads and sees the first one's change.
-        .with_for_update()
-    )
-    return len(session.exec(query).all())
-
-
 def update(
     *, session: Session, actor: Principal, user: User, data: UserUpdate, expected_version: int | None = None
 ) -> User:
@@ -106,8 +89,7 @@ def update(
                 "You cannot disable or demote your own account: ask another coordinator",
                 extra={"field": "role" if data.role is not None else "is_active"},
             )
-        if _active_coordinators_besides(session, user) == 0:
-            raise Conflict("This is the last active coordinator: there must always be one")
+        coordinators.keep_one(session, losing=[user.id])
     changed = new_role != user.role or new_active != user.is_active
     before = crud.apply(user, data)
     if changed:

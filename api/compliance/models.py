@@ -11,7 +11,8 @@ import uuid
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlmodel import Field, SQLModel
+from pydantic import Field as Described
+from sqlmodel import JSON, Field, SQLModel
 
 from api import clock
 from api.common import Day, Flag, Whole, forbid_extra, in_force
@@ -84,6 +85,7 @@ class RulePublic(_Out):
     scope: str
     severity: str
     clause: ClausePublic
+    also: list[ClausePublic] = Field(description="Further sentences the same check keeps")
     remediation: str
 
 
@@ -115,6 +117,14 @@ class FindingPublic(_Out):
     remediation: str
     waiver: WaiverRefPublic | None
     counts_against_status: Flag
+    also: list[ClausePublic] = Field(
+        description="Further sentences the rule keeps, in the same version's words"
+    )
+    since: Day | None = Described(
+        default=None,
+        description="For a fail or warn: the first day of its current unbroken run of that outcome, as the "
+        "compliance history recorded it (null where no history covers it)",
+    )
 
 
 class FactsPublic(_Out):
@@ -185,3 +195,85 @@ class GroupComplianceState(SQLModel, table=True):
     status: Status = Field(sa_type=enum_type(Status))
     as_of: Day
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ForecastChangePublic(_Out):
+    before: str = Described(description="The finding's outcome the day before")
+    finding: FindingPublic
+
+
+class ForecastDayPublic(_Out):
+    on: Day
+    status: str = Described(description="The group's status from this day, if nothing is done")
+    changes: list[ForecastChangePublic]
+
+
+class GroupForecastPublic(_Out):
+    group_id: uuid.UUID
+    group_name: str
+    platform: str
+    status: str = Described(description="Today's status")
+    next_change_on: Day | None = Described(description="The first day a finding gets worse, if any")
+    days: list[ForecastDayPublic]
+
+
+class OrganisationForecastPublic(_Out):
+    as_of: Day
+    until: Day
+    groups: list[GroupForecastPublic]
+
+
+class GroupForecastReportPublic(GroupForecastPublic):
+    as_of: Day
+    until: Day
+
+
+class ComplianceHistory(SQLModel, table=True):
+    """What was found for a group, from `day` until the group's next row: written by the compliance watch
+    (and a backfill) only when the status or the failing, warning or waived rules change, so the state on a
+    day is the latest row on or before it. Derived state, not a record: no audit trail, never edited by
+    hand. Kept because group settings and policy thresholds change through PATCH with no dated history, so
+    the past cannot be recomputed faithfully (see README, "Compliance history")."""
+
+    __tablename__ = "compliance_history"
+    group_id: uuid.UUID = Field(foreign_key="online_group.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    status: Status = Field(sa_type=enum_type(Status))
+    # Rule id to "fail" or "warn", for every rule that failed or warned (waived or not).
+    outcomes: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    waived: list[str] = Field(default_factory=list, sa_type=JSON)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class HistoryPointPublic(_Out):
+    on: Day
+    groups: dict[str, int] = Described(
+        description="Groups active that day by the status recorded for them (compliant, at_risk, "
+        "non_compliant), and `unrecorded`: active, with nothing recorded yet"
+    )
+    failing_by_rule: dict[str, int]
+    warning_by_rule: dict[str, int]
+    waived_by_rule: dict[str, int]
+
+
+class OrganisationHistoryPublic(_Out):
+    start: Day
+    end: Day
+    interval: str
+    points: list[HistoryPointPublic]
+
+
+class GroupHistoryEntryPublic(_Out):
+    day: Day = Described(description="From this day until the next entry")
+    status: str
+    failing: list[str]
+    warning: list[str]
+    waived: list[str]
+
+
+class GroupHistoryPublic(_Out):
+    group_id: uuid.UUID
+    group_name: str
+    start: Day
+    end: Day
+    entries: list[GroupHistoryEntryPublic]

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
+from dataclasses import asdict
+from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from api import clock
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import Day, Page, PageDep, QueryFlag
-from api.compliance import service
+from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag
+from api.compliance import exports, history, service
+from api.compliance import forecast as forecasting
 from api.compliance.engine import Status
 from api.compliance.models import (
     ClausePublic,
     GroupCompliancePublic,
+    GroupForecastReportPublic,
+    GroupHistoryPublic,
+    OrganisationForecastPublic,
+    OrganisationHistoryPublic,
     OrganisationReportPublic,
     RulePublic,
     StaffCompliancePublic,
@@ -28,7 +34,7 @@ from api.compliance.models import (
 )
 from api.compliance.rules import ALL_RULES
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, Unprocessable
 from api.groups.models import Platform
 
 router = APIRouter()
@@ -42,6 +48,28 @@ AsOf = Annotated[
     ),
 ]
 
+Days = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=forecasting.MAX_DAYS,
+        description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS})",
+    ),
+    DIGITS_ONLY,
+]
+
+From = Annotated[Day | None, Query(alias="from", description="The first day (default a year before `to`)")]
+To = Annotated[Day | None, Query(alias="to", description="The last day (default today; not in the future)")]
+
+
+def _span(start: Day | None, end: Day | None) -> tuple[Day, Day]:
+    today = clock.today()
+    if end is not None and end > today:
+        raise Unprocessable.field("to", f"to ({end}) is in the future; facts after today are unknown")
+    last = end if end is not None else today
+    return (start if start is not None else last - timedelta(days=365)), last
+
+
 CATALOG = [
     RulePublic(
         id=r.id,
@@ -49,6 +77,7 @@ CATALOG = [
         scope=r.scope,
         severity=r.severity,
         clause=ClausePublic(id=r.clause.id, text=r.clause.text),
+        also=[ClausePublic(id=c.id, text=c.text) for c in r.also],
         remediation=r.remediation,
     )
     for r in ALL_RULES
@@ -63,25 +92,30 @@ def _json(report: object) -> Response:
     return Response(orjson.dumps(report), media_type="application/json")
 
 
-def _cell(value: object) -> object:
-    # A spreadsheet would run a cell starting with these as a formula (a group name is free text).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv(report: service.OrganisationReport) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(service.CSV_COLUMNS)
-    for row in service.report_rows(report):
-        writer.writerow([_cell(v) for v in row])
-    filename = f"compliance-{report.as_of}.csv"
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return _attachment(
+        exports.csv_text(service.CSV_COLUMNS, service.report_rows(report)),
+        "text/csv; charset=utf-8",
+        f"compliance-{report.as_of}.csv",
     )
+
+
+def _attachment(body: str | bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {exports.XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        "description": "An Excel workbook",
+    }
+}
+GROUP_CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
+    **NOT_FOUND,
+}
 
 
 def waiver_or_404(waiver_id: uuid.UUID, session: SessionDep) -> Waiver:
@@ -132,6 +166,41 @@ def get_organisation_compliance(
     if "text/csv" in request.headers.get("accept", ""):
         return _csv(report)
     return _json(report)
+
+
+@router.get(
+    "/compliance/forecast", response_model=OrganisationForecastPublic, summary="Organisation forecast"
+)
+def get_organisation_forecast(
+    session: SessionDep, _: Reader, reach: ReachDep, days: Days = forecasting.DEFAULT_DAYS
+) -> Response:
+    """For each active group the caller reaches, every day in the next `days` on which a finding gets worse
+    if nothing is done (a review falling due, a consent or training expiring, a birthday past the group's
+    age range, a recorded leaving date, a waiver ending), with the findings as they will stand, the records
+    involved (redacted as in today's reports) and the group's status from that day."""
+    return _json(forecasting.forecast(session=session, reach=reach, as_of=clock.today(), days=days))
+
+
+@router.get(
+    "/compliance/history", response_model=OrganisationHistoryPublic, summary="Organisation compliance history"
+)
+def get_organisation_history(
+    session: SessionDep,
+    _: Reader,
+    reach: ReachDep,
+    start: From = None,
+    end: To = None,
+    interval: history.Interval = history.Interval.month,
+) -> Response:
+    """The trend: at `from`, every week or month after it, and `to`, the groups the caller reaches counted by
+    the status recorded for them that day, and the failing, warning and waived findings counted per rule.
+    From the history the compliance watch records (see the README, "Compliance history"); at most 120
+    points."""
+    first, last = _span(start, end)
+    found = history.organisation_history(
+        session=session, reach=reach, start=first, end=last, interval=interval
+    )
+    return _json(found)
 
 
 @router.get("/compliance/waivers", response_model=Page[WaiverPublic], summary="List waivers")
@@ -200,6 +269,83 @@ def get_group_compliance(
         session=session, reach=reach, group_id=group_id, as_of=service.check_as_of(as_of)
     )
     return _json(report)
+
+
+@router.get(
+    "/groups/{group_id}/compliance/forecast",
+    response_model=GroupForecastReportPublic,
+    responses=NOT_FOUND,
+    summary="A group's forecast",
+)
+def get_group_forecast(
+    session: SessionDep,
+    _: Reader,
+    reach: ReachDep,
+    group_id: uuid.UUID,
+    days: Days = forecasting.DEFAULT_DAYS,
+) -> Response:
+    """The organisation forecast for one group (staff: a group they are in; 404 otherwise)."""
+    found = forecasting.forecast(
+        session=session, reach=reach, as_of=clock.today(), days=days, group_id=group_id
+    )
+    return Response(
+        orjson.dumps({"as_of": found.as_of, "until": found.until, **asdict(found.groups[0])}),
+        media_type="application/json",
+    )
+
+
+@router.get(
+    "/compliance/export",
+    response_class=Response,
+    responses=XLSX_RESPONSE,
+    summary="Organisation report as an Excel workbook",
+)
+def export_organisation_compliance(
+    session: SessionDep, _: Reader, reach: ReachDep, as_of: AsOf = None
+) -> Response:
+    """The organisation report as an .xlsx workbook: a sheet of the groups (the CSV report's columns) and a
+    sheet of every failing or warning finding with its message, clause, the records involved as the caller
+    may see them, remediation and `since`; dates as dates. Cells that would start a formula are quoted."""
+    day = service.check_as_of(as_of)
+    body = exports.organisation_workbook(session=session, reach=reach, as_of=day)
+    return _attachment(body, exports.XLSX, f"compliance-{day}.xlsx")
+
+
+@router.get(
+    "/groups/{group_id}/compliance/export",
+    response_class=Response,
+    responses=GROUP_CSV_RESPONSE,
+    summary="A group's findings as CSV",
+)
+def export_group_compliance(
+    session: SessionDep, _: Reader, reach: ReachDep, group_id: uuid.UUID, as_of: AsOf = None
+) -> Response:
+    """Every finding of the group's report as CSV, one a row, with the workbook's finding columns (staff: a
+    group they are in; 404 otherwise). Cells that would start a formula are quoted."""
+    day = service.check_as_of(as_of)
+    body = exports.group_findings_csv(session=session, reach=reach, group_id=group_id, as_of=day)
+    return _attachment(body, "text/csv; charset=utf-8", f"group-{group_id}-{day}.csv")
+
+
+@router.get(
+    "/groups/{group_id}/compliance/history",
+    response_model=GroupHistoryPublic,
+    responses=NOT_FOUND,
+    summary="A group's compliance history",
+)
+def get_group_history(
+    session: SessionDep,
+    _: Reader,
+    reach: ReachDep,
+    group_id: uuid.UUID,
+    start: From = None,
+    end: To = None,
+) -> Response:
+    """How the group's status and its failing, warning and waived rules changed from `from` to `to`: the
+    state recorded on `from` (if any), then each change (staff: a group they are in; 404 otherwise)."""
+    first, last = _span(start, end)
+    found = history.group_history(session=session, reach=reach, group_id=group_id, start=first, end=last)
+    return _json(found)
 
 
 @router.get(

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from api import clock
-from api.compliance import service
+from api.compliance import history, service
 from api.compliance.engine import Status
 from api.compliance.models import GroupComplianceState
 from api.db import utcnow
@@ -64,7 +64,8 @@ def announce_compliance_changes(
     # Read afresh, never from the session's memory of an earlier pass (the bulk UPDATE below bypasses it).
     locked = stored_query.with_for_update().execution_options(populate_existing=True)
     stored = {row.group_id: row for row in session.exec(locked).all()}
-    now = service.group_statuses(session=session, as_of=day, group_ids=ids)
+    evaluations = service.group_evaluations(session=session, as_of=day, group_ids=ids)
+    now = {group_id: ev.status for group_id, ev in evaluations.items()}
 
     changes = [
         Change(group_id, stored[group_id].status, status)
@@ -94,6 +95,8 @@ def announce_compliance_changes(
         # skips it rather than failing its whole pass.
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         session.execute(insert(GroupComplianceState).values(first_seen).on_conflict_do_nothing())
+    # The history of what was found (api/compliance/history.py), written with the announcements.
+    history.record(session, evaluations, day, every=ids is None)
     session.commit()
     return changes
 

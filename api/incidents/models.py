@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
@@ -110,13 +110,21 @@ class IncidentCreate(IncidentBase):
     )
 
 
+# The incident's headline: what a correction may change, each one kept on the timeline with its reason.
+HEADLINE = ("category", "severity", "summary", "group_id", "rule_ids")
+
+
 class IncidentUpdate(Patch):
-    """What a coordinator may correct on the incident itself. `details` is the reporter's original account and
-    is not editable (the audit log withholds its text, so an edit would lose it): add an entry instead.
-    Status changes only through a transition."""
+    """What a coordinator may correct on the incident itself (its headline), always with a `reason`. `details`
+    is the reporter's original account and is not editable: add an entry instead. Status changes only through
+    a transition."""
 
     model_config = forbid_extra(
-        {"severity": "high", "rule_ids": ["STF-OFFICIAL-EMAIL", "STF-CODE-OF-CONDUCT"]}
+        {
+            "severity": "high",
+            "rule_ids": ["STF-OFFICIAL-EMAIL", "STF-CODE-OF-CONDUCT"],
+            "reason": "Triage found the leader had messaged two young people, not one",
+        }
     )
     NOT_NULL: ClassVar[frozenset[str]] = frozenset({"category", "severity", "summary", "rule_ids"})
     category: Category | None = None
@@ -124,6 +132,45 @@ class IncidentUpdate(Patch):
     group_id: uuid.UUID | None = None
     summary: str | None = Field(default=None, min_length=1, max_length=500)
     rule_ids: list[str] | None = Field(default=None, max_length=50)
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=5000,
+        description="Required: why the headline is corrected (shown on the incident's timeline)",
+    )
+
+
+class IncidentCorrection(Timestamped, table=True):
+    """One correction of an incident's headline: what changed, before and after, and why. Append-only: the
+    original wording stays here (the audit log records only that free text changed)."""
+
+    __tablename__ = "incident_correction"
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", index=True)
+    reason: str = Field(max_length=5000)
+    changes: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, description='{field: {"before": old, "after": new}}'
+    )
+    actor_id: uuid.UUID = Field(foreign_key="staff.id", description="The member of staff who corrected it")
+
+
+class FieldChange(SQLModel):
+    before: Any
+    after: Any
+
+
+CHANGED: Literal["changed"] = "changed"
+
+
+class CorrectionPublic(SQLModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    reason: str
+    changes: dict[str, FieldChange | Literal["changed"]] = Field(
+        description="Each headline field corrected, with its value before and after; a free-text field "
+        '(the summary) is `"changed"` for a caller who does not manage incidents'
+    )
+    actor_id: uuid.UUID
+    created_at: datetime
 
 
 class IncidentPublic(IncidentBase):
@@ -399,7 +446,7 @@ class ViewPublic(SQLModel):
     via: ViewKind
 
 
-TimelineKind = Literal["entry", "transition", "notification", "referral"]
+TimelineKind = Literal["entry", "transition", "notification", "referral", "correction"]
 
 
 class TimelineItem(SQLModel):
@@ -414,6 +461,7 @@ class TimelineItem(SQLModel):
     transition: TransitionPublic | None = None
     notification: NotificationPublic | None = None
     referral: ReferralPublic | None = None
+    correction: CorrectionPublic | None = None
 
 
 SMALL = Literal["<3"]

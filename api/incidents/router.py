@@ -147,9 +147,12 @@ def update_incident(
     expected_version: IfMatch,
     response: Response,
 ) -> IncidentPublic:
-    """Correct category, severity, group, summary or rule ids; audited with before and after. The status
-    changes only through a transition, and the original `details` never change (add an entry instead).
-    A stale If-Match is a 412."""
+    """Correct the headline: category, severity, group, summary or rule ids, always with a `reason` (422
+    naming `reason` without one). Each correction that changes something appears on the incident's timeline
+    (`kind: correction`) with the fields before and after (the summary only as `"changed"` for a caller who
+    does not manage incidents), and in the audit log (free text as changed). The status changes only
+    through a transition, and the original `details` never change (add an entry instead). A stale If-Match
+    is a 412."""
     public = service.update(
         session=session, reach=reach, incident=incident, data=data, expected_version=expected_version
     )
@@ -191,8 +194,8 @@ def transition_incident(
 def get_incident_timeline(
     session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[TimelineItem]:
-    """Entries, transitions, parent and carer notifications and (for coordinators) referrals in one list, in
-    the order they happened. The read is written to the view log."""
+    """Entries, transitions, headline corrections, parent and carer notifications and (for coordinators)
+    referrals in one list, in the order they happened. The read is written to the view log."""
     items, total = service.timeline(
         session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
     )

@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, SQLModel, col, func, select
@@ -29,12 +29,17 @@ from api.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFa
 from api.groups.models import Group
 from api.incidents.lifecycle import allowed_from
 from api.incidents.models import (
+    CHANGED,
+    HEADLINE,
     INFORMED_FIELDS,
     Category,
+    CorrectionPublic,
     Count,
     EntryCreate,
     EntryPublic,
+    FieldChange,
     Incident,
+    IncidentCorrection,
     IncidentCreate,
     IncidentEntry,
     IncidentNotification,
@@ -64,11 +69,6 @@ from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
 
 NOTIFY_SEVERITIES = (Severity.high, Severity.critical)
-# Free text about children and adults lives in the append-only incident tables; the audit log (kept for
-# ever, read more widely) records that it was written, not what it says.
-PRIVATE_TEXT = frozenset(
-    {"text", "informed_name", "not_informed_reason", "notes", "reason", "outcome_summary", "details"}
-)
 
 
 # --- reach and small checks ---------------------------------------------------------------------------
@@ -141,11 +141,9 @@ def _audit(
     before: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    changes = {
-        key: audit.REDACTED if key in PRIVATE_TEXT else value
-        for key, value in audit.diff(before or {}, audit.snapshot(entity)).items()
-    }
-    changes.update(extra or {})
+    # Free text about children and adults lives in the append-only incident tables; the audit writer records
+    # that it was written, not what it says.
+    changes = {**audit.diff(before or {}, audit.snapshot(entity)), **(extra or {})}
     audit.record(session, actor=actor, action=action, entity=entity, changes=changes)
 
 
@@ -358,17 +356,35 @@ def update(
     data: IncidentUpdate,
     expected_version: int | None = None,
 ) -> IncidentPublic:
-    """Correct the fields sent (never the status); audited with before and after."""
-    for field in ("category", "severity", "summary", "rule_ids"):
+    """Correct the headline fields sent (never the status, never `details`), with a reason (422 naming
+    `reason` without one). Each correction that changes something is kept on the incident's timeline
+    (`incident_correction`, append-only) as well as in the audit log."""
+    if data.reason is None:
+        raise Unprocessable.field(
+            "reason", "a correction needs a reason: why the headline changes", "missing"
+        )
+    for field in IncidentUpdate.NOT_NULL:
         if field in data.model_fields_set and getattr(data, field) is None:
             raise Unprocessable.field(field, f"{field} cannot be null")
     if data.group_id is not None:
         _group_in_reach(session, reach, data.group_id)
     rule_ids = _rule_ids(data.rule_ids) if data.rule_ids is not None else None
+    author = _staff_id(reach.actor)
     group_before = incident.group_id
-    before = crud.apply(incident, data)
+    before = audit.snapshot(incident)
+    for field, value in data.model_dump(exclude_unset=True, include=set(HEADLINE)).items():
+        setattr(incident, field, value)
     if rule_ids is not None:
         incident.rule_ids = rule_ids
+    after = audit.snapshot(incident)
+    changes = {f: {"before": before[f], "after": after[f]} for f in HEADLINE if before[f] != after[f]}
+    if changes:
+        # Added before the save, so it is written (or, on a stale If-Match, discarded) with the change.
+        correction = IncidentCorrection(
+            incident_id=incident.id, reason=data.reason, changes=changes, actor_id=author
+        )
+        session.add(correction)
+        _audit(session, actor=reach.actor, action="incident.correction.create", entity=correction)
     crud.save(
         session,
         incident,
@@ -380,6 +396,16 @@ def update(
     # Moving an incident between groups (or changing its severity) can change both groups' standing.
     watch.after_write(session, [group_before, incident.group_id])
     return to_public(session=session, incidents=[incident])[0]
+
+
+def _correction_public(row: IncidentCorrection, *, full: bool) -> CorrectionPublic:
+    """A correction as the caller may see it: free text (the summary) only as "changed" unless `full`."""
+    hidden = set() if full else audit.free_text_fields(Incident)
+    changes: dict[str, FieldChange | Literal["changed"]] = {
+        field: CHANGED if field in hidden else FieldChange.model_validate(change)
+        for field, change in row.changes.items()
+    }
+    return CorrectionPublic.model_validate(row, update={"changes": changes})
 
 
 def transition(
@@ -641,6 +667,16 @@ def timeline(
                 at=n.informed_at or n.created_at,
                 recorded_at=n.created_at,
                 notification=_notification_public(n),
+            )
+        )
+    # A correction's earlier wording is for those who manage incidents; others see that it changed.
+    for c in session.exec(select(IncidentCorrection).where(IncidentCorrection.incident_id == incident.id)):
+        items.append(
+            TimelineItem(
+                kind="correction",
+                at=c.created_at,
+                recorded_at=c.created_at,
+                correction=_correction_public(c, full=_manages(reach)),
             )
         )
     # Referrals (allegations passed to the police or the LADO) are for those who manage incidents only.

@@ -95,7 +95,7 @@ def upsert_staff_by_external_id(
 ) -> Staff | WriteReceipt:
     """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
     the full record. Pushing the same record again changes nothing. A `left_on` ends access as an edit
-    does."""
+    does (and is refused the same way for the last active coordinator: 409 `last_coordinator`)."""
     with reach.blind(Record.staff):
         staff, outcome = service.upsert_by_external_id(
             session=session,
@@ -131,8 +131,9 @@ def update_staff(
     expected_version: IfMatch,
     response: Response,
 ) -> Staff | WriteReceipt:
-    """Change the fields sent. Setting `left_on` ends their access on that day. Send If-Match to refuse the
-    change (412) if someone else changed the record since you read it."""
+    """Change the fields sent. Setting `left_on` ends their access on that day (today or earlier for the last
+    active coordinator: 409 `last_coordinator`). Send If-Match to refuse the change (412) if someone else
+    changed the record since you read it."""
     version = staff.version
     with reach.blind(Record.staff):
         staff = service.update(
@@ -146,7 +147,7 @@ def update_staff(
 @router.post(
     "/{staff_id}/leave",
     response_model=Written,
-    responses={**NOT_FOUND, **PRECONDITION},
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Record leaving",
 )
 def leave_staff(
@@ -158,7 +159,8 @@ def leave_staff(
     expected_version: IfMatch,
     response: Response,
 ) -> Staff | WriteReceipt:
-    """Record the day a member of staff leaves. Their sign-in stops working that day; nothing is deleted."""
+    """Record the day a member of staff leaves. Their sign-in stops working that day; nothing is deleted.
+    A day of today or earlier for the last active coordinator's record is a 409 `last_coordinator`."""
     with reach.blind(Record.staff):
         staff = service.leave(
             session=session,

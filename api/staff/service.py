@@ -8,6 +8,7 @@ from datetime import date
 from sqlmodel import Session, col, func, or_, select
 
 from api import clock, crud
+from api.auth.coordinators import keep_one_for_staff
 from api.auth.models import User
 from api.auth.principal import Principal
 from api.common import check_order, contains
@@ -125,6 +126,7 @@ def update(
     before = crud.apply(staff, data)
     staff.email = staff.email.lower()
     _validate(staff)
+    keep_one_for_staff(session, staff_id=staff.id, left_before=left_before, left_on=staff.left_on)
     _announce_if_left_with_access(session, staff, left_before)
     return crud.save(
         session,
@@ -144,6 +146,7 @@ def leave(
     left_before = staff.left_on
     before = crud.apply(staff, StaffUpdate(left_on=left_on))
     _validate(staff)
+    keep_one_for_staff(session, staff_id=staff.id, left_before=left_before, left_on=staff.left_on)
     _announce_if_left_with_access(session, staff, left_before)
     return crud.save(
         session, staff, actor=actor, action="staff.leave", before=before, expected_version=expected_version

@@ -1,0 +1,190 @@
+"""Spreadsheets: the organisation report as an Excel workbook, one group's findings as CSV, and the one
+rule that keeps a cell from running as a formula in either.
+
+Every cell a spreadsheet shows goes through `cell`: a group's name, a message or an evidence label is free
+text, and a spreadsheet runs a cell beginning with `=`, `+`, `-` or `@` as a formula (OWASP, "CSV
+Injection"); some also treat a leading tab, carriage return, line feed or NUL as a place to start one,
+and full-width = + - @ (U+FF1D, U+FF0B, U+FF0D, U+FF20) are folded to their ASCII forms by spreadsheets
+that normalise input. Such a cell is written with a leading apostrophe, which shows the text as it is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+import xlsxwriter  # type: ignore[import-untyped]  # no stubs published
+from sqlmodel import Session
+
+from api.auth.reach import Reach
+from api.compliance import history, service
+from api.compliance.engine import Evaluation, Finding, Status
+from api.compliance.rules.base import Outcome
+
+FORMULA_STARTS = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    "\0",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)  # full-width = + - @
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+FINDING_COLUMNS = (
+    "group",
+    "rule_id",
+    "title",
+    "severity",
+    "outcome",
+    "counts_against_status",
+    "since",
+    "message",
+    "clause_id",
+    "clause",
+    "evidence",
+    "remediation",
+    "waiver_expires_on",
+)
+
+
+def cell(value: object) -> object:
+    """The value as a spreadsheet cell may hold it: text that would start a formula gets a leading
+    apostrophe; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def finding_row(group_name: str, f: Finding) -> tuple[object, ...]:
+    """One finding as `FINDING_COLUMNS`: evidence as the labels the caller may see, joined by "; "."""
+    return (
+        group_name,
+        f.rule_id,
+        f.title,
+        f.severity.value,
+        f.outcome.value,
+        f.counts_against_status,
+        f.since,
+        f.message,
+        f.clause.id,
+        f.clause.text,
+        "; ".join(e.label if e.detail is None else f"{e.label} ({e.detail})" for e in f.evidence),
+        f.remediation,
+        f.waiver.expires_on if f.waiver is not None else None,
+    )
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue()
+
+
+def group_findings_csv(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> str:
+    """One group's findings as CSV (`FINDING_COLUMNS`), as its report shows them to the caller."""
+    report = service.group_report(session=session, reach=reach, group_id=group_id, as_of=as_of)
+    return csv_text(FINDING_COLUMNS, (finding_row(report.group_name, f) for f in report.findings))
+
+
+def group_evaluations(
+    *, session: Session, reach: Reach, as_of: date, report: service.OrganisationReport | None = None
+) -> list[tuple[service.GroupSummary, Evaluation]]:
+    """Every active group the caller reaches (those of `report`, if given) with its findings, redacted as
+    the caller may see them and with `since`, in a fixed number of statements, by name."""
+    if report is None:
+        report = service.organisation_report(session=session, reach=reach, as_of=as_of)
+    found = service.group_evaluations(
+        session=session, as_of=as_of, group_ids=[g.group_id for g in report.groups]
+    )
+    every = [f for g in report.groups for f in found[g.group_id].findings]
+    redacted = iter(
+        service._redact_for(session, reach, Evaluation(Status.compliant, {}, tuple(every))).findings
+    )
+    shown = {
+        g.group_id: Evaluation(
+            found[g.group_id].status,
+            found[g.group_id].counts,
+            tuple(next(redacted) for _ in found[g.group_id].findings),
+        )
+        for g in report.groups
+    }
+    shown = history.with_since_many(session=session, as_of=as_of, evaluations=shown)
+    return [(g, shown[g.group_id]) for g in report.groups]
+
+
+def organisation_workbook(*, session: Session, reach: Reach, as_of: date) -> bytes:
+    """The organisation report as an .xlsx workbook: a sheet of groups (the CSV report's columns) and a sheet
+    of every failing, warning or waived finding (`FINDING_COLUMNS`), dates as dates."""
+    report = service.organisation_report(session=session, reach=reach, as_of=as_of)
+    groups = group_evaluations(session=session, reach=reach, as_of=as_of, report=report)
+    out = io.BytesIO()
+    # Strings stay strings: no formulas, numbers or links read into a name or a message.
+    book = xlsxwriter.Workbook(
+        out,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    bold = book.add_format({"bold": True})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+
+    def sheet(
+        name: str, header: Sequence[str], rows: Iterable[Sequence[object]], widths: dict[int, int]
+    ) -> None:
+        ws = book.add_worksheet(name)
+        ws.write_row(0, 0, header, bold)
+        ws.freeze_panes(1, 0)
+        n = 0
+        for n, row in enumerate(rows, start=1):
+            for c, value in enumerate(row):
+                value = cell(value)
+                if isinstance(value, date):
+                    ws.write_datetime(n, c, value, day)
+                elif value is None:
+                    ws.write_blank(n, c, None)
+                elif isinstance(value, bool):
+                    ws.write_boolean(n, c, value)
+                elif isinstance(value, int):
+                    ws.write_number(n, c, value)
+                else:
+                    ws.write_string(n, c, str(value))
+        ws.autofilter(0, 0, max(n, 1), len(header) - 1)
+        for c, width in widths.items():
+            ws.set_column(c, c, width, wrap if width > 30 else None)
+
+    sheet(
+        "Groups",
+        ("as_of", *service.CSV_COLUMNS),
+        ((report.as_of, *row) for row in service.report_rows(report)),
+        {0: 11, 3: 28, 11: 40, 12: 40},
+    )
+    sheet(
+        "Findings",
+        FINDING_COLUMNS,
+        (
+            finding_row(g.group_name, f)
+            for g, ev in groups
+            for f in ev.findings
+            if f.outcome in (Outcome.fail, Outcome.warn)
+        ),
+        {0: 24, 1: 26, 2: 36, 7: 60, 9: 60, 10: 50, 11: 50},
+    )
+    book.close()
+    return out.getvalue()

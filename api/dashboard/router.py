@@ -1,0 +1,270 @@
+"""The dashboard: server-rendered pages for people who would rather look (an organisation page that prints
+as a board report, and a page per group), signed in with the same accounts as the API.
+
+Everything is served by the app (no scripts, fonts or styles from anywhere else; the chart is SVG drawn
+here). The session is the API's own access token in a cookie that is `Secure`, `HttpOnly` and
+`SameSite=Strict` (so no other site can make a browser send it, and no script can read it); a bearer token
+is accepted too, so a client and the tests can read the pages without a browser. The pages only read, so
+they need no CSRF token; signing in and out are the only forms, and refuse a request whose `Origin` is
+another site's. What each role sees is what the API shows it: the same services, the same `Reach`, so a
+trustee sees no child's name.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session
+
+from api import clock
+from api.auth import principal as auth
+from api.auth import service as auth_service
+from api.auth.reach import Reach
+from api.auth.roles import Permission
+from api.auth.router import client_of
+from api.compliance import exports, history, service
+from api.compliance import forecast as forecasting
+from api.compliance.engine import Evaluation, Finding
+from api.compliance.rules.base import Outcome
+from api.dashboard.chart import trend_svg
+from api.deps import SessionDep
+from api.errors import AppError, Forbidden, TooManyRequests, Unauthorized
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+COOKIE = "esafety_session"
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html", "css"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# The findings shown as "overdue": the ones that fall due with time (reviews, controls, training, consents).
+OVERDUE_RULES = frozenset(
+    {
+        "GRP-PERIODIC-REVIEW",
+        "GRP-RISK-ASSESSED",
+        "GRP-ROSTER-RECONCILED",
+        "GRP-STAFF-TRAINING",
+        "GRP-STAFF-CODE-OF-CONDUCT",
+        "GRP-ESAFETY-AGREEMENT",
+        "GRP-IMAGE-CONSENT",
+    }
+)
+
+
+def bad(ev: Evaluation) -> list[Finding]:
+    """Failing then warning findings, each kind in rule order."""
+    return [f for o in (Outcome.fail, Outcome.warn) for f in ev.findings if f.outcome is o]
+
+
+TEMPLATES.globals["bad"] = bad
+
+
+# The pages' one stylesheet is inline (nothing loads from elsewhere), so the policy allows exactly it by hash;
+# the API's own policy (default-src 'none'; form-action 'none') would block it and the sign-in form.
+_STYLE_HASH = base64.b64encode(
+    hashlib.sha256(TEMPLATES.get_template("dashboard.css").render().encode()).digest()
+).decode()
+PAGE_POLICY = (
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _page(name: str, code: int = 200, **context: object) -> HTMLResponse:
+    html = TEMPLATES.get_template(name).render(today=clock.today(), **context)
+    return HTMLResponse(
+        html,
+        status_code=code,
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": PAGE_POLICY},
+    )
+
+
+def _signed_in(request: Request, session: Session) -> auth.Principal | None:
+    """The caller from the session cookie, else from a bearer token or API key as the API reads them; None
+    when there is none or it no longer holds (then the page answers 401 with the sign-in form)."""
+    token = request.cookies.get(COOKIE)
+    try:
+        if token:
+            return auth._from_token(session, token)
+        header = request.headers.get("authorization", "")
+        bearer = header[7:] if header.lower().startswith("bearer ") else None
+        return auth.current_principal(request, session, bearer, request.headers.get("x-api-key"))
+    except Unauthorized:
+        return None
+
+
+def _reader(request: Request, session: Session) -> auth.Principal | HTMLResponse:
+    """The signed-in reader of compliance (Permission.COMPLIANCE_READ), or the sign-in page (401); 403 for
+    a caller whose role may not read it."""
+    who = _signed_in(request, session)
+    if who is None:
+        return _page("sign_in.html", 401, title="Sign in", who=None, error=None, email=None)
+    if Permission.COMPLIANCE_READ not in who.permissions:
+        raise Forbidden(f"Your role ({who.role}) may not do this ({Permission.COMPLIANCE_READ})")
+    return who
+
+
+def _same_site(request: Request) -> None:
+    """Refuse a sign-in form posted from another site (login CSRF).
+
+    Browsers say where a request comes from in `Sec-Fetch-Site` (W3C Fetch Metadata; OWASP CSRF cheat
+    sheet), which holds whatever the referrer policy: under the service's `Referrer-Policy: no-referrer` a
+    browser sends `Origin: null` on a form post, so `Origin` alone would refuse the service's own page.
+    Without Fetch Metadata (an older browser or a script), `Origin`, when sent, must name this host.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site != "same-origin":
+            raise Forbidden("Sign in from this site's own page")
+        return
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise Forbidden("Sign in from this site's own page")
+
+
+@router.get("/sign-in")
+def dashboard_sign_in_form(request: Request) -> HTMLResponse:
+    return _page("sign_in.html", title="Sign in", who=None, error=None, email=None)
+
+
+@router.post("/sign-in")
+def dashboard_sign_in(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    """Check the password as `POST /api/v1/auth/token` does (same lockout and audit), then set the cookie."""
+    _same_site(request)
+    try:
+        token, expires_in = auth_service.sign_in(
+            session=session, email=email, password=password, client=client_of(request)
+        )
+    except TooManyRequests as exc:
+        # The same counters as the API's sign-in: say so and how long to wait, as the token endpoint does.
+        page = _page("sign_in.html", 429, title="Sign in", who=None, error=exc.detail, email=email)
+        page.headers.update(exc.headers or {})
+        return page
+    except AppError:
+        return _page(
+            "sign_in.html", 401, title="Sign in", who=None, error="Incorrect email or password.", email=email
+        )
+    answer = RedirectResponse("/dashboard", status_code=status.HTTP_303_SEE_OTHER)
+    answer.set_cookie(
+        COOKIE,
+        token,
+        max_age=expires_in,
+        path="/dashboard",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+    return answer
+
+
+@router.post("/sign-out")
+def dashboard_sign_out(request: Request) -> Response:
+    _same_site(request)
+    answer = RedirectResponse("/dashboard/sign-in", status_code=status.HTTP_303_SEE_OTHER)
+    answer.delete_cookie(COOKIE, path="/dashboard", secure=True, httponly=True, samesite="strict")
+    return answer
+
+
+@router.get("")
+def dashboard_organisation(request: Request, session: SessionDep) -> Response:
+    """The organisation page: every group with its status and top findings, the 12-month trend, the next
+    90 days' forecast and what is overdue."""
+    who = _reader(request, session)
+    if isinstance(who, Response):
+        return who
+    reach = Reach.of(who)
+    today = clock.today()
+    report = service.organisation_report(session=session, reach=reach, as_of=today)
+    groups = exports.group_evaluations(session=session, reach=reach, as_of=today, report=report)
+    ahead = forecasting.forecast(session=session, reach=reach, as_of=today, days=forecasting.DEFAULT_DAYS)
+    trend = history.organisation_history(
+        session=session,
+        reach=reach,
+        start=today - timedelta(days=365),
+        end=today,
+        interval=history.Interval.month,
+    )
+    overdue = [(g, f) for g, ev in groups for f in bad(ev) if f.rule_id in OVERDUE_RULES]
+    return _page(
+        "organisation.html",
+        title="Organisation",
+        who=who,
+        totals=report.totals,
+        organisation=report.organisation,
+        groups=groups,
+        forecasts={g.group_id: g for g in ahead.groups},
+        forecast=ahead,
+        trend=trend,
+        chart=trend_svg(trend.points, "Groups by compliance status over the last 12 months"),
+        overdue=overdue,
+    )
+
+
+@router.get("/groups/{group_id}")
+def dashboard_group(request: Request, session: SessionDep, group_id: uuid.UUID) -> Response:
+    """A group's page: its findings (worst first), its history over the last year and its forecast."""
+    who = _reader(request, session)
+    if isinstance(who, Response):
+        return who
+    reach = Reach.of(who)
+    today = clock.today()
+    report = service.group_report(session=session, reach=reach, group_id=group_id, as_of=today)
+    changes = history.group_history(
+        session=session, reach=reach, group_id=group_id, start=today - timedelta(days=365), end=today
+    )
+    ahead = forecasting.forecast(
+        session=session, reach=reach, as_of=today, days=forecasting.DEFAULT_DAYS, group_id=group_id
+    )
+    order = {Outcome.fail: 0, Outcome.warn: 1, Outcome.pass_: 2, Outcome.not_applicable: 3}
+    return _page(
+        "group.html",
+        title=report.group_name,
+        who=who,
+        report=report,
+        findings=sorted(report.findings, key=lambda f: order[f.outcome]),
+        history=changes,
+        forecast=ahead.groups[0],
+    )
+
+
+@router.get("/report.xlsx")
+def dashboard_workbook(request: Request, session: SessionDep) -> Response:
+    who = _reader(request, session)
+    if isinstance(who, Response):
+        return who
+    today = clock.today()
+    body = exports.organisation_workbook(session=session, reach=Reach.of(who), as_of=today)
+    return Response(
+        body,
+        media_type=exports.XLSX,
+        headers={"Content-Disposition": f'attachment; filename="compliance-{today}.xlsx"'},
+    )
+
+
+@router.get("/groups/{group_id}/findings.csv")
+def dashboard_group_csv(request: Request, session: SessionDep, group_id: uuid.UUID) -> Response:
+    who = _reader(request, session)
+    if isinstance(who, Response):
+        return who
+    today = clock.today()
+    body = exports.group_findings_csv(session=session, reach=Reach.of(who), group_id=group_id, as_of=today)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="group-{group_id}-{today}.csv"'},
+    )

@@ -1,0 +1,104 @@
+"""The safeguarding records are append-only in the database too (issue 11): on PostgreSQL a raw UPDATE or
+DELETE on each of them fails, whoever sends it; of a consent, only the withdrawal may be written, once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from tests.conftest import BACKEND
+from tests.factories import TODAY, Actor, consents_make_consent, consents_make_participant
+from tests.test_incidents import URL, incident_body
+
+pytestmark = pytest.mark.skipif(
+    BACKEND != "postgresql",
+    reason="the triggers are PostgreSQL's; on SQLite the migration adds none (a SQLite file can be rewritten "
+    "by anyone who can write it)",
+)
+
+APPEND_ONLY = (
+    "audit_event",
+    "incident_entry",
+    "incident_transition",
+    "incident_correction",
+    "incident_notification",
+    "incident_referral",
+    "incident_view",
+    "consent",
+)
+
+
+def _one_of_each(client: TestClient, coordinator: Actor, session: Session) -> dict[str, uuid.UUID]:
+    """A row in every append-only table, written through the API; the id of one row per table."""
+    child = consents_make_participant(session)
+    consent = consents_make_consent(session, child, given_on=TODAY - timedelta(days=30))
+    body = incident_body(participant_ids=[str(child.id)])
+    iid = client.post(URL, json=body, headers=coordinator.headers).json()["id"]
+    h = coordinator.headers
+    writes = [
+        ("entries", {"kind": "note", "text": "A note"}),
+        ("notifications", {"participant_id": str(child.id), "not_informed_reason": "Advised not to"}),
+        ("referrals", {"agency": "lado", "referred_on": str(TODAY)}),
+        ("transitions", {"to_status": "triaged", "reason": "Read"}),
+    ]
+    for path, data in writes:
+        assert client.post(f"{URL}/{iid}/{path}", json=data, headers=h).status_code in (200, 201)
+    assert (
+        client.patch(f"{URL}/{iid}", json={"severity": "high", "reason": "Worse"}, headers=h).status_code
+        == 200
+    )
+    assert client.get(f"{URL}/{iid}", headers=h).status_code == 200  # a view
+    ids = {}
+    for table in APPEND_ONLY:
+        ids[table] = session.execute(text(f"SELECT id FROM {table} LIMIT 1")).scalar_one()
+    assert ids["consent"] == consent.id
+    return ids
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY)
+def test_an_update_or_delete_is_refused(
+    client: TestClient, coordinator: Actor, session: Session, table: str
+) -> None:
+    ids = _one_of_each(client, coordinator, session)
+    # Table names from the list above, never from input.
+    for statement in (
+        f"UPDATE {table} SET id = id WHERE id = :id",
+        f"DELETE FROM {table} WHERE id = :id",
+    ):
+        with pytest.raises(DBAPIError, match="refused"), session.begin_nested():
+            session.execute(text(statement), {"id": ids[table]})
+    with pytest.raises(DBAPIError, match="refused"), session.begin_nested():
+        session.execute(text(f"TRUNCATE {table} CASCADE"))
+    assert (
+        session.execute(text(f"SELECT count(*) FROM {table} WHERE id = :id"), {"id": ids[table]}).scalar()
+        == 1
+    )
+
+
+def test_a_consent_may_be_withdrawn_once_and_nothing_else_changed(session: Session) -> None:
+    consent = consents_make_consent(session, consents_make_participant(session), given_on=TODAY)
+    withdraw = (
+        "UPDATE consent SET withdrawn_on = :day, withdrawal_reason = :why, version = version + 1 "
+        "WHERE id = :id"
+    )
+    with pytest.raises(DBAPIError, match="nothing else"), session.begin_nested():
+        session.execute(
+            text("UPDATE consent SET withdrawn_on = :day, given_by_name = 'Someone else' WHERE id = :id"),
+            {"day": TODAY, "id": consent.id},
+        )
+    with pytest.raises(DBAPIError, match="only a withdrawal"), session.begin_nested():
+        session.execute(text("UPDATE consent SET evidence_ref = 'X' WHERE id = :id"), {"id": consent.id})
+    with session.begin_nested():
+        session.execute(text(withdraw), {"day": TODAY, "why": "Parent asked", "id": consent.id})
+    with pytest.raises(DBAPIError, match="only a withdrawal"), session.begin_nested():
+        session.execute(text(withdraw), {"day": TODAY, "why": "Changed my mind", "id": consent.id})
+    row = session.execute(
+        text("SELECT withdrawal_reason FROM consent WHERE id = :id"), {"id": consent.id}
+    ).scalar_one()
+    assert row == "Parent asked"

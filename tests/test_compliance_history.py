@@ -1,0 +1,183 @@
+"""Compliance history: `since` through a fail, a pass and a fail again; the rows the watch writes; the
+organisation's trend and a group's changes; the demo's backfill against evaluations day by day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, func, select
+
+from api.auth.roles import Role
+from api.compliance import history, service
+from api.compliance.models import ComplianceHistory, GroupHistoryPublic, OrganisationHistoryPublic
+from api.compliance.watch import announce_compliance_changes
+from api.demo import seed
+from api.groups.models import Group, GroupReview, Visibility
+from tests.clock import FixedClock
+from tests.factories import Actor, compliance_compliant_group, signed_in_as, token_headers
+from tests.test_compliance_api import finding, group_url
+
+HISTORY = "/api/v1/compliance/history"
+
+
+def _rows(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(ComplianceHistory)).one()
+
+
+def test_since_is_the_first_day_of_the_current_run_through_fail_pass_fail(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    assert coordinator.user is not None
+    # Midday, so that stepping over the clocks going back in October moves the organisation's day evenly.
+    fixed_clock.set(datetime(2026, 7, 2, 12, tzinfo=UTC))
+    group = compliance_compliant_group(session, coordinator.staff)
+    start = fixed_clock.today
+    announce_compliance_changes(session)  # first seen: compliant, recorded
+    interval = service._thresholds(session).review_interval_days
+
+    # The last review was 10 days before `start`: overdue on the interval's day after.
+    fixed_clock.advance(days=interval - 10 + 1)
+    first_fail = fixed_clock.today
+    announce_compliance_changes(session)
+    fixed_clock.advance(days=5)
+    body = client.get(group_url(group.id), headers=token_headers(coordinator.user)).json()
+    assert finding(body, "GRP-PERIODIC-REVIEW")["outcome"] == "fail"
+    assert finding(body, "GRP-PERIODIC-REVIEW")["since"] == first_fail.isoformat()
+    assert finding(body, "GRP-VISIBILITY-CLOSED")["since"] is None  # passes: no since
+
+    # Reviewed: it passes, and the watch records that.
+    session.add(
+        GroupReview(group_id=group.id, reviewed_on=fixed_clock.today, reviewed_by_id=coordinator.staff.id)
+    )
+    session.commit()
+    announce_compliance_changes(session, [group.id])
+    passed = client.get(group_url(group.id), headers=token_headers(coordinator.user)).json()
+    assert finding(passed, "GRP-PERIODIC-REVIEW")["outcome"] == "pass"
+    assert finding(passed, "GRP-PERIODIC-REVIEW")["since"] is None
+
+    # Overdue again: the run starts afresh, not at the first failure.
+    fixed_clock.advance(days=interval + 1)
+    again = fixed_clock.today
+    # Before the watch has recorded it, the run is taken to start today.
+    early = client.get(group_url(group.id), headers=token_headers(coordinator.user)).json()
+    assert finding(early, "GRP-PERIODIC-REVIEW")["since"] == again.isoformat()
+    announce_compliance_changes(session)
+    fixed_clock.advance(days=12)
+    later = client.get(group_url(group.id), headers=token_headers(coordinator.user)).json()
+    assert finding(later, "GRP-PERIODIC-REVIEW")["outcome"] == "fail"
+    assert finding(later, "GRP-PERIODIC-REVIEW")["since"] == again.isoformat()
+    # As of a day in the first run, the first run's start.
+    past = client.get(
+        group_url(group.id),
+        params={"as_of": str(first_fail + timedelta(days=2))},
+        headers=token_headers(coordinator.user),
+    ).json()
+    assert finding(past, "GRP-PERIODIC-REVIEW")["since"] == first_fail.isoformat()
+
+    changes = client.get(
+        f"/api/v1/groups/{group.id}/compliance/history",
+        params={"from": str(start), "to": str(fixed_clock.today)},
+        headers=token_headers(coordinator.user),
+    )
+    assert changes.status_code == 200, changes.text
+    GroupHistoryPublic.model_validate(changes.json())
+    entries = [(e["day"], e["status"], e["failing"]) for e in changes.json()["entries"]]
+    review_day = first_fail + timedelta(days=5)
+    assert entries == [
+        (start.isoformat(), "compliant", []),
+        (first_fail.isoformat(), "non_compliant", ["GRP-PERIODIC-REVIEW"]),
+        (review_day.isoformat(), "compliant", []),
+        (again.isoformat(), "non_compliant", ["GRP-PERIODIC-REVIEW"]),
+    ]
+
+
+def test_the_watch_writes_a_row_only_when_something_changes(
+    fixed_clock: FixedClock, coordinator: Actor, session: Session
+) -> None:
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    announce_compliance_changes(session)
+    assert _rows(session) == 1
+    fixed_clock.advance(days=1)
+    announce_compliance_changes(session)
+    assert _rows(session) == 1  # the same state: nothing written
+    group.visibility = Visibility.public
+    session.add(group)
+    session.commit()
+    announce_compliance_changes(session, [group.id])
+    announce_compliance_changes(session, [group.id])  # twice the same day: still one row for the day
+    rows = session.exec(select(ComplianceHistory).order_by(col(ComplianceHistory.day))).all()
+    assert [(r.day, r.status) for r in rows] == [
+        (fixed_clock.today - timedelta(days=1), "compliant"),
+        (fixed_clock.today, "non_compliant"),
+    ]
+    assert rows[-1].outcomes == {"GRP-VISIBILITY-CLOSED": "fail"}
+
+
+@pytest.fixture
+def demo(fixed_clock: FixedClock, session: Session) -> date:
+    seed(session)
+    return fixed_clock.today
+
+
+def test_the_demos_backfilled_history_is_what_each_day_evaluates_to(demo: date, session: Session) -> None:
+    # The backfill evaluates only where a fact changes; here every 9th day of the year is evaluated in full.
+    rows = session.exec(select(ComplianceHistory).order_by(col(ComplianceHistory.day))).all()
+    assert rows
+    for n in range(0, 366, 9):
+        day = demo - timedelta(days=n)
+        held = {r.group_id: r for r in rows if r.day <= day}
+        for group_id, ev in service.group_evaluations(session=session, as_of=day).items():
+            row = held[group_id]
+            assert (row.status, row.outcomes, row.waived) == history.state_of(ev), (day, group_id)
+
+
+def test_the_organisation_trend_on_the_demo(demo: date, session: Session, client: TestClient) -> None:
+    headers = signed_in_as(session, Role.trustee)
+    r = client.get(HISTORY, headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    OrganisationHistoryPublic.model_validate(body)
+    assert body["end"] == demo.isoformat()
+    assert body["start"] == (demo - timedelta(days=365)).isoformat()
+    assert len(body["points"]) == 13  # 12 months after the start, and today
+    today = client.get("/api/v1/compliance", headers=headers).json()["totals"]
+    last = body["points"][-1]
+    assert last["on"] == demo.isoformat()
+    assert {k: last["groups"][k] for k in ("compliant", "at_risk", "non_compliant")} == {
+        k: today[k] for k in ("compliant", "at_risk", "non_compliant")
+    }
+    assert last["groups"]["unrecorded"] == 0
+    assert last["failing_by_rule"] == today["failing_by_rule"]
+    # A group counts only from the day it started: fewer groups a year ago (Summer Showcase began since).
+    started = sorted(g.started_on for g in session.exec(select(Group)).all())
+    first = body["points"][0]
+    assert sum(first["groups"].values()) == sum(s <= demo - timedelta(days=365) for s in started)
+    weekly = client.get(
+        HISTORY, params={"interval": "week", "from": str(demo - timedelta(days=70))}, headers=headers
+    )
+    assert [p["on"] for p in weekly.json()["points"]][:2] == [
+        str(demo - timedelta(days=70)),
+        str(demo - timedelta(days=63)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"interval": "day"}, "interval"),
+        ({"from": "2026-06-01", "to": "2026-05-01"}, "from"),
+        ({"to": "2099-01-01"}, "to"),
+        ({"from": "2016-01-01", "interval": "week"}, "from"),
+        ({"from": "yesterday"}, "from"),
+    ],
+)
+def test_a_bad_span_is_422_naming_the_field(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, params: dict[str, str], field: str
+) -> None:
+    r = client.get(HISTORY, params=params, headers=coordinator.headers)
+    assert r.status_code == 422, r.text
+    assert field in r.text

@@ -1,0 +1,132 @@
+"""The dashboard without a browser: signing in sets a Secure, HttpOnly, SameSite=Strict cookie; the pages
+show each role what the API shows it (a trustee no child's name); nothing refers to another host."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.auth.roles import Role
+from api.config import get_settings
+from api.demo import DEMO_ACCOUNTS, seed
+from api.groups.models import Group
+from api.participants.models import Participant
+from tests.clock import FixedClock
+from tests.factories import signed_in_as
+
+
+@pytest.fixture
+def demo(fixed_clock: FixedClock, session: Session) -> date:
+    seed(session)
+    return fixed_clock.today
+
+
+@pytest.fixture
+def browser_like(app: FastAPI) -> TestClient:
+    # https: a Secure cookie is sent back only over https (as a browser would).
+    return TestClient(app, base_url="https://testserver", follow_redirects=False)
+
+
+def _password(role: Role) -> tuple[str, str]:
+    return next((email, password) for r, email, password in DEMO_ACCOUNTS if r is role)
+
+
+def test_anonymous_gets_the_sign_in_form_with_401(client: TestClient) -> None:
+    r = client.get("/dashboard")
+    assert r.status_code == 401
+    assert 'action="/dashboard/sign-in"' in r.text
+    assert r.headers["content-type"].startswith("text/html")
+
+
+def test_signing_in_sets_a_strict_cookie_and_opens_the_pages(
+    demo: date, browser_like: TestClient, session: Session
+) -> None:
+    email, password = _password(Role.coordinator)
+    wrong = browser_like.post("/dashboard/sign-in", data={"email": email, "password": "not-the-password"})
+    assert wrong.status_code == 401
+    assert "Incorrect email or password." in wrong.text
+    r = browser_like.post("/dashboard/sign-in", data={"email": email, "password": password})
+    assert r.status_code == 303
+    assert r.headers["location"] == "/dashboard"
+    cookie = r.headers["set-cookie"]
+    for attribute in ("esafety_session=", "HttpOnly", "Secure", "SameSite=strict", "Path=/dashboard"):
+        assert attribute.lower() in cookie.lower(), cookie
+    page = browser_like.get("/dashboard")
+    assert page.status_code == 200, page.text
+    assert "Organisation compliance report" in page.text
+    for group in session.exec(select(Group)).all():
+        assert group.name in page.text
+    assert "<svg" in page.text
+    # Everything from the app itself: no address of another host in the page.
+    assert not re.search(r"(src|href)=\"(https?:)?//", page.text)
+    out = browser_like.post("/dashboard/sign-out")
+    assert out.status_code == 303
+    assert browser_like.get("/dashboard").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://elsewhere.example"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": "null"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://sub.testserver"},
+    ],
+    ids=["origin", "fetch-metadata-cross-site", "fetch-metadata-same-site"],
+)
+def test_signing_in_from_another_site_is_refused(
+    demo: date, browser_like: TestClient, headers: dict[str, str]
+) -> None:
+    email, password = _password(Role.coordinator)
+    r = browser_like.post("/dashboard/sign-in", data={"email": email, "password": password}, headers=headers)
+    assert r.status_code == 403
+    assert "set-cookie" not in r.headers
+
+
+def test_the_own_page_signs_in_under_no_referrer(demo: date, browser_like: TestClient) -> None:
+    # Under Referrer-Policy: no-referrer a browser posts the form with Origin: null; Fetch Metadata says
+    # where it came from.
+    email, password = _password(Role.coordinator)
+    r = browser_like.post(
+        "/dashboard/sign-in",
+        data={"email": email, "password": password},
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"},
+    )
+    assert r.status_code == 303
+    assert "esafety_session" in r.headers.get("set-cookie", "")
+
+
+def test_a_trustee_never_sees_a_childs_name(demo: date, client: TestClient, session: Session) -> None:
+    names = [p.full_name for p in session.exec(select(Participant)).all()]
+    producers = session.exec(select(Group).where(Group.name == "Young Producers")).one()
+    for path in (
+        "/dashboard",
+        f"/dashboard/groups/{producers.id}",
+        f"/dashboard/groups/{producers.id}/findings.csv",
+    ):
+        trustee = client.get(path, headers=signed_in_as(session, Role.trustee))
+        assert trustee.status_code == 200, trustee.text
+        assert not [n for n in names if n in trustee.text], path
+    coordinator = client.get(
+        f"/dashboard/groups/{producers.id}", headers=signed_in_as(session, Role.coordinator)
+    )
+    assert [n for n in names if n in coordinator.text]
+    assert "Participants are within the group" in coordinator.text
+
+
+def test_dashboard_sign_in_shares_the_sign_in_throttle(demo: date, browser_like: TestClient) -> None:
+    # The dashboard's form counts against the same per-account limit as POST /auth/token: after the limit,
+    # even the right password is refused with 429 and how long to wait, and no cookie is set.
+    email, password = _password(Role.coordinator)
+    limit = get_settings().login_max_failures
+    for _ in range(limit):
+        wrong = browser_like.post("/dashboard/sign-in", data={"email": email, "password": "not it"})
+        assert wrong.status_code == 401
+    r = browser_like.post("/dashboard/sign-in", data={"email": email, "password": password})
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) > 0
+    assert "set-cookie" not in r.headers
