@@ -29,6 +29,7 @@ from tests.factories import (
     Actor,
     consents_make_consent,
     make_actor,
+    make_api_key,
     make_group,
     make_membership,
     make_participant,
@@ -143,6 +144,8 @@ def _world(session: Session) -> dict[str, str]:
     entry = RosterEntry(roster_id=roster.id, row=2, display_name="Someone", match=Match.unknown)
     session.add(entry)
     session.commit()
+    key = make_api_key(session).key
+    assert key is not None
     return {
         GROUP: str(group.id),
         LEADER: str(leader.id),
@@ -159,6 +162,7 @@ def _world(session: Session) -> dict[str, str]:
         "{identity_id}": str(identity.id),
         "{roster_id}": str(roster.id),
         "{roster_entry_id}": str(entry.id),
+        "{key_id}": str(key.id),
     }
 
 
