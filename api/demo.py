@@ -28,6 +28,8 @@ from api.common import in_force
 from api.compliance import forecast
 from api.consents.logic import age_on
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
+from api.controls.models import CheckResult, Control, ControlCheck, Decision, Technology, TechnologyAssessment
+from api.declarations.models import StaffDeclaration
 from api.groups.models import Group, GroupReview, JoinApproval, Platform, RiskAssessment, Visibility
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
@@ -43,6 +45,7 @@ from api.incidents.models import (
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
+from api.policy.versions import PolicyVersion
 from api.rosters.models import GroupRoster, Match, MatchedBy, PlatformRole, RosterEntry
 from api.staff.models import EmploymentType, Staff
 
@@ -676,11 +679,89 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
     roster.probable_count = roster.open_probable = tally[Match.probable]
     roster.unknown_count = roster.open_unknown = tally[Match.unknown]
 
+    # The young people's side and how staff reach them (issue 15). Added after every other record, so the ids
+    # above stay as they were. Every young person has been through the social media policy and agreed to
+    # the code of conduct, except two in Girls Make Music who joined without the induction.
+    for p in people:
+        if p.id not in (people[36].id, people[37].id):
+            b.consent(p, ConsentKind.code_of_conduct, given=b.rng.randint(20, 250), self_given=True)
+    # Young Producers is a WhatsApp broadcast list: each young person sees only the staff's messages to them.
+    producers.messages_seen_by_all = False
+
+    # Declarations of personal social media conduct for the policy in force: everyone but the agency sound
+    # engineer (who messaged a participant from a personal account) and the placement student.
+    policy = session.exec(select(PolicyVersion).order_by(col(PolicyVersion.number).desc())).first()
+    if policy is not None:
+        for person, days_ago in ((nadia, 40), (tom, 35), (priya, 200), (callum, 90), (owen, 120)):
+            b.add(
+                StaffDeclaration(
+                    id=b.id(),
+                    staff_id=person.id,
+                    policy_version_id=policy.id,
+                    policy_version=policy.number,
+                    declared_on=max(b.ago(days_ago), policy.published_on),
+                    read_policy=True,
+                    profile_private=True,
+                    no_young_friends=True,
+                    no_personal_messages=True,
+                    no_personal_follows=True,
+                    recorded_by_label=person.email,
+                )
+            )
+
+    # The recurring controls the migration seeded: the security review is in order, the physical security
+    # check is overdue, and the policy on the tech room's wall is due within the fortnight.
+    controls = {c.code: c for c in session.exec(select(Control)).all()}
+    owners: list[tuple[Control, Staff]] = []  # set once the staff rows are in (the session would flush)
+    for code, owner, checked_ago in (
+        ("CTL-SECURITY-REVIEW", nadia, 60),
+        ("CTL-PHYSICAL-SECURITY", callum, 120),
+        ("CTL-POLICY-DISPLAYED", tom, 355),
+    ):
+        if code not in controls:
+            continue
+        owners.append((controls[code], owner))
+        b.add(
+            ControlCheck(
+                id=b.id(),
+                control_id=controls[code].id,
+                performed_on=b.ago(checked_ago),
+                performed_by_id=owner.id,
+                result=CheckResult.ok,
+                evidence_ref=f"{code}-{b.ago(checked_ago).year}",
+            )
+        )
+    # The technology register: Discord was assessed before the Beat Lab began; a music app the producers
+    # started using last month was never assessed.
+    discord = Technology(
+        id=b.id(), name="Discord", purpose="Beat Lab's server", first_used_on=beatlab.started_on
+    )
+    soundtrap = Technology(
+        id=b.id(), name="Soundtrap", purpose="Recording in the browser", first_used_on=b.ago(30)
+    )
+    b.add(discord)
+    b.add(soundtrap)
+    b.add(
+        TechnologyAssessment(
+            id=b.id(),
+            technology_id=discord.id,
+            assessed_on=beatlab.started_on - timedelta(days=14),
+            assessed_by_id=priya.id,
+            risks="Direct messages between members; servers found by invite links.",
+            mitigations="Direct messages off for the server; invite links expire; roles set by staff.",
+            decision=Decision.approved_with_conditions,
+        )
+    )
+
     # No relationships are mapped, so the unit of work cannot order the inserts: flush parents first.
     order = {table.name: i for i, table in enumerate(SQLModel.metadata.sorted_tables)}
     for row in sorted(b.rows, key=lambda r: order[str(getattr(r, "__tablename__", ""))]):
         session.add(row)
         session.flush()
+    for control, owner in owners:
+        control.owner_id = owner.id
+        session.add(control)
+    session.flush()
     # A year of compliance history recomputed from the dated facts (the demo has no settings history to lose),
     # so the trend and each finding's `since` have something to show from the first sign-in.
     forecast.backfill(session=session, start=b.today - timedelta(days=365), end=b.today)

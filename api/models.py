@@ -5,6 +5,8 @@ from api.auth.models import ApiKey, User
 from api.auth.throttle import LoginThrottle
 from api.compliance.models import GroupComplianceState, Waiver
 from api.consents.models import Consent
+from api.controls.models import Control, ControlCheck, Technology, TechnologyAssessment
+from api.declarations.models import StaffDeclaration
 from api.groups.models import Group, GroupReview, RiskAssessment
 from api.idempotency import IdempotencyKey
 from api.identities.models import PlatformIdentity
@@ -21,6 +23,7 @@ from api.incidents.models import (
 from api.memberships.models import Membership
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
+from api.policy.versions import PolicyClause, PolicyVersion
 from api.ratelimit import ApiKeyRateWindow, UserRateWindow
 from api.rosters.models import GroupRoster, RosterEntry
 from api.staff.models import Staff
@@ -31,6 +34,8 @@ __all__ = [
     "ApiKeyRateWindow",
     "AuditEvent",
     "Consent",
+    "Control",
+    "ControlCheck",
     "Group",
     "GroupComplianceState",
     "GroupReview",
@@ -48,10 +53,15 @@ __all__ = [
     "Membership",
     "Participant",
     "PlatformIdentity",
+    "PolicyClause",
     "PolicySettings",
+    "PolicyVersion",
     "RiskAssessment",
     "RosterEntry",
     "Staff",
+    "StaffDeclaration",
+    "Technology",
+    "TechnologyAssessment",
     "User",
     "UserRateWindow",
     "Waiver",

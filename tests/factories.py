@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from api import clock
 from api.auth import tokens
@@ -18,9 +18,11 @@ from api.auth.principal import hash_api_key
 from api.auth.roles import ApiKeyScope, Role
 from api.config import get_settings
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
+from api.declarations.models import StaffDeclaration
 from api.groups.models import Group, JoinApproval, Platform, Visibility
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
+from api.policy.versions import PolicyVersion
 from api.staff.models import EmploymentType, Staff
 
 # Other tests' fixed dates; the helpers below read the clock when called, so `fixed_clock` moves them.
@@ -331,6 +333,25 @@ def compliance_incident(
     return incident
 
 
+def compliance_declaration(session: Session, staff: Staff, **overrides: Any) -> StaffDeclaration:
+    """A declaration for the latest published policy version, every statement true, made 30 days ago."""
+    latest = session.exec(select(PolicyVersion).order_by(col(PolicyVersion.number).desc())).first()
+    assert latest is not None
+    values: dict[str, Any] = {
+        "staff_id": staff.id,
+        "policy_version_id": latest.id,
+        "policy_version": latest.number,
+        "declared_on": clock.today() - timedelta(days=30),
+        "read_policy": True,
+        "profile_private": True,
+        "no_young_friends": True,
+        "no_personal_messages": True,
+        "no_personal_follows": True,
+        "recorded_by_label": "test",
+    }
+    return _add(session, StaffDeclaration, values, overrides)
+
+
 def compliance_compliant_group(session: Session, coordinator: Staff, **overrides: Any) -> Group:
     """A group that passes every rule: the coordinator and another admin, one participant with consents,
     assessed in advance and recently reviewed."""
@@ -338,10 +359,13 @@ def compliance_compliant_group(session: Session, coordinator: Staff, **overrides
     other = make_staff(session, uses_social_media_for_work=True)
     compliance_member(session, group, staff=coordinator, role=MemberRole.admin)
     compliance_member(session, group, staff=other, role=MemberRole.admin)
+    for person in (coordinator, other):
+        compliance_declaration(session, person)
     child = compliance_participant(session)
     compliance_member(session, group, participant=child)
     compliance_consent(session, child, ConsentKind.esafety_agreement)
     compliance_consent(session, child, ConsentKind.image_use)
+    compliance_consent(session, child, ConsentKind.code_of_conduct, given_by=GivenBy.participant)
     compliance_risk_assessment(session, group, coordinator)
     compliance_review(session, group, coordinator, clock.today() - timedelta(days=10))
     return group
@@ -353,7 +377,8 @@ def _row(**values: Any) -> dict[str, Any]:
 
 
 def compliance_bulk_members(session: Session, group: Group, n: int) -> None:
-    """`n` participant members, each with both consents, inserted in three statements (quick at 1,000)."""
+    """`n` participant members, each with the three consents the rules read, inserted in three statements
+    (quick at 1,000)."""
     people = [
         _row(
             full_name=f"Bulk Child {i}",
@@ -373,13 +398,17 @@ def compliance_bulk_members(session: Session, group: Group, n: int) -> None:
     )
     consents = []
     for p in people:
-        for kind, purposes in (("esafety_agreement", []), ("image_use", ["social_media"])):
+        for kind, purposes, given_by in (
+            ("esafety_agreement", [], "parent_carer"),
+            ("image_use", ["social_media"], "parent_carer"),
+            ("code_of_conduct", [], "participant"),
+        ):
             consents.append(
                 _row(
                     participant_id=p["id"],
                     kind=kind,
                     purposes=purposes,
-                    given_by="parent_carer",
+                    given_by=given_by,
                     given_by_name="Carer",
                     given_on=clock.today() - timedelta(days=100),
                 )

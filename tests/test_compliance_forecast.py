@@ -225,7 +225,10 @@ def test_the_forecast_takes_the_statements_of_one_evaluation_whatever_the_groups
     with count_queries(engine) as ahead:
         r = client.get(group_forecast_url(group.id), params={"days": 366}, headers=coordinator.headers)
         assert r.status_code == 200
-    assert len(ahead) == len(report)
+    # A group's report also loads its latest roster's entries, to name each discrepancy; the forecast
+    # judges the roster by its counts, as the organisation report does.
+    assert [s for s in report if "FROM roster_entry" in s and "JOIN" in s], report
+    assert len(ahead) == len(report) - 1
     admins = (make_staff(session), make_staff(session))
     counts = []
     for n in (5, 195):

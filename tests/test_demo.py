@@ -19,6 +19,8 @@ from api.auth.reach import Reach
 from api.common import in_force
 from api.compliance import service as compliance
 from api.compliance.engine import Status
+from api.compliance.rules import GROUP_RULES
+from api.compliance.rules.base import Outcome as RuleOutcome
 from api.consents.logic import ConsentFact, age_on, decide
 from api.consents.models import Consent, ConsentKind, GivenBy
 from api.demo import DEMO_ACCOUNTS, DOMAIN, seed
@@ -195,6 +197,7 @@ def test_consents_cover_the_interesting_cases(session: Session, accounts: list[t
         c
         for c in consents
         if c.given_by is GivenBy.participant
+        and c.kind is not ConsentKind.code_of_conduct  # the young person's own agreement, at any age
         and age_on(people[c.participant_id].date_of_birth, c.given_on) == 15
     ]
     assert len(self_given_young) == 1
@@ -327,3 +330,54 @@ def test_the_demo_roster_has_each_discrepancy_and_its_stored_matches_hold(
     assert set(view.counts.discrepancies) == set(match.ACTIONS)
     assert view.counts.open_unknown == 1
     assert view.counts.open_probable == 1
+
+
+# The rules issue 15 added: each passes for one demo group and fails for another.
+ISSUE_15_RULES = {
+    "GRP-MESSAGES-SEEN-BY-ALL": ("Youth Band", "Young Producers"),
+    "GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT": ("Youth Band", "Girls Make Music"),
+    "GRP-STAFF-DECLARATIONS": ("Youth Band", "Beat Lab"),
+}
+
+
+def test_each_new_rule_passes_for_one_demo_group_and_fails_for_another(
+    session: Session, accounts: list[tuple[str, str, str]]
+) -> None:
+    groups = {g.name: g for g in session.exec(select(Group)).all()}
+    for rule_id, (passing, failing) in ISSUE_15_RULES.items():
+        outcomes = {}
+        for name in (passing, failing):
+            snapshot, _ = compliance.load_group(session=session, group_id=groups[name].id, as_of=TODAY)
+            [rule] = [r for r in GROUP_RULES if r.id == rule_id]
+            outcomes[name] = rule.check(snapshot).outcome
+        assert outcomes == {passing: RuleOutcome.pass_, failing: RuleOutcome.fail}, rule_id
+
+
+def test_the_staff_declaration_rule_passes_for_one_member_of_staff_and_fails_for_another(
+    session: Session, accounts: list[tuple[str, str, str]]
+) -> None:
+    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
+    reach = Reach.of(user_principal(coordinator))
+    outcomes = {}
+    for email in (f"tom.hallett@{DOMAIN}", "jamie.kerr.sound@mailbox.example"):
+        person = session.exec(select(Staff).where(Staff.email == email)).one()
+        report = compliance.staff_report(session=session, reach=reach, staff_id=person.id, as_of=TODAY)
+        [f] = [f for f in report.findings if f.rule_id == "STF-SOCIAL-MEDIA-DECLARATION"]
+        outcomes[email] = f.outcome
+    assert list(outcomes.values()) == [RuleOutcome.pass_, RuleOutcome.fail]
+
+
+def test_the_demo_organisation_shows_its_controls_and_technologies_both_ways(
+    session: Session, accounts: list[tuple[str, str, str]]
+) -> None:
+    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
+    report = compliance.organisation_report(
+        session=session, reach=Reach.of(user_principal(coordinator)), as_of=TODAY
+    )
+    found = {f.rule_id: f for f in report.organisation.findings}
+    assert found["ORG-SECURITY-REVIEW"].outcome is RuleOutcome.pass_
+    assert found["ORG-PHYSICAL-SECURITY"].outcome is RuleOutcome.fail
+    assert found["ORG-POLICY-DISPLAYED"].outcome is RuleOutcome.warn
+    # One technology assessed before use (Discord), one not (Soundtrap): only the second is named.
+    assert found["ORG-TECHNOLOGY-ASSESSED"].outcome is RuleOutcome.fail
+    assert [e.label for e in found["ORG-TECHNOLOGY-ASSESSED"].evidence] == ["Soundtrap"]

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from api.auth.models import User
 from api.auth.roles import Role
 from api.consents.models import ConsentKind, GivenBy, Purpose
+from api.controls.models import Control, Technology
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
 from api.incidents.models import Category, Incident, IncidentParticipant, Severity
@@ -143,9 +144,12 @@ def _world(session: Session) -> dict[str, str]:
     session.flush()
     entry = RosterEntry(roster_id=roster.id, row=2, display_name="Someone", match=Match.unknown)
     session.add(entry)
+    technology = Technology(name="Padlet", purpose="Shared boards", first_used_on=None)
+    session.add(technology)
     session.commit()
     key = make_api_key(session).key
     assert key is not None
+    control = session.exec(select(Control.id).where(Control.code == "CTL-SECURITY-REVIEW")).one()
     return {
         GROUP: str(group.id),
         LEADER: str(leader.id),
@@ -163,6 +167,8 @@ def _world(session: Session) -> dict[str, str]:
         "{roster_id}": str(roster.id),
         "{roster_entry_id}": str(entry.id),
         "{key_id}": str(key.id),
+        "{control_id}": str(control),
+        "{technology_id}": str(technology.id),
     }
 
 

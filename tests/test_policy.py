@@ -16,7 +16,7 @@ from tests.factories import Actor
 from tests.scratch import scratch_database, scratch_engine
 
 URL = "/api/v1/policy-settings"
-POLICY = Path(__file__).resolve().parent.parent / "docs" / "esafety-policy.txt"
+POLICY = Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt"
 
 
 def settings(**overrides: Any) -> dict[str, Any]:

@@ -61,6 +61,9 @@ NOT_REACH = {
     "webhook_id": "webhook subscriptions: coordinators only (webhook:admin), by permission",
     "roster_entry_id": "an entry inside a roster: the roster's reach decides (tested in test_rosters)",
     "identity_id": "a platform identity: the person's write reach decides (tested in test_identities)",
+    "control_id": "the organisation's controls: every user reads them; checks are signed as oneself",
+    "technology_id": "the technology register: every user reads it; assessments are signed as oneself",
+    "version_number": "the policy's versions: the same text for every caller who may read compliance",
     "external_id": "the CRM's upserts: matched within the caller's write reach, tested in test_reach",
 }
 
@@ -204,7 +207,9 @@ def _url(path: str, world: World, side: int) -> str:
 def _staff_outside_is_404(method: str, path: str) -> bool:
     kinds = {REACH_PARAMS[p] for p in _route_params(path)}
     if kinds == {"staff"}:
-        return "compliance" in path  # the directory is every staff's; a compliance report is one's own
+        # The directory is every staff's; a compliance report and declarations are one's own (a POST with
+        # the test's empty body is refused as a body before reach is asked).
+        return "compliance" in path or (method == "GET" and path.endswith("/declarations"))
     return True
 
 

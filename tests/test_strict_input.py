@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 from api.auth.models import User, UserUpdate
 from api.common import STRICT_MARKERS, Patch
 from api.consents.models import ConsentUpsert
+from api.controls.models import Control, ControlUpdate
 from api.groups.models import Group, GroupUpdate
 from api.incidents.models import Incident, IncidentUpdate
 from api.main import create_app
@@ -110,6 +111,7 @@ PATCHES: list[tuple[type[Patch], type[SQLModel]]] = [
     (MembershipUpdate, Membership),
     (UserUpdate, User),
     (IncidentUpdate, Incident),
+    (ControlUpdate, Control),
 ]
 
 

@@ -1,7 +1,7 @@
 """incident: only the headline, the status and the row's version may change
 
 Revision ID: 5e7d9c1a2b3f
-Revises: c4f1a7e2b9d3
+Revises: ca404c66d266
 Create Date: 2026-11-30 08:20:00
 
 On PostgreSQL, a trigger on `incident` refuses DELETE and TRUNCATE, and an UPDATE that changes anything but
@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision: str = '5e7d9c1a2b3f'
-down_revision: str | None = 'c4f1a7e2b9d3'
+down_revision: str | None = 'ca404c66d266'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -51,6 +51,9 @@ class Permission(StrEnum):
     ROSTER_READ = "roster:read"  # a group's member list as the platform shows it, reconciled
     ROSTER_WRITE = "roster:write"  # upload a roster
     ROSTER_RESOLVE = "roster:resolve"  # answer for its entries and apply it: people's judgement, not a key's
+    DECLARATION_WRITE = "declaration:write"  # declare one's own personal social media conduct
+    CONTROL_ADMIN = "control:admin"  # the controls and technology registers themselves
+    CONTROL_RECORD = "control:record"  # checks of controls and risk assessments of technologies
 
 
 P = Permission
@@ -79,6 +82,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ROSTER_READ,
             P.ROSTER_WRITE,
             P.ROSTER_RESOLVE,
+            P.DECLARATION_WRITE,
+            P.CONTROL_RECORD,
         }
     ),
     # Trustees govern; they never see a child's name or contact details, nor an incident record.

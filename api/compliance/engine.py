@@ -11,7 +11,7 @@ from enum import StrEnum
 from api.common import in_force
 from api.compliance.clauses import Clause
 from api.compliance.rules.base import Evidence, Outcome, Result, Rule, S, Severity, StaffRule
-from api.compliance.snapshot import StaffSnapshot
+from api.compliance.snapshot import PolicyFacts, StaffSnapshot
 
 
 class Status(StrEnum):
@@ -47,6 +47,7 @@ class Finding:
     remediation: str
     waiver: WaiverFacts | None
     counts_against_status: bool  # false when it passes, or a waiver in force covers it
+    also: tuple[Clause, ...] = ()  # further sentences the rule keeps (`Rule.also`)
     # For a fail or warn: the first day of its current unbroken run of that outcome, as the compliance
     # history recorded it (api/compliance/history.py); None where nothing says.
     since: date | None = None
@@ -75,6 +76,7 @@ def finding(rule: Rule[S], result: Result, waiver: WaiverFacts | None = None) ->
         remediation=rule.remediation,
         waiver=waiver,
         counts_against_status=bad and waiver is None,
+        also=rule.also,
     )
 
 
@@ -130,6 +132,26 @@ def aggregate_staff_rule(rule: StaffRule, snapshots: Sequence[StaffSnapshot]) ->
     )
     return Result(
         worst, f"{verb} for {len(flagged)} of {len(applicable)} members of staff it applies to.", evidence
+    )
+
+
+def cite(evaluation: Evaluation, policy: PolicyFacts | None) -> Evaluation:
+    """Each finding's clause in the words of the policy version in force on the evaluation date (None, no
+    version loaded: version 1's words stand). A clause that version no longer has keeps version 1's words."""
+    if policy is None:
+        return evaluation
+    texts = policy.texts
+
+    def worded(c: Clause) -> Clause:
+        text = texts.get(c.id)
+        return c if text is None or text == c.text else Clause(c.id, text)
+
+    return replace(
+        evaluation,
+        findings=tuple(
+            replace(f, clause=worded(f.clause), also=tuple(worded(c) for c in f.also))
+            for f in evaluation.findings
+        ),
     )
 
 

@@ -29,7 +29,7 @@ from api.compliance.engine import Evaluation, Finding, Status, WaiverFacts, eval
 from api.compliance.models import ComplianceHistory
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules.base import Outcome
-from api.compliance.snapshot import GroupSnapshot, StaffFacts
+from api.compliance.snapshot import GroupSnapshot, StaffFacts, Thresholds
 from api.errors import NotFound, Unprocessable
 
 MAX_DAYS = 366
@@ -86,14 +86,18 @@ def birthday(date_of_birth: date, age: int) -> date:
         return date(year, 3, 1)
 
 
-def _staff_dates(st: StaffFacts, valid_training_days: int) -> Iterable[date | None]:
+def _staff_dates(st: StaffFacts, thresholds: Thresholds) -> Iterable[date | None]:
     yield st.started_on
+    # A declaration counts from the day it was made and goes stale the day after its validity.
+    for d in st.declarations:
+        yield d.declared_on
+        yield d.declared_on + timedelta(days=thresholds.declaration_valid_days + 1)
     yield st.left_on
     yield st.code_of_conduct_signed_on
     trained = st.esafety_training_completed_on
     yield trained
     if trained is not None:
-        yield trained + timedelta(days=valid_training_days + 1)
+        yield trained + timedelta(days=thresholds.training_valid_days + 1)
 
 
 def change_dates(s: GroupSnapshot, waivers: Mapping[str, WaiverFacts], start: date, end: date) -> list[date]:
@@ -110,7 +114,7 @@ def change_dates(s: GroupSnapshot, waivers: Mapping[str, WaiverFacts], start: da
     for m in s.members:
         found += (m.started_on, m.ended_on)
         if m.staff is not None:
-            found += _staff_dates(m.staff, t.training_valid_days)
+            found += _staff_dates(m.staff, t)
         p = m.participant
         if p is not None:
             found += (p.joined_on, p.left_on)
@@ -124,7 +128,7 @@ def change_dates(s: GroupSnapshot, waivers: Mapping[str, WaiverFacts], start: da
     risk_after = timedelta(days=t.risk_assessment_valid_days + 1)
     for a in s.risk_assessments:
         found += (a.assessed_on, a.assessed_on + risk_after)
-        found += _staff_dates(a.assessor, t.training_valid_days)
+        found += _staff_dates(a.assessor, t)
     for i in s.incidents:
         found += (i.reported_on, i.closed_on)
     for w in waivers.values():

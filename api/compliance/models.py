@@ -86,6 +86,7 @@ class RulePublic(_Out):
     scope: str
     severity: str
     clause: ClausePublic
+    also: list[ClausePublic] = Field(description="Further sentences the same check keeps")
     remediation: str
 
 
@@ -117,6 +118,9 @@ class FindingPublic(_Out):
     remediation: str
     waiver: WaiverRefPublic | None
     counts_against_status: Flag
+    also: list[ClausePublic] = Field(
+        description="Further sentences the rule keeps, in the same version's words"
+    )
     since: Day | None = Described(
         default=None,
         description="For a fail or warn: the first day of its current unbroken run of that outcome, as the "

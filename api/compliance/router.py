@@ -77,6 +77,7 @@ CATALOG = [
         scope=r.scope,
         severity=r.severity,
         clause=ClausePublic(id=r.clause.id, text=r.clause.text),
+        also=[ClausePublic(id=c.id, text=c.text) for c in r.also],
         remediation=r.remediation,
     )
     for r in ALL_RULES

@@ -25,13 +25,14 @@ from api import models as _tables  # noqa: F401  (registers every table in the m
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import OWN_GROUPS_PARAMETRISED, Reach, Record
-from api.compliance import fetch, history
+from api.compliance import fetch, history, org_facts
 from api.compliance.engine import (
     Evaluation,
     Finding,
     Status,
     WaiverFacts,
     aggregate_staff_rule,
+    cite,
     evaluate,
     finding,
     redact_participants,
@@ -42,6 +43,7 @@ from api.compliance.models import Waiver, WaiverCreate
 from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
 from api.compliance.rules.base import Outcome
 from api.compliance.snapshot import (
+    DeclarationFacts,
     GroupFacts,
     GroupMembershipRef,
     GroupSnapshot,
@@ -49,6 +51,7 @@ from api.compliance.snapshot import (
     MemberFacts,
     OrgSnapshot,
     ParticipantFacts,
+    PolicyFacts,
     ReviewFacts,
     RiskAssessmentFacts,
     RosterEntryFacts,
@@ -70,10 +73,13 @@ GROUP, MEMBERSHIP, STAFF, PARTICIPANT = _T["online_group"], _T["membership"], _T
 USER, CONSENT, REVIEW, RISK = _T["user_account"], _T["consent"], _T["group_review"], _T["risk_assessment"]
 INCIDENT, WAIVER, ROSTER = _T["incident"], _T["compliance_waiver"], _T["group_roster"]
 ROSTER_ENTRY = _T["roster_entry"]
+POLICY_VERSION, POLICY_CLAUSE = _T["policy_version"], _T["policy_clause"]
+DECLARATION = _T["staff_declaration"]
 
 SERIOUS = ("high", "critical")
-# The consents the group rules read (GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT): no other kind is loaded.
-CONSENT_KINDS_READ = ("esafety_agreement", "image_use")
+# The consents the group rules read (GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT,
+# GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT): no other kind is loaded.
+CONSENT_KINDS_READ = ("esafety_agreement", "image_use", "code_of_conduct")
 
 # What the response tells its reader: which facts were taken as they stood on `as_of`, which are today's.
 FACTS: dict[str, list[str]] = {
@@ -89,14 +95,18 @@ FACTS: dict[str, list[str]] = {
         "before as_of)",
         "incidents (reported on or before as_of, not closed by then)",
         "waivers (granted, expires_on, revoked)",
+        "the policy version in force (effective_on) and the latest published (published_on)",
+        "staff declarations (declared_on), control checks and technology assessments (on or before as_of)",
     ],
     "current": [
         "policy settings (today's thresholds)",
-        "group settings (platform, visibility, join approval, age range, shares images)",
+        "group settings (platform, visibility, join approval, age range, shares images, messages seen by "
+        "all)",
         "staff flags (e-safety coordinator, uses social media for work) and email addresses",
         "incident severity and status labels",
         "sign-in accounts (enabled or not)",
         "whom a roster entry answered as identified names (an earlier probable match is not kept)",
+        "controls (owner, cadence) and technologies (first used, retired)",
     ],
 }
 
@@ -181,6 +191,7 @@ _THRESHOLDS = sa.select(
     POLICY.c.training_valid_days,
     POLICY.c.self_consent_min_age,
     POLICY.c.official_email_domains,
+    POLICY.c.declaration_valid_days,
 ).order_by(POLICY.c.created_at)
 
 
@@ -195,12 +206,13 @@ def _default_thresholds() -> Thresholds:
             s.training_valid_days,
             s.self_consent_min_age,
             s.official_email_domains,
+            s.declaration_valid_days,
         )
     )
 
 
 def _to_thresholds(r: Sequence[Any]) -> Thresholds:
-    return Thresholds(r[0], r[1], r[2], r[3], r[4], tuple(d.lower() for d in r[5]))
+    return Thresholds(r[0], r[1], r[2], r[3], r[4], tuple(d.lower() for d in r[5]), r[6])
 
 
 def _thresholds(session: Session) -> Thresholds:
@@ -231,8 +243,9 @@ _STAFF_COLUMNS = (
 _GROUP_STAFF_COLUMNS = (*_STAFF_COLUMNS[:-1], sa.null())
 
 
-def _staff_facts(r: Sequence[Any], o: int = 0) -> StaffFacts:
-    """A StaffFacts from `_STAFF_COLUMNS` (or `_GROUP_STAFF_COLUMNS`) starting at column `o` of a row."""
+def _staff_facts(r: Sequence[Any], o: int = 0, declarations: tuple[DeclarationFacts, ...] = ()) -> StaffFacts:
+    """A StaffFacts from `_STAFF_COLUMNS` (or `_GROUP_STAFF_COLUMNS`) starting at column `o` of a row, with
+    their declarations where they were loaded."""
     return StaffFacts(
         _uuid(r[o]),
         r[o + 1],
@@ -244,6 +257,7 @@ def _staff_facts(r: Sequence[Any], o: int = 0) -> StaffFacts:
         _day_or_none(r[o + 7]),
         _day_or_none(r[o + 8]),
         None if r[o + 9] is None else bool(r[o + 9]),
+        declarations,
     )
 
 
@@ -258,6 +272,7 @@ _GROUP_COLUMNS = (
     GROUP.c.max_age,
     GROUP.c.shares_images,
     GROUP.c.archived_on,
+    GROUP.c.messages_seen_by_all,
 )
 _ONE_GROUP = sa.select(*_GROUP_COLUMNS).where(GROUP.c.id == _GROUP_ID)
 # Staff evaluate only the groups they are in today: reach's own condition, with parameters, so the
@@ -281,6 +296,7 @@ def _groups(rows: Iterable[Sequence[Any]], rd: fetch.Reader) -> list[tuple[Any, 
                 max_age=r[7],
                 shares_images=bool(r[8]),
                 archived_on=r[9] and rd.day(r[9]),
+                messages_seen_by_all=bool(r[10]),
             ),
         )
         for r in rows
@@ -298,6 +314,7 @@ class _Loaded:
     roster_entries: dict[Any, list[RosterEntryFacts]]
     incidents: dict[Any, list[IncidentFacts]]
     waivers: dict[Any, dict[str, WaiverFacts]]
+    policy: PolicyFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -313,6 +330,8 @@ class _Queries:
     risks: Select[Any]
     incidents: Select[Any]
     waivers: Select[Any]
+    # The declarations of the groups' staff made on or before `as_of` (the declaration rules read them).
+    declarations: Select[Any] | None = None
     # The entries of the group's latest roster on `as_of`, whose evidence names each discrepancy: loaded for
     # one group's report only (a status needs the counts alone).
     roster_entries: Select[Any] | None = None
@@ -428,7 +447,43 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         .where(in_groups(WAIVER.c.group_id))
         .order_by(WAIVER.c.created_at)
     )
-    return _Queries(consents, members, reviews, risks, incidents, waivers)
+    staff_ids = sa.select(MEMBERSHIP.c.staff_id).where(members_here, MEMBERSHIP.c.staff_id.is_not(None))
+    declarations = _declarations(DECLARATION.c.staff_id.in_(staff_ids))
+    return _Queries(consents, members, reviews, risks, incidents, waivers, declarations)
+
+
+def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
+    """The declarations of the staff `staff_condition` names, made on or before `as_of`, oldest first (so the
+    last one read for a person is their latest)."""
+    return (
+        sa.select(
+            DECLARATION.c.staff_id,
+            DECLARATION.c.id,
+            DECLARATION.c.declared_on,
+            DECLARATION.c.policy_version,
+            DECLARATION.c.read_policy,
+            DECLARATION.c.profile_private,
+            DECLARATION.c.no_young_friends,
+            DECLARATION.c.no_personal_messages,
+            DECLARATION.c.no_personal_follows,
+        )
+        .where(staff_condition, DECLARATION.c.declared_on <= _AS_OF)
+        .order_by(DECLARATION.c.declared_on, DECLARATION.c.created_at)
+    )
+
+
+def _declarations_by_staff(
+    rows: Iterable[Sequence[Any]], to_uuid: Callable[[Any], uuid.UUID], day: Callable[[Any], date]
+) -> dict[Any, tuple[DeclarationFacts, ...]]:
+    """Each person's declarations, oldest first, keyed by their id as the rows hold it."""
+    found: dict[Any, list[DeclarationFacts]] = defaultdict(list)
+    for r in rows:
+        found[r[0]].append(
+            DeclarationFacts(
+                to_uuid(r[1]), day(r[2]), r[3], bool(r[4]), bool(r[5]), bool(r[6]), bool(r[7]), bool(r[8])
+            )
+        )
+    return {k: tuple(v) for k, v in found.items()}
 
 
 # A roster counts on `as_of` once it was taken and uploaded by the end of that day.
@@ -512,6 +567,47 @@ def _entry_facts(r: Sequence[Any], rd: fetch.Reader) -> RosterEntryFacts:
 
 _ONE_GROUP_QUERIES = replace(_queries(lambda column: column == _GROUP_ID), roster_entries=_roster_entries())
 
+# The policy as it stood on `as_of`: the clauses of the version in force, each row also carrying the
+# version's number and effective day and the latest version published by then. A handful of versions, tens
+# of clauses: one statement whatever the groups.
+_IN_FORCE_ID = (
+    sa.select(POLICY_VERSION.c.id)
+    .where(POLICY_VERSION.c.effective_on <= _AS_OF)
+    .order_by(POLICY_VERSION.c.effective_on.desc(), POLICY_VERSION.c.number.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_LATEST_PUBLISHED = (
+    sa.select(sa.func.max(POLICY_VERSION.c.number))
+    .where(POLICY_VERSION.c.published_on <= _AS_OF)
+    .scalar_subquery()
+)
+_POLICY_IN_FORCE = (
+    sa.select(
+        POLICY_VERSION.c.number,
+        POLICY_VERSION.c.effective_on,
+        _LATEST_PUBLISHED,
+        POLICY_CLAUSE.c.clause_id,
+        POLICY_CLAUSE.c.text,
+    )
+    .select_from(POLICY_CLAUSE.join(POLICY_VERSION, POLICY_VERSION.c.id == POLICY_CLAUSE.c.version_id))
+    .where(POLICY_CLAUSE.c.version_id == _IN_FORCE_ID)
+)
+
+
+def _policy_facts(rows: Sequence[Sequence[Any]], day: Callable[[Any], date]) -> PolicyFacts | None:
+    """The policy on the evaluation date from `_POLICY_IN_FORCE`'s rows; None before any version."""
+    if not rows:
+        return None
+    first = rows[0]
+    return PolicyFacts(first[0], day(first[1]), {r[3]: r[4] for r in rows}, first[2] or first[0])
+
+
+def _policy(session: Session, as_of: date) -> PolicyFacts | None:
+    """`_POLICY_IN_FORCE` on its own, for the loads that do not go through `_load` (the staff report)."""
+    rows = session.connection().execute(_POLICY_IN_FORCE, {"as_of": as_of}).all()
+    return _policy_facts(rows, _day)
+
 
 class _Purposes(dict[str, frozenset[str]]):
     """Consent purposes by their JSON text: a handful of distinct values, each parsed once."""
@@ -531,12 +627,17 @@ def _load(
     reuse: bool = False,
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
-    those groups: eight statements (nine with a roster's entries), sent together (see `fetch`)."""
+    those groups: ten statements (the last two: the policy in force, staff declarations; eleven with a
+    roster's entries), sent together (see `fetch`)."""
     conn = session.connection()
     rd = fetch.reader(conn)
     params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
     statements = (groups_statement, _THRESHOLDS, q.consents, q.members, q.reviews, q.risks, q.incidents)
-    extra = (q.roster_entries,) if q.roster_entries is not None else ()
+    added = (
+        _POLICY_IN_FORCE,
+        *([q.declarations] if q.declarations is not None else []),
+        *([q.roster_entries] if q.roster_entries is not None else []),
+    )
     (
         group_rows,
         policy_rows,
@@ -547,14 +648,16 @@ def _load(
         incident_rows,
         waiver_rows,
         *more,
-    ) = fetch.fetch_all(conn, (*statements, q.waivers, *extra), params, reuse=reuse)
+    ) = fetch.fetch_all(conn, (*statements, q.waivers, *added), params, reuse=reuse)
+    policy_in_force = more[0]
+    declaration_rows = more[1] if q.declarations is not None else None
     roster_entries: dict[Any, list[RosterEntryFacts]] = defaultdict(list)
-    for r in more[0] if more else ():
+    for r in more[-1] if q.roster_entries is not None else ():
         roster_entries[r[0]].append(_entry_facts(r, rd))
     groups = _groups(group_rows, rd)
     if policy_rows:
         p = policy_rows[0]
-        thresholds = _to_thresholds((*p[:5], rd.json(p[5])))
+        thresholds = _to_thresholds((*p[:5], rd.json(p[5]), p[6]))
     else:
         thresholds = _default_thresholds()
 
@@ -577,13 +680,14 @@ def _load(
 
     members: dict[Any, list[MemberFacts]] = defaultdict(list)
     staff_cache: dict[Any, StaffFacts] = {}
+    declared = _declarations_by_staff(declaration_rows, rd.uuid, day) if declaration_rows is not None else {}
     no_consents: tuple[ConsentFact, ...] = ()
     for r in member_rows:
         staff = participant = None
         if r[5] is not None:
             staff = staff_cache.get(r[5])
             if staff is None:
-                staff = staff_cache[r[5]] = _staff_facts(r, 5)
+                staff = staff_cache[r[5]] = _staff_facts(r, 5, declared.get(r[5], ()))
         else:
             held = consents.get(r[1])
             participant = ParticipantFacts(
@@ -606,7 +710,7 @@ def _load(
             roster = RosterFacts(to_uuid(r[1]), day(r[2]), r[4], r[5])
             raw_roster_ids[roster.id] = r[1]
             rosters[r[0]].append(roster)
-    if extra:
+    if q.roster_entries is not None:
         for group_rosters in rosters.values():
             # The latest as the entries' statement picks it: taken last, then uploaded last.
             latest = sorted(group_rosters, key=lambda f: f.captured_on)[-1]
@@ -633,7 +737,9 @@ def _load(
         held_waiver = waivers[r[0]].get(r[2])
         if held_waiver is None or not held_waiver.in_force_on(as_of):
             waivers[r[0]][r[2]] = w
-    return groups, thresholds, _Loaded(members, reviews, rosters, risks, roster_entries, incidents, waivers)
+    policy = _policy_facts(policy_in_force, day)
+    loaded = _Loaded(members, reviews, rosters, risks, roster_entries, incidents, waivers, policy)
+    return groups, thresholds, loaded
 
 
 def _snapshot(
@@ -648,13 +754,14 @@ def _snapshot(
         rosters=tuple(loaded.rosters.get(key, ())),
         risk_assessments=tuple(loaded.risks.get(key, ())),
         incidents=tuple(loaded.incidents.get(key, ())),
+        policy=loaded.policy,
     )
 
 
 def load_group(
     *, session: Session, group_id: uuid.UUID, as_of: date, reach: Reach | None = None
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
-    """One group's snapshot and its waivers, in eight statements whatever its size; 404 out of reach
+    """One group's snapshot and its waivers, in ten statements whatever its size; 404 out of reach
     (`reach` None: the system itself, which reaches every group)."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
     own_groups = reach.own_groups_params() if reach is not None else None
@@ -732,6 +839,7 @@ def group_report(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: 
     """A group's compliance as of a date (staff: only a group they are in today)."""
     snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, reach=reach)
     ev = evaluate(GROUP_RULES, snapshot, waivers)
+    ev = cite(ev, snapshot.policy)
     ev = _redact_for(session, reach, ev)
     ev = history.with_since(session=session, group_id=snapshot.group.id, as_of=as_of, evaluation=ev)
     g = snapshot.group
@@ -739,7 +847,11 @@ def group_report(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: 
 
 
 def _staff_snapshots(
-    session: Session, as_of: date, thresholds: Thresholds, where: ColumnElement[bool]
+    session: Session,
+    as_of: date,
+    thresholds: Thresholds,
+    where: ColumnElement[bool],
+    policy: PolicyFacts | None = None,
 ) -> list[StaffSnapshot]:
     conn = session.connection()
     rows = conn.execute(sa.select(*_STAFF_COLUMNS).where(where).order_by(STAFF.c.full_name, STAFF.c.id)).all()
@@ -759,9 +871,14 @@ def _staff_snapshots(
         .order_by(GROUP.c.name, GROUP.c.id)
     ).all():
         refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
+    declared = _declarations_by_staff(
+        conn.execute(_declarations(DECLARATION.c.staff_id.in_(staff_ids)), {"as_of": as_of}).all(),
+        _uuid,
+        _day,
+    )
     return [
-        StaffSnapshot(as_of, thresholds, facts, tuple(refs.get(facts.id, ())))
-        for facts in (_staff_facts(r) for r in rows)
+        StaffSnapshot(as_of, thresholds, facts, tuple(refs.get(facts.id, ())), policy)
+        for facts in (_staff_facts(r, 0, declared.get(_uuid(r[0]), ())) for r in rows)
     ]
 
 
@@ -769,11 +886,12 @@ def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: 
     """One member of staff's compliance (staff: only their own); 404 out of reach, as for an unknown id."""
     if not reach.holds(session, reach.staff_reports, staff_id):
         raise NotFound(f"No staff member with id {staff_id}")
-    snapshots = _staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id)
+    policy = _policy(session, as_of)
+    snapshots = _staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id, policy)
     if not snapshots:
         raise NotFound(f"No staff member with id {staff_id}")
     s = snapshots[0]
-    ev = evaluate(STAFF_RULES, s)
+    ev = cite(evaluate(STAFF_RULES, s), policy)
     return StaffReport(s.staff.id, s.staff.full_name, as_of, ev.status, ev.counts, ev.findings, FACTS)
 
 
@@ -829,11 +947,19 @@ def organisation_report(
             GroupSummary(g.id, g.name, g.platform, ev.status, ev.counts, failing, warning, waived)
         )
 
-    staff = _staff_snapshots(session, as_of, thresholds, sa.true())
-    org = OrgSnapshot(as_of, thresholds, tuple(s.staff for s in staff if s.staff.is_esafety_coordinator))
+    staff = _staff_snapshots(session, as_of, thresholds, sa.true(), loaded.policy)
+    controls, technologies = org_facts.load(session, as_of, {s.staff.id: s.staff for s in staff})
+    org = OrgSnapshot(
+        as_of,
+        thresholds,
+        tuple(s.staff for s in staff if s.staff.is_esafety_coordinator),
+        loaded.policy,
+        controls,
+        technologies,
+    )
     org_findings = [finding(r, r.check(org)) for r in ORG_RULES]
     org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
-    organisation = summarise(org_findings)
+    organisation = cite(summarise(org_findings), loaded.policy)
     organisation = _redact_for(session, reach, organisation)
 
     by_rule: dict[str, int] = defaultdict(int)

@@ -10,6 +10,7 @@ dates (a membership's start and end, a consent's given/expiry/withdrawal dates),
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
@@ -29,6 +30,47 @@ class Thresholds:
     training_valid_days: int = 365
     self_consent_min_age: int = 18
     official_email_domains: tuple[str, ...] = ("moremusic.org.uk",)
+    declaration_valid_days: int = 365
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFacts:
+    """The policy's versions as they stood on the evaluation date: the words in force (clause id -> text, for
+    findings to quote) and the latest version published by then (the one staff declare against)."""
+
+    number: int
+    effective_on: date
+    texts: Mapping[str, str]
+    latest_published: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationFacts:
+    """A member of staff's declaration of their personal social media conduct (api/declarations), made for
+    one version of the policy. Each statement is what they declared: False is a declared breach."""
+
+    id: uuid.UUID
+    declared_on: date
+    policy_version: int
+    read_policy: bool
+    profile_private: bool
+    no_young_friends: bool
+    no_personal_messages: bool
+    no_personal_follows: bool
+
+    def untrue(self) -> list[str]:
+        """The statements they could not declare true."""
+        return [
+            label
+            for label, held in (
+                ("has read the policy", self.read_policy),
+                ("profile visible to friends only", self.profile_private),
+                ("no young or vulnerable people as friends", self.no_young_friends),
+                ("no chat or personal messages with young people", self.no_personal_messages),
+                ("no following young people on personal accounts", self.no_personal_follows),
+            )
+            if not held
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +86,13 @@ class StaffFacts:
     esafety_training_completed_on: date | None = None
     # Today's state (accounts keep no history); None where it was not loaded: a group evaluation does not.
     has_active_account: bool | None = None
+    # Their declarations made on or before the date the facts were loaded for, oldest first. A forecast or a
+    # backfilled history reads other days from one load, so the rules ask `declaration_on(day)`.
+    declarations: tuple[DeclarationFacts, ...] = ()
+
+    def declaration_on(self, on: date) -> DeclarationFacts | None:
+        """Their latest declaration made on or before `on` (None: never declared by then)."""
+        return next((d for d in reversed(self.declarations) if d.declared_on <= on), None)
 
     def employed_on(self, on: date) -> bool:
         return in_force(self.started_on, self.left_on, on)
@@ -101,6 +150,7 @@ class GroupFacts:
     max_age: int | None = None
     shares_images: bool = False
     archived_on: date | None = None
+    messages_seen_by_all: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +229,7 @@ class GroupSnapshot:
     risk_assessments: tuple[RiskAssessmentFacts, ...] = ()
     incidents: tuple[IncidentFacts, ...] = ()
     rosters: tuple[RosterFacts, ...] = ()
+    policy: PolicyFacts | None = None  # None: not loaded (a hand-built snapshot); version 1's words stand
     # Worked out once here, not by each of the rules that ask (a 1,000-member group has 17 rules asking).
     _staff: tuple[tuple[MemberFacts, StaffFacts], ...] = field(init=False, repr=False, compare=False)
     _participants: tuple[tuple[MemberFacts, ParticipantFacts], ...] = field(
@@ -221,9 +272,50 @@ class StaffSnapshot:
     thresholds: Thresholds
     staff: StaffFacts
     memberships: tuple[GroupMembershipRef, ...] = field(default_factory=tuple)
+    policy: PolicyFacts | None = None
 
     def current_memberships(self) -> list[GroupMembershipRef]:
         return [m for m in self.memberships if in_force(m.started_on, m.ended_on, self.as_of)]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFacts:
+    id: uuid.UUID
+    performed_on: date
+    issues_found: bool
+    has_follow_up: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ControlFacts:
+    """A recurring control of the register (api/controls) and its checks made on or before the date."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    owner: StaffFacts | None
+    cadence_days: int
+    warn_within_days: int
+    checks: tuple[CheckFacts, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TechnologyAssessmentFacts:
+    id: uuid.UUID
+    assessed_on: date
+    decision: str  # approved, approved_with_conditions, rejected
+
+
+@dataclass(frozen=True, slots=True)
+class TechnologyFacts:
+    id: uuid.UUID
+    name: str
+    first_used_on: date | None
+    retired_on: date | None = None
+    assessments: tuple[TechnologyAssessmentFacts, ...] = ()
+
+    def in_use_on(self, on: date) -> bool:
+        return self.first_used_on is not None and in_force(self.first_used_on, self.retired_on, on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,3 +323,6 @@ class OrgSnapshot:
     as_of: date
     thresholds: Thresholds
     coordinators: tuple[StaffFacts, ...] = ()  # every staff record flagged as coordinator, past or present
+    policy: PolicyFacts | None = None
+    controls: tuple[ControlFacts, ...] = ()  # the register's controls not ended on the date
+    technologies: tuple[TechnologyFacts, ...] = ()

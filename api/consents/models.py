@@ -21,6 +21,9 @@ class ConsentKind(StrEnum):
     esafety_agreement = "esafety_agreement"
     communication = "communication"
     data_processing = "data_processing"
+    # The young person's own agreement to the code of conduct for children and young people, made once they
+    # have been shown the social media policy (the policy: "young people should be made aware of it").
+    code_of_conduct = "code_of_conduct"
 
 
 class Purpose(StrEnum):

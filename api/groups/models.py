@@ -46,6 +46,11 @@ class GroupBase(SQLModel):
     min_age: Whole | None = Field(default=None, ge=0, le=120)
     max_age: Whole | None = Field(default=None, ge=0, le=120)
     shares_images: Flag = False
+    messages_seen_by_all: Flag = Field(
+        default=True,
+        description="Every member sees every message (a Facebook group, a Discord channel: true; direct "
+        "messages, a broadcast list: false). The policy lets staff reach young people only where it is true",
+    )
     started_on: Day
 
 
@@ -78,7 +83,15 @@ class GroupUpdate(Patch):
     # The usual correction: a group that was opened up is closed again and admins approve members.
     model_config = forbid_extra({"visibility": "closed", "join_approval": "admins_only"})
     NOT_NULL: ClassVar[frozenset[str]] = frozenset(
-        {"name", "platform", "visibility", "join_approval", "shares_images", "started_on"}
+        {
+            "name",
+            "platform",
+            "visibility",
+            "join_approval",
+            "shares_images",
+            "messages_seen_by_all",
+            "started_on",
+        }
     )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     platform: Platform | None = None
@@ -89,6 +102,7 @@ class GroupUpdate(Patch):
     min_age: Whole | None = Field(default=None, ge=0, le=120)
     max_age: Whole | None = Field(default=None, ge=0, le=120)
     shares_images: Flag | None = None
+    messages_seen_by_all: Flag | None = None
     started_on: Day | None = None
 
 

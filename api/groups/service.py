@@ -36,7 +36,8 @@ from api.memberships.models import MemberRole, Membership
 from api.memberships.scope import current_on
 
 ARCHIVE_REASON = "group archived"
-_REQUIRED = ("name", "platform", "visibility", "join_approval", "shares_images", "started_on")
+# The columns that always hold a value: the PATCH body's own list, in a fixed order for the error named.
+_REQUIRED = tuple(sorted(GroupUpdate.NOT_NULL))
 
 
 def _member_count() -> ScalarSelect[int]:

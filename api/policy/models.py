@@ -57,6 +57,12 @@ BOUNDS: dict[str, Bound] = {
         "below 13 a child cannot give consent for online use on their own (the UK GDPR's age for a child's "
         "own consent), so a parent or carer's permission is needed",
     ),
+    "declaration_valid_days": Bound(
+        1,
+        365,
+        "REC-NO-YOUNG-FRIENDS",
+        "a declaration older than a year says nothing of the friends and follows added since",
+    ),
     "parent_notification_days": Bound(
         0,
         14,
@@ -124,6 +130,12 @@ class PolicySettingsBase(SQLModel):
     parent_notification_days: Whole = _threshold(
         "parent_notification_days", 2, "Days to inform a parent or carer of a high or critical incident"
     )
+    declaration_valid_days: Whole = _threshold(
+        "declaration_valid_days",
+        365,
+        "Days a member of staff's declaration of their personal social media conduct lasts (a new policy "
+        "version makes it due sooner)",
+    )
     official_email_domains: list[str] = Field(
         default_factory=lambda: ["moremusic.org.uk"],
         sa_type=JSON,
@@ -173,6 +185,7 @@ class PolicySettingsUpdate(PolicySettingsBase):
             "training_valid_days": 365,
             "self_consent_min_age": 18,
             "parent_notification_days": 2,
+            "declaration_valid_days": 365,
             "official_email_domains": ["riverbankmusic.org.uk"],
         }
     )

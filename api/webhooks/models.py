@@ -19,6 +19,8 @@ class WebhookEvent(StrEnum):
     staff_left_with_access = "staff.left_with_access"
     consent_withdrawn = "consent.withdrawn"
     group_roster_reconciled = "group.roster_reconciled"
+    policy_version_published = "policy.version_published"
+    control_overdue = "control.overdue"
 
 
 class DeliveryStatus(StrEnum):

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, or_, select, update
 
 from api.compliance.watch import announce_compliance_changes
 from api.config import get_settings
+from api.controls.overdue import announce_overdue
 from api.db import get_engine, utcnow
 from api.webhooks import destinations, signing
 from api.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -202,8 +203,11 @@ def deliver_due(
 
 
 def watch_compliance(session: Session) -> int:
-    """One pass of the compliance watch over every active group; returns how many changes it announced."""
-    return len(announce_compliance_changes(session))
+    """One pass of the compliance watch over every active group, then over the controls register (overdue
+    controls are announced as `control.overdue`); returns how many group status changes it announced."""
+    changes = len(announce_compliance_changes(session))
+    announce_overdue(session)
+    return changes
 
 
 def run(stop: threading.Event) -> None:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from api.compliance.snapshot import (
+    DeclarationFacts,
     GroupFacts,
     GroupSnapshot,
     IncidentFacts,
@@ -29,6 +30,22 @@ def days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
+def declaration(**kw: Any) -> DeclarationFacts:
+    """A declaration for version 1, every statement true, a month before AS_OF."""
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "declared_on": AS_OF - days(30),
+        "policy_version": 1,
+        "read_policy": True,
+        "profile_private": True,
+        "no_young_friends": True,
+        "no_personal_messages": True,
+        "no_personal_follows": True,
+    }
+    values.update(kw)
+    return DeclarationFacts(**values)
+
+
 def staff(**kw: Any) -> StaffFacts:
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -39,7 +56,12 @@ def staff(**kw: Any) -> StaffFacts:
         "code_of_conduct_signed_on": AS_OF - days(500),
         "esafety_training_completed_on": AS_OF - days(100),
         "has_active_account": True,
+        "declarations": (declaration(),),
     }
+    # `declaration=` for the common case of one (None: never declared).
+    if "declaration" in kw:
+        one = kw.pop("declaration")
+        values["declarations"] = () if one is None else (one,)
     values.update(kw)
     return StaffFacts(**values)
 
@@ -64,7 +86,11 @@ def participant(**kw: Any) -> ParticipantFacts:
         "full_name": "Young Person",
         "date_of_birth": date(2011, 3, 1),
         "joined_on": AS_OF - days(400),
-        "consents": (consent("esafety_agreement"), consent("image_use")),
+        "consents": (
+            consent("esafety_agreement"),
+            consent("image_use"),
+            consent("code_of_conduct", given_by="participant"),
+        ),
     }
     values.update(kw)
     return ParticipantFacts(**values)

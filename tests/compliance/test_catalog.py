@@ -17,7 +17,7 @@ from tests.compliance import builders as b
 
 # The repository keeps a copy of the policy so this check runs anywhere; the shared original, where it is
 # present, must still match it.
-POLICY = Path(__file__).resolve().parents[2] / "docs" / "esafety-policy.txt"
+POLICY = Path(__file__).resolve().parents[2] / "api" / "policy" / "esafety-policy-v1.txt"
 SHARED_POLICY = Path("/work/shared/policy/esafety-policy.txt")
 
 # Other systems filter on these: renaming one is a breaking change, so it must fail here first.
@@ -82,6 +82,8 @@ def test_every_rule_cites_an_existing_clause_and_says_what_to_do() -> None:
 
 def check_metadata(rule: GroupRule | StaffRule | OrgRule) -> None:
     assert CLAUSES[rule.clause.id] is rule.clause
+    assert all(CLAUSES[c.id] is c for c in rule.also)
+    assert rule.clause not in rule.also
     assert rule.title
     assert rule.remediation.endswith(".")
 

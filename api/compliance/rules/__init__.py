@@ -10,6 +10,7 @@ from api.compliance.rules import (
     grp_email_list_official,
     grp_esafety_agreement,
     grp_image_consent,
+    grp_messages_seen_by_all,
     grp_no_departed_staff,
     grp_no_former_participants,
     grp_open_serious_incident,
@@ -18,13 +19,20 @@ from api.compliance.rules import (
     grp_risk_privacy_features,
     grp_roster_reconciled,
     grp_staff_code_of_conduct,
+    grp_staff_declarations,
     grp_staff_training,
     grp_two_staff_admins,
     grp_visibility_closed,
+    grp_young_people_code_of_conduct,
     org_coordinator_appointed,
+    org_physical_security,
+    org_policy_displayed,
+    org_security_review,
+    org_technology_assessed,
     stf_code_of_conduct,
     stf_no_access_after_leaving,
     stf_official_email,
+    stf_social_media_declaration,
     stf_training_current,
 )
 from api.compliance.rules.base import GroupRule, OrgRule, StaffRule
@@ -48,14 +56,24 @@ GROUP_RULES: tuple[GroupRule, ...] = (
     grp_open_serious_incident.RULE,
     grp_staff_training.RULE,
     grp_email_list_official.RULE,
+    grp_messages_seen_by_all.RULE,
+    grp_young_people_code_of_conduct.RULE,
+    grp_staff_declarations.RULE,
 )
 STAFF_RULES: tuple[StaffRule, ...] = (
     stf_code_of_conduct.RULE,
     stf_official_email.RULE,
     stf_training_current.RULE,
     stf_no_access_after_leaving.RULE,
+    stf_social_media_declaration.RULE,
 )
-ORG_RULES: tuple[OrgRule, ...] = (org_coordinator_appointed.RULE,)
+ORG_RULES: tuple[OrgRule, ...] = (
+    org_coordinator_appointed.RULE,
+    org_security_review.RULE,
+    org_physical_security.RULE,
+    org_policy_displayed.RULE,
+    org_technology_assessed.RULE,
+)
 
 ALL_RULES: tuple[GroupRule | StaffRule | OrgRule, ...] = (*GROUP_RULES, *STAFF_RULES, *ORG_RULES)
 ALL_IDS: tuple[str, ...] = tuple(r.id for r in ALL_RULES)

@@ -66,6 +66,9 @@ class Rule(Generic[S]):
     remediation: str
     scope: Scope
     check: Callable[[S], Result]
+    # More sentences the same fact keeps, where one check keeps several (a finding quotes `clause`; the
+    # catalog and the coverage map list these too).
+    also: tuple[Clause, ...] = ()
 
 
 GroupRule = Rule[GroupSnapshot]

@@ -20,7 +20,7 @@ def check(s: GroupSnapshot) -> Result:
 RULE = GroupRule(
     id="GRP-COORDINATOR-MEMBER",
     title="The e-safety coordinator is a member",
-    clause=clause("PROMOTE-COORDINATOR"),
+    clause=clause("PROMOTE-COORDINATOR-IN-GROUPS"),
     severity=Severity.medium,
     remediation="Add the current e-safety coordinator to the group.",
     scope=Scope.group,

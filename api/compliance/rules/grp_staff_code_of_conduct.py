@@ -36,6 +36,7 @@ RULE = GroupRule(
     id="GRP-STAFF-CODE-OF-CONDUCT",
     title="Staff in the group signed the code of conduct",
     clause=clause("REC-CODE-OF-CONDUCT"),
+    also=(clause("PROMOTE-CODES-OF-CONDUCT"),),
     severity=Severity.medium,
     remediation="Ask each member of staff listed to sign the code of conduct, and record the date.",
     scope=Scope.group,

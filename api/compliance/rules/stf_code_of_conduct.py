@@ -30,6 +30,7 @@ RULE = StaffRule(
     id="STF-CODE-OF-CONDUCT",
     title="Staff who use social media signed the code of conduct",
     clause=clause("REC-CODE-OF-CONDUCT"),
+    also=(clause("PROMOTE-CODES-OF-CONDUCT"),),
     severity=Severity.medium,
     remediation="Ask them to sign the code of conduct and record the date.",
     scope=Scope.staff,

@@ -1,0 +1,70 @@
+"""The organisation's own facts for its rules: the controls register with its checks, and the technology
+register with its assessments, as they stood on `as_of`. Four statements whatever the sizes (few rows)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel
+
+from api.compliance.snapshot import (
+    CheckFacts,
+    ControlFacts,
+    StaffFacts,
+    TechnologyAssessmentFacts,
+    TechnologyFacts,
+)
+
+_T = SQLModel.metadata.tables
+CONTROL, CHECK = _T["control"], _T["control_check"]
+TECHNOLOGY, ASSESSMENT = _T["technology"], _T["technology_assessment"]
+
+
+def load(
+    session: Session, as_of: date, staff: Mapping[uuid.UUID, StaffFacts]
+) -> tuple[tuple[ControlFacts, ...], tuple[TechnologyFacts, ...]]:
+    """Controls not ended on `as_of` (owners taken from `staff`, every staff record's facts) with their
+    checks made by then, and every technology with its assessments (the rule reads their dates)."""
+    conn = session.connection()
+    checks: dict[uuid.UUID, list[CheckFacts]] = defaultdict(list)
+    for r in conn.execute(
+        sa.select(
+            CHECK.c.control_id, CHECK.c.id, CHECK.c.performed_on, CHECK.c.result, CHECK.c.follow_up
+        ).where(CHECK.c.performed_on <= as_of)
+    ).all():
+        checks[r[0]].append(CheckFacts(r[1], r[2], r[3] == "issues_found", r[4] is not None))
+    controls = tuple(
+        ControlFacts(r[0], r[1], r[2], staff.get(r[3]) if r[3] else None, r[4], r[5], tuple(checks[r[0]]))
+        for r in conn.execute(
+            sa.select(
+                CONTROL.c.id,
+                CONTROL.c.code,
+                CONTROL.c.name,
+                CONTROL.c.owner_id,
+                CONTROL.c.cadence_days,
+                CONTROL.c.warn_within_days,
+            )
+            .where(sa.or_(CONTROL.c.ended_on.is_(None), CONTROL.c.ended_on > as_of))
+            .order_by(CONTROL.c.code)
+        ).all()
+    )
+    assessments: dict[uuid.UUID, list[TechnologyAssessmentFacts]] = defaultdict(list)
+    for a in conn.execute(
+        sa.select(
+            ASSESSMENT.c.technology_id, ASSESSMENT.c.id, ASSESSMENT.c.assessed_on, ASSESSMENT.c.decision
+        )
+    ).all():
+        assessments[a[0]].append(TechnologyAssessmentFacts(a[1], a[2], str(a[3])))
+    technologies = tuple(
+        TechnologyFacts(t[0], t[1], t[2], t[3], tuple(assessments[t[0]]))
+        for t in conn.execute(
+            sa.select(
+                TECHNOLOGY.c.id, TECHNOLOGY.c.name, TECHNOLOGY.c.first_used_on, TECHNOLOGY.c.retired_on
+            ).order_by(TECHNOLOGY.c.name, TECHNOLOGY.c.id)
+        ).all()
+    )
+    return controls, technologies

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from api.compliance.clauses import clause
+from api.compliance.controls import control_result
+from api.compliance.rules.base import OrgRule, Result, Scope, Severity
+from api.compliance.snapshot import OrgSnapshot
+
+CONTROL = "CTL-POLICY-DISPLAYED"
+
+
+def check(s: OrgSnapshot) -> Result:
+    return control_result(s, CONTROL)
+
+
+RULE = OrgRule(
+    id="ORG-POLICY-DISPLAYED",
+    title="The social media policy is on display in the tech room",
+    clause=clause("REC-POLICY-DISPLAYED"),
+    severity=Severity.low,
+    remediation="Have the owner check the social media policy is on the tech room's wall (the version in "
+    "force) and record the check.",
+    scope=Scope.organisation,
+    check=check,
+)

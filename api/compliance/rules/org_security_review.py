@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from api.compliance.clauses import clause
+from api.compliance.controls import control_result
+from api.compliance.rules.base import OrgRule, Result, Scope, Severity
+from api.compliance.snapshot import OrgSnapshot
+
+CONTROL = "CTL-SECURITY-REVIEW"
+
+
+def check(s: OrgSnapshot) -> Result:
+    return control_result(s, CONTROL)
+
+
+RULE = OrgRule(
+    id="ORG-SECURITY-REVIEW",
+    title="The security of the information systems is reviewed on time",
+    clause=clause("PROMOTE-SECURITY-REVIEW"),
+    severity=Severity.high,
+    remediation="Have the owner review the security of the information systems (updates, accounts, backups, "
+    "encryption) and record the check with any follow-up.",
+    scope=Scope.organisation,
+    check=check,
+)

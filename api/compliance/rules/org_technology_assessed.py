@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from api.compliance.clauses import clause
+from api.compliance.rules.base import (
+    Evidence,
+    OrgRule,
+    Result,
+    Scope,
+    Severity,
+    count,
+    failed,
+    not_applicable,
+    passed,
+)
+from api.compliance.snapshot import OrgSnapshot, TechnologyFacts
+
+
+def _problem(t: TechnologyFacts) -> str | None:
+    assert t.first_used_on is not None
+    before = [a for a in t.assessments if a.assessed_on <= t.first_used_on]
+    if not before:
+        return f"in use since {t.first_used_on} with no risk assessment before then"
+    latest = max(t.assessments, key=lambda a: a.assessed_on)
+    if latest.decision == "rejected":
+        return f"in use, but the assessment of {latest.assessed_on} rejected it"
+    return None
+
+
+def check(s: OrgSnapshot) -> Result:
+    in_use = [t for t in s.technologies if t.in_use_on(s.as_of)]
+    if not in_use:
+        return not_applicable("No technology in the register is in use.")
+    # Only assessments made by the evaluation date count.
+    dated = [
+        TechnologyFacts(
+            t.id,
+            t.name,
+            t.first_used_on,
+            t.retired_on,
+            tuple(a for a in t.assessments if a.assessed_on <= s.as_of),
+        )
+        for t in in_use
+    ]
+    bad = [(t, p) for t in dated if (p := _problem(t)) is not None]
+    if bad:
+        return failed(
+            f"{count(len(bad), 'technology', 'technologies')} in use "
+            f"{'was' if len(bad) == 1 else 'were'} not risk assessed and approved before use.",
+            *(Evidence("technology", t.id, t.name, p) for t, p in bad),
+        )
+    return passed(f"All {count(len(in_use), 'technology', 'technologies')} in use were assessed before use.")
+
+
+RULE = OrgRule(
+    id="ORG-TECHNOLOGY-ASSESSED",
+    title="New technologies are risk assessed before use",
+    clause=clause("PROMOTE-ASSESS-NEW-TECHNOLOGY"),
+    severity=Severity.high,
+    remediation="Stop using the technology until a member of staff records a risk assessment of it and a "
+    "decision to use it (POST /api/v1/technologies/{technology_id}/assessments).",
+    scope=Scope.organisation,
+    check=check,
+)

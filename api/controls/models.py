@@ -1,0 +1,176 @@
+"""The organisation's recurring controls and its technology register.
+
+A control (in the manner of GRC tools: an owner, a cadence, evidence) is something the organisation does
+again and again that keeps a policy sentence no group or staff record shows: reviewing the security of its
+information systems, the physical security of its ICT equipment, the social media policy on the tech
+room's wall. Each check records when, by whom, whether it found issues and, if so, the follow-up.
+
+A technology is a tool the organisation uses or plans to use; the policy asks that any "emerging new
+technologies" be examined and risk assessed "before they are used within the organisation".
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import Field, SQLModel
+
+from api.common import Day, Patch, Whole, forbid_extra
+from api.db import Timestamped, enum_type
+
+FREE_TEXT = "never name a child or give their details"
+
+
+class Control(Timestamped, table=True):
+    __tablename__ = "control"
+    code: str = Field(max_length=64, sa_column_kwargs={"unique": True}, description="A stable id: CTL-...")
+    name: str = Field(max_length=200)
+    clause_id: str = Field(max_length=64, description="The policy sentence the control evidences")
+    owner_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id")
+    cadence_days: int = Field(description="At most this many days between checks")
+    warn_within_days: int = Field(description="Due within this many days: a warning")
+    ended_on: Day | None = None
+    # The due date last announced as passed (`control.overdue`): derived state, never shown.
+    overdue_announced_for: Day | None = None
+
+
+class ControlUpdate(Patch):
+    model_config = forbid_extra({"owner_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34", "cadence_days": 90})
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset({"cadence_days", "warn_within_days"})
+    owner_id: uuid.UUID | None = Field(default=None, description="A current member of staff (null: none)")
+    cadence_days: Whole | None = Field(default=None, ge=1, le=730)
+    warn_within_days: Whole | None = Field(default=None, ge=0, le=90)
+
+
+class CheckResult(StrEnum):
+    ok = "ok"
+    issues_found = "issues_found"
+
+
+class ControlCheck(Timestamped, table=True):
+    __tablename__ = "control_check"
+    control_id: uuid.UUID = Field(foreign_key="control.id", index=True)
+    performed_on: Day
+    performed_by_id: uuid.UUID = Field(foreign_key="staff.id")
+    result: CheckResult = Field(sa_type=enum_type(CheckResult))
+    follow_up: str | None = Field(default=None, max_length=2000)
+    evidence_ref: str | None = Field(default=None, max_length=200)
+
+
+class ControlCheckCreate(SQLModel):
+    model_config = forbid_extra(
+        {
+            "performed_on": "2026-11-02",
+            "result": "issues_found",
+            "follow_up": "Laptop 3 had no disk encryption: encrypted the same day.",
+            "evidence_ref": "IT-LOG-2026-11",
+        }
+    )
+    performed_on: Day = Field(description="Not in the future")
+    performed_by_id: uuid.UUID | None = Field(
+        default=None, description="Who did it; the caller when left out (a coordinator may name another)"
+    )
+    result: CheckResult
+    follow_up: str | None = Field(
+        default=None, min_length=1, max_length=2000, description=f"What is done about the issues; {FREE_TEXT}"
+    )
+    evidence_ref: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class Technology(Timestamped, table=True):
+    __tablename__ = "technology"
+    name: str = Field(max_length=200)
+    purpose: str = Field(max_length=2000)
+    first_used_on: Day | None = Field(default=None, description="None while only planned")
+    retired_on: Day | None = None
+
+
+class TechnologyCreate(SQLModel):
+    model_config = forbid_extra(
+        {"name": "Padlet", "purpose": "Shared boards for the songwriting course", "first_used_on": None}
+    )
+    name: str = Field(min_length=1, max_length=200)
+    purpose: str = Field(min_length=1, max_length=2000, description=FREE_TEXT)
+    first_used_on: Day | None = None
+
+
+class Decision(StrEnum):
+    approved = "approved"
+    approved_with_conditions = "approved_with_conditions"
+    rejected = "rejected"
+
+
+class TechnologyAssessment(Timestamped, table=True):
+    __tablename__ = "technology_assessment"
+    technology_id: uuid.UUID = Field(foreign_key="technology.id", index=True)
+    assessed_on: Day
+    assessed_by_id: uuid.UUID = Field(foreign_key="staff.id")
+    risks: str = Field(max_length=10_000)
+    mitigations: str = Field(max_length=10_000)
+    decision: Decision = Field(sa_type=enum_type(Decision))
+
+
+class AssessmentCreate(SQLModel):
+    model_config = forbid_extra(
+        {
+            "assessed_on": "2026-10-01",
+            "risks": "Boards can be made public by link",
+            "mitigations": "Boards set to organisation only; no surnames on posts",
+            "decision": "approved_with_conditions",
+        }
+    )
+    assessed_on: Day = Field(description="Not in the future")
+    assessed_by_id: uuid.UUID | None = Field(default=None, description="The caller when left out")
+    risks: str = Field(min_length=1, max_length=10_000, description=FREE_TEXT)
+    mitigations: str = Field(min_length=1, max_length=10_000, description=FREE_TEXT)
+    decision: Decision
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class ControlCheckPublic(_Out):
+    id: uuid.UUID
+    control_id: uuid.UUID
+    performed_on: Day
+    performed_by_id: uuid.UUID
+    result: CheckResult
+    follow_up: str | None
+    evidence_ref: str | None
+    created_at: datetime
+
+
+class ControlPublic(_Out):
+    id: uuid.UUID
+    code: str
+    name: str
+    clause_id: str
+    owner_id: uuid.UUID | None
+    cadence_days: Whole
+    warn_within_days: Whole
+    ended_on: Day | None
+    version: Whole
+
+
+class TechnologyAssessmentPublic(_Out):
+    id: uuid.UUID
+    technology_id: uuid.UUID
+    assessed_on: Day
+    assessed_by_id: uuid.UUID
+    risks: str
+    mitigations: str
+    decision: Decision
+
+
+class TechnologyPublic(_Out):
+    id: uuid.UUID
+    name: str
+    purpose: str
+    first_used_on: Day | None
+    retired_on: Day | None
+    version: Whole

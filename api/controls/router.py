@@ -1,0 +1,146 @@
+"""The organisation's recurring controls (with their checks) and technology register (with assessments)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep
+from api.auth.roles import Permission
+from api.controls import service
+from api.controls.models import (
+    AssessmentCreate,
+    Control,
+    ControlCheck,
+    ControlCheckCreate,
+    ControlCheckPublic,
+    ControlPublic,
+    ControlUpdate,
+    Technology,
+    TechnologyAssessment,
+    TechnologyAssessmentPublic,
+    TechnologyCreate,
+    TechnologyPublic,
+)
+from api.deps import SessionDep
+from api.errors import NOT_FOUND
+
+controls_router = APIRouter()
+technologies_router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
+Admin = Annotated[Principal, Depends(require(Permission.CONTROL_ADMIN))]
+Recorder = Annotated[Principal, Depends(require(Permission.CONTROL_RECORD))]
+
+
+def control_or_404(control_id: uuid.UUID, session: SessionDep) -> Control:
+    return service.get_control(session=session, control_id=control_id)
+
+
+def technology_or_404(technology_id: uuid.UUID, session: SessionDep) -> Technology:
+    return service.get_technology(session=session, technology_id=technology_id)
+
+
+ControlById = Annotated[Control, Depends(control_or_404)]
+TechnologyById = Annotated[Technology, Depends(technology_or_404)]
+
+
+@controls_router.get("", response_model=list[ControlPublic], summary="List the recurring controls")
+def list_controls(session: SessionDep, _: Reader) -> list[Control]:
+    """Every control: its code, the policy sentence it evidences, its owner, cadence and warning window."""
+    return service.list_controls(session=session)
+
+
+@controls_router.get("/{control_id}", response_model=ControlPublic, responses=NOT_FOUND, summary="A control")
+def get_control(_: Reader, control: ControlById) -> Control:
+    """One control of the register."""
+    return control
+
+
+@controls_router.patch(
+    "/{control_id}", response_model=ControlPublic, responses=NOT_FOUND, summary="Change a control"
+)
+def update_control(session: SessionDep, caller: Admin, control: ControlById, data: ControlUpdate) -> Control:
+    """Change the owner (a current member of staff), the cadence (days between checks) or the warning
+    window (days before the due date that count as due soon)."""
+    return service.update_control(session=session, actor=caller, control=control, data=data)
+
+
+@controls_router.get(
+    "/{control_id}/checks",
+    response_model=list[ControlCheckPublic],
+    responses=NOT_FOUND,
+    summary="A control's checks",
+)
+def list_control_checks(session: SessionDep, _: Reader, control: ControlById) -> list[ControlCheck]:
+    """The checks recorded against the control, newest first."""
+    return service.list_checks(session=session, control=control)
+
+
+@controls_router.post(
+    "/{control_id}/checks",
+    response_model=ControlCheckPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=NOT_FOUND,
+    summary="Record a check of a control",
+)
+def record_control_check(
+    session: SessionDep, caller: Recorder, reach: ReachDep, control: ControlById, data: ControlCheckCreate
+) -> ControlCheck:
+    """Record a check: the day, who did it (yourself; a coordinator may name another), `ok` or
+    `issues_found` with the follow-up, and a reference to the evidence. Issues found with no follow-up keep
+    the control's rule failing until a later check."""
+    return service.record_check(session=session, reach=reach, actor=caller, control=control, data=data)
+
+
+@technologies_router.get("", response_model=list[TechnologyPublic], summary="List the technology register")
+def list_technologies(session: SessionDep, _: Reader) -> list[Technology]:
+    """Every technology the organisation uses or plans to use."""
+    return service.list_technologies(session=session)
+
+
+@technologies_router.post(
+    "", response_model=TechnologyPublic, status_code=status.HTTP_201_CREATED, summary="Add a technology"
+)
+def create_technology(session: SessionDep, caller: Admin, data: TechnologyCreate) -> Technology:
+    """Add a technology: its name, purpose and the day it was first used (none while only planned)."""
+    return service.create_technology(session=session, actor=caller, data=data)
+
+
+@technologies_router.get(
+    "/{technology_id}", response_model=TechnologyPublic, responses=NOT_FOUND, summary="A technology"
+)
+def get_technology(_: Reader, technology: TechnologyById) -> Technology:
+    """One technology of the register."""
+    return technology
+
+
+@technologies_router.get(
+    "/{technology_id}/assessments",
+    response_model=list[TechnologyAssessmentPublic],
+    responses=NOT_FOUND,
+    summary="A technology's risk assessments",
+)
+def list_technology_assessments(
+    session: SessionDep, _: Reader, technology: TechnologyById
+) -> list[TechnologyAssessment]:
+    """Its risk assessments, newest first."""
+    return service.list_assessments(session=session, technology=technology)
+
+
+@technologies_router.post(
+    "/{technology_id}/assessments",
+    response_model=TechnologyAssessmentPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=NOT_FOUND,
+    summary="Risk assess a technology",
+)
+def assess_technology(
+    session: SessionDep, caller: Recorder, reach: ReachDep, technology: TechnologyById, data: AssessmentCreate
+) -> TechnologyAssessment:
+    """Record a risk assessment (risks, mitigations) and the decision: approved, approved with conditions, or
+    rejected. It must come before the technology's first use to count (ORG-TECHNOLOGY-ASSESSED)."""
+    return service.assess(session=session, reach=reach, actor=caller, technology=technology, data=data)

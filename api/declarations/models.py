@@ -1,0 +1,86 @@
+"""Staff declarations of personal social media conduct, made for one version of the policy.
+
+The policy's recommendations reach into staff's own accounts, which no record here can see: "Staff must set
+their Facebook profile privacy settings so their content can only be seen by friends", "must not have young
+or vulnerable people as friends on their personal Facebook profile", "must not use their personal Facebook
+accounts to communicate with young or vulnerable people via chat or personal message", and "will not use your
+personal Twitter account to become a follower of young or vulnerable people". What the service can keep is
+each person's own declaration of them, against the version they read. Records are never changed: a later
+declaration supersedes an earlier one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import Field, SQLModel
+
+from api.common import Day, Flag, Whole, forbid_extra
+from api.db import Timestamped
+
+
+class DeclarationStatements(SQLModel):
+    read_policy: Flag = Field(description="I have read the version of the policy named here")
+    profile_private: Flag = Field(
+        description="My personal Facebook profile's content can be seen only by my friends"
+    )
+    no_young_friends: Flag = Field(
+        description="I have no young or vulnerable people as friends on my personal profiles"
+    )
+    no_personal_messages: Flag = Field(
+        description="I do not chat or send personal messages to young or vulnerable people from personal "
+        "accounts, only through groups where all members see the messages or my work email"
+    )
+    no_personal_follows: Flag = Field(
+        description="I do not follow young or vulnerable people from my personal Twitter (or other personal) "
+        "accounts, nor encourage them to follow me"
+    )
+
+
+class StaffDeclaration(DeclarationStatements, Timestamped, table=True):
+    __tablename__ = "staff_declaration"
+    staff_id: uuid.UUID = Field(foreign_key="staff.id", index=True)
+    policy_version_id: uuid.UUID = Field(foreign_key="policy_version.id")
+    policy_version: int = Field(description="The number of the version declared against")
+    declared_on: Day
+    recorded_by_label: str = Field(max_length=254)
+
+
+class DeclarationCreate(DeclarationStatements):
+    """A declaration, answered statement by statement: an honest `false` is recorded as such (the rules then
+    fail until a later declaration holds)."""
+
+    model_config = forbid_extra(
+        {
+            "policy_version": 1,
+            "read_policy": True,
+            "profile_private": True,
+            "no_young_friends": True,
+            "no_personal_messages": True,
+            "no_personal_follows": True,
+        }
+    )
+    policy_version: Whole = Field(
+        ge=1, le=1_000_000, description="The version read: the latest published (422 for any other)"
+    )
+    declared_on: Day | None = Field(
+        default=None, description="Default today; not in the future, nor before that version was published"
+    )
+
+
+class DeclarationPublic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: uuid.UUID
+    staff_id: uuid.UUID
+    policy_version: Whole
+    declared_on: Day
+    read_policy: Flag
+    profile_private: Flag
+    no_young_friends: Flag
+    no_personal_messages: Flag
+    no_personal_follows: Flag
+    recorded_by_label: str
+    created_at: datetime
+    version: Whole

@@ -1,0 +1,52 @@
+"""Staff declarations of personal social media conduct, under the member of staff they belong to."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from api.auth.principal import Principal, require
+from api.auth.reach import ReachDep
+from api.auth.roles import Permission
+from api.declarations import service
+from api.declarations.models import DeclarationCreate, DeclarationPublic, StaffDeclaration
+from api.deps import SessionDep
+from api.errors import NOT_FOUND
+
+router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
+Declarer = Annotated[Principal, Depends(require(Permission.DECLARATION_WRITE))]
+
+
+@router.get(
+    "/{staff_id}/declarations",
+    response_model=list[DeclarationPublic],
+    responses=NOT_FOUND,
+    summary="A staff member's declarations",
+)
+def list_staff_declarations(
+    session: SessionDep, _: Reader, reach: ReachDep, staff_id: uuid.UUID
+) -> list[StaffDeclaration]:
+    """Their declarations of personal social media conduct, newest first, each for one policy version.
+    Staff read only their own (404 otherwise)."""
+    return service.list_(session=session, reach=reach, staff_id=staff_id)
+
+
+@router.post(
+    "/{staff_id}/declarations",
+    response_model=DeclarationPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=NOT_FOUND,
+    summary="Declare personal social media conduct",
+)
+def create_staff_declaration(
+    session: SessionDep, caller: Declarer, reach: ReachDep, staff_id: uuid.UUID, data: DeclarationCreate
+) -> StaffDeclaration:
+    """Declare, for the latest published version of the policy, that you have read it and that each of the
+    policy's statements about personal accounts holds (or, honestly, that one does not). It lasts
+    `declaration_valid_days` (policy settings) or until a newer version is published, whichever is first.
+    Staff declare for themselves; a coordinator may record a declaration made on paper for anyone."""
+    return service.create(session=session, reach=reach, actor=caller, staff_id=staff_id, data=data)

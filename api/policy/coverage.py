@@ -1,0 +1,165 @@
+"""The coverage map: every sentence of the policy in force, and what keeps it.
+
+A sentence is kept by the compliance rules that cite its clause (found from the rule catalog, so a new rule
+shows here without an edit), by the workflows that serve it (routes listed below), or by the organisation's
+recurring controls that evidence it (the controls register). A sentence no data could show (an aim, a value,
+a permission) is an `aspiration`, with the reason. Every other sentence is checkable, and a checkable
+sentence kept by nothing is a gap: the counts say how many, and a test fails for any in version 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+
+from api.common import Day, Flag, Whole
+from api.compliance.rules import ALL_RULES
+
+# Routes that carry out a sentence: the service does it when people use them, rather than checking after.
+WORKFLOWS: Mapping[str, tuple[str, ...]] = {
+    "PROMOTE-DEAL-WITH-INCIDENTS": (
+        "POST /api/v1/incidents",
+        "POST /api/v1/incidents/{incident_id}/transitions",
+        "POST /api/v1/incidents/{incident_id}/referrals",
+    ),
+    "PROMOTE-INFORM-PARENTS": ("POST /api/v1/incidents/{incident_id}/notifications",),
+    "PROMOTE-NOT-PUBLISHED": ("POST /api/v1/publication-checks",),
+    "PROMOTE-IMAGE-PERMISSION": ("POST /api/v1/consent-checks",),
+    "PROMOTE-ESAFETY-AGREEMENT": ("POST /api/v1/consents",),
+}
+
+# Sentences no record could show kept or broken, and why. A value or an aim is kept by the other sentences'
+# rules, not by one of its own.
+ASPIRATIONS: Mapping[str, str] = {
+    "SCOPE-ALL-STAFF": "Says to whom the policy applies; the staff rules apply it to every staff record, "
+    "volunteers, sessional and agency workers and students alike.",
+    "AIM-PROTECT": "An aim: the checkable sentences below are how it is pursued.",
+    "AIM-PRINCIPLES": "An aim: the principles are the policy itself.",
+    "AIM-LAWFUL": "An aim: a value and the law, which no record shows kept or broken.",
+    "AIM-WELFARE-PARAMOUNT": "A principle that governs the approach; no record shows it on its own.",
+    "RECOGNISE-EQUAL-PROTECTION": "A right the organisation recognises; every rule applies to every child "
+    "alike.",
+    "RECOGNISE-PARTNERSHIP": "A belief about working together; no record shows it.",
+    "RECOGNISE-ICT-ESSENTIAL": "A statement of fact about technology, not a duty.",
+    "RECOGNISE-ICT-INFORMATION": "A statement of fact about technology, not a duty.",
+    "RECOGNISE-ICT-BENEFICIAL": "A statement of fact about technology, not a duty.",
+    "RECOGNISE-ICT-CHALLENGES": "A statement of the risk the policy answers, not a duty.",
+    "PROMOTE-PROCEDURES": "An undertaking to write procedures: they are the other sentences, each kept here.",
+    "PROMOTE-YOUNG-PEOPLE-SAFE": "Encouragement, whose result is young people's own conduct; the e-safety "
+    "agreement and the code of conduct (checked) are how it is done.",
+    "PROMOTE-PARENTS-SAFE": "Encouragement of parents and carers at home, outside the service's records.",
+    "REC-MAY-LIKE-BANDS": "A permission, not a duty: nothing to enforce.",
+}
+
+
+class RuleRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    scope: str
+    title: str
+
+
+class ControlRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+
+
+class CoverageSentence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    position: Whole
+    section: str
+    clause_id: str
+    text: str
+    checkable: Flag
+    enforced: Flag
+    rules: list[RuleRef]
+    workflows: list[str]
+    controls: list[ControlRef]
+    aspiration: str | None
+
+
+class CoverageCounts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sentences: Whole
+    checkable: Whole
+    enforced: Whole
+    not_enforced: Whole
+    aspirations: Whole
+
+
+class CoveragePublic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Whole
+    effective_on: Day
+    as_of: Day
+    counts: CoverageCounts
+    sentences: list[CoverageSentence]
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceRow:
+    position: int
+    section: str
+    clause_id: str
+    text: str
+
+
+def _rules_by_clause() -> dict[str, list[RuleRef]]:
+    out: dict[str, list[RuleRef]] = {}
+    for rule in ALL_RULES:
+        for c in (rule.clause, *rule.also):
+            out.setdefault(c.id, []).append(RuleRef(id=rule.id, scope=rule.scope, title=rule.title))
+    return out
+
+
+def coverage(
+    *,
+    version: int,
+    effective_on: date,
+    as_of: date,
+    sentences: Sequence[SentenceRow],
+    controls: Mapping[str, list[ControlRef]],
+) -> CoveragePublic:
+    """Each sentence with what keeps it, in order, and the counts. `controls` maps a clause id to the
+    controls of the register that cite it."""
+    rules = _rules_by_clause()
+    out = []
+    for s in sentences:
+        aspiration = ASPIRATIONS.get(s.clause_id)
+        kept_by_rules = rules.get(s.clause_id, [])
+        workflows = list(WORKFLOWS.get(s.clause_id, ()))
+        kept_by_controls = controls.get(s.clause_id, [])
+        checkable = aspiration is None
+        out.append(
+            CoverageSentence(
+                position=s.position,
+                section=s.section,
+                clause_id=s.clause_id,
+                text=s.text,
+                checkable=checkable,
+                enforced=checkable and bool(kept_by_rules or workflows or kept_by_controls),
+                rules=kept_by_rules,
+                workflows=workflows,
+                controls=kept_by_controls,
+                aspiration=aspiration,
+            )
+        )
+    checkable_n = sum(s.checkable for s in out)
+    enforced_n = sum(s.enforced for s in out)
+    return CoveragePublic(
+        version=version,
+        effective_on=effective_on,
+        as_of=as_of,
+        counts=CoverageCounts(
+            sentences=len(out),
+            checkable=checkable_n,
+            enforced=enforced_n,
+            not_enforced=checkable_n - enforced_n,
+            aspirations=len(out) - checkable_n,
+        ),
+        sentences=out,
+    )

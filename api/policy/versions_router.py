@@ -1,0 +1,102 @@
+"""The policy as versioned text, and the coverage map: which sentences the service keeps, and how."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, status
+
+from api.auth.principal import Principal, require
+from api.auth.roles import Permission
+from api.common import DIGITS_ONLY, Day
+from api.compliance.service import check_as_of
+from api.deps import SessionDep
+from api.errors import CONFLICT, NOT_FOUND
+from api.policy import version_service as service
+from api.policy.coverage import CoveragePublic
+from api.policy.versions import (
+    PolicyDiffPublic,
+    PolicyVersionCreate,
+    PolicyVersionPublic,
+    PolicyVersionSummary,
+    PublishedPolicy,
+)
+
+router = APIRouter()
+
+Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
+Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
+Number = Annotated[
+    int, Path(ge=1, le=1_000_000, description="The version's number (1 is the seed)"), DIGITS_ONLY
+]
+
+
+@router.get("/versions", response_model=list[PolicyVersionSummary], summary="List the policy's versions")
+def list_policy_versions(session: SessionDep, _: Reader) -> list[PolicyVersionSummary]:
+    """Every version, newest first: its number, the day it takes effect, the day it was published, how many
+    clauses it has, and which is in force today."""
+    return service.list_versions(session=session)
+
+
+@router.post(
+    "/versions",
+    response_model=PublishedPolicy,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+    summary="Publish a new version of the policy",
+)
+def publish_policy_version(session: SessionDep, caller: Admin, data: PolicyVersionCreate) -> PublishedPolicy:
+    """Publish the whole text of a new version and the day it takes effect (today or later, after the latest
+    version's). Each sentence keeps the clause id of the latest version's sentence it keeps or rewords, or
+    gets a new one; a sentence left out is no longer in force from that day. Findings quote the words of the
+    version in force on their `as_of`; every member of staff's declaration is due again from today. Answers
+    the version and its difference from the last; 409 for a text that is the last one's word for word."""
+    return service.publish(session=session, actor=caller, data=data)
+
+
+@router.get(
+    "/versions/{version_number}",
+    response_model=PolicyVersionPublic,
+    responses=NOT_FOUND,
+    summary="A version of the policy",
+)
+def get_policy_version(session: SessionDep, _: Reader, version_number: Number) -> PolicyVersionPublic:
+    """The version's full text and its sentences in order, each with its clause id and heading."""
+    return service.public(session=session, version=service.get(session=session, number=version_number))
+
+
+@router.get(
+    "/versions/{version_number}/diff",
+    response_model=PolicyDiffPublic,
+    responses=NOT_FOUND,
+    summary="What changed between two versions",
+)
+def diff_policy_versions(
+    session: SessionDep,
+    _: Reader,
+    version_number: Number,
+    against: Annotated[
+        int | None,
+        Query(ge=1, le=1_000_000, description="The version to compare with (default: the one before)"),
+        DIGITS_ONLY,
+    ] = None,
+) -> PolicyDiffPublic:
+    """Clause by clause, from `against` to this version: added, removed, reworded (same id, other words) or
+    moved; unchanged clauses are counted."""
+    before = against if against is not None else max(version_number - 1, 1)
+    return service.diff(session=session, before=before, after=version_number)
+
+
+@router.get("/coverage", response_model=CoveragePublic, summary="Which sentences the service keeps, and how")
+def get_policy_coverage(
+    session: SessionDep,
+    _: Reader,
+    as_of: Annotated[
+        Day | None, Query(description="The version in force on this day (default today)")
+    ] = None,
+) -> CoveragePublic:
+    """Every sentence of the version in force, in order, with its clause id and what keeps it: the rules that
+    enforce it (id, scope), the workflows that serve it (routes), the recurring controls that evidence it, or
+    an `aspiration` with the reason no record could show it. Counts first: sentences, checkable, enforced,
+    not enforced."""
+    return service.coverage_on(session=session, as_of=check_as_of(as_of))

@@ -1,0 +1,135 @@
+"""The controls register and the technology register, through the API and into the organisation report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.audit.models import AuditEvent
+from api.auth.roles import Role
+from api.controls.overdue import announce_overdue
+from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from tests.clock import FixedClock
+from tests.factories import Actor, make_actor
+
+SEEDED = ["CTL-PHYSICAL-SECURITY", "CTL-POLICY-DISPLAYED", "CTL-SECURITY-REVIEW"]
+
+
+def _org_outcome(client: TestClient, actor: Actor, rule_id: str) -> str:
+    r = client.get("/api/v1/compliance", headers=actor.headers)
+    assert r.status_code == 200, r.text
+    [f] = [f for f in r.json()["organisation"]["findings"] if f["rule_id"] == rule_id]
+    return str(f["outcome"])
+
+
+def _control(client: TestClient, actor: Actor, code: str) -> dict[str, Any]:
+    controls: list[dict[str, Any]] = client.get("/api/v1/controls", headers=actor.headers).json()
+    return next(c for c in controls if c["code"] == code)
+
+
+def test_the_policy_s_controls_are_seeded_without_an_owner(client: TestClient, trustee: Actor) -> None:
+    controls = client.get("/api/v1/controls", headers=trustee.headers).json()
+    assert [c["code"] for c in controls] == SEEDED
+    assert all(c["owner_id"] is None for c in controls)
+    assert _org_outcome(client, trustee, "ORG-SECURITY-REVIEW") == "fail"
+
+
+def test_an_owner_checks_a_control_and_the_rule_follows(
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    assert staff_actor.staff is not None
+    control = _control(client, coordinator, "CTL-SECURITY-REVIEW")
+    url = f"/api/v1/controls/{control['id']}"
+    r = client.patch(url, json={"owner_id": str(staff_actor.staff.id)}, headers=coordinator.headers)
+    assert r.status_code == 200, r.text
+    assert _org_outcome(client, coordinator, "ORG-SECURITY-REVIEW") == "fail"  # never checked
+
+    check = {"performed_on": str(fixed_clock.today), "result": "issues_found", "evidence_ref": "IT-1"}
+    r = client.post(f"{url}/checks", json=check, headers=staff_actor.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["performed_by_id"] == str(staff_actor.staff.id)
+    assert _org_outcome(client, coordinator, "ORG-SECURITY-REVIEW") == "fail"  # issues, no follow-up
+
+    followed = check | {"follow_up": "Laptop 3 encrypted the same day."}
+    assert client.post(f"{url}/checks", json=followed, headers=staff_actor.headers).status_code == 201
+    assert _org_outcome(client, coordinator, "ORG-SECURITY-REVIEW") == "pass"
+    assert [c["result"] for c in client.get(f"{url}/checks", headers=coordinator.headers).json()] == [
+        "issues_found",
+        "issues_found",
+    ]
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "control_check.create")).all()
+    assert len(events) == 2
+    assert all("Laptop" not in str(e.changes) for e in events)
+
+
+def test_a_control_s_owner_must_be_current_staff_and_checks_are_signed_as_oneself(
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    gone = make_actor(session, Role.staff, left_on=fixed_clock.today - timedelta(days=1))
+    assert gone.staff is not None
+    assert coordinator.staff is not None
+    control = _control(client, coordinator, "CTL-PHYSICAL-SECURITY")
+    url = f"/api/v1/controls/{control['id']}"
+    r = client.patch(url, json={"owner_id": str(gone.staff.id)}, headers=coordinator.headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "owner_id"
+    check = {
+        "performed_on": str(fixed_clock.today),
+        "result": "ok",
+        "performed_by_id": str(coordinator.staff.id),
+    }
+    assert client.post(f"{url}/checks", json=check, headers=staff_actor.headers).status_code == 403
+    future = check | {"performed_on": str(fixed_clock.today + timedelta(days=1))}
+    r = client.post(f"{url}/checks", json=future, headers=coordinator.headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "performed_on"
+
+
+def test_a_technology_in_use_needs_an_assessment_made_before_it(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, staff_actor: Actor
+) -> None:
+    today = fixed_clock.today
+    assert _org_outcome(client, coordinator, "ORG-TECHNOLOGY-ASSESSED") == "not_applicable"
+    body = {"name": "Padlet", "purpose": "Shared boards", "first_used_on": str(today - timedelta(days=10))}
+    r = client.post("/api/v1/technologies", json=body, headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+    url = f"/api/v1/technologies/{r.json()['id']}/assessments"
+    assert _org_outcome(client, coordinator, "ORG-TECHNOLOGY-ASSESSED") == "fail"
+    late = {
+        "assessed_on": str(today),
+        "risks": "Public links",
+        "mitigations": "Org only",
+        "decision": "approved",
+    }
+    assert client.post(url, json=late, headers=staff_actor.headers).status_code == 201
+    assert _org_outcome(client, coordinator, "ORG-TECHNOLOGY-ASSESSED") == "fail"  # after first use
+    early = late | {"assessed_on": str(today - timedelta(days=20))}
+    assert client.post(url, json=early, headers=staff_actor.headers).status_code == 201
+    assert _org_outcome(client, coordinator, "ORG-TECHNOLOGY-ASSESSED") == "pass"
+    assert len(client.get(url, headers=coordinator.headers).json()) == 2
+
+
+def test_an_overdue_control_is_announced_once_per_due_date(
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    session.add(
+        WebhookEndpoint(
+            url="https://crm.example.org/hooks", events=[WebhookEvent.control_overdue], secret="s"
+        )
+    )
+    session.commit()
+    control = _control(client, coordinator, "CTL-SECURITY-REVIEW")
+    long_ago = {"performed_on": str(fixed_clock.today - timedelta(days=200)), "result": "ok"}
+    url = f"/api/v1/controls/{control['id']}/checks"
+    assert client.post(url, json=long_ago, headers=coordinator.headers).status_code == 201
+    assert announce_overdue(session) == 1
+    assert announce_overdue(session) == 0  # the same due date: already announced
+    [delivery] = session.exec(
+        select(WebhookDelivery).where(WebhookDelivery.event_type == WebhookEvent.control_overdue)
+    ).all()
+    assert f'"control_id":"{control["id"]}"' in delivery.body
+    assert '"days_overdue":20' in delivery.body
+    assert "security" not in delivery.body.lower()
