@@ -74,6 +74,20 @@ def _query_flag(value: Any) -> Any:
     raise PydanticCustomError("bool_parsing", "Not a boolean: use true or false")
 
 
+def _not_blank(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            raise PydanticCustomError("blank", "Must not be blank: write the text, not only spaces")
+    return value
+
+
+# Free text a person must actually write (a reason, an outcome): stripped of surrounding whitespace, and
+# nothing left is a 422 naming the field; length limits apply to the stripped text. An optional one is
+# `Annotated[str | None, NOT_BLANK]` (absent or null is fine, blank is not).
+NOT_BLANK = BeforeValidator(_not_blank)
+NonBlank = Annotated[str, NOT_BLANK]
+
 # Body and query string alike: a date is exactly YYYY-MM-DD (not a number, not a timestamp).
 Day = Annotated[date, BeforeValidator(_calendar_day)]
 # A timestamp is ISO 8601 text (not a number of seconds).

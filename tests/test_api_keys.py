@@ -280,3 +280,34 @@ def test_last_used_at_is_written_at_most_once_a_minute(
     assert client.get(STAFF_URL, headers=actor.headers).status_code == 200
     session.refresh(actor.key)
     assert actor.key.last_used_at == fixed_clock.now()
+
+
+def test_an_expired_key_is_rotated_only_with_a_new_expiry_and_never_confirmed(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor
+) -> None:
+    body = {"name": "census", "scopes": ["read"], "expires_at": "2026-07-01T23:35:00Z"}
+    created = client.post(URL, json=body, headers=coordinator.headers).json()
+    fixed_clock.advance(minutes=10)  # past its expiry (and within the token's lifetime)
+    rotate, confirm = f"{URL}/{created['id']}/rotate", f"{URL}/{created['id']}/confirm"
+    # Confirming, or rotating without a new expiry, would answer 200 with a key that still cannot work.
+    for r in (
+        client.post(confirm, headers=coordinator.headers),
+        client.post(rotate, headers=coordinator.headers),
+        client.post(rotate, json={}, headers=coordinator.headers),
+    ):
+        assert (r.status_code, r.json().get("code")) == (409, "api_key_expired"), r.text
+    r = client.post(rotate, json={"expires_at": "2026-07-01T23:38:00Z"}, headers=coordinator.headers)
+    assert r.status_code == 422  # a new expiry in the past is no expiry at all
+    assert [e["field"] for e in r.json()["errors"]] == ["expires_at"]
+    old_secret = {"X-API-Key": created["key"]}
+    assert client.get(STAFF_URL, headers=old_secret).json()["code"] == "api_key_expired"  # nothing changed
+    r = client.post(rotate, json={"expires_at": "2027-03-31T17:00:00+01:00"}, headers=coordinator.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["expires_at"] == "2027-03-31T16:00:00Z"
+    assert client.get(STAFF_URL, headers={"X-API-Key": r.json()["key"]}).status_code == 200
+    # Rotated again with `null`, it no longer expires; without a body, the expiry stays.
+    r = client.post(rotate, json={"expires_at": None}, headers=coordinator.headers)
+    assert (r.status_code, r.json()["expires_at"]) == (200, None)
+    r = client.post(rotate, headers=coordinator.headers)
+    assert (r.status_code, r.json()["expires_at"]) == (200, None)
+    assert client.post(confirm, headers=coordinator.headers).status_code == 200

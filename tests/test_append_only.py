@@ -102,3 +102,39 @@ def test_a_consent_may_be_withdrawn_once_and_nothing_else_changed(session: Sessi
         text("SELECT withdrawal_reason FROM consent WHERE id = :id"), {"id": consent.id}
     ).scalar_one()
     assert row == "Parent asked"
+
+
+def test_an_incident_keeps_its_details_and_reporter_and_only_its_headline_and_status_change(
+    client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
+) -> None:
+    iid = client.post(URL, json=incident_body(), headers=coordinator.headers).json()["id"]
+    refused = {
+        "details": "UPDATE incident SET details = 'Rewritten', version = version + 1 WHERE id = :id",
+        "reporter": "UPDATE incident SET reported_by_id = :other, version = version + 1 WHERE id = :id",
+        "occurred_at": "UPDATE incident SET occurred_at = occurred_at - interval '1 day', "
+        "version = version + 1 WHERE id = :id",
+        "created_at": "UPDATE incident SET created_at = now(), version = version + 1 WHERE id = :id",
+    }
+    assert staff_actor.staff is not None
+    for statement in refused.values():
+        with pytest.raises(DBAPIError, match="only its headline and status"), session.begin_nested():
+            session.execute(text(statement), {"id": iid, "other": staff_actor.staff.id})
+    with pytest.raises(DBAPIError, match="never deleted"), session.begin_nested():
+        session.execute(text("DELETE FROM incident WHERE id = :id"), {"id": iid})
+    with pytest.raises(DBAPIError, match="refused"), session.begin_nested():
+        session.execute(text("TRUNCATE incident CASCADE"))
+    # What the application itself does still works: a correction and a transition.
+    h = coordinator.headers
+    assert (
+        client.patch(f"{URL}/{iid}", json={"summary": "Corrected", "reason": "Triage"}, headers=h).status_code
+        == 200
+    )
+    r = client.post(f"{URL}/{iid}/transitions", json={"to_status": "triaged", "reason": "Read"}, headers=h)
+    assert r.status_code in (200, 201), r.text
+    got = client.get(f"{URL}/{iid}", headers=h).json()
+    assert (got["summary"], got["status"], got["details"], got["version"]) == (
+        "Corrected",
+        "triaged",
+        incident_body()["details"],
+        3,
+    )

@@ -19,7 +19,7 @@ from api.auth.roles import Role
 from api.auth.throttle import LoginThrottle
 from api.config import DEV_SECRET, Settings, get_settings
 from api.db import utcnow
-from api.errors import Conflict, Unauthorized, Unprocessable
+from api.errors import Conflict, TooManyRequests, Unauthorized, Unprocessable
 from api.staff.models import Staff
 from tests.factories import PASSWORD, TODAY, Actor, make_actor, make_staff
 
@@ -100,8 +100,24 @@ def test_failed_sign_ins_are_audited_without_saying_why_to_the_caller(
     by_label = {e.actor_label: e for e in events}
     assert by_label[staff_actor.user.email].entity_id == staff_actor.user.id
     assert by_label[staff_actor.user.email].changes == {"reason": "wrong_password"}
-    assert by_label["nobody@moremusic.org.uk"].entity_id is None
+    assert by_label[service.UNKNOWN_ACCOUNT].entity_id is None
     assert all(e.actor_type == "anonymous" for e in events)
+
+
+def test_a_failed_sign_in_never_keeps_what_was_typed_for_an_unknown_account(
+    client: TestClient, staff_actor: Actor, session: Session
+) -> None:
+    # A password typed into the email field must not reach the append-only audit log, in any spelling.
+    assert staff_actor.user is not None
+    typed = "My Secret Pass 2026!"
+    assert_401(sign_in(client, typed))
+    assert_401(sign_in(client, f"  {staff_actor.user.email.upper()} ", "not the password at all"))
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "auth.sign_in_failed")).all()
+    assert sorted((e.actor_label or "") for e in events) == sorted(
+        [service.UNKNOWN_ACCOUNT, staff_actor.user.email]  # a known account: its own stored email
+    )
+    stored = json.dumps([e.model_dump(mode="json") for e in events]).casefold()
+    assert "secret pass" not in stored
 
 
 def test_disabled_or_departed_accounts_cannot_sign_in(client: TestClient, session: Session) -> None:
@@ -211,6 +227,56 @@ def test_one_client_guessing_across_accounts_is_throttled(
     assert token
 
 
+@pytest.mark.parametrize(
+    ("clients", "other"),
+    [
+        # One /64 is one client, whichever of its 2**64 addresses each guess comes from.
+        (
+            [f"2001:db8:1:2::{n:x}" for n in range(1, 40)] + ["2001:db8:1:2:ffff:ffff:ffff:ffff"],
+            "2001:db8:1:3::1",
+        ),
+        # An IPv4-mapped address is the IPv4 client itself, in either spelling.
+        (
+            ["198.51.100.7", "::ffff:198.51.100.7", "::ffff:c633:6407", "0:0:0:0:0:ffff:198.51.100.7"],
+            "198.51.100.8",
+        ),
+    ],
+)
+def test_the_client_limit_counts_an_ipv6_client_per_64_and_mapped_ipv4_as_ipv4(
+    session: Session, coordinator: Actor, clients: list[str], other: str
+) -> None:
+    assert coordinator.user is not None
+    limit = get_settings().login_client_max_failures
+    for n in range(limit):
+        with pytest.raises(Unauthorized):
+            service.sign_in(
+                session=session,
+                email=f"guess-{n}@moremusic.org.uk",
+                password="Summer2026!",
+                client=clients[n % len(clients)],
+            )
+    for address in clients:
+        with pytest.raises(TooManyRequests, match="your address"):
+            service.sign_in(session=session, email=coordinator.user.email, password=PASSWORD, client=address)
+    # The next network (or the next IPv4 address) is another client.
+    assert service.sign_in(session=session, email=coordinator.user.email, password=PASSWORD, client=other)
+
+
+@pytest.mark.parametrize(
+    ("client_text", "subject"),
+    [
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        ("203.0.113.9", "203.0.113.9"),
+        ("::1", "::/64"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_client_subject(client_text: str, subject: str) -> None:
+    assert throttle.client_subject(client_text) == subject
+
+
 def test_a_password_check_is_counted_and_committed_before_it_runs(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -273,6 +339,8 @@ def test_token_errors_carry_oauth2_error_and_description(client: TestClient, sta
         ("10.0.0.2", ["not an address"], "10.0.0.2"),
         ("10.0.0.2", [], "10.0.0.2"),
         ("::1", ["2001:db8::5"], "2001:db8::5"),
+        # A dual-stack socket reports an IPv4 peer as IPv4-mapped: still the trusted IPv4 proxy.
+        ("::ffff:10.0.0.2", ["198.51.100.1, ::ffff:203.0.113.7"], "203.0.113.7"),
         ("testclient", ["198.51.100.1"], "testclient"),
         (None, [], "unknown"),
     ],

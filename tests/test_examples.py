@@ -30,6 +30,7 @@ from tests.factories import (
     Actor,
     consents_make_consent,
     make_actor,
+    make_api_key,
     make_group,
     make_membership,
     make_participant,
@@ -146,6 +147,8 @@ def _world(session: Session) -> dict[str, str]:
     technology = Technology(name="Padlet", purpose="Shared boards", first_used_on=None)
     session.add(technology)
     session.commit()
+    key = make_api_key(session).key
+    assert key is not None
     control = session.exec(select(Control.id).where(Control.code == "CTL-SECURITY-REVIEW")).one()
     return {
         GROUP: str(group.id),
@@ -163,6 +166,7 @@ def _world(session: Session) -> dict[str, str]:
         "{identity_id}": str(identity.id),
         "{roster_id}": str(roster.id),
         "{roster_entry_id}": str(entry.id),
+        "{key_id}": str(key.id),
         "{control_id}": str(control),
         "{technology_id}": str(technology.id),
     }

@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from api.auth import api_key_service as service
-from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeyRotate
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
 from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
@@ -84,7 +84,8 @@ def confirm_api_key(
 ) -> ApiKey:
     """A key stops working (401 `api_key_unconfirmed`) when the person answerable for it, its creator or
     whoever last confirmed or rotated it, is disabled or leaves. Confirming it says the organisation still
-    wants it: it works again, and you become answerable for it. A revoked key is a 409."""
+    wants it: it works again, and you become answerable for it. A revoked key is a 409, and so is an expired
+    one (`api_key_expired`: rotate it with a new `expires_at` instead)."""
     key = service.confirm(session=session, actor=caller, key=key, expected_version=expected_version)
     set_etag(response, key.version)
     return key
@@ -97,11 +98,20 @@ def confirm_api_key(
     summary="Rotate an API key's secret",
 )
 def rotate_api_key(
-    session: SessionDep, caller: Admin, key: ApiKeyById, expected_version: IfMatch, response: Response
+    session: SessionDep,
+    caller: Admin,
+    key: ApiKeyById,
+    expected_version: IfMatch,
+    response: Response,
+    data: Annotated[ApiKeyRotate, Body()] = ApiKeyRotate(),  # no body: the expiry stays
 ) -> ApiKeyCreated:
-    """Give the key a new secret, in this answer only (the old secret stops at once); name, scopes and
-    expiry stay, and you become answerable for the key, as when confirming it. A revoked key is a 409."""
-    key, secret = service.rotate(session=session, actor=caller, key=key, expected_version=expected_version)
+    """Give the key a new secret, in this answer only (the old secret stops at once); name and scopes stay,
+    and you become answerable for the key, as when confirming it. The expiry stays unless the optional body
+    sets `expires_at` (a future time, or null for none). A revoked key is a 409; an expired key is a 409
+    `api_key_expired` unless the body gives it a new expiry."""
+    key, secret = service.rotate(
+        session=session, actor=caller, key=key, data=data, expected_version=expected_version
+    )
     # As at creation: never cached, nor kept for Idempotency-Key replays.
     response.headers["Cache-Control"] = "no-store"
     set_etag(response, key.version)

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from api import crud
 from api.audit import service as audit
-from api.auth.models import ApiKey, ApiKeyCreate
+from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyRotate
 from api.auth.principal import Principal, hash_api_key
 from api.db import utcnow
 from api.errors import Conflict, Unprocessable
@@ -58,17 +58,32 @@ def create(*, session: Session, actor: Principal, data: ApiKeyCreate) -> tuple[A
     return crud.save(session, key, actor=actor, action="api_key.create"), secret
 
 
+# The 409 code for confirming or rotating an expired key without a new expiry.
+EXPIRED = "api_key_expired"
+
+
 def _working(key: ApiKey) -> None:
     if key.revoked_at is not None:
         raise Conflict(f"This key was revoked at {key.revoked_at.isoformat()}")
+
+
+def _expired(key: ApiKey) -> bool:
+    return key.expires_at is not None and key.expires_at <= utcnow()
 
 
 def confirm(
     *, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None
 ) -> ApiKey:
     """A coordinator vouches for a key for the organisation: it works again if its creator was disabled or
-    left, and from now on depends on the confirming coordinator staying active instead. 409 if revoked."""
+    left, and from now on depends on the confirming coordinator staying active instead. 409 if revoked, and
+    409 `api_key_expired` if it has expired (confirming would not make it work: rotate it with a new
+    `expires_at`)."""
     _working(key)
+    if _expired(key):
+        raise Conflict(
+            "This key has expired: confirming it would not make it work; rotate it with a new expires_at",
+            code=EXPIRED,
+        )
     before = audit.snapshot(key)
     key.confirmed_by_id, key.confirmed_at = actor.id, utcnow()
     return crud.save(
@@ -77,12 +92,30 @@ def confirm(
 
 
 def rotate(
-    *, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None
+    *,
+    session: Session,
+    actor: Principal,
+    key: ApiKey,
+    data: ApiKeyRotate | None = None,
+    expected_version: int | None = None,
 ) -> tuple[ApiKey, str]:
     """Replace a key's secret (the old one stops at once) and return the new one this once; the rotating
-    coordinator becomes answerable for it, as with `confirm`. Name, scopes and expiry stay. 409 if revoked."""
+    coordinator becomes answerable for it, as with `confirm`. Name and scopes stay; so does the expiry unless
+    `data` sets `expires_at` (a future time, 422 naming it otherwise; or null for none). 409 if revoked, and
+    409 `api_key_expired` if the key has expired and no new expiry is given (a new secret that cannot work
+    would be useless)."""
     _working(key)
+    new_expiry = data is not None and "expires_at" in data.model_fields_set
+    if new_expiry and data is not None and data.expires_at is not None and data.expires_at <= utcnow():
+        raise Unprocessable.field("expires_at", "must be in the future")
+    if _expired(key) and not new_expiry:
+        raise Conflict(
+            "This key has expired: give a new expires_at (a future time, or null for none) to rotate it",
+            code=EXPIRED,
+        )
     before = audit.snapshot(key)
+    if new_expiry and data is not None:
+        key.expires_at = data.expires_at
     secret = _new_secret()
     key.prefix, key.key_hash = secret[:SHOWN_PREFIX_LENGTH], hash_api_key(secret)
     key.confirmed_by_id, key.confirmed_at = actor.id, utcnow()

@@ -113,6 +113,16 @@ class ApiKeyCreate(SQLModel):
     )
 
 
+class ApiKeyRotate(SQLModel):
+    """The optional body of a rotation: a new expiry. Absent, the expiry stays; `null`, the key no longer
+    expires. Required (a future time or null) when the key has expired."""
+
+    model_config = forbid_extra({}, {"expires_at": "2027-03-31T17:00:00Z"}, {"expires_at": None})
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="The new expiry (a timestamp with its offset), or null for none"
+    )
+
+
 class ApiKeyPublic(SQLModel):
     id: uuid.UUID
     name: str

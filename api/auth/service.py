@@ -21,6 +21,9 @@ from api.staff.models import EmploymentType, Staff
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256  # as in the input models
 MAX_EMAIL_LENGTH = 254
+# The audit label of a failed sign-in that matched no account. What was typed is never kept: it is often a
+# password typed into the wrong field, and the audit log is append-only (it could never be removed).
+UNKNOWN_ACCOUNT = "unknown account"
 
 
 def sign_in(*, session: Session, email: str, password: str, client: str) -> tuple[str, int]:
@@ -49,7 +52,7 @@ def sign_in(*, session: Session, email: str, password: str, client: str) -> tupl
         audit.record(
             session,
             actor=None,
-            actor_label=login,
+            actor_label=user.email if user else UNKNOWN_ACCOUNT,
             action="auth.sign_in_failed",
             entity=user,
             entity_type="user_account",

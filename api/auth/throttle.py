@@ -19,7 +19,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
 
 from sqlalchemy import case
@@ -32,6 +32,9 @@ from api.errors import TooManyRequests
 
 ACCOUNT = "account"
 CLIENT = "client"
+# One IPv6 client is one /64: a single subscriber or host is routinely given a whole /64 (RFC 6177, RFC 7421),
+# so counting each address apart would let one client take a fresh counter per guess.
+IPV6_CLIENT_PREFIX = 64
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -89,7 +92,7 @@ def take(session: Session, *, login: str, client: str, now: datetime) -> Taken:
     s = get_settings()
     counters = (
         (ACCOUNT, _hash(login), s.login_max_failures, "this account"),
-        (CLIENT, _hash(client), s.login_client_max_failures, "your address"),
+        (CLIENT, _hash(client_subject(client)), s.login_client_max_failures, "your address"),
     )
     counted: list[tuple[str, str, datetime]] = []
     # Always the account first, then the client: concurrent attempts lock rows in one order, never a cycle.
@@ -125,6 +128,28 @@ def give_back(session: Session, taken: Taken) -> None:
         )
 
 
+def _read_address(text: str) -> IPv4Address | IPv6Address:
+    """An IP address from text (ValueError if it is not one); an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`,
+    what a dual-stack socket reports for an IPv4 peer) is read as the IPv4 address it carries."""
+    address = ip_address(text)
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def client_subject(client: str) -> str:
+    """What the per-client counter counts for a client address: an IPv4 address itself (IPv4-mapped forms
+    included), an IPv6 address's /64 network (`2001:db8:1:2::/64`), anything else (a test client, a Unix
+    socket) as it is."""
+    try:
+        address = _read_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, IPv6Address):
+        return str(ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(address)
+
+
 def client_address(peer: str | None, forwarded_for: list[str]) -> str:
     """The address a request came from: the peer's, or, when the peer is a trusted proxy
     (`TRUSTED_PROXIES`), the nearest address in `X-Forwarded-For` that is not a trusted proxy.
@@ -140,13 +165,13 @@ def client_address(peer: str | None, forwarded_for: list[str]) -> str:
         return any(address.version == net.version and address in net for net in trusted)
 
     try:
-        current = ip_address(peer)
+        current = _read_address(peer)
     except ValueError:
         return peer  # not an IP peer (a Unix socket, a test client): nothing to forward from
     hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
     while is_trusted(current) and hops:
         try:
-            current = ip_address(hops.pop())
+            current = _read_address(hops.pop())
         except ValueError:
             break  # a malformed entry: stop at the last address we could read
     return str(current)

@@ -15,7 +15,7 @@ from pydantic import Field as Described
 from sqlmodel import JSON, Field, SQLModel
 
 from api import clock
-from api.common import Day, Flag, Whole, forbid_extra, in_force
+from api.common import Day, Flag, NonBlank, Whole, forbid_extra, in_force
 from api.compliance.engine import Status
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 
@@ -57,6 +57,7 @@ class WaiverCreate(WaiverBase):
             "expires_on": "2029-09-01",
         }
     )
+    reason: NonBlank = Field(min_length=1, max_length=2000)
 
 
 class WaiverPublic(WaiverBase):

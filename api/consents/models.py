@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from sqlalchemy import Index, event
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import Day, Flag, Whole, forbid_extra
+from api.common import NOT_BLANK, Day, Flag, Whole, forbid_extra
 from api.consents.canonical import ReadAs
 from api.consents.logic import Refusal
 from api.consents.publication import Detail as MatchKind
@@ -109,7 +109,7 @@ class ConsentUpsert(ConsentBase):
         default=None, min_length=1, max_length=100, description="The CRM's id for the participant"
     )
     withdrawn_on: Day | None = Field(default=None, description="First day it no longer holds")
-    withdrawal_reason: str | None = Field(default=None, max_length=1000)
+    withdrawal_reason: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=1000)
 
 
 class ConsentWithdraw(SQLModel):
@@ -117,7 +117,7 @@ class ConsentWithdraw(SQLModel):
         {"withdrawn_on": "2025-11-10", "reason": "The carer asked by email that photos are no longer used"}
     )
     withdrawn_on: Day
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=1000)
 
 
 class StillAllowed(SQLModel):

@@ -3,12 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import Day, Flag, Instant, Patch, Whole, forbid_extra
+from api.common import NOT_BLANK, Day, Flag, Instant, NonBlank, Patch, Whole, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type
 
 
@@ -130,9 +130,9 @@ class IncidentUpdate(Patch):
     category: Category | None = None
     severity: Severity | None = None
     group_id: uuid.UUID | None = None
-    summary: str | None = Field(default=None, min_length=1, max_length=500)
+    summary: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=500)
     rule_ids: list[str] | None = Field(default=None, max_length=50)
-    reason: str | None = Field(
+    reason: Annotated[str | None, NOT_BLANK] = Field(
         default=None,
         min_length=1,
         max_length=5000,
@@ -203,9 +203,9 @@ class TransitionCreate(SQLModel):
         },
     )
     to_status: IncidentStatus
-    reason: str = Field(min_length=1, max_length=5000)
+    reason: NonBlank = Field(min_length=1, max_length=5000)
     outcome: Outcome | None = Field(default=None, description="Required when closing")
-    outcome_summary: str | None = Field(
+    outcome_summary: Annotated[str | None, NOT_BLANK] = Field(
         default=None, min_length=1, max_length=5000, description="Required when closing"
     )
 
@@ -324,7 +324,7 @@ class NotificationCreate(SQLModel):
     informed_by_id: uuid.UUID | None = Field(
         default=None, description="The member of staff who told them; defaults to the caller"
     )
-    not_informed_reason: str | None = Field(
+    not_informed_reason: Annotated[str | None, NOT_BLANK] = Field(
         default=None, min_length=1, max_length=5000, description="Why the parent or carer is not informed"
     )
 
