@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
@@ -77,7 +78,8 @@ def _query_flag(value: Any) -> Any:
 def _not_blank(value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
-        if not value:
+        # Invisible format characters (a zero-width space, a BOM) write nothing either.
+        if not value or all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in value):
             raise PydanticCustomError("blank", "Must not be blank: write the text, not only spaces")
     return value
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -133,3 +134,35 @@ def test_an_overdue_control_is_announced_once_per_due_date(
     assert f'"control_id":"{control["id"]}"' in delivery.body
     assert '"days_overdue":20' in delivery.body
     assert "security" not in delivery.body.lower()
+
+
+def test_only_the_owner_or_a_coordinator_records_a_check(
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    # Found by a breaker: any member of staff could record an "ok" check and so clear a failed control.
+    owner = make_actor(session, Role.staff)
+    assert owner.staff is not None
+    control = _control(client, coordinator, "CTL-PHYSICAL-SECURITY")
+    url = f"/api/v1/controls/{control['id']}"
+    assert client.patch(url, json={"owner_id": str(owner.staff.id)}, headers=coordinator.headers).is_success
+    found = {"performed_on": str(fixed_clock.today), "result": "issues_found"}
+    assert client.post(f"{url}/checks", json=found, headers=owner.headers).status_code == 201
+    assert _org_outcome(client, coordinator, "ORG-PHYSICAL-SECURITY") == "fail"
+
+    ok = {"performed_on": str(fixed_clock.today), "result": "ok"}
+    r = client.post(f"{url}/checks", json=ok, headers=staff_actor.headers)
+    assert r.status_code == 403, r.text
+    assert _org_outcome(client, coordinator, "ORG-PHYSICAL-SECURITY") == "fail"
+    assert client.post(f"{url}/checks", json=ok, headers=coordinator.headers).status_code == 201
+    assert _org_outcome(client, coordinator, "ORG-PHYSICAL-SECURITY") == "pass"
+
+
+@pytest.mark.parametrize("blank", [" \t ", "\u200b", "\ufeff \u200d"])
+def test_a_blank_follow_up_is_refused(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, blank: str
+) -> None:
+    control = _control(client, coordinator, "CTL-SECURITY-REVIEW")
+    check = {"performed_on": str(fixed_clock.today), "result": "issues_found", "follow_up": blank}
+    r = client.post(f"/api/v1/controls/{control['id']}/checks", json=check, headers=coordinator.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "follow_up"

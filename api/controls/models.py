@@ -14,12 +14,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
-from api.common import Day, Patch, Whole, forbid_extra
+from api.common import NOT_BLANK, Day, Patch, Whole, forbid_extra
 from api.db import Timestamped, enum_type
 
 FREE_TEXT = "never name a child or give their details"
@@ -75,7 +75,7 @@ class ControlCheckCreate(SQLModel):
         default=None, description="Who did it; the caller when left out (a coordinator may name another)"
     )
     result: CheckResult
-    follow_up: str | None = Field(
+    follow_up: Annotated[str | None, NOT_BLANK] = Field(
         default=None, min_length=1, max_length=2000, description=f"What is done about the issues; {FREE_TEXT}"
     )
     evidence_ref: str | None = Field(default=None, min_length=1, max_length=200)

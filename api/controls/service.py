@@ -12,6 +12,7 @@ from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import Reach
+from api.auth.roles import Permission
 from api.controls.models import (
     AssessmentCreate,
     Control,
@@ -22,7 +23,7 @@ from api.controls.models import (
     TechnologyAssessment,
     TechnologyCreate,
 )
-from api.errors import Unprocessable
+from api.errors import Forbidden, Unprocessable
 from api.staff.models import Staff
 
 
@@ -81,9 +82,12 @@ def record_check(
     """Record a check of a control, signed by the caller (a coordinator may name another member of staff).
 
     Errors: 422 `performed_on` in the future; 422 `performed_by_id` for someone not current staff then; 403
-    for a member of staff naming another."""
+    for a member of staff naming another, or checking a control they do not own (the owner answers for the
+    control: a check by anyone else could clear its failure)."""
     _not_future(data.performed_on, "performed_on")
     signer = reach.signer(session, data.performed_by_id, data.performed_on, "performed_by_id")
+    if Permission.CONTROL_ADMIN not in actor.permissions and control.owner_id != signer:
+        raise Forbidden("Only the control's owner, or a coordinator, records its checks")
     row = ControlCheck.model_validate(data, update={"control_id": control.id, "performed_by_id": signer})
     _save(
         session,
