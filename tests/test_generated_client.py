@@ -24,6 +24,7 @@ from tests.factories import (
     PASSWORD,
     TODAY,
     compliance_compliant_group,
+    compliance_declaration,
     compliance_member,
     make_actor,
     make_api_key,
@@ -91,6 +92,7 @@ def test_round_trip_with_an_api_key(generated: ModuleType) -> None:
                 esafety_training_completed_on=TODAY - timedelta(days=100),
                 uses_social_media_for_work=True,
             )
+            compliance_declaration(session, admin)  # so the group is compliant before the push
             compliance_member(session, group, staff=admin, role=MemberRole.admin)
             departed = {
                 "external_id": "crm-9003",

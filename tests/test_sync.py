@@ -15,6 +15,7 @@ from tests.factories import (
     Actor,
     compliance_bulk_groups,
     compliance_compliant_group,
+    compliance_declaration,
     compliance_member,
     make_staff,
 )
@@ -119,6 +120,7 @@ def test_a_departed_admin_turns_a_compliant_group_non_compliant(
     assert created["groups_changed"] == []  # new to the service: in no group yet
     staff = session.get(Staff, uuid.UUID(created["results"][0]["id"]))
     assert staff is not None
+    compliance_declaration(session, staff)  # GRP-STAFF-DECLARATIONS: the CRM does not carry declarations
     compliance_member(session, group, staff=staff, role=MemberRole.admin)
     report = f"/api/v1/groups/{group.id}/compliance"
     assert client.get(report, headers=coordinator.headers).json()["status"] == "compliant"

@@ -87,7 +87,12 @@ def diff_policy_versions(
     return service.diff(session=session, before=before, after=version_number)
 
 
-@router.get("/coverage", response_model=CoveragePublic, summary="Which sentences the service keeps, and how")
+@router.get(
+    "/coverage",
+    response_model=CoveragePublic,
+    summary="Which sentences the service keeps, and how",
+    responses=NOT_FOUND,  # no version was in force on `as_of` (a day before the first took effect)
+)
 def get_policy_coverage(
     session: SessionDep,
     _: Reader,
