@@ -60,6 +60,7 @@ def _print_sign_ins(accounts: list[tuple[str, str, str]]) -> None:
 
 
 def _seed_demo(args: argparse.Namespace) -> int:
+    import api.listeners  # noqa: F401  (the domain events' subscribers, before any write)
     from api.db import get_engine
     from api.demo import seed, sign_ins
     from api.staff.models import Staff
@@ -82,6 +83,7 @@ def _seed_demo(args: argparse.Namespace) -> int:
 
 
 def _create_user(args: argparse.Namespace) -> int:
+    import api.listeners  # noqa: F401  (the domain events' subscribers, before any write)
     from api.auth.roles import Role
     from api.auth.service import create_user_for_email
     from api.db import get_engine

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import date, datetime
+from enum import Enum
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import update
@@ -11,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from api.audit import service as audit
-from api.auth.principal import Principal
+from api import events
 from api.db import Timestamped, utcnow
 from api.errors import Conflict, NotFound, PreconditionFailed
+from api.events import Actor
 
 M = TypeVar("M", bound=Timestamped)
 T = TypeVar("T")
@@ -44,6 +46,39 @@ def once_more_if_raced(session: Session, run: Callable[[], T]) -> T:
     return run()
 
 
+# Fields a record's snapshot leaves out: bookkeeping that moves on every write, and secrets' hashes (a copy
+# of a hash in the audit trail is one more thing to leak).
+IGNORED_FIELDS = frozenset({"updated_at", "version", "created_at", "password_hash", "key_hash", "secret"})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def snapshot(obj: SQLModel) -> dict[str, Any]:
+    """The record's fields as JSON-ready values (enums by value, dates ISO 8601, UUIDs as text), without
+    IGNORED_FIELDS: what `save` compares and the audit trail diffs."""
+    return {k: _plain(v) for k, v in obj.model_dump().items() if k not in IGNORED_FIELDS}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """{field: {"before": old, "after": new}} for each changed field (the audit trail withholds free text)."""
+    changed: dict[str, Any] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            changed[key] = {"before": old, "after": new}
+    return changed
+
+
 def get_or_404(session: Session, model: type[M], id_: uuid.UUID, label: str) -> M:
     obj = session.get(model, id_)
     if obj is None:
@@ -60,7 +95,7 @@ def page(session: Session, query: SelectOfScalar[M], *, limit: int, offset: int)
 
 def apply(obj: M, patch: SQLModel) -> dict[str, Any]:
     """Set the fields the client sent; return the record's state before, for the audit diff."""
-    before = audit.snapshot(obj)
+    before = snapshot(obj)
     for key, value in patch.model_dump(exclude_unset=True).items():
         setattr(obj, key, value)
     return before
@@ -75,18 +110,19 @@ def save(
     session: Session,
     obj: M,
     *,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     before: dict[str, Any] | None = None,
     unique_fields: tuple[str, ...] = (),
     expected_version: int | None = None,
 ) -> M:
-    """Commit the record and its audit event together; a uniqueness clash is a 409, and nothing is written.
+    """Commit the record and its audit event (`events.RecordSaved`) together; a uniqueness clash is a 409,
+    and nothing is written.
 
     An update (`before` given) is a compare-and-set on `version`: if another writer changed the record since
     it was read, nothing is written and the answer is 412 (the caller's If-Match is stale) or 409."""
     if before is not None:
-        if not audit.diff(before, audit.snapshot(obj)):
+        if not diff(before, snapshot(obj)):
             # Nothing changed: no new version, no audit entry (a repeated push or an empty PATCH).
             if expected_version is not None and expected_version != obj.version:
                 raise PreconditionFailed(
@@ -96,7 +132,8 @@ def save(
         _claim_version(session, obj, expected_version)
         obj.updated_at = utcnow()
     session.add(obj)
-    audit.record(session, actor=actor, action=action, entity=obj, before=before)
+    # The audit trail adds its event here (api/audit/service.py subscribes), to commit with the record.
+    events.publish(session, events.RecordSaved(entity=obj, actor=actor, action=action, before=before))
     try:
         session.flush()
         # Read back before the commit, not after: a read after it would begin another transaction, which

@@ -12,14 +12,16 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
+import api.listeners  # noqa: F401  (the domain events' subscribers, before any write)
+from api.auth.principal import request_owner
 from api.config import get_settings
 from api.dashboard.router import router as dashboard_router
 from api.docs import install_docs
 from api.errors import DatabaseErrors, install_error_handlers
 from api.health import router as health_router
-from api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from api.idempotency import PREFIX as IDEMPOTENCY_PREFIX
-from api.idempotency import IdempotencyMiddleware
+from api.idempotency.middleware import HEADER as IDEMPOTENCY_HEADER
+from api.idempotency.middleware import PREFIX as IDEMPOTENCY_PREFIX
+from api.idempotency.middleware import IdempotencyMiddleware
 from api.limits import BodySizeLimit
 from api.router import api_router
 from api.security_headers import SecurityHeaders
@@ -133,7 +135,7 @@ def create_app() -> FastAPI:
     app.include_router(api_router)
     app.include_router(dashboard_router)
     # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(IdempotencyMiddleware, identify=request_owner)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it is the outermost: it sees a database error raised by any middleware inside it.
     app.add_middleware(DatabaseErrors)

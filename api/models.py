@@ -8,7 +8,7 @@ from api.consents.models import Consent
 from api.controls.models import Control, ControlCheck, Technology, TechnologyAssessment
 from api.declarations.models import StaffDeclaration
 from api.groups.models import Group, GroupReview, RiskAssessment
-from api.idempotency import IdempotencyKey
+from api.idempotency.store import IdempotencyKey
 from api.identities.models import PlatformIdentity
 from api.incidents.models import (
     Incident,

@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select
 
 from api.audit.models import AuditEvent
 from api.db import utcnow
-from api.idempotency import IdempotencyKey, fingerprint_of
+from api.idempotency.middleware import fingerprint_of
+from api.idempotency.store import IdempotencyKey
 from api.incidents.models import Incident
 from api.staff.models import Staff
 from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent

@@ -24,7 +24,7 @@ from api.auth import tokens
 from api.auth.roles import Role
 from api.config import get_settings
 from api.db import make_engine, request_writes, utcnow
-from api.idempotency import KeyInUse, claim, renew
+from api.idempotency.store import KeyInUse, claim, renew
 from tests import conftest
 from tests.factories import TODAY, Actor, make_actor, make_participant, make_staff
 from tests.live import live_server, throwaway_database

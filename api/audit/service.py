@@ -4,16 +4,19 @@ changes or deletes an event."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from enum import Enum
+from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, func, select
 
+from api import events
 from api.audit.models import AuditEvent
-from api.auth.principal import Principal
+from api.crud import IGNORED_FIELDS as IGNORED_FIELDS  # the record snapshots the trail diffs live in crud
+from api.crud import diff as diff
+from api.crud import snapshot as snapshot
+from api.events import Actor, RecordSaved
 
 # The audit log is append-only, kept for ever and read more widely than the records, so it must not become a
 # second copy of what people wrote about children and adults. It records that such a field changed, never what
@@ -52,8 +55,6 @@ VERBATIM: dict[str, frozenset[str]] = {
     "incident_view": frozenset({"viewer_kind", "viewer_label", "viewer_role"}),
     "webhook_endpoint": frozenset({"url", "events"}),
 }
-# Secrets' hashes stay out of the log too: a copy of a hash is one more thing to leak.
-IGNORED_FIELDS = frozenset({"updated_at", "version", "created_at", "password_hash", "key_hash", "secret"})
 
 
 def model_for(entity_type: str | None) -> type[SQLModel] | None:
@@ -92,36 +93,10 @@ def withhold(model: type[SQLModel] | None, changes: dict[str, Any]) -> dict[str,
     return {k: REDACTED if k in hidden or k in PERSONAL_FIELDS else v for k, v in changes.items()}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def snapshot(obj: SQLModel) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in obj.model_dump().items() if k not in IGNORED_FIELDS}
-
-
-def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """{field: {"before": old, "after": new}} for each changed field (`record` withholds the free text)."""
-    changed: dict[str, Any] = {}
-    for key in sorted(set(before) | set(after)):
-        old, new = before.get(key), after.get(key)
-        if old != new:
-            changed[key] = {"before": old, "after": new}
-    return changed
-
-
 def record(
     session: Session,
     *,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     entity: SQLModel | None = None,
     entity_type: str | None = None,
@@ -180,3 +155,10 @@ def list_(
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     query = query.order_by(col(AuditEvent.occurred_at).desc(), col(AuditEvent.id).desc())
     return list(session.exec(query.limit(limit).offset(offset)).all()), int(total)
+
+
+def _on_record_saved(session: Session, event: RecordSaved) -> None:
+    record(session, actor=event.actor, action=event.action, entity=event.entity, before=event.before)
+
+
+events.subscribe(RecordSaved, _on_record_saved)

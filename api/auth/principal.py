@@ -115,6 +115,17 @@ def authenticate(session: Session, *, api_key: str | None, token: str | None) ->
     raise Unauthorized()
 
 
+def request_owner(session: Session, api_key: str | None, token: str | None) -> str | None:
+    """Who owns a request's Idempotency-Key (`user:<id>`, `api_key:<id>`), authenticated as `authenticate`
+    does; None if the credentials would not be let in (the app then answers its 401). For
+    api.idempotency.middleware, which is given it by api/main.py."""
+    try:
+        principal = authenticate(session, api_key=api_key, token=token)
+    except Unauthorized:
+        return None
+    return f"{principal.kind}:{principal.id}"
+
+
 def _from_token(session: Session, token: str) -> Principal:
     try:
         claims = tokens.verify(token, secret=get_settings().secret_key.get_secret_value())

@@ -5,7 +5,8 @@ A group's status moves for two kinds of reason: something is written (a member a
 incident reported) or time passes (a review falls due, a consent or a waiver expires, a child reaches an
 age). So the comparison is against a stored status, never against "what the write changed", and it runs:
 
-- after each write to a group's own records (memberships, the group, its reviews and risk assessments,
+- after each write to a group's own records (its service publishes `events.GroupFactsChanged` after its
+  commit; `after_write` below listens) (memberships, the group, its reviews and risk assessments,
   incidents on it, waivers): one group, about ten queries, so the alert leaves with the change; and
 - on an interval in the webhook worker (`compliance_watch_seconds`) for every active group, which catches
   what time changes and what person-level writes change (a member of staff's training or leaving date, a
@@ -28,11 +29,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from api import clock
+from api import clock, events
 from api.compliance import history, service
 from api.compliance.engine import Status
 from api.compliance.models import GroupComplianceState
 from api.db import utcnow
+from api.events import GroupFactsChanged
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
 
@@ -112,3 +114,10 @@ def after_write(session: Session, group_ids: Iterable[uuid.UUID | None]) -> None
     except Exception:
         session.rollback()
         log.exception("announcing compliance changes for groups %s failed; the interval pass will retry", ids)
+
+
+def _on_group_facts_changed(session: Session, event: GroupFactsChanged) -> None:
+    after_write(session, event.group_ids)
+
+
+events.subscribe(GroupFactsChanged, _on_group_facts_changed)

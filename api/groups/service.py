@@ -12,11 +12,10 @@ from datetime import date
 from sqlalchemy import ColumnElement, ScalarSelect, func
 from sqlmodel import Session, col, select
 
-from api import clock, crud
+from api import clock, crud, events
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
 from api.common import check_order, contains
-from api.compliance import watch
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.groups.models import (
@@ -146,7 +145,7 @@ def create(*, session: Session, reach: Reach, data: GroupCreate) -> Group:
     session.commit()
     session.refresh(group)
     # Records the new group's first status, so the first change after it is announced.
-    watch.after_write(session, [group.id])
+    events.publish(session, events.GroupFactsChanged.of([group.id]))
     return group
 
 
@@ -194,7 +193,7 @@ def update(
         before=before,
         expected_version=expected_version,
     )
-    watch.after_write(session, [group.id])
+    events.publish(session, events.GroupFactsChanged.of([group.id]))
     return group
 
 
@@ -283,7 +282,7 @@ def record_risk_assessment(
     signer = reach.signer(session, data.assessed_by_id, data.assessed_on, "assessed_by_id")
     assessment = RiskAssessment.model_validate(data, update={"group_id": group.id, "assessed_by_id": signer})
     assessment = crud.save(session, assessment, actor=reach.actor, action="risk_assessment.create")
-    watch.after_write(session, [group.id])
+    events.publish(session, events.GroupFactsChanged.of([group.id]))
     return assessment
 
 
@@ -307,5 +306,5 @@ def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewC
     signer = reach.signer(session, data.reviewed_by_id, data.reviewed_on, "reviewed_by_id")
     review = GroupReview.model_validate(data, update={"group_id": group.id, "reviewed_by_id": signer})
     review = crud.save(session, review, actor=reach.actor, action="group_review.create")
-    watch.after_write(session, [group.id])
+    events.publish(session, events.GroupFactsChanged.of([group.id]))
     return review

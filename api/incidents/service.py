@@ -16,13 +16,12 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, SQLModel, col, func, select
 
-from api import clock, crud
+from api import clock, crud, events
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import Reach
 from api.auth.roles import Permission
 from api.common import check_order
-from api.compliance import watch
 from api.compliance.rules import ALL_IDS
 from api.db import utcnow
 from api.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
@@ -344,7 +343,7 @@ def create(*, session: Session, reach: Reach, data: IncidentCreate) -> IncidentP
         },
     )
     session.commit()
-    watch.after_write(session, [incident.group_id])
+    events.publish(session, events.GroupFactsChanged.of([incident.group_id]))
     return to_public(session=session, incidents=[incident])[0]
 
 
@@ -394,7 +393,7 @@ def update(
         expected_version=expected_version,
     )
     # Moving an incident between groups (or changing its severity) can change both groups' standing.
-    watch.after_write(session, [group_before, incident.group_id])
+    events.publish(session, events.GroupFactsChanged.of([group_before, incident.group_id]))
     return to_public(session=session, incidents=[incident])[0]
 
 
@@ -471,7 +470,7 @@ def transition(
     session.add(incident)
     _audit(session, actor=reach.actor, action="incident.transition", entity=incident, before=before)
     session.commit()
-    watch.after_write(session, [incident.group_id])
+    events.publish(session, events.GroupFactsChanged.of([incident.group_id]))
     return to_public(session=session, incidents=[incident])[0]
 
 

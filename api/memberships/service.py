@@ -12,10 +12,9 @@ from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
-from api import clock, crud
+from api import clock, crud, events
 from api.auth.reach import Reach
 from api.common import check_order
-from api.compliance import watch
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.groups.models import Group, GroupStatus
 from api.memberships.models import (
@@ -150,7 +149,7 @@ def create(*, session: Session, reach: Reach, data: MembershipCreate) -> Members
     except Conflict as exc:
         # Two requests raced past the check above; the partial unique index stopped the second.
         raise _already_in_group(field) from exc
-    watch.after_write(session, [membership.group_id])
+    events.publish(session, events.GroupFactsChanged.of([membership.group_id]))
     return membership
 
 
@@ -175,7 +174,7 @@ def update(
         before=before,
         expected_version=expected_version,
     )
-    watch.after_write(session, [membership.group_id])
+    events.publish(session, events.GroupFactsChanged.of([membership.group_id]))
     return membership
 
 
@@ -202,5 +201,5 @@ def end(
         before=before,
         expected_version=expected_version,
     )
-    watch.after_write(session, [membership.group_id])
+    events.publish(session, events.GroupFactsChanged.of([membership.group_id]))
     return membership

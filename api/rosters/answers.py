@@ -9,10 +9,9 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api import clock, crud
+from api import clock, crud, events
 from api.audit import service as audit
 from api.auth.reach import Reach
-from api.compliance import watch
 from api.db import utcnow
 from api.errors import (
     Conflict,
@@ -162,7 +161,7 @@ def resolve(
     session.add_all([entry, roster])
     session.commit()
     session.refresh(entry)
-    watch.after_write(session, [group.id])
+    events.publish(session, events.GroupFactsChanged.of([group.id]))
     return entry
 
 
@@ -357,5 +356,5 @@ def apply(
         expected_version=expected_version,
         unique_fields=("staff_id", "participant_id"),
     )
-    watch.after_write(session, [group.id])
+    events.publish(session, events.GroupFactsChanged.of([group.id]))
     return saved, changes

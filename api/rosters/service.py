@@ -17,10 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api import clock, crud, ratelimit
+from api import clock, crud, events, ratelimit
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
-from api.compliance import watch
 from api.config import get_settings
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
@@ -279,7 +278,7 @@ def upload(
     )
     session.commit()
     session.refresh(roster)
-    watch.after_write(session, [group.id])
+    events.publish(session, events.GroupFactsChanged.of([group.id]))
     return roster
 
 

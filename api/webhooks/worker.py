@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select, update
 
+import api.listeners  # noqa: F401  (the domain events' subscribers, before any write)
 from api.compliance.watch import announce_compliance_changes
 from api.config import get_settings
 from api.controls.overdue import announce_overdue

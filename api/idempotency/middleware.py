@@ -1,24 +1,4 @@
-"""Idempotent retries: a POST sent again with the same `Idempotency-Key` gets the first answer back.
-
-A pure ASGI middleware (so it sees the raw body and the finished response, and never buffers streams it
-should not). Keys live in the database, so a retry that lands on another worker is still recognised.
-
-- Keyed on (the caller, the key): the caller is the principal (`user:<id>` or `api_key:<id>`), never the
-  credential's bytes, so a user who signs in again and retries with a fresh token gets the first answer
-  back. The caller is authenticated, and must still be allowed in (an active account at its token epoch,
-  staff who have not left; a key neither revoked, expired nor unconfirmed), before anything is claimed or
-  replayed: otherwise the request passes through untouched and the app answers its 401. A request without
-  a credential passes through too (the only anonymous POST, sign-in, answers with a token never stored).
-- The request is fingerprinted (SHA-256 of method, path, query and the body, JSON in canonical form): the
-  same key with a different request is a 422 `idempotency_key_reused`; the same JSON with its keys in
-  another order or spaced differently is the same request.
-- Only 2xx answers are stored: a failed request releases its key at once, so a retry runs again (a bulk
-  sync that failed part way finds what it had saved, unchanged). An answer marked `Cache-Control: no-store`
-  (one that reveals a secret once) is not stored either.
-- A retry while the first request is still running is a 409. The running request renews its claim; a claim
-  nobody renews (a worker that died, or a release the database was too broken to write) is taken over
-  after `idempotency_lock_seconds`.
-"""
+"""The Idempotency-Key middleware (the rules are in api/idempotency/__init__.py)."""
 
 from __future__ import annotations
 
@@ -26,25 +6,19 @@ import contextlib
 import hashlib
 import json
 import logging
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
 
 import anyio
-import sqlalchemy as sa
 from anyio import to_thread
 from fastapi.security.utils import get_authorization_scheme_param
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import JSON, Field, Session, SQLModel, col, delete, select, update
+from sqlmodel import Session
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth.principal import authenticate
 from api.config import get_settings
-from api.db import UTCDateTime, get_session, request_writes, uncounted, utcnow
-from api.errors import DATABASE_ERRORS, FieldError, Unauthorized, problem_response
+from api.db import get_session, request_writes, uncounted, utcnow
+from api.errors import DATABASE_ERRORS, FieldError, problem_response
+from api.idempotency.store import KeyInUse, KeyReused, Stored, claim, complete, release, renew, valid_key
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -52,146 +26,9 @@ PREFIX = "/api/v1/"
 log = logging.getLogger(__name__)
 # Headers worth replaying; the rest (date, server, content-length) are the transport's to set again.
 KEPT_HEADERS = frozenset({b"content-type", b"location", b"etag", b"cache-control", b"retry-after"})
-
-
-class IdempotencyKey(SQLModel, table=True):
-    """One POST's key and, once it succeeded, its stored answer. Purged once expired."""
-
-    __tablename__ = "idempotency_key"
-    __table_args__ = (sa.UniqueConstraint("owner", "key"),)
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    owner: str = Field(max_length=64, description="The caller: `user:<id>` or `api_key:<id>`")
-    key: str = Field(max_length=255)
-    fingerprint: str = Field(
-        max_length=64, description="SHA-256 of method, path, query and the body in canonical form"
-    )
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    locked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    # Null while the first request is still running.
-    response_status: int | None = None
-    response_headers: list[list[str]] = Field(default_factory=list, sa_type=JSON)
-    response_body: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
-
-
-def _sha256(*parts: bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        # Length-prefixed, so ("ab", "c") and ("a", "bc") cannot collide.
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
-
-
-def valid_key(value: str) -> bool:
-    return 1 <= len(value) <= 255 and all(" " <= ch <= "~" for ch in value)
-
-
-@dataclass(frozen=True)
-class Stored:
-    status: int
-    headers: list[list[str]]
-    body: bytes
-
-
-class KeyInUse(Exception):
-    """The first request with this key has not finished."""
-
-
-class KeyReused(Exception):
-    """The key was used before for a different request."""
-
-
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdempotencyKey)
-
-
-def claim(session: Session, *, owner: str, key: str, fingerprint: str, now: datetime) -> Stored | None:
-    """Take the key for this request (None: go ahead and run it) or return the stored answer to replay.
-
-    Raises KeyReused for a different request under the same key, KeyInUse while the first one runs.
-    """
-    s = get_settings()
-    # Opportunistic purge: expired keys go as new ones arrive, so the table stays a day's worth.
-    session.exec(delete(IdempotencyKey).where(col(IdempotencyKey.expires_at) <= now))
-    inserted = session.exec(
-        _insert(session)
-        .values(
-            id=uuid.uuid4(),
-            owner=owner,
-            key=key,
-            fingerprint=fingerprint,
-            created_at=now,
-            locked_at=now,
-            expires_at=now + timedelta(hours=s.idempotency_key_hours),
-            response_headers=[],
-        )
-        .on_conflict_do_nothing(index_elements=["owner", "key"])
-        .returning(IdempotencyKey.__table__.c.id)  # type: ignore[attr-defined]
-    )
-    # RETURNING rather than rowcount: drivers do not all report a row count for ON CONFLICT.
-    ours = inserted.first() is not None
-    session.commit()
-    if ours:
-        return None
-    row = session.exec(
-        select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
-    ).one()
-    if row.fingerprint != fingerprint:
-        raise KeyReused
-    if row.response_status is not None:
-        return Stored(row.response_status, row.response_headers, row.response_body or b"")
-    # Still running, unless its worker died: then the first retry to get here takes the lock over.
-    stale = now - timedelta(seconds=s.idempotency_lock_seconds)
-    taken = session.exec(
-        update(IdempotencyKey)
-        .where(col(IdempotencyKey.id) == row.id, col(IdempotencyKey.response_status).is_(None))
-        .where(col(IdempotencyKey.locked_at) < stale)
-        .values(locked_at=now)
-        .returning(col(IdempotencyKey.id))
-    )
-    took_over = taken.first() is not None
-    session.commit()
-    if not took_over:
-        raise KeyInUse
-    return None
-
-
-def complete(session: Session, *, owner: str, key: str, stored: Stored) -> None:
-    """Keep the answer of a request that succeeded, for its retries."""
-    session.exec(
-        update(IdempotencyKey)
-        .where(col(IdempotencyKey.owner) == owner, col(IdempotencyKey.key) == key)
-        .values(response_status=stored.status, response_headers=stored.headers, response_body=stored.body)
-    )
-    session.commit()
-
-
-def renew(session: Session, *, owner: str, key: str, now: datetime) -> None:
-    """Keep the claim of a request that is still running."""
-    session.exec(
-        update(IdempotencyKey)
-        .where(
-            col(IdempotencyKey.owner) == owner,
-            col(IdempotencyKey.key) == key,
-            col(IdempotencyKey.response_status).is_(None),
-        )
-        .values(locked_at=now)
-    )
-    session.commit()
-
-
-def release(session: Session, *, owner: str, key: str) -> None:
-    """Free the key of a request that failed, so a retry runs it again (finding whatever it had saved)."""
-    session.exec(
-        delete(IdempotencyKey).where(
-            col(IdempotencyKey.owner) == owner,
-            col(IdempotencyKey.key) == key,
-            col(IdempotencyKey.response_status).is_(None),
-        )
-    )
-    session.commit()
+# Who owns a request's key, from its credentials (api key, bearer token), or None if they are not let in:
+# the app provides it (api/main.py: `api.auth.principal.request_owner`), so this module needs no auth.
+Identify = Callable[[Session, str | None, str | None], str | None]
 
 
 def _header(scope: Scope, name: bytes) -> list[bytes]:
@@ -205,7 +42,9 @@ def credentials(scope: Scope) -> tuple[str | None, str | None]:
     return headers.get("x-api-key") or None, token if scheme.lower() == "bearer" and token else None
 
 
-def owner_of(scope: Scope, sessions: Callable[[], contextlib.AbstractContextManager[Session]]) -> str | None:
+def owner_of(
+    scope: Scope, sessions: Callable[[], contextlib.AbstractContextManager[Session]], identify: Identify
+) -> str | None:
     """The caller who owns this request's key (`user:<id>`, `api_key:<id>`), authenticated as the route
     would authenticate them (a disabled user, an old token epoch, a departed member of staff, a revoked,
     expired or unconfirmed key: None); None too when the request carries no credential."""
@@ -213,11 +52,16 @@ def owner_of(scope: Scope, sessions: Callable[[], contextlib.AbstractContextMana
     if api_key is None and token is None:
         return None
     with uncounted(), sessions() as session:
-        try:
-            principal = authenticate(session, api_key=api_key, token=token)
-        except Unauthorized:
-            return None
-    return f"{principal.kind}:{principal.id}"
+        return identify(session, api_key, token)
+
+
+def _sha256(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        # Length-prefixed, so ("ab", "c") and ("a", "bc") cannot collide.
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
 
 
 def fingerprint_of(scope: Scope, body: bytes) -> str:
@@ -237,8 +81,9 @@ def fingerprint_of(scope: Scope, body: bytes) -> str:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, identify: Identify) -> None:
         self.app = app
+        self.identify = identify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(PREFIX):
@@ -258,7 +103,7 @@ class IdempotencyMiddleware:
         # Nothing is keyed, nor replayed, until the caller is known and may still act. An unknown, revoked
         # or expired credential passes through untouched, for the app to answer its 401.
         sessions = _session_factory(scope)
-        owner = await to_thread.run_sync(owner_of, scope, sessions)
+        owner = await to_thread.run_sync(owner_of, scope, sessions, self.identify)
         if owner is None:
             await self.app(scope, receive, send)
             return
