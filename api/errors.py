@@ -130,10 +130,6 @@ class PreconditionRequired(AppError):
     status_code, code, title = 428, "precondition_required", "Precondition required"
 
 
-class PayloadTooLarge(AppError):
-    status_code, code, title = 413, "payload_too_large", "Payload too large"
-
-
 class TooManyRequests(AppError):
     status_code, code, title = 429, "too_many_requests", "Too many requests"
 

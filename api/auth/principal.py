@@ -40,10 +40,6 @@ class Principal:
     staff_id: uuid.UUID | None = None
     permissions: frozenset[Permission] = field(default_factory=frozenset)
 
-    @property
-    def is_coordinator(self) -> bool:
-        return self.role is Role.coordinator
-
 
 def hash_api_key(key: str) -> str:
     # A fast hash is right here: the key is long and random, and it is checked on every request.
