@@ -34,16 +34,43 @@ class Raced(Conflict):
 RACE_RETRIES = 8
 
 
-def once_more_if_raced(session: Session, run: Callable[[], T]) -> T:
-    """Run an upsert, and if it lost a race, again: the next run finds what the winner stored and compares
-    with it (identical: unchanged; different: updated, or 412 on a stale If-Match), as the client's own
-    retry would. A record that clashes with a different one still gets the 409 after the last run."""
+def upsert_by_external_id(
+    session: Session,
+    *,
+    find: Callable[[], M | None],
+    create: Callable[[], M],
+    change: Callable[[M], tuple[M, Upserted]],
+    expected_version: int | None = None,
+) -> tuple[M, Upserted]:
+    """The CRM's push of the record it knows by its external id: `find` it; none yet, `create` it (412 if
+    an If-Match was given: there is no version to match); otherwise `change(existing)` says what became of
+    it. Two identical pushes at the same moment answer as one after the other would: a run that lost a
+    race to store it runs again (up to RACE_RETRIES times), finds what the winner stored and compares with
+    it (identical: unchanged; different: updated, or 412 on a stale If-Match), as the client's own retry
+    would. A record that clashes with a different one still gets the 409 after the last run."""
+
+    def once() -> tuple[M, Upserted]:
+        existing = find()
+        if existing is None:
+            if expected_version is not None:
+                raise PreconditionFailed("If-Match was given but there is no such record yet")
+            return create(), "created"
+        return change(existing)
+
     for _ in range(RACE_RETRIES):
         try:
-            return run()
+            return once()
         except Raced:
             session.rollback()
-    return run()
+    return once()
+
+
+def check_version(obj: Timestamped, expected_version: int | None) -> None:
+    """412 if the client's If-Match (`expected_version`) is not the version `obj` is at."""
+    if expected_version is not None and expected_version != obj.version:
+        raise PreconditionFailed(
+            f"The record is at version {obj.version}, not {expected_version}: read it again"
+        )
 
 
 # Fields a record's snapshot leaves out: bookkeeping that moves on every write, and secrets' hashes (a copy
@@ -124,10 +151,7 @@ def save(
     if before is not None:
         if not diff(before, snapshot(obj)):
             # Nothing changed: no new version, no audit entry (a repeated push or an empty PATCH).
-            if expected_version is not None and expected_version != obj.version:
-                raise PreconditionFailed(
-                    f"The record is at version {obj.version}, not {expected_version}: read it again"
-                )
+            check_version(obj, expected_version)
             return obj
         _claim_version(session, obj, expected_version)
         obj.updated_at = utcnow()

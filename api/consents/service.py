@@ -446,30 +446,8 @@ def upsert_by_external_id(
     data: ConsentUpsert,
     expected_version: int | None = None,
 ) -> tuple[Consent, crud.Upserted]:
-    """The CRM's push of the record it knows by `external_id`. Two identical pushes at the same moment
-    answer as one after the other would: the one that loses the race to store it finds it stored."""
-    return crud.once_more_if_raced(
-        session,
-        lambda: _upsert_once(
-            session=session,
-            reach=reach,
-            external_id=external_id,
-            data=data,
-            expected_version=expected_version,
-        ),
-    )
-
-
-def _upsert_once(
-    *,
-    session: Session,
-    reach: Reach,
-    external_id: str,
-    data: ConsentUpsert,
-    expected_version: int | None = None,
-) -> tuple[Consent, crud.Upserted]:
     """Record the consent the CRM knows by `external_id`, or withdraw it; a recorded consent is otherwise
-    never changed (409 `consent_is_append_only`)."""
+    never changed (409 `consent_is_append_only`). See `crud.upsert_by_external_id`."""
     if not reach.writes_every(Record.consent):
         # The CRM's ids are unique across the organisation: a push by one would tell a caller with partial
         # reach whether an id is taken by a consent they cannot see.
@@ -486,14 +464,15 @@ def _upsert_once(
             "external_id": external_id,
         }
     )
-    existing = session.exec(
-        select(Consent).where(
-            Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
-        )
-    ).first()
-    if existing is None:
-        if expected_version is not None:
-            raise PreconditionFailed("If-Match was given but there is no such record yet")
+
+    def find() -> Consent | None:
+        return session.exec(
+            select(Consent).where(
+                Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
+            )
+        ).first()
+
+    def create_it() -> Consent:
         if data.withdrawn_on is not None:
             _check_withdrawal(given.given_on, data.withdrawn_on)
         consent = create(session=session, reach=reach, data=given)
@@ -506,38 +485,41 @@ def _upsert_once(
                 withdrawn_on=data.withdrawn_on,
                 reason=data.withdrawal_reason,
             )
-        return consent, "created"
-    if expected_version is not None and expected_version != existing.version:
-        raise PreconditionFailed(
-            f"The record is at version {existing.version}, not {expected_version}: read it again"
-        )
-    differs = [f for f in _GIVEN if _given(existing, f) != _given(given, f)]
-    if existing.withdrawn_on is not None:
-        # Withdrawn stays withdrawn, on the day and for the reason first recorded.
-        if data.withdrawn_on != existing.withdrawn_on:
-            differs.append("withdrawn_on")
-        if data.withdrawal_reason != existing.withdrawal_reason:
-            differs.append("withdrawal_reason")
-    if differs:
-        raise Conflict(
-            f"Consent {external_id!r} is already recorded with a different {', '.join(differs)}. A consent "
-            "is never changed, only withdrawn: push the new consent under a new external id (and this one "
-            "with a withdrawn_on, if it no longer holds).",
-            code=APPEND_ONLY,
-            errors=[
-                FieldError(field=f, message="differs from the recorded consent", type=APPEND_ONLY)
-                for f in differs
-            ],
-        )
-    if existing.withdrawn_on is None and data.withdrawn_on is not None:
-        return withdraw(
-            session=session,
-            reach=reach,
-            consent=existing,
-            withdrawn_on=data.withdrawn_on,
-            reason=data.withdrawal_reason,
-        ), "updated"
-    return existing, "unchanged"
+        return consent
+
+    def change(existing: Consent) -> tuple[Consent, crud.Upserted]:
+        crud.check_version(existing, expected_version)
+        differs = [f for f in _GIVEN if _given(existing, f) != _given(given, f)]
+        if existing.withdrawn_on is not None:
+            # Withdrawn stays withdrawn, on the day and for the reason first recorded.
+            if data.withdrawn_on != existing.withdrawn_on:
+                differs.append("withdrawn_on")
+            if data.withdrawal_reason != existing.withdrawal_reason:
+                differs.append("withdrawal_reason")
+        if differs:
+            raise Conflict(
+                f"Consent {external_id!r} is already recorded with a different {', '.join(differs)}. "
+                "A consent is never changed, only withdrawn: push the new consent under a new external id "
+                "(and this one with a withdrawn_on, if it no longer holds).",
+                code=APPEND_ONLY,
+                errors=[
+                    FieldError(field=f, message="differs from the recorded consent", type=APPEND_ONLY)
+                    for f in differs
+                ],
+            )
+        if existing.withdrawn_on is None and data.withdrawn_on is not None:
+            return withdraw(
+                session=session,
+                reach=reach,
+                consent=existing,
+                withdrawn_on=data.withdrawn_on,
+                reason=data.withdrawal_reason,
+            ), "updated"
+        return existing, "unchanged"
+
+    return crud.upsert_by_external_id(
+        session, find=find, create=create_it, change=change, expected_version=expected_version
+    )
 
 
 # --- checks -----------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api import clock, crud
 from api.auth.reach import Reach
 from api.common import check_order, contains
-from api.errors import NotFound, PreconditionFailed, Unprocessable
+from api.errors import NotFound, Unprocessable
 from api.memberships.models import Membership
 from api.memberships.scope import current_on
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
@@ -152,58 +152,42 @@ def upsert_by_external_id(
     data: ParticipantCreate,
     expected_version: int | None = None,
 ) -> tuple[Participant, crud.Upserted]:
-    """The CRM's push of the record it knows by `external_id`. Two identical pushes at the same moment
-    answer as one after the other would: the one that loses the race to store it finds it stored."""
-    return crud.once_more_if_raced(
-        session,
-        lambda: _upsert_once(
-            session=session,
-            reach=reach,
-            external_id=external_id,
-            data=data,
-            expected_version=expected_version,
-        ),
-    )
-
-
-def _upsert_once(
-    *,
-    session: Session,
-    reach: Reach,
-    external_id: str,
-    data: ParticipantCreate,
-    expected_version: int | None = None,
-) -> tuple[Participant, crud.Upserted]:
-    """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing."""
+    """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
+    `crud.upsert_by_external_id`)."""
     if data.external_id not in (None, external_id):
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     data = data.model_copy(update={"external_id": external_id})
-    existing = session.exec(
-        select(Participant).where(
-            Participant.external_id == external_id, reach.participant_writes(Participant.id)
-        )
-    ).first()
-    if existing is None:
-        if expected_version is not None:
-            raise PreconditionFailed("If-Match was given but there is no such record yet")
-        return create(session=session, reach=reach, data=data), "created"
-    patch = ParticipantUpdate.model_validate(data.model_dump())
-    if crud.unchanged(existing, patch):
-        if expected_version is not None and expected_version != existing.version:
-            raise PreconditionFailed(
-                f"The record is at version {existing.version}, not {expected_version}: read it again"
+
+    def find() -> Participant | None:
+        return session.exec(
+            select(Participant).where(
+                Participant.external_id == external_id, reach.participant_writes(Participant.id)
             )
-        return existing, "unchanged"
-    # As `update` does, plus the compare-and-set on the version the CRM read (If-Match).
-    _validate_patched(existing, patch)
-    before = crud.apply(existing, patch)
-    saved = crud.save(
+        ).first()
+
+    def change(existing: Participant) -> tuple[Participant, crud.Upserted]:
+        patch = ParticipantUpdate.model_validate(data.model_dump())
+        if crud.unchanged(existing, patch):
+            crud.check_version(existing, expected_version)
+            return existing, "unchanged"
+        # As `update` does, plus the compare-and-set on the version the CRM read (If-Match).
+        _validate_patched(existing, patch)
+        before = crud.apply(existing, patch)
+        saved = crud.save(
+            session,
+            existing,
+            actor=reach.actor,
+            action="participant.update",
+            before=before,
+            unique_fields=UNIQUE,
+            expected_version=expected_version,
+        )
+        return saved, "updated"
+
+    return crud.upsert_by_external_id(
         session,
-        existing,
-        actor=reach.actor,
-        action="participant.update",
-        before=before,
-        unique_fields=UNIQUE,
+        find=find,
+        create=lambda: create(session=session, reach=reach, data=data),
+        change=change,
         expected_version=expected_version,
     )
-    return saved, "updated"

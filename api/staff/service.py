@@ -12,7 +12,7 @@ from api.auth.coordinators import keep_one_for_staff
 from api.auth.models import User
 from api.auth.principal import Principal
 from api.common import check_order, contains
-from api.errors import PreconditionFailed, Unprocessable
+from api.errors import Unprocessable
 from api.memberships.models import Membership
 from api.memberships.scope import current_on
 from api.staff.models import EmploymentType, Staff, StaffCreate, StaffUpdate
@@ -161,44 +161,25 @@ def upsert_by_external_id(
     data: StaffCreate,
     expected_version: int | None = None,
 ) -> tuple[Staff, crud.Upserted]:
-    """The CRM's push of the record it knows by `external_id`. Two identical pushes at the same moment
-    answer as one after the other would: the one that loses the race to store it finds it stored."""
-    return crud.once_more_if_raced(
-        session,
-        lambda: _upsert_once(
-            session=session,
-            actor=actor,
-            external_id=external_id,
-            data=data,
-            expected_version=expected_version,
-        ),
-    )
-
-
-def _upsert_once(
-    *,
-    session: Session,
-    actor: Principal,
-    external_id: str,
-    data: StaffCreate,
-    expected_version: int | None = None,
-) -> tuple[Staff, crud.Upserted]:
-    """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing."""
+    """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
+    `crud.upsert_by_external_id`)."""
     if data.external_id not in (None, external_id):
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     data = data.model_copy(update={"external_id": external_id, "email": str(data.email).lower()})
-    existing = session.exec(select(Staff).where(Staff.external_id == external_id)).first()
-    if existing is None:
-        if expected_version is not None:
-            raise PreconditionFailed("If-Match was given but there is no such record yet")
-        return create(session=session, actor=actor, data=data), "created"
-    patch = StaffUpdate.model_validate(data.model_dump())
-    if crud.unchanged(existing, patch):
-        if expected_version is not None and expected_version != existing.version:
-            raise PreconditionFailed(
-                f"The record is at version {existing.version}, not {expected_version}: read it again"
-            )
-        return existing, "unchanged"
-    return update(
-        session=session, actor=actor, staff=existing, data=patch, expected_version=expected_version
-    ), "updated"
+
+    def change(existing: Staff) -> tuple[Staff, crud.Upserted]:
+        patch = StaffUpdate.model_validate(data.model_dump())
+        if crud.unchanged(existing, patch):
+            crud.check_version(existing, expected_version)
+            return existing, "unchanged"
+        return update(
+            session=session, actor=actor, staff=existing, data=patch, expected_version=expected_version
+        ), "updated"
+
+    return crud.upsert_by_external_id(
+        session,
+        find=lambda: session.exec(select(Staff).where(Staff.external_id == external_id)).first(),
+        create=lambda: create(session=session, actor=actor, data=data),
+        change=change,
+        expected_version=expected_version,
+    )
