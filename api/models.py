@@ -10,15 +10,13 @@ from api.declarations.models import StaffDeclaration
 from api.groups.models import Group, GroupReview, RiskAssessment
 from api.idempotency.store import IdempotencyKey
 from api.identities.models import PlatformIdentity
+from api.incidents.follow_up_models import IncidentNotification, IncidentReferral, IncidentView
 from api.incidents.models import (
     Incident,
     IncidentEntry,
-    IncidentNotification,
     IncidentParticipant,
-    IncidentReferral,
     IncidentStaff,
     IncidentTransition,
-    IncidentView,
 )
 from api.memberships.models import Membership
 from api.participants.models import Participant

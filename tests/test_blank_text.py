@@ -16,7 +16,8 @@ import api.main  # noqa: F401  (every domain's models are imported with the app)
 from api.common import NOT_BLANK
 from api.compliance.models import WaiverCreate
 from api.consents.models import ConsentUpsert, ConsentWithdraw
-from api.incidents.models import IncidentUpdate, NotificationCreate, TransitionCreate
+from api.incidents.follow_up_models import NotificationCreate
+from api.incidents.models import IncidentUpdate, TransitionCreate
 from tests.factories import Actor
 from tests.test_incidents import URL, report
 

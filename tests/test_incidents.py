@@ -14,15 +14,10 @@ from sqlmodel import Session, col, func, select
 
 from api.audit.models import AuditEvent
 from api.groups.models import Group
-from api.incidents import service as incident_service
+from api.incidents import statistics
+from api.incidents.follow_up_models import IncidentView
 from api.incidents.lifecycle import ALLOWED
-from api.incidents.models import (
-    Incident,
-    IncidentEntry,
-    IncidentStatus,
-    IncidentTransition,
-    IncidentView,
-)
+from api.incidents.models import Incident, IncidentEntry, IncidentStatus, IncidentTransition
 from api.main import create_app
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
@@ -732,26 +727,26 @@ def test_stats_mask_small_counts_and_show_no_text(
 
 def test_a_lone_small_count_is_not_left_to_be_worked_out_from_the_total() -> None:
     # 20 in all: 10 low, 5 medium, 4 high and 1 critical. "<3" alone for critical would be 20 - 19 = 1.
-    total, [severity] = incident_service._protected(20, [{"low": 10, "medium": 5, "high": 4, "critical": 1}])
+    total, [severity] = statistics._protected(20, [{"low": 10, "medium": 5, "high": 4, "critical": 1}])
     assert total == 20
     assert severity == {"low": 10, "medium": 5, "high": "withheld", "critical": "<3"}
 
 
 def test_small_counts_whose_sum_would_pin_them_get_a_companion() -> None:
     # Two at "<3" adding up to 4 can only be 2 and 2.
-    _, [by] = incident_service._protected(11, [{"a": 2, "b": 2, "c": 3, "d": 4}])
+    _, [by] = statistics._protected(11, [{"a": 2, "b": 2, "c": 3, "d": 4}])
     assert by == {"a": "<3", "b": "<3", "c": "withheld", "d": 4}
     # Adding up to 3 they could be 1 and 2 or 2 and 1: nothing more is hidden.
-    _, [by] = incident_service._protected(10, [{"a": 1, "b": 2, "c": 3, "d": 4}])
+    _, [by] = statistics._protected(10, [{"a": 1, "b": 2, "c": 3, "d": 4}])
     assert by == {"a": "<3", "b": "<3", "c": 3, "d": 4}
     # A lone zero gives away only that there were none.
-    _, [by] = incident_service._protected(9, [{"a": 0, "b": 5, "c": 4}])
+    _, [by] = statistics._protected(9, [{"a": 0, "b": 5, "c": 4}])
     assert by == {"a": "<3", "b": 5, "c": 4}
 
 
 def test_when_nothing_is_left_to_withhold_the_total_goes_and_no_breakdown_adds_up_to_it() -> None:
     # Every severity at 2: with the total shown (8) each would be pinned at 2.
-    total, [severity, status] = incident_service._protected(
+    total, [severity, status] = statistics._protected(
         8, [{"low": 2, "medium": 2, "high": 2, "critical": 2}, {"open": 5, "closed": 3}]
     )
     assert total == "withheld"
@@ -781,7 +776,7 @@ def test_no_small_count_can_be_worked_out_from_what_is_shown() -> None:
     # and the other counts (a "<3" that can only be 0 reveals nothing about anyone).
     for values in itertools.product(range(6), repeat=4):
         counts = dict(zip("abcd", values, strict=True))
-        total, [shown] = incident_service._protected(sum(values), [counts])
+        total, [shown] = statistics._protected(sum(values), [counts])
         possible = _consistent(shown, total, limit=sum(values) + 3)
         for key, true in counts.items():
             if shown[key] == "<3" and true > 0:

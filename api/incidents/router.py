@@ -13,7 +13,17 @@ from api.auth.roles import Permission
 from api.common import YYYY_MM_DD, Day, IfMatch, Page, PageDep, set_etag
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, PRECONDITION, Responses, problem
-from api.incidents import service
+from api.incidents import chronology, follow_up, service, statistics
+from api.incidents.follow_up_models import (
+    IncidentReferral,
+    IncidentView,
+    NotificationCreate,
+    NotificationPublic,
+    ReferralCreate,
+    ReferralPublic,
+    TimelineItem,
+    ViewPublic,
+)
 from api.incidents.models import (
     Category,
     EntryCreate,
@@ -21,20 +31,12 @@ from api.incidents.models import (
     Incident,
     IncidentCreate,
     IncidentPublic,
-    IncidentReferral,
-    IncidentStats,
     IncidentStatus,
     IncidentUpdate,
-    IncidentView,
-    NotificationCreate,
-    NotificationPublic,
-    ReferralCreate,
-    ReferralPublic,
     Severity,
-    TimelineItem,
     TransitionCreate,
-    ViewPublic,
 )
+from api.incidents.statistics import IncidentStats
 
 router = APIRouter()
 
@@ -118,7 +120,7 @@ def get_incident_stats(session: SessionDep, _: StatsReader) -> IncidentStats:
     any count under 3 (zero included) is shown as `"<3"` so that no child can be identified, and where the
     total and the other counts would give a `"<3"` away, one more count (3 or more) is shown as
     `"withheld"`; if no count is left to withhold, the total is."""
-    return service.stats(session=session)
+    return statistics.stats(session=session)
 
 
 @router.get("/{incident_id}", response_model=IncidentPublic, responses=NOT_FOUND, summary="Get an incident")
@@ -196,7 +198,7 @@ def get_incident_timeline(
 ) -> Page[TimelineItem]:
     """Entries, transitions, headline corrections, parent and carer notifications and (for coordinators)
     referrals in one list, in the order they happened. The read is written to the view log."""
-    items, total = service.timeline(
+    items, total = follow_up.timeline(
         session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
     )
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
@@ -214,7 +216,7 @@ def add_incident_entry(
 ) -> EntryPublic:
     """Append a dated entry written by the caller. Entries are never edited or deleted: to correct one, add
     a new entry with `corrects_entry_id`."""
-    return service.add_entry(session=session, reach=reach, incident=incident, data=data)
+    return chronology.add_entry(session=session, reach=reach, incident=incident, data=data)
 
 
 @router.get(
@@ -227,7 +229,7 @@ def list_incident_entries(
     session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[EntryPublic]:
     """The chronology in the order things happened. The read is written to the view log."""
-    items, total = service.list_entries(
+    items, total = chronology.list_entries(
         session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
     )
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
@@ -243,7 +245,7 @@ def get_incident_entry(
     session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, entry_id: uuid.UUID
 ) -> EntryPublic:
     """One entry, with the ids of any later entries that correct it. The read is written to the view log."""
-    return service.get_entry(session=session, reach=reach, incident=incident, entry_id=entry_id)
+    return chronology.get_entry(session=session, reach=reach, incident=incident, entry_id=entry_id)
 
 
 @router.post(
@@ -259,7 +261,7 @@ def record_parent_notification(
     """Either who was informed (`informed_name`, `method`, `informed_at`, `informed_by_id` defaulting to
     the caller) or a decision not to inform (`not_informed_reason`), for a participant involved in the
     incident."""
-    return service.add_notification(session=session, reach=reach, incident=incident, data=data)
+    return follow_up.add_notification(session=session, reach=reach, incident=incident, data=data)
 
 
 @router.get(
@@ -273,7 +275,7 @@ def list_parent_notifications(
 ) -> Page[NotificationPublic]:
     """Notifications and decisions not to inform, in the order recorded. The read is written to the view
     log."""
-    items, total = service.list_notifications(
+    items, total = follow_up.list_notifications(
         session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
     )
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
@@ -291,7 +293,7 @@ def add_incident_referral(
 ) -> IncidentReferral:
     """A referral to the police, the LADO, CEOP, children's services or a platform, with its date and the
     agency's reference."""
-    return service.add_referral(session=session, reach=reach, incident=incident, data=data)
+    return follow_up.add_referral(session=session, reach=reach, incident=incident, data=data)
 
 
 @router.get(
@@ -304,7 +306,7 @@ def list_incident_referrals(
     session: SessionDep, _: Manager, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[IncidentReferral]:
     """Referrals by date. The read is written to the view log."""
-    items, total = service.list_referrals(
+    items, total = follow_up.list_referrals(
         session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
     )
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
@@ -320,7 +322,7 @@ def list_incident_views(
     session: SessionDep, _: Manager, incident: IncidentById, paging: PageDep
 ) -> Page[IncidentView]:
     """Every read of the incident: who, when and which view, oldest first."""
-    items, total = service.list_views(
+    items, total = follow_up.list_views(
         session=session, incident=incident, limit=paging.limit, offset=paging.offset
     )
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
