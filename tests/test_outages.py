@@ -229,14 +229,14 @@ def test_a_key_the_database_was_too_broken_to_release_still_answers_503(
 ) -> None:
     """The route and then the release both fail: the client still gets the 503 problem (not a 500), and the
     claim, which nobody renews, is taken over once it lapses (as a crashed worker's is)."""
-    from api import idempotency
+    from api.idempotency import store
     from api.staff import service
 
     def down(*_: Any, **__: Any) -> Any:
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
     monkeypatch.setattr(service, "create", down)
-    monkeypatch.setattr(idempotency, "release", down)
+    monkeypatch.setattr(store, "release", down)
     _is_503_problem(client.post("/api/v1/staff", json=body(), headers=keyed(coordinator, "stuck")))
     row = _row(session, coordinator, "stuck")
     assert row is not None
@@ -299,7 +299,7 @@ def test_a_database_error_in_a_route_maps_the_pool_timeout_too(app: Any, coordin
 def test_a_commit_that_fails_unanswered_leaves_the_request_in_doubt() -> None:
     """The database may have saved a commit whose answer never came (the connection dropped during COMMIT):
     the request's writes are then in doubt, so its 503 says they may have been saved (never "nothing was
-    changed") and its Idempotency-Key stays claimed (api/idempotency.py), so a retry sent at once waits
+    changed") and its Idempotency-Key stays claimed (api/idempotency/), so a retry sent at once waits
     rather than doing the work twice. A real engine here: the test database's sessions commit savepoints."""
     import sqlalchemy as sa
     from sqlalchemy import event

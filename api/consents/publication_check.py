@@ -22,8 +22,9 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import Reach, Record
 from api.config import get_settings
+from api.consents import checks as consents
 from api.consents import logic
-from api.consents import service as consents
+from api.consents import service as consent_records
 from api.consents.canonical import read
 from api.consents.models import (
     Consent,
@@ -231,10 +232,10 @@ def _pictures(session: Session, visible: Visible, data: PublicationCheckRequest)
             )
         seen.add(pid)
     shown = seen if visible.participants is None else seen & visible.participants
-    births = consents.dates_of_birth(session, shown)
+    births = consent_records.dates_of_birth(session, shown)
     errors += [
         FieldError(
-            field=f"pictured_participant_ids.{i}", message=consents.NO_SUCH_PARTICIPANT, type="value_error"
+            field=f"pictured_participant_ids.{i}", message=consent_records.NO_SUCH_PARTICIPANT, type="value_error"
         )
         for i, pid in enumerate(ids)
         if pid not in births

@@ -14,7 +14,7 @@ from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
 from api.common import Day, IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
-from api.consents import publication_check, service
+from api.consents import checks, crm, publication_check, service
 from api.consents.models import (
     Consent,
     ConsentCheckResult,
@@ -163,7 +163,7 @@ def upsert_consent_by_external_id(
     `consent_already_recorded`; a withdrawal that leaves a use allowed by another consent lists it in
     `still_allowed_by`."""
     with reach.blind(Record.consent):
-        consent, outcome = service.upsert_by_external_id(
+        consent, outcome = crm.upsert_by_external_id(
             session=session,
             reach=reach,
             external_id=external_id,
@@ -226,7 +226,7 @@ def get_participant_consent_status(
 ) -> ConsentStatus:
     """What the participant's consents allow today, for each kind and, for image use, each purpose: the
     consent that allows it or why not, and whether it is due for the young person to reconfirm."""
-    return service.status(session=session, person=participant)
+    return checks.status(session=session, person=participant)
 
 
 @participant_router.get(
@@ -245,7 +245,7 @@ def check_participant_consent(
 ) -> ConsentCheckResult:
     """Whether the participant's consent allows this use on this day: `allowed` with the consent that allows
     it, or the reason (none, withdrawn, expired, wrong_purpose, given_by_wrong_person, not_yet_given)."""
-    return service.check(session=session, person=participant, kind=kind, purpose=purpose, on=on)
+    return checks.check(session=session, person=participant, kind=kind, purpose=purpose, on=on)
 
 
 @checks_router.post("/consent-checks", response_model=ConsentChecksResult, summary="Check several consents")
@@ -254,7 +254,7 @@ def check_consents(
 ) -> ConsentChecksResult:
     """One use for several participants (a group photo for the website): allowed only if every one is
     allowed, listing exactly those who block it. Unknown or unreachable ids are a 422 naming their index."""
-    return service.check_many(
+    return checks.check_many(
         session=session,
         reach=reach,
         participant_ids=data.participant_ids,

@@ -1,6 +1,5 @@
-"""Consents: the verbs and the consent checks (the publication check is in publication_check.py). Routes call
-these; nothing else writes consent rows. Every decision goes through `api.consents.logic.decide`, which the
-compliance engine shares."""
+"""Consents: reading, recording and withdrawing them (the CRM's pushes are in crm.py, the checks in checks.py,
+the publication check in publication_check.py). Routes call these; nothing else writes consent rows."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, String, cast, col, or_, select
@@ -18,23 +16,16 @@ from api.audit import service as audit
 from api.auth.reach import Reach, Record
 from api.consents import logic
 from api.consents.models import (
-    Blocker,
     Consent,
-    ConsentCheckResult,
-    ConsentChecksResult,
     ConsentCreate,
     ConsentKind,
     ConsentPublic,
-    ConsentStatus,
-    ConsentUpsert,
     GivenBy,
-    KindState,
     Purpose,
-    PurposeState,
     StillAllowed,
 )
 from api.db import utcnow
-from api.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
 from api.participants.models import Participant
 from api.policy import service as policy
 from api.webhooks import service as webhooks
@@ -61,7 +52,7 @@ def participant(*, session: Session, reach: Reach, participant_id: uuid.UUID) ->
 # --- reading consents -------------------------------------------------------------------------------------
 
 
-def _fact(consent: Consent) -> logic.ConsentFact:
+def fact_of(consent: Consent) -> logic.ConsentFact:
     return logic.ConsentFact(
         id=consent.id,
         kind=str(consent.kind),
@@ -73,6 +64,19 @@ def _fact(consent: Consent) -> logic.ConsentFact:
     )
 
 
+def facts_by_participant(
+    session: Session, participant_ids: Iterable[uuid.UUID], kind: ConsentKind | None = None
+) -> dict[uuid.UUID, list[logic.ConsentFact]]:
+    """Every consent of these participants (of one kind, if given), in ONE query."""
+    query = select(Consent).where(col(Consent.participant_id).in_(list(participant_ids)))
+    if kind is not None:
+        query = query.where(Consent.kind == kind)
+    facts: dict[uuid.UUID, list[logic.ConsentFact]] = defaultdict(list)
+    for consent in session.exec(query):
+        facts[consent.participant_id].append(fact_of(consent))
+    return facts
+
+
 def to_public(
     consent: Consent,
     *,
@@ -82,7 +86,7 @@ def to_public(
 ) -> ConsentPublic:
     """The record with what holds today derived from it (never stored, so it cannot go stale)."""
     today = clock.today()
-    fact = _fact(consent)
+    fact = fact_of(consent)
     in_force = logic.is_in_force(fact, today)
     reconfirm = in_force and logic.needs_reconfirmation(
         fact, date_of_birth=date_of_birth, on=today, self_consent_min_age=self_consent_min_age
@@ -101,11 +105,11 @@ def still_allowed(
     leaves them allowed has not stopped them (the policy: images are used "only for the purpose for which
     consent has been given"). In one query for the participants' consents, none if every one is in force."""
     today = clock.today()
-    ended = [c for c in consents if not logic.is_in_force(_fact(c), today)]
+    ended = [c for c in consents if not logic.is_in_force(fact_of(c), today)]
     if not ended:
         return {}
     people = {c.participant_id for c in ended}
-    facts = _facts_by_participant(session, people)
+    facts = facts_by_participant(session, people)
     births = births if births is not None else dates_of_birth(session, people)
     min_age = policy.get(session=session).self_consent_min_age
     found: dict[uuid.UUID, list[StillAllowed]] = {}
@@ -218,7 +222,7 @@ def list_(
 # --- writing consents -------------------------------------------------------------------------------------
 
 
-def _normalised_purposes(purposes: Iterable[Purpose]) -> list[Purpose]:
+def normalised_purposes(purposes: Iterable[Purpose]) -> list[Purpose]:
     chosen = set(purposes)
     return [p for p in Purpose if p in chosen]
 
@@ -243,7 +247,7 @@ def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
         raise Unprocessable.field(
             "expires_on", f"expires_on ({data.expires_on}) must be after given_on ({data.given_on})"
         )
-    purposes = _normalised_purposes(data.purposes)
+    purposes = normalised_purposes(data.purposes)
     if data.kind is ConsentKind.image_use and not purposes:
         raise Unprocessable.field("purposes", "an image_use consent names at least one purpose")
     if data.given_on < person.date_of_birth:
@@ -292,7 +296,7 @@ def _refuse_second_record_of_a_form(
     for existing in candidates:
         held = set(existing.purposes)
         overlaps = not held or not wanted or bool(held & wanted)
-        if not overlaps or not logic.is_in_force(_fact(existing), today):
+        if not overlaps or not logic.is_in_force(fact_of(existing), today):
             continue
         if data.external_id is not None and existing.external_id == data.external_id:
             # Not a second record of the form but this very one, stored by a push of it that got past the
@@ -379,317 +383,3 @@ def withdraw(
     )
     session.commit()
     return consent
-
-
-# --- the CRM's pushes -------------------------------------------------------------------------------------
-
-APPEND_ONLY = "consent_is_append_only"
-# What was consented to, by whom and when: a push that differs in any of these is a different consent.
-_GIVEN = (
-    "participant_id",
-    "kind",
-    "purposes",
-    "given_by",
-    "given_by_name",
-    "given_on",
-    "expires_on",
-    "evidence_ref",
-)
-
-
-def _named_participant(session: Session, reach: Reach, data: ConsentUpsert) -> uuid.UUID:
-    """The participant a push names by exactly one of its two ids; 422 naming the field otherwise."""
-    if data.participant_id is not None and data.participant_external_id is not None:
-        raise Unprocessable.field(
-            "participant_external_id", "give participant_id or participant_external_id, not both"
-        )
-    if data.participant_id is not None:
-        return data.participant_id
-    if data.participant_external_id is None:
-        raise Unprocessable.field(
-            "participant_id", "name the participant: participant_id or participant_external_id"
-        )
-    found = session.exec(
-        select(col(Participant.id)).where(
-            Participant.external_id == data.participant_external_id, reach.consent_writes(Participant.id)
-        )
-    ).first()
-    if found is None:
-        # Said the same way whether it does not exist or is out of reach.
-        raise Unprocessable.field(
-            "participant_external_id", "No participant with this external id within your reach"
-        )
-    return found
-
-
-def _given(consent: Consent | ConsentCreate, field: str) -> Any:
-    value = getattr(consent, field)
-    return _normalised_purposes(value) if field == "purposes" else value
-
-
-def _check_withdrawal(given_on: date, withdrawn_on: date) -> None:
-    # The limits `withdraw` applies, checked before a new consent is stored, so a push whose withdrawal
-    # would be refused stores nothing at all.
-    if withdrawn_on < given_on:
-        raise Unprocessable.field(
-            "withdrawn_on", f"withdrawn_on ({withdrawn_on}) is before given_on ({given_on})"
-        )
-    if withdrawn_on > clock.today():
-        raise Unprocessable.field("withdrawn_on", f"withdrawn_on ({withdrawn_on}) is in the future")
-
-
-def upsert_by_external_id(
-    *,
-    session: Session,
-    reach: Reach,
-    external_id: str,
-    data: ConsentUpsert,
-    expected_version: int | None = None,
-) -> tuple[Consent, crud.Upserted]:
-    """Record the consent the CRM knows by `external_id`, or withdraw it; a recorded consent is otherwise
-    never changed (409 `consent_is_append_only`). See `crud.upsert_by_external_id`."""
-    if not reach.writes_every(Record.consent):
-        # The CRM's ids are unique across the organisation: a push by one would tell a caller with partial
-        # reach whether an id is taken by a consent they cannot see.
-        raise Forbidden("Consents are pushed by the CRM's id only by the coordinator and the CRM's keys")
-    if data.external_id not in (None, external_id):
-        raise Unprocessable.field("external_id", "differs from the external id in the path")
-    if data.withdrawal_reason is not None and data.withdrawn_on is None:
-        raise Unprocessable.field("withdrawal_reason", "a withdrawal_reason comes with a withdrawn_on")
-    participant_id = _named_participant(session, reach, data)
-    given = ConsentCreate.model_validate(
-        {
-            **data.model_dump(include=set(ConsentCreate.model_fields)),
-            "participant_id": participant_id,
-            "external_id": external_id,
-        }
-    )
-
-    def find() -> Consent | None:
-        return session.exec(
-            select(Consent).where(
-                Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
-            )
-        ).first()
-
-    def create_it() -> Consent:
-        if data.withdrawn_on is not None:
-            _check_withdrawal(given.given_on, data.withdrawn_on)
-        consent = create(session=session, reach=reach, data=given)
-        if data.withdrawn_on is not None:
-            # Recorded, then withdrawn: the history says both, as it would had they come one at a time.
-            consent = withdraw(
-                session=session,
-                reach=reach,
-                consent=consent,
-                withdrawn_on=data.withdrawn_on,
-                reason=data.withdrawal_reason,
-            )
-        return consent
-
-    def change(existing: Consent) -> tuple[Consent, crud.Upserted]:
-        crud.check_version(existing, expected_version)
-        differs = [f for f in _GIVEN if _given(existing, f) != _given(given, f)]
-        if existing.withdrawn_on is not None:
-            # Withdrawn stays withdrawn, on the day and for the reason first recorded.
-            if data.withdrawn_on != existing.withdrawn_on:
-                differs.append("withdrawn_on")
-            if data.withdrawal_reason != existing.withdrawal_reason:
-                differs.append("withdrawal_reason")
-        if differs:
-            raise Conflict(
-                f"Consent {external_id!r} is already recorded with a different {', '.join(differs)}. "
-                "A consent is never changed, only withdrawn: push the new consent under a new external id "
-                "(and this one with a withdrawn_on, if it no longer holds).",
-                code=APPEND_ONLY,
-                errors=[
-                    FieldError(field=f, message="differs from the recorded consent", type=APPEND_ONLY)
-                    for f in differs
-                ],
-            )
-        if existing.withdrawn_on is None and data.withdrawn_on is not None:
-            return withdraw(
-                session=session,
-                reach=reach,
-                consent=existing,
-                withdrawn_on=data.withdrawn_on,
-                reason=data.withdrawal_reason,
-            ), "updated"
-        return existing, "unchanged"
-
-    return crud.upsert_by_external_id(
-        session, find=find, create=create_it, change=change, expected_version=expected_version
-    )
-
-
-# --- checks -----------------------------------------------------------------------------------------------
-
-
-def _require_purpose(kind: ConsentKind, purpose: Purpose | None) -> None:
-    if kind is ConsentKind.image_use and purpose is None:
-        raise Unprocessable.field("purpose", "name the purpose an image is for")
-
-
-def _facts_by_participant(
-    session: Session, participant_ids: Iterable[uuid.UUID], kind: ConsentKind | None = None
-) -> dict[uuid.UUID, list[logic.ConsentFact]]:
-    """Every consent of these participants (of one kind, if given), in ONE query."""
-    query = select(Consent).where(col(Consent.participant_id).in_(list(participant_ids)))
-    if kind is not None:
-        query = query.where(Consent.kind == kind)
-    facts: dict[uuid.UUID, list[logic.ConsentFact]] = defaultdict(list)
-    for consent in session.exec(query):
-        facts[consent.participant_id].append(_fact(consent))
-    return facts
-
-
-def check(
-    *,
-    session: Session,
-    person: Participant,
-    kind: ConsentKind,
-    purpose: Purpose | None,
-    on: date | None,
-) -> ConsentCheckResult:
-    """Whether the participant's consents allow `kind` for `purpose` on a day (today by default)."""
-    _require_purpose(kind, purpose)
-    day = on or clock.today()
-    decision = logic.decide(
-        _facts_by_participant(session, [person.id], kind)[person.id],
-        kind=kind.value,
-        purpose=purpose.value if purpose else None,
-        on=day,
-        date_of_birth=person.date_of_birth,
-        self_consent_min_age=policy.get(session=session).self_consent_min_age,
-    )
-    return ConsentCheckResult(
-        participant_id=person.id,
-        kind=kind,
-        purpose=purpose,
-        on=day,
-        allowed=decision.allowed,
-        consent_id=decision.consent_id,
-        reason=decision.reason,
-        detail=logic.sentence(decision),
-        reconfirm_due=decision.reconfirm_due,
-    )
-
-
-def decisions(
-    *,
-    session: Session,
-    births: dict[uuid.UUID, date],
-    kind: ConsentKind,
-    purpose: Purpose | None,
-    on: date,
-) -> dict[uuid.UUID, logic.ConsentDecision]:
-    """Each participant's decision (`births`: their dates of birth by id), made by `logic.decide` as the
-    compliance engine makes it; every consent read in one query."""
-    facts = _facts_by_participant(session, births, kind)
-    min_age = policy.get(session=session).self_consent_min_age
-    return {
-        pid: logic.decide(
-            facts.get(pid, []),
-            kind=kind.value,
-            purpose=purpose.value if purpose else None,
-            on=on,
-            date_of_birth=born,
-            self_consent_min_age=min_age,
-        )
-        for pid, born in births.items()
-    }
-
-
-def check_many(
-    *,
-    session: Session,
-    reach: Reach,
-    participant_ids: list[uuid.UUID],
-    kind: ConsentKind,
-    purpose: Purpose | None,
-    on: date | None,
-) -> ConsentChecksResult:
-    """Allowed only if every participant is allowed; the blockers, exactly, in the order sent."""
-    _require_purpose(kind, purpose)
-    day = on or clock.today()
-    errors: list[FieldError] = []
-    seen: set[uuid.UUID] = set()
-    for i, pid in enumerate(participant_ids):
-        if pid in seen:
-            errors.append(
-                FieldError(field=f"participant_ids.{i}", message="listed twice", type="value_error")
-            )
-        seen.add(pid)
-    found = dates_of_birth(session, seen, reach.consents(Participant.id))
-    errors += [
-        FieldError(field=f"participant_ids.{i}", message=NO_SUCH_PARTICIPANT, type="value_error")
-        for i, pid in enumerate(participant_ids)
-        if pid not in found
-    ]
-    if errors:
-        names = ", ".join(e.field for e in errors)
-        raise Unprocessable(f"Invalid participant ids: {names}", errors=errors)
-    decided = decisions(session=session, births=found, kind=kind, purpose=purpose, on=day)
-    blockers: list[Blocker] = []
-    for pid in participant_ids:
-        decision = decided[pid]
-        if not decision.allowed:
-            assert decision.reason is not None
-            blockers.append(
-                Blocker(participant_id=pid, reason=decision.reason, detail=logic.sentence(decision))
-            )
-    return ConsentChecksResult(
-        allowed=not blockers,
-        kind=kind,
-        purpose=purpose,
-        on=day,
-        checked=len(participant_ids),
-        blockers=blockers,
-    )
-
-
-def status(*, session: Session, person: Participant) -> ConsentStatus:
-    """The state today per kind and, for image_use, per purpose, derived from the whole history."""
-    today = clock.today()
-    facts = _facts_by_participant(session, [person.id])[person.id]
-    min_age = policy.get(session=session).self_consent_min_age
-
-    def decide(kind: ConsentKind, purpose: Purpose | None) -> logic.ConsentDecision:
-        return logic.decide(
-            facts,
-            kind=kind.value,
-            purpose=purpose.value if purpose else None,
-            on=today,
-            date_of_birth=person.date_of_birth,
-            self_consent_min_age=min_age,
-        )
-
-    kinds: list[KindState] = []
-    for kind in ConsentKind:
-        overall = decide(kind, None)
-        purposes = []
-        if kind is ConsentKind.image_use:
-            for purpose in Purpose:
-                d = decide(kind, purpose)
-                purposes.append(
-                    PurposeState(
-                        purpose=purpose,
-                        allowed=d.allowed,
-                        consent_id=d.consent_id,
-                        reason=d.reason,
-                        detail=logic.sentence(d),
-                        reconfirm_due=d.reconfirm_due,
-                    )
-                )
-        kinds.append(
-            KindState(
-                kind=kind,
-                allowed=overall.allowed,
-                consent_id=overall.consent_id,
-                reason=overall.reason,
-                detail=logic.sentence(overall),
-                reconfirm_due=overall.reconfirm_due,
-                purposes=purposes,
-            )
-        )
-    return ConsentStatus(participant_id=person.id, on=today, self_consent_min_age=min_age, kinds=kinds)

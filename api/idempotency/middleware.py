@@ -18,7 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.config import get_settings
 from api.db import get_session, request_writes, uncounted, utcnow
 from api.errors import DATABASE_ERRORS, FieldError, problem_response
-from api.idempotency.store import KeyInUse, KeyReused, Stored, claim, complete, release, renew, valid_key
+from api.idempotency import store
+from api.idempotency.store import KeyInUse, KeyReused, Stored, valid_key
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -122,7 +123,7 @@ class IdempotencyMiddleware:
 
         def _claim() -> Stored | None:
             with uncounted(), sessions() as session:
-                return claim(session, owner=owner, key=key, fingerprint=fingerprint, now=utcnow())
+                return store.claim(session, owner=owner, key=key, fingerprint=fingerprint, now=utcnow())
 
         try:
             stored = await to_thread.run_sync(_claim)
@@ -202,7 +203,7 @@ class IdempotencyMiddleware:
 
             def _complete() -> None:
                 with uncounted(), sessions() as session:
-                    complete(session, owner=owner, key=key, stored=stored)
+                    store.complete(session, owner=owner, key=key, stored=stored)
 
             try:
                 await to_thread.run_sync(_complete)
@@ -220,7 +221,7 @@ class IdempotencyMiddleware:
             # crashed worker's does, after idempotency_lock_seconds.
             def _release() -> None:
                 with uncounted(), sessions() as session:
-                    release(session, owner=owner, key=key)
+                    store.release(session, owner=owner, key=key)
 
             try:
                 await to_thread.run_sync(_release)
@@ -245,7 +246,7 @@ async def _keep_claim(
 
     def _renew() -> None:
         with uncounted(), sessions() as session:
-            renew(session, owner=owner, key=key, now=utcnow())
+            store.renew(session, owner=owner, key=key, now=utcnow())
 
     while True:
         with anyio.move_on_after(every):

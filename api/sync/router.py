@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
+from api.consents import crm as consents_crm
 from api.consents import service as consents_service
 from api.consents.models import Consent, ConsentUpsert
 from api.deps import SessionDep
@@ -98,7 +99,7 @@ def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: Consent
 
     def upsert(external_id: str, data: ConsentUpsert) -> tuple[Consent, service.Upserted]:
         with reach.blind(Record.consent):
-            return consents_service.upsert_by_external_id(
+            return consents_crm.upsert_by_external_id(
                 session=session, reach=reach, external_id=external_id, data=data
             )
 

@@ -1,0 +1,158 @@
+"""Consents: the CRM's pushes, by its own id (a recorded consent is never changed, only withdrawn)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from api import clock, crud
+from api.auth.reach import Reach, Record
+from api.consents import service
+from api.consents.models import (
+    Consent,
+    ConsentCreate,
+    ConsentUpsert,
+)
+from api.errors import Conflict, FieldError, Forbidden, Unprocessable
+from api.participants.models import Participant
+
+APPEND_ONLY = "consent_is_append_only"
+# What was consented to, by whom and when: a push that differs in any of these is a different consent.
+_GIVEN = (
+    "participant_id",
+    "kind",
+    "purposes",
+    "given_by",
+    "given_by_name",
+    "given_on",
+    "expires_on",
+    "evidence_ref",
+)
+
+
+def _named_participant(session: Session, reach: Reach, data: ConsentUpsert) -> uuid.UUID:
+    """The participant a push names by exactly one of its two ids; 422 naming the field otherwise."""
+    if data.participant_id is not None and data.participant_external_id is not None:
+        raise Unprocessable.field(
+            "participant_external_id", "give participant_id or participant_external_id, not both"
+        )
+    if data.participant_id is not None:
+        return data.participant_id
+    if data.participant_external_id is None:
+        raise Unprocessable.field(
+            "participant_id", "name the participant: participant_id or participant_external_id"
+        )
+    found = session.exec(
+        select(col(Participant.id)).where(
+            Participant.external_id == data.participant_external_id, reach.consent_writes(Participant.id)
+        )
+    ).first()
+    if found is None:
+        # Said the same way whether it does not exist or is out of reach.
+        raise Unprocessable.field(
+            "participant_external_id", "No participant with this external id within your reach"
+        )
+    return found
+
+
+def _given(consent: Consent | ConsentCreate, field: str) -> Any:
+    value = getattr(consent, field)
+    return service.normalised_purposes(value) if field == "purposes" else value
+
+
+def _check_withdrawal(given_on: date, withdrawn_on: date) -> None:
+    # The limits `withdraw` applies, checked before a new consent is stored, so a push whose withdrawal
+    # would be refused stores nothing at all.
+    if withdrawn_on < given_on:
+        raise Unprocessable.field(
+            "withdrawn_on", f"withdrawn_on ({withdrawn_on}) is before given_on ({given_on})"
+        )
+    if withdrawn_on > clock.today():
+        raise Unprocessable.field("withdrawn_on", f"withdrawn_on ({withdrawn_on}) is in the future")
+
+
+def upsert_by_external_id(
+    *,
+    session: Session,
+    reach: Reach,
+    external_id: str,
+    data: ConsentUpsert,
+    expected_version: int | None = None,
+) -> tuple[Consent, crud.Upserted]:
+    """Record the consent the CRM knows by `external_id`, or withdraw it; a recorded consent is otherwise
+    never changed (409 `consent_is_append_only`). See `crud.upsert_by_external_id`."""
+    if not reach.writes_every(Record.consent):
+        # The CRM's ids are unique across the organisation: a push by one would tell a caller with partial
+        # reach whether an id is taken by a consent they cannot see.
+        raise Forbidden("Consents are pushed by the CRM's id only by the coordinator and the CRM's keys")
+    if data.external_id not in (None, external_id):
+        raise Unprocessable.field("external_id", "differs from the external id in the path")
+    if data.withdrawal_reason is not None and data.withdrawn_on is None:
+        raise Unprocessable.field("withdrawal_reason", "a withdrawal_reason comes with a withdrawn_on")
+    participant_id = _named_participant(session, reach, data)
+    given = ConsentCreate.model_validate(
+        {
+            **data.model_dump(include=set(ConsentCreate.model_fields)),
+            "participant_id": participant_id,
+            "external_id": external_id,
+        }
+    )
+
+    def find() -> Consent | None:
+        return session.exec(
+            select(Consent).where(
+                Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
+            )
+        ).first()
+
+    def create_it() -> Consent:
+        if data.withdrawn_on is not None:
+            _check_withdrawal(given.given_on, data.withdrawn_on)
+        consent = service.create(session=session, reach=reach, data=given)
+        if data.withdrawn_on is not None:
+            # Recorded, then withdrawn: the history says both, as it would had they come one at a time.
+            consent = service.withdraw(
+                session=session,
+                reach=reach,
+                consent=consent,
+                withdrawn_on=data.withdrawn_on,
+                reason=data.withdrawal_reason,
+            )
+        return consent
+
+    def change(existing: Consent) -> tuple[Consent, crud.Upserted]:
+        crud.check_version(existing, expected_version)
+        differs = [f for f in _GIVEN if _given(existing, f) != _given(given, f)]
+        if existing.withdrawn_on is not None:
+            # Withdrawn stays withdrawn, on the day and for the reason first recorded.
+            if data.withdrawn_on != existing.withdrawn_on:
+                differs.append("withdrawn_on")
+            if data.withdrawal_reason != existing.withdrawal_reason:
+                differs.append("withdrawal_reason")
+        if differs:
+            raise Conflict(
+                f"Consent {external_id!r} is already recorded with a different {', '.join(differs)}. "
+                "A consent is never changed, only withdrawn: push the new consent under a new external id "
+                "(and this one with a withdrawn_on, if it no longer holds).",
+                code=APPEND_ONLY,
+                errors=[
+                    FieldError(field=f, message="differs from the recorded consent", type=APPEND_ONLY)
+                    for f in differs
+                ],
+            )
+        if existing.withdrawn_on is None and data.withdrawn_on is not None:
+            return service.withdraw(
+                session=session,
+                reach=reach,
+                consent=existing,
+                withdrawn_on=data.withdrawn_on,
+                reason=data.withdrawal_reason,
+            ), "updated"
+        return existing, "unchanged"
+
+    return crud.upsert_by_external_id(
+        session, find=find, create=create_it, change=change, expected_version=expected_version
+    )
