@@ -231,7 +231,6 @@ ALLOWED_OVER = {
     "api/sync/service.py",  # split pending: issue 14
     "api/demo.py",  # split pending: issue 14
     "api/consents/publication.py",  # split pending: issue 14
-    "api/auth/reach.py",  # split pending: issue 14
 }
 
 

@@ -1,4 +1,4 @@
-"""Reach: which records each caller reaches, from the table in api/auth/reach.py, on every route.
+"""Reach: which records each caller reaches, from the table in api/auth/reach_table.py, on every route.
 
 One small world: two groups (A, B), a member of staff in A only, a child in each, a trustee, a read key and
 a write-only key. Every route with a record id in its path is called for a record inside and outside each
@@ -19,7 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from api.auth.reach import READ_REACH, WRITE_REACH, Extent, Record
+from api.auth.reach import Extent, Record
+from api.auth.reach_table import READ_REACH, WRITE_REACH
 from api.auth.roles import ApiKeyScope, Role
 from api.compliance.models import Waiver
 from api.groups.models import Platform

@@ -1,10 +1,10 @@
-"""Reach as data: which records each role reaches, decided here and nowhere else.
+"""Reach as data: which records each role reaches, decided here (its table: reach_table.py), nowhere else.
 
 `api/auth/roles.py` says what a role may *do* (a permission per route); this module says *which records*
 it may do it to. Each role has a row in `READ_REACH` (what it may see: lists, single reads, filters, ids in
 a body, evidence in a compliance finding) and in `WRITE_REACH` (what it may change or add to, and on whose
-behalf it may sign a record). An extent is one of a few named shapes, so the whole table reads at a glance
-and the README's roles table is checked against it.
+behalf it may sign a record). The table is in api/auth/reach_table.py; this module turns a row of it into
+SQL conditions.
 
 A `Reach` is built once per request from the principal and the organisation's day (`ReachDep`). Services
 take it and ask it for SQL conditions (`reach.participants(Participant.id)`) or about one id
@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Annotated, Any, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -32,42 +31,13 @@ from sqlmodel import Session
 
 from api import clock
 from api.auth.principal import Principal, current_principal
-from api.auth.roles import Permission, Role
+from api.auth.reach_table import READ_PERMISSION, READ_REACH, UNANCHORED, WRITE_REACH
+from api.auth.reach_table import Extent as Extent  # re-exported: services name reach by its kinds
+from api.auth.reach_table import Record as Record
 from api.common import WriteOutcome, WriteReceipt
 from api.errors import AppError, Forbidden, Unprocessable
 from api.memberships.models import MemberRole, Membership
 from api.staff.models import Staff
-
-
-class Record(StrEnum):
-    """The kinds of record reach is decided for."""
-
-    group = "group"
-    participant = "participant"  # a child's or young person's record, and their details anywhere
-    membership = "membership"
-    consent = "consent"
-    incident = "incident"
-    staff = "staff"
-    waiver = "waiver"  # a compliance waiver, which belongs to a group
-    staff_compliance = "staff_compliance"  # a member of staff's own compliance report
-    roster = "roster"  # a group's member list as the platform shows it, and its reconciliation
-
-
-class Extent(StrEnum):
-    """How far a role reaches into one kind of record."""
-
-    every = "every"
-    # The groups the caller is currently in, and what hangs off them: the participants currently in those
-    # groups, the groups' memberships, those participants' consents, the groups' waivers.
-    own_groups = "own_groups"
-    # The groups the caller currently admins ("only admins can approve new members to the group").
-    admined_groups = "admined_groups"
-    # The caller's own: their own staff record, the incidents they reported.
-    own = "own"
-    # Every record's counts (how many entries, matches, discrepancies of each kind), never a record's
-    # contents: trustees' reach into rosters, whose entries name children as the platform shows them.
-    counts = "counts"
-    none = "none"
 
 
 class _Versioned(Protocol):
@@ -80,75 +50,6 @@ class _Versioned(Protocol):
 _W = TypeVar("_W", bound=_Versioned)
 
 R, X = Record, Extent
-_NOTHING: Mapping[Record, Extent] = dict.fromkeys(Record, X.none)
-_EVERYTHING: Mapping[Record, Extent] = dict.fromkeys(Record, X.every)
-
-READ_REACH: Mapping[Role, Mapping[Record, Extent]] = {
-    Role.coordinator: _EVERYTHING,
-    Role.staff: {
-        R.group: X.own_groups,
-        R.participant: X.own_groups,
-        R.membership: X.own_groups,
-        R.consent: X.own_groups,
-        R.incident: X.own,
-        R.staff: X.every,
-        R.waiver: X.own_groups,
-        R.staff_compliance: X.own,
-        R.roster: X.own_groups,
-    },
-    # Trustees govern: groups, staff and compliance, never a child's details nor an incident record.
-    Role.trustee: {
-        **_NOTHING,
-        R.group: X.every,
-        R.staff: X.every,
-        R.waiver: X.every,
-        R.staff_compliance: X.every,
-        R.roster: X.counts,
-    },
-    # Another system (the CRM) keeps people and consents in step; it never sees groups or incidents.
-    Role.integration: {**_NOTHING, R.participant: X.every, R.consent: X.every, R.staff: X.every},
-}
-
-WRITE_REACH: Mapping[Role, Mapping[Record, Extent]] = {
-    Role.coordinator: _EVERYTHING,
-    Role.staff: {
-        **_NOTHING,
-        # A group's memberships, reviews and risk assessments: the groups they admin.
-        R.group: X.admined_groups,
-        R.membership: X.admined_groups,
-        R.consent: X.own_groups,
-        R.incident: X.own,
-        # Whom they may sign a record for (a review, a risk assessment, an incident report): themselves.
-        R.staff: X.own,
-        # Upload, resolve and apply rosters: the groups they admin ("only admins can approve new members").
-        R.roster: X.admined_groups,
-    },
-    Role.trustee: _NOTHING,
-    # A platform connector (a key with `sync:write`) uploads any group's roster; it reads none back.
-    Role.integration: {
-        **_NOTHING,
-        R.participant: X.every,
-        R.consent: X.every,
-        R.staff: X.every,
-        R.roster: X.every,
-    },
-}
-
-# The permission that lets a caller read a kind of record at all; without it, reach is nothing, whatever
-# the table says (an API key scoped to `sync:write` holds the integration role but not its reads).
-READ_PERMISSION: Mapping[Record, Permission] = {
-    R.group: Permission.GROUP_READ,
-    R.participant: Permission.PARTICIPANT_READ,
-    R.membership: Permission.MEMBERSHIP_READ,
-    R.consent: Permission.CONSENT_READ,
-    R.incident: Permission.INCIDENT_READ,
-    R.staff: Permission.STAFF_READ,
-    R.waiver: Permission.COMPLIANCE_READ,
-    R.staff_compliance: Permission.COMPLIANCE_READ,
-    R.roster: Permission.ROSTER_READ,
-}
-# Extents that need no staff record to anchor them.
-_UNANCHORED = (X.every, X.counts, X.none)
 
 
 def _groups_of(staff_id: Any, on: Any, *, admin: bool = False) -> sa.Select[tuple[uuid.UUID]]:
@@ -203,10 +104,10 @@ class Reach:
         }
         # A staff-shaped extent needs a staff record to anchor it; an account without one reaches nothing.
         if principal.staff_id is None:
-            read = {r: (e if e in _UNANCHORED else X.none) for r, e in read.items()}
+            read = {r: (e if e in UNANCHORED else X.none) for r, e in read.items()}
         write = dict(WRITE_REACH[principal.role])
         if principal.staff_id is None:
-            write = {r: (e if e in _UNANCHORED else X.none) for r, e in write.items()}
+            write = {r: (e if e in UNANCHORED else X.none) for r, e in write.items()}
         return cls(actor=principal, today=today or clock.today(), read=read, write=write)
 
     # --- whole-kind questions ---------------------------------------------------------------------------
