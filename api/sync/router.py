@@ -17,11 +17,12 @@ from api.participants.models import Participant, ParticipantCreate
 from api.staff import service as staff_service
 from api.staff.models import Staff, StaffCreate
 from api.sync import service
-from api.sync.service import (
+from api.sync.models import (
     ConsentSyncRequest,
     ParticipantSyncRequest,
     StaffSyncRequest,
     SyncResponse,
+    SyncStatus,
 )
 
 router = APIRouter()
@@ -112,9 +113,7 @@ def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: Consent
         reports_groups=reach.reads(Record.consent),
     )
     if reach.reads(Record.consent):  # a write-only key gets receipts, nothing about other records
-        written = [
-            r.id for r in answer.results if r.id is not None and r.status is not service.SyncStatus.unchanged
-        ]
+        written = [r.id for r in answer.results if r.id is not None and r.status is not SyncStatus.unchanged]
         still = consents_service.still_allowed_by_id(session=session, consent_ids=written)
         for result in answer.results:
             if result.id in still:
