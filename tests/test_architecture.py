@@ -229,7 +229,6 @@ ALLOWED_OVER = {
     "api/compliance/service.py",  # split pending: issue 14
     "api/rosters/service.py",  # split pending: issue 14
     "api/demo.py",  # split pending: issue 14
-    "api/consents/publication.py",  # split pending: issue 14
 }
 
 

@@ -9,7 +9,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from api.consents.canonical import fold, read
-from api.consents.publication import Directory, Entry, find, name_keys, phone_key, shapes
+from api.consents.publication import Directory, find, shapes
+from api.consents.publication_keys import Entry, name_keys, phone_key
 
 # (category, stored name, text, expected spans of the text). Each pair of spellings appears both ways
 # round: what is stored in one row is written in the text of the next.

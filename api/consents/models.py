@@ -12,7 +12,7 @@ from sqlmodel import JSON, Field, SQLModel
 from api.common import NOT_BLANK, Day, Flag, Whole, forbid_extra
 from api.consents.canonical import ReadAs
 from api.consents.logic import Refusal
-from api.consents.publication import Detail as MatchKind
+from api.consents.publication_keys import Detail as MatchKind
 from api.db import Timestamped, enum_type
 
 

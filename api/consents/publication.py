@@ -33,76 +33,30 @@ another country's only internationally, with or without "+" or "00".
 from __future__ import annotations
 
 import bisect
-import itertools
 import re
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import Literal
 
-import phonenumbers
+from api.consents.canonical import Folded, ReadAs, read
+from api.consents.publication_keys import (
+    ATOM,
+    DIGITS,
+    EMAIL,
+    MAX_NAME_PARTS,
+    MIN_PHONE_DIGITS,
+    Detail,
+    Entry,
+    Match,
+    email_key,
+    name_keys,
+    phone_key,
+)
 
-from api.consents.canonical import Folded, ReadAs, fold, read
-
-Detail = Literal["name", "email", "phone"]
-
-# A stored phone number shorter than this would match too much ordinary text to be useful.
-MIN_PHONE_DIGITS = 7
 # No phone number, however written, has more digits than this (E.164 allows 15, plus "00" or a trunk 0).
 MAX_PHONE_DIGITS = 17
-# A name found from fewer letters than this would flag ordinary words ("Jo" in "Jo's").
-MIN_NAME_LETTERS = 2
-# A one-part name ("Mum", "Ma", "Bo") shorter than this is an ordinary word far more often than a name.
-MIN_SINGLE_NAME_LETTERS = 4
 # A name written as one word ("#EllisFairweather") shorter than this may be an ordinary word ("Al Bert").
 MIN_RUN_TOGETHER_LETTERS = 8
-# Parts of a name read at most: bounds the work per text word (a 99-part stored name would make reading a
-# text of repeated first parts quadratic). A longer stored name is looked for by its first parts.
-MAX_NAME_PARTS = 8
-# What people call a carer or a consent giver when no name was recorded: never identifying on its own.
-_RELATIVES = frozenset(
-    [
-        "mum",
-        "mom",
-        "mam",
-        "mummy",
-        "mommy",
-        "mother",
-        "dad",
-        "daddy",
-        "father",
-        "nan",
-        "nana",
-        "nanna",
-        "nanny",
-        "gran",
-        "granny",
-        "grandma",
-        "grandmother",
-        "grandad",
-        "granddad",
-        "grandpa",
-        "grandfather",
-        "aunt",
-        "auntie",
-        "aunty",
-        "uncle",
-        "carer",
-        "parent",
-        "parents",
-        "guardian",
-        "foster",
-        "sister",
-        "brother",
-    ]
-)
-_TITLE = re.compile(r"^(?:dr|mr|mrs|ms|miss|mx|prof|rev|revd|sir|dame|lady|lord)\b\.?\s*")
-_BRACKETED = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*")
-_NICKNAME = re.compile(r"[a-z0-9'-]+\s*[(\[]([^()\[\]]*)[)\]]")
-_WORDS = re.compile(r"[^\s,]+")
-_CONNECTORS = frozenset({"&", "/", "+", "and"})
-
-_ATOM = re.compile(r"[a-z0-9]+")
 # Text between two words that may stand between two parts of one name: anything but an "@" (an email's
 # parts are not a name) or a break between two pieces of text.
 _SOFT_GAP = re.compile(r"[^a-z0-9@\x00]+")
@@ -110,9 +64,6 @@ _SOFT_GAP = re.compile(r"[^a-z0-9@\x00]+")
 # "Fair\\-weather", "ellis_fairweather"), and nothing else.
 _JOINERS = "'-*_~`\\"
 _JOINER = re.compile(f"[{re.escape(_JOINERS)}]+")
-_EMAIL = re.compile(
-    r"(?<![a-z0-9._%+'-])[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+(?![a-z0-9-])(?!\.[a-z0-9])"
-)
 # An address with "@" or "." spelt out ("a [at] b dot org", "a%40b.org" in a mailto link).
 _AT = r"(?:@|%40|\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+|\s+@\s+)"
 _DOT = r"(?:\.|\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+)"
@@ -126,28 +77,7 @@ _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._+'-")
 _PHONE_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:[ ./()\-]{0,4}[0-9])*")
 # For finding stored numbers, more separators: "," ";" ":" "_" "[]", "%20" (a space in a tel: link), six.
 _PHONE_LOOKUP_RUN = re.compile(r"(?<![a-z0-9+])\+?[0-9](?:(?:[ ./()\[\]\-,;:_]|%20){0,6}[0-9])*")
-_DIGITS = re.compile(r"[0-9]+")
 _DIGIT_GROUPS = re.compile(r"%20|[0-9]+")
-GB = 44
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One thing to look for, and its owner (the caller's key for whose detail it is)."""
-
-    kind: Detail
-    value: str
-    owner: Hashable
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """The detail at original[start:end] and everyone it belongs to (two people may share a name)."""
-
-    start: int
-    end: int
-    kind: Detail
-    owners: frozenset[Hashable]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,79 +85,6 @@ class _Name:
     required: frozenset[int]  # offsets in the key where the text must have a separator
     optional: frozenset[int]  # offsets where it may have one
     owners: frozenset[Hashable]
-
-
-def name_keys(value: str) -> list[tuple[str, frozenset[int], frozenset[int]]]:
-    """Every spelling of a stored name to look for (as written, last word first, without a title or a
-    bracketed nickname, with the nickname), each as `name_key` gives it."""
-    folded = fold(value).strip()
-    spellings = {folded, _BRACKETED.sub(" ", folded).strip(), _NICKNAME.sub(r"\1", folded)}
-    for spelling in list(spellings):
-        untitled = _TITLE.sub("", spelling)
-        if len(_WORDS.findall(untitled)) >= 2:
-            spellings.add(untitled)
-    for spelling in list(spellings):
-        words = _WORDS.findall(spelling)
-        if len(words) >= 3:
-            # Without the middle names ("Ellis James Fairweather" is "Ellis Fairweather"); two people with
-            # one surname ("Joanne & Paul Fairbrook") each by their own name.
-            spellings.add(f"{words[0]} {words[-1]}")
-            for k, word in enumerate(words[1:-1], 1):
-                if word in _CONNECTORS:
-                    spellings.add(" ".join(words[k + 1 :]))
-    for spelling in list(spellings):
-        words = _WORDS.findall(spelling)
-        if len(words) >= 2:
-            spellings.add(" ".join([words[-1], *words[:-1]]))
-    keys = (name_key(spelling) for spelling in sorted(spellings))
-    return [key for key in keys if key is not None]
-
-
-def name_key(value: str) -> tuple[str, frozenset[int], frozenset[int]] | None:
-    """A stored name as its letters run together, with where separators must (a space) and may (any
-    punctuation) fall; None when it is too short, or too ordinary a word, to look for."""
-    folded = fold(value)
-    key: list[str] = []
-    required: set[int] = set()
-    optional: set[int] = set()
-    length = 0
-    last_end: int | None = None
-    for atom in itertools.islice(_ATOM.finditer(folded), MAX_NAME_PARTS):
-        if last_end is not None:
-            gap = folded[last_end : atom.start()]
-            (required if gap.isspace() else optional).add(length)
-        key.append(atom.group())
-        length += len(atom.group())
-        last_end = atom.end()
-    if len(key) == 1 and (length < MIN_SINGLE_NAME_LETTERS or key[0] in _RELATIVES):
-        return None
-    if length < MIN_NAME_LETTERS:
-        return None
-    return "".join(key), frozenset(required), frozenset(optional)
-
-
-def email_key(value: str) -> str | None:
-    key = fold(value.strip())
-    return key if _EMAIL.fullmatch(key) else None
-
-
-def phone_key(value: str) -> tuple[Literal["gb", "intl"], str] | None:
-    """("gb", national significant number) for a UK number, ("intl", country code + number) for another;
-    None when it has too few digits. Read by `phonenumbers` (region GB); digits as written otherwise."""
-    folded = fold(value)
-    digits = "".join(_DIGITS.findall(folded))
-    if len(digits) < MIN_PHONE_DIGITS:
-        return None
-    try:
-        number = phonenumbers.parse(folded, "GB")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is not None and number.country_code and phonenumbers.is_possible_number(number):
-        national = phonenumbers.national_significant_number(number)
-        if number.country_code == GB:
-            return "gb", national
-        return "intl", f"{number.country_code}{national}"
-    return "gb", digits.removeprefix("0")
 
 
 class Directory:
@@ -280,11 +137,11 @@ class Directory:
         """How many of the text's words are the first part of some protected name (however spelt): a text
         made of many is a list of names to try, not a text meant for publication."""
         first_parts = self.first_parts
-        return sum(1 for atom in _ATOM.findall(folded.text) if atom in first_parts)
+        return sum(1 for atom in ATOM.findall(folded.text) if atom in first_parts)
 
     def _names(self, folded: Folded) -> list[Match]:
         text = folded.text
-        atoms = [(a.start(), a.end()) for a in _ATOM.finditer(text)]
+        atoms = [(a.start(), a.end()) for a in ATOM.finditer(text)]
         found: list[Match] = []
         first_words = self.first_words
         i = 0
@@ -495,9 +352,9 @@ def _ends_word(text: str, atoms: list[tuple[int, int]], j: int) -> bool:
 def shapes(folded: Folded) -> int:
     """How many phone-number- and email-shaped strings the text holds, found or not (a request made of many
     is someone testing numbers, not a text meant for publication)."""
-    count = len(_EMAIL.findall(folded.text))
+    count = len(EMAIL.findall(folded.text))
     for run in _PHONE_RUN.finditer(folded.text):
-        groups = _DIGITS.findall(run.group())
+        groups = DIGITS.findall(run.group())
         plus = run.group().startswith("+")
         i = 0
         while i < len(groups):

@@ -37,7 +37,8 @@ from api.consents.models import (
     PublicationCheckResult,
     PublicationMatch,
 )
-from api.consents.publication import Detail, Directory, Entry, Match, shapes
+from api.consents.publication import Directory, shapes
+from api.consents.publication_keys import Detail, Entry, Match
 from api.db import utcnow
 from api.errors import FieldError, Unprocessable
 from api.participants.models import Participant
@@ -235,7 +236,9 @@ def _pictures(session: Session, visible: Visible, data: PublicationCheckRequest)
     births = consent_records.dates_of_birth(session, shown)
     errors += [
         FieldError(
-            field=f"pictured_participant_ids.{i}", message=consent_records.NO_SUCH_PARTICIPANT, type="value_error"
+            field=f"pictured_participant_ids.{i}",
+            message=consent_records.NO_SUCH_PARTICIPANT,
+            type="value_error",
         )
         for i, pid in enumerate(ids)
         if pid not in births
