@@ -1,0 +1,190 @@
+"""The demo's records added after every other one, so the ids before them stay as they were: Beat Lab's
+member list from Discord, the young people's side, declarations, controls and the technology register."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from api.consents.models import ConsentKind
+from api.controls.models import CheckResult, Control, ControlCheck, Decision, Technology, TechnologyAssessment
+from api.declarations.models import StaffDeclaration
+from api.demo.builder import Builder, Cast
+from api.groups.models import Platform
+from api.identities.models import PlatformIdentity
+from api.identities.normalise import IdentityKind
+from api.participants.models import Participant
+from api.policy.versions import PolicyVersion
+from api.rosters.models import GroupRoster, Match, MatchedBy, PlatformRole, RosterEntry
+from api.staff.models import Staff
+
+
+def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
+    """Add them to `b`; returns each control with the member of staff to own it once the rows are in."""
+    session = b.session
+    nadia, tom, priya, callum, grace, owen = (
+        cast.nadia,
+        cast.tom,
+        cast.priya,
+        cast.callum,
+        cast.grace,
+        cast.owen,
+    )
+    people, beatlab, producers = cast.people, cast.beatlab, cast.producers
+
+    # Beat Lab's member list from Discord, taken yesterday and not yet answered: one of each discrepancy.
+    # Added after every other record, so the ids above stay as they were.
+    listed: list[tuple[Staff | Participant | None, str | None, PlatformRole, Match]] = [
+        (priya, "priya.beats", PlatformRole.member, Match.certain),  # an admin only in the records
+        (grace, "grace_mentor", PlatformRole.member, Match.certain),  # left 45 days ago
+        (tom, "tom.hallett", PlatformRole.admin, Match.certain),  # an admin not in the records
+        (people[25], None, PlatformRole.member, Match.probable),  # on Discord under a name only
+        (people[26], "beatsby_ivy", PlatformRole.member, Match.certain),
+        (people[28], "lofi.lou", PlatformRole.member, Match.certain),
+        (people[29], "synth_sam", PlatformRole.member, Match.certain),
+        (people[30], "old.member", PlatformRole.member, Match.certain),  # left the organisation
+        (people[35], "producer25", PlatformRole.member, Match.certain),  # 25; the group is for 14 to 21
+        # A young person with the moderator role: only current staff may approve members.
+        (people[27], "modbot_fan", PlatformRole.moderator, Match.certain),
+        (None, "xX_beats_Xx", PlatformRole.member, Match.unknown),  # nobody knows who this is
+    ]
+    for person, handle, _, _ in listed:
+        if person is not None and handle is not None:
+            b.add(
+                PlatformIdentity(
+                    id=b.id(),
+                    staff_id=person.id if isinstance(person, Staff) else None,
+                    participant_id=person.id if isinstance(person, Participant) else None,
+                    platform=Platform.discord,
+                    kind=IdentityKind.handle,
+                    value=handle,
+                    match_key=handle.lower(),
+                )
+            )
+    roster = GroupRoster(
+        id=b.id(),
+        group_id=beatlab.id,
+        platform=Platform.discord,
+        captured_on=b.ago(1),
+        uploaded_by_type="user",
+    )
+    b.add(roster)
+    # Discord shows a first name or a nickname; the unknown member shows their handle.
+    rows: list[
+        tuple[Staff | Participant | None, str | None, str | None, PlatformRole, Match, MatchedBy | None]
+    ]
+    rows = [
+        (
+            person,
+            (person.full_name.split()[0] if handle else person.full_name) if person else handle,
+            handle,
+            platform_role,
+            how,
+            None if person is None else MatchedBy.handle if handle else MatchedBy.name,
+        )
+        for person, handle, platform_role, how in listed
+    ]
+    # Someone using Ivy's name on another account (never a probable match), and Lou listed twice, the second
+    # time with an invisible character in the handle: added last, so the ids above stay as they were.
+    ivy, lou = people[26], people[28]
+    rows += [
+        (ivy, ivy.full_name, "beatsby_ivy_official", PlatformRole.member, Match.unknown, MatchedBy.name),
+        (lou, "Lou", "lofi\u200b.lou", PlatformRole.member, Match.certain, MatchedBy.handle),
+    ]
+    for line, (person, shown, handle, platform_role, how, by) in enumerate(rows, start=2):
+        b.add(
+            RosterEntry(
+                id=b.id(),
+                roster_id=roster.id,
+                row=line,
+                display_name=shown,
+                handle=handle,
+                platform_role=platform_role,
+                match=how,
+                matched_by=by,
+                staff_id=person.id if isinstance(person, Staff) else None,
+                participant_id=person.id if isinstance(person, Participant) else None,
+            )
+        )
+    tally = Counter(r[4] for r in rows)
+    roster.entry_count = len(rows)
+    roster.certain_count = tally[Match.certain]
+    roster.probable_count = roster.open_probable = tally[Match.probable]
+    roster.unknown_count = roster.open_unknown = tally[Match.unknown]
+
+    # The young people's side and how staff reach them (issue 15). Added after every other record, so the ids
+    # above stay as they were. Every young person has been through the social media policy and agreed to
+    # the code of conduct, except two in Girls Make Music who joined without the induction.
+    for p in people:
+        if p.id not in (people[36].id, people[37].id):
+            b.consent(p, ConsentKind.code_of_conduct, given=b.rng.randint(20, 250), self_given=True)
+    # Young Producers is a WhatsApp broadcast list: each young person sees only the staff's messages to them.
+    producers.messages_seen_by_all = False
+
+    # Declarations of personal social media conduct for the policy in force: everyone but the agency sound
+    # engineer (who messaged a participant from a personal account) and the placement student.
+    policy = session.exec(select(PolicyVersion).order_by(col(PolicyVersion.number).desc())).first()
+    if policy is not None:
+        for person, days_ago in ((nadia, 40), (tom, 35), (priya, 200), (callum, 90), (owen, 120)):
+            b.add(
+                StaffDeclaration(
+                    id=b.id(),
+                    staff_id=person.id,
+                    policy_version_id=policy.id,
+                    policy_version=policy.number,
+                    declared_on=max(b.ago(days_ago), policy.published_on),
+                    read_policy=True,
+                    profile_private=True,
+                    no_young_friends=True,
+                    no_personal_messages=True,
+                    no_personal_follows=True,
+                    recorded_by_label=person.email,
+                )
+            )
+
+    # The recurring controls the migration seeded: the security review is in order, the physical security
+    # check is overdue, and the policy on the tech room's wall is due within the fortnight.
+    controls = {c.code: c for c in session.exec(select(Control)).all()}
+    owners: list[tuple[Control, Staff]] = []  # set once the staff rows are in (the session would flush)
+    for code, owner, checked_ago in (
+        ("CTL-SECURITY-REVIEW", nadia, 60),
+        ("CTL-PHYSICAL-SECURITY", callum, 120),
+        ("CTL-POLICY-DISPLAYED", tom, 355),
+    ):
+        if code not in controls:
+            continue
+        owners.append((controls[code], owner))
+        b.add(
+            ControlCheck(
+                id=b.id(),
+                control_id=controls[code].id,
+                performed_on=b.ago(checked_ago),
+                performed_by_id=owner.id,
+                result=CheckResult.ok,
+                evidence_ref=f"{code}-{b.ago(checked_ago).year}",
+            )
+        )
+    # The technology register: Discord was assessed before the Beat Lab began; a music app the producers
+    # started using last month was never assessed.
+    discord = Technology(
+        id=b.id(), name="Discord", purpose="Beat Lab's server", first_used_on=beatlab.started_on
+    )
+    soundtrap = Technology(
+        id=b.id(), name="Soundtrap", purpose="Recording in the browser", first_used_on=b.ago(30)
+    )
+    b.add(discord)
+    b.add(soundtrap)
+    b.add(
+        TechnologyAssessment(
+            id=b.id(),
+            technology_id=discord.id,
+            assessed_on=beatlab.started_on - timedelta(days=14),
+            assessed_by_id=priya.id,
+            risks="Direct messages between members; servers found by invite links.",
+            mitigations="Direct messages off for the server; invite links expire; roles set by staff.",
+            decision=Decision.approved_with_conditions,
+        )
+    )
+    return owners
