@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from fastapi import Depends
 from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import ORMExecuteState, SessionTransaction
@@ -193,6 +194,10 @@ def get_engine() -> Engine:
 def get_session() -> Iterator[Session]:
     with Session(get_engine(), expire_on_commit=False) as session:
         yield session
+
+
+# A route's database session (a test overrides `get_session` to run each test in one rolled-back transaction).
+SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def enum_type(enum_cls: type[StrEnum]) -> sa.Enum:

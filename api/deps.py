@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
-from sqlmodel import Session
 
 from api.auth.principal import Principal, current_principal
-from api.db import get_session
+from api.db import SessionDep as SessionDep  # where the routes have always found it
 
-SessionDep = Annotated[Session, Depends(get_session)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -49,9 +49,7 @@ PENDING_CYCLE_EDGES = frozenset(
         # Who the caller is needs staff and memberships; staff, memberships and their neighbours need the
         # caller (cycle pending: issue 14).
         ("audit", "auth"),
-        ("audit", "deps"),
         ("auth", "audit"),
-        ("auth", "deps"),
         ("auth", "memberships"),
         ("auth", "staff"),
         ("deps", "auth"),

@@ -11,7 +11,7 @@ from api.audit.models import AuditEvent, AuditEventPublic
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
 from api.common import Page, PageDep
-from api.deps import SessionDep
+from api.db import SessionDep
 from api.errors import Unprocessable
 
 # Read only, by design: the audit log is append-only, so no route changes or deletes an event.

@@ -12,7 +12,7 @@ from api.auth import service, throttle
 from api.auth.models import PasswordChange, Token, User, UserPublic
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.deps import SessionDep
+from api.db import SessionDep
 from api.errors import NOT_FOUND, AppError, validation_errors, validation_problem
 
 router = APIRouter()

@@ -10,7 +10,7 @@ from api.auth.models import User, UserCreate, UserPublic, UserUpdate
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission, Role
 from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
-from api.deps import SessionDep
+from api.db import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 
 router = APIRouter()
