@@ -62,8 +62,8 @@ def test_the_evidence_names_each_discrepancy_and_trustees_get_the_counts(
         ("participant", "Kit Fairbrook", "probable_match"),
         ("participant", "Sam Older", "probable_match"),
         ("participant", "Zoë Absent", "not_on_platform"),
-        ("roster_entry", "row 6: DJ Stranger", "admin_not_staff"),
-        ("roster_entry", "row 6: DJ Stranger", "unknown_person"),
+        ("roster_entry", "row 7: DJ Stranger", "admin_not_staff"),
+        ("roster_entry", "row 7: DJ Stranger", "unknown_person"),
         ("staff", "Grace Lindqvist", "departed_staff"),
         ("staff", "Tom Ellis", "admin_not_on_platform"),
     ]
@@ -94,7 +94,7 @@ def test_the_evidence_names_each_discrepancy_and_trustees_get_the_counts(
     assert "Kit" not in str(seen)
     assert str(world.kit.id) not in str(seen)
     assert ("participant", "Sam Older", "probable_match") in _named(seen)
-    assert ("roster_entry", "row 6: DJ Stranger", "unknown_person") in _named(seen)
+    assert ("roster_entry", "row 7: DJ Stranger", "unknown_person") in _named(seen)
 
 
 def _stamp(
@@ -134,7 +134,7 @@ def test_a_past_as_of_sees_the_roster_and_the_answers_as_they_were_that_day(
     before = _finding(client, coordinator, world.group.id, as_of=str(TODAY - timedelta(days=6)))
     assert before["outcome"] == "fail"
     assert before["evidence"][0]["detail"].startswith("1 unknown, 2 unconfirmed")
-    assert ("roster_entry", "row 6: DJ Stranger", "unknown_person") in _named(before)
+    assert ("roster_entry", "row 7: DJ Stranger", "unknown_person") in _named(before)
     assert ("participant", "Kit Fairbrook", "probable_match") in _named(before)
     # Before the list was taken and uploaded: no roster at all.
     assert _finding(client, coordinator, world.group.id, as_of=str(TODAY - timedelta(days=11)))[

@@ -43,6 +43,7 @@ from api.rosters.models import (
     RosterEntry,
     RosterPublic,
 )
+from api.rosters.parse import JSON, Source
 from api.staff.models import Staff
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -194,11 +195,13 @@ def upload(
     group: Group,
     entries: Sequence[tuple[int, EntryIn]],
     captured_on: date | None,
+    source: Source = JSON,
 ) -> GroupRoster:
     """Store the platform's list and its reconciliation; announce `group.roster_reconciled` (counts only).
 
     Errors: 409 for an archived group; 422 naming `captured_on` for a day in the future or before the
-    group started, or naming the row and `joined_on` for a joining date after `captured_on`."""
+    group started, or naming the entry and `joined_on` (as `source` names places) for a joining date after
+    `captured_on`."""
     today = clock.today()
     day = captured_on or today
     if group.status != GroupStatus.active:
@@ -211,7 +214,7 @@ def upload(
         raise Unprocessable.field("captured_on", f"captured_on ({day}) is before the group started")
     for row, entry in entries:
         if entry.joined_on is not None and entry.joined_on > day:
-            raise Unprocessable.field(f"rows.{row}.joined_on", f"row {row}: joined after captured_on ({day})")
+            raise source.error(row, "joined_on", f"joined after the list was taken (captured_on {day})")
     # A caller who reads the answer matches only the young people in their reach; a connector's key gets a
     # receipt, learns nothing, and matches everyone.
     answered = reach.reads(Record.roster) and not reach.reads_counts_only(Record.roster)
