@@ -34,8 +34,9 @@ RosterIfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
-        description="The roster's ETag as read (strong): it covers the roster and the group's memberships "
-        "in force, so a change to either since is a 412",
+        description="The roster's ETag as read (strong): it covers the roster and everything its "
+        "reconciliation is judged against (the day, the group, its memberships in force, the dates of the "
+        "people it names, the platform identities), so a change to any of them since is a 412",
     ),
 ]
 Reader = Annotated[Principal, Depends(require(Permission.ROSTER_READ))]
@@ -200,9 +201,10 @@ def get_roster(
     session: SessionDep, _: Reader, reach: ReachDep, roster: RosterById, response: Response
 ) -> RosterPublic:
     """One roster: its counts, each entry with its match (a young person out of the caller's reach shown
-        with no id), and the discrepancies with what to do, judged against today's records. Trustees get the
-        counts only. The ETag (the roster's version and a digest of the group's memberships in force) is what
-    to send in If-Match when applying it."""
+    with no id), and the discrepancies with what to do, judged against today's records. Trustees get the
+    counts only. The ETag (the roster's version and a digest of what its reconciliation is judged against:
+    the day, the group, its memberships in force, the dates of the people it names and the platform
+    identities) is what to send in If-Match when applying it."""
     response.headers["ETag"] = service.etag(session, roster)
     return service.view(session=session, reach=reach, roster=roster)
 

@@ -290,28 +290,65 @@ def upload(
 
 
 def etag(session: Session, roster: GroupRoster) -> str:
-    """The roster's entity tag: its version and a digest of the group's memberships in force today (each
-    one's id and version). Reconciliation is judged against today's memberships, and apply changes them, so
-    a tag read before a membership changed (added, ended, made admin) no longer matches: 412, not an apply
-    against memberships the caller never saw. Strong (RFC 9110 §8.8.3)."""
+    """The roster's entity tag: its version and a digest of everything its reconciliation is judged against
+    today: the day itself; the group (its age range, start and status); its memberships in force (each
+    one's id and version); every person the entries or those memberships name (version, start and leaving
+    dates, date of birth); and the open and ended platform identities that match on the group's platform
+    (how many, and their versions). A tag read before any of these changed (a member of staff's leaving
+    date, a participant's identity, a membership added, ended or made admin) no longer matches: 412, so
+    apply never acts on a stale reconciliation. Strong (RFC 9110 §8.8.3). Five statements."""
     today = clock.today()
-    rows = session.execute(
-        sa.select(_M.id, _M.version)
+    group = session.get(Group, roster.group_id)
+    assert group is not None
+    in_force = sa.and_(
+        _M.group_id == roster.group_id,
+        _M.started_on <= today,
+        sa.or_(_M.ended_on.is_(None), _M.ended_on > today),
+    )
+    members = session.execute(sa.select(_M.id, _M.version).where(in_force).order_by(_M.id)).all()
+    named = sa.select(_E.c.staff_id, _E.c.participant_id).where(_E.c.roster_id == roster.id)
+    in_group = sa.select(_M.staff_id, _M.participant_id).where(in_force)
+    staff = session.execute(
+        sa.select(_S.id, _S.version, _S.started_on, _S.left_on)
         .where(
-            _M.group_id == roster.group_id,
-            _M.started_on <= today,
-            sa.or_(_M.ended_on.is_(None), _M.ended_on > today),
+            sa.or_(
+                _S.id.in_(named.with_only_columns(_E.c.staff_id)),
+                _S.id.in_(in_group.with_only_columns(_M.staff_id)),
+            )
         )
-        .order_by(_M.id)
+        .order_by(_S.id)
     ).all()
-    digest = hashlib.sha256("|".join(f"{i}:{v}" for i, v in rows).encode()).hexdigest()[:16]
+    children = session.execute(
+        sa.select(_P.id, _P.version, _P.joined_on, _P.left_on, _P.date_of_birth)
+        .where(
+            sa.or_(
+                _P.id.in_(named.with_only_columns(_E.c.participant_id)),
+                _P.id.in_(in_group.with_only_columns(_M.participant_id)),
+            )
+        )
+        .order_by(_P.id)
+    ).all()
+    identities = session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(IDENTITY.version), 0)).where(
+            sa.or_(IDENTITY.platform.is_(None), IDENTITY.platform == group.platform.value)
+        )
+    ).one()
+    parts = [
+        str(today),
+        f"{group.version}:{group.min_age}:{group.max_age}:{group.started_on}:{group.status}",
+        *(f"m{i}:{v}" for i, v in members),
+        *(":".join(map(str, r)) for r in staff),
+        *(":".join(map(str, r)) for r in children),
+        f"i{identities[0]}:{identities[1]}",
+    ]
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
     return f'"{roster.version}.{digest}"'
 
 
 def check_tag(session: Session, roster: GroupRoster, sent: str | None) -> int | None:
     """The version an If-Match names, once the whole tag matches the roster's current one (None when none
     was sent). Errors: 412 for a weak tag (a change needs strong comparison), one this service did not
-    issue, or one that no longer matches (the roster or the group's memberships moved on)."""
+    issue, or one that no longer matches (the roster or anything its reconciliation depends on moved on)."""
     if sent is None or sent.strip() == "*":
         return None
     value = sent.strip()
@@ -323,7 +360,9 @@ def check_tag(session: Session, roster: GroupRoster, sent: str | None) -> int | 
         if not version.isdigit():
             raise PreconditionFailed(f"If-Match {sent!r} is not an ETag this service issued")
         raise PreconditionFailed(
-            f"The roster or the group's memberships changed since you read it (now {current}): read it again"
+            "What the roster was reconciled against changed since you read it (the roster's answers, the "
+            "group, its memberships, a member's dates or a platform identity): read it again; after a "
+            f"change to an identity, upload a fresh list so it is matched anew (now {current})"
         )
     return roster.version
 
