@@ -308,26 +308,26 @@ def etag(session: Session, roster: GroupRoster) -> str:
     members = session.execute(sa.select(_M.id, _M.version).where(in_force).order_by(_M.id)).all()
     named = sa.select(_E.c.staff_id, _E.c.participant_id).where(_E.c.roster_id == roster.id)
     in_group = sa.select(_M.staff_id, _M.participant_id).where(in_force)
-    staff = session.execute(
-        sa.select(_S.id, _S.version, _S.started_on, _S.left_on)
-        .where(
-            sa.or_(
-                _S.id.in_(named.with_only_columns(_E.c.staff_id)),
-                _S.id.in_(in_group.with_only_columns(_M.staff_id)),
+    people = [
+        session.execute(
+            sa.select(*columns)
+            .where(
+                sa.or_(
+                    columns[0].in_(named.with_only_columns(entry_column)),
+                    columns[0].in_(in_group.with_only_columns(member_column)),
+                )
             )
+            .order_by(columns[0])
+        ).all()
+        for columns, entry_column, member_column in (
+            ((_S.id, _S.version, _S.started_on, _S.left_on), _E.c.staff_id, _M.staff_id),
+            (
+                (_P.id, _P.version, _P.joined_on, _P.left_on, _P.date_of_birth),
+                _E.c.participant_id,
+                _M.participant_id,
+            ),
         )
-        .order_by(_S.id)
-    ).all()
-    children = session.execute(
-        sa.select(_P.id, _P.version, _P.joined_on, _P.left_on, _P.date_of_birth)
-        .where(
-            sa.or_(
-                _P.id.in_(named.with_only_columns(_E.c.participant_id)),
-                _P.id.in_(in_group.with_only_columns(_M.participant_id)),
-            )
-        )
-        .order_by(_P.id)
-    ).all()
+    ]
     identities = session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(IDENTITY.version), 0)).where(
             sa.or_(IDENTITY.platform.is_(None), IDENTITY.platform == group.platform.value)
@@ -337,8 +337,7 @@ def etag(session: Session, roster: GroupRoster) -> str:
         str(today),
         f"{group.version}:{group.min_age}:{group.max_age}:{group.started_on}:{group.status}",
         *(f"m{i}:{v}" for i, v in members),
-        *(":".join(map(str, r)) for r in staff),
-        *(":".join(map(str, r)) for r in children),
+        *(":".join(map(str, r)) for rows in people for r in rows),
         f"i{identities[0]}:{identities[1]}",
     ]
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
