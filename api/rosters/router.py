@@ -42,7 +42,11 @@ RosterIfMatch = Annotated[
 Reader = Annotated[Principal, Depends(require(Permission.ROSTER_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.ROSTER_WRITE))]
 NOT_ADMIN: Responses = {
-    403: problem("The caller's role may not use this route, or they do not admin this group")
+    403: problem(
+        "The caller's role may not use this route (`forbidden`), they do not admin this group "
+        "(`not_group_admin`), or only a coordinator may do what the list asks (`coordinator_only`, "
+        "`not_your_record`): the detail says whom to ask"
+    )
 }
 UNSUPPORTED: Responses = {415: problem("The body is neither application/json nor text/csv")}
 

@@ -58,15 +58,19 @@ HIDDEN_CHILD = "a young person outside your groups"
 
 
 def writable_group(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Group:
-    """The group whose rosters the caller may upload, resolve and apply: 404 unknown or out of reach, 403 for
-    one they may see but not manage (staff in a group they do not admin)."""
+    """The group whose rosters the caller may upload, resolve and apply: 404 unknown or out of reach, 403
+    `not_group_admin` for one they may see but not manage (staff in a group they do not admin), saying whom
+    to ask."""
     group = session.get(Group, group_id)
     if group is None:
         raise NotFound(f"No group with id {group_id}")
     if not reach.holds(session, reach.roster_writes, group_id):
         if reach.holds(session, reach.rosters, group_id):
             raise Forbidden(
-                "Only the group's current admins (or a coordinator) upload and resolve its rosters"
+                "Only the group's current admins (or a coordinator) upload, resolve and apply its rosters, "
+                "and you are not one of its admins: ask one of them or a coordinator to do it, or a "
+                "coordinator to make you an admin of the group",
+                code="not_group_admin",
             )
         raise NotFound(f"No group with id {group_id}")
     return group
