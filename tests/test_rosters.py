@@ -150,10 +150,11 @@ def test_each_entry_is_matched_and_each_discrepancy_named(
 CSV_HEADER = "Display Name,Username,E-mail,Phone Number,Role,Date Joined\n"
 
 
-def _count(session: Session) -> tuple[int, int]:
-    return (
-        session.exec(select(func.count()).select_from(GroupRoster)).one(),
-        session.exec(select(func.count()).select_from(RosterEntry)).one(),
+def _count(session: Session) -> tuple[int, ...]:
+    """Rows in the roster tables, and in those an upload writes alongside (audit, webhooks, identities)."""
+    return tuple(
+        session.exec(select(func.count()).select_from(table)).one()
+        for table in (GroupRoster, RosterEntry, AuditEvent, WebhookDelivery, PlatformIdentity)
     )
 
 

@@ -119,6 +119,8 @@ def key(kind: IdentityKind, value: str) -> str | None:
 
 def name_key(value: str) -> str | None:
     """A person's name for a *probable* match: folded, its words sorted ("Okafor, Maya" is "Maya Okafor").
-    Names are never enough for a certain match: two children may share one."""
-    atoms = _NAME_ATOMS.findall(fold(value))
+    Names are never enough for a certain match: two children may share one. Composed first (NFC): folding
+    goes a character at a time, and a letter sent decomposed (as macOS copies text) may transliterate
+    otherwise than its composed form (Cyrillic "й" is "y", but "и" and a combining breve are "i")."""
+    atoms = _NAME_ATOMS.findall(fold(value if value.isascii() else unicodedata.normalize("NFC", value)))
     return " ".join(sorted(atoms)) if atoms else None
