@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -254,8 +255,8 @@ def apply(
         raise PreconditionFailed(f"The roster is at version {roster.version}, not {expected_version}")
     today = clock.today()
     entries, states, _members, people = load_states(session, roster)
-    live: dict[uuid.UUID, tuple[RosterEntry, EntryState]] = {}
-    removed: dict[uuid.UUID, RosterEntry] = {}
+    live: dict[uuid.UUID, tuple[Any, EntryState]] = {}  # (the entry as read, its state)
+    removed: dict[uuid.UUID, Any] = {}
     for e, s in zip(entries, states, strict=True):
         person = s.settled_person
         if person is None:
