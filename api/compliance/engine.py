@@ -182,6 +182,40 @@ def redact_participants(evaluation: Evaluation, keep: Collection[uuid.UUID] = ()
     )
 
 
+# A member-list finding as shown to a caller when an entry on the list is a young person outside their reach.
+HIDDEN_ROSTER = (
+    "The platform's member list has entries waiting for an answer or differing from the records: open the "
+    "group's latest roster for each one and what to do."
+)
+
+
+def redact_hidden_roster_matches(evaluation: Evaluation, hidden: Collection[uuid.UUID | None]) -> Evaluation:
+    """A member-list finding that names a young person in `hidden` (outside the caller's reach) reduced to
+    the roster, with no counts, under a neutral message. The roster itself shows such an entry to the caller
+    exactly as an unknown one, so that a list cannot tell them who is a child of the charity; the finding's
+    counts (so many unconfirmed, not so many unknown) and the place of the hidden child among the evidence
+    would undo that, naming the entry."""
+
+    def names_hidden(f: Finding) -> bool:
+        return any(e.type == "roster" for e in f.evidence) and any(
+            e.type == "participant" and e.id in hidden for e in f.evidence
+        )
+
+    return replace(
+        evaluation,
+        findings=tuple(
+            replace(
+                f,
+                message=HIDDEN_ROSTER,
+                evidence=tuple(replace(e, detail=None) for e in f.evidence if e.type == "roster"),
+            )
+            if names_hidden(f)
+            else f
+            for f in evaluation.findings
+        ),
+    )
+
+
 def redact_rosters(evaluation: Evaluation) -> Evaluation:
     """A finding about a platform's member list (one whose evidence holds a `roster`) reduced to the roster
     and its counts: for callers who reach rosters' counts only (trustees), never who is on the list."""

@@ -35,6 +35,7 @@ from api.compliance.engine import (
     cite,
     evaluate,
     finding,
+    redact_hidden_roster_matches,
     redact_participants,
     redact_rosters,
     summarise,
@@ -136,6 +137,7 @@ def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evalu
             )
         ).all()
     )
+    evaluation = redact_hidden_roster_matches(evaluation, named - reachable)
     return redact_participants(evaluation, keep=reachable)
 
 
