@@ -29,9 +29,10 @@ Declarer = Annotated[Principal, Depends(require(Permission.DECLARATION_WRITE))]
 )
 def list_staff_declarations(
     session: SessionDep, _: Reader, reach: ReachDep, staff_id: uuid.UUID
-) -> list[StaffDeclaration]:
+) -> list[DeclarationPublic]:
     """Their declarations of personal social media conduct, newest first, each for one policy version.
-    Staff read only their own (404 otherwise)."""
+    Staff read only their own (404 otherwise, as for an unknown id); trustees get each declaration with its
+    answers null (whether one stands, never what was declared)."""
     return service.list_(session=session, reach=reach, staff_id=staff_id)
 
 
@@ -45,8 +46,10 @@ def list_staff_declarations(
 def create_staff_declaration(
     session: SessionDep, caller: Declarer, reach: ReachDep, staff_id: uuid.UUID, data: DeclarationCreate
 ) -> StaffDeclaration:
-    """Declare, for the latest published version of the policy, that you have read it and that each of the
-    policy's statements about personal accounts holds (or, honestly, that one does not). It lasts
-    `declaration_valid_days` (policy settings) or until a newer version is published, whichever is first.
-    Staff declare for themselves; a coordinator may record a declaration made on paper for anyone."""
+    """Declare, for the version of the policy in force (or one published to come into force later), that you
+    have read it and that each of the policy's statements about personal accounts holds (or, honestly, that
+    one does not). It lasts `declaration_valid_days` (policy settings) or until a newer version comes into
+    force, whichever is first. Staff declare for themselves (a trustee only as the member of staff their
+    account is linked to; 403 naming why otherwise); a coordinator may record a declaration made on paper
+    for anyone."""
     return service.create(session=session, reach=reach, actor=caller, staff_id=staff_id, data=data)

@@ -131,10 +131,10 @@ def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> 
     taken: set[str] = set()
     ids: list[str | None] = []
     for s in new:
-        cid = by_key.get(_key(s.text))
-        if cid is not None and cid not in taken:
-            taken.add(cid)
-            ids.append(cid)
+        same = by_key.get(_key(s.text))
+        if same is not None and same not in taken:
+            taken.add(same)
+            ids.append(same)
         else:
             ids.append(None)
     order = {cid: n for n, cid in enumerate(previous)}
@@ -149,10 +149,10 @@ def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> 
             ratio = SequenceMatcher(None, _key(old), key).ratio()
             if ratio >= SAME_CLAUSE_RATIO:
                 candidates.append((-ratio, i, order[cid], cid))
-    for _, i, _, cid in sorted(candidates):
-        if ids[i] is None and cid not in taken:
-            taken.add(cid)
-            ids[i] = cid
+    for _, i, _, old_id in sorted(candidates):
+        if ids[i] is None and old_id not in taken:
+            taken.add(old_id)
+            ids[i] = old_id
     return [
         Matched(cid or f"{new_id}-{i + 1:02d}", s, previous.get(cid) if cid else None)
         for i, (cid, s) in enumerate(zip(ids, new, strict=True))

@@ -144,6 +144,15 @@ def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
     if version is None:
         raise NotFound(f"No policy version was in force on {as_of}")
     rows = [SentenceRow(c.position, c.section, c.clause_id, c.text) for c in _clauses(session, version)]
+    earlier = [
+        (number, SentenceRow(c.position, c.section, c.clause_id, c.text))
+        for c, number in session.exec(
+            select(PolicyClause, PolicyVersion.number)
+            .join(PolicyVersion, col(PolicyVersion.id) == col(PolicyClause.version_id))
+            .where(col(PolicyVersion.number) < version.number)
+            .order_by(col(PolicyVersion.number), col(PolicyClause.position))
+        ).all()
+    ]
     controls: dict[str, list[ControlRef]] = {}
     for c in session.exec(
         select(Control)
@@ -157,6 +166,7 @@ def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
         as_of=as_of,
         sentences=rows,
         controls=controls,
+        earlier=earlier,
     )
 
 
