@@ -261,12 +261,13 @@ def test_another_members_declarations_answer_exactly_as_an_unknown_id(
         assert other.status_code == missing.status_code == 404, (method, other.text)
         assert other.json()["detail"].replace(str(colleague.staff.id), unknown) == missing.json()["detail"]
     # A trustee reads whether a declaration stands, never its answers; the coordinator reads them.
-    [seen] = client.get(f"/api/v1/staff/{colleague.staff.id}/declarations", headers=trustee.headers).json()
+    [seen] = client.get(f"/api/v1/staff/{colleague.staff.id}/declarations", headers=trustee.headers).json()[
+        "items"
+    ]
     assert seen["no_young_friends"] is None
     assert seen["read_policy"] is None
-    [full] = client.get(
-        f"/api/v1/staff/{colleague.staff.id}/declarations", headers=coordinator.headers
-    ).json()
+    full_url = f"/api/v1/staff/{colleague.staff.id}/declarations"
+    [full] = client.get(full_url, headers=coordinator.headers).json()["items"]
     assert full["no_young_friends"] is False
 
 

@@ -303,7 +303,7 @@ def _groups(rows: Iterable[Sequence[Any]], rd: fetch.Reader) -> list[tuple[Any, 
                 max_age=r[7],
                 shares_images=bool(r[8]),
                 archived_on=r[9] and rd.day(r[9]),
-                messages_seen_by_all=bool(r[10]),
+                messages_seen_by_all=None if r[10] is None else bool(r[10]),
             ),
         )
         for r in rows

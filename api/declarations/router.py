@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
+from api.common import Page, PageDep
 from api.declarations import service
 from api.declarations.models import DeclarationCreate, DeclarationPublic, StaffDeclaration
 from api.deps import SessionDep
@@ -23,17 +24,20 @@ Declarer = Annotated[Principal, Depends(require(Permission.DECLARATION_WRITE))]
 
 @router.get(
     "/{staff_id}/declarations",
-    response_model=list[DeclarationPublic],
+    response_model=Page[DeclarationPublic],
     responses=NOT_FOUND,
     summary="A staff member's declarations",
 )
 def list_staff_declarations(
-    session: SessionDep, _: Reader, reach: ReachDep, staff_id: uuid.UUID
-) -> list[DeclarationPublic]:
+    session: SessionDep, _: Reader, reach: ReachDep, staff_id: uuid.UUID, paging: PageDep
+) -> Page[DeclarationPublic]:
     """Their declarations of personal social media conduct, newest first, each for one policy version.
     Staff read only their own (404 otherwise, as for an unknown id); trustees get each declaration with its
     answers null (whether one stands, never what was declared)."""
-    return service.list_(session=session, reach=reach, staff_id=staff_id)
+    items, total = service.list_(
+        session=session, reach=reach, staff_id=staff_id, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(

@@ -37,7 +37,9 @@ _ANSWERS = (
 )
 
 
-def list_(*, session: Session, reach: Reach, staff_id: uuid.UUID) -> list[DeclarationPublic]:
+def list_(
+    *, session: Session, reach: Reach, staff_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[DeclarationPublic], int]:
     """Every declaration of one member of staff, newest first. Staff read only their own (another's answers
     as an unknown id: 404); a caller who reaches declarations' status only (a trustee) gets each with its
     answers null; the coordinator reads everything."""
@@ -45,13 +47,20 @@ def list_(*, session: Session, reach: Reach, staff_id: uuid.UUID) -> list[Declar
         raise NotFound(f"No staff member with id {staff_id}")
     _staff_in_reach(session, reach, staff_id)
     answers = reach.reads_declaration_answers(staff_id)
-    rows = session.exec(
+    rows, total = crud.page(
+        session,
         select(StaffDeclaration)
         .where(StaffDeclaration.staff_id == staff_id)
-        .order_by(col(StaffDeclaration.declared_on).desc(), col(StaffDeclaration.created_at).desc())
-    ).all()
+        .order_by(
+            col(StaffDeclaration.declared_on).desc(),
+            col(StaffDeclaration.created_at).desc(),
+            col(StaffDeclaration.id),
+        ),
+        limit=limit,
+        offset=offset,
+    )
     out = [DeclarationPublic.model_validate(r) for r in rows]
-    return out if answers else [d.model_copy(update=dict.fromkeys(_ANSWERS)) for d in out]
+    return (out if answers else [d.model_copy(update=dict.fromkeys(_ANSWERS)) for d in out]), total
 
 
 def create(
