@@ -66,10 +66,10 @@ def test_seen_by_all_said_only_by_the_old_default_becomes_unknown_and_duplicate_
                 )
         upgrade(url)
         with scratch_engine(url) as engine, engine.connect() as conn:
-            seen_by_all = dict(
+            seen_by_all: dict[str, object] = dict(
                 conn.execute(sa.text("SELECT name, messages_seen_by_all FROM online_group")).all()
             )
-            keys = dict(conn.execute(sa.text("SELECT name, name_key FROM technology")).all())
+            keys: dict[str, str] = dict(conn.execute(sa.text("SELECT name, name_key FROM technology")).all())
     assert {k: (None if v is None else bool(v)) for k, v in seen_by_all.items()} == {
         "fb": True,
         "wa-default": None,
