@@ -317,3 +317,50 @@ def test_done_when_a_version_two_rewording_one_clause(
     assert declared_before["outcome"] == "pass"
     assert declared_after["outcome"] == "warn"
     assert all("Declaration due again" in e["detail"] for e in declared_after["evidence"])
+
+
+TRAINING = (
+    "- Providing effective management for staff and volunteers on ICT issues, through supervision, "
+    "support and training\n"
+)
+CODE = "- All staff who use social media as part of their work should sign a code of conduct document\n"
+
+
+def test_a_staff_rule_is_not_applied_only_when_every_sentence_it_cites_is_gone(
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    text = V1.read_text()
+    assert TRAINING in text
+    assert CODE in text
+    _publish(client, coordinator, fixed_clock.today, text.replace(TRAINING, "").replace(CODE, ""))
+    findings = client.get("/api/v1/compliance", headers=coordinator.headers).json()["organisation"][
+        "findings"
+    ]
+    by_id = {f["rule_id"]: f for f in findings}
+    # The training rule cites only the sentence left out: not applied.
+    assert by_id["STF-TRAINING-CURRENT"]["outcome"] == "not_applicable"
+    assert by_id["STF-TRAINING-CURRENT"]["message"].startswith("Not applied")
+    # The code of conduct rule keeps "Incorporating statements ... into the codes of conduct", still in force.
+    assert not by_id["STF-CODE-OF-CONDUCT"]["message"].startswith("Not applied")
+
+
+def test_a_negation_added_in_a_new_version_is_a_new_clause_in_the_diff(
+    client: TestClient, fixed_clock: FixedClock, coordinator: Actor
+) -> None:
+    old = "All Facebook groups must be set as closed"
+    assert old in V1.read_text()
+    published = _publish(
+        client,
+        coordinator,
+        fixed_clock.today,
+        V1.read_text().replace(old, "All Facebook groups must not be set as closed"),
+    )
+    changes = published["diff"]["changes"]
+    added = [c for c in changes if c["change"] == "added"]
+    removed = [c for c in changes if c["change"] == "removed"]
+    [new] = added
+    assert new["clause_id"].startswith("V2-")
+    assert "must not be set as closed" in new["after"]
+    assert len(removed) == 1
+    assert "must be set as closed" in removed[0]["before"]
+    assert not [c for c in changes if c["change"] == "reworded"]
