@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from api.common import in_force
 from api.compliance.clauses import Clause
@@ -98,6 +99,28 @@ def summarise(findings: Sequence[Finding]) -> Evaluation:
     return Evaluation(status, counts, tuple(findings))
 
 
+def withdrawn(rule: Rule[Any], policy: PolicyFacts | None) -> bool:
+    """Whether every sentence `rule` cites is gone from the policy version in force (`policy`; None, not
+    loaded: nothing is withdrawn). A sentence a newer version leaves out stops being in force on that
+    version's effective day, and a rule that keeps only such sentences stops being applied with it."""
+    return policy is not None and not any(c.id in policy.texts for c in (rule.clause, *rule.also))
+
+
+def run(rule: Rule[S], snapshot: S) -> Result:
+    """`rule`'s verdict on `snapshot`, or `not_applicable` when the policy in force on the snapshot's date no
+    longer has any sentence the rule cites: a duty the organisation has dropped is neither failed nor passed
+    (as a rule with nothing to judge is not applicable), so it counts towards no status."""
+    policy: PolicyFacts | None = getattr(snapshot, "policy", None)
+    if withdrawn(rule, policy):
+        assert policy is not None
+        return Result(
+            Outcome.not_applicable,
+            f"Not applied: policy version {policy.number}, in force since {policy.effective_on}, no longer "
+            "has the sentence this rule keeps.",
+        )
+    return rule.check(snapshot)
+
+
 def evaluate(
     rules: Sequence[Rule[S]], snapshot: S, waivers: Mapping[str, WaiverFacts] | None = None
 ) -> Evaluation:
@@ -106,7 +129,7 @@ def evaluate(
     as_of: date = snapshot.as_of
     found = []
     for rule in rules:
-        result = rule.check(snapshot)
+        result = run(rule, snapshot)
         waiver = (waivers or {}).get(rule.id)
         if waiver is not None and not waiver.in_force_on(as_of):
             waiver = None
@@ -117,9 +140,12 @@ def evaluate(
 def aggregate_staff_rule(rule: StaffRule, snapshots: Sequence[StaffSnapshot]) -> Result:
     """A staff rule across every staff record: the worst outcome, each person it fails or warns for as
     evidence with their own finding's message."""
-    results = [(s, rule.check(s)) for s in snapshots]
+    results = [(s, run(rule, s)) for s in snapshots]
     applicable = [(s, r) for s, r in results if r.outcome is not Outcome.not_applicable]
     if not applicable:
+        reasons = {r.message for _, r in results}
+        if len(reasons) == 1 and snapshots and withdrawn(rule, snapshots[0].policy):
+            return results[0][1]
         return Result(Outcome.not_applicable, "It applies to no member of staff.")
     worst = min((r.outcome for _, r in applicable), key=_WORST_FIRST.index)
     if worst is Outcome.pass_:

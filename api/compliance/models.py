@@ -88,6 +88,10 @@ class RulePublic(_Out):
     clause: ClausePublic
     also: list[ClausePublic] = Field(description="Further sentences the same check keeps")
     remediation: str
+    applied: Flag = Field(
+        description="False when the policy version in force has none of the rule's sentences: it is not "
+        "applied (its findings are not_applicable)"
+    )
 
 
 class EvidencePublic(_Out):

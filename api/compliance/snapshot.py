@@ -150,7 +150,7 @@ class GroupFacts:
     max_age: int | None = None
     shares_images: bool = False
     archived_on: date | None = None
-    messages_seen_by_all: bool = True
+    messages_seen_by_all: bool | None = True  # None: not recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,8 +310,15 @@ class ControlFacts:
 @dataclass(frozen=True, slots=True)
 class TechnologyAssessmentFacts:
     id: uuid.UUID
-    assessed_on: date
+    assessed_on: date  # the day the assessment says it was made
     decision: str  # approved, approved_with_conditions, rejected
+    # The organisation's day it was recorded here (created_at); None in a hand-built snapshot: on assessed_on.
+    recorded_on: date | None = None
+
+    @property
+    def known_on(self) -> date:
+        """The first day the record shows it: the later of its claimed day and the day it was recorded."""
+        return max(self.assessed_on, self.recorded_on or self.assessed_on)
 
 
 @dataclass(frozen=True, slots=True)
