@@ -56,6 +56,9 @@ def test_signing_in_sets_a_strict_cookie_and_opens_the_pages(
     cookie = r.headers["set-cookie"]
     for attribute in ("esafety_session=", "HttpOnly", "Secure", "SameSite=strict", "Path=/dashboard"):
         assert attribute.lower() in cookie.lower(), cookie
+    # Bounded: the cookie lasts as long as the token in it, never longer.
+    [max_age] = re.findall(r"Max-Age=(\d+)", cookie, re.IGNORECASE)
+    assert 0 < int(max_age) <= get_settings().access_token_minutes * 60
     page = browser_like.get("/dashboard")
     assert page.status_code == 200, page.text
     assert "Organisation compliance report" in page.text
@@ -130,3 +133,26 @@ def test_dashboard_sign_in_shares_the_sign_in_throttle(demo: date, browser_like:
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) > 0
     assert "set-cookie" not in r.headers
+
+
+def test_signing_out_revokes_the_token_for_the_dashboard_and_the_api(
+    demo: date, browser_like: TestClient, session: Session
+) -> None:
+    """Issue 17 breaker finding 3: the cookie holds a full API token; after signing out, that token (copied
+    before) no longer works anywhere, not just in this browser."""
+    email, password = _password(Role.coordinator)
+    r = browser_like.post("/dashboard/sign-in", data={"email": email, "password": password})
+    assert r.status_code == 303
+    token = browser_like.cookies["esafety_session"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert browser_like.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    assert browser_like.post("/dashboard/sign-out").status_code == 303
+    for path in ("/api/v1/auth/me", "/api/v1/compliance", "/dashboard"):
+        assert browser_like.get(path, headers=bearer).status_code == 401, path
+    # Replayed as the cookie, too.
+    browser_like.cookies.set("esafety_session", token, domain="testserver", path="/dashboard")
+    assert browser_like.get("/dashboard").status_code == 401
+    # Signing in again works, with a new token.
+    again = browser_like.post("/dashboard/sign-in", data={"email": email, "password": password})
+    assert again.status_code == 303
+    assert browser_like.get("/dashboard").status_code == 200

@@ -173,8 +173,15 @@ def dashboard_sign_in(
 
 
 @router.post("/sign-out")
-def dashboard_sign_out(request: Request) -> Response:
+def dashboard_sign_out(request: Request, session: SessionDep) -> Response:
+    """Sign out: the session's token stops working everywhere at once (the dashboard and the API), then the
+    cookie goes. The token is a full API token, so deleting the cookie alone would leave a copied one
+    working until it expires; the account's token epoch moves on, as a password change does, which ends
+    every token of the account, on every device (there is no per-token revocation list)."""
     _same_site(request)
+    who = _signed_in(request, session)
+    if who is not None and who.kind == "user":
+        auth_service.revoke_tokens(session=session, actor=who)
     answer = RedirectResponse("/dashboard/sign-in", status_code=status.HTTP_303_SEE_OTHER)
     answer.delete_cookie(COOKIE, path="/dashboard", secure=True, httponly=True, samesite="strict")
     return answer
