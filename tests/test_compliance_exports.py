@@ -129,7 +129,9 @@ def test_a_groups_findings_csv(demo: date, session: Session, client: TestClient)
     assert len(rows) == len(GROUP_RULES)
     age = next(row for row in rows if row["rule_id"] == "GRP-AGE-RANGE")
     assert age["outcome"] == "fail"
-    assert age["since"]  # the demo's backfilled history
+    # Already failing when the demo's backfilled year of history begins, in a group older than that: the
+    # day it began is not recorded, and the export says so rather than give the history's first day.
+    assert (age["since"], age["since_before_records"]) == ("", "True")
     assert [n for n in names if n in age["evidence"]]
     trustee = client.get(url, headers=signed_in_as(session, Role.trustee))
     assert trustee.status_code == 200

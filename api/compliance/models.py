@@ -125,7 +125,13 @@ class FindingPublic(_Out):
     since: Day | None = Described(
         default=None,
         description="For a fail or warn: the first day of its current unbroken run of that outcome, as the "
-        "compliance history recorded it (null where no history covers it)",
+        "compliance history recorded it (null where no history covers it; see `since_before_records`)",
+    )
+    since_before_records: bool = Described(
+        default=False,
+        description="True when the run began before the compliance history did: it reaches back to the "
+        "group's first recorded day (or nothing is recorded) and the group is older, so the day it began is "
+        "unknown and `since` is null",
     )
 
 

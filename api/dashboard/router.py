@@ -66,7 +66,16 @@ def bad(ev: Evaluation) -> list[Finding]:
     return [f for o in (Outcome.fail, Outcome.warn) for f in ev.findings if f.outcome is o]
 
 
+def since(f: Finding) -> str:
+    """When a finding's current run began, in words: its day, "before records began", or nothing."""
+    if f.since is not None:
+        return f.since.isoformat()
+    return BEFORE_RECORDS if f.since_before_records else ""
+
+
+BEFORE_RECORDS = "before records began"
 TEMPLATES.globals["bad"] = bad
+TEMPLATES.globals["since"] = since
 
 
 # The pages' one stylesheet is inline (nothing loads from elsewhere), so the policy allows exactly it by hash;
