@@ -372,7 +372,7 @@ def dashboard_unknown(request: Request, rest: str) -> Response:
         m
         for r in router.routes
         if isinstance(r, APIRoute) and r.name != "dashboard_unknown" and r.path_regex.match(request.url.path)
-        for m in r.methods
+        for m in r.methods or ()
     }
     if allowed:
         return error_page(
