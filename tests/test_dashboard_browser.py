@@ -126,7 +126,10 @@ def test_each_role_signs_in_and_reads_every_page(
     # The security headers' Content-Security-Policy must let the page's own stylesheet apply.
     assert page.evaluate("document.querySelector('style').sheet.cssRules.length") > 0
     assert not [e for e in console_errors if "Content Security Policy" in e]
-    page.screenshot(path=str(SHOTS / f"organisation-{role.value}.png"), full_page=True)
+    shot = SHOTS / f"organisation-{role.value}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    # The closing note's artefacts (issue 17, "Done when"): the organisation page as each role saw it.
+    assert shot.read_bytes().startswith(b"\x89PNG")
     if role is Role.coordinator:
         page.emulate_media(media="print")
         page.pdf(path=str(SHOTS / "board-report-coordinator.pdf"), format="A4", print_background=True)
