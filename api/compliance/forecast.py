@@ -221,7 +221,7 @@ def hidden_birthdays(s: GroupSnapshot, seen: frozenset[uuid.UUID], start: date, 
     out: set[date] = set()
     for m in s.members:
         p = m.participant
-        if p is None or p.id in seen:
+        if p is None or (seen and p.id in seen):
             continue
         for year in range(start.year, end.year + 1):
             on = birthday(p.date_of_birth, year - p.date_of_birth.year)
