@@ -361,7 +361,7 @@ def dashboard_group_csv(request: Request, session: SessionDep, group_id: uuid.UU
     )
 
 
-_ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_ANY = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @router.api_route("/{rest:path}", methods=_ANY, name="dashboard_unknown")
