@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.auth.roles import ApiKeyScope, Role
+from api.compliance import service as compliance_service
 from api.config import get_settings
 from api.demo import DEMO_ACCOUNTS, seed
 from api.groups.models import Group
@@ -186,14 +187,13 @@ def test_dashboard_errors_are_pages_and_the_api_keeps_problem_details(
     _is_page(client.get("/dashboard", headers={"Authorization": "Bearer not-a-token"}), 401)
     # A caller whose role may not read compliance: an API key for sync only.
     _is_page(client.get("/dashboard", headers=make_api_key(session, (ApiKeyScope.sync_write,)).headers), 403)
-    # Anything unexpected: a 500 page that shows nothing of the error.
-    from api.dashboard import router as dashboard
 
+    # Anything unexpected: a 500 page that shows nothing of the error.
     def broken(**_: object) -> None:
         raise RuntimeError("secret internals")
 
     with monkeypatch.context() as patched:
-        patched.setattr(dashboard.service, "organisation_report", broken)
+        patched.setattr(compliance_service, "organisation_report", broken)
         failed = client.get("/dashboard", headers=headers)
     _is_page(failed, 500)
     assert "secret internals" not in failed.text
