@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -30,7 +31,16 @@ from api.participants.models import Participant
 from api.policy.models import PolicySettings, PolicySettingsBase
 from api.staff.models import Staff
 from tests.clock import FixedClock
-from tests.factories import Actor, compliance_bulk_groups, make_staff, signed_in_as
+from tests.factories import (
+    Actor,
+    compliance_bulk_groups,
+    compliance_group,
+    compliance_member,
+    compliance_participant,
+    make_actor,
+    make_staff,
+    signed_in_as,
+)
 from tests.test_compliance_api import _group_with, count_queries, group_url
 
 FORECAST = "/api/v1/compliance/forecast"
@@ -341,3 +351,34 @@ def test_a_trustee_cannot_read_a_childs_birthday_off_the_forecast(
             )
     if not path.endswith("dashboard"):
         assert months
+
+
+def test_staff_get_the_month_of_a_birthday_of_a_child_they_may_not_see_yet(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """Staff see the children of their groups today; a child who joins next week is not theirs to see yet, so
+    the day that child passes the group's maximum age is given to them by its month only (to the
+    coordinator, by its day)."""
+    today = fixed_clock.today
+    staff = make_actor(session, Role.staff)
+    assert staff.staff is not None
+    group = compliance_group(session, max_age=15)
+    compliance_member(session, group, staff=staff.staff, role=MemberRole.admin)
+    turns_16 = today + timedelta(days=20)
+    child = compliance_participant(session, date_of_birth=turns_16.replace(year=turns_16.year - 16))
+    compliance_member(session, group, participant=child, started_on=today + timedelta(days=7))
+
+    def crossing(headers: dict[str, str]) -> dict[str, Any]:
+        r = client.get(group_forecast_url(group.id), params={"days": 60}, headers=headers)
+        assert r.status_code == 200, r.text
+        [day] = [
+            d for d in r.json()["days"] if "GRP-AGE-RANGE" in {c["finding"]["rule_id"] for c in d["changes"]}
+        ]
+        return day
+
+    seen = crossing(coordinator.headers)
+    assert (seen["on"], seen.get("precision", "day")) == (turns_16.isoformat(), "day")
+    hidden = crossing(staff.headers)
+    assert (hidden["on"], hidden["precision"]) == (turns_16.replace(day=1).isoformat(), "month")
+    assert turns_16.isoformat() not in str(hidden)
+    assert child.full_name not in str(hidden)
