@@ -52,6 +52,9 @@ class Finding:
     # For a fail or warn: the first day of its current unbroken run of that outcome, as the compliance
     # history recorded it (api/compliance/history.py); None where nothing says.
     since: date | None = None
+    # The run reaches back past the group's first history row (or there is none) and the group is older:
+    # it began before the records did, on a day they do not show (`since` is then None).
+    since_before_records: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,7 +115,9 @@ class ParticipantFacts(NamedTuple):
     @property
     def id(self) -> uuid.UUID:
         raw = self.raw_id
-        return raw if isinstance(raw, uuid.UUID) else uuid.UUID(hex=raw)
+        # SQLite's 32 hex digits through `int=`: cheaper than `hex=`, which strips and checks the text first
+        # (the same UUID, as `service._uuid` makes it).
+        return raw if isinstance(raw, uuid.UUID) else uuid.UUID(int=int(raw, 16))
 
     def departed_by(self, on: date) -> bool:
         return self.left_on is not None and self.left_on <= on
