@@ -36,6 +36,14 @@ class WaiverFacts:
         return in_force(self.granted_on, end, on)
 
 
+class Precision(StrEnum):
+    """How exactly a day shown is meant: the day itself, or some day in the calendar month beginning on it
+    (a day a caller may not know exactly, since it could be a young person's birthday)."""
+
+    day = "day"
+    month = "month"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule_id: str
@@ -55,6 +63,9 @@ class Finding:
     # The run reaches back past the group's first history row (or there is none) and the group is older:
     # it began before the records did, on a day they do not show (`since` is then None).
     since_before_records: bool = False
+    # Month: `since` is the first of the month the run began in, because the finding turns on a young
+    # person the caller may not see, and the exact day could be their birthday (api/compliance/history.py).
+    since_precision: Precision = Precision.day
 
 
 @dataclass(frozen=True, slots=True)
