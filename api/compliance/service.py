@@ -90,16 +90,17 @@ FACTS: dict[str, list[str]] = {
         "memberships (started_on, ended_on)",
         "staff employment (started_on, left_on)",
         "participants taking part (joined_on, left_on) and their ages",
-        "consents (given_on, expires_on, withdrawn_on)",
+        "consents (given_on and recorded by as_of, expires_on, withdrawn_on)",
         "staff code of conduct and e-safety training dates",
         "group start date",
-        "reviews and risk assessments (on or before as_of)",
+        "reviews and risk assessments (on or before as_of, and recorded by then)",
         "rosters (taken and uploaded on or before as_of) and the answers for their entries (made on or "
         "before as_of)",
         "incidents (reported on or before as_of, not closed by then)",
         "waivers (granted, expires_on, revoked)",
         "the policy version in force (effective_on) and the latest published (published_on)",
-        "staff declarations (declared_on), control checks and technology assessments (on or before as_of)",
+        "staff declarations (declared_on), control checks and technology assessments (on or before as_of, "
+        "recorded by then)",
     ],
     "current": [
         "policy settings (today's thresholds)",
@@ -377,7 +378,11 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         CONSENT.c.given_on,
         CONSENT.c.expires_on,
         CONSENT.c.withdrawn_on,
-    ).where(CONSENT.c.participant_id.in_(participant_ids), CONSENT.c.kind.in_(CONSENT_KINDS_READ))
+    ).where(
+        CONSENT.c.participant_id.in_(participant_ids),
+        CONSENT.c.kind.in_(CONSENT_KINDS_READ),
+        CONSENT.c.created_at < _AS_OF_END,
+    )
     members = (
         sa.select(
             MEMBERSHIP.c.group_id,
@@ -410,7 +415,9 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
             no_count,
             no_count,
             REVIEW.c.created_at.label("uploaded_at"),
-        ).where(in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF),
+        ).where(
+            in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF, REVIEW.c.created_at < _AS_OF_END
+        ),
         sa.select(
             ROSTER.c.group_id,
             ROSTER.c.id,
@@ -435,9 +442,10 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
             RISK.c.privacy_features_checked,
             assessor_uses_group,
             *_GROUP_STAFF_COLUMNS,
+            RISK.c.created_at,
         )
         .select_from(RISK.join(STAFF, STAFF.c.id == RISK.c.assessed_by_id))
-        .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF)
+        .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF, RISK.c.created_at < _AS_OF_END)
     )
     incidents = sa.select(
         INCIDENT.c.group_id,
@@ -467,8 +475,8 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
 
 
 def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
-    """The declarations of the staff `staff_condition` names, made on or before `as_of`, oldest first (so the
-    last one read for a person is their latest)."""
+    """The declarations of the staff `staff_condition` names, made and recorded by `as_of`, oldest first (so
+    the last one read for a person is their latest)."""
     return (
         sa.select(
             DECLARATION.c.staff_id,
@@ -481,7 +489,7 @@ def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
             DECLARATION.c.no_personal_messages,
             DECLARATION.c.no_personal_follows,
         )
-        .where(staff_condition, DECLARATION.c.declared_on <= _AS_OF)
+        .where(staff_condition, DECLARATION.c.declared_on <= _AS_OF, DECLARATION.c.created_at < _AS_OF_END)
         .order_by(DECLARATION.c.declared_on, DECLARATION.c.created_at)
     )
 
@@ -737,7 +745,9 @@ def _load(
     risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
     for r in risk_rows:
         risks[r[0]].append(
-            RiskAssessmentFacts(to_uuid(r[1]), day(r[2]), _staff_facts(r, 5), bool(r[4]), bool(r[3]))
+            RiskAssessmentFacts(
+                to_uuid(r[1]), day(r[2]), _staff_facts(r, 5), bool(r[4]), bool(r[3]), rd.org_day(r[15])
+            )
         )
 
     incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
@@ -889,7 +899,10 @@ def _staff_snapshots(
     ).all():
         refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
     declared = _declarations_by_staff(
-        conn.execute(_declarations(DECLARATION.c.staff_id.in_(staff_ids)), {"as_of": as_of}).all(),
+        conn.execute(
+            _declarations(DECLARATION.c.staff_id.in_(staff_ids)),
+            {"as_of": as_of, "as_of_end": clock.start_of(as_of + timedelta(days=1))},
+        ).all(),
         _uuid,
         _day,
     )
