@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from api.audit.models import AuditEvent
 from api.db import utcnow
-from tests.factories import Actor, make_staff
+from tests.kit.auth import Actor
+from tests.kit.staff import make_staff
 from tests.test_permission_matrix import served_routes
 
 URL = "/api/v1/audit-events"

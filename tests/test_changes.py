@@ -15,7 +15,8 @@ from api.changes.service import classify
 from api.config import get_settings
 from api.db import utcnow
 from api.webhooks.models import WebhookEvent
-from tests.factories import PASSWORD, TODAY, Actor, make_api_key
+from tests.kit.auth import PASSWORD, Actor, make_api_key
+from tests.kit.clock import TODAY
 
 URL = "/api/v1/changes"
 STAFF = "/api/v1/staff"

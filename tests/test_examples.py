@@ -25,18 +25,12 @@ from api.identities.normalise import IdentityKind
 from api.incidents.models import Category, Incident, IncidentParticipant, Severity
 from api.main import create_app
 from api.rosters.models import GroupRoster, Match, RosterEntry
-from tests.factories import (
-    PASSWORD,
-    Actor,
-    consents_make_consent,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-    make_user,
-)
+from tests.kit.auth import PASSWORD, Actor, make_actor, make_api_key, make_user
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
 from tests.matrix import EXPECTED
 from tests.matrix.roles import Caller
 
@@ -111,7 +105,7 @@ def _world(session: Session) -> dict[str, str]:
     child = make_participant(session, date_of_birth=date(2011, 3, 14), joined_on=date(2022, 9, 5))
     other_child = make_participant(session, date_of_birth=date(2010, 6, 2), joined_on=date(2021, 9, 6))
     membership = make_membership(session, group, staff=leader, started_on=date(2020, 9, 1))
-    consent = consents_make_consent(
+    consent = make_consent(
         session,
         child,
         kind=ConsentKind.image_use,

@@ -27,17 +27,13 @@ from api.groups.models import Platform
 from api.incidents.models import Category, Incident, IncidentParticipant, Severity
 from api.participants.models import Participant
 from api.rosters.models import GroupRoster, Match, RosterEntry
-from tests.factories import (
-    TODAY,
-    Actor,
-    consents_make_consent,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-)
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.clock import TODAY
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
 from tests.matrix import EXPECTED
 from tests.matrix.roles import Caller
 from tests.test_permission_matrix import ROUTES
@@ -159,8 +155,8 @@ def world(session: Session) -> World:
             "group": (group_a.id, group_b.id),
             "membership": (member_a.id, member_b.id),
             "consent": (
-                consents_make_consent(session, child_a).id,
-                consents_make_consent(session, child_b).id,
+                make_consent(session, child_a).id,
+                make_consent(session, child_b).id,
             ),
             "incident": (
                 _incident(session, staff.staff.id, child_a, group_a.id),

@@ -41,7 +41,9 @@ from api.webhooks.signing import new_secret
 from api.webhooks.worker import BACKOFF, _claim
 from api.webhooks.worker import deliver_due as worker_deliver_due
 from tests.conftest import BACKEND
-from tests.factories import TODAY, Actor, make_staff, make_user
+from tests.kit.auth import Actor, make_user
+from tests.kit.clock import TODAY
+from tests.kit.staff import make_staff
 
 URL = "/api/v1/webhooks"
 ALL_EVENTS = [e.value for e in WebhookEvent]
