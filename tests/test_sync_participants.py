@@ -14,6 +14,7 @@ from api.participants.models import Participant
 from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
 from tests.kit.compliance import make_compliant_group
+from tests.kit.memberships import make_membership
 
 URL = "/api/v1/participants/by-external-id"
 SYNC = "/api/v1/sync/participants"
@@ -67,8 +68,7 @@ def test_a_leaving_date_is_an_ordinary_edit_and_memberships_stay(
     created = client.put(f"{URL}/crm-p-3", json=child(), headers=integration.headers).json()
     assert coordinator.staff is not None
     group = make_compliant_group(session, coordinator.staff)
-    session.add(Membership(group_id=group.id, participant_id=uuid.UUID(created["id"]), started_on=TODAY))
-    session.commit()
+    make_membership(session, group, participant_id=uuid.UUID(created["id"]), started_on=TODAY)
     left = client.put(f"{URL}/crm-p-3", json=child(left_on=str(TODAY)), headers=integration.headers)
     assert left.status_code == 200
     assert left.json()["is_current"] is False

@@ -12,10 +12,11 @@ What lives where:
   staff.py `make_staff`; auth.py `make_user`, `make_api_key`, `make_actor` (a signed-in caller, `Actor`),
   `token_headers`, `signed_in_as`, `PASSWORD`; groups.py `make_group`, `make_risk_assessment`,
   `make_review`; participants.py `make_participant`; memberships.py `make_membership`; consents.py
-  `make_consent`; incidents.py `make_incident`; declarations.py `make_declaration`.
-- compliance.py: whole situations built from those factories: `make_compliant_group` (passes every rule),
-  `group_fields` (how the compliance tests' groups differ from `make_group`'s), `bulk_members` and
-  `bulk_groups` (many records in a few statements).
+  `make_consent`; incidents.py `make_incident` (and the participants it names); declarations.py
+  `make_declaration`; audit.py `make_audit_event`; rosters.py `make_roster`, `make_roster_entry`.
+- compliance.py: `make_waiver`, and whole situations built from the factories: `make_compliant_group`
+  (passes every rule), `group_fields` (how the compliance tests' groups differ from `make_group`'s),
+  `bulk_members` and `bulk_groups` (many records in a few statements).
 - statements.py: `count_statements(engine | connection | session)`, the statement counter for query-count
   assertions (the harness's savepoints left out unless `savepoints=True`).
 - databases.py: `throwaway_database(url=None, *, migrated=False)`, a database of its own on the backend

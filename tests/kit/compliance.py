@@ -1,5 +1,5 @@
-"""Whole situations for the compliance tests (api/compliance), built from the record factories: a group that
-passes every rule, and many members or groups inserted in a few statements."""
+"""The compliance tests' records and situations (api/compliance): waivers; a group that passes every rule,
+built from the record factories; many members or groups inserted in a few statements."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api import clock
+from api.compliance.models import Waiver
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
 from api.groups.models import Group
 from api.memberships.models import MemberRole, Membership
@@ -21,7 +22,7 @@ from tests.kit.declarations import make_declaration
 from tests.kit.groups import make_group, make_review, make_risk_assessment
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
-from tests.kit.records import row, unique
+from tests.kit.records import add, row, unique
 from tests.kit.staff import make_staff
 
 
@@ -147,3 +148,15 @@ def bulk_groups(session: Session, n: int, admins: tuple[Staff, Staff]) -> list[u
     session.execute(sa.insert(Membership), members)
     session.commit()
     return [g["id"] for g in groups]
+
+
+def make_waiver(session: Session, group: Group, **overrides: Any) -> Waiver:
+    """A coordinator's waiver of the review rule in `group` for the next 30 days."""
+    values: dict[str, Any] = {
+        "group_id": group.id,
+        "rule_id": "GRP-REVIEWED",
+        "reason": "Review booked",
+        "expires_on": clock.today() + timedelta(days=30),
+        "granted_by_label": "coordinator",
+    }
+    return add(session, Waiver, values, overrides)

@@ -1,14 +1,17 @@
-"""Incidents (api/incidents), made directly with the model (test_incidents tests the routes' verbs)."""
+"""Incidents (api/incidents), made directly with the models (test_incidents tests the routes' verbs)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
 from api import clock
 from api.groups.models import Group
-from api.incidents.models import Category, Incident, IncidentStatus, Severity
+from api.incidents.models import Category, Incident, IncidentParticipant, IncidentStatus, Severity
+from api.participants.models import Participant
 from api.staff.models import Staff
 from tests.kit.records import add
 
@@ -18,14 +21,17 @@ def make_incident(
     group: Group,
     reporter: Staff,
     *,
+    participants: Sequence[Participant] = (),
     severity: Severity = Severity.high,
     created_at: datetime | None = None,
     closed_at: datetime | None = None,
+    **overrides: Any,
 ) -> Incident:
-    """A cyberbullying incident in `group` reported by `reporter`, made two days ago unless `created_at`;
-    under investigation, or closed at `closed_at`."""
+    """A cyberbullying incident in `group` reported by `reporter`, naming `participants`; it happened and
+    was recorded at `created_at` (two days ago unless given); under investigation, or closed at
+    `closed_at`. `overrides` are the incident's other fields."""
     when = created_at or clock.now() - timedelta(days=2)
-    values = {
+    values: dict[str, Any] = {
         "category": Category.cyberbullying,
         "severity": severity,
         "occurred_at": when,
@@ -37,4 +43,7 @@ def make_incident(
         "created_at": when,
         "updated_at": when,
     }
-    return add(session, Incident, values, {})
+    incident = add(session, Incident, values, overrides)
+    for person in participants:
+        add(session, IncidentParticipant, {}, {"incident_id": incident.id, "participant_id": person.id})
+    return incident
