@@ -13,8 +13,10 @@ from tests.kit.clock import TODAY
 from tests.kit.compliance import bulk_groups as compliance_bulk_groups
 from tests.kit.compliance import group_fields
 from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.declarations import make_declaration as compliance_declaration
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
+from tests.kit.memberships import make_membership as compliance_member
 from tests.kit.participants import make_participant
 from tests.kit.staff import make_staff
 
@@ -29,7 +31,9 @@ __all__ = [
     "Actor",
     "compliance_bulk_groups",
     "compliance_compliant_group",
+    "compliance_declaration",
     "compliance_group",
+    "compliance_member",
     "make_actor",
     "make_api_key",
     "make_group",
