@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.accounts.api_key_router import router as api_key_router
+from api.accounts.router import router as auth_router
+from api.accounts.user_router import router as user_router
 from api.audit.router import router as audit_router
-from api.auth.api_key_router import router as api_key_router
-from api.auth.router import router as auth_router
-from api.auth.user_router import router as user_router
 from api.changes.router import router as changes_router
 from api.compliance.router import router as compliance_router
 from api.consents.router import checks_router as consent_checks_router

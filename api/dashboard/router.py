@@ -26,11 +26,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
 from api import clock
+from api.accounts import service as auth_service
+from api.accounts.router import client_of
 from api.auth import principal as auth
-from api.auth import service as auth_service
 from api.auth.reach import Reach
 from api.auth.roles import Permission
-from api.auth.router import client_of
 from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
 from api.compliance.engine import Evaluation, Finding
