@@ -19,7 +19,7 @@ from api.auth.roles import ApiKeyScope, Role
 from api.config import get_settings
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
 from api.declarations.models import StaffDeclaration
-from api.groups.models import Group, JoinApproval, Platform, Visibility
+from api.groups.models import Group, JoinApproval, Platform, Visibility, seen_by_all_default
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.policy.versions import PolicyVersion
@@ -43,8 +43,12 @@ R = TypeVar("R", bound=SQLModel)
 
 
 def _add(session: Session, model: type[R], defaults: dict[str, Any], overrides: dict[str, Any]) -> R:
-    """Make one record from a helper's defaults and the test's overrides, and commit it."""
-    record = model(**{**defaults, **overrides})
+    """Make one record from a helper's defaults and the test's overrides, and commit it. A group's
+    messages_seen_by_all is its platform's default, as the API gives it, unless the test says otherwise."""
+    values = {**defaults, **overrides}
+    if model is Group and "messages_seen_by_all" not in values:
+        values["messages_seen_by_all"] = seen_by_all_default(Platform(values["platform"]))
+    record = model(**values)
     session.add(record)
     session.commit()
     return record
@@ -426,6 +430,7 @@ def compliance_bulk_groups(session: Session, n: int, admins: tuple[Staff, Staff]
             visibility="public" if i % 3 == 0 else "closed",
             join_approval="admins_only",
             shares_images=False,
+            messages_seen_by_all=True,
             started_on=clock.today() - timedelta(days=30),
             status="active",
         )

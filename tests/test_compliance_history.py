@@ -94,6 +94,86 @@ def test_since_is_the_first_day_of_the_current_run_through_fail_pass_fail(
     ]
 
 
+def test_a_failure_older_than_the_history_has_no_since_but_says_so(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """Issue 17 breaker finding 2: a group already failing when its history begins. The first row's day is
+    the day the records began, not the day the failure did: `since` is null and `since_before_records`
+    true, in the report, the exports and the dashboard; a failure that begins after is dated."""
+    assert coordinator.staff is not None
+    assert coordinator.user is not None
+    fixed_clock.set(datetime(2026, 7, 2, 12, tzinfo=UTC))
+    interval = service._thresholds(session).review_interval_days
+    group = compliance_compliant_group(session, coordinator.staff)
+    # Nothing is recorded while the review goes overdue: before the history began.
+    fixed_clock.advance(days=interval)
+    unrecorded = finding(
+        client.get(group_url(group.id), headers=token_headers(coordinator.user)).json(), "GRP-PERIODIC-REVIEW"
+    )
+    assert (unrecorded["outcome"], unrecorded["since"], unrecorded["since_before_records"]) == (
+        "fail",
+        None,
+        True,
+    )
+    announce_compliance_changes(session)  # the history's first row: already failing
+    first_row = fixed_clock.today
+    fixed_clock.advance(days=20)
+    body = client.get(group_url(group.id), headers=token_headers(coordinator.user)).json()
+    overdue = finding(body, "GRP-PERIODIC-REVIEW")
+    assert (overdue["outcome"], overdue["since"], overdue["since_before_records"]) == ("fail", None, True)
+    assert first_row.isoformat() not in str(overdue)
+    csv = client.get(f"/api/v1/groups/{group.id}/compliance/export", headers=token_headers(coordinator.user))
+    assert csv.status_code == 200, csv.text
+    [row] = [r for r in csv.text.splitlines() if "GRP-PERIODIC-REVIEW" in r]
+    assert first_row.isoformat() not in row
+    assert ",True," in row
+    page = client.get(f"/dashboard/groups/{group.id}", headers=token_headers(coordinator.user))
+    assert page.status_code == 200
+    assert "before records began" in page.text
+    assert first_row.isoformat() not in page.text.split('id="forecast"')[0].split("<h2")[1]
+
+    # Reviewed, then overdue again: this run began inside the history, so it has a day.
+    session.add(
+        GroupReview(group_id=group.id, reviewed_on=fixed_clock.today, reviewed_by_id=coordinator.staff.id)
+    )
+    session.commit()
+    announce_compliance_changes(session, [group.id])
+    fixed_clock.advance(days=interval + 1)
+    again = fixed_clock.today
+    announce_compliance_changes(session)
+    fixed_clock.advance(days=3)
+    later = finding(
+        client.get(group_url(group.id), headers=token_headers(coordinator.user)).json(), "GRP-PERIODIC-REVIEW"
+    )
+    assert (later["since"], later["since_before_records"]) == (again.isoformat(), False)
+    # Looking back at a day of the first run, before-records again.
+    past = client.get(
+        group_url(group.id), params={"as_of": str(first_row)}, headers=token_headers(coordinator.user)
+    ).json()
+    assert finding(past, "GRP-PERIODIC-REVIEW")["since_before_records"] is True
+
+
+def test_a_group_that_begins_with_its_history_is_dated_from_its_first_day(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """A group failing from the day it starts, recorded that day: the records began with it, so `since` is
+    that day."""
+    assert coordinator.user is not None
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(
+        session, coordinator.staff, started_on=fixed_clock.today, visibility=Visibility.public
+    )
+    announce_compliance_changes(session)
+    fixed_clock.advance(days=4)
+    body = client.get(group_url(group.id), headers=token_headers(coordinator.user)).json()
+    closed = finding(body, "GRP-VISIBILITY-CLOSED")
+    assert closed["outcome"] in ("fail", "warn")
+    assert (closed["since"], closed["since_before_records"]) == (
+        (fixed_clock.today - timedelta(days=4)).isoformat(),
+        False,
+    )
+
+
 def test_the_watch_writes_a_row_only_when_something_changes(
     fixed_clock: FixedClock, coordinator: Actor, session: Session
 ) -> None:

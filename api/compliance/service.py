@@ -26,6 +26,7 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import OWN_GROUPS_PARAMETRISED, Reach, Record
 from api.compliance import fetch, history, org_facts
+from api.compliance.declarations import redact as redact_declarations
 from api.compliance.engine import (
     Evaluation,
     Finding,
@@ -35,8 +36,10 @@ from api.compliance.engine import (
     cite,
     evaluate,
     finding,
+    redact_hidden_roster_matches,
     redact_participants,
     redact_rosters,
+    run,
     summarise,
 )
 from api.compliance.models import Waiver, WaiverCreate
@@ -119,9 +122,14 @@ def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evalu
     """Children's names only for callers who may see those children today (their `Reach`): none for those
     who reach no participant (trustees), all for those who reach every one, and otherwise only the
     children in reach today, so that an `as_of` in the past cannot show a child who has since moved out.
-    Who is on a platform's member list only for callers who read rosters' contents (trustees: the counts)."""
+    Who is on a platform's member list only for callers who read rosters' contents (trustees: the counts).
+    What a member of staff declared only to themselves and to callers who read every declaration (the
+    coordinator); anyone else sees whether a current declaration stands (`redact_declarations`)."""
     if not reach.reads(Record.roster) or reach.reads_counts_only(Record.roster):
         evaluation = redact_rosters(evaluation)
+    if not reach.reads_every(Record.declaration):
+        own = reach.actor.staff_id if reach.reads_declaration_answers(reach.actor.staff_id) else None
+        evaluation = redact_declarations(evaluation, own)
     if not reach.reads(Record.participant):
         return redact_participants(evaluation)
     if reach.reads_every(Record.participant):
@@ -136,6 +144,7 @@ def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evalu
             )
         ).all()
     )
+    evaluation = redact_hidden_roster_matches(evaluation, named - reachable)
     return redact_participants(evaluation, keep=reachable)
 
 
@@ -296,7 +305,7 @@ def _groups(rows: Iterable[Sequence[Any]], rd: fetch.Reader) -> list[tuple[Any, 
                 max_age=r[7],
                 shares_images=bool(r[8]),
                 archived_on=r[9] and rd.day(r[9]),
-                messages_seen_by_all=bool(r[10]),
+                messages_seen_by_all=None if r[10] is None else bool(r[10]),
             ),
         )
         for r in rows
@@ -608,8 +617,9 @@ def _policy_facts(rows: Sequence[Sequence[Any]], day: Callable[[Any], date]) -> 
     return PolicyFacts(first[0], day(first[1]), {r[3]: r[4] for r in rows}, first[2] or first[0])
 
 
-def _policy(session: Session, as_of: date) -> PolicyFacts | None:
-    """`_POLICY_IN_FORCE` on its own, for the loads that do not go through `_load` (the staff report)."""
+def policy_on(session: Session, as_of: date) -> PolicyFacts | None:
+    """`_POLICY_IN_FORCE` on its own, for the loads that do not go through `_load` (the staff report, the
+    rule catalog)."""
     rows = session.connection().execute(_POLICY_IN_FORCE, {"as_of": as_of}).all()
     return _policy_facts(rows, _day)
 
@@ -893,12 +903,12 @@ def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: 
     """One member of staff's compliance (staff: only their own); 404 out of reach, as for an unknown id."""
     if not reach.holds(session, reach.staff_reports, staff_id):
         raise NotFound(f"No staff member with id {staff_id}")
-    policy = _policy(session, as_of)
+    policy = policy_on(session, as_of)
     snapshots = _staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id, policy)
     if not snapshots:
         raise NotFound(f"No staff member with id {staff_id}")
     s = snapshots[0]
-    ev = cite(evaluate(STAFF_RULES, s), policy)
+    ev = _redact_for(session, reach, cite(evaluate(STAFF_RULES, s), policy))
     return StaffReport(s.staff.id, s.staff.full_name, as_of, ev.status, ev.counts, ev.findings, FACTS)
 
 
@@ -964,7 +974,7 @@ def organisation_report(
         controls,
         technologies,
     )
-    org_findings = [finding(r, r.check(org)) for r in ORG_RULES]
+    org_findings = [finding(r, run(r, org)) for r in ORG_RULES]
     org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
     organisation = cite(summarise(org_findings), loaded.policy)
     organisation = _redact_for(session, reach, organisation)

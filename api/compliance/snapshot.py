@@ -115,7 +115,9 @@ class ParticipantFacts(NamedTuple):
     @property
     def id(self) -> uuid.UUID:
         raw = self.raw_id
-        return raw if isinstance(raw, uuid.UUID) else uuid.UUID(hex=raw)
+        # SQLite's 32 hex digits through `int=`: cheaper than `hex=`, which strips and checks the text first
+        # (the same UUID, as `service._uuid` makes it).
+        return raw if isinstance(raw, uuid.UUID) else uuid.UUID(int=int(raw, 16))
 
     def departed_by(self, on: date) -> bool:
         return self.left_on is not None and self.left_on <= on
@@ -150,7 +152,7 @@ class GroupFacts:
     max_age: int | None = None
     shares_images: bool = False
     archived_on: date | None = None
-    messages_seen_by_all: bool = True
+    messages_seen_by_all: bool | None = True  # None: not recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,8 +312,15 @@ class ControlFacts:
 @dataclass(frozen=True, slots=True)
 class TechnologyAssessmentFacts:
     id: uuid.UUID
-    assessed_on: date
+    assessed_on: date  # the day the assessment says it was made
     decision: str  # approved, approved_with_conditions, rejected
+    # The organisation's day it was recorded here (created_at); None in a hand-built snapshot: on assessed_on.
+    recorded_on: date | None = None
+
+    @property
+    def known_on(self) -> date:
+        """The first day the record shows it: the later of its claimed day and the day it was recorded."""
+        return max(self.assessed_on, self.recorded_on or self.assessed_on)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,15 @@ from api.demo.names import (
     LAST_NAMES,
     SELF_CONSENT_AGE,
 )
-from api.groups.models import Group, GroupReview, JoinApproval, Platform, RiskAssessment, Visibility
+from api.groups.models import (
+    Group,
+    GroupReview,
+    JoinApproval,
+    Platform,
+    RiskAssessment,
+    Visibility,
+    seen_by_all_default,
+)
 from api.incidents.models import (
     Category,
     Incident,
@@ -142,6 +150,7 @@ class Builder:
             min_age=ages[0],
             max_age=ages[1],
             shares_images=images,
+            messages_seen_by_all=seen_by_all_default(platform),
             started_on=self.ago(started),
         )
         self.add(row)
