@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
-from api.compliance.clauses import CLAUSES
 from api.policy import text as policy_text
+from api.policy.clauses import CLAUSES
 from api.policy.coverage import ASPIRATIONS
 from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.clock import FixedClock

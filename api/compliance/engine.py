@@ -10,9 +10,9 @@ from enum import StrEnum
 from typing import Any
 
 from api.common import in_force
-from api.compliance.clauses import Clause
 from api.compliance.rules.base import Evidence, Outcome, Result, Rule, S, Severity, StaffRule
 from api.compliance.snapshot import PolicyFacts, StaffSnapshot
+from api.policy.clauses import Clause
 
 
 class Status(StrEnum):

@@ -17,7 +17,6 @@ from api.auth.roles import Permission
 from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag
 from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
-from api.compliance.clauses import Clause
 from api.compliance.engine import Status, withdrawn
 from api.compliance.models import (
     ClausePublic,
@@ -38,6 +37,7 @@ from api.compliance.snapshot import PolicyFacts
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, Unprocessable
 from api.groups.models import Platform
+from api.policy.clauses import Clause
 
 router = APIRouter()
 
