@@ -66,20 +66,8 @@ PENDING_TABLE_IMPORTS = frozenset(
         ("sync.models", "compliance"),  # split pending: issue 14 (the compliance Status of a sync result)
     }
 )
-# Edges on a cycle between units, still to be taken apart: cycle pending: issue 14.
-PENDING_CYCLE_EDGES = frozenset(
-    {
-        # The policy's sentences and the rule catalog, consents and rosters (cycle pending: issue 14).
-        ("compliance", "consents"),
-        ("compliance", "policy"),
-        ("compliance", "rosters"),
-        ("consents", "policy"),
-        ("identities", "consents"),
-        ("policy", "compliance"),
-        ("rosters", "consents"),
-        ("rosters", "identities"),
-    }
-)
+# Edges on a cycle between units, still to be taken apart: none left (issue 14).
+PENDING_CYCLE_EDGES: frozenset[tuple[str, str]] = frozenset()
 
 
 def unit_of(path: Path) -> str:
