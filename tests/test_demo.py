@@ -18,7 +18,7 @@ from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.common import in_force
 from api.compliance import service as compliance
-from api.compliance.engine import Status
+from api.compliance.models import Status
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules.base import Outcome as RuleOutcome
 from api.consents.logic import ConsentFact, age_on, decide

@@ -6,19 +6,13 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from api.common import in_force
+from api.compliance.models import Status
 from api.compliance.rules.base import Evidence, Outcome, Result, Rule, S, Severity, StaffRule
 from api.compliance.snapshot import PolicyFacts, StaffSnapshot
 from api.policy.clauses import Clause
-
-
-class Status(StrEnum):
-    compliant = "compliant"
-    at_risk = "at_risk"
-    non_compliant = "non_compliant"
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,8 @@ from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
 from api.compliance import history, service
-from api.compliance.engine import Evaluation, Finding, Status, WaiverFacts, evaluate
-from api.compliance.models import ComplianceHistory
+from api.compliance.engine import Evaluation, Finding, WaiverFacts, evaluate
+from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules.base import Evidence, Outcome
 from api.compliance.snapshot import GroupSnapshot, StaffFacts, Thresholds

@@ -17,7 +17,7 @@ from api.auth.roles import Permission
 from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag
 from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
-from api.compliance.engine import Status, withdrawn
+from api.compliance.engine import withdrawn
 from api.compliance.models import (
     ClausePublic,
     GroupCompliancePublic,
@@ -28,6 +28,7 @@ from api.compliance.models import (
     OrganisationReportPublic,
     RulePublic,
     StaffCompliancePublic,
+    Status,
     Waiver,
     WaiverCreate,
     WaiverPublic,

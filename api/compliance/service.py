@@ -30,7 +30,6 @@ from api.compliance.declarations import redact as redact_declarations
 from api.compliance.engine import (
     Evaluation,
     Finding,
-    Status,
     WaiverFacts,
     aggregate_staff_rule,
     cite,
@@ -42,7 +41,7 @@ from api.compliance.engine import (
     run,
     summarise,
 )
-from api.compliance.models import Waiver, WaiverCreate
+from api.compliance.models import Status, Waiver, WaiverCreate
 from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
 from api.compliance.rules.base import Outcome
 from api.compliance.snapshot import (
