@@ -17,6 +17,7 @@ from api.auth.models import User
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.common import in_force
+from api.compliance import loading
 from api.compliance import service as compliance
 from api.compliance.models import Status
 from api.compliance.rules import GROUP_RULES
@@ -347,7 +348,7 @@ def test_each_new_rule_passes_for_one_demo_group_and_fails_for_another(
     for rule_id, (passing, failing) in ISSUE_15_RULES.items():
         outcomes = {}
         for name in (passing, failing):
-            snapshot, _ = compliance.load_group(session=session, group_id=groups[name].id, as_of=TODAY)
+            snapshot, _ = loading.load_group(session=session, group_id=groups[name].id, as_of=TODAY)
             [rule] = [r for r in GROUP_RULES if r.id == rule_id]
             outcomes[name] = rule.check(snapshot).outcome
         assert outcomes == {passing: RuleOutcome.pass_, failing: RuleOutcome.fail}, rule_id

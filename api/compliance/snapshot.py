@@ -1,4 +1,4 @@
-"""The plain data a rule reads: loaded once by `service`, then evaluated with no database in sight.
+"""The plain data a rule reads: loaded once by `loading`, then evaluated with no database in sight.
 
 Everything is immutable, so a rule cannot change what the next rule sees. The records built once per member
 or consent (`MemberFacts`, `ParticipantFacts`, `ConsentFact`) are NamedTuples rather than frozen dataclasses:
@@ -116,7 +116,7 @@ class ParticipantFacts(NamedTuple):
     def id(self) -> uuid.UUID:
         raw = self.raw_id
         # SQLite's 32 hex digits through `int=`: cheaper than `hex=`, which strips and checks the text first
-        # (the same UUID, as `service._uuid` makes it).
+        # (the same UUID, as `queries._uuid` makes it).
         return raw if isinstance(raw, uuid.UUID) else uuid.UUID(int=int(raw, 16))
 
     def departed_by(self, on: date) -> bool:
