@@ -132,9 +132,6 @@ class MemberFacts(NamedTuple):
     staff: StaffFacts | None = None
     participant: ParticipantFacts | None = None
 
-    def current_on(self, on: date) -> bool:
-        return in_force(self.started_on, self.ended_on, on)
-
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
@@ -256,9 +253,6 @@ class GroupSnapshot:
                     participants.append((m, m.participant))
         object.__setattr__(self, "_staff", tuple(staff))
         object.__setattr__(self, "_participants", tuple(participants))
-
-    def current_members(self) -> list[MemberFacts]:
-        return [m for m in self.members if m.current_on(self.as_of)]
 
     def current_staff(self) -> tuple[tuple[MemberFacts, StaffFacts], ...]:
         return self._staff
