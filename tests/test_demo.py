@@ -309,8 +309,8 @@ def test_seeding_twice_is_refused(session: Session, accounts: list[tuple[str, st
 def test_the_demo_roster_has_each_discrepancy_and_its_stored_matches_hold(
     session: Session, accounts: list[tuple[str, str, str]]
 ) -> None:
-    from api.rosters import match
-    from api.rosters import service as rosters
+    from api.rosters import directory as records
+    from api.rosters import match, reading
     from api.rosters.models import GroupRoster, RosterEntry
 
     coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
@@ -320,14 +320,14 @@ def test_the_demo_roster_has_each_discrepancy_and_its_stored_matches_hold(
     assert group is not None
     assert group.name == "Beat Lab"
     # What was stored is what reconciliation finds today.
-    directory = rosters.directory(session, group, TODAY)
+    directory = records.directory(session, group, TODAY)
     for entry in session.exec(select(RosterEntry).where(RosterEntry.roster_id == roster.id)):
         found = directory.find(
             display_name=entry.display_name, handle=entry.handle, email=entry.email, phone=entry.phone
         )
         assert found.match is entry.match, entry.display_name
         assert (found.person.id if found.person else None) == (entry.staff_id or entry.participant_id)
-    view = rosters.view(session=session, reach=reach, roster=roster)
+    view = reading.view(session=session, reach=reach, roster=roster)
     assert set(view.counts.discrepancies) == set(match.ACTIONS)
     assert view.counts.open_unknown == 2  # the stranger, and the account using Ivy's name
     assert view.counts.open_probable == 1
