@@ -371,9 +371,8 @@ def test_staff_get_the_month_of_a_birthday_of_a_child_they_may_not_see_yet(
     def crossing(headers: dict[str, str]) -> dict[str, Any]:
         r = client.get(group_forecast_url(group.id), params={"days": 60}, headers=headers)
         assert r.status_code == 200, r.text
-        [day] = [
-            d for d in r.json()["days"] if "GRP-AGE-RANGE" in {c["finding"]["rule_id"] for c in d["changes"]}
-        ]
+        days: list[dict[str, Any]] = r.json()["days"]
+        [day] = [d for d in days if "GRP-AGE-RANGE" in {c["finding"]["rule_id"] for c in d["changes"]}]
         return day
 
     seen = crossing(coordinator.headers)

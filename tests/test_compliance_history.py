@@ -16,7 +16,14 @@ from api.compliance.watch import announce_compliance_changes
 from api.demo import seed
 from api.groups.models import Group, GroupReview, Visibility
 from tests.clock import FixedClock
-from tests.factories import Actor, compliance_compliant_group, signed_in_as, token_headers
+from tests.factories import (
+    Actor,
+    compliance_compliant_group,
+    compliance_member,
+    compliance_participant,
+    signed_in_as,
+    token_headers,
+)
 from tests.test_compliance_api import finding, group_url
 
 HISTORY = "/api/v1/compliance/history"
@@ -261,3 +268,60 @@ def test_a_bad_span_is_422_naming_the_field(
     r = client.get(HISTORY, params=params, headers=coordinator.headers)
     assert r.status_code == 422, r.text
     assert field in r.text
+
+
+def test_a_trustee_cannot_read_a_childs_birthday_off_since_or_the_groups_history(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, trustee: Actor, session: Session
+) -> None:
+    """Issue 17, second breaker pass: a finding that begins the day a young person passes the group's age
+    range begins on their birthday. To a caller who may not see the child (a trustee) `since` is the first
+    of that month (`since_precision` month) and the group's history is by the month; the coordinator, who
+    may see the child, gets the day."""
+    assert coordinator.user is not None
+    assert coordinator.staff is not None
+    assert trustee.user is not None
+    fixed_clock.set(datetime(2026, 7, 2, 12, tzinfo=UTC))
+    group = compliance_compliant_group(session, coordinator.staff, max_age=15)
+    birthday = date(2026, 7, 17)
+    child = compliance_participant(session, date_of_birth=birthday.replace(year=birthday.year - 16))
+    compliance_member(session, group, participant=child, started_on=fixed_clock.today)
+    announce_compliance_changes(session, [group.id])
+    fixed_clock.set(datetime(2026, 7, 17, 12, tzinfo=UTC))
+    announce_compliance_changes(session, [group.id])
+    fixed_clock.advance(days=3)
+
+    def age_range(actor: Actor) -> dict[str, object]:
+        assert actor.user is not None
+        body = client.get(group_url(group.id), headers=token_headers(actor.user)).json()
+        return finding(body, "GRP-AGE-RANGE")
+
+    seen, unseen = age_range(coordinator), age_range(trustee)
+    assert (seen["outcome"], seen["since"], seen["since_precision"]) == ("fail", "2026-07-17", "day")
+    assert (unseen["outcome"], unseen["since"], unseen["since_precision"]) == ("fail", "2026-07-01", "month")
+    assert "2026-07-17" not in str(unseen)
+
+    def group_history(actor: Actor) -> list[dict[str, object]]:
+        assert actor.user is not None
+        r = client.get(
+            f"/api/v1/groups/{group.id}/compliance/history",
+            params={"from": "2026-06-01", "to": "2026-07-20"},
+            headers=token_headers(actor.user),
+        )
+        assert r.status_code == 200, r.text
+        entries: list[dict[str, object]] = r.json()["entries"]
+        return entries
+
+    assert [(e["day"], e["precision"]) for e in group_history(coordinator)] == [
+        ("2026-07-02", "day"),
+        ("2026-07-17", "day"),
+    ]
+    by_month = group_history(trustee)
+    assert [(e["day"], e["precision"], e["status"]) for e in by_month] == [
+        ("2026-07-01", "month", "non_compliant")
+    ]
+    # The trustee's workbook and CSV carry the month too, never the day.
+    csv = client.get(f"/api/v1/groups/{group.id}/compliance/export", headers=token_headers(trustee.user))
+    assert csv.status_code == 200, csv.text
+    assert "2026-07-17" not in csv.text
+    assert "2026-07-01" in csv.text
+    assert ",month," in csv.text

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from api.common import in_force
@@ -30,6 +31,14 @@ class WaiverFacts:
         return in_force(self.granted_on, end, on)
 
 
+class Precision(StrEnum):
+    """How exactly a day shown is meant: the day itself, or some day in the calendar month beginning on it
+    (a day a caller may not know exactly, since it could be a young person's birthday)."""
+
+    day = "day"
+    month = "month"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule_id: str
@@ -49,6 +58,9 @@ class Finding:
     # The run reaches back past the group's first history row (or there is none) and the group is older:
     # it began before the records did, on a day they do not show (`since` is then None).
     since_before_records: bool = False
+    # Month: `since` is the first of the month the run began in, because the finding turns on a young
+    # person the caller may not see, and the exact day could be their birthday (api/compliance/history.py).
+    since_precision: Precision = Precision.day
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +30,7 @@ from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
 from api.compliance import history, loading, queries, service
-from api.compliance.engine import Evaluation, Finding, WaiverFacts, evaluate
+from api.compliance.engine import Evaluation, Finding, Precision, WaiverFacts, evaluate
 from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules.base import Evidence, Outcome
@@ -51,11 +50,6 @@ class ForecastChange:
 
     before: Outcome
     finding: Finding
-
-
-class Precision(StrEnum):
-    day = "day"  # `on` is the day
-    month = "month"  # some day in the calendar month that begins on `on` (see `coarsen`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from api.auth.reach import Reach
-from api.compliance.engine import Evaluation, Finding
+from api.auth.reach import Reach, Record
+from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules.base import Outcome
 from api.db import utcnow
@@ -128,17 +128,26 @@ def _with_since(
         found = as_of
         for day, outcomes in rows:
             if outcomes.get(f.rule_id) != f.outcome.value:
-                return replace(f, since=found)
+                return _dated(f, found)
             found = day
         # The run reaches the oldest row (or there is none): it began that day only if the group did.
         if started_on is not None and started_on >= found:
-            return replace(f, since=found)
+            return _dated(f, found)
         return replace(f, since=None, since_before_records=True)
 
     return replace(
         evaluation,
         findings=tuple(since(f) if f.outcome in BAD else f for f in evaluation.findings),
     )
+
+
+def _dated(f: Finding, day: date) -> Finding:
+    """`f` with `since` = `day`; by the month only when the finding turns on a young person the caller may
+    not see (evidence redacted to no id): the day such a finding began could be their birthday (the day
+    they passed the group's age range), which the caller must not be able to read off it."""
+    if any(e.type == "participant" and e.id is None for e in f.evidence):
+        return replace(f, since=day.replace(day=1), since_precision=Precision.month)
+    return replace(f, since=day)
 
 
 def with_since(*, session: Session, group_id: uuid.UUID, as_of: date, evaluation: Evaluation) -> Evaluation:
@@ -200,6 +209,7 @@ class GroupHistoryEntry:
     failing: list[str]
     warning: list[str]
     waived: list[str]
+    precision: Precision = Precision.day
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,4 +335,17 @@ def group_history(
         )
         for r in [*first, *(r for r in rows if r.day > start)]
     ]
+    if not reach.reads(Record.participant):
+        entries = by_month(entries)
     return GroupHistory(group[0], group[1], start, end, entries)
+
+
+def by_month(entries: Sequence[GroupHistoryEntry]) -> list[GroupHistoryEntry]:
+    """For a caller who may not see the group's young people (a trustee): one entry a calendar month, the
+    state at its last change, dated the month's first day with `precision` month. A day a rule began to
+    fail could be a young person's birthday (the day they passed the group's age range), so no caller who
+    may not read their date of birth is shown the day."""
+    last: dict[tuple[int, int], GroupHistoryEntry] = {}
+    for e in entries:
+        last[(e.day.year, e.day.month)] = e
+    return [replace(e, day=date(y, m, 1), precision=Precision.month) for (y, m), e in last.items()]

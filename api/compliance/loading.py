@@ -270,7 +270,9 @@ def _load(
     risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
     for r in risk_rows:
         risks[r[0]].append(
-            RiskAssessmentFacts(to_uuid(r[1]), day(r[2]), _staff_facts(r, 5), bool(r[4]), bool(r[3]))
+            RiskAssessmentFacts(
+                to_uuid(r[1]), day(r[2]), _staff_facts(r, 5), bool(r[4]), bool(r[3]), rd.org_day(r[15])
+            )
         )
 
     incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
@@ -354,7 +356,10 @@ def _staff_snapshots(
     ).all():
         refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
     declared = _declarations_by_staff(
-        conn.execute(_declarations(DECLARATION.c.staff_id.in_(staff_ids)), {"as_of": as_of}).all(),
+        conn.execute(
+            _declarations(DECLARATION.c.staff_id.in_(staff_ids)),
+            {"as_of": as_of, "as_of_end": clock.start_of(as_of + timedelta(days=1))},
+        ).all(),
         _uuid,
         _day,
     )

@@ -143,6 +143,12 @@ class FindingPublic(_Out):
         "group's first recorded day (or nothing is recorded) and the group is older, so the day it began is "
         "unknown and `since` is null",
     )
+    since_precision: Literal["day", "month"] = Described(
+        default="day",
+        description="`day`: `since` is the day. `month`: `since` is the first day of the month the run began "
+        "in, because the finding turns on a young person the caller may not see and the exact day could be "
+        "their birthday",
+    )
 
 
 class FactsPublic(_Out):
@@ -294,6 +300,12 @@ class GroupHistoryEntryPublic(_Out):
     failing: list[str]
     warning: list[str]
     waived: list[str]
+    precision: Literal["day", "month"] = Described(
+        default="day",
+        description="`month`: `day` is the first day of a month and the entry is the group's state at its "
+        "last change in that month (for callers who may not see the group's young people, whose birthdays "
+        "the exact days could reveal)",
+    )
 
 
 class GroupHistoryPublic(_Out):

@@ -30,14 +30,17 @@ def load(
     session: Session, as_of: date, staff: Mapping[uuid.UUID, StaffFacts]
 ) -> tuple[tuple[ControlFacts, ...], tuple[TechnologyFacts, ...]]:
     """Controls not ended on `as_of` (owners taken from `staff`, every staff record's facts) with their
-    checks made by then, and every technology with its assessments recorded by then (the rule reads their
-    claimed and recorded dates)."""
+    checks made and recorded by then, and every technology with its assessments recorded by then (the rule
+    reads their claimed and recorded dates)."""
     conn = session.connection()
+    # A check or an assessment counts on `as_of` only once it was recorded by the end of that day: one
+    # entered later with an earlier date cannot change what the record showed then (as rosters, issue 16).
+    known_by = clock.start_of(as_of + timedelta(days=1))
     checks: dict[uuid.UUID, list[CheckFacts]] = defaultdict(list)
     for r in conn.execute(
         sa.select(
             CHECK.c.control_id, CHECK.c.id, CHECK.c.performed_on, CHECK.c.result, CHECK.c.follow_up
-        ).where(CHECK.c.performed_on <= as_of)
+        ).where(CHECK.c.performed_on <= as_of, CHECK.c.created_at < known_by)
     ).all():
         checks[r[0]].append(CheckFacts(r[1], r[2], r[3] == "issues_found", r[4] is not None))
     controls = tuple(
@@ -55,8 +58,6 @@ def load(
             .order_by(CONTROL.c.code)
         ).all()
     )
-    # An assessment counts on `as_of` only once it was recorded by the end of that day: one entered later
-    # with an earlier date cannot change what the record showed then (as rosters, issue 16).
     assessments: dict[uuid.UUID, list[TechnologyAssessmentFacts]] = defaultdict(list)
     for a in conn.execute(
         sa.select(
@@ -65,7 +66,7 @@ def load(
             ASSESSMENT.c.assessed_on,
             ASSESSMENT.c.decision,
             ASSESSMENT.c.created_at,
-        ).where(ASSESSMENT.c.created_at < clock.start_of(as_of + timedelta(days=1)))
+        ).where(ASSESSMENT.c.created_at < known_by)
     ).all():
         assessments[a[0]].append(TechnologyAssessmentFacts(a[1], a[2], str(a[3]), clock.day_of(a[4])))
     technologies = tuple(

@@ -178,7 +178,11 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         CONSENT.c.given_on,
         CONSENT.c.expires_on,
         CONSENT.c.withdrawn_on,
-    ).where(CONSENT.c.participant_id.in_(participant_ids), CONSENT.c.kind.in_(CONSENT_KINDS_READ))
+    ).where(
+        CONSENT.c.participant_id.in_(participant_ids),
+        CONSENT.c.kind.in_(CONSENT_KINDS_READ),
+        CONSENT.c.created_at < _AS_OF_END,
+    )
     members = (
         sa.select(
             MEMBERSHIP.c.group_id,
@@ -211,7 +215,9 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
             no_count,
             no_count,
             REVIEW.c.created_at.label("uploaded_at"),
-        ).where(in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF),
+        ).where(
+            in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF, REVIEW.c.created_at < _AS_OF_END
+        ),
         sa.select(
             ROSTER.c.group_id,
             ROSTER.c.id,
@@ -236,9 +242,10 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
             RISK.c.privacy_features_checked,
             assessor_uses_group,
             *_GROUP_STAFF_COLUMNS,
+            RISK.c.created_at,
         )
         .select_from(RISK.join(STAFF, STAFF.c.id == RISK.c.assessed_by_id))
-        .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF)
+        .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF, RISK.c.created_at < _AS_OF_END)
     )
     incidents = sa.select(
         INCIDENT.c.group_id,
@@ -268,8 +275,8 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
 
 
 def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
-    """The declarations of the staff `staff_condition` names, made on or before `as_of`, oldest first (so the
-    last one read for a person is their latest)."""
+    """The declarations of the staff `staff_condition` names, made and recorded by `as_of`, oldest first (so
+    the last one read for a person is their latest)."""
     return (
         sa.select(
             DECLARATION.c.staff_id,
@@ -282,7 +289,7 @@ def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
             DECLARATION.c.no_personal_messages,
             DECLARATION.c.no_personal_follows,
         )
-        .where(staff_condition, DECLARATION.c.declared_on <= _AS_OF)
+        .where(staff_condition, DECLARATION.c.declared_on <= _AS_OF, DECLARATION.c.created_at < _AS_OF_END)
         .order_by(DECLARATION.c.declared_on, DECLARATION.c.created_at)
     )
 

@@ -51,16 +51,17 @@ FACTS: dict[str, list[str]] = {
         "memberships (started_on, ended_on)",
         "staff employment (started_on, left_on)",
         "participants taking part (joined_on, left_on) and their ages",
-        "consents (given_on, expires_on, withdrawn_on)",
+        "consents (given_on and recorded by as_of, expires_on, withdrawn_on)",
         "staff code of conduct and e-safety training dates",
         "group start date",
-        "reviews and risk assessments (on or before as_of)",
+        "reviews and risk assessments (on or before as_of, and recorded by then)",
         "rosters (taken and uploaded on or before as_of) and the answers for their entries (made on or "
         "before as_of)",
         "incidents (reported on or before as_of, not closed by then)",
         "waivers (granted, expires_on, revoked)",
         "the policy version in force (effective_on) and the latest published (published_on)",
-        "staff declarations (declared_on), control checks and technology assessments (on or before as_of)",
+        "staff declarations (declared_on), control checks and technology assessments (on or before as_of, "
+        "recorded by then)",
     ],
     "current": [
         "policy settings (today's thresholds)",

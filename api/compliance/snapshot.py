@@ -20,6 +20,13 @@ from api.consents.logic import ConsentFact
 from api.rosters.match import Person
 
 
+def _known_on(claimed: date, recorded: date | None) -> date:
+    """The first day a record shows what it claims: the later of the day it claims and the day it was
+    recorded (None, in a hand-built snapshot: the day it claims). A record entered after the fact cannot
+    show that something was done before then (issue 15)."""
+    return max(claimed, recorded or claimed)
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """A copy of the organisation's policy settings (today's, whatever the evaluation date)."""
@@ -208,6 +215,13 @@ class RiskAssessmentFacts:
     assessor: StaffFacts
     assessor_uses_group: bool  # the assessor is, was or will be a staff member of the group
     privacy_features_checked: bool = False
+    # The organisation's day it was recorded here (created_at); None in a hand-built snapshot: on assessed_on.
+    recorded_on: date | None = None
+
+    @property
+    def known_on(self) -> date:
+        """The first day the record shows it: the later of its claimed day and the day it was recorded."""
+        return _known_on(self.assessed_on, self.recorded_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +328,7 @@ class TechnologyAssessmentFacts:
     @property
     def known_on(self) -> date:
         """The first day the record shows it: the later of its claimed day and the day it was recorded."""
-        return max(self.assessed_on, self.recorded_on or self.assessed_on)
+        return _known_on(self.assessed_on, self.recorded_on)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from api.auth.reach import Reach
 from api.auth.roles import Permission
 from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
-from api.compliance.engine import Evaluation, Finding
+from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.rules.base import Outcome
 from api.dashboard.chart import trend_svg
 from api.deps import SessionDep
@@ -144,7 +144,9 @@ def bad(ev: Evaluation) -> list[Finding]:
 def since(f: Finding) -> str:
     """When a finding's current run began, in words: its day, "before records began", or nothing."""
     if f.since is not None:
-        return f.since.isoformat()
+        return (
+            forecasting.month_label(f.since) if f.since_precision is Precision.month else f.since.isoformat()
+        )
     return BEFORE_RECORDS if f.since_before_records else ""
 
 

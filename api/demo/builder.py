@@ -6,6 +6,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlmodel import Session, SQLModel
 
@@ -66,6 +67,12 @@ class Builder:
         # The organisation's wall clock, so an evening incident falls on the day the demo means.
         local = datetime.combine(self.ago(days_ago), time(hour, 30), tzinfo=clock.organisation_zone())
         return local.astimezone(UTC)
+
+    def recorded(self, day: date) -> dict[str, Any]:
+        """The timestamps of a record entered on `day`, mid-afternoon (never after now): an evaluation as of
+        a past day counts only what was recorded by then, so the demo's records are entered on their day."""
+        at = min(clock.now(), clock.start_of(day) + timedelta(hours=15))
+        return {"created_at": at, "updated_at": at}
 
     def add(self, row: SQLModel) -> None:
         self.rows.append(row)
@@ -204,6 +211,7 @@ class Builder:
             withdrawn_on=self.ago(withdrawn) if withdrawn is not None else None,
             withdrawal_reason="Withdrawn by email to the coordinator" if withdrawn is not None else None,
             evidence_ref=f"{kind.value[:3].upper()}-{given_on.year}-{len(self.rows):04d}",
+            **self.recorded(given_on),
         )
         self.add(row)
         return row
@@ -235,6 +243,7 @@ class Builder:
                 reviewed_on=self.ago(days_ago),
                 reviewed_by_id=by.id,
                 notes=notes,
+                **self.recorded(self.ago(days_ago)),
             )
         )
 
@@ -250,6 +259,7 @@ class Builder:
                 mitigations="Closed group, admins approve members, two staff admins, coordinator included, "
                 "consents checked before any image is posted, monthly check of the member list.",
                 privacy_features_checked=privacy,
+                **self.recorded(self.ago(days_ago)),
             )
         )
 

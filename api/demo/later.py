@@ -153,6 +153,7 @@ def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
                     no_personal_messages=True,
                     no_personal_follows=True,
                     recorded_by_label=person.email,
+                    **b.recorded(max(b.ago(days_ago), policy.published_on)),
                 )
             )
 
@@ -176,6 +177,7 @@ def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
                 performed_by_id=owner.id,
                 result=CheckResult.ok,
                 evidence_ref=f"{code}-{b.ago(checked_ago).year}",
+                **b.recorded(b.ago(checked_ago)),
             )
         )
     # The technology register: Discord was assessed before the Beat Lab began; a music app the producers
