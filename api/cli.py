@@ -84,8 +84,8 @@ def _seed_demo(args: argparse.Namespace) -> int:
 
 def _create_user(args: argparse.Namespace) -> int:
     import api.listeners  # noqa: F401  (the domain events' subscribers, before any write)
+    from api.accounts.service import create_user_for_email
     from api.auth.roles import Role
-    from api.auth.service import create_user_for_email
     from api.db import get_engine
 
     password = os.environ.get("ESAFETY_PASSWORD") or getpass.getpass("Password (12+ characters): ")

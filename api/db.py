@@ -209,3 +209,11 @@ def enum_type(enum_cls: type[StrEnum]) -> sa.Enum:
         length=32,
         values_callable=lambda e: [m.value for m in e],
     )
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a table model, for statements built from its columns (SQLModel leaves
+    `__table__` untyped). Importing the model is what registers the table, so a module that reads a table
+    names its model rather than looking the table up in the metadata by name."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from api.accounts.api_key_router import router as api_key_router
+from api.accounts.router import router as auth_router
+from api.accounts.user_router import router as user_router
 from api.audit.router import router as audit_router
-from api.auth.api_key_router import router as api_key_router
-from api.auth.router import router as auth_router
-from api.auth.user_router import router as user_router
 from api.changes.router import router as changes_router
 from api.common import refuse_control_characters
+from api.compliance.coverage_router import router as coverage_router
 from api.compliance.router import router as compliance_router
 from api.consents.router import checks_router as consent_checks_router
 from api.consents.router import participant_router as participant_consents_router
@@ -41,6 +42,7 @@ api_router.include_router(staff_router, prefix="/staff", tags=["staff"])
 api_router.include_router(declarations_router, prefix="/staff", tags=["declarations"])
 api_router.include_router(policy_router, prefix="/policy-settings", tags=["policy"])
 api_router.include_router(policy_versions_router, prefix="/policy", tags=["policy"])
+api_router.include_router(coverage_router, prefix="/policy", tags=["policy"])
 api_router.include_router(sync_router, prefix="/sync", tags=["sync"])
 api_router.include_router(groups_router, prefix="/groups", tags=["groups"])
 api_router.include_router(rosters_router, prefix="/groups", tags=["rosters"])

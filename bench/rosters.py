@@ -405,10 +405,11 @@ def insert(conn: sa.Connection, w: World) -> None:
 def reconcile(session: Any, w: World) -> list[tuple[str, uuid.UUID | None]]:
     """What reconciliation makes of every entry: the directory load and one match per entry."""
     from api.groups.models import Group
-    from api.rosters import match, service
+    from api.rosters import directory as records
+    from api.rosters import match
 
     group = session.get(Group, w.group["id"])
-    directory = service.directory(session, group, w.today)
+    directory = records.directory(session, group, w.today)
     found = match.one_account_each(
         [
             directory.find(

@@ -12,8 +12,9 @@ from jose import jwt
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from api.accounts import service
 from api.audit.models import AuditEvent
-from api.auth import passwords, service, throttle, tokens
+from api.auth import passwords, throttle, tokens
 from api.auth.models import User
 from api.auth.roles import Role
 from api.auth.throttle import LoginThrottle

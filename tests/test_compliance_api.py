@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
-from api.compliance import service
+from api.compliance import loading, policy_facts, queries
 from api.compliance.models import (
     GroupCompliancePublic,
     OrganisationReportPublic,
@@ -506,7 +506,7 @@ def test_loading_a_group_takes_the_same_queries_for_10_and_1000_members(
     seen = []
     for group in (small, big):
         with count_statements(engine) as statements:
-            snapshot, _ = service.load_group(session=session, group_id=group.id, as_of=TODAY)
+            snapshot, _ = loading.load_group(session=session, group_id=group.id, as_of=TODAY)
         counts.append(len(statements))
         seen.append("|".join(s[:30] for s in statements))
         assert len(snapshot.members) >= 10
@@ -519,13 +519,13 @@ def test_a_group_load_leaves_accounts_unknown_rather_than_false(coordinator: Act
     # "not loaded" (None), never a False that a future rule could take for "no enabled account".
     assert coordinator.staff is not None
     group = _group_with(session, coordinator, 1)
-    snapshot, _ = service.load_group(session=session, group_id=group.id, as_of=TODAY)
+    snapshot, _ = loading.load_group(session=session, group_id=group.id, as_of=TODAY)
     staff = [m.staff for m in snapshot.members if m.staff is not None]
     assert staff
     assert all(s.has_active_account is None for s in staff)
     # The staff report, which does read it, loads it: the coordinator signs in.
-    [own] = service._staff_snapshots(
-        session, TODAY, service._thresholds(session), service.STAFF.c.id == coordinator.staff.id
+    [own] = loading._staff_snapshots(
+        session, TODAY, policy_facts._thresholds(session), queries.STAFF.c.id == coordinator.staff.id
     )
     assert own.staff.has_active_account is True
 

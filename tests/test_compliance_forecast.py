@@ -18,7 +18,7 @@ from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.auth.roles import Role
 from api.common import in_force
-from api.compliance import forecast, service
+from api.compliance import forecast, loading, queries, service
 from api.compliance.engine import HIDDEN_CHILD, evaluate
 from api.compliance.models import GroupForecastReportPublic, OrganisationForecastPublic
 from api.compliance.rules import GROUP_RULES
@@ -145,21 +145,21 @@ def test_the_forecast_days_are_exactly_those_a_day_by_day_evaluation_finds(
 ) -> None:
     days = 366
     found = forecast.forecast(session=session, reach=_full_reach(session), as_of=demo, days=days)
-    groups, thresholds, loaded = service._load(
+    groups, thresholds, loaded = loading._load(
         session,
-        sa.select(*service._GROUP_COLUMNS).where(service._active_on(demo)),
-        service._queries(lambda column: column.in_(sa.select(service.GROUP.c.id)), window=True),
+        sa.select(*queries._GROUP_COLUMNS).where(service._active_on(demo)),
+        queries._queries(lambda column: column.in_(sa.select(queries.GROUP.c.id)), window=True),
         {"as_of": demo, "window_from": demo, "window_to": demo + timedelta(days=days)},
         demo,
     )
     by_id = {g.group_id: g for g in found.groups}
     for key, g in groups:
         waivers = loaded.waivers.get(key, {})
-        previous = evaluate(GROUP_RULES, service._snapshot(key, g, loaded, demo, thresholds), waivers)
+        previous = evaluate(GROUP_RULES, loading._snapshot(key, g, loaded, demo, thresholds), waivers)
         worse_on = []
         for n in range(1, days + 1):
             day = demo + timedelta(days=n)
-            ev = evaluate(GROUP_RULES, service._snapshot(key, g, loaded, day, thresholds), waivers)
+            ev = evaluate(GROUP_RULES, loading._snapshot(key, g, loaded, day, thresholds), waivers)
             before = {f.rule_id: f for f in previous.findings}
             if any(forecast.worse(before.get(f.rule_id), f) for f in ev.findings):
                 worse_on.append(day)

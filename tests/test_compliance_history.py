@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from api.auth.roles import Role
-from api.compliance import history, service
+from api.compliance import history, policy_facts, service
 from api.compliance.models import ComplianceHistory, GroupHistoryPublic, OrganisationHistoryPublic
 from api.compliance.watch import announce_compliance_changes
 from api.demo import seed
@@ -43,7 +43,7 @@ def test_since_is_the_first_day_of_the_current_run_through_fail_pass_fail(
     group = compliance_compliant_group(session, coordinator.staff)
     start = fixed_clock.today
     announce_compliance_changes(session)  # first seen: compliant, recorded
-    interval = service._thresholds(session).review_interval_days
+    interval = policy_facts._thresholds(session).review_interval_days
 
     # The last review was 10 days before `start`: overdue on the interval's day after.
     fixed_clock.advance(days=interval - 10 + 1)
@@ -110,7 +110,7 @@ def test_a_failure_older_than_the_history_has_no_since_but_says_so(
     assert coordinator.staff is not None
     assert coordinator.user is not None
     fixed_clock.set(datetime(2026, 7, 2, 12, tzinfo=UTC))
-    interval = service._thresholds(session).review_interval_days
+    interval = policy_facts._thresholds(session).review_interval_days
     group = compliance_compliant_group(session, coordinator.staff)
     # Nothing is recorded while the review goes overdue: before the history began.
     fixed_clock.advance(days=interval)

@@ -17,8 +17,9 @@ from api.auth.models import User
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.common import in_force
+from api.compliance import loading
 from api.compliance import service as compliance
-from api.compliance.engine import Status
+from api.compliance.models import Status
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules.base import Outcome as RuleOutcome
 from api.consents.logic import ConsentFact, age_on, decide
@@ -308,8 +309,8 @@ def test_seeding_twice_is_refused(session: Session, accounts: list[tuple[str, st
 def test_the_demo_roster_has_each_discrepancy_and_its_stored_matches_hold(
     session: Session, accounts: list[tuple[str, str, str]]
 ) -> None:
-    from api.rosters import match
-    from api.rosters import service as rosters
+    from api.rosters import directory as records
+    from api.rosters import match, reading
     from api.rosters.models import GroupRoster, RosterEntry
 
     coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
@@ -319,14 +320,14 @@ def test_the_demo_roster_has_each_discrepancy_and_its_stored_matches_hold(
     assert group is not None
     assert group.name == "Beat Lab"
     # What was stored is what reconciliation finds today.
-    directory = rosters.directory(session, group, TODAY)
+    directory = records.directory(session, group, TODAY)
     for entry in session.exec(select(RosterEntry).where(RosterEntry.roster_id == roster.id)):
         found = directory.find(
             display_name=entry.display_name, handle=entry.handle, email=entry.email, phone=entry.phone
         )
         assert found.match is entry.match, entry.display_name
         assert (found.person.id if found.person else None) == (entry.staff_id or entry.participant_id)
-    view = rosters.view(session=session, reach=reach, roster=roster)
+    view = reading.view(session=session, reach=reach, roster=roster)
     assert set(view.counts.discrepancies) == set(match.ACTIONS)
     assert view.counts.open_unknown == 2  # the stranger, and the account using Ivy's name
     assert view.counts.open_probable == 1
@@ -347,7 +348,7 @@ def test_each_new_rule_passes_for_one_demo_group_and_fails_for_another(
     for rule_id, (passing, failing) in ISSUE_15_RULES.items():
         outcomes = {}
         for name in (passing, failing):
-            snapshot, _ = compliance.load_group(session=session, group_id=groups[name].id, as_of=TODAY)
+            snapshot, _ = loading.load_group(session=session, group_id=groups[name].id, as_of=TODAY)
             [rule] = [r for r in GROUP_RULES if r.id == rule_id]
             outcomes[name] = rule.check(snapshot).outcome
         assert outcomes == {passing: RuleOutcome.pass_, failing: RuleOutcome.fail}, rule_id

@@ -12,8 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from api.compliance.engine import Status
-from api.compliance.models import GroupComplianceState
+from api.compliance.models import GroupComplianceState, Status
 from api.compliance.watch import announce_compliance_changes
 from api.memberships.models import MemberRole, Membership
 from api.webhooks.models import WebhookDelivery, WebhookEvent

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from api import clock
-from api.auth import user_service
+from api.accounts import user_service
 from api.auth.coordinators import LastCoordinator, has_access
 from api.auth.models import User, UserUpdate
 from api.auth.principal import user_principal

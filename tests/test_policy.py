@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api import clock
-from api.compliance.clauses import clause, normalise
 from api.migrations import upgrade
+from api.policy.clauses import clause, normalise
 from api.policy.models import BOUNDS
 from tests.factories import Actor
 from tests.scratch import scratch_database, scratch_engine

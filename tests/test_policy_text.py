@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from api.compliance.clauses import CLAUSES
 from api.policy import text as policy_text
+from api.policy.clauses import CLAUSES
 from api.policy.text import Sentence
 
 SHARED = Path("/work/shared/policy/esafety-policy.txt")

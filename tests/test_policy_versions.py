@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
-from api.compliance.clauses import CLAUSES
+from api.compliance.coverage import ASPIRATIONS
 from api.policy import text as policy_text
-from api.policy.coverage import ASPIRATIONS
+from api.policy.clauses import CLAUSES
 from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.clock import FixedClock
 from tests.factories import Actor, compliance_compliant_group, token_headers
@@ -199,8 +199,8 @@ def test_the_coverage_map_keeps_every_checkable_sentence(client: TestClient, tru
 
 
 def test_every_workflow_named_in_the_coverage_map_is_served() -> None:
+    from api.compliance.coverage import WORKFLOWS
     from api.main import create_app
-    from api.policy.coverage import WORKFLOWS
 
     paths = create_app().openapi()["paths"]
     for routes in WORKFLOWS.values():

@@ -400,7 +400,8 @@ def test_no_role_is_compared_by_name_outside_the_auth_package() -> None:
     offenders = [
         f"{path.relative_to(API.parent)}:{n}: {line.strip()}"
         for path in API.rglob("*.py")
-        if "auth" not in path.relative_to(API).parts
+        # api/accounts gives users their roles (and keeps a coordinator): it was part of api/auth.
+        if not {"auth", "accounts"} & set(path.relative_to(API).parts)
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if comparison.search(line)
     ]

@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from api.accounts import user_service
 from api.audit.models import AuditEvent
-from api.auth import user_service
 from api.auth.models import User, UserUpdate
 from api.auth.principal import user_principal
 from api.auth.roles import Role

@@ -6,7 +6,7 @@ Create Date: 2026-11-30 06:30:00
 
 The policy as versioned text: policy_version (each version's full text, the day it takes effect, the day it
 was published) and policy_clause (each sentence of a version under its stable clause id). Loads version 1:
-the policy file shipped in api/policy and the clause ids of api.compliance.clauses, one row per sentence,
+the policy file shipped in api/policy and the clause ids of api.policy.clauses, one row per sentence,
 in force since 2000-01-01 (before any record the service keeps). Downgrade drops both tables.
 """
 
@@ -64,16 +64,16 @@ def upgrade() -> None:
     with op.batch_alter_table("policy_clause", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_policy_clause_version_id"), ["version_id"], unique=False)
 
-    # Version 1: the ids were assigned once, sentence by sentence, in api.compliance.clauses (a test holds
+    # Version 1: the ids were assigned once, sentence by sentence, in api.policy.clauses (a test holds
     # them to the file's sentences in order); the sections come from reading the file.
-    from api.compliance.clauses import CLAUSES
+    from api.policy.clauses import CLAUSES
     from api.policy.text import sentences
 
     text = SEED_TEXT.read_text()
     read = sentences(text)
     ids = list(CLAUSES)
     if [s.text for s in read] != [CLAUSES[i].text for i in ids]:
-        raise RuntimeError("the seed policy's sentences no longer match api.compliance.clauses")
+        raise RuntimeError("the seed policy's sentences no longer match api.policy.clauses")
     now = datetime.now(UTC)
     version_id = uuid.uuid4()
     op.bulk_insert(

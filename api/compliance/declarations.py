@@ -12,9 +12,9 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from api.compliance.clauses import Clause, clause
 from api.compliance.rules.base import Evidence, Outcome
 from api.compliance.snapshot import PolicyFacts, StaffFacts, Thresholds
+from api.policy.clauses import Clause, clause
 
 if TYPE_CHECKING:  # the engine imports the rules, which import this module
     from api.compliance.engine import Evaluation, Finding

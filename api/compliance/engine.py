@@ -10,15 +10,10 @@ from enum import StrEnum
 from typing import Any
 
 from api.common import in_force
-from api.compliance.clauses import Clause
+from api.compliance.models import Status
 from api.compliance.rules.base import Evidence, Outcome, Result, Rule, S, Severity, StaffRule
 from api.compliance.snapshot import PolicyFacts, StaffSnapshot
-
-
-class Status(StrEnum):
-    compliant = "compliant"
-    at_risk = "at_risk"
-    non_compliant = "non_compliant"
+from api.policy.clauses import Clause
 
 
 @dataclass(frozen=True, slots=True)

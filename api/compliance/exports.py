@@ -29,7 +29,8 @@ from xlsxwriter.utility import xl_rowcol_to_cell  # type: ignore[import-untyped]
 
 from api.auth.reach import Reach
 from api.compliance import history, service
-from api.compliance.engine import Evaluation, Finding, Status
+from api.compliance.engine import Evaluation, Finding
+from api.compliance.models import Status
 from api.compliance.rules.base import Outcome
 
 FORMULA_STARTS = (

@@ -29,9 +29,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
-from api.compliance import history, service
-from api.compliance.engine import Evaluation, Finding, Precision, Status, WaiverFacts, evaluate
-from api.compliance.models import ComplianceHistory
+from api.compliance import history, loading, queries, service
+from api.compliance.engine import Evaluation, Finding, Precision, WaiverFacts, evaluate
+from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules.base import Evidence, Outcome
 from api.compliance.snapshot import GroupSnapshot, StaffFacts, Thresholds
@@ -278,14 +278,14 @@ def forecast(
     in the next `days` on which a finding gets worse. The same statements as one organisation evaluation,
     however many groups and days; participants redacted by reach as in today's reports."""
     until = as_of + timedelta(days=check_days(days))
-    chosen = sa.and_(service._active_on(as_of), reach.groups(service.GROUP.c.id))
+    chosen = sa.and_(service._active_on(as_of), reach.groups(queries.GROUP.c.id))
     if group_id is not None:
-        chosen = sa.and_(chosen, service.GROUP.c.id == group_id)
-    chosen_ids = sa.select(service.GROUP.c.id).where(chosen)
-    groups, thresholds, loaded = service._load(
+        chosen = sa.and_(chosen, queries.GROUP.c.id == group_id)
+    chosen_ids = sa.select(queries.GROUP.c.id).where(chosen)
+    groups, thresholds, loaded = loading._load(
         session,
-        sa.select(*service._GROUP_COLUMNS).where(chosen).order_by(service.GROUP.c.name, service.GROUP.c.id),
-        service._queries(lambda column: column.in_(chosen_ids), window=True),
+        sa.select(*queries._GROUP_COLUMNS).where(chosen).order_by(queries.GROUP.c.name, queries.GROUP.c.id),
+        queries._queries(lambda column: column.in_(chosen_ids), window=True),
         {"as_of": as_of, "window_from": as_of, "window_to": until},
         as_of,
     )
@@ -298,7 +298,7 @@ def forecast(
         waivers = loaded.waivers.get(key, {})
 
         def snapshot_on(day: date, key: Any = key, g: Any = g) -> GroupSnapshot:
-            return service._snapshot(key, g, loaded, day, thresholds)
+            return loading._snapshot(key, g, loaded, day, thresholds)
 
         first = snapshot_on(as_of)
         today = evaluate(GROUP_RULES, first, waivers)
@@ -347,13 +347,13 @@ def backfill(*, session: Session, start: date, end: date) -> int:
     written where its state changes. Today's group settings and thresholds stand for the past, so use it
     only where nothing was recorded (the demo); see `history`. One load, one insert; the caller commits.
     Returns how many rows it wrote."""
-    g_ = service.GROUP.c
+    g_ = queries.GROUP.c
     chosen = sa.and_(g_.started_on <= end, sa.or_(g_.archived_on.is_(None), g_.archived_on > start))
     chosen_ids = sa.select(g_.id).where(chosen)
-    groups, thresholds, loaded = service._load(
+    groups, thresholds, loaded = loading._load(
         session,
-        sa.select(*service._GROUP_COLUMNS).where(chosen),
-        service._queries(lambda column: column.in_(chosen_ids), window=True),
+        sa.select(*queries._GROUP_COLUMNS).where(chosen),
+        queries._queries(lambda column: column.in_(chosen_ids), window=True),
         {"as_of": end, "window_from": start, "window_to": end},
         end,
     )
@@ -363,9 +363,9 @@ def backfill(*, session: Session, start: date, end: date) -> int:
         first = max(start, g.started_on)
         last = end if g.archived_on is None else min(end, g.archived_on - timedelta(days=1))
         held: dict[uuid.UUID, ComplianceHistory] = {}
-        opening = service._snapshot(key, g, loaded, first, thresholds)
+        opening = loading._snapshot(key, g, loaded, first, thresholds)
         for day in [first, *change_dates(opening, waivers, first, last)]:
-            ev = evaluate(GROUP_RULES, service._snapshot(key, g, loaded, day, thresholds), waivers)
+            ev = evaluate(GROUP_RULES, loading._snapshot(key, g, loaded, day, thresholds), waivers)
             for row in history.rows_for({g.id: ev}, day, held):
                 rows.append(row)
                 held[g.id] = ComplianceHistory(**row)

@@ -25,8 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
-from api.compliance.engine import Evaluation, Finding, Precision, Status
-from api.compliance.models import ComplianceHistory
+from api.compliance.engine import Evaluation, Finding, Precision
+from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules.base import Outcome
 from api.db import utcnow
 from api.errors import NotFound, Unprocessable

@@ -1,4 +1,4 @@
-"""The waiver table and the response shapes of the compliance routes.
+"""The waiver table, a report's status and the response shapes of the compliance routes.
 
 Reports are built as the engine's frozen dataclasses and serialised with orjson (a 1,000-member group's
 evidence is large); the models below describe the same shapes for OpenAPI and are checked against real
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -17,8 +18,13 @@ from sqlmodel import JSON, Field, SQLModel
 
 from api import clock
 from api.common import Day, Flag, NonBlank, Whole, forbid_extra, in_force
-from api.compliance.engine import Status
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
+
+
+class Status(StrEnum):
+    compliant = "compliant"
+    at_risk = "at_risk"
+    non_compliant = "non_compliant"
 
 
 class WaiverBase(SQLModel):

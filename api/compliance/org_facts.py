@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from api import clock
 from api.compliance.snapshot import (
@@ -19,10 +19,11 @@ from api.compliance.snapshot import (
     TechnologyAssessmentFacts,
     TechnologyFacts,
 )
+from api.controls.models import Control, ControlCheck, Technology, TechnologyAssessment
+from api.db import table_of
 
-_T = SQLModel.metadata.tables
-CONTROL, CHECK = _T["control"], _T["control_check"]
-TECHNOLOGY, ASSESSMENT = _T["technology"], _T["technology_assessment"]
+CONTROL, CHECK = table_of(Control), table_of(ControlCheck)
+TECHNOLOGY, ASSESSMENT = table_of(Technology), table_of(TechnologyAssessment)
 
 
 def load(

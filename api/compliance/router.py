@@ -15,10 +15,9 @@ from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag
-from api.compliance import exports, history, service
+from api.compliance import exports, history, policy_facts, service, waivers
 from api.compliance import forecast as forecasting
-from api.compliance.clauses import Clause
-from api.compliance.engine import Status, withdrawn
+from api.compliance.engine import withdrawn
 from api.compliance.models import (
     ClausePublic,
     GroupCompliancePublic,
@@ -29,6 +28,7 @@ from api.compliance.models import (
     OrganisationReportPublic,
     RulePublic,
     StaffCompliancePublic,
+    Status,
     Waiver,
     WaiverCreate,
     WaiverPublic,
@@ -38,6 +38,7 @@ from api.compliance.snapshot import PolicyFacts
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, Unprocessable
 from api.groups.models import Platform
+from api.policy.clauses import Clause
 
 router = APIRouter()
 
@@ -132,7 +133,7 @@ GROUP_CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 def waiver_or_404(waiver_id: uuid.UUID, session: SessionDep) -> Waiver:
-    return service.get_waiver(session=session, waiver_id=waiver_id)
+    return waivers.get_waiver(session=session, waiver_id=waiver_id)
 
 
 WaiverById = Annotated[Waiver, Depends(waiver_or_404)]
@@ -143,7 +144,7 @@ def list_compliance_rules(session: SessionDep, _: Reader) -> list[RulePublic]:
     """Every rule: its id (a stable contract), title, scope, severity, the policy sentence it enforces
     (verbatim, in the words of the version in force today, with its clause id), whether it is applied (false
     once the version in force has none of its sentences) and what to do when it fails."""
-    return _catalog(service.policy_on(session, clock.today()))
+    return _catalog(policy_facts.policy_on(session, clock.today()))
 
 
 @router.get(
@@ -230,7 +231,7 @@ def list_compliance_waivers(
     ] = None,
 ) -> Page[Waiver]:
     """Waivers, newest first. Staff see only the waivers of groups they are in."""
-    items, total = service.list_waivers(
+    items, total = waivers.list_waivers(
         session=session,
         reach=reach,
         limit=paging.limit,
@@ -253,7 +254,7 @@ def create_compliance_waiver(session: SessionDep, caller: Admin, data: WaiverCre
     """Waive one group rule for one group, with a reason, until `expires_on` (the first day it no longer
     holds). The finding keeps its true outcome and shows the waiver, but does not count against the group's
     status while the waiver is in force. One waiver in force per group and rule (409 otherwise)."""
-    return service.create_waiver(session=session, actor=caller, data=data)
+    return waivers.create_waiver(session=session, actor=caller, data=data)
 
 
 @router.post(
@@ -264,7 +265,7 @@ def create_compliance_waiver(session: SessionDep, caller: Admin, data: WaiverCre
 )
 def revoke_compliance_waiver(session: SessionDep, caller: Admin, waiver: WaiverById) -> Waiver:
     """End a waiver today. Revoking one already revoked or expired is a 409."""
-    return service.revoke_waiver(session=session, actor=caller, waiver=waiver)
+    return waivers.revoke_waiver(session=session, actor=caller, waiver=waiver)
 
 
 @router.get(

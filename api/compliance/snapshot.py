@@ -1,4 +1,4 @@
-"""The plain data a rule reads: loaded once by `service`, then evaluated with no database in sight.
+"""The plain data a rule reads: loaded once by `loading`, then evaluated with no database in sight.
 
 Everything is immutable, so a rule cannot change what the next rule sees. The records built once per member
 or consent (`MemberFacts`, `ParticipantFacts`, `ConsentFact`) are NamedTuples rather than frozen dataclasses:
@@ -123,7 +123,7 @@ class ParticipantFacts(NamedTuple):
     def id(self) -> uuid.UUID:
         raw = self.raw_id
         # SQLite's 32 hex digits through `int=`: cheaper than `hex=`, which strips and checks the text first
-        # (the same UUID, as `service._uuid` makes it).
+        # (the same UUID, as `queries._uuid` makes it).
         return raw if isinstance(raw, uuid.UUID) else uuid.UUID(int=int(raw, 16))
 
     def departed_by(self, on: date) -> bool:
@@ -138,9 +138,6 @@ class MemberFacts(NamedTuple):
     ended_on: date | None = None
     staff: StaffFacts | None = None
     participant: ParticipantFacts | None = None
-
-    def current_on(self, on: date) -> bool:
-        return in_force(self.started_on, self.ended_on, on)
 
     @property
     def is_admin(self) -> bool:
@@ -270,9 +267,6 @@ class GroupSnapshot:
                     participants.append((m, m.participant))
         object.__setattr__(self, "_staff", tuple(staff))
         object.__setattr__(self, "_participants", tuple(participants))
-
-    def current_members(self) -> list[MemberFacts]:
-        return [m for m in self.members if m.current_on(self.as_of)]
 
     def current_staff(self) -> tuple[tuple[MemberFacts, StaffFacts], ...]:
         return self._staff

@@ -31,8 +31,7 @@ from sqlmodel import Session, col, select
 
 from api import clock, events
 from api.compliance import history, service
-from api.compliance.engine import Status
-from api.compliance.models import GroupComplianceState
+from api.compliance.models import GroupComplianceState, Status
 from api.db import utcnow
 from api.events import GroupFactsChanged
 from api.webhooks import service as webhooks

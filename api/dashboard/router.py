@@ -31,11 +31,11 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import clock
+from api.accounts import service as auth_service
+from api.accounts.router import client_of
 from api.auth import principal as auth
-from api.auth import service as auth_service
 from api.auth.reach import Reach
 from api.auth.roles import Permission
-from api.auth.router import client_of
 from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
 from api.compliance.engine import Evaluation, Finding, Precision

@@ -9,8 +9,8 @@ from pydantic_core import PydanticCustomError
 from sqlmodel import JSON, Field, SQLModel
 
 from api.common import Whole, forbid_extra
-from api.compliance.clauses import clause
 from api.db import Timestamped
+from api.policy.clauses import clause
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from sqlmodel import Session, col, select
 
 from api import crud
 from api.auth.principal import Principal
-from api.compliance.clauses import clause
 from api.errors import PreconditionFailed, Unprocessable
+from api.policy.clauses import clause
 from api.policy.models import (
     OFFICIAL_EMAIL_CLAUSE,
     PERSONAL_MAIL_DOMAINS,

@@ -13,10 +13,8 @@ from sqlmodel import Session, col, select
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
-from api.controls.models import Control
 from api.errors import Conflict, NotFound, Unprocessable
 from api.policy import text as policy_text
-from api.policy.coverage import ControlRef, CoveragePublic, SentenceRow, coverage
 from api.policy.versions import (
     ClauseChange,
     PolicyClause,
@@ -41,7 +39,7 @@ def in_force(*, session: Session, on: date) -> PolicyVersion | None:
     ).first()
 
 
-def _clauses(session: Session, version: PolicyVersion) -> list[PolicyClause]:
+def clauses_of(session: Session, version: PolicyVersion) -> list[PolicyClause]:
     return list(
         session.exec(
             select(PolicyClause)
@@ -91,7 +89,7 @@ def get(*, session: Session, number: int) -> PolicyVersion:
 
 def public(*, session: Session, version: PolicyVersion) -> PolicyVersionPublic:
     """A version with its text and its clauses in order."""
-    clauses = _clauses(session, version)
+    clauses = clauses_of(session, version)
     current = in_force(session=session, on=clock.today())
     return PolicyVersionPublic(
         **_summary(version, len(clauses), current).model_dump(),
@@ -138,39 +136,7 @@ def diff(*, session: Session, before: int, after: int) -> PolicyDiffPublic:
     """The clause-level difference from version `before` to version `after`: clauses added, removed,
     reworded (same id, other words) or moved; 404 for an unknown version."""
     old, new = get(session=session, number=before), get(session=session, number=after)
-    return _diff(before, _clauses(session, old), after, _clauses(session, new))
-
-
-def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
-    """The coverage map of the version in force on `as_of` (404 if none was)."""
-    version = in_force(session=session, on=as_of)
-    if version is None:
-        raise NotFound(f"No policy version was in force on {as_of}")
-    rows = [SentenceRow(c.position, c.section, c.clause_id, c.text) for c in _clauses(session, version)]
-    earlier = [
-        (number, SentenceRow(c.position, c.section, c.clause_id, c.text))
-        for c, number in session.exec(
-            select(PolicyClause, PolicyVersion.number)
-            .join(PolicyVersion, col(PolicyVersion.id) == col(PolicyClause.version_id))
-            .where(col(PolicyVersion.number) < version.number)
-            .order_by(col(PolicyVersion.number), col(PolicyClause.position))
-        ).all()
-    ]
-    controls: dict[str, list[ControlRef]] = {}
-    for c in session.exec(
-        select(Control)
-        .where(sa.or_(col(Control.ended_on).is_(None), col(Control.ended_on) > as_of))
-        .order_by(col(Control.code))
-    ).all():
-        controls.setdefault(c.clause_id, []).append(ControlRef(id=c.code, name=c.name))
-    return coverage(
-        version=version.number,
-        effective_on=version.effective_on,
-        as_of=as_of,
-        sentences=rows,
-        controls=controls,
-        earlier=earlier,
-    )
+    return _diff(before, clauses_of(session, old), after, clauses_of(session, new))
 
 
 def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) -> PublishedPolicy:
@@ -198,7 +164,7 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
         raise Unprocessable.field(
             "text", "The text has no sentence (a sentence ends with . ! ? or a line end)"
         )
-    previous = _clauses(session, latest) if latest is not None else []
+    previous = clauses_of(session, latest) if latest is not None else []
     if previous and [s.text for s in sentences] == [c.text for c in previous]:
         raise Conflict(f"The text is version {latest.number if latest else 0}'s, sentence for sentence")
     number = (latest.number if latest is not None else 0) + 1

@@ -1,6 +1,6 @@
 """The policy as versioned text: each version's full text and its sentences, each with a stable clause id.
 
-Version 1 is the seed (`api.compliance.clauses`, loaded by the migration that made these tables). A
+Version 1 is the seed (`api.policy.clauses`, loaded by the migration that made these tables). A
 coordinator publishes a later version with its full text and the day it takes effect; its sentences keep the
 ids of the sentences they keep or reword (`api.policy.text.match`). The version in force on a day is the
 latest whose `effective_on` is on or before it; the version staff declare against is the latest published.

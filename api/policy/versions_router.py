@@ -1,4 +1,5 @@
-"""The policy as versioned text, and the coverage map: which sentences the service keeps, and how."""
+"""The policy as versioned text: list, read, compare, publish (its coverage map is served by
+api/compliance/coverage_router.py, since the rules that keep each sentence are the compliance catalog)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import DIGITS_ONLY, Day, Page, PageDep
-from api.compliance.service import check_as_of
+from api.common import DIGITS_ONLY, Page, PageDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.policy import version_service as service
-from api.policy.coverage import CoveragePublic
 from api.policy.versions import (
     PolicyDiffPublic,
     PolicyVersionCreate,
@@ -86,23 +85,3 @@ def diff_policy_versions(
     moved; unchanged clauses are counted."""
     before = against if against is not None else max(version_number - 1, 1)
     return service.diff(session=session, before=before, after=version_number)
-
-
-@router.get(
-    "/coverage",
-    response_model=CoveragePublic,
-    summary="Which sentences the service keeps, and how",
-    responses=NOT_FOUND,  # no version was in force on `as_of` (a day before the first took effect)
-)
-def get_policy_coverage(
-    session: SessionDep,
-    _: Reader,
-    as_of: Annotated[
-        Day | None, Query(description="The version in force on this day (default today)")
-    ] = None,
-) -> CoveragePublic:
-    """Every sentence of the version in force, in order, with its clause id and what keeps it: the rules that
-    enforce it (id, scope), the workflows that serve it (routes), the recurring controls that evidence it, or
-    an `aspiration` with the reason no record could show it. Counts first: sentences, checkable, enforced,
-    not enforced."""
-    return service.coverage_on(session=session, as_of=check_as_of(as_of))

@@ -28,9 +28,10 @@ from api.identities import service as identities
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
 from api.memberships.models import MemberRole, Membership
+from api.rosters.directory import IDENTITY
 from api.rosters.match import EntryState, Person
 from api.rosters.models import Change, GroupRoster, Match, Resolution, ResolutionIn, RosterEntry
-from api.rosters.service import IDENTITY, load_states, referrer
+from api.rosters.reading import load_states, referrer
 
 # --- resolution --------------------------------------------------------------------------------------------
 

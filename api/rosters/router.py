@@ -15,7 +15,7 @@ from api.common import YYYY_MM_DD, Page, PageDep, WriteReceipt
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, Unprocessable, problem
 from api.groups.models import Group
-from api.rosters import answers, parse, service
+from api.rosters import answers, etags, parse, reading, service
 from api.rosters.models import (
     ApplyIn,
     ApplyResult,
@@ -149,10 +149,10 @@ def upload_roster(
         captured_on=body_captured_on or captured_on,
         source=source,
     )
-    response.headers["ETag"] = service.etag(session, roster)
+    response.headers["ETag"] = etags.etag(session, roster)
     if not reach.reads(Record.roster) or reach.reads_counts_only(Record.roster):
         return WriteReceipt(id=roster.id, version=roster.version, status="created")
-    return service.view(session=session, reach=reach, roster=roster)
+    return reading.view(session=session, reach=reach, roster=roster)
 
 
 def readable_group(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Group:
@@ -178,7 +178,7 @@ def list_rosters(
         session=session, reach=reach, group_id=group_id, limit=paging.limit, offset=paging.offset
     )
     views = [
-        service.view(session=session, reach=reach, roster=r).model_copy(
+        reading.view(session=session, reach=reach, roster=r).model_copy(
             update={"entries": None, "discrepancies": None}
         )
         for r in items
@@ -209,8 +209,8 @@ def get_roster(
     counts only. The ETag (the roster's version and a digest of what its reconciliation is judged against:
     the day, the group, its memberships in force, the dates of the people it names and the platform
     identities) is what to send in If-Match when applying it."""
-    response.headers["ETag"] = service.etag(session, roster)
-    return service.view(session=session, reach=reach, roster=roster)
+    response.headers["ETag"] = etags.etag(session, roster)
+    return reading.view(session=session, reach=reach, roster=roster)
 
 
 Resolver = Annotated[Principal, Depends(require(Permission.ROSTER_RESOLVE))]
@@ -251,7 +251,7 @@ def resolve_entry(
     matched to a young person outside the caller's reach is shown and answered as unknown (a coordinator
     confirms it)."""
     entry = answers.get_entry(session=session, roster=roster, entry_id=roster_entry_id)
-    expected_version = service.check_tag(session, roster, if_match)
+    expected_version = etags.check_tag(session, roster, if_match)
     entry = answers.resolve(
         session=session,
         reach=reach,
@@ -261,8 +261,8 @@ def resolve_entry(
         data=data,
         expected_version=expected_version,
     )
-    response.headers["ETag"] = service.etag(session, roster)
-    view = service.view(session=session, reach=reach, roster=roster)
+    response.headers["ETag"] = etags.etag(session, roster)
+    view = reading.view(session=session, reach=reach, roster=roster)
     assert view.entries is not None
     return next(e for e in view.entries if e.id == entry.id)
 
@@ -290,7 +290,7 @@ def apply_roster(
     applied, or when a later roster exists; 403 for a group admin when a young person would be added (a
     coordinator's act); 409 `removals_unconfirmed` when it would end every membership of the group, or the
     caller's own, unless the body says `{"confirm_removals": true}` (the body is optional otherwise)."""
-    expected_version = service.check_tag(session, roster, if_match)
+    expected_version = etags.check_tag(session, roster, if_match)
     roster, changes = answers.apply(
         session=session,
         reach=reach,
@@ -299,5 +299,5 @@ def apply_roster(
         expected_version=expected_version,
         confirm_removals=data.confirm_removals,
     )
-    response.headers["ETag"] = service.etag(session, roster)
-    return ApplyResult(roster=service.view(session=session, reach=reach, roster=roster), changes=changes)
+    response.headers["ETag"] = etags.etag(session, roster)
+    return ApplyResult(roster=reading.view(session=session, reach=reach, roster=roster), changes=changes)

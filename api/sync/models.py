@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.compliance.engine import Status
+from api.compliance.models import Status
 from api.consents.models import StillAllowed
 from api.errors import AppError, FieldError
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from api.compliance import rules
-from api.compliance.clauses import CLAUSES, normalise
 from api.compliance.engine import evaluate
 from api.compliance.rules import ALL_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
 from api.compliance.rules.base import GroupRule, OrgRule, StaffRule
 from api.compliance.snapshot import OrgSnapshot, Thresholds
+from api.policy.clauses import CLAUSES, normalise
 from tests.compliance import builders as b
 
 # The repository keeps a copy of the policy so this check runs anywhere; the shared original, where it is

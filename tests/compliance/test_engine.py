@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 from api.compliance.engine import (
-    Status,
     WaiverFacts,
     aggregate_staff_rule,
     evaluate,
     redact_participants,
 )
+from api.compliance.models import Status
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules import stf_official_email as official_email
 from api.compliance.rules.base import Outcome

@@ -9,9 +9,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from api.compliance.clauses import Clause
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.consents.logic import allows, decide
+from api.policy.clauses import Clause
 
 
 class Outcome(StrEnum):

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import Evidence, GroupRule, Result, Scope, Severity, failed, passed
 from api.compliance.snapshot import GroupSnapshot
+from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:

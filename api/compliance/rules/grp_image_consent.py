@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     GroupRule,
     Result,
@@ -13,6 +12,7 @@ from api.compliance.rules.base import (
     refused_consent,
 )
 from api.compliance.snapshot import GroupSnapshot
+from api.policy.clauses import clause
 
 PURPOSE = "social_media"
 

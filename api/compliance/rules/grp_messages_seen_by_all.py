@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     Evidence,
     GroupRule,
@@ -14,6 +13,7 @@ from api.compliance.rules.base import (
     warned,
 )
 from api.compliance.snapshot import GroupSnapshot
+from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     Evidence,
     GroupRule,
@@ -14,6 +13,7 @@ from api.compliance.rules.base import (
     passed,
 )
 from api.compliance.snapshot import GroupSnapshot
+from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:

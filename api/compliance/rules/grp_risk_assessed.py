@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     Evidence,
     GroupRule,
@@ -12,6 +11,7 @@ from api.compliance.rules.base import (
     passed,
 )
 from api.compliance.snapshot import GroupSnapshot, RiskAssessmentFacts
+from api.policy.clauses import clause
 
 
 def _ref(a: RiskAssessmentFacts, detail: str) -> Evidence:

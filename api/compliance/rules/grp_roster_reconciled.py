@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     Evidence,
     GroupRule,
@@ -30,6 +29,7 @@ from api.compliance.rules.base import (
     warned,
 )
 from api.compliance.snapshot import GroupSnapshot, RosterEntryFacts, RosterFacts
+from api.policy.clauses import clause
 from api.rosters import match
 from api.rosters.models import Match, PlatformRole, Resolution
 

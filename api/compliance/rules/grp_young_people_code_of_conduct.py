@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     GroupRule,
     Result,
@@ -14,6 +13,7 @@ from api.compliance.rules.base import (
 )
 from api.compliance.snapshot import GroupSnapshot
 from api.consents.logic import is_in_force
+from api.policy.clauses import clause
 
 # Recorded as a consent of this kind, given by the young person themself (see api/consents/models.py).
 KIND = "code_of_conduct"

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from api.compliance.clauses import clause
 from api.compliance.controls import control_result
 from api.compliance.rules.base import OrgRule, Result, Scope, Severity
 from api.compliance.snapshot import OrgSnapshot
+from api.policy.clauses import clause
 
 CONTROL = "CTL-SECURITY-REVIEW"
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     Evidence,
     OrgRule,
@@ -13,6 +12,7 @@ from api.compliance.rules.base import (
     passed,
 )
 from api.compliance.snapshot import OrgSnapshot, TechnologyAssessmentFacts, TechnologyFacts
+from api.policy.clauses import clause
 
 
 def _dates(a: TechnologyAssessmentFacts) -> str:

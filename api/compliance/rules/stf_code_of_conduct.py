@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     Result,
     Scope,
@@ -12,6 +11,7 @@ from api.compliance.rules.base import (
     staff_ref,
 )
 from api.compliance.snapshot import StaffSnapshot
+from api.policy.clauses import clause
 
 
 def check(s: StaffSnapshot) -> Result:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     Evidence,
     Result,
@@ -13,6 +12,7 @@ from api.compliance.rules.base import (
     staff_ref,
 )
 from api.compliance.snapshot import StaffSnapshot
+from api.policy.clauses import clause
 
 
 def check(s: StaffSnapshot) -> Result:

@@ -13,10 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
 
 from api.common import Day, Flag, Whole
 from api.compliance.rules import ALL_RULES
+from api.controls.models import Control
+from api.errors import NotFound
+from api.policy import version_service
+from api.policy.versions import PolicyClause, PolicyVersion
 
 # Routes that carry out a sentence: the service does it when people use them, rather than checking after.
 WORKFLOWS: Mapping[str, tuple[str, ...]] = {
@@ -203,4 +209,39 @@ def coverage(
         ),
         sentences=out,
         withdrawn=withdrawn,
+    )
+
+
+def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
+    """The coverage map of the version in force on `as_of` (404 if none was)."""
+    version = version_service.in_force(session=session, on=as_of)
+    if version is None:
+        raise NotFound(f"No policy version was in force on {as_of}")
+    rows = [
+        SentenceRow(c.position, c.section, c.clause_id, c.text)
+        for c in version_service.clauses_of(session, version)
+    ]
+    earlier = [
+        (number, SentenceRow(c.position, c.section, c.clause_id, c.text))
+        for c, number in session.exec(
+            select(PolicyClause, PolicyVersion.number)
+            .join(PolicyVersion, col(PolicyVersion.id) == col(PolicyClause.version_id))
+            .where(col(PolicyVersion.number) < version.number)
+            .order_by(col(PolicyVersion.number), col(PolicyClause.position))
+        ).all()
+    ]
+    controls: dict[str, list[ControlRef]] = {}
+    for c in session.exec(
+        select(Control)
+        .where(sa.or_(col(Control.ended_on).is_(None), col(Control.ended_on) > as_of))
+        .order_by(col(Control.code))
+    ).all():
+        controls.setdefault(c.clause_id, []).append(ControlRef(id=c.code, name=c.name))
+    return coverage(
+        version=version.number,
+        effective_on=version.effective_on,
+        as_of=as_of,
+        sentences=rows,
+        controls=controls,
+        earlier=earlier,
     )

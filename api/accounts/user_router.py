@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from api.auth import user_service as service
+from api.accounts import user_service as service
 from api.auth.models import User, UserCreate, UserPublic, UserUpdate
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission, Role

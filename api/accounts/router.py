@@ -8,7 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.auth import service, throttle
+from api.accounts import service
+from api.auth import throttle
 from api.auth.models import PasswordChange, Token, User, UserPublic
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 
-from api.auth import api_key_service as service
+from api.accounts import api_key_service as service
 from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeyRotate
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission

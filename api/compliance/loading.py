@@ -1,0 +1,369 @@
+"""Compliance loading: the snapshots the rules read, from the statements of api/compliance/queries.py run
+together and their rows decoded into frozen facts (no ORM objects, no lazy loads, no query per member or per
+group). The organisation report runs the same statements once for every group at the same time, so its
+cost in queries does not grow with the groups."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import Session
+
+from api import clock
+from api.auth.reach import Reach, Record
+from api.compliance import fetch
+from api.compliance.engine import (
+    WaiverFacts,
+)
+from api.compliance.policy_facts import (
+    _POLICY_IN_FORCE,
+    _THRESHOLDS,
+    _default_thresholds,
+    _policy_facts,
+    _to_thresholds,
+)
+from api.compliance.queries import (
+    _ONE_GROUP,
+    _ONE_GROUP_IN_REACH,
+    _ONE_GROUP_QUERIES,
+    _STAFF_COLUMNS,
+    DECLARATION,
+    GROUP,
+    MEMBERSHIP,
+    STAFF,
+    _current_on,
+    _day,
+    _day_or_none,
+    _declarations,
+    _Queries,
+    _uuid,
+)
+from api.compliance.snapshot import (
+    DeclarationFacts,
+    GroupFacts,
+    GroupMembershipRef,
+    GroupSnapshot,
+    IncidentFacts,
+    MemberFacts,
+    ParticipantFacts,
+    PolicyFacts,
+    ReviewFacts,
+    RiskAssessmentFacts,
+    RosterEntryFacts,
+    RosterFacts,
+    StaffFacts,
+    StaffSnapshot,
+    Thresholds,
+)
+from api.consents.logic import ConsentFact
+from api.errors import NotFound
+from api.rosters.match import Person
+
+
+def _staff_facts(r: Sequence[Any], o: int = 0, declarations: tuple[DeclarationFacts, ...] = ()) -> StaffFacts:
+    """A StaffFacts from `_STAFF_COLUMNS` (or `_GROUP_STAFF_COLUMNS`) starting at column `o` of a row, with
+    their declarations where they were loaded."""
+    return StaffFacts(
+        _uuid(r[o]),
+        r[o + 1],
+        r[o + 2],
+        _day(r[o + 3]),
+        _day_or_none(r[o + 4]),
+        bool(r[o + 5]),
+        bool(r[o + 6]),
+        _day_or_none(r[o + 7]),
+        _day_or_none(r[o + 8]),
+        None if r[o + 9] is None else bool(r[o + 9]),
+        declarations,
+    )
+
+
+def _groups(rows: Iterable[Sequence[Any]], rd: fetch.Reader) -> list[tuple[Any, GroupFacts]]:
+    """Each group row (`_GROUP_COLUMNS`) as its raw id (the key of its facts in `_Loaded`) and its facts."""
+    return [
+        (
+            r[0],
+            GroupFacts(
+                id=rd.uuid(r[0]),
+                name=r[1],
+                platform=r[2],
+                visibility=r[3],
+                join_approval=r[4],
+                started_on=rd.day(r[5]),
+                min_age=r[6],
+                max_age=r[7],
+                shares_images=bool(r[8]),
+                archived_on=r[9] and rd.day(r[9]),
+                messages_seen_by_all=None if r[10] is None else bool(r[10]),
+            ),
+        )
+        for r in rows
+    ]
+
+
+@dataclass
+class _Loaded:
+    # Keyed by the group's raw id (see `_plain`).
+    members: dict[Any, list[MemberFacts]]
+    reviews: dict[Any, list[ReviewFacts]]
+    rosters: dict[Any, list[RosterFacts]]
+    risks: dict[Any, list[RiskAssessmentFacts]]
+    # The latest roster's entries, by the roster's raw id (one group's report only).
+    roster_entries: dict[Any, list[RosterEntryFacts]]
+    incidents: dict[Any, list[IncidentFacts]]
+    waivers: dict[Any, dict[str, WaiverFacts]]
+    policy: PolicyFacts | None = None
+
+
+def _declarations_by_staff(
+    rows: Iterable[Sequence[Any]], to_uuid: Callable[[Any], uuid.UUID], day: Callable[[Any], date]
+) -> dict[Any, tuple[DeclarationFacts, ...]]:
+    """Each person's declarations, oldest first, keyed by their id as the rows hold it."""
+    found: dict[Any, list[DeclarationFacts]] = defaultdict(list)
+    for r in rows:
+        found[r[0]].append(
+            DeclarationFacts(
+                to_uuid(r[1]), day(r[2]), r[3], bool(r[4]), bool(r[5]), bool(r[6]), bool(r[7]), bool(r[8])
+            )
+        )
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _entry_facts(r: Sequence[Any], rd: fetch.Reader) -> RosterEntryFacts:
+    """A RosterEntryFacts from a `_roster_entries` row. An unknown entry answered after `as_of` names nobody
+    yet (its person came with the answer)."""
+    match, resolution = r[5], r[6]
+    person = None
+    if match != "unknown" or resolution is not None:
+        if r[7] is not None:
+            person = Person("staff", rd.uuid(r[7]), r[8], rd.day(r[9]), r[10] and rd.day(r[10]))
+        elif r[11] is not None:
+            person = Person(
+                "participant",
+                rd.uuid(r[11]),
+                r[12],
+                rd.day(r[13]),
+                r[14] and rd.day(r[14]),
+                rd.day(r[15]),
+            )
+    return RosterEntryFacts(rd.uuid(r[1]), r[2], r[3] or "", r[4], match, resolution, person)
+
+
+class _Purposes(dict[str, frozenset[str]]):
+    """Consent purposes by their JSON text: a handful of distinct values, each parsed once."""
+
+    def __missing__(self, raw: str) -> frozenset[str]:
+        value = self[raw] = frozenset(orjson.loads(raw) or ())
+        return value
+
+
+def _load(
+    session: Session,
+    groups_statement: Select[Any],
+    q: _Queries,
+    params: dict[str, Any],
+    as_of: date,
+    *,
+    reuse: bool = False,
+) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
+    """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
+    those groups: ten statements (the last two: the policy in force, staff declarations; eleven with a
+    roster's entries), sent together (see `fetch`)."""
+    conn = session.connection()
+    rd = fetch.reader(conn)
+    params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
+    statements = (groups_statement, _THRESHOLDS, q.consents, q.members, q.reviews, q.risks, q.incidents)
+    added = (
+        _POLICY_IN_FORCE,
+        *([q.declarations] if q.declarations is not None else []),
+        *([q.roster_entries] if q.roster_entries is not None else []),
+    )
+    (
+        group_rows,
+        policy_rows,
+        consent_rows,
+        member_rows,
+        review_rows,
+        risk_rows,
+        incident_rows,
+        waiver_rows,
+        *more,
+    ) = fetch.fetch_all(conn, (*statements, q.waivers, *added), params, reuse=reuse)
+    policy_in_force = more[0]
+    declaration_rows = more[1] if q.declarations is not None else None
+    roster_entries: dict[Any, list[RosterEntryFacts]] = defaultdict(list)
+    for r in more[-1] if q.roster_entries is not None else ():
+        roster_entries[r[0]].append(_entry_facts(r, rd))
+    groups = _groups(group_rows, rd)
+    if policy_rows:
+        p = policy_rows[0]
+        thresholds = _to_thresholds((*p[:5], rd.json(p[5]), p[6]))
+    else:
+        thresholds = _default_thresholds()
+
+    # The hot loops call the reader's converters directly (a None stays None through `x and day(x)`).
+    day, to_uuid = rd.day, rd.uuid
+    purposes = _Purposes()
+    consents: dict[Any, list[ConsentFact]] = defaultdict(list)
+    for c in consent_rows:
+        consents[c[0]].append(
+            ConsentFact(
+                c[1],
+                c[2],
+                purposes[c[3]] if c[3] is not None else frozenset(),
+                c[4],
+                day(c[5]),
+                c[6] and day(c[6]),
+                c[7] and day(c[7]),
+            )
+        )
+
+    members: dict[Any, list[MemberFacts]] = defaultdict(list)
+    staff_cache: dict[Any, StaffFacts] = {}
+    declared = _declarations_by_staff(declaration_rows, rd.uuid, day) if declaration_rows is not None else {}
+    no_consents: tuple[ConsentFact, ...] = ()
+    for r in member_rows:
+        staff = participant = None
+        if r[5] is not None:
+            staff = staff_cache.get(r[5])
+            if staff is None:
+                staff = staff_cache[r[5]] = _staff_facts(r, 5, declared.get(r[5], ()))
+        else:
+            held = consents.get(r[1])
+            participant = ParticipantFacts(
+                r[1],
+                r[15],
+                day(r[16]),
+                day(r[17]),
+                r[18] and day(r[18]),
+                tuple(held) if held else no_consents,
+            )
+        members[r[0]].append(MemberFacts(r[2], day(r[3]), r[4] and day(r[4]), staff, participant))
+
+    reviews: dict[Any, list[ReviewFacts]] = defaultdict(list)
+    rosters: dict[Any, list[RosterFacts]] = defaultdict(list)
+    raw_roster_ids: dict[uuid.UUID, Any] = {}
+    for r in review_rows:  # in the order they were uploaded
+        if r[4] is None:
+            reviews[r[0]].append(ReviewFacts(to_uuid(r[1]), day(r[2]), to_uuid(r[3])))
+        else:
+            roster = RosterFacts(
+                to_uuid(r[1]), day(r[2]), r[4], r[5], by_person=bool(r[6]), applied=bool(r[7])
+            )
+            raw_roster_ids[roster.id] = r[1]
+            rosters[r[0]].append(roster)
+    if q.roster_entries is not None:
+        for group_rosters in rosters.values():
+            # The latest as the entries' statement picks it: taken last, then uploaded last.
+            latest = sorted(group_rosters, key=lambda f: f.captured_on)[-1]
+            entries = tuple(roster_entries.get(raw_roster_ids[latest.id], ()))
+            group_rosters[group_rosters.index(latest)] = replace(latest, entries=entries)
+
+    risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
+    for r in risk_rows:
+        risks[r[0]].append(
+            RiskAssessmentFacts(
+                to_uuid(r[1]), day(r[2]), _staff_facts(r, 5), bool(r[4]), bool(r[3]), rd.org_day(r[15])
+            )
+        )
+
+    incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
+    for r in incident_rows:
+        # Timestamps are UTC; the day an incident was reported or closed is the organisation's calendar day.
+        closed_on = rd.org_day(r[6]) if r[6] is not None else None
+        incidents[r[0]].append(IncidentFacts(to_uuid(r[1]), r[2], r[3], r[4], rd.org_day(r[5]), closed_on))
+
+    waivers: dict[Any, dict[str, WaiverFacts]] = defaultdict(dict)
+    for r in waiver_rows:
+        revoked_on = rd.org_day(r[6]) if r[6] is not None else None
+        w = WaiverFacts(to_uuid(r[1]), to_uuid(r[0]), r[2], r[3], rd.org_day(r[4]), day(r[5]), revoked_on)
+        # Several waivers of one rule may exist over time: the one in force on as_of is the one that matters.
+        held_waiver = waivers[r[0]].get(r[2])
+        if held_waiver is None or not held_waiver.in_force_on(as_of):
+            waivers[r[0]][r[2]] = w
+    policy = _policy_facts(policy_in_force, day)
+    loaded = _Loaded(members, reviews, rosters, risks, roster_entries, incidents, waivers, policy)
+    return groups, thresholds, loaded
+
+
+def _snapshot(
+    key: Any, group: GroupFacts, loaded: _Loaded, as_of: date, thresholds: Thresholds
+) -> GroupSnapshot:
+    return GroupSnapshot(
+        as_of=as_of,
+        thresholds=thresholds,
+        group=group,
+        members=tuple(loaded.members.get(key, ())),
+        reviews=tuple(loaded.reviews.get(key, ())),
+        rosters=tuple(loaded.rosters.get(key, ())),
+        risk_assessments=tuple(loaded.risks.get(key, ())),
+        incidents=tuple(loaded.incidents.get(key, ())),
+        policy=loaded.policy,
+    )
+
+
+def load_group(
+    *, session: Session, group_id: uuid.UUID, as_of: date, reach: Reach | None = None
+) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
+    """One group's snapshot and its waivers, in ten statements whatever its size; 404 out of reach
+    (`reach` None: the system itself, which reaches every group)."""
+    params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
+    own_groups = reach.own_groups_params() if reach is not None else None
+    if own_groups is not None:
+        statement, params = _ONE_GROUP_IN_REACH, params | own_groups
+    elif reach is None or reach.reads_every(Record.group):
+        statement = _ONE_GROUP
+    else:
+        statement = _ONE_GROUP.where(reach.groups(GROUP.c.id))
+    groups, thresholds, loaded = _load(session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True)
+    if not groups:
+        raise NotFound(f"No group with id {group_id}")
+    key, group = groups[0]
+    return _snapshot(key, group, loaded, as_of, thresholds), dict(loaded.waivers.get(key, {}))
+
+
+def _staff_snapshots(
+    session: Session,
+    as_of: date,
+    thresholds: Thresholds,
+    where: ColumnElement[bool],
+    policy: PolicyFacts | None = None,
+) -> list[StaffSnapshot]:
+    conn = session.connection()
+    rows = conn.execute(sa.select(*_STAFF_COLUMNS).where(where).order_by(STAFF.c.full_name, STAFF.c.id)).all()
+    refs: dict[uuid.UUID, list[GroupMembershipRef]] = defaultdict(list)
+    staff_ids = sa.select(STAFF.c.id).where(where)
+    for r in conn.execute(
+        sa.select(
+            MEMBERSHIP.c.staff_id,
+            MEMBERSHIP.c.group_id,
+            GROUP.c.name,
+            MEMBERSHIP.c.role,
+            MEMBERSHIP.c.started_on,
+            MEMBERSHIP.c.ended_on,
+        )
+        .select_from(MEMBERSHIP.join(GROUP, GROUP.c.id == MEMBERSHIP.c.group_id))
+        .where(MEMBERSHIP.c.staff_id.in_(staff_ids), _current_on(MEMBERSHIP, as_of))
+        .order_by(GROUP.c.name, GROUP.c.id)
+    ).all():
+        refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
+    declared = _declarations_by_staff(
+        conn.execute(
+            _declarations(DECLARATION.c.staff_id.in_(staff_ids)),
+            {"as_of": as_of, "as_of_end": clock.start_of(as_of + timedelta(days=1))},
+        ).all(),
+        _uuid,
+        _day,
+    )
+    return [
+        StaffSnapshot(as_of, thresholds, facts, tuple(refs.get(facts.id, ())), policy)
+        for facts in (_staff_facts(r, 0, declared.get(_uuid(r[0]), ())) for r in rows)
+    ]

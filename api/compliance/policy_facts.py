@@ -1,0 +1,107 @@
+"""Compliance loading, the policy as the rules read it on `as_of`: the settings' thresholds (today's) and the
+clauses of the version in force, each one statement, with how their rows decode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from api.compliance.queries import _AS_OF, POLICY_CLAUSE, POLICY_VERSION, _day
+from api.compliance.snapshot import (
+    PolicyFacts,
+    Thresholds,
+)
+from api.db import table_of
+from api.policy.models import PolicySettings, PolicySettingsBase
+
+POLICY = table_of(PolicySettings)
+
+
+_THRESHOLDS = sa.select(
+    POLICY.c.min_group_admins,
+    POLICY.c.review_interval_days,
+    POLICY.c.risk_assessment_valid_days,
+    POLICY.c.training_valid_days,
+    POLICY.c.self_consent_min_age,
+    POLICY.c.official_email_domains,
+    POLICY.c.declaration_valid_days,
+).order_by(POLICY.c.created_at)
+
+
+@cache
+def _default_thresholds() -> Thresholds:
+    s = PolicySettingsBase()
+    return _to_thresholds(
+        (
+            s.min_group_admins,
+            s.review_interval_days,
+            s.risk_assessment_valid_days,
+            s.training_valid_days,
+            s.self_consent_min_age,
+            s.official_email_domains,
+            s.declaration_valid_days,
+        )
+    )
+
+
+def _to_thresholds(r: Sequence[Any]) -> Thresholds:
+    return Thresholds(r[0], r[1], r[2], r[3], r[4], tuple(d.lower() for d in r[5]), r[6])
+
+
+def _thresholds(session: Session) -> Thresholds:
+    """The policy settings in force, as `policy_service.get` reads them (the defaults if none were saved), in
+    one Core query rather than an ORM object."""
+    row = session.connection().execute(_THRESHOLDS).first()
+    return _to_thresholds(row) if row is not None else _default_thresholds()
+
+
+# The policy as it stood on `as_of`: the clauses of the version in force, each row also carrying the
+# version's number and effective day and the latest version published by then. A handful of versions, tens
+# of clauses: one statement whatever the groups.
+_IN_FORCE_ID = (
+    sa.select(POLICY_VERSION.c.id)
+    .where(POLICY_VERSION.c.effective_on <= _AS_OF)
+    .order_by(POLICY_VERSION.c.effective_on.desc(), POLICY_VERSION.c.number.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+
+
+_LATEST_PUBLISHED = (
+    sa.select(sa.func.max(POLICY_VERSION.c.number))
+    .where(POLICY_VERSION.c.published_on <= _AS_OF)
+    .scalar_subquery()
+)
+
+
+_POLICY_IN_FORCE = (
+    sa.select(
+        POLICY_VERSION.c.number,
+        POLICY_VERSION.c.effective_on,
+        _LATEST_PUBLISHED,
+        POLICY_CLAUSE.c.clause_id,
+        POLICY_CLAUSE.c.text,
+    )
+    .select_from(POLICY_CLAUSE.join(POLICY_VERSION, POLICY_VERSION.c.id == POLICY_CLAUSE.c.version_id))
+    .where(POLICY_CLAUSE.c.version_id == _IN_FORCE_ID)
+)
+
+
+def _policy_facts(rows: Sequence[Sequence[Any]], day: Callable[[Any], date]) -> PolicyFacts | None:
+    """The policy on the evaluation date from `_POLICY_IN_FORCE`'s rows; None before any version."""
+    if not rows:
+        return None
+    first = rows[0]
+    return PolicyFacts(first[0], day(first[1]), {r[3]: r[4] for r in rows}, first[2] or first[0])
+
+
+def policy_on(session: Session, as_of: date) -> PolicyFacts | None:
+    """`_POLICY_IN_FORCE` on its own, for the loads that do not go through `_load` (the staff report, the
+    rule catalog)."""
+    rows = session.connection().execute(_POLICY_IN_FORCE, {"as_of": as_of}).all()
+    return _policy_facts(rows, _day)
