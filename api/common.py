@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from fastapi import Depends, Header, Query, Request, Response
@@ -252,6 +252,17 @@ def check_order(start: date | None, end: date | None, *, start_field: str, end_f
     """An end before its start is a 422 that names the end field."""
     if start is not None and end is not None and end < start:
         raise Unprocessable.field(end_field, f"{end_field} ({end}) is before {start_field} ({start})")
+
+
+def shifted(day: date, days: int, *, field: str) -> date:
+    """`day` moved by `days` (back when negative), where a client's day is the start: a 422 naming `field`
+    when the result would fall off the calendar (before 0001-01-01 or after 9999-12-31), never a 500."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        raise Unprocessable.field(
+            field, f"{field} ({day}) is too close to the end of the calendar to count {abs(days)} days from"
+        ) from None
 
 
 def in_force(start: date | None, end: date | None, on: date) -> bool:

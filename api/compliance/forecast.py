@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
+from api.common import shifted
 from api.compliance import history, service
 from api.compliance.engine import Evaluation, Finding, Precision, Status, WaiverFacts, evaluate
 from api.compliance.models import ComplianceHistory
@@ -287,7 +288,7 @@ def forecast(
     """Each group active today that the caller reaches (or the one group; 404 out of reach), with every day
     in the next `days` on which a finding gets worse. The same statements as one organisation evaluation,
     however many groups and days; participants redacted by reach as in today's reports."""
-    until = as_of + timedelta(days=check_days(days))
+    until = shifted(as_of, check_days(days), field="days")
     chosen = sa.and_(service._active_on(as_of), reach.groups(service.GROUP.c.id))
     if group_id is not None:
         chosen = sa.and_(chosen, service.GROUP.c.id == group_id)
