@@ -34,10 +34,13 @@ T = TypeVar("T")
 # answered as if it meant something. Every date, timestamp, integer and boolean a client sends, in a body or
 # a query string, is one of these types instead (tests/test_strict_input.py walks every route to hold it).
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only: `\d` alone also matches other scripts' digits (full-width ones), which int() would read.
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # A timestamp: a day, "T" (or a space), a time, optionally fractions and an offset.
-_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?")
-_DIGITS = re.compile(r"-?\d+")
+_ISO_INSTANT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?", re.ASCII
+)
+_DIGITS = re.compile(r"-?\d+", re.ASCII)
 
 
 def _calendar_day(value: Any) -> Any:

@@ -217,6 +217,24 @@ def test_query_booleans_and_integers_are_strict(
     ).is_success
 
 
+@pytest.mark.parametrize(
+    ("url", "param", "value"),
+    [
+        ("/api/v1/compliance/forecast", "days", "\uff11\uff12"),  # full-width 12
+        ("/api/v1/compliance/forecast", "days", "\u0661\u0662"),  # Arabic-Indic 12
+        (STAFF, "limit", "\uff15"),
+        ("/api/v1/compliance", "as_of", "\uff12\uff10\uff12\uff16-01-01"),
+    ],
+)
+def test_query_digits_are_ascii_digits(
+    client: TestClient, coordinator: Actor, url: str, param: str, value: str
+) -> None:
+    """Issue 17 pass 2: full-width `days` digits were read as 12. A query digit is 0 to 9, nothing else."""
+    assert list(problem_fields(client.get(url, params={param: value}, headers=coordinator.headers))) == [
+        param
+    ]
+
+
 def test_a_bulk_record_with_a_number_for_a_date_is_rejected_naming_it(
     client: TestClient, integration: Actor
 ) -> None:
