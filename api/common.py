@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
@@ -152,6 +153,30 @@ async def refuse_control_characters(request: Request) -> None:
         found = [e for name, value in form.multi_items() for e in control_character_errors(value, name)]
     if found:
         raise Unprocessable.field(*found[0])
+
+
+def _query_names(dependant: Any) -> Iterator[str]:
+    for param in dependant.query_params:
+        yield param.alias
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """Refuse a query parameter the route does not take (a 422 naming it and listing the ones it does), as
+    a body refuses an unknown field (`FORBID_EXTRA`): a misspelt or misplaced filter (`as_of` on the
+    forecast, which always starts today) would otherwise be answered as if it had been applied."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = set(_query_names(dependant))
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise Unprocessable.field(
+            unknown[0], f"{unknown[0]} is not a parameter here (this one takes: {takes})"
+        )
 
 
 # Body and query string alike: a date is exactly YYYY-MM-DD (not a number, not a timestamp).

@@ -13,7 +13,7 @@ from api import clock
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag, shifted
+from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag, refuse_unknown_query, shifted
 from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
 from api.compliance.clauses import Clause
@@ -38,7 +38,8 @@ from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, Unprocessable
 from api.groups.models import Platform
 
-router = APIRouter()
+# Every compliance route refuses a query parameter it does not take (see `refuse_unknown_query`).
+router = APIRouter(dependencies=[Depends(refuse_unknown_query)])
 
 Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
 Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
