@@ -91,8 +91,7 @@ class DashboardRoute(APIRoute):
     text never shown)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        # A page that answers GET answers HEAD too (RFC 9110 §9.3.2): the same status and headers; the
-        # server sends no body.
+        # A page that answers GET answers HEAD too (RFC 9110 §9.3.2), the server leaving the body out.
         methods = kwargs.get("methods")
         if methods is not None and "GET" in {m.upper() for m in methods}:
             kwargs["methods"] = {*methods, "HEAD"}
@@ -282,9 +281,7 @@ def dashboard_sign_out(request: Request, session: SessionDep) -> Response:
     _same_site(request)
     who = _signed_in(request, session)
     if who is not None and who.kind != "user":
-        return error_page(
-            400, "An API key is not a session and cannot sign out: revoke the key to stop it working."
-        )
+        return error_page(400, "An API key is not a session and cannot sign out: revoke the key instead.")
     if who is not None:
         auth_service.revoke_tokens(session=session, actor=who)
     answer = RedirectResponse("/dashboard/sign-in", status_code=status.HTTP_303_SEE_OTHER)
