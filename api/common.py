@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from datetime import date, datetime
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from fastapi import Depends, Header, Query, Request, Response
@@ -34,10 +35,13 @@ T = TypeVar("T")
 # answered as if it meant something. Every date, timestamp, integer and boolean a client sends, in a body or
 # a query string, is one of these types instead (tests/test_strict_input.py walks every route to hold it).
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only: `\d` alone also matches other scripts' digits (full-width ones), which int() would read.
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # A timestamp: a day, "T" (or a space), a time, optionally fractions and an offset.
-_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?")
-_DIGITS = re.compile(r"-?\d+")
+_ISO_INSTANT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?", re.ASCII
+)
+_DIGITS = re.compile(r"-?\d+", re.ASCII)
 
 
 def _calendar_day(value: Any) -> Any:
@@ -151,6 +155,30 @@ async def refuse_control_characters(request: Request) -> None:
         raise Unprocessable.field(*found[0])
 
 
+def _query_names(dependant: Any) -> Iterator[str]:
+    for param in dependant.query_params:
+        yield param.alias
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """Refuse a query parameter the route does not take (a 422 naming it and listing the ones it does), as
+    a body refuses an unknown field (`FORBID_EXTRA`): a misspelt or misplaced filter (`as_of` on the
+    forecast, which always starts today) would otherwise be answered as if it had been applied."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = set(_query_names(dependant))
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise Unprocessable.field(
+            unknown[0], f"{unknown[0]} is not a parameter here (this one takes: {takes})"
+        )
+
+
 # Body and query string alike: a date is exactly YYYY-MM-DD (not a number, not a timestamp).
 Day = Annotated[date, BeforeValidator(_calendar_day)]
 # A timestamp is ISO 8601 text (not a number of seconds).
@@ -254,6 +282,17 @@ def check_order(start: date | None, end: date | None, *, start_field: str, end_f
         raise Unprocessable.field(end_field, f"{end_field} ({end}) is before {start_field} ({start})")
 
 
+def shifted(day: date, days: int, *, field: str) -> date:
+    """`day` moved by `days` (back when negative), where a client's day is the start: a 422 naming `field`
+    when the result would fall off the calendar (before 0001-01-01 or after 9999-12-31), never a 500."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        raise Unprocessable.field(
+            field, f"{field} ({day}) is too close to the end of the calendar to count {abs(days)} days from"
+        ) from None
+
+
 def in_force(start: date | None, end: date | None, on: date) -> bool:
     """Whether a dated fact holds on `on`. End dates are exclusive everywhere in this service:
     `left_on`, `ended_on`, `withdrawn_on`, `expires_on` and `archived_on` are the first day it no longer holds
@@ -269,22 +308,87 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
 
 
+# RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = "!" / %x23-7E / obs-text.
+_ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
+
+
+def if_match_tags(value: str | None) -> frozenset[str] | None:
+    """The strong entity tags an If-Match header lists (RFC 9110 §13.1.1), each with its quotes; None when
+    the header is absent or `*` (any current representation). A weak tag (`W/"3"`) is dropped: If-Match
+    compares strongly, so it never matches. A list may hold empty members (RFC 9110 §5.6.1).
+    Errors: 412 naming the header as malformed when it is neither `*` nor a comma-separated list of quoted
+    tags (an unquoted `3`, a stray `*` in a list, an unclosed quote)."""
+    if value is None or value.strip() == "*":
+        return None
+    strong: set[str] = set()
+    members = [m.strip() for m in value.split(",")]
+    for member in members:
+        found = _ENTITY_TAG.fullmatch(member)
+        if member and found is None:
+            raise PreconditionFailed(
+                f"If-Match {value!r} is malformed: send * or a comma-separated list of quoted ETags "
+                '(for example "3"), as they were given'
+            )
+        if found is not None and not found[1]:
+            strong.add(member)
+    if not [m for m in members if m]:
+        raise PreconditionFailed(f"If-Match {value!r} is malformed: it lists no ETag")
+    return frozenset(strong)
+
+
+class ETags(int):
+    """The versions an If-Match list names where it names more than one: equal to each of them, so a check
+    `expected_version != record.version` holds exactly when no member matches (RFC 9110 §13.1.1)."""
+
+    versions: frozenset[int]
+
+    def __new__(cls, versions: frozenset[int]) -> ETags:
+        made = super().__new__(cls, min(versions))
+        made.versions = versions
+        return made
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ETags):
+            return bool(self.versions & other.versions)
+        return isinstance(other, int) and other in self.versions
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = int.__hash__
+
+    def __str__(self) -> str:
+        return " or ".join(str(v) for v in sorted(self.versions))
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 def if_match(
     value: Annotated[
         str | None,
         Header(
             alias="If-Match",
-            description='The ETag you read (e.g. "3"): the change is refused with 412 if the record moved on',
+            description='The ETag you read (e.g. "3"), or a list of them: the change is refused with 412 if '
+            "the record is at none of them (a weak tag never matches; a malformed header is a 412 saying so)",
         ),
     ] = None,
 ) -> int | None:
-    """The version the client expects, from an If-Match header; `*` or no header means any."""
-    if value is None or value.strip() == "*":
+    """The version the client expects, from an If-Match header (RFC 9110 §13.1.1); `*` or no header means
+    any. Several tags: an `ETags`, matching a record at any of them. Errors: 412 for a malformed header,
+    and for one that lists no strong tag this service issues (a weak tag, a tag that is not a version)."""
+    tags = if_match_tags(value)
+    if tags is None:
         return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise PreconditionFailed(f"If-Match {value!r} is not an ETag this service issued")
-    return int(tag)
+    versions = frozenset(int(t[1:-1]) for t in tags if t[1:-1].isascii() and t[1:-1].isdigit())
+    if not versions:
+        raise PreconditionFailed(
+            f"If-Match {value!r} names no ETag this service issued: a weak ETag (W/) never matches, "
+            'send the ETag as it was given (for example "3")'
+        )
+    return next(iter(versions)) if len(versions) == 1 else ETags(versions)
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]

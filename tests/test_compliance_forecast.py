@@ -336,12 +336,10 @@ def test_a_trustee_cannot_read_a_childs_birthday_off_the_forecast(
         [shown] = [x for x in r.json().get("groups", [r.json()]) if x["group_id"] == g["group_id"]]
         for day in shown["days"]:
             on = date.fromisoformat(day["on"])
-            if day.get("precision") == "month":
-                months += 1
-                assert on.day == 1
-                assert [b for b in private if (b.year, b.month) == (on.year, on.month)]
-            else:
-                assert on not in private
+            # Every day of a group with a child the trustee may not see is a month, birthday or not.
+            assert day["precision"] == "month"
+            months += 1
+            assert on.day == 1
         text = str(shown)
         assert not [b for b in private if b.isoformat() in text]
         if shown["days"]:
@@ -381,3 +379,53 @@ def test_staff_get_the_month_of_a_birthday_of_a_child_they_may_not_see_yet(
     assert (hidden["on"], hidden["precision"]) == (turns_16.replace(day=1).isoformat(), "month")
     assert turns_16.isoformat() not in str(hidden)
     assert child.full_name not in str(hidden)
+
+
+def test_a_trustee_cannot_tell_a_month_holding_a_hidden_birthday_from_one_without(
+    demo: date, session: Session, client: TestClient
+) -> None:
+    """Issue 17 pass 2, F2: folding only the months that hold a hidden child's birthday gave the birthday
+    away (the coordinator's "GRP-PERIODIC-REVIEW falls due" on 2027-01-10, the trustee's in January 2027
+    alone, and the message's "91 days ago" pins the day). For a caller who may not see every child of the
+    group, every day is a month, and no message holds a day in the window or a count of days back."""
+    trustee = signed_in_as(session, Role.trustee)
+    coordinator = signed_in_as(session, Role.coordinator)
+    params = {"days": 366}
+    whole = {
+        g["group_id"]: g for g in client.get(FORECAST, params=params, headers=coordinator).json()["groups"]
+    }
+    shown = client.get(FORECAST, params=params, headers=trustee).json()
+    until = date.fromisoformat(shown["until"])
+    with_birthday = without_birthday = 0
+    for g in shown["groups"]:
+        group = session.get(Group, uuid.UUID(g["group_id"]))
+        assert group is not None
+        private = _birthdays(session, group, demo, until)
+        exact = {date.fromisoformat(d["on"]) for d in whole[g["group_id"]]["days"]}
+        for day in g["days"]:
+            on = date.fromisoformat(day["on"])
+            assert (day["precision"], on.day) == ("month", 1)
+            held = any((b.year, b.month) == (on.year, on.month) for b in private)
+            with_birthday += held
+            without_birthday += not held
+            text = str(day["changes"])
+            assert " days ago" not in text
+            assert " days old" not in text
+            pinned = [d for d in exact if (d.year, d.month) == (on.year, on.month)]
+            assert not [d for d in pinned if d.isoformat() in text]
+        assert g["next_change_precision"] in (None, "month")
+    # Both kinds of month are in the demo's year ahead, and they look alike.
+    assert with_birthday
+    assert without_birthday
+
+
+def test_coarsen_takes_out_later_days_and_counts_of_days_back() -> None:
+    f = "Last reviewed on 2026-10-11 (91 days ago); the next review was due by 2027-01-09."
+    changed = forecast._blur(f, date(2026, 11, 30))
+    assert changed == "Last reviewed on 2026-10-11; the next review was due by January 2027."
+    assert forecast._blur("Aged 19 on 2026-12-14, 3 days ago.", date(2026, 11, 30)) == (
+        "Aged 19 in December 2026."
+    )
+    assert forecast._blur("The latest risk assessment is 400 days old.", date(2026, 11, 30)) == (
+        "The latest risk assessment is too old."
+    )

@@ -202,3 +202,46 @@ def test_dashboard_errors_are_pages_and_the_api_keeps_problem_details(
     assert (api.status_code, api.headers["content-type"]) == (404, "application/problem+json")
     api = client.get("/api/v1/groups/not-an-id/compliance", headers=headers)
     assert (api.status_code, api.headers["content-type"]) == (422, "application/problem+json")
+
+
+def test_every_page_that_answers_get_answers_head(demo: date, client: TestClient, session: Session) -> None:
+    """Issue 17 pass 2: `HEAD /dashboard` was 405. HEAD answers as GET does (status and headers), no body."""
+    headers = signed_in_as(session, Role.coordinator)
+    group = session.exec(select(Group)).first()
+    assert group is not None
+    for path in (
+        "/dashboard",
+        "/dashboard/sign-in",
+        f"/dashboard/groups/{group.id}",
+        "/dashboard/report.xlsx",
+        f"/dashboard/groups/{group.id}/findings.csv",
+    ):
+        got = client.get(path, headers=headers)
+        head = client.head(path, headers=headers)
+        assert (head.status_code, head.headers["content-type"]) == (200, got.headers["content-type"]), path
+        assert head.content == b""
+    assert client.head("/dashboard").status_code == 401
+    assert client.head("/dashboard/no-such-page", headers=headers).status_code == 404
+    refused = client.head("/dashboard/sign-out", headers=headers)
+    assert (refused.status_code, refused.headers["allow"]) == (405, "POST")
+
+
+def test_sign_out_with_a_stale_cookie_revokes_the_bearer_token_it_came_with(
+    demo: date, browser_like: TestClient, session: Session
+) -> None:
+    """Issue 17 pass 2: a garbage cookie hid the valid bearer token sent with it, and sign-out revoked
+    nothing. The session signed out is the cookie's, else the bearer token's."""
+    bearer = signed_in_as(session, Role.coordinator)
+    assert browser_like.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    browser_like.cookies.set("esafety_session", "garbage", domain="testserver", path="/dashboard")
+    assert browser_like.get("/dashboard", headers=bearer).status_code == 200
+    out = browser_like.post("/dashboard/sign-out", headers=bearer)
+    assert out.status_code == 303
+    assert browser_like.get("/api/v1/auth/me", headers=bearer).status_code == 401
+
+
+def test_an_api_key_cannot_sign_out_and_is_told_so(demo: date, client: TestClient, session: Session) -> None:
+    key = make_api_key(session, (ApiKeyScope.read,)).headers
+    out = client.post("/dashboard/sign-out", headers=key)
+    _is_page(out, 400)
+    assert "revoke the key" in out.text

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
@@ -289,3 +290,55 @@ def test_policy_settings(client: TestClient, coordinator: Actor, session: Sessio
     # The defaults' ETag no longer matches once a document is saved.
     stale_is_refused(client, session, coordinator, "PUT", url, {**body, "min_group_admins": 4}, '"1"')
     assert client.get(url, headers=coordinator.headers).json()["min_group_admins"] == 3
+
+
+def _participant(client: TestClient, coordinator: Actor) -> str:
+    created = client.post(
+        f"{API}/participants",
+        json={"full_name": "Ola Lists", "date_of_birth": "2011-03-04", "joined_on": "2024-09-01"},
+        headers=coordinator.headers,
+    )
+    assert created.status_code == 201, created.text
+    return f"{API}/participants/{created.json()['id']}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ['"1"', '"1", "x"', '"x", "1"', '"7" , "1"', '"2","1"', "*", ' "1" ', '"1",,'],
+)
+def test_if_match_holds_when_any_listed_tag_matches(
+    client: TestClient, coordinator: Actor, header: str
+) -> None:
+    """Issue 17 pass 2: RFC 9110 §13.1.1, a list matches if any member matches (strongly), and `*` matches
+    any current record."""
+    url = _participant(client, coordinator)
+    r = client.patch(url, json={"carer_name": "A Carer"}, headers={**coordinator.headers, **at(header)})
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == '"2"'
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ('"7", "8"', "not 7 or 8"),
+        ('W/"1"', "weak"),
+        ('W/"1", "x"', "weak"),
+        ("1", "malformed"),
+        ('"1", 2', "malformed"),
+        ('"1", *', "malformed"),
+        ('"1', "malformed"),
+        (",", "malformed"),
+    ],
+)
+def test_if_match_that_matches_nothing_says_why(
+    client: TestClient, session: Session, coordinator: Actor, header: str, says: str
+) -> None:
+    """A stale list is "at version N, not ..."; a weak tag never matches (strong comparison) and is named;
+    an unquoted tag or a stray `*` is malformed, not "changed since you read it"."""
+    url = _participant(client, coordinator)
+    events = audit_count(session)
+    r = client.patch(url, json={"carer_name": "A Carer"}, headers={**coordinator.headers, **at(header)})
+    assert r.status_code == 412, r.text
+    assert says in r.json()["detail"]
+    assert "changed since" not in r.json()["detail"]
+    assert audit_count(session) == events

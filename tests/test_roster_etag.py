@@ -146,3 +146,17 @@ def test_the_tag_moves_with_the_day(
     fixed_clock.advance(days=1)
     tomorrow = make_actor(session, Role.coordinator, coordinator=True)  # yesterday's sign-in has expired
     assert tag(client, tomorrow, world.group, world.roster_id) != read
+
+
+@pytest.mark.parametrize(("extra", "status"), [(', "x"', 200), ("", 200), (", 3", 412)])
+def test_a_roster_if_match_list_matches_if_any_member_does(
+    client: TestClient, coordinator: Actor, world: World, extra: str, status: int
+) -> None:
+    """Issue 17 pass 2: `If-Match: "<valid>", "x"` was "changed since you read it" (RFC 9110 §13.1.1: a list
+    matches if any member matches); a malformed list is a 412 saying so."""
+    roster_url = f"{url(world.group)}/{world.roster_id}"
+    read = tag(client, coordinator, world.group, world.roster_id)
+    r = client.post(f"{roster_url}/apply", headers={**coordinator.headers, "If-Match": read + extra})
+    assert r.status_code == status, r.text
+    if status == 412:
+        assert "malformed" in r.json()["detail"]

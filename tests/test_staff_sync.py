@@ -50,7 +50,9 @@ def test_if_match_refuses_a_stale_write(client: TestClient, coordinator: Actor, 
     weak = client.patch(
         f"{URL}/{staff.id}", json={"job_title": "Third"}, headers={**coordinator.headers, "If-Match": 'W/"2"'}
     )
-    assert weak.status_code == 200
+    # RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag never matches (issue 17 pass 2).
+    assert weak.status_code == 412
+    assert "weak" in weak.json()["detail"]
     junk = client.patch(f"{URL}/{staff.id}", json={}, headers={**coordinator.headers, "If-Match": "junk"})
     assert junk.status_code == 412
 

@@ -219,6 +219,24 @@ def test_query_booleans_and_integers_are_strict(
     ).is_success
 
 
+@pytest.mark.parametrize(
+    ("url", "param", "value"),
+    [
+        ("/api/v1/compliance/forecast", "days", "\uff11\uff12"),  # full-width 12
+        ("/api/v1/compliance/forecast", "days", "\u0661\u0662"),  # Arabic-Indic 12
+        (STAFF, "limit", "\uff15"),
+        ("/api/v1/compliance", "as_of", "\uff12\uff10\uff12\uff16-01-01"),
+    ],
+)
+def test_query_digits_are_ascii_digits(
+    client: TestClient, coordinator: Actor, url: str, param: str, value: str
+) -> None:
+    """Issue 17 pass 2: full-width `days` digits were read as 12. A query digit is 0 to 9, nothing else."""
+    assert list(problem_fields(client.get(url, params={param: value}, headers=coordinator.headers))) == [
+        param
+    ]
+
+
 def test_a_bulk_record_with_a_number_for_a_date_is_rejected_naming_it(
     client: TestClient, integration: Actor
 ) -> None:
@@ -240,3 +258,39 @@ def test_a_patch_may_clear_what_may_be_empty_but_not_what_always_has_a_value(
     cleared = client.patch(url, json={"job_title": None}, headers=coordinator.headers)
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["job_title"] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        ("/api/v1/compliance/forecast", "as_of"),
+        ("/api/v1/compliance/forecast", "day"),
+        ("/api/v1/compliance", "statuss"),
+        ("/api/v1/compliance/history", "as_of"),
+        ("/api/v1/compliance/waivers", "group"),
+    ],
+)
+def test_a_compliance_route_refuses_a_query_parameter_it_does_not_take(
+    client: TestClient, coordinator: Actor, url: str, param: str
+) -> None:
+    """Issue 17 pass 2: `forecast?as_of=…` was answered as if from that day, though the forecast always
+    starts today. As a body refuses an unknown field, a compliance route refuses an unknown parameter."""
+    r = client.get(url, params={param: str(TODAY)}, headers=coordinator.headers)
+    fields = problem_fields(r)
+    assert list(fields) == [param]
+    assert "not a parameter here" in fields[param]
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/api/v1/compliance/forecast", {"days": "30"}),
+        ("/api/v1/compliance", {"as_of": str(TODAY), "status": "compliant", "platform": "discord"}),
+        ("/api/v1/compliance/history", {"from": "2025-01-01", "to": str(TODAY), "interval": "week"}),
+        ("/api/v1/compliance/waivers", {"limit": "5", "offset": "0", "active": "true"}),
+    ],
+)
+def test_the_parameters_a_compliance_route_takes_still_pass(
+    client: TestClient, coordinator: Actor, url: str, params: dict[str, str]
+) -> None:
+    assert client.get(url, params=params, headers=coordinator.headers).status_code == 200

@@ -8,9 +8,10 @@ one evaluation (the same statements, with the memberships of the whole window), 
 evaluated on today and on each of those days only, never day by day.
 
 A day that is the birthday of a young person the caller may not see (a trustee; staff outside that child's
-groups) would give that child's date of birth away, named or not: such a day is shown only by its calendar
-month (`precision` "month"), merged with the group's other days in that month, and its exact date is taken
-out of the findings' words. See `coarsen`.
+groups) would give that child's date of birth away, named or not. So for a caller who may not see every young
+person in a group, every day of that group's forecast is shown only by its calendar month (`precision`
+"month"), and neither a later day nor a count of days back ("91 days ago") is left in the findings' words:
+folding only the months that hold such a birthday would single them out. See `coarsen`.
 
 "Gets worse": a finding's outcome moves towards fail (pass or not applicable to warn or fail, warn to
 fail), a failing or warning finding names a record it did not name the day before (another child past the
@@ -19,6 +20,7 @@ age range), or a waiver covering a failing or warning finding ends, so it counts
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +31,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
+from api.common import shifted
 from api.compliance import history, loading, queries, service
 from api.compliance.engine import Evaluation, Finding, Precision, WaiverFacts, evaluate
 from api.compliance.models import ComplianceHistory, Status
@@ -209,64 +212,72 @@ def _reachable_children(session: Session, reach: Reach) -> frozenset[uuid.UUID] 
     )
 
 
-def hidden_birthdays(s: GroupSnapshot, seen: frozenset[uuid.UUID], start: date, end: date) -> set[date]:
-    """Every birthday, after `start` up to and including `end`, of a young person in the group's snapshot
-    (its memberships over the window) who is not in `seen`."""
-    out: set[date] = set()
-    for m in s.members:
-        p = m.participant
-        if p is None or (seen and p.id in seen):
-            continue
-        for year in range(start.year, end.year + 1):
-            on = birthday(p.date_of_birth, year - p.date_of_birth.year)
-            if start < on <= end:
-                out.add(on)
-    return out
+def sees_everyone(s: GroupSnapshot, seen: frozenset[uuid.UUID] | None) -> bool:
+    """Whether a caller who may see the young people `seen` (None: every one) sees every young person in
+    the group's snapshot (its memberships over the window)."""
+    return seen is None or all(m.participant is None or m.participant.id in seen for m in s.members)
 
 
-def _blur(text: str | None, day: date) -> str | None:
-    # The rules write the day they judge as ISO text ("aged 19 on 2026-12-14"): the month stands for it.
+# A day written out, and a count of days back from the day judged ("91 days ago", "400 days old"): either
+# would let a reader work the folded day out from a date they can see.
+_ISO_DAY = re.compile(r"( on )?\b(\d{4})-(\d{2})-(\d{2})\b", re.ASCII)
+_RELATIVE = (
+    (re.compile(r" \(\d+ days? ago\)", re.ASCII), ""),
+    (re.compile(r", \d+ days? ago", re.ASCII), ""),
+    (re.compile(r" \d+ days? ago", re.ASCII), " earlier"),
+    (re.compile(r"\bis \d+ days? old", re.ASCII), "is too old"),
+    (re.compile(r"\b\d+ days? old", re.ASCII), "too old"),
+)
+
+
+def _blur(text: str | None, after: date) -> str | None:
+    """`text` with each day after `after` written as its month ("on 2026-12-14" as "in December 2026") and
+    every count of days back from the day judged taken out."""
     if text is None:
         return None
-    return text.replace(f" on {day.isoformat()}", f" in {month_label(day)}").replace(
-        day.isoformat(), month_label(day)
-    )
+
+    def month(m: re.Match[str]) -> str:
+        try:
+            on = date(int(m[2]), int(m[3]), int(m[4]))
+        except ValueError:
+            return m[0]
+        if on <= after:
+            return m[0]
+        return f"{' in ' if m[1] else ''}{month_label(on)}"
+
+    text = _ISO_DAY.sub(month, text)
+    for pattern, replacement in _RELATIVE:
+        text = pattern.sub(replacement, text)
+    return text
 
 
-def _blurred(f: Finding, day: date) -> Finding:
+def _blurred(f: Finding, after: date) -> Finding:
     return replace(
         f,
-        message=_blur(f.message, day) or "",
+        message=_blur(f.message, after) or "",
         evidence=tuple(
-            Evidence(e.type, e.id, _blur(e.label, day) or "", _blur(e.detail, day)) for e in f.evidence
+            Evidence(e.type, e.id, _blur(e.label, after) or "", _blur(e.detail, after)) for e in f.evidence
         ),
     )
 
 
-def coarsen(days: Sequence[ForecastDay], private: set[date]) -> list[ForecastDay]:
-    """`days` with each calendar month that holds one of the `private` days (a hidden child's birthday)
-    folded into one day with `precision` "month": `on` the month's first day, the status after its last
-    change, each rule's change from its outcome before the month's first change to its finding at the last,
-    and no exact date in the findings' words. Every day of such a month goes, not only the birthday: the
-    order of the days, and each day's status, would place the birthday between them."""
-    months = {(d.year, d.month) for d in private}
+def coarsen(days: Sequence[ForecastDay], as_of: date) -> list[ForecastDay]:
+    """`days` with each calendar month folded into one day with `precision` "month": `on` the month's first
+    day, the status after its last change, each rule's change from its outcome before the month's first
+    change to its finding at the last, and no day after `as_of`, nor any count of days back from the day
+    judged, in the findings' words. Every month goes, not only one holding a hidden child's birthday: a
+    month folded alone, or the order and status of a month's days, would single the birthday out."""
     out: list[ForecastDay] = []
-    done: set[tuple[int, int]] = set()
+    by_month: dict[tuple[int, int], list[ForecastDay]] = {}
     for d in days:
-        key = (d.on.year, d.on.month)
-        if key not in months:
-            out.append(d)
-            continue
-        if key in done:
-            continue
-        done.add(key)
-        folded = [fd for fd in days if (fd.on.year, fd.on.month) == key]
+        by_month.setdefault((d.on.year, d.on.month), []).append(d)
+    for key, folded in by_month.items():
         merged: dict[str, ForecastChange] = {}
         for fd in folded:
             for c in fd.changes:
                 first = merged.get(c.finding.rule_id)
                 before = c.before if first is None else first.before
-                merged[c.finding.rule_id] = ForecastChange(before, _blurred(c.finding, fd.on))
+                merged[c.finding.rule_id] = ForecastChange(before, _blurred(c.finding, as_of))
         out.append(ForecastDay(date(*key, 1), folded[-1].status, tuple(merged.values()), Precision.month))
     return out
 
@@ -277,7 +288,7 @@ def forecast(
     """Each group active today that the caller reaches (or the one group; 404 out of reach), with every day
     in the next `days` on which a finding gets worse. The same statements as one organisation evaluation,
     however many groups and days; participants redacted by reach as in today's reports."""
-    until = as_of + timedelta(days=check_days(days))
+    until = shifted(as_of, check_days(days), field="days")
     chosen = sa.and_(service._active_on(as_of), reach.groups(queries.GROUP.c.id))
     if group_id is not None:
         chosen = sa.and_(chosen, queries.GROUP.c.id == group_id)
@@ -305,10 +316,8 @@ def forecast(
         # Archived groups are not evaluated from their archive day on.
         end = until if g.archived_on is None else min(until, g.archived_on - timedelta(days=1))
         ahead = forecast_group(snapshot_on, waivers, change_dates(first, waivers, as_of, end), today)
-        if seen is not None and ahead:
-            private = hidden_birthdays(first, seen, as_of, end) & {d.on for d in ahead}
-            if private:
-                ahead = coarsen(ahead, private)
+        if ahead and not sees_everyone(first, seen):
+            ahead = coarsen(ahead, as_of)
         results.append((g, today, ahead))
 
     # Redacted together: one statement at most, however many groups.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -14,7 +13,7 @@ from api import clock
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag
+from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag, refuse_unknown_query, shifted
 from api.compliance import exports, history, policy_facts, service, waivers
 from api.compliance import forecast as forecasting
 from api.compliance.engine import withdrawn
@@ -40,7 +39,8 @@ from api.errors import CONFLICT, NOT_FOUND, Unprocessable
 from api.groups.models import Platform
 from api.policy.clauses import Clause
 
-router = APIRouter()
+# Every compliance route refuses a query parameter it does not take (see `refuse_unknown_query`).
+router = APIRouter(dependencies=[Depends(refuse_unknown_query)])
 
 Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
 Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
@@ -70,7 +70,7 @@ def _span(start: Day | None, end: Day | None) -> tuple[Day, Day]:
     if end is not None and end > today:
         raise Unprocessable.field("to", f"to ({end}) is in the future; facts after today are unknown")
     last = end if end is not None else today
-    return (start if start is not None else last - timedelta(days=365)), last
+    return (start if start is not None else shifted(last, -365, field="to")), last
 
 
 def _catalog(policy: PolicyFacts | None) -> list[RulePublic]:

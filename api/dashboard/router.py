@@ -90,6 +90,13 @@ class DashboardRoute(APIRoute):
     framework's own HTTP errors, a database that failed (503), and anything unexpected (500, logged, its
     text never shown)."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        # A page that answers GET answers HEAD too (RFC 9110 §9.3.2), the server leaving the body out.
+        methods = kwargs.get("methods")
+        if methods is not None and "GET" in {m.upper() for m in methods}:
+            kwargs["methods"] = {*methods, "HEAD"}
+        super().__init__(path, endpoint, **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -176,14 +183,19 @@ def _page(name: str, code: int = 200, **context: object) -> HTMLResponse:
 
 
 def _signed_in(request: Request, session: Session) -> auth.Principal | None:
-    """The caller from the session cookie, else from a bearer token or API key as the API reads them; None
-    when there is none or it no longer holds (then the page answers 401 with the sign-in form)."""
+    """The caller from the session cookie, else (no cookie, or one that no longer holds) from a bearer token
+    or API key as the API reads them; None when none holds (then the page answers 401 with the sign-in
+    form). A stale cookie never hides the credentials sent with it: sign-out must end the session it is
+    called for."""
     token = request.cookies.get(COOKIE)
-    try:
-        if token:
+    if token:
+        try:
             return auth._from_token(session, token)
-        header = request.headers.get("authorization", "")
-        bearer = header[7:] if header.lower().startswith("bearer ") else None
+        except Unauthorized:
+            pass
+    header = request.headers.get("authorization", "")
+    bearer = header[7:] if header.lower().startswith("bearer ") else None
+    try:
         return auth.current_principal(request, session, bearer, request.headers.get("x-api-key"))
     except Unauthorized:
         return None
@@ -263,10 +275,14 @@ def dashboard_sign_out(request: Request, session: SessionDep) -> Response:
     """Sign out: the session's token stops working everywhere at once (the dashboard and the API), then the
     cookie goes. The token is a full API token, so deleting the cookie alone would leave a copied one
     working until it expires; the account's token epoch moves on, as a password change does, which ends
-    every token of the account, on every device (there is no per-token revocation list)."""
+    every token of the account, on every device (there is no per-token revocation list). The session is the
+    cookie's, else the bearer token's (`_signed_in`); an API key is no session: 400, revoke the key instead.
+    With no session that holds, there is nothing to revoke and the cookie just goes."""
     _same_site(request)
     who = _signed_in(request, session)
-    if who is not None and who.kind == "user":
+    if who is not None and who.kind != "user":
+        return error_page(400, "An API key is not a session and cannot sign out: revoke the key instead.")
+    if who is not None:
         auth_service.revoke_tokens(session=session, actor=who)
     answer = RedirectResponse("/dashboard/sign-in", status_code=status.HTTP_303_SEE_OTHER)
     answer.delete_cookie(COOKIE, path="/dashboard", secure=True, httponly=True, samesite="strict")
@@ -363,7 +379,7 @@ def dashboard_group_csv(request: Request, session: SessionDep, group_id: uuid.UU
     )
 
 
-_ANY = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @router.api_route("/{rest:path}", methods=_ANY, name="dashboard_unknown")

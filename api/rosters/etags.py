@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api import clock
+from api.common import if_match_tags
 from api.errors import PreconditionFailed
 from api.groups.models import Group
 from api.rosters.directory import _E, _M, _P, _S, IDENTITY
@@ -72,19 +73,22 @@ def etag(session: Session, roster: GroupRoster) -> str:
     return f'"{roster.version}.{digest}"'
 
 
+def _issued(version: str) -> bool:
+    return version.isascii() and version.isdigit()
+
+
 def check_tag(session: Session, roster: GroupRoster, sent: str | None) -> int | None:
     """The version an If-Match names, once the whole tag matches the roster's current one (None when none
     was sent). Errors: 412 for a weak tag (a change needs strong comparison), one this service did not
     issue, or one that no longer matches (the roster or anything its reconciliation depends on moved on)."""
-    if sent is None or sent.strip() == "*":
+    tags = if_match_tags(sent)
+    if tags is None:
         return None
-    value = sent.strip()
-    if value.startswith("W/"):
+    if not tags:
         raise PreconditionFailed("A weak ETag cannot guard a change: send the roster's ETag as it was given")
     current = etag(session, roster)
-    if value != current:
-        version = value.strip('"').split(".", 1)[0]
-        if not version.isdigit():
+    if current not in tags:
+        if not any(_issued(t[1:-1].split(".", 1)[0]) for t in tags):
             raise PreconditionFailed(f"If-Match {sent!r} is not an ETag this service issued")
         raise PreconditionFailed(
             "What the roster was reconciled against changed since you read it (the roster's answers, the "
