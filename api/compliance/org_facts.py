@@ -34,12 +34,13 @@ def load(
     conn = session.connection()
     # A check or an assessment counts on `as_of` only once it was recorded by the end of that day: one
     # entered later with an earlier date cannot change what the record showed then (as rosters, issue 16).
+    # Both in recording order: the rules take, of several on one day, the one recorded last (issue 15).
     known_by = clock.start_of(as_of + timedelta(days=1))
     checks: dict[uuid.UUID, list[CheckFacts]] = defaultdict(list)
     for r in conn.execute(
-        sa.select(
-            CHECK.c.control_id, CHECK.c.id, CHECK.c.performed_on, CHECK.c.result, CHECK.c.follow_up
-        ).where(CHECK.c.performed_on <= as_of, CHECK.c.created_at < known_by)
+        sa.select(CHECK.c.control_id, CHECK.c.id, CHECK.c.performed_on, CHECK.c.result, CHECK.c.follow_up)
+        .where(CHECK.c.performed_on <= as_of, CHECK.c.created_at < known_by)
+        .order_by(CHECK.c.created_at, CHECK.c.id)
     ).all():
         checks[r[0]].append(CheckFacts(r[1], r[2], r[3] == "issues_found", r[4] is not None))
     controls = tuple(
@@ -65,7 +66,9 @@ def load(
             ASSESSMENT.c.assessed_on,
             ASSESSMENT.c.decision,
             ASSESSMENT.c.created_at,
-        ).where(ASSESSMENT.c.created_at < known_by)
+        )
+        .where(ASSESSMENT.c.created_at < known_by)
+        .order_by(ASSESSMENT.c.created_at, ASSESSMENT.c.id)
     ).all():
         assessments[a[0]].append(TechnologyAssessmentFacts(a[1], a[2], str(a[3]), clock.day_of(a[4])))
     technologies = tuple(
