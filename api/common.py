@@ -98,9 +98,14 @@ NonBlank = Annotated[str, NOT_BLANK]
 # text outright (so SQLite kept what PostgreSQL would refuse). Refused in every text a client sends, in one
 # place, `refuse_control_characters`, a dependency of every /api route: a 422 naming the field. A tab, line
 # feed or carriage return is allowed where text may run over lines, but not in a one-line value: a name,
-# an email, a phone number or a handle (a field so named), nor in a query parameter.
+# an email, a phone number or a handle (a field so named), nor in a query parameter; nor, there, a bidi
+# override (`_BIDI_CONTROL`).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _LINE_BREAK = re.compile(r"[\t\n\r]")
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) make a one-line value
+# display differently from what it says ("Discord" shown for "drocsiD"), so one is refused there too. The
+# marks (U+200E, U+200F, U+061C) stay: right-to-left names need them and they reorder nothing.
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 ONE_LINE_FIELDS = ("name", "email", "phone", "handle")
 
 
@@ -129,6 +134,8 @@ def control_character_errors(value: Any, field: str, *, one_line: bool = False) 
             return [(field, "Must not contain control characters (such as NUL)")]
         if (one_line or _one_line(field)) and _LINE_BREAK.search(value):
             return [(field, "Must be one line: no tab, line feed or carriage return")]
+        if (one_line or _one_line(field)) and _BIDI_CONTROL.search(value):
+            return [(field, "Must not contain bidirectional embedding, override or isolate characters")]
     return []
 
 

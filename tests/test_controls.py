@@ -54,6 +54,7 @@ def test_an_owner_checks_a_control_and_the_rule_follows(
     assert r.json()["performed_by_id"] == str(staff_actor.staff.id)
     assert _org_outcome(client, coordinator, "ORG-SECURITY-REVIEW") == "fail"  # issues, no follow-up
 
+    fixed_clock.advance(seconds=1)  # recorded after the first: of one day's checks the last recorded counts
     followed = check | {"follow_up": "Laptop 3 encrypted the same day."}
     assert client.post(f"{url}/checks", json=followed, headers=staff_actor.headers).status_code == 201
     assert _org_outcome(client, coordinator, "ORG-SECURITY-REVIEW") == "pass"
@@ -156,6 +157,7 @@ def test_only_the_owner_or_a_coordinator_records_a_check(
     r = client.post(f"{url}/checks", json=ok, headers=staff_actor.headers)
     assert r.status_code == 403, r.text
     assert _org_outcome(client, coordinator, "ORG-PHYSICAL-SECURITY") == "fail"
+    fixed_clock.advance(seconds=1)  # recorded after the first: of one day's checks the last recorded counts
     assert client.post(f"{url}/checks", json=ok, headers=coordinator.headers).status_code == 201
     assert _org_outcome(client, coordinator, "ORG-PHYSICAL-SECURITY") == "pass"
 

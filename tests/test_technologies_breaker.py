@@ -83,7 +83,20 @@ def test_as_of_a_past_day_counts_only_assessments_recorded_by_then(
     assert f"recorded on {today + timedelta(days=7)}" in now["evidence"][0]["detail"]
 
 
-@pytest.mark.parametrize("other", ["padlet", "PADLET", "  Padlet ", "\uff30\uff41\uff44\uff4c\uff45\uff54"])
+# The last four differ only by invisible format characters (issue 15, finding 12: "Discord\u200b" passed).
+@pytest.mark.parametrize(
+    "other",
+    [
+        "padlet",
+        "PADLET",
+        "  Padlet ",
+        "\uff30\uff41\uff44\uff4c\uff45\uff54",
+        "Padlet\u200b",
+        "Pad\u00adlet",
+        "\u2060Padlet",
+        "Pad\u200dlet",
+    ],
+)
 def test_a_second_technology_of_the_same_name_is_a_409_naming_name(
     client: TestClient, coordinator: Actor, other: str
 ) -> None:

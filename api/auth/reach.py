@@ -257,13 +257,14 @@ class Reach:
         return extent is X.every or (extent is X.own and staff_id == self.actor.staff_id)
 
     def reads_declaration_answers(self, staff_id: uuid.UUID | None) -> bool:
-        """Whether the caller may read what this member of staff declared (every: a coordinator; own: their
-        own only). Others who reach declarations (`counts`, trustees; staff for a colleague) see only whether
-        a current declaration stands."""
+        """Whether the caller may read what this member of staff declared: a coordinator (every) anyone's,
+        and anyone who reaches declarations at all their own, whatever the extent (the README: "only they
+        and the coordinator see their answers": a trustee declaring as the member of staff their account is
+        linked to reads their own answers back). Others who reach declarations (`counts`, trustees; staff
+        for a colleague) see only whether a current declaration stands."""
         extent = self.read[R.declaration]
-        return extent is X.every or (
-            extent is X.own and staff_id is not None and staff_id == self.actor.staff_id
-        )
+        own = staff_id is not None and staff_id == self.actor.staff_id
+        return extent is X.every or (own and self.reads(R.declaration))
 
     def declares_for(self, staff_id: uuid.UUID) -> bool:
         """Whether the caller may record a declaration as made by `staff_id`: a coordinator for anyone (a

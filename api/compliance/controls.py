@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from api.compliance.rules.base import Evidence, Result, failed, passed, staff_ref, warned
+from api.compliance.rules.base import Evidence, Result, failed, latest, passed, staff_ref, warned
 from api.compliance.snapshot import ControlFacts, OrgSnapshot
 
 
@@ -25,10 +25,11 @@ def control_result(s: OrgSnapshot, code: str) -> Result:
     on = s.as_of
     if c.owner is None or not c.owner.employed_on(on):
         return failed("The control has no current member of staff as its owner.", _ref(c, "no owner"))
-    done = sorted((k for k in c.checks if k.performed_on <= on), key=lambda k: k.performed_on)
-    if not done:
+    # The latest check by its day; among several that day, the one recorded last (checks come in recording
+    # order): a later check that found issues on the same day is the control's state, not an earlier "ok".
+    last = latest((k for k in c.checks if k.performed_on <= on), lambda k: k.performed_on)
+    if last is None:
         return failed("The control has never been checked.", _ref(c), staff_ref(c.owner, "owner"))
-    last = done[-1]
     if last.issues_found and not last.has_follow_up:
         return failed(
             f"The check on {last.performed_on} found issues and no follow-up is recorded.",

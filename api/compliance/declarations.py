@@ -45,10 +45,18 @@ def standing(
 
     A declaration is due again once a newer version of the policy is in force (from its effective day, not
     the day it was published: staff cannot be behind on a version that does not yet bind them). A declaration
-    made for a version published but not yet in force is made early and counts: it is for a version at least
-    as new as the one in force."""
-    d = staff.declaration_on(on)
+    made for a version published but not yet in force is made early: it counts from that version's effective
+    day, not before; until then the version in force needs its own (issue 15, finding 14)."""
+    in_force = policy.number if policy is not None else None
+    d = staff.declaration_on(on, in_force)
     if d is None:
+        early = staff.declaration_on(on)
+        if early is not None:
+            return (
+                Outcome.fail,
+                f"{NONE}: the declaration of {early.declared_on} is for policy version "
+                f"{early.policy_version}, not yet in force; version {in_force} in force needs its own.",
+            )
         return Outcome.fail, f"{NONE}: none of personal social media conduct is recorded."
     untrue = d.untrue()
     if untrue:

@@ -246,6 +246,7 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         )
         .select_from(RISK.join(STAFF, STAFF.c.id == RISK.c.assessed_by_id))
         .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF, RISK.c.created_at < _AS_OF_END)
+        .order_by(RISK.c.created_at)
     )
     incidents = sa.select(
         INCIDENT.c.group_id,

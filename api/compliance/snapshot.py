@@ -97,9 +97,18 @@ class StaffFacts:
     # backfilled history reads other days from one load, so the rules ask `declaration_on(day)`.
     declarations: tuple[DeclarationFacts, ...] = ()
 
-    def declaration_on(self, on: date) -> DeclarationFacts | None:
-        """Their latest declaration made on or before `on` (None: never declared by then)."""
-        return next((d for d in reversed(self.declarations) if d.declared_on <= on), None)
+    def declaration_on(self, on: date, in_force: int | None = None) -> DeclarationFacts | None:
+        """Their declaration that stands on `on` (None: never declared by then): of those made on or before
+        `on` for a version of the policy in force by then, the latest for the newest version. One for a
+        version numbered above `in_force` (published, not yet in force) counts only once that version is in
+        force (None: every version counts); then it stands over a later one made for the older version."""
+        found: DeclarationFacts | None = None
+        for d in self.declarations:  # oldest first: of one version, the last read is the latest
+            if d.declared_on > on or (in_force is not None and d.policy_version > in_force):
+                continue
+            if found is None or d.policy_version >= found.policy_version:
+                found = d
+        return found
 
     def employed_on(self, on: date) -> bool:
         return in_force(self.started_on, self.left_on, on)

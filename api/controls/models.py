@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
 from api.common import NOT_BLANK, Day, Patch, Whole, forbid_extra
-from api.db import Timestamped, enum_type
+from api.db import Timestamped, UTCDateTime, enum_type
 
 FREE_TEXT = "never name a child or give their details"
 
@@ -84,9 +84,14 @@ class ControlCheckCreate(SQLModel):
 
 def name_key(name: str) -> str:
     """A technology's name as compared for uniqueness: Unicode-normalised (NFKC: full-width letters and
-    ligatures as their plain forms), case-folded, spaces collapsed. "Padlet", "PADLET" and "Padlet" in
-    full-width letters are one technology: two records of one tool would split its assessments."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    ligatures as their plain forms), case-folded, format characters (Unicode category Cf: zero-width space
+    and joiners, soft hyphen, bidi marks) dropped as the publication guard's fold drops them
+    (api/consents/canonical.py), spaces collapsed. "Padlet", "PADLET", "Pad\u00adlet", "Padlet\u200b" and
+    "Padlet" in full-width letters are one technology: two records of one tool would split its assessments.
+    Letters are not transliterated (the fold's last step): "Café" and "Cafe" may be two tools, and
+    transliteration would make unrelated names in other scripts collide."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join("".join(c for c in folded if unicodedata.category(c) != "Cf").split())
 
 
 class Technology(Timestamped, table=True):
@@ -97,6 +102,9 @@ class Technology(Timestamped, table=True):
     purpose: str = Field(max_length=2000)
     first_used_on: Day | None = Field(default=None, description="None while only planned")
     retired_on: Day | None = None
+    # When `retired_on` was last set here: an evaluation as of a day before it does not see the retirement
+    # (it sees the register as it stood then, as it does an assessment recorded later).
+    retired_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TechnologyCreate(SQLModel):
@@ -206,4 +214,8 @@ class TechnologyPublic(_Out):
     purpose: str
     first_used_on: Day | None
     retired_on: Day | None
+    retired_recorded_at: datetime | None = Field(
+        description="When retired_on was set: an evaluation as of an earlier day still counts the technology "
+        "in use (ORG-TECHNOLOGY-ASSESSED reads the register as it stood on as_of)"
+    )
     version: Whole

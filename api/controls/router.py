@@ -59,18 +59,34 @@ def list_controls(session: SessionDep, _: Reader, paging: PageDep) -> Page[Contr
 
 
 @controls_router.get("/{control_id}", response_model=ControlPublic, responses=NOT_FOUND, summary="A control")
-def get_control(_: Reader, control: ControlById) -> Control:
-    """One control of the register."""
+def get_control(_: Reader, control: ControlById, response: Response) -> Control:
+    """One control of the register. The ETag header is the version to send back in If-Match."""
+    set_etag(response, control.version)
     return control
 
 
 @controls_router.patch(
-    "/{control_id}", response_model=ControlPublic, responses=NOT_FOUND, summary="Change a control"
+    "/{control_id}",
+    response_model=ControlPublic,
+    responses={**NOT_FOUND, **PRECONDITION},
+    summary="Change a control",
 )
-def update_control(session: SessionDep, caller: Admin, control: ControlById, data: ControlUpdate) -> Control:
+def update_control(
+    session: SessionDep,
+    caller: Admin,
+    control: ControlById,
+    data: ControlUpdate,
+    expected_version: IfMatch,
+    response: Response,
+) -> Control:
     """Change the owner (a current member of staff), the cadence (days between checks) or the warning
-    window (days before the due date that count as due soon)."""
-    return service.update_control(session=session, actor=caller, control=control, data=data)
+    window (days before the due date that count as due soon). Audited; send If-Match to refuse the change
+    (412) if it changed since you read it."""
+    control = service.update_control(
+        session=session, actor=caller, control=control, data=data, expected_version=expected_version
+    )
+    set_etag(response, control.version)
+    return control
 
 
 @controls_router.get(

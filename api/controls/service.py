@@ -11,9 +11,10 @@ from sqlmodel import Session, SQLModel, col, select
 
 from api import clock, crud
 from api.audit import service as audit
+from api.auth.models import User
 from api.auth.principal import Principal
 from api.auth.reach import Reach
-from api.auth.roles import Permission
+from api.auth.roles import ROLE_PERMISSIONS, Permission
 from api.controls.models import (
     AssessmentCreate,
     Control,
@@ -55,8 +56,19 @@ def get_control(*, session: Session, control_id: uuid.UUID) -> Control:
     return crud.get_or_404(session, Control, control_id, "control")
 
 
-def update_control(*, session: Session, actor: Principal, control: Control, data: ControlUpdate) -> Control:
-    """Change a control's owner (a current member of staff, 422 otherwise), cadence or warning window."""
+def update_control(
+    *,
+    session: Session,
+    actor: Principal,
+    control: Control,
+    data: ControlUpdate,
+    expected_version: int | None = None,
+) -> Control:
+    """Change a control's owner, cadence or warning window, audited with the fields' before and after;
+    If-Match refuses a stale change (412).
+
+    Errors: 422 naming `owner_id` for someone not current staff today, or whose account may not record
+    checks (a trustee's: an owner must be able to record the control's checks); 412 for a stale If-Match."""
     if data.owner_id is not None:
         owner = session.get(Staff, data.owner_id)
         today = clock.today()
@@ -66,8 +78,24 @@ def update_control(*, session: Session, actor: Principal, control: Control, data
             or (owner.left_on is not None and owner.left_on <= today)
         ):
             raise Unprocessable.field("owner_id", f"No current member of staff with id {data.owner_id}")
+        account = session.exec(select(User).where(User.staff_id == owner.id)).first()
+        if account is not None and Permission.CONTROL_RECORD not in ROLE_PERMISSIONS[account.role]:
+            # The owner answers for the control by recording its checks (`record_check`): one whose account
+            # may not record checks (a trustee's) could never keep it.
+            raise Unprocessable.field(
+                "owner_id",
+                f"{owner.full_name}'s account ({account.role.value}) cannot record checks of controls: name "
+                "a member of staff who can",
+            )
     before = crud.apply(control, data)
-    return crud.save(session, control, actor=actor, action="control.update", before=before)
+    return crud.save(
+        session,
+        control,
+        actor=actor,
+        action="control.update",
+        before=before,
+        expected_version=expected_version,
+    )
 
 
 def list_checks(
@@ -134,8 +162,9 @@ def _name_free(session: Session, name: str, technology_id: uuid.UUID | None = No
 
 def _name_taken(existing: str) -> Conflict:
     return Conflict(
-        f"The register already has {existing!r}: one record per technology, names compared ignoring case "
-        "and Unicode form (change that one, or end it and add another)",
+        f"The register already has {existing!r}: one record per technology (its assessments stay with it), "
+        "names compared ignoring case, Unicode form and invisible characters. Change that one; if it was "
+        "retired, clear its retired_on to bring it back into use",
         extra={"field": "name"},
     )
 
@@ -193,8 +222,12 @@ def update_technology(
             raise Unprocessable.field(
                 "retired_on", f"retired_on ({data.retired_on}) must be after the first use ({first})"
             )
+    retired_before = technology.retired_on
     before = crud.apply(technology, data)
     technology.name_key = name_key(technology.name)
+    if technology.retired_on != retired_before:
+        # Kept so that an evaluation as of an earlier day does not see a retirement recorded after it.
+        technology.retired_recorded_at = None if technology.retired_on is None else clock.now()
     try:
         return crud.save(
             session,

@@ -156,12 +156,15 @@ def test_social_media_declaration_is_due_when_a_newer_version_is_in_force() -> N
 
 
 def test_social_media_declaration_is_not_due_while_a_newer_version_is_only_published() -> None:
-    # Version 2 published (latest_published 2) but version 1 still in force: nothing is due yet, and a
-    # declaration made early for version 2 counts.
+    # Version 2 published (latest_published 2) but version 1 still in force: nothing is due yet. A declaration
+    # made early for version 2 does not count until version 2 is in force (issue 15, finding 14): version 1,
+    # in force, needs its own.
     upcoming = PolicyFacts(1, AS_OF - days(100), {}, 2)
     assert declaration_rule.check(b.staff_snapshot(policy=upcoming)).outcome is PASS
     early = b.staff(declaration=b.declaration(policy_version=2))
-    assert declaration_rule.check(b.staff_snapshot(early, policy=upcoming)).outcome is PASS
+    assert declaration_rule.check(b.staff_snapshot(early, policy=upcoming)).outcome is FAIL
+    in_force = PolicyFacts(2, AS_OF, {}, 2)
+    assert declaration_rule.check(b.staff_snapshot(early, policy=in_force)).outcome is PASS
 
 
 def test_social_media_declaration_does_not_apply_after_leaving() -> None:

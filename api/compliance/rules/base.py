@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -128,6 +128,20 @@ def refused_consent(
         )
         refused.append(participant_ref(p, decision.detail))
     return refused
+
+
+_R = TypeVar("_R")
+
+
+def latest(records: Iterable[_R], day: Callable[[_R], date]) -> _R | None:
+    """The latest of `records` (given in the order they were recorded, as every fact loader yields them) by
+    `day`; among several on that day the one recorded last: a later decision on the same day replaces an
+    earlier one (issue 15). None when there are none."""
+    found: _R | None = None
+    for r in records:
+        if found is None or day(r) >= day(found):
+            found = r
+    return found
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

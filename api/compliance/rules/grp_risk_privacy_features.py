@@ -6,6 +6,7 @@ from api.compliance.rules.base import (
     Result,
     Scope,
     Severity,
+    latest,
     not_applicable,
     passed,
     warned,
@@ -18,9 +19,11 @@ def check(s: GroupSnapshot) -> Result:
     done = [a for a in s.risk_assessments if a.assessed_on <= s.as_of]
     if not done:
         return not_applicable("The group has no risk assessment yet (see GRP-RISK-ASSESSED).")
-    latest = max(done, key=lambda a: a.assessed_on)
-    ref = Evidence("risk_assessment", latest.id, f"risk assessment of {latest.assessed_on}")
-    if not latest.privacy_features_checked:
+    # The latest by its day; among several that day, the one recorded last.
+    last = latest(done, lambda a: a.assessed_on)
+    assert last is not None
+    ref = Evidence("risk_assessment", last.id, f"risk assessment of {last.assessed_on}")
+    if not last.privacy_features_checked:
         return warned(
             "The latest risk assessment does not record that the privacy features were checked.", ref
         )

@@ -8,6 +8,7 @@ from api.compliance.rules.base import (
     Severity,
     count,
     failed,
+    latest,
     not_applicable,
     passed,
 )
@@ -36,9 +37,12 @@ def _problem(t: TechnologyFacts) -> str | None:
                 "before then"
             )
         return f"in use since {t.first_used_on} with no risk assessment before then"
-    latest = max(t.assessments, key=lambda a: (a.known_on, a.assessed_on))
-    if latest.decision == "rejected":
-        return f"in use, but the assessment of {latest.assessed_on} rejected it ({_dates(latest)})"
+    # The decision that counts is the latest by the day it was made; among several that day, the one
+    # recorded last (assessments come in recording order): approved then rejected the same day is rejected.
+    last = latest(t.assessments, lambda a: a.assessed_on)
+    assert last is not None
+    if last.decision == "rejected":
+        return f"in use, but the assessment of {last.assessed_on} rejected it ({_dates(last)})"
     return None
 
 
