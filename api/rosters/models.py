@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BeforeValidator
-
 from sqlmodel import Field, SQLModel
 
 from api.common import Day, Flag, forbid_extra
