@@ -252,3 +252,50 @@ def test_identifying_an_entry_whose_handle_someone_else_holds_is_a_409_and_store
         headers=coordinator.headers,
     )
     assert up.json()["entries"][0]["person"]["id"] == str(holder.id)
+
+
+# --- F3: a compliance finding's counts are those of the caller's own roster view --------------------------
+
+
+def test_earlier_lists_counts_never_differ_from_the_callers_roster_view(
+    client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    """A list with two strangers and a child outside Tom's reach (shown to him as a third unknown entry),
+    then a connector's later list: the finding's "earlier lists" part must not say 2 where his view says 3."""
+    assert coordinator.staff is not None
+    tom = make_actor(session, Role.staff)
+    assert tom.staff is not None
+    group = make_group(session)
+    make_membership(session, group, staff=coordinator.staff, role=MemberRole.admin)
+    make_membership(session, group, staff=tom.staff)
+    child = make_participant(session, personal_phone="07700 900555")  # in no group of Tom's
+    entries = [
+        {"display_name": "Stranger A", "handle": "a1"},
+        {"display_name": "Stranger B", "handle": "b2"},
+        {"display_name": "Someone", "phone": "07700900555"},
+    ]
+    first = client.post(rosters(group), json={"entries": entries}, headers=coordinator.headers)
+    assert first.status_code == 201, first.text
+    assert first.json()["entries"][2]["person"]["id"] == str(child.id)
+    key = make_api_key(session, (ApiKeyScope.sync_write,))
+    later = client.post(
+        rosters(group),
+        json={"entries": [{"display_name": "Admin", "email": coordinator.staff.email}]},
+        headers=key.headers,
+    )
+    assert later.status_code == 201, later.text
+    view = client.get(f"{rosters(group)}/{first.json()['id']}", headers=tom.headers).json()
+    assert view["counts"]["open_unknown"] == 3
+    r = client.get(f"/api/v1/groups/{group.id}/compliance", headers=tom.headers)
+    assert r.status_code == 200, r.text
+    finding = next(f for f in r.json()["findings"] if f["rule_id"] == "GRP-ROSTER-RECONCILED")
+    assert finding["outcome"] == "fail"
+    assert "2 people" not in finding["message"]
+    for e in finding["evidence"]:
+        if e["type"] == "roster" and e["id"] == first.json()["id"] and e["detail"]:
+            assert e["detail"].startswith(f"{view['counts']['open_unknown']} unknown"), e
+        assert str(child.id) != e.get("id")
+    # The coordinator, who reads the child, is told the stored counts.
+    seen = client.get(f"/api/v1/groups/{group.id}/compliance", headers=coordinator.headers).json()
+    mine = next(f for f in seen["findings"] if f["rule_id"] == "GRP-ROSTER-RECONCILED")
+    assert "2 people nobody has identified on earlier lists" in mine["message"]
