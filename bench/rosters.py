@@ -377,6 +377,7 @@ def _identity(kind: str, person: dict[str, Any], platform: str, value: str) -> d
         kind="handle",
         value=value,
         match_key=handle_key(value),
+        verified_at=datetime.now(UTC),  # recorded as a coordinator records them: verified, so they match
     )
 
 

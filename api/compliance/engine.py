@@ -224,16 +224,23 @@ HIDDEN_ROSTER = (
 )
 
 
-def redact_hidden_roster_matches(evaluation: Evaluation, hidden: Collection[uuid.UUID | None]) -> Evaluation:
-    """A member-list finding that names a young person in `hidden` (outside the caller's reach) reduced to
-    the roster, with no counts, under a neutral message. The roster itself shows such an entry to the caller
-    exactly as an unknown one, so that a list cannot tell them who is a child of the charity; the finding's
-    counts (so many unconfirmed, not so many unknown) and the place of the hidden child among the evidence
-    would undo that, naming the entry."""
+def redact_hidden_roster_matches(
+    evaluation: Evaluation,
+    hidden: Collection[uuid.UUID | None],
+    rosters: Collection[uuid.UUID | None] = (),
+) -> Evaluation:
+    """A member-list finding that names a young person in `hidden` (outside the caller's reach), or cites a
+    roster in `rosters` (one with an entry matched to such a young person, an earlier list's included:
+    `api.compliance.roster_reach`), reduced to the roster, with no counts, under a neutral message. The
+    roster itself shows such an entry to the caller exactly as an unknown one, so that a list cannot tell
+    them who is a child of the charity; the finding's counts (so many unconfirmed, not so many unknown; so
+    many unknown on earlier lists) and the place of the hidden child among the evidence would undo that,
+    naming the entry."""
 
     def names_hidden(f: Finding) -> bool:
         return any(e.type == "roster" for e in f.evidence) and any(
-            e.type == "participant" and e.id in hidden for e in f.evidence
+            (e.type == "participant" and e.id in hidden) or (e.type == "roster" and e.id in rosters)
+            for e in f.evidence
         )
 
     return replace(

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from api import clock
 from api.auth.reach import Reach, Record
-from api.compliance import history, org_facts
+from api.compliance import history, org_facts, roster_reach
 from api.compliance.declarations import redact as redact_declarations
 from api.compliance.engine import (
     Evaluation,
@@ -92,17 +92,23 @@ def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evalu
         return redact_participants(evaluation)
     if reach.reads_every(Record.participant):
         return evaluation
+    # Earlier lists too: their counts, as stored, differ from the caller's roster view (issue 16 F3).
+    hidden_rosters = roster_reach.rosters_matching_hidden(session, reach, evaluation)
     named = {e.id for f in evaluation.findings for e in f.evidence if e.type == "participant"}
-    if not named:
+    if not named and not hidden_rosters:
         return evaluation
-    reachable = set(
-        session.exec(
-            select(col(Participant.id)).where(
-                col(Participant.id).in_(named), reach.participants(Participant.id)
-            )
-        ).all()
+    reachable = (
+        set(
+            session.exec(
+                select(col(Participant.id)).where(
+                    col(Participant.id).in_(named), reach.participants(Participant.id)
+                )
+            ).all()
+        )
+        if named
+        else set()
     )
-    evaluation = redact_hidden_roster_matches(evaluation, named - reachable)
+    evaluation = redact_hidden_roster_matches(evaluation, named - reachable, hidden_rosters)
     return redact_participants(evaluation, keep=reachable)
 
 

@@ -16,7 +16,7 @@ from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from api.common import Day, forbid_extra
-from api.db import Timestamped, enum_type
+from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 from api.groups.models import Platform
 from api.identities.normalise import IdentityKind
 
@@ -42,6 +42,15 @@ class PlatformIdentity(IdentityBase, Timestamped, table=True):
     # The normalised form reconciliation compares (api.identities.normalise); never shown.
     match_key: str = Field(max_length=500, index=True)
     ended_on: date | None = None
+    # When a coordinator (or the CRM's key) recorded or verified it; null while it is a member of staff's
+    # own claim nobody has checked: such a claim matches no roster entry and is shown only to its claimant
+    # and the coordinators (docs/rosters.md, "Platform identities").
+    # Verified when made unless said otherwise: only `identities.service.record` makes a claim.
+    # (Set in Python, not a column default, so a claim's null is stored as null.)
+    verified_at: datetime | None = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"default": None}
+    )
+    verified_by_id: uuid.UUID | None = None
 
 
 class IdentityCreate(IdentityBase):
@@ -78,6 +87,10 @@ class IdentityEnd(SQLModel):
 class IdentityPublic(IdentityBase):
     id: uuid.UUID
     ended_on: date | None
+    verified_at: datetime | None = Field(
+        description="When a coordinator recorded or verified it; null for a member of staff's own claim "
+        "not yet verified (it matches no roster entry until it is)"
+    )
     created_at: datetime
     updated_at: datetime
     version: int

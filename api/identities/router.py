@@ -10,7 +10,7 @@ from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
 from api.common import IfMatch, Page, PageDep, QueryFlag, WriteReceipt, set_etag
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, NotFound
 from api.identities import service
 from api.identities.models import IdentityCreate, IdentityEnd, IdentityPublic, PlatformIdentity
 
@@ -36,7 +36,8 @@ def list_identities(
     current: Annotated[QueryFlag | None, Query(description="Only not ended (true) or ended (false)")] = None,
 ) -> Page[PlatformIdentity]:
     """How the people the caller may read appear on platforms: a young person's only to those who may read
-    the young person."""
+    the young person, a member of staff's to those who read the staff directory; an unverified claim only to
+    its claimant and the coordinators."""
     items, total = service.list_(
         session=session,
         reach=reach,
@@ -60,8 +61,12 @@ def record_identity(
     session: SessionDep, _: Writer, reach: ReachDep, data: IdentityCreate, response: Response
 ) -> PlatformIdentity | WriteReceipt:
     """Record a handle, profile URL, user id (`kind: handle`, with its `platform`), email address or phone
-    number for exactly one member of staff or participant. Rosters are matched against these. 409 when an
-    open identity of someone else has the same normalised value."""
+    number for exactly one member of staff or participant. Rosters are matched against these. Recorded by a
+    coordinator or the CRM it is verified, and 409 (field `value`) when someone else holds the same
+    normalised value as an identity or a contact detail. A member of staff's own is an unverified claim
+    (`verified_at` null) until a coordinator verifies it, and the answer is the same whether or not it
+    clashes: it tells nobody whether a value belongs to someone (docs/rosters.md). 409 when the person has
+    it already."""
     identity = service.record(session=session, reach=reach, data=data)
     set_etag(response, identity.version)
     return reach.answer(_kind(identity), identity, "created")
@@ -91,6 +96,34 @@ def end_identity(
         identity=identity,
         ended_on=data.ended_on,
         expected_version=expected_version,
+    )
+    set_etag(response, identity.version)
+    return reach.answer(_kind(identity), identity, "updated")
+
+
+@router.post(
+    "/{identity_id}/verify",
+    response_model=Written,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    summary="Verify a member of staff's claimed identity",
+)
+def verify_identity(
+    session: SessionDep,
+    _: Writer,
+    reach: ReachDep,
+    identity_id: uuid.UUID,
+    expected_version: IfMatch,
+    response: Response,
+) -> PlatformIdentity | WriteReceipt:
+    """A coordinator confirms a member of staff's own claim is theirs: from then on it matches roster
+    entries and is shown as theirs. 404 for a caller who does not verify (a coordinator or the CRM's key)
+    or an unknown identity; 409 naming `value` when someone else holds the value (the clash a member of
+    staff was not told of), naming `verified_at` when already verified."""
+    identity = session.get(PlatformIdentity, identity_id)
+    if identity is None:
+        raise NotFound(f"No identity with id {identity_id}")
+    identity = service.verify(
+        session=session, reach=reach, identity=identity, expected_version=expected_version
     )
     set_etag(response, identity.version)
     return reach.answer(_kind(identity), identity, "updated")

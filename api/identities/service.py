@@ -1,5 +1,14 @@
 """Platform identities: the verbs. A person's identities are read with the person's reach and written with
-write reach over the person (a member of staff records their own; a coordinator or the CRM anyone's)."""
+write reach over the person (a member of staff records their own; a coordinator or the CRM anyone's).
+
+An identity belongs to one person: a value is compared (by match key) with every verified identity and
+every contact field on record (a member of staff's official and personal email and phone, a young person's
+own and their carer's). A coordinator or the CRM (who may read everyone) is told of a clash: 409 naming the
+field. A member of staff's own claim is stored *unverified* whether or not it clashes, and the answer is the
+same either way, so the service tells nobody whether a handle, address or number belongs to someone they may
+not read; an unverified identity matches no roster entry and is shown only to its claimant and to those who
+verify it (the coordinators), who see the clash when they do (`verify`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,8 @@ from sqlmodel import Session, col, select
 
 from api import crud
 from api.audit import service as audit
-from api.auth.reach import Reach
+from api.auth.reach import Reach, Record
+from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.identities import normalise
 from api.identities.models import IdentityCreate, PlatformIdentity
@@ -19,17 +29,72 @@ from api.participants.models import Participant
 from api.staff.models import Staff
 
 # What the audit log says of an identity: whose, which kind, on which platform; never the handle itself.
-_AUDITED = ("staff_id", "participant_id", "platform", "kind", "ended_on")
+_AUDITED = ("staff_id", "participant_id", "platform", "kind", "ended_on", "verified_at")
+
+
+def verifies(reach: Reach) -> bool:
+    """Whether the caller records identities as fact and verifies others' claims: one who reads and changes
+    every person's record (a coordinator; the CRM's key, which writes only). Anyone else's claim waits."""
+    return reach.writes_every(Record.staff) and reach.writes_every(Record.participant)
 
 
 def _readable(reach: Reach) -> sa.ColumnElement[bool]:
-    return sa.or_(
+    """The identities the caller may see: a person's with the person's own reach (a young person's only to
+    those who may read the young person, `Record.participant`; a member of staff's to those who read the
+    staff directory, `Record.staff`); an unverified claim only to its claimant and to those who verify it."""
+    person = sa.or_(
         sa.and_(col(PlatformIdentity.staff_id).is_not(None), reach.staff(PlatformIdentity.staff_id)),
         sa.and_(
             col(PlatformIdentity.participant_id).is_not(None),
             reach.participants(PlatformIdentity.participant_id),
         ),
     )
+    if verifies(reach):
+        return person
+    own = (
+        col(PlatformIdentity.staff_id) == reach.actor.staff_id
+        if reach.actor.staff_id is not None
+        else sa.false()
+    )
+    return sa.and_(person, sa.or_(col(PlatformIdentity.verified_at).is_not(None), own))
+
+
+def holders(
+    session: Session, kind: normalise.IdentityKind, key: str, platform: object | None
+) -> set[uuid.UUID]:
+    """Everyone who holds the match key `key` of `kind` (the ids of members of staff and young people): a
+    verified open identity of that kind (a handle on the same `platform`), and for an email or phone, every
+    contact field on record, normalised as matching normalises it (`api.identities.normalise`). One query
+    per kind of record; the contact fields are read whole because their keys are computed, not stored."""
+    same_platform = _same_platform(platform)
+    found: set[uuid.UUID] = set()
+    for staff_id, participant_id in session.execute(
+        sa.select(col(PlatformIdentity.staff_id), col(PlatformIdentity.participant_id)).where(
+            col(PlatformIdentity.match_key) == key,
+            col(PlatformIdentity.kind) == kind,
+            same_platform,
+            col(PlatformIdentity.ended_on).is_(None),
+            col(PlatformIdentity.verified_at).is_not(None),
+        )
+    ):
+        found.add(staff_id or participant_id)
+    if kind is normalise.IdentityKind.handle:
+        return found
+    of = normalise.email_key if kind is normalise.IdentityKind.email else normalise.phone_key
+    columns = (
+        (col(Staff.email), col(Staff.personal_email))
+        if kind is normalise.IdentityKind.email
+        else (col(Staff.personal_phone),)
+    )
+    child_columns = (
+        (col(Participant.personal_email), col(Participant.carer_email))
+        if kind is normalise.IdentityKind.email
+        else (col(Participant.personal_phone), col(Participant.carer_phone))
+    )
+    for model_id, fields in ((col(Staff.id), columns), (col(Participant.id), child_columns)):
+        rows = session.execute(sa.select(model_id, *fields).where(sa.or_(*(f.is_not(None) for f in fields))))
+        found.update(r[0] for r in rows if any(v and of(v) == key for v in r[1:]))
+    return found
 
 
 def _writable(
@@ -108,32 +173,37 @@ def check_person(*, session: Session, reach: Reach, field: str, person_id: uuid.
 
 
 def record(*, session: Session, reach: Reach, data: IdentityCreate, commit: bool = True) -> PlatformIdentity:
-    """Record how a person appears on a platform.
+    """Record how a person appears on a platform: verified when a coordinator or the CRM records it, else
+    (a member of staff's own) an unverified claim, answered alike whether or not it clashes.
 
     Errors: 422 naming `staff_id`/`participant_id` for a person unknown or out of the caller's reach; 403
     for one they may read but not change (`check_person`); 422 naming `value` for a value with nothing to
-    match on; 409 (field `value`) when an open identity of another person already has the same match key."""
+    match on; 409 (field `value`) when the person already has it open, or, for a caller who verifies, when
+    someone else holds it (`holders`)."""
     field, person_id = _person_field(data)
     check_person(session=session, reach=reach, field=field, person_id=person_id)
-    identity = PlatformIdentity(**data.model_dump(), match_key="")
     key = normalise.key(data.kind, data.value)
     if key is None:
         raise Unprocessable.field("value", f"Nothing to match on in this {data.kind}")
-    identity.match_key = key
-    clash = session.exec(
-        select(PlatformIdentity).where(
+    identity = PlatformIdentity(**data.model_dump(), match_key=key)
+    own = session.exec(
+        select(PlatformIdentity.id).where(
             PlatformIdentity.match_key == key,
             PlatformIdentity.kind == data.kind,
-            PlatformIdentity.platform == data.platform
-            if data.platform is not None
-            else col(PlatformIdentity.platform).is_(None),
+            _same_platform(data.platform),
             col(PlatformIdentity.ended_on).is_(None),
+            PlatformIdentity.staff_id == data.staff_id
+            if data.staff_id is not None
+            else PlatformIdentity.participant_id == data.participant_id,
         )
     ).first()
-    if clash is not None:
-        raise Conflict(
-            "This identity is already recorded for someone (end it there first)", extra={"field": "value"}
-        )
+    if own is not None:
+        raise Conflict("This person already has this identity recorded", extra={"field": "value"})
+    if verifies(reach):
+        _refuse_clash(session, identity)
+        identity.verified_by_id = reach.actor.id
+    else:
+        identity.verified_at = None  # a claim: see the module's docstring
     session.add(identity)
     audit.record(
         session,
@@ -146,6 +216,48 @@ def record(*, session: Session, reach: Reach, data: IdentityCreate, commit: bool
         session.commit()
         session.refresh(identity)
     return identity
+
+
+def _same_platform(platform: object | None) -> sa.ColumnElement[bool]:
+    if platform is None:
+        return col(PlatformIdentity.platform).is_(None)
+    return col(PlatformIdentity.platform) == platform
+
+
+def _refuse_clash(session: Session, identity: PlatformIdentity, field: str = "value") -> None:
+    """409 naming `field` when anyone but the identity's person holds its match key."""
+    person = identity.staff_id or identity.participant_id
+    if holders(session, identity.kind, identity.match_key, identity.platform) - {person}:
+        raise Conflict(
+            "This identity is already recorded for someone else, as an identity or a contact detail (end "
+            "it or correct it there first)",
+            extra={"field": field},
+        )
+
+
+def verify(
+    *, session: Session, reach: Reach, identity: PlatformIdentity, expected_version: int | None
+) -> PlatformIdentity:
+    """A coordinator checks a member of staff's claim: from now on it matches roster entries and is shown
+    as theirs. Errors: 404 for a caller who does not verify (as for an unknown identity); 409 naming
+    `value` when someone else holds it, `verified_at` when already verified or `ended_on` once ended."""
+    if not verifies(reach):
+        raise NotFound(f"No identity with id {identity.id}")
+    if identity.verified_at is not None:
+        raise Conflict("This identity is already verified", extra={"field": "verified_at"})
+    if identity.ended_on is not None:
+        raise Conflict(f"This identity ended on {identity.ended_on}", extra={"field": "ended_on"})
+    _refuse_clash(session, identity)
+    before = audit.snapshot(identity)
+    identity.verified_at, identity.verified_by_id = utcnow(), reach.actor.id
+    return crud.save(
+        session,
+        identity,
+        actor=reach.actor,
+        action="identity.verify",
+        before=before,
+        expected_version=expected_version,
+    )
 
 
 def end(

@@ -28,7 +28,6 @@ from api.identities import service as identities
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
 from api.memberships.models import MemberRole, Membership
-from api.rosters.directory import IDENTITY
 from api.rosters.match import EntryState, Person
 from api.rosters.models import Change, GroupRoster, Match, Resolution, ResolutionIn, RosterEntry
 from api.rosters.reading import load_states, referrer
@@ -60,40 +59,40 @@ def _identify(session: Session, reach: Reach, data: ResolutionIn) -> tuple[str, 
 
 def _record_identities(session: Session, group: Group, entry: RosterEntry, kind: str, pid: uuid.UUID) -> int:
     """Record the entry's handle, email and phone as the person's identities, so the next roster matches
-    them for certain; a value already held by someone (an open identity) is left alone. Returns how many."""
+    them for certain; one the person holds already is left as it is. Returns how many were added.
+
+    Errors: 409 naming `handle`, `email` or `phone` when someone else holds that value (a verified identity
+    or a contact detail, `identities.holders`), saying not whom; nothing is recorded."""
     values = (
-        (IdentityKind.handle, entry.handle, group.platform),
-        (IdentityKind.email, entry.email, None),
-        (IdentityKind.phone, entry.phone, None),
+        ("handle", IdentityKind.handle, entry.handle, group.platform),
+        ("email", IdentityKind.email, entry.email, None),
+        ("phone", IdentityKind.phone, entry.phone, None),
     )
-    added = 0
-    for identity_kind, value, platform in values:
+    new: list[PlatformIdentity] = []
+    for field, identity_kind, value, platform in values:
         key = normalise.key(identity_kind, value) if value else None
-        if key is None:
+        if key is None or value is None:
             continue
-        held = session.execute(
-            sa.select(IDENTITY.id).where(
-                IDENTITY.kind == identity_kind.value,
-                IDENTITY.match_key == key,
-                IDENTITY.ended_on.is_(None),
-                IDENTITY.platform.is_(None) if platform is None else IDENTITY.platform == platform.value,
+        held = identities.holders(session, identity_kind, key, platform)
+        if held - {pid}:
+            raise Conflict(
+                f"This entry's {field} is already recorded for someone else, so it cannot be this person's: "
+                "ask a coordinator to check whose it is",
+                extra={"field": field},
             )
-        ).first()
-        if held is not None:
-            continue
-        assert value is not None
-        session.add(
-            PlatformIdentity(
-                staff_id=pid if kind == "staff" else None,
-                participant_id=pid if kind == "participant" else None,
-                platform=platform,
-                kind=identity_kind,
-                value=value,
-                match_key=key,
+        if pid not in held:
+            new.append(
+                PlatformIdentity(
+                    staff_id=pid if kind == "staff" else None,
+                    participant_id=pid if kind == "participant" else None,
+                    platform=platform,
+                    kind=identity_kind,
+                    value=value,
+                    match_key=key,
+                )
             )
-        )
-        added += 1
-    return added
+    session.add_all(new)
+    return len(new)
 
 
 def resolve(
@@ -134,9 +133,9 @@ def resolve(
             )
     elif data.resolution is Resolution.identified:
         kind, pid = _identify(session, reach, data)
+        _record_identities(session, group, entry, kind, pid)  # first: a 409 there leaves nothing changed
         entry.staff_id = pid if kind == "staff" else None
         entry.participant_id = pid if kind == "participant" else None
-        _record_identities(session, group, entry, kind, pid)
     else:
         if data.removed_on is None:
             raise Unprocessable.field(

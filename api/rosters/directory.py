@@ -83,6 +83,8 @@ def directory(session: Session, group: Group, today: date, reach: Reach | None =
     identities = session.execute(
         sa.select(IDENTITY.kind, IDENTITY.match_key, IDENTITY.staff_id, IDENTITY.participant_id).where(
             IDENTITY.ended_on.is_(None),
+            # A member of staff's unverified claim matches nobody: it may be someone else's value.
+            IDENTITY.verified_at.is_not(None),
             sa.or_(IDENTITY.platform.is_(None), IDENTITY.platform == group.platform.value),
         )
     ).all()

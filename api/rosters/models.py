@@ -12,7 +12,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
+from pydantic import BeforeValidator
 from sqlmodel import Field, SQLModel
 
 from api.common import Day, Flag, forbid_extra
@@ -91,6 +93,25 @@ class RosterEntry(Timestamped, table=True):
 # --- input -------------------------------------------------------------------------------------------------
 
 
+def _platform_role(value: object) -> object:
+    """A role as platforms name it: "Owner" and "Group admin" are admins (spaces, hyphens, case ignored)."""
+    if isinstance(value, str):
+        folded = "_".join(value.strip().lower().replace("-", " ").replace("_", " ").split())
+        return ROLE_NAMES.get(folded, value)
+    return value
+
+
+# The names a platform or spreadsheet gives a role, folded (lower case, words joined by "_"): JSON and CSV
+# alike (docs/rosters.md).
+ROLE_NAMES = {
+    "admin": "admin",
+    "owner": "admin",
+    "group_admin": "admin",
+    "moderator": "moderator",
+    "member": "member",
+}
+
+
 class EntryIn(SQLModel):
     model_config = forbid_extra(
         {"display_name": "Maya Okafor", "handle": "maya.okafor", "platform_role": "member"},
@@ -99,7 +120,10 @@ class EntryIn(SQLModel):
     handle: str | None = Field(default=None, max_length=500, description="User name, user id or profile URL")
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
-    platform_role: PlatformRole = PlatformRole.member
+    platform_role: Annotated[PlatformRole, BeforeValidator(_platform_role)] = Field(
+        default=PlatformRole.member,
+        description="admin (or owner, group admin), moderator or member",
+    )
     joined_on: Day | None = None
 
 

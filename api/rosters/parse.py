@@ -22,8 +22,10 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
+from api.common import control_character_errors
 from api.errors import FieldError, Unprocessable
-from api.rosters.models import MAX_ENTRIES, EntryIn, PlatformRole, RosterUpload
+from api.identities import normalise
+from api.rosters.models import MAX_ENTRIES, ROLE_NAMES, EntryIn, PlatformRole, RosterUpload
 
 # Accepted column names (after folding: lower case, runs of spaces, hyphens and underscores as one "_").
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -36,13 +38,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
 IDENTIFYING = ("display_name", "handle", "email", "phone")
-ROLES = {
-    "admin": "admin",
-    "owner": "admin",
-    "group_admin": "admin",
-    "moderator": "moderator",
-    "member": "member",
-}
+ROLES = ROLE_NAMES
 _SEPARATORS = re.compile(r"[\s\-_]+")
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
@@ -244,12 +240,22 @@ def _visible(value: str | None) -> bool:
 
 
 def check_entry(entry: EntryIn, source: Source, row: int) -> EntryIn:
-    """An entry must say who the member is (a name, handle, email or phone with something visible in it)
-    and hold no NUL character (PostgreSQL cannot store one: refused alike on every database). Errors: 422
-    naming the place as `source` says it."""
+    """An entry must say who the member is (a name, handle, email or phone with something visible in it),
+    hold no control character and no line break in those one-line fields (the rule every JSON body is held
+    to, `api.common.control_character_errors`: PostgreSQL cannot store a NUL, and an escape sequence
+    rewrites a terminal), and an email or phone must be one matching can read (an "@" in an email, a digit
+    in a phone: `api.identities.normalise`). The same for CSV and JSON. Errors: 422 naming the place as
+    `source` says it."""
     for column in IDENTIFYING:
-        if "\x00" in (getattr(entry, column) or ""):
+        value = getattr(entry, column)
+        if "\x00" in (value or ""):
             raise source.error(row, column, "holds a NUL character")
+        for _, message in control_character_errors(value, column, one_line=True):
+            raise source.error(row, column, message)
+    if entry.email is not None and entry.email.strip() and normalise.email_key(entry.email) is None:
+        raise source.error(row, "email", f"{entry.email.strip()!r} is not an email address (no @)")
+    if entry.phone is not None and entry.phone.strip() and normalise.phone_key(entry.phone) is None:
+        raise source.error(row, "phone", f"{entry.phone.strip()!r} is not a phone number (no digits)")
     if not any(_visible(getattr(entry, c)) for c in IDENTIFYING):
         raise source.error(row, "display_name", "names nobody: give a name, handle, email or phone")
     return entry

@@ -6,4 +6,6 @@ ROUTES = {
     ("GET", "/api/v1/identities"): {C, S, T, I},
     ("POST", "/api/v1/identities"): {C, S, I},
     ("POST", "/api/v1/identities/{identity_id}/end"): {C, S, I},
+    # The permission admits staff; the service answers them 404 (only a coordinator or the CRM verifies).
+    ("POST", "/api/v1/identities/{identity_id}/verify"): {C, S, I},
 }
