@@ -26,7 +26,19 @@ import api
 API = Path(api.__file__).parent
 
 KERNEL = frozenset(
-    {"db", "errors", "crud", "idempotency", "common", "clock", "config", "events", "limits", "logging"}
+    {
+        "db",
+        "errors",
+        "problems",
+        "crud",
+        "idempotency",
+        "common",
+        "clock",
+        "config",
+        "events",
+        "limits",
+        "logging",
+    }
 )
 # Where the app, the command line and the worker are put together: they may import anything; nothing but
 # another root imports them. `models` imports every table for Alembic; `listeners` every event subscriber.

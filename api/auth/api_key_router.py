@@ -11,7 +11,8 @@ from api.auth.principal import Principal, require
 from api.auth.roles import Permission
 from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
 from api.db import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.problems import ProblemCode
 
 router = APIRouter()
 
@@ -23,6 +24,8 @@ def api_key_or_404(key_id: uuid.UUID, session: SessionDep) -> ApiKey:
 
 
 ApiKeyById = Annotated[ApiKey, Depends(api_key_or_404)]
+
+EXPIRED = conflict(ProblemCode.api_key_expired)
 
 
 @router.get("", response_model=Page[ApiKeyPublic], summary="List API keys")
@@ -76,7 +79,7 @@ def revoke_api_key(
 @router.post(
     "/{key_id}/confirm",
     response_model=ApiKeyPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **EXPIRED, **PRECONDITION},
     summary="Confirm an API key for the organisation",
 )
 def confirm_api_key(
@@ -94,7 +97,7 @@ def confirm_api_key(
 @router.post(
     "/{key_id}/rotate",
     response_model=ApiKeyCreated,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **EXPIRED, **PRECONDITION},
     summary="Rotate an API key's secret",
 )
 def rotate_api_key(

@@ -13,6 +13,7 @@ from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyRotate
 from api.auth.principal import Principal, hash_api_key
 from api.db import utcnow
 from api.errors import Conflict, Unprocessable
+from api.problems import ProblemCode
 
 KEY_PREFIX = "esk_"
 # Enough to recognise a key in a list or a log ("esk_" and 8 random characters), far too little to guess it.
@@ -59,7 +60,6 @@ def create(*, session: Session, actor: Principal, data: ApiKeyCreate) -> tuple[A
 
 
 # The 409 code for confirming or rotating an expired key without a new expiry.
-EXPIRED = "api_key_expired"
 
 
 def _working(key: ApiKey) -> None:
@@ -82,7 +82,7 @@ def confirm(
     if _expired(key):
         raise Conflict(
             "This key has expired: confirming it would not make it work; rotate it with a new expires_at",
-            code=EXPIRED,
+            code=ProblemCode.api_key_expired,
         )
     before = audit.snapshot(key)
     key.confirmed_by_id, key.confirmed_at = actor.id, utcnow()
@@ -111,7 +111,7 @@ def rotate(
     if _expired(key) and not new_expiry:
         raise Conflict(
             "This key has expired: give a new expires_at (a future time, or null for none) to rotate it",
-            code=EXPIRED,
+            code=ProblemCode.api_key_expired,
         )
     before = audit.snapshot(key)
     if new_expiry and data is not None:

@@ -11,7 +11,8 @@ from api.auth.principal import Principal, require
 from api.auth.roles import Permission, Role
 from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
 from api.db import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.problems import ProblemCode
 
 router = APIRouter()
 
@@ -73,7 +74,7 @@ def get_user(_: Admin, user: UserById, response: Response) -> User:
 @router.patch(
     "/{user_id}",
     response_model=UserPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **conflict(ProblemCode.last_coordinator), **PRECONDITION},
     summary="Change a user's role or disable them",
 )
 def update_user(

@@ -18,8 +18,9 @@ from api.consents.models import (
 )
 from api.errors import Conflict, FieldError, Forbidden, Unprocessable
 from api.participants.models import Participant
+from api.problems import ProblemCode
 
-APPEND_ONLY = "consent_is_append_only"
+APPEND_ONLY = ProblemCode.consent_is_append_only
 # What was consented to, by whom and when: a push that differs in any of these is a different consent.
 _GIVEN = (
     "participant_id",

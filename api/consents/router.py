@@ -32,8 +32,9 @@ from api.consents.models import (
     Purpose,
 )
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
 from api.participants.models import Participant
+from api.problems import ProblemCode
 
 router = APIRouter()
 participant_router = APIRouter()
@@ -116,7 +117,7 @@ def list_consents(
     "",
     response_model=Written,
     status_code=status.HTTP_201_CREATED,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **conflict(ProblemCode.consent_already_recorded)},
     summary="Record a consent",
 )
 def create_consent(
@@ -140,7 +141,7 @@ def create_consent(
     responses={
         201: {"model": Written, "description": "Created"},
         **NOT_FOUND,
-        **CONFLICT,
+        **conflict(ProblemCode.consent_is_append_only, ProblemCode.consent_already_recorded),
         **PRECONDITION,
     },
     summary="Record or withdraw a consent by the CRM's id",

@@ -28,6 +28,7 @@ from api.db import utcnow
 from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
 from api.participants.models import Participant
 from api.policy import service as policy
+from api.problems import ProblemCode
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
 
@@ -259,7 +260,7 @@ def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
     return crud.save(session, consent, actor=reach.actor, action="consent.create", unique_fields=UNIQUE)
 
 
-ALREADY_RECORDED = "consent_already_recorded"
+ALREADY_RECORDED = ProblemCode.consent_already_recorded
 
 
 def _key(value: str) -> str:

@@ -37,6 +37,7 @@ from api.incidents.models import (
     TransitionCreate,
 )
 from api.incidents.statistics import IncidentStats
+from api.problems import ProblemCode
 
 router = APIRouter()
 
@@ -47,7 +48,8 @@ StatsReader = Annotated[Principal, Depends(require(Permission.INCIDENT_STATS))]
 
 TRANSITION_CONFLICT: Responses = {
     409: problem(
-        "Not a transition the lifecycle allows from the current status; `allowed` lists those it does"
+        "Not a transition the lifecycle allows from the current status; `allowed` lists those it does",
+        ProblemCode.invalid_transition,
     )
 }
 REPORTER_ONLY: Responses = {

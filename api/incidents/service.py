@@ -43,6 +43,7 @@ from api.incidents.models import (
 )
 from api.participants.models import Participant
 from api.policy import service as policy
+from api.problems import ProblemCode
 from api.staff.models import Staff
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -292,7 +293,7 @@ def transition(
         names = ", ".join(a.value for a in allowed)
         raise Conflict(
             f"An incident that is {incident.status.value} can move only to: {names}",
-            code="invalid_transition",
+            code=ProblemCode.invalid_transition,
             extra={"status": incident.status.value, "allowed": [a.value for a in allowed]},
         )
     closing = data.to_status is IncidentStatus.closed

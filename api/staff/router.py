@@ -10,7 +10,8 @@ from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
 from api.common import IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.problems import ProblemCode
 from api.staff import service
 from api.staff.models import (
     EmploymentType,
@@ -34,6 +35,8 @@ def staff_or_404(staff_id: uuid.UUID, session: SessionDep) -> Staff:
 StaffById = Annotated[Staff, Depends(staff_or_404)]
 # A caller who may write staff records but not read them (a `sync:write` key) gets a receipt, not the record.
 Written = StaffPublic | WriteReceipt
+
+LAST_COORDINATOR = conflict(ProblemCode.last_coordinator)
 
 
 @router.get("", response_model=Page[StaffPublic], summary="List staff")
@@ -81,7 +84,7 @@ def create_staff(
 @router.put(
     "/by-external-id/{external_id}",
     response_model=Written,
-    responses={201: {"model": Written, "description": "Created"}, **CONFLICT, **PRECONDITION},
+    responses={201: {"model": Written, "description": "Created"}, **LAST_COORDINATOR, **PRECONDITION},
     summary="Create or replace by the CRM's id",
 )
 def upsert_staff_by_external_id(
@@ -119,7 +122,7 @@ def get_staff(_: Reader, staff: StaffById, response: Response) -> Staff:
 @router.patch(
     "/{staff_id}",
     response_model=Written,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **LAST_COORDINATOR, **PRECONDITION},
     summary="Update staff",
 )
 def update_staff(
@@ -147,7 +150,7 @@ def update_staff(
 @router.post(
     "/{staff_id}/leave",
     response_model=Written,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **LAST_COORDINATOR, **PRECONDITION},
     summary="Record leaving",
 )
 def leave_staff(

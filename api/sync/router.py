@@ -14,6 +14,7 @@ from api.deps import SessionDep
 from api.errors import Responses, problem
 from api.participants import service as participants_service
 from api.participants.models import Participant, ParticipantCreate
+from api.problems import ProblemCode
 from api.staff import service as staff_service
 from api.staff.models import Staff, StaffCreate
 from api.sync import service
@@ -31,7 +32,9 @@ Syncer = Annotated[Principal, Depends(require(Permission.SYNC_WRITE))]
 INTERRUPTED: Responses = {
     503: problem(
         "The database failed: `sync_interrupted` when it failed part way, with `records_saved`, `failed_at` "
-        "and the `results` up to the failure. Send the same batch again (with the same Idempotency-Key)."
+        "and the `results` up to the failure. Send the same batch again (with the same Idempotency-Key).",
+        ProblemCode.sync_interrupted,
+        ProblemCode.database_unavailable,
     )
 }
 

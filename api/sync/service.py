@@ -27,6 +27,7 @@ from api.errors import DATABASE_ERRORS, AppError, FieldError
 from api.memberships.models import Membership
 from api.memberships.scope import current_on
 from api.participants.models import Participant
+from api.problems import ProblemCode
 from api.staff.models import Staff
 from api.sync.models import (
     BatchInterrupted,
@@ -159,7 +160,7 @@ def run(
                     index=index,
                     external_id=external_id,
                     status=SyncStatus.rejected,
-                    code="validation_error",
+                    code=ProblemCode.validation_error,
                     detail="Invalid fields: " + ", ".join(sorted({e.field for e in errors})),
                     errors=errors,
                 )
@@ -204,7 +205,7 @@ def _rejected(index: int, external_id: str | None, field: str, message: str) -> 
         index=index,
         external_id=external_id,
         status=SyncStatus.rejected,
-        code="validation_error",
+        code=ProblemCode.validation_error,
         detail=f"{field}: {message}",
         errors=[FieldError(field=field, message=message, type="value_error")],
     )
