@@ -38,8 +38,7 @@ def list_api_keys(
     ] = None,
 ) -> Page[ApiKey]:
     """Every key, newest first, with its prefix and when it was last used (never the secret)."""
-    items, total = service.list_(session=session, limit=paging.limit, offset=paging.offset, revoked=revoked)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_(session=session, paging=paging, revoked=revoked)
 
 
 @router.post(

@@ -11,6 +11,7 @@ from api import crud
 from api.audit import service as audit
 from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyRotate
 from api.auth.principal import Principal, hash_api_key
+from api.common import Page, PageParams
 from api.db import utcnow
 from api.errors import Conflict, Unprocessable
 from api.problems import ProblemCode
@@ -25,9 +26,7 @@ def get(*, session: Session, key_id: uuid.UUID) -> ApiKey:
     return crud.get_or_404(session, ApiKey, key_id, "API key")
 
 
-def list_(
-    *, session: Session, limit: int, offset: int, revoked: bool | None = None
-) -> tuple[list[ApiKey], int]:
+def list_(*, session: Session, paging: PageParams, revoked: bool | None = None) -> Page[ApiKey]:
     """A page of keys, newest first."""
     query = select(ApiKey)
     if revoked is True:
@@ -35,7 +34,7 @@ def list_(
     elif revoked is False:
         query = query.where(col(ApiKey.revoked_at).is_(None))
     query = query.order_by(col(ApiKey.created_at).desc(), col(ApiKey.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def _new_secret() -> str:

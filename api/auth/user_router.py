@@ -37,16 +37,14 @@ def list_users(
     q: Annotated[str | None, Query(max_length=254, description="Part of an email")] = None,
 ) -> Page[User]:
     """Every sign-in account, ordered by email."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         role=role,
         is_active=is_active,
         staff_id=staff_id,
         q=q,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(

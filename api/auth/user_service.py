@@ -12,7 +12,7 @@ from api.auth.models import User, UserCreate, UserUpdate
 from api.auth.passwords import hash_password
 from api.auth.principal import Principal
 from api.auth.roles import USER_ROLES, Role
-from api.common import contains, in_force
+from api.common import Page, PageParams, contains, in_force
 from api.errors import Conflict, Unprocessable
 from api.staff.models import Staff
 
@@ -33,13 +33,12 @@ def get(*, session: Session, user_id: uuid.UUID) -> User:
 def list_(
     *,
     session: Session,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     role: Role | None = None,
     is_active: bool | None = None,
     staff_id: uuid.UUID | None = None,
     q: str | None = None,
-) -> tuple[list[User], int]:
+) -> Page[User]:
     """A filtered page of accounts, by email then id."""
     query = select(User)
     if role is not None:
@@ -50,7 +49,7 @@ def list_(
         query = query.where(User.staff_id == staff_id)
     if q:
         query = query.where(contains(User.email, q))
-    return crud.page(session, query.order_by(col(User.email), col(User.id)), limit=limit, offset=offset)
+    return crud.paged(session, query.order_by(col(User.email), col(User.id)), paging)
 
 
 def create(*, session: Session, actor: Principal, data: UserCreate) -> User:

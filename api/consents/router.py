@@ -94,22 +94,15 @@ def list_consents(
 ) -> Page[ConsentPublic]:
     """The consent history, withdrawn and expired records included, ordered by `given_on` then id. Staff see
     the consents of the participants currently in their groups."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         participant_id=participant_id,
         kind=kind,
         purpose=purpose,
         given_by=given_by,
         in_force=in_force,
-    )
-    return Page(
-        items=service.publics(session=session, consents=items),
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
     )
 
 

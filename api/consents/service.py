@@ -14,6 +14,7 @@ from sqlmodel import Session, String, cast, col, or_, select
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
+from api.common import Page, PageParams
 from api.consents import logic
 from api.consents.models import (
     Consent,
@@ -188,15 +189,14 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     participant_id: uuid.UUID | None = None,
     kind: ConsentKind | None = None,
     purpose: Purpose | None = None,
     given_by: GivenBy | None = None,
     in_force: bool | None = None,
-) -> tuple[list[Consent], int]:
-    """A filtered page of the consents the caller may see, by given_on then id."""
+) -> Page[ConsentPublic]:
+    """A filtered page of the consents the caller may see, by given_on then id, as they are answered."""
     query = select(Consent).where(reach.consents(Consent.participant_id))
     if participant_id is not None:
         query = query.where(Consent.participant_id == participant_id)
@@ -217,7 +217,8 @@ def list_(
         )
         query = query.where(holds if in_force else sa.not_(holds))
     query = query.order_by(col(Consent.given_on), col(Consent.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    found = crud.paged(session, query, paging)
+    return crud.recast(found, publics(session=session, consents=found.items))
 
 
 # --- writing consents -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from api import clock, crud, events
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
-from api.common import check_order, contains
+from api.common import Page, PageParams, check_order, contains
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.groups.models import (
@@ -89,14 +89,13 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     platform: Platform | None = None,
     status: GroupStatus | None = None,
     visibility: Visibility | None = None,
     project: str | None = None,
     q: str | None = None,
-) -> tuple[list[GroupPublic], int]:
+) -> Page[GroupPublic]:
     """A filtered page of the groups within the caller's reach, by name then id, with member counts."""
     conditions: list[ColumnElement[bool]] = [reach.groups(Group.id)]
     if platform is not None:
@@ -114,10 +113,11 @@ def list_(
         select(Group, _member_count())
         .where(*conditions)
         .order_by(col(Group.name), col(Group.id))
-        .limit(limit)
-        .offset(offset)
+        .limit(paging.limit)
+        .offset(paging.offset)
     ).all()
-    return [_public(group, int(count)) for group, count in rows], int(total)
+    items = [_public(group, int(count)) for group, count in rows]
+    return Page(items=items, total=int(total), limit=paging.limit, offset=paging.offset)
 
 
 def create(*, session: Session, reach: Reach, data: GroupCreate) -> Group:
@@ -256,9 +256,7 @@ def check_may_record(*, session: Session, reach: Reach, group: Group) -> None:
         )
 
 
-def list_risk_assessments(
-    *, session: Session, group: Group, limit: int, offset: int
-) -> tuple[list[RiskAssessment], int]:
+def list_risk_assessments(*, session: Session, group: Group, paging: PageParams) -> Page[RiskAssessment]:
     """A group's risk assessments, newest first."""
     query = (
         select(RiskAssessment)
@@ -269,7 +267,7 @@ def list_risk_assessments(
             col(RiskAssessment.id),
         )
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def record_risk_assessment(
@@ -286,7 +284,7 @@ def record_risk_assessment(
     return assessment
 
 
-def list_reviews(*, session: Session, group: Group, limit: int, offset: int) -> tuple[list[GroupReview], int]:
+def list_reviews(*, session: Session, group: Group, paging: PageParams) -> Page[GroupReview]:
     """A group's reviews, newest first."""
     query = (
         select(GroupReview)
@@ -295,7 +293,7 @@ def list_reviews(*, session: Session, group: Group, limit: int, offset: int) -> 
             col(GroupReview.reviewed_on).desc(), col(GroupReview.created_at).desc(), col(GroupReview.id)
         )
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewCreate) -> GroupReview:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from api import crud
 from api.auth.reach import Reach
+from api.common import Page, PageParams
 from api.db import utcnow
 from api.errors import NotFound, Unprocessable
 from api.incidents import checks
@@ -62,13 +63,13 @@ def _entry_order() -> tuple[Any, ...]:
 
 
 def list_entries(
-    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
-) -> tuple[list[EntryPublic], int]:
+    *, session: Session, reach: Reach, incident: Incident, paging: PageParams
+) -> Page[EntryPublic]:
     """The incident's entries in the order things happened; the read is logged."""
     query = select(IncidentEntry).where(IncidentEntry.incident_id == incident.id).order_by(*_entry_order())
-    items, total = crud.page(session, query, limit=limit, offset=offset)
+    found = crud.paged(session, query, paging)
     checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.entries)
-    return entries_public(session, items), total
+    return crud.recast(found, entries_public(session, found.items))
 
 
 def get_entry(*, session: Session, reach: Reach, incident: Incident, entry_id: uuid.UUID) -> EntryPublic:

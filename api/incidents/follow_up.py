@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.reach import Reach
+from api.common import Page, PageParams
 from api.errors import FieldError, Unprocessable
 from api.incidents import checks, chronology
 from api.incidents.follow_up_models import (
@@ -107,17 +108,17 @@ def add_notification(
 
 
 def list_notifications(
-    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
-) -> tuple[list[NotificationPublic], int]:
+    *, session: Session, reach: Reach, incident: Incident, paging: PageParams
+) -> Page[NotificationPublic]:
     """Parent and carer notifications and decisions, in the order recorded; the read is logged."""
     query = (
         select(IncidentNotification)
         .where(IncidentNotification.incident_id == incident.id)
         .order_by(col(IncidentNotification.created_at), col(IncidentNotification.id))
     )
-    items, total = crud.page(session, query, limit=limit, offset=offset)
+    found = crud.paged(session, query, paging)
     checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.notifications)
-    return [_notification_public(n) for n in items], total
+    return crud.recast(found, [_notification_public(n) for n in found.items])
 
 
 def add_referral(
@@ -136,8 +137,8 @@ def add_referral(
 
 
 def list_referrals(
-    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
-) -> tuple[list[IncidentReferral], int]:
+    *, session: Session, reach: Reach, incident: Incident, paging: PageParams
+) -> Page[IncidentReferral]:
     """Referrals by date; the read is logged."""
     query = (
         select(IncidentReferral)
@@ -146,14 +147,12 @@ def list_referrals(
             col(IncidentReferral.referred_on), col(IncidentReferral.created_at), col(IncidentReferral.id)
         )
     )
-    items, total = crud.page(session, query, limit=limit, offset=offset)
+    found = crud.paged(session, query, paging)
     checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.referrals)
-    return items, total
+    return found
 
 
-def timeline(
-    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
-) -> tuple[list[TimelineItem], int]:
+def timeline(*, session: Session, reach: Reach, incident: Incident, paging: PageParams) -> Page[TimelineItem]:
     """Entries, transitions, notifications and (for coordinators) referrals in the order they happened."""
     items: list[TimelineItem] = []
     entries = session.exec(select(IncidentEntry).where(IncidentEntry.incident_id == incident.id)).all()
@@ -202,16 +201,14 @@ def timeline(
             )
     items.sort(key=lambda i: (i.at, i.recorded_at, i.kind))
     checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.timeline)
-    return items[offset : offset + limit], len(items)
+    return crud.listed(items, paging)
 
 
-def list_views(
-    *, session: Session, incident: Incident, limit: int, offset: int
-) -> tuple[list[IncidentView], int]:
+def list_views(*, session: Session, incident: Incident, paging: PageParams) -> Page[IncidentView]:
     """Who has read the incident, oldest first."""
     query = (
         select(IncidentView)
         .where(IncidentView.incident_id == incident.id)
         .order_by(col(IncidentView.viewed_at), col(IncidentView.id))
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)

@@ -82,11 +82,10 @@ def list_incidents(
     """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
     `occurred_to` are whole days of the organisation's calendar (`ORGANISATION_TIMEZONE`), both included.
     Every incident returned is written to its view log."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         status=status,
         category=category,
         severity=severity,
@@ -94,7 +93,6 @@ def list_incidents(
         occurred_from=occurred_from,
         occurred_to=occurred_to,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(
@@ -200,10 +198,7 @@ def get_incident_timeline(
 ) -> Page[TimelineItem]:
     """Entries, transitions, headline corrections, parent and carer notifications and (for coordinators)
     referrals in one list, in the order they happened. The read is written to the view log."""
-    items, total = follow_up.timeline(
-        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return follow_up.timeline(session=session, reach=reach, incident=incident, paging=paging)
 
 
 @router.post(
@@ -231,10 +226,7 @@ def list_incident_entries(
     session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[EntryPublic]:
     """The chronology in the order things happened. The read is written to the view log."""
-    items, total = chronology.list_entries(
-        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return chronology.list_entries(session=session, reach=reach, incident=incident, paging=paging)
 
 
 @router.get(
@@ -277,10 +269,7 @@ def list_parent_notifications(
 ) -> Page[NotificationPublic]:
     """Notifications and decisions not to inform, in the order recorded. The read is written to the view
     log."""
-    items, total = follow_up.list_notifications(
-        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return follow_up.list_notifications(session=session, reach=reach, incident=incident, paging=paging)
 
 
 @router.post(
@@ -308,10 +297,7 @@ def list_incident_referrals(
     session: SessionDep, _: Manager, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[IncidentReferral]:
     """Referrals by date. The read is written to the view log."""
-    items, total = follow_up.list_referrals(
-        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return follow_up.list_referrals(session=session, reach=reach, incident=incident, paging=paging)
 
 
 @router.get(
@@ -324,7 +310,4 @@ def list_incident_views(
     session: SessionDep, _: Manager, incident: IncidentById, paging: PageDep
 ) -> Page[IncidentView]:
     """Every read of the incident: who, when and which view, oldest first."""
-    items, total = follow_up.list_views(
-        session=session, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return follow_up.list_views(session=session, incident=incident, paging=paging)

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from api import clock, crud, events
 from api.audit import service as audit
 from api.auth.reach import Reach
-from api.common import check_order
+from api.common import Page, PageParams, check_order
 from api.db import utcnow
 from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
 from api.incidents import checks
@@ -133,15 +133,14 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     status: IncidentStatus | None = None,
     category: Category | None = None,
     severity: Severity | None = None,
     group_id: uuid.UUID | None = None,
     occurred_from: date | None = None,
     occurred_to: date | None = None,
-) -> tuple[list[IncidentPublic], int]:
+) -> Page[IncidentPublic]:
     """A filtered page of the incidents in the caller's reach, newest first; each one returned is logged."""
     check_order(occurred_from, occurred_to, start_field="occurred_from", end_field="occurred_to")
     query = select(Incident).where(reach.incidents(Incident.reported_by_id))
@@ -159,10 +158,11 @@ def list_(
         # Whole days of the organisation's calendar, `occurred_to` included.
         query = query.where(col(Incident.occurred_at) < clock.start_of(occurred_to + timedelta(days=1)))
     query = query.order_by(col(Incident.occurred_at).desc(), col(Incident.id))
-    items, total = crud.page(session, query, limit=limit, offset=offset)
-    if items:
-        checks.log_views(session, caller=reach.actor, incident_ids=[i.id for i in items], via=ViewKind.list)
-    return to_public(session=session, incidents=items), total
+    found = crud.paged(session, query, paging)
+    if found.items:
+        ids = [i.id for i in found.items]
+        checks.log_views(session, caller=reach.actor, incident_ids=ids, via=ViewKind.list)
+    return crud.recast(found, to_public(session=session, incidents=found.items))
 
 
 def create(*, session: Session, reach: Reach, data: IncidentCreate) -> IncidentPublic:

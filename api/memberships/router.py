@@ -55,18 +55,16 @@ def list_memberships(
 ) -> Page[Membership]:
     """Memberships the caller may read, by start date. Staff see those of the groups they are currently in.
     Ended memberships stay listed with their `ended_on`."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         group_id=group_id,
         staff_id=staff_id,
         participant_id=participant_id,
         current=current,
         role=role,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(

@@ -59,17 +59,15 @@ def list_participants(
 ) -> Page[Participant]:
     """The participants the caller may see, ordered by name. Staff see only the participants currently in
     a group they are currently in. Participants who left stay listed with their `left_on`."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         current=current,
         external_id=external_id,
         q=q,
         group_id=group_id,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(

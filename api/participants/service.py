@@ -13,7 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from api import clock, crud
 from api.auth.reach import Reach
-from api.common import check_order, contains
+from api.common import Page, PageParams, check_order, contains
 from api.errors import NotFound, Unprocessable
 from api.memberships.models import Membership
 from api.memberships.scope import current_on
@@ -52,13 +52,12 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     current: bool | None = None,
     external_id: str | None = None,
     q: str | None = None,
     group_id: uuid.UUID | None = None,
-) -> tuple[list[Participant], int]:
+) -> Page[Participant]:
     """A filtered page of the participants the caller may see, by name then id."""
     query: SelectOfScalar[Participant] = select(Participant).where(reach.participants(Participant.id))
     today = clock.today()
@@ -83,7 +82,7 @@ def list_(
         )
         query = query.where(col(Participant.id).in_(members))
     query = query.order_by(col(Participant.full_name), col(Participant.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def create(*, session: Session, reach: Reach, data: ParticipantCreate) -> Participant:

@@ -51,17 +51,15 @@ def list_staff(
     q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None,
 ) -> Page[Staff]:
     """The staff directory, ordered by name. Departed staff stay listed with their `left_on`."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         current=current,
         employment_type=employment_type,
         is_esafety_coordinator=is_esafety_coordinator,
         external_id=external_id,
         q=q,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(

@@ -11,7 +11,7 @@ from api import clock, crud
 from api.auth.coordinators import keep_one_for_staff
 from api.auth.models import User
 from api.auth.principal import Principal
-from api.common import check_order, contains
+from api.common import Page, PageParams, check_order, contains
 from api.errors import Unprocessable
 from api.memberships.models import Membership
 from api.memberships.scope import current_on
@@ -76,14 +76,13 @@ def get(*, session: Session, staff_id: uuid.UUID) -> Staff:
 def list_(
     *,
     session: Session,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     current: bool | None = None,
     employment_type: EmploymentType | None = None,
     is_esafety_coordinator: bool | None = None,
     external_id: str | None = None,
     q: str | None = None,
-) -> tuple[list[Staff], int]:
+) -> Page[Staff]:
     """A filtered page of staff, by name then id."""
     query = select(Staff)
     today = clock.today()
@@ -99,7 +98,7 @@ def list_(
         query = query.where(Staff.external_id == external_id)
     if q:
         query = query.where(or_(contains(Staff.full_name, q), contains(Staff.email, q)))
-    return crud.page(session, query.order_by(col(Staff.full_name), col(Staff.id)), limit=limit, offset=offset)
+    return crud.paged(session, query.order_by(col(Staff.full_name), col(Staff.id)), paging)
 
 
 def create(*, session: Session, actor: Principal, data: StaffCreate) -> Staff:

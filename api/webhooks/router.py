@@ -34,8 +34,7 @@ WebhookById = Annotated[WebhookEndpoint, Depends(webhook_or_404)]
 @router.get("", response_model=Page[WebhookPublic], summary="List webhooks")
 def list_webhooks(session: SessionDep, _: Admin, paging: PageDep) -> Page[WebhookEndpoint]:
     """Registered endpoints, newest first, disabled ones included."""
-    items, total = service.list_(session=session, limit=paging.limit, offset=paging.offset)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_(session=session, paging=paging)
 
 
 @router.post(
@@ -102,7 +101,4 @@ def list_webhook_deliveries(
     session: SessionDep, _: Admin, webhook: WebhookById, paging: PageDep
 ) -> Page[WebhookDeliveryPublic]:
     """The delivery log, newest first: each event sent (or waiting), its status and every attempt."""
-    items, total = service.list_deliveries(
-        session=session, endpoint=webhook, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_deliveries(session=session, endpoint=webhook, paging=paging)

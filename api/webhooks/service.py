@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from api import crud
 from api.audit import service as audit
 from api.auth.principal import Principal
+from api.common import Page, PageParams
 from api.config import get_settings
 from api.db import utcnow
 from api.errors import Conflict, PreconditionFailed, Unprocessable
@@ -73,10 +74,10 @@ def get(*, session: Session, webhook_id: uuid.UUID) -> WebhookEndpoint:
     return crud.get_or_404(session, WebhookEndpoint, webhook_id, "webhook")
 
 
-def list_(*, session: Session, limit: int, offset: int) -> tuple[list[WebhookEndpoint], int]:
+def list_(*, session: Session, paging: PageParams) -> Page[WebhookEndpoint]:
     """Endpoints, newest first."""
     query = select(WebhookEndpoint).order_by(col(WebhookEndpoint.created_at).desc(), col(WebhookEndpoint.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def create(*, session: Session, actor: Principal, data: WebhookCreate) -> WebhookEndpoint:
@@ -146,15 +147,16 @@ def disable(
 
 
 def list_deliveries(
-    *, session: Session, endpoint: WebhookEndpoint, limit: int, offset: int
-) -> tuple[list[WebhookDeliveryPublic], int]:
+    *, session: Session, endpoint: WebhookEndpoint, paging: PageParams
+) -> Page[WebhookDeliveryPublic]:
     """The delivery log of one endpoint, newest first, each with its attempts."""
     query = (
         select(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint.id)
         .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id))
     )
-    deliveries, total = crud.page(session, query, limit=limit, offset=offset)
+    found = crud.paged(session, query, paging)
+    deliveries = found.items
     attempts: dict[uuid.UUID, list[WebhookAttemptPublic]] = {d.id: [] for d in deliveries}
     if deliveries:
         rows = session.exec(
@@ -170,4 +172,4 @@ def list_deliveries(
         )
         for d in deliveries
     ]
-    return items, total
+    return crud.recast(found, items)
