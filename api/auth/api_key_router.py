@@ -52,7 +52,7 @@ def create_api_key(
 ) -> ApiKeyCreated:
     """Make a key for another system with scopes `read` and/or `sync:write`. The secret (`key`) is in this
     answer only: it is never stored, so it cannot be shown again. Send it as the `X-API-Key` header."""
-    key, secret = service.create(session=session, actor=caller, data=data)
+    key, secret = service.create(session=session, caller=caller, data=data)
     # Never cached, nor kept for Idempotency-Key replays: the secret exists in this one answer only.
     response.headers["Cache-Control"] = "no-store"
     set_etag(response, key.version)
@@ -70,7 +70,7 @@ def revoke_api_key(
 ) -> ApiKey:
     """Stop a key working at once (401 on its next use). Revoking a revoked key is a 409; a stale If-Match
     (the key's ETag, from its creation or the list) is a 412."""
-    key = service.revoke(session=session, actor=caller, key=key, expected_version=expected_version)
+    key = service.revoke(session=session, caller=caller, key=key, expected_version=expected_version)
     set_etag(response, key.version)
     return key
 
@@ -88,7 +88,7 @@ def confirm_api_key(
     whoever last confirmed or rotated it, is disabled or leaves. Confirming it says the organisation still
     wants it: it works again, and you become answerable for it. A revoked key is a 409, and so is an expired
     one (`api_key_expired`: rotate it with a new `expires_at` instead)."""
-    key = service.confirm(session=session, actor=caller, key=key, expected_version=expected_version)
+    key = service.confirm(session=session, caller=caller, key=key, expected_version=expected_version)
     set_etag(response, key.version)
     return key
 
@@ -112,7 +112,7 @@ def rotate_api_key(
     sets `expires_at` (a future time, or null for none). A revoked key is a 409; an expired key is a 409
     `api_key_expired` unless the body gives it a new expiry."""
     key, secret = service.rotate(
-        session=session, actor=caller, key=key, data=data, expected_version=expected_version
+        session=session, caller=caller, key=key, data=data, expected_version=expected_version
     )
     # As at creation: never cached, nor kept for Idempotency-Key replays.
     response.headers["Cache-Control"] = "no-store"

@@ -41,7 +41,7 @@ def _new_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def create(*, session: Session, actor: Principal, data: ApiKeyCreate) -> tuple[ApiKey, str]:
+def create(*, session: Session, caller: Principal, data: ApiKeyCreate) -> tuple[ApiKey, str]:
     """Make a key; the secret is returned this once and never stored. An `expires_at` must be in the
     future (422 naming it)."""
     if data.expires_at is not None and data.expires_at <= utcnow():
@@ -52,10 +52,10 @@ def create(*, session: Session, actor: Principal, data: ApiKeyCreate) -> tuple[A
         prefix=secret[:SHOWN_PREFIX_LENGTH],
         key_hash=hash_api_key(secret),
         scopes=sorted(set(data.scopes)),
-        created_by_id=actor.id if actor.kind == "user" else None,
+        created_by_id=caller.id if caller.kind == "user" else None,
         expires_at=data.expires_at,
     )
-    return crud.save(session, key, actor=actor, action="api_key.create"), secret
+    return crud.save(session, key, actor=caller, action="api_key.create"), secret
 
 
 # The 409 code for confirming or rotating an expired key without a new expiry.
@@ -71,7 +71,7 @@ def _expired(key: ApiKey) -> bool:
 
 
 def confirm(
-    *, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None
+    *, session: Session, caller: Principal, key: ApiKey, expected_version: int | None = None
 ) -> ApiKey:
     """A coordinator vouches for a key for the organisation: it works again if its creator was disabled or
     left, and from now on depends on the confirming coordinator staying active instead. 409 if revoked, and
@@ -84,16 +84,16 @@ def confirm(
             code=ProblemCode.api_key_expired,
         )
     before = audit.snapshot(key)
-    key.confirmed_by_id, key.confirmed_at = actor.id, utcnow()
+    key.confirmed_by_id, key.confirmed_at = caller.id, utcnow()
     return crud.save(
-        session, key, actor=actor, action="api_key.confirm", before=before, expected_version=expected_version
+        session, key, actor=caller, action="api_key.confirm", before=before, expected_version=expected_version
     )
 
 
 def rotate(
     *,
     session: Session,
-    actor: Principal,
+    caller: Principal,
     key: ApiKey,
     data: ApiKeyRotate | None = None,
     expected_version: int | None = None,
@@ -117,19 +117,21 @@ def rotate(
         key.expires_at = data.expires_at
     secret = _new_secret()
     key.prefix, key.key_hash = secret[:SHOWN_PREFIX_LENGTH], hash_api_key(secret)
-    key.confirmed_by_id, key.confirmed_at = actor.id, utcnow()
+    key.confirmed_by_id, key.confirmed_at = caller.id, utcnow()
     saved = crud.save(
-        session, key, actor=actor, action="api_key.rotate", before=before, expected_version=expected_version
+        session, key, actor=caller, action="api_key.rotate", before=before, expected_version=expected_version
     )
     return saved, secret
 
 
-def revoke(*, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None) -> ApiKey:
+def revoke(
+    *, session: Session, caller: Principal, key: ApiKey, expected_version: int | None = None
+) -> ApiKey:
     """Stop a key working at once. The record is kept, for the audit trail."""
     if key.revoked_at is not None:
         raise Conflict(f"This key was already revoked at {key.revoked_at.isoformat()}")
     before = audit.snapshot(key)
     key.revoked_at = utcnow()
     return crud.save(
-        session, key, actor=actor, action="api_key.revoke", before=before, expected_version=expected_version
+        session, key, actor=caller, action="api_key.revoke", before=before, expected_version=expected_version
     )

@@ -57,7 +57,7 @@ def list_users(
 def create_user(session: SessionDep, caller: Admin, data: UserCreate, response: Response) -> User:
     """Give a current member of staff a sign-in with a role (`coordinator`, `staff` or `trustee`).
     The staff record must exist (422 naming `staff_id`); one account per staff record and per email (409)."""
-    user = service.create(session=session, actor=caller, data=data)
+    user = service.create(session=session, caller=caller, data=data)
     set_etag(response, user.version)
     return user
 
@@ -87,7 +87,7 @@ def update_user(
     disable or demote your own account (409), nor the last active coordinator (409 `last_coordinator`). A
     stale If-Match is a 412."""
     user = service.update(
-        session=session, actor=caller, user=user, data=data, expected_version=expected_version
+        session=session, caller=caller, user=user, data=data, expected_version=expected_version
     )
     set_etag(response, user.version)
     return user

@@ -52,7 +52,7 @@ def list_(
     return crud.paged(session, query.order_by(col(User.email), col(User.id)), paging)
 
 
-def create(*, session: Session, actor: Principal, data: UserCreate) -> User:
+def create(*, session: Session, caller: Principal, data: UserCreate) -> User:
     """Give a member of staff a sign-in: one account per staff record and per email."""
     _check_role(data.role)
     staff = session.get(Staff, data.staff_id)
@@ -67,11 +67,11 @@ def create(*, session: Session, actor: Principal, data: UserCreate) -> User:
         raise Conflict(f"{email} already has an account", extra={"field": "email"})
     user = User(staff_id=staff.id, email=email, password_hash=hash_password(data.password), role=data.role)
     # The checks above answer the usual case; the unique constraints answer a concurrent duplicate.
-    return crud.save(session, user, actor=actor, action="user.create", unique_fields=UNIQUE)
+    return crud.save(session, user, actor=caller, action="user.create", unique_fields=UNIQUE)
 
 
 def update(
-    *, session: Session, actor: Principal, user: User, data: UserUpdate, expected_version: int | None = None
+    *, session: Session, caller: Principal, user: User, data: UserUpdate, expected_version: int | None = None
 ) -> User:
     """Change an account's role or active flag; either change ends every token the account holds."""
     for field in ("role", "is_active"):
@@ -83,7 +83,7 @@ def update(
     was_coordinator = user.role is Role.coordinator and user.is_active
     stays_coordinator = new_role is Role.coordinator and new_active
     if was_coordinator and not stays_coordinator:
-        if user.id == actor.id:
+        if user.id == caller.id:
             raise Conflict(
                 "You cannot disable or demote your own account: ask another coordinator",
                 extra={"field": "role" if data.role is not None else "is_active"},
@@ -94,5 +94,5 @@ def update(
     if changed:
         user.token_epoch += 1
     return crud.save(
-        session, user, actor=actor, action="user.update", before=before, expected_version=expected_version
+        session, user, actor=caller, action="user.update", before=before, expected_version=expected_version
     )

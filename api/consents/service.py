@@ -258,7 +258,7 @@ def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
     _refuse_second_record_of_a_form(session, data, purposes, today)
     consent = Consent.model_validate(data)
     consent.purposes = [Purpose(p.value) for p in purposes]
-    return crud.save(session, consent, actor=reach.actor, action="consent.create", unique_fields=UNIQUE)
+    return crud.save(session, consent, actor=reach.caller, action="consent.create", unique_fields=UNIQUE)
 
 
 ALREADY_RECORDED = ProblemCode.consent_already_recorded
@@ -371,7 +371,7 @@ def withdraw(
         # Another withdrawal landed first: a push of the same withdrawal then finds it and is unchanged.
         raise crud.Raced("This consent was already withdrawn")
     session.refresh(consent)
-    audit.record(session, actor=reach.actor, action="consent.withdraw", entity=consent, before=before)
+    audit.record(session, actor=reach.caller, action="consent.withdraw", entity=consent, before=before)
     # In the same transaction as the withdrawal: announced exactly when it is stored. Ids only.
     webhooks.emit(
         session,

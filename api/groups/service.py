@@ -31,8 +31,8 @@ from api.groups.models import (
     RiskAssessmentCreate,
     Visibility,
 )
+from api.memberships.in_force import current_on
 from api.memberships.models import MemberRole, Membership
-from api.memberships.scope import current_on
 
 ARCHIVE_REASON = "group archived"
 # The columns that always hold a value: the PATCH body's own list, in a fixed order for the error named.
@@ -126,9 +126,9 @@ def create(*, session: Session, reach: Reach, data: GroupCreate) -> Group:
     group = Group.model_validate(data)
     _validate(group)
     session.add(group)
-    actor = reach.actor
-    audit.record(session, actor=actor, action="group.create", entity=group)
-    if not reach.reads_every(Record.group) and actor.staff_id is not None:
+    caller = reach.caller
+    audit.record(session, actor=caller, action="group.create", entity=group)
+    if not reach.reads_every(Record.group) and caller.staff_id is not None:
         # The group row must exist before the membership's foreign key points at it (PostgreSQL checks
         # foreign keys at once).
         session.flush()
@@ -136,12 +136,12 @@ def create(*, session: Session, reach: Reach, data: GroupCreate) -> Group:
         # staff who wants to use a tool to risk-assess it in advance, so they must reach it before it starts.
         membership = Membership(
             group_id=group.id,
-            staff_id=actor.staff_id,
+            staff_id=caller.staff_id,
             role=MemberRole.admin,
             started_on=min(group.started_on, clock.today()),
         )
         session.add(membership)
-        audit.record(session, actor=actor, action="membership.create", entity=membership)
+        audit.record(session, actor=caller, action="membership.create", entity=membership)
     session.commit()
     session.refresh(group)
     # Records the new group's first status, so the first change after it is announced.
@@ -188,7 +188,7 @@ def update(
     group = crud.save(
         session,
         group,
-        actor=reach.actor,
+        actor=reach.caller,
         action="group.update",
         before=before,
         expected_version=expected_version,
@@ -222,7 +222,7 @@ def archive(
     group.archived_on = archived_on
     group.updated_at, group.version = now, group.version + 1
     session.add(group)
-    audit.record(session, actor=reach.actor, action="group.archive", entity=group, before=before)
+    audit.record(session, actor=reach.caller, action="group.archive", entity=group, before=before)
     # Every membership that would still hold on or after archived_on: current ones, ones with a later
     # planned end, and ones not yet started (which end the day they would have begun, so never hold).
     open_memberships = session.exec(
@@ -240,7 +240,7 @@ def archive(
         membership.updated_at, membership.version = now, membership.version + 1
         session.add(membership)
         audit.record(
-            session, actor=reach.actor, action="membership.end", entity=membership, before=before_membership
+            session, actor=reach.caller, action="membership.end", entity=membership, before=before_membership
         )
     session.commit()
     session.refresh(group)
@@ -279,7 +279,7 @@ def record_risk_assessment(
     _not_future(data.assessed_on, "assessed_on")
     signer = reach.signer(session, data.assessed_by_id, data.assessed_on, "assessed_by_id")
     assessment = RiskAssessment.model_validate(data, update={"group_id": group.id, "assessed_by_id": signer})
-    assessment = crud.save(session, assessment, actor=reach.actor, action="risk_assessment.create")
+    assessment = crud.save(session, assessment, actor=reach.caller, action="risk_assessment.create")
     events.publish(session, events.GroupFactsChanged.of([group.id]))
     return assessment
 
@@ -303,6 +303,6 @@ def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewC
     _not_future(data.reviewed_on, "reviewed_on")
     signer = reach.signer(session, data.reviewed_by_id, data.reviewed_on, "reviewed_by_id")
     review = GroupReview.model_validate(data, update={"group_id": group.id, "reviewed_by_id": signer})
-    review = crud.save(session, review, actor=reach.actor, action="group_review.create")
+    review = crud.save(session, review, actor=reach.caller, action="group_review.create")
     events.publish(session, events.GroupFactsChanged.of([group.id]))
     return review

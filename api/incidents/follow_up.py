@@ -58,7 +58,7 @@ def add_notification(
     *, session: Session, reach: Reach, incident: Incident, data: NotificationCreate
 ) -> NotificationPublic:
     """Record that a parent or carer was informed, or the decision not to inform them and why."""
-    recorder = checks.staff_id_of(reach.actor)
+    recorder = checks.staff_id_of(reach.caller)
     involved = session.get(IncidentParticipant, (incident.id, data.participant_id))
     if involved is None:
         raise Unprocessable.field("participant_id", "This participant is not involved in the incident")
@@ -102,7 +102,7 @@ def add_notification(
         recorded_by_id=recorder,
     )
     session.add(row)
-    checks.audit_event(session, actor=reach.actor, action="incident.notification.create", entity=row)
+    checks.audit_event(session, caller=reach.caller, action="incident.notification.create", entity=row)
     session.commit()
     return _notification_public(row)
 
@@ -117,7 +117,7 @@ def list_notifications(
         .order_by(col(IncidentNotification.created_at), col(IncidentNotification.id))
     )
     found = crud.paged(session, query, paging)
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.notifications)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.notifications)
     return crud.recast(found, [_notification_public(n) for n in found.items])
 
 
@@ -128,10 +128,10 @@ def add_referral(
     if data.referred_on > clock.today():
         raise Unprocessable.field("referred_on", f"referred_on ({data.referred_on}) is in the future")
     row = IncidentReferral.model_validate(
-        data, update={"incident_id": incident.id, "referred_by_id": checks.staff_id_of(reach.actor)}
+        data, update={"incident_id": incident.id, "referred_by_id": checks.staff_id_of(reach.caller)}
     )
     session.add(row)
-    checks.audit_event(session, actor=reach.actor, action="incident.referral.create", entity=row)
+    checks.audit_event(session, caller=reach.caller, action="incident.referral.create", entity=row)
     session.commit()
     return row
 
@@ -148,7 +148,7 @@ def list_referrals(
         )
     )
     found = crud.paged(session, query, paging)
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.referrals)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.referrals)
     return found
 
 
@@ -200,7 +200,7 @@ def timeline(*, session: Session, reach: Reach, incident: Incident, paging: Page
                 )
             )
     items.sort(key=lambda i: (i.at, i.recorded_at, i.kind))
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.timeline)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.timeline)
     return crud.listed(items, paging)
 
 

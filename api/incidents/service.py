@@ -125,7 +125,7 @@ def to_public(*, session: Session, incidents: Sequence[Incident]) -> list[Incide
 
 def read(*, session: Session, reach: Reach, incident: Incident) -> IncidentPublic:
     """One incident for the caller, the read logged."""
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.incident)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.incident)
     return to_public(session=session, incidents=[incident])[0]
 
 
@@ -161,13 +161,13 @@ def list_(
     found = crud.paged(session, query, paging)
     if found.items:
         ids = [i.id for i in found.items]
-        checks.log_views(session, caller=reach.actor, incident_ids=ids, via=ViewKind.list)
+        checks.log_views(session, caller=reach.caller, incident_ids=ids, via=ViewKind.list)
     return crud.recast(found, to_public(session=session, incidents=found.items))
 
 
 def create(*, session: Session, reach: Reach, data: IncidentCreate) -> IncidentPublic:
     """Report an incident; it starts `reported`."""
-    checks.staff_id_of(reach.actor)
+    checks.staff_id_of(reach.caller)
     # The reporter is the caller, or a member of staff a coordinator records it for: current staff today,
     # the day the report is recorded.
     reporter = reach.signer(session, data.reported_by_id, clock.today(), "reported_by_id")
@@ -198,7 +198,7 @@ def create(*, session: Session, reach: Reach, data: IncidentCreate) -> IncidentP
     session.add_all(IncidentStaff(incident_id=incident.id, staff_id=s) for s in staff_ids)
     checks.audit_event(
         session,
-        actor=reach.actor,
+        caller=reach.caller,
         action="incident.create",
         entity=incident,
         extra={
@@ -244,7 +244,7 @@ def update(
     if data.group_id is not None:
         checks.group_in_reach(session, reach, data.group_id)
     rule_ids = checks.rule_ids_of(data.rule_ids) if data.rule_ids is not None else None
-    author = checks.staff_id_of(reach.actor)
+    author = checks.staff_id_of(reach.caller)
     group_before = incident.group_id
     before = audit.snapshot(incident)
     for field, value in data.model_dump(exclude_unset=True, include=set(HEADLINE)).items():
@@ -259,11 +259,13 @@ def update(
             incident_id=incident.id, reason=data.reason, changes=changes, actor_id=author
         )
         session.add(correction)
-        checks.audit_event(session, actor=reach.actor, action="incident.correction.create", entity=correction)
+        checks.audit_event(
+            session, caller=reach.caller, action="incident.correction.create", entity=correction
+        )
     crud.save(
         session,
         incident,
-        actor=reach.actor,
+        actor=reach.caller,
         action="incident.update",
         before=before,
         expected_version=expected_version,
@@ -318,7 +320,7 @@ def transition(
         reason=data.reason,
         outcome=data.outcome,
         outcome_summary=data.outcome_summary,
-        actor_id=checks.staff_id_of(reach.actor),
+        actor_id=checks.staff_id_of(reach.caller),
     )
     reopening = incident.status is IncidentStatus.closed
     incident.status = data.to_status
@@ -335,7 +337,7 @@ def transition(
     session.add(record)
     session.add(incident)
     checks.audit_event(
-        session, actor=reach.actor, action="incident.transition", entity=incident, before=before
+        session, caller=reach.caller, action="incident.transition", entity=incident, before=before
     )
     session.commit()
     events.publish(session, events.GroupFactsChanged.of([incident.group_id]))

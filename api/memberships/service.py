@@ -17,6 +17,7 @@ from api.auth.reach import Reach
 from api.common import Page, PageParams, check_order
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.groups.models import Group, GroupStatus
+from api.memberships.in_force import current_on
 from api.memberships.models import (
     MemberRole,
     Membership,
@@ -24,7 +25,6 @@ from api.memberships.models import (
     MembershipEnd,
     MembershipUpdate,
 )
-from api.memberships.scope import current_on
 from api.participants.models import Participant
 from api.staff.models import Staff
 
@@ -143,7 +143,7 @@ def create(*, session: Session, reach: Reach, data: MembershipCreate) -> Members
     membership = Membership.model_validate(data)
     try:
         membership = crud.save(
-            session, membership, actor=reach.actor, action="membership.create", unique_fields=(field,)
+            session, membership, actor=reach.caller, action="membership.create", unique_fields=(field,)
         )
     except Conflict as exc:
         # Two requests raced past the check above; the partial unique index stopped the second.
@@ -168,7 +168,7 @@ def update(
     membership = crud.save(
         session,
         membership,
-        actor=reach.actor,
+        actor=reach.caller,
         action="membership.update",
         before=before,
         expected_version=expected_version,
@@ -195,7 +195,7 @@ def end(
     membership = crud.save(
         session,
         membership,
-        actor=reach.actor,
+        actor=reach.caller,
         action="membership.end",
         before=before,
         expected_version=expected_version,

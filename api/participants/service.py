@@ -15,8 +15,8 @@ from api import clock, crud
 from api.auth.reach import Reach
 from api.common import Page, PageParams, check_order, contains
 from api.errors import NotFound, Unprocessable
+from api.memberships.in_force import current_on
 from api.memberships.models import Membership
-from api.memberships.scope import current_on
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
 
 UNIQUE = ("external_id",)
@@ -90,7 +90,7 @@ def create(*, session: Session, reach: Reach, data: ParticipantCreate) -> Partic
     _validate(date_of_birth=data.date_of_birth, joined_on=data.joined_on, left_on=data.left_on)
     participant = Participant.model_validate(data)
     return crud.save(
-        session, participant, actor=reach.actor, action="participant.create", unique_fields=UNIQUE
+        session, participant, actor=reach.caller, action="participant.create", unique_fields=UNIQUE
     )
 
 
@@ -111,7 +111,7 @@ def update(
     return crud.save(
         session,
         participant,
-        actor=reach.actor,
+        actor=reach.caller,
         action="participant.update",
         before=before,
         unique_fields=UNIQUE,
@@ -136,7 +136,7 @@ def leave(
     return crud.save(
         session,
         participant,
-        actor=reach.actor,
+        actor=reach.caller,
         action="participant.leave",
         before=before,
         expected_version=expected_version,
@@ -175,7 +175,7 @@ def upsert_by_external_id(
         saved = crud.save(
             session,
             existing,
-            actor=reach.actor,
+            actor=reach.caller,
             action="participant.update",
             before=before,
             unique_fields=UNIQUE,

@@ -74,7 +74,7 @@ def create_staff(
 ) -> Staff | WriteReceipt:
     """Add a member of staff. Their email must be unique (409 otherwise)."""
     with reach.blind(Record.staff):
-        staff = service.create(session=session, actor=caller, data=data)
+        staff = service.create(session=session, caller=caller, data=data)
     set_etag(response, staff.version)
     return reach.answer(Record.staff, staff, "created")
 
@@ -100,7 +100,7 @@ def upsert_staff_by_external_id(
     with reach.blind(Record.staff):
         staff, outcome = service.upsert_by_external_id(
             session=session,
-            actor=caller,
+            caller=caller,
             external_id=external_id,
             data=data,
             expected_version=expected_version,
@@ -138,7 +138,7 @@ def update_staff(
     version = staff.version
     with reach.blind(Record.staff):
         staff = service.update(
-            session=session, actor=caller, staff=staff, data=data, expected_version=expected_version
+            session=session, caller=caller, staff=staff, data=data, expected_version=expected_version
         )
     set_etag(response, staff.version)
     outcome: WriteOutcome = "unchanged" if staff.version == version else "updated"
@@ -165,7 +165,7 @@ def leave_staff(
     with reach.blind(Record.staff):
         staff = service.leave(
             session=session,
-            actor=caller,
+            caller=caller,
             staff=staff,
             left_on=data.left_on,
             expected_version=expected_version,

@@ -13,8 +13,8 @@ from api.auth.models import User
 from api.auth.principal import Principal
 from api.common import Page, PageParams, check_order, contains
 from api.errors import Unprocessable
+from api.memberships.in_force import current_on
 from api.memberships.models import Membership
-from api.memberships.scope import current_on
 from api.staff.models import EmploymentType, Staff, StaffCreate, StaffUpdate
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -101,18 +101,18 @@ def list_(
     return crud.paged(session, query.order_by(col(Staff.full_name), col(Staff.id)), paging)
 
 
-def create(*, session: Session, actor: Principal, data: StaffCreate) -> Staff:
+def create(*, session: Session, caller: Principal, data: StaffCreate) -> Staff:
     """Add a member of staff."""
     staff = Staff.model_validate(data)
     staff.email = staff.email.lower()
     _validate(staff)
-    return crud.save(session, staff, actor=actor, action="staff.create", unique_fields=UNIQUE)
+    return crud.save(session, staff, actor=caller, action="staff.create", unique_fields=UNIQUE)
 
 
 def update(
     *,
     session: Session,
-    actor: Principal,
+    caller: Principal,
     staff: Staff,
     data: StaffUpdate,
     expected_version: int | None = None,
@@ -130,7 +130,7 @@ def update(
     return crud.save(
         session,
         staff,
-        actor=actor,
+        actor=caller,
         action="staff.update",
         before=before,
         unique_fields=UNIQUE,
@@ -139,7 +139,7 @@ def update(
 
 
 def leave(
-    *, session: Session, actor: Principal, staff: Staff, left_on: date, expected_version: int | None = None
+    *, session: Session, caller: Principal, staff: Staff, left_on: date, expected_version: int | None = None
 ) -> Staff:
     """Record the day employment ends; access ends that day. The record is kept."""
     left_before = staff.left_on
@@ -148,14 +148,14 @@ def leave(
     keep_one_for_staff(session, staff_id=staff.id, left_before=left_before, left_on=staff.left_on)
     _announce_if_left_with_access(session, staff, left_before)
     return crud.save(
-        session, staff, actor=actor, action="staff.leave", before=before, expected_version=expected_version
+        session, staff, actor=caller, action="staff.leave", before=before, expected_version=expected_version
     )
 
 
 def upsert_by_external_id(
     *,
     session: Session,
-    actor: Principal,
+    caller: Principal,
     external_id: str,
     data: StaffCreate,
     expected_version: int | None = None,
@@ -172,13 +172,13 @@ def upsert_by_external_id(
             crud.check_version(existing, expected_version)
             return existing, "unchanged"
         return update(
-            session=session, actor=actor, staff=existing, data=patch, expected_version=expected_version
+            session=session, caller=caller, staff=existing, data=patch, expected_version=expected_version
         ), "updated"
 
     return crud.upsert_by_external_id(
         session,
         find=lambda: session.exec(select(Staff).where(Staff.external_id == external_id)).first(),
-        create=lambda: create(session=session, actor=actor, data=data),
+        create=lambda: create(session=session, caller=caller, data=data),
         change=change,
         expected_version=expected_version,
     )

@@ -49,7 +49,7 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
     def upsert(external_id: str, data: StaffCreate) -> tuple[Staff, service.Upserted]:
         with reach.blind(Record.staff):
             return staff_service.upsert_by_external_id(
-                session=session, actor=reach.actor, external_id=external_id, data=data
+                session=session, caller=reach.caller, external_id=external_id, data=data
             )
 
     return service.sync(

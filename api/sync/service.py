@@ -24,8 +24,8 @@ from api.compliance import service as compliance
 from api.crud import Upserted
 from api.db import Timestamped, request_writes
 from api.errors import DATABASE_ERRORS, AppError, FieldError
+from api.memberships.in_force import current_on
 from api.memberships.models import Membership
-from api.memberships.scope import current_on
 from api.participants.models import Participant
 from api.problems import ProblemCode
 from api.staff.models import Staff

@@ -61,7 +61,7 @@ def create_webhook(
     """
     # Never cached, nor kept for Idempotency-Key replays: the secret exists in one answer only.
     response.headers["Cache-Control"] = "no-store"
-    endpoint = service.create(session=session, actor=caller, data=data)
+    endpoint = service.create(session=session, caller=caller, data=data)
     set_etag(response, endpoint.version)
     return endpoint
 
@@ -85,7 +85,7 @@ def disable_webhook(
     """Stop sending to this endpoint. Deliveries not yet sent are marked failed. Nothing is deleted.
     Disabling twice is a 409; a stale If-Match is a 412."""
     endpoint = service.disable(
-        session=session, actor=caller, endpoint=webhook, expected_version=expected_version
+        session=session, caller=caller, endpoint=webhook, expected_version=expected_version
     )
     set_etag(response, endpoint.version)
     return endpoint

@@ -80,7 +80,7 @@ def list_(*, session: Session, paging: PageParams) -> Page[WebhookEndpoint]:
     return crud.paged(session, query, paging)
 
 
-def create(*, session: Session, actor: Principal, data: WebhookCreate) -> WebhookEndpoint:
+def create(*, session: Session, caller: Principal, data: WebhookCreate) -> WebhookEndpoint:
     """Register an endpoint with a new signing secret."""
     url = str(data.url)
     settings = get_settings()
@@ -95,13 +95,13 @@ def create(*, session: Session, actor: Principal, data: WebhookCreate) -> Webhoo
         description=data.description,
         events=list(data.events),
         secret=signing.new_secret(),
-        created_by_id=actor.id if actor.kind == "user" else None,
+        created_by_id=caller.id if caller.kind == "user" else None,
     )
     session.add(endpoint)
     # The audit event names what was registered, never the secret.
     audit.record(
         session,
-        actor=actor,
+        actor=caller,
         action="webhook_endpoint.create",
         entity=endpoint,
         changes={"url": url, "events": [e.value for e in endpoint.events]},
@@ -112,7 +112,7 @@ def create(*, session: Session, actor: Principal, data: WebhookCreate) -> Webhoo
 
 
 def disable(
-    *, session: Session, actor: Principal, endpoint: WebhookEndpoint, expected_version: int | None = None
+    *, session: Session, caller: Principal, endpoint: WebhookEndpoint, expected_version: int | None = None
 ) -> WebhookEndpoint:
     """Stop sending to an endpoint; deliveries still pending are marked failed by the worker."""
     read = endpoint.version
@@ -136,7 +136,7 @@ def disable(
     session.refresh(endpoint)
     audit.record(
         session,
-        actor=actor,
+        actor=caller,
         action="webhook_endpoint.disable",
         entity=endpoint,
         changes={"disabled_at": {"before": None, "after": at.isoformat()}},
