@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +14,7 @@ from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api import events
-from api.common import Page, PageParams
+from api.common import Page, PageParams, WriteOutcome
 from api.db import Timestamped, utcnow
 from api.errors import Conflict, NotFound, PreconditionFailed
 from api.events import Actor
@@ -22,7 +22,6 @@ from api.events import Actor
 M = TypeVar("M", bound=Timestamped)
 R = TypeVar("R", bound=SQLModel)
 T = TypeVar("T")
-Upserted = Literal["created", "updated", "unchanged"]
 
 
 class Raced(Conflict):
@@ -41,9 +40,9 @@ def upsert_by_external_id(
     *,
     find: Callable[[], M | None],
     create: Callable[[], M],
-    change: Callable[[M], tuple[M, Upserted]],
+    change: Callable[[M], tuple[M, WriteOutcome]],
     expected_version: int | None = None,
-) -> tuple[M, Upserted]:
+) -> tuple[M, WriteOutcome]:
     """The CRM's push of the record it knows by its external id: `find` it; none yet, `create` it (412 if
     an If-Match was given: there is no version to match); otherwise `change(existing)` says what became of
     it. Two identical pushes at the same moment answer as one after the other would: a run that lost a
@@ -51,7 +50,7 @@ def upsert_by_external_id(
     it (identical: unchanged; different: updated, or 412 on a stale If-Match), as the client's own retry
     would. A record that clashes with a different one still gets the 409 after the last run."""
 
-    def once() -> tuple[M, Upserted]:
+    def once() -> tuple[M, WriteOutcome]:
         existing = find()
         if existing is None:
             if expected_version is not None:

@@ -23,10 +23,10 @@ from api.groups.models import Group, GroupReview, JoinApproval, Platform, RiskAs
 from api.incidents.models import (
     Category,
     Incident,
+    IncidentOutcome,
     IncidentParticipant,
     IncidentStaff,
     IncidentStatus,
-    Outcome,
     Severity,
 )
 from api.memberships.models import MemberRole, Membership
@@ -257,7 +257,7 @@ class Builder:
         group: Group | None = None,
         participants: tuple[Participant, ...] = (),
         staff: tuple[Staff, ...] = (),
-        outcome: Outcome | None = None,
+        outcome: IncidentOutcome | None = None,
         closed: int | None = None,
     ) -> Incident:
         row = Incident(

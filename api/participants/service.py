@@ -13,7 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from api import clock, crud
 from api.auth.reach import Reach
-from api.common import Page, PageParams, check_order, contains
+from api.common import Page, PageParams, WriteOutcome, check_order, contains
 from api.errors import NotFound, Unprocessable
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
@@ -150,7 +150,7 @@ def upsert_by_external_id(
     external_id: str,
     data: ParticipantCreate,
     expected_version: int | None = None,
-) -> tuple[Participant, crud.Upserted]:
+) -> tuple[Participant, WriteOutcome]:
     """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
     `crud.upsert_by_external_id`)."""
     if data.external_id not in (None, external_id):
@@ -164,7 +164,7 @@ def upsert_by_external_id(
             )
         ).first()
 
-    def change(existing: Participant) -> tuple[Participant, crud.Upserted]:
+    def change(existing: Participant) -> tuple[Participant, WriteOutcome]:
         patch = ParticipantUpdate.model_validate(data.model_dump())
         if crud.unchanged(existing, patch):
             crud.check_version(existing, expected_version)

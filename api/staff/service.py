@@ -11,7 +11,7 @@ from api import clock, crud
 from api.auth.coordinators import keep_one_for_staff
 from api.auth.models import User
 from api.auth.principal import Principal
-from api.common import Page, PageParams, check_order, contains
+from api.common import Page, PageParams, WriteOutcome, check_order, contains
 from api.errors import Unprocessable
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
@@ -159,14 +159,14 @@ def upsert_by_external_id(
     external_id: str,
     data: StaffCreate,
     expected_version: int | None = None,
-) -> tuple[Staff, crud.Upserted]:
+) -> tuple[Staff, WriteOutcome]:
     """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
     `crud.upsert_by_external_id`)."""
     if data.external_id not in (None, external_id):
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     data = data.model_copy(update={"external_id": external_id, "email": str(data.email).lower()})
 
-    def change(existing: Staff) -> tuple[Staff, crud.Upserted]:
+    def change(existing: Staff) -> tuple[Staff, WriteOutcome]:
         patch = StaffUpdate.model_validate(data.model_dump())
         if crud.unchanged(existing, patch):
             crud.check_version(existing, expected_version)

@@ -20,8 +20,8 @@ from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api import clock
+from api.common import WriteOutcome
 from api.compliance import service as compliance
-from api.crud import Upserted
 from api.db import Timestamped, request_writes
 from api.errors import DATABASE_ERRORS, AppError, FieldError
 from api.memberships.in_force import current_on
@@ -37,7 +37,7 @@ from api.sync.models import (
     SyncStatus,
 )
 
-__all__ = ["Upserted"]
+__all__ = ["WriteOutcome"]
 
 C = TypeVar("C", bound=BaseModel)
 
@@ -100,7 +100,7 @@ def sync(
     session: Session,
     records: list[dict[str, Any]],
     schema: type[C],
-    upsert: Callable[[str, C], tuple[Timestamped, Upserted]],
+    upsert: Callable[[str, C], tuple[Timestamped, WriteOutcome]],
     people: People,
     reports_groups: bool = True,
 ) -> SyncResponse:
@@ -132,7 +132,7 @@ def run(
     session: Session,
     records: list[dict[str, Any]],
     schema: type[C],
-    upsert: Callable[[str, C], tuple[Timestamped, Upserted]],
+    upsert: Callable[[str, C], tuple[Timestamped, WriteOutcome]],
 ) -> list[SyncResult]:
     """Validate and upsert each record in turn; collect one result per record, in input order."""
     results: list[SyncResult] = []
