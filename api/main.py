@@ -102,8 +102,8 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
     gc.set_threshold(settings.gc_threshold0, *gc.get_threshold()[1:])
     # Everything imported and built at start-up lives as long as the process: out of the collector's sight,
-    # a full collection no longer walks it (an evaluation allocates hundreds of thousands of objects). Once
-    # per process: the tests start the app many times.
+    # a full collection no longer walks it (an evaluation allocates many objects, so collections are
+    # frequent). Once per process: the tests start the app many times.
     global _frozen
     if not _frozen:
         gc.freeze()
