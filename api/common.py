@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
-from fastapi import Depends, Header, Query, Response
+from fastapi import Depends, Header, Query, Request, Response
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -89,6 +89,67 @@ def _not_blank(value: Any) -> Any:
 # `Annotated[str | None, NOT_BLANK]` (absent or null is fine, blank is not).
 NOT_BLANK = BeforeValidator(_not_blank)
 NonBlank = Annotated[str, NOT_BLANK]
+
+# Control characters (C0: U+0000 to U+001F) write nothing a person meant, and PostgreSQL refuses a NUL in
+# text outright (so SQLite kept what PostgreSQL would refuse). Refused in every text a client sends, in one
+# place, `refuse_control_characters`, a dependency of every /api route: a 422 naming the field. A tab, line
+# feed or carriage return is allowed where text may run over lines, but not in a one-line value: a name,
+# an email, a phone number or a handle (a field so named), nor in a query parameter.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_LINE_BREAK = re.compile(r"[\t\n\r]")
+ONE_LINE_FIELDS = ("name", "email", "phone", "handle")
+
+
+def _one_line(field: str) -> bool:
+    last = field.rsplit(".", 1)[-1].lower()
+    return last.endswith(ONE_LINE_FIELDS)
+
+
+def control_character_errors(value: Any, field: str, *, one_line: bool = False) -> list[tuple[str, str]]:
+    """(field, message) for every text in `value` (a JSON value: objects and lists are walked, fields named
+    as the errors name them, "items.0.full_name") holding a control character it may not hold."""
+    if isinstance(value, dict):
+        return [
+            e
+            for k, v in value.items()
+            for e in control_character_errors(v, f"{field}.{k}" if field else str(k), one_line=one_line)
+        ]
+    if isinstance(value, list):
+        return [
+            e
+            for i, v in enumerate(value)
+            for e in control_character_errors(v, f"{field}.{i}", one_line=one_line)
+        ]
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            return [(field, "Must not contain control characters (such as NUL)")]
+        if (one_line or _one_line(field)) and _LINE_BREAK.search(value):
+            return [(field, "Must be one line: no tab, line feed or carriage return")]
+    return []
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """Refuse a request whose query string, JSON body or form holds a control character where it may not
+    (see `control_character_errors`): a 422 naming the first such field, before anything is read or
+    written. A body in another format (a roster's CSV) is its parser's to judge."""
+    found = [
+        e
+        for name, value in request.query_params.multi_items()
+        for e in control_character_errors(value, name, one_line=True)
+    ]
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not found and (media == "application/json" or media.endswith("+json")):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None  # not JSON: the framework's own 422 names the body
+        found = control_character_errors(body, "")
+    elif not found and media in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        found = [e for name, value in form.multi_items() for e in control_character_errors(value, name)]
+    if found:
+        raise Unprocessable.field(*found[0])
+
 
 # Body and query string alike: a date is exactly YYYY-MM-DD (not a number, not a timestamp).
 Day = Annotated[date, BeforeValidator(_calendar_day)]

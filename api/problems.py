@@ -68,6 +68,24 @@ class ProblemCode(StrEnum):
         "Forbidden",
         "The caller's role, or their relation to the record, does not allow this.",
     )
+    not_group_admin = (
+        "not_group_admin",
+        403,
+        "Not the group's admin",
+        "The caller may see the group but does not admin it: ask one of its admins or a coordinator.",
+    )
+    coordinator_only = (
+        "coordinator_only",
+        403,
+        "Coordinator only",
+        "Only a coordinator may do what the request asks (add a young person to a group): ask one.",
+    )
+    not_your_record = (
+        "not_your_record",
+        403,
+        "Not your record",
+        "The caller may read this person but not change their records: ask a coordinator.",
+    )
     not_found = (
         "not_found",
         404,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from api.audit.router import router as audit_router
 from api.auth.api_key_router import router as api_key_router
 from api.auth.router import router as auth_router
 from api.auth.user_router import router as user_router
 from api.changes.router import router as changes_router
+from api.common import refuse_control_characters
 from api.compliance.router import router as compliance_router
 from api.consents.router import checks_router as consent_checks_router
 from api.consents.router import participant_router as participant_consents_router
@@ -28,7 +29,9 @@ from api.staff.router import router as staff_router
 from api.sync.router import router as sync_router
 from api.webhooks.router import router as webhooks_router
 
-api_router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
+api_router = APIRouter(
+    prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Depends(refuse_control_characters)]
+)
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 # No prefix: it serves /compliance/... and the /groups/{id}/compliance and /staff/{id}/compliance reports.
 # Second: FastAPI tries routes in order, and every route passed over costs the compliance reports, the

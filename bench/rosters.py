@@ -9,17 +9,20 @@ from __future__ import annotations
 import random
 import statistics
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from anyascii import anyascii
 
 ENTRIES = 2_000
 PEOPLE = 5_000
 STAFF = 300
-# Given and family names in Latin (with accents), Cyrillic, Greek, Arabic, Devanagari and Chinese script.
+# Given and family names in Latin (with accents, and the letters no Unicode decomposition touches: ø ł đ æ
+# œ þ ß and the dotless ı), Cyrillic, Greek, Arabic, Devanagari and Chinese script.  # noqa: RUF003
 FIRST = [
     "Zoë",
     "Łukasz",
@@ -51,6 +54,10 @@ FIRST = [
     "Anaïs",
     "Małgorzata",
     "Jürgen",
+    "Þórdís",
+    "Đurđica",
+    "Ægir",
+    "Ørjan",
 ]
 LAST = [
     "Okafor",
@@ -58,8 +65,13 @@ LAST = [
     "Ó-Briain",
     "Álvarez",
     "Żółć",
-    "Yılmaz"  # noqa: RUF001 (a Turkish dotless i, on purpose),
+    "Yılmaz",  # noqa: RUF001 (a Turkish dotless i, on purpose)
     "Øster",
+    "Đorđević",
+    "Þorsteinsdóttir",
+    "Sæther",
+    "Cœurdevey",
+    "Weiß",
     "Fernández",
     "Byrne",
     "Kowalczyk",
@@ -124,7 +136,9 @@ class World:
     entries: list[dict[str, Any]] = field(default_factory=list)
     # Per entry: the match it must get and the person it must name (None for unknown).
     expected: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
-    kinds: set[str] = field(default_factory=set)
+    # Per entry: the kinds of discrepancy it must carry; and the memberships to end (not on the platform).
+    entry_kinds: list[set[str]] = field(default_factory=list)
+    not_on_platform: set[uuid.UUID] = field(default_factory=set)
 
 
 def _names(rng: random.Random, n: int) -> list[str]:
@@ -133,13 +147,30 @@ def _names(rng: random.Random, n: int) -> list[str]:
     names = [f"{f} {a} {b}" for f in FIRST for i, a in enumerate(LAST) for b in LAST[i + 1 :]]
     rng.shuffle(names)
     assert len(names) >= n
+    from api.identities.normalise import name_key
+
+    # The oracle relies on it: however a name is spelt, it names one person.
+    assert len({name_key(name) for name in names[:n]}) == n
     return names[:n]
 
 
 def _spelling(name: str, rng: random.Random) -> str:
-    """The same name as a platform may show it: family name first with a comma, other case, or both."""
+    """The same name as a platform may show it: family name first with a comma, other case, decomposed
+    accents (NFD, as macOS copies them), invisible format characters (zero-width space and joiner, soft
+    hyphen, direction marks, a byte-order mark) copied along, or spelt in Latin letters without accents."""
     first, last = name.split(" ", 1)  # the given name, then the family name
-    return rng.choice([f"{last}, {first}", name.upper(), f"  {last.lower()}   {first} ", name.swapcase()])
+    return rng.choice(
+        [
+            f"{last}, {first}",
+            name.upper(),
+            f"  {last.lower()}   {first} ",
+            name.swapcase(),
+            unicodedata.normalize("NFD", name),
+            f"\u200e{first}\u200b {last[:2]}\u00ad{last[2:]}\u200f",
+            f"\ufeff{first[:1]}\u200d{first[1:]} {last}",
+            anyascii(name),
+        ]
+    )
 
 
 def world(today: date, *, entries: int = ENTRIES, seed: int = 16) -> World:
@@ -212,24 +243,40 @@ def world(today: date, *, entries: int = ENTRIES, seed: int = 16) -> World:
             pools["email"].append((kind, person))  # a young person's own address, or staff's official one
         else:
             pools["probable"].append((kind, person))
-    plan = ["handle"] * 1000 + ["email"] * 250 + ["phone"] * 250 + ["probable"] * 300 + ["unknown"] * 200
-    plan = (plan * (entries // len(plan) + 1))[:entries]
+    # Twenty entries use a member's name on an account that is not theirs, and twenty people are on the
+    # platform twice (their own handle, and a copy of it with an invisible character in it): 2,000 entries
+    # from 1,980 steps.
+    plan = ["handle"] * 940 + ["email"] * 250 + ["phone"] * 250 + ["probable"] * 300 + ["unknown"] * 200
+    plan += ["impostor"] * 20 + ["twice"] * 20
+    plan = plan * -(-entries // ENTRIES)
     rng.shuffle(plan)
     on_list: list[tuple[str, dict[str, Any]]] = []
+    shown: list[tuple[str, dict[str, Any] | None]] = []  # per entry: how it was made, and whom it shows
     for how in plan:
+        if len(w.entries) >= entries:
+            break
+        if how == "twice" and len(w.entries) + 2 > entries:
+            how = "handle"
         if how == "unknown":
             name = next(strangers)  # nobody in the records has this name
             w.entries.append({"display_name": _spelling(name, rng), "handle": f"stranger_{len(w.entries)}"})
             w.expected.append(("unknown", None))
+            shown.append((how, None))
             continue
-        kind, person = pools[how].pop()
+        kind, person = pools["handle" if how in ("impostor", "twice") else how].pop()
         entry: dict[str, Any]
-        if how == "handle":
+        if how in ("handle", "twice"):
             value = ids_by_person[person["id"]]["value"]
             choices = [value, f"@{value.upper()}"]
             if value.isdigit():
                 choices.append(f"https://discord.com/users/{value}")
             entry = {"display_name": rng.choice(FIRST), "handle": rng.choice(choices)}
+        elif how == "impostor":
+            # Their name, on an account that is not the one on record: unknown, naming whose name it is.
+            entry = {
+                "display_name": _spelling(person["full_name"], rng),
+                "handle": f"fan_of_{len(w.entries)}",
+            }
         elif how == "email":
             address = person["email"] if kind == "staff" else person["personal_email"]
             entry = {"display_name": person["full_name"].split()[0], "email": address.upper()}
@@ -241,11 +288,20 @@ def world(today: date, *, entries: int = ENTRIES, seed: int = 16) -> World:
                 "display_name": _spelling(person["full_name"], rng),
                 "handle": f"new_{person['id'].hex[:8]}",
             }
-        if kind == "staff" and rng.random() < 0.5:
+        if kind == "staff" and how != "impostor" and rng.random() < 0.5:
             entry["platform_role"] = "admin"
         w.entries.append(entry)
+        if how == "impostor":
+            w.expected.append(("unknown", person["id"]))
+            shown.append((how, person))
+            continue
         w.expected.append(("probable" if how == "probable" else "certain", person["id"]))
+        shown.append((how, person))
         on_list.append((kind, person))
+        if how == "twice":
+            w.entries.append({**entry, "handle": f"{value[:2]}\u200b{value[2:]}"})
+            w.expected.append(("certain", person["id"]))
+            shown.append(("second account", person))
     # Most of those on the list are members already; some are not (to add); others are members no longer
     # on the platform (to end).
     for n, (kind, person) in enumerate(on_list):
@@ -255,7 +311,60 @@ def world(today: date, *, entries: int = ENTRIES, seed: int = 16) -> World:
     for kind, person in [people[i] for i in order[:400]]:
         if person["id"] not in listed and len(w.memberships) < 2_000:
             w.memberships.append(_member(w, kind, person, admin=False))
+    _expect_discrepancies(w, shown)
     return w
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _expect_discrepancies(w: World, shown: list[tuple[str, dict[str, Any] | None]]) -> None:
+    """What the issue says each entry is, from how the world made it: an unknown adult; a name on an
+    account that is not the person's; a probable match to confirm; a second account; and for each person
+    on the platform, what their records say (departed staff, a young person who left or is outside the
+    group's ages, an admin who is not staff or not recorded as one, a member recorded as an admin who is
+    not one on the platform, someone not in the group's records). Memberships whose person is not on the
+    list end. An unconfirmed or unknown entry is nobody yet, so a platform admin there is "not staff"."""
+    members = {m["staff_id"] or m["participant_id"]: m for m in w.memberships}
+    staff_ids = {s["id"] for s in w.staff}
+    on_platform: set[uuid.UUID] = set()
+    for (how, person), entry in zip(shown, w.entries, strict=True):
+        kinds: set[str] = set()
+        admin = entry.get("platform_role") == "admin"
+        if how in ("unknown", "impostor", "probable"):
+            kinds.add({"unknown": "unknown_person", "probable": "probable_match"}.get(how, "unknown_person"))
+            if how == "impostor":
+                kinds.add("name_of_another_account")
+            if how == "probable":
+                assert person is not None
+                on_platform.add(person["id"])
+            if admin:
+                kinds.add("admin_not_staff")
+        elif how == "second account":
+            kinds.add("several_accounts")
+        else:
+            assert person is not None
+            on_platform.add(person["id"])
+            is_staff = person["id"] in staff_ids
+            left = person.get("left_on")
+            gone = left is not None and left <= w.today
+            member = members.get(person["id"])
+            if gone:
+                kinds.add("departed_staff" if is_staff else "participant_left")
+            elif not is_staff and not 11 <= _age(person["date_of_birth"], w.today) <= 18:
+                kinds.add("outside_age_range")
+            recorded_admin = member is not None and member["role"] == "admin"
+            if admin and (gone or not is_staff):
+                kinds.add("admin_not_staff")
+            elif admin and not recorded_admin:
+                kinds.add("admin_not_in_records")
+            elif recorded_admin and not admin:
+                kinds.add("admin_not_on_platform")
+            if member is None and not gone:
+                kinds.add("not_in_records")
+        w.entry_kinds.append(kinds)
+    w.not_on_platform = {m["id"] for pid, m in members.items() if pid not in on_platform}
 
 
 def _identity(kind: str, person: dict[str, Any], platform: str, value: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
@@ -19,7 +19,7 @@ from api.auth.roles import ApiKeyScope, Role
 from api.config import get_settings
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
 from api.declarations.models import StaffDeclaration
-from api.groups.models import Group, JoinApproval, Platform, Visibility
+from api.groups.models import Group, JoinApproval, Platform, Visibility, seen_by_all_default
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.policy.versions import PolicyVersion
@@ -43,11 +43,25 @@ R = TypeVar("R", bound=SQLModel)
 
 
 def _add(session: Session, model: type[R], defaults: dict[str, Any], overrides: dict[str, Any]) -> R:
-    """Make one record from a helper's defaults and the test's overrides, and commit it."""
-    record = model(**{**defaults, **overrides})
+    """Make one record from a helper's defaults and the test's overrides, and commit it. A group's
+    messages_seen_by_all is its platform's default, as the API gives it, unless the test says otherwise."""
+    values = {**defaults, **overrides}
+    if model is Group and "messages_seen_by_all" not in values:
+        values["messages_seen_by_all"] = seen_by_all_default(Platform(values["platform"]))
+    record = model(**values)
     session.add(record)
     session.commit()
     return record
+
+
+def _recorded(values: dict[str, Any], claimed: str) -> dict[str, Any]:
+    """`values` with the record stamped as entered on the day it claims (mid-afternoon, never after now),
+    unless the test says when: an evaluation as of a past day counts only what was recorded by then, so a
+    helper's record dated in the past must have been recorded then too to keep its meaning."""
+    if "created_at" in values:
+        return values
+    at: datetime = min(clock.now(), clock.start_of(values[claimed]) + timedelta(hours=15))
+    return {**values, "created_at": at, "updated_at": at}
 
 
 def _unique(prefix: str) -> str:
@@ -185,7 +199,7 @@ def consents_make_consent(session: Session, participant: Participant, **override
         "given_by_name": "A Carer",
         "given_on": date(2024, 1, 10),
     }
-    return _add(session, Consent, values, overrides)
+    return _add(session, Consent, _recorded({**values, **overrides}, "given_on"), {})
 
 
 # --- incidents (helpers prefixed so they cannot clash with other domains' helpers) ---------------------
@@ -282,7 +296,7 @@ def compliance_consent(
         "given_by_name": "A Carer",
         "given_on": clock.today() - timedelta(days=300),
     }
-    return _add(session, Consent, values, overrides)
+    return _add(session, Consent, _recorded({**values, **overrides}, "given_on"), {})
 
 
 def compliance_risk_assessment(
@@ -296,14 +310,12 @@ def compliance_risk_assessment(
         "mitigations": "Closed group, admins approve",
         "privacy_features_checked": True,
     }
-    return _add(session, RiskAssessment, values, overrides)
+    return _add(session, RiskAssessment, _recorded({**values, **overrides}, "assessed_on"), {})
 
 
 def compliance_review(session: Session, group: Group, reviewer: Staff, reviewed_on: date) -> GroupReview:
-    review = GroupReview(group_id=group.id, reviewed_on=reviewed_on, reviewed_by_id=reviewer.id)
-    session.add(review)
-    session.commit()
-    return review
+    values = {"group_id": group.id, "reviewed_on": reviewed_on, "reviewed_by_id": reviewer.id}
+    return _add(session, GroupReview, _recorded(values, "reviewed_on"), {})
 
 
 def compliance_incident(
@@ -349,7 +361,7 @@ def compliance_declaration(session: Session, staff: Staff, **overrides: Any) -> 
         "no_personal_follows": True,
         "recorded_by_label": "test",
     }
-    return _add(session, StaffDeclaration, values, overrides)
+    return _add(session, StaffDeclaration, _recorded({**values, **overrides}, "declared_on"), {})
 
 
 def compliance_compliant_group(session: Session, coordinator: Staff, **overrides: Any) -> Group:
@@ -426,6 +438,7 @@ def compliance_bulk_groups(session: Session, n: int, admins: tuple[Staff, Staff]
             visibility="public" if i % 3 == 0 else "closed",
             join_approval="admins_only",
             shares_images=False,
+            messages_seen_by_all=True,
             started_on=clock.today() - timedelta(days=30),
             status="active",
         )

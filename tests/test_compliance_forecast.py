@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -30,7 +31,16 @@ from api.participants.models import Participant
 from api.policy.models import PolicySettings, PolicySettingsBase
 from api.staff.models import Staff
 from tests.clock import FixedClock
-from tests.factories import Actor, compliance_bulk_groups, make_staff, signed_in_as
+from tests.factories import (
+    Actor,
+    compliance_bulk_groups,
+    compliance_group,
+    compliance_member,
+    compliance_participant,
+    make_actor,
+    make_staff,
+    signed_in_as,
+)
 from tests.test_compliance_api import _group_with, count_queries, group_url
 
 FORECAST = "/api/v1/compliance/forecast"
@@ -257,3 +267,117 @@ def test_a_membership_that_starts_in_the_window_is_forecast(
     body = r.json()
     assert body["next_change_on"] == starts.isoformat()
     assert "GRP-NO-DEPARTED-STAFF" in {c["finding"]["rule_id"] for c in body["days"][0]["changes"]}
+
+
+def _birthdays(session: Session, group: Group, start: date, end: date) -> set[date]:
+    """Every birthday, in (start, end], of a young person with a membership of `group`, worked out here."""
+    out = set()
+    for m in session.exec(select(Membership).where(Membership.group_id == group.id)).all():
+        if m.participant_id is None:
+            continue
+        child = session.get(Participant, m.participant_id)
+        assert child is not None
+        for year in range(start.year, end.year + 1):
+            on = _reaching(child.date_of_birth, year - child.date_of_birth.year)
+            if start < on <= end:
+                out.add(on)
+    return out
+
+
+@pytest.mark.parametrize("path", ["api", "group api", "dashboard", "group dashboard"])
+def test_a_trustee_cannot_read_a_childs_birthday_off_the_forecast(
+    demo: date, fixed_clock: FixedClock, session: Session, client: TestClient, path: str
+) -> None:
+    """Issue 17 breaker finding 1: the day a child passes the group's maximum age is their birthday. For a
+    caller who may not see the child, every surface showing forecast days gives that month only, with no
+    exact date of it in the words either."""
+    # The demo's child who passes a group's maximum age does so within the year: the dashboard shows 90 days,
+    # so it looks from a little before.
+    fixed_clock.advance(days=forecast.DEFAULT_DAYS)
+    today = fixed_clock.today
+    until = today + timedelta(days=forecast.DEFAULT_DAYS)
+    trustee = signed_in_as(session, Role.trustee)
+    coordinator = signed_in_as(session, Role.coordinator)
+    whole = client.get(FORECAST, headers=coordinator).json()["groups"]
+    crossing = [
+        (g, d)
+        for g in whole
+        for d in g["days"]
+        for c in d["changes"]
+        if c["finding"]["rule_id"] == "GRP-AGE-RANGE"
+    ]
+    # The demo has a child passing a group's maximum age in the window: the coordinator sees the day.
+    assert crossing
+    for g, d in crossing:
+        assert d.get("precision", "day") == "day"
+        group = session.get(Group, uuid.UUID(g["group_id"]))
+        assert group is not None
+        assert date.fromisoformat(d["on"]) in _birthdays(session, group, today, until)
+    months = 0
+    for g in whole:
+        group = session.get(Group, uuid.UUID(g["group_id"]))
+        assert group is not None
+        private = _birthdays(session, group, today, until)
+        if path.startswith("group"):
+            r = client.get(group_forecast_url(group.id), headers=trustee)
+            if path == "group dashboard":
+                r = client.get(f"/dashboard/groups/{group.id}", headers=trustee)
+        elif path == "api":
+            r = client.get(FORECAST, headers=trustee)
+        else:
+            r = client.get("/dashboard", headers=trustee)
+        assert r.status_code == 200, r.text
+        if path.endswith("dashboard"):
+            # The page's forecast table: no birthday of the group's children as a day.
+            table = r.text.split('id="forecast"', 1)[1].split("</table>", 1)[0]
+            rows = [row for row in table.split("<tr>") if group.name in row or path == "group dashboard"]
+            assert not [b for b in private if any(b.isoformat() in row for row in rows)]
+            continue
+        [shown] = [x for x in r.json().get("groups", [r.json()]) if x["group_id"] == g["group_id"]]
+        for day in shown["days"]:
+            on = date.fromisoformat(day["on"])
+            if day.get("precision") == "month":
+                months += 1
+                assert on.day == 1
+                assert [b for b in private if (b.year, b.month) == (on.year, on.month)]
+            else:
+                assert on not in private
+        text = str(shown)
+        assert not [b for b in private if b.isoformat() in text]
+        if shown["days"]:
+            assert (shown["next_change_on"], shown["next_change_precision"]) == (
+                shown["days"][0]["on"],
+                shown["days"][0]["precision"],
+            )
+    if not path.endswith("dashboard"):
+        assert months
+
+
+def test_staff_get_the_month_of_a_birthday_of_a_child_they_may_not_see_yet(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """Staff see the children of their groups today; a child who joins next week is not theirs to see yet, so
+    the day that child passes the group's maximum age is given to them by its month only (to the
+    coordinator, by its day)."""
+    today = fixed_clock.today
+    staff = make_actor(session, Role.staff)
+    assert staff.staff is not None
+    group = compliance_group(session, max_age=15)
+    compliance_member(session, group, staff=staff.staff, role=MemberRole.admin)
+    turns_16 = today + timedelta(days=20)
+    child = compliance_participant(session, date_of_birth=turns_16.replace(year=turns_16.year - 16))
+    compliance_member(session, group, participant=child, started_on=today + timedelta(days=7))
+
+    def crossing(headers: dict[str, str]) -> dict[str, Any]:
+        r = client.get(group_forecast_url(group.id), params={"days": 60}, headers=headers)
+        assert r.status_code == 200, r.text
+        days: list[dict[str, Any]] = r.json()["days"]
+        [day] = [d for d in days if "GRP-AGE-RANGE" in {c["finding"]["rule_id"] for c in d["changes"]}]
+        return day
+
+    seen = crossing(coordinator.headers)
+    assert (seen["on"], seen.get("precision", "day")) == (turns_16.isoformat(), "day")
+    hidden = crossing(staff.headers)
+    assert (hidden["on"], hidden["precision"]) == (turns_16.replace(day=1).isoformat(), "month")
+    assert turns_16.isoformat() not in str(hidden)
+    assert child.full_name not in str(hidden)

@@ -16,7 +16,14 @@ from api.compliance.watch import announce_compliance_changes
 from api.demo import seed
 from api.groups.models import Group, GroupReview, Visibility
 from tests.clock import FixedClock
-from tests.factories import Actor, compliance_compliant_group, signed_in_as, token_headers
+from tests.factories import (
+    Actor,
+    compliance_compliant_group,
+    compliance_member,
+    compliance_participant,
+    signed_in_as,
+    token_headers,
+)
 from tests.test_compliance_api import finding, group_url
 
 HISTORY = "/api/v1/compliance/history"
@@ -92,6 +99,86 @@ def test_since_is_the_first_day_of_the_current_run_through_fail_pass_fail(
         (review_day.isoformat(), "compliant", []),
         (again.isoformat(), "non_compliant", ["GRP-PERIODIC-REVIEW"]),
     ]
+
+
+def test_a_failure_older_than_the_history_has_no_since_but_says_so(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """Issue 17 breaker finding 2: a group already failing when its history begins. The first row's day is
+    the day the records began, not the day the failure did: `since` is null and `since_before_records`
+    true, in the report, the exports and the dashboard; a failure that begins after is dated."""
+    assert coordinator.staff is not None
+    assert coordinator.user is not None
+    fixed_clock.set(datetime(2026, 7, 2, 12, tzinfo=UTC))
+    interval = service._thresholds(session).review_interval_days
+    group = compliance_compliant_group(session, coordinator.staff)
+    # Nothing is recorded while the review goes overdue: before the history began.
+    fixed_clock.advance(days=interval)
+    unrecorded = finding(
+        client.get(group_url(group.id), headers=token_headers(coordinator.user)).json(), "GRP-PERIODIC-REVIEW"
+    )
+    assert (unrecorded["outcome"], unrecorded["since"], unrecorded["since_before_records"]) == (
+        "fail",
+        None,
+        True,
+    )
+    announce_compliance_changes(session)  # the history's first row: already failing
+    first_row = fixed_clock.today
+    fixed_clock.advance(days=20)
+    body = client.get(group_url(group.id), headers=token_headers(coordinator.user)).json()
+    overdue = finding(body, "GRP-PERIODIC-REVIEW")
+    assert (overdue["outcome"], overdue["since"], overdue["since_before_records"]) == ("fail", None, True)
+    assert first_row.isoformat() not in str(overdue)
+    csv = client.get(f"/api/v1/groups/{group.id}/compliance/export", headers=token_headers(coordinator.user))
+    assert csv.status_code == 200, csv.text
+    [row] = [r for r in csv.text.splitlines() if "GRP-PERIODIC-REVIEW" in r]
+    assert first_row.isoformat() not in row
+    assert ",True," in row
+    page = client.get(f"/dashboard/groups/{group.id}", headers=token_headers(coordinator.user))
+    assert page.status_code == 200
+    assert "before records began" in page.text
+    assert first_row.isoformat() not in page.text.split('id="forecast"')[0].split("<h2")[1]
+
+    # Reviewed, then overdue again: this run began inside the history, so it has a day.
+    session.add(
+        GroupReview(group_id=group.id, reviewed_on=fixed_clock.today, reviewed_by_id=coordinator.staff.id)
+    )
+    session.commit()
+    announce_compliance_changes(session, [group.id])
+    fixed_clock.advance(days=interval + 1)
+    again = fixed_clock.today
+    announce_compliance_changes(session)
+    fixed_clock.advance(days=3)
+    later = finding(
+        client.get(group_url(group.id), headers=token_headers(coordinator.user)).json(), "GRP-PERIODIC-REVIEW"
+    )
+    assert (later["since"], later["since_before_records"]) == (again.isoformat(), False)
+    # Looking back at a day of the first run, before-records again.
+    past = client.get(
+        group_url(group.id), params={"as_of": str(first_row)}, headers=token_headers(coordinator.user)
+    ).json()
+    assert finding(past, "GRP-PERIODIC-REVIEW")["since_before_records"] is True
+
+
+def test_a_group_that_begins_with_its_history_is_dated_from_its_first_day(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    """A group failing from the day it starts, recorded that day: the records began with it, so `since` is
+    that day."""
+    assert coordinator.user is not None
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(
+        session, coordinator.staff, started_on=fixed_clock.today, visibility=Visibility.public
+    )
+    announce_compliance_changes(session)
+    fixed_clock.advance(days=4)
+    body = client.get(group_url(group.id), headers=token_headers(coordinator.user)).json()
+    closed = finding(body, "GRP-VISIBILITY-CLOSED")
+    assert closed["outcome"] in ("fail", "warn")
+    assert (closed["since"], closed["since_before_records"]) == (
+        (fixed_clock.today - timedelta(days=4)).isoformat(),
+        False,
+    )
 
 
 def test_the_watch_writes_a_row_only_when_something_changes(
@@ -181,3 +268,60 @@ def test_a_bad_span_is_422_naming_the_field(
     r = client.get(HISTORY, params=params, headers=coordinator.headers)
     assert r.status_code == 422, r.text
     assert field in r.text
+
+
+def test_a_trustee_cannot_read_a_childs_birthday_off_since_or_the_groups_history(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, trustee: Actor, session: Session
+) -> None:
+    """Issue 17, second breaker pass: a finding that begins the day a young person passes the group's age
+    range begins on their birthday. To a caller who may not see the child (a trustee) `since` is the first
+    of that month (`since_precision` month) and the group's history is by the month; the coordinator, who
+    may see the child, gets the day."""
+    assert coordinator.user is not None
+    assert coordinator.staff is not None
+    assert trustee.user is not None
+    fixed_clock.set(datetime(2026, 7, 2, 12, tzinfo=UTC))
+    group = compliance_compliant_group(session, coordinator.staff, max_age=15)
+    birthday = date(2026, 7, 17)
+    child = compliance_participant(session, date_of_birth=birthday.replace(year=birthday.year - 16))
+    compliance_member(session, group, participant=child, started_on=fixed_clock.today)
+    announce_compliance_changes(session, [group.id])
+    fixed_clock.set(datetime(2026, 7, 17, 12, tzinfo=UTC))
+    announce_compliance_changes(session, [group.id])
+    fixed_clock.advance(days=3)
+
+    def age_range(actor: Actor) -> dict[str, object]:
+        assert actor.user is not None
+        body = client.get(group_url(group.id), headers=token_headers(actor.user)).json()
+        return finding(body, "GRP-AGE-RANGE")
+
+    seen, unseen = age_range(coordinator), age_range(trustee)
+    assert (seen["outcome"], seen["since"], seen["since_precision"]) == ("fail", "2026-07-17", "day")
+    assert (unseen["outcome"], unseen["since"], unseen["since_precision"]) == ("fail", "2026-07-01", "month")
+    assert "2026-07-17" not in str(unseen)
+
+    def group_history(actor: Actor) -> list[dict[str, object]]:
+        assert actor.user is not None
+        r = client.get(
+            f"/api/v1/groups/{group.id}/compliance/history",
+            params={"from": "2026-06-01", "to": "2026-07-20"},
+            headers=token_headers(actor.user),
+        )
+        assert r.status_code == 200, r.text
+        entries: list[dict[str, object]] = r.json()["entries"]
+        return entries
+
+    assert [(e["day"], e["precision"]) for e in group_history(coordinator)] == [
+        ("2026-07-02", "day"),
+        ("2026-07-17", "day"),
+    ]
+    by_month = group_history(trustee)
+    assert [(e["day"], e["precision"], e["status"]) for e in by_month] == [
+        ("2026-07-01", "month", "non_compliant")
+    ]
+    # The trustee's workbook and CSV carry the month too, never the day.
+    csv = client.get(f"/api/v1/groups/{group.id}/compliance/export", headers=token_headers(trustee.user))
+    assert csv.status_code == 200, csv.text
+    assert "2026-07-17" not in csv.text
+    assert "2026-07-01" in csv.text
+    assert ",month," in csv.text

@@ -4,20 +4,23 @@ show each role what the API shows it (a trustee no child's name); nothing refers
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.auth.roles import Role
+from api.auth.roles import ApiKeyScope, Role
+from api.compliance import service as compliance_service
 from api.config import get_settings
 from api.demo import DEMO_ACCOUNTS, seed
 from api.groups.models import Group
 from api.participants.models import Participant
 from tests.clock import FixedClock
-from tests.factories import signed_in_as
+from tests.factories import make_api_key, signed_in_as
 
 
 @pytest.fixture
@@ -56,6 +59,9 @@ def test_signing_in_sets_a_strict_cookie_and_opens_the_pages(
     cookie = r.headers["set-cookie"]
     for attribute in ("esafety_session=", "HttpOnly", "Secure", "SameSite=strict", "Path=/dashboard"):
         assert attribute.lower() in cookie.lower(), cookie
+    # Bounded: the cookie lasts as long as the token in it, never longer.
+    [max_age] = re.findall(r"Max-Age=(\d+)", cookie, re.IGNORECASE)
+    assert 0 < int(max_age) <= get_settings().access_token_minutes * 60
     page = browser_like.get("/dashboard")
     assert page.status_code == 200, page.text
     assert "Organisation compliance report" in page.text
@@ -130,3 +136,69 @@ def test_dashboard_sign_in_shares_the_sign_in_throttle(demo: date, browser_like:
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) > 0
     assert "set-cookie" not in r.headers
+
+
+def test_signing_out_revokes_the_token_for_the_dashboard_and_the_api(
+    demo: date, browser_like: TestClient, session: Session
+) -> None:
+    """Issue 17 breaker finding 3: the cookie holds a full API token; after signing out, that token (copied
+    before) no longer works anywhere, not just in this browser."""
+    email, password = _password(Role.coordinator)
+    r = browser_like.post("/dashboard/sign-in", data={"email": email, "password": password})
+    assert r.status_code == 303
+    token = browser_like.cookies["esafety_session"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert browser_like.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    assert browser_like.post("/dashboard/sign-out").status_code == 303
+    for path in ("/api/v1/auth/me", "/api/v1/compliance", "/dashboard"):
+        assert browser_like.get(path, headers=bearer).status_code == 401, path
+    # Replayed as the cookie, too.
+    browser_like.cookies.set("esafety_session", token, domain="testserver", path="/dashboard")
+    assert browser_like.get("/dashboard").status_code == 401
+    # Signing in again works, with a new token.
+    again = browser_like.post("/dashboard/sign-in", data={"email": email, "password": password})
+    assert again.status_code == 303
+    assert browser_like.get("/dashboard").status_code == 200
+
+
+def _is_page(r: httpx.Response, code: int) -> None:
+    assert r.status_code == code, r.text
+    assert r.headers["content-type"].startswith("text/html"), r.headers["content-type"]
+    assert r.text.lstrip().lower().startswith("<!doctype html>")
+    assert "problem" not in r.headers["content-type"]
+
+
+def test_dashboard_errors_are_pages_and_the_api_keeps_problem_details(
+    demo: date, client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17 breaker finding 5a: a page's errors came back as JSON. Under /dashboard every error is an HTML
+    page with the API's status code; under /api the same errors stay problem+json."""
+    headers = signed_in_as(session, Role.coordinator)
+    unknown = uuid.uuid4()
+    _is_page(client.get(f"/dashboard/groups/{unknown}", headers=headers), 404)
+    _is_page(client.get(f"/dashboard/groups/{unknown}/findings.csv", headers=headers), 404)
+    _is_page(client.get("/dashboard/no-such-page", headers=headers), 404)
+    bad = client.get("/dashboard/groups/not-an-id", headers=headers)
+    _is_page(bad, 422)
+    assert "group_id" in bad.text
+    wrong_method = client.get("/dashboard/sign-out", headers=headers)
+    _is_page(wrong_method, 405)
+    assert wrong_method.headers["allow"] == "POST"
+    _is_page(client.get("/dashboard", headers={"Authorization": "Bearer not-a-token"}), 401)
+    # A caller whose role may not read compliance: an API key for sync only.
+    _is_page(client.get("/dashboard", headers=make_api_key(session, (ApiKeyScope.sync_write,)).headers), 403)
+
+    # Anything unexpected: a 500 page that shows nothing of the error.
+    def broken(**_: object) -> None:
+        raise RuntimeError("secret internals")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(compliance_service, "organisation_report", broken)
+        failed = client.get("/dashboard", headers=headers)
+    _is_page(failed, 500)
+    assert "secret internals" not in failed.text
+    # The API as before.
+    api = client.get(f"/api/v1/groups/{unknown}/compliance", headers=headers)
+    assert (api.status_code, api.headers["content-type"]) == (404, "application/problem+json")
+    api = client.get("/api/v1/groups/not-an-id/compliance", headers=headers)
+    assert (api.status_code, api.headers["content-type"]) == (422, "application/problem+json")

@@ -126,7 +126,10 @@ def test_each_role_signs_in_and_reads_every_page(
     # The security headers' Content-Security-Policy must let the page's own stylesheet apply.
     assert page.evaluate("document.querySelector('style').sheet.cssRules.length") > 0
     assert not [e for e in console_errors if "Content Security Policy" in e]
-    page.screenshot(path=str(SHOTS / f"organisation-{role.value}.png"), full_page=True)
+    shot = SHOTS / f"organisation-{role.value}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    # The closing note's artefacts (issue 17, "Done when"): the organisation page as each role saw it.
+    assert shot.read_bytes().startswith(b"\x89PNG")
     if role is Role.coordinator:
         page.emulate_media(media="print")
         page.pdf(path=str(SHOTS / "board-report-coordinator.pdf"), format="A4", print_background=True)
@@ -156,4 +159,66 @@ def test_each_role_signs_in_and_reads_every_page(
     assert [u for u in requested if not u.startswith(base)] == []
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{base}/dashboard/sign-in")
+    context.close()
+
+
+# Whatever overflows the page sideways: elements whose right edge passes the viewport's, outside a region
+# that scrolls on its own (overflow-x auto or scroll, and no wider than the viewport itself).
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = el => {
+    for (el = el.parentElement; el; el = el.parentElement) {
+      const o = getComputedStyle(el).overflowX;
+      if ((o === 'auto' || o === 'scroll') && el.getBoundingClientRect().right <= width + 1) return true;
+    }
+    return false;
+  };
+  const out = [];
+  const page = document.documentElement.scrollWidth;
+  if (page > width + 1) out.push(`page ${page} > ${width}`);
+  for (const el of document.querySelectorAll('main table, main td, main th')) {
+    if (el.getBoundingClientRect().right > width + 1 && !scrolls(el)) {
+      out.push(`${el.tagName} ${el.textContent.trim().slice(0, 30)}`);
+    }
+  }
+  return out.slice(0, 10);
+}"""
+
+# On paper nothing scrolls: every table must fit the printed width.
+PRINT_FIT = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('main table')]
+    .filter(t => t.scrollWidth > t.parentElement.clientWidth + 1
+      || t.getBoundingClientRect().right > width + 1)
+    .map(t => `${(t.querySelector('caption, th') || t).textContent.trim().slice(0, 30)}: ${t.scrollWidth}`);
+}"""
+
+
+def test_the_tables_fit_or_scroll_at_900_px_and_fit_on_a4(
+    served: tuple[str, list[str]], browser: Any
+) -> None:
+    """Issue 17 breaker finding 5d: at 900 px wide the findings table ran past the page. Every table fits its
+    region or scrolls within it (the page itself never scrolls sideways), and printed on A4 every table fits
+    the paper. Screenshots at 900 px go to build/screenshots/."""
+    base, _ = served
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(base_url=base, viewport={"width": 900, "height": 900})
+    page = context.new_page()
+    page.goto("/dashboard")
+    email, password = _credentials(Role.coordinator)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url(f"{base}/dashboard")
+    group = page.locator("tbody th a").first.get_attribute("href")
+    for name, path in (("organisation", "/dashboard"), ("group", group)):
+        page.set_viewport_size({"width": 900, "height": 900})
+        page.goto(str(path))
+        assert page.evaluate(OVERFLOW) == [], name
+        page.screenshot(path=str(SHOTS / f"{name}-coordinator-900px.png"), full_page=True)
+        # A4 less the print margins (12 mm each side) at CSS's 96 px to the inch: 186 mm, about 703 px.
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 703, "height": 1000})
+        assert page.evaluate(PRINT_FIT) == [], name
+        page.emulate_media(media="screen")
     context.close()

@@ -51,7 +51,7 @@ def test_a_member_of_staff_declares_for_themself_and_reads_it_back(
     assert r.status_code == 201, r.text
     assert r.json()["declared_on"] == str(fixed_clock.today)
     assert r.json()["policy_version"] == 1
-    listed = client.get(_url(staff_actor), headers=staff_actor.headers).json()
+    listed = client.get(_url(staff_actor), headers=staff_actor.headers).json()["items"]
     assert [d["id"] for d in listed] == [r.json()["id"]]
     assert _outcome(client, staff_actor, staff_actor) == "pass"
     [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "staff_declaration.create")).all()

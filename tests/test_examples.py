@@ -144,7 +144,7 @@ def _world(session: Session) -> dict[str, str]:
     session.flush()
     entry = RosterEntry(roster_id=roster.id, row=2, display_name="Someone", match=Match.unknown)
     session.add(entry)
-    technology = Technology(name="Padlet", purpose="Shared boards", first_used_on=None)
+    technology = Technology(name="Padlet", name_key="padlet", purpose="Shared boards", first_used_on=None)
     session.add(technology)
     session.commit()
     key = make_api_key(session).key

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -61,6 +63,9 @@ def test_emails_phones_and_names_are_folded() -> None:
     assert phone_key("+1 415 555 2671") == "+14155552671"
     assert name_key("Okafor, Maya") == name_key("MAYA  okafor") == "maya okafor"
     assert name_key("Łukasz Żółć") == name_key("Lukasz Zolc")
+    # A name sent decomposed (NFD, as macOS copies text) is the same name, in every script.
+    for name in ("Алексей Ёлкин", "Zoë Nguyễn", "Þórður Đorđević", "Ἀλέξιος"):
+        assert name_key(unicodedata.normalize("NFD", name)) == name_key(name), name
     assert handle_key("  ") is None
 
 

@@ -54,7 +54,8 @@ def test_matching_keeps_ids_for_kept_and_reworded_sentences_and_gives_new_ones()
 def test_version_one_is_listed_and_in_force(client: TestClient, coordinator: Actor) -> None:
     r = client.get(VERSIONS, headers=coordinator.headers)
     assert r.status_code == 200, r.text
-    [v1] = r.json()
+    [v1] = r.json()["items"]
+    assert r.json()["total"] == 1
     assert v1["number"] == 1
     assert v1["in_force"] is True
     assert v1["clause_count"] == len(CLAUSES)
@@ -101,7 +102,7 @@ def test_a_reworded_clause_keeps_its_id_and_findings_quote_the_version_in_force(
 
     assert quoted(today) == OLD  # the day before it took effect
     assert quoted(today + timedelta(days=2)) == NEW  # the day after
-    versions = client.get(VERSIONS, headers=headers).json()
+    versions = client.get(VERSIONS, headers=headers).json()["items"]
     assert [(v["number"], v["in_force"]) for v in versions] == [(2, True), (1, False)]
     diff = client.get(f"{VERSIONS}/2/diff?against=1", headers=headers).json()
     assert [c["clause_id"] for c in diff["changes"]] == ["REC-FB-TWO-ADMINS"]

@@ -61,7 +61,12 @@ def _string_codes(tree: ast.AST) -> list[int]:
 
 
 # Packages another change is editing, switched over once it is merged.
-PENDING = {"api/rosters/answers.py", "api/rosters/router.py"}
+PENDING = {
+    "api/rosters/answers.py",
+    "api/rosters/router.py",
+    "api/rosters/service.py",
+    "api/identities/service.py",
+}
 
 
 def test_no_code_in_api_is_a_bare_string() -> None:

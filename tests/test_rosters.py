@@ -150,10 +150,11 @@ def test_each_entry_is_matched_and_each_discrepancy_named(
 CSV_HEADER = "Display Name,Username,E-mail,Phone Number,Role,Date Joined\n"
 
 
-def _count(session: Session) -> tuple[int, int]:
-    return (
-        session.exec(select(func.count()).select_from(GroupRoster)).one(),
-        session.exec(select(func.count()).select_from(RosterEntry)).one(),
+def _count(session: Session) -> tuple[int, ...]:
+    """Rows in the roster tables, and in those an upload writes alongside (audit, webhooks, identities)."""
+    return tuple(
+        session.exec(select(func.count()).select_from(table)).one()
+        for table in (GroupRoster, RosterEntry, AuditEvent, WebhookDelivery, PlatformIdentity)
     )
 
 
@@ -176,19 +177,38 @@ def test_a_csv_is_read_with_its_column_names_folded(
 
 
 @pytest.mark.parametrize(
-    ("csv", "field"),
+    ("csv", "field", "words"),
     [
-        ("Role,Date Joined\nmember,2025-01-01\n", "rows.1.display_name"),  # no column says who
-        (CSV_HEADER + "Ann,,,,member,2025-13-01\n", "rows.2.joined_on"),
-        (CSV_HEADER + "Ann,,,,member,2025-01-01\nBen,ben\n", "rows.3.email"),  # a row missing columns
-        (CSV_HEADER + "Ann,,,,chief,\n", "rows.2.platform_role"),
-        ("Name,Favourite colour\nAnn,blue\n", "rows.1.Favourite colour"),
-        (CSV_HEADER + "".join(f"P{i},,,,member,\n" for i in range(5001)), "rows.5002.display_name"),
+        ("Role,Date Joined\nmember,2025-01-01\n", "rows.1.display_name", "row 1 (line 1 of the file)"),
+        (CSV_HEADER + "Ann,,,,member,2025-13-01\n", "rows.2.joined_on", "row 2 (line 2 of the file)"),
+        # a row missing columns
+        (CSV_HEADER + "Ann,,,,member,2025-01-01\nBen,ben\n", "rows.3.email", "row 3 (line 3 of the file)"),
+        (CSV_HEADER + "Ann,,,,chief,\n", "rows.2.platform_role", "row 2 (line 2 of the file)"),
+        ("Name,Favourite colour\nAnn,blue\n", "rows.1.Favourite colour", "row 1 (line 1 of the file)"),
+        (
+            CSV_HEADER + "".join(f"P{i},,,,member,\n" for i in range(5001)),
+            "rows.5002.display_name",
+            "row 5002 (line 5002 of the file)",
+        ),
+        # A cell with a line break in it (Alt+Enter in Excel) is one row over two lines: rows and lines part.
+        (
+            CSV_HEADER + '"Ann\nSmith",,,,member,\n\nBen,,,,member,31/02/2025\n',
+            "rows.4.joined_on",
+            "row 4 (line 5 of the file)",
+        ),
     ],
-    ids=["missing column", "bad date", "short row", "bad role", "unknown column", "5001 rows"],
+    ids=[
+        "missing column",
+        "bad date",
+        "short row",
+        "bad role",
+        "unknown column",
+        "5001 rows",
+        "rows and lines",
+    ],
 )
 def test_a_malformed_csv_is_a_422_naming_row_and_column_and_stores_nothing(
-    client: TestClient, session: Session, coordinator: Actor, world: World, csv: str, field: str
+    client: TestClient, session: Session, coordinator: Actor, world: World, csv: str, field: str, words: str
 ) -> None:
     before = _count(session)
     r = client.post(
@@ -197,20 +217,70 @@ def test_a_malformed_csv_is_a_422_naming_row_and_column_and_stores_nothing(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in r.json()["errors"]] == [field]
-    row, column = field.split(".", 2)[1:]
-    assert f"row {row}, column {column}" in r.json()["detail"]
+    column = field.split(".", 2)[2]
+    assert r.json()["detail"].startswith(f"{words}, column {column}: "), r.json()["detail"]
+    assert r.json()["errors"][0]["message"] == r.json()["detail"]
     assert _count(session) == before
 
 
-def test_a_malformed_json_list_names_the_entry(client: TestClient, coordinator: Actor, world: World) -> None:
-    bad = {"entries": [{"display_name": "Ann"}, {"display_name": "Ben", "joined_on": "yesterday"}]}
-    r = client.post(url(world.group), json=bad, headers=coordinator.headers)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "entries.1.joined_on"
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        (
+            {
+                "entries": [{"display_name": f"P{i}"} for i in range(5)]
+                + [{"display_name": "B", "joined_on": "x"}]
+            },
+            "entries.5.joined_on",
+            "entries[5].joined_on: entry 6 (the 6th in the list), field joined_on: ",
+        ),
+        (
+            {"entries": [{"platform_role": "admin"}]},
+            "entries.0.display_name",
+            "entries[0].display_name: entry 1 (the 1st in the list), field display_name: names nobody",
+        ),
+        (
+            {"entries": [{"display_name": "A"}, {"display_name": "B", "handle": "b\u0000"}]},
+            "entries.1.handle",
+            "entries[1].handle: entry 2 (the 2nd in the list), field handle: holds a NUL character",
+        ),
+        (
+            {
+                "entries": [{"display_name": "A"}] * 12 + [{"display_name": "L", "joined_on": "2099-02-01"}],
+            },
+            "entries.12.joined_on",
+            "entries[12].joined_on: entry 13 (the 13th in the list), field joined_on: joined after the list",
+        ),
+        (
+            {"entries": [{"display_name": "A"}] * 21 + [{"display_name": "V", "role": "admin"}]},
+            "entries.21.role",
+            "entries[21].role: entry 22 (the 22nd in the list), field role: Extra inputs",
+        ),
+    ],
+    ids=["bad date", "nobody", "NUL", "joined after captured_on", "unknown field"],
+)
+def test_a_malformed_json_list_names_the_json_location_and_the_entry_counted_from_1(
+    client: TestClient, session: Session, coordinator: Actor, world: World, body: Any, field: str, words: str
+) -> None:
+    before = _count(session)
+    r = client.post(url(world.group), json=body, headers=coordinator.headers)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert r.json()["errors"][0]["message"].startswith(words), r.json()["errors"][0]["message"]
+    assert r.json()["detail"].startswith(words), r.json()["detail"]
+    assert _count(session) == before
+
+
+def test_json_entries_are_numbered_from_1_as_a_person_counts(
+    client: TestClient, coordinator: Actor, world: World
+) -> None:
     r = client.post(
-        url(world.group), json={"entries": [{"platform_role": "admin"}]}, headers=coordinator.headers
+        url(world.group),
+        json={"entries": [{"display_name": "Ann"}, {"display_name": "Ben"}]},
+        headers=coordinator.headers,
     )
-    assert r.json()["errors"][0]["field"] == "entries.0.display_name"
+    assert r.status_code == 201, r.text
+    assert [(e["row"], e["display_name"]) for e in r.json()["entries"]] == [(1, "Ann"), (2, "Ben")]
     r = client.post(
         url(world.group), content="<xml/>", headers={**coordinator.headers, "Content-Type": "text/xml"}
     )

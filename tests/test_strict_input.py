@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 from api.auth.models import User, UserUpdate
 from api.common import STRICT_MARKERS, Patch
 from api.consents.models import ConsentUpsert
-from api.controls.models import Control, ControlUpdate
+from api.controls.models import Control, ControlUpdate, Technology, TechnologyUpdate
 from api.groups.models import Group, GroupUpdate
 from api.incidents.models import Incident, IncidentUpdate
 from api.main import create_app
@@ -112,6 +112,7 @@ PATCHES: list[tuple[type[Patch], type[SQLModel]]] = [
     (UserUpdate, User),
     (IncidentUpdate, Incident),
     (ControlUpdate, Control),
+    (TechnologyUpdate, Technology),
 ]
 
 

@@ -261,6 +261,21 @@ class Reach:
         extent = self.write[R.staff]
         return extent is X.every or (extent is X.own and staff_id == self.caller.staff_id)
 
+    def reads_declaration_answers(self, staff_id: uuid.UUID | None) -> bool:
+        """Whether the caller may read what this member of staff declared (every: a coordinator; own: their
+        own only). Others who reach declarations (`counts`, trustees; staff for a colleague) see only whether
+        a current declaration stands."""
+        extent = self.read[R.declaration]
+        return extent is X.every or (
+            extent is X.own and staff_id is not None and staff_id == self.actor.staff_id
+        )
+
+    def declares_for(self, staff_id: uuid.UUID) -> bool:
+        """Whether the caller may record a declaration as made by `staff_id`: a coordinator for anyone (a
+        declaration made on paper), anyone else only for the staff record their account is linked to."""
+        extent = self.write[R.declaration]
+        return extent is X.every or (extent is X.own and staff_id == self.actor.staff_id)
+
     def signer(self, session: Session, given: uuid.UUID | None, on: date, field: str) -> uuid.UUID:
         """Who a record (a review, a risk assessment, an incident report, a parent notification) is signed
         by: the caller, unless one who may sign for others (a coordinator) names another member of staff.

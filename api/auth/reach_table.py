@@ -26,6 +26,9 @@ class Record(StrEnum):
     waiver = "waiver"  # a compliance waiver, which belongs to a group
     staff_compliance = "staff_compliance"  # a member of staff's own compliance report
     roster = "roster"  # a group's member list as the platform shows it, and its reconciliation
+    # A member of staff's declaration of their personal social media conduct: their answers are a personal
+    # disclosure to the organisation (counts: whether a current declaration stands, never the answers).
+    declaration = "declaration"
 
 
 class Extent(StrEnum):
@@ -61,6 +64,7 @@ READ_REACH: Mapping[Role, Mapping[Record, Extent]] = {
         R.waiver: X.own_groups,
         R.staff_compliance: X.own,
         R.roster: X.own_groups,
+        R.declaration: X.own,
     },
     # Trustees govern: groups, staff and compliance, never a child's details nor an incident record.
     Role.trustee: {
@@ -70,6 +74,7 @@ READ_REACH: Mapping[Role, Mapping[Record, Extent]] = {
         R.waiver: X.every,
         R.staff_compliance: X.every,
         R.roster: X.counts,
+        R.declaration: X.counts,
     },
     # Another system (the CRM) keeps people and consents in step; it never sees groups or incidents.
     Role.integration: {**_NOTHING, R.participant: X.every, R.consent: X.every, R.staff: X.every},
@@ -88,8 +93,11 @@ WRITE_REACH: Mapping[Role, Mapping[Record, Extent]] = {
         R.staff: X.own,
         # Upload, resolve and apply rosters: the groups they admin ("only admins can approve new members").
         R.roster: X.admined_groups,
+        # Their own declaration of personal social media conduct.
+        R.declaration: X.own,
     },
-    Role.trustee: _NOTHING,
+    # A trustee declares only as the member of staff their account is linked to (none when not linked).
+    Role.trustee: {**_NOTHING, R.declaration: X.own},
     # A platform connector (a key with `sync:write`) uploads any group's roster; it reads none back.
     Role.integration: {
         **_NOTHING,
@@ -112,6 +120,7 @@ READ_PERMISSION: Mapping[Record, Permission] = {
     R.waiver: Permission.COMPLIANCE_READ,
     R.staff_compliance: Permission.COMPLIANCE_READ,
     R.roster: Permission.ROSTER_READ,
+    R.declaration: Permission.COMPLIANCE_READ,
 }
 # Extents that need no staff record to anchor them.
 UNANCHORED = (X.every, X.counts, X.none)

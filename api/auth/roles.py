@@ -97,6 +97,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.OWN_ACCOUNT,
             P.IDENTITY_READ,
             P.ROSTER_READ,
+            # Only as the member of staff their account is linked to (reach: declaration, own).
+            P.DECLARATION_WRITE,
         }
     ),
     Role.integration: frozenset(

@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from api.common import in_force
 from api.compliance.clauses import Clause
@@ -35,6 +36,14 @@ class WaiverFacts:
         return in_force(self.granted_on, end, on)
 
 
+class Precision(StrEnum):
+    """How exactly a day shown is meant: the day itself, or some day in the calendar month beginning on it
+    (a day a caller may not know exactly, since it could be a young person's birthday)."""
+
+    day = "day"
+    month = "month"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule_id: str
@@ -51,6 +60,12 @@ class Finding:
     # For a fail or warn: the first day of its current unbroken run of that outcome, as the compliance
     # history recorded it (api/compliance/history.py); None where nothing says.
     since: date | None = None
+    # The run reaches back past the group's first history row (or there is none) and the group is older:
+    # it began before the records did, on a day they do not show (`since` is then None).
+    since_before_records: bool = False
+    # Month: `since` is the first of the month the run began in, because the finding turns on a young
+    # person the caller may not see, and the exact day could be their birthday (api/compliance/history.py).
+    since_precision: Precision = Precision.day
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +113,28 @@ def summarise(findings: Sequence[Finding]) -> Evaluation:
     return Evaluation(status, counts, tuple(findings))
 
 
+def withdrawn(rule: Rule[Any], policy: PolicyFacts | None) -> bool:
+    """Whether every sentence `rule` cites is gone from the policy version in force (`policy`; None, not
+    loaded: nothing is withdrawn). A sentence a newer version leaves out stops being in force on that
+    version's effective day, and a rule that keeps only such sentences stops being applied with it."""
+    return policy is not None and not any(c.id in policy.texts for c in (rule.clause, *rule.also))
+
+
+def run(rule: Rule[S], snapshot: S) -> Result:
+    """`rule`'s verdict on `snapshot`, or `not_applicable` when the policy in force on the snapshot's date no
+    longer has any sentence the rule cites: a duty the organisation has dropped is neither failed nor passed
+    (as a rule with nothing to judge is not applicable), so it counts towards no status."""
+    policy: PolicyFacts | None = getattr(snapshot, "policy", None)
+    if withdrawn(rule, policy):
+        assert policy is not None
+        return Result(
+            Outcome.not_applicable,
+            f"Not applied: policy version {policy.number}, in force since {policy.effective_on}, no longer "
+            "has the sentence this rule keeps.",
+        )
+    return rule.check(snapshot)
+
+
 def evaluate(
     rules: Sequence[Rule[S]], snapshot: S, waivers: Mapping[str, WaiverFacts] | None = None
 ) -> Evaluation:
@@ -106,7 +143,7 @@ def evaluate(
     as_of: date = snapshot.as_of
     found = []
     for rule in rules:
-        result = rule.check(snapshot)
+        result = run(rule, snapshot)
         waiver = (waivers or {}).get(rule.id)
         if waiver is not None and not waiver.in_force_on(as_of):
             waiver = None
@@ -117,9 +154,12 @@ def evaluate(
 def aggregate_staff_rule(rule: StaffRule, snapshots: Sequence[StaffSnapshot]) -> Result:
     """A staff rule across every staff record: the worst outcome, each person it fails or warns for as
     evidence with their own finding's message."""
-    results = [(s, rule.check(s)) for s in snapshots]
+    results = [(s, run(rule, s)) for s in snapshots]
     applicable = [(s, r) for s, r in results if r.outcome is not Outcome.not_applicable]
     if not applicable:
+        reasons = {r.message for _, r in results}
+        if len(reasons) == 1 and snapshots and withdrawn(rule, snapshots[0].policy):
+            return results[0][1]
         return Result(Outcome.not_applicable, "It applies to no member of staff.")
     worst = min((r.outcome for _, r in applicable), key=_WORST_FIRST.index)
     if worst is Outcome.pass_:
@@ -176,6 +216,40 @@ def redact_participants(evaluation: Evaluation, keep: Collection[uuid.UUID] = ()
         findings=tuple(
             replace(f, evidence=tuple(neutral(e) for e in f.evidence))
             if any(e.type == "participant" for e in f.evidence)
+            else f
+            for f in evaluation.findings
+        ),
+    )
+
+
+# A member-list finding as shown to a caller when an entry on the list is a young person outside their reach.
+HIDDEN_ROSTER = (
+    "The platform's member list has entries waiting for an answer or differing from the records: open the "
+    "group's latest roster for each one and what to do."
+)
+
+
+def redact_hidden_roster_matches(evaluation: Evaluation, hidden: Collection[uuid.UUID | None]) -> Evaluation:
+    """A member-list finding that names a young person in `hidden` (outside the caller's reach) reduced to
+    the roster, with no counts, under a neutral message. The roster itself shows such an entry to the caller
+    exactly as an unknown one, so that a list cannot tell them who is a child of the charity; the finding's
+    counts (so many unconfirmed, not so many unknown) and the place of the hidden child among the evidence
+    would undo that, naming the entry."""
+
+    def names_hidden(f: Finding) -> bool:
+        return any(e.type == "roster" for e in f.evidence) and any(
+            e.type == "participant" and e.id in hidden for e in f.evidence
+        )
+
+    return replace(
+        evaluation,
+        findings=tuple(
+            replace(
+                f,
+                message=HIDDEN_ROSTER,
+                evidence=tuple(replace(e, detail=None) for e in f.evidence if e.type == "roster"),
+            )
+            if names_hidden(f)
             else f
             for f in evaluation.findings
         ),

@@ -5,7 +5,13 @@ Every cell a spreadsheet shows goes through `cell`: a group's name, a message or
 text, and a spreadsheet runs a cell beginning with `=`, `+`, `-` or `@` as a formula (OWASP, "CSV
 Injection"); some also treat a leading tab, carriage return, line feed or NUL as a place to start one,
 and full-width = + - @ (U+FF1D, U+FF0B, U+FF0D, U+FF20) are folded to their ASCII forms by spreadsheets
-that normalise input. Such a cell is written with a leading apostrophe, which shows the text as it is.
+that normalise input. In CSV, such a cell is written with a leading apostrophe (CSV has no cell types). In
+the workbook every text is a string cell (`write_string`), which a spreadsheet never runs as a formula, so
+the text is written as it is, with no apostrophe to show.
+
+A workbook cell holds at most 32,767 characters (Excel's limit; longer text is cut off without a word). A
+longer text keeps its beginning in the cell, which says where the rest is, and is written whole, in parts
+of that size, to the `Notes` sheet (`Book`).
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import io
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]  # no stubs published
 from sqlmodel import Session
+from xlsxwriter.utility import xl_rowcol_to_cell  # type: ignore[import-untyped]
 
 from api.auth.reach import Reach
 from api.compliance import history, service
@@ -48,6 +56,8 @@ FINDING_COLUMNS = (
     "outcome",
     "counts_against_status",
     "since",
+    "since_before_records",
+    "since_precision",
     "message",
     "clause_id",
     "clause",
@@ -58,8 +68,8 @@ FINDING_COLUMNS = (
 
 
 def cell(value: object) -> object:
-    """The value as a spreadsheet cell may hold it: text that would start a formula gets a leading
-    apostrophe; anything else is unchanged."""
+    """The value as a CSV cell may hold it: text that would start a formula gets a leading apostrophe;
+    anything else is unchanged. (The workbook needs none: its text cells are string cells.)"""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -75,6 +85,8 @@ def finding_row(group_name: str, f: Finding) -> tuple[object, ...]:
         f.outcome.value,
         f.counts_against_status,
         f.since,
+        f.since_before_records,
+        f.since_precision.value,
         f.message,
         f.clause.id,
         f.clause.text,
@@ -125,38 +137,54 @@ def group_evaluations(
     return [(g, shown[g.group_id]) for g in report.groups]
 
 
-def organisation_workbook(*, session: Session, reach: Reach, as_of: date) -> bytes:
-    """The organisation report as an .xlsx workbook: a sheet of groups (the CSV report's columns) and a sheet
-    of every failing, warning or waived finding (`FINDING_COLUMNS`), dates as dates."""
-    report = service.organisation_report(session=session, reach=reach, as_of=as_of)
-    groups = group_evaluations(session=session, reach=reach, as_of=as_of, report=report)
-    out = io.BytesIO()
-    # Strings stay strings: no formulas, numbers or links read into a name or a message.
-    book = xlsxwriter.Workbook(
-        out,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
-    bold = book.add_format({"bold": True})
-    day = book.add_format({"num_format": "yyyy-mm-dd"})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+CELL_MAX = 32_767  # characters in one workbook cell (Excel's specifications and limits)
+NOTES = "Notes"
+
+
+class Book:
+    """An in-memory .xlsx: sheets of rows, dates as dates, text as string cells; text over `CELL_MAX` is
+    begun in its cell and written whole to the `Notes` sheet (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.out = io.BytesIO()
+        # Strings stay strings: no formulas, numbers or links read into a name or a message.
+        self.book = xlsxwriter.Workbook(
+            self.out,
+            {
+                "in_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        self.bold = self.book.add_format({"bold": True})
+        self.day = self.book.add_format({"num_format": "yyyy-mm-dd"})
+        self.wrap = self.book.add_format({"text_wrap": True, "valign": "top"})
+        self.notes: list[tuple[str, str]] = []  # (where, full text)
+
+    def text(self, ws: Any, row: int, column: int, value: str) -> None:
+        if len(value) <= CELL_MAX:
+            ws.write_string(row, column, value)
+            return
+        where = f"{ws.get_name()}!{xl_rowcol_to_cell(row, column)}"
+        self.notes.append((where, value))
+        marker = (
+            f" [… cut here: the whole text, {len(value):,} characters, is note {len(self.notes)} on the "
+            f"{NOTES} sheet]"
+        )
+        ws.write_string(row, column, value[: CELL_MAX - len(marker)] + marker)
 
     def sheet(
-        name: str, header: Sequence[str], rows: Iterable[Sequence[object]], widths: dict[int, int]
+        self, name: str, header: Sequence[str], rows: Iterable[Sequence[object]], widths: dict[int, int]
     ) -> None:
-        ws = book.add_worksheet(name)
-        ws.write_row(0, 0, header, bold)
+        ws = self.book.add_worksheet(name)
+        ws.write_row(0, 0, header, self.bold)
         ws.freeze_panes(1, 0)
         n = 0
         for n, row in enumerate(rows, start=1):
             for c, value in enumerate(row):
-                value = cell(value)
                 if isinstance(value, date):
-                    ws.write_datetime(n, c, value, day)
+                    ws.write_datetime(n, c, value, self.day)
                 elif value is None:
                     ws.write_blank(n, c, None)
                 elif isinstance(value, bool):
@@ -164,18 +192,39 @@ def organisation_workbook(*, session: Session, reach: Reach, as_of: date) -> byt
                 elif isinstance(value, int):
                     ws.write_number(n, c, value)
                 else:
-                    ws.write_string(n, c, str(value))
+                    self.text(ws, n, c, str(value))
         ws.autofilter(0, 0, max(n, 1), len(header) - 1)
         for c, width in widths.items():
-            ws.set_column(c, c, width, wrap if width > 30 else None)
+            ws.set_column(c, c, width, self.wrap if width > 30 else None)
 
-    sheet(
+    def close(self) -> bytes:
+        """The workbook's bytes, with the `Notes` sheet if any text was too long for its cell: one row per
+        part of at most `CELL_MAX` characters (note, cell, part, parts, text), read in order."""
+        if self.notes:
+            rows = [
+                (i, where, k + 1, -(-len(full) // CELL_MAX), full[k * CELL_MAX : (k + 1) * CELL_MAX])
+                for i, (where, full) in enumerate(self.notes, start=1)
+                for k in range(-(-len(full) // CELL_MAX))
+            ]
+            self.sheet(NOTES, ("note", "cell", "part", "parts", "text"), rows, {1: 14, 4: 100})
+        self.book.close()
+        return self.out.getvalue()
+
+
+def organisation_workbook(*, session: Session, reach: Reach, as_of: date) -> bytes:
+    """The organisation report as an .xlsx workbook: a sheet of groups (the CSV report's columns) and a sheet
+    of every failing, warning or waived finding (`FINDING_COLUMNS`), dates as dates; a `Notes` sheet holds
+    any text longer than a cell takes."""
+    report = service.organisation_report(session=session, reach=reach, as_of=as_of)
+    groups = group_evaluations(session=session, reach=reach, as_of=as_of, report=report)
+    book = Book()
+    book.sheet(
         "Groups",
         ("as_of", *service.CSV_COLUMNS),
         ((report.as_of, *row) for row in service.report_rows(report)),
         {0: 11, 3: 28, 11: 40, 12: 40},
     )
-    sheet(
+    book.sheet(
         "Findings",
         FINDING_COLUMNS,
         (
@@ -184,7 +233,6 @@ def organisation_workbook(*, session: Session, reach: Reach, as_of: date) -> byt
             for f in ev.findings
             if f.outcome in (Outcome.fail, Outcome.warn)
         ),
-        {0: 24, 1: 26, 2: 36, 7: 60, 9: 60, 10: 50, 11: 50},
+        {0: 24, 1: 26, 2: 36, 8: 60, 10: 60, 11: 50, 12: 50},
     )
-    book.close()
-    return out.getvalue()
+    return book.close()

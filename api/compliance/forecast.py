@@ -7,6 +7,11 @@ participant's birthday taking them to an age a rule compares with. The facts are
 one evaluation (the same statements, with the memberships of the whole window), then the group is
 evaluated on today and on each of those days only, never day by day.
 
+A day that is the birthday of a young person the caller may not see (a trustee; staff outside that child's
+groups) would give that child's date of birth away, named or not: such a day is shown only by its calendar
+month (`precision` "month"), merged with the group's other days in that month, and its exact date is taken
+out of the findings' words. See `coarsen`.
+
 "Gets worse": a finding's outcome moves towards fail (pass or not applicable to warn or fail, warn to
 fail), a failing or warning finding names a record it did not name the day before (another child past the
 age range), or a waiver covering a failing or warning finding ends, so it counts against the status again.
@@ -16,21 +21,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from api.auth.reach import Reach
+from api.auth.reach import Reach, Record
 from api.compliance import history, service
-from api.compliance.engine import Evaluation, Finding, Status, WaiverFacts, evaluate
+from api.compliance.engine import Evaluation, Finding, Precision, Status, WaiverFacts, evaluate
 from api.compliance.models import ComplianceHistory
 from api.compliance.rules import GROUP_RULES
-from api.compliance.rules.base import Outcome
+from api.compliance.rules.base import Evidence, Outcome
 from api.compliance.snapshot import GroupSnapshot, StaffFacts, Thresholds
 from api.errors import NotFound, Unprocessable
+from api.participants.models import Participant
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 90
@@ -49,8 +55,13 @@ class ForecastChange:
 @dataclass(frozen=True, slots=True)
 class ForecastDay:
     on: date
-    status: Status  # the group's status from this day, if nothing is done
+    status: Status  # the group's status from this day (a month's: from its last change), if nothing is done
     changes: tuple[ForecastChange, ...]
+    precision: Precision = Precision.day
+
+    def label(self) -> str:
+        """`on` as a reader should see it: the day, or the month ("December 2026")."""
+        return month_label(self.on) if self.precision is Precision.month else self.on.isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +70,9 @@ class GroupForecast:
     group_name: str
     platform: str
     status: Status  # today's
-    next_change_on: date | None
+    next_change_on: date | None  # the first day's `on`, as precise as it is
     days: tuple[ForecastDay, ...]
+    next_change_precision: Precision | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +193,84 @@ def forecast_group(
     return out
 
 
+def month_label(day: date) -> str:
+    return day.strftime("%B %Y")
+
+
+def _reachable_children(session: Session, reach: Reach) -> frozenset[uuid.UUID] | None:
+    """The young people the caller may see today (None: every one), as `service._redact_for` judges it;
+    one statement only for a caller who reaches some but not all (staff: their groups')."""
+    if reach.reads_every(Record.participant):
+        return None
+    if not reach.reads(Record.participant):
+        return frozenset()
+    return frozenset(
+        session.exec(select(col(Participant.id)).where(reach.participants(Participant.id))).all()
+    )
+
+
+def hidden_birthdays(s: GroupSnapshot, seen: frozenset[uuid.UUID], start: date, end: date) -> set[date]:
+    """Every birthday, after `start` up to and including `end`, of a young person in the group's snapshot
+    (its memberships over the window) who is not in `seen`."""
+    out: set[date] = set()
+    for m in s.members:
+        p = m.participant
+        if p is None or (seen and p.id in seen):
+            continue
+        for year in range(start.year, end.year + 1):
+            on = birthday(p.date_of_birth, year - p.date_of_birth.year)
+            if start < on <= end:
+                out.add(on)
+    return out
+
+
+def _blur(text: str | None, day: date) -> str | None:
+    # The rules write the day they judge as ISO text ("aged 19 on 2026-12-14"): the month stands for it.
+    if text is None:
+        return None
+    return text.replace(f" on {day.isoformat()}", f" in {month_label(day)}").replace(
+        day.isoformat(), month_label(day)
+    )
+
+
+def _blurred(f: Finding, day: date) -> Finding:
+    return replace(
+        f,
+        message=_blur(f.message, day) or "",
+        evidence=tuple(
+            Evidence(e.type, e.id, _blur(e.label, day) or "", _blur(e.detail, day)) for e in f.evidence
+        ),
+    )
+
+
+def coarsen(days: Sequence[ForecastDay], private: set[date]) -> list[ForecastDay]:
+    """`days` with each calendar month that holds one of the `private` days (a hidden child's birthday)
+    folded into one day with `precision` "month": `on` the month's first day, the status after its last
+    change, each rule's change from its outcome before the month's first change to its finding at the last,
+    and no exact date in the findings' words. Every day of such a month goes, not only the birthday: the
+    order of the days, and each day's status, would place the birthday between them."""
+    months = {(d.year, d.month) for d in private}
+    out: list[ForecastDay] = []
+    done: set[tuple[int, int]] = set()
+    for d in days:
+        key = (d.on.year, d.on.month)
+        if key not in months:
+            out.append(d)
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        folded = [fd for fd in days if (fd.on.year, fd.on.month) == key]
+        merged: dict[str, ForecastChange] = {}
+        for fd in folded:
+            for c in fd.changes:
+                first = merged.get(c.finding.rule_id)
+                before = c.before if first is None else first.before
+                merged[c.finding.rule_id] = ForecastChange(before, _blurred(c.finding, fd.on))
+        out.append(ForecastDay(date(*key, 1), folded[-1].status, tuple(merged.values()), Precision.month))
+    return out
+
+
 def forecast(
     *, session: Session, reach: Reach, as_of: date, days: int, group_id: uuid.UUID | None = None
 ) -> OrganisationForecast:
@@ -202,6 +292,7 @@ def forecast(
     if group_id is not None and not groups:
         raise NotFound(f"No group with id {group_id}")
 
+    seen = _reachable_children(session, reach)
     results: list[tuple[Any, Evaluation, list[ForecastDay]]] = []
     for key, g in groups:
         waivers = loaded.waivers.get(key, {})
@@ -214,6 +305,10 @@ def forecast(
         # Archived groups are not evaluated from their archive day on.
         end = until if g.archived_on is None else min(until, g.archived_on - timedelta(days=1))
         ahead = forecast_group(snapshot_on, waivers, change_dates(first, waivers, as_of, end), today)
+        if seen is not None and ahead:
+            private = hidden_birthdays(first, seen, as_of, end) & {d.on for d in ahead}
+            if private:
+                ahead = coarsen(ahead, private)
         results.append((g, today, ahead))
 
     # Redacted together: one statement at most, however many groups.
@@ -224,11 +319,24 @@ def forecast(
     out = []
     for g, today, ahead in results:
         shown = tuple(
-            ForecastDay(d.on, d.status, tuple(ForecastChange(c.before, next(redacted)) for c in d.changes))
+            ForecastDay(
+                d.on,
+                d.status,
+                tuple(ForecastChange(c.before, next(redacted)) for c in d.changes),
+                d.precision,
+            )
             for d in ahead
         )
         out.append(
-            GroupForecast(g.id, g.name, g.platform, today.status, shown[0].on if shown else None, shown)
+            GroupForecast(
+                g.id,
+                g.name,
+                g.platform,
+                today.status,
+                shown[0].on if shown else None,
+                shown,
+                shown[0].precision if shown else None,
+            )
         )
     return OrganisationForecast(as_of, until, out)
 

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from api.auth.reach import Reach
-from api.compliance.engine import Evaluation, Status
+from api.auth.reach import Reach, Record
+from api.compliance.engine import Evaluation, Finding, Precision, Status
 from api.compliance.models import ComplianceHistory
 from api.compliance.rules.base import Outcome
 from api.db import utcnow
@@ -119,34 +119,44 @@ def record(
 
 
 def _with_since(
-    evaluation: Evaluation, rows: Sequence[tuple[date, dict[str, str]]], as_of: date
+    evaluation: Evaluation, rows: Sequence[tuple[date, dict[str, str]]], as_of: date, started_on: date | None
 ) -> Evaluation:
-    """`rows`: the group's (day, outcomes), newest first, none after `as_of`."""
-    if not rows:
-        return evaluation
+    """`rows`: the group's (day, outcomes), newest first, none after `as_of`; `started_on`: the group's
+    first day (None: unknown, taken as older than any row)."""
 
-    def since(rule_id: str, outcome: str) -> date:
+    def since(f: Finding) -> Finding:
         found = as_of
         for day, outcomes in rows:
-            if outcomes.get(rule_id) != outcome:
-                break
+            if outcomes.get(f.rule_id) != f.outcome.value:
+                return _dated(f, found)
             found = day
-        return found
+        # The run reaches the oldest row (or there is none): it began that day only if the group did.
+        if started_on is not None and started_on >= found:
+            return _dated(f, found)
+        return replace(f, since=None, since_before_records=True)
 
     return replace(
         evaluation,
-        findings=tuple(
-            replace(f, since=since(f.rule_id, f.outcome.value)) if f.outcome in BAD else f
-            for f in evaluation.findings
-        ),
+        findings=tuple(since(f) if f.outcome in BAD else f for f in evaluation.findings),
     )
+
+
+def _dated(f: Finding, day: date) -> Finding:
+    """`f` with `since` = `day`; by the month only when the finding turns on a young person the caller may
+    not see (evidence redacted to no id): the day such a finding began could be their birthday (the day
+    they passed the group's age range), which the caller must not be able to read off it."""
+    if any(e.type == "participant" and e.id is None for e in f.evidence):
+        return replace(f, since=day.replace(day=1), since_precision=Precision.month)
+    return replace(f, since=day)
 
 
 def with_since(*, session: Session, group_id: uuid.UUID, as_of: date, evaluation: Evaluation) -> Evaluation:
     """Each failing or warning finding with `since`: the day of the oldest of the group's history rows, up
-    to `as_of`, in an unbroken run with the same outcome for its rule. Where the newest row disagrees (the
-    watch has not yet recorded the change) it is `as_of`; where no row is that old, None. One statement,
-    none when nothing fails or warns."""
+    to `as_of`, in an unbroken run with the same outcome for its rule; where the newest row disagrees (the
+    watch has not yet recorded the change), `as_of`. Where the run reaches back to the group's oldest row
+    (or there is no row) and the group began before that day, the history cannot say when the run began:
+    `since` is None and `since_before_records` True, never the day the records began. One statement, none
+    when nothing fails or warns."""
     return with_since_many(session=session, as_of=as_of, evaluations={group_id: evaluation})[group_id]
 
 
@@ -158,13 +168,21 @@ def with_since_many(
     if not wanted:
         return dict(evaluations)
     rows: dict[uuid.UUID, list[tuple[date, dict[str, str]]]] = defaultdict(list)
-    for group_id, day, outcomes in session.exec(
-        select(col(H.group_id), col(H.day), col(H.outcomes))
-        .where(col(H.group_id).in_(wanted), col(H.day) <= as_of)
-        .order_by(col(H.group_id), col(H.day).desc())
+    started: dict[uuid.UUID, date] = {}
+    # Each group with its rows (none: a row of nulls), newest first.
+    for group_id, started_on, day, outcomes in session.execute(
+        sa.select(GROUP.c.id, GROUP.c.started_on, HT.c.day, HT.c.outcomes)
+        .select_from(GROUP.outerjoin(HT, sa.and_(HT.c.group_id == GROUP.c.id, HT.c.day <= as_of)))
+        .where(GROUP.c.id.in_(wanted))
+        .order_by(GROUP.c.id, HT.c.day.desc())
     ).all():
-        rows[group_id].append((day, outcomes))
-    return {k: _with_since(ev, rows.get(k, []), as_of) for k, ev in evaluations.items()}
+        started[group_id] = started_on
+        if day is not None:
+            rows[group_id].append((day, outcomes))
+    return {
+        k: _with_since(ev, rows.get(k, []), as_of, started.get(k)) if k in started else ev
+        for k, ev in evaluations.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +209,7 @@ class GroupHistoryEntry:
     failing: list[str]
     warning: list[str]
     waived: list[str]
+    precision: Precision = Precision.day
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,4 +335,17 @@ def group_history(
         )
         for r in [*first, *(r for r in rows if r.day > start)]
     ]
+    if not reach.reads(Record.participant):
+        entries = by_month(entries)
     return GroupHistory(group[0], group[1], start, end, entries)
+
+
+def by_month(entries: Sequence[GroupHistoryEntry]) -> list[GroupHistoryEntry]:
+    """For a caller who may not see the group's young people (a trustee): one entry a calendar month, the
+    state at its last change, dated the month's first day with `precision` month. A day a rule began to
+    fail could be a young person's birthday (the day they passed the group's age range), so no caller who
+    may not read their date of birth is shown the day."""
+    last: dict[tuple[int, int], GroupHistoryEntry] = {}
+    for e in entries:
+        last[(e.day.year, e.day.month)] = e
+    return [replace(e, day=date(y, m, 1), precision=Precision.month) for (y, m), e in last.items()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as Described
@@ -88,6 +89,10 @@ class RulePublic(_Out):
     clause: ClausePublic
     also: list[ClausePublic] = Field(description="Further sentences the same check keeps")
     remediation: str
+    applied: Flag = Field(
+        description="False when the policy version in force has none of the rule's sentences: it is not "
+        "applied (its findings are not_applicable)"
+    )
 
 
 class EvidencePublic(_Out):
@@ -124,7 +129,19 @@ class FindingPublic(_Out):
     since: Day | None = Described(
         default=None,
         description="For a fail or warn: the first day of its current unbroken run of that outcome, as the "
-        "compliance history recorded it (null where no history covers it)",
+        "compliance history recorded it (null where no history covers it; see `since_before_records`)",
+    )
+    since_before_records: bool = Described(
+        default=False,
+        description="True when the run began before the compliance history did: it reaches back to the "
+        "group's first recorded day (or nothing is recorded) and the group is older, so the day it began is "
+        "unknown and `since` is null",
+    )
+    since_precision: Literal["day", "month"] = Described(
+        default="day",
+        description="`day`: `since` is the day. `month`: `since` is the first day of the month the run began "
+        "in, because the finding turns on a young person the caller may not see and the exact day could be "
+        "their birthday",
     )
 
 
@@ -204,9 +221,13 @@ class ForecastChangePublic(_Out):
 
 
 class ForecastDayPublic(_Out):
-    on: Day
+    on: Day = Described(description="The day; with `precision` month, the first day of the month meant")
     status: str = Described(description="The group's status from this day, if nothing is done")
     changes: list[ForecastChangePublic]
+    precision: Literal["day", "month"] = Described(
+        description="`day`: on `on`. `month`: some day in the calendar month beginning on `on`, for a caller "
+        "who may not see a young person whose birthday it is (the month's days folded into one)"
+    )
 
 
 class GroupForecastPublic(_Out):
@@ -216,6 +237,9 @@ class GroupForecastPublic(_Out):
     status: str = Described(description="Today's status")
     next_change_on: Day | None = Described(description="The first day a finding gets worse, if any")
     days: list[ForecastDayPublic]
+    next_change_precision: Literal["day", "month"] | None = Described(
+        description="The precision of `next_change_on` (its day's `precision`)"
+    )
 
 
 class OrganisationForecastPublic(_Out):
@@ -270,6 +294,12 @@ class GroupHistoryEntryPublic(_Out):
     failing: list[str]
     warning: list[str]
     waived: list[str]
+    precision: Literal["day", "month"] = Described(
+        default="day",
+        description="`month`: `day` is the first day of a month and the entry is the group's state at its "
+        "last change in that month (for callers who may not see the group's young people, whose birthdays "
+        "the exact days could reveal)",
+    )
 
 
 class GroupHistoryPublic(_Out):

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
+from api import clock
 from api.compliance.snapshot import (
     CheckFacts,
     ControlFacts,
@@ -28,13 +29,17 @@ def load(
     session: Session, as_of: date, staff: Mapping[uuid.UUID, StaffFacts]
 ) -> tuple[tuple[ControlFacts, ...], tuple[TechnologyFacts, ...]]:
     """Controls not ended on `as_of` (owners taken from `staff`, every staff record's facts) with their
-    checks made by then, and every technology with its assessments (the rule reads their dates)."""
+    checks made and recorded by then, and every technology with its assessments recorded by then (the rule
+    reads their claimed and recorded dates)."""
     conn = session.connection()
+    # A check or an assessment counts on `as_of` only once it was recorded by the end of that day: one
+    # entered later with an earlier date cannot change what the record showed then (as rosters, issue 16).
+    known_by = clock.start_of(as_of + timedelta(days=1))
     checks: dict[uuid.UUID, list[CheckFacts]] = defaultdict(list)
     for r in conn.execute(
         sa.select(
             CHECK.c.control_id, CHECK.c.id, CHECK.c.performed_on, CHECK.c.result, CHECK.c.follow_up
-        ).where(CHECK.c.performed_on <= as_of)
+        ).where(CHECK.c.performed_on <= as_of, CHECK.c.created_at < known_by)
     ).all():
         checks[r[0]].append(CheckFacts(r[1], r[2], r[3] == "issues_found", r[4] is not None))
     controls = tuple(
@@ -55,10 +60,14 @@ def load(
     assessments: dict[uuid.UUID, list[TechnologyAssessmentFacts]] = defaultdict(list)
     for a in conn.execute(
         sa.select(
-            ASSESSMENT.c.technology_id, ASSESSMENT.c.id, ASSESSMENT.c.assessed_on, ASSESSMENT.c.decision
-        )
+            ASSESSMENT.c.technology_id,
+            ASSESSMENT.c.id,
+            ASSESSMENT.c.assessed_on,
+            ASSESSMENT.c.decision,
+            ASSESSMENT.c.created_at,
+        ).where(ASSESSMENT.c.created_at < known_by)
     ).all():
-        assessments[a[0]].append(TechnologyAssessmentFacts(a[1], a[2], str(a[3])))
+        assessments[a[0]].append(TechnologyAssessmentFacts(a[1], a[2], str(a[3]), clock.day_of(a[4])))
     technologies = tuple(
         TechnologyFacts(t[0], t[1], t[2], t[3], tuple(assessments[t[0]]))
         for t in conn.execute(

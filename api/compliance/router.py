@@ -17,7 +17,8 @@ from api.auth.roles import Permission
 from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag
 from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
-from api.compliance.engine import Status
+from api.compliance.clauses import Clause
+from api.compliance.engine import Status, withdrawn
 from api.compliance.models import (
     ClausePublic,
     GroupCompliancePublic,
@@ -33,6 +34,7 @@ from api.compliance.models import (
     WaiverPublic,
 )
 from api.compliance.rules import ALL_RULES
+from api.compliance.snapshot import PolicyFacts
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, Unprocessable
 from api.groups.models import Platform
@@ -70,18 +72,29 @@ def _span(start: Day | None, end: Day | None) -> tuple[Day, Day]:
     return (start if start is not None else last - timedelta(days=365)), last
 
 
-CATALOG = [
-    RulePublic(
-        id=r.id,
-        title=r.title,
-        scope=r.scope,
-        severity=r.severity,
-        clause=ClausePublic(id=r.clause.id, text=r.clause.text),
-        also=[ClausePublic(id=c.id, text=c.text) for c in r.also],
-        remediation=r.remediation,
-    )
-    for r in ALL_RULES
-]
+def _catalog(policy: PolicyFacts | None) -> list[RulePublic]:
+    """Every rule with its sentences in the words of `policy` (the version in force; a sentence it no longer
+    has keeps its last words), and whether that version still has any of them (`applied`)."""
+
+    def worded(c: Clause) -> ClausePublic:
+        text = policy.texts.get(c.id) if policy is not None else None
+        return ClausePublic(id=c.id, text=text or c.text)
+
+    return [
+        RulePublic(
+            id=r.id,
+            title=r.title,
+            scope=r.scope,
+            severity=r.severity,
+            clause=worded(r.clause),
+            also=[worded(c) for c in r.also],
+            remediation=r.remediation,
+            applied=not withdrawn(r, policy),
+        )
+        for r in ALL_RULES
+    ]
+
+
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON, or CSV on request"}
 }
@@ -126,10 +139,11 @@ WaiverById = Annotated[Waiver, Depends(waiver_or_404)]
 
 
 @router.get("/compliance/rules", response_model=list[RulePublic], summary="List the compliance rules")
-def list_compliance_rules(_: Reader) -> list[RulePublic]:
+def list_compliance_rules(session: SessionDep, _: Reader) -> list[RulePublic]:
     """Every rule: its id (a stable contract), title, scope, severity, the policy sentence it enforces
-    (verbatim, with its clause id) and what to do when it fails."""
-    return CATALOG
+    (verbatim, in the words of the version in force today, with its clause id), whether it is applied (false
+    once the version in force has none of its sentences) and what to do when it fails."""
+    return _catalog(service.policy_on(session, clock.today()))
 
 
 @router.get(

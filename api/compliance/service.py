@@ -26,6 +26,7 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import OWN_GROUPS_PARAMETRISED, Reach, Record
 from api.compliance import fetch, history, org_facts
+from api.compliance.declarations import redact as redact_declarations
 from api.compliance.engine import (
     Evaluation,
     Finding,
@@ -35,8 +36,10 @@ from api.compliance.engine import (
     cite,
     evaluate,
     finding,
+    redact_hidden_roster_matches,
     redact_participants,
     redact_rosters,
+    run,
     summarise,
 )
 from api.compliance.models import Waiver, WaiverCreate
@@ -87,16 +90,17 @@ FACTS: dict[str, list[str]] = {
         "memberships (started_on, ended_on)",
         "staff employment (started_on, left_on)",
         "participants taking part (joined_on, left_on) and their ages",
-        "consents (given_on, expires_on, withdrawn_on)",
+        "consents (given_on and recorded by as_of, expires_on, withdrawn_on)",
         "staff code of conduct and e-safety training dates",
         "group start date",
-        "reviews and risk assessments (on or before as_of)",
+        "reviews and risk assessments (on or before as_of, and recorded by then)",
         "rosters (taken and uploaded on or before as_of) and the answers for their entries (made on or "
         "before as_of)",
         "incidents (reported on or before as_of, not closed by then)",
         "waivers (granted, expires_on, revoked)",
         "the policy version in force (effective_on) and the latest published (published_on)",
-        "staff declarations (declared_on), control checks and technology assessments (on or before as_of)",
+        "staff declarations (declared_on), control checks and technology assessments (on or before as_of, "
+        "recorded by then)",
     ],
     "current": [
         "policy settings (today's thresholds)",
@@ -119,9 +123,14 @@ def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evalu
     """Children's names only for callers who may see those children today (their `Reach`): none for those
     who reach no participant (trustees), all for those who reach every one, and otherwise only the
     children in reach today, so that an `as_of` in the past cannot show a child who has since moved out.
-    Who is on a platform's member list only for callers who read rosters' contents (trustees: the counts)."""
+    Who is on a platform's member list only for callers who read rosters' contents (trustees: the counts).
+    What a member of staff declared only to themselves and to callers who read every declaration (the
+    coordinator); anyone else sees whether a current declaration stands (`redact_declarations`)."""
     if not reach.reads(Record.roster) or reach.reads_counts_only(Record.roster):
         evaluation = redact_rosters(evaluation)
+    if not reach.reads_every(Record.declaration):
+        own = reach.actor.staff_id if reach.reads_declaration_answers(reach.actor.staff_id) else None
+        evaluation = redact_declarations(evaluation, own)
     if not reach.reads(Record.participant):
         return redact_participants(evaluation)
     if reach.reads_every(Record.participant):
@@ -136,6 +145,7 @@ def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evalu
             )
         ).all()
     )
+    evaluation = redact_hidden_roster_matches(evaluation, named - reachable)
     return redact_participants(evaluation, keep=reachable)
 
 
@@ -296,7 +306,7 @@ def _groups(rows: Iterable[Sequence[Any]], rd: fetch.Reader) -> list[tuple[Any, 
                 max_age=r[7],
                 shares_images=bool(r[8]),
                 archived_on=r[9] and rd.day(r[9]),
-                messages_seen_by_all=bool(r[10]),
+                messages_seen_by_all=None if r[10] is None else bool(r[10]),
             ),
         )
         for r in rows
@@ -368,7 +378,11 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         CONSENT.c.given_on,
         CONSENT.c.expires_on,
         CONSENT.c.withdrawn_on,
-    ).where(CONSENT.c.participant_id.in_(participant_ids), CONSENT.c.kind.in_(CONSENT_KINDS_READ))
+    ).where(
+        CONSENT.c.participant_id.in_(participant_ids),
+        CONSENT.c.kind.in_(CONSENT_KINDS_READ),
+        CONSENT.c.created_at < _AS_OF_END,
+    )
     members = (
         sa.select(
             MEMBERSHIP.c.group_id,
@@ -401,7 +415,9 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
             no_count,
             no_count,
             REVIEW.c.created_at.label("uploaded_at"),
-        ).where(in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF),
+        ).where(
+            in_groups(REVIEW.c.group_id), REVIEW.c.reviewed_on <= _AS_OF, REVIEW.c.created_at < _AS_OF_END
+        ),
         sa.select(
             ROSTER.c.group_id,
             ROSTER.c.id,
@@ -426,9 +442,10 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
             RISK.c.privacy_features_checked,
             assessor_uses_group,
             *_GROUP_STAFF_COLUMNS,
+            RISK.c.created_at,
         )
         .select_from(RISK.join(STAFF, STAFF.c.id == RISK.c.assessed_by_id))
-        .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF)
+        .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF, RISK.c.created_at < _AS_OF_END)
     )
     incidents = sa.select(
         INCIDENT.c.group_id,
@@ -458,8 +475,8 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
 
 
 def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
-    """The declarations of the staff `staff_condition` names, made on or before `as_of`, oldest first (so the
-    last one read for a person is their latest)."""
+    """The declarations of the staff `staff_condition` names, made and recorded by `as_of`, oldest first (so
+    the last one read for a person is their latest)."""
     return (
         sa.select(
             DECLARATION.c.staff_id,
@@ -472,7 +489,7 @@ def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
             DECLARATION.c.no_personal_messages,
             DECLARATION.c.no_personal_follows,
         )
-        .where(staff_condition, DECLARATION.c.declared_on <= _AS_OF)
+        .where(staff_condition, DECLARATION.c.declared_on <= _AS_OF, DECLARATION.c.created_at < _AS_OF_END)
         .order_by(DECLARATION.c.declared_on, DECLARATION.c.created_at)
     )
 
@@ -608,8 +625,9 @@ def _policy_facts(rows: Sequence[Sequence[Any]], day: Callable[[Any], date]) -> 
     return PolicyFacts(first[0], day(first[1]), {r[3]: r[4] for r in rows}, first[2] or first[0])
 
 
-def _policy(session: Session, as_of: date) -> PolicyFacts | None:
-    """`_POLICY_IN_FORCE` on its own, for the loads that do not go through `_load` (the staff report)."""
+def policy_on(session: Session, as_of: date) -> PolicyFacts | None:
+    """`_POLICY_IN_FORCE` on its own, for the loads that do not go through `_load` (the staff report, the
+    rule catalog)."""
     rows = session.connection().execute(_POLICY_IN_FORCE, {"as_of": as_of}).all()
     return _policy_facts(rows, _day)
 
@@ -727,7 +745,9 @@ def _load(
     risks: dict[Any, list[RiskAssessmentFacts]] = defaultdict(list)
     for r in risk_rows:
         risks[r[0]].append(
-            RiskAssessmentFacts(to_uuid(r[1]), day(r[2]), _staff_facts(r, 5), bool(r[4]), bool(r[3]))
+            RiskAssessmentFacts(
+                to_uuid(r[1]), day(r[2]), _staff_facts(r, 5), bool(r[4]), bool(r[3]), rd.org_day(r[15])
+            )
         )
 
     incidents: dict[Any, list[IncidentFacts]] = defaultdict(list)
@@ -879,7 +899,10 @@ def _staff_snapshots(
     ).all():
         refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
     declared = _declarations_by_staff(
-        conn.execute(_declarations(DECLARATION.c.staff_id.in_(staff_ids)), {"as_of": as_of}).all(),
+        conn.execute(
+            _declarations(DECLARATION.c.staff_id.in_(staff_ids)),
+            {"as_of": as_of, "as_of_end": clock.start_of(as_of + timedelta(days=1))},
+        ).all(),
         _uuid,
         _day,
     )
@@ -893,12 +916,12 @@ def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: 
     """One member of staff's compliance (staff: only their own); 404 out of reach, as for an unknown id."""
     if not reach.holds(session, reach.staff_reports, staff_id):
         raise NotFound(f"No staff member with id {staff_id}")
-    policy = _policy(session, as_of)
+    policy = policy_on(session, as_of)
     snapshots = _staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id, policy)
     if not snapshots:
         raise NotFound(f"No staff member with id {staff_id}")
     s = snapshots[0]
-    ev = cite(evaluate(STAFF_RULES, s), policy)
+    ev = _redact_for(session, reach, cite(evaluate(STAFF_RULES, s), policy))
     return StaffReport(s.staff.id, s.staff.full_name, as_of, ev.status, ev.counts, ev.findings, FACTS)
 
 
@@ -964,7 +987,7 @@ def organisation_report(
         controls,
         technologies,
     )
-    org_findings = [finding(r, r.check(org)) for r in ORG_RULES]
+    org_findings = [finding(r, run(r, org)) for r in ORG_RULES]
     org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
     organisation = cite(summarise(org_findings), loaded.policy)
     organisation = _redact_for(session, reach, organisation)

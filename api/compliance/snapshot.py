@@ -20,6 +20,13 @@ from api.consents.logic import ConsentFact
 from api.rosters.match import Person
 
 
+def _known_on(claimed: date, recorded: date | None) -> date:
+    """The first day a record shows what it claims: the later of the day it claims and the day it was
+    recorded (None, in a hand-built snapshot: the day it claims). A record entered after the fact cannot
+    show that something was done before then (issue 15)."""
+    return max(claimed, recorded or claimed)
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """A copy of the organisation's policy settings (today's, whatever the evaluation date)."""
@@ -115,7 +122,9 @@ class ParticipantFacts(NamedTuple):
     @property
     def id(self) -> uuid.UUID:
         raw = self.raw_id
-        return raw if isinstance(raw, uuid.UUID) else uuid.UUID(hex=raw)
+        # SQLite's 32 hex digits through `int=`: cheaper than `hex=`, which strips and checks the text first
+        # (the same UUID, as `service._uuid` makes it).
+        return raw if isinstance(raw, uuid.UUID) else uuid.UUID(int=int(raw, 16))
 
     def departed_by(self, on: date) -> bool:
         return self.left_on is not None and self.left_on <= on
@@ -150,7 +159,7 @@ class GroupFacts:
     max_age: int | None = None
     shares_images: bool = False
     archived_on: date | None = None
-    messages_seen_by_all: bool = True
+    messages_seen_by_all: bool | None = True  # None: not recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +218,13 @@ class RiskAssessmentFacts:
     assessor: StaffFacts
     assessor_uses_group: bool  # the assessor is, was or will be a staff member of the group
     privacy_features_checked: bool = False
+    # The organisation's day it was recorded here (created_at); None in a hand-built snapshot: on assessed_on.
+    recorded_on: date | None = None
+
+    @property
+    def known_on(self) -> date:
+        """The first day the record shows it: the later of its claimed day and the day it was recorded."""
+        return _known_on(self.assessed_on, self.recorded_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,8 +326,15 @@ class ControlFacts:
 @dataclass(frozen=True, slots=True)
 class TechnologyAssessmentFacts:
     id: uuid.UUID
-    assessed_on: date
+    assessed_on: date  # the day the assessment says it was made
     decision: str  # approved, approved_with_conditions, rejected
+    # The organisation's day it was recorded here (created_at); None in a hand-built snapshot: on assessed_on.
+    recorded_on: date | None = None
+
+    @property
+    def known_on(self) -> date:
+        """The first day the record shows it: the later of its claimed day and the day it was recorded."""
+        return _known_on(self.assessed_on, self.recorded_on)
 
 
 @dataclass(frozen=True, slots=True)

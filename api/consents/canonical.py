@@ -4,8 +4,11 @@ A character is folded on its own: format characters (Unicode category Cf: soft h
 and joiners, word joiner, bidi marks) are dropped; every dash becomes "-", every apostrophe-like mark "'",
 every space or line break " "; anything else is NFKC-normalised, case-folded in full and transliterated to
 ASCII by `anyascii` (so ø, ł, đ, æ, œ, ß, þ, ı and İ, which no Unicode decomposition touches, become o, l,
-d, ae, oe, ss, th, i; combining accents vanish). Folding one character at a time keeps, for every canonical
-character, the span of the original text it came from, so every answer points into the text as sent.
+d, ae, oe, ss, th, i; combining accents vanish). A letter written as a base and combining marks is composed
+first (NFC), so it folds as the same letter written whole does: a decomposed Cyrillic "й" (и + breve) is
+"y" as the precomposed one is, never "i". Folding one character (or one such letter) at a time keeps, for
+every canonical character, the span of the original text it came from, so every answer points into the
+text as sent.
 
 C0 control characters (U+0000-U+0008, U+000E-U+001F, U+007F) show as nothing and are dropped.
 
@@ -41,8 +44,9 @@ ReadAs = Literal["text/plain", "text/html"]
 _APOSTROPHES = frozenset("\u2018\u2019\u201b\u02bc\u02bb\u02b9\u02bd\u2032\u2035\u00b4\u0060\uff07")
 _CONTROLS = "".join(chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F))
 _CONTROL = re.compile(f"[{re.escape(_CONTROLS)}]")
-# What ASCII's fast path cannot fold one for one: anything but printable ASCII and whitespace.
-_SLOW = re.compile(r"[^\t\n\x0b\x0c\r -~]+")
+# What ASCII's fast path cannot fold one for one: anything but printable ASCII and whitespace, together with
+# the ASCII letter before it (a combining mark after an ASCII base composes with it).
+_SLOW = re.compile(r"[ -~]?[^\t\n\x0b\x0c\r -~]+")
 # Apart from the letters themselves, ASCII text only needs its spaces and the backtick made canonical, and
 # its control characters dropped (texts holding one take the slower path, which keeps offsets right).
 _ASCII = str.maketrans(
@@ -75,11 +79,35 @@ def fold_char(char: str) -> str:
     return out.translate(_ASCII)
 
 
+def _joins_previous(char: str) -> bool:
+    """Whether `char` belongs to the letter before it: a combining mark, or a Hangul vowel or final
+    consonant jamo (which NFC composes with the syllable's first jamo)."""
+    return bool(unicodedata.combining(char)) or "\u1160" <= char <= "\u11ff" or "\ud7b0" <= char <= "\ud7ff"
+
+
+def _letters(segment: str) -> list[tuple[int, int]]:
+    """The spans of `segment` that fold as one: a character with the marks and jamo that join it."""
+    spans: list[tuple[int, int]] = []
+    for i, char in enumerate(segment):
+        if spans and _joins_previous(char):
+            spans[-1] = (spans[-1][0], i + 1)
+        else:
+            spans.append((i, i + 1))
+    return spans
+
+
+def fold_letter(letter: str) -> str:
+    """The canonical form of a character with the marks that join it (see `_letters`)."""
+    if len(letter) == 1:
+        return fold_char(letter)
+    return "".join(fold_char(c) for c in unicodedata.normalize("NFC", letter))
+
+
 def fold(text: str) -> str:
     """The canonical form of a whole string (a stored name, email or phone number)."""
     if text.isascii():
         return text.translate(_ASCII)
-    return "".join(fold_char(c) for c in text)
+    return "".join(fold_char(c) for c in unicodedata.normalize("NFC", text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +141,16 @@ class _Builder:
         self.ends.extend(range(offset + 1, offset + len(segment) + 1))
 
     def _chars(self, segment: str, offset: int) -> None:
-        for i, char in enumerate(segment, offset):
-            folded = fold_char(char)
+        for start, end in _letters(segment):
+            folded = fold_letter(segment[start:end])
             if folded:
                 self.parts.append(folded)
-                self.starts.extend([i] * len(folded))
-                self.ends.extend([i + 1] * len(folded))
-            elif self.ends and unicodedata.combining(char):
-                # A combining accent written after a letter belongs to that letter's span.
-                self.ends[-1] = i + 1
+                self.starts.extend([offset + start] * len(folded))
+                self.ends.extend([offset + end] * len(folded))
+            elif self.ends and _joins_previous(segment[start]):
+                # A combining mark with no letter before it in this run (after a tag, say) still belongs to
+                # the letter before it.
+                self.ends[-1] = offset + end
 
     def stand_in(self, folded: str, start: int, end: int) -> None:
         """Canonical characters that stand for original[start:end] as a whole (an entity, a tag)."""

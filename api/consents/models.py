@@ -5,6 +5,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from pydantic import ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Index, event
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
@@ -69,7 +71,26 @@ def _typed_purposes(consent: Consent, *_: Any) -> None:
         set_committed_value(consent, "purposes", [Purpose(p) for p in consent.purposes])
 
 
+def _own_agreement(given_by: GivenBy, info: ValidationInfo) -> GivenBy:
+    """A code_of_conduct "consent" is the young person's own agreement to the young people's code of conduct
+    (a promise about their own conduct online, made once shown the social media policy), so it is given by
+    them, at any age: a carer cannot promise it for them, and a carer's signature would make
+    GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT look kept while the young person agreed to nothing. 422 on `given_by`."""
+    if info.data.get("kind") == ConsentKind.code_of_conduct and given_by != GivenBy.participant:
+        raise PydanticCustomError(
+            "own_agreement",
+            "A code_of_conduct agreement is given by the young person themself (given_by: participant), "
+            "not by a parent or carer for them",
+        )
+    return given_by
+
+
 class ConsentCreate(ConsentBase):
+    @field_validator("given_by")
+    @classmethod
+    def _given_by_the_young_person(cls, given_by: GivenBy, info: ValidationInfo) -> GivenBy:
+        return _own_agreement(given_by, info)
+
     model_config = forbid_extra(
         {
             "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
@@ -87,7 +108,13 @@ class ConsentCreate(ConsentBase):
 
 class ConsentUpsert(ConsentBase):
     """The CRM's full consent record. The participant is named by exactly one of `participant_id` and
-    `participant_external_id`; a `withdrawn_on` withdraws it."""
+    `participant_external_id`; a `withdrawn_on` withdraws it. A code_of_conduct agreement is given by the
+    participant (422 on `given_by` otherwise)."""
+
+    @field_validator("given_by")
+    @classmethod
+    def _given_by_the_young_person(cls, given_by: GivenBy, info: ValidationInfo) -> GivenBy:
+        return _own_agreement(given_by, info)
 
     model_config = forbid_extra(
         {

@@ -11,6 +11,7 @@ technologies" be examined and risk assessed "before they are used within the org
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -81,9 +82,18 @@ class ControlCheckCreate(SQLModel):
     evidence_ref: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+def name_key(name: str) -> str:
+    """A technology's name as compared for uniqueness: Unicode-normalised (NFKC: full-width letters and
+    ligatures as their plain forms), case-folded, spaces collapsed. "Padlet", "PADLET" and "Padlet" in
+    full-width letters are one technology: two records of one tool would split its assessments."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 class Technology(Timestamped, table=True):
     __tablename__ = "technology"
     name: str = Field(max_length=200)
+    # `name_key(name)`, unique: the database refuses a second record of the same tool, however spelt.
+    name_key: str = Field(max_length=200, sa_column_kwargs={"unique": True})
     purpose: str = Field(max_length=2000)
     first_used_on: Day | None = Field(default=None, description="None while only planned")
     retired_on: Day | None = None
@@ -91,11 +101,30 @@ class Technology(Timestamped, table=True):
 
 class TechnologyCreate(SQLModel):
     model_config = forbid_extra(
-        {"name": "Padlet", "purpose": "Shared boards for the songwriting course", "first_used_on": None}
+        {"name": "Flip", "purpose": "Video responses for the songwriting course", "first_used_on": None}
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, NOT_BLANK] = Field(
+        min_length=1, max_length=200, description="Unique among technologies, ignoring case and Unicode form"
+    )
     purpose: str = Field(min_length=1, max_length=2000, description=FREE_TEXT)
     first_used_on: Day | None = None
+
+
+class TechnologyUpdate(Patch):
+    """A change to a technology: its name or purpose, the day it was first used (set once planned use
+    begins; it may be corrected earlier, never later, since a later first use could make an unassessed use
+    look assessed), or the day it stopped being used (`retired_on`: records end, they are not deleted; null
+    brings it back into use)."""
+
+    model_config = forbid_extra({"purpose": "Shared boards for the songwriting course, both terms"})
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset({"name", "purpose"})
+    name: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=200)
+    purpose: str | None = Field(default=None, min_length=1, max_length=2000, description=FREE_TEXT)
+    first_used_on: Day | None = Field(default=None, description="Not in the future; never moved later")
+    retired_on: Day | None = Field(
+        default=None,
+        description="The first day it is no longer used: not in the future, not before first use",
+    )
 
 
 class Decision(StrEnum):
@@ -160,11 +189,15 @@ class ControlPublic(_Out):
 class TechnologyAssessmentPublic(_Out):
     id: uuid.UUID
     technology_id: uuid.UUID
-    assessed_on: Day
+    assessed_on: Day = Field(description="The day the assessment says it was made")
     assessed_by_id: uuid.UUID
     risks: str
     mitigations: str
     decision: Decision
+    created_at: datetime = Field(
+        description="When it was recorded here: it counts as before a technology's use only if this day, "
+        "as well as assessed_on, is on or before the first use (ORG-TECHNOLOGY-ASSESSED)"
+    )
 
 
 class TechnologyPublic(_Out):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
+from api.common import IfMatch, Page, PageDep, set_etag
 from api.controls import service
 from api.controls.models import (
     AssessmentCreate,
@@ -24,9 +25,10 @@ from api.controls.models import (
     TechnologyAssessmentPublic,
     TechnologyCreate,
     TechnologyPublic,
+    TechnologyUpdate,
 )
 from api.deps import SessionDep
-from api.errors import NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 
 controls_router = APIRouter()
 technologies_router = APIRouter()
@@ -48,10 +50,12 @@ ControlById = Annotated[Control, Depends(control_or_404)]
 TechnologyById = Annotated[Technology, Depends(technology_or_404)]
 
 
-@controls_router.get("", response_model=list[ControlPublic], summary="List the recurring controls")
-def list_controls(session: SessionDep, _: Reader) -> list[Control]:
-    """Every control: its code, the policy sentence it evidences, its owner, cadence and warning window."""
-    return service.list_controls(session=session)
+@controls_router.get("", response_model=Page[ControlPublic], summary="List the recurring controls")
+def list_controls(session: SessionDep, _: Reader, paging: PageDep) -> Page[Control]:
+    """The controls, by code: each with the policy sentence it evidences, its owner, cadence and warning
+    window."""
+    items, total = service.list_controls(session=session, limit=paging.limit, offset=paging.offset)
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @controls_router.get("/{control_id}", response_model=ControlPublic, responses=NOT_FOUND, summary="A control")
@@ -71,13 +75,18 @@ def update_control(session: SessionDep, caller: Admin, control: ControlById, dat
 
 @controls_router.get(
     "/{control_id}/checks",
-    response_model=list[ControlCheckPublic],
+    response_model=Page[ControlCheckPublic],
     responses=NOT_FOUND,
     summary="A control's checks",
 )
-def list_control_checks(session: SessionDep, _: Reader, control: ControlById) -> list[ControlCheck]:
+def list_control_checks(
+    session: SessionDep, _: Reader, control: ControlById, paging: PageDep
+) -> Page[ControlCheck]:
     """The checks recorded against the control, newest first."""
-    return service.list_checks(session=session, control=control)
+    items, total = service.list_checks(
+        session=session, control=control, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @controls_router.post(
@@ -96,14 +105,19 @@ def record_control_check(
     return service.record_check(session=session, reach=reach, actor=caller, control=control, data=data)
 
 
-@technologies_router.get("", response_model=list[TechnologyPublic], summary="List the technology register")
-def list_technologies(session: SessionDep, _: Reader) -> list[Technology]:
-    """Every technology the organisation uses or plans to use."""
-    return service.list_technologies(session=session)
+@technologies_router.get("", response_model=Page[TechnologyPublic], summary="List the technology register")
+def list_technologies(session: SessionDep, _: Reader, paging: PageDep) -> Page[Technology]:
+    """The technologies the organisation uses, plans to use or has stopped using, by name."""
+    items, total = service.list_technologies(session=session, limit=paging.limit, offset=paging.offset)
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @technologies_router.post(
-    "", response_model=TechnologyPublic, status_code=status.HTTP_201_CREATED, summary="Add a technology"
+    "",
+    response_model=TechnologyPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+    summary="Add a technology",
 )
 def create_technology(session: SessionDep, caller: Admin, data: TechnologyCreate) -> Technology:
     """Add a technology: its name, purpose and the day it was first used (none while only planned)."""
@@ -113,22 +127,51 @@ def create_technology(session: SessionDep, caller: Admin, data: TechnologyCreate
 @technologies_router.get(
     "/{technology_id}", response_model=TechnologyPublic, responses=NOT_FOUND, summary="A technology"
 )
-def get_technology(_: Reader, technology: TechnologyById) -> Technology:
-    """One technology of the register."""
+def get_technology(_: Reader, technology: TechnologyById, response: Response) -> Technology:
+    """One technology of the register. The ETag header is the version to send back in If-Match."""
+    set_etag(response, technology.version)
+    return technology
+
+
+@technologies_router.patch(
+    "/{technology_id}",
+    response_model=TechnologyPublic,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    summary="Change or end a technology",
+)
+def update_technology(
+    session: SessionDep,
+    caller: Admin,
+    technology: TechnologyById,
+    data: TechnologyUpdate,
+    expected_version: IfMatch,
+    response: Response,
+) -> Technology:
+    """Change the fields sent: name (unique, ignoring case and Unicode form: 409 naming `name`), purpose,
+    `first_used_on` (earlier only, once set) or `retired_on` (the day it stopped being used: records end,
+    they are not deleted). Audited; send If-Match to refuse the change (412) if it changed since you read
+    it."""
+    technology = service.update_technology(
+        session=session, actor=caller, technology=technology, data=data, expected_version=expected_version
+    )
+    set_etag(response, technology.version)
     return technology
 
 
 @technologies_router.get(
     "/{technology_id}/assessments",
-    response_model=list[TechnologyAssessmentPublic],
+    response_model=Page[TechnologyAssessmentPublic],
     responses=NOT_FOUND,
     summary="A technology's risk assessments",
 )
 def list_technology_assessments(
-    session: SessionDep, _: Reader, technology: TechnologyById
-) -> list[TechnologyAssessment]:
+    session: SessionDep, _: Reader, technology: TechnologyById, paging: PageDep
+) -> Page[TechnologyAssessment]:
     """Its risk assessments, newest first."""
-    return service.list_assessments(session=session, technology=technology)
+    items, total = service.list_assessments(
+        session=session, technology=technology, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @technologies_router.post(

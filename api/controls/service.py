@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from api import clock, crud
@@ -22,8 +23,10 @@ from api.controls.models import (
     Technology,
     TechnologyAssessment,
     TechnologyCreate,
+    TechnologyUpdate,
+    name_key,
 )
-from api.errors import Forbidden, Unprocessable
+from api.errors import Conflict, Forbidden, Unprocessable
 from api.staff.models import Staff
 
 
@@ -40,9 +43,11 @@ def _save(session: Session, row: SQLModel, *, actor: Principal, action: str, cha
     session.commit()
 
 
-def list_controls(*, session: Session) -> list[Control]:
-    """Every control of the register, by code."""
-    return list(session.exec(select(Control).order_by(col(Control.code))).all())
+def list_controls(*, session: Session, limit: int, offset: int) -> tuple[list[Control], int]:
+    """A page of the register's controls, by code, and how many there are."""
+    return crud.page(
+        session, select(Control).order_by(col(Control.code), col(Control.id)), limit=limit, offset=offset
+    )
 
 
 def get_control(*, session: Session, control_id: uuid.UUID) -> Control:
@@ -65,15 +70,18 @@ def update_control(*, session: Session, actor: Principal, control: Control, data
     return crud.save(session, control, actor=actor, action="control.update", before=before)
 
 
-def list_checks(*, session: Session, control: Control) -> list[ControlCheck]:
-    """A control's checks, newest first."""
-    return list(
-        session.exec(
-            select(ControlCheck)
-            .where(ControlCheck.control_id == control.id)
-            .order_by(col(ControlCheck.performed_on).desc(), col(ControlCheck.created_at).desc())
-        ).all()
+def list_checks(
+    *, session: Session, control: Control, limit: int, offset: int
+) -> tuple[list[ControlCheck], int]:
+    """A page of a control's checks, newest first, and how many there are."""
+    query = (
+        select(ControlCheck)
+        .where(ControlCheck.control_id == control.id)
+        .order_by(
+            col(ControlCheck.performed_on).desc(), col(ControlCheck.created_at).desc(), col(ControlCheck.id)
+        )
     )
+    return crud.page(session, query, limit=limit, offset=offset)
 
 
 def record_check(
@@ -104,9 +112,10 @@ def record_check(
     return row
 
 
-def list_technologies(*, session: Session) -> list[Technology]:
-    """Every technology of the register, by name."""
-    return list(session.exec(select(Technology).order_by(col(Technology.name), col(Technology.id))).all())
+def list_technologies(*, session: Session, limit: int, offset: int) -> tuple[list[Technology], int]:
+    """A page of the technology register, by name (ended ones too: records end, they stay), and the total."""
+    query = select(Technology).order_by(col(Technology.name), col(Technology.id))
+    return crud.page(session, query, limit=limit, offset=offset)
 
 
 def get_technology(*, session: Session, technology_id: uuid.UUID) -> Technology:
@@ -114,27 +123,108 @@ def get_technology(*, session: Session, technology_id: uuid.UUID) -> Technology:
     return crud.get_or_404(session, Technology, technology_id, "technology")
 
 
+def _name_free(session: Session, name: str, technology_id: uuid.UUID | None = None) -> str:
+    """`name`'s key, or 409 naming `name` when another technology already has it."""
+    key = name_key(name)
+    clash = session.exec(select(Technology).where(Technology.name_key == key)).first()
+    if clash is not None and clash.id != technology_id:
+        raise _name_taken(clash.name)
+    return key
+
+
+def _name_taken(existing: str) -> Conflict:
+    return Conflict(
+        f"The register already has {existing!r}: one record per technology, names compared ignoring case "
+        "and Unicode form (change that one, or end it and add another)",
+        extra={"field": "name"},
+    )
+
+
 def create_technology(*, session: Session, actor: Principal, data: TechnologyCreate) -> Technology:
-    """Add a technology the organisation uses or plans to use (first_used_on: not in the future)."""
+    """Add a technology the organisation uses or plans to use (first_used_on: not in the future).
+
+    Errors: 409 naming `name` when another technology has the same name, ignoring case and Unicode form."""
     if data.first_used_on is not None:
         _not_future(data.first_used_on, "first_used_on")
-    row = Technology.model_validate(data)
+    row = Technology.model_validate(data, update={"name_key": _name_free(session, data.name)})
     first = data.first_used_on.isoformat() if data.first_used_on else None
-    _save(session, row, actor=actor, action="technology.create", changes={"first_used_on": first})
+    try:
+        _save(session, row, actor=actor, action="technology.create", changes={"first_used_on": first})
+    except IntegrityError as exc:  # another add of the same name won the race
+        session.rollback()
+        raise _name_taken(data.name) from exc
     return row
 
 
-def list_assessments(*, session: Session, technology: Technology) -> list[TechnologyAssessment]:
-    """A technology's risk assessments, newest first."""
-    return list(
-        session.exec(
-            select(TechnologyAssessment)
-            .where(TechnologyAssessment.technology_id == technology.id)
-            .order_by(
-                col(TechnologyAssessment.assessed_on).desc(), col(TechnologyAssessment.created_at).desc()
+def update_technology(
+    *,
+    session: Session,
+    actor: Principal,
+    technology: Technology,
+    data: TechnologyUpdate,
+    expected_version: int | None = None,
+) -> Technology:
+    """Change a technology's name, purpose, first use or end (`retired_on`), audited with the fields'
+    before and after; If-Match refuses a stale change (412).
+
+    Errors: 409 naming `name` for a name another technology has; 422 naming `first_used_on` in the future or
+    moved later than recorded (an assessment made after the recorded first use would then look as if made
+    before it: correct a wrong start by ending this record and adding another); 422 naming `retired_on` in
+    the future or before the first use."""
+    sent = data.model_fields_set
+    if data.name is not None:
+        _name_free(session, data.name, technology.id)
+    if data.first_used_on is not None:
+        _not_future(data.first_used_on, "first_used_on")
+    if (
+        "first_used_on" in sent
+        and technology.first_used_on is not None
+        and (data.first_used_on is None or data.first_used_on > technology.first_used_on)
+    ):
+        raise Unprocessable.field(
+            "first_used_on",
+            f"first_used_on is {technology.first_used_on}: it may be corrected earlier, not later or cleared "
+            "(a later first use could make an unassessed use look assessed)",
+        )
+    if data.retired_on is not None:
+        _not_future(data.retired_on, "retired_on")
+        first = data.first_used_on or technology.first_used_on
+        if first is None or data.retired_on <= first:
+            raise Unprocessable.field(
+                "retired_on", f"retired_on ({data.retired_on}) must be after the first use ({first})"
             )
-        ).all()
+    before = crud.apply(technology, data)
+    technology.name_key = name_key(technology.name)
+    try:
+        return crud.save(
+            session,
+            technology,
+            actor=actor,
+            action="technology.update",
+            before=before,
+            unique_fields=("name_key",),
+            expected_version=expected_version,
+        )
+    except Conflict as exc:
+        if exc.extra.get("field") == "name_key":
+            raise _name_taken(technology.name) from exc
+        raise
+
+
+def list_assessments(
+    *, session: Session, technology: Technology, limit: int, offset: int
+) -> tuple[list[TechnologyAssessment], int]:
+    """A page of a technology's risk assessments, newest first, and how many there are."""
+    query = (
+        select(TechnologyAssessment)
+        .where(TechnologyAssessment.technology_id == technology.id)
+        .order_by(
+            col(TechnologyAssessment.assessed_on).desc(),
+            col(TechnologyAssessment.created_at).desc(),
+            col(TechnologyAssessment.id),
+        )
     )
+    return crud.page(session, query, limit=limit, offset=offset)
 
 
 def assess(

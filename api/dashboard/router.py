@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import uuid
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import clock
 from api.auth import principal as auth
@@ -33,13 +38,83 @@ from api.auth.roles import Permission
 from api.auth.router import client_of
 from api.compliance import exports, history, service
 from api.compliance import forecast as forecasting
-from api.compliance.engine import Evaluation, Finding
+from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.rules.base import Outcome
 from api.dashboard.chart import trend_svg
 from api.deps import SessionDep
-from api.errors import AppError, Forbidden, TooManyRequests, Unauthorized
+from api.errors import (
+    DATABASE_ERRORS,
+    AppError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    validation_errors,
+)
 
-router = APIRouter(prefix="/dashboard", include_in_schema=False)
+log = logging.getLogger(__name__)
+TITLES = {
+    401: "Sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Service unavailable",
+}
+
+
+def error_page(
+    code: int, detail: str, errors: Sequence[FieldError] = (), headers: Mapping[str, str] | None = None
+) -> HTMLResponse:
+    """An error as a page (the status code the API would give), for a person in a browser rather than
+    problem+json for a program: the routes under /api keep problem details."""
+    page = _page(
+        "error.html",
+        code,
+        title=TITLES.get(code, "Error"),
+        who=None,
+        status=code,
+        detail=detail,
+        errors=errors,
+    )
+    page.headers.update(headers or {})
+    return page
+
+
+class DashboardRoute(APIRoute):
+    """Every error of a dashboard page answered as an HTML page with the API's status code: a refusal or an
+    unknown record (the services' `AppError`), input the framework refused (422, naming each field), the
+    framework's own HTTP errors, a database that failed (503), and anything unexpected (500, logged, its
+    text never shown)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AppError as exc:
+                return error_page(exc.status_code, exc.detail, exc.errors or (), exc.headers)
+            except RequestValidationError as exc:
+                errors = validation_errors(exc)
+                names = ", ".join(sorted({e.field for e in errors}))
+                return error_page(422, f"Invalid fields: {names}", errors)
+            except StarletteHTTPException as exc:
+                return error_page(exc.status_code, str(exc.detail), headers=exc.headers)
+            except DATABASE_ERRORS:
+                log.warning("database unavailable on a dashboard page", exc_info=True)
+                return error_page(503, "The database is unavailable or busy. Try again shortly.")
+            except Exception:
+                log.exception("unexpected error on a dashboard page")
+                return error_page(500, "The page could not be made. The error has been logged.")
+
+        return route
+
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False, route_class=DashboardRoute)
 COOKIE = "esafety_session"
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -66,7 +141,18 @@ def bad(ev: Evaluation) -> list[Finding]:
     return [f for o in (Outcome.fail, Outcome.warn) for f in ev.findings if f.outcome is o]
 
 
+def since(f: Finding) -> str:
+    """When a finding's current run began, in words: its day, "before records began", or nothing."""
+    if f.since is not None:
+        return (
+            forecasting.month_label(f.since) if f.since_precision is Precision.month else f.since.isoformat()
+        )
+    return BEFORE_RECORDS if f.since_before_records else ""
+
+
+BEFORE_RECORDS = "before records began"
 TEMPLATES.globals["bad"] = bad
+TEMPLATES.globals["since"] = since
 
 
 # The pages' one stylesheet is inline (nothing loads from elsewhere), so the policy allows exactly it by hash;
@@ -173,8 +259,15 @@ def dashboard_sign_in(
 
 
 @router.post("/sign-out")
-def dashboard_sign_out(request: Request) -> Response:
+def dashboard_sign_out(request: Request, session: SessionDep) -> Response:
+    """Sign out: the session's token stops working everywhere at once (the dashboard and the API), then the
+    cookie goes. The token is a full API token, so deleting the cookie alone would leave a copied one
+    working until it expires; the account's token epoch moves on, as a password change does, which ends
+    every token of the account, on every device (there is no per-token revocation list)."""
     _same_site(request)
+    who = _signed_in(request, session)
+    if who is not None and who.kind == "user":
+        auth_service.revoke_tokens(session=session, actor=who)
     answer = RedirectResponse("/dashboard/sign-in", status_code=status.HTTP_303_SEE_OTHER)
     answer.delete_cookie(COOKIE, path="/dashboard", secure=True, httponly=True, samesite="strict")
     return answer
@@ -268,3 +361,23 @@ def dashboard_group_csv(request: Request, session: SessionDep, group_id: uuid.UU
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="group-{group_id}-{today}.csv"'},
     )
+
+
+_ANY = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@router.api_route("/{rest:path}", methods=_ANY, name="dashboard_unknown")
+def dashboard_unknown(request: Request, rest: str) -> Response:
+    """Any other address under /dashboard: 404 as a page, or 405 (with `Allow`) where a page is there but
+    not for this method. Declared last, so it only answers what no page matched."""
+    allowed = {
+        m
+        for r in router.routes
+        if isinstance(r, APIRoute) and r.name != "dashboard_unknown" and r.path_regex.match(request.url.path)
+        for m in r.methods or ()
+    }
+    if allowed:
+        return error_page(
+            405, f"{request.method} is not allowed here", headers={"Allow": ", ".join(sorted(allowed))}
+        )
+    raise NotFound("There is no such page")

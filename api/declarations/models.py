@@ -63,24 +63,33 @@ class DeclarationCreate(DeclarationStatements):
         }
     )
     policy_version: Whole = Field(
-        ge=1, le=1_000_000, description="The version read: the latest published (422 for any other)"
+        ge=1,
+        le=1_000_000,
+        description="The version read: the one in force today or one published to come into force later "
+        "(422 for an older one or one not published)",
     )
     declared_on: Day | None = Field(
         default=None, description="Default today; not in the future, nor before that version was published"
     )
 
 
+_ANSWER = "What they declared; null for a caller who sees only whether a declaration stands (a trustee)"
+
+
 class DeclarationPublic(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One declaration. Its answers are the member of staff's and the coordinator's to read: a trustee (who
+    reaches declarations' status only) gets them as null."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
     id: uuid.UUID
     staff_id: uuid.UUID
     policy_version: Whole
     declared_on: Day
-    read_policy: Flag
-    profile_private: Flag
-    no_young_friends: Flag
-    no_personal_messages: Flag
-    no_personal_follows: Flag
+    read_policy: Flag | None = Field(description=_ANSWER)
+    profile_private: Flag | None = Field(description=_ANSWER)
+    no_young_friends: Flag | None = Field(description=_ANSWER)
+    no_personal_messages: Flag | None = Field(description=_ANSWER)
+    no_personal_follows: Flag | None = Field(description=_ANSWER)
     recorded_by_label: str
     created_at: datetime
     version: Whole

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
+from api.common import Page, PageDep
 from api.declarations import service
 from api.declarations.models import DeclarationCreate, DeclarationPublic, StaffDeclaration
 from api.deps import SessionDep
@@ -23,16 +24,20 @@ Declarer = Annotated[Principal, Depends(require(Permission.DECLARATION_WRITE))]
 
 @router.get(
     "/{staff_id}/declarations",
-    response_model=list[DeclarationPublic],
+    response_model=Page[DeclarationPublic],
     responses=NOT_FOUND,
     summary="A staff member's declarations",
 )
 def list_staff_declarations(
-    session: SessionDep, _: Reader, reach: ReachDep, staff_id: uuid.UUID
-) -> list[StaffDeclaration]:
+    session: SessionDep, _: Reader, reach: ReachDep, staff_id: uuid.UUID, paging: PageDep
+) -> Page[DeclarationPublic]:
     """Their declarations of personal social media conduct, newest first, each for one policy version.
-    Staff read only their own (404 otherwise)."""
-    return service.list_(session=session, reach=reach, staff_id=staff_id)
+    Staff read only their own (404 otherwise, as for an unknown id); trustees get each declaration with its
+    answers null (whether one stands, never what was declared)."""
+    items, total = service.list_(
+        session=session, reach=reach, staff_id=staff_id, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(
@@ -45,8 +50,10 @@ def list_staff_declarations(
 def create_staff_declaration(
     session: SessionDep, caller: Declarer, reach: ReachDep, staff_id: uuid.UUID, data: DeclarationCreate
 ) -> StaffDeclaration:
-    """Declare, for the latest published version of the policy, that you have read it and that each of the
-    policy's statements about personal accounts holds (or, honestly, that one does not). It lasts
-    `declaration_valid_days` (policy settings) or until a newer version is published, whichever is first.
-    Staff declare for themselves; a coordinator may record a declaration made on paper for anyone."""
+    """Declare, for the version of the policy in force (or one published to come into force later), that you
+    have read it and that each of the policy's statements about personal accounts holds (or, honestly, that
+    one does not). It lasts `declaration_valid_days` (policy settings) or until a newer version comes into
+    force, whichever is first. Staff declare for themselves (a trustee only as the member of staff their
+    account is linked to; 403 naming why otherwise); a coordinator may record a declaration made on paper
+    for anyone."""
     return service.create(session=session, reach=reach, actor=caller, staff_id=staff_id, data=data)

@@ -8,9 +8,14 @@ from sqlmodel import Session, col, select
 
 from api import clock, crud
 from api.auth.principal import Principal
-from api.auth.reach import Reach
-from api.declarations.models import DeclarationCreate, StaffDeclaration
+from api.auth.reach import Reach, Record
+from api.declarations.models import (
+    DeclarationCreate,
+    DeclarationPublic,
+    StaffDeclaration,
+)
 from api.errors import Forbidden, NotFound, Unprocessable
+from api.policy import version_service
 from api.policy.versions import PolicyVersion
 from api.staff.models import Staff
 
@@ -23,37 +28,75 @@ def _staff_in_reach(session: Session, reach: Reach, staff_id: uuid.UUID) -> Staf
     return staff
 
 
-def list_(*, session: Session, reach: Reach, staff_id: uuid.UUID) -> list[StaffDeclaration]:
-    """Every declaration of one member of staff, newest first (staff: only their own; 404 otherwise)."""
+_ANSWERS = (
+    "read_policy",
+    "profile_private",
+    "no_young_friends",
+    "no_personal_messages",
+    "no_personal_follows",
+)
+
+
+def list_(
+    *, session: Session, reach: Reach, staff_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[DeclarationPublic], int]:
+    """Every declaration of one member of staff, newest first. Staff read only their own (another's answers
+    as an unknown id: 404); a caller who reaches declarations' status only (a trustee) gets each with its
+    answers null; the coordinator reads everything."""
+    if not reach.reads(Record.declaration):
+        raise NotFound(f"No staff member with id {staff_id}")
     _staff_in_reach(session, reach, staff_id)
-    return list(
-        session.exec(
-            select(StaffDeclaration)
-            .where(StaffDeclaration.staff_id == staff_id)
-            .order_by(col(StaffDeclaration.declared_on).desc(), col(StaffDeclaration.created_at).desc())
-        ).all()
+    answers = reach.reads_declaration_answers(staff_id)
+    rows, total = crud.page(
+        session,
+        select(StaffDeclaration)
+        .where(StaffDeclaration.staff_id == staff_id)
+        .order_by(
+            col(StaffDeclaration.declared_on).desc(),
+            col(StaffDeclaration.created_at).desc(),
+            col(StaffDeclaration.id),
+        ),
+        limit=limit,
+        offset=offset,
     )
+    out = [DeclarationPublic.model_validate(r) for r in rows]
+    return (out if answers else [d.model_copy(update=dict.fromkeys(_ANSWERS)) for d in out]), total
 
 
 def create(
     *, session: Session, reach: Reach, actor: Principal, staff_id: uuid.UUID, data: DeclarationCreate
 ) -> StaffDeclaration:
-    """Record a declaration for the latest published version of the policy.
+    """Record a declaration for the version of the policy in force today or for one published to come into
+    force later (made early, it counts from that version's effective day; `api.compliance.declarations`).
 
-    Errors: 404 for a member of staff out of reach; 403 when a member of staff declares for someone else
-    (a coordinator may record a declaration made on paper); 422 `policy_version` for any version but the
-    latest published, 422 `declared_on` in the future or before that version was published, or after the
-    person left."""
+    Declarations are required of staff (the policy: "More Music staff must not..."), so they are made by a
+    member of staff for themselves; a trustee whose account is linked to a staff record declares as that
+    member of staff; a coordinator may record a declaration made on paper for anyone.
+
+    Errors: 404 for a member of staff out of reach; 403 naming why for an account not linked to any staff
+    record (it has no declaration to make) and for a declaration for someone else; 422 `policy_version` for a
+    version older than the one in force or not published, 422 `declared_on` in the future or before that
+    version was published, or after the person left."""
     staff = _staff_in_reach(session, reach, staff_id)
-    if not reach.signs_for(staff_id):
+    if not reach.declares_for(staff_id):
+        if actor.staff_id is None:
+            raise Forbidden(
+                'Declarations are made by members of staff for themselves (the policy: "More Music staff '
+                'must..."), and this account is linked to no staff record, so it has no declaration to make. '
+                "A coordinator can link it to your staff record, or record a declaration made on paper."
+            )
         raise Forbidden("You record your own declaration; a coordinator may record one for another")
     today = clock.today()
-    latest = session.exec(select(PolicyVersion).order_by(col(PolicyVersion.number).desc())).first()
-    if latest is None or data.policy_version != latest.number:
-        current = latest.number if latest is not None else None
+    current = version_service.in_force(session=session, on=today)
+    chosen = session.exec(select(PolicyVersion).where(PolicyVersion.number == data.policy_version)).first()
+    if chosen is None or current is None or chosen.number < current.number:
+        in_force = current.number if current is not None else None
         raise Unprocessable.field(
-            "policy_version", f"Declarations are made for the latest version of the policy ({current})"
+            "policy_version",
+            f"Declarations are made for the version of the policy in force ({in_force}) or a later one "
+            "already published",
         )
+    latest = chosen
     on = data.declared_on or today
     if on > today:
         raise Unprocessable.field("declared_on", f"declared_on ({on}) is in the future")

@@ -6,6 +6,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlmodel import Session, SQLModel
 
@@ -19,7 +20,15 @@ from api.demo.names import (
     LAST_NAMES,
     SELF_CONSENT_AGE,
 )
-from api.groups.models import Group, GroupReview, JoinApproval, Platform, RiskAssessment, Visibility
+from api.groups.models import (
+    Group,
+    GroupReview,
+    JoinApproval,
+    Platform,
+    RiskAssessment,
+    Visibility,
+    seen_by_all_default,
+)
 from api.incidents.models import (
     Category,
     Incident,
@@ -58,6 +67,12 @@ class Builder:
         # The organisation's wall clock, so an evening incident falls on the day the demo means.
         local = datetime.combine(self.ago(days_ago), time(hour, 30), tzinfo=clock.organisation_zone())
         return local.astimezone(UTC)
+
+    def recorded(self, day: date) -> dict[str, Any]:
+        """The timestamps of a record entered on `day`, mid-afternoon (never after now): an evaluation as of
+        a past day counts only what was recorded by then, so the demo's records are entered on their day."""
+        at = min(clock.now(), clock.start_of(day) + timedelta(hours=15))
+        return {"created_at": at, "updated_at": at}
 
     def add(self, row: SQLModel) -> None:
         self.rows.append(row)
@@ -142,6 +157,7 @@ class Builder:
             min_age=ages[0],
             max_age=ages[1],
             shares_images=images,
+            messages_seen_by_all=seen_by_all_default(platform),
             started_on=self.ago(started),
         )
         self.add(row)
@@ -195,6 +211,7 @@ class Builder:
             withdrawn_on=self.ago(withdrawn) if withdrawn is not None else None,
             withdrawal_reason="Withdrawn by email to the coordinator" if withdrawn is not None else None,
             evidence_ref=f"{kind.value[:3].upper()}-{given_on.year}-{len(self.rows):04d}",
+            **self.recorded(given_on),
         )
         self.add(row)
         return row
@@ -226,6 +243,7 @@ class Builder:
                 reviewed_on=self.ago(days_ago),
                 reviewed_by_id=by.id,
                 notes=notes,
+                **self.recorded(self.ago(days_ago)),
             )
         )
 
@@ -241,6 +259,7 @@ class Builder:
                 mitigations="Closed group, admins approve members, two staff admins, coordinator included, "
                 "consents checked before any image is posted, monthly check of the member list.",
                 privacy_features_checked=privacy,
+                **self.recorded(self.ago(days_ago)),
             )
         )
 

@@ -8,8 +8,17 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from api import clock
 from api.consents.models import ConsentKind
-from api.controls.models import CheckResult, Control, ControlCheck, Decision, Technology, TechnologyAssessment
+from api.controls.models import (
+    CheckResult,
+    Control,
+    ControlCheck,
+    Decision,
+    Technology,
+    TechnologyAssessment,
+    name_key,
+)
 from api.declarations.models import StaffDeclaration
 from api.demo.builder import Builder, Cast
 from api.groups.models import Platform
@@ -121,7 +130,10 @@ def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
         if p.id not in (people[36].id, people[37].id):
             b.consent(p, ConsentKind.code_of_conduct, given=b.rng.randint(20, 250), self_given=True)
     # Young Producers is a WhatsApp broadcast list: each young person sees only the staff's messages to them.
+    # Beat Lab meets in its Discord server's channels, which every member reads. Nobody has said how the
+    # Summer Showcase's Instagram is used (a broadcast channel, direct messages?): unknown, so it warns.
     producers.messages_seen_by_all = False
+    beatlab.messages_seen_by_all = True
 
     # Declarations of personal social media conduct for the policy in force: everyone but the agency sound
     # engineer (who messaged a participant from a personal account) and the placement student.
@@ -141,6 +153,7 @@ def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
                     no_personal_messages=True,
                     no_personal_follows=True,
                     recorded_by_label=person.email,
+                    **b.recorded(max(b.ago(days_ago), policy.published_on)),
                 )
             )
 
@@ -164,23 +177,36 @@ def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
                 performed_by_id=owner.id,
                 result=CheckResult.ok,
                 evidence_ref=f"{code}-{b.ago(checked_ago).year}",
+                **b.recorded(b.ago(checked_ago)),
             )
         )
     # The technology register: Discord was assessed before the Beat Lab began; a music app the producers
     # started using last month was never assessed.
     discord = Technology(
-        id=b.id(), name="Discord", purpose="Beat Lab's server", first_used_on=beatlab.started_on
+        id=b.id(),
+        name="Discord",
+        name_key=name_key("Discord"),
+        purpose="Beat Lab's server",
+        first_used_on=beatlab.started_on,
     )
     soundtrap = Technology(
-        id=b.id(), name="Soundtrap", purpose="Recording in the browser", first_used_on=b.ago(30)
+        id=b.id(),
+        name="Soundtrap",
+        name_key=name_key("Soundtrap"),
+        purpose="Recording in the browser",
+        first_used_on=b.ago(30),
     )
     b.add(discord)
     b.add(soundtrap)
+    discord_assessed = beatlab.started_on - timedelta(days=14)
     b.add(
         TechnologyAssessment(
             id=b.id(),
             technology_id=discord.id,
-            assessed_on=beatlab.started_on - timedelta(days=14),
+            # Recorded the day it was made: a record entered later would not count as before use.
+            created_at=clock.start_of(discord_assessed) + timedelta(hours=15),
+            updated_at=clock.start_of(discord_assessed) + timedelta(hours=15),
+            assessed_on=discord_assessed,
             assessed_by_id=priya.id,
             risks="Direct messages between members; servers found by invite links.",
             mitigations="Direct messages off for the server; invite links expire; roles set by staff.",

@@ -36,6 +36,18 @@ class GroupStatus(StrEnum):
     archived = "archived"
 
 
+# Whether every member sees every message, where the platform alone decides it: a Facebook group's posts
+# reach every member, and so does a message to an email list. WhatsApp (a group, or a broadcast list or
+# direct messages), Discord (channels, or direct messages), Instagram and others depend on how the group is
+# used, so the answer is unknown (null) until someone records it; GRP-MESSAGES-SEEN-BY-ALL warns meanwhile.
+SEEN_BY_ALL_BY_PLATFORM: dict[Platform, bool] = {Platform.facebook_group: True, Platform.email_list: True}
+
+
+def seen_by_all_default(platform: Platform) -> bool | None:
+    """`messages_seen_by_all` for a group whose answer was not recorded: the platform's, or None (unknown)."""
+    return SEEN_BY_ALL_BY_PLATFORM.get(platform)
+
+
 class GroupBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     platform: Platform = Field(sa_type=enum_type(Platform))
@@ -46,10 +58,13 @@ class GroupBase(SQLModel):
     min_age: Whole | None = Field(default=None, ge=0, le=120)
     max_age: Whole | None = Field(default=None, ge=0, le=120)
     shares_images: Flag = False
-    messages_seen_by_all: Flag = Field(
-        default=True,
+    messages_seen_by_all: Flag | None = Field(
+        default=None,
         description="Every member sees every message (a Facebook group, a Discord channel: true; direct "
-        "messages, a broadcast list: false). The policy lets staff reach young people only where it is true",
+        "messages, a broadcast list: false; null: not yet recorded). The policy lets staff reach young "
+        "people only where it is true. Left out: true for a Facebook group or an email list, where the "
+        "platform decides it; null (unknown) for a platform where it depends on how the group is used "
+        "(WhatsApp, Discord, Instagram, other)",
     )
     started_on: Day
 
@@ -89,7 +104,6 @@ class GroupUpdate(Patch):
             "visibility",
             "join_approval",
             "shares_images",
-            "messages_seen_by_all",
             "started_on",
         }
     )

@@ -30,6 +30,7 @@ from api.groups.models import (
     RiskAssessment,
     RiskAssessmentCreate,
     Visibility,
+    seen_by_all_default,
 )
 from api.memberships.in_force import current_on
 from api.memberships.models import MemberRole, Membership
@@ -124,6 +125,8 @@ def create(*, session: Session, reach: Reach, data: GroupCreate) -> Group:
     """Add a group. A member of staff who creates one becomes its admin, in the same transaction, so the
     group they made is in their reach (a caller who reaches every group needs no membership for that)."""
     group = Group.model_validate(data)
+    if "messages_seen_by_all" not in data.model_fields_set:
+        group.messages_seen_by_all = seen_by_all_default(group.platform)
     _validate(group)
     session.add(group)
     caller = reach.caller
@@ -180,6 +183,10 @@ def update(
         if group.status is GroupStatus.archived:
             raise Conflict("An archived group cannot be changed")
         before = crud.apply(group, data)
+        sent = data.model_fields_set
+        if "platform" in sent and "messages_seen_by_all" not in sent and group.platform != before["platform"]:
+            # Another platform answers the question afresh: its own default, or unknown until recorded.
+            group.messages_seen_by_all = seen_by_all_default(group.platform)
         _validate(group)
     except (Conflict, Unprocessable):
         # Releases the row lock and drops the half-applied patch, so no later commit can write it.

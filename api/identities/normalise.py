@@ -24,7 +24,7 @@ from enum import StrEnum
 from urllib.parse import parse_qs, urlsplit
 
 from api import phones
-from api.consents.canonical import fold
+from api.consents.canonical import fold, fold_char
 
 
 class IdentityKind(StrEnum):
@@ -119,6 +119,31 @@ def key(kind: IdentityKind, value: str) -> str | None:
 
 def name_key(value: str) -> str | None:
     """A person's name for a *probable* match: folded, its words sorted ("Okafor, Maya" is "Maya Okafor").
-    Names are never enough for a certain match: two children may share one."""
-    atoms = _NAME_ATOMS.findall(fold(value))
+    Names are never enough for a certain match: two children may share one. Composed first (NFC): folding
+    goes a character at a time, and a letter sent decomposed (as macOS copies text) may transliterate
+    otherwise than its composed form (Cyrillic "й" is "y", but "и" and a combining breve are "i")."""
+    if value.isascii():
+        return _atoms(fold(value))
+    # fold() a character at a time, but in C: str.translate asks the table once per character it has not met.
+    return _atoms(unicodedata.normalize("NFC", value).translate(_FOLDED))
+
+
+class _FoldTable(dict[int, str]):
+    """`fold_char` for each character, remembered: `text.translate(_FOLDED) == fold(text)`."""
+
+    def __missing__(self, code: int) -> str:
+        folded = fold_char(chr(code))
+        if len(self) < _FOLD_TABLE_SIZE:  # bounded: a list of rare characters must not grow it for ever
+            self[code] = folded
+        return folded
+
+
+_FOLD_TABLE_SIZE = 65_536
+
+
+_FOLDED = _FoldTable()
+
+
+def _atoms(folded: str) -> str | None:
+    atoms = _NAME_ATOMS.findall(folded)
     return " ".join(sorted(atoms)) if atoms else None

@@ -85,8 +85,8 @@ def check_person(*, session: Session, reach: Reach, field: str, person_id: uuid.
     `participant_id`): a member of staff their own record only unless they manage staff, a young person
     within their write reach. Also the rule for a roster entry resolved as `identified`, which records one.
 
-    Errors: 422 naming `field` for a person unknown or out of the caller's reach (said alike); 403 for one
-    they may read but not change."""
+    Errors: 422 naming `field` for a person unknown or out of the caller's reach (said alike); 403
+    `not_your_record` for one they may read but not change, saying whom to ask."""
     exists = (
         session.get(Staff, person_id) if field == "staff_id" else session.get(Participant, person_id)
     ) is not None
@@ -98,7 +98,12 @@ def check_person(*, session: Session, reach: Reach, field: str, person_id: uuid.
             else reach.holds(session, reach.participants, person_id)
         )
         if readable:
-            raise Forbidden(f"You may not change this person's details ({field})")
+            whose = "your own staff record" if field == "staff_id" else "young people you may change"
+            raise Forbidden(
+                f"You may not change this person's details ({field}): you record identities on {whose} "
+                "only; ask a coordinator to record this one",
+                code="not_your_record",
+            )
         raise Unprocessable.field(field, f"No {field.removesuffix('_id')} with id {person_id}")
 
 

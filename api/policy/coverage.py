@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.common import Day, Flag, Whole
 from api.compliance.rules import ALL_RULES
@@ -82,6 +82,19 @@ class CoverageSentence(BaseModel):
     aspiration: str | None
 
 
+class WithdrawnSentence(BaseModel):
+    """A sentence an earlier version had and the version in force leaves out: no longer in force."""
+
+    model_config = ConfigDict(extra="forbid")
+    clause_id: str
+    text: str = Field(description="Its words in the last version that had it")
+    last_version: Whole = Field(description="The last version that had it")
+    rules: list[RuleRef] = Field(description="The rules that cite it")
+    rules_not_applied: list[str] = Field(
+        description="Of those, the rules no longer applied: every sentence they cite is out of force"
+    )
+
+
 class CoverageCounts(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sentences: Whole
@@ -89,6 +102,8 @@ class CoverageCounts(BaseModel):
     enforced: Whole
     not_enforced: Whole
     aspirations: Whole
+    withdrawn: Whole = Field(description="Sentences of earlier versions no longer in force")
+    rules_not_applied: Whole = Field(description="Rules whose every sentence is out of force")
 
 
 class CoveragePublic(BaseModel):
@@ -98,6 +113,10 @@ class CoveragePublic(BaseModel):
     as_of: Day
     counts: CoverageCounts
     sentences: list[CoverageSentence]
+    withdrawn: list[WithdrawnSentence] = Field(
+        description="Sentences earlier versions had that this one leaves out, and the rules that no longer "
+        "apply because of it (their findings are `not_applicable`)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +142,29 @@ def coverage(
     as_of: date,
     sentences: Sequence[SentenceRow],
     controls: Mapping[str, list[ControlRef]],
+    earlier: Sequence[tuple[int, SentenceRow]] = (),
 ) -> CoveragePublic:
     """Each sentence with what keeps it, in order, and the counts. `controls` maps a clause id to the
-    controls of the register that cite it."""
+    controls of the register that cite it; `earlier` holds (version, sentence) for the sentences of earlier
+    versions, oldest first, from which those left out of this version are listed as withdrawn."""
     rules = _rules_by_clause()
+    in_force = {s.clause_id for s in sentences}
+    gone: dict[str, tuple[int, SentenceRow]] = {
+        row.clause_id: (number, row) for number, row in earlier if row.clause_id not in in_force
+    }
+    not_applied = sorted(
+        rule.id for rule in ALL_RULES if not any(c.id in in_force for c in (rule.clause, *rule.also))
+    )
+    withdrawn = [
+        WithdrawnSentence(
+            clause_id=cid,
+            text=row.text,
+            last_version=number,
+            rules=rules.get(cid, []),
+            rules_not_applied=[r.id for r in rules.get(cid, []) if r.id in not_applied],
+        )
+        for cid, (number, row) in sorted(gone.items(), key=lambda kv: (kv[1][0], kv[1][1].position))
+    ]
     out = []
     for s in sentences:
         aspiration = ASPIRATIONS.get(s.clause_id)
@@ -160,6 +198,9 @@ def coverage(
             enforced=enforced_n,
             not_enforced=checkable_n - enforced_n,
             aspirations=len(out) - checkable_n,
+            withdrawn=len(withdrawn),
+            rules_not_applied=len(not_applied),
         ),
         sentences=out,
+        withdrawn=withdrawn,
     )

@@ -13,21 +13,43 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-# A sentence ends at . ! or ? followed by a space and a capital letter (the policy's abbreviations, "ie" and
-# "e- safety", carry no full stop before a capital).
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+# A sentence ends at . ! or ?, perhaps inside a closing quote or bracket, followed by a space and a capital
+# (perhaps after an opening quote or bracket). The policy's abbreviations, "ie" and "e- safety", carry no full
+# stop before a capital.
+_SENTENCE_END = re.compile(r"([.!?][\"'\u2019\u201d)\]]*)\s+(?=[\"'\u2018\u201c(]?[A-Z])")
 _BULLET = re.compile(r"^\s*-\s+")
 # A bullet that ends on one of these words runs on into the next bullet: the policy breaks "used only after
 # their" / "- Permission has been obtained" across two.
 _RUNS_ON = frozenset({"their", "the", "a", "an", "and", "or", "of", "to", "by", "with", "for", "after"})
 # How alike a reworded sentence must be to its old words to keep their id (difflib's ratio, 0 to 1).
 SAME_CLAUSE_RATIO = 0.6
+# A heading is short: a title ("E-safety Policy", "Recommendations"), never a sentence's worth of words.
+_HEADING_MAX_WORDS = 8
+# Words that turn a sentence's meaning round ("must" / "must not"): a rewording that adds or drops one is a
+# new promise, not the old one reworded.
+_NEGATION = re.compile(r"\b(?:not|never|no|nor|none|nobody|nothing|cannot|no longer)\b|n't\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
     section: str  # the heading it stands under ("" before the first)
     text: str
+
+
+def _is_heading(line: str, after: Sequence[str]) -> bool:
+    """A heading by its form, never by a missing full stop: a list's lead-in (a line ending in a colon that
+    a bullet follows, "Its aims are to:") or a title (a line of a few words, each word of four letters or
+    more capitalised, with no sentence's closing mark: "E-safety Policy", "Recommendations"). A line that
+    merely lacks its full stop ("Staff must not message young people") is a sentence."""
+    following = next((a for a in after if a.strip()), "")
+    if line.endswith(":"):
+        return bool(_BULLET.match(following))
+    if line.endswith((".", "!", "?", ";", ",", '"', "'", "\u2019", "\u201d", ")", "]")):
+        return False
+    words = line.split()
+    return len(words) <= _HEADING_MAX_WORDS and all(
+        w[:1].isupper() or len(w.strip("-'\u2019")) < 4 or not w[:1].isalpha() for w in words
+    )
 
 
 def _items(text: str) -> list[tuple[str, str]]:
@@ -46,7 +68,8 @@ def _items(text: str) -> list[tuple[str, str]]:
                 items.append((section, joined))
         current = None
 
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
         if not line.strip():
             close()
             continue
@@ -59,8 +82,7 @@ def _items(text: str) -> list[tuple[str, str]]:
         else:
             close()
             stripped = line.strip()
-            if stripped.endswith(":") or not stripped.endswith((".", "!", "?")):
-                # A heading: "Its aims are to:", "Recommendations", the title.
+            if _is_heading(stripped, lines[i + 1 :]):
                 section = stripped.rstrip(":")
             else:
                 current = [stripped]
@@ -72,7 +94,8 @@ def sentences(text: str) -> list[Sentence]:
     """Every sentence of a policy text, in order, with the heading it stands under."""
     out: list[Sentence] = []
     for section, item in _items(text):
-        out.extend(Sentence(section, s.strip()) for s in _SENTENCE_END.split(item) if s.strip())
+        marked = _SENTENCE_END.sub("\\1\\0", item)
+        out.extend(Sentence(section, s.strip()) for s in marked.split("\0") if s.strip())
     return out
 
 
@@ -87,33 +110,49 @@ class Matched:
     previous_text: str | None  # the words under this id in the previous version; None for a new clause
 
 
+def _negations(text: str) -> int:
+    return len(_NEGATION.findall(text))
+
+
 def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> list[Matched]:
     """Give each sentence of a new version a clause id: the id of the same words in `previous` (id -> text),
-    else the id of the most alike previous sentence not yet taken (at least `SAME_CLAUSE_RATIO` alike), else
-    a new id, `new_id` followed by its position. Ids of `previous` left unmatched are no longer in force."""
-    by_key = {_key(t): cid for cid, t in previous.items()}
+    else the id of a previous sentence it rewords, else a new id, `new_id` followed by its position. Ids of
+    `previous` left unmatched are no longer in force.
+
+    Rewordings are matched as a whole, not sentence by sentence: every (new, old) pair at least
+    `SAME_CLAUSE_RATIO` alike (difflib's ratio) is a candidate, and the most alike pairs are taken first,
+    each old id at most once (ties: the earlier new sentence, then the earlier old one), so that a sentence
+    inserted before a reworded one, or a repeated one, cannot take its id. A pair whose negations differ
+    ("must" / "must not", "should" / "should not", "never", "no longer") is never a candidate: a sentence
+    whose meaning is turned round is a new clause with a new id, and the old one is no longer in force."""
+    by_key: dict[str, str] = {}
+    for cid, t in previous.items():
+        by_key.setdefault(_key(t), cid)
     taken: set[str] = set()
     ids: list[str | None] = []
     for s in new:
-        cid = by_key.get(_key(s.text))
-        if cid is not None and cid not in taken:
-            taken.add(cid)
-            ids.append(cid)
+        same = by_key.get(_key(s.text))
+        if same is not None and same not in taken:
+            taken.add(same)
+            ids.append(same)
         else:
             ids.append(None)
+    order = {cid: n for n, cid in enumerate(previous)}
+    candidates: list[tuple[float, int, int, str]] = []
     for i, s in enumerate(new):
         if ids[i] is not None:
             continue
-        best, best_ratio = None, SAME_CLAUSE_RATIO
+        key, negations = _key(s.text), _negations(s.text)
         for cid, old in previous.items():
-            if cid in taken:
+            if cid in taken or _negations(old) != negations:
                 continue
-            ratio = SequenceMatcher(None, _key(old), _key(s.text)).ratio()
-            if ratio >= best_ratio:
-                best, best_ratio = cid, ratio
-        if best is not None:
-            taken.add(best)
-            ids[i] = best
+            ratio = SequenceMatcher(None, _key(old), key).ratio()
+            if ratio >= SAME_CLAUSE_RATIO:
+                candidates.append((-ratio, i, order[cid], cid))
+    for _, i, _, old_id in sorted(candidates):
+        if ids[i] is None and old_id not in taken:
+            taken.add(old_id)
+            ids[i] = old_id
     return [
         Matched(cid or f"{new_id}-{i + 1:02d}", s, previous.get(cid) if cid else None)
         for i, (cid, s) in enumerate(zip(ids, new, strict=True))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from api import clock
+from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.controls.models import Control
@@ -65,8 +65,9 @@ def _summary(
     )
 
 
-def list_versions(*, session: Session) -> list[PolicyVersionSummary]:
-    """Every version, newest first, with how many clauses each has and which is in force today."""
+def list_versions(*, session: Session, limit: int, offset: int) -> tuple[list[PolicyVersionSummary], int]:
+    """A page of the versions, newest first, with how many clauses each has and which is in force today,
+    and how many versions there are."""
     counts: dict[uuid.UUID, int] = {
         row[0]: int(row[1])
         for row in session.execute(
@@ -74,8 +75,10 @@ def list_versions(*, session: Session) -> list[PolicyVersionSummary]:
         ).all()
     }
     current = in_force(session=session, on=clock.today())
-    versions = session.exec(select(PolicyVersion).order_by(col(PolicyVersion.number).desc())).all()
-    return [_summary(v, int(counts.get(v.id, 0)), current) for v in versions]
+    versions, total = crud.page(
+        session, select(PolicyVersion).order_by(col(PolicyVersion.number).desc()), limit=limit, offset=offset
+    )
+    return [_summary(v, int(counts.get(v.id, 0)), current) for v in versions], total
 
 
 def get(*, session: Session, number: int) -> PolicyVersion:
@@ -144,6 +147,15 @@ def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
     if version is None:
         raise NotFound(f"No policy version was in force on {as_of}")
     rows = [SentenceRow(c.position, c.section, c.clause_id, c.text) for c in _clauses(session, version)]
+    earlier = [
+        (number, SentenceRow(c.position, c.section, c.clause_id, c.text))
+        for c, number in session.exec(
+            select(PolicyClause, PolicyVersion.number)
+            .join(PolicyVersion, col(PolicyVersion.id) == col(PolicyClause.version_id))
+            .where(col(PolicyVersion.number) < version.number)
+            .order_by(col(PolicyVersion.number), col(PolicyClause.position))
+        ).all()
+    ]
     controls: dict[str, list[ControlRef]] = {}
     for c in session.exec(
         select(Control)
@@ -157,6 +169,7 @@ def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
         as_of=as_of,
         sentences=rows,
         controls=controls,
+        earlier=earlier,
     )
 
 

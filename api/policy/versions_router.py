@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import DIGITS_ONLY, Day
+from api.common import DIGITS_ONLY, Day, Page, PageDep
 from api.compliance.service import check_as_of
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND
@@ -31,11 +31,12 @@ Number = Annotated[
 ]
 
 
-@router.get("/versions", response_model=list[PolicyVersionSummary], summary="List the policy's versions")
-def list_policy_versions(session: SessionDep, _: Reader) -> list[PolicyVersionSummary]:
+@router.get("/versions", response_model=Page[PolicyVersionSummary], summary="List the policy's versions")
+def list_policy_versions(session: SessionDep, _: Reader, paging: PageDep) -> Page[PolicyVersionSummary]:
     """Every version, newest first: its number, the day it takes effect, the day it was published, how many
     clauses it has, and which is in force today."""
-    return service.list_versions(session=session)
+    items, total = service.list_versions(session=session, limit=paging.limit, offset=paging.offset)
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(

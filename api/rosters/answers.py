@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -230,9 +231,10 @@ def apply(
 
     Errors: 428 without If-Match (the roster's ETag: the memberships change as the roster stood when the
     caller read it); 409 while entries wait for an answer, once applied, or when a later roster of the group
-    exists; 403 when a young person would be added and the caller may not place children (only a
-    coordinator may); 412 for a stale If-Match; 409 `removals_unconfirmed` when it would end every current
-    membership of the group, or the applying admin's own, without `confirm_removals`."""
+    exists; 403 `coordinator_only` when a young person would be added and the caller may not place children
+    (only a coordinator may: the detail says to ask one); 412 for a stale If-Match; 409
+    `removals_unconfirmed` when it would end every current membership of the group, or the applying
+    admin's own, without `confirm_removals`."""
     if expected_version is None:
         raise PreconditionRequired(
             "Send the roster's ETag as If-Match: apply changes the group's memberships as the roster stood "
@@ -252,8 +254,8 @@ def apply(
         raise PreconditionFailed(f"The roster is at version {roster.version}, not {expected_version}")
     today = clock.today()
     entries, states, _members, people = load_states(session, roster)
-    live: dict[uuid.UUID, tuple[RosterEntry, EntryState]] = {}
-    removed: dict[uuid.UUID, RosterEntry] = {}
+    live: dict[uuid.UUID, tuple[Any, EntryState]] = {}  # (the entry as read, its state)
+    removed: dict[uuid.UUID, Any] = {}
     for e, s in zip(entries, states, strict=True):
         person = s.settled_person
         if person is None:
@@ -331,7 +333,10 @@ def apply(
         if person.type == "participant" and not reach.holds(session, reach.participant_writes, pid):
             session.rollback()
             raise Forbidden(
-                "Only a coordinator adds a young person to a group: it decides which adults see them"
+                "Applying this list would add a young person to the group, and only a coordinator adds a "
+                "young person to a group (it decides which adults see them): ask a coordinator to apply "
+                "this roster. Nothing was changed",
+                code="coordinator_only",
             )
         started = e.joined_on or roster.captured_on
         started = max(started, person.started_on, group.started_on)

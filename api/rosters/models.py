@@ -160,7 +160,10 @@ class PersonRef(SQLModel):
 
 class EntryPublic(SQLModel):
     id: uuid.UUID
-    row: int
+    row: int = Field(
+        description="Where the entry is in the list: a CSV's row as a spreadsheet numbers it (the header is "
+        "row 1), or a JSON entry's number counting from 1 (entries[0] is 1)"
+    )
     display_name: str | None
     handle: str | None
     email: str | None

@@ -7,20 +7,18 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
-from pydantic import ValidationError
 
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
 from api.common import YYYY_MM_DD, Page, PageDep, WriteReceipt
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, FieldError, Responses, Unprocessable, problem
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, Unprocessable, problem
 from api.groups.models import Group
 from api.rosters import answers, parse, service
 from api.rosters.models import (
     ApplyIn,
     ApplyResult,
-    EntryIn,
     EntryPublic,
     GroupRoster,
     ResolutionIn,
@@ -36,14 +34,19 @@ RosterIfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
-        description="The roster's ETag as read (strong): it covers the roster and the group's memberships "
-        "in force, so a change to either since is a 412",
+        description="The roster's ETag as read (strong): it covers the roster and everything its "
+        "reconciliation is judged against (the day, the group, its memberships in force, the dates of the "
+        "people it names, the platform identities), so a change to any of them since is a 412",
     ),
 ]
 Reader = Annotated[Principal, Depends(require(Permission.ROSTER_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.ROSTER_WRITE))]
 NOT_ADMIN: Responses = {
-    403: problem("The caller's role may not use this route, or they do not admin this group")
+    403: problem(
+        "The caller's role may not use this route (`forbidden`), they do not admin this group "
+        "(`not_group_admin`), or only a coordinator may do what the list asks (`coordinator_only`, "
+        "`not_your_record`): the detail says whom to ask"
+    )
 }
 UNSUPPORTED: Responses = {415: problem("The body is neither application/json nor text/csv")}
 
@@ -72,29 +75,17 @@ BODY_MODELS = (RosterUpload,)
 NO_CONFIRMATION = ApplyIn()
 
 
-def _field(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "body"
-
-
-async def _entries(request: Request) -> tuple[list[tuple[int, EntryIn]], date | None]:
+async def _entries(request: Request) -> parse.Parsed:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if media == "text/csv":
-        return parse.read_csv(body), None
+        entries, source = parse.read_csv(body)
+        return entries, None, source
     if media != "application/json" and not media.endswith("+json"):
         error = Unprocessable.field("body", "Send the list as application/json or text/csv")
         error.status_code, error.code, error.title = 415, "unsupported_media_type", "Unsupported media type"
         raise error
-    try:
-        upload = RosterUpload.model_validate_json(body)
-    except ValidationError as exc:
-        errors = [
-            FieldError(field=_field(e["loc"]), message=e["msg"], type=e["type"]) for e in exc.errors()[:20]
-        ]
-        names = ", ".join(sorted({e.field for e in errors}))
-        raise Unprocessable(f"Invalid fields: {names}", errors=errors) from exc
-    entries = [(i, parse.check_entry(e, index=i)) for i, e in enumerate(upload.entries)]
-    return entries, upload.captured_on
+    return parse.read_json(body)
 
 
 def writable_group(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Group:
@@ -112,7 +103,7 @@ def upload_allowance(group: WritableGroup, session: SessionDep, reach: ReachDep)
 
 
 UploadAllowance = Annotated[None, Depends(upload_allowance)]
-Upload = Annotated[tuple[list[tuple[int, EntryIn]], date | None], Depends(_entries)]
+Upload = Annotated[parse.Parsed, Depends(_entries)]
 
 
 @router.post(
@@ -149,13 +140,14 @@ def upload_roster(
 
     Enforces: "Groups should be periodically reviewed to ensure people who no longer take part in projects
     are removed"."""
-    entries, body_captured_on = upload
+    entries, body_captured_on, source = upload
     roster = service.upload(
         session=session,
         reach=reach,
         group=group,
         entries=entries,
         captured_on=body_captured_on or captured_on,
+        source=source,
     )
     response.headers["ETag"] = service.etag(session, roster)
     if not reach.reads(Record.roster) or reach.reads_counts_only(Record.roster):
@@ -213,9 +205,10 @@ def get_roster(
     session: SessionDep, _: Reader, reach: ReachDep, roster: RosterById, response: Response
 ) -> RosterPublic:
     """One roster: its counts, each entry with its match (a young person out of the caller's reach shown
-        with no id), and the discrepancies with what to do, judged against today's records. Trustees get the
-        counts only. The ETag (the roster's version and a digest of the group's memberships in force) is what
-    to send in If-Match when applying it."""
+    with no id), and the discrepancies with what to do, judged against today's records. Trustees get the
+    counts only. The ETag (the roster's version and a digest of what its reconciliation is judged against:
+    the day, the group, its memberships in force, the dates of the people it names and the platform
+    identities) is what to send in If-Match when applying it."""
     response.headers["ETag"] = service.etag(session, roster)
     return service.view(session=session, reach=reach, roster=roster)
 

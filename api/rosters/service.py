@@ -42,6 +42,7 @@ from api.rosters.models import (
     RosterEntry,
     RosterPublic,
 )
+from api.rosters.parse import JSON, Source
 from api.staff.models import Staff
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -56,15 +57,19 @@ HIDDEN_CHILD = "a young person outside your groups"
 
 
 def writable_group(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Group:
-    """The group whose rosters the caller may upload, resolve and apply: 404 unknown or out of reach, 403 for
-    one they may see but not manage (staff in a group they do not admin)."""
+    """The group whose rosters the caller may upload, resolve and apply: 404 unknown or out of reach, 403
+    `not_group_admin` for one they may see but not manage (staff in a group they do not admin), saying whom
+    to ask."""
     group = session.get(Group, group_id)
     if group is None:
         raise NotFound(f"No group with id {group_id}")
     if not reach.holds(session, reach.roster_writes, group_id):
         if reach.holds(session, reach.rosters, group_id):
             raise Forbidden(
-                "Only the group's current admins (or a coordinator) upload and resolve its rosters"
+                "Only the group's current admins (or a coordinator) upload, resolve and apply its rosters, "
+                "and you are not one of its admins: ask one of them or a coordinator to do it, or a "
+                "coordinator to make you an admin of the group",
+                code="not_group_admin",
             )
         raise NotFound(f"No group with id {group_id}")
     return group
@@ -193,11 +198,13 @@ def upload(
     group: Group,
     entries: Sequence[tuple[int, EntryIn]],
     captured_on: date | None,
+    source: Source = JSON,
 ) -> GroupRoster:
     """Store the platform's list and its reconciliation; announce `group.roster_reconciled` (counts only).
 
     Errors: 409 for an archived group; 422 naming `captured_on` for a day in the future or before the
-    group started, or naming the row and `joined_on` for a joining date after `captured_on`."""
+    group started, or naming the entry and `joined_on` (as `source` names places) for a joining date after
+    `captured_on`."""
     today = clock.today()
     day = captured_on or today
     if group.status != GroupStatus.active:
@@ -210,7 +217,7 @@ def upload(
         raise Unprocessable.field("captured_on", f"captured_on ({day}) is before the group started")
     for row, entry in entries:
         if entry.joined_on is not None and entry.joined_on > day:
-            raise Unprocessable.field(f"rows.{row}.joined_on", f"row {row}: joined after captured_on ({day})")
+            raise source.error(row, "joined_on", f"joined after the list was taken (captured_on {day})")
     # A caller who reads the answer matches only the young people in their reach; a connector's key gets a
     # receipt, learns nothing, and matches everyone.
     answered = reach.reads(Record.roster) and not reach.reads_counts_only(Record.roster)
@@ -286,28 +293,64 @@ def upload(
 
 
 def etag(session: Session, roster: GroupRoster) -> str:
-    """The roster's entity tag: its version and a digest of the group's memberships in force today (each
-    one's id and version). Reconciliation is judged against today's memberships, and apply changes them, so
-    a tag read before a membership changed (added, ended, made admin) no longer matches: 412, not an apply
-    against memberships the caller never saw. Strong (RFC 9110 §8.8.3)."""
+    """The roster's entity tag: its version and a digest of everything its reconciliation is judged against
+    today: the day itself; the group (its age range, start and status); its memberships in force (each
+    one's id and version); every person the entries or those memberships name (version, start and leaving
+    dates, date of birth); and the open and ended platform identities that match on the group's platform
+    (how many, and their versions). A tag read before any of these changed (a member of staff's leaving
+    date, a participant's identity, a membership added, ended or made admin) no longer matches: 412, so
+    apply never acts on a stale reconciliation. Strong (RFC 9110 §8.8.3). Five statements."""
     today = clock.today()
-    rows = session.execute(
-        sa.select(_M.id, _M.version)
-        .where(
-            _M.group_id == roster.group_id,
-            _M.started_on <= today,
-            sa.or_(_M.ended_on.is_(None), _M.ended_on > today),
+    group = session.get(Group, roster.group_id)
+    assert group is not None
+    in_force = sa.and_(
+        _M.group_id == roster.group_id,
+        _M.started_on <= today,
+        sa.or_(_M.ended_on.is_(None), _M.ended_on > today),
+    )
+    members = session.execute(sa.select(_M.id, _M.version).where(in_force).order_by(_M.id)).all()
+    named = sa.select(_E.c.staff_id, _E.c.participant_id).where(_E.c.roster_id == roster.id)
+    in_group = sa.select(_M.staff_id, _M.participant_id).where(in_force)
+    people = [
+        session.execute(
+            sa.select(*columns)
+            .where(
+                sa.or_(
+                    columns[0].in_(named.with_only_columns(entry_column)),
+                    columns[0].in_(in_group.with_only_columns(member_column)),
+                )
+            )
+            .order_by(columns[0])
+        ).all()
+        for columns, entry_column, member_column in (
+            ((_S.id, _S.version, _S.started_on, _S.left_on), _E.c.staff_id, _M.staff_id),
+            (
+                (_P.id, _P.version, _P.joined_on, _P.left_on, _P.date_of_birth),
+                _E.c.participant_id,
+                _M.participant_id,
+            ),
         )
-        .order_by(_M.id)
-    ).all()
-    digest = hashlib.sha256("|".join(f"{i}:{v}" for i, v in rows).encode()).hexdigest()[:16]
+    ]
+    identities = session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(IDENTITY.version), 0)).where(
+            sa.or_(IDENTITY.platform.is_(None), IDENTITY.platform == group.platform.value)
+        )
+    ).one()
+    parts = [
+        str(today),
+        f"{group.version}:{group.min_age}:{group.max_age}:{group.started_on}:{group.status}",
+        *(f"m{i}:{v}" for i, v in members),
+        *(":".join(map(str, r)) for rows in people for r in rows),
+        f"i{identities[0]}:{identities[1]}",
+    ]
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
     return f'"{roster.version}.{digest}"'
 
 
 def check_tag(session: Session, roster: GroupRoster, sent: str | None) -> int | None:
     """The version an If-Match names, once the whole tag matches the roster's current one (None when none
     was sent). Errors: 412 for a weak tag (a change needs strong comparison), one this service did not
-    issue, or one that no longer matches (the roster or the group's memberships moved on)."""
+    issue, or one that no longer matches (the roster or anything its reconciliation depends on moved on)."""
     if sent is None or sent.strip() == "*":
         return None
     value = sent.strip()
@@ -319,7 +362,9 @@ def check_tag(session: Session, roster: GroupRoster, sent: str | None) -> int | 
         if not version.isdigit():
             raise PreconditionFailed(f"If-Match {sent!r} is not an ETag this service issued")
         raise PreconditionFailed(
-            f"The roster or the group's memberships changed since you read it (now {current}): read it again"
+            "What the roster was reconciled against changed since you read it (the roster's answers, the "
+            "group, its memberships, a member's dates or a platform identity): read it again; after a "
+            f"change to an identity, upload a fresh list so it is matched anew (now {current})"
         )
     return roster.version
 
@@ -343,14 +388,11 @@ def _people(
 
 def load_states(
     session: Session, roster: GroupRoster
-) -> tuple[list[RosterEntry], list[EntryState], list[MemberState], dict[uuid.UUID, Person]]:
-    """The roster's entries (in row order) with what reconciliation and resolution made of each, the
-    group's memberships in force today, and every person either names: four statements."""
-    entries = list(
-        session.exec(
-            select(RosterEntry).where(RosterEntry.roster_id == roster.id).order_by(col(RosterEntry.row))
-        )
-    )
+) -> tuple[list[Any], list[EntryState], list[MemberState], dict[uuid.UUID, Person]]:
+    """The roster's entries (in row order, read-only rows with `RosterEntry`'s attributes: a list of
+    thousands is read without building an ORM object for each) with what reconciliation and resolution made
+    of each, the group's memberships in force today, and every person either names: four statements."""
+    entries = list(session.execute(sa.select(_E).where(_E.c.roster_id == roster.id).order_by(_E.c.row)).all())
     members = _current_members(session, roster.group_id, clock.today())
     people = _people(
         session,
@@ -358,7 +400,7 @@ def load_states(
         [i for i in [*(e.participant_id for e in entries), *(m[2] for m in members)] if i is not None],
     )
     states = [
-        EntryState(e.id, e.platform_role, e.match, people.get(e.staff_id or e.participant_id), e.resolution)  # type: ignore[arg-type]
+        EntryState(e.id, e.platform_role, e.match, people.get(e.staff_id or e.participant_id), e.resolution)
         for e in entries
     ]
     member_states = [MemberState(m[0], people[m[1] or m[2]], m[3] == MemberRole.admin.value) for m in members]

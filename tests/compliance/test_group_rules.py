@@ -276,6 +276,22 @@ def test_risk_assessed_only_after_the_start_fails() -> None:
     assert risk.check(b.group_snapshot(risk_assessments=())).outcome is FAIL
 
 
+def test_risk_assessment_dated_before_the_start_but_recorded_after_fails() -> None:
+    # Issue 15: written up the day after the start, dated the day before; recorded on the start day passes.
+    late = replace(assessment(STARTED - days(1)), recorded_on=STARTED + days(1))
+    result = risk.check(b.group_snapshot(risk_assessments=(late,)))
+    assert result.outcome is FAIL
+    assert f"recorded on {STARTED + days(1)}" in result.evidence[0].label
+    assert "recorded after the group started" in (result.evidence[0].detail or "")
+    on_time = replace(late, recorded_on=STARTED)
+    assert risk.check(b.group_snapshot(risk_assessments=(on_time,))).outcome is PASS
+
+
+def test_risk_assessment_recorded_after_as_of_is_not_seen() -> None:
+    later = replace(assessment(STARTED - days(1)), recorded_on=AS_OF + days(1))
+    assert risk.check(b.group_snapshot(risk_assessments=(later,))).outcome is FAIL
+
+
 def test_risk_assessed_by_someone_not_using_the_group_fails() -> None:
     result = risk.check(b.group_snapshot(risk_assessments=(assessment(STARTED - days(1), uses=False),)))
     assert result.outcome is FAIL

@@ -117,9 +117,9 @@ def test_social_media_declaration_passes_when_current_for_the_latest_version() -
 @pytest.mark.parametrize(
     ("person", "outcome", "words"),
     [
-        (b.staff(declaration=None), FAIL, "No declaration"),
+        (b.staff(declaration=None), FAIL, "No current declaration"),
         (b.staff(declaration=b.declaration(no_young_friends=False)), FAIL, "no young or vulnerable people"),
-        (b.staff(declaration=b.declaration(declared_on=AS_OF + days(1))), FAIL, "No declaration"),
+        (b.staff(declaration=b.declaration(declared_on=AS_OF + days(1))), FAIL, "No current declaration"),
         # Loaded for a later day (a forecast, a backfilled history): the one in force on the day counts.
         (
             b.staff(
@@ -129,7 +129,7 @@ def test_social_media_declaration_passes_when_current_for_the_latest_version() -
                 )
             ),
             PASS,
-            "Declared on",
+            "Current declaration: declared on",
         ),
         (b.staff(declaration=b.declaration(declared_on=AS_OF - days(366))), WARN, "more than 365 days"),
     ],
@@ -147,12 +147,21 @@ def test_social_media_declaration_on_as_of(person: StaffFacts, outcome: Outcome,
     assert words in result.message
 
 
-def test_social_media_declaration_is_due_when_a_newer_version_is_published() -> None:
+def test_social_media_declaration_is_due_when_a_newer_version_is_in_force() -> None:
     result = declaration_rule.check(b.staff_snapshot(policy=LATEST_IS_2))
     assert result.outcome is WARN
-    assert "version 2 has been published" in result.message
+    assert "version 2 is in force since" in result.message
     fresh = b.staff(declaration=b.declaration(policy_version=2))
     assert declaration_rule.check(b.staff_snapshot(fresh, policy=LATEST_IS_2)).outcome is PASS
+
+
+def test_social_media_declaration_is_not_due_while_a_newer_version_is_only_published() -> None:
+    # Version 2 published (latest_published 2) but version 1 still in force: nothing is due yet, and a
+    # declaration made early for version 2 counts.
+    upcoming = PolicyFacts(1, AS_OF - days(100), {}, 2)
+    assert declaration_rule.check(b.staff_snapshot(policy=upcoming)).outcome is PASS
+    early = b.staff(declaration=b.declaration(policy_version=2))
+    assert declaration_rule.check(b.staff_snapshot(early, policy=upcoming)).outcome is PASS
 
 
 def test_social_media_declaration_does_not_apply_after_leaving() -> None:

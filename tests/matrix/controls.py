@@ -9,6 +9,7 @@ ROUTES = {
     ("GET", "/api/v1/technologies"): USERS,
     ("POST", "/api/v1/technologies"): {C},
     ("GET", "/api/v1/technologies/{technology_id}"): USERS,
+    ("PATCH", "/api/v1/technologies/{technology_id}"): {C},
     ("GET", "/api/v1/technologies/{technology_id}/assessments"): USERS,
     ("POST", "/api/v1/technologies/{technology_id}/assessments"): {C, S},
 }

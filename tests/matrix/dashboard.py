@@ -9,4 +9,6 @@ ROUTES = {
     ("GET", "/dashboard/sign-in"): OPEN,
     ("POST", "/dashboard/sign-in"): OPEN,
     ("POST", "/dashboard/sign-out"): OPEN,
+    # Any other address under /dashboard: a 404 (or 405) page for anyone, naming nothing.
+    **{(m, "/dashboard/{rest:path}"): OPEN for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")},
 }

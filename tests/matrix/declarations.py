@@ -1,6 +1,6 @@
-from tests.matrix.roles import USERS, C, S
+from tests.matrix.roles import USERS
 
 ROUTES = {
     ("GET", "/api/v1/staff/{staff_id}/declarations"): USERS,
-    ("POST", "/api/v1/staff/{staff_id}/declarations"): {C, S},
+    ("POST", "/api/v1/staff/{staff_id}/declarations"): USERS,
 }

@@ -15,8 +15,12 @@ from api.compliance.snapshot import GroupSnapshot, RiskAssessmentFacts
 
 
 def _ref(a: RiskAssessmentFacts, detail: str) -> Evidence:
+    recorded = a.recorded_on or a.assessed_on
     return Evidence(
-        "risk_assessment", a.id, f"risk assessment of {a.assessed_on} by {a.assessor.full_name}", detail
+        "risk_assessment",
+        a.id,
+        f"risk assessment of {a.assessed_on} (recorded on {recorded}) by {a.assessor.full_name}",
+        detail,
     )
 
 
@@ -25,16 +29,20 @@ def check(s: GroupSnapshot) -> Result:
     start = s.group.started_on
     if start > s.as_of:
         return not_applicable(f"The group had not started on {s.as_of}.")
-    done = sorted((a for a in s.risk_assessments if a.assessed_on <= s.as_of), key=lambda a: a.assessed_on)
+    # Only assessments made, and recorded, by the evaluation date count.
+    done = sorted((a for a in s.risk_assessments if a.known_on <= s.as_of), key=lambda a: a.assessed_on)
     by_staff = [a for a in done if a.assessor.employed_on(a.assessed_on)]
     # "Risk assessed in advance by the member of staff wishing to use them": before (or on) the start day,
-    # by someone employed then who is a staff member of the group.
-    in_advance = [a for a in by_staff if a.assessed_on <= start and a.assessor_uses_group]
+    # by someone employed then who is a staff member of the group. Before only if recorded by then too: an
+    # assessment written up after the start, however it is dated, cannot show it was done in advance.
+    in_advance = [a for a in by_staff if a.known_on <= start and a.assessor_uses_group]
     if not in_advance:
         evidence = []
         for a in done:
             if a.assessed_on > start:
                 evidence.append(_ref(a, f"made after the group started on {start}"))
+            elif a.known_on > start:
+                evidence.append(_ref(a, f"recorded after the group started on {start}"))
             elif not a.assessor.employed_on(a.assessed_on):
                 evidence.append(_ref(a, "the assessor was not employed on that day"))
             else:

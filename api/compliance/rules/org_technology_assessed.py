@@ -12,17 +12,33 @@ from api.compliance.rules.base import (
     not_applicable,
     passed,
 )
-from api.compliance.snapshot import OrgSnapshot, TechnologyFacts
+from api.compliance.snapshot import OrgSnapshot, TechnologyAssessmentFacts, TechnologyFacts
+
+
+def _dates(a: TechnologyAssessmentFacts) -> str:
+    recorded = a.recorded_on or a.assessed_on
+    return f"assessed on {a.assessed_on}, recorded on {recorded}"
 
 
 def _problem(t: TechnologyFacts) -> str | None:
+    """Why `t` fails, or None. An assessment is "before use" only if both the day it claims and the day it
+    was recorded here are on or before the first use: an assessment written up after the fact, however it
+    is dated, cannot show that the technology was examined before it was used (an after-the-fact record
+    must not make a past breach look compliant; as GRP-RISK-ASSESSED, the breach stands, and the record
+    shows both dates)."""
     assert t.first_used_on is not None
-    before = [a for a in t.assessments if a.assessed_on <= t.first_used_on]
+    before = [a for a in t.assessments if a.known_on <= t.first_used_on]
     if not before:
+        late = sorted(t.assessments, key=lambda a: (a.known_on, a.assessed_on))
+        if late:
+            return (
+                f"in use since {t.first_used_on}; its risk assessment came after ({_dates(late[0])}), none "
+                "before then"
+            )
         return f"in use since {t.first_used_on} with no risk assessment before then"
-    latest = max(t.assessments, key=lambda a: a.assessed_on)
+    latest = max(t.assessments, key=lambda a: (a.known_on, a.assessed_on))
     if latest.decision == "rejected":
-        return f"in use, but the assessment of {latest.assessed_on} rejected it"
+        return f"in use, but the assessment of {latest.assessed_on} rejected it ({_dates(latest)})"
     return None
 
 
@@ -30,14 +46,14 @@ def check(s: OrgSnapshot) -> Result:
     in_use = [t for t in s.technologies if t.in_use_on(s.as_of)]
     if not in_use:
         return not_applicable("No technology in the register is in use.")
-    # Only assessments made by the evaluation date count.
+    # Only assessments made, and recorded, by the evaluation date count.
     dated = [
         TechnologyFacts(
             t.id,
             t.name,
             t.first_used_on,
             t.retired_on,
-            tuple(a for a in t.assessments if a.assessed_on <= s.as_of),
+            tuple(a for a in t.assessments if a.known_on <= s.as_of),
         )
         for t in in_use
     ]
