@@ -58,7 +58,7 @@ class AppError(Exception):
         self,
         detail: str,
         *,
-        code: ProblemCode | str | None = None,
+        code: ProblemCode | None = None,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
@@ -115,6 +115,11 @@ class Unprocessable(AppError):
     @classmethod
     def field(cls, field: str, message: str, type_: str = "value_error") -> Unprocessable:
         return cls(message, errors=[FieldError(field=field, message=message, type=type_)])
+
+
+class UnsupportedMediaType(AppError):
+    code = ProblemCode.unsupported_media_type
+    status_code = code.status
 
 
 class Unauthorized(AppError):

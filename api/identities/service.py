@@ -16,6 +16,7 @@ from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.identities import normalise
 from api.identities.models import IdentityCreate, PlatformIdentity
 from api.participants.models import Participant
+from api.problems import ProblemCode
 from api.staff.models import Staff
 
 # What the audit log says of an identity: whose, which kind, on which platform; never the handle itself.
@@ -102,7 +103,7 @@ def check_person(*, session: Session, reach: Reach, field: str, person_id: uuid.
             raise Forbidden(
                 f"You may not change this person's details ({field}): you record identities on {whose} "
                 "only; ask a coordinator to record this one",
-                code="not_your_record",
+                code=ProblemCode.not_your_record,
             )
         raise Unprocessable.field(field, f"No {field.removesuffix('_id')} with id {person_id}")
 

@@ -28,6 +28,7 @@ from api.identities import service as identities
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
 from api.memberships.models import MemberRole, Membership
+from api.problems import ProblemCode
 from api.rosters.match import EntryState, Person
 from api.rosters.models import Change, GroupRoster, Match, Resolution, ResolutionIn, RosterEntry
 from api.rosters.service import IDENTITY, load_states, referrer
@@ -207,7 +208,7 @@ def _check_removals(
         raise Conflict(
             f"Applying this list would end {what} ({len(ending)} in all): check the list, and send "
             '{"confirm_removals": true} if that is what you mean',
-            code="removals_unconfirmed",
+            code=ProblemCode.removals_unconfirmed,
             extra={"field": "confirm_removals"},
         )
 
@@ -248,7 +249,7 @@ def apply(
         raise Conflict(
             f"{roster.open_unknown} unknown and {roster.open_probable} probable entries wait for an answer: "
             "resolve them first",
-            code="roster_unresolved",
+            code=ProblemCode.roster_unresolved,
         )
     if expected_version is not None and expected_version != roster.version:
         raise PreconditionFailed(f"The roster is at version {roster.version}, not {expected_version}")
@@ -336,7 +337,7 @@ def apply(
                 "Applying this list would add a young person to the group, and only a coordinator adds a "
                 "young person to a group (it decides which adults see them): ask a coordinator to apply "
                 "this roster. Nothing was changed",
-                code="coordinator_only",
+                code=ProblemCode.coordinator_only,
             )
         started = e.joined_on or roster.captured_on
         started = max(started, person.started_on, group.started_on)

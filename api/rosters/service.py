@@ -28,6 +28,7 @@ from api.identities import normalise
 from api.identities.models import PlatformIdentity
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
+from api.problems import ProblemCode
 from api.rosters import match
 from api.rosters.match import Directory, EntryState, MemberState, Person
 from api.rosters.models import (
@@ -69,7 +70,7 @@ def writable_group(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Gr
                 "Only the group's current admins (or a coordinator) upload, resolve and apply its rosters, "
                 "and you are not one of its admins: ask one of them or a coordinator to do it, or a "
                 "coordinator to make you an admin of the group",
-                code="not_group_admin",
+                code=ProblemCode.not_group_admin,
             )
         raise NotFound(f"No group with id {group_id}")
     return group
