@@ -54,8 +54,7 @@ TechnologyById = Annotated[Technology, Depends(technology_or_404)]
 def list_controls(session: SessionDep, _: Reader, paging: PageDep) -> Page[Control]:
     """The controls, by code: each with the policy sentence it evidences, its owner, cadence and warning
     window."""
-    items, total = service.list_controls(session=session, limit=paging.limit, offset=paging.offset)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_controls(session=session, paging=paging)
 
 
 @controls_router.get("/{control_id}", response_model=ControlPublic, responses=NOT_FOUND, summary="A control")
@@ -83,10 +82,7 @@ def list_control_checks(
     session: SessionDep, _: Reader, control: ControlById, paging: PageDep
 ) -> Page[ControlCheck]:
     """The checks recorded against the control, newest first."""
-    items, total = service.list_checks(
-        session=session, control=control, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_checks(session=session, control=control, paging=paging)
 
 
 @controls_router.post(
@@ -108,8 +104,7 @@ def record_control_check(
 @technologies_router.get("", response_model=Page[TechnologyPublic], summary="List the technology register")
 def list_technologies(session: SessionDep, _: Reader, paging: PageDep) -> Page[Technology]:
     """The technologies the organisation uses, plans to use or has stopped using, by name."""
-    items, total = service.list_technologies(session=session, limit=paging.limit, offset=paging.offset)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_technologies(session=session, paging=paging)
 
 
 @technologies_router.post(
@@ -168,10 +163,7 @@ def list_technology_assessments(
     session: SessionDep, _: Reader, technology: TechnologyById, paging: PageDep
 ) -> Page[TechnologyAssessment]:
     """Its risk assessments, newest first."""
-    items, total = service.list_assessments(
-        session=session, technology=technology, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_assessments(session=session, technology=technology, paging=paging)
 
 
 @technologies_router.post(

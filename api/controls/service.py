@@ -14,6 +14,7 @@ from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import Reach
 from api.auth.roles import Permission
+from api.common import Page, PageParams
 from api.controls.models import (
     AssessmentCreate,
     Control,
@@ -43,11 +44,9 @@ def _save(session: Session, row: SQLModel, *, actor: Principal, action: str, cha
     session.commit()
 
 
-def list_controls(*, session: Session, limit: int, offset: int) -> tuple[list[Control], int]:
+def list_controls(*, session: Session, paging: PageParams) -> Page[Control]:
     """A page of the register's controls, by code, and how many there are."""
-    return crud.page(
-        session, select(Control).order_by(col(Control.code), col(Control.id)), limit=limit, offset=offset
-    )
+    return crud.paged(session, select(Control).order_by(col(Control.code), col(Control.id)), paging)
 
 
 def get_control(*, session: Session, control_id: uuid.UUID) -> Control:
@@ -70,9 +69,7 @@ def update_control(*, session: Session, actor: Principal, control: Control, data
     return crud.save(session, control, actor=actor, action="control.update", before=before)
 
 
-def list_checks(
-    *, session: Session, control: Control, limit: int, offset: int
-) -> tuple[list[ControlCheck], int]:
+def list_checks(*, session: Session, control: Control, paging: PageParams) -> Page[ControlCheck]:
     """A page of a control's checks, newest first, and how many there are."""
     query = (
         select(ControlCheck)
@@ -81,7 +78,7 @@ def list_checks(
             col(ControlCheck.performed_on).desc(), col(ControlCheck.created_at).desc(), col(ControlCheck.id)
         )
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def record_check(
@@ -112,10 +109,10 @@ def record_check(
     return row
 
 
-def list_technologies(*, session: Session, limit: int, offset: int) -> tuple[list[Technology], int]:
+def list_technologies(*, session: Session, paging: PageParams) -> Page[Technology]:
     """A page of the technology register, by name (ended ones too: records end, they stay), and the total."""
     query = select(Technology).order_by(col(Technology.name), col(Technology.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def get_technology(*, session: Session, technology_id: uuid.UUID) -> Technology:
@@ -212,8 +209,8 @@ def update_technology(
 
 
 def list_assessments(
-    *, session: Session, technology: Technology, limit: int, offset: int
-) -> tuple[list[TechnologyAssessment], int]:
+    *, session: Session, technology: Technology, paging: PageParams
+) -> Page[TechnologyAssessment]:
     """A page of a technology's risk assessments, newest first, and how many there are."""
     query = (
         select(TechnologyAssessment)
@@ -224,7 +221,7 @@ def list_assessments(
             col(TechnologyAssessment.id),
         )
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def assess(

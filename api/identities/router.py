@@ -37,16 +37,14 @@ def list_identities(
 ) -> Page[PlatformIdentity]:
     """How the people the caller may read appear on platforms: a young person's only to those who may read
     the young person."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         staff_id=staff_id,
         participant_id=participant_id,
         current=current,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(

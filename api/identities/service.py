@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from api import crud
 from api.audit import service as audit
 from api.auth.reach import Reach
+from api.common import Page, PageParams
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.identities import normalise
 from api.identities.models import IdentityCreate, PlatformIdentity
@@ -46,12 +47,11 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     staff_id: uuid.UUID | None = None,
     participant_id: uuid.UUID | None = None,
     current: bool | None = None,
-) -> tuple[list[PlatformIdentity], int]:
+) -> Page[PlatformIdentity]:
     """The identities of the people the caller may read, by creation then id."""
     query = select(PlatformIdentity).where(_readable(reach))
     if staff_id is not None:
@@ -63,7 +63,7 @@ def list_(
     elif current is False:
         query = query.where(col(PlatformIdentity.ended_on).is_not(None))
     query = query.order_by(col(PlatformIdentity.created_at), col(PlatformIdentity.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def get_writable(*, session: Session, reach: Reach, identity_id: uuid.UUID) -> PlatformIdentity:

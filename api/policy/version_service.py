@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
+from api.common import Page, PageParams
 from api.controls.models import Control
 from api.errors import Conflict, NotFound, Unprocessable
 from api.policy import text as policy_text
@@ -65,7 +66,7 @@ def _summary(
     )
 
 
-def list_versions(*, session: Session, limit: int, offset: int) -> tuple[list[PolicyVersionSummary], int]:
+def list_versions(*, session: Session, paging: PageParams) -> Page[PolicyVersionSummary]:
     """A page of the versions, newest first, with how many clauses each has and which is in force today,
     and how many versions there are."""
     counts: dict[uuid.UUID, int] = {
@@ -75,10 +76,8 @@ def list_versions(*, session: Session, limit: int, offset: int) -> tuple[list[Po
         ).all()
     }
     current = in_force(session=session, on=clock.today())
-    versions, total = crud.page(
-        session, select(PolicyVersion).order_by(col(PolicyVersion.number).desc()), limit=limit, offset=offset
-    )
-    return [_summary(v, int(counts.get(v.id, 0)), current) for v in versions], total
+    found = crud.paged(session, select(PolicyVersion).order_by(col(PolicyVersion.number).desc()), paging)
+    return crud.recast(found, [_summary(v, int(counts.get(v.id, 0)), current) for v in found.items])
 
 
 def get(*, session: Session, number: int) -> PolicyVersion:

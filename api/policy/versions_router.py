@@ -35,8 +35,7 @@ Number = Annotated[
 def list_policy_versions(session: SessionDep, _: Reader, paging: PageDep) -> Page[PolicyVersionSummary]:
     """Every version, newest first: its number, the day it takes effect, the day it was published, how many
     clauses it has, and which is in force today."""
-    items, total = service.list_versions(session=session, limit=paging.limit, offset=paging.offset)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_versions(session=session, paging=paging)
 
 
 @router.post(
