@@ -112,7 +112,8 @@ class Reach:
 
     @property
     def actor(self) -> Principal:
-        """The old name of `caller`, for the packages not yet renamed (issue 14)."""
+        """The old name of `caller`, still read by api/compliance/service.py and api/rosters/service.py,
+        which are being split (issue 14): rename there, then remove this."""
         return self.caller
 
     # --- whole-kind questions ---------------------------------------------------------------------------
@@ -267,14 +268,14 @@ class Reach:
         a current declaration stands."""
         extent = self.read[R.declaration]
         return extent is X.every or (
-            extent is X.own and staff_id is not None and staff_id == self.actor.staff_id
+            extent is X.own and staff_id is not None and staff_id == self.caller.staff_id
         )
 
     def declares_for(self, staff_id: uuid.UUID) -> bool:
         """Whether the caller may record a declaration as made by `staff_id`: a coordinator for anyone (a
         declaration made on paper), anyone else only for the staff record their account is linked to."""
         extent = self.write[R.declaration]
-        return extent is X.every or (extent is X.own and staff_id == self.actor.staff_id)
+        return extent is X.every or (extent is X.own and staff_id == self.caller.staff_id)
 
     def signer(self, session: Session, given: uuid.UUID | None, on: date, field: str) -> uuid.UUID:
         """Who a record (a review, a risk assessment, an incident report, a parent notification) is signed

@@ -105,13 +105,13 @@ def change_password(
     return issue_token(user)
 
 
-def revoke_tokens(*, session: Session, actor: Principal) -> None:
+def revoke_tokens(*, session: Session, caller: Principal) -> None:
     """Sign the caller out everywhere: every access token issued to their account so far stops working at
     once (401 "Token revoked"), as after a password change; audited. Commits."""
-    user = get_own(session=session, caller=actor)
+    user = get_own(session=session, caller=caller)
     before = audit.snapshot(user)
     user.token_epoch += 1
-    crud.save(session, user, actor=actor, action="auth.sign_out", before=before)
+    crud.save(session, user, actor=caller, action="auth.sign_out", before=before)
 
 
 def get_own(*, session: Session, caller: Principal) -> User:

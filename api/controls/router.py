@@ -69,7 +69,7 @@ def get_control(_: Reader, control: ControlById) -> Control:
 def update_control(session: SessionDep, caller: Admin, control: ControlById, data: ControlUpdate) -> Control:
     """Change the owner (a current member of staff), the cadence (days between checks) or the warning
     window (days before the due date that count as due soon)."""
-    return service.update_control(session=session, actor=caller, control=control, data=data)
+    return service.update_control(session=session, caller=caller, control=control, data=data)
 
 
 @controls_router.get(
@@ -98,7 +98,7 @@ def record_control_check(
     """Record a check: the day, who did it (yourself; a coordinator may name another), `ok` or
     `issues_found` with the follow-up, and a reference to the evidence. Issues found with no follow-up keep
     the control's rule failing until a later check."""
-    return service.record_check(session=session, reach=reach, actor=caller, control=control, data=data)
+    return service.record_check(session=session, reach=reach, caller=caller, control=control, data=data)
 
 
 @technologies_router.get("", response_model=Page[TechnologyPublic], summary="List the technology register")
@@ -116,7 +116,7 @@ def list_technologies(session: SessionDep, _: Reader, paging: PageDep) -> Page[T
 )
 def create_technology(session: SessionDep, caller: Admin, data: TechnologyCreate) -> Technology:
     """Add a technology: its name, purpose and the day it was first used (none while only planned)."""
-    return service.create_technology(session=session, actor=caller, data=data)
+    return service.create_technology(session=session, caller=caller, data=data)
 
 
 @technologies_router.get(
@@ -147,7 +147,7 @@ def update_technology(
     they are not deleted). Audited; send If-Match to refuse the change (412) if it changed since you read
     it."""
     technology = service.update_technology(
-        session=session, actor=caller, technology=technology, data=data, expected_version=expected_version
+        session=session, caller=caller, technology=technology, data=data, expected_version=expected_version
     )
     set_etag(response, technology.version)
     return technology
@@ -178,4 +178,4 @@ def assess_technology(
 ) -> TechnologyAssessment:
     """Record a risk assessment (risks, mitigations) and the decision: approved, approved with conditions, or
     rejected. It must come before the technology's first use to count (ORG-TECHNOLOGY-ASSESSED)."""
-    return service.assess(session=session, reach=reach, actor=caller, technology=technology, data=data)
+    return service.assess(session=session, reach=reach, caller=caller, technology=technology, data=data)

@@ -36,9 +36,11 @@ def _not_future(value: Any, field: str) -> None:
         raise Unprocessable.field(field, f"{field} ({value}) is in the future")
 
 
-def _save(session: Session, row: SQLModel, *, actor: Principal, action: str, changes: dict[str, Any]) -> None:
+def _save(
+    session: Session, row: SQLModel, *, caller: Principal, action: str, changes: dict[str, Any]
+) -> None:
     session.add(row)
-    audit.record(session, actor=actor, action=action, entity=row, changes=changes)
+    audit.record(session, actor=caller, action=action, entity=row, changes=changes)
     session.flush()
     session.refresh(row)
     session.commit()
@@ -54,7 +56,7 @@ def get_control(*, session: Session, control_id: uuid.UUID) -> Control:
     return crud.get_or_404(session, Control, control_id, "control")
 
 
-def update_control(*, session: Session, actor: Principal, control: Control, data: ControlUpdate) -> Control:
+def update_control(*, session: Session, caller: Principal, control: Control, data: ControlUpdate) -> Control:
     """Change a control's owner (a current member of staff, 422 otherwise), cadence or warning window."""
     if data.owner_id is not None:
         owner = session.get(Staff, data.owner_id)
@@ -66,7 +68,7 @@ def update_control(*, session: Session, actor: Principal, control: Control, data
         ):
             raise Unprocessable.field("owner_id", f"No current member of staff with id {data.owner_id}")
     before = crud.apply(control, data)
-    return crud.save(session, control, actor=actor, action="control.update", before=before)
+    return crud.save(session, control, actor=caller, action="control.update", before=before)
 
 
 def list_checks(*, session: Session, control: Control, paging: PageParams) -> Page[ControlCheck]:
@@ -82,7 +84,7 @@ def list_checks(*, session: Session, control: Control, paging: PageParams) -> Pa
 
 
 def record_check(
-    *, session: Session, reach: Reach, actor: Principal, control: Control, data: ControlCheckCreate
+    *, session: Session, reach: Reach, caller: Principal, control: Control, data: ControlCheckCreate
 ) -> ControlCheck:
     """Record a check of a control, signed by the caller (a coordinator may name another member of staff).
 
@@ -91,13 +93,13 @@ def record_check(
     control: a check by anyone else could clear its failure)."""
     _not_future(data.performed_on, "performed_on")
     signer = reach.signer(session, data.performed_by_id, data.performed_on, "performed_by_id")
-    if Permission.CONTROL_ADMIN not in actor.permissions and control.owner_id != signer:
+    if Permission.CONTROL_ADMIN not in caller.permissions and control.owner_id != signer:
         raise Forbidden("Only the control's owner, or a coordinator, records its checks")
     row = ControlCheck.model_validate(data, update={"control_id": control.id, "performed_by_id": signer})
     _save(
         session,
         row,
-        actor=actor,
+        caller=caller,
         action="control_check.create",
         changes={
             "control_id": str(control.id),
@@ -137,7 +139,7 @@ def _name_taken(existing: str) -> Conflict:
     )
 
 
-def create_technology(*, session: Session, actor: Principal, data: TechnologyCreate) -> Technology:
+def create_technology(*, session: Session, caller: Principal, data: TechnologyCreate) -> Technology:
     """Add a technology the organisation uses or plans to use (first_used_on: not in the future).
 
     Errors: 409 naming `name` when another technology has the same name, ignoring case and Unicode form."""
@@ -146,7 +148,7 @@ def create_technology(*, session: Session, actor: Principal, data: TechnologyCre
     row = Technology.model_validate(data, update={"name_key": _name_free(session, data.name)})
     first = data.first_used_on.isoformat() if data.first_used_on else None
     try:
-        _save(session, row, actor=actor, action="technology.create", changes={"first_used_on": first})
+        _save(session, row, caller=caller, action="technology.create", changes={"first_used_on": first})
     except IntegrityError as exc:  # another add of the same name won the race
         session.rollback()
         raise _name_taken(data.name) from exc
@@ -156,7 +158,7 @@ def create_technology(*, session: Session, actor: Principal, data: TechnologyCre
 def update_technology(
     *,
     session: Session,
-    actor: Principal,
+    caller: Principal,
     technology: Technology,
     data: TechnologyUpdate,
     expected_version: int | None = None,
@@ -196,7 +198,7 @@ def update_technology(
         return crud.save(
             session,
             technology,
-            actor=actor,
+            actor=caller,
             action="technology.update",
             before=before,
             unique_fields=("name_key",),
@@ -225,7 +227,7 @@ def list_assessments(
 
 
 def assess(
-    *, session: Session, reach: Reach, actor: Principal, technology: Technology, data: AssessmentCreate
+    *, session: Session, reach: Reach, caller: Principal, technology: Technology, data: AssessmentCreate
 ) -> TechnologyAssessment:
     """Record a risk assessment of a technology and the decision, signed by the caller (a coordinator may
     name another). Errors as for `record_check`, on `assessed_on` and `assessed_by_id`."""
@@ -237,7 +239,7 @@ def assess(
     _save(
         session,
         row,
-        actor=actor,
+        caller=caller,
         action="technology_assessment.create",
         changes={
             "technology_id": str(technology.id),

@@ -267,7 +267,7 @@ def dashboard_sign_out(request: Request, session: SessionDep) -> Response:
     _same_site(request)
     who = _signed_in(request, session)
     if who is not None and who.kind == "user":
-        auth_service.revoke_tokens(session=session, actor=who)
+        auth_service.revoke_tokens(session=session, caller=who)
     answer = RedirectResponse("/dashboard/sign-in", status_code=status.HTTP_303_SEE_OTHER)
     answer.delete_cookie(COOKIE, path="/dashboard", secure=True, httponly=True, samesite="strict")
     return answer

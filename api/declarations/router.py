@@ -53,4 +53,4 @@ def create_staff_declaration(
     force, whichever is first. Staff declare for themselves (a trustee only as the member of staff their
     account is linked to; 403 naming why otherwise); a coordinator may record a declaration made on paper
     for anyone."""
-    return service.create(session=session, reach=reach, actor=caller, staff_id=staff_id, data=data)
+    return service.create(session=session, reach=reach, caller=caller, staff_id=staff_id, data=data)

@@ -64,7 +64,7 @@ def list_(
 
 
 def create(
-    *, session: Session, reach: Reach, actor: Principal, staff_id: uuid.UUID, data: DeclarationCreate
+    *, session: Session, reach: Reach, caller: Principal, staff_id: uuid.UUID, data: DeclarationCreate
 ) -> StaffDeclaration:
     """Record a declaration for the version of the policy in force today or for one published to come into
     force later (made early, it counts from that version's effective day; `api.compliance.declarations`).
@@ -79,7 +79,7 @@ def create(
     version was published, or after the person left."""
     staff = _staff_in_reach(session, reach, staff_id)
     if not reach.declares_for(staff_id):
-        if actor.staff_id is None:
+        if caller.staff_id is None:
             raise Forbidden(
                 'Declarations are made by members of staff for themselves (the policy: "More Music staff '
                 'must..."), and this account is linked to no staff record, so it has no declaration to make. '
@@ -113,7 +113,7 @@ def create(
             "policy_version_id": latest.id,
             "policy_version": latest.number,
             "declared_on": on,
-            "recorded_by_label": actor.label,
+            "recorded_by_label": caller.label,
         },
     )
-    return crud.save(session, row, actor=actor, action="staff_declaration.create")
+    return crud.save(session, row, actor=caller, action="staff_declaration.create")

@@ -138,7 +138,7 @@ def record(*, session: Session, reach: Reach, data: IdentityCreate, commit: bool
     session.add(identity)
     audit.record(
         session,
-        actor=reach.actor,
+        actor=reach.caller,
         action="identity.create",
         entity=identity,
         changes={k: {"before": None, "after": audit.snapshot(identity)[k]} for k in _AUDITED},
@@ -165,7 +165,7 @@ def end(
     return crud.save(
         session,
         identity,
-        actor=reach.actor,
+        actor=reach.caller,
         action="identity.end",
         before=before,
         expected_version=expected_version,

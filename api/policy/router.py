@@ -37,6 +37,6 @@ def put_policy_settings(
     response: Response,
 ) -> PolicySettings:
     """Replace the whole settings document. Every change is audited. A stale If-Match is a 412."""
-    settings = service.replace(session=session, actor=caller, data=data, expected_version=expected_version)
+    settings = service.replace(session=session, caller=caller, data=data, expected_version=expected_version)
     set_etag(response, settings.version)
     return settings

@@ -172,7 +172,7 @@ def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
     )
 
 
-def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) -> PublishedPolicy:
+def publish(*, session: Session, caller: Principal, data: PolicyVersionCreate) -> PublishedPolicy:
     """Publish a new version: its sentences keep the clause ids of the latest version's sentences they keep
     or reword, and get new ids (`V<number>-<position>`) otherwise. Audited (numbers and dates only) and
     announced (`policy.version_published`). Every staff declaration made for an earlier version is due again.
@@ -208,7 +208,7 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
         published_on=today,
         text=data.text,
         summary=data.summary,
-        published_by_label=actor.label,
+        published_by_label=caller.label,
     )
     clauses = [
         PolicyClause(
@@ -227,7 +227,7 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
     # The text and summary stay out of the log: free text, and the version itself keeps them for ever.
     audit.record(
         session,
-        actor=actor,
+        actor=caller,
         action="policy_version.publish",
         entity=version,
         changes={"number": number, "effective_on": data.effective_on.isoformat(), **counts},

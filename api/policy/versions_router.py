@@ -51,7 +51,7 @@ def publish_policy_version(session: SessionDep, caller: Admin, data: PolicyVersi
     gets a new one; a sentence left out is no longer in force from that day. Findings quote the words of the
     version in force on their `as_of`; every member of staff's declaration is due again from today. Answers
     the version and its difference from the last; 409 for a text that is the last one's word for word."""
-    return service.publish(session=session, actor=caller, data=data)
+    return service.publish(session=session, caller=caller, data=data)
 
 
 @router.get(

@@ -149,11 +149,11 @@ def resolve(
         entry.removed_on = data.removed_on
     entry.resolution = data.resolution
     entry.resolved_at = utcnow()
-    entry.resolved_by_id = reach.actor.id
+    entry.resolved_by_id = reach.caller.id
     entry.updated_at = utcnow()
     entry.version += 1
     changes = {k: v for k, v in audit.diff(before, audit.snapshot(entry)).items() if k in _AUDITED_ENTRY}
-    audit.record(session, actor=reach.actor, action="roster_entry.resolve", entity=entry, changes=changes)
+    audit.record(session, actor=reach.caller, action="roster_entry.resolve", entity=entry, changes=changes)
     if was_open is Match.unknown:
         roster.open_unknown -= 1
     elif was_open is Match.probable:
@@ -202,7 +202,7 @@ def _check_removals(
     if confirmed or not ending:
         return
     everyone = len(ending) == len(current)
-    own = reach.actor.staff_id is not None and any(m.staff_id == reach.actor.staff_id for m in ending)
+    own = reach.caller.staff_id is not None and any(m.staff_id == reach.caller.staff_id for m in ending)
     if everyone or own:
         what = "every membership of the group" if everyone else "your own membership of the group"
         raise Conflict(
@@ -325,7 +325,7 @@ def apply(
             note(action, m, person, f"ended on {ended_on}")
         crud.claim_version(session, m, None)
         session.add(m)
-        audit.record(session, actor=reach.actor, action=action, entity=m, before=before)
+        audit.record(session, actor=reach.caller, action=action, entity=m, before=before)
     for pid, (e, s) in live.items():
         person = people[pid]
         gone = person.left_on is not None and person.left_on <= today
@@ -349,14 +349,14 @@ def apply(
             started_on=min(started, today),
         )
         session.add(m)
-        audit.record(session, actor=reach.actor, action="membership.create", entity=m)
+        audit.record(session, actor=reach.caller, action="membership.create", entity=m)
         note("membership.create", m, person, f"{m.role.value} from {m.started_on}")
     before = audit.snapshot(roster)
     roster.applied_at = utcnow()
     saved = crud.save(
         session,
         roster,
-        actor=reach.actor,
+        actor=reach.caller,
         action="roster.apply",
         before=before,
         expected_version=expected_version,
