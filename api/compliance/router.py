@@ -84,7 +84,7 @@ def _catalog(policy: PolicyFacts | None) -> list[RulePublic]:
         RulePublic(
             id=r.id,
             title=r.title,
-            scope=r.scope,
+            scope=r.subject,
             severity=r.severity,
             clause=worded(r.clause),
             also=[worded(c) for c in r.also],

@@ -28,7 +28,10 @@ class Severity(StrEnum):
     low = "low"
 
 
-class Scope(StrEnum):
+class Subject(StrEnum):
+    """What a rule judges: a group, a member of staff, or the organisation (the API calls it the rule's
+    `scope`; "scope" in the code is only an API key's)."""
+
     group = "group"
     staff = "staff"
     organisation = "organisation"
@@ -64,7 +67,7 @@ class Rule(Generic[S]):
     clause: Clause
     severity: Severity
     remediation: str
-    scope: Scope
+    subject: Subject
     check: Callable[[S], Result]
     # More sentences the same fact keeps, where one check keeps several (a finding quotes `clause`; the
     # catalog and the coverage map list these too).

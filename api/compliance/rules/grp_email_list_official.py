@@ -4,8 +4,8 @@ from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     email_domain,
     failed,
@@ -39,6 +39,6 @@ RULE = GroupRule(
     clause=clause("PROMOTE-OFFICIAL-EMAIL"),
     severity=Severity.high,
     remediation="Replace each listed address with the person's official organisation address.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

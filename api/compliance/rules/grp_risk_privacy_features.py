@@ -5,8 +5,8 @@ from api.compliance.rules.base import (
     Evidence,
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     not_applicable,
     passed,
     warned,
@@ -33,6 +33,6 @@ RULE = GroupRule(
     clause=clause("PROMOTE-RISK-ASSESS-TOOLS"),
     severity=Severity.low,
     remediation="Check the platform's privacy features for the group and record it in a new risk assessment.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

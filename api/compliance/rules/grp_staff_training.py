@@ -4,8 +4,8 @@ from api.compliance.clauses import clause
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     not_applicable,
     passed,
@@ -46,6 +46,6 @@ RULE = GroupRule(
     clause=clause("PROMOTE-TRAINING"),
     severity=Severity.low,
     remediation="Book the admins listed onto e-safety training and record the date they complete it.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from api.compliance.clauses import clause
-from api.compliance.rules.base import OrgRule, Result, Scope, Severity, failed, passed, staff_ref
+from api.compliance.rules.base import OrgRule, Result, Severity, Subject, failed, passed, staff_ref
 from api.compliance.snapshot import OrgSnapshot
 
 
@@ -22,6 +22,6 @@ RULE = OrgRule(
     clause=clause("PROMOTE-COORDINATOR"),
     severity=Severity.critical,
     remediation="Appoint a current member of staff as e-safety coordinator and mark them so in their record.",
-    scope=Scope.organisation,
+    subject=Subject.organisation,
     check=check,
 )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from api.compliance.clauses import clause
 from api.compliance.controls import control_result
-from api.compliance.rules.base import OrgRule, Result, Scope, Severity
+from api.compliance.rules.base import OrgRule, Result, Severity, Subject
 from api.compliance.snapshot import OrgSnapshot
 
 CONTROL = "CTL-SECURITY-REVIEW"
@@ -19,6 +19,6 @@ RULE = OrgRule(
     severity=Severity.high,
     remediation="Have the owner review the security of the information systems (updates, accounts, backups, "
     "encryption) and record the check with any follow-up.",
-    scope=Scope.organisation,
+    subject=Subject.organisation,
     check=check,
 )

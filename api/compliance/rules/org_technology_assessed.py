@@ -5,8 +5,8 @@ from api.compliance.rules.base import (
     Evidence,
     OrgRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     not_applicable,
@@ -74,6 +74,6 @@ RULE = OrgRule(
     severity=Severity.high,
     remediation="Stop using the technology until a member of staff records a risk assessment of it and a "
     "decision to use it (POST /api/v1/technologies/{technology_id}/assessments).",
-    scope=Scope.organisation,
+    subject=Subject.organisation,
     check=check,
 )
