@@ -6,6 +6,7 @@ import re
 import unicodedata
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from fastapi import Depends, Header, Query, Request, Response
@@ -219,6 +220,15 @@ class Page(BaseModel, Generic[T]):
 
 
 WriteOutcome = Literal["created", "updated", "unchanged"]
+
+
+# How serious an incident is, and how serious a compliance rule's failure is: one scale for both. (No
+# docstring: it would become the spec's description of the incidents' field.)
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
 
 
 class WriteReceipt(BaseModel):

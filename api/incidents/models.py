@@ -11,6 +11,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from sqlmodel import JSON, Field, SQLModel
 
 from api.common import NOT_BLANK, Flag, Instant, NonBlank, Patch, Whole, forbid_extra
+from api.common import (
+    Severity as Severity,  # one scale for incidents and rules; importers of it here keep working
+)
 from api.db import Timestamped, UTCDateTime, enum_type
 
 
@@ -25,13 +28,6 @@ class Category(StrEnum):
     personal_data_published = "personal_data_published"
     inappropriate_content = "inappropriate_content"
     other = "other"
-
-
-class Severity(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
 
 
 class IncidentStatus(StrEnum):

@@ -9,6 +9,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from api.common import (
+    Severity as Severity,  # one scale for incidents and rules; importers of it here keep working
+)
 from api.compliance.clauses import Clause
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.consents.logic import allows, decide
@@ -19,13 +22,6 @@ class Outcome(StrEnum):
     fail = "fail"
     warn = "warn"
     not_applicable = "not_applicable"
-
-
-class Severity(StrEnum):
-    critical = "critical"
-    high = "high"
-    medium = "medium"
-    low = "low"
 
 
 class Subject(StrEnum):
