@@ -37,8 +37,6 @@ from api.sync.models import (
     SyncStatus,
 )
 
-__all__ = ["WriteOutcome"]
-
 C = TypeVar("C", bound=BaseModel)
 
 
