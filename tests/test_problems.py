@@ -125,6 +125,12 @@ def test_the_spec_names_each_route_s_own_codes() -> None:
         "api_key_expired",
         "api_key_unconfirmed",
     }
+    assert _codes("/api/v1/api-keys/{key_id}/confirm", "post", "409") >= {"conflict", "api_key_expired"}
+    assert _codes("/api/v1/identities", "post", "403") == {"forbidden", "not_your_record"}
+    apply = "/api/v1/groups/{group_id}/rosters/{roster_id}/apply"
+    assert _codes(apply, "post", "409") >= {"roster_unresolved", "removals_unconfirmed"}
+    assert "not_group_admin" in _codes(apply, "post", "403")
+    assert _codes("/api/v1/sync/staff", "post", "503") == {"sync_interrupted", "database_unavailable"}
     # The Idempotency-Key middleware answers every POST under /api/v1, and no other method.
     assert "idempotency_key_reused" in _codes("/api/v1/staff", "post", "422")
     assert "idempotency_key_reused" not in _codes("/api/v1/staff", "get", "422")

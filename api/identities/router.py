@@ -10,15 +10,24 @@ from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
 from api.common import IfMatch, Page, PageDep, QueryFlag, WriteReceipt, set_etag
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.identities import service
 from api.identities.models import IdentityCreate, IdentityEnd, IdentityPublic, PlatformIdentity
+from api.problems import ProblemCode
 
 router = APIRouter()
 
 Reader = Annotated[Principal, Depends(require(Permission.IDENTITY_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.IDENTITY_WRITE))]
 Written = IdentityPublic | WriteReceipt
+NOT_YOURS: Responses = {
+    403: problem(
+        "The caller's role may not use this route (`forbidden`), or they may read the person but not change "
+        "their records (`not_your_record`): the detail says whom to ask",
+        ProblemCode.forbidden,
+        ProblemCode.not_your_record,
+    )
+}
 
 
 def _kind(identity: PlatformIdentity) -> Record:
@@ -51,7 +60,7 @@ def list_identities(
     "",
     response_model=Written,
     status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
+    responses={**CONFLICT, **NOT_YOURS},
     summary="Record a platform identity",
 )
 def record_identity(
