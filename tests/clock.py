@@ -1,32 +1,6 @@
-"""A clock the tests set: the `fixed_clock` fixture (tests/conftest.py) puts it in place of api.clock.now,
-so every "today" and every stamp the service makes follows it."""
+"""Moved to tests/kit (tests/kit/clock.py): kept for the tests that still import it from here until they move
+to the kit."""
 
-from __future__ import annotations
+from tests.kit.clock import LONDON_JUST_AFTER_MIDNIGHT, FixedClock
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-
-from api import clock
-
-# 23:30 UTC on 1 July is 00:30 on 2 July in London (BST): the hour in which a host running in UTC would
-# still be living in yesterday.
-LONDON_JUST_AFTER_MIDNIGHT = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)
-
-
-@dataclass
-class FixedClock:
-    instant: datetime
-
-    def now(self) -> datetime:
-        return self.instant
-
-    @property
-    def today(self) -> date:
-        """The organisation's day at the fixed instant."""
-        return clock.day_of(self.instant)
-
-    def set(self, instant: datetime) -> None:
-        self.instant = instant
-
-    def advance(self, **delta: float) -> None:
-        self.instant += timedelta(**delta)
+__all__ = ["LONDON_JUST_AFTER_MIDNIGHT", "FixedClock"]

@@ -7,10 +7,7 @@ it for this run and dropped afterwards, so runs never collide or depend on lefto
 from __future__ import annotations
 
 import os
-import tempfile
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 # Settings are read once: fix them before the app is imported.
 os.environ["ENVIRONMENT"] = "test"
@@ -23,31 +20,22 @@ os.environ["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.1/32"
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy import Connection, Engine, make_url
 from sqlmodel import Session
 
-_SERVER_URL = os.environ.get("TEST_DATABASE_URL")
-_TMP = Path(tempfile.mkdtemp(prefix="esafety-test-"))
-if _SERVER_URL:
-    _DB_NAME = f"esafety_test_{uuid.uuid4().hex[:12]}"
-    DB_URL = make_url(_SERVER_URL).set(database=_DB_NAME).render_as_string(hide_password=False)
-else:
-    DB_URL = f"sqlite:///{_TMP / 'test.db'}"
+from tests.kit.databases import BACKEND, new_database_url, throwaway_database
+
+DB_URL = new_database_url("esafety_test")
 os.environ["DATABASE_URL"] = DB_URL
-BACKEND = "postgresql" if _SERVER_URL else "sqlite"
 
 from api import clock  # noqa: E402
 from api.auth.roles import Role  # noqa: E402
 from api.db import get_engine, get_session  # noqa: E402
 from api.main import create_app  # noqa: E402
-from api.migrations import upgrade  # noqa: E402
-from tests.clock import LONDON_JUST_AFTER_MIDNIGHT, FixedClock  # noqa: E402
-from tests.factories import Actor, make_actor, make_api_key  # noqa: E402
+from tests.kit.auth import Actor, make_actor, make_api_key  # noqa: E402
+from tests.kit.clock import LONDON_JUST_AFTER_MIDNIGHT, FixedClock  # noqa: E402
 
-
-def _admin_engine() -> Engine:
-    assert _SERVER_URL
-    return create_engine(_SERVER_URL, isolation_level="AUTOCOMMIT")
+__all__ = ["BACKEND", "DB_URL"]
 
 
 def pytest_report_header() -> str:
@@ -56,18 +44,10 @@ def pytest_report_header() -> str:
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
-    if _SERVER_URL:
-        admin = _admin_engine()
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{_DB_NAME}"'))
-    upgrade(DB_URL)
-    eng = get_engine()
-    yield eng
-    eng.dispose()
-    if _SERVER_URL:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{_DB_NAME}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(DB_URL, migrated=True):
+        eng = get_engine()
+        yield eng
+        eng.dispose()
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from api.audit.models import AuditEvent
 from api.auth.models import ApiKey
 from api.auth.roles import ApiKeyScope, Role
 from api.db import utcnow
-from tests.clock import FixedClock
-from tests.factories import Actor, make_actor, make_api_key
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.clock import FixedClock
 
 URL = "/api/v1/api-keys"
 STAFF_URL = "/api/v1/staff"

@@ -13,7 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from tests.conftest import BACKEND
-from tests.factories import TODAY, Actor, consents_make_consent, consents_make_participant
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.consents import make_consent
+from tests.kit.participants import make_participant
 from tests.test_incidents import URL, incident_body
 
 pytestmark = pytest.mark.skipif(
@@ -36,8 +39,8 @@ APPEND_ONLY = (
 
 def _one_of_each(client: TestClient, coordinator: Actor, session: Session) -> dict[str, uuid.UUID]:
     """A row in every append-only table, written through the API; the id of one row per table."""
-    child = consents_make_participant(session)
-    consent = consents_make_consent(session, child, given_on=TODAY - timedelta(days=30))
+    child = make_participant(session)
+    consent = make_consent(session, child, given_on=TODAY - timedelta(days=30))
     body = incident_body(participant_ids=[str(child.id)])
     iid = client.post(URL, json=body, headers=coordinator.headers).json()["id"]
     h = coordinator.headers
@@ -82,7 +85,7 @@ def test_an_update_or_delete_is_refused(
 
 
 def test_a_consent_may_be_withdrawn_once_and_nothing_else_changed(session: Session) -> None:
-    consent = consents_make_consent(session, consents_make_participant(session), given_on=TODAY)
+    consent = make_consent(session, make_participant(session), given_on=TODAY)
     withdraw = (
         "UPDATE consent SET withdrawn_on = :day, withdrawal_reason = :why, version = version + 1 "
         "WHERE id = :id"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,21 +9,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from api.audit.models import AuditEvent
 from api.db import utcnow
-from tests.factories import Actor, make_staff
+from tests.kit.audit import make_audit_event
+from tests.kit.auth import Actor
+from tests.kit.staff import make_staff
 from tests.test_permission_matrix import served_routes
 
 URL = "/api/v1/audit-events"
-
-
-def make_event(session: Session, occurred_at: datetime, **fields: Any) -> AuditEvent:
-    values: dict[str, Any] = {"actor_type": "system", "action": "test.event", "entity_type": "staff"}
-    values.update(fields)
-    event = AuditEvent(occurred_at=occurred_at, **values)
-    session.add(event)
-    session.commit()
-    return event
 
 
 def ids(response: Any) -> list[str]:
@@ -60,13 +52,19 @@ def test_writes_are_listed_newest_first_with_the_actor_and_the_diff(
 def test_filters(client: TestClient, coordinator: Actor, session: Session) -> None:
     now = utcnow()
     actor, entity = uuid.uuid4(), uuid.uuid4()
-    old = make_event(
-        session, now - timedelta(days=10), actor_id=actor, entity_id=entity, action="staff.create"
+    old = make_audit_event(
+        session, occurred_at=now - timedelta(days=10), actor_id=actor, entity_id=entity, action="staff.create"
     )
-    mid = make_event(
-        session, now - timedelta(days=5), actor_id=actor, entity_type="consent", action="consent.create"
+    mid = make_audit_event(
+        session,
+        occurred_at=now - timedelta(days=5),
+        actor_id=actor,
+        entity_type="consent",
+        action="consent.create",
     )
-    new = make_event(session, now - timedelta(days=1), entity_id=entity, action="staff.update")
+    new = make_audit_event(
+        session, occurred_at=now - timedelta(days=1), entity_id=entity, action="staff.update"
+    )
     h = coordinator.headers
     assert ids(client.get(URL, params={"actor_id": str(actor)}, headers=h)) == [str(mid.id), str(old.id)]
     assert ids(client.get(URL, params={"entity_id": str(entity)}, headers=h)) == [str(new.id), str(old.id)]
@@ -80,7 +78,10 @@ def test_filters(client: TestClient, coordinator: Actor, session: Session) -> No
 
 def test_paging_keeps_the_total(client: TestClient, coordinator: Actor, session: Session) -> None:
     now = utcnow()
-    made = [make_event(session, now - timedelta(minutes=i), action="test.paged") for i in range(5)]
+    made = [
+        make_audit_event(session, occurred_at=now - timedelta(minutes=i), action="test.paged")
+        for i in range(5)
+    ]
     params: dict[str, Any] = {"action": "test.paged", "limit": 2, "offset": 2}
     page = client.get(URL, params=params, headers=coordinator.headers).json()
     assert page["total"] == 5

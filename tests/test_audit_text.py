@@ -14,12 +14,10 @@ from sqlmodel import Session, SQLModel, col, select
 from api.audit import service as audit
 from api.audit.models import AuditEvent
 from api.incidents.models import IncidentStatus
-from tests.factories import (
-    TODAY,
-    Actor,
-    consents_make_consent,
-    consents_make_participant,
-)
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.consents import make_consent
+from tests.kit.participants import make_participant
 from tests.test_incidents import URL as INCIDENTS
 from tests.test_incidents import incident_body, move
 
@@ -126,7 +124,7 @@ def test_a_whole_incident_and_a_withdrawal_leave_no_text_in_the_audit_log(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     """Through the API: every free-text field an incident's record and a consent's withdrawal take."""
-    child = consents_make_participant(session)
+    child = make_participant(session)
     texts: dict[str, str] = {
         "summary": "Adult contacted Maya Fairbrook privately",
         "details": "Details naming Maya Fairbrook",
@@ -173,7 +171,7 @@ def test_a_whole_incident_and_a_withdrawal_leave_no_text_in_the_audit_log(
         "outcome_summary": texts["outcome_summary"],
     }
     assert client.post(f"{url}/transitions", json=close, headers=coordinator.headers).status_code == 200
-    consent = consents_make_consent(session, child, given_on=TODAY - timedelta(days=30))
+    consent = make_consent(session, child, given_on=TODAY - timedelta(days=30))
     withdraw = {"withdrawn_on": str(TODAY), "reason": texts["withdrawal"]}
     r = client.post(f"/api/v1/consents/{consent.id}/withdraw", json=withdraw, headers=coordinator.headers)
     assert r.status_code == 200, r.text

@@ -21,7 +21,9 @@ from api.config import DEV_SECRET, Settings, get_settings
 from api.db import utcnow
 from api.errors import Conflict, TooManyRequests, Unauthorized, Unprocessable
 from api.staff.models import Staff
-from tests.factories import PASSWORD, TODAY, Actor, make_actor, make_staff
+from tests.kit.auth import PASSWORD, Actor, make_actor
+from tests.kit.clock import TODAY
+from tests.kit.staff import make_staff
 
 TOKEN_URL = "/api/v1/auth/token"
 ME_URL = "/api/v1/auth/me"

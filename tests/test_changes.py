@@ -15,7 +15,9 @@ from api.changes.service import classify
 from api.config import get_settings
 from api.db import utcnow
 from api.webhooks.models import WebhookEvent
-from tests.factories import PASSWORD, TODAY, Actor, make_api_key
+from tests.kit.audit import make_audit_event
+from tests.kit.auth import PASSWORD, Actor, make_api_key
+from tests.kit.clock import TODAY
 
 URL = "/api/v1/changes"
 STAFF = "/api/v1/staff"
@@ -103,17 +105,9 @@ def test_sign_ins_and_webhooks_are_not_changes(client: TestClient, coordinator: 
 
 
 def _event(session: Session, entity_type: str, *, age: timedelta, action: str = "x.create") -> AuditEvent:
-    event = AuditEvent(
-        actor_type="system",
-        action=action,
-        entity_type=entity_type,
-        entity_id=uuid.uuid4(),
-        occurred_at=utcnow() - age,
+    return make_audit_event(
+        session, action=action, entity_type=entity_type, entity_id=uuid.uuid4(), occurred_at=utcnow() - age
     )
-    session.add(event)
-    session.commit()
-    session.refresh(event)
-    return event
 
 
 def test_only_settled_events_are_served_and_the_feed_stops_at_the_first_unsettled(

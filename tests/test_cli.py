@@ -22,7 +22,7 @@ from api.auth.passwords import verify_password
 from api.demo import DEMO_ACCOUNTS
 from api.migrations import head_revision
 from api.staff.models import Staff
-from tests.scratch import scratch_database, scratch_engine
+from tests.kit.databases import engine_for, throwaway_database
 
 ESAFETY = Path(sys.executable).parent / "esafety"
 SPEC = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
@@ -31,7 +31,7 @@ PASSWORD = "a long enough password"
 
 @pytest.fixture
 def url() -> Iterator[str]:
-    with scratch_database() as u:
+    with throwaway_database() as u:
         yield u
 
 
@@ -55,7 +55,7 @@ def test_migrate_then_create_user_makes_the_first_coordinator_and_refuses_cleanl
     url: str, tmp_path: Path
 ) -> None:
     ok(esafety(url, "migrate", cwd=tmp_path))
-    with scratch_engine(url) as engine, engine.connect() as conn:
+    with engine_for(url) as engine, engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == head_revision()
     # Run again: nothing to do, still a success.
     ok(esafety(url, "migrate", cwd=tmp_path))
@@ -74,7 +74,7 @@ def test_migrate_then_create_user_makes_the_first_coordinator_and_refuses_cleanl
         )
     )
     assert out.strip() == "Created coordinator account head@example.org"
-    with scratch_engine(url) as engine, Session(engine) as session:
+    with engine_for(url) as engine, Session(engine) as session:
         user = session.exec(select(User)).one()
         staff = session.exec(select(Staff)).one()
         assert (user.email, user.role, user.staff_id) == ("head@example.org", "coordinator", staff.id)

@@ -14,16 +14,12 @@ from api import clock
 from api.auth.roles import Role
 from api.compliance.models import Waiver
 from api.config import Settings
-from tests.clock import FixedClock
-from tests.factories import (
-    PASSWORD,
-    Actor,
-    compliance_group,
-    compliance_incident,
-    consents_make_consent,
-    consents_make_participant,
-    make_actor,
-)
+from tests.kit.auth import PASSWORD, Actor, make_actor
+from tests.kit.clock import FixedClock
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.incidents import make_incident
+from tests.kit.participants import make_participant
 
 API = Path(__file__).resolve().parent.parent / "api"
 
@@ -66,7 +62,7 @@ def test_a_withdrawal_dated_the_organisations_today_is_accepted(
     fixed_clock: FixedClock, session: Session, client: TestClient, coordinator: Actor
 ) -> None:
     assert fixed_clock.today == JULY_2
-    consent = consents_make_consent(session, consents_make_participant(session))
+    consent = make_consent(session, make_participant(session))
     r = client.post(
         f"/api/v1/consents/{consent.id}/withdraw",
         json={"withdrawn_on": "2026-07-02"},
@@ -76,7 +72,7 @@ def test_a_withdrawal_dated_the_organisations_today_is_accepted(
     assert r.json()["withdrawn_on"] == "2026-07-02"
     assert r.json()["in_force"] is False
     # The day after is still the future.
-    other = consents_make_consent(session, consents_make_participant(session))
+    other = make_consent(session, make_participant(session))
     r = client.post(
         f"/api/v1/consents/{other.id}/withdraw",
         json={"withdrawn_on": "2026-07-03"},
@@ -102,7 +98,7 @@ def test_staff_leaving_on_the_organisations_today_have_lost_access(
 def test_compliance_answers_as_of_the_organisations_today(
     fixed_clock: FixedClock, session: Session, client: TestClient, coordinator: Actor
 ) -> None:
-    group = compliance_group(session, started_on=date(2026, 1, 5))
+    group = make_group(session, started_on=date(2026, 1, 5))
     r = client.get(f"/api/v1/groups/{group.id}/compliance", headers=coordinator.headers)
     assert r.status_code == 200, r.text
     assert r.json()["as_of"] == "2026-07-02"
@@ -115,11 +111,9 @@ def test_an_incident_reported_just_after_midnight_counts_on_the_organisations_da
     fixed_clock: FixedClock, session: Session, client: TestClient, coordinator: Actor
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_group(session, started_on=date(2026, 1, 5))
+    group = make_group(session, started_on=date(2026, 1, 5))
     # 23:30 UTC on 30 June is 00:30 on 1 July in London: July's, in the statistics and the day filters.
-    compliance_incident(
-        session, group, coordinator.staff, created_at=datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
-    )
+    make_incident(session, group, coordinator.staff, created_at=datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
     listed = client.get(
         "/api/v1/incidents?occurred_from=2026-07-01&occurred_to=2026-07-01", headers=coordinator.headers
     )
@@ -134,7 +128,7 @@ def test_a_waiver_granted_just_after_midnight_is_granted_on_the_organisations_da
     fixed_clock: FixedClock, session: Session
 ) -> None:
     waiver = Waiver(
-        group_id=compliance_group(session).id,
+        group_id=make_group(session).id,
         rule_id="GRP-PERIODIC-REVIEW",
         reason="paused",
         expires_on=date(2026, 9, 1),

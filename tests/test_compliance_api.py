@@ -5,14 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
@@ -23,22 +21,19 @@ from api.compliance.models import (
     StaffCompliancePublic,
 )
 from api.compliance.rules import ALL_IDS, GROUP_RULES
-from api.consents.models import ConsentKind
+from api.consents.models import ConsentKind, Purpose
 from api.groups.models import Group, Platform, Visibility
 from api.memberships.models import MemberRole
-from tests.factories import (
-    TODAY,
-    Actor,
-    compliance_bulk_groups,
-    compliance_bulk_members,
-    compliance_compliant_group,
-    compliance_consent,
-    compliance_group,
-    compliance_incident,
-    compliance_member,
-    compliance_participant,
-    make_staff,
-)
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.compliance import bulk_groups, bulk_members, group_fields, make_compliant_group
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.incidents import make_incident
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
+from tests.kit.statements import count_statements
 
 RULES = "/api/v1/compliance/rules"
 ORG = "/api/v1/compliance"
@@ -53,20 +48,8 @@ def finding(body: dict[str, Any], rule_id: str) -> dict[str, Any]:
     return next(f for f in body["findings"] if f["rule_id"] == rule_id)
 
 
-@contextmanager
-def count_queries(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # Savepoints are the test harness's (each test runs in a transaction rolled back), not the app's.
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)
+# Moved to tests/kit (tests/kit/statements.py): kept for the tests that still import it from here.
+count_queries = count_statements
 
 
 # --- catalog ----------------------------------------------------------------------------------------------
@@ -87,7 +70,7 @@ def test_catalog_lists_every_rule_with_its_clause(client: TestClient, trustee: A
 
 def test_a_compliant_group(client: TestClient, coordinator: Actor, session: Session) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     r = client.get(group_url(group.id), headers=coordinator.headers)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -103,7 +86,7 @@ def test_a_failing_finding_cites_its_clause_and_says_what_to_do(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff, visibility=Visibility.public)
+    group = make_compliant_group(session, coordinator.staff, visibility=Visibility.public)
     body = client.get(group_url(group.id), headers=coordinator.headers).json()
     assert body["status"] == "non_compliant"
     assert body["counts"]["fail"] == 1
@@ -124,7 +107,7 @@ def test_thresholds_come_from_the_policy_settings(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     settings = client.get("/api/v1/policy-settings", headers=coordinator.headers).json()
     settings = {k: v for k, v in settings.items() if k not in ("updated_at", "version")}
     settings["min_group_admins"] = 3
@@ -139,11 +122,11 @@ def test_as_of_evaluates_dated_facts_as_they_stood(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     # A third admin who left 10 days ago but was never removed; an incident reported 5 days ago, still open.
     gone = make_staff(session, left_on=TODAY - timedelta(days=10))
-    compliance_member(session, group, staff=gone, role=MemberRole.admin)
-    compliance_incident(session, group, coordinator.staff, created_at=datetime.now(UTC) - timedelta(days=5))
+    make_membership(session, group, staff=gone, role=MemberRole.admin)
+    make_incident(session, group, coordinator.staff, created_at=datetime.now(UTC) - timedelta(days=5))
     today = client.get(group_url(group.id), headers=coordinator.headers).json()
     assert today["status"] == "non_compliant"
     assert finding(today, "GRP-NO-DEPARTED-STAFF")["outcome"] == "fail"
@@ -159,10 +142,10 @@ def test_an_incident_closed_on_the_day_is_closed_then(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     reported = datetime.now(UTC) - timedelta(days=6)
     closed = datetime.now(UTC) - timedelta(days=3)
-    compliance_incident(session, group, coordinator.staff, created_at=reported, closed_at=closed)
+    make_incident(session, group, coordinator.staff, created_at=reported, closed_at=closed)
     outcomes = {}
     for days_ago in (2, 3, 4, 7):
         as_of = (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()
@@ -175,11 +158,13 @@ def test_a_consent_withdrawn_today_fails_today_but_not_yesterday(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
-    child = compliance_participant(session)
-    compliance_member(session, group, participant=child)
-    compliance_consent(session, child, ConsentKind.esafety_agreement, withdrawn_on=TODAY)
-    compliance_consent(session, child, ConsentKind.image_use)
+    group = make_compliant_group(session, coordinator.staff)
+    child = make_participant(session)
+    make_membership(session, group, participant=child)
+    given_on = TODAY - timedelta(days=300)
+    make_consent(session, child, ConsentKind.esafety_agreement, given_on=given_on, withdrawn_on=TODAY)
+    images = [Purpose.social_media, Purpose.website]
+    make_consent(session, child, ConsentKind.image_use, purposes=images, given_on=given_on)
     today = client.get(group_url(group.id), headers=coordinator.headers).json()
     assert finding(today, "GRP-ESAFETY-AGREEMENT")["outcome"] == "fail"
     yesterday = (TODAY - timedelta(days=1)).isoformat()
@@ -190,7 +175,7 @@ def test_a_consent_withdrawn_today_fails_today_but_not_yesterday(
 def test_as_of_in_the_future_or_malformed_is_422(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    group = compliance_group(session)
+    group = make_group(session, **group_fields())
     tomorrow = (TODAY + timedelta(days=1)).isoformat()
     r = client.get(group_url(group.id), params={"as_of": tomorrow}, headers=coordinator.headers)
     assert r.status_code == 422
@@ -211,11 +196,11 @@ def test_staff_evaluate_only_groups_they_are_in_today(
 ) -> None:
     assert coordinator.staff is not None
     assert staff_actor.staff is not None
-    mine = compliance_compliant_group(session, coordinator.staff)
-    compliance_member(session, mine, staff=staff_actor.staff)
-    other = compliance_compliant_group(session, coordinator.staff)
-    left = compliance_compliant_group(session, coordinator.staff)
-    compliance_member(session, left, staff=staff_actor.staff, ended_on=TODAY)
+    mine = make_compliant_group(session, coordinator.staff)
+    make_membership(session, mine, staff=staff_actor.staff)
+    other = make_compliant_group(session, coordinator.staff)
+    left = make_compliant_group(session, coordinator.staff)
+    make_membership(session, left, staff=staff_actor.staff, ended_on=TODAY)
     assert client.get(group_url(mine.id), headers=staff_actor.headers).status_code == 200
     assert client.get(group_url(other.id), headers=staff_actor.headers).status_code == 404
     assert client.get(group_url(left.id), headers=staff_actor.headers).status_code == 404
@@ -230,12 +215,12 @@ def test_staff_see_names_only_of_children_in_their_reach_today(
     # of staff's reach today, so their name must not reach them through the evidence.
     assert coordinator.staff is not None
     assert staff_actor.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
-    compliance_member(session, group, staff=staff_actor.staff)
-    gone = compliance_participant(session, full_name="Robin Gone-Away")
-    here = compliance_participant(session, full_name="Sasha Still-Here")
-    compliance_member(session, group, participant=gone, ended_on=TODAY - timedelta(days=1))
-    compliance_member(session, group, participant=here)
+    group = make_compliant_group(session, coordinator.staff)
+    make_membership(session, group, staff=staff_actor.staff)
+    gone = make_participant(session, full_name="Robin Gone-Away")
+    here = make_participant(session, full_name="Sasha Still-Here")
+    make_membership(session, group, participant=gone, ended_on=TODAY - timedelta(days=1))
+    make_membership(session, group, participant=here)
     last_week = (TODAY - timedelta(days=7)).isoformat()
 
     def labels(actor: Actor) -> set[str]:
@@ -284,13 +269,13 @@ def test_a_departed_member_of_staff_with_an_account_and_a_group_fails(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     from api.auth.roles import Role
-    from tests.factories import make_user
+    from tests.kit.auth import make_user
 
     assert coordinator.staff is not None
     gone = make_staff(session, left_on=TODAY - timedelta(days=3))
     make_user(session, gone, Role.staff)
-    group = compliance_compliant_group(session, coordinator.staff)
-    compliance_member(session, group, staff=gone)
+    group = make_compliant_group(session, coordinator.staff)
+    make_membership(session, group, staff=gone)
     body = client.get(f"/api/v1/staff/{gone.id}/compliance", headers=coordinator.headers).json()
     f = finding(body, "STF-NO-ACCESS-AFTER-LEAVING")
     assert f["outcome"] == "fail"
@@ -306,9 +291,9 @@ def test_trustees_see_findings_without_participants_names(
     client: TestClient, coordinator: Actor, trustee: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
-    child = compliance_participant(session, full_name="Zelda Quietname", carer_email="zq-carer@example.org")
-    compliance_member(session, group, participant=child)  # no consents: two findings name them as evidence
+    group = make_compliant_group(session, coordinator.staff)
+    child = make_participant(session, full_name="Zelda Quietname", carer_email="zq-carer@example.org")
+    make_membership(session, group, participant=child)  # no consents: two findings name them as evidence
     as_coordinator = client.get(group_url(group.id), headers=coordinator.headers)
     assert "Zelda Quietname" in as_coordinator.text
     r = client.get(group_url(group.id), headers=trustee.headers)
@@ -335,12 +320,12 @@ def test_organisation_report_totals_and_filters(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    good = compliance_compliant_group(session, coordinator.staff)
-    public = compliance_compliant_group(session, coordinator.staff, visibility=Visibility.public)
-    risky = compliance_compliant_group(session, coordinator.staff, platform=Platform.whatsapp)
-    compliance_incident(session, risky, coordinator.staff)
-    compliance_group(session, started_on=TODAY + timedelta(days=5))  # not started: not listed
-    archived = compliance_compliant_group(session, coordinator.staff)
+    good = make_compliant_group(session, coordinator.staff)
+    public = make_compliant_group(session, coordinator.staff, visibility=Visibility.public)
+    risky = make_compliant_group(session, coordinator.staff, platform=Platform.whatsapp)
+    make_incident(session, risky, coordinator.staff)
+    make_group(session, **group_fields(started_on=TODAY + timedelta(days=5)))  # not started: not listed
+    archived = make_compliant_group(session, coordinator.staff)
     archived.archived_on = TODAY
     session.add(archived)
     session.commit()
@@ -389,7 +374,7 @@ def test_organisation_report_as_csv(
     client: TestClient, coordinator: Actor, trustee: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    public = compliance_compliant_group(
+    public = make_compliant_group(
         session, coordinator.staff, visibility=Visibility.public, name="=HYPERLINK(evil)"
     )
     r = client.get(ORG, headers={**trustee.headers, "Accept": "text/csv"})
@@ -410,7 +395,7 @@ def test_a_waiver_keeps_the_outcome_but_not_the_status_until_revoked(
     client: TestClient, coordinator: Actor, trustee: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff, visibility=Visibility.public)
+    group = make_compliant_group(session, coordinator.staff, visibility=Visibility.public)
     body = {
         "group_id": str(group.id),
         "rule_id": "GRP-VISIBILITY-CLOSED",
@@ -471,7 +456,7 @@ def test_a_waiver_keeps_the_outcome_but_not_the_status_until_revoked(
 def test_a_bad_waiver_is_422_naming_the_field(
     client: TestClient, coordinator: Actor, session: Session, change: dict[str, Any], field: str
 ) -> None:
-    group = compliance_group(session)
+    group = make_group(session, **group_fields())
     body = {
         "group_id": str(group.id),
         "rule_id": "GRP-PERIODIC-REVIEW",
@@ -488,8 +473,8 @@ def test_a_bad_waiver_is_422_naming_the_field(
 def test_staff_list_only_their_groups_waivers(
     client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
 ) -> None:
-    mine, other = compliance_group(session), compliance_group(session)
-    compliance_member(session, mine, staff=staff_actor.staff)
+    mine, other = make_group(session, **group_fields()), make_group(session, **group_fields())
+    make_membership(session, mine, staff=staff_actor.staff)
     for g in (mine, other):
         body = {
             "group_id": str(g.id),
@@ -508,8 +493,8 @@ def test_staff_list_only_their_groups_waivers(
 
 def _group_with(session: Session, coordinator: Actor, n: int) -> Group:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
-    compliance_bulk_members(session, group, n)
+    group = make_compliant_group(session, coordinator.staff)
+    bulk_members(session, group, n)
     return group
 
 
@@ -520,7 +505,7 @@ def test_loading_a_group_takes_the_same_queries_for_10_and_1000_members(
     counts = []
     seen = []
     for group in (small, big):
-        with count_queries(engine) as statements:
+        with count_statements(engine) as statements:
             snapshot, _ = service.load_group(session=session, group_id=group.id, as_of=TODAY)
         counts.append(len(statements))
         seen.append("|".join(s[:30] for s in statements))
@@ -551,7 +536,7 @@ def test_the_group_route_takes_the_same_queries_for_10_and_1000_members(
     small, big = _group_with(session, coordinator, 10), _group_with(session, coordinator, 1000)
     counts = []
     for group in (small, big):
-        with count_queries(engine) as statements:
+        with count_statements(engine) as statements:
             r = client.get(group_url(group.id), headers=coordinator.headers)
         assert r.status_code == 200
         assert r.json()["status"] == "compliant"
@@ -565,8 +550,8 @@ def test_the_organisation_report_takes_the_same_queries_for_5_and_200_groups(
     admins = (make_staff(session), make_staff(session))
     counts = []
     for n in (5, 195):  # 5 groups, then 200 in all
-        compliance_bulk_groups(session, n, admins)
-        with count_queries(engine) as statements:
+        bulk_groups(session, n, admins)
+        with count_statements(engine) as statements:
             r = client.get(ORG, headers=coordinator.headers)
         assert r.status_code == 200
         counts.append(len(statements))

@@ -15,15 +15,12 @@ import httpx
 from sqlmodel import Session
 
 from api.auth.roles import Role
-from tests.factories import (
-    TODAY,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_participant,
-    make_staff,
-)
-from tests.live import live_app
+from tests.kit.auth import make_actor, make_api_key
+from tests.kit.clock import TODAY
+from tests.kit.groups import make_group
+from tests.kit.participants import make_participant
+from tests.kit.servers import live_app
+from tests.kit.staff import make_staff
 
 T = TypeVar("T")
 

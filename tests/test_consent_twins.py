@@ -12,14 +12,12 @@ from sqlmodel import Session, col, select
 from api.auth.roles import ApiKeyScope
 from api.consents.models import Consent
 from api.participants.models import Participant
-from tests.factories import (
-    TODAY,
-    Actor,
-    compliance_group,
-    compliance_member,
-    compliance_participant,
-    make_api_key,
-)
+from tests.kit.auth import Actor, make_api_key
+from tests.kit.clock import TODAY
+from tests.kit.compliance import group_fields
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 
 CONSENTS = "/api/v1/consents"
 PUSH = "/api/v1/consents/by-external-id"
@@ -62,9 +60,9 @@ def image_finding(client: TestClient, actor: Actor, group_id: Any) -> str:
 def test_the_issues_scenario_a_withdrawal_by_the_crm_stops_the_use(
     client: TestClient, session: Session, coordinator: Actor, integration: Actor
 ) -> None:
-    person = compliance_participant(session)
-    group = compliance_group(session, shares_images=True)
-    compliance_member(session, group, participant=person)
+    person = make_participant(session)
+    group = make_group(session, **group_fields(shares_images=True))
+    make_membership(session, group, participant=person)
     # The CRM pushes the parent's image consent.
     pushed = client.put(f"{PUSH}/CRM-C0918", json=form(person), headers=integration.headers)
     assert pushed.status_code == 201, pushed.text
@@ -98,7 +96,7 @@ def test_the_issues_scenario_a_withdrawal_by_the_crm_stops_the_use(
 def test_the_same_form_without_a_reference_is_known_by_its_date_and_signatory(
     client: TestClient, session: Session, coordinator: Actor
 ) -> None:
-    person = compliance_participant(session)
+    person = make_participant(session)
     first = client.post(CONSENTS, json=form(person, evidence_ref=None), headers=coordinator.headers)
     assert first.status_code == 201, first.text
     again = client.post(
@@ -122,7 +120,7 @@ def test_the_same_form_without_a_reference_is_known_by_its_date_and_signatory(
 def test_a_different_consent_is_recorded(
     client: TestClient, session: Session, coordinator: Actor, other: dict[str, Any]
 ) -> None:
-    person = compliance_participant(session)
+    person = make_participant(session)
     assert client.post(CONSENTS, json=form(person), headers=coordinator.headers).status_code == 201
     r = client.post(CONSENTS, json=form(person, **other), headers=coordinator.headers)
     assert r.status_code == 201, r.text
@@ -131,7 +129,7 @@ def test_a_different_consent_is_recorded(
 def test_the_same_form_may_be_recorded_again_once_the_first_no_longer_holds(
     client: TestClient, session: Session, coordinator: Actor
 ) -> None:
-    person = compliance_participant(session)
+    person = make_participant(session)
     first = client.post(CONSENTS, json=form(person), headers=coordinator.headers).json()
     r = client.post(
         f"{CONSENTS}/{first['id']}/withdraw", json={"withdrawn_on": str(TODAY)}, headers=coordinator.headers
@@ -143,7 +141,7 @@ def test_the_same_form_may_be_recorded_again_once_the_first_no_longer_holds(
 def test_a_withdrawal_lists_the_uses_another_consent_still_allows(
     client: TestClient, session: Session, coordinator: Actor
 ) -> None:
-    person = compliance_participant(session)
+    person = make_participant(session)
     older = client.post(CONSENTS, json=form(person), headers=coordinator.headers).json()
     newer = client.post(
         CONSENTS,
@@ -171,7 +169,7 @@ def test_a_withdrawal_lists_the_uses_another_consent_still_allows(
 def test_a_batch_rejects_the_second_record_of_a_form_and_lists_what_a_withdrawal_left_allowed(
     client: TestClient, session: Session, integration: Actor
 ) -> None:
-    person = compliance_participant(session, external_id="CRM-P0412")
+    person = make_participant(session, external_id="CRM-P0412")
 
     def record(external_id: str, **overrides: Any) -> dict[str, Any]:
         data = form(person, external_id=external_id, participant_external_id="CRM-P0412", **overrides)
@@ -208,7 +206,7 @@ def test_a_batch_rejects_the_second_record_of_a_form_and_lists_what_a_withdrawal
 def test_a_write_only_key_is_not_told_about_other_consents(
     client: TestClient, session: Session, integration: Actor
 ) -> None:
-    person = compliance_participant(session, external_id="CRM-P0413")
+    person = make_participant(session, external_id="CRM-P0413")
     writer = make_api_key(session, scopes=(ApiKeyScope.sync_write,))
 
     def record(external_id: str, **overrides: Any) -> dict[str, Any]:

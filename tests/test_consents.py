@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
@@ -15,14 +15,13 @@ from api.consents import logic
 from api.consents.models import ConsentKind, GivenBy, Purpose
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
-from tests.factories import (
-    TODAY,
-    Actor,
-    consents_make_consent,
-    consents_make_group,
-    consents_make_membership,
-    consents_make_participant,
-)
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.statements import count_statements
 
 URL = "/api/v1/consents"
 CHECKS = "/api/v1/consent-checks"
@@ -63,7 +62,7 @@ def years_ago_today(years: int) -> date:
 def test_create_read_and_audit_without_the_carers_name(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    child = consents_make_participant(session)
+    child = make_participant(session)
     r = client.post(URL, json=body(child), headers=coordinator.headers)
     assert r.status_code == 201, r.text
     created = r.json()
@@ -78,7 +77,7 @@ def test_create_read_and_audit_without_the_carers_name(
 
 
 def test_duplicate_purposes_are_merged(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
+    child = make_participant(session)
     r = client.post(
         URL, json=body(child, purposes=["website", "press", "website"]), headers=coordinator.headers
     )
@@ -102,7 +101,7 @@ def test_duplicate_purposes_are_merged(client: TestClient, coordinator: Actor, s
 def test_invalid_consent_is_422_naming_the_field(
     client: TestClient, coordinator: Actor, session: Session, overrides: dict[str, Any], field: str
 ) -> None:
-    child = consents_make_participant(session)
+    child = make_participant(session)
     r = client.post(URL, json=body(child, **overrides), headers=coordinator.headers)
     assert r.status_code == 422, r.text
     assert [e["field"] for e in r.json()["errors"]] == [field]
@@ -116,7 +115,7 @@ def test_unknown_participant_is_422_naming_it(client: TestClient, coordinator: A
 
 
 def test_other_kinds_may_have_no_purposes(client: TestClient, integration: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
+    child = make_participant(session)
     r = client.post(URL, json=body(child, kind="esafety_agreement", purposes=[]), headers=integration.headers)
     assert r.status_code == 201, r.text
 
@@ -124,7 +123,7 @@ def test_other_kinds_may_have_no_purposes(client: TestClient, integration: Actor
 def test_records_are_never_edited_or_deleted(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    consent = consents_make_consent(session, consents_make_participant(session))
+    consent = make_consent(session, make_participant(session))
     assert client.patch(f"{URL}/{consent.id}", json={}, headers=coordinator.headers).status_code == 405
     assert client.delete(f"{URL}/{consent.id}", headers=coordinator.headers).status_code == 405
 
@@ -133,8 +132,8 @@ def test_records_are_never_edited_or_deleted(
 
 
 def test_withdraw_today_takes_effect_today(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
-    consent = consents_make_consent(session, child, given_on=TODAY - timedelta(days=30))
+    child = make_participant(session)
+    consent = make_consent(session, child, given_on=TODAY - timedelta(days=30))
     r = client.post(
         f"{URL}/{consent.id}/withdraw",
         json={"withdrawn_on": str(TODAY), "reason": "Parent changed their mind"},
@@ -155,7 +154,7 @@ def test_withdraw_today_takes_effect_today(client: TestClient, coordinator: Acto
 def test_withdraw_on_the_day_given_is_accepted(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    consent = consents_make_consent(session, consents_make_participant(session), given_on=TODAY)
+    consent = make_consent(session, make_participant(session), given_on=TODAY)
     r = client.post(
         f"{URL}/{consent.id}/withdraw", json={"withdrawn_on": str(TODAY)}, headers=coordinator.headers
     )
@@ -168,7 +167,7 @@ def test_withdraw_on_the_day_given_is_accepted(
 def test_withdraw_on_a_bad_date_is_422(
     client: TestClient, coordinator: Actor, session: Session, withdrawn_on: date
 ) -> None:
-    consent = consents_make_consent(session, consents_make_participant(session), given_on=date(2024, 1, 10))
+    consent = make_consent(session, make_participant(session), given_on=date(2024, 1, 10))
     r = client.post(
         f"{URL}/{consent.id}/withdraw", json={"withdrawn_on": str(withdrawn_on)}, headers=coordinator.headers
     )
@@ -179,7 +178,7 @@ def test_withdraw_on_a_bad_date_is_422(
 
 
 def test_withdrawing_twice_is_409(client: TestClient, coordinator: Actor, session: Session) -> None:
-    consent = consents_make_consent(session, consents_make_participant(session))
+    consent = make_consent(session, make_participant(session))
     url = f"{URL}/{consent.id}/withdraw"
     assert (
         client.post(url, json={"withdrawn_on": "2024-03-01"}, headers=coordinator.headers).status_code == 200
@@ -195,17 +194,15 @@ def test_withdrawing_twice_is_409(client: TestClient, coordinator: Actor, sessio
 
 
 def test_list_filters_and_order(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
-    other = consents_make_participant(session)
-    later = consents_make_consent(session, child, given_on=date(2024, 5, 1), purposes=["press"])
-    earlier = consents_make_consent(session, child, given_on=date(2023, 5, 1))
-    withdrawn = consents_make_consent(
-        session, child, given_on=date(2024, 2, 1), withdrawn_on=date(2024, 3, 1)
-    )
-    agreement = consents_make_consent(
+    child = make_participant(session)
+    other = make_participant(session)
+    later = make_consent(session, child, given_on=date(2024, 5, 1), purposes=["press"])
+    earlier = make_consent(session, child, given_on=date(2023, 5, 1))
+    withdrawn = make_consent(session, child, given_on=date(2024, 2, 1), withdrawn_on=date(2024, 3, 1))
+    agreement = make_consent(
         session, child, kind=ConsentKind.esafety_agreement, purposes=[], given_by=GivenBy.participant
     )
-    consents_make_consent(session, other)
+    make_consent(session, other)
 
     def ids(**params: Any) -> list[str]:
         r = client.get(URL, params={"participant_id": str(child.id), **params}, headers=coordinator.headers)
@@ -231,22 +228,20 @@ def test_list_filters_and_order(client: TestClient, coordinator: Actor, session:
 @pytest.fixture
 def reach(session: Session, staff_actor: Actor) -> dict[str, Participant]:
     """The member of staff is in one group with `mine`; `theirs` is in another group, `former` left theirs."""
-    mine, theirs, former = (
-        consents_make_participant(session, full_name=n) for n in ("Mo Ng", "Di Ray", "Al Fox")
-    )
-    group, elsewhere = consents_make_group(session), consents_make_group(session)
-    consents_make_membership(session, group, staff=staff_actor.staff)
-    consents_make_membership(session, group, participant=mine)
-    consents_make_membership(session, elsewhere, participant=theirs)
-    consents_make_membership(session, group, participant=former, ended_on=TODAY)
+    mine, theirs, former = (make_participant(session, full_name=n) for n in ("Mo Ng", "Di Ray", "Al Fox"))
+    group, elsewhere = make_group(session), make_group(session)
+    make_membership(session, group, staff=staff_actor.staff)
+    make_membership(session, group, participant=mine)
+    make_membership(session, elsewhere, participant=theirs)
+    make_membership(session, group, participant=former, ended_on=TODAY)
     return {"mine": mine, "theirs": theirs, "former": former}
 
 
 def test_staff_see_only_their_groups_participants(
     client: TestClient, staff_actor: Actor, session: Session, reach: dict[str, Participant]
 ) -> None:
-    visible = consents_make_consent(session, reach["mine"])
-    hidden = [consents_make_consent(session, reach[k]) for k in ("theirs", "former")]
+    visible = make_consent(session, reach["mine"])
+    hidden = [make_consent(session, reach[k]) for k in ("theirs", "former")]
     listed = client.get(URL, headers=staff_actor.headers).json()
     assert [c["id"] for c in listed["items"]] == [str(visible.id)]
     assert listed["total"] == 1
@@ -296,7 +291,7 @@ def test_staff_checks_reach_only_their_groups(
 
 
 def test_trustees_are_refused(client: TestClient, trustee: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
+    child = make_participant(session)
     assert client.get(URL, headers=trustee.headers).status_code == 403
     assert (
         client.get(check_url(child), params={"purpose": "website"}, headers=trustee.headers).status_code
@@ -318,8 +313,8 @@ def ask(client: TestClient, actor: Actor, child: Participant, on: date, **params
 
 
 def test_withdrawn_that_day_is_refused(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
-    consent = consents_make_consent(session, child, withdrawn_on=date(2024, 6, 1))
+    child = make_participant(session)
+    consent = make_consent(session, child, withdrawn_on=date(2024, 6, 1))
     before = ask(client, coordinator, child, date(2024, 5, 31))
     assert before["allowed"] is True
     assert before["consent_id"] == str(consent.id)
@@ -330,8 +325,8 @@ def test_withdrawn_that_day_is_refused(client: TestClient, coordinator: Actor, s
 
 
 def test_expired_that_day_is_refused(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
-    consents_make_consent(session, child, expires_on=date(2024, 6, 1))
+    child = make_participant(session)
+    make_consent(session, child, expires_on=date(2024, 6, 1))
     assert ask(client, coordinator, child, date(2024, 5, 31))["allowed"] is True
     that_day = ask(client, coordinator, child, date(2024, 6, 1))
     assert that_day["allowed"] is False
@@ -341,14 +336,14 @@ def test_expired_that_day_is_refused(client: TestClient, coordinator: Actor, ses
 def test_given_by_the_participant_below_the_age_is_refused(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    child = consents_make_participant(session, date_of_birth=date(2008, 3, 1))
-    consents_make_consent(session, child, given_by=GivenBy.participant, given_on=date(2026, 2, 28))
+    child = make_participant(session, date_of_birth=date(2008, 3, 1))
+    make_consent(session, child, given_by=GivenBy.participant, given_on=date(2026, 2, 28))
     result = ask(client, coordinator, child, date(2026, 3, 5))
     assert result["allowed"] is False
     assert result["reason"] == "given_by_wrong_person"
     # From their 18th birthday their own consent counts.
-    adult = consents_make_participant(session, date_of_birth=date(2008, 3, 1))
-    consents_make_consent(session, adult, given_by=GivenBy.participant, given_on=date(2026, 3, 1))
+    adult = make_participant(session, date_of_birth=date(2008, 3, 1))
+    make_consent(session, adult, given_by=GivenBy.participant, given_on=date(2026, 3, 1))
     assert ask(client, coordinator, adult, date(2026, 3, 5))["allowed"] is True
 
 
@@ -357,14 +352,14 @@ def test_the_age_threshold_comes_from_the_policy_settings(
 ) -> None:
     session.add(PolicySettings(self_consent_min_age=13))
     session.commit()
-    child = consents_make_participant(session, date_of_birth=date(2010, 1, 1))
-    consents_make_consent(session, child, given_by=GivenBy.participant, given_on=date(2024, 1, 10))
+    child = make_participant(session, date_of_birth=date(2010, 1, 1))
+    make_consent(session, child, given_by=GivenBy.participant, given_on=date(2024, 1, 10))
     assert ask(client, coordinator, child, date(2024, 6, 1))["allowed"] is True
 
 
 def test_a_purpose_not_covered_is_refused(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
-    consents_make_consent(session, child, purposes=[Purpose.internal, Purpose.website])
+    child = make_participant(session)
+    make_consent(session, child, purposes=[Purpose.internal, Purpose.website])
     result = ask(client, coordinator, child, date(2024, 6, 1), purpose="social_media")
     assert result["allowed"] is False
     assert result["reason"] == "wrong_purpose"
@@ -373,11 +368,11 @@ def test_a_purpose_not_covered_is_refused(client: TestClient, coordinator: Actor
 def test_several_consents_where_only_one_allows_it(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    child = consents_make_participant(session)
-    consents_make_consent(session, child, purposes=[Purpose.press], given_on=date(2024, 3, 1))
-    consents_make_consent(session, child, given_on=date(2023, 1, 1), withdrawn_on=date(2023, 6, 1))
-    allowing = consents_make_consent(session, child, given_on=date(2022, 1, 1), expires_on=date(2025, 1, 1))
-    consents_make_consent(session, child, kind=ConsentKind.communication, purposes=[Purpose.website])
+    child = make_participant(session)
+    make_consent(session, child, purposes=[Purpose.press], given_on=date(2024, 3, 1))
+    make_consent(session, child, given_on=date(2023, 1, 1), withdrawn_on=date(2023, 6, 1))
+    allowing = make_consent(session, child, given_on=date(2022, 1, 1), expires_on=date(2025, 1, 1))
+    make_consent(session, child, kind=ConsentKind.communication, purposes=[Purpose.website])
     result = ask(client, coordinator, child, date(2024, 6, 1))
     assert result["allowed"] is True
     assert result["consent_id"] == str(allowing.id)
@@ -385,15 +380,15 @@ def test_several_consents_where_only_one_allows_it(
 
 
 def test_none_and_not_yet_given(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
+    child = make_participant(session)
     assert ask(client, coordinator, child, date(2024, 6, 1))["reason"] == "none"
-    consents_make_consent(session, child, given_on=date(2024, 7, 1))
+    make_consent(session, child, given_on=date(2024, 7, 1))
     assert ask(client, coordinator, child, date(2024, 6, 1))["reason"] == "not_yet_given"
 
 
 def test_reconfirm_due_from_the_birthday(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child = consents_make_participant(session, date_of_birth=date(2006, 6, 15))
-    consents_make_consent(session, child, given_on=date(2020, 1, 1))
+    child = make_participant(session, date_of_birth=date(2006, 6, 15))
+    make_consent(session, child, given_on=date(2020, 1, 1))
     eve = ask(client, coordinator, child, date(2024, 6, 14))
     birthday = ask(client, coordinator, child, date(2024, 6, 15))
     assert eve["allowed"] is birthday["allowed"] is True  # it still stands
@@ -405,13 +400,11 @@ def test_reconfirm_due_from_the_birthday(client: TestClient, coordinator: Actor,
 def test_public_record_flags_reconfirm_due_on_the_birthday(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    eighteen_today = consents_make_participant(session, date_of_birth=years_ago_today(18))
-    eighteen_tomorrow = consents_make_participant(
-        session, date_of_birth=years_ago_today(18) + timedelta(days=1)
-    )
-    due = consents_make_consent(session, eighteen_today)
-    not_yet = consents_make_consent(session, eighteen_tomorrow)
-    own = consents_make_consent(session, eighteen_today, given_by=GivenBy.participant, given_on=TODAY)
+    eighteen_today = make_participant(session, date_of_birth=years_ago_today(18))
+    eighteen_tomorrow = make_participant(session, date_of_birth=years_ago_today(18) + timedelta(days=1))
+    due = make_consent(session, eighteen_today)
+    not_yet = make_consent(session, eighteen_tomorrow)
+    own = make_consent(session, eighteen_today, given_by=GivenBy.participant, given_on=TODAY)
     flags = {
         c["id"]: c["reconfirm_due"] for c in client.get(URL, headers=coordinator.headers).json()["items"]
     }
@@ -419,11 +412,11 @@ def test_public_record_flags_reconfirm_due_on_the_birthday(
 
 
 def test_image_use_needs_a_purpose(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
+    child = make_participant(session)
     r = client.get(check_url(child), headers=coordinator.headers)
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "purpose"
-    consents_make_consent(session, child, kind=ConsentKind.esafety_agreement, purposes=[])
+    make_consent(session, child, kind=ConsentKind.esafety_agreement, purposes=[])
     agreement = client.get(
         check_url(child), params={"kind": "esafety_agreement"}, headers=coordinator.headers
     )
@@ -439,11 +432,11 @@ def test_unknown_participant_check_is_404(client: TestClient, coordinator: Actor
 
 
 def test_status_per_kind_and_purpose(client: TestClient, integration: Actor, session: Session) -> None:
-    child = consents_make_participant(session)
-    images = consents_make_consent(
+    child = make_participant(session)
+    images = make_consent(
         session, child, purposes=[Purpose.website, Purpose.promotional_material], given_on=TODAY
     )
-    consents_make_consent(
+    make_consent(
         session, child, purposes=[Purpose.press], given_on=date(2024, 1, 1), withdrawn_on=date(2024, 2, 1)
     )
     r = client.get(f"/api/v1/participants/{child.id}/consent-status", headers=integration.headers)
@@ -470,11 +463,11 @@ def test_status_per_kind_and_purpose(client: TestClient, integration: Actor, ses
 def test_group_check_lists_exactly_the_blockers(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    ok, withdrawn, nothing, wrong, ok_too = (consents_make_participant(session) for _ in range(5))
-    consents_make_consent(session, ok)
-    consents_make_consent(session, ok_too, purposes=[Purpose.website, Purpose.press])
-    consents_make_consent(session, withdrawn, withdrawn_on=date(2024, 6, 1))
-    consents_make_consent(session, wrong, purposes=[Purpose.press])
+    ok, withdrawn, nothing, wrong, ok_too = (make_participant(session) for _ in range(5))
+    make_consent(session, ok)
+    make_consent(session, ok_too, purposes=[Purpose.website, Purpose.press])
+    make_consent(session, withdrawn, withdrawn_on=date(2024, 6, 1))
+    make_consent(session, wrong, purposes=[Purpose.press])
     everyone = [ok, withdrawn, nothing, wrong, ok_too]
     r = client.post(
         CHECKS,
@@ -503,7 +496,7 @@ def test_group_check_lists_exactly_the_blockers(
 def test_group_check_names_unknown_and_repeated_ids_by_index(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    child = consents_make_participant(session)
+    child = make_participant(session)
     ids = [str(child.id), str(uuid.uuid4()), str(child.id)]
     r = client.post(CHECKS, json={"participant_ids": ids, "purpose": "website"}, headers=coordinator.headers)
     assert r.status_code == 422
@@ -527,24 +520,18 @@ def test_group_check_bounds(client: TestClient, coordinator: Actor, payload: dic
 
 @pytest.fixture
 def statements(connection: Connection) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(connection, "before_cursor_execute", count)
-    yield seen
-    event.remove(connection, "before_cursor_execute", count)
+    with count_statements(connection, savepoints=True) as seen:
+        yield seen
 
 
 def test_group_check_queries_do_not_grow_with_the_group(
     client: TestClient, coordinator: Actor, session: Session, statements: list[str]
 ) -> None:
     def run(size: int) -> int:
-        people = [consents_make_participant(session) for _ in range(size)]
+        people = [make_participant(session) for _ in range(size)]
         for p in people:
-            consents_make_consent(session, p)
-            consents_make_consent(session, p, purposes=[Purpose.press])
+            make_consent(session, p)
+            make_consent(session, p, purposes=[Purpose.press])
         statements.clear()
         r = client.post(
             CHECKS,

@@ -31,8 +31,8 @@ from api.migrations import upgrade
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
 from api.staff.models import EmploymentType, Staff
-from tests.clock import LONDON_JUST_AFTER_MIDNIGHT, FixedClock
-from tests.scratch import scratch_database, scratch_engine
+from tests.kit.clock import LONDON_JUST_AFTER_MIDNIGHT, FixedClock
+from tests.kit.databases import engine_for, throwaway_database
 
 # The demo is loaded and checked at 00:30 on 2 July in London (23:30 UTC on 1 July): the hour in which a
 # decision taken on the host's UTC day would disagree with the organisation's.
@@ -279,7 +279,7 @@ def test_seed_demo_cli_is_deterministic_and_keeps_existing_data(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with scratch_database() as url, scratch_engine(url) as engine:
+    with throwaway_database() as url, engine_for(url) as engine:
         upgrade(url)
         monkeypatch.setattr("api.db.get_engine", lambda: engine)
         assert cli.main(["seed-demo", "--if-empty"]) == 0

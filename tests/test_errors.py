@@ -8,7 +8,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from api.db import get_session
-from tests.factories import Actor
+from tests.kit.auth import Actor
 
 
 def test_a_database_outage_is_a_503_problem_not_a_500(app: FastAPI, coordinator: Actor) -> None:

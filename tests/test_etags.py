@@ -13,16 +13,13 @@ from sqlmodel import Session, func, select
 from api.audit.models import AuditEvent
 from api.auth.roles import Role
 from api.groups.models import Group
-from tests.factories import (
-    TODAY,
-    Actor,
-    consents_make_consent,
-    consents_make_participant,
-    make_group,
-    make_membership,
-    make_staff,
-    make_user,
-)
+from tests.kit.auth import Actor, make_user
+from tests.kit.clock import TODAY
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
 
 API = "/api/v1"
 
@@ -153,7 +150,7 @@ def test_memberships(client: TestClient, coordinator: Actor, session: Session) -
 
 
 def test_consents(client: TestClient, coordinator: Actor, session: Session) -> None:
-    participant = consents_make_participant(session)
+    participant = make_participant(session)
     created = client.post(
         f"{API}/consents",
         json={
@@ -168,7 +165,7 @@ def test_consents(client: TestClient, coordinator: Actor, session: Session) -> N
     )
     assert created.status_code == 201, created.text
     assert created.headers["etag"] == '"1"'
-    consent = consents_make_consent(session, participant)
+    consent = make_consent(session, participant)
     url = f"{API}/consents/{consent.id}"
     assert client.get(url, headers=coordinator.headers).headers["etag"] == '"1"'
     stale_is_refused(

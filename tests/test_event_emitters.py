@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from api.compliance.engine import Status
@@ -21,15 +18,13 @@ from api.compliance.watch import announce_compliance_changes
 from api.memberships.models import MemberRole, Membership
 from api.webhooks.models import WebhookDelivery, WebhookEvent
 from api.webhooks.worker import watch_compliance
-from tests.clock import FixedClock
-from tests.factories import (
-    TODAY,
-    Actor,
-    compliance_compliant_group,
-    compliance_group,
-    consents_make_consent,
-    consents_make_participant,
-)
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY, FixedClock
+from tests.kit.compliance import group_fields, make_compliant_group
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.participants import make_participant
+from tests.kit.statements import count_statements
 
 API = "/api/v1"
 
@@ -66,8 +61,8 @@ def test_reporting_an_incident_announces_its_ids_only(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     subscribe(client, coordinator, WebhookEvent.incident_reported)
-    group = compliance_group(session)
-    child = consents_make_participant(session, full_name="Ellie Marchbank")
+    group = make_group(session, **group_fields())
+    child = make_participant(session, full_name="Ellie Marchbank")
     r = client.post(
         f"{API}/incidents",
         json={
@@ -117,8 +112,8 @@ def test_withdrawing_a_consent_announces_it_once(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     subscribe(client, coordinator, WebhookEvent.consent_withdrawn)
-    child = consents_make_participant(session, full_name="Tomasz Wiśniewski")
-    consent = consents_make_consent(session, child, given_by_name="Anna Wiśniewska")
+    child = make_participant(session, full_name="Tomasz Wiśniewski")
+    consent = make_consent(session, child, given_by_name="Anna Wiśniewska")
     url = f"{API}/consents/{consent.id}/withdraw"
     body = {"withdrawn_on": str(TODAY), "reason": "Anna Wiśniewska asked us to stop"}
     assert client.post(url, json=body, headers=coordinator.headers).status_code == 200
@@ -137,7 +132,7 @@ def test_a_withdrawal_refused_by_if_match_announces_nothing(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     subscribe(client, coordinator, WebhookEvent.consent_withdrawn)
-    consent = consents_make_consent(session, consents_make_participant(session))
+    consent = make_consent(session, make_participant(session))
     r = client.post(
         f"{API}/consents/{consent.id}/withdraw",
         json={"withdrawn_on": str(TODAY)},
@@ -163,7 +158,7 @@ def test_a_membership_change_that_breaks_a_rule_announces_once(
 ) -> None:
     subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff, name="Strings for Ellie Marchbank")
+    group = make_compliant_group(session, coordinator.staff, name="Strings for Ellie Marchbank")
     assert announce_compliance_changes(session) == []  # the first sight of a group is recorded silently
     assert session.get(GroupComplianceState, group.id) is not None
 
@@ -197,7 +192,7 @@ def test_a_write_that_changes_nothing_announces_nothing(
 ) -> None:
     subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     announce_compliance_changes(session)
     r = client.patch(f"{API}/groups/{group.id}", json={"project": "Strings"}, headers=coordinator.headers)
     assert r.status_code == 200
@@ -211,7 +206,7 @@ def test_the_worker_pass_announces_what_time_and_people_changed(
     found by the worker's interval pass over every active group."""
     subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     announce_compliance_changes(session)
     other_admin = next(m for m in admins(session, group.id) if m.staff_id != coordinator.staff.id)
     assert other_admin.staff_id is not None
@@ -236,7 +231,7 @@ def test_the_watch_decides_on_the_organisations_day(
     the watch's pass sees it, as of 2 July, though the UTC day is still 1 July."""
     subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     assert watch_compliance(session) == 0
     other_admin = next(m for m in admins(session, group.id) if m.staff_id != coordinator.staff.id)
     r = client.post(
@@ -258,7 +253,7 @@ def test_an_archived_group_is_no_longer_watched(
 ) -> None:
     subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     announce_compliance_changes(session)
     r = client.post(
         f"{API}/groups/{group.id}/archive", json={"archived_on": str(TODAY)}, headers=coordinator.headers
@@ -268,28 +263,13 @@ def test_an_archived_group_is_no_longer_watched(
     assert sent(session, WebhookEvent.group_compliance_changed) == []
 
 
-@contextmanager
-def count_statements(session: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-    connection = session.connection()
-
-    def _count(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(connection, "before_cursor_execute", _count)
-    try:
-        yield statements
-    finally:
-        event.remove(connection, "before_cursor_execute", _count)
-
-
 def test_the_watch_takes_the_same_queries_for_one_group_and_for_many(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
     assert coordinator.staff is not None
-    few = [compliance_compliant_group(session, coordinator.staff)]
-    many = [compliance_compliant_group(session, coordinator.staff) for _ in range(4)]
+    few = [make_compliant_group(session, coordinator.staff)]
+    many = [make_compliant_group(session, coordinator.staff) for _ in range(4)]
     announce_compliance_changes(session)
 
     def pass_after_breaking(groups: list[Any]) -> int:
@@ -299,7 +279,7 @@ def test_the_watch_takes_the_same_queries_for_one_group_and_for_many(
                     m.ended_on = TODAY
                     session.add(m)
         session.commit()
-        with count_statements(session) as statements:
+        with count_statements(session, savepoints=True) as statements:
             changes = announce_compliance_changes(session, [g.id for g in groups])
         assert len(changes) == len(groups)
         return len(statements)

@@ -22,21 +22,16 @@ from api.consents.models import ConsentKind, GivenBy, Purpose
 from api.controls.models import Control, Technology
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
-from api.incidents.models import Category, Incident, IncidentParticipant, Severity
+from api.incidents.models import IncidentStatus, Severity
 from api.main import create_app
-from api.rosters.models import GroupRoster, Match, RosterEntry
-from tests.factories import (
-    PASSWORD,
-    Actor,
-    consents_make_consent,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-    make_user,
-)
+from tests.kit.auth import PASSWORD, Actor, make_actor, make_api_key, make_user
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.incidents import make_incident
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.rosters import make_roster, make_roster_entry
+from tests.kit.staff import make_staff
 from tests.matrix import EXPECTED
 from tests.matrix.roles import Caller
 
@@ -111,7 +106,7 @@ def _world(session: Session) -> dict[str, str]:
     child = make_participant(session, date_of_birth=date(2011, 3, 14), joined_on=date(2022, 9, 5))
     other_child = make_participant(session, date_of_birth=date(2010, 6, 2), joined_on=date(2021, 9, 6))
     membership = make_membership(session, group, staff=leader, started_on=date(2020, 9, 1))
-    consent = consents_make_consent(
+    consent = make_consent(
         session,
         child,
         kind=ConsentKind.image_use,
@@ -120,30 +115,23 @@ def _world(session: Session) -> dict[str, str]:
         given_on=date(2024, 9, 2),
         expires_on=None,
     )
-    incident = Incident(
-        category=Category.cyberbullying,
+    incident = make_incident(
+        session,
+        group,
+        leader,
+        participants=[child],
         severity=Severity.medium,
         occurred_at=datetime(2025, 11, 1, 18, 0, tzinfo=UTC),
-        group_id=group.id,
         summary="Unkind comments under a member's video",
-        reported_by_id=leader.id,
+        status=IncidentStatus.reported,
     )
-    session.add(incident)
-    session.flush()
-    session.add(IncidentParticipant(incident_id=incident.id, participant_id=child.id))
-    session.commit()
     account = session.exec(select(User.id).where(User.staff_id == other.id)).one()
     identity = PlatformIdentity(
         staff_id=other.id, kind=IdentityKind.email, value="x@example.org", match_key="x"
     )
     session.add(identity)
-    roster = GroupRoster(
-        group_id=group.id, platform=group.platform, captured_on=date(2025, 11, 3), uploaded_by_type="user"
-    )
-    session.add(roster)
-    session.flush()
-    entry = RosterEntry(roster_id=roster.id, row=2, display_name="Someone", match=Match.unknown)
-    session.add(entry)
+    roster = make_roster(session, group, captured_on=date(2025, 11, 3))
+    entry = make_roster_entry(session, roster)
     technology = Technology(name="Padlet", name_key="padlet", purpose="Shared boards", first_used_on=None)
     session.add(technology)
     session.commit()

@@ -20,17 +20,13 @@ from sqlmodel import Session
 from api.auth.roles import Role
 from api.main import create_app
 from api.memberships.models import MemberRole
-from tests.factories import (
-    PASSWORD,
-    TODAY,
-    compliance_compliant_group,
-    compliance_declaration,
-    compliance_member,
-    make_actor,
-    make_api_key,
-    make_staff,
-)
-from tests.live import live_app
+from tests.kit.auth import PASSWORD, make_actor, make_api_key
+from tests.kit.clock import TODAY
+from tests.kit.compliance import make_compliant_group
+from tests.kit.declarations import make_declaration
+from tests.kit.memberships import make_membership
+from tests.kit.servers import live_app
+from tests.kit.staff import make_staff
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -80,7 +76,7 @@ def test_round_trip_with_an_api_key(generated: ModuleType) -> None:
             assert coordinator.staff is not None
             assert coordinator.user is not None
             coordinator_email = coordinator.user.email
-            group = compliance_compliant_group(session, coordinator.staff)
+            group = make_compliant_group(session, coordinator.staff)
             group_id = group.id
             admin = make_staff(
                 session,
@@ -92,8 +88,8 @@ def test_round_trip_with_an_api_key(generated: ModuleType) -> None:
                 esafety_training_completed_on=TODAY - timedelta(days=100),
                 uses_social_media_for_work=True,
             )
-            compliance_declaration(session, admin)  # so the group is compliant before the push
-            compliance_member(session, group, staff=admin, role=MemberRole.admin)
+            make_declaration(session, admin)  # so the group is compliant before the push
+            make_membership(session, group, staff=admin, role=MemberRole.admin)
             departed = {
                 "external_id": "crm-9003",
                 "full_name": admin.full_name,

@@ -1,22 +1,25 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
 from api.audit.models import AuditEvent
 from api.auth.roles import Role
 from api.groups.models import Group, GroupStatus, Platform, RiskAssessment, Visibility
 from api.memberships.models import MemberRole, Membership
-from api.participants.models import Participant
 from api.staff.models import Staff
-from tests.factories import TODAY, Actor, make_actor, make_group, make_staff
+from tests.kit.auth import Actor, make_actor
+from tests.kit.clock import TODAY
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
+from tests.kit.statements import count_statements
 
 URL = "/api/v1/groups"
 
@@ -38,59 +41,11 @@ def body(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-def make_participant(session: Session, full_name: str = "Kai Young") -> Participant:
-    participant = Participant(
-        full_name=full_name,
-        date_of_birth=TODAY - timedelta(days=15 * 365),
-        joined_on=TODAY - timedelta(days=90),
-    )
-    session.add(participant)
-    session.commit()
-    return participant
-
-
-def add_member(
-    session: Session,
-    group: Group,
-    *,
-    staff: Staff | None = None,
-    participant: Participant | None = None,
-    role: MemberRole = MemberRole.member,
-    started_on: date | None = None,
-    ended_on: date | None = None,
-) -> Membership:
-    membership = Membership(
-        group_id=group.id,
-        staff_id=staff.id if staff else None,
-        participant_id=participant.id if participant else None,
-        role=role,
-        started_on=started_on or group.started_on,
-        ended_on=ended_on,
-    )
-    session.add(membership)
-    session.commit()
-    return membership
-
-
 def audit_actions(session: Session, entity_id: uuid.UUID) -> list[str]:
     events = session.exec(
         select(AuditEvent).where(AuditEvent.entity_id == entity_id).order_by(col(AuditEvent.occurred_at))
     ).all()
     return [e.action for e in events]
-
-
-@contextmanager
-def count_statements(connection: Connection) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(connection, "before_cursor_execute", _count)
-    try:
-        yield statements
-    finally:
-        event.remove(connection, "before_cursor_execute", _count)
 
 
 # --- create -----------------------------------------------------------------------------------------------
@@ -233,12 +188,14 @@ def test_member_count_counts_current_staff_and_participants(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     group = make_group(session)
-    add_member(session, group, staff=make_staff(session), role=MemberRole.admin)
-    add_member(session, group, participant=make_participant(session))
-    add_member(session, group, participant=make_participant(session), ended_on=TODAY)  # ended today
-    add_member(session, group, participant=make_participant(session), started_on=TODAY + timedelta(days=3))
+    make_membership(session, group, staff=make_staff(session), role=MemberRole.admin)
+    make_membership(session, group, participant=make_participant(session))
+    make_membership(session, group, participant=make_participant(session), ended_on=TODAY)  # ended today
+    make_membership(
+        session, group, participant=make_participant(session), started_on=TODAY + timedelta(days=3)
+    )
     other = make_group(session)
-    add_member(session, other, participant=make_participant(session))
+    make_membership(session, other, participant=make_participant(session))
     assert client.get(f"{URL}/{group.id}", headers=coordinator.headers).json()["member_count"] == 2
     listed = {
         g["id"]: g["member_count"] for g in client.get(URL, headers=coordinator.headers).json()["items"]
@@ -250,7 +207,7 @@ def test_listing_costs_the_same_statements_for_3_or_30_groups(
     client: TestClient, coordinator: Actor, session: Session, connection: Connection
 ) -> None:
     def statements_for_listing() -> int:
-        with count_statements(connection) as statements:
+        with count_statements(connection, savepoints=True) as statements:
             r = client.get(URL, params={"limit": 200}, headers=coordinator.headers)
         assert r.status_code == 200
         assert all(g["member_count"] == 2 for g in r.json()["items"])
@@ -259,8 +216,8 @@ def test_listing_costs_the_same_statements_for_3_or_30_groups(
     def add_groups(n: int) -> None:
         for _ in range(n):
             group = make_group(session)
-            add_member(session, group, staff=make_staff(session), role=MemberRole.admin)
-            add_member(session, group, participant=make_participant(session))
+            make_membership(session, group, staff=make_staff(session), role=MemberRole.admin)
+            make_membership(session, group, participant=make_participant(session))
 
     add_groups(3)
     with_3 = statements_for_listing()
@@ -279,13 +236,13 @@ def test_staff_see_only_the_groups_they_are_currently_in(
     me = staff_actor.staff
     assert me is not None
     mine = make_group(session, name="B mine")
-    add_member(session, mine, staff=me)
+    make_membership(session, mine, staff=me)
     left = make_group(session, name="A left")
-    add_member(session, left, staff=me, ended_on=TODAY - timedelta(days=1))
+    make_membership(session, left, staff=me, ended_on=TODAY - timedelta(days=1))
     later = make_group(session, name="C later")
-    add_member(session, later, staff=me, started_on=TODAY + timedelta(days=1))
+    make_membership(session, later, staff=me, started_on=TODAY + timedelta(days=1))
     others = make_group(session, name="D others")
-    add_member(session, others, staff=make_staff(session), role=MemberRole.admin)
+    make_membership(session, others, staff=make_staff(session), role=MemberRole.admin)
 
     page = client.get(URL, headers=staff_actor.headers).json()
     assert page["total"] == 1
@@ -306,7 +263,9 @@ def test_trustees_read_groups_and_records_without_participant_details(
     client: TestClient, trustee: Actor, session: Session
 ) -> None:
     group = make_group(session)
-    add_member(session, group, participant=make_participant(session, full_name="Zainab Okafor-Llewellyn"))
+    make_membership(
+        session, group, participant=make_participant(session, full_name="Zainab Okafor-Llewellyn")
+    )
     assessor = make_staff(session)
     session.add(
         RiskAssessment(
@@ -404,7 +363,7 @@ def test_staff_cannot_update_even_their_own_group(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
     group = make_group(session)
-    add_member(session, group, staff=staff_actor.staff, role=MemberRole.admin)
+    make_membership(session, group, staff=staff_actor.staff, role=MemberRole.admin)
     r = client.patch(f"{URL}/{group.id}", json={"name": "Mine now"}, headers=staff_actor.headers)
     assert r.status_code == 403
     r = client.post(
@@ -420,19 +379,19 @@ def test_archive_ends_every_current_membership(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     group = make_group(session)
-    admin = add_member(session, group, staff=make_staff(session), role=MemberRole.admin)
-    child = add_member(session, group, participant=make_participant(session))
-    planned_end = add_member(
+    admin = make_membership(session, group, staff=make_staff(session), role=MemberRole.admin)
+    child = make_membership(session, group, participant=make_participant(session))
+    planned_end = make_membership(
         session, group, participant=make_participant(session), ended_on=TODAY + timedelta(5)
     )
-    long_gone = add_member(
+    long_gone = make_membership(
         session, group, participant=make_participant(session), ended_on=TODAY - timedelta(30)
     )
-    upcoming = add_member(
+    upcoming = make_membership(
         session, group, participant=make_participant(session), started_on=TODAY + timedelta(7)
     )
     other_group = make_group(session)
-    elsewhere = add_member(session, other_group, participant=make_participant(session))
+    elsewhere = make_membership(session, other_group, participant=make_participant(session))
 
     archived_on = TODAY - timedelta(days=1)
     r = client.post(
@@ -475,7 +434,7 @@ def test_archiving_twice_is_409(client: TestClient, coordinator: Actor, session:
 
 def test_archive_date_must_be_in_range(client: TestClient, coordinator: Actor, session: Session) -> None:
     group = make_group(session, started_on=TODAY - timedelta(days=10))
-    member = add_member(session, group, participant=make_participant(session))
+    member = make_membership(session, group, participant=make_participant(session))
     for archived_on in (TODAY - timedelta(days=11), TODAY + timedelta(days=1)):
         r = client.post(
             f"{URL}/{group.id}/archive", json={"archived_on": str(archived_on)}, headers=coordinator.headers
@@ -581,12 +540,12 @@ def test_staff_record_only_for_groups_they_admin(
     me = staff_actor.staff
     assert me is not None
     admined = make_group(session)
-    add_member(session, admined, staff=me, role=MemberRole.admin)
+    make_membership(session, admined, staff=me, role=MemberRole.admin)
     joined = make_group(session)
-    add_member(session, joined, staff=me, role=MemberRole.member)
+    make_membership(session, joined, staff=me, role=MemberRole.member)
     no_longer_admin = make_group(session)
-    add_member(session, no_longer_admin, staff=me, role=MemberRole.admin, ended_on=TODAY)
-    add_member(session, no_longer_admin, staff=me, role=MemberRole.member, started_on=TODAY)
+    make_membership(session, no_longer_admin, staff=me, role=MemberRole.admin, ended_on=TODAY)
+    make_membership(session, no_longer_admin, staff=me, role=MemberRole.member, started_on=TODAY)
     review = {"reviewed_on": str(TODAY), "reviewed_by_id": str(me.id)}
 
     assert (
@@ -619,7 +578,7 @@ def test_staff_who_are_not_admins_get_403_before_their_input_is_checked(
 ) -> None:
     member = make_actor(session, Role.staff)
     group = make_group(session)
-    add_member(session, group, staff=member.staff, role=MemberRole.member)
+    make_membership(session, group, staff=member.staff, role=MemberRole.member)
     r = client.post(
         f"{URL}/{group.id}/reviews",
         json={"reviewed_on": str(TODAY), "reviewed_by_id": str(uuid.uuid4())},

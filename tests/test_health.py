@@ -11,8 +11,8 @@ from httpx import Response
 
 from api.main import create_app
 from api.migrations import head_revision, upgrade
-from tests.factories import Actor
-from tests.scratch import scratch_database, scratch_engine
+from tests.kit.auth import Actor
+from tests.kit.databases import engine_for, throwaway_database
 
 PROBLEM = "application/problem+json"
 MIB = 1024 * 1024
@@ -48,7 +48,7 @@ def test_ready_at_head(client: TestClient) -> None:
 @pytest.fixture
 def behind(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, str]]:
     """A fresh app whose database is a throwaway one, left un-migrated for the test to set up."""
-    with scratch_database() as url, scratch_engine(url) as engine:
+    with throwaway_database() as url, engine_for(url) as engine:
         monkeypatch.setattr("api.health.get_engine", lambda: engine)
         with TestClient(create_app()) as client:
             yield client, url
@@ -73,7 +73,7 @@ def test_ready_is_503_one_migration_behind(behind: tuple[TestClient, str]) -> No
 
 
 def test_ready_is_503_when_the_database_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
-    with scratch_engine("sqlite:////nonexistent-dir/esafety.db") as engine:
+    with engine_for("sqlite:////nonexistent-dir/esafety.db") as engine:
         monkeypatch.setattr("api.health.get_engine", lambda: engine)
         with TestClient(create_app()) as client:
             body = _problem(client.get("/ready"), 503, "not_ready")

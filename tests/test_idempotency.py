@@ -15,8 +15,8 @@ from api.incidents.models import Incident
 from api.staff.models import Staff
 from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from api.webhooks.signing import new_secret
-from tests.clock import FixedClock
-from tests.factories import PASSWORD, Actor, token_headers
+from tests.kit.auth import PASSWORD, Actor, token_headers
+from tests.kit.clock import FixedClock
 
 URL = "/api/v1/staff"
 

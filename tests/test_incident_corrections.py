@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from api.audit import service as audit
 from api.audit.models import AuditEvent
 from api.incidents.models import IncidentCorrection
-from tests.factories import Actor
+from tests.kit.auth import Actor
 from tests.test_incidents import URL, report
 
 FIRST = "A leader messaged a young person from a personal account"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, text
 from sqlmodel import Session, col, func, select
 
 from api.audit.models import AuditEvent
@@ -21,14 +21,13 @@ from api.incidents.models import Incident, IncidentEntry, IncidentStatus, Incide
 from api.main import create_app
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
-from tests.factories import (
-    TODAY,
-    Actor,
-    incidents_make_group,
-    incidents_make_participant,
-    make_membership,
-    make_staff,
-)
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
+from tests.kit.statements import count_statements
 from tests.test_permission_matrix import served_routes
 
 URL = "/api/v1/incidents"
@@ -64,7 +63,7 @@ def report(client: TestClient, actor: Actor, **overrides: Any) -> dict[str, Any]
 def in_reach(session: Session, actor: Actor, *children: Participant) -> Group:
     """A group the member of staff and the children are in today, so the children are in the staff's reach."""
     assert actor.staff is not None
-    group = incidents_make_group(session)
+    group = make_group(session)
     make_membership(session, group, staff=actor.staff)
     for child in children:
         make_membership(session, group, participant=child)
@@ -106,7 +105,7 @@ def backdate(session: Session, incident_id: str, reported: datetime) -> None:
 def test_staff_report_defaults_reporter_and_starts_reported(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
-    child = incidents_make_participant(session)
+    child = make_participant(session)
     colleague = make_staff(session)
     group = in_reach(session, staff_actor, child)
     created = report(
@@ -160,7 +159,7 @@ def test_bad_report_is_422_naming_the_field_and_writes_nothing(
     client: TestClient, coordinator: Actor, session: Session, overrides: dict[str, Any], field: str
 ) -> None:
     if "participant_ids" in overrides:
-        overrides["participant_ids"][0] = str(incidents_make_participant(session).id)
+        overrides["participant_ids"][0] = str(make_participant(session).id)
     r = client.post(URL, json=incident_body(**overrides), headers=coordinator.headers)
     assert r.status_code == 422, r.text
     assert field in {e["field"] for e in r.json()["errors"]}
@@ -260,7 +259,7 @@ def test_patch_audits_before_and_after_and_never_changes_status(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     iid = report(client, coordinator)["id"]
-    group = incidents_make_group(session)
+    group = make_group(session)
     r = client.patch(
         f"{URL}/{iid}",
         json={
@@ -299,7 +298,7 @@ def test_patch_audits_before_and_after_and_never_changes_status(
 def test_staff_get_404_for_an_incident_they_did_not_report(
     client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
 ) -> None:
-    from tests.factories import make_actor
+    from tests.kit.auth import make_actor
 
     other = make_actor(session, staff_actor.role)
     mine = report(client, staff_actor)["id"]
@@ -333,7 +332,7 @@ def test_trustee_sees_stats_but_never_a_record(
 
 
 def test_list_filters(client: TestClient, coordinator: Actor, session: Session) -> None:
-    group = incidents_make_group(session)
+    group = make_group(session)
     a = report(client, coordinator, category="grooming", severity="critical", group_id=str(group.id))["id"]
     b = report(client, coordinator, occurred_at=(NOW - timedelta(days=40)).isoformat())["id"]
     move(client, coordinator, b, IncidentStatus.triaged)
@@ -439,7 +438,7 @@ def test_nothing_about_an_incident_can_be_deleted_or_replaced() -> None:
 def test_timeline_merges_everything_in_time_order(
     client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
 ) -> None:
-    child = incidents_make_participant(session)
+    child = make_participant(session)
     in_reach(session, staff_actor, child)
     iid = report(client, staff_actor, participant_ids=[str(child.id)])["id"]
     client.post(
@@ -485,7 +484,7 @@ def test_timeline_merges_everything_in_time_order(
 def test_notification_is_exactly_one_of_two_shapes(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
-    child, bystander = incidents_make_participant(session), incidents_make_participant(session)
+    child, bystander = make_participant(session), make_participant(session)
     in_reach(session, staff_actor, child, bystander)
     iid = report(client, staff_actor, participant_ids=[str(child.id)])["id"]
     url = f"{URL}/{iid}/notifications"
@@ -599,7 +598,7 @@ def _overdue(client: TestClient, actor: Actor, iid: str) -> bool:
 
 
 def test_overdue_flag_on_its_edges(client: TestClient, coordinator: Actor, session: Session) -> None:
-    child, sibling = incidents_make_participant(session), incidents_make_participant(session)
+    child, sibling = make_participant(session), make_participant(session)
     iid = report(client, coordinator, severity="high", participant_ids=[str(child.id), str(sibling.id)])["id"]
     assert _overdue(client, coordinator, iid) is False  # just reported
 
@@ -641,7 +640,7 @@ def test_overdue_flag_on_its_edges(client: TestClient, coordinator: Actor, sessi
 def test_overdue_only_for_high_or_critical_with_a_participant(
     client: TestClient, coordinator: Actor, session: Session, severity: str, with_child: bool, expected: bool
 ) -> None:
-    children = [str(incidents_make_participant(session).id)] if with_child else []
+    children = [str(make_participant(session).id)] if with_child else []
     iid = report(client, coordinator, severity=severity, participant_ids=children)["id"]
     backdate(session, iid, datetime.now(UTC) - timedelta(days=10))
     assert _overdue(client, coordinator, iid) is expected
@@ -651,22 +650,14 @@ def test_overdue_only_for_high_or_critical_with_a_participant(
 
 @pytest.fixture
 def statements(connection: Connection) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def _count(*args: Any) -> None:
-        # Savepoints are the test harness's transaction bookkeeping, not the route's queries.
-        if not str(args[2]).startswith(("SAVEPOINT", "RELEASE")):
-            seen.append(str(args[2]))
-
-    event.listen(connection, "before_cursor_execute", _count)
-    yield seen
-    event.remove(connection, "before_cursor_execute", _count)
+    with count_statements(connection) as seen:
+        yield seen
 
 
 def test_a_page_costs_the_same_queries_however_many_incidents(
     client: TestClient, coordinator: Actor, session: Session, statements: list[str]
 ) -> None:
-    child = incidents_make_participant(session)
+    child = make_participant(session)
 
     def queries_for_list() -> int:
         statements.clear()
@@ -688,7 +679,7 @@ def test_a_page_costs_the_same_queries_however_many_incidents(
 def test_stats_mask_small_counts_and_show_no_text(
     client: TestClient, coordinator: Actor, trustee: Actor, session: Session
 ) -> None:
-    child = incidents_make_participant(session, full_name="Zebedee Unique-Name")
+    child = make_participant(session, full_name="Zebedee Unique-Name")
     for _ in range(3):
         report(client, coordinator, participant_ids=[str(child.id)])
     grooming = report(

@@ -19,9 +19,9 @@ from api.auth.models import User, UserUpdate
 from api.auth.principal import user_principal
 from api.auth.roles import Role
 from api.staff.models import Staff
-from tests.clock import FixedClock
-from tests.factories import Actor, make_actor, make_api_key
-from tests.live import live_app
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.clock import FixedClock
+from tests.kit.servers import live_app
 from tests.test_concurrency import together
 
 STAFF = "/api/v1/staff"

@@ -13,14 +13,12 @@ from api.audit.models import AuditEvent
 from api.groups.models import Group, GroupStatus
 from api.memberships import service
 from api.memberships.models import MemberRole, Membership
-from tests.factories import (
-    TODAY,
-    Actor,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-)
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
 
 URL = "/api/v1/memberships"
 

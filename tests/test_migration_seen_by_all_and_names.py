@@ -10,16 +10,16 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from api.migrations import upgrade
-from tests.scratch import scratch_database, scratch_engine
+from tests.kit.databases import engine_for, throwaway_database
 
 BEFORE = "5e7d9c1a2b3f"
 
 
 def test_seen_by_all_said_only_by_the_old_default_becomes_unknown_and_duplicate_names_survive() -> None:
     now = datetime.now(UTC)
-    with scratch_database() as url:
+    with throwaway_database() as url:
         upgrade(url, BEFORE)
-        with scratch_engine(url) as engine, engine.begin() as conn:
+        with engine_for(url) as engine, engine.begin() as conn:
             group = sa.table(
                 "online_group",
                 sa.column("id", sa.Uuid()),
@@ -65,7 +65,7 @@ def test_seen_by_all_said_only_by_the_old_default_becomes_unknown_and_duplicate_
                     )
                 )
         upgrade(url)
-        with scratch_engine(url) as engine, engine.connect() as conn:
+        with engine_for(url) as engine, engine.connect() as conn:
             seen_by_all: dict[str, object] = dict(
                 conn.execute(sa.text("SELECT name, messages_seen_by_all FROM online_group")).all()
             )

@@ -16,20 +16,20 @@ from sqlmodel import SQLModel
 import api.models  # noqa: F401 - registers every table on the metadata
 from api.db import UTCDateTime
 from api.migrations import current_revision, downgrade, head_revision, upgrade
-from tests.scratch import scratch_database, scratch_engine
+from tests.kit.databases import engine_for, throwaway_database
 
 VERSION_TABLE = "alembic_version"
 
 
 def _tables(url: str) -> set[str]:
-    with scratch_engine(url) as engine:
+    with engine_for(url) as engine:
         return set(inspect(engine).get_table_names()) - {VERSION_TABLE}
 
 
 def test_models_and_migrations_agree() -> None:
-    with scratch_database() as url:
+    with throwaway_database() as url:
         upgrade(url)
-        with scratch_engine(url) as engine, engine.connect() as conn:
+        with engine_for(url) as engine, engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             diff: list[Any] = compare_metadata(context, SQLModel.metadata)
     assert diff == [], (
@@ -40,16 +40,16 @@ def test_models_and_migrations_agree() -> None:
 
 def test_upgrade_downgrade_upgrade() -> None:
     expected = set(SQLModel.metadata.tables)
-    with scratch_database() as url:
+    with throwaway_database() as url:
         upgrade(url)
         assert _tables(url) == expected
         downgrade(url, "base")
         assert _tables(url) == set()
-        with scratch_engine(url) as engine, engine.connect() as conn:
+        with engine_for(url) as engine, engine.connect() as conn:
             assert current_revision(conn) is None
         upgrade(url)
         assert _tables(url) == expected
-        with scratch_engine(url) as engine, engine.connect() as conn:
+        with engine_for(url) as engine, engine.connect() as conn:
             assert current_revision(conn) == head_revision()
 
 
@@ -68,9 +68,9 @@ def test_the_publication_guard_migration_stores_phones_in_e164() -> None:
     )
     now = datetime.now(UTC)
     typed = ["07700 900123", "+44 (0)7700 900456", "call me", None]
-    with scratch_database() as url:
+    with throwaway_database() as url:
         upgrade(url, "56d97493b4f6")
-        with scratch_engine(url) as engine, engine.begin() as conn:
+        with engine_for(url) as engine, engine.begin() as conn:
             for i, phone in enumerate(typed):
                 conn.execute(
                     sa.insert(participant).values(
@@ -86,7 +86,7 @@ def test_the_publication_guard_migration_stores_phones_in_e164() -> None:
                     )
                 )
         upgrade(url)
-        with scratch_engine(url) as engine, engine.connect() as conn:
+        with engine_for(url) as engine, engine.connect() as conn:
             rows = conn.execute(
                 sa.text("SELECT full_name, carer_phone, version FROM participant ORDER BY full_name")
             )

@@ -26,8 +26,12 @@ from api.config import get_settings
 from api.db import make_engine, request_writes, utcnow
 from api.idempotency.store import KeyInUse, claim, renew
 from tests import conftest
-from tests.factories import TODAY, Actor, make_actor, make_participant, make_staff
-from tests.live import live_server, throwaway_database
+from tests.kit.auth import Actor, make_actor
+from tests.kit.clock import TODAY
+from tests.kit.databases import throwaway_database
+from tests.kit.participants import make_participant
+from tests.kit.servers import live_server
+from tests.kit.staff import make_staff
 from tests.test_idempotency import _row, body, keyed
 
 PROBLEM = "application/problem+json"
@@ -144,7 +148,7 @@ def test_requests_waiting_for_a_connection_get_a_503_after_the_pool_timeout(
     """Every connection busy: the queued request got 500 text/plain after 30 s (the pool's TimeoutError was
     not mapped); now a 503 problem after DATABASE_POOL_TIMEOUT_SECONDS."""
     monkeypatch.setattr(get_settings(), "database_pool_timeout_seconds", 0.5)
-    with throwaway_database() as url:
+    with throwaway_database(migrated=True) as url:
         engine = make_engine(url)
         with Session(engine, expire_on_commit=False) as session:
             coordinator = make_actor(session, Role.coordinator, coordinator=True)
@@ -168,7 +172,7 @@ def test_a_writer_held_up_past_the_statement_timeout_gets_a_503_and_its_retry_su
     than DATABASE_STATEMENT_TIMEOUT_SECONDS: the write is a 503 that changed nothing, and a retry once the
     other transaction ends goes through."""
     monkeypatch.setattr(get_settings(), "database_statement_timeout_seconds", 1.0)
-    with throwaway_database() as url:
+    with throwaway_database(migrated=True) as url:
         engine = make_engine(url)
         try:
             with Session(engine, expire_on_commit=False) as session:

@@ -10,13 +10,11 @@ from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
 from api.memberships.models import Membership
-from tests.factories import (
-    TODAY,
-    Actor,
-    make_group,
-    make_membership,
-    make_participant,
-)
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 
 URL = "/api/v1/participants"
 

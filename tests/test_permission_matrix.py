@@ -17,7 +17,7 @@ from sqlmodel import Session
 from api.auth.principal import current_principal
 from api.auth.roles import ApiKeyScope, Permission, Role, permissions_for
 from api.main import create_app
-from tests.factories import make_actor, make_api_key
+from tests.kit.auth import make_actor, make_api_key
 from tests.matrix import EXPECTED
 from tests.matrix.roles import Caller
 

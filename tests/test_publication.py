@@ -16,14 +16,12 @@ from api.audit.models import AuditEvent
 from api.config import get_settings
 from api.consents.models import ConsentKind, GivenBy, Purpose
 from api.participants.models import Participant
-from tests.factories import (
-    Actor,
-    consents_make_consent,
-    consents_make_group,
-    consents_make_membership,
-    consents_make_participant,
-    make_staff,
-)
+from tests.kit.auth import Actor
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
 
 URL = "/api/v1/publication-checks"
 HIDDEN = "A protected person's detail"
@@ -43,11 +41,11 @@ def post(client: TestClient, caller: Actor, **body: Any) -> Any:
 
 
 def in_group_of(session: Session, staff_caller: Actor, *participants: Participant) -> None:
-    group = consents_make_group(session)
+    group = make_group(session)
     assert staff_caller.staff is not None
-    consents_make_membership(session, group, staff=staff_caller.staff)
+    make_membership(session, group, staff=staff_caller.staff)
     for p in participants:
-        consents_make_membership(session, group, participant=p)
+        make_membership(session, group, participant=p)
 
 
 # --- everyone the policy protects, as the coordinator sees it --------------------------------------------
@@ -56,7 +54,7 @@ def in_group_of(session: Session, staff_caller: Actor, *participants: Participan
 def test_every_protected_detail_is_found_in_any_spelling(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    child = consents_make_participant(
+    child = make_participant(
         session,
         full_name="Søren Dahl",
         personal_email="soren.d@example.org",
@@ -65,7 +63,7 @@ def test_every_protected_detail_is_found_in_any_spelling(
         carer_email="niamh.obrien@example.org",
         carer_phone="07700 900777",
     )
-    consents_make_consent(session, child, given_by_name="Mary-Jane Okoro")
+    make_consent(session, child, given_by_name="Mary-Jane Okoro")
     leader = make_staff(session, full_name="Łukasz Wiśniewski", personal_phone="07700 900222")
     text = (
         "<p>Well done <b>Soren</b>&nbsp;Dahl! Thanks to Niamh O Brien (07700/900777) and Mary Jane Okoro.</p>"
@@ -92,7 +90,7 @@ def test_every_protected_detail_is_found_in_any_spelling(
 def test_plain_text_with_no_protected_detail_is_clean(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    consents_make_participant(session, full_name="Sam Lee", carer_phone="07700 900123")
+    make_participant(session, full_name="Sam Lee", carer_phone="07700 900123")
     body = post(client, coordinator, text="Sam Leeds Youth Orchestra played on Saturday; call 0161 496 0000.")
     assert body == {"clean": True, "read_as": "text/plain", "matches": [], "purpose": None, "pictured": []}
 
@@ -100,7 +98,7 @@ def test_plain_text_with_no_protected_detail_is_clean(
 def test_the_directory_follows_changes_to_the_records(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    child = consents_make_participant(session, full_name="Ellis Fairweather")
+    child = make_participant(session, full_name="Ellis Fairweather")
     assert post(client, coordinator, text="Ellis Fairweather")["clean"] is False
     r = client.patch(
         f"/api/v1/participants/{child.id}", json={"full_name": "Ellis Brook"}, headers=coordinator.headers
@@ -116,8 +114,8 @@ def test_the_directory_follows_changes_to_the_records(
 def test_staff_learn_only_the_span_for_people_outside_their_reach(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
-    mine = consents_make_participant(session, full_name="Kit Fairbrook", carer_phone="07700 900456")
-    other = consents_make_participant(
+    mine = make_participant(session, full_name="Kit Fairbrook", carer_phone="07700 900456")
+    other = make_participant(
         session, full_name="Ellis Fairweather", carer_name="Joanne Brennan", carer_phone="07700 900777"
     )
     in_group_of(session, staff_actor, mine)
@@ -209,7 +207,7 @@ def test_checks_are_rate_limited_per_user(
 def test_every_check_is_audited_without_its_text(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    consents_make_participant(session, full_name="Kit Fairbrook", carer_phone="07700 900456")
+    make_participant(session, full_name="Kit Fairbrook", carer_phone="07700 900456")
     post(client, coordinator, text="Kit Fairbrook, 07700 900456, and friends")
     client.post(URL, json={"text": " ".join(["07700 900456"] * 60)}, headers=coordinator.headers)
     events = session.exec(
@@ -232,10 +230,10 @@ def test_every_check_is_audited_without_its_text(
 def test_a_photo_of_two_children_one_without_website_consent(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
-    covered = consents_make_participant(session)
-    consents_make_consent(session, covered, purposes=[Purpose.website, Purpose.social_media])
-    not_covered = consents_make_participant(session)
-    consents_make_consent(session, not_covered, purposes=[Purpose.social_media])
+    covered = make_participant(session)
+    make_consent(session, covered, purposes=[Purpose.website, Purpose.social_media])
+    not_covered = make_participant(session)
+    make_consent(session, not_covered, purposes=[Purpose.social_media])
     in_group_of(session, staff_actor, covered, not_covered)
     ids = [str(covered.id), str(not_covered.id)]
     body = post(
@@ -257,10 +255,10 @@ def test_a_photo_of_two_children_one_without_website_consent(
 def test_consent_decisions_are_the_compliance_engines(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    withdrawn = consents_make_participant(session)
-    consents_make_consent(session, withdrawn, withdrawn_on=clock.today() - timedelta(days=1))
-    never = consents_make_participant(session)
-    consents_make_consent(session, never, kind=ConsentKind.esafety_agreement, purposes=[])
+    withdrawn = make_participant(session)
+    make_consent(session, withdrawn, withdrawn_on=clock.today() - timedelta(days=1))
+    never = make_participant(session)
+    make_consent(session, never, kind=ConsentKind.esafety_agreement, purposes=[])
     body = post(
         client,
         coordinator,
@@ -275,11 +273,11 @@ def test_consent_decisions_are_the_compliance_engines(
 def test_pictured_outside_reach_is_refused_exactly_as_an_unknown_id(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
-    mine = consents_make_participant(session)
-    consents_make_consent(session, mine)
+    mine = make_participant(session)
+    make_consent(session, mine)
     in_group_of(session, staff_actor, mine)
-    elsewhere = consents_make_participant(session)
-    consents_make_consent(session, elsewhere)
+    elsewhere = make_participant(session)
+    make_consent(session, elsewhere)
 
     def refusal(pid: uuid.UUID) -> dict[str, Any]:
         r = client.post(
@@ -315,7 +313,7 @@ def test_a_list_of_names_to_try_is_refused(
     client: TestClient, staff_actor: Actor, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One out-of-reach child among thousands of guesses would otherwise be pointed out by its span.
-    consents_make_participant(session, full_name="Ellis Fairweather")
+    make_participant(session, full_name="Ellis Fairweather")
     monkeypatch.setattr(get_settings(), "publication_max_name_starts", 50)
     guesses = "\n".join(f"Ellis Surname{i}" for i in range(50))
     r = client.post(URL, json={"text": guesses + "\nEllis Fairweather"}, headers=staff_actor.headers)
@@ -346,7 +344,7 @@ def test_a_list_of_names_to_try_is_refused(
 def test_bad_photo_requests_name_the_field(
     client: TestClient, coordinator: Actor, session: Session, extra: dict[str, Any], field: str
 ) -> None:
-    pid = str(consents_make_participant(session).id)
+    pid = str(make_participant(session).id)
     body = {
         "text": "Photos",
         **{
@@ -386,8 +384,8 @@ def test_unknown_fields_are_rejected(client: TestClient, coordinator: Actor) -> 
 def test_a_young_persons_own_signature_is_their_name_and_staff_personal_numbers_stay_unread(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    child = consents_make_participant(session, full_name="Aoife Byrne")
-    consents_make_consent(session, child, given_by=GivenBy.participant, given_by_name="Aoife M. Byrne")
+    child = make_participant(session, full_name="Aoife Byrne")
+    make_consent(session, child, given_by=GivenBy.participant, given_by_name="Aoife M. Byrne")
     r = client.post(
         "/api/v1/staff",
         json={

@@ -1,18 +1,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlmodel import Session, select
 
 from api import ratelimit
 from api.config import get_settings
 from api.errors import TooManyRequests
 from api.ratelimit import ApiKeyRateWindow
-from tests.factories import Actor, make_api_key
+from tests.kit.auth import Actor, make_api_key
+from tests.kit.statements import count_statements
 
 URL = "/api/v1/staff"
 # Thirty seconds into a minute: Retry-After is then exactly 30.
@@ -66,18 +65,9 @@ def test_a_new_window_starts_the_count_again(session: Session, integration: Acto
 
 def test_counting_is_one_statement(session: Session, integration: Actor) -> None:
     assert integration.key is not None
-    statements: list[str] = []
-
-    def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "api_key_rate_window" in statement:
-            statements.append(statement)
-
-    connection = session.connection()
-    event.listen(connection, "before_cursor_execute", _record)
-    try:
+    with count_statements(session, savepoints=True) as seen:
         ratelimit.hit(session, api_key_id=integration.key.id, limit=10, now=NOW)
         ratelimit.hit(session, api_key_id=integration.key.id, limit=10, now=NOW)
-    finally:
-        event.remove(connection, "before_cursor_execute", _record)
+    statements = [s for s in seen if "api_key_rate_window" in s]
     assert len(statements) == 2
     assert all(s.lstrip().upper().startswith("INSERT") and "ON CONFLICT" in s.upper() for s in statements)

@@ -22,22 +22,21 @@ from sqlmodel import Session
 from api.auth.reach import Extent, Record
 from api.auth.reach_table import READ_REACH, WRITE_REACH
 from api.auth.roles import ApiKeyScope, Role
-from api.compliance.models import Waiver
-from api.groups.models import Platform
-from api.incidents.models import Category, Incident, IncidentParticipant, Severity
+from api.groups.models import Group
+from api.incidents.models import IncidentStatus, Severity
 from api.participants.models import Participant
-from api.rosters.models import GroupRoster, Match, RosterEntry
-from tests.factories import (
-    TODAY,
-    Actor,
-    consents_make_consent,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-)
+from api.rosters.models import Match
+from api.staff.models import Staff
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.clock import TODAY
+from tests.kit.compliance import make_waiver
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.incidents import make_incident
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.rosters import make_roster, make_roster_entry
+from tests.kit.staff import make_staff
 from tests.matrix import EXPECTED
 from tests.matrix.roles import Caller
 from tests.test_permission_matrix import ROUTES
@@ -83,52 +82,21 @@ class World:
     child_out: Participant
 
 
-def _incident(session: Session, reporter: uuid.UUID, child: Participant, group: uuid.UUID) -> uuid.UUID:
-    incident = Incident(
-        category=Category.cyberbullying,
-        severity=Severity.low,
-        occurred_at=datetime.now(UTC) - timedelta(days=1),
-        summary="Unkind messages",
-        reported_by_id=reporter,
-        group_id=group,
+def _incident(session: Session, group: Group, reporter: Staff, child: Participant) -> uuid.UUID:
+    """A newly reported, low-severity incident in the group naming the child."""
+    incident = make_incident(
+        session, group, reporter, participants=[child], severity=Severity.low, status=IncidentStatus.reported
     )
-    session.add(incident)
-    session.flush()
-    session.add(IncidentParticipant(incident_id=incident.id, participant_id=child.id))
-    session.commit()
     return incident.id
 
 
-def _waiver(session: Session, group: uuid.UUID) -> uuid.UUID:
-    waiver = Waiver(
-        group_id=group,
-        rule_id="GRP-REVIEWED",
-        reason="Review booked",
-        expires_on=TODAY + timedelta(days=30),
-        granted_by_label="coordinator",
-    )
-    session.add(waiver)
-    session.commit()
-    return waiver.id
-
-
-def _roster(session: Session, group: uuid.UUID, child: Participant) -> tuple[uuid.UUID, uuid.UUID]:
+def _roster(session: Session, group: Group, child: Participant) -> tuple[uuid.UUID, uuid.UUID]:
     """A roster of the group whose one entry is the child, as the platform shows them (their name): the
     roster's id and the entry's."""
-    roster = GroupRoster(
-        group_id=group, platform=Platform.facebook_group, captured_on=TODAY, uploaded_by_type="user"
+    roster = make_roster(session, group)
+    entry = make_roster_entry(
+        session, roster, display_name=child.full_name, match=Match.probable, participant_id=child.id
     )
-    session.add(roster)
-    session.flush()
-    entry = RosterEntry(
-        roster_id=roster.id,
-        row=2,
-        display_name=child.full_name,
-        match=Match.probable,
-        participant_id=child.id,
-    )
-    session.add(entry)
-    session.commit()
     return roster.id, entry.id
 
 
@@ -161,24 +129,20 @@ def world(session: Session) -> World:
             "group": (group_a.id, group_b.id),
             "membership": (member_a.id, member_b.id),
             "consent": (
-                consents_make_consent(session, child_a).id,
-                consents_make_consent(session, child_b).id,
+                make_consent(session, child_a).id,
+                make_consent(session, child_b).id,
             ),
             "incident": (
-                _incident(session, staff.staff.id, child_a, group_a.id),
-                _incident(session, coordinator.staff.id, child_b, group_b.id),
+                _incident(session, group_a, staff.staff, child_a),
+                _incident(session, group_b, coordinator.staff, child_b),
             ),
             # Staff records are a directory every staff reader sees; a staff compliance report is one's own.
             "staff": (staff.staff.id, other_staff.id),
-            "waiver": (_waiver(session, group_a.id), _waiver(session, group_b.id)),
+            "waiver": (make_waiver(session, group_a).id, make_waiver(session, group_b).id),
             **dict(
                 zip(
                     ("roster", "roster_entry"),
-                    zip(
-                        _roster(session, group_a.id, child_a),
-                        _roster(session, group_b.id, child_b),
-                        strict=True,
-                    ),
+                    zip(_roster(session, group_a, child_a), _roster(session, group_b, child_b), strict=True),
                     strict=True,
                 )
             ),

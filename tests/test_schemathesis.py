@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.main import create_app
-from tests.factories import Actor
+from tests.kit.auth import Actor
 
 MAX_EXAMPLES = 10
 CHECKS = [

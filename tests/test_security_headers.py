@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from api.config import get_settings
 from api.main import create_app
-from tests.factories import PASSWORD, Actor
+from tests.kit.auth import PASSWORD, Actor
 from tests.test_permission_matrix import served_routes
 
 EXPECTED = {

@@ -18,8 +18,9 @@ from api.audit.models import AuditEvent
 from api.auth.roles import Role
 from api.auth.throttle import LoginThrottle
 from api.db import make_engine
-from tests.factories import PASSWORD, make_actor
-from tests.live import served_by_workers, throwaway_database
+from tests.kit.auth import PASSWORD, make_actor
+from tests.kit.databases import throwaway_database
+from tests.kit.servers import served_by_workers
 
 TOKEN = "/api/v1/auth/token"
 CHECKS = ("auth.sign_in_failed", "auth.sign_in")
@@ -66,7 +67,7 @@ def burst(base: str, forms: list[dict[str, str]], after_first_429: dict[str, str
 
 
 def live(test: Callable[[str, Engine], None]) -> None:
-    with throwaway_database() as url:
+    with throwaway_database(migrated=True) as url:
         engine = make_engine(url)
         try:
             with served_by_workers(url, workers=2, **SETTINGS) as base:

@@ -8,7 +8,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
-from tests.factories import TODAY, Actor, make_staff
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.staff import make_staff
 
 URL = "/api/v1/staff"
 

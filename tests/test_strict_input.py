@@ -26,7 +26,9 @@ from api.main import create_app
 from api.memberships.models import Membership, MembershipUpdate
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
 from api.staff.models import Staff, StaffCreate, StaffUpdate
-from tests.factories import TODAY, Actor, make_staff
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.staff import make_staff
 
 STAFF = "/api/v1/staff"
 SCALARS = (date, datetime, int, bool)

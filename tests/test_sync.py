@@ -10,16 +10,13 @@ from sqlmodel import Session, func, select
 from api.compliance import service as compliance
 from api.memberships.models import MemberRole
 from api.staff.models import Staff
-from tests.factories import (
-    TODAY,
-    Actor,
-    compliance_bulk_groups,
-    compliance_compliant_group,
-    compliance_declaration,
-    compliance_member,
-    make_staff,
-)
-from tests.test_compliance_api import count_queries
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.compliance import bulk_groups, make_compliant_group
+from tests.kit.declarations import make_declaration
+from tests.kit.memberships import make_membership
+from tests.kit.staff import make_staff
+from tests.kit.statements import count_statements
 
 URL = "/api/v1/sync/staff"
 
@@ -93,7 +90,7 @@ def test_missing_external_id_and_oversized_batches(client: TestClient, integrati
 
 def test_a_read_only_key_cannot_sync(client: TestClient, session: Session) -> None:
     from api.auth.roles import ApiKeyScope
-    from tests.factories import make_api_key
+    from tests.kit.auth import make_api_key
 
     reader = make_api_key(session, scopes=(ApiKeyScope.read,))
     assert client.post(URL, json={"records": [person(1)]}, headers=reader.headers).status_code == 403
@@ -107,7 +104,7 @@ def test_a_departed_admin_turns_a_compliant_group_non_compliant(
 ) -> None:
 
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     admin = person(
         500,
         employment_type="employee",
@@ -120,8 +117,8 @@ def test_a_departed_admin_turns_a_compliant_group_non_compliant(
     assert created["groups_changed"] == []  # new to the service: in no group yet
     staff = session.get(Staff, uuid.UUID(created["results"][0]["id"]))
     assert staff is not None
-    compliance_declaration(session, staff)  # GRP-STAFF-DECLARATIONS: the CRM does not carry declarations
-    compliance_member(session, group, staff=staff, role=MemberRole.admin)
+    make_declaration(session, staff)  # GRP-STAFF-DECLARATIONS: the CRM does not carry declarations
+    make_membership(session, group, staff=staff, role=MemberRole.admin)
     report = f"/api/v1/groups/{group.id}/compliance"
     assert client.get(report, headers=coordinator.headers).json()["status"] == "compliant"
 
@@ -143,11 +140,11 @@ def test_an_edit_that_keeps_the_status_lists_no_group(
 ) -> None:
 
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     created = client.post(URL, json={"records": [person(501)]}, headers=integration.headers).json()
     staff = session.get(Staff, uuid.UUID(created["results"][0]["id"]))
     assert staff is not None
-    compliance_member(session, group, staff=staff)
+    make_membership(session, group, staff=staff)
     before = client.get(f"/api/v1/groups/{group.id}/compliance", headers=coordinator.headers).json()
     body = client.post(
         URL, json={"records": [person(501, job_title="Tutor")]}, headers=integration.headers
@@ -163,8 +160,8 @@ def test_group_statuses_take_the_same_queries_for_2_and_40_groups(engine: Engine
     admins = (make_staff(session), make_staff(session))
     counts = []
     for n in (2, 40):
-        ids = compliance_bulk_groups(session, n, admins)
-        with count_queries(engine) as statements:
+        ids = bulk_groups(session, n, admins)
+        with count_statements(engine) as statements:
             statuses = compliance.group_statuses(session=session, group_ids=ids, as_of=TODAY)
         assert set(statuses) == set(ids)
         counts.append(len(statements))

@@ -14,14 +14,12 @@ from api.audit.models import AuditEvent
 from api.consents.models import Consent, ConsentKind
 from api.memberships.models import Membership
 from api.participants.models import Participant
-from tests.factories import (
-    TODAY,
-    Actor,
-    compliance_compliant_group,
-    consents_make_group,
-    consents_make_membership,
-    consents_make_participant,
-)
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.compliance import make_compliant_group
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 
 URL = "/api/v1/consents/by-external-id"
 SYNC = "/api/v1/sync/consents"
@@ -42,7 +40,7 @@ def consent(**overrides: Any) -> dict[str, Any]:
 
 
 def child(session: Session, external_id: str = "crm-p-1") -> Participant:
-    return consents_make_participant(session, external_id=external_id)
+    return make_participant(session, external_id=external_id)
 
 
 def actions(session: Session) -> list[str]:
@@ -196,10 +194,10 @@ def test_staff_do_not_push_by_the_crms_id(client: TestClient, staff_actor: Actor
     # The CRM's ids are unique across the organisation: a push by staff would tell them whether an id is
     # taken by a consent out of their reach. Staff record consents with POST /consents instead.
     assert staff_actor.staff is not None
-    group = consents_make_group(session)
+    group = make_group(session)
     mine = child(session, "crm-p-mine")
-    consents_make_membership(session, group, staff=staff_actor.staff)
-    consents_make_membership(session, group, participant=mine)
+    make_membership(session, group, staff=staff_actor.staff)
+    make_membership(session, group, participant=mine)
     child(session, "crm-p-other")
     for external in ("crm-p-mine", "crm-p-other"):
         r = client.put(
@@ -255,7 +253,7 @@ def test_withdrawing_an_image_consent_is_reported_as_a_group_change(
     client: TestClient, integration: Actor, coordinator: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     member_id = session.exec(
         select(Membership.participant_id).where(
             Membership.group_id == group.id, col(Membership.participant_id).is_not(None)

@@ -16,7 +16,7 @@ from api.config import Settings, get_settings
 from api.db import utcnow
 from api.participants import service as participants
 from api.participants.models import Participant
-from tests.factories import Actor
+from tests.kit.auth import Actor
 from tests.test_idempotency import _row, keyed
 from tests.test_sync_participants import SYNC, child
 

@@ -11,7 +11,10 @@ from sqlmodel import Session, col, select
 from api.audit.models import AuditEvent
 from api.memberships.models import Membership
 from api.participants.models import Participant
-from tests.factories import TODAY, Actor, compliance_compliant_group
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.compliance import make_compliant_group
+from tests.kit.memberships import make_membership
 
 URL = "/api/v1/participants/by-external-id"
 SYNC = "/api/v1/sync/participants"
@@ -64,9 +67,8 @@ def test_a_leaving_date_is_an_ordinary_edit_and_memberships_stay(
 ) -> None:
     created = client.put(f"{URL}/crm-p-3", json=child(), headers=integration.headers).json()
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
-    session.add(Membership(group_id=group.id, participant_id=uuid.UUID(created["id"]), started_on=TODAY))
-    session.commit()
+    group = make_compliant_group(session, coordinator.staff)
+    make_membership(session, group, participant_id=uuid.UUID(created["id"]), started_on=TODAY)
     left = client.put(f"{URL}/crm-p-3", json=child(left_on=str(TODAY)), headers=integration.headers)
     assert left.status_code == 200
     assert left.json()["is_current"] is False
@@ -138,7 +140,7 @@ def test_a_participant_who_left_but_is_still_in_a_group_is_reported(
     client: TestClient, integration: Actor, coordinator: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
+    group = make_compliant_group(session, coordinator.staff)
     member = session.exec(
         select(Participant)
         .join(Membership, col(Membership.participant_id) == col(Participant.id))

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
-from tests.clock import FixedClock
-from tests.factories import Actor, token_headers
+from tests.kit.auth import Actor, token_headers
+from tests.kit.clock import FixedClock
 
 TECHNOLOGIES = "/api/v1/technologies"
 RULE = "ORG-TECHNOLOGY-ASSESSED"

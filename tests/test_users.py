@@ -13,7 +13,9 @@ from api.auth.models import User, UserUpdate
 from api.auth.principal import user_principal
 from api.auth.roles import Role
 from api.errors import Conflict
-from tests.factories import PASSWORD, TODAY, Actor, make_actor, make_staff
+from tests.kit.auth import PASSWORD, Actor, make_actor
+from tests.kit.clock import TODAY
+from tests.kit.staff import make_staff
 
 URL = "/api/v1/users"
 ME_URL = "/api/v1/auth/me"

@@ -23,7 +23,7 @@ from api.webhooks import service as webhooks
 from api.webhooks.destinations import RefusedDestination, check_url, literal_address, refusal, vet
 from api.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent
 from api.webhooks.worker import deliver_due
-from tests.factories import Actor
+from tests.kit.auth import Actor
 from tests.test_webhooks import URL, Receiver, receiver  # noqa: F401  (the receiver fixture)
 
 INTERNAL_URLS = [

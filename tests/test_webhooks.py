@@ -23,10 +23,9 @@ from api.audit.models import AuditEvent
 from api.auth.roles import Role
 from api.config import get_settings
 from api.db import utcnow
-from api.groups.models import Group, JoinApproval, Platform, Visibility
 from api.incidents.models import Severity
 from api.main import create_app
-from api.memberships.models import MemberRole, Membership
+from api.memberships.models import MemberRole
 from api.webhooks import destinations
 from api.webhooks import service as webhooks
 from api.webhooks.models import (
@@ -41,7 +40,11 @@ from api.webhooks.signing import new_secret
 from api.webhooks.worker import BACKOFF, _claim
 from api.webhooks.worker import deliver_due as worker_deliver_due
 from tests.conftest import BACKEND
-from tests.factories import TODAY, Actor, make_staff, make_user
+from tests.kit.auth import Actor, make_user
+from tests.kit.clock import TODAY
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.staff import make_staff
 
 URL = "/api/v1/webhooks"
 ALL_EVENTS = [e.value for e in WebhookEvent]
@@ -119,28 +122,6 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     given = [s.split(",", 1)[1] for s in headers["webhook-signature"].split() if s.startswith("v1,")]
     return any(hmac.compare_digest(expected, g) for g in given)
-
-
-def make_group(session: Session) -> Group:
-    group = Group(
-        name=f"Band {uuid.uuid4().hex[:6]}",
-        platform=Platform.whatsapp,
-        visibility=Visibility.closed,
-        join_approval=JoinApproval.admins_only,
-        started_on=TODAY - timedelta(days=100),
-    )
-    session.add(group)
-    session.commit()
-    return group
-
-
-def add_member(session: Session, group: Group, staff_id: uuid.UUID) -> Membership:
-    membership = Membership(
-        group_id=group.id, staff_id=staff_id, role=MemberRole.admin, started_on=TODAY - timedelta(days=50)
-    )
-    session.add(membership)
-    session.commit()
-    return membership
 
 
 def deliveries(session: Session) -> list[WebhookDelivery]:
@@ -258,7 +239,7 @@ def test_leaving_while_still_in_a_group_announces_ids_only(
     register(client, coordinator, "https://crm.example.org/hooks", ["staff.left_with_access"])
     leaver = make_staff(session, full_name="Dana Leaver", email="dana@moremusic.org.uk")
     group = make_group(session)
-    add_member(session, group, leaver.id)
+    make_membership(session, group, staff=leaver, role=MemberRole.admin)
     make_user(session, leaver, Role.staff)
     r = client.post(
         f"/api/v1/staff/{leaver.id}/leave", json={"left_on": str(TODAY)}, headers=coordinator.headers
@@ -286,7 +267,7 @@ def test_leaving_with_nothing_left_to_remove_announces_nothing(
     register(client, coordinator, "https://crm.example.org/hooks", ["staff.left_with_access"])
     leaver = make_staff(session)
     group = make_group(session)
-    membership = add_member(session, group, leaver.id)
+    membership = make_membership(session, group, staff=leaver, role=MemberRole.admin)
     membership.ended_on = TODAY
     session.add(membership)
     session.commit()
@@ -301,7 +282,7 @@ def test_a_failed_staff_change_queues_no_event(
     register(client, coordinator, "https://crm.example.org/hooks", ["staff.left_with_access"])
     taken = make_staff(session)
     leaver = make_staff(session)
-    add_member(session, make_group(session), leaver.id)
+    make_membership(session, make_group(session), staff=leaver, role=MemberRole.admin)
     r = client.patch(
         f"/api/v1/staff/{leaver.id}",
         json={"left_on": str(TODAY), "email": taken.email},
@@ -324,7 +305,7 @@ def test_fails_twice_then_delivers_on_the_third_try_after_a_restart(
 ) -> None:
     hook = register(client, coordinator, receiver.url, ["staff.left_with_access"])
     leaver = make_staff(session)
-    add_member(session, make_group(session), leaver.id)
+    make_membership(session, make_group(session), staff=leaver, role=MemberRole.admin)
     client.post(f"/api/v1/staff/{leaver.id}/leave", json={"left_on": str(TODAY)}, headers=coordinator.headers)
     t0 = utcnow()
 

@@ -15,7 +15,9 @@ from api import clock
 from api.compliance.rules import grp_messages_seen_by_all as seen_by_all
 from api.compliance.rules.base import Outcome
 from tests.compliance import builders as b
-from tests.factories import Actor, compliance_compliant_group, consents_make_participant
+from tests.kit.auth import Actor
+from tests.kit.compliance import make_compliant_group
+from tests.kit.participants import make_participant
 
 GROUPS = "/api/v1/groups"
 
@@ -33,7 +35,7 @@ def _consent(person_id: object, **overrides: Any) -> dict[str, Any]:
 def test_a_carer_cannot_agree_the_young_peoples_code_of_conduct(
     client: TestClient, session: Session, coordinator: Actor, integration: Actor
 ) -> None:
-    person = consents_make_participant(session, external_id="crm-p-9")
+    person = make_participant(session, external_id="crm-p-9")
     carer = _consent(person.id, given_by="parent_carer", given_by_name="A Carer")
     r = client.post("/api/v1/consents", json=carer, headers=coordinator.headers)
     assert r.status_code == 422, r.text
@@ -88,7 +90,7 @@ def test_changing_platform_asks_the_question_again_and_null_may_be_recorded(
     client: TestClient, session: Session, coordinator: Actor
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)  # a Facebook group: seen by all
+    group = make_compliant_group(session, coordinator.staff)  # a Facebook group: seen by all
     url = f"{GROUPS}/{group.id}"
     r = client.patch(url, json={"platform": "whatsapp"}, headers=coordinator.headers)
     assert r.status_code == 200, r.text

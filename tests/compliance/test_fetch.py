@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 from sqlmodel import Session, SQLModel
 
 from api.compliance import fetch
-from tests.factories import compliance_incident, make_group, make_staff
+from tests.kit.groups import make_group
+from tests.kit.incidents import make_incident
+from tests.kit.staff import make_staff
+from tests.kit.statements import count_statements
 
 GROUP = SQLModel.metadata.tables["online_group"]
 STAFF = SQLModel.metadata.tables["staff"]
@@ -53,18 +56,10 @@ def test_rows_match_sqlalchemys_own_execution_once_read(session: Session) -> Non
 
 
 def test_each_statement_is_seen_by_sqlalchemys_events(session: Session, connection: Connection) -> None:
-    seen: list[str] = []
-
-    def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
     by_name, in_list = _statements()
     conn = session.connection()  # (the test harness's savepoint is opened here, before counting)
-    event.listen(connection.engine, "before_cursor_execute", _count)
-    try:
+    with count_statements(connection.engine, savepoints=True) as seen:
         fetch.fetch_all(conn, (by_name, in_list, by_name), {"name": "x"})
-    finally:
-        event.remove(connection.engine, "before_cursor_execute", _count)
     assert len(seen) == 3
     assert "online_group" in seen[0]
     assert "staff" in seen[1]
@@ -97,7 +92,7 @@ def test_a_driver_error_is_raised_as_sqlalchemys_exception(connection: Connectio
 def test_a_timestamp_is_read_as_the_organisations_day_whatever_the_sessions_time_zone(
     session: Session, connection: Connection, stamp: datetime, day: date
 ) -> None:
-    incident = compliance_incident(session, make_group(session), make_staff(session), created_at=stamp)
+    incident = make_incident(session, make_group(session), make_staff(session), created_at=stamp)
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         # Auckland is a day ahead of both: the driver's answer must not decide the day.

@@ -1,0 +1,28 @@
+"""Consents (api/consents)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+
+from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
+from api.participants.models import Participant
+from tests.kit.records import add, recorded
+
+
+def make_consent(
+    session: Session, participant: Participant, kind: ConsentKind = ConsentKind.image_use, **overrides: Any
+) -> Consent:
+    """A consent of `kind` for `participant`, given by a parent or carer on 10 January 2024; an image-use
+    consent covers the website only (pass `purposes` for more)."""
+    values: dict[str, Any] = {
+        "participant_id": participant.id,
+        "kind": kind,
+        "purposes": [Purpose.website] if kind is ConsentKind.image_use else [],
+        "given_by": GivenBy.parent_carer,
+        "given_by_name": "A Carer",
+        "given_on": date(2024, 1, 10),
+    }
+    return add(session, Consent, recorded({**values, **overrides}, "given_on"), {})

@@ -1,0 +1,112 @@
+"""Real uvicorn servers on 127.0.0.1, each on a throwaway database of its own, for tests that need committed
+data and truly concurrent requests (the ordinary fixtures roll each test back inside one connection)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import uvicorn
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.db import get_session
+from api.main import create_app
+from tests.kit.databases import engine_for, throwaway_database
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(engine: Engine) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 with sessions from `engine`; yields the base URL; stops by itself."""
+    app = create_app()
+
+    def _session() -> Iterator[Session]:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+
+    app.dependency_overrides[get_session] = _session
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def live_app() -> Iterator[tuple[str, Engine]]:
+    """The app served on a migrated throwaway database of its own; yields the base URL and an engine on
+    that database (to arrange and inspect what the server commits)."""
+    with throwaway_database(migrated=True) as url, engine_for(url) as engine, live_server(engine) as base:
+        yield base, engine
+
+
+@contextmanager
+def served_by_workers(url: str, *, workers: int = 2, **settings: str) -> Iterator[str]:
+    """The app served by N uvicorn worker processes on a free port, as production runs it (separate
+    processes that share only the database); `settings` become environment variables. Yields the
+    base URL; stops the server afterwards."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, **{k.upper(): v for k, v in settings.items()}}
+    # As `esafety serve` runs it (proxy headers left to the app), through uvicorn's own command so that a
+    # worker slow to import the app on a busy test machine is waited for rather than restarted in a loop.
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.main:app",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-proxy-headers",
+        "--timeout-worker-healthcheck",
+        "120",
+    ]
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            # Generous: each worker imports the whole app, on a machine that may be busy with other tests.
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"the server did not start: {log.read().decode(errors='replace')}")
+                time.sleep(0.1)
+            yield base
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
