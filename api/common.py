@@ -7,9 +7,10 @@ import unicodedata
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
-from fastapi import Depends, Header, Query, Request, Response
+from fastapi import Depends, Query, Request
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -26,7 +27,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from api.errors import PreconditionFailed, Unprocessable
+from api.errors import Unprocessable
 
 T = TypeVar("T")
 
@@ -256,6 +257,15 @@ class Page(BaseModel, Generic[T]):
 WriteOutcome = Literal["created", "updated", "unchanged"]
 
 
+# How serious an incident is, and how serious a compliance rule's failure is: one scale for both. (No
+# docstring: it would become the spec's description of the incidents' field.)
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
 class WriteReceipt(BaseModel):
     """What a write answers to a caller who may change a kind of record but not read it (an API key scoped
     to `sync:write` only): that the write happened, never the record's fields. The same shape for every
@@ -305,100 +315,6 @@ def in_force(start: date | None, end: date | None, on: date) -> bool:
     `left_on`, `ended_on`, `withdrawn_on`, `expires_on` and `archived_on` are the first day it no longer holds
     (people who leave lose access the day they leave)."""
     return (start is None or start <= on) and (end is None or on < end)
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def set_etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = etag(version)
-
-
-# RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = "!" / %x23-7E / obs-text.
-_ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
-
-
-def if_match_tags(value: str | None) -> frozenset[str] | None:
-    """The strong entity tags an If-Match header lists (RFC 9110 §13.1.1), each with its quotes; None when
-    the header is absent or `*` (any current representation). A weak tag (`W/"3"`) is dropped: If-Match
-    compares strongly, so it never matches. A list may hold empty members (RFC 9110 §5.6.1).
-    Errors: 412 naming the header as malformed when it is neither `*` nor a comma-separated list of quoted
-    tags (an unquoted `3`, a stray `*` in a list, an unclosed quote)."""
-    if value is None or value.strip() == "*":
-        return None
-    strong: set[str] = set()
-    members = [m.strip() for m in value.split(",")]
-    for member in members:
-        found = _ENTITY_TAG.fullmatch(member)
-        if member and found is None:
-            raise PreconditionFailed(
-                f"If-Match {value!r} is malformed: send * or a comma-separated list of quoted ETags "
-                '(for example "3"), as they were given'
-            )
-        if found is not None and not found[1]:
-            strong.add(member)
-    if not [m for m in members if m]:
-        raise PreconditionFailed(f"If-Match {value!r} is malformed: it lists no ETag")
-    return frozenset(strong)
-
-
-class ETags(int):
-    """The versions an If-Match list names where it names more than one: equal to each of them, so a check
-    `expected_version != record.version` holds exactly when no member matches (RFC 9110 §13.1.1)."""
-
-    versions: frozenset[int]
-
-    def __new__(cls, versions: frozenset[int]) -> ETags:
-        made = super().__new__(cls, min(versions))
-        made.versions = versions
-        return made
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, ETags):
-            return bool(self.versions & other.versions)
-        return isinstance(other, int) and other in self.versions
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    __hash__ = int.__hash__
-
-    def __str__(self) -> str:
-        return " or ".join(str(v) for v in sorted(self.versions))
-
-    __repr__ = __str__
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-
-def if_match(
-    value: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            description='The ETag you read (e.g. "3"), or a list of them: the change is refused with 412 if '
-            "the record is at none of them (a weak tag never matches; a malformed header is a 412 saying so)",
-        ),
-    ] = None,
-) -> int | None:
-    """The version the client expects, from an If-Match header (RFC 9110 §13.1.1); `*` or no header means
-    any. Several tags: an `ETags`, matching a record at any of them. Errors: 412 for a malformed header,
-    and for one that lists no strong tag this service issues (a weak tag, a tag that is not a version)."""
-    tags = if_match_tags(value)
-    if tags is None:
-        return None
-    versions = frozenset(int(t[1:-1]) for t in tags if t[1:-1].isascii() and t[1:-1].isdigit())
-    if not versions:
-        raise PreconditionFailed(
-            f"If-Match {value!r} names no ETag this service issued: a weak ETag (W/) never matches, "
-            'send the ETag as it was given (for example "3")'
-        )
-    return next(iter(versions)) if len(versions) == 1 else ETags(versions)
-
-
-IfMatch = Annotated[int | None, Depends(if_match)]
 
 
 def contains(column: Any, text: str) -> ColumnElement[bool]:

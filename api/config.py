@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # The organisation's calendar: "today" for every decision (api/clock.py), an IANA zone name.
     organisation_timezone: str = "Europe/London"
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    # argon2 cost: the defaults take ~0.25 s a hash on 2 cores; tests lower them.
+    # argon2 cost: the defaults make a hash slow on purpose (bench/README.md); tests lower them.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     # Failed sign-ins per account, and per client address across accounts, a window (api/auth/throttle.py)

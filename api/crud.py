@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -14,13 +14,14 @@ from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api import events
+from api.common import Page, PageParams, WriteOutcome
 from api.db import Timestamped, utcnow
 from api.errors import Conflict, NotFound, PreconditionFailed
 from api.events import Actor
 
 M = TypeVar("M", bound=Timestamped)
+R = TypeVar("R", bound=SQLModel)
 T = TypeVar("T")
-Upserted = Literal["created", "updated", "unchanged"]
 
 
 class Raced(Conflict):
@@ -39,9 +40,9 @@ def upsert_by_external_id(
     *,
     find: Callable[[], M | None],
     create: Callable[[], M],
-    change: Callable[[M], tuple[M, Upserted]],
+    change: Callable[[M], tuple[M, WriteOutcome]],
     expected_version: int | None = None,
-) -> tuple[M, Upserted]:
+) -> tuple[M, WriteOutcome]:
     """The CRM's push of the record it knows by its external id: `find` it; none yet, `create` it (412 if
     an If-Match was given: there is no version to match); otherwise `change(existing)` says what became of
     it. Two identical pushes at the same moment answer as one after the other would: a run that lost a
@@ -49,7 +50,7 @@ def upsert_by_external_id(
     it (identical: unchanged; different: updated, or 412 on a stale If-Match), as the client's own retry
     would. A record that clashes with a different one still gets the 409 after the last run."""
 
-    def once() -> tuple[M, Upserted]:
+    def once() -> tuple[M, WriteOutcome]:
         existing = find()
         if existing is None:
             if expected_version is not None:
@@ -113,11 +114,28 @@ def get_or_404(session: Session, model: type[M], id_: uuid.UUID, label: str) -> 
     return obj
 
 
-def page(session: Session, query: SelectOfScalar[M], *, limit: int, offset: int) -> tuple[list[M], int]:
+def page(session: Session, query: SelectOfScalar[R], *, limit: int, offset: int) -> tuple[list[R], int]:
     """One page and the total, both from the same filtered query (filters live in SQL, never after)."""
     total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
     items = list(session.exec(query.limit(limit).offset(offset)).all())
     return items, int(total)
+
+
+def paged(session: Session, query: SelectOfScalar[R], paging: PageParams) -> Page[R]:
+    """The page of `query` the client asked for, as a list route answers it (see `page`)."""
+    items, total = page(session, query, limit=paging.limit, offset=paging.offset)
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+def listed(items: list[T], paging: PageParams) -> Page[T]:
+    """The asked-for page of a list built whole in memory (an incident's timeline, merged from five)."""
+    window = items[paging.offset : paging.offset + paging.limit]
+    return Page(items=window, total=len(items), limit=paging.limit, offset=paging.offset)
+
+
+def recast(found: Page[Any], items: list[T]) -> Page[T]:
+    """The same page with its items replaced by their answering shape (`items` in the same order)."""
+    return Page(items=items, total=found.total, limit=found.limit, offset=found.offset)
 
 
 def apply(obj: M, patch: SQLModel) -> dict[str, Any]:

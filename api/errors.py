@@ -9,15 +9,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import Writes, may_write, request_writes
+from api.problems import GENERIC, PROBLEM_JSON, ProblemCode, with_codes
 
-PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
 # The database failing rather than the request being wrong: down, unreachable, hung past a timeout, busy,
@@ -36,32 +36,38 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details, plus a machine-readable `code` and, for bad input, the fields."""
 
-    type: str = "about:blank"
+    type: str = Field(
+        description="`/api/v1/problems/{code}`: a URI reference relative to the request's address (RFC 9457 "
+        "section 3.1.1); GET it for the code's status, title and meaning"
+    )
     title: str
     status: int
     detail: str | None = None
-    code: str
+    code: ProblemCode
     errors: list[FieldError] | None = None
 
 
 class AppError(Exception):
-    status_code = 400
-    code = "bad_request"
-    title = "Bad request"
+    """A refusal answered as a problem document: the class gives the status and the usual code, a raise
+    site may name a more precise code (`code=ProblemCode.last_coordinator`); the title is the code's."""
+
+    code = ProblemCode.bad_request
+    status_code = code.status
 
     def __init__(
         self,
         detail: str,
         *,
-        code: str | None = None,
+        code: ProblemCode | None = None,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
-        if code:
-            self.code = code
+        if code is not None:
+            self.code = ProblemCode[code]  # a string that is no member fails here, never in the answer
+        self.title = self.code.summary
         self.errors = errors
         self.headers = headers
         self.extra = extra or {}
@@ -86,7 +92,8 @@ class AppError(Exception):
 
 
 class NotFound(AppError):
-    status_code, code, title = 404, "not_found", "Not found"
+    code = ProblemCode.not_found
+    status_code = code.status
 
 
 BLIND_MESSAGES = {
@@ -97,19 +104,27 @@ BLIND_MESSAGES = {
 
 
 class Conflict(AppError):
-    status_code, code, title = 409, "conflict", "Conflict"
+    code = ProblemCode.conflict
+    status_code = code.status
 
 
 class Unprocessable(AppError):
-    status_code, code, title = 422, "validation_error", "Invalid input"
+    code = ProblemCode.validation_error
+    status_code = code.status
 
     @classmethod
     def field(cls, field: str, message: str, type_: str = "value_error") -> Unprocessable:
         return cls(message, errors=[FieldError(field=field, message=message, type=type_)])
 
 
+class UnsupportedMediaType(AppError):
+    code = ProblemCode.unsupported_media_type
+    status_code = code.status
+
+
 class Unauthorized(AppError):
-    status_code, code, title = 401, "not_authenticated", "Not authenticated"
+    code = ProblemCode.not_authenticated
+    status_code = code.status
 
     def __init__(self, detail: str = "Missing or invalid credentials", **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
@@ -117,35 +132,50 @@ class Unauthorized(AppError):
 
 
 class Forbidden(AppError):
-    status_code, code, title = 403, "forbidden", "Forbidden"
+    code = ProblemCode.forbidden
+    status_code = code.status
 
 
 class PreconditionFailed(AppError):
-    status_code, code, title = 412, "precondition_failed", "Precondition failed"
+    code = ProblemCode.precondition_failed
+    status_code = code.status
 
 
 class PreconditionRequired(AppError):
     """RFC 6585 section 3: the change is only made against the version the client read."""
 
-    status_code, code, title = 428, "precondition_required", "Precondition required"
+    code = ProblemCode.precondition_required
+    status_code = code.status
 
 
 class TooManyRequests(AppError):
-    status_code, code, title = 429, "too_many_requests", "Too many requests"
+    code = ProblemCode.too_many_requests
+    status_code = code.status
 
 
 def problem_response(
-    status: int,
-    title: str,
-    code: str,
+    code: ProblemCode,
     detail: str | None = None,
     errors: list[FieldError] | None = None,
+    *,
+    status: int | None = None,
+    title: str | None = None,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    body = Problem(title=title, status=status, detail=detail, code=code, errors=errors).model_dump(
-        exclude_none=True
+    """The problem document for `code`: its status and title unless the answer gives its own, and `type`
+    the code's entry in the catalogue (`/api/v1/problems/{code}`); `extra` adds members to the body."""
+    code = ProblemCode[code]
+    status = code.status if status is None else status
+    problem = Problem(
+        type=code.type_uri,
+        title=title or code.summary,
+        status=status,
+        detail=detail,
+        code=code,
+        errors=errors,
     )
+    body = problem.model_dump(mode="json", exclude_none=True)
     body.update(extra or {})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -170,12 +200,7 @@ def database_unavailable(exc: Exception, *, extra: dict[str, Any] | None = None)
     else:
         detail = "The database is unavailable or busy. Try again shortly."
     return problem_response(
-        503,
-        "Service unavailable",
-        "database_unavailable",
-        detail,
-        headers={"Retry-After": "1"},
-        extra=extra,
+        ProblemCode.database_unavailable, detail, headers={"Retry-After": "1"}, extra=extra
     )
 
 
@@ -223,9 +248,7 @@ def validation_problem(exc: RequestValidationError, extra: dict[str, Any] | None
     """The 422 for input the framework refused, naming each field; `extra` adds members to the body."""
     errors = validation_errors(exc)
     names = ", ".join(sorted({e.field for e in errors}))
-    return problem_response(
-        422, "Invalid input", "validation_error", f"Invalid fields: {names}", errors, extra=extra
-    )
+    return problem_response(ProblemCode.validation_error, f"Invalid fields: {names}", errors, extra=extra)
 
 
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
@@ -244,7 +267,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
         return problem_response(
-            exc.status_code, exc.title, exc.code, exc.detail, exc.errors, exc.headers, exc.extra
+            exc.code,
+            exc.detail,
+            exc.errors,
+            status=exc.status_code,
+            title=exc.title,
+            headers=exc.headers,
+            extra=exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -268,7 +297,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "contains a NUL character" if nul in str(exc.params) else "is not a value the database accepts"
         )
         errors = [FieldError(field=field, message=f"{field} {message}", type="value_error")]
-        return problem_response(422, "Invalid input", "validation_error", f"Invalid fields: {field}", errors)
+        return problem_response(ProblemCode.validation_error, f"Invalid fields: {field}", errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -277,26 +306,20 @@ def install_error_handlers(app: FastAPI) -> None:
             # form): to the client that is malformed input like any other, so the same 422 naming the body.
             message = "The body could not be parsed"
             errors = [FieldError(field="body", message=message, type="body_invalid")]
-            return problem_response(422, "Invalid input", "validation_error", message, errors)
+            return problem_response(ProblemCode.validation_error, message, errors)
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             # Starlette names only the first route that matched the path; RFC 9110 asks for every method
             # the resource supports, and FastAPI serves each method of a path as a separate route.
             allowed = _allowed_methods(request.app.routes, request.url.path)
             headers = {**(headers or {}), "Allow": ", ".join(sorted(allowed))}
-        codes = {
-            404: "not_found",
-            405: "method_not_allowed",
-            401: "not_authenticated",
-            403: "forbidden",
-            413: "payload_too_large",
-        }
-        titles = {404: "Not found", 413: "Payload too large"}
+        code = GENERIC.get(exc.status_code, ProblemCode.http_error)
         return problem_response(
-            exc.status_code,
-            titles.get(exc.status_code, str(exc.detail)),
-            codes.get(exc.status_code, "http_error"),
+            code,
             str(exc.detail),
+            status=exc.status_code,
+            # A status without a code of its own keeps the framework's phrase as its title.
+            title=None if code is not ProblemCode.http_error else str(exc.detail),
             headers=headers,
         )
 
@@ -312,17 +335,31 @@ def _allowed_methods(routes: Iterable[Any], path: str) -> set[str]:
 
 
 # Declared on routes so the OpenAPI spec (and schemathesis) knows every answer a route can give.
-def problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
+def problem(description: str, *codes: ProblemCode) -> dict[str, Any]:
+    """A declared problem answer and the codes it may carry on its route (none named: the status's generic
+    code, added when the spec is built, api/problems.py)."""
+    return with_codes({"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}, codes)
 
 
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: problem("Not authenticated"),
+    401: problem(
+        "Not authenticated",
+        ProblemCode.not_authenticated,
+        ProblemCode.api_key_expired,
+        ProblemCode.api_key_unconfirmed,
+    ),
     403: problem("The caller's role may not use this route"),
     422: problem("Invalid input; `errors` names each bad field"),
     429: problem("Too many requests; see Retry-After"),
 }
 Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: problem("No such record, or not visible to the caller")}
-CONFLICT: Responses = {409: problem("Conflicts with an existing record or state")}
+
+
+def conflict(*codes: ProblemCode) -> Responses:
+    """The declared 409, with the codes more precise than `conflict` that the route may answer."""
+    return {409: problem("Conflicts with an existing record or state", ProblemCode.conflict, *codes)}
+
+
+CONFLICT: Responses = conflict()
 PRECONDITION: Responses = {412: problem("The record changed since it was read (If-Match)")}

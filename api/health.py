@@ -8,6 +8,7 @@ from sqlalchemy import text
 from api.db import get_engine
 from api.errors import problem, problem_response
 from api.migrations import current_revision, head_revision
+from api.problems import ProblemCode
 
 router = APIRouter(tags=["health"])
 
@@ -32,7 +33,9 @@ def health() -> Health:
 @router.get(
     "/ready",
     response_model=Ready,
-    responses={503: problem("The database is unreachable or its migrations are not at head")},
+    responses={
+        503: problem("The database is unreachable or its migrations are not at head", ProblemCode.not_ready)
+    },
     summary="Ready to serve",
 )
 def ready() -> Ready | JSONResponse:
@@ -53,4 +56,4 @@ def ready() -> Ready | JSONResponse:
 def _not_ready(database: str, revision: str | None, head: str, detail: str) -> JSONResponse:
     # A problem document like every other error, with the readiness fields so a probe can tell why.
     extra = {"database": database, "revision": revision, "head": head}
-    return problem_response(503, "Not ready", "not_ready", detail, extra=extra, headers={"Retry-After": "1"})
+    return problem_response(ProblemCode.not_ready, detail, extra=extra, headers={"Retry-After": "1"})

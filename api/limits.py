@@ -6,6 +6,7 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem_response
+from api.problems import ProblemCode
 
 
 class BodyTooLarge(HTTPException):
@@ -46,7 +47,5 @@ class BodySizeLimit:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            413, "Payload too large", "payload_too_large", f"The body is over {self.max_bytes} bytes"
-        )
+        response = problem_response(ProblemCode.payload_too_large, f"The body is over {self.max_bytes} bytes")
         await response(scope, receive, send)

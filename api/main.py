@@ -23,6 +23,8 @@ from api.idempotency.middleware import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency.middleware import PREFIX as IDEMPOTENCY_PREFIX
 from api.idempotency.middleware import IdempotencyMiddleware
 from api.limits import BodySizeLimit
+from api.problem_types import router as problem_types_router
+from api.problems import declare_problem_codes
 from api.router import api_router
 from api.security_headers import SecurityHeaders
 
@@ -32,7 +34,8 @@ participants, online groups, memberships, consents and incidents, with each grou
 policy evaluated on demand, every finding citing the policy sentence it enforces.
 
 Sign in with **Authorize** (email and password), or send another system's key as `X-API-Key`.
-Errors are RFC 9457 problem details (`application/problem+json`) with a machine-readable `code`.
+Errors are RFC 9457 problem details (`application/problem+json`) with a machine-readable `code`, whose
+`type` (`/api/v1/problems/{code}`) says what it means.
 """
 
 
@@ -72,8 +75,9 @@ def declare_extra_schemas(schema: dict[str, Any]) -> None:
 
 def declare_idempotency_key(app: FastAPI) -> None:
     """Declare the Idempotency-Key header on every POST under /api/v1 in the spec, so generated clients can
-    send it. The middleware reads it for every route, so it is added to the generated document once here
-    rather than to each route's signature (where it would be an unused parameter)."""
+    send it, and each declared problem answer's codes (api/problems.py). The middleware reads the header
+    for every route, so it is added to the generated document once here rather than to each route's
+    signature (where it would be an unused parameter)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -85,6 +89,7 @@ def declare_idempotency_key(app: FastAPI) -> None:
             post = operations.get("post")
             if path.startswith(IDEMPOTENCY_PREFIX) and post is not None:
                 post.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY_PARAMETER))
+        declare_problem_codes(schema, idempotent_prefix=IDEMPOTENCY_PREFIX)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -97,8 +102,8 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
     gc.set_threshold(settings.gc_threshold0, *gc.get_threshold()[1:])
     # Everything imported and built at start-up lives as long as the process: out of the collector's sight,
-    # a full collection no longer walks it (an evaluation allocates hundreds of thousands of objects). Once
-    # per process: the tests start the app many times.
+    # a full collection no longer walks it (an evaluation allocates many objects, so collections are
+    # frequent). Once per process: the tests start the app many times.
     global _frozen
     if not _frozen:
         gc.freeze()
@@ -132,6 +137,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     declare_idempotency_key(app)
     app.include_router(health_router)
+    app.include_router(problem_types_router)
     app.include_router(api_router)
     app.include_router(dashboard_router)
     # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.

@@ -35,8 +35,8 @@ api_router = APIRouter(
 )
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 # No prefix: it serves /compliance/... and the /groups/{id}/compliance and /staff/{id}/compliance reports.
-# Second: FastAPI tries routes in order, and passing over the hundred before it cost a compliance report
-# about 0.3 ms of a few (none of its paths can shadow another router's).
+# Second: FastAPI tries routes in order, and every route passed over costs the compliance reports, the
+# hottest reads, a little (bench/README.md); none of its paths can shadow another router's.
 api_router.include_router(compliance_router, tags=["compliance"])
 api_router.include_router(staff_router, prefix="/staff", tags=["staff"])
 api_router.include_router(declarations_router, prefix="/staff", tags=["declarations"])

@@ -34,6 +34,8 @@ KERNEL = frozenset(
     {
         "db",
         "errors",
+        "problems",
+        "preconditions",
         "crud",
         "idempotency",
         "common",

@@ -155,7 +155,7 @@ def test_a_users_patch_answers_with_the_same_code(session: Session, last: Actor)
     for change in (UserUpdate(role=Role.staff), UserUpdate(is_active=False)):
         with pytest.raises(LastCoordinator) as refused:
             user_service.update(
-                session=session, actor=user_principal(departed.user), user=last.user, data=change
+                session=session, caller=user_principal(departed.user), user=last.user, data=change
             )
         assert refused.value.code == CODE
         assert refused.value.status_code == 409

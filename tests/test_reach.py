@@ -66,6 +66,7 @@ NOT_REACH = {
     "technology_id": "the technology register: every user reads it; assessments are signed as oneself",
     "version_number": "the policy's versions: the same text for every caller who may read compliance",
     "external_id": "the CRM's upserts: matched within the caller's write reach, tested in test_reach",
+    "code": "a problem type (api/problem_types.py): public, the same for every caller",
 }
 
 

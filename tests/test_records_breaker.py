@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.common import if_match
+from api.preconditions import if_match
 from tests.clock import FixedClock
 from tests.factories import Actor, token_headers
 from tests.test_declarations import V1, _outcome, _url, body

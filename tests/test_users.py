@@ -204,12 +204,15 @@ def test_the_last_active_coordinator_cannot_be_demoted_or_disabled(session: Sess
     acting = user_principal(departed.user)  # a coordinator who no longer counts
     for change in (UserUpdate(role=Role.staff), UserUpdate(is_active=False)):
         with pytest.raises(Conflict, match="last active coordinator"):
-            user_service.update(session=session, actor=acting, user=last.user, data=change)
+            user_service.update(session=session, caller=acting, user=last.user, data=change)
     session.refresh(last.user)
     assert (last.user.role, last.user.is_active, last.user.token_epoch) == (Role.coordinator, True, 0)
     # The departed coordinator's own account can be demoted: the last active one remains.
     demoted = user_service.update(
-        session=session, actor=user_principal(last.user), user=departed.user, data=UserUpdate(role=Role.staff)
+        session=session,
+        caller=user_principal(last.user),
+        user=departed.user,
+        data=UserUpdate(role=Role.staff),
     )
     assert demoted.role is Role.staff
 

@@ -9,9 +9,11 @@ from api.accounts import api_key_service as service
 from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeyRotate
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
+from api.common import Page, PageDep, QueryFlag
 from api.db import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.preconditions import IfMatch, set_etag
+from api.problems import ProblemCode
 
 router = APIRouter()
 
@@ -24,6 +26,8 @@ def api_key_or_404(key_id: uuid.UUID, session: SessionDep) -> ApiKey:
 
 ApiKeyById = Annotated[ApiKey, Depends(api_key_or_404)]
 
+EXPIRED = conflict(ProblemCode.api_key_expired)
+
 
 @router.get("", response_model=Page[ApiKeyPublic], summary="List API keys")
 def list_api_keys(
@@ -35,8 +39,7 @@ def list_api_keys(
     ] = None,
 ) -> Page[ApiKey]:
     """Every key, newest first, with its prefix and when it was last used (never the secret)."""
-    items, total = service.list_(session=session, limit=paging.limit, offset=paging.offset, revoked=revoked)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_(session=session, paging=paging, revoked=revoked)
 
 
 @router.post(
@@ -50,7 +53,7 @@ def create_api_key(
 ) -> ApiKeyCreated:
     """Make a key for another system with scopes `read` and/or `sync:write`. The secret (`key`) is in this
     answer only: it is never stored, so it cannot be shown again. Send it as the `X-API-Key` header."""
-    key, secret = service.create(session=session, actor=caller, data=data)
+    key, secret = service.create(session=session, caller=caller, data=data)
     # Never cached, nor kept for Idempotency-Key replays: the secret exists in this one answer only.
     response.headers["Cache-Control"] = "no-store"
     set_etag(response, key.version)
@@ -68,7 +71,7 @@ def revoke_api_key(
 ) -> ApiKey:
     """Stop a key working at once (401 on its next use). Revoking a revoked key is a 409; a stale If-Match
     (the key's ETag, from its creation or the list) is a 412."""
-    key = service.revoke(session=session, actor=caller, key=key, expected_version=expected_version)
+    key = service.revoke(session=session, caller=caller, key=key, expected_version=expected_version)
     set_etag(response, key.version)
     return key
 
@@ -76,7 +79,7 @@ def revoke_api_key(
 @router.post(
     "/{key_id}/confirm",
     response_model=ApiKeyPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **EXPIRED, **PRECONDITION},
     summary="Confirm an API key for the organisation",
 )
 def confirm_api_key(
@@ -86,7 +89,7 @@ def confirm_api_key(
     whoever last confirmed or rotated it, is disabled or leaves. Confirming it says the organisation still
     wants it: it works again, and you become answerable for it. A revoked key is a 409, and so is an expired
     one (`api_key_expired`: rotate it with a new `expires_at` instead)."""
-    key = service.confirm(session=session, actor=caller, key=key, expected_version=expected_version)
+    key = service.confirm(session=session, caller=caller, key=key, expected_version=expected_version)
     set_etag(response, key.version)
     return key
 
@@ -94,7 +97,7 @@ def confirm_api_key(
 @router.post(
     "/{key_id}/rotate",
     response_model=ApiKeyCreated,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **EXPIRED, **PRECONDITION},
     summary="Rotate an API key's secret",
 )
 def rotate_api_key(
@@ -110,7 +113,7 @@ def rotate_api_key(
     sets `expires_at` (a future time, or null for none). A revoked key is a 409; an expired key is a 409
     `api_key_expired` unless the body gives it a new expiry."""
     key, secret = service.rotate(
-        session=session, actor=caller, key=key, data=data, expected_version=expected_version
+        session=session, caller=caller, key=key, data=data, expected_version=expected_version
     )
     # As at creation: never cached, nor kept for Idempotency-Key replays.
     response.headers["Cache-Control"] = "no-store"

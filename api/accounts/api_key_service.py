@@ -11,8 +11,10 @@ from api import crud
 from api.audit import service as audit
 from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyRotate
 from api.auth.principal import Principal, hash_api_key
+from api.common import Page, PageParams
 from api.db import utcnow
 from api.errors import Conflict, Unprocessable
+from api.problems import ProblemCode
 
 KEY_PREFIX = "esk_"
 # Enough to recognise a key in a list or a log ("esk_" and 8 random characters), far too little to guess it.
@@ -24,9 +26,7 @@ def get(*, session: Session, key_id: uuid.UUID) -> ApiKey:
     return crud.get_or_404(session, ApiKey, key_id, "API key")
 
 
-def list_(
-    *, session: Session, limit: int, offset: int, revoked: bool | None = None
-) -> tuple[list[ApiKey], int]:
+def list_(*, session: Session, paging: PageParams, revoked: bool | None = None) -> Page[ApiKey]:
     """A page of keys, newest first."""
     query = select(ApiKey)
     if revoked is True:
@@ -34,14 +34,14 @@ def list_(
     elif revoked is False:
         query = query.where(col(ApiKey.revoked_at).is_(None))
     query = query.order_by(col(ApiKey.created_at).desc(), col(ApiKey.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def _new_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def create(*, session: Session, actor: Principal, data: ApiKeyCreate) -> tuple[ApiKey, str]:
+def create(*, session: Session, caller: Principal, data: ApiKeyCreate) -> tuple[ApiKey, str]:
     """Make a key; the secret is returned this once and never stored. An `expires_at` must be in the
     future (422 naming it)."""
     if data.expires_at is not None and data.expires_at <= utcnow():
@@ -52,14 +52,13 @@ def create(*, session: Session, actor: Principal, data: ApiKeyCreate) -> tuple[A
         prefix=secret[:SHOWN_PREFIX_LENGTH],
         key_hash=hash_api_key(secret),
         scopes=sorted(set(data.scopes)),
-        created_by_id=actor.id if actor.kind == "user" else None,
+        created_by_id=caller.id if caller.kind == "user" else None,
         expires_at=data.expires_at,
     )
-    return crud.save(session, key, actor=actor, action="api_key.create"), secret
+    return crud.save(session, key, actor=caller, action="api_key.create"), secret
 
 
 # The 409 code for confirming or rotating an expired key without a new expiry.
-EXPIRED = "api_key_expired"
 
 
 def _working(key: ApiKey) -> None:
@@ -72,7 +71,7 @@ def _expired(key: ApiKey) -> bool:
 
 
 def confirm(
-    *, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None
+    *, session: Session, caller: Principal, key: ApiKey, expected_version: int | None = None
 ) -> ApiKey:
     """A coordinator vouches for a key for the organisation: it works again if its creator was disabled or
     left, and from now on depends on the confirming coordinator staying active instead. 409 if revoked, and
@@ -82,19 +81,19 @@ def confirm(
     if _expired(key):
         raise Conflict(
             "This key has expired: confirming it would not make it work; rotate it with a new expires_at",
-            code=EXPIRED,
+            code=ProblemCode.api_key_expired,
         )
     before = audit.snapshot(key)
-    key.confirmed_by_id, key.confirmed_at = actor.id, utcnow()
+    key.confirmed_by_id, key.confirmed_at = caller.id, utcnow()
     return crud.save(
-        session, key, actor=actor, action="api_key.confirm", before=before, expected_version=expected_version
+        session, key, actor=caller, action="api_key.confirm", before=before, expected_version=expected_version
     )
 
 
 def rotate(
     *,
     session: Session,
-    actor: Principal,
+    caller: Principal,
     key: ApiKey,
     data: ApiKeyRotate | None = None,
     expected_version: int | None = None,
@@ -111,26 +110,28 @@ def rotate(
     if _expired(key) and not new_expiry:
         raise Conflict(
             "This key has expired: give a new expires_at (a future time, or null for none) to rotate it",
-            code=EXPIRED,
+            code=ProblemCode.api_key_expired,
         )
     before = audit.snapshot(key)
     if new_expiry and data is not None:
         key.expires_at = data.expires_at
     secret = _new_secret()
     key.prefix, key.key_hash = secret[:SHOWN_PREFIX_LENGTH], hash_api_key(secret)
-    key.confirmed_by_id, key.confirmed_at = actor.id, utcnow()
+    key.confirmed_by_id, key.confirmed_at = caller.id, utcnow()
     saved = crud.save(
-        session, key, actor=actor, action="api_key.rotate", before=before, expected_version=expected_version
+        session, key, actor=caller, action="api_key.rotate", before=before, expected_version=expected_version
     )
     return saved, secret
 
 
-def revoke(*, session: Session, actor: Principal, key: ApiKey, expected_version: int | None = None) -> ApiKey:
+def revoke(
+    *, session: Session, caller: Principal, key: ApiKey, expected_version: int | None = None
+) -> ApiKey:
     """Stop a key working at once. The record is kept, for the audit trail."""
     if key.revoked_at is not None:
         raise Conflict(f"This key was already revoked at {key.revoked_at.isoformat()}")
     before = audit.snapshot(key)
     key.revoked_at = utcnow()
     return crud.save(
-        session, key, actor=actor, action="api_key.revoke", before=before, expected_version=expected_version
+        session, key, actor=caller, action="api_key.revoke", before=before, expected_version=expected_version
     )

@@ -85,7 +85,7 @@ router.add_api_route(
 @router.get("/me", response_model=UserPublic, responses=NOT_FOUND, summary="Who am I")
 def me(session: SessionDep, caller: OwnAccount) -> User:
     """The signed-in user and their role."""
-    return service.get_own(session=session, actor=caller)
+    return service.get_own(session=session, caller=caller)
 
 
 @router.post("/password", response_model=Token, summary="Change my password")
@@ -95,7 +95,7 @@ def change_password(session: SessionDep, request: Request, caller: OwnAccount, d
     counts towards the sign-in limits, as a failed sign-in does."""
     token, expires_in = service.change_password(
         session=session,
-        actor=caller,
+        caller=caller,
         current_password=data.current_password,
         new_password=data.new_password,
         client=client_of(request),

@@ -81,15 +81,15 @@ def issue_token(user: User) -> tuple[str, int]:
 
 
 def change_password(
-    *, session: Session, actor: Principal, current_password: str, new_password: str, client: str
+    *, session: Session, caller: Principal, current_password: str, new_password: str, client: str
 ) -> tuple[str, int]:
     """Change the caller's own password; every token issued before stops working at once."""
-    user = get_own(session=session, actor=actor)
+    user = get_own(session=session, caller=caller)
     # A stolen token must not become a way round the sign-in lockout: the same counters guard this check,
     # taken and committed before it, as in sign_in (no write lock held through the hashing).
     taken = throttle.take(session, login=user.email, client=client, now=utcnow())
     if not verify_password(current_password, user.password_hash):
-        audit.record(session, actor=actor, action="auth.password_change_failed", entity=user, changes={})
+        audit.record(session, actor=caller, action="auth.password_change_failed", entity=user, changes={})
         session.commit()
         raise Unprocessable.field("current_password", "This is not your current password")
     throttle.give_back(session, taken)
@@ -101,22 +101,22 @@ def change_password(
     before = audit.snapshot(user)
     user.password_hash = hash_password(new_password)
     user.token_epoch += 1
-    crud.save(session, user, actor=actor, action="auth.password_change", before=before)
+    crud.save(session, user, actor=caller, action="auth.password_change", before=before)
     return issue_token(user)
 
 
-def revoke_tokens(*, session: Session, actor: Principal) -> None:
+def revoke_tokens(*, session: Session, caller: Principal) -> None:
     """Sign the caller out everywhere: every access token issued to their account so far stops working at
     once (401 "Token revoked"), as after a password change; audited. Commits."""
-    user = get_own(session=session, actor=actor)
+    user = get_own(session=session, caller=caller)
     before = audit.snapshot(user)
     user.token_epoch += 1
-    crud.save(session, user, actor=actor, action="auth.sign_out", before=before)
+    crud.save(session, user, actor=caller, action="auth.sign_out", before=before)
 
 
-def get_own(*, session: Session, actor: Principal) -> User:
+def get_own(*, session: Session, caller: Principal) -> User:
     """The caller's own account, or 404."""
-    user = session.get(User, actor.id)
+    user = session.get(User, caller.id)
     if user is None:
         raise NotFound("No such user")
     return user

@@ -9,9 +9,11 @@ from api.accounts import user_service as service
 from api.auth.models import User, UserCreate, UserPublic, UserUpdate
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission, Role
-from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
+from api.common import Page, PageDep, QueryFlag
 from api.db import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.preconditions import IfMatch, set_etag
+from api.problems import ProblemCode
 
 router = APIRouter()
 
@@ -36,16 +38,14 @@ def list_users(
     q: Annotated[str | None, Query(max_length=254, description="Part of an email")] = None,
 ) -> Page[User]:
     """Every sign-in account, ordered by email."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         role=role,
         is_active=is_active,
         staff_id=staff_id,
         q=q,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(
@@ -58,7 +58,7 @@ def list_users(
 def create_user(session: SessionDep, caller: Admin, data: UserCreate, response: Response) -> User:
     """Give a current member of staff a sign-in with a role (`coordinator`, `staff` or `trustee`).
     The staff record must exist (422 naming `staff_id`); one account per staff record and per email (409)."""
-    user = service.create(session=session, actor=caller, data=data)
+    user = service.create(session=session, caller=caller, data=data)
     set_etag(response, user.version)
     return user
 
@@ -73,7 +73,7 @@ def get_user(_: Admin, user: UserById, response: Response) -> User:
 @router.patch(
     "/{user_id}",
     response_model=UserPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **conflict(ProblemCode.last_coordinator), **PRECONDITION},
     summary="Change a user's role or disable them",
 )
 def update_user(
@@ -88,7 +88,7 @@ def update_user(
     disable or demote your own account (409), nor the last active coordinator (409 `last_coordinator`). A
     stale If-Match is a 412."""
     user = service.update(
-        session=session, actor=caller, user=user, data=data, expected_version=expected_version
+        session=session, caller=caller, user=user, data=data, expected_version=expected_version
     )
     set_etag(response, user.version)
     return user

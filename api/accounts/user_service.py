@@ -12,7 +12,7 @@ from api.auth.models import User, UserCreate, UserUpdate
 from api.auth.passwords import hash_password
 from api.auth.principal import Principal
 from api.auth.roles import USER_ROLES, Role
-from api.common import contains, in_force
+from api.common import Page, PageParams, contains, in_force
 from api.errors import Conflict, Unprocessable
 from api.staff.models import Staff
 
@@ -33,13 +33,12 @@ def get(*, session: Session, user_id: uuid.UUID) -> User:
 def list_(
     *,
     session: Session,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     role: Role | None = None,
     is_active: bool | None = None,
     staff_id: uuid.UUID | None = None,
     q: str | None = None,
-) -> tuple[list[User], int]:
+) -> Page[User]:
     """A filtered page of accounts, by email then id."""
     query = select(User)
     if role is not None:
@@ -50,10 +49,10 @@ def list_(
         query = query.where(User.staff_id == staff_id)
     if q:
         query = query.where(contains(User.email, q))
-    return crud.page(session, query.order_by(col(User.email), col(User.id)), limit=limit, offset=offset)
+    return crud.paged(session, query.order_by(col(User.email), col(User.id)), paging)
 
 
-def create(*, session: Session, actor: Principal, data: UserCreate) -> User:
+def create(*, session: Session, caller: Principal, data: UserCreate) -> User:
     """Give a member of staff a sign-in: one account per staff record and per email."""
     _check_role(data.role)
     staff = session.get(Staff, data.staff_id)
@@ -68,11 +67,11 @@ def create(*, session: Session, actor: Principal, data: UserCreate) -> User:
         raise Conflict(f"{email} already has an account", extra={"field": "email"})
     user = User(staff_id=staff.id, email=email, password_hash=hash_password(data.password), role=data.role)
     # The checks above answer the usual case; the unique constraints answer a concurrent duplicate.
-    return crud.save(session, user, actor=actor, action="user.create", unique_fields=UNIQUE)
+    return crud.save(session, user, actor=caller, action="user.create", unique_fields=UNIQUE)
 
 
 def update(
-    *, session: Session, actor: Principal, user: User, data: UserUpdate, expected_version: int | None = None
+    *, session: Session, caller: Principal, user: User, data: UserUpdate, expected_version: int | None = None
 ) -> User:
     """Change an account's role or active flag; either change ends every token the account holds."""
     for field in ("role", "is_active"):
@@ -84,7 +83,7 @@ def update(
     was_coordinator = user.role is Role.coordinator and user.is_active
     stays_coordinator = new_role is Role.coordinator and new_active
     if was_coordinator and not stays_coordinator:
-        if user.id == actor.id:
+        if user.id == caller.id:
             raise Conflict(
                 "You cannot disable or demote your own account: ask another coordinator",
                 extra={"field": "role" if data.role is not None else "is_active"},
@@ -95,5 +94,5 @@ def update(
     if changed:
         user.token_epoch += 1
     return crud.save(
-        session, user, actor=actor, action="user.update", before=before, expected_version=expected_version
+        session, user, actor=caller, action="user.update", before=before, expected_version=expected_version
     )

@@ -38,10 +38,9 @@ def list_audit_events(
         raise Unprocessable.field(
             "until", f"until ({until.isoformat()}) is not after since ({since.isoformat()})"
         )
-    items, total = service.list_(
+    return service.list_(
         session=session,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         entity_type=entity_type,
         entity_id=entity_id,
         actor_id=actor_id,
@@ -49,4 +48,3 @@ def list_audit_events(
         since=since,
         until=until,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)

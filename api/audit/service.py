@@ -9,10 +9,11 @@ from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlmodel import Session, SQLModel, col, select
 
-from api import events
+from api import crud, events
 from api.audit.models import AuditEvent
+from api.common import Page, PageParams
 from api.crud import IGNORED_FIELDS as IGNORED_FIELDS  # the record snapshots the trail diffs live in crud
 from api.crud import diff as diff
 from api.crud import snapshot as snapshot
@@ -128,15 +129,14 @@ def record(
 def list_(
     *,
     session: Session,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     entity_type: str | None = None,
     entity_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> tuple[list[AuditEvent], int]:
+) -> Page[AuditEvent]:
     """A filtered page of events, newest first; `since` is inclusive and `until` exclusive."""
     query = select(AuditEvent)
     if entity_type is not None:
@@ -151,10 +151,8 @@ def list_(
         query = query.where(AuditEvent.occurred_at >= since)
     if until is not None:
         query = query.where(AuditEvent.occurred_at < until)
-    # Counted from the same filtered query as the page (api.crud.page is for Timestamped records).
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
     query = query.order_by(col(AuditEvent.occurred_at).desc(), col(AuditEvent.id).desc())
-    return list(session.exec(query.limit(limit).offset(offset)).all()), int(total)
+    return crud.paged(session, query, paging)
 
 
 def _on_record_saved(session: Session, event: RecordSaved) -> None:

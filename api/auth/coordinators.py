@@ -19,6 +19,7 @@ from api import clock
 from api.auth.models import User
 from api.auth.roles import Role
 from api.errors import Conflict
+from api.problems import ProblemCode
 from api.staff.models import Staff
 
 
@@ -26,7 +27,7 @@ class LastCoordinator(Conflict):
     """409 `last_coordinator`: the change would leave no active coordinator. In a sync batch, the record's
     `rejected` result carries the same code."""
 
-    code = "last_coordinator"
+    code = ProblemCode.last_coordinator
 
 
 def has_access(left_on: date | None, today: date) -> bool:

@@ -12,7 +12,7 @@ from api.config import get_settings
 @lru_cache
 def _context() -> CryptContext:
     s = get_settings()
-    # The cost is a setting: ~0.25 s a hash in production, cheap in tests.
+    # The cost is a setting: slow on purpose in production (bench/README.md), cheap in tests.
     return CryptContext(
         schemes=["argon2"],
         argon2__time_cost=s.argon2_time_cost,

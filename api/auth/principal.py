@@ -22,6 +22,7 @@ from api.common import in_force
 from api.config import get_settings
 from api.db import get_session, uncounted, utcnow
 from api.errors import Forbidden, Unauthorized
+from api.problems import ProblemCode
 from api.staff.models import Staff
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -63,13 +64,13 @@ def _api_key_row(session: Session, key: str) -> ApiKey:
         raise Unauthorized("Unknown or revoked API key")
     key_row, is_active, left_on = row
     if key_row.expires_at is not None and key_row.expires_at <= utcnow():
-        raise Unauthorized("This API key has expired", code="api_key_expired")
+        raise Unauthorized("This API key has expired", code=ProblemCode.api_key_expired)
     if (key_row.confirmed_by_id or key_row.created_by_id) is not None and not (
         is_active and in_force(None, left_on, clock.today())
     ):
         raise Unauthorized(
             "This API key's creator has left or been disabled: a coordinator must confirm or rotate it",
-            code="api_key_unconfirmed",
+            code=ProblemCode.api_key_unconfirmed,
         )
     return key_row
 

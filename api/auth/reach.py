@@ -91,7 +91,7 @@ class Reach:
     id (or its group's id), `true()` for every record, `false()` for none.
     """
 
-    actor: Principal
+    caller: Principal
     today: date
     read: Mapping[Record, Extent]
     write: Mapping[Record, Extent]
@@ -108,7 +108,7 @@ class Reach:
         write = dict(WRITE_REACH[principal.role])
         if principal.staff_id is None:
             write = {r: (e if e in UNANCHORED else X.none) for r, e in write.items()}
-        return cls(actor=principal, today=today or clock.today(), read=read, write=write)
+        return cls(caller=principal, today=today or clock.today(), read=read, write=write)
 
     # --- whole-kind questions ---------------------------------------------------------------------------
 
@@ -130,8 +130,8 @@ class Reach:
     # --- SQL conditions ---------------------------------------------------------------------------------
 
     def _staff_id(self) -> uuid.UUID:
-        assert self.actor.staff_id is not None  # Reach.of leaves no staff-shaped extent without one
-        return self.actor.staff_id
+        assert self.caller.staff_id is not None  # Reach.of leaves no staff-shaped extent without one
+        return self.caller.staff_id
 
     def _group_condition(self, extent: Extent, group_id: Any) -> ColumnElement[bool]:
         if extent is X.every or extent is X.counts:
@@ -248,13 +248,13 @@ class Reach:
         """Whether the caller may change details of this member of staff (every: a coordinator or the CRM;
         own: their own, such as their platform identities)."""
         extent = self.write[R.staff]
-        return extent is X.every or (extent is X.own and staff_id == self.actor.staff_id)
+        return extent is X.every or (extent is X.own and staff_id == self.caller.staff_id)
 
     def signs_for(self, staff_id: uuid.UUID) -> bool:
         """Whether the caller may sign a record (a review, a risk assessment, an incident report) as made by
         `staff_id`: a coordinator for any member of staff, anyone else only as themselves."""
         extent = self.write[R.staff]
-        return extent is X.every or (extent is X.own and staff_id == self.actor.staff_id)
+        return extent is X.every or (extent is X.own and staff_id == self.caller.staff_id)
 
     def reads_declaration_answers(self, staff_id: uuid.UUID | None) -> bool:
         """Whether the caller may read what this member of staff declared: a coordinator (every) anyone's,
@@ -263,14 +263,14 @@ class Reach:
         linked to reads their own answers back). Others who reach declarations (`counts`, trustees; staff
         for a colleague) see only whether a current declaration stands."""
         extent = self.read[R.declaration]
-        own = staff_id is not None and staff_id == self.actor.staff_id
+        own = staff_id is not None and staff_id == self.caller.staff_id
         return extent is X.every or (own and self.reads(R.declaration))
 
     def declares_for(self, staff_id: uuid.UUID) -> bool:
         """Whether the caller may record a declaration as made by `staff_id`: a coordinator for anyone (a
         declaration made on paper), anyone else only for the staff record their account is linked to."""
         extent = self.write[R.declaration]
-        return extent is X.every or (extent is X.own and staff_id == self.actor.staff_id)
+        return extent is X.every or (extent is X.own and staff_id == self.caller.staff_id)
 
     def signer(self, session: Session, given: uuid.UUID | None, on: date, field: str) -> uuid.UUID:
         """Who a record (a review, a risk assessment, an incident report, a parent notification) is signed
@@ -280,7 +280,7 @@ class Reach:
 
         Errors: 403 when the caller may not sign for another; 422 naming `field` for an unknown id or one
         who was not current staff on `on`."""
-        signer = given if given is not None else self.actor.staff_id
+        signer = given if given is not None else self.caller.staff_id
         if signer is None:
             raise Unprocessable.field(field, f"{field} is required: this caller is not a member of staff")
         if not self.signs_for(signer):

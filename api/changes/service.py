@@ -45,7 +45,7 @@ RESOURCES: dict[str, Record | Permission] = {
 def _feeds(reach: Reach, owner: Record | Permission) -> bool:
     if isinstance(owner, Record):
         return reach.reads_every(owner)
-    return owner in reach.actor.permissions
+    return owner in reach.caller.permissions
 
 
 # Actions are "<entity>.<verb>"; the verb says what happened to the record.

@@ -137,7 +137,7 @@ def _rules_by_clause() -> dict[str, list[RuleRef]]:
     out: dict[str, list[RuleRef]] = {}
     for rule in ALL_RULES:
         for c in (rule.clause, *rule.also):
-            out.setdefault(c.id, []).append(RuleRef(id=rule.id, scope=rule.scope, title=rule.title))
+            out.setdefault(c.id, []).append(RuleRef(id=rule.id, scope=rule.subject, title=rule.title))
     return out
 
 

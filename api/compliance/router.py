@@ -85,7 +85,7 @@ def _catalog(policy: PolicyFacts | None) -> list[RulePublic]:
         RulePublic(
             id=r.id,
             title=r.title,
-            scope=r.scope,
+            scope=r.subject,
             severity=r.severity,
             clause=worded(r.clause),
             also=[worded(c) for c in r.also],
@@ -254,7 +254,7 @@ def create_compliance_waiver(session: SessionDep, caller: Admin, data: WaiverCre
     """Waive one group rule for one group, with a reason, until `expires_on` (the first day it no longer
     holds). The finding keeps its true outcome and shows the waiver, but does not count against the group's
     status while the waiver is in force. One waiver in force per group and rule (409 otherwise)."""
-    return waivers.create_waiver(session=session, actor=caller, data=data)
+    return waivers.create_waiver(session=session, caller=caller, data=data)
 
 
 @router.post(
@@ -265,7 +265,7 @@ def create_compliance_waiver(session: SessionDep, caller: Admin, data: WaiverCre
 )
 def revoke_compliance_waiver(session: SessionDep, caller: Admin, waiver: WaiverById) -> Waiver:
     """End a waiver today. Revoking one already revoked or expired is a 409."""
-    return waivers.revoke_waiver(session=session, actor=caller, waiver=waiver)
+    return waivers.revoke_waiver(session=session, caller=caller, waiver=waiver)
 
 
 @router.get(

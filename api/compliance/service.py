@@ -86,7 +86,7 @@ def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evalu
     if not reach.reads(Record.roster) or reach.reads_counts_only(Record.roster):
         evaluation = redact_rosters(evaluation)
     if not reach.reads_every(Record.declaration):
-        own = reach.actor.staff_id if reach.reads_declaration_answers(reach.actor.staff_id) else None
+        own = reach.caller.staff_id if reach.reads_declaration_answers(reach.caller.staff_id) else None
         evaluation = redact_declarations(evaluation, own)
     if not reach.reads(Record.participant):
         return redact_participants(evaluation)

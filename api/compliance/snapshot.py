@@ -119,8 +119,8 @@ class StaffFacts:
 
 class ParticipantFacts(NamedTuple):
     # The id as the database returned it: a UUID (PostgreSQL) or its 32 hex digits (SQLite). Only a finding
-    # that names the participant needs it as a UUID (`id`); making one for every member of a 1,000-member
-    # group was about 8% of its evaluation.
+    # that names the participant needs it as a UUID (`id`); making one for every member of a large group
+    # was a noticeable part of its evaluation (bench/README.md).
     raw_id: uuid.UUID | str
     full_name: str
     date_of_birth: date
@@ -260,7 +260,7 @@ class GroupSnapshot:
     incidents: tuple[IncidentFacts, ...] = ()
     rosters: tuple[RosterFacts, ...] = ()
     policy: PolicyFacts | None = None  # None: not loaded (a hand-built snapshot); version 1's words stand
-    # Worked out once here, not by each of the rules that ask (a 1,000-member group has 17 rules asking).
+    # Worked out once here, not by each of the many rules that ask.
     _staff: tuple[tuple[MemberFacts, StaffFacts], ...] = field(init=False, repr=False, compare=False)
     _participants: tuple[tuple[MemberFacts, ParticipantFacts], ...] = field(
         init=False, repr=False, compare=False

@@ -55,7 +55,7 @@ def list_waivers(
     return crud.page(session, query, limit=limit, offset=offset)
 
 
-def create_waiver(*, session: Session, actor: Principal, data: WaiverCreate) -> Waiver:
+def create_waiver(*, session: Session, caller: Principal, data: WaiverCreate) -> Waiver:
     """Waive one group rule for one group until `expires_on`."""
     if data.rule_id not in GROUP_RULE_IDS:
         raise Unprocessable.field("rule_id", f"{data.rule_id!r} is not a group rule id")
@@ -76,13 +76,15 @@ def create_waiver(*, session: Session, actor: Principal, data: WaiverCreate) -> 
             f"Waiver {clash.id} already waives {data.rule_id} for this group until {clash.expires_on}",
             extra={"field": "rule_id"},
         )
-    waiver = Waiver.model_validate(data, update={"granted_by_id": actor.id, "granted_by_label": actor.label})
-    waiver = crud.save(session, waiver, actor=actor, action="compliance_waiver.create")
+    waiver = Waiver.model_validate(
+        data, update={"granted_by_id": caller.id, "granted_by_label": caller.label}
+    )
+    waiver = crud.save(session, waiver, actor=caller, action="compliance_waiver.create")
     _announce(session, waiver.group_id)
     return waiver
 
 
-def revoke_waiver(*, session: Session, actor: Principal, waiver: Waiver) -> Waiver:
+def revoke_waiver(*, session: Session, caller: Principal, waiver: Waiver) -> Waiver:
     """End a waiver today; its rule counts against the group's status again."""
     if waiver.revoked_at is not None:
         raise Conflict(f"Waiver {waiver.id} was already revoked on {clock.day_of(waiver.revoked_at)}")
@@ -90,7 +92,7 @@ def revoke_waiver(*, session: Session, actor: Principal, waiver: Waiver) -> Waiv
         raise Conflict(f"Waiver {waiver.id} already expired on {waiver.expires_on}")
     before = audit.snapshot(waiver)
     waiver.revoked_at = utcnow()
-    waiver.revoked_by_label = actor.label
-    waiver = crud.save(session, waiver, actor=actor, action="compliance_waiver.revoke", before=before)
+    waiver.revoked_by_label = caller.label
+    waiver = crud.save(session, waiver, actor=caller, action="compliance_waiver.revoke", before=before)
     _announce(session, waiver.group_id)
     return waiver

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from api import clock, crud
 from api.auth.reach import Reach, Record
+from api.common import WriteOutcome
 from api.consents import service
 from api.consents.models import (
     Consent,
@@ -18,8 +19,9 @@ from api.consents.models import (
 )
 from api.errors import Conflict, FieldError, Forbidden, Unprocessable
 from api.participants.models import Participant
+from api.problems import ProblemCode
 
-APPEND_ONLY = "consent_is_append_only"
+APPEND_ONLY = ProblemCode.consent_is_append_only
 # What was consented to, by whom and when: a push that differs in any of these is a different consent.
 _GIVEN = (
     "participant_id",
@@ -81,7 +83,7 @@ def upsert_by_external_id(
     external_id: str,
     data: ConsentUpsert,
     expected_version: int | None = None,
-) -> tuple[Consent, crud.Upserted]:
+) -> tuple[Consent, WriteOutcome]:
     """Record the consent the CRM knows by `external_id`, or withdraw it; a recorded consent is otherwise
     never changed (409 `consent_is_append_only`). See `crud.upsert_by_external_id`."""
     if not reach.writes_every(Record.consent):
@@ -123,7 +125,7 @@ def upsert_by_external_id(
             )
         return consent
 
-    def change(existing: Consent) -> tuple[Consent, crud.Upserted]:
+    def change(existing: Consent) -> tuple[Consent, WriteOutcome]:
         crud.check_version(existing, expected_version)
         differs = [f for f in _GIVEN if _given(existing, f) != _given(given, f)]
         if existing.withdrawn_on is not None:

@@ -174,7 +174,7 @@ def visible_to(session: Session, reach: Reach) -> Visible:
     return Visible(
         participants=participants,
         all_staff=reach.writes_every(Record.staff),
-        own_staff_id=reach.actor.staff_id,
+        own_staff_id=reach.caller.staff_id,
     )
 
 
@@ -285,7 +285,7 @@ def check(*, session: Session, reach: Reach, data: PublicationCheckRequest) -> P
     422 `text` when more of its words begin a protected name than PUBLICATION_MAX_NAME_STARTS (a list of
     names to try). Every check is audited, refused ones too: who, when, the counts; never the text."""
     settings = get_settings()
-    caller = reach.actor
+    caller = reach.caller
     if caller.kind == "user":  # another system's key is already limited per key, and holds no user row
         hit_user(
             session,

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
-from api.common import Day, IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
+from api.common import Day, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt
 from api.consents import checks, crm, publication_check, service
 from api.consents.models import (
     Consent,
@@ -32,8 +32,10 @@ from api.consents.models import (
     Purpose,
 )
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
 from api.participants.models import Participant
+from api.preconditions import IfMatch, set_etag
+from api.problems import ProblemCode
 
 router = APIRouter()
 participant_router = APIRouter()
@@ -93,22 +95,15 @@ def list_consents(
 ) -> Page[ConsentPublic]:
     """The consent history, withdrawn and expired records included, ordered by `given_on` then id. Staff see
     the consents of the participants currently in their groups."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         participant_id=participant_id,
         kind=kind,
         purpose=purpose,
         given_by=given_by,
         in_force=in_force,
-    )
-    return Page(
-        items=service.publics(session=session, consents=items),
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
     )
 
 
@@ -116,7 +111,7 @@ def list_consents(
     "",
     response_model=Written,
     status_code=status.HTTP_201_CREATED,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **conflict(ProblemCode.consent_already_recorded)},
     summary="Record a consent",
 )
 def create_consent(
@@ -140,7 +135,7 @@ def create_consent(
     responses={
         201: {"model": Written, "description": "Created"},
         **NOT_FOUND,
-        **CONFLICT,
+        **conflict(ProblemCode.consent_is_append_only, ProblemCode.consent_already_recorded),
         **PRECONDITION,
     },
     summary="Record or withdraw a consent by the CRM's id",

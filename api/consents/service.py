@@ -14,6 +14,7 @@ from sqlmodel import Session, String, cast, col, or_, select
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
+from api.common import Page, PageParams
 from api.consents import logic
 from api.consents.models import (
     Consent,
@@ -28,6 +29,7 @@ from api.db import utcnow
 from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
 from api.participants.models import Participant
 from api.policy import service as policy
+from api.problems import ProblemCode
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
 
@@ -187,15 +189,14 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     participant_id: uuid.UUID | None = None,
     kind: ConsentKind | None = None,
     purpose: Purpose | None = None,
     given_by: GivenBy | None = None,
     in_force: bool | None = None,
-) -> tuple[list[Consent], int]:
-    """A filtered page of the consents the caller may see, by given_on then id."""
+) -> Page[ConsentPublic]:
+    """A filtered page of the consents the caller may see, by given_on then id, as they are answered."""
     query = select(Consent).where(reach.consents(Consent.participant_id))
     if participant_id is not None:
         query = query.where(Consent.participant_id == participant_id)
@@ -216,7 +217,8 @@ def list_(
         )
         query = query.where(holds if in_force else sa.not_(holds))
     query = query.order_by(col(Consent.given_on), col(Consent.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    found = crud.paged(session, query, paging)
+    return crud.recast(found, publics(session=session, consents=found.items))
 
 
 # --- writing consents -------------------------------------------------------------------------------------
@@ -256,10 +258,10 @@ def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
     _refuse_second_record_of_a_form(session, data, purposes, today)
     consent = Consent.model_validate(data)
     consent.purposes = [Purpose(p.value) for p in purposes]
-    return crud.save(session, consent, actor=reach.actor, action="consent.create", unique_fields=UNIQUE)
+    return crud.save(session, consent, actor=reach.caller, action="consent.create", unique_fields=UNIQUE)
 
 
-ALREADY_RECORDED = "consent_already_recorded"
+ALREADY_RECORDED = ProblemCode.consent_already_recorded
 
 
 def _key(value: str) -> str:
@@ -369,7 +371,7 @@ def withdraw(
         # Another withdrawal landed first: a push of the same withdrawal then finds it and is unchanged.
         raise crud.Raced("This consent was already withdrawn")
     session.refresh(consent)
-    audit.record(session, actor=reach.actor, action="consent.withdraw", entity=consent, before=before)
+    audit.record(session, actor=reach.caller, action="consent.withdraw", entity=consent, before=before)
     # In the same transaction as the withdrawal: announced exactly when it is stored. Ids only.
     webhooks.emit(
         session,

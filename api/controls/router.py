@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import Page, PageDep
 from api.controls import service
 from api.controls.models import (
     AssessmentCreate,
@@ -29,6 +29,7 @@ from api.controls.models import (
 )
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.preconditions import IfMatch, set_etag
 
 controls_router = APIRouter()
 technologies_router = APIRouter()
@@ -54,8 +55,7 @@ TechnologyById = Annotated[Technology, Depends(technology_or_404)]
 def list_controls(session: SessionDep, _: Reader, paging: PageDep) -> Page[Control]:
     """The controls, by code: each with the policy sentence it evidences, its owner, cadence and warning
     window."""
-    items, total = service.list_controls(session=session, limit=paging.limit, offset=paging.offset)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_controls(session=session, paging=paging)
 
 
 @controls_router.get("/{control_id}", response_model=ControlPublic, responses=NOT_FOUND, summary="A control")
@@ -83,7 +83,7 @@ def update_control(
     window (days before the due date that count as due soon). Audited; send If-Match to refuse the change
     (412) if it changed since you read it."""
     control = service.update_control(
-        session=session, actor=caller, control=control, data=data, expected_version=expected_version
+        session=session, caller=caller, control=control, data=data, expected_version=expected_version
     )
     set_etag(response, control.version)
     return control
@@ -99,10 +99,7 @@ def list_control_checks(
     session: SessionDep, _: Reader, control: ControlById, paging: PageDep
 ) -> Page[ControlCheck]:
     """The checks recorded against the control, newest first."""
-    items, total = service.list_checks(
-        session=session, control=control, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_checks(session=session, control=control, paging=paging)
 
 
 @controls_router.post(
@@ -118,14 +115,13 @@ def record_control_check(
     """Record a check: the day, who did it (yourself; a coordinator may name another), `ok` or
     `issues_found` with the follow-up, and a reference to the evidence. Issues found with no follow-up keep
     the control's rule failing until a later check."""
-    return service.record_check(session=session, reach=reach, actor=caller, control=control, data=data)
+    return service.record_check(session=session, reach=reach, caller=caller, control=control, data=data)
 
 
 @technologies_router.get("", response_model=Page[TechnologyPublic], summary="List the technology register")
 def list_technologies(session: SessionDep, _: Reader, paging: PageDep) -> Page[Technology]:
     """The technologies the organisation uses, plans to use or has stopped using, by name."""
-    items, total = service.list_technologies(session=session, limit=paging.limit, offset=paging.offset)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_technologies(session=session, paging=paging)
 
 
 @technologies_router.post(
@@ -137,7 +133,7 @@ def list_technologies(session: SessionDep, _: Reader, paging: PageDep) -> Page[T
 )
 def create_technology(session: SessionDep, caller: Admin, data: TechnologyCreate) -> Technology:
     """Add a technology: its name, purpose and the day it was first used (none while only planned)."""
-    return service.create_technology(session=session, actor=caller, data=data)
+    return service.create_technology(session=session, caller=caller, data=data)
 
 
 @technologies_router.get(
@@ -168,7 +164,7 @@ def update_technology(
     they are not deleted). Audited; send If-Match to refuse the change (412) if it changed since you read
     it."""
     technology = service.update_technology(
-        session=session, actor=caller, technology=technology, data=data, expected_version=expected_version
+        session=session, caller=caller, technology=technology, data=data, expected_version=expected_version
     )
     set_etag(response, technology.version)
     return technology
@@ -184,10 +180,7 @@ def list_technology_assessments(
     session: SessionDep, _: Reader, technology: TechnologyById, paging: PageDep
 ) -> Page[TechnologyAssessment]:
     """Its risk assessments, newest first."""
-    items, total = service.list_assessments(
-        session=session, technology=technology, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_assessments(session=session, technology=technology, paging=paging)
 
 
 @technologies_router.post(
@@ -202,4 +195,4 @@ def assess_technology(
 ) -> TechnologyAssessment:
     """Record a risk assessment (risks, mitigations) and the decision: approved, approved with conditions, or
     rejected. It must come before the technology's first use to count (ORG-TECHNOLOGY-ASSESSED)."""
-    return service.assess(session=session, reach=reach, actor=caller, technology=technology, data=data)
+    return service.assess(session=session, reach=reach, caller=caller, technology=technology, data=data)

@@ -15,6 +15,7 @@ from api.auth.models import User
 from api.auth.principal import Principal
 from api.auth.reach import Reach
 from api.auth.roles import ROLE_PERMISSIONS, Permission
+from api.common import Page, PageParams
 from api.controls.models import (
     AssessmentCreate,
     Control,
@@ -36,19 +37,19 @@ def _not_future(value: Any, field: str) -> None:
         raise Unprocessable.field(field, f"{field} ({value}) is in the future")
 
 
-def _save(session: Session, row: SQLModel, *, actor: Principal, action: str, changes: dict[str, Any]) -> None:
+def _save(
+    session: Session, row: SQLModel, *, caller: Principal, action: str, changes: dict[str, Any]
+) -> None:
     session.add(row)
-    audit.record(session, actor=actor, action=action, entity=row, changes=changes)
+    audit.record(session, actor=caller, action=action, entity=row, changes=changes)
     session.flush()
     session.refresh(row)
     session.commit()
 
 
-def list_controls(*, session: Session, limit: int, offset: int) -> tuple[list[Control], int]:
+def list_controls(*, session: Session, paging: PageParams) -> Page[Control]:
     """A page of the register's controls, by code, and how many there are."""
-    return crud.page(
-        session, select(Control).order_by(col(Control.code), col(Control.id)), limit=limit, offset=offset
-    )
+    return crud.paged(session, select(Control).order_by(col(Control.code), col(Control.id)), paging)
 
 
 def get_control(*, session: Session, control_id: uuid.UUID) -> Control:
@@ -59,7 +60,7 @@ def get_control(*, session: Session, control_id: uuid.UUID) -> Control:
 def update_control(
     *,
     session: Session,
-    actor: Principal,
+    caller: Principal,
     control: Control,
     data: ControlUpdate,
     expected_version: int | None = None,
@@ -91,16 +92,14 @@ def update_control(
     return crud.save(
         session,
         control,
-        actor=actor,
+        actor=caller,
         action="control.update",
         before=before,
         expected_version=expected_version,
     )
 
 
-def list_checks(
-    *, session: Session, control: Control, limit: int, offset: int
-) -> tuple[list[ControlCheck], int]:
+def list_checks(*, session: Session, control: Control, paging: PageParams) -> Page[ControlCheck]:
     """A page of a control's checks, newest first, and how many there are."""
     query = (
         select(ControlCheck)
@@ -109,11 +108,11 @@ def list_checks(
             col(ControlCheck.performed_on).desc(), col(ControlCheck.created_at).desc(), col(ControlCheck.id)
         )
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def record_check(
-    *, session: Session, reach: Reach, actor: Principal, control: Control, data: ControlCheckCreate
+    *, session: Session, reach: Reach, caller: Principal, control: Control, data: ControlCheckCreate
 ) -> ControlCheck:
     """Record a check of a control, signed by the caller (a coordinator may name another member of staff).
 
@@ -122,13 +121,13 @@ def record_check(
     control: a check by anyone else could clear its failure)."""
     _not_future(data.performed_on, "performed_on")
     signer = reach.signer(session, data.performed_by_id, data.performed_on, "performed_by_id")
-    if Permission.CONTROL_ADMIN not in actor.permissions and control.owner_id != signer:
+    if Permission.CONTROL_ADMIN not in caller.permissions and control.owner_id != signer:
         raise Forbidden("Only the control's owner, or a coordinator, records its checks")
     row = ControlCheck.model_validate(data, update={"control_id": control.id, "performed_by_id": signer})
     _save(
         session,
         row,
-        actor=actor,
+        caller=caller,
         action="control_check.create",
         changes={
             "control_id": str(control.id),
@@ -140,10 +139,10 @@ def record_check(
     return row
 
 
-def list_technologies(*, session: Session, limit: int, offset: int) -> tuple[list[Technology], int]:
+def list_technologies(*, session: Session, paging: PageParams) -> Page[Technology]:
     """A page of the technology register, by name (ended ones too: records end, they stay), and the total."""
     query = select(Technology).order_by(col(Technology.name), col(Technology.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def get_technology(*, session: Session, technology_id: uuid.UUID) -> Technology:
@@ -169,7 +168,7 @@ def _name_taken(existing: str) -> Conflict:
     )
 
 
-def create_technology(*, session: Session, actor: Principal, data: TechnologyCreate) -> Technology:
+def create_technology(*, session: Session, caller: Principal, data: TechnologyCreate) -> Technology:
     """Add a technology the organisation uses or plans to use (first_used_on: not in the future).
 
     Errors: 409 naming `name` when another technology has the same name, ignoring case and Unicode form."""
@@ -178,7 +177,7 @@ def create_technology(*, session: Session, actor: Principal, data: TechnologyCre
     row = Technology.model_validate(data, update={"name_key": _name_free(session, data.name)})
     first = data.first_used_on.isoformat() if data.first_used_on else None
     try:
-        _save(session, row, actor=actor, action="technology.create", changes={"first_used_on": first})
+        _save(session, row, caller=caller, action="technology.create", changes={"first_used_on": first})
     except IntegrityError as exc:  # another add of the same name won the race
         session.rollback()
         raise _name_taken(data.name) from exc
@@ -188,7 +187,7 @@ def create_technology(*, session: Session, actor: Principal, data: TechnologyCre
 def update_technology(
     *,
     session: Session,
-    actor: Principal,
+    caller: Principal,
     technology: Technology,
     data: TechnologyUpdate,
     expected_version: int | None = None,
@@ -232,7 +231,7 @@ def update_technology(
         return crud.save(
             session,
             technology,
-            actor=actor,
+            actor=caller,
             action="technology.update",
             before=before,
             unique_fields=("name_key",),
@@ -245,8 +244,8 @@ def update_technology(
 
 
 def list_assessments(
-    *, session: Session, technology: Technology, limit: int, offset: int
-) -> tuple[list[TechnologyAssessment], int]:
+    *, session: Session, technology: Technology, paging: PageParams
+) -> Page[TechnologyAssessment]:
     """A page of a technology's risk assessments, newest first, and how many there are."""
     query = (
         select(TechnologyAssessment)
@@ -257,11 +256,11 @@ def list_assessments(
             col(TechnologyAssessment.id),
         )
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def assess(
-    *, session: Session, reach: Reach, actor: Principal, technology: Technology, data: AssessmentCreate
+    *, session: Session, reach: Reach, caller: Principal, technology: Technology, data: AssessmentCreate
 ) -> TechnologyAssessment:
     """Record a risk assessment of a technology and the decision, signed by the caller (a coordinator may
     name another). Errors as for `record_check`, on `assessed_on` and `assessed_by_id`."""
@@ -273,7 +272,7 @@ def assess(
     _save(
         session,
         row,
-        actor=actor,
+        caller=caller,
         action="technology_assessment.create",
         changes={
             "technology_id": str(technology.id),

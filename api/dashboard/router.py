@@ -283,7 +283,7 @@ def dashboard_sign_out(request: Request, session: SessionDep) -> Response:
     if who is not None and who.kind != "user":
         return error_page(400, "An API key is not a session and cannot sign out: revoke the key instead.")
     if who is not None:
-        auth_service.revoke_tokens(session=session, actor=who)
+        auth_service.revoke_tokens(session=session, caller=who)
     answer = RedirectResponse("/dashboard/sign-in", status_code=status.HTTP_303_SEE_OTHER)
     answer.delete_cookie(COOKIE, path="/dashboard", secure=True, httponly=True, samesite="strict")
     return answer

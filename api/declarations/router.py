@@ -34,10 +34,7 @@ def list_staff_declarations(
     """Their declarations of personal social media conduct, newest first, each for one policy version.
     Staff read only their own (404 otherwise, as for an unknown id); trustees get each declaration with its
     answers null (whether one stands, never what was declared)."""
-    items, total = service.list_(
-        session=session, reach=reach, staff_id=staff_id, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_(session=session, reach=reach, staff_id=staff_id, paging=paging)
 
 
 @router.post(
@@ -56,4 +53,4 @@ def create_staff_declaration(
     force, whichever is first. Staff declare for themselves (a trustee only as the member of staff their
     account is linked to; 403 naming why otherwise); a coordinator may record a declaration made on paper
     for anyone."""
-    return service.create(session=session, reach=reach, actor=caller, staff_id=staff_id, data=data)
+    return service.create(session=session, reach=reach, caller=caller, staff_id=staff_id, data=data)

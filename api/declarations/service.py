@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from api import clock, crud
 from api.auth.principal import Principal
 from api.auth.reach import Reach, Record
+from api.common import Page, PageParams
 from api.declarations.models import (
     DeclarationCreate,
     DeclarationPublic,
@@ -38,8 +39,8 @@ _ANSWERS = (
 
 
 def list_(
-    *, session: Session, reach: Reach, staff_id: uuid.UUID, limit: int, offset: int
-) -> tuple[list[DeclarationPublic], int]:
+    *, session: Session, reach: Reach, staff_id: uuid.UUID, paging: PageParams
+) -> Page[DeclarationPublic]:
     """Every declaration of one member of staff, newest first. Staff read only their own (another's answers
     as an unknown id: 404); a caller who reaches declarations' status only (a trustee) gets each with its
     answers null; the coordinator reads everything."""
@@ -47,7 +48,7 @@ def list_(
         raise NotFound(f"No staff member with id {staff_id}")
     _staff_in_reach(session, reach, staff_id)
     answers = reach.reads_declaration_answers(staff_id)
-    rows, total = crud.page(
+    found = crud.paged(
         session,
         select(StaffDeclaration)
         .where(StaffDeclaration.staff_id == staff_id)
@@ -56,15 +57,14 @@ def list_(
             col(StaffDeclaration.created_at).desc(),
             col(StaffDeclaration.id),
         ),
-        limit=limit,
-        offset=offset,
+        paging,
     )
-    out = [DeclarationPublic.model_validate(r) for r in rows]
-    return (out if answers else [d.model_copy(update=dict.fromkeys(_ANSWERS)) for d in out]), total
+    out = [DeclarationPublic.model_validate(r) for r in found.items]
+    return crud.recast(found, out if answers else [d.model_copy(update=dict.fromkeys(_ANSWERS)) for d in out])
 
 
 def create(
-    *, session: Session, reach: Reach, actor: Principal, staff_id: uuid.UUID, data: DeclarationCreate
+    *, session: Session, reach: Reach, caller: Principal, staff_id: uuid.UUID, data: DeclarationCreate
 ) -> StaffDeclaration:
     """Record a declaration for the version of the policy in force today or for one published to come into
     force later (made early, it counts from that version's effective day; `api.compliance.declarations`).
@@ -79,7 +79,7 @@ def create(
     version was published, or after the person left."""
     staff = _staff_in_reach(session, reach, staff_id)
     if not reach.declares_for(staff_id):
-        if actor.staff_id is None:
+        if caller.staff_id is None:
             raise Forbidden(
                 'Declarations are made by members of staff for themselves (the policy: "More Music staff '
                 'must..."), and this account is linked to no staff record, so it has no declaration to make. '
@@ -113,7 +113,7 @@ def create(
             "policy_version_id": latest.id,
             "policy_version": latest.number,
             "declared_on": on,
-            "recorded_by_label": actor.label,
+            "recorded_by_label": caller.label,
         },
     )
-    return crud.save(session, row, actor=actor, action="staff_declaration.create")
+    return crud.save(session, row, actor=caller, action="staff_declaration.create")

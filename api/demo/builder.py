@@ -32,10 +32,10 @@ from api.groups.models import (
 from api.incidents.models import (
     Category,
     Incident,
+    IncidentOutcome,
     IncidentParticipant,
     IncidentStaff,
     IncidentStatus,
-    Outcome,
     Severity,
 )
 from api.memberships.models import MemberRole, Membership
@@ -276,7 +276,7 @@ class Builder:
         group: Group | None = None,
         participants: tuple[Participant, ...] = (),
         staff: tuple[Staff, ...] = (),
-        outcome: Outcome | None = None,
+        outcome: IncidentOutcome | None = None,
         closed: int | None = None,
     ) -> Incident:
         row = Incident(

@@ -28,8 +28,8 @@ from api.demo.names import (
 from api.groups.models import JoinApproval, Platform, Visibility
 from api.incidents.models import (
     Category,
+    IncidentOutcome,
     IncidentStatus,
-    Outcome,
     Severity,
 )
 from api.policy.models import PolicySettings
@@ -200,7 +200,7 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
         by=priya,
         group=beatlab,
         participants=(people[25], people[26]),
-        outcome=Outcome.resolved_internally,
+        outcome=IncidentOutcome.resolved_internally,
         closed=50,
         summary="Unkind comments about a member's track in the feedback channel",
         details="Messages removed; both young people and their carers spoken to; channel rules re-posted.",
@@ -222,7 +222,7 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
         IncidentStatus.closed,
         days_ago=100,
         by=callum,
-        outcome=Outcome.no_further_action,
+        outcome=IncidentOutcome.no_further_action,
         closed=98,
         summary="The studio PC's filter let through an unsuitable site",
         details="Filter list updated by the IT provider the same day.",

@@ -9,7 +9,7 @@ from fastapi import status as http_status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import Page, PageDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.groups import service
@@ -29,6 +29,7 @@ from api.groups.models import (
     RiskAssessmentPublic,
     Visibility,
 )
+from api.preconditions import IfMatch, set_etag
 
 router = APIRouter()
 
@@ -63,18 +64,16 @@ def list_groups(
     q: Annotated[str | None, Query(max_length=200, description="Part of the group's name")] = None,
 ) -> Page[GroupPublic]:
     """Online groups, ordered by name. A member of staff sees only the groups they are currently in."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         platform=platform,
         status=status,
         visibility=visibility,
         project=project,
         q=q,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post("", response_model=GroupPublic, status_code=http_status.HTTP_201_CREATED, summary="Add a group")
@@ -158,10 +157,7 @@ def list_risk_assessments(
     session: SessionDep, _: Reader, group: GroupById, paging: PageDep
 ) -> Page[RiskAssessment]:
     """The group's risk assessments, newest first."""
-    items, total = service.list_risk_assessments(
-        session=session, group=group, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_risk_assessments(session=session, group=group, paging=paging)
 
 
 @router.post(
@@ -194,10 +190,7 @@ def record_risk_assessment(
 )
 def list_reviews(session: SessionDep, _: Reader, group: GroupById, paging: PageDep) -> Page[GroupReview]:
     """The group's reviews, newest first."""
-    items, total = service.list_reviews(
-        session=session, group=group, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_reviews(session=session, group=group, paging=paging)
 
 
 @router.post(

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from api import clock, crud, events
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
-from api.common import check_order, contains
+from api.common import Page, PageParams, check_order, contains
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from api.groups.models import (
@@ -32,8 +32,8 @@ from api.groups.models import (
     Visibility,
     seen_by_all_default,
 )
+from api.memberships.in_force import current_on
 from api.memberships.models import MemberRole, Membership
-from api.memberships.scope import current_on
 
 ARCHIVE_REASON = "group archived"
 # The columns that always hold a value: the PATCH body's own list, in a fixed order for the error named.
@@ -90,14 +90,13 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     platform: Platform | None = None,
     status: GroupStatus | None = None,
     visibility: Visibility | None = None,
     project: str | None = None,
     q: str | None = None,
-) -> tuple[list[GroupPublic], int]:
+) -> Page[GroupPublic]:
     """A filtered page of the groups within the caller's reach, by name then id, with member counts."""
     conditions: list[ColumnElement[bool]] = [reach.groups(Group.id)]
     if platform is not None:
@@ -115,10 +114,11 @@ def list_(
         select(Group, _member_count())
         .where(*conditions)
         .order_by(col(Group.name), col(Group.id))
-        .limit(limit)
-        .offset(offset)
+        .limit(paging.limit)
+        .offset(paging.offset)
     ).all()
-    return [_public(group, int(count)) for group, count in rows], int(total)
+    items = [_public(group, int(count)) for group, count in rows]
+    return Page(items=items, total=int(total), limit=paging.limit, offset=paging.offset)
 
 
 def create(*, session: Session, reach: Reach, data: GroupCreate) -> Group:
@@ -129,9 +129,9 @@ def create(*, session: Session, reach: Reach, data: GroupCreate) -> Group:
         group.messages_seen_by_all = seen_by_all_default(group.platform)
     _validate(group)
     session.add(group)
-    actor = reach.actor
-    audit.record(session, actor=actor, action="group.create", entity=group)
-    if not reach.reads_every(Record.group) and actor.staff_id is not None:
+    caller = reach.caller
+    audit.record(session, actor=caller, action="group.create", entity=group)
+    if not reach.reads_every(Record.group) and caller.staff_id is not None:
         # The group row must exist before the membership's foreign key points at it (PostgreSQL checks
         # foreign keys at once).
         session.flush()
@@ -139,12 +139,12 @@ def create(*, session: Session, reach: Reach, data: GroupCreate) -> Group:
         # staff who wants to use a tool to risk-assess it in advance, so they must reach it before it starts.
         membership = Membership(
             group_id=group.id,
-            staff_id=actor.staff_id,
+            staff_id=caller.staff_id,
             role=MemberRole.admin,
             started_on=min(group.started_on, clock.today()),
         )
         session.add(membership)
-        audit.record(session, actor=actor, action="membership.create", entity=membership)
+        audit.record(session, actor=caller, action="membership.create", entity=membership)
     session.commit()
     session.refresh(group)
     # Records the new group's first status, so the first change after it is announced.
@@ -195,7 +195,7 @@ def update(
     group = crud.save(
         session,
         group,
-        actor=reach.actor,
+        actor=reach.caller,
         action="group.update",
         before=before,
         expected_version=expected_version,
@@ -229,7 +229,7 @@ def archive(
     group.archived_on = archived_on
     group.updated_at, group.version = now, group.version + 1
     session.add(group)
-    audit.record(session, actor=reach.actor, action="group.archive", entity=group, before=before)
+    audit.record(session, actor=reach.caller, action="group.archive", entity=group, before=before)
     # Every membership that would still hold on or after archived_on: current ones, ones with a later
     # planned end, and ones not yet started (which end the day they would have begun, so never hold).
     open_memberships = session.exec(
@@ -247,7 +247,7 @@ def archive(
         membership.updated_at, membership.version = now, membership.version + 1
         session.add(membership)
         audit.record(
-            session, actor=reach.actor, action="membership.end", entity=membership, before=before_membership
+            session, actor=reach.caller, action="membership.end", entity=membership, before=before_membership
         )
     session.commit()
     session.refresh(group)
@@ -263,9 +263,7 @@ def check_may_record(*, session: Session, reach: Reach, group: Group) -> None:
         )
 
 
-def list_risk_assessments(
-    *, session: Session, group: Group, limit: int, offset: int
-) -> tuple[list[RiskAssessment], int]:
+def list_risk_assessments(*, session: Session, group: Group, paging: PageParams) -> Page[RiskAssessment]:
     """A group's risk assessments, newest first."""
     query = (
         select(RiskAssessment)
@@ -276,7 +274,7 @@ def list_risk_assessments(
             col(RiskAssessment.id),
         )
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def record_risk_assessment(
@@ -288,12 +286,12 @@ def record_risk_assessment(
     _not_future(data.assessed_on, "assessed_on")
     signer = reach.signer(session, data.assessed_by_id, data.assessed_on, "assessed_by_id")
     assessment = RiskAssessment.model_validate(data, update={"group_id": group.id, "assessed_by_id": signer})
-    assessment = crud.save(session, assessment, actor=reach.actor, action="risk_assessment.create")
+    assessment = crud.save(session, assessment, actor=reach.caller, action="risk_assessment.create")
     events.publish(session, events.GroupFactsChanged.of([group.id]))
     return assessment
 
 
-def list_reviews(*, session: Session, group: Group, limit: int, offset: int) -> tuple[list[GroupReview], int]:
+def list_reviews(*, session: Session, group: Group, paging: PageParams) -> Page[GroupReview]:
     """A group's reviews, newest first."""
     query = (
         select(GroupReview)
@@ -302,7 +300,7 @@ def list_reviews(*, session: Session, group: Group, limit: int, offset: int) -> 
             col(GroupReview.reviewed_on).desc(), col(GroupReview.created_at).desc(), col(GroupReview.id)
         )
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewCreate) -> GroupReview:
@@ -312,6 +310,6 @@ def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewC
     _not_future(data.reviewed_on, "reviewed_on")
     signer = reach.signer(session, data.reviewed_by_id, data.reviewed_on, "reviewed_by_id")
     review = GroupReview.model_validate(data, update={"group_id": group.id, "reviewed_by_id": signer})
-    review = crud.save(session, review, actor=reach.actor, action="group_review.create")
+    review = crud.save(session, review, actor=reach.caller, action="group_review.create")
     events.publish(session, events.GroupFactsChanged.of([group.id]))
     return review

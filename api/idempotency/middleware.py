@@ -20,6 +20,7 @@ from api.db import get_session, request_writes, uncounted, utcnow
 from api.errors import DATABASE_ERRORS, FieldError, problem_response
 from api.idempotency import store
 from api.idempotency.store import KeyInUse, KeyReused, Stored, valid_key
+from api.problems import ProblemCode
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -98,7 +99,7 @@ class IdempotencyMiddleware:
         if len(raw_keys) > 1 or not valid_key(key):
             text = f"{HEADER} must be one value of 1 to 255 printable ASCII characters"
             error = FieldError(field=HEADER, message=text, type="value_error")
-            response = problem_response(422, "Invalid input", "validation_error", text, [error])
+            response = problem_response(ProblemCode.validation_error, text, [error])
             await response(scope, receive, send)
             return
         # Nothing is keyed, nor replayed, until the caller is known and may still act. An unknown, revoked
@@ -129,9 +130,7 @@ class IdempotencyMiddleware:
             stored = await to_thread.run_sync(_claim)
         except KeyReused:
             response = problem_response(
-                422,
-                "Idempotency key reused",
-                "idempotency_key_reused",
+                ProblemCode.idempotency_key_reused,
                 f"This {HEADER} was already used for a different request; use a new key",
                 [FieldError(field=HEADER, message="used before with a different request", type="reused")],
             )
@@ -139,9 +138,7 @@ class IdempotencyMiddleware:
             return
         except KeyInUse:
             response = problem_response(
-                409,
-                "Conflict",
-                "idempotency_key_in_use",
+                ProblemCode.idempotency_key_in_use,
                 f"A request with this {HEADER} is still being processed; retry shortly",
                 headers={"Retry-After": "1"},
             )

@@ -8,17 +8,27 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, QueryFlag, WriteReceipt, set_etag
+from api.common import Page, PageDep, QueryFlag, WriteReceipt
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, NotFound
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, NotFound, Responses, problem
 from api.identities import service
 from api.identities.models import IdentityCreate, IdentityEnd, IdentityPublic, PlatformIdentity
+from api.preconditions import IfMatch, set_etag
+from api.problems import ProblemCode
 
 router = APIRouter()
 
 Reader = Annotated[Principal, Depends(require(Permission.IDENTITY_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.IDENTITY_WRITE))]
 Written = IdentityPublic | WriteReceipt
+NOT_YOURS: Responses = {
+    403: problem(
+        "The caller's role may not use this route (`forbidden`), or they may read the person but not change "
+        "their records (`not_your_record`): the detail says whom to ask",
+        ProblemCode.forbidden,
+        ProblemCode.not_your_record,
+    )
+}
 
 
 def _kind(identity: PlatformIdentity) -> Record:
@@ -38,23 +48,21 @@ def list_identities(
     """How the people the caller may read appear on platforms: a young person's only to those who may read
     the young person, a member of staff's to those who read the staff directory; an unverified claim only to
     its claimant and the coordinators."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         staff_id=staff_id,
         participant_id=participant_id,
         current=current,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(
     "",
     response_model=Written,
     status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
+    responses={**CONFLICT, **NOT_YOURS},
     summary="Record a platform identity",
 )
 def record_identity(

@@ -21,11 +21,13 @@ from sqlmodel import Session, col, select
 from api import crud
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
+from api.common import Page, PageParams
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.identities import normalise
 from api.identities.models import IdentityCreate, PlatformIdentity
 from api.participants.models import Participant
+from api.problems import ProblemCode
 from api.staff.models import Staff
 
 # What the audit log says of an identity: whose, which kind, on which platform; never the handle itself.
@@ -52,8 +54,8 @@ def _readable(reach: Reach) -> sa.ColumnElement[bool]:
     if verifies(reach):
         return person
     own = (
-        col(PlatformIdentity.staff_id) == reach.actor.staff_id
-        if reach.actor.staff_id is not None
+        col(PlatformIdentity.staff_id) == reach.caller.staff_id
+        if reach.caller.staff_id is not None
         else sa.false()
     )
     return sa.and_(person, sa.or_(col(PlatformIdentity.verified_at).is_not(None), own))
@@ -110,12 +112,11 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     staff_id: uuid.UUID | None = None,
     participant_id: uuid.UUID | None = None,
     current: bool | None = None,
-) -> tuple[list[PlatformIdentity], int]:
+) -> Page[PlatformIdentity]:
     """The identities of the people the caller may read, by creation then id."""
     query = select(PlatformIdentity).where(_readable(reach))
     if staff_id is not None:
@@ -127,7 +128,7 @@ def list_(
     elif current is False:
         query = query.where(col(PlatformIdentity.ended_on).is_not(None))
     query = query.order_by(col(PlatformIdentity.created_at), col(PlatformIdentity.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def get_writable(*, session: Session, reach: Reach, identity_id: uuid.UUID) -> PlatformIdentity:
@@ -167,7 +168,7 @@ def check_person(*, session: Session, reach: Reach, field: str, person_id: uuid.
             raise Forbidden(
                 f"You may not change this person's details ({field}): you record identities on {whose} "
                 "only; ask a coordinator to record this one",
-                code="not_your_record",
+                code=ProblemCode.not_your_record,
             )
         raise Unprocessable.field(field, f"No {field.removesuffix('_id')} with id {person_id}")
 
@@ -201,13 +202,13 @@ def record(*, session: Session, reach: Reach, data: IdentityCreate, commit: bool
         raise Conflict("This person already has this identity recorded", extra={"field": "value"})
     if verifies(reach):
         _refuse_clash(session, identity)
-        identity.verified_by_id = reach.actor.id
+        identity.verified_by_id = reach.caller.id
     else:
         identity.verified_at = None  # a claim: see the module's docstring
     session.add(identity)
     audit.record(
         session,
-        actor=reach.actor,
+        actor=reach.caller,
         action="identity.create",
         entity=identity,
         changes={k: {"before": None, "after": audit.snapshot(identity)[k]} for k in _AUDITED},
@@ -249,11 +250,11 @@ def verify(
         raise Conflict(f"This identity ended on {identity.ended_on}", extra={"field": "ended_on"})
     _refuse_clash(session, identity)
     before = audit.snapshot(identity)
-    identity.verified_at, identity.verified_by_id = utcnow(), reach.actor.id
+    identity.verified_at, identity.verified_by_id = utcnow(), reach.caller.id
     return crud.save(
         session,
         identity,
-        actor=reach.actor,
+        actor=reach.caller,
         action="identity.verify",
         before=before,
         expected_version=expected_version,
@@ -276,7 +277,7 @@ def end(
     return crud.save(
         session,
         identity,
-        actor=reach.actor,
+        actor=reach.caller,
         action="identity.end",
         before=before,
         expected_version=expected_version,

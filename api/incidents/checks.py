@@ -25,7 +25,7 @@ from api.incidents.models import Incident
 
 def manages(reach: Reach) -> bool:
     """Whether the caller manages incidents (referrals to the police or the LADO are theirs alone)."""
-    return Permission.INCIDENT_MANAGE in reach.actor.permissions
+    return Permission.INCIDENT_MANAGE in reach.caller.permissions
 
 
 def staff_id_of(caller: Principal) -> uuid.UUID:
@@ -84,7 +84,7 @@ def group_in_reach(session: Session, reach: Reach, group_id: uuid.UUID) -> None:
 def audit_event(
     session: Session,
     *,
-    actor: Principal,
+    caller: Principal,
     action: str,
     entity: SQLModel,
     before: dict[str, Any] | None = None,
@@ -93,7 +93,7 @@ def audit_event(
     # Free text about children and adults lives in the append-only incident tables; the audit writer records
     # that it was written, not what it says.
     changes = {**audit.diff(before or {}, audit.snapshot(entity)), **(extra or {})}
-    audit.record(session, actor=actor, action=action, entity=entity, changes=changes)
+    audit.record(session, actor=caller, action=action, entity=entity, changes=changes)
 
 
 def touch(incident: Incident) -> None:

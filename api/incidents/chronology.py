@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from api import crud
 from api.auth.reach import Reach
+from api.common import Page, PageParams
 from api.db import utcnow
 from api.errors import NotFound, Unprocessable
 from api.incidents import checks
@@ -35,7 +36,7 @@ def entries_public(session: Session, entries: Sequence[IncidentEntry]) -> list[E
 
 def add_entry(*, session: Session, reach: Reach, incident: Incident, data: EntryCreate) -> EntryPublic:
     """Append a dated entry to the chronology, written by the caller."""
-    author = checks.staff_id_of(reach.actor)
+    author = checks.staff_id_of(reach.caller)
     occurred_at = checks.past("occurred_at", data.occurred_at) if data.occurred_at is not None else utcnow()
     if data.corrects_entry_id is not None:
         target = session.get(IncidentEntry, data.corrects_entry_id)
@@ -52,7 +53,7 @@ def add_entry(*, session: Session, reach: Reach, incident: Incident, data: Entry
         corrects_entry_id=data.corrects_entry_id,
     )
     session.add(entry)
-    checks.audit_event(session, actor=reach.actor, action="incident.entry.create", entity=entry)
+    checks.audit_event(session, caller=reach.caller, action="incident.entry.create", entity=entry)
     session.commit()
     return entries_public(session, [entry])[0]
 
@@ -62,13 +63,13 @@ def _entry_order() -> tuple[Any, ...]:
 
 
 def list_entries(
-    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
-) -> tuple[list[EntryPublic], int]:
+    *, session: Session, reach: Reach, incident: Incident, paging: PageParams
+) -> Page[EntryPublic]:
     """The incident's entries in the order things happened; the read is logged."""
     query = select(IncidentEntry).where(IncidentEntry.incident_id == incident.id).order_by(*_entry_order())
-    items, total = crud.page(session, query, limit=limit, offset=offset)
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.entries)
-    return entries_public(session, items), total
+    found = crud.paged(session, query, paging)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.entries)
+    return crud.recast(found, entries_public(session, found.items))
 
 
 def get_entry(*, session: Session, reach: Reach, incident: Incident, entry_id: uuid.UUID) -> EntryPublic:
@@ -76,5 +77,5 @@ def get_entry(*, session: Session, reach: Reach, incident: Incident, entry_id: u
     entry = session.get(IncidentEntry, entry_id)
     if entry is None or entry.incident_id != incident.id:
         raise NotFound(f"No entry with id {entry_id} in this incident")
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.entries)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.entries)
     return entries_public(session, [entry])[0]

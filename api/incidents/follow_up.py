@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.reach import Reach
+from api.common import Page, PageParams
 from api.errors import FieldError, Unprocessable
 from api.incidents import checks, chronology
 from api.incidents.follow_up_models import (
@@ -57,7 +58,7 @@ def add_notification(
     *, session: Session, reach: Reach, incident: Incident, data: NotificationCreate
 ) -> NotificationPublic:
     """Record that a parent or carer was informed, or the decision not to inform them and why."""
-    recorder = checks.staff_id_of(reach.actor)
+    recorder = checks.staff_id_of(reach.caller)
     involved = session.get(IncidentParticipant, (incident.id, data.participant_id))
     if involved is None:
         raise Unprocessable.field("participant_id", "This participant is not involved in the incident")
@@ -101,23 +102,23 @@ def add_notification(
         recorded_by_id=recorder,
     )
     session.add(row)
-    checks.audit_event(session, actor=reach.actor, action="incident.notification.create", entity=row)
+    checks.audit_event(session, caller=reach.caller, action="incident.notification.create", entity=row)
     session.commit()
     return _notification_public(row)
 
 
 def list_notifications(
-    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
-) -> tuple[list[NotificationPublic], int]:
+    *, session: Session, reach: Reach, incident: Incident, paging: PageParams
+) -> Page[NotificationPublic]:
     """Parent and carer notifications and decisions, in the order recorded; the read is logged."""
     query = (
         select(IncidentNotification)
         .where(IncidentNotification.incident_id == incident.id)
         .order_by(col(IncidentNotification.created_at), col(IncidentNotification.id))
     )
-    items, total = crud.page(session, query, limit=limit, offset=offset)
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.notifications)
-    return [_notification_public(n) for n in items], total
+    found = crud.paged(session, query, paging)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.notifications)
+    return crud.recast(found, [_notification_public(n) for n in found.items])
 
 
 def add_referral(
@@ -127,17 +128,17 @@ def add_referral(
     if data.referred_on > clock.today():
         raise Unprocessable.field("referred_on", f"referred_on ({data.referred_on}) is in the future")
     row = IncidentReferral.model_validate(
-        data, update={"incident_id": incident.id, "referred_by_id": checks.staff_id_of(reach.actor)}
+        data, update={"incident_id": incident.id, "referred_by_id": checks.staff_id_of(reach.caller)}
     )
     session.add(row)
-    checks.audit_event(session, actor=reach.actor, action="incident.referral.create", entity=row)
+    checks.audit_event(session, caller=reach.caller, action="incident.referral.create", entity=row)
     session.commit()
     return row
 
 
 def list_referrals(
-    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
-) -> tuple[list[IncidentReferral], int]:
+    *, session: Session, reach: Reach, incident: Incident, paging: PageParams
+) -> Page[IncidentReferral]:
     """Referrals by date; the read is logged."""
     query = (
         select(IncidentReferral)
@@ -146,14 +147,12 @@ def list_referrals(
             col(IncidentReferral.referred_on), col(IncidentReferral.created_at), col(IncidentReferral.id)
         )
     )
-    items, total = crud.page(session, query, limit=limit, offset=offset)
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.referrals)
-    return items, total
+    found = crud.paged(session, query, paging)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.referrals)
+    return found
 
 
-def timeline(
-    *, session: Session, reach: Reach, incident: Incident, limit: int, offset: int
-) -> tuple[list[TimelineItem], int]:
+def timeline(*, session: Session, reach: Reach, incident: Incident, paging: PageParams) -> Page[TimelineItem]:
     """Entries, transitions, notifications and (for coordinators) referrals in the order they happened."""
     items: list[TimelineItem] = []
     entries = session.exec(select(IncidentEntry).where(IncidentEntry.incident_id == incident.id)).all()
@@ -201,17 +200,15 @@ def timeline(
                 )
             )
     items.sort(key=lambda i: (i.at, i.recorded_at, i.kind))
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.timeline)
-    return items[offset : offset + limit], len(items)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.timeline)
+    return crud.listed(items, paging)
 
 
-def list_views(
-    *, session: Session, incident: Incident, limit: int, offset: int
-) -> tuple[list[IncidentView], int]:
+def list_views(*, session: Session, incident: Incident, paging: PageParams) -> Page[IncidentView]:
     """Who has read the incident, oldest first."""
     query = (
         select(IncidentView)
         .where(IncidentView.incident_id == incident.id)
         .order_by(col(IncidentView.viewed_at), col(IncidentView.id))
     )
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)

@@ -11,6 +11,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from sqlmodel import JSON, Field, SQLModel
 
 from api.common import NOT_BLANK, Flag, Instant, NonBlank, Patch, Whole, forbid_extra
+
+# One scale for incidents and rules; importers of it here keep working.
+from api.common import Severity as Severity
 from api.db import Timestamped, UTCDateTime, enum_type
 
 
@@ -27,13 +30,6 @@ class Category(StrEnum):
     other = "other"
 
 
-class Severity(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
 class IncidentStatus(StrEnum):
     reported = "reported"
     triaged = "triaged"
@@ -42,7 +38,7 @@ class IncidentStatus(StrEnum):
     closed = "closed"
 
 
-class Outcome(StrEnum):
+class IncidentOutcome(StrEnum):
     no_further_action = "no_further_action"
     resolved_internally = "resolved_internally"
     referred_externally = "referred_externally"
@@ -66,7 +62,7 @@ class Incident(IncidentBase, Timestamped, table=True):
     __tablename__ = "incident"
     status: IncidentStatus = Field(default=IncidentStatus.reported, sa_type=enum_type(IncidentStatus))
     reported_by_id: uuid.UUID = Field(foreign_key="staff.id", index=True)
-    outcome: Outcome | None = Field(default=None, sa_type=enum_type(Outcome))
+    outcome: IncidentOutcome | None = Field(default=None, sa_type=enum_type(IncidentOutcome))
     outcome_summary: str | None = Field(default=None, max_length=5000)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -181,7 +177,7 @@ class IncidentPublic(IncidentBase):
     reported_by_id: uuid.UUID
     participant_ids: list[uuid.UUID]
     staff_ids: list[uuid.UUID]
-    outcome: Outcome | None
+    outcome: IncidentOutcome | None
     outcome_summary: str | None
     closed_at: datetime | None
     created_at: datetime
@@ -206,7 +202,7 @@ class TransitionCreate(SQLModel):
     )
     to_status: IncidentStatus
     reason: NonBlank = Field(min_length=1, max_length=5000)
-    outcome: Outcome | None = Field(default=None, description="Required when closing")
+    outcome: IncidentOutcome | None = Field(default=None, description="Required when closing")
     outcome_summary: Annotated[str | None, NOT_BLANK] = Field(
         default=None, min_length=1, max_length=5000, description="Required when closing"
     )
@@ -221,7 +217,7 @@ class IncidentTransition(Timestamped, table=True):
     to_status: IncidentStatus = Field(sa_type=enum_type(IncidentStatus))
     reason: str = Field(max_length=5000)
     # Kept here as well as on the incident, so a reopened incident still shows how it was first closed.
-    outcome: Outcome | None = Field(default=None, sa_type=enum_type(Outcome))
+    outcome: IncidentOutcome | None = Field(default=None, sa_type=enum_type(IncidentOutcome))
     outcome_summary: str | None = Field(default=None, max_length=5000)
     actor_id: uuid.UUID = Field(foreign_key="staff.id", description="The member of staff who made the change")
 
@@ -232,7 +228,7 @@ class TransitionPublic(SQLModel):
     from_status: IncidentStatus
     to_status: IncidentStatus
     reason: str
-    outcome: Outcome | None
+    outcome: IncidentOutcome | None
     outcome_summary: str | None
     actor_id: uuid.UUID
     created_at: datetime

@@ -10,7 +10,7 @@ from fastapi import status as http
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import YYYY_MM_DD, Day, IfMatch, Page, PageDep, set_etag
+from api.common import YYYY_MM_DD, Day, Page, PageDep
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, PRECONDITION, Responses, problem
 from api.incidents import chronology, follow_up, service, statistics
@@ -37,6 +37,8 @@ from api.incidents.models import (
     TransitionCreate,
 )
 from api.incidents.statistics import IncidentStats
+from api.preconditions import IfMatch, set_etag
+from api.problems import ProblemCode
 
 router = APIRouter()
 
@@ -47,7 +49,8 @@ StatsReader = Annotated[Principal, Depends(require(Permission.INCIDENT_STATS))]
 
 TRANSITION_CONFLICT: Responses = {
     409: problem(
-        "Not a transition the lifecycle allows from the current status; `allowed` lists those it does"
+        "Not a transition the lifecycle allows from the current status; `allowed` lists those it does",
+        ProblemCode.invalid_transition,
     )
 }
 REPORTER_ONLY: Responses = {
@@ -80,11 +83,10 @@ def list_incidents(
     """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
     `occurred_to` are whole days of the organisation's calendar (`ORGANISATION_TIMEZONE`), both included.
     Every incident returned is written to its view log."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         status=status,
         category=category,
         severity=severity,
@@ -92,7 +94,6 @@ def list_incidents(
         occurred_from=occurred_from,
         occurred_to=occurred_to,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(
@@ -198,10 +199,7 @@ def get_incident_timeline(
 ) -> Page[TimelineItem]:
     """Entries, transitions, headline corrections, parent and carer notifications and (for coordinators)
     referrals in one list, in the order they happened. The read is written to the view log."""
-    items, total = follow_up.timeline(
-        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return follow_up.timeline(session=session, reach=reach, incident=incident, paging=paging)
 
 
 @router.post(
@@ -229,10 +227,7 @@ def list_incident_entries(
     session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[EntryPublic]:
     """The chronology in the order things happened. The read is written to the view log."""
-    items, total = chronology.list_entries(
-        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return chronology.list_entries(session=session, reach=reach, incident=incident, paging=paging)
 
 
 @router.get(
@@ -275,10 +270,7 @@ def list_parent_notifications(
 ) -> Page[NotificationPublic]:
     """Notifications and decisions not to inform, in the order recorded. The read is written to the view
     log."""
-    items, total = follow_up.list_notifications(
-        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return follow_up.list_notifications(session=session, reach=reach, incident=incident, paging=paging)
 
 
 @router.post(
@@ -306,10 +298,7 @@ def list_incident_referrals(
     session: SessionDep, _: Manager, reach: ReachDep, incident: IncidentById, paging: PageDep
 ) -> Page[IncidentReferral]:
     """Referrals by date. The read is written to the view log."""
-    items, total = follow_up.list_referrals(
-        session=session, reach=reach, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return follow_up.list_referrals(session=session, reach=reach, incident=incident, paging=paging)
 
 
 @router.get(
@@ -322,7 +311,4 @@ def list_incident_views(
     session: SessionDep, _: Manager, incident: IncidentById, paging: PageDep
 ) -> Page[IncidentView]:
     """Every read of the incident: who, when and which view, oldest first."""
-    items, total = follow_up.list_views(
-        session=session, incident=incident, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return follow_up.list_views(session=session, incident=incident, paging=paging)

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from api import clock, crud, events
 from api.audit import service as audit
 from api.auth.reach import Reach
-from api.common import check_order
+from api.common import Page, PageParams, check_order
 from api.db import utcnow
 from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
 from api.incidents import checks
@@ -43,6 +43,7 @@ from api.incidents.models import (
 )
 from api.participants.models import Participant
 from api.policy import service as policy
+from api.problems import ProblemCode
 from api.staff.models import Staff
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -124,7 +125,7 @@ def to_public(*, session: Session, incidents: Sequence[Incident]) -> list[Incide
 
 def read(*, session: Session, reach: Reach, incident: Incident) -> IncidentPublic:
     """One incident for the caller, the read logged."""
-    checks.log_views(session, caller=reach.actor, incident_ids=[incident.id], via=ViewKind.incident)
+    checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.incident)
     return to_public(session=session, incidents=[incident])[0]
 
 
@@ -132,15 +133,14 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     status: IncidentStatus | None = None,
     category: Category | None = None,
     severity: Severity | None = None,
     group_id: uuid.UUID | None = None,
     occurred_from: date | None = None,
     occurred_to: date | None = None,
-) -> tuple[list[IncidentPublic], int]:
+) -> Page[IncidentPublic]:
     """A filtered page of the incidents in the caller's reach, newest first; each one returned is logged."""
     check_order(occurred_from, occurred_to, start_field="occurred_from", end_field="occurred_to")
     query = select(Incident).where(reach.incidents(Incident.reported_by_id))
@@ -158,15 +158,16 @@ def list_(
         # Whole days of the organisation's calendar, `occurred_to` included.
         query = query.where(col(Incident.occurred_at) < clock.start_of(occurred_to + timedelta(days=1)))
     query = query.order_by(col(Incident.occurred_at).desc(), col(Incident.id))
-    items, total = crud.page(session, query, limit=limit, offset=offset)
-    if items:
-        checks.log_views(session, caller=reach.actor, incident_ids=[i.id for i in items], via=ViewKind.list)
-    return to_public(session=session, incidents=items), total
+    found = crud.paged(session, query, paging)
+    if found.items:
+        ids = [i.id for i in found.items]
+        checks.log_views(session, caller=reach.caller, incident_ids=ids, via=ViewKind.list)
+    return crud.recast(found, to_public(session=session, incidents=found.items))
 
 
 def create(*, session: Session, reach: Reach, data: IncidentCreate) -> IncidentPublic:
     """Report an incident; it starts `reported`."""
-    checks.staff_id_of(reach.actor)
+    checks.staff_id_of(reach.caller)
     # The reporter is the caller, or a member of staff a coordinator records it for: current staff today,
     # the day the report is recorded.
     reporter = reach.signer(session, data.reported_by_id, clock.today(), "reported_by_id")
@@ -197,7 +198,7 @@ def create(*, session: Session, reach: Reach, data: IncidentCreate) -> IncidentP
     session.add_all(IncidentStaff(incident_id=incident.id, staff_id=s) for s in staff_ids)
     checks.audit_event(
         session,
-        actor=reach.actor,
+        caller=reach.caller,
         action="incident.create",
         entity=incident,
         extra={
@@ -243,7 +244,7 @@ def update(
     if data.group_id is not None:
         checks.group_in_reach(session, reach, data.group_id)
     rule_ids = checks.rule_ids_of(data.rule_ids) if data.rule_ids is not None else None
-    author = checks.staff_id_of(reach.actor)
+    author = checks.staff_id_of(reach.caller)
     group_before = incident.group_id
     before = audit.snapshot(incident)
     for field, value in data.model_dump(exclude_unset=True, include=set(HEADLINE)).items():
@@ -258,11 +259,13 @@ def update(
             incident_id=incident.id, reason=data.reason, changes=changes, actor_id=author
         )
         session.add(correction)
-        checks.audit_event(session, actor=reach.actor, action="incident.correction.create", entity=correction)
+        checks.audit_event(
+            session, caller=reach.caller, action="incident.correction.create", entity=correction
+        )
     crud.save(
         session,
         incident,
-        actor=reach.actor,
+        actor=reach.caller,
         action="incident.update",
         before=before,
         expected_version=expected_version,
@@ -292,7 +295,7 @@ def transition(
         names = ", ".join(a.value for a in allowed)
         raise Conflict(
             f"An incident that is {incident.status.value} can move only to: {names}",
-            code="invalid_transition",
+            code=ProblemCode.invalid_transition,
             extra={"status": incident.status.value, "allowed": [a.value for a in allowed]},
         )
     closing = data.to_status is IncidentStatus.closed
@@ -317,7 +320,7 @@ def transition(
         reason=data.reason,
         outcome=data.outcome,
         outcome_summary=data.outcome_summary,
-        actor_id=checks.staff_id_of(reach.actor),
+        actor_id=checks.staff_id_of(reach.caller),
     )
     reopening = incident.status is IncidentStatus.closed
     incident.status = data.to_status
@@ -334,7 +337,7 @@ def transition(
     session.add(record)
     session.add(incident)
     checks.audit_event(
-        session, actor=reach.actor, action="incident.transition", entity=incident, before=before
+        session, caller=reach.caller, action="incident.transition", entity=incident, before=before
     )
     session.commit()
     events.publish(session, events.GroupFactsChanged.of([incident.group_id]))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, QueryFlag, set_etag
+from api.common import Page, PageDep, QueryFlag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.memberships import service
@@ -20,6 +20,7 @@ from api.memberships.models import (
     MembershipPublic,
     MembershipUpdate,
 )
+from api.preconditions import IfMatch, set_etag
 
 router = APIRouter()
 
@@ -55,18 +56,16 @@ def list_memberships(
 ) -> Page[Membership]:
     """Memberships the caller may read, by start date. Staff see those of the groups they are currently in.
     Ended memberships stay listed with their `ended_on`."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         group_id=group_id,
         staff_id=staff_id,
         participant_id=participant_id,
         current=current,
         role=role,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(

@@ -14,9 +14,10 @@ from sqlmodel import Session, col, or_, select
 
 from api import clock, crud, events
 from api.auth.reach import Reach
-from api.common import check_order
+from api.common import Page, PageParams, check_order
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.groups.models import Group, GroupStatus
+from api.memberships.in_force import current_on
 from api.memberships.models import (
     MemberRole,
     Membership,
@@ -24,7 +25,6 @@ from api.memberships.models import (
     MembershipEnd,
     MembershipUpdate,
 )
-from api.memberships.scope import current_on
 from api.participants.models import Participant
 from api.staff.models import Staff
 
@@ -51,14 +51,13 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     group_id: uuid.UUID | None = None,
     staff_id: uuid.UUID | None = None,
     participant_id: uuid.UUID | None = None,
     current: bool | None = None,
     role: MemberRole | None = None,
-) -> tuple[list[Membership], int]:
+) -> Page[Membership]:
     """A filtered page of the memberships the caller may read, by start date then id."""
     query = select(Membership).where(reach.memberships(Membership.group_id))
     if group_id is not None:
@@ -74,7 +73,7 @@ def list_(
     if role is not None:
         query = query.where(Membership.role == role)
     query = query.order_by(col(Membership.started_on), col(Membership.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def _already_in_group(field: str) -> Conflict:
@@ -144,7 +143,7 @@ def create(*, session: Session, reach: Reach, data: MembershipCreate) -> Members
     membership = Membership.model_validate(data)
     try:
         membership = crud.save(
-            session, membership, actor=reach.actor, action="membership.create", unique_fields=(field,)
+            session, membership, actor=reach.caller, action="membership.create", unique_fields=(field,)
         )
     except Conflict as exc:
         # Two requests raced past the check above; the partial unique index stopped the second.
@@ -169,7 +168,7 @@ def update(
     membership = crud.save(
         session,
         membership,
-        actor=reach.actor,
+        actor=reach.caller,
         action="membership.update",
         before=before,
         expected_version=expected_version,
@@ -196,7 +195,7 @@ def end(
     membership = crud.save(
         session,
         membership,
-        actor=reach.actor,
+        actor=reach.caller,
         action="membership.end",
         before=before,
         expected_version=expected_version,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
+from api.common import Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants import service
@@ -19,6 +19,7 @@ from api.participants.models import (
     ParticipantPublic,
     ParticipantUpdate,
 )
+from api.preconditions import IfMatch, set_etag
 
 router = APIRouter()
 
@@ -59,17 +60,15 @@ def list_participants(
 ) -> Page[Participant]:
     """The participants the caller may see, ordered by name. Staff see only the participants currently in
     a group they are currently in. Participants who left stay listed with their `left_on`."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
         reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         current=current,
         external_id=external_id,
         q=q,
         group_id=group_id,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(

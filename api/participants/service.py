@@ -13,10 +13,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from api import clock, crud
 from api.auth.reach import Reach
-from api.common import check_order, contains
+from api.common import Page, PageParams, WriteOutcome, check_order, contains
 from api.errors import NotFound, Unprocessable
+from api.memberships.in_force import current_on
 from api.memberships.models import Membership
-from api.memberships.scope import current_on
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
 
 UNIQUE = ("external_id",)
@@ -52,13 +52,12 @@ def list_(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     current: bool | None = None,
     external_id: str | None = None,
     q: str | None = None,
     group_id: uuid.UUID | None = None,
-) -> tuple[list[Participant], int]:
+) -> Page[Participant]:
     """A filtered page of the participants the caller may see, by name then id."""
     query: SelectOfScalar[Participant] = select(Participant).where(reach.participants(Participant.id))
     today = clock.today()
@@ -83,7 +82,7 @@ def list_(
         )
         query = query.where(col(Participant.id).in_(members))
     query = query.order_by(col(Participant.full_name), col(Participant.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def create(*, session: Session, reach: Reach, data: ParticipantCreate) -> Participant:
@@ -91,7 +90,7 @@ def create(*, session: Session, reach: Reach, data: ParticipantCreate) -> Partic
     _validate(date_of_birth=data.date_of_birth, joined_on=data.joined_on, left_on=data.left_on)
     participant = Participant.model_validate(data)
     return crud.save(
-        session, participant, actor=reach.actor, action="participant.create", unique_fields=UNIQUE
+        session, participant, actor=reach.caller, action="participant.create", unique_fields=UNIQUE
     )
 
 
@@ -112,7 +111,7 @@ def update(
     return crud.save(
         session,
         participant,
-        actor=reach.actor,
+        actor=reach.caller,
         action="participant.update",
         before=before,
         unique_fields=UNIQUE,
@@ -137,7 +136,7 @@ def leave(
     return crud.save(
         session,
         participant,
-        actor=reach.actor,
+        actor=reach.caller,
         action="participant.leave",
         before=before,
         expected_version=expected_version,
@@ -151,7 +150,7 @@ def upsert_by_external_id(
     external_id: str,
     data: ParticipantCreate,
     expected_version: int | None = None,
-) -> tuple[Participant, crud.Upserted]:
+) -> tuple[Participant, WriteOutcome]:
     """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
     `crud.upsert_by_external_id`)."""
     if data.external_id not in (None, external_id):
@@ -165,7 +164,7 @@ def upsert_by_external_id(
             )
         ).first()
 
-    def change(existing: Participant) -> tuple[Participant, crud.Upserted]:
+    def change(existing: Participant) -> tuple[Participant, WriteOutcome]:
         patch = ParticipantUpdate.model_validate(data.model_dump())
         if crud.unchanged(existing, patch):
             crud.check_version(existing, expected_version)
@@ -176,7 +175,7 @@ def upsert_by_external_id(
         saved = crud.save(
             session,
             existing,
-            actor=reach.actor,
+            actor=reach.caller,
             action="participant.update",
             before=before,
             unique_fields=UNIQUE,

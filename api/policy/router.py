@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends, Response
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import IfMatch, set_etag
 from api.deps import SessionDep
 from api.errors import PRECONDITION
 from api.policy import service
 from api.policy.models import PolicySettings, PolicySettingsPublic, PolicySettingsUpdate
+from api.preconditions import IfMatch, set_etag
 
 router = APIRouter()
 
@@ -37,6 +37,6 @@ def put_policy_settings(
     response: Response,
 ) -> PolicySettings:
     """Replace the whole settings document. Every change is audited. A stale If-Match is a 412."""
-    settings = service.replace(session=session, actor=caller, data=data, expected_version=expected_version)
+    settings = service.replace(session=session, caller=caller, data=data, expected_version=expected_version)
     set_etag(response, settings.version)
     return settings

@@ -27,7 +27,7 @@ def get(*, session: Session) -> PolicySettings:
 
 
 def replace(
-    *, session: Session, actor: Principal, data: PolicySettingsUpdate, expected_version: int | None = None
+    *, session: Session, caller: Principal, data: PolicySettingsUpdate, expected_version: int | None = None
 ) -> PolicySettings:
     """Replace the whole settings document."""
     domains = [d.strip().lower() for d in data.official_email_domains]
@@ -49,13 +49,13 @@ def replace(
         row.official_email_domains = domains
         # The first saved document is version 2, so an If-Match read from the defaults cannot overwrite it.
         row.version = 2
-        return crud.save(session, row, actor=actor, action="policy_settings.create")
+        return crud.save(session, row, actor=caller, action="policy_settings.create")
     before = crud.apply(current, data)
     current.official_email_domains = domains
     return crud.save(
         session,
         current,
-        actor=actor,
+        actor=caller,
         action="policy_settings.update",
         before=before,
         expected_version=expected_version,

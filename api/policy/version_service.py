@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
+from api.common import Page, PageParams
 from api.errors import Conflict, NotFound, Unprocessable
 from api.policy import text as policy_text
 from api.policy.versions import (
@@ -63,7 +64,7 @@ def _summary(
     )
 
 
-def list_versions(*, session: Session, limit: int, offset: int) -> tuple[list[PolicyVersionSummary], int]:
+def list_versions(*, session: Session, paging: PageParams) -> Page[PolicyVersionSummary]:
     """A page of the versions, newest first, with how many clauses each has and which is in force today,
     and how many versions there are."""
     counts: dict[uuid.UUID, int] = {
@@ -73,10 +74,8 @@ def list_versions(*, session: Session, limit: int, offset: int) -> tuple[list[Po
         ).all()
     }
     current = in_force(session=session, on=clock.today())
-    versions, total = crud.page(
-        session, select(PolicyVersion).order_by(col(PolicyVersion.number).desc()), limit=limit, offset=offset
-    )
-    return [_summary(v, int(counts.get(v.id, 0)), current) for v in versions], total
+    found = crud.paged(session, select(PolicyVersion).order_by(col(PolicyVersion.number).desc()), paging)
+    return crud.recast(found, [_summary(v, int(counts.get(v.id, 0)), current) for v in found.items])
 
 
 def get(*, session: Session, number: int) -> PolicyVersion:
@@ -139,7 +138,7 @@ def diff(*, session: Session, before: int, after: int) -> PolicyDiffPublic:
     return _diff(before, clauses_of(session, old), after, clauses_of(session, new))
 
 
-def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) -> PublishedPolicy:
+def publish(*, session: Session, caller: Principal, data: PolicyVersionCreate) -> PublishedPolicy:
     """Publish a new version: its sentences keep the clause ids of the latest version's sentences they keep
     or reword, and get new ids (`V<number>-<position>`) otherwise. Audited (numbers and dates only) and
     announced (`policy.version_published`). Every staff declaration made for an earlier version is due again.
@@ -175,7 +174,7 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
         published_on=today,
         text=data.text,
         summary=data.summary,
-        published_by_label=actor.label,
+        published_by_label=caller.label,
     )
     clauses = [
         PolicyClause(
@@ -194,7 +193,7 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
     # The text and summary stay out of the log: free text, and the version itself keeps them for ever.
     audit.record(
         session,
-        actor=actor,
+        actor=caller,
         action="policy_version.publish",
         entity=version,
         changes={"number": number, "effective_on": data.effective_on.isoformat(), **counts},

@@ -34,8 +34,7 @@ Number = Annotated[
 def list_policy_versions(session: SessionDep, _: Reader, paging: PageDep) -> Page[PolicyVersionSummary]:
     """Every version, newest first: its number, the day it takes effect, the day it was published, how many
     clauses it has, and which is in force today."""
-    items, total = service.list_versions(session=session, limit=paging.limit, offset=paging.offset)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_versions(session=session, paging=paging)
 
 
 @router.post(
@@ -51,7 +50,7 @@ def publish_policy_version(session: SessionDep, caller: Admin, data: PolicyVersi
     gets a new one; a sentence left out is no longer in force from that day. Findings quote the words of the
     version in force on their `as_of`; every member of staff's declaration is due again from today. Answers
     the version and its difference from the last; 409 for a text that is the last one's word for word."""
-    return service.publish(session=session, actor=caller, data=data)
+    return service.publish(session=session, caller=caller, data=data)
 
 
 @router.get(

@@ -28,6 +28,7 @@ from api.identities import service as identities
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
 from api.memberships.models import MemberRole, Membership
+from api.problems import ProblemCode
 from api.rosters.match import EntryState, Person
 from api.rosters.models import Change, GroupRoster, Match, Resolution, ResolutionIn, RosterEntry
 from api.rosters.reading import load_states, referrer
@@ -148,11 +149,11 @@ def resolve(
         entry.removed_on = data.removed_on
     entry.resolution = data.resolution
     entry.resolved_at = utcnow()
-    entry.resolved_by_id = reach.actor.id
+    entry.resolved_by_id = reach.caller.id
     entry.updated_at = utcnow()
     entry.version += 1
     changes = {k: v for k, v in audit.diff(before, audit.snapshot(entry)).items() if k in _AUDITED_ENTRY}
-    audit.record(session, actor=reach.actor, action="roster_entry.resolve", entity=entry, changes=changes)
+    audit.record(session, actor=reach.caller, action="roster_entry.resolve", entity=entry, changes=changes)
     if was_open is Match.unknown:
         roster.open_unknown -= 1
     elif was_open is Match.probable:
@@ -201,13 +202,13 @@ def _check_removals(
     if confirmed or not ending:
         return
     everyone = len(ending) == len(current)
-    own = reach.actor.staff_id is not None and any(m.staff_id == reach.actor.staff_id for m in ending)
+    own = reach.caller.staff_id is not None and any(m.staff_id == reach.caller.staff_id for m in ending)
     if everyone or own:
         what = "every membership of the group" if everyone else "your own membership of the group"
         raise Conflict(
             f"Applying this list would end {what} ({len(ending)} in all): check the list, and send "
             '{"confirm_removals": true} if that is what you mean',
-            code="removals_unconfirmed",
+            code=ProblemCode.removals_unconfirmed,
             extra={"field": "confirm_removals"},
         )
 
@@ -248,7 +249,7 @@ def apply(
         raise Conflict(
             f"{roster.open_unknown} unknown and {roster.open_probable} probable entries wait for an answer: "
             "resolve them first",
-            code="roster_unresolved",
+            code=ProblemCode.roster_unresolved,
         )
     if expected_version is not None and expected_version != roster.version:
         raise PreconditionFailed(f"The roster is at version {roster.version}, not {expected_version}")
@@ -324,7 +325,7 @@ def apply(
             note(action, m, person, f"ended on {ended_on}")
         crud.claim_version(session, m, None)
         session.add(m)
-        audit.record(session, actor=reach.actor, action=action, entity=m, before=before)
+        audit.record(session, actor=reach.caller, action=action, entity=m, before=before)
     for pid, (e, s) in live.items():
         person = people[pid]
         gone = person.left_on is not None and person.left_on <= today
@@ -336,7 +337,7 @@ def apply(
                 "Applying this list would add a young person to the group, and only a coordinator adds a "
                 "young person to a group (it decides which adults see them): ask a coordinator to apply "
                 "this roster. Nothing was changed",
-                code="coordinator_only",
+                code=ProblemCode.coordinator_only,
             )
         started = e.joined_on or roster.captured_on
         started = max(started, person.started_on, group.started_on)
@@ -348,14 +349,14 @@ def apply(
             started_on=min(started, today),
         )
         session.add(m)
-        audit.record(session, actor=reach.actor, action="membership.create", entity=m)
+        audit.record(session, actor=reach.caller, action="membership.create", entity=m)
         note("membership.create", m, person, f"{m.role.value} from {m.started_on}")
     before = audit.snapshot(roster)
     roster.applied_at = utcnow()
     saved = crud.save(
         session,
         roster,
-        actor=reach.actor,
+        actor=reach.caller,
         action="roster.apply",
         before=before,
         expected_version=expected_version,

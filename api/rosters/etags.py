@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api import clock
-from api.common import if_match_tags
 from api.errors import PreconditionFailed
 from api.groups.models import Group
+from api.preconditions import if_match_tags
 from api.rosters.directory import _E, _M, _P, _S, IDENTITY
 from api.rosters.models import (
     GroupRoster,

@@ -13,8 +13,18 @@ from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
 from api.common import YYYY_MM_DD, Page, PageDep, WriteReceipt
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, Unprocessable, problem
+from api.errors import (
+    CONFLICT,
+    NOT_FOUND,
+    PRECONDITION,
+    FieldError,
+    Responses,
+    UnsupportedMediaType,
+    conflict,
+    problem,
+)
 from api.groups.models import Group
+from api.problems import ProblemCode
 from api.rosters import answers, etags, parse, reading, service
 from api.rosters.models import (
     ApplyIn,
@@ -45,10 +55,15 @@ NOT_ADMIN: Responses = {
     403: problem(
         "The caller's role may not use this route (`forbidden`), they do not admin this group "
         "(`not_group_admin`), or only a coordinator may do what the list asks (`coordinator_only`, "
-        "`not_your_record`): the detail says whom to ask"
+        "`not_your_record`): the detail says whom to ask",
+        ProblemCode.forbidden,
+        ProblemCode.not_group_admin,
+        ProblemCode.coordinator_only,
+        ProblemCode.not_your_record,
     )
 }
 UNSUPPORTED: Responses = {415: problem("The body is neither application/json nor text/csv")}
+APPLY_CONFLICT = conflict(ProblemCode.roster_unresolved, ProblemCode.removals_unconfirmed)
 
 # The upload reads its body itself (JSON or CSV), so the spec is told its two forms here.
 UPLOAD_BODY: dict[str, Any] = {
@@ -82,9 +97,10 @@ async def _entries(request: Request) -> parse.Parsed:
         entries, source = parse.read_csv(body)
         return entries, None, source
     if media != "application/json" and not media.endswith("+json"):
-        error = Unprocessable.field("body", "Send the list as application/json or text/csv")
-        error.status_code, error.code, error.title = 415, "unsupported_media_type", "Unsupported media type"
-        raise error
+        message = "Send the list as application/json or text/csv"
+        raise UnsupportedMediaType(
+            message, errors=[FieldError(field="body", message=message, type="value_error")]
+        )
     return parse.read_json(body)
 
 
@@ -270,7 +286,7 @@ def resolve_entry(
 @router.post(
     "/{group_id}/rosters/{roster_id}/apply",
     response_model=ApplyResult,
-    responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN, **PRECONDITION, **IF_MATCH_REQUIRED},
+    responses={**NOT_FOUND, **APPLY_CONFLICT, **NOT_ADMIN, **PRECONDITION, **IF_MATCH_REQUIRED},
     summary="Apply a roster to the group's memberships",
 )
 def apply_roster(

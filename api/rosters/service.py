@@ -24,6 +24,7 @@ from api.config import get_settings
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.groups.models import Group, GroupStatus
+from api.problems import ProblemCode
 from api.rosters import match
 from api.rosters.directory import _E, directory
 from api.rosters.models import (
@@ -49,7 +50,7 @@ def writable_group(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Gr
                 "Only the group's current admins (or a coordinator) upload, resolve and apply its rosters, "
                 "and you are not one of its admins: ask one of them or a coordinator to do it, or a "
                 "coordinator to make you an admin of the group",
-                code="not_group_admin",
+                code=ProblemCode.not_group_admin,
             )
         raise NotFound(f"No group with id {group_id}")
     return group
@@ -61,10 +62,10 @@ RATE_ACTION = "roster_upload"
 def count_upload(*, session: Session, reach: Reach) -> None:
     """Count one roster upload by a signed-in user: over ROSTER_UPLOADS_PER_MINUTE, a 429 with Retry-After
     (an API key is limited per key already). Counted before the body is read, refused uploads too."""
-    if reach.actor.kind == "user":
+    if reach.caller.kind == "user":
         ratelimit.hit_user(
             session,
-            user_id=reach.actor.id,
+            user_id=reach.caller.id,
             action=RATE_ACTION,
             limit=get_settings().roster_uploads_per_minute,
             now=utcnow(),
@@ -141,8 +142,8 @@ def upload(
         group_id=group.id,
         platform=group.platform,
         captured_on=day,
-        uploaded_by_type=reach.actor.kind,
-        uploaded_by_id=reach.actor.id,
+        uploaded_by_type=reach.caller.kind,
+        uploaded_by_id=reach.caller.id,
         entry_count=len(entries),
     )
     now = utcnow()
@@ -191,7 +192,7 @@ def upload(
         "unknown": roster.unknown_count,
     }
     audit.record(
-        session, actor=reach.actor, action="roster.upload", entity=roster, changes={"counts": counts}
+        session, actor=reach.caller, action="roster.upload", entity=roster, changes={"counts": counts}
     )
     webhooks.emit(
         session,

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt, set_etag
+from api.common import Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.preconditions import IfMatch, set_etag
+from api.problems import ProblemCode
 from api.staff import service
 from api.staff.models import (
     EmploymentType,
@@ -35,6 +37,8 @@ StaffById = Annotated[Staff, Depends(staff_or_404)]
 # A caller who may write staff records but not read them (a `sync:write` key) gets a receipt, not the record.
 Written = StaffPublic | WriteReceipt
 
+LAST_COORDINATOR = conflict(ProblemCode.last_coordinator)
+
 
 @router.get("", response_model=Page[StaffPublic], summary="List staff")
 def list_staff(
@@ -48,17 +52,15 @@ def list_staff(
     q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None,
 ) -> Page[Staff]:
     """The staff directory, ordered by name. Departed staff stay listed with their `left_on`."""
-    items, total = service.list_(
+    return service.list_(
         session=session,
-        limit=paging.limit,
-        offset=paging.offset,
+        paging=paging,
         current=current,
         employment_type=employment_type,
         is_esafety_coordinator=is_esafety_coordinator,
         external_id=external_id,
         q=q,
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(
@@ -73,7 +75,7 @@ def create_staff(
 ) -> Staff | WriteReceipt:
     """Add a member of staff. Their email must be unique (409 otherwise)."""
     with reach.blind(Record.staff):
-        staff = service.create(session=session, actor=caller, data=data)
+        staff = service.create(session=session, caller=caller, data=data)
     set_etag(response, staff.version)
     return reach.answer(Record.staff, staff, "created")
 
@@ -81,7 +83,7 @@ def create_staff(
 @router.put(
     "/by-external-id/{external_id}",
     response_model=Written,
-    responses={201: {"model": Written, "description": "Created"}, **CONFLICT, **PRECONDITION},
+    responses={201: {"model": Written, "description": "Created"}, **LAST_COORDINATOR, **PRECONDITION},
     summary="Create or replace by the CRM's id",
 )
 def upsert_staff_by_external_id(
@@ -99,7 +101,7 @@ def upsert_staff_by_external_id(
     with reach.blind(Record.staff):
         staff, outcome = service.upsert_by_external_id(
             session=session,
-            actor=caller,
+            caller=caller,
             external_id=external_id,
             data=data,
             expected_version=expected_version,
@@ -119,7 +121,7 @@ def get_staff(_: Reader, staff: StaffById, response: Response) -> Staff:
 @router.patch(
     "/{staff_id}",
     response_model=Written,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **LAST_COORDINATOR, **PRECONDITION},
     summary="Update staff",
 )
 def update_staff(
@@ -137,7 +139,7 @@ def update_staff(
     version = staff.version
     with reach.blind(Record.staff):
         staff = service.update(
-            session=session, actor=caller, staff=staff, data=data, expected_version=expected_version
+            session=session, caller=caller, staff=staff, data=data, expected_version=expected_version
         )
     set_etag(response, staff.version)
     outcome: WriteOutcome = "unchanged" if staff.version == version else "updated"
@@ -147,7 +149,7 @@ def update_staff(
 @router.post(
     "/{staff_id}/leave",
     response_model=Written,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    responses={**NOT_FOUND, **LAST_COORDINATOR, **PRECONDITION},
     summary="Record leaving",
 )
 def leave_staff(
@@ -164,7 +166,7 @@ def leave_staff(
     with reach.blind(Record.staff):
         staff = service.leave(
             session=session,
-            actor=caller,
+            caller=caller,
             staff=staff,
             left_on=data.left_on,
             expected_version=expected_version,

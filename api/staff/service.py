@@ -11,10 +11,10 @@ from api import clock, crud
 from api.auth.coordinators import keep_one_for_staff
 from api.auth.models import User
 from api.auth.principal import Principal
-from api.common import check_order, contains
+from api.common import Page, PageParams, WriteOutcome, check_order, contains
 from api.errors import Unprocessable
+from api.memberships.in_force import current_on
 from api.memberships.models import Membership
-from api.memberships.scope import current_on
 from api.staff.models import EmploymentType, Staff, StaffCreate, StaffUpdate
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -76,14 +76,13 @@ def get(*, session: Session, staff_id: uuid.UUID) -> Staff:
 def list_(
     *,
     session: Session,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     current: bool | None = None,
     employment_type: EmploymentType | None = None,
     is_esafety_coordinator: bool | None = None,
     external_id: str | None = None,
     q: str | None = None,
-) -> tuple[list[Staff], int]:
+) -> Page[Staff]:
     """A filtered page of staff, by name then id."""
     query = select(Staff)
     today = clock.today()
@@ -99,21 +98,21 @@ def list_(
         query = query.where(Staff.external_id == external_id)
     if q:
         query = query.where(or_(contains(Staff.full_name, q), contains(Staff.email, q)))
-    return crud.page(session, query.order_by(col(Staff.full_name), col(Staff.id)), limit=limit, offset=offset)
+    return crud.paged(session, query.order_by(col(Staff.full_name), col(Staff.id)), paging)
 
 
-def create(*, session: Session, actor: Principal, data: StaffCreate) -> Staff:
+def create(*, session: Session, caller: Principal, data: StaffCreate) -> Staff:
     """Add a member of staff."""
     staff = Staff.model_validate(data)
     staff.email = staff.email.lower()
     _validate(staff)
-    return crud.save(session, staff, actor=actor, action="staff.create", unique_fields=UNIQUE)
+    return crud.save(session, staff, actor=caller, action="staff.create", unique_fields=UNIQUE)
 
 
 def update(
     *,
     session: Session,
-    actor: Principal,
+    caller: Principal,
     staff: Staff,
     data: StaffUpdate,
     expected_version: int | None = None,
@@ -131,7 +130,7 @@ def update(
     return crud.save(
         session,
         staff,
-        actor=actor,
+        actor=caller,
         action="staff.update",
         before=before,
         unique_fields=UNIQUE,
@@ -140,7 +139,7 @@ def update(
 
 
 def leave(
-    *, session: Session, actor: Principal, staff: Staff, left_on: date, expected_version: int | None = None
+    *, session: Session, caller: Principal, staff: Staff, left_on: date, expected_version: int | None = None
 ) -> Staff:
     """Record the day employment ends; access ends that day. The record is kept."""
     left_before = staff.left_on
@@ -149,37 +148,37 @@ def leave(
     keep_one_for_staff(session, staff_id=staff.id, left_before=left_before, left_on=staff.left_on)
     _announce_if_left_with_access(session, staff, left_before)
     return crud.save(
-        session, staff, actor=actor, action="staff.leave", before=before, expected_version=expected_version
+        session, staff, actor=caller, action="staff.leave", before=before, expected_version=expected_version
     )
 
 
 def upsert_by_external_id(
     *,
     session: Session,
-    actor: Principal,
+    caller: Principal,
     external_id: str,
     data: StaffCreate,
     expected_version: int | None = None,
-) -> tuple[Staff, crud.Upserted]:
+) -> tuple[Staff, WriteOutcome]:
     """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
     `crud.upsert_by_external_id`)."""
     if data.external_id not in (None, external_id):
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     data = data.model_copy(update={"external_id": external_id, "email": str(data.email).lower()})
 
-    def change(existing: Staff) -> tuple[Staff, crud.Upserted]:
+    def change(existing: Staff) -> tuple[Staff, WriteOutcome]:
         patch = StaffUpdate.model_validate(data.model_dump())
         if crud.unchanged(existing, patch):
             crud.check_version(existing, expected_version)
             return existing, "unchanged"
         return update(
-            session=session, actor=actor, staff=existing, data=patch, expected_version=expected_version
+            session=session, caller=caller, staff=existing, data=patch, expected_version=expected_version
         ), "updated"
 
     return crud.upsert_by_external_id(
         session,
         find=lambda: session.exec(select(Staff).where(Staff.external_id == external_id)).first(),
-        create=lambda: create(session=session, actor=actor, data=data),
+        create=lambda: create(session=session, caller=caller, data=data),
         change=change,
         expected_version=expected_version,
     )

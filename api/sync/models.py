@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.compliance.models import Status
 from api.consents.models import StillAllowed
 from api.errors import AppError, FieldError
+from api.problems import ProblemCode
 
 MAX_RECORDS = 1000
 
@@ -135,7 +136,7 @@ class SyncResult(BaseModel):
     status: SyncStatus
     id: uuid.UUID | None = None
     version: int | None = Field(default=None, description="The record's version after the write")
-    code: str | None = Field(default=None, description="Why it was rejected (problem `code`)")
+    code: ProblemCode | None = Field(default=None, description="Why it was rejected (problem `code`)")
     detail: str | None = None
     errors: list[FieldError] | None = None
     still_allowed_by: list[StillAllowed] | None = Field(
@@ -162,7 +163,8 @@ class SyncResponse(BaseModel):
 class BatchInterrupted(AppError):
     """The database failed part way through a batch: what was saved before it, truthfully."""
 
-    status_code, code, title = 503, "sync_interrupted", "Service unavailable"
+    code = ProblemCode.sync_interrupted
+    status_code = code.status
 
     def __init__(
         self,

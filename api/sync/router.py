@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
+from api.common import WriteOutcome
 from api.consents import crm as consents_crm
 from api.consents import service as consents_service
 from api.consents.models import Consent, ConsentUpsert
@@ -14,6 +15,7 @@ from api.deps import SessionDep
 from api.errors import Responses, problem
 from api.participants import service as participants_service
 from api.participants.models import Participant, ParticipantCreate
+from api.problems import ProblemCode
 from api.staff import service as staff_service
 from api.staff.models import Staff, StaffCreate
 from api.sync import service
@@ -31,7 +33,9 @@ Syncer = Annotated[Principal, Depends(require(Permission.SYNC_WRITE))]
 INTERRUPTED: Responses = {
     503: problem(
         "The database failed: `sync_interrupted` when it failed part way, with `records_saved`, `failed_at` "
-        "and the `results` up to the failure. Send the same batch again (with the same Idempotency-Key)."
+        "and the `results` up to the failure. Send the same batch again (with the same Idempotency-Key).",
+        ProblemCode.sync_interrupted,
+        ProblemCode.database_unavailable,
     )
 }
 
@@ -43,10 +47,10 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
     reason; a rejected record changes nothing and never blocks the others. `groups_changed` lists the groups
     (of those the batch's staff are in) whose compliance status the batch changed."""
 
-    def upsert(external_id: str, data: StaffCreate) -> tuple[Staff, service.Upserted]:
+    def upsert(external_id: str, data: StaffCreate) -> tuple[Staff, WriteOutcome]:
         with reach.blind(Record.staff):
             return staff_service.upsert_by_external_id(
-                session=session, actor=reach.actor, external_id=external_id, data=data
+                session=session, caller=reach.caller, external_id=external_id, data=data
             )
 
     return service.sync(
@@ -71,7 +75,7 @@ def sync_participants(
     others. `groups_changed` lists the groups (of those the batch's participants are in) whose compliance
     status the batch changed."""
 
-    def upsert(external_id: str, data: ParticipantCreate) -> tuple[Participant, service.Upserted]:
+    def upsert(external_id: str, data: ParticipantCreate) -> tuple[Participant, WriteOutcome]:
         with reach.blind(Record.participant):
             return participants_service.upsert_by_external_id(
                 session=session, reach=reach, external_id=external_id, data=data
@@ -98,7 +102,7 @@ def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: Consent
     input order; a rejected record changes nothing and never blocks the others. `groups_changed` lists the
     groups (of those the batch's participants are in) whose compliance status the batch changed."""
 
-    def upsert(external_id: str, data: ConsentUpsert) -> tuple[Consent, service.Upserted]:
+    def upsert(external_id: str, data: ConsentUpsert) -> tuple[Consent, WriteOutcome]:
         with reach.blind(Record.consent):
             return consents_crm.upsert_by_external_id(
                 session=session, reach=reach, external_id=external_id, data=data

@@ -20,13 +20,14 @@ from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api import clock
+from api.common import WriteOutcome
 from api.compliance import service as compliance
-from api.crud import Upserted
 from api.db import Timestamped, request_writes
 from api.errors import DATABASE_ERRORS, AppError, FieldError
+from api.memberships.in_force import current_on
 from api.memberships.models import Membership
-from api.memberships.scope import current_on
 from api.participants.models import Participant
+from api.problems import ProblemCode
 from api.staff.models import Staff
 from api.sync.models import (
     BatchInterrupted,
@@ -35,8 +36,6 @@ from api.sync.models import (
     SyncResult,
     SyncStatus,
 )
-
-__all__ = ["Upserted"]
 
 C = TypeVar("C", bound=BaseModel)
 
@@ -99,7 +98,7 @@ def sync(
     session: Session,
     records: list[dict[str, Any]],
     schema: type[C],
-    upsert: Callable[[str, C], tuple[Timestamped, Upserted]],
+    upsert: Callable[[str, C], tuple[Timestamped, WriteOutcome]],
     people: People,
     reports_groups: bool = True,
 ) -> SyncResponse:
@@ -131,7 +130,7 @@ def run(
     session: Session,
     records: list[dict[str, Any]],
     schema: type[C],
-    upsert: Callable[[str, C], tuple[Timestamped, Upserted]],
+    upsert: Callable[[str, C], tuple[Timestamped, WriteOutcome]],
 ) -> list[SyncResult]:
     """Validate and upsert each record in turn; collect one result per record, in input order."""
     results: list[SyncResult] = []
@@ -159,7 +158,7 @@ def run(
                     index=index,
                     external_id=external_id,
                     status=SyncStatus.rejected,
-                    code="validation_error",
+                    code=ProblemCode.validation_error,
                     detail="Invalid fields: " + ", ".join(sorted({e.field for e in errors})),
                     errors=errors,
                 )
@@ -204,7 +203,7 @@ def _rejected(index: int, external_id: str | None, field: str, message: str) -> 
         index=index,
         external_id=external_id,
         status=SyncStatus.rejected,
-        code="validation_error",
+        code=ProblemCode.validation_error,
         detail=f"{field}: {message}",
         errors=[FieldError(field=field, message=message, type="value_error")],
     )

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import IfMatch, Page, PageDep, set_etag
+from api.common import Page, PageDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.preconditions import IfMatch, set_etag
 from api.webhooks import service
 from api.webhooks.models import (
     WebhookCreate,
@@ -34,8 +35,7 @@ WebhookById = Annotated[WebhookEndpoint, Depends(webhook_or_404)]
 @router.get("", response_model=Page[WebhookPublic], summary="List webhooks")
 def list_webhooks(session: SessionDep, _: Admin, paging: PageDep) -> Page[WebhookEndpoint]:
     """Registered endpoints, newest first, disabled ones included."""
-    items, total = service.list_(session=session, limit=paging.limit, offset=paging.offset)
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_(session=session, paging=paging)
 
 
 @router.post(
@@ -62,7 +62,7 @@ def create_webhook(
     """
     # Never cached, nor kept for Idempotency-Key replays: the secret exists in one answer only.
     response.headers["Cache-Control"] = "no-store"
-    endpoint = service.create(session=session, actor=caller, data=data)
+    endpoint = service.create(session=session, caller=caller, data=data)
     set_etag(response, endpoint.version)
     return endpoint
 
@@ -86,7 +86,7 @@ def disable_webhook(
     """Stop sending to this endpoint. Deliveries not yet sent are marked failed. Nothing is deleted.
     Disabling twice is a 409; a stale If-Match is a 412."""
     endpoint = service.disable(
-        session=session, actor=caller, endpoint=webhook, expected_version=expected_version
+        session=session, caller=caller, endpoint=webhook, expected_version=expected_version
     )
     set_etag(response, endpoint.version)
     return endpoint
@@ -102,7 +102,4 @@ def list_webhook_deliveries(
     session: SessionDep, _: Admin, webhook: WebhookById, paging: PageDep
 ) -> Page[WebhookDeliveryPublic]:
     """The delivery log, newest first: each event sent (or waiting), its status and every attempt."""
-    items, total = service.list_deliveries(
-        session=session, endpoint=webhook, limit=paging.limit, offset=paging.offset
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return service.list_deliveries(session=session, endpoint=webhook, paging=paging)

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from api import crud
 from api.audit import service as audit
 from api.auth.principal import Principal
+from api.common import Page, PageParams
 from api.config import get_settings
 from api.db import utcnow
 from api.errors import Conflict, PreconditionFailed, Unprocessable
@@ -73,13 +74,13 @@ def get(*, session: Session, webhook_id: uuid.UUID) -> WebhookEndpoint:
     return crud.get_or_404(session, WebhookEndpoint, webhook_id, "webhook")
 
 
-def list_(*, session: Session, limit: int, offset: int) -> tuple[list[WebhookEndpoint], int]:
+def list_(*, session: Session, paging: PageParams) -> Page[WebhookEndpoint]:
     """Endpoints, newest first."""
     query = select(WebhookEndpoint).order_by(col(WebhookEndpoint.created_at).desc(), col(WebhookEndpoint.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
-def create(*, session: Session, actor: Principal, data: WebhookCreate) -> WebhookEndpoint:
+def create(*, session: Session, caller: Principal, data: WebhookCreate) -> WebhookEndpoint:
     """Register an endpoint with a new signing secret."""
     url = str(data.url)
     settings = get_settings()
@@ -94,13 +95,13 @@ def create(*, session: Session, actor: Principal, data: WebhookCreate) -> Webhoo
         description=data.description,
         events=list(data.events),
         secret=signing.new_secret(),
-        created_by_id=actor.id if actor.kind == "user" else None,
+        created_by_id=caller.id if caller.kind == "user" else None,
     )
     session.add(endpoint)
     # The audit event names what was registered, never the secret.
     audit.record(
         session,
-        actor=actor,
+        actor=caller,
         action="webhook_endpoint.create",
         entity=endpoint,
         changes={"url": url, "events": [e.value for e in endpoint.events]},
@@ -111,7 +112,7 @@ def create(*, session: Session, actor: Principal, data: WebhookCreate) -> Webhoo
 
 
 def disable(
-    *, session: Session, actor: Principal, endpoint: WebhookEndpoint, expected_version: int | None = None
+    *, session: Session, caller: Principal, endpoint: WebhookEndpoint, expected_version: int | None = None
 ) -> WebhookEndpoint:
     """Stop sending to an endpoint; deliveries still pending are marked failed by the worker."""
     read = endpoint.version
@@ -135,7 +136,7 @@ def disable(
     session.refresh(endpoint)
     audit.record(
         session,
-        actor=actor,
+        actor=caller,
         action="webhook_endpoint.disable",
         entity=endpoint,
         changes={"disabled_at": {"before": None, "after": at.isoformat()}},
@@ -146,15 +147,16 @@ def disable(
 
 
 def list_deliveries(
-    *, session: Session, endpoint: WebhookEndpoint, limit: int, offset: int
-) -> tuple[list[WebhookDeliveryPublic], int]:
+    *, session: Session, endpoint: WebhookEndpoint, paging: PageParams
+) -> Page[WebhookDeliveryPublic]:
     """The delivery log of one endpoint, newest first, each with its attempts."""
     query = (
         select(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint.id)
         .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id))
     )
-    deliveries, total = crud.page(session, query, limit=limit, offset=offset)
+    found = crud.paged(session, query, paging)
+    deliveries = found.items
     attempts: dict[uuid.UUID, list[WebhookAttemptPublic]] = {d.id: [] for d in deliveries}
     if deliveries:
         rows = session.exec(
@@ -170,4 +172,4 @@ def list_deliveries(
         )
         for d in deliveries
     ]
-    return items, total
+    return crud.recast(found, items)

@@ -55,9 +55,9 @@ def test_each_rule_lives_in_the_file_named_after_it() -> None:
 
 
 def test_scopes_match_prefixes() -> None:
-    assert all(r.id.startswith("GRP-") and r.scope == "group" for r in GROUP_RULES)
-    assert all(r.id.startswith("STF-") and r.scope == "staff" for r in STAFF_RULES)
-    assert all(r.id.startswith("ORG-") and r.scope == "organisation" for r in ORG_RULES)
+    assert all(r.id.startswith("GRP-") and r.subject == "group" for r in GROUP_RULES)
+    assert all(r.id.startswith("STF-") and r.subject == "staff" for r in STAFF_RULES)
+    assert all(r.id.startswith("ORG-") and r.subject == "organisation" for r in ORG_RULES)
 
 
 @pytest.mark.parametrize("clause_id", sorted(CLAUSES))

@@ -3,6 +3,8 @@ from tests.matrix.roles import OPEN
 ROUTES = {
     ("GET", "/health"): OPEN,
     ("GET", "/ready"): OPEN,
+    ("GET", "/api/v1/problems"): OPEN,
+    ("GET", "/api/v1/problems/{code}"): OPEN,
     ("GET", "/openapi.json"): OPEN,
     ("GET", "/docs"): OPEN,
     ("GET", "/"): OPEN,

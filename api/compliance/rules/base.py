@@ -9,6 +9,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+# One scale for incidents and rules; importers of it here keep working.
+from api.common import Severity as Severity
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.consents.logic import allows, decide
 from api.policy.clauses import Clause
@@ -21,14 +23,10 @@ class Outcome(StrEnum):
     not_applicable = "not_applicable"
 
 
-class Severity(StrEnum):
-    critical = "critical"
-    high = "high"
-    medium = "medium"
-    low = "low"
+class Subject(StrEnum):
+    """What a rule judges: a group, a member of staff, or the organisation (the API calls it the rule's
+    `scope`; "scope" in the code is only an API key's)."""
 
-
-class Scope(StrEnum):
     group = "group"
     staff = "staff"
     organisation = "organisation"
@@ -64,7 +62,7 @@ class Rule(Generic[S]):
     clause: Clause
     severity: Severity
     remediation: str
-    scope: Scope
+    subject: Subject
     check: Callable[[S], Result]
     # More sentences the same fact keeps, where one check keeps several (a finding quotes `clause`; the
     # catalog and the coverage map list these too).

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import Evidence, GroupRule, Result, Scope, Severity, failed, passed
+from api.compliance.rules.base import Evidence, GroupRule, Result, Severity, Subject, failed, passed
 from api.compliance.snapshot import GroupSnapshot
 from api.policy.clauses import clause
 
@@ -19,6 +19,6 @@ RULE = GroupRule(
     clause=clause("REC-FB-CLOSED-ADMIN-APPROVAL"),
     severity=Severity.high,
     remediation="Change the group's membership approval setting so only admins can approve new members.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -3,8 +3,8 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     participant_ref,
@@ -32,6 +32,6 @@ RULE = GroupRule(
     clause=clause("REC-FB-TWO-ADMINS"),
     severity=Severity.high,
     remediation="Remove the admin role from every participant; admins must be current members of staff.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -3,8 +3,8 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     not_applicable,
@@ -41,6 +41,6 @@ RULE = GroupRule(
     clause=clause("REC-PERIODIC-REVIEW"),
     severity=Severity.medium,
     remediation="Remove participants who are too old or too young for the group, or correct its age range.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import GroupRule, Result, Scope, Severity, failed, passed, staff_ref
+from api.compliance.rules.base import GroupRule, Result, Severity, Subject, failed, passed, staff_ref
 from api.compliance.snapshot import GroupSnapshot
 from api.policy.clauses import clause
 
@@ -23,6 +23,6 @@ RULE = GroupRule(
     clause=clause("PROMOTE-COORDINATOR-IN-GROUPS"),
     severity=Severity.medium,
     remediation="Add the current e-safety coordinator to the group.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -3,8 +3,8 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     email_domain,
     failed,
@@ -39,6 +39,6 @@ RULE = GroupRule(
     clause=clause("PROMOTE-OFFICIAL-EMAIL"),
     severity=Severity.high,
     remediation="Replace each listed address with the person's official organisation address.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

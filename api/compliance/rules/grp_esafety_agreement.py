@@ -3,8 +3,8 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     not_applicable,
@@ -36,6 +36,6 @@ RULE = GroupRule(
     severity=Severity.high,
     remediation="Record a signed e-safety agreement for each participant listed (from a parent or carer "
     "below the self-consent age), or remove them from the group until there is one.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -3,8 +3,8 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     not_applicable,
@@ -40,6 +40,6 @@ RULE = GroupRule(
     severity=Severity.high,
     remediation="Stop sharing images of the participants listed until image-use consent covering social "
     "media is recorded for each.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

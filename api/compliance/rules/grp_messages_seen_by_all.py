@@ -4,8 +4,8 @@ from api.compliance.rules.base import (
     Evidence,
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     not_applicable,
@@ -55,6 +55,6 @@ RULE = GroupRule(
     "Discord channel) or to the organisation's email, and stop using direct messages or a broadcast list "
     "with young people. While it is not recorded, record it (PATCH /api/v1/groups/{group_id} with "
     "messages_seen_by_all).",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

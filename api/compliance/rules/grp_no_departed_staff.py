@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import GroupRule, Result, Scope, Severity, count, failed, passed, staff_ref
+from api.compliance.rules.base import GroupRule, Result, Severity, Subject, count, failed, passed, staff_ref
 from api.compliance.snapshot import GroupSnapshot
 from api.policy.clauses import clause
 
@@ -25,6 +25,6 @@ RULE = GroupRule(
     clause=clause("REC-PERIODIC-REVIEW"),
     severity=Severity.critical,
     remediation="Remove staff who have left from the group on the platform and end their memberships.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

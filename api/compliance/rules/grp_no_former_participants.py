@@ -3,8 +3,8 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     participant_ref,
@@ -31,6 +31,6 @@ RULE = GroupRule(
     clause=clause("REC-PERIODIC-REVIEW"),
     severity=Severity.medium,
     remediation="Remove people who no longer take part from the group and end their memberships.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

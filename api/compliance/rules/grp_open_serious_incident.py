@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import Evidence, GroupRule, Result, Scope, Severity, count, passed, warned
+from api.compliance.rules.base import Evidence, GroupRule, Result, Severity, Subject, count, passed, warned
 from api.compliance.snapshot import GroupSnapshot
 from api.policy.clauses import clause
 
@@ -32,6 +32,6 @@ RULE = GroupRule(
     clause=clause("PROMOTE-DEAL-WITH-INCIDENTS"),
     severity=Severity.high,
     remediation="Work the open incidents through to a recorded outcome and close them.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -6,8 +6,8 @@ from api.compliance.rules.base import (
     Evidence,
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     failed,
     not_applicable,
     passed,
@@ -52,6 +52,6 @@ RULE = GroupRule(
     severity=Severity.medium,
     remediation="Review the group's membership and settings, remove anyone who no longer takes part, "
     "and record the review.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -4,8 +4,8 @@ from api.compliance.rules.base import (
     Evidence,
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     failed,
     not_applicable,
     passed,
@@ -72,6 +72,6 @@ RULE = GroupRule(
     severity=Severity.high,
     remediation="Have a member of staff who uses the group record a risk assessment of it (and repeat it "
     "before the last one runs out).",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

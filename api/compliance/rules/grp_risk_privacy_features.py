@@ -4,8 +4,8 @@ from api.compliance.rules.base import (
     Evidence,
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     latest,
     not_applicable,
     passed,
@@ -36,6 +36,6 @@ RULE = GroupRule(
     clause=clause("PROMOTE-RISK-ASSESS-TOOLS"),
     severity=Severity.low,
     remediation="Check the platform's privacy features for the group and record it in a new risk assessment.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

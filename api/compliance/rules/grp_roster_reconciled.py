@@ -20,8 +20,8 @@ from api.compliance.rules.base import (
     Evidence,
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     not_applicable,
@@ -159,6 +159,6 @@ RULE = GroupRule(
     severity=Severity.critical,
     remediation="Open the group's latest roster, identify or remove each unknown person and confirm each "
     "probable match, then apply it; upload a fresh member list at every review.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -3,8 +3,8 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     not_applicable,
@@ -39,6 +39,6 @@ RULE = GroupRule(
     also=(clause("PROMOTE-CODES-OF-CONDUCT"),),
     severity=Severity.medium,
     remediation="Ask each member of staff listed to sign the code of conduct, and record the date.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -5,8 +5,8 @@ from api.compliance.rules.base import (
     GroupRule,
     Outcome,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     not_applicable,
     passed,
@@ -39,6 +39,6 @@ RULE = GroupRule(
     also=DECLARED[1:],
     severity=Severity.medium,
     remediation="Ask each member of staff listed to read the policy in force and record their declaration.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -3,8 +3,8 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     not_applicable,
     passed,
@@ -46,6 +46,6 @@ RULE = GroupRule(
     clause=clause("PROMOTE-TRAINING"),
     severity=Severity.low,
     remediation="Book the admins listed onto e-safety training and record the date they complete it.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import GroupRule, Result, Scope, Severity, count, failed, passed, staff_ref
+from api.compliance.rules.base import GroupRule, Result, Severity, Subject, count, failed, passed, staff_ref
 from api.compliance.snapshot import GroupSnapshot
 from api.policy.clauses import clause
 
@@ -28,6 +28,6 @@ RULE = GroupRule(
     clause=clause("REC-FB-TWO-ADMINS"),
     severity=Severity.high,
     remediation="Make current members of staff admins of the group until it has at least the minimum.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import Evidence, GroupRule, Result, Scope, Severity, failed, passed
+from api.compliance.rules.base import Evidence, GroupRule, Result, Severity, Subject, failed, passed
 from api.compliance.snapshot import GroupSnapshot
 from api.policy.clauses import clause
 
@@ -19,6 +19,6 @@ RULE = GroupRule(
     clause=clause("REC-FB-CLOSED-ADMIN-APPROVAL"),
     severity=Severity.high,
     remediation="Set the group's privacy to closed (or secret) on the platform, then update its record.",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -3,8 +3,8 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     GroupRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     not_applicable,
@@ -53,6 +53,6 @@ RULE = GroupRule(
     severity=Severity.medium,
     remediation="Go through the social media policy with each young person listed and record their "
     "agreement to the young people's code of conduct (a consent of kind code_of_conduct, given by them).",
-    scope=Scope.group,
+    subject=Subject.group,
     check=check,
 )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import OrgRule, Result, Scope, Severity, failed, passed, staff_ref
+from api.compliance.rules.base import OrgRule, Result, Severity, Subject, failed, passed, staff_ref
 from api.compliance.snapshot import OrgSnapshot
 from api.policy.clauses import clause
 
@@ -22,6 +22,6 @@ RULE = OrgRule(
     clause=clause("PROMOTE-COORDINATOR"),
     severity=Severity.critical,
     remediation="Appoint a current member of staff as e-safety coordinator and mark them so in their record.",
-    scope=Scope.organisation,
+    subject=Subject.organisation,
     check=check,
 )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from api.compliance.controls import control_result
-from api.compliance.rules.base import OrgRule, Result, Scope, Severity
+from api.compliance.rules.base import OrgRule, Result, Severity, Subject
 from api.compliance.snapshot import OrgSnapshot
 from api.policy.clauses import clause
 
@@ -19,6 +19,6 @@ RULE = OrgRule(
     severity=Severity.medium,
     remediation="Have the owner check where the laptops, tablets and studio computers are kept and locked, "
     "and record the check with any follow-up.",
-    scope=Scope.organisation,
+    subject=Subject.organisation,
     check=check,
 )

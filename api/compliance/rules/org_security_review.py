@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from api.compliance.controls import control_result
-from api.compliance.rules.base import OrgRule, Result, Scope, Severity
+from api.compliance.rules.base import OrgRule, Result, Severity, Subject
 from api.compliance.snapshot import OrgSnapshot
 from api.policy.clauses import clause
 
@@ -19,6 +19,6 @@ RULE = OrgRule(
     severity=Severity.high,
     remediation="Have the owner review the security of the information systems (updates, accounts, backups, "
     "encryption) and record the check with any follow-up.",
-    scope=Scope.organisation,
+    subject=Subject.organisation,
     check=check,
 )

@@ -4,8 +4,8 @@ from api.compliance.rules.base import (
     Evidence,
     OrgRule,
     Result,
-    Scope,
     Severity,
+    Subject,
     count,
     failed,
     latest,
@@ -78,6 +78,6 @@ RULE = OrgRule(
     severity=Severity.high,
     remediation="Stop using the technology until a member of staff records a risk assessment of it and a "
     "decision to use it (POST /api/v1/technologies/{technology_id}/assessments).",
-    scope=Scope.organisation,
+    subject=Subject.organisation,
     check=check,
 )

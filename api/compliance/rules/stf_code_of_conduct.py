@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from api.compliance.rules.base import (
     Result,
-    Scope,
     Severity,
     StaffRule,
+    Subject,
     failed,
     not_applicable,
     passed,
@@ -33,6 +33,6 @@ RULE = StaffRule(
     also=(clause("PROMOTE-CODES-OF-CONDUCT"),),
     severity=Severity.medium,
     remediation="Ask them to sign the code of conduct and record the date.",
-    scope=Scope.staff,
+    subject=Subject.staff,
     check=check,
 )

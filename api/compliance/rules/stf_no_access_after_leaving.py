@@ -3,9 +3,9 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     Evidence,
     Result,
-    Scope,
     Severity,
     StaffRule,
+    Subject,
     failed,
     not_applicable,
     passed,
@@ -40,6 +40,6 @@ RULE = StaffRule(
     clause=clause("PROMOTE-LOGINS"),
     severity=Severity.critical,
     remediation="End their group memberships (and remove them on each platform) and disable their account.",
-    scope=Scope.staff,
+    subject=Subject.staff,
     check=check,
 )

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from api.compliance.rules.base import (
     Result,
-    Scope,
     Severity,
     StaffRule,
+    Subject,
     email_domain,
     failed,
     not_applicable,
@@ -34,6 +34,6 @@ RULE = StaffRule(
     clause=clause("PROMOTE-OFFICIAL-EMAIL"),
     severity=Severity.medium,
     remediation="Give them an official organisation email account and record it in place of this one.",
-    scope=Scope.staff,
+    subject=Subject.staff,
     check=check,
 )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from api.compliance.declarations import DECLARED, standing
-from api.compliance.rules.base import Result, Scope, Severity, StaffRule, not_applicable, staff_ref
+from api.compliance.rules.base import Result, Severity, StaffRule, Subject, not_applicable, staff_ref
 from api.compliance.snapshot import StaffSnapshot
 
 
@@ -21,6 +21,6 @@ RULE = StaffRule(
     severity=Severity.medium,
     remediation="Ask them to read the policy in force and record their declaration (POST "
     "/api/v1/staff/{staff_id}/declarations); where a statement does not hold, agree with them what changes.",
-    scope=Scope.staff,
+    subject=Subject.staff,
     check=check,
 )

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from api.compliance.rules.base import (
     Result,
-    Scope,
     Severity,
     StaffRule,
+    Subject,
     not_applicable,
     passed,
     staff_ref,
@@ -34,6 +34,6 @@ RULE = StaffRule(
     clause=clause("PROMOTE-TRAINING"),
     severity=Severity.low,
     remediation="Book them onto e-safety training and record the date they complete it.",
-    scope=Scope.staff,
+    subject=Subject.staff,
     check=check,
 )
