@@ -589,19 +589,23 @@ def _entry_facts(r: Sequence[Any], rd: fetch.Reader) -> RosterEntryFacts:
 
 _ONE_GROUP_QUERIES = replace(_queries(lambda column: column == _GROUP_ID), roster_entries=_roster_entries())
 
-# The policy as it stood on `as_of`: the clauses of the version in force, each row also carrying the
-# version's number and effective day and the latest version published by then. A handful of versions, tens
+# The policy as it stood on `as_of`: the clauses of the version in force (never a withdrawn one), each row
+# also carrying the version's number and effective day and the latest version published by then (and not
+# withdrawn by then). A handful of versions, tens
 # of clauses: one statement whatever the groups.
 _IN_FORCE_ID = (
     sa.select(POLICY_VERSION.c.id)
-    .where(POLICY_VERSION.c.effective_on <= _AS_OF)
+    .where(POLICY_VERSION.c.effective_on <= _AS_OF, POLICY_VERSION.c.withdrawn_on.is_(None))
     .order_by(POLICY_VERSION.c.effective_on.desc(), POLICY_VERSION.c.number.desc())
     .limit(1)
     .scalar_subquery()
 )
 _LATEST_PUBLISHED = (
     sa.select(sa.func.max(POLICY_VERSION.c.number))
-    .where(POLICY_VERSION.c.published_on <= _AS_OF)
+    .where(
+        POLICY_VERSION.c.published_on <= _AS_OF,
+        sa.or_(POLICY_VERSION.c.withdrawn_on.is_(None), POLICY_VERSION.c.withdrawn_on > _AS_OF),
+    )
     .scalar_subquery()
 )
 _POLICY_IN_FORCE = (

@@ -23,6 +23,9 @@ _BULLET = re.compile(r"^\s*-\s+")
 _RUNS_ON = frozenset({"their", "the", "a", "an", "and", "or", "of", "to", "by", "with", "for", "after"})
 # How alike a reworded sentence must be to its old words to keep their id (difflib's ratio, 0 to 1).
 SAME_CLAUSE_RATIO = 0.6
+# The least share of its distinct words a sentence must have in common with an old one to be measured against
+# it at all: a rewording keeps most of its words; this only spares measuring pairs that cannot be alike.
+_MIN_SHARED = 0.3
 # A heading is short: a title ("E-safety Policy", "Recommendations"), never a sentence's worth of words.
 _HEADING_MAX_WORDS = 8
 # Words that turn a sentence's meaning round ("must" / "must not"): a rewording that adds or drops one is a
@@ -110,6 +113,12 @@ class Matched:
     previous_text: str | None  # the words under this id in the previous version; None for a new clause
 
 
+def negations(text: str) -> int:
+    """How many words that turn a sentence's meaning round ("not", "never", "no longer") it has: a hint
+    for a person reading a rewording, never a verdict."""
+    return _negations(text)
+
+
 def _negations(text: str) -> int:
     return len(_NEGATION.findall(text))
 
@@ -124,7 +133,10 @@ def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> 
     each old id at most once (ties: the earlier new sentence, then the earlier old one), so that a sentence
     inserted before a reworded one, or a repeated one, cannot take its id. A pair whose negations differ
     ("must" / "must not", "should" / "should not", "never", "no longer") is never a candidate: a sentence
-    whose meaning is turned round is a new clause with a new id, and the old one is no longer in force."""
+    whose meaning is turned round is a new clause with a new id, and the old one is no longer in force.
+
+    Words alone cannot tell a rewording from a reversal ("at least two" / "at most two"): publishing asks a
+    person to confirm each rewording of a sentence a rule enforces (`api.policy.version_service`)."""
     by_key: dict[str, str] = {}
     for cid, t in previous.items():
         by_key.setdefault(_key(t), cid)
@@ -138,15 +150,38 @@ def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> 
         else:
             ids.append(None)
     order = {cid: n for n, cid in enumerate(previous)}
+    # Only pairs that could reach the ratio are measured: an old sentence sharing enough words with the new
+    # one (found through an index of words, not by trying every pair), of a length that allows the ratio,
+    # whose quick upper bounds allow it. A long text against a long text stays far from every-pair work.
+    open_old = {cid: _key(t) for cid, t in previous.items() if cid not in taken}
+    old_words = {cid: set(k.split()) for cid, k in open_old.items()}
+    old_negations = {cid: _negations(t) for cid, t in previous.items()}
+    index: dict[str, list[str]] = {}
+    for cid, words in old_words.items():
+        for w in words:
+            index.setdefault(w, []).append(cid)
     candidates: list[tuple[float, int, int, str]] = []
+    matcher = SequenceMatcher()
     for i, s in enumerate(new):
         if ids[i] is not None:
             continue
         key, negations = _key(s.text), _negations(s.text)
-        for cid, old in previous.items():
-            if cid in taken or _negations(old) != negations:
+        words = set(key.split())
+        shared: dict[str, int] = {}
+        for w in words:
+            for cid in index.get(w, ()):
+                shared[cid] = shared.get(cid, 0) + 1
+        matcher.set_seq2(key)
+        for cid, count in shared.items():
+            if old_negations[cid] != negations or count < _MIN_SHARED * min(len(words), len(old_words[cid])):
                 continue
-            ratio = SequenceMatcher(None, _key(old), key).ratio()
+            old = open_old[cid]
+            if 2 * min(len(old), len(key)) < SAME_CLAUSE_RATIO * (len(old) + len(key)):
+                continue
+            matcher.set_seq1(old)
+            if matcher.real_quick_ratio() < SAME_CLAUSE_RATIO or matcher.quick_ratio() < SAME_CLAUSE_RATIO:
+                continue
+            ratio = matcher.ratio()
             if ratio >= SAME_CLAUSE_RATIO:
                 candidates.append((-ratio, i, order[cid], cid))
     for _, i, _, old_id in sorted(candidates):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -13,11 +15,14 @@ from sqlmodel import Session, col, select
 from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
+from api.compliance.rules import ALL_RULES
+from api.compliance.rules.base import Rule
 from api.controls.models import Control
 from api.errors import Conflict, NotFound, Unprocessable
 from api.policy import text as policy_text
 from api.policy.coverage import ControlRef, CoveragePublic, SentenceRow, coverage
 from api.policy.versions import (
+    MAX_DAYS_AHEAD,
     ClauseChange,
     PolicyClause,
     PolicyClausePublic,
@@ -26,17 +31,26 @@ from api.policy.versions import (
     PolicyVersionCreate,
     PolicyVersionPublic,
     PolicyVersionSummary,
+    PolicyVersionWithdraw,
     PublishedPolicy,
+    PublishPreview,
+    RewordedClause,
+    StoppedRule,
 )
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
 
 
+def _live() -> sa.ColumnElement[bool]:
+    """Versions not withdrawn: a withdrawn version never comes into force and bounds no later date."""
+    return col(PolicyVersion.withdrawn_on).is_(None)
+
+
 def in_force(*, session: Session, on: date) -> PolicyVersion | None:
-    """The version in force on `on`: the latest whose effective day is on or before it."""
+    """The version in force on `on`: the latest not withdrawn whose effective day is on or before it."""
     return session.exec(
         select(PolicyVersion)
-        .where(col(PolicyVersion.effective_on) <= on)
+        .where(col(PolicyVersion.effective_on) <= on, _live())
         .order_by(col(PolicyVersion.effective_on).desc(), col(PolicyVersion.number).desc())
     ).first()
 
@@ -62,6 +76,7 @@ def _summary(
         published_by_label=version.published_by_label,
         clause_count=clause_count,
         in_force=current is not None and current.id == version.id,
+        withdrawn_on=version.withdrawn_on,
     )
 
 
@@ -142,17 +157,17 @@ def diff(*, session: Session, before: int, after: int) -> PolicyDiffPublic:
 
 
 def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
-    """The coverage map of the version in force on `as_of` (404 if none was)."""
-    version = in_force(session=session, on=as_of)
-    if version is None:
-        raise NotFound(f"No policy version was in force on {as_of}")
+    """The coverage map of the version in force on `as_of`. Before the first version's effective day, the
+    first version's: the seed stands for the policy as it was before versions were kept, as findings quote
+    its words on such a day (`api.compliance.engine.cite` with no version loaded)."""
+    version = in_force(session=session, on=as_of) or get(session=session, number=1)
     rows = [SentenceRow(c.position, c.section, c.clause_id, c.text) for c in _clauses(session, version)]
     earlier = [
         (number, SentenceRow(c.position, c.section, c.clause_id, c.text))
         for c, number in session.exec(
             select(PolicyClause, PolicyVersion.number)
             .join(PolicyVersion, col(PolicyVersion.id) == col(PolicyClause.version_id))
-            .where(col(PolicyVersion.number) < version.number)
+            .where(col(PolicyVersion.number) < version.number, _live())
             .order_by(col(PolicyVersion.number), col(PolicyClause.position))
         ).all()
     ]
@@ -173,25 +188,67 @@ def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
     )
 
 
-def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) -> PublishedPolicy:
-    """Publish a new version: its sentences keep the clause ids of the latest version's sentences they keep
-    or reword, and get new ids (`V<number>-<position>`) otherwise. Audited (numbers and dates only) and
-    announced (`policy.version_published`). Every staff declaration made for an earlier version is due again.
+def _enforcing() -> dict[str, list[str]]:
+    """Clause id -> the ids of the rules that cite it."""
+    out: dict[str, list[str]] = {}
+    for rule in ALL_RULES:
+        for c in (rule.clause, *rule.also):
+            out.setdefault(c.id, []).append(rule.id)
+    return out
 
-    Errors: 422 `effective_on` in the past or not after the latest version's; 422 `text` with no sentence;
-    409 when the text is the latest version's word for word (or another publish won the race)."""
+
+def _applied(rule: Rule[Any], texts: Mapping[str, str]) -> bool:
+    return any(c.id in texts for c in (rule.clause, *rule.also))
+
+
+def _known_words(session: Session, leave_out: set[str]) -> dict[str, str]:
+    """Every clause id any version not withdrawn has had, with its latest words, the latest version's ids
+    first (in its order): a sentence that comes back gets its id back, and where two ids share words the
+    latest version's wins."""
+    known: dict[str, str] = {}
+    for cid, text in session.exec(
+        select(PolicyClause.clause_id, PolicyClause.text)
+        .join(PolicyVersion, col(PolicyVersion.id) == col(PolicyClause.version_id))
+        .where(_live())
+        .order_by(col(PolicyVersion.number).desc(), col(PolicyClause.position))
+    ).all():
+        if cid not in leave_out:
+            known.setdefault(cid, text)
+    return known
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    number: int
+    latest: PolicyVersion | None
+    clauses: list[PolicyClause]
+    version: PolicyVersion
+    preview: PublishPreview
+
+
+def _plan(session: Session, actor: Principal, data: PolicyVersionCreate) -> _Plan:
+    """Everything a publish would store, worked out and checked, with nothing written: reads only, so the
+    matching (the slow part for a long text) runs before the publish takes the database's write lock."""
     today = clock.today()
     if data.effective_on < today:
         raise Unprocessable.field(
             "effective_on",
             f"effective_on ({data.effective_on}) is in the past: a new version starts today or later",
         )
-    latest = session.exec(select(PolicyVersion).order_by(col(PolicyVersion.number).desc())).first()
+    if data.effective_on > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise Unprocessable.field(
+            "effective_on",
+            f"effective_on ({data.effective_on}) is more than {MAX_DAYS_AHEAD} days ahead: publish a version "
+            "within the year it will be in force",
+        )
+    latest = session.exec(
+        select(PolicyVersion).where(_live()).order_by(col(PolicyVersion.number).desc())
+    ).first()
     if latest is not None and data.effective_on <= latest.effective_on:
         raise Unprocessable.field(
             "effective_on",
             f"effective_on ({data.effective_on}) must be after version {latest.number}'s "
-            f"({latest.effective_on})",
+            f"({latest.effective_on}); a version not yet in force can be withdrawn instead",
         )
     sentences = policy_text.sentences(data.text)
     if not sentences:
@@ -201,8 +258,9 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
     previous = _clauses(session, latest) if latest is not None else []
     if previous and [s.text for s in sentences] == [c.text for c in previous]:
         raise Conflict(f"The text is version {latest.number if latest else 0}'s, sentence for sentence")
-    number = (latest.number if latest is not None else 0) + 1
-    matched = policy_text.match({c.clause_id: c.text for c in previous}, sentences, f"V{number}")
+    highest = session.execute(sa.select(sa.func.max(col(PolicyVersion.number)))).scalar()
+    number = int(highest or 0) + 1
+    matched = policy_text.match(_known_words(session, set(data.declare_removed)), sentences, f"V{number}")
     version = PolicyVersion(
         number=number,
         effective_on=data.effective_on,
@@ -221,7 +279,76 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
         )
         for i, m in enumerate(matched)
     ]
-    changed = _diff(latest.number if latest else 0, previous, number, clauses)
+    before = {c.clause_id: c.text for c in previous}
+    after = {c.clause_id: c.text for c in clauses}
+    enforcing = _enforcing()
+    stopped = [
+        StoppedRule(
+            rule_id=r.id,
+            severity=r.severity.value,
+            clauses=[c.id for c in (r.clause, *r.also)],
+        )
+        for r in ALL_RULES
+        if _applied(r, before) and not _applied(r, after)
+    ]
+    reworded = [
+        RewordedClause(
+            clause_id=m.clause_id,
+            before=m.previous_text,
+            after=m.sentence.text,
+            rules=enforcing[m.clause_id],
+            negation_changed=policy_text.negations(m.previous_text) != policy_text.negations(m.sentence.text),
+        )
+        for m in matched
+        if m.clause_id in enforcing and m.previous_text is not None and m.previous_text != m.sentence.text
+    ]
+    preview = PublishPreview(
+        number=number,
+        diff=_diff(latest.number if latest else 0, previous, number, clauses),
+        rules_stopped=stopped,
+        rules_resumed=[r.id for r in ALL_RULES if before and not _applied(r, before) and _applied(r, after)],
+        reworded=reworded,
+        unconfirmed_rules_stopped=[r.rule_id for r in stopped if r.rule_id not in data.confirm_rules_stopped],
+        unconfirmed_reworded=[c.clause_id for c in reworded if c.clause_id not in data.confirm_reworded],
+    )
+    return _Plan(number, latest, clauses, version, preview)
+
+
+def preview(*, session: Session, actor: Principal, data: PolicyVersionCreate) -> PublishPreview:
+    """What publishing `data` would do, storing nothing: the clause difference from the latest version, the
+    rules that would stop being applied, the enforced clauses reworded (with a hint where a negation came
+    or went), and which of those the body leaves unconfirmed. The same 422s and 409s as `publish`, except
+    the ones for confirmations."""
+    return _plan(session, actor, data).preview
+
+
+def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) -> PublishedPolicy:
+    """Publish a new version: each sentence keeps the clause id of the same or reworded words among every
+    clause any version (not withdrawn) has had, each id with its latest words, so a sentence that comes back
+    gets its id back; a new sentence gets a new id (`V<number>-<position>`). Audited (numbers and dates only)
+    and announced (`policy.version_published`). Every staff declaration made for an earlier version is due
+    again.
+
+    Nothing a rule keeps changes without a person saying so: every rule that would stop being applied (each
+    sentence it cites left out) must be named in `confirm_rules_stopped`, and every enforced clause whose
+    words change in `confirm_reworded` (the rules still enforce the new words) or `declare_removed` (the new
+    words are another promise: a new id); else a 409 listing them (`rules_stopped`, `reworded`), nothing
+    stored. `preview` answers the same without storing.
+
+    Errors: 422 `effective_on` in the past, more than `MAX_DAYS_AHEAD` days ahead, or not after the latest
+    version's (not withdrawn); 422 `text` with no sentence; 409 when the text is the latest version's word
+    for word, a confirmation is missing, or another publish won the race."""
+    plan = _plan(session, actor, data)
+    p = plan.preview
+    if p.unconfirmed_rules_stopped or p.unconfirmed_reworded:
+        raise Conflict(
+            "The new version would change what rules enforce: confirm each rule that stops being applied "
+            "(confirm_rules_stopped) and each enforced clause reworded (confirm_reworded, or "
+            "declare_removed)",
+            code="confirmation_required",
+            extra={"rules_stopped": p.unconfirmed_rules_stopped, "reworded": p.unconfirmed_reworded},
+        )
+    version, number, changed = plan.version, plan.number, p.diff
     counts = {
         kind: sum(c.change == kind for c in changed.changes) for kind in ("added", "removed", "reworded")
     }
@@ -231,18 +358,24 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
         actor=actor,
         action="policy_version.publish",
         entity=version,
-        changes={"number": number, "effective_on": data.effective_on.isoformat(), **counts},
+        changes={
+            "number": number,
+            "effective_on": data.effective_on.isoformat(),
+            **counts,
+            "rules_stopped": [r.rule_id for r in p.rules_stopped],
+            "reworded_confirmed": [c.clause_id for c in p.reworded],
+        },
     )
     webhooks.emit(
         session,
         WebhookEvent.policy_version_published,
-        {"number": number, "effective_on": data.effective_on, "published_on": today, **counts},
+        {"number": number, "effective_on": data.effective_on, "published_on": version.published_on, **counts},
     )
     try:
         # The version first: its clauses refer to it (no relationship tells the session the order).
         session.add(version)
         session.flush()
-        session.add_all(clauses)
+        session.add_all(plan.clauses)
         session.flush()
         session.commit()
     except IntegrityError as exc:
@@ -251,3 +384,45 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
             f"Version {number} was published by someone else meanwhile: read the versions again"
         ) from exc
     return PublishedPolicy(version=public(session=session, version=version), diff=changed)
+
+
+def withdraw(
+    *, session: Session, actor: Principal, number: int, data: PolicyVersionWithdraw
+) -> PolicyVersionPublic:
+    """Withdraw a version that is not yet in force: it stays on record (with the day, the reason and who),
+    never comes into force, and no longer bounds a later version's effective date. Audited (number and
+    dates, not the reason) and announced (`policy.version_withdrawn`).
+
+    Errors: 404 unknown version; 409 already withdrawn, or already in force (its effective day has come: a
+    correction is a new version)."""
+    version = get(session=session, number=number)
+    today = clock.today()
+    if version.withdrawn_on is not None:
+        raise Conflict(f"Version {number} was already withdrawn on {version.withdrawn_on}")
+    if version.effective_on <= today:
+        raise Conflict(
+            f"Version {number} has been in force since {version.effective_on}: publish a new version instead"
+        )
+    version.withdrawn_on = today
+    version.withdrawn_reason = data.reason
+    version.withdrawn_by_label = actor.label
+    session.add(version)
+    audit.record(
+        session,
+        actor=actor,
+        action="policy_version.withdraw",
+        entity=version,
+        changes={
+            "number": number,
+            "effective_on": version.effective_on.isoformat(),
+            "withdrawn_on": today.isoformat(),
+        },
+    )
+    webhooks.emit(
+        session,
+        WebhookEvent.policy_version_withdrawn,
+        {"number": number, "effective_on": version.effective_on, "withdrawn_on": today},
+    )
+    session.commit()
+    session.refresh(version)
+    return public(session=session, version=version)

@@ -19,7 +19,9 @@ from api.policy.versions import (
     PolicyVersionCreate,
     PolicyVersionPublic,
     PolicyVersionSummary,
+    PolicyVersionWithdraw,
     PublishedPolicy,
+    PublishPreview,
 )
 
 router = APIRouter()
@@ -47,12 +49,46 @@ def list_policy_versions(session: SessionDep, _: Reader, paging: PageDep) -> Pag
     summary="Publish a new version of the policy",
 )
 def publish_policy_version(session: SessionDep, caller: Admin, data: PolicyVersionCreate) -> PublishedPolicy:
-    """Publish the whole text of a new version and the day it takes effect (today or later, after the latest
-    version's). Each sentence keeps the clause id of the latest version's sentence it keeps or rewords, or
+    """Publish the whole text of a new version and the day it takes effect (today or later, at most 366
+    days ahead, after the latest version's not withdrawn). Each sentence keeps the clause id of the same or
+    reworded words among every clause published before (a sentence that comes back gets its id back), or
     gets a new one; a sentence left out is no longer in force from that day. Findings quote the words of the
-    version in force on their `as_of`; every member of staff's declaration is due again from today. Answers
-    the version and its difference from the last; 409 for a text that is the last one's word for word."""
+    version in force on their `as_of`; every member of staff's declaration is due again from today.
+
+    Each rule that would stop being applied must be named in `confirm_rules_stopped`, and each enforced
+    clause reworded in `confirm_reworded` (or `declare_removed`): else 409 `confirmation_required` with
+    `rules_stopped` and `reworded`, nothing stored (see the preview). Answers the version and its difference
+    from the last; 409 for a text that is the last one's word for word."""
     return service.publish(session=session, actor=caller, data=data)
+
+
+@router.post(
+    "/versions/preview",
+    response_model=PublishPreview,
+    responses=CONFLICT,
+    summary="What publishing a version would do (nothing stored)",
+)
+def preview_policy_version(session: SessionDep, caller: Admin, data: PolicyVersionCreate) -> PublishPreview:
+    """The publish's body, checked and matched but stored nowhere: the clause difference from the latest
+    version, the rules that would stop being applied, those applied again, the enforced clauses whose words
+    change (with a hint where a negation came or went: only a person can judge meaning), and which of them
+    the body leaves unconfirmed."""
+    return service.preview(session=session, actor=caller, data=data)
+
+
+@router.post(
+    "/versions/{version_number}/withdraw",
+    response_model=PolicyVersionPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Withdraw a version not yet in force",
+)
+def withdraw_policy_version(
+    session: SessionDep, caller: Admin, version_number: Number, data: PolicyVersionWithdraw
+) -> PolicyVersionPublic:
+    """A version published for a later day, withdrawn before that day: it stays on record with the day
+    and the reason, never comes into force, and no longer bounds a later version's effective date. 409 if it
+    is already in force or already withdrawn."""
+    return service.withdraw(session=session, actor=caller, number=version_number, data=data)
 
 
 @router.get(
