@@ -13,7 +13,7 @@ VERSIONS = "/api/v1/policy/versions"
 def publish_confirmed(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> Response:
     """Preview `body`, then publish it confirming every rule it stops and every enforced clause it rewords
     (the answer of the publish; a preview refused is answered as it stands)."""
-    preview = client.post(f"{VERSIONS}/preview", json=body, headers=headers)
+    preview: Response = client.post(f"{VERSIONS}/preview", json=body, headers=headers)
     if preview.status_code != 200:
         return preview
     p = preview.json()
@@ -21,4 +21,5 @@ def publish_confirmed(client: TestClient, headers: dict[str, str], body: dict[st
         "confirm_rules_stopped": [r["rule_id"] for r in p["rules_stopped"]],
         "confirm_reworded": [c["clause_id"] for c in p["reworded"]],
     }
-    return client.post(VERSIONS, json=confirmed, headers=headers)
+    published: Response = client.post(VERSIONS, json=confirmed, headers=headers)
+    return published

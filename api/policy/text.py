@@ -23,9 +23,11 @@ _BULLET = re.compile(r"^\s*-\s+")
 _RUNS_ON = frozenset({"their", "the", "a", "an", "and", "or", "of", "to", "by", "with", "for", "after"})
 # How alike a reworded sentence must be to its old words to keep their id (difflib's ratio, 0 to 1).
 SAME_CLAUSE_RATIO = 0.6
-# The least share of its distinct words a sentence must have in common with an old one to be measured against
-# it at all: a rewording keeps most of its words; this only spares measuring pairs that cannot be alike.
-_MIN_SHARED = 0.3
+# How many old sentences each new one is measured against (those sharing the most of its words): a rewording
+# keeps most of its words, so the old sentence it rewords is among them.
+_MEASURED_PER_SENTENCE = 8
+# A word in more old sentences than this (or a tenth of them, if more) is too common to look candidates up by.
+_MIN_COMMON = 32
 # A heading is short: a title ("E-safety Policy", "Recommendations"), never a sentence's worth of words.
 _HEADING_MAX_WORDS = 8
 # Words that turn a sentence's meaning round ("must" / "must not"): a rewording that adds or drops one is a
@@ -113,12 +115,6 @@ class Matched:
     previous_text: str | None  # the words under this id in the previous version; None for a new clause
 
 
-def negations(text: str) -> int:
-    """How many words that turn a sentence's meaning round ("not", "never", "no longer") it has: a hint
-    for a person reading a rewording, never a verdict."""
-    return _negations(text)
-
-
 def _negations(text: str) -> int:
     return len(_NEGATION.findall(text))
 
@@ -129,7 +125,8 @@ def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> 
     `previous` left unmatched are no longer in force.
 
     Rewordings are matched as a whole, not sentence by sentence: every (new, old) pair at least
-    `SAME_CLAUSE_RATIO` alike (difflib's ratio) is a candidate, and the most alike pairs are taken first,
+    `SAME_CLAUSE_RATIO` alike (difflib's ratio), among the old sentences sharing the most words with the new
+    one (`_MEASURED_PER_SENTENCE`), is a candidate, and the most alike pairs are taken first,
     each old id at most once (ties: the earlier new sentence, then the earlier old one), so that a sentence
     inserted before a reworded one, or a repeated one, cannot take its id. A pair whose negations differ
     ("must" / "must not", "should" / "should not", "never", "no longer") is never a candidate: a sentence
@@ -150,9 +147,10 @@ def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> 
         else:
             ids.append(None)
     order = {cid: n for n, cid in enumerate(previous)}
-    # Only pairs that could reach the ratio are measured: an old sentence sharing enough words with the new
-    # one (found through an index of words, not by trying every pair), of a length that allows the ratio,
-    # whose quick upper bounds allow it. A long text against a long text stays far from every-pair work.
+    # Only a few pairs are measured: for each new sentence, the old ones sharing the most of its words,
+    # rarer words counting for more (found through an index of words, not by trying every pair), of a length
+    # that allows the ratio and whose quick upper bounds allow it. A long text against a long text then
+    # measures a handful of pairs per sentence, not every pair.
     open_old = {cid: _key(t) for cid, t in previous.items() if cid not in taken}
     old_words = {cid: set(k.split()) for cid, k in open_old.items()}
     old_negations = {cid: _negations(t) for cid, t in previous.items()}
@@ -160,6 +158,9 @@ def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> 
     for cid, words in old_words.items():
         for w in words:
             index.setdefault(w, []).append(cid)
+    # A word in very many sentences ("the", "staff") tells them apart from nothing: it is not looked up,
+    # unless a sentence has no other word.
+    common = max(_MIN_COMMON, len(open_old) // 10)
     candidates: list[tuple[float, int, int, str]] = []
     matcher = SequenceMatcher()
     for i, s in enumerate(new):
@@ -167,15 +168,20 @@ def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> 
             continue
         key, negations = _key(s.text), _negations(s.text)
         words = set(key.split())
-        shared: dict[str, int] = {}
-        for w in words:
-            for cid in index.get(w, ()):
-                shared[cid] = shared.get(cid, 0) + 1
+        telling = [w for w in words if 0 < len(index.get(w, ())) <= common] or [
+            w for w in words if w in index
+        ]
+        score: dict[str, float] = {}
+        for w in telling:
+            weight = 1 / len(index[w])
+            for cid in index[w]:
+                score[cid] = score.get(cid, 0.0) + weight
+        best = sorted(score, key=lambda cid: (-score[cid], order[cid]))[:_MEASURED_PER_SENTENCE]
         matcher.set_seq2(key)
-        for cid, count in shared.items():
-            if old_negations[cid] != negations or count < _MIN_SHARED * min(len(words), len(old_words[cid])):
-                continue
+        for cid in best:
             old = open_old[cid]
+            if old_negations[cid] != negations:
+                continue
             if 2 * min(len(old), len(key)) < SAME_CLAUSE_RATIO * (len(old) + len(key)):
                 continue
             matcher.set_seq1(old)
@@ -192,3 +198,22 @@ def match(previous: Mapping[str, str], new: Sequence[Sentence], new_id: str) -> 
         Matched(cid or f"{new_id}-{i + 1:02d}", s, previous.get(cid) if cid else None)
         for i, (cid, s) in enumerate(zip(ids, new, strict=True))
     ]
+
+
+def turned_round(removed: Mapping[str, str], added: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(removed id, added id) for each sentence left out that an added one rewords but for a word that turns
+    its meaning round ("must" / "must not"): `match` never gives such a pair one id, so a publish shows it as
+    a removal and an addition; this pairs them again as a hint for the person publishing. Each removed id at
+    most once, its most alike added sentence."""
+    out: list[tuple[str, str]] = []
+    for old_id, old in removed.items():
+        best: tuple[float, str] | None = None
+        for new_id, new in added.items():
+            if _negations(old) == _negations(new):
+                continue
+            ratio = SequenceMatcher(None, _key(old), _key(new)).ratio()
+            if ratio >= SAME_CLAUSE_RATIO and (best is None or ratio > best[0]):
+                best = (ratio, new_id)
+        if best is not None:
+            out.append((old_id, best[1]))
+    return out

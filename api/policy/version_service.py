@@ -36,6 +36,7 @@ from api.policy.versions import (
     PublishPreview,
     RewordedClause,
     StoppedRule,
+    TurnedRound,
 )
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -297,10 +298,15 @@ def _plan(session: Session, actor: Principal, data: PolicyVersionCreate) -> _Pla
             before=m.previous_text,
             after=m.sentence.text,
             rules=enforcing[m.clause_id],
-            negation_changed=policy_text.negations(m.previous_text) != policy_text.negations(m.sentence.text),
         )
         for m in matched
         if m.clause_id in enforcing and m.previous_text is not None and m.previous_text != m.sentence.text
+    ]
+    removed = {cid: t for cid, t in before.items() if cid not in after}
+    added = {cid: t for cid, t in after.items() if cid not in before}
+    hints = [
+        TurnedRound(removed=old, added=new, before=removed[old], after=added[new])
+        for old, new in policy_text.turned_round(removed, added)
     ]
     preview = PublishPreview(
         number=number,
@@ -308,6 +314,7 @@ def _plan(session: Session, actor: Principal, data: PolicyVersionCreate) -> _Pla
         rules_stopped=stopped,
         rules_resumed=[r.id for r in ALL_RULES if before and not _applied(r, before) and _applied(r, after)],
         reworded=reworded,
+        turned_round=hints,
         unconfirmed_rules_stopped=[r.rule_id for r in stopped if r.rule_id not in data.confirm_rules_stopped],
         unconfirmed_reworded=[c.clause_id for c in reworded if c.clause_id not in data.confirm_reworded],
     )

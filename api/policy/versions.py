@@ -152,10 +152,16 @@ class RewordedClause(_Out):
     before: str
     after: str
     rules: list[str] = Field(description="The rules citing it: confirm they still enforce the new words")
-    negation_changed: Flag = Field(
-        description="A hint only: a word such as 'not' or 'never' came or went; only a person can judge "
-        "meaning"
-    )
+
+
+class TurnedRound(_Out):
+    """A hint, never a verdict: a sentence left out and an added one alike but for a word such as "not" or
+    "never" (the meaning may be turned round); only a person can judge meaning."""
+
+    removed: str = Field(description="The clause id left out")
+    added: str = Field(description="The new sentence's clause id")
+    before: str
+    after: str
 
 
 class StoppedRule(_Out):
@@ -173,6 +179,7 @@ class PublishPreview(_Out):
     rules_stopped: list[StoppedRule]
     rules_resumed: list[str] = Field(description="Rules not applied under the latest version, applied again")
     reworded: list[RewordedClause]
+    turned_round: list[TurnedRound]
     unconfirmed_rules_stopped: list[str]
     unconfirmed_reworded: list[str]
 
