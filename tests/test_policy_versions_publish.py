@@ -398,3 +398,35 @@ def test_matching_a_long_text_measures_few_pairs(monkeypatch: pytest.MonkeyPatch
     matched = policy_text.match(old, new, "V2")
     assert [m.clause_id for m in matched] == list(old)
     assert calls < 20 * len(new)
+
+
+# --- 10: the forecast sees versions coming into force -----------------------------------------------------
+
+
+def test_the_forecast_shows_a_version_coming_into_force_and_cites_it(
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    """Tester's repro: a version 2 in force in 15 days makes declarations due again, but the forecast did
+    not show it, and its later findings quoted version 1's words."""
+    assert coordinator.staff is not None
+    group = compliance_compliant_group(session, coordinator.staff)
+    private = "Staff must set their Facebook profile so that only their friends can see their content"
+    effective = fixed_clock.today + timedelta(days=15)
+    _published(client, coordinator, _policy(REC_PROFILE_PRIVATE=private), effective)
+    r = client.get(
+        f"/api/v1/groups/{group.id}/compliance/forecast", params={"days": 30}, headers=coordinator.headers
+    )
+    assert r.status_code == 200, r.text
+    [day] = [d for d in r.json()["days"] if d["on"] == str(effective)]
+    [change] = [c for c in day["changes"] if c["finding"]["rule_id"] == "GRP-STAFF-DECLARATIONS"]
+    assert change["finding"]["outcome"] == "warn"
+    assert change["finding"]["clause"] == {"id": "REC-PROFILE-PRIVATE", "text": private}
+    # A withdrawn version is not forecast.
+    assert (
+        client.post(f"{VERSIONS}/2/withdraw", json={"reason": "r"}, headers=coordinator.headers).status_code
+        == 200
+    )
+    r = client.get(
+        f"/api/v1/groups/{group.id}/compliance/forecast", params={"days": 30}, headers=coordinator.headers
+    )
+    assert str(effective) not in [d["on"] for d in r.json()["days"]]
