@@ -30,7 +30,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("policy_version") as batch:
-        batch.drop_column("withdrawn_by_label")
-        batch.drop_column("withdrawn_reason")
-        batch.drop_column("withdrawn_on")
+    # Column by column, not in a batch: a batch rebuilds the table on SQLite, and dropping the old one fails
+    # while policy_clause's rows refer to it (SQLite drops a plain column since 3.35).
+    for column in ("withdrawn_by_label", "withdrawn_reason", "withdrawn_on"):
+        op.drop_column("policy_version", column)

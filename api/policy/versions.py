@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
@@ -59,16 +60,26 @@ class PolicyClause(SQLModel, table=True):
     text: str = Field(sa_type=sa.Text)
 
 
+# The example publish: version 1 with a sentence no rule enforces reworded, so it needs no confirmation.
+_EXAMPLE_TEXT = (
+    (Path(__file__).resolve().parent / "esafety-policy-v1.txt")
+    .read_text()
+    .replace("is an essential part of all our lives", "is an essential part of everyone's life")
+)
+
+
 class PolicyVersionCreate(SQLModel):
     """A new version: the whole text (as the policy document reads, headings and bullets included) and the
     day it takes effect (today or later: a version cannot change what was in force before it existed)."""
 
     model_config = forbid_extra(
         {
-            "text": "E-safety Policy\n\nRecommendations\n\n- All More Music Facebook groups must have at "
-            "least two current members of staff as admin officers\n",
+            "text": _EXAMPLE_TEXT,
             "effective_on": "2027-01-01",
-            "summary": "Yearly review: the admin rule reworded.",
+            "summary": "Yearly review: one sentence reworded.",
+            "confirm_rules_stopped": [],
+            "confirm_reworded": [],
+            "declare_removed": [],
         }
     )
     text: str = Field(min_length=1, max_length=MAX_POLICY_CHARS)
