@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
 from api.compliance.clauses import CLAUSES
+from api.db import may_write
 from api.policy import text as policy_text
 from api.policy.versions import MAX_DAYS_AHEAD
 from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -430,3 +431,23 @@ def test_the_forecast_shows_a_version_coming_into_force_and_cites_it(
         f"/api/v1/groups/{group.id}/compliance/forecast", params={"days": 30}, headers=coordinator.headers
     )
     assert str(effective) not in [d["on"] for d in r.json()["days"]]
+
+
+def test_the_matching_runs_outside_the_write_lock(
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long publish held SQLite's write lock while it matched (a sign-in waited seconds): the matching now
+    runs in a transaction begun without taking it (api/db.py `may_write`)."""
+    seen: list[bool] = []
+    match = policy_text.match
+
+    def watched(*args: Any) -> list[policy_text.Matched]:
+        seen.append(may_write.get())
+        return match(*args)
+
+    monkeypatch.setattr(policy_text, "match", watched)
+    body = _body(_policy(RECOGNISE_ICT_ESSENTIAL="IT matters to us all."), fixed_clock.today)
+    assert client.post(f"{VERSIONS}/preview", json=body, headers=coordinator.headers).status_code == 200
+    r = client.post(VERSIONS, json=body, headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+    assert seen == [False, False]

@@ -18,6 +18,7 @@ from api.auth.principal import Principal
 from api.compliance.rules import ALL_RULES
 from api.compliance.rules.base import Rule
 from api.controls.models import Control
+from api.db import may_write
 from api.errors import Conflict, NotFound, Unprocessable
 from api.policy import text as policy_text
 from api.policy.coverage import ControlRef, CoveragePublic, SentenceRow, coverage
@@ -321,12 +322,26 @@ def _plan(session: Session, actor: Principal, data: PolicyVersionCreate) -> _Pla
     return _Plan(number, latest, clauses, version, preview)
 
 
+def _planned(session: Session, actor: Principal, data: PolicyVersionCreate) -> _Plan:
+    """`_plan` in a transaction that does not take SQLite's write lock (a POST's transactions otherwise do
+    from their first statement: api/db.py `may_write`): the reading and matching take seconds for a long
+    text against a long text, and sign-ins and other writes must not queue behind them. A publish's write
+    transaction then checks that no other version was published meanwhile."""
+    session.commit()
+    reading = may_write.set(False)
+    try:
+        return _plan(session, actor, data)
+    finally:
+        session.commit()
+        may_write.reset(reading)
+
+
 def preview(*, session: Session, actor: Principal, data: PolicyVersionCreate) -> PublishPreview:
     """What publishing `data` would do, storing nothing: the clause difference from the latest version, the
     rules that would stop being applied, the enforced clauses reworded (with a hint where a negation came
     or went), and which of those the body leaves unconfirmed. The same 422s and 409s as `publish`, except
     the ones for confirmations."""
-    return _plan(session, actor, data).preview
+    return _planned(session, actor, data).preview
 
 
 def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) -> PublishedPolicy:
@@ -345,7 +360,7 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
     Errors: 422 `effective_on` in the past, more than `MAX_DAYS_AHEAD` days ahead, or not after the latest
     version's (not withdrawn); 422 `text` with no sentence; 409 when the text is the latest version's word
     for word, a confirmation is missing, or another publish won the race."""
-    plan = _plan(session, actor, data)
+    plan = _planned(session, actor, data)
     p = plan.preview
     if p.unconfirmed_rules_stopped or p.unconfirmed_reworded:
         raise Conflict(
@@ -356,6 +371,9 @@ def publish(*, session: Session, actor: Principal, data: PolicyVersionCreate) ->
             extra={"rules_stopped": p.unconfirmed_rules_stopped, "reworded": p.unconfirmed_reworded},
         )
     version, number, changed = plan.version, plan.number, p.diff
+    highest = session.execute(sa.select(sa.func.max(col(PolicyVersion.number)))).scalar()
+    if int(highest or 0) != number - 1:
+        raise Conflict(f"Version {highest} was published meanwhile: preview again and publish against it")
     counts = {
         kind: sum(c.change == kind for c in changed.changes) for kind in ("added", "removed", "reworded")
     }
