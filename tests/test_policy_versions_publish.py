@@ -451,3 +451,24 @@ def test_the_matching_runs_outside_the_write_lock(
     r = client.post(VERSIONS, json=body, headers=coordinator.headers)
     assert r.status_code == 201, r.text
     assert seen == [False, False]
+
+
+def test_a_declared_statement_whose_sentence_is_withdrawn_is_no_breach(
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    assert coordinator.staff is not None
+    compliance_declaration(session, coordinator.staff, no_young_friends=False)
+    url = f"/api/v1/staff/{coordinator.staff.id}/compliance"
+
+    def declaration() -> dict[str, Any]:
+        r = client.get(url, headers=coordinator.headers)
+        assert r.status_code == 200, r.text
+        [f] = [f for f in r.json()["findings"] if f["rule_id"] == "STF-SOCIAL-MEDIA-DECLARATION"]
+        return f  # type: ignore[no-any-return]
+
+    assert declaration()["outcome"] == "fail"
+    _published(client, coordinator, _policy(REC_NO_YOUNG_FRIENDS=None), fixed_clock.today)
+    after = declaration()
+    # Due again (a new version), but no longer a breach of a sentence the policy has dropped.
+    assert after["outcome"] == "warn", after
+    assert "friends" not in after["message"]

@@ -50,7 +50,7 @@ def standing(
     d = staff.declaration_on(on)
     if d is None:
         return Outcome.fail, f"{NONE}: none of personal social media conduct is recorded."
-    untrue = d.untrue()
+    untrue = d.untrue(policy.texts if policy is not None else None)
     if untrue:
         return (
             Outcome.fail,
