@@ -104,6 +104,13 @@ class ProblemCode(StrEnum):
         "Conflict",
         "The change clashes with an existing record or with the record's state.",
     )
+    confirmation_required = (
+        "confirmation_required",
+        409,
+        "Confirmation required",
+        "Publishing the policy version would stop rules being applied or reword sentences rules enforce; "
+        "the body must name each one (see the preview).",
+    )
     last_coordinator = (
         "last_coordinator",
         409,

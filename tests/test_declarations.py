@@ -13,6 +13,7 @@ from api.audit.models import AuditEvent
 from api.auth.roles import Role
 from tests.clock import FixedClock
 from tests.factories import Actor, make_actor, token_headers
+from tests.policy_publish import publish_confirmed
 
 V1 = Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt"
 RULE = "STF-SOCIAL-MEDIA-DECLARATION"
@@ -95,11 +96,7 @@ def test_publishing_a_new_version_makes_every_declaration_due(
     assert client.post(_url(staff_actor), json=body(), headers=staff_actor.headers).status_code == 201
     assert _outcome(client, coordinator, staff_actor) == "pass"
     text = V1.read_text().replace("All More Music Facebook groups", "Every More Music Facebook group")
-    r = client.post(
-        "/api/v1/policy/versions",
-        json={"text": text, "effective_on": str(fixed_clock.today)},
-        headers=coordinator.headers,
-    )
+    r = publish_confirmed(client, coordinator.headers, {"text": text, "effective_on": str(fixed_clock.today)})
     assert r.status_code == 201, r.text
     assert _outcome(client, coordinator, staff_actor) == "warn"
     # Declaring for version 1 is no longer possible; for version 2 it holds again.

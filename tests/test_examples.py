@@ -8,7 +8,7 @@ for real records, is answered 2xx. The ids are the only thing swapped; dates and
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from api import clock
 from api.auth.models import User
 from api.auth.roles import Role
 from api.consents.models import ConsentKind, GivenBy, Purpose
@@ -24,6 +25,7 @@ from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
 from api.incidents.models import IncidentStatus, Severity
 from api.main import create_app
+from api.policy.versions import PolicyVersion
 from tests.kit.auth import PASSWORD, Actor, make_actor, make_api_key, make_user
 from tests.kit.consents import make_consent
 from tests.kit.groups import make_group
@@ -157,6 +159,7 @@ def _world(session: Session) -> dict[str, str]:
         "{key_id}": str(key.id),
         "{control_id}": str(control),
         "{technology_id}": str(technology.id),
+        "{version_number}": "2",  # published by the test for the route that takes it
     }
 
 
@@ -199,6 +202,18 @@ def test_first_example_is_accepted(
     headers = dict(caller.headers)
     if path.endswith("/apply"):
         headers["If-Match"] = client.get(url.removesuffix("/apply"), headers=caller.headers).headers["etag"]
+    if "{version_number}" in path:
+        # A version published for a later day, the only kind that can be withdrawn.
+        session.add(
+            PolicyVersion(
+                number=2,
+                effective_on=clock.today() + timedelta(days=30),
+                published_on=clock.today(),
+                text="Later.",
+                published_by_label="test",
+            )
+        )
+        session.commit()
     r = client.request(method, url, json=data, headers=headers)
     assert 200 <= r.status_code < 300, (r.status_code, r.text)
     # Bulk sync answers 200 with a result per record: a rejected record is the example failing too.

@@ -18,6 +18,7 @@ from api.policy.clauses import CLAUSES
 from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.clock import FixedClock
 from tests.factories import Actor, compliance_compliant_group, token_headers
+from tests.policy_publish import publish_confirmed
 
 V1 = Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt"
 VERSIONS = "/api/v1/policy/versions"
@@ -71,7 +72,7 @@ def _publish(client: TestClient, actor: Actor, effective_on: str, text: str | No
         "effective_on": effective_on,
         "summary": "Reworded.",
     }
-    r = client.post(VERSIONS, json=body, headers=actor.headers)
+    r = publish_confirmed(client, actor.headers, body)
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -125,6 +126,9 @@ def test_publishing_is_audited_and_announced_without_the_text(
         "added": 0,
         "removed": 0,
         "reworded": 1,
+        # What the coordinator confirmed, by id: the rules turned off and the enforced clauses reworded.
+        "rules_stopped": [],
+        "reworded_confirmed": ["REC-FB-TWO-ADMINS"],
     }
     [delivery] = session.exec(
         select(WebhookDelivery).where(WebhookDelivery.event_type == WebhookEvent.policy_version_published)

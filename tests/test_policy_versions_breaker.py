@@ -25,6 +25,7 @@ from tests.factories import (
     make_actor,
     token_headers,
 )
+from tests.policy_publish import publish_confirmed
 
 V1 = Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt"
 VERSIONS = "/api/v1/policy/versions"
@@ -43,7 +44,7 @@ DECLARED = {
 
 
 def _publish(client: TestClient, actor: Actor, effective_on: object, text: str) -> dict[str, Any]:
-    r = client.post(VERSIONS, json={"text": text, "effective_on": str(effective_on)}, headers=actor.headers)
+    r = publish_confirmed(client, actor.headers, {"text": text, "effective_on": str(effective_on)})
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
 

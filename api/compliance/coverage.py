@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 from api.common import Day, Flag, Whole
 from api.compliance.rules import ALL_RULES
 from api.controls.models import Control
-from api.errors import NotFound
 from api.policy import version_service
 from api.policy.versions import PolicyClause, PolicyVersion
 
@@ -213,10 +212,12 @@ def coverage(
 
 
 def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
-    """The coverage map of the version in force on `as_of` (404 if none was)."""
-    version = version_service.in_force(session=session, on=as_of)
-    if version is None:
-        raise NotFound(f"No policy version was in force on {as_of}")
+    """The coverage map of the version in force on `as_of`. Before the first version's effective day, the
+    first version's: the seed stands for the policy as it was before versions were kept, as findings quote
+    its words on such a day (`api.compliance.engine.cite` with no version loaded)."""
+    version = version_service.in_force(session=session, on=as_of) or version_service.get(
+        session=session, number=1
+    )
     rows = [
         SentenceRow(c.position, c.section, c.clause_id, c.text)
         for c in version_service.clauses_of(session, version)
@@ -226,7 +227,7 @@ def coverage_on(*, session: Session, as_of: date) -> CoveragePublic:
         for c, number in session.exec(
             select(PolicyClause, PolicyVersion.number)
             .join(PolicyVersion, col(PolicyVersion.id) == col(PolicyClause.version_id))
-            .where(col(PolicyVersion.number) < version.number)
+            .where(col(PolicyVersion.number) < version.number, version_service.live())
             .order_by(col(PolicyVersion.number), col(PolicyClause.position))
         ).all()
     ]

@@ -58,7 +58,7 @@ def standing(
                 f"{early.policy_version}, not yet in force; version {in_force} in force needs its own.",
             )
         return Outcome.fail, f"{NONE}: none of personal social media conduct is recorded."
-    untrue = d.untrue()
+    untrue = d.untrue(policy.texts if policy is not None else None)
     if untrue:
         return (
             Outcome.fail,

@@ -170,24 +170,37 @@ def aggregate_staff_rule(rule: StaffRule, snapshots: Sequence[StaffSnapshot]) ->
     )
 
 
-def cite(evaluation: Evaluation, policy: PolicyFacts | None) -> Evaluation:
-    """Each finding's clause in the words of the policy version in force on the evaluation date (None, no
-    version loaded: version 1's words stand). A clause that version no longer has keeps version 1's words."""
+def in_force_clauses(
+    primary: Clause, also: Sequence[Clause], policy: PolicyFacts | None
+) -> tuple[Clause, tuple[Clause, ...]]:
+    """The sentences a rule cites that `policy` (the version in force) still has, in its words: the first
+    surviving one becomes the primary clause and those left out drop from `also`, so that a finding never
+    quotes a sentence no longer in force. Every one left out (the rule is not applied), or no version
+    loaded: the clauses as they stand, in the words of the version in force where it has them."""
     if policy is None:
-        return evaluation
+        return primary, tuple(also)
     texts = policy.texts
 
     def worded(c: Clause) -> Clause:
         text = texts.get(c.id)
         return c if text is None or text == c.text else Clause(c.id, text)
 
-    return replace(
-        evaluation,
-        findings=tuple(
-            replace(f, clause=worded(f.clause), also=tuple(worded(c) for c in f.also))
-            for f in evaluation.findings
-        ),
-    )
+    every = (primary, *also)
+    kept = [worded(c) for c in every if c.id in texts] or [worded(c) for c in every]
+    return kept[0], tuple(kept[1:])
+
+
+def cite(evaluation: Evaluation, policy: PolicyFacts | None) -> Evaluation:
+    """Each finding's clauses in the words of the policy version in force on the evaluation date, only those
+    still in force (`in_force_clauses`; None, no version loaded: version 1's words stand)."""
+    if policy is None:
+        return evaluation
+
+    def cited(f: Finding) -> Finding:
+        primary, also = in_force_clauses(f.clause, f.also, policy)
+        return replace(f, clause=primary, also=also)
+
+    return replace(evaluation, findings=tuple(cited(f) for f in evaluation.findings))
 
 
 # How a young person the caller may not see is shown in evidence: no id, no name, no detail.

@@ -65,7 +65,7 @@ def _thresholds(session: Session) -> Thresholds:
 # of clauses: one statement whatever the groups.
 _IN_FORCE_ID = (
     sa.select(POLICY_VERSION.c.id)
-    .where(POLICY_VERSION.c.effective_on <= _AS_OF)
+    .where(POLICY_VERSION.c.effective_on <= _AS_OF, POLICY_VERSION.c.withdrawn_on.is_(None))
     .order_by(POLICY_VERSION.c.effective_on.desc(), POLICY_VERSION.c.number.desc())
     .limit(1)
     .scalar_subquery()
@@ -74,7 +74,10 @@ _IN_FORCE_ID = (
 
 _LATEST_PUBLISHED = (
     sa.select(sa.func.max(POLICY_VERSION.c.number))
-    .where(POLICY_VERSION.c.published_on <= _AS_OF)
+    .where(
+        POLICY_VERSION.c.published_on <= _AS_OF,
+        sa.or_(POLICY_VERSION.c.withdrawn_on.is_(None), POLICY_VERSION.c.withdrawn_on > _AS_OF),
+    )
     .scalar_subquery()
 )
 

@@ -16,7 +16,7 @@ from api.auth.roles import Permission
 from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag, refuse_unknown_query, shifted
 from api.compliance import exports, history, policy_facts, service, waivers
 from api.compliance import forecast as forecasting
-from api.compliance.engine import withdrawn
+from api.compliance.engine import in_force_clauses, withdrawn
 from api.compliance.models import (
     ClausePublic,
     GroupCompliancePublic,
@@ -37,7 +37,6 @@ from api.compliance.snapshot import PolicyFacts
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, Unprocessable
 from api.groups.models import Platform
-from api.policy.clauses import Clause
 
 # Every compliance route refuses a query parameter it does not take (see `refuse_unknown_query`).
 router = APIRouter(dependencies=[Depends(refuse_unknown_query)])
@@ -74,26 +73,25 @@ def _span(start: Day | None, end: Day | None) -> tuple[Day, Day]:
 
 
 def _catalog(policy: PolicyFacts | None) -> list[RulePublic]:
-    """Every rule with its sentences in the words of `policy` (the version in force; a sentence it no longer
-    has keeps its last words), and whether that version still has any of them (`applied`)."""
-
-    def worded(c: Clause) -> ClausePublic:
-        text = policy.texts.get(c.id) if policy is not None else None
-        return ClausePublic(id=c.id, text=text or c.text)
-
-    return [
-        RulePublic(
-            id=r.id,
-            title=r.title,
-            scope=r.subject,
-            severity=r.severity,
-            clause=worded(r.clause),
-            also=[worded(c) for c in r.also],
-            remediation=r.remediation,
-            applied=not withdrawn(r, policy),
+    """Every rule with the sentences it cites that `policy` (the version in force) still has, in its words
+    (`engine.in_force_clauses`; all of them, in their last words, for a rule not applied), and whether that
+    version still has any of them (`applied`)."""
+    out = []
+    for r in ALL_RULES:
+        primary, also = in_force_clauses(r.clause, r.also, policy)
+        out.append(
+            RulePublic(
+                id=r.id,
+                title=r.title,
+                scope=r.subject,
+                severity=r.severity,
+                clause=ClausePublic(id=primary.id, text=primary.text),
+                also=[ClausePublic(id=c.id, text=c.text) for c in also],
+                remediation=r.remediation,
+                applied=not withdrawn(r, policy),
+            )
         )
-        for r in ALL_RULES
-    ]
+    return out
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {

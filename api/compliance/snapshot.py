@@ -65,18 +65,28 @@ class DeclarationFacts:
     no_personal_messages: bool
     no_personal_follows: bool
 
-    def untrue(self) -> list[str]:
-        """The statements they could not declare true."""
+    def untrue(self, in_force: Mapping[str, str] | None = None) -> list[str]:
+        """The statements they could not declare true, leaving out those whose sentence the policy in force
+        (`in_force`: clause id -> words; None, not loaded: every one counts) no longer has: a duty dropped
+        is not a breach."""
         return [
             label
-            for label, held in (
-                ("has read the policy", self.read_policy),
-                ("profile visible to friends only", self.profile_private),
-                ("no young or vulnerable people as friends", self.no_young_friends),
-                ("no chat or personal messages with young people", self.no_personal_messages),
-                ("no following young people on personal accounts", self.no_personal_follows),
+            for label, held, clause_id in (
+                ("has read the policy", self.read_policy, None),
+                ("profile visible to friends only", self.profile_private, "REC-PROFILE-PRIVATE"),
+                ("no young or vulnerable people as friends", self.no_young_friends, "REC-NO-YOUNG-FRIENDS"),
+                (
+                    "no chat or personal messages with young people",
+                    self.no_personal_messages,
+                    "REC-NO-PERSONAL-MESSAGES",
+                ),
+                (
+                    "no following young people on personal accounts",
+                    self.no_personal_follows,
+                    "REC-NO-TWITTER-FOLLOWING",
+                ),
             )
-            if not held
+            if not held and (clause_id is None or in_force is None or clause_id in in_force)
         ]
 
 

@@ -89,7 +89,7 @@ def create(
     today = clock.today()
     current = version_service.in_force(session=session, on=today)
     chosen = session.exec(select(PolicyVersion).where(PolicyVersion.number == data.policy_version)).first()
-    if chosen is None or current is None or chosen.number < current.number:
+    if chosen is None or chosen.withdrawn_on is not None or current is None or chosen.number < current.number:
         in_force = current.number if current is not None else None
         raise Unprocessable.field(
             "policy_version",

@@ -1,4 +1,5 @@
-"""The policy's versions: list, read, compare, publish; and which one is in force on a day."""
+"""The policy's versions: list, read, compare; and which one is in force on a day (publishing and
+withdrawing: api/policy/publishing.py)."""
 
 from __future__ import annotations
 
@@ -7,35 +8,32 @@ from collections.abc import Sequence
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api import clock, crud
-from api.audit import service as audit
-from api.auth.principal import Principal
 from api.common import Page, PageParams
-from api.errors import Conflict, NotFound, Unprocessable
-from api.policy import text as policy_text
+from api.errors import NotFound
 from api.policy.versions import (
     ClauseChange,
     PolicyClause,
     PolicyClausePublic,
     PolicyDiffPublic,
     PolicyVersion,
-    PolicyVersionCreate,
     PolicyVersionPublic,
     PolicyVersionSummary,
-    PublishedPolicy,
 )
-from api.webhooks import service as webhooks
-from api.webhooks.models import WebhookEvent
+
+
+def live() -> sa.ColumnElement[bool]:
+    """Versions not withdrawn: a withdrawn version never comes into force and bounds no later date."""
+    return col(PolicyVersion.withdrawn_on).is_(None)
 
 
 def in_force(*, session: Session, on: date) -> PolicyVersion | None:
-    """The version in force on `on`: the latest whose effective day is on or before it."""
+    """The version in force on `on`: the latest not withdrawn whose effective day is on or before it."""
     return session.exec(
         select(PolicyVersion)
-        .where(col(PolicyVersion.effective_on) <= on)
+        .where(col(PolicyVersion.effective_on) <= on, live())
         .order_by(col(PolicyVersion.effective_on).desc(), col(PolicyVersion.number).desc())
     ).first()
 
@@ -61,6 +59,7 @@ def _summary(
         published_by_label=version.published_by_label,
         clause_count=clause_count,
         in_force=current is not None and current.id == version.id,
+        withdrawn_on=version.withdrawn_on,
     )
 
 
@@ -100,7 +99,7 @@ def public(*, session: Session, version: PolicyVersion) -> PolicyVersionPublic:
     )
 
 
-def _diff(
+def diff_of(
     before: int, old: Sequence[PolicyClause], after: int, new: Sequence[PolicyClause]
 ) -> PolicyDiffPublic:
     old_by_id = {c.clause_id: c for c in old}
@@ -135,84 +134,4 @@ def diff(*, session: Session, before: int, after: int) -> PolicyDiffPublic:
     """The clause-level difference from version `before` to version `after`: clauses added, removed,
     reworded (same id, other words) or moved; 404 for an unknown version."""
     old, new = get(session=session, number=before), get(session=session, number=after)
-    return _diff(before, clauses_of(session, old), after, clauses_of(session, new))
-
-
-def publish(*, session: Session, caller: Principal, data: PolicyVersionCreate) -> PublishedPolicy:
-    """Publish a new version: its sentences keep the clause ids of the latest version's sentences they keep
-    or reword, and get new ids (`V<number>-<position>`) otherwise. Audited (numbers and dates only) and
-    announced (`policy.version_published`). Every staff declaration made for an earlier version is due again.
-
-    Errors: 422 `effective_on` in the past or not after the latest version's; 422 `text` with no sentence;
-    409 when the text is the latest version's word for word (or another publish won the race)."""
-    today = clock.today()
-    if data.effective_on < today:
-        raise Unprocessable.field(
-            "effective_on",
-            f"effective_on ({data.effective_on}) is in the past: a new version starts today or later",
-        )
-    latest = session.exec(select(PolicyVersion).order_by(col(PolicyVersion.number).desc())).first()
-    if latest is not None and data.effective_on <= latest.effective_on:
-        raise Unprocessable.field(
-            "effective_on",
-            f"effective_on ({data.effective_on}) must be after version {latest.number}'s "
-            f"({latest.effective_on})",
-        )
-    sentences = policy_text.sentences(data.text)
-    if not sentences:
-        raise Unprocessable.field(
-            "text", "The text has no sentence (a sentence ends with . ! ? or a line end)"
-        )
-    previous = clauses_of(session, latest) if latest is not None else []
-    if previous and [s.text for s in sentences] == [c.text for c in previous]:
-        raise Conflict(f"The text is version {latest.number if latest else 0}'s, sentence for sentence")
-    number = (latest.number if latest is not None else 0) + 1
-    matched = policy_text.match({c.clause_id: c.text for c in previous}, sentences, f"V{number}")
-    version = PolicyVersion(
-        number=number,
-        effective_on=data.effective_on,
-        published_on=today,
-        text=data.text,
-        summary=data.summary,
-        published_by_label=caller.label,
-    )
-    clauses = [
-        PolicyClause(
-            version_id=version.id,
-            clause_id=m.clause_id,
-            position=i + 1,
-            section=m.sentence.section[:200],
-            text=m.sentence.text,
-        )
-        for i, m in enumerate(matched)
-    ]
-    changed = _diff(latest.number if latest else 0, previous, number, clauses)
-    counts = {
-        kind: sum(c.change == kind for c in changed.changes) for kind in ("added", "removed", "reworded")
-    }
-    # The text and summary stay out of the log: free text, and the version itself keeps them for ever.
-    audit.record(
-        session,
-        actor=caller,
-        action="policy_version.publish",
-        entity=version,
-        changes={"number": number, "effective_on": data.effective_on.isoformat(), **counts},
-    )
-    webhooks.emit(
-        session,
-        WebhookEvent.policy_version_published,
-        {"number": number, "effective_on": data.effective_on, "published_on": today, **counts},
-    )
-    try:
-        # The version first: its clauses refer to it (no relationship tells the session the order).
-        session.add(version)
-        session.flush()
-        session.add_all(clauses)
-        session.flush()
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict(
-            f"Version {number} was published by someone else meanwhile: read the versions again"
-        ) from exc
-    return PublishedPolicy(version=public(session=session, version=version), diff=changed)
+    return diff_of(before, clauses_of(session, old), after, clauses_of(session, new))

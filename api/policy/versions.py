@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +23,9 @@ from api.db import Timestamped
 # The seed stands for the policy as it was before versions were kept: in force on every day records cover.
 SEED_EFFECTIVE_ON = date(2000, 1, 1)
 MAX_POLICY_CHARS = 100_000
+# How far ahead a version may be published to take effect: a yearly review's next version, with a day to
+# spare for a leap year. Further ahead is a typing slip ("9999-12-31") that would bar every later version.
+MAX_DAYS_AHEAD = 366
 
 
 class PolicyVersion(Timestamped, table=True):
@@ -34,6 +38,10 @@ class PolicyVersion(Timestamped, table=True):
     text: str = Field(sa_type=sa.Text)
     summary: str | None = Field(default=None, max_length=2000)
     published_by_label: str = Field(max_length=254)
+    # A version withdrawn before it came into force: it never does, and later versions' dates ignore it.
+    withdrawn_on: Day | None = Field(default=None, description="The organisation's day it was withdrawn")
+    withdrawn_reason: str | None = Field(default=None, max_length=2000)
+    withdrawn_by_label: str | None = Field(default=None, max_length=254)
 
 
 class PolicyClause(SQLModel, table=True):
@@ -52,16 +60,26 @@ class PolicyClause(SQLModel, table=True):
     text: str = Field(sa_type=sa.Text)
 
 
+# The example publish: version 1 with a sentence no rule enforces reworded, so it needs no confirmation.
+_EXAMPLE_TEXT = (
+    (Path(__file__).resolve().parent / "esafety-policy-v1.txt")
+    .read_text()
+    .replace("is an essential part of all our lives", "is an essential part of everyone's life")
+)
+
+
 class PolicyVersionCreate(SQLModel):
     """A new version: the whole text (as the policy document reads, headings and bullets included) and the
     day it takes effect (today or later: a version cannot change what was in force before it existed)."""
 
     model_config = forbid_extra(
         {
-            "text": "E-safety Policy\n\nRecommendations\n\n- All More Music Facebook groups must have at "
-            "least two current members of staff as admin officers\n",
+            "text": _EXAMPLE_TEXT,
             "effective_on": "2027-01-01",
-            "summary": "Yearly review: the admin rule reworded.",
+            "summary": "Yearly review: one sentence reworded.",
+            "confirm_rules_stopped": [],
+            "confirm_reworded": [],
+            "declare_removed": [],
         }
     )
     text: str = Field(min_length=1, max_length=MAX_POLICY_CHARS)
@@ -69,6 +87,32 @@ class PolicyVersionCreate(SQLModel):
     summary: str | None = Field(
         default=None, max_length=2000, description="What changed, for the record; never name a person"
     )
+    confirm_rules_stopped: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Rule ids the coordinator confirms will stop being applied (every sentence they cite is "
+        "left out): each rule the preview lists under `rules_stopped` must be here, or the publish is a 409",
+    )
+    confirm_reworded: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Clause ids of enforced sentences (a rule cites them) whose words change, each confirmed "
+        "still enforced by its rules in the new words: each clause the preview lists under `reworded` must "
+        "be here or in `declare_removed`, or the publish is a 409",
+    )
+    declare_removed: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Clause ids whose new words are not the same promise: the old clause is removed and the "
+        "new sentence gets a new id (its rules may then stop: confirm them)",
+    )
+
+
+class PolicyVersionWithdraw(SQLModel):
+    """Withdrawing a version published for a later day, before that day comes."""
+
+    model_config = forbid_extra({"reason": "Published with the wrong effective date."})
+    reason: str = Field(min_length=1, max_length=2000, description="Why; never name a person")
 
 
 class _Out(BaseModel):
@@ -83,6 +127,9 @@ class PolicyVersionSummary(_Out):
     published_by_label: str
     clause_count: Whole
     in_force: Flag = Field(description="The version in force today")
+    withdrawn_on: Day | None = Field(
+        default=None, description="Withdrawn before it came into force: it never does"
+    )
 
 
 class PolicyClausePublic(_Out):
@@ -109,6 +156,43 @@ class PolicyDiffPublic(_Out):
     after: Whole
     unchanged: Whole = Field(description="Clauses with the same words in both")
     changes: list[ClauseChange]
+
+
+class RewordedClause(_Out):
+    clause_id: str
+    before: str
+    after: str
+    rules: list[str] = Field(description="The rules citing it: confirm they still enforce the new words")
+
+
+class TurnedRound(_Out):
+    """A hint, never a verdict: a sentence left out and an added one alike but for a word such as "not" or
+    "never" (the meaning may be turned round); only a person can judge meaning."""
+
+    removed: str = Field(description="The clause id left out")
+    added: str = Field(description="The new sentence's clause id")
+    before: str
+    after: str
+
+
+class StoppedRule(_Out):
+    rule_id: str
+    severity: str
+    clauses: list[str] = Field(description="The clauses it cites, every one left out by the new version")
+
+
+class PublishPreview(_Out):
+    """What a publish would do, stored nowhere: the clause difference from the latest version, the rules that
+    would stop being applied, and the enforced clauses whose words change."""
+
+    number: Whole = Field(description="The number the version would get")
+    diff: PolicyDiffPublic
+    rules_stopped: list[StoppedRule]
+    rules_resumed: list[str] = Field(description="Rules not applied under the latest version, applied again")
+    reworded: list[RewordedClause]
+    turned_round: list[TurnedRound]
+    unconfirmed_rules_stopped: list[str]
+    unconfirmed_reworded: list[str]
 
 
 class PublishedPolicy(_Out):

@@ -11,15 +11,19 @@ from api.auth.principal import Principal, require
 from api.auth.roles import Permission
 from api.common import DIGITS_ONLY, Page, PageDep
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND
+from api.errors import CONFLICT, NOT_FOUND, conflict
+from api.policy import publishing
 from api.policy import version_service as service
 from api.policy.versions import (
     PolicyDiffPublic,
     PolicyVersionCreate,
     PolicyVersionPublic,
     PolicyVersionSummary,
+    PolicyVersionWithdraw,
     PublishedPolicy,
+    PublishPreview,
 )
+from api.problems import ProblemCode
 
 router = APIRouter()
 
@@ -41,16 +45,50 @@ def list_policy_versions(session: SessionDep, _: Reader, paging: PageDep) -> Pag
     "/versions",
     response_model=PublishedPolicy,
     status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
+    responses=conflict(ProblemCode.confirmation_required),
     summary="Publish a new version of the policy",
 )
 def publish_policy_version(session: SessionDep, caller: Admin, data: PolicyVersionCreate) -> PublishedPolicy:
-    """Publish the whole text of a new version and the day it takes effect (today or later, after the latest
-    version's). Each sentence keeps the clause id of the latest version's sentence it keeps or rewords, or
+    """Publish the whole text of a new version and the day it takes effect (today or later, at most 366
+    days ahead, after the latest version's not withdrawn). Each sentence keeps the clause id of the same or
+    reworded words among every clause published before (a sentence that comes back gets its id back), or
     gets a new one; a sentence left out is no longer in force from that day. Findings quote the words of the
-    version in force on their `as_of`; every member of staff's declaration is due again from today. Answers
-    the version and its difference from the last; 409 for a text that is the last one's word for word."""
-    return service.publish(session=session, caller=caller, data=data)
+    version in force on their `as_of`; every member of staff's declaration is due again from today.
+
+    Each rule that would stop being applied must be named in `confirm_rules_stopped`, and each enforced
+    clause reworded in `confirm_reworded` (or `declare_removed`): else 409 `confirmation_required` with
+    `rules_stopped` and `reworded`, nothing stored (see the preview). Answers the version and its difference
+    from the last; 409 for a text that is the last one's word for word."""
+    return publishing.publish(session=session, caller=caller, data=data)
+
+
+@router.post(
+    "/versions/preview",
+    response_model=PublishPreview,
+    responses=CONFLICT,
+    summary="What publishing a version would do (nothing stored)",
+)
+def preview_policy_version(session: SessionDep, caller: Admin, data: PolicyVersionCreate) -> PublishPreview:
+    """The publish's body, checked and matched but stored nowhere: the clause difference from the latest
+    version, the rules that would stop being applied, those applied again, the enforced clauses whose words
+    change (with a hint where a negation came or went: only a person can judge meaning), and which of them
+    the body leaves unconfirmed."""
+    return publishing.preview(session=session, caller=caller, data=data)
+
+
+@router.post(
+    "/versions/{version_number}/withdraw",
+    response_model=PolicyVersionPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Withdraw a version not yet in force",
+)
+def withdraw_policy_version(
+    session: SessionDep, caller: Admin, version_number: Number, data: PolicyVersionWithdraw
+) -> PolicyVersionPublic:
+    """A version published for a later day, withdrawn before that day: it stays on record with the day
+    and the reason, never comes into force, and no longer bounds a later version's effective date. 409 if it
+    is already in force or already withdrawn."""
+    return publishing.withdraw(session=session, caller=caller, number=version_number, data=data)
 
 
 @router.get(

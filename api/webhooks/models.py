@@ -20,6 +20,7 @@ class WebhookEvent(StrEnum):
     consent_withdrawn = "consent.withdrawn"
     group_roster_reconciled = "group.roster_reconciled"
     policy_version_published = "policy.version_published"
+    policy_version_withdrawn = "policy.version_withdrawn"
     control_overdue = "control.overdue"
 
 

@@ -36,6 +36,7 @@ from api.compliance.rules import (
     stf_training_current,
 )
 from api.compliance.rules.base import GroupRule, OrgRule, StaffRule
+from api.policy import citing
 
 GROUP_RULES: tuple[GroupRule, ...] = (
     grp_visibility_closed.RULE,
@@ -78,3 +79,8 @@ ORG_RULES: tuple[OrgRule, ...] = (
 ALL_RULES: tuple[GroupRule | StaffRule | OrgRule, ...] = (*GROUP_RULES, *STAFF_RULES, *ORG_RULES)
 ALL_IDS: tuple[str, ...] = tuple(r.id for r in ALL_RULES)
 GROUP_RULE_IDS = frozenset(r.id for r in GROUP_RULES)
+
+# The policy asks which rules cite which sentences when a new version is previewed or published.
+citing.register(
+    citing.CitingRule(r.id, r.severity.value, tuple(c.id for c in (r.clause, *r.also))) for r in ALL_RULES
+)
