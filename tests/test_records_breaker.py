@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from api.preconditions import if_match
 from tests.clock import FixedClock
 from tests.factories import Actor, token_headers
+from tests.policy_publish import publish_confirmed
 from tests.test_declarations import V1, _outcome, _url, body
 from tests.test_technologies_breaker import _add as add
 from tests.test_technologies_breaker import _finding
@@ -180,10 +181,8 @@ def test_a_declaration_for_a_version_not_yet_in_force_counts_only_from_its_effec
 ) -> None:
     today = fixed_clock.today
     text = V1.read_text().replace("All More Music Facebook groups", "Every More Music Facebook group")
-    r = client.post(
-        "/api/v1/policy/versions",
-        json={"text": text, "effective_on": str(today + timedelta(days=10))},
-        headers=coordinator.headers,
+    r = publish_confirmed(
+        client, coordinator.headers, {"text": text, "effective_on": str(today + timedelta(days=10))}
     )
     assert r.status_code == 201, r.text
     early = body(policy_version=2)

@@ -32,15 +32,14 @@ from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
 from api.common import shifted
-from api.compliance import history, loading, queries, service
+from api.compliance import history, loading, policy_facts, queries, service
 from api.compliance.engine import Evaluation, Finding, Precision, WaiverFacts, cite, evaluate
 from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules.base import Evidence, Outcome
-from api.compliance.snapshot import GroupSnapshot, PolicyFacts, StaffFacts, Thresholds
+from api.compliance.snapshot import GroupSnapshot, StaffFacts, Thresholds
 from api.errors import NotFound, Unprocessable
 from api.participants.models import Participant
-from api.policy.versions import PolicyClause, PolicyVersion
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 90
@@ -284,44 +283,6 @@ def coarsen(days: Sequence[ForecastDay], as_of: date) -> list[ForecastDay]:
     return out
 
 
-def policies_ahead(
-    session: Session, today: PolicyFacts | None, start: date, end: date
-) -> list[tuple[date, PolicyFacts]]:
-    """Each version (not withdrawn) that comes into force after `start`, up to and including `end`, as
-    (its effective day, the policy from that day), in order: a forecast day is evaluated and cited under
-    the version in force on it. One statement. Nothing is published ahead of today, so the latest published
-    stays today's."""
-    rows = session.execute(
-        sa.select(
-            col(PolicyVersion.number),
-            col(PolicyVersion.effective_on),
-            col(PolicyClause.clause_id),
-            col(PolicyClause.text),
-        )
-        .join(PolicyClause, col(PolicyClause.version_id) == col(PolicyVersion.id))
-        .where(
-            col(PolicyVersion.withdrawn_on).is_(None),
-            col(PolicyVersion.effective_on) > start,
-            col(PolicyVersion.effective_on) <= end,
-        )
-        .order_by(col(PolicyVersion.effective_on), col(PolicyClause.position))
-    ).all()
-    texts: dict[tuple[int, date], dict[str, str]] = {}
-    for number, effective_on, clause_id, text in rows:
-        texts.setdefault((number, effective_on), {})[clause_id] = text
-    published = today.latest_published if today is not None else 0
-    return [
-        (on, PolicyFacts(number, on, words, max(published, number))) for (number, on), words in texts.items()
-    ]
-
-
-def policy_for(
-    day: date, today: PolicyFacts | None, ahead: Sequence[tuple[date, PolicyFacts]]
-) -> PolicyFacts | None:
-    """The policy in force on `day`: the last of `ahead` in force by then, else today's."""
-    return next((p for on, p in reversed(ahead) if on <= day), today)
-
-
 def forecast(
     *, session: Session, reach: Reach, as_of: date, days: int, group_id: uuid.UUID | None = None
 ) -> OrganisationForecast:
@@ -344,14 +305,14 @@ def forecast(
         raise NotFound(f"No group with id {group_id}")
 
     seen = _reachable_children(session, reach)
-    ahead_policies = policies_ahead(session, loaded.policy, as_of, until)
+    ahead_policies = policy_facts.policies_ahead(session, loaded.policy, as_of, until)
     results: list[tuple[Any, Evaluation, list[ForecastDay]]] = []
     for key, g in groups:
         waivers = loaded.waivers.get(key, {})
 
         def snapshot_on(day: date, key: Any = key, g: Any = g) -> GroupSnapshot:
             snapshot = loading._snapshot(key, g, loaded, day, thresholds)
-            return replace(snapshot, policy=policy_for(day, loaded.policy, ahead_policies))
+            return replace(snapshot, policy=policy_facts.policy_for(day, loaded.policy, ahead_policies))
 
         first = snapshot_on(as_of)
         today = evaluate(GROUP_RULES, first, waivers)

@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.compliance.queries import _AS_OF, POLICY_CLAUSE, POLICY_VERSION, _day
 from api.compliance.snapshot import (
@@ -18,6 +18,7 @@ from api.compliance.snapshot import (
 )
 from api.db import table_of
 from api.policy.models import PolicySettings, PolicySettingsBase
+from api.policy.versions import PolicyClause, PolicyVersion
 
 POLICY = table_of(PolicySettings)
 
@@ -108,3 +109,41 @@ def policy_on(session: Session, as_of: date) -> PolicyFacts | None:
     rule catalog)."""
     rows = session.connection().execute(_POLICY_IN_FORCE, {"as_of": as_of}).all()
     return _policy_facts(rows, _day)
+
+
+def policies_ahead(
+    session: Session, today: PolicyFacts | None, start: date, end: date
+) -> list[tuple[date, PolicyFacts]]:
+    """Each version (not withdrawn) that comes into force after `start`, up to and including `end`, as
+    (its effective day, the policy from that day), in order: a forecast day is evaluated and cited under
+    the version in force on it. One statement. Nothing is published ahead of today, so the latest published
+    stays today's."""
+    rows = session.execute(
+        sa.select(
+            col(PolicyVersion.number),
+            col(PolicyVersion.effective_on),
+            col(PolicyClause.clause_id),
+            col(PolicyClause.text),
+        )
+        .join(PolicyClause, col(PolicyClause.version_id) == col(PolicyVersion.id))
+        .where(
+            col(PolicyVersion.withdrawn_on).is_(None),
+            col(PolicyVersion.effective_on) > start,
+            col(PolicyVersion.effective_on) <= end,
+        )
+        .order_by(col(PolicyVersion.effective_on), col(PolicyClause.position))
+    ).all()
+    texts: dict[tuple[int, date], dict[str, str]] = {}
+    for number, effective_on, clause_id, text in rows:
+        texts.setdefault((number, effective_on), {})[clause_id] = text
+    published = today.latest_published if today is not None else 0
+    return [
+        (on, PolicyFacts(number, on, words, max(published, number))) for (number, on), words in texts.items()
+    ]
+
+
+def policy_for(
+    day: date, today: PolicyFacts | None, ahead: Sequence[tuple[date, PolicyFacts]]
+) -> PolicyFacts | None:
+    """The policy in force on `day`: the last of `ahead` in force by then, else today's."""
+    return next((p for on, p in reversed(ahead) if on <= day), today)

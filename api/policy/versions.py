@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
-from api.common import Day, Flag, Whole, forbid_extra
+from api.common import Day, Flag, NonBlank, Whole, forbid_extra
 from api.db import Timestamped
 
 # The seed stands for the policy as it was before versions were kept: in force on every day records cover.
@@ -112,7 +112,7 @@ class PolicyVersionWithdraw(SQLModel):
     """Withdrawing a version published for a later day, before that day comes."""
 
     model_config = forbid_extra({"reason": "Published with the wrong effective date."})
-    reason: str = Field(min_length=1, max_length=2000, description="Why; never name a person")
+    reason: NonBlank = Field(min_length=1, max_length=2000, description="Why; never name a person")
 
 
 class _Out(BaseModel):
