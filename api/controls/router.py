@@ -11,17 +11,16 @@ from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import Page, PageDep
+from api.consents.redaction import RedactorDep
 from api.controls import service
 from api.controls.models import (
     AssessmentCreate,
     Control,
-    ControlCheck,
     ControlCheckCreate,
     ControlCheckPublic,
     ControlPublic,
     ControlUpdate,
     Technology,
-    TechnologyAssessment,
     TechnologyAssessmentPublic,
     TechnologyCreate,
     TechnologyPublic,
@@ -46,6 +45,11 @@ def control_or_404(control_id: uuid.UUID, session: SessionDep) -> Control:
 def technology_or_404(technology_id: uuid.UUID, session: SessionDep) -> Technology:
     return service.get_technology(session=session, technology_id=technology_id)
 
+
+# The free text staff write here, answered through the redactor (api/consents/redaction.py).
+CHECK_TEXT = ("follow_up",)
+ASSESSMENT_TEXT = ("risks", "mitigations")
+TECHNOLOGY_TEXT = ("purpose",)
 
 ControlById = Annotated[Control, Depends(control_or_404)]
 TechnologyById = Annotated[Technology, Depends(technology_or_404)]
@@ -96,10 +100,12 @@ def update_control(
     summary="A control's checks",
 )
 def list_control_checks(
-    session: SessionDep, _: Reader, control: ControlById, paging: PageDep
-) -> Page[ControlCheck]:
-    """The checks recorded against the control, newest first."""
-    return service.list_checks(session=session, control=control, paging=paging)
+    session: SessionDep, _: Reader, redact: RedactorDep, control: ControlById, paging: PageDep
+) -> Page[ControlCheckPublic]:
+    """The checks recorded against the control, newest first. A participant's (or their carer's) details
+    in `follow_up` are replaced by a label for a caller who may not read that participant."""
+    found = service.list_checks(session=session, control=control, paging=paging)
+    return redact.page(found, ControlCheckPublic, *CHECK_TEXT)
 
 
 @controls_router.post(
@@ -110,18 +116,28 @@ def list_control_checks(
     summary="Record a check of a control",
 )
 def record_control_check(
-    session: SessionDep, caller: Recorder, reach: ReachDep, control: ControlById, data: ControlCheckCreate
-) -> ControlCheck:
+    session: SessionDep,
+    caller: Recorder,
+    reach: ReachDep,
+    redact: RedactorDep,
+    control: ControlById,
+    data: ControlCheckCreate,
+) -> ControlCheckPublic:
     """Record a check: the day, who did it (yourself; a coordinator may name another), `ok` or
     `issues_found` with the follow-up, and a reference to the evidence. Issues found with no follow-up keep
     the control's rule failing until a later check."""
-    return service.record_check(session=session, reach=reach, caller=caller, control=control, data=data)
+    check = service.record_check(session=session, reach=reach, caller=caller, control=control, data=data)
+    return redact.answer(check, ControlCheckPublic, *CHECK_TEXT)
 
 
 @technologies_router.get("", response_model=Page[TechnologyPublic], summary="List the technology register")
-def list_technologies(session: SessionDep, _: Reader, paging: PageDep) -> Page[Technology]:
-    """The technologies the organisation uses, plans to use or has stopped using, by name."""
-    return service.list_technologies(session=session, paging=paging)
+def list_technologies(
+    session: SessionDep, _: Reader, redact: RedactorDep, paging: PageDep
+) -> Page[TechnologyPublic]:
+    """The technologies the organisation uses, plans to use or has stopped using, by name. A participant's
+    details in `purpose` are replaced by a label for a caller who may not read that participant."""
+    found = service.list_technologies(session=session, paging=paging)
+    return redact.page(found, TechnologyPublic, *TECHNOLOGY_TEXT)
 
 
 @technologies_router.post(
@@ -139,10 +155,13 @@ def create_technology(session: SessionDep, caller: Admin, data: TechnologyCreate
 @technologies_router.get(
     "/{technology_id}", response_model=TechnologyPublic, responses=NOT_FOUND, summary="A technology"
 )
-def get_technology(_: Reader, technology: TechnologyById, response: Response) -> Technology:
-    """One technology of the register. The ETag header is the version to send back in If-Match."""
+def get_technology(
+    _: Reader, redact: RedactorDep, technology: TechnologyById, response: Response
+) -> TechnologyPublic:
+    """One technology of the register (its `purpose` redacted as in the list). The ETag header is the
+    version to send back in If-Match."""
     set_etag(response, technology.version)
-    return technology
+    return redact.answer(technology, TechnologyPublic, *TECHNOLOGY_TEXT)
 
 
 @technologies_router.patch(
@@ -177,10 +196,12 @@ def update_technology(
     summary="A technology's risk assessments",
 )
 def list_technology_assessments(
-    session: SessionDep, _: Reader, technology: TechnologyById, paging: PageDep
-) -> Page[TechnologyAssessment]:
-    """Its risk assessments, newest first."""
-    return service.list_assessments(session=session, technology=technology, paging=paging)
+    session: SessionDep, _: Reader, redact: RedactorDep, technology: TechnologyById, paging: PageDep
+) -> Page[TechnologyAssessmentPublic]:
+    """Its risk assessments, newest first. A participant's (or their carer's) details in `risks` and
+    `mitigations` are replaced by a label for a caller who may not read that participant."""
+    found = service.list_assessments(session=session, technology=technology, paging=paging)
+    return redact.page(found, TechnologyAssessmentPublic, *ASSESSMENT_TEXT)
 
 
 @technologies_router.post(
@@ -191,8 +212,14 @@ def list_technology_assessments(
     summary="Risk assess a technology",
 )
 def assess_technology(
-    session: SessionDep, caller: Recorder, reach: ReachDep, technology: TechnologyById, data: AssessmentCreate
-) -> TechnologyAssessment:
+    session: SessionDep,
+    caller: Recorder,
+    reach: ReachDep,
+    redact: RedactorDep,
+    technology: TechnologyById,
+    data: AssessmentCreate,
+) -> TechnologyAssessmentPublic:
     """Record a risk assessment (risks, mitigations) and the decision: approved, approved with conditions, or
     rejected. It must come before the technology's first use to count (ORG-TECHNOLOGY-ASSESSED)."""
-    return service.assess(session=session, reach=reach, caller=caller, technology=technology, data=data)
+    assessment = service.assess(session=session, reach=reach, caller=caller, technology=technology, data=data)
+    return redact.answer(assessment, TechnologyAssessmentPublic, *ASSESSMENT_TEXT)

@@ -10,6 +10,7 @@ from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
 from api.common import Page, PageDep
+from api.consents.redaction import RedactorDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.groups import service
@@ -18,13 +19,11 @@ from api.groups.models import (
     GroupArchive,
     GroupCreate,
     GroupPublic,
-    GroupReview,
     GroupStatus,
     GroupUpdate,
     Platform,
     ReviewCreate,
     ReviewPublic,
-    RiskAssessment,
     RiskAssessmentCreate,
     RiskAssessmentPublic,
     Visibility,
@@ -49,6 +48,10 @@ def group_or_404(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> G
 
 
 GroupById = Annotated[Group, Depends(group_or_404)]
+
+# The free text staff write here, answered through the redactor (api/consents/redaction.py).
+ASSESSMENT_TEXT = ("risks", "mitigations")
+REVIEW_TEXT = ("notes",)
 
 
 @router.get("", response_model=Page[GroupPublic], summary="List groups")
@@ -154,10 +157,12 @@ def archive_group(
     summary="List a group's risk assessments",
 )
 def list_risk_assessments(
-    session: SessionDep, _: Reader, group: GroupById, paging: PageDep
-) -> Page[RiskAssessment]:
-    """The group's risk assessments, newest first."""
-    return service.list_risk_assessments(session=session, group=group, paging=paging)
+    session: SessionDep, _: Reader, redact: RedactorDep, group: GroupById, paging: PageDep
+) -> Page[RiskAssessmentPublic]:
+    """The group's risk assessments, newest first. A participant's (or their carer's) details in `risks`
+    and `mitigations` are replaced by a label for a caller who may not read that participant."""
+    found = service.list_risk_assessments(session=session, group=group, paging=paging)
+    return redact.page(found, RiskAssessmentPublic, *ASSESSMENT_TEXT)
 
 
 @router.post(
@@ -171,15 +176,16 @@ def record_risk_assessment(
     session: SessionDep,
     _: Recorder,
     reach: ReachDep,
+    redact: RedactorDep,
     group: GroupById,
     data: RiskAssessmentCreate,
     response: Response,
-) -> RiskAssessment:
+) -> RiskAssessmentPublic:
     """Record a risk assessment of the group (coordinators, or the group's current admins). It cannot be
     changed or deleted afterwards."""
     assessment = service.record_risk_assessment(session=session, reach=reach, group=group, data=data)
     set_etag(response, assessment.version)
-    return assessment
+    return redact.answer(assessment, RiskAssessmentPublic, *ASSESSMENT_TEXT)
 
 
 @router.get(
@@ -188,9 +194,12 @@ def record_risk_assessment(
     responses=NOT_FOUND,
     summary="List a group's reviews",
 )
-def list_reviews(session: SessionDep, _: Reader, group: GroupById, paging: PageDep) -> Page[GroupReview]:
-    """The group's reviews, newest first."""
-    return service.list_reviews(session=session, group=group, paging=paging)
+def list_reviews(
+    session: SessionDep, _: Reader, redact: RedactorDep, group: GroupById, paging: PageDep
+) -> Page[ReviewPublic]:
+    """The group's reviews, newest first (`notes` redacted as the risk assessments are)."""
+    found = service.list_reviews(session=session, group=group, paging=paging)
+    return redact.page(found, ReviewPublic, *REVIEW_TEXT)
 
 
 @router.post(
@@ -204,12 +213,13 @@ def record_review(
     session: SessionDep,
     _: Recorder,
     reach: ReachDep,
+    redact: RedactorDep,
     group: GroupById,
     data: ReviewCreate,
     response: Response,
-) -> GroupReview:
+) -> ReviewPublic:
     """Record a periodic review of the group (coordinators, or the group's current admins). It cannot be
     changed or deleted afterwards."""
     review = service.record_review(session=session, reach=reach, group=group, data=data)
     set_etag(response, review.version)
-    return review
+    return redact.answer(review, ReviewPublic, *REVIEW_TEXT)

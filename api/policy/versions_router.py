@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
 from api.common import DIGITS_ONLY, Page, PageDep
+from api.consents.redaction import RedactorDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, conflict
 from api.policy import publishing
@@ -35,10 +36,14 @@ Number = Annotated[
 
 
 @router.get("/versions", response_model=Page[PolicyVersionSummary], summary="List the policy's versions")
-def list_policy_versions(session: SessionDep, _: Reader, paging: PageDep) -> Page[PolicyVersionSummary]:
+def list_policy_versions(
+    session: SessionDep, _: Reader, redact: RedactorDep, paging: PageDep
+) -> Page[PolicyVersionSummary]:
     """Every version, newest first: its number, the day it takes effect, the day it was published, how many
-    clauses it has, and which is in force today."""
-    return service.list_versions(session=session, paging=paging)
+    clauses it has, and which is in force today. A participant's (or their carer's) details in `summary`
+    are replaced by a label for a caller who may not read that participant."""
+    found = service.list_versions(session=session, paging=paging)
+    return redact.page(found, PolicyVersionSummary, "summary")
 
 
 @router.post(
@@ -97,9 +102,13 @@ def withdraw_policy_version(
     responses=NOT_FOUND,
     summary="A version of the policy",
 )
-def get_policy_version(session: SessionDep, _: Reader, version_number: Number) -> PolicyVersionPublic:
-    """The version's full text and its sentences in order, each with its clause id and heading."""
-    return service.public(session=session, version=service.get(session=session, number=version_number))
+def get_policy_version(
+    session: SessionDep, _: Reader, redact: RedactorDep, version_number: Number
+) -> PolicyVersionPublic:
+    """The version's full text and its sentences in order, each with its clause id and heading (`summary`
+    redacted as in the list)."""
+    version = service.public(session=session, version=service.get(session=session, number=version_number))
+    return redact.fields(version, "summary")
 
 
 @router.get(
