@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlmodel import Session, select
 
+from api import clock
 from api.auth.roles import Role
 from api.consents.publication import find
 from api.consents.publication_keys import Entry
@@ -103,7 +104,7 @@ def test_control_checks_name_the_child_only_to_those_who_reach_them(
     client: TestClient, session: Session, world: World, coordinator: Actor, trustee: Actor
 ) -> None:
     url = _control_url(client, coordinator)
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     body = {"performed_on": today, "result": "issues_found", "follow_up": _text()}
     r = client.post(f"{url}/checks", json=body, headers=coordinator.headers)
     assert r.status_code == 201, r.text
@@ -139,7 +140,7 @@ def test_technology_assessments_and_purposes_are_redacted_alike(
     )
     assert r.status_code == 201, r.text
     url = f"/api/v1/technologies/{r.json()['id']}"
-    body = {"assessed_on": date.today().isoformat(), "risks": _text(1), "mitigations": _text(2)}
+    body = {"assessed_on": clock.today().isoformat(), "risks": _text(1), "mitigations": _text(2)}
     r = client.post(f"{url}/assessments", json=body | {"decision": "approved"}, headers=coordinator.headers)
     assert r.status_code == 201, r.text
     assert r.json()["risks"] == _text(1)
@@ -185,7 +186,7 @@ def test_a_group_s_risk_assessments_and_reviews_name_only_children_the_reader_re
     assert world.outside.staff is not None
     # Written in the group the child is not in: its admin reads it, and does not reach the child.
     make_risk_assessment(session, world.other, world.outside.staff, risks=_text(1), mitigations=_text(2))
-    review = make_review(session, world.other, world.outside.staff, date.today() - timedelta(days=1))
+    review = make_review(session, world.other, world.outside.staff, clock.today() - timedelta(days=1))
     review.notes = _text(3)
     session.add(review)
     session.commit()
@@ -202,7 +203,7 @@ def test_a_group_s_risk_assessments_and_reviews_name_only_children_the_reader_re
     assert _get(client, coordinator, f"{base}/reviews")["items"][0]["notes"] == _text(3)
 
     # The single assessment answered to the admin who records it.
-    body = {"assessed_on": date.today().isoformat(), "risks": _text(4), "mitigations": "Closed group."}
+    body = {"assessed_on": clock.today().isoformat(), "risks": _text(4), "mitigations": "Closed group."}
     r = client.post(f"{base}/risk-assessments", json=body, headers=world.outside.headers)
     assert r.status_code == 201, r.text
     assert_redacted(r.json()["risks"], world.child)
@@ -225,7 +226,7 @@ def test_a_redacted_list_costs_the_same_statements_for_1_or_20_rows(
 ) -> None:
     url = _control_url(client, coordinator)
     body: Callable[[int], dict[str, str]] = lambda i: {  # noqa: E731
-        "performed_on": date.today().isoformat(),
+        "performed_on": clock.today().isoformat(),
         "result": "issues_found",
         "follow_up": _text(i),
     }
