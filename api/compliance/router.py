@@ -46,7 +46,9 @@ Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
 AsOf = Annotated[
     Day | None,
     Query(
-        description="Evaluate the dated facts as they stood on this day (default today; not in the future)"
+        description="Evaluate the dated facts as they stood on this day (default today; not in the future). "
+        "For a caller who does not read every young person, the last day of its month (today in the current "
+        "month): the answer's `as_of` and `as_of_precision` say which"
     ),
 ]
 
@@ -55,13 +57,28 @@ Days = Annotated[
     Query(
         ge=1,
         le=forecasting.MAX_DAYS,
-        description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS})",
+        description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS}); for a caller who "
+        "does not read every young person, rounded up to the end of the month it reaches (`until` says)",
     ),
     DIGITS_ONLY,
 ]
 
-From = Annotated[Day | None, Query(alias="from", description="The first day (default a year before `to`)")]
-To = Annotated[Day | None, Query(alias="to", description="The last day (default today; not in the future)")]
+From = Annotated[
+    Day | None,
+    Query(
+        alias="from",
+        description="The first day (default a year before `to`); the first of its month for a caller who "
+        "does not read every young person",
+    ),
+]
+To = Annotated[
+    Day | None,
+    Query(
+        alias="to",
+        description="The last day (default today; not in the future); the last of its month (today in the "
+        "current month) for a caller who does not read every young person",
+    ),
+]
 
 
 def _span(
@@ -208,6 +225,8 @@ def get_organisation_history(
 ) -> Response:
     """The trend: at `from`, every week or month after it, and `to`, the groups the caller reaches counted by
     the status recorded for them that day, and the failing, warning and waived findings counted per rule.
+    For a caller who does not read every young person, by the month only (`interval=week`: 422), with
+    `from` and `to` taken by the month (`grain.span`).
     From the history the compliance watch records (see the README, "Compliance history"); at most 120
     points."""
     first, last = _span(reach, start, end, interval)
