@@ -194,3 +194,17 @@ def test_the_grain_of_each_kind_of_caller(session: Session, fixed_clock: FixedCl
         assert grain.precision(Reach.of(user_principal(actor.user))) is expected, role
     assert grain.month_end(date(2028, 2, 3)) == date(2028, 2, 29)
     assert Permission.COMPLIANCE_READ not in permissions_for(Role.integration, frozenset(ApiKeyScope))
+
+
+def test_the_dashboards_group_page_gives_a_trustee_the_month_and_what_failed_in_it(
+    group: Group, client: TestClient, coordinator: Actor, trustee: Actor
+) -> None:
+    """The group page's history: the coordinator's by the day, the trustee's by the month (`grain.span`,
+    `by_month`), naming the rule that failed earlier in August, and no day of the birthday or the leaving."""
+    seen = _get(client, coordinator, f"/dashboard/groups/{group.id}").text
+    assert BIRTHDAY.isoformat() in seen
+    shown = _get(client, trustee, f"/dashboard/groups/{group.id}").text
+    assert "August 2026" in shown
+    assert "earlier in the month: GRP-AGE-RANGE" in shown
+    assert BIRTHDAY.isoformat() not in shown
+    assert LEFT.isoformat() not in shown
