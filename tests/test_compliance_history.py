@@ -229,8 +229,10 @@ def test_the_organisation_trend_on_the_demo(demo: date, session: Session, client
     body = r.json()
     OrganisationHistoryPublic.model_validate(body)
     assert body["end"] == demo.isoformat()
-    assert body["start"] == (demo - timedelta(days=365)).isoformat()
-    assert len(body["points"]) == 13  # 12 months after the start, and today
+    # A trustee's span begins on the first of its month (`grain.span`), so the points are each month's first.
+    assert body["start"] == (demo - timedelta(days=365)).replace(day=1).isoformat()
+    assert len(body["points"]) == 14  # the first of 13 months, and today
+    assert all(date.fromisoformat(p["on"]).day == 1 for p in body["points"][:-1])
     today = client.get("/api/v1/compliance", headers=headers).json()["totals"]
     last = body["points"][-1]
     assert last["on"] == demo.isoformat()
@@ -242,9 +244,12 @@ def test_the_organisation_trend_on_the_demo(demo: date, session: Session, client
     # A group counts only from the day it started: fewer groups a year ago (Summer Showcase began since).
     started = sorted(g.started_on for g in session.exec(select(Group)).all())
     first = body["points"][0]
-    assert sum(first["groups"].values()) == sum(s <= demo - timedelta(days=365) for s in started)
+    assert sum(first["groups"].values()) == sum(s <= date.fromisoformat(first["on"]) for s in started)
+    # Weeks: the coordinator's, from the day asked for.
     weekly = client.get(
-        HISTORY, params={"interval": "week", "from": str(demo - timedelta(days=70))}, headers=headers
+        HISTORY,
+        params={"interval": "week", "from": str(demo - timedelta(days=70))},
+        headers=signed_in_as(session, Role.coordinator),
     )
     assert [p["on"] for p in weekly.json()["points"]][:2] == [
         str(demo - timedelta(days=70)),

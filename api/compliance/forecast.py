@@ -31,8 +31,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
-from api.common import shifted
-from api.compliance import history, loading, policy_facts, queries, service
+from api.compliance import grain, history, loading, policy_facts, queries, service
 from api.compliance.engine import Evaluation, Finding, Precision, WaiverFacts, cite, evaluate
 from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules import GROUP_RULES
@@ -289,7 +288,7 @@ def forecast(
     """Each group active today that the caller reaches (or the one group; 404 out of reach), with every day
     in the next `days` on which a finding gets worse. The same statements as one organisation evaluation,
     however many groups and days; participants redacted by reach as in today's reports."""
-    until = shifted(as_of, check_days(days), field="days")
+    until = grain.forecast_until(reach, as_of, check_days(days))
     chosen = sa.and_(service._active_on(as_of), reach.groups(queries.GROUP.c.id))
     if group_id is not None:
         chosen = sa.and_(chosen, queries.GROUP.c.id == group_id)

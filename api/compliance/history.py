@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from api.auth.reach import Reach, Record
+from api.auth.reach import Reach
+from api.compliance import grain
 from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules.base import Outcome
@@ -210,6 +211,8 @@ class GroupHistoryEntry:
     warning: list[str]
     waived: list[str]
     precision: Precision = Precision.day
+    # Month precision only: rules that failed or warned earlier in the month but not at its end (`by_month`).
+    earlier_in_month: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,17 +338,35 @@ def group_history(
         )
         for r in [*first, *(r for r in rows if r.day > start)]
     ]
-    if not reach.reads(Record.participant):
+    if grain.precision(reach) is Precision.month:
         entries = by_month(entries)
     return GroupHistory(group[0], group[1], start, end, entries)
 
 
 def by_month(entries: Sequence[GroupHistoryEntry]) -> list[GroupHistoryEntry]:
-    """For a caller who may not see the group's young people (a trustee): one entry a calendar month, the
-    state at its last change, dated the month's first day with `precision` month. A day a rule began to
-    fail could be a young person's birthday (the day they passed the group's age range), so no caller who
-    may not read their date of birth is shown the day."""
-    last: dict[tuple[int, int], GroupHistoryEntry] = {}
+    """For a caller who may not see every young person (`grain.precision` month): one entry a calendar month
+    with a change, dated the month's first day with `precision` month. Its status and rules are the state
+    after the month's last change (what holds from the month's end until the next entry), and
+    `earlier_in_month` names each rule that failed or warned at some point in the month before that (the
+    state carried in on its first day included) but no longer does at its end, so a failure that began and
+    ended within the month is not lost. A day a rule began to fail could be a young person's birthday (the
+    day they passed the group's age range), so no such caller is shown the day."""
+    months: dict[tuple[int, int], list[GroupHistoryEntry]] = {}
     for e in entries:
-        last[(e.day.year, e.day.month)] = e
-    return [replace(e, day=date(y, m, 1), precision=Precision.month) for (y, m), e in last.items()]
+        months.setdefault((e.day.year, e.day.month), []).append(e)
+    out: list[GroupHistoryEntry] = []
+    held: GroupHistoryEntry | None = None
+    for (y, m), month in months.items():
+        last = month[-1]
+        before = [*month[:-1], *([held] if held is not None and month[0].day.day != 1 else [])]
+        earlier = {r for e in before for r in (*e.failing, *e.warning)} - {*last.failing, *last.warning}
+        out.append(
+            replace(
+                last,
+                day=date(y, m, 1),
+                precision=Precision.month,
+                earlier_in_month=tuple(sorted(earlier)),
+            )
+        )
+        held = last
+    return out

@@ -165,6 +165,13 @@ class GroupCompliancePublic(_Out):
     counts: dict[str, int]
     findings: list[FindingPublic]
     facts: FactsPublic
+    as_of_precision: Literal["day", "month"] = Described(
+        default="day",
+        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
+        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
+        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
+        "young person's birthday)",
+    )
 
 
 class StaffCompliancePublic(_Out):
@@ -175,6 +182,13 @@ class StaffCompliancePublic(_Out):
     counts: dict[str, int]
     findings: list[FindingPublic]
     facts: FactsPublic
+    as_of_precision: Literal["day", "month"] = Described(
+        default="day",
+        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
+        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
+        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
+        "young person's birthday)",
+    )
 
 
 class GroupSummaryPublic(_Out):
@@ -208,6 +222,13 @@ class OrganisationReportPublic(_Out):
     groups: list[GroupSummaryPublic]
     totals: TotalsPublic
     facts: FactsPublic
+    as_of_precision: Literal["day", "month"] = Described(
+        default="day",
+        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
+        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
+        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
+        "young person's birthday)",
+    )
 
 
 class GroupComplianceState(SQLModel, table=True):
@@ -295,16 +316,24 @@ class OrganisationHistoryPublic(_Out):
 
 
 class GroupHistoryEntryPublic(_Out):
-    day: Day = Described(description="From this day until the next entry")
+    day: Day = Described(description="From this day until the next entry (see `precision`)")
     status: str
     failing: list[str]
     warning: list[str]
     waived: list[str]
     precision: Literal["day", "month"] = Described(
         default="day",
-        description="`month`: `day` is the first day of a month and the entry is the group's state at its "
-        "last change in that month (for callers who may not see the group's young people, whose birthdays "
-        "the exact days could reveal)",
+        description="`day`: the state from `day` until the next entry. `month` (for a caller who may not see "
+        "every young person, whose birthdays the exact days could reveal): `day` is the first day of a month "
+        "with a change, and `status`, `failing`, `warning` and `waived` are the state after the month's last "
+        "change, holding from the month's end until the next entry; `earlier_in_month` names what failed or "
+        "warned at some point in the month before that",
+    )
+    earlier_in_month: list[str] = Described(
+        default_factory=list,
+        description="With `precision` month: each rule that failed or warned at some point in the month "
+        "(including on its first day, carried in from before) but no longer does at the month's end. Empty "
+        "with `precision` day",
     )
 
 

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from api import clock
 from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep
+from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
 from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag, refuse_unknown_query, shifted
-from api.compliance import exports, history, policy_facts, service, waivers
+from api.compliance import exports, grain, history, policy_facts, service, waivers
 from api.compliance import forecast as forecasting
 from api.compliance.engine import in_force_clauses, withdrawn
 from api.compliance.models import (
@@ -35,7 +35,7 @@ from api.compliance.models import (
 from api.compliance.rules import ALL_RULES
 from api.compliance.snapshot import PolicyFacts
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, Unprocessable
+from api.errors import CONFLICT, NOT_FOUND
 from api.groups.models import Platform
 
 # Every compliance route refuses a query parameter it does not take (see `refuse_unknown_query`).
@@ -46,7 +46,9 @@ Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
 AsOf = Annotated[
     Day | None,
     Query(
-        description="Evaluate the dated facts as they stood on this day (default today; not in the future)"
+        description="Evaluate the dated facts as they stood on this day (default today; not in the future). "
+        "For a caller who does not read every young person, the last day of its month (today in the current "
+        "month): the answer's `as_of` and `as_of_precision` say which"
     ),
 ]
 
@@ -55,21 +57,37 @@ Days = Annotated[
     Query(
         ge=1,
         le=forecasting.MAX_DAYS,
-        description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS})",
+        description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS}); for a caller who "
+        "does not read every young person, rounded up to the end of the month it reaches (`until` says)",
     ),
     DIGITS_ONLY,
 ]
 
-From = Annotated[Day | None, Query(alias="from", description="The first day (default a year before `to`)")]
-To = Annotated[Day | None, Query(alias="to", description="The last day (default today; not in the future)")]
+From = Annotated[
+    Day | None,
+    Query(
+        alias="from",
+        description="The first day (default a year before `to`); the first of its month for a caller who "
+        "does not read every young person",
+    ),
+]
+To = Annotated[
+    Day | None,
+    Query(
+        alias="to",
+        description="The last day (default today; not in the future); the last of its month (today in the "
+        "current month) for a caller who does not read every young person",
+    ),
+]
 
 
-def _span(start: Day | None, end: Day | None) -> tuple[Day, Day]:
-    today = clock.today()
-    if end is not None and end > today:
-        raise Unprocessable.field("to", f"to ({end}) is in the future; facts after today are unknown")
-    last = end if end is not None else today
-    return (start if start is not None else shifted(last, -365, field="to")), last
+def _span(
+    reach: Reach, start: Day | None, end: Day | None, interval: history.Interval = history.Interval.month
+) -> tuple[Day, Day]:
+    """`from`..`to` with their defaults, as the caller may ask them (`grain.span`)."""
+    last, _ = grain.as_of(reach, end, field="to")
+    first = start if start is not None else shifted(last, -365, field="to")
+    return grain.span(reach, first, last, monthly=interval is history.Interval.month)
 
 
 def _catalog(policy: PolicyFacts | None) -> list[RulePublic]:
@@ -171,7 +189,7 @@ def get_organisation_compliance(
     report = service.organisation_report(
         session=session,
         reach=reach,
-        as_of=service.check_as_of(as_of),
+        as_of=grain.as_of(reach, as_of)[0],
         status=status_,
         platform=platform,
         rule=rule,
@@ -207,9 +225,11 @@ def get_organisation_history(
 ) -> Response:
     """The trend: at `from`, every week or month after it, and `to`, the groups the caller reaches counted by
     the status recorded for them that day, and the failing, warning and waived findings counted per rule.
+    For a caller who does not read every young person, by the month only (`interval=week`: 422), with
+    `from` and `to` taken by the month (`grain.span`).
     From the history the compliance watch records (see the README, "Compliance history"); at most 120
     points."""
-    first, last = _span(start, end)
+    first, last = _span(reach, start, end, interval)
     found = history.organisation_history(
         session=session, reach=reach, start=first, end=last, interval=interval
     )
@@ -279,7 +299,7 @@ def get_group_compliance(
     with the records involved and what to do. Staff may evaluate only groups they are in (404 otherwise);
     trustees see participants as an id and a neutral label."""
     report = service.group_report(
-        session=session, reach=reach, group_id=group_id, as_of=service.check_as_of(as_of)
+        session=session, reach=reach, group_id=group_id, as_of=grain.as_of(reach, as_of)[0]
     )
     return _json(report)
 
@@ -319,7 +339,7 @@ def export_organisation_compliance(
     """The organisation report as an .xlsx workbook: a sheet of the groups (the CSV report's columns) and a
     sheet of every failing or warning finding with its message, clause, the records involved as the caller
     may see them, remediation and `since`; dates as dates. Cells that would start a formula are quoted."""
-    day = service.check_as_of(as_of)
+    day = grain.as_of(reach, as_of)[0]
     body = exports.organisation_workbook(session=session, reach=reach, as_of=day)
     return _attachment(body, exports.XLSX, f"compliance-{day}.xlsx")
 
@@ -335,7 +355,7 @@ def export_group_compliance(
 ) -> Response:
     """Every finding of the group's report as CSV, one a row, with the workbook's finding columns (staff: a
     group they are in; 404 otherwise). Cells that would start a formula are quoted."""
-    day = service.check_as_of(as_of)
+    day = grain.as_of(reach, as_of)[0]
     body = exports.group_findings_csv(session=session, reach=reach, group_id=group_id, as_of=day)
     return _attachment(body, "text/csv; charset=utf-8", f"group-{group_id}-{day}.csv")
 
@@ -356,7 +376,7 @@ def get_group_history(
 ) -> Response:
     """How the group's status and its failing, warning and waived rules changed from `from` to `to`: the
     state recorded on `from` (if any), then each change (staff: a group they are in; 404 otherwise)."""
-    first, last = _span(start, end)
+    first, last = _span(reach, start, end)
     found = history.group_history(session=session, reach=reach, group_id=group_id, start=first, end=last)
     return _json(found)
 
@@ -372,6 +392,6 @@ def get_staff_compliance(
 ) -> Response:
     """One member of staff against the staff rules. Staff may read only their own (404 otherwise)."""
     report = service.staff_report(
-        session=session, reach=reach, staff_id=staff_id, as_of=service.check_as_of(as_of)
+        session=session, reach=reach, staff_id=staff_id, as_of=grain.as_of(reach, as_of)[0]
     )
     return _json(report)

@@ -17,11 +17,12 @@ from sqlmodel import Session, col, select
 
 from api import clock
 from api.auth.reach import Reach, Record
-from api.compliance import history, org_facts, roster_reach
+from api.compliance import grain, history, org_facts, roster_reach
 from api.compliance.declarations import redact as redact_declarations
 from api.compliance.engine import (
     Evaluation,
     Finding,
+    Precision,
     aggregate_staff_rule,
     cite,
     evaluate,
@@ -131,6 +132,8 @@ class GroupReport:
     counts: dict[str, int]
     findings: tuple[Finding, ...]
     facts: dict[str, list[str]]
+    # Month: `as_of` was snapped to its month's last day (or today) for this caller (`grain.as_of`).
+    as_of_precision: Precision = Precision.day
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,8 @@ class StaffReport:
     counts: dict[str, int]
     findings: tuple[Finding, ...]
     facts: dict[str, list[str]]
+    # Month: `as_of` was snapped to its month's last day (or today) for this caller (`grain.as_of`).
+    as_of_precision: Precision = Precision.day
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +177,8 @@ class OrganisationReport:
     groups: list[GroupSummary]
     totals: Totals
     facts: dict[str, list[str]]
+    # Month: `as_of` was snapped to its month's last day (or today) for this caller (`grain.as_of`).
+    as_of_precision: Precision = Precision.day
 
 
 def group_report(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> GroupReport:
@@ -182,7 +189,9 @@ def group_report(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: 
     ev = _redact_for(session, reach, ev)
     ev = history.with_since(session=session, group_id=snapshot.group.id, as_of=as_of, evaluation=ev)
     g = snapshot.group
-    return GroupReport(g.id, g.name, g.platform, as_of, ev.status, ev.counts, ev.findings, FACTS)
+    return GroupReport(
+        g.id, g.name, g.platform, as_of, ev.status, ev.counts, ev.findings, FACTS, grain.precision(reach)
+    )
 
 
 def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: date) -> StaffReport:
@@ -195,7 +204,9 @@ def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: 
         raise NotFound(f"No staff member with id {staff_id}")
     s = snapshots[0]
     ev = _redact_for(session, reach, cite(evaluate(STAFF_RULES, s), policy))
-    return StaffReport(s.staff.id, s.staff.full_name, as_of, ev.status, ev.counts, ev.findings, FACTS)
+    return StaffReport(
+        s.staff.id, s.staff.full_name, as_of, ev.status, ev.counts, ev.findings, FACTS, grain.precision(reach)
+    )
 
 
 def _outcomes(findings: Iterable[Finding], outcome: Outcome, *, waived: bool | None = None) -> list[str]:
@@ -276,7 +287,7 @@ def organisation_report(
         non_compliant=sum(s.status is Status.non_compliant for s in summaries),
         failing_by_rule=dict(sorted(by_rule.items())),
     )
-    return OrganisationReport(as_of, organisation, summaries, totals, FACTS)
+    return OrganisationReport(as_of, organisation, summaries, totals, FACTS, grain.precision(reach))
 
 
 def group_evaluations(

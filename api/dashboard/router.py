@@ -17,7 +17,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -36,7 +36,7 @@ from api.accounts.router import client_of
 from api.auth import principal as auth
 from api.auth.reach import Reach
 from api.auth.roles import Permission
-from api.compliance import exports, history, service
+from api.compliance import exports, grain, history, service
 from api.compliance import forecast as forecasting
 from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.rules.base import Outcome
@@ -151,15 +151,19 @@ def bad(ev: Evaluation) -> list[Finding]:
 def since(f: Finding) -> str:
     """When a finding's current run began, in words: its day, "before records began", or nothing."""
     if f.since is not None:
-        return (
-            forecasting.month_label(f.since) if f.since_precision is Precision.month else f.since.isoformat()
-        )
+        return shown_day(f.since, f.since_precision)
     return BEFORE_RECORDS if f.since_before_records else ""
+
+
+def shown_day(day: date, precision: Precision) -> str:
+    """A day as precise as it is: the day, or its month ("August 2026") with precision month."""
+    return forecasting.month_label(day) if precision is Precision.month else day.isoformat()
 
 
 BEFORE_RECORDS = "before records began"
 TEMPLATES.globals["bad"] = bad
 TEMPLATES.globals["since"] = since
+TEMPLATES.globals["shown_day"] = shown_day
 
 
 # The pages' one stylesheet is inline (nothing loads from elsewhere), so the policy allows exactly it by hash;
@@ -301,12 +305,9 @@ def dashboard_organisation(request: Request, session: SessionDep) -> Response:
     report = service.organisation_report(session=session, reach=reach, as_of=today)
     groups = exports.group_evaluations(session=session, reach=reach, as_of=today, report=report)
     ahead = forecasting.forecast(session=session, reach=reach, as_of=today, days=forecasting.DEFAULT_DAYS)
+    start, end = grain.span(reach, today - timedelta(days=365), today, monthly=True)
     trend = history.organisation_history(
-        session=session,
-        reach=reach,
-        start=today - timedelta(days=365),
-        end=today,
-        interval=history.Interval.month,
+        session=session, reach=reach, start=start, end=end, interval=history.Interval.month
     )
     overdue = [(g, f) for g, ev in groups for f in bad(ev) if f.rule_id in OVERDUE_RULES]
     return _page(
@@ -333,9 +334,8 @@ def dashboard_group(request: Request, session: SessionDep, group_id: uuid.UUID) 
     reach = Reach.of(who)
     today = clock.today()
     report = service.group_report(session=session, reach=reach, group_id=group_id, as_of=today)
-    changes = history.group_history(
-        session=session, reach=reach, group_id=group_id, start=today - timedelta(days=365), end=today
-    )
+    start, end = grain.span(reach, today - timedelta(days=365), today, monthly=True)
+    changes = history.group_history(session=session, reach=reach, group_id=group_id, start=start, end=end)
     ahead = forecasting.forecast(
         session=session, reach=reach, as_of=today, days=forecasting.DEFAULT_DAYS, group_id=group_id
     )
