@@ -50,9 +50,35 @@ _INSTAGRAM = frozenset({"instagram.com"})
 _DISCORD = frozenset({"discord.com", "discordapp.com"})
 # A platform's own pages, which name no person without an id after them (a first path segment).
 _FACEBOOK_PAGES = frozenset(
-    {"profile.php", "people", "pages", "groups", "pg", "events", "watch", "marketplace", "friends",
-     "messages", "photo.php", "permalink.php", "story.php", "share", "sharer.php", "login", "login.php",
-     "home.php", "search", "settings", "help", "hashtag", "gaming", "reel", "photos", "videos", "notes"}
+    {
+        "profile.php",
+        "people",
+        "pages",
+        "groups",
+        "pg",
+        "events",
+        "watch",
+        "marketplace",
+        "friends",
+        "messages",
+        "photo.php",
+        "permalink.php",
+        "story.php",
+        "share",
+        "sharer.php",
+        "login",
+        "login.php",
+        "home.php",
+        "search",
+        "settings",
+        "help",
+        "hashtag",
+        "gaming",
+        "reel",
+        "photos",
+        "videos",
+        "notes",
+    }
 )
 _INSTAGRAM_PAGES = frozenset(
     {"p", "reel", "reels", "tv", "stories", "explore", "accounts", "direct", "about", "developer", "legal"}

@@ -146,7 +146,9 @@ def resolve(
             )
     elif data.resolution is Resolution.identified:
         kind, pid = _identify(session, reach, data)
-        _record_identities(session, reach, group, entry, kind, pid)  # first: a 409 there leaves nothing changed
+        _record_identities(
+            session, reach, group, entry, kind, pid
+        )  # first: a 409 there leaves nothing changed
         entry.staff_id = pid if kind == "staff" else None
         entry.participant_id = pid if kind == "participant" else None
     else:
