@@ -79,7 +79,8 @@ def test_an_admin_identifying_themself_answers_alike_and_records_only_claims(
     assert {k: v for k, v in clash.headers.items() if k not in varying} == {
         k: v for k, v in free.headers.items() if k not in varying
     }
-    assert clash.headers["etag"].startswith('"') and free.headers["etag"].startswith('"')
+    assert clash.headers["etag"].startswith('"')
+    assert free.headers["etag"].startswith('"')
     # Both stored as the admin's unverified claims; neither matches them.
     claims = session.exec(select(PlatformIdentity).where(PlatformIdentity.staff_id == admin.staff.id)).all()
     assert sorted(c.value for c in claims) == ["free1@example.org", "kid-a@example.org"]
@@ -95,21 +96,24 @@ def test_an_admin_identifying_themself_answers_alike_and_records_only_claims(
     )
     shown = later["entries"]
     assert isinstance(shown, list)
-    assert shown[0]["match"] == "certain" and shown[0]["person"]["id"] == str(child.id)
+    assert shown[0]["match"] == "certain"
+    assert shown[0]["person"]["id"] == str(child.id)
     assert shown[1]["match"] == "unknown"
     # The coordinator sees the clash when verifying, and verifies the free one, which then matches.
     by_value = {c.value: c for c in claims}
     refused = client.post(
         f"{IDENTITIES}/{by_value['kid-a@example.org'].id}/verify", headers=coordinator.headers
     )
-    assert refused.status_code == 409 and refused.json()["field"] == "value"
+    assert refused.status_code == 409
+    assert refused.json()["field"] == "value"
     verified = client.post(
         f"{IDENTITIES}/{by_value['free1@example.org'].id}/verify", headers=coordinator.headers
     )
     assert verified.status_code == 200, verified.text
     again = _upload(client, group, coordinator, [{"display_name": "Z", "email": "free1@example.org"}])
     first = again["entries"][0]  # type: ignore[index]
-    assert first["match"] == "certain" and first["person"]["id"] == str(admin.staff.id)
+    assert first["match"] == "certain"
+    assert first["person"]["id"] == str(admin.staff.id)
 
 
 def test_a_coordinator_identifying_records_verified_identities(
