@@ -129,7 +129,12 @@ def _world(session: Session) -> dict[str, str]:
     )
     account = session.exec(select(User.id).where(User.staff_id == other.id)).one()
     identity = PlatformIdentity(
-        staff_id=other.id, kind=IdentityKind.email, value="x@example.org", match_key="x"
+        staff_id=other.id,
+        kind=IdentityKind.email,
+        value="x@example.org",
+        match_key="x",
+        # Recorded before the example's end day (an identity cannot end before it was recorded).
+        created_at=datetime(2025, 1, 6, tzinfo=UTC),
     )
     session.add(identity)
     roster = make_roster(session, group, captured_on=date(2025, 11, 3))

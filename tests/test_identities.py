@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from api import clock
 from api.audit.models import AuditEvent
 from api.auth.roles import ApiKeyScope, Role
 from api.identities.normalise import email_key, handle_key, name_key, phone_key
@@ -131,9 +132,10 @@ def test_a_write_only_key_gets_a_receipt_and_identities_end(client: TestClient, 
     r = client.post(URL, json=body, headers=key.headers)
     assert r.status_code == 201, r.text
     assert set(r.json()) == {"id", "version", "status"}
-    ended = client.post(f"{URL}/{r.json()['id']}/end", json={"ended_on": "2099-01-01"}, headers=key.headers)
+    today = clock.today().isoformat()
+    ended = client.post(f"{URL}/{r.json()['id']}/end", json={"ended_on": today}, headers=key.headers)
     assert ended.status_code == 200, ended.text
-    again = client.post(f"{URL}/{r.json()['id']}/end", json={"ended_on": "2099-01-02"}, headers=key.headers)
+    again = client.post(f"{URL}/{r.json()['id']}/end", json={"ended_on": today}, headers=key.headers)
     assert again.status_code == 409
     # An ended identity frees its value for someone else.
     other = make_participant(session)

@@ -45,7 +45,7 @@ class PlatformIdentity(IdentityBase, Timestamped, table=True):
     # When a coordinator (or the CRM's key) recorded or verified it; null while it is a member of staff's
     # own claim nobody has checked: such a claim matches no roster entry and is shown only to its claimant
     # and the coordinators (docs/rosters.md, "Platform identities").
-    # Verified when made unless said otherwise: only `identities.service.record` makes a claim.
+    # Verified when made unless said otherwise: only `identities.service.store` makes a claim.
     # (Set in Python, not a column default, so a claim's null is stored as null.)
     verified_at: datetime | None = Field(
         default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"default": None}

@@ -96,7 +96,8 @@ def end_identity(
     response: Response,
 ) -> PlatformIdentity | WriteReceipt:
     """The person no longer uses this identity from `ended_on`; it stays as history. 404 for an identity of
-    a person the caller may not change."""
+    a person the caller may not change; 422 naming `ended_on` for a day before the identity was recorded
+    or after today; 409 once ended."""
     identity = service.get_writable(session=session, reach=reach, identity_id=identity_id)
     identity = service.end(
         session=session,

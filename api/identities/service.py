@@ -18,7 +18,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api import crud
+from api import clock, crud
 from api.audit import service as audit
 from api.auth.reach import Reach, Record
 from api.common import Page, PageParams
@@ -187,24 +187,40 @@ def record(*, session: Session, reach: Reach, data: IdentityCreate, commit: bool
     if key is None:
         raise Unprocessable.field("value", f"Nothing to match on in this {data.kind}")
     identity = PlatformIdentity(**data.model_dump(), match_key=key)
-    own = session.exec(
-        select(PlatformIdentity.id).where(
-            PlatformIdentity.match_key == key,
-            PlatformIdentity.kind == data.kind,
-            _same_platform(data.platform),
-            col(PlatformIdentity.ended_on).is_(None),
-            PlatformIdentity.staff_id == data.staff_id
-            if data.staff_id is not None
-            else PlatformIdentity.participant_id == data.participant_id,
-        )
-    ).first()
-    if own is not None:
+    if own_open(session, identity) is not None:
         raise Conflict("This person already has this identity recorded", extra={"field": "value"})
     if verifies(reach):
-        _refuse_clash(session, identity)
+        refuse_clash(session, identity)
+    store(session, reach, identity)
+    if commit:
+        session.commit()
+        session.refresh(identity)
+    return identity
+
+
+def own_open(session: Session, identity: PlatformIdentity) -> PlatformIdentity | None:
+    """The identity's person's open identity with the same match key (verified or a claim), if any."""
+    return session.exec(
+        select(PlatformIdentity).where(
+            PlatformIdentity.match_key == identity.match_key,
+            PlatformIdentity.kind == identity.kind,
+            _same_platform(identity.platform),
+            col(PlatformIdentity.ended_on).is_(None),
+            PlatformIdentity.staff_id == identity.staff_id
+            if identity.staff_id is not None
+            else PlatformIdentity.participant_id == identity.participant_id,
+        )
+    ).first()
+
+
+def store(session: Session, reach: Reach, identity: PlatformIdentity) -> None:
+    """Add a new identity, audited: verified when the caller verifies (who must have refused a clash
+    first, `refuse_clash`), else an unverified claim, stored alike whether or not its value clashes (see the
+    module's docstring). Not committed."""
+    if verifies(reach):
         identity.verified_by_id = reach.caller.id
     else:
-        identity.verified_at = None  # a claim: see the module's docstring
+        identity.verified_at = None
     session.add(identity)
     audit.record(
         session,
@@ -213,10 +229,6 @@ def record(*, session: Session, reach: Reach, data: IdentityCreate, commit: bool
         entity=identity,
         changes={k: {"before": None, "after": audit.snapshot(identity)[k]} for k in _AUDITED},
     )
-    if commit:
-        session.commit()
-        session.refresh(identity)
-    return identity
 
 
 def _same_platform(platform: object | None) -> sa.ColumnElement[bool]:
@@ -225,7 +237,7 @@ def _same_platform(platform: object | None) -> sa.ColumnElement[bool]:
     return col(PlatformIdentity.platform) == platform
 
 
-def _refuse_clash(session: Session, identity: PlatformIdentity, field: str = "value") -> None:
+def refuse_clash(session: Session, identity: PlatformIdentity, field: str = "value") -> None:
     """409 naming `field` when anyone but the identity's person holds its match key."""
     person = identity.staff_id or identity.participant_id
     if holders(session, identity.kind, identity.match_key, identity.platform) - {person}:
@@ -248,7 +260,7 @@ def verify(
         raise Conflict("This identity is already verified", extra={"field": "verified_at"})
     if identity.ended_on is not None:
         raise Conflict(f"This identity ended on {identity.ended_on}", extra={"field": "ended_on"})
-    _refuse_clash(session, identity)
+    refuse_clash(session, identity)
     before = audit.snapshot(identity)
     identity.verified_at, identity.verified_by_id = utcnow(), reach.caller.id
     return crud.save(
@@ -269,9 +281,16 @@ def end(
     ended_on: date,
     expected_version: int | None,
 ) -> PlatformIdentity:
-    """End an identity from `ended_on` (409 if it has already ended)."""
+    """End an identity from `ended_on`. Errors: 409 if it has already ended; 422 naming `ended_on` for a
+    day before it was recorded (the organisation's day of `created_at`: it cannot end before it began) or
+    after today (an identity ends when it is seen to have ended, as a membership does)."""
     if identity.ended_on is not None:
         raise Conflict(f"This identity already ended on {identity.ended_on}", extra={"field": "ended_on"})
+    began = clock.day_of(identity.created_at)
+    if not began <= ended_on <= clock.today():
+        raise Unprocessable.field(
+            "ended_on", f"ended_on must be between the day it was recorded ({began}) and today"
+        )
     before = audit.snapshot(identity)
     identity.ended_on = ended_on
     return crud.save(

@@ -58,41 +58,53 @@ def _identify(session: Session, reach: Reach, data: ResolutionIn) -> tuple[str, 
     return kind, pid
 
 
-def _record_identities(session: Session, group: Group, entry: RosterEntry, kind: str, pid: uuid.UUID) -> int:
-    """Record the entry's handle, email and phone as the person's identities, so the next roster matches
-    them for certain; one the person holds already is left as it is. Returns how many were added.
+def _record_identities(
+    session: Session, reach: Reach, group: Group, entry: RosterEntry, kind: str, pid: uuid.UUID
+) -> int:
+    """Record the entry's handle, email and phone as the person's identities, as `POST /identities` records
+    them (`identities.store`): verified when a coordinator identifies (the next roster matches them for
+    certain), else unverified claims a coordinator verifies later. A value with nothing to match on, or one
+    the person holds already (an open identity or a contact detail), is left. Returns how many were added.
 
-    Errors: 409 naming `handle`, `email` or `phone` when someone else holds that value (a verified identity
-    or a contact detail, `identities.holders`), saying not whom; nothing is recorded."""
+    Errors, for a coordinator only: 409 naming `handle`, `email` or `phone` when someone else holds that
+    value (a verified identity or a contact detail, `identities.holders`), saying not whom; nothing is
+    recorded. Anyone else's claim is stored alike whether or not someone else holds the value, and the
+    answer is the same: a group admin naming themself must not learn whether a child's carer uses an
+    address, nor take a value for theirs unchecked (issue 16 F2)."""
     values = (
         ("handle", IdentityKind.handle, entry.handle, group.platform),
         ("email", IdentityKind.email, entry.email, None),
         ("phone", IdentityKind.phone, entry.phone, None),
     )
+    verified = identities.verifies(reach)
     new: list[PlatformIdentity] = []
     for field, identity_kind, value, platform in values:
         key = normalise.key(identity_kind, value) if value else None
         if key is None or value is None:
             continue
-        held = identities.holders(session, identity_kind, key, platform)
-        if held - {pid}:
-            raise Conflict(
-                f"This entry's {field} is already recorded for someone else, so it cannot be this person's: "
-                "ask a coordinator to check whose it is",
-                extra={"field": field},
-            )
-        if pid not in held:
-            new.append(
-                PlatformIdentity(
-                    staff_id=pid if kind == "staff" else None,
-                    participant_id=pid if kind == "participant" else None,
-                    platform=platform,
-                    kind=identity_kind,
-                    value=value,
-                    match_key=key,
+        identity = PlatformIdentity(
+            staff_id=pid if kind == "staff" else None,
+            participant_id=pid if kind == "participant" else None,
+            platform=platform,
+            kind=identity_kind,
+            value=value,
+            match_key=key,
+        )
+        if identities.own_open(session, identity) is not None:
+            continue
+        if verified:
+            held = identities.holders(session, identity_kind, key, platform)
+            if held - {pid}:
+                raise Conflict(
+                    f"This entry's {field} is already recorded for someone else, so it cannot be this "
+                    "person's: ask a coordinator to check whose it is",
+                    extra={"field": field},
                 )
-            )
-    session.add_all(new)
+            if pid in held:
+                continue  # a contact detail of theirs already
+        new.append(identity)
+    for identity in new:  # after every check: a 409 leaves nothing recorded
+        identities.store(session, reach, identity)
     return len(new)
 
 
@@ -134,7 +146,9 @@ def resolve(
             )
     elif data.resolution is Resolution.identified:
         kind, pid = _identify(session, reach, data)
-        _record_identities(session, group, entry, kind, pid)  # first: a 409 there leaves nothing changed
+        _record_identities(
+            session, reach, group, entry, kind, pid
+        )  # first: a 409 there leaves nothing changed
         entry.staff_id = pid if kind == "staff" else None
         entry.participant_id = pid if kind == "participant" else None
     else:

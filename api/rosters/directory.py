@@ -90,7 +90,8 @@ def directory(session: Session, group: Group, today: date, reach: Reach | None =
     ).all()
     by_kind = {"handle": MatchedBy.handle, "email": MatchedBy.email, "phone": MatchedBy.phone}
     for kind, key, staff_id, participant_id in identities:
-        found.add(by_kind[kind], key, staff_id or participant_id)
+        if normalise.usable(kind, key):  # a key stored under older rules may name nobody ("profile.php")
+            found.add(by_kind[kind], key, staff_id or participant_id)
     return found
 
 

@@ -255,7 +255,11 @@ def check_entry(entry: EntryIn, source: Source, row: int) -> EntryIn:
     if entry.email is not None and entry.email.strip() and normalise.email_key(entry.email) is None:
         raise source.error(row, "email", f"{entry.email.strip()!r} is not an email address (no @)")
     if entry.phone is not None and entry.phone.strip() and normalise.phone_key(entry.phone) is None:
-        raise source.error(row, "phone", f"{entry.phone.strip()!r} is not a phone number (no digits)")
+        raise source.error(
+            row,
+            "phone",
+            f"{entry.phone.strip()!r} is not a phone number (too short, too long or no number at all)",
+        )
     if not any(_visible(getattr(entry, c)) for c in IDENTIFYING):
         raise source.error(row, "display_name", "names nobody: give a name, handle, email or phone")
     return entry

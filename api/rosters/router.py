@@ -261,7 +261,9 @@ def resolve_entry(
     """Say who an entry is or what became of them: `confirmed` (a probable match is right), `identified`
     (with `staff_id` or `participant_id`; the entry's handle, email and phone are recorded as that person's
     identities so the next list matches them for certain, so the caller must be allowed to record one, as at
-    `POST /identities`: 403 for a colleague's record, 422 for someone unknown or out of reach) or `removed`
+    `POST /identities`: 403 for a colleague's record, 422 for someone unknown or out of reach; verified when
+    a coordinator answers, else unverified claims answered alike whether or not a value is someone else's,
+    docs/rosters.md) or `removed`
     (with `removed_on`: they were taken off the platform that day). Coordinators and the group's admins.
     If-Match is the roster's ETag (each answer moves it on). 409 once applied or already answered; an entry
     matched to a young person outside the caller's reach is shown and answered as unknown (a coordinator
