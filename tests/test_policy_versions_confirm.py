@@ -8,7 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.policy import publishing
@@ -244,3 +246,36 @@ def test_a_difference_defaults_to_the_version_followed_not_a_withdrawn_one(
     assert client.get(f"{VERSIONS}/2/diff", headers=coordinator.headers).json()["before"] == 1
     assert client.get(f"{VERSIONS}/1/diff", headers=coordinator.headers).json()["before"] == 1
     assert client.get(f"{VERSIONS}/3/diff?against=2", headers=coordinator.headers).json()["before"] == 2
+
+
+def test_withdraw_and_publish_wait_for_the_versions_rows(
+    fixed_clock: FixedClock, client: TestClient, session: Session, engine: Engine, coordinator: Actor
+) -> None:
+    """PostgreSQL (SQLite's write transactions are serial already): while another transaction holds the
+    versions' rows, as a publish or a withdrawal does from its check to its commit, neither a withdrawal
+    nor a publish gets past its check; a short lock_timeout stands for waiting, so nothing is timed."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises writers with BEGIN IMMEDIATE")
+    today = fixed_clock.today
+    body = _body(_policy(RECOGNISE_ICT_ESSENTIAL=None), today + timedelta(days=20))
+    with engine.connect() as other:
+        other.execute(sa.text("SELECT id FROM policy_version FOR UPDATE"))  # version 1, the one it sees
+        # Version 2, for a later day, written in this test's own transaction (a publish would lock too).
+        session.add(
+            PolicyVersion(
+                number=2,
+                effective_on=today + timedelta(days=10),
+                published_on=today,
+                text="Later.",
+                published_by_label="test",
+            )
+        )
+        session.commit()
+        session.execute(sa.text("SET LOCAL lock_timeout = '50ms'"))
+        r = client.post(f"{VERSIONS}/2/withdraw", json={"reason": "Wrong."}, headers=coordinator.headers)
+        assert r.status_code >= 500, r.text
+        r = client.post(VERSIONS, json=body, headers=coordinator.headers)
+        assert r.status_code >= 500, r.text
+        other.rollback()
+    r = client.post(f"{VERSIONS}/2/withdraw", json={"reason": "Wrong."}, headers=coordinator.headers)
+    assert r.status_code == 200, r.text
