@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from api.audit.models import AuditEvent
 from api.policy import publishing
 from api.policy.versions import PolicyVersion
 from tests.clock import FixedClock
@@ -34,7 +35,7 @@ def _preview(client: TestClient, actor: Actor, body: dict[str, Any]) -> dict[str
 
 
 def test_removing_sentences_of_a_rule_citing_several_needs_each_confirmed(
-    fixed_clock: FixedClock, client: TestClient, coordinator: Actor
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
 ) -> None:
     """Tester's repro: leaving out REC-NO-YOUNG-FRIENDS and REC-PROFILE-PRIVATE (STF-SOCIAL-MEDIA-DECLARATION
     cites four sentences) gave rules_stopped [] and published with no confirmation."""
@@ -60,6 +61,9 @@ def test_removing_sentences_of_a_rule_citing_several_needs_each_confirmed(
     confirmed = partly | {"confirm_removed": list(removed)}
     r = client.post(VERSIONS, json=confirmed, headers=coordinator.headers)
     assert r.status_code == 201, r.text
+    [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "policy_version.publish")).all()
+    assert event.changes is not None
+    assert set(event.changes["removed_confirmed"]) == set(removed)
 
 
 def test_a_co_cited_sentence_reworded_past_recognition_is_a_removal_to_confirm(
