@@ -89,6 +89,10 @@ def test_an_unenforced_sentence_removed_needs_no_confirmation_nor_token(
     body = _body(_policy(RECOGNISE_ICT_ESSENTIAL=None), fixed_clock.today)
     p = _preview(client, coordinator, body)
     assert p["enforced_removed"] == []
+    # A token, when sent, is checked all the same: a stale one means the body is not what was previewed.
+    r = client.post(VERSIONS, json=body | {"preview_token": "0" * 64}, headers=coordinator.headers)
+    assert r.status_code == 409, r.text
+    assert r.json()["preview_token"] == p["token"]
     r = client.post(VERSIONS, json=body, headers=coordinator.headers)
     assert r.status_code == 201, r.text
 
