@@ -108,8 +108,9 @@ class ProblemCode(StrEnum):
         "confirmation_required",
         409,
         "Confirmation required",
-        "Publishing the policy version would stop rules being applied or reword sentences rules enforce; "
-        "the body must name each one (see the preview).",
+        "Publishing the policy version would stop rules being applied, or reword or remove sentences rules "
+        "enforce; the body must name each one and send the preview's token for this very body as "
+        "preview_token (see the preview).",
     )
     last_coordinator = (
         "last_coordinator",

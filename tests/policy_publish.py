@@ -11,8 +11,9 @@ VERSIONS = "/api/v1/policy/versions"
 
 
 def publish_confirmed(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> Response:
-    """Preview `body`, then publish it confirming every rule it stops and every enforced clause it rewords
-    (the answer of the publish; a preview refused is answered as it stands)."""
+    """Preview `body`, then publish it with the preview's token, confirming every rule it stops, every
+    enforced clause it rewords and every enforced clause it removes (the answer of the publish; a preview
+    refused is answered as it stands)."""
     preview: Response = client.post(f"{VERSIONS}/preview", json=body, headers=headers)
     if preview.status_code != 200:
         return preview
@@ -20,6 +21,8 @@ def publish_confirmed(client: TestClient, headers: dict[str, str], body: dict[st
     confirmed = body | {
         "confirm_rules_stopped": [r["rule_id"] for r in p["rules_stopped"]],
         "confirm_reworded": [c["clause_id"] for c in p["reworded"]],
+        "confirm_removed": [c["clause_id"] for c in p["enforced_removed"]],
+        "preview_token": p["token"],
     }
     published: Response = client.post(VERSIONS, json=confirmed, headers=headers)
     return published

@@ -129,6 +129,7 @@ def test_publishing_is_audited_and_announced_without_the_text(
         # What the coordinator confirmed, by id: the rules turned off and the enforced clauses reworded.
         "rules_stopped": [],
         "reworded_confirmed": ["REC-FB-TWO-ADMINS"],
+        "removed_confirmed": [],
     }
     [delivery] = session.exec(
         select(WebhookDelivery).where(WebhookDelivery.event_type == WebhookEvent.policy_version_published)

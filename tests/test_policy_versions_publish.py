@@ -126,9 +126,13 @@ def test_a_publish_that_stops_rules_says_so_and_needs_each_confirmed(
     assert "GRP-NO-DEPARTED-STAFF" not in r.json()["rules_stopped"]
     assert _versions(client, coordinator) == 1  # nothing stored
 
-    r = client.post(
-        VERSIONS, json=body | {"confirm_rules_stopped": list(stopped)}, headers=coordinator.headers
-    )
+    # The clause left out is enforced: its removal is confirmed too, and the whole with the preview's token.
+    assert [c["clause_id"] for c in p["enforced_removed"]] == ["REC-PERIODIC-REVIEW"]
+    confirmed = body | {"confirm_rules_stopped": list(stopped), "confirm_removed": ["REC-PERIODIC-REVIEW"]}
+    r = client.post(VERSIONS, json=confirmed, headers=coordinator.headers)
+    assert r.status_code == 409, r.text
+    assert r.json()["field"] == "preview_token"
+    r = client.post(VERSIONS, json=confirmed | {"preview_token": p["token"]}, headers=coordinator.headers)
     assert r.status_code == 201, r.text
     [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "policy_version.publish")).all()
     assert event.changes is not None
@@ -166,7 +170,7 @@ def test_rewording_an_enforced_clause_needs_a_person_to_confirm_it(
     assert r.json()["reworded"] == [reworded["clause_id"]]
     assert _versions(client, coordinator) == 1
 
-    confirmed = body | {"confirm_reworded": [reworded["clause_id"]]}
+    confirmed = body | {"confirm_reworded": [reworded["clause_id"]], "preview_token": p["token"]}
     r = client.post(VERSIONS, json=confirmed, headers=coordinator.headers)
     assert r.status_code == 201, r.text
     ids = {c["clause_id"] for c in r.json()["version"]["clauses"]}
@@ -186,9 +190,15 @@ def test_a_rewording_declared_a_removal_gets_a_new_id_and_its_rules_stop_with_co
     assert {r["rule_id"] for r in p["rules_stopped"]} == {"GRP-VISIBILITY-CLOSED", "GRP-ADMIN-APPROVAL"}
     r = client.post(VERSIONS, json=body, headers=coordinator.headers)
     assert r.status_code == 409
+    # Declaring the removal confirms it: no confirm_removed is needed for the declared clause.
+    assert p["unconfirmed_removed"] == []
     r = client.post(
         VERSIONS,
-        json=body | {"confirm_rules_stopped": ["GRP-VISIBILITY-CLOSED", "GRP-ADMIN-APPROVAL"]},
+        json=body
+        | {
+            "confirm_rules_stopped": ["GRP-VISIBILITY-CLOSED", "GRP-ADMIN-APPROVAL"],
+            "preview_token": p["token"],
+        },
         headers=coordinator.headers,
     )
     assert r.status_code == 201, r.text

@@ -1,5 +1,5 @@
 """The rules that cite the policy's sentences, as the policy needs to know them: which rules a new version
-would stop or reword (api/policy/version_service.py's preview and publish).
+would stop, reword or remove (api/policy/publish_plan.py, for the preview and the publish).
 
 The compliance rule catalog registers them (api/compliance/rules/__init__.py) so that the policy package
 never imports compliance: compliance reads the policy, never the other way round (docs/ARCHITECTURE.md)."""

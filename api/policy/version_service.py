@@ -130,6 +130,15 @@ def diff_of(
     return PolicyDiffPublic(before=before, after=after, unchanged=unchanged, changes=changes)
 
 
+def previous_live(*, session: Session, number: int) -> int:
+    """The number of the latest version before `number` not withdrawn (a withdrawn one never came into
+    force, so a difference from it misleads); `number` itself when there is none (version 1)."""
+    found = session.execute(
+        sa.select(sa.func.max(col(PolicyVersion.number))).where(col(PolicyVersion.number) < number, live())
+    ).scalar()
+    return int(found) if found is not None else number
+
+
 def diff(*, session: Session, before: int, after: int) -> PolicyDiffPublic:
     """The clause-level difference from version `before` to version `after`: clauses added, removed,
     reworded (same id, other words) or moved; 404 for an unknown version."""

@@ -79,7 +79,9 @@ class PolicyVersionCreate(SQLModel):
             "summary": "Yearly review: one sentence reworded.",
             "confirm_rules_stopped": [],
             "confirm_reworded": [],
+            "confirm_removed": [],
             "declare_removed": [],
+            "preview_token": None,
         }
     )
     text: str = Field(min_length=1, max_length=MAX_POLICY_CHARS)
@@ -100,11 +102,25 @@ class PolicyVersionCreate(SQLModel):
         "still enforced by its rules in the new words: each clause the preview lists under `reworded` must "
         "be here or in `declare_removed`, or the publish is a 409",
     )
+    confirm_removed: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Clause ids of enforced sentences (a rule cites them) the new version leaves out or "
+        "gives a new id, each confirmed no longer enforced: each clause the preview lists under "
+        "`enforced_removed` must be here or in `declare_removed`, or the publish is a 409",
+    )
     declare_removed: list[Annotated[str, Field(max_length=64)]] = Field(
         default_factory=list,
         max_length=200,
-        description="Clause ids whose new words are not the same promise: the old clause is removed and the "
-        "new sentence gets a new id (its rules may then stop: confirm them)",
+        description="Clause ids of the latest version whose new words are not the same promise: the old "
+        "clause is removed (this confirms its removal) and the new sentence gets a new id (its rules may "
+        "then stop: confirm them)",
+    )
+    preview_token: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        description="The preview's `token` for this body: required when the publish needs any confirmation "
+        "(and checked whenever sent), so confirmations apply only to the plan the coordinator saw; a 409 "
+        "naming `preview_token` otherwise",
     )
 
 
@@ -175,6 +191,12 @@ class TurnedRound(_Out):
     after: str
 
 
+class RemovedClause(_Out):
+    clause_id: str
+    before: str = Field(description="Its words in the latest version")
+    rules: list[str] = Field(description="The rules citing it: they no longer enforce this sentence")
+
+
 class StoppedRule(_Out):
     rule_id: str
     severity: str
@@ -190,9 +212,18 @@ class PublishPreview(_Out):
     rules_stopped: list[StoppedRule]
     rules_resumed: list[str] = Field(description="Rules not applied under the latest version, applied again")
     reworded: list[RewordedClause]
+    enforced_removed: list[RemovedClause] = Field(
+        description="Sentences a rule cites that the new version leaves out or gives a new id, a rule citing "
+        "other sentences too included"
+    )
     turned_round: list[TurnedRound]
     unconfirmed_rules_stopped: list[str]
     unconfirmed_reworded: list[str]
+    unconfirmed_removed: list[str]
+    token: str = Field(
+        description="SHA-256 (hex) of the text, effective_on, the latest live version's number and the "
+        "planned changes: send it as `preview_token` with the confirmations"
+    )
 
 
 class PublishedPolicy(_Out):

@@ -60,10 +60,13 @@ def publish_policy_version(session: SessionDep, caller: Admin, data: PolicyVersi
     gets a new one; a sentence left out is no longer in force from that day. Findings quote the words of the
     version in force on their `as_of`; every member of staff's declaration is due again from today.
 
-    Each rule that would stop being applied must be named in `confirm_rules_stopped`, and each enforced
-    clause reworded in `confirm_reworded` (or `declare_removed`): else 409 `confirmation_required` with
-    `rules_stopped` and `reworded`, nothing stored (see the preview). Answers the version and its difference
-    from the last; 409 for a text that is the last one's word for word."""
+    Each rule that would stop being applied must be named in `confirm_rules_stopped`, each enforced clause
+    reworded in `confirm_reworded` (or `declare_removed`), and each enforced clause left out or given a new
+    id in `confirm_removed` (or `declare_removed`): else 409 `confirmation_required` with `rules_stopped`,
+    `reworded` and `removed`, nothing stored (see the preview). A publish needing any confirmation sends the
+    preview's `token` for this very body as `preview_token` (409 naming it otherwise, the current token in
+    `preview_token`); a confirmation naming nothing in the plan is a 422 naming the field. Answers the
+    version and its difference from the last; 409 for a text that is the last one's word for word."""
     return publishing.publish(session=session, caller=caller, data=data)
 
 
@@ -76,8 +79,9 @@ def publish_policy_version(session: SessionDep, caller: Admin, data: PolicyVersi
 def preview_policy_version(session: SessionDep, caller: Admin, data: PolicyVersionCreate) -> PublishPreview:
     """The publish's body, checked and matched but stored nowhere: the clause difference from the latest
     version, the rules that would stop being applied, those applied again, the enforced clauses whose words
-    change (with a hint where a negation came or went: only a person can judge meaning), and which of them
-    the body leaves unconfirmed."""
+    change (with a hint where a negation came or went: only a person can judge meaning), the enforced
+    clauses left out or given a new id (`enforced_removed`, with the rules citing each), which of them the
+    body leaves unconfirmed, and the `token` to send as the publish's `preview_token`."""
     return publishing.preview(session=session, caller=caller, data=data)
 
 
@@ -92,7 +96,8 @@ def withdraw_policy_version(
 ) -> PolicyVersionPublic:
     """A version published for a later day, withdrawn before that day: it stays on record with the day
     and the reason, never comes into force, and no longer bounds a later version's effective date. 409 if it
-    is already in force or already withdrawn."""
+    is already in force or already withdrawn, or a later version not withdrawn exists (withdraw that one
+    first: its changes were confirmed against this one)."""
     return publishing.withdraw(session=session, caller=caller, number=version_number, data=data)
 
 
@@ -123,11 +128,16 @@ def diff_policy_versions(
     version_number: Number,
     against: Annotated[
         int | None,
-        Query(ge=1, le=1_000_000, description="The version to compare with (default: the one before)"),
+        Query(
+            ge=1,
+            le=1_000_000,
+            description="The version to compare with (default: the latest one before it not withdrawn)",
+        ),
         DIGITS_ONLY,
     ] = None,
 ) -> PolicyDiffPublic:
     """Clause by clause, from `against` to this version: added, removed, reworded (same id, other words) or
-    moved; unchanged clauses are counted."""
-    before = against if against is not None else max(version_number - 1, 1)
+    moved; unchanged clauses are counted. By default against the version it followed: the latest before it
+    not withdrawn (a withdrawn version never came into force)."""
+    before = against if against is not None else service.previous_live(session=session, number=version_number)
     return service.diff(session=session, before=before, after=version_number)
