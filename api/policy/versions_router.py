@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
 from api.common import DIGITS_ONLY, Page, PageDep
-from api.consents.redaction import RedactorDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, conflict
 from api.policy import publishing
 from api.policy import version_service as service
+from api.policy.redacting import RedactorDep
 from api.policy.versions import (
     PolicyDiffPublic,
     PolicyVersionCreate,
