@@ -19,16 +19,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.kit.databases import throwaway_database
+from tests.kit.servers import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -159,18 +158,7 @@ def test_the_readme_runs_against_the_demo(readers_folder: Path) -> None:
         log = stack.enter_context(tempfile.TemporaryFile())
         server = subprocess.Popen(shlex.split(serve), env=env, cwd=readers_folder, stdout=log, stderr=log)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{PORT}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"the server stopped: {log.read().decode(errors='replace')}")
-                assert time.monotonic() < deadline, "the server did not start in 60 s"
-                time.sleep(0.1)
+            wait_until_healthy(f"http://127.0.0.1:{PORT}", server, log, seconds=60)
             script = _script([b for b in BLOCKS if b.runs])
             done = subprocess.run(
                 ["bash", "-c", script],
