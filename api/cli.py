@@ -28,6 +28,8 @@ def _serve(args: argparse.Namespace) -> int:
         # default would believe X-Forwarded-For from 127.0.0.1, letting a local caller choose its address.
         proxy_headers=False,
         log_config=uvicorn_log_config(get_settings().log_level),
+        # The app writes its own access line, with route templates rather than paths as sent (api/logging.py).
+        access_log=False,
     )
     return 0
 
