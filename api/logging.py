@@ -19,6 +19,7 @@ import logging.config
 import time
 from typing import Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from api.request_context import current_request_id
@@ -41,6 +42,8 @@ def json_formatter() -> JsonFormatter:
         "{asctime}{levelname}{name}{message}",
         style="{",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        # uvicorn's own copy of each message with terminal colours in it: noise in a JSON line.
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
     )
     # ISO 8601 in UTC with milliseconds: lines from several hosts sort together.
     formatter.converter = time.gmtime

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from api.logging import log_config
+from api.request_context import new_request_id
 from tests.kit.auth import Actor
 
 URL = "/api/v1/participants"
@@ -86,6 +87,16 @@ def test_the_caller_s_request_id_is_kept_and_a_bad_one_replaced(client: TestClie
     # No id sent: a fresh one each time.
     first, second = (client.get("/health").headers["x-request-id"] for _ in range(2))
     assert first != second
+
+
+def test_a_fresh_request_id_is_a_random_uuid() -> None:
+    ids = [new_request_id() for _ in range(200)]
+    assert len(set(ids)) == len(ids)
+    for text_form in ids:
+        parsed = uuid.UUID(text_form)
+        assert str(parsed) == text_form
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
 
 
 def test_every_kind_of_answer_carries_a_request_id(app: FastAPI, coordinator: Actor) -> None:
