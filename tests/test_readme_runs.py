@@ -151,7 +151,8 @@ def test_the_readme_runs_against_the_demo(readers_folder: Path) -> None:
     assert _port_free(PORT), f"127.0.0.1:{PORT} is taken: stop `make run` to let the README's blocks run"
     with ExitStack() as stack:
         url = stack.enter_context(throwaway_database())
-        env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+        # Metrics on, as the README's "For operators" says to start the server before scraping it.
+        env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "METRICS_ENABLED": "true"}
         *setup, serve = _run_recipe()
         for command in setup:
             subprocess.run(shlex.split(command), env=env, check=True, cwd=readers_folder, timeout=300)
