@@ -17,7 +17,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api.config import get_settings
     from api.logging import uvicorn_log_config
+    from api.metrics import prepare_multiprocess_directory
 
+    prepare_multiprocess_directory()  # before any worker counts a request (PROMETHEUS_MULTIPROC_DIR)
     print(f"Swagger UI: http://{args.host}:{args.port}/docs", flush=True)
     uvicorn.run(
         "api.main:app",

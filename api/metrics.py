@@ -14,12 +14,16 @@ a path or body can become a label.
 - `esafety_compliance_watch_last_run_timestamp_seconds` (Unix time) and `..._last_run_groups`,
   `..._last_run_changes`: the worker's last pass over every group (absent until its first pass).
 
-Counters and histograms are per process: with WEB_CONCURRENCY above 1 each scrape reaches one worker
-process; scrape each (one per container) or run one worker per container.
+Counters and histograms are kept per process. With several worker processes (WEB_CONCURRENCY above 1),
+set PROMETHEUS_MULTIPROC_DIR to a directory of its own: each process then writes its counts there
+(prometheus-client's multiprocess mode) and whichever process answers a scrape adds up every process's
+counts. `esafety serve` empties it before the workers start (`prepare_multiprocess_directory`).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -31,6 +35,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
@@ -102,12 +107,36 @@ def _database_gauges(target: CollectorRegistry, session: Session) -> None:
         )
 
 
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_multiprocess_directory() -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set, create it or empty it of an earlier server's counts (they would
+    be added to this one's); call before the worker processes start. Without it, nothing."""
+    folder = os.environ.get(MULTIPROCESS_VARIABLE)
+    if not folder:
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+
+
+def _requests_exposition() -> bytes:
+    if os.environ.get(MULTIPROCESS_VARIABLE):
+        # Every worker process's counts, read from the files they write.
+        collected = CollectorRegistry()
+        multiprocess.MultiProcessCollector(collected)  # type: ignore[no-untyped-call]
+        return generate_latest(collected)
+    return generate_latest(registry)
+
+
 def scrape(session: Session) -> bytes:
-    """The whole exposition: this process's request metrics, then the state read now."""
+    """The whole exposition: the request metrics, then the state read now."""
     state = CollectorRegistry(auto_describe=True)
     _pool_gauges(state, get_engine())  # before the query below takes a connection of its own
     _database_gauges(state, session)
-    return generate_latest(registry) + generate_latest(state)
+    return _requests_exposition() + generate_latest(state)
 
 
 router = APIRouter()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,9 +20,12 @@ from api.compliance.watch import announce_compliance_changes
 from api.config import get_settings
 from api.db import get_session
 from api.main import create_app
+from api.metrics import prepare_multiprocess_directory
 from api.webhooks import service as webhooks
 from api.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent
 from tests.kit.auth import Actor
+from tests.kit.databases import throwaway_database
+from tests.kit.servers import served_by_workers
 from tests.test_operator_logs import CARER_EMAIL, CHILD, SECRETS, participant
 
 URL = "/api/v1/participants"
@@ -126,3 +131,45 @@ def test_pool_queue_and_watch_are_read_at_scrape_time(
         value(samples, "esafety_compliance_watch_last_run_timestamp_seconds") == run.finished_at.timestamp()
     )
     assert value(samples, "esafety_compliance_watch_last_run_groups") == run.groups_evaluated
+
+
+def test_an_earlier_server_s_counts_are_cleared_before_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "metrics"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    prepare_multiprocess_directory()
+    assert folder.is_dir()
+    (folder / "counter_123.db").write_bytes(b"stale")
+    (folder / "keep.txt").write_text("not ours")
+    prepare_multiprocess_directory()
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+def test_several_worker_processes_are_added_up(tmp_path: Path) -> None:
+    """Two uvicorn worker processes with PROMETHEUS_MULTIPROC_DIR: whichever answers a scrape counts every
+    request, whichever process served it (each process alone would show its own share)."""
+    sent = 30
+    with (
+        throwaway_database(migrated=True) as url,
+        served_by_workers(
+            url, workers=2, metrics_enabled="true", prometheus_multiproc_dir=str(tmp_path)
+        ) as base,
+    ):
+        for _ in range(sent):  # a new connection each, so both processes take some
+            assert httpx.get(f"{base}/api/v1/problems", timeout=30).status_code == 200
+        seen = []
+        for _ in range(6):
+            r = httpx.get(f"{base}/metrics", timeout=30)
+            samples = [s for f in text_string_to_metric_families(r.text) for s in f.samples]
+            seen.append(
+                value(
+                    samples,
+                    "esafety_http_requests_total",
+                    method="GET",
+                    route="/api/v1/problems",
+                    status="200",
+                )
+            )
+    assert seen == [sent] * 6
+    assert len(list(tmp_path.glob("counter_*.db"))) >= 1
