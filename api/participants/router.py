@@ -209,7 +209,11 @@ def merge_participant_by_external_id(
     session: SessionDep,
     _: Writer,
     reach: ReachDep,
-    external_id: Annotated[str, Path(min_length=1, max_length=100, description="The CRM's id")],
+    external_id: Annotated[
+        str,
+        # The demo's own (`make run`), so Swagger UI's "Try it out" changes a record that exists.
+        Path(min_length=1, max_length=100, description="The CRM's id", examples=["CRM-P0001"]),
+    ],
     data: ParticipantUpdate,
     expected_version: IfMatch,
     request: Request,

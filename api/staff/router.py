@@ -193,7 +193,11 @@ def merge_staff_by_external_id(
     session: SessionDep,
     caller: Writer,
     reach: ReachDep,
-    external_id: Annotated[str, Path(min_length=1, max_length=100, description="The CRM's id")],
+    external_id: Annotated[
+        str,
+        # The demo's own (`make run`), so Swagger UI's "Try it out" changes a record that exists.
+        Path(min_length=1, max_length=100, description="The CRM's id", examples=["CRM-S0100"]),
+    ],
     data: StaffUpdate,
     expected_version: IfMatch,
     request: Request,
