@@ -254,6 +254,14 @@ def test_a_write_only_key_gets_receipts_and_field_names_only(client: TestClient,
     assert late.status_code == 422
     assert "2011-04-02" not in late.text  # the stored date of birth the check compared with
     assert late.json()["errors"][0]["field"] == "joined_on"
+    # A create it cannot make still names what is missing: field names quote nothing stored.
+    short = client.patch(f"{PARTICIPANTS}/crm-p-13", json={"carer_name": "Ade"}, headers=key.headers)
+    assert short.status_code == 422
+    assert {(e["field"], e["type"]) for e in short.json()["errors"]} == {
+        ("full_name", "missing"),
+        ("date_of_birth", "missing"),
+        ("joined_on", "missing"),
+    }
 
 
 def test_staff_patch_keeps_the_job_title_and_announces_a_departure(
