@@ -61,7 +61,8 @@ def _instant(value: Any) -> Any:
         return value
     raise PydanticCustomError(
         "datetime_format",
-        "Not a timestamp: use YYYY-MM-DDTHH:MM:SS with an offset (for example 2026-07-02T14:00Z)",
+        "Not a timestamp: use an RFC 3339 date-time, YYYY-MM-DDTHH:MM:SS with Z or an offset (for example "
+        "2026-07-02T14:00:00Z)",
     )
 
 
