@@ -231,7 +231,9 @@ def readable_message(error: Mapping[str, Any]) -> str:
     the format to use (pydantic's own says "invalid character in year"), an unknown enum or literal value
     lists the allowed ones. Never quotes the value sent (it may be a child's name or birthday)."""
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
-    reason = f" ({ctx['error']})" if ctx.get("error") else ""
+    reason = (
+        f" ({ctx['error']})" if ctx.get("error") else " (no offset given)" if kind == "timezone_aware" else ""
+    )
     if kind in _DATE_ERRORS:
         return f"Not a valid date{reason}: {DATE_FORMAT}"
     if kind in _DATETIME_ERRORS:

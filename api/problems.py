@@ -39,6 +39,15 @@ class ProblemCode(StrEnum):
         member.status, member.summary, member.description = status, summary, description
         return member
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        # Each code's meaning beside it in the spec, as every enum's values are described
+        # (`x-enum-descriptions`, api.common.value_descriptions, which this kernel module cannot import).
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        target["x-enum-descriptions"] = [member.description for member in cls]
+        return schema
+
     @property
     def type_uri(self) -> str:
         """The problem document's `type`: a relative URI reference that `GET` resolves to this entry."""

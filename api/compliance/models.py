@@ -77,7 +77,9 @@ class WaiverCreate(WaiverBase):
             "expires_on": "2029-09-01",
         }
     )
-    reason: NonBlank = Field(min_length=1, max_length=2000)
+    reason: NonBlank = Field(
+        min_length=1, max_length=2000, description="Why the rule's failure does not count for now"
+    )
 
 
 class WaiverPublic(WaiverBase):
