@@ -7,7 +7,6 @@ import unicodedata
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from fastapi import Depends, Query, Request
@@ -27,6 +26,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import SQLModel
 from sqlmodel._compat import SQLModelConfig
 
+from api.described import DescribedEnum, Values
 from api.errors import Unprocessable
 
 T = TypeVar("T")
@@ -211,6 +211,9 @@ class Patch(SQLModel):
     be null to clear them. tests/test_strict_input.py checks `NOT_NULL` against the table's columns."""
 
     NOT_NULL: ClassVar[frozenset[str]] = frozenset()
+    # The models whose fields these are (the create or public shape): a field described by neither its own
+    # docstring nor Field(description=...) is described as there, so each meaning is written once.
+    DESCRIBED_BY: ClassVar[tuple[type[BaseModel], ...]] = ()
 
     @field_validator("*")
     @classmethod
@@ -225,6 +228,14 @@ class Patch(SQLModel):
     ) -> JsonSchemaValue:
         schema = super().__get_pydantic_json_schema__(core_schema, handler)
         properties = handler.resolve_ref_schema(schema)["properties"]
+        for name, field in properties.items():
+            if "description" in field:
+                continue
+            for model in cls.DESCRIBED_BY:
+                info = model.model_fields.get(name)
+                if info is not None and info.description:
+                    field["description"] = f"{info.description} Left out: unchanged."
+                    break
         for name in cls.NOT_NULL:
             field = properties[name]
             branches = [b for b in field.pop("anyOf", []) if b.get("type") != "null"]
@@ -238,28 +249,55 @@ class Patch(SQLModel):
 
 
 # Inputs reject unknown fields, so a typo in a field name is an error rather than silently ignored.
-FORBID_EXTRA = SQLModelConfig(extra="forbid")
+# Attribute docstrings (the string under a field) are the field's description in the spec (api/described.py).
+FORBID_EXTRA = SQLModelConfig(extra="forbid", use_attribute_docstrings=True)
 
 
 def forbid_extra(*examples: dict[str, Any]) -> SQLModelConfig:
     """FORBID_EXTRA with examples for the schema: Swagger UI's "Try it out" starts from the first, so each
     must be a body the model accepts (tests/test_examples.py validates every one)."""
-    return SQLModelConfig(extra="forbid", json_schema_extra={"examples": list(examples)})
+    return SQLModelConfig(
+        extra="forbid", use_attribute_docstrings=True, json_schema_extra={"examples": list(examples)}
+    )
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list, in the list's stable order."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
     items: list[T]
+    """The records on this page (at most `limit`)."""
     total: int
+    """How many records match the filters in all, across every page."""
     limit: int
+    """The page size asked for (default 50, at most 200)."""
     offset: int
+    """How many matching records come before this page."""
 
 
-WriteOutcome = Literal["created", "updated", "unchanged"]
+WriteOutcome = Annotated[
+    Literal["created", "updated", "unchanged"],
+    Values(
+        "What a write did to the record.",
+        {
+            "created": "No record had this id or external id: a new record was made.",
+            "updated": "The record existed and at least one field changed (its version went up).",
+            "unchanged": "The record already held exactly these values: nothing was written.",
+        },
+    ),
+]
 
 
-# How serious an incident is, and how serious a compliance rule's failure is: one scale for both. (No
-# docstring: it would become the spec's description of the incidents' field.)
-class Severity(StrEnum):
+class Severity(DescribedEnum):
+    """How serious an incident is, or how serious a compliance rule's failure is: one scale for both, in
+    rising order.
+
+    - low: a minor lapse with no harm likely (a filter letting one unsuitable site through).
+    - medium: a breach of the policy that needs action but put nobody at immediate risk.
+    - high: harm done or likely (an image used against a withdrawn consent); act the same day.
+    - critical: a child at risk of serious harm (grooming, abuse): the safeguarding lead acts at once and
+      outside agencies may be involved."""
+
     low = "low"
     medium = "medium"
     high = "high"

@@ -25,7 +25,7 @@ from api.idempotency.middleware import IdempotencyMiddleware
 from api.limits import BodySizeLimit
 from api.problem_types import router as problem_types_router
 from api.problems import declare_problem_codes
-from api.router import api_router
+from api.router import api_router, describe_parameters
 from api.security_headers import SecurityHeaders
 
 DESCRIPTION = """
@@ -90,6 +90,7 @@ def declare_idempotency_key(app: FastAPI) -> None:
             if path.startswith(IDEMPOTENCY_PREFIX) and post is not None:
                 post.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY_PARAMETER))
         declare_problem_codes(schema, idempotent_prefix=IDEMPOTENCY_PREFIX)
+        describe_parameters(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -7,14 +7,15 @@ against the request's own address, so no outside host is named); `GET` on it ans
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import Any
+
+from api.described import DescribedEnum
 
 PROBLEMS_PATH = "/api/v1/problems"
 PROBLEM_JSON = "application/problem+json"
 
 
-class ProblemCode(StrEnum):
+class ProblemCode(DescribedEnum):
     """A problem document's machine-readable `code`; `GET /api/v1/problems/{code}` gives its status, title
     and meaning."""
 
@@ -30,6 +31,11 @@ class ProblemCode(StrEnum):
         member._value_ = value
         member.status, member.summary, member.description = status, summary, description
         return member
+
+    @classmethod
+    def value_descriptions(cls) -> dict[str, str]:
+        """Each code's meaning, for the spec's `x-enum-descriptions` (api/described.py)."""
+        return {code.value: code.description for code in cls}
 
     @property
     def type_uri(self) -> str:

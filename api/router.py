@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 
 from api.accounts.api_key_router import router as api_key_router
@@ -17,6 +19,7 @@ from api.consents.router import participant_router as participant_consents_route
 from api.consents.router import router as consents_router
 from api.controls.router import controls_router, technologies_router
 from api.declarations.router import router as declarations_router
+from api.demo import ids
 from api.errors import COMMON_ERRORS
 from api.groups.router import router as groups_router
 from api.identities.router import router as identities_router
@@ -60,3 +63,60 @@ api_router.include_router(changes_router, prefix="/changes", tags=["changes"])
 api_router.include_router(webhooks_router, prefix="/webhooks", tags=["webhooks"])
 api_router.include_router(controls_router, prefix="/controls", tags=["controls"])
 api_router.include_router(technologies_router, prefix="/technologies", tags=["controls"])
+
+# Each path parameter, and each query parameter a route declares without a description of its own, as the
+# spec describes it; a path parameter's example is a record of the demo (api/demo/ids.py), so "Try it out"
+# finds it in `make run`'s data.
+PARAMETERS: dict[str, tuple[str, object | None]] = {
+    "group_id": ("The online group's id", ids.YOUNG_PRODUCERS),
+    "staff_id": ("The member of staff's id", ids.TOM_HALLETT),
+    "participant_id": ("The young person's id", ids.LENA_JESSOP),
+    "membership_id": ("The membership's id", ids.LENA_IN_YOUNG_PRODUCERS),
+    "consent_id": ("The consent's id", ids.JAYDEN_COMMUNICATION),
+    "incident_id": ("The incident's id", ids.PERSONAL_ACCOUNT_INCIDENT),
+    "user_id": ("The user account's id", ids.TOM_HALLETT_ACCOUNT),
+    "identity_id": ("The platform identity's id", ids.PRIYA_DISCORD_HANDLE),
+    "roster_id": ("The uploaded member list's id", ids.BEAT_LAB_ROSTER),
+    "roster_entry_id": ("The member list entry's id", ids.BEAT_LAB_UNKNOWN_ENTRY),
+    "control_id": ("The control's id", ids.SECURITY_REVIEW_CONTROL),
+    "technology_id": ("The technology's id", ids.SOUNDTRAP),
+    "external_id": ("The CRM's own id for the record (unique per kind of record)", None),
+    "key_id": ("The API key's id", None),
+    "webhook_id": ("The webhook endpoint's id", None),
+    "waiver_id": ("The compliance waiver's id", None),
+    "entry_id": ("The chronology entry's id", None),
+    "version_number": ("The policy version's number (1, 2, 3 ... in publication order)", None),
+    "code": ("A problem code (the `code` of a problem document)", None),
+    # Query parameters of the compliance routes, which describe the others they take themselves.
+    "platform": ("Only groups on this platform", None),
+    "interval": ("The step between points: week or month", None),
+    "rule_id": ("Only waivers of this rule (a group rule's id, e.g. GRP-PERIODIC-REVIEW)", None),
+}
+# The sign-in form (OAuth 2.0's password grant, RFC 6749 section 4.3), as Swagger UI's Authorize fills it.
+SIGN_IN_FORM = {
+    "grant_type": "Always `password` when sent",
+    "username": "The email address you sign in with",
+    "password": "Your password",
+    "scope": "Not used: what you may do follows from your role",
+    "client_id": "Not used",
+    "client_secret": "Not used",
+}
+
+
+def describe_parameters(schema: dict[str, Any]) -> None:
+    """Describe, in the generated spec, every parameter left undescribed by its route (see `PARAMETERS`),
+    give each path parameter its demo example, and describe the sign-in form's fields."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                found = PARAMETERS.get(parameter["name"])
+                if found is None:
+                    continue
+                description, example = found
+                parameter.setdefault("description", description)
+                if parameter["in"] == "path" and example is not None:
+                    parameter.setdefault("example", str(example))
+    form = schema["components"]["schemas"].get("Body_sign_in", {}).get("properties", {})
+    for name, description in SIGN_IN_FORM.items():
+        if name in form:
+            form[name]["description"] = description

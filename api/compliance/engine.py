@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from api.common import in_force
 from api.compliance.models import Status
 from api.compliance.rules.base import Evidence, Outcome, Result, Rule, S, Severity, StaffRule
 from api.compliance.snapshot import PolicyFacts, StaffSnapshot
+from api.described import DescribedEnum
 from api.policy.clauses import Clause
 
 
@@ -31,9 +31,12 @@ class WaiverFacts:
         return in_force(self.granted_on, end, on)
 
 
-class Precision(StrEnum):
+class Precision(DescribedEnum):
     """How exactly a day shown is meant: the day itself, or some day in the calendar month beginning on it
-    (a day a caller may not know exactly, since it could be a young person's birthday)."""
+    (a day a caller may not know exactly, since it could be a young person's birthday).
+
+    - day: the day shown is the day.
+    - month: the day shown is the first of its month; the day meant is some day in that month."""
 
     day = "day"
     month = "month"

@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +29,7 @@ from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules.base import Outcome
 from api.db import utcnow
+from api.described import DescribedEnum
 from api.errors import NotFound, Unprocessable
 from api.groups.models import Group
 
@@ -40,7 +40,13 @@ BAD = (Outcome.fail, Outcome.warn)
 MAX_POINTS = 120
 
 
-class Interval(StrEnum):
+class Interval(DescribedEnum):
+    """The step between points of an organisation's compliance history.
+
+    - week: a point every 7 days from the first day asked for.
+    - month: a point on the same day of each month from the first day asked for (the month's last day
+      where it is shorter)."""
+
     week = "week"
     month = "month"
 

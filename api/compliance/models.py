@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -19,9 +18,17 @@ from sqlmodel import JSON, Field, SQLModel
 from api import clock
 from api.common import Day, Flag, NonBlank, Whole, forbid_extra, in_force
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
+from api.described import DescribedEnum
 
 
-class Status(StrEnum):
+class Status(DescribedEnum):
+    """A compliance status: of a group, a member of staff or the organisation, on a day.
+
+    - compliant: no rule fails and none warns (waived failures aside).
+    - at_risk: no rule fails, but at least one warns (something falls due soon, or needs a person's
+      check).
+    - non_compliant: at least one rule fails that is not waived."""
+
     compliant = "compliant"
     at_risk = "at_risk"
     non_compliant = "non_compliant"

@@ -17,13 +17,17 @@ from sqlmodel import Field, SQLModel
 
 from api.common import Day, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
+from api.described import DESCRIBED
 from api.groups.models import Platform
 from api.identities.normalise import IdentityKind
 
 
 class IdentityBase(SQLModel):
+    model_config = DESCRIBED
     staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id", index=True)
+    """The member of staff it belongs to; give exactly one of staff_id and participant_id."""
     participant_id: uuid.UUID | None = Field(default=None, foreign_key="participant.id", index=True)
+    """The young person it belongs to; give exactly one of staff_id and participant_id."""
     platform: Platform | None = Field(
         default=None,
         sa_type=enum_type(Platform),
@@ -31,6 +35,7 @@ class IdentityBase(SQLModel):
         "match on every platform",
     )
     kind: IdentityKind = Field(sa_type=enum_type(IdentityKind))
+    """What kind of identifier it is."""
     value: str = Field(min_length=1, max_length=500, description="As the platform shows it")
 
 
@@ -86,11 +91,16 @@ class IdentityEnd(SQLModel):
 
 class IdentityPublic(IdentityBase):
     id: uuid.UUID
+    """The identity's id."""
     ended_on: date | None
+    """The first day the person no longer used it; null while in use."""
     verified_at: datetime | None = Field(
         description="When a coordinator recorded or verified it; null for a member of staff's own claim "
         "not yet verified (it matches no roster entry until it is)"
     )
     created_at: datetime
+    """When it was recorded (UTC, ISO 8601)."""
     updated_at: datetime
+    """When it last changed (UTC, ISO 8601)."""
     version: int
+    """The record's version, raised by one on every change; send it as If-Match to update."""

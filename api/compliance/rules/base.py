@@ -6,26 +6,39 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Generic, TypeVar
 
-# One scale for incidents and rules; importers of it here keep working.
 from api.common import Severity as Severity
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.consents.logic import allows, decide
+
+# One scale for incidents and rules; importers of it here keep working.
+from api.described import DescribedEnum
 from api.policy.clauses import Clause
 
 
-class Outcome(StrEnum):
+class Outcome(DescribedEnum):
+    """What one rule found for one subject on a day.
+
+    - pass: the rule holds.
+    - fail: the rule is broken: counts against the status (non_compliant) unless waived.
+    - warn: not broken yet, but needs attention (at_risk).
+    - not_applicable: the rule does not apply here (another platform, no young members, a policy version
+      without its sentence)."""
+
     pass_ = "pass"
     fail = "fail"
     warn = "warn"
     not_applicable = "not_applicable"
 
 
-class Subject(StrEnum):
+class Subject(DescribedEnum):
     """What a rule judges: a group, a member of staff, or the organisation (the API calls it the rule's
-    `scope`; "scope" in the code is only an API key's)."""
+    `scope`; "scope" in the code is only an API key's).
+
+    - group: one online group.
+    - staff: one member of staff.
+    - organisation: the organisation as a whole."""
 
     group = "group"
     staff = "staff"
