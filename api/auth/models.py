@@ -50,8 +50,8 @@ class UserPublic(SQLModel):
 class UserCreate(SQLModel):
     model_config = forbid_extra(
         {
-            "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
-            "email": "leah.marchant@riverbankmusic.org.uk",
+            "staff_id": "a1636e83-711b-4de8-b849-85288ffbc2b5",
+            "email": "callum.reid@riverbankmusic.org.uk",
             "role": "staff",
             "password": "a first passphrase to change",
         }
@@ -78,7 +78,7 @@ class UserUpdate(Patch):
 class PasswordChange(SQLModel):
     model_config = forbid_extra(
         {
-            "current_password": "the password you signed in with",
+            "current_password": "riverbank-coordinator-demo",
             "new_password": "four words: violin river lantern",
         }
     )

@@ -129,7 +129,7 @@ class ConsentCreate(ConsentBase):
 
     model_config = forbid_extra(
         {
-            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "participant_id": "bb6bbc4f-db9a-45ae-b169-24a562179a1f",
             "kind": "image_use",
             "purposes": ["website", "social_media"],
             "given_by": "parent_carer",
@@ -154,7 +154,7 @@ class ConsentUpsert(ConsentBase):
 
     model_config = forbid_extra(
         {
-            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "participant_id": "bb6bbc4f-db9a-45ae-b169-24a562179a1f",
             "kind": "image_use",
             "purposes": ["website", "social_media"],
             "given_by": "parent_carer",
@@ -178,7 +178,7 @@ class ConsentUpsert(ConsentBase):
 
 class ConsentWithdraw(SQLModel):
     model_config = forbid_extra(
-        {"withdrawn_on": "2025-11-10", "reason": "The carer asked by email that photos are no longer used"}
+        {"withdrawn_on": "2026-11-30", "reason": "The carer asked by email that photos are no longer used"}
     )
     withdrawn_on: Day
     """The first day the consent no longer holds (exclusive); not before given_on."""
@@ -290,8 +290,8 @@ class ConsentChecksRequest(SQLModel):
     model_config = forbid_extra(
         {
             "participant_ids": [
-                "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
-                "7f4b2d8e-3c1a-4e6f-9b0d-2a5c8e1f4d73",
+                "bb6bbc4f-db9a-45ae-b169-24a562179a1f",
+                "90d7e899-087d-47c1-b4f2-7db1799536db",
             ],
             "kind": "image_use",
             "purpose": "social_media",

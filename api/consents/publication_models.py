@@ -23,7 +23,7 @@ class PublicationCheckRequest(SQLModel):
             "text": "<p>What a night at the winter concert! <b>Kit Fairbrook</b> (14) played her first solo."
             " Photos from Kit's mum: joanne.fairbrook@example.org, 07700&nbsp;900123.</p>",
             "content_type": "text/html",
-            "pictured_participant_ids": ["1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56"],
+            "pictured_participant_ids": ["90d7e899-087d-47c1-b4f2-7db1799536db"],
             "purpose": "website",
         }
     )

@@ -40,7 +40,7 @@ class Control(Timestamped, table=True):
 
 
 class ControlUpdate(Patch):
-    model_config = forbid_extra({"owner_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34", "cadence_days": 90})
+    model_config = forbid_extra({"owner_id": "30d74e8d-46e1-47f2-abf4-1e5bee592529", "cadence_days": 90})
     NOT_NULL: ClassVar[frozenset[str]] = frozenset({"cadence_days", "warn_within_days"})
     owner_id: uuid.UUID | None = Field(default=None, description="A current member of staff (null: none)")
     cadence_days: Whole | None = Field(default=None, ge=1, le=730)

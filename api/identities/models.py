@@ -61,13 +61,13 @@ class PlatformIdentity(IdentityBase, Timestamped, table=True):
 class IdentityCreate(IdentityBase):
     model_config = forbid_extra(
         {
-            "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
+            "staff_id": "30d74e8d-46e1-47f2-abf4-1e5bee592529",
             "platform": "facebook_group",
             "kind": "handle",
-            "value": "https://www.facebook.com/leah.marchant.music",
+            "value": "https://www.facebook.com/tom.hallett.music",
         },
         {
-            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "participant_id": "bb6bbc4f-db9a-45ae-b169-24a562179a1f",
             "kind": "phone",
             "value": "07700 900123",
         },
@@ -85,7 +85,7 @@ class IdentityCreate(IdentityBase):
 
 
 class IdentityEnd(SQLModel):
-    model_config = forbid_extra({"ended_on": "2026-01-05"})
+    model_config = forbid_extra({"ended_on": "2026-11-30"})
     ended_on: Day = Field(description="The first day the person no longer uses this identity")
 
 

@@ -48,13 +48,13 @@ class NotificationCreate(SQLModel):
 
     model_config = forbid_extra(
         {
-            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
-            "informed_name": "Joanne Fairbrook",
+            "participant_id": "5e4456e6-aede-4a2e-9eb8-70aced3466f6",
+            "informed_name": "Alison Wragg",
             "method": "phone",
-            "informed_at": "2025-11-15T10:20:00Z",
+            "informed_at": "2026-11-19T10:20:00Z",
         },
         {
-            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "participant_id": "5e4456e6-aede-4a2e-9eb8-70aced3466f6",
             "not_informed_reason": "Advised by the LADO not to inform the carer while enquiries continue",
         },
     )

@@ -135,12 +135,12 @@ class IncidentCreate(IncidentBase):
             "category": "personal_account_contact",
             "severity": "medium",
             "occurred_at": "2025-11-14T19:45:00Z",
-            "group_id": "5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10",
+            "group_id": "e8f2448c-e573-4518-9a53-4dfd9a4c20fc",
             "summary": "A young person was messaged about rehearsal times from a leader's personal account",
             "details": "The young person showed the message to another leader at the next session. The "
             "message itself was about rehearsal times; nothing else was said.",
-            "participant_ids": ["1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56"],
-            "staff_ids": ["c2e8b4d6-1a3f-4b9e-8d7c-5f0a2e6b9c41"],
+            "participant_ids": ["bb6bbc4f-db9a-45ae-b169-24a562179a1f"],
+            "staff_ids": ["db515799-a6c3-4831-b689-0ed547403508"],
             "rule_ids": ["STF-OFFICIAL-EMAIL"],
         }
     )
@@ -261,7 +261,7 @@ class IncidentPublic(IncidentBase):
 
 class TransitionCreate(SQLModel):
     model_config = forbid_extra(
-        {"to_status": "triaged", "reason": "Read by the e-safety coordinator: no immediate risk to anyone"},
+        {"to_status": "action_taken", "reason": "The repost was reported to the platform and taken down"},
         {
             "to_status": "closed",
             "reason": "Actions complete and the carer informed",

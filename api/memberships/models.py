@@ -77,16 +77,16 @@ class Membership(MembershipBase, Timestamped, table=True):
 class MembershipCreate(MembershipBase):
     model_config = forbid_extra(
         {
-            "group_id": "5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10",
-            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "group_id": "e8f2448c-e573-4518-9a53-4dfd9a4c20fc",
+            "participant_id": "90d7e899-087d-47c1-b4f2-7db1799536db",
             "role": "member",
-            "started_on": "2025-09-08",
+            "started_on": "2026-11-02",
         },
         {
-            "group_id": "5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10",
-            "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
+            "group_id": "e8f2448c-e573-4518-9a53-4dfd9a4c20fc",
+            "staff_id": "db515799-a6c3-4831-b689-0ed547403508",
             "role": "admin",
-            "started_on": "2025-09-08",
+            "started_on": "2026-11-02",
         },
     )
 
@@ -108,7 +108,7 @@ class MembershipUpdate(Patch):
 
 class MembershipEnd(SQLModel):
     model_config = forbid_extra(
-        {"ended_on": "2025-07-25", "end_reason": "Left the project at the end of term"}
+        {"ended_on": "2026-11-30", "end_reason": "Left the project at the end of term"}
     )
     ended_on: Day
     """The first day they are no longer in the group (exclusive: the day they were removed)."""

@@ -184,7 +184,7 @@ class RosterUpload(SQLModel):
 
 class ResolutionIn(SQLModel):
     model_config = forbid_extra(
-        {"resolution": "identified", "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34"},
+        {"resolution": "identified", "participant_id": "4ab4661c-0678-4eb0-998b-95bc7439bab9"},
         {"resolution": "removed", "removed_on": "2026-11-30"},
         {"resolution": "confirmed"},
     )
