@@ -289,14 +289,17 @@ WriteOutcome = Annotated[
 
 
 class Severity(DescribedEnum):
-    """How serious an incident is, or how serious a compliance rule's failure is: one scale for both, in
+    """How serious an incident is, or how much a compliance rule's failure matters: one scale for both, in
     rising order.
 
-    - low: a minor lapse with no harm likely (a filter letting one unsuitable site through).
-    - medium: a breach of the policy that needs action but put nobody at immediate risk.
-    - high: harm done or likely (an image used against a withdrawn consent); act the same day.
-    - critical: a child at risk of serious harm (grooming, abuse): the safeguarding lead acts at once and
-      outside agencies may be involved."""
+    - low: minor: an incident with no harm likely (a filter letting one unsuitable site through); a gap in
+      the records rather than in the safeguards.
+    - medium: a breach of the policy that needs action, with nobody at immediate risk.
+    - high: harm done or likely to a young person, or a safeguard missing; act the same day. A high or
+      critical incident needs each involved young person's parent or carer informed within the policy
+      settings' parent_notification_days.
+    - critical: a child at risk of serious harm (grooming, abuse), or a safeguard whose absence exposes
+      children now; act at once."""
 
     low = "low"
     medium = "medium"
