@@ -49,7 +49,8 @@ def _migrate(args: argparse.Namespace) -> int:
 def _openapi(args: argparse.Namespace) -> int:
     from api.main import create_app
 
-    text = json.dumps(create_app().openapi(), indent=2, sort_keys=True) + "\n"
+    # In the order the app serves it (not sorted): properties and examples in the models' field order.
+    text = json.dumps(create_app().openapi(), indent=2) + "\n"
     if args.output:
         Path(args.output).write_text(text)
     else:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from fastapi import Depends, Query, Request, Response
@@ -28,6 +26,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import SQLModel
 from sqlmodel._compat import SQLModelConfig
 
+from api.described import DescribedEnum, Values
 from api.errors import Unprocessable
 
 T = TypeVar("T")
@@ -213,6 +212,9 @@ class Patch(SQLModel):
     be null to clear them. tests/test_strict_input.py checks `NOT_NULL` against the table's columns."""
 
     NOT_NULL: ClassVar[frozenset[str]] = frozenset()
+    # The models whose fields these are (the create or public shape): a field described by neither its own
+    # docstring nor Field(description=...) is described as there, so each meaning is written once.
+    DESCRIBED_BY: ClassVar[tuple[type[BaseModel], ...]] = ()
 
     @field_validator("*")
     @classmethod
@@ -227,6 +229,14 @@ class Patch(SQLModel):
     ) -> JsonSchemaValue:
         schema = super().__get_pydantic_json_schema__(core_schema, handler)
         properties = handler.resolve_ref_schema(schema)["properties"]
+        for name, field in properties.items():
+            if "description" in field:
+                continue
+            for model in cls.DESCRIBED_BY:
+                info = model.model_fields.get(name)
+                if info is not None and info.description:
+                    field["description"] = f"{info.description} Left out: unchanged."
+                    break
         for name in cls.NOT_NULL:
             field = properties[name]
             branches = [b for b in field.pop("anyOf", []) if b.get("type") != "null"]
@@ -240,72 +250,68 @@ class Patch(SQLModel):
 
 
 # Inputs reject unknown fields, so a typo in a field name is an error rather than silently ignored.
-FORBID_EXTRA = SQLModelConfig(extra="forbid")
+# Attribute docstrings (the string under a field) are the field's description in the spec (api/described.py).
+FORBID_EXTRA = SQLModelConfig(extra="forbid", use_attribute_docstrings=True)
 
 
 def forbid_extra(*examples: dict[str, Any]) -> SQLModelConfig:
     """FORBID_EXTRA with examples for the schema: Swagger UI's "Try it out" starts from the first, so each
     must be a body the model accepts (tests/test_examples.py validates every one)."""
-    return SQLModelConfig(extra="forbid", json_schema_extra={"examples": list(examples)})
+    return SQLModelConfig(
+        extra="forbid", use_attribute_docstrings=True, json_schema_extra={"examples": list(examples)}
+    )
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list, in the list's stable order."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
     items: list[T]
+    """The records on this page (at most `limit`)."""
     total: int
+    """How many records match the filters in all, across every page."""
     limit: int
+    """The page size asked for (default 50, at most 200)."""
     offset: int
+    """How many matching records come before this page."""
 
 
-WriteOutcome = Literal["created", "updated", "unchanged"]
+WriteOutcome = Annotated[
+    Literal["created", "updated", "unchanged"],
+    Values(
+        "What a write did to the record.",
+        {
+            "created": "No record had this id or external id: a new record was made.",
+            "updated": "The record existed and at least one field changed (its version went up).",
+            "unchanged": "The record already held exactly these values: nothing was written.",
+        },
+    ),
+]
 
 
-def value_descriptions(descriptions: Mapping[str, str], *, summary: str | None = None) -> Any:
-    """An enum's `__get_pydantic_json_schema__` (assign it in the class body): the spec says what each value
-    means, as `x-enum-descriptions` (one a value, in the enum's order, as generators such as
-    openapi-generator read them) and as a list under the enum's description (what Swagger UI shows).
-    `summary` is the enum's description (default its docstring). A value without a description raises
-    when the spec is built, so a new member cannot go undescribed."""
+class Severity(DescribedEnum):
+    """How serious: one scale for an incident and for a compliance rule's failure, in rising order.
 
-    def hook(cls: type[StrEnum], core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        schema = handler(core_schema)
-        target = handler.resolve_ref_schema(schema)
-        values = [member.value for member in cls]
-        missing = [v for v in values if not descriptions.get(v)]
-        if missing or set(descriptions) - set(values):
-            raise ValueError(f"{cls.__name__}: describe exactly its values (missing {missing})")
-        # Built afresh from the docstring each time, so a schema built twice does not list the values twice.
-        intro = summary or inspect.cleandoc(cls.__doc__ or "")
-        target["description"] = intro + "\n\n" + "\n".join(f"- `{v}`: {descriptions[v]}" for v in values)
-        target["x-enum-descriptions"] = [descriptions[v] for v in values]
-        return schema
+    - low: the least serious. An incident: no harm likely (a filter letting one unsuitable site through). A
+      rule: a record or a refresher is out of date (e-safety training, a risk assessment's privacy check,
+      the policy on display).
+    - medium: an incident: a breach of the policy that needs action, with nobody at immediate risk. A rule:
+      a safeguard is missing or lapsed (a review overdue, a code of conduct unsigned, a declaration not
+      made, someone past the group's age range).
+    - high: serious. An incident: harm done or likely to a young person; act the same day; its young
+      people's parents or carers must be informed within the policy's `parent_notification_days`, and while
+      open it makes its group's GRP-OPEN-SERIOUS-INCIDENT warn. A rule: a setting or consent that protects
+      young people is wrong (a group not closed, too few staff admins, no image consent, no risk
+      assessment).
+    - critical: the most serious. An incident: a child at risk of serious harm (grooming, abuse); act at
+      once; parents or carers informed as for `high`. A rule: someone who should not reach young people can
+      (departed staff still in a group, a person nobody has identified on a platform's member list, no
+      e-safety coordinator)."""
 
-    return classmethod(hook)
-
-
-# How serious an incident is, and how serious a compliance rule's failure is: one scale for both.
-class Severity(StrEnum):
     low = "low"
     medium = "medium"
     high = "high"
     critical = "critical"
-
-    __get_pydantic_json_schema__ = value_descriptions(
-        {
-            "low": "The least serious. A rule: a record or a refresher is out of date (e-safety training, a "
-            "risk assessment's privacy check, the policy on display).",
-            "medium": "A rule: a safeguard is missing or lapsed (a review overdue, a code of conduct "
-            "unsigned, a declaration not made, someone past the group's age range).",
-            "high": "Serious. An incident: its young people's parents or carers must be informed within the "
-            "policy's `parent_notification_days` (overdue otherwise), and while open it makes its group's "
-            "GRP-OPEN-SERIOUS-INCIDENT warn. A rule: a setting or consent that protects young people is "
-            "wrong (a group not closed, too few staff admins, no image consent, no risk assessment).",
-            "critical": "The most serious. An incident: as `high`. A rule: someone who should not reach "
-            "young people can (departed staff still in a group, a person nobody has identified on a "
-            "platform's member list, no e-safety coordinator).",
-        },
-        summary="How serious: one scale for an incident and for a compliance rule's failure (`low` to "
-        "`critical`, in that order).",
-    )
 
 
 class WriteReceipt(BaseModel):

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.db import get_engine
+from api.described import DESCRIBED
 from api.errors import problem, problem_response
 from api.migrations import current_revision, head_revision
 from api.problems import ProblemCode
@@ -14,14 +15,21 @@ router = APIRouter(tags=["health"])
 
 
 class Health(BaseModel):
+    model_config = DESCRIBED
     status: str
+    """Always "ok": the process is up and answering."""
 
 
 class Ready(BaseModel):
+    model_config = DESCRIBED
     status: str
+    """"ready": the database answers and its migrations are at head."""
     database: str
+    """The database kind: sqlite or postgresql."""
     revision: str | None
+    """The migration the database is at; null for an empty database."""
     head: str
+    """The latest migration this code knows."""
 
 
 @router.get("/health", response_model=Health, summary="Alive")

@@ -26,7 +26,7 @@ from api.limits import BodySizeLimit
 from api.problem_types import router as problem_types_router
 from api.problems import declare_problem_codes
 from api.request_context import Observer, RequestContext
-from api.router import api_router
+from api.router import api_router, describe_parameters, order_examples
 from api.security_headers import SecurityHeaders
 
 DESCRIPTION = """
@@ -91,6 +91,8 @@ def declare_idempotency_key(app: FastAPI) -> None:
             if path.startswith(IDEMPOTENCY_PREFIX) and post is not None:
                 post.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY_PARAMETER))
         declare_problem_codes(schema, idempotent_prefix=IDEMPOTENCY_PREFIX)
+        describe_parameters(schema)
+        order_examples(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
-from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -18,11 +17,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.types import Scope
 
+from api.described import DescribedEnum
+
 PROBLEMS_PATH = "/api/v1/problems"
 PROBLEM_JSON = "application/problem+json"
 
 
-class ProblemCode(StrEnum):
+class ProblemCode(DescribedEnum):
     """A problem document's machine-readable `code`; `GET /api/v1/problems/{code}` gives its status, title
     and meaning."""
 
@@ -40,13 +41,9 @@ class ProblemCode(StrEnum):
         return member
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
-        # Each code's meaning beside it in the spec, as every enum's values are described
-        # (`x-enum-descriptions`, api.common.value_descriptions, which this kernel module cannot import).
-        schema = handler(core_schema)
-        target = handler.resolve_ref_schema(schema)
-        target["x-enum-descriptions"] = [member.description for member in cls]
-        return schema
+    def value_descriptions(cls) -> dict[str, str]:
+        """Each code's meaning, for the spec's `x-enum-descriptions` (api/described.py)."""
+        return {code.value: code.description for code in cls}
 
     @property
     def type_uri(self) -> str:
@@ -348,7 +345,7 @@ class Problem(BaseModel):
         description="This occurrence (RFC 9457 section 3.1.5): the path of the request answered, without its "
         "query string (a URI reference relative to the request's address); a `urn:uuid:` where no request "
         "path is known",
-        examples=["/api/v1/staff/5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10"],
+        examples=["/api/v1/groups/83ee50c5-f38f-44f4-99b9-822eb2c018d1/compliance"],  # the demo's Beat Lab
     )
     code: ProblemCode = Field(description="What kind of problem it is (`GET /api/v1/problems/{code}`)")
     errors: list[FieldError] | None = Field(

@@ -30,8 +30,9 @@ os.environ["DATABASE_URL"] = DB_URL
 
 from api import clock  # noqa: E402
 from api.auth.roles import Role  # noqa: E402
-from api.db import get_engine, get_session  # noqa: E402
+from api.db import get_engine  # noqa: E402
 from api.main import create_app  # noqa: E402
+from tests.kit.apps import use_session  # noqa: E402
 from tests.kit.auth import Actor, make_actor, make_api_key  # noqa: E402
 from tests.kit.clock import LONDON_JUST_AFTER_MIDNIGHT, FixedClock  # noqa: E402
 
@@ -69,17 +70,7 @@ def session(connection: Connection) -> Iterator[Session]:
 @pytest.fixture
 def app(session: Session) -> Iterator[FastAPI]:
     application = create_app()
-
-    def _session() -> Iterator[Session]:
-        try:
-            yield session
-        except Exception:
-            # As in production, where a request's session closes on an error and what it had not committed
-            # is rolled back (on PostgreSQL the failed statement must be rolled back before the next one).
-            session.rollback()
-            raise
-
-    application.dependency_overrides[get_session] = _session
+    use_session(application, session)
     yield application
     application.dependency_overrides.clear()
 

@@ -39,6 +39,7 @@ KERNEL = frozenset(
         "crud",
         "idempotency",
         "common",
+        "described",
         "clock",
         "config",
         "events",

@@ -77,7 +77,7 @@ def test_request_bodies_were_found() -> None:
 
 @pytest.mark.parametrize(("method", "path", "op"), WITH_BODY, ids=[f"{m} {p}" for m, p, _ in WITH_BODY])
 def test_request_body_has_an_example(method: str, path: str, op: dict[str, Any]) -> None:
-    # "Try it out" starts from the example; tests/test_examples.py checks each one is accepted.
+    # "Try it out" starts from the example; tests/test_spec_examples.py checks each one is accepted.
     for media_type, media in op["requestBody"]["content"].items():
         schema = _schema(media["schema"])
         examples = media.get("examples") or schema.get("examples")

@@ -32,9 +32,11 @@ def list_users(
     session: SessionDep,
     _: Admin,
     paging: PageDep,
-    role: Role | None = None,
-    is_active: QueryFlag | None = None,
-    staff_id: uuid.UUID | None = None,
+    role: Annotated[Role | None, Query(description="Only accounts with this role")] = None,
+    is_active: Annotated[
+        QueryFlag | None, Query(description="true: only enabled accounts; false: only disabled ones")
+    ] = None,
+    staff_id: Annotated[uuid.UUID | None, Query(description="The account of this member of staff")] = None,
     q: Annotated[str | None, Query(max_length=254, description="Part of an email")] = None,
 ) -> Page[User]:
     """Every sign-in account, ordered by email."""

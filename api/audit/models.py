@@ -11,6 +11,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import JSON, Field, SQLModel
 
 from api.db import UTCDateTime, utcnow
+from api.described import DESCRIBED
 
 
 class next_audit_seq(FunctionElement[int]):  # noqa: N801 - named like the SQL functions it stands for
@@ -67,12 +68,23 @@ class AuditEvent(SQLModel, table=True):
 
 
 class AuditEventPublic(SQLModel):
+    model_config = DESCRIBED
     id: uuid.UUID
+    """The event's id."""
     occurred_at: datetime
+    """When it happened (UTC, ISO 8601)."""
     actor_type: str
+    """Who acted: user, api_key, system or anonymous."""
     actor_id: uuid.UUID | None
+    """The user or API key that acted; null for the system or an anonymous caller."""
     actor_label: str | None
+    """The actor's email address or key name, as it was then."""
     action: str
+    """What was done, as entity.verb (for example group.update, user.sign_in)."""
     entity_type: str | None
+    """The kind of record acted on, if any."""
     entity_id: uuid.UUID | None
+    """The record acted on, if any."""
     changes: dict[str, Any]
+    """What changed: {field: {"before": old, "after": new}}; a child's personal details and free text are
+    never written here (only that they changed)."""

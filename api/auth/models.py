@@ -12,6 +12,7 @@ from sqlmodel import JSON, Field, SQLModel
 from api.auth.roles import ApiKeyScope, Role
 from api.common import Flag, Patch, Whole, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type
+from api.described import DESCRIBED
 
 
 class User(Timestamped, table=True):
@@ -29,46 +30,62 @@ class User(Timestamped, table=True):
 
 
 class UserPublic(SQLModel):
+    model_config = DESCRIBED
     id: uuid.UUID
+    """The user account's id."""
     staff_id: uuid.UUID
+    """The staff record the account signs in for (one account per member of staff)."""
     email: str
+    """The address the user signs in with."""
     role: Role
+    """What the account may do."""
     is_active: Flag
+    """Whether it may sign in; a disabled account's tokens stop working at once."""
     last_login_at: datetime | None
+    """When it last signed in (UTC, ISO 8601); null if never."""
     created_at: datetime
+    """When it was created (UTC, ISO 8601)."""
 
 
 class UserCreate(SQLModel):
     model_config = forbid_extra(
         {
-            "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
-            "email": "leah.marchant@riverbankmusic.org.uk",
+            "staff_id": "a1636e83-711b-4de8-b849-85288ffbc2b5",
+            "email": "callum.reid@riverbankmusic.org.uk",
             "role": "staff",
             "password": "a first passphrase to change",
         }
     )
     staff_id: uuid.UUID
+    """The staff record the account is for; that member of staff must be current and have no account yet."""
     email: EmailStr
+    """The address to sign in with (unique)."""
     role: Role
+    """What the account may do (not integration)."""
     password: str = Field(min_length=12, max_length=256)
+    """The first password, 12 to 256 characters; the user should change it after signing in."""
 
 
 class UserUpdate(Patch):
     model_config = forbid_extra({"is_active": False}, {"role": "coordinator"})
     NOT_NULL: ClassVar[frozenset[str]] = frozenset({"role", "is_active"})
     role: Role | None = None
+    """What the account may do; changing it ends the user's current tokens. Left out: unchanged."""
     is_active: Flag | None = None
+    """false disables the account (its tokens stop at once); true enables it again. Left out: unchanged."""
 
 
 class PasswordChange(SQLModel):
     model_config = forbid_extra(
         {
-            "current_password": "the password you signed in with",
+            "current_password": "riverbank-coordinator-demo",
             "new_password": "four words: violin river lantern",
         }
     )
     current_password: str = Field(max_length=256)
+    """The password the user signs in with now."""
     new_password: str = Field(min_length=12, max_length=256)
+    """The new password, 12 to 256 characters; every token issued before stops working."""
 
 
 class ScopeList(TypeDecorator[list[ApiKeyScope]]):
@@ -107,7 +124,9 @@ class ApiKeyCreate(SQLModel):
         {"name": "Term census", "scopes": ["read"], "expires_at": "2027-03-31T17:00:00Z"},
     )
     name: str = Field(min_length=1, max_length=200)
+    """What the key is for (for example "CRM nightly sync")."""
     scopes: list[ApiKeyScope] = Field(min_length=1)
+    """What the key may do (at least one scope)."""
     expires_at: AwareDatetime | None = Field(
         default=None, description="When the key stops working by itself (a timestamp with its offset)"
     )
@@ -124,19 +143,28 @@ class ApiKeyRotate(SQLModel):
 
 
 class ApiKeyPublic(SQLModel):
+    model_config = DESCRIBED
     id: uuid.UUID
+    """The key's id."""
     name: str
+    """What the key is for."""
     prefix: str
+    """The key's first characters, to recognise it; the key itself is never shown again."""
     scopes: list[ApiKeyScope]
+    """What the key may do."""
     created_by_id: uuid.UUID | None = Field(description="The user who created the key")
     confirmed_by_id: uuid.UUID | None = Field(
         description="The coordinator who last confirmed or rotated the key, now answerable for it"
     )
     confirmed_at: datetime | None
+    """When a coordinator last confirmed or rotated it (UTC, ISO 8601); null if never."""
     expires_at: datetime | None
+    """When it stops working by itself (UTC, ISO 8601); null if it does not expire."""
     revoked_at: datetime | None
+    """When it was revoked (UTC, ISO 8601); null while not revoked."""
     last_used_at: datetime | None = Field(description="Recorded to the minute")
     created_at: datetime
+    """When it was created (UTC, ISO 8601)."""
 
 
 class ApiKeyCreated(ApiKeyPublic):
@@ -144,6 +172,10 @@ class ApiKeyCreated(ApiKeyPublic):
 
 
 class Token(SQLModel):
+    model_config = DESCRIBED
     access_token: str
+    """The bearer token: send it as "Authorization: Bearer <token>"."""
     token_type: str = "bearer"
+    """Always bearer."""
     expires_in: Whole
+    """Seconds until the token expires (ACCESS_TOKEN_MINUTES times 60)."""

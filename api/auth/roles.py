@@ -8,8 +8,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from api.described import DescribedEnum
 
-class Role(StrEnum):
+
+class Role(DescribedEnum):
+    """What a sign-in may do. Reach (which records) is decided per role in one table
+    (api/auth/reach_table.py).
+
+    - coordinator: the e-safety coordinator: reads and manages every record, users, API keys, webhooks and
+      the policy settings.
+    - staff: a member of staff: their own groups (and the young people, consents and memberships in them),
+      incidents they report, their own account.
+    - trustee: a member of the board of trustees: oversight through compliance reports and counts, never
+      children's details.
+    - integration: another system (the CRM) through an API key; what it may do is narrowed by the key's
+      scopes. Not a role a user can hold."""
+
     coordinator = "coordinator"
     staff = "staff"
     trustee = "trustee"
@@ -120,7 +134,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
-class ApiKeyScope(StrEnum):
+class ApiKeyScope(DescribedEnum):
+    """What an API key may do; a key holds one or more.
+
+    - read: read staff, participants, consents, platform identities and the changes feed.
+    - sync:write: write staff, participants, consents, identities and rosters, and use bulk sync; it
+      answers a write with a receipt, not the record, unless the key can also read."""
+
     read = "read"
     sync_write = "sync:write"
 

@@ -70,7 +70,7 @@ class Waiver(WaiverBase, Timestamped, table=True):
 class WaiverCreate(WaiverBase):
     model_config = forbid_extra(
         {
-            "group_id": "5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10",
+            "group_id": "e8f2448c-e573-4518-9a53-4dfd9a4c20fc",
             "rule_id": "GRP-PERIODIC-REVIEW",
             "reason": "The group is paused between funding rounds: nobody posts or joins; it is reviewed "
             "before it reopens.",

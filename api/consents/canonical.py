@@ -34,11 +34,23 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from anyascii import anyascii
 
-ReadAs = Literal["text/plain", "text/html"]
+from api.described import Values
+
+ReadAs = Annotated[
+    Literal["text/plain", "text/html"],
+    Values(
+        "How a text for publication is read.",
+        {
+            "text/plain": "As plain text: every character is what a reader sees.",
+            "text/html": "As HTML: tags are dropped and entities decoded before names and contact details "
+            "are looked for; offsets still count in the text as sent.",
+        },
+    ),
+]
 
 # Apostrophe-like marks with no decomposition to "'" (typographic quotes, modifier letters, primes).
 _APOSTROPHES = frozenset("\u2018\u2019\u201b\u02bc\u02bb\u02b9\u02bd\u2032\u2035\u00b4\u0060\uff07")

@@ -7,13 +7,23 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import NamedTuple
 
 from api.common import in_force
+from api.described import DescribedEnum
 
 
-class Refusal(StrEnum):
+class Refusal(DescribedEnum):
+    """Why a consent check says no (null when it says yes).
+
+    - none: no consent of this kind was ever given.
+    - not_yet_given: a consent was given, but only after the day asked about.
+    - withdrawn: the consent was withdrawn on or before the day asked about.
+    - expired: the consent's expires_on had come by the day asked about.
+    - wrong_purpose: image consent in force, but not for the purpose asked about.
+    - given_by_wrong_person: the young person consented themself while below self_consent_min_age, so a
+      parent or carer must."""
+
     none = "none"  # no consent of this kind was ever given
     not_yet_given = "not_yet_given"  # given only after the date asked about
     withdrawn = "withdrawn"

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 from pydantic import ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -12,13 +11,25 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
 
 from api.common import NOT_BLANK, Day, Flag, Patch, Whole, forbid_extra
-from api.consents.canonical import ReadAs
 from api.consents.logic import Refusal
-from api.consents.publication_keys import Detail as MatchKind
 from api.db import Timestamped, enum_type
+from api.described import DESCRIBED, DescribedEnum
 
 
-class ConsentKind(StrEnum):
+class ConsentKind(DescribedEnum):
+    """What a consent or agreement is for. The policy: images of children are used "only after their
+    permission has been obtained, and only for the purpose for which consent has been given", and the
+    organisation develops "an e-safety agreement for use with young people and their carers".
+
+    - image_use: permission to use images of the young person, for the purposes listed in `purposes`.
+    - esafety_agreement: the e-safety agreement signed with the young person and their carer, renewed each
+      year.
+    - communication: permission for staff to contact the young person online (through groups or official
+      email).
+    - data_processing: permission to hold and process the young person's personal data.
+    - code_of_conduct: the young person's own agreement to the young people's code of conduct for ICT use;
+      always given by the young person (given_by participant), at any age."""
+
     image_use = "image_use"
     esafety_agreement = "esafety_agreement"
     communication = "communication"
@@ -28,7 +39,17 @@ class ConsentKind(StrEnum):
     code_of_conduct = "code_of_conduct"
 
 
-class Purpose(StrEnum):
+class Purpose(DescribedEnum):
+    """A use of images an image_use consent may cover ("only for the purpose for which consent has been
+    given").
+
+    - promotional_material: printed or digital promotional material (leaflets, posters, reports).
+    - website: the organisation's own website.
+    - social_media: the organisation's social media accounts and project groups.
+    - press: newspapers, radio, television and other media outside the organisation.
+    - internal: inside the organisation only (staff training, internal reports, the project group's own
+      records)."""
+
     promotional_material = "promotional_material"
     website = "website"
     social_media = "social_media"
@@ -36,21 +57,36 @@ class Purpose(StrEnum):
     internal = "internal"
 
 
-class GivenBy(StrEnum):
+class GivenBy(DescribedEnum):
+    """Who gave a consent.
+
+    - participant: the young person themself; counts only if they had reached self_consent_min_age (18 by
+      default) on the day they gave it, except for code_of_conduct, which they give at any age.
+    - parent_carer: a parent or carer on the young person's behalf; once the young person reaches
+      self_consent_min_age the consent still holds but they should confirm it (reconfirm_due)."""
+
     participant = "participant"
     parent_carer = "parent_carer"
 
 
 class ConsentBase(SQLModel):
+    model_config = DESCRIBED
     participant_id: uuid.UUID = Field(foreign_key="participant.id", index=True)
+    """The young person the consent is about."""
     kind: ConsentKind = Field(sa_type=enum_type(ConsentKind))
+    """What the consent is for."""
     purposes: list[Purpose] = Field(default_factory=list, sa_type=JSON)
+    """For image_use: the uses of images it allows (at least one); empty for the other kinds."""
     given_by: GivenBy = Field(sa_type=enum_type(GivenBy))
+    """Who gave it: the young person or a parent or carer."""
     given_by_name: str = Field(min_length=1, max_length=200)
+    """The name of the person who signed it."""
     given_on: Day
+    """The day it was given: the first day it holds (the organisation's calendar day)."""
     expires_on: Day | None = Field(default=None, description="First day it no longer holds")
     evidence_ref: str | None = Field(default=None, max_length=200, description="The signed form's reference")
     external_id: str | None = Field(default=None, min_length=1, max_length=100)
+    """The CRM's id for the consent (unique), so the CRM can update it by its own id."""
 
 
 class Consent(ConsentBase, Timestamped, table=True):
@@ -93,7 +129,7 @@ class ConsentCreate(ConsentBase):
 
     model_config = forbid_extra(
         {
-            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "participant_id": "bb6bbc4f-db9a-45ae-b169-24a562179a1f",
             "kind": "image_use",
             "purposes": ["website", "social_media"],
             "given_by": "parent_carer",
@@ -118,7 +154,7 @@ class ConsentUpsert(ConsentBase):
 
     model_config = forbid_extra(
         {
-            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "participant_id": "bb6bbc4f-db9a-45ae-b169-24a562179a1f",
             "kind": "image_use",
             "purposes": ["website", "social_media"],
             "given_by": "parent_carer",
@@ -137,6 +173,7 @@ class ConsentUpsert(ConsentBase):
     )
     withdrawn_on: Day | None = Field(default=None, description="First day it no longer holds")
     withdrawal_reason: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=1000)
+    """Why it was withdrawn (with withdrawn_on); never another child's details."""
 
 
 class ConsentMerge(Patch):
@@ -179,10 +216,12 @@ class ConsentMerge(Patch):
 
 class ConsentWithdraw(SQLModel):
     model_config = forbid_extra(
-        {"withdrawn_on": "2025-11-10", "reason": "The carer asked by email that photos are no longer used"}
+        {"withdrawn_on": "2026-11-30", "reason": "The carer asked by email that photos are no longer used"}
     )
     withdrawn_on: Day
+    """The first day the consent no longer holds (exclusive); not before given_on."""
     reason: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=1000)
+    """Why it was withdrawn (for example "The carer asked by email"); never another child's details."""
 
 
 class StillAllowed(SQLModel):
@@ -194,8 +233,11 @@ class StillAllowed(SQLModel):
 
 class ConsentPublic(ConsentBase):
     id: uuid.UUID
+    """The consent's id."""
     withdrawn_on: Day | None
+    """The first day it no longer held because it was withdrawn; null if never withdrawn."""
     withdrawal_reason: str | None
+    """Why it was withdrawn; null if never withdrawn."""
     in_force: Flag = Field(description="Today: given, not withdrawn, not expired")
     still_allowed_by: list[StillAllowed] = Field(
         default_factory=list,
@@ -209,46 +251,76 @@ class ConsentPublic(ConsentBase):
         "consent for themselves: they should confirm it"
     )
     created_at: datetime
+    """When the record was created (UTC, ISO 8601)."""
     updated_at: datetime
+    """When the record last changed (UTC, ISO 8601)."""
     version: Whole
+    """The record's version, raised by one on every change; send it as If-Match to update."""
 
 
 class PurposeState(SQLModel):
+    model_config = DESCRIBED
     purpose: Purpose
+    """The use of images."""
     allowed: Flag
+    """Whether an image consent in force on the day allows this purpose."""
     consent_id: uuid.UUID | None = Field(description="The consent that allows it")
     reason: Refusal | None = Field(description="Why it is refused")
     detail: str
+    """The answer as a sentence."""
     reconfirm_due: Flag
+    """The consent that allows it was given by a parent or carer and the young person has since reached
+    the age to consent: they should confirm it."""
 
 
 class KindState(SQLModel):
+    model_config = DESCRIBED
     kind: ConsentKind
+    """The kind of consent."""
     allowed: Flag = Field(description="For image_use: some purpose is allowed (see `purposes`)")
     consent_id: uuid.UUID | None
+    """The consent that allows it; null when refused."""
     reason: Refusal | None
+    """Why it is refused; null when allowed."""
     detail: str
+    """The answer as a sentence."""
     reconfirm_due: Flag
+    """Given by a parent or carer and the young person has since reached the age to consent: they should
+    confirm it."""
     purposes: list[PurposeState] = Field(description="Each purpose (image_use only)")
 
 
 class ConsentStatus(SQLModel):
+    model_config = DESCRIBED
     participant_id: uuid.UUID
+    """The young person."""
     on: Day
+    """The day the answer is for (the organisation's calendar day; today unless asked)."""
     self_consent_min_age: Whole
+    """The age in whole years from which the young person consents for themself (policy settings; 18 by
+    default). Below it a parent or carer must."""
     kinds: list[KindState]
+    """Each kind of consent and whether it holds on the day."""
 
 
 class ConsentCheckResult(SQLModel):
+    model_config = DESCRIBED
     participant_id: uuid.UUID
+    """The young person checked."""
     kind: ConsentKind
+    """The kind of consent checked."""
     purpose: Purpose | None
+    """The use of images checked (image_use); null for the other kinds."""
     on: Day
+    """The day checked (the organisation's calendar day)."""
     allowed: Flag
+    """Whether a consent in force on the day allows it."""
     consent_id: uuid.UUID | None = Field(description="The consent that allows it")
     reason: Refusal | None = Field(description="Why it is refused")
     detail: str = Field(description="The answer as a sentence")
     reconfirm_due: Flag
+    """Given by a parent or carer and the young person has since reached the age to consent: they should
+    confirm it."""
 
 
 class ConsentChecksRequest(SQLModel):
@@ -256,8 +328,8 @@ class ConsentChecksRequest(SQLModel):
     model_config = forbid_extra(
         {
             "participant_ids": [
-                "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
-                "7f4b2d8e-3c1a-4e6f-9b0d-2a5c8e1f4d73",
+                "bb6bbc4f-db9a-45ae-b169-24a562179a1f",
+                "90d7e899-087d-47c1-b4f2-7db1799536db",
             ],
             "kind": "image_use",
             "purpose": "social_media",
@@ -265,88 +337,33 @@ class ConsentChecksRequest(SQLModel):
         }
     )
     participant_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    """The young people to check (1 to 500); each must be within your reach, or the check answers as for
+    an unknown id."""
     purpose: Purpose | None = Field(default=None, description="Required for image_use")
     kind: ConsentKind = ConsentKind.image_use
+    """The kind of consent to check."""
     on: Day | None = Field(default=None, description="Defaults to today")
 
 
 class Blocker(SQLModel):
+    model_config = DESCRIBED
     participant_id: uuid.UUID
+    """A young person who is not allowed."""
     reason: Refusal
+    """Why not."""
     detail: str
+    """The answer as a sentence."""
 
 
 class ConsentChecksResult(SQLModel):
+    model_config = DESCRIBED
     allowed: Flag = Field(description="True only if every participant is allowed")
     kind: ConsentKind
+    """The kind of consent checked."""
     purpose: Purpose | None
+    """The use of images checked (image_use); null for the other kinds."""
     on: Day
+    """The day checked (the organisation's calendar day)."""
     checked: Whole
+    """How many young people were checked."""
     blockers: list[Blocker] = Field(description="Exactly those who are not allowed, in the order sent")
-
-
-class PublicationCheckRequest(SQLModel):
-    model_config = forbid_extra(
-        {
-            "text": "<p>What a night at the winter concert! <b>Kit Fairbrook</b> (14) played her first solo."
-            " Photos from Kit's mum: joanne.fairbrook@example.org, 07700&nbsp;900123.</p>",
-            "content_type": "text/html",
-            "pictured_participant_ids": ["1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56"],
-            "purpose": "website",
-        }
-    )
-    text: str = Field(min_length=1, max_length=100_000, description="The text meant for publication")
-    content_type: ReadAs | None = Field(
-        default=None,
-        description="How to read the text; when left out, as HTML if it looks like HTML (tags or entities)",
-    )
-    pictured_participant_ids: list[uuid.UUID] = Field(
-        default_factory=list, max_length=500, description="The participants in the pictures published with it"
-    )
-    purpose: Purpose | None = Field(
-        default=None, description="What the pictures are for; needed with pictures"
-    )
-
-
-PersonRole = Literal["participant", "carer", "consent_giver", "staff"]
-
-
-class ProtectedPerson(SQLModel):
-    role: PersonRole = Field(
-        description="Whose detail: a participant's, their carer's or consent giver's, or staff"
-    )
-    participant_id: uuid.UUID | None = Field(
-        description="The participant (for a carer or consent giver: theirs)"
-    )
-    staff_id: uuid.UUID | None
-
-
-class PublicationMatch(SQLModel):
-    start: Whole = Field(description="Offset of the first character in the text sent (Unicode code points)")
-    end: Whole = Field(description="Offset just after the last character")
-    kind: MatchKind | None = Field(
-        description="name, email or phone; null for a detail of no one in your reach"
-    )
-    description: str = Field(
-        description="Whose detail it is, in words; only \"A protected person's detail\" when it is no one's "
-        "in your reach"
-    )
-    people: list[ProtectedPerson] = Field(description="Whose it is, among the people within your reach")
-
-
-class PictureCheck(SQLModel):
-    participant_id: uuid.UUID
-    allowed: Flag = Field(description="An image consent in force today covers the purpose")
-    consent_id: uuid.UUID | None = Field(description="The consent that allows it")
-    reason: Refusal | None = Field(description="Why it is refused")
-    detail: str
-
-
-class PublicationCheckResult(SQLModel):
-    clean: Flag = Field(
-        description="True when nothing protected was found and every pictured person is covered"
-    )
-    read_as: ReadAs = Field(description="How the text was read")
-    matches: list[PublicationMatch]
-    purpose: Purpose | None
-    pictured: list[PictureCheck] = Field(description="Each pictured participant, in the order sent")

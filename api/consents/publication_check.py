@@ -30,6 +30,10 @@ from api.consents.models import (
     Consent,
     ConsentKind,
     GivenBy,
+)
+from api.consents.publication import Directory, shapes
+from api.consents.publication_keys import Detail, Entry, Match
+from api.consents.publication_models import (
     PersonRole,
     PictureCheck,
     ProtectedPerson,
@@ -37,8 +41,6 @@ from api.consents.models import (
     PublicationCheckResult,
     PublicationMatch,
 )
-from api.consents.publication import Directory, shapes
-from api.consents.publication_keys import Detail, Entry, Match
 from api.db import utcnow
 from api.errors import FieldError, Unprocessable
 from api.participants.models import Participant

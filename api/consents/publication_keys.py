@@ -8,13 +8,24 @@ import itertools
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import phonenumbers
 
 from api.consents.canonical import fold
+from api.described import Values
 
-Detail = Literal["name", "email", "phone"]
+Detail = Annotated[
+    Literal["name", "email", "phone"],
+    Values(
+        "Which kind of personal detail was found in a text for publication.",
+        {
+            "name": "A protected person's name, in any of its spellings.",
+            "email": "An email address of a protected person.",
+            "phone": "A phone number of a protected person (compared as E.164).",
+        },
+    ),
+]
 
 # A stored phone number shorter than this would match too much ordinary text to be useful.
 MIN_PHONE_DIGITS = 7

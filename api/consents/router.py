@@ -27,9 +27,11 @@ from api.consents.models import (
     ConsentUpsert,
     ConsentWithdraw,
     GivenBy,
+    Purpose,
+)
+from api.consents.publication_models import (
     PublicationCheckRequest,
     PublicationCheckResult,
-    Purpose,
 )
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
@@ -85,10 +87,14 @@ def list_consents(
     _: Reader,
     reach: ReachDep,
     paging: PageDep,
-    participant_id: uuid.UUID | None = None,
-    kind: ConsentKind | None = None,
+    participant_id: Annotated[
+        uuid.UUID | None, Query(description="Only this young person's consents")
+    ] = None,
+    kind: Annotated[ConsentKind | None, Query(description="Only consents of this kind")] = None,
     purpose: Annotated[Purpose | None, Query(description="Consents that name this purpose")] = None,
-    given_by: GivenBy | None = None,
+    given_by: Annotated[
+        GivenBy | None, Query(description="Only consents given by the young person or by a parent or carer")
+    ] = None,
     in_force: Annotated[
         QueryFlag | None, Query(description="Only those in force today (true) or not (false)")
     ] = None,
@@ -235,7 +241,9 @@ def check_participant_consent(
     _: Reader,
     participant: ParticipantById,
     purpose: Annotated[Purpose | None, Query(description="Required for image_use")] = None,
-    kind: ConsentKind = ConsentKind.image_use,
+    kind: Annotated[
+        ConsentKind, Query(description="The kind of consent to check (image_use asks for a purpose)")
+    ] = ConsentKind.image_use,
     on: Annotated[Day | None, Query(description="The day of use; today by default")] = None,
 ) -> ConsentCheckResult:
     """Whether the participant's consent allows this use on this day: `allowed` with the consent that allows

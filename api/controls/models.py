@@ -14,7 +14,6 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +21,7 @@ from sqlmodel import Field, SQLModel
 
 from api.common import NOT_BLANK, Day, Patch, Whole, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type
+from api.described import DescribedEnum
 
 FREE_TEXT = "never name a child or give their details"
 
@@ -40,14 +40,21 @@ class Control(Timestamped, table=True):
 
 
 class ControlUpdate(Patch):
-    model_config = forbid_extra({"owner_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34", "cadence_days": 90})
+    model_config = forbid_extra({"owner_id": "30d74e8d-46e1-47f2-abf4-1e5bee592529", "cadence_days": 90})
     NOT_NULL: ClassVar[frozenset[str]] = frozenset({"cadence_days", "warn_within_days"})
     owner_id: uuid.UUID | None = Field(default=None, description="A current member of staff (null: none)")
     cadence_days: Whole | None = Field(default=None, ge=1, le=730)
+    """At most this many days between checks (1 to 730). Left out: unchanged."""
     warn_within_days: Whole | None = Field(default=None, ge=0, le=90)
+    """A check due within this many days is a warning (0 to 90). Left out: unchanged."""
 
 
-class CheckResult(StrEnum):
+class CheckResult(DescribedEnum):
+    """What a check of a control found.
+
+    - ok: the control was done and found nothing wrong.
+    - issues_found: issues were found; follow_up says what is done about them."""
+
     ok = "ok"
     issues_found = "issues_found"
 
@@ -76,10 +83,12 @@ class ControlCheckCreate(SQLModel):
         default=None, description="Who did it; the caller when left out (a coordinator may name another)"
     )
     result: CheckResult
+    """What the check found."""
     follow_up: Annotated[str | None, NOT_BLANK] = Field(
         default=None, min_length=1, max_length=2000, description=f"What is done about the issues; {FREE_TEXT}"
     )
     evidence_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    """Where the evidence is kept (a log or document reference)."""
 
 
 def name_key(name: str) -> str:
@@ -116,6 +125,7 @@ class TechnologyCreate(SQLModel):
     )
     purpose: str = Field(min_length=1, max_length=2000, description=FREE_TEXT)
     first_used_on: Day | None = None
+    """The first day it was used; null while only planned. Not in the future."""
 
 
 class TechnologyUpdate(Patch):
@@ -127,6 +137,7 @@ class TechnologyUpdate(Patch):
     model_config = forbid_extra({"purpose": "Shared boards for the songwriting course, both terms"})
     NOT_NULL: ClassVar[frozenset[str]] = frozenset({"name", "purpose"})
     name: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=200)
+    """The tool's name; unique among technologies, ignoring case and Unicode form. Left out: unchanged."""
     purpose: str | None = Field(default=None, min_length=1, max_length=2000, description=FREE_TEXT)
     first_used_on: Day | None = Field(default=None, description="Not in the future; never moved later")
     retired_on: Day | None = Field(
@@ -135,7 +146,14 @@ class TechnologyUpdate(Patch):
     )
 
 
-class Decision(StrEnum):
+class Decision(DescribedEnum):
+    """A technology risk assessment's conclusion (the policy: tools are "risk assessed in advance" and new
+    technologies examined "before they are used").
+
+    - approved: may be used.
+    - approved_with_conditions: may be used under the mitigations recorded.
+    - rejected: may not be used."""
+
     approved = "approved"
     approved_with_conditions = "approved_with_conditions"
     rejected = "rejected"
@@ -165,43 +183,67 @@ class AssessmentCreate(SQLModel):
     risks: str = Field(min_length=1, max_length=10_000, description=FREE_TEXT)
     mitigations: str = Field(min_length=1, max_length=10_000, description=FREE_TEXT)
     decision: Decision
+    """The assessment's conclusion."""
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    model_config = ConfigDict(extra="forbid", from_attributes=True, use_attribute_docstrings=True)
 
 
 class ControlCheckPublic(_Out):
     id: uuid.UUID
+    """The check's id."""
     control_id: uuid.UUID
+    """The control checked."""
     performed_on: Day
+    """The day the check was done (the organisation's calendar day)."""
     performed_by_id: uuid.UUID
+    """The member of staff who did it."""
     result: CheckResult
+    """What the check found."""
     follow_up: str | None
+    """What is done about the issues; null when none were found."""
     evidence_ref: str | None
+    """Where the evidence is kept; null if not given."""
     created_at: datetime
+    """When it was recorded (UTC, ISO 8601)."""
 
 
 class ControlPublic(_Out):
     id: uuid.UUID
+    """The control's id."""
     code: str
+    """A stable id: CTL-..."""
     name: str
+    """What the control is, in words."""
     clause_id: str
+    """The id of the policy sentence the control evidences (the policy text lists them)."""
     owner_id: uuid.UUID | None
+    """The member of staff responsible for it; null if nobody is."""
     cadence_days: Whole
+    """At most this many days between checks."""
     warn_within_days: Whole
+    """A check due within this many days is a warning."""
     ended_on: Day | None
+    """The first day the control is no longer kept; null while kept."""
     version: Whole
+    """The record's version, raised by one on every change; send it as If-Match to update."""
 
 
 class TechnologyAssessmentPublic(_Out):
     id: uuid.UUID
+    """The assessment's id."""
     technology_id: uuid.UUID
+    """The technology assessed."""
     assessed_on: Day = Field(description="The day the assessment says it was made")
     assessed_by_id: uuid.UUID
+    """The member of staff who assessed it."""
     risks: str
+    """The risks found."""
     mitigations: str
+    """How each risk is reduced."""
     decision: Decision
+    """The assessment's conclusion."""
     created_at: datetime = Field(
         description="When it was recorded here: it counts as before a technology's use only if this day, "
         "as well as assessed_on, is on or before the first use (ORG-TECHNOLOGY-ASSESSED)"
@@ -210,12 +252,18 @@ class TechnologyAssessmentPublic(_Out):
 
 class TechnologyPublic(_Out):
     id: uuid.UUID
+    """The technology's id."""
     name: str
+    """The tool's name."""
     purpose: str
+    """What it is used for."""
     first_used_on: Day | None
+    """The first day it was used; null while only planned."""
     retired_on: Day | None
+    """The first day it is no longer used; null while in use or planned."""
     retired_recorded_at: datetime | None = Field(
         description="When retired_on was set: an evaluation as of an earlier day still counts the technology "
         "in use (ORG-TECHNOLOGY-ASSESSED reads the register as it stood on as_of)"
     )
     version: Whole
+    """The record's version, raised by one on every change; send it as If-Match to update."""

@@ -80,16 +80,24 @@ class DeclarationPublic(BaseModel):
     """One declaration. Its answers are the member of staff's and the coordinator's to read: a trustee (who
     reaches declarations' status only) gets them as null."""
 
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    model_config = ConfigDict(extra="forbid", from_attributes=True, use_attribute_docstrings=True)
     id: uuid.UUID
+    """The declaration's id."""
     staff_id: uuid.UUID
+    """The member of staff who declared."""
     policy_version: Whole
+    """The number of the policy version declared against."""
     declared_on: Day
+    """The day of the declaration (the organisation's calendar day); it holds for the policy settings'
+    declaration_valid_days from then, until a later one supersedes it."""
     read_policy: Flag | None = Field(description=_ANSWER)
     profile_private: Flag | None = Field(description=_ANSWER)
     no_young_friends: Flag | None = Field(description=_ANSWER)
     no_personal_messages: Flag | None = Field(description=_ANSWER)
     no_personal_follows: Flag | None = Field(description=_ANSWER)
     recorded_by_label: str
+    """Who recorded it (the member of staff's own email address, or a coordinator's)."""
     created_at: datetime
+    """When it was recorded (UTC, ISO 8601)."""
     version: Whole
+    """The record's version (declarations are never changed: always 1)."""

@@ -1,14 +1,19 @@
 """The demo's records added after every other one, so the ids before them stay as they were: Beat Lab's
-member list from Discord, the young people's side, declarations, controls and the technology register."""
+member list from Discord, the young people's side, declarations, controls, the technology register and
+the CRM's API key."""
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from datetime import timedelta
 
 from sqlmodel import col, select
 
 from api import clock
+from api.auth.models import ApiKey, User
+from api.auth.principal import hash_api_key
+from api.auth.roles import ApiKeyScope
 from api.consents.models import ConsentKind
 from api.controls.models import (
     CheckResult,
@@ -70,6 +75,8 @@ def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
                     kind=IdentityKind.handle,
                     value=handle,
                     match_key=handle.lower(),
+                    # Recorded when the group began, as its admins came to know the handles.
+                    **b.recorded(beatlab.started_on),
                 )
             )
     roster = GroupRoster(
@@ -211,6 +218,24 @@ def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
             risks="Direct messages between members; servers found by invite links.",
             mitigations="Direct messages off for the server; invite links expire; roles set by staff.",
             decision=Decision.approved_with_conditions,
+        )
+    )
+    # The CRM's key, created and confirmed by the coordinator; nobody knows its secret (a real CRM gets its
+    # own from POST /api-keys). It is there to be listed, rotated or revoked in "Try it out".
+    coordinator = next(r for r in b.rows if isinstance(r, User) and r.staff_id == nadia.id)
+    secret = "esk_" + secrets.token_urlsafe(32)
+    stamps = b.recorded(b.ago(20))
+    b.add(
+        ApiKey(
+            id=b.id(),
+            name="CRM nightly sync",
+            prefix=secret[:8],
+            key_hash=hash_api_key(secret),
+            scopes=[ApiKeyScope.read, ApiKeyScope.sync_write],
+            created_by_id=coordinator.id,
+            confirmed_by_id=coordinator.id,
+            confirmed_at=stamps["created_at"],
+            **stamps,
         )
     )
     return owners

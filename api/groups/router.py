@@ -60,9 +60,11 @@ def list_groups(
     _: Reader,
     reach: ReachDep,
     paging: PageDep,
-    platform: Platform | None = None,
-    status: GroupStatus | None = None,
-    visibility: Visibility | None = None,
+    platform: Annotated[Platform | None, Query(description="Only groups on this platform")] = None,
+    status: Annotated[GroupStatus | None, Query(description="Only active or only archived groups")] = None,
+    visibility: Annotated[
+        Visibility | None, Query(description="Only groups with this privacy setting")
+    ] = None,
     project: Annotated[str | None, Query(max_length=200, description="The project, exactly")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Part of the group's name")] = None,
 ) -> Page[GroupPublic]:

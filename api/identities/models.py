@@ -17,13 +17,17 @@ from sqlmodel import Field, SQLModel
 
 from api.common import Day, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
+from api.described import DESCRIBED
 from api.groups.models import Platform
 from api.identities.normalise import IdentityKind
 
 
 class IdentityBase(SQLModel):
+    model_config = DESCRIBED
     staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id", index=True)
+    """The member of staff it belongs to; give exactly one of staff_id and participant_id."""
     participant_id: uuid.UUID | None = Field(default=None, foreign_key="participant.id", index=True)
+    """The young person it belongs to; give exactly one of staff_id and participant_id."""
     platform: Platform | None = Field(
         default=None,
         sa_type=enum_type(Platform),
@@ -31,6 +35,7 @@ class IdentityBase(SQLModel):
         "match on every platform",
     )
     kind: IdentityKind = Field(sa_type=enum_type(IdentityKind))
+    """What kind of identifier it is."""
     value: str = Field(min_length=1, max_length=500, description="As the platform shows it")
 
 
@@ -56,13 +61,13 @@ class PlatformIdentity(IdentityBase, Timestamped, table=True):
 class IdentityCreate(IdentityBase):
     model_config = forbid_extra(
         {
-            "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34",
+            "staff_id": "30d74e8d-46e1-47f2-abf4-1e5bee592529",
             "platform": "facebook_group",
             "kind": "handle",
-            "value": "https://www.facebook.com/leah.marchant.music",
+            "value": "https://www.facebook.com/tom.hallett.music",
         },
         {
-            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+            "participant_id": "bb6bbc4f-db9a-45ae-b169-24a562179a1f",
             "kind": "phone",
             "value": "07700 900123",
         },
@@ -80,17 +85,22 @@ class IdentityCreate(IdentityBase):
 
 
 class IdentityEnd(SQLModel):
-    model_config = forbid_extra({"ended_on": "2026-01-05"})
+    model_config = forbid_extra({"ended_on": "2026-11-30"})
     ended_on: Day = Field(description="The first day the person no longer uses this identity")
 
 
 class IdentityPublic(IdentityBase):
     id: uuid.UUID
+    """The identity's id."""
     ended_on: date | None
+    """The first day the person no longer used it; null while in use."""
     verified_at: datetime | None = Field(
         description="When a coordinator recorded or verified it; null for a member of staff's own claim "
         "not yet verified (it matches no roster entry until it is)"
     )
     created_at: datetime
+    """When it was recorded (UTC, ISO 8601)."""
     updated_at: datetime
+    """When it last changed (UTC, ISO 8601)."""
     version: int
+    """The record's version, raised by one on every change; send it as If-Match to update."""

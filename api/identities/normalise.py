@@ -27,16 +27,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from enum import StrEnum
 from urllib.parse import parse_qsl, urlsplit
 
 import phonenumbers
 
 from api import phones
 from api.consents.canonical import fold, fold_char
+from api.described import DescribedEnum
 
 
-class IdentityKind(StrEnum):
+class IdentityKind(DescribedEnum):
+    """What kind of identifier a platform identity is.
+
+    - handle: a user name, user id or profile URL on one platform.
+    - email: an email address (compared case-insensitively).
+    - phone: a phone number (compared as E.164)."""
+
     handle = "handle"  # a user name, user id or profile URL on one platform
     email = "email"
     phone = "phone"

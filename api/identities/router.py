@@ -41,8 +41,10 @@ def list_identities(
     _: Reader,
     reach: ReachDep,
     paging: PageDep,
-    staff_id: uuid.UUID | None = None,
-    participant_id: uuid.UUID | None = None,
+    staff_id: Annotated[uuid.UUID | None, Query(description="Only this member of staff's identities")] = None,
+    participant_id: Annotated[
+        uuid.UUID | None, Query(description="Only this young person's identities")
+    ] = None,
     current: Annotated[QueryFlag | None, Query(description="Only not ended (true) or ended (false)")] = None,
 ) -> Page[PlatformIdentity]:
     """How the people the caller may read appear on platforms: a young person's only to those who may read

@@ -72,13 +72,27 @@ def list_incidents(
     _: Reader,
     reach: ReachDep,
     paging: PageDep,
-    status: IncidentStatus | None = None,
-    category: Category | None = None,
-    severity: Severity | None = None,
-    group_id: uuid.UUID | None = None,
-    occurred_from: Day | None = None,
+    status: Annotated[IncidentStatus | None, Query(description="Only incidents with this status")] = None,
+    category: Annotated[Category | None, Query(description="Only incidents of this category")] = None,
+    severity: Annotated[Severity | None, Query(description="Only incidents of this severity")] = None,
+    group_id: Annotated[uuid.UUID | None, Query(description="Only incidents in this group")] = None,
+    occurred_from: Annotated[
+        Day | None,
+        Query(
+            description="Only incidents that occurred on or after this day (the organisation's calendar day, "
+            "inclusive)"
+        ),
+    ] = None,
     # The day after `occurred_to` bounds the search: the last representable day has none.
-    occurred_to: Annotated[date | None, Query(le=date(9999, 12, 30)), YYYY_MM_DD] = None,
+    occurred_to: Annotated[
+        date | None,
+        Query(
+            le=date(9999, 12, 30),
+            description="Only incidents that occurred on or before this day (the organisation's calendar "
+            "day, inclusive)",
+        ),
+        YYYY_MM_DD,
+    ] = None,
 ) -> Page[IncidentPublic]:
     """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
     `occurred_to` are whole days of the organisation's calendar (`ORGANISATION_TIMEZONE`), both included.

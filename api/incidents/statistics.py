@@ -8,6 +8,7 @@ from typing import Any, Literal
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from api import clock
+from api.described import DESCRIBED
 from api.incidents.models import (
     Category,
     Incident,
@@ -28,10 +29,16 @@ class IncidentStats(SQLModel):
     total and the other counts would give a "<3" away (one alone is the total minus the rest), one more
     count is shown as "withheld" (the smallest of the rest: 3 or more); if none is left, the total is."""
 
+    model_config = DESCRIBED
+
     total: Count
+    """How many incidents occurred in the period (or "<3", or "withheld")."""
     by_category: dict[Category, Count]
+    """Incidents by category (each a count, "<3" or "withheld")."""
     by_severity: dict[Severity, Count]
+    """Incidents by severity (each a count, "<3" or "withheld")."""
     by_status: dict[IncidentStatus, Count]
+    """Incidents by their status today (each a count, "<3" or "withheld")."""
     by_month: dict[str, Count] = Field(
         description="By month of occurrence in the organisation's time zone, `YYYY-MM`"
     )

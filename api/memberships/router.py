@@ -46,13 +46,17 @@ def list_memberships(
     _: Reader,
     reach: ReachDep,
     paging: PageDep,
-    group_id: uuid.UUID | None = None,
-    staff_id: uuid.UUID | None = None,
-    participant_id: uuid.UUID | None = None,
+    group_id: Annotated[uuid.UUID | None, Query(description="Only memberships of this group")] = None,
+    staff_id: Annotated[
+        uuid.UUID | None, Query(description="Only this member of staff's memberships")
+    ] = None,
+    participant_id: Annotated[
+        uuid.UUID | None, Query(description="Only this young person's memberships")
+    ] = None,
     current: Annotated[
         QueryFlag | None, Query(description="Only in force today (true) or not (false)")
     ] = None,
-    role: MemberRole | None = None,
+    role: Annotated[MemberRole | None, Query(description="Only admins or only members")] = None,
 ) -> Page[Membership]:
     """Memberships the caller may read, by start date. Staff see those of the groups they are currently in.
     Ended memberships stay listed with their `ended_on`."""

@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 from api import clock
 from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
 from api.db import Timestamped
+from api.described import DESCRIBED
 from api.phones import PhoneNumber
 
 # SQLModel's Field(regex=...) is a pydantic v1 name that pydantic v2 silently ignores: pass `pattern` through.
@@ -19,11 +20,19 @@ PHONE_STORED = "Stored and returned as E.164 (+447700900123), read as a UK numbe
 
 
 class ParticipantBase(SQLModel):
+    model_config = DESCRIBED
     full_name: str = Field(min_length=1, max_length=200)
+    """The young person's full name. Personal data: never published on the website (the policy), never in
+    logs, audit events or webhooks."""
     date_of_birth: Day
+    """Their date of birth; ages are whole years on the organisation's calendar day."""
     is_vulnerable_adult: Flag = False
+    """Whether they are 18 or over but a vulnerable adult: the policy's "young and vulnerable people"; a carer
+    then gives consent as for a child."""
     carer_name: str | None = Field(default=None, max_length=200)
+    """The parent's or carer's name, whom the organisation informs of incidents of concern."""
     carer_email: EmailStr | None = Field(default=None, max_length=254)
+    """The parent's or carer's email address."""
     carer_phone: PhoneNumber | None = Field(
         default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN}, description=PHONE_STORED
     )
@@ -37,6 +46,7 @@ class ParticipantBase(SQLModel):
         description="The young person's own number, where recorded. " + PHONE_STORED,
     )
     joined_on: Day
+    """The first day they took part (the organisation's calendar day)."""
     left_on: Day | None = Field(default=None, description="Null while taking part")
     external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
 
@@ -74,6 +84,7 @@ class ParticipantCreate(ParticipantBase):
 
 class ParticipantUpdate(Patch):
     model_config = forbid_extra({"carer_email": "j.fairbrook@example.org", "carer_phone": "07700 900456"})
+    DESCRIBED_BY = (ParticipantBase,)
     NOT_NULL: ClassVar[frozenset[str]] = frozenset(
         {"full_name", "date_of_birth", "is_vulnerable_adult", "joined_on"}
     )
@@ -97,11 +108,19 @@ class ParticipantUpdate(Patch):
 class ParticipantLeave(SQLModel):
     model_config = forbid_extra({"left_on": "2025-07-25"})
     left_on: Day
+    """The first day they no longer take part (exclusive: they lose their place that day); not before
+    joined_on."""
 
 
 class ParticipantPublic(ParticipantBase):
     id: uuid.UUID
+    """The young person's id."""
     is_current: Flag
+    """Whether they take part today (from joined_on until the day before left_on), on the organisation's
+    calendar day."""
     created_at: datetime
+    """When the record was created (UTC, ISO 8601)."""
     updated_at: datetime
+    """When the record last changed (UTC, ISO 8601)."""
     version: Whole
+    """The record's version, raised by one on every change; send it as If-Match to update."""

@@ -10,6 +10,7 @@ from sqlmodel import JSON, Field, SQLModel
 
 from api.common import Whole, forbid_extra
 from api.db import Timestamped
+from api.described import DESCRIBED
 from api.policy.clauses import clause
 
 
@@ -192,5 +193,8 @@ class PolicySettingsUpdate(PolicySettingsBase):
 
 
 class PolicySettingsPublic(PolicySettingsBase):
+    model_config = DESCRIBED
     updated_at: datetime
+    """When the settings last changed (UTC, ISO 8601)."""
     version: Whole
+    """The settings' version, raised by one on every change; send it as If-Match to update."""

@@ -19,6 +19,7 @@ from sqlmodel import Field, SQLModel
 
 from api.common import Day, Flag, NonBlank, Whole, forbid_extra
 from api.db import Timestamped
+from api.described import Values
 
 # The seed stands for the policy as it was before versions were kept: in force on every day records cover.
 SEED_EFFECTIVE_ON = date(2000, 1, 1)
@@ -85,7 +86,11 @@ class PolicyVersionCreate(SQLModel):
         }
     )
     text: str = Field(min_length=1, max_length=MAX_POLICY_CHARS)
+    """The whole text of the new version, as the policy document reads (headings and bullets included); at
+    most 100,000 characters."""
     effective_on: Day
+    """The first day the version is in force: today or later (the organisation's calendar day), at most
+    366 days ahead."""
     summary: str | None = Field(
         default=None, max_length=2000, description="What changed, for the record; never name a person"
     )
@@ -132,16 +137,22 @@ class PolicyVersionWithdraw(SQLModel):
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class PolicyVersionSummary(_Out):
     number: Whole
+    """The version's number: 1, 2, 3 ... in publication order."""
     effective_on: Day
+    """The first day it is in force (the organisation's calendar day)."""
     published_on: Day
+    """The organisation's day it was published."""
     summary: str | None
+    """What changed, for the record; null if not given."""
     published_by_label: str
+    """Who published it (their email address)."""
     clause_count: Whole
+    """How many sentences (clauses) it has."""
     in_force: Flag = Field(description="The version in force today")
     withdrawn_on: Day | None = Field(
         default=None, description="Withdrawn before it came into force: it never does"
@@ -150,34 +161,61 @@ class PolicyVersionSummary(_Out):
 
 class PolicyClausePublic(_Out):
     clause_id: str
+    """The sentence's stable id, kept across versions while its promise stays the same."""
     position: Whole
+    """Its place in the text, counting from 1."""
     section: str
+    """The heading it sits under."""
     text: str
+    """The sentence, verbatim."""
 
 
 class PolicyVersionPublic(PolicyVersionSummary):
     text: str
+    """The version's whole text."""
     clauses: list[PolicyClausePublic]
+    """Its sentences in order."""
 
 
 class ClauseChange(_Out):
     clause_id: str
-    change: Literal["added", "removed", "reworded", "moved"]
+    """The sentence's clause id."""
+    change: Annotated[
+        Literal["added", "removed", "reworded", "moved"],
+        Values(
+            "What happened to the sentence between the two versions.",
+            {
+                "added": "New in the later version (a new clause id).",
+                "removed": "In the earlier version only.",
+                "reworded": "In both under the same clause id, in different words.",
+                "moved": "In both in the same words, at another place in the text.",
+            },
+        ),
+    ]
+    """What happened to it."""
     before: str | None
+    """Its words in the earlier version; null when added."""
     after: str | None
+    """Its words in the later version; null when removed."""
 
 
 class PolicyDiffPublic(_Out):
     before: Whole
+    """The earlier version's number."""
     after: Whole
+    """The later version's number."""
     unchanged: Whole = Field(description="Clauses with the same words in both")
     changes: list[ClauseChange]
+    """Each sentence added, removed, reworded or moved, in the later version's order."""
 
 
 class RewordedClause(_Out):
     clause_id: str
+    """The reworded sentence's clause id."""
     before: str
+    """Its words in the latest version."""
     after: str
+    """Its words in the new version."""
     rules: list[str] = Field(description="The rules citing it: confirm they still enforce the new words")
 
 
@@ -188,18 +226,23 @@ class TurnedRound(_Out):
     removed: str = Field(description="The clause id left out")
     added: str = Field(description="The new sentence's clause id")
     before: str
+    """The words left out."""
     after: str
+    """The words added."""
 
 
 class RemovedClause(_Out):
     clause_id: str
+    """The clause id left out."""
     before: str = Field(description="Its words in the latest version")
     rules: list[str] = Field(description="The rules citing it: they no longer enforce this sentence")
 
 
 class StoppedRule(_Out):
     rule_id: str
+    """The compliance rule that would stop being applied."""
     severity: str
+    """How serious its failures are."""
     clauses: list[str] = Field(description="The clauses it cites, every one left out by the new version")
 
 
@@ -209,17 +252,24 @@ class PublishPreview(_Out):
 
     number: Whole = Field(description="The number the version would get")
     diff: PolicyDiffPublic
+    """The clause difference from the latest version."""
     rules_stopped: list[StoppedRule]
+    """Rules that would stop being applied (every sentence they cite left out)."""
     rules_resumed: list[str] = Field(description="Rules not applied under the latest version, applied again")
     reworded: list[RewordedClause]
+    """Enforced sentences whose words change."""
     enforced_removed: list[RemovedClause] = Field(
         description="Sentences a rule cites that the new version leaves out or gives a new id, a rule citing "
         "other sentences too included"
     )
     turned_round: list[TurnedRound]
+    """Pairs of sentences whose meaning may be turned round: a person must judge."""
     unconfirmed_rules_stopped: list[str]
+    """Rule ids in rules_stopped not yet in confirm_rules_stopped: the publish is a 409 until they are."""
     unconfirmed_reworded: list[str]
+    """Clause ids in reworded not yet confirmed (confirm_reworded or declare_removed)."""
     unconfirmed_removed: list[str]
+    """Clause ids in enforced_removed not yet confirmed (confirm_removed or declare_removed)."""
     token: str = Field(
         description="SHA-256 (hex) of the text, effective_on, the latest live version's number and the "
         "planned changes: send it as `preview_token` with the confirmations"
@@ -230,4 +280,6 @@ class PublishedPolicy(_Out):
     """What a publish answers: the new version and how its clauses map onto the last."""
 
     version: PolicyVersionPublic
+    """The version published."""
     diff: PolicyDiffPublic
+    """How its clauses map onto the last version's."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BeforeValidator
@@ -19,31 +18,58 @@ from sqlmodel import Field, SQLModel
 
 from api.common import Day, Flag, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type
+from api.described import DESCRIBED, DescribedEnum
 from api.groups.models import Platform
 
 MAX_ENTRIES = 5_000
 
 
-class PlatformRole(StrEnum):
+class PlatformRole(DescribedEnum):
+    """A person's role in the group as the platform's member list shows it.
+
+    - admin: an admin (or owner, group admin): may approve members and change settings.
+    - moderator: a moderator: may remove posts and members but not change settings.
+    - member: an ordinary member."""
+
     admin = "admin"
     moderator = "moderator"
     member = "member"
 
 
-class Match(StrEnum):
+class Match(DescribedEnum):
+    """How surely a roster entry was matched to someone in the records.
+
+    - certain: by a handle, email address or phone number on record.
+    - probable: by name alone: a person must confirm it.
+    - unknown: nobody in the records: someone who should perhaps not be in the group."""
+
     certain = "certain"  # by a handle, email address or phone number on record
     probable = "probable"  # by name alone: a person confirms it
     unknown = "unknown"  # nobody in the records
 
 
-class MatchedBy(StrEnum):
+class MatchedBy(DescribedEnum):
+    """What a roster entry was matched on.
+
+    - handle: a platform handle, user id or profile URL recorded for the person.
+    - email: an email address on their record.
+    - phone: a phone number on their record (compared as E.164).
+    - name: their name alone (a probable match)."""
+
     handle = "handle"
     email = "email"
     phone = "phone"
     name = "name"
 
 
-class Resolution(StrEnum):
+class Resolution(DescribedEnum):
+    """A person's answer for a roster entry that was not matched for certain.
+
+    - confirmed: a probable match is the person.
+    - identified: the entry is this person (their platform identity is recorded, so the next upload
+      matches for certain).
+    - removed: the person was taken off the platform on removed_on."""
+
     confirmed = "confirmed"  # a probable match is the person
     identified = "identified"  # the entry is this person (their identity is recorded)
     removed = "removed"  # the person was taken off the platform on `removed_on`
@@ -117,14 +143,18 @@ class EntryIn(SQLModel):
         {"display_name": "Maya Okafor", "handle": "maya.okafor", "platform_role": "member"},
     )
     display_name: str | None = Field(default=None, max_length=200)
+    """The name the platform shows."""
     handle: str | None = Field(default=None, max_length=500, description="User name, user id or profile URL")
     email: str | None = Field(default=None, max_length=254)
+    """An email address the platform shows, if any."""
     phone: str | None = Field(default=None, max_length=40)
+    """A phone number the platform shows, if any (read as a UK number unless it says otherwise)."""
     platform_role: Annotated[PlatformRole, BeforeValidator(_platform_role)] = Field(
         default=PlatformRole.member,
         description="admin (or owner, group admin), moderator or member",
     )
     joined_on: Day | None = None
+    """The day the platform says they joined, if it shows one."""
 
 
 class RosterUpload(SQLModel):
@@ -154,14 +184,18 @@ class RosterUpload(SQLModel):
 
 class ResolutionIn(SQLModel):
     model_config = forbid_extra(
-        {"resolution": "identified", "staff_id": "9d3f6a21-4b7c-4e8d-a1f2-6c5b7e9d0a34"},
+        {"resolution": "identified", "participant_id": "4ab4661c-0678-4eb0-998b-95bc7439bab9"},
         {"resolution": "removed", "removed_on": "2026-11-30"},
         {"resolution": "confirmed"},
     )
     resolution: Resolution
+    """The answer for the entry."""
     staff_id: uuid.UUID | None = None
+    """For identified: the member of staff the entry is (give one of staff_id and participant_id)."""
     participant_id: uuid.UUID | None = None
+    """For identified: the young person the entry is (give one of staff_id and participant_id)."""
     removed_on: Day | None = None
+    """For removed: the day they were taken off the platform; not in the future."""
 
 
 class ApplyIn(SQLModel):
@@ -177,58 +211,93 @@ class ApplyIn(SQLModel):
 
 
 class PersonRef(SQLModel):
+    model_config = DESCRIBED
     type: str = Field(description="staff or participant")
     id: uuid.UUID | None = Field(description="Null for a young person outside the caller's reach")
     label: str
+    """The person's name, or "A young person outside your reach"."""
 
 
 class EntryPublic(SQLModel):
+    model_config = DESCRIBED
     id: uuid.UUID
+    """The entry's id."""
     row: int = Field(
         description="Where the entry is in the list: a CSV's row as a spreadsheet numbers it (the header is "
         "row 1), or a JSON entry's number counting from 1 (entries[0] is 1)"
     )
     display_name: str | None
+    """The name the platform shows."""
     handle: str | None
+    """The handle or profile URL the platform shows."""
     email: str | None
+    """The email address the platform shows."""
     phone: str | None
+    """The phone number the platform shows (E.164)."""
     platform_role: PlatformRole
+    """Their role on the platform."""
     joined_on: date | None
+    """The day the platform says they joined."""
     match: Match
+    """How surely it was matched."""
     matched_by: MatchedBy | None
+    """What it was matched on; null when unknown."""
     person: PersonRef | None
+    """Who it was matched to; null when unknown."""
     resolution: Resolution | None
+    """A person's answer for it; null until answered."""
     removed_on: date | None
+    """For removed: the day they were taken off the platform."""
 
 
 class Discrepancy(SQLModel):
+    model_config = DESCRIBED
     kind: str
+    """What differs between the platform's list and the records (for example unknown_person)."""
     severity: str
+    """How much it matters: the same scale as a compliance finding's severity."""
     entry_id: uuid.UUID | None = Field(description="The roster entry, for people on the platform")
     membership_id: uuid.UUID | None = Field(description="The membership, for people in the records")
     person: PersonRef | None
+    """The person in the records it concerns, if any."""
     action: str = Field(description="What to do about it")
 
 
 class RosterCounts(SQLModel):
+    model_config = DESCRIBED
     entries: int
+    """Entries in the list."""
     certain: int
+    """Entries matched for certain."""
     probable: int
+    """Entries matched by name alone."""
     unknown: int
+    """Entries matched to nobody."""
     open_unknown: int
+    """Unknown entries not yet answered for."""
     open_probable: int
+    """Probable entries not yet confirmed."""
     discrepancies: dict[str, int] = Field(description="How many of each kind")
 
 
 class RosterPublic(SQLModel):
+    model_config = DESCRIBED
     id: uuid.UUID
+    """The roster's id."""
     group_id: uuid.UUID
+    """The group whose list it is."""
     platform: Platform
+    """The group's platform."""
     captured_on: date
+    """The day the list was taken from the platform."""
     applied_at: datetime | None
+    """When its changes were applied to the memberships (UTC, ISO 8601); null until then."""
     created_at: datetime
+    """When it was uploaded (UTC, ISO 8601)."""
     version: int
+    """The roster's version, raised by one on every answer; send its ETag as If-Match to apply."""
     counts: RosterCounts
+    """How many entries of each kind, and discrepancies."""
     entries: list[EntryPublic] | None = Field(
         description="Null for a caller who reaches counts only (trustees)"
     )
@@ -236,12 +305,19 @@ class RosterPublic(SQLModel):
 
 
 class Change(SQLModel):
+    model_config = DESCRIBED
     action: str = Field(description="membership.create, membership.end or membership.update")
     membership_id: uuid.UUID
+    """The membership created, ended or changed."""
     person: PersonRef
+    """Whose membership it is."""
     detail: str
+    """The change in words."""
 
 
 class ApplyResult(SQLModel):
+    model_config = DESCRIBED
     roster: RosterPublic
+    """The roster after applying."""
     changes: list[Change]
+    """Each membership change made, in order."""

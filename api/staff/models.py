@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import EmailStr
@@ -12,11 +11,25 @@ from sqlmodel import Field, SQLModel
 from api import clock
 from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
 from api.db import Timestamped, enum_type
+from api.described import DESCRIBED, DescribedEnum
 from api.participants.models import PHONE_PATTERN, PHONE_STORED
 from api.phones import PhoneNumber
 
 
-class EmploymentType(StrEnum):
+class EmploymentType(DescribedEnum):
+    """How the person works for the organisation, in the policy's list of who it applies to ("senior
+    managers and the board of trustees, paid staff, volunteers and sessional workers, agency staff,
+    students"). The policy applies to every type alike.
+
+    - employee: paid staff on the organisation's own payroll.
+    - volunteer: unpaid, working for the organisation.
+    - sessional: paid by the session or project by the organisation itself (a freelance music leader), not
+      through an agency.
+    - agency: supplied and paid through an employment agency, working under the organisation's direction.
+    - student: on a placement or internship from a college or university.
+    - trustee: a member of the board of trustees.
+    - senior_manager: a paid senior manager (the policy names them first among those it applies to)."""
+
     employee = "employee"
     volunteer = "volunteer"
     sessional = "sessional"
@@ -27,16 +40,29 @@ class EmploymentType(StrEnum):
 
 
 class StaffBase(SQLModel):
+    model_config = DESCRIBED
     full_name: str = Field(min_length=1, max_length=200)
+    """The person's full name as colleagues know them."""
     email: EmailStr = Field(max_length=254, description="Official organisation address; unique")
     employment_type: EmploymentType = Field(sa_type=enum_type(EmploymentType))
+    """How the person works for the organisation."""
     job_title: str | None = Field(default=None, max_length=200)
+    """Their role, free text (for example "Music leader")."""
     started_on: Day
+    """Their first day working for the organisation (its calendar day, YYYY-MM-DD); access begins on this
+    day."""
     left_on: Day | None = Field(default=None, description="Null while current; access ends on this day")
     is_esafety_coordinator: Flag = False
+    """Whether they are an e-safety coordinator, who "should be included in all groups used for More Music
+    projects"."""
     uses_social_media_for_work: Flag = False
+    """Whether they use social media in their work; if so, the policy asks them to sign the code of
+    conduct."""
     code_of_conduct_signed_on: Day | None = None
+    """The day they signed the social media code of conduct; null if not signed."""
     esafety_training_completed_on: Day | None = None
+    """The day they last completed e-safety training; it holds for the policy settings' training_valid_days
+    (365 by default) from that day."""
     external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
 
 
@@ -92,6 +118,7 @@ class StaffUpdate(Patch, PersonalContact):
     model_config = forbid_extra(
         {"job_title": "Lead music leader (strings)", "esafety_training_completed_on": "2025-10-03"}
     )
+    DESCRIBED_BY = (StaffBase, PersonalContact)
     NOT_NULL: ClassVar[frozenset[str]] = frozenset(
         {
             "full_name",
@@ -122,7 +149,13 @@ class StaffLeave(SQLModel):
 
 class StaffPublic(StaffBase):
     id: uuid.UUID
+    """The member of staff's id."""
     is_current: Flag
+    """Whether they work for the organisation today (from started_on until the day before left_on), on the
+    organisation's calendar day."""
     created_at: datetime
+    """When the record was created (UTC, ISO 8601)."""
     updated_at: datetime
+    """When the record last changed (UTC, ISO 8601)."""
     version: Whole
+    """The record's version, raised by one on every change; send it as If-Match to update."""

@@ -54,9 +54,16 @@ def list_staff(
     _: Reader,
     paging: PageDep,
     current: Annotated[QueryFlag | None, Query(description="Only current (true) or departed (false)")] = None,
-    employment_type: EmploymentType | None = None,
-    is_esafety_coordinator: QueryFlag | None = None,
-    external_id: Annotated[str | None, Query(max_length=100)] = None,
+    employment_type: Annotated[
+        EmploymentType | None, Query(description="Only staff of this employment type")
+    ] = None,
+    is_esafety_coordinator: Annotated[
+        QueryFlag | None, Query(description="true: only e-safety coordinators; false: everyone else")
+    ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(max_length=100, description="The CRM's id: the member of staff with this external_id"),
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None,
 ) -> Page[Staff]:
     """The staff directory, ordered by name. Departed staff stay listed with their `left_on`."""

@@ -9,7 +9,6 @@ whole batch.
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
@@ -18,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from api.common import forbid_extra
 from api.compliance.models import Status
 from api.consents.models import ConsentMerge, StillAllowed
+from api.described import DescribedEnum
 from api.errors import AppError, FieldError
 from api.participants.models import ParticipantUpdate
 from api.problems import ProblemCode
@@ -26,7 +26,7 @@ from api.staff.models import StaffUpdate
 MAX_RECORDS = 1000
 
 
-class SyncMode(StrEnum):
+class SyncMode(DescribedEnum):
     """What a pushed record does to the fields it leaves out of a record already stored.
 
     - replace: the record is the whole record, as `PUT …/by-external-id/{id}` takes it: a field left out
@@ -44,7 +44,7 @@ class SyncMode(StrEnum):
     merge = "merge"
 
 
-class SyncStatus(StrEnum):
+class SyncStatus(DescribedEnum):
     """What the batch did with one record.
 
     - created: no record had this external id; it was created.
@@ -241,7 +241,7 @@ class ConsentSyncRequest(SyncRequest):
                     "records": [
                         {
                             "external_id": "CRM-C1207",
-                            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+                            "participant_external_id": "CRM-P0001",
                             "kind": "image_use",
                             "purposes": ["website", "social_media"],
                             "given_by": "parent_carer",
@@ -252,7 +252,7 @@ class ConsentSyncRequest(SyncRequest):
                         },
                         {
                             "external_id": "CRM-C1208",
-                            "participant_id": "1e7a9c3b-6d2f-4a8e-b5c1-8f3d0e7a2b56",
+                            "participant_external_id": "CRM-P0001",
                             "kind": "esafety_agreement",
                             "given_by": "parent_carer",
                             "given_by_name": "Joanne Fairbrook",

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,9 +10,24 @@ from sqlmodel import JSON, Field, SQLModel
 
 from api.common import forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
+from api.described import DESCRIBED, DescribedEnum
 
 
-class WebhookEvent(StrEnum):
+class WebhookEvent(DescribedEnum):
+    """An event a webhook endpoint can subscribe to. Payloads carry ids and counts, never a child's
+    personal details.
+
+    - incident.reported: an incident was reported.
+    - group.compliance_changed: a group's compliance status changed (compliant, at_risk, non_compliant),
+      whether through a record changing or time passing (a review falling due, a consent expiring, staff
+      leaving).
+    - staff.left_with_access: a member of staff has left but still has an enabled sign-in.
+    - consent.withdrawn: a consent was withdrawn.
+    - group.roster_reconciled: a group's uploaded member list was reconciled against the records.
+    - policy.version_published: a new version of the policy text was published.
+    - policy.version_withdrawn: a published policy version that had not yet taken effect was withdrawn.
+    - control.overdue: a recurring control's check is overdue."""
+
     incident_reported = "incident.reported"
     group_compliance_changed = "group.compliance_changed"
     staff_left_with_access = "staff.left_with_access"
@@ -24,7 +38,13 @@ class WebhookEvent(StrEnum):
     control_overdue = "control.overdue"
 
 
-class DeliveryStatus(StrEnum):
+class DeliveryStatus(DescribedEnum):
+    """Where one delivery of an event to one endpoint stands.
+
+    - pending: not yet delivered; it is sent, or retried with backoff, when next_attempt_at comes.
+    - delivered: the receiver answered 2xx.
+    - failed: every retry was used up, or the endpoint was disabled; not sent again."""
+
     pending = "pending"
     delivered = "delivered"
     failed = "failed"  # every retry used up, or the endpoint was disabled
@@ -85,6 +105,7 @@ class WebhookCreate(SQLModel):
     url: AnyHttpUrl = Field(description="Where deliveries are POSTed (https in production)")
     events: list[WebhookEvent] = Field(min_length=1, description="The events to send here")
     description: str | None = Field(default=None, max_length=500)
+    """What the endpoint is for (for example "CRM: opens a safeguarding task")."""
 
     @field_validator("events")
     @classmethod
@@ -93,13 +114,21 @@ class WebhookCreate(SQLModel):
 
 
 class WebhookPublic(SQLModel):
+    model_config = DESCRIBED
     id: uuid.UUID
+    """The endpoint's id."""
     url: str
+    """Where deliveries are POSTed."""
     description: str | None
+    """What the endpoint is for; null if not given."""
     events: list[WebhookEvent]
+    """The events sent to it."""
     disabled_at: datetime | None
+    """When it was disabled (UTC, ISO 8601); null while enabled. A disabled endpoint is sent nothing."""
     created_at: datetime
+    """When it was registered (UTC, ISO 8601)."""
     updated_at: datetime
+    """When it last changed (UTC, ISO 8601)."""
 
 
 class WebhookCreated(WebhookPublic):
@@ -114,8 +143,11 @@ ERROR_CLASSES = (
 
 
 class WebhookAttemptPublic(SQLModel):
+    model_config = DESCRIBED
     attempted_at: datetime
+    """When the attempt started (UTC, ISO 8601)."""
     status_code: int | None
+    """The receiver's HTTP status; null if no answer came."""
     error: str | None = Field(description=ERROR_CLASSES)
     succeeded: bool | None = Field(
         description=(
@@ -126,14 +158,24 @@ class WebhookAttemptPublic(SQLModel):
 
 
 class WebhookDeliveryPublic(SQLModel):
+    model_config = DESCRIBED
     id: uuid.UUID = Field(description="Sent as `webhook-id`; the same on every retry")
     event_type: WebhookEvent
+    """The event delivered."""
     status: DeliveryStatus
+    """Where the delivery stands."""
     attempts: int
+    """How many times it has been sent so far."""
     next_attempt_at: datetime
+    """When it is next due to be sent (UTC, ISO 8601), while pending."""
     last_status_code: int | None
+    """The receiver's HTTP status at the last attempt; null if no answer came or none was made."""
     last_error: str | None = Field(description=ERROR_CLASSES)
     delivered_at: datetime | None
+    """When the receiver accepted it (UTC, ISO 8601); null until then."""
     created_at: datetime
+    """When the event happened and the delivery was queued (UTC, ISO 8601)."""
     payload: dict[str, Any]
+    """The JSON body sent (the same bytes on every retry), signed per Standard Webhooks."""
     attempt_log: list[WebhookAttemptPublic]
+    """Each attempt, oldest first."""

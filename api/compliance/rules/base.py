@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Generic, TypeVar
 
-# One scale for incidents and rules; importers of it here keep working.
 from api.common import Severity as Severity
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.compliance.vocabulary import Outcome as Outcome
 from api.compliance.vocabulary import Subject as Subject
 from api.consents.logic import allows, decide
+
+# One scale for incidents and rules; importers of it here keep working.
 from api.policy.clauses import Clause
 
 
