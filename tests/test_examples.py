@@ -26,6 +26,8 @@ from api.identities.normalise import IdentityKind
 from api.incidents.models import IncidentStatus, Severity
 from api.main import create_app
 from api.policy.versions import PolicyVersion
+from api.webhooks.models import WebhookEndpoint, WebhookEvent
+from api.webhooks.signing import new_secret
 from tests.kit.auth import PASSWORD, Actor, make_actor, make_api_key, make_user
 from tests.kit.consents import make_consent
 from tests.kit.groups import make_group
@@ -141,6 +143,12 @@ def _world(session: Session) -> dict[str, str]:
     entry = make_roster_entry(session, roster)
     technology = Technology(name="Padlet", name_key="padlet", purpose="Shared boards", first_used_on=None)
     session.add(technology)
+    hook = WebhookEndpoint(
+        url="https://crm.riverbankmusic.example/hooks/esafety",
+        events=[WebhookEvent.incident_reported],
+        secret=new_secret(),
+    )
+    session.add(hook)
     session.commit()
     key = make_api_key(session).key
     assert key is not None
@@ -164,6 +172,7 @@ def _world(session: Session) -> dict[str, str]:
         "{key_id}": str(key.id),
         "{control_id}": str(control),
         "{technology_id}": str(technology.id),
+        "{webhook_id}": str(hook.id),
         "{version_number}": "2",  # published by the test for the route that takes it
     }
 

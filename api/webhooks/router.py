@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Body, Depends, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
@@ -162,7 +162,7 @@ def rotate_webhook_secret(
     webhook: WebhookById,
     expected_version: IfMatch,
     response: Response,
-    data: WebhookRotate | None = None,
+    data: Annotated[WebhookRotate, Body()] = WebhookRotate(),  # no body: the default overlap
 ) -> WebhookEndpoint:
     """A new signing secret, in this answer only. For `overlap_seconds` (default 86400, at most 604800)
     every delivery is signed with both the new and the old secret (`webhook-signature: v1,<new> v1,<old>`),
@@ -171,12 +171,11 @@ def rotate_webhook_secret(
     412."""
     # As at registration: never cached, nor kept for Idempotency-Key replays.
     response.headers["Cache-Control"] = "no-store"
-    overlap = (data or WebhookRotate()).overlap_seconds
     endpoint = operations.rotate_secret(
         session=session,
         caller=caller,
         endpoint=webhook,
-        overlap_seconds=overlap,
+        overlap_seconds=data.overlap_seconds,
         expected_version=expected_version,
     )
     set_etag(response, endpoint.version)

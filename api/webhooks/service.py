@@ -153,6 +153,11 @@ def disable(
     return endpoint
 
 
+def _typed_events(endpoint: WebhookEndpoint) -> None:
+    # A JSON column reads back plain strings; the model (and its snapshot for the audit diff) holds enums.
+    endpoint.events = [WebhookEvent(e) for e in endpoint.events]
+
+
 def update(
     *,
     session: Session,
@@ -166,6 +171,7 @@ def update(
     Errors: 412 on a stale If-Match, 409 if changed by someone else meanwhile."""
     if data.url is not None:
         check_destination(str(data.url))
+    _typed_events(endpoint)
     before = crud.apply(endpoint, data)
     if data.url is not None:
         endpoint.url = str(data.url)  # stored as text, as at registration
@@ -189,6 +195,7 @@ def enable(
     crud.check_version(endpoint, expected_version)
     if endpoint.disabled_at is None:
         raise Conflict("This webhook is not disabled")
+    _typed_events(endpoint)
     before = crud.snapshot(endpoint)
     endpoint.disabled_at = None
     endpoint.failure_count = 0
