@@ -210,6 +210,29 @@ def test_a_redelivered_failure_gets_the_whole_retry_schedule_again(
     assert abs(delivery.next_attempt_at - at - BACKOFF[0]) < timedelta(seconds=5)
 
 
+def test_a_delivery_that_arrives_sets_the_failure_count_back_to_0(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    hook = register(client, coordinator, "https://flaky.example.org/hooks")
+    webhooks.emit(session, WebhookEvent.incident_reported, {"incident_id": uuid.uuid4()})
+    session.commit()
+    down = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(503)))
+    up = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(204)))
+    now = utcnow()
+    for _ in range(len(BACKOFF) + 1):
+        deliver_due(session, now, down, resolve=public_resolver)
+        now += timedelta(days=1)
+    failed = client.get(f"{URL}/{hook['id']}", headers=coordinator.headers)
+    assert failed.json()["failure_count"] == 1
+    delivery = session.exec(select(WebhookDelivery)).one()
+    client.post(f"{URL}/{hook['id']}/deliveries/{delivery.id}/redeliver", headers=coordinator.headers)
+    assert deliver_due(session, utcnow(), up, resolve=public_resolver) == 1
+    session.expire_all()
+    after = client.get(f"{URL}/{hook['id']}", headers=coordinator.headers)
+    assert after.json()["failure_count"] == 0
+    assert after.headers["etag"] != failed.headers["etag"]  # the answer changed, so its tag did
+
+
 def test_redelivery_refusals(client: TestClient, coordinator: Actor, session: Session) -> None:
     a = register(client, coordinator, "https://a.example.org/hooks")
     b = register(client, coordinator, "https://b.example.org/hooks")
