@@ -111,6 +111,21 @@ def log_of(client: TestClient, session: Session, actor: Actor, hook_id: str) -> 
     return list(r.json()["items"])
 
 
+def answering(status: int) -> httpx.Client:
+    """A client whose every send the receiver answers with `status` (no network)."""
+    return httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(status)))
+
+
+def fail_for_good(session: Session, http: httpx.Client, resolve: destinations.Resolver | None = None) -> None:
+    """Queue one event and send it until every retry is used up (the clock moved a day between tries)."""
+    webhooks.emit(session, WebhookEvent.incident_reported, {"incident_id": uuid.uuid4()})
+    session.commit()
+    now = utcnow()
+    for _ in range(len(BACKOFF) + 1):
+        assert deliver_due(session, now, http, resolve=resolve or destinations.system_resolver) == 1
+        now += timedelta(days=1)
+
+
 def status_of(session: Session, delivery: WebhookDelivery) -> DeliveryStatus:
     session.refresh(delivery)
     return delivery.status
@@ -189,13 +204,8 @@ def test_a_redelivered_failure_gets_the_whole_retry_schedule_again(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     hook = register(client, coordinator, "https://down.example.org/hooks")
-    webhooks.emit(session, WebhookEvent.incident_reported, {"incident_id": uuid.uuid4()})
-    session.commit()
-    down = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(503)))
-    now = utcnow()
-    for _ in range(len(BACKOFF) + 1):
-        assert deliver_due(session, now, down, resolve=public_resolver) == 1
-        now += timedelta(days=1)
+    down = answering(503)
+    fail_for_good(session, down, public_resolver)
     delivery = session.exec(select(WebhookDelivery)).one()
     assert status_of(session, delivery) is DeliveryStatus.failed
     assert client.get(f"{URL}/{hook['id']}", headers=coordinator.headers).json()["failure_count"] == 1
@@ -214,19 +224,12 @@ def test_a_delivery_that_arrives_sets_the_failure_count_back_to_0(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     hook = register(client, coordinator, "https://flaky.example.org/hooks")
-    webhooks.emit(session, WebhookEvent.incident_reported, {"incident_id": uuid.uuid4()})
-    session.commit()
-    down = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(503)))
-    up = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(204)))
-    now = utcnow()
-    for _ in range(len(BACKOFF) + 1):
-        deliver_due(session, now, down, resolve=public_resolver)
-        now += timedelta(days=1)
+    fail_for_good(session, answering(503), public_resolver)
     failed = client.get(f"{URL}/{hook['id']}", headers=coordinator.headers)
     assert failed.json()["failure_count"] == 1
     delivery = session.exec(select(WebhookDelivery)).one()
     client.post(f"{URL}/{hook['id']}/deliveries/{delivery.id}/redeliver", headers=coordinator.headers)
-    assert deliver_due(session, utcnow(), up, resolve=public_resolver) == 1
+    assert deliver_due(session, utcnow(), answering(204), resolve=public_resolver) == 1
     session.expire_all()
     after = client.get(f"{URL}/{hook['id']}", headers=coordinator.headers)
     assert after.json()["failure_count"] == 0
@@ -473,17 +476,17 @@ def test_bad_changes_are_4xx_naming_the_field(client: TestClient, coordinator: A
 
 
 def test_re_enabling_resets_the_failure_count_and_sends_again(
-    client: TestClient, coordinator: Actor, session: Session, receiver: Receiver, send: Callable[[], int]
+    client: TestClient,
+    coordinator: Actor,
+    session: Session,
+    receiver: Receiver,
+    http: httpx.Client,
+    send: Callable[[], int],
 ) -> None:
     hook = register(client, coordinator, receiver.url)
     receiver.secret = WRONG_SECRET  # the receiver lost the secret: every delivery is refused
-    webhooks.emit(session, WebhookEvent.incident_reported, {"incident_id": uuid.uuid4()})
-    session.commit()
-    http = httpx.Client(trust_env=False)
-    now = utcnow()
-    for _ in range(len(BACKOFF) + 1):
-        assert deliver_due(session, now, http) == 1
-        now += timedelta(days=1)
+    fail_for_good(session, http)
+    assert receiver.verified == [False] * (len(BACKOFF) + 1)
     session.expire_all()
     got = client.get(f"{URL}/{hook['id']}", headers=coordinator.headers).json()
     assert got["failure_count"] == 1
