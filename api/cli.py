@@ -17,7 +17,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api.config import get_settings
     from api.logging import uvicorn_log_config
+    from api.metrics import prepare_multiprocess_directory
 
+    prepare_multiprocess_directory()  # before any worker counts a request (PROMETHEUS_MULTIPROC_DIR)
     print(f"Swagger UI: http://{args.host}:{args.port}/docs", flush=True)
     uvicorn.run(
         "api.main:app",
@@ -28,6 +30,8 @@ def _serve(args: argparse.Namespace) -> int:
         # default would believe X-Forwarded-For from 127.0.0.1, letting a local caller choose its address.
         proxy_headers=False,
         log_config=uvicorn_log_config(get_settings().log_level),
+        # The app writes its own access line, with route templates rather than paths as sent (api/logging.py).
+        access_log=False,
     )
     return 0
 

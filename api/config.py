@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # How often the webhook worker re-evaluates every active group and announces status changes that time
     # brought (a review falling due, a consent expiring); writes to a group announce at once.
     compliance_watch_seconds: float = Field(default=300.0, gt=0)
+    # Prometheus metrics at GET /metrics (api/metrics.py): off unless asked for, since it needs no sign-in.
+    metrics_enabled: bool = False
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
     # Sync routes run in the threadpool; a smaller pool measured faster for CPU-bound evaluation.

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
@@ -16,11 +17,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api import events
 from api.common import Page, PageParams, WriteOutcome
 from api.db import Timestamped, utcnow
-from api.errors import Conflict, NotFound, PreconditionFailed
+from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
 from api.events import Actor
 
 M = TypeVar("M", bound=Timestamped)
 R = TypeVar("R", bound=SQLModel)
+P = TypeVar("P", bound=SQLModel)
 T = TypeVar("T")
 
 
@@ -64,6 +66,40 @@ def upsert_by_external_id(
         except Raced:
             session.rollback()
     return once()
+
+
+def merge_patch_for(patch: P, external_id: str) -> P:
+    """A PATCH body pushed by external id (JSON merge-patch: what is sent changes, what is left out keeps its
+    value), checked against the id in the path. Errors: 422 naming `external_id` when the body names
+    another id, or null (the record is the one the path names; it is not renamed by a patch of itself)."""
+    if "external_id" in patch.model_fields_set and getattr(patch, "external_id", None) != external_id:
+        raise Unprocessable.field("external_id", "differs from the external id in the path")
+    return patch
+
+
+def completed(patch: SQLModel, model: type[R], **fixed: Any) -> R:
+    """The create body `model` made from a PATCH body (the fields sent, plus `fixed`, e.g. the path's
+    external id), for a merge push that finds no record to change. Errors: 422 naming every field `model`
+    requires that the body left out (`type` `missing`), in one answer so the client fixes them at once, and
+    nothing written; 422 naming the field for a value `model` refuses."""
+    sent = {**patch.model_dump(exclude_unset=True), **fixed}
+    missing = [name for name, field in model.model_fields.items() if field.is_required() and name not in sent]
+    if missing:
+        message = "required to create the record: no record has this external id yet"
+        raise Unprocessable(
+            "No record has this external id, and creating one needs " + ", ".join(missing),
+            errors=[FieldError(field=name, message=message, type="missing") for name in missing],
+        )
+    try:
+        return model.model_validate(sent)
+    except ValidationError as exc:
+        errors = [
+            FieldError(field=".".join(str(p) for p in e["loc"]) or "body", message=e["msg"], type=e["type"])
+            for e in exc.errors()
+        ]
+        raise Unprocessable(
+            "Invalid fields: " + ", ".join(sorted({e.field for e in errors})), errors=errors
+        ) from None
 
 
 def check_version(obj: Timestamped, expected_version: int | None) -> None:

@@ -163,7 +163,9 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
                 f"-c statement_timeout={int(s.database_statement_timeout_seconds * 1000)}"
             )
         kwargs["connect_args"] = connect_args
-    engine = create_engine(url, **kwargs)
+    # A database error's text leaves out the statement's parameters (a child's name, an email): it is what
+    # an unexpected error's traceback prints into the log.
+    engine = create_engine(url, hide_parameters=True, **kwargs)
     if url.startswith("sqlite"):
         # SQLite has no statement timeout of its own; what makes a statement wait is another writer's lock.
         busy_ms = int(s.database_statement_timeout_seconds * 1000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,6 +25,7 @@ from api.idempotency.middleware import IdempotencyMiddleware
 from api.limits import BodySizeLimit
 from api.problem_types import router as problem_types_router
 from api.problems import declare_problem_codes
+from api.request_context import Observer, RequestContext
 from api.router import api_router
 from api.security_headers import SecurityHeaders
 
@@ -146,14 +147,23 @@ def create_app() -> FastAPI:
     # Added last, so it is the outermost: it sees a database error raised by any middleware inside it.
     app.add_middleware(DatabaseErrors)
     install_docs(app)
+    observers: tuple[Observer, ...] = ()
+    if settings.metrics_enabled:
+        from api import metrics
+
+        app.include_router(metrics.router)
+        observers = (metrics.observe,)
     wrap_outermost(app, SecurityHeaders)
+    # Outside everything else: the request id is on every answer and in every log line of the request.
+    wrap_outermost(app, lambda inner: RequestContext(inner, observers))
     return app
 
 
-def wrap_outermost(app: FastAPI, middleware: type[SecurityHeaders]) -> None:
+def wrap_outermost(app: FastAPI, middleware: Callable[[ASGIApp], ASGIApp]) -> None:
     """Put `middleware` outside Starlette's own ServerErrorMiddleware, which `add_middleware` cannot reach,
     so even the plain 500 for an unhandled error carries the headers. Outside IdempotencyMiddleware too,
-    which must see a route's own Cache-Control (a `no-store` answer is never kept for replay)."""
+    which must see a route's own Cache-Control (a `no-store` answer is never kept for replay). A later call
+    wraps an earlier one."""
     build = app.build_middleware_stack
 
     def build_middleware_stack() -> ASGIApp:

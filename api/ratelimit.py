@@ -1,5 +1,7 @@
 """Rate limits per API key and per user action: a fixed one-minute window, counted in the database so every
-worker shares it."""
+worker shares it. Each counted request's answer says where the caller stands, in the IETF httpapi draft's
+`RateLimit-Policy` and `RateLimit` fields (api/request_context.py): the policy `api-key` for a key, the
+action's name (`publication-check` ...) for a user's action."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
 from api.errors import TooManyRequests
+from api.request_context import RateLimitState, add_rate_limit
 
 WINDOW_SECONDS = 60
+API_KEY_POLICY = "api-key"
 
 
 class ApiKeyRateWindow(SQLModel, table=True):
@@ -42,6 +46,7 @@ def hit(session: Session, *, api_key_id: uuid.UUID, limit: int, now: datetime) -
         session,
         ApiKeyRateWindow.__table__,  # type: ignore[attr-defined]
         {"api_key_id": api_key_id},
+        policy=API_KEY_POLICY,
         limit=limit,
         now=now,
         message=f"This API key is limited to {limit} requests a minute",
@@ -56,6 +61,7 @@ def hit_user(
         session,
         UserRateWindow.__table__,  # type: ignore[attr-defined]
         {"user_id": user_id, "action": action},
+        policy=action.replace("_", "-"),
         limit=limit,
         now=now,
         message=f"You may make at most {limit} {what} a minute",
@@ -63,7 +69,14 @@ def hit_user(
 
 
 def _hit(
-    session: Session, table: Any, key: dict[str, Any], *, limit: int, now: datetime, message: str
+    session: Session,
+    table: Any,
+    key: dict[str, Any],
+    *,
+    policy: str,
+    limit: int,
+    now: datetime,
+    message: str,
 ) -> None:
     """One INSERT ... ON CONFLICT DO UPDATE ... RETURNING: the increment and the read are a single atomic
     statement, so concurrent requests on several workers cannot both slip under the limit."""
@@ -88,6 +101,7 @@ def _hit(
     )
     count = int(session.execute(statement).scalar_one())
     session.commit()
+    reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - seconds))
+    add_rate_limit(RateLimitState(policy, limit, WINDOW_SECONDS, limit - count, reset))
     if count > limit:
-        retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - seconds))
-        raise TooManyRequests(message, headers={"Retry-After": str(retry_after)})
+        raise TooManyRequests(message, headers={"Retry-After": str(reset)})

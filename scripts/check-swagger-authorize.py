@@ -1,4 +1,4 @@
-"""Swagger UI's Authorize button, checked for real in headless Chromium (a manual check, not in `make test`).
+"""Swagger UI's Authorize button, checked for real in headless Chromium (run by the README's test too).
 
 Migrates and seeds a throwaway SQLite database with the demo, serves the app on 127.0.0.1 on a free port, then
 drives /docs: Authorize, sign in as the demo coordinator through the OAuth2 password form, close the dialog,
@@ -7,10 +7,9 @@ a 200 with the expected content. It also opens POST /api/v1/groups to check "Try
 model's example. A screenshot is saved at each step; any failure exits non-zero (with a screenshot of the
 page as it was). The browser may reach nothing but the app: every other host is refused.
 
-Playwright drives the browser; keep it out of the project's environment:
+Playwright (in the development environment) drives the system's Chromium; no `playwright install`:
 
-    python3 -m venv /tmp/pw-venv && /tmp/pw-venv/bin/pip install playwright     # no `playwright install`
-    /tmp/pw-venv/bin/python scripts/check-swagger-authorize.py --python .venv/bin/python
+    .venv/bin/python scripts/check-swagger-authorize.py
 
 Options: --python (the project's interpreter, default .venv/bin/python), --chromium (default
 /usr/bin/chromium), --out (screenshot folder, default /tmp/swagger-authorize).

@@ -45,6 +45,7 @@ KERNEL = frozenset(
         "limits",
         "logging",
         "phones",
+        "request_context",
     }
 )
 # Where the app, the command line and the worker are put together: they may import anything; nothing but

@@ -121,13 +121,15 @@ def test_round_trip_with_an_api_key(generated: ModuleType) -> None:
             },
             departed,
         ]
-        body = models.StaffSyncRequest(
-            records=[models.StaffSyncRequestRecordsItem.from_dict(r) for r in records]
-        )
+        # Each record is typed (a StaffSyncRecord), so a client builds it field by field or from a dict.
+        body = models.StaffSyncRequest(records=[models.StaffSyncRecord.from_dict(r) for r in records])
         pushed = sync_api.sync_detailed(client=client, body=body)
         assert pushed.status_code == 200
         statuses = [r.status.value for r in pushed.parsed.results]
         assert statuses == ["created", "rejected", "updated"]
+        # The counts and the mode are typed too, not a free dict and a string.
+        assert (pushed.parsed.counts.created, pushed.parsed.counts.rejected) == (1, 1)
+        assert pushed.parsed.mode == models.SyncMode.REPLACE
         assert pushed.parsed.results[1].errors[0].field == "email"
         [change] = pushed.parsed.groups_changed
         assert (change.group_id, change.before.value, change.after.value) == (

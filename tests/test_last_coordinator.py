@@ -55,6 +55,9 @@ def _ends_access(client: TestClient, path: str, staff: Staff, headers: dict[str,
         r = client.patch(f"{STAFF}/{staff.id}", json={"left_on": day}, headers=headers)
     elif path == "leave":
         r = client.post(f"{STAFF}/{staff.id}/leave", json={"left_on": day}, headers=headers)
+    elif path == "merge":  # the CRM's partial push: the leaving day alone
+        url = f"{STAFF}/by-external-id/{staff.external_id}"
+        r = client.patch(url, json={"left_on": day}, headers=headers)
     else:
         url = f"{STAFF}/by-external-id/{staff.external_id}"
         r = client.put(url, json=_record(staff, left_on=day), headers=headers)
@@ -69,7 +72,7 @@ def last(fixed_clock: FixedClock, session: Session) -> Actor:
     return make_actor(session, Role.coordinator, coordinator=True, external_id="CRM-LAST")
 
 
-@pytest.mark.parametrize("path", ["patch", "leave", "put"])
+@pytest.mark.parametrize("path", ["patch", "leave", "put", "merge"])
 @pytest.mark.parametrize("days_ago", [0, 3])
 @pytest.mark.parametrize("caller", ["herself", "api_key"])
 def test_a_staff_route_cannot_end_the_last_coordinators_access(
@@ -100,7 +103,7 @@ def test_a_leaving_day_after_today_is_allowed(client: TestClient, last: Actor) -
     assert client.get(ME, headers=last.headers).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["patch", "leave", "put"])
+@pytest.mark.parametrize("path", ["patch", "leave", "put", "merge"])
 def test_with_another_active_coordinator_each_route_ends_access(
     client: TestClient, session: Session, last: Actor, path: str
 ) -> None:

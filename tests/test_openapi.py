@@ -90,8 +90,9 @@ def test_error_answers_are_declared(method: str, path: str, op: dict[str, Any]) 
     if op.get("security"):
         missing = {"401", "403", "422"} - set(responses)
         assert not missing, f"a protected route must declare {sorted(missing)}"
-    # An upsert (PUT that may answer 201) creates what is missing, so it has no 404 to declare.
-    if "{" in path and not (method.lower() == "put" and "201" in responses):
+    # An upsert (a PUT or PATCH by external id that may answer 201) creates what is missing, so it has no
+    # 404 to declare.
+    if "{" in path and not (method.lower() in ("put", "patch") and "201" in responses):
         assert "404" in responses, "a route with an id in its path must declare 404 (responses=NOT_FOUND)"
     for status, answer in responses.items():
         if status.startswith(("4", "5")):

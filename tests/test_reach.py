@@ -345,6 +345,8 @@ def _group(session: Session, group_id: uuid.UUID) -> Any:
         ("PUT", "/api/v1/participants/by-external-id/crm-1", "participant"),
         ("POST", "/api/v1/staff", "staff"),
         ("PUT", "/api/v1/staff/by-external-id/crm-s1", "staff"),
+        ("PATCH", "/api/v1/participants/by-external-id/crm-2", "participant"),
+        ("PATCH", "/api/v1/staff/by-external-id/crm-s2", "staff"),
     ],
 )
 def test_a_write_only_key_gets_receipts(
@@ -373,7 +375,7 @@ def test_a_write_only_key_gets_receipts(
         assert value not in r.text
     # The same push again: unchanged, still a receipt.
     again = client.request(method, path, json=data, headers=world.write_key.headers)
-    if method == "PUT":
+    if method in ("PUT", "PATCH"):
         assert again.json() == {"id": r.json()["id"], "version": 1, "status": "unchanged"}
 
 

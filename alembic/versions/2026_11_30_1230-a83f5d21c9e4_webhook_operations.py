@@ -1,7 +1,7 @@
 """webhook operations: secret rotation with an overlap, failure count, redelivery
 
 Revision ID: a83f5d21c9e4
-Revises: 4c1d9e7f2a6b
+Revises: 5e8a1c3b7d24
 Create Date: 2026-11-30 12:30:00
 
 webhook_endpoint gains previous_secret and previous_secret_expires_at (null: never rotated with an overlap;
@@ -20,7 +20,7 @@ from alembic import op
 import api.db
 
 revision: str = "a83f5d21c9e4"
-down_revision: str | None = "4c1d9e7f2a6b"
+down_revision: str | None = "5e8a1c3b7d24"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

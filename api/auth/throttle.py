@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
@@ -27,8 +27,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, update
 
 from api.config import get_settings
-from api.db import UTCDateTime
+from api.db import UTCDateTime, utcnow
 from api.errors import TooManyRequests
+from api.request_context import RateLimitState, add_rate_limit
 
 ACCOUNT = "account"
 CLIENT = "client"
@@ -48,10 +49,22 @@ class LoginThrottle(SQLModel, table=True):
 
 
 @dataclass(frozen=True)
-class Taken:
-    """The checks one attempt counted: (scope, subject hash, window start) per counter."""
+class Counted:
+    """One counter after an attempt's check was counted on it: its scope, subject hash, window start, the
+    checks now in its window and its limit."""
 
-    counted: tuple[tuple[str, str, datetime], ...]
+    scope: str
+    subject: str
+    started: datetime
+    checks: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The checks one attempt counted, one per counter."""
+
+    counted: tuple[Counted, ...]
 
 
 def _hash(value: str) -> str:
@@ -94,34 +107,59 @@ def take(session: Session, *, login: str, client: str, now: datetime) -> Taken:
         (ACCOUNT, _hash(login), s.login_max_failures, "this account"),
         (CLIENT, _hash(client_subject(client)), s.login_client_max_failures, "your address"),
     )
-    counted: list[tuple[str, str, datetime]] = []
+    counted: list[Counted] = []
     # Always the account first, then the client: concurrent attempts lock rows in one order, never a cycle.
     for scope, subject, limit, whom in counters:
         checks, started = _count(session, scope, subject, now)
         if checks > limit:
             session.rollback()  # an attempt refused counts nothing, nor extends the window
-            window = timedelta(minutes=s.login_window_minutes)
-            retry = max(1, math.ceil((started + window - now).total_seconds()))
+            retry = _reset_seconds(started, now)
+            _announce(Counted(scope, subject, started, limit + 1, limit), now)
             raise TooManyRequests(
                 f"Too many failed sign-ins from {whom}; try again in {retry} seconds",
                 headers={"Retry-After": str(retry)},
                 extra={"retry_after": retry},
             )
-        counted.append((scope, subject, started))
+        counted.append(Counted(scope, subject, started, checks, limit))
     session.commit()
+    for counter in counted:
+        _announce(counter, now)
     return Taken(tuple(counted))
+
+
+def _reset_seconds(started: datetime, now: datetime) -> int:
+    """Seconds until a counter's window, begun at `started`, ends (at least 1)."""
+    window = timedelta(minutes=get_settings().login_window_minutes)
+    return max(1, math.ceil((started + window - now).total_seconds()))
+
+
+def _announce(counter: Counted, now: datetime) -> None:
+    """Put the counter on the answer as RateLimit and RateLimit-Policy (policies `account` and `client`):
+    the checks left in its window and when it ends. Only counts: the fields name no one."""
+    window = get_settings().login_window_minutes * 60
+    add_rate_limit(
+        RateLimitState(
+            counter.scope,
+            counter.limit,
+            window,
+            counter.limit - counter.checks,
+            _reset_seconds(counter.started, now),
+        )
+    )
 
 
 def give_back(session: Session, taken: Taken) -> None:
     """A check that succeeded is not a failure: return its place on each counter (if its window is still
-    the current one). The caller commits."""
-    for scope, subject, started in taken.counted:
+    the current one), and on the answer's RateLimit field too. The caller commits."""
+    now = utcnow()
+    for counter in taken.counted:
+        _announce(replace(counter, checks=max(0, counter.checks - 1)), now)
         session.exec(
             update(LoginThrottle)
             .where(
-                col(LoginThrottle.scope) == scope,
-                col(LoginThrottle.subject_hash) == subject,
-                col(LoginThrottle.window_started_at) == started,
+                col(LoginThrottle.scope) == counter.scope,
+                col(LoginThrottle.subject_hash) == counter.subject,
+                col(LoginThrottle.window_started_at) == counter.started,
                 col(LoginThrottle.checks) > 0,
             )
             .values(checks=col(LoginThrottle.checks) - 1)

@@ -242,6 +242,18 @@ class GroupComplianceState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ComplianceWatchRun(SQLModel, table=True):
+    """When the compliance watch last went over every active group (one row per kind of pass; today only
+    `interval`, the worker's pass every COMPLIANCE_WATCH_SECONDS): what /metrics reports, so an operator
+    sees a worker that stopped. Derived state, overwritten by each pass, never shown in the API."""
+
+    __tablename__ = "compliance_watch_run"
+    watch: str = Field(max_length=32, primary_key=True)
+    finished_at: datetime = Field(sa_type=UTCDateTime)
+    groups_evaluated: int
+    changes_announced: int
+
+
 class ForecastChangePublic(_Out):
     before: str = Described(description="The finding's outcome the day before")
     finding: FindingPublic

@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from api import clock, events
 from api.compliance import history, service
-from api.compliance.models import GroupComplianceState, Status
+from api.compliance.models import ComplianceWatchRun, GroupComplianceState, Status
 from api.db import utcnow
 from api.events import GroupFactsChanged
 from api.webhooks import service as webhooks
@@ -98,8 +98,27 @@ def announce_compliance_changes(
         session.execute(insert(GroupComplianceState).values(first_seen).on_conflict_do_nothing())
     # The history of what was found (api/compliance/history.py), written with the announcements.
     history.record(session, evaluations, day, every=ids is None)
+    if ids is None:
+        _record_run(session, at, groups=len(evaluations), changes=len(changes))
     session.commit()
     return changes
+
+
+def _record_run(session: Session, at: datetime, *, groups: int, changes: int) -> None:
+    """Note that a pass over every group finished (for /metrics): one upsert of one row."""
+    values = {
+        "watch": "interval",
+        "finished_at": at,
+        "groups_evaluated": groups,
+        "changes_announced": changes,
+    }
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(ComplianceWatchRun).values(values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["watch"], set_={k: statement.excluded[k] for k in values if k != "watch"}
+        )
+    )
 
 
 def after_write(session: Session, group_ids: Iterable[uuid.UUID | None]) -> None:

@@ -15,6 +15,7 @@ from api.consents import service
 from api.consents.models import (
     Consent,
     ConsentCreate,
+    ConsentMerge,
     ConsentUpsert,
 )
 from api.errors import Conflict, FieldError, Forbidden, Unprocessable
@@ -158,3 +159,33 @@ def upsert_by_external_id(
     return crud.upsert_by_external_id(
         session, find=find, create=create_it, change=change, expected_version=expected_version
     )
+
+
+def merge_by_external_id(
+    *, session: Session, reach: Reach, external_id: str, data: ConsentMerge
+) -> tuple[Consent, WriteOutcome]:
+    """Bulk sync's `merge` mode for a consent: the fields the push leaves out are taken from the consent
+    recorded under `external_id` (its participant too, unless the push names one), and the record so
+    completed is pushed as `upsert_by_external_id` pushes a whole one: so a push of `withdrawn_on` alone
+    withdraws it, and anything else that differs is still a 409 `consent_is_append_only`. No consent with
+    this id yet: recorded if the push has every field a new consent needs.
+
+    Errors: as `upsert_by_external_id`; 422 naming each field a new consent needs that the push left out."""
+    if not reach.writes_every(Record.consent):
+        raise Forbidden("Consents are pushed by the CRM's id only by the coordinator and the CRM's keys")
+    patch = crud.merge_patch_for(data, external_id)
+    existing = session.exec(
+        select(Consent).where(
+            Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
+        )
+    ).first()
+    if existing is not None:
+        names_participant = {"participant_id", "participant_external_id"} & patch.model_fields_set
+        recorded = {
+            field: getattr(existing, field)
+            for field in (*_GIVEN, "withdrawn_on", "withdrawal_reason")
+            if field not in patch.model_fields_set and not (field == "participant_id" and names_participant)
+        }
+        patch = patch.model_copy(update=recorded)
+    whole = crud.completed(patch, ConsentUpsert, external_id=external_id)
+    return upsert_by_external_id(session=session, reach=reach, external_id=external_id, data=whole)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -11,7 +11,7 @@ from sqlalchemy import Index, event
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import NOT_BLANK, Day, Flag, Whole, forbid_extra
+from api.common import NOT_BLANK, Day, Flag, Patch, Whole, forbid_extra
 from api.consents.canonical import ReadAs
 from api.consents.logic import Refusal
 from api.consents.publication_keys import Detail as MatchKind
@@ -137,6 +137,44 @@ class ConsentUpsert(ConsentBase):
     )
     withdrawn_on: Day | None = Field(default=None, description="First day it no longer holds")
     withdrawal_reason: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=1000)
+
+
+class ConsentMerge(Patch):
+    """A consent pushed in bulk sync's `merge` mode: the fields left out are the recorded consent's own, so
+    a push of `external_id` and `withdrawn_on` (and a `withdrawal_reason`) withdraws it without repeating the
+    rest. The record so completed is then pushed as `ConsentUpsert` (append-only: any other difference is a
+    409 `consent_is_append_only`). A new consent needs every field `ConsentUpsert` requires."""
+
+    model_config = forbid_extra(
+        {"withdrawn_on": "2025-11-10", "withdrawal_reason": "The carer asked us to stop"}
+    )
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset(
+        {"participant_id", "kind", "purposes", "given_by", "given_by_name", "given_on"}
+    )
+    participant_id: uuid.UUID | None = Field(
+        default=None,
+        description="This service's participant id (or give participant_external_id; neither: the recorded "
+        "consent's participant)",
+    )
+    participant_external_id: str | None = Field(
+        default=None, min_length=1, max_length=100, description="The CRM's id for the participant"
+    )
+    kind: ConsentKind | None = Field(default=None, description="What the consent is for")
+    purposes: list[Purpose] | None = Field(
+        default=None, description="For `image_use`: the uses of images it allows (order does not matter)"
+    )
+    given_by: GivenBy | None = Field(default=None, description="Who gave it: the young person or a carer")
+    given_by_name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="The name of who gave it"
+    )
+    given_on: Day | None = Field(default=None, description="The day it was given")
+    expires_on: Day | None = Field(default=None, description="First day it no longer holds")
+    evidence_ref: str | None = Field(default=None, max_length=200, description="The signed form's reference")
+    withdrawn_on: Day | None = Field(default=None, description="First day it no longer holds, once withdrawn")
+    withdrawal_reason: Annotated[str | None, NOT_BLANK] = Field(
+        default=None, min_length=1, max_length=1000, description="Why it was withdrawn"
+    )
+    external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
 
 
 class ConsentWithdraw(SQLModel):

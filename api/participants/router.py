@@ -3,12 +3,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt
+from api.common import (
+    Page,
+    PageDep,
+    QueryFlag,
+    WriteOutcome,
+    WriteReceipt,
+    created_responses,
+    set_location,
+)
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants import service
@@ -189,3 +197,45 @@ def leave_participant(
         )
     set_etag(response, participant.version)
     return reach.answer(Record.participant, participant, "updated")
+
+
+@router.patch(
+    "/by-external-id/{external_id}",
+    response_model=Written,
+    responses={**created_responses(Written), **CONFLICT, **PRECONDITION},
+    summary="Create or update the fields sent of a participant, by the CRM's id",
+)
+def merge_participant_by_external_id(
+    session: SessionDep,
+    _: Writer,
+    reach: ReachDep,
+    external_id: Annotated[
+        str,
+        # The demo's own (`make run`), so Swagger UI's "Try it out" changes a record that exists.
+        Path(min_length=1, max_length=100, description="The CRM's id", examples=["CRM-P0001"]),
+    ],
+    data: ParticipantUpdate,
+    expected_version: IfMatch,
+    request: Request,
+    response: Response,
+) -> Participant | WriteReceipt:
+    """The CRM's partial push, matched on `external_id`: the fields sent change, the fields left out keep
+    their values (a carer's phone the CRM does not know stays as recorded), `null` clears a field that may
+    be empty (a JSON merge patch, RFC 7396). 200 with the record when it existed (unchanged if nothing sent
+    differs); when none has this external id, 201 with `Location`, if the body has every field a create
+    requires (`full_name`, `date_of_birth`, `joined_on`), otherwise 422 naming each missing one and nothing
+    written. Dates must stay in order: born, then joined, then left. If-Match: 412 if the record moved on.
+    Use `PUT` to send the whole record (a field left out becomes empty)."""
+    with reach.blind(Record.participant):
+        participant, outcome = service.merge_by_external_id(
+            session=session,
+            reach=reach,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        )
+    if outcome == "created":
+        response.status_code = status.HTTP_201_CREATED
+        set_location(response, request, "get_participant", participant_id=str(participant.id))
+    set_etag(response, participant.version)
+    return reach.answer(Record.participant, participant, outcome)

@@ -6,6 +6,7 @@ Who may see which child is decided by the caller's `Reach` (api/auth/reach.py), 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 
 from sqlmodel import Session, col, or_, select
@@ -156,6 +157,51 @@ def upsert_by_external_id(
     if data.external_id not in (None, external_id):
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     data = data.model_copy(update={"external_id": external_id})
+    # A replacement is a patch of every field: the ones the body left out become empty.
+    whole = ParticipantUpdate.model_validate(data.model_dump())
+    return _push(session, reach, external_id, whole, lambda: data, expected_version)
+
+
+def merge_by_external_id(
+    *,
+    session: Session,
+    reach: Reach,
+    external_id: str,
+    data: ParticipantUpdate,
+    expected_version: int | None = None,
+) -> tuple[Participant, WriteOutcome]:
+    """The CRM's partial push (`PATCH /participants/by-external-id/{id}`, and bulk sync's `merge` mode): the
+    fields sent change as `update` changes them, the fields left out keep their values (a CRM that knows no
+    carer's phone leaves the one recorded here in place), `null` clears a field that may be empty. No
+    record with `external_id` within the caller's write reach: created, if the body has every field
+    `ParticipantCreate` requires. A change that races another is re-read and re-applied
+    (`crud.upsert_by_external_id`), so two partial pushes at once keep both changes; with If-Match the
+    later one is a 412 instead.
+
+    Returns the record and `created`, `updated` or `unchanged`. Errors: 422 naming the missing fields (and
+    nothing written) for a create without them; 422 on `external_id` if the body names another, or on a
+    date out of order (born, joined, left); 412 on a stale If-Match."""
+    patch = crud.merge_patch_for(data, external_id)
+    return _push(
+        session,
+        reach,
+        external_id,
+        patch,
+        lambda: crud.completed(patch, ParticipantCreate, external_id=external_id),
+        expected_version,
+    )
+
+
+def _push(
+    session: Session,
+    reach: Reach,
+    external_id: str,
+    patch: ParticipantUpdate,
+    new: Callable[[], ParticipantCreate],
+    expected_version: int | None,
+) -> tuple[Participant, WriteOutcome]:
+    """A push by external id: `patch` applied to the record that has it within the caller's write reach
+    (nothing written if it changes nothing), or the record `new()` describes created."""
 
     def find() -> Participant | None:
         return session.exec(
@@ -165,28 +211,22 @@ def upsert_by_external_id(
         ).first()
 
     def change(existing: Participant) -> tuple[Participant, WriteOutcome]:
-        patch = ParticipantUpdate.model_validate(data.model_dump())
         if crud.unchanged(existing, patch):
             crud.check_version(existing, expected_version)
             return existing, "unchanged"
         # As `update` does, plus the compare-and-set on the version the CRM read (If-Match).
-        _validate_patched(existing, patch)
-        before = crud.apply(existing, patch)
-        saved = crud.save(
-            session,
-            existing,
-            actor=reach.caller,
-            action="participant.update",
-            before=before,
-            unique_fields=UNIQUE,
+        return update(
+            session=session,
+            reach=reach,
+            participant=existing,
+            data=patch,
             expected_version=expected_version,
-        )
-        return saved, "updated"
+        ), "updated"
 
     return crud.upsert_by_external_id(
         session,
         find=find,
-        create=lambda: create(session=session, reach=reach, data=data),
+        create=lambda: create(session=session, reach=reach, data=new()),
         change=change,
         expected_version=expected_version,
     )

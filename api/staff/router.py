@@ -3,12 +3,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt
+from api.common import (
+    Page,
+    PageDep,
+    QueryFlag,
+    WriteOutcome,
+    WriteReceipt,
+    created_responses,
+    set_location,
+)
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
 from api.preconditions import IfMatch, set_etag
@@ -173,3 +181,45 @@ def leave_staff(
         )
     set_etag(response, staff.version)
     return reach.answer(Record.staff, staff, "updated")
+
+
+@router.patch(
+    "/by-external-id/{external_id}",
+    response_model=Written,
+    responses={**created_responses(Written), **LAST_COORDINATOR, **PRECONDITION},
+    summary="Create or update the fields sent, by the CRM's id",
+)
+def merge_staff_by_external_id(
+    session: SessionDep,
+    caller: Writer,
+    reach: ReachDep,
+    external_id: Annotated[
+        str,
+        # The demo's own (`make run`), so Swagger UI's "Try it out" changes a record that exists.
+        Path(min_length=1, max_length=100, description="The CRM's id", examples=["CRM-S0100"]),
+    ],
+    data: StaffUpdate,
+    expected_version: IfMatch,
+    request: Request,
+    response: Response,
+) -> Staff | WriteReceipt:
+    """The CRM's partial push, matched on `external_id`: the fields sent change, the fields left out keep
+    their values, `null` clears a field that may be empty (a JSON merge patch, RFC 7396). 200 with the
+    record when it existed (unchanged if nothing sent differs); when none has this external id, 201 with
+    `Location`, if the body has every field a create requires (`full_name`, `email`, `employment_type`,
+    `started_on`), otherwise 422 naming each missing one and nothing written. A `left_on` ends access as an
+    edit does (409 `last_coordinator` for the last active coordinator). If-Match: 412 if the record moved
+    on. Use `PUT` to send the whole record (a field left out becomes empty)."""
+    with reach.blind(Record.staff):
+        staff, outcome = service.merge_by_external_id(
+            session=session,
+            caller=caller,
+            external_id=external_id,
+            data=data,
+            expected_version=expected_version,
+        )
+    if outcome == "created":
+        response.status_code = status.HTTP_201_CREATED
+        set_location(response, request, "get_staff", staff_id=str(staff.id))
+    set_etag(response, staff.version)
+    return reach.answer(Record.staff, staff, outcome)

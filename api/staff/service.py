@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 
 from sqlmodel import Session, col, func, or_, select
@@ -165,9 +166,53 @@ def upsert_by_external_id(
     if data.external_id not in (None, external_id):
         raise Unprocessable.field("external_id", "differs from the external id in the path")
     data = data.model_copy(update={"external_id": external_id, "email": str(data.email).lower()})
+    # A replacement is a patch of every field: the ones the body left out become empty.
+    whole = StaffUpdate.model_validate(data.model_dump())
+    return _push(session, caller, external_id, whole, lambda: data, expected_version)
+
+
+def merge_by_external_id(
+    *,
+    session: Session,
+    caller: Principal,
+    external_id: str,
+    data: StaffUpdate,
+    expected_version: int | None = None,
+) -> tuple[Staff, WriteOutcome]:
+    """The CRM's partial push (`PATCH /staff/by-external-id/{id}`, and bulk sync's `merge` mode): the fields
+    sent change as `update` changes them, the fields left out keep their values, `null` clears a field that
+    may be empty. No record with `external_id` yet: created, if the body has every field `StaffCreate`
+    requires. A change that races another is re-read and re-applied (`crud.upsert_by_external_id`), so two
+    partial pushes at once keep both changes; with If-Match the later one is a 412 instead.
+
+    Returns the record and `created`, `updated` or `unchanged`. Errors: 422 naming the missing fields (and
+    nothing written) for a create without them; 422 on `external_id` if the body names another; otherwise
+    as `update` and `create` (409 `last_coordinator`, 409 on a taken email, 412 on a stale If-Match)."""
+    patch = crud.merge_patch_for(data, external_id)
+    if patch.email is not None:
+        patch = patch.model_copy(update={"email": str(patch.email).lower()})
+    return _push(
+        session,
+        caller,
+        external_id,
+        patch,
+        lambda: crud.completed(patch, StaffCreate, external_id=external_id),
+        expected_version,
+    )
+
+
+def _push(
+    session: Session,
+    caller: Principal,
+    external_id: str,
+    patch: StaffUpdate,
+    new: Callable[[], StaffCreate],
+    expected_version: int | None,
+) -> tuple[Staff, WriteOutcome]:
+    """A push by external id: `patch` applied to the record that has it (nothing written if it changes
+    nothing), or the record `new()` describes created."""
 
     def change(existing: Staff) -> tuple[Staff, WriteOutcome]:
-        patch = StaffUpdate.model_validate(data.model_dump())
         if crud.unchanged(existing, patch):
             crud.check_version(existing, expected_version)
             return existing, "unchanged"
@@ -178,7 +223,7 @@ def upsert_by_external_id(
     return crud.upsert_by_external_id(
         session,
         find=lambda: session.exec(select(Staff).where(Staff.external_id == external_id)).first(),
-        create=lambda: create(session=session, caller=caller, data=data),
+        create=lambda: create(session=session, caller=caller, data=new()),
         change=change,
         expected_version=expected_version,
     )

@@ -10,19 +10,20 @@ from api.auth.roles import Permission
 from api.common import WriteOutcome
 from api.consents import crm as consents_crm
 from api.consents import service as consents_service
-from api.consents.models import Consent, ConsentUpsert
+from api.consents.models import Consent, ConsentMerge, ConsentUpsert
 from api.deps import SessionDep
 from api.errors import Responses, problem
 from api.participants import service as participants_service
-from api.participants.models import Participant, ParticipantCreate
+from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
 from api.problems import ProblemCode
 from api.staff import service as staff_service
-from api.staff.models import Staff, StaffCreate
+from api.staff.models import Staff, StaffCreate, StaffUpdate
 from api.sync import service
 from api.sync.models import (
     ConsentSyncRequest,
     ParticipantSyncRequest,
     StaffSyncRequest,
+    SyncMode,
     SyncResponse,
     SyncStatus,
 )
@@ -40,25 +41,43 @@ INTERRUPTED: Responses = {
 }
 
 
+# `mode` defaults to `replace` (the README's "PUT, PATCH or sync: which to use when" says why): it is what
+# every integrator's batch meant before `mode` existed. One that clears a field by leaving it out (a carer's
+# number the family withdrew, a personal address someone asked to be forgotten) would, after a silent switch
+# to `merge`, keep the old value, with nothing in the answer to say so: a wrong contact kept for a child is
+# worse than the visible loss a partial push under `replace` causes (the record answered shows it), which
+# one field, `mode: merge`, prevents.
+
+
 @router.post("/staff", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync staff in bulk")
 def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncRequest) -> SyncResponse:
-    """Up to 1,000 full staff records, matched on `external_id`, each as `PUT /staff/by-external-id/{id}`
-    takes it. Each is answered on its own, in input order: created, updated, unchanged, or rejected with the
-    reason; a rejected record changes nothing and never blocks the others. `groups_changed` lists the groups
-    (of those the batch's staff are in) whose compliance status the batch changed."""
+    """Up to 1,000 staff records, matched on `external_id`. `mode: replace` (the default, as before `mode`
+    existed): each is the whole record, as `PUT /staff/by-external-id/{id}` takes it, and a field left out
+    becomes empty. `mode: merge`: each is a patch, as `PATCH /staff/by-external-id/{id}` takes it, and a
+    field left out keeps its value (send it when your system pushes only the fields it knows). Each is
+    answered on its own, in input order: created, updated, unchanged, or rejected with the reason; a
+    rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of
+    those the batch's staff are in) whose compliance status the batch changed."""
 
-    def upsert(external_id: str, data: StaffCreate) -> tuple[Staff, WriteOutcome]:
+    def replace(external_id: str, data: StaffCreate) -> tuple[Staff, WriteOutcome]:
         with reach.blind(Record.staff):
             return staff_service.upsert_by_external_id(
                 session=session, caller=reach.caller, external_id=external_id, data=data
             )
 
+    def merge(external_id: str, data: StaffUpdate) -> tuple[Staff, WriteOutcome]:
+        with reach.blind(Record.staff):
+            return staff_service.merge_by_external_id(
+                session=session, caller=reach.caller, external_id=external_id, data=data
+            )
+
+    merging = body.mode is SyncMode.merge
     return service.sync(
         session=session,
         records=body.records,
-        schema=StaffCreate,
-        upsert=upsert,
+        push=service.Push(StaffUpdate, merge) if merging else service.Push(StaffCreate, replace),
         people=service.staff_in(body.records),
+        mode=body.mode,
         reports_groups=reach.reads(Record.staff),
     )
 
@@ -69,51 +88,70 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
 def sync_participants(
     session: SessionDep, _: Syncer, reach: ReachDep, body: ParticipantSyncRequest
 ) -> SyncResponse:
-    """Up to 1,000 full participant records, matched on `external_id`, each as
-    `PUT /participants/by-external-id/{id}` takes it. Each is answered on its own, in input order: created,
+    """Up to 1,000 participant records, matched on `external_id`. `mode: replace` (the default, as before
+    `mode` existed): each is the whole record, as `PUT /participants/by-external-id/{id}` takes it, and a
+    field left out (a carer's phone, say) becomes empty. `mode: merge`: each is a patch, as
+    `PATCH /participants/by-external-id/{id}` takes it, and a field left out keeps its value (send it when
+    your system pushes only the fields it knows). Each is answered on its own, in input order: created,
     updated, unchanged, or rejected with the reason; a rejected record changes nothing and never blocks the
     others. `groups_changed` lists the groups (of those the batch's participants are in) whose compliance
     status the batch changed."""
 
-    def upsert(external_id: str, data: ParticipantCreate) -> tuple[Participant, WriteOutcome]:
+    def replace(external_id: str, data: ParticipantCreate) -> tuple[Participant, WriteOutcome]:
         with reach.blind(Record.participant):
             return participants_service.upsert_by_external_id(
                 session=session, reach=reach, external_id=external_id, data=data
             )
 
+    def merge(external_id: str, data: ParticipantUpdate) -> tuple[Participant, WriteOutcome]:
+        with reach.blind(Record.participant):
+            return participants_service.merge_by_external_id(
+                session=session, reach=reach, external_id=external_id, data=data
+            )
+
+    merging = body.mode is SyncMode.merge
     return service.sync(
         session=session,
         records=body.records,
-        schema=ParticipantCreate,
-        upsert=upsert,
+        push=service.Push(ParticipantUpdate, merge) if merging else service.Push(ParticipantCreate, replace),
         people=service.participants_in(body.records),
+        mode=body.mode,
         reports_groups=reach.reads(Record.participant),
     )
 
 
 @router.post("/consents", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync consents in bulk")
 def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: ConsentSyncRequest) -> SyncResponse:
-    """Up to 1,000 full consent records, matched on `external_id`, each as
-    `PUT /consents/by-external-id/{id}` takes it: a new consent is created, an identical one unchanged, one
-    that adds a `withdrawn_on` is withdrawn (updated); any other change is rejected with the code
-    `consent_is_append_only` (push it under a new external id), and a second record of a form already
-    recorded and in force with `consent_already_recorded` (its detail names that consent). A withdrawal
-    that leaves a use allowed by another consent lists it in `still_allowed_by`. Answered one by one, in
-    input order; a rejected record changes nothing and never blocks the others. `groups_changed` lists the
-    groups (of those the batch's participants are in) whose compliance status the batch changed."""
+    """Up to 1,000 consent records, matched on `external_id`, each as `PUT /consents/by-external-id/{id}`
+    takes it: a new consent is created, an identical one unchanged, one that adds a `withdrawn_on` is
+    withdrawn (updated); any other change is rejected with the code `consent_is_append_only` (push it under
+    a new external id), and a second record of a form already recorded and in force with
+    `consent_already_recorded` (its detail names that consent). `mode: replace` (the default) takes each
+    record whole; `mode: merge` takes the fields a record leaves out from the consent recorded under its
+    external id, so `external_id` and `withdrawn_on` alone withdraw it. A withdrawal that leaves a use
+    allowed by another consent lists it in `still_allowed_by`. Answered one by one, in input order; a
+    rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of those
+    the batch's participants are in) whose compliance status the batch changed."""
 
-    def upsert(external_id: str, data: ConsentUpsert) -> tuple[Consent, WriteOutcome]:
+    def replace(external_id: str, data: ConsentUpsert) -> tuple[Consent, WriteOutcome]:
         with reach.blind(Record.consent):
             return consents_crm.upsert_by_external_id(
                 session=session, reach=reach, external_id=external_id, data=data
             )
 
+    def merge(external_id: str, data: ConsentMerge) -> tuple[Consent, WriteOutcome]:
+        with reach.blind(Record.consent):
+            return consents_crm.merge_by_external_id(
+                session=session, reach=reach, external_id=external_id, data=data
+            )
+
+    merging = body.mode is SyncMode.merge
     answer = service.sync(
         session=session,
         records=body.records,
-        schema=ConsentUpsert,
-        upsert=upsert,
+        push=service.Push(ConsentMerge, merge) if merging else service.Push(ConsentUpsert, replace),
         people=service.consent_participants_in(body.records),
+        mode=body.mode,
         reports_groups=reach.reads(Record.consent),
     )
     if reach.reads(Record.consent):  # a write-only key gets receipts, nothing about other records

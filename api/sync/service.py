@@ -1,7 +1,8 @@
-"""Bulk sync: many create-or-replace pushes in one request, each answered on its own.
+"""Bulk sync: many pushes by external id in one request, each answered on its own.
 
-Each record goes through the same upsert as `PUT …/by-external-id/{id}` and commits on its own, so one bad
-record never blocks the others, and a rejected record writes nothing. If the database fails part way, the
+Each record goes through the same upsert as `PUT …/by-external-id/{id}` (`mode: replace`, the default) or
+`PATCH …/by-external-id/{id}` (`mode: merge`) and commits on its own, so one bad record never blocks the
+others, and a rejected record writes nothing. If the database fails part way, the
 records before the failure stay saved: the 503 says how many, and the same batch sent again (with the same
 Idempotency-Key, which a failed request releases) finds them unchanged and finishes the rest.
 """
@@ -12,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import ColumnElement
@@ -32,12 +33,23 @@ from api.staff.models import Staff
 from api.sync.models import (
     BatchInterrupted,
     GroupChange,
+    SyncCounts,
+    SyncMode,
     SyncResponse,
     SyncResult,
     SyncStatus,
 )
 
 C = TypeVar("C", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Push(Generic[C]):
+    """How a batch reads each record (`schema`, validated on its own) and writes it (`upsert`, given the
+    record's external id): the PUT's body and upsert in `replace` mode, the PATCH's in `merge` mode."""
+
+    schema: type[C]
+    upsert: Callable[[str, C], tuple[Timestamped, WriteOutcome]]
 
 
 @dataclass(frozen=True)
@@ -97,9 +109,9 @@ def sync(
     *,
     session: Session,
     records: list[dict[str, Any]],
-    schema: type[C],
-    upsert: Callable[[str, C], tuple[Timestamped, WriteOutcome]],
+    push: Push[Any],
     people: People,
+    mode: SyncMode = SyncMode.replace_,
     reports_groups: bool = True,
 ) -> SyncResponse:
     """Run a batch, and list the groups whose compliance status it changed: those the batch's people are
@@ -108,11 +120,11 @@ def sync(
     `reports_groups` False (a caller who may not read the batch's records): no `groups_changed`, since
     which groups changed tells which groups those people are in."""
     if not reports_groups:
-        return respond(run(session=session, records=records, schema=schema, upsert=upsert))
+        return respond(run(session=session, records=records, push=push), mode=mode)
     today = clock.today()
     group_ids = _groups_of(session, people, today)
     before = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)
-    results = run(session=session, records=records, schema=schema, upsert=upsert)
+    results = run(session=session, records=records, push=push)
     try:
         after = compliance.group_statuses(session=session, group_ids=group_ids, as_of=today)
     except DATABASE_ERRORS as exc:
@@ -122,15 +134,14 @@ def sync(
         for group_id, status in sorted(before.items(), key=lambda item: str(item[0]))
         if group_id in after and after[group_id] is not status
     ]
-    return respond(results, changed)
+    return respond(results, changed, mode=mode)
 
 
 def run(
     *,
     session: Session,
     records: list[dict[str, Any]],
-    schema: type[C],
-    upsert: Callable[[str, C], tuple[Timestamped, WriteOutcome]],
+    push: Push[Any],
 ) -> list[SyncResult]:
     """Validate and upsert each record in turn; collect one result per record, in input order."""
     results: list[SyncResult] = []
@@ -145,7 +156,7 @@ def run(
             continue
         seen.add(external_id)
         try:
-            data = schema.model_validate(raw)
+            data = push.schema.model_validate(raw)
         except ValidationError as exc:
             errors = [
                 FieldError(
@@ -167,7 +178,7 @@ def run(
         writes = request_writes.get()
         committed = writes.committed if writes is not None else 0
         try:
-            obj, outcome = upsert(external_id, data)
+            obj, outcome = push.upsert(external_id, data)
         except DATABASE_ERRORS as exc:
             saved = writes is not None and writes.committed > committed
             # A failed COMMIT may still have saved the record: never report that as "not saved".
@@ -209,13 +220,18 @@ def _rejected(index: int, external_id: str | None, field: str, message: str) -> 
     )
 
 
-def respond(results: list[SyncResult], groups_changed: list[GroupChange] | None = None) -> SyncResponse:
-    counts: dict[Literal["created", "updated", "unchanged", "rejected"], int] = {
-        "created": 0,
-        "updated": 0,
-        "unchanged": 0,
-        "rejected": 0,
-    }
+def respond(
+    results: list[SyncResult],
+    groups_changed: list[GroupChange] | None = None,
+    *,
+    mode: SyncMode = SyncMode.replace_,
+) -> SyncResponse:
+    counts = dict.fromkeys(SyncStatus, 0)
     for r in results:
-        counts[r.status.value] += 1
-    return SyncResponse(results=results, counts=counts, groups_changed=groups_changed or [])
+        counts[r.status] += 1
+    return SyncResponse(
+        mode=mode,
+        results=results,
+        counts=SyncCounts(**{status.value: n for status, n in counts.items()}),
+        groups_changed=groups_changed or [],
+    )

@@ -25,6 +25,7 @@ from api.compliance.watch import announce_compliance_changes
 from api.config import get_settings
 from api.controls.overdue import announce_overdue
 from api.db import get_engine, utcnow
+from api.logging import configure as configure_logging
 from api.webhooks import destinations, signing
 from api.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -274,7 +275,7 @@ def start_thread() -> tuple[threading.Thread, threading.Event]:
 
 def command(args: argparse.Namespace) -> int:
     """`esafety deliver-webhooks`: run the loop in the foreground (or one pass with --once)."""
-    logging.basicConfig(level=get_settings().log_level)
+    configure_logging(get_settings().log_level)  # JSON lines, as the app's (api/logging.py)
     if args.once:
         with httpx.Client(follow_redirects=False) as client, Session(get_engine()) as session:
             print(f"Announced {watch_compliance(session)} compliance changes")

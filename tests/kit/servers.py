@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import httpx
 import uvicorn
@@ -64,6 +65,24 @@ def live_app() -> Iterator[tuple[str, Engine]]:
         yield base, engine
 
 
+def wait_until_healthy(
+    base: str, process: subprocess.Popen[bytes], log: IO[bytes], *, seconds: float
+) -> None:
+    """Return once `GET {base}/health` answers 200; RuntimeError with the server's output (`log`) if the
+    process stops first or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"the server did not start: {log.read().decode(errors='replace')}")
+        time.sleep(0.1)
+
+
 @contextmanager
 def served_by_workers(url: str, *, workers: int = 2, **settings: str) -> Iterator[str]:
     """The app served by N uvicorn worker processes on a free port, as production runs it (separate
@@ -91,17 +110,7 @@ def served_by_workers(url: str, *, workers: int = 2, **settings: str) -> Iterato
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             # Generous: each worker imports the whole app, on a machine that may be busy with other tests.
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or process.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"the server did not start: {log.read().decode(errors='replace')}")
-                time.sleep(0.1)
+            wait_until_healthy(base, process, log, seconds=120)
             yield base
         finally:
             process.send_signal(signal.SIGINT)

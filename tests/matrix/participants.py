@@ -8,4 +8,5 @@ ROUTES = {
     ("PATCH", "/api/v1/participants/{participant_id}"): {C, I},
     ("POST", "/api/v1/participants/{participant_id}/leave"): {C, I},
     ("PUT", "/api/v1/participants/by-external-id/{external_id}"): {C, I},
+    ("PATCH", "/api/v1/participants/by-external-id/{external_id}"): {C, I},
 }

@@ -7,4 +7,5 @@ ROUTES = {
     ("PATCH", "/api/v1/staff/{staff_id}"): {C, I},
     ("POST", "/api/v1/staff/{staff_id}/leave"): {C, I},
     ("PUT", "/api/v1/staff/by-external-id/{external_id}"): {C, I},
+    ("PATCH", "/api/v1/staff/by-external-id/{external_id}"): {C, I},
 }

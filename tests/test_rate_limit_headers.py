@@ -1,0 +1,102 @@
+"""RateLimit and RateLimit-Policy (IETF httpapi draft, structured fields) on API-key requests and on sign-in
+answers, 429s included, with Retry-After on the 429s as before (issue 18)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.config import get_settings
+from tests.kit.auth import PASSWORD, Actor
+
+URL = "/api/v1/staff"
+TOKEN = "/api/v1/auth/token"
+# Thirty seconds into a minute: the API key's window resets in exactly 30 seconds.
+NOW = datetime(2030, 1, 1, 12, 0, 30, tzinfo=UTC)
+# One list member: `"name";key=int;key=int` (RFC 9651 Item: a String with Integer parameters).
+MEMBER = re.compile(r'^"([a-z-]+)"((?:;[a-z]+=\d+)+)$')
+
+
+def fields(value: str) -> dict[str, dict[str, int]]:
+    """A RateLimit or RateLimit-Policy field as {policy: {parameter: value}}; fails on any other syntax."""
+    parsed: dict[str, dict[str, int]] = {}
+    for member in value.split(", "):
+        match = MEMBER.match(member)
+        assert match, member
+        params = (p.split("=") for p in match.group(2).strip(";").split(";"))
+        parsed[match.group(1)] = {k: int(v) for k, v in params}
+    return parsed
+
+
+@pytest.fixture
+def limit_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "api_key_rate_per_minute", 3)
+    monkeypatch.setattr("api.auth.principal.utcnow", lambda: NOW)
+
+
+@pytest.mark.usefixtures("limit_3")
+def test_api_key_answers_count_down_to_the_429(client: TestClient, integration: Actor) -> None:
+    remaining = []
+    for _ in range(3):
+        r = client.get(URL, headers=integration.headers)
+        assert r.status_code == 200
+        assert fields(r.headers["ratelimit-policy"]) == {"api-key": {"q": 3, "w": 60}}
+        remaining.append(fields(r.headers["ratelimit"])["api-key"])
+    assert remaining == [{"r": 2, "t": 30}, {"r": 1, "t": 30}, {"r": 0, "t": 30}]
+    # An answer that is not a success still says where the key stands.
+    r = client.get(f"{URL}/{uuid.uuid4()}", headers=integration.headers)
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "30"
+    assert fields(r.headers["ratelimit"]) == {"api-key": {"r": 0, "t": 30}}
+    assert fields(r.headers["ratelimit-policy"]) == {"api-key": {"q": 3, "w": 60}}
+
+
+def test_a_404_for_an_api_key_carries_the_fields(client: TestClient, integration: Actor) -> None:
+    r = client.get(f"{URL}/{uuid.uuid4()}", headers=integration.headers)
+    assert r.status_code == 404
+    quota = get_settings().api_key_rate_per_minute
+    assert fields(r.headers["ratelimit-policy"])["api-key"]["q"] == quota
+    assert 0 <= fields(r.headers["ratelimit"])["api-key"]["r"] < quota
+
+
+def test_signed_in_users_reading_get_no_fields(client: TestClient, coordinator: Actor) -> None:
+    r = client.get(URL, headers=coordinator.headers)
+    assert r.status_code == 200
+    assert "ratelimit" not in r.headers
+    assert "ratelimit-policy" not in r.headers
+
+
+def test_sign_in_answers_count_failures_down_to_the_429(client: TestClient, staff_actor: Actor) -> None:
+    assert staff_actor.user is not None
+    s = get_settings()
+    window = s.login_window_minutes * 60
+    policy = {
+        "account": {"q": s.login_max_failures, "w": window},
+        "client": {"q": s.login_client_max_failures, "w": window},
+    }
+    email = staff_actor.user.email
+    ok = client.post(TOKEN, data={"username": email, "password": PASSWORD})
+    assert ok.status_code == 200
+    assert fields(ok.headers["ratelimit-policy"]) == policy
+    # A success gives its check back: the whole quota is left.
+    assert fields(ok.headers["ratelimit"])["account"]["r"] == s.login_max_failures
+    left = []
+    for _ in range(s.login_max_failures):
+        r = client.post(TOKEN, data={"username": email, "password": "a wrong guess"})
+        assert r.status_code == 401
+        current = fields(r.headers["ratelimit"])
+        assert 0 < current["account"]["t"] <= window
+        left.append(current["account"]["r"])
+    assert left == list(range(s.login_max_failures - 1, -1, -1))
+    refused = client.post(TOKEN, data={"username": email, "password": PASSWORD})
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    current = fields(refused.headers["ratelimit"])
+    assert current["account"]["r"] == 0
+    assert current["account"]["t"] == int(refused.headers["retry-after"])
+    # The refusal names the policy that refused (the client's counter was not reached, nor counted).
+    assert fields(refused.headers["ratelimit-policy"]) == {"account": policy["account"]}
