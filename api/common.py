@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
@@ -60,7 +61,8 @@ def _instant(value: Any) -> Any:
         return value
     raise PydanticCustomError(
         "datetime_format",
-        "Not a timestamp: use YYYY-MM-DDTHH:MM:SS with an offset (for example 2026-07-02T14:00Z)",
+        "Not a timestamp: use an RFC 3339 date-time, YYYY-MM-DDTHH:MM:SS with Z or an offset (for example "
+        "2026-07-02T14:00:00Z)",
     )
 
 
@@ -257,13 +259,53 @@ class Page(BaseModel, Generic[T]):
 WriteOutcome = Literal["created", "updated", "unchanged"]
 
 
-# How serious an incident is, and how serious a compliance rule's failure is: one scale for both. (No
-# docstring: it would become the spec's description of the incidents' field.)
+def value_descriptions(descriptions: Mapping[str, str], *, summary: str | None = None) -> Any:
+    """An enum's `__get_pydantic_json_schema__` (assign it in the class body): the spec says what each value
+    means, as `x-enum-descriptions` (one a value, in the enum's order, as generators such as
+    openapi-generator read them) and as a list under the enum's description (what Swagger UI shows).
+    `summary` is the enum's description (default its docstring). A value without a description raises
+    when the spec is built, so a new member cannot go undescribed."""
+
+    def hook(cls: type[StrEnum], core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        values = [member.value for member in cls]
+        missing = [v for v in values if not descriptions.get(v)]
+        if missing or set(descriptions) - set(values):
+            raise ValueError(f"{cls.__name__}: describe exactly its values (missing {missing})")
+        # Built afresh from the docstring each time, so a schema built twice does not list the values twice.
+        intro = summary or inspect.cleandoc(cls.__doc__ or "")
+        target["description"] = intro + "\n\n" + "\n".join(f"- `{v}`: {descriptions[v]}" for v in values)
+        target["x-enum-descriptions"] = [descriptions[v] for v in values]
+        return schema
+
+    return classmethod(hook)
+
+
+# How serious an incident is, and how serious a compliance rule's failure is: one scale for both.
 class Severity(StrEnum):
     low = "low"
     medium = "medium"
     high = "high"
     critical = "critical"
+
+    __get_pydantic_json_schema__ = value_descriptions(
+        {
+            "low": "The least serious. A rule: a record or a refresher is out of date (e-safety training, a "
+            "risk assessment's privacy check, the policy on display).",
+            "medium": "A rule: a safeguard is missing or lapsed (a review overdue, a code of conduct "
+            "unsigned, a declaration not made, someone past the group's age range).",
+            "high": "Serious. An incident: its young people's parents or carers must be informed within the "
+            "policy's `parent_notification_days` (overdue otherwise), and while open it makes its group's "
+            "GRP-OPEN-SERIOUS-INCIDENT warn. A rule: a setting or consent that protects young people is "
+            "wrong (a group not closed, too few staff admins, no image consent, no risk assessment).",
+            "critical": "The most serious. An incident: as `high`. A rule: someone who should not reach "
+            "young people can (departed staff still in a group, a person nobody has identified on a "
+            "platform's member list, no e-safety coordinator).",
+        },
+        summary="How serious: one scale for an incident and for a compliance rule's failure (`low` to "
+        "`critical`, in that order).",
+    )
 
 
 class WriteReceipt(BaseModel):

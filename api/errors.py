@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import Writes, may_write, request_writes
-from api.problems import GENERIC, PROBLEM_JSON, ProblemCode, with_codes
+from api.problems import GENERIC, PROBLEM_JSON, ProblemCode, instance_of, request_instance, with_codes
+
+# The problem document's shape and its rendering live with its codes (api/problems.py); named here too, where
+# the domains have always taken them from.
+from api.problems import FieldError as FieldError
+from api.problems import Problem as Problem
+from api.problems import problem_response as problem_response
 
 log = logging.getLogger(__name__)
 
@@ -25,26 +30,6 @@ log = logging.getLogger(__name__)
 DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeoutError)
 # Methods that only read: their transactions never take SQLite's write lock (see api/db.py).
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-    type: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, plus a machine-readable `code` and, for bad input, the fields."""
-
-    type: str = Field(
-        description="`/api/v1/problems/{code}`: a URI reference relative to the request's address (RFC 9457 "
-        "section 3.1.1); GET it for the code's status, title and meaning"
-    )
-    title: str
-    status: int
-    detail: str | None = None
-    code: ProblemCode
-    errors: list[FieldError] | None = None
 
 
 class AppError(Exception):
@@ -153,33 +138,6 @@ class TooManyRequests(AppError):
     status_code = code.status
 
 
-def problem_response(
-    code: ProblemCode,
-    detail: str | None = None,
-    errors: list[FieldError] | None = None,
-    *,
-    status: int | None = None,
-    title: str | None = None,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> JSONResponse:
-    """The problem document for `code`: its status and title unless the answer gives its own, and `type`
-    the code's entry in the catalogue (`/api/v1/problems/{code}`); `extra` adds members to the body."""
-    code = ProblemCode[code]
-    status = code.status if status is None else status
-    problem = Problem(
-        type=code.type_uri,
-        title=title or code.summary,
-        status=status,
-        detail=detail,
-        code=code,
-        errors=errors,
-    )
-    body = problem.model_dump(mode="json", exclude_none=True)
-    body.update(extra or {})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
 def database_unavailable(exc: Exception, *, extra: dict[str, Any] | None = None) -> JSONResponse:
     """The 503 for a database that failed, saying truthfully whether this request had saved anything."""
     log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0][:200])
@@ -218,6 +176,7 @@ class DatabaseErrors:
             return
         intent = may_write.set(scope["method"] not in READ_METHODS)
         writes = request_writes.set(Writes())
+        instance = request_instance.set(instance_of(scope))
         started = False
 
         async def watch(message: Message) -> None:
@@ -232,6 +191,7 @@ class DatabaseErrors:
                 raise  # too late for another answer; the server closes the connection
             await database_unavailable(exc)(scope, receive, send)
         finally:
+            request_instance.reset(instance)
             request_writes.reset(writes)
             may_write.reset(intent)
 
@@ -244,11 +204,59 @@ def _loc_to_field(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+DATE_FORMAT = "use YYYY-MM-DD (for example 2026-07-02)"
+DATETIME_FORMAT = (
+    "use an RFC 3339 date-time, YYYY-MM-DDTHH:MM:SS with Z or an offset (for example 2026-07-02T14:00:00Z or "
+    "2026-07-02T15:00:00+01:00)"
+)
+# Pydantic's error types for a value that is not a day, or not an instant, as the client wrote it.
+_DATE_ERRORS = frozenset(
+    {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}
+)
+_DATETIME_ERRORS = frozenset(
+    {
+        "datetime_type",
+        "datetime_parsing",
+        "datetime_from_date_parsing",
+        "datetime_object_invalid",
+        "timezone_aware",
+    }
+)
+# How many fields' messages a 422's `detail` repeats (`errors` has them all).
+DETAIL_FIELDS = 3
+
+
+def readable_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error's message, as a person can act on it: a date or date-time that does not parse says
+    the format to use (pydantic's own says "invalid character in year"), an unknown enum or literal value
+    lists the allowed ones. Never quotes the value sent (it may be a child's name or birthday)."""
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    reason = (
+        f" ({ctx['error']})" if ctx.get("error") else " (no offset given)" if kind == "timezone_aware" else ""
+    )
+    if kind in _DATE_ERRORS:
+        return f"Not a valid date{reason}: {DATE_FORMAT}"
+    if kind in _DATETIME_ERRORS:
+        return f"Not a valid date-time{reason}: {DATETIME_FORMAT}"
+    if kind in ("enum", "literal_error") and ctx.get("expected"):
+        return f"Not an allowed value: use one of {ctx['expected']}"
+    return str(error.get("msg", "Invalid value"))
+
+
+def invalid_fields(errors: Sequence[FieldError]) -> str:
+    """A 422's `detail`: the fields named, then what is wrong with the first few, so that a person reading
+    only the detail knows what to fix ("Invalid fields: as_of. as_of: Not a valid date ...: use
+    YYYY-MM-DD ...")."""
+    names = ", ".join(sorted({e.field for e in errors}))
+    said = "; ".join(f"{e.field}: {e.message}" for e in errors[:DETAIL_FIELDS])
+    more = f" (and {len(errors) - DETAIL_FIELDS} more in `errors`)" if len(errors) > DETAIL_FIELDS else ""
+    return f"Invalid fields: {names}. {said}{more}"
+
+
 def validation_problem(exc: RequestValidationError, extra: dict[str, Any] | None = None) -> JSONResponse:
     """The 422 for input the framework refused, naming each field; `extra` adds members to the body."""
     errors = validation_errors(exc)
-    names = ", ".join(sorted({e.field for e in errors}))
-    return problem_response(ProblemCode.validation_error, f"Invalid fields: {names}", errors, extra=extra)
+    return problem_response(ProblemCode.validation_error, invalid_fields(errors), errors, extra=extra)
 
 
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
@@ -256,7 +264,7 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
         FieldError(
             # A body that is not JSON at all has its character position as the location: name the body.
             field="body" if e["type"] == "json_invalid" else _loc_to_field(tuple(e.get("loc", ()))),
-            message=e["msg"],
+            message=readable_message(e),
             type=e["type"],
         )
         for e in exc.errors()

@@ -1,4 +1,5 @@
-"""Every problem `code` this service answers, each with its HTTP status, title and meaning (RFC 9457).
+"""Every problem `code` this service answers, each with its HTTP status, title and meaning (RFC 9457), and
+the problem document itself: its shape (`Problem`), its `instance` and its rendering (`problem_response`).
 
 A problem document's `type` is the relative URI `/api/v1/problems/{code}` (RFC 9457 section 3.1.1: resolved
 against the request's own address, so no outside host is named); `GET` on it answers the entry below.
@@ -6,9 +7,16 @@ against the request's own address, so no outside host is named); `GET` on it ans
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.types import Scope
 
 PROBLEMS_PATH = "/api/v1/problems"
 PROBLEM_JSON = "application/problem+json"
@@ -30,6 +38,15 @@ class ProblemCode(StrEnum):
         member._value_ = value
         member.status, member.summary, member.description = status, summary, description
         return member
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        # Each code's meaning beside it in the spec, as every enum's values are described
+        # (`x-enum-descriptions`, api.common.value_descriptions, which this kernel module cannot import).
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        target["x-enum-descriptions"] = [member.description for member in cls]
+        return schema
 
     @property
     def type_uri(self) -> str:
@@ -217,18 +234,28 @@ class ProblemCode(StrEnum):
     )
 
 
-def example(code: ProblemCode) -> dict[str, Any]:
-    """The smallest problem document with `code`, as the spec's examples show it."""
-    return {"type": code.type_uri, "title": code.summary, "status": code.status, "code": code.value}
+def example(code: ProblemCode, instance: str = "/api/v1/…") -> dict[str, Any]:
+    """The smallest problem document with `code` for a request to `instance` (a path), as the spec's
+    examples show it."""
+    return {
+        "type": code.type_uri,
+        "title": code.summary,
+        "status": code.status,
+        "instance": instance,
+        "code": code.value,
+    }
 
 
-def with_codes(response: dict[str, Any], codes: Iterable[ProblemCode]) -> dict[str, Any]:
+def with_codes(
+    response: dict[str, Any], codes: Iterable[ProblemCode], instance: str = "/api/v1/…"
+) -> dict[str, Any]:
     """A declared problem answer (`responses={status: ...}`) listing the codes it may carry, as examples of
-    its problem document: Swagger UI shows each, and the spec names them per route."""
+    its problem document for a request to `instance`: Swagger UI shows each, and the spec names them per
+    route."""
     media = response.setdefault("content", {}).setdefault(PROBLEM_JSON, {})
     examples = media.setdefault("examples", {})
     for code in codes:
-        examples[code.value] = {"summary": code.summary, "value": example(code)}
+        examples[code.value] = {"summary": code.summary, "value": example(code, instance)}
     return response
 
 
@@ -259,7 +286,8 @@ def declare_problem_codes(schema: dict[str, Any], *, idempotent_prefix: str) -> 
     """Name, in the generated spec, the codes each route's declared problem answers may carry: those the
     route declares, else the status's generic code, plus the Idempotency-Key codes on a POST under
     `idempotent_prefix` (where that status is declared). Each is an example of the problem document, and
-    the answer's description lists them."""
+    the answer's description lists them. A problem answer is declared as `application/problem+json` only
+    (RFC 9457 section 3): FastAPI also declares the model under `application/json`, which is moved."""
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             for status, response in operation.get("responses", {}).items():
@@ -268,12 +296,90 @@ def declare_problem_codes(schema: dict[str, Any], *, idempotent_prefix: str) -> 
                     continue
                 # FastAPI shares a declared answer's dicts between routes: change a copy.
                 media = content[PROBLEM_JSON] = dict(content[PROBLEM_JSON])
+                declared = content.pop("application/json", {})
+                if "schema" in declared:
+                    media["schema"] = declared["schema"]
                 media["examples"] = dict(media.get("examples", {}))
                 codes = [ProblemCode[name] for name in media["examples"]]
                 if not codes and int(status) in GENERIC:
                     codes.append(GENERIC[int(status)])
                 if method == "post" and path.startswith(idempotent_prefix):
                     codes += [c for c in IDEMPOTENCY_CODES if c.status == int(status) and c not in codes]
-                with_codes(response, codes)
+                with_codes(response, codes, path)
                 listed = ", ".join(f"`{code.value}`" for code in codes)
                 response["description"] = f"{response['description']}. Codes: {listed}"
+
+
+# The problem's `instance` (RFC 9457 section 3.1.5): the path of the request being answered, set for each
+# request by the outermost middleware (`DatabaseErrors`), so every problem document carries it, whichever
+# layer answers. The path only: a query string may hold what a person typed (a name searched for).
+request_instance: ContextVar[str | None] = ContextVar("request_instance", default=None)
+# Characters a path keeps unescaped (RFC 3986 pchar and "/"): everything else is percent-encoded.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def instance_of(scope: Scope) -> str:
+    """The request's path, percent-encoded, as the problem's `instance`."""
+    return quote(scope.get("root_path", "") + scope.get("path", ""), safe=_PATH_SAFE)
+
+
+class FieldError(BaseModel):
+    """One bad value of the request."""
+
+    field: str = Field(
+        description="Where the value is: a body field's dotted path (`items.1.full_name`), a query or header "
+        "parameter's name, or `body` for the body as a whole"
+    )
+    message: str = Field(description="What is wrong and, where it helps, what to send instead")
+    type: str = Field(description="The kind of error, for a program (`date_format`, `enum`, `missing`, ...)")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, plus a machine-readable `code` and, for bad input, the fields."""
+
+    type: str = Field(
+        description="`/api/v1/problems/{code}`: a URI reference relative to the request's address (RFC 9457 "
+        "section 3.1.1); GET it for the code's status, title and meaning"
+    )
+    title: str = Field(description="The code's title: the same for every occurrence of the code")
+    status: int = Field(description="The HTTP status of this answer")
+    detail: str | None = Field(default=None, description="What went wrong this time, for a person")
+    instance: str = Field(
+        description="This occurrence (RFC 9457 section 3.1.5): the path of the request answered, without its "
+        "query string (a URI reference relative to the request's address); a `urn:uuid:` where no request "
+        "path is known",
+        examples=["/api/v1/staff/5b0c3e9a-8d2f-4c61-9a7e-2f1d6b8c4e10"],
+    )
+    code: ProblemCode = Field(description="What kind of problem it is (`GET /api/v1/problems/{code}`)")
+    errors: list[FieldError] | None = Field(
+        default=None, description="For bad input (422): each bad value, with where it is and what is wrong"
+    )
+
+
+def problem_response(
+    code: ProblemCode,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    *,
+    status: int | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """The problem document for `code`: its status and title unless the answer gives its own, `type` the
+    code's entry in the catalogue (`/api/v1/problems/{code}`) and `instance` the request's path (a fresh
+    `urn:uuid:` outside a request); `extra` adds members to the body."""
+    code = ProblemCode[code]
+    status = code.status if status is None else status
+    problem = Problem(
+        type=code.type_uri,
+        title=title or code.summary,
+        status=status,
+        detail=detail,
+        instance=request_instance.get() or uuid.uuid4().urn,
+        code=code,
+        errors=errors,
+    )
+    body = problem.model_dump(mode="json", exclude_none=True)
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

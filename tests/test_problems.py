@@ -82,7 +82,7 @@ def test_every_app_error_class_answers_a_code_of_its_status() -> None:
 
 def test_the_spec_makes_code_an_enum_of_every_member() -> None:
     schemas = SPEC["components"]["schemas"]
-    assert schemas["Problem"]["properties"]["code"] == {"$ref": "#/components/schemas/ProblemCode"}
+    assert schemas["Problem"]["properties"]["code"]["$ref"] == "#/components/schemas/ProblemCode"
     assert schemas["ProblemCode"]["enum"] == [code.value for code in ProblemCode]
 
 
@@ -108,6 +108,7 @@ def test_every_declared_problem_answer_lists_its_codes() -> None:
                 "type": code.type_uri,
                 "title": code.summary,
                 "status": code.status,
+                "instance": path,
                 "code": code.value,
             }
             assert f"`{name}`" in response["description"], (method, path, status)

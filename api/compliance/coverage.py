@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from api.common import Day, Flag, Whole
 from api.compliance.rules import ALL_RULES
+from api.compliance.vocabulary import Subject
 from api.controls.models import Control
 from api.policy import version_service
 from api.policy.versions import PolicyClause, PolicyVersion
@@ -60,64 +61,81 @@ ASPIRATIONS: Mapping[str, str] = {
 }
 
 
+RULE_ID = "A rule's stable id (`GET /api/v1/compliance/rules`), e.g. `GRP-TWO-STAFF-ADMINS`"
+CLAUSE_ID = "The sentence's stable id, kept across policy versions while its sense is kept"
+
+
 class RuleRef(BaseModel):
+    """A compliance rule that cites the sentence."""
+
     model_config = ConfigDict(extra="forbid")
-    id: str
-    scope: str
-    title: str
+    id: str = Field(description=RULE_ID)
+    scope: Subject = Field(description="What the rule judges")
+    title: str = Field(description="What the rule asks, in a line")
 
 
 class ControlRef(BaseModel):
+    """A recurring control whose checks evidence the sentence."""
+
     model_config = ConfigDict(extra="forbid")
-    id: str
-    name: str
+    id: str = Field(description="The control's code (`GET /api/v1/controls`)")
+    name: str = Field(description="The control's name")
 
 
 class CoverageSentence(BaseModel):
+    """One sentence of the version in force and what keeps it."""
+
     model_config = ConfigDict(extra="forbid")
-    position: Whole
-    section: str
-    clause_id: str
-    text: str
-    checkable: Flag
-    enforced: Flag
-    rules: list[RuleRef]
-    workflows: list[str]
-    controls: list[ControlRef]
-    aspiration: str | None
+    position: Whole = Field(description="Its place in the policy, from 1")
+    section: str = Field(description="The policy's heading it falls under")
+    clause_id: str = Field(description=CLAUSE_ID)
+    text: str = Field(description="The sentence verbatim")
+    checkable: Flag = Field(description="False for an aspiration: no record could show it kept or broken")
+    enforced: Flag = Field(description="Checkable, and kept by at least one rule, workflow or control")
+    rules: list[RuleRef] = Field(description="The rules that enforce it")
+    workflows: list[str] = Field(
+        description="The routes that carry it out (`METHOD /path`)", examples=[["POST /api/v1/incidents"]]
+    )
+    controls: list[ControlRef] = Field(description="The recurring controls that evidence it")
+    aspiration: str | None = Field(description="Why no record could show it (null for a checkable one)")
 
 
 class WithdrawnSentence(BaseModel):
     """A sentence an earlier version had and the version in force leaves out: no longer in force."""
 
     model_config = ConfigDict(extra="forbid")
-    clause_id: str
+    clause_id: str = Field(description=CLAUSE_ID)
     text: str = Field(description="Its words in the last version that had it")
     last_version: Whole = Field(description="The last version that had it")
     rules: list[RuleRef] = Field(description="The rules that cite it")
     rules_not_applied: list[str] = Field(
-        description="Of those, the rules no longer applied: every sentence they cite is out of force"
+        description="Of those, the rules no longer applied: every sentence they cite is out of force",
+        examples=[["GRP-MESSAGES-SEEN-BY-ALL"]],
     )
 
 
 class CoverageCounts(BaseModel):
+    """How many sentences of the version in force are kept, and how."""
+
     model_config = ConfigDict(extra="forbid")
-    sentences: Whole
-    checkable: Whole
-    enforced: Whole
-    not_enforced: Whole
-    aspirations: Whole
+    sentences: Whole = Field(description="Sentences in the version in force")
+    checkable: Whole = Field(description="Of them, those a record could show kept or broken")
+    enforced: Whole = Field(description="Of the checkable, those kept by a rule, workflow or control")
+    not_enforced: Whole = Field(description="Of the checkable, those kept by nothing: gaps")
+    aspirations: Whole = Field(description="Sentences no record could show (`sentences` - `checkable`)")
     withdrawn: Whole = Field(description="Sentences of earlier versions no longer in force")
     rules_not_applied: Whole = Field(description="Rules whose every sentence is out of force")
 
 
 class CoveragePublic(BaseModel):
+    """Which sentences of the policy version in force the service keeps, and how."""
+
     model_config = ConfigDict(extra="forbid")
-    version: Whole
-    effective_on: Day
-    as_of: Day
-    counts: CoverageCounts
-    sentences: list[CoverageSentence]
+    version: Whole = Field(description="The number of the policy version in force on `as_of`")
+    effective_on: Day = Field(description="The day that version took effect")
+    as_of: Day = Field(description="The day asked about (default today)")
+    counts: CoverageCounts = Field(description="The sentences counted by how they are kept")
+    sentences: list[CoverageSentence] = Field(description="Every sentence of the version, in order")
     withdrawn: list[WithdrawnSentence] = Field(
         description="Sentences earlier versions had that this one leaves out, and the rules that no longer "
         "apply because of it (their findings are `not_applicable`)"

@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from api.common import in_force
 from api.compliance.models import Status
 from api.compliance.rules.base import Evidence, Outcome, Result, Rule, S, Severity, StaffRule
 from api.compliance.snapshot import PolicyFacts, StaffSnapshot
+from api.compliance.vocabulary import Precision as Precision
 from api.policy.clauses import Clause
 
 
@@ -29,14 +29,6 @@ class WaiverFacts:
     def in_force_on(self, on: date) -> bool:
         end = self.expires_on if self.revoked_on is None else min(self.expires_on, self.revoked_on)
         return in_force(self.granted_on, end, on)
-
-
-class Precision(StrEnum):
-    """How exactly a day shown is meant: the day itself, or some day in the calendar month beginning on it
-    (a day a caller may not know exactly, since it could be a young person's birthday)."""
-
-    day = "day"
-    month = "month"
 
 
 @dataclass(frozen=True, slots=True)

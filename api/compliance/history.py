@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +28,7 @@ from api.compliance import grain
 from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules.base import Outcome
+from api.compliance.vocabulary import Interval as Interval
 from api.db import utcnow
 from api.errors import NotFound, Unprocessable
 from api.groups.models import Group
@@ -38,11 +38,6 @@ H = ComplianceHistory
 HT = sa.inspect(ComplianceHistory).local_table
 BAD = (Outcome.fail, Outcome.warn)
 MAX_POINTS = 120
-
-
-class Interval(StrEnum):
-    week = "week"
-    month = "month"
 
 
 State = tuple[Status, dict[str, str], list[str]]

@@ -1,39 +1,52 @@
-"""The waiver table, a report's status and the response shapes of the compliance routes.
-
-Reports are built as the engine's frozen dataclasses and serialised with orjson (a 1,000-member group's
-evidence is large); the models below describe the same shapes for OpenAPI and are checked against real
-responses in the tests.
-"""
+"""The compliance tables (waivers, the status last announced, the history) and the waivers' request and
+response shapes. A report's words (`Status`, ...) are in `vocabulary.py` and the reports' shapes in
+`shapes.py`, both named here too so that their importers need not know the split."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-from pydantic import Field as Described
 from sqlmodel import JSON, Field, SQLModel
 
 from api import clock
 from api.common import Day, Flag, NonBlank, Whole, forbid_extra, in_force
+from api.compliance.shapes import ClausePublic as ClausePublic
+from api.compliance.shapes import EvidencePublic as EvidencePublic
+from api.compliance.shapes import FactsPublic as FactsPublic
+from api.compliance.shapes import FindingPublic as FindingPublic
+from api.compliance.shapes import ForecastChangePublic as ForecastChangePublic
+from api.compliance.shapes import ForecastDayPublic as ForecastDayPublic
+from api.compliance.shapes import GroupCompliancePublic as GroupCompliancePublic
+from api.compliance.shapes import GroupForecastPublic as GroupForecastPublic
+from api.compliance.shapes import GroupForecastReportPublic as GroupForecastReportPublic
+from api.compliance.shapes import GroupHistoryEntryPublic as GroupHistoryEntryPublic
+from api.compliance.shapes import GroupHistoryPublic as GroupHistoryPublic
+from api.compliance.shapes import GroupSummaryPublic as GroupSummaryPublic
+from api.compliance.shapes import HistoryPointPublic as HistoryPointPublic
+from api.compliance.shapes import OrganisationFindingsPublic as OrganisationFindingsPublic
+from api.compliance.shapes import OrganisationForecastPublic as OrganisationForecastPublic
+from api.compliance.shapes import OrganisationHistoryPublic as OrganisationHistoryPublic
+from api.compliance.shapes import OrganisationReportPublic as OrganisationReportPublic
+from api.compliance.shapes import RulePublic as RulePublic
+from api.compliance.shapes import StaffCompliancePublic as StaffCompliancePublic
+from api.compliance.shapes import TotalsPublic as TotalsPublic
+from api.compliance.shapes import WaiverRefPublic as WaiverRefPublic
+from api.compliance.vocabulary import Status as Status
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 
 
-class Status(StrEnum):
-    compliant = "compliant"
-    at_risk = "at_risk"
-    non_compliant = "non_compliant"
-
-
 class WaiverBase(SQLModel):
-    group_id: uuid.UUID = Field(foreign_key="online_group.id", index=True)
+    group_id: uuid.UUID = Field(
+        foreign_key="online_group.id", index=True, description="The group whose finding it covers"
+    )
     rule_id: str = Field(
         min_length=1, max_length=64, description="A group rule's id, e.g. GRP-PERIODIC-REVIEW"
     )
-    reason: str = Field(min_length=1, max_length=2000)
-    expires_on: Day = Field(description="The first day the waiver no longer holds")
+    reason: str = Field(
+        min_length=1, max_length=2000, description="Why the rule's failure does not count for now"
+    )
+    expires_on: Day = Field(description="The first day the waiver no longer holds (exclusive)")
 
 
 class Waiver(WaiverBase, Timestamped, table=True):
@@ -64,171 +77,23 @@ class WaiverCreate(WaiverBase):
             "expires_on": "2029-09-01",
         }
     )
-    reason: NonBlank = Field(min_length=1, max_length=2000)
+    reason: NonBlank = Field(
+        min_length=1, max_length=2000, description="Why the rule's failure does not count for now"
+    )
 
 
 class WaiverPublic(WaiverBase):
-    id: uuid.UUID
-    granted_on: Day
-    granted_by_label: str
-    revoked_at: datetime | None
-    revoked_by_label: str | None
+    """A waiver: one group rule's failure or warning that does not count against the group's status, from
+    the day it is granted until `expires_on` (exclusive) or its revocation."""
+
+    id: uuid.UUID = Field(description="The waiver's id")
+    granted_on: Day = Field(description="The day it was granted, its first day in force (inclusive)")
+    granted_by_label: str = Field(description="Who granted it: a user's email, or `api key {name}`")
+    revoked_at: datetime | None = Field(description="When it was revoked (UTC); null if it never was")
+    revoked_by_label: str | None = Field(description="Who revoked it; null if nobody did")
     is_active: Flag = Field(description="Granted, not revoked, and not yet expired today")
-    created_at: datetime
-    version: Whole
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ClausePublic(_Out):
-    id: str
-    text: str
-
-
-class RulePublic(_Out):
-    id: str
-    title: str
-    scope: str
-    severity: str
-    clause: ClausePublic
-    also: list[ClausePublic] = Field(description="Further sentences the same check keeps")
-    remediation: str
-    applied: Flag = Field(
-        description="False when the policy version in force has none of the rule's sentences: it is not "
-        "applied (its findings are not_applicable)"
-    )
-
-
-class EvidencePublic(_Out):
-    type: str
-    id: uuid.UUID | None = Field(description="Null for a young person the caller may not see")
-    label: str
-    detail: str | None
-
-
-class WaiverRefPublic(_Out):
-    id: uuid.UUID
-    group_id: uuid.UUID
-    rule_id: str
-    reason: str
-    granted_on: Day
-    expires_on: Day
-    revoked_on: Day | None
-
-
-class FindingPublic(_Out):
-    rule_id: str
-    title: str
-    clause: ClausePublic
-    severity: str
-    outcome: str
-    message: str
-    evidence: list[EvidencePublic]
-    remediation: str
-    waiver: WaiverRefPublic | None
-    counts_against_status: Flag
-    also: list[ClausePublic] = Field(
-        description="Further sentences the rule keeps, in the same version's words"
-    )
-    since: Day | None = Described(
-        default=None,
-        description="For a fail or warn: the first day of its current unbroken run of that outcome, as the "
-        "compliance history recorded it (null where no history covers it; see `since_before_records`)",
-    )
-    since_before_records: bool = Described(
-        default=False,
-        description="True when the run began before the compliance history did: it reaches back to the "
-        "group's first recorded day (or nothing is recorded) and the group is older, so the day it began is "
-        "unknown and `since` is null",
-    )
-    since_precision: Literal["day", "month"] = Described(
-        default="day",
-        description="`day`: `since` is the day. `month`: `since` is the first day of the month the run began "
-        "in, because the finding turns on a young person the caller may not see and the exact day could be "
-        "their birthday",
-    )
-
-
-class FactsPublic(_Out):
-    dated: list[str]
-    current: list[str]
-
-
-class GroupCompliancePublic(_Out):
-    group_id: uuid.UUID
-    group_name: str
-    platform: str
-    as_of: Day
-    status: str
-    counts: dict[str, int]
-    findings: list[FindingPublic]
-    facts: FactsPublic
-    as_of_precision: Literal["day", "month"] = Described(
-        default="day",
-        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
-        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
-        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
-        "young person's birthday)",
-    )
-
-
-class StaffCompliancePublic(_Out):
-    staff_id: uuid.UUID
-    staff_name: str
-    as_of: Day
-    status: str
-    counts: dict[str, int]
-    findings: list[FindingPublic]
-    facts: FactsPublic
-    as_of_precision: Literal["day", "month"] = Described(
-        default="day",
-        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
-        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
-        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
-        "young person's birthday)",
-    )
-
-
-class GroupSummaryPublic(_Out):
-    group_id: uuid.UUID
-    group_name: str
-    platform: str
-    status: str
-    counts: dict[str, int]
-    failing_rules: list[str]
-    warning_rules: list[str]
-    waived_rules: list[str]
-
-
-class OrganisationFindingsPublic(_Out):
-    status: str
-    counts: dict[str, int]
-    findings: list[FindingPublic]
-
-
-class TotalsPublic(_Out):
-    groups: Whole
-    compliant: Whole
-    at_risk: Whole
-    non_compliant: Whole
-    failing_by_rule: dict[str, int]
-
-
-class OrganisationReportPublic(_Out):
-    as_of: Day
-    organisation: OrganisationFindingsPublic
-    groups: list[GroupSummaryPublic]
-    totals: TotalsPublic
-    facts: FactsPublic
-    as_of_precision: Literal["day", "month"] = Described(
-        default="day",
-        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
-        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
-        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
-        "young person's birthday)",
-    )
+    created_at: datetime = Field(description="When it was recorded (UTC)")
+    version: Whole = Field(description="The record's version: 1 when granted, one more with each change")
 
 
 class GroupComplianceState(SQLModel, table=True):
@@ -254,44 +119,6 @@ class ComplianceWatchRun(SQLModel, table=True):
     changes_announced: int
 
 
-class ForecastChangePublic(_Out):
-    before: str = Described(description="The finding's outcome the day before")
-    finding: FindingPublic
-
-
-class ForecastDayPublic(_Out):
-    on: Day = Described(description="The day; with `precision` month, the first day of the month meant")
-    status: str = Described(description="The group's status from this day, if nothing is done")
-    changes: list[ForecastChangePublic]
-    precision: Literal["day", "month"] = Described(
-        description="`day`: on `on`. `month`: some day in the calendar month beginning on `on`, for a caller "
-        "who may not see a young person whose birthday it is (the month's days folded into one)"
-    )
-
-
-class GroupForecastPublic(_Out):
-    group_id: uuid.UUID
-    group_name: str
-    platform: str
-    status: str = Described(description="Today's status")
-    next_change_on: Day | None = Described(description="The first day a finding gets worse, if any")
-    days: list[ForecastDayPublic]
-    next_change_precision: Literal["day", "month"] | None = Described(
-        description="The precision of `next_change_on` (its day's `precision`)"
-    )
-
-
-class OrganisationForecastPublic(_Out):
-    as_of: Day
-    until: Day
-    groups: list[GroupForecastPublic]
-
-
-class GroupForecastReportPublic(GroupForecastPublic):
-    as_of: Day
-    until: Day
-
-
 class ComplianceHistory(SQLModel, table=True):
     """What was found for a group, from `day` until the group's next row: written by the compliance watch
     (and a backfill) only when the status or the failing, warning or waived rules change, so the state on a
@@ -307,51 +134,3 @@ class ComplianceHistory(SQLModel, table=True):
     outcomes: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     waived: list[str] = Field(default_factory=list, sa_type=JSON)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class HistoryPointPublic(_Out):
-    on: Day
-    groups: dict[str, int] = Described(
-        description="Groups active that day by the status recorded for them (compliant, at_risk, "
-        "non_compliant), and `unrecorded`: active, with nothing recorded yet"
-    )
-    failing_by_rule: dict[str, int]
-    warning_by_rule: dict[str, int]
-    waived_by_rule: dict[str, int]
-
-
-class OrganisationHistoryPublic(_Out):
-    start: Day
-    end: Day
-    interval: str
-    points: list[HistoryPointPublic]
-
-
-class GroupHistoryEntryPublic(_Out):
-    day: Day = Described(description="From this day until the next entry (see `precision`)")
-    status: str
-    failing: list[str]
-    warning: list[str]
-    waived: list[str]
-    precision: Literal["day", "month"] = Described(
-        default="day",
-        description="`day`: the state from `day` until the next entry. `month` (for a caller who may not see "
-        "every young person, whose birthdays the exact days could reveal): `day` is the first day of a month "
-        "with a change, and `status`, `failing`, `warning` and `waived` are the state after the month's last "
-        "change, holding from the month's end until the next entry; `earlier_in_month` names what failed or "
-        "warned at some point in the month before that",
-    )
-    earlier_in_month: list[str] = Described(
-        default_factory=list,
-        description="With `precision` month: each rule that failed or warned at some point in the month "
-        "(including on its first day, carried in from before) but no longer does at the month's end. Empty "
-        "with `precision` day",
-    )
-
-
-class GroupHistoryPublic(_Out):
-    group_id: uuid.UUID
-    group_name: str
-    start: Day
-    end: Day
-    entries: list[GroupHistoryEntryPublic]

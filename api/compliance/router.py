@@ -7,13 +7,13 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from api import clock
 from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
-from api.common import DIGITS_ONLY, Day, Page, PageDep, QueryFlag, refuse_unknown_query, shifted
+from api.common import Day, Page, PageDep, QueryFlag, refuse_unknown_query, shifted
 from api.compliance import exports, grain, history, policy_facts, service, waivers
 from api.compliance import forecast as forecasting
 from api.compliance.engine import in_force_clauses, withdrawn
@@ -32,6 +32,7 @@ from api.compliance.models import (
     WaiverCreate,
     WaiverPublic,
 )
+from api.compliance.params import AsOf, Days, From, GroupId, StaffId, To
 from api.compliance.rules import ALL_RULES
 from api.compliance.snapshot import PolicyFacts
 from api.deps import SessionDep
@@ -43,42 +44,6 @@ router = APIRouter(dependencies=[Depends(refuse_unknown_query)])
 
 Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
 Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
-AsOf = Annotated[
-    Day | None,
-    Query(
-        description="Evaluate the dated facts as they stood on this day (default today; not in the future). "
-        "For a caller who does not read every young person, the last day of its month (today in the current "
-        "month): the answer's `as_of` and `as_of_precision` say which"
-    ),
-]
-
-Days = Annotated[
-    int,
-    Query(
-        ge=1,
-        le=forecasting.MAX_DAYS,
-        description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS}); for a caller who "
-        "does not read every young person, rounded up to the end of the month it reaches (`until` says)",
-    ),
-    DIGITS_ONLY,
-]
-
-From = Annotated[
-    Day | None,
-    Query(
-        alias="from",
-        description="The first day (default a year before `to`); the first of its month for a caller who "
-        "does not read every young person",
-    ),
-]
-To = Annotated[
-    Day | None,
-    Query(
-        alias="to",
-        description="The last day (default today; not in the future); the last of its month (today in the "
-        "current month) for a caller who does not read every young person",
-    ),
-]
 
 
 def _span(
@@ -148,7 +113,9 @@ GROUP_CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def waiver_or_404(waiver_id: uuid.UUID, session: SessionDep) -> Waiver:
+def waiver_or_404(
+    waiver_id: Annotated[uuid.UUID, Path(description="The waiver's id")], session: SessionDep
+) -> Waiver:
     return waivers.get_waiver(session=session, waiver_id=waiver_id)
 
 
@@ -178,7 +145,7 @@ def get_organisation_compliance(
     status_: Annotated[
         Status | None, Query(alias="status", description="Only groups with this status")
     ] = None,
-    platform: Platform | None = None,
+    platform: Annotated[Platform | None, Query(description="Only groups on this platform")] = None,
     rule: Annotated[
         str | None, Query(max_length=64, description="Only groups where this rule fails or warns")
     ] = None,
@@ -221,7 +188,12 @@ def get_organisation_history(
     reach: ReachDep,
     start: From = None,
     end: To = None,
-    interval: history.Interval = history.Interval.month,
+    interval: Annotated[
+        history.Interval,
+        Query(
+            description="How far apart the points are (a week only for a caller who reads every young person)"
+        ),
+    ] = history.Interval.month,
 ) -> Response:
     """The trend: at `from`, every week or month after it, and `to`, the groups the caller reaches counted by
     the status recorded for them that day, and the failing, warning and waived findings counted per rule.
@@ -242,8 +214,8 @@ def list_compliance_waivers(
     _: Reader,
     reach: ReachDep,
     paging: PageDep,
-    group_id: uuid.UUID | None = None,
-    rule_id: Annotated[str | None, Query(max_length=64)] = None,
+    group_id: Annotated[uuid.UUID | None, Query(description="Only the waivers of this group")] = None,
+    rule_id: Annotated[str | None, Query(max_length=64, description="Only the waivers of this rule")] = None,
     active: Annotated[
         QueryFlag | None, Query(description="Only in force today (true) or not (false)")
     ] = None,
@@ -293,7 +265,7 @@ def revoke_compliance_waiver(session: SessionDep, caller: Admin, waiver: WaiverB
     summary="A group's compliance",
 )
 def get_group_compliance(
-    session: SessionDep, _: Reader, reach: ReachDep, group_id: uuid.UUID, as_of: AsOf = None
+    session: SessionDep, _: Reader, reach: ReachDep, group_id: GroupId, as_of: AsOf = None
 ) -> Response:
     """The group's status, counts per outcome and one finding per group rule, each citing its policy clause,
     with the records involved and what to do. Staff may evaluate only groups they are in (404 otherwise);
@@ -314,7 +286,7 @@ def get_group_forecast(
     session: SessionDep,
     _: Reader,
     reach: ReachDep,
-    group_id: uuid.UUID,
+    group_id: GroupId,
     days: Days = forecasting.DEFAULT_DAYS,
 ) -> Response:
     """The organisation forecast for one group (staff: a group they are in; 404 otherwise)."""
@@ -351,7 +323,7 @@ def export_organisation_compliance(
     summary="A group's findings as CSV",
 )
 def export_group_compliance(
-    session: SessionDep, _: Reader, reach: ReachDep, group_id: uuid.UUID, as_of: AsOf = None
+    session: SessionDep, _: Reader, reach: ReachDep, group_id: GroupId, as_of: AsOf = None
 ) -> Response:
     """Every finding of the group's report as CSV, one a row, with the workbook's finding columns (staff: a
     group they are in; 404 otherwise). Cells that would start a formula are quoted."""
@@ -370,7 +342,7 @@ def get_group_history(
     session: SessionDep,
     _: Reader,
     reach: ReachDep,
-    group_id: uuid.UUID,
+    group_id: GroupId,
     start: From = None,
     end: To = None,
 ) -> Response:
@@ -388,7 +360,7 @@ def get_group_history(
     summary="A staff member's compliance",
 )
 def get_staff_compliance(
-    session: SessionDep, _: Reader, reach: ReachDep, staff_id: uuid.UUID, as_of: AsOf = None
+    session: SessionDep, _: Reader, reach: ReachDep, staff_id: StaffId, as_of: AsOf = None
 ) -> Response:
     """One member of staff against the staff rules. Staff may read only their own (404 otherwise)."""
     report = service.staff_report(

@@ -23,7 +23,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from api.common import control_character_errors
-from api.errors import FieldError, Unprocessable
+from api.errors import FieldError, Unprocessable, readable_message
 from api.identities import normalise
 from api.rosters.models import MAX_ENTRIES, ROLE_NAMES, EntryIn, PlatformRole, RosterUpload
 
@@ -200,7 +200,7 @@ def _entry(source: CsvSource, row: int, raw: dict[str, str]) -> EntryIn:
         entry = EntryIn.model_validate(fields)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise source.error(row, str(first["loc"][0]), first["msg"], first["type"]) from exc
+        raise source.error(row, str(first["loc"][0]), readable_message(first), first["type"]) from exc
     return check_entry(entry, source, row)
 
 
@@ -218,13 +218,15 @@ def read_json(body: bytes) -> Parsed:
                 errors.append(
                     FieldError(
                         field=json_field(loc[1], column),
-                        message=json_words(loc[1], column, e["msg"]),
+                        message=json_words(loc[1], column, readable_message(e)),
                         type=e["type"],
                     )
                 )
             else:
                 where = ".".join(str(p) for p in loc) or "body"
-                errors.append(FieldError(field=where, message=f"{where}: {e['msg']}", type=e["type"]))
+                errors.append(
+                    FieldError(field=where, message=f"{where}: {readable_message(e)}", type=e["type"])
+                )
         detail = "; ".join(e.message for e in errors[:3]) + (
             f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         )

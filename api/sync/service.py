@@ -24,7 +24,7 @@ from api import clock
 from api.common import WriteOutcome
 from api.compliance import service as compliance
 from api.db import Timestamped, request_writes
-from api.errors import DATABASE_ERRORS, AppError, FieldError
+from api.errors import DATABASE_ERRORS, AppError, FieldError, readable_message
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
 from api.participants.models import Participant
@@ -160,7 +160,9 @@ def run(
         except ValidationError as exc:
             errors = [
                 FieldError(
-                    field=".".join(str(p) for p in e["loc"]) or "record", message=e["msg"], type=e["type"]
+                    field=".".join(str(p) for p in e["loc"]) or "record",
+                    message=readable_message(e),
+                    type=e["type"],
                 )
                 for e in exc.errors()
             ]

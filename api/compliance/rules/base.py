@@ -6,30 +6,15 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Generic, TypeVar
 
 # One scale for incidents and rules; importers of it here keep working.
 from api.common import Severity as Severity
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
+from api.compliance.vocabulary import Outcome as Outcome
+from api.compliance.vocabulary import Subject as Subject
 from api.consents.logic import allows, decide
 from api.policy.clauses import Clause
-
-
-class Outcome(StrEnum):
-    pass_ = "pass"
-    fail = "fail"
-    warn = "warn"
-    not_applicable = "not_applicable"
-
-
-class Subject(StrEnum):
-    """What a rule judges: a group, a member of staff, or the organisation (the API calls it the rule's
-    `scope`; "scope" in the code is only an API key's)."""
-
-    group = "group"
-    staff = "staff"
-    organisation = "organisation"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,51 @@
+"""The compliance routes' parameters, each described for the spec: a day to evaluate, a span of history, a
+forecast's length and the ids in the paths."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from api.common import DIGITS_ONLY, Day
+from api.compliance import forecast as forecasting
+
+AsOf = Annotated[
+    Day | None,
+    Query(
+        description="Evaluate the dated facts as they stood on this day (default today; not in the future). "
+        "For a caller who does not read every young person, the last day of its month (today in the current "
+        "month): the answer's `as_of` and `as_of_precision` say which"
+    ),
+]
+
+GroupId = Annotated[uuid.UUID, Path(description="The group's id")]
+StaffId = Annotated[uuid.UUID, Path(description="The member of staff's id")]
+Days = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=forecasting.MAX_DAYS,
+        description=f"How many days ahead, from tomorrow (1 to {forecasting.MAX_DAYS}); for a caller who "
+        "does not read every young person, rounded up to the end of the month it reaches (`until` says)",
+    ),
+    DIGITS_ONLY,
+]
+
+From = Annotated[
+    Day | None,
+    Query(
+        alias="from",
+        description="The first day (default a year before `to`); the first of its month for a caller who "
+        "does not read every young person",
+    ),
+]
+To = Annotated[
+    Day | None,
+    Query(
+        alias="to",
+        description="The last day (default today; not in the future); the last of its month (today in the "
+        "current month) for a caller who does not read every young person",
+    ),
+]
