@@ -112,7 +112,9 @@ def check_version(obj: Timestamped, expected_version: int | None) -> None:
 
 # Fields a record's snapshot leaves out: bookkeeping that moves on every write, and secrets' hashes (a copy
 # of a hash in the audit trail is one more thing to leak).
-IGNORED_FIELDS = frozenset({"updated_at", "version", "created_at", "password_hash", "key_hash", "secret"})
+IGNORED_FIELDS = frozenset(
+    {"updated_at", "version", "created_at", "password_hash", "key_hash", "secret", "previous_secret"}
+)
 
 
 def _plain(value: Any) -> Any:

@@ -61,6 +61,7 @@ NOT_REACH = {
     "user_id": "sign-in accounts: coordinators only (user:admin), by permission",
     "key_id": "API keys: coordinators only (api_key:admin), by permission",
     "webhook_id": "webhook subscriptions: coordinators only (webhook:admin), by permission",
+    "delivery_id": "a webhook's delivery: found within its webhook (coordinators only, by permission)",
     "identity_id": "a platform identity: the person's write reach decides (tested in test_identities)",
     "control_id": "the organisation's controls: every user reads them; checks are signed as oneself",
     "technology_id": "the technology register: every user reads it; assessments are signed as oneself",

@@ -26,6 +26,7 @@ from api.main import create_app
 from api.memberships.models import Membership, MembershipUpdate
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
 from api.staff.models import Staff, StaffCreate, StaffUpdate
+from api.webhooks.models import WebhookEndpoint, WebhookUpdate
 from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
 from tests.kit.staff import make_staff
@@ -115,6 +116,7 @@ PATCHES: list[tuple[type[Patch], type[SQLModel]]] = [
     (IncidentUpdate, Incident),
     (ControlUpdate, Control),
     (TechnologyUpdate, Technology),
+    (WebhookUpdate, WebhookEndpoint),
     (ConsentMerge, Consent),
 ]
 

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -44,6 +43,7 @@ from tests.kit.auth import Actor, make_user
 from tests.kit.clock import TODAY
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
+from tests.kit.receivers import local_receiver
 from tests.kit.staff import make_staff
 
 URL = "/api/v1/webhooks"
@@ -81,25 +81,13 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     state = Receiver(url="", statuses=[500, 500, 200])
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            state.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            status = state.statuses[min(len(state.requests), len(state.statuses)) - 1]
-            self.send_response(status)
-            self.send_header("content-length", "0")
-            self.end_headers()
+    def answer(headers: dict[str, str], body: bytes) -> int:
+        state.requests.append((headers, body))
+        return state.statuses[min(len(state.requests), len(state.statuses)) - 1]
 
-        def log_message(self, *args: Any) -> None:  # keep the test output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with local_receiver(answer) as url:
+        state.url = url
+        yield state
 
 
 @pytest.fixture

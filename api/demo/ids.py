@@ -34,5 +34,6 @@ BEAT_LAB_ROSTER = uuid.UUID("9ab14200-78cd-408d-8b64-2a98144eaf45")
 BEAT_LAB_UNKNOWN_ENTRY = uuid.UUID("eb6e4db7-6a3b-46e4-86a9-16532a255111")  # matches nobody: xX_beats_Xx
 SOUNDTRAP = uuid.UUID("a3066c92-ed95-44f1-a2d5-26c14295738d")  # in the technology register
 CRM_SYNC_KEY = uuid.UUID("1754d0c0-371f-4a40-b501-bfe9a5ac17af")  # the CRM's API key (its secret unknown)
+CRM_WEBHOOK = uuid.UUID("f87e087b-1fac-46d8-955a-8e89909f1ab8")  # the CRM's webhook endpoint
 
 ALL = {name: value for name, value in globals().items() if isinstance(value, uuid.UUID)}

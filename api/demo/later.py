@@ -33,6 +33,8 @@ from api.participants.models import Participant
 from api.policy.versions import PolicyVersion
 from api.rosters.models import GroupRoster, Match, MatchedBy, PlatformRole, RosterEntry
 from api.staff.models import Staff
+from api.webhooks.models import WebhookEndpoint, WebhookEvent
+from api.webhooks.signing import new_secret
 
 
 def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
@@ -235,6 +237,19 @@ def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
             created_by_id=coordinator.id,
             confirmed_by_id=coordinator.id,
             confirmed_at=stamps["created_at"],
+            **stamps,
+        )
+    )
+    # The CRM's webhook endpoint, registered by the coordinator; nobody holds its secret. There to be
+    # changed, rotated, tested or disabled in "Try it out" (the demo runs no delivery worker).
+    b.add(
+        WebhookEndpoint(
+            id=b.id(),
+            url="https://crm.riverbankmusic.example/hooks/esafety",
+            description="CRM: safeguarding alerts",
+            events=[WebhookEvent.incident_reported, WebhookEvent.consent_withdrawn],
+            secret=new_secret(),
+            created_by_id=coordinator.id,
             **stamps,
         )
     )

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from pydantic import AnyHttpUrl, field_validator
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import forbid_extra
+from api.common import Patch, Whole, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 from api.described import DESCRIBED, DescribedEnum
 
@@ -26,7 +26,9 @@ class WebhookEvent(DescribedEnum):
     - group.roster_reconciled: a group's uploaded member list was reconciled against the records.
     - policy.version_published: a new version of the policy text was published.
     - policy.version_withdrawn: a published policy version that had not yet taken effect was withdrawn.
-    - control.overdue: a recurring control's check is overdue."""
+    - control.overdue: a recurring control's check is overdue.
+    - webhook.test: a test event a coordinator asked for (`POST /webhooks/{id}/test`), sent whatever the
+      endpoint subscribed to; its data is the webhook's id alone."""
 
     incident_reported = "incident.reported"
     group_compliance_changed = "group.compliance_changed"
@@ -36,6 +38,8 @@ class WebhookEvent(DescribedEnum):
     policy_version_published = "policy.version_published"
     policy_version_withdrawn = "policy.version_withdrawn"
     control_overdue = "control.overdue"
+    # Sent only when a coordinator asks (`POST /webhooks/{id}/test`), whatever the endpoint subscribed to.
+    webhook_test = "webhook.test"
 
 
 class DeliveryStatus(DescribedEnum):
@@ -58,8 +62,14 @@ class WebhookEndpoint(Timestamped, table=True):
     description: str | None = Field(default=None, max_length=500)
     events: list[WebhookEvent] = Field(default_factory=list, sa_type=JSON)
     secret: str = Field(max_length=100)
+    # The secret before the last rotation, still signing (beside `secret`) until `previous_secret_expires_at`.
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Deliveries that failed for good (every retry used up) since the last one delivered or the last
+    # re-enable: what an operator looks at before switching an endpoint back on.
+    failure_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class WebhookDelivery(Timestamped, table=True):
@@ -73,6 +83,9 @@ class WebhookDelivery(Timestamped, table=True):
     body: str = Field(sa_type=sa.Text)
     status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=enum_type(DeliveryStatus))
     attempts: int = 0
+    # The attempts made before the last redelivery: the retry schedule counts from there, so a redelivered
+    # delivery gets the whole schedule again.
+    attempts_before_redelivery: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # A worker's claim: no other worker sends the row until this passes.
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -113,6 +126,48 @@ class WebhookCreate(SQLModel):
         return sorted(set(events))
 
 
+class WebhookUpdate(Patch):
+    """A change of URL, events or description: fields left out keep their values. The URL is checked as at
+    registration (api/webhooks/destinations.py)."""
+
+    model_config = forbid_extra(
+        {
+            "url": "https://crm.riverbankmusic.example/hooks/esafety-v2",
+            "events": ["incident.reported", "consent.withdrawn"],
+        }
+    )
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset({"url", "events"})
+    url: AnyHttpUrl | None = Field(default=None, description="Where deliveries are POSTed from now on")
+    events: list[WebhookEvent] | None = Field(
+        default=None, min_length=1, description="The events to send here from now on (replaces the list)"
+    )
+    description: str | None = Field(default=None, max_length=500, description="Null clears it")
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, events: list[WebhookEvent] | None) -> list[WebhookEvent] | None:
+        return None if events is None else sorted(set(events))
+
+
+# The overlap a rotation may ask for: up to 7 days, time enough for a receiver deployed weekly.
+MAX_OVERLAP_SECONDS = 7 * 24 * 3600
+DEFAULT_OVERLAP_SECONDS = 24 * 3600
+
+
+class WebhookRotate(SQLModel):
+    model_config = forbid_extra({"overlap_seconds": 3600})
+    overlap_seconds: Whole = Field(
+        default=DEFAULT_OVERLAP_SECONDS,
+        ge=0,
+        le=MAX_OVERLAP_SECONDS,
+        description=(
+            "Seconds (0 to 604800, 7 days; default 86400, 24 hours) during which every delivery carries "
+            "two signatures in `webhook-signature`, the new secret's and the old one's, separated by a "
+            "space, so a receiver can switch secrets at any time in between. 0 switches at once."
+        ),
+    )
+
+
 class WebhookPublic(SQLModel):
     model_config = DESCRIBED
     id: uuid.UUID
@@ -125,6 +180,18 @@ class WebhookPublic(SQLModel):
     """The events sent to it."""
     disabled_at: datetime | None
     """When it was disabled (UTC, ISO 8601); null while enabled. A disabled endpoint is sent nothing."""
+    previous_secret_expires_at: datetime | None = Field(
+        description=(
+            "Until when deliveries are also signed with the secret before the last rotation (null: never "
+            "rotated with an overlap). After it, only the current secret signs."
+        )
+    )
+    failure_count: int = Field(
+        description=(
+            "Deliveries that failed for good (every retry used up) since the last one delivered or the "
+            "last re-enable"
+        )
+    )
     created_at: datetime
     """When it was registered (UTC, ISO 8601)."""
     updated_at: datetime
@@ -133,6 +200,10 @@ class WebhookPublic(SQLModel):
 
 class WebhookCreated(WebhookPublic):
     secret: str = Field(description="Signs every delivery (Standard Webhooks); shown this once only")
+
+
+class WebhookSecretRotated(WebhookPublic):
+    secret: str = Field(description="The new signing secret, shown this once only")
 
 
 ERROR_CLASSES = (

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Body, Depends, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
@@ -11,13 +11,16 @@ from api.common import Page, PageDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.preconditions import IfMatch, set_etag
-from api.webhooks import service
+from api.webhooks import operations, service
 from api.webhooks.models import (
     WebhookCreate,
     WebhookCreated,
     WebhookDeliveryPublic,
     WebhookEndpoint,
     WebhookPublic,
+    WebhookRotate,
+    WebhookSecretRotated,
+    WebhookUpdate,
 )
 
 router = APIRouter()
@@ -103,3 +106,110 @@ def list_webhook_deliveries(
 ) -> Page[WebhookDeliveryPublic]:
     """The delivery log, newest first: each event sent (or waiting), its status and every attempt."""
     return service.list_deliveries(session=session, endpoint=webhook, paging=paging)
+
+
+@router.patch(
+    "/{webhook_id}",
+    response_model=WebhookPublic,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    summary="Change a webhook's URL or events",
+)
+def update_webhook(
+    session: SessionDep,
+    caller: Admin,
+    webhook: WebhookById,
+    data: WebhookUpdate,
+    expected_version: IfMatch,
+    response: Response,
+) -> WebhookEndpoint:
+    """Change the URL, the events or the description; fields left out keep their values. A new URL is
+    refused exactly as at registration (422 naming `url`: internal addresses, `localhost`, credentials in
+    the URL, `http` in production). Deliveries not yet sent go to the new URL. A stale If-Match is a 412."""
+    endpoint = service.update(
+        session=session, caller=caller, endpoint=webhook, data=data, expected_version=expected_version
+    )
+    set_etag(response, endpoint.version)
+    return endpoint
+
+
+@router.post(
+    "/{webhook_id}/enable",
+    response_model=WebhookPublic,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    summary="Re-enable a disabled webhook",
+)
+def enable_webhook(
+    session: SessionDep, caller: Admin, webhook: WebhookById, expected_version: IfMatch, response: Response
+) -> WebhookEndpoint:
+    """Send to this endpoint again, with its `failure_count` back at 0. Deliveries marked failed while it
+    was disabled stay failed: redeliver the ones still wanted. An endpoint not disabled is a 409."""
+    endpoint = service.enable(
+        session=session, caller=caller, endpoint=webhook, expected_version=expected_version
+    )
+    set_etag(response, endpoint.version)
+    return endpoint
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    response_model=WebhookSecretRotated,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    summary="Rotate a webhook's signing secret",
+)
+def rotate_webhook_secret(
+    session: SessionDep,
+    caller: Admin,
+    webhook: WebhookById,
+    expected_version: IfMatch,
+    response: Response,
+    data: Annotated[WebhookRotate, Body()] = WebhookRotate(),  # no body: the default overlap
+) -> WebhookEndpoint:
+    """A new signing secret, in this answer only. For `overlap_seconds` (default 86400, at most 604800)
+    every delivery is signed with both the new and the old secret (`webhook-signature: v1,<new> v1,<old>`),
+    so the receiver may switch to the new secret at any moment in that window; after it only the new one
+    signs. `previous_secret_expires_at` says when the overlap ends. Body optional. A stale If-Match is a
+    412."""
+    # As at registration: never cached, nor kept for Idempotency-Key replays.
+    response.headers["Cache-Control"] = "no-store"
+    endpoint = operations.rotate_secret(
+        session=session,
+        caller=caller,
+        endpoint=webhook,
+        overlap_seconds=data.overlap_seconds,
+        expected_version=expected_version,
+    )
+    set_etag(response, endpoint.version)
+    return endpoint
+
+
+@router.post(
+    "/{webhook_id}/test",
+    response_model=WebhookDeliveryPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Send a test event to a webhook",
+)
+def send_webhook_test(session: SessionDep, caller: Admin, webhook: WebhookById) -> WebhookDeliveryPublic:
+    """Queue a `webhook.test` event for this endpoint, whatever events it subscribed to, signed and retried
+    like any delivery. Its `data` is `{"webhook_id": ...}` only. The answer is the queued delivery; follow
+    it in the delivery log. A disabled endpoint is a 409."""
+    delivery = operations.send_test(session=session, caller=caller, endpoint=webhook)
+    return service.public_deliveries(session, [delivery])[0]
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    response_model=WebhookDeliveryPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Redeliver one delivery",
+)
+def redeliver_webhook_delivery(
+    session: SessionDep, caller: Admin, webhook: WebhookById, delivery_id: uuid.UUID
+) -> WebhookDeliveryPublic:
+    """Send a past delivery again: the same `webhook-id` and body (receivers deduplicate on the id), signed
+    afresh at sending, with a new attempt in its log and the whole retry schedule again from now. A pending
+    delivery is brought forward. A delivery of another webhook is a 404; a disabled endpoint, or a delivery a
+    worker is sending at this moment, a 409."""
+    delivery = operations.redeliver(session=session, caller=caller, endpoint=webhook, delivery_id=delivery_id)
+    return service.public_deliveries(session, [delivery])[0]

@@ -26,6 +26,7 @@ from api.webhooks.models import (
     WebhookDeliveryPublic,
     WebhookEndpoint,
     WebhookEvent,
+    WebhookUpdate,
 )
 
 
@@ -80,9 +81,9 @@ def list_(*, session: Session, paging: PageParams) -> Page[WebhookEndpoint]:
     return crud.paged(session, query, paging)
 
 
-def create(*, session: Session, caller: Principal, data: WebhookCreate) -> WebhookEndpoint:
-    """Register an endpoint with a new signing secret."""
-    url = str(data.url)
+def check_destination(url: str) -> None:
+    """422 naming `url` unless webhooks may be sent there (api/webhooks/destinations.py `check_url`, under
+    the settings in force): the same check at registration and at a change of URL."""
     settings = get_settings()
     try:
         destinations.check_url(
@@ -90,6 +91,12 @@ def create(*, session: Session, caller: Principal, data: WebhookCreate) -> Webho
         )
     except destinations.RefusedDestination as exc:
         raise Unprocessable.field("url", str(exc)) from None
+
+
+def create(*, session: Session, caller: Principal, data: WebhookCreate) -> WebhookEndpoint:
+    """Register an endpoint with a new signing secret."""
+    url = str(data.url)
+    check_destination(url)
     endpoint = WebhookEndpoint(
         url=url,
         description=data.description,
@@ -146,6 +153,62 @@ def disable(
     return endpoint
 
 
+def _typed_events(endpoint: WebhookEndpoint) -> None:
+    # A JSON column reads back plain strings; the model (and its snapshot for the audit diff) holds enums.
+    endpoint.events = [WebhookEvent(e) for e in endpoint.events]
+
+
+def update(
+    *,
+    session: Session,
+    caller: Principal,
+    endpoint: WebhookEndpoint,
+    data: WebhookUpdate,
+    expected_version: int | None,
+) -> WebhookEndpoint:
+    """Change the URL, events or description. A new URL is checked as at registration (422 naming `url`);
+    deliveries not yet sent go to the new URL, and the new events apply to events announced from now on.
+    Errors: 412 on a stale If-Match, 409 if changed by someone else meanwhile."""
+    if data.url is not None:
+        check_destination(str(data.url))
+    _typed_events(endpoint)
+    before = crud.apply(endpoint, data)
+    if data.url is not None:
+        endpoint.url = str(data.url)  # stored as text, as at registration
+    # The audit diff (crud.save) names the URL and events, never a secret (crud.IGNORED_FIELDS).
+    return crud.save(
+        session,
+        endpoint,
+        actor=caller,
+        action="webhook_endpoint.update",
+        before=before,
+        expected_version=expected_version,
+    )
+
+
+def enable(
+    *, session: Session, caller: Principal, endpoint: WebhookEndpoint, expected_version: int | None
+) -> WebhookEndpoint:
+    """Send to a disabled endpoint again, its failure count back at 0. Deliveries failed while it was
+    disabled stay failed (redeliver them one by one). Errors: 409 if it is not disabled, 412 on a stale
+    If-Match."""
+    crud.check_version(endpoint, expected_version)
+    if endpoint.disabled_at is None:
+        raise Conflict("This webhook is not disabled")
+    _typed_events(endpoint)
+    before = crud.snapshot(endpoint)
+    endpoint.disabled_at = None
+    endpoint.failure_count = 0
+    return crud.save(
+        session,
+        endpoint,
+        actor=caller,
+        action="webhook_endpoint.enable",
+        before=before,
+        expected_version=expected_version,
+    )
+
+
 def list_deliveries(
     *, session: Session, endpoint: WebhookEndpoint, paging: PageParams
 ) -> Page[WebhookDeliveryPublic]:
@@ -156,7 +219,11 @@ def list_deliveries(
         .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id))
     )
     found = crud.paged(session, query, paging)
-    deliveries = found.items
+    return crud.recast(found, public_deliveries(session, found.items))
+
+
+def public_deliveries(session: Session, deliveries: Sequence[WebhookDelivery]) -> list[WebhookDeliveryPublic]:
+    """Deliveries as the API shows them: each with its payload and its attempts, oldest first."""
     attempts: dict[uuid.UUID, list[WebhookAttemptPublic]] = {d.id: [] for d in deliveries}
     if deliveries:
         rows = session.exec(
@@ -166,10 +233,9 @@ def list_deliveries(
         ).all()
         for row in rows:
             attempts[row.delivery_id].append(WebhookAttemptPublic.model_validate(row, from_attributes=True))
-    items = [
+    return [
         WebhookDeliveryPublic.model_validate(
             {**d.model_dump(), "payload": json.loads(d.body), "attempt_log": attempts[d.id]}
         )
         for d in deliveries
     ]
-    return crud.recast(found, items)

@@ -91,6 +91,30 @@ def send(
     )
 
 
+def signing_secrets(endpoint: WebhookEndpoint, at: datetime) -> list[str]:
+    """The secrets that sign a delivery sent at `at`: the current one, and during a rotation's overlap (until
+    `previous_secret_expires_at`, exclusive) the one before it too."""
+    found = [endpoint.secret]
+    until = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret is not None and until is not None and at < until:
+        found.append(endpoint.previous_secret)
+    return found
+
+
+def _count_failure(session: Session, endpoint: WebhookEndpoint, *, succeeded: bool) -> None:
+    """Add one to the endpoint's failure count (a delivery failed for good), or set it back to 0 (one was
+    delivered). In SQL, so two workers' counts add up; the version moves with it (the ETag changes)."""
+    if succeeded and endpoint.failure_count == 0:
+        return
+    counted = col(WebhookEndpoint.failure_count)
+    session.exec(
+        update(WebhookEndpoint)
+        .where(col(WebhookEndpoint.id) == endpoint.id)
+        .values(failure_count=0 if succeeded else counted + 1, version=col(WebhookEndpoint.version) + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _due(at: datetime) -> list[ColumnElement[bool]]:
     return [
         col(WebhookDelivery.status) == DeliveryStatus.pending,
@@ -139,7 +163,7 @@ def _attempt(
     session.add_all([delivery, attempt])
     session.commit()
     timestamp = int(at.timestamp())
-    headers = signing.headers(endpoint.secret, str(delivery.id), timestamp, delivery.body)
+    headers = signing.headers(signing_secrets(endpoint, at), str(delivery.id), timestamp, delivery.body)
     status_code: int | None = None
     error: str | None = None
     try:
@@ -152,18 +176,22 @@ def _attempt(
     except httpx.HTTPError as exc:
         error = error_class(exc)
     succeeded = error is None
+    # Tries in this round: a redelivery starts the retry schedule again.
+    tries = delivery.attempts - delivery.attempts_before_redelivery
     delivery.claimed_until = None
     delivery.last_status_code = status_code
     delivery.last_error = error
     if succeeded:
         delivery.status = DeliveryStatus.delivered
         delivery.delivered_at = at
-    elif delivery.attempts > len(BACKOFF):
+    elif tries > len(BACKOFF):
         delivery.status = DeliveryStatus.failed
     else:
-        delivery.next_attempt_at = at + BACKOFF[delivery.attempts - 1]
+        delivery.next_attempt_at = at + BACKOFF[tries - 1]
     attempt.status_code, attempt.error, attempt.succeeded = status_code, error, succeeded
     session.add_all([delivery, attempt])
+    if succeeded or delivery.status is DeliveryStatus.failed:
+        _count_failure(session, endpoint, succeeded=succeeded)
     session.commit()
     # Ids and outcomes only: a log line never carries a payload.
     log.info(
