@@ -17,17 +17,17 @@ from api.groups.models import Group
 from api.memberships.models import MemberRole
 from tests.clock import FixedClock
 from tests.factories import (
-    Actor,
-    compliance_compliant_group,
     compliance_consent,
-    compliance_declaration,
     compliance_group,
-    compliance_member,
     compliance_participant,
     compliance_review,
     compliance_risk_assessment,
-    make_staff,
 )
+from tests.kit.auth import Actor
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.declarations import make_declaration as compliance_declaration
+from tests.kit.memberships import make_membership as compliance_member
+from tests.kit.staff import make_staff
 
 
 def _group_finding(

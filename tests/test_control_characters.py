@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 
 from api import common
 from api.groups.models import Group
-from tests.factories import Actor
+from tests.kit.auth import Actor
 
 WRITES = {"POST", "PUT", "PATCH"}
 

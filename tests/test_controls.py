@@ -14,7 +14,7 @@ from api.auth.roles import Role
 from api.controls.overdue import announce_overdue
 from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.clock import FixedClock
-from tests.factories import Actor, make_actor
+from tests.kit.auth import Actor, make_actor
 
 SEEDED = ["CTL-PHYSICAL-SECURITY", "CTL-POLICY-DISPLAYED", "CTL-SECURITY-REVIEW"]
 

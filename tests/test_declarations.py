@@ -4,7 +4,6 @@ own and by coordinators, and due again when a new version is published or when t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -12,7 +11,9 @@ from sqlmodel import Session, select
 from api.audit.models import AuditEvent
 from api.auth.roles import Role
 from tests.clock import FixedClock
-from tests.factories import Actor, make_actor, token_headers
+from tests.kit.auth import Actor, make_actor, token_headers
+from tests.kit.declarations import EVERY_STATEMENT_HELD
+from tests.kit.records import request_body
 from tests.policy_publish import publish_confirmed
 
 V1 = Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt"
@@ -24,16 +25,7 @@ def _url(actor: Actor) -> str:
     return f"/api/v1/staff/{actor.staff.id}/declarations"
 
 
-def body(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "policy_version": 1,
-        "read_policy": True,
-        "profile_private": True,
-        "no_young_friends": True,
-        "no_personal_messages": True,
-        "no_personal_follows": True,
-    }
-    return data | overrides
+body = request_body({"policy_version": 1, **EVERY_STATEMENT_HELD})
 
 
 def _outcome(client: TestClient, reader: Actor, person: Actor) -> str:

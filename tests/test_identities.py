@@ -12,15 +12,11 @@ from api import clock
 from api.audit.models import AuditEvent
 from api.auth.roles import ApiKeyScope, Role
 from api.identities.normalise import email_key, handle_key, name_key, phone_key
-from tests.factories import (
-    Actor,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-)
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
 
 URL = "/api/v1/identities"
 

@@ -13,14 +13,10 @@ from api.groups.models import Group
 from api.identities.models import PlatformIdentity
 from api.memberships.models import MemberRole
 from api.rosters.models import GroupRoster, RosterEntry
-from tests.factories import (
-    Actor,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-)
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 
 CSV = {"Content-Type": "text/csv"}
 

@@ -26,6 +26,7 @@ from tests.kit.clock import TODAY
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.kit.records import request_body
 from tests.kit.staff import make_staff
 from tests.kit.statements import count_statements
 from tests.test_permission_matrix import served_routes
@@ -42,16 +43,15 @@ CHAIN = [
 CLOSE = {"outcome": "resolved_internally", "outcome_summary": "Messages removed; apology given"}
 
 
-def incident_body(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
+incident_body = request_body(
+    {
         "category": "cyberbullying",
         "severity": "medium",
         "occurred_at": (NOW - timedelta(days=1)).isoformat(),
         "summary": "Unkind messages in the band chat",
         "details": "Three messages about a member's playing",
     }
-    data.update(overrides)
-    return data
+)
 
 
 def report(client: TestClient, actor: Actor, **overrides: Any) -> dict[str, Any]:

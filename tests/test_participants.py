@@ -15,12 +15,13 @@ from tests.kit.clock import TODAY
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.kit.records import request_body
 
 URL = "/api/v1/participants"
 
 
-def body(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
+body = request_body(
+    {
         "full_name": "Maya Okafor",
         "date_of_birth": "2011-03-14",
         "carer_name": "Grace Okafor",
@@ -29,8 +30,7 @@ def body(**overrides: Any) -> dict[str, Any]:
         "joined_on": "2024-09-01",
         "external_id": "crm-p-1",
     }
-    data.update(overrides)
-    return data
+)
 
 
 def test_create_read_and_audit_without_the_name(

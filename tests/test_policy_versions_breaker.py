@@ -17,14 +17,11 @@ from sqlmodel import Session, select
 from api.auth.roles import Role
 from api.memberships.models import MemberRole, Membership
 from tests.clock import FixedClock
-from tests.factories import (
-    Actor,
-    compliance_compliant_group,
-    compliance_declaration,
-    compliance_member,
-    make_actor,
-    token_headers,
-)
+from tests.kit.auth import Actor, make_actor, token_headers
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.declarations import EVERY_STATEMENT_HELD
+from tests.kit.declarations import make_declaration as compliance_declaration
+from tests.kit.memberships import make_membership as compliance_member
 from tests.policy_publish import publish_confirmed
 
 V1 = Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt"
@@ -33,14 +30,7 @@ OLD = "All More Music Facebook groups must have at least two current members of 
 NEW = "Every More Music group must have at least two current members of staff as its admins"
 
 
-DECLARED = {
-    "policy_version": 1,
-    "read_policy": True,
-    "profile_private": True,
-    "no_young_friends": True,
-    "no_personal_messages": True,
-    "no_personal_follows": True,
-}
+DECLARED = {"policy_version": 1, **EVERY_STATEMENT_HELD}
 
 
 def _publish(client: TestClient, actor: Actor, effective_on: object, text: str) -> dict[str, Any]:

@@ -20,7 +20,9 @@ from api.policy.clauses import CLAUSES
 from api.policy.versions import MAX_DAYS_AHEAD
 from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.clock import FixedClock
-from tests.factories import Actor, compliance_compliant_group, compliance_declaration, token_headers
+from tests.kit.auth import Actor, token_headers
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.declarations import make_declaration as compliance_declaration
 from tests.policy_publish import publish_confirmed
 
 V1_TEXT = (Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt").read_text()

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.preconditions import if_match
 from tests.clock import FixedClock
-from tests.factories import Actor, token_headers
+from tests.kit.auth import Actor, token_headers
 from tests.policy_publish import publish_confirmed
 from tests.test_declarations import V1, _outcome, _url, body
 from tests.test_technologies_breaker import _add as add

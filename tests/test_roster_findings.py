@@ -15,15 +15,11 @@ from api.config import get_settings
 from api.groups.models import Platform
 from api.identities.models import PlatformIdentity
 from api.memberships.models import MemberRole, Membership
-from tests.factories import (
-    Actor,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-)
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
 from tests.test_rosters import handle, tag, url
 
 CSV = {"Content-Type": "text/csv"}

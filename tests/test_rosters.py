@@ -21,17 +21,13 @@ from api.participants.models import Participant
 from api.rosters.models import GroupRoster, RosterEntry
 from api.staff.models import Staff
 from api.webhooks.models import WebhookDelivery, WebhookEvent
-from tests.factories import (
-    TODAY,
-    Actor,
-    compliance_compliant_group,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-)
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.clock import TODAY
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
 
 
 def url(group: Group) -> str:

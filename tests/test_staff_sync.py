@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
 from tests.kit.auth import Actor
+from tests.kit.records import request_body
 from tests.kit.staff import make_staff
 
 URL = "/api/v1/staff"
 
 
-def record(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
+record = request_body(
+    {
         "full_name": "Jo Whitfield",
         "email": "jo.whitfield@moremusic.org.uk",
         "employment_type": "volunteer",
@@ -23,8 +22,7 @@ def record(**overrides: Any) -> dict[str, Any]:
         "uses_social_media_for_work": True,
         "code_of_conduct_signed_on": "2025-01-06",
     }
-    data.update(overrides)
-    return data
+)
 
 
 def test_every_answer_carries_an_etag(client: TestClient, coordinator: Actor, session: Session) -> None:

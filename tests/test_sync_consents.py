@@ -20,13 +20,14 @@ from tests.kit.compliance import make_compliant_group
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.kit.records import request_body
 
 URL = "/api/v1/consents/by-external-id"
 SYNC = "/api/v1/sync/consents"
 
 
-def consent(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
+consent = request_body(
+    {
         "participant_external_id": "crm-p-1",
         "kind": "image_use",
         "purposes": ["website", "social_media"],
@@ -35,8 +36,7 @@ def consent(**overrides: Any) -> dict[str, Any]:
         "given_on": "2024-09-01",
         "evidence_ref": "FORM-2024-117",
     }
-    data.update(overrides)
-    return data
+)
 
 
 def child(session: Session, external_id: str = "crm-p-1") -> Participant:
