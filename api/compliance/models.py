@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as Described
@@ -156,6 +156,17 @@ class FactsPublic(_Out):
     current: list[str]
 
 
+AsOfPrecision = Annotated[
+    Literal["day", "month"],
+    Described(
+        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
+        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
+        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
+        "young person's birthday)",
+    ),
+]
+
+
 class GroupCompliancePublic(_Out):
     group_id: uuid.UUID
     group_name: str
@@ -165,13 +176,7 @@ class GroupCompliancePublic(_Out):
     counts: dict[str, int]
     findings: list[FindingPublic]
     facts: FactsPublic
-    as_of_precision: Literal["day", "month"] = Described(
-        default="day",
-        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
-        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
-        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
-        "young person's birthday)",
-    )
+    as_of_precision: AsOfPrecision = "day"
 
 
 class StaffCompliancePublic(_Out):
@@ -182,13 +187,7 @@ class StaffCompliancePublic(_Out):
     counts: dict[str, int]
     findings: list[FindingPublic]
     facts: FactsPublic
-    as_of_precision: Literal["day", "month"] = Described(
-        default="day",
-        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
-        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
-        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
-        "young person's birthday)",
-    )
+    as_of_precision: AsOfPrecision = "day"
 
 
 class GroupSummaryPublic(_Out):
@@ -222,13 +221,7 @@ class OrganisationReportPublic(_Out):
     groups: list[GroupSummaryPublic]
     totals: TotalsPublic
     facts: FactsPublic
-    as_of_precision: Literal["day", "month"] = Described(
-        default="day",
-        description="`day`: evaluated on the `as_of` asked for. `month`: for a caller who may not see every "
-        "young person, the `as_of` asked for was snapped to the last day of its month (today in the current "
-        "month) and `as_of` is that day, so no two days of a month answer differently (a change could be a "
-        "young person's birthday)",
-    )
+    as_of_precision: AsOfPrecision = "day"
 
 
 class GroupComplianceState(SQLModel, table=True):
