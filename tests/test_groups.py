@@ -18,7 +18,7 @@ from tests.kit.clock import TODAY
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
-from tests.kit.records import request_body
+from tests.kit.requests import request_body
 from tests.kit.staff import make_staff
 from tests.kit.statements import count_statements
 

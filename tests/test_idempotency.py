@@ -16,7 +16,7 @@ from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from api.webhooks.signing import new_secret
 from tests.kit.auth import PASSWORD, Actor, token_headers
 from tests.kit.clock import FixedClock
-from tests.kit.records import request_body
+from tests.kit.requests import request_body
 from tests.kit.staff import STAFF_BODY
 
 URL = "/api/v1/staff"

@@ -12,7 +12,7 @@ from api.migrations import upgrade
 from api.policy.clauses import clause, normalise
 from api.policy.models import BOUNDS
 from tests.kit.auth import Actor
-from tests.kit.records import request_body
+from tests.kit.requests import refused_field, request_body
 from tests.scratch import scratch_database, scratch_engine
 
 URL = "/api/v1/policy-settings"
@@ -49,8 +49,7 @@ def test_replace_then_read_back(client: TestClient, coordinator: Actor) -> None:
 
 def test_bad_values_name_the_field(client: TestClient, coordinator: Actor) -> None:
     r = client.put(URL, json=settings(official_email_domains=["not a domain"]), headers=coordinator.headers)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "official_email_domains.0"
+    assert refused_field(r) == "official_email_domains.0"
     r = client.put(URL, json=settings(min_group_admins=0), headers=coordinator.headers)
     assert r.json()["errors"][0]["field"] == "min_group_admins"
 

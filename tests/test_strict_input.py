@@ -28,7 +28,7 @@ from api.participants.models import Participant, ParticipantCreate, ParticipantU
 from api.staff.models import Staff, StaffCreate, StaffUpdate
 from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
-from tests.kit.records import request_body
+from tests.kit.requests import request_body
 from tests.kit.staff import STAFF_BODY, make_staff
 
 STAFF = "/api/v1/staff"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -42,14 +40,3 @@ def row(**values: Any) -> dict[str, Any]:
     """One row for a bulk `insert(Model)` statement, with the columns every record carries filled in."""
     now = clock.now()
     return {"id": uuid.uuid4(), "created_at": now, "updated_at": now, "version": 1, **values}
-
-
-def request_body(defaults: dict[str, Any], **more: Any) -> Callable[..., dict[str, Any]]:
-    """A maker of request bodies: a fresh copy of `defaults` (with `more`) each call, each field a test names
-    by keyword put in its place or added at the end."""
-    values = {**defaults, **more}
-
-    def body(**overrides: Any) -> dict[str, Any]:
-        return {**copy.deepcopy(values), **overrides}
-
-    return body
