@@ -159,6 +159,15 @@ def page(session: Session, query: SelectOfScalar[R], *, limit: int, offset: int)
     return items, int(total)
 
 
+def where_equal(query: SelectOfScalar[R], *filters: tuple[Any, object]) -> SelectOfScalar[R]:
+    """`query` narrowed to the rows whose column equals each (column, value) given: a list's optional
+    filters, where a value of None filters nothing."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
 def paged(session: Session, query: SelectOfScalar[R], paging: PageParams) -> Page[R]:
     """The page of `query` the client asked for, as a list route answers it (see `page`)."""
     items, total = page(session, query, limit=paging.limit, offset=paging.offset)

@@ -39,6 +39,11 @@ class AppError(Exception):
     code = ProblemCode.bad_request
     status_code = code.status
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A refusal's status is its code's (ProblemCode), stated there once.
+        cls.status_code = cls.code.status
+
     def __init__(
         self,
         detail: str,
@@ -78,7 +83,6 @@ class AppError(Exception):
 
 class NotFound(AppError):
     code = ProblemCode.not_found
-    status_code = code.status
 
 
 BLIND_MESSAGES = {
@@ -90,12 +94,10 @@ BLIND_MESSAGES = {
 
 class Conflict(AppError):
     code = ProblemCode.conflict
-    status_code = code.status
 
 
 class Unprocessable(AppError):
     code = ProblemCode.validation_error
-    status_code = code.status
 
     @classmethod
     def field(cls, field: str, message: str, type_: str = "value_error") -> Unprocessable:
@@ -104,12 +106,10 @@ class Unprocessable(AppError):
 
 class UnsupportedMediaType(AppError):
     code = ProblemCode.unsupported_media_type
-    status_code = code.status
 
 
 class Unauthorized(AppError):
     code = ProblemCode.not_authenticated
-    status_code = code.status
 
     def __init__(self, detail: str = "Missing or invalid credentials", **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
@@ -118,24 +118,20 @@ class Unauthorized(AppError):
 
 class Forbidden(AppError):
     code = ProblemCode.forbidden
-    status_code = code.status
 
 
 class PreconditionFailed(AppError):
     code = ProblemCode.precondition_failed
-    status_code = code.status
 
 
 class PreconditionRequired(AppError):
     """RFC 6585 section 3: the change is only made against the version the client read."""
 
     code = ProblemCode.precondition_required
-    status_code = code.status
 
 
 class TooManyRequests(AppError):
     code = ProblemCode.too_many_requests
-    status_code = code.status
 
 
 def database_unavailable(exc: Exception, *, extra: dict[str, Any] | None = None) -> JSONResponse:

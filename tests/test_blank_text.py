@@ -18,7 +18,7 @@ from api.compliance.models import WaiverCreate
 from api.consents.models import ConsentUpsert, ConsentWithdraw
 from api.incidents.follow_up_models import NotificationCreate
 from api.incidents.models import IncidentUpdate, TransitionCreate
-from tests.factories import Actor
+from tests.kit.auth import Actor
 from tests.test_incidents import URL, report
 
 BLANK = " \t\n "

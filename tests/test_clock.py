@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlmodel import Session
 
 from api import clock
@@ -58,26 +59,25 @@ def test_an_unknown_zone_is_refused_at_start_up() -> None:
 JULY_2 = date(2026, 7, 2)
 
 
+def _withdraw_a_consent(client: TestClient, coordinator: Actor, session: Session, day: str) -> Response:
+    """Withdraw a new young person's consent as of `day`."""
+    consent = make_consent(session, make_participant(session))
+    r: Response = client.post(
+        f"/api/v1/consents/{consent.id}/withdraw", json={"withdrawn_on": day}, headers=coordinator.headers
+    )
+    return r
+
+
 def test_a_withdrawal_dated_the_organisations_today_is_accepted(
     fixed_clock: FixedClock, session: Session, client: TestClient, coordinator: Actor
 ) -> None:
     assert fixed_clock.today == JULY_2
-    consent = make_consent(session, make_participant(session))
-    r = client.post(
-        f"/api/v1/consents/{consent.id}/withdraw",
-        json={"withdrawn_on": "2026-07-02"},
-        headers=coordinator.headers,
-    )
+    r = _withdraw_a_consent(client, coordinator, session, "2026-07-02")
     assert r.status_code == 200, r.text
     assert r.json()["withdrawn_on"] == "2026-07-02"
     assert r.json()["in_force"] is False
     # The day after is still the future.
-    other = make_consent(session, make_participant(session))
-    r = client.post(
-        f"/api/v1/consents/{other.id}/withdraw",
-        json={"withdrawn_on": "2026-07-03"},
-        headers=coordinator.headers,
-    )
+    r = _withdraw_a_consent(client, coordinator, session, "2026-07-03")
     assert r.status_code == 422, r.text
 
 

@@ -32,6 +32,7 @@ from tests.kit.groups import make_group
 from tests.kit.incidents import make_incident
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.kit.requests import refused_field
 from tests.kit.staff import make_staff
 from tests.kit.statements import count_statements
 
@@ -178,8 +179,7 @@ def test_as_of_in_the_future_or_malformed_is_422(
     group = make_group(session, **group_fields())
     tomorrow = (TODAY + timedelta(days=1)).isoformat()
     r = client.get(group_url(group.id), params={"as_of": tomorrow}, headers=coordinator.headers)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "as_of"
+    assert refused_field(r) == "as_of"
     r = client.get(group_url(group.id), params={"as_of": "last tuesday"}, headers=coordinator.headers)
     assert r.status_code == 422
 
@@ -361,8 +361,7 @@ def test_organisation_report_totals_and_filters(
     assert ids(rule="GRP-VISIBILITY-CLOSED") == {str(public.id)}
     assert ids(rule="GRP-OPEN-SERIOUS-INCIDENT") == {str(risky.id)}
     r = client.get(ORG, params={"rule": "NOPE"}, headers=coordinator.headers)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "rule"
+    assert refused_field(r) == "rule"
     assert client.get(ORG, params={"status": "fine"}, headers=coordinator.headers).status_code == 422
 
 

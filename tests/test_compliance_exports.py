@@ -22,13 +22,10 @@ from api.demo import seed
 from api.groups.models import Group
 from api.participants.models import Participant
 from tests.clock import FixedClock
-from tests.factories import (
-    Actor,
-    compliance_bulk_groups,
-    compliance_group,
-    make_staff,
-    signed_in_as,
-)
+from tests.factories import compliance_group
+from tests.kit.auth import Actor, signed_in_as
+from tests.kit.compliance import bulk_groups as compliance_bulk_groups
+from tests.kit.staff import make_staff
 from tests.test_compliance_api import count_queries
 
 WORKBOOK = "/api/v1/compliance/export"

@@ -31,16 +31,11 @@ from api.participants.models import Participant
 from api.policy.models import PolicySettings, PolicySettingsBase
 from api.staff.models import Staff
 from tests.clock import FixedClock
-from tests.factories import (
-    Actor,
-    compliance_bulk_groups,
-    compliance_group,
-    compliance_member,
-    compliance_participant,
-    make_actor,
-    make_staff,
-    signed_in_as,
-)
+from tests.factories import compliance_group, compliance_participant
+from tests.kit.auth import Actor, make_actor, signed_in_as
+from tests.kit.compliance import bulk_groups as compliance_bulk_groups
+from tests.kit.memberships import make_membership as compliance_member
+from tests.kit.staff import make_staff
 from tests.test_compliance_api import _group_with, count_queries, group_url
 
 FORECAST = "/api/v1/compliance/forecast"

@@ -19,14 +19,10 @@ from api.compliance import forecast, grain
 from api.compliance.engine import Precision
 from api.groups.models import Group
 from tests.clock import FixedClock
-from tests.factories import (
-    Actor,
-    compliance_compliant_group,
-    compliance_member,
-    compliance_participant,
-    make_actor,
-    token_headers,
-)
+from tests.factories import compliance_participant
+from tests.kit.auth import Actor, make_actor, token_headers
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.memberships import make_membership as compliance_member
 from tests.test_compliance_api import finding, group_url
 
 BIRTHDAY = date(2026, 8, 26)  # the child turns 16, past the group's maximum age of 15

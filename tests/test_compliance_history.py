@@ -16,14 +16,10 @@ from api.compliance.watch import announce_compliance_changes
 from api.demo import seed
 from api.groups.models import Group, GroupReview, Visibility
 from tests.clock import FixedClock
-from tests.factories import (
-    Actor,
-    compliance_compliant_group,
-    compliance_member,
-    compliance_participant,
-    signed_in_as,
-    token_headers,
-)
+from tests.factories import compliance_participant
+from tests.kit.auth import Actor, signed_in_as, token_headers
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.memberships import make_membership as compliance_member
 from tests.test_compliance_api import finding, group_url
 
 HISTORY = "/api/v1/compliance/history"

@@ -17,17 +17,17 @@ from api.groups.models import Group
 from api.memberships.models import MemberRole
 from tests.clock import FixedClock
 from tests.factories import (
-    Actor,
-    compliance_compliant_group,
     compliance_consent,
-    compliance_declaration,
     compliance_group,
-    compliance_member,
     compliance_participant,
     compliance_review,
     compliance_risk_assessment,
-    make_staff,
 )
+from tests.kit.auth import Actor
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.declarations import make_declaration as compliance_declaration
+from tests.kit.memberships import make_membership as compliance_member
+from tests.kit.staff import make_staff
 
 
 def _group_finding(
@@ -47,16 +47,25 @@ def _org_finding(client: TestClient, actor: Actor, rule_id: str, as_of: date | N
     return f
 
 
+def _assessed_a_week_before_it_started(
+    session: Session, coordinator: Actor, today: date, **recorded: Any
+) -> Group:
+    """A group started ten days before `today`, the coordinator its admin, with the coordinator's risk
+    assessment dated a week before it started (entered on that day unless `recorded` says when)."""
+    assert coordinator.staff is not None
+    group = compliance_group(session, started_on=today - timedelta(days=10))
+    compliance_member(session, group, staff=coordinator.staff, role=MemberRole.admin)
+    compliance_risk_assessment(session, group, coordinator.staff, today - timedelta(days=17), **recorded)
+    return group
+
+
 def test_a_group_risk_assessment_recorded_after_the_start_is_not_in_advance(
     fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
 ) -> None:
-    assert coordinator.staff is not None
     today = fixed_clock.today
-    group = compliance_group(session, started_on=today - timedelta(days=10))
-    compliance_member(session, group, staff=coordinator.staff, role=MemberRole.admin)
     # Entered today, dated a week before the group started.
     claimed = today - timedelta(days=17)
-    compliance_risk_assessment(session, group, coordinator.staff, claimed, created_at=clock.now())
+    group = _assessed_a_week_before_it_started(session, coordinator, today, created_at=clock.now())
     f = _group_finding(client, coordinator, group, "GRP-RISK-ASSESSED")
     assert f["outcome"] == "fail"
     [evidence] = f["evidence"]
@@ -69,10 +78,7 @@ def test_a_group_risk_assessment_recorded_on_its_day_is_in_advance(
     fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
 ) -> None:
     # The factory's record is entered on the day it claims: the same assessment passes.
-    assert coordinator.staff is not None
-    group = compliance_group(session, started_on=fixed_clock.today - timedelta(days=10))
-    compliance_member(session, group, staff=coordinator.staff, role=MemberRole.admin)
-    compliance_risk_assessment(session, group, coordinator.staff, fixed_clock.today - timedelta(days=17))
+    group = _assessed_a_week_before_it_started(session, coordinator, fixed_clock.today)
     assert _group_finding(client, coordinator, group, "GRP-RISK-ASSESSED")["outcome"] == "pass"
 
 

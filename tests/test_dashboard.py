@@ -20,7 +20,7 @@ from api.demo import DEMO_ACCOUNTS, seed
 from api.groups.models import Group
 from api.participants.models import Participant
 from tests.clock import FixedClock
-from tests.factories import make_api_key, signed_in_as
+from tests.kit.auth import make_api_key, signed_in_as
 
 
 @pytest.fixture

@@ -17,7 +17,10 @@ from api.auth.roles import Role
 from api.main import create_app
 from api.memberships.models import MemberRole
 from api.staff.models import Staff
-from tests.factories import compliance_group, compliance_member, make_actor, make_staff
+from tests.factories import compliance_group
+from tests.kit.auth import make_actor
+from tests.kit.memberships import make_membership as compliance_member
+from tests.kit.staff import make_staff
 from tests.test_strict_input import _dependants, _leaves, _routes
 
 EDGES = ("0001-01-01", "0001-06-01", "9999-12-31")

@@ -138,6 +138,12 @@ def _problems(session: Session, group: Group) -> set[str]:
     return found
 
 
+def _coordinator(session: Session) -> Reach:
+    """What the demo's coordinator reaches (the first demo sign-in)."""
+    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
+    return Reach.of(user_principal(coordinator))
+
+
 @pytest.fixture
 def accounts(session: Session) -> list[tuple[str, str, str]]:
     return seed(session)
@@ -233,10 +239,7 @@ def test_the_engine_finds_a_group_in_each_status(
     session: Session, accounts: list[tuple[str, str, str]]
 ) -> None:
     # The README's "Compliance at a glance" walks through these: a newcomer should see every status.
-    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
-    report = compliance.organisation_report(
-        session=session, reach=Reach.of(user_principal(coordinator)), as_of=TODAY
-    )
+    report = compliance.organisation_report(session=session, reach=_coordinator(session), as_of=TODAY)
     statuses = {g.group_name: g.status for g in report.groups}
     assert set(statuses.values()) == set(Status), statuses
     assert statuses["Youth Band"] is Status.compliant
@@ -254,10 +257,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def test_the_readme_tells_the_demo_as_it_is(session: Session, accounts: list[tuple[str, str, str]]) -> None:
     # "Compliance at a glance" lists each demo group with its status and fetches the Beat Lab by id.
-    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
-    report = compliance.organisation_report(
-        session=session, reach=Reach.of(user_principal(coordinator)), as_of=TODAY
-    )
+    report = compliance.organisation_report(session=session, reach=_coordinator(session), as_of=TODAY)
     text = README.read_text()
     listed = dict(re.findall(r"^- \*\*(.+?)\*\* \(\w+\): `(\w+)`", text, flags=re.MULTILINE))
     assert listed == {g.group_name: g.status.value for g in report.groups}
@@ -313,8 +313,7 @@ def test_the_demo_roster_has_each_discrepancy_and_its_stored_matches_hold(
     from api.rosters import match, reading
     from api.rosters.models import GroupRoster, RosterEntry
 
-    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
-    reach = Reach.of(user_principal(coordinator))
+    reach = _coordinator(session)
     (roster,) = session.exec(select(GroupRoster)).all()
     group = session.get(Group, roster.group_id)
     assert group is not None
@@ -357,8 +356,7 @@ def test_each_new_rule_passes_for_one_demo_group_and_fails_for_another(
 def test_the_staff_declaration_rule_passes_for_one_member_of_staff_and_fails_for_another(
     session: Session, accounts: list[tuple[str, str, str]]
 ) -> None:
-    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
-    reach = Reach.of(user_principal(coordinator))
+    reach = _coordinator(session)
     outcomes = {}
     for email in (f"tom.hallett@{DOMAIN}", "jamie.kerr.sound@mailbox.example"):
         person = session.exec(select(Staff).where(Staff.email == email)).one()
@@ -371,10 +369,7 @@ def test_the_staff_declaration_rule_passes_for_one_member_of_staff_and_fails_for
 def test_the_demo_organisation_shows_its_controls_and_technologies_both_ways(
     session: Session, accounts: list[tuple[str, str, str]]
 ) -> None:
-    coordinator = session.exec(select(User).where(User.email == DEMO_ACCOUNTS[0][1])).one()
-    report = compliance.organisation_report(
-        session=session, reach=Reach.of(user_principal(coordinator)), as_of=TODAY
-    )
+    report = compliance.organisation_report(session=session, reach=_coordinator(session), as_of=TODAY)
     found = {f.rule_id: f for f in report.organisation.findings}
     assert found["ORG-SECURITY-REVIEW"].outcome is RuleOutcome.pass_
     assert found["ORG-PHYSICAL-SECURITY"].outcome is RuleOutcome.fail

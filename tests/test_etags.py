@@ -33,6 +33,32 @@ def audit_count(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(AuditEvent)).one())
 
 
+def created_at_version_one(client: TestClient, actor: Actor, collection: str, body: dict[str, Any]) -> str:
+    """POST `body` to `collection`: a 201 with ETag "1", and the new record's URL (returned) reads with the
+    same ETag."""
+    r = client.post(collection, json=body, headers=actor.headers)
+    assert r.status_code == 201, r.text
+    assert r.headers["etag"] == '"1"'
+    url = f"{collection}/{r.json()['id']}"
+    assert client.get(url, headers=actor.headers).headers["etag"] == '"1"'
+    return url
+
+
+def fresh_is_accepted(
+    client: TestClient,
+    actor: Actor,
+    method: str,
+    url: str,
+    body: dict[str, Any] | None,
+    etag: str,
+    new_etag: str,
+) -> None:
+    """The write with the current ETag succeeds and answers the record's next one."""
+    r = client.request(method, url, json=body, headers={**actor.headers, **at(etag)})
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == new_etag
+
+
 def stale_is_refused(
     client: TestClient,
     session: Session,
@@ -52,27 +78,18 @@ def stale_is_refused(
 
 
 def test_participants(client: TestClient, coordinator: Actor, session: Session) -> None:
-    created = client.post(
+    url = created_at_version_one(
+        client,
+        coordinator,
         f"{API}/participants",
-        json={"full_name": "Sam Okafor", "date_of_birth": "2011-03-04", "joined_on": "2024-09-01"},
-        headers=coordinator.headers,
+        {"full_name": "Sam Okafor", "date_of_birth": "2011-03-04", "joined_on": "2024-09-01"},
     )
-    assert created.status_code == 201, created.text
-    assert created.headers["etag"] == '"1"'
-    url = f"{API}/participants/{created.json()['id']}"
-    assert client.get(url, headers=coordinator.headers).headers["etag"] == '"1"'
-    moved = client.patch(url, json={"carer_name": "A Carer"}, headers={**coordinator.headers, **at('"1"')})
-    assert moved.status_code == 200, moved.text
-    assert moved.headers["etag"] == '"2"'
+    fresh_is_accepted(client, coordinator, "PATCH", url, {"carer_name": "A Carer"}, '"1"', '"2"')
     stale_is_refused(client, session, coordinator, "PATCH", url, {"carer_name": "Someone"}, '"1"')
     stale_is_refused(client, session, coordinator, "POST", f"{url}/leave", {"left_on": str(TODAY)}, '"1"')
     after = client.get(url, headers=coordinator.headers).json()
     assert (after["version"], after["left_on"]) == (2, None)
-    left = client.post(
-        f"{url}/leave", json={"left_on": str(TODAY)}, headers={**coordinator.headers, **at('"2"')}
-    )
-    assert left.status_code == 200, left.text
-    assert left.headers["etag"] == '"3"'
+    fresh_is_accepted(client, coordinator, "POST", f"{url}/leave", {"left_on": str(TODAY)}, '"2"', '"3"')
 
 
 def test_groups(client: TestClient, coordinator: Actor, session: Session) -> None:
@@ -94,9 +111,7 @@ def test_groups(client: TestClient, coordinator: Actor, session: Session) -> Non
     group = session.get(Group, uuid.UUID(created.json()["id"]))
     assert group is not None
     member = make_membership(session, group, staff=make_staff(session))
-    moved = client.patch(url, json={"project": "Brass"}, headers={**coordinator.headers, **at('"1"')})
-    assert moved.status_code == 200, moved.text
-    assert moved.headers["etag"] == '"2"'
+    fresh_is_accepted(client, coordinator, "PATCH", url, {"project": "Brass"}, '"1"', '"2"')
     stale_is_refused(client, session, coordinator, "PATCH", url, {"project": "Strings"}, '"1"')
     stale_is_refused(
         client, session, coordinator, "POST", f"{url}/archive", {"archived_on": str(TODAY)}, '"1"'
@@ -106,11 +121,9 @@ def test_groups(client: TestClient, coordinator: Actor, session: Session) -> Non
     assert (after.json()["project"], after.json()["status"]) == ("Brass", "active")
     session.refresh(member)
     assert member.ended_on is None  # the refused archive ended no membership
-    archived = client.post(
-        f"{url}/archive", json={"archived_on": str(TODAY)}, headers={**coordinator.headers, **at('"2"')}
+    fresh_is_accepted(
+        client, coordinator, "POST", f"{url}/archive", {"archived_on": str(TODAY)}, '"2"', '"3"'
     )
-    assert archived.status_code == 200, archived.text
-    assert archived.headers["etag"] == '"3"'
 
 
 def test_group_records_carry_their_etag(client: TestClient, coordinator: Actor, session: Session) -> None:
@@ -127,23 +140,18 @@ def test_group_records_carry_their_etag(client: TestClient, coordinator: Actor, 
 
 def test_memberships(client: TestClient, coordinator: Actor, session: Session) -> None:
     group, staff = make_group(session), make_staff(session)
-    created = client.post(
+    url = created_at_version_one(
+        client,
+        coordinator,
         f"{API}/memberships",
-        json={
+        {
             "group_id": str(group.id),
             "staff_id": str(staff.id),
             "role": "member",
             "started_on": str(TODAY),
         },
-        headers=coordinator.headers,
     )
-    assert created.status_code == 201, created.text
-    assert created.headers["etag"] == '"1"'
-    url = f"{API}/memberships/{created.json()['id']}"
-    assert client.get(url, headers=coordinator.headers).headers["etag"] == '"1"'
-    moved = client.patch(url, json={"role": "admin"}, headers={**coordinator.headers, **at('"1"')})
-    assert moved.status_code == 200, moved.text
-    assert moved.headers["etag"] == '"2"'
+    fresh_is_accepted(client, coordinator, "PATCH", url, {"role": "admin"}, '"1"', '"2"')
     stale_is_refused(client, session, coordinator, "PATCH", url, {"role": "member"}, '"1"')
     stale_is_refused(client, session, coordinator, "POST", f"{url}/end", {"ended_on": str(TODAY)}, '"1"')
     after = client.get(url, headers=coordinator.headers).json()
@@ -174,33 +182,26 @@ def test_consents(client: TestClient, coordinator: Actor, session: Session) -> N
     )
     session.refresh(consent)
     assert (consent.withdrawn_on, consent.version) == (None, 1)
-    done = client.post(
-        f"{url}/withdraw", json={"withdrawn_on": str(TODAY)}, headers={**coordinator.headers, **at('"1"')}
+    fresh_is_accepted(
+        client, coordinator, "POST", f"{url}/withdraw", {"withdrawn_on": str(TODAY)}, '"1"', '"2"'
     )
-    assert done.status_code == 200, done.text
-    assert done.headers["etag"] == '"2"'
 
 
 def test_incidents(client: TestClient, coordinator: Actor, session: Session) -> None:
-    created = client.post(
+    url = created_at_version_one(
+        client,
+        coordinator,
         f"{API}/incidents",
-        json={
+        {
             "category": "cyberbullying",
             "severity": "medium",
             "occurred_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
             "summary": "Unkind messages",
             "details": "Three messages",
         },
-        headers=coordinator.headers,
     )
-    assert created.status_code == 201, created.text
-    assert created.headers["etag"] == '"1"'
-    url = f"{API}/incidents/{created.json()['id']}"
-    assert client.get(url, headers=coordinator.headers).headers["etag"] == '"1"'
     correct = {"severity": "high", "reason": "Triage"}
-    moved = client.patch(url, json=correct, headers={**coordinator.headers, **at('"1"')})
-    assert moved.status_code == 200, moved.text
-    assert moved.headers["etag"] == '"2"'
+    fresh_is_accepted(client, coordinator, "PATCH", url, correct, '"1"', '"2"')
     stale_is_refused(client, session, coordinator, "PATCH", url, {"severity": "low", "reason": "T"}, '"1"')
     stale_is_refused(
         client,
@@ -213,22 +214,22 @@ def test_incidents(client: TestClient, coordinator: Actor, session: Session) -> 
     )
     after = client.get(url, headers=coordinator.headers).json()
     assert (after["severity"], after["status"], after["version"]) == ("high", "reported", 2)
-    moved_on = client.post(
+    fresh_is_accepted(
+        client,
+        coordinator,
+        "POST",
         f"{url}/transitions",
-        json={"to_status": "triaged", "reason": "r"},
-        headers={**coordinator.headers, **at('"2"')},
+        {"to_status": "triaged", "reason": "r"},
+        '"2"',
+        '"3"',
     )
-    assert moved_on.status_code == 200, moved_on.text
-    assert moved_on.headers["etag"] == '"3"'
 
 
 def test_users(client: TestClient, coordinator: Actor, session: Session) -> None:
     user = make_user(session, make_staff(session), Role.staff)
     url = f"{API}/users/{user.id}"
     assert client.get(url, headers=coordinator.headers).headers["etag"] == '"1"'
-    moved = client.patch(url, json={"role": "trustee"}, headers={**coordinator.headers, **at('"1"')})
-    assert moved.status_code == 200, moved.text
-    assert moved.headers["etag"] == '"2"'
+    fresh_is_accepted(client, coordinator, "PATCH", url, {"role": "trustee"}, '"1"', '"2"')
     stale_is_refused(client, session, coordinator, "PATCH", url, {"is_active": False}, '"1"')
     session.refresh(user)
     assert (user.role, user.is_active, user.version) == (Role.trustee, True, 2)
@@ -255,26 +256,19 @@ def test_api_keys(client: TestClient, coordinator: Actor, session: Session) -> N
     assert created.headers["etag"] == '"1"'
     url = f"{API}/api-keys/{created.json()['id']}/revoke"
     stale_is_refused(client, session, coordinator, "POST", url, None, '"5"')
-    revoked = client.post(url, headers={**coordinator.headers, **at('"1"')})
-    assert revoked.status_code == 200, revoked.text
-    assert revoked.headers["etag"] == '"2"'
+    fresh_is_accepted(client, coordinator, "POST", url, None, '"1"', '"2"')
 
 
 def test_webhooks(client: TestClient, coordinator: Actor, session: Session) -> None:
-    created = client.post(
+    url = created_at_version_one(
+        client,
+        coordinator,
         f"{API}/webhooks",
-        json={"url": "http://127.0.0.1:9/hooks", "events": ["incident.reported"]},
-        headers=coordinator.headers,
+        {"url": "http://127.0.0.1:9/hooks", "events": ["incident.reported"]},
     )
-    assert created.status_code == 201, created.text
-    assert created.headers["etag"] == '"1"'
-    url = f"{API}/webhooks/{created.json()['id']}"
-    assert client.get(url, headers=coordinator.headers).headers["etag"] == '"1"'
     stale_is_refused(client, session, coordinator, "POST", f"{url}/disable", None, '"2"')
     assert client.get(url, headers=coordinator.headers).json()["disabled_at"] is None
-    disabled = client.post(f"{url}/disable", headers={**coordinator.headers, **at('"1"')})
-    assert disabled.status_code == 200, disabled.text
-    assert disabled.headers["etag"] == '"2"'
+    fresh_is_accepted(client, coordinator, "POST", f"{url}/disable", None, '"1"', '"2"')
 
 
 def test_policy_settings(client: TestClient, coordinator: Actor, session: Session) -> None:
@@ -282,11 +276,7 @@ def test_policy_settings(client: TestClient, coordinator: Actor, session: Sessio
     got = client.get(url, headers=coordinator.headers)
     assert got.headers["etag"] == '"1"'
     body = {k: v for k, v in got.json().items() if k not in ("version", "updated_at")}
-    saved = client.put(
-        url, json={**body, "min_group_admins": 3}, headers={**coordinator.headers, **at('"1"')}
-    )
-    assert saved.status_code == 200, saved.text
-    assert saved.headers["etag"] == '"2"'
+    fresh_is_accepted(client, coordinator, "PUT", url, {**body, "min_group_admins": 3}, '"1"', '"2"')
     # The defaults' ETag no longer matches once a document is saved.
     stale_is_refused(client, session, coordinator, "PUT", url, {**body, "min_group_admins": 4}, '"1"')
     assert client.get(url, headers=coordinator.headers).json()["min_group_admins"] == 3

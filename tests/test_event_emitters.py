@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlmodel import Session, col, select
 
 from api.compliance.models import GroupComplianceState, Status
 from api.compliance.watch import announce_compliance_changes
+from api.groups.models import Group
 from api.memberships.models import MemberRole, Membership
 from api.webhooks.models import WebhookDelivery, WebhookEvent
 from api.webhooks.worker import watch_compliance
@@ -56,24 +58,35 @@ def only_ids_enums_and_dates(data: dict[str, Any], names: list[str]) -> None:
 # --- incident.reported -------------------------------------------------------------------------------------
 
 
+def _report(client: TestClient, coordinator: Actor, group_id: str, **fields: Any) -> Response:
+    """Report a high-severity case of cyberbullying three hours ago in the group, with `fields`."""
+    r: Response = client.post(
+        f"{API}/incidents",
+        json={
+            "category": "cyberbullying",
+            "severity": "high",
+            "occurred_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
+            "group_id": group_id,
+            **fields,
+        },
+        headers=coordinator.headers,
+    )
+    return r
+
+
 def test_reporting_an_incident_announces_its_ids_only(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     subscribe(client, coordinator, WebhookEvent.incident_reported)
     group = make_group(session, **group_fields())
     child = make_participant(session, full_name="Ellie Marchbank")
-    r = client.post(
-        f"{API}/incidents",
-        json={
-            "category": "cyberbullying",
-            "severity": "high",
-            "occurred_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
-            "group_id": str(group.id),
-            "participant_ids": [str(child.id)],
-            "summary": "Messages about Ellie Marchbank",
-            "details": "Ellie Marchbank was sent unkind messages",
-        },
-        headers=coordinator.headers,
+    r = _report(
+        client,
+        coordinator,
+        str(group.id),
+        participant_ids=[str(child.id)],
+        summary="Messages about Ellie Marchbank",
+        details="Ellie Marchbank was sent unkind messages",
     )
     assert r.status_code == 201, r.text
     [data] = sent(session, WebhookEvent.incident_reported)
@@ -88,18 +101,7 @@ def test_reporting_an_incident_announces_its_ids_only(
 
 def test_a_refused_report_announces_nothing(client: TestClient, coordinator: Actor, session: Session) -> None:
     subscribe(client, coordinator, WebhookEvent.incident_reported)
-    r = client.post(
-        f"{API}/incidents",
-        json={
-            "category": "cyberbullying",
-            "severity": "high",
-            "occurred_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
-            "group_id": str(uuid.uuid4()),
-            "summary": "s",
-            "details": "d",
-        },
-        headers=coordinator.headers,
-    )
+    r = _report(client, coordinator, str(uuid.uuid4()), summary="s", details="d")
     assert r.status_code == 422
     assert sent(session, WebhookEvent.incident_reported) == []
 
@@ -186,13 +188,21 @@ def test_a_membership_change_that_breaks_a_rule_announces_once(
     assert len(sent(session, WebhookEvent.group_compliance_changed)) == 1
 
 
-def test_a_write_that_changes_nothing_announces_nothing(
-    client: TestClient, coordinator: Actor, session: Session
-) -> None:
+def _watched_group(client: TestClient, coordinator: Actor, session: Session) -> Group:
+    """A compliant group whose status the watch has already recorded, with the coordinator subscribed to
+    `group.compliance_changed`: the next announcement is a change."""
     subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
     assert coordinator.staff is not None
     group = make_compliant_group(session, coordinator.staff)
     announce_compliance_changes(session)
+    return group
+
+
+def test_a_write_that_changes_nothing_announces_nothing(
+    client: TestClient, coordinator: Actor, session: Session
+) -> None:
+    group = _watched_group(client, coordinator, session)
+    assert coordinator.staff is not None
     r = client.patch(f"{API}/groups/{group.id}", json={"project": "Strings"}, headers=coordinator.headers)
     assert r.status_code == 200
     assert sent(session, WebhookEvent.group_compliance_changed) == []
@@ -203,10 +213,8 @@ def test_the_worker_pass_announces_what_time_and_people_changed(
 ) -> None:
     """A change no group write announces (here a member of staff leaving, seen as a person-level write) is
     found by the worker's interval pass over every active group."""
-    subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
+    group = _watched_group(client, coordinator, session)
     assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
-    announce_compliance_changes(session)
     other_admin = next(m for m in admins(session, group.id) if m.staff_id != coordinator.staff.id)
     assert other_admin.staff_id is not None
     r = client.post(
@@ -250,10 +258,8 @@ def test_the_watch_decides_on_the_organisations_day(
 def test_an_archived_group_is_no_longer_watched(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    subscribe(client, coordinator, WebhookEvent.group_compliance_changed)
+    group = _watched_group(client, coordinator, session)
     assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
-    announce_compliance_changes(session)
     r = client.post(
         f"{API}/groups/{group.id}/archive", json={"archived_on": str(TODAY)}, headers=coordinator.headers
     )

@@ -24,7 +24,7 @@ from api.groups.models import Group, GroupReview, RiskAssessment
 from api.memberships.models import MemberRole
 from api.participants.models import Participant
 from api.policy.versions import PolicyVersion
-from tests.factories import Actor, make_actor
+from tests.kit.auth import Actor, make_actor
 from tests.kit.groups import make_group, make_review, make_risk_assessment
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant

@@ -18,14 +18,15 @@ from tests.kit.clock import TODAY
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.kit.requests import request_body
 from tests.kit.staff import make_staff
 from tests.kit.statements import count_statements
 
 URL = "/api/v1/groups"
 
 
-def body(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
+body = request_body(
+    {
         "name": "Samba Band 2025",
         "platform": "facebook_group",
         "project": "Samba Band",
@@ -37,8 +38,7 @@ def body(**overrides: Any) -> dict[str, Any]:
         "shares_images": True,
         "started_on": str(TODAY - timedelta(days=10)),
     }
-    data.update(overrides)
-    return data
+)
 
 
 def audit_actions(session: Session, entity_id: uuid.UUID) -> list[str]:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
@@ -17,20 +16,13 @@ from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from api.webhooks.signing import new_secret
 from tests.kit.auth import PASSWORD, Actor, token_headers
 from tests.kit.clock import FixedClock
+from tests.kit.requests import request_body
+from tests.kit.staff import STAFF_BODY
 
 URL = "/api/v1/staff"
 
 
-def body(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "full_name": "Asha Patel",
-        "email": "asha.patel@moremusic.org.uk",
-        "employment_type": "sessional",
-        "started_on": "2024-09-01",
-        "external_id": "crm-1001",
-    }
-    data.update(overrides)
-    return data
+body = request_body(STAFF_BODY, external_id="crm-1001")
 
 
 def keyed(actor: Actor, key: str) -> dict[str, str]:

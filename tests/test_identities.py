@@ -12,15 +12,12 @@ from api import clock
 from api.audit.models import AuditEvent
 from api.auth.roles import ApiKeyScope, Role
 from api.identities.normalise import email_key, handle_key, name_key, phone_key
-from tests.factories import (
-    Actor,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-)
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.requests import refused_field
+from tests.kit.staff import make_staff
 
 URL = "/api/v1/identities"
 
@@ -146,5 +143,4 @@ def test_a_write_only_key_gets_a_receipt_and_identities_end(client: TestClient, 
 def test_a_handle_needs_its_platform(client: TestClient, session: Session, coordinator: Actor) -> None:
     body = {"staff_id": str(make_staff(session).id), "kind": "handle", "value": "someone"}
     r = client.post(URL, json=body, headers=coordinator.headers)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "platform"
+    assert refused_field(r) == "platform"

@@ -15,7 +15,10 @@ from api.groups.models import Group
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind, handle_key, phone_key, usable
 from api.memberships.models import MemberRole
-from tests.factories import Actor, make_actor, make_group, make_membership, make_participant
+from tests.kit.auth import Actor, make_actor
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 
 IDENTITIES = "/api/v1/identities"
 CSV = {"Content-Type": "text/csv"}

@@ -17,7 +17,8 @@ from api.policy import text as policy_text
 from api.policy.clauses import CLAUSES
 from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.clock import FixedClock
-from tests.factories import Actor, compliance_compliant_group, token_headers
+from tests.kit.auth import Actor, token_headers
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
 from tests.policy_publish import publish_confirmed
 
 V1 = Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt"

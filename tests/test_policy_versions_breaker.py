@@ -17,14 +17,12 @@ from sqlmodel import Session, select
 from api.auth.roles import Role
 from api.memberships.models import MemberRole, Membership
 from tests.clock import FixedClock
-from tests.factories import (
-    Actor,
-    compliance_compliant_group,
-    compliance_declaration,
-    compliance_member,
-    make_actor,
-    token_headers,
-)
+from tests.kit.auth import Actor, make_actor, token_headers
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.declarations import EVERY_STATEMENT_HELD
+from tests.kit.declarations import make_declaration as compliance_declaration
+from tests.kit.memberships import make_membership as compliance_member
+from tests.kit.requests import refused_field
 from tests.policy_publish import publish_confirmed
 
 V1 = Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt"
@@ -33,14 +31,7 @@ OLD = "All More Music Facebook groups must have at least two current members of 
 NEW = "Every More Music group must have at least two current members of staff as its admins"
 
 
-DECLARED = {
-    "policy_version": 1,
-    "read_policy": True,
-    "profile_private": True,
-    "no_young_friends": True,
-    "no_personal_messages": True,
-    "no_personal_follows": True,
-}
+DECLARED = {"policy_version": 1, **EVERY_STATEMENT_HELD}
 
 
 def _publish(client: TestClient, actor: Actor, effective_on: object, text: str) -> dict[str, Any]:
@@ -159,11 +150,7 @@ def test_a_version_published_for_later_makes_declarations_due_only_when_it_comes
     # The colleague declares early, for version 2.
     body = {
         "policy_version": 2,
-        "read_policy": True,
-        "profile_private": True,
-        "no_young_friends": True,
-        "no_personal_messages": True,
-        "no_personal_follows": True,
+        **EVERY_STATEMENT_HELD,
     }
     r = client.post(f"/api/v1/staff/{colleague.staff.id}/declarations", json=body, headers=colleague.headers)
     assert r.status_code == 201, r.text
@@ -173,8 +160,7 @@ def test_a_version_published_for_later_makes_declarations_due_only_when_it_comes
         json=body | {"policy_version": 3},
         headers=staff_actor.headers,
     )
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "policy_version"
+    assert refused_field(r) == "policy_version"
 
     fixed_clock.advance(days=11)
     headers = token_headers(coordinator.user)
@@ -279,11 +265,7 @@ def test_a_trustee_declares_as_the_member_of_staff_their_account_is_linked_to(
     assert staff_actor.staff is not None
     body = {
         "policy_version": 1,
-        "read_policy": True,
-        "profile_private": True,
-        "no_young_friends": True,
-        "no_personal_messages": True,
-        "no_personal_follows": True,
+        **EVERY_STATEMENT_HELD,
     }
     r = client.post(f"/api/v1/staff/{trustee.staff.id}/declarations", json=body, headers=trustee.headers)
     assert r.status_code == 201, r.text

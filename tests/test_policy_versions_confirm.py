@@ -17,7 +17,7 @@ from api.audit.models import AuditEvent
 from api.policy import publishing
 from api.policy.versions import PolicyVersion
 from tests.clock import FixedClock
-from tests.factories import Actor
+from tests.kit.auth import Actor
 from tests.policy_publish import publish_confirmed
 from tests.test_policy_versions_publish import V1_TEXT, _body, _policy, _published, _versions
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 import api
 from api.errors import AppError, Conflict, problem_response
 from api.problems import PROBLEM_JSON, ProblemCode
-from tests.factories import Actor
+from tests.kit.auth import Actor
 
 API = Path(api.__file__).parent
 SPEC = json.loads((API.parent / "openapi" / "openapi.json").read_text(encoding="utf-8"))

@@ -12,7 +12,10 @@ from sqlmodel import Session, func, select
 from api.auth.roles import ApiKeyScope, Role
 from api.memberships.models import MemberRole
 from api.rosters.models import GroupRoster, RosterEntry
-from tests.factories import Actor, make_actor, make_api_key, make_group, make_membership, make_participant
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 from tests.test_rosters import World, tag, url
 
 CSV = {"Content-Type": "text/csv"}

@@ -17,7 +17,10 @@ from api import clock
 from api.auth.roles import Role
 from api.memberships.models import MemberRole
 from api.rosters.models import GroupRoster, RosterEntry
-from tests.factories import TODAY, Actor, compliance_compliant_group, make_actor, make_membership
+from tests.kit.auth import Actor, make_actor
+from tests.kit.clock import TODAY
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.memberships import make_membership
 from tests.test_compliance_api import count_queries
 from tests.test_rosters import World, url
 

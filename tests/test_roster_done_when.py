@@ -12,14 +12,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api.memberships.models import MemberRole
-from tests.factories import (
-    TODAY,
-    Actor,
-    compliance_compliant_group,
-    compliance_declaration,
-    compliance_member,
-    make_staff,
-)
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.declarations import make_declaration as compliance_declaration
+from tests.kit.memberships import make_membership as compliance_member
+from tests.kit.staff import make_staff
 
 
 def _status(client: TestClient, actor: Actor, group_id: Any) -> tuple[str, dict[str, str]]:

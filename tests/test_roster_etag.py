@@ -23,7 +23,11 @@ from api.participants.models import Participant
 from api.rosters.models import GroupRoster
 from api.staff.models import Staff
 from tests.clock import FixedClock
-from tests.factories import Actor, make_actor, make_group, make_membership, make_participant, make_staff
+from tests.kit.auth import Actor, make_actor
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
 from tests.test_rosters import handle, tag, url
 
 

@@ -10,7 +10,10 @@ from sqlmodel import Session
 
 from api.auth.roles import Role
 from api.memberships.models import MemberRole
-from tests.factories import Actor, make_actor, make_group, make_membership, make_participant
+from tests.kit.auth import Actor, make_actor
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 from tests.test_rosters import url
 
 

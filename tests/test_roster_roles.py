@@ -18,7 +18,10 @@ from api.auth.roles import ApiKeyScope, Role
 from api.groups.models import Group, Platform
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
-from tests.factories import Actor, make_actor, make_api_key, make_group, make_membership, make_participant
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 from tests.test_rosters import handle, tag, url
 
 CALLERS = ("coordinator", "admin", "member", "outsider", "trustee", "key")

@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 from api.rosters.match import ACTIONS
 from api.rosters.models import RosterEntry
 from bench import rosters
-from tests.factories import TODAY, Actor
+from tests.kit.auth import Actor
+from tests.kit.clock import TODAY
 
 
 def test_every_entry_of_a_2000_entry_roster_gets_the_right_outcome(

@@ -21,17 +21,14 @@ from api.participants.models import Participant
 from api.rosters.models import GroupRoster, RosterEntry
 from api.staff.models import Staff
 from api.webhooks.models import WebhookDelivery, WebhookEvent
-from tests.factories import (
-    TODAY,
-    Actor,
-    compliance_compliant_group,
-    make_actor,
-    make_api_key,
-    make_group,
-    make_membership,
-    make_participant,
-    make_staff,
-)
+from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.clock import TODAY
+from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.requests import refused_field
+from tests.kit.staff import make_staff
 
 
 def url(group: Group) -> str:
@@ -445,8 +442,7 @@ def test_a_group_admin_may_not_add_a_child_nor_identify_one_out_of_reach(
     r = _resolve(
         client, admin, world, roster, 6, {"resolution": "identified", "participant_id": str(stranger.id)}
     )
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "participant_id"
+    assert refused_field(r) == "participant_id"
     assert "Elsewhere" not in r.text
     # Kit, matched by name in the coordinator's upload and in none of the admin's groups, shows to the admin
     # as unknown, and confirming it answers as for an unknown entry; a coordinator confirms it.
@@ -460,8 +456,7 @@ def test_a_group_admin_may_not_add_a_child_nor_identify_one_out_of_reach(
     assert _resolve(client, coordinator, world, roster, 4, {"resolution": "confirmed"}).status_code == 200
     assert _resolve(client, admin, world, roster, 5, {"resolution": "confirmed"}).status_code == 200
     bad = _resolve(client, admin, world, roster, 6, {"resolution": "removed"})
-    assert bad.status_code == 422
-    assert bad.json()["errors"][0]["field"] == "removed_on"
+    assert refused_field(bad) == "removed_on"
     assert (
         _resolve(
             client, admin, world, roster, 6, {"resolution": "removed", "removed_on": str(TODAY)}

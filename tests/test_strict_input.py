@@ -29,7 +29,8 @@ from api.staff.models import Staff, StaffCreate, StaffUpdate
 from api.webhooks.models import WebhookEndpoint, WebhookUpdate
 from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
-from tests.kit.staff import make_staff
+from tests.kit.requests import request_body
+from tests.kit.staff import STAFF_BODY, make_staff
 
 STAFF = "/api/v1/staff"
 SCALARS = (date, datetime, int, bool)
@@ -153,15 +154,7 @@ def problem_fields(r: Any) -> dict[str, str]:
     return {e["field"]: e["message"] for e in r.json()["errors"]}
 
 
-def staff_body(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "full_name": "Asha Patel",
-        "email": "asha.patel@moremusic.org.uk",
-        "employment_type": "sessional",
-        "started_on": "2024-09-01",
-    }
-    data.update(overrides)
-    return data
+staff_body = request_body(STAFF_BODY)
 
 
 @pytest.mark.parametrize("value", [0, 0.5, 20240901, "2024-09-01T00:00:00", "1/9/2024", True, None])

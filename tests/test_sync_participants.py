@@ -15,6 +15,7 @@ from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
 from tests.kit.compliance import make_compliant_group
 from tests.kit.memberships import make_membership
+from tests.kit.requests import refused_field
 
 URL = "/api/v1/participants/by-external-id"
 SYNC = "/api/v1/sync/participants"
@@ -82,11 +83,9 @@ def test_upsert_refuses_bad_input_and_writes_nothing(
     client: TestClient, integration: Actor, session: Session
 ) -> None:
     mismatch = client.put(f"{URL}/crm-p-4", json=child(external_id="crm-p-5"), headers=integration.headers)
-    assert mismatch.status_code == 422
-    assert mismatch.json()["errors"][0]["field"] == "external_id"
+    assert refused_field(mismatch) == "external_id"
     out_of_order = client.put(f"{URL}/crm-p-4", json=child(left_on="2024-01-01"), headers=integration.headers)
-    assert out_of_order.status_code == 422
-    assert out_of_order.json()["errors"][0]["field"] == "left_on"
+    assert refused_field(out_of_order) == "left_on"
     stored = session.exec(select(Participant).where(Participant.external_id == "crm-p-4")).first()
     assert stored is None
 

@@ -138,15 +138,13 @@ def list_(
     until: datetime | None = None,
 ) -> Page[AuditEvent]:
     """A filtered page of events, newest first; `since` is inclusive and `until` exclusive."""
-    query = select(AuditEvent)
-    if entity_type is not None:
-        query = query.where(AuditEvent.entity_type == entity_type)
-    if entity_id is not None:
-        query = query.where(AuditEvent.entity_id == entity_id)
-    if actor_id is not None:
-        query = query.where(AuditEvent.actor_id == actor_id)
-    if action is not None:
-        query = query.where(AuditEvent.action == action)
+    query = crud.where_equal(
+        select(AuditEvent),
+        (AuditEvent.entity_type, entity_type),
+        (AuditEvent.entity_id, entity_id),
+        (AuditEvent.actor_id, actor_id),
+        (AuditEvent.action, action),
+    )
     if since is not None:
         query = query.where(AuditEvent.occurred_at >= since)
     if until is not None:

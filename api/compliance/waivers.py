@@ -40,11 +40,11 @@ def list_waivers(
     active: bool | None = None,
 ) -> tuple[list[Waiver], int]:
     """A filtered page of waivers, newest first (staff: only their groups')."""
-    query = select(Waiver).where(reach.waivers(Waiver.group_id))
-    if group_id is not None:
-        query = query.where(Waiver.group_id == group_id)
-    if rule_id is not None:
-        query = query.where(Waiver.rule_id == rule_id)
+    query = crud.where_equal(
+        select(Waiver).where(reach.waivers(Waiver.group_id)),
+        (Waiver.group_id, group_id),
+        (Waiver.rule_id, rule_id),
+    )
     today = clock.today()
     is_active = sa.and_(col(Waiver.revoked_at).is_(None), col(Waiver.expires_on) > today)
     if active is True:

@@ -21,6 +21,7 @@ from api.compliance.snapshot import (
     Thresholds,
 )
 from api.consents.logic import ConsentFact
+from tests.kit.declarations import EVERY_STATEMENT_HELD
 
 AS_OF = date(2026, 6, 15)
 STARTED = AS_OF - timedelta(days=200)
@@ -36,11 +37,7 @@ def declaration(**kw: Any) -> DeclarationFacts:
         "id": uuid.uuid4(),
         "declared_on": AS_OF - days(30),
         "policy_version": 1,
-        "read_policy": True,
-        "profile_private": True,
-        "no_young_friends": True,
-        "no_personal_messages": True,
-        "no_personal_follows": True,
+        **EVERY_STATEMENT_HELD,
     }
     values.update(kw)
     return DeclarationFacts(**values)

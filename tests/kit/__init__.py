@@ -17,6 +17,8 @@ What lives where:
 - compliance.py: `make_waiver`, and whole situations built from the factories: `make_compliant_group`
   (passes every rule), `group_fields` (how the compliance tests' groups differ from `make_group`'s),
   `bulk_members` and `bulk_groups` (many records in a few statements).
+- requests.py: `request_body` (a maker of request bodies from defaults and a test's overrides) and
+  `each_not_found` (each request answers 404 `not_found`), `refused_field` (the field a 422 names).
 - statements.py: `count_statements(engine | connection | session)`, the statement counter for query-count
   assertions (the harness's savepoints left out unless `savepoints=True`).
 - databases.py: `throwaway_database(url=None, *, migrated=False)`, a database of its own on the backend

@@ -11,6 +11,14 @@ from api import clock
 from api.staff.models import EmploymentType, Staff
 from tests.kit.records import add, unique
 
+# The fewest fields a request to create a member of staff needs.
+STAFF_BODY: dict[str, Any] = {
+    "full_name": "Asha Patel",
+    "email": "asha.patel@moremusic.org.uk",
+    "employment_type": "sessional",
+    "started_on": "2024-09-01",
+}
+
 
 def make_staff(session: Session, **overrides: Any) -> Staff:
     """An employee who started 400 days ago, signed the code of conduct and finished e-safety training."""

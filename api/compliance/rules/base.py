@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Generic, Required, TypedDict, TypeVar, Unpack
 
 from api.common import Severity as Severity
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.compliance.vocabulary import Outcome as Outcome
 from api.compliance.vocabulary import Subject as Subject
 from api.consents.logic import allows, decide
-
-# One scale for incidents and rules; importers of it here keep working.
-from api.policy.clauses import Clause
+from api.policy.clauses import Clause, clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +59,44 @@ StaffRule = Rule[StaffSnapshot]
 OrgRule = Rule[OrgSnapshot]
 
 
+class Declared(TypedDict, total=False):
+    """What a rule file states about its rule besides the check: the policy sentences go by their ids
+    (`api.policy.clauses`; an unknown id fails at import), or as clauses where a shared module keeps them."""
+
+    id: Required[str]
+    title: Required[str]
+    clause: Required[str | Clause]
+    also: tuple[str | Clause, ...]
+    severity: Required[Severity]
+    remediation: Required[str]
+
+
+def _cited(c: str | Clause) -> Clause:
+    return c if isinstance(c, Clause) else clause(c)
+
+
+def _declare(subject: Subject, check: Callable[[S], Result], d: Declared) -> Rule[S]:
+    also = tuple(_cited(c) for c in d.get("also", ()))
+    return Rule(
+        d["id"], d["title"], _cited(d["clause"]), d["severity"], d["remediation"], subject, check, also
+    )
+
+
+def group_rule(check: Callable[[GroupSnapshot], Result], /, **declared: Unpack[Declared]) -> GroupRule:
+    """The rule `check` judges a group by."""
+    return _declare(Subject.group, check, declared)
+
+
+def staff_rule(check: Callable[[StaffSnapshot], Result], /, **declared: Unpack[Declared]) -> StaffRule:
+    """The rule `check` judges a member of staff by."""
+    return _declare(Subject.staff, check, declared)
+
+
+def org_rule(check: Callable[[OrgSnapshot], Result], /, **declared: Unpack[Declared]) -> OrgRule:
+    """The rule `check` judges the organisation by."""
+    return _declare(Subject.organisation, check, declared)
+
+
 def passed(message: str, *evidence: Evidence) -> Result:
     return Result(Outcome.pass_, message, evidence)
 
@@ -74,6 +111,63 @@ def warned(message: str, *evidence: Evidence) -> Result:
 
 def not_applicable(reason: str) -> Result:
     return Result(Outcome.not_applicable, reason)
+
+
+def while_employed(check: Callable[[StaffSnapshot], Result]) -> Callable[[StaffSnapshot], Result]:
+    """`check` for a member of staff employed on the snapshot's day; not applicable to anyone else."""
+
+    @functools.wraps(check)
+    def judged(s: StaffSnapshot) -> Result:
+        if not s.staff.employed_on(s.as_of):
+            return not_applicable(f"Not employed on {s.as_of}.")
+        return check(s)
+
+    return judged
+
+
+# The verbs a message agrees with a count (`tally`): "{has}" is "has" for one and "have" for more or none.
+_AGREEING = {"has": ("has", "have"), "is": ("is", "are"), "was": ("was", "were"), "s": ("s", "")}
+
+
+def tally(template: str, n: int, noun: str, plural: str | None = None, **values: object) -> str:
+    """`template` with "{n}" as the count and its noun ("1 participant", "3 participants"), "{has}",
+    "{is}", "{was}" and "{s}" (a verb's -s: "hold{s}") agreeing with it, and `values` by name."""
+    return template.format(n=count(n, noun, plural), **{k: v[n != 1] for k, v in _AGREEING.items()}, **values)
+
+
+def flag(
+    found: Sequence[Evidence],
+    noun: str,
+    problem: str,
+    fine: str,
+    *,
+    plural: str | None = None,
+    outcome: Outcome = Outcome.fail,
+    **values: object,
+) -> Result:
+    """`outcome` (a failure) naming each record in `found`, saying `problem` tallied against how many
+    (`tally`, with `values`); a pass saying `fine` when `found` is empty."""
+    if found:
+        return Result(outcome, tally(problem, len(found), noun, plural, **values), tuple(found))
+    return passed(fine)
+
+
+def each_participant(
+    s: GroupSnapshot, lacking: Callable[[list[ParticipantFacts]], list[Evidence]], problem: str, fine: str
+) -> Result:
+    """Every current participant must have something: a failure naming those `lacking` finds (`problem`,
+    tallied), a pass saying `fine` tallied against them all, not applicable to a group with none."""
+    participants = [p for _, p in s.current_participants()]
+    if not participants:
+        return not_applicable("The group has no participant members.")
+    return flag(lacking(participants), "participant", problem, tally(fine, len(participants), "participant"))
+
+
+def group_setting(s: GroupSnapshot, detail: str, ok: bool, problem: str, fine: str) -> Result:
+    """Pass (saying `fine`) or fail (saying `problem`) on one of the group's settings, with the group as
+    evidence and the setting as its `detail`."""
+    ref = Evidence("group", s.group.id, s.group.name, detail)
+    return passed(fine, ref) if ok else failed(problem, ref)
 
 
 def staff_ref(staff: StaffFacts, detail: str | None = None) -> Evidence:

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import GroupRule, Result, Severity, Subject, failed, passed, staff_ref
+from api.compliance.rules.base import Result, Severity, failed, group_rule, passed, staff_ref
 from api.compliance.snapshot import GroupSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:
@@ -17,12 +16,11 @@ def check(s: GroupSnapshot) -> Result:
     )
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-COORDINATOR-MEMBER",
     title="The e-safety coordinator is a member",
-    clause=clause("PROMOTE-COORDINATOR-IN-GROUPS"),
+    clause="PROMOTE-COORDINATOR-IN-GROUPS",
     severity=Severity.medium,
     remediation="Add the current e-safety coordinator to the group.",
-    subject=Subject.group,
-    check=check,
 )

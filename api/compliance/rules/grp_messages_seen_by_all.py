@@ -2,18 +2,16 @@ from __future__ import annotations
 
 from api.compliance.rules.base import (
     Evidence,
-    GroupRule,
     Result,
     Severity,
-    Subject,
     count,
     failed,
+    group_rule,
     not_applicable,
     passed,
     warned,
 )
 from api.compliance.snapshot import GroupSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:
@@ -45,16 +43,15 @@ def check(s: GroupSnapshot) -> Result:
     )
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-MESSAGES-SEEN-BY-ALL",
     title="Young people are reached only where every member sees every message",
-    clause=clause("REC-COMMUNICATE-VIA-GROUPS"),
-    also=(clause("REC-NO-PERSONAL-MESSAGES"),),
+    clause="REC-COMMUNICATE-VIA-GROUPS",
+    also=("REC-NO-PERSONAL-MESSAGES",),
     severity=Severity.high,
     remediation="Move the conversation to a group or channel every member can read (a Facebook group, a "
     "Discord channel) or to the organisation's email, and stop using direct messages or a broadcast list "
     "with young people. While it is not recorded, record it (PATCH /api/v1/groups/{group_id} with "
     "messages_seen_by_all).",
-    subject=Subject.group,
-    check=check,
 )

@@ -2,18 +2,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api.compliance.rules.base import (
-    Evidence,
-    GroupRule,
-    Result,
-    Severity,
-    Subject,
-    failed,
-    not_applicable,
-    passed,
-)
+from api.compliance.rules.base import Evidence, Result, Severity, failed, group_rule, not_applicable, passed
 from api.compliance.snapshot import GroupSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:
@@ -45,13 +35,12 @@ def check(s: GroupSnapshot) -> Result:
     return passed(f"Last reviewed on {since} ({age} days ago); the next review is due by {due}.", *evidence)
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-PERIODIC-REVIEW",
     title="The group has been reviewed recently",
-    clause=clause("REC-PERIODIC-REVIEW"),
+    clause="REC-PERIODIC-REVIEW",
     severity=Severity.medium,
     remediation="Review the group's membership and settings, remove anyone who no longer takes part, "
     "and record the review.",
-    subject=Subject.group,
-    check=check,
 )

@@ -1,17 +1,7 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import (
-    Evidence,
-    GroupRule,
-    Result,
-    Severity,
-    Subject,
-    failed,
-    not_applicable,
-    passed,
-)
+from api.compliance.rules.base import Evidence, Result, Severity, failed, group_rule, not_applicable, passed
 from api.compliance.snapshot import GroupSnapshot, RiskAssessmentFacts
-from api.policy.clauses import clause
 
 
 def _ref(a: RiskAssessmentFacts, detail: str) -> Evidence:
@@ -65,13 +55,12 @@ def check(s: GroupSnapshot) -> Result:
     )
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-RISK-ASSESSED",
     title="Risk assessed in advance and kept current",
-    clause=clause("PROMOTE-RISK-ASSESS-TOOLS"),
+    clause="PROMOTE-RISK-ASSESS-TOOLS",
     severity=Severity.high,
     remediation="Have a member of staff who uses the group record a risk assessment of it (and repeat it "
     "before the last one runs out).",
-    subject=Subject.group,
-    check=check,
 )

@@ -2,17 +2,15 @@ from __future__ import annotations
 
 from api.compliance.rules.base import (
     Evidence,
-    GroupRule,
     Result,
     Severity,
-    Subject,
+    group_rule,
     latest,
     not_applicable,
     passed,
     warned,
 )
 from api.compliance.snapshot import GroupSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:
@@ -30,12 +28,11 @@ def check(s: GroupSnapshot) -> Result:
     return passed("The latest risk assessment checked the platform's privacy features.", ref)
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-RISK-PRIVACY-FEATURES",
     title="The risk assessment checked privacy features",
-    clause=clause("PROMOTE-RISK-ASSESS-TOOLS"),
+    clause="PROMOTE-RISK-ASSESS-TOOLS",
     severity=Severity.low,
     remediation="Check the platform's privacy features for the group and record it in a new risk assessment.",
-    subject=Subject.group,
-    check=check,
 )

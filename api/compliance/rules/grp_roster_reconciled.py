@@ -18,18 +18,16 @@ from collections import Counter
 
 from api.compliance.rules.base import (
     Evidence,
-    GroupRule,
     Result,
     Severity,
-    Subject,
     count,
     failed,
+    group_rule,
     not_applicable,
     passed,
     warned,
 )
 from api.compliance.snapshot import GroupSnapshot, RosterEntryFacts, RosterFacts
-from api.policy.clauses import clause
 from api.rosters import match
 from api.rosters.models import Match, PlatformRole, Resolution
 
@@ -152,13 +150,12 @@ def check(s: GroupSnapshot) -> Result:
     return passed(f"Everyone on the member list of {latest.captured_on} is accounted for.", *evidence)
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-ROSTER-RECONCILED",
     title="Everyone on the platform's member list is accounted for",
-    clause=clause("REC-PERIODIC-REVIEW"),
+    clause="REC-PERIODIC-REVIEW",
     severity=Severity.critical,
     remediation="Open the group's latest roster, identify or remove each unknown person and confirm each "
     "probable match, then apply it; upload a fresh member list at every review.",
-    subject=Subject.group,
-    check=check,
 )

@@ -1,18 +1,7 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import (
-    GroupRule,
-    Result,
-    Severity,
-    Subject,
-    count,
-    failed,
-    not_applicable,
-    passed,
-    staff_ref,
-)
+from api.compliance.rules.base import Result, Severity, flag, group_rule, not_applicable, staff_ref, tally
 from api.compliance.snapshot import GroupSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:
@@ -23,22 +12,20 @@ def check(s: GroupSnapshot) -> Result:
     unsigned = [
         st for st in staff if st.code_of_conduct_signed_on is None or st.code_of_conduct_signed_on > s.as_of
     ]
-    if unsigned:
-        return failed(
-            f"{count(len(unsigned), 'member')} of staff in the group "
-            f"{'has' if len(unsigned) == 1 else 'have'} not signed the code of conduct.",
-            *(staff_ref(st, "code of conduct not signed") for st in unsigned),
-        )
-    return passed(f"All {count(len(staff), 'member')} of staff in the group have signed the code of conduct.")
+    return flag(
+        [staff_ref(st, "code of conduct not signed") for st in unsigned],
+        "member",
+        "{n} of staff in the group {has} not signed the code of conduct.",
+        tally("All {n} of staff in the group have signed the code of conduct.", len(staff), "member"),
+    )
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-STAFF-CODE-OF-CONDUCT",
     title="Staff in the group signed the code of conduct",
-    clause=clause("REC-CODE-OF-CONDUCT"),
-    also=(clause("PROMOTE-CODES-OF-CONDUCT"),),
+    clause="REC-CODE-OF-CONDUCT",
+    also=("PROMOTE-CODES-OF-CONDUCT",),
     severity=Severity.medium,
     remediation="Ask each member of staff listed to sign the code of conduct, and record the date.",
-    subject=Subject.group,
-    check=check,
 )

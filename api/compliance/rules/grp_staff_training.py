@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from api.compliance.rules.base import (
-    GroupRule,
     Result,
     Severity,
-    Subject,
     count,
+    group_rule,
     not_applicable,
     passed,
     staff_ref,
@@ -13,7 +12,6 @@ from api.compliance.rules.base import (
     warned,
 )
 from api.compliance.snapshot import GroupSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:
@@ -40,12 +38,11 @@ def check(s: GroupSnapshot) -> Result:
     return passed(f"Every admin's e-safety training is within {valid} days.")
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-STAFF-TRAINING",
     title="Admins' e-safety training is current",
-    clause=clause("PROMOTE-TRAINING"),
+    clause="PROMOTE-TRAINING",
     severity=Severity.low,
     remediation="Book the admins listed onto e-safety training and record the date they complete it.",
-    subject=Subject.group,
-    check=check,
 )

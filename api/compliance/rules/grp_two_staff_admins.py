@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import GroupRule, Result, Severity, Subject, count, failed, passed, staff_ref
+from api.compliance.rules.base import Result, Severity, count, failed, group_rule, passed, staff_ref, tally
 from api.compliance.snapshot import GroupSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:
@@ -15,19 +14,22 @@ def check(s: GroupSnapshot) -> Result:
     evidence += [staff_ref(a, f"admin, but left on {a.left_on}: does not count") for a in departed]
     if len(counted) < needed:
         return failed(
-            f"{count(len(counted), 'current member')} of staff "
-            f"{'holds' if len(counted) == 1 else 'hold'} the admin role; the policy needs at least {needed}.",
+            tally(
+                "{n} of staff hold{s} the admin role; the policy needs at least {needed}.",
+                len(counted),
+                "current member",
+                needed=needed,
+            ),
             *evidence,
         )
     return passed(f"{count(len(counted), 'current member')} of staff hold the admin role.", *evidence)
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-TWO-STAFF-ADMINS",
     title="At least two current staff are admins",
-    clause=clause("REC-FB-TWO-ADMINS"),
+    clause="REC-FB-TWO-ADMINS",
     severity=Severity.high,
     remediation="Make current members of staff admins of the group until it has at least the minimum.",
-    subject=Subject.group,
-    check=check,
 )

@@ -1,24 +1,25 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import Evidence, GroupRule, Result, Severity, Subject, failed, passed
+from api.compliance.rules.base import Result, Severity, group_rule, group_setting
 from api.compliance.snapshot import GroupSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: GroupSnapshot) -> Result:
-    group = s.group
-    ref = Evidence("group", group.id, group.name, f"visibility: {group.visibility}")
-    if group.visibility == "public":
-        return failed("The group is public: anyone can find it and see who is in it.", ref)
-    return passed(f"The group is {group.visibility}.", ref)
+    visibility = s.group.visibility
+    return group_setting(
+        s,
+        f"visibility: {visibility}",
+        visibility != "public",
+        "The group is public: anyone can find it and see who is in it.",
+        f"The group is {visibility}.",
+    )
 
 
-RULE = GroupRule(
+RULE = group_rule(
+    check,
     id="GRP-VISIBILITY-CLOSED",
     title="The group is closed",
-    clause=clause("REC-FB-CLOSED-ADMIN-APPROVAL"),
+    clause="REC-FB-CLOSED-ADMIN-APPROVAL",
     severity=Severity.high,
     remediation="Set the group's privacy to closed (or secret) on the platform, then update its record.",
-    subject=Subject.group,
-    check=check,
 )

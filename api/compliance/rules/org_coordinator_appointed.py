@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import OrgRule, Result, Severity, Subject, failed, passed, staff_ref
+from api.compliance.rules.base import Result, Severity, failed, org_rule, passed, staff_ref
 from api.compliance.snapshot import OrgSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: OrgSnapshot) -> Result:
@@ -16,12 +15,11 @@ def check(s: OrgSnapshot) -> Result:
     )
 
 
-RULE = OrgRule(
+RULE = org_rule(
+    check,
     id="ORG-COORDINATOR-APPOINTED",
     title="An e-safety coordinator is appointed",
-    clause=clause("PROMOTE-COORDINATOR"),
+    clause="PROMOTE-COORDINATOR",
     severity=Severity.critical,
     remediation="Appoint a current member of staff as e-safety coordinator and mark them so in their record.",
-    subject=Subject.organisation,
-    check=check,
 )

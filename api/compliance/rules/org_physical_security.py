@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from api.compliance.controls import control_result
-from api.compliance.rules.base import OrgRule, Result, Severity, Subject
+from api.compliance.rules.base import Result, Severity, org_rule
 from api.compliance.snapshot import OrgSnapshot
-from api.policy.clauses import clause
 
 CONTROL = "CTL-PHYSICAL-SECURITY"
 
@@ -12,13 +11,12 @@ def check(s: OrgSnapshot) -> Result:
     return control_result(s, CONTROL)
 
 
-RULE = OrgRule(
+RULE = org_rule(
+    check,
     id="ORG-PHYSICAL-SECURITY",
     title="The physical security of ICT equipment is checked on time",
-    clause=clause("PROMOTE-PHYSICAL-SECURITY"),
+    clause="PROMOTE-PHYSICAL-SECURITY",
     severity=Severity.medium,
     remediation="Have the owner check where the laptops, tablets and studio computers are kept and locked, "
     "and record the check with any follow-up.",
-    subject=Subject.organisation,
-    check=check,
 )

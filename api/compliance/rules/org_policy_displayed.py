@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from api.compliance.controls import control_result
-from api.compliance.rules.base import OrgRule, Result, Severity, Subject
+from api.compliance.rules.base import Result, Severity, org_rule
 from api.compliance.snapshot import OrgSnapshot
-from api.policy.clauses import clause
 
 CONTROL = "CTL-POLICY-DISPLAYED"
 
@@ -12,13 +11,12 @@ def check(s: OrgSnapshot) -> Result:
     return control_result(s, CONTROL)
 
 
-RULE = OrgRule(
+RULE = org_rule(
+    check,
     id="ORG-POLICY-DISPLAYED",
     title="The social media policy is on display in the tech room",
-    clause=clause("REC-POLICY-DISPLAYED"),
+    clause="REC-POLICY-DISPLAYED",
     severity=Severity.low,
     remediation="Have the owner check the social media policy is on the tech room's wall (the version in "
     "force) and record the check.",
-    subject=Subject.organisation,
-    check=check,
 )

@@ -2,18 +2,15 @@ from __future__ import annotations
 
 from api.compliance.rules.base import (
     Evidence,
-    OrgRule,
     Result,
     Severity,
-    Subject,
-    count,
-    failed,
+    flag,
     latest,
     not_applicable,
-    passed,
+    org_rule,
+    tally,
 )
 from api.compliance.snapshot import OrgSnapshot, TechnologyAssessmentFacts, TechnologyFacts
-from api.policy.clauses import clause
 
 
 def _dates(a: TechnologyAssessmentFacts) -> str:
@@ -62,22 +59,21 @@ def check(s: OrgSnapshot) -> Result:
         for t in in_use
     ]
     bad = [(t, p) for t in dated if (p := _problem(t)) is not None]
-    if bad:
-        return failed(
-            f"{count(len(bad), 'technology', 'technologies')} in use "
-            f"{'was' if len(bad) == 1 else 'were'} not risk assessed and approved before use.",
-            *(Evidence("technology", t.id, t.name, p) for t, p in bad),
-        )
-    return passed(f"All {count(len(in_use), 'technology', 'technologies')} in use were assessed before use.")
+    return flag(
+        [Evidence("technology", t.id, t.name, p) for t, p in bad],
+        "technology",
+        "{n} in use {was} not risk assessed and approved before use.",
+        tally("All {n} in use were assessed before use.", len(in_use), "technology", "technologies"),
+        plural="technologies",
+    )
 
 
-RULE = OrgRule(
+RULE = org_rule(
+    check,
     id="ORG-TECHNOLOGY-ASSESSED",
     title="New technologies are risk assessed before use",
-    clause=clause("PROMOTE-ASSESS-NEW-TECHNOLOGY"),
+    clause="PROMOTE-ASSESS-NEW-TECHNOLOGY",
     severity=Severity.high,
     remediation="Stop using the technology until a member of staff records a risk assessment of it and a "
     "decision to use it (POST /api/v1/technologies/{technology_id}/assessments).",
-    subject=Subject.organisation,
-    check=check,
 )

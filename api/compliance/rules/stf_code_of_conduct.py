@@ -3,21 +3,19 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     Result,
     Severity,
-    StaffRule,
-    Subject,
     failed,
     not_applicable,
     passed,
     staff_ref,
+    staff_rule,
+    while_employed,
 )
 from api.compliance.snapshot import StaffSnapshot
-from api.policy.clauses import clause
 
 
+@while_employed
 def check(s: StaffSnapshot) -> Result:
     st = s.staff
-    if not st.employed_on(s.as_of):
-        return not_applicable(f"Not employed on {s.as_of}.")
     if not st.uses_social_media_for_work:
         return not_applicable("Does not use social media for work.")
     signed = st.code_of_conduct_signed_on
@@ -26,13 +24,12 @@ def check(s: StaffSnapshot) -> Result:
     return passed(f"Signed the code of conduct on {signed}.", staff_ref(st))
 
 
-RULE = StaffRule(
+RULE = staff_rule(
+    check,
     id="STF-CODE-OF-CONDUCT",
     title="Staff who use social media signed the code of conduct",
-    clause=clause("REC-CODE-OF-CONDUCT"),
-    also=(clause("PROMOTE-CODES-OF-CONDUCT"),),
+    clause="REC-CODE-OF-CONDUCT",
+    also=("PROMOTE-CODES-OF-CONDUCT",),
     severity=Severity.medium,
     remediation="Ask them to sign the code of conduct and record the date.",
-    subject=Subject.staff,
-    check=check,
 )

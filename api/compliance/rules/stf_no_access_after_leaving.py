@@ -4,15 +4,13 @@ from api.compliance.rules.base import (
     Evidence,
     Result,
     Severity,
-    StaffRule,
-    Subject,
     failed,
     not_applicable,
     passed,
     staff_ref,
+    staff_rule,
 )
 from api.compliance.snapshot import StaffSnapshot
-from api.policy.clauses import clause
 
 
 def check(s: StaffSnapshot) -> Result:
@@ -34,12 +32,11 @@ def check(s: StaffSnapshot) -> Result:
     return passed(f"Left on {st.left_on}; no group membership or enabled account remains.", *evidence)
 
 
-RULE = StaffRule(
+RULE = staff_rule(
+    check,
     id="STF-NO-ACCESS-AFTER-LEAVING",
     title="No access after leaving",
-    clause=clause("PROMOTE-LOGINS"),
+    clause="PROMOTE-LOGINS",
     severity=Severity.critical,
     remediation="End their group memberships (and remove them on each platform) and disable their account.",
-    subject=Subject.staff,
-    check=check,
 )

@@ -3,22 +3,19 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     Result,
     Severity,
-    StaffRule,
-    Subject,
     email_domain,
     failed,
-    not_applicable,
     passed,
     staff_ref,
+    staff_rule,
+    while_employed,
 )
 from api.compliance.snapshot import StaffSnapshot
-from api.policy.clauses import clause
 
 
+@while_employed
 def check(s: StaffSnapshot) -> Result:
     st = s.staff
-    if not st.employed_on(s.as_of):
-        return not_applicable(f"Not employed on {s.as_of}.")
     domains = {d.lower() for d in s.thresholds.official_email_domains}
     if email_domain(st.email) not in domains:
         return failed(
@@ -28,12 +25,11 @@ def check(s: StaffSnapshot) -> Result:
     return passed("Their email is an official organisation address.", staff_ref(st, st.email))
 
 
-RULE = StaffRule(
+RULE = staff_rule(
+    check,
     id="STF-OFFICIAL-EMAIL",
     title="Staff use an official email address",
-    clause=clause("PROMOTE-OFFICIAL-EMAIL"),
+    clause="PROMOTE-OFFICIAL-EMAIL",
     severity=Severity.medium,
     remediation="Give them an official organisation email account and record it in place of this one.",
-    subject=Subject.staff,
-    check=check,
 )

@@ -3,23 +3,20 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     Result,
     Severity,
-    StaffRule,
-    Subject,
-    not_applicable,
     passed,
     staff_ref,
+    staff_rule,
     stale,
     warned,
+    while_employed,
 )
 from api.compliance.snapshot import StaffSnapshot
-from api.policy.clauses import clause
 
 
+@while_employed
 def check(s: StaffSnapshot) -> Result:
     st = s.staff
     valid = s.thresholds.training_valid_days
-    if not st.employed_on(s.as_of):
-        return not_applicable(f"Not employed on {s.as_of}.")
     done = st.esafety_training_completed_on
     if stale(done, s.as_of, valid):
         if done is None or done > s.as_of:
@@ -28,12 +25,11 @@ def check(s: StaffSnapshot) -> Result:
     return passed(f"E-safety training completed on {done}.", staff_ref(st))
 
 
-RULE = StaffRule(
+RULE = staff_rule(
+    check,
     id="STF-TRAINING-CURRENT",
     title="E-safety training is current",
-    clause=clause("PROMOTE-TRAINING"),
+    clause="PROMOTE-TRAINING",
     severity=Severity.low,
     remediation="Book them onto e-safety training and record the date they complete it.",
-    subject=Subject.staff,
-    check=check,
 )

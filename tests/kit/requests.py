@@ -1,0 +1,38 @@
+"""What API tests share about requests: bodies made from defaults, and the answers to bad input and to an
+unknown id."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from httpx import Response
+
+
+def request_body(defaults: dict[str, Any], **more: Any) -> Callable[..., dict[str, Any]]:
+    """A maker of request bodies: a fresh copy of `defaults` (with `more`) each call, each field a test names
+    by keyword put in its place or added at the end."""
+    values = {**defaults, **more}
+
+    def body(**overrides: Any) -> dict[str, Any]:
+        return {**copy.deepcopy(values), **overrides}
+
+    return body
+
+
+def each_not_found(
+    client: TestClient, headers: dict[str, str], requests: Iterable[tuple[str, str, dict[str, Any] | None]]
+) -> None:
+    """Each (method, path, body) answers 404 with the `not_found` code."""
+    for method, path, json in requests:
+        r = client.request(method, path, json=json, headers=headers)
+        assert r.status_code == 404, (method, path)
+        assert r.json()["code"] == "not_found"
+
+
+def refused_field(r: Response) -> str:
+    """The field a 422 answer names first; fails unless the answer is a 422."""
+    assert r.status_code == 422, r.text
+    return str(r.json()["errors"][0]["field"])
