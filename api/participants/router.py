@@ -3,12 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query
 
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt
+from api.common import Page, PageDep, QueryFlag, WriteOutcome
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants import service
@@ -19,7 +19,7 @@ from api.participants.models import (
     ParticipantPublic,
     ParticipantUpdate,
 )
-from api.preconditions import IfMatch, set_etag
+from api.records import Records, Write
 
 router = APIRouter()
 
@@ -42,7 +42,15 @@ def participant_to_write_or_404(
 ParticipantById = Annotated[Participant, Depends(participant_or_404)]
 ParticipantToWrite = Annotated[Participant, Depends(participant_to_write_or_404)]
 # A caller who may write participants but not read them (a `sync:write` key) gets a receipt, not the record.
-Written = ParticipantPublic | WriteReceipt
+records = Records(
+    router,
+    by_id=ParticipantById,
+    to_write=ParticipantToWrite,
+    public=ParticipantPublic,
+    reader=Reader,
+    writer=Writer,
+    receipts=Record.participant,
+)
 
 
 @router.get("", response_model=Page[ParticipantPublic], summary="List participants")
@@ -71,121 +79,74 @@ def list_participants(
     )
 
 
-@router.post(
-    "",
-    response_model=Written,
-    status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
-    summary="Add a participant",
-)
-def create_participant(
-    session: SessionDep, _: Writer, reach: ReachDep, data: ParticipantCreate, response: Response
-) -> Participant | WriteReceipt:
+@records.create("", summary="Add a participant", responses=CONFLICT)
+def create_participant(write: Write, data: ParticipantCreate) -> Participant:
     """Add a child, young person or vulnerable adult. `external_id` (the CRM's id) must be unique (409).
     A caller who may not read participants gets only the id, version and status."""
-    with reach.blind(Record.participant):
-        participant = service.create(session=session, reach=reach, data=data)
-    set_etag(response, participant.version)
-    return reach.answer(Record.participant, participant, "created")
+    return service.create(session=write.session, reach=write.reach, data=data)
 
 
-@router.put(
+@records.upsert(
     "/by-external-id/{external_id}",
-    response_model=Written,
-    responses={201: {"model": Written, "description": "Created"}, **CONFLICT, **PRECONDITION},
     summary="Create or replace a participant by the CRM's id",
+    responses={**CONFLICT, **PRECONDITION},
 )
 def upsert_participant_by_external_id(
-    session: SessionDep,
-    _: Writer,
-    reach: ReachDep,
-    external_id: Annotated[str, Path(min_length=1, max_length=100)],
-    data: ParticipantCreate,
-    expected_version: IfMatch,
-    response: Response,
-) -> Participant | WriteReceipt:
+    write: Write, external_id: str, data: ParticipantCreate
+) -> tuple[Participant, WriteOutcome]:
     """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
     the full record (a field left out becomes empty). Pushing the same record again changes nothing. A
     `left_on` is recorded as any edit is; memberships are ended separately. Send If-Match to refuse the
     change (412) if the record changed since you read it."""
-    with reach.blind(Record.participant):
-        participant, outcome = service.upsert_by_external_id(
-            session=session,
-            reach=reach,
-            external_id=external_id,
-            data=data,
-            expected_version=expected_version,
-        )
-    response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
-    set_etag(response, participant.version)
-    return reach.answer(Record.participant, participant, outcome)
+    return service.upsert_by_external_id(
+        session=write.session,
+        reach=write.reach,
+        external_id=external_id,
+        data=data,
+        expected_version=write.expected_version,
+    )
 
 
-@router.get(
-    "/{participant_id}", response_model=ParticipantPublic, responses=NOT_FOUND, summary="Get a participant"
-)
-def get_participant(_: Reader, participant: ParticipantById, response: Response) -> Participant:
-    """One participant; 404 if there is none with this id or it is out of the caller's reach. The ETag
-    header is the version to send back in If-Match."""
-    set_etag(response, participant.version)
-    return participant
-
-
-@router.patch(
+records.get(
     "/{participant_id}",
-    response_model=Written,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
-    summary="Update a participant",
+    "get_participant",
+    "Get a participant",
+    """One participant; 404 if there is none with this id or it is out of the caller's reach. The ETag
+    header is the version to send back in If-Match.""",
 )
-def update_participant(
-    session: SessionDep,
-    _: Writer,
-    reach: ReachDep,
-    participant: ParticipantToWrite,
-    data: ParticipantUpdate,
-    expected_version: IfMatch,
-    response: Response,
-) -> Participant | WriteReceipt:
+
+
+@records.change(
+    "patch",
+    "/{participant_id}",
+    summary="Update a participant",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+def update_participant(write: Write, participant: Participant, data: ParticipantUpdate) -> Participant:
     """Change the fields sent. Dates must stay in order: born, then joined, then left. Send If-Match to
     refuse the change (412) if someone else changed the record since you read it."""
-    version = participant.version
-    with reach.blind(Record.participant):
-        participant = service.update(
-            session=session,
-            reach=reach,
-            participant=participant,
-            data=data,
-            expected_version=expected_version,
-        )
-    set_etag(response, participant.version)
-    outcome: WriteOutcome = "unchanged" if participant.version == version else "updated"
-    return reach.answer(Record.participant, participant, outcome)
+    return service.update(
+        session=write.session,
+        reach=write.reach,
+        participant=participant,
+        data=data,
+        expected_version=write.expected_version,
+    )
 
 
-@router.post(
+@records.change(
+    "post",
     "/{participant_id}/leave",
-    response_model=Written,
-    responses={**NOT_FOUND, **PRECONDITION},
     summary="Record a participant leaving",
+    responses={**NOT_FOUND, **PRECONDITION},
 )
-def leave_participant(
-    session: SessionDep,
-    _: Writer,
-    reach: ReachDep,
-    participant: ParticipantToWrite,
-    data: ParticipantLeave,
-    expected_version: IfMatch,
-    response: Response,
-) -> Participant | WriteReceipt:
+def leave_participant(write: Write, participant: Participant, data: ParticipantLeave) -> Participant:
     """Record the first day a participant no longer takes part. The record is kept, and so are their group
     memberships: end those separately once they are removed from the online group itself."""
-    with reach.blind(Record.participant):
-        participant = service.leave(
-            session=session,
-            reach=reach,
-            participant=participant,
-            left_on=data.left_on,
-            expected_version=expected_version,
-        )
-    set_etag(response, participant.version)
-    return reach.answer(Record.participant, participant, "updated")
+    return service.leave(
+        session=write.session,
+        reach=write.reach,
+        participant=participant,
+        left_on=data.left_on,
+        expected_version=write.expected_version,
+    )
