@@ -25,7 +25,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 from fastapi import APIRouter, Body, Path, Response, status
 from sqlmodel import Session
@@ -33,13 +33,16 @@ from sqlmodel import Session
 from api.auth.principal import Principal
 from api.auth.reach import Reach, ReachDep, Record
 from api.common import WriteOutcome, WriteReceipt
-from api.db import Timestamped
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, Responses
 from api.preconditions import IfMatch, set_etag
 
-# How a record is answered when the route's model is not the table itself (a group with its member count).
-Present = Callable[[Session, Any], Any]
+# How a record is answered when the route's model is not the table itself (a group with its member count):
+# `(session, reach, record) -> answer`.
+Present = Callable[[Session, Reach, Any], Any]
+# A declared route function, returned as it is (it stays callable, and testable, on its own).
+F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,16 @@ class Write:
     caller: Principal
     reach: Reach
     expected_version: int | None
+
+    def call(self, verb: Callable[..., R], **arguments: Any) -> R:
+        """`verb(**arguments)` with, added, those of `session`, `caller`, `reach` and `expected_version`
+        that the service verb takes (the services' verbs are keyword-only, named alike throughout)."""
+        takes = inspect.signature(verb).parameters
+        given = {name: getattr(self, name) for name in _WRITE_FIELDS if name in takes}
+        return verb(**given, **arguments)
+
+
+_WRITE_FIELDS = ("session", "caller", "reach", "expected_version")
 
 
 def _depends(alias: Any) -> Any:
@@ -109,24 +122,35 @@ class Records:
 
     def _answer(self, write: Write, record: Any, outcome: WriteOutcome, response: Response) -> Any:
         set_etag(response, record.version)
-        if self.receipts is not None:
-            return write.reach.answer(self.receipts, record, outcome)
-        return self.present(write.session, record) if self.present is not None else record
+        if self.receipts is not None and not write.reach.reads(self.receipts):
+            return WriteReceipt(id=record.id, version=record.version, status=outcome)
+        return self.present(write.session, write.reach, record) if self.present is not None else record
 
     def get(
-        self, path: str, name: str, summary: str, description: str, *, responses: Responses = NOT_FOUND
+        self,
+        path: str,
+        name: str,
+        summary: str,
+        description: str,
+        *,
+        responses: Responses = NOT_FOUND,
+        present: Present | None = None,
     ) -> None:
-        """GET one record: the record (or `present`'s answer) with its ETag; 404 as `by_id` decides."""
-        reader, by_id, present = _depends(self.reader), _depends(self.by_id), self.present
+        """GET one record: the record (or `present`'s answer, by default the one writes give) with its
+        ETag; 404 as `by_id` decides."""
+        reader, by_id = _depends(self.reader), _depends(self.by_id)
+        present = present if present is not None else self.present
 
         def endpoint(
             session: SessionDep,
             _: Annotated[Principal, reader],
+            reach: ReachDep,
             record: Annotated[Any, by_id],
             response: Response,
         ) -> Any:
-            set_etag(response, record.version)
-            return present(session, record) if present is not None else record
+            answer = present(session, reach, record) if present is not None else record
+            set_etag(response, answer.version)
+            return answer
 
         self.router.add_api_route(
             path,
@@ -141,14 +165,14 @@ class Records:
 
     def change(
         self, method: str, path: str, *, summary: str, responses: Responses, writer: Any = None
-    ) -> Callable[[Callable[..., Timestamped]], Callable[..., Timestamped]]:
+    ) -> Callable[[F], F]:
         """A write to the record `by_id` reads (PATCH, or a POST verb such as `/end`), honouring If-Match
         (412 when stale). The declared function `(write, record[, data]) -> record` makes the change; the
         answer is the record with its new ETag (or a receipt: `updated`, or `unchanged` when the version
         did not move)."""
         caller_dep = _depends(writer if writer is not None else self.writer)
 
-        def declare(fn: Callable[..., Timestamped]) -> Callable[..., Timestamped]:
+        def declare(fn: F) -> F:
             by_id, body = _depends(self.to_write), _body(fn)
 
             def write_to(write: Write, record: Any, response: Response, *data: Any) -> Any:
@@ -190,12 +214,12 @@ class Records:
 
     def create(
         self, path: str, *, summary: str, responses: Responses | None = None, writer: Any = None
-    ) -> Callable[[Callable[..., Timestamped]], Callable[..., Timestamped]]:
+    ) -> Callable[[F], F]:
         """POST a new record: 201 with the record (or a receipt) and its ETag. The declared function is
         `(write, data) -> record`."""
         caller_dep = _depends(writer if writer is not None else self.writer)
 
-        def declare(fn: Callable[..., Timestamped]) -> Callable[..., Timestamped]:
+        def declare(fn: F) -> F:
             body = _body(fn)
 
             def endpoint(
@@ -215,16 +239,12 @@ class Records:
 
         return declare
 
-    def upsert(
-        self, path: str, *, summary: str, responses: Responses
-    ) -> Callable[[Callable[..., tuple[Any, WriteOutcome]]], Callable[..., tuple[Any, WriteOutcome]]]:
+    def upsert(self, path: str, *, summary: str, responses: Responses) -> Callable[[F], F]:
         """PUT the record the CRM knows by `{external_id}`: 201 when created, 200 otherwise, with its ETag.
         The declared function is `(write, external_id, data) -> (record, outcome)`."""
         caller_dep = _depends(self.writer)
 
-        def declare(
-            fn: Callable[..., tuple[Any, WriteOutcome]],
-        ) -> Callable[..., tuple[Any, WriteOutcome]]:
+        def declare(fn: F) -> F:
             body = _body(fn)
 
             def endpoint(

@@ -83,7 +83,7 @@ def list_participants(
 def create_participant(write: Write, data: ParticipantCreate) -> Participant:
     """Add a child, young person or vulnerable adult. `external_id` (the CRM's id) must be unique (409).
     A caller who may not read participants gets only the id, version and status."""
-    return service.create(session=write.session, reach=write.reach, data=data)
+    return write.call(service.create, data=data)
 
 
 @records.upsert(
@@ -98,13 +98,7 @@ def upsert_participant_by_external_id(
     the full record (a field left out becomes empty). Pushing the same record again changes nothing. A
     `left_on` is recorded as any edit is; memberships are ended separately. Send If-Match to refuse the
     change (412) if the record changed since you read it."""
-    return service.upsert_by_external_id(
-        session=write.session,
-        reach=write.reach,
-        external_id=external_id,
-        data=data,
-        expected_version=write.expected_version,
-    )
+    return write.call(service.upsert_by_external_id, external_id=external_id, data=data)
 
 
 records.get(
@@ -125,13 +119,7 @@ records.get(
 def update_participant(write: Write, participant: Participant, data: ParticipantUpdate) -> Participant:
     """Change the fields sent. Dates must stay in order: born, then joined, then left. Send If-Match to
     refuse the change (412) if someone else changed the record since you read it."""
-    return service.update(
-        session=write.session,
-        reach=write.reach,
-        participant=participant,
-        data=data,
-        expected_version=write.expected_version,
-    )
+    return write.call(service.update, participant=participant, data=data)
 
 
 @records.change(
@@ -143,10 +131,4 @@ def update_participant(write: Write, participant: Participant, data: Participant
 def leave_participant(write: Write, participant: Participant, data: ParticipantLeave) -> Participant:
     """Record the first day a participant no longer takes part. The record is kept, and so are their group
     memberships: end those separately once they are removed from the online group itself."""
-    return service.leave(
-        session=write.session,
-        reach=write.reach,
-        participant=participant,
-        left_on=data.left_on,
-        expected_version=write.expected_version,
-    )
+    return write.call(service.leave, participant=participant, left_on=data.left_on)

@@ -68,7 +68,7 @@ def list_staff(
 @records.create("", summary="Add staff", responses=CONFLICT)
 def create_staff(write: Write, data: StaffCreate) -> Staff:
     """Add a member of staff. Their email must be unique (409 otherwise)."""
-    return service.create(session=write.session, caller=write.caller, data=data)
+    return write.call(service.create, data=data)
 
 
 @records.upsert(
@@ -82,13 +82,7 @@ def upsert_staff_by_external_id(
     """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
     the full record. Pushing the same record again changes nothing. A `left_on` ends access as an edit
     does (and is refused the same way for the last active coordinator: 409 `last_coordinator`)."""
-    return service.upsert_by_external_id(
-        session=write.session,
-        caller=write.caller,
-        external_id=external_id,
-        data=data,
-        expected_version=write.expected_version,
-    )
+    return write.call(service.upsert_by_external_id, external_id=external_id, data=data)
 
 
 records.get(
@@ -109,13 +103,7 @@ def update_staff(write: Write, staff: Staff, data: StaffUpdate) -> Staff:
     """Change the fields sent. Setting `left_on` ends their access on that day (today or earlier for the last
     active coordinator: 409 `last_coordinator`). Send If-Match to refuse the change (412) if someone else
     changed the record since you read it."""
-    return service.update(
-        session=write.session,
-        caller=write.caller,
-        staff=staff,
-        data=data,
-        expected_version=write.expected_version,
-    )
+    return write.call(service.update, staff=staff, data=data)
 
 
 @records.change(
@@ -127,10 +115,4 @@ def update_staff(write: Write, staff: Staff, data: StaffUpdate) -> Staff:
 def leave_staff(write: Write, staff: Staff, data: StaffLeave) -> Staff:
     """Record the day a member of staff leaves. Their sign-in stops working that day; nothing is deleted.
     A day of today or earlier for the last active coordinator's record is a 409 `last_coordinator`."""
-    return service.leave(
-        session=write.session,
-        caller=write.caller,
-        staff=staff,
-        left_on=data.left_on,
-        expected_version=write.expected_version,
-    )
+    return write.call(service.leave, staff=staff, left_on=data.left_on)

@@ -10,7 +10,8 @@ from api.auth.roles import Permission
 from api.common import Page, PageDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
-from api.preconditions import IfMatch, set_etag
+from api.preconditions import set_etag
+from api.records import Records, Write
 from api.webhooks import service
 from api.webhooks.models import (
     WebhookCreate,
@@ -30,6 +31,7 @@ def webhook_or_404(webhook_id: uuid.UUID, session: SessionDep) -> WebhookEndpoin
 
 
 WebhookById = Annotated[WebhookEndpoint, Depends(webhook_or_404)]
+records = Records(router, by_id=WebhookById, public=WebhookPublic, reader=Admin, writer=Admin)
 
 
 @router.get("", response_model=Page[WebhookPublic], summary="List webhooks")
@@ -67,29 +69,24 @@ def create_webhook(
     return endpoint
 
 
-@router.get("/{webhook_id}", response_model=WebhookPublic, responses=NOT_FOUND, summary="Get a webhook")
-def get_webhook(_: Admin, webhook: WebhookById, response: Response) -> WebhookEndpoint:
-    """One endpoint (without its secret). The ETag header is the version to send back in If-Match."""
-    set_etag(response, webhook.version)
-    return webhook
-
-
-@router.post(
-    "/{webhook_id}/disable",
-    response_model=WebhookPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
-    summary="Disable a webhook",
+records.get(
+    "/{webhook_id}",
+    "get_webhook",
+    "Get a webhook",
+    "One endpoint (without its secret). The ETag header is the version to send back in If-Match.",
 )
-def disable_webhook(
-    session: SessionDep, caller: Admin, webhook: WebhookById, expected_version: IfMatch, response: Response
-) -> WebhookEndpoint:
+
+
+@records.change(
+    "post",
+    "/{webhook_id}/disable",
+    summary="Disable a webhook",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+def disable_webhook(write: Write, webhook: WebhookEndpoint) -> WebhookEndpoint:
     """Stop sending to this endpoint. Deliveries not yet sent are marked failed. Nothing is deleted.
     Disabling twice is a 409; a stale If-Match is a 412."""
-    endpoint = service.disable(
-        session=session, caller=caller, endpoint=webhook, expected_version=expected_version
-    )
-    set_etag(response, endpoint.version)
-    return endpoint
+    return write.call(service.disable, endpoint=webhook)
 
 
 @router.get(
