@@ -27,6 +27,7 @@ from api.problem_types import router as problem_types_router
 from api.problems import declare_problem_codes
 from api.router import api_router
 from api.security_headers import SecurityHeaders
+from api.standard_headers import StandardHeaders, declare_standard_headers
 
 DESCRIPTION = """
 Keeps an organisation's e-safety policy for the children and young people it works with: staff,
@@ -90,6 +91,7 @@ def declare_idempotency_key(app: FastAPI) -> None:
             if path.startswith(IDEMPOTENCY_PREFIX) and post is not None:
                 post.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY_PARAMETER))
         declare_problem_codes(schema, idempotent_prefix=IDEMPOTENCY_PREFIX)
+        declare_standard_headers(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -142,6 +144,8 @@ def create_app() -> FastAPI:
     app.include_router(dashboard_router)
     # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.
     app.add_middleware(IdempotencyMiddleware, identify=request_owner)
+    # Outside it, so a replayed 201 carries its Location as the first answer did.
+    app.add_middleware(StandardHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it is the outermost: it sees a database error raised by any middleware inside it.
     app.add_middleware(DatabaseErrors)

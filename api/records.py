@@ -37,6 +37,22 @@ from api.deps import SessionDep
 from api.errors import NOT_FOUND, Responses
 from api.preconditions import IfMatch, set_etag
 
+# Declared on every single-record GET: its ETag, and the 304 an If-None-Match naming it gets
+# (api/standard_headers.py answers it).
+CONDITIONAL_GET: Responses = {
+    200: {
+        "description": "Successful Response",
+        "headers": {
+            "ETag": {
+                "description": 'The record\'s version as an entity tag (e.g. "3"): send it back in If-Match '
+                "to change the record, or in If-None-Match to be answered 304 while it is unchanged",
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    304: {"description": "Not modified: the record is still at the ETag If-None-Match named (no body)"},
+}
+
 # How a record is answered when the route's model is not the table itself (a group with its member count):
 # `(session, reach, record) -> answer`.
 Present = Callable[[Session, Reach, Any], Any]
@@ -158,7 +174,7 @@ class Records:
             methods=["GET"],
             name=name,
             response_model=self.public,
-            responses=responses,
+            responses={**CONDITIONAL_GET, **responses},
             summary=summary,
             description=inspect.cleandoc(description),
         )
