@@ -27,12 +27,12 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, get_type_hints
 
-from fastapi import APIRouter, Body, Path, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Response, status
 from sqlmodel import Session
 
 from api.auth.principal import Principal
 from api.auth.reach import Reach, ReachDep, Record
-from api.common import WriteOutcome, WriteReceipt
+from api.common import Page, PageDep, WriteOutcome, WriteReceipt
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, Responses
 from api.preconditions import IfMatch, set_etag
@@ -95,6 +95,10 @@ def _doc(fn: Callable[..., Any]) -> str:
 def _body(fn: Callable[..., Any]) -> type | None:
     """The model of the body the declared function takes as `data` (None: the route takes no body)."""
     return get_type_hints(fn).get("data") if "data" in inspect.signature(fn).parameters else None
+
+
+class _NoFilters:
+    """A list that takes no query parameter but its page."""
 
 
 class Records:
@@ -175,6 +179,41 @@ class Records:
             name=name,
             response_model=self.public,
             responses={**CONDITIONAL_GET, **responses},
+            summary=summary,
+            description=inspect.cleandoc(description),
+        )
+
+    def list(
+        self,
+        name: str,
+        summary: str,
+        description: str,
+        *,
+        call: Callable[..., Any],
+        filters: type | None = None,
+        path: str = "",
+    ) -> None:
+        """GET a page of the records: `call` (a service verb) with the page asked for and the filters sent,
+        plus whichever of the session, caller and reach it takes (`Write.call`). `filters` is a dataclass
+        of the query parameters (each a field, with its `Query(...)`), passed on by name."""
+        reader = _depends(self.reader)
+        found_by = filters if filters is not None else _NoFilters
+
+        def endpoint(
+            session: SessionDep,
+            caller: Annotated[Principal, reader],
+            reach: ReachDep,
+            found: Annotated[found_by, Depends()],  # type: ignore[valid-type]
+            paging: PageDep,
+        ) -> Any:
+            return Write(session, caller, reach, None).call(call, paging=paging, **vars(found))
+
+        self.router.add_api_route(
+            path,
+            endpoint,
+            methods=["GET"],
+            name=name,
+            response_model=Page[self.public],  # type: ignore[name-defined]
             summary=summary,
             description=inspect.cleandoc(description),
         )

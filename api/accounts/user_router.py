@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -9,7 +10,7 @@ from api.accounts import user_service as service
 from api.auth.models import User, UserCreate, UserPublic, UserUpdate
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission, Role
-from api.common import Page, PageDep, QueryFlag
+from api.common import QueryFlag
 from api.db import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
 from api.problems import ProblemCode
@@ -28,25 +29,21 @@ UserById = Annotated[User, Depends(user_or_404)]
 records = Records(router, by_id=UserById, public=UserPublic, reader=Admin, writer=Admin)
 
 
-@router.get("", response_model=Page[UserPublic], summary="List user accounts")
-def list_users(
-    session: SessionDep,
-    _: Admin,
-    paging: PageDep,
-    role: Role | None = None,
-    is_active: QueryFlag | None = None,
-    staff_id: uuid.UUID | None = None,
-    q: Annotated[str | None, Query(max_length=254, description="Part of an email")] = None,
-) -> Page[User]:
-    """Every sign-in account, ordered by email."""
-    return service.list_(
-        session=session,
-        paging=paging,
-        role=role,
-        is_active=is_active,
-        staff_id=staff_id,
-        q=q,
-    )
+@dataclass
+class UserFilters:
+    role: Role | None = None
+    is_active: QueryFlag | None = None
+    staff_id: uuid.UUID | None = None
+    q: Annotated[str | None, Query(max_length=254, description="Part of an email")] = None
+
+
+records.list(
+    "list_users",
+    "List user accounts",
+    "Every sign-in account, ordered by email.",
+    call=service.list_,
+    filters=UserFilters,
+)
 
 
 @records.create("", summary="Create a user account", responses=CONFLICT)

@@ -5,6 +5,7 @@ domain: `router` (/consents), `participant_router` (/participants/{id}/consent-.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -13,7 +14,7 @@ from sqlmodel import Session
 from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
-from api.common import Day, Page, PageDep, QueryFlag, WriteOutcome
+from api.common import Day, QueryFlag, WriteOutcome
 from api.consents import checks, crm, publication_check, service
 from api.consents.models import (
     Consent,
@@ -82,32 +83,25 @@ records = Records(
 )
 
 
-@router.get("", response_model=Page[ConsentPublic], summary="List consents")
-def list_consents(
-    session: SessionDep,
-    _: Reader,
-    reach: ReachDep,
-    paging: PageDep,
-    participant_id: uuid.UUID | None = None,
-    kind: ConsentKind | None = None,
-    purpose: Annotated[Purpose | None, Query(description="Consents that name this purpose")] = None,
-    given_by: GivenBy | None = None,
+@dataclass
+class ConsentFilters:
+    participant_id: uuid.UUID | None = None
+    kind: ConsentKind | None = None
+    purpose: Annotated[Purpose | None, Query(description="Consents that name this purpose")] = None
+    given_by: GivenBy | None = None
     in_force: Annotated[
         QueryFlag | None, Query(description="Only those in force today (true) or not (false)")
-    ] = None,
-) -> Page[ConsentPublic]:
+    ] = None
+
+
+records.list(
+    "list_consents",
+    "List consents",
     """The consent history, withdrawn and expired records included, ordered by `given_on` then id. Staff see
-    the consents of the participants currently in their groups."""
-    return service.list_(
-        session=session,
-        reach=reach,
-        paging=paging,
-        participant_id=participant_id,
-        kind=kind,
-        purpose=purpose,
-        given_by=given_by,
-        in_force=in_force,
-    )
+    the consents of the participants currently in their groups.""",
+    call=service.list_,
+    filters=ConsentFilters,
+)
 
 
 @records.create(

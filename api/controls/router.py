@@ -64,11 +64,13 @@ def redacted_technology(session: Session, reach: Reach, technology: Technology) 
     return redactor(session, reach).answer(technology, TechnologyPublic, *TECHNOLOGY_TEXT)
 
 
-@controls_router.get("", response_model=Page[ControlPublic], summary="List the recurring controls")
-def list_controls(session: SessionDep, _: Reader, paging: PageDep) -> Page[Control]:
+controls.list(
+    "list_controls",
+    "List the recurring controls",
     """The controls, by code: each with the policy sentence it evidences, its owner, cadence and warning
-    window."""
-    return service.list_controls(session=session, paging=paging)
+    window.""",
+    call=service.list_controls,
+)
 
 
 controls.get(

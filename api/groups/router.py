@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -63,29 +64,22 @@ ASSESSMENT_TEXT = ("risks", "mitigations")
 REVIEW_TEXT = ("notes",)
 
 
-@router.get("", response_model=Page[GroupPublic], summary="List groups")
-def list_groups(
-    session: SessionDep,
-    _: Reader,
-    reach: ReachDep,
-    paging: PageDep,
-    platform: Platform | None = None,
-    status: GroupStatus | None = None,
-    visibility: Visibility | None = None,
-    project: Annotated[str | None, Query(max_length=200, description="The project, exactly")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Part of the group's name")] = None,
-) -> Page[GroupPublic]:
-    """Online groups, ordered by name. A member of staff sees only the groups they are currently in."""
-    return service.list_(
-        session=session,
-        reach=reach,
-        paging=paging,
-        platform=platform,
-        status=status,
-        visibility=visibility,
-        project=project,
-        q=q,
-    )
+@dataclass
+class GroupFilters:
+    platform: Platform | None = None
+    status: GroupStatus | None = None
+    visibility: Visibility | None = None
+    project: Annotated[str | None, Query(max_length=200, description="The project, exactly")] = None
+    q: Annotated[str | None, Query(max_length=200, description="Part of the group's name")] = None
+
+
+records.list(
+    "list_groups",
+    "List groups",
+    "Online groups, ordered by name. A member of staff sees only the groups they are currently in.",
+    call=service.list_,
+    filters=GroupFilters,
+)
 
 
 @records.create("", summary="Add a group", writer=Creator)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
@@ -72,34 +73,26 @@ def read(session: Session, reach: Reach, incident: Incident) -> IncidentPublic:
     return service.read(session=session, reach=reach, incident=incident)
 
 
-@router.get("", response_model=Page[IncidentPublic], summary="List incidents")
-def list_incidents(
-    session: SessionDep,
-    _: Reader,
-    reach: ReachDep,
-    paging: PageDep,
-    status: IncidentStatus | None = None,
-    category: Category | None = None,
-    severity: Severity | None = None,
-    group_id: uuid.UUID | None = None,
-    occurred_from: Day | None = None,
+@dataclass
+class IncidentFilters:
+    status: IncidentStatus | None = None
+    category: Category | None = None
+    severity: Severity | None = None
+    group_id: uuid.UUID | None = None
+    occurred_from: Day | None = None
     # The day after `occurred_to` bounds the search: the last representable day has none.
-    occurred_to: Annotated[date | None, Query(le=date(9999, 12, 30)), YYYY_MM_DD] = None,
-) -> Page[IncidentPublic]:
+    occurred_to: Annotated[date | None, Query(le=date(9999, 12, 30)), YYYY_MM_DD] = None
+
+
+records.list(
+    "list_incidents",
+    "List incidents",
     """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
     `occurred_to` are whole days of the organisation's calendar (`ORGANISATION_TIMEZONE`), both included.
-    Every incident returned is written to its view log."""
-    return service.list_(
-        session=session,
-        reach=reach,
-        paging=paging,
-        status=status,
-        category=category,
-        severity=severity,
-        group_id=group_id,
-        occurred_from=occurred_from,
-        occurred_to=occurred_to,
-    )
+    Every incident returned is written to its view log.""",
+    call=service.list_,
+    filters=IncidentFilters,
+)
 
 
 @records.create("", summary="Report an incident", responses=REPORTER_ONLY, writer=Reporter)

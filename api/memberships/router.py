@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep
 from api.auth.roles import Permission
-from api.common import Page, PageDep, QueryFlag
+from api.common import QueryFlag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.memberships import service
@@ -41,32 +42,25 @@ MembershipById = Annotated[Membership, Depends(membership_or_404)]
 records = Records(router, by_id=MembershipById, public=MembershipPublic, reader=Reader, writer=Writer)
 
 
-@router.get("", response_model=Page[MembershipPublic], summary="List memberships")
-def list_memberships(
-    session: SessionDep,
-    _: Reader,
-    reach: ReachDep,
-    paging: PageDep,
-    group_id: uuid.UUID | None = None,
-    staff_id: uuid.UUID | None = None,
-    participant_id: uuid.UUID | None = None,
-    current: Annotated[
-        QueryFlag | None, Query(description="Only in force today (true) or not (false)")
-    ] = None,
-    role: MemberRole | None = None,
-) -> Page[Membership]:
-    """Memberships the caller may read, by start date. Staff see those of the groups they are currently in.
-    Ended memberships stay listed with their `ended_on`."""
-    return service.list_(
-        session=session,
-        reach=reach,
-        paging=paging,
-        group_id=group_id,
-        staff_id=staff_id,
-        participant_id=participant_id,
-        current=current,
-        role=role,
+@dataclass
+class MembershipFilters:
+    group_id: uuid.UUID | None = None
+    staff_id: uuid.UUID | None = None
+    participant_id: uuid.UUID | None = None
+    current: Annotated[QueryFlag | None, Query(description="Only in force today (true) or not (false)")] = (
+        None
     )
+    role: MemberRole | None = None
+
+
+records.list(
+    "list_memberships",
+    "List memberships",
+    """Memberships the caller may read, by start date. Staff see those of the groups they are currently in.
+    Ended memberships stay listed with their `ended_on`.""",
+    call=service.list_,
+    filters=MembershipFilters,
+)
 
 
 @records.create("", summary="Add a member to a group", responses={**NOT_FOUND, **CONFLICT, **NOT_ADMIN})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from api.auth.principal import Principal, require
 from api.auth.reach import ReachDep, Record
 from api.auth.roles import Permission
-from api.common import Page, PageDep, QueryFlag, WriteOutcome
+from api.common import QueryFlag, WriteOutcome
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.participants import service
@@ -53,30 +54,24 @@ records = Records(
 )
 
 
-@router.get("", response_model=Page[ParticipantPublic], summary="List participants")
-def list_participants(
-    session: SessionDep,
-    _: Reader,
-    reach: ReachDep,
-    paging: PageDep,
+@dataclass
+class ParticipantFilters:
     current: Annotated[
         QueryFlag | None, Query(description="Only those taking part (true) or not (false)")
-    ] = None,
-    external_id: Annotated[str | None, Query(max_length=100, description="The CRM's id")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None,
-    group_id: Annotated[uuid.UUID | None, Query(description="Only current members of this group")] = None,
-) -> Page[Participant]:
+    ] = None
+    external_id: Annotated[str | None, Query(max_length=100, description="The CRM's id")] = None
+    q: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None
+    group_id: Annotated[uuid.UUID | None, Query(description="Only current members of this group")] = None
+
+
+records.list(
+    "list_participants",
+    "List participants",
     """The participants the caller may see, ordered by name. Staff see only the participants currently in
-    a group they are currently in. Participants who left stay listed with their `left_on`."""
-    return service.list_(
-        session=session,
-        reach=reach,
-        paging=paging,
-        current=current,
-        external_id=external_id,
-        q=q,
-        group_id=group_id,
-    )
+    a group they are currently in. Participants who left stay listed with their `left_on`.""",
+    call=service.list_,
+    filters=ParticipantFilters,
+)
 
 
 @records.create("", summary="Add a participant", responses=CONFLICT)

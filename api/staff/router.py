@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from api.auth.principal import Principal, require
 from api.auth.reach import Record
 from api.auth.roles import Permission
-from api.common import Page, PageDep, QueryFlag, WriteOutcome
+from api.common import QueryFlag, WriteOutcome
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
 from api.problems import ProblemCode
@@ -42,27 +43,22 @@ records = Records(
 LAST_COORDINATOR = conflict(ProblemCode.last_coordinator)
 
 
-@router.get("", response_model=Page[StaffPublic], summary="List staff")
-def list_staff(
-    session: SessionDep,
-    _: Reader,
-    paging: PageDep,
-    current: Annotated[QueryFlag | None, Query(description="Only current (true) or departed (false)")] = None,
-    employment_type: EmploymentType | None = None,
-    is_esafety_coordinator: QueryFlag | None = None,
-    external_id: Annotated[str | None, Query(max_length=100)] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None,
-) -> Page[Staff]:
-    """The staff directory, ordered by name. Departed staff stay listed with their `left_on`."""
-    return service.list_(
-        session=session,
-        paging=paging,
-        current=current,
-        employment_type=employment_type,
-        is_esafety_coordinator=is_esafety_coordinator,
-        external_id=external_id,
-        q=q,
-    )
+@dataclass
+class StaffFilters:
+    current: Annotated[QueryFlag | None, Query(description="Only current (true) or departed (false)")] = None
+    employment_type: EmploymentType | None = None
+    is_esafety_coordinator: QueryFlag | None = None
+    external_id: Annotated[str | None, Query(max_length=100)] = None
+    q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None
+
+
+records.list(
+    "list_staff",
+    "List staff",
+    "The staff directory, ordered by name. Departed staff stay listed with their `left_on`.",
+    call=service.list_,
+    filters=StaffFilters,
+)
 
 
 @records.create("", summary="Add staff", responses=CONFLICT)

@@ -34,10 +34,12 @@ WebhookById = Annotated[WebhookEndpoint, Depends(webhook_or_404)]
 records = Records(router, by_id=WebhookById, public=WebhookPublic, reader=Admin, writer=Admin)
 
 
-@router.get("", response_model=Page[WebhookPublic], summary="List webhooks")
-def list_webhooks(session: SessionDep, _: Admin, paging: PageDep) -> Page[WebhookEndpoint]:
-    """Registered endpoints, newest first, disabled ones included."""
-    return service.list_(session=session, paging=paging)
+records.list(
+    "list_webhooks",
+    "List webhooks",
+    "Registered endpoints, newest first, disabled ones included.",
+    call=service.list_,
+)
 
 
 @router.post(
