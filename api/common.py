@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Query, Request
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -324,22 +324,6 @@ class WriteReceipt(BaseModel):
     id: uuid.UUID = Field(description="The record's id")
     version: int = Field(description="The record's version after the write (send it back in If-Match)")
     status: WriteOutcome = Field(description="What the write did to the record")
-
-
-def created_responses(model: Any) -> dict[int | str, dict[str, Any]]:
-    """The declared 201 of a route that answers 200 when it changes a record and 201 when it makes one
-    (a push by external id), with its `Location` header."""
-    location = {
-        "description": "The new record's own URL, as a path on this service (RFC 9110 section 10.2.2)",
-        "schema": {"type": "string"},
-    }
-    return {201: {"model": model, "description": "Created", "headers": {"Location": location}}}
-
-
-def set_location(response: Response, request: Request, route: str, **path_params: str) -> None:
-    """`Location` of a 201: the path of the new record's `route` (a route's function name), after the
-    server's root path; a path, never an absolute URL, so it never names the Host the request claimed."""
-    response.headers["Location"] = request.url_for(route, **path_params).path
 
 
 class PageParams(BaseModel):

@@ -315,7 +315,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             # Starlette names only the first route that matched the path; RFC 9110 asks for every method
             # the resource supports, and FastAPI serves each method of a path as a separate route.
-            allowed = _allowed_methods(request.app.routes, request.url.path)
+            allowed = allowed_methods(request.app.routes, request.url.path)
             headers = {**(headers or {}), "Allow": ", ".join(sorted(allowed))}
         code = GENERIC.get(exc.status_code, ProblemCode.http_error)
         return problem_response(
@@ -328,11 +328,12 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def _allowed_methods(routes: Iterable[Any], path: str) -> set[str]:
+def allowed_methods(routes: Iterable[Any], path: str) -> set[str]:
+    """The methods some route among `routes` (an app's, included routers walked) answers at `path`."""
     methods: set[str] = set()
     for route in routes:
         if hasattr(route, "effective_candidates"):  # FastAPI >= 0.16x keeps included routers nested
-            methods |= _allowed_methods(route.effective_candidates(), path)
+            methods |= allowed_methods(route.effective_candidates(), path)
         elif getattr(route, "methods", None) and (regex := getattr(route, "path_regex", None)) is not None:
             methods |= set(route.methods) if regex.match(path) else set()
     return methods
@@ -366,4 +367,7 @@ def conflict(*codes: ProblemCode) -> Responses:
 
 
 CONFLICT: Responses = conflict()
-PRECONDITION: Responses = {412: problem("The record changed since it was read (If-Match)")}
+PRECONDITION: Responses = {
+    412: problem("The record changed since it was read (If-Match)"),
+    428: problem("This API key changes records only with If-Match, and none was sent"),
+}

@@ -28,6 +28,7 @@ from api.problems import declare_problem_codes
 from api.request_context import Observer, RequestContext
 from api.router import api_router, describe_parameters, order_examples
 from api.security_headers import SecurityHeaders
+from api.standard_headers import StandardHeaders, declare_standard_headers
 
 DESCRIPTION = """
 Keeps an organisation's e-safety policy for the children and young people it works with: staff,
@@ -93,6 +94,7 @@ def declare_idempotency_key(app: FastAPI) -> None:
         declare_problem_codes(schema, idempotent_prefix=IDEMPOTENCY_PREFIX)
         describe_parameters(schema)
         order_examples(schema)
+        declare_standard_headers(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -145,6 +147,8 @@ def create_app() -> FastAPI:
     app.include_router(dashboard_router)
     # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.
     app.add_middleware(IdempotencyMiddleware, identify=request_owner)
+    # Outside it, so a replayed 201 carries its Location as the first answer did.
+    app.add_middleware(StandardHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it is the outermost: it sees a database error raised by any middleware inside it.
     app.add_middleware(DatabaseErrors)

@@ -14,6 +14,7 @@ from api.db import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
 from api.preconditions import IfMatch, set_etag
 from api.problems import ProblemCode
+from api.records import Records, Write
 
 router = APIRouter()
 
@@ -25,6 +26,7 @@ def api_key_or_404(key_id: uuid.UUID, session: SessionDep) -> ApiKey:
 
 
 ApiKeyById = Annotated[ApiKey, Depends(api_key_or_404)]
+records = Records(router, by_id=ApiKeyById, public=ApiKeyPublic, reader=Admin, writer=Admin)
 
 EXPIRED = conflict(ProblemCode.api_key_expired)
 
@@ -60,38 +62,30 @@ def create_api_key(
     return ApiKeyCreated.model_validate(key, update={"key": secret})
 
 
-@router.post(
+@records.change(
+    "post",
     "/{key_id}/revoke",
-    response_model=ApiKeyPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Revoke an API key",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
-def revoke_api_key(
-    session: SessionDep, caller: Admin, key: ApiKeyById, expected_version: IfMatch, response: Response
-) -> ApiKey:
+def revoke_api_key(write: Write, key: ApiKey) -> ApiKey:
     """Stop a key working at once (401 on its next use). Revoking a revoked key is a 409; a stale If-Match
     (the key's ETag, from its creation or the list) is a 412."""
-    key = service.revoke(session=session, caller=caller, key=key, expected_version=expected_version)
-    set_etag(response, key.version)
-    return key
+    return write.call(service.revoke, key=key)
 
 
-@router.post(
+@records.change(
+    "post",
     "/{key_id}/confirm",
-    response_model=ApiKeyPublic,
-    responses={**NOT_FOUND, **EXPIRED, **PRECONDITION},
     summary="Confirm an API key for the organisation",
+    responses={**NOT_FOUND, **EXPIRED, **PRECONDITION},
 )
-def confirm_api_key(
-    session: SessionDep, caller: Admin, key: ApiKeyById, expected_version: IfMatch, response: Response
-) -> ApiKey:
+def confirm_api_key(write: Write, key: ApiKey) -> ApiKey:
     """A key stops working (401 `api_key_unconfirmed`) when the person answerable for it, its creator or
     whoever last confirmed or rotated it, is disabled or leaves. Confirming it says the organisation still
     wants it: it works again, and you become answerable for it. A revoked key is a 409, and so is an expired
     one (`api_key_expired`: rotate it with a new `expires_at` instead)."""
-    key = service.confirm(session=session, caller=caller, key=key, expected_version=expected_version)
-    set_etag(response, key.version)
-    return key
+    return write.call(service.confirm, key=key)
 
 
 @router.post(

@@ -54,6 +54,7 @@ def create(*, session: Session, caller: Principal, data: ApiKeyCreate) -> tuple[
         scopes=sorted(set(data.scopes)),
         created_by_id=caller.id if caller.kind == "user" else None,
         expires_at=data.expires_at,
+        require_if_match=data.require_if_match,
     )
     return crud.save(session, key, actor=caller, action="api_key.create"), secret
 

@@ -116,6 +116,14 @@ class ApiKey(Timestamped, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     confirmed_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    require_if_match: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+
+
+# Issue 18: an integrator may ask that its key never overwrite a change it has not seen.
+REQUIRE_IF_MATCH = (
+    "Refuse this key's changes to an existing record (a PATCH, a POST that changes or ends one) sent without "
+    "If-Match: 428 `precondition_required`, so it never overwrites a change it has not read"
+)
 
 
 class ApiKeyCreate(SQLModel):
@@ -130,6 +138,7 @@ class ApiKeyCreate(SQLModel):
     expires_at: AwareDatetime | None = Field(
         default=None, description="When the key stops working by itself (a timestamp with its offset)"
     )
+    require_if_match: Flag = Field(default=False, description=REQUIRE_IF_MATCH)
 
 
 class ApiKeyRotate(SQLModel):
@@ -163,6 +172,7 @@ class ApiKeyPublic(SQLModel):
     revoked_at: datetime | None
     """When it was revoked (UTC, ISO 8601); null while not revoked."""
     last_used_at: datetime | None = Field(description="Recorded to the minute")
+    require_if_match: bool = Field(description=REQUIRE_IF_MATCH)
     created_at: datetime
     """When it was created (UTC, ISO 8601)."""
 

@@ -40,6 +40,8 @@ class Principal:
     label: str
     staff_id: uuid.UUID | None = None
     permissions: frozenset[Permission] = field(default_factory=frozenset)
+    # An API key created with `require_if_match`: api/preconditions.py refuses its changes without If-Match.
+    require_if_match: bool = False
 
 
 def hash_api_key(key: str) -> str:
@@ -83,6 +85,7 @@ def _api_key_principal(row: ApiKey) -> Principal:
         role=Role.integration,
         label=f"api key {row.name}",
         permissions=permissions_for(Role.integration, scopes),
+        require_if_match=row.require_if_match,
     )
 
 

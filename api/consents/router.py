@@ -5,15 +5,16 @@ domain: `router` (/consents), `participant_router` (/participants/{id}/consent-.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
-from api.common import Day, Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt
+from api.common import Day, QueryFlag, WriteOutcome
 from api.consents import checks, crm, publication_check, service
 from api.consents.models import (
     Consent,
@@ -36,8 +37,8 @@ from api.consents.publication_models import (
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
 from api.participants.models import Participant
-from api.preconditions import IfMatch, set_etag
 from api.problems import ProblemCode
+from api.records import Records, Write
 
 router = APIRouter()
 participant_router = APIRouter()
@@ -65,96 +66,73 @@ def participant_or_404(participant_id: uuid.UUID, session: SessionDep, reach: Re
 ConsentById = Annotated[Consent, Depends(consent_or_404)]
 ConsentToWrite = Annotated[Consent, Depends(consent_to_write_or_404)]
 ParticipantById = Annotated[Participant, Depends(participant_or_404)]
-# A caller who may record consents but not read them (a `sync:write` key) gets a receipt, not the record.
-Written = ConsentPublic | WriteReceipt
 
 
-def _answer(
-    session: Session, reach: Reach, consent: Consent, outcome: WriteOutcome
-) -> ConsentPublic | WriteReceipt:
-    if not reach.reads(Record.consent):
-        return WriteReceipt(id=consent.id, version=consent.version, status=outcome)
-    return _public(session, consent)
-
-
-def _public(session: SessionDep, consent: Consent) -> ConsentPublic:
+def _public(session: Session, _: Reach, consent: Consent) -> ConsentPublic:
     return service.publics(session=session, consents=[consent])[0]
 
 
-@router.get("", response_model=Page[ConsentPublic], summary="List consents")
-def list_consents(
-    session: SessionDep,
-    _: Reader,
-    reach: ReachDep,
-    paging: PageDep,
-    participant_id: Annotated[
-        uuid.UUID | None, Query(description="Only this young person's consents")
-    ] = None,
-    kind: Annotated[ConsentKind | None, Query(description="Only consents of this kind")] = None,
-    purpose: Annotated[Purpose | None, Query(description="Consents that name this purpose")] = None,
+# A caller who may record consents but not read them (a `sync:write` key) gets a receipt, not the record.
+records = Records(
+    router,
+    by_id=ConsentById,
+    to_write=ConsentToWrite,
+    public=ConsentPublic,
+    reader=Reader,
+    writer=Writer,
+    receipts=Record.consent,
+    present=_public,
+)
+
+
+@dataclass
+class ConsentFilters:
+    participant_id: Annotated[uuid.UUID | None, Query(description="Only this young person's consents")] = None
+    kind: Annotated[ConsentKind | None, Query(description="Only consents of this kind")] = None
+    purpose: Annotated[Purpose | None, Query(description="Consents that name this purpose")] = None
     given_by: Annotated[
         GivenBy | None, Query(description="Only consents given by the young person or by a parent or carer")
-    ] = None,
+    ] = None
     in_force: Annotated[
         QueryFlag | None, Query(description="Only those in force today (true) or not (false)")
-    ] = None,
-) -> Page[ConsentPublic]:
+    ] = None
+
+
+records.list(
+    "list_consents",
+    "List consents",
     """The consent history, withdrawn and expired records included, ordered by `given_on` then id. Staff see
-    the consents of the participants currently in their groups."""
-    return service.list_(
-        session=session,
-        reach=reach,
-        paging=paging,
-        participant_id=participant_id,
-        kind=kind,
-        purpose=purpose,
-        given_by=given_by,
-        in_force=in_force,
-    )
-
-
-@router.post(
-    "",
-    response_model=Written,
-    status_code=status.HTTP_201_CREATED,
-    responses={**NOT_FOUND, **conflict(ProblemCode.consent_already_recorded)},
-    summary="Record a consent",
+    the consents of the participants currently in their groups.""",
+    call=service.list_,
+    filters=ConsentFilters,
 )
-def create_consent(
-    session: SessionDep, _: Writer, reach: ReachDep, data: ConsentCreate, response: Response
-) -> ConsentPublic | WriteReceipt:
+
+
+@records.create(
+    "", summary="Record a consent", responses={**NOT_FOUND, **conflict(ProblemCode.consent_already_recorded)}
+)
+def create_consent(write: Write, data: ConsentCreate) -> Consent:
     """Record a consent with its purposes, who gave it and the evidence. Records are never edited: a change
     of mind is a withdrawal or a new record. Duplicate purposes are merged; image_use needs at least one.
     The same form is recorded once: a consent with the same participant, kind, an overlapping purpose and the
     same `evidence_ref` (or the same `given_on` and `given_by_name`) as one in force is a 409
     `consent_already_recorded` whose detail (and `existing_id`) names the consent already recorded, to a
     caller who may read consents."""
-    with reach.blind(Record.consent):
-        consent = service.create(session=session, reach=reach, data=data)
-    set_etag(response, consent.version)
-    return _answer(session, reach, consent, "created")
+    return write.call(service.create, data=data)
 
 
-@router.put(
+@records.upsert(
     "/by-external-id/{external_id}",
-    response_model=Written,
+    summary="Record or withdraw a consent by the CRM's id",
     responses={
-        201: {"model": Written, "description": "Created"},
         **NOT_FOUND,
         **conflict(ProblemCode.consent_is_append_only, ProblemCode.consent_already_recorded),
         **PRECONDITION,
     },
-    summary="Record or withdraw a consent by the CRM's id",
 )
 def upsert_consent_by_external_id(
-    session: SessionDep,
-    _: Writer,
-    reach: ReachDep,
-    external_id: Annotated[str, Path(min_length=1, max_length=100)],
-    data: ConsentUpsert,
-    expected_version: IfMatch,
-    response: Response,
-) -> ConsentPublic | WriteReceipt:
+    write: Write, external_id: str, data: ConsentUpsert
+) -> tuple[Consent, WriteOutcome]:
     """The CRM's push of a full consent record, matched on `external_id`: recorded (201), unchanged (200), or
     withdrawn (200) when the push adds a `withdrawn_on` and otherwise matches. Consents are append-only: any
     other difference from the recorded consent is a 409 `consent_is_append_only` naming the fields; push a
@@ -163,57 +141,30 @@ def upsert_consent_by_external_id(
     since you read it. A new record of a form already recorded and in force (see `POST /consents`) is a 409
     `consent_already_recorded`; a withdrawal that leaves a use allowed by another consent lists it in
     `still_allowed_by`."""
-    with reach.blind(Record.consent):
-        consent, outcome = crm.upsert_by_external_id(
-            session=session,
-            reach=reach,
-            external_id=external_id,
-            data=data,
-            expected_version=expected_version,
-        )
-    response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
-    set_etag(response, consent.version)
-    return _answer(session, reach, consent, outcome)
+    return write.call(crm.upsert_by_external_id, external_id=external_id, data=data)
 
 
-@router.get("/{consent_id}", response_model=ConsentPublic, responses=NOT_FOUND, summary="Get a consent")
-def get_consent(session: SessionDep, _: Reader, consent: ConsentById, response: Response) -> ConsentPublic:
+records.get(
+    "/{consent_id}",
+    "get_consent",
+    "Get a consent",
     """One consent record, with whether it is in force today and whether it is due for reconfirmation.
-    The ETag header is the version to send back in If-Match."""
-    set_etag(response, consent.version)
-    return _public(session, consent)
-
-
-@router.post(
-    "/{consent_id}/withdraw",
-    response_model=Written,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
-    summary="Withdraw a consent",
+    The ETag header is the version to send back in If-Match.""",
 )
-def withdraw_consent(
-    session: SessionDep,
-    _: Writer,
-    reach: ReachDep,
-    consent: ConsentToWrite,
-    data: ConsentWithdraw,
-    expected_version: IfMatch,
-    response: Response,
-) -> ConsentPublic | WriteReceipt:
+
+
+@records.change(
+    "post",
+    "/{consent_id}/withdraw",
+    summary="Withdraw a consent",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+def withdraw_consent(write: Write, consent: Consent, data: ConsentWithdraw) -> Consent:
     """Withdraw a consent from `withdrawn_on` (no use on that day or after). Not before it was given (422),
     not in the future (422), and only once (409); a stale If-Match is a 412. The record is kept. The answer's
     `still_allowed_by` lists the uses this consent covered that another consent still allows: the withdrawal
     has not stopped those."""
-    with reach.blind(Record.consent):
-        withdrawn = service.withdraw(
-            session=session,
-            reach=reach,
-            consent=consent,
-            withdrawn_on=data.withdrawn_on,
-            reason=data.reason,
-            expected_version=expected_version,
-        )
-    set_etag(response, withdrawn.version)
-    return _answer(session, reach, withdrawn, "updated")
+    return write.call(service.withdraw, consent=consent, withdrawn_on=data.withdrawn_on, reason=data.reason)
 
 
 @participant_router.get(

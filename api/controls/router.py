@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, status
+from sqlmodel import Session
 
 from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep
+from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
 from api.common import Page, PageDep
-from api.consents.redaction import RedactorDep
+from api.consents.redaction import RedactorDep, redactor
 from api.controls import service
 from api.controls.models import (
     AssessmentCreate,
@@ -28,7 +29,7 @@ from api.controls.models import (
 )
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
-from api.preconditions import IfMatch, set_etag
+from api.records import Records, Write
 
 controls_router = APIRouter()
 technologies_router = APIRouter()
@@ -53,44 +54,41 @@ TECHNOLOGY_TEXT = ("purpose",)
 
 ControlById = Annotated[Control, Depends(control_or_404)]
 TechnologyById = Annotated[Technology, Depends(technology_or_404)]
-
-
-@controls_router.get("", response_model=Page[ControlPublic], summary="List the recurring controls")
-def list_controls(session: SessionDep, _: Reader, paging: PageDep) -> Page[Control]:
-    """The controls, by code: each with the policy sentence it evidences, its owner, cadence and warning
-    window."""
-    return service.list_controls(session=session, paging=paging)
-
-
-@controls_router.get("/{control_id}", response_model=ControlPublic, responses=NOT_FOUND, summary="A control")
-def get_control(_: Reader, control: ControlById, response: Response) -> Control:
-    """One control of the register. The ETag header is the version to send back in If-Match."""
-    set_etag(response, control.version)
-    return control
-
-
-@controls_router.patch(
-    "/{control_id}",
-    response_model=ControlPublic,
-    responses={**NOT_FOUND, **PRECONDITION},
-    summary="Change a control",
+controls = Records(controls_router, by_id=ControlById, public=ControlPublic, reader=Reader, writer=Admin)
+technologies = Records(
+    technologies_router, by_id=TechnologyById, public=TechnologyPublic, reader=Reader, writer=Admin
 )
-def update_control(
-    session: SessionDep,
-    caller: Admin,
-    control: ControlById,
-    data: ControlUpdate,
-    expected_version: IfMatch,
-    response: Response,
-) -> Control:
+
+
+def redacted_technology(session: Session, reach: Reach, technology: Technology) -> TechnologyPublic:
+    return redactor(session, reach).answer(technology, TechnologyPublic, *TECHNOLOGY_TEXT)
+
+
+controls.list(
+    "list_controls",
+    "List the recurring controls",
+    """The controls, by code: each with the policy sentence it evidences, its owner, cadence and warning
+    window.""",
+    call=service.list_controls,
+)
+
+
+controls.get(
+    "/{control_id}",
+    "get_control",
+    "A control",
+    "One control of the register. The ETag header is the version to send back in If-Match.",
+)
+
+
+@controls.change(
+    "patch", "/{control_id}", summary="Change a control", responses={**NOT_FOUND, **PRECONDITION}
+)
+def update_control(write: Write, control: Control, data: ControlUpdate) -> Control:
     """Change the owner (a current member of staff), the cadence (days between checks) or the warning
     window (days before the due date that count as due soon). Audited; send If-Match to refuse the change
     (412) if it changed since you read it."""
-    control = service.update_control(
-        session=session, caller=caller, control=control, data=data, expected_version=expected_version
-    )
-    set_etag(response, control.version)
-    return control
+    return write.call(service.update_control, control=control, data=data)
 
 
 @controls_router.get(
@@ -152,41 +150,28 @@ def create_technology(session: SessionDep, caller: Admin, data: TechnologyCreate
     return service.create_technology(session=session, caller=caller, data=data)
 
 
-@technologies_router.get(
-    "/{technology_id}", response_model=TechnologyPublic, responses=NOT_FOUND, summary="A technology"
-)
-def get_technology(
-    _: Reader, redact: RedactorDep, technology: TechnologyById, response: Response
-) -> TechnologyPublic:
-    """One technology of the register (its `purpose` redacted as in the list). The ETag header is the
-    version to send back in If-Match."""
-    set_etag(response, technology.version)
-    return redact.answer(technology, TechnologyPublic, *TECHNOLOGY_TEXT)
-
-
-@technologies_router.patch(
+technologies.get(
     "/{technology_id}",
-    response_model=TechnologyPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
-    summary="Change or end a technology",
+    "get_technology",
+    "A technology",
+    """One technology of the register (its `purpose` redacted as in the list). The ETag header is the
+    version to send back in If-Match.""",
+    present=redacted_technology,
 )
-def update_technology(
-    session: SessionDep,
-    caller: Admin,
-    technology: TechnologyById,
-    data: TechnologyUpdate,
-    expected_version: IfMatch,
-    response: Response,
-) -> Technology:
+
+
+@technologies.change(
+    "patch",
+    "/{technology_id}",
+    summary="Change or end a technology",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+def update_technology(write: Write, technology: Technology, data: TechnologyUpdate) -> Technology:
     """Change the fields sent: name (unique, ignoring case and Unicode form: 409 naming `name`), purpose,
     `first_used_on` (earlier only, once set) or `retired_on` (the day it stopped being used: records end,
     they are not deleted). Audited; send If-Match to refuse the change (412) if it changed since you read
     it."""
-    technology = service.update_technology(
-        session=session, caller=caller, technology=technology, data=data, expected_version=expected_version
-    )
-    set_etag(response, technology.version)
-    return technology
+    return write.call(service.update_technology, technology=technology, data=data)
 
 
 @technologies_router.get(

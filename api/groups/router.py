@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi import status as http_status
+from sqlmodel import Session
 
 from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep
+from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
 from api.common import Page, PageDep
 from api.consents.redaction import RedactorDep
@@ -28,7 +30,8 @@ from api.groups.models import (
     RiskAssessmentPublic,
     Visibility,
 )
-from api.preconditions import IfMatch, set_etag
+from api.preconditions import set_etag
+from api.records import Records, Write
 
 router = APIRouter()
 
@@ -49,107 +52,73 @@ def group_or_404(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> G
 
 GroupById = Annotated[Group, Depends(group_or_404)]
 
+
+def public(session: Session, _: Reach, group: Group) -> GroupPublic:
+    return service.public(session=session, group=group)
+
+
+records = Records(router, by_id=GroupById, public=GroupPublic, reader=Reader, writer=Writer, present=public)
+
 # The free text staff write here, answered through the redactor (api/consents/redaction.py).
 ASSESSMENT_TEXT = ("risks", "mitigations")
 REVIEW_TEXT = ("notes",)
 
 
-@router.get("", response_model=Page[GroupPublic], summary="List groups")
-def list_groups(
-    session: SessionDep,
-    _: Reader,
-    reach: ReachDep,
-    paging: PageDep,
-    platform: Annotated[Platform | None, Query(description="Only groups on this platform")] = None,
-    status: Annotated[GroupStatus | None, Query(description="Only active or only archived groups")] = None,
-    visibility: Annotated[
-        Visibility | None, Query(description="Only groups with this privacy setting")
-    ] = None,
-    project: Annotated[str | None, Query(max_length=200, description="The project, exactly")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Part of the group's name")] = None,
-) -> Page[GroupPublic]:
-    """Online groups, ordered by name. A member of staff sees only the groups they are currently in."""
-    return service.list_(
-        session=session,
-        reach=reach,
-        paging=paging,
-        platform=platform,
-        status=status,
-        visibility=visibility,
-        project=project,
-        q=q,
+@dataclass
+class GroupFilters:
+    platform: Annotated[Platform | None, Query(description="Only groups on this platform")] = None
+    status: Annotated[GroupStatus | None, Query(description="Only active or only archived groups")] = None
+    visibility: Annotated[Visibility | None, Query(description="Only groups with this privacy setting")] = (
+        None
     )
+    project: Annotated[str | None, Query(max_length=200, description="The project, exactly")] = None
+    q: Annotated[str | None, Query(max_length=200, description="Part of the group's name")] = None
 
 
-@router.post("", response_model=GroupPublic, status_code=http_status.HTTP_201_CREATED, summary="Add a group")
-def create_group(
-    session: SessionDep, _: Creator, reach: ReachDep, data: GroupCreate, response: Response
-) -> GroupPublic:
+records.list(
+    "list_groups",
+    "List groups",
+    "Online groups, ordered by name. A member of staff sees only the groups they are currently in.",
+    call=service.list_,
+    filters=GroupFilters,
+)
+
+
+@records.create("", summary="Add a group", writer=Creator)
+def create_group(write: Write, data: GroupCreate) -> Group:
     """Add an online group. A member of staff who adds one becomes its admin from its `started_on`;
     a coordinator does not become a member."""
-    group = service.create(session=session, reach=reach, data=data)
-    set_etag(response, group.version)
-    return service.public(session=session, group=group)
+    return write.call(service.create, data=data)
 
 
-@router.get("/{group_id}", response_model=GroupPublic, responses=NOT_FOUND, summary="Get a group")
-def get_group(session: SessionDep, _: Reader, group: GroupById, response: Response) -> GroupPublic:
-    """One group, with its current member count. 404 for a group outside a member of staff's groups.
-    The ETag header is the version to send back in If-Match."""
-    set_etag(response, group.version)
-    return service.public(session=session, group=group)
-
-
-@router.patch(
+records.get(
     "/{group_id}",
-    response_model=GroupPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
-    summary="Update a group",
+    "get_group",
+    "Get a group",
+    """One group, with its current member count. 404 for a group outside a member of staff's groups.
+    The ETag header is the version to send back in If-Match.""",
 )
-def update_group(
-    session: SessionDep,
-    _: Writer,
-    reach: ReachDep,
-    group: GroupById,
-    data: GroupUpdate,
-    expected_version: IfMatch,
-    response: Response,
-) -> GroupPublic:
+
+
+@records.change(
+    "patch", "/{group_id}", summary="Update a group", responses={**NOT_FOUND, **CONFLICT, **PRECONDITION}
+)
+def update_group(write: Write, group: Group, data: GroupUpdate) -> Group:
     """Change the fields sent; the age range is checked on the result. An archived group cannot be
     changed (409). Send If-Match to refuse the change (412) if the group changed since you read it."""
-    group = service.update(
-        session=session, reach=reach, group=group, data=data, expected_version=expected_version
-    )
-    set_etag(response, group.version)
-    return service.public(session=session, group=group)
+    return write.call(service.update, group=group, data=data)
 
 
-@router.post(
+@records.change(
+    "post",
     "/{group_id}/archive",
-    response_model=GroupPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Archive a group",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
-def archive_group(
-    session: SessionDep,
-    _: Writer,
-    reach: ReachDep,
-    group: GroupById,
-    data: GroupArchive,
-    expected_version: IfMatch,
-    response: Response,
-) -> GroupPublic:
+def archive_group(write: Write, group: Group, data: GroupArchive) -> Group:
     """Archive the group from `archived_on` and end every current membership on that day (reason
     "group archived"). Nothing is deleted; archiving twice is 409; a stale If-Match is 412."""
-    group = service.archive(
-        session=session,
-        reach=reach,
-        group=group,
-        archived_on=data.archived_on,
-        expected_version=expected_version,
-    )
-    set_etag(response, group.version)
-    return service.public(session=session, group=group)
+    return write.call(service.archive, group=group, archived_on=data.archived_on)
 
 
 @router.get(

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 from fastapi import status as http
+from sqlmodel import Session
 
 from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep
+from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
 from api.common import YYYY_MM_DD, Day, Page, PageDep
 from api.deps import SessionDep
@@ -37,8 +39,8 @@ from api.incidents.models import (
     TransitionCreate,
 )
 from api.incidents.statistics import IncidentStats
-from api.preconditions import IfMatch, set_etag
 from api.problems import ProblemCode
+from api.records import Records, Write
 
 router = APIRouter()
 
@@ -64,25 +66,26 @@ def incident_or_404(incident_id: uuid.UUID, session: SessionDep, reach: ReachDep
 
 
 IncidentById = Annotated[Incident, Depends(incident_or_404)]
+records = Records(router, by_id=IncidentById, public=IncidentPublic, reader=Reader, writer=Manager)
 
 
-@router.get("", response_model=Page[IncidentPublic], summary="List incidents")
-def list_incidents(
-    session: SessionDep,
-    _: Reader,
-    reach: ReachDep,
-    paging: PageDep,
-    status: Annotated[IncidentStatus | None, Query(description="Only incidents with this status")] = None,
-    category: Annotated[Category | None, Query(description="Only incidents of this category")] = None,
-    severity: Annotated[Severity | None, Query(description="Only incidents of this severity")] = None,
-    group_id: Annotated[uuid.UUID | None, Query(description="Only incidents in this group")] = None,
+def read(session: Session, reach: Reach, incident: Incident) -> IncidentPublic:
+    return service.read(session=session, reach=reach, incident=incident)
+
+
+@dataclass
+class IncidentFilters:
+    status: Annotated[IncidentStatus | None, Query(description="Only incidents with this status")] = None
+    category: Annotated[Category | None, Query(description="Only incidents of this category")] = None
+    severity: Annotated[Severity | None, Query(description="Only incidents of this severity")] = None
+    group_id: Annotated[uuid.UUID | None, Query(description="Only incidents in this group")] = None
     occurred_from: Annotated[
         Day | None,
         Query(
             description="Only incidents that occurred on or after this day (the organisation's calendar day, "
             "inclusive)"
         ),
-    ] = None,
+    ] = None
     # The day after `occurred_to` bounds the search: the last representable day has none.
     occurred_to: Annotated[
         date | None,
@@ -92,40 +95,26 @@ def list_incidents(
             "day, inclusive)",
         ),
         YYYY_MM_DD,
-    ] = None,
-) -> Page[IncidentPublic]:
+    ] = None
+
+
+records.list(
+    "list_incidents",
+    "List incidents",
     """Incidents newest first. Coordinators see all; staff only those they reported. `occurred_from` and
     `occurred_to` are whole days of the organisation's calendar (`ORGANISATION_TIMEZONE`), both included.
-    Every incident returned is written to its view log."""
-    return service.list_(
-        session=session,
-        reach=reach,
-        paging=paging,
-        status=status,
-        category=category,
-        severity=severity,
-        group_id=group_id,
-        occurred_from=occurred_from,
-        occurred_to=occurred_to,
-    )
-
-
-@router.post(
-    "",
-    response_model=IncidentPublic,
-    status_code=http.HTTP_201_CREATED,
-    responses=REPORTER_ONLY,
-    summary="Report an incident",
+    Every incident returned is written to its view log.""",
+    call=service.list_,
+    filters=IncidentFilters,
 )
-def report_incident(
-    session: SessionDep, _: Reporter, reach: ReachDep, data: IncidentCreate, response: Response
-) -> IncidentPublic:
+
+
+@records.create("", summary="Report an incident", responses=REPORTER_ONLY, writer=Reporter)
+def report_incident(write: Write, data: IncidentCreate) -> IncidentPublic:
     """Report an incident; it starts `reported`. `reported_by_id` defaults to the caller (a coordinator may
     name another member of staff). Involved participants and staff, the group and the rule ids are checked
     (422 naming the field and index)."""
-    incident = service.create(session=session, reach=reach, data=data)
-    set_etag(response, incident.version)
-    return incident
+    return write.call(service.create, data=data)
 
 
 # Declared before /{incident_id}, which would otherwise take "stats" for an id.
@@ -138,68 +127,40 @@ def get_incident_stats(session: SessionDep, _: StatsReader) -> IncidentStats:
     return statistics.stats(session=session)
 
 
-@router.get("/{incident_id}", response_model=IncidentPublic, responses=NOT_FOUND, summary="Get an incident")
-def get_incident(
-    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, response: Response
-) -> IncidentPublic:
-    """One incident. The read is written to its view log. The ETag header is the version to send back in
-    If-Match."""
-    public = service.read(session=session, reach=reach, incident=incident)
-    set_etag(response, public.version)
-    return public
-
-
-@router.patch(
+records.get(
     "/{incident_id}",
-    response_model=IncidentPublic,
-    responses={**NOT_FOUND, **PRECONDITION},
-    summary="Update an incident",
+    "get_incident",
+    "Get an incident",
+    """One incident. The read is written to its view log. The ETag header is the version to send back in
+    If-Match.""",
+    present=read,
 )
-def update_incident(
-    session: SessionDep,
-    _: Manager,
-    reach: ReachDep,
-    incident: IncidentById,
-    data: IncidentUpdate,
-    expected_version: IfMatch,
-    response: Response,
-) -> IncidentPublic:
+
+
+@records.change(
+    "patch", "/{incident_id}", summary="Update an incident", responses={**NOT_FOUND, **PRECONDITION}
+)
+def update_incident(write: Write, incident: Incident, data: IncidentUpdate) -> IncidentPublic:
     """Correct the headline: category, severity, group, summary or rule ids, always with a `reason` (422
     naming `reason` without one). Each correction that changes something appears on the incident's timeline
     (`kind: correction`) with the fields before and after (the summary only as `"changed"` for a caller who
     does not manage incidents), and in the audit log (free text as changed). The status changes only
     through a transition, and the original `details` never change (add an entry instead). A stale If-Match
     is a 412."""
-    public = service.update(
-        session=session, reach=reach, incident=incident, data=data, expected_version=expected_version
-    )
-    set_etag(response, public.version)
-    return public
+    return write.call(service.update, incident=incident, data=data)
 
 
-@router.post(
+@records.change(
+    "post",
     "/{incident_id}/transitions",
-    response_model=IncidentPublic,
-    responses={**NOT_FOUND, **TRANSITION_CONFLICT, **PRECONDITION},
     summary="Move an incident along its lifecycle",
+    responses={**NOT_FOUND, **TRANSITION_CONFLICT, **PRECONDITION},
 )
-def transition_incident(
-    session: SessionDep,
-    _: Manager,
-    reach: ReachDep,
-    incident: IncidentById,
-    data: TransitionCreate,
-    expected_version: IfMatch,
-    response: Response,
-) -> IncidentPublic:
+def transition_incident(write: Write, incident: Incident, data: TransitionCreate) -> IncidentPublic:
     """`reported → triaged → investigating → action_taken → closed`, and `closed → investigating` to reopen.
     Closing needs `outcome` and `outcome_summary`; reopening clears `closed_at` and keeps the history. Any
     other move is a 409 whose `allowed` lists the statuses it may move to. A stale If-Match is a 412."""
-    public = service.transition(
-        session=session, reach=reach, incident=incident, data=data, expected_version=expected_version
-    )
-    set_etag(response, public.version)
-    return public
+    return write.call(service.transition, incident=incident, data=data)
 
 
 @router.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
@@ -53,7 +53,9 @@ def list_policy_versions(
     responses=conflict(ProblemCode.confirmation_required),
     summary="Publish a new version of the policy",
 )
-def publish_policy_version(session: SessionDep, caller: Admin, data: PolicyVersionCreate) -> PublishedPolicy:
+def publish_policy_version(
+    session: SessionDep, caller: Admin, data: PolicyVersionCreate, request: Request, response: Response
+) -> PublishedPolicy:
     """Publish the whole text of a new version and the day it takes effect (today or later, at most 366
     days ahead, after the latest version's not withdrawn). Each sentence keeps the clause id of the same or
     reworded words among every clause published before (a sentence that comes back gets its id back), or
@@ -67,7 +69,10 @@ def publish_policy_version(session: SessionDep, caller: Admin, data: PolicyVersi
     preview's `token` for this very body as `preview_token` (409 naming it otherwise, the current token in
     `preview_token`); a confirmation naming nothing in the plan is a 422 naming the field. Answers the
     version and its difference from the last; 409 for a text that is the last one's word for word."""
-    return publishing.publish(session=session, caller=caller, data=data)
+    published = publishing.publish(session=session, caller=caller, data=data)
+    # A version's address is its number, not an id, so the route names it (api/standard_headers.py).
+    response.headers["Location"] = f"{request.url.path}/{published.version.number}"
+    return published
 
 
 @router.post(

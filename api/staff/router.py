@@ -1,26 +1,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query
 
 from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep, Record
+from api.auth.reach import Record
 from api.auth.roles import Permission
-from api.common import (
-    Page,
-    PageDep,
-    QueryFlag,
-    WriteOutcome,
-    WriteReceipt,
-    created_responses,
-    set_location,
-)
+from api.common import QueryFlag, WriteOutcome
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
-from api.preconditions import IfMatch, set_etag
 from api.problems import ProblemCode
+from api.records import Records, Write
 from api.staff import service
 from api.staff.models import (
     EmploymentType,
@@ -43,173 +36,102 @@ def staff_or_404(staff_id: uuid.UUID, session: SessionDep) -> Staff:
 
 StaffById = Annotated[Staff, Depends(staff_or_404)]
 # A caller who may write staff records but not read them (a `sync:write` key) gets a receipt, not the record.
-Written = StaffPublic | WriteReceipt
+records = Records(
+    router, by_id=StaffById, public=StaffPublic, reader=Reader, writer=Writer, receipts=Record.staff
+)
 
 LAST_COORDINATOR = conflict(ProblemCode.last_coordinator)
 
 
-@router.get("", response_model=Page[StaffPublic], summary="List staff")
-def list_staff(
-    session: SessionDep,
-    _: Reader,
-    paging: PageDep,
-    current: Annotated[QueryFlag | None, Query(description="Only current (true) or departed (false)")] = None,
+@dataclass
+class StaffFilters:
+    current: Annotated[QueryFlag | None, Query(description="Only current (true) or departed (false)")] = None
     employment_type: Annotated[
         EmploymentType | None, Query(description="Only staff of this employment type")
-    ] = None,
+    ] = None
     is_esafety_coordinator: Annotated[
         QueryFlag | None, Query(description="true: only e-safety coordinators; false: everyone else")
-    ] = None,
+    ] = None
     external_id: Annotated[
         str | None,
         Query(max_length=100, description="The CRM's id: the member of staff with this external_id"),
-    ] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None,
-) -> Page[Staff]:
-    """The staff directory, ordered by name. Departed staff stay listed with their `left_on`."""
-    return service.list_(
-        session=session,
-        paging=paging,
-        current=current,
-        employment_type=employment_type,
-        is_esafety_coordinator=is_esafety_coordinator,
-        external_id=external_id,
-        q=q,
-    )
+    ] = None
+    q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None
 
 
-@router.post(
-    "",
-    response_model=Written,
-    status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
-    summary="Add staff",
+records.list(
+    "list_staff",
+    "List staff",
+    "The staff directory, ordered by name. Departed staff stay listed with their `left_on`.",
+    call=service.list_,
+    filters=StaffFilters,
 )
-def create_staff(
-    session: SessionDep, caller: Writer, reach: ReachDep, data: StaffCreate, response: Response
-) -> Staff | WriteReceipt:
+
+
+@records.create("", summary="Add staff", responses=CONFLICT)
+def create_staff(write: Write, data: StaffCreate) -> Staff:
     """Add a member of staff. Their email must be unique (409 otherwise)."""
-    with reach.blind(Record.staff):
-        staff = service.create(session=session, caller=caller, data=data)
-    set_etag(response, staff.version)
-    return reach.answer(Record.staff, staff, "created")
+    return write.call(service.create, data=data)
 
 
-@router.put(
+@records.upsert(
     "/by-external-id/{external_id}",
-    response_model=Written,
-    responses={201: {"model": Written, "description": "Created"}, **LAST_COORDINATOR, **PRECONDITION},
     summary="Create or replace by the CRM's id",
+    responses={**LAST_COORDINATOR, **PRECONDITION},
 )
 def upsert_staff_by_external_id(
-    session: SessionDep,
-    caller: Writer,
-    reach: ReachDep,
-    external_id: Annotated[str, Path(min_length=1, max_length=100)],
-    data: StaffCreate,
-    expected_version: IfMatch,
-    response: Response,
-) -> Staff | WriteReceipt:
+    write: Write, external_id: str, data: StaffCreate
+) -> tuple[Staff, WriteOutcome]:
     """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
     the full record. Pushing the same record again changes nothing. A `left_on` ends access as an edit
     does (and is refused the same way for the last active coordinator: 409 `last_coordinator`)."""
-    with reach.blind(Record.staff):
-        staff, outcome = service.upsert_by_external_id(
-            session=session,
-            caller=caller,
-            external_id=external_id,
-            data=data,
-            expected_version=expected_version,
-        )
-    response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
-    set_etag(response, staff.version)
-    return reach.answer(Record.staff, staff, outcome)
+    return write.call(service.upsert_by_external_id, external_id=external_id, data=data)
 
 
-@router.get("/{staff_id}", response_model=StaffPublic, responses=NOT_FOUND, summary="Get a staff member")
-def get_staff(_: Reader, staff: StaffById, response: Response) -> Staff:
-    """One member of staff. The ETag header is the version to send back in If-Match."""
-    set_etag(response, staff.version)
-    return staff
-
-
-@router.patch(
+records.get(
     "/{staff_id}",
-    response_model=Written,
-    responses={**NOT_FOUND, **LAST_COORDINATOR, **PRECONDITION},
-    summary="Update staff",
+    "get_staff",
+    "Get a staff member",
+    "One member of staff. The ETag header is the version to send back in If-Match.",
 )
-def update_staff(
-    session: SessionDep,
-    caller: Writer,
-    reach: ReachDep,
-    staff: StaffById,
-    data: StaffUpdate,
-    expected_version: IfMatch,
-    response: Response,
-) -> Staff | WriteReceipt:
+
+
+@records.change(
+    "patch",
+    "/{staff_id}",
+    summary="Update staff",
+    responses={**NOT_FOUND, **LAST_COORDINATOR, **PRECONDITION},
+)
+def update_staff(write: Write, staff: Staff, data: StaffUpdate) -> Staff:
     """Change the fields sent. Setting `left_on` ends their access on that day (today or earlier for the last
     active coordinator: 409 `last_coordinator`). Send If-Match to refuse the change (412) if someone else
     changed the record since you read it."""
-    version = staff.version
-    with reach.blind(Record.staff):
-        staff = service.update(
-            session=session, caller=caller, staff=staff, data=data, expected_version=expected_version
-        )
-    set_etag(response, staff.version)
-    outcome: WriteOutcome = "unchanged" if staff.version == version else "updated"
-    return reach.answer(Record.staff, staff, outcome)
+    return write.call(service.update, staff=staff, data=data)
 
 
-@router.post(
+@records.change(
+    "post",
     "/{staff_id}/leave",
-    response_model=Written,
-    responses={**NOT_FOUND, **LAST_COORDINATOR, **PRECONDITION},
     summary="Record leaving",
+    responses={**NOT_FOUND, **LAST_COORDINATOR, **PRECONDITION},
 )
-def leave_staff(
-    session: SessionDep,
-    caller: Writer,
-    reach: ReachDep,
-    staff: StaffById,
-    data: StaffLeave,
-    expected_version: IfMatch,
-    response: Response,
-) -> Staff | WriteReceipt:
+def leave_staff(write: Write, staff: Staff, data: StaffLeave) -> Staff:
     """Record the day a member of staff leaves. Their sign-in stops working that day; nothing is deleted.
     A day of today or earlier for the last active coordinator's record is a 409 `last_coordinator`."""
-    with reach.blind(Record.staff):
-        staff = service.leave(
-            session=session,
-            caller=caller,
-            staff=staff,
-            left_on=data.left_on,
-            expected_version=expected_version,
-        )
-    set_etag(response, staff.version)
-    return reach.answer(Record.staff, staff, "updated")
+    return write.call(service.leave, staff=staff, left_on=data.left_on)
 
 
-@router.patch(
+@records.upsert(
     "/by-external-id/{external_id}",
-    response_model=Written,
-    responses={**created_responses(Written), **LAST_COORDINATOR, **PRECONDITION},
+    method="patch",
+    # The demo's own (`make run`), so Swagger UI's "Try it out" changes a record that exists.
+    example="CRM-S0100",
     summary="Create or update the fields sent, by the CRM's id",
+    responses={**LAST_COORDINATOR, **PRECONDITION},
 )
 def merge_staff_by_external_id(
-    session: SessionDep,
-    caller: Writer,
-    reach: ReachDep,
-    external_id: Annotated[
-        str,
-        # The demo's own (`make run`), so Swagger UI's "Try it out" changes a record that exists.
-        Path(min_length=1, max_length=100, description="The CRM's id", examples=["CRM-S0100"]),
-    ],
-    data: StaffUpdate,
-    expected_version: IfMatch,
-    request: Request,
-    response: Response,
-) -> Staff | WriteReceipt:
+    write: Write, external_id: str, data: StaffUpdate
+) -> tuple[Staff, WriteOutcome]:
     """The CRM's partial push, matched on `external_id`: the fields sent change, the fields left out keep
     their values, `null` clears a field that may be empty (a JSON merge patch, RFC 7396). 200 with the
     record when it existed (unchanged if nothing sent differs); when none has this external id, 201 with
@@ -217,16 +139,4 @@ def merge_staff_by_external_id(
     `started_on`), otherwise 422 naming each missing one and nothing written. A `left_on` ends access as an
     edit does (409 `last_coordinator` for the last active coordinator). If-Match: 412 if the record moved
     on. Use `PUT` to send the whole record (a field left out becomes empty)."""
-    with reach.blind(Record.staff):
-        staff, outcome = service.merge_by_external_id(
-            session=session,
-            caller=caller,
-            external_id=external_id,
-            data=data,
-            expected_version=expected_version,
-        )
-    if outcome == "created":
-        response.status_code = status.HTTP_201_CREATED
-        set_location(response, request, "get_staff", staff_id=str(staff.id))
-    set_etag(response, staff.version)
-    return reach.answer(Record.staff, staff, outcome)
+    return write.call(service.merge_by_external_id, external_id=external_id, data=data)

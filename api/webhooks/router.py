@@ -11,6 +11,7 @@ from api.common import Page, PageDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.preconditions import IfMatch, set_etag
+from api.records import Records, Write
 from api.webhooks import operations, service
 from api.webhooks.models import (
     WebhookCreate,
@@ -33,12 +34,15 @@ def webhook_or_404(webhook_id: uuid.UUID, session: SessionDep) -> WebhookEndpoin
 
 
 WebhookById = Annotated[WebhookEndpoint, Depends(webhook_or_404)]
+records = Records(router, by_id=WebhookById, public=WebhookPublic, reader=Admin, writer=Admin)
 
 
-@router.get("", response_model=Page[WebhookPublic], summary="List webhooks")
-def list_webhooks(session: SessionDep, _: Admin, paging: PageDep) -> Page[WebhookEndpoint]:
-    """Registered endpoints, newest first, disabled ones included."""
-    return service.list_(session=session, paging=paging)
+records.list(
+    "list_webhooks",
+    "List webhooks",
+    "Registered endpoints, newest first, disabled ones included.",
+    call=service.list_,
+)
 
 
 @router.post(
@@ -70,29 +74,24 @@ def create_webhook(
     return endpoint
 
 
-@router.get("/{webhook_id}", response_model=WebhookPublic, responses=NOT_FOUND, summary="Get a webhook")
-def get_webhook(_: Admin, webhook: WebhookById, response: Response) -> WebhookEndpoint:
-    """One endpoint (without its secret). The ETag header is the version to send back in If-Match."""
-    set_etag(response, webhook.version)
-    return webhook
-
-
-@router.post(
-    "/{webhook_id}/disable",
-    response_model=WebhookPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
-    summary="Disable a webhook",
+records.get(
+    "/{webhook_id}",
+    "get_webhook",
+    "Get a webhook",
+    "One endpoint (without its secret). The ETag header is the version to send back in If-Match.",
 )
-def disable_webhook(
-    session: SessionDep, caller: Admin, webhook: WebhookById, expected_version: IfMatch, response: Response
-) -> WebhookEndpoint:
+
+
+@records.change(
+    "post",
+    "/{webhook_id}/disable",
+    summary="Disable a webhook",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+def disable_webhook(write: Write, webhook: WebhookEndpoint) -> WebhookEndpoint:
     """Stop sending to this endpoint. Deliveries not yet sent are marked failed. Nothing is deleted.
     Disabling twice is a 409; a stale If-Match is a 412."""
-    endpoint = service.disable(
-        session=session, caller=caller, endpoint=webhook, expected_version=expected_version
-    )
-    set_etag(response, endpoint.version)
-    return endpoint
+    return write.call(service.disable, endpoint=webhook)
 
 
 @router.get(
