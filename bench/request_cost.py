@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# BENCH_TREE=<checkout>: count another checkout's product (main, before a change) with this script and floor.
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, os.environ.get("BENCH_TREE", str(ROOT)))
 TMP = Path(tempfile.mkdtemp(prefix="request-cost-"))
 URL = f"sqlite:///{TMP / 'cost.db'}"
 os.environ.update(DATABASE_URL=URL, SECRET_KEY="bench-secret-" + "x" * 40, ENVIRONMENT="development")
@@ -160,7 +162,10 @@ def main() -> None:
     only = sys.argv[2] if len(sys.argv) > 2 else None
     token = seed()
     from api.main import create_app
-    from bench import floor_app
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    # This checkout's floor, whatever BENCH_TREE says.
+    import floor_app  # type: ignore[import-not-found]
 
     apps = {"product": (create_app(), "/api/v1/auth/me"), "floor": (floor_app.app, "/floor/me")}
     if only:
