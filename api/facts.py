@@ -2,6 +2,10 @@
 can change a derived answer moves on, in the write's own transaction, so a cache of answers in any process
 (api/compliance/cache.py) can tell in one statement whether what it holds is still the answer.
 
+A counter moves to a random 62-bit number, not to one more: a value is then never seen twice, not after a
+rolled-back transaction (whose facts nobody else saw), nor after a database restored from a backup while
+workers kept their caches, which an increment would bring back to values already cached.
+
 How a write moves them, whatever path it takes through a `Session`:
 - an ORM flush (`before_flush`): each new, changed or deleted object, by its table's rule below;
 - a Core statement run through the session (`do_orm_execute`: `session.execute(sa.update(...))`, an insert
@@ -26,6 +30,7 @@ A write that bypasses the session (`session.connection().execute(...)`, raw SQL)
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -196,12 +201,12 @@ def _before_commit(session: Session) -> None:
         return
     connection = session.connection()
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(FACTS_VERSION).values(scope=sa.bindparam("s"), version=1)
+    statement = insert(FACTS_VERSION).values(scope=sa.bindparam("s"), version=sa.bindparam("v"))
     statement = statement.on_conflict_do_update(
-        index_elements=[FACTS_VERSION.c.scope], set_={"version": FACTS_VERSION.c.version + 1}
+        index_elements=[FACTS_VERSION.c.scope], set_={"version": statement.excluded.version}
     )
     # Sorted: every transaction takes the counters' row locks in the same order.
-    connection.execute(statement, [{"s": s} for s in sorted(pending)])
+    connection.execute(statement, [{"s": s, "v": secrets.randbits(62) + 1} for s in sorted(pending)])
 
 
 @event.listens_for(Session, "after_transaction_end")

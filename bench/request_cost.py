@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # BENCH_TREE=<checkout>: count another checkout's product (main, before a change) with this script and floor.
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, os.environ.get("BENCH_TREE", str(ROOT)))
-TMP = Path(tempfile.mkdtemp(prefix="request-cost-"))
-URL = f"sqlite:///{TMP / 'cost.db'}"
+# REQUEST_COST_DB: a file kept between runs (seeded by the first), so a run under valgrind does not migrate.
+DB = Path(os.environ.get("REQUEST_COST_DB") or Path(tempfile.mkdtemp(prefix="request-cost-")) / "cost.db")
+URL = f"sqlite:///{DB}"
 os.environ.update(DATABASE_URL=URL, SECRET_KEY="bench-secret-" + "x" * 40, ENVIRONMENT="development")
 os.environ["LOG_LEVEL"] = "WARNING"
 
@@ -44,8 +45,15 @@ counts: Counter[str] = Counter()
 
 
 def seed() -> str:
-    upgrade(URL)
     engine = sa.create_engine(URL)
+    if DB.exists() and DB.stat().st_size:
+        with engine.connect() as c:
+            found = c.execute(sa.text("SELECT id, token_epoch FROM user_account")).first()
+        engine.dispose()
+        if found is not None:
+            user_id = uuid.UUID(str(found[0]))
+            return tokens.issue(user_id=user_id, epoch=0, secret=os.environ["SECRET_KEY"], minutes=600)
+    upgrade(URL)
     staff_id, user_id = uuid.uuid4(), uuid.uuid4()
     now = datetime.now(UTC)
     common = {"created_at": now, "updated_at": now, "version": 1}

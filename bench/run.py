@@ -444,7 +444,8 @@ def run_rosters(label: str, url: str) -> None:
 @contextmanager
 def postgres_database(server: str) -> Iterator[str]:
     """A throwaway database on the server, dropped afterwards."""
-    name = f"esafety_bench_{uuid.uuid4().hex[:10]}"
+    # BENCH_DB_PREFIX: where several engineers share one server, each names their own databases.
+    name = f"{os.environ.get('BENCH_DB_PREFIX', 'esafety_bench')}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))

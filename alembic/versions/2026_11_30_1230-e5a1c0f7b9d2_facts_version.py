@@ -5,9 +5,10 @@ Revises: 4c1d9e7f2a6b
 Create Date: 2026-11-30 12:30:00
 
 facts_version holds one row per scope ever written (a group's id as text, or "org"); every write that can
-change a compliance answer moves its scope's counter in the same transaction (api/facts.py), and a cached
-answer is served only while the counters it was computed under still stand (api/compliance/cache.py). No
-row to start with: a scope without a row is at version 0, and nothing is cached across a restart.
+change a compliance answer moves its scope's counter (to a new random number) in the same transaction
+(api/facts.py), and a cached answer is served only while the counters it was computed under still stand
+(api/compliance/cache.py). No row to start with: a scope without a row is at version 0, and nothing is
+cached across a restart.
 Downgrade drops the table.
 """
 
