@@ -25,10 +25,21 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        length: bytes | None = None
+        chunked = False
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(scope, receive, send)
-                return
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        if not chunked and (length is None or length.isdigit()):
+            # The server delivers no more than a valid content-length (none: no body), so there is nothing
+            # to count as the body arrives: the request passes straight through.
+            await self.app(scope, receive, send)
+            return
         seen = 0
 
         async def counted() -> Message:

@@ -33,6 +33,7 @@ API = Path(api.__file__).parent
 KERNEL = frozenset(
     {
         "db",
+        "facts",
         "errors",
         "problems",
         "preconditions",

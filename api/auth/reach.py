@@ -316,8 +316,9 @@ class Reach:
             raise exc.blinded() from None
 
 
-def current_reach(principal: Annotated[Principal, Depends(current_principal)]) -> Reach:
-    """The caller's reach, built once per request (FastAPI caches `current_principal` per request)."""
+async def current_reach(principal: Annotated[Principal, Depends(current_principal)]) -> Reach:
+    """The caller's reach, built once per request (FastAPI caches `current_principal` per request). Async:
+    no I/O, so no hand-off to the thread pool."""
     return Reach.of(principal)
 
 
