@@ -31,6 +31,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
+
 HEADER = b"x-request-id"
 # Safe in a header and a log line, long enough for a UUID, a W3C trace id or a load balancer's own id.
 _WELL_FORMED = re.compile(rb"[A-Za-z0-9._:\-]{1,128}").fullmatch
@@ -126,17 +128,14 @@ def _caller(scope: Scope) -> tuple[str, str]:
     return (str(kind) if kind else "anonymous", str(role) if role else "none")
 
 
-class RequestContext:
+class RequestContext(HttpMiddleware):
     """The outermost middleware: request id, access line, RateLimit fields, and the observers."""
 
     def __init__(self, app: ASGIApp, observers: tuple[Observer, ...] = ()) -> None:
-        self.app = app
+        super().__init__(app)
         self.observers = observers
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         context = _Context(_request_id(scope))
         id_header = (b"x-request-id", context.request_id.encode("ascii"))

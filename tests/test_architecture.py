@@ -48,6 +48,7 @@ KERNEL = frozenset(
         "logging",
         "phones",
         "request_context",
+        "asgi",
     }
 )
 # Where the app, the command line and the worker are put together: they may import anything; nothing but

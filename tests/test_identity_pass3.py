@@ -19,6 +19,7 @@ from tests.kit.auth import Actor, make_actor
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.kit.requests import created_body
 
 IDENTITIES = "/api/v1/identities"
 CSV = {"Content-Type": "text/csv"}
@@ -34,10 +35,7 @@ def coordinator(session: Session) -> Actor:
 
 
 def _upload(client: TestClient, group: Group, who: Actor, entries: list[dict[str, str]]) -> dict[str, object]:
-    up = client.post(rosters(group), json={"entries": entries}, headers=who.headers)
-    assert up.status_code == 201, up.text
-    body: dict[str, object] = up.json()
-    return body
+    return created_body(client.post(rosters(group), json={"entries": entries}, headers=who.headers))
 
 
 # --- F2: an admin naming themself learns nothing and records claims -----------------------------------------

@@ -29,6 +29,7 @@ from api.idempotency.store import KeyInUse, claim, renew
 from tests import conftest
 from tests.kit.auth import Actor, make_actor
 from tests.kit.clock import TODAY
+from tests.kit.consents import image_use_body
 from tests.kit.databases import throwaway_database
 from tests.kit.participants import make_participant
 from tests.kit.servers import live_server
@@ -276,15 +277,7 @@ def test_a_503_after_something_was_saved_does_not_say_nothing_was_changed(
 
     monkeypatch.setattr(service, "withdraw", down)
     child = make_participant(session)
-    record = {
-        "participant_id": str(child.id),
-        "kind": "image_use",
-        "purposes": ["website"],
-        "given_by": "parent_carer",
-        "given_by_name": "A Parent",
-        "given_on": str(TODAY - timedelta(days=30)),
-        "withdrawn_on": str(TODAY - timedelta(days=1)),
-    }
+    record = image_use_body(child, TODAY - timedelta(days=30), withdrawn_on=str(TODAY - timedelta(days=1)))
     r = client.put("/api/v1/consents/by-external-id/CRM-C-HALF", json=record, headers=integration.headers)
     detail = _is_503_problem(r)["detail"]
     assert "nothing was changed" not in detail

@@ -21,6 +21,7 @@ from tests.kit.auth import Actor, make_actor, make_api_key
 from tests.kit.clock import TODAY
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
+from tests.kit.requests import request_body
 from tests.kit.servers import live_app
 from tests.test_concurrency import together
 
@@ -30,8 +31,8 @@ SYNC = "/api/v1/sync"
 PHONE = "+447700900123"
 
 
-def child(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
+child = request_body(
+    {
         "full_name": "Maya Okafor",
         "date_of_birth": "2011-04-02",
         "carer_name": "Ngozi Okafor",
@@ -39,20 +40,18 @@ def child(**overrides: Any) -> dict[str, Any]:
         "carer_phone": "07700 900123",
         "joined_on": "2024-09-01",
     }
-    data.update(overrides)
-    return data
+)
 
 
-def staff_record(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
+staff_record = request_body(
+    {
         "full_name": "Asha Patel",
         "email": "asha.patel@moremusic.org.uk",
         "employment_type": "sessional",
         "job_title": "Drum tutor",
         "started_on": "2024-09-01",
     }
-    data.update(overrides)
-    return data
+)
 
 
 def stored(session: Session, external_id: str) -> Participant | None:

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.config import get_settings
-from tests.kit.auth import PASSWORD, Actor
+from tests.kit.auth import LIMITED_AT, PASSWORD, Actor, limit_api_keys
 
 URL = "/api/v1/staff"
 TOKEN = "/api/v1/auth/token"
-# Thirty seconds into a minute: the API key's window resets in exactly 30 seconds.
-NOW = datetime(2030, 1, 1, 12, 0, 30, tzinfo=UTC)
+NOW = LIMITED_AT
 # One list member: `"name";key=int;key=int` (RFC 9651 Item: a String with Integer parameters).
 MEMBER = re.compile(r'^"([a-z-]+)"((?:;[a-z]+=\d+)+)$')
 
@@ -34,8 +32,7 @@ def fields(value: str) -> dict[str, dict[str, int]]:
 
 @pytest.fixture
 def limit_3(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(get_settings(), "api_key_rate_per_minute", 3)
-    monkeypatch.setattr("api.auth.principal.utcnow", lambda: NOW)
+    limit_api_keys(monkeypatch, 3)
 
 
 @pytest.mark.usefixtures("limit_3")

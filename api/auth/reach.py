@@ -202,13 +202,9 @@ class Reach:
         return self._participant_condition(self.write[R.participant], participant_id)
 
     def incidents(self, reported_by_id: Any) -> ColumnElement[bool]:
-        """Incidents the caller may see, over the incident's `reported_by_id` column."""
-        extent = self.read[R.incident]
-        if extent is X.every:
-            return sa.true()
-        if extent is X.own:
-            return reported_by_id == self._staff_id()  # type: ignore[no-any-return]
-        return sa.false()
+        """Incidents the caller may see, over the incident's `reported_by_id` column (their own: those they
+        reported)."""
+        return self._own_condition(self.read[R.incident], reported_by_id)
 
     def staff(self, staff_id: Any) -> ColumnElement[bool]:
         """Staff records the caller may see."""

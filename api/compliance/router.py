@@ -221,16 +221,9 @@ def list_compliance_waivers(
     ] = None,
 ) -> Page[Waiver]:
     """Waivers, newest first. Staff see only the waivers of groups they are in."""
-    items, total = waivers.list_waivers(
-        session=session,
-        reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
-        group_id=group_id,
-        rule_id=rule_id,
-        active=active,
+    return waivers.list_waivers(
+        session=session, reach=reach, paging=paging, group_id=group_id, rule_id=rule_id, active=active
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(
