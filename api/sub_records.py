@@ -27,7 +27,7 @@ from api.common import Page, PageDep
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, Responses
 from api.preconditions import set_etag
-from api.records import F, Present, Records, Write, _body, _depends, _doc
+from api.records import F, Present, Records, Write, _body, _depends
 
 
 class SubRecords:
@@ -54,7 +54,7 @@ class SubRecords:
             ) -> Any:
                 return fn(Write(session, caller, reach, None), record, paging)
 
-            self._add(endpoint, fn, "GET", path, Page[public], summary, NOT_FOUND)  # type: ignore[valid-type]
+            self.records._add(endpoint, fn, "get", path, summary, NOT_FOUND, model=Page[public])  # type: ignore[valid-type]
             return fn
 
         return declare
@@ -92,30 +92,7 @@ class SubRecords:
                     set_etag(response, added.version)
                 return present(session, reach, added) if present is not None else added
 
-            self._add(endpoint, fn, "POST", path, public, summary, responses, status.HTTP_201_CREATED)
+            self.records._add(endpoint, fn, "post", path, summary, responses, status.HTTP_201_CREATED, public)
             return fn
 
         return declare
-
-    def _add(
-        self,
-        endpoint: Callable[..., Any],
-        fn: Callable[..., Any],
-        method: str,
-        path: str,
-        model: Any,
-        summary: str,
-        responses: Responses,
-        status_code: int | None = None,
-    ) -> None:
-        self.records.router.add_api_route(
-            path,
-            endpoint,
-            methods=[method],
-            name=fn.__name__,
-            response_model=model,
-            status_code=status_code,
-            responses=responses,
-            summary=summary,
-            description=_doc(fn),
-        )
