@@ -152,6 +152,15 @@ def get_or_404(session: Session, model: type[M], id_: uuid.UUID, label: str) -> 
     return obj
 
 
+def first_or_404(session: Session, query: SelectOfScalar[R], label: str, id_: object) -> R:
+    """The first row `query` finds, or 404 "No {label} with id {id_}". A lookup that puts the caller's reach
+    in `query` answers a record out of reach exactly as an unknown one."""
+    found = session.exec(query).first()
+    if found is None:
+        raise NotFound(f"No {label} with id {id_}")
+    return found
+
+
 def page(session: Session, query: SelectOfScalar[R], *, limit: int, offset: int) -> tuple[list[R], int]:
     """One page and the total, both from the same filtered query (filters live in SQL, never after)."""
     total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
@@ -207,9 +216,11 @@ def save(
     before: dict[str, Any] | None = None,
     unique_fields: tuple[str, ...] = (),
     expected_version: int | None = None,
+    announce: object | None = None,
 ) -> M:
     """Commit the record and its audit event (`events.RecordSaved`) together; a uniqueness clash is a 409,
-    and nothing is written.
+    and nothing is written. `announce`, an event such as `events.GroupFactsChanged`, is published after the
+    commit (and after a write that found nothing to change, as the publisher's own call after it would be).
 
     An update (`before` given) is a compare-and-set on `version`: if another writer changed the record since
     it was read, nothing is written and the answer is 412 (the caller's If-Match is stale) or 409."""
@@ -217,7 +228,7 @@ def save(
         if not diff(before, snapshot(obj)):
             # Nothing changed: no new version, no audit entry (a repeated push or an empty PATCH).
             check_version(obj, expected_version)
-            return obj
+            return _announced(session, obj, announce)
         _claim_version(session, obj, expected_version)
         obj.updated_at = utcnow()
     session.add(obj)
@@ -237,6 +248,12 @@ def save(
         raise Raced(detail, extra={"field": field} if field else None) from exc
     if session.expire_on_commit:  # a session that forgets on commit (the command line's) reads it back
         session.refresh(obj)
+    return _announced(session, obj, announce)
+
+
+def _announced(session: Session, obj: M, announce: object | None) -> M:
+    if announce is not None:
+        events.publish(session, announce)
     return obj
 
 

@@ -342,13 +342,16 @@ class Records:
         summary: str,
         responses: Responses | None,
         status_code: int | None = None,
+        model: Any = None,
     ) -> None:
+        """Serve `endpoint` as the route `fn` declares: its name the operation id, its docstring the
+        description; answered as `model` (by default the record, or its receipt)."""
         self.router.add_api_route(
             path,
             endpoint,
             methods=[method.upper()],
             name=fn.__name__,
-            response_model=self.written,
+            response_model=model if model is not None else self.written,
             status_code=status_code,
             responses=responses,
             summary=summary,

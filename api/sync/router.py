@@ -1,23 +1,26 @@
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from sqlmodel import Session
 
 from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep, Record
+from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
 from api.common import WriteOutcome
 from api.consents import crm as consents_crm
 from api.consents import service as consents_service
-from api.consents.models import Consent, ConsentMerge, ConsentUpsert
+from api.consents.models import ConsentMerge, ConsentUpsert
+from api.db import Timestamped
 from api.deps import SessionDep
 from api.errors import Responses, problem
 from api.participants import service as participants_service
-from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
+from api.participants.models import ParticipantCreate, ParticipantUpdate
 from api.problems import ProblemCode
 from api.staff import service as staff_service
-from api.staff.models import Staff, StaffCreate, StaffUpdate
+from api.staff.models import StaffCreate, StaffUpdate
 from api.sync import service
 from api.sync.models import (
     ConsentSyncRequest,
@@ -49,6 +52,41 @@ INTERRUPTED: Responses = {
 # one field, `mode: merge`, prevents.
 
 
+# One way a batch writes its records: (the body's schema, the single push's verb by external id).
+Verb = tuple[type[Any], Callable[..., tuple[Timestamped, WriteOutcome]]]
+
+
+def _pushed(
+    session: Session,
+    reach: Reach,
+    body: StaffSyncRequest | ParticipantSyncRequest | ConsentSyncRequest,
+    record: Record,
+    *,
+    replace: Verb,
+    merge: Verb,
+    people: service.People,
+    acting: dict[str, Any],
+) -> SyncResponse:
+    """The batch, each record through the verb the single push uses (`replace`: the PUT's, `merge`: the
+    PATCH's, as `body.mode` says; `acting`: who the verb is told writes, its `caller` or `reach`), blind to
+    `record` as that push is: a caller who may write but not read these records learns nothing of those
+    stored, and gets `groups_changed` only if they read them."""
+    schema, verb = merge if body.mode is SyncMode.merge else replace
+
+    def upsert(external_id: str, data: Any) -> tuple[Timestamped, WriteOutcome]:
+        with reach.blind(record):
+            return verb(session=session, external_id=external_id, data=data, **acting)
+
+    return service.sync(
+        session=session,
+        records=body.records,
+        push=service.Push(schema, upsert),
+        people=people,
+        mode=body.mode,
+        reports_groups=reach.reads(record),
+    )
+
+
 @router.post("/staff", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync staff in bulk")
 def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncRequest) -> SyncResponse:
     """Up to 1,000 staff records, matched on `external_id`. `mode: replace` (the default, as before `mode`
@@ -59,26 +97,15 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
     rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of
     those the batch's staff are in) whose compliance status the batch changed."""
 
-    def replace(external_id: str, data: StaffCreate) -> tuple[Staff, WriteOutcome]:
-        with reach.blind(Record.staff):
-            return staff_service.upsert_by_external_id(
-                session=session, caller=reach.caller, external_id=external_id, data=data
-            )
-
-    def merge(external_id: str, data: StaffUpdate) -> tuple[Staff, WriteOutcome]:
-        with reach.blind(Record.staff):
-            return staff_service.merge_by_external_id(
-                session=session, caller=reach.caller, external_id=external_id, data=data
-            )
-
-    merging = body.mode is SyncMode.merge
-    return service.sync(
-        session=session,
-        records=body.records,
-        push=service.Push(StaffUpdate, merge) if merging else service.Push(StaffCreate, replace),
+    return _pushed(
+        session,
+        reach,
+        body,
+        Record.staff,
+        replace=(StaffCreate, staff_service.upsert_by_external_id),
+        merge=(StaffUpdate, staff_service.merge_by_external_id),
         people=service.staff_in(body.records),
-        mode=body.mode,
-        reports_groups=reach.reads(Record.staff),
+        acting={"caller": reach.caller},
     )
 
 
@@ -97,26 +124,15 @@ def sync_participants(
     others. `groups_changed` lists the groups (of those the batch's participants are in) whose compliance
     status the batch changed."""
 
-    def replace(external_id: str, data: ParticipantCreate) -> tuple[Participant, WriteOutcome]:
-        with reach.blind(Record.participant):
-            return participants_service.upsert_by_external_id(
-                session=session, reach=reach, external_id=external_id, data=data
-            )
-
-    def merge(external_id: str, data: ParticipantUpdate) -> tuple[Participant, WriteOutcome]:
-        with reach.blind(Record.participant):
-            return participants_service.merge_by_external_id(
-                session=session, reach=reach, external_id=external_id, data=data
-            )
-
-    merging = body.mode is SyncMode.merge
-    return service.sync(
-        session=session,
-        records=body.records,
-        push=service.Push(ParticipantUpdate, merge) if merging else service.Push(ParticipantCreate, replace),
+    return _pushed(
+        session,
+        reach,
+        body,
+        Record.participant,
+        replace=(ParticipantCreate, participants_service.upsert_by_external_id),
+        merge=(ParticipantUpdate, participants_service.merge_by_external_id),
         people=service.participants_in(body.records),
-        mode=body.mode,
-        reports_groups=reach.reads(Record.participant),
+        acting={"reach": reach},
     )
 
 
@@ -133,26 +149,15 @@ def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: Consent
     rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of those
     the batch's participants are in) whose compliance status the batch changed."""
 
-    def replace(external_id: str, data: ConsentUpsert) -> tuple[Consent, WriteOutcome]:
-        with reach.blind(Record.consent):
-            return consents_crm.upsert_by_external_id(
-                session=session, reach=reach, external_id=external_id, data=data
-            )
-
-    def merge(external_id: str, data: ConsentMerge) -> tuple[Consent, WriteOutcome]:
-        with reach.blind(Record.consent):
-            return consents_crm.merge_by_external_id(
-                session=session, reach=reach, external_id=external_id, data=data
-            )
-
-    merging = body.mode is SyncMode.merge
-    answer = service.sync(
-        session=session,
-        records=body.records,
-        push=service.Push(ConsentMerge, merge) if merging else service.Push(ConsentUpsert, replace),
+    answer = _pushed(
+        session,
+        reach,
+        body,
+        Record.consent,
+        replace=(ConsentUpsert, consents_crm.upsert_by_external_id),
+        merge=(ConsentMerge, consents_crm.merge_by_external_id),
         people=service.consent_participants_in(body.records),
-        mode=body.mode,
-        reports_groups=reach.reads(Record.consent),
+        acting={"reach": reach},
     )
     if reach.reads(Record.consent):  # a write-only key gets receipts, nothing about other records
         written = [r.id for r in answer.results if r.id is not None and r.status is not SyncStatus.unchanged]
