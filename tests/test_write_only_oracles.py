@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from api import clock
 from api.auth.roles import ApiKeyScope
 from api.consents.models import Consent
 from api.participants.models import Participant
@@ -202,3 +203,22 @@ def test_a_stale_if_match_is_412_before_any_check_against_the_stored_record(
             url, json={"left_on": "1900-01-01"}, headers={**coordinator.headers, "If-Match": '"7"'}
         )
         assert stale.status_code == 412, stale.text
+
+
+def test_an_identity_s_stale_if_match_is_412_before_its_checks(
+    client: TestClient, session: Session, writer: Actor
+) -> None:
+    # Ending an identity checks the day against the day it was recorded (the 422 quotes it) and refuses one
+    # already ended (409): a stale If-Match answers first, as on every other write.
+    child_id = client.put(f"{PARTICIPANTS}/crm-p-i1", json=child(), headers=writer.headers).json()["id"]
+    body = {"participant_id": child_id, "kind": "handle", "platform": "whatsapp", "value": "tam_v"}
+    made = client.post(f"{API}/identities", json=body, headers=writer.headers)
+    assert made.status_code == 201, made.text
+    url = f"{API}/identities/{made.json()['id']}/end"
+    stale = {**writer.headers, "If-Match": '"9"'}
+    assert client.post(url, json={"ended_on": "2000-01-01"}, headers=stale).status_code == 412
+    assert client.post(url, json={"ended_on": "2000-01-01"}, headers=writer.headers).status_code == 422
+    today = clock.today().isoformat()
+    assert client.post(url, json={"ended_on": today}, headers=writer.headers).status_code == 200
+    assert client.post(url, json={"ended_on": today}, headers=stale).status_code == 412
+    assert client.post(url, json={"ended_on": today}, headers=writer.headers).status_code == 409
