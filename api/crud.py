@@ -17,7 +17,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api import events
 from api.common import Page, PageParams, WriteOutcome
 from api.db import Timestamped, utcnow
-from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
+from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
 from api.events import Actor
 
 M = TypeVar("M", bound=Timestamped)
@@ -44,13 +44,19 @@ def upsert_by_external_id(
     create: Callable[[], M],
     change: Callable[[M], tuple[M, WriteOutcome]],
     expected_version: int | None = None,
+    if_match_required: bool = False,
 ) -> tuple[M, WriteOutcome]:
     """The CRM's push of the record it knows by its external id: `find` it; none yet, `create` it (412 if
     an If-Match was given: there is no version to match); otherwise `change(existing)` says what became of
     it. Two identical pushes at the same moment answer as one after the other would: a run that lost a
     race to store it runs again (up to RACE_RETRIES times), finds what the winner stored and compares with
     it (identical: unchanged; different: updated, or 412 on a stale If-Match), as the client's own retry
-    would. A record that clashes with a different one still gets the 409 after the last run."""
+    would. A record that clashes with a different one still gets the 409 after the last run.
+
+    `if_match_required` (the caller is an API key created with `require_if_match`): without If-Match only a
+    create is made; a record that exists is a 428 `precondition_required` (in bulk sync, that record
+    rejected with the code), checked before `change`, so nothing about the stored record is compared or
+    told (RFC 6585 §3)."""
 
     def once() -> tuple[M, WriteOutcome]:
         existing = find()
@@ -58,6 +64,14 @@ def upsert_by_external_id(
             if expected_version is not None:
                 raise PreconditionFailed("If-Match was given but there is no such record yet")
             return create(), "created"
+        if expected_version is None and if_match_required:
+            raise PreconditionRequired(
+                "This API key replaces or changes a record that exists only with If-Match: read the record "
+                'and send its ETag (for example "3"); without If-Match it may only create one'
+            )
+        # The precondition before anything compares the push with the stored record (a 422 or 409 on a
+        # stale If-Match would tell what is stored before the caller is told to read it again).
+        check_version(existing, expected_version)
         return change(existing)
 
     for _ in range(RACE_RETRIES):

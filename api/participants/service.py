@@ -225,4 +225,5 @@ def _push(
         create=lambda: create(session=session, reach=reach, data=new()),
         change=change,
         expected_version=expected_version,
+        if_match_required=reach.caller.require_if_match,
     )

@@ -226,4 +226,5 @@ def _push(
         create=lambda: create(session=session, caller=caller, data=new()),
         change=change,
         expected_version=expected_version,
+        if_match_required=caller.require_if_match,
     )

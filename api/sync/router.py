@@ -15,7 +15,7 @@ from api.consents import service as consents_service
 from api.consents.models import ConsentMerge, ConsentUpsert
 from api.db import Timestamped
 from api.deps import SessionDep
-from api.errors import Responses, problem
+from api.errors import FieldError, Forbidden, Responses, problem
 from api.participants import service as participants_service
 from api.participants.models import ParticipantCreate, ParticipantUpdate
 from api.problems import ProblemCode
@@ -34,13 +34,22 @@ from api.sync.models import (
 router = APIRouter()
 
 Syncer = Annotated[Principal, Depends(require(Permission.SYNC_WRITE))]
+WHOLE_RECORDS_ONLY: Responses = {
+    403: problem(
+        "`whole_records_only`: `mode: merge` from a caller who may write these records but not read them "
+        "(send whole records, `mode: replace`); `forbidden` for a caller who may not sync",
+        ProblemCode.whole_records_only,
+        ProblemCode.forbidden,
+    )
+}
 INTERRUPTED: Responses = {
+    **WHOLE_RECORDS_ONLY,
     503: problem(
         "The database failed: `sync_interrupted` when it failed part way, with `records_saved`, `failed_at` "
         "and the `results` up to the failure. Send the same batch again (with the same Idempotency-Key).",
         ProblemCode.sync_interrupted,
         ProblemCode.database_unavailable,
-    )
+    ),
 }
 
 
@@ -50,6 +59,21 @@ INTERRUPTED: Responses = {
 # to `merge`, keep the old value, with nothing in the answer to say so: a wrong contact kept for a child is
 # worse than the visible loss a partial push under `replace` causes (the record answered shows it), which
 # one field, `mode: merge`, prevents.
+
+
+def _whole_records_only(reach: Reach, kind: Record, mode: SyncMode) -> None:
+    """403 `whole_records_only`, naming `mode`, for a merge by a caller who may write `kind` but not read it
+    (a `sync:write` key): each merged record is checked against the stored one (dates in order, a consent's
+    recorded fields), and its rejection would tell them what is stored. Refused for the whole request, before
+    any record is written, so the answer depends on nothing stored."""
+    if mode is SyncMode.merge and not reach.reads(kind):
+        message = "a caller who may write but not read these records pushes whole records: use replace"
+        raise Forbidden(
+            "mode merge is refused: this caller may write but not read these records, so it sends each "
+            "record whole (mode replace, the default; a field left out becomes empty)",
+            code=ProblemCode.whole_records_only,
+            errors=[FieldError(field="mode", message=message, type="whole_records_only")],
+        )
 
 
 # One way a batch writes its records: (the body's schema, the single push's verb by external id).
@@ -95,7 +119,12 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
     field left out keeps its value (send it when your system pushes only the fields it knows). Each is
     answered on its own, in input order: created, updated, unchanged, or rejected with the reason; a
     rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of
-    those the batch's staff are in) whose compliance status the batch changed."""
+    those the batch's staff are in) whose compliance status the batch changed. A key that may write but not
+    read staff: 403 `whole_records_only` for `mode: merge`. A key created with `require_if_match`: each
+    record of an existing member of staff is rejected with `precondition_required` (a batch sends no
+    If-Match); new ones are created."""
+
+    _whole_records_only(reach, Record.staff, body.mode)
 
     return _pushed(
         session,
@@ -122,7 +151,11 @@ def sync_participants(
     your system pushes only the fields it knows). Each is answered on its own, in input order: created,
     updated, unchanged, or rejected with the reason; a rejected record changes nothing and never blocks the
     others. `groups_changed` lists the groups (of those the batch's participants are in) whose compliance
-    status the batch changed."""
+    status the batch changed. A key that may write but not read participants: 403 `whole_records_only` for
+    `mode: merge`. A key created with `require_if_match`: each record of an existing participant is rejected
+    with `precondition_required` (a batch sends no If-Match); new ones are created."""
+
+    _whole_records_only(reach, Record.participant, body.mode)
 
     return _pushed(
         session,
@@ -147,7 +180,11 @@ def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: Consent
     external id, so `external_id` and `withdrawn_on` alone withdraw it. A withdrawal that leaves a use
     allowed by another consent lists it in `still_allowed_by`. Answered one by one, in input order; a
     rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of those
-    the batch's participants are in) whose compliance status the batch changed."""
+    the batch's participants are in) whose compliance status the batch changed. A key that may write but not
+    read consents: 403 `whole_records_only` for `mode: merge`. A key created with `require_if_match`: each
+    record of a consent already recorded is rejected with `precondition_required`; new ones are recorded."""
+
+    _whole_records_only(reach, Record.consent, body.mode)
 
     answer = _pushed(
         session,
