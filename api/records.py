@@ -35,6 +35,7 @@ from api.auth.reach import Reach, ReachDep, Record
 from api.common import Page, PageDep, WriteOutcome, WriteReceipt
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, Responses
+from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
 from api.preconditions import IfMatch, set_etag
 
 # Declared on every single-record GET: its ETag, and the 304 an If-None-Match naming it gets
@@ -316,7 +317,9 @@ class Records:
                 session: SessionDep,
                 caller: Annotated[Principal, caller_dep],
                 reach: ReachDep,
-                external_id: Annotated[str, Path(min_length=1, max_length=100, examples=examples)],
+                external_id: Annotated[
+                    str, Path(min_length=1, max_length=EXTERNAL_ID_MAX, examples=examples), EXTERNAL_ID
+                ],
                 data: Annotated[body, Body()],  # type: ignore[valid-type]
                 expected_version: IfMatch,
                 response: Response,

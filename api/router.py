@@ -11,7 +11,7 @@ from api.accounts.router import router as auth_router
 from api.accounts.user_router import router as user_router
 from api.audit.router import router as audit_router
 from api.changes.router import router as changes_router
-from api.common import refuse_control_characters
+from api.common import refuse_control_characters, refuse_unknown_query
 from api.compliance.coverage_router import router as coverage_router
 from api.compliance.router import router as compliance_router
 from api.consents.router import checks_router as consent_checks_router
@@ -33,8 +33,12 @@ from api.staff.router import router as staff_router
 from api.sync.router import router as sync_router
 from api.webhooks.router import router as webhooks_router
 
+# Every /api route refuses a control character where a person meant none, and a query parameter it does not
+# take (a filter misspelt or misplaced would otherwise be answered as if applied, and echoed in `Link`).
 api_router = APIRouter(
-    prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Depends(refuse_control_characters)]
+    prefix="/api/v1",
+    responses=COMMON_ERRORS,
+    dependencies=[Depends(refuse_control_characters), Depends(refuse_unknown_query)],
 )
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 # No prefix: it serves /compliance/... and the /groups/{id}/compliance and /staff/{id}/compliance reports.

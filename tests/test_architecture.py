@@ -46,6 +46,7 @@ KERNEL = frozenset(
         "limits",
         "logging",
         "phones",
+        "external_ids",
         "request_context",
     }
 )
