@@ -88,11 +88,11 @@ PARAMETERS: dict[str, tuple[str, object | None]] = {
     "external_id": ("The CRM's own id for the record (unique per kind of record)", None),
     "key_id": ("The API key's id", ids.CRM_SYNC_KEY),
     "webhook_id": ("The webhook endpoint's id", ids.CRM_WEBHOOK),
-    "delivery_id": ("One delivery's id (from the endpoint's delivery log)", None),
+    "delivery_id": ("One delivery's id (from the endpoint's delivery log)", ids.CRM_TEST_DELIVERY),
     "waiver_id": ("The compliance waiver's id", None),
-    "entry_id": ("The chronology entry's id", None),
+    "entry_id": ("The chronology entry's id", ids.VENUE_PHOTO_ENTRY),
     "version_number": ("The policy version's number (1, 2, 3 ... in publication order)", 1),
-    "code": ("A problem code (the `code` of a problem document)", None),
+    "code": ("A problem code (the `code` of a problem document)", "not_found"),
     # Query parameters of the compliance routes, which describe the others they take themselves.
     "platform": ("Only groups on this platform", None),
     "interval": ("The step between points: week or month", None),
@@ -104,6 +104,8 @@ PARAMETERS: dict[str, tuple[str, object | None]] = {
 PATH_EXAMPLES: dict[tuple[str, str], object] = {
     ("/rosters", "group_id"): ids.BEAT_LAB,
     ("/withdraw", "version_number"): 2,
+    # Verifying takes a claim nobody has verified yet: Tom's own, on Instagram.
+    ("/verify", "identity_id"): ids.TOM_INSTAGRAM_CLAIM,
 }
 # The sign-in form (OAuth 2.0's password grant, RFC 6749 section 4.3), as Swagger UI's Authorize fills it.
 SIGN_IN_FORM = {
