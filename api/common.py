@@ -142,12 +142,14 @@ def control_character_errors(value: Any, field: str, *, one_line: bool = False) 
 
 
 async def refuse_control_characters(request: Request) -> None:
-    """Refuse a request whose query string, JSON body or form holds a control character where it may not
-    (see `control_character_errors`): a 422 naming the first such field, before anything is read or
-    written. A body in another format (a roster's CSV) is its parser's to judge."""
+    """Refuse a request whose path parameters, query string, JSON body or form holds a control character
+    where it may not (see `control_character_errors`): a 422 naming the first such field, before anything
+    is read or written. A body in another format (a roster's CSV) is its parser's to judge."""
+    # A path parameter is one line too (an id, a code): checked here for every route, whatever its type, so
+    # a NUL in a path is refused alike on SQLite and on PostgreSQL (which would refuse it only on writing).
     found = [
         e
-        for name, value in request.query_params.multi_items()
+        for name, value in [*request.path_params.items(), *request.query_params.multi_items()]
         for e in control_character_errors(value, name, one_line=True)
     ]
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()

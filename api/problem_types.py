@@ -6,13 +6,20 @@ Public, like /health: a client that meets a code it does not know reads its mean
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from api.common import refuse_control_characters, refuse_unknown_query
 from api.errors import COMMON_ERRORS, NOT_FOUND, NotFound
 from api.problems import PROBLEMS_PATH, ProblemCode
 
-router = APIRouter(prefix=PROBLEMS_PATH, tags=["problems"])
+# Under /api/v1 like the rest, so checked as the rest is (api/router.py): no control character in the code,
+# no query parameter the route does not take.
+router = APIRouter(
+    prefix=PROBLEMS_PATH,
+    tags=["problems"],
+    dependencies=[Depends(refuse_control_characters), Depends(refuse_unknown_query)],
+)
 
 
 class ProblemType(BaseModel):

@@ -36,6 +36,7 @@ from api.common import Page, PageDep, WriteOutcome, WriteReceipt
 from api.crud import check_version
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, Forbidden, Responses, problem
+from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
 from api.preconditions import IfMatch, set_etag
 from api.problems import ProblemCode
 
@@ -343,7 +344,9 @@ class Records:
                 session: SessionDep,
                 caller: Annotated[Principal, caller_dep],
                 reach: ReachDep,
-                external_id: Annotated[str, Path(min_length=1, max_length=100, examples=examples)],
+                external_id: Annotated[
+                    str, Path(min_length=1, max_length=EXTERNAL_ID_MAX, examples=examples), EXTERNAL_ID
+                ],
                 data: Annotated[body, Body()],  # type: ignore[valid-type]
                 expected_version: IfMatch,
                 response: Response,

@@ -11,7 +11,7 @@ from api.accounts.router import router as auth_router
 from api.accounts.user_router import router as user_router
 from api.audit.router import router as audit_router
 from api.changes.router import router as changes_router
-from api.common import refuse_control_characters
+from api.common import refuse_control_characters, refuse_unknown_query
 from api.compliance.coverage_router import router as coverage_router
 from api.compliance.router import router as compliance_router
 from api.consents.router import checks_router as consent_checks_router
@@ -33,8 +33,12 @@ from api.staff.router import router as staff_router
 from api.sync.router import router as sync_router
 from api.webhooks.router import router as webhooks_router
 
+# Every /api route refuses a control character where a person meant none, and a query parameter it does not
+# take (a filter misspelt or misplaced would otherwise be answered as if applied, and echoed in `Link`).
 api_router = APIRouter(
-    prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Depends(refuse_control_characters)]
+    prefix="/api/v1",
+    responses=COMMON_ERRORS,
+    dependencies=[Depends(refuse_control_characters), Depends(refuse_unknown_query)],
 )
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 # No prefix: it serves /compliance/... and the /groups/{id}/compliance and /staff/{id}/compliance reports.
@@ -84,11 +88,11 @@ PARAMETERS: dict[str, tuple[str, object | None]] = {
     "external_id": ("The CRM's own id for the record (unique per kind of record)", None),
     "key_id": ("The API key's id", ids.CRM_SYNC_KEY),
     "webhook_id": ("The webhook endpoint's id", ids.CRM_WEBHOOK),
-    "delivery_id": ("One delivery's id (from the endpoint's delivery log)", None),
+    "delivery_id": ("One delivery's id (from the endpoint's delivery log)", ids.CRM_TEST_DELIVERY),
     "waiver_id": ("The compliance waiver's id", None),
-    "entry_id": ("The chronology entry's id", None),
+    "entry_id": ("The chronology entry's id", ids.VENUE_PHOTO_ENTRY),
     "version_number": ("The policy version's number (1, 2, 3 ... in publication order)", 1),
-    "code": ("A problem code (the `code` of a problem document)", None),
+    "code": ("A problem code (the `code` of a problem document)", "not_found"),
     # Query parameters of the compliance routes, which describe the others they take themselves.
     "platform": ("Only groups on this platform", None),
     "interval": ("The step between points: week or month", None),
@@ -100,6 +104,8 @@ PARAMETERS: dict[str, tuple[str, object | None]] = {
 PATH_EXAMPLES: dict[tuple[str, str], object] = {
     ("/rosters", "group_id"): ids.BEAT_LAB,
     ("/withdraw", "version_number"): 2,
+    # Verifying takes a claim nobody has verified yet: Tom's own, on Instagram.
+    ("/verify", "identity_id"): ids.TOM_INSTAGRAM_CLAIM,
 }
 # The sign-in form (OAuth 2.0's password grant, RFC 6749 section 4.3), as Swagger UI's Authorize fills it.
 SIGN_IN_FORM = {

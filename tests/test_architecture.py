@@ -47,6 +47,7 @@ KERNEL = frozenset(
         "limits",
         "logging",
         "phones",
+        "external_ids",
         "request_context",
         "asgi",
     }

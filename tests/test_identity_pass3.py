@@ -76,7 +76,7 @@ def test_an_admin_identifying_themself_answers_alike_and_records_only_claims(
     assert {k: v for k, v in clash.json().items() if k not in mask} == {
         k: v for k, v in free.json().items() if k not in mask
     }
-    varying = ("etag", "date", "x-request-id")
+    varying = ("etag", "date", "x-request-id")  # each answer has its own request id
     assert {k: v for k, v in clash.headers.items() if k not in varying} == {
         k: v for k, v in free.headers.items() if k not in varying
     }

@@ -194,3 +194,61 @@ def test_example_succeeds_on_the_demo(
     results = r.json().get("results", []) if isinstance(r.json(), dict) else []
     rejected = [x for x in results if isinstance(x, dict) and x.get("status") == "rejected"]
     assert not rejected, rejected
+
+
+def _bodiless() -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path, operation) of every operation without a JSON body that takes a parameter: "Try it out"
+    sends it with the parameters' examples alone."""
+    out = []
+    for path, item in SPEC["paths"].items():
+        for method, op in item.items():
+            if method not in HTTP_METHODS or "requestBody" in op:
+                continue
+            if any(p["in"] in ("path", "query") for p in op.get("parameters", [])):
+                out.append((method.upper(), path, op))
+    return out
+
+
+BODILESS = _bodiless()
+# Operations whose example cannot succeed on a fresh demo, and why. Every other one must.
+NOT_ON_A_FRESH_DEMO = {
+    # The demo has no waiver (one would change its compliance figures, which other tests read).
+    ("POST", "/api/v1/compliance/waivers/{waiver_id}/revoke"),
+    # Only a disabled endpoint can be enabled; the demo's is enabled (the README disables it first).
+    ("POST", "/api/v1/webhooks/{webhook_id}/enable"),
+}
+
+
+def _query(op: dict[str, Any]) -> dict[str, str]:
+    """The query parameters "Try it out" fills in: those with an example."""
+    out = {}
+    for p in op.get("parameters", []):
+        if p["in"] != "query":
+            continue
+        if "example" in p:
+            out[p["name"]] = str(p["example"])
+        elif "examples" in p:
+            out[p["name"]] = str(next(iter(p["examples"].values()))["value"])
+    return out
+
+
+def test_bodiless_operations_were_found() -> None:
+    paths = {(m, p) for m, p, _ in BODILESS}
+    assert ("POST", "/api/v1/identities/{identity_id}/verify") in paths
+    assert ("GET", "/api/v1/participants/{participant_id}/consent-check") in paths
+    assert paths >= NOT_ON_A_FRESH_DEMO
+
+
+@pytest.mark.parametrize(("method", "path", "op"), BODILESS, ids=[f"{m} {p}" for m, p, _ in BODILESS])
+def test_parameter_examples_succeed_on_the_demo(
+    method: str, path: str, op: dict[str, Any], on_demo: tuple[TestClient, Session]
+) -> None:
+    if (method, path) in NOT_ON_A_FRESH_DEMO:
+        pytest.skip("cannot succeed on a fresh demo: see NOT_ON_A_FRESH_DEMO")
+    client, session = on_demo
+    url = _url(path, op, session)
+    headers = _coordinator(client)
+    if Caller.coordinator not in EXPECTED[(method, path)]:
+        headers = dict(make_api_key(session).headers)
+    r = client.request(method, url, params=_query(op), headers=headers)
+    assert 200 <= r.status_code < 300, (r.status_code, r.text)

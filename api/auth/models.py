@@ -10,7 +10,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Field, SQLModel
 
 from api.auth.roles import ApiKeyScope, Role
-from api.common import Flag, Patch, Whole, forbid_extra
+from api.common import Flag, NonBlank, Patch, Whole, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type
 from api.described import DESCRIBED
 
@@ -131,7 +131,7 @@ class ApiKeyCreate(SQLModel):
         {"name": "CRM nightly sync", "scopes": ["read", "sync:write"]},
         {"name": "Term census", "scopes": ["read"], "expires_at": "2027-03-31T17:00:00Z"},
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: NonBlank = Field(min_length=1, max_length=200)
     """What the key is for (for example "CRM nightly sync")."""
     scopes: list[ApiKeyScope] = Field(min_length=1)
     """What the key may do (at least one scope)."""

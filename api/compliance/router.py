@@ -13,7 +13,7 @@ from api import clock
 from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
-from api.common import Day, Page, PageDep, QueryFlag, refuse_unknown_query, shifted
+from api.common import Day, Page, PageDep, QueryFlag, shifted
 from api.compliance import cache, exports, grain, history, policy_facts, service, waivers
 from api.compliance import forecast as forecasting
 from api.compliance.engine import in_force_clauses, withdrawn
@@ -39,8 +39,7 @@ from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.groups.models import Platform
 
-# Every compliance route refuses a query parameter it does not take (see `refuse_unknown_query`).
-router = APIRouter(dependencies=[Depends(refuse_unknown_query)])
+router = APIRouter()
 
 Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
 Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]

@@ -10,10 +10,11 @@ from sqlalchemy import Index, event
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field, SQLModel
 
-from api.common import NOT_BLANK, Day, Flag, Patch, Whole, forbid_extra
+from api.common import NOT_BLANK, Day, Flag, NonBlank, Patch, Whole, forbid_extra
 from api.consents.logic import Refusal
 from api.db import Timestamped, enum_type
 from api.described import DESCRIBED, DescribedEnum
+from api.external_ids import EXTERNAL_ID_MAX, ExternalId
 
 
 class ConsentKind(DescribedEnum):
@@ -79,13 +80,13 @@ class ConsentBase(SQLModel):
     """For image_use: the uses of images it allows (at least one); empty for the other kinds."""
     given_by: GivenBy = Field(sa_type=enum_type(GivenBy))
     """Who gave it: the young person or a parent or carer."""
-    given_by_name: str = Field(min_length=1, max_length=200)
+    given_by_name: NonBlank = Field(min_length=1, max_length=200)
     """The name of the person who signed it."""
     given_on: Day
     """The day it was given: the first day it holds (the organisation's calendar day)."""
     expires_on: Day | None = Field(default=None, description="First day it no longer holds")
     evidence_ref: str | None = Field(default=None, max_length=200, description="The signed form's reference")
-    external_id: str | None = Field(default=None, min_length=1, max_length=100)
+    external_id: ExternalId | None = Field(default=None, min_length=1, max_length=EXTERNAL_ID_MAX)
     """The CRM's id for the consent (unique), so the CRM can update it by its own id."""
 
 
@@ -158,8 +159,8 @@ class ConsentUpsert(_SentWhole):
     participant_id: uuid.UUID | None = Field(  # type: ignore[assignment]
         default=None, description="This service's participant id (or give participant_external_id)"
     )
-    participant_external_id: str | None = Field(
-        default=None, min_length=1, max_length=100, description="The CRM's id for the participant"
+    participant_external_id: ExternalId | None = Field(
+        default=None, min_length=1, max_length=EXTERNAL_ID_MAX, description="The CRM's id for the participant"
     )
     withdrawn_on: Day | None = Field(default=None, description="First day it no longer holds")
     withdrawal_reason: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=1000)
@@ -183,15 +184,15 @@ class ConsentMerge(Patch):
         description="This service's participant id (or give participant_external_id; neither: the recorded "
         "consent's participant)",
     )
-    participant_external_id: str | None = Field(
-        default=None, min_length=1, max_length=100, description="The CRM's id for the participant"
+    participant_external_id: ExternalId | None = Field(
+        default=None, min_length=1, max_length=EXTERNAL_ID_MAX, description="The CRM's id for the participant"
     )
     kind: ConsentKind | None = Field(default=None, description="What the consent is for")
     purposes: list[Purpose] | None = Field(
         default=None, description="For `image_use`: the uses of images it allows (order does not matter)"
     )
     given_by: GivenBy | None = Field(default=None, description="Who gave it: the young person or a carer")
-    given_by_name: str | None = Field(
+    given_by_name: Annotated[str | None, NOT_BLANK] = Field(
         default=None, min_length=1, max_length=200, description="The name of who gave it"
     )
     given_on: Day | None = Field(default=None, description="The day it was given")
@@ -201,7 +202,9 @@ class ConsentMerge(Patch):
     withdrawal_reason: Annotated[str | None, NOT_BLANK] = Field(
         default=None, min_length=1, max_length=1000, description="Why it was withdrawn"
     )
-    external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
+    external_id: ExternalId | None = Field(
+        default=None, min_length=1, max_length=EXTERNAL_ID_MAX, description="The CRM's id"
+    )
 
 
 class ConsentWithdraw(SQLModel):

@@ -191,7 +191,14 @@ def check_participant_consent(
     session: SessionDep,
     _: Reader,
     participant: ParticipantById,
-    purpose: Annotated[Purpose | None, Query(description="Required for image_use")] = None,
+    purpose: Annotated[
+        Purpose | None,
+        Query(
+            description="Required for image_use (the default kind)",
+            # "Try it out" fills it in: with the default kind, a check without one is a 422.
+            openapi_examples={"website": {"summary": "On the website", "value": "website"}},
+        ),
+    ] = None,
     kind: Annotated[
         ConsentKind, Query(description="The kind of consent to check (image_use asks for a purpose)")
     ] = ConsentKind.image_use,

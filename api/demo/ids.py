@@ -35,5 +35,8 @@ BEAT_LAB_UNKNOWN_ENTRY = uuid.UUID("eb6e4db7-6a3b-46e4-86a9-16532a255111")  # ma
 SOUNDTRAP = uuid.UUID("a3066c92-ed95-44f1-a2d5-26c14295738d")  # in the technology register
 CRM_SYNC_KEY = uuid.UUID("1754d0c0-371f-4a40-b501-bfe9a5ac17af")  # the CRM's API key (its secret unknown)
 CRM_WEBHOOK = uuid.UUID("f87e087b-1fac-46d8-955a-8e89909f1ab8")  # the CRM's webhook endpoint
+TOM_INSTAGRAM_CLAIM = uuid.UUID("05727dbf-5e01-4ff3-a62a-6fcfa021cdc9")  # his own claim, not yet verified
+VENUE_PHOTO_ENTRY = uuid.UUID("683ad6b2-3fe4-466f-895f-46b05f8704b1")  # the showcase incident's chronology
+CRM_TEST_DELIVERY = uuid.UUID("587dfe34-9ef3-4fe8-95fd-2322a34c5cef")  # a delivered webhook.test
 
 ALL = {name: value for name, value in globals().items() if isinstance(value, uuid.UUID)}

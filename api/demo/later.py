@@ -25,15 +25,18 @@ from api.controls.models import (
     name_key,
 )
 from api.declarations.models import StaffDeclaration
+from api.demo import ids
 from api.demo.builder import Builder, Cast
 from api.groups.models import Platform
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
+from api.incidents.models import EntryKind, IncidentEntry
 from api.participants.models import Participant
 from api.policy.versions import PolicyVersion
 from api.rosters.models import GroupRoster, Match, MatchedBy, PlatformRole, RosterEntry
 from api.staff.models import Staff
-from api.webhooks.models import WebhookEndpoint, WebhookEvent
+from api.webhooks import payload
+from api.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from api.webhooks.signing import new_secret
 
 
@@ -253,4 +256,52 @@ def add(b: Builder, cast: Cast) -> list[tuple[Control, Staff]]:
             **stamps,
         )
     )
+    _try_it_out(b, coordinator)
     return owners
+
+
+def _try_it_out(b: Builder, coordinator: User) -> None:
+    """Records the spec's examples act on, added last so every earlier id stays: a claim nobody has verified
+    yet (`POST /identities/{id}/verify`), a chronology entry of the showcase incident, and a delivered test
+    event of the CRM's endpoint (`…/deliveries/{id}/redeliver`)."""
+    b.add(
+        PlatformIdentity(
+            id=b.id(),
+            staff_id=ids.TOM_HALLETT,
+            platform=Platform.instagram,
+            kind=IdentityKind.handle,
+            value="tomhallett.music",
+            match_key="tomhallett.music",
+            verified_at=None,  # his own claim: it matches no roster entry until a coordinator verifies it
+            **b.recorded(b.ago(3)),
+        )
+    )
+    b.add(
+        IncidentEntry(
+            id=b.id(),
+            incident_id=ids.SHOWCASE_PHOTO_INCIDENT,
+            kind=EntryKind.action_taken,
+            text="Asked the venue to take the photo down from its page; they agreed to by the end of the day",
+            occurred_at=b.at(5, hour=10),
+            author_id=ids.NADIA_OKAFOR,
+            **b.recorded(b.ago(5)),
+        )
+    )
+    sent = b.at(2, hour=11)
+    delivery = WebhookDelivery(
+        id=b.id(),
+        endpoint_id=ids.CRM_WEBHOOK,
+        event_type=WebhookEvent.webhook_test,
+        body=payload.render(WebhookEvent.webhook_test, sent, {"webhook_id": ids.CRM_WEBHOOK}),
+        status=DeliveryStatus.delivered,
+        attempts=1,
+        next_attempt_at=sent,
+        last_status_code=204,
+        delivered_at=sent,
+        created_at=sent,
+        updated_at=sent,
+    )
+    b.add(delivery)
+    b.add(
+        WebhookAttempt(id=b.id(), delivery_id=delivery.id, attempted_at=sent, status_code=204, succeeded=True)
+    )

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from sqlmodel import Field, SQLModel
 
-from api.common import Day, Flag, Patch, Whole, forbid_extra
+from api.common import NOT_BLANK, Day, Flag, NonBlank, Patch, Whole, forbid_extra
 from api.db import Timestamped, enum_type
 from api.described import DESCRIBED, DescribedEnum
 
@@ -82,7 +82,7 @@ def seen_by_all_default(platform: Platform) -> bool | None:
 
 class GroupBase(SQLModel):
     model_config = DESCRIBED
-    name: str = Field(min_length=1, max_length=200)
+    name: NonBlank = Field(min_length=1, max_length=200)
     """The group's name as it appears on the platform."""
     platform: Platform = Field(sa_type=enum_type(Platform))
     """The platform the group is on."""
@@ -155,7 +155,7 @@ class GroupUpdate(Patch):
             "started_on",
         }
     )
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=200)
     platform: Platform | None = None
     project: str | None = Field(default=None, max_length=200)
     url: str | None = Field(default=None, max_length=500)

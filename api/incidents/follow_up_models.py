@@ -60,7 +60,9 @@ class NotificationCreate(SQLModel):
     )
     participant_id: uuid.UUID
     """The involved young person whose parent or carer this is about."""
-    informed_name: str | None = Field(default=None, min_length=1, max_length=200, description="Who was told")
+    informed_name: Annotated[str | None, NOT_BLANK] = Field(
+        default=None, min_length=1, max_length=200, description="Who was told"
+    )
     method: NotificationMethod | None = None
     """How they were told (with informed_name and informed_at)."""
     informed_at: Instant | None = Field(default=None, description="When, with an offset")
@@ -84,7 +86,7 @@ class IncidentNotification(Timestamped, table=True):
     )
     incident_id: uuid.UUID = Field(foreign_key="incident.id", index=True)
     participant_id: uuid.UUID = Field(foreign_key="participant.id", index=True)
-    informed_name: str | None = Field(default=None, max_length=200)
+    informed_name: Annotated[str | None, NOT_BLANK] = Field(default=None, max_length=200)
     method: NotificationMethod | None = Field(default=None, sa_type=enum_type(NotificationMethod))
     informed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     informed_by_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id")

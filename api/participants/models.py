@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import EmailStr
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from api import clock
-from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
+from api.common import NOT_BLANK, Day, Flag, NonBlank, Patch, Whole, forbid_extra, in_force
 from api.db import Timestamped
 from api.described import DESCRIBED
+from api.external_ids import EXTERNAL_ID_MAX, ExternalId
 from api.phones import PhoneNumber
 
 # SQLModel's Field(regex=...) is a pydantic v1 name that pydantic v2 silently ignores: pass `pattern` through.
@@ -21,7 +22,7 @@ PHONE_STORED = "Stored and returned as E.164 (+447700900123), read as a UK numbe
 
 class ParticipantBase(SQLModel):
     model_config = DESCRIBED
-    full_name: str = Field(min_length=1, max_length=200)
+    full_name: NonBlank = Field(min_length=1, max_length=200)
     """The young person's full name. Personal data: never published on the website (the policy), never in
     logs, audit events or webhooks."""
     date_of_birth: Day
@@ -29,7 +30,7 @@ class ParticipantBase(SQLModel):
     is_vulnerable_adult: Flag = False
     """Whether they are 18 or over but a vulnerable adult: the policy's "young and vulnerable people"; a carer
     then gives consent as for a child."""
-    carer_name: str | None = Field(default=None, max_length=200)
+    carer_name: Annotated[str | None, NOT_BLANK] = Field(default=None, max_length=200)
     """The parent's or carer's name, whom the organisation informs of incidents of concern."""
     carer_email: EmailStr | None = Field(default=None, max_length=254)
     """The parent's or carer's email address."""
@@ -48,7 +49,9 @@ class ParticipantBase(SQLModel):
     joined_on: Day
     """The first day they took part (the organisation's calendar day)."""
     left_on: Day | None = Field(default=None, description="Null while taking part")
-    external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
+    external_id: ExternalId | None = Field(
+        default=None, min_length=1, max_length=EXTERNAL_ID_MAX, description="The CRM's id"
+    )
 
 
 class Participant(ParticipantBase, Timestamped, table=True):
@@ -88,10 +91,10 @@ class ParticipantUpdate(Patch):
     NOT_NULL: ClassVar[frozenset[str]] = frozenset(
         {"full_name", "date_of_birth", "is_vulnerable_adult", "joined_on"}
     )
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    full_name: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=200)
     date_of_birth: Day | None = None
     is_vulnerable_adult: Flag | None = None
-    carer_name: str | None = Field(default=None, max_length=200)
+    carer_name: Annotated[str | None, NOT_BLANK] = Field(default=None, max_length=200)
     carer_email: EmailStr | None = Field(default=None, max_length=254)
     carer_phone: PhoneNumber | None = Field(
         default=None, max_length=30, schema_extra={"pattern": PHONE_PATTERN}
@@ -102,7 +105,7 @@ class ParticipantUpdate(Patch):
     )
     joined_on: Day | None = None
     left_on: Day | None = None
-    external_id: str | None = Field(default=None, min_length=1, max_length=100)
+    external_id: ExternalId | None = Field(default=None, min_length=1, max_length=EXTERNAL_ID_MAX)
 
 
 class ParticipantLeave(SQLModel):

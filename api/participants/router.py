@@ -12,6 +12,7 @@ from api.auth.roles import Permission
 from api.common import QueryFlag, WriteOutcome
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
 from api.participants import service
 from api.participants.models import (
     Participant,
@@ -59,7 +60,9 @@ class ParticipantFilters:
     current: Annotated[
         QueryFlag | None, Query(description="Only those taking part (true) or not (false)")
     ] = None
-    external_id: Annotated[str | None, Query(max_length=100, description="The CRM's id")] = None
+    external_id: Annotated[
+        str | None, Query(min_length=1, max_length=EXTERNAL_ID_MAX, description="The CRM's id"), EXTERNAL_ID
+    ] = None
     q: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None
     group_id: Annotated[uuid.UUID | None, Query(description="Only current members of this group")] = None
 

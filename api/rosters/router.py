@@ -46,7 +46,9 @@ RosterIfMatch = Annotated[
         alias="If-Match",
         description="The roster's ETag as read (strong): it covers the roster and everything its "
         "reconciliation is judged against (the day, the group, its memberships in force, the dates of the "
-        "people it names, the platform identities), so a change to any of them since is a 412",
+        "people it names, the platform identities), so a change to any of them since is a 412. Required "
+        "(428 without it), and it has no example: copy it from the `ETag` header of "
+        "`GET /api/v1/groups/{group_id}/rosters/{roster_id}` just before, as it moves on with every answer",
     ),
 ]
 Reader = Annotated[Principal, Depends(require(Permission.ROSTER_READ))]

@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import EmailStr
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from api import clock
-from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
+from api.common import NOT_BLANK, Day, Flag, NonBlank, Patch, Whole, forbid_extra, in_force
 from api.db import Timestamped, enum_type
 from api.described import DESCRIBED, DescribedEnum
+from api.external_ids import EXTERNAL_ID_MAX, ExternalId
 from api.participants.models import PHONE_PATTERN, PHONE_STORED
 from api.phones import PhoneNumber
 
@@ -41,7 +42,7 @@ class EmploymentType(DescribedEnum):
 
 class StaffBase(SQLModel):
     model_config = DESCRIBED
-    full_name: str = Field(min_length=1, max_length=200)
+    full_name: NonBlank = Field(min_length=1, max_length=200)
     """The person's full name as colleagues know them."""
     email: EmailStr = Field(max_length=254, description="Official organisation address; unique")
     employment_type: EmploymentType = Field(sa_type=enum_type(EmploymentType))
@@ -63,7 +64,9 @@ class StaffBase(SQLModel):
     esafety_training_completed_on: Day | None = None
     """The day they last completed e-safety training; it holds for the policy settings' training_valid_days
     (365 by default) from that day."""
-    external_id: str | None = Field(default=None, min_length=1, max_length=100, description="The CRM's id")
+    external_id: ExternalId | None = Field(
+        default=None, min_length=1, max_length=EXTERNAL_ID_MAX, description="The CRM's id"
+    )
 
 
 class PersonalContact(SQLModel):
@@ -129,7 +132,7 @@ class StaffUpdate(Patch, PersonalContact):
             "uses_social_media_for_work",
         }
     )
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    full_name: Annotated[str | None, NOT_BLANK] = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = Field(default=None, max_length=254)
     employment_type: EmploymentType | None = None
     job_title: str | None = Field(default=None, max_length=200)
@@ -139,7 +142,7 @@ class StaffUpdate(Patch, PersonalContact):
     uses_social_media_for_work: Flag | None = None
     code_of_conduct_signed_on: Day | None = None
     esafety_training_completed_on: Day | None = None
-    external_id: str | None = Field(default=None, min_length=1, max_length=100)
+    external_id: ExternalId | None = Field(default=None, min_length=1, max_length=EXTERNAL_ID_MAX)
 
 
 class StaffLeave(SQLModel):

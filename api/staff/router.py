@@ -12,6 +12,7 @@ from api.auth.roles import Permission
 from api.common import QueryFlag, WriteOutcome
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
 from api.problems import ProblemCode
 from api.records import Records, Write
 from api.staff import service
@@ -54,7 +55,12 @@ class StaffFilters:
     ] = None
     external_id: Annotated[
         str | None,
-        Query(max_length=100, description="The CRM's id: the member of staff with this external_id"),
+        Query(
+            min_length=1,
+            max_length=EXTERNAL_ID_MAX,
+            description="The CRM's id: the member of staff with this external_id",
+        ),
+        EXTERNAL_ID,
     ] = None
     q: Annotated[str | None, Query(max_length=200, description="Part of a name or email")] = None
 

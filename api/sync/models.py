@@ -19,6 +19,7 @@ from api.compliance.models import Status
 from api.consents.models import ConsentMerge, StillAllowed
 from api.described import DescribedEnum
 from api.errors import AppError, FieldError
+from api.external_ids import EXTERNAL_ID_MAX, ExternalId
 from api.participants.models import ParticipantUpdate
 from api.problems import ProblemCode
 from api.staff.models import StaffUpdate
@@ -61,7 +62,7 @@ class SyncStatus(DescribedEnum):
 
 _EXTERNAL_ID = Field(
     min_length=1,
-    max_length=100,
+    max_length=EXTERNAL_ID_MAX,
     description="The CRM's id for the record, which the batch matches on; once only in a batch",
 )
 
@@ -80,7 +81,7 @@ class StaffSyncRecord(StaffUpdate):
             "esafety_training_completed_on": "2025-09-01",
         }
     )
-    external_id: str = _EXTERNAL_ID
+    external_id: ExternalId = _EXTERNAL_ID
 
 
 class ParticipantSyncRecord(ParticipantUpdate):
@@ -91,7 +92,7 @@ class ParticipantSyncRecord(ParticipantUpdate):
     needed only to create a record). A record that breaks either is `rejected`, naming the fields."""
 
     model_config = forbid_extra({"external_id": "CRM-P0001", "carer_email": "carer.new@example.org"})
-    external_id: str = _EXTERNAL_ID
+    external_id: ExternalId = _EXTERNAL_ID
 
 
 class ConsentSyncRecord(ConsentMerge):
@@ -108,7 +109,7 @@ class ConsentSyncRecord(ConsentMerge):
             "withdrawal_reason": "Carer asked us to stop",
         }
     )
-    external_id: str = _EXTERNAL_ID
+    external_id: ExternalId = _EXTERNAL_ID
 
 
 def _json_object(value: Any) -> dict[str, Any]:
