@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
@@ -15,13 +16,15 @@ from sqlmodel import Session, func, select
 from api.audit.models import AuditEvent
 from api.participants.models import Participant
 from api.staff.models import Staff
-from tests.kit.auth import Actor, token_headers
+from tests.kit.auth import Actor, make_api_key, token_headers
 from tests.kit.clock import TODAY, FixedClock
 from tests.kit.etags import read_tag
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.kit.servers import live_app
 from tests.kit.staff import make_staff
+from tests.test_concurrency import together
 
 API = "/api/v1"
 
@@ -215,3 +218,26 @@ def test_the_spec_declares_if_none_match_on_the_pushes(client: TestClient) -> No
             if "/by-external-id/" in path and method in ops:
                 names = {p["name"] for p in ops[method].get("parameters", [])}
                 assert "If-None-Match" in names, (method, path)
+
+
+def test_two_create_only_pushes_at_once_make_one_record() -> None:
+    """Two `PUT`s of one new external id with `If-None-Match: *` at the same moment, against a live server:
+    one creates it (201), the other finds it created and is refused (412); the record is the winner's."""
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            key = make_api_key(session)
+        url = f"{base}{API}/participants/by-external-id/crm-inm-race"
+        bodies = [
+            {"full_name": name, "date_of_birth": "2011-04-02", "joined_on": "2024-09-01"}
+            for name in ("Maya Okafor", "Sam Okafor")
+        ]
+
+        def put(i: int) -> httpx.Response:
+            return httpx.put(url, json=bodies[i], headers={**key.headers, "If-None-Match": "*"}, timeout=60)
+
+        answers = together(2, put)
+        assert sorted(a.status_code for a in answers) == [201, 412], [a.text for a in answers]
+        winner = next(a for a in answers if a.status_code == 201).json()
+        with Session(engine) as session:
+            stored = session.exec(select(Participant).where(Participant.external_id == "crm-inm-race")).all()
+        assert [(p.full_name, p.version) for p in stored] == [(winner["full_name"], 1)]
