@@ -171,15 +171,20 @@ def _query_names(dependant: Any) -> Iterator[str]:
         yield from _query_names(sub)
 
 
-def refuse_unknown_query(request: Request) -> None:
+async def refuse_unknown_query(request: Request) -> None:
     """Refuse a query parameter the route does not take (a 422 naming it and listing the ones it does), as
     a body refuses an unknown field (`FORBID_EXTRA`): a misspelt or misplaced filter (`as_of` on the
-    forecast, which always starts today) would otherwise be answered as if it had been applied."""
+    forecast, which always starts today) would otherwise be answered as if it had been applied. Async (no
+    I/O: no hand-off to the thread pool); each route's names worked out once (routes live as long as the
+    app)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    known = set(_query_names(dependant))
+    known: frozenset[str] | None = getattr(route, "_esafety_known_queries", None)
+    if known is None:
+        known = frozenset(_query_names(dependant))
+        route._esafety_known_queries = known  # type: ignore[union-attr]
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         takes = ", ".join(sorted(known)) or "none"

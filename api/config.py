@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     # Sync routes run in the threadpool; a smaller pool measured faster for CPU-bound evaluation.
     threadpool_size: int = Field(default=40, ge=1)
     gc_threshold0: int = Field(default=50_000, ge=100)
+    # Compliance answers kept per process (api/compliance/cache.py), of each kind; 0 turns the cache off.
+    compliance_cache_entries: int = Field(default=512, ge=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

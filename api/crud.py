@@ -17,7 +17,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api import events
 from api.common import Page, PageParams, WriteOutcome
 from api.db import Timestamped, utcnow
-from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
+from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
 from api.events import Actor
 from api.preconditions import CreateOnly
 
@@ -45,6 +45,7 @@ def upsert_by_external_id(
     create: Callable[[], M],
     change: Callable[[M], tuple[M, WriteOutcome]],
     expected_version: int | None = None,
+    if_match_required: bool = False,
 ) -> tuple[M, WriteOutcome]:
     """The CRM's push of the record it knows by its external id: `find` it; none yet, `create` it (412 if
     an If-Match was given: there is no version to match); otherwise `change(existing)` says what became of
@@ -52,7 +53,12 @@ def upsert_by_external_id(
     pushes at the same moment answer as one after the other would: a run that lost a
     race to store it runs again (up to RACE_RETRIES times), finds what the winner stored and compares with
     it (identical: unchanged; different: updated, or 412 on a stale If-Match), as the client's own retry
-    would. A record that clashes with a different one still gets the 409 after the last run."""
+    would. A record that clashes with a different one still gets the 409 after the last run.
+
+    `if_match_required` (the caller is an API key created with `require_if_match`): without If-Match only a
+    create is made; a record that exists is a 428 `precondition_required` (in bulk sync, that record
+    rejected with the code), checked before `change`, so nothing about the stored record is compared or
+    told (RFC 6585 §3)."""
 
     def once() -> tuple[M, WriteOutcome]:
         existing = find()
@@ -65,6 +71,14 @@ def upsert_by_external_id(
                 "If-None-Match: * creates only, and a record already has this external id: nothing was "
                 "written"
             )
+        if expected_version is None and if_match_required:
+            raise PreconditionRequired(
+                "This API key replaces or changes a record that exists only with If-Match: read the record "
+                'and send its ETag (for example "3"); without If-Match it may only create one'
+            )
+        # The precondition before anything compares the push with the stored record (a 422 or 409 on a
+        # stale If-Match would tell what is stored before the caller is told to read it again).
+        check_version(existing, expected_version)
         return change(existing)
 
     for _ in range(RACE_RETRIES):
@@ -159,6 +173,15 @@ def get_or_404(session: Session, model: type[M], id_: uuid.UUID, label: str) -> 
     return obj
 
 
+def first_or_404(session: Session, query: SelectOfScalar[R], label: str, id_: object) -> R:
+    """The first row `query` finds, or 404 "No {label} with id {id_}". A lookup that puts the caller's reach
+    in `query` answers a record out of reach exactly as an unknown one."""
+    found = session.exec(query).first()
+    if found is None:
+        raise NotFound(f"No {label} with id {id_}")
+    return found
+
+
 def page(session: Session, query: SelectOfScalar[R], *, limit: int, offset: int) -> tuple[list[R], int]:
     """One page and the total, both from the same filtered query (filters live in SQL, never after)."""
     total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
@@ -214,9 +237,11 @@ def save(
     before: dict[str, Any] | None = None,
     unique_fields: tuple[str, ...] = (),
     expected_version: int | None = None,
+    announce: object | None = None,
 ) -> M:
     """Commit the record and its audit event (`events.RecordSaved`) together; a uniqueness clash is a 409,
-    and nothing is written.
+    and nothing is written. `announce`, an event such as `events.GroupFactsChanged`, is published after the
+    commit (and after a write that found nothing to change, as the publisher's own call after it would be).
 
     An update (`before` given) is a compare-and-set on `version`: if another writer changed the record since
     it was read, nothing is written and the answer is 412 (the caller's If-Match is stale) or 409."""
@@ -224,7 +249,7 @@ def save(
         if not diff(before, snapshot(obj)):
             # Nothing changed: no new version, no audit entry (a repeated push or an empty PATCH).
             check_version(obj, expected_version)
-            return obj
+            return _announced(session, obj, announce)
         _claim_version(session, obj, expected_version)
         obj.updated_at = utcnow()
     session.add(obj)
@@ -244,6 +269,12 @@ def save(
         raise Raced(detail, extra={"field": field} if field else None) from exc
     if session.expire_on_commit:  # a session that forgets on commit (the command line's) reads it back
         session.refresh(obj)
+    return _announced(session, obj, announce)
+
+
+def _announced(session: Session, obj: M, announce: object | None) -> M:
+    if announce is not None:
+        events.publish(session, announce)
     return obj
 
 

@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
 from api.db import Writes, may_write, request_writes
 from api.problems import GENERIC, PROBLEM_JSON, ProblemCode, instance_of, request_instance, with_codes
 
@@ -158,18 +159,12 @@ def database_unavailable(exc: Exception, *, extra: dict[str, Any] | None = None)
     )
 
 
-class DatabaseErrors:
+class DatabaseErrors(HttpMiddleware):
     """The outermost middleware: a database failure anywhere, the other middlewares included (which
     FastAPI's exception handlers never see), is the same 503 problem rather than a plain-text 500. It also
     starts each request's bookkeeping: whether it may write (SQLite's lock, api/db.py) and what it saved."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         intent = may_write.set(scope["method"] not in READ_METHODS)
         writes = request_writes.set(Writes())
         instance = request_instance.set(instance_of(scope))

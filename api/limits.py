@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
 from api.errors import problem_response
 from api.problems import ProblemCode
 
@@ -16,19 +17,27 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"The body is over {max_bytes} bytes")
 
 
-class BodySizeLimit:
+class BodySizeLimit(HttpMiddleware):
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        if not chunked and (length is None or length.isdigit()):
+            # The server delivers no more than a valid content-length (none: no body), so there is nothing
+            # to count as the body arrives: the request passes straight through.
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(scope, receive, send)
-                return
         seen = 0
 
         async def counted() -> Message:

@@ -6,8 +6,15 @@ text redactor (api/policy/redacting.py) and the rule catalog (api/policy/citing.
 from __future__ import annotations
 
 import api.audit.service
+import api.compliance.cache
 import api.compliance.rules
 import api.compliance.watch
 import api.consents.redaction
 
-LISTENERS = (api.audit.service, api.compliance.watch, api.compliance.rules, api.consents.redaction)
+LISTENERS = (
+    api.audit.service,
+    api.compliance.watch,
+    api.compliance.cache,
+    api.compliance.rules,
+    api.consents.redaction,
+)

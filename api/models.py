@@ -7,6 +7,7 @@ from api.compliance.models import GroupComplianceState, Waiver
 from api.consents.models import Consent
 from api.controls.models import Control, ControlCheck, Technology, TechnologyAssessment
 from api.declarations.models import StaffDeclaration
+from api.facts import FactsVersion
 from api.groups.models import Group, GroupReview, RiskAssessment
 from api.idempotency.store import IdempotencyKey
 from api.identities.models import PlatformIdentity
@@ -34,6 +35,7 @@ __all__ = [
     "Consent",
     "Control",
     "ControlCheck",
+    "FactsVersion",
     "Group",
     "GroupComplianceState",
     "GroupReview",

@@ -124,11 +124,19 @@ def if_match(
     """The version the client expects, from an If-Match header (RFC 9110 §13.1.1); `*` or no header means
     any. Several tags: an `ETags`, matching a record at any of them. Errors: 412 for a malformed header,
     and for one that lists no strong tag this service issues (a weak tag, a tag that is not a version);
-    428 with no header from an API key created with `require_if_match` (RFC 6585 §3), except on a PUT by
-    external id, which may create the record (no version to match yet)."""
-    if value is None and request.method != "PUT" and _requires_if_match(request):
+    428 from an API key created with `require_if_match` (RFC 6585 §3) with no header, except on a PUT by
+    external id, which may create the record (its service answers 428 if the record exists:
+    `crud.upsert_by_external_id`), and with `If-Match: *`, which matches any version and so does not show
+    the record was read."""
+    strict = _requires_if_match(request)
+    if value is None and request.method != "PUT" and strict:
         raise PreconditionRequired(
             'This API key changes a record only with If-Match: send the ETag you read (for example "3")'
+        )
+    if strict and value is not None and value.strip() == "*":
+        raise PreconditionRequired(
+            "This API key changes a record only with the ETag it read: If-Match: * matches any version, so "
+            'it does not show the record was read; send the ETag itself (for example "3")'
         )
     tags = if_match_tags(value)
     if tags is None:

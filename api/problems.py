@@ -94,6 +94,14 @@ class ProblemCode(DescribedEnum):
         "Coordinator only",
         "Only a coordinator may do what the request asks (add a young person to a group): ask one.",
     )
+    whole_records_only = (
+        "whole_records_only",
+        403,
+        "Whole records only",
+        "The caller may write this kind of record but not read it, so it pushes whole records only "
+        "(PUT …/by-external-id/{id}, or bulk sync with mode replace): a partial push is checked against "
+        "stored values the caller may not read, and its answer would tell them.",
+    )
     not_your_record = (
         "not_your_record",
         403,

@@ -33,9 +33,21 @@ from sqlmodel import Session
 from api.auth.principal import Principal
 from api.auth.reach import Reach, ReachDep, Record
 from api.common import Page, PageDep, WriteOutcome, WriteReceipt
+from api.crud import check_version
 from api.deps import SessionDep
-from api.errors import NOT_FOUND, Responses
+from api.errors import NOT_FOUND, Forbidden, Responses, problem
 from api.preconditions import CreateOnlyWanted, IfMatch, create_only, set_etag
+from api.problems import ProblemCode
+
+# Declared on a partial push by external id of a kind of record some callers may write but not read.
+WHOLE_RECORDS_ONLY: Responses = {
+    403: problem(
+        "`whole_records_only`: the caller may write this kind of record but not read it, so it sends whole "
+        "records (PUT); also `forbidden` for a caller who may not push at all",
+        ProblemCode.whole_records_only,
+        ProblemCode.forbidden,
+    )
+}
 
 # Declared on every single-record GET: its ETag, and the 304 an If-None-Match naming it gets
 # (api/standard_headers.py answers it).
@@ -151,6 +163,18 @@ class Records:
             return WriteReceipt(id=record.id, version=record.version, status=outcome)
         return self.present(write.session, write.reach, record) if self.present is not None else record
 
+    def _whole_records_only(self, reach: Reach) -> None:
+        """403 `whole_records_only` for a partial push by a caller who may write but not read this kind of
+        record. A patch is merged with the stored record and the result checked (dates in order, fields a
+        create needs, unique values), so its 422, 409 or 201 tells what is stored: a date of birth found by
+        binary search over `joined_on`. A whole record (PUT) is checked against itself only."""
+        if self.receipts is not None and not reach.reads(self.receipts):
+            raise Forbidden(
+                "This caller may write but not read these records, so it pushes whole records only: "
+                "use PUT on the same path (a field left out becomes empty), or bulk sync with mode replace",
+                code=ProblemCode.whole_records_only,
+            )
+
     def get(
         self,
         path: str,
@@ -237,6 +261,9 @@ class Records:
 
             def write_to(write: Write, record: Any, response: Response, *data: Any) -> Any:
                 version = record.version
+                # The precondition first: a 422 that compares the body with stored values must not answer
+                # a stale If-Match, or the caller learns what it compared with before being told to re-read.
+                check_version(record, write.expected_version)
                 with self._blind(write.reach):
                     written = fn(write, record, *data)
                 outcome: WriteOutcome = "unchanged" if written.version == version else "updated"
@@ -329,12 +356,16 @@ class Records:
                 response: Response,
             ) -> Any:
                 write = Write(session, caller, reach, create_only(expected_version, wants_create))
+                if method == "patch":
+                    self._whole_records_only(reach)
                 with self._blind(reach):
                     record, outcome = fn(write, external_id, data)
                 response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
                 return self._answer(write, record, outcome, response)
 
             created: Responses = {201: {"model": self.written, "description": "Created"}}
+            if method == "patch" and self.receipts is not None:
+                created = {**created, **WHOLE_RECORDS_ONLY}
             self._add(endpoint, fn, method, path, summary, {**created, **responses})
             return fn
 
@@ -349,13 +380,16 @@ class Records:
         summary: str,
         responses: Responses | None,
         status_code: int | None = None,
+        model: Any = None,
     ) -> None:
+        """Serve `endpoint` as the route `fn` declares: its name the operation id, its docstring the
+        description; answered as `model` (by default the record, or its receipt)."""
         self.router.add_api_route(
             path,
             endpoint,
             methods=[method.upper()],
             name=fn.__name__,
-            response_model=self.written,
+            response_model=model if model is not None else self.written,
             status_code=status_code,
             responses=responses,
             summary=summary,

@@ -5,9 +5,11 @@ errors, 404s for unknown paths, the plain 500 that Starlette's ServerErrorMiddle
 It raises nothing of its own (an exception raised in an ASGI middleware bypasses FastAPI's exception
 handlers) and does little: one scan of the request headers, one header added, one log record.
 
-- **X-Request-ID**: the caller's own id if it is well formed (1 to 128 characters of `A-Z a-z 0-9 . _ : -`,
-  so it cannot break a log line or a header), otherwise a fresh UUID; sent back on the answer and carried by
-  every log record made while the request runs (api/logging.py reads `current_request_id`).
+- **X-Request-ID**: the caller's own id if it is a UUID (hex digits in any case, with its hyphens) or a W3C
+  trace id (32 hex digits), otherwise a fresh UUID, and the caller's value is neither echoed nor logged: an
+  id of free text could carry a name or a phone number (`Zebedee.Quillfeather`, `name:07700900999`) into
+  every log line. Sent back on the answer and carried by every log record made while the request runs
+  (api/logging.py reads `current_request_id`).
 - **Access line**: one record on the `api.access` logger per request: method, the route's template
   (`/api/v1/participants/{participant_id}`, never the path as sent, which may hold a name), status, duration
   in milliseconds, request id, and the caller's kind and role (never their name or email). A path no route
@@ -31,9 +33,15 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
+
 HEADER = b"x-request-id"
-# Safe in a header and a log line, long enough for a UUID, a W3C trace id or a load balancer's own id.
-_WELL_FORMED = re.compile(rb"[A-Za-z0-9._:\-]{1,128}").fullmatch
+# Only ids that cannot hold words: a UUID (RFC 9562 text form, any case) or a W3C trace-context trace id
+# (32 hex digits). Anything freer (a load balancer's own format, `name:07700900999`) could carry personal
+# data into every log line; such a request gets a fresh id instead.
+_WELL_FORMED = re.compile(
+    rb"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9A-Fa-f]{32}"
+).fullmatch
 UNMATCHED = "unmatched"
 
 access_log = logging.getLogger("api.access")
@@ -126,17 +134,14 @@ def _caller(scope: Scope) -> tuple[str, str]:
     return (str(kind) if kind else "anonymous", str(role) if role else "none")
 
 
-class RequestContext:
+class RequestContext(HttpMiddleware):
     """The outermost middleware: request id, access line, RateLimit fields, and the observers."""
 
     def __init__(self, app: ASGIApp, observers: tuple[Observer, ...] = ()) -> None:
-        self.app = app
+        super().__init__(app)
         self.observers = observers
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         context = _Context(_request_id(scope))
         id_header = (b"x-request-id", context.request_id.encode("ascii"))

@@ -40,7 +40,7 @@ import api.models  # noqa: E402, F401  (registers every table)
 from api import clock  # noqa: E402
 from api.auth import tokens  # noqa: E402
 from api.migrations import upgrade  # noqa: E402
-from bench import publication, rosters  # noqa: E402
+from bench import floor, publication, rosters  # noqa: E402
 
 TODAY = clock.today()
 BIG_GROUPS = 500
@@ -194,13 +194,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(url: str, cwd: Path = ROOT) -> Iterator[str]:
-    """Serve the app (the code in `cwd`) on a free port until the block ends."""
-    port = _free_port()
+def serve(
+    url: str, cwd: Path = ROOT, app: str = "api.main:app", health: str = "/health", port: int | None = None
+) -> Iterator[str]:
+    """Serve `app` (the code in `cwd`: the product, or the floor) on a free port until the block ends."""
+    port = port or _free_port()
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)),
+            *(sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)),
             *("--log-level", "warning", "--no-access-log"),
         ],
         cwd=cwd,
@@ -208,10 +210,10 @@ def serve(url: str, cwd: Path = ROOT) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a busy machine starts the app slowly
         while True:
             try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base}{health}", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -236,6 +238,7 @@ class Figures:
     p50_ms: float  # over every request of every round
     p99_ms: float
     ratio: float  # the median over the rounds of rps / the trivial read's rps in the same round
+    floor: float  # the median over the rounds of rps / the floor's rps in the same round
 
 
 @dataclass
@@ -245,6 +248,8 @@ class Endpoint:
     auth: bool
     max_requests: int  # per round
     max_seconds: float  # per round
+    on_floor: bool = False  # served by the floor app, not the product
+    after_write: uuid.UUID | None = None  # each read right after a write to this group
 
 
 ROUNDS = 5
@@ -277,16 +282,29 @@ def run(label: str, url: str) -> list[Figures]:
             conn.exec_driver_sql("VACUUM ANALYZE")
         engine.dispose()
     auth = {"Authorization": f"Bearer {seeded.token}"}
+    groups = seeded.sized_groups
     endpoints = [
+        Endpoint("floor: jose + one-row read (bench/floor_app.py)", "/floor/me", True, 400, 1, on_floor=True),
         Endpoint("GET /health", "/health", False, 400, 1),
         Endpoint("authenticated trivial read (GET /api/v1/auth/me)", "/api/v1/auth/me", True, 400, 1),
         *(
             Endpoint(
                 f"group compliance, {size} members",
-                f"/api/v1/groups/{seeded.sized_groups[size]}/compliance",
+                f"/api/v1/groups/{groups[size]}/compliance",
                 True,
                 200,
                 1.6,
+            )
+            for size in SIZED
+        ),
+        *(
+            Endpoint(
+                f"group compliance, {size} members, first read after a write",
+                f"/api/v1/groups/{groups[size]}/compliance",
+                True,
+                40 if size < 1000 else 10,
+                2,
+                after_write=groups[size],
             )
             for size in SIZED
         ),
@@ -294,19 +312,36 @@ def run(label: str, url: str) -> list[Figures]:
     ]
     rps: dict[str, list[float]] = {e.name: [] for e in endpoints}
     ratios: dict[str, list[float]] = {e.name: [] for e in endpoints}
+    shares: dict[str, list[float]] = {e.name: [] for e in endpoints}
     latencies: dict[str, list[float]] = {e.name: [] for e in endpoints}
-    trivial = endpoints[1].name
-    with serve(url) as base, httpx.Client(base_url=base, timeout=60) as client:
+    floor_name, trivial = endpoints[0].name, endpoints[2].name
+    writer = sa.create_engine(url)
+    load_at_start = _load()
+    with (
+        serve(url) as base,
+        serve(url, app="bench.floor_app:app", health="/floor/health", port=_floor_port()) as floor_base,
+        httpx.Client(base_url=base, timeout=60) as client,
+        httpx.Client(base_url=floor_base, timeout=60) as floor_client,
+    ):
         # Rounds, each measuring every endpoint in turn, so that a machine slowing down or speeding up during
-        # the run moves an endpoint and the trivial read it is compared with alike.
+        # the run moves an endpoint and the floor (and the trivial read) it is compared with alike.
         for _ in range(ROUNDS):
             for e in endpoints:
                 headers = auth if e.auth else {}
-                r, lat = measure_round(client, e.path, headers, e.max_requests, e.max_seconds)
+                c = floor_client if e.on_floor else client
+                if e.after_write is not None:
+                    r, lat = floor.read_after_write(
+                        c, writer, e.after_write, e.path, headers, e.max_requests, e.max_seconds
+                    )
+                else:
+                    r, lat = measure_round(c, e.path, headers, e.max_requests, e.max_seconds)
                 rps[e.name].append(r)
                 latencies[e.name].extend(lat)
             for e in endpoints:
                 ratios[e.name].append(rps[e.name][-1] / rps[trivial][-1])
+                shares[e.name].append(rps[e.name][-1] / rps[floor_name][-1])
+        concurrent_figures = _concurrently(floor_base, base, endpoints, auth)
+    writer.dispose()
     results = []
     for e in endpoints:
         lat = sorted(latencies[e.name])
@@ -318,12 +353,46 @@ def run(label: str, url: str) -> list[Figures]:
                 statistics.median(lat) * 1000,
                 lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
                 statistics.median(ratios[e.name]),
+                statistics.median(shares[e.name]),
             )
         )
-    print(f"{'endpoint':<55} {'n':>5} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs trivial':>10}")
+    print(
+        f"sequential, one keep-alive client, {ROUNDS} interleaved rounds; load average at the start "
+        f"{load_at_start}"
+    )
+    print(
+        f"{'endpoint':<62} {'n':>5} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs floor':>9} "
+        f"{'vs trivial':>10}"
+    )
     for f in results:
-        print(f"{f.name:<55} {f.requests:>5} {f.rps:>9.1f} {f.p50_ms:>9.2f} {f.p99_ms:>9.2f} {f.ratio:>9.0%}")
+        print(
+            f"{f.name:<62} {f.requests:>5} {f.rps:>9.1f} {f.p50_ms:>9.2f} {f.p99_ms:>9.2f} {f.floor:>8.0%} "
+            f"{f.ratio:>9.0%}"
+        )
+    print(f"\nconcurrent: {floor.load_client()}, one uvicorn worker each, drained between runs")
+    floor_rps = concurrent_figures[floor_name][0]
+    for name, (r, bad) in concurrent_figures.items():
+        failed = f"  ({bad} answers not 2xx)" if bad else ""
+        print(f"{name:<62} {r:>9.1f} req/s {r / floor_rps:>8.0%} of the floor{failed}")
+    print(f"load average at the end: {_load()}")
     return results
+
+
+def _floor_port() -> int | None:
+    # BENCH_PORT fixes the product's port; the floor takes the next one.
+    return int(os.environ["BENCH_PORT"]) + 1 if os.environ.get("BENCH_PORT") else None
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _concurrently(
+    floor_base: str, base: str, endpoints: list[Endpoint], auth: dict[str, str]
+) -> dict[str, tuple[float, int]]:
+    """The floor, the trivial read and the groups' cached reads, each at 16 connections in turn."""
+    chosen = [e for e in endpoints if e.auth and e.after_write is None and "organisation" not in e.name]
+    return {e.name: floor.concurrent((floor_base if e.on_floor else base) + e.path, auth) for e in chosen}
 
 
 def run_forecast(label: str, url: str) -> None:
@@ -375,7 +444,8 @@ def run_rosters(label: str, url: str) -> None:
 @contextmanager
 def postgres_database(server: str) -> Iterator[str]:
     """A throwaway database on the server, dropped afterwards."""
-    name = f"esafety_bench_{uuid.uuid4().hex[:10]}"
+    # BENCH_DB_PREFIX: where several engineers share one server, each names their own databases.
+    name = f"{os.environ.get('BENCH_DB_PREFIX', 'esafety_bench')}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))

@@ -16,6 +16,7 @@ from api.auth.roles import ApiKeyScope, Role
 from api.db import utcnow
 from tests.kit.auth import Actor, make_actor, make_api_key
 from tests.kit.clock import FixedClock
+from tests.kit.requests import created_body
 
 URL = "/api/v1/api-keys"
 STAFF_URL = "/api/v1/staff"
@@ -33,10 +34,7 @@ def staff_body(**overrides: Any) -> dict[str, Any]:
 
 
 def create_key(client: TestClient, headers: dict[str, str], *scopes: str) -> dict[str, Any]:
-    r = client.post(URL, json={"name": "CRM sync", "scopes": list(scopes)}, headers=headers)
-    assert r.status_code == 201, r.text
-    created: dict[str, Any] = r.json()
-    return created
+    return created_body(client.post(URL, json={"name": "CRM sync", "scopes": list(scopes)}, headers=headers))
 
 
 def test_the_secret_is_shown_once_and_only_its_hash_is_stored(

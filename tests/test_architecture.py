@@ -33,6 +33,7 @@ API = Path(api.__file__).parent
 KERNEL = frozenset(
     {
         "db",
+        "facts",
         "errors",
         "problems",
         "preconditions",
@@ -47,6 +48,7 @@ KERNEL = frozenset(
         "logging",
         "phones",
         "request_context",
+        "asgi",
     }
 )
 # Where the app, the command line and the worker are put together: they may import anything; nothing but

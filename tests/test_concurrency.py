@@ -17,6 +17,7 @@ from sqlmodel import Session
 from api.auth.roles import Role
 from tests.kit.auth import make_actor, make_api_key
 from tests.kit.clock import TODAY
+from tests.kit.consents import image_use_body
 from tests.kit.etags import read_tag
 from tests.kit.groups import make_group
 from tests.kit.participants import make_participant
@@ -183,15 +184,7 @@ def test_ten_identical_concurrent_consent_pushes_create_once_and_agree() -> None
         with Session(engine, expire_on_commit=False) as session:
             crm = make_api_key(session)
             child = make_participant(session)
-        body = {
-            "participant_id": str(child.id),
-            "kind": "image_use",
-            "purposes": ["website"],
-            "given_by": "parent_carer",
-            "given_by_name": "A Parent",
-            "given_on": str(TODAY - timedelta(days=10)),
-            "evidence_ref": "IMG-RACE",
-        }
+        body = image_use_body(child, TODAY - timedelta(days=10), evidence_ref="IMG-RACE")
         path = "/api/v1/consents/by-external-id/CRM-C-RACE"
         _one_created_nine_unchanged(_identical_puts(base, path, crm.headers, body))
 

@@ -12,10 +12,11 @@ from sqlmodel import Session, select
 from api.audit.models import AuditEvent
 from api.auth.roles import Role
 from api.controls.overdue import announce_overdue
-from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.clock import FixedClock
 from tests.kit.auth import Actor, make_actor
 from tests.kit.requests import refused_field
+from tests.kit.webhooks import subscribe
 
 SEEDED = ["CTL-PHYSICAL-SECURITY", "CTL-POLICY-DISPLAYED", "CTL-SECURITY-REVIEW"]
 
@@ -119,12 +120,7 @@ def test_a_technology_in_use_needs_an_assessment_made_before_it(
 def test_an_overdue_control_is_announced_once_per_due_date(
     fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
 ) -> None:
-    session.add(
-        WebhookEndpoint(
-            url="https://crm.example.org/hooks", events=[WebhookEvent.control_overdue], secret="s"
-        )
-    )
-    session.commit()
+    subscribe(session, WebhookEvent.control_overdue)
     control = _control(client, coordinator, "CTL-SECURITY-REVIEW")
     long_ago = {"performed_on": str(fixed_clock.today - timedelta(days=200)), "result": "ok"}
     url = f"/api/v1/controls/{control['id']}/checks"

@@ -13,17 +13,14 @@ from api.main import create_app
 from api.migrations import head_revision, upgrade
 from tests.kit.auth import Actor
 from tests.kit.databases import engine_for, throwaway_database
+from tests.kit.requests import problem_answer
 
-PROBLEM = "application/problem+json"
 MIB = 1024 * 1024
 STAFF = "/api/v1/staff"
 
 
 def _problem(r: Response, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
+    body = problem_answer(r, status)
     assert body["code"] == code
     return body
 

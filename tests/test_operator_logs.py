@@ -27,6 +27,8 @@ URL = "/api/v1/participants"
 CHILD = "Zephyrine Quillfeather"
 CARER_EMAIL = "wilhelmina.quillfeather@example.org"
 PHONE = "+44 7700 900456"
+CREATE_ID = "0b8f4f0e-2f43-4d8e-9a55-3f1f6c1d2e01"
+REQ_ID = "4BF92F3577B34DA6A3CE929D0E0E4736"
 SECRETS = ("Zephyrine", "Quillfeather", "wilhelmina", "900456", "7700 9")
 
 
@@ -78,15 +80,45 @@ def access_lines(buffer: io.StringIO) -> list[dict[str, Any]]:
 
 
 def test_the_caller_s_request_id_is_kept_and_a_bad_one_replaced(client: TestClient) -> None:
-    given = "lb-7f3a.42:abc_DEF"
-    assert client.get("/health", headers={"X-Request-ID": given}).headers["x-request-id"] == given
-    for bad in ("has space", "x" * 129, "semi;colon", "ünï".encode(), b"new\\nline", ""):
+    # A UUID in either case, and a W3C trace id (32 hex digits), are kept as sent.
+    for given in (str(uuid.uuid4()), str(uuid.uuid4()).upper(), "4bf92f3577b34da6a3ce929d0e0e4736"):
+        assert client.get("/health", headers={"X-Request-ID": given}).headers["x-request-id"] == given
+    bad_ids = ("has space", "x" * 129, "semi;colon", "ünï".encode(), b"new\\nline", "", "lb-7f3a.42:abc_DEF")
+    for bad in bad_ids:
         answered = client.get("/health", headers={"X-Request-ID": bad}).headers["x-request-id"]
         assert answered != bad
         assert uuid.UUID(answered).version == 4
     # No id sent: a fresh one each time.
     first, second = (client.get("/health").headers["x-request-id"] for _ in range(2))
     assert first != second
+
+
+# Ids a caller might build from a person: a name, a phone number, both, a UUID with a name in its place.
+PERSONAL_IDS = (
+    "Zebedee.Quillfeather",
+    "name:07700900999",
+    "07700900999",
+    "447700900999447700900999447700900",  # 33 digits: no trace id
+    "Zebedee-Quillfeather-0770-0900-999999999999",
+    "7700900999",
+)
+
+
+@pytest.mark.parametrize("given", PERSONAL_IDS)
+def test_a_request_id_that_could_hold_a_name_or_a_phone_is_neither_echoed_nor_logged(
+    client: TestClient, coordinator: Actor, logs: io.StringIO, given: str
+) -> None:
+    answer = client.get(URL, headers={**coordinator.headers, "X-Request-ID": given})
+    assert answer.status_code == 200
+    answered = answer.headers["x-request-id"]
+    assert uuid.UUID(answered).version == 4
+    assert given not in answer.headers.values()
+    text = logs.getvalue()
+    assert given.lower() not in text.lower()
+    for part in ("zebedee", "quillfeather", "0770", "900999"):
+        assert part not in text.lower(), part
+    (line,) = access_lines(logs)
+    assert line["request_id"] == answered
 
 
 def test_a_fresh_request_id_is_a_random_uuid() -> None:
@@ -123,7 +155,7 @@ def test_logs_are_json_lines_with_the_request_id_and_no_personal_data(
     client: TestClient, coordinator: Actor, logs: io.StringIO
 ) -> None:
     headers = coordinator.headers
-    created = client.post(URL, json=participant(), headers={**headers, "X-Request-ID": "create-1"})
+    created = client.post(URL, json=participant(), headers={**headers, "X-Request-ID": CREATE_ID})
     assert created.status_code == 201, created.text
     pid = created.json()["id"]
     sent = [
@@ -151,7 +183,7 @@ def test_logs_are_json_lines_with_the_request_id_and_no_personal_data(
         assert line["status"] == answer.status_code
         assert line["caller_kind"] in ("user", "anonymous")
         assert isinstance(line["duration_ms"], float)
-    assert access[0]["request_id"] == "create-1"
+    assert access[0]["request_id"] == CREATE_ID
     assert access[0]["method"] == "POST"
     assert access[0]["route"] == URL
     assert access[0]["caller_role"] == "coordinator"
@@ -168,9 +200,9 @@ def test_a_log_line_made_inside_a_request_carries_its_id(
         return {}
 
     app.add_api_route("/speak-for-test", speak)
-    answer = client.get("/speak-for-test", headers={"X-Request-ID": "req-77"})
+    answer = client.get("/speak-for-test", headers={"X-Request-ID": REQ_ID})
     (said,) = [line for line in lines(logs) if line["logger"] == "api.test"]
-    assert said["request_id"] == "req-77" == answer.headers["x-request-id"]
+    assert said["request_id"] == REQ_ID == answer.headers["x-request-id"]
     assert said["level"] == "WARNING"
     # Outside a request there is no id to give.
     logging.getLogger("api.test").warning("outside")

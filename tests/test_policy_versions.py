@@ -15,10 +15,11 @@ from api.audit.models import AuditEvent
 from api.compliance.coverage import ASPIRATIONS
 from api.policy import text as policy_text
 from api.policy.clauses import CLAUSES
-from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.clock import FixedClock
 from tests.kit.auth import Actor, token_headers
 from tests.kit.compliance import make_compliant_group as compliance_compliant_group
+from tests.kit.webhooks import subscribe
 from tests.policy_publish import publish_confirmed
 
 V1 = Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt"
@@ -113,12 +114,7 @@ def test_a_reworded_clause_keeps_its_id_and_findings_quote_the_version_in_force(
 def test_publishing_is_audited_and_announced_without_the_text(
     fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
 ) -> None:
-    session.add(
-        WebhookEndpoint(
-            url="https://crm.example.org/hooks", events=[WebhookEvent.policy_version_published], secret="s"
-        )
-    )
-    session.commit()
+    subscribe(session, WebhookEvent.policy_version_published)
     _publish(client, coordinator, str(fixed_clock.today))
     [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "policy_version.publish")).all()
     assert event.changes == {

@@ -18,13 +18,14 @@ from api.db import may_write
 from api.policy import text as policy_text
 from api.policy.clauses import CLAUSES
 from api.policy.versions import MAX_DAYS_AHEAD
-from api.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.clock import FixedClock
 from tests.kit.auth import Actor, token_headers
 from tests.kit.compliance import make_compliant_group as compliance_compliant_group
 from tests.kit.declarations import EVERY_STATEMENT_HELD
 from tests.kit.declarations import make_declaration as compliance_declaration
 from tests.kit.requests import refused_field
+from tests.kit.webhooks import subscribe
 from tests.policy_publish import publish_confirmed
 
 V1_TEXT = (Path(__file__).resolve().parent.parent / "api" / "policy" / "esafety-policy-v1.txt").read_text()
@@ -258,12 +259,7 @@ def test_an_effective_date_far_ahead_is_refused(
 def test_a_withdrawn_version_never_comes_into_force_nor_bounds_later_dates(
     fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
 ) -> None:
-    session.add(
-        WebhookEndpoint(
-            url="https://crm.example.org/hooks", events=[WebhookEvent.policy_version_withdrawn], secret="s"
-        )
-    )
-    session.commit()
+    subscribe(session, WebhookEvent.policy_version_withdrawn)
     today = fixed_clock.today
     two = _published(
         client, coordinator, _policy(REC_FB_CLOSED_ADMIN_APPROVAL=OPEN), today + timedelta(days=300)

@@ -16,17 +16,15 @@ from api.main import create_app
 from api.problems import PROBLEM_JSON, ProblemCode
 from tests.factories import Actor
 from tests.kit.compliance import make_compliant_group
+from tests.kit.requests import problem_answer
 from tests.kit.rosters import make_roster
 
 SPEC = create_app().openapi()
 
 
 def _problem(r: Response, status: int, instance: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = r.json()
+    body = problem_answer(r, status)
     assert body["instance"] == instance
-    assert body["status"] == status
     Problem.model_validate(body)  # the declared shape
     return body
 

@@ -1,27 +1,24 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api import ratelimit
-from api.config import get_settings
 from api.errors import TooManyRequests
 from api.ratelimit import ApiKeyRateWindow
-from tests.kit.auth import Actor, make_api_key
+from tests.kit.auth import LIMITED_AT, Actor, limit_api_keys, make_api_key
 from tests.kit.statements import count_statements
 
 URL = "/api/v1/staff"
-# Thirty seconds into a minute: Retry-After is then exactly 30.
-NOW = datetime(2030, 1, 1, 12, 0, 30, tzinfo=UTC)
+NOW = LIMITED_AT
 
 
 @pytest.fixture
 def limit_3(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(get_settings(), "api_key_rate_per_minute", 3)
-    monkeypatch.setattr("api.auth.principal.utcnow", lambda: NOW)
+    limit_api_keys(monkeypatch, 3)
 
 
 @pytest.mark.usefixtures("limit_3")

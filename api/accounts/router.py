@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
+from starlette.concurrency import run_in_threadpool
 
 from api.accounts import service
 from api.auth import throttle
@@ -83,9 +84,14 @@ router.add_api_route(
 
 
 @router.get("/me", response_model=UserPublic, responses=NOT_FOUND, summary="Who am I")
-def me(session: SessionDep, caller: OwnAccount) -> User:
+async def me(session: SessionDep, caller: OwnAccount) -> User:
     """The signed-in user and their role."""
-    return service.get_own(session=session, caller=caller)
+    # The account signing in loaded (and checked) in this request: answered on the event loop, with no
+    # statement and no hand-off to the thread pool; anything else reads it there.
+    own = service.signed_in(session=session, caller=caller)
+    if own is not None:
+        return own
+    return await run_in_threadpool(lambda: service.get_own(session=session, caller=caller))
 
 
 @router.post("/password", response_model=Token, summary="Change my password")

@@ -10,7 +10,7 @@ from api.audit import service as audit
 from api.auth import throttle, tokens
 from api.auth.models import User
 from api.auth.passwords import dummy_hash, hash_password, verify_password
-from api.auth.principal import Principal, user_principal
+from api.auth.principal import SIGNED_IN, Principal, user_principal
 from api.auth.roles import USER_ROLES, Role
 from api.common import in_force
 from api.config import get_settings
@@ -112,6 +112,13 @@ def revoke_tokens(*, session: Session, caller: Principal) -> None:
     before = audit.snapshot(user)
     user.token_epoch += 1
     crud.save(session, user, actor=caller, action="auth.sign_out", before=before)
+
+
+def signed_in(*, session: Session, caller: Principal) -> User | None:
+    """The caller's account as signing in loaded it in this session (`principal.SIGNED_IN`), else None.
+    No statement."""
+    user = session.info.get(SIGNED_IN)
+    return user if isinstance(user, User) and user.id == caller.id else None
 
 
 def get_own(*, session: Session, caller: Principal) -> User:

@@ -40,13 +40,9 @@ def list_(
     q: str | None = None,
 ) -> Page[User]:
     """A filtered page of accounts, by email then id."""
-    query = select(User)
-    if role is not None:
-        query = query.where(User.role == role)
-    if is_active is not None:
-        query = query.where(User.is_active == is_active)
-    if staff_id is not None:
-        query = query.where(User.staff_id == staff_id)
+    query = crud.where_equal(
+        select(User), (User.role, role), (User.is_active, is_active), (User.staff_id, staff_id)
+    )
     if q:
         query = query.where(contains(User.email, q))
     return crud.paged(session, query.order_by(col(User.email), col(User.id)), paging)

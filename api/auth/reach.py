@@ -202,13 +202,9 @@ class Reach:
         return self._participant_condition(self.write[R.participant], participant_id)
 
     def incidents(self, reported_by_id: Any) -> ColumnElement[bool]:
-        """Incidents the caller may see, over the incident's `reported_by_id` column."""
-        extent = self.read[R.incident]
-        if extent is X.every:
-            return sa.true()
-        if extent is X.own:
-            return reported_by_id == self._staff_id()  # type: ignore[no-any-return]
-        return sa.false()
+        """Incidents the caller may see, over the incident's `reported_by_id` column (their own: those they
+        reported)."""
+        return self._own_condition(self.read[R.incident], reported_by_id)
 
     def staff(self, staff_id: Any) -> ColumnElement[bool]:
         """Staff records the caller may see."""
@@ -316,8 +312,9 @@ class Reach:
             raise exc.blinded() from None
 
 
-def current_reach(principal: Annotated[Principal, Depends(current_principal)]) -> Reach:
-    """The caller's reach, built once per request (FastAPI caches `current_principal` per request)."""
+async def current_reach(principal: Annotated[Principal, Depends(current_principal)]) -> Reach:
+    """The caller's reach, built once per request (FastAPI caches `current_principal` per request). Async:
+    no I/O, so no hand-off to the thread pool."""
     return Reach.of(principal)
 
 

@@ -134,8 +134,12 @@ def _reset_seconds(started: datetime, now: datetime) -> int:
 
 
 def _announce(counter: Counted, now: datetime) -> None:
-    """Put the counter on the answer as RateLimit and RateLimit-Policy (policies `account` and `client`):
-    the checks left in its window and when it ends. Only counts: the fields name no one."""
+    """Put the counter on the answer as RateLimit and RateLimit-Policy (policy `client`):
+    the checks left in its window and when it ends. Only the client's own counter: the account's is the sum
+    of everyone's failures on that email, so showing it would tell anyone who types the email how often
+    someone else failed to sign in to it (its 429 still says when to try again, in Retry-After)."""
+    if counter.scope != CLIENT:
+        return
     window = get_settings().login_window_minutes * 60
     add_rate_limit(
         RateLimitState(

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from xlsxwriter.utility import xl_rowcol_to_cell  # type: ignore[import-untyped]
 
 from api.auth.reach import Reach
-from api.compliance import history, service
+from api.compliance import history, redaction, service
 from api.compliance.engine import Evaluation, Finding
 from api.compliance.models import Status
 from api.compliance.rules.base import Outcome
@@ -124,7 +124,7 @@ def group_evaluations(
     )
     every = [f for g in report.groups for f in found[g.group_id].findings]
     redacted = iter(
-        service._redact_for(session, reach, Evaluation(Status.compliant, {}, tuple(every))).findings
+        redaction.redact_for(session, reach, Evaluation(Status.compliant, {}, tuple(every))).findings
     )
     shown = {
         g.group_id: Evaluation(

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
-from api.compliance import grain, history, loading, policy_facts, queries, service
+from api.compliance import grain, history, loading, policy_facts, queries, redaction, service
 from api.compliance.engine import Evaluation, Finding, Precision, WaiverFacts, cite, evaluate
 from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules import GROUP_RULES
@@ -201,7 +201,7 @@ def month_label(day: date) -> str:
 
 
 def _reachable_children(session: Session, reach: Reach) -> frozenset[uuid.UUID] | None:
-    """The young people the caller may see today (None: every one), as `service._redact_for` judges it;
+    """The young people the caller may see today (None: every one), as `redaction.redact_for` judges it;
     one statement only for a caller who reaches some but not all (staff: their groups')."""
     if reach.reads_every(Record.participant):
         return None
@@ -329,7 +329,7 @@ def forecast(
     # Redacted together: one statement at most, however many groups.
     every = [c.finding for _, _, ahead in results for d in ahead for c in d.changes]
     redacted = iter(
-        service._redact_for(session, reach, Evaluation(Status.compliant, {}, tuple(every))).findings
+        redaction.redact_for(session, reach, Evaluation(Status.compliant, {}, tuple(every))).findings
     )
     out = []
     for g, today, ahead in results:

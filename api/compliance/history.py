@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from api import facts
 from api.auth.reach import Reach
 from api.compliance import grain
 from api.compliance.engine import Evaluation, Finding, Precision
@@ -96,7 +97,7 @@ def write(session: Session, rows: list[dict[str, Any]]) -> None:
         statement.on_conflict_do_update(
             index_elements=["group_id", "day"],
             set_={k: statement.excluded[k] for k in ("status", "outcomes", "waived", "recorded_at")},
-        )
+        ).execution_options(**{facts.FACTS_SCOPES: facts.scopes_of(rows)})
     )
 
 

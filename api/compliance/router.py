@@ -14,7 +14,7 @@ from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
 from api.common import Day, Page, PageDep, QueryFlag, refuse_unknown_query, shifted
-from api.compliance import exports, grain, history, policy_facts, service, waivers
+from api.compliance import cache, exports, grain, history, policy_facts, service, waivers
 from api.compliance import forecast as forecasting
 from api.compliance.engine import in_force_clauses, withdrawn
 from api.compliance.models import (
@@ -221,16 +221,9 @@ def list_compliance_waivers(
     ] = None,
 ) -> Page[Waiver]:
     """Waivers, newest first. Staff see only the waivers of groups they are in."""
-    items, total = waivers.list_waivers(
-        session=session,
-        reach=reach,
-        limit=paging.limit,
-        offset=paging.offset,
-        group_id=group_id,
-        rule_id=rule_id,
-        active=active,
+    return waivers.list_waivers(
+        session=session, reach=reach, paging=paging, group_id=group_id, rule_id=rule_id, active=active
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.post(
@@ -270,10 +263,9 @@ def get_group_compliance(
     """The group's status, counts per outcome and one finding per group rule, each citing its policy clause,
     with the records involved and what to do. Staff may evaluate only groups they are in (404 otherwise);
     trustees see participants as an id and a neutral label."""
-    report = service.group_report(
-        session=session, reach=reach, group_id=group_id, as_of=grain.as_of(reach, as_of)[0]
-    )
-    return _json(report)
+    day = grain.as_of(reach, as_of)[0]
+    body = cache.group_report_json(session=session, reach=reach, group_id=group_id, as_of=day)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -13,12 +13,11 @@ from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from api import clock
-from api.auth.reach import Reach, Record
-from api.compliance import grain, history, org_facts, roster_reach
-from api.compliance.declarations import redact as redact_declarations
+from api.auth.reach import Reach
+from api.compliance import grain, history, org_facts
 from api.compliance.engine import (
     Evaluation,
     Finding,
@@ -27,9 +26,6 @@ from api.compliance.engine import (
     cite,
     evaluate,
     finding,
-    redact_hidden_roster_matches,
-    redact_participants,
-    redact_rosters,
     run,
     summarise,
 )
@@ -37,6 +33,7 @@ from api.compliance.loading import _load, _snapshot, _staff_snapshots, load_grou
 from api.compliance.models import Status
 from api.compliance.policy_facts import _thresholds, policy_on
 from api.compliance.queries import _GROUP_COLUMNS, GROUP, STAFF, _queries
+from api.compliance.redaction import redact_for
 from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
 from api.compliance.rules.base import Outcome
 from api.compliance.snapshot import (
@@ -44,7 +41,6 @@ from api.compliance.snapshot import (
 )
 from api.errors import NotFound, Unprocessable
 from api.groups.models import Platform
-from api.participants.models import Participant
 
 # What the response tells its reader: which facts were taken as they stood on `as_of`, which are today's.
 FACTS: dict[str, list[str]] = {
@@ -75,42 +71,6 @@ FACTS: dict[str, list[str]] = {
         "controls (owner, cadence) and technologies (first used, retired)",
     ],
 }
-
-
-def _redact_for(session: Session, reach: Reach, evaluation: Evaluation) -> Evaluation:
-    """Children's names only for callers who may see those children today (their `Reach`): none for those
-    who reach no participant (trustees), all for those who reach every one, and otherwise only the
-    children in reach today, so that an `as_of` in the past cannot show a child who has since moved out.
-    Who is on a platform's member list only for callers who read rosters' contents (trustees: the counts).
-    What a member of staff declared only to themselves and to callers who read every declaration (the
-    coordinator); anyone else sees whether a current declaration stands (`redact_declarations`)."""
-    if not reach.reads(Record.roster) or reach.reads_counts_only(Record.roster):
-        evaluation = redact_rosters(evaluation)
-    if not reach.reads_every(Record.declaration):
-        own = reach.caller.staff_id if reach.reads_declaration_answers(reach.caller.staff_id) else None
-        evaluation = redact_declarations(evaluation, own)
-    if not reach.reads(Record.participant):
-        return redact_participants(evaluation)
-    if reach.reads_every(Record.participant):
-        return evaluation
-    # Earlier lists too: their counts, as stored, differ from the caller's roster view (issue 16 F3).
-    hidden_rosters = roster_reach.rosters_matching_hidden(session, reach, evaluation)
-    named = {e.id for f in evaluation.findings for e in f.evidence if e.type == "participant"}
-    if not named and not hidden_rosters:
-        return evaluation
-    reachable = (
-        set(
-            session.exec(
-                select(col(Participant.id)).where(
-                    col(Participant.id).in_(named), reach.participants(Participant.id)
-                )
-            ).all()
-        )
-        if named
-        else set()
-    )
-    evaluation = redact_hidden_roster_matches(evaluation, named - reachable, hidden_rosters)
-    return redact_participants(evaluation, keep=reachable)
 
 
 def check_as_of(as_of: date | None) -> date:
@@ -181,17 +141,48 @@ class OrganisationReport:
     as_of_precision: Precision = Precision.day
 
 
+@dataclass(frozen=True, slots=True)
+class GroupEvaluated:
+    """A group's evaluation before it meets a caller: cited, not yet redacted nor dated (`since`)."""
+
+    group_id: uuid.UUID
+    group_name: str
+    platform: str
+    evaluation: Evaluation
+
+
+def group_evaluated(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> GroupEvaluated:
+    """Load and evaluate a group as of a date (404 out of reach): the part of `group_report` that is the
+    same for every caller."""
+    snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, reach=reach)
+    g = snapshot.group
+    return GroupEvaluated(
+        g.id, g.name, g.platform, cite(evaluate(GROUP_RULES, snapshot, waivers), snapshot.policy)
+    )
+
+
+def group_answer(*, session: Session, reach: Reach, evaluated: GroupEvaluated, as_of: date) -> GroupReport:
+    """The report for this caller: `evaluated` redacted for their reach, each finding dated."""
+    ev = redact_for(session, reach, evaluated.evaluation)
+    ev = history.with_since(session=session, group_id=evaluated.group_id, as_of=as_of, evaluation=ev)
+    e = evaluated
+    return GroupReport(
+        e.group_id,
+        e.group_name,
+        e.platform,
+        as_of,
+        ev.status,
+        ev.counts,
+        ev.findings,
+        FACTS,
+        grain.precision(reach),
+    )
+
+
 def group_report(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> GroupReport:
     """A group's compliance as of a date (staff: only a group they are in today)."""
-    snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, reach=reach)
-    ev = evaluate(GROUP_RULES, snapshot, waivers)
-    ev = cite(ev, snapshot.policy)
-    ev = _redact_for(session, reach, ev)
-    ev = history.with_since(session=session, group_id=snapshot.group.id, as_of=as_of, evaluation=ev)
-    g = snapshot.group
-    return GroupReport(
-        g.id, g.name, g.platform, as_of, ev.status, ev.counts, ev.findings, FACTS, grain.precision(reach)
-    )
+    evaluated = group_evaluated(session=session, reach=reach, group_id=group_id, as_of=as_of)
+    return group_answer(session=session, reach=reach, evaluated=evaluated, as_of=as_of)
 
 
 def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: date) -> StaffReport:
@@ -203,7 +194,7 @@ def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: 
     if not snapshots:
         raise NotFound(f"No staff member with id {staff_id}")
     s = snapshots[0]
-    ev = _redact_for(session, reach, cite(evaluate(STAFF_RULES, s), policy))
+    ev = redact_for(session, reach, cite(evaluate(STAFF_RULES, s), policy))
     return StaffReport(
         s.staff.id, s.staff.full_name, as_of, ev.status, ev.counts, ev.findings, FACTS, grain.precision(reach)
     )
@@ -274,7 +265,7 @@ def organisation_report(
     org_findings = [finding(r, run(r, org)) for r in ORG_RULES]
     org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
     organisation = cite(summarise(org_findings), loaded.policy)
-    organisation = _redact_for(session, reach, organisation)
+    organisation = redact_for(session, reach, organisation)
 
     by_rule: dict[str, int] = defaultdict(int)
     for s in summaries:

@@ -27,6 +27,19 @@ def _known_on(claimed: date, recorded: date | None) -> date:
     return max(claimed, recorded or claimed)
 
 
+class _Assessment:
+    """What a risk or technology assessment knows of its own day (each a dataclass declaring both fields)."""
+
+    __slots__ = ()
+    assessed_on: date
+    recorded_on: date | None
+
+    @property
+    def known_on(self) -> date:
+        """The first day the record shows it: the later of its claimed day and the day it was recorded."""
+        return _known_on(self.assessed_on, self.recorded_on)
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """A copy of the organisation's policy settings (today's, whatever the evaluation date)."""
@@ -228,7 +241,7 @@ class RosterFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class RiskAssessmentFacts:
+class RiskAssessmentFacts(_Assessment):
     id: uuid.UUID
     assessed_on: date
     assessor: StaffFacts
@@ -236,11 +249,6 @@ class RiskAssessmentFacts:
     privacy_features_checked: bool = False
     # The organisation's day it was recorded here (created_at); None in a hand-built snapshot: on assessed_on.
     recorded_on: date | None = None
-
-    @property
-    def known_on(self) -> date:
-        """The first day the record shows it: the later of its claimed day and the day it was recorded."""
-        return _known_on(self.assessed_on, self.recorded_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,17 +345,12 @@ class ControlFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class TechnologyAssessmentFacts:
+class TechnologyAssessmentFacts(_Assessment):
     id: uuid.UUID
     assessed_on: date  # the day the assessment says it was made
     decision: str  # approved, approved_with_conditions, rejected
     # The organisation's day it was recorded here (created_at); None in a hand-built snapshot: on assessed_on.
     recorded_on: date | None = None
-
-    @property
-    def known_on(self) -> date:
-        """The first day the record shows it: the later of its claimed day and the day it was recorded."""
-        return _known_on(self.assessed_on, self.recorded_on)
 
 
 @dataclass(frozen=True, slots=True)

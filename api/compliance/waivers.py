@@ -12,6 +12,7 @@ from api import clock, crud
 from api.audit import service as audit
 from api.auth.principal import Principal
 from api.auth.reach import Reach
+from api.common import Page, PageParams
 from api.compliance import watch
 from api.compliance.models import Waiver, WaiverCreate
 from api.compliance.queries import GROUP
@@ -33,12 +34,11 @@ def list_waivers(
     *,
     session: Session,
     reach: Reach,
-    limit: int,
-    offset: int,
+    paging: PageParams,
     group_id: uuid.UUID | None = None,
     rule_id: str | None = None,
     active: bool | None = None,
-) -> tuple[list[Waiver], int]:
+) -> Page[Waiver]:
     """A filtered page of waivers, newest first (staff: only their groups')."""
     query = crud.where_equal(
         select(Waiver).where(reach.waivers(Waiver.group_id)),
@@ -52,7 +52,7 @@ def list_waivers(
     elif active is False:
         query = query.where(sa.not_(is_active))
     query = query.order_by(col(Waiver.created_at).desc(), col(Waiver.id))
-    return crud.page(session, query, limit=limit, offset=offset)
+    return crud.paged(session, query, paging)
 
 
 def create_waiver(*, session: Session, caller: Principal, data: WaiverCreate) -> Waiver:

@@ -157,7 +157,12 @@ def upsert_by_external_id(
         return existing, "unchanged"
 
     return crud.upsert_by_external_id(
-        session, find=find, create=create_it, change=change, expected_version=expected_version
+        session,
+        find=find,
+        create=create_it,
+        change=change,
+        expected_version=expected_version,
+        if_match_required=reach.caller.require_if_match,
     )
 
 

@@ -14,6 +14,7 @@ directory (cached across requests, one statement to check it is current) and the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
@@ -119,6 +120,13 @@ def redactor(session: SessionDep, reach: ReachDep) -> Redactor:
 
 
 RedactorDep = Annotated[Redactor, Depends(redactor)]
+
+
+def redacted_as(shape: type[M], *names: str) -> Callable[[Session, Reach, Any], M]:
+    """How a route answers a stored record (a `present` of `api.records`): as `shape`, with the named text
+    fields redacted for the caller."""
+    return lambda session, reach, row: Redactor(session, reach).answer(row, shape, *names)
+
 
 # The policy's summaries are redacted by this guard too; the policy cannot import consents, so it asks here.
 redacting.register(Redactor)

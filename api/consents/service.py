@@ -177,12 +177,8 @@ def publics(*, session: Session, consents: Sequence[Consent]) -> list[ConsentPub
 def get(*, session: Session, reach: Reach, consent_id: uuid.UUID, to_write: bool = False) -> Consent:
     """One consent the caller may see (or, `to_write`, withdraw), or 404."""
     within = reach.consent_writes if to_write else reach.consents
-    consent = session.exec(
-        select(Consent).where(Consent.id == consent_id, within(Consent.participant_id))
-    ).first()
-    if consent is None:
-        raise NotFound(f"No consent with id {consent_id}")
-    return consent
+    query = select(Consent).where(Consent.id == consent_id, within(Consent.participant_id))
+    return crud.first_or_404(session, query, "consent", consent_id)
 
 
 def list_(
@@ -197,13 +193,12 @@ def list_(
     in_force: bool | None = None,
 ) -> Page[ConsentPublic]:
     """A filtered page of the consents the caller may see, by given_on then id, as they are answered."""
-    query = select(Consent).where(reach.consents(Consent.participant_id))
-    if participant_id is not None:
-        query = query.where(Consent.participant_id == participant_id)
-    if kind is not None:
-        query = query.where(Consent.kind == kind)
-    if given_by is not None:
-        query = query.where(Consent.given_by == given_by)
+    query = crud.where_equal(
+        select(Consent).where(reach.consents(Consent.participant_id)),
+        (Consent.participant_id, participant_id),
+        (Consent.kind, kind),
+        (Consent.given_by, given_by),
+    )
     if purpose is not None:
         # Purposes are a JSON list of enum values, and no value is part of another, so the quoted value
         # inside the JSON text identifies it; this reads the same on SQLite and PostgreSQL.

@@ -6,22 +6,22 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from sqlmodel import Session
 
 from api.auth.principal import Principal, require
-from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
-from api.common import Page, PageDep
-from api.consents.redaction import RedactorDep, redactor
+from api.common import Page, PageDep, PageParams
+from api.consents.redaction import RedactorDep, redacted_as, redactor
 from api.controls import service
 from api.controls.models import (
     AssessmentCreate,
     Control,
+    ControlCheck,
     ControlCheckCreate,
     ControlCheckPublic,
     ControlPublic,
     ControlUpdate,
     Technology,
+    TechnologyAssessment,
     TechnologyAssessmentPublic,
     TechnologyCreate,
     TechnologyPublic,
@@ -30,6 +30,7 @@ from api.controls.models import (
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.records import Records, Write
+from api.sub_records import SubRecords
 
 controls_router = APIRouter()
 technologies_router = APIRouter()
@@ -58,10 +59,8 @@ controls = Records(controls_router, by_id=ControlById, public=ControlPublic, rea
 technologies = Records(
     technologies_router, by_id=TechnologyById, public=TechnologyPublic, reader=Reader, writer=Admin
 )
-
-
-def redacted_technology(session: Session, reach: Reach, technology: Technology) -> TechnologyPublic:
-    return redactor(session, reach).answer(technology, TechnologyPublic, *TECHNOLOGY_TEXT)
+filed_under_controls = SubRecords(controls)
+filed_under_technologies = SubRecords(technologies)
 
 
 controls.list(
@@ -91,41 +90,26 @@ def update_control(write: Write, control: Control, data: ControlUpdate) -> Contr
     return write.call(service.update_control, control=control, data=data)
 
 
-@controls_router.get(
-    "/{control_id}/checks",
-    response_model=Page[ControlCheckPublic],
-    responses=NOT_FOUND,
-    summary="A control's checks",
-)
-def list_control_checks(
-    session: SessionDep, _: Reader, redact: RedactorDep, control: ControlById, paging: PageDep
-) -> Page[ControlCheckPublic]:
+@filed_under_controls.list("/{control_id}/checks", public=ControlCheckPublic, summary="A control's checks")
+def list_control_checks(read: Write, control: Control, paging: PageParams) -> Page[ControlCheckPublic]:
     """The checks recorded against the control, newest first. A participant's (or their carer's) details
     in `follow_up` are replaced by a label for a caller who may not read that participant."""
-    found = service.list_checks(session=session, control=control, paging=paging)
-    return redact.page(found, ControlCheckPublic, *CHECK_TEXT)
+    found = read.call(service.list_checks, control=control, paging=paging)
+    return redactor(read.session, read.reach).page(found, ControlCheckPublic, *CHECK_TEXT)
 
 
-@controls_router.post(
+@filed_under_controls.add(
     "/{control_id}/checks",
-    response_model=ControlCheckPublic,
-    status_code=status.HTTP_201_CREATED,
-    responses=NOT_FOUND,
+    public=ControlCheckPublic,
     summary="Record a check of a control",
+    writer=Recorder,
+    present=redacted_as(ControlCheckPublic, *CHECK_TEXT),
 )
-def record_control_check(
-    session: SessionDep,
-    caller: Recorder,
-    reach: ReachDep,
-    redact: RedactorDep,
-    control: ControlById,
-    data: ControlCheckCreate,
-) -> ControlCheckPublic:
+def record_control_check(write: Write, control: Control, data: ControlCheckCreate) -> ControlCheck:
     """Record a check: the day, who did it (yourself; a coordinator may name another), `ok` or
     `issues_found` with the follow-up, and a reference to the evidence. Issues found with no follow-up keep
     the control's rule failing until a later check."""
-    check = service.record_check(session=session, reach=reach, caller=caller, control=control, data=data)
-    return redact.answer(check, ControlCheckPublic, *CHECK_TEXT)
+    return write.call(service.record_check, control=control, data=data)
 
 
 @technologies_router.get("", response_model=Page[TechnologyPublic], summary="List the technology register")
@@ -156,7 +140,7 @@ technologies.get(
     "A technology",
     """One technology of the register (its `purpose` redacted as in the list). The ETag header is the
     version to send back in If-Match.""",
-    present=redacted_technology,
+    present=redacted_as(TechnologyPublic, *TECHNOLOGY_TEXT),
 )
 
 
@@ -174,37 +158,28 @@ def update_technology(write: Write, technology: Technology, data: TechnologyUpda
     return write.call(service.update_technology, technology=technology, data=data)
 
 
-@technologies_router.get(
+@filed_under_technologies.list(
     "/{technology_id}/assessments",
-    response_model=Page[TechnologyAssessmentPublic],
-    responses=NOT_FOUND,
+    public=TechnologyAssessmentPublic,
     summary="A technology's risk assessments",
 )
 def list_technology_assessments(
-    session: SessionDep, _: Reader, redact: RedactorDep, technology: TechnologyById, paging: PageDep
+    read: Write, technology: Technology, paging: PageParams
 ) -> Page[TechnologyAssessmentPublic]:
     """Its risk assessments, newest first. A participant's (or their carer's) details in `risks` and
     `mitigations` are replaced by a label for a caller who may not read that participant."""
-    found = service.list_assessments(session=session, technology=technology, paging=paging)
-    return redact.page(found, TechnologyAssessmentPublic, *ASSESSMENT_TEXT)
+    found = read.call(service.list_assessments, technology=technology, paging=paging)
+    return redactor(read.session, read.reach).page(found, TechnologyAssessmentPublic, *ASSESSMENT_TEXT)
 
 
-@technologies_router.post(
+@filed_under_technologies.add(
     "/{technology_id}/assessments",
-    response_model=TechnologyAssessmentPublic,
-    status_code=status.HTTP_201_CREATED,
-    responses=NOT_FOUND,
+    public=TechnologyAssessmentPublic,
     summary="Risk assess a technology",
+    writer=Recorder,
+    present=redacted_as(TechnologyAssessmentPublic, *ASSESSMENT_TEXT),
 )
-def assess_technology(
-    session: SessionDep,
-    caller: Recorder,
-    reach: ReachDep,
-    redact: RedactorDep,
-    technology: TechnologyById,
-    data: AssessmentCreate,
-) -> TechnologyAssessmentPublic:
+def assess_technology(write: Write, technology: Technology, data: AssessmentCreate) -> TechnologyAssessment:
     """Record a risk assessment (risks, mitigations) and the decision: approved, approved with conditions, or
     rejected. It must come before the technology's first use to count (ORG-TECHNOLOGY-ASSESSED)."""
-    assessment = service.assess(session=session, reach=reach, caller=caller, technology=technology, data=data)
-    return redact.answer(assessment, TechnologyAssessmentPublic, *ASSESSMENT_TEXT)
+    return write.call(service.assess, technology=technology, data=data)

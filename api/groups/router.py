@@ -4,15 +4,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
-from fastapi import status as http_status
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
-from api.common import Page, PageDep
-from api.consents.redaction import RedactorDep
+from api.common import Page, PageParams
+from api.consents.redaction import redacted_as, redactor
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.groups import service
@@ -21,17 +20,19 @@ from api.groups.models import (
     GroupArchive,
     GroupCreate,
     GroupPublic,
+    GroupReview,
     GroupStatus,
     GroupUpdate,
     Platform,
     ReviewCreate,
     ReviewPublic,
+    RiskAssessment,
     RiskAssessmentCreate,
     RiskAssessmentPublic,
     Visibility,
 )
-from api.preconditions import set_etag
 from api.records import Records, Write
+from api.sub_records import SubRecords
 
 router = APIRouter()
 
@@ -58,6 +59,7 @@ def public(session: Session, _: Reach, group: Group) -> GroupPublic:
 
 
 records = Records(router, by_id=GroupById, public=GroupPublic, reader=Reader, writer=Writer, present=public)
+filed = SubRecords(records)
 
 # The free text staff write here, answered through the redactor (api/consents/redaction.py).
 ASSESSMENT_TEXT = ("risks", "mitigations")
@@ -121,76 +123,48 @@ def archive_group(write: Write, group: Group, data: GroupArchive) -> Group:
     return write.call(service.archive, group=group, archived_on=data.archived_on)
 
 
-@router.get(
-    "/{group_id}/risk-assessments",
-    response_model=Page[RiskAssessmentPublic],
-    responses=NOT_FOUND,
-    summary="List a group's risk assessments",
+@filed.list(
+    "/{group_id}/risk-assessments", public=RiskAssessmentPublic, summary="List a group's risk assessments"
 )
-def list_risk_assessments(
-    session: SessionDep, _: Reader, redact: RedactorDep, group: GroupById, paging: PageDep
-) -> Page[RiskAssessmentPublic]:
+def list_risk_assessments(read: Write, group: Group, paging: PageParams) -> Page[RiskAssessmentPublic]:
     """The group's risk assessments, newest first. A participant's (or their carer's) details in `risks`
     and `mitigations` are replaced by a label for a caller who may not read that participant."""
-    found = service.list_risk_assessments(session=session, group=group, paging=paging)
-    return redact.page(found, RiskAssessmentPublic, *ASSESSMENT_TEXT)
+    found = read.call(service.list_risk_assessments, group=group, paging=paging)
+    return redactor(read.session, read.reach).page(found, RiskAssessmentPublic, *ASSESSMENT_TEXT)
 
 
-@router.post(
+@filed.add(
     "/{group_id}/risk-assessments",
-    response_model=RiskAssessmentPublic,
-    status_code=http_status.HTTP_201_CREATED,
-    responses={**NOT_FOUND, **NOT_ADMIN},
+    public=RiskAssessmentPublic,
     summary="Record a risk assessment",
+    responses={**NOT_FOUND, **NOT_ADMIN},
+    writer=Recorder,
+    etag=True,
+    present=redacted_as(RiskAssessmentPublic, *ASSESSMENT_TEXT),
 )
-def record_risk_assessment(
-    session: SessionDep,
-    _: Recorder,
-    reach: ReachDep,
-    redact: RedactorDep,
-    group: GroupById,
-    data: RiskAssessmentCreate,
-    response: Response,
-) -> RiskAssessmentPublic:
+def record_risk_assessment(write: Write, group: Group, data: RiskAssessmentCreate) -> RiskAssessment:
     """Record a risk assessment of the group (coordinators, or the group's current admins). It cannot be
     changed or deleted afterwards."""
-    assessment = service.record_risk_assessment(session=session, reach=reach, group=group, data=data)
-    set_etag(response, assessment.version)
-    return redact.answer(assessment, RiskAssessmentPublic, *ASSESSMENT_TEXT)
+    return write.call(service.record_risk_assessment, group=group, data=data)
 
 
-@router.get(
-    "/{group_id}/reviews",
-    response_model=Page[ReviewPublic],
-    responses=NOT_FOUND,
-    summary="List a group's reviews",
-)
-def list_reviews(
-    session: SessionDep, _: Reader, redact: RedactorDep, group: GroupById, paging: PageDep
-) -> Page[ReviewPublic]:
+@filed.list("/{group_id}/reviews", public=ReviewPublic, summary="List a group's reviews")
+def list_reviews(read: Write, group: Group, paging: PageParams) -> Page[ReviewPublic]:
     """The group's reviews, newest first (`notes` redacted as the risk assessments are)."""
-    found = service.list_reviews(session=session, group=group, paging=paging)
-    return redact.page(found, ReviewPublic, *REVIEW_TEXT)
+    found = read.call(service.list_reviews, group=group, paging=paging)
+    return redactor(read.session, read.reach).page(found, ReviewPublic, *REVIEW_TEXT)
 
 
-@router.post(
+@filed.add(
     "/{group_id}/reviews",
-    response_model=ReviewPublic,
-    status_code=http_status.HTTP_201_CREATED,
-    responses={**NOT_FOUND, **NOT_ADMIN},
+    public=ReviewPublic,
     summary="Record a review",
+    responses={**NOT_FOUND, **NOT_ADMIN},
+    writer=Recorder,
+    etag=True,
+    present=redacted_as(ReviewPublic, *REVIEW_TEXT),
 )
-def record_review(
-    session: SessionDep,
-    _: Recorder,
-    reach: ReachDep,
-    redact: RedactorDep,
-    group: GroupById,
-    data: ReviewCreate,
-    response: Response,
-) -> ReviewPublic:
+def record_review(write: Write, group: Group, data: ReviewCreate) -> GroupReview:
     """Record a periodic review of the group (coordinators, or the group's current admins). It cannot be
     changed or deleted afterwards."""
-    review = service.record_review(session=session, reach=reach, group=group, data=data)
-    set_etag(response, review.version)
-    return redact.answer(review, ReviewPublic, *REVIEW_TEXT)
+    return write.call(service.record_review, group=group, data=data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, ScalarSelect, func
 from sqlmodel import Session, col, select
@@ -17,7 +18,7 @@ from api.audit import service as audit
 from api.auth.reach import Reach, Record
 from api.common import Page, PageParams, check_order, contains
 from api.db import utcnow
-from api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from api.errors import Conflict, Forbidden, PreconditionFailed, Unprocessable
 from api.groups.models import (
     Group,
     GroupCreate,
@@ -34,6 +35,9 @@ from api.groups.models import (
 )
 from api.memberships.in_force import current_on
 from api.memberships.models import MemberRole, Membership
+
+# What `_record_signed` writes: a group's risk assessment or review.
+Signed = TypeVar("Signed", RiskAssessment, GroupReview)
 
 ARCHIVE_REASON = "group archived"
 # The columns that always hold a value: the PATCH body's own list, in a fixed order for the error named.
@@ -70,10 +74,8 @@ def _validate(group: Group) -> None:
 
 def get(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Group:
     """One group within the caller's reach, or 404 (the same answer whether it exists or not)."""
-    group = session.exec(select(Group).where(Group.id == group_id, reach.groups(Group.id))).first()
-    if group is None:
-        raise NotFound(f"No group with id {group_id}")
-    return group
+    query = select(Group).where(Group.id == group_id, reach.groups(Group.id))
+    return crud.first_or_404(session, query, "group", group_id)
 
 
 def public(*, session: Session, group: Group) -> GroupPublic:
@@ -192,16 +194,15 @@ def update(
         # Releases the row lock and drops the half-applied patch, so no later commit can write it.
         session.rollback()
         raise
-    group = crud.save(
+    return crud.save(
         session,
         group,
         actor=reach.caller,
         action="group.update",
         before=before,
         expected_version=expected_version,
+        announce=events.GroupFactsChanged.of([group.id]),
     )
-    events.publish(session, events.GroupFactsChanged.of([group.id]))
-    return group
 
 
 def archive(
@@ -277,18 +278,34 @@ def list_risk_assessments(*, session: Session, group: Group, paging: PageParams)
     return crud.paged(session, query, paging)
 
 
+def _record_signed(
+    session: Session,
+    reach: Reach,
+    group: Group,
+    data: RiskAssessmentCreate | ReviewCreate,
+    row_type: type[Signed],
+    signed: str,
+    action: str,
+) -> Signed:
+    """A record of what happened to the group (a risk assessment, a review), never changed afterwards: on
+    the day `{signed}_on` (not in the future), signed by the caller or by the member of staff a coordinator
+    names in `{signed}_by_id` (see `Reach.signer`). Announces the group's facts changed."""
+    check_may_record(session=session, reach=reach, group=group)
+    day_field, by_field = f"{signed}_on", f"{signed}_by_id"
+    day: date = getattr(data, day_field)
+    _not_future(day, day_field)
+    signer = reach.signer(session, getattr(data, by_field), day, by_field)
+    row = row_type.model_validate(data, update={"group_id": group.id, by_field: signer})
+    announce = events.GroupFactsChanged.of([group.id])
+    return crud.save(session, row, actor=reach.caller, action=action, announce=announce)
+
+
 def record_risk_assessment(
     *, session: Session, reach: Reach, group: Group, data: RiskAssessmentCreate
 ) -> RiskAssessment:
     """Record a risk assessment of the group. It is a record of what happened: never changed afterwards.
     Signed by the caller, or by the member of staff a coordinator names (see `Reach.signer`)."""
-    check_may_record(session=session, reach=reach, group=group)
-    _not_future(data.assessed_on, "assessed_on")
-    signer = reach.signer(session, data.assessed_by_id, data.assessed_on, "assessed_by_id")
-    assessment = RiskAssessment.model_validate(data, update={"group_id": group.id, "assessed_by_id": signer})
-    assessment = crud.save(session, assessment, actor=reach.caller, action="risk_assessment.create")
-    events.publish(session, events.GroupFactsChanged.of([group.id]))
-    return assessment
+    return _record_signed(session, reach, group, data, RiskAssessment, "assessed", "risk_assessment.create")
 
 
 def list_reviews(*, session: Session, group: Group, paging: PageParams) -> Page[GroupReview]:
@@ -306,10 +323,4 @@ def list_reviews(*, session: Session, group: Group, paging: PageParams) -> Page[
 def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewCreate) -> GroupReview:
     """Record a review of the group. It is a record of what happened: never changed afterwards. Signed by
     the caller, or by the member of staff a coordinator names (see `Reach.signer`)."""
-    check_may_record(session=session, reach=reach, group=group)
-    _not_future(data.reviewed_on, "reviewed_on")
-    signer = reach.signer(session, data.reviewed_by_id, data.reviewed_on, "reviewed_by_id")
-    review = GroupReview.model_validate(data, update={"group_id": group.id, "reviewed_by_id": signer})
-    review = crud.save(session, review, actor=reach.caller, action="group_review.create")
-    events.publish(session, events.GroupFactsChanged.of([group.id]))
-    return review
+    return _record_signed(session, reach, group, data, GroupReview, "reviewed", "group_review.create")

@@ -5,12 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from api import crud
 from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep, Record
+from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
-from api.common import Page, PageDep, QueryFlag, WriteReceipt
+from api.common import Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt
 from api.deps import SessionDep
-from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, NotFound, Responses, problem
+from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.identities import service
 from api.identities.models import IdentityCreate, IdentityEnd, IdentityPublic, PlatformIdentity
 from api.preconditions import IfMatch, set_etag
@@ -31,8 +32,14 @@ NOT_YOURS: Responses = {
 }
 
 
-def _kind(identity: PlatformIdentity) -> Record:
-    return Record.staff if identity.staff_id is not None else Record.participant
+def _written(
+    reach: Reach, identity: PlatformIdentity, outcome: WriteOutcome, response: Response
+) -> PlatformIdentity | WriteReceipt:
+    """The identity written, with its ETag: the record, or a receipt for a caller who may write but not
+    read the person it belongs to (a member of staff's or a young person's)."""
+    set_etag(response, identity.version)
+    kind = Record.staff if identity.staff_id is not None else Record.participant
+    return reach.answer(kind, identity, outcome)
 
 
 @router.get("", response_model=Page[IdentityPublic], summary="List platform identities")
@@ -78,8 +85,7 @@ def record_identity(
     clashes: it tells nobody whether a value belongs to someone (docs/rosters.md). 409 when the person has
     it already."""
     identity = service.record(session=session, reach=reach, data=data)
-    set_etag(response, identity.version)
-    return reach.answer(_kind(identity), identity, "created")
+    return _written(reach, identity, "created", response)
 
 
 @router.post(
@@ -108,8 +114,7 @@ def end_identity(
         ended_on=data.ended_on,
         expected_version=expected_version,
     )
-    set_etag(response, identity.version)
-    return reach.answer(_kind(identity), identity, "updated")
+    return _written(reach, identity, "updated", response)
 
 
 @router.post(
@@ -130,11 +135,8 @@ def verify_identity(
     entries and is shown as theirs. 404 for a caller who does not verify (a coordinator or the CRM's key)
     or an unknown identity; 409 naming `value` when someone else holds the value (the clash a member of
     staff was not told of), naming `verified_at` when already verified."""
-    identity = session.get(PlatformIdentity, identity_id)
-    if identity is None:
-        raise NotFound(f"No identity with id {identity_id}")
+    identity = crud.get_or_404(session, PlatformIdentity, identity_id, "identity")
     identity = service.verify(
         session=session, reach=reach, identity=identity, expected_version=expected_version
     )
-    set_etag(response, identity.version)
-    return reach.answer(_kind(identity), identity, "updated")
+    return _written(reach, identity, "updated", response)

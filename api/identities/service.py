@@ -256,6 +256,8 @@ def verify(
     `value` when someone else holds it, `verified_at` when already verified or `ended_on` once ended."""
     if not verifies(reach):
         raise NotFound(f"No identity with id {identity.id}")
+    # A stale If-Match first, before any check that answers from the stored identity (as every write does).
+    crud.check_version(identity, expected_version)
     if identity.verified_at is not None:
         raise Conflict("This identity is already verified", extra={"field": "verified_at"})
     if identity.ended_on is not None:
@@ -283,7 +285,9 @@ def end(
 ) -> PlatformIdentity:
     """End an identity from `ended_on`. Errors: 409 if it has already ended; 422 naming `ended_on` for a
     day before it was recorded (the organisation's day of `created_at`: it cannot end before it began) or
-    after today (an identity ends when it is seen to have ended, as a membership does)."""
+    after today (an identity ends when it is seen to have ended, as a membership does); 412 on a stale
+    If-Match, before any of these (the 422 quotes the day it was recorded)."""
+    crud.check_version(identity, expected_version)
     if identity.ended_on is not None:
         raise Conflict(f"This identity already ended on {identity.ended_on}", extra={"field": "ended_on"})
     began = clock.day_of(identity.created_at)

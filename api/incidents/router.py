@@ -6,13 +6,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi import status as http
 from sqlmodel import Session
 
 from api.auth.principal import Principal, require
 from api.auth.reach import Reach, ReachDep
 from api.auth.roles import Permission
-from api.common import YYYY_MM_DD, Day, Page, PageDep
+from api.common import YYYY_MM_DD, Day, Page, PageParams
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, PRECONDITION, Responses, problem
 from api.incidents import chronology, follow_up, service, statistics
@@ -41,6 +40,7 @@ from api.incidents.models import (
 from api.incidents.statistics import IncidentStats
 from api.problems import ProblemCode
 from api.records import Records, Write
+from api.sub_records import SubRecords
 
 router = APIRouter()
 
@@ -67,6 +67,7 @@ def incident_or_404(incident_id: uuid.UUID, session: SessionDep, reach: ReachDep
 
 IncidentById = Annotated[Incident, Depends(incident_or_404)]
 records = Records(router, by_id=IncidentById, public=IncidentPublic, reader=Reader, writer=Manager)
+filed = SubRecords(records)
 
 
 def read(session: Session, reach: Reach, incident: Incident) -> IncidentPublic:
@@ -163,46 +164,24 @@ def transition_incident(write: Write, incident: Incident, data: TransitionCreate
     return write.call(service.transition, incident=incident, data=data)
 
 
-@router.get(
-    "/{incident_id}/timeline",
-    response_model=Page[TimelineItem],
-    responses=NOT_FOUND,
-    summary="An incident's timeline",
-)
-def get_incident_timeline(
-    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
-) -> Page[TimelineItem]:
+@filed.list("/{incident_id}/timeline", public=TimelineItem, summary="An incident's timeline")
+def get_incident_timeline(read: Write, incident: Incident, paging: PageParams) -> Page[TimelineItem]:
     """Entries, transitions, headline corrections, parent and carer notifications and (for coordinators)
     referrals in one list, in the order they happened. The read is written to the view log."""
-    return follow_up.timeline(session=session, reach=reach, incident=incident, paging=paging)
+    return read.call(follow_up.timeline, incident=incident, paging=paging)
 
 
-@router.post(
-    "/{incident_id}/entries",
-    response_model=EntryPublic,
-    status_code=http.HTTP_201_CREATED,
-    responses=NOT_FOUND,
-    summary="Add a chronology entry",
-)
-def add_incident_entry(
-    session: SessionDep, _: Reporter, reach: ReachDep, incident: IncidentById, data: EntryCreate
-) -> EntryPublic:
+@filed.add("/{incident_id}/entries", public=EntryPublic, summary="Add a chronology entry", writer=Reporter)
+def add_incident_entry(write: Write, incident: Incident, data: EntryCreate) -> EntryPublic:
     """Append a dated entry written by the caller. Entries are never edited or deleted: to correct one, add
     a new entry with `corrects_entry_id`."""
-    return chronology.add_entry(session=session, reach=reach, incident=incident, data=data)
+    return write.call(chronology.add_entry, incident=incident, data=data)
 
 
-@router.get(
-    "/{incident_id}/entries",
-    response_model=Page[EntryPublic],
-    responses=NOT_FOUND,
-    summary="List chronology entries",
-)
-def list_incident_entries(
-    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
-) -> Page[EntryPublic]:
+@filed.list("/{incident_id}/entries", public=EntryPublic, summary="List chronology entries")
+def list_incident_entries(read: Write, incident: Incident, paging: PageParams) -> Page[EntryPublic]:
     """The chronology in the order things happened. The read is written to the view log."""
-    return chronology.list_entries(session=session, reach=reach, incident=incident, paging=paging)
+    return read.call(chronology.list_entries, incident=incident, paging=paging)
 
 
 @router.get(
@@ -218,72 +197,48 @@ def get_incident_entry(
     return chronology.get_entry(session=session, reach=reach, incident=incident, entry_id=entry_id)
 
 
-@router.post(
+@filed.add(
     "/{incident_id}/notifications",
-    response_model=NotificationPublic,
-    status_code=http.HTTP_201_CREATED,
-    responses=NOT_FOUND,
+    public=NotificationPublic,
     summary="Record a parent or carer notification",
+    writer=Reporter,
 )
 def record_parent_notification(
-    session: SessionDep, _: Reporter, reach: ReachDep, incident: IncidentById, data: NotificationCreate
+    write: Write, incident: Incident, data: NotificationCreate
 ) -> NotificationPublic:
     """Either who was informed (`informed_name`, `method`, `informed_at`, `informed_by_id` defaulting to
     the caller) or a decision not to inform (`not_informed_reason`), for a participant involved in the
     incident."""
-    return follow_up.add_notification(session=session, reach=reach, incident=incident, data=data)
+    return write.call(follow_up.add_notification, incident=incident, data=data)
 
 
-@router.get(
-    "/{incident_id}/notifications",
-    response_model=Page[NotificationPublic],
-    responses=NOT_FOUND,
-    summary="List parent and carer notifications",
+@filed.list(
+    "/{incident_id}/notifications", public=NotificationPublic, summary="List parent and carer notifications"
 )
 def list_parent_notifications(
-    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, paging: PageDep
+    read: Write, incident: Incident, paging: PageParams
 ) -> Page[NotificationPublic]:
     """Notifications and decisions not to inform, in the order recorded. The read is written to the view
     log."""
-    return follow_up.list_notifications(session=session, reach=reach, incident=incident, paging=paging)
+    return read.call(follow_up.list_notifications, incident=incident, paging=paging)
 
 
-@router.post(
-    "/{incident_id}/referrals",
-    response_model=ReferralPublic,
-    status_code=http.HTTP_201_CREATED,
-    responses=NOT_FOUND,
-    summary="Record a referral to an outside agency",
+@filed.add(
+    "/{incident_id}/referrals", public=ReferralPublic, summary="Record a referral to an outside agency"
 )
-def add_incident_referral(
-    session: SessionDep, _: Manager, reach: ReachDep, incident: IncidentById, data: ReferralCreate
-) -> IncidentReferral:
+def add_incident_referral(write: Write, incident: Incident, data: ReferralCreate) -> IncidentReferral:
     """A referral to the police, the LADO, CEOP, children's services or a platform, with its date and the
     agency's reference."""
-    return follow_up.add_referral(session=session, reach=reach, incident=incident, data=data)
+    return write.call(follow_up.add_referral, incident=incident, data=data)
 
 
-@router.get(
-    "/{incident_id}/referrals",
-    response_model=Page[ReferralPublic],
-    responses=NOT_FOUND,
-    summary="List referrals",
-)
-def list_incident_referrals(
-    session: SessionDep, _: Manager, reach: ReachDep, incident: IncidentById, paging: PageDep
-) -> Page[IncidentReferral]:
+@filed.list("/{incident_id}/referrals", public=ReferralPublic, summary="List referrals", reader=Manager)
+def list_incident_referrals(read: Write, incident: Incident, paging: PageParams) -> Page[IncidentReferral]:
     """Referrals by date. The read is written to the view log."""
-    return follow_up.list_referrals(session=session, reach=reach, incident=incident, paging=paging)
+    return read.call(follow_up.list_referrals, incident=incident, paging=paging)
 
 
-@router.get(
-    "/{incident_id}/views",
-    response_model=Page[ViewPublic],
-    responses=NOT_FOUND,
-    summary="Who has viewed an incident",
-)
-def list_incident_views(
-    session: SessionDep, _: Manager, incident: IncidentById, paging: PageDep
-) -> Page[IncidentView]:
+@filed.list("/{incident_id}/views", public=ViewPublic, summary="Who has viewed an incident", reader=Manager)
+def list_incident_views(read: Write, incident: Incident, paging: PageParams) -> Page[IncidentView]:
     """Every read of the incident: who, when and which view, oldest first."""
-    return follow_up.list_views(session=session, incident=incident, paging=paging)
+    return read.call(follow_up.list_views, incident=incident, paging=paging)

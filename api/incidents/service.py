@@ -22,7 +22,7 @@ from api.audit import service as audit
 from api.auth.reach import Reach
 from api.common import Page, PageParams, check_order
 from api.db import utcnow
-from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
+from api.errors import Conflict, FieldError, PreconditionFailed, Unprocessable
 from api.incidents import checks
 from api.incidents.follow_up_models import IncidentNotification, ViewKind
 from api.incidents.lifecycle import allowed_from
@@ -54,10 +54,7 @@ NOTIFY_SEVERITIES = (Severity.high, Severity.critical)
 def get(*, session: Session, reach: Reach, incident_id: uuid.UUID) -> Incident:
     """One incident within the caller's reach, or 404 (an incident out of reach does not exist for them)."""
     query = select(Incident).where(Incident.id == incident_id, reach.incidents(Incident.reported_by_id))
-    incident = session.exec(query).first()
-    if incident is None:
-        raise NotFound(f"No incident with id {incident_id}")
-    return incident
+    return crud.first_or_404(session, query, "incident", incident_id)
 
 
 def overdue_ids(
@@ -143,15 +140,13 @@ def list_(
 ) -> Page[IncidentPublic]:
     """A filtered page of the incidents in the caller's reach, newest first; each one returned is logged."""
     check_order(occurred_from, occurred_to, start_field="occurred_from", end_field="occurred_to")
-    query = select(Incident).where(reach.incidents(Incident.reported_by_id))
-    if status is not None:
-        query = query.where(Incident.status == status)
-    if category is not None:
-        query = query.where(Incident.category == category)
-    if severity is not None:
-        query = query.where(Incident.severity == severity)
-    if group_id is not None:
-        query = query.where(Incident.group_id == group_id)
+    query = crud.where_equal(
+        select(Incident).where(reach.incidents(Incident.reported_by_id)),
+        (Incident.status, status),
+        (Incident.category, category),
+        (Incident.severity, severity),
+        (Incident.group_id, group_id),
+    )
     if occurred_from is not None:
         query = query.where(col(Incident.occurred_at) >= clock.start_of(occurred_from))
     if occurred_to is not None:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, or_, select
 from api import clock, crud, events
 from api.auth.reach import Reach
 from api.common import Page, PageParams, check_order
-from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.errors import Conflict, Forbidden, Unprocessable
 from api.groups.models import Group, GroupStatus
 from api.memberships.in_force import current_on
 from api.memberships.models import (
@@ -37,14 +37,14 @@ def _check_may_manage(session: Session, reach: Reach, group_id: uuid.UUID) -> No
         raise Forbidden("Only the group's current admins (or a coordinator) manage its memberships")
 
 
+def _facts_changed(membership: Membership) -> events.GroupFactsChanged:
+    return events.GroupFactsChanged.of([membership.group_id])
+
+
 def get(*, session: Session, reach: Reach, membership_id: uuid.UUID) -> Membership:
     """One membership the caller may read, or 404 (the same whether it exists or is out of reach)."""
-    found = session.exec(
-        select(Membership).where(Membership.id == membership_id, reach.memberships(Membership.group_id))
-    ).first()
-    if found is None:
-        raise NotFound(f"No membership with id {membership_id}")
-    return found
+    query = select(Membership).where(Membership.id == membership_id, reach.memberships(Membership.group_id))
+    return crud.first_or_404(session, query, "membership", membership_id)
 
 
 def list_(
@@ -59,19 +59,17 @@ def list_(
     role: MemberRole | None = None,
 ) -> Page[Membership]:
     """A filtered page of the memberships the caller may read, by start date then id."""
-    query = select(Membership).where(reach.memberships(Membership.group_id))
-    if group_id is not None:
-        query = query.where(Membership.group_id == group_id)
-    if staff_id is not None:
-        query = query.where(Membership.staff_id == staff_id)
-    if participant_id is not None:
-        query = query.where(Membership.participant_id == participant_id)
+    query = crud.where_equal(
+        select(Membership).where(reach.memberships(Membership.group_id)),
+        (Membership.group_id, group_id),
+        (Membership.staff_id, staff_id),
+        (Membership.participant_id, participant_id),
+        (Membership.role, role),
+    )
     if current is True:
         query = query.where(current_on(clock.today()))
     elif current is False:
         query = query.where(~current_on(clock.today()))
-    if role is not None:
-        query = query.where(Membership.role == role)
     query = query.order_by(col(Membership.started_on), col(Membership.id))
     return crud.paged(session, query, paging)
 
@@ -148,7 +146,7 @@ def create(*, session: Session, reach: Reach, data: MembershipCreate) -> Members
     except Conflict as exc:
         # Two requests raced past the check above; the partial unique index stopped the second.
         raise _already_in_group(field) from exc
-    events.publish(session, events.GroupFactsChanged.of([membership.group_id]))
+    events.publish(session, _facts_changed(membership))
     return membership
 
 
@@ -165,16 +163,15 @@ def update(
     if "role" in data.model_fields_set and data.role is None:
         raise Unprocessable.field("role", "role cannot be null")
     before = crud.apply(membership, data)
-    membership = crud.save(
+    return crud.save(
         session,
         membership,
         actor=reach.caller,
         action="membership.update",
         before=before,
         expected_version=expected_version,
+        announce=_facts_changed(membership),
     )
-    events.publish(session, events.GroupFactsChanged.of([membership.group_id]))
-    return membership
 
 
 def end(
@@ -192,13 +189,12 @@ def end(
         raise Conflict(f"This membership already ended on {membership.ended_on}", extra={"field": "ended_on"})
     check_order(membership.started_on, ended_on, start_field="started_on", end_field="ended_on")
     before = crud.apply(membership, MembershipEnd(ended_on=ended_on, end_reason=end_reason))
-    membership = crud.save(
+    return crud.save(
         session,
         membership,
         actor=reach.caller,
         action="membership.end",
         before=before,
         expected_version=expected_version,
+        announce=_facts_changed(membership),
     )
-    events.publish(session, events.GroupFactsChanged.of([membership.group_id]))
-    return membership

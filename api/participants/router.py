@@ -146,5 +146,7 @@ def merge_participant_by_external_id(
     differs); when none has this external id, 201 with `Location`, if the body has every field a create
     requires (`full_name`, `date_of_birth`, `joined_on`), otherwise 422 naming each missing one and nothing
     written. Dates must stay in order: born, then joined, then left. If-Match: 412 if the record moved on.
-    Use `PUT` to send the whole record (a field left out becomes empty)."""
+    Use `PUT` to send the whole record (a field left out becomes empty). A caller who may write but not
+    read participants (a `sync:write` key) gets 403 `whole_records_only`: a patch is checked against the
+    stored record, which would tell them what is stored."""
     return write.call(service.merge_by_external_id, external_id=external_id, data=data)

@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api import clock, crud
 from api.auth.reach import Reach
 from api.common import Page, PageParams, WriteOutcome, check_order, contains
-from api.errors import NotFound, Unprocessable
+from api.errors import Unprocessable
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
@@ -41,12 +41,8 @@ def get(*, session: Session, reach: Reach, participant_id: uuid.UUID, to_write: 
     """One participant the caller may see (or, `to_write`, change), or 404: the same answer whether it
     exists or is out of reach."""
     within = reach.participant_writes if to_write else reach.participants
-    found = session.exec(
-        select(Participant).where(Participant.id == participant_id, within(Participant.id))
-    ).first()
-    if found is None:
-        raise NotFound(f"No participant with id {participant_id}")
-    return found
+    query = select(Participant).where(Participant.id == participant_id, within(Participant.id))
+    return crud.first_or_404(session, query, "participant", participant_id)
 
 
 def list_(
@@ -229,4 +225,5 @@ def _push(
         create=lambda: create(session=session, reach=reach, data=new()),
         change=change,
         expected_version=expected_version,
+        if_match_required=reach.caller.require_if_match,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -69,6 +69,14 @@ _EXAMPLE_TEXT = (
 )
 
 
+# The ids a publish confirms or declares (rule ids, clause ids): none by default.
+Ids = list[Annotated[str, Field(max_length=64)]]
+
+
+def _ids(description: str) -> Any:
+    return Field(default_factory=list, max_length=200, description=description)
+
+
 class PolicyVersionCreate(SQLModel):
     """A new version: the whole text (as the policy document reads, headings and bullets included) and the
     day it takes effect (today or later: a version cannot change what was in force before it existed)."""
@@ -94,30 +102,22 @@ class PolicyVersionCreate(SQLModel):
     summary: str | None = Field(
         default=None, max_length=2000, description="What changed, for the record; never name a person"
     )
-    confirm_rules_stopped: list[Annotated[str, Field(max_length=64)]] = Field(
-        default_factory=list,
-        max_length=200,
-        description="Rule ids the coordinator confirms will stop being applied (every sentence they cite is "
+    confirm_rules_stopped: Ids = _ids(
+        "Rule ids the coordinator confirms will stop being applied (every sentence they cite is "
         "left out): each rule the preview lists under `rules_stopped` must be here, or the publish is a 409",
     )
-    confirm_reworded: list[Annotated[str, Field(max_length=64)]] = Field(
-        default_factory=list,
-        max_length=200,
-        description="Clause ids of enforced sentences (a rule cites them) whose words change, each confirmed "
+    confirm_reworded: Ids = _ids(
+        "Clause ids of enforced sentences (a rule cites them) whose words change, each confirmed "
         "still enforced by its rules in the new words: each clause the preview lists under `reworded` must "
         "be here or in `declare_removed`, or the publish is a 409",
     )
-    confirm_removed: list[Annotated[str, Field(max_length=64)]] = Field(
-        default_factory=list,
-        max_length=200,
-        description="Clause ids of enforced sentences (a rule cites them) the new version leaves out or "
+    confirm_removed: Ids = _ids(
+        "Clause ids of enforced sentences (a rule cites them) the new version leaves out or "
         "gives a new id, each confirmed no longer enforced: each clause the preview lists under "
         "`enforced_removed` must be here or in `declare_removed`, or the publish is a 409",
     )
-    declare_removed: list[Annotated[str, Field(max_length=64)]] = Field(
-        default_factory=list,
-        max_length=200,
-        description="Clause ids of the latest version whose new words are not the same promise: the old "
+    declare_removed: Ids = _ids(
+        "Clause ids of the latest version whose new words are not the same promise: the old "
         "clause is removed (this confirms its removal) and the new sentence gets a new id (its rules may "
         "then stop: confirm them)",
     )

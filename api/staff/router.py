@@ -138,5 +138,7 @@ def merge_staff_by_external_id(
     `Location`, if the body has every field a create requires (`full_name`, `email`, `employment_type`,
     `started_on`), otherwise 422 naming each missing one and nothing written. A `left_on` ends access as an
     edit does (409 `last_coordinator` for the last active coordinator). If-Match: 412 if the record moved
-    on. Use `PUT` to send the whole record (a field left out becomes empty)."""
+    on. Use `PUT` to send the whole record (a field left out becomes empty). A caller who may write but not
+    read staff (a `sync:write` key) gets 403 `whole_records_only`: a patch is checked against the stored
+    record, which would tell them what is stored."""
     return write.call(service.merge_by_external_id, external_id=external_id, data=data)

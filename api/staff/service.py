@@ -91,12 +91,12 @@ def list_(
         query = query.where(or_(col(Staff.left_on).is_(None), col(Staff.left_on) > today))
     elif current is False:
         query = query.where(col(Staff.left_on) <= today)
-    if employment_type is not None:
-        query = query.where(Staff.employment_type == employment_type)
-    if is_esafety_coordinator is not None:
-        query = query.where(Staff.is_esafety_coordinator == is_esafety_coordinator)
-    if external_id is not None:
-        query = query.where(Staff.external_id == external_id)
+    query = crud.where_equal(
+        query,
+        (Staff.employment_type, employment_type),
+        (Staff.is_esafety_coordinator, is_esafety_coordinator),
+        (Staff.external_id, external_id),
+    )
     if q:
         query = query.where(or_(contains(Staff.full_name, q), contains(Staff.email, q)))
     return crud.paged(session, query.order_by(col(Staff.full_name), col(Staff.id)), paging)
@@ -226,4 +226,5 @@ def _push(
         create=lambda: create(session=session, caller=caller, data=new()),
         change=change,
         expected_version=expected_version,
+        if_match_required=caller.require_if_match,
     )

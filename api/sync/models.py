@@ -135,6 +135,12 @@ _MODE = Field(
 _RECORDS = "Up to 1,000 records, each with its `external_id`, each validated and answered on its own."
 
 
+def _batch_examples(*, replace: list[dict[str, Any]], merge: list[dict[str, Any]]) -> ConfigDict:
+    """A batch's config: no field but its own, and an example of each mode with its records."""
+    examples: list[Any] = [{"mode": "replace", "records": replace}, {"mode": "merge", "records": merge}]
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": examples})
+
+
 class SyncRequest(BaseModel):
     """A batch: its mode and its records (each resource's request says what a record is)."""
 
@@ -147,43 +153,32 @@ class SyncRequest(BaseModel):
 class StaffSyncRequest(SyncRequest):
     """A batch of staff records (see `StaffSyncRecord` and `SyncMode`)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "mode": "replace",
-                    "records": [
-                        {
-                            "external_id": "CRM-S0217",
-                            "full_name": "Leah Marchant",
-                            "email": "leah.marchant@riverbankmusic.org.uk",
-                            "employment_type": "sessional",
-                            "job_title": "Music leader (strings)",
-                            "started_on": "2025-09-01",
-                            "uses_social_media_for_work": True,
-                            "code_of_conduct_signed_on": "2025-09-01",
-                        },
-                        {
-                            "external_id": "CRM-S0142",
-                            "full_name": "Idris Calloway",
-                            "email": "idris.calloway@riverbankmusic.org.uk",
-                            "employment_type": "volunteer",
-                            "job_title": "Volunteer mentor",
-                            "started_on": "2023-01-16",
-                            "left_on": "2025-10-31",
-                        },
-                    ],
-                },
-                {
-                    "mode": "merge",
-                    "records": [
-                        {"external_id": "CRM-S0100", "job_title": "E-safety coordinator and programme lead"},
-                        {"external_id": "CRM-S0101", "esafety_training_completed_on": "2025-09-01"},
-                    ],
-                },
-            ]
-        },
+    model_config = _batch_examples(
+        replace=[
+            {
+                "external_id": "CRM-S0217",
+                "full_name": "Leah Marchant",
+                "email": "leah.marchant@riverbankmusic.org.uk",
+                "employment_type": "sessional",
+                "job_title": "Music leader (strings)",
+                "started_on": "2025-09-01",
+                "uses_social_media_for_work": True,
+                "code_of_conduct_signed_on": "2025-09-01",
+            },
+            {
+                "external_id": "CRM-S0142",
+                "full_name": "Idris Calloway",
+                "email": "idris.calloway@riverbankmusic.org.uk",
+                "employment_type": "volunteer",
+                "job_title": "Volunteer mentor",
+                "started_on": "2023-01-16",
+                "left_on": "2025-10-31",
+            },
+        ],
+        merge=[
+            {"external_id": "CRM-S0100", "job_title": "E-safety coordinator and programme lead"},
+            {"external_id": "CRM-S0101", "esafety_training_completed_on": "2025-09-01"},
+        ],
     )
     records: list[StaffRecord] = Field(min_length=1, max_length=MAX_RECORDS, description=_RECORDS)
 
@@ -191,40 +186,29 @@ class StaffSyncRequest(SyncRequest):
 class ParticipantSyncRequest(SyncRequest):
     """A batch of participant records (see `ParticipantSyncRecord` and `SyncMode`)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "mode": "replace",
-                    "records": [
-                        {
-                            "external_id": "CRM-P0412",
-                            "full_name": "Maya Fairbrook",
-                            "date_of_birth": "2011-03-14",
-                            "carer_name": "Joanne Fairbrook",
-                            "carer_email": "joanne.fairbrook@example.org",
-                            "carer_phone": "07700 900412",
-                            "joined_on": "2023-09-04",
-                        },
-                        {
-                            "external_id": "CRM-P0388",
-                            "full_name": "Theo Anand",
-                            "date_of_birth": "2007-11-02",
-                            "joined_on": "2021-01-11",
-                            "left_on": "2025-07-31",
-                        },
-                    ],
-                },
-                {
-                    "mode": "merge",
-                    "records": [
-                        {"external_id": "CRM-P0001", "carer_email": "carer.new@example.org"},
-                        {"external_id": "CRM-P0002", "personal_phone": None},
-                    ],
-                },
-            ]
-        },
+    model_config = _batch_examples(
+        replace=[
+            {
+                "external_id": "CRM-P0412",
+                "full_name": "Maya Fairbrook",
+                "date_of_birth": "2011-03-14",
+                "carer_name": "Joanne Fairbrook",
+                "carer_email": "joanne.fairbrook@example.org",
+                "carer_phone": "07700 900412",
+                "joined_on": "2023-09-04",
+            },
+            {
+                "external_id": "CRM-P0388",
+                "full_name": "Theo Anand",
+                "date_of_birth": "2007-11-02",
+                "joined_on": "2021-01-11",
+                "left_on": "2025-07-31",
+            },
+        ],
+        merge=[
+            {"external_id": "CRM-P0001", "carer_email": "carer.new@example.org"},
+            {"external_id": "CRM-P0002", "personal_phone": None},
+        ],
     )
     records: list[ParticipantRecord] = Field(min_length=1, max_length=MAX_RECORDS, description=_RECORDS)
 
@@ -232,47 +216,36 @@ class ParticipantSyncRequest(SyncRequest):
 class ConsentSyncRequest(SyncRequest):
     """A batch of consent records (see `ConsentSyncRecord` and `SyncMode`)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "mode": "replace",
-                    "records": [
-                        {
-                            "external_id": "CRM-C1207",
-                            "participant_external_id": "CRM-P0001",
-                            "kind": "image_use",
-                            "purposes": ["website", "social_media"],
-                            "given_by": "parent_carer",
-                            "given_by_name": "Joanne Fairbrook",
-                            "given_on": "2025-09-06",
-                            "expires_on": "2027-09-06",
-                            "evidence_ref": "IMG-2025-0412",
-                        },
-                        {
-                            "external_id": "CRM-C1208",
-                            "participant_external_id": "CRM-P0001",
-                            "kind": "esafety_agreement",
-                            "given_by": "parent_carer",
-                            "given_by_name": "Joanne Fairbrook",
-                            "given_on": "2025-09-06",
-                            "evidence_ref": "ESA-2025-0412",
-                        },
-                    ],
-                },
-                {
-                    "mode": "merge",
-                    "records": [
-                        {
-                            "external_id": "CRM-C1207",
-                            "withdrawn_on": "2025-11-10",
-                            "withdrawal_reason": "The carer asked us to stop using photos",
-                        }
-                    ],
-                },
-            ]
-        },
+    model_config = _batch_examples(
+        replace=[
+            {
+                "external_id": "CRM-C1207",
+                "participant_external_id": "CRM-P0001",
+                "kind": "image_use",
+                "purposes": ["website", "social_media"],
+                "given_by": "parent_carer",
+                "given_by_name": "Joanne Fairbrook",
+                "given_on": "2025-09-06",
+                "expires_on": "2027-09-06",
+                "evidence_ref": "IMG-2025-0412",
+            },
+            {
+                "external_id": "CRM-C1208",
+                "participant_external_id": "CRM-P0001",
+                "kind": "esafety_agreement",
+                "given_by": "parent_carer",
+                "given_by_name": "Joanne Fairbrook",
+                "given_on": "2025-09-06",
+                "evidence_ref": "ESA-2025-0412",
+            },
+        ],
+        merge=[
+            {
+                "external_id": "CRM-C1207",
+                "withdrawn_on": "2025-11-10",
+                "withdrawal_reason": "The carer asked us to stop using photos",
+            }
+        ],
     )
     records: list[ConsentRecord] = Field(min_length=1, max_length=MAX_RECORDS, description=_RECORDS)
 

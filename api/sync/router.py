@@ -1,23 +1,26 @@
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from sqlmodel import Session
 
 from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep, Record
+from api.auth.reach import Reach, ReachDep, Record
 from api.auth.roles import Permission
 from api.common import WriteOutcome
 from api.consents import crm as consents_crm
 from api.consents import service as consents_service
-from api.consents.models import Consent, ConsentMerge, ConsentUpsert
+from api.consents.models import ConsentMerge, ConsentUpsert
+from api.db import Timestamped
 from api.deps import SessionDep
-from api.errors import Responses, problem
+from api.errors import FieldError, Forbidden, Responses, problem
 from api.participants import service as participants_service
-from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
+from api.participants.models import ParticipantCreate, ParticipantUpdate
 from api.problems import ProblemCode
 from api.staff import service as staff_service
-from api.staff.models import Staff, StaffCreate, StaffUpdate
+from api.staff.models import StaffCreate, StaffUpdate
 from api.sync import service
 from api.sync.models import (
     ConsentSyncRequest,
@@ -31,13 +34,22 @@ from api.sync.models import (
 router = APIRouter()
 
 Syncer = Annotated[Principal, Depends(require(Permission.SYNC_WRITE))]
+WHOLE_RECORDS_ONLY: Responses = {
+    403: problem(
+        "`whole_records_only`: `mode: merge` from a caller who may write these records but not read them "
+        "(send whole records, `mode: replace`); `forbidden` for a caller who may not sync",
+        ProblemCode.whole_records_only,
+        ProblemCode.forbidden,
+    )
+}
 INTERRUPTED: Responses = {
+    **WHOLE_RECORDS_ONLY,
     503: problem(
         "The database failed: `sync_interrupted` when it failed part way, with `records_saved`, `failed_at` "
         "and the `results` up to the failure. Send the same batch again (with the same Idempotency-Key).",
         ProblemCode.sync_interrupted,
         ProblemCode.database_unavailable,
-    )
+    ),
 }
 
 
@@ -49,6 +61,56 @@ INTERRUPTED: Responses = {
 # one field, `mode: merge`, prevents.
 
 
+def _whole_records_only(reach: Reach, kind: Record, mode: SyncMode) -> None:
+    """403 `whole_records_only`, naming `mode`, for a merge by a caller who may write `kind` but not read it
+    (a `sync:write` key): each merged record is checked against the stored one (dates in order, a consent's
+    recorded fields), and its rejection would tell them what is stored. Refused for the whole request, before
+    any record is written, so the answer depends on nothing stored."""
+    if mode is SyncMode.merge and not reach.reads(kind):
+        message = "a caller who may write but not read these records pushes whole records: use replace"
+        raise Forbidden(
+            "mode merge is refused: this caller may write but not read these records, so it sends each "
+            "record whole (mode replace, the default; a field left out becomes empty)",
+            code=ProblemCode.whole_records_only,
+            errors=[FieldError(field="mode", message=message, type="whole_records_only")],
+        )
+
+
+# One way a batch writes its records: (the body's schema, the single push's verb by external id).
+Verb = tuple[type[Any], Callable[..., tuple[Timestamped, WriteOutcome]]]
+
+
+def _pushed(
+    session: Session,
+    reach: Reach,
+    body: StaffSyncRequest | ParticipantSyncRequest | ConsentSyncRequest,
+    record: Record,
+    *,
+    replace: Verb,
+    merge: Verb,
+    people: service.People,
+    acting: dict[str, Any],
+) -> SyncResponse:
+    """The batch, each record through the verb the single push uses (`replace`: the PUT's, `merge`: the
+    PATCH's, as `body.mode` says; `acting`: who the verb is told writes, its `caller` or `reach`), blind to
+    `record` as that push is: a caller who may write but not read these records learns nothing of those
+    stored, and gets `groups_changed` only if they read them."""
+    schema, verb = merge if body.mode is SyncMode.merge else replace
+
+    def upsert(external_id: str, data: Any) -> tuple[Timestamped, WriteOutcome]:
+        with reach.blind(record):
+            return verb(session=session, external_id=external_id, data=data, **acting)
+
+    return service.sync(
+        session=session,
+        records=body.records,
+        push=service.Push(schema, upsert),
+        people=people,
+        mode=body.mode,
+        reports_groups=reach.reads(record),
+    )
+
+
 @router.post("/staff", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync staff in bulk")
 def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncRequest) -> SyncResponse:
     """Up to 1,000 staff records, matched on `external_id`. `mode: replace` (the default, as before `mode`
@@ -57,28 +119,22 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
     field left out keeps its value (send it when your system pushes only the fields it knows). Each is
     answered on its own, in input order: created, updated, unchanged, or rejected with the reason; a
     rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of
-    those the batch's staff are in) whose compliance status the batch changed."""
+    those the batch's staff are in) whose compliance status the batch changed. A key that may write but not
+    read staff: 403 `whole_records_only` for `mode: merge`. A key created with `require_if_match`: each
+    record of an existing member of staff is rejected with `precondition_required` (a batch sends no
+    If-Match); new ones are created."""
 
-    def replace(external_id: str, data: StaffCreate) -> tuple[Staff, WriteOutcome]:
-        with reach.blind(Record.staff):
-            return staff_service.upsert_by_external_id(
-                session=session, caller=reach.caller, external_id=external_id, data=data
-            )
+    _whole_records_only(reach, Record.staff, body.mode)
 
-    def merge(external_id: str, data: StaffUpdate) -> tuple[Staff, WriteOutcome]:
-        with reach.blind(Record.staff):
-            return staff_service.merge_by_external_id(
-                session=session, caller=reach.caller, external_id=external_id, data=data
-            )
-
-    merging = body.mode is SyncMode.merge
-    return service.sync(
-        session=session,
-        records=body.records,
-        push=service.Push(StaffUpdate, merge) if merging else service.Push(StaffCreate, replace),
+    return _pushed(
+        session,
+        reach,
+        body,
+        Record.staff,
+        replace=(StaffCreate, staff_service.upsert_by_external_id),
+        merge=(StaffUpdate, staff_service.merge_by_external_id),
         people=service.staff_in(body.records),
-        mode=body.mode,
-        reports_groups=reach.reads(Record.staff),
+        acting={"caller": reach.caller},
     )
 
 
@@ -95,28 +151,21 @@ def sync_participants(
     your system pushes only the fields it knows). Each is answered on its own, in input order: created,
     updated, unchanged, or rejected with the reason; a rejected record changes nothing and never blocks the
     others. `groups_changed` lists the groups (of those the batch's participants are in) whose compliance
-    status the batch changed."""
+    status the batch changed. A key that may write but not read participants: 403 `whole_records_only` for
+    `mode: merge`. A key created with `require_if_match`: each record of an existing participant is rejected
+    with `precondition_required` (a batch sends no If-Match); new ones are created."""
 
-    def replace(external_id: str, data: ParticipantCreate) -> tuple[Participant, WriteOutcome]:
-        with reach.blind(Record.participant):
-            return participants_service.upsert_by_external_id(
-                session=session, reach=reach, external_id=external_id, data=data
-            )
+    _whole_records_only(reach, Record.participant, body.mode)
 
-    def merge(external_id: str, data: ParticipantUpdate) -> tuple[Participant, WriteOutcome]:
-        with reach.blind(Record.participant):
-            return participants_service.merge_by_external_id(
-                session=session, reach=reach, external_id=external_id, data=data
-            )
-
-    merging = body.mode is SyncMode.merge
-    return service.sync(
-        session=session,
-        records=body.records,
-        push=service.Push(ParticipantUpdate, merge) if merging else service.Push(ParticipantCreate, replace),
+    return _pushed(
+        session,
+        reach,
+        body,
+        Record.participant,
+        replace=(ParticipantCreate, participants_service.upsert_by_external_id),
+        merge=(ParticipantUpdate, participants_service.merge_by_external_id),
         people=service.participants_in(body.records),
-        mode=body.mode,
-        reports_groups=reach.reads(Record.participant),
+        acting={"reach": reach},
     )
 
 
@@ -131,28 +180,21 @@ def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: Consent
     external id, so `external_id` and `withdrawn_on` alone withdraw it. A withdrawal that leaves a use
     allowed by another consent lists it in `still_allowed_by`. Answered one by one, in input order; a
     rejected record changes nothing and never blocks the others. `groups_changed` lists the groups (of those
-    the batch's participants are in) whose compliance status the batch changed."""
+    the batch's participants are in) whose compliance status the batch changed. A key that may write but not
+    read consents: 403 `whole_records_only` for `mode: merge`. A key created with `require_if_match`: each
+    record of a consent already recorded is rejected with `precondition_required`; new ones are recorded."""
 
-    def replace(external_id: str, data: ConsentUpsert) -> tuple[Consent, WriteOutcome]:
-        with reach.blind(Record.consent):
-            return consents_crm.upsert_by_external_id(
-                session=session, reach=reach, external_id=external_id, data=data
-            )
+    _whole_records_only(reach, Record.consent, body.mode)
 
-    def merge(external_id: str, data: ConsentMerge) -> tuple[Consent, WriteOutcome]:
-        with reach.blind(Record.consent):
-            return consents_crm.merge_by_external_id(
-                session=session, reach=reach, external_id=external_id, data=data
-            )
-
-    merging = body.mode is SyncMode.merge
-    answer = service.sync(
-        session=session,
-        records=body.records,
-        push=service.Push(ConsentMerge, merge) if merging else service.Push(ConsentUpsert, replace),
+    answer = _pushed(
+        session,
+        reach,
+        body,
+        Record.consent,
+        replace=(ConsentUpsert, consents_crm.upsert_by_external_id),
+        merge=(ConsentMerge, consents_crm.merge_by_external_id),
         people=service.consent_participants_in(body.records),
-        mode=body.mode,
-        reports_groups=reach.reads(Record.consent),
+        acting={"reach": reach},
     )
     if reach.reads(Record.consent):  # a write-only key gets receipts, nothing about other records
         written = [r.id for r in answer.results if r.id is not None and r.status is not SyncStatus.unchanged]

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Body, Depends, Response, status
 
 from api.auth.principal import Principal, require
 from api.auth.roles import Permission
-from api.common import Page, PageDep
+from api.common import Page, PageParams
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.preconditions import IfMatch, set_etag
 from api.records import Records, Write
+from api.sub_records import SubRecords
 from api.webhooks import operations, service
 from api.webhooks.models import (
     WebhookCreate,
@@ -35,6 +36,7 @@ def webhook_or_404(webhook_id: uuid.UUID, session: SessionDep) -> WebhookEndpoin
 
 WebhookById = Annotated[WebhookEndpoint, Depends(webhook_or_404)]
 records = Records(router, by_id=WebhookById, public=WebhookPublic, reader=Admin, writer=Admin)
+filed = SubRecords(records)
 
 
 records.list(
@@ -94,59 +96,37 @@ def disable_webhook(write: Write, webhook: WebhookEndpoint) -> WebhookEndpoint:
     return write.call(service.disable, endpoint=webhook)
 
 
-@router.get(
-    "/{webhook_id}/deliveries",
-    response_model=Page[WebhookDeliveryPublic],
-    responses=NOT_FOUND,
-    summary="List a webhook's deliveries",
-)
+@filed.list("/{webhook_id}/deliveries", public=WebhookDeliveryPublic, summary="List a webhook's deliveries")
 def list_webhook_deliveries(
-    session: SessionDep, _: Admin, webhook: WebhookById, paging: PageDep
+    read: Write, webhook: WebhookEndpoint, paging: PageParams
 ) -> Page[WebhookDeliveryPublic]:
     """The delivery log, newest first: each event sent (or waiting), its status and every attempt."""
-    return service.list_deliveries(session=session, endpoint=webhook, paging=paging)
+    return service.list_deliveries(session=read.session, endpoint=webhook, paging=paging)
 
 
-@router.patch(
+@records.change(
+    "patch",
     "/{webhook_id}",
-    response_model=WebhookPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Change a webhook's URL or events",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
-def update_webhook(
-    session: SessionDep,
-    caller: Admin,
-    webhook: WebhookById,
-    data: WebhookUpdate,
-    expected_version: IfMatch,
-    response: Response,
-) -> WebhookEndpoint:
+def update_webhook(write: Write, webhook: WebhookEndpoint, data: WebhookUpdate) -> WebhookEndpoint:
     """Change the URL, the events or the description; fields left out keep their values. A new URL is
     refused exactly as at registration (422 naming `url`: internal addresses, `localhost`, credentials in
     the URL, `http` in production). Deliveries not yet sent go to the new URL. A stale If-Match is a 412."""
-    endpoint = service.update(
-        session=session, caller=caller, endpoint=webhook, data=data, expected_version=expected_version
-    )
-    set_etag(response, endpoint.version)
-    return endpoint
+    return write.call(service.update, endpoint=webhook, data=data)
 
 
-@router.post(
+@records.change(
+    "post",
     "/{webhook_id}/enable",
-    response_model=WebhookPublic,
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
     summary="Re-enable a disabled webhook",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
-def enable_webhook(
-    session: SessionDep, caller: Admin, webhook: WebhookById, expected_version: IfMatch, response: Response
-) -> WebhookEndpoint:
+def enable_webhook(write: Write, webhook: WebhookEndpoint) -> WebhookEndpoint:
     """Send to this endpoint again, with its `failure_count` back at 0. Deliveries marked failed while it
     was disabled stay failed: redeliver the ones still wanted. An endpoint not disabled is a 409."""
-    endpoint = service.enable(
-        session=session, caller=caller, endpoint=webhook, expected_version=expected_version
-    )
-    set_etag(response, endpoint.version)
-    return endpoint
+    return write.call(service.enable, endpoint=webhook)
 
 
 @router.post(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from api.auth import tokens
@@ -19,6 +21,8 @@ from tests.kit.records import unique
 from tests.kit.staff import make_staff
 
 PASSWORD = "correct horse battery staple"
+# Thirty seconds into a minute: an API key's rate window resets 30 seconds later (Retry-After: 30).
+LIMITED_AT = datetime(2030, 1, 1, 12, 0, 30, tzinfo=UTC)
 
 
 @dataclass
@@ -71,3 +75,9 @@ def make_api_key(
     session.add(key)
     session.commit()
     return Actor(role=Role.integration, headers={"X-API-Key": secret}, key=key)
+
+
+def limit_api_keys(monkeypatch: pytest.MonkeyPatch, per_minute: int) -> None:
+    """Each API key may make `per_minute` requests a minute, on a clock stopped at `LIMITED_AT`."""
+    monkeypatch.setattr(get_settings(), "api_key_rate_per_minute", per_minute)
+    monkeypatch.setattr("api.auth.principal.utcnow", lambda: LIMITED_AT)

@@ -26,3 +26,17 @@ def make_consent(
         "given_on": date(2024, 1, 10),
     }
     return add(session, Consent, recorded({**values, **overrides}, "given_on"), {})
+
+
+def image_use_body(participant: Participant, given_on: date, **more: Any) -> dict[str, Any]:
+    """The request body of a parent's image-use consent for the website, given on `given_on`, with `more`
+    (an `evidence_ref`, a `withdrawn_on`) after it."""
+    return {
+        "participant_id": str(participant.id),
+        "kind": "image_use",
+        "purposes": ["website"],
+        "given_by": "parent_carer",
+        "given_by_name": "A Parent",
+        "given_on": str(given_on),
+        **more,
+    }

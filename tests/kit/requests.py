@@ -1,5 +1,5 @@
-"""What API tests share about requests: bodies made from defaults, and the answers to bad input and to an
-unknown id."""
+"""What API tests share about requests: bodies made from defaults, and the answers to bad input, to an
+unknown id and as problem details."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
+
+from api.problems import PROBLEM_JSON
 
 
 def request_body(defaults: dict[str, Any], **more: Any) -> Callable[..., dict[str, Any]]:
@@ -30,6 +32,23 @@ def each_not_found(
         r = client.request(method, path, json=json, headers=headers)
         assert r.status_code == 404, (method, path)
         assert r.json()["code"] == "not_found"
+
+
+def created_body(r: Response) -> dict[str, Any]:
+    """The body of a 201 answer; fails unless `r` is one."""
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def problem_answer(r: Response, status: int) -> dict[str, Any]:
+    """The problem-details body of `r`; fails unless `r` answers `status` as application/problem+json with
+    that status in its body too."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status
+    return body
 
 
 def refused_field(r: Response) -> str:

@@ -1,0 +1,191 @@
+"""The compliance cache: a group's answer, kept per group and day, served while nothing it was computed from
+has changed.
+
+What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entries a kind; 0 turns it off):
+- the group's evaluation (`service.GroupEvaluated`: loaded, evaluated, cited, before any caller's
+  redaction), keyed by group, `as_of` and the organisation's day it was computed on;
+- the answer's bytes, keyed as well by everything about the caller that changes them, for callers whose
+  redaction reads nothing from the database: the coordinator (every young person) and those who read no
+  young person (trustees). The key holds which roster contents, whose declarations and which young people
+  they see, and the day's precision (`grain.precision`: trustees get month-snapped answers). A member of
+  staff, who sees some young people, gets the cached evaluation redacted afresh (that redaction depends on
+  their own memberships, in other groups too).
+
+Why it can never be stale. Each entry is stored with the facts versions (api/facts.py) it was computed
+under, the group's and the organisation's, and served only while both still stand:
+- every write through a session that touches a table compliance reads moves the group's counter (its
+  memberships, reviews, risk assessments, rosters, incidents, waivers, history, the group itself) or the
+  organisation's (staff, participants, consents, declarations, controls, technologies, accounts, policy
+  settings and versions, roster entries, and any table nobody has classified), in the write's own
+  transaction, so the new facts and the new counter commit together; `tables` below is that list, and
+  tests/test_compliance_cache.py checks that it covers every table and that each write's answer is the
+  fresh one;
+- the counters are read first, in the same transaction as the facts, so an entry's facts are at least as
+  new as the counters it is filed under (a write racing the read can only make the entry newer than its
+  key, never older), and the counters live in the database, so every worker and replica sees each write;
+- the key holds the organisation's day, so midnight makes every entry a miss without any write (facts that
+  turn on the date: ages, expiries, reviews falling due, the policy in force);
+- a session with writes of its own not yet committed neither reads nor fills the cache (`facts.pending`).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlmodel import Session
+
+from api import clock, facts
+from api.auth.reach import Reach, Record
+from api.compliance import grain, service
+from api.config import get_settings
+
+# How writes to each table move the facts versions (api/facts.py). Tables whose rows belong to one group:
+GROUP_TABLES = {
+    "online_group": "id",
+    "membership": "group_id",
+    "group_review": "group_id",
+    "risk_assessment": "group_id",
+    "group_roster": "group_id",
+    "incident": "group_id",  # an incident on no group moves the organisation's counter
+    "compliance_waiver": "group_id",
+    "compliance_history": "group_id",  # `since` is read from it
+}
+# Tables no compliance answer reads (tests/test_compliance_cache.py checks that no evaluation's statement
+# names one): writes to them move nothing, so signing in, rate limits and the audit trail keep the cache.
+UNREAD_TABLES = frozenset(
+    {
+        "api_key",
+        "api_key_rate_window",
+        "user_rate_window",
+        "login_throttle",
+        "audit_event",
+        "idempotency_key",
+        "webhook_endpoint",
+        "webhook_delivery",
+        "webhook_attempt",
+        "group_compliance_state",
+        "compliance_watch_run",
+        "incident_correction",
+        "incident_entry",
+        "incident_notification",
+        "incident_participant",
+        "incident_referral",
+        "incident_staff",
+        "incident_transition",
+        "incident_view",
+    }
+)
+# Columns whose change alone changes no answer: a sign-in's stamp, a password.
+IGNORED_COLUMNS = {"user_account": ("last_login_at", "password_hash", "updated_at", "version")}
+
+for _table, _column in GROUP_TABLES.items():
+    facts.declare(_table, group_column=_column)
+for _table in UNREAD_TABLES:
+    facts.declare(_table, unread=True)
+for _table, _columns in IGNORED_COLUMNS.items():
+    facts.declare(_table, ignored=_columns)
+
+_off: ContextVar[bool] = ContextVar("compliance_cache_off", default=False)
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Evaluate afresh in this block, reading and filling nothing (the tests' reference answer)."""
+    token = _off.set(True)
+    try:
+        yield
+    finally:
+        _off.reset(token)
+
+
+class _Lru:
+    """A bounded map of key -> (versions, value), least recently used out first; safe across threads."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Hashable, tuple[tuple[int, int], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, versions: tuple[int, int]) -> Any:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != versions:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: Hashable, versions: tuple[int, int], value: Any) -> None:
+        limit = get_settings().compliance_cache_entries
+        with self._lock:
+            self._entries[key] = (versions, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > limit:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_evaluations = _Lru()
+_answers = _Lru()
+
+
+def clear() -> None:
+    """Forget every entry (nothing needs it for correctness: the versions decide)."""
+    _evaluations.clear()
+    _answers.clear()
+
+
+def _caller_key(reach: Reach) -> Hashable | None:
+    """What about the caller changes the answer's bytes, when their redaction reads nothing from the
+    database (`redaction.redact_for`); None when it does (a caller who sees some young people)."""
+    if reach.reads(Record.participant) and not reach.reads_every(Record.participant):
+        return None
+    staff_id = reach.caller.staff_id
+    declarations = (
+        "every"
+        if reach.reads_every(Record.declaration)
+        else str(staff_id)
+        if reach.reads_declaration_answers(staff_id)
+        else "none"
+    )
+    rosters = reach.reads(Record.roster) and not reach.reads_counts_only(Record.roster)
+    return (rosters, declarations, reach.reads(Record.participant), grain.precision(reach))
+
+
+def _in_reach(session: Session, reach: Reach, group_id: uuid.UUID) -> bool:
+    # An entry exists only for a group that exists (records end, they are not deleted): what is left to
+    # check is this caller's reach, as `loading.load_group` does on a miss.
+    return reach.reads_every(Record.group) or reach.holds(session, reach.groups, group_id)
+
+
+def group_report_json(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> bytes:
+    """`service.group_report` as JSON bytes, from the cache while the group's facts stand (see the module's
+    docstring); byte for byte what a fresh evaluation answers. 404 out of reach, as for an unknown id."""
+    if _off.get() or get_settings().compliance_cache_entries <= 0 or facts.pending(session):
+        return orjson.dumps(
+            service.group_report(session=session, reach=reach, group_id=group_id, as_of=as_of)
+        )
+    versions = facts.read(session, group_id)  # first: the facts read after it are at least this new
+    key = (group_id, as_of, clock.today())
+    caller = _caller_key(reach)
+    if caller is not None:
+        body: bytes | None = _answers.get((key, caller), versions)
+        if body is not None and _in_reach(session, reach, group_id):
+            return body
+    evaluated: service.GroupEvaluated | None = _evaluations.get(key, versions)
+    if evaluated is None or not _in_reach(session, reach, group_id):
+        evaluated = service.group_evaluated(session=session, reach=reach, group_id=group_id, as_of=as_of)
+        _evaluations.put(key, versions, evaluated)
+    body = orjson.dumps(service.group_answer(session=session, reach=reach, evaluated=evaluated, as_of=as_of))
+    if caller is not None:
+        _answers.put((key, caller), versions, body)
+    return body

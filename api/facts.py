@@ -1,0 +1,226 @@
+"""Facts versions: a counter in the database per group, and one for the organisation, that every write which
+can change a derived answer moves on, in the write's own transaction, so a cache of answers in any process
+(api/compliance/cache.py) can tell in one statement whether what it holds is still the answer.
+
+A counter moves to a random 62-bit number, not to one more: a value is then never seen twice, not after a
+rolled-back transaction (whose facts nobody else saw), nor after a database restored from a backup while
+workers kept their caches, which an increment would bring back to values already cached.
+
+How a write moves them, whatever path it takes through a `Session`:
+- an ORM flush (`before_flush`): each new, changed or deleted object, by its table's rule below;
+- a Core statement run through the session (`do_orm_execute`: `session.execute(sa.update(...))`, an insert
+  of many rows): by its table and parameters, or by the scopes it names in the execution option
+  `FACTS_SCOPES` (history rows written for known groups).
+The scopes a transaction touched are collected in `session.info` and the counters moved by one statement
+just before its commit (`before_commit`, after a last flush), in a fixed order, so two transactions never
+wait for each other's counters in opposite orders (no deadlock on PostgreSQL) and nobody sees a counter
+move before the facts it stands for (they commit together).
+
+Each table has a rule, declared by the domain that reads it (`declare`; the compliance rules in
+api/compliance/cache.py, imported by api/listeners.py):
+- `group_column`: the table's rows belong to one group (a membership's `group_id`, a group's own `id`):
+  a write moves that group's counter (the old and the new group, when a row moves);
+- `unread`: nothing derived from facts reads the table (the audit trail, rate-limit counters);
+- `ignored`: columns whose change alone moves nothing (bookkeeping such as `last_login_at`);
+- anything else, and every table nobody declared: the organisation's counter, which every cached answer
+  also checks. So a new table is safe before anyone thinks about it: it can only make the cache miss.
+
+A write that bypasses the session (`session.connection().execute(...)`, raw SQL) must call `touch`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlmodel import Field, SQLModel
+
+ORG = "org"
+# An execution option naming the scopes a Core write touches, when the hook cannot read them off its
+# parameters (an INSERT with many VALUES rows).
+FACTS_SCOPES = "facts_scopes"
+_PENDING = "facts_scopes"
+
+
+class FactsVersion(SQLModel, table=True):
+    """One row per scope that has ever been written: a group's id (its text form) or "org"."""
+
+    __tablename__ = "facts_version"
+    scope: str = Field(primary_key=True, max_length=36)
+    version: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+
+
+FACTS_VERSION: sa.Table = FactsVersion.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    group_column: str | None = None
+    unread: bool = False
+    ignored: frozenset[str] = frozenset()
+
+
+_rules: dict[str, Rule] = {FACTS_VERSION.name: Rule(unread=True)}
+
+
+def declare(
+    table: sa.Table | str,
+    *,
+    group_column: str | None = None,
+    unread: bool = False,
+    ignored: Iterable[str] = (),
+) -> None:
+    """Say how writes to `table` move the counters (see the module's docstring)."""
+    name = table if isinstance(table, str) else table.name
+    _rules[name] = Rule(group_column, unread, frozenset(ignored))
+
+
+def rules() -> Mapping[str, Rule]:
+    """The declared rules, by table name (a table missing here moves the organisation's counter)."""
+    return dict(_rules)
+
+
+def scope_of(group_id: uuid.UUID | str) -> str:
+    return str(group_id)
+
+
+def touch(session: Session, scopes: Iterable[str | uuid.UUID]) -> None:
+    """Move these scopes' counters when the session's transaction commits (a write the hooks cannot see)."""
+    pending: set[str] = session.info.setdefault(_PENDING, set())
+    pending.update(scope_of(s) for s in scopes)
+
+
+def read(session: Session, group_id: uuid.UUID) -> tuple[int, int]:
+    """(the group's counter, the organisation's), 0 for a scope never written. One statement, in the
+    session's transaction: run it before the facts it vouches for are read."""
+    rows = session.connection().execute(_READ, {"group_scope": scope_of(group_id)}).all()
+    found = {str(scope): int(version) for scope, version in rows}
+    return found.get(scope_of(group_id), 0), found.get(ORG, 0)
+
+
+_READ = sa.select(FACTS_VERSION.c.scope, FACTS_VERSION.c.version).where(
+    FACTS_VERSION.c.scope.in_([sa.bindparam("group_scope"), sa.literal(ORG)])
+)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
+
+
+def _changed(obj: object) -> tuple[set[str], list[Any]]:
+    """The column keys changed on a dirty object, and the values its group column held before."""
+    state = sa.inspect(obj)
+    changed: set[str] = set()
+    before: list[Any] = []
+    for attr in state.attrs:
+        history = attr.history
+        if history.has_changes():
+            changed.add(attr.key)
+            before.extend(history.deleted)
+    return changed, before
+
+
+def _object_scopes(obj: object, kind: str) -> Iterable[str]:
+    table = getattr(type(obj), "__table__", None)
+    if not isinstance(table, sa.Table):
+        return ()
+    rule = _rules.get(table.name, Rule())
+    if rule.unread:
+        return ()
+    if kind == "dirty":
+        changed, _ = _changed(obj)
+        if not changed or changed <= rule.ignored:
+            return ()
+    if rule.group_column is None:
+        return (ORG,)
+    found = {_text(getattr(obj, rule.group_column, None))}
+    if kind == "dirty":
+        history = sa.inspect(obj).attrs[rule.group_column].history
+        found.update(_text(v) for v in history.deleted)
+    found.discard(None)
+    return found or (ORG,)  # type: ignore[return-value]
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: object, _instances: object) -> None:
+    scopes: set[str] = set()
+    for kind, objects in (("new", session.new), ("dirty", session.dirty), ("deleted", session.deleted)):
+        for obj in objects:
+            scopes.update(_object_scopes(obj, kind))
+    if scopes:
+        touch(session, scopes)
+
+
+def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
+    named = state.execution_options.get(FACTS_SCOPES)
+    if named is not None:
+        return {scope_of(s) for s in named}
+    table = getattr(state.statement, "table", None)
+    if not isinstance(table, sa.Table):
+        return {ORG}
+    rule = _rules.get(table.name, Rule())
+    if rule.unread:
+        return ()
+    if state.is_update and rule.ignored:
+        values = getattr(state.statement, "_values", None) or {}
+        keys = {getattr(k, "key", k) for k in values}
+        if keys and keys <= rule.ignored:
+            return ()
+    if rule.group_column is not None and state.is_insert:
+        params = state.parameters
+        rows = params if isinstance(params, list) else [params] if params else []
+        found = {_text(r.get(rule.group_column)) for r in rows if isinstance(r, Mapping)}
+        if rows and None not in found:
+            return found  # type: ignore[return-value]
+    return {ORG}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _do_orm_execute(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        scopes = _statement_scopes(state)
+        if scopes:
+            touch(state.session, scopes)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # collects the last flush's scopes, which the commit would flush after this hook
+    pending: set[str] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    connection = session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(FACTS_VERSION).values(scope=sa.bindparam("s"), version=sa.bindparam("v"))
+    statement = statement.on_conflict_do_update(
+        index_elements=[FACTS_VERSION.c.scope], set_={"version": statement.excluded.version}
+    )
+    # Sorted: every transaction takes the counters' row locks in the same order.
+    connection.execute(statement, [{"s": s, "v": secrets.randbits(62) + 1} for s in sorted(pending)])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # rolled back or committed: nothing of it is pending any more
+        session.info.pop(_PENDING, None)
+
+
+def scopes_of(rows: Iterable[Mapping[str, Any]], column: str = "group_id") -> list[str]:
+    """The scopes of rows about to be written (for `FACTS_SCOPES`)."""
+    return sorted({scope_of(r[column]) for r in rows})
+
+
+def pending(session: Session) -> bool:
+    """Whether the session's transaction has written, or holds changes not yet flushed, that would move a
+    counter: its own reads see facts its counters do not yet vouch for, so it must not use a cache."""
+    return bool(session.info.get(_PENDING) or session.new or session.dirty or session.deleted)

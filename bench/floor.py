@@ -1,0 +1,94 @@
+"""What `make bench` measures against the framework floor (bench/floor_app.py, served beside the product on
+the same database): the first read of a group's compliance after a write to the group, and every read at 16
+connections at once (wrk, or a Python client where wrk is not installed).
+
+Shares of the floor are taken round by round (sequential) or run by run (concurrent, floor first, then each
+product route, drained between runs), so a machine that slows down moves both alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import time
+import uuid
+
+import httpx
+import sqlalchemy as sa
+from sqlmodel import Session
+
+import api.compliance.cache  # noqa: F401  (the facts versions' rules, so the bench's writes move the group's)
+from api.groups.models import Group
+
+CONNECTIONS = 16
+SECONDS = 5
+
+
+def read_after_write(
+    client: httpx.Client,
+    engine: sa.Engine,
+    group_id: uuid.UUID,
+    path: str,
+    headers: dict[str, str],
+    n: int,
+    max_seconds: float,
+) -> tuple[float, list[float]]:
+    """Requests/s and latencies of `path` each read right after a write to the group (its URL changed, which
+    moves the group's facts version and nothing the answer shows): only the reads are timed."""
+    latencies: list[float] = []
+    start = time.perf_counter()
+    while len(latencies) < n and time.perf_counter() - start < max_seconds:
+        with Session(engine) as s:
+            g = s.get(Group, group_id)
+            assert g is not None
+            g.url = f"https://example.org/bench/{uuid.uuid4().hex[:8]}"
+            s.add(g)
+            s.commit()
+        t0 = time.perf_counter()
+        r = client.get(path, headers=headers)
+        latencies.append(time.perf_counter() - t0)
+        r.raise_for_status()
+    return len(latencies) / sum(latencies), latencies
+
+
+def _wrk(url: str, headers: dict[str, str]) -> tuple[float, int]:
+    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "30s"]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return (float(rate.group(1)) if rate else 0.0), (int(bad.group(1)) if bad else 0)
+
+
+async def _python_load(url: str, headers: dict[str, str]) -> tuple[float, int]:
+    done = 0
+    bad = 0
+    stop = time.perf_counter() + SECONDS
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal done, bad
+            while time.perf_counter() < stop:
+                r = await client.get(url, headers=headers)
+                done += 1
+                bad += r.status_code >= 400
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+        return done / (time.perf_counter() - start), bad
+
+
+def load_client() -> str:
+    return "wrk -t2 -c16 -d5s" if shutil.which("wrk") else "Python (httpx, 16 connections, 5 s)"
+
+
+def concurrent(url: str, headers: dict[str, str]) -> tuple[float, int]:
+    """Requests/s at CONNECTIONS connections for SECONDS, and how many answers were not 2xx; then a pause so
+    the server has drained before the next run."""
+    found = _wrk(url, headers) if shutil.which("wrk") else asyncio.run(_python_load(url, headers))
+    time.sleep(2)
+    return found

@@ -1,0 +1,194 @@
+"""What one signed-in request costs, counted rather than timed, so a busy machine does not move the figures:
+thread-pool hand-offs, ASGI middleware passes, statements and transaction round trips, ORM objects built,
+for `GET /api/v1/auth/me` on the product and `GET /floor/me` on the floor (bench/floor_app.py), driven
+in process through ASGI (no network, no client library), N requests each after a warm-up.
+
+    python bench/request_cost.py [N]                      the counts per request
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p python bench/request_cost.py N product|floor
+                                                          instructions: run with N and with 0, subtract
+
+The database is a fresh SQLite file with one member of staff and their coordinator account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# BENCH_TREE=<checkout>: count another checkout's product (main, before a change) with this script and floor.
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, os.environ.get("BENCH_TREE", str(ROOT)))
+# REQUEST_COST_DB: a file kept between runs (seeded by the first), so a run under valgrind does not migrate.
+DB = Path(os.environ.get("REQUEST_COST_DB") or Path(tempfile.mkdtemp(prefix="request-cost-")) / "cost.db")
+URL = f"sqlite:///{DB}"
+os.environ.update(DATABASE_URL=URL, SECRET_KEY="bench-secret-" + "x" * 40, ENVIRONMENT="development")
+os.environ["LOG_LEVEL"] = "WARNING"
+
+import anyio.to_thread  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from sqlmodel import SQLModel  # noqa: E402
+
+import api.models  # noqa: E402
+from api.auth import tokens  # noqa: E402
+from api.migrations import upgrade  # noqa: E402
+
+counts: Counter[str] = Counter()
+
+
+def seed() -> str:
+    engine = sa.create_engine(URL)
+    if DB.exists() and DB.stat().st_size:
+        with engine.connect() as c:
+            found = c.execute(sa.text("SELECT id, token_epoch FROM user_account")).first()
+        engine.dispose()
+        if found is not None:
+            user_id = uuid.UUID(str(found[0]))
+            return tokens.issue(user_id=user_id, epoch=0, secret=os.environ["SECRET_KEY"], minutes=600)
+    upgrade(URL)
+    staff_id, user_id = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    common = {"created_at": now, "updated_at": now, "version": 1}
+    with engine.begin() as c:
+        c.execute(
+            api.models.Staff.__table__.insert(),  # type: ignore[attr-defined]
+            {
+                "id": staff_id,
+                "full_name": "Nadia",
+                "email": "nadia@example.org",
+                "employment_type": "employee",
+                "started_on": date(2020, 1, 1),
+                "is_esafety_coordinator": True,
+                "uses_social_media_for_work": False,
+                **common,
+            },
+        )
+        c.execute(
+            api.models.User.__table__.insert(),  # type: ignore[attr-defined]
+            {
+                "id": user_id,
+                "staff_id": staff_id,
+                "email": "nadia@example.org",
+                "password_hash": "x",
+                "role": "coordinator",
+                "is_active": True,
+                "token_epoch": 0,
+                **common,
+            },
+        )
+    engine.dispose()
+    return tokens.issue(user_id=user_id, epoch=0, secret=os.environ["SECRET_KEY"], minutes=600)
+
+
+def instrument() -> None:
+    real = anyio.to_thread.run_sync
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        counts["thread-pool hand-offs"] += 1
+        return await real(*args, **kwargs)
+
+    anyio.to_thread.run_sync = counted  # type: ignore[assignment]
+
+    @event.listens_for(sa.Engine, "before_cursor_execute")
+    def _statement(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        counts["statements"] += 1
+        if os.environ.get("SHOW_SQL"):
+            print(statement[:150])
+        if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            counts["transaction statements"] += 1
+
+    @event.listens_for(sa.Engine, "begin")
+    def _begin(_c: Any) -> None:
+        counts["transactions begun"] += 1
+
+    @event.listens_for(sa.Engine, "commit")
+    def _commit(_c: Any) -> None:
+        counts["commits"] += 1
+
+    @event.listens_for(sa.Engine, "rollback")
+    def _rollback(_c: Any) -> None:
+        counts["rollbacks"] += 1
+
+    def _load(*_a: Any) -> None:
+        counts["ORM objects loaded"] += 1
+
+    for mapper in SQLModel._sa_registry.mappers:
+        event.listen(mapper.class_, "load", _load)
+
+
+def middleware_passes(app: Any) -> int:
+    """ASGI layers a request goes through before the router: the built middleware stack's depth."""
+    layer = app.build_middleware_stack() if hasattr(app, "build_middleware_stack") else app
+    depth = 0
+    while layer is not None and not hasattr(layer, "routes"):
+        depth += 1
+        layer = getattr(layer, "app", None)
+    return depth
+
+
+async def drive(app: Any, path: str, token: str, n: int) -> None:
+    headers = [(b"authorization", f"Bearer {token}".encode()), (b"host", b"bench")]
+    for _ in range(n):
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 1),
+            "server": ("bench", 80),
+        }
+        status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any], status: list[int] = status) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await app(scope, receive, send)
+        if status != [200]:
+            raise SystemExit(f"{path} answered {status}")
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    only = sys.argv[2] if len(sys.argv) > 2 else None
+    token = seed()
+    from api.main import create_app
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    # This checkout's floor, whatever BENCH_TREE says.
+    import floor_app  # type: ignore[import-not-found]
+
+    apps = {"product": (create_app(), "/api/v1/auth/me"), "floor": (floor_app.app, "/floor/me")}
+    if only:
+        app, path = apps[only]
+        asyncio.run(drive(app, path, token, 20 + n))  # the same warm-up whatever N: subtract two runs
+        return
+    instrument()
+    for name, (app, path) in apps.items():
+        asyncio.run(drive(app, path, token, 20))
+        counts.clear()
+        asyncio.run(drive(app, path, token, n))
+        print(f"{name} GET {path}: middleware passes {middleware_passes(app)}")
+        for key in sorted(counts):
+            print(f"  {key:<28} {counts[key] / n:>6.2f} per request")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,516 @@
+"""The compliance cache (api/compliance/cache.py) and the facts versions it trusts (api/facts.py): after every
+kind of write, for every kind of caller, the cached answer is byte for byte the fresh one; the list of writes
+is drawn from the schema, so a new table fails here until someone says how its writes reach the cache."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session, SQLModel, select
+
+import api.models
+from api import clock, facts
+from api.auth.models import User
+from api.auth.principal import user_principal
+from api.auth.reach import Reach
+from api.auth.roles import Role
+from api.compliance import cache, history, service, watch
+from api.compliance.models import Status
+from api.config import get_settings
+from api.consents.models import Consent, ConsentKind
+from api.controls.models import (
+    CheckResult,
+    Control,
+    ControlCheck,
+    Decision,
+    Technology,
+    TechnologyAssessment,
+    name_key,
+)
+from api.db import may_write
+from api.groups.models import Group, Visibility
+from api.identities.models import PlatformIdentity
+from api.identities.normalise import IdentityKind
+from api.participants.models import Participant
+from api.policy.models import PolicySettings
+from api.policy.versions import PolicyClause, PolicyVersion
+from api.staff.models import Staff
+from tests.kit.auth import Actor, make_actor, make_user
+from tests.kit.clock import FixedClock
+from tests.kit.compliance import make_compliant_group, make_waiver
+from tests.kit.databases import engine_for, throwaway_database
+from tests.kit.declarations import make_declaration
+from tests.kit.groups import make_review, make_risk_assessment
+from tests.kit.incidents import make_incident
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.records import unique
+from tests.kit.rosters import make_roster, make_roster_entry
+from tests.kit.staff import make_staff
+from tests.kit.statements import count_statements
+
+
+@dataclass
+class World:
+    group: Group
+    child: Participant
+    admin: Staff  # the group's second admin, with a sign-in account
+    account: User
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    # Each test's records are rolled back, counters included: start every test with nothing remembered.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def url(group_id: uuid.UUID) -> str:
+    return f"/api/v1/groups/{group_id}/compliance"
+
+
+def make_world(session: Session, coordinator: Actor, staff: Actor) -> World:
+    assert coordinator.staff is not None
+    assert staff.staff is not None
+    group = make_compliant_group(session, coordinator.staff)
+    child = session.exec(
+        select(Participant)
+        .join_from(Participant, api.models.Membership)
+        .where(api.models.Membership.group_id == group.id)
+    ).one()
+    admin = session.exec(
+        select(Staff)
+        .join_from(Staff, api.models.Membership)
+        .where(api.models.Membership.group_id == group.id, Staff.id != coordinator.staff.id)
+    ).one()
+    make_membership(session, group, staff=staff.staff)  # staff see the group, and its child
+    return World(group, child, admin, make_user(session, admin, Role.staff))
+
+
+def fresh(client: TestClient, path: str, headers: dict[str, str]) -> bytes:
+    """The answer evaluated afresh: the cache turned off."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(get_settings(), "compliance_cache_entries", 0)
+        r = client.get(path, headers=headers)
+    assert r.status_code == 200, r.text
+    return bytes(r.content)
+
+
+def served(client: TestClient, path: str, headers: dict[str, str]) -> bytes:
+    r = client.get(path, headers=headers)
+    assert r.status_code == 200, r.text
+    return bytes(r.content)
+
+
+# --- every write, by table --------------------------------------------------------------------------------
+
+Write = Callable[[Session, World], object]
+
+
+def _save(session: Session, *records: SQLModel) -> None:
+    session.add_all(records)
+    session.commit()
+
+
+def _edit_group(session: Session, w: World) -> None:
+    w.group.visibility = Visibility.public
+    _save(session, w.group)
+
+
+def _add_member(session: Session, w: World) -> None:
+    too_young = make_participant(session, date_of_birth=clock.today() - timedelta(days=365 * 9))
+    make_membership(session, w.group, participant=too_young)
+
+
+def _review(session: Session, w: World) -> None:
+    make_review(session, w.group, w.admin, clock.today() - timedelta(days=400))
+
+
+def _risk(session: Session, w: World) -> None:
+    make_risk_assessment(session, w.group, w.admin)
+
+
+def _roster(session: Session, w: World) -> None:
+    make_roster(session, w.group)
+
+
+def _roster_entry(session: Session, w: World) -> None:
+    roster = make_roster(session, w.group)
+    facts_before = _versions(session, w)
+    make_roster_entry(session, roster, display_name="Stranger")
+    assert _versions(session, w) != facts_before
+
+
+def _incident(session: Session, w: World) -> None:
+    make_incident(session, w.group, w.admin)
+
+
+def _waiver(session: Session, w: World) -> None:
+    make_waiver(session, w.group)
+
+
+def _history(session: Session, w: World) -> None:
+    # The watch's own write (a Core INSERT of many rows, naming its groups through FACTS_SCOPES).
+    row = {"group_id": w.group.id, "status": Status.non_compliant, "outcomes": {"GRP-REVIEWED": "fail"}}
+    history.write(
+        session, [{**row, "day": clock.today() - timedelta(days=3), "waived": [], "recorded_at": clock.now()}]
+    )
+    session.commit()
+
+
+def _consent(session: Session, w: World) -> None:
+    # A Core UPDATE through the session, as the consents service withdraws one.
+    session.execute(
+        sa.update(Consent)
+        .where(Consent.participant_id == w.child.id, Consent.kind == ConsentKind.image_use)  # type: ignore[arg-type]
+        .values(withdrawn_on=clock.today(), withdrawal_reason="asked")
+    )
+    session.commit()
+
+
+def _participant(session: Session, w: World) -> None:
+    w.child.date_of_birth = clock.today().replace(year=clock.today().year - 30)
+    _save(session, w.child)
+
+
+def _staff(session: Session, w: World) -> None:
+    w.admin.left_on = clock.today() - timedelta(days=1)
+    _save(session, w.admin)
+
+
+def _account(session: Session, w: World) -> None:
+    w.account.is_active = False
+    _save(session, w.account)
+
+
+def _declaration(session: Session, w: World) -> None:
+    make_declaration(session, w.admin, no_young_friends=False)
+
+
+def _identity(session: Session, w: World) -> None:
+    _save(
+        session,
+        PlatformIdentity(participant_id=w.child.id, kind=IdentityKind.handle, value="@kid", match_key="kid"),
+    )
+
+
+def _control(session: Session, w: World) -> Control:
+    control = Control(code=unique("CTL-"), name="Backups", clause_id="X", cadence_days=30, warn_within_days=7)
+    _save(session, control)
+    return control
+
+
+def _control_check(session: Session, w: World) -> None:
+    control = _control(session, w)
+    _save(
+        session,
+        ControlCheck(
+            control_id=control.id,
+            performed_on=clock.today(),
+            performed_by_id=w.admin.id,
+            result=CheckResult.ok,
+        ),
+    )
+
+
+def _technology(session: Session, w: World) -> Technology:
+    name = unique("Tool ")
+    tool = Technology(name=name, name_key=name_key(name), purpose="Chat", first_used_on=clock.today())
+    _save(session, tool)
+    return tool
+
+
+def _assessment(session: Session, w: World) -> None:
+    tool = _technology(session, w)
+    _save(
+        session,
+        TechnologyAssessment(
+            technology_id=tool.id,
+            assessed_on=clock.today(),
+            assessed_by_id=w.admin.id,
+            risks="Strangers",
+            mitigations="Closed rooms",
+            decision=Decision.approved,
+        ),
+    )
+
+
+def _settings(session: Session, w: World) -> None:
+    settings = session.exec(select(PolicySettings)).first()
+    if settings is None:
+        _save(session, PolicySettings(min_group_admins=3))
+    else:
+        settings.min_group_admins = 3
+        _save(session, settings)
+
+
+def _policy_version(session: Session, w: World) -> None:
+    number = (session.exec(sa.select(sa.func.max(PolicyVersion.number))).scalar() or 0) + 1  # type: ignore[call-overload]
+    text = "Every group has two admins."
+    version = PolicyVersion(
+        number=number,
+        effective_on=clock.today(),
+        published_on=clock.today(),
+        text=text,
+        published_by_label="coordinator",
+    )
+    _save(session, version)
+
+
+def _policy_clause(session: Session, w: World) -> None:
+    _policy_version(session, w)
+    version = session.exec(select(PolicyVersion).order_by(PolicyVersion.number.desc())).first()  # type: ignore[attr-defined]
+    assert version is not None
+    clause = PolicyClause(
+        version_id=version.id, clause_id="REC-FB-TWO-ADMINS", position=1, section="Groups", text="Two admins."
+    )
+    before = _versions(session, w)
+    _save(session, clause)
+    assert _versions(session, w) != before
+
+
+# Every table a compliance answer reads, with a write to it. A new table fails
+# `test_every_table_has_a_write_here_or_is_unread` until it is added here or to cache.UNREAD_TABLES.
+WRITES: dict[str, Write] = {
+    "online_group": _edit_group,
+    "membership": _add_member,
+    "group_review": _review,
+    "risk_assessment": _risk,
+    "group_roster": _roster,
+    "roster_entry": _roster_entry,
+    "incident": _incident,
+    "compliance_waiver": _waiver,
+    "compliance_history": _history,
+    "consent": _consent,
+    "participant": _participant,
+    "staff": _staff,
+    "user_account": _account,
+    "staff_declaration": _declaration,
+    "platform_identity": _identity,
+    "control": _control,
+    "control_check": _control_check,
+    "technology": _technology,
+    "technology_assessment": _assessment,
+    "policy_settings": _settings,
+    "policy_version": _policy_version,
+    "policy_clause": _policy_clause,
+}
+
+
+def _versions(session: Session, w: World) -> tuple[int, int]:
+    return facts.read(session, w.group.id)
+
+
+def test_every_table_has_a_write_here_or_is_unread() -> None:
+    tables = set(SQLModel.metadata.tables) - {facts.FACTS_VERSION.name}
+    assert set(WRITES) | cache.UNREAD_TABLES == tables
+    assert not set(WRITES) & cache.UNREAD_TABLES
+    # What the cache module declares names real tables, and its group tables are among those written here.
+    assert set(cache.GROUP_TABLES) <= set(WRITES)
+
+
+@pytest.mark.parametrize("table", sorted(WRITES))
+def test_after_each_write_every_caller_gets_the_fresh_answer(
+    table: str, client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    w = make_world(session, coordinator, staff_actor)
+    path = url(w.group.id)
+    callers = (coordinator, trustee, staff_actor)
+    for caller in callers:
+        first = served(client, path, caller.headers)
+        assert served(client, path, caller.headers) == first == fresh(client, path, caller.headers)
+    before = _versions(session, w)
+    answers = [served(client, path, c.headers) for c in callers]
+
+    WRITES[table](session, w)
+
+    after = _versions(session, w)
+    moved = after[0] != before[0] if table in cache.GROUP_TABLES else after[1] != before[1]
+    assert moved, (table, before, after)
+    for caller in callers:
+        now = served(client, path, caller.headers)
+        assert now == fresh(client, path, caller.headers), (table, caller.role)
+        assert served(client, path, caller.headers) == now  # and again, from the cache
+    if table in CHANGES_THE_ANSWER:
+        assert served(client, path, coordinator.headers) != answers[0], table
+
+
+# Writes above that change the group's answer (so a missed invalidation would show as a difference).
+CHANGES_THE_ANSWER = frozenset(
+    {
+        "online_group",
+        "membership",
+        "incident",
+        "consent",
+        "participant",
+        "staff",
+        "staff_declaration",
+        "policy_settings",
+    }
+)
+
+
+def test_a_write_to_an_unread_table_keeps_the_counters(session: Session, coordinator: Actor) -> None:
+    assert coordinator.staff is not None
+    assert coordinator.user is not None
+    group = make_compliant_group(session, coordinator.staff)
+    before = facts.read(session, group.id)
+    coordinator.user.last_login_at = datetime.now(UTC)  # an ignored column of a table compliance reads
+    _save(session, coordinator.user)
+    assert facts.read(session, group.id) == before
+    from tests.kit.audit import make_audit_event
+
+    make_audit_event(session)
+    assert facts.read(session, group.id) == before
+
+
+def test_no_evaluation_reads_an_unread_table(
+    client: TestClient,
+    session: Session,
+    engine: sa.Engine,
+    coordinator: Actor,
+    trustee: Actor,
+    staff_actor: Actor,
+) -> None:
+    w = make_world(session, coordinator, staff_actor)
+    make_incident(session, w.group, w.admin)
+    assert coordinator.staff is not None
+    with count_statements(session) as statements:
+        for caller in (coordinator, trustee, staff_actor):
+            fresh(client, url(w.group.id), caller.headers)
+        client.get("/api/v1/compliance", headers=coordinator.headers).raise_for_status()
+        client.get(
+            f"/api/v1/staff/{coordinator.staff.id}/compliance", headers=coordinator.headers
+        ).raise_for_status()
+    evaluation = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert evaluation
+    for table in cache.UNREAD_TABLES:
+        named = re.compile(rf"(FROM|JOIN)\s+\"?{table}\"?(\s|$|,|\))", re.IGNORECASE)
+        assert not [s for s in evaluation if named.search(s)], table
+
+
+def test_a_cached_answer_costs_one_statement_beyond_signing_in(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    w = make_world(session, coordinator, staff_actor)
+    path = url(w.group.id)
+    served(client, path, coordinator.headers)
+    with count_statements(session) as cold:
+        fresh(client, path, coordinator.headers)
+    with count_statements(session) as warm:
+        served(client, path, coordinator.headers)
+    with count_statements(session) as me:
+        client.get("/api/v1/auth/me", headers=coordinator.headers).raise_for_status()
+    assert len(warm) == len(me) + 1, warm  # the facts versions
+    assert len(cold) > len(warm)
+
+
+def test_the_day_rolling_over_is_a_new_answer_without_any_write(
+    fixed_clock: FixedClock, client: TestClient, session: Session
+) -> None:
+    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))  # 23:50 in London
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    assert coordinator.staff is not None
+    group = make_compliant_group(session, coordinator.staff)
+    make_waiver(session, group, expires_on=clock.today() + timedelta(days=1))  # ends at midnight
+    path = url(group.id)
+    evening = served(client, path, coordinator.headers)
+    assert served(client, path, coordinator.headers) == evening
+    before = facts.read(session, group.id)
+    fixed_clock.advance(minutes=15)
+    morning = served(client, path, coordinator.headers)
+    assert facts.read(session, group.id) == before  # nothing was written
+    assert morning == fresh(client, path, coordinator.headers)
+    assert json.loads(morning)["as_of"] == clock.today().isoformat() != json.loads(evening)["as_of"]
+    assert json.loads(morning)["findings"] != json.loads(evening)["findings"]  # the waiver has ended
+
+
+def test_a_write_between_the_versions_and_the_facts_leaves_nothing_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The write commits after the reader read the counters and before it read the facts: whatever the reader
+    kept (old counters, facts old or new), the next reader gets the fresh answer."""
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        with Session(engine, expire_on_commit=False) as setup:
+            coordinator = make_staff(setup, is_esafety_coordinator=True)
+            group = make_compliant_group(setup, coordinator)
+            user = make_user(setup, coordinator, Role.coordinator)
+            principal = user_principal(user)
+        reach = Reach.of(principal)
+        real = service.group_evaluated
+
+        def racing(**kwargs: object) -> object:
+            writes = may_write.set(True)
+            with Session(engine) as writer:
+                g = writer.get(Group, group.id)
+                assert g is not None
+                g.visibility = Visibility.public
+                writer.add(g)
+                writer.commit()
+            may_write.reset(writes)
+            return real(**kwargs)  # type: ignore[arg-type]
+
+        token = may_write.set(False)
+        try:
+            with Session(engine) as reader:
+                before = cache.group_report_json(
+                    session=reader, reach=reach, group_id=group.id, as_of=clock.today()
+                )
+            with Session(engine) as reader:
+                monkeypatch.setattr(service, "group_evaluated", racing)
+                cache.clear()
+                raced = cache.group_report_json(
+                    session=reader, reach=reach, group_id=group.id, as_of=clock.today()
+                )
+                monkeypatch.setattr(service, "group_evaluated", real)
+            with Session(engine) as reader:
+                after = cache.group_report_json(
+                    session=reader, reach=reach, group_id=group.id, as_of=clock.today()
+                )
+            with Session(engine) as reader, pytest.MonkeyPatch.context() as m:
+                m.setattr(get_settings(), "compliance_cache_entries", 0)
+                truth = cache.group_report_json(
+                    session=reader, reach=reach, group_id=group.id, as_of=clock.today()
+                )
+        finally:
+            may_write.reset(token)
+        assert b"GRP-VISIBILITY-CLOSED" in truth
+        assert after == truth != before
+        assert raced in (before, truth)
+
+
+def test_a_session_with_its_own_writes_pending_bypasses_the_cache(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    w = make_world(session, coordinator, staff_actor)
+    reach = Reach.of(user_principal(coordinator.user))  # type: ignore[arg-type]
+    cached = cache.group_report_json(session=session, reach=reach, group_id=w.group.id, as_of=clock.today())
+    w.group.visibility = Visibility.public
+    session.add(w.group)
+    session.flush()  # written, not committed: the counters have not moved yet
+    assert facts.pending(session)
+    seen = cache.group_report_json(session=session, reach=reach, group_id=w.group.id, as_of=clock.today())
+    assert seen != cached
+    session.rollback()
+
+
+def test_the_watch_after_a_write_moves_the_group_counter(session: Session, coordinator: Actor) -> None:
+    assert coordinator.staff is not None
+    group = make_compliant_group(session, coordinator.staff)
+    watch.announce_compliance_changes(session, [group.id])  # first seen: a history row is written
+    before = facts.read(session, group.id)
+    group.visibility = Visibility.public
+    _save(session, group)
+    middle = facts.read(session, group.id)
+    watch.announce_compliance_changes(session, [group.id])
+    assert len({before[0], middle[0], facts.read(session, group.id)[0]}) == 3
+    assert facts.read(session, group.id)[1] == before[1]  # nothing organisation-wide moved
