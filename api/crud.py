@@ -19,6 +19,7 @@ from api.common import Page, PageParams, WriteOutcome
 from api.db import Timestamped, utcnow
 from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
 from api.events import Actor
+from api.preconditions import CreateOnly
 
 M = TypeVar("M", bound=Timestamped)
 R = TypeVar("R", bound=SQLModel)
@@ -48,7 +49,8 @@ def upsert_by_external_id(
 ) -> tuple[M, WriteOutcome]:
     """The CRM's push of the record it knows by its external id: `find` it; none yet, `create` it (412 if
     an If-Match was given: there is no version to match); otherwise `change(existing)` says what became of
-    it. Two identical pushes at the same moment answer as one after the other would: a run that lost a
+    it, or 412 before any change when `expected_version` is `CreateOnly` (If-None-Match: *). Two identical
+    pushes at the same moment answer as one after the other would: a run that lost a
     race to store it runs again (up to RACE_RETRIES times), finds what the winner stored and compares with
     it (identical: unchanged; different: updated, or 412 on a stale If-Match), as the client's own retry
     would. A record that clashes with a different one still gets the 409 after the last run.
@@ -61,9 +63,14 @@ def upsert_by_external_id(
     def once() -> tuple[M, WriteOutcome]:
         existing = find()
         if existing is None:
-            if expected_version is not None:
+            if expected_version is not None and not isinstance(expected_version, CreateOnly):
                 raise PreconditionFailed("If-Match was given but there is no such record yet")
             return create(), "created"
+        if isinstance(expected_version, CreateOnly):
+            raise PreconditionFailed(
+                "If-None-Match: * creates only, and a record already has this external id: nothing was "
+                "written"
+            )
         if expected_version is None and if_match_required:
             raise PreconditionRequired(
                 "This API key replaces or changes a record that exists only with If-Match: read the record "

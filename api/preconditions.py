@@ -1,8 +1,10 @@
-"""Entity tags and preconditions (RFC 9110 §8.8.3, §13.1.1): a record's ETag from its version, and the
-If-Match a change may send, read in one place so every route compares tags the same way."""
+"""Entity tags and preconditions (RFC 9110 §8.8.3, §13.1.1): a record's ETag from its version, the tag a
+GET's answer carries (its version and a digest of the body), and the If-Match a change may send, read in
+one place so every route compares tags the same way."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated
 
@@ -17,6 +19,36 @@ def etag(version: int) -> str:
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
+
+
+# A tag `etag(version)` gives: what a GET's answer is re-tagged from.
+_VERSION_TAG = re.compile(r'"([0-9]+)"')
+# A tag this service issues for a record: its version, then, on a GET's answer, a dot and 16 hex digits of
+# the body's digest (the roster's tag, api/rosters/etags.py, has the same form: its version before the dot).
+_ISSUED = re.compile(r"([0-9]+)(?:\.[0-9a-f]{16})?")
+
+
+def is_version_etag(tag: str) -> bool:
+    """Whether `tag` is a record's version as `etag` gives it (`"3"`)."""
+    return _VERSION_TAG.fullmatch(tag) is not None
+
+
+def representation_etag(tag: str, body: bytes) -> str | None:
+    """The entity tag of a GET's answer whose ETag is the record's version `tag` (`"3"`): `"3.<digest>"`,
+    the digest 16 hex digits of BLAKE2b over the body's bytes, so the tag moves whenever the body does,
+    also where the version does not (a member count, `is_current` on a new day: RFC 9110 §8.8.3, an entity
+    tag tells representations apart, not versions). None when `tag` is not a version tag (a roster's)."""
+    found = _VERSION_TAG.fullmatch(tag)
+    if found is None:
+        return None
+    return f'"{found[1]}.{hashlib.blake2b(body, digest_size=8).hexdigest()}"'
+
+
+def issued_version(opaque: str) -> int | None:
+    """The version an entity tag's opaque part (without its quotes) names: `3` for `3` and for
+    `3.5f0c…` (a GET's tag); None for a value this service never issues."""
+    found = _ISSUED.fullmatch(opaque)
+    return int(found[1]) if found is not None else None
 
 
 # RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = "!" / %x23-7E / obs-text.
@@ -83,8 +115,9 @@ def if_match(
         str | None,
         Header(
             alias="If-Match",
-            description='The ETag you read (e.g. "3"), or a list of them: the change is refused with 412 if '
-            "the record is at none of them (a weak tag never matches; a malformed header is a 412 saying so)",
+            description='The ETag you read (e.g. "3", or "3.5f0c2d9e8a1b4c7d" from a GET), or a list of '
+            "them: the change is refused with 412 if the record is at none of their versions (a weak tag "
+            "never matches; a malformed header is a 412 saying so)",
         ),
     ] = None,
 ) -> int | None:
@@ -108,7 +141,9 @@ def if_match(
     tags = if_match_tags(value)
     if tags is None:
         return None
-    versions = frozenset(int(t[1:-1]) for t in tags if t[1:-1].isascii() and t[1:-1].isdigit())
+    # A GET's tag (`"3.5f0c…"`) guards a change by its version: the body it digests may differ for reasons
+    # no write is checked against (the day, a count of other records).
+    versions = frozenset(v for t in tags if (v := issued_version(t[1:-1])) is not None)
     if not versions:
         raise PreconditionFailed(
             f"If-Match {value!r} names no ETag this service issued: a weak ETag (W/) never matches, "
@@ -125,3 +160,57 @@ def _requires_if_match(request: Request) -> bool:
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+class CreateOnly(int):
+    """The expected version of a push sent with `If-None-Match: *` (RFC 9110 §13.1.2: the write holds only
+    where no current representation exists): equal to no version, so a record found is never written;
+    `crud.upsert_by_external_id` refuses it with 412 before anything is changed, and creates one where
+    none is found."""
+
+    def __new__(cls) -> CreateOnly:
+        return super().__new__(cls, 0)
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return True
+
+    __hash__ = int.__hash__
+
+    def __str__(self) -> str:
+        return "none (If-None-Match: *)"
+
+    __repr__ = __str__
+
+
+def if_none_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-None-Match",
+            description="`*` to create only: the push is refused with 412, and nothing written, when a "
+            "record already has this external id (RFC 9110 §13.1.2). A list of ETags is not checked on a "
+            "write",
+        ),
+    ] = None,
+) -> bool:
+    """Whether a write asks to create only (`If-None-Match: *`)."""
+    return value is not None and value.strip() == "*"
+
+
+def create_only(expected_version: int | None, wanted: bool) -> int | None:
+    """The expected version a push goes on with: `CreateOnly()` when `wanted` (If-None-Match: *), else the
+    If-Match one. Errors: 412 when both an If-Match tag and `If-None-Match: *` are sent (no record can be
+    both at a version and absent)."""
+    if not wanted:
+        return expected_version
+    if expected_version is not None:
+        raise PreconditionFailed(
+            "If-Match names a version and If-None-Match: * asks for no record: both cannot hold, send one"
+        )
+    return CreateOnly()
+
+
+CreateOnlyWanted = Annotated[bool, Depends(if_none_match)]

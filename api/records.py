@@ -37,7 +37,7 @@ from api.crud import check_version
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, Forbidden, Responses, problem
 from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
-from api.preconditions import IfMatch, set_etag
+from api.preconditions import CreateOnlyWanted, IfMatch, create_only, set_etag
 from api.problems import ProblemCode
 
 # Declared on a partial push by external id of a kind of record some callers may write but not read.
@@ -57,13 +57,18 @@ CONDITIONAL_GET: Responses = {
         "description": "Successful Response",
         "headers": {
             "ETag": {
-                "description": 'The record\'s version as an entity tag (e.g. "3"): send it back in If-Match '
-                "to change the record, or in If-None-Match to be answered 304 while it is unchanged",
+                "description": "The entity tag of this answer: the record's version, a dot and a digest of "
+                'the body (e.g. "3.5f0c2d9e8a1b4c7d"), so it moves whenever the answer does, also where a '
+                "count or the day changes it and the version does not. Send it back in If-None-Match to be "
+                "answered 304 while the answer is unchanged, or in If-Match to change the record (checked "
+                'against its version, the part before the dot; a write answers the bare version, "4")',
                 "schema": {"type": "string"},
             }
         },
     },
-    304: {"description": "Not modified: the record is still at the ETag If-None-Match named (no body)"},
+    304: {
+        "description": "Not modified: the answer is still the one whose ETag If-None-Match named (no body)"
+    },
 }
 
 # How a record is answered when the route's model is not the table itself (a group with its member count):
@@ -332,8 +337,9 @@ class Records:
         example: str | None = None,
     ) -> Callable[[F], F]:
         """PUT (the whole record) or PATCH (the fields sent) the record the CRM knows by `{external_id}`: 201
-        when created, 200 otherwise, with its ETag. The declared function is `(write, external_id, data) ->
-        (record, outcome)`; `example` is the path parameter's example in the spec."""
+        when created, 200 otherwise, with its ETag; `If-None-Match: *` creates only (412, nothing written,
+        when the record exists). The declared function is `(write, external_id, data) -> (record, outcome)`;
+        `example` is the path parameter's example in the spec."""
         examples = [example] if example else None
         caller_dep = _depends(self.writer)
 
@@ -349,9 +355,10 @@ class Records:
                 ],
                 data: Annotated[body, Body()],  # type: ignore[valid-type]
                 expected_version: IfMatch,
+                wants_create: CreateOnlyWanted,
                 response: Response,
             ) -> Any:
-                write = Write(session, caller, reach, expected_version)
+                write = Write(session, caller, reach, create_only(expected_version, wants_create))
                 if method == "patch":
                     self._whole_records_only(reach)
                 with self._blind(reach):

@@ -4,11 +4,16 @@ middleware) and declared in the spec by `declare_standard_headers`:
 - `Location` on a 201: the absolute path of the new record, where a GET answers it (RFC 9110 §10.2.2);
 - `Link` with `first`, `last` and, where there is one, `prev` and `next` on every page of a list
   (RFC 8288), the request's other query parameters kept;
+- a GET answered with a record's version as its `ETag` (`"3"`) carries instead the tag of what it
+  answers, `"3.<digest of the body>"` (api/preconditions.py `representation_etag`): the body can change
+  while the version does not (a group's member count, `is_current` on a new day), and a tag must tell
+  representations apart (RFC 9110 §8.8.3), or a 304 would keep a client on stale data;
 - a GET sent with `If-None-Match` naming the answer's current `ETag` (or `*`) is a 304 without a body
-  (RFC 9110 §13.1.2: weak comparison, so `W/"3"` matches `"3"`).
+  (RFC 9110 §13.1.2: weak comparison, so `W/"3.5f0c…"` matches `"3.5f0c…"`).
 
 A list is a route whose answer is a `Page`; its `total`, `limit` and `offset` give the links, so the
-answer is read back here rather than every route building links itself.
+answer is read back here rather than every route building links itself. The body of a re-tagged GET is
+held whole for its digest (a single record: a few kilobytes at most).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.common import Page
 from api.errors import allowed_methods
+from api.preconditions import is_version_etag, representation_etag
 
 _ENTITY_TAG = re.compile(r'\s*(?:W/)?("[^"]*")\s*')
 # Answers whose headers a 304 keeps (RFC 9110 §15.4.5); the body's own headers go.
@@ -76,7 +82,8 @@ def _gets(app: Any, path: str) -> bool:
 
 
 class StandardHeaders:
-    """Adds Location, Link and the 304 (see the module's docstring) to answers under /api/."""
+    """Adds Location, Link, a GET's representation ETag and the 304 (see the module's docstring) to
+    answers under /api/."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -93,16 +100,19 @@ class StandardHeaders:
             if message["type"] == "http.response.start":
                 status, headers = message["status"], list(message.get("headers", []))
                 etag = _header(headers, b"etag")
-                if_none_match = request_headers.get("if-none-match")
-                conditional = method == "GET" and status == 200 and etag and if_none_match is not None
-                if conditional and none_match(if_none_match or "", etag or ""):
-                    kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED_ON_304]
+                answered = method == "GET" and status == 200 and etag is not None
+                retag = answered and is_version_etag(etag or "")
+                # A tag that is already the representation's own (a roster's) is compared as it is.
+                if (
+                    answered
+                    and not retag
+                    and await self._not_modified(send, message, headers, etag or "", request_headers)
+                ):
                     held["not_modified"] = True
-                    await send({**message, "status": 304, "headers": kept})
                     return
                 wants_link = method == "GET" and status == 200 and _is_list(scope.get("route"))
-                if wants_link or (status == 201 and method in ("POST", "PUT", "PATCH")):
-                    held.update(start={**message, "headers": headers}, body=b"", link=wants_link)
+                if retag or wants_link or (status == 201 and method in ("POST", "PUT", "PATCH")):
+                    held.update(start={**message, "headers": headers}, body=b"", link=wants_link, retag=retag)
                     return
                 await send(message)
                 return
@@ -116,12 +126,33 @@ class StandardHeaders:
             held["body"] += message.get("body", b"")
             if message.get("more_body", False):
                 return
-            start = held["start"]
-            start["headers"].extend(self._added(scope, start["headers"], held["body"], held["link"]))
+            start, body = held["start"], held["body"]
+            if held["retag"]:
+                tag = representation_etag(_header(start["headers"], b"etag") or "", body) or ""
+                start["headers"] = [(k, v) for k, v in start["headers"] if k.lower() != b"etag"]
+                start["headers"].append((b"etag", tag.encode("latin-1")))
+                if await self._not_modified(send, start, start["headers"], tag, request_headers):
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+            if held["link"] or start["status"] == 201:
+                start["headers"].extend(self._added(scope, start["headers"], body, held["link"]))
             await send(start)
-            await send({"type": "http.response.body", "body": held["body"]})
+            await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _not_modified(
+        send: Send, start: Message, headers: list[tuple[bytes, bytes]], etag: str, request: dict[str, str]
+    ) -> bool:
+        """Answer 304 (the start only, its body's own headers dropped) when the request's If-None-Match
+        names `etag`; whether it did."""
+        if_none_match = request.get("if-none-match")
+        if if_none_match is None or not none_match(if_none_match, etag):
+            return False
+        kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED_ON_304]
+        await send({**start, "status": 304, "headers": kept})
+        return True
 
     @staticmethod
     def _added(
