@@ -4,6 +4,7 @@ shared by the organisation rules (one per seeded control, ORG-TECHNOLOGY-ASSESSE
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from api.compliance.rules.base import Evidence, Result, failed, latest, passed, staff_ref, warned
@@ -46,6 +47,16 @@ def control_result(s: OrgSnapshot, code: str) -> Result:
     if (due - on).days <= c.warn_within_days:
         return warned(f"Due on {due} (last checked on {last.performed_on}).", _ref(c, f"due {due}"))
     return passed(f"Last checked on {last.performed_on}; next due on {due}.", _ref(c, f"due {due}"))
+
+
+def control_check(code: str) -> Callable[[OrgSnapshot], Result]:
+    """The check of an organisation rule that one control of the register keeps: `control_result` for the
+    control whose code is `code` (a seeded control's, e.g. "CTL-SECURITY-REVIEW")."""
+
+    def check(s: OrgSnapshot) -> Result:
+        return control_result(s, code)
+
+    return check
 
 
 def due_on(c: ControlFacts, on: date) -> date | None:

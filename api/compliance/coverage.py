@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel import Session, col, select
 
 from api.common import Day, Flag, Whole
 from api.compliance.rules import ALL_RULES
+from api.compliance.shapes import _Out  # the compliance answers' base: unknown fields refused
 from api.compliance.vocabulary import Subject
 from api.controls.models import Control
 from api.policy import version_service
@@ -65,27 +66,24 @@ RULE_ID = "A rule's stable id (`GET /api/v1/compliance/rules`), e.g. `GRP-TWO-ST
 CLAUSE_ID = "The sentence's stable id, kept across policy versions while its sense is kept"
 
 
-class RuleRef(BaseModel):
+class RuleRef(_Out):
     """A compliance rule that cites the sentence."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str = Field(description=RULE_ID)
     scope: Subject = Field(description="What the rule judges")
     title: str = Field(description="What the rule asks, in a line")
 
 
-class ControlRef(BaseModel):
+class ControlRef(_Out):
     """A recurring control whose checks evidence the sentence."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str = Field(description="The control's code (`GET /api/v1/controls`)")
     name: str = Field(description="The control's name")
 
 
-class CoverageSentence(BaseModel):
+class CoverageSentence(_Out):
     """One sentence of the version in force and what keeps it."""
 
-    model_config = ConfigDict(extra="forbid")
     position: Whole = Field(description="Its place in the policy, from 1")
     section: str = Field(description="The policy's heading it falls under")
     clause_id: str = Field(description=CLAUSE_ID)
@@ -100,10 +98,9 @@ class CoverageSentence(BaseModel):
     aspiration: str | None = Field(description="Why no record could show it (null for a checkable one)")
 
 
-class WithdrawnSentence(BaseModel):
+class WithdrawnSentence(_Out):
     """A sentence an earlier version had and the version in force leaves out: no longer in force."""
 
-    model_config = ConfigDict(extra="forbid")
     clause_id: str = Field(description=CLAUSE_ID)
     text: str = Field(description="Its words in the last version that had it")
     last_version: Whole = Field(description="The last version that had it")
@@ -114,10 +111,9 @@ class WithdrawnSentence(BaseModel):
     )
 
 
-class CoverageCounts(BaseModel):
+class CoverageCounts(_Out):
     """How many sentences of the version in force are kept, and how."""
 
-    model_config = ConfigDict(extra="forbid")
     sentences: Whole = Field(description="Sentences in the version in force")
     checkable: Whole = Field(description="Of them, those a record could show kept or broken")
     enforced: Whole = Field(description="Of the checkable, those kept by a rule, workflow or control")
@@ -127,10 +123,9 @@ class CoverageCounts(BaseModel):
     rules_not_applied: Whole = Field(description="Rules whose every sentence is out of force")
 
 
-class CoveragePublic(BaseModel):
+class CoveragePublic(_Out):
     """Which sentences of the policy version in force the service keeps, and how."""
 
-    model_config = ConfigDict(extra="forbid")
     version: Whole = Field(description="The number of the policy version in force on `as_of`")
     effective_on: Day = Field(description="The day that version took effect")
     as_of: Day = Field(description="The day asked about (default today)")

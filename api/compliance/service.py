@@ -82,24 +82,36 @@ def check_as_of(as_of: date | None) -> date:
     return as_of
 
 
-@dataclass(frozen=True, slots=True)
-class GroupReport:
+# The reports are served as they are (orjson writes a dataclass's fields in order, the last base's first),
+# so they are composed as their answers' models are (`shapes`): what the report is about, then the
+# evaluation. A base keeps no slots of its own (`__slots__ = ()`: two bases with slots cannot be combined),
+# so each report's own slots hold every field.
+
+
+@dataclass(frozen=True)
+class _GroupNamed:
+    """The group a report is about."""
+
+    __slots__ = ()
     group_id: uuid.UUID
     group_name: str
     platform: str
-    as_of: date
-    status: Status
-    counts: dict[str, int]
-    findings: tuple[Finding, ...]
-    facts: dict[str, list[str]]
-    # Month: `as_of` was snapped to its month's last day (or today) for this caller (`grain.as_of`).
-    as_of_precision: Precision = Precision.day
 
 
-@dataclass(frozen=True, slots=True)
-class StaffReport:
+@dataclass(frozen=True)
+class _StaffNamed:
+    """The member of staff a report is about."""
+
+    __slots__ = ()
     staff_id: uuid.UUID
     staff_name: str
+
+
+@dataclass(frozen=True)
+class _Evaluated:
+    """An evaluation on `as_of`, after what it is about (`class GroupReport(_Evaluated, _GroupNamed)`)."""
+
+    __slots__ = ()
     as_of: date
     status: Status
     counts: dict[str, int]
@@ -110,10 +122,19 @@ class StaffReport:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupSummary:
-    group_id: uuid.UUID
-    group_name: str
-    platform: str
+class GroupReport(_Evaluated, _GroupNamed):
+    """A group's report (`shapes.GroupCompliancePublic`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffReport(_Evaluated, _StaffNamed):
+    """A member of staff's report (`shapes.StaffCompliancePublic`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary(_GroupNamed):
+    """A group's line in the organisation report (`shapes.GroupSummaryPublic`)."""
+
     status: Status
     counts: dict[str, int]
     failing_rules: list[str]
@@ -142,12 +163,9 @@ class OrganisationReport:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupEvaluated:
+class GroupEvaluated(_GroupNamed):
     """A group's evaluation before it meets a caller: cited, not yet redacted nor dated (`since`)."""
 
-    group_id: uuid.UUID
-    group_name: str
-    platform: str
     evaluation: Evaluation
 
 

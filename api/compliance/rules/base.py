@@ -234,3 +234,13 @@ def stale(done_on: date | None, on: date, valid_days: int) -> bool:
 
 def email_domain(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower()
+
+
+def each_participant_consents(
+    s: GroupSnapshot, *, kind: str, purpose: str | None, problem: str, fine: str
+) -> Result:
+    """Every current participant's consents must allow `kind` (for `purpose`) on the snapshot's day:
+    `each_participant` over those `refused_consent` finds."""
+    return each_participant(
+        s, lambda participants: refused_consent(s, participants, kind=kind, purpose=purpose), problem, fine
+    )

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import Result, Severity, each_participant, group_rule, refused_consent
+from api.compliance.rules.base import Result, Severity, each_participant_consents, group_rule
 from api.compliance.snapshot import GroupSnapshot
 
 
 def check(s: GroupSnapshot) -> Result:
-    return each_participant(
+    return each_participant_consents(
         s,
-        lambda participants: refused_consent(s, participants, kind="esafety_agreement", purpose=None),
-        "{n} in the group {has} no valid e-safety agreement.",
-        "All {n} have a valid e-safety agreement.",
+        kind="esafety_agreement",
+        purpose=None,
+        problem="{n} in the group {has} no valid e-safety agreement.",
+        fine="All {n} have a valid e-safety agreement.",
     )
 
 

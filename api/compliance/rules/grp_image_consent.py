@@ -3,10 +3,9 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     Result,
     Severity,
-    each_participant,
+    each_participant_consents,
     group_rule,
     not_applicable,
-    refused_consent,
 )
 from api.compliance.snapshot import GroupSnapshot
 
@@ -16,11 +15,12 @@ PURPOSE = "social_media"
 def check(s: GroupSnapshot) -> Result:
     if not s.group.shares_images:
         return not_applicable("The group does not share images.")
-    return each_participant(
+    return each_participant_consents(
         s,
-        lambda participants: refused_consent(s, participants, kind="image_use", purpose=PURPOSE),
-        "The group shares images and {n} {has} no valid image-use consent covering social media.",
-        "All {n} have image-use consent for social media.",
+        kind="image_use",
+        purpose=PURPOSE,
+        problem="The group shares images and {n} {has} no valid image-use consent covering social media.",
+        fine="All {n} have image-use consent for social media.",
     )
 
 

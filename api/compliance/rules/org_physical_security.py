@@ -1,14 +1,10 @@
 from __future__ import annotations
 
-from api.compliance.controls import control_result
-from api.compliance.rules.base import Result, Severity, org_rule
-from api.compliance.snapshot import OrgSnapshot
+from api.compliance.controls import control_check
+from api.compliance.rules.base import Severity, org_rule
 
 CONTROL = "CTL-PHYSICAL-SECURITY"
-
-
-def check(s: OrgSnapshot) -> Result:
-    return control_result(s, CONTROL)
+check = control_check(CONTROL)
 
 
 RULE = org_rule(
