@@ -28,6 +28,7 @@ from api.compliance.engine import (
     finding,
     run,
     summarise,
+    verdicts,
 )
 from api.compliance.loading import _load, _snapshot, _staff_snapshots, load_group
 from api.compliance.models import Status
@@ -240,16 +241,14 @@ def organisation_report(
 
     summaries: list[GroupSummary] = []
     for key, g in groups:
-        ev = evaluate(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
-        if status is not None and ev.status is not status:
+        # A group's line shows no finding: its verdicts alone, without a finding built per rule.
+        v = verdicts(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
+        if status is not None and v.status is not status:
             continue
-        failing = _outcomes(ev.findings, Outcome.fail, waived=False)
-        warning = _outcomes(ev.findings, Outcome.warn, waived=False)
-        if rule is not None and rule not in failing and rule not in warning:
+        if rule is not None and rule not in v.failing and rule not in v.warning:
             continue
-        waived = [f.rule_id for f in ev.findings if f.waiver is not None and f.outcome is not Outcome.pass_]
         summaries.append(
-            GroupSummary(g.id, g.name, g.platform, ev.status, ev.counts, failing, warning, waived)
+            GroupSummary(g.id, g.name, g.platform, v.status, v.counts, v.failing, v.warning, v.waived)
         )
 
     staff = _staff_snapshots(session, as_of, thresholds, sa.true(), loaded.policy)
