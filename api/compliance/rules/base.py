@@ -127,12 +127,14 @@ def while_employed(check: Callable[[StaffSnapshot], Result]) -> Callable[[StaffS
 
 # The verbs a message agrees with a count (`tally`): "{has}" is "has" for one and "have" for more or none.
 _AGREEING = {"has": ("has", "have"), "is": ("is", "are"), "was": ("was", "were"), "s": ("s", "")}
+# The same as two ready maps, for one and for any other count: a finding's message is tallied for every rule.
+_AGREES = tuple({k: v[plural] for k, v in _AGREEING.items()} for plural in (0, 1))
 
 
 def tally(template: str, n: int, noun: str, plural: str | None = None, **values: object) -> str:
     """`template` with "{n}" as the count and its noun ("1 participant", "3 participants"), "{has}",
     "{is}", "{was}" and "{s}" (a verb's -s: "hold{s}") agreeing with it, and `values` by name."""
-    return template.format(n=count(n, noun, plural), **{k: v[n != 1] for k, v in _AGREEING.items()}, **values)
+    return template.format(n=count(n, noun, plural), **_AGREES[n != 1], **values)
 
 
 def flag(
