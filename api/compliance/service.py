@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
@@ -42,6 +43,8 @@ from api.compliance.snapshot import (
 )
 from api.errors import NotFound, Unprocessable
 from api.groups.models import Platform
+
+_J = TypeVar("_J")
 
 # What the response tells its reader: which facts were taken as they stood on `as_of`, which are today's.
 FACTS: dict[str, list[str]] = {
@@ -280,11 +283,11 @@ def organisation_report(
     return OrganisationReport(as_of, organisation, summaries, totals, FACTS, grain.precision(reach))
 
 
-def group_evaluations(
-    *, session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None = None
-) -> dict[uuid.UUID, Evaluation]:
-    """The evaluation of every group active on `as_of` (or of those of `group_ids` that are), in the same
-    fixed number of queries as the organisation report, however many groups."""
+def _judged(
+    session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None, judge: Callable[..., _J]
+) -> dict[uuid.UUID, _J]:
+    """`judge(GROUP_RULES, snapshot, waivers)` for every group active on `as_of` (or those of `group_ids`
+    that are), in the same fixed number of queries as the organisation report, however many groups."""
     if group_ids is not None and not group_ids:
         return {}
     chosen = _active_on(as_of)
@@ -299,18 +302,26 @@ def group_evaluations(
         as_of,
     )
     return {
-        g.id: evaluate(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
+        g.id: judge(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
         for key, g in groups
     }
+
+
+def group_evaluations(
+    *, session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None = None
+) -> dict[uuid.UUID, Evaluation]:
+    """The evaluation of every group active on `as_of` (or of those of `group_ids` that are), in the same
+    fixed number of queries as the organisation report, however many groups."""
+    return _judged(session, as_of, group_ids, evaluate)
 
 
 def group_statuses(
     *, session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, Status]:
-    """The status of every group active on `as_of` (or of those of `group_ids` that are): see
-    `group_evaluations`."""
-    found = group_evaluations(session=session, as_of=as_of, group_ids=group_ids)
-    return {group_id: ev.status for group_id, ev in found.items()}
+    """The status of every group active on `as_of` (or of those of `group_ids` that are), as
+    `group_evaluations` decides it, without building the findings (`engine.verdicts`)."""
+    found = _judged(session, as_of, group_ids, verdicts)
+    return {group_id: v.status for group_id, v in found.items()}
 
 
 CSV_COLUMNS = (
