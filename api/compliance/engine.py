@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -107,6 +107,14 @@ def withdrawn(rule: Rule[Any], policy: PolicyFacts | None) -> bool:
     return policy is not None and not any(c.id in policy.texts for c in (rule.clause, *rule.also))
 
 
+def _not_applied(policy: PolicyFacts) -> Result:
+    return Result(
+        Outcome.not_applicable,
+        f"Not applied: policy version {policy.number}, in force since {policy.effective_on}, no longer "
+        "has the sentence this rule keeps.",
+    )
+
+
 def run(rule: Rule[S], snapshot: S) -> Result:
     """`rule`'s verdict on `snapshot`, or `not_applicable` when the policy in force on the snapshot's date no
     longer has any sentence the rule cites: a duty the organisation has dropped is neither failed nor passed
@@ -114,12 +122,45 @@ def run(rule: Rule[S], snapshot: S) -> Result:
     policy: PolicyFacts | None = getattr(snapshot, "policy", None)
     if withdrawn(rule, policy):
         assert policy is not None
-        return Result(
-            Outcome.not_applicable,
-            f"Not applied: policy version {policy.number}, in force since {policy.effective_on}, no longer "
-            "has the sentence this rule keeps.",
-        )
+        return _not_applied(policy)
     return rule.check(snapshot)
+
+
+# The last answer of `_withdrawn_ids`: the organisation report evaluates hundreds of groups against one
+# policy object, so the question is answered once per report, not once per group and rule.
+_last_withdrawn: tuple[object, object, frozenset[str]] = (None, None, frozenset())
+
+
+def _withdrawn_ids(rules: Sequence[Rule[S]], policy: PolicyFacts | None) -> frozenset[str]:
+    """The ids of those of `rules` that `policy` has withdrawn (`withdrawn`)."""
+    global _last_withdrawn
+    if policy is None:
+        return frozenset()
+    last = _last_withdrawn  # one read: another thread may replace it, never half of it
+    if last[0] is policy and last[1] is rules:
+        return last[2]
+    ids = frozenset(r.id for r in rules if withdrawn(r, policy))
+    _last_withdrawn = (policy, rules, ids)
+    return ids
+
+
+def _results(
+    rules: Sequence[Rule[S]], snapshot: S, waivers: Mapping[str, WaiverFacts] | None
+) -> Iterator[tuple[Rule[S], Result, WaiverFacts | None]]:
+    """Each rule with its verdict (`run`) and the waiver of it in force on the snapshot's date, if any."""
+    as_of: date = snapshot.as_of
+    policy: PolicyFacts | None = getattr(snapshot, "policy", None)
+    dropped = _withdrawn_ids(rules, policy)
+    for rule in rules:
+        if rule.id in dropped:
+            assert policy is not None
+            result = _not_applied(policy)
+        else:
+            result = rule.check(snapshot)
+        waiver = waivers.get(rule.id) if waivers else None
+        if waiver is not None and not waiver.in_force_on(as_of):
+            waiver = None
+        yield rule, result, waiver
 
 
 def evaluate(
@@ -127,15 +168,47 @@ def evaluate(
 ) -> Evaluation:
     """One finding per rule. A waiver in force on the evaluation date is shown on its rule's finding and
     keeps a fail or warn from counting; the finding's outcome stays the true one."""
-    as_of: date = snapshot.as_of
-    found = []
-    for rule in rules:
-        result = run(rule, snapshot)
-        waiver = (waivers or {}).get(rule.id)
-        if waiver is not None and not waiver.in_force_on(as_of):
-            waiver = None
-        found.append(finding(rule, result, waiver))
-    return summarise(found)
+    return summarise(
+        [finding(rule, result, waiver) for rule, result, waiver in _results(rules, snapshot, waivers)]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdicts:
+    """What `evaluate` decides of a subject without its findings: the status, the counts (as
+    `Evaluation.counts`), and the ids, in the rules' order, of the rules that fail or warn and count
+    (`failing`, `warning`: no waiver in force) and of those a waiver in force covers that do not pass
+    (`waived`). The organisation report shows no more of a group."""
+
+    status: Status
+    counts: dict[str, int]
+    failing: list[str]
+    warning: list[str]
+    waived: list[str]
+
+
+def verdicts(
+    rules: Sequence[Rule[S]], snapshot: S, waivers: Mapping[str, WaiverFacts] | None = None
+) -> Verdicts:
+    """`evaluate`'s status and counts with the rules it fails, warns on and waives (`Verdicts`), without
+    building a finding per rule."""
+    counts = {o.value: 0 for o in Outcome} | {"waived": 0}
+    failing: list[str] = []
+    warning: list[str] = []
+    waived: list[str] = []
+    for rule, result, waiver in _results(rules, snapshot, waivers):
+        outcome = result.outcome
+        counts[outcome.value] += 1
+        if waiver is not None:
+            counts["waived"] += 1
+            if outcome is not Outcome.pass_:
+                waived.append(rule.id)
+        elif outcome is Outcome.fail:
+            failing.append(rule.id)
+        elif outcome is Outcome.warn:
+            warning.append(rule.id)
+    status = Status.non_compliant if failing else Status.at_risk if warning else Status.compliant
+    return Verdicts(status, counts, failing, warning, waived)
 
 
 def aggregate_staff_rule(rule: StaffRule, snapshots: Sequence[StaffSnapshot]) -> Result:

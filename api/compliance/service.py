@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
@@ -28,6 +29,7 @@ from api.compliance.engine import (
     finding,
     run,
     summarise,
+    verdicts,
 )
 from api.compliance.loading import _load, _snapshot, _staff_snapshots, load_group
 from api.compliance.models import Status
@@ -41,6 +43,8 @@ from api.compliance.snapshot import (
 )
 from api.errors import NotFound, Unprocessable
 from api.groups.models import Platform
+
+_J = TypeVar("_J")
 
 # What the response tells its reader: which facts were taken as they stood on `as_of`, which are today's.
 FACTS: dict[str, list[str]] = {
@@ -258,16 +262,14 @@ def organisation_report(
 
     summaries: list[GroupSummary] = []
     for key, g in groups:
-        ev = evaluate(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
-        if status is not None and ev.status is not status:
+        # A group's line shows no finding: its verdicts alone, without a finding built per rule.
+        v = verdicts(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
+        if status is not None and v.status is not status:
             continue
-        failing = _outcomes(ev.findings, Outcome.fail, waived=False)
-        warning = _outcomes(ev.findings, Outcome.warn, waived=False)
-        if rule is not None and rule not in failing and rule not in warning:
+        if rule is not None and rule not in v.failing and rule not in v.warning:
             continue
-        waived = [f.rule_id for f in ev.findings if f.waiver is not None and f.outcome is not Outcome.pass_]
         summaries.append(
-            GroupSummary(g.id, g.name, g.platform, ev.status, ev.counts, failing, warning, waived)
+            GroupSummary(g.id, g.name, g.platform, v.status, v.counts, v.failing, v.warning, v.waived)
         )
 
     staff = _staff_snapshots(session, as_of, thresholds, sa.true(), loaded.policy)
@@ -299,11 +301,11 @@ def organisation_report(
     return OrganisationReport(as_of, organisation, summaries, totals, FACTS, grain.precision(reach))
 
 
-def group_evaluations(
-    *, session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None = None
-) -> dict[uuid.UUID, Evaluation]:
-    """The evaluation of every group active on `as_of` (or of those of `group_ids` that are), in the same
-    fixed number of queries as the organisation report, however many groups."""
+def _judged(
+    session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None, judge: Callable[..., _J]
+) -> dict[uuid.UUID, _J]:
+    """`judge(GROUP_RULES, snapshot, waivers)` for every group active on `as_of` (or those of `group_ids`
+    that are), in the same fixed number of queries as the organisation report, however many groups."""
     if group_ids is not None and not group_ids:
         return {}
     chosen = _active_on(as_of)
@@ -318,18 +320,26 @@ def group_evaluations(
         as_of,
     )
     return {
-        g.id: evaluate(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
+        g.id: judge(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
         for key, g in groups
     }
+
+
+def group_evaluations(
+    *, session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None = None
+) -> dict[uuid.UUID, Evaluation]:
+    """The evaluation of every group active on `as_of` (or of those of `group_ids` that are), in the same
+    fixed number of queries as the organisation report, however many groups."""
+    return _judged(session, as_of, group_ids, evaluate)
 
 
 def group_statuses(
     *, session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, Status]:
-    """The status of every group active on `as_of` (or of those of `group_ids` that are): see
-    `group_evaluations`."""
-    found = group_evaluations(session=session, as_of=as_of, group_ids=group_ids)
-    return {group_id: ev.status for group_id, ev in found.items()}
+    """The status of every group active on `as_of` (or of those of `group_ids` that are), as
+    `group_evaluations` decides it, without building the findings (`engine.verdicts`)."""
+    found = _judged(session, as_of, group_ids, verdicts)
+    return {group_id: v.status for group_id, v in found.items()}
 
 
 CSV_COLUMNS = (

@@ -138,15 +138,42 @@ def _scan(
 
 def allows(
     consents: Iterable[ConsentFact],
-    *,
     kind: str,
     purpose: str | None,
     on: date,
     date_of_birth: date,
     self_consent_min_age: int,
 ) -> bool:
-    """`decide(...).allowed`, without writing the decision's sentence."""
-    return _scan(consents, kind, purpose, on, date_of_birth, self_consent_min_age)[0] is not None
+    """`decide(...).allowed`, without writing the decision's sentence: whether any consent of `kind` passes
+    every test `_scan` makes. Only which one allows depends on the order `_scan` tries them in, and the
+    answer is the same whichever it is, so this neither sorts nor keeps the refusals (it runs once per
+    member of a group and rule)."""
+    for c in consents:
+        if (
+            c.kind == kind
+            and (purpose is None or purpose in c.purposes)
+            and c.given_on <= on
+            and (c.withdrawn_on is None or on < c.withdrawn_on)
+            and (c.expires_on is None or on < c.expires_on)
+            and (c.given_by != "participant" or age_on(date_of_birth, c.given_on) >= self_consent_min_age)
+        ):
+            return True
+    return False
+
+
+def held_in_force(consents: Iterable[ConsentFact], kind: str, given_by: str, on: date) -> bool:
+    """Whether a consent of `kind` given by `given_by` is in force on `on` (`is_in_force`), for a caller
+    asking once per member of a group."""
+    for c in consents:
+        if (
+            c.kind == kind
+            and c.given_by == given_by
+            and c.given_on <= on
+            and (c.withdrawn_on is None or on < c.withdrawn_on)
+            and (c.expires_on is None or on < c.expires_on)
+        ):
+            return True
+    return False
 
 
 def id_text(value: uuid.UUID | str) -> str:

@@ -127,12 +127,14 @@ def while_employed(check: Callable[[StaffSnapshot], Result]) -> Callable[[StaffS
 
 # The verbs a message agrees with a count (`tally`): "{has}" is "has" for one and "have" for more or none.
 _AGREEING = {"has": ("has", "have"), "is": ("is", "are"), "was": ("was", "were"), "s": ("s", "")}
+# The same as two ready maps, for one and for any other count: a finding's message is tallied for every rule.
+_AGREES = tuple({k: v[plural] for k, v in _AGREEING.items()} for plural in (0, 1))
 
 
 def tally(template: str, n: int, noun: str, plural: str | None = None, **values: object) -> str:
     """`template` with "{n}" as the count and its noun ("1 participant", "3 participants"), "{has}",
     "{is}", "{was}" and "{s}" (a verb's -s: "hold{s}") agreeing with it, and `values` by name."""
-    return template.format(n=count(n, noun, plural), **{k: v[n != 1] for k, v in _AGREEING.items()}, **values)
+    return template.format(n=count(n, noun, plural), **_AGREES[n != 1], **values)
 
 
 def flag(
@@ -174,8 +176,25 @@ def staff_ref(staff: StaffFacts, detail: str | None = None) -> Evidence:
     return Evidence("staff", staff.id, staff.full_name, detail)
 
 
+_new_uuid = object.__new__
+_set = object.__setattr__
+_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def uuid_of_hex(raw: str) -> uuid.UUID:
+    """The UUID of 32 hex digits (SQLite's form of an id), made without `UUID.__init__`'s parsing and
+    checks: the digits come from the database, where only a UUID was stored. A finding names every member
+    it fails for, so a large group's evaluation makes one for each member."""
+    made = _new_uuid(uuid.UUID)
+    _set(made, "int", int(raw, 16))
+    _set(made, "is_safe", _UNKNOWN)
+    return made
+
+
 def participant_ref(participant: ParticipantFacts, detail: str | None = None) -> Evidence:
-    return Evidence("participant", participant.id, participant.full_name, detail)
+    raw = participant.raw_id
+    pid = raw if isinstance(raw, uuid.UUID) else uuid_of_hex(raw)
+    return Evidence("participant", pid, participant.full_name, detail)
 
 
 def refused_consent(
@@ -183,24 +202,17 @@ def refused_consent(
 ) -> list[Evidence]:
     """Evidence for each participant whose consents refuse `kind` (for `purpose`) on the snapshot's date,
     decided by the same pure logic as the consent checks, so the two always agree."""
-    age = s.thresholds.self_consent_min_age
+    age, on = s.thresholds.self_consent_min_age, s.as_of
     refused = []
     for p in participants:
         # `allows` for everyone; the full decision (its sentence) only for the few it refuses.
-        if allows(
-            p.consents,
-            kind=kind,
-            purpose=purpose,
-            on=s.as_of,
-            date_of_birth=p.date_of_birth,
-            self_consent_min_age=age,
-        ):
+        if allows(p.consents, kind, purpose, on, p.date_of_birth, age):
             continue
         decision = decide(
             p.consents,
             kind=kind,
             purpose=purpose,
-            on=s.as_of,
+            on=on,
             date_of_birth=p.date_of_birth,
             self_consent_min_age=age,
         )

@@ -9,7 +9,7 @@ from api.compliance.rules.base import (
     participant_ref,
 )
 from api.compliance.snapshot import GroupSnapshot, ParticipantFacts
-from api.consents.logic import is_in_force
+from api.consents.logic import held_in_force
 
 # Recorded as a consent of this kind, given by the young person themself (see api/consents/models.py).
 KIND = "code_of_conduct"
@@ -22,9 +22,7 @@ def check(s: GroupSnapshot) -> Result:
         return [
             participant_ref(p, "no code of conduct agreement in force")
             for p in participants
-            if not any(
-                c.kind == KIND and c.given_by == "participant" and is_in_force(c, s.as_of) for c in p.consents
-            )
+            if not held_in_force(p.consents, KIND, "participant", s.as_of)
         ]
 
     return each_participant(

@@ -1,0 +1,106 @@
+"""The evaluation's shortcuts agree with the full decisions they stand in for: `allows` and
+`held_in_force` with `decide` and `is_in_force` on every combination of a consent's dates, giver, kind and
+purposes; `verdicts` with `evaluate`; a participant's evidence id with `ParticipantFacts.id`."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date
+
+from api.compliance.engine import Verdicts, WaiverFacts, evaluate, verdicts
+from api.compliance.models import Status
+from api.compliance.rules import GROUP_RULES
+from api.compliance.rules.base import Outcome, participant_ref, uuid_of_hex
+from api.compliance.snapshot import GroupSnapshot, PolicyFacts
+from api.consents.logic import ConsentFact, allows, decide, held_in_force, is_in_force
+from tests.compliance import builders as b
+from tests.compliance.builders import AS_OF, days
+from tests.compliance.test_engine import waiver
+
+_DAYS = (None, AS_OF - days(1), AS_OF, AS_OF + days(1))
+_BIRTHDAYS = (date(2011, 3, 1), AS_OF.replace(year=AS_OF.year - 18), date(1990, 1, 1))
+
+
+def _consents() -> list[ConsentFact]:
+    found = []
+    for kind, purposes, given_by, given_on, expires_on, withdrawn_on in itertools.product(
+        ("esafety_agreement", "image_use"),
+        (frozenset(), frozenset({"social_media"}), frozenset({"website"})),
+        ("participant", "parent_carer"),
+        (AS_OF - days(3000), AS_OF, AS_OF + days(1)),
+        _DAYS,
+        _DAYS,
+    ):
+        found.append(ConsentFact(uuid.uuid4(), kind, purposes, given_by, given_on, expires_on, withdrawn_on))
+    return found
+
+
+def test_allows_and_held_in_force_agree_with_the_full_decisions() -> None:
+    consents = _consents()
+    # One consent at a time, and pairs of them in both orders (`decide` tries the newest first).
+    sets = [(c,) for c in consents] + [(a, c) for a, c in zip(consents, reversed(consents), strict=True)]
+    for held, born, kind, purpose in itertools.product(
+        sets, _BIRTHDAYS, ("esafety_agreement", "image_use"), (None, "social_media")
+    ):
+        decided = decide(
+            held, kind=kind, purpose=purpose, on=AS_OF, date_of_birth=born, self_consent_min_age=18
+        )
+        assert allows(held, kind, purpose, AS_OF, born, 18) is decided.allowed, (held, born, kind, purpose)
+        for giver in ("participant", "parent_carer"):
+            expected = any(c.kind == kind and c.given_by == giver and is_in_force(c, AS_OF) for c in held)
+            assert held_in_force(held, kind, giver, AS_OF) is expected
+
+
+def _same(v: Verdicts, snapshot: GroupSnapshot, waivers: Mapping[str, WaiverFacts] | None = None) -> None:
+    ev = evaluate(GROUP_RULES, snapshot, waivers)
+    assert v.status is ev.status
+    assert v.counts == ev.counts
+    assert list(v.counts) == list(ev.counts)
+    counting = [f for f in ev.findings if f.counts_against_status]
+    assert v.failing == [f.rule_id for f in counting if f.outcome is Outcome.fail]
+    assert v.warning == [f.rule_id for f in counting if f.outcome is Outcome.warn]
+    assert v.waived == [
+        f.rule_id for f in ev.findings if f.waiver is not None and f.outcome is not Outcome.pass_
+    ]
+
+
+def test_verdicts_agree_with_the_evaluation() -> None:
+    clean = b.group_snapshot()
+    failing = b.with_group(b.group_snapshot(incidents=(b.incident(),)), visibility="public")
+    waivers = {
+        "GRP-VISIBILITY-CLOSED": waiver("GRP-VISIBILITY-CLOSED"),
+        "GRP-ADMIN-APPROVAL": waiver("GRP-ADMIN-APPROVAL"),
+        "GRP-OPEN-SERIOUS-INCIDENT": waiver("GRP-OPEN-SERIOUS-INCIDENT", expires_on=AS_OF),
+    }
+    for snapshot, given in ((clean, None), (failing, None), (failing, waivers), (clean, waivers)):
+        _same(verdicts(GROUP_RULES, snapshot, given), snapshot, given)
+    assert verdicts(GROUP_RULES, failing).status is Status.non_compliant
+    assert verdicts(GROUP_RULES, failing, waivers).waived == ["GRP-VISIBILITY-CLOSED"]
+
+
+def test_a_withdrawn_sentence_is_not_applied_in_either() -> None:
+    texts = {c.id: c.text for r in GROUP_RULES for c in (r.clause, *r.also)}
+    kept = next(r for r in GROUP_RULES if r.id == "GRP-VISIBILITY-CLOSED")
+    for c in (kept.clause, *kept.also):
+        texts.pop(c.id, None)
+    policy = PolicyFacts(2, AS_OF, texts, 2)
+    snapshot = replace(b.with_group(b.group_snapshot(), visibility="public"), policy=policy)
+    v = verdicts(GROUP_RULES, snapshot)
+    _same(v, snapshot)
+    assert "GRP-VISIBILITY-CLOSED" not in v.failing
+    assert verdicts(GROUP_RULES, snapshot) == v  # answered again from the last policy seen
+
+
+def test_a_participant_is_named_by_the_same_uuid_whatever_form_the_driver_gave() -> None:
+    pid = uuid.uuid4()
+    as_text = b.participant(raw_id=pid.hex)
+    made = participant_ref(as_text).id
+    assert made == pid
+    assert str(made) == str(pid)
+    assert hash(made) == hash(pid)
+    assert made == as_text.id
+    assert uuid_of_hex(pid.hex) == pid
+    assert participant_ref(b.participant(raw_id=pid)).id == pid
