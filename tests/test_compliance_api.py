@@ -69,10 +69,8 @@ def test_catalog_lists_every_rule_with_its_clause(client: TestClient, trustee: A
 # --- group report -----------------------------------------------------------------------------------------
 
 
-def test_a_compliant_group(client: TestClient, coordinator: Actor, session: Session) -> None:
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
-    r = client.get(group_url(group.id), headers=coordinator.headers)
+def test_a_compliant_group(client: TestClient, coordinator: Actor, compliant_group: Group) -> None:
+    r = client.get(group_url(compliant_group.id), headers=coordinator.headers)
     assert r.status_code == 200, r.text
     body = r.json()
     GroupCompliancePublic.model_validate(body)  # the documented shape is the served shape
@@ -105,71 +103,73 @@ def test_a_failing_finding_cites_its_clause_and_says_what_to_do(
 
 
 def test_thresholds_come_from_the_policy_settings(
-    client: TestClient, coordinator: Actor, session: Session
+    client: TestClient, coordinator: Actor, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     settings = client.get("/api/v1/policy-settings", headers=coordinator.headers).json()
     settings = {k: v for k, v in settings.items() if k not in ("updated_at", "version")}
     settings["min_group_admins"] = 3
     assert (
         client.put("/api/v1/policy-settings", json=settings, headers=coordinator.headers).status_code == 200
     )
-    body = client.get(group_url(group.id), headers=coordinator.headers).json()
+    body = client.get(group_url(compliant_group.id), headers=coordinator.headers).json()
     assert finding(body, "GRP-TWO-STAFF-ADMINS")["outcome"] == "fail"
 
 
 def test_as_of_evaluates_dated_facts_as_they_stood(
-    client: TestClient, coordinator: Actor, session: Session
+    client: TestClient, coordinator: Actor, session: Session, compliant_group: Group
 ) -> None:
     assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     # A third admin who left 10 days ago but was never removed; an incident reported 5 days ago, still open.
     gone = make_staff(session, left_on=TODAY - timedelta(days=10))
-    make_membership(session, group, staff=gone, role=MemberRole.admin)
-    make_incident(session, group, coordinator.staff, created_at=datetime.now(UTC) - timedelta(days=5))
-    today = client.get(group_url(group.id), headers=coordinator.headers).json()
+    make_membership(session, compliant_group, staff=gone, role=MemberRole.admin)
+    make_incident(
+        session, compliant_group, coordinator.staff, created_at=datetime.now(UTC) - timedelta(days=5)
+    )
+    today = client.get(group_url(compliant_group.id), headers=coordinator.headers).json()
     assert today["status"] == "non_compliant"
     assert finding(today, "GRP-NO-DEPARTED-STAFF")["outcome"] == "fail"
     assert finding(today, "GRP-OPEN-SERIOUS-INCIDENT")["outcome"] == "warn"
     before = (TODAY - timedelta(days=20)).isoformat()
-    then = client.get(group_url(group.id), params={"as_of": before}, headers=coordinator.headers).json()
+    then = client.get(
+        group_url(compliant_group.id), params={"as_of": before}, headers=coordinator.headers
+    ).json()
     assert then["as_of"] == before
     assert finding(then, "GRP-NO-DEPARTED-STAFF")["outcome"] == "pass"
     assert finding(then, "GRP-OPEN-SERIOUS-INCIDENT")["outcome"] == "pass"
 
 
 def test_an_incident_closed_on_the_day_is_closed_then(
-    client: TestClient, coordinator: Actor, session: Session
+    client: TestClient, coordinator: Actor, session: Session, compliant_group: Group
 ) -> None:
     assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     reported = datetime.now(UTC) - timedelta(days=6)
     closed = datetime.now(UTC) - timedelta(days=3)
-    make_incident(session, group, coordinator.staff, created_at=reported, closed_at=closed)
+    make_incident(session, compliant_group, coordinator.staff, created_at=reported, closed_at=closed)
     outcomes = {}
     for days_ago in (2, 3, 4, 7):
         as_of = (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()
-        body = client.get(group_url(group.id), params={"as_of": as_of}, headers=coordinator.headers).json()
+        body = client.get(
+            group_url(compliant_group.id), params={"as_of": as_of}, headers=coordinator.headers
+        ).json()
         outcomes[days_ago] = finding(body, "GRP-OPEN-SERIOUS-INCIDENT")["outcome"]
     assert outcomes == {2: "pass", 3: "pass", 4: "warn", 7: "pass"}
 
 
 def test_a_consent_withdrawn_today_fails_today_but_not_yesterday(
-    client: TestClient, coordinator: Actor, session: Session
+    client: TestClient, coordinator: Actor, session: Session, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     child = make_participant(session)
-    make_membership(session, group, participant=child)
+    make_membership(session, compliant_group, participant=child)
     given_on = TODAY - timedelta(days=300)
     make_consent(session, child, ConsentKind.esafety_agreement, given_on=given_on, withdrawn_on=TODAY)
     images = [Purpose.social_media, Purpose.website]
     make_consent(session, child, ConsentKind.image_use, purposes=images, given_on=given_on)
-    today = client.get(group_url(group.id), headers=coordinator.headers).json()
+    today = client.get(group_url(compliant_group.id), headers=coordinator.headers).json()
     assert finding(today, "GRP-ESAFETY-AGREEMENT")["outcome"] == "fail"
     yesterday = (TODAY - timedelta(days=1)).isoformat()
-    then = client.get(group_url(group.id), params={"as_of": yesterday}, headers=coordinator.headers).json()
+    then = client.get(
+        group_url(compliant_group.id), params={"as_of": yesterday}, headers=coordinator.headers
+    ).json()
     assert finding(then, "GRP-ESAFETY-AGREEMENT")["outcome"] == "pass"
 
 
@@ -290,15 +290,15 @@ def test_a_departed_member_of_staff_with_an_account_and_a_group_fails(
 
 
 def test_trustees_see_findings_without_participants_names(
-    client: TestClient, coordinator: Actor, trustee: Actor, session: Session
+    client: TestClient, coordinator: Actor, trustee: Actor, session: Session, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     child = make_participant(session, full_name="Zelda Quietname", carer_email="zq-carer@example.org")
-    make_membership(session, group, participant=child)  # no consents: two findings name them as evidence
-    as_coordinator = client.get(group_url(group.id), headers=coordinator.headers)
+    make_membership(
+        session, compliant_group, participant=child
+    )  # no consents: two findings name them as evidence
+    as_coordinator = client.get(group_url(compliant_group.id), headers=coordinator.headers)
     assert "Zelda Quietname" in as_coordinator.text
-    r = client.get(group_url(group.id), headers=trustee.headers)
+    r = client.get(group_url(compliant_group.id), headers=trustee.headers)
     assert r.status_code == 200
     assert "Zelda Quietname" not in r.text
     assert "zq-carer" not in r.text
