@@ -21,6 +21,7 @@ from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
 from tests.kit.requests import refused_field, request_body
+from tests.kit.sync import assert_push_breaks_group
 
 URL = "/api/v1/consents/by-external-id"
 SYNC = "/api/v1/sync/consents"
@@ -270,13 +271,4 @@ def test_withdrawing_an_image_consent_is_reported_as_a_group_change(
         "given_by_name": image.given_by_name,
         "given_on": str(image.given_on),
     }
-    unchanged = client.post(SYNC, json={"records": [record]}, headers=integration.headers).json()
-    assert [r["status"] for r in unchanged["results"]] == ["unchanged"]
-    assert unchanged["groups_changed"] == []
-    withdrawn = client.post(
-        SYNC, json={"records": [record | {"withdrawn_on": str(TODAY)}]}, headers=integration.headers
-    ).json()
-    assert [r["status"] for r in withdrawn["results"]] == ["updated"]
-    assert withdrawn["groups_changed"] == [
-        {"group_id": str(compliant_group.id), "before": "compliant", "after": "non_compliant"}
-    ]
+    assert_push_breaks_group(client, integration, SYNC, record, {"withdrawn_on": str(TODAY)}, compliant_group)

@@ -17,6 +17,7 @@ from tests.kit.clock import TODAY
 from tests.kit.compliance import make_compliant_group
 from tests.kit.memberships import make_membership
 from tests.kit.requests import refused_field
+from tests.kit.sync import assert_push_breaks_group
 
 URL = "/api/v1/participants/by-external-id"
 SYNC = "/api/v1/sync/participants"
@@ -155,13 +156,4 @@ def test_a_participant_who_left_but_is_still_in_a_group_is_reported(
         "carer_email": member.carer_email,
         "joined_on": str(member.joined_on),
     }
-    unchanged = client.post(SYNC, json={"records": [same]}, headers=integration.headers).json()
-    assert [r["status"] for r in unchanged["results"]] == ["unchanged"]
-    assert unchanged["groups_changed"] == []
-    left = client.post(
-        SYNC, json={"records": [same | {"left_on": str(TODAY)}]}, headers=integration.headers
-    ).json()
-    assert [r["status"] for r in left["results"]] == ["updated"]
-    assert left["groups_changed"] == [
-        {"group_id": str(compliant_group.id), "before": "compliant", "after": "non_compliant"}
-    ]
+    assert_push_breaks_group(client, integration, SYNC, same, {"left_on": str(TODAY)}, compliant_group)
