@@ -31,10 +31,12 @@ os.environ["DATABASE_URL"] = DB_URL
 from api import clock  # noqa: E402
 from api.auth.roles import Role  # noqa: E402
 from api.db import get_engine  # noqa: E402
+from api.groups.models import Group  # noqa: E402
 from api.main import create_app  # noqa: E402
 from tests.kit.apps import use_session  # noqa: E402
 from tests.kit.auth import Actor, make_actor, make_api_key  # noqa: E402
 from tests.kit.clock import LONDON_JUST_AFTER_MIDNIGHT, FixedClock  # noqa: E402
+from tests.kit.compliance import make_compliant_group  # noqa: E402
 
 __all__ = ["BACKEND", "DB_URL"]
 
@@ -108,3 +110,11 @@ def trustee(session: Session) -> Actor:
 @pytest.fixture
 def integration(session: Session) -> Actor:
     return make_api_key(session)
+
+
+@pytest.fixture
+def compliant_group(session: Session, coordinator: Actor) -> Group:
+    """A group that passes every rule, with the `coordinator` fixture's staff record one of its two admins
+    (`make_compliant_group`). Ask for `fixed_clock` before it when the test stops the clock."""
+    assert coordinator.staff is not None
+    return make_compliant_group(session, coordinator.staff)

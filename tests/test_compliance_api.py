@@ -69,10 +69,8 @@ def test_catalog_lists_every_rule_with_its_clause(client: TestClient, trustee: A
 # --- group report -----------------------------------------------------------------------------------------
 
 
-def test_a_compliant_group(client: TestClient, coordinator: Actor, session: Session) -> None:
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
-    r = client.get(group_url(group.id), headers=coordinator.headers)
+def test_a_compliant_group(client: TestClient, coordinator: Actor, compliant_group: Group) -> None:
+    r = client.get(group_url(compliant_group.id), headers=coordinator.headers)
     assert r.status_code == 200, r.text
     body = r.json()
     GroupCompliancePublic.model_validate(body)  # the documented shape is the served shape
@@ -105,71 +103,73 @@ def test_a_failing_finding_cites_its_clause_and_says_what_to_do(
 
 
 def test_thresholds_come_from_the_policy_settings(
-    client: TestClient, coordinator: Actor, session: Session
+    client: TestClient, coordinator: Actor, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     settings = client.get("/api/v1/policy-settings", headers=coordinator.headers).json()
     settings = {k: v for k, v in settings.items() if k not in ("updated_at", "version")}
     settings["min_group_admins"] = 3
     assert (
         client.put("/api/v1/policy-settings", json=settings, headers=coordinator.headers).status_code == 200
     )
-    body = client.get(group_url(group.id), headers=coordinator.headers).json()
+    body = client.get(group_url(compliant_group.id), headers=coordinator.headers).json()
     assert finding(body, "GRP-TWO-STAFF-ADMINS")["outcome"] == "fail"
 
 
 def test_as_of_evaluates_dated_facts_as_they_stood(
-    client: TestClient, coordinator: Actor, session: Session
+    client: TestClient, coordinator: Actor, session: Session, compliant_group: Group
 ) -> None:
     assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     # A third admin who left 10 days ago but was never removed; an incident reported 5 days ago, still open.
     gone = make_staff(session, left_on=TODAY - timedelta(days=10))
-    make_membership(session, group, staff=gone, role=MemberRole.admin)
-    make_incident(session, group, coordinator.staff, created_at=datetime.now(UTC) - timedelta(days=5))
-    today = client.get(group_url(group.id), headers=coordinator.headers).json()
+    make_membership(session, compliant_group, staff=gone, role=MemberRole.admin)
+    make_incident(
+        session, compliant_group, coordinator.staff, created_at=datetime.now(UTC) - timedelta(days=5)
+    )
+    today = client.get(group_url(compliant_group.id), headers=coordinator.headers).json()
     assert today["status"] == "non_compliant"
     assert finding(today, "GRP-NO-DEPARTED-STAFF")["outcome"] == "fail"
     assert finding(today, "GRP-OPEN-SERIOUS-INCIDENT")["outcome"] == "warn"
     before = (TODAY - timedelta(days=20)).isoformat()
-    then = client.get(group_url(group.id), params={"as_of": before}, headers=coordinator.headers).json()
+    then = client.get(
+        group_url(compliant_group.id), params={"as_of": before}, headers=coordinator.headers
+    ).json()
     assert then["as_of"] == before
     assert finding(then, "GRP-NO-DEPARTED-STAFF")["outcome"] == "pass"
     assert finding(then, "GRP-OPEN-SERIOUS-INCIDENT")["outcome"] == "pass"
 
 
 def test_an_incident_closed_on_the_day_is_closed_then(
-    client: TestClient, coordinator: Actor, session: Session
+    client: TestClient, coordinator: Actor, session: Session, compliant_group: Group
 ) -> None:
     assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     reported = datetime.now(UTC) - timedelta(days=6)
     closed = datetime.now(UTC) - timedelta(days=3)
-    make_incident(session, group, coordinator.staff, created_at=reported, closed_at=closed)
+    make_incident(session, compliant_group, coordinator.staff, created_at=reported, closed_at=closed)
     outcomes = {}
     for days_ago in (2, 3, 4, 7):
         as_of = (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()
-        body = client.get(group_url(group.id), params={"as_of": as_of}, headers=coordinator.headers).json()
+        body = client.get(
+            group_url(compliant_group.id), params={"as_of": as_of}, headers=coordinator.headers
+        ).json()
         outcomes[days_ago] = finding(body, "GRP-OPEN-SERIOUS-INCIDENT")["outcome"]
     assert outcomes == {2: "pass", 3: "pass", 4: "warn", 7: "pass"}
 
 
 def test_a_consent_withdrawn_today_fails_today_but_not_yesterday(
-    client: TestClient, coordinator: Actor, session: Session
+    client: TestClient, coordinator: Actor, session: Session, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     child = make_participant(session)
-    make_membership(session, group, participant=child)
+    make_membership(session, compliant_group, participant=child)
     given_on = TODAY - timedelta(days=300)
     make_consent(session, child, ConsentKind.esafety_agreement, given_on=given_on, withdrawn_on=TODAY)
     images = [Purpose.social_media, Purpose.website]
     make_consent(session, child, ConsentKind.image_use, purposes=images, given_on=given_on)
-    today = client.get(group_url(group.id), headers=coordinator.headers).json()
+    today = client.get(group_url(compliant_group.id), headers=coordinator.headers).json()
     assert finding(today, "GRP-ESAFETY-AGREEMENT")["outcome"] == "fail"
     yesterday = (TODAY - timedelta(days=1)).isoformat()
-    then = client.get(group_url(group.id), params={"as_of": yesterday}, headers=coordinator.headers).json()
+    then = client.get(
+        group_url(compliant_group.id), params={"as_of": yesterday}, headers=coordinator.headers
+    ).json()
     assert finding(then, "GRP-ESAFETY-AGREEMENT")["outcome"] == "pass"
 
 
@@ -209,24 +209,24 @@ def test_staff_evaluate_only_groups_they_are_in_today(
 
 
 def test_staff_see_names_only_of_children_in_their_reach_today(
-    client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
+    client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session, compliant_group: Group
 ) -> None:
     # A past as_of shows who was a member then; a child who has since left the group is out of this member
     # of staff's reach today, so their name must not reach them through the evidence.
-    assert coordinator.staff is not None
     assert staff_actor.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
-    make_membership(session, group, staff=staff_actor.staff)
+    make_membership(session, compliant_group, staff=staff_actor.staff)
     gone = make_participant(session, full_name="Robin Gone-Away")
     here = make_participant(session, full_name="Sasha Still-Here")
     # Staff do not read every child, so their `as_of` is taken by the month (`grain.as_of`): a past month's
     # last day, on which the child who has since left was still a member.
-    make_membership(session, group, participant=gone, ended_on=TODAY.replace(day=1))
-    make_membership(session, group, participant=here)
+    make_membership(session, compliant_group, participant=gone, ended_on=TODAY.replace(day=1))
+    make_membership(session, compliant_group, participant=here)
     last_week = (TODAY.replace(day=1) - timedelta(days=1)).isoformat()
 
     def labels(actor: Actor) -> set[str]:
-        body = client.get(group_url(group.id), params={"as_of": last_week}, headers=actor.headers).json()
+        body = client.get(
+            group_url(compliant_group.id), params={"as_of": last_week}, headers=actor.headers
+        ).json()
         found = finding(body, "GRP-ESAFETY-AGREEMENT")
         return {e["label"] for e in found["evidence"] if e["type"] == "participant"}
 
@@ -236,7 +236,7 @@ def test_staff_see_names_only_of_children_in_their_reach_today(
     assert "Robin Gone-Away" not in seen_by_staff
     # Out of reach: no name, and no id either (not even part of one), as the README says.
     assert "a young person outside your groups" in seen_by_staff
-    body = client.get(group_url(group.id), params={"as_of": last_week}, headers=staff_actor.headers)
+    body = client.get(group_url(compliant_group.id), params={"as_of": last_week}, headers=staff_actor.headers)
     assert str(gone.id) not in body.text
     assert gone.id.hex[:4] + "…" not in body.text
     hidden = [e for e in finding(body.json(), "GRP-ESAFETY-AGREEMENT")["evidence"] if e["id"] is None]
@@ -290,15 +290,15 @@ def test_a_departed_member_of_staff_with_an_account_and_a_group_fails(
 
 
 def test_trustees_see_findings_without_participants_names(
-    client: TestClient, coordinator: Actor, trustee: Actor, session: Session
+    client: TestClient, coordinator: Actor, trustee: Actor, session: Session, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     child = make_participant(session, full_name="Zelda Quietname", carer_email="zq-carer@example.org")
-    make_membership(session, group, participant=child)  # no consents: two findings name them as evidence
-    as_coordinator = client.get(group_url(group.id), headers=coordinator.headers)
+    make_membership(
+        session, compliant_group, participant=child
+    )  # no consents: two findings name them as evidence
+    as_coordinator = client.get(group_url(compliant_group.id), headers=coordinator.headers)
     assert "Zelda Quietname" in as_coordinator.text
-    r = client.get(group_url(group.id), headers=trustee.headers)
+    r = client.get(group_url(compliant_group.id), headers=trustee.headers)
     assert r.status_code == 200
     assert "Zelda Quietname" not in r.text
     assert "zq-carer" not in r.text
@@ -392,17 +392,28 @@ def test_organisation_report_as_csv(
 # --- waivers ----------------------------------------------------------------------------------------------
 
 
+def waiver_body(group: Group, **fields: Any) -> dict[str, Any]:
+    """A request to waive the periodic-review rule in `group` for three days; `fields` replace or add."""
+    body: dict[str, Any] = {
+        "group_id": str(group.id),
+        "rule_id": "GRP-PERIODIC-REVIEW",
+        "reason": "reason",
+        "expires_on": (TODAY + timedelta(days=3)).isoformat(),
+    }
+    return {**body, **fields}
+
+
 def test_a_waiver_keeps_the_outcome_but_not_the_status_until_revoked(
     client: TestClient, coordinator: Actor, trustee: Actor, session: Session
 ) -> None:
     assert coordinator.staff is not None
     group = make_compliant_group(session, coordinator.staff, visibility=Visibility.public)
-    body = {
-        "group_id": str(group.id),
-        "rule_id": "GRP-VISIBILITY-CLOSED",
-        "reason": "Moving the group to a closed one this month",
-        "expires_on": (TODAY + timedelta(days=30)).isoformat(),
-    }
+    body = waiver_body(
+        group,
+        rule_id="GRP-VISIBILITY-CLOSED",
+        reason="Moving the group to a closed one this month",
+        expires_on=(TODAY + timedelta(days=30)).isoformat(),
+    )
     r = client.post(WAIVERS, json=body, headers=coordinator.headers)
     assert r.status_code == 201, r.text
     waiver = r.json()
@@ -458,14 +469,7 @@ def test_a_bad_waiver_is_422_naming_the_field(
     client: TestClient, coordinator: Actor, session: Session, change: dict[str, Any], field: str
 ) -> None:
     group = make_group(session, **group_fields())
-    body = {
-        "group_id": str(group.id),
-        "rule_id": "GRP-PERIODIC-REVIEW",
-        "reason": "reason",
-        "expires_on": (TODAY + timedelta(days=3)).isoformat(),
-        **change,
-    }
-    r = client.post(WAIVERS, json=body, headers=coordinator.headers)
+    r = client.post(WAIVERS, json=waiver_body(group, **change), headers=coordinator.headers)
     assert r.status_code == 422, r.text
     assert field in {e["field"] for e in r.json()["errors"]}
     assert client.get(WAIVERS, headers=coordinator.headers).json()["total"] == 0
@@ -477,13 +481,7 @@ def test_staff_list_only_their_groups_waivers(
     mine, other = make_group(session, **group_fields()), make_group(session, **group_fields())
     make_membership(session, mine, staff=staff_actor.staff)
     for g in (mine, other):
-        body = {
-            "group_id": str(g.id),
-            "rule_id": "GRP-PERIODIC-REVIEW",
-            "reason": "r",
-            "expires_on": (TODAY + timedelta(days=3)).isoformat(),
-        }
-        assert client.post(WAIVERS, json=body, headers=coordinator.headers).status_code == 201
+        assert client.post(WAIVERS, json=waiver_body(g), headers=coordinator.headers).status_code == 201
     listed = client.get(WAIVERS, headers=staff_actor.headers).json()
     assert [w["group_id"] for w in listed["items"]] == [str(mine.id)]
     assert listed["total"] == 1

@@ -24,7 +24,6 @@ from tests.factories import (
     compliance_risk_assessment,
 )
 from tests.kit.auth import Actor
-from tests.kit.compliance import make_compliant_group as compliance_compliant_group
 from tests.kit.declarations import make_declaration as compliance_declaration
 from tests.kit.memberships import make_membership as compliance_member
 from tests.kit.staff import make_staff
@@ -99,17 +98,18 @@ def test_as_of_a_past_day_counts_only_reviews_recorded_by_then(
 
 
 def test_as_of_a_past_day_counts_only_declarations_recorded_by_then(
-    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
     today = fixed_clock.today
-    group = compliance_compliant_group(session, coordinator.staff)
     late = make_staff(session, uses_social_media_for_work=True)
-    compliance_member(session, group, staff=late, role=MemberRole.admin)
+    compliance_member(session, compliant_group, staff=late, role=MemberRole.admin)
     compliance_declaration(session, late, declared_on=today - timedelta(days=30), created_at=clock.now())
     past = today - timedelta(days=5)
-    assert _group_finding(client, coordinator, group, "GRP-STAFF-DECLARATIONS")["outcome"] == "pass"
-    assert _group_finding(client, coordinator, group, "GRP-STAFF-DECLARATIONS", past)["outcome"] == "fail"
+    assert _group_finding(client, coordinator, compliant_group, "GRP-STAFF-DECLARATIONS")["outcome"] == "pass"
+    assert (
+        _group_finding(client, coordinator, compliant_group, "GRP-STAFF-DECLARATIONS", past)["outcome"]
+        == "fail"
+    )
     url = f"/api/v1/staff/{late.id}/compliance"
     for as_of, outcome in ((today, "pass"), (past, "fail")):
         r = client.get(f"{url}?as_of={as_of}", headers=coordinator.headers)
@@ -119,18 +119,19 @@ def test_as_of_a_past_day_counts_only_declarations_recorded_by_then(
 
 
 def test_as_of_a_past_day_counts_only_consents_recorded_by_then(
-    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
     today = fixed_clock.today
-    group = compliance_compliant_group(session, coordinator.staff)
     child = compliance_participant(session)
-    compliance_member(session, group, participant=child, started_on=today - timedelta(days=100))
+    compliance_member(session, compliant_group, participant=child, started_on=today - timedelta(days=100))
     # The agreement is entered today, dated 300 days ago: on a past day nobody had recorded it.
     compliance_consent(session, child, ConsentKind.esafety_agreement, created_at=clock.now())
     past = today - timedelta(days=5)
-    assert _group_finding(client, coordinator, group, "GRP-ESAFETY-AGREEMENT")["outcome"] == "pass"
-    assert _group_finding(client, coordinator, group, "GRP-ESAFETY-AGREEMENT", past)["outcome"] == "fail"
+    assert _group_finding(client, coordinator, compliant_group, "GRP-ESAFETY-AGREEMENT")["outcome"] == "pass"
+    assert (
+        _group_finding(client, coordinator, compliant_group, "GRP-ESAFETY-AGREEMENT", past)["outcome"]
+        == "fail"
+    )
 
 
 def test_as_of_a_past_day_counts_only_control_checks_recorded_by_then(

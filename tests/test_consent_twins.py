@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlmodel import Session, col, select
 
 from api.auth.roles import ApiKeyScope
@@ -18,6 +19,7 @@ from tests.kit.compliance import group_fields
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.kit.requests import created_body
 
 CONSENTS = "/api/v1/consents"
 PUSH = "/api/v1/consents/by-external-id"
@@ -37,6 +39,22 @@ def form(person: Participant, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def record(client: TestClient, actor: Actor, person: Participant, **overrides: Any) -> Response:
+    """`actor`'s POST of Joanne's form for `person` (`overrides` as for `form`); the answer, unchecked."""
+    r: Response = client.post(CONSENTS, json=form(person, **overrides), headers=actor.headers)
+    return r
+
+
+def withdrawn_today(client: TestClient, actor: Actor, consent_id: str) -> dict[str, Any]:
+    """The body of `actor`'s withdrawal of the consent as of today; fails unless it answers 200."""
+    r = client.post(
+        f"{CONSENTS}/{consent_id}/withdraw", json={"withdrawn_on": str(TODAY)}, headers=actor.headers
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
 
 
 def social_media_allowed(client: TestClient, actor: Actor, person: Participant) -> dict[str, Any]:
@@ -97,15 +115,12 @@ def test_the_same_form_without_a_reference_is_known_by_its_date_and_signatory(
     client: TestClient, session: Session, coordinator: Actor
 ) -> None:
     person = make_participant(session)
-    first = client.post(CONSENTS, json=form(person, evidence_ref=None), headers=coordinator.headers)
-    assert first.status_code == 201, first.text
-    again = client.post(
-        CONSENTS,
-        json=form(person, evidence_ref=None, given_by_name="joanne fairbrook", purposes=["website"]),
-        headers=coordinator.headers,
+    first = created_body(record(client, coordinator, person, evidence_ref=None))
+    again = record(
+        client, coordinator, person, evidence_ref=None, given_by_name="joanne fairbrook", purposes=["website"]
     )
     assert again.status_code == 409
-    assert again.json()["existing_id"] == first.json()["id"]
+    assert again.json()["existing_id"] == first["id"]
     assert again.json()["errors"][0]["field"] == "given_on"
 
 
@@ -121,41 +136,37 @@ def test_a_different_consent_is_recorded(
     client: TestClient, session: Session, coordinator: Actor, other: dict[str, Any]
 ) -> None:
     person = make_participant(session)
-    assert client.post(CONSENTS, json=form(person), headers=coordinator.headers).status_code == 201
-    r = client.post(CONSENTS, json=form(person, **other), headers=coordinator.headers)
-    assert r.status_code == 201, r.text
+    created_body(record(client, coordinator, person))
+    created_body(record(client, coordinator, person, **other))
 
 
 def test_the_same_form_may_be_recorded_again_once_the_first_no_longer_holds(
     client: TestClient, session: Session, coordinator: Actor
 ) -> None:
     person = make_participant(session)
-    first = client.post(CONSENTS, json=form(person), headers=coordinator.headers).json()
-    r = client.post(
-        f"{CONSENTS}/{first['id']}/withdraw", json={"withdrawn_on": str(TODAY)}, headers=coordinator.headers
-    )
-    assert r.status_code == 200, r.text
-    assert client.post(CONSENTS, json=form(person), headers=coordinator.headers).status_code == 201
+    first = created_body(record(client, coordinator, person))
+    withdrawn_today(client, coordinator, first["id"])
+    created_body(record(client, coordinator, person))
 
 
 def test_a_withdrawal_lists_the_uses_another_consent_still_allows(
     client: TestClient, session: Session, coordinator: Actor
 ) -> None:
     person = make_participant(session)
-    older = client.post(CONSENTS, json=form(person), headers=coordinator.headers).json()
-    newer = client.post(
-        CONSENTS,
-        json=form(
-            person, purposes=["social_media", "press"], evidence_ref="IMG-2026-0007", given_on="2026-01-10"
-        ),
-        headers=coordinator.headers,
-    ).json()
-    r = client.post(
-        f"{CONSENTS}/{older['id']}/withdraw", json={"withdrawn_on": str(TODAY)}, headers=coordinator.headers
+    older = created_body(record(client, coordinator, person))
+    newer = created_body(
+        record(
+            client,
+            coordinator,
+            person,
+            purposes=["social_media", "press"],
+            evidence_ref="IMG-2026-0007",
+            given_on="2026-01-10",
+        )
     )
-    assert r.status_code == 200, r.text
+    withdrawal = withdrawn_today(client, coordinator, older["id"])
     # The website use has stopped; social media is still allowed, by the newer form.
-    assert r.json()["still_allowed_by"] == [{"purpose": "social_media", "consent_id": newer["id"]}]
+    assert withdrawal["still_allowed_by"] == [{"purpose": "social_media", "consent_id": newer["id"]}]
     assert social_media_allowed(client, coordinator, person)["consent_id"] == newer["id"]
     # Reading the withdrawn consent later says the same; the consent in force lists nothing.
     assert client.get(f"{CONSENTS}/{older['id']}", headers=coordinator.headers).json()[

@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlmodel import Session, col, select
 
 from api.audit.models import AuditEvent
@@ -33,22 +34,40 @@ def owner(actor: Actor) -> str:
     return f"user:{actor.user.id}" if actor.user is not None else f"api_key:{actor.key.id}"  # type: ignore[union-attr]
 
 
+def answered_afresh(r: Response, status: int) -> None:
+    """Fails unless `r` answers `status` from this request's own run (or refusal), not a stored answer."""
+    assert r.status_code == status, r.text
+    assert "idempotent-replayed" not in r.headers
+
+
+def answered_from_store(r: Response, status: int) -> None:
+    """Fails unless `r` is an earlier request's stored answer under the same key, replayed with `status`."""
+    assert r.status_code == status, r.text
+    assert r.headers["idempotent-replayed"] == "true"
+
+
 def _row(session: Session, actor: Actor, key: str) -> IdempotencyKey | None:
     return session.exec(
         select(IdempotencyKey).where(IdempotencyKey.owner == owner(actor), IdempotencyKey.key == key)
     ).first()
 
 
+def stored_after_one_post(client: TestClient, session: Session, actor: Actor, key: str) -> IdempotencyKey:
+    """The stored row of `key` after `actor`'s first POST with it, which fails unless it created a record."""
+    assert client.post(URL, json=body(), headers=keyed(actor, key)).status_code == 201
+    row = _row(session, actor, key)
+    assert row is not None
+    return row
+
+
 def test_a_retried_post_creates_one_record_and_replays_the_first_answer(
     client: TestClient, integration: Actor, session: Session
 ) -> None:
     first = client.post(URL, json=body(), headers=keyed(integration, "retry-1"))
-    assert first.status_code == 201, first.text
-    assert "idempotent-replayed" not in first.headers
+    answered_afresh(first, 201)
 
     again = client.post(URL, json=body(), headers=keyed(integration, "retry-1"))
-    assert again.status_code == 201
-    assert again.headers["idempotent-replayed"] == "true"
+    answered_from_store(again, 201)
     assert again.content == first.content
     assert again.headers["content-type"] == first.headers["content-type"]
 
@@ -88,9 +107,7 @@ def test_a_failed_request_is_not_stored_and_may_be_retried(
     assert r.status_code == 422
     assert _row(session, coordinator, "k-4") is None
     # The failure wrote nothing, so the corrected request may reuse the key.
-    r = client.post(URL, json=body(), headers=keyed(coordinator, "k-4"))
-    assert r.status_code == 201
-    assert "idempotent-replayed" not in r.headers
+    answered_afresh(client.post(URL, json=body(), headers=keyed(coordinator, "k-4")), 201)
 
 
 def test_keys_are_per_caller_and_the_credential_is_not_stored(
@@ -110,9 +127,7 @@ def test_keys_are_per_caller_and_the_credential_is_not_stored(
 def test_a_retry_while_the_first_runs_is_409_and_a_dead_lock_is_taken_over(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    assert client.post(URL, json=body(), headers=keyed(coordinator, "k-5")).status_code == 201
-    row = _row(session, coordinator, "k-5")
-    assert row is not None
+    row = stored_after_one_post(client, session, coordinator, "k-5")
     # As if the first request were still running: no stored answer yet.
     row.response_status, row.response_body, row.locked_at = None, None, utcnow()
     session.add(row)
@@ -133,17 +148,14 @@ def test_a_retry_while_the_first_runs_is_409_and_a_dead_lock_is_taken_over(
 def test_expired_keys_are_purged_and_the_key_reused(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    assert client.post(URL, json=body(), headers=keyed(coordinator, "k-6")).status_code == 201
-    row = _row(session, coordinator, "k-6")
-    assert row is not None
+    row = stored_after_one_post(client, session, coordinator, "k-6")
     row.expires_at = utcnow() - timedelta(seconds=1)
     session.add(row)
     session.commit()
     r = client.post(
         URL, json=body(email="c@moremusic.org.uk", external_id="crm-3"), headers=keyed(coordinator, "k-6")
     )
-    assert r.status_code == 201
-    assert "idempotent-replayed" not in r.headers
+    answered_afresh(r, 201)
     assert session.exec(select(IdempotencyKey).where(col(IdempotencyKey.expires_at) <= utcnow())).all() == []
 
 
@@ -201,9 +213,7 @@ def test_a_revoked_key_gets_401_not_its_stored_answer(
     integration.key.revoked_at = utcnow()
     session.add(integration.key)
     session.commit()
-    r = client.post(URL, json=body(), headers=keyed(integration, "r-1"))
-    assert r.status_code == 401
-    assert "idempotent-replayed" not in r.headers
+    answered_afresh(client.post(URL, json=body(), headers=keyed(integration, "r-1")), 401)
 
 
 def test_an_expired_or_unconfirmed_key_gets_401_not_its_stored_answer(
@@ -221,8 +231,8 @@ def test_an_expired_or_unconfirmed_key_gets_401_not_its_stored_answer(
     session.add(coordinator.user)
     session.commit()
     r = client.post(URL, json=body(), headers=headers)
-    assert (r.status_code, r.json()["code"]) == (401, "api_key_unconfirmed")
-    assert "idempotent-replayed" not in r.headers
+    answered_afresh(r, 401)
+    assert r.json()["code"] == "api_key_unconfirmed"
 
 
 def test_a_disabled_users_token_gets_401_not_the_stored_answer(
@@ -233,9 +243,7 @@ def test_a_disabled_users_token_gets_401_not_the_stored_answer(
     coordinator.user.is_active = False
     session.add(coordinator.user)
     session.commit()
-    r = client.post(URL, json=body(), headers=keyed(coordinator, "d-1"))
-    assert r.status_code == 401
-    assert "idempotent-replayed" not in r.headers
+    answered_afresh(client.post(URL, json=body(), headers=keyed(coordinator, "d-1")), 401)
 
 
 def test_the_same_user_with_a_fresh_token_gets_the_first_answer(
@@ -248,8 +256,7 @@ def test_the_same_user_with_a_fresh_token_gets_the_first_answer(
     fresh = token_headers(coordinator.user)
     assert fresh != coordinator.headers
     again = client.post(URL, json=body(), headers={**fresh, "Idempotency-Key": "f-1"})
-    assert again.status_code == 201
-    assert again.headers["idempotent-replayed"] == "true"
+    answered_from_store(again, 201)
     assert again.content == first.content
     assert len(session.exec(select(Staff).where(Staff.email == "asha.patel@moremusic.org.uk")).all()) == 1
 
@@ -268,8 +275,7 @@ def test_the_same_json_with_keys_reordered_or_respaced_replays(
     again = client.post(
         URL, content=reordered, headers={**keyed(integration, "o-1"), "Content-Type": "application/json"}
     )
-    assert again.status_code == 201
-    assert again.headers["idempotent-replayed"] == "true"
+    answered_from_store(again, 201)
     assert len(session.exec(select(Staff).where(Staff.email == "asha.patel@moremusic.org.uk")).all()) == 1
     # A different value is still a different request.
     changed = json.dumps({**data, "full_name": "Asha Patel-Jones"})
@@ -315,8 +321,7 @@ def test_a_coordinator_signing_in_again_retries_an_incident_once_with_one_webhoo
         json=dict(reversed(list(report.items()))),
         headers={"Authorization": f"Bearer {fresh}", "Idempotency-Key": "inc-1"},
     )
-    assert again.status_code == 201
-    assert again.headers["idempotent-replayed"] == "true"
+    answered_from_store(again, 201)
     assert again.json() == first.json()
     assert len(session.exec(select(Incident)).all()) == 1
     deliveries = session.exec(select(WebhookDelivery)).all()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Connection, text
 from sqlmodel import Session, col, func, select
 
@@ -80,6 +81,16 @@ def move(client: TestClient, actor: Actor, incident_id: str, to: IncidentStatus,
 def bring_to(client: TestClient, actor: Actor, incident_id: str, status: IncidentStatus) -> None:
     for target in CHAIN[1 : CHAIN.index(status) + 1]:
         assert move(client, actor, incident_id, target).status_code == 200
+
+
+def add_entry(
+    client: TestClient, actor: Actor, incident_id: str, kind: str, text: str, **more: Any
+) -> Response:
+    """`actor`'s POST of a chronology entry to the incident: `kind`, `text` and `more` (`occurred_at`,
+    `corrects_entry_id`); the answer, unchecked."""
+    body = {"kind": kind, "text": text, **more}
+    r: Response = client.post(f"{URL}/{incident_id}/entries", json=body, headers=actor.headers)
+    return r
 
 
 def views(session: Session, incident_id: str) -> list[IncidentView]:
@@ -304,9 +315,7 @@ def test_staff_get_404_for_an_incident_they_did_not_report(
     for path in ("", "/timeline", "/entries", "/notifications"):
         assert client.get(f"{URL}/{theirs}{path}", headers=staff_actor.headers).status_code == 404, path
         assert client.get(f"{URL}/{mine}{path}", headers=staff_actor.headers).status_code == 200, path
-    r = client.post(
-        f"{URL}/{theirs}/entries", json={"kind": "note", "text": "x"}, headers=staff_actor.headers
-    )
+    r = add_entry(client, staff_actor, theirs, "note", "x")
     assert r.status_code == 404
     listed = client.get(URL, headers=staff_actor.headers).json()
     assert [i["id"] for i in listed["items"]] == [mine]
@@ -361,22 +370,19 @@ def test_entries_are_appended_and_corrected_never_edited(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
     iid = report(client, staff_actor)["id"]
-    first = client.post(
-        f"{URL}/{iid}/entries",
-        json={
-            "kind": "contact_made",
-            "text": "Rang mum at 4pm",
-            "occurred_at": (NOW - timedelta(hours=2)).isoformat(),
-        },
-        headers=staff_actor.headers,
+    first = add_entry(
+        client,
+        staff_actor,
+        iid,
+        "contact_made",
+        "Rang mum at 4pm",
+        occurred_at=(NOW - timedelta(hours=2)).isoformat(),
     )
     assert first.status_code == 201, first.text
     entry = first.json()
     assert entry["author_id"] == str(staff_actor.staff.id)  # type: ignore[union-attr]
-    fix = client.post(
-        f"{URL}/{iid}/entries",
-        json={"kind": "note", "text": "Correction: it was 5pm", "corrects_entry_id": entry["id"]},
-        headers=staff_actor.headers,
+    fix = add_entry(
+        client, staff_actor, iid, "note", "Correction: it was 5pm", corrects_entry_id=entry["id"]
     ).json()
     listed = client.get(f"{URL}/{iid}/entries", headers=staff_actor.headers).json()
     assert [e["id"] for e in listed["items"]] == [entry["id"], fix["id"]]
@@ -385,17 +391,9 @@ def test_entries_are_appended_and_corrected_never_edited(
 
     other = report(client, staff_actor)["id"]
     for bad in (entry["id"], str(uuid.uuid4())):
-        r = client.post(
-            f"{URL}/{other}/entries",
-            json={"kind": "note", "text": "x", "corrects_entry_id": bad},
-            headers=staff_actor.headers,
-        )
+        r = add_entry(client, staff_actor, other, "note", "x", corrects_entry_id=bad)
         assert refused_field(r) == "corrects_entry_id"
-    r = client.post(
-        f"{URL}/{iid}/entries",
-        json={"kind": "note", "text": "x", "occurred_at": (NOW + timedelta(hours=1)).isoformat()},
-        headers=staff_actor.headers,
-    )
+    r = add_entry(client, staff_actor, iid, "note", "x", occurred_at=(NOW + timedelta(hours=1)).isoformat())
     assert r.json()["errors"][0]["field"] == "occurred_at"
     event_ = session.exec(select(AuditEvent).where(AuditEvent.action == "incident.entry.create")).first()
     assert event_ is not None
@@ -406,11 +404,7 @@ def test_entries_cannot_be_changed_or_removed_through_any_route(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     iid = report(client, coordinator)["id"]
-    entry = client.post(
-        f"{URL}/{iid}/entries",
-        json={"kind": "decision", "text": "Refer to LADO"},
-        headers=coordinator.headers,
-    ).json()
+    entry = add_entry(client, coordinator, iid, "decision", "Refer to LADO").json()
     for path in (f"{URL}/{iid}/entries", f"{URL}/{iid}/entries/{entry['id']}"):
         for method in ("PUT", "PATCH", "DELETE"):
             r = client.request(method, path, json={"text": "changed"}, headers=coordinator.headers)
@@ -436,14 +430,13 @@ def test_timeline_merges_everything_in_time_order(
     child = make_participant(session)
     in_reach(session, staff_actor, child)
     iid = report(client, staff_actor, participant_ids=[str(child.id)])["id"]
-    client.post(
-        f"{URL}/{iid}/entries",
-        json={
-            "kind": "note",
-            "text": "Seen on Monday",
-            "occurred_at": (NOW - timedelta(hours=20)).isoformat(),
-        },
-        headers=staff_actor.headers,
+    add_entry(
+        client,
+        staff_actor,
+        iid,
+        "note",
+        "Seen on Monday",
+        occurred_at=(NOW - timedelta(hours=20)).isoformat(),
     )
     client.post(
         f"{URL}/{iid}/notifications",
@@ -544,9 +537,7 @@ def test_view_log_records_each_read(
     client: TestClient, coordinator: Actor, staff_actor: Actor, session: Session
 ) -> None:
     iid = report(client, staff_actor)["id"]
-    entry = client.post(
-        f"{URL}/{iid}/entries", json={"kind": "note", "text": "x"}, headers=staff_actor.headers
-    )
+    entry = add_entry(client, staff_actor, iid, "note", "x")
     assert views(session, iid) == []  # writing is not reading
     reads = [
         (coordinator, "", "incident"),

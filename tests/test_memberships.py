@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -13,10 +14,11 @@ from api.audit.models import AuditEvent
 from api.groups.models import Group, GroupStatus
 from api.memberships import service
 from api.memberships.models import MemberRole, Membership
+from tests.kit.audit import patched_and_audited
 from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
 from tests.kit.groups import make_group
-from tests.kit.memberships import make_membership
+from tests.kit.memberships import make_group_joined_by, make_membership
 from tests.kit.participants import make_participant
 from tests.kit.requests import each_not_found, refused_field
 from tests.kit.staff import make_staff
@@ -28,6 +30,12 @@ def body(group: Group, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"group_id": str(group.id), "started_on": str(TODAY - timedelta(days=10))}
     data.update(overrides)
     return data
+
+
+def end_membership(client: TestClient, caller: Actor, membership_id: object, **fields: Any) -> Response:
+    """`caller`'s POST ending the membership with `fields` (`ended_on`, `end_reason`); the answer."""
+    r: Response = client.post(f"{URL}/{membership_id}/end", json=fields, headers=caller.headers)
+    return r
 
 
 def test_create_read_and_audit(client: TestClient, coordinator: Actor, session: Session) -> None:
@@ -182,12 +190,9 @@ def test_a_race_past_the_overlap_check_is_the_same_409(
 
 def test_change_role(client: TestClient, coordinator: Actor, session: Session) -> None:
     m = make_membership(session, make_group(session), staff=make_staff(session))
-    r = client.patch(f"{URL}/{m.id}", json={"role": "admin"}, headers=coordinator.headers)
-    assert r.status_code == 200, r.text
-    assert r.json()["role"] == "admin"
-    assert r.json()["version"] == 2
-    event = session.exec(select(AuditEvent).where(AuditEvent.action == "membership.update")).one()
-    assert event.changes == {"role": {"before": "member", "after": "admin"}}
+    patched_and_audited(
+        client, session, coordinator, f"{URL}/{m.id}", "membership.update", role=("member", "admin")
+    )
     assert client.patch(f"{URL}/{m.id}", json={"role": None}, headers=coordinator.headers).status_code == 422
     r = client.patch(f"{URL}/{m.id}", json={"group_id": str(uuid.uuid4())}, headers=coordinator.headers)
     assert r.status_code == 422  # only the role changes: moving someone is an end and a new membership
@@ -196,16 +201,12 @@ def test_change_role(client: TestClient, coordinator: Actor, session: Session) -
 
 def test_end_a_membership(client: TestClient, coordinator: Actor, session: Session) -> None:
     m = make_membership(session, make_group(session), participant=make_participant(session))
-    r = client.post(
-        f"{URL}/{m.id}/end",
-        json={"ended_on": str(TODAY), "end_reason": "Aged out"},
-        headers=coordinator.headers,
-    )
+    r = end_membership(client, coordinator, m.id, ended_on=str(TODAY), end_reason="Aged out")
     assert r.status_code == 200, r.text
     assert r.json()["ended_on"] == str(TODAY)
     assert r.json()["end_reason"] == "Aged out"
     assert r.json()["is_current"] is False  # end dates are exclusive
-    again = client.post(f"{URL}/{m.id}/end", json={"ended_on": str(TODAY)}, headers=coordinator.headers)
+    again = end_membership(client, coordinator, m.id, ended_on=str(TODAY))
     assert again.status_code == 409
     assert (
         session.exec(select(AuditEvent).where(AuditEvent.action == "membership.end")).one().entity_id == m.id
@@ -214,14 +215,10 @@ def test_end_a_membership(client: TestClient, coordinator: Actor, session: Sessi
 
 def test_end_before_start_is_422(client: TestClient, coordinator: Actor, session: Session) -> None:
     m = make_membership(session, make_group(session), participant=make_participant(session))
-    r = client.post(
-        f"{URL}/{m.id}/end",
-        json={"ended_on": str(m.started_on - timedelta(days=1))},
-        headers=coordinator.headers,
-    )
+    r = end_membership(client, coordinator, m.id, ended_on=str(m.started_on - timedelta(days=1)))
     assert refused_field(r) == "ended_on"
     assert client.get(f"{URL}/{m.id}", headers=coordinator.headers).json()["ended_on"] is None
-    assert client.post(f"{URL}/{m.id}/end", json={}, headers=coordinator.headers).status_code == 422
+    assert end_membership(client, coordinator, m.id).status_code == 422
 
 
 def test_unknown_id_is_404(client: TestClient, coordinator: Actor) -> None:
@@ -294,13 +291,10 @@ def test_staff_read_only_memberships_of_their_groups(
 def test_staff_who_admin_a_group_manage_its_members(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
-    assert staff_actor.staff is not None
-    group = make_group(session)
-    make_membership(session, group, staff=staff_actor.staff, role=MemberRole.admin)
+    group = make_group_joined_by(session, staff_actor, MemberRole.admin)
     # An admin does not bring a child into a group, even one they reach through another group: who sees a
     # child is the coordinator's decision. The child's answer is 403 (they can see the child), not 422.
-    other = make_group(session)
-    make_membership(session, other, staff=staff_actor.staff)
+    other = make_group_joined_by(session, staff_actor)
     child = make_participant(session)
     make_membership(session, other, participant=child)
     r = client.post(URL, json=body(group, participant_id=str(child.id)), headers=staff_actor.headers)
@@ -314,7 +308,7 @@ def test_staff_who_admin_a_group_manage_its_members(
     assert (
         client.patch(f"{URL}/{mid}", json={"role": "admin"}, headers=staff_actor.headers).status_code == 200
     )
-    r = client.post(f"{URL}/{mid}/end", json={"ended_on": str(TODAY)}, headers=staff_actor.headers)
+    r = end_membership(client, staff_actor, mid, ended_on=str(TODAY))
     assert r.status_code == 200, r.text
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "membership.end")).one()
     assert event.actor_id == staff_actor.user.id  # type: ignore[union-attr]
@@ -323,9 +317,7 @@ def test_staff_who_admin_a_group_manage_its_members(
 def test_staff_who_are_members_but_not_admins_get_403(
     client: TestClient, staff_actor: Actor, session: Session
 ) -> None:
-    assert staff_actor.staff is not None
-    group = make_group(session)
-    make_membership(session, group, staff=staff_actor.staff, role=MemberRole.member)
+    group = make_group_joined_by(session, staff_actor, MemberRole.member)
     existing = make_membership(session, group, participant=make_participant(session))
     r = client.post(
         URL, json=body(group, participant_id=str(make_participant(session).id)), headers=staff_actor.headers
@@ -336,21 +328,18 @@ def test_staff_who_are_members_but_not_admins_get_403(
         client.patch(f"{URL}/{existing.id}", json={"role": "admin"}, headers=staff_actor.headers).status_code
         == 403
     )
-    r = client.post(f"{URL}/{existing.id}/end", json={"ended_on": str(TODAY)}, headers=staff_actor.headers)
+    r = end_membership(client, staff_actor, existing.id, ended_on=str(TODAY))
     assert r.status_code == 403
     session.refresh(existing)
     assert (existing.role, existing.ended_on) == (MemberRole.member, None)
 
 
 def test_staff_outside_a_group_get_404(client: TestClient, staff_actor: Actor, session: Session) -> None:
-    assert staff_actor.staff is not None
-    group = make_group(session)
     # An admin whose own membership has ended no longer manages the group.
-    make_membership(
+    group = make_group_joined_by(
         session,
-        group,
-        staff=staff_actor.staff,
-        role=MemberRole.admin,
+        staff_actor,
+        MemberRole.admin,
         ended_on=TODAY - timedelta(days=1),
         started_on=TODAY - timedelta(days=90),
     )
@@ -370,7 +359,7 @@ def test_staff_outside_a_group_get_404(client: TestClient, staff_actor: Actor, s
         client.patch(f"{URL}/{existing.id}", json={"role": "admin"}, headers=staff_actor.headers).status_code
         == 404
     )
-    r = client.post(f"{URL}/{existing.id}/end", json={"ended_on": str(TODAY)}, headers=staff_actor.headers)
+    r = end_membership(client, staff_actor, existing.id, ended_on=str(TODAY))
     assert r.status_code == 404
 
 
@@ -381,5 +370,5 @@ def test_trustees_and_keys_have_no_membership_access(
     for caller in (trustee, integration):
         assert client.get(URL, headers=caller.headers).status_code == 403
         assert client.get(f"{URL}/{m.id}", headers=caller.headers).status_code == 403
-        r = client.post(f"{URL}/{m.id}/end", json={"ended_on": str(TODAY)}, headers=caller.headers)
+        r = end_membership(client, caller, m.id, ended_on=str(TODAY))
         assert r.status_code == 403

@@ -13,12 +13,12 @@ from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
 from api.compliance.coverage import ASPIRATIONS
+from api.groups.models import Group
 from api.policy import text as policy_text
 from api.policy.clauses import CLAUSES
 from api.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.clock import FixedClock
 from tests.kit.auth import Actor, token_headers
-from tests.kit.compliance import make_compliant_group as compliance_compliant_group
 from tests.kit.webhooks import subscribe
 from tests.policy_publish import publish_confirmed
 
@@ -80,10 +80,8 @@ def _publish(client: TestClient, actor: Actor, effective_on: str, text: str | No
 
 
 def test_a_reworded_clause_keeps_its_id_and_findings_quote_the_version_in_force(
-    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
     today = fixed_clock.today
     published = _publish(client, coordinator, str(today + timedelta(days=1)))
     assert published["version"]["number"] == 2
@@ -97,7 +95,7 @@ def test_a_reworded_clause_keeps_its_id_and_findings_quote_the_version_in_force(
     headers = token_headers(coordinator.user)  # the first token has expired
 
     def quoted(as_of: object) -> str:
-        r = client.get(f"/api/v1/groups/{group.id}/compliance?as_of={as_of}", headers=headers)
+        r = client.get(f"/api/v1/groups/{compliant_group.id}/compliance?as_of={as_of}", headers=headers)
         assert r.status_code == 200, r.text
         [f] = [f for f in r.json()["findings"] if f["rule_id"] == "GRP-TWO-STAFF-ADMINS"]
         assert f["clause"]["id"] == "REC-FB-TWO-ADMINS"

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.auth.roles import Role
+from api.groups.models import Group
 from api.memberships.models import MemberRole, Membership
 from tests.clock import FixedClock
 from tests.kit.auth import Actor, make_actor, token_headers
@@ -50,10 +51,8 @@ def _finding(client: TestClient, headers: dict[str, str], url: str, rule: str) -
 
 
 def test_a_sentence_left_out_of_a_newer_version_stops_being_enforced_from_its_effective_day(
-    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
+    fixed_clock: FixedClock, client: TestClient, coordinator: Actor, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
     today = fixed_clock.today
     text = V1.read_text().replace(f"- {OLD}\n", "")
     assert OLD not in text
@@ -64,7 +63,7 @@ def test_a_sentence_left_out_of_a_newer_version_stops_being_enforced_from_its_ef
     fixed_clock.advance(days=2)
     assert coordinator.user is not None
     headers = token_headers(coordinator.user)
-    url = f"/api/v1/groups/{group.id}/compliance"
+    url = f"/api/v1/groups/{compliant_group.id}/compliance"
 
     before = _finding(client, headers, f"{url}?as_of={today}", "GRP-TWO-STAFF-ADMINS")
     assert before["outcome"] == "pass"
@@ -96,24 +95,25 @@ def test_a_sentence_left_out_of_a_newer_version_stops_being_enforced_from_its_ef
 
 
 def test_a_group_whose_only_failure_is_a_withdrawn_rule_is_compliant(
-    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor
+    fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor, compliant_group: Group
 ) -> None:
     assert coordinator.staff is not None
-    group = compliance_compliant_group(session, coordinator.staff)
     # Fail the two-admins rule: the other admin leaves the group.
     admins = session.exec(
-        select(Membership).where(Membership.group_id == group.id, Membership.role == MemberRole.admin)
+        select(Membership).where(
+            Membership.group_id == compliant_group.id, Membership.role == MemberRole.admin
+        )
     ).all()
     other = next(m for m in admins if m.staff_id != coordinator.staff.id)
     other.ended_on = fixed_clock.today - timedelta(days=1)
     session.add(other)
     session.commit()
-    url = f"/api/v1/groups/{group.id}/compliance"
+    url = f"/api/v1/groups/{compliant_group.id}/compliance"
     assert _finding(client, coordinator.headers, url, "GRP-TWO-STAFF-ADMINS")["outcome"] == "fail"
     _publish(client, coordinator, fixed_clock.today, V1.read_text().replace(f"- {OLD}\n", ""))
     assert _finding(client, coordinator.headers, url, "GRP-TWO-STAFF-ADMINS")["outcome"] == "not_applicable"
     report = client.get("/api/v1/compliance", headers=coordinator.headers).json()
-    [summary] = [g for g in report["groups"] if g["group_id"] == str(group.id)]
+    [summary] = [g for g in report["groups"] if g["group_id"] == str(compliant_group.id)]
     assert "GRP-TWO-STAFF-ADMINS" not in summary["failing_rules"]
 
 

@@ -14,6 +14,7 @@ from api.compliance.vocabulary import Status
 from api.groups.models import Platform
 from tests.factories import Actor
 from tests.kit.compliance import make_compliant_group
+from tests.kit.staff import STAFF_BODY
 
 DAY_HINT = "use YYYY-MM-DD"
 INSTANT_HINT = "use an RFC 3339 date-time"
@@ -95,13 +96,7 @@ def test_an_unknown_enum_value_lists_the_allowed_ones(client: TestClient, coordi
 
 
 def test_a_bulk_sync_record_s_bad_day_says_the_format(client: TestClient, integration: Actor) -> None:
-    record = {
-        "external_id": "crm-4101",
-        "full_name": "Lena Brook",
-        "email": "lena.brook@example.org",
-        "employment_type": "sessional",
-        "started_on": "2025-09-31",
-    }
+    record = {**STAFF_BODY, "external_id": "crm-4101", "started_on": "2025-09-31"}
     r = client.post("/api/v1/sync/staff", json={"records": [record]}, headers=integration.headers)
     assert r.status_code == 200, r.text
     [result] = r.json()["results"]

@@ -13,7 +13,7 @@ from api.auth.models import ApiKey
 from api.consents.models import Consent
 from api.staff.models import Staff
 from tests.kit.auth import Actor, make_api_key
-from tests.kit.staff import make_staff
+from tests.kit.staff import STAFF_BODY, make_staff
 
 API = "/api/v1"
 
@@ -76,12 +76,6 @@ def test_creation_and_other_callers_need_no_if_match(
 
 
 CHILD = {"full_name": "Nia Strict", "date_of_birth": "2010-02-03", "joined_on": "2024-09-01"}
-ADULT = {
-    "full_name": "Asha Strict",
-    "email": "asha.strict@example.org",
-    "employment_type": "sessional",
-    "started_on": "2024-09-01",
-}
 CONSENT = {
     "participant_external_id": "CRM-STRICT-P",
     "kind": "image_use",
@@ -102,7 +96,7 @@ def test_if_match_star_is_not_an_entity_tag_for_such_a_key(client: TestClient, s
     assert r.json()["code"] == "precondition_required"
     assert "*" in r.json()["detail"]
     put = client.put(
-        f"{API}/staff/by-external-id/CRM-S", json=ADULT, headers={**key.headers, "If-Match": " * "}
+        f"{API}/staff/by-external-id/CRM-S", json=STAFF_BODY, headers={**key.headers, "If-Match": " * "}
     )
     assert put.status_code == 428
     session.refresh(staff)
@@ -119,7 +113,7 @@ def test_a_put_by_external_id_only_creates_without_if_match(client: TestClient, 
     key = _strict(session, make_api_key(session))
     withdrawn = {**CONSENT, "withdrawn_on": "2025-01-01"}
     for url, body, changed in (
-        (f"{API}/staff/by-external-id/CRM-STRICT-S", ADULT, {**ADULT, "job_title": "Lead"}),
+        (f"{API}/staff/by-external-id/CRM-STRICT-S", STAFF_BODY, {**STAFF_BODY, "job_title": "Lead"}),
         (f"{API}/participants/by-external-id/CRM-STRICT-P", CHILD, {**CHILD, "carer_name": "Ade"}),
         # A consent's withdrawal by PUT is a change of the consent recorded.
         (f"{API}/consents/by-external-id/CRM-STRICT-C", CONSENT, withdrawn),
@@ -144,7 +138,12 @@ def test_bulk_sync_rejects_each_change_of_an_existing_record_for_such_a_key(
     key = _strict(session, make_api_key(session))
     plain = make_api_key(session)
     batches: dict[str, tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] = {
-        "staff": ({"external_id": "S-1", **ADULT}, {"job_title": "Lead"}, "S-2", {"email": "s2@example.org"}),
+        "staff": (
+            {"external_id": "S-1", **STAFF_BODY},
+            {"job_title": "Lead"},
+            "S-2",
+            {"email": "s2@example.org"},
+        ),
         "participants": ({"external_id": "CRM-STRICT-P", **CHILD}, {"carer_name": "Ade"}, "P-2", {}),
         "consents": (
             {"external_id": "C-1", **CONSENT},

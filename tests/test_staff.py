@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.audit.models import AuditEvent
+from tests.kit.audit import patched_and_audited
 from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
 from tests.kit.requests import refused_field, request_body
@@ -82,12 +83,9 @@ def test_update_bumps_version_and_audits_the_diff(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
     staff = make_staff(session, job_title="Volunteer")
-    r = client.patch(f"{URL}/{staff.id}", json={"job_title": "Lead"}, headers=coordinator.headers)
-    assert r.status_code == 200, r.text
-    assert r.json()["job_title"] == "Lead"
-    assert r.json()["version"] == 2
-    event = session.exec(select(AuditEvent).where(AuditEvent.action == "staff.update")).one()
-    assert event.changes == {"job_title": {"before": "Volunteer", "after": "Lead"}}
+    patched_and_audited(
+        client, session, coordinator, f"{URL}/{staff.id}", "staff.update", job_title=("Volunteer", "Lead")
+    )
     assert (
         client.patch(f"{URL}/{staff.id}", json={"full_name": None}, headers=coordinator.headers).status_code
         == 422

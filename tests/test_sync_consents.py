@@ -12,15 +12,16 @@ from sqlmodel import Session, col, select
 
 from api.audit.models import AuditEvent
 from api.consents.models import Consent, ConsentKind
+from api.groups.models import Group
 from api.memberships.models import Membership
 from api.participants.models import Participant
 from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
-from tests.kit.compliance import make_compliant_group
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
 from tests.kit.requests import refused_field, request_body
+from tests.kit.sync import assert_push_breaks_group
 
 URL = "/api/v1/consents/by-external-id"
 SYNC = "/api/v1/sync/consents"
@@ -244,13 +245,11 @@ def test_a_batch_answers_each_record_in_order(
 
 
 def test_withdrawing_an_image_consent_is_reported_as_a_group_change(
-    client: TestClient, integration: Actor, coordinator: Actor, session: Session
+    client: TestClient, integration: Actor, coordinator: Actor, session: Session, compliant_group: Group
 ) -> None:
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
     member_id = session.exec(
         select(Membership.participant_id).where(
-            Membership.group_id == group.id, col(Membership.participant_id).is_not(None)
+            Membership.group_id == compliant_group.id, col(Membership.participant_id).is_not(None)
         )
     ).one()
     image = session.exec(
@@ -272,13 +271,4 @@ def test_withdrawing_an_image_consent_is_reported_as_a_group_change(
         "given_by_name": image.given_by_name,
         "given_on": str(image.given_on),
     }
-    unchanged = client.post(SYNC, json={"records": [record]}, headers=integration.headers).json()
-    assert [r["status"] for r in unchanged["results"]] == ["unchanged"]
-    assert unchanged["groups_changed"] == []
-    withdrawn = client.post(
-        SYNC, json={"records": [record | {"withdrawn_on": str(TODAY)}]}, headers=integration.headers
-    ).json()
-    assert [r["status"] for r in withdrawn["results"]] == ["updated"]
-    assert withdrawn["groups_changed"] == [
-        {"group_id": str(group.id), "before": "compliant", "after": "non_compliant"}
-    ]
+    assert_push_breaks_group(client, integration, SYNC, record, {"withdrawn_on": str(TODAY)}, compliant_group)

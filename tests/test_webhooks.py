@@ -24,7 +24,8 @@ from api.config import get_settings
 from api.db import utcnow
 from api.incidents.models import Severity
 from api.main import create_app
-from api.memberships.models import MemberRole
+from api.memberships.models import MemberRole, Membership
+from api.staff.models import Staff
 from api.webhooks import destinations
 from api.webhooks import service as webhooks
 from api.webhooks.models import (
@@ -101,6 +102,14 @@ def register(client: TestClient, actor: Actor, url: str, events: list[str] | Non
     r = client.post(URL, json={"url": url, "events": events or ALL_EVENTS}, headers=actor.headers)
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+def endpoint_with_one_event(client: TestClient, actor: Actor, session: Session, url: str) -> dict[str, Any]:
+    """An endpoint at `url` for every event, registered by `actor`, and one `consent.withdrawn` event emitted
+    for it in `session`'s open transaction (the test commits or rolls it back); the endpoint as registered."""
+    hook = register(client, actor, url)
+    webhooks.emit(session, WebhookEvent.consent_withdrawn, {"consent_id": uuid.uuid4()})
+    return hook
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -212,8 +221,7 @@ def test_emit_queues_one_delivery_per_subscribed_enabled_endpoint(
 def test_an_event_is_never_sent_for_a_rolled_back_change(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    register(client, coordinator, "https://a.example.org")
-    webhooks.emit(session, WebhookEvent.consent_withdrawn, {"consent_id": uuid.uuid4()})
+    endpoint_with_one_event(client, coordinator, session, "https://a.example.org")
     session.rollback()
     assert deliveries(session) == []
 
@@ -221,13 +229,22 @@ def test_an_event_is_never_sent_for_a_rolled_back_change(
 # --- the real emitter: staff.left_with_access ------------------------------------------------------
 
 
+def watched_group_admin(
+    client: TestClient, coordinator: Actor, session: Session, **staff_fields: Any
+) -> tuple[Staff, Membership]:
+    """A CRM endpoint subscribed to `staff.left_with_access` only, and a member of staff (`staff_fields`)
+    who admins a new group: the staff record and that membership."""
+    register(client, coordinator, "https://crm.example.org/hooks", ["staff.left_with_access"])
+    staff = make_staff(session, **staff_fields)
+    return staff, make_membership(session, make_group(session), staff=staff, role=MemberRole.admin)
+
+
 def test_leaving_while_still_in_a_group_announces_ids_only(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    register(client, coordinator, "https://crm.example.org/hooks", ["staff.left_with_access"])
-    leaver = make_staff(session, full_name="Dana Leaver", email="dana@moremusic.org.uk")
-    group = make_group(session)
-    make_membership(session, group, staff=leaver, role=MemberRole.admin)
+    leaver, admin = watched_group_admin(
+        client, coordinator, session, full_name="Dana Leaver", email="dana@moremusic.org.uk"
+    )
     make_user(session, leaver, Role.staff)
     r = client.post(
         f"/api/v1/staff/{leaver.id}/leave", json={"left_on": str(TODAY)}, headers=coordinator.headers
@@ -238,7 +255,7 @@ def test_leaving_while_still_in_a_group_announces_ids_only(
     assert json.loads(delivery.body)["data"] == {
         "staff_id": str(leaver.id),
         "left_on": str(TODAY),
-        "group_ids": [str(group.id)],
+        "group_ids": [str(admin.group_id)],
         "current_memberships": 1,
         "active_accounts": 1,
     }
@@ -252,12 +269,9 @@ def test_leaving_while_still_in_a_group_announces_ids_only(
 def test_leaving_with_nothing_left_to_remove_announces_nothing(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    register(client, coordinator, "https://crm.example.org/hooks", ["staff.left_with_access"])
-    leaver = make_staff(session)
-    group = make_group(session)
-    membership = make_membership(session, group, staff=leaver, role=MemberRole.admin)
-    membership.ended_on = TODAY
-    session.add(membership)
+    leaver, admin = watched_group_admin(client, coordinator, session)
+    admin.ended_on = TODAY
+    session.add(admin)
     session.commit()
     r = client.patch(f"/api/v1/staff/{leaver.id}", json={"left_on": str(TODAY)}, headers=coordinator.headers)
     assert r.status_code == 200
@@ -267,10 +281,8 @@ def test_leaving_with_nothing_left_to_remove_announces_nothing(
 def test_a_failed_staff_change_queues_no_event(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    register(client, coordinator, "https://crm.example.org/hooks", ["staff.left_with_access"])
+    leaver, _ = watched_group_admin(client, coordinator, session)
     taken = make_staff(session)
-    leaver = make_staff(session)
-    make_membership(session, make_group(session), staff=leaver, role=MemberRole.admin)
     r = client.patch(
         f"/api/v1/staff/{leaver.id}",
         json={"left_on": str(TODAY), "email": taken.email},
@@ -333,8 +345,7 @@ def test_fails_twice_then_delivers_on_the_third_try_after_a_restart(
 
 
 def test_backoff_then_failed(client: TestClient, coordinator: Actor, session: Session) -> None:
-    register(client, coordinator, "https://down.example.org/hooks")
-    webhooks.emit(session, WebhookEvent.consent_withdrawn, {"consent_id": uuid.uuid4()})
+    endpoint_with_one_event(client, coordinator, session, "https://down.example.org/hooks")
     session.commit()
     down = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(503)))
     now = utcnow()
@@ -355,8 +366,7 @@ def test_backoff_then_failed(client: TestClient, coordinator: Actor, session: Se
 def test_a_network_error_is_recorded_as_a_failed_attempt(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    register(client, coordinator, "https://unreachable.example.org/hooks")
-    webhooks.emit(session, WebhookEvent.consent_withdrawn, {"consent_id": uuid.uuid4()})
+    endpoint_with_one_event(client, coordinator, session, "https://unreachable.example.org/hooks")
     session.commit()
 
     def refuse(request: httpx.Request) -> httpx.Response:
@@ -373,8 +383,7 @@ def test_a_network_error_is_recorded_as_a_failed_attempt(
 def test_a_claimed_delivery_is_not_sent_by_another_worker(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    register(client, coordinator, "https://crm.example.org/hooks")
-    webhooks.emit(session, WebhookEvent.consent_withdrawn, {"consent_id": uuid.uuid4()})
+    endpoint_with_one_event(client, coordinator, session, "https://crm.example.org/hooks")
     session.commit()
     (delivery,) = deliveries(session)
     sent, ok = recording_client()
@@ -397,8 +406,7 @@ def test_a_delivery_interrupted_while_sending_is_logged_as_an_attempt_with_no_ou
 ) -> None:
     """The attempt is in the delivery log before the request goes out, so when the worker dies mid-send
     and the next one sends the same webhook-id again, the log shows why the receiver saw it twice."""
-    hook = register(client, coordinator, "https://crm.example.org/hooks")
-    webhooks.emit(session, WebhookEvent.consent_withdrawn, {"consent_id": uuid.uuid4()})
+    hook = endpoint_with_one_event(client, coordinator, session, "https://crm.example.org/hooks")
     session.commit()
     received: list[str] = []
 
@@ -430,8 +438,7 @@ def test_a_delivery_interrupted_while_sending_is_logged_as_an_attempt_with_no_ou
 def test_deliveries_for_a_disabled_endpoint_are_not_sent(
     client: TestClient, coordinator: Actor, session: Session
 ) -> None:
-    hook = register(client, coordinator, "https://crm.example.org/hooks")
-    webhooks.emit(session, WebhookEvent.consent_withdrawn, {"consent_id": uuid.uuid4()})
+    hook = endpoint_with_one_event(client, coordinator, session, "https://crm.example.org/hooks")
     session.commit()
     client.post(f"{URL}/{hook['id']}/disable", headers=coordinator.headers)
     sent, ok = recording_client()

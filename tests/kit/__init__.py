@@ -11,14 +11,19 @@ What lives where:
   and any field can be overridden:
   staff.py `make_staff`; auth.py `make_user`, `make_api_key`, `make_actor` (a signed-in caller, `Actor`),
   `token_headers`, `signed_in_as`, `PASSWORD`; groups.py `make_group`, `make_risk_assessment`,
-  `make_review`; participants.py `make_participant`; memberships.py `make_membership`; consents.py
+  `make_review`; participants.py `make_participant`; memberships.py `make_membership` (and
+  `make_group_joined_by`, a new group a signed-in member of staff is in); consents.py
   `make_consent`; incidents.py `make_incident` (and the participants it names); declarations.py
   `make_declaration`; audit.py `make_audit_event`; rosters.py `make_roster`, `make_roster_entry`.
 - compliance.py: `make_waiver`, and whole situations built from the factories: `make_compliant_group`
   (passes every rule), `group_fields` (how the compliance tests' groups differ from `make_group`'s),
   `bulk_members` and `bulk_groups` (many records in a few statements).
 - requests.py: `request_body` (a maker of request bodies from defaults and a test's overrides) and
-  `each_not_found` (each request answers 404 `not_found`), `refused_field` (the field a 422 names).
+  `each_not_found` (each request answers 404 `not_found`), `refused_field` (the field a 422 names),
+  `created_body` (the body of a 201), `paged` (a list's page at a limit and offset).
+- audit.py: `patched_and_audited` (a PATCH that answers with the fields changed, version 2, and their
+  audit event). sync.py: `assert_push_breaks_group` (a bulk push that reports a group falling out of
+  compliance).
 - statements.py: `count_statements(engine | connection | session)`, the statement counter for query-count
   assertions (the harness's savepoints left out unless `savepoints=True`).
 - databases.py: `throwaway_database(url=None, *, migrated=False)`, a database of its own on the backend
@@ -28,8 +33,8 @@ What lives where:
   `served_by_workers`), for committed data and concurrent requests.
 - clock.py: `FixedClock` (behind the `fixed_clock` fixture), `LONDON_JUST_AFTER_MIDNIGHT`, `TODAY`.
 
-Fixtures (`session`, `client`, `coordinator`, `fixed_clock`, ...) stay in tests/conftest.py. Pure
-fact builders for the rule engine (no database) are in tests/compliance/builders.py.
+Fixtures (`session`, `client`, `coordinator`, `fixed_clock`, `compliant_group`, ...) stay in
+tests/conftest.py. Pure fact builders for the rule engine (no database) are in tests/compliance/builders.py.
 
 To add a factory: put `make_<record>` in the module named after the `api/` package the model lives in
 (a new module when there is none), built on `records.add` with defaults that make a valid, current

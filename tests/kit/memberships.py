@@ -1,4 +1,5 @@
-"""Memberships (api/memberships): a staff member or a participant in a group, from a day, to a day."""
+"""Memberships (api/memberships): a staff member or a participant in a group, from a day, to a day; a new
+group a signed-in member of staff is in."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from api.groups.models import Group
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.staff.models import Staff
+from tests.kit.auth import Actor
+from tests.kit.groups import make_group
 from tests.kit.records import add
 
 
@@ -36,3 +39,14 @@ def make_membership(
         "ended_on": ended_on,
     }
     return add(session, Membership, values, overrides)
+
+
+def make_group_joined_by(
+    session: Session, actor: Actor, role: MemberRole = MemberRole.member, **membership_fields: Any
+) -> Group:
+    """A new group (`make_group`) with the signed-in `actor`'s staff record in it as `role`
+    (`membership_fields` for `make_membership`); fails unless the actor has a staff record."""
+    assert actor.staff is not None
+    group = make_group(session)
+    make_membership(session, group, staff=actor.staff, role=role, **membership_fields)
+    return group

@@ -1,5 +1,5 @@
-"""What API tests share about requests: bodies made from defaults, and the answers to bad input, to an
-unknown id and as problem details."""
+"""What API tests share about requests: bodies made from defaults, a list's pages, and the answers to bad
+input, to an unknown id and as problem details."""
 
 from __future__ import annotations
 
@@ -39,6 +39,19 @@ def created_body(r: Response) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+def paged(
+    client: TestClient, url: str, headers: dict[str, str], *, limit: int, offset: int
+) -> dict[str, Any]:
+    """The page of the list at `url` from `offset`, at most `limit` items; fails unless it answers 200
+    naming that limit and offset, or if the list takes a limit of 0 (422 expected)."""
+    r = client.get(url, params={"limit": limit, "offset": offset}, headers=headers)
+    assert r.status_code == 200, r.text
+    page: dict[str, Any] = r.json()
+    assert (page["limit"], page["offset"]) == (limit, offset)
+    assert client.get(url, params={"limit": 0}, headers=headers).status_code == 422
+    return page
 
 
 def problem_answer(r: Response, status: int) -> dict[str, Any]:
