@@ -12,14 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from api.accounts import service
 from api.auth import throttle
 from api.auth.models import PasswordChange, Token, User, UserPublic
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission
+from api.auth.permissions import OwnAccount
 from api.db import SessionDep
 from api.errors import NOT_FOUND, AppError, validation_errors, validation_problem
 
 router = APIRouter()
-
-OwnAccount = Annotated[Principal, Depends(require(Permission.OWN_ACCOUNT))]
 
 # RFC 6749 §5.2 error codes by status: credentials refused, a malformed request, and (RFC 8628 §3.5, the
 # token endpoint's code for "slow down") throttled.

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import MembershipsRead, MembershipsWrite
 from api.auth.reach import ReachDep
-from api.auth.roles import Permission
 from api.common import QueryFlag
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
@@ -25,9 +24,6 @@ from api.records import Records, Write
 
 router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.MEMBERSHIP_READ))]
-Writer = Annotated[Principal, Depends(require(Permission.MEMBERSHIP_WRITE))]
-
 NOT_ADMIN: Responses = {
     403: problem("The caller's role may not use this route, or they do not admin the group")
 }
@@ -39,7 +35,9 @@ def membership_or_404(membership_id: uuid.UUID, session: SessionDep, reach: Reac
 
 
 MembershipById = Annotated[Membership, Depends(membership_or_404)]
-records = Records(router, by_id=MembershipById, public=MembershipPublic, reader=Reader, writer=Writer)
+records = Records(
+    router, by_id=MembershipById, public=MembershipPublic, reader=MembershipsRead, writer=MembershipsWrite
+)
 
 
 @dataclass

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import ParticipantsRead, ParticipantsWrite
 from api.auth.reach import ReachDep, Record
-from api.auth.roles import Permission
 from api.common import QueryFlag, WriteOutcome
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
@@ -24,9 +23,6 @@ from api.participants.models import (
 from api.records import Records, Write
 
 router = APIRouter()
-
-Reader = Annotated[Principal, Depends(require(Permission.PARTICIPANT_READ))]
-Writer = Annotated[Principal, Depends(require(Permission.PARTICIPANT_WRITE))]
 
 
 def participant_or_404(participant_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Participant:
@@ -49,8 +45,8 @@ records = Records(
     by_id=ParticipantById,
     to_write=ParticipantToWrite,
     public=ParticipantPublic,
-    reader=Reader,
-    writer=Writer,
+    reader=ParticipantsRead,
+    writer=ParticipantsWrite,
     receipts=Record.participant,
 )
 

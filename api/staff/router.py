@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import StaffRead, StaffWrite
 from api.auth.reach import Record
-from api.auth.roles import Permission
 from api.common import QueryFlag, WriteOutcome
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
@@ -27,9 +26,6 @@ from api.staff.models import (
 
 router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.STAFF_READ))]
-Writer = Annotated[Principal, Depends(require(Permission.STAFF_WRITE))]
-
 
 def staff_or_404(staff_id: uuid.UUID, session: SessionDep) -> Staff:
     return service.get(session=session, staff_id=staff_id)
@@ -38,7 +34,7 @@ def staff_or_404(staff_id: uuid.UUID, session: SessionDep) -> Staff:
 StaffById = Annotated[Staff, Depends(staff_or_404)]
 # A caller who may write staff records but not read them (a `sync:write` key) gets a receipt, not the record.
 records = Records(
-    router, by_id=StaffById, public=StaffPublic, reader=Reader, writer=Writer, receipts=Record.staff
+    router, by_id=StaffById, public=StaffPublic, reader=StaffRead, writer=StaffWrite, receipts=Record.staff
 )
 
 LAST_COORDINATOR = conflict(ProblemCode.last_coordinator)
