@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
@@ -11,18 +10,14 @@ from api.auth.permissions import ApiKeysAdmin
 from api.common import Page, PageDep, QueryFlag
 from api.db import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.lookups import by_id
 from api.preconditions import IfMatch, set_etag
 from api.problems import ProblemCode
 from api.records import Records, Write
 
 router = APIRouter()
 
-
-def api_key_or_404(key_id: uuid.UUID, session: SessionDep) -> ApiKey:
-    return service.get(session=session, key_id=key_id)
-
-
-ApiKeyById = Annotated[ApiKey, Depends(api_key_or_404)]
+ApiKeyById = Annotated[ApiKey, Depends(by_id(service.get, "key_id"))]
 records = Records(router, by_id=ApiKeyById, public=ApiKeyPublic, reader=ApiKeysAdmin, writer=ApiKeysAdmin)
 
 EXPIRED = conflict(ProblemCode.api_key_expired)

@@ -35,6 +35,7 @@ from api.consents.publication_models import (
 )
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.lookups import by_id_in_reach
 from api.participants.models import Participant
 from api.problems import ProblemCode
 from api.records import Records, Write
@@ -47,21 +48,9 @@ checks_router = APIRouter()
 # forbidden role gets 403 before any lookup.
 
 
-def consent_or_404(consent_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Consent:
-    return service.get(session=session, reach=reach, consent_id=consent_id)
-
-
-def consent_to_write_or_404(consent_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Consent:
-    return service.get(session=session, reach=reach, consent_id=consent_id, to_write=True)
-
-
-def participant_or_404(participant_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Participant:
-    return service.participant(session=session, reach=reach, participant_id=participant_id)
-
-
-ConsentById = Annotated[Consent, Depends(consent_or_404)]
-ConsentToWrite = Annotated[Consent, Depends(consent_to_write_or_404)]
-ParticipantById = Annotated[Participant, Depends(participant_or_404)]
+ConsentById = Annotated[Consent, Depends(by_id_in_reach(service.get, "consent_id"))]
+ConsentToWrite = Annotated[Consent, Depends(by_id_in_reach(service.get, "consent_id", to_write=True))]
+ParticipantById = Annotated[Participant, Depends(by_id_in_reach(service.participant, "participant_id"))]
 
 
 def _public(session: Session, _: Reach, consent: Consent) -> ConsentPublic:

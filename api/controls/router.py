@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
@@ -28,28 +27,20 @@ from api.controls.models import (
 )
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.lookups import by_id
 from api.records import Records, Write
 from api.sub_records import SubRecords
 
 controls_router = APIRouter()
 technologies_router = APIRouter()
 
-
-def control_or_404(control_id: uuid.UUID, session: SessionDep) -> Control:
-    return service.get_control(session=session, control_id=control_id)
-
-
-def technology_or_404(technology_id: uuid.UUID, session: SessionDep) -> Technology:
-    return service.get_technology(session=session, technology_id=technology_id)
-
-
 # The free text staff write here, answered through the redactor (api/consents/redaction.py).
 CHECK_TEXT = ("follow_up",)
 ASSESSMENT_TEXT = ("risks", "mitigations")
 TECHNOLOGY_TEXT = ("purpose",)
 
-ControlById = Annotated[Control, Depends(control_or_404)]
-TechnologyById = Annotated[Technology, Depends(technology_or_404)]
+ControlById = Annotated[Control, Depends(by_id(service.get_control, "control_id"))]
+TechnologyById = Annotated[Technology, Depends(by_id(service.get_technology, "technology_id"))]
 controls = Records(
     controls_router, by_id=ControlById, public=ControlPublic, reader=ComplianceRead, writer=ControlsAdmin
 )

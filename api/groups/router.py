@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -8,10 +7,9 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.auth.permissions import GroupsCreate, GroupsRead, GroupsRecord, GroupsWrite
-from api.auth.reach import Reach, ReachDep
+from api.auth.reach import Reach
 from api.common import Page, PageParams
 from api.consents.redaction import redacted_as, redactor
-from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.groups import service
 from api.groups.models import (
@@ -30,6 +28,7 @@ from api.groups.models import (
     RiskAssessmentPublic,
     Visibility,
 )
+from api.lookups import by_id_in_reach
 from api.records import Records, Write
 from api.sub_records import SubRecords
 
@@ -40,12 +39,7 @@ NOT_ADMIN: Responses = {
 }
 
 
-def group_or_404(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Group:
-    # Routes declare their permission before this parameter, so the role check answers first.
-    return service.get(session=session, reach=reach, group_id=group_id)
-
-
-GroupById = Annotated[Group, Depends(group_or_404)]
+GroupById = Annotated[Group, Depends(by_id_in_reach(service.get, "group_id"))]
 
 
 def public(session: Session, _: Reach, group: Group) -> GroupPublic:

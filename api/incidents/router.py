@@ -37,6 +37,7 @@ from api.incidents.models import (
     TransitionCreate,
 )
 from api.incidents.statistics import IncidentStats
+from api.lookups import by_id_in_reach
 from api.problems import ProblemCode
 from api.records import Records, Write
 from api.sub_records import SubRecords
@@ -54,12 +55,7 @@ REPORTER_ONLY: Responses = {
 }
 
 
-def incident_or_404(incident_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Incident:
-    # Reach is applied in the lookup: an incident a member of staff did not report is a 404 for them.
-    return service.get(session=session, reach=reach, incident_id=incident_id)
-
-
-IncidentById = Annotated[Incident, Depends(incident_or_404)]
+IncidentById = Annotated[Incident, Depends(by_id_in_reach(service.get, "incident_id"))]
 records = Records(
     router, by_id=IncidentById, public=IncidentPublic, reader=IncidentsRead, writer=IncidentsManage
 )

@@ -9,6 +9,7 @@ from api.auth.permissions import WebhooksAdmin
 from api.common import Page, PageParams
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.lookups import by_id
 from api.preconditions import IfMatch, set_etag
 from api.records import Records, Write
 from api.sub_records import SubRecords
@@ -26,12 +27,7 @@ from api.webhooks.models import (
 
 router = APIRouter()
 
-
-def webhook_or_404(webhook_id: uuid.UUID, session: SessionDep) -> WebhookEndpoint:
-    return service.get(session=session, webhook_id=webhook_id)
-
-
-WebhookById = Annotated[WebhookEndpoint, Depends(webhook_or_404)]
+WebhookById = Annotated[WebhookEndpoint, Depends(by_id(service.get, "webhook_id"))]
 records = Records(router, by_id=WebhookById, public=WebhookPublic, reader=WebhooksAdmin, writer=WebhooksAdmin)
 filed = SubRecords(records)
 
