@@ -5,7 +5,7 @@ A domain's router makes one `Records` for its record type (the lookup that answe
 answering model, the permissions) and declares each route as its name, summary and docstring plus the one
 service call that differs, e.g.
 
-    records = Records(router, by_id=StaffById, public=StaffPublic, reader=Reader, writer=Writer)
+    records = Records(router, by_id=StaffById, public=StaffPublic, reader=StaffRead, writer=StaffWrite)
     records.get("/{staff_id}", "get_staff", "Get a staff member", "One member of staff. ...")
 
     @records.change("patch", "/{staff_id}", summary="Update staff", responses={**NOT_FOUND, **PRECONDITION})
