@@ -104,11 +104,11 @@ def acting(permission: Any) -> Any:
     """The `Depends(...)` of a route's `Write` (with no If-Match yet): the session, the caller `permission`
     lets through (an `Annotated[Principal, Depends(require(...))]`; 401 without credentials, 403 without the
     permission) and their reach, resolved in that order, so the permission answers before any lookup the
-    route declares after it. The permission stays in the endpoint's dependencies, where the permission
-    matrix finds it."""
-    caller_dep = _depends(permission)
+    route declares after it; the permission matrix finds it in the endpoint's dependencies. Async, as
+    `require` is: it only gathers what is in hand, so it costs no hand-off to the thread pool and back."""
+    allowed = _depends(permission)
 
-    def context(session: SessionDep, caller: Annotated[Principal, caller_dep], reach: ReachDep) -> Write:
+    async def context(session: SessionDep, caller: Annotated[Principal, allowed], reach: ReachDep) -> Write:
         return Write(session, caller, reach, None)
 
     return Depends(context)
