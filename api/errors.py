@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -321,6 +322,29 @@ def install_error_handlers(app: FastAPI) -> None:
             title=None if code is not ProblemCode.http_error else str(exc.detail),
             headers=headers,
         )
+
+
+class AnsweringRoute(APIRoute):
+    """A route class (`route_class=`, FastAPI's way to change how a route answers) whose endpoint's errors
+    go first to `answer`, which returns the response for one, or raises it on to the app's handlers
+    (`install_error_handlers`). The sign-in route adds OAuth2's fields to its problems; the dashboard's
+    pages answer every error as an HTML page."""
+
+    def answer(self, exc: Exception) -> Response:
+        """The response to `exc`, raised by this route's endpoint or its dependencies; by default none: the
+        app's handlers answer it."""
+        raise exc
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                return self.answer(exc)
+
+        return route
 
 
 def allowed_methods(routes: Iterable[Any], path: str) -> set[str]:

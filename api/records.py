@@ -5,7 +5,7 @@ A domain's router makes one `Records` for its record type (the lookup that answe
 answering model, the permissions) and declares each route as its name, summary and docstring plus the one
 service call that differs, e.g.
 
-    records = Records(router, by_id=StaffById, public=StaffPublic, reader=Reader, writer=Writer)
+    records = Records(router, by_id=StaffById, public=StaffPublic, reader=StaffRead, writer=StaffWrite)
     records.get("/{staff_id}", "get_staff", "Get a staff member", "One member of staff. ...")
 
     @records.change("patch", "/{staff_id}", summary="Update staff", responses={**NOT_FOUND, **PRECONDITION})
@@ -24,7 +24,7 @@ reads exactly as if each route were written out by hand. Every such answer carri
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 
 from fastapi import APIRouter, Body, Depends, Path, Response, status
@@ -98,6 +98,20 @@ class Write:
 
 
 _WRITE_FIELDS = ("session", "caller", "reach", "expected_version")
+
+
+def acting(permission: Any) -> Any:
+    """The `Depends(...)` of a route's `Write` (with no If-Match yet): the session, the caller `permission`
+    lets through (an `Annotated[Principal, Depends(require(...))]`; 401 without credentials, 403 without the
+    permission) and their reach, resolved in that order, so the permission answers before any lookup the
+    route declares after it; the permission matrix finds it in the endpoint's dependencies. Async, as
+    `require` is: it only gathers what is in hand, so it costs no hand-off to the thread pool and back."""
+    allowed = _depends(permission)
+
+    async def context(session: SessionDep, caller: Annotated[Principal, allowed], reach: ReachDep) -> Write:
+        return Write(session, caller, reach, None)
+
+    return Depends(context)
 
 
 def _depends(alias: Any) -> Any:
@@ -188,17 +202,13 @@ class Records:
     ) -> None:
         """GET one record: the record (or `present`'s answer, by default the one writes give) with its
         ETag; 404 as `by_id` decides."""
-        reader, by_id = _depends(self.reader), _depends(self.by_id)
+        reading, by_id = acting(self.reader), _depends(self.by_id)
         present = present if present is not None else self.present
 
         def endpoint(
-            session: SessionDep,
-            _: Annotated[Principal, reader],
-            reach: ReachDep,
-            record: Annotated[Any, by_id],
-            response: Response,
+            read: Annotated[Write, reading], record: Annotated[Any, by_id], response: Response
         ) -> Any:
-            answer = present(session, reach, record) if present is not None else record
+            answer = present(read.session, read.reach, record) if present is not None else record
             set_etag(response, answer.version)
             return answer
 
@@ -226,17 +236,15 @@ class Records:
         """GET a page of the records: `call` (a service verb) with the page asked for and the filters sent,
         plus whichever of the session, caller and reach it takes (`Write.call`). `filters` is a dataclass
         of the query parameters (each a field, with its `Query(...)`), passed on by name."""
-        reader = _depends(self.reader)
+        reading = acting(self.reader)
         found_by = filters if filters is not None else _NoFilters
 
         def endpoint(
-            session: SessionDep,
-            caller: Annotated[Principal, reader],
-            reach: ReachDep,
+            read: Annotated[Write, reading],
             found: Annotated[found_by, Depends()],  # type: ignore[valid-type]
             paging: PageDep,
         ) -> Any:
-            return Write(session, caller, reach, None).call(call, paging=paging, **vars(found))
+            return read.call(call, paging=paging, **vars(found))
 
         self.router.add_api_route(
             path,
@@ -255,7 +263,7 @@ class Records:
         (412 when stale). The declared function `(write, record[, data]) -> record` makes the change; the
         answer is the record with its new ETag (or a receipt: `updated`, or `unchanged` when the version
         did not move)."""
-        caller_dep = _depends(writer if writer is not None else self.writer)
+        writing = acting(writer if writer is not None else self.writer)
 
         def declare(fn: F) -> F:
             by_id, body = _depends(self.to_write), _body(fn)
@@ -273,27 +281,23 @@ class Records:
             if body is None:
 
                 def endpoint(
-                    session: SessionDep,
-                    caller: Annotated[Principal, caller_dep],
-                    reach: ReachDep,
+                    write: Annotated[Write, writing],
                     record: Annotated[Any, by_id],
                     expected_version: IfMatch,
                     response: Response,
                 ) -> Any:
-                    return write_to(Write(session, caller, reach, expected_version), record, response)
+                    return write_to(replace(write, expected_version=expected_version), record, response)
 
             else:
 
                 def endpoint(  # type: ignore[misc]
-                    session: SessionDep,
-                    caller: Annotated[Principal, caller_dep],
-                    reach: ReachDep,
+                    write: Annotated[Write, writing],
                     record: Annotated[Any, by_id],
                     data: Annotated[body, Body()],  # type: ignore[valid-type]
                     expected_version: IfMatch,
                     response: Response,
                 ) -> Any:
-                    return write_to(Write(session, caller, reach, expected_version), record, response, data)
+                    return write_to(replace(write, expected_version=expected_version), record, response, data)
 
             self._add(endpoint, fn, method, path, summary, responses)
             return fn
@@ -305,20 +309,17 @@ class Records:
     ) -> Callable[[F], F]:
         """POST a new record: 201 with the record (or a receipt) and its ETag. The declared function is
         `(write, data) -> record`."""
-        caller_dep = _depends(writer if writer is not None else self.writer)
+        writing = acting(writer if writer is not None else self.writer)
 
         def declare(fn: F) -> F:
             body = _body(fn)
 
             def endpoint(
-                session: SessionDep,
-                caller: Annotated[Principal, caller_dep],
-                reach: ReachDep,
+                write: Annotated[Write, writing],
                 data: Annotated[body, Body()],  # type: ignore[valid-type]
                 response: Response,
             ) -> Any:
-                write = Write(session, caller, reach, None)
-                with self._blind(reach):
+                with self._blind(write.reach):
                     record = fn(write, data)
                 return self._answer(write, record, "created", response)
 
@@ -341,15 +342,13 @@ class Records:
         when the record exists). The declared function is `(write, external_id, data) -> (record, outcome)`;
         `example` is the path parameter's example in the spec."""
         examples = [example] if example else None
-        caller_dep = _depends(self.writer)
+        writing = acting(self.writer)
 
         def declare(fn: F) -> F:
             body = _body(fn)
 
             def endpoint(
-                session: SessionDep,
-                caller: Annotated[Principal, caller_dep],
-                reach: ReachDep,
+                acting_as: Annotated[Write, writing],
                 external_id: Annotated[
                     str, Path(min_length=1, max_length=EXTERNAL_ID_MAX, examples=examples), EXTERNAL_ID
                 ],
@@ -358,10 +357,10 @@ class Records:
                 wants_create: CreateOnlyWanted,
                 response: Response,
             ) -> Any:
-                write = Write(session, caller, reach, create_only(expected_version, wants_create))
+                write = replace(acting_as, expected_version=create_only(expected_version, wants_create))
                 if method == "patch":
-                    self._whole_records_only(reach)
-                with self._blind(reach):
+                    self._whole_records_only(write.reach)
+                with self._blind(write.reach):
                     record, outcome = fn(write, external_id, data)
                 response.status_code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
                 return self._answer(write, record, outcome, response)

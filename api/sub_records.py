@@ -21,13 +21,10 @@ from typing import Annotated, Any
 
 from fastapi import Body, Response, status
 
-from api.auth.principal import Principal
-from api.auth.reach import ReachDep
 from api.common import Page, PageDep
-from api.deps import SessionDep
 from api.errors import NOT_FOUND, Responses
 from api.preconditions import set_etag
-from api.records import F, Present, Records, Write, _body, _depends
+from api.records import F, Present, Records, Write, _body, _depends, acting
 
 
 class SubRecords:
@@ -41,18 +38,14 @@ class SubRecords:
     def list(self, path: str, *, public: type, summary: str, reader: Any = None) -> Callable[[F], F]:
         """GET a page of them (`Page[public]`; 404 as `by_id` decides). The declared function
         `(read, record, paging) -> page` makes the call; `read` is a `Write` with no If-Match."""
-        caller_dep = _depends(reader if reader is not None else self.records.reader)
+        reading = acting(reader if reader is not None else self.records.reader)
         by_id = _depends(self.records.by_id)
 
         def declare(fn: F) -> F:
             def endpoint(
-                session: SessionDep,
-                caller: Annotated[Principal, caller_dep],
-                reach: ReachDep,
-                record: Annotated[Any, by_id],
-                paging: PageDep,
+                read: Annotated[Write, reading], record: Annotated[Any, by_id], paging: PageDep
             ) -> Any:
-                return fn(Write(session, caller, reach, None), record, paging)
+                return fn(read, record, paging)
 
             self.records._add(endpoint, fn, "get", path, summary, NOT_FOUND, model=Page[public])  # type: ignore[valid-type]
             return fn
@@ -73,24 +66,22 @@ class SubRecords:
         """POST one more: 201 with it as `public` (404 as `by_id` decides; with `etag`, its ETag). The
         declared function is `(write, record, data) -> added`; the answer is `present`'s (session, reach,
         added) where given, else `added` itself."""
-        caller_dep = _depends(writer if writer is not None else self.records.writer)
+        writing = acting(writer if writer is not None else self.records.writer)
         by_id = _depends(self.records.by_id)
 
         def declare(fn: F) -> F:
             body = _body(fn)
 
             def endpoint(
-                session: SessionDep,
-                caller: Annotated[Principal, caller_dep],
-                reach: ReachDep,
+                write: Annotated[Write, writing],
                 record: Annotated[Any, by_id],
                 data: Annotated[body, Body()],  # type: ignore[valid-type]
                 response: Response,
             ) -> Any:
-                added = fn(Write(session, caller, reach, None), record, data)
+                added = fn(write, record, data)
                 if etag:
                     set_etag(response, added.version)
-                return present(session, reach, added) if present is not None else added
+                return present(write.session, write.reach, added) if present is not None else added
 
             self.records._add(endpoint, fn, "post", path, summary, responses, status.HTTP_201_CREATED, public)
             return fn

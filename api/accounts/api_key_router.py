@@ -1,32 +1,24 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from api.accounts import api_key_service as service
 from api.auth.models import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeyRotate
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission
+from api.auth.permissions import ApiKeysAdmin
 from api.common import Page, PageDep, QueryFlag
 from api.db import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.lookups import by_id
 from api.preconditions import IfMatch, set_etag
 from api.problems import ProblemCode
 from api.records import Records, Write
 
 router = APIRouter()
 
-Admin = Annotated[Principal, Depends(require(Permission.API_KEY_ADMIN))]
-
-
-def api_key_or_404(key_id: uuid.UUID, session: SessionDep) -> ApiKey:
-    return service.get(session=session, key_id=key_id)
-
-
-ApiKeyById = Annotated[ApiKey, Depends(api_key_or_404)]
-records = Records(router, by_id=ApiKeyById, public=ApiKeyPublic, reader=Admin, writer=Admin)
+ApiKeyById = Annotated[ApiKey, Depends(by_id(service.get, "key_id"))]
+records = Records(router, by_id=ApiKeyById, public=ApiKeyPublic, reader=ApiKeysAdmin, writer=ApiKeysAdmin)
 
 EXPIRED = conflict(ProblemCode.api_key_expired)
 
@@ -34,7 +26,7 @@ EXPIRED = conflict(ProblemCode.api_key_expired)
 @router.get("", response_model=Page[ApiKeyPublic], summary="List API keys")
 def list_api_keys(
     session: SessionDep,
-    _: Admin,
+    _: ApiKeysAdmin,
     paging: PageDep,
     revoked: Annotated[
         QueryFlag | None, Query(description="Only revoked (true) or working (false) keys")
@@ -51,7 +43,7 @@ def list_api_keys(
     summary="Create an API key",
 )
 def create_api_key(
-    session: SessionDep, caller: Admin, data: ApiKeyCreate, response: Response
+    session: SessionDep, caller: ApiKeysAdmin, data: ApiKeyCreate, response: Response
 ) -> ApiKeyCreated:
     """Make a key for another system with scopes `read` and/or `sync:write`. The secret (`key`) is in this
     answer only: it is never stored, so it cannot be shown again. Send it as the `X-API-Key` header."""
@@ -96,7 +88,7 @@ def confirm_api_key(write: Write, key: ApiKey) -> ApiKey:
 )
 def rotate_api_key(
     session: SessionDep,
-    caller: Admin,
+    caller: ApiKeysAdmin,
     key: ApiKeyById,
     expected_version: IfMatch,
     response: Response,

@@ -1,25 +1,20 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.concurrency import run_in_threadpool
 
 from api.accounts import service
 from api.auth import throttle
 from api.auth.models import PasswordChange, Token, User, UserPublic
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission
+from api.auth.permissions import OwnAccount
 from api.db import SessionDep
-from api.errors import NOT_FOUND, AppError, validation_errors, validation_problem
+from api.errors import NOT_FOUND, AnsweringRoute, AppError, validation_errors, validation_problem
 
 router = APIRouter()
-
-OwnAccount = Annotated[Principal, Depends(require(Permission.OWN_ACCOUNT))]
 
 # RFC 6749 §5.2 error codes by status: credentials refused, a malformed request, and (RFC 8628 §3.5, the
 # token endpoint's code for "slow down") throttled.
@@ -30,28 +25,21 @@ def oauth_error(status: int, description: str) -> dict[str, str]:
     return {"error": OAUTH_ERRORS.get(status, "invalid_request"), "error_description": description}
 
 
-class OAuthErrorRoute(APIRoute):
+class OAuthErrorRoute(AnsweringRoute):
     """The token endpoint's errors carry RFC 6749 §5.2 `error` and `error_description` beside the problem
     details, so an OAuth2 client (Swagger UI's Authorize dialog) can show why sign-in failed and, when
     throttled, how long to wait."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except AppError as exc:
-                exc.extra = {**exc.extra, **oauth_error(exc.status_code, exc.detail)}
-                raise
-            except RequestValidationError as exc:
-                errors = validation_errors(exc)
-                extra = oauth_error(422, "; ".join(f"{e.field}: {e.message}" for e in errors))
-                if any(e.field == "grant_type" for e in errors):
-                    extra["error"] = "unsupported_grant_type"
-                return validation_problem(exc, extra)
-
-        return route
+    def answer(self, exc: Exception) -> Response:
+        if isinstance(exc, AppError):
+            exc.extra = {**exc.extra, **oauth_error(exc.status_code, exc.detail)}
+        elif isinstance(exc, RequestValidationError):
+            errors = validation_errors(exc)
+            extra = oauth_error(422, "; ".join(f"{e.field}: {e.message}" for e in errors))
+            if any(e.field == "grant_type" for e in errors):
+                extra["error"] = "unsupported_grant_type"
+            return validation_problem(exc, extra)
+        raise exc
 
 
 def client_of(request: Request) -> str:

@@ -8,25 +8,18 @@ from fastapi import APIRouter, Depends, Query
 
 from api.accounts import user_service as service
 from api.auth.models import User, UserCreate, UserPublic, UserUpdate
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission, Role
+from api.auth.permissions import UsersAdmin
+from api.auth.roles import Role
 from api.common import QueryFlag
-from api.db import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.lookups import by_id
 from api.problems import ProblemCode
 from api.records import Records, Write
 
 router = APIRouter()
 
-Admin = Annotated[Principal, Depends(require(Permission.USER_ADMIN))]
-
-
-def user_or_404(user_id: uuid.UUID, session: SessionDep) -> User:
-    return service.get(session=session, user_id=user_id)
-
-
-UserById = Annotated[User, Depends(user_or_404)]
-records = Records(router, by_id=UserById, public=UserPublic, reader=Admin, writer=Admin)
+UserById = Annotated[User, Depends(by_id(service.get, "user_id"))]
+records = Records(router, by_id=UserById, public=UserPublic, reader=UsersAdmin, writer=UsersAdmin)
 
 
 @dataclass

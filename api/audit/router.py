@@ -3,13 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from api.audit import service
 from api.audit.models import AuditEvent, AuditEventPublic
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission
+from api.auth.permissions import AuditRead
 from api.common import Page, PageDep
 from api.db import SessionDep
 from api.errors import Unprocessable
@@ -17,13 +16,11 @@ from api.errors import Unprocessable
 # Read only, by design: the audit log is append-only, so no route changes or deletes an event.
 router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]
-
 
 @router.get("", response_model=Page[AuditEventPublic], summary="List audit events")
 def list_audit_events(
     session: SessionDep,
-    _: Reader,
+    _: AuditRead,
     paging: PageDep,
     entity_type: Annotated[str | None, Query(max_length=64, description="e.g. staff, user_account")] = None,
     entity_id: Annotated[uuid.UUID | None, Query(description="The record the event is about")] = None,

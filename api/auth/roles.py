@@ -1,7 +1,8 @@
 """Roles and permissions as data: the one place that says who may do what.
 
-A route names the permission it needs in its signature (`Depends(require(Permission.X))`); row-level reach
-(a member of staff sees only their own groups' children) is applied in each service's query.
+A route names the permission it needs in its signature (`Depends(require(Permission.X))`, defined once per
+permission in api/auth/permissions.py, e.g. `GroupsRead`); row-level reach (a member of staff sees only
+their own groups' children) is applied in each service's query.
 """
 
 from __future__ import annotations

@@ -3,11 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import ChangesRead
 from api.auth.reach import ReachDep
-from api.auth.roles import Permission
 from api.changes import service
 from api.changes.models import ChangesPage
 from api.common import DIGITS_ONLY
@@ -17,13 +16,11 @@ from api.deps import SessionDep
 
 router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.CHANGES_READ))]
-
 
 @router.get("", response_model=ChangesPage, summary="List changes since a cursor")
 def list_changes(
     session: SessionDep,
-    _: Reader,
+    _: ChangesRead,
     reach: ReachDep,
     since: Annotated[
         int,

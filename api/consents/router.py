@@ -11,9 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import ConsentsRead, ConsentsWrite, PublicationCheck
 from api.auth.reach import Reach, ReachDep, Record
-from api.auth.roles import Permission
 from api.common import Day, QueryFlag, WriteOutcome
 from api.consents import checks, crm, publication_check, service
 from api.consents.models import (
@@ -36,6 +35,7 @@ from api.consents.publication_models import (
 )
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
+from api.lookups import by_id_in_reach
 from api.participants.models import Participant
 from api.problems import ProblemCode
 from api.records import Records, Write
@@ -44,28 +44,13 @@ router = APIRouter()
 participant_router = APIRouter()
 checks_router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.CONSENT_READ))]
-Writer = Annotated[Principal, Depends(require(Permission.CONSENT_WRITE))]
-Checker = Annotated[Principal, Depends(require(Permission.PUBLICATION_CHECK))]
 # The fetch-or-404 dependencies apply the caller's reach; routes still name their permission first, so a
 # forbidden role gets 403 before any lookup.
 
 
-def consent_or_404(consent_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Consent:
-    return service.get(session=session, reach=reach, consent_id=consent_id)
-
-
-def consent_to_write_or_404(consent_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Consent:
-    return service.get(session=session, reach=reach, consent_id=consent_id, to_write=True)
-
-
-def participant_or_404(participant_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Participant:
-    return service.participant(session=session, reach=reach, participant_id=participant_id)
-
-
-ConsentById = Annotated[Consent, Depends(consent_or_404)]
-ConsentToWrite = Annotated[Consent, Depends(consent_to_write_or_404)]
-ParticipantById = Annotated[Participant, Depends(participant_or_404)]
+ConsentById = Annotated[Consent, Depends(by_id_in_reach(service.get, "consent_id"))]
+ConsentToWrite = Annotated[Consent, Depends(by_id_in_reach(service.get, "consent_id", to_write=True))]
+ParticipantById = Annotated[Participant, Depends(by_id_in_reach(service.participant, "participant_id"))]
 
 
 def _public(session: Session, _: Reach, consent: Consent) -> ConsentPublic:
@@ -78,8 +63,8 @@ records = Records(
     by_id=ConsentById,
     to_write=ConsentToWrite,
     public=ConsentPublic,
-    reader=Reader,
-    writer=Writer,
+    reader=ConsentsRead,
+    writer=ConsentsWrite,
     receipts=Record.consent,
     present=_public,
 )
@@ -174,7 +159,7 @@ def withdraw_consent(write: Write, consent: Consent, data: ConsentWithdraw) -> C
     summary="A participant's consent status",
 )
 def get_participant_consent_status(
-    session: SessionDep, _: Reader, participant: ParticipantById
+    session: SessionDep, _: ConsentsRead, participant: ParticipantById
 ) -> ConsentStatus:
     """What the participant's consents allow today, for each kind and, for image use, each purpose: the
     consent that allows it or why not, and whether it is due for the young person to reconfirm."""
@@ -189,7 +174,7 @@ def get_participant_consent_status(
 )
 def check_participant_consent(
     session: SessionDep,
-    _: Reader,
+    _: ConsentsRead,
     participant: ParticipantById,
     purpose: Annotated[
         Purpose | None,
@@ -211,7 +196,7 @@ def check_participant_consent(
 
 @checks_router.post("/consent-checks", response_model=ConsentChecksResult, summary="Check several consents")
 def check_consents(
-    session: SessionDep, _: Reader, reach: ReachDep, data: ConsentChecksRequest
+    session: SessionDep, _: ConsentsRead, reach: ReachDep, data: ConsentChecksRequest
 ) -> ConsentChecksResult:
     """One use for several participants (a group photo for the website): allowed only if every one is
     allowed, listing exactly those who block it. Unknown or unreachable ids are a 422 naming their index."""
@@ -231,7 +216,7 @@ def check_consents(
     summary="Check a text and its pictures before publishing",
 )
 def check_publication(
-    session: SessionDep, _: Checker, reach: ReachDep, data: PublicationCheckRequest
+    session: SessionDep, _: PublicationCheck, reach: ReachDep, data: PublicationCheckRequest
 ) -> PublicationCheckResult:
     """Before anything goes on the website or social media: every protected person's detail in the text
     (participants' names, emails and phones; carers' names, emails and phones; consent givers' names; staff

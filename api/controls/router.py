@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission
+from api.auth.permissions import ComplianceRead, ControlsAdmin, ControlsRecord
 from api.common import Page, PageDep, PageParams
 from api.consents.redaction import RedactorDep, redacted_as, redactor
 from api.controls import service
@@ -29,35 +27,29 @@ from api.controls.models import (
 )
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.lookups import by_id
 from api.records import Records, Write
 from api.sub_records import SubRecords
 
 controls_router = APIRouter()
 technologies_router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
-Admin = Annotated[Principal, Depends(require(Permission.CONTROL_ADMIN))]
-Recorder = Annotated[Principal, Depends(require(Permission.CONTROL_RECORD))]
-
-
-def control_or_404(control_id: uuid.UUID, session: SessionDep) -> Control:
-    return service.get_control(session=session, control_id=control_id)
-
-
-def technology_or_404(technology_id: uuid.UUID, session: SessionDep) -> Technology:
-    return service.get_technology(session=session, technology_id=technology_id)
-
-
 # The free text staff write here, answered through the redactor (api/consents/redaction.py).
 CHECK_TEXT = ("follow_up",)
 ASSESSMENT_TEXT = ("risks", "mitigations")
 TECHNOLOGY_TEXT = ("purpose",)
 
-ControlById = Annotated[Control, Depends(control_or_404)]
-TechnologyById = Annotated[Technology, Depends(technology_or_404)]
-controls = Records(controls_router, by_id=ControlById, public=ControlPublic, reader=Reader, writer=Admin)
+ControlById = Annotated[Control, Depends(by_id(service.get_control, "control_id"))]
+TechnologyById = Annotated[Technology, Depends(by_id(service.get_technology, "technology_id"))]
+controls = Records(
+    controls_router, by_id=ControlById, public=ControlPublic, reader=ComplianceRead, writer=ControlsAdmin
+)
 technologies = Records(
-    technologies_router, by_id=TechnologyById, public=TechnologyPublic, reader=Reader, writer=Admin
+    technologies_router,
+    by_id=TechnologyById,
+    public=TechnologyPublic,
+    reader=ComplianceRead,
+    writer=ControlsAdmin,
 )
 filed_under_controls = SubRecords(controls)
 filed_under_technologies = SubRecords(technologies)
@@ -102,7 +94,7 @@ def list_control_checks(read: Write, control: Control, paging: PageParams) -> Pa
     "/{control_id}/checks",
     public=ControlCheckPublic,
     summary="Record a check of a control",
-    writer=Recorder,
+    writer=ControlsRecord,
     present=redacted_as(ControlCheckPublic, *CHECK_TEXT),
 )
 def record_control_check(write: Write, control: Control, data: ControlCheckCreate) -> ControlCheck:
@@ -114,7 +106,7 @@ def record_control_check(write: Write, control: Control, data: ControlCheckCreat
 
 @technologies_router.get("", response_model=Page[TechnologyPublic], summary="List the technology register")
 def list_technologies(
-    session: SessionDep, _: Reader, redact: RedactorDep, paging: PageDep
+    session: SessionDep, _: ComplianceRead, redact: RedactorDep, paging: PageDep
 ) -> Page[TechnologyPublic]:
     """The technologies the organisation uses, plans to use or has stopped using, by name. A participant's
     details in `purpose` are replaced by a label for a caller who may not read that participant."""
@@ -129,7 +121,7 @@ def list_technologies(
     responses=CONFLICT,
     summary="Add a technology",
 )
-def create_technology(session: SessionDep, caller: Admin, data: TechnologyCreate) -> Technology:
+def create_technology(session: SessionDep, caller: ControlsAdmin, data: TechnologyCreate) -> Technology:
     """Add a technology: its name, purpose and the day it was first used (none while only planned)."""
     return service.create_technology(session=session, caller=caller, data=data)
 
@@ -176,7 +168,7 @@ def list_technology_assessments(
     "/{technology_id}/assessments",
     public=TechnologyAssessmentPublic,
     summary="Risk assess a technology",
-    writer=Recorder,
+    writer=ControlsRecord,
     present=redacted_as(TechnologyAssessmentPublic, *ASSESSMENT_TEXT),
 )
 def assess_technology(write: Write, technology: Technology, data: AssessmentCreate) -> TechnologyAssessment:

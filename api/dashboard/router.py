@@ -16,7 +16,7 @@ import base64
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +44,7 @@ from api.dashboard.chart import trend_svg
 from api.deps import SessionDep
 from api.errors import (
     DATABASE_ERRORS,
+    AnsweringRoute,
     AppError,
     FieldError,
     Forbidden,
@@ -84,7 +85,7 @@ def error_page(
     return page
 
 
-class DashboardRoute(APIRoute):
+class DashboardRoute(AnsweringRoute):
     """Every error of a dashboard page answered as an HTML page with the API's status code: a refusal or an
     unknown record (the services' `AppError`), input the framework refused (422, naming each field), the
     framework's own HTTP errors, a database that failed (503), and anything unexpected (500, logged, its
@@ -97,28 +98,20 @@ class DashboardRoute(APIRoute):
             kwargs["methods"] = {*methods, "HEAD"}
         super().__init__(path, endpoint, **kwargs)
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except AppError as exc:
-                return error_page(exc.status_code, exc.detail, exc.errors or (), exc.headers)
-            except RequestValidationError as exc:
-                errors = validation_errors(exc)
-                names = ", ".join(sorted({e.field for e in errors}))
-                return error_page(422, f"Invalid fields: {names}", errors)
-            except StarletteHTTPException as exc:
-                return error_page(exc.status_code, str(exc.detail), headers=exc.headers)
-            except DATABASE_ERRORS:
-                log.warning("database unavailable on a dashboard page", exc_info=True)
-                return error_page(503, "The database is unavailable or busy. Try again shortly.")
-            except Exception:
-                log.exception("unexpected error on a dashboard page")
-                return error_page(500, "The page could not be made. The error has been logged.")
-
-        return route
+    def answer(self, exc: Exception) -> Response:
+        if isinstance(exc, AppError):
+            return error_page(exc.status_code, exc.detail, exc.errors or (), exc.headers)
+        if isinstance(exc, RequestValidationError):
+            errors = validation_errors(exc)
+            names = ", ".join(sorted({e.field for e in errors}))
+            return error_page(422, f"Invalid fields: {names}", errors)
+        if isinstance(exc, StarletteHTTPException):
+            return error_page(exc.status_code, str(exc.detail), headers=exc.headers)
+        if isinstance(exc, DATABASE_ERRORS):
+            log.warning("database unavailable on a dashboard page", exc_info=True)
+            return error_page(503, "The database is unavailable or busy. Try again shortly.")
+        log.exception("unexpected error on a dashboard page")
+        return error_page(500, "The page could not be made. The error has been logged.")
 
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False, route_class=DashboardRoute)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import ComplianceRead, DeclarationsWrite
 from api.auth.reach import ReachDep
-from api.auth.roles import Permission
 from api.common import Page, PageDep
 from api.declarations import service
 from api.declarations.models import DeclarationCreate, DeclarationPublic, StaffDeclaration
@@ -17,9 +15,6 @@ from api.deps import SessionDep
 from api.errors import NOT_FOUND
 
 router = APIRouter()
-
-Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
-Declarer = Annotated[Principal, Depends(require(Permission.DECLARATION_WRITE))]
 
 
 @router.get(
@@ -29,7 +24,7 @@ Declarer = Annotated[Principal, Depends(require(Permission.DECLARATION_WRITE))]
     summary="A staff member's declarations",
 )
 def list_staff_declarations(
-    session: SessionDep, _: Reader, reach: ReachDep, staff_id: uuid.UUID, paging: PageDep
+    session: SessionDep, _: ComplianceRead, reach: ReachDep, staff_id: uuid.UUID, paging: PageDep
 ) -> Page[DeclarationPublic]:
     """Their declarations of personal social media conduct, newest first, each for one policy version.
     Staff read only their own (404 otherwise, as for an unknown id); trustees get each declaration with its
@@ -45,7 +40,11 @@ def list_staff_declarations(
     summary="Declare personal social media conduct",
 )
 def create_staff_declaration(
-    session: SessionDep, caller: Declarer, reach: ReachDep, staff_id: uuid.UUID, data: DeclarationCreate
+    session: SessionDep,
+    caller: DeclarationsWrite,
+    reach: ReachDep,
+    staff_id: uuid.UUID,
+    data: DeclarationCreate,
 ) -> StaffDeclaration:
     """Declare, for the version of the policy in force (or one published to come into force later), that you
     have read it and that each of the policy's statements about personal accounts holds (or, honestly, that

@@ -1,18 +1,15 @@
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.auth.principal import Principal, require
-from api.auth.reach import Reach, ReachDep
-from api.auth.roles import Permission
+from api.auth.permissions import GroupsCreate, GroupsRead, GroupsRecord, GroupsWrite
+from api.auth.reach import Reach
 from api.common import Page, PageParams
 from api.consents.redaction import redacted_as, redactor
-from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.groups import service
 from api.groups.models import (
@@ -31,34 +28,27 @@ from api.groups.models import (
     RiskAssessmentPublic,
     Visibility,
 )
+from api.lookups import by_id_in_reach
 from api.records import Records, Write
 from api.sub_records import SubRecords
 
 router = APIRouter()
-
-Reader = Annotated[Principal, Depends(require(Permission.GROUP_READ))]
-Creator = Annotated[Principal, Depends(require(Permission.GROUP_CREATE))]
-Writer = Annotated[Principal, Depends(require(Permission.GROUP_WRITE))]
-Recorder = Annotated[Principal, Depends(require(Permission.GROUP_RECORD))]
 
 NOT_ADMIN: Responses = {
     403: problem("The caller's role may not use this route, or they do not admin this group")
 }
 
 
-def group_or_404(group_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Group:
-    # Routes declare their permission before this parameter, so the role check answers first.
-    return service.get(session=session, reach=reach, group_id=group_id)
-
-
-GroupById = Annotated[Group, Depends(group_or_404)]
+GroupById = Annotated[Group, Depends(by_id_in_reach(service.get, "group_id"))]
 
 
 def public(session: Session, _: Reach, group: Group) -> GroupPublic:
     return service.public(session=session, group=group)
 
 
-records = Records(router, by_id=GroupById, public=GroupPublic, reader=Reader, writer=Writer, present=public)
+records = Records(
+    router, by_id=GroupById, public=GroupPublic, reader=GroupsRead, writer=GroupsWrite, present=public
+)
 filed = SubRecords(records)
 
 # The free text staff write here, answered through the redactor (api/consents/redaction.py).
@@ -86,7 +76,7 @@ records.list(
 )
 
 
-@records.create("", summary="Add a group", writer=Creator)
+@records.create("", summary="Add a group", writer=GroupsCreate)
 def create_group(write: Write, data: GroupCreate) -> Group:
     """Add an online group. A member of staff who adds one becomes its admin from its `started_on`;
     a coordinator does not become a member."""
@@ -138,7 +128,7 @@ def list_risk_assessments(read: Write, group: Group, paging: PageParams) -> Page
     public=RiskAssessmentPublic,
     summary="Record a risk assessment",
     responses={**NOT_FOUND, **NOT_ADMIN},
-    writer=Recorder,
+    writer=GroupsRecord,
     etag=True,
     present=redacted_as(RiskAssessmentPublic, *ASSESSMENT_TEXT),
 )
@@ -160,7 +150,7 @@ def list_reviews(read: Write, group: Group, paging: PageParams) -> Page[ReviewPu
     public=ReviewPublic,
     summary="Record a review",
     responses={**NOT_FOUND, **NOT_ADMIN},
-    writer=Recorder,
+    writer=GroupsRecord,
     etag=True,
     present=redacted_as(ReviewPublic, *REVIEW_TEXT),
 )

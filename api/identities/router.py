@@ -3,12 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from api import crud
-from api.auth.principal import Principal, require
+from api.auth.permissions import IdentitiesRead, IdentitiesWrite
 from api.auth.reach import Reach, ReachDep, Record
-from api.auth.roles import Permission
 from api.common import Page, PageDep, QueryFlag, WriteOutcome, WriteReceipt
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
@@ -19,8 +18,6 @@ from api.problems import ProblemCode
 
 router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.IDENTITY_READ))]
-Writer = Annotated[Principal, Depends(require(Permission.IDENTITY_WRITE))]
 Written = IdentityPublic | WriteReceipt
 NOT_YOURS: Responses = {
     403: problem(
@@ -45,7 +42,7 @@ def _written(
 @router.get("", response_model=Page[IdentityPublic], summary="List platform identities")
 def list_identities(
     session: SessionDep,
-    _: Reader,
+    _: IdentitiesRead,
     reach: ReachDep,
     paging: PageDep,
     staff_id: Annotated[uuid.UUID | None, Query(description="Only this member of staff's identities")] = None,
@@ -75,7 +72,7 @@ def list_identities(
     summary="Record a platform identity",
 )
 def record_identity(
-    session: SessionDep, _: Writer, reach: ReachDep, data: IdentityCreate, response: Response
+    session: SessionDep, _: IdentitiesWrite, reach: ReachDep, data: IdentityCreate, response: Response
 ) -> PlatformIdentity | WriteReceipt:
     """Record a handle, profile URL, user id (`kind: handle`, with its `platform`), email address or phone
     number for exactly one member of staff or participant. Rosters are matched against these. Recorded by a
@@ -96,7 +93,7 @@ def record_identity(
 )
 def end_identity(
     session: SessionDep,
-    _: Writer,
+    _: IdentitiesWrite,
     reach: ReachDep,
     identity_id: uuid.UUID,
     data: IdentityEnd,
@@ -125,7 +122,7 @@ def end_identity(
 )
 def verify_identity(
     session: SessionDep,
-    _: Writer,
+    _: IdentitiesWrite,
     reach: ReachDep,
     identity_id: uuid.UUID,
     expected_version: IfMatch,

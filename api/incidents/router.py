@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import IncidentsManage, IncidentsRead, IncidentsReport, IncidentsStats
 from api.auth.reach import Reach, ReachDep
-from api.auth.roles import Permission
 from api.common import YYYY_MM_DD, Day, Page, PageParams
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, PRECONDITION, Responses, problem
@@ -38,16 +37,12 @@ from api.incidents.models import (
     TransitionCreate,
 )
 from api.incidents.statistics import IncidentStats
+from api.lookups import by_id_in_reach
 from api.problems import ProblemCode
 from api.records import Records, Write
 from api.sub_records import SubRecords
 
 router = APIRouter()
-
-Reporter = Annotated[Principal, Depends(require(Permission.INCIDENT_REPORT))]
-Reader = Annotated[Principal, Depends(require(Permission.INCIDENT_READ))]
-Manager = Annotated[Principal, Depends(require(Permission.INCIDENT_MANAGE))]
-StatsReader = Annotated[Principal, Depends(require(Permission.INCIDENT_STATS))]
 
 TRANSITION_CONFLICT: Responses = {
     409: problem(
@@ -60,13 +55,10 @@ REPORTER_ONLY: Responses = {
 }
 
 
-def incident_or_404(incident_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Incident:
-    # Reach is applied in the lookup: an incident a member of staff did not report is a 404 for them.
-    return service.get(session=session, reach=reach, incident_id=incident_id)
-
-
-IncidentById = Annotated[Incident, Depends(incident_or_404)]
-records = Records(router, by_id=IncidentById, public=IncidentPublic, reader=Reader, writer=Manager)
+IncidentById = Annotated[Incident, Depends(by_id_in_reach(service.get, "incident_id"))]
+records = Records(
+    router, by_id=IncidentById, public=IncidentPublic, reader=IncidentsRead, writer=IncidentsManage
+)
 filed = SubRecords(records)
 
 
@@ -110,7 +102,7 @@ records.list(
 )
 
 
-@records.create("", summary="Report an incident", responses=REPORTER_ONLY, writer=Reporter)
+@records.create("", summary="Report an incident", responses=REPORTER_ONLY, writer=IncidentsReport)
 def report_incident(write: Write, data: IncidentCreate) -> IncidentPublic:
     """Report an incident; it starts `reported`. `reported_by_id` defaults to the caller (a coordinator may
     name another member of staff). Involved participants and staff, the group and the rule ids are checked
@@ -120,7 +112,7 @@ def report_incident(write: Write, data: IncidentCreate) -> IncidentPublic:
 
 # Declared before /{incident_id}, which would otherwise take "stats" for an id.
 @router.get("/stats", response_model=IncidentStats, summary="Incident statistics")
-def get_incident_stats(session: SessionDep, _: StatsReader) -> IncidentStats:
+def get_incident_stats(session: SessionDep, _: IncidentsStats) -> IncidentStats:
     """Counts by category, severity, status and month of occurrence, for governance. No names and no text;
     any count under 3 (zero included) is shown as `"<3"` so that no child can be identified, and where the
     total and the other counts would give a `"<3"` away, one more count (3 or more) is shown as
@@ -171,7 +163,9 @@ def get_incident_timeline(read: Write, incident: Incident, paging: PageParams) -
     return read.call(follow_up.timeline, incident=incident, paging=paging)
 
 
-@filed.add("/{incident_id}/entries", public=EntryPublic, summary="Add a chronology entry", writer=Reporter)
+@filed.add(
+    "/{incident_id}/entries", public=EntryPublic, summary="Add a chronology entry", writer=IncidentsReport
+)
 def add_incident_entry(write: Write, incident: Incident, data: EntryCreate) -> EntryPublic:
     """Append a dated entry written by the caller. Entries are never edited or deleted: to correct one, add
     a new entry with `corrects_entry_id`."""
@@ -191,7 +185,7 @@ def list_incident_entries(read: Write, incident: Incident, paging: PageParams) -
     summary="Get a chronology entry",
 )
 def get_incident_entry(
-    session: SessionDep, _: Reader, reach: ReachDep, incident: IncidentById, entry_id: uuid.UUID
+    session: SessionDep, _: IncidentsRead, reach: ReachDep, incident: IncidentById, entry_id: uuid.UUID
 ) -> EntryPublic:
     """One entry, with the ids of any later entries that correct it. The read is written to the view log."""
     return chronology.get_entry(session=session, reach=reach, incident=incident, entry_id=entry_id)
@@ -201,7 +195,7 @@ def get_incident_entry(
     "/{incident_id}/notifications",
     public=NotificationPublic,
     summary="Record a parent or carer notification",
-    writer=Reporter,
+    writer=IncidentsReport,
 )
 def record_parent_notification(
     write: Write, incident: Incident, data: NotificationCreate
@@ -232,13 +226,17 @@ def add_incident_referral(write: Write, incident: Incident, data: ReferralCreate
     return write.call(follow_up.add_referral, incident=incident, data=data)
 
 
-@filed.list("/{incident_id}/referrals", public=ReferralPublic, summary="List referrals", reader=Manager)
+@filed.list(
+    "/{incident_id}/referrals", public=ReferralPublic, summary="List referrals", reader=IncidentsManage
+)
 def list_incident_referrals(read: Write, incident: Incident, paging: PageParams) -> Page[IncidentReferral]:
     """Referrals by date. The read is written to the view log."""
     return read.call(follow_up.list_referrals, incident=incident, paging=paging)
 
 
-@filed.list("/{incident_id}/views", public=ViewPublic, summary="Who has viewed an incident", reader=Manager)
+@filed.list(
+    "/{incident_id}/views", public=ViewPublic, summary="Who has viewed an incident", reader=IncidentsManage
+)
 def list_incident_views(read: Write, incident: Incident, paging: PageParams) -> Page[IncidentView]:
     """Every read of the incident: who, when and which view, oldest first."""
     return read.call(follow_up.list_views, incident=incident, paging=paging)

@@ -6,12 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep
-from api.auth.roles import Permission
+from api.auth.permissions import MembershipsRead, MembershipsWrite
 from api.common import QueryFlag
-from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
+from api.lookups import by_id_in_reach
 from api.memberships import service
 from api.memberships.models import (
     MemberRole,
@@ -25,21 +23,15 @@ from api.records import Records, Write
 
 router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.MEMBERSHIP_READ))]
-Writer = Annotated[Principal, Depends(require(Permission.MEMBERSHIP_WRITE))]
-
 NOT_ADMIN: Responses = {
     403: problem("The caller's role may not use this route, or they do not admin the group")
 }
 
 
-def membership_or_404(membership_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Membership:
-    # Routes declare their permission first; what is left is reach: out of it is a 404, as if missing.
-    return service.get(session=session, reach=reach, membership_id=membership_id)
-
-
-MembershipById = Annotated[Membership, Depends(membership_or_404)]
-records = Records(router, by_id=MembershipById, public=MembershipPublic, reader=Reader, writer=Writer)
+MembershipById = Annotated[Membership, Depends(by_id_in_reach(service.get, "membership_id"))]
+records = Records(
+    router, by_id=MembershipById, public=MembershipPublic, reader=MembershipsRead, writer=MembershipsWrite
+)
 
 
 @dataclass

@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth.principal import Principal, require
-from api.auth.reach import ReachDep, Record
-from api.auth.roles import Permission
+from api.auth.permissions import ParticipantsRead, ParticipantsWrite
+from api.auth.reach import Record
 from api.common import QueryFlag, WriteOutcome
-from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
 from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
+from api.lookups import by_id_in_reach
 from api.participants import service
 from api.participants.models import (
     Participant,
@@ -25,32 +24,18 @@ from api.records import Records, Write
 
 router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.PARTICIPANT_READ))]
-Writer = Annotated[Principal, Depends(require(Permission.PARTICIPANT_WRITE))]
-
-
-def participant_or_404(participant_id: uuid.UUID, session: SessionDep, reach: ReachDep) -> Participant:
-    # Routes declare their permission first, so by the time this runs the caller's role may use the route;
-    # what is left is reach: a participant out of it is a 404, exactly as one that does not exist.
-    return service.get(session=session, reach=reach, participant_id=participant_id)
-
-
-def participant_to_write_or_404(
-    participant_id: uuid.UUID, session: SessionDep, reach: ReachDep
-) -> Participant:
-    return service.get(session=session, reach=reach, participant_id=participant_id, to_write=True)
-
-
-ParticipantById = Annotated[Participant, Depends(participant_or_404)]
-ParticipantToWrite = Annotated[Participant, Depends(participant_to_write_or_404)]
+ParticipantById = Annotated[Participant, Depends(by_id_in_reach(service.get, "participant_id"))]
+ParticipantToWrite = Annotated[
+    Participant, Depends(by_id_in_reach(service.get, "participant_id", to_write=True))
+]
 # A caller who may write participants but not read them (a `sync:write` key) gets a receipt, not the record.
 records = Records(
     router,
     by_id=ParticipantById,
     to_write=ParticipantToWrite,
     public=ParticipantPublic,
-    reader=Reader,
-    writer=Writer,
+    reader=ParticipantsRead,
+    writer=ParticipantsWrite,
     receipts=Record.participant,
 )
 

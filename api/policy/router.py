@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Response
-
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission
+from api.auth.permissions import PolicyAdmin
 from api.deps import SessionDep
 from api.errors import PRECONDITION
 from api.policy import service
@@ -14,11 +11,9 @@ from api.preconditions import IfMatch, set_etag
 
 router = APIRouter()
 
-Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
-
 
 @router.get("", response_model=PolicySettingsPublic, summary="Get policy settings")
-def get_policy_settings(session: SessionDep, _: Admin, response: Response) -> PolicySettings:
+def get_policy_settings(session: SessionDep, _: PolicyAdmin, response: Response) -> PolicySettings:
     """The thresholds the compliance rules and consent checks use. The ETag header is the version to send
     back in If-Match."""
     settings = service.get(session=session)
@@ -31,7 +26,7 @@ def get_policy_settings(session: SessionDep, _: Admin, response: Response) -> Po
 )
 def put_policy_settings(
     session: SessionDep,
-    caller: Admin,
+    caller: PolicyAdmin,
     data: PolicySettingsUpdate,
     expected_version: IfMatch,
     response: Response,

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission
+from api.auth.permissions import ComplianceRead, PolicyAdmin
 from api.common import DIGITS_ONLY, Page, PageDep
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, conflict
@@ -28,8 +27,6 @@ from api.problems import ProblemCode
 
 router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
-Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
 Number = Annotated[
     int, Path(ge=1, le=1_000_000, description="The version's number (1 is the seed)"), DIGITS_ONLY
 ]
@@ -37,7 +34,7 @@ Number = Annotated[
 
 @router.get("/versions", response_model=Page[PolicyVersionSummary], summary="List the policy's versions")
 def list_policy_versions(
-    session: SessionDep, _: Reader, redact: RedactorDep, paging: PageDep
+    session: SessionDep, _: ComplianceRead, redact: RedactorDep, paging: PageDep
 ) -> Page[PolicyVersionSummary]:
     """Every version, newest first: its number, the day it takes effect, the day it was published, how many
     clauses it has, and which is in force today. A participant's (or their carer's) details in `summary`
@@ -54,7 +51,7 @@ def list_policy_versions(
     summary="Publish a new version of the policy",
 )
 def publish_policy_version(
-    session: SessionDep, caller: Admin, data: PolicyVersionCreate, request: Request, response: Response
+    session: SessionDep, caller: PolicyAdmin, data: PolicyVersionCreate, request: Request, response: Response
 ) -> PublishedPolicy:
     """Publish the whole text of a new version and the day it takes effect (today or later, at most 366
     days ahead, after the latest version's not withdrawn). Each sentence keeps the clause id of the same or
@@ -81,7 +78,9 @@ def publish_policy_version(
     responses=CONFLICT,
     summary="What publishing a version would do (nothing stored)",
 )
-def preview_policy_version(session: SessionDep, caller: Admin, data: PolicyVersionCreate) -> PublishPreview:
+def preview_policy_version(
+    session: SessionDep, caller: PolicyAdmin, data: PolicyVersionCreate
+) -> PublishPreview:
     """The publish's body, checked and matched but stored nowhere: the clause difference from the latest
     version, the rules that would stop being applied, those applied again, the enforced clauses whose words
     change (with a hint where a negation came or went: only a person can judge meaning), the enforced
@@ -97,7 +96,7 @@ def preview_policy_version(session: SessionDep, caller: Admin, data: PolicyVersi
     summary="Withdraw a version not yet in force",
 )
 def withdraw_policy_version(
-    session: SessionDep, caller: Admin, version_number: Number, data: PolicyVersionWithdraw
+    session: SessionDep, caller: PolicyAdmin, version_number: Number, data: PolicyVersionWithdraw
 ) -> PolicyVersionPublic:
     """A version published for a later day, withdrawn before that day: it stays on record with the day
     and the reason, never comes into force, and no longer bounds a later version's effective date. 409 if it
@@ -113,7 +112,7 @@ def withdraw_policy_version(
     summary="A version of the policy",
 )
 def get_policy_version(
-    session: SessionDep, _: Reader, redact: RedactorDep, version_number: Number
+    session: SessionDep, _: ComplianceRead, redact: RedactorDep, version_number: Number
 ) -> PolicyVersionPublic:
     """The version's full text and its sentences in order, each with its clause id and heading (`summary`
     redacted as in the list)."""
@@ -129,7 +128,7 @@ def get_policy_version(
 )
 def diff_policy_versions(
     session: SessionDep,
-    _: Reader,
+    _: ComplianceRead,
     version_number: Number,
     against: Annotated[
         int | None,

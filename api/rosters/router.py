@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import RostersRead, RostersResolve, RostersWrite
 from api.auth.reach import ReachDep, Record
-from api.auth.roles import Permission
 from api.common import YYYY_MM_DD, Page, PageDep, WriteReceipt
 from api.deps import SessionDep
 from api.errors import (
@@ -51,8 +50,6 @@ RosterIfMatch = Annotated[
         "`GET /api/v1/groups/{group_id}/rosters/{roster_id}` just before, as it moves on with every answer",
     ),
 ]
-Reader = Annotated[Principal, Depends(require(Permission.ROSTER_READ))]
-Writer = Annotated[Principal, Depends(require(Permission.ROSTER_WRITE))]
 NOT_ADMIN: Responses = {
     403: problem(
         "The caller's role may not use this route (`forbidden`), they do not admin this group "
@@ -134,7 +131,7 @@ Upload = Annotated[parse.Parsed, Depends(_entries)]
 )
 def upload_roster(
     session: SessionDep,
-    _: Writer,
+    _: RostersWrite,
     reach: ReachDep,
     group: WritableGroup,
     _allowance: UploadAllowance,
@@ -187,7 +184,7 @@ ReadableGroup = Annotated[Group, Depends(readable_group)]
     summary="List a group's rosters",
 )
 def list_rosters(
-    session: SessionDep, _: Reader, reach: ReachDep, group: ReadableGroup, paging: PageDep
+    session: SessionDep, _: RostersRead, reach: ReachDep, group: ReadableGroup, paging: PageDep
 ) -> Page[RosterPublic]:
     """The group's rosters, newest first, each with its counts (entries and discrepancies: see `GET` one
     roster). 404 for a group out of reach."""
@@ -220,7 +217,7 @@ RosterById = Annotated[GroupRoster, Depends(roster_or_404)]
     summary="Get a roster and its reconciliation",
 )
 def get_roster(
-    session: SessionDep, _: Reader, reach: ReachDep, roster: RosterById, response: Response
+    session: SessionDep, _: RostersRead, reach: ReachDep, roster: RosterById, response: Response
 ) -> RosterPublic:
     """One roster: its counts, each entry with its match (a young person out of the caller's reach shown
     with no id), and the discrepancies with what to do, judged against today's records. Trustees get the
@@ -229,9 +226,6 @@ def get_roster(
     identities) is what to send in If-Match when applying it."""
     response.headers["ETag"] = etags.etag(session, roster)
     return reading.view(session=session, reach=reach, roster=roster)
-
-
-Resolver = Annotated[Principal, Depends(require(Permission.ROSTER_RESOLVE))]
 
 
 def managed_roster(
@@ -251,7 +245,7 @@ ManagedRoster = Annotated[GroupRoster, Depends(managed_roster)]
 )
 def resolve_entry(
     session: SessionDep,
-    _: Resolver,
+    _: RostersResolve,
     reach: ReachDep,
     group: WritableGroup,
     roster: ManagedRoster,
@@ -295,7 +289,7 @@ def resolve_entry(
 )
 def apply_roster(
     session: SessionDep,
-    _: Resolver,
+    _: RostersResolve,
     reach: ReachDep,
     group: WritableGroup,
     roster: ManagedRoster,

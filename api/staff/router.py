@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import StaffRead, StaffWrite
 from api.auth.reach import Record
-from api.auth.roles import Permission
 from api.common import QueryFlag, WriteOutcome
-from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, conflict
 from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
+from api.lookups import by_id
 from api.problems import ProblemCode
 from api.records import Records, Write
 from api.staff import service
@@ -27,18 +25,10 @@ from api.staff.models import (
 
 router = APIRouter()
 
-Reader = Annotated[Principal, Depends(require(Permission.STAFF_READ))]
-Writer = Annotated[Principal, Depends(require(Permission.STAFF_WRITE))]
-
-
-def staff_or_404(staff_id: uuid.UUID, session: SessionDep) -> Staff:
-    return service.get(session=session, staff_id=staff_id)
-
-
-StaffById = Annotated[Staff, Depends(staff_or_404)]
+StaffById = Annotated[Staff, Depends(by_id(service.get, "staff_id"))]
 # A caller who may write staff records but not read them (a `sync:write` key) gets a receipt, not the record.
 records = Records(
-    router, by_id=StaffById, public=StaffPublic, reader=Reader, writer=Writer, receipts=Record.staff
+    router, by_id=StaffById, public=StaffPublic, reader=StaffRead, writer=StaffWrite, receipts=Record.staff
 )
 
 LAST_COORDINATOR = conflict(ProblemCode.last_coordinator)

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlmodel import Session
 
-from api.auth.principal import Principal, require
+from api.auth.permissions import SyncWrite
 from api.auth.reach import Reach, ReachDep, Record
-from api.auth.roles import Permission
 from api.common import WriteOutcome
 from api.consents import crm as consents_crm
 from api.consents import service as consents_service
@@ -33,7 +32,6 @@ from api.sync.models import (
 
 router = APIRouter()
 
-Syncer = Annotated[Principal, Depends(require(Permission.SYNC_WRITE))]
 WHOLE_RECORDS_ONLY: Responses = {
     403: problem(
         "`whole_records_only`: `mode: merge` from a caller who may write these records but not read them "
@@ -112,7 +110,7 @@ def _pushed(
 
 
 @router.post("/staff", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync staff in bulk")
-def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncRequest) -> SyncResponse:
+def sync_staff(session: SessionDep, _: SyncWrite, reach: ReachDep, body: StaffSyncRequest) -> SyncResponse:
     """Up to 1,000 staff records, matched on `external_id`. `mode: replace` (the default, as before `mode`
     existed): each is the whole record, as `PUT /staff/by-external-id/{id}` takes it, and a field left out
     becomes empty. `mode: merge`: each is a patch, as `PATCH /staff/by-external-id/{id}` takes it, and a
@@ -142,7 +140,7 @@ def sync_staff(session: SessionDep, _: Syncer, reach: ReachDep, body: StaffSyncR
     "/participants", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync participants in bulk"
 )
 def sync_participants(
-    session: SessionDep, _: Syncer, reach: ReachDep, body: ParticipantSyncRequest
+    session: SessionDep, _: SyncWrite, reach: ReachDep, body: ParticipantSyncRequest
 ) -> SyncResponse:
     """Up to 1,000 participant records, matched on `external_id`. `mode: replace` (the default, as before
     `mode` existed): each is the whole record, as `PUT /participants/by-external-id/{id}` takes it, and a
@@ -170,7 +168,9 @@ def sync_participants(
 
 
 @router.post("/consents", response_model=SyncResponse, responses=INTERRUPTED, summary="Sync consents in bulk")
-def sync_consents(session: SessionDep, _: Syncer, reach: ReachDep, body: ConsentSyncRequest) -> SyncResponse:
+def sync_consents(
+    session: SessionDep, _: SyncWrite, reach: ReachDep, body: ConsentSyncRequest
+) -> SyncResponse:
     """Up to 1,000 consent records, matched on `external_id`, each as `PUT /consents/by-external-id/{id}`
     takes it: a new consent is created, an identical one unchanged, one that adds a `withdrawn_on` is
     withdrawn (updated); any other change is rejected with the code `consent_is_append_only` (push it under

@@ -5,11 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Response, status
 
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission
+from api.auth.permissions import WebhooksAdmin
 from api.common import Page, PageParams
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION
+from api.lookups import by_id
 from api.preconditions import IfMatch, set_etag
 from api.records import Records, Write
 from api.sub_records import SubRecords
@@ -27,15 +27,8 @@ from api.webhooks.models import (
 
 router = APIRouter()
 
-Admin = Annotated[Principal, Depends(require(Permission.WEBHOOK_ADMIN))]
-
-
-def webhook_or_404(webhook_id: uuid.UUID, session: SessionDep) -> WebhookEndpoint:
-    return service.get(session=session, webhook_id=webhook_id)
-
-
-WebhookById = Annotated[WebhookEndpoint, Depends(webhook_or_404)]
-records = Records(router, by_id=WebhookById, public=WebhookPublic, reader=Admin, writer=Admin)
+WebhookById = Annotated[WebhookEndpoint, Depends(by_id(service.get, "webhook_id"))]
+records = Records(router, by_id=WebhookById, public=WebhookPublic, reader=WebhooksAdmin, writer=WebhooksAdmin)
 filed = SubRecords(records)
 
 
@@ -54,7 +47,7 @@ records.list(
     summary="Register a webhook",
 )
 def create_webhook(
-    session: SessionDep, caller: Admin, data: WebhookCreate, response: Response
+    session: SessionDep, caller: WebhooksAdmin, data: WebhookCreate, response: Response
 ) -> WebhookEndpoint:
     """Register an endpoint for some events. The answer holds the signing secret, shown this once only.
 
@@ -137,7 +130,7 @@ def enable_webhook(write: Write, webhook: WebhookEndpoint) -> WebhookEndpoint:
 )
 def rotate_webhook_secret(
     session: SessionDep,
-    caller: Admin,
+    caller: WebhooksAdmin,
     webhook: WebhookById,
     expected_version: IfMatch,
     response: Response,
@@ -168,7 +161,9 @@ def rotate_webhook_secret(
     responses={**NOT_FOUND, **CONFLICT},
     summary="Send a test event to a webhook",
 )
-def send_webhook_test(session: SessionDep, caller: Admin, webhook: WebhookById) -> WebhookDeliveryPublic:
+def send_webhook_test(
+    session: SessionDep, caller: WebhooksAdmin, webhook: WebhookById
+) -> WebhookDeliveryPublic:
     """Queue a `webhook.test` event for this endpoint, whatever events it subscribed to, signed and retried
     like any delivery. Its `data` is `{"webhook_id": ...}` only. The answer is the queued delivery; follow
     it in the delivery log. A disabled endpoint is a 409."""
@@ -184,7 +179,7 @@ def send_webhook_test(session: SessionDep, caller: Admin, webhook: WebhookById) 
     summary="Redeliver one delivery",
 )
 def redeliver_webhook_delivery(
-    session: SessionDep, caller: Admin, webhook: WebhookById, delivery_id: uuid.UUID
+    session: SessionDep, caller: WebhooksAdmin, webhook: WebhookById, delivery_id: uuid.UUID
 ) -> WebhookDeliveryPublic:
     """Send a past delivery again: the same `webhook-id` and body (receivers deduplicate on the id), signed
     afresh at sending, with a new attempt in its log and the whole retry schedule again from now. A pending
