@@ -7,7 +7,8 @@ in process through ASGI (no network, no client library), N requests each after a
     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p python bench/request_cost.py N product|floor
                                                           instructions: run with N and with 0, subtract
 
-The database is a fresh SQLite file with one member of staff and their coordinator account.
+The database is a fresh SQLite file (or the PostgreSQL database REQUEST_COST_DATABASE_URL names) with one
+member of staff and their coordinator account.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, os.environ.get("BENCH_TREE", str(ROOT)))
 # REQUEST_COST_DB: a file kept between runs (seeded by the first), so a run under valgrind does not migrate.
+# REQUEST_COST_DATABASE_URL: a PostgreSQL database instead (it must exist; the first run migrates, seeds it).
 DB = Path(os.environ.get("REQUEST_COST_DB") or Path(tempfile.mkdtemp(prefix="request-cost-")) / "cost.db")
-URL = f"sqlite:///{DB}"
+URL = os.environ.get("REQUEST_COST_DATABASE_URL") or f"sqlite:///{DB}"
 os.environ.update(DATABASE_URL=URL, SECRET_KEY="bench-secret-" + "x" * 40, ENVIRONMENT="development")
 os.environ["LOG_LEVEL"] = "WARNING"
 
@@ -46,9 +48,10 @@ counts: Counter[str] = Counter()
 
 def seed() -> str:
     engine = sa.create_engine(URL)
-    if DB.exists() and DB.stat().st_size:
+    if not URL.startswith("sqlite") or (DB.exists() and DB.stat().st_size):
         with engine.connect() as c:
-            found = c.execute(sa.text("SELECT id, token_epoch FROM user_account")).first()
+            seeded = sa.inspect(c).has_table("user_account")
+            found = c.execute(sa.text("SELECT id FROM user_account")).first() if seeded else None
         engine.dispose()
         if found is not None:
             user_id = uuid.UUID(str(found[0]))
