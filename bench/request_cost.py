@@ -6,6 +6,8 @@ in process through ASGI (no network, no client library), N requests each after a
     python bench/request_cost.py [N]                      the counts per request
     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p python bench/request_cost.py N product|floor
                                                           instructions: run with N and with 0, subtract
+    REQUEST_COST_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no \
+        python bench/request_cost.py N product|floor      instructions of the N requests alone ("Collected")
 
 The database is a fresh SQLite file (or the PostgreSQL database REQUEST_COST_DATABASE_URL names) with one
 member of staff and their coordinator account.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -168,6 +171,17 @@ async def drive(app: Any, path: str, token: str, n: int) -> None:
             raise SystemExit(f"{path} answered {status}")
 
 
+async def measured(app: Any, path: str, token: str, n: int) -> None:
+    """Warm up, then serve `n` requests with callgrind's instrumentation on for them alone (the process must
+    run under `valgrind --tool=callgrind --instr-atstart=no`): its total is the requests' own, no start-up
+    and no subtraction of two runs."""
+    await drive(app, path, token, 50)
+    toggle = ["callgrind_control", "-i"]
+    subprocess.run([*toggle, "on", str(os.getpid())], check=True, capture_output=True)
+    await drive(app, path, token, n)
+    subprocess.run([*toggle, "off", str(os.getpid())], check=True, capture_output=True)
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     only = sys.argv[2] if len(sys.argv) > 2 else None
@@ -181,6 +195,9 @@ def main() -> None:
     apps = {"product": (create_app(), "/api/v1/auth/me"), "floor": (floor_app.app, "/floor/me")}
     if only:
         app, path = apps[only]
+        if os.environ.get("REQUEST_COST_CALLGRIND"):
+            asyncio.run(measured(app, path, token, n))
+            return
         asyncio.run(drive(app, path, token, 20 + n))  # the same warm-up whatever N: subtract two runs
         return
     instrument()
