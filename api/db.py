@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from fastapi import Depends
 from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -149,7 +151,6 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
         else:
             kwargs["pool_timeout"] = s.database_pool_timeout_seconds
     else:
-        kwargs["pool_pre_ping"] = True
         kwargs["pool_timeout"] = s.database_pool_timeout_seconds
         connect_args: dict[str, Any] = {
             # libpq counts whole seconds and treats anything under 2 as 2.
@@ -166,6 +167,8 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
     # A database error's text leaves out the statement's parameters (a child's name, an email): it is what
     # an unexpected error's traceback prints into the log.
     engine = create_engine(url, hide_parameters=True, **kwargs)
+    if not url.startswith("sqlite"):
+        ping_when_idle(engine)
     if url.startswith("sqlite"):
         # SQLite has no statement timeout of its own; what makes a statement wait is another writer's lock.
         busy_ms = int(s.database_statement_timeout_seconds * 1000)
@@ -186,6 +189,40 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if may_write.get() else "BEGIN")
 
     return engine
+
+
+# A pooled connection is pinged before use only if it has lain idle this long (seconds). A server restart,
+# a failover or an idle timeout in between (the server's, a proxy's, a firewall's) kills idle connections;
+# one used a moment ago is alive, and pinging it on every checkout (`pool_pre_ping`) cost every request a
+# round trip of its own (bench/README.md, "Signed-in request, session 5").
+IDLE_BEFORE_PING = 5.0
+_RETURNED_AT = "returned_at"
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Ping a connection on checkout when it has lain in the pool over IDLE_BEFORE_PING seconds (not one
+    just opened), as `pool_pre_ping` does on every checkout: a dead one is discarded and the pool hands out
+    another (SQLAlchemy retries a checkout that raises DisconnectionError). A connection that dies while
+    in use fails its request with the usual 503 (api/errors.py `DATABASE_ERRORS`), and SQLAlchemy then
+    invalidates every connection of the pool older than the failure, so a restart costs at most that one
+    request per process."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        # `info` goes with the driver's connection: one just opened has no stamp and needs no ping.
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise DisconnectionError() from exc
+            raise
 
 
 @lru_cache

@@ -27,7 +27,6 @@ from api.problem_types import router as problem_types_router
 from api.problems import declare_problem_codes
 from api.request_context import Observer, RequestContext
 from api.router import api_router, describe_parameters, order_examples
-from api.security_headers import SecurityHeaders
 from api.standard_headers import StandardHeaders, declare_standard_headers
 
 DESCRIPTION = """
@@ -159,8 +158,8 @@ def create_app() -> FastAPI:
 
         app.include_router(metrics.router)
         observers = (metrics.observe,)
-    wrap_outermost(app, SecurityHeaders)
-    # Outside everything else: the request id is on every answer and in every log line of the request.
+    # Outside everything else: the request id and the security headers are on every answer, and the id in
+    # every log line of the request.
     wrap_outermost(app, lambda inner: RequestContext(inner, observers))
     return app
 

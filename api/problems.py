@@ -317,15 +317,16 @@ def declare_problem_codes(schema: dict[str, Any], *, idempotent_prefix: str) -> 
 
 # The problem's `instance` (RFC 9457 section 3.1.5): the path of the request being answered, set for each
 # request by the outermost middleware (`DatabaseErrors`), so every problem document carries it, whichever
-# layer answers. The path only: a query string may hold what a person typed (a name searched for).
+# layer answers. The path only: a query string may hold what a person typed (a name searched for). Kept as
+# sent and percent-encoded only when a problem is answered: most requests never need it.
 request_instance: ContextVar[str | None] = ContextVar("request_instance", default=None)
 # Characters a path keeps unescaped (RFC 3986 pchar and "/"): everything else is percent-encoded.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def instance_of(scope: Scope) -> str:
-    """The request's path, percent-encoded, as the problem's `instance`."""
-    return quote(scope.get("root_path", "") + scope.get("path", ""), safe=_PATH_SAFE)
+    """The request's path as sent (`request_instance`); `problem_response` percent-encodes it."""
+    return str(scope.get("root_path", "") + scope.get("path", ""))
 
 
 class FieldError(BaseModel):
@@ -381,7 +382,7 @@ def problem_response(
         title=title or code.summary,
         status=status,
         detail=detail,
-        instance=request_instance.get() or uuid.uuid4().urn,
+        instance=quote(path, safe=_PATH_SAFE) if (path := request_instance.get()) else uuid.uuid4().urn,
         code=code,
         errors=errors,
     )

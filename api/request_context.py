@@ -14,6 +14,7 @@ handlers) and does little: one scan of the request headers, one header added, on
   (`/api/v1/participants/{participant_id}`, never the path as sent, which may hold a name), status, duration
   in milliseconds, request id, and the caller's kind and role (never their name or email). A path no route
   matches is logged as `unmatched`.
+- **Security headers** (api/security_headers.py) on every answer, a header the route set itself kept.
 - **Headers from inside**: `add_rate_limit` (api/ratelimit.py, api/auth/throttle.py) records a rate-limit
   policy's state; the answer carries it as the IETF httpapi draft's `RateLimit` and `RateLimit-Policy`
   fields (draft-ietf-httpapi-ratelimit-headers-09: `RateLimit-Policy: "api-key";q=600;w=60`,
@@ -34,6 +35,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import HttpMiddleware
+from api.security_headers import HEADERS as SECURITY_HEADERS
 
 HEADER = b"x-request-id"
 # Only ids that cannot hold words: a UUID (RFC 9562 text form, any case) or a W3C trace-context trace id
@@ -135,7 +137,9 @@ def _caller(scope: Scope) -> tuple[str, str]:
 
 
 class RequestContext(HttpMiddleware):
-    """The outermost middleware: request id, access line, RateLimit fields, and the observers."""
+    """The outermost middleware: request id, security headers (api/security_headers.py), access line,
+    RateLimit fields, and the observers. One layer for all of them, since every layer costs each request an
+    extra pass over every message it sends."""
 
     def __init__(self, app: ASGIApp, observers: tuple[Observer, ...] = ()) -> None:
         super().__init__(app)
@@ -156,9 +160,10 @@ class RequestContext(HttpMiddleware):
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != HEADER]
+                present = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in present)
                 headers.append(id_header)
                 if context.rate_limits:
-                    present = {k.lower() for k, _ in headers}
                     extra = rate_limit_headers(list(context.rate_limits.values()))
                     headers.extend((k, v) for k, v in extra if k not in present)
                 message = {**message, "headers": headers}

@@ -6,14 +6,18 @@ in process through ASGI (no network, no client library), N requests each after a
     python bench/request_cost.py [N]                      the counts per request
     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p python bench/request_cost.py N product|floor
                                                           instructions: run with N and with 0, subtract
+    REQUEST_COST_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no \
+        python bench/request_cost.py N product|floor      instructions of the N requests alone ("Collected")
 
-The database is a fresh SQLite file with one member of staff and their coordinator account.
+The database is a fresh SQLite file (or the PostgreSQL database REQUEST_COST_DATABASE_URL names) with one
+member of staff and their coordinator account.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -27,8 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, os.environ.get("BENCH_TREE", str(ROOT)))
 # REQUEST_COST_DB: a file kept between runs (seeded by the first), so a run under valgrind does not migrate.
+# REQUEST_COST_DATABASE_URL: a PostgreSQL database instead (it must exist; the first run migrates, seeds it).
 DB = Path(os.environ.get("REQUEST_COST_DB") or Path(tempfile.mkdtemp(prefix="request-cost-")) / "cost.db")
-URL = f"sqlite:///{DB}"
+URL = os.environ.get("REQUEST_COST_DATABASE_URL") or f"sqlite:///{DB}"
 os.environ.update(DATABASE_URL=URL, SECRET_KEY="bench-secret-" + "x" * 40, ENVIRONMENT="development")
 os.environ["LOG_LEVEL"] = "WARNING"
 
@@ -46,9 +51,10 @@ counts: Counter[str] = Counter()
 
 def seed() -> str:
     engine = sa.create_engine(URL)
-    if DB.exists() and DB.stat().st_size:
+    if not URL.startswith("sqlite") or (DB.exists() and DB.stat().st_size):
         with engine.connect() as c:
-            found = c.execute(sa.text("SELECT id, token_epoch FROM user_account")).first()
+            seeded = sa.inspect(c).has_table("user_account")
+            found = c.execute(sa.text("SELECT id FROM user_account")).first() if seeded else None
         engine.dispose()
         if found is not None:
             user_id = uuid.UUID(str(found[0]))
@@ -165,6 +171,17 @@ async def drive(app: Any, path: str, token: str, n: int) -> None:
             raise SystemExit(f"{path} answered {status}")
 
 
+async def measured(app: Any, path: str, token: str, n: int) -> None:
+    """Warm up, then serve `n` requests with callgrind's instrumentation on for them alone (the process must
+    run under `valgrind --tool=callgrind --instr-atstart=no`): its total is the requests' own, no start-up
+    and no subtraction of two runs."""
+    await drive(app, path, token, 50)
+    toggle = ["callgrind_control", "-i"]
+    subprocess.run([*toggle, "on", str(os.getpid())], check=True, capture_output=True)
+    await drive(app, path, token, n)
+    subprocess.run([*toggle, "off", str(os.getpid())], check=True, capture_output=True)
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     only = sys.argv[2] if len(sys.argv) > 2 else None
@@ -178,6 +195,9 @@ def main() -> None:
     apps = {"product": (create_app(), "/api/v1/auth/me"), "floor": (floor_app.app, "/floor/me")}
     if only:
         app, path = apps[only]
+        if os.environ.get("REQUEST_COST_CALLGRIND"):
+            asyncio.run(measured(app, path, token, n))
+            return
         asyncio.run(drive(app, path, token, 20 + n))  # the same warm-up whatever N: subtract two runs
         return
     instrument()

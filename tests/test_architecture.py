@@ -49,6 +49,7 @@ KERNEL = frozenset(
         "phones",
         "external_ids",
         "request_context",
+        "security_headers",
         "asgi",
     }
 )
