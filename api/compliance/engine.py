@@ -10,7 +10,16 @@ from typing import Any
 
 from api.common import in_force
 from api.compliance.models import Status
-from api.compliance.rules.base import Evidence, Outcome, Result, Rule, S, Severity, StaffRule
+from api.compliance.rules.base import (
+    Evidence,
+    Outcome,
+    Result,
+    Rule,
+    S,
+    Severity,
+    StaffRule,
+    outcomes_only,
+)
 from api.compliance.snapshot import PolicyFacts, StaffSnapshot
 from api.compliance.vocabulary import Precision as Precision
 from api.policy.clauses import Clause
@@ -191,22 +200,23 @@ def verdicts(
     rules: Sequence[Rule[S]], snapshot: S, waivers: Mapping[str, WaiverFacts] | None = None
 ) -> Verdicts:
     """`evaluate`'s status and counts with the rules it fails, warns on and waives (`Verdicts`), without
-    building a finding per rule."""
+    building a finding per rule, nor the members' evidence the rules name (`rules.base.outcomes_only`)."""
     counts = {o.value: 0 for o in Outcome} | {"waived": 0}
     failing: list[str] = []
     warning: list[str] = []
     waived: list[str] = []
-    for rule, result, waiver in _results(rules, snapshot, waivers):
-        outcome = result.outcome
-        counts[outcome.value] += 1
-        if waiver is not None:
-            counts["waived"] += 1
-            if outcome is not Outcome.pass_:
-                waived.append(rule.id)
-        elif outcome is Outcome.fail:
-            failing.append(rule.id)
-        elif outcome is Outcome.warn:
-            warning.append(rule.id)
+    with outcomes_only():
+        for rule, result, waiver in _results(rules, snapshot, waivers):
+            outcome = result.outcome
+            counts[outcome.value] += 1
+            if waiver is not None:
+                counts["waived"] += 1
+                if outcome is not Outcome.pass_:
+                    waived.append(rule.id)
+            elif outcome is Outcome.fail:
+                failing.append(rule.id)
+            elif outcome is Outcome.warn:
+                warning.append(rule.id)
     status = Status.non_compliant if failing else Status.at_risk if warning else Status.compliant
     return Verdicts(status, counts, failing, warning, waived)
 

@@ -1,6 +1,7 @@
 """The evaluation's shortcuts agree with the full decisions they stand in for: `allows` and
 `held_in_force` with `decide` and `is_in_force` on every combination of a consent's dates, giver, kind and
-purposes; `verdicts` with `evaluate`; a participant's evidence id with `ParticipantFacts.id`."""
+purposes; `verdicts` with `evaluate`, and each rule's outcome and message without members' evidence
+(`outcomes_only`) with its full result; a participant's evidence id with `ParticipantFacts.id`."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from datetime import date
 from api.compliance.engine import Verdicts, WaiverFacts, evaluate, verdicts
 from api.compliance.models import Status
 from api.compliance.rules import GROUP_RULES
-from api.compliance.rules.base import Outcome, participant_ref, uuid_of_hex
-from api.compliance.snapshot import GroupSnapshot, PolicyFacts
+from api.compliance.rules.base import Outcome, outcomes_only, participant_ref, uuid_of_hex
+from api.compliance.snapshot import GroupSnapshot, PolicyFacts, RiskAssessmentFacts, RosterFacts
 from api.consents.logic import ConsentFact, allows, decide, held_in_force, is_in_force
 from tests.compliance import builders as b
 from tests.compliance.builders import AS_OF, days
@@ -104,3 +105,73 @@ def test_a_participant_is_named_by_the_same_uuid_whatever_form_the_driver_gave()
     assert made == as_text.id
     assert uuid_of_hex(pid.hex) == pid
     assert participant_ref(b.participant(raw_id=pid)).id == pid
+
+
+def _varied() -> list[GroupSnapshot]:
+    """Snapshots on which every group rule fails or warns at least once, naming one member or several,
+    besides passing and not applying: each member below breaks one or more rules."""
+    unsigned = b.staff(full_name="Una Unsigned", code_of_conduct_signed_on=None)
+    untrained = b.staff(full_name="Ted Untrained", esafety_training_completed_on=None)
+    stale = b.staff(full_name="Stan Stale", esafety_training_completed_on=AS_OF - days(2000))
+    private_mail = b.staff(full_name="Pat Private", email="pat@example.com", declaration=None)
+    gone = b.staff(full_name="Gina Gone", left_on=AS_OF - days(10))
+    no_consents = b.participant(full_name="Nina None", consents=())
+    no_code = b.participant(
+        full_name="Carl Code", consents=(b.consent("esafety_agreement"), b.consent("image_use"))
+    )
+    refused_images = b.participant(
+        full_name="Ivy Images",
+        consents=(b.consent("esafety_agreement"), b.consent("image_use", purposes=frozenset({"website"}))),
+    )
+    too_old = b.participant(full_name="Olga Old", date_of_birth=date(1990, 1, 1))
+    former = b.participant(full_name="Fred Former", left_on=AS_OF - days(5))
+    young_admin = b.participant(full_name="Yan Admin")
+    broken = (
+        b.member(unsigned, "admin"),
+        b.member(untrained, "admin"),
+        b.member(stale, "admin"),
+        b.member(private_mail),
+        b.member(gone, "admin"),
+        *(b.member(p) for p in (no_consents, no_code, refused_images, too_old, former)),
+        b.member(young_admin, "admin"),
+    )
+    clean = b.group_snapshot()
+    return [
+        clean,
+        b.group_snapshot(members=()),
+        b.with_group(b.group_snapshot(), shares_images=False, min_age=None, max_age=None),
+        b.group_snapshot(members=(b.member(untrained, "admin"), b.member(no_code))),
+        b.group_snapshot(
+            members=broken,
+            reviews=(),
+            risk_assessments=(RiskAssessmentFacts(uuid.uuid4(), AS_OF, untrained, False, False),),
+            incidents=(b.incident(),),
+            rosters=(RosterFacts(uuid.uuid4(), AS_OF - days(40), open_unknown=2, open_probable=1),),
+        ),
+        b.with_group(
+            b.group_snapshot(members=broken, risk_assessments=()),
+            visibility="public",
+            join_approval="anyone",
+            messages_seen_by_all=None,
+        ),
+        b.with_group(b.group_snapshot(members=broken), platform="email_list"),
+        b.with_group(clean, started_on=AS_OF, messages_seen_by_all=False),
+    ]
+
+
+def test_each_rule_decides_the_same_without_its_members_evidence() -> None:
+    snapshots = _varied()
+    flagged: set[str] = set()
+    for snapshot in snapshots:
+        for rule in GROUP_RULES:
+            full = rule.check(snapshot)
+            with outcomes_only():
+                quick = rule.check(snapshot)
+            assert (quick.outcome, quick.message) == (full.outcome, full.message), rule.id
+            assert len(quick.evidence) == len(full.evidence), rule.id
+            if full.outcome in (Outcome.fail, Outcome.warn):
+                flagged.add(rule.id)
+        _same(verdicts(GROUP_RULES, snapshot), snapshot)
+    assert flagged == {r.id for r in GROUP_RULES}
+    # Outside it (and after it, whatever a rule raised), members are named in full again.
+    assert participant_ref(b.participant(full_name="Nina None")).label == "Nina None"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from typing import Generic, Required, TypedDict, TypeVar, Unpack
@@ -172,7 +174,31 @@ def group_setting(s: GroupSnapshot, detail: str, ok: bool, problem: str, fine: s
     return passed(fine, ref) if ok else failed(problem, ref)
 
 
+# True while the engine asks the rules for their outcomes alone (`outcomes_only`).
+_outcomes_only: ContextVar[bool] = ContextVar("outcomes_only", default=False)
+# What a member's evidence is while outcomes alone are asked for: one shared record per kind. A rule still
+# gets one per member it names, so its outcome and message (tallied from how many) are what they would be.
+_UNSHOWN_STAFF = Evidence("staff", None, "")
+_UNSHOWN_PARTICIPANT = Evidence("participant", None, "")
+
+
+@contextmanager
+def outcomes_only() -> Iterator[None]:
+    """Within it (in this thread or task only), `staff_ref`, `participant_ref` and `refused_consent` hand
+    back a shared placeholder instead of each member's evidence, and `refused_consent` skips the decision
+    that words its detail: for `engine.verdicts`, which keeps a rule's outcome and throws its evidence
+    away. The outcome and message are the same either way; every other evidence a rule builds is as
+    always (a group, a roster: one per group)."""
+    token = _outcomes_only.set(True)
+    try:
+        yield
+    finally:
+        _outcomes_only.reset(token)
+
+
 def staff_ref(staff: StaffFacts, detail: str | None = None) -> Evidence:
+    if _outcomes_only.get():
+        return _UNSHOWN_STAFF
     return Evidence("staff", staff.id, staff.full_name, detail)
 
 
@@ -192,6 +218,8 @@ def uuid_of_hex(raw: str) -> uuid.UUID:
 
 
 def participant_ref(participant: ParticipantFacts, detail: str | None = None) -> Evidence:
+    if _outcomes_only.get():
+        return _UNSHOWN_PARTICIPANT
     raw = participant.raw_id
     pid = raw if isinstance(raw, uuid.UUID) else uuid_of_hex(raw)
     return Evidence("participant", pid, participant.full_name, detail)
@@ -203,6 +231,12 @@ def refused_consent(
     """Evidence for each participant whose consents refuse `kind` (for `purpose`) on the snapshot's date,
     decided by the same pure logic as the consent checks, so the two always agree."""
     age, on = s.thresholds.self_consent_min_age, s.as_of
+    if _outcomes_only.get():
+        return [
+            _UNSHOWN_PARTICIPANT
+            for p in participants
+            if not allows(p.consents, kind, purpose, on, p.date_of_birth, age)
+        ]
     refused = []
     for p in participants:
         # `allows` for everyone; the full decision (its sentence) only for the few it refuses.
