@@ -355,3 +355,12 @@ def _roster_entries() -> Select[Any]:
 
 
 _ONE_GROUP_QUERIES = replace(_queries(lambda column: column == _GROUP_ID), roster_entries=_roster_entries())
+
+
+# Every group active on `as_of`, by name: the organisation report of a caller who reaches every group, its
+# commonest form. Built once, so that `fetch` writes its SQL once (`reuse`), as for one group's loads.
+_ACTIVE = sa.and_(
+    GROUP.c.started_on <= _AS_OF, sa.or_(GROUP.c.archived_on.is_(None), GROUP.c.archived_on > _AS_OF)
+)
+_EVERY_ACTIVE = sa.select(*_GROUP_COLUMNS).where(_ACTIVE).order_by(GROUP.c.name, GROUP.c.id)
+_EVERY_ACTIVE_QUERIES = _queries(lambda column: column.in_(sa.select(GROUP.c.id).where(_ACTIVE)))

@@ -286,12 +286,15 @@ class GroupSnapshot:
 
     def __post_init__(self) -> None:
         staff, participants = [], []
+        as_of = self.as_of
+        # `in_force` written out and the member unpacked: this runs once per member of every group evaluated.
         for m in self.members:
-            if in_force(m.started_on, m.ended_on, self.as_of):
-                if m.staff is not None:
-                    staff.append((m, m.staff))
-                if m.participant is not None:
-                    participants.append((m, m.participant))
+            _, started_on, ended_on, person, participant = m
+            if started_on <= as_of and (ended_on is None or as_of < ended_on):
+                if person is not None:
+                    staff.append((m, person))
+                if participant is not None:
+                    participants.append((m, participant))
         object.__setattr__(self, "_staff", tuple(staff))
         object.__setattr__(self, "_participants", tuple(participants))
 
