@@ -140,10 +140,19 @@ class StaffFacts:
         return self.left_on is not None and self.left_on <= on
 
 
+def uuid_of(raw: uuid.UUID | str) -> uuid.UUID:
+    """An id as the compliance loads read it (api/compliance/fetch.py), as a UUID: SQLite's 32 hex digits,
+    PostgreSQL's hyphenated text, or a UUID already (a hand-built snapshot, a load through SQLAlchemy)."""
+    if isinstance(raw, uuid.UUID):
+        return raw
+    # 32 hex digits through `int=`: cheaper than `hex=`, which strips and checks the text first.
+    return uuid.UUID(int=int(raw, 16)) if len(raw) == 32 else uuid.UUID(raw)
+
+
 class ParticipantFacts(NamedTuple):
-    # The id as the database returned it: a UUID (PostgreSQL) or its 32 hex digits (SQLite). Only a finding
-    # that names the participant needs it as a UUID (`id`); making one for every member of a large group
-    # was a noticeable part of its evaluation (bench/README.md).
+    # The id as the database driver returned it (see `uuid_of`). Only a finding that names the participant
+    # needs it as a UUID (`id`); making one for every member of a large group was a noticeable part of its
+    # evaluation (bench/README.md).
     raw_id: uuid.UUID | str
     full_name: str
     date_of_birth: date
@@ -153,10 +162,7 @@ class ParticipantFacts(NamedTuple):
 
     @property
     def id(self) -> uuid.UUID:
-        raw = self.raw_id
-        # SQLite's 32 hex digits through `int=`: cheaper than `hex=`, which strips and checks the text first
-        # (the same UUID, as `queries._uuid` makes it).
-        return raw if isinstance(raw, uuid.UUID) else uuid.UUID(int=int(raw, 16))
+        return uuid_of(self.raw_id)
 
     def departed_by(self, on: date) -> bool:
         return self.left_on is not None and self.left_on <= on
