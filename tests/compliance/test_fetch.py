@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from sqlmodel import Session, SQLModel
 
 from api.compliance import fetch
+from api.compliance.snapshot import uuid_of
 from tests.kit.groups import make_group
 from tests.kit.incidents import make_incident
 from tests.kit.staff import make_staff
@@ -100,3 +101,17 @@ def test_a_timestamp_is_read_as_the_organisations_day_whatever_the_sessions_time
     statement = sa.select(INCIDENT.c.created_at).where(INCIDENT.c.id == sa.bindparam("id", type_=sa.Uuid()))
     [[row]] = fetch.fetch_all(conn, (statement,), {"id": incident.id})
     assert fetch.reader(conn).org_day(row[0]) == day
+
+
+def test_ids_come_back_as_text_and_read_as_the_same_uuid(session: Session) -> None:
+    """Ids are left as the driver's text (never a UUID per row); the reader and `uuid_of`, which findings use,
+    make the same UUID of either driver's form, and the session's own reads still get UUIDs."""
+    group = make_group(session)
+    session.flush()
+    conn = session.connection()
+    statement = sa.select(GROUP.c.id).where(GROUP.c.id == sa.bindparam("id", type_=sa.Uuid()))
+    [[(raw,)]] = fetch.fetch_all(conn, (statement,), {"id": group.id})
+    assert isinstance(raw, str)
+    assert fetch.reader(conn).uuid(raw) == uuid_of(raw) == group.id
+    assert uuid_of(group.id.hex) == uuid_of(str(group.id)) == uuid_of(group.id) == group.id
+    assert conn.execute(statement, {"id": group.id}).scalar_one() == group.id
