@@ -169,9 +169,9 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         CONSENT.c.participant_id,
         CONSENT.c.id,
         CONSENT.c.kind,
-        # As text: few distinct values, parsed once each (see `_purposes`); the JSON type's own decoding
-        # dominated the report's time.
-        sa.cast(CONSENT.c.purposes, sa.Text),
+        # Read as text on both databases (see `fetch`): few distinct values, parsed once each (see
+        # `loading._Purposes`); the JSON type's own decoding dominated the report's time.
+        CONSENT.c.purposes,
         CONSENT.c.given_by,
         CONSENT.c.given_on,
         CONSENT.c.expires_on,
