@@ -6,7 +6,7 @@ that work, which the HTTP bench cannot separate. Not a test: it prints figures (
 
 For each round it times, in one read transaction each:
 - the floor: the loading's own SQL, written by `fetch` exactly as the report sends it, run on the bare
-  driver cursor, every row fetched as a tuple and nothing built;
+  driver cursor, every row fetched as a tuple (psycopg: ids and JSON as text) and nothing built;
 - `loading._load` for every active group (the statements plus decoding the rows into facts);
 - `service.organisation_report` whole (loading, the 503 evaluations, the organisation's own findings).
 Medians over the rounds, with the rows loaded per millisecond.
@@ -34,7 +34,9 @@ URL = os.environ.get("ORG_LOAD_URL") or f"sqlite:///{DB}"
 os.environ.update(DATABASE_URL=URL, SECRET_KEY="bench-secret-" + "x" * 40, ENVIRONMENT="development")
 os.environ["LOG_LEVEL"] = "WARNING"
 
+import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from psycopg.types.string import TextLoader  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 import api.models  # noqa: E402, F401  (registers every table)
@@ -67,6 +69,14 @@ def _statements(reach: Reach) -> tuple[list[fetch.Statement], dict[str, Any]]:
     if q.declarations is not None:
         statements.append(q.declarations)
     return statements, {"as_of": as_of, "as_of_end": clock.start_of(as_of + timedelta(days=1))}
+
+
+def _cheapest(cursor: Any) -> None:
+    """psycopg: ids and JSON as text, its cheapest form (no UUID objects, no parsing), whatever the loads
+    being measured do; SQLite gives text already."""
+    if isinstance(cursor, psycopg.Cursor):
+        for type_name in ("uuid", "json", "jsonb"):
+            cursor.adapters.register_loader(type_name, TextLoader)
 
 
 def _timed(rounds: int, work: Callable[[], Any]) -> tuple[float, float, Any]:
@@ -107,6 +117,7 @@ def main() -> None:
         with app_engine.connect() as conn:
             driver = conn.connection.driver_connection
             cursor = driver.cursor()  # type: ignore[union-attr]
+            _cheapest(cursor)
             n = 0
             for p in plans:
                 cursor.execute(p.sql, p.arguments(params))
@@ -119,6 +130,7 @@ def main() -> None:
         with app_engine.connect() as conn:
             driver = conn.connection.driver_connection
             cursor = driver.cursor()  # type: ignore[union-attr]
+            _cheapest(cursor)
             for st in statements:
                 p = fetch._plan(st, conn.dialect, params)
                 start = time.perf_counter()
