@@ -276,9 +276,18 @@ def _load(
                 staff = staff_cache[r[5]] = _staff_facts(r, 5, declared.get(r[5], ()))
         else:
             held = consents.get(r[1])
+            # The id in SQLite's form on both databases (psycopg's text has hyphens), as the readers of
+            # `raw_id` expect; str.replace returns SQLite's text itself.
             participant = new(
                 ParticipantFacts,
-                (r[1], r[15], days[r[16]], days[r[17]], days[r[18]], tuple(held) if held else no_consents),
+                (
+                    r[1].replace("-", ""),
+                    r[15],
+                    days[r[16]],
+                    days[r[17]],
+                    days[r[18]],
+                    tuple(held) if held else no_consents,
+                ),
             )
         member = new(MemberFacts, (r[2], days[r[3]], days[r[4]], staff, participant))
         in_group = members.get(r[0])

@@ -150,9 +150,9 @@ def uuid_of(raw: uuid.UUID | str) -> uuid.UUID:
 
 
 class ParticipantFacts(NamedTuple):
-    # The id as the database driver returned it (see `uuid_of`). Only a finding that names the participant
-    # needs it as a UUID (`id`); making one for every member of a large group was a noticeable part of its
-    # evaluation (bench/README.md).
+    # The id as 32 hex digits, SQLite's form, on both databases (the loads strip psycopg's hyphens), or a
+    # UUID in a hand-built snapshot. Only a finding that names the participant needs it as a UUID (`id`);
+    # making one for every member of a large group was a noticeable part of its evaluation (bench/README.md).
     raw_id: uuid.UUID | str
     full_name: str
     date_of_birth: date
