@@ -6,10 +6,12 @@ a result object, a row object per row) was about a third of a 100-member group's
 on PostgreSQL every statement cost a round trip of its own. psycopg's pipeline mode sends the statements
 together and reads the answers back in order. bench/README.md has the figures.
 
-Rows come back exactly as the driver returns them (see `Reader`): no SQLAlchemy type processing. Each
-statement still fires SQLAlchemy's `before_cursor_execute` event, so statement logging and the query-count
-tests see it like any other; a driver error is raised as SQLAlchemy's own exception (a database outage is
-still a 503, not a 500).
+Rows come back exactly as the driver returns them (see `Reader`): no SQLAlchemy type processing; on
+PostgreSQL ids and JSON come back as text, as SQLite gives them: only the few ids an answer names need to
+be UUIDs, text ids are cheaper keys to match rows on, and a handful of distinct JSON texts are parsed once
+each by their reader (bench/README.md). Each statement still fires SQLAlchemy's `before_cursor_execute`
+event, so statement logging and the query-count tests see it like any other; a driver error is raised as
+SQLAlchemy's own exception (a database outage is still a 503, not a 500).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import orjson
 import psycopg
 import sqlalchemy as sa
+from psycopg.types.string import TextLoader
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -117,6 +120,9 @@ def fetch_all(
         raise sa.exc.DBAPIError.instance(calls[0][0], calls[0][1], exc, error, dialect=dialect) from exc
 
 
+_AS_TEXT = ("uuid", "json", "jsonb")
+
+
 def _pipelined(
     conn: sa.Connection, driver: psycopg.Connection[Any], calls: list[tuple[str, Any]]
 ) -> list[list[Row]]:
@@ -124,6 +130,10 @@ def _pipelined(
     with driver.pipeline():
         for sql, args in calls:
             cursor = driver.cursor()
+            # Ids and JSON as text: this cursor's own adapters (a copy), so the connection's other reads
+            # are untouched.
+            for type_name in _AS_TEXT:
+                cursor.adapters.register_loader(type_name, TextLoader)
             conn.dispatch.before_cursor_execute(conn, cursor, sql, args, None, False)
             # Not prepared: psycopg forgets every prepared statement at a ROLLBACK, and every read request
             # ends in one, so preparing only added a DEALLOCATE ALL to the next request (measured slower).
@@ -154,6 +164,11 @@ def _uuid_from_hex(value: str) -> uuid.UUID:
     return uuid.UUID(int=int(value, 16))
 
 
+def _uuid_from_text(value: str) -> uuid.UUID:
+    # psycopg's text form of a UUID, with hyphens.
+    return uuid.UUID(value)
+
+
 def _org_day_from_text(value: str) -> date:
     # SQLite keeps a timestamp as UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff' (see api.db.UTCDateTime).
     return clock.day_of(datetime.fromisoformat(value).replace(tzinfo=UTC))
@@ -171,8 +186,10 @@ def _json_from_text(value: str | None) -> Any:
 @dataclass(frozen=True, slots=True)
 class Reader:
     """Turns the driver's values into Python ones. SQLite returns ids as 32 hex digits, dates and timestamps
-    as ISO text and JSON as text; psycopg returns UUIDs, dates, aware datetimes and parsed JSON. Booleans
-    are 0/1 or True/False: read them through `bool`."""
+    as ISO text and JSON as text; psycopg returns ids as hyphenated text and JSON as text (`fetch_all` asks
+    it to), dates and aware datetimes. Booleans are 0/1 or True/False: read them through `bool`. The two
+    drivers' id texts differ, but each is the same for one id in every statement, so rows can be matched
+    on them as read."""
 
     uuid: Callable[[Any], uuid.UUID]
     day: Callable[[Any], date]
@@ -181,7 +198,7 @@ class Reader:
 
 
 SQLITE = Reader(_uuid_from_hex, date.fromisoformat, _org_day_from_text, _json_from_text)
-POSTGRESQL = Reader(_same, _same, _org_day, _same)
+POSTGRESQL = Reader(_uuid_from_text, _same, _org_day, _json_from_text)
 
 
 def reader(conn: sa.Connection) -> Reader:

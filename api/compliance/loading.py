@@ -31,6 +31,10 @@ from api.compliance.policy_facts import (
     _to_thresholds,
 )
 from api.compliance.queries import (
+    _ACTIVE,
+    _EVERY_ACTIVE,
+    _EVERY_ACTIVE_QUERIES,
+    _GROUP_COLUMNS,
     _ONE_GROUP,
     _ONE_GROUP_IN_REACH,
     _ONE_GROUP_QUERIES,
@@ -44,6 +48,7 @@ from api.compliance.queries import (
     _day_or_none,
     _declarations,
     _Queries,
+    _queries,
     _uuid,
 )
 from api.compliance.snapshot import (
@@ -157,11 +162,26 @@ def _entry_facts(r: Sequence[Any], rd: fetch.Reader) -> RosterEntryFacts:
     return RosterEntryFacts(rd.uuid(r[1]), r[2], r[3] or "", r[4], match, resolution, person)
 
 
-class _Purposes(dict[str, frozenset[str]]):
-    """Consent purposes by their JSON text: a handful of distinct values, each parsed once."""
+class _Purposes(dict[str | None, frozenset[str]]):
+    """Consent purposes by their JSON text (None: none recorded): a handful of distinct values, each parsed
+    once."""
 
-    def __missing__(self, raw: str) -> frozenset[str]:
-        value = self[raw] = frozenset(orjson.loads(raw) or ())
+    def __missing__(self, raw: str | None) -> frozenset[str]:
+        value = self[raw] = frozenset(orjson.loads(raw) or ()) if raw is not None else frozenset()
+        return value
+
+
+class _Days(dict[Any, date | None]):
+    """Days by the driver's value (ISO text from SQLite, a date from psycopg; None stays None), each decoded
+    once: a report's tens of thousands of dated rows hold a few hundred distinct days, and a lookup costs
+    less than decoding (or, on PostgreSQL, than calling the reader's identity function)."""
+
+    def __init__(self, day: Callable[[Any], date]) -> None:
+        super().__init__({None: None})
+        self._day = day
+
+    def __missing__(self, raw: Any) -> date:
+        value = self[raw] = self._day(raw)
         return value
 
 
@@ -211,22 +231,40 @@ def _load(
 
     # The hot loops call the reader's converters directly (a None stays None through `x and day(x)`).
     day, to_uuid = rd.day, rd.uuid
-    purposes = _Purposes()
-    consents: dict[Any, list[ConsentFact]] = defaultdict(list)
-    for c in consent_rows:
-        consents[c[0]].append(
-            ConsentFact(
-                c[1],
-                c[2],
-                purposes[c[3]] if c[3] is not None else frozenset(),
-                c[4],
-                day(c[5]),
-                c[6] and day(c[6]),
-                c[7] and day(c[7]),
-            )
+    # The per-member and per-consent loops below are the floor's rows: each row becomes its tuple through
+    # `tuple.__new__` (a NamedTuple's own constructor is a Python function: a call more per row), and each
+    # day and purpose text is decoded once (`_Days`, `_Purposes`).
+    new, days, purposes = tuple.__new__, _Days(day), _Purposes()
+    consents: dict[Any, list[ConsentFact]] = {}
+    for (
+        participant_id,
+        consent_id,
+        kind,
+        raw_purposes,
+        by,
+        given_on,
+        expires_on,
+        withdrawn_on,
+    ) in consent_rows:
+        fact = new(
+            ConsentFact,
+            (
+                consent_id,
+                kind,
+                purposes[raw_purposes],
+                by,
+                days[given_on],
+                days[expires_on],
+                days[withdrawn_on],
+            ),
         )
+        held = consents.get(participant_id)
+        if held is None:
+            consents[participant_id] = [fact]
+        else:
+            held.append(fact)
 
-    members: dict[Any, list[MemberFacts]] = defaultdict(list)
+    members: dict[Any, list[MemberFacts]] = {}
     staff_cache: dict[Any, StaffFacts] = {}
     declared = _declarations_by_staff(declaration_rows, rd.uuid, day) if declaration_rows is not None else {}
     no_consents: tuple[ConsentFact, ...] = ()
@@ -238,15 +276,25 @@ def _load(
                 staff = staff_cache[r[5]] = _staff_facts(r, 5, declared.get(r[5], ()))
         else:
             held = consents.get(r[1])
-            participant = ParticipantFacts(
-                r[1],
-                r[15],
-                day(r[16]),
-                day(r[17]),
-                r[18] and day(r[18]),
-                tuple(held) if held else no_consents,
+            # The id in SQLite's form on both databases (psycopg's text has hyphens), as the readers of
+            # `raw_id` expect; str.replace returns SQLite's text itself.
+            participant = new(
+                ParticipantFacts,
+                (
+                    r[1].replace("-", ""),
+                    r[15],
+                    days[r[16]],
+                    days[r[17]],
+                    days[r[18]],
+                    tuple(held) if held else no_consents,
+                ),
             )
-        members[r[0]].append(MemberFacts(r[2], day(r[3]), r[4] and day(r[4]), staff, participant))
+        member = new(MemberFacts, (r[2], days[r[3]], days[r[4]], staff, participant))
+        in_group = members.get(r[0])
+        if in_group is None:
+            members[r[0]] = [member]
+        else:
+            in_group.append(member)
 
     reviews: dict[Any, list[ReviewFacts]] = defaultdict(list)
     rosters: dict[Any, list[RosterFacts]] = defaultdict(list)
@@ -328,6 +376,27 @@ def load_group(
         raise NotFound(f"No group with id {group_id}")
     key, group = groups[0]
     return _snapshot(key, group, loaded, as_of, thresholds), dict(loaded.waivers.get(key, {}))
+
+
+def load_active(
+    *, session: Session, reach: Reach, as_of: date, platform: str | None = None
+) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
+    """Every group active on `as_of` that `reach` reaches (of `platform` if given), by name, with the
+    thresholds and everything the group rules read about them, as `_load` loads it: the organisation
+    report's load. A caller who reaches every group, with no platform asked, gets statements built once."""
+    if platform is None and reach.reads_every(Record.group):
+        return _load(session, _EVERY_ACTIVE, _EVERY_ACTIVE_QUERIES, {"as_of": as_of}, as_of, reuse=True)
+    active = sa.and_(_ACTIVE, reach.groups(GROUP.c.id))
+    if platform is not None:
+        active = sa.and_(active, GROUP.c.platform == platform)
+    active_ids = sa.select(GROUP.c.id).where(active)
+    return _load(
+        session,
+        sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id),
+        _queries(lambda column: column.in_(active_ids)),
+        {"as_of": as_of},
+        as_of,
+    )
 
 
 def _staff_snapshots(

@@ -9,7 +9,6 @@ bench/README.md). api/compliance/loading.py runs them and decodes the rows into 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -22,6 +21,7 @@ from api.auth.models import User
 from api.auth.reach import OWN_GROUPS_PARAMETRISED
 from api.compliance import fetch
 from api.compliance.models import Waiver
+from api.compliance.snapshot import uuid_of
 from api.consents.models import Consent
 from api.db import UTCDateTime, table_of
 from api.declarations.models import StaffDeclaration
@@ -65,10 +65,8 @@ def _plain(column: sa.Column[Any]) -> ColumnElement[Any]:
     return sa.type_coerce(column, sa.String)
 
 
-def _uuid(value: uuid.UUID | str) -> uuid.UUID:
-    # A person's id as a UUID; the ids of consents stay as read (only a refusal's message shows one). From
-    # SQLite's hex through `int=`: about 5x cheaper than `hex=`, which strips and checks the text first.
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(int=int(value, 16))
+# A person's id as a UUID; the ids of consents stay as read (only a refusal's message shows one).
+_uuid = uuid_of
 
 
 def _day(value: date | str) -> date:
@@ -171,9 +169,9 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         CONSENT.c.participant_id,
         CONSENT.c.id,
         CONSENT.c.kind,
-        # As text: few distinct values, parsed once each (see `_purposes`); the JSON type's own decoding
-        # dominated the report's time.
-        sa.cast(CONSENT.c.purposes, sa.Text),
+        # Read as text on both databases (see `fetch`): few distinct values, parsed once each (see
+        # `loading._Purposes`); the JSON type's own decoding dominated the report's time.
+        CONSENT.c.purposes,
         CONSENT.c.given_by,
         CONSENT.c.given_on,
         CONSENT.c.expires_on,
@@ -355,3 +353,12 @@ def _roster_entries() -> Select[Any]:
 
 
 _ONE_GROUP_QUERIES = replace(_queries(lambda column: column == _GROUP_ID), roster_entries=_roster_entries())
+
+
+# Every group active on `as_of`, by name: the organisation report of a caller who reaches every group, its
+# commonest form. Built once, so that `fetch` writes its SQL once (`reuse`), as for one group's loads.
+_ACTIVE = sa.and_(
+    GROUP.c.started_on <= _AS_OF, sa.or_(GROUP.c.archived_on.is_(None), GROUP.c.archived_on > _AS_OF)
+)
+_EVERY_ACTIVE = sa.select(*_GROUP_COLUMNS).where(_ACTIVE).order_by(GROUP.c.name, GROUP.c.id)
+_EVERY_ACTIVE_QUERIES = _queries(lambda column: column.in_(sa.select(GROUP.c.id).where(_ACTIVE)))

@@ -31,7 +31,7 @@ from api.compliance.engine import (
     summarise,
     verdicts,
 )
-from api.compliance.loading import _load, _snapshot, _staff_snapshots, load_group
+from api.compliance.loading import _load, _snapshot, _staff_snapshots, load_active, load_group
 from api.compliance.models import Status
 from api.compliance.policy_facts import _thresholds, policy_on
 from api.compliance.queries import _GROUP_COLUMNS, GROUP, STAFF, _queries
@@ -248,17 +248,7 @@ def organisation_report(
     """The organisation's own findings and every active group's status, in a fixed number of queries."""
     if rule is not None and rule not in GROUP_RULE_IDS:
         raise Unprocessable.field("rule", f"{rule!r} is not a group rule id (see /api/v1/compliance/rules)")
-    active = sa.and_(_active_on(as_of), reach.groups(GROUP.c.id))
-    if platform is not None:
-        active = sa.and_(active, GROUP.c.platform == platform)
-    active_ids = sa.select(GROUP.c.id).where(active)
-    groups, thresholds, loaded = _load(
-        session,
-        sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id),
-        _queries(lambda column: column.in_(active_ids)),
-        {"as_of": as_of},
-        as_of,
-    )
+    groups, thresholds, loaded = load_active(session=session, reach=reach, as_of=as_of, platform=platform)
 
     summaries: list[GroupSummary] = []
     for key, g in groups:

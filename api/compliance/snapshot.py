@@ -140,10 +140,19 @@ class StaffFacts:
         return self.left_on is not None and self.left_on <= on
 
 
+def uuid_of(raw: uuid.UUID | str) -> uuid.UUID:
+    """An id as the compliance loads read it (api/compliance/fetch.py), as a UUID: SQLite's 32 hex digits,
+    PostgreSQL's hyphenated text, or a UUID already (a hand-built snapshot, a load through SQLAlchemy)."""
+    if isinstance(raw, uuid.UUID):
+        return raw
+    # 32 hex digits through `int=`: cheaper than `hex=`, which strips and checks the text first.
+    return uuid.UUID(int=int(raw, 16)) if len(raw) == 32 else uuid.UUID(raw)
+
+
 class ParticipantFacts(NamedTuple):
-    # The id as the database returned it: a UUID (PostgreSQL) or its 32 hex digits (SQLite). Only a finding
-    # that names the participant needs it as a UUID (`id`); making one for every member of a large group
-    # was a noticeable part of its evaluation (bench/README.md).
+    # The id as 32 hex digits, SQLite's form, on both databases (the loads strip psycopg's hyphens), or a
+    # UUID in a hand-built snapshot. Only a finding that names the participant needs it as a UUID (`id`);
+    # making one for every member of a large group was a noticeable part of its evaluation (bench/README.md).
     raw_id: uuid.UUID | str
     full_name: str
     date_of_birth: date
@@ -153,10 +162,7 @@ class ParticipantFacts(NamedTuple):
 
     @property
     def id(self) -> uuid.UUID:
-        raw = self.raw_id
-        # SQLite's 32 hex digits through `int=`: cheaper than `hex=`, which strips and checks the text first
-        # (the same UUID, as `queries._uuid` makes it).
-        return raw if isinstance(raw, uuid.UUID) else uuid.UUID(int=int(raw, 16))
+        return uuid_of(self.raw_id)
 
     def departed_by(self, on: date) -> bool:
         return self.left_on is not None and self.left_on <= on
@@ -286,12 +292,15 @@ class GroupSnapshot:
 
     def __post_init__(self) -> None:
         staff, participants = [], []
+        as_of = self.as_of
+        # `in_force` written out and the member unpacked: this runs once per member of every group evaluated.
         for m in self.members:
-            if in_force(m.started_on, m.ended_on, self.as_of):
-                if m.staff is not None:
-                    staff.append((m, m.staff))
-                if m.participant is not None:
-                    participants.append((m, m.participant))
+            _, started_on, ended_on, person, participant = m
+            if started_on <= as_of and (ended_on is None or as_of < ended_on):
+                if person is not None:
+                    staff.append((m, person))
+                if participant is not None:
+                    participants.append((m, participant))
         object.__setattr__(self, "_staff", tuple(staff))
         object.__setattr__(self, "_participants", tuple(participants))
 

@@ -13,8 +13,12 @@ from sqlalchemy import Connection
 from sqlmodel import Session, SQLModel
 
 from api.compliance import fetch
+from api.compliance.loading import load_group
+from api.compliance.snapshot import uuid_of
 from tests.kit.groups import make_group
 from tests.kit.incidents import make_incident
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 from tests.kit.staff import make_staff
 from tests.kit.statements import count_statements
 
@@ -100,3 +104,29 @@ def test_a_timestamp_is_read_as_the_organisations_day_whatever_the_sessions_time
     statement = sa.select(INCIDENT.c.created_at).where(INCIDENT.c.id == sa.bindparam("id", type_=sa.Uuid()))
     [[row]] = fetch.fetch_all(conn, (statement,), {"id": incident.id})
     assert fetch.reader(conn).org_day(row[0]) == day
+
+
+def test_ids_come_back_as_text_and_read_as_the_same_uuid(session: Session) -> None:
+    """Ids are left as the driver's text (never a UUID per row); the reader and `uuid_of`, which findings use,
+    make the same UUID of either driver's form, and the session's own reads still get UUIDs."""
+    group = make_group(session)
+    session.flush()
+    conn = session.connection()
+    statement = sa.select(GROUP.c.id).where(GROUP.c.id == sa.bindparam("id", type_=sa.Uuid()))
+    [[(raw,)]] = fetch.fetch_all(conn, (statement,), {"id": group.id})
+    assert isinstance(raw, str)
+    assert fetch.reader(conn).uuid(raw) == uuid_of(raw) == group.id
+    assert uuid_of(group.id.hex) == uuid_of(str(group.id)) == uuid_of(group.id) == group.id
+    assert conn.execute(statement, {"id": group.id}).scalar_one() == group.id
+
+
+def test_a_loaded_participants_raw_id_is_sqlites_hex_on_both_databases(session: Session) -> None:
+    """The readers of `ParticipantFacts.raw_id` take 32 hex digits: psycopg's hyphens are stripped."""
+    group = make_group(session)
+    child = make_participant(session)
+    make_membership(session, group, participant=child)
+    session.flush()
+    snapshot, _ = load_group(session=session, group_id=group.id, as_of=group.started_on)
+    [(_, participant)] = snapshot.current_participants()
+    assert participant.raw_id == child.id.hex
+    assert participant.id == child.id
