@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -138,22 +138,27 @@ IGNORED_FIELDS = frozenset(
 )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """`value` as JSON holds it: an enum by its value, a date or time in ISO 8601, a UUID as text, and each
+    value of a mapping, list or tuple likewise (a tuple becomes a list); anything else as it is. What a
+    record's snapshot and a webhook's body are made of."""
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
     return value
 
 
 def snapshot(obj: SQLModel) -> dict[str, Any]:
     """The record's fields as JSON-ready values (enums by value, dates ISO 8601, UUIDs as text), without
     IGNORED_FIELDS: what `save` compares and the audit trail diffs."""
-    return {k: _plain(v) for k, v in obj.model_dump().items() if k not in IGNORED_FIELDS}
+    return {k: plain(v) for k, v in obj.model_dump().items() if k not in IGNORED_FIELDS}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +185,15 @@ def first_or_404(session: Session, query: SelectOfScalar[R], label: str, id_: ob
     if found is None:
         raise NotFound(f"No {label} with id {id_}")
     return found
+
+
+def get_within(
+    session: Session, model: type[M], id_: uuid.UUID, within: ColumnElement[bool], label: str
+) -> M:
+    """The `model` row with id `id_` that the condition `within` (a `Reach` condition over the row's
+    columns) admits, or 404 "No {label} with id {id_}": a record out of reach answers exactly as an unknown
+    one (see `first_or_404`)."""
+    return first_or_404(session, select(model).where(col(model.id) == id_, within), label, id_)
 
 
 def page(session: Session, query: SelectOfScalar[R], *, limit: int, offset: int) -> tuple[list[R], int]:
@@ -221,6 +235,14 @@ def apply(obj: M, patch: SQLModel) -> dict[str, Any]:
     for key, value in patch.model_dump(exclude_unset=True).items():
         setattr(obj, key, value)
     return before
+
+
+def refuse_nulls(patch: SQLModel, required: Iterable[str]) -> None:
+    """422 naming the first of the `required` fields that `patch` sets to null: a PATCH may leave a required
+    field out (it keeps its value) but not clear it."""
+    for field in required:
+        if field in patch.model_fields_set and getattr(patch, field) is None:
+            raise Unprocessable.field(field, f"{field} cannot be null")
 
 
 def unchanged(obj: SQLModel, patch: SQLModel) -> bool:

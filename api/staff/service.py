@@ -119,9 +119,7 @@ def update(
     expected_version: int | None = None,
 ) -> Staff:
     """Change the fields sent; a `left_on` ends access the same as `leave`."""
-    for field in ("full_name", "email", "employment_type", "started_on", "is_esafety_coordinator"):
-        if field in data.model_fields_set and getattr(data, field) is None:
-            raise Unprocessable.field(field, f"{field} cannot be null")
+    crud.refuse_nulls(data, ("full_name", "email", "employment_type", "started_on", "is_esafety_coordinator"))
     left_before = staff.left_on
     before = crud.apply(staff, data)
     staff.email = staff.email.lower()
