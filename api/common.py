@@ -376,3 +376,10 @@ def contains(column: Any, text: str) -> ColumnElement[bool]:
     """Case-insensitive "contains" for a search box: LIKE's wildcards in `text` match literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return cast(ColumnElement[bool], column.ilike(f"%{escaped}%", escape="\\"))
+
+
+def exactly_one_person(staff_id: uuid.UUID | None, participant_id: uuid.UUID | None) -> None:
+    """422 naming `staff_id` unless exactly one of `staff_id` and `participant_id` is given: a membership or
+    a platform identity belongs to one person, a member of staff or a young person."""
+    if (staff_id is None) == (participant_id is None):
+        raise Unprocessable.field("staff_id", "give exactly one of staff_id and participant_id")
