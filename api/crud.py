@@ -212,10 +212,25 @@ def where_equal(query: SelectOfScalar[R], *filters: tuple[Any, object]) -> Selec
     return query
 
 
+def latest_first(model: type[M], day: Any) -> tuple[Any, ...]:
+    """The ORDER BY of a record's history, the latest first: by `day` (the column of the day the thing was
+    done: a review, a check, a declaration), then by when it was recorded, newest first, then by id, so that
+    rows on the same day keep one order from page to page."""
+    return (col(day).desc(), col(model.created_at).desc(), col(model.id))
+
+
 def paged(session: Session, query: SelectOfScalar[R], paging: PageParams) -> Page[R]:
     """The page of `query` the client asked for, as a list route answers it (see `page`)."""
     items, total = page(session, query, limit=paging.limit, offset=paging.offset)
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+def history(
+    session: Session, model: type[M], filed_under: ColumnElement[bool] | bool, day: Any, paging: PageParams
+) -> Page[M]:
+    """The page the client asked for of the `model` records filed under one record (`filed_under`, such as
+    `GroupReview.group_id == group.id`), the latest first (`latest_first`, by the column `day`)."""
+    return paged(session, select(model).where(filed_under).order_by(*latest_first(model, day)), paging)
 
 
 def listed(items: list[T], paging: PageParams) -> Page[T]:

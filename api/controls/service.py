@@ -91,14 +91,9 @@ def update_control(
 
 def list_checks(*, session: Session, control: Control, paging: PageParams) -> Page[ControlCheck]:
     """A page of a control's checks, newest first, and how many there are."""
-    query = (
-        select(ControlCheck)
-        .where(ControlCheck.control_id == control.id)
-        .order_by(
-            col(ControlCheck.performed_on).desc(), col(ControlCheck.created_at).desc(), col(ControlCheck.id)
-        )
+    return crud.history(
+        session, ControlCheck, ControlCheck.control_id == control.id, ControlCheck.performed_on, paging
     )
-    return crud.paged(session, query, paging)
 
 
 def record_check(
@@ -239,16 +234,13 @@ def list_assessments(
     *, session: Session, technology: Technology, paging: PageParams
 ) -> Page[TechnologyAssessment]:
     """A page of a technology's risk assessments, newest first, and how many there are."""
-    query = (
-        select(TechnologyAssessment)
-        .where(TechnologyAssessment.technology_id == technology.id)
-        .order_by(
-            col(TechnologyAssessment.assessed_on).desc(),
-            col(TechnologyAssessment.created_at).desc(),
-            col(TechnologyAssessment.id),
-        )
+    return crud.history(
+        session,
+        TechnologyAssessment,
+        TechnologyAssessment.technology_id == technology.id,
+        TechnologyAssessment.assessed_on,
+        paging,
     )
-    return crud.paged(session, query, paging)
 
 
 def assess(

@@ -263,16 +263,9 @@ def check_may_record(*, session: Session, reach: Reach, group: Group) -> None:
 
 def list_risk_assessments(*, session: Session, group: Group, paging: PageParams) -> Page[RiskAssessment]:
     """A group's risk assessments, newest first."""
-    query = (
-        select(RiskAssessment)
-        .where(RiskAssessment.group_id == group.id)
-        .order_by(
-            col(RiskAssessment.assessed_on).desc(),
-            col(RiskAssessment.created_at).desc(),
-            col(RiskAssessment.id),
-        )
+    return crud.history(
+        session, RiskAssessment, RiskAssessment.group_id == group.id, RiskAssessment.assessed_on, paging
     )
-    return crud.paged(session, query, paging)
 
 
 def _record_signed(
@@ -307,14 +300,9 @@ def record_risk_assessment(
 
 def list_reviews(*, session: Session, group: Group, paging: PageParams) -> Page[GroupReview]:
     """A group's reviews, newest first."""
-    query = (
-        select(GroupReview)
-        .where(GroupReview.group_id == group.id)
-        .order_by(
-            col(GroupReview.reviewed_on).desc(), col(GroupReview.created_at).desc(), col(GroupReview.id)
-        )
+    return crud.history(
+        session, GroupReview, GroupReview.group_id == group.id, GroupReview.reviewed_on, paging
     )
-    return crud.paged(session, query, paging)
 
 
 def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewCreate) -> GroupReview:
