@@ -7,7 +7,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast
 
 from fastapi import Depends, Query, Request
 from pydantic import (
@@ -378,8 +378,18 @@ def contains(column: Any, text: str) -> ColumnElement[bool]:
     return cast(ColumnElement[bool], column.ilike(f"%{escaped}%", escape="\\"))
 
 
-def exactly_one_person(staff_id: uuid.UUID | None, participant_id: uuid.UUID | None) -> None:
-    """422 naming `staff_id` unless exactly one of `staff_id` and `participant_id` is given: a membership or
-    a platform identity belongs to one person, a member of staff or a young person."""
-    if (staff_id is None) == (participant_id is None):
+class _OfOnePerson(Protocol):
+    staff_id: uuid.UUID | None
+    participant_id: uuid.UUID | None
+
+
+OfOnePerson = TypeVar("OfOnePerson", bound=_OfOnePerson)
+
+
+def exactly_one_person(body: OfOnePerson) -> OfOnePerson:
+    """`body` if it names exactly one of `staff_id` and `participant_id`, else 422 naming `staff_id`: a
+    membership or a platform identity belongs to one person, a member of staff or a young person. The
+    model validator their create bodies share (`model_validator(mode="after")(exactly_one_person)`)."""
+    if (body.staff_id is None) == (body.participant_id is None):
         raise Unprocessable.field("staff_id", "give exactly one of staff_id and participant_id")
+    return body

@@ -73,11 +73,12 @@ class IdentityCreate(IdentityBase):
         },
     )
 
+    _one_person = model_validator(mode="after")(exactly_one_person)
+
     @model_validator(mode="after")
-    def _shape(self) -> IdentityCreate:
+    def _platform(self) -> IdentityCreate:
         from api.errors import Unprocessable
 
-        exactly_one_person(self.staff_id, self.participant_id)
         if self.kind is IdentityKind.handle and self.platform is None:
             raise Unprocessable.field("platform", "a handle belongs to one platform: name it")
         return self

@@ -83,10 +83,7 @@ class MembershipCreate(MembershipBase):
         },
     )
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> MembershipCreate:
-        exactly_one_person(self.staff_id, self.participant_id)
-        return self
+    _one_person = model_validator(mode="after")(exactly_one_person)
 
 
 class MembershipUpdate(Patch):
