@@ -89,6 +89,15 @@ def upsert_by_external_id(
     return once()
 
 
+def whole_for(data: P, external_id: str, **stored: Any) -> P:
+    """A PUT body pushed by external id (the whole record), checked against the id in the path and given
+    it, and `stored`, values as the record keeps them (an email in lower case). Errors: 422 naming
+    `external_id` when the body names another id."""
+    if getattr(data, "external_id", None) not in (None, external_id):
+        raise Unprocessable.field("external_id", "differs from the external id in the path")
+    return data.model_copy(update={"external_id": external_id, **stored})
+
+
 def merge_patch_for(patch: P, external_id: str) -> P:
     """A PATCH body pushed by external id (JSON merge-patch: what is sent changes, what is left out keeps its
     value), checked against the id in the path. Errors: 422 naming `external_id` when the body names

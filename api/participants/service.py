@@ -151,9 +151,7 @@ def upsert_by_external_id(
 ) -> tuple[Participant, WriteOutcome]:
     """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
     `crud.upsert_by_external_id`)."""
-    if data.external_id not in (None, external_id):
-        raise Unprocessable.field("external_id", "differs from the external id in the path")
-    data = data.model_copy(update={"external_id": external_id})
+    data = crud.whole_for(data, external_id)
     # A replacement is a patch of every field: the ones the body left out become empty.
     whole = ParticipantUpdate.model_validate(data.model_dump())
     return _push(session, reach, external_id, whole, lambda: data, expected_version)

@@ -161,9 +161,7 @@ def upsert_by_external_id(
 ) -> tuple[Staff, WriteOutcome]:
     """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
     `crud.upsert_by_external_id`)."""
-    if data.external_id not in (None, external_id):
-        raise Unprocessable.field("external_id", "differs from the external id in the path")
-    data = data.model_copy(update={"external_id": external_id, "email": str(data.email).lower()})
+    data = crud.whole_for(data, external_id, email=str(data.email).lower())
     # A replacement is a patch of every field: the ones the body left out become empty.
     whole = StaffUpdate.model_validate(data.model_dump())
     return _push(session, caller, external_id, whole, lambda: data, expected_version)
