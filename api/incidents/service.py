@@ -307,14 +307,10 @@ def transition(
             if getattr(data, field) is not None:
                 raise Unprocessable.field(field, f"{field} is given only when closing")
     before = audit.snapshot(incident)
-    record = IncidentTransition(
-        incident_id=incident.id,
-        from_status=incident.status,
-        to_status=data.to_status,
-        reason=data.reason,
-        outcome=data.outcome,
-        outcome_summary=data.outcome_summary,
-        actor_id=checks.staff_id_of(reach.caller),
+    # The move as sent, and what the server knows: from where, by whom.
+    actor_id = checks.staff_id_of(reach.caller)
+    record = IncidentTransition.model_validate(
+        data, update={"incident_id": incident.id, "from_status": incident.status, "actor_id": actor_id}
     )
     reopening = incident.status is IncidentStatus.closed
     incident.status = data.to_status
