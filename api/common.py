@@ -7,7 +7,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast
 
 from fastapi import Depends, Query, Request
 from pydantic import (
@@ -376,3 +376,20 @@ def contains(column: Any, text: str) -> ColumnElement[bool]:
     """Case-insensitive "contains" for a search box: LIKE's wildcards in `text` match literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return cast(ColumnElement[bool], column.ilike(f"%{escaped}%", escape="\\"))
+
+
+class _OfOnePerson(Protocol):
+    staff_id: uuid.UUID | None
+    participant_id: uuid.UUID | None
+
+
+OfOnePerson = TypeVar("OfOnePerson", bound=_OfOnePerson)
+
+
+def exactly_one_person(body: OfOnePerson) -> OfOnePerson:
+    """`body` if it names exactly one of `staff_id` and `participant_id`, else 422 naming `staff_id`: a
+    membership or a platform identity belongs to one person, a member of staff or a young person. The
+    model validator their create bodies share (`model_validator(mode="after")(exactly_one_person)`)."""
+    if (body.staff_id is None) == (body.participant_id is None):
+        raise Unprocessable.field("staff_id", "give exactly one of staff_id and participant_id")
+    return body

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -89,6 +89,15 @@ def upsert_by_external_id(
     return once()
 
 
+def whole_for(data: P, external_id: str, **stored: Any) -> P:
+    """A PUT body pushed by external id (the whole record), checked against the id in the path and given
+    it, and `stored`, values as the record keeps them (an email in lower case). Errors: 422 naming
+    `external_id` when the body names another id."""
+    if getattr(data, "external_id", None) not in (None, external_id):
+        raise Unprocessable.field("external_id", "differs from the external id in the path")
+    return data.model_copy(update={"external_id": external_id, **stored})
+
+
 def merge_patch_for(patch: P, external_id: str) -> P:
     """A PATCH body pushed by external id (JSON merge-patch: what is sent changes, what is left out keeps its
     value), checked against the id in the path. Errors: 422 naming `external_id` when the body names
@@ -138,22 +147,27 @@ IGNORED_FIELDS = frozenset(
 )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """`value` as JSON holds it: an enum by its value, a date or time in ISO 8601, a UUID as text, and each
+    value of a mapping, list or tuple likewise (a tuple becomes a list); anything else as it is. What a
+    record's snapshot and a webhook's body are made of."""
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
     return value
 
 
 def snapshot(obj: SQLModel) -> dict[str, Any]:
     """The record's fields as JSON-ready values (enums by value, dates ISO 8601, UUIDs as text), without
     IGNORED_FIELDS: what `save` compares and the audit trail diffs."""
-    return {k: _plain(v) for k, v in obj.model_dump().items() if k not in IGNORED_FIELDS}
+    return {k: plain(v) for k, v in obj.model_dump().items() if k not in IGNORED_FIELDS}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +196,15 @@ def first_or_404(session: Session, query: SelectOfScalar[R], label: str, id_: ob
     return found
 
 
+def get_within(
+    session: Session, model: type[M], id_: uuid.UUID, within: ColumnElement[bool], label: str
+) -> M:
+    """The `model` row with id `id_` that the condition `within` (a `Reach` condition over the row's
+    columns) admits, or 404 "No {label} with id {id_}": a record out of reach answers exactly as an unknown
+    one (see `first_or_404`)."""
+    return first_or_404(session, select(model).where(col(model.id) == id_, within), label, id_)
+
+
 def page(session: Session, query: SelectOfScalar[R], *, limit: int, offset: int) -> tuple[list[R], int]:
     """One page and the total, both from the same filtered query (filters live in SQL, never after)."""
     total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
@@ -198,10 +221,25 @@ def where_equal(query: SelectOfScalar[R], *filters: tuple[Any, object]) -> Selec
     return query
 
 
+def latest_first(model: type[M], day: Any) -> tuple[Any, ...]:
+    """The ORDER BY of a record's history, the latest first: by `day` (the column of the day the thing was
+    done: a review, a check, a declaration), then by when it was recorded, newest first, then by id, so that
+    rows on the same day keep one order from page to page."""
+    return (col(day).desc(), col(model.created_at).desc(), col(model.id))
+
+
 def paged(session: Session, query: SelectOfScalar[R], paging: PageParams) -> Page[R]:
     """The page of `query` the client asked for, as a list route answers it (see `page`)."""
     items, total = page(session, query, limit=paging.limit, offset=paging.offset)
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+def history(
+    session: Session, model: type[M], filed_under: ColumnElement[bool] | bool, day: Any, paging: PageParams
+) -> Page[M]:
+    """The page the client asked for of the `model` records filed under one record (`filed_under`, such as
+    `GroupReview.group_id == group.id`), the latest first (`latest_first`, by the column `day`)."""
+    return paged(session, select(model).where(filed_under).order_by(*latest_first(model, day)), paging)
 
 
 def listed(items: list[T], paging: PageParams) -> Page[T]:
@@ -221,6 +259,14 @@ def apply(obj: M, patch: SQLModel) -> dict[str, Any]:
     for key, value in patch.model_dump(exclude_unset=True).items():
         setattr(obj, key, value)
     return before
+
+
+def refuse_nulls(patch: SQLModel, required: Iterable[str]) -> None:
+    """422 naming the first of the `required` fields that `patch` sets to null: a PATCH may leave a required
+    field out (it keeps its value) but not clear it."""
+    for field in required:
+        if field in patch.model_fields_set and getattr(patch, field) is None:
+            raise Unprocessable.field(field, f"{field} cannot be null")
 
 
 def unchanged(obj: SQLModel, patch: SQLModel) -> bool:

@@ -70,9 +70,7 @@ def update(
     *, session: Session, caller: Principal, user: User, data: UserUpdate, expected_version: int | None = None
 ) -> User:
     """Change an account's role or active flag; either change ends every token the account holds."""
-    for field in ("role", "is_active"):
-        if field in data.model_fields_set and getattr(data, field) is None:
-            raise Unprocessable.field(field, f"{field} cannot be null")
+    crud.refuse_nulls(data, ("role", "is_active"))
     new_role = data.role if data.role is not None else user.role
     new_active = data.is_active if data.is_active is not None else user.is_active
     _check_role(new_role)

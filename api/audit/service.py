@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
@@ -18,6 +18,8 @@ from api.crud import IGNORED_FIELDS as IGNORED_FIELDS  # the record snapshots th
 from api.crud import diff as diff
 from api.crud import snapshot as snapshot
 from api.events import Actor, RecordSaved
+
+R = TypeVar("R", bound=SQLModel)
 
 # The audit log is append-only, kept for ever and read more widely than the records, so it must not become a
 # second copy of what people wrote about children and adults. It records that such a field changed, never what
@@ -124,6 +126,30 @@ def record(
     )
     session.add(event)
     return event
+
+
+def commit_recorded(
+    session: Session,
+    row: R,
+    *,
+    actor: Actor,
+    action: str,
+    changes: dict[str, Any],
+    entity: SQLModel | None = None,
+) -> R:
+    """Add `row` and the event of `action` on `entity` (`row` itself when None) that says `changes`, and
+    commit them together; `row` is read back from the database first, as `crud.save` does, so the answer
+    is what was stored. For a write whose event lists what it may show of the change rather than a diff
+    (a secret rotated, a delivery queued). Nothing is written if the commit fails."""
+    session.add(row)
+    record(session, actor=actor, action=action, entity=row if entity is None else entity, changes=changes)
+    session.flush()
+    # Read back before the commit, as `crud.save` does: a read after it would begin another transaction.
+    session.refresh(row)
+    session.commit()
+    if session.expire_on_commit:  # a session that forgets on commit (the command line's) reads it back
+        session.refresh(row)
+    return row
 
 
 def list_(

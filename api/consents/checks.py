@@ -4,7 +4,9 @@ through `api.consents.logic.decide`, which the compliance engine shares)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Container, Sequence
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session
 
@@ -88,6 +90,26 @@ def decisions(
     }
 
 
+def listed_participants_errors(
+    field: str, ids: Sequence[uuid.UUID], found: Container[uuid.UUID]
+) -> list[FieldError]:
+    """What is wrong with a body's list of participant ids (`field`): `field.<i>` for each id listed a
+    second time ("listed twice"), then for each not in `found`, the ids known within the caller's reach
+    (unknown and out of reach said alike, `service.NO_SUCH_PARTICIPANT`). Empty when all is well."""
+    seen: set[uuid.UUID] = set()
+    repeated: list[FieldError] = []
+    for i, pid in enumerate(ids):
+        if pid in seen:
+            repeated.append(FieldError(field=f"{field}.{i}", message="listed twice", type="value_error"))
+        seen.add(pid)
+    unknown = [
+        FieldError(field=f"{field}.{i}", message=service.NO_SUCH_PARTICIPANT, type="value_error")
+        for i, pid in enumerate(ids)
+        if pid not in found
+    ]
+    return repeated + unknown
+
+
 def check_many(
     *,
     session: Session,
@@ -100,20 +122,8 @@ def check_many(
     """Allowed only if every participant is allowed; the blockers, exactly, in the order sent."""
     _require_purpose(kind, purpose)
     day = on or clock.today()
-    errors: list[FieldError] = []
-    seen: set[uuid.UUID] = set()
-    for i, pid in enumerate(participant_ids):
-        if pid in seen:
-            errors.append(
-                FieldError(field=f"participant_ids.{i}", message="listed twice", type="value_error")
-            )
-        seen.add(pid)
-    found = service.dates_of_birth(session, seen, reach.consents(Participant.id))
-    errors += [
-        FieldError(field=f"participant_ids.{i}", message=service.NO_SUCH_PARTICIPANT, type="value_error")
-        for i, pid in enumerate(participant_ids)
-        if pid not in found
-    ]
+    found = service.dates_of_birth(session, set(participant_ids), reach.consents(Participant.id))
+    errors = listed_participants_errors("participant_ids", participant_ids, found)
     if errors:
         names = ", ".join(e.field for e in errors)
         raise Unprocessable(f"Invalid participant ids: {names}", errors=errors)
@@ -134,6 +144,19 @@ def check_many(
         checked=len(participant_ids),
         blockers=blockers,
     )
+
+
+def _answered(decision: logic.ConsentDecision) -> dict[str, Any]:
+    """The fields a kind's or a purpose's state shares, as `decision` answers them: allowed, the consent
+    that allows it, the reason it is refused, the answer as a sentence, and whether a reconfirmation is
+    due."""
+    return {
+        "allowed": decision.allowed,
+        "consent_id": decision.consent_id,
+        "reason": decision.reason,
+        "detail": logic.sentence(decision),
+        "reconfirm_due": decision.reconfirm_due,
+    }
 
 
 def status(*, session: Session, person: Participant) -> ConsentStatus:
@@ -158,26 +181,6 @@ def status(*, session: Session, person: Participant) -> ConsentStatus:
         purposes = []
         if kind is ConsentKind.image_use:
             for purpose in Purpose:
-                d = decide(kind, purpose)
-                purposes.append(
-                    PurposeState(
-                        purpose=purpose,
-                        allowed=d.allowed,
-                        consent_id=d.consent_id,
-                        reason=d.reason,
-                        detail=logic.sentence(d),
-                        reconfirm_due=d.reconfirm_due,
-                    )
-                )
-        kinds.append(
-            KindState(
-                kind=kind,
-                allowed=overall.allowed,
-                consent_id=overall.consent_id,
-                reason=overall.reason,
-                detail=logic.sentence(overall),
-                reconfirm_due=overall.reconfirm_due,
-                purposes=purposes,
-            )
-        )
+                purposes.append(PurposeState(purpose=purpose, **_answered(decide(kind, purpose))))
+        kinds.append(KindState(kind=kind, purposes=purposes, **_answered(overall)))
     return ConsentStatus(participant_id=person.id, on=today, self_consent_min_age=min_age, kinds=kinds)

@@ -131,17 +131,23 @@ class _SentWhole(ConsentBase):
         return _own_agreement(given_by, info)
 
 
-# The consent the examples show, by the external id each gives it.
+# The consent the examples show (a carer's image consent), as a create, a push by the CRM or a record of
+# bulk sync gives it; each says whose it is and its external id in its own way.
+EXAMPLE_CONSENT: dict[str, Any] = {
+    "kind": "image_use",
+    "purposes": ["website", "social_media"],
+    "given_by": "parent_carer",
+    "given_by_name": "Joanne Fairbrook",
+    "given_on": "2025-09-06",
+    "expires_on": "2027-09-06",
+    "evidence_ref": "IMG-2025-0412",
+}
+
+
 def _example(external_id: str) -> dict[str, Any]:
     return {
         "participant_id": "bb6bbc4f-db9a-45ae-b169-24a562179a1f",
-        "kind": "image_use",
-        "purposes": ["website", "social_media"],
-        "given_by": "parent_carer",
-        "given_by_name": "Joanne Fairbrook",
-        "given_on": "2025-09-06",
-        "expires_on": "2027-09-06",
-        "evidence_ref": "IMG-2025-0412",
+        **EXAMPLE_CONSENT,
         "external_id": external_id,
     }
 

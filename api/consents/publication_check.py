@@ -42,7 +42,7 @@ from api.consents.publication_models import (
     PublicationMatch,
 )
 from api.db import utcnow
-from api.errors import FieldError, Unprocessable
+from api.errors import Unprocessable
 from api.participants.models import Participant
 from api.policy import service as policy
 from api.policy.models import PolicySettings
@@ -226,25 +226,9 @@ def _pictures(session: Session, visible: Visible, data: PublicationCheckRequest)
         return []
     if data.purpose is None:
         raise Unprocessable.field("purpose", "name the purpose the pictures are for")
-    errors: list[FieldError] = []
-    seen: set[uuid.UUID] = set()
-    for i, pid in enumerate(ids):
-        if pid in seen:
-            errors.append(
-                FieldError(field=f"pictured_participant_ids.{i}", message="listed twice", type="value_error")
-            )
-        seen.add(pid)
-    shown = seen if visible.participants is None else seen & visible.participants
+    shown = set(ids) if visible.participants is None else set(ids) & visible.participants
     births = consent_records.dates_of_birth(session, shown)
-    errors += [
-        FieldError(
-            field=f"pictured_participant_ids.{i}",
-            message=consent_records.NO_SUCH_PARTICIPANT,
-            type="value_error",
-        )
-        for i, pid in enumerate(ids)
-        if pid not in births
-    ]
+    errors = consents.listed_participants_errors("pictured_participant_ids", ids, births)
     if errors:
         raise Unprocessable(
             f"Invalid pictured participants: {', '.join(e.field for e in errors)}", errors=errors

@@ -177,8 +177,7 @@ def publics(*, session: Session, consents: Sequence[Consent]) -> list[ConsentPub
 def get(*, session: Session, reach: Reach, consent_id: uuid.UUID, to_write: bool = False) -> Consent:
     """One consent the caller may see (or, `to_write`, withdraw), or 404."""
     within = reach.consent_writes if to_write else reach.consents
-    query = select(Consent).where(Consent.id == consent_id, within(Consent.participant_id))
-    return crud.first_or_404(session, query, "consent", consent_id)
+    return crud.get_within(session, Consent, consent_id, within(Consent.participant_id), "consent")
 
 
 def list_(

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from api import clock, crud
 from api.audit import service as audit
@@ -35,16 +35,6 @@ from api.staff.models import Staff
 def _not_future(value: Any, field: str) -> None:
     if value > clock.today():
         raise Unprocessable.field(field, f"{field} ({value}) is in the future")
-
-
-def _save(
-    session: Session, row: SQLModel, *, caller: Principal, action: str, changes: dict[str, Any]
-) -> None:
-    session.add(row)
-    audit.record(session, actor=caller, action=action, entity=row, changes=changes)
-    session.flush()
-    session.refresh(row)
-    session.commit()
 
 
 def list_controls(*, session: Session, paging: PageParams) -> Page[Control]:
@@ -101,14 +91,9 @@ def update_control(
 
 def list_checks(*, session: Session, control: Control, paging: PageParams) -> Page[ControlCheck]:
     """A page of a control's checks, newest first, and how many there are."""
-    query = (
-        select(ControlCheck)
-        .where(ControlCheck.control_id == control.id)
-        .order_by(
-            col(ControlCheck.performed_on).desc(), col(ControlCheck.created_at).desc(), col(ControlCheck.id)
-        )
+    return crud.history(
+        session, ControlCheck, ControlCheck.control_id == control.id, ControlCheck.performed_on, paging
     )
-    return crud.paged(session, query, paging)
 
 
 def record_check(
@@ -124,10 +109,10 @@ def record_check(
     if Permission.CONTROL_ADMIN not in caller.permissions and control.owner_id != signer:
         raise Forbidden("Only the control's owner, or a coordinator, records its checks")
     row = ControlCheck.model_validate(data, update={"control_id": control.id, "performed_by_id": signer})
-    _save(
+    audit.commit_recorded(
         session,
         row,
-        caller=caller,
+        actor=caller,
         action="control_check.create",
         changes={
             "control_id": str(control.id),
@@ -177,7 +162,9 @@ def create_technology(*, session: Session, caller: Principal, data: TechnologyCr
     row = Technology.model_validate(data, update={"name_key": _name_free(session, data.name)})
     first = data.first_used_on.isoformat() if data.first_used_on else None
     try:
-        _save(session, row, caller=caller, action="technology.create", changes={"first_used_on": first})
+        audit.commit_recorded(
+            session, row, actor=caller, action="technology.create", changes={"first_used_on": first}
+        )
     except IntegrityError as exc:  # another add of the same name won the race
         session.rollback()
         raise _name_taken(data.name) from exc
@@ -247,16 +234,13 @@ def list_assessments(
     *, session: Session, technology: Technology, paging: PageParams
 ) -> Page[TechnologyAssessment]:
     """A page of a technology's risk assessments, newest first, and how many there are."""
-    query = (
-        select(TechnologyAssessment)
-        .where(TechnologyAssessment.technology_id == technology.id)
-        .order_by(
-            col(TechnologyAssessment.assessed_on).desc(),
-            col(TechnologyAssessment.created_at).desc(),
-            col(TechnologyAssessment.id),
-        )
+    return crud.history(
+        session,
+        TechnologyAssessment,
+        TechnologyAssessment.technology_id == technology.id,
+        TechnologyAssessment.assessed_on,
+        paging,
     )
-    return crud.paged(session, query, paging)
 
 
 def assess(
@@ -269,10 +253,10 @@ def assess(
     row = TechnologyAssessment.model_validate(
         data, update={"technology_id": technology.id, "assessed_by_id": signer}
     )
-    _save(
+    audit.commit_recorded(
         session,
         row,
-        caller=caller,
+        actor=caller,
         action="technology_assessment.create",
         changes={
             "technology_id": str(technology.id),

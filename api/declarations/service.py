@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from api import clock, crud
 from api.auth.principal import Principal
@@ -48,16 +48,8 @@ def list_(
         raise NotFound(f"No staff member with id {staff_id}")
     _staff_in_reach(session, reach, staff_id)
     answers = reach.reads_declaration_answers(staff_id)
-    found = crud.paged(
-        session,
-        select(StaffDeclaration)
-        .where(StaffDeclaration.staff_id == staff_id)
-        .order_by(
-            col(StaffDeclaration.declared_on).desc(),
-            col(StaffDeclaration.created_at).desc(),
-            col(StaffDeclaration.id),
-        ),
-        paging,
+    found = crud.history(
+        session, StaffDeclaration, StaffDeclaration.staff_id == staff_id, StaffDeclaration.declared_on, paging
     )
     out = [DeclarationPublic.model_validate(r) for r in found.items]
     return crud.recast(found, out if answers else [d.model_copy(update=dict.fromkeys(_ANSWERS)) for d in out])

@@ -74,8 +74,7 @@ def _validate(group: Group) -> None:
 
 def get(*, session: Session, reach: Reach, group_id: uuid.UUID) -> Group:
     """One group within the caller's reach, or 404 (the same answer whether it exists or not)."""
-    query = select(Group).where(Group.id == group_id, reach.groups(Group.id))
-    return crud.first_or_404(session, query, "group", group_id)
+    return crud.get_within(session, Group, group_id, reach.groups(Group.id), "group")
 
 
 def public(*, session: Session, group: Group) -> GroupPublic:
@@ -177,9 +176,7 @@ def update(
     expected_version: int | None = None,
 ) -> Group:
     """Change the fields sent; checks run on the merged record. An archived group is not changed (409)."""
-    for field in _REQUIRED:
-        if field in data.model_fields_set and getattr(data, field) is None:
-            raise Unprocessable.field(field, f"{field} cannot be null")
+    crud.refuse_nulls(data, _REQUIRED)
     _lock(session, group, expected_version)
     try:
         if group.status is GroupStatus.archived:
@@ -266,16 +263,9 @@ def check_may_record(*, session: Session, reach: Reach, group: Group) -> None:
 
 def list_risk_assessments(*, session: Session, group: Group, paging: PageParams) -> Page[RiskAssessment]:
     """A group's risk assessments, newest first."""
-    query = (
-        select(RiskAssessment)
-        .where(RiskAssessment.group_id == group.id)
-        .order_by(
-            col(RiskAssessment.assessed_on).desc(),
-            col(RiskAssessment.created_at).desc(),
-            col(RiskAssessment.id),
-        )
+    return crud.history(
+        session, RiskAssessment, RiskAssessment.group_id == group.id, RiskAssessment.assessed_on, paging
     )
-    return crud.paged(session, query, paging)
 
 
 def _record_signed(
@@ -310,14 +300,9 @@ def record_risk_assessment(
 
 def list_reviews(*, session: Session, group: Group, paging: PageParams) -> Page[GroupReview]:
     """A group's reviews, newest first."""
-    query = (
-        select(GroupReview)
-        .where(GroupReview.group_id == group.id)
-        .order_by(
-            col(GroupReview.reviewed_on).desc(), col(GroupReview.created_at).desc(), col(GroupReview.id)
-        )
+    return crud.history(
+        session, GroupReview, GroupReview.group_id == group.id, GroupReview.reviewed_on, paging
     )
-    return crud.paged(session, query, paging)
 
 
 def record_review(*, session: Session, reach: Reach, group: Group, data: ReviewCreate) -> GroupReview:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from api.common import Day, forbid_extra
+from api.common import Day, exactly_one_person, forbid_extra
 from api.db import Timestamped, UTCDateTime, enum_type, utcnow
 from api.described import DESCRIBED
 from api.groups.models import Platform
@@ -73,12 +73,12 @@ class IdentityCreate(IdentityBase):
         },
     )
 
+    _one_person = model_validator(mode="after")(exactly_one_person)
+
     @model_validator(mode="after")
-    def _shape(self) -> IdentityCreate:
+    def _platform(self) -> IdentityCreate:
         from api.errors import Unprocessable
 
-        if (self.staff_id is None) == (self.participant_id is None):
-            raise Unprocessable.field("staff_id", "give exactly one of staff_id and participant_id")
         if self.kind is IdentityKind.handle and self.platform is None:
             raise Unprocessable.field("platform", "a handle belongs to one platform: name it")
         return self

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from api import clock, crud
 from api.audit import service as audit
@@ -25,6 +25,7 @@ from api.incidents.follow_up_models import (
     ReferralCreate,
     ReferralPublic,
     TimelineItem,
+    TimelineKind,
     ViewKind,
 )
 from api.incidents.models import (
@@ -152,53 +153,41 @@ def list_referrals(
     return found
 
 
+def _item(kind: TimelineKind, at: datetime, recorded_at: datetime, event: SQLModel) -> TimelineItem:
+    """A timeline item of `kind` that happened `at` and was recorded at `recorded_at`: `event` (the public
+    shape of the entry, transition, notification, correction or referral) in the field named by `kind`,
+    every other event field null."""
+    return TimelineItem.model_validate({"kind": kind, "at": at, "recorded_at": recorded_at, kind: event})
+
+
 def timeline(*, session: Session, reach: Reach, incident: Incident, paging: PageParams) -> Page[TimelineItem]:
     """Entries, transitions, notifications and (for coordinators) referrals in the order they happened."""
-    items: list[TimelineItem] = []
+    manages = checks.manages(reach)
     entries = session.exec(select(IncidentEntry).where(IncidentEntry.incident_id == incident.id)).all()
-    for e in chronology.entries_public(session, entries):
-        items.append(TimelineItem(kind="entry", at=e.occurred_at, recorded_at=e.created_at, entry=e))
-    for t in session.exec(select(IncidentTransition).where(IncidentTransition.incident_id == incident.id)):
-        items.append(
-            TimelineItem(
-                kind="transition",
-                at=t.created_at,
-                recorded_at=t.created_at,
-                transition=TransitionPublic.model_validate(t),
-            )
+    items = [
+        _item("entry", e.occurred_at, e.created_at, e) for e in chronology.entries_public(session, entries)
+    ]
+    items += [
+        _item("transition", t.created_at, t.created_at, TransitionPublic.model_validate(t))
+        for t in session.exec(select(IncidentTransition).where(IncidentTransition.incident_id == incident.id))
+    ]
+    items += [
+        _item("notification", n.informed_at or n.created_at, n.created_at, _notification_public(n))
+        for n in session.exec(
+            select(IncidentNotification).where(IncidentNotification.incident_id == incident.id)
         )
-    for n in session.exec(
-        select(IncidentNotification).where(IncidentNotification.incident_id == incident.id)
-    ):
-        items.append(
-            TimelineItem(
-                kind="notification",
-                at=n.informed_at or n.created_at,
-                recorded_at=n.created_at,
-                notification=_notification_public(n),
-            )
-        )
+    ]
     # A correction's earlier wording is for those who manage incidents; others see that it changed.
-    for c in session.exec(select(IncidentCorrection).where(IncidentCorrection.incident_id == incident.id)):
-        items.append(
-            TimelineItem(
-                kind="correction",
-                at=c.created_at,
-                recorded_at=c.created_at,
-                correction=_correction_public(c, full=checks.manages(reach)),
-            )
-        )
+    items += [
+        _item("correction", c.created_at, c.created_at, _correction_public(c, full=manages))
+        for c in session.exec(select(IncidentCorrection).where(IncidentCorrection.incident_id == incident.id))
+    ]
     # Referrals (allegations passed to the police or the LADO) are for those who manage incidents only.
-    if checks.manages(reach):
-        for r in session.exec(select(IncidentReferral).where(IncidentReferral.incident_id == incident.id)):
-            items.append(
-                TimelineItem(
-                    kind="referral",
-                    at=clock.start_of(r.referred_on),
-                    recorded_at=r.created_at,
-                    referral=ReferralPublic.model_validate(r),
-                )
-            )
+    if manages:
+        items += [
+            _item("referral", clock.start_of(r.referred_on), r.created_at, ReferralPublic.model_validate(r))
+            for r in session.exec(select(IncidentReferral).where(IncidentReferral.incident_id == incident.id))
+        ]
     items.sort(key=lambda i: (i.at, i.recorded_at, i.kind))
     checks.log_views(session, caller=reach.caller, incident_ids=[incident.id], via=ViewKind.timeline)
     return crud.listed(items, paging)

@@ -53,8 +53,8 @@ NOTIFY_SEVERITIES = (Severity.high, Severity.critical)
 
 def get(*, session: Session, reach: Reach, incident_id: uuid.UUID) -> Incident:
     """One incident within the caller's reach, or 404 (an incident out of reach does not exist for them)."""
-    query = select(Incident).where(Incident.id == incident_id, reach.incidents(Incident.reported_by_id))
-    return crud.first_or_404(session, query, "incident", incident_id)
+    within = reach.incidents(Incident.reported_by_id)
+    return crud.get_within(session, Incident, incident_id, within, "incident")
 
 
 def overdue_ids(
@@ -88,24 +88,25 @@ def overdue_ids(
     return set(session.exec(query).all())
 
 
+def _linked(
+    session: Session, incident_id: uuid.UUID, linked_id: uuid.UUID, ids: list[uuid.UUID]
+) -> defaultdict[uuid.UUID, list[uuid.UUID]]:
+    """The ids a link table's column `linked_id` holds for each of the incidents `ids` (by the same table's
+    `incident_id` column), each list in id order: one query however many incidents; an empty list for an
+    incident with none."""
+    linked: defaultdict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if ids:
+        query = select(incident_id, linked_id).where(col(incident_id).in_(ids)).order_by(col(linked_id))
+        for incident, other in session.exec(query).all():
+            linked[incident].append(other)
+    return linked
+
+
 def to_public(*, session: Session, incidents: Sequence[Incident]) -> list[IncidentPublic]:
     """The response shape for a page of incidents, in a fixed number of queries however long the page."""
     ids = [i.id for i in incidents]
-    participants: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    staff: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    if ids:
-        for incident_id, participant_id in session.exec(
-            select(IncidentParticipant.incident_id, IncidentParticipant.participant_id)
-            .where(col(IncidentParticipant.incident_id).in_(ids))
-            .order_by(col(IncidentParticipant.participant_id))
-        ).all():
-            participants[incident_id].append(participant_id)
-        for incident_id, staff_id in session.exec(
-            select(IncidentStaff.incident_id, IncidentStaff.staff_id)
-            .where(col(IncidentStaff.incident_id).in_(ids))
-            .order_by(col(IncidentStaff.staff_id))
-        ).all():
-            staff[incident_id].append(staff_id)
+    participants = _linked(session, IncidentParticipant.incident_id, IncidentParticipant.participant_id, ids)
+    staff = _linked(session, IncidentStaff.incident_id, IncidentStaff.staff_id, ids)
     overdue = overdue_ids(session, ids)
     return [
         IncidentPublic.model_validate(
@@ -233,9 +234,7 @@ def update(
         raise Unprocessable.field(
             "reason", "a correction needs a reason: why the headline changes", "missing"
         )
-    for field in IncidentUpdate.NOT_NULL:
-        if field in data.model_fields_set and getattr(data, field) is None:
-            raise Unprocessable.field(field, f"{field} cannot be null")
+    crud.refuse_nulls(data, IncidentUpdate.NOT_NULL)
     if data.group_id is not None:
         checks.group_in_reach(session, reach, data.group_id)
     rule_ids = checks.rule_ids_of(data.rule_ids) if data.rule_ids is not None else None
@@ -308,14 +307,10 @@ def transition(
             if getattr(data, field) is not None:
                 raise Unprocessable.field(field, f"{field} is given only when closing")
     before = audit.snapshot(incident)
-    record = IncidentTransition(
-        incident_id=incident.id,
-        from_status=incident.status,
-        to_status=data.to_status,
-        reason=data.reason,
-        outcome=data.outcome,
-        outcome_summary=data.outcome_summary,
-        actor_id=checks.staff_id_of(reach.caller),
+    # The move as sent, and what the server knows: from where, by whom.
+    actor_id = checks.staff_id_of(reach.caller)
+    record = IncidentTransition.model_validate(
+        data, update={"incident_id": incident.id, "from_status": incident.status, "actor_id": actor_id}
     )
     reopening = incident.status is IncidentStatus.closed
     incident.status = data.to_status

@@ -9,7 +9,7 @@ from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from api import clock
-from api.common import Day, Flag, Patch, Whole, forbid_extra, in_force
+from api.common import Day, Flag, Patch, Whole, exactly_one_person, forbid_extra, in_force
 from api.db import Timestamped, enum_type
 from api.described import DESCRIBED, DescribedEnum
 
@@ -39,6 +39,13 @@ class MembershipBase(SQLModel):
     """The first day they were in the group (the organisation's calendar day)."""
 
 
+def _one_open(name: str, person_column: str) -> sa.Index:
+    """The unique index `name` over (group_id, `person_column`) of the memberships not ended: one open
+    membership per person and group."""
+    ended = sa.text("ended_on IS NULL")
+    return sa.Index(name, "group_id", person_column, unique=True, sqlite_where=ended, postgresql_where=ended)
+
+
 class Membership(MembershipBase, Timestamped, table=True):
     __tablename__ = "membership"
     __table_args__ = (
@@ -46,22 +53,8 @@ class Membership(MembershipBase, Timestamped, table=True):
         sa.CheckConstraint("(staff_id IS NULL) <> (participant_id IS NULL)", name="exactly_one_member"),
         # One open membership per person and group, held by the database against two concurrent requests
         # (the service's overlap check alone cannot see a row another transaction has not yet committed).
-        sa.Index(
-            "uq_membership_open_staff",
-            "group_id",
-            "staff_id",
-            unique=True,
-            sqlite_where=sa.text("ended_on IS NULL"),
-            postgresql_where=sa.text("ended_on IS NULL"),
-        ),
-        sa.Index(
-            "uq_membership_open_participant",
-            "group_id",
-            "participant_id",
-            unique=True,
-            sqlite_where=sa.text("ended_on IS NULL"),
-            postgresql_where=sa.text("ended_on IS NULL"),
-        ),
+        _one_open("uq_membership_open_staff", "staff_id"),
+        _one_open("uq_membership_open_participant", "participant_id"),
         # "Is this staff member, or were they ever, in this group?" (GRP-RISK-ASSESSED asks it of every
         # assessor). By staff id alone it walks every group the coordinator is in (all of them).
         sa.Index("ix_membership_group_id_staff_id", "group_id", "staff_id"),
@@ -90,13 +83,7 @@ class MembershipCreate(MembershipBase):
         },
     )
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> MembershipCreate:
-        from api.errors import Unprocessable
-
-        if (self.staff_id is None) == (self.participant_id is None):
-            raise Unprocessable.field("staff_id", "give exactly one of staff_id and participant_id")
-        return self
+    _one_person = model_validator(mode="after")(exactly_one_person)
 
 
 class MembershipUpdate(Patch):

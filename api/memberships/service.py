@@ -43,8 +43,8 @@ def _facts_changed(membership: Membership) -> events.GroupFactsChanged:
 
 def get(*, session: Session, reach: Reach, membership_id: uuid.UUID) -> Membership:
     """One membership the caller may read, or 404 (the same whether it exists or is out of reach)."""
-    query = select(Membership).where(Membership.id == membership_id, reach.memberships(Membership.group_id))
-    return crud.first_or_404(session, query, "membership", membership_id)
+    within = reach.memberships(Membership.group_id)
+    return crud.get_within(session, Membership, membership_id, within, "membership")
 
 
 def list_(
@@ -160,18 +160,8 @@ def update(
 ) -> Membership:
     """Change the member's role."""
     _check_may_manage(session, reach, membership.group_id)
-    if "role" in data.model_fields_set and data.role is None:
-        raise Unprocessable.field("role", "role cannot be null")
-    before = crud.apply(membership, data)
-    return crud.save(
-        session,
-        membership,
-        actor=reach.caller,
-        action="membership.update",
-        before=before,
-        expected_version=expected_version,
-        announce=_facts_changed(membership),
-    )
+    crud.refuse_nulls(data, ("role",))
+    return _change(session, reach, membership, data, "membership.update", expected_version)
 
 
 def end(
@@ -188,12 +178,26 @@ def end(
     if membership.ended_on is not None:
         raise Conflict(f"This membership already ended on {membership.ended_on}", extra={"field": "ended_on"})
     check_order(membership.started_on, ended_on, start_field="started_on", end_field="ended_on")
-    before = crud.apply(membership, MembershipEnd(ended_on=ended_on, end_reason=end_reason))
+    patch = MembershipEnd(ended_on=ended_on, end_reason=end_reason)
+    return _change(session, reach, membership, patch, "membership.end", expected_version)
+
+
+def _change(
+    session: Session,
+    reach: Reach,
+    membership: Membership,
+    patch: MembershipUpdate | MembershipEnd,
+    action: str,
+    expected_version: int | None,
+) -> Membership:
+    """`patch` applied and saved as `action` (an audited compare-and-set on the version: 412 on a stale
+    If-Match), then the membership's group announced: who is in it, or in what role, is a compliance fact."""
+    before = crud.apply(membership, patch)
     return crud.save(
         session,
         membership,
         actor=reach.caller,
-        action="membership.end",
+        action=action,
         before=before,
         expected_version=expected_version,
         announce=_facts_changed(membership),

@@ -41,8 +41,7 @@ def get(*, session: Session, reach: Reach, participant_id: uuid.UUID, to_write: 
     """One participant the caller may see (or, `to_write`, change), or 404: the same answer whether it
     exists or is out of reach."""
     within = reach.participant_writes if to_write else reach.participants
-    query = select(Participant).where(Participant.id == participant_id, within(Participant.id))
-    return crud.first_or_404(session, query, "participant", participant_id)
+    return crud.get_within(session, Participant, participant_id, within(Participant.id), "participant")
 
 
 def list_(
@@ -100,20 +99,8 @@ def update(
     expected_version: int | None = None,
 ) -> Participant:
     """Change the fields sent."""
-    for field in REQUIRED:
-        if field in data.model_fields_set and getattr(data, field) is None:
-            raise Unprocessable.field(field, f"{field} cannot be null")
-    _validate_patched(participant, data)
-    before = crud.apply(participant, data)
-    return crud.save(
-        session,
-        participant,
-        actor=reach.caller,
-        action="participant.update",
-        before=before,
-        unique_fields=UNIQUE,
-        expected_version=expected_version,
-    )
+    crud.refuse_nulls(data, REQUIRED)
+    return _change(session, reach, participant, data, "participant.update", expected_version)
 
 
 def leave(
@@ -128,14 +115,28 @@ def leave(
     those mirror the real online groups, where a departed participant may still be (which the compliance
     rules must see)."""
     patch = ParticipantUpdate(left_on=left_on)
+    return _change(session, reach, participant, patch, "participant.leave", expected_version)
+
+
+def _change(
+    session: Session,
+    reach: Reach,
+    participant: Participant,
+    patch: ParticipantUpdate,
+    action: str,
+    expected_version: int | None,
+) -> Participant:
+    """`patch` checked against the merged record (dates in order), applied and saved as `action`: an
+    audited compare-and-set on the version (412 on a stale If-Match), 409 on a clash of `external_id`."""
     _validate_patched(participant, patch)
     before = crud.apply(participant, patch)
     return crud.save(
         session,
         participant,
         actor=reach.caller,
-        action="participant.leave",
+        action=action,
         before=before,
+        unique_fields=UNIQUE,
         expected_version=expected_version,
     )
 
@@ -150,9 +151,7 @@ def upsert_by_external_id(
 ) -> tuple[Participant, WriteOutcome]:
     """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
     `crud.upsert_by_external_id`)."""
-    if data.external_id not in (None, external_id):
-        raise Unprocessable.field("external_id", "differs from the external id in the path")
-    data = data.model_copy(update={"external_id": external_id})
+    data = crud.whole_for(data, external_id)
     # A replacement is a patch of every field: the ones the body left out become empty.
     whole = ParticipantUpdate.model_validate(data.model_dump())
     return _push(session, reach, external_id, whole, lambda: data, expected_version)

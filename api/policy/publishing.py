@@ -191,23 +191,15 @@ def withdraw(
     version.withdrawn_on = today
     version.withdrawn_reason = data.reason
     version.withdrawn_by_label = caller.label
-    session.add(version)
-    audit.record(
-        session,
-        actor=caller,
-        action="policy_version.withdraw",
-        entity=version,
-        changes={
-            "number": number,
-            "effective_on": version.effective_on.isoformat(),
-            "withdrawn_on": today.isoformat(),
-        },
-    )
     webhooks.emit(
         session,
         WebhookEvent.policy_version_withdrawn,
         {"number": number, "effective_on": version.effective_on, "withdrawn_on": today},
     )
-    session.commit()
-    session.refresh(version)
+    changes = {
+        "number": number,
+        "effective_on": version.effective_on.isoformat(),
+        "withdrawn_on": today.isoformat(),
+    }
+    audit.commit_recorded(session, version, actor=caller, action="policy_version.withdraw", changes=changes)
     return public(session=session, version=version)

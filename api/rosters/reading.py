@@ -104,17 +104,9 @@ def view(*, session: Session, reach: Reach, roster: GroupRoster) -> RosterPublic
         open_probable=roster.open_probable,
         discrepancies=dict(sorted(Counter(d.kind for d in found).items())),
     )
-    public = RosterPublic(
-        id=roster.id,
-        group_id=roster.group_id,
-        platform=roster.platform,
-        captured_on=roster.captured_on,
-        applied_at=roster.applied_at,
-        created_at=roster.created_at,
-        version=roster.version,
-        counts=counts,
-        entries=None,
-        discrepancies=None,
+    # Counts only until the caller's reach says they may see the entries and discrepancies too.
+    public = RosterPublic.model_validate(
+        roster, update={"counts": counts, "entries": None, "discrepancies": None}
     )
     if reach.reads_counts_only(Record.roster):
         return public

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from api import clock, crud, events, ratelimit
 from api.audit import service as audit
@@ -100,9 +100,7 @@ def list_(
     query = (
         select(GroupRoster)
         .where(GroupRoster.group_id == group_id, reach.rosters(GroupRoster.group_id))
-        .order_by(
-            col(GroupRoster.captured_on).desc(), col(GroupRoster.created_at).desc(), col(GroupRoster.id)
-        )
+        .order_by(*crud.latest_first(GroupRoster, GroupRoster.captured_on))
     )
     return crud.page(session, query, limit=limit, offset=offset)
 

@@ -119,9 +119,7 @@ def update(
     expected_version: int | None = None,
 ) -> Staff:
     """Change the fields sent; a `left_on` ends access the same as `leave`."""
-    for field in ("full_name", "email", "employment_type", "started_on", "is_esafety_coordinator"):
-        if field in data.model_fields_set and getattr(data, field) is None:
-            raise Unprocessable.field(field, f"{field} cannot be null")
+    crud.refuse_nulls(data, ("full_name", "email", "employment_type", "started_on", "is_esafety_coordinator"))
     left_before = staff.left_on
     before = crud.apply(staff, data)
     staff.email = staff.email.lower()
@@ -163,9 +161,7 @@ def upsert_by_external_id(
 ) -> tuple[Staff, WriteOutcome]:
     """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
     `crud.upsert_by_external_id`)."""
-    if data.external_id not in (None, external_id):
-        raise Unprocessable.field("external_id", "differs from the external id in the path")
-    data = data.model_copy(update={"external_id": external_id, "email": str(data.email).lower()})
+    data = crud.whole_for(data, external_id, email=str(data.email).lower())
     # A replacement is a patch of every field: the ones the body left out become empty.
     whole = StaffUpdate.model_validate(data.model_dump())
     return _push(session, caller, external_id, whole, lambda: data, expected_version)

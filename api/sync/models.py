@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from api.common import forbid_extra
 from api.compliance.models import Status
-from api.consents.models import ConsentMerge, StillAllowed
+from api.consents.models import EXAMPLE_CONSENT, ConsentMerge, StillAllowed
 from api.described import DescribedEnum
 from api.errors import AppError, FieldError
 from api.external_ids import EXTERNAL_ID_MAX, ExternalId
@@ -219,17 +219,7 @@ class ConsentSyncRequest(SyncRequest):
 
     model_config = _batch_examples(
         replace=[
-            {
-                "external_id": "CRM-C1207",
-                "participant_external_id": "CRM-P0001",
-                "kind": "image_use",
-                "purposes": ["website", "social_media"],
-                "given_by": "parent_carer",
-                "given_by_name": "Joanne Fairbrook",
-                "given_on": "2025-09-06",
-                "expires_on": "2027-09-06",
-                "evidence_ref": "IMG-2025-0412",
-            },
+            {"external_id": "CRM-C1207", "participant_external_id": "CRM-P0001", **EXAMPLE_CONSENT},
             {
                 "external_id": "CRM-C1208",
                 "participant_external_id": "CRM-P0001",

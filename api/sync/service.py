@@ -24,11 +24,10 @@ from api import clock
 from api.common import WriteOutcome
 from api.compliance import service as compliance
 from api.db import Timestamped, request_writes
-from api.errors import DATABASE_ERRORS, AppError, FieldError, readable_message
+from api.errors import DATABASE_ERRORS, AppError, FieldError, Unprocessable, readable_message
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
 from api.participants.models import Participant
-from api.problems import ProblemCode
 from api.staff.models import Staff
 from api.sync.models import (
     BatchInterrupted,
@@ -166,16 +165,8 @@ def run(
                 )
                 for e in exc.errors()
             ]
-            results.append(
-                SyncResult(
-                    index=index,
-                    external_id=external_id,
-                    status=SyncStatus.rejected,
-                    code=ProblemCode.validation_error,
-                    detail="Invalid fields: " + ", ".join(sorted({e.field for e in errors})),
-                    errors=errors,
-                )
-            )
+            invalid = "Invalid fields: " + ", ".join(sorted({e.field for e in errors}))
+            results.append(_refused(index, external_id, Unprocessable(invalid, errors=errors)))
             continue
         writes = request_writes.get()
         committed = writes.committed if writes is not None else 0
@@ -188,16 +179,7 @@ def run(
             raise BatchInterrupted(results, index, saved, in_doubt=in_doubt) from exc
         except AppError as exc:
             session.rollback()
-            results.append(
-                SyncResult(
-                    index=index,
-                    external_id=external_id,
-                    status=SyncStatus.rejected,
-                    code=exc.code,
-                    detail=exc.detail,
-                    errors=exc.errors,
-                )
-            )
+            results.append(_refused(index, external_id, exc))
             continue
         results.append(
             SyncResult(
@@ -212,13 +194,21 @@ def run(
 
 
 def _rejected(index: int, external_id: str | None, field: str, message: str) -> SyncResult:
+    """The record refused for one bad `field` before it was read as its type (422 `validation_error`)."""
+    error = FieldError(field=field, message=message, type="value_error")
+    return _refused(index, external_id, Unprocessable(f"{field}: {message}", errors=[error]))
+
+
+def _refused(index: int, external_id: str | None, error: AppError) -> SyncResult:
+    """The result of the record at `index` refused with `error`: its code, detail and field errors, as the
+    single-record route would have answered them."""
     return SyncResult(
         index=index,
         external_id=external_id,
         status=SyncStatus.rejected,
-        code=ProblemCode.validation_error,
-        detail=f"{field}: {message}",
-        errors=[FieldError(field=field, message=message, type="value_error")],
+        code=error.code,
+        detail=error.detail,
+        errors=error.errors,
     )
 
 

@@ -40,25 +40,15 @@ def rotate_secret(
     endpoint.previous_secret_expires_at = at + overlap if overlap else None
     endpoint.secret = signing.new_secret()
     endpoint.updated_at = at
-    session.add(endpoint)
     # That it was rotated and how long the old one lasts: neither secret.
-    audit.record(
-        session,
-        actor=caller,
-        action="webhook_endpoint.rotate_secret",
-        entity=endpoint,
-        changes={
-            "overlap_seconds": overlap_seconds,
-            "previous_secret_expires_at": (
-                endpoint.previous_secret_expires_at.isoformat()
-                if endpoint.previous_secret_expires_at
-                else None
-            ),
-        },
+    expires = endpoint.previous_secret_expires_at
+    changes = {
+        "overlap_seconds": overlap_seconds,
+        "previous_secret_expires_at": expires.isoformat() if expires else None,
+    }
+    return audit.commit_recorded(
+        session, endpoint, actor=caller, action="webhook_endpoint.rotate_secret", changes=changes
     )
-    session.commit()
-    session.refresh(endpoint)
-    return endpoint
 
 
 def _usable(endpoint: WebhookEndpoint) -> None:
@@ -97,16 +87,10 @@ def redeliver(
     if made_due.rowcount != 1:
         session.rollback()
         raise Conflict("A worker is sending this delivery now: look at its log, then try again")
-    audit.record(
-        session,
-        actor=caller,
-        action="webhook_delivery.redeliver",
-        entity=delivery,
-        changes={"webhook_id": str(endpoint.id), "attempts_before": delivery.attempts},
+    changes = {"webhook_id": str(endpoint.id), "attempts_before": delivery.attempts}
+    return audit.commit_recorded(
+        session, delivery, actor=caller, action="webhook_delivery.redeliver", changes=changes
     )
-    session.commit()
-    session.refresh(delivery)
-    return delivery
 
 
 def send_test(*, session: Session, caller: Principal, endpoint: WebhookEndpoint) -> WebhookDelivery:
@@ -118,14 +102,7 @@ def send_test(*, session: Session, caller: Principal, endpoint: WebhookEndpoint)
     delivery = WebhookDelivery(
         endpoint_id=endpoint.id, event_type=WebhookEvent.webhook_test, body=body, next_attempt_at=at
     )
-    session.add(delivery)
-    audit.record(
-        session,
-        actor=caller,
-        action="webhook_endpoint.test",
-        entity=endpoint,
-        changes={"delivery_id": str(delivery.id)},
+    changes = {"delivery_id": str(delivery.id)}
+    return audit.commit_recorded(
+        session, delivery, actor=caller, action="webhook_endpoint.test", changes=changes, entity=endpoint
     )
-    session.commit()
-    session.refresh(delivery)
-    return delivery

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from api import crud
+
 Scalar = uuid.UUID | Enum | date | int | None
 Payload = Mapping[str, Any]
 
@@ -38,22 +40,8 @@ def _check_value(value: Any, where: str) -> None:
         raise UnsafePayload(f"{where}: a webhook payload holds only ids, enums, dates and counts")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def render(event_type: Enum, occurred_at: datetime, data: Payload) -> str:
     """The body sent: the Standard Webhooks envelope (type, timestamp, data) as compact JSON."""
     check(data)
-    envelope = {"type": event_type.value, "timestamp": occurred_at.isoformat(), "data": _plain(data)}
+    envelope = {"type": event_type.value, "timestamp": occurred_at.isoformat(), "data": crud.plain(data)}
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True)

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
 from api import crud
@@ -16,7 +15,7 @@ from api.auth.principal import Principal
 from api.common import Page, PageParams
 from api.config import get_settings
 from api.db import utcnow
-from api.errors import Conflict, PreconditionFailed, Unprocessable
+from api.errors import Conflict, Unprocessable
 from api.webhooks import destinations, payload, signing
 from api.webhooks.models import (
     WebhookAttempt,
@@ -104,53 +103,29 @@ def create(*, session: Session, caller: Principal, data: WebhookCreate) -> Webho
         secret=signing.new_secret(),
         created_by_id=caller.id if caller.kind == "user" else None,
     )
-    session.add(endpoint)
     # The audit event names what was registered, never the secret.
-    audit.record(
-        session,
-        actor=caller,
-        action="webhook_endpoint.create",
-        entity=endpoint,
-        changes={"url": url, "events": [e.value for e in endpoint.events]},
+    changes = {"url": url, "events": [e.value for e in endpoint.events]}
+    return audit.commit_recorded(
+        session, endpoint, actor=caller, action="webhook_endpoint.create", changes=changes
     )
-    session.commit()
-    session.refresh(endpoint)
-    return endpoint
 
 
 def disable(
     *, session: Session, caller: Principal, endpoint: WebhookEndpoint, expected_version: int | None = None
 ) -> WebhookEndpoint:
-    """Stop sending to an endpoint; deliveries still pending are marked failed by the worker."""
-    read = endpoint.version
-    if expected_version is not None and expected_version != read:
-        raise PreconditionFailed(f"The webhook is at version {read}, not {expected_version}: read it again")
+    """Stop sending to an endpoint; deliveries still pending are marked failed by the worker. Errors: 412 on
+    a stale If-Match, 409 if already disabled or changed meanwhile."""
+    crud.check_version(endpoint, expected_version)
     if endpoint.disabled_at is not None:
         raise Conflict("This webhook is already disabled")
-    at = utcnow()
     # Conditional on the version read, so two disables (or a disable on a stale ETag) cannot both succeed.
-    claimed = session.execute(
-        sa_update(WebhookEndpoint)
-        .where(col(WebhookEndpoint.id) == endpoint.id, col(WebhookEndpoint.version) == read)
-        .values(disabled_at=at, updated_at=at, version=read + 1)
-        .execution_options(synchronize_session=False)
+    crud.claim_version(session, endpoint, expected_version)
+    at = utcnow()
+    endpoint.disabled_at = endpoint.updated_at = at
+    changes = {"disabled_at": {"before": None, "after": at.isoformat()}}
+    return audit.commit_recorded(
+        session, endpoint, actor=caller, action="webhook_endpoint.disable", changes=changes
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        if expected_version is not None:
-            raise PreconditionFailed("The webhook changed since it was read: read it again")
-        raise Conflict("This webhook was changed by someone else at the same time: try again")
-    session.refresh(endpoint)
-    audit.record(
-        session,
-        actor=caller,
-        action="webhook_endpoint.disable",
-        entity=endpoint,
-        changes={"disabled_at": {"before": None, "after": at.isoformat()}},
-    )
-    session.commit()
-    session.refresh(endpoint)
-    return endpoint
 
 
 def _typed_events(endpoint: WebhookEndpoint) -> None:
