@@ -170,7 +170,7 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         CONSENT.c.id,
         CONSENT.c.kind,
         # Read as text on both databases (see `fetch`): few distinct values, parsed once each (see
-        # `loading._Purposes`); the JSON type's own decoding dominated the report's time.
+        # `decoding._Purposes`); the JSON type's own decoding dominated the report's time.
         CONSENT.c.purposes,
         CONSENT.c.given_by,
         CONSENT.c.given_on,
