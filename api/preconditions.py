@@ -10,7 +10,28 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 
-from api.errors import PreconditionFailed, PreconditionRequired
+from api.errors import PreconditionFailed, PreconditionRequired, Responses
+
+# Declared on every single-record GET: its ETag, and the 304 an If-None-Match naming it gets
+# (api/standard_headers.py answers it).
+CONDITIONAL_GET: Responses = {
+    200: {
+        "description": "Successful Response",
+        "headers": {
+            "ETag": {
+                "description": "The entity tag of this answer: the record's version, a dot and a digest of "
+                'the body (e.g. "3.5f0c2d9e8a1b4c7d"), so it moves whenever the answer does, also where a '
+                "count or the day changes it and the version does not. Send it back in If-None-Match to be "
+                "answered 304 while the answer is unchanged, or in If-Match to change the record (checked "
+                'against its version, the part before the dot; a write answers the bare version, "4")',
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    304: {
+        "description": "Not modified: the answer is still the one whose ETag If-None-Match named (no body)"
+    },
+}
 
 
 def etag(version: int) -> str:

@@ -37,7 +37,7 @@ from api.crud import check_version
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, Forbidden, Responses, problem
 from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
-from api.preconditions import CreateOnlyWanted, IfMatch, create_only, set_etag
+from api.preconditions import CONDITIONAL_GET, CreateOnlyWanted, IfMatch, create_only, set_etag
 from api.problems import ProblemCode
 
 # Declared on a partial push by external id of a kind of record some callers may write but not read.
@@ -48,27 +48,6 @@ WHOLE_RECORDS_ONLY: Responses = {
         ProblemCode.whole_records_only,
         ProblemCode.forbidden,
     )
-}
-
-# Declared on every single-record GET: its ETag, and the 304 an If-None-Match naming it gets
-# (api/standard_headers.py answers it).
-CONDITIONAL_GET: Responses = {
-    200: {
-        "description": "Successful Response",
-        "headers": {
-            "ETag": {
-                "description": "The entity tag of this answer: the record's version, a dot and a digest of "
-                'the body (e.g. "3.5f0c2d9e8a1b4c7d"), so it moves whenever the answer does, also where a '
-                "count or the day changes it and the version does not. Send it back in If-None-Match to be "
-                "answered 304 while the answer is unchanged, or in If-Match to change the record (checked "
-                'against its version, the part before the dot; a write answers the bare version, "4")',
-                "schema": {"type": "string"},
-            }
-        },
-    },
-    304: {
-        "description": "Not modified: the answer is still the one whose ETag If-None-Match named (no body)"
-    },
 }
 
 # How a record is answered when the route's model is not the table itself (a group with its member count):

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.auth.principal import Principal, require
-from api.auth.roles import Permission
+from api.auth.permissions import ComplianceRead
 from api.common import Day
 from api.compliance import coverage as service
 from api.compliance.coverage import CoveragePublic
@@ -17,8 +16,6 @@ from api.deps import SessionDep
 from api.errors import NOT_FOUND
 
 router = APIRouter()
-
-Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
 
 
 @router.get(
@@ -29,7 +26,7 @@ Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
 )
 def get_policy_coverage(
     session: SessionDep,
-    _: Reader,
+    _: ComplianceRead,
     as_of: Annotated[
         Day | None, Query(description="The version in force on this day (default today)")
     ] = None,

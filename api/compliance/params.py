@@ -1,15 +1,18 @@
 """The compliance routes' parameters, each described for the spec: a day to evaluate, a span of history, a
-forecast's length and the ids in the paths."""
+forecast's length and the ids in the paths; and the day a report is about, as the caller may ask it."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 
+from api.auth.reach import ReachDep
 from api.common import DIGITS_ONLY, Day
 from api.compliance import forecast as forecasting
+from api.compliance import grain
 
 AsOf = Annotated[
     Day | None,
@@ -19,6 +22,16 @@ AsOf = Annotated[
         "month): the answer's `as_of` and `as_of_precision` say which"
     ),
 ]
+
+
+def report_day(reach: ReachDep, as_of: AsOf = None) -> date:
+    """The day a report evaluates: `as_of` (default today) as the caller may ask it, the day itself or its
+    month's last day (`grain.as_of`); a 422 naming `as_of` for a day in the future."""
+    return grain.as_of(reach, as_of)[0]
+
+
+# A route that takes it declares no `as_of` of its own: the dependency puts `as_of` in the spec.
+ReportDay = Annotated[date, Depends(report_day)]
 
 GroupId = Annotated[uuid.UUID, Path(description="The group's id")]
 StaffId = Annotated[uuid.UUID, Path(description="The member of staff's id")]

@@ -10,9 +10,8 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from api import clock
-from api.auth.principal import Principal, require
+from api.auth.permissions import ComplianceRead, PolicyAdmin
 from api.auth.reach import Reach, ReachDep
-from api.auth.roles import Permission
 from api.common import Day, Page, PageDep, QueryFlag, shifted
 from api.compliance import cache, exports, grain, history, policy_facts, service, waivers
 from api.compliance import forecast as forecasting
@@ -32,7 +31,7 @@ from api.compliance.models import (
     WaiverCreate,
     WaiverPublic,
 )
-from api.compliance.params import AsOf, Days, From, GroupId, StaffId, To
+from api.compliance.params import AsOf, Days, From, GroupId, ReportDay, StaffId, To, report_day
 from api.compliance.rules import ALL_RULES
 from api.compliance.snapshot import PolicyFacts
 from api.deps import SessionDep
@@ -40,9 +39,6 @@ from api.errors import CONFLICT, NOT_FOUND
 from api.groups.models import Platform
 
 router = APIRouter()
-
-Reader = Annotated[Principal, Depends(require(Permission.COMPLIANCE_READ))]
-Admin = Annotated[Principal, Depends(require(Permission.POLICY_ADMIN))]
 
 
 def _span(
@@ -122,7 +118,7 @@ WaiverById = Annotated[Waiver, Depends(waiver_or_404)]
 
 
 @router.get("/compliance/rules", response_model=list[RulePublic], summary="List the compliance rules")
-def list_compliance_rules(session: SessionDep, _: Reader) -> list[RulePublic]:
+def list_compliance_rules(session: SessionDep, _: ComplianceRead) -> list[RulePublic]:
     """Every rule: its id (a stable contract), title, scope, severity, the policy sentence it enforces
     (verbatim, in the words of the version in force today, with its clause id), whether it is applied (false
     once the version in force has none of its sentences) and what to do when it fails."""
@@ -138,7 +134,7 @@ def list_compliance_rules(session: SessionDep, _: Reader) -> list[RulePublic]:
 def get_organisation_compliance(
     request: Request,
     session: SessionDep,
-    _: Reader,
+    _: ComplianceRead,
     reach: ReachDep,
     as_of: AsOf = None,
     status_: Annotated[
@@ -152,10 +148,12 @@ def get_organisation_compliance(
     """The organisation's own findings (the coordinator, and each staff rule across all staff), then every
     active group's status with its failing, warning and waived rules, and totals over the groups listed.
     Staff see only the groups they are in. Send `Accept: text/csv` for the same report as a spreadsheet."""
+    # `as_of` is its own parameter, not `ReportDay`: a dependency's parameters follow the route's own in the
+    # spec, and here it stands before the filters.
     report = service.organisation_report(
         session=session,
         reach=reach,
-        as_of=grain.as_of(reach, as_of)[0],
+        as_of=report_day(reach, as_of),
         status=status_,
         platform=platform,
         rule=rule,
@@ -169,7 +167,7 @@ def get_organisation_compliance(
     "/compliance/forecast", response_model=OrganisationForecastPublic, summary="Organisation forecast"
 )
 def get_organisation_forecast(
-    session: SessionDep, _: Reader, reach: ReachDep, days: Days = forecasting.DEFAULT_DAYS
+    session: SessionDep, _: ComplianceRead, reach: ReachDep, days: Days = forecasting.DEFAULT_DAYS
 ) -> Response:
     """For each active group the caller reaches, every day in the next `days` on which a finding gets worse
     if nothing is done (a review falling due, a consent or training expiring, a birthday past the group's
@@ -183,7 +181,7 @@ def get_organisation_forecast(
 )
 def get_organisation_history(
     session: SessionDep,
-    _: Reader,
+    _: ComplianceRead,
     reach: ReachDep,
     start: From = None,
     end: To = None,
@@ -210,7 +208,7 @@ def get_organisation_history(
 @router.get("/compliance/waivers", response_model=Page[WaiverPublic], summary="List waivers")
 def list_compliance_waivers(
     session: SessionDep,
-    _: Reader,
+    _: ComplianceRead,
     reach: ReachDep,
     paging: PageDep,
     group_id: Annotated[uuid.UUID | None, Query(description="Only the waivers of this group")] = None,
@@ -232,7 +230,7 @@ def list_compliance_waivers(
     responses=CONFLICT,
     summary="Waive a rule for a group",
 )
-def create_compliance_waiver(session: SessionDep, caller: Admin, data: WaiverCreate) -> Waiver:
+def create_compliance_waiver(session: SessionDep, caller: PolicyAdmin, data: WaiverCreate) -> Waiver:
     """Waive one group rule for one group, with a reason, until `expires_on` (the first day it no longer
     holds). The finding keeps its true outcome and shows the waiver, but does not count against the group's
     status while the waiver is in force. One waiver in force per group and rule (409 otherwise)."""
@@ -245,7 +243,7 @@ def create_compliance_waiver(session: SessionDep, caller: Admin, data: WaiverCre
     responses={**NOT_FOUND, **CONFLICT},
     summary="Revoke a waiver",
 )
-def revoke_compliance_waiver(session: SessionDep, caller: Admin, waiver: WaiverById) -> Waiver:
+def revoke_compliance_waiver(session: SessionDep, caller: PolicyAdmin, waiver: WaiverById) -> Waiver:
     """End a waiver today. Revoking one already revoked or expired is a 409."""
     return waivers.revoke_waiver(session=session, caller=caller, waiver=waiver)
 
@@ -257,12 +255,11 @@ def revoke_compliance_waiver(session: SessionDep, caller: Admin, waiver: WaiverB
     summary="A group's compliance",
 )
 def get_group_compliance(
-    session: SessionDep, _: Reader, reach: ReachDep, group_id: GroupId, as_of: AsOf = None
+    session: SessionDep, _: ComplianceRead, reach: ReachDep, group_id: GroupId, day: ReportDay
 ) -> Response:
     """The group's status, counts per outcome and one finding per group rule, each citing its policy clause,
     with the records involved and what to do. Staff may evaluate only groups they are in (404 otherwise);
     trustees see participants as an id and a neutral label."""
-    day = grain.as_of(reach, as_of)[0]
     body = cache.group_report_json(session=session, reach=reach, group_id=group_id, as_of=day)
     return Response(body, media_type="application/json")
 
@@ -275,7 +272,7 @@ def get_group_compliance(
 )
 def get_group_forecast(
     session: SessionDep,
-    _: Reader,
+    _: ComplianceRead,
     reach: ReachDep,
     group_id: GroupId,
     days: Days = forecasting.DEFAULT_DAYS,
@@ -297,12 +294,11 @@ def get_group_forecast(
     summary="Organisation report as an Excel workbook",
 )
 def export_organisation_compliance(
-    session: SessionDep, _: Reader, reach: ReachDep, as_of: AsOf = None
+    session: SessionDep, _: ComplianceRead, reach: ReachDep, day: ReportDay
 ) -> Response:
     """The organisation report as an .xlsx workbook: a sheet of the groups (the CSV report's columns) and a
     sheet of every failing or warning finding with its message, clause, the records involved as the caller
     may see them, remediation and `since`; dates as dates. Cells that would start a formula are quoted."""
-    day = grain.as_of(reach, as_of)[0]
     body = exports.organisation_workbook(session=session, reach=reach, as_of=day)
     return _attachment(body, exports.XLSX, f"compliance-{day}.xlsx")
 
@@ -314,11 +310,10 @@ def export_organisation_compliance(
     summary="A group's findings as CSV",
 )
 def export_group_compliance(
-    session: SessionDep, _: Reader, reach: ReachDep, group_id: GroupId, as_of: AsOf = None
+    session: SessionDep, _: ComplianceRead, reach: ReachDep, group_id: GroupId, day: ReportDay
 ) -> Response:
     """Every finding of the group's report as CSV, one a row, with the workbook's finding columns (staff: a
     group they are in; 404 otherwise). Cells that would start a formula are quoted."""
-    day = grain.as_of(reach, as_of)[0]
     body = exports.group_findings_csv(session=session, reach=reach, group_id=group_id, as_of=day)
     return _attachment(body, "text/csv; charset=utf-8", f"group-{group_id}-{day}.csv")
 
@@ -331,7 +326,7 @@ def export_group_compliance(
 )
 def get_group_history(
     session: SessionDep,
-    _: Reader,
+    _: ComplianceRead,
     reach: ReachDep,
     group_id: GroupId,
     start: From = None,
@@ -351,10 +346,8 @@ def get_group_history(
     summary="A staff member's compliance",
 )
 def get_staff_compliance(
-    session: SessionDep, _: Reader, reach: ReachDep, staff_id: StaffId, as_of: AsOf = None
+    session: SessionDep, _: ComplianceRead, reach: ReachDep, staff_id: StaffId, day: ReportDay
 ) -> Response:
     """One member of staff against the staff rules. Staff may read only their own (404 otherwise)."""
-    report = service.staff_report(
-        session=session, reach=reach, staff_id=staff_id, as_of=grain.as_of(reach, as_of)[0]
-    )
+    report = service.staff_report(session=session, reach=reach, staff_id=staff_id, as_of=day)
     return _json(report)

@@ -272,6 +272,12 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
+def done_by(done_on: date | None, on: date) -> bool:
+    """Whether a thing recorded as done on `done_on` (a signature, a training; None: never) was done by `on`,
+    the day evaluated: one dated after it had not yet happened that day."""
+    return done_on is not None and done_on <= on
+
+
 def stale(done_on: date | None, on: date, valid_days: int) -> bool:
     """Missing, not yet done on `on`, or more than `valid_days` old: exactly `valid_days` old still holds
     (the threshold day is the last good day)."""

@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from api.compliance.rules.base import Result, Severity, flag, group_rule, not_applicable, staff_ref, tally
+from api.compliance.rules.base import (
+    Result,
+    Severity,
+    done_by,
+    flag,
+    group_rule,
+    not_applicable,
+    staff_ref,
+    tally,
+)
 from api.compliance.snapshot import GroupSnapshot
 
 
@@ -9,9 +18,7 @@ def check(s: GroupSnapshot) -> Result:
     staff = [st for _, st in s.current_staff()]
     if not staff:
         return not_applicable("The group has no staff members.")
-    unsigned = [
-        st for st in staff if st.code_of_conduct_signed_on is None or st.code_of_conduct_signed_on > s.as_of
-    ]
+    unsigned = [st for st in staff if not done_by(st.code_of_conduct_signed_on, s.as_of)]
     return flag(
         [staff_ref(st, "code of conduct not signed") for st in unsigned],
         "member",

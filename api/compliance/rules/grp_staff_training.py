@@ -4,6 +4,7 @@ from api.compliance.rules.base import (
     Result,
     Severity,
     count,
+    done_by,
     group_rule,
     not_applicable,
     passed,
@@ -29,7 +30,7 @@ def check(s: GroupSnapshot) -> Result:
                 staff_ref(
                     a,
                     "no training recorded"
-                    if a.esafety_training_completed_on is None or a.esafety_training_completed_on > s.as_of
+                    if not done_by(a.esafety_training_completed_on, s.as_of)
                     else f"trained on {a.esafety_training_completed_on}",
                 )
                 for a in due

@@ -3,6 +3,7 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     Result,
     Severity,
+    done_by,
     failed,
     not_applicable,
     passed,
@@ -19,7 +20,7 @@ def check(s: StaffSnapshot) -> Result:
     if not st.uses_social_media_for_work:
         return not_applicable("Does not use social media for work.")
     signed = st.code_of_conduct_signed_on
-    if signed is None or signed > s.as_of:
+    if not done_by(signed, s.as_of):
         return failed("Uses social media for work but has not signed the code of conduct.", staff_ref(st))
     return passed(f"Signed the code of conduct on {signed}.", staff_ref(st))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from api.compliance.rules.base import (
     Result,
     Severity,
+    done_by,
     passed,
     staff_ref,
     staff_rule,
@@ -19,7 +20,7 @@ def check(s: StaffSnapshot) -> Result:
     valid = s.thresholds.training_valid_days
     done = st.esafety_training_completed_on
     if stale(done, s.as_of, valid):
-        if done is None or done > s.as_of:
+        if not done_by(done, s.as_of):
             return warned("No e-safety training is recorded.", staff_ref(st))
         return warned(f"E-safety training on {done} is older than {valid} days.", staff_ref(st))
     return passed(f"E-safety training completed on {done}.", staff_ref(st))
