@@ -273,6 +273,9 @@ def cite(evaluation: Evaluation, policy: PolicyFacts | None) -> Evaluation:
 
     def cited(f: Finding) -> Finding:
         primary, also = in_force_clauses(f.clause, f.also, policy)
+        # Most findings keep their words: the finding itself, not a copy of it.
+        if primary is f.clause and also == f.also:
+            return f
         return replace(f, clause=primary, also=also)
 
     return replace(evaluation, findings=tuple(cited(f) for f in evaluation.findings))
