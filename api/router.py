@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI
 
 from api.accounts.api_key_router import router as api_key_router
 from api.accounts.router import router as auth_router
@@ -33,40 +33,56 @@ from api.staff.router import router as staff_router
 from api.sync.router import router as sync_router
 from api.webhooks.router import router as webhooks_router
 
-# Every /api route refuses a control character where a person meant none, and a query parameter it does not
-# take (a filter misspelt or misplaced would otherwise be answered as if applied, and echoed in `Link`).
-api_router = APIRouter(
-    prefix="/api/v1",
-    responses=COMMON_ERRORS,
-    dependencies=[Depends(refuse_control_characters), Depends(refuse_unknown_query)],
+API_PREFIX = "/api/v1"
+
+# Every domain's router, in the order FastAPI tries them, with its prefix under /api/v1 and its tag. The
+# compliance router has no prefix: it serves /compliance/... and the /groups/{id}/compliance and
+# /staff/{id}/compliance reports. It comes second: FastAPI tries routes in order, and every route passed over
+# costs the compliance reports, the hottest reads, a little (bench/README.md); none of its paths can shadow
+# another router's.
+API_ROUTERS: tuple[tuple[APIRouter, str, str], ...] = (
+    (auth_router, "/auth", "auth"),
+    (compliance_router, "", "compliance"),
+    (staff_router, "/staff", "staff"),
+    (declarations_router, "/staff", "declarations"),
+    (policy_router, "/policy-settings", "policy"),
+    (policy_versions_router, "/policy", "policy"),
+    (coverage_router, "/policy", "policy"),
+    (sync_router, "/sync", "sync"),
+    (groups_router, "/groups", "groups"),
+    (rosters_router, "/groups", "rosters"),
+    (participants_router, "/participants", "participants"),
+    (memberships_router, "/memberships", "memberships"),
+    (identities_router, "/identities", "identities"),
+    (user_router, "/users", "users"),
+    (api_key_router, "/api-keys", "api-keys"),
+    (audit_router, "/audit-events", "audit"),
+    (consents_router, "/consents", "consents"),
+    (participant_consents_router, "/participants", "consents"),
+    (consent_checks_router, "", "consents"),
+    (incidents_router, "/incidents", "incidents"),
+    (changes_router, "/changes", "changes"),
+    (webhooks_router, "/webhooks", "webhooks"),
+    (controls_router, "/controls", "controls"),
+    (technologies_router, "/technologies", "controls"),
 )
-api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
-# No prefix: it serves /compliance/... and the /groups/{id}/compliance and /staff/{id}/compliance reports.
-# Second: FastAPI tries routes in order, and every route passed over costs the compliance reports, the
-# hottest reads, a little (bench/README.md); none of its paths can shadow another router's.
-api_router.include_router(compliance_router, tags=["compliance"])
-api_router.include_router(staff_router, prefix="/staff", tags=["staff"])
-api_router.include_router(declarations_router, prefix="/staff", tags=["declarations"])
-api_router.include_router(policy_router, prefix="/policy-settings", tags=["policy"])
-api_router.include_router(policy_versions_router, prefix="/policy", tags=["policy"])
-api_router.include_router(coverage_router, prefix="/policy", tags=["policy"])
-api_router.include_router(sync_router, prefix="/sync", tags=["sync"])
-api_router.include_router(groups_router, prefix="/groups", tags=["groups"])
-api_router.include_router(rosters_router, prefix="/groups", tags=["rosters"])
-api_router.include_router(participants_router, prefix="/participants", tags=["participants"])
-api_router.include_router(memberships_router, prefix="/memberships", tags=["memberships"])
-api_router.include_router(identities_router, prefix="/identities", tags=["identities"])
-api_router.include_router(user_router, prefix="/users", tags=["users"])
-api_router.include_router(api_key_router, prefix="/api-keys", tags=["api-keys"])
-api_router.include_router(audit_router, prefix="/audit-events", tags=["audit"])
-api_router.include_router(consents_router, prefix="/consents", tags=["consents"])
-api_router.include_router(participant_consents_router, prefix="/participants", tags=["consents"])
-api_router.include_router(consent_checks_router, tags=["consents"])
-api_router.include_router(incidents_router, prefix="/incidents", tags=["incidents"])
-api_router.include_router(changes_router, prefix="/changes", tags=["changes"])
-api_router.include_router(webhooks_router, prefix="/webhooks", tags=["webhooks"])
-api_router.include_router(controls_router, prefix="/controls", tags=["controls"])
-api_router.include_router(technologies_router, prefix="/technologies", tags=["controls"])
+
+
+def include_api(app: FastAPI) -> None:
+    """Mount every domain router on the app itself under /api/v1, not inside one /api/v1 router: FastAPI
+    walks every router nested under the one it matches on each request, so a router of routers made every
+    request pay for all of them (bench/README.md, "Signed-in request, session 5"). Every /api route refuses
+    a control character where a person meant none, and a query parameter it does not take (a filter
+    misspelt or misplaced would otherwise be answered as if applied, and echoed in `Link`)."""
+    for router, prefix, tag in API_ROUTERS:
+        app.include_router(
+            router,
+            prefix=API_PREFIX + prefix,
+            tags=[tag],
+            responses=COMMON_ERRORS,
+            dependencies=[Depends(refuse_control_characters), Depends(refuse_unknown_query)],
+        )
+
 
 # Each path parameter, and each query parameter a route declares without a description of its own, as the
 # spec describes it; a path parameter's example is a record of the demo (api/demo/ids.py), so "Try it out"
