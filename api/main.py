@@ -26,7 +26,7 @@ from api.limits import BodySizeLimit
 from api.problem_types import router as problem_types_router
 from api.problems import declare_problem_codes
 from api.request_context import Observer, RequestContext
-from api.router import api_router, describe_parameters, order_examples
+from api.router import describe_parameters, include_api, order_examples
 from api.standard_headers import StandardHeaders, declare_standard_headers
 
 DESCRIPTION = """
@@ -142,7 +142,7 @@ def create_app() -> FastAPI:
     declare_idempotency_key(app)
     app.include_router(health_router)
     app.include_router(problem_types_router)
-    app.include_router(api_router)
+    include_api(app)
     app.include_router(dashboard_router)
     # Added first, so it runs inside BodySizeLimit: an oversized body is refused before it is buffered.
     app.add_middleware(IdempotencyMiddleware, identify=request_owner)

@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import get_settings
-from api.db import get_session, request_writes, uncounted, utcnow
+from api.db import get_session, open_session, request_writes, uncounted, utcnow
 from api.errors import DATABASE_ERRORS, FieldError, problem_response
 from api.idempotency import store
 from api.idempotency.store import KeyInUse, KeyReused, Stored, valid_key
@@ -266,7 +266,7 @@ async def _replay(stored: Stored, send: Send) -> None:
 
 def _session_factory(scope: Scope) -> Callable[[], contextlib.AbstractContextManager[Session]]:
     """Sessions from the app's own provider, so a test's override (one rolled-back transaction) applies."""
-    provider: Callable[[], Iterator[Session]] = get_session
+    provider: Callable[[], Iterator[Session]] = open_session
     app = scope.get("app")
     overrides = getattr(app, "dependency_overrides", None)
     if overrides and get_session in overrides:
