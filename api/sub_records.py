@@ -35,9 +35,12 @@ class SubRecords:
     def __init__(self, records: Records) -> None:
         self.records = records
 
-    def list(self, path: str, *, public: type, summary: str, reader: Any = None) -> Callable[[F], F]:
+    def list(
+        self, path: str, *, public: type, summary: str, reader: Any = None, present: Present | None = None
+    ) -> Callable[[F], F]:
         """GET a page of them (`Page[public]`; 404 as `by_id` decides). The declared function
-        `(read, record, paging) -> page` makes the call; `read` is a `Write` with no If-Match."""
+        `(read, record, paging) -> page` makes the call; `read` is a `Write` with no If-Match. The answer is
+        `present`'s (session, reach, page) where given, else the page itself."""
         reading = acting(reader if reader is not None else self.records.reader)
         by_id = _depends(self.records.by_id)
 
@@ -45,7 +48,8 @@ class SubRecords:
             def endpoint(
                 read: Annotated[Write, reading], record: Annotated[Any, by_id], paging: PageDep
             ) -> Any:
-                return fn(read, record, paging)
+                found = fn(read, record, paging)
+                return present(read.session, read.reach, found) if present is not None else found
 
             self.records._add(endpoint, fn, "get", path, summary, NOT_FOUND, model=Page[public])  # type: ignore[valid-type]
             return fn

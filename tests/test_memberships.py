@@ -20,7 +20,7 @@ from tests.kit.clock import TODAY
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_group_joined_by, make_membership
 from tests.kit.participants import make_participant
-from tests.kit.requests import each_not_found, refused_field
+from tests.kit.requests import refused_field, unknown_record_not_found
 from tests.kit.staff import make_staff
 
 URL = "/api/v1/memberships"
@@ -222,15 +222,8 @@ def test_end_before_start_is_422(client: TestClient, coordinator: Actor, session
 
 
 def test_unknown_id_is_404(client: TestClient, coordinator: Actor) -> None:
-    missing = uuid.uuid4()
-    each_not_found(
-        client,
-        coordinator.headers,
-        [
-            ("GET", f"{URL}/{missing}", None),
-            ("PATCH", f"{URL}/{missing}", {"role": "admin"}),
-            ("POST", f"{URL}/{missing}/end", {"ended_on": str(TODAY)}),
-        ],
+    unknown_record_not_found(
+        client, coordinator.headers, URL, patch={"role": "admin"}, action=("end", {"ended_on": str(TODAY)})
     )
 
 

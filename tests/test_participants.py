@@ -16,7 +16,7 @@ from tests.kit.clock import TODAY
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
-from tests.kit.requests import created_body, each_not_found, paged, refused_field, request_body
+from tests.kit.requests import created_body, paged, refused_field, request_body, unknown_record_not_found
 
 URL = "/api/v1/participants"
 
@@ -138,15 +138,8 @@ def test_a_refused_update_writes_nothing(client: TestClient, coordinator: Actor,
 
 
 def test_unknown_id_is_404(client: TestClient, coordinator: Actor) -> None:
-    missing = uuid.uuid4()
-    each_not_found(
-        client,
-        coordinator.headers,
-        [
-            ("GET", f"{URL}/{missing}", None),
-            ("PATCH", f"{URL}/{missing}", {"full_name": "X"}),
-            ("POST", f"{URL}/{missing}/leave", {"left_on": str(TODAY)}),
-        ],
+    unknown_record_not_found(
+        client, coordinator.headers, URL, patch={"full_name": "X"}, action=("leave", {"left_on": str(TODAY)})
     )
     assert client.get(f"{URL}/not-a-uuid", headers=coordinator.headers).status_code == 422
 

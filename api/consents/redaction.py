@@ -128,5 +128,11 @@ def redacted_as(shape: type[M], *names: str) -> Callable[[Session, Reach, Any], 
     return lambda session, reach, row: Redactor(session, reach).answer(row, shape, *names)
 
 
+def redacted_page(shape: type[M], *names: str) -> Callable[[Session, Reach, Page[Any]], Page[M]]:
+    """How a route answers a page of stored records (a `present` of `SubRecords.list`): each as `shape`,
+    with the named text fields redacted for the caller."""
+    return lambda session, reach, found: Redactor(session, reach).page(found, shape, *names)
+
+
 # The policy's summaries are redacted by this guard too; the policy cannot import consents, so it asks here.
 redacting.register(Redactor)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, status
 
 from api.auth.permissions import ComplianceRead, ControlsAdmin, ControlsRecord
 from api.common import Page, PageDep, PageParams
-from api.consents.redaction import RedactorDep, redacted_as, redactor
+from api.consents.redaction import RedactorDep, redacted_as, redacted_page
 from api.controls import service
 from api.controls.models import (
     AssessmentCreate,
@@ -82,12 +82,16 @@ def update_control(write: Write, control: Control, data: ControlUpdate) -> Contr
     return write.call(service.update_control, control=control, data=data)
 
 
-@filed_under_controls.list("/{control_id}/checks", public=ControlCheckPublic, summary="A control's checks")
-def list_control_checks(read: Write, control: Control, paging: PageParams) -> Page[ControlCheckPublic]:
+@filed_under_controls.list(
+    "/{control_id}/checks",
+    public=ControlCheckPublic,
+    summary="A control's checks",
+    present=redacted_page(ControlCheckPublic, *CHECK_TEXT),
+)
+def list_control_checks(read: Write, control: Control, paging: PageParams) -> Page[ControlCheck]:
     """The checks recorded against the control, newest first. A participant's (or their carer's) details
     in `follow_up` are replaced by a label for a caller who may not read that participant."""
-    found = read.call(service.list_checks, control=control, paging=paging)
-    return redactor(read.session, read.reach).page(found, ControlCheckPublic, *CHECK_TEXT)
+    return read.call(service.list_checks, control=control, paging=paging)
 
 
 @filed_under_controls.add(
@@ -154,14 +158,14 @@ def update_technology(write: Write, technology: Technology, data: TechnologyUpda
     "/{technology_id}/assessments",
     public=TechnologyAssessmentPublic,
     summary="A technology's risk assessments",
+    present=redacted_page(TechnologyAssessmentPublic, *ASSESSMENT_TEXT),
 )
 def list_technology_assessments(
     read: Write, technology: Technology, paging: PageParams
-) -> Page[TechnologyAssessmentPublic]:
+) -> Page[TechnologyAssessment]:
     """Its risk assessments, newest first. A participant's (or their carer's) details in `risks` and
     `mitigations` are replaced by a label for a caller who may not read that participant."""
-    found = read.call(service.list_assessments, technology=technology, paging=paging)
-    return redactor(read.session, read.reach).page(found, TechnologyAssessmentPublic, *ASSESSMENT_TEXT)
+    return read.call(service.list_assessments, technology=technology, paging=paging)
 
 
 @filed_under_technologies.add(

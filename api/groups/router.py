@@ -9,7 +9,7 @@ from sqlmodel import Session
 from api.auth.permissions import GroupsCreate, GroupsRead, GroupsRecord, GroupsWrite
 from api.auth.reach import Reach
 from api.common import Page, PageParams
-from api.consents.redaction import redacted_as, redactor
+from api.consents.redaction import redacted_as, redacted_page
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, Responses, problem
 from api.groups import service
 from api.groups.models import (
@@ -114,13 +114,15 @@ def archive_group(write: Write, group: Group, data: GroupArchive) -> Group:
 
 
 @filed.list(
-    "/{group_id}/risk-assessments", public=RiskAssessmentPublic, summary="List a group's risk assessments"
+    "/{group_id}/risk-assessments",
+    public=RiskAssessmentPublic,
+    summary="List a group's risk assessments",
+    present=redacted_page(RiskAssessmentPublic, *ASSESSMENT_TEXT),
 )
-def list_risk_assessments(read: Write, group: Group, paging: PageParams) -> Page[RiskAssessmentPublic]:
+def list_risk_assessments(read: Write, group: Group, paging: PageParams) -> Page[RiskAssessment]:
     """The group's risk assessments, newest first. A participant's (or their carer's) details in `risks`
     and `mitigations` are replaced by a label for a caller who may not read that participant."""
-    found = read.call(service.list_risk_assessments, group=group, paging=paging)
-    return redactor(read.session, read.reach).page(found, RiskAssessmentPublic, *ASSESSMENT_TEXT)
+    return read.call(service.list_risk_assessments, group=group, paging=paging)
 
 
 @filed.add(
@@ -138,11 +140,15 @@ def record_risk_assessment(write: Write, group: Group, data: RiskAssessmentCreat
     return write.call(service.record_risk_assessment, group=group, data=data)
 
 
-@filed.list("/{group_id}/reviews", public=ReviewPublic, summary="List a group's reviews")
-def list_reviews(read: Write, group: Group, paging: PageParams) -> Page[ReviewPublic]:
+@filed.list(
+    "/{group_id}/reviews",
+    public=ReviewPublic,
+    summary="List a group's reviews",
+    present=redacted_page(ReviewPublic, *REVIEW_TEXT),
+)
+def list_reviews(read: Write, group: Group, paging: PageParams) -> Page[GroupReview]:
     """The group's reviews, newest first (`notes` redacted as the risk assessments are)."""
-    found = read.call(service.list_reviews, group=group, paging=paging)
-    return redactor(read.session, read.reach).page(found, ReviewPublic, *REVIEW_TEXT)
+    return read.call(service.list_reviews, group=group, paging=paging)
 
 
 @filed.add(

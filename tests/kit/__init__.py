@@ -19,8 +19,9 @@ What lives where:
   (passes every rule), `group_fields` (how the compliance tests' groups differ from `make_group`'s),
   `bulk_members` and `bulk_groups` (many records in a few statements).
 - requests.py: `request_body` (a maker of request bodies from defaults and a test's overrides) and
-  `each_not_found` (each request answers 404 `not_found`), `refused_field` (the field a 422 names),
-  `created_body` (the body of a 201), `paged` (a list's page at a limit and offset).
+  `unknown_record_not_found` (a record's GET, PATCH and action on an unknown id answer 404 `not_found`),
+  `refused_field` (the field a 422 names), `created_body` (the body of a 201), `paged` (a list's page at a
+  limit and offset).
 - audit.py: `patched_and_audited` (a PATCH that answers with the fields changed, version 2, and their
   audit event). sync.py: `assert_push_breaks_group` (a bulk push that reports a group falling out of
   compliance).

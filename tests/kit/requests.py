@@ -4,7 +4,8 @@ input, to an unknown id and as problem details."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -24,11 +25,24 @@ def request_body(defaults: dict[str, Any], **more: Any) -> Callable[..., dict[st
     return body
 
 
-def each_not_found(
-    client: TestClient, headers: dict[str, str], requests: Iterable[tuple[str, str, dict[str, Any] | None]]
+def unknown_record_not_found(
+    client: TestClient,
+    headers: dict[str, str],
+    url: str,
+    *,
+    patch: dict[str, Any],
+    action: tuple[str, dict[str, Any]],
 ) -> None:
-    """Each (method, path, body) answers 404 with the `not_found` code."""
-    for method, path, json in requests:
+    """A record of the collection at `url` under an id that names nothing: its GET, its PATCH (with `patch`)
+    and its POST action (`action`: the path's last part and the body) each answer 404 with the `not_found`
+    code."""
+    missing = f"{url}/{uuid.uuid4()}"
+    name, body = action
+    for method, path, json in (
+        ("GET", missing, None),
+        ("PATCH", missing, patch),
+        ("POST", f"{missing}/{name}", body),
+    ):
         r = client.request(method, path, json=json, headers=headers)
         assert r.status_code == 404, (method, path)
         assert r.json()["code"] == "not_found"
