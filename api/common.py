@@ -141,6 +141,37 @@ def control_character_errors(value: Any, field: str, *, one_line: bool = False) 
     return []
 
 
+# No record of this API nests more than a few levels (a sync batch: the batch, its records, a consent's
+# purposes); a body nested far deeper is refused before anything walks it, so neither the JSON parser nor
+# the checks below recurse out of the stack (a 500) on a hostile body (OWASP Input Validation Cheat Sheet).
+MAX_JSON_DEPTH = 32
+TOO_DEEP_MESSAGE = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+_TOO_DEEP: list[Any] = [[]]  # stands for a body the parser gave up on: deeper than any limit
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether `value` (a parsed JSON value) has objects or lists nested more than `limit` deep; without
+    recursion, so a value of any depth is measured. A body the parser refused as too deep counts as deeper."""
+    if value is _TOO_DEEP:
+        return True
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        inner: list[Any] = []
+        for v in level:
+            if isinstance(v, dict):
+                inner.extend(v.values())
+            elif isinstance(v, list):
+                inner.extend(v)
+        if not inner and not any(isinstance(v, (dict, list)) for v in level):
+            return False
+        depth += 1
+        if depth > limit:
+            return True
+        level = inner
+    return False
+
+
 async def refuse_control_characters(request: Request) -> None:
     """Refuse a request whose path parameters, query string, JSON body or form holds a control character
     where it may not (see `control_character_errors`): a 422 naming the first such field, before anything
@@ -158,6 +189,10 @@ async def refuse_control_characters(request: Request) -> None:
             body = await request.json()
         except ValueError:
             body = None  # not JSON: the framework's own 422 names the body
+        except RecursionError:
+            body = _TOO_DEEP  # the parser's own limit: refused below as any too-deep body is
+        if _nested_deeper_than(body, MAX_JSON_DEPTH):
+            raise Unprocessable.field("body", TOO_DEEP_MESSAGE, "json_too_deep")
         found = control_character_errors(body, "")
     elif not found and media in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
