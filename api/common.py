@@ -211,9 +211,8 @@ def _query_names(dependant: Any) -> Iterator[str]:
 async def refuse_unknown_query(request: Request) -> None:
     """Refuse a query parameter the route does not take (a 422 naming it and listing the ones it does), as
     a body refuses an unknown field (`FORBID_EXTRA`): a misspelt or misplaced filter (`as_of` on the
-    forecast, which always starts today) would otherwise be answered as if it had been applied. Async (no
-    I/O: no hand-off to the thread pool); each route's names worked out once (routes live as long as the
-    app)."""
+    forecast, which always starts today) would otherwise be answered as if it had been applied. Each
+    route's names worked out once (routes live as long as the app)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
@@ -228,6 +227,12 @@ async def refuse_unknown_query(request: Request) -> None:
         raise Unprocessable.field(
             unknown[0], f"{unknown[0]} is not a parameter here (this one takes: {takes})"
         )
+
+
+async def refuse_malformed_input(request: Request) -> None:
+    """Both checks above, in order, as one async dependency (each one FastAPI solves costs every request)."""
+    await refuse_control_characters(request)
+    await refuse_unknown_query(request)
 
 
 # Body and query string alike: a date is exactly YYYY-MM-DD (not a number, not a timestamp).

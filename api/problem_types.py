@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from api.common import refuse_control_characters, refuse_unknown_query
+from api.common import refuse_malformed_input
 from api.errors import COMMON_ERRORS, NOT_FOUND, NotFound
 from api.problems import PROBLEMS_PATH, ProblemCode
 
@@ -18,7 +18,7 @@ from api.problems import PROBLEMS_PATH, ProblemCode
 router = APIRouter(
     prefix=PROBLEMS_PATH,
     tags=["problems"],
-    dependencies=[Depends(refuse_control_characters), Depends(refuse_unknown_query)],
+    dependencies=[Depends(refuse_malformed_input)],
 )
 
 

@@ -11,7 +11,7 @@ from api.accounts.router import router as auth_router
 from api.accounts.user_router import router as user_router
 from api.audit.router import router as audit_router
 from api.changes.router import router as changes_router
-from api.common import refuse_control_characters, refuse_unknown_query
+from api.common import refuse_malformed_input
 from api.compliance.coverage_router import router as coverage_router
 from api.compliance.router import router as compliance_router
 from api.consents.router import checks_router as consent_checks_router
@@ -80,7 +80,7 @@ def include_api(app: FastAPI) -> None:
             prefix=API_PREFIX + prefix,
             tags=[tag],
             responses=COMMON_ERRORS,
-            dependencies=[Depends(refuse_control_characters), Depends(refuse_unknown_query)],
+            dependencies=[Depends(refuse_malformed_input)],
         )
 
 
