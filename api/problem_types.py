@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from api.common import refuse_malformed_input
 from api.errors import COMMON_ERRORS, NOT_FOUND, NotFound
+from api.input_checks import refuse_malformed_input
 from api.problems import PROBLEMS_PATH, ProblemCode
 
 # Under /api/v1 like the rest, so checked as the rest is (api/router.py): no control character in the code,

@@ -11,7 +11,6 @@ from api.accounts.router import router as auth_router
 from api.accounts.user_router import router as user_router
 from api.audit.router import router as audit_router
 from api.changes.router import router as changes_router
-from api.common import refuse_malformed_input
 from api.compliance.coverage_router import router as coverage_router
 from api.compliance.router import router as compliance_router
 from api.consents.router import checks_router as consent_checks_router
@@ -24,6 +23,7 @@ from api.errors import COMMON_ERRORS
 from api.groups.router import router as groups_router
 from api.identities.router import router as identities_router
 from api.incidents.router import router as incidents_router
+from api.input_checks import refuse_malformed_input
 from api.memberships.router import router as memberships_router
 from api.participants.router import router as participants_router
 from api.policy.router import router as policy_router

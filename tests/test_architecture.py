@@ -51,6 +51,7 @@ KERNEL = frozenset(
         "request_context",
         "security_headers",
         "asgi",
+        "input_checks",
     }
 )
 # Where the app, the command line and the worker are put together: they may import anything; nothing but

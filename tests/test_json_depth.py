@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.common import MAX_JSON_DEPTH, _nested_deeper_than
+from api.input_checks import MAX_JSON_DEPTH, nested_deeper_than
 from tests.kit.auth import Actor
 
 WRITES = {"POST", "PUT", "PATCH"}
@@ -34,14 +34,14 @@ def _write_routes(app: FastAPI) -> list[tuple[str, str]]:
 
 
 def test_depth_is_measured_without_recursion() -> None:
-    assert not _nested_deeper_than({"a": [1, {"b": []}]}, 4)  # four levels: {, [, {, [
-    assert _nested_deeper_than({"a": [1, {"b": []}]}, 3)
-    assert not _nested_deeper_than("text", 0)
-    assert not _nested_deeper_than([[]] * 1000, 2)  # wide is not deep
+    assert not nested_deeper_than({"a": [1, {"b": []}]}, 4)  # four levels: {, [, {, [
+    assert nested_deeper_than({"a": [1, {"b": []}]}, 3)
+    assert not nested_deeper_than("text", 0)
+    assert not nested_deeper_than([[]] * 1000, 2)  # wide is not deep
     deep: list[object] = []
     for _ in range(100_000):  # far past the interpreter's recursion limit
         deep = [deep]
-    assert _nested_deeper_than(deep, MAX_JSON_DEPTH)
+    assert nested_deeper_than(deep, MAX_JSON_DEPTH)
 
 
 @pytest.mark.parametrize(

@@ -240,7 +240,7 @@ def test_a_malformed_csv_is_a_422_naming_row_and_column_and_stores_nothing(
         (
             {"entries": [{"display_name": "A"}, {"display_name": "B", "handle": "b\u0000"}]},
             "entries.1.handle",
-            # Refused before the body is read, as in every JSON body (api.common.refuse_control_characters).
+            # Refused before the body is read, as every JSON body is (input_checks.refuse_control_characters).
             "Must not contain control characters (such as NUL)",
         ),
         (
