@@ -37,6 +37,7 @@ from api.compliance.policy_facts import (
     _to_thresholds,
     keep_policy,
     policy_kept,
+    policy_key,
 )
 from api.compliance.queries import (
     _ACTIVE,
@@ -110,7 +111,8 @@ def _load(
     conn = session.connection()
     rd = fetch.reader(conn)
     params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
-    kept = policy_kept(policy_version, as_of) if policy_version is not None else None
+    key = policy_key(conn, policy_version, as_of) if policy_version is not None else None
+    kept = policy_kept(key) if key is not None else None
     policy_statements = (_THRESHOLDS, _POLICY_IN_FORCE) if kept is None else ()
     statements = (groups_statement, q.consents, q.members, q.reviews, q.risks, q.incidents, q.waivers)
     added = (
@@ -142,8 +144,8 @@ def _load(
         else:
             thresholds = _default_thresholds()
         policy = _policy_facts(policy_in_force, rd.day)
-        if policy_version is not None:
-            keep_policy(policy_version, as_of, (thresholds, policy))
+        if key is not None:
+            keep_policy(key, (thresholds, policy))
 
     # The hot loops call the reader's converters directly (a None stays None through `x and day(x)`).
     day, to_uuid = rd.day, rd.uuid
