@@ -283,9 +283,9 @@ def load_group(
     reach: Reach | None = None,
     policy_version: int | None = None,
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
-    """One group's snapshot and its waivers, in ten statements whatever its size (eight with the policy kept
-    under `policy_version`, see `_load`); 404 out of reach (`reach` None: the system itself, which reaches
-    every group)."""
+    """One group's snapshot and its waivers, in ten statements whatever its size (two fewer with the policy
+    kept under `policy_version`, see `_load`); 404 out of reach (`reach` None: the system itself, which
+    reaches every group)."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
     own_groups = reach.own_groups_params() if reach is not None else None
     if own_groups is not None:
