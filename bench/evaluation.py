@@ -133,6 +133,20 @@ def measure(url: str) -> None:
                     return cache.group_report_json(session=session, reach=reach, group_id=gid, as_of=as_of)
 
             _timed("the whole answer as JSON bytes (no cache)", answer, times)
+
+            def first_read(gid: uuid.UUID = group_id) -> bytes:
+                # A first read after a write to the group: its entries gone, the organisation's kept.
+                cache.clear_groups()
+                return cache.group_report_json(session=session, reach=reach, group_id=gid, as_of=as_of)
+
+            _timed("first read after a write to the group (cache)", first_read, times)
+
+            def first_read_of_all(gid: uuid.UUID = group_id) -> bytes:
+                # After a write to the organisation (the policy, a member of staff): nothing kept.
+                cache.clear()
+                return cache.group_report_json(session=session, reach=reach, group_id=gid, as_of=as_of)
+
+            _timed("first read after an organisation write (cache)", first_read_of_all, times)
     engine.dispose()
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -253,17 +253,21 @@ def _settings(session: Session, w: World) -> None:
         _save(session, settings)
 
 
-def _policy_version(session: Session, w: World) -> None:
+def _publish(session: Session, effective_on: date, text: str = "Two admins.") -> PolicyVersion:
     number = (session.exec(sa.select(sa.func.max(PolicyVersion.number))).scalar() or 0) + 1  # type: ignore[call-overload]
-    text = "Every group has two admins."
     version = PolicyVersion(
         number=number,
-        effective_on=clock.today(),
+        effective_on=effective_on,
         published_on=clock.today(),
         text=text,
         published_by_label="coordinator",
     )
     _save(session, version)
+    return version
+
+
+def _policy_version(session: Session, w: World) -> None:
+    _publish(session, clock.today())
 
 
 def _policy_clause(session: Session, w: World) -> None:
@@ -414,13 +418,18 @@ def test_a_cached_answer_costs_one_statement_beyond_signing_in(
     assert len(cold) > len(warm)
 
 
+def _before_midnight(fixed_clock: FixedClock, session: Session) -> tuple[Actor, Group]:
+    """At 23:50 in London: a coordinator and a compliant group of theirs."""
+    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    assert coordinator.staff is not None
+    return coordinator, make_compliant_group(session, coordinator.staff)
+
+
 def test_the_day_rolling_over_is_a_new_answer_without_any_write(
     fixed_clock: FixedClock, client: TestClient, session: Session
 ) -> None:
-    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))  # 23:50 in London
-    coordinator = make_actor(session, Role.coordinator, coordinator=True)
-    assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff)
+    coordinator, group = _before_midnight(fixed_clock, session)
     make_waiver(session, group, expires_on=clock.today() + timedelta(days=1))  # ends at midnight
     path = url(group.id)
     evening = served(client, path, coordinator.headers)
@@ -514,3 +523,63 @@ def test_the_watch_after_a_write_moves_the_group_counter(session: Session, coord
     watch.announce_compliance_changes(session, [group.id])
     assert len({before[0], middle[0], facts.read(session, group.id)[0]}) == 3
     assert facts.read(session, group.id)[1] == before[1]  # nothing organisation-wide moved
+
+
+# --- the policy kept by the organisation's counter (api/compliance/policy_facts.py) ------------------------
+
+POLICY_TABLES = ("policy_settings", "policy_version", "policy_clause")
+
+
+def test_every_write_to_the_policy_moves_the_organisations_counter() -> None:
+    # What lets a load keep the policy by the organisation's counter alone.
+    for table in POLICY_TABLES:
+        assert table not in cache.GROUP_TABLES, table
+        assert table not in cache.UNREAD_TABLES, table
+        assert facts.rules().get(table, facts.Rule()) == facts.Rule(), table
+
+
+def test_a_group_miss_reuses_the_policy_until_the_policy_changes(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    w = make_world(session, coordinator, staff_actor)
+    path = url(w.group.id)
+    served(client, path, coordinator.headers)  # keeps the policy under the organisation's counter
+    _edit_group(session, w)
+    with count_statements(session) as miss:
+        after_group_write = served(client, path, coordinator.headers)
+    with count_statements(session) as cold:
+        assert fresh(client, path, coordinator.headers) == after_group_write
+    # The facts versions, and neither the thresholds nor the policy in force.
+    assert len(miss) == len(cold) + 1 - 2, (miss, cold)
+    for table in ("policy_settings", "policy_clause"):
+        before = served(client, path, coordinator.headers)
+        WRITES[table](session, w)
+        now = served(client, path, coordinator.headers)
+        assert now == fresh(client, path, coordinator.headers), table
+        if table in CHANGES_THE_ANSWER:
+            assert now != before, table
+        _edit_group(session, w)  # a group miss under the new policy: the new policy, kept
+        assert served(client, path, coordinator.headers) == fresh(client, path, coordinator.headers), table
+
+
+def test_a_policy_version_coming_into_force_at_midnight_is_read_without_any_write(
+    fixed_clock: FixedClock, client: TestClient, session: Session
+) -> None:
+    coordinator, group = _before_midnight(fixed_clock, session)
+    words = "Two admins, from midnight."
+    version = _publish(session, clock.today() + timedelta(days=1), words)
+    _save(
+        session,
+        PolicyClause(
+            version_id=version.id, clause_id="REC-FB-TWO-ADMINS", position=1, section="Groups", text=words
+        ),
+    )
+    path = url(group.id)
+    evening = served(client, path, coordinator.headers)
+    assert words.encode() not in evening
+    before = facts.read(session, group.id)
+    fixed_clock.advance(minutes=15)
+    morning = served(client, path, coordinator.headers)
+    assert facts.read(session, group.id) == before  # nothing was written
+    assert morning == fresh(client, path, coordinator.headers)
+    assert words.encode() in morning

@@ -10,6 +10,9 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
   they see, and the day's precision (`grain.precision`: trustees get month-snapped answers). A member of
   staff, who sees some young people, gets the cached evaluation redacted afresh (that redaction depends on
   their own memberships, in other groups too).
+- on a miss, the policy the evaluation reads (thresholds, the version in force on `as_of`), by the
+  organisation's facts version and `as_of` (`policy_facts.policy_kept`): a write to one group reloads that
+  group's facts only.
 
 Why it can never be stale. Each entry is stored with the facts versions (api/facts.py) it was computed
 under, the group's and the organisation's, and served only while both still stand:
@@ -44,7 +47,7 @@ from sqlmodel import Session
 
 from api import clock, facts
 from api.auth.reach import Reach, Record
-from api.compliance import grain, service
+from api.compliance import grain, policy_facts, service
 from api.config import get_settings
 
 # How writes to each table move the facts versions (api/facts.py). Tables whose rows belong to one group:
@@ -139,7 +142,13 @@ _answers = _Lru()
 
 
 def clear() -> None:
-    """Forget every entry (nothing needs it for correctness: the versions decide)."""
+    """Forget every entry, the kept policies too (nothing needs it for correctness: the versions decide)."""
+    clear_groups()
+    policy_facts.forget_policies()
+
+
+def clear_groups() -> None:
+    """Forget every group's entries, as a write to each group would (bench/evaluation.py's first read)."""
     _evaluations.clear()
     _answers.clear()
 
@@ -183,7 +192,9 @@ def group_report_json(*, session: Session, reach: Reach, group_id: uuid.UUID, as
             return body
     evaluated: service.GroupEvaluated | None = _evaluations.get(key, versions)
     if evaluated is None or not _in_reach(session, reach, group_id):
-        evaluated = service.group_evaluated(session=session, reach=reach, group_id=group_id, as_of=as_of)
+        evaluated = service.group_evaluated(
+            session=session, reach=reach, group_id=group_id, as_of=as_of, policy_version=versions[1]
+        )
         _evaluations.put(key, versions, evaluated)
     body = orjson.dumps(service.group_answer(session=session, reach=reach, evaluated=evaluated, as_of=as_of))
     if caller is not None:

@@ -35,6 +35,9 @@ from api.compliance.policy_facts import (
     _default_thresholds,
     _policy_facts,
     _to_thresholds,
+    keep_policy,
+    policy_kept,
+    policy_key,
 )
 from api.compliance.queries import (
     _ACTIVE,
@@ -98,22 +101,26 @@ def _load(
     as_of: date,
     *,
     reuse: bool = False,
+    policy_version: int | None = None,
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
     those groups: ten statements (the last two: the policy in force, staff declarations; eleven with a
-    roster's entries), sent together (see `fetch`)."""
+    roster's entries), sent together (see `fetch`). With `policy_version`, the organisation's facts version
+    read in this transaction before any of it, the thresholds and the policy in force come from
+    `policy_facts.policy_kept` when kept under it: two statements fewer."""
     conn = session.connection()
     rd = fetch.reader(conn)
     params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
-    statements = (groups_statement, _THRESHOLDS, q.consents, q.members, q.reviews, q.risks, q.incidents)
+    key = policy_key(conn, policy_version, as_of) if policy_version is not None else None
+    kept = policy_kept(key) if key is not None else None
+    policy_statements = (_THRESHOLDS, _POLICY_IN_FORCE) if kept is None else ()
+    statements = (groups_statement, q.consents, q.members, q.reviews, q.risks, q.incidents, q.waivers)
     added = (
-        _POLICY_IN_FORCE,
         *([q.declarations] if q.declarations is not None else []),
         *([q.roster_entries] if q.roster_entries is not None else []),
     )
     (
         group_rows,
-        policy_rows,
         consent_rows,
         member_rows,
         review_rows,
@@ -121,18 +128,24 @@ def _load(
         incident_rows,
         waiver_rows,
         *more,
-    ) = fetch.fetch_all(conn, (*statements, q.waivers, *added), params, reuse=reuse)
-    policy_in_force = more[0]
-    declaration_rows = more[1] if q.declarations is not None else None
+    ) = fetch.fetch_all(conn, (*statements, *added, *policy_statements), params, reuse=reuse)
+    declaration_rows = more[0] if q.declarations is not None else None
     roster_entries: dict[Any, list[RosterEntryFacts]] = defaultdict(list)
-    for r in more[-1] if q.roster_entries is not None else ():
+    for r in more[len(added) - 1] if q.roster_entries is not None else ():
         roster_entries[r[0]].append(_entry_facts(r, rd))
     groups = _groups(group_rows, rd)
-    if policy_rows:
-        p = policy_rows[0]
-        thresholds = _to_thresholds((*p[:5], rd.json(p[5]), p[6]))
+    if kept is not None:
+        thresholds, policy = kept
     else:
-        thresholds = _default_thresholds()
+        policy_rows, policy_in_force = more[len(added) :]
+        if policy_rows:
+            p = policy_rows[0]
+            thresholds = _to_thresholds((*p[:5], rd.json(p[5]), p[6]))
+        else:
+            thresholds = _default_thresholds()
+        policy = _policy_facts(policy_in_force, rd.day)
+        if key is not None:
+            keep_policy(key, (thresholds, policy))
 
     # The hot loops call the reader's converters directly (a None stays None through `x and day(x)`).
     day, to_uuid = rd.day, rd.uuid
@@ -242,7 +255,6 @@ def _load(
         held_waiver = waivers[r[0]].get(r[2])
         if held_waiver is None or not held_waiver.in_force_on(as_of):
             waivers[r[0]][r[2]] = w
-    policy = _policy_facts(policy_in_force, day)
     loaded = _Loaded(members, reviews, rosters, risks, roster_entries, incidents, waivers, policy)
     return groups, thresholds, loaded
 
@@ -264,10 +276,16 @@ def _snapshot(
 
 
 def load_group(
-    *, session: Session, group_id: uuid.UUID, as_of: date, reach: Reach | None = None
+    *,
+    session: Session,
+    group_id: uuid.UUID,
+    as_of: date,
+    reach: Reach | None = None,
+    policy_version: int | None = None,
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
-    """One group's snapshot and its waivers, in ten statements whatever its size; 404 out of reach
-    (`reach` None: the system itself, which reaches every group)."""
+    """One group's snapshot and its waivers, in ten statements whatever its size (two fewer with the policy
+    kept under `policy_version`, see `_load`); 404 out of reach (`reach` None: the system itself, which
+    reaches every group)."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
     own_groups = reach.own_groups_params() if reach is not None else None
     if own_groups is not None:
@@ -276,7 +294,9 @@ def load_group(
         statement = _ONE_GROUP
     else:
         statement = _ONE_GROUP.where(reach.groups(GROUP.c.id))
-    groups, thresholds, loaded = _load(session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True)
+    groups, thresholds, loaded = _load(
+        session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True, policy_version=policy_version
+    )
     if not groups:
         raise NotFound(f"No group with id {group_id}")
     key, group = groups[0]

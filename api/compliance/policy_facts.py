@@ -3,6 +3,8 @@ clauses of the version in force, each one statement, with how their rows decode.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import cache
@@ -52,6 +54,50 @@ def _default_thresholds() -> Thresholds:
 
 def _to_thresholds(r: Sequence[Any]) -> Thresholds:
     return Thresholds(r[0], r[1], r[2], r[3], r[4], tuple(d.lower() for d in r[5]), r[6])
+
+
+# The policy a load reads (the thresholds and the version in force on `as_of`), kept in process by the
+# database, the organisation's facts version (api/facts.py) and `as_of`: none of it belongs to a group, and
+# every write to the settings, the versions and the clauses moves the organisation's counter (those tables
+# are neither group tables nor unread in api/compliance/cache.py; tests/test_compliance_cache.py checks
+# both), so an entry stands while that counter does, in every worker. Which version is in force turns only
+# on `as_of` (the organisation's day for a read of today), which the key holds, so midnight is a new key
+# without any write. The database is in the key for a process that reads several (the tests' throwaway
+# databases), where a counter never written reads 0 in each.
+PolicyKey = tuple[str, int, date]
+_POLICIES: OrderedDict[PolicyKey, tuple[Thresholds, PolicyFacts | None]] = OrderedDict()
+_POLICIES_LOCK = threading.Lock()
+_POLICIES_KEPT = 8  # a handful of dates read at once (today, a history's or a forecast's days)
+
+
+def policy_key(conn: sa.Connection, version: int, as_of: date) -> PolicyKey:
+    """The key of the policy a load on `conn` reads under the organisation's facts `version`, on `as_of`."""
+    return (conn.engine.url.render_as_string(), version, as_of)
+
+
+def policy_kept(key: PolicyKey) -> tuple[Thresholds, PolicyFacts | None] | None:
+    """(the thresholds, the policy in force) kept under `key`, or None (the caller loads them and
+    `keep_policy`)."""
+    with _POLICIES_LOCK:
+        found = _POLICIES.get(key)
+        if found is not None:
+            _POLICIES.move_to_end(key)
+        return found
+
+
+def keep_policy(key: PolicyKey, loaded: tuple[Thresholds, PolicyFacts | None]) -> None:
+    """Keep what a load read after reading the organisation's facts version in `key` (see `_POLICIES`)."""
+    with _POLICIES_LOCK:
+        _POLICIES[key] = loaded
+        _POLICIES.move_to_end(key)
+        while len(_POLICIES) > _POLICIES_KEPT:
+            _POLICIES.popitem(last=False)
+
+
+def forget_policies() -> None:
+    """Drop every kept policy (nothing needs it for correctness: the version decides)."""
+    with _POLICIES_LOCK:
+        _POLICIES.clear()
 
 
 def _thresholds(session: Session) -> Thresholds:

@@ -173,10 +173,14 @@ class GroupEvaluated(_GroupNamed):
     evaluation: Evaluation
 
 
-def group_evaluated(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> GroupEvaluated:
+def group_evaluated(
+    *, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date, policy_version: int | None = None
+) -> GroupEvaluated:
     """Load and evaluate a group as of a date (404 out of reach): the part of `group_report` that is the
-    same for every caller."""
-    snapshot, waivers = load_group(session=session, group_id=group_id, as_of=as_of, reach=reach)
+    same for every caller. `policy_version`: as for `loading.load_group`."""
+    snapshot, waivers = load_group(
+        session=session, group_id=group_id, as_of=as_of, reach=reach, policy_version=policy_version
+    )
     g = snapshot.group
     return GroupEvaluated(
         g.id, g.name, g.platform, cite(evaluate(GROUP_RULES, snapshot, waivers), snapshot.policy)
