@@ -127,7 +127,7 @@ def upsert_by_external_id(
         return consent
 
     def change(existing: Consent) -> tuple[Consent, WriteOutcome]:
-        crud.check_version(existing, expected_version)
+        # `crud.upsert_by_external_id` checked the If-Match against `existing` before calling this.
         differs = [f for f in _GIVEN if _given(existing, f) != _given(given, f)]
         if existing.withdrawn_on is not None:
             # Withdrawn stays withdrawn, on the day and for the reason first recorded.

@@ -6,7 +6,6 @@ Who may see which child is decided by the caller's `Reach` (api/auth/reach.py), 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
 
 from sqlmodel import Session, col, or_, select
@@ -14,11 +13,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from api import clock, crud
 from api.auth.reach import Reach
-from api.common import Page, PageParams, WriteOutcome, check_order, contains
+from api.common import Page, PageParams, check_order, contains
 from api.errors import Unprocessable
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
+from api.pushes import Pushes
 
 UNIQUE = ("external_id",)
 REQUIRED = ("full_name", "date_of_birth", "is_vulnerable_adult", "joined_on")
@@ -141,88 +141,18 @@ def _change(
     )
 
 
-def upsert_by_external_id(
-    *,
-    session: Session,
-    reach: Reach,
-    external_id: str,
-    data: ParticipantCreate,
-    expected_version: int | None = None,
-) -> tuple[Participant, WriteOutcome]:
-    """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
-    `crud.upsert_by_external_id`)."""
-    data = crud.whole_for(data, external_id)
-    # A replacement is a patch of every field: the ones the body left out become empty.
-    whole = ParticipantUpdate.model_validate(data.model_dump())
-    return _push(session, reach, external_id, whole, lambda: data, expected_version)
-
-
-def merge_by_external_id(
-    *,
-    session: Session,
-    reach: Reach,
-    external_id: str,
-    data: ParticipantUpdate,
-    expected_version: int | None = None,
-) -> tuple[Participant, WriteOutcome]:
-    """The CRM's partial push (`PATCH /participants/by-external-id/{id}`, and bulk sync's `merge` mode): the
-    fields sent change as `update` changes them, the fields left out keep their values (a CRM that knows no
-    carer's phone leaves the one recorded here in place), `null` clears a field that may be empty. No
-    record with `external_id` within the caller's write reach: created, if the body has every field
-    `ParticipantCreate` requires. A change that races another is re-read and re-applied
-    (`crud.upsert_by_external_id`), so two partial pushes at once keep both changes; with If-Match the
-    later one is a 412 instead.
-
-    Returns the record and `created`, `updated` or `unchanged`. Errors: 422 naming the missing fields (and
-    nothing written) for a create without them; 422 on `external_id` if the body names another, or on a
-    date out of order (born, joined, left); 412 on a stale If-Match."""
-    patch = crud.merge_patch_for(data, external_id)
-    return _push(
-        session,
-        reach,
-        external_id,
-        patch,
-        lambda: crud.completed(patch, ParticipantCreate, external_id=external_id),
-        expected_version,
-    )
-
-
-def _push(
-    session: Session,
-    reach: Reach,
-    external_id: str,
-    patch: ParticipantUpdate,
-    new: Callable[[], ParticipantCreate],
-    expected_version: int | None,
-) -> tuple[Participant, WriteOutcome]:
-    """A push by external id: `patch` applied to the record that has it within the caller's write reach
-    (nothing written if it changes nothing), or the record `new()` describes created."""
-
-    def find() -> Participant | None:
-        return session.exec(
-            select(Participant).where(
-                Participant.external_id == external_id, reach.participant_writes(Participant.id)
-            )
-        ).first()
-
-    def change(existing: Participant) -> tuple[Participant, WriteOutcome]:
-        if crud.unchanged(existing, patch):
-            crud.check_version(existing, expected_version)
-            return existing, "unchanged"
-        # As `update` does, plus the compare-and-set on the version the CRM read (If-Match).
-        return update(
-            session=session,
-            reach=reach,
-            participant=existing,
-            data=patch,
-            expected_version=expected_version,
-        ), "updated"
-
-    return crud.upsert_by_external_id(
-        session,
-        find=find,
-        create=lambda: create(session=session, reach=reach, data=new()),
-        change=change,
-        expected_version=expected_version,
-        if_match_required=reach.caller.require_if_match,
-    )
+# The CRM's push by external id (`PUT` and `PATCH /participants/by-external-id/{id}`, bulk sync's two modes):
+# the record with the id within the caller's write reach (none there: created, or a 409 on the id), created
+# by `create` and changed as `update` changes it (dates in order: born, joined, left).
+pushes = Pushes(
+    table=Participant,
+    creates=ParticipantCreate,
+    updates=ParticipantUpdate,
+    create=lambda session, reach, data: create(session=session, reach=reach, data=data),
+    update=lambda session, reach, participant, patch, version: update(
+        session=session, reach=reach, participant=participant, data=patch, expected_version=version
+    ),
+    within=lambda reach: reach.participant_writes(Participant.id),
+)
+# PUT and PATCH are the one push: the body's model (the whole record, or the fields sent) says which.
+upsert_by_external_id = merge_by_external_id = pushes.push

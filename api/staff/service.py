@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
+from typing import Any
 
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, SQLModel, col, func, or_, select
 
 from api import clock, crud
 from api.auth.coordinators import keep_one_for_staff
 from api.auth.models import User
 from api.auth.principal import Principal
-from api.common import Page, PageParams, WriteOutcome, check_order, contains
+from api.common import Page, PageParams, check_order, contains
 from api.errors import Unprocessable
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
+from api.pushes import Pushes
 from api.staff.models import EmploymentType, Staff, StaffCreate, StaffUpdate
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -151,76 +152,24 @@ def leave(
     )
 
 
-def upsert_by_external_id(
-    *,
-    session: Session,
-    caller: Principal,
-    external_id: str,
-    data: StaffCreate,
-    expected_version: int | None = None,
-) -> tuple[Staff, WriteOutcome]:
-    """Create or replace the record the CRM knows by `external_id`; an identical push changes nothing (see
-    `crud.upsert_by_external_id`)."""
-    data = crud.whole_for(data, external_id, email=str(data.email).lower())
-    # A replacement is a patch of every field: the ones the body left out become empty.
-    whole = StaffUpdate.model_validate(data.model_dump())
-    return _push(session, caller, external_id, whole, lambda: data, expected_version)
+def _lowercased(body: SQLModel) -> dict[str, Any]:
+    """The email a push sends, as the record keeps it (see `create`)."""
+    email = getattr(body, "email", None)
+    return {"email": str(email).lower()} if email is not None else {}
 
 
-def merge_by_external_id(
-    *,
-    session: Session,
-    caller: Principal,
-    external_id: str,
-    data: StaffUpdate,
-    expected_version: int | None = None,
-) -> tuple[Staff, WriteOutcome]:
-    """The CRM's partial push (`PATCH /staff/by-external-id/{id}`, and bulk sync's `merge` mode): the fields
-    sent change as `update` changes them, the fields left out keep their values, `null` clears a field that
-    may be empty. No record with `external_id` yet: created, if the body has every field `StaffCreate`
-    requires. A change that races another is re-read and re-applied (`crud.upsert_by_external_id`), so two
-    partial pushes at once keep both changes; with If-Match the later one is a 412 instead.
-
-    Returns the record and `created`, `updated` or `unchanged`. Errors: 422 naming the missing fields (and
-    nothing written) for a create without them; 422 on `external_id` if the body names another; otherwise
-    as `update` and `create` (409 `last_coordinator`, 409 on a taken email, 412 on a stale If-Match)."""
-    patch = crud.merge_patch_for(data, external_id)
-    if patch.email is not None:
-        patch = patch.model_copy(update={"email": str(patch.email).lower()})
-    return _push(
-        session,
-        caller,
-        external_id,
-        patch,
-        lambda: crud.completed(patch, StaffCreate, external_id=external_id),
-        expected_version,
-    )
-
-
-def _push(
-    session: Session,
-    caller: Principal,
-    external_id: str,
-    patch: StaffUpdate,
-    new: Callable[[], StaffCreate],
-    expected_version: int | None,
-) -> tuple[Staff, WriteOutcome]:
-    """A push by external id: `patch` applied to the record that has it (nothing written if it changes
-    nothing), or the record `new()` describes created."""
-
-    def change(existing: Staff) -> tuple[Staff, WriteOutcome]:
-        if crud.unchanged(existing, patch):
-            crud.check_version(existing, expected_version)
-            return existing, "unchanged"
-        return update(
-            session=session, caller=caller, staff=existing, data=patch, expected_version=expected_version
-        ), "updated"
-
-    return crud.upsert_by_external_id(
-        session,
-        find=lambda: session.exec(select(Staff).where(Staff.external_id == external_id)).first(),
-        create=lambda: create(session=session, caller=caller, data=new()),
-        change=change,
-        expected_version=expected_version,
-        if_match_required=caller.require_if_match,
-    )
+# The CRM's push by external id (`PUT` and `PATCH /staff/by-external-id/{id}`, bulk sync's two modes): any
+# record with the id (staff are the whole organisation's), created by `create` and changed as `update`
+# changes it (409 `last_coordinator`, 409 on a taken email, the leaving announcement).
+pushes = Pushes(
+    table=Staff,
+    creates=StaffCreate,
+    updates=StaffUpdate,
+    create=lambda session, reach, data: create(session=session, caller=reach.caller, data=data),
+    update=lambda session, reach, staff, patch, version: update(
+        session=session, caller=reach.caller, staff=staff, data=patch, expected_version=version
+    ),
+    stored=_lowercased,
+)
+# PUT and PATCH are the one push: the body's model (the whole record, or the fields sent) says which.
+upsert_by_external_id = merge_by_external_id = pushes.push

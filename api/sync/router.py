@@ -87,17 +87,16 @@ def _pushed(
     replace: Verb,
     merge: Verb,
     people: service.People,
-    acting: dict[str, Any],
 ) -> SyncResponse:
     """The batch, each record through the verb the single push uses (`replace`: the PUT's, `merge`: the
-    PATCH's, as `body.mode` says; `acting`: who the verb is told writes, its `caller` or `reach`), blind to
+    PATCH's, as `body.mode` says, told the caller's reach), blind to
     `record` as that push is: a caller who may write but not read these records learns nothing of those
     stored, and gets `groups_changed` only if they read them."""
     schema, verb = merge if body.mode is SyncMode.merge else replace
 
     def upsert(external_id: str, data: Any) -> tuple[Timestamped, WriteOutcome]:
         with reach.blind(record):
-            return verb(session=session, external_id=external_id, data=data, **acting)
+            return verb(session=session, reach=reach, external_id=external_id, data=data)
 
     return service.sync(
         session=session,
@@ -132,7 +131,6 @@ def sync_staff(session: SessionDep, _: SyncWrite, reach: ReachDep, body: StaffSy
         replace=(StaffCreate, staff_service.upsert_by_external_id),
         merge=(StaffUpdate, staff_service.merge_by_external_id),
         people=service.staff_in(body.records),
-        acting={"caller": reach.caller},
     )
 
 
@@ -163,7 +161,6 @@ def sync_participants(
         replace=(ParticipantCreate, participants_service.upsert_by_external_id),
         merge=(ParticipantUpdate, participants_service.merge_by_external_id),
         people=service.participants_in(body.records),
-        acting={"reach": reach},
     )
 
 
@@ -194,7 +191,6 @@ def sync_consents(
         replace=(ConsentUpsert, consents_crm.upsert_by_external_id),
         merge=(ConsentMerge, consents_crm.merge_by_external_id),
         people=service.consent_participants_in(body.records),
-        acting={"reach": reach},
     )
     if reach.reads(Record.consent):  # a write-only key gets receipts, nothing about other records
         written = [r.id for r in answer.results if r.id is not None and r.status is not SyncStatus.unchanged]
