@@ -25,7 +25,7 @@ from typing import Any
 
 from api.consents.logic import ConsentFact, age_on, is_in_force
 
-# (kind, purpose or None): what the group rules ask. Asking anything else of answers is an error, not a no.
+# (kind, purpose or None): what the group rules ask.
 QUESTIONS: tuple[tuple[str, str | None], ...] = (
     ("esafety_agreement", None),
     ("image_use", "social_media"),
@@ -35,21 +35,16 @@ QUESTIONS: tuple[tuple[str, str | None], ...] = (
 # Per question: 1 (given by another in force) or None, then the latest day given by the participant or None.
 Answers = tuple[Any, ...]
 
+# Where each question's answers start in `Answers`. A question not in `QUESTIONS` raises KeyError: it was not
+# answered ahead, which is not a no. Looked up directly: the rules ask once per participant.
 _AT = {question: 2 * i for i, question in enumerate(QUESTIONS)}
-
-
-def _at(kind: str, purpose: str | None) -> int:
-    at = _AT.get((kind, purpose))
-    if at is None:
-        raise KeyError(f"consents of kind {kind!r} for {purpose!r} are not answered ahead (QUESTIONS)")
-    return at
 
 
 def allows(
     answers: Answers, kind: str, purpose: str | None, date_of_birth: date, self_consent_min_age: int
 ) -> bool:
     """`consents.logic.allows` on the day the answers were taken for."""
-    at = _at(kind, purpose)
+    at = _AT[kind, purpose]
     if answers[at]:
         return True
     latest = answers[at + 1]
@@ -59,7 +54,7 @@ def allows(
 def held_by_participant(answers: Answers, kind: str) -> bool:
     """`consents.logic.held_in_force(consents, kind, "participant", day)` on the day the answers were taken
     for."""
-    return answers[_at(kind, None) + 1] is not None
+    return answers[_AT[kind, None] + 1] is not None
 
 
 def answers_of(consents: Iterable[ConsentFact], on: date) -> Answers:

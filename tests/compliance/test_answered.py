@@ -214,3 +214,11 @@ def test_the_report_says_what_the_full_evaluation_says(session: Session, coordin
     # The consent rules passed and failed, for one participant and for several.
     assert {(Outcome.pass_, False), (Outcome.fail, False), (Outcome.fail, True)} <= seen, seen
     assert {g.status for g in report.groups} <= set(Status)
+
+
+def test_the_statuses_are_the_full_evaluations(session: Session, coordinator: Actor) -> None:
+    _varied(session, coordinator, seed=7)
+    today = clock.today()
+    for as_of in (today, today - timedelta(days=30)):
+        full = service.group_evaluations(session=session, as_of=as_of)
+        assert service.group_statuses(session=session, as_of=as_of) == {k: v.status for k, v in full.items()}
