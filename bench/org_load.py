@@ -50,6 +50,11 @@ from api.compliance.queries import _GROUP_COLUMNS, GROUP, _queries  # noqa: E402
 from api.config import get_settings  # noqa: E402
 from bench import run as bench_run  # noqa: E402
 
+try:  # the report's own statements: the consents answered, the staff apart (branch perf-org2 on)
+    from api.compliance.answered import answered_queries as _report_queries
+except ImportError:  # an older checkout (ORG_LOAD_TREE)
+    _report_queries = _queries
+
 
 def _seeded(engine: sa.Engine) -> bool:
     with engine.connect() as conn:
@@ -62,12 +67,15 @@ def _statements(reach: Reach) -> tuple[list[fetch.Statement], dict[str, Any]]:
     """The statements `organisation_report` hands `_load`, in its order, and their parameters."""
     as_of = clock.today()
     active = sa.and_(service._active_on(as_of), reach.groups(GROUP.c.id))
-    q = _queries(lambda column: column.in_(sa.select(GROUP.c.id).where(active)))
+    q = _report_queries(lambda column: column.in_(sa.select(GROUP.c.id).where(active)))
     groups = sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id)
     statements: list[fetch.Statement] = [groups, _THRESHOLDS, q.consents, q.members, q.reviews, q.risks]
     statements += [q.incidents, q.waivers, _POLICY_IN_FORCE]
     if q.declarations is not None:
         statements.append(q.declarations)
+    staff = getattr(q, "staff", None)
+    if staff is not None:
+        statements.append(staff)
     return statements, {"as_of": as_of, "as_of_end": clock.start_of(as_of + timedelta(days=1))}
 
 
@@ -147,7 +155,7 @@ def main() -> None:
             return loading._load(
                 s,
                 sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id),
-                _queries(lambda column: column.in_(sa.select(GROUP.c.id).where(active))),
+                _report_queries(lambda column: column.in_(sa.select(GROUP.c.id).where(active))),
                 {"as_of": as_of},
                 as_of,
             )

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from api import clock
 from api.auth.reach import Reach, Record
-from api.compliance import fetch
+from api.compliance import answered, fetch
 from api.compliance.decoding import (
     _Days,
     _declarations_by_staff,
@@ -42,7 +42,6 @@ from api.compliance.policy_facts import (
 from api.compliance.queries import (
     _ACTIVE,
     _EVERY_ACTIVE,
-    _EVERY_ACTIVE_QUERIES,
     _GROUP_COLUMNS,
     _ONE_GROUP,
     _ONE_GROUP_IN_REACH,
@@ -56,7 +55,6 @@ from api.compliance.queries import (
     _day,
     _declarations,
     _Queries,
-    _queries,
     _uuid,
 )
 from api.compliance.snapshot import (
@@ -117,6 +115,7 @@ def _load(
     statements = (groups_statement, q.consents, q.members, q.reviews, q.risks, q.incidents, q.waivers)
     added = (
         *([q.declarations] if q.declarations is not None else []),
+        *([q.staff] if q.staff is not None else []),
         *([q.roster_entries] if q.roster_entries is not None else []),
     )
     (
@@ -153,7 +152,13 @@ def _load(
     # `tuple.__new__` (a NamedTuple's own constructor is a Python function: a call more per row), and each
     # day and purpose text is decoded once (`_Days`, `_Purposes`).
     new, days, purposes = tuple.__new__, _Days(day), _Purposes()
+    declared = _declarations_by_staff(declaration_rows, rd.uuid, day) if declaration_rows is not None else {}
     consents: dict[Any, list[ConsentFact]] = {}
+    members: dict[Any, list[MemberFacts]] = {}
+    if q.staff is not None:  # the consents answered, the staff on their own (api/compliance/answered.py)
+        staff_rows = more[1 if q.declarations is not None else 0]
+        members = answered.members_of(member_rows, consent_rows, staff_rows, declared, days)
+        consent_rows = member_rows = []
     for (
         participant_id,
         consent_id,
@@ -182,9 +187,7 @@ def _load(
         else:
             held.append(fact)
 
-    members: dict[Any, list[MemberFacts]] = {}
     staff_cache: dict[Any, StaffFacts] = {}
-    declared = _declarations_by_staff(declaration_rows, rd.uuid, day) if declaration_rows is not None else {}
     no_consents: tuple[ConsentFact, ...] = ()
     for r in member_rows:
         staff = participant = None
@@ -205,6 +208,7 @@ def _load(
                     days[r[17]],
                     days[r[18]],
                     tuple(held) if held else no_consents,
+                    None,
                 ),
             )
         member = new(MemberFacts, (r[2], days[r[3]], days[r[4]], staff, participant))
@@ -307,10 +311,12 @@ def load_active(
     *, session: Session, reach: Reach, as_of: date, platform: str | None = None
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """Every group active on `as_of` that `reach` reaches (of `platform` if given), by name, with the
-    thresholds and everything the group rules read about them, as `_load` loads it: the organisation
-    report's load. A caller who reaches every group, with no platform asked, gets statements built once."""
+    thresholds and everything the group rules read about them for their verdicts, as `_load` loads it with
+    `answered.answered_queries` (the consents answered, the staff apart: eleven statements): the
+    organisation report's load, for `engine.verdicts` only. A caller who reaches every group, with no
+    platform asked, gets statements built once."""
     if platform is None and reach.reads_every(Record.group):
-        return _load(session, _EVERY_ACTIVE, _EVERY_ACTIVE_QUERIES, {"as_of": as_of}, as_of, reuse=True)
+        return _load(session, _EVERY_ACTIVE, answered.EVERY_ACTIVE, {"as_of": as_of}, as_of, reuse=True)
     active = sa.and_(_ACTIVE, reach.groups(GROUP.c.id))
     if platform is not None:
         active = sa.and_(active, GROUP.c.platform == platform)
@@ -318,7 +324,7 @@ def load_active(
     return _load(
         session,
         sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id),
-        _queries(lambda column: column.in_(active_ids)),
+        answered.answered_queries(lambda column: column.in_(active_ids)),
         {"as_of": as_of},
         as_of,
     )

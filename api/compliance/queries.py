@@ -141,6 +141,9 @@ class _Queries:
     # The entries of the group's latest roster on `as_of`, whose evidence names each discrepancy: loaded for
     # one group's report only (a status needs the counts alone).
     roster_entries: Select[Any] | None = None
+    # The groups' staff, once each: where set (api/compliance/answered.py), `members` names them by id only
+    # and `consents` are the participants' consents answered ahead, a row each.
+    staff: Select[Any] | None = None
 
 
 _WINDOW_FROM = sa.bindparam("window_from", type_=sa.Date())
@@ -361,4 +364,3 @@ _ACTIVE = sa.and_(
     GROUP.c.started_on <= _AS_OF, sa.or_(GROUP.c.archived_on.is_(None), GROUP.c.archived_on > _AS_OF)
 )
 _EVERY_ACTIVE = sa.select(*_GROUP_COLUMNS).where(_ACTIVE).order_by(GROUP.c.name, GROUP.c.id)
-_EVERY_ACTIVE_QUERIES = _queries(lambda column: column.in_(sa.select(GROUP.c.id).where(_ACTIVE)))

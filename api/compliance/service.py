@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from api import clock
 from api.auth.reach import Reach
-from api.compliance import grain, history, org_facts
+from api.compliance import answered, grain, history, org_facts
 from api.compliance.engine import (
     Evaluation,
     Finding,
@@ -306,10 +306,12 @@ def _judged(
     if group_ids is not None:
         chosen = sa.and_(chosen, GROUP.c.id.in_(list(group_ids)))
     chosen_ids = sa.select(GROUP.c.id).where(chosen)
+    # Verdicts need outcomes only: the consents answered, the staff apart (`answered`).
+    queries = answered.answered_queries if judge is verdicts else _queries
     groups, thresholds, loaded = _load(
         session,
         sa.select(*_GROUP_COLUMNS).where(chosen),
-        _queries(lambda column: column.in_(chosen_ids)),
+        queries(lambda column: column.in_(chosen_ids)),
         {"as_of": as_of},
         as_of,
     )

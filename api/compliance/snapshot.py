@@ -16,6 +16,7 @@ from datetime import date
 from typing import NamedTuple
 
 from api.common import in_force
+from api.compliance.consent_answers import Answers
 from api.consents.logic import ConsentFact
 from api.rosters.match import Person
 
@@ -159,6 +160,9 @@ class ParticipantFacts(NamedTuple):
     joined_on: date
     left_on: date | None = None
     consents: tuple[ConsentFact, ...] = ()
+    # Where the consents were answered ahead for `as_of` by the database (the organisation report's load:
+    # api/compliance/consent_answers.py), their answers, and `consents` is empty; None where they are loaded.
+    answers: Answers | None = None
 
     @property
     def id(self) -> uuid.UUID:

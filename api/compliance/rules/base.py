@@ -12,10 +12,11 @@ from datetime import date
 from typing import Generic, Required, TypedDict, TypeVar, Unpack
 
 from api.common import Severity as Severity
+from api.compliance import consent_answers as answered
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.compliance.vocabulary import Outcome as Outcome
 from api.compliance.vocabulary import Subject as Subject
-from api.consents.logic import allows, decide
+from api.consents.logic import allows, decide, held_in_force
 from api.policy.clauses import Clause, clause
 
 
@@ -235,10 +236,18 @@ def refused_consent(
         return [
             _UNSHOWN_PARTICIPANT
             for p in participants
-            if not allows(p.consents, kind, purpose, on, p.date_of_birth, age)
+            if not (
+                allows(p.consents, kind, purpose, on, p.date_of_birth, age)
+                if p.answers is None
+                else answered.allows(p.answers, kind, purpose, p.date_of_birth, age)
+            )
         ]
     refused = []
     for p in participants:
+        if p.answers is not None:
+            raise ValueError(
+                "consents answered ahead give outcomes only: a refusal's evidence needs them whole"
+            )
         # `allows` for everyone; the full decision (its sentence) only for the few it refuses.
         if allows(p.consents, kind, purpose, on, p.date_of_birth, age):
             continue
@@ -286,6 +295,14 @@ def stale(done_on: date | None, on: date, valid_days: int) -> bool:
 
 def email_domain(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower()
+
+
+def held_by_participant(p: ParticipantFacts, kind: str, on: date) -> bool:
+    """Whether a consent of `kind` the participant gave themself is in force on `on`, the snapshot's day
+    (`consents.logic.held_in_force`, or its answer where the load answered it ahead)."""
+    if p.answers is None:
+        return held_in_force(p.consents, kind, "participant", on)
+    return answered.held_by_participant(p.answers, kind)
 
 
 def each_participant_consents(

@@ -6,10 +6,10 @@ from api.compliance.rules.base import (
     Severity,
     each_participant,
     group_rule,
+    held_by_participant,
     participant_ref,
 )
 from api.compliance.snapshot import GroupSnapshot, ParticipantFacts
-from api.consents.logic import held_in_force
 
 # Recorded as a consent of this kind, given by the young person themself (see api/consents/models.py).
 KIND = "code_of_conduct"
@@ -22,7 +22,7 @@ def check(s: GroupSnapshot) -> Result:
         return [
             participant_ref(p, "no code of conduct agreement in force")
             for p in participants
-            if not held_in_force(p.consents, KIND, "participant", s.as_of)
+            if not held_by_participant(p, KIND, s.as_of)
         ]
 
     return each_participant(

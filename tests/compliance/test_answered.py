@@ -1,0 +1,224 @@
+"""The organisation report's load (api/compliance/answered.py) against the full load it stands in for: the
+consents answered by the database equal what the consents themselves answer (`consent_answers.answers_of`,
+and `allows` / `held_in_force` for every question), for participants with every kind of consent history
+(withdrawn, expired, future, not yet recorded, wrong purpose, given by a young person, none), on several
+days; the members are the same; and the report's line for each group is what the full evaluation says."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from api import clock
+from api.auth.principal import user_principal
+from api.auth.reach import Reach
+from api.compliance import answered, consent_answers, loading, service
+from api.compliance.consent_answers import QUESTIONS, answers_of
+from api.compliance.models import Status
+from api.compliance.queries import _GROUP_COLUMNS, GROUP, _queries
+from api.compliance.rules.base import Outcome, refused_consent
+from api.compliance.snapshot import MemberFacts
+from api.consents.logic import ConsentFact, allows, held_in_force
+from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
+from api.groups.models import Group
+from api.memberships.models import MemberRole, Membership
+from api.participants.models import Participant
+from tests.compliance import builders as b
+from tests.compliance import test_fast_paths as fast_paths
+from tests.compliance.builders import AS_OF, days
+from tests.kit.auth import Actor
+from tests.kit.compliance import group_fields
+from tests.kit.consents import make_consent
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.records import row
+
+_KINDS = ("esafety_agreement", "image_use", "code_of_conduct")
+# Below, at and above the self-consent age on AS_OF, and a leap-day birthday.
+_BIRTHDAYS = (date(2011, 3, 1), AS_OF.replace(year=AS_OF.year - 18), date(1990, 1, 1), date(2008, 2, 29))
+
+
+def _consents() -> list[ConsentFact]:
+    """test_fast_paths's consents, and each again as a code of conduct agreement and a day earlier."""
+    found = fast_paths._consents()
+    return found + [c._replace(kind="code_of_conduct", given_on=c.given_on - days(20)) for c in found]
+
+
+def test_the_answers_decide_as_the_consents_do() -> None:
+    consents = _consents()
+    rnd = random.Random(19)
+    sets = [(c,) for c in consents] + [tuple(rnd.sample(consents, rnd.randint(2, 4))) for _ in range(3000)]
+    for held, born in itertools.product([(), *sets], _BIRTHDAYS):
+        answers = answers_of(held, AS_OF)
+        for (kind, purpose), age in itertools.product(QUESTIONS, (12, 18)):
+            expected = allows(held, kind, purpose, AS_OF, born, age)
+            assert consent_answers.allows(answers, kind, purpose, born, age) is expected, (held, born, kind)
+            if purpose is None:
+                expected = held_in_force(held, kind, "participant", AS_OF)
+                assert consent_answers.held_by_participant(answers, kind) is expected, (held, kind)
+    with pytest.raises(KeyError):
+        consent_answers.allows(answers_of((), AS_OF), "image_use", "press", AS_OF, 18)
+
+
+def test_answered_participants_give_outcomes_only() -> None:
+    p = b.participant(consents=(), answers=consent_answers.NONE_HELD)
+    snapshot = b.group_snapshot(members=(b.member(p),))
+    with pytest.raises(ValueError, match="outcomes only"):
+        refused_consent(snapshot, [p], kind="esafety_agreement", purpose=None)
+
+
+def _varied(session: Session, coordinator: Actor, seed: int = 19) -> list[Group]:
+    """Four groups sharing images, 160 participants (some in two groups, some gone), each with up to four
+    consents drawn from every kind, purpose, giver and date that matters around today."""
+    assert coordinator.staff is not None
+    rnd = random.Random(seed)
+    today = clock.today()
+    groups = [make_group(session, **group_fields(shares_images=True, max_age=40)) for _ in range(4)]
+    for g in groups:
+        make_membership(session, g, staff=coordinator.staff, role=MemberRole.admin)
+    birthdays = [
+        today.replace(year=today.year - 18),
+        today.replace(year=today.year - 18) + timedelta(days=1),
+        date(2008, 2, 29),
+        date(2012, 6, 1),
+        date(2000, 1, 1),
+    ]
+    people = [
+        row(
+            full_name=f"Varied {i}",
+            date_of_birth=rnd.choice(birthdays),
+            is_vulnerable_adult=False,
+            joined_on=today - timedelta(days=900),
+        )
+        for i in range(160)
+    ]
+    session.execute(sa.insert(Participant), people)
+    members = []
+    for i, p in enumerate(people):
+        for g in rnd.sample(groups, 2 if i % 5 == 0 else 1):
+            ended = rnd.choice([None, None, None, today - timedelta(days=3), today + timedelta(days=3)])
+            started = g.started_on - timedelta(days=400) if i % 7 == 0 else g.started_on
+            members.append(
+                row(group_id=g.id, participant_id=p["id"], role="member", started_on=started, ended_on=ended)
+            )
+    session.execute(sa.insert(Membership), members)
+
+    def some_day() -> date:
+        return today + timedelta(days=rnd.choice([-900, -400, -40, -31, -30, -29, -1, 0, 1, 5]))
+
+    consents = []
+    for p in people:
+        for _ in range(rnd.randint(0, 4)):
+            given_on = some_day()
+            later = [d for d in (some_day() for _ in range(3)) if d > given_on]
+            recorded = clock.start_of(given_on) + timedelta(hours=15)
+            if rnd.random() < 0.1:
+                recorded = clock.start_of(today + timedelta(days=2))
+            consents.append(
+                row(
+                    participant_id=p["id"],
+                    kind=rnd.choice((*_KINDS, "communication")),
+                    purposes=rnd.sample([x.value for x in Purpose], rnd.randint(0, 2)),
+                    given_by=rnd.choice(("participant", "parent_carer")),
+                    given_by_name="Someone",
+                    given_on=given_on,
+                    expires_on=rnd.choice([None, *later[:1]]),
+                    withdrawn_on=rnd.choice([None, None, *later[1:2]]),
+                    created_at=recorded,
+                    updated_at=recorded,
+                )
+            )
+    # Small groups of one well-consented participant each, with one bad consent or one missing besides.
+    for i in range(6):
+        g = make_group(session, **group_fields(shares_images=True, max_age=40))
+        make_membership(session, g, staff=coordinator.staff, role=MemberRole.admin)
+        kid = make_participant(session, date_of_birth=date(2012, 6, 1), joined_on=g.started_on)
+        make_membership(session, g, participant=kid)
+        given_on = today - timedelta(days=40)
+        make_consent(session, kid, ConsentKind.esafety_agreement, given_on=given_on)
+        purposes = [Purpose.social_media] if i != 1 else [Purpose.website]
+        make_consent(session, kid, ConsentKind.image_use, purposes=purposes, given_on=given_on)
+        if i != 3:
+            by = GivenBy.participant if i != 2 else GivenBy.parent_carer
+            make_consent(session, kid, ConsentKind.code_of_conduct, given_by=by, given_on=given_on)
+        groups.append(g)
+    session.execute(sa.insert(Consent), consents)
+    session.commit()
+    return groups
+
+
+def _loads(session: Session, as_of: date, queries: Any) -> loading._Loaded:
+    active = service._active_on(as_of)
+    return loading._load(
+        session,
+        sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id),
+        queries(lambda column: column.in_(sa.select(GROUP.c.id).where(active))),
+        {"as_of": as_of},
+        as_of,
+    )[2]
+
+
+def _without_consents(m: MemberFacts) -> str:
+    p = m.participant
+    return repr(m._replace(participant=p and p._replace(consents=(), answers=None)))
+
+
+def test_the_database_answers_as_the_consents_do(session: Session, coordinator: Actor) -> None:
+    _varied(session, coordinator)
+    today = clock.today()
+    asked = 0
+    for as_of in (today, today - timedelta(days=1), today - timedelta(days=30), today - timedelta(days=400)):
+        full, quick = _loads(session, as_of, _queries), _loads(session, as_of, answered.answered_queries)
+        assert full.members.keys() == quick.members.keys()
+        for key, members in full.members.items():
+            assert Counter(map(_without_consents, members)) == Counter(
+                map(_without_consents, quick.members[key])
+            )
+            by_id = {m.participant.raw_id: m.participant for m in quick.members[key] if m.participant}
+            for m in members:
+                if m.participant is None:
+                    continue
+                p, q = m.participant, by_id[m.participant.raw_id]
+                assert q.consents == ()
+                assert q.answers == answers_of(p.consents, as_of), (as_of, p)
+                asked += bool(p.consents)
+    assert asked > 200
+
+
+def test_the_report_says_what_the_full_evaluation_says(session: Session, coordinator: Actor) -> None:
+    _varied(session, coordinator, seed=5)
+    assert coordinator.user is not None
+    reach = Reach.of(user_principal(coordinator.user))
+    today = clock.today()
+    consent_rules = ("GRP-ESAFETY-AGREEMENT", "GRP-IMAGE-CONSENT", "GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT")
+    seen: set[tuple[Outcome, bool]] = set()
+    for as_of in (today, today - timedelta(days=30), today - timedelta(days=400)):
+        report = service.organisation_report(session=session, reach=reach, as_of=as_of)
+        full = service.group_evaluations(session=session, as_of=as_of)
+        assert {g.group_id for g in report.groups} == set(full)
+        for line in report.groups:
+            ev = full[line.group_id]
+            assert (line.status, line.counts) == (ev.status, ev.counts)
+            counting = [f for f in ev.findings if f.counts_against_status]
+            assert line.failing_rules == [f.rule_id for f in counting if f.outcome is Outcome.fail]
+            assert line.warning_rules == [f.rule_id for f in counting if f.outcome is Outcome.warn]
+            seen |= {(f.outcome, len(f.evidence) > 1) for f in ev.findings if f.rule_id in consent_rules}
+    # The consent rules passed and failed, for one participant and for several.
+    assert {(Outcome.pass_, False), (Outcome.fail, False), (Outcome.fail, True)} <= seen, seen
+    assert {g.status for g in report.groups} <= set(Status)
+
+
+def test_the_statuses_are_the_full_evaluations(session: Session, coordinator: Actor) -> None:
+    _varied(session, coordinator, seed=7)
+    today = clock.today()
+    for as_of in (today, today - timedelta(days=30)):
+        full = service.group_evaluations(session=session, as_of=as_of)
+        assert service.group_statuses(session=session, as_of=as_of) == {k: v.status for k, v in full.items()}
