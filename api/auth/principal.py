@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.models import OpenAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
-from sqlalchemy import bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 from starlette.routing import BaseRoute
@@ -26,7 +26,7 @@ from api.auth.models import ApiKey, User
 from api.auth.roles import ApiKeyScope, Permission, Role, permissions_for
 from api.common import in_force
 from api.config import get_settings
-from api.db import get_session, uncounted, utcnow
+from api.db import get_session, table_of, uncounted, utcnow
 from api.errors import Forbidden, Unauthorized
 from api.problems import ProblemCode
 from api.staff.models import Staff
@@ -139,14 +139,25 @@ def request_owner(session: Session, api_key: str | None, token: str | None) -> s
     return f"{principal.kind}:{principal.id}"
 
 
-# The account as an object (a route such as /auth/me answers with it) and only the staff row's leaving date
-# (nothing else of it is needed here): one statement, one object built. Built once with the id as a bound
-# parameter: building the statement and working out its cache key on every request cost more than running it
-# (bench/README.md, "Signed-in request, session 5").
+_USER, _STAFF = table_of(User), table_of(Staff)
+# The account's columns that /auth/me answers with and the checks need, and only the staff row's leaving date:
+# one statement, read as one row (an ORM `User` object cost as much again as the statement; bench/README.md,
+# "Branch perf-me2"). Built once with the id as a bound parameter: building the statement and working out
+# its cache key on every request cost more than running it ("Signed-in request, session 5").
 SIGNED_IN_ACCOUNT = (
-    select(User, col(Staff.left_on))
-    .join(Staff, col(Staff.id) == col(User.staff_id))
-    .where(col(User.id) == bindparam("user_id"))
+    sa.select(
+        _USER.c.id,
+        _USER.c.staff_id,
+        _USER.c.email,
+        _USER.c.role,
+        _USER.c.is_active,
+        _USER.c.token_epoch,
+        _USER.c.last_login_at,
+        _USER.c.created_at,
+        _STAFF.c.left_on,
+    )
+    .join(_STAFF, _STAFF.c.id == _USER.c.staff_id)
+    .where(_USER.c.id == sa.bindparam("user_id"))
 )
 
 
@@ -155,30 +166,28 @@ def _from_token(session: Session, token: str) -> Principal:
         claims = tokens.verify(token, secret=get_settings().secret_key.get_secret_value())
     except tokens.InvalidToken as exc:
         raise Unauthorized("Invalid or expired token") from exc
-    row = session.exec(SIGNED_IN_ACCOUNT, params={"user_id": claims.user_id}).first()
-    if row is None:
+    account = session.connection().execute(SIGNED_IN_ACCOUNT, {"user_id": claims.user_id}).first()
+    if account is None:
         raise Unauthorized("Invalid or expired token")
-    user, left_on = row
     # A disabled account, a changed password or role (epoch), or a departed member of staff: refused at once.
-    if not user.is_active or user.token_epoch != claims.epoch:
+    if not account.is_active or account.token_epoch != claims.epoch:
         raise Unauthorized("Token revoked")
-    if not in_force(None, left_on, clock.today()):
+    if not in_force(None, account.left_on, clock.today()):
         raise Unauthorized("Access ended when employment ended")
-    # The session's identity map holds objects weakly: kept here, a route that asks the session for the
-    # caller's account in the same request (`session.get(User, caller.id)`) is answered without a statement.
-    session.info[SIGNED_IN] = user
-    return user_principal(user)
+    # Kept for the request: /auth/me answers with it, with no statement of its own.
+    session.info[SIGNED_IN] = account
+    return account_principal(id=account.id, role=account.role, email=account.email, staff_id=account.staff_id)
 
 
 def user_principal(user: User) -> Principal:
     """The principal a signed-in user acts as (also the actor of their own sign-in's audit event)."""
+    return account_principal(id=user.id, role=user.role, email=user.email, staff_id=user.staff_id)
+
+
+def account_principal(*, id: uuid.UUID, role: Role, email: str, staff_id: uuid.UUID) -> Principal:
+    """The principal of the user account `id`: its role's permissions, labelled with its email."""
     return Principal(
-        kind="user",
-        id=user.id,
-        role=user.role,
-        label=user.email,
-        staff_id=user.staff_id,
-        permissions=permissions_for(user.role),
+        kind="user", id=id, role=role, label=email, staff_id=staff_id, permissions=permissions_for(role)
     )
 
 
