@@ -155,11 +155,10 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
             # A request holds its connection from its first statement to its session's close. With the
             # pool's default five kept, a burst of more requests than that closed every connection over five
             # on its return and opened another for the next request (the file, its WAL and shared memory,
-            # three PRAGMAs, an empty page cache): about one request in ten at 16 connections
-            # (bench/README.md, "Branch perf-me2"). A SQLite connection has no server process behind it, so
-            # as many are kept as the thread pool can run requests at once; they are opened only when a
-            # burst needs them, and the most recently returned is handed out first, so the few a steady
-            # load needs stay warm.
+            # three PRAGMAs, an empty page cache; bench/README.md, "Branch perf-me2"). A SQLite connection
+            # has no server process behind it, so as many are kept as the thread pool can run requests at
+            # once; they are opened only when a burst needs them, and the most recently returned is handed
+            # out first, so the few a steady load needs stay warm.
             kwargs["pool_size"] = s.threadpool_size
             kwargs["pool_use_lifo"] = True
     else:

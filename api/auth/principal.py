@@ -141,9 +141,10 @@ def request_owner(session: Session, api_key: str | None, token: str | None) -> s
 
 _USER, _STAFF = table_of(User), table_of(Staff)
 # The account's columns that /auth/me answers with and the checks need, and only the staff row's leaving date:
-# one statement, read as one row (an ORM `User` object cost as much again as the statement; bench/README.md,
-# "Branch perf-me2"). Built once with the id as a bound parameter: building the statement and working out
-# its cache key on every request cost more than running it ("Signed-in request, session 5").
+# one statement, read as one row (building an ORM `User` through the ORM's execution path cost more than
+# running the statement; bench/README.md, "Branch perf-me2"). Built once with the id as a bound parameter:
+# building the statement and working out its cache key on every request cost more than running it
+# ("Signed-in request, session 5").
 SIGNED_IN_ACCOUNT = (
     sa.select(
         _USER.c.id,
