@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     metrics_enabled: bool = False
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
-    # Sync routes run in the threadpool; a smaller pool measured faster for CPU-bound evaluation.
+    # Sync routes run in the threadpool; a smaller pool measured faster for CPU-bound evaluation. On SQLite
+    # it also sizes the connection pool (api/db.py).
     threadpool_size: int = Field(default=40, ge=1)
     gc_threshold0: int = Field(default=50_000, ge=100)
     # Compliance answers kept per process (api/compliance/cache.py), of each kind; 0 turns the cache off.

@@ -152,6 +152,15 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
             kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_timeout"] = s.database_pool_timeout_seconds
+            # A request holds its connection from its first statement to its session's close. With the
+            # pool's default five kept, a burst of more requests than that closed every connection over five
+            # on its return and opened another for the next request (the file, its WAL and shared memory,
+            # three PRAGMAs, an empty page cache; bench/README.md, "Branch perf-me2"). A SQLite connection
+            # has no server process behind it, so as many are kept as the thread pool can run requests at
+            # once; they are opened only when a burst needs them, and the most recently returned is handed
+            # out first, so the few a steady load needs stay warm.
+            kwargs["pool_size"] = s.threadpool_size
+            kwargs["pool_use_lifo"] = True
     else:
         kwargs["pool_timeout"] = s.database_pool_timeout_seconds
         connect_args: dict[str, Any] = {
@@ -242,14 +251,17 @@ def open_session() -> Iterator[Session]:
 async def get_session() -> AsyncIterator[Session]:
     """A route's session. Async, so FastAPI opens it on the event loop rather than handing the opening to the
     thread pool and back (opening a `Session` does no I/O: the connection is taken at its first statement).
-    Closing one that holds a connection rolls back and returns it to the pool, I/O that must not block the
-    loop, so only that goes to the thread pool: one hand-off a request instead of two (bench/README.md,
-    "Signed-in request, session 5"). A test's override may still be a sync generator."""
-    session = Session(get_engine(), expire_on_commit=False)
+    Closing one that holds a connection rolls back and returns it to the pool: on PostgreSQL a round trip
+    that must not block the loop, so only that goes to the thread pool (bench/README.md, "Signed-in request,
+    session 5"). On SQLite it is a few calls into the file's locks that never wait (ending a transaction
+    releases its locks, it takes none), done at once: no hand-off ("Branch perf-me2"). A test's override
+    may still be a sync generator."""
+    engine = get_engine()
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        if session.in_transaction():
+        if session.in_transaction() and engine.dialect.name != "sqlite":
             # Shielded: a request cancelled (the client gone) still rolls back and returns its connection.
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(session.close)

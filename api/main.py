@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 import api.listeners  # noqa: F401  (the domain events' subscribers, before any write)
-from api.auth.principal import request_owner
+from api.auth.principal import declare_security, request_owner
 from api.config import get_settings
 from api.dashboard.router import router as dashboard_router
 from api.docs import install_docs
@@ -76,7 +76,8 @@ def declare_extra_schemas(schema: dict[str, Any]) -> None:
 
 def declare_idempotency_key(app: FastAPI) -> None:
     """Declare the Idempotency-Key header on every POST under /api/v1 in the spec, so generated clients can
-    send it, and each declared problem answer's codes (api/problems.py). The middleware reads the header
+    send it, the ways to sign in (api/auth/principal.py `declare_security`), and each declared problem
+    answer's codes (api/problems.py). The middleware reads the header
     for every route, so it is added to the generated document once here rather than to each route's
     signature (where it would be an unused parameter)."""
     build = app.openapi
@@ -84,7 +85,7 @@ def declare_idempotency_key(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
-        schema = build()
+        schema = declare_security(build(), app.routes)
         declare_extra_schemas(schema)
         for path, operations in schema["paths"].items():
             post = operations.get("post")

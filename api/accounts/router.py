@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 
 from api.accounts import service
@@ -72,10 +73,10 @@ router.add_api_route(
 
 
 @router.get("/me", response_model=UserPublic, responses=NOT_FOUND, summary="Who am I")
-async def me(session: SessionDep, caller: OwnAccount) -> User:
+async def me(session: SessionDep, caller: OwnAccount) -> User | Row[Any]:
     """The signed-in user and their role."""
-    # The account signing in loaded (and checked) in this request: answered on the event loop, with no
-    # statement and no hand-off to the thread pool; anything else reads it there.
+    # The account signing in read (and checked) in this request, a row with UserPublic's fields: answered on
+    # the event loop, with no statement and no hand-off to the thread pool; anything else reads it there.
     own = service.signed_in(session=session, caller=caller)
     if own is not None:
         return own

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy import Row
 from sqlmodel import Session, col, select
 
 from api import clock, crud
@@ -114,11 +117,11 @@ def revoke_tokens(*, session: Session, caller: Principal) -> None:
     crud.save(session, user, actor=caller, action="auth.sign_out", before=before)
 
 
-def signed_in(*, session: Session, caller: Principal) -> User | None:
-    """The caller's account as signing in loaded it in this session (`principal.SIGNED_IN`), else None.
-    No statement."""
-    user = session.info.get(SIGNED_IN)
-    return user if isinstance(user, User) and user.id == caller.id else None
+def signed_in(*, session: Session, caller: Principal) -> Row[Any] | None:
+    """The caller's account as signing in read it in this session (`principal.SIGNED_IN_ACCOUNT`'s row: the
+    fields of `UserPublic`, and more), else None (an API key). No statement."""
+    account = session.info.get(SIGNED_IN)
+    return account if isinstance(account, Row) and account.id == caller.id else None
 
 
 def get_own(*, session: Session, caller: Principal) -> User:

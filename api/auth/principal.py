@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.openapi.models import OpenAPI
+from fastapi.routing import iter_route_contexts
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import bindparam
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
+from starlette.routing import BaseRoute
 
 from api import clock, ratelimit
 from api.auth import tokens
@@ -21,13 +26,18 @@ from api.auth.models import ApiKey, User
 from api.auth.roles import ApiKeyScope, Permission, Role, permissions_for
 from api.common import in_force
 from api.config import get_settings
-from api.db import get_session, uncounted, utcnow
+from api.db import get_session, table_of, uncounted, utcnow
 from api.errors import Forbidden, Unauthorized
 from api.problems import ProblemCode
 from api.staff.models import Staff
 
+# The two ways in, as the OpenAPI document declares them (Swagger UI's Authorize, each signed-in route's
+# `security`: `declare_security`). Declared only, not dependencies: `current_principal` reads both headers
+# itself as these would, since FastAPI solved each as a dependency of its own on every request
+# (bench/README.md, "Branch perf-me2").
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Another system's API key")
+SECURITY_SCHEMES = (oauth2, api_key_header)
 
 SIGNED_IN = "signed_in_user"
 
@@ -129,14 +139,26 @@ def request_owner(session: Session, api_key: str | None, token: str | None) -> s
     return f"{principal.kind}:{principal.id}"
 
 
-# The account as an object (a route such as /auth/me answers with it) and only the staff row's leaving date
-# (nothing else of it is needed here): one statement, one object built. Built once with the id as a bound
-# parameter: building the statement and working out its cache key on every request cost more than running it
-# (bench/README.md, "Signed-in request, session 5").
+_USER, _STAFF = table_of(User), table_of(Staff)
+# The account's columns that /auth/me answers with and the checks need, and only the staff row's leaving date:
+# one statement, read as one row (building an ORM `User` through the ORM's execution path cost more than
+# running the statement; bench/README.md, "Branch perf-me2"). Built once with the id as a bound parameter:
+# building the statement and working out its cache key on every request cost more than running it
+# ("Signed-in request, session 5").
 SIGNED_IN_ACCOUNT = (
-    select(User, col(Staff.left_on))
-    .join(Staff, col(Staff.id) == col(User.staff_id))
-    .where(col(User.id) == bindparam("user_id"))
+    sa.select(
+        _USER.c.id,
+        _USER.c.staff_id,
+        _USER.c.email,
+        _USER.c.role,
+        _USER.c.is_active,
+        _USER.c.token_epoch,
+        _USER.c.last_login_at,
+        _USER.c.created_at,
+        _STAFF.c.left_on,
+    )
+    .join(_STAFF, _STAFF.c.id == _USER.c.staff_id)
+    .where(_USER.c.id == sa.bindparam("user_id"))
 )
 
 
@@ -145,39 +167,51 @@ def _from_token(session: Session, token: str) -> Principal:
         claims = tokens.verify(token, secret=get_settings().secret_key.get_secret_value())
     except tokens.InvalidToken as exc:
         raise Unauthorized("Invalid or expired token") from exc
-    row = session.exec(SIGNED_IN_ACCOUNT, params={"user_id": claims.user_id}).first()
-    if row is None:
+    account = session.connection().execute(SIGNED_IN_ACCOUNT, {"user_id": claims.user_id}).first()
+    if account is None:
         raise Unauthorized("Invalid or expired token")
-    user, left_on = row
     # A disabled account, a changed password or role (epoch), or a departed member of staff: refused at once.
-    if not user.is_active or user.token_epoch != claims.epoch:
+    if not account.is_active or account.token_epoch != claims.epoch:
         raise Unauthorized("Token revoked")
-    if not in_force(None, left_on, clock.today()):
+    if not in_force(None, account.left_on, clock.today()):
         raise Unauthorized("Access ended when employment ended")
-    # The session's identity map holds objects weakly: kept here, a route that asks the session for the
-    # caller's account in the same request (`session.get(User, caller.id)`) is answered without a statement.
-    session.info[SIGNED_IN] = user
-    return user_principal(user)
+    # Kept for the request: /auth/me answers with it, with no statement of its own.
+    session.info[SIGNED_IN] = account
+    return account_principal(id=account.id, role=account.role, email=account.email, staff_id=account.staff_id)
 
 
 def user_principal(user: User) -> Principal:
     """The principal a signed-in user acts as (also the actor of their own sign-in's audit event)."""
+    return account_principal(id=user.id, role=user.role, email=user.email, staff_id=user.staff_id)
+
+
+def account_principal(*, id: uuid.UUID, role: Role, email: str, staff_id: uuid.UUID) -> Principal:
+    """The principal of the user account `id`: its role's permissions, labelled with its email."""
     return Principal(
-        kind="user",
-        id=user.id,
-        role=user.role,
-        label=user.email,
-        staff_id=user.staff_id,
-        permissions=permissions_for(user.role),
+        kind="user", id=id, role=role, label=email, staff_id=staff_id, permissions=permissions_for(role)
     )
 
 
-def current_principal(
-    request: Request,
-    session: Annotated[Session, Depends(get_session)],
-    token: Annotated[str | None, Depends(oauth2)],
-    api_key: Annotated[str | None, Depends(api_key_header)],
-) -> Principal:
+def credentials(request: Request) -> tuple[str | None, str | None]:
+    """The bearer token and the API key a request carries, each None when absent or empty, read as
+    `oauth2` and `api_key_header` read them: `Authorization: Bearer <token>` (the scheme in any case) and
+    `X-API-Key`."""
+    authorization = request.headers.get("authorization")
+    scheme, param = get_authorization_scheme_param(authorization)
+    token = param if authorization and scheme.lower() == "bearer" else None
+    return token, request.headers.get(api_key_header.model.name) or None
+
+
+def current_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+    """Who sends this request (an API key first, else a bearer token), checked and, for a key, counted
+    against its rate limit. Raises Unauthorized (401)."""
+    token, api_key = credentials(request)
+    return identify(request, session, token=token, api_key=api_key)
+
+
+def identify(request: Request, session: Session, *, token: str | None, api_key: str | None) -> Principal:
+    """`current_principal` for credentials found elsewhere (the dashboard's session cookie, say): kept on
+    `request.state.principal` for the access log. Raises Unauthorized (401)."""
     if api_key:
         principal = _from_api_key(session, api_key)
     elif token:
@@ -186,6 +220,45 @@ def current_principal(
         raise Unauthorized()
     request.state.principal = principal
     return principal
+
+
+def declare_security(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> dict[str, Any]:
+    """`schema` (FastAPI's generated OpenAPI document) with SECURITY_SCHEMES declared as FastAPI declares a
+    dependency's security schemes: each in `components.securitySchemes`, and either one (`security`) on
+    every operation whose route depends on `current_principal`. Encoded again through FastAPI's OpenAPI model
+    as FastAPI encodes its own document, so the keys come out in the order FastAPI gives them."""
+    signed_in: set[tuple[str, str]] = set()
+    for route in iter_route_contexts(routes):
+        dependant = getattr(route, "dependant", None)
+        if dependant is not None and route.include_in_schema and _depends_on(dependant, current_principal):
+            signed_in.update((route.path_format or "", method.lower()) for method in route.methods or ())
+    requirement: list[dict[str, list[str]]] = [{scheme.scheme_name: []} for scheme in SECURITY_SCHEMES]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if (path, method) in signed_in:
+                operations[method] = _with_security(operation, requirement)
+    schemes = {
+        scheme.scheme_name: jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+        for scheme in SECURITY_SCHEMES
+    }
+    schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(schemes)
+    encoded: dict[str, Any] = jsonable_encoder(OpenAPI(**schema), by_alias=True, exclude_none=True)
+    return encoded
+
+
+# An operation's keys that FastAPI writes before its `security` (fastapi.openapi.utils.get_openapi_path).
+_BEFORE_SECURITY = frozenset({"tags", "summary", "description", "operationId", "deprecated"})
+
+
+def _with_security(operation: dict[str, Any], requirement: list[dict[str, list[str]]]) -> dict[str, Any]:
+    keys = list(operation)
+    at = next((i for i, key in enumerate(keys) if key not in _BEFORE_SECURITY), len(keys))
+    before, after = keys[:at], keys[at:]
+    return {**{k: operation[k] for k in before}, "security": requirement, **{k: operation[k] for k in after}}
+
+
+def _depends_on(dependant: Any, call: Callable[..., Any]) -> bool:
+    return any(sub.call is call or _depends_on(sub, call) for sub in dependant.dependencies)
 
 
 def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:

@@ -193,7 +193,7 @@ def _signed_in(request: Request, session: Session) -> auth.Principal | None:
     header = request.headers.get("authorization", "")
     bearer = header[7:] if header.lower().startswith("bearer ") else None
     try:
-        return auth.current_principal(request, session, bearer, request.headers.get("x-api-key"))
+        return auth.identify(request, session, token=bearer, api_key=request.headers.get("x-api-key"))
     except Unauthorized:
         return None
 
