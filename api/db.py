@@ -152,6 +152,11 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
             kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_timeout"] = s.database_pool_timeout_seconds
+            # As many kept connections as threads that can hold one at once: above the default 5, a burst of
+            # concurrent requests opened connections that the pool closed again on their return, and a new
+            # SQLite connection opens its WAL files and reads the schema again (bench/README.md, "Branch
+            # `perf-group`"). Each is a file handle and its own page cache; no server process behind it.
+            kwargs["pool_size"] = s.threadpool_size
     else:
         kwargs["pool_timeout"] = s.database_pool_timeout_seconds
         connect_args: dict[str, Any] = {
