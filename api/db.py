@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -248,6 +248,12 @@ def open_session() -> Iterator[Session]:
         yield session
 
 
+# Marks a session `get_session` opened for one request, which `run_then_release` may close (a test's override
+# serves many requests from one session, which must stay open).
+_REQUEST_SESSION = "request_session"
+_T = TypeVar("_T")
+
+
 async def get_session() -> AsyncIterator[Session]:
     """A route's session. Async, so FastAPI opens it on the event loop rather than handing the opening to the
     thread pool and back (opening a `Session` does no I/O: the connection is taken at its first statement).
@@ -258,6 +264,7 @@ async def get_session() -> AsyncIterator[Session]:
     may still be a sync generator."""
     engine = get_engine()
     session = Session(engine, expire_on_commit=False)
+    session.info[_REQUEST_SESSION] = True
     try:
         yield session
     finally:
@@ -267,6 +274,25 @@ async def get_session() -> AsyncIterator[Session]:
                 await anyio.to_thread.run_sync(session.close)
         else:
             session.close()
+
+
+async def run_then_release(session: Session, work: Callable[[], _T]) -> _T:
+    """`work()` in the thread pool, then in the same hand-off the end of the request's transaction and the
+    return of its connection to the pool, which `get_session` would otherwise hand to the pool on its own
+    afterwards: one hand-off where a sync route and its session's close take two (bench/README.md, "Branch
+    `perf-group`"). For an async route whose answer is complete when `work` returns (bytes, no ORM object
+    read later); `work`'s errors propagate after the rollback, as from a sync route. A session that
+    `get_session` did not open (a test's, shared by many requests) is left open for its owner."""
+
+    def run() -> _T:
+        try:
+            return work()
+        finally:
+            if session.info.get(_REQUEST_SESSION):
+                session.close()
+
+    # Not abandoned if the request is cancelled: anyio waits for the thread, so the connection always returns.
+    return await anyio.to_thread.run_sync(run)
 
 
 # A route's database session (a test overrides `get_session` to run each test in one rolled-back transaction).

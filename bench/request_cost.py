@@ -1,16 +1,20 @@
 """What one signed-in request costs, counted rather than timed, so a busy machine does not move the figures:
 thread-pool hand-offs, ASGI middleware passes, statements and transaction round trips, ORM objects built,
-for `GET /api/v1/auth/me` on the product and `GET /floor/me` on the floor (bench/floor_app.py), driven
-in process through ASGI (no network, no client library), N requests each after a warm-up.
+for `GET /api/v1/auth/me` on the product and `GET /floor/me` on the floor (bench/floor_app.py), and a group's
+compliance read answered from the compliance cache (`group`: the database's largest group of at most 100
+members, or REQUEST_COST_GROUP), driven in process through ASGI (no network, no client library), N requests
+each after a warm-up.
 
     python bench/request_cost.py [N]                      the counts per request
-    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p python bench/request_cost.py N product|floor
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p python bench/request_cost.py N WHAT
                                                           instructions: run with N and with 0, subtract
     REQUEST_COST_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no \
-        python bench/request_cost.py N product|floor      instructions of the N requests alone ("Collected")
+        python bench/request_cost.py N WHAT               instructions of the N requests alone ("Collected")
 
+WHAT is product, floor or group.
 The database is a fresh SQLite file (or the PostgreSQL database REQUEST_COST_DATABASE_URL names) with one
-member of staff and their coordinator account.
+member of staff and their coordinator account; for `group`, one seeded by `make bench` (bench/run.py `seed`,
+REQUEST_COST_DB or REQUEST_COST_DATABASE_URL naming it), whose one account is the coordinator.
 """
 
 from __future__ import annotations
@@ -92,6 +96,23 @@ def seed() -> str:
         )
     engine.dispose()
     return tokens.issue(user_id=user_id, epoch=0, secret=os.environ["SECRET_KEY"], minutes=600)
+
+
+def sized_group() -> str | None:
+    """The largest group of at most 100 members (bench/run.py seeds one of exactly 100), or
+    REQUEST_COST_GROUP; None in a database with no members."""
+    if os.environ.get("REQUEST_COST_GROUP"):
+        return os.environ["REQUEST_COST_GROUP"]
+    engine = sa.create_engine(URL)
+    with engine.connect() as c:
+        found = c.execute(
+            sa.text(
+                "SELECT group_id FROM membership GROUP BY group_id HAVING count(*) <= 100 "
+                "ORDER BY count(*) DESC LIMIT 1"
+            )
+        ).first()
+    engine.dispose()
+    return None if found is None else str(uuid.UUID(str(found[0])))
 
 
 def instrument() -> None:
@@ -192,7 +213,11 @@ def main() -> None:
     # This checkout's floor, whatever BENCH_TREE says.
     import floor_app  # type: ignore[import-not-found]
 
-    apps = {"product": (create_app(), "/api/v1/auth/me"), "floor": (floor_app.app, "/floor/me")}
+    product = create_app()
+    apps = {"product": (product, "/api/v1/auth/me"), "floor": (floor_app.app, "/floor/me")}
+    group = sized_group()
+    if group is not None:
+        apps["group"] = (product, f"/api/v1/groups/{group}/compliance")
     if only:
         app, path = apps[only]
         if os.environ.get("REQUEST_COST_CALLGRIND"):

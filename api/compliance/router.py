@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -34,6 +35,7 @@ from api.compliance.models import (
 from api.compliance.params import AsOf, Days, From, GroupId, ReportDay, StaffId, To, report_day
 from api.compliance.rules import ALL_RULES
 from api.compliance.snapshot import PolicyFacts
+from api.db import run_then_release
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.groups.models import Platform
@@ -254,13 +256,17 @@ def revoke_compliance_waiver(session: SessionDep, caller: PolicyAdmin, waiver: W
     responses=NOT_FOUND,
     summary="A group's compliance",
 )
-def get_group_compliance(
+async def get_group_compliance(
     session: SessionDep, _: ComplianceRead, reach: ReachDep, group_id: GroupId, day: ReportDay
 ) -> Response:
     """The group's status, counts per outcome and one finding per group rule, each citing its policy clause,
     with the records involved and what to do. Staff may evaluate only groups they are in (404 otherwise);
     trustees see participants as an id and a neutral label."""
-    body = cache.group_report_json(session=session, reach=reach, group_id=group_id, as_of=day)
+    # Async, the reading and the session's close in one hand-off to the thread pool (the read's answer is
+    # bytes, complete when it returns): `db.run_then_release`.
+    body = await run_then_release(
+        session, partial(cache.group_report_json, session=session, reach=reach, group_id=group_id, as_of=day)
+    )
     return Response(body, media_type="application/json")
 
 
