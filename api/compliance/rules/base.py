@@ -12,7 +12,7 @@ from datetime import date
 from typing import Generic, Required, TypedDict, TypeVar, Unpack
 
 from api.common import Severity as Severity
-from api.compliance import consent_answers as answered
+from api.compliance import consent_answers
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.compliance.vocabulary import Outcome as Outcome
 from api.compliance.vocabulary import Subject as Subject
@@ -239,7 +239,7 @@ def refused_consent(
             if not (
                 allows(p.consents, kind, purpose, on, p.date_of_birth, age)
                 if p.answers is None
-                else answered.allows(p.answers, kind, purpose, p.date_of_birth, age)
+                else consent_answers.allows(p.answers, kind, purpose, p.date_of_birth, age)
             )
         ]
     refused = []
@@ -302,7 +302,7 @@ def held_by_participant(p: ParticipantFacts, kind: str, on: date) -> bool:
     (`consents.logic.held_in_force`, or its answer where the load answered it ahead)."""
     if p.answers is None:
         return held_in_force(p.consents, kind, "participant", on)
-    return answered.held_by_participant(p.answers, kind)
+    return consent_answers.held_by_participant(p.answers, kind)
 
 
 def each_participant_consents(
