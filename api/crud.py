@@ -284,13 +284,20 @@ def save(
     unique_fields: tuple[str, ...] = (),
     expected_version: int | None = None,
     announce: object | None = None,
+    commit: bool = True,
 ) -> M:
     """Commit the record and its audit event (`events.RecordSaved`) together; a uniqueness clash is a 409,
     and nothing is written. `announce`, an event such as `events.GroupFactsChanged`, is published after the
     commit (and after a write that found nothing to change, as the publisher's own call after it would be).
 
+    `commit=False`: the record and its event are flushed, not committed, for a caller that stores more in
+    the same transaction and commits once (a record is then never seen, nor left, half made); that caller
+    publishes any announcement after its commit, so `announce` must not be given.
+
     An update (`before` given) is a compare-and-set on `version`: if another writer changed the record since
     it was read, nothing is written and the answer is 412 (the caller's If-Match is stale) or 409."""
+    if not commit and announce is not None:
+        raise ValueError("announce is published after a commit: the caller that commits publishes it")
     if before is not None:
         if not diff(before, snapshot(obj)):
             # Nothing changed: no new version, no audit entry (a repeated push or an empty PATCH).
@@ -306,14 +313,16 @@ def save(
         # Read back before the commit, not after: a read after it would begin another transaction, which
         # on SQLite (BEGIN IMMEDIATE, api/db.py) would hold the write lock while the answer is sent.
         session.refresh(obj)
-        session.commit()
+        if commit:
+            session.commit()
     except IntegrityError as exc:
         session.rollback()
         message = str(exc.orig).lower()
         field = next((f for f in unique_fields if f in message), unique_fields[0] if unique_fields else None)
         detail = f"Another record already has this {field}" if field else "Conflicts with an existing record"
         raise Raced(detail, extra={"field": field} if field else None) from exc
-    if session.expire_on_commit:  # a session that forgets on commit (the command line's) reads it back
+    # A session that forgets on commit (the command line's) reads it back.
+    if commit and session.expire_on_commit:
         session.refresh(obj)
     return _announced(session, obj, announce)
 
