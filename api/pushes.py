@@ -103,7 +103,7 @@ class Pushes(Generic[M, C, U]):
         def find() -> M | None:
             stored_id = col(self.table.external_id)  # type: ignore[attr-defined]
             return session.exec(
-                select(self.table).where(stored_id == external_id, self.within(reach))
+                crud.locked(select(self.table).where(stored_id == external_id, self.within(reach)))
             ).first()
 
         def change(existing: M) -> tuple[M, WriteOutcome]:

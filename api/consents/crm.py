@@ -106,8 +106,10 @@ def upsert_by_external_id(
 
     def find() -> Consent | None:
         return session.exec(
-            select(Consent).where(
-                Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
+            crud.locked(
+                select(Consent).where(
+                    Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
+                )
             )
         ).first()
 
