@@ -17,9 +17,12 @@ from sqlmodel import Session, col, select
 
 from api import facts
 from api.audit.models import AuditEvent
+from api.auth.principal import user_principal
+from api.auth.reach import Reach
 from api.consents import service as consents_service
 from api.consents.models import Consent
-from api.staff.models import Staff
+from api.staff import service as staff_service
+from api.staff.models import Staff, StaffCreate, StaffUpdate
 from api.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
@@ -170,3 +173,28 @@ def test_a_consent_pushed_already_withdrawn_is_one_commit_with_its_history_and_w
         select(WebhookDelivery).where(WebhookDelivery.event_type == WebhookEvent.consent_withdrawn)
     ).all()
     assert [json.loads(d.body)["data"]["participant_id"] for d in deliveries] == [str(person.id)]
+
+
+class _WholeAndPartial(StaffCreate, StaffUpdate):
+    """A body model that is both: which push it is must not depend on which one isinstance sees."""
+
+
+def test_a_push_is_whole_or_partial_as_the_caller_says_never_as_the_bodys_model(
+    session: Session, coordinator: Actor
+) -> None:
+    assert coordinator.user is not None
+    reach = Reach.of(user_principal(coordinator.user))
+    record = {**STAFF_BODY, "job_title": "Lead music leader"}
+    staff_service.upsert_by_external_id(
+        session=session, reach=reach, external_id="crm-pin-mode", data=StaffCreate.model_validate(record)
+    )
+    without_title = {k: v for k, v in record.items() if k != "job_title"}
+    sent = _WholeAndPartial.model_validate({**without_title, "full_name": "Renamed Person"})
+    merged, outcome = staff_service.merge_by_external_id(
+        session=session, reach=reach, external_id="crm-pin-mode", data=sent
+    )
+    assert (outcome, merged.full_name, merged.job_title) == ("updated", "Renamed Person", "Lead music leader")
+    replaced, outcome = staff_service.upsert_by_external_id(
+        session=session, reach=reach, external_id="crm-pin-mode", data=sent
+    )
+    assert (outcome, replaced.job_title) == ("updated", None)
