@@ -32,9 +32,10 @@ class Raced(Conflict):
     insert, or a version that moved on. To its caller a 409 like any conflict; an upsert runs once more."""
 
 
-# How many times an upsert that keeps losing races runs again: each run reads what the last winner stored,
-# so under ten writers at once every one settles well within this; a record that truly clashes with a
-# different one still ends in the 409.
+# How many times an upsert that keeps losing races runs again. A record found is `locked`, so its writers
+# queue and do not race; what is left is a create that loses to another create of the same id (or a
+# different record's unique field), whose next run finds what the winner stored. A record that truly
+# clashes with a different one still ends in the 409.
 RACE_RETRIES = 8
 
 
@@ -47,7 +48,8 @@ def upsert_by_external_id(
     expected_version: int | None = None,
     if_match_required: bool = False,
 ) -> tuple[M, WriteOutcome]:
-    """The CRM's push of the record it knows by its external id: `find` it; none yet, `create` it (412 if
+    """The CRM's push of the record it knows by its external id: `find` it (`locked`, so writers of one
+    record queue rather than race); none yet, `create` it (412 if
     an If-Match was given: there is no version to match); otherwise `change(existing)` says what became of
     it, or 412 before any change when `expected_version` is `CreateOnly` (If-None-Match: *). Two identical
     pushes at the same moment answer as one after the other would: a run that lost a
@@ -79,7 +81,12 @@ def upsert_by_external_id(
         # The precondition before anything compares the push with the stored record (a 422 or 409 on a
         # stale If-Match would tell what is stored before the caller is told to read it again).
         check_version(existing, expected_version)
-        return change(existing)
+        changed, outcome = change(existing)
+        if outcome == "unchanged":
+            # Nothing written: end the transaction, so the row lock `find` took is not held while the
+            # answer is made (nor, in a bulk sync, while the next record waits on another's lock).
+            session.commit()
+        return changed, outcome
 
     for _ in range(RACE_RETRIES):
         try:
@@ -87,6 +94,15 @@ def upsert_by_external_id(
         except Raced:
             session.rollback()
     return once()
+
+
+def locked(query: SelectOfScalar[R]) -> SelectOfScalar[R]:
+    """`query` reading the newest committed rows and locking them until the transaction ends (`SELECT …
+    FOR UPDATE`; SQLite has no row locks, and needs none: BEGIN IMMEDIATE already queues its writers). So
+    a push that finds a record changes the version it read: on PostgreSQL a compare-and-set on a version
+    read without the lock loses to every writer that commits first, and under many at once runs out of
+    `RACE_RETRIES` into a 409 for a change that clashed with nothing."""
+    return query.with_for_update().execution_options(populate_existing=True)
 
 
 def whole_for(data: P, external_id: str, **stored: Any) -> P:
@@ -284,13 +300,20 @@ def save(
     unique_fields: tuple[str, ...] = (),
     expected_version: int | None = None,
     announce: object | None = None,
+    commit: bool = True,
 ) -> M:
     """Commit the record and its audit event (`events.RecordSaved`) together; a uniqueness clash is a 409,
     and nothing is written. `announce`, an event such as `events.GroupFactsChanged`, is published after the
     commit (and after a write that found nothing to change, as the publisher's own call after it would be).
 
+    `commit=False`: the record and its event are flushed, not committed, for a caller that stores more in
+    the same transaction and commits once (a record is then never seen, nor left, half made); that caller
+    publishes any announcement after its commit, so `announce` must not be given.
+
     An update (`before` given) is a compare-and-set on `version`: if another writer changed the record since
     it was read, nothing is written and the answer is 412 (the caller's If-Match is stale) or 409."""
+    if not commit and announce is not None:
+        raise ValueError("announce is published after a commit: the caller that commits publishes it")
     if before is not None:
         if not diff(before, snapshot(obj)):
             # Nothing changed: no new version, no audit entry (a repeated push or an empty PATCH).
@@ -306,14 +329,16 @@ def save(
         # Read back before the commit, not after: a read after it would begin another transaction, which
         # on SQLite (BEGIN IMMEDIATE, api/db.py) would hold the write lock while the answer is sent.
         session.refresh(obj)
-        session.commit()
+        if commit:
+            session.commit()
     except IntegrityError as exc:
         session.rollback()
         message = str(exc.orig).lower()
         field = next((f for f in unique_fields if f in message), unique_fields[0] if unique_fields else None)
         detail = f"Another record already has this {field}" if field else "Conflicts with an existing record"
         raise Raced(detail, extra={"field": field} if field else None) from exc
-    if session.expire_on_commit:  # a session that forgets on commit (the command line's) reads it back
+    # A session that forgets on commit (the command line's) reads it back.
+    if commit and session.expire_on_commit:
         session.refresh(obj)
     return _announced(session, obj, announce)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import ColumnElement
@@ -27,6 +28,13 @@ from api.db import Timestamped
 M = TypeVar("M", bound=Timestamped)
 C = TypeVar("C", bound=SQLModel)
 U = TypeVar("U", bound=SQLModel)
+
+
+class PushMode(Enum):
+    """Whether a push is the whole record or the fields sent: said by the route or the bulk sync's mode."""
+
+    replace = "replace"
+    merge = "merge"
 
 
 def _anywhere(reach: Reach) -> bool:
@@ -61,14 +69,16 @@ class Pushes(Generic[M, C, U]):
         reach: Reach,
         external_id: str,
         data: C | U,
+        mode: PushMode,
         expected_version: int | None = None,
     ) -> tuple[M, WriteOutcome]:
-        """Create or change the record the CRM knows by `external_id`, as the body's model says: a `creates`
-        body is the whole record (PUT, bulk sync's `replace` mode), a field it leaves out becoming empty; an
-        `updates` body the fields sent (PATCH, `merge` mode), a field it leaves out keeping its value and
-        `null` clearing one that may be empty, and with no record yet one is created if it has every field
-        `creates` requires. An identical push changes nothing. A change that races another is re-read and
-        re-applied (`crud.upsert_by_external_id`), so two partial pushes at once keep both changes; with
+        """Create or change the record the CRM knows by `external_id`, as `mode` says (the route or the bulk
+        sync's mode, never the body's model, which a model subclassing the other would flip): `replace`, a
+        `creates` body, is the whole record (PUT, bulk sync's `replace` mode), a field it leaves out
+        becoming empty; `merge`, an `updates` body, the fields sent (PATCH, `merge` mode), a field it leaves
+        out keeping its value and `null` clearing one that may be empty, and with no record yet one is
+        created if it has every field `creates` requires. An identical push changes nothing. Pushes of one
+        record queue for it (`crud.locked`), so two partial pushes at once keep both changes; with
         If-Match the later one is a 412 instead.
 
         Returns the record and `created`, `updated` or `unchanged`. Errors: 422 on `external_id` if the body
@@ -76,13 +86,12 @@ class Pushes(Generic[M, C, U]):
         patch without them; 412 on If-Match with no record yet, on a stale If-Match (changed or not), on
         If-None-Match: * with a record; 428 without If-Match from a key that requires it; the domain's own
         (a 422 on a field, 409 on a clash)."""
-        if isinstance(data, self.creates):
-            whole = crud.whole_for(data, external_id, **self.stored(data))
+        if mode is PushMode.replace:
+            whole = crud.whole_for(cast(C, data), external_id, **self.stored(data))
             # A replacement is a patch of every field: the ones the body left out become empty.
             patch = self.updates.model_validate(whole.model_dump())
             return self._push(session, reach, external_id, patch, lambda: whole, expected_version)
-        sent = cast(U, data)  # not the whole record, so the fields sent
-        patch = crud.merge_patch_for(sent, external_id)
+        patch = crud.merge_patch_for(cast(U, data), external_id)
         if stored := self.stored(patch):
             patch = patch.model_copy(update=stored)
 
@@ -103,7 +112,7 @@ class Pushes(Generic[M, C, U]):
         def find() -> M | None:
             stored_id = col(self.table.external_id)  # type: ignore[attr-defined]
             return session.exec(
-                select(self.table).where(stored_id == external_id, self.within(reach))
+                crud.locked(select(self.table).where(stored_id == external_id, self.within(reach)))
             ).first()
 
         def change(existing: M) -> tuple[M, WriteOutcome]:

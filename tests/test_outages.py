@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
@@ -24,7 +25,7 @@ from sqlmodel import Session
 from api.auth import tokens
 from api.auth.roles import Role
 from api.config import get_settings
-from api.db import make_engine, request_writes, utcnow
+from api.db import SessionDep, make_engine, request_writes, utcnow
 from api.idempotency.store import KeyInUse, claim, renew
 from tests import conftest
 from tests.kit.auth import Actor, make_actor
@@ -266,10 +267,28 @@ def test_a_running_request_renews_its_claim(session: Session) -> None:
 
 
 def test_a_503_after_something_was_saved_does_not_say_nothing_was_changed(
+    app: FastAPI, coordinator: Actor
+) -> None:
+    """A request that commits and then meets a failed database has saved something, and the answer must
+    not claim otherwise. (No route does this now: a consent pushed already withdrawn, which did, is one
+    commit. So a route of the test's own.)"""
+
+    @app.post("/half-saved")
+    def half_saved(session: SessionDep) -> None:
+        make_participant(session)
+        raise OperationalError("UPDATE", {}, Exception("server closed the connection unexpectedly"))
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        detail = _is_503_problem(c.post("/half-saved", headers=coordinator.headers))["detail"]
+    assert "nothing was changed" not in detail
+    assert "some of its changes were saved" in detail
+
+
+def test_a_consent_pushed_already_withdrawn_that_fails_half_way_changed_nothing(
     client: TestClient, integration: Actor, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A consent pushed already withdrawn is recorded, then withdrawn: if the database fails in between,
-    the first part is saved, and the answer must not claim otherwise."""
+    """Recorded and withdrawn in one transaction: a failure at the withdrawal leaves nothing saved, and the
+    answer says so."""
     from api.consents import service
 
     def down(**_: Any) -> Any:
@@ -279,9 +298,7 @@ def test_a_503_after_something_was_saved_does_not_say_nothing_was_changed(
     child = make_participant(session)
     record = image_use_body(child, TODAY - timedelta(days=30), withdrawn_on=str(TODAY - timedelta(days=1)))
     r = client.put("/api/v1/consents/by-external-id/CRM-C-HALF", json=record, headers=integration.headers)
-    detail = _is_503_problem(r)["detail"]
-    assert "nothing was changed" not in detail
-    assert "some of its changes were saved" in detail
+    assert "nothing was changed" in _is_503_problem(r)["detail"]
 
 
 def test_a_database_error_in_a_route_maps_the_pool_timeout_too(app: Any, coordinator: Actor) -> None:

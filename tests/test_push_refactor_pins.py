@@ -5,18 +5,25 @@ bulk sync's writes answered for by the key that sent them (the verbs now told th
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+from api import facts
 from api.audit.models import AuditEvent
+from api.auth.principal import user_principal
+from api.auth.reach import Reach
 from api.consents import service as consents_service
 from api.consents.models import Consent
-from api.staff.models import Staff
+from api.staff import service as staff_service
+from api.staff.models import Staff, StaffCreate, StaffUpdate
+from api.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.kit.auth import Actor
 from tests.kit.clock import TODAY
 from tests.kit.staff import STAFF_BODY
@@ -97,16 +104,13 @@ def test_a_sync_write_is_answered_for_by_the_key_that_sent_it(
 # --- found while trying to break it (at 9f9c171 as at 0a9c632) ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="finding (brk6): create and withdrawal are two commits; remove this mark with the fix"
-)
 def test_a_consent_pushed_already_withdrawn_is_never_left_stored_in_force(
     client: TestClient, integration: Actor, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A new consent pushed with its `withdrawn_on` is stored in one commit and withdrawn in a second
-    (api/consents/crm.py `create_it`): when the database fails between the two, the answer is a 503 but the
-    consent stays recorded as given and in force, though the family had withdrawn it (and until the second
-    commit every other reader sees it in force too). The push should store both or neither."""
+    """A new consent pushed with its `withdrawn_on` was stored in one commit and withdrawn in a second
+    (api/consents/crm.py `create_it`): when the database failed between the two, the answer was a 503 but
+    the consent stayed recorded as given and in force, though the family had withdrawn it. Now the push
+    stores both or neither."""
     child(session)
 
     def fails(**_: Any) -> Any:
@@ -119,3 +123,78 @@ def test_a_consent_pushed_already_withdrawn_is_never_left_stored_in_force(
     session.expire_all()
     stored = session.exec(select(Consent).where(col(Consent.external_id) == "crm-c-half")).all()
     assert [(c.withdrawn_on, c.version) for c in stored] == [], "recorded in force, not withdrawn"
+
+    audited = session.exec(select(AuditEvent).where(col(AuditEvent.action).like("consent.%"))).all()
+    assert audited == []
+
+
+def test_a_consent_pushed_already_withdrawn_is_one_commit_with_its_history_and_webhook(
+    client: TestClient, integration: Actor, coordinator: Actor, session: Session
+) -> None:
+    """Until that one commit no other reader can see the consent at all, so none sees it in force."""
+    hook = {"url": "http://127.0.0.1:9/hooks", "events": [WebhookEvent.consent_withdrawn.value]}
+    assert client.post(f"{API}/webhooks", json=hook, headers=coordinator.headers).status_code == 201
+    person = child(session)
+    facts_before = facts.read(session, uuid.uuid4())[1]
+    # The consent's audit events by the commit that stored them (the push's other commits write
+    # bookkeeping: the key's rate-limit count, its last use).
+    commits: list[list[str]] = [[]]
+
+    def flushed(flushing: Session, _: object) -> None:
+        commits[-1].extend(o.action for o in flushing.new if isinstance(o, AuditEvent))
+
+    def committed(_: Session) -> None:
+        commits.append([])
+
+    event.listen(session, "after_flush", flushed)
+    event.listen(session, "after_commit", committed)
+    try:
+        withdrawn = consent(withdrawn_on=str(TODAY), withdrawal_reason="The family withdrew it")
+        pushed = client.put(f"{CONSENTS}/crm-c-whole", json=withdrawn, headers=integration.headers)
+    finally:
+        event.remove(session, "after_flush", flushed)
+        event.remove(session, "after_commit", committed)
+    assert pushed.status_code == 201, pushed.text
+    assert (pushed.json()["withdrawn_on"], pushed.json()["in_force"], pushed.json()["version"]) == (
+        str(TODAY),
+        False,
+        2,
+    )
+    stored = [c for c in commits if any(a.startswith("consent.") for a in c)]
+    assert stored == [["consent.create", "consent.withdraw"]], "committed in force before its withdrawal"
+    assert facts.read(session, uuid.uuid4())[1] != facts_before
+    history = session.exec(
+        select(AuditEvent.action)
+        .where(AuditEvent.entity_id == uuid.UUID(pushed.json()["id"]))
+        .order_by(col(AuditEvent.occurred_at))
+    ).all()
+    assert history == ["consent.create", "consent.withdraw"]
+    deliveries = session.exec(
+        select(WebhookDelivery).where(WebhookDelivery.event_type == WebhookEvent.consent_withdrawn)
+    ).all()
+    assert [json.loads(d.body)["data"]["participant_id"] for d in deliveries] == [str(person.id)]
+
+
+class _WholeAndPartial(StaffCreate, StaffUpdate):
+    """A body model that is both: which push it is must not depend on which one isinstance sees."""
+
+
+def test_a_push_is_whole_or_partial_as_the_caller_says_never_as_the_bodys_model(
+    session: Session, coordinator: Actor
+) -> None:
+    assert coordinator.user is not None
+    reach = Reach.of(user_principal(coordinator.user))
+    record = {**STAFF_BODY, "job_title": "Lead music leader"}
+    staff_service.upsert_by_external_id(
+        session=session, reach=reach, external_id="crm-pin-mode", data=StaffCreate.model_validate(record)
+    )
+    without_title = {k: v for k, v in record.items() if k != "job_title"}
+    sent = _WholeAndPartial.model_validate({**without_title, "full_name": "Renamed Person"})
+    merged, outcome = staff_service.merge_by_external_id(
+        session=session, reach=reach, external_id="crm-pin-mode", data=sent
+    )
+    assert (outcome, merged.full_name, merged.job_title) == ("updated", "Renamed Person", "Lead music leader")
+    replaced, outcome = staff_service.upsert_by_external_id(
+        session=session, reach=reach, external_id="crm-pin-mode", data=sent
+    )
+    assert (outcome, replaced.job_title) == ("updated", None)

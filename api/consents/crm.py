@@ -106,24 +106,33 @@ def upsert_by_external_id(
 
     def find() -> Consent | None:
         return session.exec(
-            select(Consent).where(
-                Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
+            crud.locked(
+                select(Consent).where(
+                    Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
+                )
             )
         ).first()
 
     def create_it() -> Consent:
-        if data.withdrawn_on is not None:
-            _check_withdrawal(given.given_on, data.withdrawn_on)
-        consent = service.create(session=session, reach=reach, data=given)
-        if data.withdrawn_on is not None:
-            # Recorded, then withdrawn: the history says both, as it would had they come one at a time.
+        if data.withdrawn_on is None:
+            return service.create(session=session, reach=reach, data=given)
+        _check_withdrawal(given.given_on, data.withdrawn_on)
+        # Recorded, then withdrawn, in ONE transaction: no reader ever sees it in force, and a failure
+        # between the two steps stores neither. The history still says both, as one at a time would.
+        try:
+            consent = service.create(session=session, reach=reach, data=given, commit=False)
             consent = service.withdraw(
                 session=session,
                 reach=reach,
                 consent=consent,
                 withdrawn_on=data.withdrawn_on,
                 reason=data.withdrawal_reason,
+                commit=False,
             )
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
         return consent
 
     def change(existing: Consent) -> tuple[Consent, WriteOutcome]:

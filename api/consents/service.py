@@ -223,9 +223,10 @@ def normalised_purposes(purposes: Iterable[Purpose]) -> list[Purpose]:
     return [p for p in Purpose if p in chosen]
 
 
-def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
+def create(*, session: Session, reach: Reach, data: ConsentCreate, commit: bool = True) -> Consent:
     """Record a consent. It is never changed afterwards, only withdrawn. The participant must be one the
-    caller may record consents for: unknown or out of reach, the same 422 naming `participant_id`."""
+    caller may record consents for: unknown or out of reach, the same 422 naming `participant_id`.
+    `commit=False`: stored in the session's transaction for the caller to commit (see `crud.save`)."""
     person = session.exec(
         select(Participant).where(Participant.id == data.participant_id, reach.consent_writes(Participant.id))
     ).first()
@@ -252,7 +253,9 @@ def create(*, session: Session, reach: Reach, data: ConsentCreate) -> Consent:
     _refuse_second_record_of_a_form(session, data, purposes, today)
     consent = Consent.model_validate(data)
     consent.purposes = [Purpose(p.value) for p in purposes]
-    return crud.save(session, consent, actor=reach.caller, action="consent.create", unique_fields=UNIQUE)
+    return crud.save(
+        session, consent, actor=reach.caller, action="consent.create", unique_fields=UNIQUE, commit=commit
+    )
 
 
 ALREADY_RECORDED = ProblemCode.consent_already_recorded
@@ -325,8 +328,11 @@ def withdraw(
     withdrawn_on: date,
     reason: str | None,
     expected_version: int | None = None,
+    commit: bool = True,
 ) -> Consent:
-    """Withdraw a consent from `withdrawn_on` (that day included). A consent is withdrawn once."""
+    """Withdraw a consent from `withdrawn_on` (that day included). A consent is withdrawn once. The
+    withdrawal, its audit event and its `consent.withdrawn` webhook are one transaction; `commit=False`
+    leaves its commit to the caller, who stores more in it (a consent recorded already withdrawn)."""
     if expected_version is not None and expected_version != consent.version:
         raise PreconditionFailed(
             f"The consent is at version {consent.version}, not {expected_version}: read it again"
@@ -377,5 +383,6 @@ def withdraw(
             "withdrawn_on": consent.withdrawn_on,
         },
     )
-    session.commit()
+    if commit:
+        session.commit()
     return consent

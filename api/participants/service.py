@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from functools import partial
 
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -18,7 +19,7 @@ from api.errors import Unprocessable
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
 from api.participants.models import Participant, ParticipantCreate, ParticipantUpdate
-from api.pushes import Pushes
+from api.pushes import Pushes, PushMode
 
 UNIQUE = ("external_id",)
 REQUIRED = ("full_name", "date_of_birth", "is_vulnerable_adult", "joined_on")
@@ -154,5 +155,6 @@ pushes = Pushes(
     ),
     within=lambda reach: reach.participant_writes(Participant.id),
 )
-# PUT and PATCH are the one push: the body's model (the whole record, or the fields sent) says which.
-upsert_by_external_id = merge_by_external_id = pushes.push
+# PUT and bulk sync's `replace` push the whole record; PATCH and `merge` the fields sent.
+upsert_by_external_id = partial(pushes.push, mode=PushMode.replace)
+merge_by_external_id = partial(pushes.push, mode=PushMode.merge)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session, SQLModel, col, func, or_, select
@@ -16,7 +17,7 @@ from api.common import Page, PageParams, check_order, contains
 from api.errors import Unprocessable
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
-from api.pushes import Pushes
+from api.pushes import Pushes, PushMode
 from api.staff.models import EmploymentType, Staff, StaffCreate, StaffUpdate
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -171,5 +172,6 @@ pushes = Pushes(
     ),
     stored=_lowercased,
 )
-# PUT and PATCH are the one push: the body's model (the whole record, or the fields sent) says which.
-upsert_by_external_id = merge_by_external_id = pushes.push
+# PUT and bulk sync's `replace` push the whole record; PATCH and `merge` the fields sent.
+upsert_by_external_id = partial(pushes.push, mode=PushMode.replace)
+merge_by_external_id = partial(pushes.push, mode=PushMode.merge)

@@ -25,8 +25,9 @@ _FOLDER = "esafety-test-"
 
 def new_database_url(prefix: str = "esafety_scratch") -> str:
     """The URL of a database that does not exist yet, named `prefix` and a random tail (nothing is made:
-    `throwaway_database(url)` makes it)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    `throwaway_database(url)` makes it). With TEST_DATABASE_PREFIX set, its value comes first (a shared
+    server where each run keeps to its own database names)."""
+    name = f"{os.environ.get('TEST_DATABASE_PREFIX', '')}{prefix}_{uuid.uuid4().hex[:12]}"
     if SERVER_URL:
         return make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
     return f"sqlite:///{Path(tempfile.mkdtemp(prefix=_FOLDER)) / f'{name}.db'}"

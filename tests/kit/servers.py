@@ -26,9 +26,18 @@ from tests.kit.databases import engine_for, throwaway_database
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on: one the system picks, or with TEST_PORTS ("19000-19099") the first free
+    one in that range (a shared machine where each run keeps to its own ports)."""
+    wanted = os.environ.get("TEST_PORTS")
+    first, last = (int(p) for p in wanted.split("-")) if wanted else (0, 0)
+    for port in range(first, last + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError(f"no free port in TEST_PORTS={wanted}")
 
 
 @contextmanager
