@@ -295,6 +295,14 @@ async def run_then_release(session: Session, work: Callable[[], _T]) -> _T:
     return await anyio.to_thread.run_sync(run)
 
 
+def reads_on_loop(session: Session) -> bool:
+    """Whether a route may run a short read (a statement or two on small tables, by key) on the event loop
+    rather than hand it to the thread pool: on SQLite, where it is a few calls into the file that, in WAL
+    mode, take no lock a writer holds and so do not wait (as `get_session`'s close there), and where the
+    hand-off and the loop's wake-up cost more than the read. Never on PostgreSQL: a round trip."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 # A route's database session (a test overrides `get_session` to run each test in one rolled-back transaction).
 SessionDep = Annotated[Session, Depends(get_session)]
 

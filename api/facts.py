@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,12 +100,19 @@ def touch(session: Session, scopes: Iterable[str | uuid.UUID]) -> None:
 def read(session: Session, group_id: uuid.UUID) -> tuple[int, int]:
     """(the group's counter, the organisation's), 0 for a scope never written. One statement, in the
     session's transaction: run it before the facts it vouches for are read."""
-    rows = session.connection().execute(_READ, {"group_scope": scope_of(group_id)}).all()
+    return versions_of(
+        session.connection().execute(READ, {"group_scope": scope_of(group_id)}).all(), group_id
+    )
+
+
+def versions_of(rows: Iterable[Sequence[Any]], group_id: uuid.UUID) -> tuple[int, int]:
+    """`read`'s answer from the rows of `READ` (bound with `group_scope`), however they were fetched."""
     found = {str(scope): int(version) for scope, version in rows}
     return found.get(scope_of(group_id), 0), found.get(ORG, 0)
 
 
-_READ = sa.select(FACTS_VERSION.c.scope, FACTS_VERSION.c.version).where(
+# The two counters a read vouches for (`read`); module-level, so a caller may keep its compiled form.
+READ = sa.select(FACTS_VERSION.c.scope, FACTS_VERSION.c.version).where(
     FACTS_VERSION.c.scope.in_([sa.bindparam("group_scope"), sa.literal(ORG)])
 )
 

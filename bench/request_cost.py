@@ -2,8 +2,9 @@
 thread-pool hand-offs, ASGI middleware passes, statements and transaction round trips, ORM objects built,
 for `GET /api/v1/auth/me` on the product and `GET /floor/me` on the floor (bench/floor_app.py), and a group's
 compliance read answered from the compliance cache (`group`: the database's largest group of at most 100
-members, or REQUEST_COST_GROUP), driven in process through ASGI (no network, no client library), N requests
-each after a warm-up.
+members, or REQUEST_COST_GROUP) and the same read each after a write to the group (`first`: bench/floor.py's
+write, made from another engine and left out of every count), driven in process through ASGI (no network,
+no client library), N requests each after a warm-up.
 
     python bench/request_cost.py [N]                      the counts per request
     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p python bench/request_cost.py N WHAT
@@ -11,7 +12,7 @@ each after a warm-up.
     REQUEST_COST_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no \
         python bench/request_cost.py N WHAT               instructions of the N requests alone ("Collected")
 
-WHAT is product, floor or group.
+WHAT is product, floor, group or first.
 The database is a fresh SQLite file (or the PostgreSQL database REQUEST_COST_DATABASE_URL names) with one
 member of staff and their coordinator account; for `group`, one seeded by `make bench` (bench/run.py `seed`,
 REQUEST_COST_DB or REQUEST_COST_DATABASE_URL naming it), whose one account is the coordinator.
@@ -26,7 +27,9 @@ import sys
 import tempfile
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -161,9 +164,15 @@ def middleware_passes(app: Any) -> int:
     return depth
 
 
-async def drive(app: Any, path: str, token: str, n: int) -> None:
+async def drive(app: Any, path: str, token: str, n: int, before: Callable[[], None] | None = None) -> None:
+    """`n` GETs of `path`, each after `before()` when given (its statements left out of the counts)."""
     headers = [(b"authorization", f"Bearer {token}".encode()), (b"host", b"bench")]
     for _ in range(n):
+        if before is not None:
+            kept = counts.copy()
+            before()
+            counts.clear()
+            counts.update(kept)
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -192,15 +201,19 @@ async def drive(app: Any, path: str, token: str, n: int) -> None:
             raise SystemExit(f"{path} answered {status}")
 
 
-async def measured(app: Any, path: str, token: str, n: int) -> None:
+async def measured(app: Any, path: str, token: str, n: int, before: Callable[[], None] | None = None) -> None:
     """Warm up, then serve `n` requests with callgrind's instrumentation on for them alone (the process must
     run under `valgrind --tool=callgrind --instr-atstart=no`): its total is the requests' own, no start-up
-    and no subtraction of two runs."""
-    await drive(app, path, token, 50)
+    and no subtraction of two runs; with `before`, on for each request and off for the write before it."""
+    await drive(app, path, token, 50, before)
     toggle = ["callgrind_control", "-i"]
-    subprocess.run([*toggle, "on", str(os.getpid())], check=True, capture_output=True)
-    await drive(app, path, token, n)
-    subprocess.run([*toggle, "off", str(os.getpid())], check=True, capture_output=True)
+    pid = str(os.getpid())
+    for batch in [1] * n if before is not None else [n]:
+        if before is not None:
+            before()
+        subprocess.run([*toggle, "on", pid], check=True, capture_output=True)
+        await drive(app, path, token, batch)
+        subprocess.run([*toggle, "off", pid], check=True, capture_output=True)
 
 
 def main() -> None:
@@ -211,25 +224,31 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT / "bench"))
     # This checkout's floor, whatever BENCH_TREE says.
+    # `first`'s write, from this checkout whatever BENCH_TREE says.
+    import floor  # type: ignore[import-not-found]
     import floor_app  # type: ignore[import-not-found]
 
     product = create_app()
     apps = {"product": (product, "/api/v1/auth/me"), "floor": (floor_app.app, "/floor/me")}
     group = sized_group()
+    befores: dict[str, Callable[[], None]] = {}
     if group is not None:
-        apps["group"] = (product, f"/api/v1/groups/{group}/compliance")
+        apps["group"] = apps["first"] = (product, f"/api/v1/groups/{group}/compliance")
+        writer = sa.create_engine(URL)
+        befores["first"] = partial(floor.write_to_group, writer, uuid.UUID(group))
     if only:
         app, path = apps[only]
         if os.environ.get("REQUEST_COST_CALLGRIND"):
-            asyncio.run(measured(app, path, token, n))
+            asyncio.run(measured(app, path, token, n, befores.get(only)))
             return
-        asyncio.run(drive(app, path, token, 20 + n))  # the same warm-up whatever N: subtract two runs
+        # The same warm-up whatever N: subtract two runs.
+        asyncio.run(drive(app, path, token, 20 + n, befores.get(only)))
         return
     instrument()
     for name, (app, path) in apps.items():
-        asyncio.run(drive(app, path, token, 20))
+        asyncio.run(drive(app, path, token, 20, befores.get(name)))
         counts.clear()
-        asyncio.run(drive(app, path, token, n))
+        asyncio.run(drive(app, path, token, n, befores.get(name)))
         print(f"{name} GET {path}: middleware passes {middleware_passes(app)}")
         for key in sorted(counts):
             print(f"  {key:<28} {counts[key] / n:>6.2f} per request")

@@ -39,6 +39,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -47,7 +48,7 @@ from sqlmodel import Session
 
 from api import clock, facts
 from api.auth.reach import Reach, Record
-from api.compliance import grain, policy_facts, service
+from api.compliance import fetch, grain, policy_facts, service
 from api.config import get_settings
 
 # How writes to each table move the facts versions (api/facts.py). Tables whose rows belong to one group:
@@ -176,20 +177,61 @@ def _in_reach(session: Session, reach: Reach, group_id: uuid.UUID) -> bool:
     return reach.reads_every(Record.group) or reach.holds(session, reach.groups, group_id)
 
 
-def group_report_json(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> bytes:
-    """`service.group_report` as JSON bytes, from the cache while the group's facts stand (see the module's
-    docstring); byte for byte what a fresh evaluation answers. 404 out of reach, as for an unknown id."""
+def _versions(session: Session, group_id: uuid.UUID) -> tuple[int, int]:
+    """`facts.read` on the driver's own cursor (`fetch.fetch_all`, its compiled form kept): every read runs
+    it, hit or miss, and SQLAlchemy's execution around one small statement was a noticeable part of a hit."""
+    (rows,) = fetch.fetch_all(
+        session.connection(), (facts.READ,), {"group_scope": facts.scope_of(group_id)}, reuse=True
+    )
+    return facts.versions_of(rows, group_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Looked:
+    """What `look_up` found: the facts versions (read first in the request's transaction), the entry's key,
+    the caller's (`_caller_key`), and the answer's bytes when kept for this caller and in their reach."""
+
+    versions: tuple[int, int]
+    key: tuple[uuid.UUID, date, date]
+    caller: Hashable | None
+    body: bytes | None
+
+
+def look_up(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> Looked | None:
+    """The part of `group_report_json` that evaluates nothing: one statement (the facts versions) and the
+    reach check, so that a route may run it where a hand-off to the thread pool would cost more than it
+    (`db.reads_on_loop`). None where the cache is not used (turned off, or writes of the session's own)."""
     if _off.get() or get_settings().compliance_cache_entries <= 0 or facts.pending(session):
+        return None
+    versions = _versions(session, group_id)  # first: the facts read after it are at least this new
+    key = (group_id, as_of, clock.today())
+    caller = _caller_key(reach)
+    body: bytes | None = None
+    if caller is not None:
+        body = _answers.get((key, caller), versions)
+        if body is not None and not _in_reach(session, reach, group_id):
+            body = None
+    return Looked(versions, key, caller, body)
+
+
+def group_report_json(
+    *, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date, looked: Looked | None = None
+) -> bytes:
+    """`service.group_report` as JSON bytes, from the cache while the group's facts stand (see the module's
+    docstring); byte for byte what a fresh evaluation answers. 404 out of reach, as for an unknown id.
+    `looked`: `look_up`'s answer for this very request, in this session's transaction, already made."""
+    found = (
+        looked
+        if looked is not None
+        else look_up(session=session, reach=reach, group_id=group_id, as_of=as_of)
+    )
+    if found is None:
         return orjson.dumps(
             service.group_report(session=session, reach=reach, group_id=group_id, as_of=as_of)
         )
-    versions = facts.read(session, group_id)  # first: the facts read after it are at least this new
-    key = (group_id, as_of, clock.today())
-    caller = _caller_key(reach)
-    if caller is not None:
-        body: bytes | None = _answers.get((key, caller), versions)
-        if body is not None and _in_reach(session, reach, group_id):
-            return body
+    if found.body is not None:
+        return found.body
+    versions, key, caller = found.versions, found.key, found.caller
     evaluated: service.GroupEvaluated | None = _evaluations.get(key, versions)
     if evaluated is None or not _in_reach(session, reach, group_id):
         evaluated = service.group_evaluated(

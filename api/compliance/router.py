@@ -35,7 +35,7 @@ from api.compliance.models import (
 from api.compliance.params import AsOf, Days, From, GroupId, ReportDay, StaffId, To, report_day
 from api.compliance.rules import ALL_RULES
 from api.compliance.snapshot import PolicyFacts
-from api.db import run_then_release
+from api.db import reads_on_loop, run_then_release
 from api.deps import SessionDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.groups.models import Platform
@@ -262,10 +262,19 @@ async def get_group_compliance(
     """The group's status, counts per outcome and one finding per group rule, each citing its policy clause,
     with the records involved and what to do. Staff may evaluate only groups they are in (404 otherwise);
     trustees see participants as an id and a neutral label."""
-    # Async, the reading and the session's close in one hand-off to the thread pool (the read's answer is
-    # bytes, complete when it returns): `db.run_then_release`.
+    # Async. Where a short read may run on the event loop (SQLite), an answer kept in the cache is found
+    # there, with no hand-off to the thread pool at all; the rest (an evaluation) goes to the thread pool
+    # with the session's close in the same hand-off (`db.run_then_release`).
+    looked = None
+    if reads_on_loop(session):
+        looked = cache.look_up(session=session, reach=reach, group_id=group_id, as_of=day)
+        if looked is not None and looked.body is not None:
+            return Response(looked.body, media_type="application/json")
     body = await run_then_release(
-        session, partial(cache.group_report_json, session=session, reach=reach, group_id=group_id, as_of=day)
+        session,
+        partial(
+            cache.group_report_json, session=session, reach=reach, group_id=group_id, as_of=day, looked=looked
+        ),
     )
     return Response(body, media_type="application/json")
 
