@@ -195,7 +195,10 @@ def _account(session: Session, w: World) -> None:
 
 
 def _declaration(session: Session, w: World) -> None:
-    make_declaration(session, w.admin, no_young_friends=False)
+    # Recorded now, after the admin's first (the factory stamps both mid-afternoon of the day they claim): the
+    # loads order declarations of one day by when they were recorded, then by id, not by insertion.
+    now = clock.now()
+    make_declaration(session, w.admin, no_young_friends=False, created_at=now, updated_at=now)
 
 
 def _identity(session: Session, w: World) -> None:

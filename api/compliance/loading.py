@@ -352,7 +352,7 @@ def _staff_snapshots(
         )
         .select_from(MEMBERSHIP.join(GROUP, GROUP.c.id == MEMBERSHIP.c.group_id))
         .where(MEMBERSHIP.c.staff_id.in_(staff_ids), _current_on(MEMBERSHIP, as_of))
-        .order_by(GROUP.c.name, GROUP.c.id)
+        .order_by(GROUP.c.name, GROUP.c.id, MEMBERSHIP.c.id)
     ).all():
         refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
     declared = _declarations_by_staff(

@@ -41,7 +41,7 @@ def load(
     for r in conn.execute(
         sa.select(CHECK.c.control_id, CHECK.c.id, CHECK.c.performed_on, CHECK.c.result, CHECK.c.follow_up)
         .where(CHECK.c.performed_on <= as_of, CHECK.c.created_at < known_by)
-        .order_by(CHECK.c.created_at)
+        .order_by(CHECK.c.created_at, CHECK.c.id)
     ).all():
         checks[r[0]].append(CheckFacts(r[1], r[2], r[3] == "issues_found", r[4] is not None))
     controls = tuple(
@@ -69,7 +69,7 @@ def load(
             ASSESSMENT.c.created_at,
         )
         .where(ASSESSMENT.c.created_at < known_by)
-        .order_by(ASSESSMENT.c.created_at)
+        .order_by(ASSESSMENT.c.created_at, ASSESSMENT.c.id)
     ).all():
         assessments[a[0]].append(TechnologyAssessmentFacts(a[1], a[2], str(a[3]), clock.day_of(a[4])))
     # A retirement recorded after `as_of` does not count for it: the technology was recorded in use then.

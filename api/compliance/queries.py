@@ -184,6 +184,11 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         CONSENT.c.kind.in_(CONSENT_KINDS_READ),
         CONSENT.c.created_at < _AS_OF_END,
     )
+    # Every statement whose order reaches an answer (a finding's evidence, its digest, an export's rows) has a
+    # total order, by the same keys on both databases, the id last: without one, PostgreSQL returns rows in
+    # whatever order its plan leaves them, and SQLite in its index's. Ids sort alike on both (SQLite's 32 hex
+    # digits, PostgreSQL's uuid bytes).
+    consents = consents.order_by(CONSENT.c.created_at, CONSENT.c.id)
     members = (
         sa.select(
             MEMBERSHIP.c.group_id,
@@ -203,6 +208,7 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
             )
         )
         .where(members_here)
+        .order_by(MEMBERSHIP.c.created_at, MEMBERSHIP.c.id)
     )
     no_count = sa.cast(sa.null(), sa.Integer)
     reviews = sa.union_all(
@@ -231,7 +237,7 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
             sa.case((ROSTER.c.applied_at < _AS_OF_END, 1), else_=0),
             ROSTER.c.created_at,
         ).where(in_groups(ROSTER.c.group_id), _roster_known),
-    ).order_by(sa.literal_column("uploaded_at"))
+    ).order_by(sa.literal_column("uploaded_at"), sa.literal_column("id"))
     assessor_uses_group = sa.exists().where(
         MEMBERSHIP.c.group_id == RISK.c.group_id, MEMBERSHIP.c.staff_id == RISK.c.assessed_by_id
     )
@@ -247,33 +253,22 @@ def _queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, wind
         )
         .select_from(RISK.join(STAFF, STAFF.c.id == RISK.c.assessed_by_id))
         .where(in_groups(RISK.c.group_id), RISK.c.assessed_on <= _AS_OF, RISK.c.created_at < _AS_OF_END)
-        .order_by(RISK.c.created_at)
+        .order_by(RISK.c.created_at, RISK.c.id)
     )
-    incidents = sa.select(
-        INCIDENT.c.group_id,
-        INCIDENT.c.id,
-        INCIDENT.c.severity,
-        INCIDENT.c.category,
-        INCIDENT.c.status,
-        INCIDENT.c.created_at,
-        INCIDENT.c.closed_at,
+    incidents = _in_recording_order(
+        INCIDENT, "group_id", "id", "severity", "category", "status", "created_at", "closed_at"
     ).where(in_groups(INCIDENT.c.group_id), INCIDENT.c.severity.in_(SERIOUS))
-    waivers = (
-        sa.select(
-            WAIVER.c.group_id,
-            WAIVER.c.id,
-            WAIVER.c.rule_id,
-            WAIVER.c.reason,
-            WAIVER.c.created_at,
-            WAIVER.c.expires_on,
-            WAIVER.c.revoked_at,
-        )
-        .where(in_groups(WAIVER.c.group_id))
-        .order_by(WAIVER.c.created_at)
-    )
+    waivers = _in_recording_order(
+        WAIVER, "group_id", "id", "rule_id", "reason", "created_at", "expires_on", "revoked_at"
+    ).where(in_groups(WAIVER.c.group_id))
     staff_ids = sa.select(MEMBERSHIP.c.staff_id).where(members_here, MEMBERSHIP.c.staff_id.is_not(None))
     declarations = _declarations(DECLARATION.c.staff_id.in_(staff_ids))
     return _Queries(consents, members, reviews, risks, incidents, waivers, declarations)
+
+
+def _in_recording_order(table: sa.Table, *columns: str) -> Select[Any]:
+    """`columns` of `table`, its rows in the order they were recorded, the id breaking ties."""
+    return sa.select(*(table.c[name] for name in columns)).order_by(table.c.created_at, table.c.id)
 
 
 def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
@@ -292,7 +287,7 @@ def _declarations(staff_condition: ColumnElement[bool]) -> Select[Any]:
             DECLARATION.c.no_personal_follows,
         )
         .where(staff_condition, DECLARATION.c.declared_on <= _AS_OF, DECLARATION.c.created_at < _AS_OF_END)
-        .order_by(DECLARATION.c.declared_on, DECLARATION.c.created_at)
+        .order_by(DECLARATION.c.declared_on, DECLARATION.c.created_at, DECLARATION.c.id)
     )
 
 
@@ -321,7 +316,7 @@ def _roster_entries() -> Select[Any]:
     latest = (
         sa.select(ROSTER.c.id)
         .where(ROSTER.c.group_id == _GROUP_ID, _roster_known)
-        .order_by(ROSTER.c.captured_on.desc(), ROSTER.c.created_at.desc())
+        .order_by(ROSTER.c.captured_on.desc(), ROSTER.c.created_at.desc(), ROSTER.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -351,7 +346,7 @@ def _roster_entries() -> Select[Any]:
             )
         )
         .where(e.roster_id == latest)
-        .order_by(e.row)
+        .order_by(e.row, e.id)
     )
 
 
