@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from api import crud
@@ -31,6 +32,7 @@ from tests.kit.databases import BACKEND, engine_for, throwaway_database
 from tests.kit.participants import make_participant
 from tests.kit.servers import live_app
 from tests.test_concurrency import _staff_record, pushed_once, together
+from tests.test_idempotency import keyed
 from tests.test_sync_consents import SYNC, URL, child, consent
 
 API = "/api/v1"
@@ -285,3 +287,54 @@ def test_sixteen_pushes_of_one_new_consent_half_of_them_withdrawn_end_withdrawn_
             assert (stored.withdrawn_on, stored.version) == (TODAY, 2)
             history = session.exec(select(AuditEvent.action).where(AuditEvent.entity_id == stored.id)).all()
             assert sorted(history) == ["consent.create", "consent.withdraw"]
+
+
+def test_a_consent_batch_failing_at_a_withdrawal_keeps_what_came_before_and_its_retry_finishes(
+    client: TestClient,
+    integration: Actor,
+    coordinator: Actor,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database goes away at the second record's withdrawal, after its creation was flushed: the first
+    record stays saved, the second is not (no consent, no history, no webhook), the 503 says so, and the
+    same batch sent again with its Idempotency-Key finishes it."""
+    hook = {"url": "http://127.0.0.1:9/hooks", "events": [WebhookEvent.consent_withdrawn.value]}
+    assert client.post(f"{API}/webhooks", json=hook, headers=coordinator.headers).status_code == 201
+    child(session)
+    batch = [
+        {**consent(evidence_ref=f"FORM-F-{n}", given_by_name=f"Carer {n}"), "external_id": f"crm-c-f-{n}"}
+        | {"withdrawn_on": str(TODAY)}
+        for n in range(3)
+    ]
+    real = consents_service.withdraw
+    down = iter([False, True])  # the second withdrawal meets a database that went away
+
+    def fails_second(**kwargs: Any) -> Any:
+        if next(down, False):
+            raise OperationalError("UPDATE", {}, Exception("server closed the connection unexpectedly"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(consents_service, "withdraw", fails_second)
+    failed = client.post(SYNC, json={"records": batch}, headers=keyed(integration, "brk-batch"))
+    assert failed.status_code == 503, failed.text
+    problem = failed.json()
+    assert (problem["code"], problem["records_saved"], problem["failed_at"]) == ("sync_interrupted", 1, 1)
+    assert "record 1 was not saved" in problem["detail"]
+    session.expire_all()
+    stored = session.exec(select(Consent)).all()
+    assert [(c.external_id, c.withdrawn_on) for c in stored] == [("crm-c-f-0", TODAY)]
+    assert len(session.exec(select(AuditEvent).where(col(AuditEvent.action).like("consent.%"))).all()) == 2
+    hooks = select(WebhookDelivery).where(WebhookDelivery.event_type == WebhookEvent.consent_withdrawn)
+    assert len(session.exec(hooks).all()) == 1
+
+    monkeypatch.undo()
+    retried = client.post(SYNC, json={"records": batch}, headers=keyed(integration, "brk-batch"))
+    assert retried.status_code == 200, retried.text
+    assert [r["status"] for r in retried.json()["results"]] == ["unchanged", "created", "created"]
+    session.expire_all()
+    assert len(session.exec(hooks).all()) == 3
+    replayed = client.post(SYNC, json={"records": batch}, headers=keyed(integration, "brk-batch"))
+    assert replayed.json() == retried.json()
+    other = client.post(SYNC, json={"records": batch[:1]}, headers=keyed(integration, "brk-batch"))
+    assert other.status_code == 422, other.text
