@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from api.auth.roles import Role
 from api.consents import crm
 from api.consents import service as consents_service
 from api.consents.models import Consent, ConsentMerge, ConsentUpsert
+from api.participants.models import Participant
 from api.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.kit.auth import Actor, make_actor, make_api_key
 from tests.kit.clock import TODAY, FixedClock
@@ -338,3 +340,39 @@ def test_a_consent_batch_failing_at_a_withdrawal_keeps_what_came_before_and_its_
     assert replayed.json() == retried.json()
     other = client.post(SYNC, json={"records": batch[:1]}, headers=keyed(integration, "brk-batch"))
     assert other.status_code == 422, other.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        pytest.param("PUT", URL, lambda: consent(withdrawn_on=str(TODAY)), id="consent-put"),
+        pytest.param(
+            "PATCH",
+            f"{API}/participants/by-external-id",
+            lambda: {"full_name": "Nobody Yet", "date_of_birth": "2012-01-01", "joined_on": "2025-01-01"},
+            id="participant-patch",
+        ),
+    ],
+)
+def test_if_match_star_on_a_push_of_a_record_nobody_has_is_412_and_creates_nothing(
+    client: TestClient,
+    integration: Actor,
+    session: Session,
+    method: str,
+    path: str,
+    body: Callable[[], dict[str, Any]],
+) -> None:
+    """A CRM that sends `If-Match: *` means "only if you have it" (RFC 9110 §13.1.1: false when there is no
+    current representation), as a withdrawal of a consent it believes was synced; the push must not
+    record a new consent, or a new child, instead."""
+    child(session)
+    headers = {**integration.headers, "If-Match": "*"}
+    r = client.request(method, f"{path}/crm-star-1", json=body(), headers=headers)
+    assert (r.status_code, r.json()["code"]) == (412, "precondition_failed"), r.text
+    for table in (Consent, Participant):
+        assert session.exec(select(table).where(table.external_id == "crm-star-1")).all() == []
+    # Once the record exists, `*` holds for whatever version it is at.
+    created = client.request(method, f"{path}/crm-star-1", json=body(), headers=integration.headers)
+    assert created.status_code == 201, created.text
+    again = client.request(method, f"{path}/crm-star-1", json=body(), headers=headers)
+    assert (again.status_code, again.json()["version"]) == (200, created.json()["version"]), again.text
