@@ -376,3 +376,32 @@ def test_if_match_star_on_a_push_of_a_record_nobody_has_is_412_and_creates_nothi
     assert created.status_code == 201, created.text
     again = client.request(method, f"{path}/crm-star-1", json=body(), headers=headers)
     assert (again.status_code, again.json()["version"]) == (200, created.json()["version"]), again.text
+
+
+def test_eight_merge_batches_withdrawing_the_same_consents_in_opposite_orders_all_answer() -> None:
+    """Bulk sync's merge now locks each consent it fills from: eight batches at once, half in reverse
+    order, withdrawing the same ten consents, each answered 200 with every record withdrawn once."""
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            key = make_api_key(session)
+            make_participant(session, external_id="crm-p-1")
+        sync = f"{base}{SYNC}"
+        recorded = [
+            {**consent(evidence_ref=f"FORM-M-{n}", given_by_name=f"Carer {n}"), "external_id": f"crm-c-m-{n}"}
+            for n in range(10)
+        ]
+        assert httpx.post(sync, json={"records": recorded}, headers=key.headers).status_code == 200
+        withdrawals = [{"external_id": f"crm-c-m-{n}", "withdrawn_on": str(TODAY)} for n in range(10)]
+
+        def batch(i: int) -> httpx.Response:
+            records = withdrawals if i % 2 else withdrawals[::-1]
+            return httpx.post(
+                sync, json={"mode": "merge", "records": records}, headers=key.headers, timeout=60
+            )
+
+        answers = together(8, batch)
+        assert [r.status_code for r in answers] == [200] * 8, [r.text[:200] for r in answers]
+        counts: Counter[str] = Counter()
+        for r in answers:
+            counts.update(x["status"] for x in r.json()["results"])
+        assert counts == {"updated": 10, "unchanged": 70}, counts
