@@ -4,6 +4,8 @@ pushes of one record at once; the same If-Match sent by many at once."""
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 import uuid
 from collections import Counter
@@ -35,6 +37,8 @@ from tests.kit.participants import make_participant
 from tests.kit.servers import live_app
 from tests.test_concurrency import _staff_record, pushed_once, together
 from tests.test_idempotency import keyed
+from tests.test_operator_logs import CHILD, SECRETS
+from tests.test_operator_logs import logs as logs  # a fixture
 from tests.test_sync_consents import SYNC, URL, child, consent
 
 API = "/api/v1"
@@ -405,3 +409,46 @@ def test_eight_merge_batches_withdrawing_the_same_consents_in_opposite_orders_al
         for r in answers:
             counts.update(x["status"] for x in r.json()["results"])
         assert counts == {"updated": 10, "unchanged": 70}, counts
+
+
+def test_nothing_of_a_child_reaches_a_log_audit_or_webhook_from_pushes_of_withdrawn_consents(
+    logs: io.StringIO, client: TestClient, integration: Actor, coordinator: Actor, session: Session
+) -> None:
+    """A child's and her carer's names where a consent push carries a person's text (the giver's name, the
+    withdrawal's reason; the participant's CRM id in the logs), pushed already withdrawn, again as a
+    second record of its form, with bad dates, and in a batch: none of it in a log line, an audit event or
+    a webhook's body. (The audit trail keeps `evidence_ref` and the consent's `external_id` as sent:
+    references, not a person's text.)"""
+    hook = {"url": "http://127.0.0.1:9/hooks", "events": [WebhookEvent.consent_withdrawn.value]}
+    assert client.post(f"{API}/webhooks", json=hook, headers=coordinator.headers).status_code == 201
+    make_participant(session, external_id="Zephyrine-Quillfeather", full_name=CHILD)
+    named = {
+        "participant_external_id": "Zephyrine-Quillfeather",
+        "given_by_name": "Wilhelmina Quillfeather",
+        "evidence_ref": "FORM-Z-1",
+        "withdrawal_reason": "Zephyrine Quillfeather's carer asked, 07700 900456",
+    }
+    withdrawn = consent(**named, withdrawn_on=str(TODAY))
+    in_force = {k: v for k, v in consent(**named).items() if k != "withdrawal_reason"}
+    answers = [
+        client.put(f"{URL}/crm-c-z-1", json=withdrawn, headers=integration.headers).status_code,
+        client.put(f"{URL}/crm-c-z-2", json=in_force, headers=integration.headers).status_code,
+        client.put(f"{URL}/crm-c-z-3", json=in_force, headers=integration.headers).status_code,
+        client.put(
+            f"{URL}/crm-c-z-4",
+            json={**withdrawn, "withdrawn_on": "2001-01-01"},
+            headers=integration.headers,
+        ).status_code,
+    ]
+    assert answers == [201, 201, 409, 422]
+    batch = [{**withdrawn, "external_id": "crm-c-z-5", "evidence_ref": "FORM-Z-5"}]
+    assert client.post(SYNC, json={"records": batch}, headers=integration.headers).status_code == 200
+    assert [s for s in SECRETS if s.lower() in logs.getvalue().lower()] == []
+    said = json.dumps(
+        [
+            [e.model_dump(mode="json") for e in session.exec(select(AuditEvent)).all()],
+            [d.body for d in session.exec(select(WebhookDelivery)).all()],
+        ]
+    )
+    assert "consent.withdraw" in said
+    assert [s for s in SECRETS if s.lower() in said.lower()] == []
