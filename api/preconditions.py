@@ -206,6 +206,34 @@ class CreateOnly(int):
     __repr__ = __str__
 
 
+class AnyVersion(int):
+    """The expected version of a push by external id sent with `If-Match: *` (RFC 9110 §13.1.1: the write
+    holds only where a current representation exists): equal to every version, so any record found is
+    written as without the header, but not None, so `crud.upsert_by_external_id` refuses with 412, and
+    creates nothing, where none is found."""
+
+    def __new__(cls) -> AnyVersion:
+        return super().__new__(cls, 0)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, int)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = int.__hash__
+
+    def __str__(self) -> str:
+        return "any (If-Match: *)"
+
+    __repr__ = __str__
+
+
+def matches_any(request: Request) -> bool:
+    """Whether the request's If-Match is `*` (which `if_match` answers as no version at all)."""
+    return (request.headers.get("if-match") or "").strip() == "*"
+
+
 def if_none_match(
     value: Annotated[
         str | None,

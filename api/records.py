@@ -27,7 +27,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 
-from fastapi import APIRouter, Body, Depends, Path, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Request, Response, status
 from sqlmodel import Session
 
 from api.auth.principal import Principal
@@ -37,7 +37,15 @@ from api.crud import check_version
 from api.deps import SessionDep
 from api.errors import NOT_FOUND, Forbidden, Responses, problem
 from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
-from api.preconditions import CONDITIONAL_GET, CreateOnlyWanted, IfMatch, create_only, set_etag
+from api.preconditions import (
+    CONDITIONAL_GET,
+    AnyVersion,
+    CreateOnlyWanted,
+    IfMatch,
+    create_only,
+    matches_any,
+    set_etag,
+)
 from api.problems import ProblemCode
 
 # Declared on a partial push by external id of a kind of record some callers may write but not read.
@@ -318,8 +326,9 @@ class Records:
     ) -> Callable[[F], F]:
         """PUT (the whole record) or PATCH (the fields sent) the record the CRM knows by `{external_id}`: 201
         when created, 200 otherwise, with its ETag; `If-None-Match: *` creates only (412, nothing written,
-        when the record exists). The declared function is `(write, external_id, data) -> (record, outcome)`;
-        `example` is the path parameter's example in the spec."""
+        when the record exists), `If-Match: *` never creates (412 when it does not). The declared function
+        is `(write, external_id, data) -> (record, outcome)`; `example` is the path parameter's example in
+        the spec."""
         examples = [example] if example else None
         writing = acting(self.writer)
 
@@ -334,8 +343,12 @@ class Records:
                 data: Annotated[body, Body()],  # type: ignore[valid-type]
                 expected_version: IfMatch,
                 wants_create: CreateOnlyWanted,
+                request: Request,
                 response: Response,
             ) -> Any:
+                if matches_any(request):
+                    # Any version of a record that exists: a push with it never creates one.
+                    expected_version = AnyVersion()
                 write = replace(acting_as, expected_version=create_only(expected_version, wants_create))
                 if method == "patch":
                     self._whole_records_only(write.reach)

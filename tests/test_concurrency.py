@@ -13,12 +13,13 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.auth.roles import Role
 from api.groups.models import Group
 from api.staff.models import Staff
-from tests.kit.auth import make_actor, make_api_key
+from tests.kit.auth import Actor, make_actor, make_api_key
 from tests.kit.clock import TODAY
 from tests.kit.consents import image_use_body
 from tests.kit.etags import read_tag
@@ -90,6 +91,15 @@ def test_concurrent_patches_with_the_same_etag_give_one_200_and_one_412(
         final = httpx.get(url, headers=coordinator.headers)
         assert final.json()["version"] == 6  # exactly one write per round
         assert final.headers["etag"] == read_tag(6, final)
+
+
+def pushed_once(base: str, engine: Engine, collection: str, record: dict[str, Any]) -> tuple[str, Actor]:
+    """A CRM key, and the record it first pushed whole to `collection` by its external id: that push's URL."""
+    with Session(engine, expire_on_commit=False) as session:
+        crm = make_api_key(session)
+    url = f"{base}/api/v1/{collection}/by-external-id/{record['external_id']}"
+    assert httpx.put(url, json=record, headers=crm.headers).status_code == 201
+    return url, crm
 
 
 def _staff_record(external_id: str, **fields: Any) -> dict[str, Any]:
@@ -267,10 +277,7 @@ def test_sixteen_concurrent_partial_pushes_of_one_record_all_land_and_keep_every
     """api/pushes.py: two partial pushes at once keep both changes. Sixteen at once, no If-Match, each
     changing something: each is a 200, each a version of its own, the first two's fields both kept."""
     with live_app() as (base, engine):
-        with Session(engine, expire_on_commit=False) as session:
-            crm = make_api_key(session)
-        url = f"{base}/api/v1/{collection}/by-external-id/CRM-SIXTEEN"
-        assert httpx.put(url, json=record("CRM-SIXTEEN"), headers=crm.headers).status_code == 201
+        url, crm = pushed_once(base, engine, collection, record("CRM-SIXTEEN"))
 
         def push(i: int) -> httpx.Response:
             body = first if i == 0 else second if i == 1 else {many: f"Pushed {i}"}

@@ -188,9 +188,13 @@ def merge_by_external_id(
     if not reach.writes_every(Record.consent):
         raise Forbidden("Consents are pushed by the CRM's id only by the coordinator and the CRM's keys")
     patch = crud.merge_patch_for(data, external_id)
+    # Locked, as the push below locks it: a withdrawal landing between this read and that push would
+    # otherwise make what is filled in from here differ from the record: a 409 for a push changing nothing.
     existing = session.exec(
-        select(Consent).where(
-            Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
+        crud.locked(
+            select(Consent).where(
+                Consent.external_id == external_id, reach.consent_writes(Consent.participant_id)
+            )
         )
     ).first()
     if existing is not None:
