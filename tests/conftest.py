@@ -28,6 +28,11 @@ from tests.kit.databases import BACKEND, new_database_url, throwaway_database
 DB_URL = new_database_url("esafety_test")
 os.environ["DATABASE_URL"] = DB_URL
 
+from tests.kit import run_clock  # noqa: E402
+
+# Before any test module writes "today" down: the run on one organisation's day (tests/kit/run_clock.py).
+run_clock.install()
+
 from api import clock  # noqa: E402
 from api.auth.roles import Role  # noqa: E402
 from api.db import get_engine  # noqa: E402

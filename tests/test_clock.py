@@ -25,19 +25,32 @@ from tests.kit.participants import make_participant
 API = Path(__file__).resolve().parent.parent / "api"
 
 
-def test_no_host_clock_outside_the_clock_module() -> None:
-    # date.today() and a naive datetime.now() follow the host's zone; the image runs in UTC.
-    pattern = re.compile(
-        r"\bdate\.today\(\)|\bdatetime\.now\(\s*\)|\bdatetime\.today\(\)|\butcnow\(\)\.date\(\)"
-    )
-    offenders = [
+# date.today() and a naive datetime.now() follow the host's zone (the image runs in UTC); any datetime.now()
+# is the host's instant, not the service's clock, which a test moves (and the test run sets at midday).
+HOST_CLOCK = re.compile(
+    r"\bdate\.today\(\)|\bdatetime\.now\(|\bdatetime\.today\(\)|\bdatetime\.utcnow\(|\butcnow\(\)\.date\(\)"
+)
+
+
+def _host_clock_reads(folder: Path, *, allowed: set[str]) -> list[str]:
+    return [
         f"{path.relative_to(API.parent)}:{n}"
-        for path in API.rglob("*.py")
-        if path.name != "clock.py"
+        for path in folder.rglob("*.py")
+        if str(path.relative_to(API.parent)) not in allowed
         for n, line in enumerate(path.read_text().splitlines(), 1)
-        if pattern.search(line)
+        if HOST_CLOCK.search(line) and not line.lstrip().startswith("#")
     ]
-    assert offenders == []
+
+
+def test_no_host_clock_outside_the_clock_module() -> None:
+    assert _host_clock_reads(API, allowed={"api/clock.py"}) == []
+
+
+def test_the_tests_read_the_services_clock() -> None:
+    # A test that stamps a record with the host's clock disagrees with the service by the run clock's
+    # offset (tests/kit/run_clock.py): hours, in one direction or the other with the hour the run began.
+    tests = API.parent / "tests"
+    assert _host_clock_reads(tests, allowed={"tests/kit/run_clock.py", "tests/test_clock.py"}) == []
 
 
 def test_today_is_the_organisations_day_not_utcs(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from api import clock
 from api.audit.models import AuditEvent
 from api.compliance import cache, loading, policy_facts, queries
 from api.compliance.models import (
@@ -122,9 +123,7 @@ def test_as_of_evaluates_dated_facts_as_they_stood(
     # A third admin who left 10 days ago but was never removed; an incident reported 5 days ago, still open.
     gone = make_staff(session, left_on=TODAY - timedelta(days=10))
     make_membership(session, compliant_group, staff=gone, role=MemberRole.admin)
-    make_incident(
-        session, compliant_group, coordinator.staff, created_at=datetime.now(UTC) - timedelta(days=5)
-    )
+    make_incident(session, compliant_group, coordinator.staff, created_at=clock.now() - timedelta(days=5))
     today = client.get(group_url(compliant_group.id), headers=coordinator.headers).json()
     assert today["status"] == "non_compliant"
     assert finding(today, "GRP-NO-DEPARTED-STAFF")["outcome"] == "fail"
@@ -142,12 +141,12 @@ def test_an_incident_closed_on_the_day_is_closed_then(
     client: TestClient, coordinator: Actor, session: Session, compliant_group: Group
 ) -> None:
     assert coordinator.staff is not None
-    reported = datetime.now(UTC) - timedelta(days=6)
-    closed = datetime.now(UTC) - timedelta(days=3)
+    reported = clock.now() - timedelta(days=6)
+    closed = clock.now() - timedelta(days=3)
     make_incident(session, compliant_group, coordinator.staff, created_at=reported, closed_at=closed)
     outcomes = {}
     for days_ago in (2, 3, 4, 7):
-        as_of = (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()
+        as_of = (clock.now() - timedelta(days=days_ago)).date().isoformat()
         body = client.get(
             group_url(compliant_group.id), params={"as_of": as_of}, headers=coordinator.headers
         ).json()

@@ -4,13 +4,14 @@ sent with a stale If-Match is a 412 that writes nothing (no new version, no audi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from api import clock
 from api.audit.models import AuditEvent
 from api.auth.roles import Role
 from api.groups.models import Group
@@ -198,7 +199,7 @@ def test_incidents(client: TestClient, coordinator: Actor, session: Session) -> 
         {
             "category": "cyberbullying",
             "severity": "medium",
-            "occurred_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            "occurred_at": (clock.now() - timedelta(days=1)).isoformat(),
             "summary": "Unkind messages",
             "details": "Three messages",
         },

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import Session, col, select
 
+from api import clock
 from api.compliance.models import GroupComplianceState, Status
 from api.compliance.watch import announce_compliance_changes
 from api.groups.models import Group
@@ -65,7 +66,7 @@ def _report(client: TestClient, coordinator: Actor, group_id: str, **fields: Any
         json={
             "category": "cyberbullying",
             "severity": "high",
-            "occurred_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
+            "occurred_at": (clock.now() - timedelta(hours=3)).isoformat(),
             "group_id": group_id,
             **fields,
         },

@@ -13,6 +13,7 @@ from httpx import Response
 from sqlalchemy import Connection, text
 from sqlmodel import Session, col, func, select
 
+from api import clock
 from api.audit.models import AuditEvent
 from api.groups.models import Group
 from api.incidents import statistics
@@ -33,7 +34,7 @@ from tests.kit.statements import count_statements
 from tests.test_permission_matrix import served_routes
 
 URL = "/api/v1/incidents"
-NOW = datetime.now(UTC)
+NOW = clock.now()
 CHAIN = [
     IncidentStatus.reported,
     IncidentStatus.triaged,
@@ -588,9 +589,9 @@ def test_overdue_flag_on_its_edges(client: TestClient, coordinator: Actor, sessi
     iid = report(client, coordinator, severity="high", participant_ids=[str(child.id), str(sibling.id)])["id"]
     assert _overdue(client, coordinator, iid) is False  # just reported
 
-    backdate(session, iid, datetime.now(UTC) - timedelta(days=2) + timedelta(minutes=5))
+    backdate(session, iid, clock.now() - timedelta(days=2) + timedelta(minutes=5))
     assert _overdue(client, coordinator, iid) is False  # not yet more than 2 days
-    backdate(session, iid, datetime.now(UTC) - timedelta(days=2, minutes=5))
+    backdate(session, iid, clock.now() - timedelta(days=2, minutes=5))
     assert _overdue(client, coordinator, iid) is True
 
     url = f"{URL}/{iid}/notifications"
@@ -608,9 +609,9 @@ def test_overdue_flag_on_its_edges(client: TestClient, coordinator: Actor, sessi
     session.add(PolicySettings(parent_notification_days=5))
     session.commit()
     late = report(client, coordinator, severity="critical", participant_ids=[str(child.id)])["id"]
-    backdate(session, late, datetime.now(UTC) - timedelta(days=3))
+    backdate(session, late, clock.now() - timedelta(days=3))
     assert _overdue(client, coordinator, late) is False
-    backdate(session, late, datetime.now(UTC) - timedelta(days=5, minutes=1))
+    backdate(session, late, clock.now() - timedelta(days=5, minutes=1))
     assert _overdue(client, coordinator, late) is True
 
 
@@ -628,7 +629,7 @@ def test_overdue_only_for_high_or_critical_with_a_participant(
 ) -> None:
     children = [str(make_participant(session).id)] if with_child else []
     iid = report(client, coordinator, severity=severity, participant_ids=children)["id"]
-    backdate(session, iid, datetime.now(UTC) - timedelta(days=10))
+    backdate(session, iid, clock.now() - timedelta(days=10))
     assert _overdue(client, coordinator, iid) is expected
     listed = client.get(URL, headers=coordinator.headers).json()["items"]
     assert [i["parent_notification_overdue"] for i in listed] == [expected]
@@ -654,7 +655,7 @@ def test_a_page_costs_the_same_queries_however_many_incidents(
     one = queries_for_list()
     for _ in range(6):
         iid = report(client, coordinator, severity="high", participant_ids=[str(child.id)])["id"]
-        backdate(session, iid, datetime.now(UTC) - timedelta(days=5))
+        backdate(session, iid, clock.now() - timedelta(days=5))
     seven = queries_for_list()
     assert seven == one, "\n".join(s[:90] for s in statements)
 

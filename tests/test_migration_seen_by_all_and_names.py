@@ -5,10 +5,11 @@ group's true stay; technologies that already share a name keep both records, und
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 
+from api import clock
 from api.migrations import upgrade
 from tests.kit.databases import engine_for, throwaway_database
 
@@ -16,7 +17,7 @@ BEFORE = "5e7d9c1a2b3f"
 
 
 def test_seen_by_all_said_only_by_the_old_default_becomes_unknown_and_duplicate_names_survive() -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     with throwaway_database() as url:
         upgrade(url, BEFORE)
         with engine_for(url) as engine, engine.begin() as conn:

@@ -4,7 +4,7 @@ under test (SQLite, or PostgreSQL with TEST_DATABASE_URL), each in a throwaway d
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import api.models  # noqa: F401 - registers every table on the metadata
+from api import clock
 from api.db import UTCDateTime
 from api.migrations import current_revision, downgrade, head_revision, upgrade
 from tests.kit.databases import engine_for, throwaway_database
@@ -66,7 +67,7 @@ def test_the_publication_guard_migration_stores_phones_in_e164() -> None:
         sa.column("updated_at", UTCDateTime()),
         sa.column("version", sa.Integer()),
     )
-    now = datetime.now(UTC)
+    now = clock.now()
     typed = ["07700 900123", "+44 (0)7700 900456", "call me", None]
     with throwaway_database() as url:
         upgrade(url, "56d97493b4f6")

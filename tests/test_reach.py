@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from api import clock
 from api.auth.reach import Extent, Record
 from api.auth.reach_table import READ_REACH, WRITE_REACH
 from api.auth.roles import ApiKeyScope, Role
@@ -279,7 +280,7 @@ def test_the_reproductions_of_issue_10(client: TestClient, session: Session, wor
     report = {
         "category": "cyberbullying",
         "severity": "low",
-        "occurred_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        "occurred_at": (clock.now() - timedelta(hours=2)).isoformat(),
         "summary": "Unkind messages",
         "participant_ids": [str(child_b)],
     }
@@ -568,7 +569,7 @@ def test_records_are_signed_only_by_current_staff_everywhere(
     report = {
         "category": "cyberbullying",
         "severity": "low",
-        "occurred_at": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+        "occurred_at": (clock.now() - timedelta(days=2)).isoformat(),
         "summary": "Unkind messages",
         "reported_by_id": str(departed.id),
     }
@@ -581,7 +582,7 @@ def test_records_are_signed_only_by_current_staff_everywhere(
         "participant_id": str(world.ids["participant"][0]),
         "informed_name": "Dad",
         "method": "in_person",
-        "informed_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "informed_at": (clock.now() - timedelta(hours=1)).isoformat(),
         "informed_by_id": str(colleague.id),
     }
     r = client.post(f"/api/v1/incidents/{incident}/notifications", json=told, headers=world.staff.headers)

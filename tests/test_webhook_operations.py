@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import standardwebhooks.webhooks
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -29,6 +30,7 @@ from api.webhooks.models import MAX_OVERLAP_SECONDS, DeliveryStatus, WebhookDeli
 from api.webhooks.worker import BACKOFF, _claim, deliver_due
 from tests.kit.auth import Actor
 from tests.kit.receivers import local_receiver
+from tests.kit.run_clock import ServiceTime
 
 URL = "/api/v1/webhooks"
 WRONG_SECRET = "whsec_" + "B" * 43 + "="  # 32 bytes, but not the endpoint's
@@ -51,7 +53,10 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    # `standardwebhooks` refuses a delivery stamped more than five minutes from its own "now": the receiver
+    # lives on the run's clock, as an integrator's and the service's clocks both read the real time.
+    monkeypatch.setattr(standardwebhooks.webhooks, "datetime", ServiceTime)
     state = Receiver()
 
     def answer(headers: dict[str, str], body: bytes) -> int:

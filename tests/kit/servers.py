@@ -105,7 +105,8 @@ def served_by_workers(url: str, *, workers: int = 2, **settings: str) -> Iterato
         sys.executable,
         "-m",
         "uvicorn",
-        "api.main:app",
+        # `api.main:app` on the run's clock: the workers' "today" is the tests' (tests/kit/run_clock.py).
+        "tests.kit.run_clock_app:app",
         "--port",
         str(port),
         "--workers",
