@@ -33,6 +33,9 @@ What lives where:
 - servers.py: the app served for real on a throwaway database (`live_app`, `live_server`,
   `served_by_workers`), for committed data and concurrent requests.
 - clock.py: `FixedClock` (behind the `fixed_clock` fixture), `LONDON_JUST_AFTER_MIDNIGHT`, `TODAY`.
+- run_clock.py: the run's clock, at midday of the organisation's day the run began (installed by
+  tests/conftest.py, handed to servers in other processes through run_clock_app.py), and `ServiceTime`
+  for a library in the tests' process that reads the time as an outside party would.
 
 Fixtures (`session`, `client`, `coordinator`, `fixed_clock`, `compliant_group`, ...) stay in
 tests/conftest.py. Pure fact builders for the rule engine (no database) are in tests/compliance/builders.py.
