@@ -417,8 +417,7 @@ def test_nothing_of_a_child_reaches_a_log_audit_or_webhook_from_pushes_of_withdr
     """A child's and her carer's names where a consent push carries a person's text (the giver's name, the
     withdrawal's reason; the participant's CRM id in the logs), pushed already withdrawn, again as a
     second record of its form, with bad dates, and in a batch: none of it in a log line, an audit event or
-    a webhook's body. (The audit trail keeps `evidence_ref` and the consent's `external_id` as sent:
-    references, not a person's text.)"""
+    a webhook's body (`evidence_ref` and the ids the CRM sends too: tests/test_crm_identifiers.py)."""
     hook = {"url": "http://127.0.0.1:9/hooks", "events": [WebhookEvent.consent_withdrawn.value]}
     assert client.post(f"{API}/webhooks", json=hook, headers=coordinator.headers).status_code == 201
     make_participant(session, external_id="Zephyrine-Quillfeather", full_name=CHILD)

@@ -47,14 +47,14 @@ VERBATIM: dict[str, frozenset[str]] = {
     "online_group": frozenset({"name", "project", "url"}),
     "policy_settings": frozenset({"official_email_domains"}),
     "incident": frozenset({"rule_ids"}),
-    "participant": frozenset({"external_id"}),
     "staff": frozenset({"email", "job_title", "external_id"}),
     "compliance_waiver": frozenset({"rule_id", "granted_by_label", "revoked_by_label"}),
-    "consent": frozenset({"evidence_ref", "external_id", "purposes"}),
+    # Not a participant's or a consent's external id, nor a form's evidence_ref, nor a referral's reference:
+    # people type them, often with a child's or a carer's name in them ("Maya Okafor consent form.pdf").
+    "consent": frozenset({"purposes"}),
     "group_roster": frozenset({"uploaded_by_type"}),
     "user_account": frozenset({"email"}),
     "api_key": frozenset({"name", "prefix", "scopes"}),
-    "incident_referral": frozenset({"reference"}),
     "incident_view": frozenset({"viewer_kind", "viewer_label", "viewer_role"}),
     "webhook_endpoint": frozenset({"url", "events"}),
 }

@@ -304,10 +304,12 @@ def _refuse_second_record_of_a_form(
         by_ref = bool(data.evidence_ref) and _key(existing.evidence_ref or "") == _key(
             data.evidence_ref or ""
         )
+        # Named, never quoted: a form's reference and its giver's name are text people typed, often a
+        # child's or a carer's name, and an error may be logged or shown beyond the caller.
         field, why = (
-            ("evidence_ref", f"evidence_ref {existing.evidence_ref!r}")
+            ("evidence_ref", "the same evidence_ref")
             if by_ref
-            else ("given_on", f"given on {existing.given_on} by {existing.given_by_name}")
+            else ("given_on", "the same given_on and given_by_name")
         )
         raise Conflict(
             f"Consent {existing.id} already records this form ({data.kind}, {why}) for this participant and "
