@@ -97,7 +97,7 @@ def test_identifier_text_of_child_records_is_withheld_whatever_the_column() -> N
     is recorded verbatim, but a consent's purposes (a list of codes); a column added later is withheld
     without being listed."""
     for model in (Participant, Consent, IncidentReferral):
-        table = model.__table__  # type: ignore[attr-defined]
+        table = model.__table__  # type: ignore[union-attr]
         # A consent's purposes are codes of the model's own vocabulary (`Purpose`), nothing anyone typed.
         assert audit.VERBATIM.get(table.name, frozenset()) <= {"purposes"}, table.name
         assert {"external_id", "evidence_ref", "reference"} & set(
