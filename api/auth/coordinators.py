@@ -5,6 +5,11 @@ its staff record's `left_on` comes to today or earlier (`PATCH /staff/{id}`, `PO
 `PUT /staff/by-external-id/{id}`, `POST /sync/staff`). Without a coordinator nobody can manage accounts,
 read the audit log or manage incidents, and no route can give the role back (issue 11: one CRM push set the
 only coordinator's `left_on` to today and locked the organisation out).
+
+The policy's e-safety coordinator (a staff record's `is_esafety_coordinator`, rule ORG-COORDINATOR-APPOINTED)
+is kept the same way, by `keep_esafety_coordinator`: every write of a staff record (PATCH, leave, the CRM's
+PUT and PATCH by external id, bulk sync) that would leave no current one is refused, so a whole-record push
+that leaves the flag out cannot clear it on the only one.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from sqlmodel import Session, col, or_, select
 from api import clock
 from api.auth.models import User
 from api.auth.roles import Role
-from api.errors import Conflict
+from api.common import in_force
+from api.errors import Conflict, FieldError
 from api.problems import ProblemCode
 from api.staff.models import Staff
+
+_CODE = ProblemCode.last_coordinator.value
 
 
 class LastCoordinator(Conflict):
@@ -82,3 +90,39 @@ def keep_one_for_staff(
     with session.no_autoflush:
         accounts = session.exec(select(User.id).where(User.staff_id == staff_id)).all()
     keep_one(session, losing=accounts)
+
+
+def keep_esafety_coordinator(
+    session: Session, *, staff_id: uuid.UUID, was: bool, started_on: date, left_on: date | None, flag: bool
+) -> None:
+    """Refuse (409 `last_coordinator`, naming `is_esafety_coordinator`, or `left_on` when it is the leaving
+    day that ends it) a change to the staff record `staff_id` that leaves it no longer a current e-safety
+    coordinator (`flag` set, started by today, not left: `api.common.in_force`), when it was one (`was`,
+    as stored) and no other current one remains. An organisation that has none is not refused a change
+    that appoints none. Locks the current coordinators' rows as `keep_one` does, in id order, so two
+    writers each clearing one of the last two queue, and the second is refused."""
+    today = clock.today()
+    if not was or (flag and in_force(started_on, left_on, today)):
+        return
+    query = (
+        select(Staff.id)
+        .where(
+            col(Staff.is_esafety_coordinator).is_(True),
+            col(Staff.started_on) <= today,
+            or_(col(Staff.left_on).is_(None), col(Staff.left_on) > today),
+        )
+        .order_by(col(Staff.id))
+        .with_for_update()
+    )
+    with session.no_autoflush:
+        current = set(session.exec(query).all())
+    if staff_id in current and not current - {staff_id}:
+        field = "is_esafety_coordinator" if not flag else "left_on"
+        raise LastCoordinator(
+            "This is the organisation's only current e-safety coordinator, and the policy requires one: "
+            f"this change would end that ({field}). Make another member of staff the e-safety coordinator "
+            "first; a whole record (PUT) must send is_esafety_coordinator: true to keep it.",
+            errors=[
+                FieldError(field=field, message="would leave no current e-safety coordinator", type=_CODE)
+            ],
+        )

@@ -79,8 +79,10 @@ def upsert_staff_by_external_id(
     write: Write, external_id: str, data: StaffCreate
 ) -> tuple[Staff, WriteOutcome]:
     """The CRM's push: creates the record (201) or replaces it (200), matched on `external_id`. The body is
-    the full record. Pushing the same record again changes nothing. A `left_on` ends access as an edit
-    does (and is refused the same way for the last active coordinator: 409 `last_coordinator`)."""
+    the full record: a field left out becomes empty, `is_esafety_coordinator` false. Pushing the same record
+    again changes nothing. A `left_on` ends access as an edit does (and is refused the same way for the last
+    active coordinator: 409 `last_coordinator`); so is a record that would leave no current e-safety
+    coordinator (the flag left out on the only one: 409 `last_coordinator` naming the field)."""
     return write.call(service.upsert_by_external_id, external_id=external_id, data=data)
 
 
@@ -100,7 +102,8 @@ records.get(
 )
 def update_staff(write: Write, staff: Staff, data: StaffUpdate) -> Staff:
     """Change the fields sent. Setting `left_on` ends their access on that day (today or earlier for the last
-    active coordinator: 409 `last_coordinator`). Send If-Match to refuse the change (412) if someone else
+    active coordinator: 409 `last_coordinator`; likewise for a change that leaves no current e-safety
+    coordinator, naming the field). Send If-Match to refuse the change (412) if someone else
     changed the record since you read it."""
     return write.call(service.update, staff=staff, data=data)
 

@@ -10,10 +10,10 @@ from typing import Any
 from sqlmodel import Session, SQLModel, col, func, or_, select
 
 from api import clock, crud
-from api.auth.coordinators import keep_one_for_staff
+from api.auth.coordinators import keep_esafety_coordinator, keep_one_for_staff
 from api.auth.models import User
 from api.auth.principal import Principal
-from api.common import Page, PageParams, check_order, contains
+from api.common import Page, PageParams, check_order, contains, in_force
 from api.errors import Unprocessable
 from api.memberships.in_force import current_on
 from api.memberships.models import Membership
@@ -23,6 +23,25 @@ from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
 
 UNIQUE = ("email", "external_id")
+
+
+def _keep_coordinators(session: Session, staff: Staff, before: dict[str, Any]) -> None:
+    """The two guards every change of a staff record goes through (`api/auth/coordinators.py`): an active
+    coordinator account remains, and so does a current e-safety coordinator. `before`: the record's
+    snapshot before the change."""
+    left_before = date.fromisoformat(before["left_on"]) if before["left_on"] else None
+    keep_one_for_staff(session, staff_id=staff.id, left_before=left_before, left_on=staff.left_on)
+    was = bool(before["is_esafety_coordinator"]) and in_force(
+        date.fromisoformat(before["started_on"]), left_before, clock.today()
+    )
+    keep_esafety_coordinator(
+        session,
+        staff_id=staff.id,
+        was=was,
+        started_on=staff.started_on,
+        left_on=staff.left_on,
+        flag=staff.is_esafety_coordinator,
+    )
 
 
 def _validate(staff: Staff) -> None:
@@ -126,7 +145,7 @@ def update(
     before = crud.apply(staff, data)
     staff.email = staff.email.lower()
     _validate(staff)
-    keep_one_for_staff(session, staff_id=staff.id, left_before=left_before, left_on=staff.left_on)
+    _keep_coordinators(session, staff, before)
     _announce_if_left_with_access(session, staff, left_before)
     return crud.save(
         session,
@@ -146,7 +165,7 @@ def leave(
     left_before = staff.left_on
     before = crud.apply(staff, StaffUpdate(left_on=left_on))
     _validate(staff)
-    keep_one_for_staff(session, staff_id=staff.id, left_before=left_before, left_on=staff.left_on)
+    _keep_coordinators(session, staff, before)
     _announce_if_left_with_access(session, staff, left_before)
     return crud.save(
         session, staff, actor=caller, action="staff.leave", before=before, expected_version=expected_version
