@@ -246,16 +246,20 @@ class Records:
     def change(
         self, method: str, path: str, *, summary: str, responses: Responses, writer: Any = None
     ) -> Callable[[F], F]:
-        """A write to the record `by_id` reads (PATCH, or a POST verb such as `/end`), honouring If-Match
-        (412 when stale). The declared function `(write, record[, data]) -> record` makes the change; the
-        answer is the record with its new ETag (or a receipt: `updated`, or `unchanged` when the version
-        did not move)."""
+        """A write to the record `by_id` reads (PATCH, or a POST verb such as `/end`), re-read under its row
+        lock, honouring If-Match (412 when stale). The declared function `(write, record[, data]) -> record`
+        makes the change; the answer is the record with its new ETag (or a receipt: `updated`, or
+        `unchanged` when the version did not move)."""
         writing = acting(writer if writer is not None else self.writer)
 
         def declare(fn: F) -> F:
             by_id, body = _depends(self.to_write), _body(fn)
 
             def write_to(write: Write, record: Any, response: Response, *data: Any) -> Any:
+                # Re-read under the row's lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already queues
+                # writers), as the pushes' `crud.locked` does: the version the change compares and sets is
+                # then the newest, so changes sent at once queue instead of all but one answering 409.
+                write.session.refresh(record, with_for_update=True)
                 version = record.version
                 # The precondition first: a 422 that compares the body with stored values must not answer
                 # a stale If-Match, or the caller learns what it compared with before being told to re-read.

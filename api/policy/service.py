@@ -40,7 +40,10 @@ def replace(
                 f"{domain} is personal webmail anyone can sign up for, not an account the organisation "
                 f'provides. The policy: "{clause(OFFICIAL_EMAIL_CLAUSE).text}"',
             )
-    current = session.exec(select(PolicySettings)).first()
+    # Under the row's lock, so replacements sent at once queue rather than all but one answering 409.
+    current = session.exec(
+        crud.locked(select(PolicySettings).order_by(col(PolicySettings.created_at)))
+    ).first()
     if current is None:
         # The unsaved defaults are served as version 1 (`get`), so that is the only ETag that matches them.
         if expected_version not in (None, 1):
