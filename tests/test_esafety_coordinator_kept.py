@@ -11,12 +11,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from api import clock
 from api.staff.models import Staff
-from tests.kit.auth import Actor
+from tests.kit.auth import Actor, make_api_key
+from tests.kit.servers import live_app
 from tests.kit.staff import make_staff
+from tests.test_concurrency import together
 from tests.test_last_coordinator import _record
 
 STAFF = "/api/v1/staff"
@@ -120,3 +122,35 @@ def test_a_departed_coordinator_does_not_count_and_an_organisation_with_none_is_
         headers=integration.headers,
     )
     assert (kept.status_code, kept.json()["is_esafety_coordinator"]) == (200, True), kept.text
+
+
+@pytest.mark.parametrize("rounds", [3])
+def test_two_writers_each_clearing_one_of_the_last_two_at_once_leave_one(rounds: int) -> None:
+    """Each round, a fresh pair of the only e-safety coordinators, and two writes at the same moment each
+    taking the flag from one (a whole-record PUT leaving it out, a PATCH by id): one 200, one 409 naming the
+    field (never both, never a deadlock's 503), and one coordinator left."""
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            key = make_api_key(session)
+        for attempt in range(rounds):
+            with Session(engine, expire_on_commit=False) as session:
+                for staff in session.exec(select(Staff).where(col(Staff.is_esafety_coordinator))).all():
+                    staff.is_esafety_coordinator = False
+                    session.add(staff)
+                session.commit()
+                x = make_staff(session, is_esafety_coordinator=True, external_id=f"CRM-X{attempt}")
+                y = make_staff(session, is_esafety_coordinator=True, external_id=f"CRM-Y{attempt}")
+
+            def send(i: int, x: Staff = x, y: Staff = y) -> httpx.Response:
+                if i:
+                    url = f"{base}{STAFF}/{y.id}"
+                    return httpx.patch(url, json={"is_esafety_coordinator": False}, headers=key.headers)
+                url = f"{base}{STAFF}/by-external-id/{x.external_id}"
+                return httpx.put(url, json=_whole(x), headers=key.headers, timeout=30)
+
+            answers = sorted(together(2, send), key=lambda a: a.status_code)
+            assert [a.status_code for a in answers] == [200, 409], [a.text for a in answers]
+            assert _refused(answers[1]) == (409, CODE, "is_esafety_coordinator")
+            with Session(engine) as session:
+                left = session.exec(select(Staff).where(col(Staff.is_esafety_coordinator))).all()
+                assert len(left) == 1

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
 from api import clock
@@ -43,15 +44,28 @@ def has_access(left_on: date | None, today: date) -> bool:
     return left_on is None or left_on > today
 
 
+# The PostgreSQL advisory lock (a number of our own) that writers which may end a coordinator queue for.
+_GUARD = 0x65534146
+
+
+def _queue(session: Session) -> None:
+    """Wait, until this transaction ends, for any other writer inside a coordinator guard (PostgreSQL;
+    SQLite's BEGIN IMMEDIATE already queues every writer). One lock rather than the coordinators' rows: the
+    writer already holds the row of the record it changes (`Records.change`, the pushes' `crud.locked`), so
+    locking the others' rows too would deadlock two writers each ending one of the last two. Each statement
+    after it reads what was committed before it was granted (READ COMMITTED)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_GUARD)))
+
+
 def keep_one(session: Session, *, losing: Iterable[uuid.UUID]) -> None:
     """Refuse (409 `last_coordinator`) if the user accounts in `losing` are about to lose access and no other
     active coordinator would remain. Call it inside the writing transaction, before the write.
 
     Active coordinator: role `coordinator`, `is_active`, and a staff record with no `left_on` or one after
-    today (`api/clock.py`), as sign-in checks. The query locks every active coordinator's account and staff
-    rows (PostgreSQL, `SELECT ... FOR UPDATE`, in id order so two callers queue rather than deadlock): of
-    two requests each ending one of the last two coordinators, the second waits for the first, re-reads, and
-    is refused. SQLite serialises writers already (`BEGIN IMMEDIATE`, api/db.py)."""
+    today (`api/clock.py`), as sign-in checks. Callers queue for the guard (`_queue`): of two requests each
+    ending one of the last two coordinators, the second waits for the first to commit, reads what it left,
+    and is refused. SQLite serialises writers already (`BEGIN IMMEDIATE`, api/db.py)."""
     losing_ids = set(losing)
     if not losing_ids:
         return
@@ -65,11 +79,11 @@ def keep_one(session: Session, *, losing: Iterable[uuid.UUID]) -> None:
             or_(col(Staff.left_on).is_(None), col(Staff.left_on) > today),
         )
         .order_by(col(User.id))
-        .with_for_update()
     )
-    # The caller's pending change must not be flushed before the lock is taken (it would lock its own row
-    # first, out of order), nor counted: the rows read here are the committed ones.
+    # The caller's pending change must not be flushed before the guard is entered, nor counted: the rows
+    # read here are the committed ones.
     with session.no_autoflush:
+        _queue(session)
         active = set(session.exec(query).all())
     if active & losing_ids and not active - losing_ids:
         raise LastCoordinator(
@@ -99,8 +113,8 @@ def keep_esafety_coordinator(
     day that ends it) a change to the staff record `staff_id` that leaves it no longer a current e-safety
     coordinator (`flag` set, started by today, not left: `api.common.in_force`), when it was one (`was`,
     as stored) and no other current one remains. An organisation that has none is not refused a change
-    that appoints none. Locks the current coordinators' rows as `keep_one` does, in id order, so two
-    writers each clearing one of the last two queue, and the second is refused."""
+    that appoints none. Queues as `keep_one` does, so of two writers each clearing one of the last two, the
+    second is refused."""
     today = clock.today()
     if not was or (flag and in_force(started_on, left_on, today)):
         return
@@ -112,9 +126,9 @@ def keep_esafety_coordinator(
             or_(col(Staff.left_on).is_(None), col(Staff.left_on) > today),
         )
         .order_by(col(Staff.id))
-        .with_for_update()
     )
     with session.no_autoflush:
+        _queue(session)
         current = set(session.exec(query).all())
     if staff_id in current and not current - {staff_id}:
         field = "is_esafety_coordinator" if not flag else "left_on"
