@@ -19,7 +19,7 @@ from api.common import Page, PageParams, WriteOutcome
 from api.db import Timestamped, utcnow
 from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
 from api.events import Actor
-from api.preconditions import CreateOnly
+from api.preconditions import CreateOnly, pinned
 
 M = TypeVar("M", bound=Timestamped)
 R = TypeVar("R", bound=SQLModel)
@@ -373,7 +373,7 @@ def _claim_version(session: Session, obj: M, expected_version: int | None) -> No
         )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        if expected_version is not None:
+        if pinned(expected_version) is not None:
             raise PreconditionFailed("The record changed since it was read: read it again")
         raise Raced("The record was changed by someone else at the same time: try again")
     obj.version = read + 1

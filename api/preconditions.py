@@ -76,13 +76,19 @@ def issued_version(opaque: str) -> int | None:
 _ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
 
 
+def names_any(value: str | None) -> bool:
+    """Whether an If-Match header is `*`: any current representation (RFC 9110 §13.1.1). The one test for
+    it: `if_match` answers it as `AnyVersion()`, as does the roster's own If-Match (api/rosters/etags.py)."""
+    return value is not None and value.strip() == "*"
+
+
 def if_match_tags(value: str | None) -> frozenset[str] | None:
     """The strong entity tags an If-Match header lists (RFC 9110 §13.1.1), each with its quotes; None when
     the header is absent or `*` (any current representation). A weak tag (`W/"3"`) is dropped: If-Match
     compares strongly, so it never matches. A list may hold empty members (RFC 9110 §5.6.1).
     Errors: 412 naming the header as malformed when it is neither `*` nor a comma-separated list of quoted
     tags (an unquoted `3`, a stray `*` in a list, an unclosed quote)."""
-    if value is None or value.strip() == "*":
+    if value is None or names_any(value):
         return None
     strong: set[str] = set()
     members = [m.strip() for m in value.split(",")]
@@ -142,8 +148,11 @@ def if_match(
         ),
     ] = None,
 ) -> int | None:
-    """The version the client expects, from an If-Match header (RFC 9110 §13.1.1); `*` or no header means
-    any. Several tags: an `ETags`, matching a record at any of them. Errors: 412 for a malformed header,
+    """The version the client expects, from an If-Match header (RFC 9110 §13.1.1): None without the header;
+    `AnyVersion()` for `*`, which every route reads from here alone, so it matches a record at any version
+    and, on a push by external id, creates none (412 where there is no record: `crud.upsert_by_external_id`;
+    a route by id answers 404 for a missing record before any precondition, RFC 9110 §13.2.1). Several
+    tags: an `ETags`, matching a record at any of them. Errors: 412 for a malformed header,
     and for one that lists no strong tag this service issues (a weak tag, a tag that is not a version);
     428 from an API key created with `require_if_match` (RFC 6585 §3) with no header, except on a PUT by
     external id, which may create the record (its service answers 428 if the record exists:
@@ -154,11 +163,13 @@ def if_match(
         raise PreconditionRequired(
             'This API key changes a record only with If-Match: send the ETag you read (for example "3")'
         )
-    if strict and value is not None and value.strip() == "*":
+    if strict and names_any(value):
         raise PreconditionRequired(
             "This API key changes a record only with the ETag it read: If-Match: * matches any version, so "
             'it does not show the record was read; send the ETag itself (for example "3")'
         )
+    if names_any(value):
+        return AnyVersion()
     tags = if_match_tags(value)
     if tags is None:
         return None
@@ -207,10 +218,10 @@ class CreateOnly(int):
 
 
 class AnyVersion(int):
-    """The expected version of a push by external id sent with `If-Match: *` (RFC 9110 §13.1.1: the write
-    holds only where a current representation exists): equal to every version, so any record found is
-    written as without the header, but not None, so `crud.upsert_by_external_id` refuses with 412, and
-    creates nothing, where none is found."""
+    """The expected version of a write sent with `If-Match: *` (RFC 9110 §13.1.1: the write holds only where
+    a current representation exists), as `if_match` gives it: equal to every version, so any record found is
+    written as without the header (`pinned` gives None for it), but not None, so
+    `crud.upsert_by_external_id` refuses with 412, and creates nothing, where none is found."""
 
     def __new__(cls) -> AnyVersion:
         return super().__new__(cls, 0)
@@ -229,9 +240,11 @@ class AnyVersion(int):
     __repr__ = __str__
 
 
-def matches_any(request: Request) -> bool:
-    """Whether the request's If-Match is `*` (which `if_match` answers as no version at all)."""
-    return (request.headers.get("if-match") or "").strip() == "*"
+def pinned(expected_version: int | None) -> int | None:
+    """The version a write's If-Match pins the record to: None for no header and for `*` (`AnyVersion`),
+    which name no version the record could have moved on from. Where a concurrent writer changed the record
+    since it was read, a pinned version is a 412 (read it again), an unpinned one a retry or 409."""
+    return None if isinstance(expected_version, AnyVersion) else expected_version
 
 
 def if_none_match(
@@ -257,7 +270,7 @@ def create_only(expected_version: int | None, wanted: bool) -> int | None:
         return expected_version
     if expected_version is not None:
         raise PreconditionFailed(
-            "If-Match names a version and If-None-Match: * asks for no record: both cannot hold, send one"
+            "If-Match asks for a record that exists and If-None-Match: * for none: both cannot hold, send one"
         )
     return CreateOnly()
 

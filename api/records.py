@@ -27,7 +27,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 
-from fastapi import APIRouter, Body, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Response, status
 from sqlmodel import Session
 
 from api.auth.principal import Principal
@@ -39,11 +39,9 @@ from api.errors import NOT_FOUND, Forbidden, Responses, problem
 from api.external_ids import EXTERNAL_ID, EXTERNAL_ID_MAX
 from api.preconditions import (
     CONDITIONAL_GET,
-    AnyVersion,
     CreateOnlyWanted,
     IfMatch,
     create_only,
-    matches_any,
     set_etag,
 )
 from api.problems import ProblemCode
@@ -347,12 +345,8 @@ class Records:
                 data: Annotated[body, Body()],  # type: ignore[valid-type]
                 expected_version: IfMatch,
                 wants_create: CreateOnlyWanted,
-                request: Request,
                 response: Response,
             ) -> Any:
-                if matches_any(request):
-                    # Any version of a record that exists: a push with it never creates one.
-                    expected_version = AnyVersion()
                 write = replace(acting_as, expected_version=create_only(expected_version, wants_create))
                 if method == "patch":
                     self._whole_records_only(write.reach)

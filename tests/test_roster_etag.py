@@ -164,3 +164,20 @@ def test_a_roster_if_match_list_matches_if_any_member_does(
     assert r.status_code == status, r.text
     if status == 412:
         assert "malformed" in r.json()["detail"]
+
+
+def test_if_match_star_on_an_apply_is_428_saying_so(
+    client: TestClient, session: Session, coordinator: Actor, world: World
+) -> None:
+    """An apply needs the roster's ETag as read; `*` (any version, api.preconditions.names_any) does not
+    show it was read: a 428 that says so, and nothing applied; the tag itself still applies."""
+    roster_url = f"{url(world.group)}/{world.roster_id}"
+    r = client.post(f"{roster_url}/apply", headers={**coordinator.headers, "If-Match": "*"})
+    assert (r.status_code, r.json()["code"]) == (428, "precondition_required"), r.text
+    assert "If-Match: *" in r.json()["detail"]
+    assert session.get(GroupRoster, uuid.UUID(world.roster_id)).applied_at is None  # type: ignore[union-attr]
+    read = tag(client, coordinator, world.group, world.roster_id)
+    assert (
+        client.post(f"{roster_url}/apply", headers={**coordinator.headers, "If-Match": read}).status_code
+        == 200
+    )

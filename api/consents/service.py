@@ -29,6 +29,7 @@ from api.db import utcnow
 from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
 from api.participants.models import Participant
 from api.policy import service as policy
+from api.preconditions import pinned
 from api.problems import ProblemCode
 from api.webhooks import service as webhooks
 from api.webhooks.models import WebhookEvent
@@ -368,7 +369,7 @@ def withdraw(
     )
     if updated.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        if expected_version is not None:
+        if pinned(expected_version) is not None:
             raise PreconditionFailed("The consent changed since it was read: read it again")
         # Another withdrawal landed first: a push of the same withdrawal then finds it and is unchanged.
         raise crud.Raced("This consent was already withdrawn")

@@ -28,6 +28,7 @@ from api.identities import service as identities
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
 from api.memberships.models import MemberRole, Membership
+from api.preconditions import pinned
 from api.problems import ProblemCode
 from api.rosters.match import EntryState, Person
 from api.rosters.models import Change, GroupRoster, Match, Resolution, ResolutionIn, RosterEntry
@@ -250,10 +251,10 @@ def apply(
     (only a coordinator may: the detail says to ask one); 412 for a stale If-Match; 409
     `removals_unconfirmed` when it would end every current membership of the group, or the applying
     admin's own, without `confirm_removals`."""
-    if expected_version is None:
+    if pinned(expected_version) is None:
         raise PreconditionRequired(
             "Send the roster's ETag as If-Match: apply changes the group's memberships as the roster stood "
-            "when you read it"
+            "when you read it (If-Match: * matches any version, so it does not show it was read)"
         )
     if roster.applied_at is not None:
         raise Conflict(f"The roster was already applied at {roster.applied_at:%Y-%m-%d %H:%M} UTC")

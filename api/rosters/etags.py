@@ -11,7 +11,7 @@ from sqlmodel import Session
 from api import clock
 from api.errors import PreconditionFailed
 from api.groups.models import Group
-from api.preconditions import if_match_tags
+from api.preconditions import AnyVersion, if_match_tags, names_any
 from api.rosters.directory import _E, _M, _P, _S, IDENTITY
 from api.rosters.models import (
     GroupRoster,
@@ -79,8 +79,11 @@ def _issued(version: str) -> bool:
 
 def check_tag(session: Session, roster: GroupRoster, sent: str | None) -> int | None:
     """The version an If-Match names, once the whole tag matches the roster's current one (None when none
-    was sent). Errors: 412 for a weak tag (a change needs strong comparison), one this service did not
-    issue, or one that no longer matches (the roster or anything its reconciliation depends on moved on)."""
+    was sent, `AnyVersion()` for `*`, as `api.preconditions.if_match` gives it). Errors: 412 for a weak tag
+    (a change needs strong comparison), one this service did not issue, or one that no longer matches (the
+    roster or anything its reconciliation depends on moved on)."""
+    if names_any(sent):
+        return AnyVersion()
     tags = if_match_tags(sent)
     if tags is None:
         return None
