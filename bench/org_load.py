@@ -50,10 +50,21 @@ from api.compliance.queries import _GROUP_COLUMNS, GROUP, _queries  # noqa: E402
 from api.config import get_settings  # noqa: E402
 from bench import run as bench_run  # noqa: E402
 
+_report_queries: Callable[..., Any]
 try:  # the report's own statements: the consents answered, the staff apart (branch perf-org2 on)
     from api.compliance.answered import answered_queries as _report_queries
 except ImportError:  # an older checkout (ORG_LOAD_TREE)
     _report_queries = _queries
+
+
+def _report_load(active: Any) -> Any:
+    """The queries `loading.load_active` hands `_load` for the bench's caller, who reaches every group: the
+    consents of every participant where the checkout reads them so (branch `org2` on)."""
+    in_active = lambda column: column.in_(sa.select(GROUP.c.id).where(active))  # noqa: E731
+    try:
+        return _report_queries(in_active, every_participant=True)
+    except TypeError:  # an older checkout
+        return _report_queries(in_active)
 
 
 def _seeded(engine: sa.Engine) -> bool:
@@ -67,7 +78,7 @@ def _statements(reach: Reach) -> tuple[list[fetch.Statement], dict[str, Any]]:
     """The statements `organisation_report` hands `_load`, in its order, and their parameters."""
     as_of = clock.today()
     active = sa.and_(service._active_on(as_of), reach.groups(GROUP.c.id))
-    q = _report_queries(lambda column: column.in_(sa.select(GROUP.c.id).where(active)))
+    q = _report_load(active)
     groups = sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id)
     statements: list[fetch.Statement] = [groups, _THRESHOLDS, q.consents, q.members, q.reviews, q.risks]
     statements += [q.incidents, q.waivers, _POLICY_IN_FORCE]
@@ -155,7 +166,7 @@ def main() -> None:
             return loading._load(
                 s,
                 sa.select(*_GROUP_COLUMNS).where(active).order_by(GROUP.c.name, GROUP.c.id),
-                _report_queries(lambda column: column.in_(sa.select(GROUP.c.id).where(active))),
+                _report_load(active),
                 {"as_of": as_of},
                 as_of,
             )

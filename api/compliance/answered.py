@@ -1,14 +1,15 @@
 """The organisation report's load, smaller than a group's (issue 19): statuses need outcomes only, so
 
-- the participants' consents come answered by the database, one row per participant with what the group
-  rules ask of them on `as_of` (api/compliance/consent_answers.py), not every consent as a row;
+- the participants' consents come as the few columns of those in force on `as_of` that the group rules
+  ask about, folded in one pass into what the rules ask of each participant
+  (api/compliance/consent_answers.py), not every consent decoded into a fact;
 - the members statement names a member of staff by id, and the groups' staff come once each in a statement
   of their own, instead of ten staff columns on every membership row (null on every participant's).
 
 `answered_queries` gives the statements (run by `loading._load`, which sees `_Queries.staff` set) and
 `members_of` decodes their rows. A snapshot loaded so answers `engine.verdicts`, not `evaluate`: a refused
 consent's evidence names the consent (`rules.base.refused_consent` refuses to word it without them).
-bench/README.md ("Branch `perf-org2`") has the figures.
+bench/README.md ("Branch `perf-org2`", "Session 8") has the figures.
 """
 
 from __future__ import annotations
@@ -19,13 +20,10 @@ from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from api.compliance.consent_answers import NONE_HELD, QUESTIONS, Answers
-from api.compliance.decoding import _staff_facts
+from api.compliance.decoding import _Purposes, _staff_facts
 from api.compliance.queries import (
     _ACTIVE,
     _AS_OF,
@@ -43,63 +41,77 @@ from api.compliance.queries import (
 from api.compliance.snapshot import DeclarationFacts, MemberFacts, ParticipantFacts, StaffFacts
 
 
-class _Covers(ColumnElement[bool]):
-    """Whether a consent's purposes (a JSON array of text) hold `purpose`: `purpose in ConsentFact.purposes`
-    as the database can ask it."""
-
-    inherit_cache = True
-    type = sa.Boolean()
-    _traverse_internals = [
-        ("purposes", InternalTraversal.dp_clauseelement),
-        ("purpose", InternalTraversal.dp_clauseelement),
-    ]
-
-    def __init__(self, purposes: ColumnElement[Any], purpose: str) -> None:
-        self.purposes = purposes
-        self.purpose = sa.literal(purpose, sa.String)
-
-
-@compiles(_Covers, "sqlite")
-def _covers_on_sqlite(element: _Covers, compiler: SQLCompiler, **kw: Any) -> str:
-    purposes, purpose = compiler.process(element.purposes, **kw), compiler.process(element.purpose, **kw)
-    # Both parts are compiled SQL (a column, a bound parameter), never a value written in.
-    return f"EXISTS (SELECT 1 FROM json_each({purposes}) WHERE json_each.value = {purpose})"  # noqa: S608
-
-
-@compiles(_Covers, "postgresql")
-def _covers_on_postgresql(element: _Covers, compiler: SQLCompiler, **kw: Any) -> str:
-    purposes, purpose = compiler.process(element.purposes, **kw), compiler.process(element.purpose, **kw)
-    return f"(CAST({purposes} AS JSONB) ? {purpose})"
-
-
-def _answers(participant_ids: Select[Any]) -> Select[Any]:
-    """A row per participant of `participant_ids` with a consent in force on `as_of` (and recorded by then)
-    of a kind the rules ask about: their id, then the two answers of each of `QUESTIONS` (`Answers`)."""
+def _in_force_consents(participant_ids: Select[Any] | None) -> Select[Any]:
+    """The consents of participants of `participant_ids` (None: of every participant) in force on `as_of`
+    (and recorded by then) of a kind the rules ask about: participant id, kind, given by, given on,
+    purposes (JSON text). Unordered: `_answered` folds them with max and any, which no order moves. The
+    database only filters: answering in SQL (six CASE aggregates a row, the purposes searched with
+    `json_each` or a JSONB cast) cost more than reading the rows and folding them (bench/README.md,
+    "Session 8")."""
     c = CONSENT.c
-    one: ColumnElement[int] = sa.literal_column("1")
-    answers: list[ColumnElement[Any]] = []
-    for kind, purpose in QUESTIONS:
-        asked = c.kind == kind if purpose is None else sa.and_(c.kind == kind, _Covers(c.purposes, purpose))
-        answers.append(sa.func.max(sa.case((sa.and_(asked, c.given_by != "participant"), one))))
-        answers.append(sa.func.max(sa.case((sa.and_(asked, c.given_by == "participant"), c.given_on))))
-    return (
-        sa.select(c.participant_id, *answers)
-        .where(
-            c.participant_id.in_(participant_ids),
-            c.kind.in_(tuple(dict.fromkeys(kind for kind, _ in QUESTIONS))),
-            c.created_at < _AS_OF_END,
-            # In force on `as_of` (`consents.logic.is_in_force`).
-            c.given_on <= _AS_OF,
-            sa.or_(c.withdrawn_on.is_(None), c.withdrawn_on > _AS_OF),
-            sa.or_(c.expires_on.is_(None), c.expires_on > _AS_OF),
-        )
-        .group_by(c.participant_id)
+    of_whom = [c.participant_id.in_(participant_ids)] if participant_ids is not None else []
+    return sa.select(c.participant_id, c.kind, c.given_by, c.given_on, c.purposes).where(
+        *of_whom,
+        c.kind.in_(tuple(dict.fromkeys(kind for kind, _ in QUESTIONS))),
+        c.created_at < _AS_OF_END,
+        # In force on `as_of` (`consents.logic.is_in_force`).
+        c.given_on <= _AS_OF,
+        sa.or_(c.withdrawn_on.is_(None), c.withdrawn_on > _AS_OF),
+        sa.or_(c.expires_on.is_(None), c.expires_on > _AS_OF),
     )
 
 
-def answered_queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]]) -> _Queries:
-    """`queries._queries` for the groups `in_groups` names, with the consents answered, the members
-    without staff columns and the staff on their own (`_Queries.staff`)."""
+class _Slots(dict[tuple[str, str | None], tuple[int, ...]]):
+    """Where in `Answers` a consent of a kind and purposes (JSON text) answers: the index of each question
+    it bears on (the "given by another" answer; the participant's latest day is the next). A handful of
+    distinct keys, each worked out once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._purposes = _Purposes()
+
+    def __missing__(self, key: tuple[str, str | None]) -> tuple[int, ...]:
+        kind, raw = key
+        value = self[key] = tuple(
+            2 * i
+            for i, (asked, purpose) in enumerate(QUESTIONS)
+            if asked == kind and (purpose is None or purpose in self._purposes[raw])
+        )
+        return value
+
+
+def _answered(rows: Iterable[Sequence[Any]], days: dict[Any, Any]) -> dict[Any, Answers]:
+    """Each participant's `Answers` (by raw id) from `_in_force_consents`' rows: what
+    `consent_answers.answers_of` works out from the consents, folded in one pass; `days`: the load's
+    decoder of days."""
+    slots, width = _Slots(), 2 * len(QUESTIONS)
+    found: dict[Any, list[Any]] = {}
+    for pid, kind, by, given_on, raw_purposes in rows:
+        answers = found.get(pid)
+        if answers is None:
+            answers = found[pid] = [None] * width
+        if by != "participant":
+            for at in slots[kind, raw_purposes]:
+                answers[at] = 1
+        else:
+            day = days[given_on]
+            for at in slots[kind, raw_purposes]:
+                latest = answers[at + 1]
+                if latest is None or day > latest:
+                    answers[at + 1] = day
+    return {pid: tuple(answers) for pid, answers in found.items()}
+
+
+def answered_queries(
+    in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, every_participant: bool = False
+) -> _Queries:
+    """`queries._queries` for the groups `in_groups` names, with the consents in force to be answered
+    (`members_of`), the members without staff columns and the staff on their own (`_Queries.staff`).
+
+    With `every_participant`, the consents statement reads every participant's, not only the groups'
+    current members': for a load of most of the organisation's groups. Asking the database to keep the
+    members' alone (IN a subquery of the memberships) cost SQLite more than reading every row (a b-tree
+    probe a consent), and `members_of` folds only what it is handed and keeps only the members'."""
     members_here = sa.and_(in_groups(MEMBERSHIP.c.group_id), _current_on(MEMBERSHIP, _AS_OF))
     m = MEMBERSHIP.c
     participant_ids = sa.select(m.participant_id).where(members_here, m.participant_id.is_not(None))
@@ -122,12 +134,19 @@ def answered_queries(in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]])
         .where(members_here)
     )
     staff = sa.select(*_GROUP_STAFF_COLUMNS).where(STAFF.c.id.in_(staff_ids))
-    return replace(_queries(in_groups), consents=_answers(participant_ids), members=members, staff=staff)
+    return replace(
+        _queries(in_groups),
+        consents=_in_force_consents(None if every_participant else participant_ids),
+        members=members,
+        staff=staff,
+    )
 
 
 # Every group active on `as_of`: the organisation report of a caller who reaches every group, its commonest
 # form. Built once, so that `fetch` writes its SQL once (`reuse`).
-EVERY_ACTIVE = answered_queries(lambda column: column.in_(sa.select(GROUP.c.id).where(_ACTIVE)))
+EVERY_ACTIVE = answered_queries(
+    lambda column: column.in_(sa.select(GROUP.c.id).where(_ACTIVE)), every_participant=True
+)
 
 
 def members_of(
@@ -140,13 +159,7 @@ def members_of(
     """Each group's members (keyed by the group's raw id) from the rows of `answered_queries`' members,
     consents and staff statements; `declared`: the staff's declarations by raw id; `days`: the load's
     decoder of days (`decoding._Days`)."""
-    answers: dict[Any, Answers] = {}
-    for r in answer_rows:
-        found = tuple(r[1:])
-        # SQLite gives the latest days as text; most participants gave none themselves.
-        if found[1::2].count(None) != len(QUESTIONS):
-            found = tuple(days[v] if i % 2 else v for i, v in enumerate(found))
-        answers[r[0]] = found
+    answers = _answered(answer_rows, days)
     staff: dict[Any, StaffFacts] = {r[0]: _staff_facts(r, 0, declared.get(r[0], ())) for r in staff_rows}
     new = tuple.__new__
     members: defaultdict[Any, list[MemberFacts]] = defaultdict(list)

@@ -1,6 +1,6 @@
 """What the group rules ask of a participant's consents, answered ahead for one day: the form in which the
-organisation report loads them (api/compliance/answered.py has the database compute the answers, one row per
-participant, instead of sending every consent).
+organisation report loads them (api/compliance/answered.py folds the in-force consents' few columns into
+them in one pass, instead of decoding every consent into a fact).
 
 The rules ask three questions (GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT for social media,
 GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT), each of one kind of consent, for one purpose or for none. For each, of the
@@ -58,8 +58,8 @@ def held_by_participant(answers: Answers, kind: str) -> bool:
 
 
 def answers_of(consents: Iterable[ConsentFact], on: date) -> Answers:
-    """The answers for `on`, worked out from the consents themselves: what the database computes
-    (api/compliance/answered.py), written the plain way, for the tests to hold the two together."""
+    """The answers for `on`, worked out from the consents themselves: what api/compliance/answered.py folds
+    from the database's rows, written the plain way, for the tests to hold the two together."""
     found: list[Any] = []
     held = [c for c in consents if is_in_force(c, on)]
     for kind, purpose in QUESTIONS:

@@ -306,12 +306,18 @@ def _judged(
     if group_ids is not None:
         chosen = sa.and_(chosen, GROUP.c.id.in_(list(group_ids)))
     chosen_ids = sa.select(GROUP.c.id).where(chosen)
-    # Verdicts need outcomes only: the consents answered, the staff apart (`answered`).
-    queries = answered.answered_queries if judge is verdicts else _queries
+    in_chosen = lambda column: column.in_(chosen_ids)  # noqa: E731
+    # Verdicts need outcomes only: the consents answered, the staff apart (`answered`); every active group's
+    # read every participant's consents, as the organisation report does.
+    queries = (
+        answered.answered_queries(in_chosen, every_participant=group_ids is None)
+        if judge is verdicts
+        else _queries(in_chosen)
+    )
     groups, thresholds, loaded = _load(
         session,
         sa.select(*_GROUP_COLUMNS).where(chosen),
-        queries(lambda column: column.in_(chosen_ids)),
+        queries,
         {"as_of": as_of},
         as_of,
     )

@@ -160,7 +160,7 @@ class ParticipantFacts(NamedTuple):
     joined_on: date
     left_on: date | None = None
     consents: tuple[ConsentFact, ...] = ()
-    # Where the consents were answered ahead for `as_of` by the database (the organisation report's load:
+    # Where the consents were answered ahead for `as_of` in the load (the organisation report's load:
     # api/compliance/consent_answers.py), their answers, and `consents` is empty; None where they are loaded.
     answers: Answers | None = None
 

@@ -10,6 +10,7 @@ import itertools
 import random
 from collections import Counter
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -171,12 +172,19 @@ def _without_consents(m: MemberFacts) -> str:
     return repr(m._replace(participant=p and p._replace(consents=(), answers=None)))
 
 
-def test_the_database_answers_as_the_consents_do(session: Session, coordinator: Actor) -> None:
+@pytest.mark.parametrize(
+    "answered_queries",
+    [answered.answered_queries, partial(answered.answered_queries, every_participant=True)],
+    ids=["the groups' members' consents", "every participant's consents"],
+)
+def test_the_folded_consents_answer_as_the_consents_do(
+    session: Session, coordinator: Actor, answered_queries: Any
+) -> None:
     _varied(session, coordinator)
     today = clock.today()
     asked = 0
     for as_of in (today, today - timedelta(days=1), today - timedelta(days=30), today - timedelta(days=400)):
-        full, quick = _loads(session, as_of, _queries), _loads(session, as_of, answered.answered_queries)
+        full, quick = _loads(session, as_of, _queries), _loads(session, as_of, answered_queries)
         assert full.members.keys() == quick.members.keys()
         for key, members in full.members.items():
             assert Counter(map(_without_consents, members)) == Counter(
