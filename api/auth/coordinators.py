@@ -112,7 +112,8 @@ def keep_esafety_coordinator(
     """Refuse (409 `last_coordinator`, naming `is_esafety_coordinator`, or `left_on` when it is the leaving
     day that ends it) a change to the staff record `staff_id` that leaves it no longer a current e-safety
     coordinator (`flag` set, started by today, not left: `api.common.in_force`), when it was one (`was`,
-    as stored) and no other current one remains. An organisation that has none is not refused a change
+    as stored) and no other current one remains; the error names `started_on` when a start moved past today
+    ends it. An organisation that has none is not refused a change
     that appoints none. Queues as `keep_one` does, so of two writers each clearing one of the last two, the
     second is refused."""
     today = clock.today()
@@ -131,7 +132,8 @@ def keep_esafety_coordinator(
         _queue(session)
         current = set(session.exec(query).all())
     if staff_id in current and not current - {staff_id}:
-        field = "is_esafety_coordinator" if not flag else "left_on"
+        # The field whose value ends it: the flag, else a start moved past today, else the leaving day.
+        field = "is_esafety_coordinator" if not flag else "started_on" if started_on > today else "left_on"
         raise LastCoordinator(
             "This is the organisation's only current e-safety coordinator, and the policy requires one: "
             f"this change would end that ({field}). Make another member of staff the e-safety coordinator "

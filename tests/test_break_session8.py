@@ -1,0 +1,107 @@
+"""Session 8's trust changes, tried as an attacker or a careless integrator would (task "break"): each test
+here is a way in that was tried, kept so it stays shut."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, func, select
+
+from api import clock
+from api.staff.models import Staff
+from tests.kit.auth import Actor
+from tests.kit.staff import make_staff
+
+STAFF = "/api/v1/staff"
+
+
+def _field(answer: object) -> tuple[int, str | None, str | None]:
+    body = answer.json()  # type: ignore[attr-defined]
+    return answer.status_code, body.get("code"), body.get("errors", [{}])[0].get("field")  # type: ignore[attr-defined]
+
+
+def test_a_start_moved_past_today_on_the_only_esafety_coordinator_is_refused_naming_started_on(
+    client: TestClient, session: Session, integration: Actor
+) -> None:
+    only = make_staff(session, is_esafety_coordinator=True, external_id="CRM-ESC")
+    later = str(clock.today() + timedelta(days=1))
+    answer = client.patch(f"{STAFF}/{only.id}", json={"started_on": later}, headers=integration.headers)
+    assert _field(answer) == (409, "last_coordinator", "started_on"), answer.text
+    session.refresh(only)
+    assert only.started_on < clock.today()
+
+
+def test_a_leaving_day_in_the_past_on_the_only_esafety_coordinator_is_refused_naming_left_on(
+    client: TestClient, session: Session, integration: Actor
+) -> None:
+    only = make_staff(session, is_esafety_coordinator=True)
+    past = str(clock.today() - timedelta(days=3))
+    answer = client.post(f"{STAFF}/{only.id}/leave", json={"left_on": past}, headers=integration.headers)
+    assert _field(answer) == (409, "last_coordinator", "left_on"), answer.text
+    # A leaving day after today leaves time to appoint another, as for coordinator accounts.
+    future = str(clock.today() + timedelta(days=7))
+    answer = client.post(f"{STAFF}/{only.id}/leave", json={"left_on": future}, headers=integration.headers)
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_handover_appoints_the_new_coordinator_then_clears_the_old(
+    client: TestClient, session: Session, integration: Actor
+) -> None:
+    old = make_staff(session, is_esafety_coordinator=True)
+    new = make_staff(session)
+    # Clearing first is refused; appointing one who starts tomorrow does not yet make them current.
+    assert (
+        client.patch(
+            f"{STAFF}/{old.id}", json={"is_esafety_coordinator": False}, headers=integration.headers
+        ).status_code
+        == 409
+    )
+    starts = make_staff(session, is_esafety_coordinator=True, started_on=clock.today() + timedelta(days=1))
+    assert starts.id
+    assert (
+        client.patch(
+            f"{STAFF}/{old.id}", json={"is_esafety_coordinator": False}, headers=integration.headers
+        ).status_code
+        == 409
+    )
+    appoint = client.patch(
+        f"{STAFF}/{new.id}", json={"is_esafety_coordinator": True}, headers=integration.headers
+    )
+    assert appoint.status_code == 200, appoint.text
+    clear = client.patch(
+        f"{STAFF}/{old.id}", json={"is_esafety_coordinator": False}, headers=integration.headers
+    )
+    assert clear.status_code == 200, clear.text
+    current = session.exec(
+        select(func.count())
+        .select_from(Staff)
+        .where(col(Staff.is_esafety_coordinator), Staff.started_on <= clock.today())
+    ).one()
+    assert current == 1
+
+
+def test_if_match_any_on_a_missing_record_creates_nothing_on_every_push(
+    client: TestClient, session: Session, integration: Actor
+) -> None:
+    body = {
+        "full_name": "Nobody Yet",
+        "email": "nobody.yet@moremusic.org.uk",
+        "employment_type": "sessional",
+        "started_on": "2024-09-01",
+    }
+    for value in ("*", " * ", "*\t"):
+        for method in ("PUT", "PATCH"):
+            answer = client.request(
+                method,
+                f"{STAFF}/by-external-id/CRM-NONE",
+                json=body,
+                headers={**integration.headers, "If-Match": value},
+            )
+            assert answer.status_code == 412, (method, value, answer.text)
+    for value in ('*, "1"', 'W/"*"', '"*"'):
+        answer = client.put(
+            f"{STAFF}/by-external-id/CRM-NONE", json=body, headers={**integration.headers, "If-Match": value}
+        )
+        assert answer.status_code == 412, (value, answer.text)
+    assert session.exec(select(Staff).where(Staff.external_id == "CRM-NONE")).first() is None
