@@ -20,6 +20,7 @@ from sqlmodel import Session
 from api import clock
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
+from api.auth.roles import Role
 from api.compliance import answered, consent_answers, loading, service
 from api.compliance.consent_answers import QUESTIONS, answers_of
 from api.compliance.models import Status
@@ -34,7 +35,7 @@ from api.participants.models import Participant
 from tests.compliance import builders as b
 from tests.compliance import test_fast_paths as fast_paths
 from tests.compliance.builders import AS_OF, days
-from tests.kit.auth import Actor
+from tests.kit.auth import Actor, make_actor
 from tests.kit.compliance import group_fields
 from tests.kit.consents import make_consent
 from tests.kit.groups import make_group
@@ -230,3 +231,36 @@ def test_the_statuses_are_the_full_evaluations(session: Session, coordinator: Ac
     for as_of in (today, today - timedelta(days=30)):
         full = service.group_evaluations(session=session, as_of=as_of)
         assert service.group_statuses(session=session, as_of=as_of) == {k: v.status for k, v in full.items()}
+
+
+def test_a_narrower_reach_and_a_platform_read_each_group_as_its_full_evaluation(
+    session: Session, coordinator: Actor
+) -> None:
+    """The report's other load (a caller reaching some groups, or any caller naming a platform: the
+    consents of the chosen groups' members only) against the full evaluation of each group it lists, and
+    no group beyond the caller's reach."""
+    groups = _varied(session, coordinator, seed=11)
+    assert coordinator.user is not None
+    # A member of staff in two of the groups: the report lists those two, as their evaluations say.
+    mine = make_actor(session, Role.staff)
+    assert mine.staff is not None
+    assert mine.user is not None
+    for g in (groups[0], groups[5]):
+        make_membership(session, g, staff=mine.staff, role=MemberRole.admin)
+    session.commit()
+    today = clock.today()
+    for as_of in (today, today - timedelta(days=30)):
+        full = service.group_evaluations(session=session, as_of=as_of)
+        for reach, platform in (
+            (Reach.of(user_principal(mine.user)), None),
+            (Reach.of(user_principal(coordinator.user)), groups[0].platform),
+        ):
+            report = service.organisation_report(session=session, reach=reach, as_of=as_of, platform=platform)
+            listed = {line.group_id for line in report.groups}
+            if platform is None:
+                assert listed == {groups[0].id, groups[5].id}
+            else:
+                assert groups[0].id in listed
+            for line in report.groups:
+                ev = full[line.group_id]
+                assert (line.status, line.counts) == (ev.status, ev.counts), (as_of, line.group_name)
