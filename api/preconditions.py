@@ -152,7 +152,8 @@ def if_match(
     `AnyVersion()` for `*`, which every route reads from here alone, so it matches a record at any version
     and, on a push by external id, creates none (412 where there is no record: `crud.upsert_by_external_id`;
     a route by id answers 404 for a missing record before any precondition, RFC 9110 §13.2.1). Several
-    tags: an `ETags`, matching a record at any of them. Errors: 412 for a malformed header,
+    tags: an `ETags`, matching a record at any of them. Errors: 412 for a malformed header, for
+    `If-None-Match: *` on a route that does not create (the record it changes exists),
     and for one that lists no strong tag this service issues (a weak tag, a tag that is not a version);
     428 from an API key created with `require_if_match` (RFC 6585 §3) with no header, except on a PUT by
     external id, which may create the record (its service answers 428 if the record exists:
@@ -168,6 +169,7 @@ def if_match(
             "This API key changes a record only with the ETag it read: If-Match: * matches any version, so "
             'it does not show the record was read; send the ETag itself (for example "3")'
         )
+    _refuse_create_only(request)
     if names_any(value):
         return AnyVersion()
     tags = if_match_tags(value)
@@ -182,6 +184,33 @@ def if_match(
             'send the ETag as it was given (for example "3")'
         )
     return next(iter(versions)) if len(versions) == 1 else ETags(versions)
+
+
+def _refuse_create_only(request: Request) -> None:
+    # `If-None-Match: *` on a change whose route does not read it (every change by id, a verb, the policy
+    # settings): the record it changes exists, so the condition is false and the change must not be made
+    # (RFC 9110 §13.1.2, §13.2.2). Taken for no header, a client asking "create only" overwrote a record.
+    # A push by external id reads it itself (`if_none_match`, `create_only`).
+    if request.method in ("GET", "HEAD") or not if_none_match(request.headers.get("If-None-Match")):
+        return
+    if not _reads_if_none_match(request.scope.get("route")):
+        raise PreconditionFailed(
+            "If-None-Match: * asks that no record exist, and this change is to one that does: nothing was "
+            "written. Only a push by external id creates; send If-Match (or nothing) to change a record"
+        )
+
+
+def _reads_if_none_match(route: object) -> bool:
+    """Whether `route` (an APIRoute) takes the If-None-Match header itself. Walked only for a request
+    sending `If-None-Match: *` to a change, so not cached (an APIRoute is not hashable)."""
+    found, todo = False, [getattr(route, "dependant", None)]
+    while todo and not found:
+        dependant = todo.pop()
+        if dependant is None:
+            continue
+        found = any((p.alias or p.name).lower() == "if-none-match" for p in dependant.header_params)
+        todo.extend(dependant.dependencies)
+    return found
 
 
 def _requires_if_match(request: Request) -> bool:

@@ -3,15 +3,21 @@ here is a way in that was tried, kept so it stays shut."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
-from api import clock
+from api import clock, preconditions
+from api.participants.models import Participant
 from api.staff.models import Staff
 from tests.kit.auth import Actor
+from tests.kit.participants import make_participant
 from tests.kit.staff import make_staff
+from tests.test_if_match_any import _if_match_routes
+from tests.test_strict_input import _routes
 
 STAFF = "/api/v1/staff"
 
@@ -105,3 +111,51 @@ def test_if_match_any_on_a_missing_record_creates_nothing_on_every_push(
         )
         assert answer.status_code == 412, (value, answer.text)
     assert session.exec(select(Staff).where(Staff.external_id == "CRM-NONE")).first() is None
+
+
+def test_only_the_pushes_read_if_none_match_among_the_routes_taking_if_match(app: FastAPI) -> None:
+    routes = {(m, r.path): r for r in _routes(list(app.routes)) for m in r.methods}
+    reading = {k for k in _if_match_routes(app) if preconditions._reads_if_none_match(routes[k])}
+    assert reading, "no push reads If-None-Match"
+    assert all("/by-external-id/" in path for _, path in reading), reading
+
+
+def test_create_only_on_a_change_by_id_is_412_and_writes_nothing(
+    client: TestClient, session: Session, coordinator: Actor, integration: Actor
+) -> None:
+    """`If-None-Match: *` says "only if no record exists"; a change by id is always to one that does.
+    Found: every route but the pushes ignored the header, so a client asking to create only overwrote."""
+    staff = make_staff(session, external_id="CRM-INM")
+    child = make_participant(session)
+    today = str(clock.today())
+    sent = [
+        ("PATCH", f"{STAFF}/{staff.id}", {"job_title": "Changed"}, integration),
+        ("POST", f"{STAFF}/{staff.id}/leave", {"left_on": today}, integration),
+        ("PATCH", f"/api/v1/participants/{child.id}", {"carer_name": "Changed"}, coordinator),
+        ("POST", f"/api/v1/participants/{child.id}/leave", {"left_on": today}, coordinator),
+    ]
+    for value in ("*", " *"):
+        for method, url, body, actor in sent:
+            for also in ({}, {"If-Match": "*"}, {"If-Match": '"1"'}):
+                headers = {**actor.headers, **also, "If-None-Match": value}
+                answer = client.request(method, url, json=body, headers=headers)
+                assert answer.status_code == 412, (method, url, value, also, answer.text)
+                assert answer.json()["code"] == "precondition_failed"
+    session.refresh(staff)
+    session.refresh(child)
+    assert (staff.version, staff.job_title, staff.left_on) == (1, None, None)
+    assert (child.version, child.left_on) == (1, None)
+    # A missing record is still a 404 first (RFC 9110 §13.2.1), and the pushes keep their own reading.
+    missing = client.patch(
+        f"{STAFF}/{uuid.uuid4()}",
+        json={"job_title": "X"},
+        headers={**integration.headers, "If-None-Match": "*"},
+    )
+    assert missing.status_code == 404, missing.text
+    push = client.patch(
+        f"{STAFF}/by-external-id/CRM-INM",
+        json={"job_title": "X"},
+        headers={**integration.headers, "If-None-Match": "*"},
+    )
+    assert push.status_code == 412, push.text
+    assert session.exec(select(func.count()).select_from(Participant)).one() >= 1
