@@ -6,16 +6,21 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from api import clock, preconditions
+from api.auth.models import User
+from api.auth.roles import Role
 from api.participants.models import Participant
 from api.staff.models import Staff
-from tests.kit.auth import Actor
+from tests.kit.auth import Actor, make_actor, make_api_key
 from tests.kit.participants import make_participant
+from tests.kit.servers import live_app
 from tests.kit.staff import make_staff
+from tests.test_concurrency import together
 from tests.test_if_match_any import _if_match_routes
 from tests.test_strict_input import _routes
 
@@ -159,3 +164,53 @@ def test_create_only_on_a_change_by_id_is_412_and_writes_nothing(
     )
     assert push.status_code == 412, push.text
     assert session.exec(select(func.count()).select_from(Participant)).one() >= 1
+
+
+def _active_coordinators(session: Session) -> int:
+    today = clock.today()
+    query = (
+        select(func.count())
+        .select_from(User)
+        .join(Staff, col(Staff.id) == col(User.staff_id))
+        .where(User.role == Role.coordinator, col(User.is_active))
+        .where((col(Staff.left_on).is_(None)) | (col(Staff.left_on) > today))
+    )
+    return session.exec(query).one()
+
+
+def test_a_demotion_and_a_leaving_at_once_across_record_kinds_leave_one_coordinator() -> None:
+    """Two writes of different record kinds at the same moment, each ending one of the last two active
+    coordinator accounts: a user account demoted (PATCH /users/{id}, by the other) and the demoting
+    coordinator's own staff record leaving today (POST /staff/{id}/leave, by the CRM's key). Both guards
+    queue on the one lock: one lands, the other is a 409 (or, where the leaving landed first, the demotion's
+    caller no longer signs in: 401), never both, never a deadlock's 503, on either database."""
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            key = make_api_key(session)
+        today = str(clock.today())
+        for attempt in range(3):
+            with Session(engine, expire_on_commit=False) as session:
+                for user in session.exec(select(User)).all():
+                    user.is_active = False
+                    session.add(user)
+                session.commit()
+                me = make_actor(session, Role.coordinator)
+                other = make_actor(session, Role.coordinator)
+            assert me.staff is not None
+            assert other.user is not None
+
+            def send(i: int, me: Actor = me, other: Actor = other) -> httpx.Response:
+                assert me.staff is not None
+                assert other.user is not None
+                if i:
+                    url = f"{base}/api/v1/users/{other.user.id}"
+                    return httpx.patch(url, json={"role": "staff"}, headers=me.headers, timeout=30)
+                url = f"{base}{STAFF}/{me.staff.id}/leave"
+                return httpx.post(url, json={"left_on": today}, headers=key.headers, timeout=30)
+
+            leave, demote = together(2, send)
+            assert leave.status_code in (200, 409), leave.text
+            assert demote.status_code in (200, 409, 401), demote.text
+            assert sorted([leave.status_code, demote.status_code]) in ([200, 409], [200, 401]), attempt
+            with Session(engine) as session:
+                assert _active_coordinators(session) == 1
