@@ -214,3 +214,32 @@ def test_a_demotion_and_a_leaving_at_once_across_record_kinds_leave_one_coordina
             assert sorted([leave.status_code, demote.status_code]) in ([200, 409], [200, 401]), attempt
             with Session(engine) as session:
                 assert _active_coordinators(session) == 1
+
+
+def test_patches_by_id_racing_pushes_by_external_id_of_one_record_all_land() -> None:
+    """A PATCH by id (re-read under its row lock, `Records.change`) and PATCHes by external id (`crud.locked`)
+    of the same participant at the same moment, each sending another field: every one lands, none is a 409
+    or a deadlock's 503."""
+    fields = [
+        ("carer_name", "A Carer"),
+        ("carer_phone", "+447700900111"),
+        ("carer_email", "carer@example.org"),
+        ("personal_email", "child@example.org"),
+    ]
+    with live_app() as (base, engine):
+        with Session(engine, expire_on_commit=False) as session:
+            key = make_api_key(session)
+            child = make_participant(session, external_id="CRM-RACE")
+        by_id = f"{base}/api/v1/participants/{child.id}"
+        by_external_id = f"{base}/api/v1/participants/by-external-id/CRM-RACE"
+
+        def patch(i: int) -> httpx.Response:
+            name, value = fields[i]
+            url = by_id if i % 2 else by_external_id
+            return httpx.patch(url, json={name: value}, headers=key.headers, timeout=60)
+
+        answers = together(len(fields), patch)
+        assert [a.status_code for a in answers] == [200] * len(fields), [a.text[:200] for a in answers]
+        stored = httpx.get(by_id, headers=key.headers).json()
+        assert {name: stored[name] for name, _ in fields} == dict(fields)
+        assert stored["version"] == child.version + len(fields)
