@@ -153,7 +153,7 @@ def if_match(
     and, on a push by external id, creates none (412 where there is no record: `crud.upsert_by_external_id`;
     a route by id answers 404 for a missing record before any precondition, RFC 9110 §13.2.1). Several
     tags: an `ETags`, matching a record at any of them. Errors: 412 for a malformed header, for
-    `If-None-Match: *` on a route that does not create (the record it changes exists),
+    `If-None-Match: *` on a route that does not create (`refuse_create_only`),
     and for one that lists no strong tag this service issues (a weak tag, a tag that is not a version);
     428 from an API key created with `require_if_match` (RFC 6585 §3) with no header, except on a PUT by
     external id, which may create the record (its service answers 428 if the record exists:
@@ -169,7 +169,7 @@ def if_match(
             "This API key changes a record only with the ETag it read: If-Match: * matches any version, so "
             'it does not show the record was read; send the ETag itself (for example "3")'
         )
-    _refuse_create_only(request)
+    refuse_create_only(request)
     if names_any(value):
         return AnyVersion()
     tags = if_match_tags(value)
@@ -186,11 +186,12 @@ def if_match(
     return next(iter(versions)) if len(versions) == 1 else ETags(versions)
 
 
-def _refuse_create_only(request: Request) -> None:
-    # `If-None-Match: *` on a change whose route does not read it (every change by id, a verb, the policy
-    # settings): the record it changes exists, so the condition is false and the change must not be made
-    # (RFC 9110 §13.1.2, §13.2.2). Taken for no header, a client asking "create only" overwrote a record.
-    # A push by external id reads it itself (`if_none_match`, `create_only`).
+def refuse_create_only(request: Request) -> None:
+    """412 for `If-None-Match: *` on a change whose route does not read it (every change by id, a verb,
+    the policy settings; `if_match` calls it, and the roster's routes, which read their own If-Match,
+    depend on it): the record it changes exists, so the condition is false and the change is not made (RFC
+    9110 §13.1.2, §13.2.2). A push by external id reads it itself (`if_none_match`, `create_only`)."""
+    # Taken for no header before, so a client asking "create only" overwrote a record.
     if request.method in ("GET", "HEAD") or not if_none_match(request.headers.get("If-None-Match")):
         return
     if not _reads_if_none_match(request.scope.get("route")):

@@ -181,3 +181,19 @@ def test_if_match_star_on_an_apply_is_428_saying_so(
         client.post(f"{roster_url}/apply", headers={**coordinator.headers, "If-Match": read}).status_code
         == 200
     )
+
+
+def test_if_none_match_star_on_an_apply_is_412_and_applies_nothing(
+    client: TestClient, session: Session, coordinator: Actor, world: World
+) -> None:
+    """`If-None-Match: *` asks that no roster exist; this one does, so the apply is refused even with the tag
+    as read (RFC 9110 §13.1.2; api.preconditions.refuse_create_only). It was ignored, and the roster
+    applied."""
+    roster_url = f"{url(world.group)}/{world.roster_id}"
+    read = tag(client, coordinator, world.group, world.roster_id)
+    headers = {**coordinator.headers, "If-Match": read, "If-None-Match": "*"}
+    r = client.post(f"{roster_url}/apply", headers=headers)
+    assert (r.status_code, r.json()["code"]) == (412, "precondition_failed"), r.text
+    assert session.get(GroupRoster, uuid.UUID(world.roster_id)).applied_at is None  # type: ignore[union-attr]
+    missing = f"{url(world.group)}/{uuid.uuid4()}/apply"
+    assert client.post(missing, headers=headers).status_code == 404

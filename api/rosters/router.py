@@ -23,6 +23,7 @@ from api.errors import (
     problem,
 )
 from api.groups.models import Group
+from api.preconditions import refuse_create_only
 from api.problems import ProblemCode
 from api.rosters import answers, etags, parse, reading, service
 from api.rosters.models import (
@@ -50,6 +51,8 @@ RosterIfMatch = Annotated[
         "`GET /api/v1/groups/{group_id}/rosters/{roster_id}` just before, as it moves on with every answer",
     ),
 ]
+# `If-None-Match: *` on an answer or an apply: the roster exists, so 412 (`if_match` refuses it elsewhere).
+CreateOnlyRefused = Annotated[None, Depends(refuse_create_only)]
 NOT_ADMIN: Responses = {
     403: problem(
         "The caller's role may not use this route (`forbidden`), they do not admin this group "
@@ -249,6 +252,7 @@ def resolve_entry(
     reach: ReachDep,
     group: WritableGroup,
     roster: ManagedRoster,
+    _create_only: CreateOnlyRefused,
     roster_entry_id: uuid.UUID,
     data: ResolutionIn,
     response: Response,
@@ -293,6 +297,7 @@ def apply_roster(
     reach: ReachDep,
     group: WritableGroup,
     roster: ManagedRoster,
+    _create_only: CreateOnlyRefused,
     response: Response,
     if_match: RosterIfMatch = None,
     data: ApplyIn = NO_CONFIRMATION,
