@@ -18,6 +18,7 @@ from api.consents.models import Consent
 from api.participants.models import Participant
 from api.staff.models import Staff
 from tests.kit.auth import Actor, make_api_key
+from tests.kit.participants import make_participant
 
 API = "/api/v1"
 PARTICIPANTS = f"{API}/participants/by-external-id"
@@ -222,3 +223,46 @@ def test_an_identity_s_stale_if_match_is_412_before_its_checks(
     assert client.post(url, json={"ended_on": today}, headers=writer.headers).status_code == 200
     assert client.post(url, json={"ended_on": today}, headers=stale).status_code == 412
     assert client.post(url, json={"ended_on": today}, headers=writer.headers).status_code == 409
+
+
+# Found by the session-8 breaker, not yet fixed: a consent is append-only, so a push that differs from the
+# stored one cannot be written, and its refusal is itself the answer to "is this what is stored?". Closing
+# it needs a decision (see the report): e.g. a write-only key's push to an existing consent id is answered
+# alike whether or not it differs (refused alike, or accepted as a new record of the CRM's), and a second
+# record of a form is refused to it alike whatever the stored giver and day.
+ORACLE = pytest.mark.xfail(
+    strict=True,
+    reason="a write-only key learns a stored consent's giver and day from a consent push's status",
+)
+
+
+@ORACLE
+def test_a_write_only_key_cannot_confirm_a_stored_consent_s_giver_by_pushing_its_id(
+    client: TestClient, session: Session, coordinator: Actor, writer: Actor
+) -> None:
+    make_participant(session, external_id="crm-p-w1")
+    assert client.put(f"{CONSENTS}/crm-c-o1", json=consent(), headers=coordinator.headers).status_code == 201
+    right, wrong = (
+        client.put(f"{CONSENTS}/crm-c-o1", json=consent(given_by_name=name), headers=writer.headers)
+        for name in ("Ngozi Vey", "Someone Else")
+    )
+    # 200 `unchanged` for the stored carer's name, 409 `consent_is_append_only` for any other.
+    assert right.status_code == wrong.status_code, (right.text, wrong.text)
+
+
+@ORACLE
+def test_a_write_only_key_cannot_confirm_a_stored_consent_s_giver_by_recording_the_form_again(
+    client: TestClient, session: Session, coordinator: Actor, writer: Actor
+) -> None:
+    make_participant(session, external_id="crm-p-w1")
+    assert client.put(f"{CONSENTS}/crm-c-o2", json=consent(), headers=coordinator.headers).status_code == 201
+    right, wrong = (
+        client.put(
+            f"{CONSENTS}/crm-c-{i}",
+            json=consent(given_by_name=name, evidence_ref=None),
+            headers=writer.headers,
+        )
+        for i, name in enumerate(("Ngozi Vey", "Someone Else"))
+    )
+    # 409 `consent_already_recorded` for the stored carer's name and day, 201 (recorded) for any other.
+    assert right.status_code == wrong.status_code, (right.text, wrong.text)
