@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from api import facts
 from api.auth.reach import Reach
-from api.compliance import fetch, grain
+from api.compliance import grain
 from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.models import ComplianceHistory, Status
 from api.compliance.rules.base import Outcome
@@ -153,19 +153,8 @@ def with_since(*, session: Session, group_id: uuid.UUID, as_of: date, evaluation
     watch has not yet recorded the change), `as_of`. Where the run reaches back to the group's oldest row
     (or there is no row) and the group began before that day, the history cannot say when the run began:
     `since` is None and `since_before_records` True, never the day the records began. One statement, none
-    when nothing fails or warns; an unknown group's evaluation comes back as it is."""
-    if not any(f.outcome in BAD for f in evaluation.findings):
-        return evaluation
-    # On the driver's cursor (`fetch`), as the group's loading statements: SQLAlchemy's execution of this one
-    # statement cost about as much as the statement itself on the first read after a write, the one read that
-    # cannot come from the cache (bench/README.md, "Session 8").
-    conn = session.connection()
-    rd = fetch.reader(conn)
-    (rows,) = fetch.fetch_all(conn, (_ONE_RUN,), {"group_id": group_id, "as_of": as_of}, reuse=True)
-    if not rows:
-        return evaluation
-    runs = [(rd.day(day), rd.json(outcomes)) for _, day, outcomes in rows if day is not None]
-    return _with_since(evaluation, runs, as_of, rd.day(rows[0][0]))
+    when nothing fails or warns."""
+    return with_since_many(session=session, as_of=as_of, evaluations={group_id: evaluation})[group_id]
 
 
 # Each group with its rows (none: a row of nulls), newest first. Built once and run on the session's
@@ -176,16 +165,6 @@ _RUNS = (
     .select_from(GROUP.outerjoin(HT, sa.and_(HT.c.group_id == GROUP.c.id, HT.c.day <= sa.bindparam("as_of"))))
     .where(GROUP.c.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(GROUP.c.id, HT.c.day.desc())
-)
-
-
-# One group's rows (none: a row of nulls), newest first: `with_since`'s statement, `_RUNS` for one group. The
-# day is the history's key with the group's id, so the order is total.
-_ONE_RUN = (
-    sa.select(GROUP.c.started_on, HT.c.day, HT.c.outcomes)
-    .select_from(GROUP.outerjoin(HT, sa.and_(HT.c.group_id == GROUP.c.id, HT.c.day <= sa.bindparam("as_of"))))
-    .where(GROUP.c.id == sa.bindparam("group_id", type_=GROUP.c.id.type))
-    .order_by(HT.c.day.desc())
 )
 
 
