@@ -218,21 +218,6 @@ def test_the_demos_backfilled_history_is_what_each_day_evaluates_to(demo: date, 
             assert (row.status, row.outcomes, row.waived) == history.state_of(ev), (day, group_id)
 
 
-def test_one_groups_since_is_the_organisation_reports_on_the_demo(demo: date, session: Session) -> None:
-    # `with_since` reads one group's history on the driver's cursor (`fetch`), `with_since_many` the
-    # organisation report's through SQLAlchemy: every demo group dated alike by both, on days across the year.
-    dated = 0
-    for n in range(0, 366, 61):
-        day = demo - timedelta(days=n)
-        evaluations = service.group_evaluations(session=session, as_of=day)
-        many = history.with_since_many(session=session, as_of=day, evaluations=evaluations)
-        for group_id, ev in evaluations.items():
-            one = history.with_since(session=session, group_id=group_id, as_of=day, evaluation=ev)
-            assert one == many[group_id], (day, group_id)
-            dated += sum(f.since is not None or f.since_before_records for f in one.findings)
-    assert dated  # some finding was dated, so the comparison held something
-
-
 def test_the_organisation_trend_on_the_demo(demo: date, session: Session, client: TestClient) -> None:
     headers = signed_in_as(session, Role.trustee)
     r = client.get(HISTORY, headers=headers)
