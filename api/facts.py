@@ -20,6 +20,12 @@ Each table has a rule, declared by the domain that reads it (`declare`; the comp
 api/compliance/cache.py, imported by api/listeners.py):
 - `group_column`: the table's rows belong to one group (a membership's `group_id`, a group's own `id`):
   a write moves that group's counter (the old and the new group, when a row moves);
+- `members`: with `group_column`, the rows are the group's members (its memberships): a write moves the
+  group's members counter too, which what is loaded about the members alone is kept under (their
+  consents, declarations and details, api/compliance/cache.py), so a write to the group's own settings,
+  reviews or incidents does not reload a thousand members. Every other way of naming a group (`touch`,
+  `FACTS_SCOPES`) moves both of its counters: only a declared table's writes are known to leave the members
+  alone;
 - `unread`: nothing derived from facts reads the table (the audit trail, rate-limit counters);
 - `ignored`: columns whose change alone moves nothing (bookkeeping such as `last_login_at`);
 - anything else, and every table nobody declared: the organisation's counter, which every cached answer
@@ -34,7 +40,7 @@ import secrets
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -63,6 +69,7 @@ FACTS_VERSION: sa.Table = FactsVersion.__table__  # type: ignore[attr-defined]
 @dataclass(frozen=True, slots=True)
 class Rule:
     group_column: str | None = None
+    members: bool = False
     unread: bool = False
     ignored: frozenset[str] = frozenset()
 
@@ -74,12 +81,15 @@ def declare(
     table: sa.Table | str,
     *,
     group_column: str | None = None,
+    members: bool = False,
     unread: bool = False,
     ignored: Iterable[str] = (),
 ) -> None:
     """Say how writes to `table` move the counters (see the module's docstring)."""
+    if members and group_column is None:
+        raise ValueError("a table of a group's members names its group_column")
     name = table if isinstance(table, str) else table.name
-    _rules[name] = Rule(group_column, unread, frozenset(ignored))
+    _rules[name] = Rule(group_column, members, unread, frozenset(ignored))
 
 
 def rules() -> Mapping[str, Rule]:
@@ -88,32 +98,62 @@ def rules() -> Mapping[str, Rule]:
 
 
 def scope_of(group_id: uuid.UUID | str) -> str:
+    """A group's scope: its id's text (36 characters)."""
     return str(group_id)
 
 
+def members_scope_of(group_id: uuid.UUID | str) -> str:
+    """A group's members' scope: "m" and its id's 32 hex digits (never a group's scope, which has hyphens)."""
+    return "m" + (group_id if isinstance(group_id, uuid.UUID) else uuid.UUID(str(group_id))).hex
+
+
+def _group_scopes(group_id: uuid.UUID | str) -> tuple[str, str]:
+    return scope_of(group_id), members_scope_of(group_id)
+
+
 def touch(session: Session, scopes: Iterable[str | uuid.UUID]) -> None:
-    """Move these scopes' counters when the session's transaction commits (a write the hooks cannot see)."""
+    """Move these scopes' counters when the session's transaction commits (a write the hooks cannot see). A
+    group named here moves both of its counters (its own and its members')."""
+    _add(session, (m for s in scopes for m in ((ORG,) if s == ORG else _group_scopes(s))))
+
+
+def _add(session: Session, scopes: Iterable[str]) -> None:
     pending: set[str] = session.info.setdefault(_PENDING, set())
-    pending.update(scope_of(s) for s in scopes)
+    pending.update(scopes)
 
 
-def read(session: Session, group_id: uuid.UUID) -> tuple[int, int]:
-    """(the group's counter, the organisation's), 0 for a scope never written. One statement, in the
-    session's transaction: run it before the facts it vouches for are read."""
-    return versions_of(
-        session.connection().execute(READ, {"group_scope": scope_of(group_id)}).all(), group_id
+class Versions(NamedTuple):
+    """The counters one group's answer is kept under, 0 for a scope never written: the group's (any write
+    about it, its members included), the organisation's, and the group's members' (a write to its
+    memberships only)."""
+
+    group: int
+    org: int
+    members: int
+
+
+def read(session: Session, group_id: uuid.UUID) -> Versions:
+    """The group's `Versions`. One statement, in the session's transaction: run it before the facts it
+    vouches for are read."""
+    return versions_of(session.connection().execute(READ, params_of(group_id)).all(), group_id)
+
+
+def params_of(group_id: uuid.UUID) -> dict[str, str]:
+    """`READ`'s parameters for a group."""
+    return {"group_scope": scope_of(group_id), "members_scope": members_scope_of(group_id)}
+
+
+def versions_of(rows: Iterable[Sequence[Any]], group_id: uuid.UUID) -> Versions:
+    """`read`'s answer from the rows of `READ` (bound by `params_of`), however they were fetched."""
+    found = {str(scope): int(version) for scope, version in rows}
+    return Versions(
+        found.get(scope_of(group_id), 0), found.get(ORG, 0), found.get(members_scope_of(group_id), 0)
     )
 
 
-def versions_of(rows: Iterable[Sequence[Any]], group_id: uuid.UUID) -> tuple[int, int]:
-    """`read`'s answer from the rows of `READ` (bound with `group_scope`), however they were fetched."""
-    found = {str(scope): int(version) for scope, version in rows}
-    return found.get(scope_of(group_id), 0), found.get(ORG, 0)
-
-
-# The two counters a read vouches for (`read`); module-level, so a caller may keep its compiled form.
+# The counters a read vouches for (`read`); module-level, so a caller may keep its compiled form.
 READ = sa.select(FACTS_VERSION.c.scope, FACTS_VERSION.c.version).where(
-    FACTS_VERSION.c.scope.in_([sa.bindparam("group_scope"), sa.literal(ORG)])
+    FACTS_VERSION.c.scope.in_([sa.bindparam("group_scope"), sa.bindparam("members_scope"), sa.literal(ORG)])
 )
 
 
@@ -154,7 +194,16 @@ def _object_scopes(obj: object, kind: str) -> Iterable[str]:
         history = sa.inspect(obj).attrs[rule.group_column].history
         found.update(_text(v) for v in history.deleted)
     found.discard(None)
-    return found or (ORG,)  # type: ignore[return-value]
+    if not found:
+        return (ORG,)
+    return _scopes(found, rule)  # type: ignore[arg-type]
+
+
+def _scopes(group_ids: Iterable[str], rule: Rule) -> set[str]:
+    """The scopes a write to these groups' rows of a table with `rule` moves."""
+    if rule.members:
+        return {s for g in group_ids for s in _group_scopes(g)}
+    return {scope_of(g) for g in group_ids}
 
 
 @event.listens_for(Session, "before_flush")
@@ -164,17 +213,22 @@ def _before_flush(session: Session, _context: object, _instances: object) -> Non
         for obj in objects:
             scopes.update(_object_scopes(obj, kind))
     if scopes:
-        touch(session, scopes)
+        _add(session, scopes)
 
 
 def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
     named = state.execution_options.get(FACTS_SCOPES)
-    if named is not None:
-        return {scope_of(s) for s in named}
     table = getattr(state.statement, "table", None)
+    rule = _rules.get(table.name, Rule()) if isinstance(table, sa.Table) else Rule()
+    if named is not None:
+        groups = {n for n in named if n != ORG}
+        # A table of one group's rows moves what its rule says; any other, both of each group's counters.
+        moved = (
+            _scopes(groups, rule) if rule.group_column is not None else _scopes(groups, Rule(members=True))
+        )
+        return moved | ({ORG} & set(named))
     if not isinstance(table, sa.Table):
         return {ORG}
-    rule = _rules.get(table.name, Rule())
     if rule.unread:
         return ()
     if state.is_update and rule.ignored:
@@ -187,7 +241,7 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
         rows = params if isinstance(params, list) else [params] if params else []
         found = {_text(r.get(rule.group_column)) for r in rows if isinstance(r, Mapping)}
         if rows and None not in found:
-            return found  # type: ignore[return-value]
+            return _scopes(found, rule)  # type: ignore[arg-type]
     return {ORG}
 
 
@@ -196,7 +250,7 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         scopes = _statement_scopes(state)
         if scopes:
-            touch(state.session, scopes)
+            _add(state.session, scopes)
 
 
 @event.listens_for(Session, "before_commit")

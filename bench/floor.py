@@ -1,6 +1,7 @@
 """What `make bench` measures against the framework floor (bench/floor_app.py, served beside the product on
-the same database): the first read of a group's compliance after a write to the group, and every read at 16
-connections at once (wrk, or a Python client where wrk is not installed).
+the same database): the first read of a group's compliance after a write to the group (to its own row, or
+to one of its memberships, which reloads its members too), and every read at 16 connections at once (wrk,
+or a Python client where wrk is not installed).
 
 Shares of the floor are taken round by round (sequential) or run by run (concurrent, floor first, then each
 product route, drained between runs), so a machine that slows down moves both alike.
@@ -14,13 +15,16 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 
 import httpx
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 import api.compliance.cache  # noqa: F401  (the facts versions' rules, so the bench's writes move the group's)
+from api import clock
 from api.groups.models import Group
+from api.memberships.models import Membership
 
 CONNECTIONS = 16
 SECONDS = 5
@@ -36,6 +40,24 @@ def write_to_group(engine: sa.Engine, group_id: uuid.UUID) -> None:
         s.commit()
 
 
+def write_to_members(engine: sa.Engine, group_id: uuid.UUID) -> None:
+    """A write that moves the group's members' facts version, and its own, and nothing its answer shows: the
+    reason recorded on one of its current memberships, should it end, changed."""
+    with Session(engine) as s:
+        m = s.exec(
+            select(Membership)
+            .where(Membership.group_id == group_id, col(Membership.ended_on).is_(None))
+            .order_by(col(Membership.id))
+            .limit(1)
+        ).one()
+        m.end_reason = f"bench {uuid.uuid4().hex[:8]} {clock.now():%H%M%S}"
+        s.add(m)
+        s.commit()
+
+
+Write = Callable[[sa.Engine, uuid.UUID], None]
+
+
 def read_after_write(
     client: httpx.Client,
     engine: sa.Engine,
@@ -44,13 +66,15 @@ def read_after_write(
     headers: dict[str, str],
     n: int,
     max_seconds: float,
+    write: Write = write_to_group,
 ) -> tuple[float, list[float]]:
-    """Requests/s and latencies of `path` each read right after a write to the group (its URL changed, which
-    moves the group's facts version and nothing the answer shows): only the reads are timed."""
+    """Requests/s and latencies of `path` each read right after `write` to the group (by default its URL
+    changed, which moves the group's facts version and nothing the answer shows): only the reads are
+    timed."""
     latencies: list[float] = []
     start = time.perf_counter()
     while len(latencies) < n and time.perf_counter() - start < max_seconds:
-        write_to_group(engine, group_id)
+        write(engine, group_id)
         t0 = time.perf_counter()
         r = client.get(path, headers=headers)
         latencies.append(time.perf_counter() - t0)

@@ -250,6 +250,7 @@ class Endpoint:
     max_seconds: float  # per round
     on_floor: bool = False  # served by the floor app, not the product
     after_write: uuid.UUID | None = None  # each read right after a write to this group
+    write: floor.Write = floor.write_to_group  # the write: to the group's own row, or to its members
 
 
 ROUNDS = 5
@@ -299,13 +300,15 @@ def run(label: str, url: str) -> list[Figures]:
         ),
         *(
             Endpoint(
-                f"group compliance, {size} members, first read after a write",
+                f"group compliance, {size} members, first read after a {what}",
                 f"/api/v1/groups/{groups[size]}/compliance",
                 True,
                 40 if size < 1000 else 10,
                 2,
                 after_write=groups[size],
+                write=write,
             )
+            for what, write in (("write", floor.write_to_group), ("membership write", floor.write_to_members))
             for size in SIZED
         ),
         Endpoint(f"organisation report, {BIG_GROUPS} x {BIG_GROUP_SIZE}", "/api/v1/compliance", True, 8, 6),
@@ -331,7 +334,7 @@ def run(label: str, url: str) -> list[Figures]:
                 c = floor_client if e.on_floor else client
                 if e.after_write is not None:
                     r, lat = floor.read_after_write(
-                        c, writer, e.after_write, e.path, headers, e.max_requests, e.max_seconds
+                        c, writer, e.after_write, e.path, headers, e.max_requests, e.max_seconds, e.write
                     )
                 else:
                     r, lat = measure_round(c, e.path, headers, e.max_requests, e.max_seconds)
@@ -361,19 +364,19 @@ def run(label: str, url: str) -> list[Figures]:
         f"{load_at_start}"
     )
     print(
-        f"{'endpoint':<62} {'n':>5} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs floor':>9} "
+        f"{'endpoint':<70} {'n':>5} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs floor':>9} "
         f"{'vs trivial':>10}"
     )
     for f in results:
         print(
-            f"{f.name:<62} {f.requests:>5} {f.rps:>9.1f} {f.p50_ms:>9.2f} {f.p99_ms:>9.2f} {f.floor:>8.0%} "
+            f"{f.name:<70} {f.requests:>5} {f.rps:>9.1f} {f.p50_ms:>9.2f} {f.p99_ms:>9.2f} {f.floor:>8.0%} "
             f"{f.ratio:>9.0%}"
         )
     print(f"\nconcurrent: {floor.load_client()}, one uvicorn worker each, drained between runs")
     floor_rps = concurrent_figures[floor_name][0]
     for name, (r, bad) in concurrent_figures.items():
         failed = f"  ({bad} answers not 2xx)" if bad else ""
-        print(f"{name:<62} {r:>9.1f} req/s {r / floor_rps:>8.0%} of the floor{failed}")
+        print(f"{name:<70} {r:>9.1f} req/s {r / floor_rps:>8.0%} of the floor{failed}")
     print(f"load average at the end: {_load()}")
     return results
 

@@ -16,7 +16,7 @@ import anyio.to_thread
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 import api.models
 from api import clock, facts
@@ -315,7 +315,7 @@ WRITES: dict[str, Write] = {
 }
 
 
-def _versions(session: Session, w: World) -> tuple[int, int]:
+def _versions(session: Session, w: World) -> facts.Versions:
     return facts.read(session, w.group.id)
 
 
@@ -592,8 +592,9 @@ def test_a_group_miss_reuses_the_policy_until_the_policy_changes(
         after_group_write = served(client, path, coordinator.headers)
     with count_statements(session) as cold:
         assert fresh(client, path, coordinator.headers) == after_group_write
-    # The facts versions, and neither the thresholds nor the policy in force.
-    assert len(miss) == len(cold) + 1 - 2, (miss, cold)
+    # The facts versions, and neither the thresholds nor the policy in force, nor the members' details,
+    # consents and declarations (a write to the group's own row leaves its members' counter alone).
+    assert len(miss) == len(cold) + 1 - 2 - 3, (miss, cold)
     for table in ("policy_settings", "policy_clause"):
         before = served(client, path, coordinator.headers)
         WRITES[table](session, w)
@@ -626,3 +627,82 @@ def test_a_policy_version_coming_into_force_at_midnight_is_read_without_any_writ
     assert facts.read(session, group.id) == before  # nothing was written
     assert morning == fresh(client, path, coordinator.headers)
     assert words.encode() in morning
+
+
+# --- the members' counter ---------------------------------------------------------------------------------
+
+# The statements that load what is known about a group's members alone, kept under its members' counter.
+MEMBER_STATEMENTS = ("FROM consent", "FROM membership LEFT OUTER JOIN staff", "FROM staff_declaration")
+
+
+def _member_loads(statements: list[str]) -> list[str]:
+    return [m for m in MEMBER_STATEMENTS if any(m in " ".join(sql.split()) for sql in statements)]
+
+
+@pytest.mark.parametrize("table", sorted(WRITES))
+def test_the_members_are_reloaded_after_exactly_the_writes_that_can_change_them(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor, table: str
+) -> None:
+    """Every write either moves the members' counter (or the organisation's), so the next miss loads the
+    members again, or is a write to a table of the group's own, whose rows no member statement reads: the
+    members statements read membership, staff, participant, consent and staff_declaration only."""
+    w = make_world(session, coordinator, staff_actor)
+    path = url(w.group.id)
+    served(client, path, coordinator.headers)
+    before = facts.read(session, w.group.id)
+    WRITES[table](session, w)
+    after = facts.read(session, w.group.id)
+    with count_statements(session) as statements:
+        answer = served(client, path, coordinator.headers)
+    assert answer == fresh(client, path, coordinator.headers), table
+    reloaded = _member_loads(statements)
+    kept = after.members == before.members and after.org == before.org
+    if after == before:
+        assert statements == [statements[0]], table  # nothing moved: the answer itself was kept
+    elif kept:
+        assert reloaded == [], (table, reloaded)
+        assert cache.MEMBER_TABLES.isdisjoint({table}), table
+    else:
+        assert reloaded == list(MEMBER_STATEMENTS), (table, reloaded)
+    if table in cache.MEMBER_TABLES or table not in cache.GROUP_TABLES:
+        assert not kept or after == before, table
+
+
+def test_a_group_s_members_counter_moves_with_its_memberships_and_any_group_named_by_hand(
+    session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    w = make_world(session, coordinator, staff_actor)
+
+    def moved(write: Callable[[], object]) -> dict[str, bool]:
+        before = facts.read(session, w.group.id)
+        write()
+        after = facts.read(session, w.group.id)
+        return {name: getattr(after, name) != getattr(before, name) for name in facts.Versions._fields}
+
+    assert moved(lambda: _edit_group(session, w)) == {"group": True, "org": False, "members": False}
+    assert moved(lambda: _end_a_membership(session, w.group.id)) == {
+        "group": True,
+        "org": False,
+        "members": True,
+    }
+    # A new member of staff moves the organisation's counter as well.
+    joined = moved(lambda: make_membership(session, w.group, staff=make_staff(session)))
+    assert joined == {"group": True, "org": True, "members": True}
+
+    def by_hand() -> None:
+        # A write the hooks cannot see names the group by hand: both of its counters move.
+        facts.touch(session, [w.group.id])
+        session.commit()
+
+    assert moved(by_hand) == {"group": True, "org": False, "members": True}
+
+
+def _end_a_membership(session: Session, group_id: uuid.UUID) -> None:
+    membership = session.exec(
+        select(api.models.Membership).where(
+            api.models.Membership.group_id == group_id, col(api.models.Membership.ended_on).is_(None)
+        )
+    ).first()
+    assert membership is not None
+    membership.ended_on = clock.today()
+    _save(session, membership)

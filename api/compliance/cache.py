@@ -12,12 +12,22 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
   their own memberships, in other groups too).
 - on a miss, the policy the evaluation reads (thresholds, the version in force on `as_of`), by the
   organisation's facts version and `as_of` (`policy_facts.policy_kept`): a write to one group reloads that
-  group's facts only.
+  group's facts only;
+- on a miss, what is loaded about the group's members alone (each member's details, a young person's
+  consents, a member of staff's declarations: `service.GroupEvaluated.members`), by group, `as_of` and day,
+  under the group's members counter and the organisation's: a write to the group's own row, reviews,
+  rosters, risk assessments, incidents or waivers re-evaluates the group over the members kept, and only a
+  write to its memberships (or organisation-wide) reloads them. The statements that load them read
+  memberships, staff, participants, consents and declarations only; tests/test_compliance_cache.py checks,
+  for a write to every table, that the members are reloaded unless the write is to one of the group's own
+  tables, and that the answer is the fresh one.
 
 Why it can never be stale. Each entry is stored with the facts versions (api/facts.py) it was computed
-under, the group's and the organisation's, and served only while both still stand:
+under, the group's and the organisation's (the members' and the organisation's, for the members kept), and
+served only while they still stand:
 - every write through a session that touches a table compliance reads moves the group's counter (its
-  memberships, reviews, risk assessments, rosters, incidents, waivers, history, the group itself) or the
+  memberships, which move its members' counter too, reviews, risk assessments, rosters, incidents,
+  waivers, history, the group itself; a group named by hand moves both) or the
   organisation's (staff, participants, consents, declarations, controls, technologies, accounts, policy
   settings and versions, roster entries, and any table nobody has classified), in the write's own
   transaction, so the new facts and the new counter commit together; `tables` below is that list, and
@@ -90,8 +100,12 @@ UNREAD_TABLES = frozenset(
 # Columns whose change alone changes no answer: a sign-in's stamp, a password.
 IGNORED_COLUMNS = {"user_account": ("last_login_at", "password_hash", "updated_at", "version")}
 
+# Of those, the tables of the group's members: all that is loaded about the members alone (their details,
+# consents and declarations) is kept under the group's members counter, which only these move.
+MEMBER_TABLES = frozenset({"membership"})
+
 for _table, _column in GROUP_TABLES.items():
-    facts.declare(_table, group_column=_column)
+    facts.declare(_table, group_column=_column, members=_table in MEMBER_TABLES)
 for _table in UNREAD_TABLES:
     facts.declare(_table, unread=True)
 for _table, _columns in IGNORED_COLUMNS.items():
@@ -114,10 +128,10 @@ class _Lru:
     """A bounded map of key -> (versions, value), least recently used out first; safe across threads."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[Hashable, tuple[tuple[int, int], Any]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[tuple[int, ...], Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, versions: tuple[int, int]) -> Any:
+    def get(self, key: Hashable, versions: tuple[int, ...]) -> Any:
         with self._lock:
             found = self._entries.get(key)
             if found is None or found[0] != versions:
@@ -125,7 +139,7 @@ class _Lru:
             self._entries.move_to_end(key)
             return found[1]
 
-    def put(self, key: Hashable, versions: tuple[int, int], value: Any) -> None:
+    def put(self, key: Hashable, versions: tuple[int, ...], value: Any) -> None:
         limit = get_settings().compliance_cache_entries
         with self._lock:
             self._entries[key] = (versions, value)
@@ -140,6 +154,7 @@ class _Lru:
 
 _evaluations = _Lru()
 _answers = _Lru()
+_members = _Lru()
 
 
 def clear() -> None:
@@ -149,9 +164,11 @@ def clear() -> None:
 
 
 def clear_groups() -> None:
-    """Forget every group's entries, as a write to each group would (bench/evaluation.py's first read)."""
+    """Forget every group's entries, as a write to each group's memberships would (bench/evaluation.py's
+    first read)."""
     _evaluations.clear()
     _answers.clear()
+    _members.clear()
 
 
 def _caller_key(reach: Reach) -> Hashable | None:
@@ -177,12 +194,10 @@ def _in_reach(session: Session, reach: Reach, group_id: uuid.UUID) -> bool:
     return reach.reads_every(Record.group) or reach.holds(session, reach.groups, group_id)
 
 
-def _versions(session: Session, group_id: uuid.UUID) -> tuple[int, int]:
+def _versions(session: Session, group_id: uuid.UUID) -> facts.Versions:
     """`facts.read` on the driver's own cursor (`fetch.fetch_all`, its compiled form kept): every read runs
     it, hit or miss, and SQLAlchemy's execution around one small statement was a noticeable part of a hit."""
-    (rows,) = fetch.fetch_all(
-        session.connection(), (facts.READ,), {"group_scope": facts.scope_of(group_id)}, reuse=True
-    )
+    (rows,) = fetch.fetch_all(session.connection(), (facts.READ,), facts.params_of(group_id), reuse=True)
     return facts.versions_of(rows, group_id)
 
 
@@ -191,7 +206,7 @@ class Looked:
     """What `look_up` found: the facts versions (read first in the request's transaction), the entry's key,
     the caller's (`_caller_key`), and the answer's bytes when kept for this caller and in their reach."""
 
-    versions: tuple[int, int]
+    versions: facts.Versions
     key: tuple[uuid.UUID, date, date]
     caller: Hashable | None
     body: bytes | None
@@ -234,10 +249,20 @@ def group_report_json(
     versions, key, caller = found.versions, found.key, found.caller
     evaluated: service.GroupEvaluated | None = _evaluations.get(key, versions)
     if evaluated is None or not _in_reach(session, reach, group_id):
+        # What is loaded about the members alone reads only their memberships and organisation-wide tables.
+        members_versions = (versions.members, versions.org)
+        kept = _members.get(key, members_versions)
         evaluated = service.group_evaluated(
-            session=session, reach=reach, group_id=group_id, as_of=as_of, policy_version=versions[1]
+            session=session,
+            reach=reach,
+            group_id=group_id,
+            as_of=as_of,
+            policy_version=versions.org,
+            members=kept,
         )
         _evaluations.put(key, versions, evaluated)
+        if kept is None:
+            _members.put(key, members_versions, evaluated.members)
     body = orjson.dumps(service.group_answer(session=session, reach=reach, evaluated=evaluated, as_of=as_of))
     if caller is not None:
         _answers.put((key, caller), versions, body)

@@ -100,18 +100,23 @@ def _load(
     *,
     reuse: bool = False,
     policy_version: int | None = None,
+    members_kept: tuple[MemberFacts, ...] | None = None,
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
     those groups: ten statements (the last two: the policy in force, staff declarations; eleven with a
     roster's entries), sent together (see `fetch`). With `policy_version`, the organisation's facts version
     read in this transaction before any of it, the thresholds and the policy in force come from
-    `policy_facts.policy_kept` when kept under it: two statements fewer."""
+    `policy_facts.policy_kept` when kept under it: two statements fewer. With `members_kept` (one group's
+    load only), those are its members and what is loaded about them alone (their consents and declarations)
+    is not: three statements fewer, and the rows that grow with the group."""
     conn = session.connection()
     rd = fetch.reader(conn)
     params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
     key = policy_key(conn, policy_version, as_of) if policy_version is not None else None
     kept = policy_kept(key) if key is not None else None
     policy_statements = (_THRESHOLDS, _POLICY_IN_FORCE) if kept is None else ()
+    if members_kept is not None:
+        q = replace(q, consents=_NOTHING, members=_NOTHING, declarations=None)
     statements = (groups_statement, q.consents, q.members, q.reviews, q.risks, q.incidents, q.waivers)
     added = (
         *([q.declarations] if q.declarations is not None else []),
@@ -127,7 +132,7 @@ def _load(
         incident_rows,
         waiver_rows,
         *more,
-    ) = fetch.fetch_all(conn, (*statements, *added, *policy_statements), params, reuse=reuse)
+    ) = _fetched(conn, (*statements, *added, *policy_statements), params, reuse)
     declaration_rows = more[0] if q.declarations is not None else None
     roster_entries: dict[Any, list[RosterEntryFacts]] = defaultdict(list)
     for r in more[len(added) - 1] if q.roster_entries is not None else ():
@@ -259,8 +264,22 @@ def _load(
         held_waiver = waivers[r[0]].get(r[2])
         if held_waiver is None or not held_waiver.in_force_on(as_of):
             waivers[r[0]][r[2]] = w
+    if members_kept is not None and groups:
+        members = {groups[0][0]: list(members_kept)}
     loaded = _Loaded(members, reviews, rosters, risks, roster_entries, incidents, waivers, policy)
     return groups, thresholds, loaded
+
+
+# A statement not sent: its rows are none (`_fetched`), as a load whose members are kept asks.
+_NOTHING = sa.select(sa.null())
+
+
+def _fetched(
+    conn: sa.Connection, statements: tuple[Any, ...], params: dict[str, Any], reuse: bool
+) -> list[list[Any]]:
+    """`fetch.fetch_all` of the statements but `_NOTHING`, whose rows are an empty list in its place."""
+    rows = iter(fetch.fetch_all(conn, [s for s in statements if s is not _NOTHING], params, reuse=reuse))
+    return [[] if s is _NOTHING else next(rows) for s in statements]
 
 
 def _snapshot(
@@ -286,10 +305,12 @@ def load_group(
     as_of: date,
     reach: Reach | None = None,
     policy_version: int | None = None,
+    members: tuple[MemberFacts, ...] | None = None,
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
     """One group's snapshot and its waivers, in ten statements whatever its size (two fewer with the policy
-    kept under `policy_version`, see `_load`); 404 out of reach (`reach` None: the system itself, which
-    reaches every group)."""
+    kept under `policy_version`, three fewer with its `members` kept, see `_load`); 404 out of reach
+    (`reach` None: the system itself, which reaches every group). `members`: as an earlier load of the group
+    on this `as_of` and day found them, under facts versions that still stand (api/compliance/cache.py)."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
     own_groups = reach.own_groups_params() if reach is not None else None
     if own_groups is not None:
@@ -299,7 +320,14 @@ def load_group(
     else:
         statement = _ONE_GROUP.where(reach.groups(GROUP.c.id))
     groups, thresholds, loaded = _load(
-        session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True, policy_version=policy_version
+        session,
+        statement,
+        _ONE_GROUP_QUERIES,
+        params,
+        as_of,
+        reuse=True,
+        policy_version=policy_version,
+        members_kept=members,
     )
     if not groups:
         raise NotFound(f"No group with id {group_id}")

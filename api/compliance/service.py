@@ -38,43 +38,12 @@ from api.compliance.queries import _GROUP_COLUMNS, GROUP, STAFF, _queries
 from api.compliance.redaction import redact_for
 from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
 from api.compliance.rules.base import Outcome
-from api.compliance.snapshot import (
-    OrgSnapshot,
-)
+from api.compliance.snapshot import MemberFacts, OrgSnapshot
+from api.compliance.vocabulary import FACTS
 from api.errors import NotFound, Unprocessable
 from api.groups.models import Platform
 
 _J = TypeVar("_J")
-
-# What the response tells its reader: which facts were taken as they stood on `as_of`, which are today's.
-FACTS: dict[str, list[str]] = {
-    "dated": [
-        "memberships (started_on, ended_on)",
-        "staff employment (started_on, left_on)",
-        "participants taking part (joined_on, left_on) and their ages",
-        "consents (given_on and recorded by as_of, expires_on, withdrawn_on)",
-        "staff code of conduct and e-safety training dates",
-        "group start date",
-        "reviews and risk assessments (on or before as_of, and recorded by then)",
-        "rosters (taken and uploaded on or before as_of) and the answers for their entries (made on or "
-        "before as_of)",
-        "incidents (reported on or before as_of, not closed by then)",
-        "waivers (granted, expires_on, revoked)",
-        "the policy version in force (effective_on) and the latest published (published_on)",
-        "staff declarations (declared_on), control checks and technology assessments (on or before as_of, "
-        "recorded by then)",
-    ],
-    "current": [
-        "policy settings (today's thresholds)",
-        "group settings (platform, visibility, join approval, age range, shares images, messages seen by "
-        "all)",
-        "staff flags (e-safety coordinator, uses social media for work) and email addresses",
-        "incident severity and status labels",
-        "sign-in accounts (enabled or not)",
-        "whom a roster entry answered as identified names (an earlier probable match is not kept)",
-        "controls (owner, cadence) and technologies (first used, retired)",
-    ],
-}
 
 
 def check_as_of(as_of: date | None) -> date:
@@ -168,23 +137,34 @@ class OrganisationReport:
 
 @dataclass(frozen=True, slots=True)
 class GroupEvaluated(_GroupNamed):
-    """A group's evaluation before it meets a caller: cited, not yet redacted nor dated (`since`)."""
+    """A group's evaluation before it meets a caller: cited, not yet redacted nor dated (`since`); with the
+    members it was evaluated over, as loaded (api/compliance/cache.py keeps them)."""
 
     evaluation: Evaluation
+    members: tuple[MemberFacts, ...]
 
 
 def group_evaluated(
-    *, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date, policy_version: int | None = None
+    *,
+    session: Session,
+    reach: Reach,
+    group_id: uuid.UUID,
+    as_of: date,
+    policy_version: int | None = None,
+    members: tuple[MemberFacts, ...] | None = None,
 ) -> GroupEvaluated:
     """Load and evaluate a group as of a date (404 out of reach): the part of `group_report` that is the
-    same for every caller. `policy_version`: as for `loading.load_group`."""
+    same for every caller. `policy_version`, `members`: as for `loading.load_group`."""
     snapshot, waivers = load_group(
-        session=session, group_id=group_id, as_of=as_of, reach=reach, policy_version=policy_version
+        session=session,
+        group_id=group_id,
+        as_of=as_of,
+        reach=reach,
+        policy_version=policy_version,
+        members=members,
     )
-    g = snapshot.group
-    return GroupEvaluated(
-        g.id, g.name, g.platform, cite(evaluate(GROUP_RULES, snapshot, waivers), snapshot.policy)
-    )
+    g, cited = snapshot.group, cite(evaluate(GROUP_RULES, snapshot, waivers), snapshot.policy)
+    return GroupEvaluated(g.id, g.name, g.platform, cited, snapshot.members)
 
 
 def group_answer(*, session: Session, reach: Reach, evaluated: GroupEvaluated, as_of: date) -> GroupReport:

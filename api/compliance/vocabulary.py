@@ -1,5 +1,6 @@
 """The words of a compliance answer, each value described for the spec: a group's status, a finding's
-outcome, a rule's scope, how exactly a day is meant, and a history's interval.
+outcome, a rule's scope, how exactly a day is meant, a history's interval, and which facts a report takes
+as they stood on its date (`FACTS`).
 
 Plain enums standing on the kernel alone, so the tables (`models.py`), the rules, the engine and the answers'
 shapes (`shapes.py`) all take them from here without importing one another.
@@ -106,3 +107,34 @@ class EvidenceType(DescribedEnum):
     roster_entry = "roster_entry"
     technology = "technology"
     control = "control"
+
+
+# What the response tells its reader: which facts were taken as they stood on `as_of`, which are today's.
+FACTS: dict[str, list[str]] = {
+    "dated": [
+        "memberships (started_on, ended_on)",
+        "staff employment (started_on, left_on)",
+        "participants taking part (joined_on, left_on) and their ages",
+        "consents (given_on and recorded by as_of, expires_on, withdrawn_on)",
+        "staff code of conduct and e-safety training dates",
+        "group start date",
+        "reviews and risk assessments (on or before as_of, and recorded by then)",
+        "rosters (taken and uploaded on or before as_of) and the answers for their entries (made on or "
+        "before as_of)",
+        "incidents (reported on or before as_of, not closed by then)",
+        "waivers (granted, expires_on, revoked)",
+        "the policy version in force (effective_on) and the latest published (published_on)",
+        "staff declarations (declared_on), control checks and technology assessments (on or before as_of, "
+        "recorded by then)",
+    ],
+    "current": [
+        "policy settings (today's thresholds)",
+        "group settings (platform, visibility, join approval, age range, shares images, messages seen by "
+        "all)",
+        "staff flags (e-safety coordinator, uses social media for work) and email addresses",
+        "incident severity and status labels",
+        "sign-in accounts (enabled or not)",
+        "whom a roster entry answered as identified names (an earlier probable match is not kept)",
+        "controls (owner, cadence) and technologies (first used, retired)",
+    ],
+}
