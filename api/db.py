@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -257,7 +257,8 @@ _T = TypeVar("_T")
 async def get_session() -> AsyncIterator[Session]:
     """A route's session. Async, so FastAPI opens it on the event loop rather than handing the opening to the
     thread pool and back (opening a `Session` does no I/O: the connection is taken at its first statement).
-    Closing one that holds a connection rolls back and returns it to the pool: on PostgreSQL a round trip
+    Closing one that holds a connection ends its transaction (`release`) and returns it to the pool: on
+    PostgreSQL a round trip
     that must not block the loop, so only that goes to the thread pool (bench/README.md, "Signed-in request,
     session 5"). On SQLite it is a few calls into the file's locks that never wait (ending a transaction
     releases its locks, it takes none), done at once: no hand-off ("Branch perf-me2"). A test's override
@@ -265,15 +266,39 @@ async def get_session() -> AsyncIterator[Session]:
     engine = get_engine()
     session = Session(engine, expire_on_commit=False)
     session.info[_REQUEST_SESSION] = True
+    failed = False
     try:
         yield session
+    except BaseException:
+        failed = True
+        raise
     finally:
         if session.in_transaction() and engine.dialect.name != "sqlite":
             # Shielded: a request cancelled (the client gone) still rolls back and returns its connection.
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(session.close)
+                await anyio.to_thread.run_sync(partial(release, session, failed=failed))
         else:
+            release(session, failed=failed)
+
+
+def release(session: Session, *, failed: bool) -> None:
+    """End a request's session. On PostgreSQL, a transaction that wrote nothing, in a request that did not
+    fail, ends in a COMMIT rather than the ROLLBACK that closing sends: the same to the database (there is
+    nothing to undo), but psycopg forgets every prepared statement at a ROLLBACK, so reads that end in one
+    plan their statements afresh on every request. Anything written, pending or failed rolls back."""
+    if (
+        not failed
+        and session.in_transaction()
+        and session.get_bind().dialect.name == "postgresql"
+        and not (session.info.get("wrote") or session.new or session.dirty or session.deleted)
+        and not api.facts.pending(session)
+    ):
+        try:
+            session.commit()
+        finally:
             session.close()
+        return
+    session.close()
 
 
 async def run_then_release(session: Session, work: Callable[[], _T]) -> _T:
@@ -285,11 +310,14 @@ async def run_then_release(session: Session, work: Callable[[], _T]) -> _T:
     `get_session` did not open (a test's, shared by many requests) is left open for its owner."""
 
     def run() -> _T:
+        failed = True
         try:
-            return work()
+            answer = work()
+            failed = False
+            return answer
         finally:
             if session.info.get(_REQUEST_SESSION):
-                session.close()
+                release(session, failed=failed)
 
     # Not abandoned if the request is cancelled: anyio waits for the thread, so the connection always returns.
     return await anyio.to_thread.run_sync(run)
@@ -328,4 +356,4 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 
 # The facts versions' hooks (api/facts.py) go wherever sessions do, so no process writes without moving them;
 # imported last, so its table gets the naming convention above.
-import api.facts  # noqa: E402,F401
+import api.facts  # noqa: E402

@@ -1,0 +1,106 @@
+"""`db.release`: a request's transaction that wrote nothing ends in COMMIT on PostgreSQL, so the statements
+psycopg prepared on the connection outlive the request (a ROLLBACK makes it forget every one); anything a
+request wrote, left pending or failed on still rolls back, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlmodel import Session
+
+from api import db
+from api.facts import FACTS_VERSION, FactsVersion
+from tests.kit.databases import BACKEND, engine_for, throwaway_database
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
+    with throwaway_database(migrated=True) as url, engine_for(url) as engine:
+        monkeypatch.setattr(db, "get_engine", lambda: engine)
+        yield engine
+
+
+def _ends(engine: sa.Engine) -> list[str]:
+    ended: list[str] = []
+    event.listen(engine, "commit", lambda _conn: ended.append("commit"))
+    event.listen(engine, "rollback", lambda _conn: ended.append("rollback"))
+    return ended
+
+
+def _request(work: Callable[[Session], object], *, fail: bool = False) -> None:
+    """A request's session (`db.get_session`) used by `work`, the request raising afterwards if `fail`."""
+
+    async def run() -> None:
+        async with asynccontextmanager(db.get_session)() as session:
+            work(session)
+            if fail:
+                raise RuntimeError("the request failed")
+
+    if fail:
+        with pytest.raises(RuntimeError):
+            asyncio.run(run())
+    else:
+        asyncio.run(run())
+
+
+def _stored(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(sa.select(FACTS_VERSION.c.scope)).scalars())
+
+
+def _read(session: Session) -> None:
+    session.execute(sa.select(FACTS_VERSION.c.version).where(FACTS_VERSION.c.scope == "org")).all()
+
+
+def test_a_read_ends_in_commit_on_postgresql_and_rolls_back_on_sqlite(engine: sa.Engine) -> None:
+    ended = _ends(engine)
+    _request(_read)
+    assert ended == (["commit"] if BACKEND == "postgresql" else ["rollback"])
+
+
+def test_a_read_that_fails_rolls_back(engine: sa.Engine) -> None:
+    ended = _ends(engine)
+    _request(_read, fail=True)
+    assert ended == ["rollback"]
+
+
+@pytest.mark.parametrize("fail", [False, True])
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(
+            lambda s: s.execute(sa.insert(FACTS_VERSION).values(scope="core", version=1)), id="core insert"
+        ),
+        pytest.param(lambda s: (s.add(FactsVersion(scope="flushed", version=1)), s.flush()), id="flushed"),
+        pytest.param(lambda s: s.add(FactsVersion(scope="pending", version=1)), id="pending"),
+    ],
+)
+def test_what_a_request_wrote_and_did_not_commit_is_rolled_back(
+    engine: sa.Engine, write: Callable[[Session], object], fail: bool
+) -> None:
+    ended = _ends(engine)
+
+    def work(session: Session) -> None:
+        _read(session)
+        write(session)
+
+    _request(work, fail=fail)
+    assert ended == ["rollback"]
+    assert _stored(engine) == set()
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="psycopg's prepared statements")
+def test_statements_prepared_by_one_read_are_there_for_the_next(engine: sa.Engine) -> None:
+    # One connection, so each request gets the one the last returned; psycopg prepares a statement on its
+    # fifth run (`prepare_threshold`), and forgets them all at a ROLLBACK.
+    assert isinstance(engine.pool, sa.pool.QueuePool)
+    for _ in range(8):
+        _request(_read)
+    with engine.connect() as conn:
+        prepared = conn.execute(sa.text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+    assert [s for s in prepared if "facts_version.version" in s] != [], prepared
