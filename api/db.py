@@ -258,11 +258,10 @@ async def get_session() -> AsyncIterator[Session]:
     """A route's session. Async, so FastAPI opens it on the event loop rather than handing the opening to the
     thread pool and back (opening a `Session` does no I/O: the connection is taken at its first statement).
     Closing one that holds a connection ends its transaction (`release`) and returns it to the pool: on
-    PostgreSQL a round trip
-    that must not block the loop, so only that goes to the thread pool (bench/README.md, "Signed-in request,
-    session 5"). On SQLite it is a few calls into the file's locks that never wait (ending a transaction
-    releases its locks, it takes none), done at once: no hand-off ("Branch perf-me2"). A test's override
-    may still be a sync generator."""
+    PostgreSQL a round trip that must not block the loop, so only that goes to the thread pool
+    (bench/README.md, "Signed-in request, session 5"). On SQLite it is a few calls into the file's locks
+    that never wait (ending a transaction releases its locks, it takes none), done at once: no hand-off
+    ("Branch perf-me2"). A test's override may still be a sync generator."""
     engine = get_engine()
     session = Session(engine, expire_on_commit=False)
     session.info[_REQUEST_SESSION] = True
