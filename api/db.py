@@ -294,6 +294,10 @@ def release(session: Session, *, failed: bool) -> None:
     ):
         try:
             session.commit()
+        except sa.exc.DBAPIError:
+            # Nothing was written, so nothing is lost: the connection is dropped as a failed ROLLBACK's would
+            # be, and the request keeps the answer it already has.
+            session.invalidate()
         finally:
             session.close()
         return

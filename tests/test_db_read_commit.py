@@ -104,3 +104,21 @@ def test_statements_prepared_by_one_read_are_there_for_the_next(engine: sa.Engin
     with engine.connect() as conn:
         prepared = conn.execute(sa.text("SELECT statement FROM pg_prepared_statements")).scalars().all()
     assert [s for s in prepared if "facts_version.version" in s] != [], prepared
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="a server that drops the connection")
+def test_a_read_whose_commit_fails_keeps_its_answer_and_drops_the_connection(engine: sa.Engine) -> None:
+    # The server ends the connection after the read and before the end of the transaction: the COMMIT fails,
+    # which loses nothing (nothing was written), so the request is not failed for it.
+    answered: list[object] = []
+
+    def read_then_lose_the_connection(session: Session) -> None:
+        answered.append(session.execute(sa.select(sa.literal(7))).scalar_one())
+        pid = session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    _request(read_then_lose_the_connection)
+    assert answered == [7]
+    with Session(engine) as session:  # the pool hands out a working connection next
+        assert session.execute(sa.select(sa.literal(1))).scalar_one() == 1
