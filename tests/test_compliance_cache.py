@@ -41,6 +41,7 @@ from api.db import may_write
 from api.groups.models import Group, Visibility
 from api.identities.models import PlatformIdentity
 from api.identities.normalise import IdentityKind
+from api.memberships.models import MemberRole
 from api.participants.models import Participant
 from api.policy.models import PolicySettings
 from api.policy.versions import PolicyClause, PolicyVersion
@@ -706,3 +707,62 @@ def _end_a_membership(session: Session, group_id: uuid.UUID) -> None:
     assert membership is not None
     membership.ended_on = clock.today()
     _save(session, membership)
+
+
+# The statement that reads a group's memberships alone, with the people's own facts kept.
+MEMBERSHIPS_ONLY = "SELECT membership.participant_id, membership.staff_id, membership.role"
+
+
+def _sent(statements: list[str], start: str) -> bool:
+    return any(" ".join(sql.split()).startswith(start) for sql in statements)
+
+
+def _a_current_membership(session: Session, group_id: uuid.UUID, *, staff: bool) -> api.models.Membership:
+    m = api.models.Membership
+    person = col(m.staff_id) if staff else col(m.participant_id)
+    found = session.exec(
+        select(m).where(m.group_id == group_id, col(m.ended_on).is_(None), person.is_not(None))
+    ).first()
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize("change", ["participant left", "staff became admin", "end reason", "someone new"])
+def test_after_a_membership_write_only_the_memberships_are_read_again_unless_someone_is_new(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor, change: str
+) -> None:
+    """With the organisation's facts unchanged, each person's own facts (details, consents, declarations)
+    still hold: a write to the memberships reads who is a member again and nothing else, unless a member
+    is someone the kept people do not hold, who is loaded with everyone afresh."""
+    w = make_world(session, coordinator, staff_actor)
+    assert coordinator.staff is not None
+    # Someone new comes from another group, made before the first read: adding them moves no
+    # organisation-wide table.
+    other = make_compliant_group(session, coordinator.staff)
+    path = url(w.group.id)
+    served(client, path, coordinator.headers)
+    before = facts.read(session, w.group.id)
+    if change == "participant left":
+        ended = _a_current_membership(session, w.group.id, staff=False)
+        ended.ended_on = clock.today()
+        _save(session, ended)
+    elif change == "staff became admin":
+        promoted = _a_current_membership(session, w.group.id, staff=True)
+        promoted.role = MemberRole.member if promoted.role is MemberRole.admin else MemberRole.admin
+        _save(session, promoted)
+    elif change == "end reason":
+        noted = _a_current_membership(session, w.group.id, staff=False)
+        noted.end_reason = "moving away at the end of term"
+        _save(session, noted)
+    else:
+        newcomer = _a_current_membership(session, other.id, staff=False).participant_id
+        assert newcomer is not None
+        make_membership(session, w.group, participant=session.get(Participant, newcomer))
+    after = facts.read(session, w.group.id)
+    assert (after.members != before.members, after.org == before.org) == (True, True)
+    with count_statements(session) as statements:
+        answer = served(client, path, coordinator.headers)
+    assert answer == fresh(client, path, coordinator.headers), change
+    assert _sent(statements, MEMBERSHIPS_ONLY), change
+    reloaded = _member_loads(statements)
+    assert reloaded == (list(MEMBER_STATEMENTS) if change == "someone new" else []), (change, reloaded)

@@ -17,7 +17,10 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
   consents, a member of staff's declarations: `service.GroupEvaluated.members`), by group, `as_of` and day,
   under the group's members counter and the organisation's: a write to the group's own row, reviews,
   rosters, risk assessments, incidents or waivers re-evaluates the group over the members kept, and only a
-  write to its memberships (or organisation-wide) reloads them. The statements that load them read
+  write to its memberships (or organisation-wide) reloads them; after a write to its memberships alone,
+  with the organisation's counter unchanged, only who is a member (as what, since when) is read again and
+  each person's own facts are taken from the members kept before (`_people`), unless someone is new to
+  them, when everyone is loaded afresh. The statements that load them read
   memberships, staff, participants, consents and declarations only; tests/test_compliance_cache.py checks,
   for a write to every table, that the members are reloaded unless the write is to one of the group's own
   tables, and that the answer is the fresh one.
@@ -139,6 +142,11 @@ class _Lru:
             self._entries.move_to_end(key)
             return found[1]
 
+    def peek(self, key: Hashable) -> tuple[tuple[int, ...], Any] | None:
+        """The entry under `key` whatever its versions, as (versions, value), for what of it still holds."""
+        with self._lock:
+            return self._entries.get(key)
+
     def put(self, key: Hashable, versions: tuple[int, ...], value: Any) -> None:
         limit = get_settings().compliance_cache_entries
         with self._lock:
@@ -201,6 +209,17 @@ def _versions(session: Session, group_id: uuid.UUID) -> facts.Versions:
     return facts.versions_of(rows, group_id)
 
 
+def _people(key: tuple[uuid.UUID, date, date], org: int) -> tuple[Any, ...] | None:
+    """The group's members kept under an earlier members' version, while the organisation's version they
+    were loaded under stands: each person's own facts (details, consents, declarations) read only
+    organisation-wide tables, so they still hold; who is a member, as what and since when is read again."""
+    found = _members.peek(key)
+    if found is None or found[0][1] != org:
+        return None
+    people: tuple[Any, ...] = found[1]
+    return people
+
+
 @dataclass(frozen=True, slots=True)
 class Looked:
     """What `look_up` found: the facts versions (read first in the request's transaction), the entry's key,
@@ -259,6 +278,7 @@ def group_report_json(
             as_of=as_of,
             policy_version=versions.org,
             members=kept,
+            people=_people(key, versions.org) if kept is None else None,
         )
         _evaluations.put(key, versions, evaluated)
         if kept is None:

@@ -13,7 +13,7 @@ import orjson
 
 from api.compliance import fetch
 from api.compliance.queries import _day, _day_or_none, _uuid
-from api.compliance.snapshot import DeclarationFacts, GroupFacts, RosterEntryFacts, StaffFacts
+from api.compliance.snapshot import DeclarationFacts, GroupFacts, MemberFacts, RosterEntryFacts, StaffFacts
 from api.rosters.match import Person
 
 
@@ -113,3 +113,34 @@ class _Days(dict[Any, date | None]):
     def __missing__(self, raw: Any) -> date:
         value = self[raw] = self._day(raw)
         return value
+
+
+class PeopleChanged(Exception):
+    """A group's memberships name someone its people kept do not hold: load the members afresh."""
+
+
+def members_from_people(
+    rows: Iterable[Sequence[Any]], people: tuple[MemberFacts, ...], rd: fetch.Reader
+) -> tuple[MemberFacts, ...] | None:
+    """The members of `_ONE_GROUP_MEMBERSHIPS`' rows, each person's own facts (details, consents,
+    declarations: read from organisation-wide tables only) taken from `people`, the group's members as an
+    earlier load found them under the same organisation's facts version; None if a row names someone
+    `people` does not hold (a new member)."""
+    participants = {m.participant.raw_id: m.participant for m in people if m.participant is not None}
+    staff = {m.staff.id: m.staff for m in people if m.staff is not None}
+    days = _Days(rd.day)
+    new = tuple.__new__
+    members = []
+    for participant_id, staff_id, role, started_on, ended_on in rows:
+        person = participant = None
+        if staff_id is not None:
+            person = staff.get(rd.uuid(staff_id))
+            if person is None:
+                return None
+        else:
+            # The id in SQLite's form on both databases, as the members statement's decoding keeps it.
+            participant = participants.get(participant_id.replace("-", ""))
+            if participant is None:
+                return None
+        members.append(new(MemberFacts, (role, days[started_on], days[ended_on], person, participant)))
+    return tuple(members)

@@ -120,6 +120,18 @@ def fetch_all(
         raise sa.exc.DBAPIError.instance(calls[0][0], calls[0][1], exc, error, dialect=dialect) from exc
 
 
+# A statement not sent: its rows are none (`fetch_sent`), where a load has what it would read already.
+NOTHING = sa.select(sa.null())
+
+
+def fetch_sent(
+    conn: sa.Connection, statements: Sequence[Statement], params: Mapping[str, Any], reuse: bool
+) -> list[list[Row]]:
+    """`fetch_all` of the statements but `NOTHING`, whose rows are an empty list in its place."""
+    rows = iter(fetch_all(conn, [s for s in statements if s is not NOTHING], params, reuse=reuse))
+    return [[] if s is NOTHING else next(rows) for s in statements]
+
+
 _AS_TEXT = ("uuid", "json", "jsonb")
 
 

@@ -9,6 +9,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,16 +20,16 @@ from api import clock
 from api.auth.reach import Reach, Record
 from api.compliance import answered, fetch
 from api.compliance.decoding import (
+    PeopleChanged,
     _Days,
     _declarations_by_staff,
     _entry_facts,
     _groups,
     _Purposes,
     _staff_facts,
+    members_from_people,
 )
-from api.compliance.engine import (
-    WaiverFacts,
-)
+from api.compliance.engine import WaiverFacts
 from api.compliance.policy_facts import (
     _POLICY_IN_FORCE,
     _THRESHOLDS,
@@ -45,6 +46,7 @@ from api.compliance.queries import (
     _GROUP_COLUMNS,
     _ONE_GROUP,
     _ONE_GROUP_IN_REACH,
+    _ONE_GROUP_MEMBERSHIPS,
     _ONE_GROUP_QUERIES,
     _STAFF_COLUMNS,
     DECLARATION,
@@ -101,6 +103,7 @@ def _load(
     reuse: bool = False,
     policy_version: int | None = None,
     members_kept: tuple[MemberFacts, ...] | None = None,
+    people: tuple[MemberFacts, ...] | None = None,
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
     those groups: ten statements (the last two: the policy in force, staff declarations; eleven with a
@@ -108,15 +111,18 @@ def _load(
     read in this transaction before any of it, the thresholds and the policy in force come from
     `policy_facts.policy_kept` when kept under it: two statements fewer. With `members_kept` (one group's
     load only), those are its members and what is loaded about them alone (their consents and declarations)
-    is not: three statements fewer, and the rows that grow with the group."""
+    is not: three statements fewer, and the rows that grow with the group. With `people` instead (one
+    group's members as loaded earlier under the same organisation's facts version), only its memberships
+    are read and each member's own facts taken from `people`; `PeopleChanged` if someone is not there."""
     conn = session.connection()
     rd = fetch.reader(conn)
     params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
     key = policy_key(conn, policy_version, as_of) if policy_version is not None else None
     kept = policy_kept(key) if key is not None else None
     policy_statements = (_THRESHOLDS, _POLICY_IN_FORCE) if kept is None else ()
-    if members_kept is not None:
-        q = replace(q, consents=_NOTHING, members=_NOTHING, declarations=None)
+    if members_kept is not None or people is not None:
+        q = replace(q, consents=fetch.NOTHING, members=fetch.NOTHING, declarations=None)
+    memberships = (_ONE_GROUP_MEMBERSHIPS,) if people is not None else ()
     statements = (groups_statement, q.consents, q.members, q.reviews, q.risks, q.incidents, q.waivers)
     added = (
         *([q.declarations] if q.declarations is not None else []),
@@ -132,7 +138,11 @@ def _load(
         incident_rows,
         waiver_rows,
         *more,
-    ) = _fetched(conn, (*statements, *added, *policy_statements), params, reuse)
+    ) = fetch.fetch_sent(conn, (*statements, *added, *policy_statements, *memberships), params, reuse)
+    if people is not None:
+        members_kept = members_from_people(more.pop(), people, rd)
+        if members_kept is None:
+            raise PeopleChanged()
     declaration_rows = more[0] if q.declarations is not None else None
     roster_entries: dict[Any, list[RosterEntryFacts]] = defaultdict(list)
     for r in more[len(added) - 1] if q.roster_entries is not None else ():
@@ -270,18 +280,6 @@ def _load(
     return groups, thresholds, loaded
 
 
-# A statement not sent: its rows are none (`_fetched`), as a load whose members are kept asks.
-_NOTHING = sa.select(sa.null())
-
-
-def _fetched(
-    conn: sa.Connection, statements: tuple[Any, ...], params: dict[str, Any], reuse: bool
-) -> list[list[Any]]:
-    """`fetch.fetch_all` of the statements but `_NOTHING`, whose rows are an empty list in its place."""
-    rows = iter(fetch.fetch_all(conn, [s for s in statements if s is not _NOTHING], params, reuse=reuse))
-    return [[] if s is _NOTHING else next(rows) for s in statements]
-
-
 def _snapshot(
     key: Any, group: GroupFacts, loaded: _Loaded, as_of: date, thresholds: Thresholds
 ) -> GroupSnapshot:
@@ -306,11 +304,14 @@ def load_group(
     reach: Reach | None = None,
     policy_version: int | None = None,
     members: tuple[MemberFacts, ...] | None = None,
+    people: tuple[MemberFacts, ...] | None = None,
 ) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
     """One group's snapshot and its waivers, in ten statements whatever its size (two fewer with the policy
     kept under `policy_version`, three fewer with its `members` kept, see `_load`); 404 out of reach
     (`reach` None: the system itself, which reaches every group). `members`: as an earlier load of the group
-    on this `as_of` and day found them, under facts versions that still stand (api/compliance/cache.py)."""
+    on this `as_of` and day found them, under facts versions that still stand (api/compliance/cache.py);
+    `people`: as found under an earlier members' version, the organisation's still standing (see `_load`;
+    a load without them when someone is missing)."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
     own_groups = reach.own_groups_params() if reach is not None else None
     if own_groups is not None:
@@ -319,16 +320,12 @@ def load_group(
         statement = _ONE_GROUP
     else:
         statement = _ONE_GROUP.where(reach.groups(GROUP.c.id))
-    groups, thresholds, loaded = _load(
-        session,
-        statement,
-        _ONE_GROUP_QUERIES,
-        params,
-        as_of,
-        reuse=True,
-        policy_version=policy_version,
-        members_kept=members,
-    )
+    load = partial(_load, session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True)
+    try:
+        kept = {"members_kept": members} if members is not None else {"people": people}
+        groups, thresholds, loaded = load(policy_version=policy_version, **kept)
+    except PeopleChanged:
+        groups, thresholds, loaded = load(policy_version=policy_version)
     if not groups:
         raise NotFound(f"No group with id {group_id}")
     key, group = groups[0]

@@ -351,6 +351,19 @@ def _roster_entries() -> Select[Any]:
 
 
 _ONE_GROUP_QUERIES = replace(_queries(lambda column: column == _GROUP_ID), roster_entries=_roster_entries())
+# One group's current memberships alone, in the members statement's order: who is a member, as what and
+# since when, for a load that has the people's own facts already (`loading.load_group`'s `people`).
+_ONE_GROUP_MEMBERSHIPS = (
+    sa.select(
+        MEMBERSHIP.c.participant_id,
+        MEMBERSHIP.c.staff_id,
+        MEMBERSHIP.c.role,
+        MEMBERSHIP.c.started_on,
+        MEMBERSHIP.c.ended_on,
+    )
+    .where(MEMBERSHIP.c.group_id == _GROUP_ID, _current_on(MEMBERSHIP, _AS_OF))
+    .order_by(MEMBERSHIP.c.created_at, MEMBERSHIP.c.id)
+)
 
 
 # Every group active on `as_of`, by name: the organisation report of a caller who reaches every group, its

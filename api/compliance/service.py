@@ -152,9 +152,10 @@ def group_evaluated(
     as_of: date,
     policy_version: int | None = None,
     members: tuple[MemberFacts, ...] | None = None,
+    people: tuple[MemberFacts, ...] | None = None,
 ) -> GroupEvaluated:
     """Load and evaluate a group as of a date (404 out of reach): the part of `group_report` that is the
-    same for every caller. `policy_version`, `members`: as for `loading.load_group`."""
+    same for every caller. `policy_version`, `members`, `people`: as for `loading.load_group`."""
     snapshot, waivers = load_group(
         session=session,
         group_id=group_id,
@@ -162,6 +163,7 @@ def group_evaluated(
         reach=reach,
         policy_version=policy_version,
         members=members,
+        people=people,
     )
     g, cited = snapshot.group, cite(evaluate(GROUP_RULES, snapshot, waivers), snapshot.policy)
     return GroupEvaluated(g.id, g.name, g.platform, cited, snapshot.members)
