@@ -180,6 +180,7 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
     engine = create_engine(url, hide_parameters=True, **kwargs)
     if not url.startswith("sqlite"):
         ping_when_idle(engine)
+        _note_writes(engine)
     if url.startswith("sqlite"):
         # SQLite has no statement timeout of its own; what makes a statement wait is another writer's lock.
         busy_ms = int(s.database_statement_timeout_seconds * 1000)
@@ -280,6 +281,26 @@ async def get_session() -> AsyncIterator[Session]:
             release(session, failed=failed)
 
 
+# What a transaction may send and still have written nothing (`_note_writes`).
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SET ", "SHOW")
+_WROTE = "esafety_wrote"
+
+
+def _note_writes(engine: Engine) -> None:
+    """Mark a connection's transaction as written by any statement that is not a read, whatever sent it
+    (the ORM, a Core statement on the connection, raw SQL): `release` never commits it for a ROLLBACK."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _noted(conn: sa.Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement[:16].lstrip().upper().startswith(_READS):
+            conn.info[_WROTE] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _ended(conn: sa.Connection) -> None:
+        conn.info.pop(_WROTE, None)
+
+
 def release(session: Session, *, failed: bool) -> None:
     """End a request's session. On PostgreSQL, a transaction that wrote nothing, in a request that did not
     fail, ends in a COMMIT rather than the ROLLBACK that closing sends: the same to the database (there is
@@ -291,6 +312,7 @@ def release(session: Session, *, failed: bool) -> None:
         and session.get_bind().dialect.name == "postgresql"
         and not (session.info.get("wrote") or session.new or session.dirty or session.deleted)
         and not api.facts.pending(session)
+        and not session.connection().info.get(_WROTE)
     ):
         try:
             session.commit()

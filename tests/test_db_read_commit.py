@@ -18,9 +18,16 @@ from api.facts import FACTS_VERSION, FactsVersion
 from tests.kit.databases import BACKEND, engine_for, throwaway_database
 
 
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    # One for the module: every test's writes are rolled back (the tests say so).
+    with throwaway_database(migrated=True) as url:
+        yield url
+
+
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
-    with throwaway_database(migrated=True) as url, engine_for(url) as engine:
+def engine(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
+    with engine_for(database) as engine:
         monkeypatch.setattr(db, "get_engine", lambda: engine)
         yield engine
 
@@ -78,6 +85,29 @@ def test_a_read_that_fails_rolls_back(engine: sa.Engine) -> None:
         ),
         pytest.param(lambda s: (s.add(FactsVersion(scope="flushed", version=1)), s.flush()), id="flushed"),
         pytest.param(lambda s: s.add(FactsVersion(scope="pending", version=1)), id="pending"),
+        pytest.param(
+            lambda s: s.connection().execute(sa.insert(FACTS_VERSION).values(scope="raw", version=1)),
+            id="on the connection",
+        ),
+        pytest.param(
+            lambda s: s.connection().exec_driver_sql(
+                "INSERT INTO facts_version (scope, version) VALUES ('driver', 1)"
+            ),
+            id="raw SQL",
+        ),
+        pytest.param(
+            lambda s: (
+                s.connection().exec_driver_sql(
+                    "WITH made AS (INSERT INTO facts_version (scope, version) VALUES ('cte', 1) RETURNING 1) "
+                    "SELECT * FROM made"
+                )
+                if BACKEND == "postgresql"
+                else s.connection().exec_driver_sql(
+                    "INSERT INTO facts_version (scope, version) VALUES ('cte', 1)"
+                )
+            ),
+            id="a CTE that writes",
+        ),
     ],
 )
 def test_what_a_request_wrote_and_did_not_commit_is_rolled_back(
