@@ -102,13 +102,19 @@ UNREAD_TABLES = frozenset(
 )
 # Columns whose change alone changes no answer: a sign-in's stamp, a password.
 IGNORED_COLUMNS = {"user_account": ("last_login_at", "password_hash", "updated_at", "version")}
+# A record's bookkeeping, which no compliance statement reads: `crud` claims a record's version with a Core
+# UPDATE of `version` alone, before the change itself is flushed (and moves the counters by its table's
+# rule). On a group's table that UPDATE names no group the hook can read, so unless ignored it moved the
+# organisation's counter: every change made through the API to a group's row, a membership, a waiver or an
+# incident dropped every group's answers and members kept.
+BOOKKEEPING_COLUMNS = ("updated_at", "version")
 
 # Of those, the tables of the group's members: all that is loaded about the members alone (their details,
 # consents and declarations) is kept under the group's members counter, which only these move.
 MEMBER_TABLES = frozenset({"membership"})
 
 for _table, _column in GROUP_TABLES.items():
-    facts.declare(_table, group_column=_column, members=_table in MEMBER_TABLES)
+    facts.declare(_table, group_column=_column, members=_table in MEMBER_TABLES, ignored=BOOKKEEPING_COLUMNS)
 for _table in UNREAD_TABLES:
     facts.declare(_table, unread=True)
 for _table, _columns in IGNORED_COLUMNS.items():
