@@ -6,11 +6,12 @@ each, every caller's answer (today's and a past `as_of`) must be byte for byte t
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,17 +20,25 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from api import clock, facts
-from api.compliance import cache
+from api.auth.principal import user_principal
+from api.auth.reach import Reach
+from api.auth.roles import Role
+from api.compliance import cache, service
 from api.consents.models import Consent, ConsentKind
+from api.db import may_write
 from api.groups.models import Group
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.policy.versions import PolicyVersion
 from api.staff.models import Staff
-from tests.kit.auth import Actor
+from tests.kit.auth import Actor, make_actor, make_user, token_headers
+from tests.kit.clock import FixedClock
 from tests.kit.compliance import make_compliant_group
+from tests.kit.databases import engine_for, throwaway_database
+from tests.kit.incidents import make_incident
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.kit.servers import served_by_workers
 from tests.kit.staff import make_staff
 from tests.kit.statements import count_statements
 from tests.test_compliance_cache import _member_loads, fresh, served
@@ -95,12 +104,12 @@ def _every_answer_is_fresh(client: TestClient, s: Scene, step: str) -> None:
                 assert first == again == truth, (step, caller.role, group is s.one, as_of)
 
 
-def _rename(client: TestClient, s: Scene, group: Group) -> None:
+def _rename(client: TestClient, headers: dict[str, str], group: Group) -> None:
     """A write to the group's own row only: its members' counter stays, so the next read keeps them."""
     r = client.patch(
         f"/api/v1/groups/{group.id}",
         json={"name": f"Renamed {uuid.uuid4().hex[:8]}"},
-        headers=s.coordinator.headers,
+        headers=headers,
     )
     assert r.status_code == 200, r.text
 
@@ -127,7 +136,9 @@ def _membership_of(session: Session, group: Group, **person: uuid.UUID) -> Membe
 
 def _add_a_too_young_child(client: TestClient, session: Session, s: Scene) -> None:
     young = make_participant(session, date_of_birth=clock.today().replace(year=clock.today().year - 9))
-    body = {"group_id": str(s.one.id), "participant_id": str(young.id), "started_on": str(clock.today())}
+    # From before the past `as_of` the checks ask too, so that answer changes as well.
+    started = str(clock.today() - timedelta(days=10))
+    body = {"group_id": str(s.one.id), "participant_id": str(young.id), "started_on": started}
     _ok(client.post("/api/v1/memberships", json=body, headers=s.coordinator.headers))
 
 
@@ -209,7 +220,18 @@ def _admin_leaves(client: TestClient, session: Session, s: Scene) -> None:
     _ok(client.post(f"/api/v1/staff/{s.admin.id}/leave", json=body, headers=s.coordinator.headers))
 
 
+def _incident_moves_from_one_to_two(client: TestClient, session: Session, s: Scene) -> None:
+    """Not a member's fact: a serious incident moved between groups by a correction (a version claim, then
+    the change), which must move both groups' counters now that the claim alone moves none."""
+    assert s.coordinator.staff is not None
+    incident = make_incident(session, s.one, s.coordinator.staff)
+    _every_answer_is_fresh(client, s, "incident reported")
+    body = {"group_id": str(s.two.id), "reason": "It happened in the other group"}
+    _ok(client.patch(f"/api/v1/incidents/{incident.id}", json=body, headers=s.coordinator.headers))
+
+
 STEPS: dict[str, Step] = {
+    "incident moved": _incident_moves_from_one_to_two,
     "membership added": _add_a_too_young_child,
     "membership role": _make_the_child_an_admin,
     "consent withdrawn": _withdraw_image_consent,
@@ -235,7 +257,7 @@ def test_a_sequence_of_member_writes_each_then_a_group_write_leaves_every_answer
         _every_answer_is_fresh(client, s, name)
         # The group's own row: the next read of each group evaluates over the members kept just now.
         for group in (s.one, s.two):
-            _rename(client, s, group)
+            _rename(client, s.coordinator.headers, group)
             with count_statements(session) as statements:
                 kept = served(client, url(group.id), coordinator.headers)
             assert kept == fresh(client, url(group.id), coordinator.headers), name
@@ -263,7 +285,7 @@ def test_an_update_through_the_api_to_a_group_s_own_row_keeps_its_members_and_ev
     s = _scene(session, coordinator, trustee, staff_actor)
     for group in (s.one, s.two):
         served(client, url(group.id), coordinator.headers)
-    assert _versions_moved(session, s.one, lambda: _rename(client, s, s.one)) == {
+    assert _versions_moved(session, s.one, lambda: _rename(client, s.coordinator.headers, s.one)) == {
         "group": True,
         "org": False,
         "members": False,
@@ -299,3 +321,197 @@ def test_no_group_answer_reads_a_group_table_s_bookkeeping(
     columns = "|".join(cache.BOOKKEEPING_COLUMNS)
     named = re.compile(rf"\b({tables})\"?\.\"?({columns})\b", re.IGNORECASE)
     assert not [sql for sql in statements if named.search(sql)]
+
+
+# --- writes committed while a read is under way, on a database of its own (committed, not rolled back) -----
+
+
+def _too_young_member(session: Session, group: Group) -> None:
+    young = make_participant(session, date_of_birth=clock.today().replace(year=clock.today().year - 9))
+    make_membership(session, group, participant=young, started_on=clock.today())
+
+
+def _image_consent_withdrawn(session: Session, group: Group) -> None:
+    child = session.exec(
+        select(Participant).join_from(Participant, Membership).where(Membership.group_id == group.id)
+    ).one()
+    consent = session.exec(
+        select(Consent).where(Consent.participant_id == child.id, Consent.kind == ConsentKind.image_use)
+    ).one()
+    consent.withdrawn_on = clock.today()
+    consent.withdrawal_reason = "asked"
+    session.add(consent)
+    session.commit()
+
+
+@pytest.mark.parametrize("write", [_too_young_member, _image_consent_withdrawn])
+def test_a_member_write_committed_while_a_read_evaluates_over_the_members_kept_leaves_nothing_stale(
+    monkeypatch: pytest.MonkeyPatch, write: Callable[[Session, Group], None]
+) -> None:
+    """The reader read the counters and found the members kept; the write commits before it loads the rest
+    (on PostgreSQL, whose reads see each commit as it lands). Whatever the reader kept, the next reader gets
+    the fresh answer, and so does every reader after a write to the group's row alone."""
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        with Session(engine, expire_on_commit=False) as setup:
+            coordinator = make_staff(setup, is_esafety_coordinator=True)
+            group = make_compliant_group(setup, coordinator)
+            principal = user_principal(make_user(setup, coordinator, Role.coordinator))
+        reach = Reach.of(principal)
+
+        def read() -> bytes:
+            with Session(engine) as reader:
+                return cache.group_report_json(
+                    session=reader, reach=reach, group_id=group.id, as_of=clock.today()
+                )
+
+        def truth() -> bytes:
+            with cache.disabled():
+                return read()
+
+        def writing(change: Callable[[Session], object]) -> None:
+            writes = may_write.set(True)
+            try:
+                with Session(engine, expire_on_commit=False) as writer:
+                    change(writer)
+                    writer.commit()
+            finally:
+                may_write.reset(writes)
+
+        def rename(writer: Session) -> None:
+            g = writer.get(Group, group.id)
+            assert g is not None
+            g.name = f"Renamed {uuid.uuid4().hex[:8]}"
+            writer.add(g)
+
+        real = service.group_evaluated
+        kept_in_the_race: list[bool] = []
+
+        def racing(**kwargs: object) -> object:
+            kept_in_the_race.append(kwargs.get("members") is not None)
+            writing(lambda w: write(w, group))
+            return real(**kwargs)  # type: ignore[arg-type]
+
+        token = may_write.set(False)
+        try:
+            before = read()  # the members kept
+            writing(rename)  # the group's row alone: the next read evaluates over the members kept
+            monkeypatch.setattr(service, "group_evaluated", racing)
+            raced = read()
+            monkeypatch.setattr(service, "group_evaluated", real)
+            after = read()
+            then = truth()
+            writing(rename)
+            renamed = read()
+            now = truth()
+        finally:
+            may_write.reset(token)
+        assert kept_in_the_race == [True]
+        assert raced in (before, then) or _outcomes(raced) in (_outcomes(before), _outcomes(then))
+        assert _outcomes(then) != _outcomes(before)  # the write changed the answer
+        assert after == then
+        assert renamed == now
+
+
+def _outcomes(answer: bytes) -> list[tuple[str, str, str]]:
+    """Each finding's rule, outcome and message (which counts the people it turns on)."""
+    return [(f["rule_id"], f["outcome"], f["message"]) for f in json.loads(answer)["findings"]]
+
+
+# --- midnight ---------------------------------------------------------------------------------------------
+
+
+def test_members_kept_before_midnight_are_not_the_members_after_it(
+    fixed_clock: FixedClock, client: TestClient, session: Session
+) -> None:
+    """A membership ending at midnight: the members kept at 23:50 (and read again over a write to the group's
+    row) are not the morning's, though nothing was written between."""
+    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))  # 23:50 in London
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    trustee = make_actor(session, Role.trustee)
+    assert coordinator.staff is not None
+    group = make_compliant_group(session, coordinator.staff)
+    other_admin = session.exec(
+        select(Membership).where(
+            Membership.group_id == group.id,
+            Membership.role == MemberRole.admin,
+            Membership.staff_id != coordinator.staff.id,
+        )
+    ).one()
+    end = {"ended_on": str(clock.today() + timedelta(days=1)), "end_reason": "Leaves at midnight"}
+    _ok(client.post(f"/api/v1/memberships/{other_admin.id}/end", json=end, headers=coordinator.headers))
+    evening = {}
+    for caller in (coordinator, trustee):
+        served(client, url(group.id), caller.headers)
+        _rename(client, coordinator.headers, group)
+        with count_statements(session) as statements:
+            evening[caller.role] = served(client, url(group.id), caller.headers)
+        assert _member_loads(statements) == []  # over the members kept
+        assert evening[caller.role] == fresh(client, url(group.id), caller.headers)
+    fixed_clock.advance(minutes=15)
+    for caller in (coordinator, trustee):
+        morning = served(client, url(group.id), caller.headers)
+        assert morning == fresh(client, url(group.id), caller.headers), caller.role
+        assert _outcomes(morning) != _outcomes(evening[caller.role]), caller.role  # one admin left
+        yesterday = url(group.id, clock.today() - timedelta(days=1))
+        assert served(client, yesterday, caller.headers) == fresh(client, yesterday, caller.headers)
+
+
+# --- two worker processes, each with a cache of its own ----------------------------------------------------
+
+
+def test_two_workers_keeping_members_serve_the_fresh_answer_after_writes_through_either() -> None:
+    """As production runs it: two uvicorn workers sharing only the database. Each request is a new
+    connection, so either worker may answer it (and keep what it evaluated); after each write, a member's or
+    the group's row alone, every answer is the one evaluated afresh."""
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        with Session(engine, expire_on_commit=False) as setup:
+            coordinator = make_staff(setup, is_esafety_coordinator=True)
+            group = make_compliant_group(setup, coordinator)
+            user = make_user(setup, coordinator, Role.coordinator)
+            young = make_participant(setup, date_of_birth=clock.today().replace(year=clock.today().year - 9))
+            child_consent = setup.exec(
+                select(Consent)
+                .join(Membership, col(Membership.participant_id) == col(Consent.participant_id))
+                .where(Membership.group_id == group.id, Consent.kind == ConsentKind.image_use)
+            ).one()
+        headers = token_headers(user)
+        reach = Reach.of(user_principal(user))
+
+        def truth() -> bytes:
+            with Session(engine) as reader, cache.disabled():
+                return cache.group_report_json(
+                    session=reader, reach=reach, group_id=group.id, as_of=clock.today()
+                )
+
+        with served_by_workers(db_url, workers=2) as base:
+            api = f"{base}/api/v1"
+
+            def every_answer_is_fresh(step: str) -> bytes:
+                answers = {
+                    httpx.get(f"{api}/groups/{group.id}/compliance", headers=headers, timeout=60).content
+                    for _ in range(12)
+                }
+                expected = truth()
+                assert answers == {expected}, step
+                return expected
+
+            def write(method: str, path: str, body: dict[str, str]) -> None:
+                r = httpx.request(method, f"{api}{path}", json=body, headers=headers, timeout=60)
+                assert r.status_code in (200, 201), r.text
+
+            def rename() -> None:
+                write("PATCH", f"/groups/{group.id}", {"name": f"Renamed {uuid.uuid4().hex[:8]}"})
+                every_answer_is_fresh("renamed")
+
+            first = every_answer_is_fresh("first")
+            rename()
+            today = str(clock.today())
+            join = {"group_id": str(group.id), "participant_id": str(young.id), "started_on": today}
+            write("POST", "/memberships", join)
+            joined = every_answer_is_fresh("a too young member")
+            rename()
+            withdraw = {"withdrawn_on": today, "reason": "The carer asked"}
+            write("POST", f"/consents/{child_consent.id}/withdraw", withdraw)
+            withdrawn = every_answer_is_fresh("a consent withdrawn")
+            rename()
+        assert len({json.dumps(_outcomes(a)) for a in (first, joined, withdrawn)}) == 3
