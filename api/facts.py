@@ -189,9 +189,14 @@ def _object_scopes(obj: object, kind: str) -> Iterable[str]:
             return ()
     if rule.group_column is None:
         return (ORG,)
-    found = {_text(getattr(obj, rule.group_column, None))}
     if kind == "dirty":
         history = sa.inspect(obj).attrs[rule.group_column].history
+        if history.added and not history.deleted:
+            # The group the row left is not known: never loaded (its attributes expired, as a commit in a
+            # session that forgets on commit leaves them; SQLAlchemy keeps no old value then), or none.
+            return (ORG,)
+    found = {_text(getattr(obj, rule.group_column, None))}
+    if kind == "dirty":
         found.update(_text(v) for v in history.deleted)
     found.discard(None)
     if not found:

@@ -23,7 +23,7 @@ from api import clock, facts
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.auth.roles import Role
-from api.compliance import cache, service
+from api.compliance import cache, service, watch
 from api.consents.models import Consent, ConsentKind
 from api.db import may_write
 from api.groups.models import Group
@@ -221,13 +221,16 @@ def _admin_leaves(client: TestClient, session: Session, s: Scene) -> None:
 
 
 def _incident_moves_from_one_to_two(client: TestClient, session: Session, s: Scene) -> None:
-    """Not a member's fact: a serious incident moved between groups by a correction (a version claim, then
-    the change), which must move both groups' counters now that the claim alone moves none."""
+    """Not a member's fact: one of two serious incidents moved between groups by a correction (a version
+    claim, then the change). The group it leaves still fails the same rule, so the compliance watch records
+    no change for it: only the correction's own write, by the incident's group before, moves its counter
+    (now that the claim alone moves none)."""
     assert s.coordinator.staff is not None
-    incident = make_incident(session, s.one, s.coordinator.staff)
-    _every_answer_is_fresh(client, s, "incident reported")
+    _stays, moves = (make_incident(session, s.one, s.coordinator.staff) for _ in range(2))
+    watch.announce_compliance_changes(session, [s.one.id, s.two.id])  # both groups' states recorded
+    _every_answer_is_fresh(client, s, "incidents reported")
     body = {"group_id": str(s.two.id), "reason": "It happened in the other group"}
-    _ok(client.patch(f"/api/v1/incidents/{incident.id}", json=body, headers=s.coordinator.headers))
+    _ok(client.patch(f"/api/v1/incidents/{moves.id}", json=body, headers=s.coordinator.headers))
 
 
 STEPS: dict[str, Step] = {
@@ -515,3 +518,30 @@ def test_two_workers_keeping_members_serve_the_fresh_answer_after_writes_through
             withdrawn = every_answer_is_fresh("a consent withdrawn")
             rename()
         assert len({json.dumps(_outcomes(a)) for a in (first, joined, withdrawn)}) == 3
+
+
+# --- a row moved between groups by a session that had not loaded its group --------------------------------
+
+
+def test_a_row_moved_from_a_group_not_loaded_moves_the_counters_of_the_group_it_left(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    """A session that forgets on commit (the command line's, the delivery worker's) moves a row of a group's
+    table to another group without reading it first: the flush knows the new group only. The group it left
+    must miss all the same (before, a version claim's UPDATE moved the organisation's counter and hid it)."""
+    s = _scene(session, coordinator, trustee, staff_actor)
+    assert coordinator.staff is not None
+    incident = make_incident(session, s.one, coordinator.staff)
+    membership = _membership_of(session, s.one, participant_id=s.child.id)
+    newcomer = make_participant(session)  # `two` has the child already: the membership moves with another
+    for row in (incident, membership):
+        before = served(client, url(s.one.id), coordinator.headers)
+        session.expire(row)  # as a commit in such a session leaves it
+        row.group_id = s.two.id
+        if isinstance(row, Membership):
+            row.participant_id = newcomer.id
+        session.add(row)
+        session.commit()
+        now = served(client, url(s.one.id), coordinator.headers)
+        assert now == fresh(client, url(s.one.id), coordinator.headers), type(row).__name__
+        assert now != before
