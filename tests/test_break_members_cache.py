@@ -233,6 +233,24 @@ def _incident_moves_from_one_to_two(client: TestClient, session: Session, s: Sce
     _ok(client.patch(f"/api/v1/incidents/{moves.id}", json=body, headers=s.coordinator.headers))
 
 
+def _roster_applied(client: TestClient, session: Session, s: Scene) -> None:
+    """The platform's member list lists the group's staff alone: applying it ends every young person's
+    membership (a version claim on each, then the change)."""
+    staff = session.exec(
+        select(Staff.email, Membership.role)
+        .join_from(Membership, Staff, col(Staff.id) == col(Membership.staff_id))
+        .where(Membership.group_id == s.one.id, col(Membership.ended_on).is_(None))
+    ).all()
+    entries = [{"email": email, "platform_role": str(role)} for email, role in staff]
+    base = f"/api/v1/groups/{s.one.id}/rosters"
+    roster = _ok(client.post(base, json={"entries": entries}, headers=s.coordinator.headers))
+    etag = client.get(f"{base}/{roster['id']}", headers=s.coordinator.headers).headers["etag"]
+    applied = _ok(
+        client.post(f"{base}/{roster['id']}/apply", headers={**s.coordinator.headers, "If-Match": etag})
+    )
+    assert applied["changes"], applied
+
+
 STEPS: dict[str, Step] = {
     "incident moved": _incident_moves_from_one_to_two,
     "membership added": _add_a_too_young_child,
@@ -245,6 +263,7 @@ STEPS: dict[str, Step] = {
     "staff declaration": _admin_declares_young_friends,
     "membership moved": _admin_moves_from_one_to_two,
     "staff leaves": _admin_leaves,
+    "roster applied": _roster_applied,
 }
 
 
