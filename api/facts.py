@@ -24,8 +24,8 @@ api/compliance/cache.py, imported by api/listeners.py):
   group's members counter too, which what is loaded about the members alone is kept under (their
   consents, declarations and details, api/compliance/cache.py), so a write to the group's own settings,
   reviews or incidents does not reload a thousand members. Every other way of naming a group (`touch`,
-  `FACTS_SCOPES`) moves both of its counters: only a declared table's writes are known to leave the members
-  alone;
+  `FACTS_SCOPES` on a table of no group) moves its two counters and the organisation's: only a declared
+  table's writes are known to leave the members and their own facts alone;
 - `unread`: nothing derived from facts reads the table (the audit trail, rate-limit counters);
 - `ignored`: columns whose change alone moves nothing (bookkeeping such as `last_login_at`);
 - anything else, and every table nobody declared: the organisation's counter, which every cached answer
@@ -113,8 +113,15 @@ def _group_scopes(group_id: uuid.UUID | str) -> tuple[str, str]:
 
 def touch(session: Session, scopes: Iterable[str | uuid.UUID]) -> None:
     """Move these scopes' counters when the session's transaction commits (a write the hooks cannot see). A
-    group named here moves both of its counters (its own and its members')."""
-    _add(session, (m for s in scopes for m in ((ORG,) if s == ORG else _group_scopes(s))))
+    group named here moves its own counter, its members' and the organisation's: a write nobody classified
+    may be to anything the group's answer reads, its members' own facts included (kept under the
+    organisation's counter). Name the organisation alone for a write that concerns no one group."""
+    _add(session, _named(scopes))
+
+
+def _named(scopes: Iterable[str | uuid.UUID]) -> set[str]:
+    named = {m for s in scopes for m in ((ORG,) if s == ORG else _group_scopes(s))}
+    return named | {ORG} if named else named
 
 
 def _add(session: Session, scopes: Iterable[str]) -> None:
@@ -226,12 +233,10 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
     table = getattr(state.statement, "table", None)
     rule = _rules.get(table.name, Rule()) if isinstance(table, sa.Table) else Rule()
     if named is not None:
-        groups = {n for n in named if n != ORG}
-        # A table of one group's rows moves what its rule says; any other, both of each group's counters.
-        moved = (
-            _scopes(groups, rule) if rule.group_column is not None else _scopes(groups, Rule(members=True))
-        )
-        return moved | ({ORG} & set(named))
+        # A table of one group's rows moves what its rule says; any other, as `touch` does.
+        if rule.group_column is None:
+            return _named(named)
+        return _scopes({n for n in named if n != ORG}, rule) | ({ORG} & set(named))
     if not isinstance(table, sa.Table):
         return {ORG}
     if rule.unread:

@@ -30,7 +30,7 @@ under, the group's and the organisation's (the members' and the organisation's, 
 served only while they still stand:
 - every write through a session that touches a table compliance reads moves the group's counter (its
   memberships, which move its members' counter too, reviews, risk assessments, rosters, incidents,
-  waivers, history, the group itself; a group named by hand moves both) or the
+  waivers, history, the group itself; a group named by hand moves the organisation's too) or the
   organisation's (staff, participants, consents, declarations, controls, technologies, accounts, policy
   settings and versions, roster entries, and any table nobody has classified), in the write's own
   transaction, so the new facts and the new counter commit together; `tables` below is that list, and
