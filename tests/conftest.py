@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, make_url
 from sqlmodel import Session
 
-from tests.kit.databases import BACKEND, new_database_url, throwaway_database
+from tests.kit.databases import BACKEND, engine_for, new_database_url, throwaway_database
 
 DB_URL = new_database_url("esafety_test")
 os.environ["DATABASE_URL"] = DB_URL
@@ -33,7 +33,7 @@ from tests.kit import run_clock  # noqa: E402
 # Before any test module writes "today" down: the run on one organisation's day (tests/kit/run_clock.py).
 run_clock.install()
 
-from api import clock  # noqa: E402
+from api import clock, db  # noqa: E402
 from api.auth.roles import Role  # noqa: E402
 from api.db import get_engine  # noqa: E402
 from api.groups.models import Group  # noqa: E402
@@ -56,6 +56,22 @@ def engine() -> Iterator[Engine]:
         eng = get_engine()
         yield eng
         eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_database() -> Iterator[str]:
+    """A migrated database of the module's own, for tests of what requests commit themselves."""
+    with throwaway_database(migrated=True) as url:
+        yield url
+
+
+@pytest.fixture
+def request_engine(module_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The app's engine on the module's database, on which the real `get_session` (not overridden) opens
+    every request's session."""
+    with engine_for(module_database) as engine:
+        monkeypatch.setattr(db, "get_engine", lambda: engine)
+        yield engine
 
 
 @pytest.fixture

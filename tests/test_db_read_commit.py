@@ -5,38 +5,23 @@ request wrote, left pending or failed on still rolls back, on both databases."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlmodel import Session
 
 from api import db
 from api.facts import FACTS_VERSION, FactsVersion
-from tests.kit.databases import BACKEND, engine_for, throwaway_database
-
-
-@pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    # One for the module: every test's writes are rolled back (the tests say so).
-    with throwaway_database(migrated=True) as url:
-        yield url
+from tests.kit.databases import BACKEND
+from tests.kit.release import ends
 
 
 @pytest.fixture
-def engine(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
-    with engine_for(database) as engine:
-        monkeypatch.setattr(db, "get_engine", lambda: engine)
-        yield engine
-
-
-def _ends(engine: sa.Engine) -> list[str]:
-    ended: list[str] = []
-    event.listen(engine, "commit", lambda _conn: ended.append("commit"))
-    event.listen(engine, "rollback", lambda _conn: ended.append("rollback"))
-    return ended
+def engine(request_engine: sa.Engine) -> sa.Engine:
+    # One database for the module: every test's writes are rolled back (the tests say so).
+    return request_engine
 
 
 def _request(work: Callable[[Session], object], *, fail: bool = False) -> None:
@@ -65,13 +50,13 @@ def _read(session: Session) -> None:
 
 
 def test_a_read_ends_in_commit_on_postgresql_and_rolls_back_on_sqlite(engine: sa.Engine) -> None:
-    ended = _ends(engine)
+    ended = ends(engine)
     _request(_read)
     assert ended == (["commit"] if BACKEND == "postgresql" else ["rollback"])
 
 
 def test_a_read_that_fails_rolls_back(engine: sa.Engine) -> None:
-    ended = _ends(engine)
+    ended = ends(engine)
     _request(_read, fail=True)
     assert ended == ["rollback"]
 
@@ -113,7 +98,7 @@ def test_a_read_that_fails_rolls_back(engine: sa.Engine) -> None:
 def test_what_a_request_wrote_and_did_not_commit_is_rolled_back(
     engine: sa.Engine, write: Callable[[Session], object], fail: bool
 ) -> None:
-    ended = _ends(engine)
+    ended = ends(engine)
 
     def work(session: Session) -> None:
         _read(session)
