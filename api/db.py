@@ -281,8 +281,9 @@ async def get_session() -> AsyncIterator[Session]:
             release(session, failed=failed)
 
 
-# What a transaction may send and still have written nothing (`_note_writes`).
-_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SET ", "SHOW")
+# What a transaction may send and still have written nothing (`_note_writes`). A plain SET is not one: a
+# COMMIT keeps the setting (a ROLLBACK undoes it) for every later request the connection serves.
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SET LOCAL ", "SET TRANSACTION", "SHOW")
 _WROTE = "esafety_wrote"
 
 
