@@ -299,7 +299,10 @@ def _note_writes(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _ended(conn: sa.Connection) -> None:
-        conn.info.pop(_WROTE, None)
+        # An invalidated connection (lost under a statement) has no info left to clear, and asking for it
+        # raises: the request would get a 500 in place of the lost connection's 503.
+        if not conn.invalidated:
+            conn.info.pop(_WROTE, None)
 
 
 def release(session: Session, *, failed: bool) -> None:
