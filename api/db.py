@@ -28,6 +28,7 @@ from sqlmodel import Field, Session, SQLModel, create_engine
 
 from api import clock
 from api.config import get_settings
+from api.stale_plans import drop_connections_on_stale_plans
 
 # Named constraints, so Alembic can drop and alter them on SQLite (batch mode) and PostgreSQL alike.
 SQLModel.metadata.naming_convention = {
@@ -181,6 +182,7 @@ def make_engine(url: str, *, limit_statements: bool = True) -> Engine:
     if not url.startswith("sqlite"):
         ping_when_idle(engine)
         _note_writes(engine)
+        drop_connections_on_stale_plans(engine)
     if url.startswith("sqlite"):
         # SQLite has no statement timeout of its own; what makes a statement wait is another writer's lock.
         busy_ms = int(s.database_statement_timeout_seconds * 1000)

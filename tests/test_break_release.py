@@ -291,6 +291,39 @@ def test_a_read_past_the_statement_timeout_is_a_503_and_the_connection_serves_th
     assert [r.status_code for r in after] == [200, 200, 200]
 
 
+def _change_job_title(engine: sa.Engine, length: int) -> None:
+    """Another connection (a migration's) changes a column the staff's statements return."""
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute(f"ALTER TABLE staff ALTER COLUMN job_title TYPE varchar({length})")
+
+
+@postgresql_only
+def test_a_column_changed_under_statements_kept_prepared_costs_one_503_never_a_500(
+    engine: sa.Engine, client: TestClient, coordinator: Actor
+) -> None:
+    """A migration run while the app serves changes a column the kept statements return (its length): the
+    server refuses to run them again. The request that meets it gets a 503 to retry, the pool's connections
+    are replaced, and the next requests are answered."""
+    _one_connection(engine)
+    for _ in range(8):  # psycopg prepares a statement on its fifth run
+        assert client.get(STAFF, headers=coordinator.headers).status_code == 200
+    with engine.connect() as conn:
+        prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    assert any("job_title" in s for s in prepared), prepared
+    for _ in range(8):  # prepared again: the look above ended in ROLLBACK, which forgot them
+        assert client.get(STAFF, headers=coordinator.headers).status_code == 200
+    _change_job_title(engine, 300)
+    try:
+        met = client.get(STAFF, headers=coordinator.headers)
+        after = [client.get(STAFF, headers=coordinator.headers).status_code for _ in range(3)]
+    finally:
+        _change_job_title(engine, 200)
+    assert met.status_code == 503, met.text
+    assert met.headers["content-type"] == "application/problem+json"
+    assert after == [200, 200, 200]
+
+
 def test_concurrent_read_requests_are_all_answered(
     engine: sa.Engine, client: TestClient, coordinator: Actor
 ) -> None:
@@ -371,3 +404,20 @@ def test_two_workers_answer_through_every_connection_ended_by_the_server(
             )
 
     _served_through(module_database, engine, coordinator, end_every_connection)
+
+
+@postgresql_only
+def test_two_workers_answer_through_a_column_changed_under_statements_kept_prepared(
+    module_database: str, engine: sa.Engine, coordinator: Actor
+) -> None:
+    """A migration run while the app serves changes the type of a column the kept statements return: the
+    server refuses to run each of them again ("cached plan must not change result type")."""
+
+    def widen(length: int) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE staff ALTER COLUMN job_title TYPE varchar({length})")
+
+    try:
+        _served_through(module_database, engine, coordinator, lambda: widen(300))
+    finally:
+        widen(200)
