@@ -7,6 +7,7 @@ concurrent requests). SQLite's reads still end in ROLLBACK."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -187,16 +188,33 @@ $$
 @postgresql_only
 @pytest.mark.xfail(
     strict=True,
-    reason="a SELECT of a function that writes reads as a read (the first words are all the detector sees); "
-    "no route or migration defines or calls one, and telling it from the server would cost each read request "
-    "a round trip (pg_current_xact_id_if_assigned) before its COMMIT",
+    reason="a SELECT that writes (a function that inserts, SELECT INTO a new table) reads as a read: the "
+    "first words are all the detector sees. No route or migration sends one; telling it from the server "
+    "would cost each read request a round trip (pg_current_xact_id_if_assigned) before its COMMIT",
 )
-def test_a_select_of_a_function_that_writes_is_not_committed(engine: sa.Engine, client: TestClient) -> None:
+@pytest.mark.parametrize(
+    ("statement", "left"),
+    [
+        (
+            "SELECT brk_release_write()",
+            "SELECT count(*) FROM facts_version WHERE scope = 'written by a function'",
+        ),
+        (
+            "SELECT 1 AS one INTO brk_release_made",
+            "SELECT count(*) FROM pg_class WHERE relname = 'brk_release_made'",
+        ),
+    ],
+    ids=["a function that inserts", "SELECT INTO"],
+)
+def test_a_select_that_writes_is_not_committed(
+    engine: sa.Engine, client: TestClient, statement: str, left: str
+) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(_FUNCTION_WRITES)
-    _PROBED["statement"] = "SELECT brk_release_write()"
+    _PROBED["statement"] = statement
     assert client.get(PROBE).status_code == 200
-    assert _stored(engine, "written by a function") == 0
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql(left).scalar_one() == 0
 
 
 @postgresql_only
@@ -269,6 +287,20 @@ def test_a_connection_lost_under_a_request_is_a_503_problem_and_the_next_is_serv
     lost = client.get(STAFF, headers=coordinator.headers)
     assert lost.status_code == 503, lost.text
     assert lost.headers["content-type"] == "application/problem+json"
+    assert client.get(STAFF, headers=coordinator.headers).status_code == 200
+
+
+@postgresql_only
+def test_a_connection_pinged_on_checkout_serves_reads_and_one_found_dead_is_replaced(
+    engine: sa.Engine, client: TestClient, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every checkout pings (as after a long idle): the ping's own statement is outside the request's.
+    monkeypatch.setattr(db, "IDLE_BEFORE_PING", 0.0)
+    _one_connection(engine)
+    ended = ends(engine)
+    assert [client.get(STAFF, headers=coordinator.headers).status_code for _ in range(6)] == [200] * 6
+    assert ended == ["commit"] * 6
+    _end_pooled_connection(engine)
     assert client.get(STAFF, headers=coordinator.headers).status_code == 200
 
 
@@ -421,3 +453,34 @@ def test_two_workers_answer_through_a_column_changed_under_statements_kept_prepa
         _served_through(module_database, engine, coordinator, lambda: widen(300))
     finally:
         widen(200)
+
+
+@postgresql_only
+def test_a_client_gone_while_its_read_waits_leaves_no_transaction_open(
+    module_database: str, engine: sa.Engine, coordinator: Actor
+) -> None:
+    """The client gives up while its read waits for a lock; once the lock is released the request ends
+    anyway: its connection is back in the pool with no transaction open, and the next request is served."""
+    with (
+        served_by_workers(module_database, workers=1) as base,
+        httpx.Client(base_url=base, headers=coordinator.headers, timeout=30) as http,
+    ):
+        assert http.get(STAFF).status_code == 200
+        with engine.connect() as blocker:
+            blocker.exec_driver_sql("LOCK TABLE staff IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(httpx.ReadTimeout):
+                http.get(STAFF, timeout=1)
+            blocker.rollback()
+        time.sleep(1)
+        with engine.connect() as conn:
+            states = (
+                conn.exec_driver_sql(
+                    "SELECT state FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                .scalars()
+                .all()
+            )
+        assert "idle in transaction" not in states, states
+        assert "idle in transaction (aborted)" not in states, states
+        assert http.get(STAFF).status_code == 200
