@@ -295,7 +295,10 @@ def _note_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _noted(conn: sa.Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement[:16].lstrip().upper().startswith(_READS):
+        # A string of several statements (sent without parameters, psycopg runs them all) is more than its
+        # first words say: a ";" before its end makes it a write.
+        first = statement[:16].lstrip().upper()
+        if not first.startswith(_READS) or ";" in statement.rstrip("; \t\n"):
             conn.info[_WROTE] = True
 
     @event.listens_for(engine, "commit")

@@ -143,6 +143,7 @@ def test_a_request_refused_by_its_caller_s_role_rolls_back(engine: sa.Engine, cl
         "SET statement_timeout = 1234",
         "set statement_timeout = 1234",
         "SET SESSION statement_timeout = 1234",
+        "SHOW statement_timeout; SET statement_timeout = 1234",
         pytest.param(
             "SELECT set_config('statement_timeout', '1234', false)",
             marks=pytest.mark.xfail(
@@ -228,6 +229,8 @@ def test_a_select_that_writes_is_not_committed(
         "WITH w AS (INSERT INTO facts_version (scope, version) VALUES ('missed', 1) RETURNING 1) SELECT 1",
         "DO $$ BEGIN INSERT INTO facts_version (scope, version) VALUES ('missed', 1); END $$",
         "COPY (SELECT 1) TO STDOUT",
+        "SELECT 1; INSERT INTO facts_version (scope, version) VALUES ('missed', 1)",
+        "select 1;\ninsert into facts_version (scope, version) values ('missed', 1);",
     ],
 )
 def test_a_write_however_spelt_is_not_committed(
