@@ -359,6 +359,19 @@ def test_a_column_changed_under_statements_kept_prepared_costs_one_503_never_a_5
     assert after == [200, 200, 200]
 
 
+@postgresql_only
+def test_statements_deallocated_by_a_request_are_prepared_afresh(
+    engine: sa.Engine, client: TestClient, coordinator: Actor
+) -> None:
+    # The server forgets every prepared statement while psycopg's list of them stands, unless it notices.
+    _one_connection(engine)
+    for _ in range(8):
+        assert client.get(STAFF, headers=coordinator.headers).status_code == 200
+    _PROBED["statement"] = "DEALLOCATE ALL"
+    assert client.get(PROBE).status_code == 200
+    assert [client.get(STAFF, headers=coordinator.headers).status_code for _ in range(8)] == [200] * 8
+
+
 def test_concurrent_read_requests_are_all_answered(
     engine: sa.Engine, client: TestClient, coordinator: Actor
 ) -> None:
