@@ -10,7 +10,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager
 
+import anyio
 import httpx
 import psycopg
 import pytest
@@ -500,3 +502,38 @@ def test_a_client_gone_while_its_read_waits_leaves_no_transaction_open(
         assert "idle in transaction" not in states, states
         assert "idle in transaction (aborted)" not in states, states
         assert http.get(STAFF).status_code == 200
+
+
+@postgresql_only
+def test_a_request_cancelled_while_its_read_ends_still_ends_it_and_returns_the_connection(
+    engine: sa.Engine,
+) -> None:
+    """The request's task is cancelled (the server shutting down, a client gone under a streaming answer)
+    while its COMMIT runs in the thread pool: the COMMIT finishes and the connection goes back to the pool."""
+    ended = ends(engine)
+    committing = threading.Event()
+
+    def slow_commit(_conn: sa.Connection) -> None:
+        committing.set()
+        time.sleep(0.5)
+
+    event.listen(engine, "commit", slow_commit)
+
+    async def request() -> None:
+        async with asynccontextmanager(db.get_session)() as session:
+            session.execute(sa.select(sa.literal(1))).all()
+
+    async def cancel_while_committing() -> None:
+        # As the server cancels a request: its task group's scope, which the shielded end waits out.
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as group:
+                group.start_soon(request)
+                while not committing.is_set():
+                    await anyio.sleep(0.01)
+                scope.cancel()
+        assert scope.cancelled_caught
+
+    anyio.run(cancel_while_committing)
+    assert ended == ["commit"]
+    assert isinstance(engine.pool, sa.pool.QueuePool)
+    assert engine.pool.checkedout() == 0
