@@ -221,8 +221,8 @@ def organisation_workbook(*, session: Session, reach: Reach, as_of: date) -> byt
     book = Book()
     book.sheet(
         "Groups",
-        ("as_of", *service.CSV_COLUMNS),
-        ((report.as_of, *row) for row in service.report_rows(report)),
+        ("as_of", *CSV_COLUMNS),
+        ((report.as_of, *row) for row in report_rows(report)),
         {0: 11, 3: 28, 11: 40, 12: 40},
     )
     book.sheet(
@@ -237,3 +237,66 @@ def organisation_workbook(*, session: Session, reach: Reach, as_of: date) -> byt
         {0: 24, 1: 26, 2: 36, 8: 60, 10: 60, 11: 50, 12: 50},
     )
     return book.close()
+
+
+def _outcomes(findings: Iterable[Finding], outcome: Outcome, *, waived: bool | None = None) -> list[str]:
+    return [
+        f.rule_id
+        for f in findings
+        if f.outcome is outcome and (waived is None or (f.waiver is not None) == waived)
+    ]
+
+
+CSV_COLUMNS = (
+    "scope",
+    "id",
+    "name",
+    "platform",
+    "status",
+    "pass",
+    "fail",
+    "warn",
+    "not_applicable",
+    "waived",
+    "failing_rules",
+    "warning_rules",
+    "waived_rules",
+)
+
+
+def report_rows(report: service.OrganisationReport) -> Iterable[Sequence[object]]:
+    """The report as spreadsheet rows: the organisation first, then one row per group."""
+    org = report.organisation
+    c = org.counts
+    yield (
+        "organisation",
+        "",
+        "organisation",
+        "",
+        org.status,
+        c["pass"],
+        c["fail"],
+        c["warn"],
+        c["not_applicable"],
+        c["waived"],
+        ";".join(_outcomes(org.findings, Outcome.fail)),
+        ";".join(_outcomes(org.findings, Outcome.warn)),
+        "",
+    )
+    for g in report.groups:
+        c = g.counts
+        yield (
+            "group",
+            g.group_id,
+            g.group_name,
+            g.platform,
+            g.status,
+            c["pass"],
+            c["fail"],
+            c["warn"],
+            c["not_applicable"],
+            c["waived"],
+            ";".join(g.failing_rules),
+            ";".join(g.warning_rules),
+            ";".join(g.waived_rules),
+        )

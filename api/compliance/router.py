@@ -86,7 +86,7 @@ def _json(report: object) -> Response:
 
 def _csv(report: service.OrganisationReport) -> Response:
     return _attachment(
-        exports.csv_text(service.CSV_COLUMNS, service.report_rows(report)),
+        exports.csv_text(exports.CSV_COLUMNS, exports.report_rows(report)),
         "text/csv; charset=utf-8",
         f"compliance-{report.as_of}.csv",
     )

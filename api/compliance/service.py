@@ -1,13 +1,14 @@
 """Compliance reports: a group's, a member of staff's and the organisation's, each evaluated over the
 snapshots api/compliance/loading.py loads and redacted for the caller's reach before it leaves; the
-evaluations and statuses the watch and the sync read; the report as spreadsheet rows.
+evaluations and statuses the watch and the sync read (the organisation report as spreadsheet rows is in
+api/compliance/exports.py).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -23,6 +24,7 @@ from api.compliance.engine import (
     Evaluation,
     Finding,
     Precision,
+    Verdicts,
     aggregate_staff_rule,
     cite,
     evaluate,
@@ -37,8 +39,7 @@ from api.compliance.policy_facts import _thresholds, policy_on
 from api.compliance.queries import _GROUP_COLUMNS, GROUP, STAFF, _queries
 from api.compliance.redaction import redact_for
 from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
-from api.compliance.rules.base import Outcome
-from api.compliance.snapshot import MemberFacts, OrgSnapshot
+from api.compliance.snapshot import GroupFacts, MemberFacts, OrgSnapshot, PolicyFacts, Thresholds
 from api.compliance.vocabulary import FACTS
 from api.errors import NotFound, Unprocessable
 from api.groups.models import Platform
@@ -208,18 +209,85 @@ def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: 
     )
 
 
-def _outcomes(findings: Iterable[Finding], outcome: Outcome, *, waived: bool | None = None) -> list[str]:
-    return [
-        f.rule_id
-        for f in findings
-        if f.outcome is outcome and (waived is None or (f.waiver is not None) == waived)
-    ]
-
-
 def _active_on(as_of: date) -> ColumnElement[bool]:
     return sa.and_(
         GROUP.c.started_on <= as_of, sa.or_(GROUP.c.archived_on.is_(None), GROUP.c.archived_on > as_of)
     )
+
+
+def check_rule(rule: str | None) -> None:
+    """422 naming `rule` unless it is None or a group rule's id (the organisation report's filter)."""
+    if rule is not None and rule not in GROUP_RULE_IDS:
+        raise Unprocessable.field("rule", f"{rule!r} is not a group rule id (see /api/v1/compliance/rules)")
+
+
+def group_summary(group: GroupFacts, v: Verdicts) -> GroupSummary:
+    """A group's line in the organisation report: its verdicts alone, without a finding built per rule."""
+    return GroupSummary(
+        group.id, group.name, group.platform, v.status, v.counts, v.failing, v.warning, v.waived
+    )
+
+
+def organisation_evaluation(
+    session: Session, as_of: date, thresholds: Thresholds, policy: PolicyFacts | None
+) -> Evaluation:
+    """The organisation's own findings (ORG_RULES, and each staff rule across all staff), cited, before any
+    caller's redaction: the same for every caller."""
+    staff = _staff_snapshots(session, as_of, thresholds, sa.true(), policy)
+    controls, technologies = org_facts.load(session, as_of, {s.staff.id: s.staff for s in staff})
+    coordinators = tuple(s.staff for s in staff if s.staff.is_esafety_coordinator)
+    org = OrgSnapshot(as_of, thresholds, coordinators, policy, controls, technologies)
+    org_findings = [finding(r, run(r, org)) for r in ORG_RULES]
+    org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
+    return cite(summarise(org_findings), policy)
+
+
+def organisation_answer(
+    *,
+    session: Session,
+    reach: Reach,
+    as_of: date,
+    organisation: Evaluation,
+    lines: Iterable[GroupSummary],
+    status: Status | None = None,
+    rule: str | None = None,
+) -> OrganisationReport:
+    """The report for this caller: the organisation's findings redacted for their reach, the lines (every
+    group in reach, in order) that pass the `status` and `rule` filters, and totals over those."""
+    summaries = [
+        s
+        for s in lines
+        if (status is None or s.status is status)
+        and (rule is None or rule in s.failing_rules or rule in s.warning_rules)
+    ]
+    by_rule: dict[str, int] = defaultdict(int)
+    for s in summaries:
+        for rule_id in s.failing_rules:
+            by_rule[rule_id] += 1
+    totals = Totals(
+        groups=len(summaries),
+        compliant=sum(s.status is Status.compliant for s in summaries),
+        at_risk=sum(s.status is Status.at_risk for s in summaries),
+        non_compliant=sum(s.status is Status.non_compliant for s in summaries),
+        failing_by_rule=dict(sorted(by_rule.items())),
+    )
+    redacted = redact_for(session, reach, organisation)
+    return OrganisationReport(as_of, redacted, summaries, totals, FACTS, grain.precision(reach))
+
+
+def active_lines(
+    *, session: Session, reach: Reach, as_of: date, platform: Platform | None = None
+) -> tuple[list[GroupSummary], Thresholds, PolicyFacts | None]:
+    """The line of every group active on `as_of` in reach (of `platform` if given), by name, in one load for
+    them all (`loading.load_active`), with the thresholds and the policy in force it read."""
+    groups, thresholds, loaded = load_active(session=session, reach=reach, as_of=as_of, platform=platform)
+    lines = [
+        group_summary(
+            g, verdicts(GROUP_RULES, _snapshot(k, g, loaded, as_of, thresholds), loaded.waivers.get(k))
+        )
+        for k, g in groups
+    ]
+    return lines, thresholds, loaded.policy
 
 
 def organisation_report(
@@ -232,56 +300,33 @@ def organisation_report(
     rule: str | None = None,
 ) -> OrganisationReport:
     """The organisation's own findings and every active group's status, in a fixed number of queries."""
-    if rule is not None and rule not in GROUP_RULE_IDS:
-        raise Unprocessable.field("rule", f"{rule!r} is not a group rule id (see /api/v1/compliance/rules)")
-    groups, thresholds, loaded = load_active(session=session, reach=reach, as_of=as_of, platform=platform)
-
-    summaries: list[GroupSummary] = []
-    for key, g in groups:
-        # A group's line shows no finding: its verdicts alone, without a finding built per rule.
-        v = verdicts(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
-        if status is not None and v.status is not status:
-            continue
-        if rule is not None and rule not in v.failing and rule not in v.warning:
-            continue
-        summaries.append(
-            GroupSummary(g.id, g.name, g.platform, v.status, v.counts, v.failing, v.warning, v.waived)
-        )
-
-    staff = _staff_snapshots(session, as_of, thresholds, sa.true(), loaded.policy)
-    controls, technologies = org_facts.load(session, as_of, {s.staff.id: s.staff for s in staff})
-    org = OrgSnapshot(
-        as_of,
-        thresholds,
-        tuple(s.staff for s in staff if s.staff.is_esafety_coordinator),
-        loaded.policy,
-        controls,
-        technologies,
+    check_rule(rule)
+    lines, thresholds, policy = active_lines(session=session, reach=reach, as_of=as_of, platform=platform)
+    organisation = organisation_evaluation(session, as_of, thresholds, policy)
+    return organisation_answer(
+        session=session,
+        reach=reach,
+        as_of=as_of,
+        organisation=organisation,
+        lines=lines,
+        status=status,
+        rule=rule,
     )
-    org_findings = [finding(r, run(r, org)) for r in ORG_RULES]
-    org_findings += [finding(r, aggregate_staff_rule(r, staff)) for r in STAFF_RULES]
-    organisation = cite(summarise(org_findings), loaded.policy)
-    organisation = redact_for(session, reach, organisation)
-
-    by_rule: dict[str, int] = defaultdict(int)
-    for s in summaries:
-        for rule_id in s.failing_rules:
-            by_rule[rule_id] += 1
-    totals = Totals(
-        groups=len(summaries),
-        compliant=sum(s.status is Status.compliant for s in summaries),
-        at_risk=sum(s.status is Status.at_risk for s in summaries),
-        non_compliant=sum(s.status is Status.non_compliant for s in summaries),
-        failing_by_rule=dict(sorted(by_rule.items())),
-    )
-    return OrganisationReport(as_of, organisation, summaries, totals, FACTS, grain.precision(reach))
 
 
 def _judged(
-    session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None, judge: Callable[..., _J]
+    session: Session,
+    as_of: date,
+    group_ids: Collection[uuid.UUID] | None,
+    judge: Callable[..., _J],
+    *,
+    outcomes: bool = False,
+    policy_version: int | None = None,
 ) -> dict[uuid.UUID, _J]:
     """`judge(GROUP_RULES, snapshot, waivers)` for every group active on `as_of` (or those of `group_ids`
-    that are), in the same fixed number of queries as the organisation report, however many groups."""
+    that are), in the same fixed number of queries as the organisation report, however many groups.
+    `outcomes`: `judge` reads outcomes only (`engine.verdicts`), so the smaller load of `answered` serves;
+    `policy_version`: as for `loading._load`."""
     if group_ids is not None and not group_ids:
         return {}
     chosen = _active_on(as_of)
@@ -293,7 +338,7 @@ def _judged(
     # read every participant's consents, as the organisation report does.
     queries = (
         answered.answered_queries(in_chosen, every_participant=group_ids is None)
-        if judge is verdicts
+        if outcomes
         else _queries(in_chosen)
     )
     groups, thresholds, loaded = _load(
@@ -302,6 +347,7 @@ def _judged(
         queries,
         {"as_of": as_of},
         as_of,
+        policy_version=policy_version,
     )
     return {
         g.id: judge(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
@@ -322,60 +368,20 @@ def group_statuses(
 ) -> dict[uuid.UUID, Status]:
     """The status of every group active on `as_of` (or of those of `group_ids` that are), as
     `group_evaluations` decides it, without building the findings (`engine.verdicts`)."""
-    found = _judged(session, as_of, group_ids, verdicts)
+    found = _judged(session, as_of, group_ids, verdicts, outcomes=True)
     return {group_id: v.status for group_id, v in found.items()}
 
 
-CSV_COLUMNS = (
-    "scope",
-    "id",
-    "name",
-    "platform",
-    "status",
-    "pass",
-    "fail",
-    "warn",
-    "not_applicable",
-    "waived",
-    "failing_rules",
-    "warning_rules",
-    "waived_rules",
-)
-
-
-def report_rows(report: OrganisationReport) -> Iterable[Sequence[object]]:
-    """The report as spreadsheet rows: the organisation first, then one row per group."""
-    org = report.organisation
-    c = org.counts
-    yield (
-        "organisation",
-        "",
-        "organisation",
-        "",
-        org.status,
-        c["pass"],
-        c["fail"],
-        c["warn"],
-        c["not_applicable"],
-        c["waived"],
-        ";".join(_outcomes(org.findings, Outcome.fail)),
-        ";".join(_outcomes(org.findings, Outcome.warn)),
-        "",
+def group_lines(
+    *, session: Session, as_of: date, group_ids: Collection[uuid.UUID], policy_version: int | None = None
+) -> dict[uuid.UUID, GroupSummary]:
+    """The organisation report's line of each group of `group_ids` active on `as_of`, in one load for them
+    all, restricted to them (the statements of `group_statuses`)."""
+    return _judged(
+        session,
+        as_of,
+        group_ids,
+        lambda rules, snapshot, waivers: group_summary(snapshot.group, verdicts(rules, snapshot, waivers)),
+        outcomes=True,
+        policy_version=policy_version,
     )
-    for g in report.groups:
-        c = g.counts
-        yield (
-            "group",
-            g.group_id,
-            g.group_name,
-            g.platform,
-            g.status,
-            c["pass"],
-            c["fail"],
-            c["warn"],
-            c["not_applicable"],
-            c["waived"],
-            ";".join(g.failing_rules),
-            ";".join(g.warning_rules),
-            ";".join(g.waived_rules),
-        )
