@@ -57,6 +57,7 @@ def _row(**values: Any) -> dict[str, Any]:
 class Seeded:
     token: str
     sized_groups: dict[int, uuid.UUID]
+    big_group: uuid.UUID  # one of the BIG_GROUPS groups of BIG_GROUP_SIZE
 
 
 def seed(url: str) -> Seeded:
@@ -182,7 +183,7 @@ def seed(url: str) -> Seeded:
         f"  seeded {len(groups)} groups, {len(members)} memberships, {len(participants)} participants, "
         f"{len(consents)} consents"
     )
-    return Seeded(token, sized)
+    return Seeded(token, sized, groups[0]["id"])
 
 
 def _free_port() -> int:
@@ -312,6 +313,14 @@ def run(label: str, url: str) -> list[Figures]:
             for size in SIZED
         ),
         Endpoint(f"organisation report, {BIG_GROUPS} x {BIG_GROUP_SIZE}", "/api/v1/compliance", True, 8, 6),
+        Endpoint(
+            f"organisation report, {BIG_GROUPS} x {BIG_GROUP_SIZE}, first read after a write to one group",
+            "/api/v1/compliance",
+            True,
+            8,
+            6,
+            after_write=seeded.big_group,
+        ),
     ]
     rps: dict[str, list[float]] = {e.name: [] for e in endpoints}
     ratios: dict[str, list[float]] = {e.name: [] for e in endpoints}

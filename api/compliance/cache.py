@@ -23,7 +23,12 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
   them, when everyone is loaded afresh. The statements that load them read
   memberships, staff, participants, consents and declarations only; tests/test_compliance_cache.py checks,
   for a write to every table, that the members are reloaded unless the write is to one of the group's own
-  tables, and that the answer is the fresh one.
+  tables, and that the answer is the fresh one;
+- for the organisation report (api/compliance/org_cache.py, whose docstring says more), each group's line
+  (its verdicts: status, counts, failing, warning and waived rules) by group, `as_of` and day under the
+  group's counter and the organisation's, as its evaluation here; and the organisation's own findings under
+  the organisation's counter and every group's. Those counters are read in one statement
+  (`facts.READ_GROUPS`), first, as `look_up` reads one group's.
 
 Why it can never be stale. Each entry is stored with the facts versions (api/facts.py) it was computed
 under, the group's and the organisation's (the members' and the organisation's, for the members kept), and
@@ -133,14 +138,16 @@ def disabled() -> Iterator[None]:
         _off.reset(token)
 
 
-class _Lru:
-    """A bounded map of key -> (versions, value), least recently used out first; safe across threads."""
+class Lru:
+    """A bounded map of key -> (versions, value), least recently used out first; safe across threads. Every
+    one made is emptied by `clear_groups` (api/compliance/org_cache.py's too)."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[Hashable, tuple[tuple[int, ...], Any]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        _made.append(self)
 
-    def get(self, key: Hashable, versions: tuple[int, ...]) -> Any:
+    def get(self, key: Hashable, versions: Hashable) -> Any:
         with self._lock:
             found = self._entries.get(key)
             if found is None or found[0] != versions:
@@ -148,12 +155,12 @@ class _Lru:
             self._entries.move_to_end(key)
             return found[1]
 
-    def peek(self, key: Hashable) -> tuple[tuple[int, ...], Any] | None:
+    def peek(self, key: Hashable) -> tuple[Any, Any] | None:
         """The entry under `key` whatever its versions, as (versions, value), for what of it still holds."""
         with self._lock:
             return self._entries.get(key)
 
-    def put(self, key: Hashable, versions: tuple[int, ...], value: Any) -> None:
+    def put(self, key: Hashable, versions: Hashable, value: Any) -> None:
         limit = get_settings().compliance_cache_entries
         with self._lock:
             self._entries[key] = (versions, value)
@@ -166,9 +173,10 @@ class _Lru:
             self._entries.clear()
 
 
-_evaluations = _Lru()
-_answers = _Lru()
-_members = _Lru()
+_made: list[Lru] = []
+_evaluations = Lru()
+_answers = Lru()
+_members = Lru()
 
 
 def clear() -> None:
@@ -179,10 +187,15 @@ def clear() -> None:
 
 def clear_groups() -> None:
     """Forget every group's entries, as a write to each group's memberships would (bench/evaluation.py's
-    first read)."""
-    _evaluations.clear()
-    _answers.clear()
-    _members.clear()
+    first read), the organisation report's too."""
+    for kept in _made:
+        kept.clear()
+
+
+def used(session: Session) -> bool:
+    """Whether this read may use the cache: not turned off (`disabled`, no entries), and no writes of the
+    session's own pending (`facts.pending`)."""
+    return not _off.get() and get_settings().compliance_cache_entries > 0 and not facts.pending(session)
 
 
 def _caller_key(reach: Reach) -> Hashable | None:
@@ -241,7 +254,7 @@ def look_up(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date)
     """The part of `group_report_json` that evaluates nothing: one statement (the facts versions) and the
     reach check, so that a route may run it where a hand-off to the thread pool would cost more than it
     (`db.reads_on_loop`). None where the cache is not used (turned off, or writes of the session's own)."""
-    if _off.get() or get_settings().compliance_cache_entries <= 0 or facts.pending(session):
+    if not used(session):
         return None
     versions = _versions(session, group_id)  # first: the facts read after it are at least this new
     key = (group_id, as_of, clock.today())

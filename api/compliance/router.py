@@ -14,7 +14,7 @@ from api import clock
 from api.auth.permissions import ComplianceRead, PolicyAdmin
 from api.auth.reach import Reach, ReachDep
 from api.common import Day, Page, PageDep, QueryFlag, shifted
-from api.compliance import cache, exports, grain, history, policy_facts, service, waivers
+from api.compliance import cache, exports, grain, history, org_cache, policy_facts, service, waivers
 from api.compliance import forecast as forecasting
 from api.compliance.engine import in_force_clauses, withdrawn
 from api.compliance.models import (
@@ -152,7 +152,7 @@ def get_organisation_compliance(
     Staff see only the groups they are in. Send `Accept: text/csv` for the same report as a spreadsheet."""
     # `as_of` is its own parameter, not `ReportDay`: a dependency's parameters follow the route's own in the
     # spec, and here it stands before the filters.
-    report = service.organisation_report(
+    report = org_cache.organisation_report(
         session=session,
         reach=reach,
         as_of=report_day(reach, as_of),

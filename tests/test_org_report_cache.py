@@ -1,0 +1,219 @@
+"""The organisation report from the compliance cache (api/compliance/org_cache.py): after every kind of write,
+at midnight, with `as_of` given and for every kind of caller, the report served is byte for byte a fresh
+one; a read with nothing changed sends a few statements whatever the groups, and a read after a write to
+one group loads that group alone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from api import clock
+from api.auth.principal import user_principal
+from api.auth.reach import Reach
+from api.auth.roles import Role
+from api.compliance import cache, loading, org_cache, service
+from api.groups.models import Group, Visibility
+from tests.kit.auth import Actor, make_actor
+from tests.kit.clock import FixedClock
+from tests.kit.compliance import make_compliant_group, make_waiver
+from tests.kit.memberships import make_membership
+from tests.kit.staff import make_staff
+from tests.kit.statements import count_statements
+from tests.test_compliance_cache import WRITES, World, fresh, make_world, served
+
+REPORT = "/api/v1/compliance"
+CSV = {"Accept": "text/csv"}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    # Each test's records are rolled back, counters included: start every test with nothing remembered.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _paths() -> list[tuple[str, dict[str, str]]]:
+    """The report as asked: whole, on a day in the past, filtered, and as a spreadsheet."""
+    past = clock.today() - timedelta(days=40)
+    return [
+        (REPORT, {}),
+        (f"{REPORT}?as_of={past}", {}),
+        (f"{REPORT}?platform=facebook_group&status=compliant", {}),
+        (f"{REPORT}?rule=GRP-VISIBILITY-CLOSED", {}),
+        (REPORT, CSV),
+    ]
+
+
+def _same_as_fresh(client: TestClient, callers: tuple[Actor, ...], label: object) -> None:
+    for caller in callers:
+        for path, extra in _paths():
+            headers = caller.headers | extra
+            now = served(client, path, headers)
+            assert now == fresh(client, path, headers), (label, caller.role, path, extra)
+            # And again, from the cache.
+            assert served(client, path, headers) == now, (label, caller.role, path, extra)
+
+
+def _world(session: Session, coordinator: Actor, staff: Actor) -> tuple[World, Group]:
+    """The cache tests' world, and a second group the member of staff is not in."""
+    assert coordinator.staff is not None
+    return make_world(session, coordinator, staff), make_compliant_group(session, coordinator.staff)
+
+
+@pytest.mark.parametrize("table", sorted(WRITES))
+def test_after_each_write_every_caller_gets_the_fresh_report(
+    table: str, client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    w, _ = _world(session, coordinator, staff_actor)
+    callers = (coordinator, trustee, staff_actor)
+    _same_as_fresh(client, callers, "before")
+    before = served(client, REPORT, coordinator.headers)
+
+    WRITES[table](session, w)
+
+    _same_as_fresh(client, callers, table)
+    if table in {"online_group", "membership", "staff", "participant", "policy_settings"}:
+        assert served(client, REPORT, coordinator.headers) != before, table
+
+
+def test_a_write_to_a_group_out_of_the_caller_s_reach_is_fresh_for_them(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    """The member of staff's groups all stand; the organisation's findings, which read every group's
+    memberships, are computed again."""
+    w, other = _world(session, coordinator, staff_actor)
+    callers = (staff_actor, coordinator, trustee)
+    _same_as_fresh(client, callers, "before")
+    make_membership(session, other, participant=w.child)
+    _same_as_fresh(client, callers, "other group's membership")
+    other.archived_on = clock.today()  # no longer listed; its memberships still read by the staff rules
+    session.add(other)
+    session.commit()
+    _same_as_fresh(client, callers, "archived")
+    make_membership(session, other, staff=make_staff(session))
+    _same_as_fresh(client, callers, "archived group's membership")
+
+
+def test_the_day_rolling_over_is_a_new_report_without_any_write(
+    fixed_clock: FixedClock, client: TestClient, session: Session
+) -> None:
+    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))  # 23:50 in London
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    assert coordinator.staff is not None
+    group = make_compliant_group(session, coordinator.staff, visibility=Visibility.public)
+    make_compliant_group(session, coordinator.staff)
+    closed = "GRP-VISIBILITY-CLOSED"
+    make_waiver(session, group, rule_id=closed, expires_on=clock.today() + timedelta(days=1))  # to midnight
+    evening = served(client, REPORT, coordinator.headers)
+    assert served(client, REPORT, coordinator.headers) == evening
+    assert evening == fresh(client, REPORT, coordinator.headers)
+    fixed_clock.advance(minutes=15)
+    morning = served(client, REPORT, coordinator.headers)
+    assert morning == fresh(client, REPORT, coordinator.headers)
+    evening_line, morning_line = (
+        next(g for g in orjson.loads(b)["groups"] if g["group_id"] == str(group.id))
+        for b in (evening, morning)
+    )
+    assert closed in evening_line["waived_rules"]
+    assert closed in morning_line["failing_rules"]  # the waiver has ended
+
+
+def _make_groups(session: Session, coordinator: Actor, n: int) -> list[Group]:
+    assert coordinator.staff is not None
+    return [make_compliant_group(session, coordinator.staff) for _ in range(n)]
+
+
+def _counted(session: Session, client: TestClient, actor: Actor) -> tuple[int, bytes]:
+    """How many statements the report sent beyond signing in, and the report."""
+    with count_statements(session) as me:
+        client.get("/api/v1/auth/me", headers=actor.headers).raise_for_status()
+    with count_statements(session) as statements:
+        body = served(client, REPORT, actor.headers)
+    return len(statements) - len(me), body
+
+
+class _Loads:
+    """Records the groups and members' groups each `loading._load` returned."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.groups: list[list[uuid.UUID]] = []
+        self.members: list[set[Any]] = []
+        real = loading._load
+
+        def spied(*args: Any, **kwargs: Any) -> Any:
+            found = real(*args, **kwargs)
+            groups, _, loaded = found
+            self.groups.append([g.id for _, g in groups])
+            self.members.append(set(loaded.members))
+            return found
+
+        for module in (loading, service):
+            monkeypatch.setattr(module, "_load", spied)
+
+
+@pytest.mark.parametrize("n", [2, 6])
+def test_a_read_with_nothing_changed_sends_a_few_statements_whatever_the_groups(
+    n: int, client: TestClient, session: Session, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _make_groups(session, coordinator, n)
+    first = served(client, REPORT, coordinator.headers)
+    loads = _Loads(monkeypatch)
+    extra, again = _counted(session, client, coordinator)
+    assert loads.groups == []
+    assert again == first == fresh(client, REPORT, coordinator.headers)
+    # The facts versions, then the ids of the groups listed: nothing loaded, nothing evaluated.
+    assert extra == 2
+
+
+@pytest.mark.parametrize("n", [3, 8])
+def test_a_read_after_a_write_to_one_group_loads_that_group_alone(
+    n: int, client: TestClient, session: Session, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    groups = _make_groups(session, coordinator, n)
+    served(client, REPORT, coordinator.headers)
+    written = groups[1]
+    written.visibility = Visibility.public  # fails the closed-group rule
+    session.add(written)
+    session.commit()
+    loads = _Loads(monkeypatch)
+    extra, body = _counted(session, client, coordinator)
+    assert loads.groups == [[written.id]]
+    assert len(loads.members[0]) == 1  # the members' rows are that group's alone
+    assert body == fresh(client, REPORT, coordinator.headers)
+    assert b"GRP-VISIBILITY-CLOSED" in body
+    # As many with 3 groups as with 8: the versions and the ids; the restricted load, its eleven statements
+    # less the two of the policy (kept); the organisation's own findings, whose key every group's counter is
+    # part of: the staff, their memberships, their declarations, and the four of the registers.
+    assert extra == 2 + 9 + 7
+
+
+def test_a_session_with_its_own_writes_pending_or_the_cache_off_evaluates_afresh(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    w, _ = _world(session, coordinator, staff_actor)
+    assert coordinator.user is not None
+    reach = Reach.of(user_principal(coordinator.user))
+    today = clock.today()
+    kept = org_cache.organisation_report(session=session, reach=reach, as_of=today)
+    w.group.visibility = Visibility.public
+    session.add(w.group)
+    session.flush()  # written, not committed: the counters have not moved yet
+    seen = org_cache.organisation_report(session=session, reach=reach, as_of=today)
+    assert seen != kept
+    assert seen == service.organisation_report(session=session, reach=reach, as_of=today)
+    session.rollback()
+    cache.clear()
+    with cache.disabled(), count_statements(session) as off:
+        org_cache.organisation_report(session=session, reach=reach, as_of=today)
+    with count_statements(session) as fresh_report:
+        service.organisation_report(session=session, reach=reach, as_of=today)
+    assert len(off) == len(fresh_report)
