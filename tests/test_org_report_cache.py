@@ -20,10 +20,12 @@ from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.auth.roles import Role
 from api.compliance import cache, loading, org_cache, service
+from api.db import may_write
 from api.groups.models import Group, Visibility
-from tests.kit.auth import Actor, make_actor
+from tests.kit.auth import Actor, make_actor, make_user
 from tests.kit.clock import FixedClock
 from tests.kit.compliance import make_compliant_group, make_waiver
+from tests.kit.databases import engine_for, throwaway_database
 from tests.kit.memberships import make_membership
 from tests.kit.staff import make_staff
 from tests.kit.statements import count_statements
@@ -217,3 +219,56 @@ def test_a_session_with_its_own_writes_pending_or_the_cache_off_evaluates_afresh
     with count_statements(session) as fresh_report:
         service.organisation_report(session=session, reach=reach, as_of=today)
     assert len(off) == len(fresh_report)
+
+
+def test_a_write_between_the_versions_and_the_facts_leaves_nothing_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second write to the group a read loads commits after the reader read the counters and before it
+    loaded the group: the line it keeps is newer than the counters it is filed under, and the next reader
+    gets the fresh report."""
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        with Session(engine, expire_on_commit=False) as setup:
+            coordinator = make_staff(setup, is_esafety_coordinator=True)
+            group = [make_compliant_group(setup, coordinator) for _ in range(3)][1]
+            reach = Reach.of(user_principal(make_user(setup, coordinator, Role.coordinator)))
+        real = service.group_lines
+
+        def write(**changes: Any) -> None:
+            writes = may_write.set(True)
+            with Session(engine) as writer:
+                g = writer.get(Group, group.id)
+                assert g is not None
+                for name, value in changes.items():
+                    setattr(g, name, value)
+                writer.add(g)
+                writer.commit()
+            may_write.reset(writes)
+
+        def racing(**kwargs: Any) -> Any:
+            write(max_age=10)  # every young member too old
+            return real(**kwargs)
+
+        def report() -> bytes:
+            with Session(engine) as reader:
+                found = org_cache.organisation_report(session=reader, reach=reach, as_of=clock.today())
+                return orjson.dumps(found)
+
+        token = may_write.set(False)
+        try:
+            before = report()
+            write(visibility=Visibility.public)  # the next read loads this group alone, and races a write
+            monkeypatch.setattr(service, "group_lines", racing)
+            raced = report()
+            monkeypatch.setattr(service, "group_lines", real)
+            after = report()
+            with cache.disabled():
+                truth = report()
+        finally:
+            may_write.reset(token)
+        # The raced read sees the second write (PostgreSQL reads each statement afresh) or not (SQLite reads
+        # the whole transaction in the snapshot its first statement took); the next read sees it either way.
+        assert after == truth != before
+        assert raced != before
+        assert b"GRP-VISIBILITY-CLOSED" in truth
+        assert b"GRP-AGE-RANGE" in truth
