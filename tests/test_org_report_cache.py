@@ -176,25 +176,28 @@ def test_a_read_with_nothing_changed_sends_a_few_statements_whatever_the_groups(
     assert extra == 2
 
 
-@pytest.mark.parametrize("n", [3, 8])
-def test_a_read_after_a_write_to_one_group_loads_that_group_alone(
-    n: int, client: TestClient, session: Session, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("n", "k"), [(3, 1), (8, 1), (8, 3)])
+def test_a_read_after_writes_to_some_groups_loads_those_alone(
+    n: int, k: int, client: TestClient, session: Session, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     groups = _make_groups(session, coordinator, n)
     served(client, REPORT, coordinator.headers)
-    written = groups[1]
-    written.visibility = Visibility.public  # fails the closed-group rule
-    session.add(written)
+    written = groups[1 : 1 + k]
+    for group in written:
+        group.visibility = Visibility.public  # fails the closed-group rule
+        session.add(group)
     session.commit()
     loads = _Loads(monkeypatch)
     extra, body = _counted(session, client, coordinator)
-    assert loads.groups == [[written.id]]
-    assert len(loads.members[0]) == 1  # the members' rows are that group's alone
+    assert len(loads.groups) == 1
+    assert sorted(loads.groups[0]) == sorted(g.id for g in written)
+    assert len(loads.members[0]) == k  # the members' rows are those groups' alone
     assert body == fresh(client, REPORT, coordinator.headers)
-    assert b"GRP-VISIBILITY-CLOSED" in body
-    # As many with 3 groups as with 8: the versions and the ids; the restricted load, its eleven statements
-    # less the two of the policy (kept); the organisation's own findings, whose key every group's counter is
-    # part of: the staff, their memberships, their declarations, and the four of the registers.
+    assert body.count(b"GRP-VISIBILITY-CLOSED") == k + 1  # each line, and the totals
+    # As many with 3 groups as with 8, for one group or three: the versions and the ids; the restricted
+    # load, its eleven statements less the two of the policy (kept); the organisation's own findings, whose
+    # key every group's counter is part of: the staff, their memberships, their declarations, and the four
+    # of the registers.
     assert extra == 2 + 9 + 7
 
 

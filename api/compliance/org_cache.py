@@ -8,7 +8,8 @@ kind; 0 turns it off):
   the group's and the organisation's facts versions (api/facts.py) it was computed under: as cache.py keeps
   one group's evaluation. A read takes the lines whose versions still stand, and loads and evaluates the
   rest in one load restricted to them (`service.group_lines`: the statements of the organisation report's
-  own load, a fixed number however many groups); when more than half are missing (a first read, a write to
+  own load, a fixed number however many groups, their ids bound, so their SQL is written once for each
+  power of two of ids); when more than half are missing (a first read, a write to
   the organisation), the report's own load of every group (`service.active_lines`) serves instead: it
   reads every participant's consents rather than asking for the members' alone, which costs less once
   they are most of them (api/compliance/answered.py);

@@ -6,15 +6,16 @@ api/compliance/exports.py).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from api import clock
@@ -33,10 +34,10 @@ from api.compliance.engine import (
     summarise,
     verdicts,
 )
-from api.compliance.loading import _load, _snapshot, _staff_snapshots, load_active, load_group
+from api.compliance.loading import _load, _Loaded, _snapshot, _staff_snapshots, load_active, load_group
 from api.compliance.models import Status
 from api.compliance.policy_facts import _thresholds, policy_on
-from api.compliance.queries import _GROUP_COLUMNS, GROUP, STAFF, _queries
+from api.compliance.queries import _ACTIVE, _GROUP_COLUMNS, GROUP, STAFF, _Queries, _queries
 from api.compliance.redaction import redact_for
 from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
 from api.compliance.snapshot import GroupFacts, MemberFacts, OrgSnapshot, PolicyFacts, Thresholds
@@ -275,19 +276,24 @@ def organisation_answer(
     return OrganisationReport(as_of, redacted, summaries, totals, FACTS, grain.precision(reach))
 
 
+def _lines_of(
+    groups: list[tuple[Any, GroupFacts]], thresholds: Thresholds, loaded: _Loaded, as_of: date
+) -> list[GroupSummary]:
+    return [
+        group_summary(
+            g, verdicts(GROUP_RULES, _snapshot(k, g, loaded, as_of, thresholds), loaded.waivers.get(k))
+        )
+        for k, g in groups
+    ]
+
+
 def active_lines(
     *, session: Session, reach: Reach, as_of: date, platform: Platform | None = None
 ) -> tuple[list[GroupSummary], Thresholds, PolicyFacts | None]:
     """The line of every group active on `as_of` in reach (of `platform` if given), by name, in one load for
     them all (`loading.load_active`), with the thresholds and the policy in force it read."""
     groups, thresholds, loaded = load_active(session=session, reach=reach, as_of=as_of, platform=platform)
-    lines = [
-        group_summary(
-            g, verdicts(GROUP_RULES, _snapshot(k, g, loaded, as_of, thresholds), loaded.waivers.get(k))
-        )
-        for k, g in groups
-    ]
-    return lines, thresholds, loaded.policy
+    return _lines_of(groups, thresholds, loaded, as_of), thresholds, loaded.policy
 
 
 def organisation_report(
@@ -315,18 +321,10 @@ def organisation_report(
 
 
 def _judged(
-    session: Session,
-    as_of: date,
-    group_ids: Collection[uuid.UUID] | None,
-    judge: Callable[..., _J],
-    *,
-    outcomes: bool = False,
-    policy_version: int | None = None,
+    session: Session, as_of: date, group_ids: Collection[uuid.UUID] | None, judge: Callable[..., _J]
 ) -> dict[uuid.UUID, _J]:
     """`judge(GROUP_RULES, snapshot, waivers)` for every group active on `as_of` (or those of `group_ids`
-    that are), in the same fixed number of queries as the organisation report, however many groups.
-    `outcomes`: `judge` reads outcomes only (`engine.verdicts`), so the smaller load of `answered` serves;
-    `policy_version`: as for `loading._load`."""
+    that are), in the same fixed number of queries as the organisation report, however many groups."""
     if group_ids is not None and not group_ids:
         return {}
     chosen = _active_on(as_of)
@@ -338,7 +336,7 @@ def _judged(
     # read every participant's consents, as the organisation report does.
     queries = (
         answered.answered_queries(in_chosen, every_participant=group_ids is None)
-        if outcomes
+        if judge is verdicts
         else _queries(in_chosen)
     )
     groups, thresholds, loaded = _load(
@@ -347,7 +345,6 @@ def _judged(
         queries,
         {"as_of": as_of},
         as_of,
-        policy_version=policy_version,
     )
     return {
         g.id: judge(GROUP_RULES, _snapshot(key, g, loaded, as_of, thresholds), loaded.waivers.get(key))
@@ -368,20 +365,29 @@ def group_statuses(
 ) -> dict[uuid.UUID, Status]:
     """The status of every group active on `as_of` (or of those of `group_ids` that are), as
     `group_evaluations` decides it, without building the findings (`engine.verdicts`)."""
-    found = _judged(session, as_of, group_ids, verdicts, outcomes=True)
+    found = _judged(session, as_of, group_ids, verdicts)
     return {group_id: v.status for group_id, v in found.items()}
 
 
+@functools.cache
+def _lines_load(width: int) -> tuple[Select[Any], _Queries]:
+    """`group_lines`' statements for `width` ids bound as `group_0`.. (a power of two, the last id repeated
+    to fill it): built once a width, so that `fetch` writes their SQL once (`reuse`)."""
+    ids = [sa.bindparam(f"group_{i}", type_=GROUP.c.id.type) for i in range(width)]
+    chosen = sa.and_(_ACTIVE, GROUP.c.id.in_(ids))
+    chosen_ids = sa.select(GROUP.c.id).where(chosen)
+    return sa.select(*_GROUP_COLUMNS).where(chosen), answered.answered_queries(lambda c: c.in_(chosen_ids))
+
+
 def group_lines(
-    *, session: Session, as_of: date, group_ids: Collection[uuid.UUID], policy_version: int | None = None
+    *, session: Session, as_of: date, group_ids: Sequence[uuid.UUID], policy_version: int | None = None
 ) -> dict[uuid.UUID, GroupSummary]:
-    """The organisation report's line of each group of `group_ids` active on `as_of`, in one load for them
-    all, restricted to them (the statements of `group_statuses`)."""
-    return _judged(
-        session,
-        as_of,
-        group_ids,
-        lambda rules, snapshot, waivers: group_summary(snapshot.group, verdicts(rules, snapshot, waivers)),
-        outcomes=True,
-        policy_version=policy_version,
-    )
+    """The organisation report's line of each group of `group_ids` active on `as_of`, in one load restricted
+    to them (the statements of `group_statuses`); `policy_version`: as for `loading._load`."""
+    if not group_ids:
+        return {}
+    width = 1 << (len(group_ids) - 1).bit_length()
+    statement, queries = _lines_load(width)
+    params = {"as_of": as_of} | {f"group_{i}": group_ids[min(i, len(group_ids) - 1)] for i in range(width)}
+    loaded = _load(session, statement, queries, params, as_of, reuse=True, policy_version=policy_version)
+    return {s.group_id: s for s in _lines_of(*loaded, as_of)}
