@@ -25,6 +25,7 @@ import api.compliance.cache  # noqa: F401  (the facts versions' rules, so the be
 from api import clock
 from api.groups.models import Group
 from api.memberships.models import Membership
+from api.staff.models import Staff
 
 CONNECTIONS = 16
 SECONDS = 5
@@ -52,6 +53,16 @@ def write_to_members(engine: sa.Engine, group_id: uuid.UUID) -> None:
         ).one()
         m.end_reason = f"bench {uuid.uuid4().hex[:8]} {clock.now():%H%M%S}"
         s.add(m)
+        s.commit()
+
+
+def write_to_organisation(engine: sa.Engine, _group_id: uuid.UUID) -> None:
+    """A write that moves the organisation's facts version and nothing any answer shows: a member of staff's
+    personal phone number changed. Every group's answer is worked out afresh after it: a first evaluation."""
+    with Session(engine) as s:
+        staff = s.exec(select(Staff).order_by(col(Staff.id)).limit(1)).one()
+        staff.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"
+        s.add(staff)
         s.commit()
 
 

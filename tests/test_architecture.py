@@ -52,6 +52,7 @@ KERNEL = frozenset(
         "security_headers",
         "asgi",
         "input_checks",
+        "stale_plans",
     }
 )
 # Where the app, the command line and the worker are put together: they may import anything; nothing but
