@@ -4,9 +4,11 @@ which every caller's report (JSON and CSV) must be byte for byte a fresh one."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -14,10 +16,12 @@ from api import clock
 from api.auth.roles import Role
 from api.groups.models import Group, Platform, Visibility
 from api.memberships.models import MemberRole
-from tests.kit.auth import Actor, make_actor
+from tests.kit.auth import Actor, make_actor, make_user, token_headers
 from tests.kit.clock import FixedClock
 from tests.kit.compliance import make_compliant_group
+from tests.kit.databases import engine_for, throwaway_database
 from tests.kit.memberships import make_membership
+from tests.kit.servers import served_by_workers
 from tests.kit.staff import make_staff
 from tests.test_compliance_cache import fresh, served
 from tests.test_org_report_cache import CSV, REPORT, _empty_cache  # noqa: F401  (the autouse fixture)
@@ -122,3 +126,54 @@ def test_a_group_starting_at_midnight_with_no_write(
     fixed_clock.advance(minutes=20)
     _check(client, callers, "after midnight")
     assert served(client, REPORT, coordinator.headers) != evening
+
+
+def test_two_workers_serve_the_fresh_organisation_report_after_writes_through_either() -> None:
+    """As production runs it: two uvicorn workers with a cache each, sharing only the database; writes over
+    HTTP land on either, and every read (either worker, several times) is the answer of a third server
+    with the cache off, for a caller who reaches every group and for one who reaches one."""
+    today = clock.today()
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        with Session(engine, expire_on_commit=False) as setup:
+            coordinator = make_staff(setup, is_esafety_coordinator=True)
+            groups = [make_compliant_group(setup, coordinator) for _ in range(4)]
+            member = make_staff(setup)
+            make_membership(setup, groups[0], staff=member, role=MemberRole.admin)
+            other = make_staff(setup)
+            make_membership(setup, groups[1], staff=other, role=MemberRole.admin)
+            callers = [
+                token_headers(make_user(setup, coordinator, Role.coordinator)),
+                token_headers(make_user(setup, member, Role.staff)),
+                token_headers(make_user(setup, make_staff(setup), Role.trustee)),
+            ]
+        paths = [REPORT, f"{REPORT}?platform=whatsapp", f"{REPORT}?as_of={today - timedelta(days=1)}"]
+        with (
+            served_by_workers(db_url, workers=2) as cached,
+            served_by_workers(db_url, workers=1, compliance_cache_entries="0") as uncached,
+        ):
+
+            def every_answer_is_fresh(step: str) -> None:
+                for headers, path, extra in itertools.product(callers, paths, ({}, CSV)):
+                    h = headers | extra
+                    answers = {httpx.get(cached + path, headers=h, timeout=60).content for _ in range(6)}
+                    expected = httpx.get(uncached + path, headers=h, timeout=60)
+                    assert expected.status_code == 200, expected.text
+                    assert answers == {expected.content}, (step, path, extra)
+
+            def write(method: str, path: str, body: dict[str, str]) -> None:
+                r = httpx.request(method, f"{cached}/api/v1{path}", json=body, headers=callers[0], timeout=60)
+                assert r.status_code in (200, 201), r.text
+
+            every_answer_is_fresh("first")
+            write("PATCH", f"/groups/{groups[2].id}", {"visibility": "public"})
+            every_answer_is_fresh("opened up")
+            write("PATCH", f"/groups/{groups[0].id}", {"platform": "whatsapp"})
+            every_answer_is_fresh("moved to whatsapp")
+            write("PATCH", f"/groups/{groups[3].id}", {"started_on": str(today)})
+            every_answer_is_fresh("restarted today")
+            write("PATCH", f"/staff/{other.id}", {"left_on": str(today)})
+            every_answer_is_fresh("an admin left")
+            write("POST", f"/groups/{groups[1].id}/archive", {"archived_on": str(today)})
+            every_answer_is_fresh("archived")
+            write("PATCH", f"/groups/{groups[0].id}", {"name": "AAA first by name"})
+            every_answer_is_fresh("renamed")
