@@ -5,7 +5,10 @@ which every caller's report (JSON and CSV) must be byte for byte a fresh one."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,6 +19,7 @@ from api import clock
 from api.auth.roles import Role
 from api.groups.models import Group, Platform, Visibility
 from api.memberships.models import MemberRole
+from api.staff.models import Staff
 from tests.kit.auth import Actor, make_actor, make_user, token_headers
 from tests.kit.clock import FixedClock
 from tests.kit.compliance import make_compliant_group
@@ -128,11 +132,37 @@ def test_a_group_starting_at_midnight_with_no_write(
     assert served(client, REPORT, coordinator.headers) != evening
 
 
-def test_two_workers_serve_the_fresh_organisation_report_after_writes_through_either() -> None:
-    """As production runs it: two uvicorn workers with a cache each, sharing only the database; writes over
-    HTTP land on either, and every read (either worker, several times) is the answer of a third server
-    with the cache off, for a caller who reaches every group and for one who reaches one."""
-    today = clock.today()
+@dataclass
+class _Served:
+    """Two cached workers and an uncached one on one throwaway database with four groups; callers who reach
+    every group, one group (a member of staff) and counts (a trustee)."""
+
+    cached: str
+    uncached: str
+    callers: list[dict[str, str]]
+    groups: list[Group]
+    other: Staff  # the second group's admin
+
+    def paths(self) -> list[str]:
+        return [REPORT, f"{REPORT}?platform=whatsapp", f"{REPORT}?as_of={clock.today() - timedelta(days=1)}"]
+
+    def every_answer_is_fresh(self, step: str) -> None:
+        for headers, path, extra in itertools.product(self.callers, self.paths(), ({}, CSV)):
+            h = headers | extra
+            answers = {httpx.get(self.cached + path, headers=h, timeout=60).content for _ in range(6)}
+            expected = httpx.get(self.uncached + path, headers=h, timeout=60)
+            assert expected.status_code == 200, expected.text
+            assert answers == {expected.content}, (step, path, extra)
+
+    def write(self, method: str, path: str, body: dict[str, str]) -> None:
+        r = httpx.request(
+            method, f"{self.cached}/api/v1{path}", json=body, headers=self.callers[0], timeout=60
+        )
+        assert r.status_code in (200, 201), r.text
+
+
+@contextmanager
+def _served() -> Iterator[_Served]:
     with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
         with Session(engine, expire_on_commit=False) as setup:
             coordinator = make_staff(setup, is_esafety_coordinator=True)
@@ -146,34 +176,57 @@ def test_two_workers_serve_the_fresh_organisation_report_after_writes_through_ei
                 token_headers(make_user(setup, member, Role.staff)),
                 token_headers(make_user(setup, make_staff(setup), Role.trustee)),
             ]
-        paths = [REPORT, f"{REPORT}?platform=whatsapp", f"{REPORT}?as_of={today - timedelta(days=1)}"]
         with (
             served_by_workers(db_url, workers=2) as cached,
             served_by_workers(db_url, workers=1, compliance_cache_entries="0") as uncached,
         ):
+            yield _Served(cached, uncached, callers, groups, other)
 
-            def every_answer_is_fresh(step: str) -> None:
-                for headers, path, extra in itertools.product(callers, paths, ({}, CSV)):
-                    h = headers | extra
-                    answers = {httpx.get(cached + path, headers=h, timeout=60).content for _ in range(6)}
-                    expected = httpx.get(uncached + path, headers=h, timeout=60)
-                    assert expected.status_code == 200, expected.text
-                    assert answers == {expected.content}, (step, path, extra)
 
-            def write(method: str, path: str, body: dict[str, str]) -> None:
-                r = httpx.request(method, f"{cached}/api/v1{path}", json=body, headers=callers[0], timeout=60)
-                assert r.status_code in (200, 201), r.text
+def test_two_workers_serve_the_fresh_organisation_report_after_writes_through_either() -> None:
+    """As production runs it: two uvicorn workers with a cache each, sharing only the database; writes over
+    HTTP land on either, and every read (either worker, several times) is the answer of a third server
+    with the cache off, for every kind of caller; and so once writes racing reads have stopped. (One test:
+    two tests starting servers at once on one TEST_PORTS range may pick the same port.)"""
+    today = str(clock.today())
+    with _served() as s:
+        s.every_answer_is_fresh("first")
+        s.write("PATCH", f"/groups/{s.groups[2].id}", {"visibility": "public"})
+        s.every_answer_is_fresh("opened up")
+        s.write("PATCH", f"/groups/{s.groups[0].id}", {"platform": "whatsapp"})
+        s.every_answer_is_fresh("moved to whatsapp")
+        s.write("PATCH", f"/groups/{s.groups[3].id}", {"started_on": today})
+        s.every_answer_is_fresh("restarted today")
+        s.write("PATCH", f"/staff/{s.other.id}", {"left_on": today})
+        s.every_answer_is_fresh("an admin left")
+        s.write("POST", f"/groups/{s.groups[1].id}/archive", {"archived_on": today})
+        s.every_answer_is_fresh("archived")
+        s.write("PATCH", f"/groups/{s.groups[0].id}", {"name": "AAA first by name"})
+        s.every_answer_is_fresh("renamed")
+        # Then writes to groups (and to the organisation) racing three readers of every kind of report.
+        stop = threading.Event()
+        failures: list[str] = []
 
-            every_answer_is_fresh("first")
-            write("PATCH", f"/groups/{groups[2].id}", {"visibility": "public"})
-            every_answer_is_fresh("opened up")
-            write("PATCH", f"/groups/{groups[0].id}", {"platform": "whatsapp"})
-            every_answer_is_fresh("moved to whatsapp")
-            write("PATCH", f"/groups/{groups[3].id}", {"started_on": str(today)})
-            every_answer_is_fresh("restarted today")
-            write("PATCH", f"/staff/{other.id}", {"left_on": str(today)})
-            every_answer_is_fresh("an admin left")
-            write("POST", f"/groups/{groups[1].id}/archive", {"archived_on": str(today)})
-            every_answer_is_fresh("archived")
-            write("PATCH", f"/groups/{groups[0].id}", {"name": "AAA first by name"})
-            every_answer_is_fresh("renamed")
+        def read(headers: dict[str, str]) -> None:
+            while not stop.is_set():
+                for path in s.paths():
+                    r = httpx.get(s.cached + path, headers=headers, timeout=60)
+                    if r.status_code != 200:
+                        failures.append(r.text)
+
+        readers = [threading.Thread(target=read, args=(h,)) for h in s.callers]
+        for t in readers:
+            t.start()
+        try:
+            for i in range(12):
+                group = s.groups[(0, 2, 3)[i % 3]]  # not the archived one
+                visibility = "public" if i % 2 else "closed"
+                s.write("PATCH", f"/groups/{group.id}", {"visibility": visibility, "name": f"Group {i}"})
+                if i % 4 == 3:
+                    s.write("PATCH", f"/staff/{s.other.id}", {"job_title": f"Leader {i}"})
+        finally:
+            stop.set()
+            for t in readers:
+                t.join()
+        assert failures == []
+        s.every_answer_is_fresh("after the race")
