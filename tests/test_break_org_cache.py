@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import itertools
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api import clock
 from api.auth.roles import Role
+from api.compliance import cache, service
 from api.groups.models import Group, Platform, Visibility
 from api.memberships.models import MemberRole
 from api.staff.models import Staff
@@ -27,7 +31,7 @@ from tests.kit.databases import engine_for, throwaway_database
 from tests.kit.memberships import make_membership
 from tests.kit.servers import served_by_workers
 from tests.kit.staff import make_staff
-from tests.test_compliance_cache import fresh, served
+from tests.test_compliance_cache import WRITES, fresh, make_world, served
 from tests.test_org_report_cache import CSV, REPORT, _empty_cache  # noqa: F401  (the autouse fixture)
 
 
@@ -230,3 +234,38 @@ def test_two_workers_serve_the_fresh_organisation_report_after_writes_through_ei
                 t.join()
         assert failures == []
         s.every_answer_is_fresh("after the race")
+
+
+@pytest.mark.parametrize("table", sorted(WRITES))
+def test_each_write_among_many_groups_loads_restricted_and_is_fresh_for_every_caller(
+    table: str,
+    client: TestClient,
+    session: Session,
+    coordinator: Actor,
+    trustee: Actor,
+    staff_actor: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With seven more groups, a write to the one group takes the load restricted to the groups missed (not
+    the load of every group, as in tests/test_org_report_cache.py's world of two): every caller's every
+    report, filtered, in the past and as a spreadsheet, is still the fresh one."""
+    w = make_world(session, coordinator, staff_actor)
+    more = _groups(session, coordinator, 7)
+    assert staff_actor.staff is not None
+    make_membership(session, more[3], staff=staff_actor.staff)
+    more[5].platform = Platform.whatsapp
+    _save(session, more[5])
+    callers = (staff_actor, trustee, coordinator)
+    _check(client, callers, "before")
+    restricted: list[int] = []
+    group_lines = service.group_lines
+
+    def spied(**kwargs: Any) -> dict[uuid.UUID, service.GroupSummary]:
+        restricted.append(len(kwargs["group_ids"]))
+        return group_lines(**kwargs)
+
+    monkeypatch.setattr(service, "group_lines", spied)
+    WRITES[table](session, w)
+    _check(client, callers, table)
+    if table in cache.GROUP_TABLES:
+        assert restricted, table  # the restricted load was taken
