@@ -269,3 +269,29 @@ def test_each_write_among_many_groups_loads_restricted_and_is_fresh_for_every_ca
     _check(client, callers, table)
     if table in cache.GROUP_TABLES:
         assert restricted, table  # the restricted load was taken
+
+
+def test_midnight_ends_a_member_of_staff_s_reach_and_a_leaver_s_employment_with_no_write(
+    fixed_clock: FixedClock, client: TestClient, session: Session
+) -> None:
+    """At midnight a member of staff's membership of one group ends (their reach shrinks) and an admin of
+    another leaves (the staff rules and that group's line change): nothing is written, and every caller's
+    every report, today's and yesterday's, is the fresh one on either side of midnight."""
+    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))  # 23:50 in London
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    staff = make_actor(session, Role.staff)
+    trustee = make_actor(session, Role.trustee)
+    assert coordinator.staff is not None
+    assert staff.staff is not None
+    groups = [make_compliant_group(session, coordinator.staff) for _ in range(4)]
+    tomorrow = clock.today() + timedelta(days=1)
+    make_membership(session, groups[0], staff=staff.staff, ended_on=tomorrow)
+    make_membership(session, groups[1], staff=staff.staff)
+    leaver = make_staff(session, left_on=tomorrow)
+    make_membership(session, groups[2], staff=leaver, role=MemberRole.admin)
+    callers = (staff, coordinator, trustee)
+    _check(client, callers, "evening")
+    evening = served(client, REPORT, staff.headers)
+    fixed_clock.advance(minutes=20)
+    _check(client, callers, "after midnight")
+    assert served(client, REPORT, staff.headers) != evening
