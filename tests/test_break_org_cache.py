@@ -21,6 +21,7 @@ from sqlmodel import Session
 from api import clock
 from api.auth.roles import Role
 from api.compliance import cache, service
+from api.config import get_settings
 from api.groups.models import Group, Platform, Visibility
 from api.memberships.models import MemberRole
 from api.staff.models import Staff
@@ -295,3 +296,27 @@ def test_midnight_ends_a_member_of_staff_s_reach_and_a_leaver_s_employment_with_
     fixed_clock.advance(minutes=20)
     _check(client, callers, "after midnight")
     assert served(client, REPORT, staff.headers) != evening
+
+
+@pytest.fixture
+def _one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "compliance_cache_entries", 1)
+
+
+@pytest.mark.usefixtures("_one_entry")
+def test_a_cache_of_one_entry_a_kind_alternating_days_and_callers_is_fresh(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    """`COMPLIANCE_CACHE_ENTRIES=1`: each day asked evicts the last one's table of lines and findings (and the
+    kept policy stays), while writes land between; every answer is still the fresh one."""
+    groups = _groups(session, coordinator, 6)
+    assert staff_actor.staff is not None
+    make_membership(session, groups[2], staff=staff_actor.staff)
+    callers = (coordinator, staff_actor, trustee)
+    _check(client, callers, "start")
+    groups[2].visibility = Visibility.public
+    _save(session, groups[2])
+    _check(client, callers, "opened up")
+    groups[4].platform = Platform.whatsapp
+    _save(session, groups[4])
+    _check(client, callers, "moved")
