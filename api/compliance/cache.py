@@ -13,17 +13,16 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
 - on a miss, the policy the evaluation reads (thresholds, the version in force on `as_of`), by the
   organisation's facts version and `as_of` (`policy_facts.policy_kept`): a write to one group reloads that
   group's facts only;
-- on a miss, what is loaded about the group's members alone (each member's details, a young person's
-  consents, a member of staff's declarations: `service.GroupEvaluated.members`), by group, `as_of` and day,
-  under the group's members counter and the organisation's: a write to the group's own row, reviews,
-  rosters, risk assessments, incidents or waivers re-evaluates the group over the members kept, and only a
-  write to its memberships (or organisation-wide) reloads them; after a write to its memberships alone,
-  with the organisation's counter unchanged, only who is a member (as what, since when) is read again and
-  each person's own facts are taken from the members kept before (`_people`), unless someone is new to
-  them, when everyone is loaded afresh. The statements that load them read
-  memberships, staff, participants, consents and declarations only; tests/test_compliance_cache.py checks,
-  for a write to every table, that the members are reloaded unless the write is to one of the group's own
-  tables, and that the answer is the fresh one;
+- on a miss, what is loaded about the group's members alone (each member's details, a young person's consents,
+  a member of staff's declarations: `service.GroupEvaluated.members`), by group, `as_of` and day, under the
+  group's members counter and the organisation's: a write to the group's own row, reviews, rosters, risk
+  assessments, incidents or waivers re-evaluates the group over the members kept, and only a write to its
+  memberships (or organisation-wide) reloads them; after a write to its memberships alone, with the
+  organisation's counter unchanged, only who is a member (as what, since when) is read again and each person's
+  own facts are taken from the members kept before (`_people`), unless someone is new to them, when everyone
+  is loaded afresh. The statements that load them read memberships, staff, participants, consents and
+  declarations only; tests/test_compliance_cache.py checks, for a write to every table, that the members are
+  reloaded unless the write is to one of the group's own tables, and that the answer is the fresh one;
 - for the organisation report (api/compliance/org_cache.py, whose docstring says more), each group's line
   (its verdicts: status, counts, failing, warning and waived rules) by group, `as_of` and day under the
   group's counter and the organisation's, as its evaluation here; and the organisation's own findings under
