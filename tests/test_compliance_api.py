@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from api import clock
 from api.audit.models import AuditEvent
-from api.compliance import cache, loading, policy_facts, queries
+from api.compliance import cache, loading, policy_facts, queries, staff_snapshots
 from api.compliance.models import (
     GroupCompliancePublic,
     OrganisationReportPublic,
@@ -522,7 +522,7 @@ def test_a_group_load_leaves_accounts_unknown_rather_than_false(coordinator: Act
     assert staff
     assert all(s.has_active_account is None for s in staff)
     # The staff report, which does read it, loads it: the coordinator signs in.
-    [own] = loading._staff_snapshots(
+    [own] = staff_snapshots.staff_snapshots(
         session, TODAY, policy_facts._thresholds(session), queries.STAFF.c.id == coordinator.staff.id
     )
     assert own.staff.has_active_account is True

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from api import clock
@@ -48,20 +48,11 @@ from api.compliance.queries import (
     _ONE_GROUP_IN_REACH,
     _ONE_GROUP_MEMBERSHIPS,
     _ONE_GROUP_QUERIES,
-    _STAFF_COLUMNS,
-    DECLARATION,
     GROUP,
-    MEMBERSHIP,
-    STAFF,
-    _current_on,
-    _day,
-    _declarations,
     _Queries,
-    _uuid,
 )
 from api.compliance.snapshot import (
     GroupFacts,
-    GroupMembershipRef,
     GroupSnapshot,
     IncidentFacts,
     MemberFacts,
@@ -72,7 +63,6 @@ from api.compliance.snapshot import (
     RosterEntryFacts,
     RosterFacts,
     StaffFacts,
-    StaffSnapshot,
     Thresholds,
 )
 from api.consents.logic import ConsentFact
@@ -91,6 +81,8 @@ class _Loaded:
     incidents: dict[Any, list[IncidentFacts]]
     waivers: dict[Any, dict[str, WaiverFacts]]
     policy: PolicyFacts | None = None
+    # The rows of `_load`'s `extra` statements, as the driver returned them.
+    extra: list[list[fetch.Row]] = field(default_factory=list)
 
 
 def _load(
@@ -104,6 +96,7 @@ def _load(
     policy_version: int | None = None,
     members_kept: tuple[MemberFacts, ...] | None = None,
     people: tuple[MemberFacts, ...] | None = None,
+    extra: tuple[fetch.Statement, ...] = (),
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
     those groups: ten statements (the last two: the policy in force, staff declarations; eleven with a
@@ -113,7 +106,8 @@ def _load(
     load only), those are its members and what is loaded about them alone (their consents and declarations)
     is not: three statements fewer, and the rows that grow with the group. With `people` instead (one
     group's members as loaded earlier under the same organisation's facts version), only its memberships
-    are read and each member's own facts taken from `people`; `PeopleChanged` if someone is not there."""
+    are read and each member's own facts taken from `people`; `PeopleChanged` if someone is not there.
+    `extra`: statements sent with the others, their rows kept undecoded (`_Loaded.extra`)."""
     conn = session.connection()
     rd = fetch.reader(conn)
     params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
@@ -138,7 +132,9 @@ def _load(
         incident_rows,
         waiver_rows,
         *more,
-    ) = fetch.fetch_sent(conn, (*statements, *added, *policy_statements, *memberships), params, reuse)
+    ) = fetch.fetch_sent(conn, (*statements, *added, *policy_statements, *memberships, *extra), params, reuse)
+    extra_rows = more[len(more) - len(extra) :]
+    del more[len(more) - len(extra) :]
     if people is not None:
         members_kept = members_from_people(more.pop(), people, rd)
         if members_kept is None:
@@ -276,7 +272,7 @@ def _load(
             waivers[r[0]][r[2]] = w
     if members_kept is not None and groups:
         members = {groups[0][0]: list(members_kept)}
-    loaded = _Loaded(members, reviews, rosters, risks, roster_entries, incidents, waivers, policy)
+    loaded = _Loaded(members, reviews, rosters, risks, roster_entries, incidents, waivers, policy, extra_rows)
     return groups, thresholds, loaded
 
 
@@ -296,7 +292,7 @@ def _snapshot(
     )
 
 
-def load_group(
+def load_group_with(
     *,
     session: Session,
     group_id: uuid.UUID,
@@ -305,13 +301,15 @@ def load_group(
     policy_version: int | None = None,
     members: tuple[MemberFacts, ...] | None = None,
     people: tuple[MemberFacts, ...] | None = None,
-) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
+    extra: tuple[fetch.Statement, ...] = (),
+) -> tuple[GroupSnapshot, dict[str, WaiverFacts], list[list[fetch.Row]]]:
     """One group's snapshot and its waivers, in ten statements whatever its size (two fewer with the policy
     kept under `policy_version`, three fewer with its `members` kept, see `_load`); 404 out of reach
     (`reach` None: the system itself, which reaches every group). `members`: as an earlier load of the group
     on this `as_of` and day found them, under facts versions that still stand (api/compliance/cache.py);
     `people`: as found under an earlier members' version, the organisation's still standing (see `_load`;
-    a load without them when someone is missing)."""
+    a load without them when someone is missing); `extra`: more statements on the group (`group_id`,
+    `as_of`), sent with the others: their rows as the driver returned them, third."""
     params: dict[str, Any] = {"group_id": group_id, "as_of": as_of}
     own_groups = reach.own_groups_params() if reach is not None else None
     if own_groups is not None:
@@ -320,7 +318,7 @@ def load_group(
         statement = _ONE_GROUP
     else:
         statement = _ONE_GROUP.where(reach.groups(GROUP.c.id))
-    load = partial(_load, session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True)
+    load = partial(_load, session, statement, _ONE_GROUP_QUERIES, params, as_of, reuse=True, extra=extra)
     try:
         kept = {"members_kept": members} if members is not None else {"people": people}
         groups, thresholds, loaded = load(policy_version=policy_version, **kept)
@@ -329,7 +327,15 @@ def load_group(
     if not groups:
         raise NotFound(f"No group with id {group_id}")
     key, group = groups[0]
-    return _snapshot(key, group, loaded, as_of, thresholds), dict(loaded.waivers.get(key, {}))
+    return _snapshot(key, group, loaded, as_of, thresholds), dict(loaded.waivers.get(key, {})), loaded.extra
+
+
+def load_group(
+    *, session: Session, group_id: uuid.UUID, as_of: date, reach: Reach | None = None
+) -> tuple[GroupSnapshot, dict[str, WaiverFacts]]:
+    """`load_group_with` without anything kept or extra: one group's snapshot and its waivers."""
+    snapshot, waivers, _ = load_group_with(session=session, group_id=group_id, as_of=as_of, reach=reach)
+    return snapshot, waivers
 
 
 def load_active(
@@ -353,42 +359,3 @@ def load_active(
         {"as_of": as_of},
         as_of,
     )
-
-
-def _staff_snapshots(
-    session: Session,
-    as_of: date,
-    thresholds: Thresholds,
-    where: ColumnElement[bool],
-    policy: PolicyFacts | None = None,
-) -> list[StaffSnapshot]:
-    conn = session.connection()
-    rows = conn.execute(sa.select(*_STAFF_COLUMNS).where(where).order_by(STAFF.c.full_name, STAFF.c.id)).all()
-    refs: dict[uuid.UUID, list[GroupMembershipRef]] = defaultdict(list)
-    staff_ids = sa.select(STAFF.c.id).where(where)
-    for r in conn.execute(
-        sa.select(
-            MEMBERSHIP.c.staff_id,
-            MEMBERSHIP.c.group_id,
-            GROUP.c.name,
-            MEMBERSHIP.c.role,
-            MEMBERSHIP.c.started_on,
-            MEMBERSHIP.c.ended_on,
-        )
-        .select_from(MEMBERSHIP.join(GROUP, GROUP.c.id == MEMBERSHIP.c.group_id))
-        .where(MEMBERSHIP.c.staff_id.in_(staff_ids), _current_on(MEMBERSHIP, as_of))
-        .order_by(GROUP.c.name, GROUP.c.id, MEMBERSHIP.c.id)
-    ).all():
-        refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
-    declared = _declarations_by_staff(
-        conn.execute(
-            _declarations(DECLARATION.c.staff_id.in_(staff_ids)),
-            {"as_of": as_of, "as_of_end": clock.start_of(as_of + timedelta(days=1))},
-        ).all(),
-        _uuid,
-        _day,
-    )
-    return [
-        StaffSnapshot(as_of, thresholds, facts, tuple(refs.get(facts.id, ())), policy)
-        for facts in (_staff_facts(r, 0, declared.get(_uuid(r[0]), ())) for r in rows)
-    ]

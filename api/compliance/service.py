@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from api import clock
 from api.auth.reach import Reach
-from api.compliance import answered, grain, history, org_facts
+from api.compliance import answered, fetch, grain, history, org_facts
 from api.compliance.engine import (
     Evaluation,
     Finding,
@@ -34,13 +34,14 @@ from api.compliance.engine import (
     summarise,
     verdicts,
 )
-from api.compliance.loading import _load, _Loaded, _snapshot, _staff_snapshots, load_active, load_group
+from api.compliance.loading import _load, _Loaded, _snapshot, load_active, load_group_with
 from api.compliance.models import Status
 from api.compliance.policy_facts import _thresholds, policy_on
 from api.compliance.queries import _ACTIVE, _GROUP_COLUMNS, GROUP, STAFF, _Queries, _queries
 from api.compliance.redaction import redact_for
 from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
 from api.compliance.snapshot import GroupFacts, MemberFacts, OrgSnapshot, PolicyFacts, Thresholds
+from api.compliance.staff_snapshots import staff_snapshots
 from api.compliance.vocabulary import FACTS
 from api.errors import NotFound, Unprocessable
 from api.groups.models import Platform
@@ -140,10 +141,12 @@ class OrganisationReport:
 @dataclass(frozen=True, slots=True)
 class GroupEvaluated(_GroupNamed):
     """A group's evaluation before it meets a caller: cited, not yet redacted nor dated (`since`); with the
-    members it was evaluated over, as loaded (api/compliance/cache.py keeps them)."""
+    members it was evaluated over, as loaded (api/compliance/cache.py keeps them), and the group's history
+    up to `as_of` that dates it (read with the load: writes to the history move the group's counter)."""
 
     evaluation: Evaluation
     members: tuple[MemberFacts, ...]
+    runs: history.Runs | None
 
 
 def group_evaluated(
@@ -158,7 +161,7 @@ def group_evaluated(
 ) -> GroupEvaluated:
     """Load and evaluate a group as of a date (404 out of reach): the part of `group_report` that is the
     same for every caller. `policy_version`, `members`, `people`: as for `loading.load_group`."""
-    snapshot, waivers = load_group(
+    snapshot, waivers, (runs,) = load_group_with(
         session=session,
         group_id=group_id,
         as_of=as_of,
@@ -166,15 +169,17 @@ def group_evaluated(
         policy_version=policy_version,
         members=members,
         people=people,
+        extra=(history.ONE_GROUP_RUNS,),
     )
     g, cited = snapshot.group, cite(evaluate(GROUP_RULES, snapshot, waivers), snapshot.policy)
-    return GroupEvaluated(g.id, g.name, g.platform, cited, snapshot.members)
+    dates = history.runs_of(runs, fetch.reader(session.connection()))
+    return GroupEvaluated(g.id, g.name, g.platform, cited, snapshot.members, dates)
 
 
 def group_answer(*, session: Session, reach: Reach, evaluated: GroupEvaluated, as_of: date) -> GroupReport:
     """The report for this caller: `evaluated` redacted for their reach, each finding dated."""
     ev = redact_for(session, reach, evaluated.evaluation)
-    ev = history.with_since(session=session, group_id=evaluated.group_id, as_of=as_of, evaluation=ev)
+    ev = history.dated(ev, evaluated.runs, as_of)
     e = evaluated
     return GroupReport(
         e.group_id,
@@ -200,7 +205,7 @@ def staff_report(*, session: Session, reach: Reach, staff_id: uuid.UUID, as_of: 
     if not reach.holds(session, reach.staff_reports, staff_id):
         raise NotFound(f"No staff member with id {staff_id}")
     policy = policy_on(session, as_of)
-    snapshots = _staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id, policy)
+    snapshots = staff_snapshots(session, as_of, _thresholds(session), STAFF.c.id == staff_id, policy)
     if not snapshots:
         raise NotFound(f"No staff member with id {staff_id}")
     s = snapshots[0]
@@ -234,7 +239,7 @@ def organisation_evaluation(
 ) -> Evaluation:
     """The organisation's own findings (ORG_RULES, and each staff rule across all staff), cited, before any
     caller's redaction: the same for every caller."""
-    staff = _staff_snapshots(session, as_of, thresholds, sa.true(), policy)
+    staff = staff_snapshots(session, as_of, thresholds, sa.true(), policy)
     controls, technologies = org_facts.load(session, as_of, {s.staff.id: s.staff for s in staff})
     coordinators = tuple(s.staff for s in staff if s.staff.is_esafety_coordinator)
     org = OrgSnapshot(as_of, thresholds, coordinators, policy, controls, technologies)
