@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -23,6 +24,7 @@ from sqlmodel import Session
 from api.db import get_session
 from api.main import create_app
 from tests.kit.databases import engine_for, throwaway_database
+from tests.kit.server_nonce import NONCE_PATH, NONCE_VARIABLE
 
 
 def _free_port() -> int:
@@ -50,9 +52,13 @@ def live_server(engine: Engine) -> Iterator[str]:
             yield session
 
     app.dependency_overrides[get_session] = _session
-    port = _free_port()
+    # Bound here and handed to uvicorn, never closed in between: a port picked, closed and bound again could
+    # be taken by another test's server in the meantime.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", _free_port()))
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -64,6 +70,7 @@ def live_server(engine: Engine) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 @contextmanager
@@ -74,21 +81,32 @@ def live_app() -> Iterator[tuple[str, Engine]]:
         yield base, engine
 
 
+class PortTaken(RuntimeError):
+    """Another server answers on the port a server was started on: the port was taken between being picked
+    and being bound (`served_by_workers` starts again on another)."""
+
+
 def wait_until_healthy(
-    base: str, process: subprocess.Popen[bytes], log: IO[bytes], *, seconds: float
+    base: str, process: subprocess.Popen[bytes], log: IO[bytes], *, seconds: float, nonce: str | None = None
 ) -> None:
     """Return once `GET {base}/health` answers 200; RuntimeError with the server's output (`log`) if the
-    process stops first or `seconds` pass."""
+    process stops first or `seconds` pass. With `nonce` (the server's `NONCE_VARIABLE`), `PortTaken` when
+    the server answering is not this one."""
     deadline = time.monotonic() + seconds
     while True:
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                if nonce is not None and httpx.get(f"{base}{NONCE_PATH}", timeout=1).text != nonce:
+                    raise PortTaken(base)
                 return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             log.seek(0)
-            raise RuntimeError(f"the server did not start: {log.read().decode(errors='replace')}")
+            output = log.read().decode(errors="replace")
+            if "address already in use" in output.lower():
+                raise PortTaken(base)
+            raise RuntimeError(f"the server did not start: {output}")
         time.sleep(0.1)
 
 
@@ -97,8 +115,26 @@ def served_by_workers(url: str, *, workers: int = 2, **settings: str) -> Iterato
     """The app served by N uvicorn worker processes on a free port, as production runs it (separate
     processes that share only the database); `settings` become environment variables. Yields the
     base URL; stops the server afterwards."""
+    for attempt in range(5):
+        try:
+            with _served_by_workers(url, workers, settings) as base:
+                yield base
+                return
+        except PortTaken:
+            if attempt == 4:
+                raise
+
+
+@contextmanager
+def _served_by_workers(url: str, workers: int, settings: dict[str, str]) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, **{k.upper(): v for k, v in settings.items()}}
+    nonce = uuid.uuid4().hex
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        NONCE_VARIABLE: nonce,
+        **{k.upper(): v for k, v in settings.items()},
+    }
     # As `esafety serve` runs it (proxy headers left to the app), through uvicorn's own command so that a
     # worker slow to import the app on a busy test machine is waited for rather than restarted in a loop.
     command = [
@@ -120,7 +156,7 @@ def served_by_workers(url: str, *, workers: int = 2, **settings: str) -> Iterato
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             # Generous: each worker imports the whole app, on a machine that may be busy with other tests.
-            wait_until_healthy(base, process, log, seconds=120)
+            wait_until_healthy(base, process, log, seconds=120, nonce=nonce)
             yield base
         finally:
             process.send_signal(signal.SIGINT)
