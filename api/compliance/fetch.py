@@ -113,7 +113,11 @@ def fetch_all(
     error = dialect.loaded_dbapi.Error
     try:
         if isinstance(driver, psycopg.Connection):
-            return _pipelined(conn, driver, calls)
+            # A pipeline costs more than it saves for one statement (its entry and sync are round trips'
+            # worth of work of their own): every cached read sends one, the facts versions.
+            if len(calls) > 1:
+                return _pipelined(conn, driver, calls)
+            return _one_by_one(conn, driver, calls, as_text=_AS_TEXT)
         return _one_by_one(conn, driver, calls)
     except error as exc:
         # The first statement stands for the batch: in a pipeline, which one failed is not known here.
@@ -154,8 +158,12 @@ def _pipelined(
     return [list(c.fetchall()) for c in cursors]
 
 
-def _one_by_one(conn: sa.Connection, driver: Any, calls: list[tuple[str, Any]]) -> list[list[Row]]:
+def _one_by_one(
+    conn: sa.Connection, driver: Any, calls: list[tuple[str, Any]], as_text: tuple[str, ...] = ()
+) -> list[list[Row]]:
     cursor = driver.cursor()
+    for type_name in as_text:  # psycopg: as `_pipelined` reads them
+        cursor.adapters.register_loader(type_name, TextLoader)
     try:
         results = []
         for sql, args in calls:
