@@ -26,6 +26,7 @@ from api.auth.reach import Reach
 from api.auth.roles import Role
 from api.compliance import cache, history, service, watch
 from api.compliance.models import Status
+from api.compliance.rules import GROUP_RULE_IDS
 from api.config import get_settings
 from api.consents.models import Consent, ConsentKind
 from api.controls.models import (
@@ -162,10 +163,21 @@ def _waiver(session: Session, w: World) -> None:
 
 
 def _history(session: Session, w: World) -> None:
-    # The watch's own write (a Core INSERT of many rows, naming its groups through FACTS_SCOPES).
-    row = {"group_id": w.group.id, "status": Status.non_compliant, "outcomes": {"GRP-REVIEWED": "fail"}}
+    # The watch's own write (a Core INSERT of many rows, naming its groups through FACTS_SCOPES). Nothing
+    # failing five days ago and every rule failing from three days ago: each finding failing today is dated
+    # from that day, where before the write the history could not say (a history kept past this write would
+    # show).
+    today = clock.today()
+    rows = [
+        {"day": today - timedelta(days=5), "status": Status.compliant, "outcomes": {}},
+        {
+            "day": today - timedelta(days=3),
+            "status": Status.non_compliant,
+            "outcomes": dict.fromkeys(GROUP_RULE_IDS, "fail"),
+        },
+    ]
     history.write(
-        session, [{**row, "day": clock.today() - timedelta(days=3), "waived": [], "recorded_at": clock.now()}]
+        session, [{**r, "group_id": w.group.id, "waived": [], "recorded_at": clock.now()} for r in rows]
     )
     session.commit()
 
@@ -365,6 +377,7 @@ CHANGES_THE_ANSWER = frozenset(
         "staff",
         "staff_declaration",
         "policy_settings",
+        "compliance_history",
     }
 )
 
