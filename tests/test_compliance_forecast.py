@@ -235,9 +235,11 @@ def test_the_forecast_takes_the_statements_of_one_evaluation_whatever_the_groups
     # judges the roster by its counts, as the organisation report does; and it loads the policy versions
     # coming into force in the window (one statement), to evaluate and cite each day under its version.
     assert [s for s in report if "FROM roster_entry" in s and "JOIN" in s], report
-    # The report also reads the facts versions its cache checks (api/compliance/cache.py).
+    # The report also reads the facts versions its cache checks (api/compliance/cache.py), and the group's
+    # history that dates its findings, with its load (api/compliance/history_runs.py).
     assert len([s for s in report if "FROM facts_version" in s]) == 1
-    assert len(ahead) == len(report) - 1
+    assert len([s for s in report if "LEFT OUTER JOIN compliance_history" in s]) == 1
+    assert len(ahead) == len(report) - 2
     admins = (make_staff(session), make_staff(session))
     counts = []
     for n in (5, 195):

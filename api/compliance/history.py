@@ -27,9 +27,7 @@ from api import facts
 from api.auth.reach import Reach
 from api.compliance import grain
 from api.compliance.engine import Evaluation, Finding, Precision
-from api.compliance.fetch import Reader
 from api.compliance.models import ComplianceHistory, Status
-from api.compliance.queries import _AS_OF, _GROUP_ID
 from api.compliance.rules.base import Outcome
 from api.compliance.vocabulary import Interval as Interval
 from api.db import utcnow
@@ -147,45 +145,6 @@ def _dated(f: Finding, day: date) -> Finding:
     if any(e.type == "participant" and e.id is None for e in f.evidence):
         return replace(f, since=day.replace(day=1), since_precision=Precision.month)
     return replace(f, since=day)
-
-
-# One group's runs as `_RUNS` reads them, for `fetch` (the group's loading statements, sent together):
-# its first day, then its rows (none: one row with a null day), newest first. The day is the history's key
-# with the group's id, so the order is total.
-ONE_GROUP_RUNS = (
-    sa.select(GROUP.c.started_on, HT.c.day, HT.c.outcomes)
-    .select_from(GROUP.outerjoin(HT, sa.and_(HT.c.group_id == GROUP.c.id, HT.c.day <= _AS_OF)))
-    .where(GROUP.c.id == _GROUP_ID)
-    .order_by(HT.c.day.desc())
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Runs:
-    """One group's history up to an `as_of`: its first day and its (day, outcomes) rows, newest first."""
-
-    started_on: date
-    rows: tuple[tuple[date, dict[str, str]], ...]
-
-
-def runs_of(rows: Sequence[Sequence[Any]], rd: Reader) -> Runs | None:
-    """`ONE_GROUP_RUNS`' rows as the driver returned them (`fetch`), decoded; None for no group."""
-    if not rows:
-        return None
-    found = tuple((rd.day(day), rd.json(outcomes)) for _, day, outcomes in rows if day is not None)
-    return Runs(rd.day(rows[0][0]), found)
-
-
-def dated(evaluation: Evaluation, runs: Runs | None, as_of: date) -> Evaluation:
-    """Each failing or warning finding with `since`: the day of the oldest of the group's history rows, up
-    to `as_of`, in an unbroken run with the same outcome for its rule; where the newest row disagrees (the
-    watch has not yet recorded the change), `as_of`. Where the run reaches back to the group's oldest row
-    (or there is no row) and the group began before that day, the history cannot say when the run began:
-    `since` is None and `since_before_records` True, never the day the records began. `runs`: the group's
-    (`runs_of`); None (no group) leaves the evaluation as it is, as `with_since_many` does."""
-    if runs is None or not any(f.outcome in BAD for f in evaluation.findings):
-        return evaluation
-    return _with_since(evaluation, runs.rows, as_of, runs.started_on)
 
 
 # Each group with its rows (none: a row of nulls), newest first. Built once and run on the session's

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from api import clock
 from api.auth.reach import Reach
-from api.compliance import answered, fetch, grain, history, org_facts
+from api.compliance import answered, fetch, grain, history_runs, org_facts
 from api.compliance.engine import (
     Evaluation,
     Finding,
@@ -146,7 +146,7 @@ class GroupEvaluated(_GroupNamed):
 
     evaluation: Evaluation
     members: tuple[MemberFacts, ...]
-    runs: history.Runs | None
+    runs: history_runs.Runs | None
 
 
 def group_evaluated(
@@ -161,7 +161,7 @@ def group_evaluated(
 ) -> GroupEvaluated:
     """Load and evaluate a group as of a date (404 out of reach): the part of `group_report` that is the
     same for every caller. `policy_version`, `members`, `people`: as for `loading.load_group`."""
-    snapshot, waivers, (runs,) = load_group_with(
+    snapshot, waivers, (history_rows,) = load_group_with(
         session=session,
         group_id=group_id,
         as_of=as_of,
@@ -169,17 +169,17 @@ def group_evaluated(
         policy_version=policy_version,
         members=members,
         people=people,
-        extra=(history.ONE_GROUP_RUNS,),
+        extra=(history_runs.ONE_GROUP_RUNS,),
     )
     g, cited = snapshot.group, cite(evaluate(GROUP_RULES, snapshot, waivers), snapshot.policy)
-    dates = history.runs_of(runs, fetch.reader(session.connection()))
+    dates = history_runs.runs_of(history_rows, fetch.reader(session.connection()))
     return GroupEvaluated(g.id, g.name, g.platform, cited, snapshot.members, dates)
 
 
 def group_answer(*, session: Session, reach: Reach, evaluated: GroupEvaluated, as_of: date) -> GroupReport:
     """The report for this caller: `evaluated` redacted for their reach, each finding dated."""
     ev = redact_for(session, reach, evaluated.evaluation)
-    ev = history.dated(ev, evaluated.runs, as_of)
+    ev = history_runs.dated(ev, evaluated.runs, as_of)
     e = evaluated
     return GroupReport(
         e.group_id,

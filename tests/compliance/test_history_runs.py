@@ -1,5 +1,5 @@
-"""One group's `since`, read with its load (`history.ONE_GROUP_RUNS` sent with the loading statements,
-`history.dated`), is the organisation's export's (`history.with_since_many`, its own statement through
+"""One group's `since`, read with its load (`history_runs.ONE_GROUP_RUNS` sent with the loading statements,
+`history_runs.dated`), is the organisation's export's (`history.with_since_many`, its own statement through
 SQLAlchemy) for every demo group, every demo caller and days across the year the demo's history covers;
 and the read costs no statement of its own."""
 
@@ -14,7 +14,7 @@ from api import clock
 from api.auth.models import User
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
-from api.compliance import fetch, history, service
+from api.compliance import fetch, history, history_runs, service
 from api.compliance.engine import Evaluation
 from api.compliance.redaction import redact_for
 from api.demo import DEMO_ACCOUNTS, seed
@@ -56,7 +56,7 @@ def test_since_read_with_the_load_is_the_exports_for_every_demo_group_caller_and
                 except NotFound:  # out of this caller's reach: nothing to compare
                     continue
                 redacted: Evaluation = redact_for(session, reach, evaluated.evaluation)
-                ours = history.dated(redacted, evaluated.runs, as_of)
+                ours = history_runs.dated(redacted, evaluated.runs, as_of)
                 theirs = history.with_since_many(
                     session=session, as_of=as_of, evaluations={group.id: redacted}
                 )
@@ -77,8 +77,8 @@ def test_an_unknown_groups_runs_are_none_and_leave_its_evaluation_as_it_is(
     ]
     # A group with something to date, so that leaving it as it is is not the same as dating nothing.
     evaluated = next(e for e in every if any(f.outcome in history.BAD for f in e.evaluation.findings))
-    assert history.runs_of([], fetch.reader(session.connection())) is None
-    assert history.dated(evaluated.evaluation, None, clock.today()) is evaluated.evaluation
+    assert history_runs.runs_of([], fetch.reader(session.connection())) is None
+    assert history_runs.dated(evaluated.evaluation, None, clock.today()) is evaluated.evaluation
 
 
 def test_a_first_evaluation_sends_the_history_with_the_load(session: Session, demo: list[Reach]) -> None:
