@@ -25,7 +25,8 @@ from api.compliance import answered, consent_answers, loading, service
 from api.compliance.consent_answers import QUESTIONS, answers_of
 from api.compliance.models import Status
 from api.compliance.queries import _GROUP_COLUMNS, GROUP, _queries
-from api.compliance.rules.base import Outcome, refused_consent
+from api.compliance.rules import GROUP_RULES
+from api.compliance.rules.base import Outcome, outcomes_only, refused_consent
 from api.compliance.snapshot import MemberFacts
 from api.consents.logic import ConsentFact, allows, held_in_force
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
@@ -44,6 +45,7 @@ from tests.kit.participants import make_participant
 from tests.kit.records import row
 
 _KINDS = ("esafety_agreement", "image_use", "code_of_conduct")
+_CONSENT_RULES = ("GRP-ESAFETY-AGREEMENT", "GRP-IMAGE-CONSENT", "GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT")
 # Below, at and above the self-consent age on AS_OF, and a leap-day birthday.
 _BIRTHDAYS = (date(2011, 3, 1), AS_OF.replace(year=AS_OF.year - 18), date(1990, 1, 1), date(2008, 2, 29))
 
@@ -68,6 +70,33 @@ def test_the_answers_decide_as_the_consents_do() -> None:
                 assert consent_answers.held_by_participant(answers, kind) is expected, (held, kind)
     with pytest.raises(KeyError):
         consent_answers.allows(answers_of((), AS_OF), "image_use", "press", AS_OF, 18)
+
+
+def test_the_consent_rules_decide_on_answers_as_on_the_consents() -> None:
+    """GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT and GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT in `outcomes_only` over
+    participants whose consents were answered ahead (the report's form, its questions looked up once a
+    group) decide as over the consents themselves, one participant a group and many in one."""
+    rules = [r for r in GROUP_RULES if r.id in _CONSENT_RULES]
+    consents = _consents()
+    rnd = random.Random(23)
+    sets = [(), *((c,) for c in consents[::7])] + [tuple(rnd.sample(consents, 3)) for _ in range(200)]
+    full, quick = [], []
+    for held, born in itertools.product(sets, _BIRTHDAYS):
+        p = b.participant(consents=held, date_of_birth=born)
+        full.append(p)
+        quick.append(p._replace(consents=(), answers=answers_of(held, AS_OF)))
+    pairs = [([f], [q]) for f, q in zip(full, quick, strict=True)] + [(full, quick)]
+    outcomes = set()
+    for f, q in pairs:
+        whole = b.group_snapshot(members=tuple(b.member(p) for p in f))
+        answered_ahead = b.group_snapshot(members=tuple(b.member(p) for p in q))
+        for rule in rules:
+            expected = rule.check(whole)
+            with outcomes_only():
+                got = rule.check(answered_ahead)
+            assert (got.outcome, got.message) == (expected.outcome, expected.message), (rule.id, f)
+            outcomes.add((rule.id, got.outcome))
+    assert {(r.id, o) for r in rules for o in (Outcome.pass_, Outcome.fail)} <= outcomes
 
 
 def test_answered_participants_give_outcomes_only() -> None:
