@@ -4,7 +4,10 @@
   ask about, folded in one pass into what the rules ask of each participant
   (api/compliance/consent_answers.py), not every consent decoded into a fact;
 - the members statement names a member of staff by id, and the groups' staff come once each in a statement
-  of their own, instead of ten staff columns on every membership row (null on every participant's).
+  of their own, instead of ten staff columns on every membership row (null on every participant's);
+- both hand Python as few new objects as the rules need: kinds and roles as small numbers (objects the
+  driver makes once), a day or purposes only where a question reads them, a participant's name and joining
+  day not at all (`NOT_LOADED`).
 
 `answered_queries` gives the statements (run by `loading._load`, which sees `_Queries.staff` set) and
 `members_of` decodes their rows. A snapshot loaded so answers `engine.verdicts`, not `evaluate`: a refused
@@ -17,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, Select
@@ -39,20 +42,35 @@ from api.compliance.queries import (
     _queries,
 )
 from api.compliance.snapshot import DeclarationFacts, MemberFacts, ParticipantFacts, StaffFacts
+from api.consents.models import GivenBy
+from api.memberships.models import MemberRole
+
+# The kinds the rules ask about, numbered by the consents statement in this order, and those some question
+# asks of for a purpose: only their consents' purposes are read.
+_KINDS: tuple[str, ...] = tuple(dict.fromkeys(kind for kind, _ in QUESTIONS))
+_WITH_PURPOSES: tuple[str, ...] = tuple(dict.fromkeys(kind for kind, purpose in QUESTIONS if purpose))
 
 
 def _in_force_consents(participant_ids: Select[Any] | None) -> Select[Any]:
     """The consents of participants of `participant_ids` (None: of every participant) in force on `as_of`
-    (and recorded by then) of a kind the rules ask about: participant id, kind, given by, given on,
-    purposes (JSON text). Unordered: `_answered` folds them with max and any, which no order moves. The
-    database only filters: answering in SQL (six CASE aggregates a row, the purposes searched with
-    `json_each` or a JSONB cast) cost more than reading the rows and folding them (bench/README.md,
-    "Session 8")."""
+    (and recorded by then) of a kind the rules ask about, as few Python objects as the fold needs: the
+    participant's id, the kind's index in `_KINDS`, the day given where the participant gave it themself
+    (null: given by someone else), the purposes (JSON text) of a kind asked about for a purpose (else null).
+    Small integers and nulls are objects the driver makes once, where a text is a new one a row
+    (bench/README.md, "Session 10"). Unordered: `_answered` folds them with max and any, which no order
+    moves. The database only filters and numbers: answering in SQL (six CASE aggregates a row, the purposes
+    searched with `json_each` or a JSONB cast) cost more than reading the rows and folding them
+    (bench/README.md, "Session 8")."""
     c = CONSENT.c
     of_whom = [c.participant_id.in_(participant_ids)] if participant_ids is not None else []
-    return sa.select(c.participant_id, c.kind, c.given_by, c.given_on, c.purposes).where(
+    return sa.select(
+        c.participant_id,
+        sa.case({kind: i for i, kind in enumerate(_KINDS)}, value=c.kind),
+        sa.case((c.given_by == GivenBy.participant.value, c.given_on)),
+        sa.case((c.kind.in_(_WITH_PURPOSES), c.purposes)),
+    ).where(
         *of_whom,
-        c.kind.in_(tuple(dict.fromkeys(kind for kind, _ in QUESTIONS))),
+        c.kind.in_(_KINDS),
         c.created_at < _AS_OF_END,
         # In force on `as_of` (`consents.logic.is_in_force`).
         c.given_on <= _AS_OF,
@@ -61,17 +79,17 @@ def _in_force_consents(participant_ids: Select[Any] | None) -> Select[Any]:
     )
 
 
-class _Slots(dict[tuple[str, str | None], tuple[int, ...]]):
-    """Where in `Answers` a consent of a kind and purposes (JSON text) answers: the index of each question
-    it bears on (the "given by another" answer; the participant's latest day is the next). A handful of
-    distinct keys, each worked out once."""
+class _Slots(dict[tuple[int, str | None], tuple[int, ...]]):
+    """Where in `Answers` a consent of a kind (its index in `_KINDS`) and purposes (JSON text; None: none
+    read) answers: the index of each question it bears on (the "given by another" answer; the
+    participant's latest day is the next). A handful of distinct keys, each worked out once."""
 
     def __init__(self) -> None:
         super().__init__()
         self._purposes = _Purposes()
 
-    def __missing__(self, key: tuple[str, str | None]) -> tuple[int, ...]:
-        kind, raw = key
+    def __missing__(self, key: tuple[int, str | None]) -> tuple[int, ...]:
+        kind, raw = _KINDS[key[0]], key[1]
         value = self[key] = tuple(
             2 * i
             for i, (asked, purpose) in enumerate(QUESTIONS)
@@ -85,21 +103,51 @@ def _answered(rows: Iterable[Sequence[Any]], days: dict[Any, Any]) -> dict[Any, 
     `consent_answers.answers_of` works out from the consents, folded in one pass; `days`: the load's
     decoder of days."""
     slots, width = _Slots(), 2 * len(QUESTIONS)
+    # A kind's slots where no purposes were read: one index, not a key to hash, for most rows.
+    plain = tuple(slots[k, None] for k in range(len(_KINDS)))
     found: dict[Any, list[Any]] = {}
-    for pid, kind, by, given_on, raw_purposes in rows:
+    for pid, kind, own_day, raw_purposes in rows:
         answers = found.get(pid)
         if answers is None:
             answers = found[pid] = [None] * width
-        if by != "participant":
-            for at in slots[kind, raw_purposes]:
+        at_slots = plain[kind] if raw_purposes is None else slots[kind, raw_purposes]
+        if own_day is None:
+            for at in at_slots:
                 answers[at] = 1
         else:
-            day = days[given_on]
-            for at in slots[kind, raw_purposes]:
+            day = days[own_day]
+            for at in at_slots:
                 latest = answers[at + 1]
                 if latest is None or day > latest:
                     answers[at + 1] = day
     return {pid: tuple(answers) for pid, answers in found.items()}
+
+
+# Membership roles, numbered by the members statement in this order.
+_ROLES: tuple[str, ...] = tuple(role.value for role in MemberRole)
+
+
+class _NotLoaded:
+    """A participant's name and joining day in the report's form (`members_of`): read by no rule for its
+    outcome, only for evidence (`rules.base.participant_ref`, which gives a placeholder in
+    `outcomes_only`) and for a roster's discrepancies (entries the report does not load), so not read
+    from the database. Any use of it as a value raises: a rule that starts to read either makes the
+    report's tests fail (tests/compliance/test_answered.py) rather than decide on a placeholder."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_LOADED"
+
+    def _refuse(self, *_: object) -> NoReturn:
+        raise TypeError("not loaded for the organisation report's outcomes (api/compliance/answered.py)")
+
+    __str__ = __format__ = __bool__ = __hash__ = __len__ = __iter__ = _refuse
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = _refuse
+
+
+NOT_LOADED: Any = _NotLoaded()
 
 
 def answered_queries(
@@ -121,13 +169,11 @@ def answered_queries(
         sa.select(
             m.group_id,
             m.participant_id,
-            m.role,
+            sa.case({role: i for i, role in enumerate(_ROLES)}, value=m.role),
             m.started_on,
             m.ended_on,
             m.staff_id,
-            p.full_name,
             p.date_of_birth,
-            p.joined_on,
             p.left_on,
         )
         .select_from(MEMBERSHIP.outerjoin(PARTICIPANT, p.id == m.participant_id))
@@ -161,7 +207,7 @@ def members_of(
     decoder of days (`decoding._Days`)."""
     answers = _answered(answer_rows, days)
     staff: dict[Any, StaffFacts] = {r[0]: _staff_facts(r, 0, declared.get(r[0], ())) for r in staff_rows}
-    new = tuple.__new__
+    new, roles = tuple.__new__, _ROLES
     members: defaultdict[Any, list[MemberFacts]] = defaultdict(list)
     for r in member_rows:
         person = participant = None
@@ -172,8 +218,11 @@ def members_of(
                 continue
         else:
             # The id in SQLite's form on both databases, as in `loading._load`.
-            pid, name, born, joined, left = r[1], r[6], days[r[7]], days[r[8]], days[r[9]]
+            pid = r[1]
             held = answers.get(pid, NONE_HELD)
-            participant = new(ParticipantFacts, (pid.replace("-", ""), name, born, joined, left, (), held))
-        members[r[0]].append(new(MemberFacts, (r[2], days[r[3]], days[r[4]], person, participant)))
+            participant = new(
+                ParticipantFacts,
+                (pid.replace("-", ""), NOT_LOADED, days[r[6]], NOT_LOADED, days[r[7]], (), held),
+            )
+        members[r[0]].append(new(MemberFacts, (roles[r[2]], days[r[3]], days[r[4]], person, participant)))
     return members

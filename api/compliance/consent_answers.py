@@ -40,6 +40,13 @@ Answers = tuple[Any, ...]
 _AT = {question: 2 * i for i, question in enumerate(QUESTIONS)}
 
 
+def index(kind: str, purpose: str | None) -> int | None:
+    """Where the question (`kind`, `purpose`) starts in `Answers` (its "given by another" answer; the latest
+    day the participant gave one themself is the next), None if it was not answered ahead: for a loop over
+    many participants' answers that looks the question up once (`rules.base`)."""
+    return _AT.get((kind, purpose))
+
+
 def allows(
     answers: Answers, kind: str, purpose: str | None, date_of_birth: date, self_consent_min_age: int
 ) -> bool:

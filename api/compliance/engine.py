@@ -196,27 +196,42 @@ class Verdicts:
     waived: list[str]
 
 
+# Each outcome's name in `counts`, looked up once: `Enum.value` is a descriptor call, once per rule and group.
+_COUNTED = {o: o.value for o in Outcome}
+
+
 def verdicts(
     rules: Sequence[Rule[S]], snapshot: S, waivers: Mapping[str, WaiverFacts] | None = None
 ) -> Verdicts:
     """`evaluate`'s status and counts with the rules it fails, warns on and waives (`Verdicts`), without
-    building a finding per rule, nor the members' evidence the rules name (`rules.base.outcomes_only`)."""
+    building a finding per rule, nor the members' evidence the rules name (`rules.base.outcomes_only`).
+    `_results` written out: the organisation report runs this for every rule of every group."""
     counts = {o.value: 0 for o in Outcome} | {"waived": 0}
     failing: list[str] = []
     warning: list[str] = []
     waived: list[str] = []
+    as_of: date = snapshot.as_of
+    policy: PolicyFacts | None = getattr(snapshot, "policy", None)
+    dropped = _withdrawn_ids(rules, policy)
+    counted, fail, warn, pass_ = _COUNTED, Outcome.fail, Outcome.warn, Outcome.pass_
     with outcomes_only():
-        for rule, result, waiver in _results(rules, snapshot, waivers):
-            outcome = result.outcome
-            counts[outcome.value] += 1
-            if waiver is not None:
+        for rule in rules:
+            rule_id = rule.id
+            if rule_id in dropped:
+                assert policy is not None
+                outcome = _not_applied(policy).outcome
+            else:
+                outcome = rule.check(snapshot).outcome
+            counts[counted[outcome]] += 1
+            waiver = waivers.get(rule_id) if waivers else None
+            if waiver is not None and waiver.in_force_on(as_of):
                 counts["waived"] += 1
-                if outcome is not Outcome.pass_:
-                    waived.append(rule.id)
-            elif outcome is Outcome.fail:
-                failing.append(rule.id)
-            elif outcome is Outcome.warn:
-                warning.append(rule.id)
+                if outcome is not pass_:
+                    waived.append(rule_id)
+            elif outcome is fail:
+                failing.append(rule_id)
+            elif outcome is warn:
+                warning.append(rule_id)
     status = Status.non_compliant if failing else Status.at_risk if warning else Status.compliant
     return Verdicts(status, counts, failing, warning, waived)
 

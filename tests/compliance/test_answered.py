@@ -25,7 +25,8 @@ from api.compliance import answered, consent_answers, loading, service
 from api.compliance.consent_answers import QUESTIONS, answers_of
 from api.compliance.models import Status
 from api.compliance.queries import _GROUP_COLUMNS, GROUP, _queries
-from api.compliance.rules.base import Outcome, refused_consent
+from api.compliance.rules import GROUP_RULES
+from api.compliance.rules.base import Outcome, outcomes_only, refused_consent
 from api.compliance.snapshot import MemberFacts
 from api.consents.logic import ConsentFact, allows, held_in_force
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
@@ -44,6 +45,7 @@ from tests.kit.participants import make_participant
 from tests.kit.records import row
 
 _KINDS = ("esafety_agreement", "image_use", "code_of_conduct")
+_CONSENT_RULES = ("GRP-ESAFETY-AGREEMENT", "GRP-IMAGE-CONSENT", "GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT")
 # Below, at and above the self-consent age on AS_OF, and a leap-day birthday.
 _BIRTHDAYS = (date(2011, 3, 1), AS_OF.replace(year=AS_OF.year - 18), date(1990, 1, 1), date(2008, 2, 29))
 
@@ -68,6 +70,33 @@ def test_the_answers_decide_as_the_consents_do() -> None:
                 assert consent_answers.held_by_participant(answers, kind) is expected, (held, kind)
     with pytest.raises(KeyError):
         consent_answers.allows(answers_of((), AS_OF), "image_use", "press", AS_OF, 18)
+
+
+def test_the_consent_rules_decide_on_answers_as_on_the_consents() -> None:
+    """GRP-ESAFETY-AGREEMENT, GRP-IMAGE-CONSENT and GRP-YOUNG-PEOPLE-CODE-OF-CONDUCT in `outcomes_only` over
+    participants whose consents were answered ahead (the report's form, its questions looked up once a
+    group) decide as over the consents themselves, one participant a group and many in one."""
+    rules = [r for r in GROUP_RULES if r.id in _CONSENT_RULES]
+    consents = _consents()
+    rnd = random.Random(23)
+    sets = [(), *((c,) for c in consents[::7])] + [tuple(rnd.sample(consents, 3)) for _ in range(200)]
+    full, quick = [], []
+    for held, born in itertools.product(sets, _BIRTHDAYS):
+        p = b.participant(consents=held, date_of_birth=born)
+        full.append(p)
+        quick.append(p._replace(consents=(), answers=answers_of(held, AS_OF)))
+    pairs = [([f], [q]) for f, q in zip(full, quick, strict=True)] + [(full, quick)]
+    outcomes = set()
+    for f, q in pairs:
+        whole = b.group_snapshot(members=tuple(b.member(p) for p in f))
+        answered_ahead = b.group_snapshot(members=tuple(b.member(p) for p in q))
+        for rule in rules:
+            expected = rule.check(whole)
+            with outcomes_only():
+                got = rule.check(answered_ahead)
+            assert (got.outcome, got.message) == (expected.outcome, expected.message), (rule.id, f)
+            outcomes.add((rule.id, got.outcome))
+    assert {(r.id, o) for r in rules for o in (Outcome.pass_, Outcome.fail)} <= outcomes
 
 
 def test_answered_participants_give_outcomes_only() -> None:
@@ -169,8 +198,11 @@ def _loads(session: Session, as_of: date, queries: Any) -> loading._Loaded:
 
 
 def _without_consents(m: MemberFacts) -> str:
+    """A member as the report's form holds them: neither consents nor answers, nor the name and joining day
+    it does not read (`answered.NOT_LOADED`)."""
     p = m.participant
-    return repr(m._replace(participant=p and p._replace(consents=(), answers=None)))
+    kept = p and p._replace(full_name=answered.NOT_LOADED, joined_on=answered.NOT_LOADED)
+    return repr(m._replace(participant=kept and kept._replace(consents=(), answers=None)))
 
 
 @pytest.mark.parametrize(
@@ -200,6 +232,71 @@ def test_the_folded_consents_answer_as_the_consents_do(
                 assert q.answers == answers_of(p.consents, as_of), (as_of, p)
                 asked += bool(p.consents)
     assert asked > 200
+
+
+def test_every_kind_giver_and_purposes_answer_as_the_consents_do(
+    session: Session, coordinator: Actor
+) -> None:
+    """The consents statement's compact form (the kind as a number, the day only where the participant gave
+    it, the purposes only of a kind asked about for one): one participant per kind, giver and purposes,
+    one holding every such consent, one with two of their own on different days; and a participant admin,
+    whose role the members statement numbers."""
+    assert coordinator.staff is not None
+    today = clock.today()
+    group = make_group(session, **group_fields(shares_images=True, max_age=40))
+    make_membership(session, group, staff=coordinator.staff, role=MemberRole.admin)
+    every = make_participant(session, date_of_birth=date(2000, 1, 1))
+    make_membership(session, group, participant=every, role=MemberRole.admin)
+    purposes_sets: list[list[Purpose]] = [[], [Purpose.social_media], [Purpose.website], list(Purpose)]
+    for kind, by, purposes in itertools.product(ConsentKind, GivenBy, purposes_sets):
+        if kind is ConsentKind.code_of_conduct and by is not GivenBy.participant:
+            continue
+        kid = make_participant(session, date_of_birth=date(2000, 1, 1))
+        make_membership(session, group, participant=kid)
+        for who in (kid, every):
+            make_consent(session, who, kind, given_by=by, purposes=purposes, given_on=today - days(3))
+    twice = make_participant(session, date_of_birth=date(2000, 1, 1))
+    make_membership(session, group, participant=twice)
+    for n in (40, 3):
+        make_consent(
+            session,
+            twice,
+            ConsentKind.code_of_conduct,
+            given_by=GivenBy.participant,
+            given_on=today - days(n),
+        )
+    session.commit()
+    full, quick = _loads(session, today, _queries), _loads(session, today, answered.answered_queries)
+    (key,) = quick.members
+    assert Counter(map(_without_consents, full.members[key])) == Counter(
+        map(_without_consents, quick.members[key])
+    )
+    answers = {m.participant.raw_id: m.participant.answers for m in quick.members[key] if m.participant}
+    held = [m.participant for m in full.members[key] if m.participant]
+    assert len(held) == len(answers) > 20
+    for p in held:
+        assert answers[p.raw_id] == answers_of(p.consents, today), p.consents
+    assert len(set(answers.values())) > 5
+    assert [m.role for m in quick.members[key] if m.participant and m.participant.raw_id == every.id.hex] == [
+        "admin"
+    ]
+
+
+def test_what_the_report_leaves_out_cannot_decide_an_outcome() -> None:
+    """A participant's name and joining day are not loaded for the report (`answered.NOT_LOADED`): a rule
+    that compared or worded either would raise, not decide on a placeholder."""
+    p = b.participant(full_name=answered.NOT_LOADED, joined_on=answered.NOT_LOADED)
+    for use in (
+        lambda: p.joined_on <= AS_OF,
+        lambda: max(AS_OF, p.joined_on),
+        lambda: f"{p.full_name}",
+        lambda: p.full_name == "x",
+        lambda: bool(p.full_name),
+        lambda: AS_OF - p.joined_on,
+    ):
+        with pytest.raises(TypeError, match="not loaded"):
+            use()
+    assert repr(answered.NOT_LOADED) == "NOT_LOADED"
 
 
 def test_the_report_says_what_the_full_evaluation_says(session: Session, coordinator: Actor) -> None:

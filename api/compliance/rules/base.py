@@ -16,7 +16,7 @@ from api.compliance import consent_answers
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.compliance.vocabulary import Outcome as Outcome
 from api.compliance.vocabulary import Subject as Subject
-from api.consents.logic import allows, decide, held_in_force
+from api.consents.logic import age_on, allows, decide, held_in_force
 from api.policy.clauses import Clause, clause
 
 
@@ -233,15 +233,24 @@ def refused_consent(
     decided by the same pure logic as the consent checks, so the two always agree."""
     age, on = s.thresholds.self_consent_min_age, s.as_of
     if _outcomes_only.get():
-        return [
-            _UNSHOWN_PARTICIPANT
-            for p in participants
-            if not (
-                allows(p.consents, kind, purpose, on, p.date_of_birth, age)
-                if p.answers is None
-                else consent_answers.allows(p.answers, kind, purpose, p.date_of_birth, age)
-            )
-        ]
+        # `consent_answers.allows` written out for answers (the organisation report's load), the question
+        # looked up once: this runs for every participant of every group the report evaluates.
+        at = consent_answers.index(kind, purpose)
+        unshown = []
+        for p in participants:
+            answers = p.answers
+            if answers is None or at is None:
+                if not (
+                    allows(p.consents, kind, purpose, on, p.date_of_birth, age)
+                    if answers is None
+                    else consent_answers.allows(answers, kind, purpose, p.date_of_birth, age)
+                ):
+                    unshown.append(_UNSHOWN_PARTICIPANT)
+            elif not answers[at]:
+                latest = answers[at + 1]
+                if latest is None or age_on(p.date_of_birth, latest) < age:
+                    unshown.append(_UNSHOWN_PARTICIPANT)
+        return unshown
     refused = []
     for p in participants:
         if p.answers is not None:
@@ -303,6 +312,25 @@ def held_by_participant(p: ParticipantFacts, kind: str, on: date) -> bool:
     if p.answers is None:
         return held_in_force(p.consents, kind, "participant", on)
     return consent_answers.held_by_participant(p.answers, kind)
+
+
+def not_held_by_participant(
+    participants: Iterable[ParticipantFacts], kind: str, on: date, detail: str
+) -> list[Evidence]:
+    """Evidence (saying `detail`) for each of `participants` for whom `held_by_participant` does not hold:
+    in `outcomes_only`, with the question looked up once, as every group of the organisation report asks."""
+    at = consent_answers.index(kind, None)
+    if at is None or not _outcomes_only.get():
+        return [participant_ref(p, detail) for p in participants if not held_by_participant(p, kind, on)]
+    return [
+        _UNSHOWN_PARTICIPANT
+        for p in participants
+        if not (
+            held_in_force(p.consents, kind, "participant", on)
+            if p.answers is None
+            else p.answers[at + 1] is not None
+        )
+    ]
 
 
 def each_participant_consents(

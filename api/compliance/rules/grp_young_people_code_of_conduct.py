@@ -6,8 +6,7 @@ from api.compliance.rules.base import (
     Severity,
     each_participant,
     group_rule,
-    held_by_participant,
-    participant_ref,
+    not_held_by_participant,
 )
 from api.compliance.snapshot import GroupSnapshot, ParticipantFacts
 
@@ -19,11 +18,7 @@ def check(s: GroupSnapshot) -> Result:
     # The young person's own agreement, at any age: a promise about their conduct is theirs to make, not a
     # consent a parent gives for them (so the self-consent age does not apply).
     def missing(participants: list[ParticipantFacts]) -> list[Evidence]:
-        return [
-            participant_ref(p, "no code of conduct agreement in force")
-            for p in participants
-            if not held_by_participant(p, KIND, s.as_of)
-        ]
+        return not_held_by_participant(participants, KIND, s.as_of, "no code of conduct agreement in force")
 
     return each_participant(
         s,
