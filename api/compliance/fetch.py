@@ -120,8 +120,12 @@ def fetch_all(
             return _one_by_one(conn, driver, calls, as_text=_AS_TEXT)
         return _one_by_one(conn, driver, calls)
     except error as exc:
-        # The first statement stands for the batch: in a pipeline, which one failed is not known here.
-        raise sa.exc.DBAPIError.instance(calls[0][0], calls[0][1], exc, error, dialect=dialect) from exc
+        # Through SQLAlchemy's own handling of a statement's failure, not only its exception class: the
+        # engine's `handle_error` listeners (a plan kept prepared that a migration made stale is a lost
+        # connection, api/stale_plans.py) and its disconnect detection (the pool replaces its connections)
+        # apply as to any statement it sends, so the request gets the 503 it would, never a 500. The first
+        # statement stands for the batch: in a pipeline, which one failed is not known here.
+        conn._handle_dbapi_exception(exc, calls[0][0], calls[0][1], None, None)
 
 
 # A statement not sent: its rows are none (`fetch_sent`), where a load has what it would read already.
