@@ -283,9 +283,6 @@ async def get_session() -> AsyncIterator[Session]:
             release(session, failed=failed)
 
 
-# What a transaction may send and still have written nothing (`_note_writes`). A plain SET is not one: a
-# COMMIT keeps the setting (a ROLLBACK undoes it) for every later request the connection serves.
-_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SET LOCAL ", "SET TRANSACTION", "SHOW")
 _WROTE = "esafety_wrote"
 
 
@@ -295,10 +292,7 @@ def _note_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _noted(conn: sa.Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        # A string of several statements (sent without parameters, psycopg runs them all) is more than its
-        # first words say: a ";" before its end makes it a write.
-        first = statement[:16].lstrip().upper()
-        if not first.startswith(_READS) or ";" in statement.rstrip("; \t\n"):
+        if api.facts.sql_writes(statement):
             conn.info[_WROTE] = True
 
     @event.listens_for(engine, "commit")

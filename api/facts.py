@@ -10,7 +10,9 @@ How a write moves them, whatever path it takes through a `Session`:
 - an ORM flush (`before_flush`): each new, changed or deleted object, by its table's rule below;
 - a Core statement run through the session (`do_orm_execute`: `session.execute(sa.update(...))`, an insert
   of many rows): by its table and parameters, or by the scopes it names in the execution option
-  `FACTS_SCOPES` (history rows written for known groups).
+  `FACTS_SCOPES` (history rows written for known groups);
+- raw SQL through the session (`session.execute(sa.text(...))`) that is not a read by its first words
+  (`sql_writes`): the organisation's counter, as for a table nobody declared.
 The scopes a transaction touched are collected in `session.info` and the counters moved by one statement
 just before its commit (`before_commit`, after a last flush), in a fixed order, so two transactions never
 wait for each other's counters in opposite orders (no deadlock on PostgreSQL) and nobody sees a counter
@@ -31,7 +33,8 @@ api/compliance/cache.py, imported by api/listeners.py):
 - anything else, and every table nobody declared: the organisation's counter, which every cached answer
   also checks. So a new table is safe before anyone thinks about it: it can only make the cache miss.
 
-A write that bypasses the session (`session.connection().execute(...)`, raw SQL) must call `touch`.
+A write that bypasses the session (`session.connection().execute(...)`, the session's bulk methods) must call
+`touch`.
 """
 
 from __future__ import annotations
@@ -265,12 +268,30 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
     return {ORG}
 
 
+# What a statement may begin with and still write nothing (here, and for `db.release`'s COMMIT of a read). A
+# plain SET is not one: a COMMIT keeps the setting (a ROLLBACK undoes it) for every later request the
+# connection serves.
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SET LOCAL ", "SET TRANSACTION", "SHOW")
+
+
+def sql_writes(statement: str) -> bool:
+    """Whether SQL text may write: anything but a read by its first words. A string of several statements
+    (sent without parameters, psycopg runs them all) is more than its first words say: a ";" before its end
+    makes it a write."""
+    first = statement[:16].lstrip().upper()
+    return not first.startswith(_READS) or ";" in statement.rstrip("; \t\n")
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _do_orm_execute(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         scopes = _statement_scopes(state)
         if scopes:
             _add(state.session, scopes)
+    elif isinstance(state.statement, sa.TextClause) and sql_writes(state.statement.text):
+        # Raw SQL through the session names no table the hooks can read: the organisation's counter, which
+        # every cached answer checks (only a miss, never a stale answer).
+        _add(state.session, {ORG})
 
 
 @event.listens_for(Session, "before_commit")

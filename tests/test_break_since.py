@@ -361,6 +361,15 @@ def _core_delete(session: Session, a: Aged, outcome: str) -> None:
     session.commit()
 
 
+def _raw_sql(session: Session, a: Aged, outcome: str) -> None:
+    # Raw SQL through the session: no table the hooks can read (the organisation's counter moves).
+    session.execute(
+        sa.text("DELETE FROM compliance_history WHERE day = :day"),
+        {"day": clock.today() - timedelta(days=20)},
+    )
+    session.commit()
+
+
 def _bulk_insert_mappings(session: Session, a: Aged, outcome: str) -> None:
     session.bulk_insert_mappings(
         ComplianceHistory,
@@ -391,6 +400,7 @@ HAND_WRITES: dict[str, HandWrite] = {
     "orm delete": _orm_delete,
     "core update": _core_update,
     "core delete": _core_delete,
+    "raw sql": _raw_sql,
     "bulk_insert_mappings": _bulk_insert_mappings,
     "bulk_save_objects": _bulk_save_objects,
     "the watch": _watch,
