@@ -1,9 +1,10 @@
 """Trying to break a group's `since` now that the group's history is read with its load and kept with its
-cached evaluation (`history.ONE_GROUP_RUNS`, `service.GroupEvaluated.runs`), and `fetch.fetch_all` sends a
-single statement on PostgreSQL without a pipeline: stale or wrong `since` for any caller after history is
-written (by the watch, by hand through the session), a past `as_of`, midnight, cached against uncached, two
-workers; a `since` that gives a hidden young person's birthday away; the group report against the
-organisation's export; and a database failure under the compliance statements: a 503 problem, never a 500."""
+cached evaluation (`history_runs.ONE_GROUP_RUNS`, `service.GroupEvaluated.runs`), and `fetch.fetch_all`
+sends a single statement on PostgreSQL without a pipeline: stale or wrong `since` for any caller after
+history is written (by the watch, by hand through the session), a past `as_of`, midnight, cached against
+uncached, two workers; a `since` that gives a hidden young person's birthday away; the group report against
+the organisation's export; and a database failure under the compliance statements: a 503 problem, never a
+500."""
 
 from __future__ import annotations
 
