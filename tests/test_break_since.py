@@ -24,12 +24,13 @@ from sqlalchemy import event
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
-from api import clock
+from api import clock, db
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.auth.roles import Role
 from api.compliance import cache, exports, history, watch
 from api.compliance.models import ComplianceHistory, Status
+from api.config import get_settings
 from api.groups.models import Group
 from api.main import create_app
 from api.memberships.models import Membership
@@ -37,7 +38,7 @@ from api.participants.models import Participant
 from tests.kit.auth import Actor, make_actor
 from tests.kit.clock import FixedClock
 from tests.kit.compliance import make_compliant_group
-from tests.kit.databases import BACKEND
+from tests.kit.databases import BACKEND, engine_for
 from tests.kit.memberships import make_membership
 from tests.kit.servers import served_by_workers
 from tests.test_compliance_cache import fresh, served
@@ -168,6 +169,28 @@ def test_a_connection_lost_under_the_pipelined_load_is_a_503_problem(
     assert killed
     _is_503_problem(lost)
     after = [real_client.get(url(group), headers=coordinator.headers).status_code for _ in range(3)]
+    assert after == [200, 200, 200]
+
+
+@postgresql_only
+def test_the_facts_versions_read_past_the_statement_timeout_is_a_503_problem(
+    real_engine: sa.Engine, real_world: tuple[Actor, Group], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facts versions wait on a lock past the statement timeout (the server cancels the statement on
+    the driver's own cursor): a 503 problem, and the connection serves the next request."""
+    coordinator, group = real_world
+    monkeypatch.setattr(get_settings(), "database_statement_timeout_seconds", 1.0)
+    with engine_for(real_engine.url.render_as_string(hide_password=False)) as timed:
+        monkeypatch.setattr(db, "get_engine", lambda: timed)
+        with TestClient(create_app(), raise_server_exceptions=False) as client:
+            _one_connection(timed)
+            assert client.get(url(group), headers=coordinator.headers).status_code == 200
+            with timed.connect() as blocker:
+                blocker.exec_driver_sql("LOCK TABLE facts_version IN ACCESS EXCLUSIVE MODE")
+                held = client.get(url(group), headers=coordinator.headers)
+                blocker.rollback()
+            after = [client.get(url(group), headers=coordinator.headers).status_code for _ in range(3)]
+    _is_503_problem(held)
     assert after == [200, 200, 200]
 
 
