@@ -348,3 +348,29 @@ def test_no_file_in_api_is_over_400_lines() -> None:
         for path in API.rglob("*.py")
     }
     assert not {name: n for name, n in lengths.items() if n > MAX_LINES}
+
+
+# The session's bulk methods write without any event the facts versions can hear (api/facts.py): a write
+# through them would leave every cached compliance answer as it was (tests/test_break_since.py shows it).
+BULK_METHODS = ("bulk_insert_mappings", "bulk_save_objects", "bulk_update_mappings")
+
+
+def _bulk_calls(source: str) -> list[str]:
+    return [
+        node.attr
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute) and node.attr in BULK_METHODS
+    ]
+
+
+def test_no_code_in_api_writes_through_the_sessions_bulk_methods() -> None:
+    found = {
+        path.relative_to(API.parent).as_posix(): calls
+        for path in API.rglob("*.py")
+        if (calls := _bulk_calls(path.read_text(encoding="utf-8")))
+    }
+    assert not found
+
+
+def test_a_bulk_write_would_be_found() -> None:
+    assert _bulk_calls("session.bulk_save_objects(rows)\nsession.commit()") == ["bulk_save_objects"]
