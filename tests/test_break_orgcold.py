@@ -1,0 +1,185 @@
+"""Trying to break the organisation report's first evaluation (api/compliance/answered.py, engine.verdicts,
+rules.base's outcomes-only paths) from the outside: groups of odd consents, memberships and participants, and
+for every caller, `as_of` and filter, each group's line in the organisation report must say what that group's
+own report (the full evaluation) says; no `NOT_LOADED` placeholder may reach any response."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from api import clock
+from api.compliance import cache
+from api.consents.models import ConsentKind, GivenBy, Purpose
+from api.groups.models import Group, Platform
+from api.memberships.models import MemberRole
+from tests.kit.auth import Actor
+from tests.kit.compliance import make_compliant_group
+from tests.kit.consents import make_consent
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
+from tests.kit.staff import make_staff
+
+REPORT = "/api/v1/compliance"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Any:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _day(rng: random.Random, as_of: date) -> date:
+    """A day near `as_of` (on it, either side of it) or far in the past."""
+    return rng.choice([as_of, as_of - timedelta(days=1), as_of + timedelta(days=1), as_of - timedelta(days=400)])
+
+
+def _odd_consents(session: Session, rng: random.Random, child: Any, as_of: date) -> None:
+    for _ in range(rng.randrange(0, 7)):
+        kind = rng.choice(list(ConsentKind))
+        purposes = rng.sample(list(Purpose), rng.randrange(0, 4)) if kind is ConsentKind.image_use else []
+        if kind is ConsentKind.image_use and rng.random() < 0.2:
+            purposes = [Purpose.website, Purpose.website]  # duplicates
+        given_on = _day(rng, as_of) if rng.random() < 0.6 else child.date_of_birth + timedelta(
+            days=365 * rng.choice([11, 15, 17, 18, 19]) + rng.choice([-1, 0, 1])
+        )
+        extra: dict[str, Any] = {}
+        if rng.random() < 0.3:
+            extra["withdrawn_on"] = rng.choice([as_of, as_of + timedelta(days=1), given_on])
+        if rng.random() < 0.3:
+            extra["expires_on"] = rng.choice([as_of, as_of + timedelta(days=1)])
+        if rng.random() < 0.15:
+            extra["created_at"] = clock.now()  # recorded after a past `as_of`
+            extra["updated_at"] = extra["created_at"]
+        make_consent(
+            session,
+            child,
+            kind,
+            purposes=purposes,
+            given_by=rng.choice(list(GivenBy)),
+            given_on=given_on,
+            **extra,
+        )
+
+
+def _odd_group(session: Session, rng: random.Random, coordinator: Actor, staff: Actor, as_of: date) -> Group:
+    assert coordinator.staff is not None and staff.staff is not None
+    group = make_compliant_group(
+        session, coordinator.staff, platform=rng.choice([Platform.facebook_group, Platform.whatsapp])
+    )
+    if rng.random() < 0.5:
+        make_membership(session, group, staff=staff.staff, role=rng.choice(list(MemberRole)))
+    if rng.random() < 0.3:
+        other = make_staff(session, left_on=rng.choice([as_of, as_of - timedelta(days=3)]))
+        make_membership(session, group, staff=other, role=rng.choice(list(MemberRole)))
+    today = clock.today()
+    for _ in range(rng.randrange(0, 5)):
+        born = today - timedelta(days=365 * rng.choice([9, 12, 15, 17, 18, 19, 26]) + rng.choice([-1, 0, 1]))
+        child = make_participant(
+            session,
+            date_of_birth=born,
+            joined_on=rng.choice([as_of, as_of + timedelta(days=1), as_of - timedelta(days=300)]),
+            left_on=rng.choice([None, None, as_of, as_of + timedelta(days=1), as_of - timedelta(days=2)]),
+        )
+        make_membership(
+            session,
+            group,
+            participant=child,
+            role=rng.choice(list(MemberRole)),
+            started_on=rng.choice([group.started_on, as_of, as_of + timedelta(days=1)]),
+            ended_on=rng.choice([None, None, as_of, as_of + timedelta(days=1)]),
+        )
+        _odd_consents(session, rng, child, as_of)
+    return group
+
+
+def _line(report: dict[str, Any]) -> tuple[Any, ...]:
+    findings = report["findings"]
+    failing = sorted(f["rule_id"] for f in findings if f["outcome"] == "fail")
+    warning = sorted(f["rule_id"] for f in findings if f["outcome"] == "warn")
+    return report["status"], report["counts"], failing, warning
+
+
+def _org_line(summary: dict[str, Any]) -> tuple[Any, ...]:
+    return summary["status"], summary["counts"], sorted(summary["failing_rules"]), sorted(summary["warning_rules"])
+
+
+def _agree(client: TestClient, callers: list[Actor], params: dict[str, str]) -> int:
+    compared = 0
+    for caller in callers:
+        r = client.get(REPORT, params=params, headers=caller.headers)
+        assert r.status_code == 200, r.text
+        assert "NOT_LOADED" not in r.text
+        csv = client.get(REPORT, params=params, headers=caller.headers | {"Accept": "text/csv"})
+        assert csv.status_code == 200, csv.text
+        assert "NOT_LOADED" not in csv.text
+        for summary in r.json()["groups"]:
+            own = client.get(
+                f"/api/v1/groups/{summary['group_id']}/compliance",
+                params={k: v for k, v in params.items() if k == "as_of"},
+                headers=caller.headers,
+            )
+            assert own.status_code == 200, own.text
+            assert "NOT_LOADED" not in own.text
+            assert _org_line(summary) == _line(own.json()), (caller.role, params, summary["group_id"])
+            compared += 1
+    return compared
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_each_group_line_says_what_its_own_report_says(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor, seed: int
+) -> None:
+    rng = random.Random(seed)
+    today = clock.today()
+    for as_of in (today, today - timedelta(days=2)):
+        for _ in range(4):
+            _odd_group(session, rng, coordinator, staff_actor, as_of)
+    compared = 0
+    for params in (
+        {},
+        {"as_of": str(today - timedelta(days=2))},
+        {"as_of": str(today - timedelta(days=1))},
+        {"platform": "whatsapp"},
+    ):
+        cache.clear()
+        compared += _agree(client, [coordinator, trustee, staff_actor], params)
+    assert compared > 0
+
+
+def _text(r: Any) -> str:
+    """A response's text, an .xlsx workbook's XML parts unzipped."""
+    if r.content[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(r.content)) as book:
+            return "".join(book.read(name).decode() for name in book.namelist())
+    return str(r.text)
+
+
+def test_no_placeholder_in_any_compliance_route(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    rng = random.Random(99)
+    today = clock.today()
+    groups = [_odd_group(session, rng, coordinator, staff_actor, today) for _ in range(3)]
+    paths = ["/api/v1/compliance", "/api/v1/compliance/export", "/api/v1/compliance/forecast"]
+    paths += ["/api/v1/compliance/history", "/dashboard", "/dashboard/report.xlsx"]
+    for g in groups:
+        paths += [f"/api/v1/groups/{g.id}/compliance{tail}" for tail in ("", "/forecast", "/export", "/history")]
+        paths += [f"/dashboard/groups/{g.id}", f"/dashboard/groups/{g.id}/findings.csv"]
+    for caller in (coordinator, trustee, staff_actor):
+        for as_of in ("", f"?as_of={today - timedelta(days=1)}"):
+            cache.clear()
+            for path in paths:
+                for accept in ("application/json", "text/csv"):
+                    url = path + (as_of if "dashboard" not in path else "")
+                    r = client.get(url, headers=caller.headers | {"Accept": accept})
+                    assert r.status_code < 500, (url, r.text)
+                    assert "NOT_LOADED" not in _text(r), url
