@@ -19,7 +19,7 @@ from api import clock
 from api.compliance import cache
 from api.compliance.forecast import birthday
 from api.consents.models import ConsentKind, GivenBy, Purpose
-from api.groups.models import Group, Platform
+from api.groups.models import Group, Platform, Visibility
 from api.memberships.models import MemberRole
 from tests.kit.auth import Actor
 from tests.kit.compliance import make_compliant_group, make_waiver
@@ -294,3 +294,18 @@ def test_own_consent_on_the_self_consent_birthday_and_either_side(
                 )
         cache.clear()
         assert _agree(client, [coordinator, trustee], {}) > 0
+
+
+def test_a_waived_failure_is_in_waived_rules_alone_and_counts_in_no_total(
+    client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    """What the spec now says of `failing_rules`, `waived_rules`, `failing_by_rule` and the `rule` filter."""
+    assert coordinator.staff is not None
+    group = make_compliant_group(session, coordinator.staff, visibility=Visibility.public)
+    make_waiver(session, group, rule_id="GRP-VISIBILITY-CLOSED")
+    body = client.get(REPORT, headers=coordinator.headers).json()
+    line = next(g for g in body["groups"] if g["group_id"] == str(group.id))
+    assert (line["failing_rules"], line["waived_rules"]) == ([], ["GRP-VISIBILITY-CLOSED"])
+    assert "GRP-VISIBILITY-CLOSED" not in body["totals"]["failing_by_rule"]
+    ids = client.get(REPORT, params={"rule": "GRP-VISIBILITY-CLOSED"}, headers=coordinator.headers).json()
+    assert [g["group_id"] for g in ids["groups"]] == []
