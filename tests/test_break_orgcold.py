@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api import clock
-from api.compliance import cache
+from api.compliance import cache, service
 from api.compliance.forecast import birthday
 from api.consents.models import ConsentKind, GivenBy, Purpose
 from api.groups.models import Group, Platform, Visibility
@@ -309,3 +309,19 @@ def test_a_waived_failure_is_in_waived_rules_alone_and_counts_in_no_total(
     assert "GRP-VISIBILITY-CLOSED" not in body["totals"]["failing_by_rule"]
     ids = client.get(REPORT, params={"rule": "GRP-VISIBILITY-CLOSED"}, headers=coordinator.headers).json()
     assert [g["group_id"] for g in ids["groups"]] == []
+
+
+@pytest.mark.parametrize("seed", range(7, 10))
+def test_the_sync_statuses_say_what_each_groups_evaluation_says(
+    session: Session, coordinator: Actor, staff_actor: Actor, seed: int
+) -> None:
+    """`service.group_statuses` (the answered load a CRM sync compares before and after, its consents only
+    of the groups' members) against `service.group_evaluations` (the full one), some groups named, all."""
+    rng = random.Random(seed)
+    today = clock.today()
+    groups = [_odd_group(session, rng, coordinator, staff_actor, today) for _ in range(6)]
+    for as_of in (today, today - timedelta(days=1)):
+        for ids in ([g.id for g in groups[:2]], [g.id for g in groups], None):
+            full = service.group_evaluations(session=session, as_of=as_of, group_ids=ids)
+            statuses = service.group_statuses(session=session, as_of=as_of, group_ids=ids)
+            assert statuses == {k: e.status for k, e in full.items()}, (as_of, ids)
