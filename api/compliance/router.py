@@ -144,7 +144,7 @@ def get_organisation_compliance(
     ] = None,
     platform: Annotated[Platform | None, Query(description="Only groups on this platform")] = None,
     rule: Annotated[
-        str | None, Query(max_length=64, description="Only groups where this rule fails or warns")
+        str | None, Query(max_length=64, description="Only groups where this rule fails or warns, unwaived")
     ] = None,
 ) -> Response:
     """The organisation's own findings (the coordinator, and each staff rule across all staff), then every

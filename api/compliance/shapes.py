@@ -210,9 +210,9 @@ class GroupSummaryPublic(_GroupNamed):
 
     status: Status = Field(description="The group's standing on `as_of`")
     counts: OutcomeCounts = Field(description="The group's findings counted by outcome")
-    failing_rules: RuleIds = Field(description="The rules that fail for the group, waived or not")
-    warning_rules: RuleIds = Field(description="The rules that warn for the group, waived or not")
-    waived_rules: RuleIds = Field(description="The rules a waiver in force covers for the group")
+    failing_rules: RuleIds = Field(description="The rules that fail for the group, not waived")
+    warning_rules: RuleIds = Field(description="The rules that warn for the group, not waived")
+    waived_rules: RuleIds = Field(description="The rules that fail or warn, covered by a waiver in force")
 
 
 class OrganisationFindingsPublic(_Out):
@@ -231,7 +231,7 @@ class TotalsPublic(_Out):
     at_risk: int = Field(description="Of them, `at_risk`", ge=0)
     non_compliant: int = Field(description="Of them, `non_compliant`", ge=0)
     failing_by_rule: RuleCounts = Field(
-        description="For each rule that fails in at least one listed group (waived or not): in how many",
+        description="For each rule in at least one listed group's `failing_rules` (unwaived): in how many",
         examples=[{"GRP-PERIODIC-REVIEW": 2, "GRP-TWO-STAFF-ADMINS": 1}],
     )
 
