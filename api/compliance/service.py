@@ -160,7 +160,7 @@ def group_evaluated(
     people: tuple[MemberFacts, ...] | None = None,
 ) -> GroupEvaluated:
     """Load and evaluate a group as of a date (404 out of reach): the part of `group_report` that is the
-    same for every caller. `policy_version`, `members`, `people`: as for `loading.load_group`."""
+    same for every caller. `policy_version`, `members`, `people`: as for `loading.load_group_with`."""
     snapshot, waivers, (history_rows,) = load_group_with(
         session=session,
         group_id=group_id,
