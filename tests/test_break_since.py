@@ -108,51 +108,33 @@ def _is_503_problem(r: object) -> None:
 
 
 @postgresql_only
-def test_a_connection_lost_under_the_facts_versions_read_is_a_503_problem(
-    real_engine: sa.Engine, real_client: TestClient, real_world: tuple[Actor, Group]
+@pytest.mark.parametrize(
+    ("under", "cleared"),
+    [
+        # The facts versions: one statement, without a pipeline, on the driver's own cursor; every read.
+        ("facts_version", False),
+        # The first read's load: the history's statement sent with the loading statements in one pipeline.
+        ("compliance_history", True),
+    ],
+)
+def test_a_connection_lost_under_a_compliance_read_is_a_503_problem(
+    real_engine: sa.Engine,
+    real_client: TestClient,
+    real_world: tuple[Actor, Group],
+    under: str,
+    cleared: bool,
 ) -> None:
-    """The server ends the connection just as the facts versions (one statement, now without a pipeline, on
-    the driver's own cursor) are sent: a 503 problem, and the next request is answered."""
+    """The server ends the connection just as the statement naming `under` is sent: a 503 problem, and the
+    next requests are answered."""
     coordinator, group = real_world
     _one_connection(real_engine)
     assert real_client.get(url(group), headers=coordinator.headers).status_code == 200
+    if cleared:
+        cache.clear()
     killed: list[int] = []
 
     def kill(conn: sa.Connection, cursor: object, statement: str, *_: object) -> None:
-        if not killed and "facts_version" in statement:
-            pid = conn.connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
-            with psycopg.connect(
-                real_engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
-                autocommit=True,
-            ) as other:
-                other.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
-            killed.append(pid)
-
-    event.listen(real_engine, "before_cursor_execute", kill)
-    try:
-        lost = real_client.get(url(group), headers=coordinator.headers)
-    finally:
-        event.remove(real_engine, "before_cursor_execute", kill)
-    assert killed
-    _is_503_problem(lost)
-    after = [real_client.get(url(group), headers=coordinator.headers).status_code for _ in range(3)]
-    assert after == [200, 200, 200]
-
-
-@postgresql_only
-def test_a_connection_lost_under_the_pipelined_load_is_a_503_problem(
-    real_engine: sa.Engine, real_client: TestClient, real_world: tuple[Actor, Group]
-) -> None:
-    """The same, under the first read's load (the history's statement sent with the loading statements in
-    one pipeline)."""
-    coordinator, group = real_world
-    _one_connection(real_engine)
-    assert real_client.get(url(group), headers=coordinator.headers).status_code == 200
-    cache.clear()
-    killed: list[int] = []
-
-    def kill(conn: sa.Connection, cursor: object, statement: str, *_: object) -> None:
-        if not killed and "compliance_history" in statement:
+        if not killed and under in statement:
             pid = conn.connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
             with psycopg.connect(
                 real_engine.url.set(drivername="postgresql").render_as_string(hide_password=False),

@@ -27,19 +27,28 @@ from tests.kit.databases import engine_for, throwaway_database
 from tests.kit.server_nonce import NONCE_PATH, NONCE_VARIABLE
 
 
-def _free_port() -> int:
-    """A port nothing listens on: one the system picks, or with TEST_PORTS ("19000-19099") the first free
-    one in that range (a shared machine where each run keeps to its own ports)."""
+def _bound_socket() -> socket.socket:
+    """A socket bound to a port nothing listens on, left open: one the system picks, or with TEST_PORTS
+    ("19000-19099") the first free one in that range (a shared machine where each run keeps to its own
+    ports)."""
     wanted = os.environ.get("TEST_PORTS")
     first, last = (int(p) for p in wanted.split("-")) if wanted else (0, 0)
     for port in range(first, last + 1):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            continue
+        return s
     raise RuntimeError(f"no free port in TEST_PORTS={wanted}")
+
+
+def _free_port() -> int:
+    """A port nothing listens on as this returns (`_bound_socket`, closed): another process may bind it
+    before the caller's server does (`served_by_workers` tells and starts again)."""
+    with _bound_socket() as s:
+        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -54,8 +63,7 @@ def live_server(engine: Engine) -> Iterator[str]:
     app.dependency_overrides[get_session] = _session
     # Bound here and handed to uvicorn, never closed in between: a port picked, closed and bound again could
     # be taken by another test's server in the meantime.
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", _free_port()))
+    sock = _bound_socket()
     port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
