@@ -51,7 +51,12 @@ def allows(
     answers: Answers, kind: str, purpose: str | None, date_of_birth: date, self_consent_min_age: int
 ) -> bool:
     """`consents.logic.allows` on the day the answers were taken for."""
-    at = _AT[kind, purpose]
+    return allows_at(answers, _AT[kind, purpose], date_of_birth, self_consent_min_age)
+
+
+def allows_at(answers: Answers, at: int, date_of_birth: date, self_consent_min_age: int) -> bool:
+    """`allows` for the question starting at `at` (`index`): given by another, or by the participant
+    themself at or over the self-consent age on the latest day they gave it."""
     if answers[at]:
         return True
     latest = answers[at + 1]
@@ -61,7 +66,12 @@ def allows(
 def held_by_participant(answers: Answers, kind: str) -> bool:
     """`consents.logic.held_in_force(consents, kind, "participant", day)` on the day the answers were taken
     for."""
-    return answers[_AT[kind, None] + 1] is not None
+    return held_at(answers, _AT[kind, None])
+
+
+def held_at(answers: Answers, at: int) -> bool:
+    """`held_by_participant` for the question starting at `at` (`index`)."""
+    return answers[at + 1] is not None
 
 
 def answers_of(consents: Iterable[ConsentFact], on: date) -> Answers:

@@ -161,15 +161,22 @@ def _results(
     policy: PolicyFacts | None = getattr(snapshot, "policy", None)
     dropped = _withdrawn_ids(rules, policy)
     for rule in rules:
-        if rule.id in dropped:
-            assert policy is not None
-            result = _not_applied(policy)
-        else:
-            result = rule.check(snapshot)
-        waiver = waivers.get(rule.id) if waivers else None
-        if waiver is not None and not waiver.in_force_on(as_of):
-            waiver = None
-        yield rule, result, waiver
+        yield rule, _checked(rule, snapshot, dropped, policy), _waiver_in_force(waivers, rule.id, as_of)
+
+
+def _checked(rule: Rule[S], snapshot: S, dropped: Collection[str], policy: PolicyFacts | None) -> Result:
+    """The rule's verdict, or "not applied" where the policy in force withdrew it (`_withdrawn_ids`)."""
+    if rule.id in dropped:
+        assert policy is not None
+        return _not_applied(policy)
+    return rule.check(snapshot)
+
+
+def _waiver_in_force(
+    waivers: Mapping[str, WaiverFacts] | None, rule_id: str, as_of: date
+) -> WaiverFacts | None:
+    waiver = waivers.get(rule_id) if waivers else None
+    return waiver if waiver is not None and waiver.in_force_on(as_of) else None
 
 
 def evaluate(
@@ -205,7 +212,7 @@ def verdicts(
 ) -> Verdicts:
     """`evaluate`'s status and counts with the rules it fails, warns on and waives (`Verdicts`), without
     building a finding per rule, nor the members' evidence the rules name (`rules.base.outcomes_only`).
-    `_results` written out: the organisation report runs this for every rule of every group."""
+    `_results` without its generator: the organisation report runs this for every rule of every group."""
     counts = {o.value: 0 for o in Outcome} | {"waived": 0}
     failing: list[str] = []
     warning: list[str] = []
@@ -217,14 +224,9 @@ def verdicts(
     with outcomes_only():
         for rule in rules:
             rule_id = rule.id
-            if rule_id in dropped:
-                assert policy is not None
-                outcome = _not_applied(policy).outcome
-            else:
-                outcome = rule.check(snapshot).outcome
+            outcome = _checked(rule, snapshot, dropped, policy).outcome
             counts[counted[outcome]] += 1
-            waiver = waivers.get(rule_id) if waivers else None
-            if waiver is not None and waiver.in_force_on(as_of):
+            if _waiver_in_force(waivers, rule_id, as_of) is not None:
                 counts["waived"] += 1
                 if outcome is not pass_:
                     waived.append(rule_id)

@@ -16,7 +16,7 @@ from api.compliance import consent_answers
 from api.compliance.snapshot import GroupSnapshot, OrgSnapshot, ParticipantFacts, StaffFacts, StaffSnapshot
 from api.compliance.vocabulary import Outcome as Outcome
 from api.compliance.vocabulary import Subject as Subject
-from api.consents.logic import age_on, allows, decide, held_in_force
+from api.consents.logic import allows, decide, held_in_force
 from api.policy.clauses import Clause, clause
 
 
@@ -233,8 +233,8 @@ def refused_consent(
     decided by the same pure logic as the consent checks, so the two always agree."""
     age, on = s.thresholds.self_consent_min_age, s.as_of
     if _outcomes_only.get():
-        # `consent_answers.allows` written out for answers (the organisation report's load), the question
-        # looked up once: this runs for every participant of every group the report evaluates.
+        # The question looked up once (`consent_answers.index`) for answers (the organisation report's
+        # load): this runs for every participant of every group the report evaluates.
         at = consent_answers.index(kind, purpose)
         unshown = []
         for p in participants:
@@ -246,10 +246,8 @@ def refused_consent(
                     else consent_answers.allows(answers, kind, purpose, p.date_of_birth, age)
                 ):
                     unshown.append(_UNSHOWN_PARTICIPANT)
-            elif not answers[at]:
-                latest = answers[at + 1]
-                if latest is None or age_on(p.date_of_birth, latest) < age:
-                    unshown.append(_UNSHOWN_PARTICIPANT)
+            elif not consent_answers.allows_at(answers, at, p.date_of_birth, age):
+                unshown.append(_UNSHOWN_PARTICIPANT)
         return unshown
     refused = []
     for p in participants:
@@ -328,7 +326,7 @@ def not_held_by_participant(
         if not (
             held_in_force(p.consents, kind, "participant", on)
             if p.answers is None
-            else p.answers[at + 1] is not None
+            else consent_answers.held_at(p.answers, at)
         )
     ]
 
