@@ -14,6 +14,7 @@ from sqlalchemy import case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
+from api.db import utcnow
 from api.errors import TooManyRequests
 from api.request_context import RateLimitState, add_rate_limit
 
@@ -53,17 +54,16 @@ def hit(session: Session, *, api_key_id: uuid.UUID, limit: int, now: datetime) -
     )
 
 
-def hit_user(
-    session: Session, *, user_id: uuid.UUID, action: str, limit: int, now: datetime, what: str
-) -> None:
-    """Count one `action` by the user; over `limit` a minute, a 429 with Retry-After naming `what`."""
+def hit_user(session: Session, *, user_id: uuid.UUID, action: str, limit: int, what: str) -> None:
+    """Count one `action` by the user now (`utcnow`, this module's: one clock for every action's window);
+    over `limit` a minute, a 429 with Retry-After naming `what`."""
     _hit(
         session,
         UserRateWindow.__table__,  # type: ignore[attr-defined]
         {"user_id": user_id, "action": action},
         policy=action.replace("_", "-"),
         limit=limit,
-        now=now,
+        now=utcnow(),
         message=f"You may make at most {limit} {what} a minute",
     )
 

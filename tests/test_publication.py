@@ -16,7 +16,7 @@ from api.audit.models import AuditEvent
 from api.config import get_settings
 from api.consents.models import ConsentKind, GivenBy, Purpose
 from api.participants.models import Participant
-from tests.kit.auth import Actor
+from tests.kit.auth import Actor, limit_user_action
 from tests.kit.consents import make_consent
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
@@ -193,7 +193,7 @@ def test_a_thousand_phone_numbers_are_refused(
 def test_checks_are_rate_limited_per_user(
     client: TestClient, staff_actor: Actor, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(get_settings(), "publication_checks_per_minute", 2)
+    limit_user_action(monkeypatch, "publication_checks_per_minute", 2)
     for _ in range(2):
         assert client.post(URL, json={"text": "hello"}, headers=staff_actor.headers).status_code == 200
     r = client.post(URL, json={"text": "hello"}, headers=staff_actor.headers)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -8,7 +10,7 @@ from sqlmodel import Session, select
 
 from api import ratelimit
 from api.errors import TooManyRequests
-from api.ratelimit import ApiKeyRateWindow
+from api.ratelimit import ApiKeyRateWindow, UserRateWindow
 from tests.kit.auth import LIMITED_AT, Actor, limit_api_keys, make_api_key
 from tests.kit.statements import count_statements
 
@@ -68,3 +70,35 @@ def test_counting_is_one_statement(session: Session, integration: Actor) -> None
     statements = [s for s in seen if "api_key_rate_window" in s]
     assert len(statements) == 2
     assert all(s.lstrip().upper().startswith("INSERT") and "ON CONFLICT" in s.upper() for s in statements)
+
+
+def test_no_test_limits_a_minute_on_the_running_clock() -> None:
+    """A fixed window's count starts again at each minute's end: a test that sets a `*_per_minute` limit and
+    counts on the running clock fails whenever its requests straddle one (CI did, at 12:09:59 -> 12:10:00).
+    Every such test goes through tests/kit/auth.py, which stops the clock the counting module reads."""
+    tests = Path(__file__).parent
+    kit = tests / "kit" / "auth.py"
+    setting = re.compile(r"setattr\(\s*get_settings\(\)\s*,\s*[\"'][a-z_]+_per_minute[\"']")
+    offenders = [
+        str(path.relative_to(tests))
+        for path in sorted(tests.rglob("*.py"))
+        if path != kit and setting.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+    assert setting.search(kit.read_text(encoding="utf-8"))  # the pattern still matches the kit's own line
+
+
+def test_a_user_action_s_window_is_counted_on_the_rate_limit_module_s_clock(
+    session: Session, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kit stops `api.ratelimit.utcnow`: every user action's window is read from it, so a minute's end
+    on that clock, and only there, starts the count again."""
+    assert coordinator.user is not None
+    user_id = coordinator.user.id
+    ticks = iter([NOW + timedelta(seconds=29), NOW + timedelta(seconds=30)])
+    monkeypatch.setattr("api.ratelimit.utcnow", lambda: next(ticks))
+    for _ in range(2):  # a limit of one, but the second falls in the next minute
+        ratelimit.hit_user(session, user_id=user_id, action="test_action", limit=1, what="tests")
+    row = session.exec(select(UserRateWindow).where(UserRateWindow.user_id == user_id)).one()
+    session.refresh(row)
+    assert (row.window_minute, row.request_count) == (int((NOW + timedelta(seconds=30)).timestamp()) // 60, 1)

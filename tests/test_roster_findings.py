@@ -11,11 +11,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.auth.roles import ApiKeyScope, Role
-from api.config import get_settings
 from api.groups.models import Platform
 from api.identities.models import PlatformIdentity
 from api.memberships.models import MemberRole, Membership
-from tests.kit.auth import Actor, make_actor, make_api_key
+from tests.kit.auth import Actor, limit_user_action, make_actor, make_api_key
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
@@ -194,7 +193,7 @@ def test_a_child_outside_the_uploaders_reach_is_answered_as_unknown(
 def test_roster_uploads_are_rate_limited_per_user(
     client: TestClient, session: Session, coordinator: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(get_settings(), "roster_uploads_per_minute", 2)
+    limit_user_action(monkeypatch, "roster_uploads_per_minute", 2)
     admin, group = _admin_group(session)
     body = {"entries": [{"display_name": "Someone"}]}
     assert client.post(url(group), json=body, headers=admin.headers).status_code == 201

@@ -41,7 +41,6 @@ from api.consents.publication_models import (
     PublicationCheckResult,
     PublicationMatch,
 )
-from api.db import utcnow
 from api.errors import Unprocessable
 from api.participants.models import Participant
 from api.policy import service as policy
@@ -278,7 +277,6 @@ def check(*, session: Session, reach: Reach, data: PublicationCheckRequest) -> P
             user_id=caller.id,
             action=RATE_ACTION,
             limit=settings.publication_checks_per_minute,
-            now=utcnow(),
             what="publication checks",
         )
     folded = read(data.text, data.content_type)

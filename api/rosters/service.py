@@ -68,7 +68,6 @@ def count_upload(*, session: Session, reach: Reach) -> None:
             user_id=reach.caller.id,
             action=RATE_ACTION,
             limit=get_settings().roster_uploads_per_minute,
-            now=utcnow(),
             what="roster uploads",
         )
 

@@ -77,6 +77,15 @@ def make_api_key(
     return Actor(role=Role.integration, headers={"X-API-Key": secret}, key=key)
 
 
+def limit_user_action(monkeypatch: pytest.MonkeyPatch, setting: str, per_minute: int) -> None:
+    """Every user may take the action `setting` (`roster_uploads_per_minute` ...) limits `per_minute` times a
+    minute, on a clock stopped at `LIMITED_AT`: a count that crosses a minute's end starts again, so a test
+    on the running clock fails whenever its requests straddle one."""
+    assert setting.endswith("_per_minute"), setting  # monkeypatch refuses a setting that does not exist
+    monkeypatch.setattr(get_settings(), setting, per_minute)
+    monkeypatch.setattr("api.ratelimit.utcnow", lambda: LIMITED_AT)
+
+
 def limit_api_keys(monkeypatch: pytest.MonkeyPatch, per_minute: int) -> None:
     """Each API key may make `per_minute` requests a minute, on a clock stopped at `LIMITED_AT`."""
     monkeypatch.setattr(get_settings(), "api_key_rate_per_minute", per_minute)
