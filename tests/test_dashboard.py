@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.auth.roles import ApiKeyScope, Role
-from api.compliance import service as compliance_service
+from api.compliance import org_cache
 from api.config import get_settings
 from api.demo import DEMO_ACCOUNTS, seed
 from api.groups.models import Group
@@ -193,7 +193,7 @@ def test_dashboard_errors_are_pages_and_the_api_keeps_problem_details(
         raise RuntimeError("secret internals")
 
     with monkeypatch.context() as patched:
-        patched.setattr(compliance_service, "organisation_report", broken)
+        patched.setattr(org_cache, "organisation_report", broken)
         failed = client.get("/dashboard", headers=headers)
     _is_page(failed, 500)
     assert "secret internals" not in failed.text

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -22,9 +22,9 @@ from api.auth.roles import Role
 from api.compliance import cache, loading, org_cache, service
 from api.db import may_write
 from api.groups.models import Group, Visibility
-from tests.kit.auth import Actor, make_actor, make_user
+from tests.kit.auth import Actor, make_user
 from tests.kit.clock import FixedClock
-from tests.kit.compliance import make_compliant_group, make_waiver
+from tests.kit.compliance import WAIVED_TO_MIDNIGHT, make_compliant_group, waived_to_midnight
 from tests.kit.databases import engine_for, throwaway_database
 from tests.kit.memberships import make_membership
 from tests.kit.staff import make_staff
@@ -108,13 +108,10 @@ def test_a_write_to_a_group_out_of_the_caller_s_reach_is_fresh_for_them(
 def test_the_day_rolling_over_is_a_new_report_without_any_write(
     fixed_clock: FixedClock, client: TestClient, session: Session
 ) -> None:
-    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))  # 23:50 in London
-    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    coordinator, group = waived_to_midnight(fixed_clock, session)
     assert coordinator.staff is not None
-    group = make_compliant_group(session, coordinator.staff, visibility=Visibility.public)
     make_compliant_group(session, coordinator.staff)
-    closed = "GRP-VISIBILITY-CLOSED"
-    make_waiver(session, group, rule_id=closed, expires_on=clock.today() + timedelta(days=1))  # to midnight
+    closed = WAIVED_TO_MIDNIGHT
     evening = served(client, REPORT, coordinator.headers)
     assert served(client, REPORT, coordinator.headers) == evening
     assert evening == fresh(client, REPORT, coordinator.headers)

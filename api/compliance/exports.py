@@ -28,7 +28,7 @@ from sqlmodel import Session
 from xlsxwriter.utility import xl_rowcol_to_cell  # type: ignore[import-untyped]
 
 from api.auth.reach import Reach
-from api.compliance import history, redaction, service
+from api.compliance import history, org_cache, redaction, service
 from api.compliance.engine import Evaluation, Finding
 from api.compliance.models import Status
 from api.compliance.rules.base import Outcome
@@ -118,11 +118,13 @@ def group_evaluations(
     """Every active group the caller reaches (those of `report`, if given) with its findings, redacted as
     the caller may see them and with `since`, in a fixed number of statements, by name."""
     if report is None:
-        report = service.organisation_report(session=session, reach=reach, as_of=as_of)
-    found = service.group_evaluations(
+        report = org_cache.organisation_report(session=session, reach=reach, as_of=as_of)
+    found = org_cache.group_evaluations(
         session=session, as_of=as_of, group_ids=[g.group_id for g in report.groups]
     )
-    every = [f for g in report.groups for f in found[g.group_id].findings]
+    # A group archived since the report's list was read (PostgreSQL reads each statement afresh) is left out.
+    listed = [g for g in report.groups if g.group_id in found]
+    every = [f for g in listed for f in found[g.group_id].findings]
     redacted = iter(
         redaction.redact_for(session, reach, Evaluation(Status.compliant, {}, tuple(every))).findings
     )
@@ -132,10 +134,10 @@ def group_evaluations(
             found[g.group_id].counts,
             tuple(next(redacted) for _ in found[g.group_id].findings),
         )
-        for g in report.groups
+        for g in listed
     }
     shown = history.with_since_many(session=session, as_of=as_of, evaluations=shown)
-    return [(g, shown[g.group_id]) for g in report.groups]
+    return [(g, shown[g.group_id]) for g in listed]
 
 
 CELL_MAX = 32_767  # characters in one workbook cell (Excel's specifications and limits)
@@ -216,7 +218,7 @@ def organisation_workbook(*, session: Session, reach: Reach, as_of: date) -> byt
     """The organisation report as an .xlsx workbook: a sheet of groups (the CSV report's columns) and a sheet
     of every failing, warning or waived finding (`FINDING_COLUMNS`), dates as dates; a `Notes` sheet holds
     any text longer than a cell takes."""
-    report = service.organisation_report(session=session, reach=reach, as_of=as_of)
+    report = org_cache.organisation_report(session=session, reach=reach, as_of=as_of)
     groups = group_evaluations(session=session, reach=reach, as_of=as_of, report=report)
     book = Book()
     book.sheet(

@@ -13,12 +13,17 @@ kind; 0 turns it off):
   the organisation), the report's own load of every group (`service.active_lines`) serves instead: it
   reads every participant's consents rather than asking for the members' alone, which costs less once
   they are most of them (api/compliance/answered.py);
+- each group's evaluation whole (`service.group_evaluations`: every finding, cited, before any caller's
+  redaction and `since`), for the pages and exports that show every group's findings (the trustees'
+  dashboard, the workbook: `group_evaluations`), in one table per `as_of` and day as the lines, each under
+  the group's and the organisation's counters; the groups missed are loaded and evaluated together;
 - the organisation's own findings (`service.organisation_evaluation`: staff, controls, technologies,
   ORG_RULES and STAFF_RULES, cited, before any caller's redaction), by `as_of` and day, under the
   organisation's counter and every group's: they read memberships and group names too (of archived
   groups as well), so a write to any group recomputes them.
 What is not kept: who the caller is. The groups in their reach (and of the `platform` asked) are read on
-every request, in the report's order, and the organisation's findings redacted for them (`redact_for`);
+every request, in the report's order, and the organisation's findings redacted for them (`redact_for`), as
+are the groups' findings, and dated (`since`), by `exports.group_evaluations`;
 the `status` and `rule` filters and the totals apply to the lines afterwards, as a fresh report does.
 
 Why it can never be stale: as cache.py's entries. The counters (every group's and the organisation's, one
@@ -35,7 +40,7 @@ one, for every kind of caller.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -61,9 +66,19 @@ class _Line:
     summary: service.GroupSummary
 
 
+@dataclass(frozen=True, slots=True)
+class _Evaluated:
+    """A group's evaluation whole, with the group's and the organisation's counters it was computed under."""
+
+    versions: tuple[int, int]
+    evaluation: Evaluation
+
+
 # (as_of, day) -> {group id: _Line}; a table is replaced whole, never changed in place, so a reader holding
 # one is never disturbed. Each line carries its own versions: the table's are none.
 _tables = cache.Lru()
+# (as_of, day) -> {group id: _Evaluated}, replaced whole as `_tables`.
+_evaluations = cache.Lru()
 # (as_of, day) -> the organisation's findings, under every scope's (scope, version) as read.
 _organisation = cache.Lru()
 _NONE: Hashable = None
@@ -184,3 +199,33 @@ def organisation_report(
         status=status,
         rule=rule,
     )
+
+
+def group_evaluations(
+    *, session: Session, as_of: date, group_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Evaluation]:
+    """`service.group_evaluations` of `group_ids` (group id -> its evaluation, for those active on `as_of`),
+    from the cache for every group whose facts stand, the rest loaded and evaluated together in one load
+    restricted to them (see the module's docstring). Nothing here is redacted: the caller's part is
+    `exports.group_evaluations`'."""
+    if not cache.used(session):
+        return service.group_evaluations(session=session, as_of=as_of, group_ids=group_ids)
+    # First: the facts read after it are at least this new.
+    (rows,) = fetch.fetch_all(session.connection(), (facts.READ_GROUPS,), {}, reuse=True)
+    counters = {str(scope): int(version) for scope, version in rows}
+    org = counters.get(facts.ORG, 0)
+
+    def versions(group_id: uuid.UUID) -> tuple[int, int]:
+        return counters.get(facts.scope_of(group_id), 0), org
+
+    key = (as_of, clock.today())
+    kept: dict[uuid.UUID, _Evaluated] = _evaluations.get(key, _NONE) or {}
+    missed = [g for g in group_ids if g not in kept or kept[g].versions != versions(g)]
+    fresh = service.group_evaluations(session=session, as_of=as_of, group_ids=missed) if missed else {}
+    if fresh:
+        table = dict(kept)
+        table.update((g, _Evaluated(versions(g), e)) for g, e in fresh.items())
+        _evaluations.put(key, _NONE, table)
+    found = {g: kept[g].evaluation for g in group_ids if g not in fresh and g in kept}
+    # A group missed and not loaded is no longer active on `as_of`: a fresh evaluation would not give it.
+    return {g: fresh[g] if g in fresh else found[g] for g in group_ids if g in fresh or g in found}

@@ -36,7 +36,7 @@ from api.accounts.router import client_of
 from api.auth import principal as auth
 from api.auth.reach import Reach
 from api.auth.roles import Permission
-from api.compliance import exports, grain, history, service
+from api.compliance import exports, grain, history, org_cache, service
 from api.compliance import forecast as forecasting
 from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.rules.base import Outcome
@@ -295,7 +295,7 @@ def dashboard_organisation(request: Request, session: SessionDep) -> Response:
         return who
     reach = Reach.of(who)
     today = clock.today()
-    report = service.organisation_report(session=session, reach=reach, as_of=today)
+    report = org_cache.organisation_report(session=session, reach=reach, as_of=today)
     groups = exports.group_evaluations(session=session, reach=reach, as_of=today, report=report)
     ahead = forecasting.forecast(session=session, reach=reach, as_of=today, days=forecasting.DEFAULT_DAYS)
     start, end = grain.span(reach, today - timedelta(days=365), today, monthly=True)

@@ -4,19 +4,22 @@ built from the record factories; many members or groups inserted in a few statem
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from api import clock
+from api.auth.roles import Role
 from api.compliance.models import Waiver
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
-from api.groups.models import Group
+from api.groups.models import Group, Visibility
 from api.memberships.models import MemberRole, Membership
 from api.participants.models import Participant
 from api.staff.models import Staff
+from tests.kit.auth import Actor, make_actor
+from tests.kit.clock import FixedClock
 from tests.kit.consents import make_consent
 from tests.kit.declarations import make_declaration
 from tests.kit.groups import make_group, make_review, make_risk_assessment
@@ -160,3 +163,17 @@ def make_waiver(session: Session, group: Group, **overrides: Any) -> Waiver:
         "granted_by_label": "coordinator",
     }
     return add(session, Waiver, values, overrides)
+
+
+WAIVED_TO_MIDNIGHT = "GRP-VISIBILITY-CLOSED"
+
+
+def waived_to_midnight(fixed_clock: FixedClock, session: Session) -> tuple[Actor, Group]:
+    """At 23:50 in London, a coordinator and a group that fails `WAIVED_TO_MIDNIGHT` (public) under a waiver
+    that ends at midnight: its answer changes then with no write at all (the caches' day-rollover tests)."""
+    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))
+    coordinator = make_actor(session, Role.coordinator, coordinator=True)
+    assert coordinator.staff is not None
+    group = make_compliant_group(session, coordinator.staff, visibility=Visibility.public)
+    make_waiver(session, group, rule_id=WAIVED_TO_MIDNIGHT, expires_on=clock.today() + timedelta(days=1))
+    return coordinator, group

@@ -1,0 +1,117 @@
+"""The trustees' dashboard and the organisation workbook from the compliance cache
+(api/compliance/org_cache.py: the report's lines and each group's evaluation whole): after every kind of
+write, on a day in the past and for every kind of caller, the page and the workbook served are the fresh
+ones; a view with nothing changed evaluates no group again, and a view after a write to one group evaluates
+that group alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from api import clock
+from api.compliance import cache, service
+from api.config import get_settings
+from tests.kit.auth import Actor
+from tests.kit.clock import FixedClock
+from tests.kit.compliance import make_compliant_group, waived_to_midnight
+from tests.test_compliance_cache import WRITES, make_world
+from tests.test_compliance_exports import _sheets
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    # Each test's records are rolled back, counters included: start every test with nothing remembered.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _paths() -> list[str]:
+    # The dashboard's workbook (/dashboard/report.xlsx) is this one (`exports.organisation_workbook`).
+    past = clock.today() - timedelta(days=40)
+    return ["/dashboard", "/api/v1/compliance/export", f"/api/v1/compliance/export?as_of={past}"]
+
+
+def _get(client: TestClient, path: str, caller: Actor) -> object:
+    """What a page or a workbook shows: the page's HTML; the workbook's sheets (its zip also holds the moment
+    it was written)."""
+    r = client.get(path, headers=caller.headers)
+    assert r.status_code == 200, (path, r.text)
+    return _sheets(r.content) if r.content[:2] == b"PK" else r.text
+
+
+def _fresh(client: TestClient, path: str, caller: Actor) -> object:
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(get_settings(), "compliance_cache_entries", 0)
+        return _get(client, path, caller)
+
+
+def _same_as_fresh(client: TestClient, callers: tuple[Actor, ...], label: object) -> None:
+    for caller in callers:
+        for path in _paths():
+            served = _get(client, path, caller)
+            assert served == _fresh(client, path, caller), (label, caller.role, path)
+            assert _get(client, path, caller) == served, (label, caller.role, path)  # and from the cache
+
+
+@pytest.mark.parametrize("table", sorted(WRITES))
+def test_after_each_write_every_caller_gets_the_fresh_dashboard_and_workbook(
+    table: str, client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    w = make_world(session, coordinator, staff_actor)
+    assert coordinator.staff is not None
+    make_compliant_group(session, coordinator.staff)  # a group the member of staff is not in
+    callers = (coordinator, trustee, staff_actor)
+    _same_as_fresh(client, callers, "before")
+    WRITES[table](session, w)
+    _same_as_fresh(client, callers, table)
+
+
+def _evaluated(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many groups each call of `service.group_evaluations` evaluated, as it is made."""
+    counts: list[int] = []
+    real = service.group_evaluations
+
+    def counted(**kwargs: object) -> object:
+        found = real(**kwargs)  # type: ignore[arg-type]
+        counts.append(len(found))
+        return found
+
+    monkeypatch.setattr(service, "group_evaluations", counted)
+    return counts
+
+
+def test_a_view_with_nothing_changed_evaluates_no_group_and_after_a_write_that_group_alone(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert coordinator.staff is not None
+    groups = [make_compliant_group(session, coordinator.staff) for _ in range(4)]
+    counts = _evaluated(monkeypatch)
+    first = _get(client, "/dashboard", trustee)
+    assert counts == [4]
+    assert _get(client, "/dashboard", trustee) == first
+    assert _get(client, "/dashboard", coordinator) != first  # the coordinator's page names more: both kept
+    assert counts == [4]
+    groups[2].url = "https://example.org/moved"
+    session.add(groups[2])
+    session.commit()
+    assert _get(client, "/dashboard", trustee) == _fresh(client, "/dashboard", trustee)
+    assert counts[1] == 1  # the fresh page's evaluation (cache off) counts every group after it
+    assert counts[2:] == [4]
+
+
+def test_the_day_rolling_over_is_a_new_page_without_any_write(
+    fixed_clock: FixedClock, client: TestClient, session: Session
+) -> None:
+    coordinator, _ = waived_to_midnight(fixed_clock, session)
+    evening = _get(client, "/dashboard", coordinator)
+    assert _get(client, "/dashboard", coordinator) == evening == _fresh(client, "/dashboard", coordinator)
+    fixed_clock.advance(minutes=15)
+    morning = _get(client, "/dashboard", coordinator)
+    assert morning == _fresh(client, "/dashboard", coordinator)
+    assert morning != evening  # the waiver has ended: the group fails where it was waived
