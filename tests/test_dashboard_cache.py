@@ -6,8 +6,10 @@ that group alone."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,10 +33,17 @@ def _empty_cache() -> Iterator[None]:
     cache.clear()
 
 
-def _paths() -> list[str]:
+def _paths(group: uuid.UUID) -> list[str]:
     # The dashboard's workbook (/dashboard/report.xlsx) is this one (`exports.organisation_workbook`).
     past = clock.today() - timedelta(days=40)
-    return ["/dashboard", "/api/v1/compliance/export", f"/api/v1/compliance/export?as_of={past}"]
+    return [
+        "/dashboard",
+        "/api/v1/compliance/export",
+        f"/api/v1/compliance/export?as_of={past}",
+        f"/dashboard/groups/{group}",
+        f"/dashboard/groups/{group}/findings.csv",
+        f"/api/v1/groups/{group}/compliance/export?as_of={past}",
+    ]
 
 
 def _get(client: TestClient, path: str, caller: Actor) -> object:
@@ -51,9 +60,9 @@ def _fresh(client: TestClient, path: str, caller: Actor) -> object:
         return _get(client, path, caller)
 
 
-def _same_as_fresh(client: TestClient, callers: tuple[Actor, ...], label: object) -> None:
+def _same_as_fresh(client: TestClient, callers: tuple[Actor, ...], group: uuid.UUID, label: object) -> None:
     for caller in callers:
-        for path in _paths():
+        for path in _paths(group):
             served = _get(client, path, caller)
             assert served == _fresh(client, path, caller), (label, caller.role, path)
             assert _get(client, path, caller) == served, (label, caller.role, path)  # and from the cache
@@ -67,9 +76,9 @@ def test_after_each_write_every_caller_gets_the_fresh_dashboard_and_workbook(
     assert coordinator.staff is not None
     make_compliant_group(session, coordinator.staff)  # a group the member of staff is not in
     callers = (coordinator, trustee, staff_actor)
-    _same_as_fresh(client, callers, "before")
+    _same_as_fresh(client, callers, w.group.id, "before")
     WRITES[table](session, w)
-    _same_as_fresh(client, callers, table)
+    _same_as_fresh(client, callers, w.group.id, table)
 
 
 def _evaluated(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -115,3 +124,29 @@ def test_the_day_rolling_over_is_a_new_page_without_any_write(
     morning = _get(client, "/dashboard", coordinator)
     assert morning == _fresh(client, "/dashboard", coordinator)
     assert morning != evening  # the waiver has ended: the group fails where it was waived
+
+
+def test_a_group_s_page_and_findings_seen_again_load_nothing_again(
+    monkeypatch: pytest.MonkeyPatch,
+    client: TestClient,
+    session: Session,
+    coordinator: Actor,
+    staff_actor: Actor,
+) -> None:
+    w = make_world(session, coordinator, staff_actor)
+    loads: list[uuid.UUID] = []
+    real = service.group_evaluated
+
+    def counted(**kwargs: Any) -> service.GroupEvaluated:
+        loads.append(kwargs["group_id"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(service, "group_evaluated", counted)
+    page, findings = f"/dashboard/groups/{w.group.id}", f"/dashboard/groups/{w.group.id}/findings.csv"
+    for caller in (coordinator, staff_actor, coordinator):
+        assert _get(client, page, caller) == _get(client, page, caller)
+        _get(client, findings, caller)
+    assert loads == [w.group.id]  # one load, shared by every caller (each redacted apart)
+    WRITES["group_review"](session, w)
+    _get(client, page, staff_actor)
+    assert loads == [w.group.id] * 2

@@ -283,7 +283,30 @@ def group_report_json(
         )
     if found.body is not None:
         return found.body
-    versions, key, caller = found.versions, found.key, found.caller
+    evaluated = _evaluated(session, reach, group_id, as_of, found)
+    body = orjson.dumps(service.group_answer(session=session, reach=reach, evaluated=evaluated, as_of=as_of))
+    if found.caller is not None:
+        _answers.put((found.key, found.caller), found.versions, body)
+    return body
+
+
+def group_report(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> service.GroupReport:
+    """`service.group_report`, its evaluation from the cache while the group's facts stand (the answer's
+    bytes are `group_report_json`'s alone): for the pages and files built from the report. 404 out of reach,
+    as for an unknown id."""
+    found = look_up(session=session, reach=reach, group_id=group_id, as_of=as_of)
+    if found is None:
+        return service.group_report(session=session, reach=reach, group_id=group_id, as_of=as_of)
+    evaluated = _evaluated(session, reach, group_id, as_of, found)
+    return service.group_answer(session=session, reach=reach, evaluated=evaluated, as_of=as_of)
+
+
+def _evaluated(
+    session: Session, reach: Reach, group_id: uuid.UUID, as_of: date, found: Looked
+) -> service.GroupEvaluated:
+    """The group's evaluation kept under `found`'s versions, else loaded (over its members kept, where they
+    stand) and kept; 404 out of reach."""
+    versions, key = found.versions, found.key
     evaluated: service.GroupEvaluated | None = _evaluations.get(key, versions)
     if evaluated is None or not _in_reach(session, reach, group_id):
         # What is loaded about the members alone reads only their memberships and organisation-wide tables.
@@ -301,7 +324,4 @@ def group_report_json(
         _evaluations.put(key, versions, evaluated)
         if kept is None:
             _members.put(key, members_versions, evaluated.members)
-    body = orjson.dumps(service.group_answer(session=session, reach=reach, evaluated=evaluated, as_of=as_of))
-    if caller is not None:
-        _answers.put((key, caller), versions, body)
-    return body
+    return evaluated

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from xlsxwriter.utility import xl_rowcol_to_cell  # type: ignore[import-untyped]
 
 from api.auth.reach import Reach
-from api.compliance import history, org_cache, redaction, service
+from api.compliance import cache, history, org_cache, redaction, service
 from api.compliance.engine import Evaluation, Finding
 from api.compliance.models import Status
 from api.compliance.rules.base import Outcome
@@ -108,7 +108,7 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 def group_findings_csv(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> str:
     """One group's findings as CSV (`FINDING_COLUMNS`), as its report shows them to the caller."""
-    report = service.group_report(session=session, reach=reach, group_id=group_id, as_of=as_of)
+    report = cache.group_report(session=session, reach=reach, group_id=group_id, as_of=as_of)
     return csv_text(FINDING_COLUMNS, (finding_row(report.group_name, f) for f in report.findings))
 
 

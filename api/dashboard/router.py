@@ -36,7 +36,7 @@ from api.accounts.router import client_of
 from api.auth import principal as auth
 from api.auth.reach import Reach
 from api.auth.roles import Permission
-from api.compliance import exports, grain, history, org_cache, service
+from api.compliance import cache, exports, grain, history, org_cache
 from api.compliance import forecast as forecasting
 from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.rules.base import Outcome
@@ -326,7 +326,7 @@ def dashboard_group(request: Request, session: SessionDep, group_id: uuid.UUID) 
         return who
     reach = Reach.of(who)
     today = clock.today()
-    report = service.group_report(session=session, reach=reach, group_id=group_id, as_of=today)
+    report = cache.group_report(session=session, reach=reach, group_id=group_id, as_of=today)
     start, end = grain.span(reach, today - timedelta(days=365), today, monthly=True)
     changes = history.group_history(session=session, reach=reach, group_id=group_id, start=start, end=end)
     ahead = forecasting.forecast(
