@@ -330,6 +330,16 @@ def run(label: str, url: str) -> list[Figures]:
             after_write=seeded.big_group,
             write=floor.write_to_organisation,
         ),
+        # The trustees' page: the report, every group's findings, the forecast and the trend (HTML).
+        Endpoint(f"organisation dashboard page, {BIG_GROUPS} x {BIG_GROUP_SIZE}", "/dashboard", True, 8, 6),
+        Endpoint(
+            f"organisation dashboard page, {BIG_GROUPS} x {BIG_GROUP_SIZE}, after a write to one group",
+            "/dashboard",
+            True,
+            8,
+            6,
+            after_write=seeded.big_group,
+        ),
     ]
     rps: dict[str, list[float]] = {e.name: [] for e in endpoints}
     ratios: dict[str, list[float]] = {e.name: [] for e in endpoints}
