@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api import clock
-from api.compliance import cache, service
+from api.compliance import cache, org_cache, service
 from api.config import get_settings
 from tests.kit.auth import Actor
 from tests.kit.clock import FixedClock
@@ -150,3 +150,23 @@ def test_a_group_s_page_and_findings_seen_again_load_nothing_again(
     WRITES["group_review"](session, w)
     _get(client, page, staff_actor)
     assert loads == [w.group.id] * 2
+
+
+def test_workbooks_of_many_days_keep_a_few_days_of_findings(
+    client: TestClient, session: Session, coordinator: Actor
+) -> None:
+    """Each day's table holds every group's findings: asking for a workbook of each of many days keeps only
+    the last few (memory, not the number of entries, is what bounds them)."""
+    assert coordinator.staff is not None
+    make_compliant_group(session, coordinator.staff)
+    today = clock.today()
+    days = [today - timedelta(days=n) for n in range(org_cache.EVALUATION_TABLES + 3)]
+    for day in days:
+        _get(client, f"/api/v1/compliance/export?as_of={day}", coordinator)
+    kept: list[Any] = list(org_cache._evaluations._entries)  # (as_of, day) keys, least recently used first
+    assert [as_of for as_of, _ in kept] == days[-org_cache.EVALUATION_TABLES :]
+    assert len(org_cache._tables._entries) == len(days)  # lines are small: a month of days is kept
+    # Today's asked again is loaded again (it was the first out), and kept.
+    _get(client, "/api/v1/compliance/export", coordinator)
+    newest: Any = next(reversed(org_cache._evaluations._entries))
+    assert newest[0] == today

@@ -141,7 +141,9 @@ class Lru:
     """A bounded map of key -> (versions, value), least recently used out first; safe across threads. Every
     one made is emptied by `clear_groups` (api/compliance/org_cache.py's too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, most: int | None = None) -> None:
+        """`most`: fewer entries than `COMPLIANCE_CACHE_ENTRIES`, for entries that each hold every group's."""
+        self._most = most
         self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
         _made.append(self)
@@ -161,6 +163,8 @@ class Lru:
 
     def put(self, key: Hashable, versions: Hashable, value: Any) -> None:
         limit = get_settings().compliance_cache_entries
+        if self._most is not None:
+            limit = min(limit, self._most)
         with self._lock:
             self._entries[key] = (versions, value)
             self._entries.move_to_end(key)

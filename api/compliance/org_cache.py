@@ -75,12 +75,17 @@ class _Evaluated:
 
 
 # (as_of, day) -> {group id: _Line}; a table is replaced whole, never changed in place, so a reader holding
-# one is never disturbed. Each line carries its own versions: the table's are none.
-_tables = cache.Lru()
-# (as_of, day) -> {group id: _Evaluated}, replaced whole as `_tables`.
-_evaluations = cache.Lru()
+# one is never disturbed. Each line carries its own versions: the table's are none. Each table (and each
+# organisation's findings below) holds every group's, so LINE_TABLES days asked for at most are kept.
+LINE_TABLES = 32
+_tables = cache.Lru(most=LINE_TABLES)
+# (as_of, day) -> {group id: _Evaluated}, replaced whole as `_tables`. Each table holds every group's
+# findings, so only a few days' are kept (today's and the past days a workbook was asked for last): asking
+# for a workbook of every day of a year must not keep a year of the organisation's findings in memory.
+EVALUATION_TABLES = 4
+_evaluations = cache.Lru(most=EVALUATION_TABLES)
 # (as_of, day) -> the organisation's findings, under every scope's (scope, version) as read.
-_organisation = cache.Lru()
+_organisation = cache.Lru(most=LINE_TABLES)
 _NONE: Hashable = None
 
 # The ids of every active group, by name (the report's order): a caller who reaches every group, with no
