@@ -336,29 +336,26 @@ def shown(session: Session, reach: Reach, aheads: Sequence[GroupAhead], as_of: d
         (a, coarsen(a.days, as_of) if a.days and not sees_everyone(a.children, seen) else a.days)
         for a in aheads
     ]
-    every = [c.finding for _, ahead in results for d in ahead for c in d.changes]
-    redacted = iter(
-        redaction.redact_for(session, reach, Evaluation(Status.compliant, {}, tuple(every))).findings
+    every = Evaluation(
+        Status.compliant, {}, tuple(c.finding for _, ahead in results for d in ahead for c in d.changes)
     )
+    found = redaction.redact_for(session, reach, every)
+    redacted = iter(found.findings)
     out = []
     for a, ahead in results:
-        days = tuple(
-            replace(d, changes=tuple(ForecastChange(c.before, next(redacted)) for c in d.changes))
-            for d in ahead
+        # Rebuilt only where the redaction changed something (not for a caller who reads everything).
+        days = (
+            tuple(ahead)
+            if found is every
+            else tuple(
+                replace(d, changes=tuple(ForecastChange(c.before, next(redacted)) for c in d.changes))
+                for d in ahead
+            )
         )
         first = days[0] if days else None
         g = a.group
-        out.append(
-            GroupForecast(
-                g.id,
-                g.name,
-                g.platform,
-                a.status,
-                first.on if first else None,
-                days,
-                first.precision if first else None,
-            )
-        )
+        on, precision = (first.on, first.precision) if first else (None, None)
+        out.append(GroupForecast(g.id, g.name, g.platform, a.status, on, days, precision))
     return out
 
 
