@@ -292,3 +292,28 @@ def test_a_group_out_of_reach_or_archived_is_404_from_the_cache_too(
     session.commit()
     assert client.get(group_forecast(other.id), headers=coordinator.headers).status_code == 404
     assert str(other.id).encode() not in served(client, FORECAST, coordinator.headers)
+
+
+def test_the_dashboard_pages_show_the_forecast_kept(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    """The organisation page and a group's page forecast each group once: a second view forecasts none."""
+    w, _ = _world(session, coordinator, staff_actor)
+    pages = ("/dashboard", f"/dashboard/groups/{w.group.id}")
+    for path in pages:
+        assert client.get(path, headers=coordinator.headers).status_code == 200, path
+    forecast_for: list[int] = []
+    real = forecast.group_aheads
+
+    def counted(groups: Any, *args: Any) -> Any:
+        forecast_for.append(len(groups))
+        return real(groups, *args)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(forecast, "group_aheads", counted)
+        for path in pages:
+            assert client.get(path, headers=coordinator.headers).status_code == 200, path
+        assert forecast_for == []
+        with cache.disabled():  # the count sees a forecast made
+            forecast.forecast(session=session, reach=_reach(coordinator), as_of=clock.today(), days=90)
+        assert forecast_for == [2]
