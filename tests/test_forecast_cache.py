@@ -317,3 +317,16 @@ def test_the_dashboard_pages_show_the_forecast_kept(
         with cache.disabled():  # the count sees a forecast made
             forecast.forecast(session=session, reach=_reach(coordinator), as_of=clock.today(), days=90)
         assert forecast_for == [2]
+
+
+def test_only_the_last_windows_are_kept(client: TestClient, session: Session, coordinator: Actor) -> None:
+    """Each window end is a table of every group's days: a caller stepping `days` keeps `TABLES` of them."""
+    _make_groups(session, coordinator, 2)
+    today = clock.today()
+    asked = range(1, forecast_cache.TABLES + 5)
+    for days in asked:
+        served(client, f"{FORECAST}?days={days}", coordinator.headers)
+    kept = [d for d in asked if forecast_cache._tables.peek((today, today, today + timedelta(days=d)))]
+    assert kept == list(asked)[-forecast_cache.TABLES :]
+    first = f"{FORECAST}?days=1"
+    assert served(client, first, coordinator.headers) == fresh(client, first, coordinator.headers)

@@ -31,9 +31,10 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
 - for the forecast (api/compliance/forecast_cache.py, whose docstring says more), each group's forecast before
   any caller's part (today's status, its young people over the window, every day ahead a finding gets worse,
   by the day: before coarsening and redaction) by group, `as_of`, day and the window's end, under the group's
-  counter and the organisation's, as the organisation report's lines; and the policy versions coming into
-  force in the window under the organisation's counter. The groups in the caller's reach, the months and the
-  redaction are decided afresh on every request.
+  counter and the organisation's, as the organisation report's lines (at most `forecast_cache.TABLES` tables,
+  each every group's forecast over a window); and the policy versions coming into force in the window under
+  the organisation's counter. The groups in the caller's reach, the months and the redaction are decided
+  afresh on every request.
 
 Why it can never be stale. Each entry is stored with the facts versions (api/facts.py) it was computed
 under, the group's and the organisation's (the members' and the organisation's, for the members kept), and
@@ -145,9 +146,11 @@ def disabled() -> Iterator[None]:
 
 class Lru:
     """A bounded map of key -> (versions, value), least recently used out first; safe across threads. Every
-    one made is emptied by `clear_groups` (api/compliance/org_cache.py's too)."""
+    one made is emptied by `clear_groups` (api/compliance/org_cache.py's too). `most`: fewer entries than
+    `COMPLIANCE_CACHE_ENTRIES`, for a kind whose entries are large (a forecast's table of every group)."""
 
-    def __init__(self) -> None:
+    def __init__(self, most: int | None = None) -> None:
+        self._most = most
         self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
         _made.append(self)
@@ -167,6 +170,8 @@ class Lru:
 
     def put(self, key: Hashable, versions: Hashable, value: Any) -> None:
         limit = get_settings().compliance_cache_entries
+        if self._most is not None:
+            limit = min(limit, self._most)
         with self._lock:
             self._entries[key] = (versions, value)
             self._entries.move_to_end(key)

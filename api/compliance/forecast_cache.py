@@ -7,11 +7,12 @@ kind; 0 turns it off):
   over the window, and every day ahead a finding gets worse, by the day: before coarsening and redaction), in
   one table per `as_of`, organisation day and window end (`until`, which depends on the caller through
   `grain.forecast_until`: a trustee's window ends on a month's last day), each with the group's and the
-  organisation's facts versions (api/facts.py) it was computed under, as org_cache.py keeps a group's line.
-  A read takes those whose versions still stand, and loads and forecasts the rest in one load restricted to
-  their ids (`_restricted`: a fixed number of statements however many groups, their ids bound, so their SQL
-  is written once for each power of two of ids); when more than half are missing (a first read, a write to
-  the organisation), the forecast's own load of every group the caller asks serves instead;
+  organisation's facts versions (api/facts.py) it was computed under, as org_cache.py keeps a group's line;
+  at most `TABLES` tables, the least recently used out first. A read takes those whose versions still stand,
+  and loads and forecasts the rest in one load restricted to their ids (`_restricted`: a fixed number of
+  statements however many groups, their ids bound, so their SQL is written once for each power of two of
+  ids); when more than half are missing (a first read, a write to the organisation), the forecast's own load
+  of every group the caller asks serves instead;
 - the policy versions coming into force in the window (`policy_facts.policies_ahead`), by `as_of`, day and
   `until`, under the organisation's counter, which every write to a policy version or its clauses moves.
 What is not kept: who the caller is. The groups in their reach (and the one asked, `group_id`: 404 out of
@@ -48,9 +49,13 @@ from api.compliance.queries import _ACTIVE, _GROUP_COLUMNS, GROUP, _Queries, _qu
 from api.compliance.snapshot import GroupFacts, Thresholds
 from api.errors import NotFound
 
+# How many tables are kept: each holds every group's days ahead over its window, and a window's end may be
+# asked for any of a year's days, so the entries allowed for the small answers of the other kinds would let
+# the forecasts fill a worker's memory. The windows in use are few: the dashboard's, the default, a year.
+TABLES = 16
 # (as_of, day, until) -> {group id: (the group's and the organisation's counters, its `GroupAhead`)}; a table
 # is replaced whole, never changed in place, so a reader holding one is never disturbed.
-_tables = cache.Lru()
+_tables = cache.Lru(most=TABLES)
 _Key = tuple[date, date, date]  # as_of, the organisation's day, until
 # (as_of, day, until) -> the policy versions coming into force in the window, under the organisation's
 # counter.
