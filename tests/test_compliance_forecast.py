@@ -22,6 +22,7 @@ from api.compliance import forecast, loading, queries, service
 from api.compliance.engine import HIDDEN_CHILD, evaluate
 from api.compliance.models import GroupForecastReportPublic, OrganisationForecastPublic
 from api.compliance.rules import GROUP_RULES
+from api.config import get_settings
 from api.consents.logic import ConsentFact, age_on, is_in_force
 from api.consents.models import Consent, ConsentKind
 from api.demo import seed
@@ -223,12 +224,16 @@ def test_days_out_of_range_is_422_naming_days(client: TestClient, coordinator: A
 
 
 def test_the_forecast_takes_the_statements_of_one_evaluation_whatever_the_groups_and_days(
-    client: TestClient, engine: Engine, coordinator: Actor, session: Session
+    client: TestClient, engine: Engine, coordinator: Actor, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     group = _group_with(session, coordinator, 10)
     with count_queries(engine) as report:
         assert client.get(group_url(group.id), headers=coordinator.headers).status_code == 200
-    with count_queries(engine) as ahead:
+    with monkeypatch.context() as m, count_queries(engine) as ahead:
+        m.setattr(get_settings(), "compliance_cache_entries", 0)  # afresh
+        r = client.get(group_forecast_url(group.id), params={"days": 366}, headers=coordinator.headers)
+        assert r.status_code == 200
+    with count_queries(engine) as kept:
         r = client.get(group_forecast_url(group.id), params={"days": 366}, headers=coordinator.headers)
         assert r.status_code == 200
     # A group's report also loads its latest roster's entries, to name each discrepancy; the forecast
@@ -240,6 +245,10 @@ def test_the_forecast_takes_the_statements_of_one_evaluation_whatever_the_groups
     assert len([s for s in report if "FROM facts_version" in s]) == 1
     assert len([s for s in report if "LEFT OUTER JOIN compliance_history" in s]) == 1
     assert len(ahead) == len(report) - 2
+    # From the cache, the first forecast reads the facts versions too (api/compliance/forecast_cache.py), and
+    # takes the thresholds and the policy in force that the report's load kept under the organisation's.
+    assert len([s for s in kept if "FROM facts_version" in s]) == 1
+    assert len(kept) == len(ahead) + 1 - 2
     admins = (make_staff(session), make_staff(session))
     counts = []
     for n in (5, 195):

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.auth.roles import ApiKeyScope, Permission, Role, permissions_for
-from api.compliance import forecast, grain
+from api.compliance import backfill, grain
 from api.compliance.engine import Precision
 from api.groups.models import Group
 from tests.clock import FixedClock
@@ -40,7 +40,7 @@ def group(fixed_clock: FixedClock, session: Session, coordinator: Actor) -> Grou
     child = compliance_participant(session, date_of_birth=BIRTHDAY.replace(year=BIRTHDAY.year - 16))
     compliance_member(session, g, participant=child, started_on=fixed_clock.today, ended_on=LEFT)
     fixed_clock.set(datetime(2026, 9, 10, 12, tzinfo=UTC))
-    forecast.backfill(session=session, start=g.started_on, end=fixed_clock.today)
+    backfill.backfill(session=session, start=g.started_on, end=fixed_clock.today)
     session.commit()
     return g
 

@@ -27,7 +27,14 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
   (its verdicts: status, counts, failing, warning and waived rules) by group, `as_of` and day under the
   group's counter and the organisation's, as its evaluation here; and the organisation's own findings under
   the organisation's counter and every group's. Those counters are read in one statement
-  (`facts.READ_GROUPS`), first, as `look_up` reads one group's.
+  (`facts.READ_GROUPS`), first, as `look_up` reads one group's;
+- for the forecast (api/compliance/forecast_cache.py, whose docstring says more), each group's forecast before
+  any caller's part (today's status, its young people over the window, every day ahead a finding gets worse,
+  by the day: before coarsening and redaction) by group, `as_of`, day and the window's end, under the group's
+  counter and the organisation's, as the organisation report's lines (at most `forecast_cache.TABLES` tables,
+  each every group's forecast over a window); and the policy versions coming into force in the window under
+  the organisation's counter. The groups in the caller's reach, the months and the redaction are decided
+  afresh on every request.
 
 Why it can never be stale. Each entry is stored with the facts versions (api/facts.py) it was computed
 under, the group's and the organisation's (the members' and the organisation's, for the members kept), and
@@ -139,10 +146,10 @@ def disabled() -> Iterator[None]:
 
 class Lru:
     """A bounded map of key -> (versions, value), least recently used out first; safe across threads. Every
-    one made is emptied by `clear_groups` (api/compliance/org_cache.py's too)."""
+    one made is emptied by `clear_groups` (api/compliance/org_cache.py's too). `most`: fewer entries than
+    `COMPLIANCE_CACHE_ENTRIES`, for a kind whose entries are large (a forecast's table of every group)."""
 
     def __init__(self, most: int | None = None) -> None:
-        """`most`: fewer entries than `COMPLIANCE_CACHE_ENTRIES`, for entries that each hold every group's."""
         self._most = most
         self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()

@@ -31,12 +31,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.auth.reach import Reach, Record
-from api.compliance import grain, history, loading, policy_facts, queries, redaction, service
+from api.compliance import grain, loading, policy_facts, queries, redaction
 from api.compliance.engine import Evaluation, Finding, Precision, WaiverFacts, cite, evaluate
-from api.compliance.models import ComplianceHistory, Status
+from api.compliance.models import Status
 from api.compliance.rules import GROUP_RULES
 from api.compliance.rules.base import Evidence, Outcome
-from api.compliance.snapshot import GroupSnapshot, StaffFacts, Thresholds
+from api.compliance.snapshot import GroupFacts, GroupSnapshot, PolicyFacts, StaffFacts, Thresholds
 from api.errors import NotFound, Unprocessable
 from api.participants.models import Participant
 
@@ -212,10 +212,10 @@ def _reachable_children(session: Session, reach: Reach) -> frozenset[uuid.UUID] 
     )
 
 
-def sees_everyone(s: GroupSnapshot, seen: frozenset[uuid.UUID] | None) -> bool:
-    """Whether a caller who may see the young people `seen` (None: every one) sees every young person in
-    the group's snapshot (its memberships over the window)."""
-    return seen is None or all(m.participant is None or m.participant.id in seen for m in s.members)
+def sees_everyone(children: frozenset[uuid.UUID], seen: frozenset[uuid.UUID] | None) -> bool:
+    """Whether a caller who may see the young people `seen` (None: every one) sees every one of `children`
+    (a group's young people over the window: `GroupAhead.children`)."""
+    return seen is None or children <= seen
 
 
 # A day written out, and a count of days back from the day judged ("91 days ago", "400 days old"): either
@@ -282,34 +282,33 @@ def coarsen(days: Sequence[ForecastDay], as_of: date) -> list[ForecastDay]:
     return out
 
 
-def forecast(
-    *, session: Session, reach: Reach, as_of: date, days: int, group_id: uuid.UUID | None = None
-) -> OrganisationForecast:
-    """Each group active today that the caller reaches (or the one group; 404 out of reach), with every day
-    in the next `days` on which a finding gets worse. The same statements as one organisation evaluation,
-    however many groups and days; participants redacted by reach as in today's reports."""
-    until = grain.forecast_until(reach, as_of, check_days(days))
-    chosen = sa.and_(service._active_on(as_of), reach.groups(queries.GROUP.c.id))
-    if group_id is not None:
-        chosen = sa.and_(chosen, queries.GROUP.c.id == group_id)
-    chosen_ids = sa.select(queries.GROUP.c.id).where(chosen)
-    groups, thresholds, loaded = loading._load(
-        session,
-        sa.select(*queries._GROUP_COLUMNS).where(chosen).order_by(queries.GROUP.c.name, queries.GROUP.c.id),
-        queries._queries(lambda column: column.in_(chosen_ids), window=True),
-        {"as_of": as_of, "window_from": as_of, "window_to": until},
-        as_of,
-    )
-    if group_id is not None and not groups:
-        raise NotFound(f"No group with id {group_id}")
+@dataclass(frozen=True, slots=True)
+class GroupAhead:
+    """A group's forecast before any caller's part (coarsening, redaction): the same for every caller, so
+    api/compliance/forecast_cache.py keeps it. `children`: the young people in its memberships over the
+    window; `days`: every day a finding gets worse, by the day."""
 
-    seen = _reachable_children(session, reach)
-    ahead_policies = policy_facts.policies_ahead(session, loaded.policy, as_of, until)
-    results: list[tuple[Any, Evaluation, list[ForecastDay]]] = []
+    group: GroupFacts
+    status: Status  # today's
+    children: frozenset[uuid.UUID]
+    days: tuple[ForecastDay, ...]
+
+
+def group_aheads(
+    groups: Sequence[tuple[Any, GroupFacts]],
+    thresholds: Thresholds,
+    loaded: loading._Loaded,
+    ahead_policies: Sequence[tuple[date, PolicyFacts]],
+    as_of: date,
+    until: date,
+) -> list[GroupAhead]:
+    """Each loaded group's `GroupAhead` from `as_of` to `until`, in the load's order. `ahead_policies`:
+    `policy_facts.policies_ahead` over the window, from today's policy (`loaded.policy`)."""
+    out = []
     for key, g in groups:
         waivers = loaded.waivers.get(key, {})
 
-        def snapshot_on(day: date, key: Any = key, g: Any = g) -> GroupSnapshot:
+        def snapshot_on(day: date, key: Any = key, g: GroupFacts = g) -> GroupSnapshot:
             snapshot = loading._snapshot(key, g, loaded, day, thresholds)
             return replace(snapshot, policy=policy_facts.policy_for(day, loaded.policy, ahead_policies))
 
@@ -321,68 +320,75 @@ def forecast(
         dates = sorted(
             {*change_dates(first, waivers, as_of, end), *(on for on, _ in ahead_policies if on <= end)}
         )
-        ahead = forecast_group(snapshot_on, waivers, dates, today)
-        if ahead and not sees_everyone(first, seen):
-            ahead = coarsen(ahead, as_of)
-        results.append((g, today, ahead))
-
-    # Redacted together: one statement at most, however many groups.
-    every = [c.finding for _, _, ahead in results for d in ahead for c in d.changes]
-    redacted = iter(
-        redaction.redact_for(session, reach, Evaluation(Status.compliant, {}, tuple(every))).findings
-    )
-    out = []
-    for g, today, ahead in results:
-        shown = tuple(
-            ForecastDay(
-                d.on,
-                d.status,
-                tuple(ForecastChange(c.before, next(redacted)) for c in d.changes),
-                d.precision,
-            )
-            for d in ahead
-        )
+        children = frozenset(m.participant.id for m in first.members if m.participant is not None)
         out.append(
-            GroupForecast(
-                g.id,
-                g.name,
-                g.platform,
-                today.status,
-                shown[0].on if shown else None,
-                shown,
-                shown[0].precision if shown else None,
+            GroupAhead(g, today.status, children, tuple(forecast_group(snapshot_on, waivers, dates, today)))
+        )
+    return out
+
+
+def shown(session: Session, reach: Reach, aheads: Sequence[GroupAhead], as_of: date) -> list[GroupForecast]:
+    """The caller's part of a forecast: each group's days by the month where the caller may not see every
+    young person in it (`coarsen`), and every finding redacted for them (`redaction.redact_for`: one
+    statement at most, however many groups; one more for a caller who sees some young people)."""
+    seen = _reachable_children(session, reach)
+    results = [
+        (a, coarsen(a.days, as_of) if a.days and not sees_everyone(a.children, seen) else a.days)
+        for a in aheads
+    ]
+    every = Evaluation(
+        Status.compliant, {}, tuple(c.finding for _, ahead in results for d in ahead for c in d.changes)
+    )
+    found = redaction.redact_for(session, reach, every)
+    redacted = iter(found.findings)
+    out = []
+    for a, ahead in results:
+        # Rebuilt only where the redaction changed something (not for a caller who reads everything).
+        days = (
+            tuple(ahead)
+            if found is every
+            else tuple(
+                replace(d, changes=tuple(ForecastChange(c.before, next(redacted)) for c in d.changes))
+                for d in ahead
             )
         )
-    return OrganisationForecast(as_of, until, out)
+        first = days[0] if days else None
+        g = a.group
+        on, precision = (first.on, first.precision) if first else (None, None)
+        out.append(GroupForecast(g.id, g.name, g.platform, a.status, on, days, precision))
+    return out
 
 
-def backfill(*, session: Session, start: date, end: date) -> int:
-    """Recompute the history of every group from `start` to `end` from the dated facts and record it: each
-    group evaluated on the first day and on each day a fact changes (as the forecast does, backwards), a row
-    written where its state changes. Today's group settings and thresholds stand for the past, so use it
-    only where nothing was recorded (the demo); see `history`. One load, one insert; the caller commits.
-    Returns how many rows it wrote."""
-    g_ = queries.GROUP.c
-    chosen = sa.and_(g_.started_on <= end, sa.or_(g_.archived_on.is_(None), g_.archived_on > start))
-    chosen_ids = sa.select(g_.id).where(chosen)
+def forecast(
+    *, session: Session, reach: Reach, as_of: date, days: int, group_id: uuid.UUID | None = None
+) -> OrganisationForecast:
+    """Each group active today that the caller reaches (or the one group; 404 out of reach), with every day
+    in the next `days` on which a finding gets worse. The same statements as one organisation evaluation,
+    however many groups and days; participants redacted by reach as in today's reports. Evaluated afresh:
+    api/compliance/forecast_cache.py serves it from the compliance cache."""
+    until = grain.forecast_until(reach, as_of, check_days(days))
+    chosen = chosen_groups(reach, group_id)
+    chosen_ids = sa.select(queries.GROUP.c.id).where(chosen)
     groups, thresholds, loaded = loading._load(
         session,
-        sa.select(*queries._GROUP_COLUMNS).where(chosen),
+        sa.select(*queries._GROUP_COLUMNS).where(chosen).order_by(queries.GROUP.c.name, queries.GROUP.c.id),
         queries._queries(lambda column: column.in_(chosen_ids), window=True),
-        {"as_of": end, "window_from": start, "window_to": end},
-        end,
+        window(as_of, until),
+        as_of,
     )
-    rows = []
-    for key, g in groups:
-        waivers = loaded.waivers.get(key, {})
-        first = max(start, g.started_on)
-        last = end if g.archived_on is None else min(end, g.archived_on - timedelta(days=1))
-        held: dict[uuid.UUID, ComplianceHistory] = {}
-        opening = loading._snapshot(key, g, loaded, first, thresholds)
-        for day in [first, *change_dates(opening, waivers, first, last)]:
-            ev = evaluate(GROUP_RULES, loading._snapshot(key, g, loaded, day, thresholds), waivers)
-            for row in history.rows_for({g.id: ev}, day, held):
-                rows.append(row)
-                held[g.id] = ComplianceHistory(**row)
-    history.write(session, rows)
-    return len(rows)
+    if group_id is not None and not groups:
+        raise NotFound(f"No group with id {group_id}")
+    ahead_policies = policy_facts.policies_ahead(session, loaded.policy, as_of, until)
+    aheads = group_aheads(groups, thresholds, loaded, ahead_policies, as_of, until)
+    return OrganisationForecast(as_of, until, shown(session, reach, aheads, as_of))
+
+
+def window(as_of: date, until: date) -> dict[str, date]:
+    """The parameters of a load of the window from `as_of` to `until` (`queries._queries(window=True)`)."""
+    return {"as_of": as_of, "window_from": as_of, "window_to": until}
+
+
+def chosen_groups(reach: Reach, group_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
+    """The groups a forecast is about: active on the bound `as_of`, in the caller's reach, the one asked."""
+    chosen = sa.and_(queries._ACTIVE, reach.groups(queries.GROUP.c.id))
+    return chosen if group_id is None else sa.and_(chosen, queries.GROUP.c.id == group_id)

@@ -6,7 +6,7 @@ facts: a group's settings (visibility, join approval, age range, shares images),
 staff flags change through PATCH and keep no dated history, so an evaluation "as of" last March would judge
 last March's group by today's settings and rewrite its past. A row says what the service found at the time.
 The compliance watch writes them (after each write to a group, and on its interval for every group); a
-state holds from its row's day until the group's next row. `forecast.backfill` recomputes a past from the
+state holds from its row's day until the group's next row. `backfill.backfill` recomputes a past from the
 dated facts where nothing was recorded (the demo, which has no settings history to lose).
 """
 

@@ -14,7 +14,17 @@ from api import clock
 from api.auth.permissions import ComplianceRead, PolicyAdmin
 from api.auth.reach import Reach, ReachDep
 from api.common import Day, Page, PageDep, QueryFlag, shifted
-from api.compliance import cache, exports, grain, history, org_cache, policy_facts, service, waivers
+from api.compliance import (
+    cache,
+    exports,
+    forecast_cache,
+    grain,
+    history,
+    org_cache,
+    policy_facts,
+    service,
+    waivers,
+)
 from api.compliance import forecast as forecasting
 from api.compliance.engine import in_force_clauses, withdrawn
 from api.compliance.models import (
@@ -175,7 +185,7 @@ def get_organisation_forecast(
     if nothing is done (a review falling due, a consent or training expiring, a birthday past the group's
     age range, a recorded leaving date, a waiver ending), with the findings as they will stand, the records
     involved (redacted as in today's reports) and the group's status from that day."""
-    return _json(forecasting.forecast(session=session, reach=reach, as_of=clock.today(), days=days))
+    return _json(forecast_cache.served_forecast(session=session, reach=reach, as_of=clock.today(), days=days))
 
 
 @router.get(
@@ -293,7 +303,7 @@ def get_group_forecast(
     days: Days = forecasting.DEFAULT_DAYS,
 ) -> Response:
     """The organisation forecast for one group (staff: a group they are in; 404 otherwise)."""
-    found = forecasting.forecast(
+    found = forecast_cache.served_forecast(
         session=session, reach=reach, as_of=clock.today(), days=days, group_id=group_id
     )
     return Response(

@@ -36,7 +36,7 @@ from api.accounts.router import client_of
 from api.auth import principal as auth
 from api.auth.reach import Reach
 from api.auth.roles import Permission
-from api.compliance import cache, exports, grain, history, org_cache
+from api.compliance import cache, exports, forecast_cache, grain, history, org_cache
 from api.compliance import forecast as forecasting
 from api.compliance.engine import Evaluation, Finding, Precision
 from api.compliance.rules.base import Outcome
@@ -297,7 +297,9 @@ def dashboard_organisation(request: Request, session: SessionDep) -> Response:
     today = clock.today()
     report = org_cache.organisation_report(session=session, reach=reach, as_of=today)
     groups = exports.group_evaluations(session=session, reach=reach, as_of=today, report=report)
-    ahead = forecasting.forecast(session=session, reach=reach, as_of=today, days=forecasting.DEFAULT_DAYS)
+    ahead = forecast_cache.served_forecast(
+        session=session, reach=reach, as_of=today, days=forecasting.DEFAULT_DAYS
+    )
     start, end = grain.span(reach, today - timedelta(days=365), today, monthly=True)
     trend = history.organisation_history(
         session=session, reach=reach, start=start, end=end, interval=history.Interval.month
@@ -329,7 +331,7 @@ def dashboard_group(request: Request, session: SessionDep, group_id: uuid.UUID) 
     report = cache.group_report(session=session, reach=reach, group_id=group_id, as_of=today)
     start, end = grain.span(reach, today - timedelta(days=365), today, monthly=True)
     changes = history.group_history(session=session, reach=reach, group_id=group_id, start=start, end=end)
-    ahead = forecasting.forecast(
+    ahead = forecast_cache.served_forecast(
         session=session, reach=reach, as_of=today, days=forecasting.DEFAULT_DAYS, group_id=group_id
     )
     order = {Outcome.fail: 0, Outcome.warn: 1, Outcome.pass_: 2, Outcome.not_applicable: 3}

@@ -15,7 +15,7 @@ from api.auth.models import User
 from api.auth.passwords import hash_password, verify_password
 from api.auth.roles import Role
 from api.common import in_force
-from api.compliance import forecast
+from api.compliance import backfill
 from api.consents.models import ConsentKind, Purpose
 from api.demo import later
 from api.demo.builder import Builder, Cast
@@ -273,7 +273,7 @@ def seed(session: Session, today: date | None = None) -> list[tuple[str, str, st
     session.flush()
     # A year of compliance history recomputed from the dated facts (the demo has no settings history to lose),
     # so the trend and each finding's `since` have something to show from the first sign-in.
-    forecast.backfill(session=session, start=b.today - timedelta(days=365), end=b.today)
+    backfill.backfill(session=session, start=b.today - timedelta(days=365), end=b.today)
     counts: dict[str, int] = {}
     for row in b.rows:
         name = str(getattr(row, "__tablename__", type(row).__name__))
