@@ -19,6 +19,8 @@ from sqlmodel import Session, select
 
 import api.models
 from api import clock
+from api.compliance import history
+from api.compliance.models import Status
 from api.config import get_settings
 from api.consents.models import Consent
 from api.identities.models import PlatformIdentity
@@ -293,3 +295,60 @@ def test_two_workers_serve_the_fresh_dashboard_and_workbook_after_writes_through
 
 def _shown(content: bytes) -> object:
     return _sheets(content) if content[:2] == b"PK" else content
+
+
+def test_no_page_or_file_gives_a_child_away_to_a_caller_who_may_not_see_them(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    """A young person too old for their group since their birthday, 13 days ago (the history says so):
+    the coordinator sees their name and the day; a trustee, and a member of staff outside the group, see
+    neither their name, id, carer nor the day, whoever filled the cache first."""
+    s = _scene(client, session, coordinator, staff_actor)
+    assert staff_actor.staff is not None
+    birthday = clock.today() - timedelta(days=13)  # a day nothing else in the records falls on
+    s.w.child.date_of_birth = birthday.replace(year=birthday.year - 15)
+    s.w.child.carer_name, s.w.child.carer_email = "Quillon Carer", "quillon@example.org"
+    session.add(s.w.child)
+    session.commit()
+    outcomes = {"GRP-AGE-RANGE": "fail"}
+    rows = [
+        {"day": birthday - timedelta(days=1), "status": Status.compliant, "outcomes": {}},
+        {"day": birthday, "status": Status.non_compliant, "outcomes": outcomes},
+    ]
+    history.write(
+        session, [{**r, "group_id": s.w.group.id, "waived": [], "recorded_at": clock.now()} for r in rows]
+    )
+    session.commit()
+    # The member of staff leaves the child's group: the child is out of their reach from today.
+    _membership_of_staff(s)
+    secrets = (s.w.child.full_name, str(s.w.child.id), "Quillon", "quillon@", str(birthday))
+    seen = _view(client, f"/dashboard/groups/{s.w.group.id}", coordinator)[1]
+    assert s.w.child.full_name in str(seen)
+    assert str(birthday) in str(seen)  # the coordinator is given the day
+    _fill(client, (coordinator,), s.w.group.id)  # every page and file kept from the coordinator's view
+    for viewer in (trustee, staff_actor):
+        for path in _paths(s.w.group.id):
+            status, shown = _view(client, path, viewer)
+            assert [x for x in secrets if x in str(shown)] == [], (viewer.role, path, status)
+
+
+def test_a_cache_of_one_entry_a_kind_with_days_and_callers_alternating_is_fresh(
+    monkeypatch: pytest.MonkeyPatch,
+    client: TestClient,
+    session: Session,
+    coordinator: Actor,
+    trustee: Actor,
+    staff_actor: Actor,
+) -> None:
+    """`COMPLIANCE_CACHE_ENTRIES=1`: each `as_of` asked evicts the other's table, each group page the other
+    group's evaluation, while changes land between views; every page and file is still the fresh one."""
+    monkeypatch.setattr(get_settings(), "compliance_cache_entries", 1)
+    s = _scene(client, session, coordinator, staff_actor)
+    callers = (staff_actor, trustee, coordinator)
+    assert _stale(client, callers, s.w.group.id) == []
+    _child_renamed_by_the_crm(s)
+    assert _stale(client, callers, s.w.group.id) == []
+    _group_renamed(s)
+    assert _stale(client, callers, s.w.group.id) == []
+    _membership_of_staff(s)
+    assert _stale(client, callers, s.w.group.id) == []
