@@ -10,7 +10,7 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -22,12 +22,11 @@ from api import clock
 from api.compliance import history
 from api.compliance.models import Status
 from api.config import get_settings
-from api.consents.models import Consent
-from api.identities.models import PlatformIdentity
-from api.identities.normalise import IdentityKind
-from tests.kit.auth import Actor, make_api_key
+from api.consents.models import Consent, ConsentKind, Purpose
+from tests.kit.auth import Actor, make_api_key, token_headers
 from tests.kit.clock import FixedClock
 from tests.kit.compliance import make_compliant_group
+from tests.kit.consents import make_consent
 from tests.kit.memberships import make_membership
 from tests.test_break_org_cache import _served
 from tests.test_compliance_cache import World, make_world
@@ -143,16 +142,12 @@ def _child_older_by_sync(s: Scene) -> None:
 
 
 def _consent_withdrawn(s: Scene) -> None:
-    consent = s.session.exec(select(Consent).where(Consent.participant_id == s.w.child.id)).first()
-    assert consent is not None
-    s.send("POST", f"/api/v1/consents/{consent.id}/withdraw", {"withdrawn_on": str(clock.today())})
-
-
-def _identity_ended(s: Scene) -> None:
-    identity = s.session.exec(
-        select(PlatformIdentity).where(PlatformIdentity.participant_id == s.w.child.id)
+    consent = s.session.exec(
+        select(Consent).where(
+            Consent.participant_id == s.w.child.id, Consent.kind == ConsentKind.esafety_agreement
+        )
     ).one()
-    s.send("POST", f"/api/v1/identities/{identity.id}/end", {"ended_on": str(clock.today())})
+    s.send("POST", f"/api/v1/consents/{consent.id}/withdraw", {"withdrawn_on": str(clock.today())})
 
 
 def _group_archived(s: Scene) -> None:
@@ -163,14 +158,39 @@ def _group_renamed(s: Scene) -> None:
     s.send("PATCH", f"/api/v1/groups/{s.w.group.id}", {"name": "A Renamed Group"})
 
 
+def _consent_withdrawn_by_the_crm(s: Scene) -> None:
+    # The image-use consent, pushed again withdrawn (a consent's other fields are append-only).
+    s.send(
+        "PUT",
+        "/api/v1/consents/by-external-id/crm-consent-1",
+        {
+            "participant_external_id": "crm-child-1",
+            "kind": "image_use",
+            "purposes": ["social_media", "website"],
+            "given_by": "parent_carer",
+            "given_by_name": "A Carer",
+            "given_on": str(clock.today() - timedelta(days=300)),
+            "withdrawn_on": str(clock.today()),
+        },
+    )
+
+
+def _admin_training_lapsed_by_the_crm(s: Scene) -> None:
+    lapsed = clock.today() - timedelta(days=3 * 366)
+    s.send(
+        "PATCH", "/api/v1/staff/by-external-id/crm-admin-1", {"esafety_training_completed_on": str(lapsed)}
+    )
+
+
 CHANGES: dict[str, Callable[[Scene], None]] = {
+    "consent withdrawn by the CRM": _consent_withdrawn_by_the_crm,
+    "admin's training lapsed by the CRM": _admin_training_lapsed_by_the_crm,
     "staff membership ended": _membership_of_staff,
     "staff leaves": _staff_leaves,
     "child renamed by the CRM": _child_renamed_by_the_crm,
     "child leaves by the CRM": _child_leaves_by_the_crm,
     "child older by sync": _child_older_by_sync,
     "consent withdrawn": _consent_withdrawn,
-    "identity ended": _identity_ended,
     "group archived": _group_archived,
     "group renamed": _group_renamed,
 }
@@ -178,20 +198,29 @@ CHANGES: dict[str, Callable[[Scene], None]] = {
 
 def _scene(client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor) -> Scene:
     """A group the member of staff is in whose young person is too old for it (so findings name them), with
-    a handle and an external id; and a second group the member of staff is not in."""
+    external ids on the young person, their image-use consent and an admin; and a second group the member of
+    staff is not in."""
     w = make_world(session, coordinator, staff_actor)
     assert coordinator.staff is not None
     make_compliant_group(session, coordinator.staff)
     w.group.max_age = 14
     w.child.external_id = "crm-child-1"
-    session.add_all(
-        [
-            w.group,
-            w.child,
-            PlatformIdentity(
-                participant_id=w.child.id, kind=IdentityKind.handle, value="@kid", match_key="kid"
-            ),
-        ]
+    w.admin.external_id = "crm-admin-1"
+    # The kit's image-use consent is replaced by one the CRM knows (a consent's fields but its withdrawal
+    # are fixed once recorded).
+    kept = session.exec(
+        select(Consent).where(Consent.participant_id == w.child.id, Consent.kind == ConsentKind.image_use)
+    ).one()
+    kept.withdrawn_on = kept.given_on + timedelta(days=1)
+    session.add_all([w.group, w.child, w.admin, kept])
+    session.commit()
+    make_consent(
+        session,
+        w.child,
+        ConsentKind.image_use,
+        purposes=[Purpose.social_media, Purpose.website],
+        given_on=kept.given_on,
+        external_id="crm-consent-1",
     )
     session.commit()
     return Scene(w, client, session, coordinator, staff_actor)
@@ -204,8 +233,11 @@ def test_after_a_change_through_the_api_every_caller_gets_the_fresh_pages_and_fi
     s = _scene(client, session, coordinator, staff_actor)
     callers = (coordinator, trustee, staff_actor)
     _fill(client, callers, s.w.group.id)
+    before = [_fresh(client, path, c) for c in callers for path in _paths(s.w.group.id)]
     CHANGES[change](s)
     assert _stale(client, callers, s.w.group.id) == []
+    # The change shows somewhere: a cache that kept everything would have failed.
+    assert [_fresh(client, path, c) for c in callers for path in _paths(s.w.group.id)] != before
 
 
 def test_a_member_of_staff_added_to_another_group_sees_its_children_as_a_fresh_view_does(
@@ -226,7 +258,10 @@ def test_a_member_of_staff_added_to_another_group_sees_its_children_as_a_fresh_v
 def test_a_member_of_staff_s_membership_ending_at_midnight_ends_what_they_see(
     fixed_clock: FixedClock, client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
 ) -> None:
-    fixed_clock.set(fixed_clock.instant.replace(hour=23, minute=50))
+    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))  # 23:50 in London
+    for actor in (coordinator, staff_actor):  # signed in at ten to midnight
+        assert actor.user is not None
+        actor.headers = token_headers(actor.user)
     s = _scene(client, session, coordinator, staff_actor)
     assert staff_actor.staff is not None
     m = session.exec(
@@ -240,9 +275,12 @@ def test_a_member_of_staff_s_membership_ending_at_midnight_ends_what_they_see(
     session.commit()
     callers = (coordinator, staff_actor)
     _fill(client, callers, s.w.group.id)
+    page = f"/dashboard/groups/{s.w.group.id}"
+    assert _view(client, page, staff_actor)[0] == 200
     assert _stale(client, callers, s.w.group.id) == []
     fixed_clock.advance(minutes=15)
     assert _stale(client, callers, s.w.group.id) == []
+    assert _view(client, page, staff_actor)[0] == 404  # out of their reach from this morning
 
 
 def test_an_api_key_reads_no_dashboard_or_workbook(
