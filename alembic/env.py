@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 import api.models  # noqa: F401 - registers every table on the metadata
 from alembic import context
+from api import facts
 from api.config import get_settings
 from api.db import make_engine
 
@@ -45,6 +46,7 @@ def run_migrations_online() -> None:
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
+            facts.after_migrations(connection)  # committed by whoever handed the connection in
         return
     # No statement timeout: a migration may rewrite a big table, and stopping it half way helps no one.
     url = config.attributes.get("url") or get_settings().database_connect_url()
@@ -53,6 +55,11 @@ def run_migrations_online() -> None:
         _configure(conn)
         with context.begin_transaction():
             context.run_migrations()
+            facts.after_migrations(conn)
+        if conn.in_transaction():
+            # SQLite: Alembic runs each migration in a transaction of its own (no transactional DDL), so the
+            # counter's write began one more, which is ours to commit.
+            conn.commit()
     engine.dispose()
 
 

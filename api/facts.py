@@ -301,14 +301,28 @@ def _before_commit(session: Session) -> None:
     pending: set[str] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
-    connection = session.connection()
+    _move(session.connection(), pending)
+
+
+def _move(connection: sa.Connection, scopes: Iterable[str]) -> None:
+    """Each scope's counter to a new random number, in the connection's transaction."""
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     statement = insert(FACTS_VERSION).values(scope=sa.bindparam("s"), version=sa.bindparam("v"))
     statement = statement.on_conflict_do_update(
         index_elements=[FACTS_VERSION.c.scope], set_={"version": statement.excluded.version}
     )
     # Sorted: every transaction takes the counters' row locks in the same order.
-    connection.execute(statement, [{"s": s, "v": secrets.randbits(62) + 1} for s in sorted(pending)])
+    connection.execute(statement, [{"s": s, "v": secrets.randbits(62) + 1} for s in sorted(scopes)])
+
+
+def after_migrations(connection: sa.Connection) -> None:
+    """Move the organisation's counter in a migration run's own transaction (alembic/env.py), so that every
+    answer cached by a worker still serving is a miss once it commits: a migration writes with no session (a
+    data migration rewrites rows; a downgrade and upgrade again makes the counters anew, at 0, the value an
+    entry of a group never written is kept under). Nothing to move while the table does not exist (below the
+    revision that makes it)."""
+    if sa.inspect(connection).has_table(FACTS_VERSION.name):
+        _move(connection, {ORG})
 
 
 @event.listens_for(Session, "after_transaction_end")

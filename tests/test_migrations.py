@@ -14,12 +14,14 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import api.models  # noqa: F401 - registers every table on the metadata
-from api import clock
+from api import clock, facts
 from api.db import UTCDateTime
 from api.migrations import current_revision, downgrade, head_revision, upgrade
 from tests.kit.databases import engine_for, throwaway_database
 
 VERSION_TABLE = "alembic_version"
+FACTS_VERSION_REVISION = "e5a1c0f7b9d2"  # makes facts_version
+BEFORE_FACTS_VERSION = "5e2a8c4d7b19"
 
 
 def _tables(url: str) -> set[str]:
@@ -97,3 +99,38 @@ def test_the_publication_guard_migration_stores_phones_in_e164() -> None:
                 ("P2", "call me", 1),
                 ("P3", None, 1),
             ]
+
+
+def _organisation_counter(url: str) -> int | None:
+    with engine_for(url) as engine, engine.connect() as conn:
+        found = conn.execute(
+            sa.text("SELECT version FROM facts_version WHERE scope = :s"), {"s": facts.ORG}
+        ).scalar()
+        return None if found is None else int(found)
+
+
+def test_every_migration_run_moves_the_organisation_s_counter() -> None:
+    """A migration writes with no session, so no hook hears it: the run itself moves the organisation's
+    counter, which every cached compliance answer is kept under (a worker still serving misses them all).
+    Recreating the table (down below its revision and up again) starts its counters at 0 again; the run
+    moves the organisation's off it, so nothing kept under the old 0 is found."""
+    with throwaway_database() as url:
+        upgrade(url, FACTS_VERSION_REVISION)
+        first = _organisation_counter(url)
+        upgrade(url)
+        second = _organisation_counter(url)
+        upgrade(url)  # nothing to apply: still a run that may have changed what answers read
+        third = _organisation_counter(url)
+        downgrade(url, BEFORE_FACTS_VERSION)
+        assert _organisation_counter_absent(url)
+        upgrade(url)
+        fourth = _organisation_counter(url)
+    seen = [first, second, third, fourth]
+    assert None not in seen
+    assert 0 not in seen
+    assert len(set(seen)) == len(seen), seen
+
+
+def _organisation_counter_absent(url: str) -> bool:
+    with engine_for(url) as engine:
+        return not inspect(engine).has_table("facts_version")
