@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from api import clock
 from api.auth.roles import Role
-from api.compliance import cache
+from api.compliance import cache, forecast_cache
 from api.compliance.forecast import month_label
 from api.consents.models import ConsentKind, GivenBy, Purpose
 from api.groups.models import Group
@@ -352,6 +352,22 @@ def test_midnight_ends_a_reach_a_membership_and_a_consent_with_no_write(
     morning = served(client, group_forecast(second.id), staff.headers)
     assert orjson.loads(morning)["next_change_precision"] == "month"
     assert client.get(group_forecast(first.id), headers=staff.headers).status_code == 404
+
+
+def test_stepping_every_window_keeps_a_bounded_number_of_tables_and_policies(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor
+) -> None:
+    """A caller asking every `days` from 1 to 366 (twice over, and a trustee too) leaves at most `TABLES`
+    tables of every group's days, and the policy versions ahead no more than that either: each entry is
+    per window, so a cap of `COMPLIANCE_CACHE_ENTRIES` would let a caller keep hundreds."""
+    assert coordinator.staff is not None
+    make_compliant_group(session, coordinator.staff)
+    _publish(session, clock.today() + timedelta(days=3), "Soon.")
+    for caller in (coordinator, trustee):
+        for days in range(1, 367):
+            assert client.get(f"{FORECAST}?days={days}", headers=caller.headers).status_code == 200
+    assert len(forecast_cache._tables._entries) <= forecast_cache.TABLES
+    assert len(forecast_cache._policies._entries) <= forecast_cache.TABLES
 
 
 def test_the_forecast_reads_no_table_the_cache_calls_unread(
