@@ -166,25 +166,41 @@ class _Served:
         assert r.status_code in (200, 201), r.text
 
 
+def coordinator_groups_and_staff(setup: Session, n: int) -> tuple[Staff, list[Group], Staff]:
+    """The coordinator, `n` compliant groups of theirs, and a member of staff in none of them."""
+    coordinator = make_staff(setup, is_esafety_coordinator=True)
+    return coordinator, [make_compliant_group(setup, coordinator) for _ in range(n)], make_staff(setup)
+
+
+def three_callers(setup: Session, coordinator: Staff, member: Staff) -> list[dict[str, str]]:
+    """Sign-ins for the coordinator, `member` as staff, and a new trustee: every kind of reach."""
+    return [
+        token_headers(make_user(setup, coordinator, Role.coordinator)),
+        token_headers(make_user(setup, member, Role.staff)),
+        token_headers(make_user(setup, make_staff(setup), Role.trustee)),
+    ]
+
+
+@contextmanager
+def cached_and_uncached(db_url: str) -> Iterator[tuple[str, str]]:
+    """Two workers with a cache each, and one with the cache off, on the database at `db_url`."""
+    with (
+        served_by_workers(db_url, workers=2) as cached,
+        served_by_workers(db_url, workers=1, compliance_cache_entries="0") as uncached,
+    ):
+        yield cached, uncached
+
+
 @contextmanager
 def _served() -> Iterator[_Served]:
     with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
         with Session(engine, expire_on_commit=False) as setup:
-            coordinator = make_staff(setup, is_esafety_coordinator=True)
-            groups = [make_compliant_group(setup, coordinator) for _ in range(4)]
-            member = make_staff(setup)
+            coordinator, groups, member = coordinator_groups_and_staff(setup, 4)
             make_membership(setup, groups[0], staff=member, role=MemberRole.admin)
             other = make_staff(setup)
             make_membership(setup, groups[1], staff=other, role=MemberRole.admin)
-            callers = [
-                token_headers(make_user(setup, coordinator, Role.coordinator)),
-                token_headers(make_user(setup, member, Role.staff)),
-                token_headers(make_user(setup, make_staff(setup), Role.trustee)),
-            ]
-        with (
-            served_by_workers(db_url, workers=2) as cached,
-            served_by_workers(db_url, workers=1, compliance_cache_entries="0") as uncached,
-        ):
+            callers = three_callers(setup, coordinator, member)
+        with cached_and_uncached(db_url) as (cached, uncached):
             yield _Served(cached, uncached, callers, groups, other)
 
 
@@ -272,16 +288,23 @@ def test_each_write_among_many_groups_loads_restricted_and_is_fresh_for_every_ca
         assert restricted, table  # the restricted load was taken
 
 
+def ten_to_midnight(fixed_clock: FixedClock, session: Session) -> tuple[Actor, Actor, Actor]:
+    """The clock at 23:50 in London, and a coordinator, a member of staff and a trustee made then."""
+    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))
+    return (
+        make_actor(session, Role.coordinator, coordinator=True),
+        make_actor(session, Role.staff),
+        make_actor(session, Role.trustee),
+    )
+
+
 def test_midnight_ends_a_member_of_staff_s_reach_and_a_leaver_s_employment_with_no_write(
     fixed_clock: FixedClock, client: TestClient, session: Session
 ) -> None:
     """At midnight a member of staff's membership of one group ends (their reach shrinks) and an admin of
     another leaves (the staff rules and that group's line change): nothing is written, and every caller's
     every report, today's and yesterday's, is the fresh one on either side of midnight."""
-    fixed_clock.set(datetime(2026, 7, 2, 22, 50, tzinfo=UTC))  # 23:50 in London
-    coordinator = make_actor(session, Role.coordinator, coordinator=True)
-    staff = make_actor(session, Role.staff)
-    trustee = make_actor(session, Role.trustee)
+    coordinator, staff, trustee = ten_to_midnight(fixed_clock, session)
     assert coordinator.staff is not None
     assert staff.staff is not None
     groups = [make_compliant_group(session, coordinator.staff) for _ in range(4)]

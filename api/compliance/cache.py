@@ -33,8 +33,8 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
   by the day: before coarsening and redaction) by group, `as_of`, day and the window's end, under the group's
   counter and the organisation's, as the organisation report's lines (at most `forecast_cache.TABLES` tables,
   each every group's forecast over a window); and the policy versions coming into force in the window under
-  the organisation's counter. The groups in the caller's reach, the months and the redaction are decided
-  afresh on every request.
+  the organisation's counter, for as many windows. The groups in the caller's reach, the months and the
+  redaction are decided afresh on every request.
 
 Why it can never be stale. Each entry is stored with the facts versions (api/facts.py) it was computed
 under, the group's and the organisation's (the members' and the organisation's, for the members kept), and

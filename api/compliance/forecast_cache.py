@@ -14,7 +14,8 @@ kind; 0 turns it off):
   ids); when more than half are missing (a first read, a write to the organisation), the forecast's own load
   of every group the caller asks serves instead;
 - the policy versions coming into force in the window (`policy_facts.policies_ahead`), by `as_of`, day and
-  `until`, under the organisation's counter, which every write to a policy version or its clauses moves.
+  `until`, under the organisation's counter, which every write to a policy version or its clauses moves;
+  for at most `TABLES` windows, as the tables.
 What is not kept: who the caller is. The groups in their reach (and the one asked, `group_id`: 404 out of
 reach) are read on every request, in the forecast's order; each group's days are folded by the month for a
 caller who may not see every young person in it, and every finding redacted for them (`forecast.shown`).
@@ -58,8 +59,9 @@ TABLES = 16
 _tables = cache.Lru(most=TABLES)
 _Key = tuple[date, date, date]  # as_of, the organisation's day, until
 # (as_of, day, until) -> the policy versions coming into force in the window, under the organisation's
-# counter.
-_policies = cache.Lru()
+# counter. As many windows as the tables: each entry is a window's own copy of every version ahead's words,
+# so the entries allowed for the small answers would let a caller stepping `days` keep hundreds of copies.
+_policies = cache.Lru(most=TABLES)
 _ORDER = (GROUP.c.name, GROUP.c.id)
 
 
