@@ -98,6 +98,7 @@ def test_a_read_that_fails_rolls_back(engine: sa.Engine) -> None:
 def test_what_a_request_wrote_and_did_not_commit_is_rolled_back(
     engine: sa.Engine, write: Callable[[Session], object], fail: bool
 ) -> None:
+    before = _stored(engine)  # the organisation's counter, which the database's migration moved
     ended = ends(engine)
 
     def work(session: Session) -> None:
@@ -106,7 +107,8 @@ def test_what_a_request_wrote_and_did_not_commit_is_rolled_back(
 
     _request(work, fail=fail)
     assert ended == ["rollback"]
-    assert _stored(engine) == set()
+    assert _stored(engine) == before
+    assert not before & {"core", "flushed", "pending", "raw", "driver", "cte"}
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="psycopg's prepared statements")
