@@ -170,3 +170,17 @@ def test_workbooks_of_many_days_keep_a_few_days_of_findings(
     _get(client, "/api/v1/compliance/export", coordinator)
     newest: Any = next(reversed(org_cache._evaluations._entries))
     assert newest[0] == today
+
+
+def test_a_group_kept_then_archived_is_not_served_from_what_was_kept(
+    session: Session, coordinator: Actor
+) -> None:
+    assert coordinator.staff is not None
+    group = make_compliant_group(session, coordinator.staff)
+    today = clock.today()
+    assert set(org_cache.group_evaluations(session=session, as_of=today, group_ids=[group.id])) == {group.id}
+    session.commit()
+    group.archived_on = today
+    session.add(group)
+    session.commit()
+    assert org_cache.group_evaluations(session=session, as_of=today, group_ids=[group.id]) == {}

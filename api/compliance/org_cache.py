@@ -231,6 +231,9 @@ def group_evaluations(
         table = dict(kept)
         table.update((g, _Evaluated(versions(g), e)) for g, e in fresh.items())
         _evaluations.put(key, _NONE, table)
-    found = {g: kept[g].evaluation for g in group_ids if g not in fresh and g in kept}
-    # A group missed and not loaded is no longer active on `as_of`: a fresh evaluation would not give it.
-    return {g: fresh[g] if g in fresh else found[g] for g in group_ids if g in fresh or g in found}
+    # A group missed and not loaded is no longer active on `as_of`: a fresh evaluation would not give it, and
+    # what is kept of it no longer stands.
+    stale = set(missed)
+    return {
+        g: fresh[g] if g in stale else kept[g].evaluation for g in group_ids if g in fresh or g not in stale
+    }
