@@ -168,8 +168,8 @@ READ = sa.select(FACTS_VERSION.c.scope, FACTS_VERSION.c.version).where(
 
 
 # Every group's counter and the organisation's, not the members' (their scopes begin with "m", a group's with
-# a hex digit): what an answer about many groups stands on (api/compliance/org_cache.py). In scope order, so
-# two reads of the same counters give the same rows.
+# a hex digit): what an answer about many groups stands on (read by api/compliance/cache.py's `read_groups`).
+# In scope order, so two reads of the same counters give the same rows.
 READ_GROUPS = (
     sa.select(FACTS_VERSION.c.scope, FACTS_VERSION.c.version)
     .where(FACTS_VERSION.c.scope.not_like("m%"))

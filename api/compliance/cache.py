@@ -26,8 +26,8 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
 - for the organisation report (api/compliance/org_cache.py, whose docstring says more), each group's line
   (its verdicts: status, counts, failing, warning and waived rules) by group, `as_of` and day under the
   group's counter and the organisation's, as its evaluation here; and the organisation's own findings under
-  the organisation's counter and every group's. Those counters are read in one statement
-  (`facts.READ_GROUPS`), first, as `look_up` reads one group's;
+  the organisation's counter and every group's. Those counters are read in one statement, first, by
+  `read_groups` (`GroupsVersions`), as `look_up` reads one group's;
 - for the forecast (api/compliance/forecast_cache.py, whose docstring says more), each group's forecast before
   any caller's part (today's status, its young people over the window, every day ahead a finding gets worse,
   by the day: before coarsening and redaction) by group, `as_of`, day and the window's end, under the group's
@@ -60,11 +60,12 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -236,6 +237,33 @@ def _versions(session: Session, group_id: uuid.UUID) -> facts.Versions:
     it, hit or miss, and SQLAlchemy's execution around one small statement was a noticeable part of a hit."""
     (rows,) = fetch.fetch_all(session.connection(), (facts.READ,), facts.params_of(group_id), reuse=True)
     return facts.versions_of(rows, group_id)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsVersions:
+    """Every group's counter and the organisation's, as `read_groups` read them: what an answer about many
+    groups stands on (api/compliance/org_cache.py, api/compliance/forecast_cache.py)."""
+
+    # Each scope's (scope, version) in scope order, the organisation's among them, no members' scope: the
+    # key of what reads every group (the organisation's own findings). Equal for the same counters.
+    every: tuple[tuple[str, int], ...]
+    org: int
+    _groups: Mapping[str, int] = field(repr=False, compare=False)
+
+    def of(self, group_id: uuid.UUID) -> tuple[int, int]:
+        """What one group's entry is kept under: its counter (0 for a group never written, which its first
+        write moves) and the organisation's."""
+        return self._groups.get(facts.scope_of(group_id), 0), self.org
+
+
+def read_groups(session: Session) -> GroupsVersions:
+    """Every group's counter and the organisation's, in one statement (`facts.READ_GROUPS`, on the driver's
+    own cursor). Run it first in the request's transaction, before any fact they vouch for: whatever is
+    computed after is then at least as new as the counters it is filed under."""
+    (rows,) = fetch.fetch_all(session.connection(), (facts.READ_GROUPS,), {}, reuse=True)
+    every = tuple((str(scope), int(version)) for scope, version in rows)
+    found = dict(every)
+    return GroupsVersions(every, found.get(facts.ORG, 0), MappingProxyType(found))
 
 
 def _people(key: tuple[uuid.UUID, date, date], org: int) -> tuple[Any, ...] | None:

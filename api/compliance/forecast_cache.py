@@ -21,14 +21,15 @@ reach) are read on every request, in the forecast's order; each group's days are
 caller who may not see every young person in it, and every finding redacted for them (`forecast.shown`).
 
 Why it can never be stale: as cache.py's entries. The counters (every group's and the organisation's, one
-statement: `facts.READ_GROUPS`) are read first in the request's transaction, before any fact they vouch
+statement: `cache.read_groups`) are read first in the request's transaction, before any fact they vouch
 for, so whatever is computed after is at least as new as the counters it is filed under; every write that
 can change a group's forecast moves that group's counter or the organisation's in its own transaction (a
 forecast reads the same tables as the group's evaluation, its memberships over the window too); a group
-whose counter is not there yet (never written) stands under 0, which its first write moves; the key holds
-the organisation's day, so midnight makes every entry a miss. A session with writes of its own not yet
-committed, and the cache turned off (`cache.disabled`), forecast afresh (`forecast.forecast`).
-tests/test_forecast_cache.py checks each write's answer against a fresh one, for every kind of caller.
+whose counter is not there yet (never written) stands under 0 (`cache.GroupsVersions.of`), which its first
+write moves; the key holds the organisation's day, so midnight makes every entry a miss. A session with
+writes of its own not yet committed, and the cache turned off (`cache.disabled`), forecast afresh
+(`forecast.forecast`). tests/test_forecast_cache.py checks each write's answer against a fresh one, for
+every kind of caller.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from api import clock, facts
+from api import clock
 from api.auth.reach import Reach
-from api.compliance import cache, fetch, forecast, grain, loading, policy_facts
+from api.compliance import cache, forecast, grain, loading, policy_facts
 from api.compliance.org_cache import _active_ids
 from api.compliance.queries import _ACTIVE, _GROUP_COLUMNS, GROUP, _Queries, _queries
 from api.compliance.snapshot import GroupFacts, Thresholds
@@ -95,23 +96,23 @@ def _forecast_loaded(
 
 
 def _aheads(
-    session: Session, reach: Reach, group_id: uuid.UUID | None, counters: dict[str, int], key: _Key
+    session: Session,
+    reach: Reach,
+    group_id: uuid.UUID | None,
+    counters: cache.GroupsVersions,
+    key: _Key,
 ) -> list[forecast.GroupAhead]:
     """The `GroupAhead` of each group this caller's forecast lists, in order: those kept whose versions
     stand, the rest loaded and forecast together. `key`: `as_of`, the organisation's day and `until`."""
     as_of, _, until = key
-    org = counters.get(facts.ORG, 0)
-
-    def versions(g: uuid.UUID) -> tuple[int, int]:
-        return counters.get(facts.scope_of(g), 0), org
-
+    org = counters.org
     kept: dict[uuid.UUID, tuple[tuple[int, int], forecast.GroupAhead]] = _tables.get(key, None) or {}
     ids: list[uuid.UUID] = []
     missed: list[uuid.UUID] = []
     if kept:
         # The groups the organisation report lists for this caller, in the same order (the forecast's).
         ids = [g for g in _active_ids(session, reach, as_of, None) if group_id in (None, g)]
-        missed = [g for g in ids if g not in kept or kept[g][0] != versions(g)]
+        missed = [g for g in ids if g not in kept or kept[g][0] != counters.of(g)]
     if not kept or 2 * len(missed) > len(ids):
         # Most of them to load: the forecast's own load of the groups asked reads no more, in statements
         # their number does not change, and decides the order itself.
@@ -148,7 +149,7 @@ def _aheads(
         fresh = {}
     if fresh:
         table = dict(kept)
-        table.update((g, (versions(g), a)) for g, a in fresh.items())
+        table.update((g, (counters.of(g), a)) for g, a in fresh.items())
         _tables.put(key, None, table)
     return [fresh[g] if g in fresh else kept[g][1] for g in ids]
 
@@ -161,9 +162,7 @@ def served_forecast(
     if not cache.used(session):
         return forecast.forecast(session=session, reach=reach, as_of=as_of, days=days, group_id=group_id)
     until = grain.forecast_until(reach, as_of, forecast.check_days(days))
-    # First: the facts read after it are at least this new.
-    (rows,) = fetch.fetch_all(session.connection(), (facts.READ_GROUPS,), {}, reuse=True)
-    counters = {str(scope): int(version) for scope, version in rows}
+    counters = cache.read_groups(session)  # first: the facts read after it are at least this new
     aheads = _aheads(session, reach, group_id, counters, (as_of, clock.today(), until))
     if group_id is not None and not aheads:
         raise NotFound(f"No group with id {group_id}")

@@ -27,12 +27,12 @@ are the groups' findings, and dated (`since`), by `exports.group_evaluations`;
 the `status` and `rule` filters and the totals apply to the lines afterwards, as a fresh report does.
 
 Why it can never be stale: as cache.py's entries. The counters (every group's and the organisation's, one
-statement: `facts.READ_GROUPS`) are read first in the request's transaction, before any fact they vouch
+statement: `cache.read_groups`) are read first in the request's transaction, before any fact they vouch
 for, so whatever is computed after is at least as new as the counters it is filed under; every write that
 can change a group's line moves that group's counter or the organisation's in its own transaction; a group
-whose counter is not there yet (never written) stands under 0, which its first write moves; the key holds
-the organisation's day, so midnight makes every entry a miss. A session with writes of its own not yet
-committed, and the cache turned off (`cache.disabled`), evaluate everything afresh
+whose counter is not there yet (never written) stands under 0 (`cache.GroupsVersions.of`), which its first
+write moves; the key holds the organisation's day, so midnight makes every entry a miss. A session with
+writes of its own not yet committed, and the cache turned off (`cache.disabled`), evaluate everything afresh
 (`service.organisation_report`). tests/test_org_report_cache.py checks each write's answer against a fresh
 one, for every kind of caller.
 """
@@ -47,7 +47,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from api import clock, facts
+from api import clock
 from api.auth.reach import Reach, Record
 from api.compliance import cache, fetch, service
 from api.compliance.engine import Evaluation
@@ -124,17 +124,12 @@ def _lines(
     reach: Reach,
     as_of: date,
     platform: Platform | None,
-    counters: dict[str, int],
+    counters: cache.GroupsVersions,
     key: tuple[date, date],
 ) -> tuple[list[service.GroupSummary], tuple[Thresholds, PolicyFacts | None] | None]:
     """The lines of the groups this caller's report lists, in order: those kept whose versions stand, the
     rest loaded and evaluated together; with the thresholds and policy when a load of every group read
     them. `key`: `as_of` and the organisation's day."""
-    org = counters.get(facts.ORG, 0)
-
-    def versions(group_id: uuid.UUID) -> tuple[int, int]:
-        return counters.get(facts.scope_of(group_id), 0), org
-
     kept: dict[uuid.UUID, _Line] = _tables.get(key, _NONE) or {}
     ids: list[uuid.UUID] = []
     missed: list[uuid.UUID] = []
@@ -142,7 +137,7 @@ def _lines(
         ids = _active_ids(session, reach, as_of, platform)
         for group_id in ids:
             line = kept.get(group_id)
-            if line is None or line.versions != versions(group_id):
+            if line is None or line.versions != counters.of(group_id):
                 missed.append(group_id)
     policy = None
     if not kept or 2 * len(missed) > len(ids):
@@ -154,16 +149,18 @@ def _lines(
         fresh = {s.group_id: s for s in every}
         ids, policy = [s.group_id for s in every], (thresholds, in_force)
         # Read after the organisation's counter: kept under it, for the next load restricted to a few.
-        keep_policy(policy_key(session.connection(), org, as_of), policy)
+        keep_policy(policy_key(session.connection(), counters.org, as_of), policy)
     else:
-        fresh = service.group_lines(session=session, as_of=as_of, group_ids=missed, policy_version=org)
+        fresh = service.group_lines(
+            session=session, as_of=as_of, group_ids=missed, policy_version=counters.org
+        )
         # A group missed and not loaded was archived since the ids were read (PostgreSQL reads each
         # statement afresh): a fresh report read then would not list it either.
         gone = set(missed) - set(fresh)
         ids = [g for g in ids if g not in gone]
     if fresh:
         table = dict(kept)
-        table.update((g, _Line(versions(g), s)) for g, s in fresh.items())
+        table.update((g, _Line(counters.of(g), s)) for g, s in fresh.items())
         _tables.put(key, _NONE, table)
     return [fresh[g] if g in fresh else kept[g].summary for g in ids], policy
 
@@ -184,17 +181,14 @@ def organisation_report(
             session=session, reach=reach, as_of=as_of, status=status, platform=platform, rule=rule
         )
     service.check_rule(rule)
-    # First: the facts read after it are at least this new.
-    (rows,) = fetch.fetch_all(session.connection(), (facts.READ_GROUPS,), {}, reuse=True)
-    every = tuple((str(scope), int(version)) for scope, version in rows)
-    counters = dict(every)
+    counters = cache.read_groups(session)  # first: the facts read after it are at least this new
     key = (as_of, clock.today())
     lines, policy = _lines(session, reach, as_of, platform, counters, key)
-    organisation: Evaluation | None = _organisation.get(key, every)
+    organisation: Evaluation | None = _organisation.get(key, counters.every)
     if organisation is None:
-        thresholds, in_force = policy or _policy(session, counters.get(facts.ORG, 0), as_of)
+        thresholds, in_force = policy or _policy(session, counters.org, as_of)
         organisation = service.organisation_evaluation(session, as_of, thresholds, in_force)
-        _organisation.put(key, every, organisation)
+        _organisation.put(key, counters.every, organisation)
     return service.organisation_answer(
         session=session,
         reach=reach,
@@ -215,21 +209,14 @@ def group_evaluations(
     `exports.group_evaluations`'."""
     if not cache.used(session):
         return service.group_evaluations(session=session, as_of=as_of, group_ids=group_ids)
-    # First: the facts read after it are at least this new.
-    (rows,) = fetch.fetch_all(session.connection(), (facts.READ_GROUPS,), {}, reuse=True)
-    counters = {str(scope): int(version) for scope, version in rows}
-    org = counters.get(facts.ORG, 0)
-
-    def versions(group_id: uuid.UUID) -> tuple[int, int]:
-        return counters.get(facts.scope_of(group_id), 0), org
-
+    counters = cache.read_groups(session)  # first: the facts read after it are at least this new
     key = (as_of, clock.today())
     kept: dict[uuid.UUID, _Evaluated] = _evaluations.get(key, _NONE) or {}
-    missed = [g for g in group_ids if g not in kept or kept[g].versions != versions(g)]
+    missed = [g for g in group_ids if g not in kept or kept[g].versions != counters.of(g)]
     fresh = service.group_evaluations(session=session, as_of=as_of, group_ids=missed) if missed else {}
     if fresh:
         table = dict(kept)
-        table.update((g, _Evaluated(versions(g), e)) for g, e in fresh.items())
+        table.update((g, _Evaluated(counters.of(g), e)) for g, e in fresh.items())
         _evaluations.put(key, _NONE, table)
     # A group missed and not loaded is no longer active on `as_of`: a fresh evaluation would not give it, and
     # what is kept of it no longer stands.
