@@ -20,7 +20,7 @@ from api.consents.logic import allows, decide, held_in_force
 from api.policy.clauses import Clause, clause
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class Evidence:
     """A record a finding involves. A participant's label is their name: the service hides it from callers
     who may not read participants (trustees)."""
