@@ -59,13 +59,11 @@ def check_as_of(as_of: date | None) -> date:
 
 
 # The reports are served as they are (orjson writes a dataclass's fields in order, the last base's first),
-# so they are composed as their answers' models are (`shapes`): what the report is about, then the
-# evaluation. A base keeps no slots of its own (`__slots__ = ()`), and every dataclass an answer serves
-# (these reports, the findings, evidence, clauses and waivers in them, the histories and forecasts) keeps a
-# `__dict__`, not slots: orjson writes a dataclass that has one straight from it, and one with slots field
-# by field through Python's attribute lookups, several times slower (bench/README.md, session 12).
-# tests/compliance/test_served_dataclasses.py holds both: the bytes are the fields in order, and no such
-# class has slots.
+# composed as their answers' models are (`shapes`): what the report is about, then the evaluation. Bases
+# keep no slots (`__slots__ = ()`), and every dataclass an answer serves (reports, findings, evidence,
+# clauses, waivers, histories, forecasts) keeps a `__dict__`: orjson writes one straight from it, one with
+# slots field by field through attribute lookups, several times slower (bench/README.md, session 12).
+# tests/compliance/test_served_dataclasses.py holds both: the bytes are the fields in order, and no slots.
 
 
 @dataclass(frozen=True)
