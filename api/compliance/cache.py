@@ -74,6 +74,7 @@ from sqlmodel import Session
 from api import clock, facts
 from api.auth.reach import Reach, Record
 from api.compliance import fetch, grain, policy_facts, service
+from api.compliance.rules.base import forget_participant_refs
 from api.config import get_settings
 
 # How writes to each table move the facts versions (api/facts.py). Tables whose rows belong to one group:
@@ -191,9 +192,11 @@ _members = Lru()
 
 
 def clear() -> None:
-    """Forget every entry, the kept policies too (nothing needs it for correctness: the versions decide)."""
+    """Forget every entry, the kept policies and participants' evidence too (nothing needs it for correctness:
+    the versions decide)."""
     clear_groups()
     policy_facts.forget_policies()
+    forget_participant_refs()
 
 
 def clear_groups() -> None:

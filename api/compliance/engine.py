@@ -25,7 +25,7 @@ from api.compliance.vocabulary import Precision as Precision
 from api.policy.clauses import Clause
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class WaiverFacts:
     id: uuid.UUID
     group_id: uuid.UUID
@@ -40,7 +40,7 @@ class WaiverFacts:
         return in_force(self.granted_on, end, on)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class Finding:
     rule_id: str
     title: str
@@ -64,7 +64,7 @@ class Finding:
     since_precision: Precision = Precision.day
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class Evaluation:
     status: Status
     counts: dict[str, int]

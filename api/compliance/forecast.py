@@ -45,7 +45,7 @@ DEFAULT_DAYS = 90
 _RANK = {Outcome.pass_: 0, Outcome.not_applicable: 0, Outcome.warn: 1, Outcome.fail: 2}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class ForecastChange:
     """One finding that is worse on a day than the day before: its outcome the day before, and the finding
     as it stands that day (message, records involved, remediation)."""
@@ -54,7 +54,7 @@ class ForecastChange:
     finding: Finding
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class ForecastDay:
     on: date
     status: Status  # the group's status from this day (a month's: from its last change), if nothing is done
@@ -66,7 +66,7 @@ class ForecastDay:
         return month_label(self.on) if self.precision is Precision.month else self.on.isoformat()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class GroupForecast:
     group_id: uuid.UUID
     group_name: str
@@ -77,7 +77,7 @@ class GroupForecast:
     next_change_precision: Precision | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class OrganisationForecast:
     as_of: date
     until: date

@@ -179,7 +179,7 @@ def with_since_many(
     }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class HistoryPoint:
     on: date
     groups: dict[str, int]  # compliant, at_risk, non_compliant, and unrecorded (active, no row yet)
@@ -188,7 +188,7 @@ class HistoryPoint:
     waived_by_rule: dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class OrganisationHistory:
     start: date
     end: date
@@ -196,7 +196,7 @@ class OrganisationHistory:
     points: list[HistoryPoint]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class GroupHistoryEntry:
     day: date
     status: Status
@@ -208,7 +208,7 @@ class GroupHistoryEntry:
     earlier_in_month: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class GroupHistory:
     group_id: uuid.UUID
     group_name: str

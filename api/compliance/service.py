@@ -59,9 +59,11 @@ def check_as_of(as_of: date | None) -> date:
 
 
 # The reports are served as they are (orjson writes a dataclass's fields in order, the last base's first),
-# so they are composed as their answers' models are (`shapes`): what the report is about, then the
-# evaluation. A base keeps no slots of its own (`__slots__ = ()`: two bases with slots cannot be combined),
-# so each report's own slots hold every field.
+# composed as their answers' models are (`shapes`): what the report is about, then the evaluation. Bases
+# keep no slots (`__slots__ = ()`), and every dataclass an answer serves (reports, findings, evidence,
+# clauses, waivers, histories, forecasts) keeps a `__dict__`: orjson writes one straight from it, one with
+# slots field by field through attribute lookups, several times slower (bench/README.md, session 12).
+# tests/compliance/test_served_dataclasses.py holds both: the bytes are the fields in order, and no slots.
 
 
 @dataclass(frozen=True)
@@ -97,17 +99,17 @@ class _Evaluated:
     as_of_precision: Precision = Precision.day
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (see the note above)
 class GroupReport(_Evaluated, _GroupNamed):
     """A group's report (`shapes.GroupCompliancePublic`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (see the note above)
 class StaffReport(_Evaluated, _StaffNamed):
     """A member of staff's report (`shapes.StaffCompliancePublic`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (see the note above)
 class GroupSummary(_GroupNamed):
     """A group's line in the organisation report (`shapes.GroupSummaryPublic`)."""
 
@@ -118,7 +120,7 @@ class GroupSummary(_GroupNamed):
     waived_rules: list[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (see the note above)
 class Totals:
     groups: int
     compliant: int
@@ -127,7 +129,7 @@ class Totals:
     failing_by_rule: dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (see the note above)
 class OrganisationReport:
     as_of: date
     organisation: Evaluation

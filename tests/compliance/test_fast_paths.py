@@ -1,7 +1,8 @@
 """The evaluation's shortcuts agree with the full decisions they stand in for: `allows` and
 `held_in_force` with `decide` and `is_in_force` on every combination of a consent's dates, giver, kind and
 purposes; `verdicts` with `evaluate`, and each rule's outcome and message without members' evidence
-(`outcomes_only`) with its full result; a participant's evidence id with `ParticipantFacts.id`."""
+(`outcomes_only`) with its full result; a participant's evidence id with `ParticipantFacts.id`, and the
+evidence made once for the same participant and detail the same as one made afresh."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 
+import pytest
+
 from api.compliance.engine import Verdicts, WaiverFacts, evaluate, verdicts
 from api.compliance.models import Status
 from api.compliance.rules import GROUP_RULES
-from api.compliance.rules.base import Outcome, outcomes_only, participant_ref, uuid_of_hex
+from api.compliance.rules import base as rules_base
+from api.compliance.rules.base import Evidence, Outcome, outcomes_only, participant_ref, uuid_of_hex
 from api.compliance.snapshot import GroupSnapshot, PolicyFacts, RiskAssessmentFacts, RosterFacts
 from api.consents.logic import ConsentFact, allows, decide, held_in_force, is_in_force
 from tests.compliance import builders as b
@@ -105,6 +109,35 @@ def test_a_participant_is_named_by_the_same_uuid_whatever_form_the_driver_gave()
     assert made == as_text.id
     assert uuid_of_hex(pid.hex) == pid
     assert participant_ref(b.participant(raw_id=pid)).id == pid
+
+
+def test_a_participants_evidence_made_before_is_the_one_made_afresh() -> None:
+    pid = uuid.uuid4()
+    child = b.participant(raw_id=pid.hex, full_name="Cara Child")
+    first = participant_ref(child, "no code of conduct agreement in force")
+    again = participant_ref(child._replace(consents=()), "no code of conduct agreement in force")
+    assert again is first
+    assert again == Evidence("participant", pid, "Cara Child", "no code of conduct agreement in force")
+    # Whatever it is made of makes another: a new name (never the old one shown), another detail.
+    renamed = participant_ref(
+        child._replace(full_name="Cara Renamed"), "no code of conduct agreement in force"
+    )
+    assert (renamed.id, renamed.label) == (pid, "Cara Renamed")
+    assert participant_ref(child, "admin").detail == "admin"
+    rules_base.forget_participant_refs()
+    assert participant_ref(child, "admin") is not first
+    with outcomes_only():
+        assert participant_ref(child, "admin").id is None
+
+
+def test_participants_evidence_kept_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules_base, "_PARTICIPANT_REFS_KEPT", 5)
+    rules_base.forget_participant_refs()
+    children = [b.participant(raw_id=uuid.uuid4().hex, full_name=f"Child {i}") for i in range(12)]
+    for child in children:
+        assert participant_ref(child).label == child.full_name
+        assert len(rules_base._participant_refs) <= 5
+    rules_base.forget_participant_refs()
 
 
 def _varied() -> list[GroupSnapshot]:

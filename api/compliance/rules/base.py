@@ -20,7 +20,7 @@ from api.consents.logic import allows, decide, held_in_force
 from api.policy.clauses import Clause, clause
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: served by orjson (api/compliance/service.py)
 class Evidence:
     """A record a finding involves. A participant's label is their name: the service hides it from callers
     who may not read participants (trustees)."""
@@ -218,12 +218,32 @@ def uuid_of_hex(raw: str) -> uuid.UUID:
     return made
 
 
+# Participants' evidence made before, by what it is made of (id, name, detail): an `Evidence` is immutable
+# and a function of those alone, so one made for an earlier evaluation is the same record. A group
+# re-evaluated over its members kept (api/compliance/cache.py) names the same young people again on every
+# read after a write to the group; making each one's UUID and record again was the largest part of its
+# rules' time. Bounded: emptied whole when full, and by `forget_participant_refs` (`cache.clear`).
+_PARTICIPANT_REFS_KEPT = 20_000
+_participant_refs: dict[tuple[object, str, str | None], Evidence] = {}
+
+
+def forget_participant_refs() -> None:
+    _participant_refs.clear()
+
+
 def participant_ref(participant: ParticipantFacts, detail: str | None = None) -> Evidence:
     if _outcomes_only.get():
         return _UNSHOWN_PARTICIPANT
     raw = participant.raw_id
-    pid = raw if isinstance(raw, uuid.UUID) else uuid_of_hex(raw)
-    return Evidence("participant", pid, participant.full_name, detail)
+    key = (raw, participant.full_name, detail)
+    made = _participant_refs.get(key)
+    if made is None:
+        pid = raw if isinstance(raw, uuid.UUID) else uuid_of_hex(raw)
+        made = Evidence("participant", pid, participant.full_name, detail)
+        if len(_participant_refs) >= _PARTICIPANT_REFS_KEPT:
+            _participant_refs.clear()  # one thread's clear racing another's store loses only a store
+        _participant_refs[key] = made
+    return made
 
 
 def refused_consent(
