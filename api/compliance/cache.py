@@ -71,9 +71,9 @@ from typing import Any
 import orjson
 from sqlmodel import Session
 
-from api import clock, facts
+from api import clock, facts, facts_people
 from api.auth.reach import Reach, Record
-from api.compliance import fetch, grain, policy_facts, service
+from api.compliance import fetch, grain, people, policy_facts, service
 from api.config import get_settings
 
 # How writes to each table move the facts versions (api/facts.py). Tables whose rows belong to one group:
@@ -125,8 +125,14 @@ BOOKKEEPING_COLUMNS = ("updated_at", "version")
 # consents and declarations) is kept under the group's members counter, which only these move.
 MEMBER_TABLES = frozenset({"membership"})
 
+# Tables of a young person's own facts (api/compliance/people.py, whose docstring holds how every answer
+# reads them): a write moves the groups they are in or a roster names, not the organisation's counter.
+PERSON_TABLES = people.PERSON_TABLES
+
 for _table, _column in GROUP_TABLES.items():
     facts.declare(_table, group_column=_column, members=_table in MEMBER_TABLES, ignored=BOOKKEEPING_COLUMNS)
+for _table, _column in PERSON_TABLES.items():
+    facts.declare(_table, person_column=_column, ignored=BOOKKEEPING_COLUMNS)
 for _table in UNREAD_TABLES:
     facts.declare(_table, unread=True)
 for _table, _columns in IGNORED_COLUMNS.items():
@@ -232,11 +238,12 @@ def _in_reach(session: Session, reach: Reach, group_id: uuid.UUID) -> bool:
     return reach.reads_every(Record.group) or reach.holds(session, reach.groups, group_id)
 
 
-def _versions(session: Session, group_id: uuid.UUID) -> facts.Versions:
+def _versions(session: Session, group_id: uuid.UUID) -> tuple[facts.Versions, int]:
     """`facts.read` on the driver's own cursor (`fetch.fetch_all`, its compiled form kept): every read runs
-    it, hit or miss, and SQLAlchemy's execution around one small statement was a noticeable part of a hit."""
+    it, hit or miss, and SQLAlchemy's execution around one small statement was a noticeable part of a hit.
+    With the young people's counter (`facts_people.PEOPLE`), which only `_people` reads."""
     (rows,) = fetch.fetch_all(session.connection(), (facts.READ,), facts.params_of(group_id), reuse=True)
-    return facts.versions_of(rows, group_id)
+    return facts.versions_of(rows, group_id), facts_people.people_of(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,15 +273,17 @@ def read_groups(session: Session) -> GroupsVersions:
     return GroupsVersions(every, found.get(facts.ORG, 0), MappingProxyType(found))
 
 
-def _people(key: tuple[uuid.UUID, date, date], org: int) -> tuple[Any, ...] | None:
-    """The group's members kept under an earlier members' version, while the organisation's version they
-    were loaded under stands: each person's own facts (details, consents, declarations) read only
-    organisation-wide tables, so they still hold; who is a member, as what and since when is read again."""
+def _people(key: tuple[uuid.UUID, date, date], org: int, people_version: int) -> tuple[Any, ...] | None:
+    """The group's members kept under an earlier members' version, while the organisation's version and the
+    young people's they were loaded under stand: each person's own facts (details, consents, declarations)
+    read only tables of staff (under the organisation's counter) and young people's own (under the young
+    people's: a write to them moves it, and the members' counter of their groups, which is how this is
+    reached), so they still hold; who is a member, as what and since when is read again."""
     found = _members.peek(key)
-    if found is None or found[0][1] != org:
+    if found is None or found[0][1] != org or found[1][0] != people_version:
         return None
-    people: tuple[Any, ...] = found[1]
-    return people
+    kept: tuple[Any, ...] = found[1][1]
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +295,7 @@ class Looked:
     key: tuple[uuid.UUID, date, date]
     caller: Hashable | None
     body: bytes | None
+    people: int = 0  # the young people's counter, read with `versions`
 
 
 def look_up(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> Looked | None:
@@ -294,7 +304,7 @@ def look_up(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date)
     (`db.reads_on_loop`). None where the cache is not used (turned off, or writes of the session's own)."""
     if not used(session):
         return None
-    versions = _versions(session, group_id)  # first: the facts read after it are at least this new
+    versions, people_version = _versions(session, group_id)  # first: the facts read after it are as new
     key = (group_id, as_of, clock.today())
     caller = _caller_key(reach)
     body: bytes | None = None
@@ -302,7 +312,7 @@ def look_up(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date)
         body = _answers.get((key, caller), versions)
         if body is not None and not _in_reach(session, reach, group_id):
             body = None
-    return Looked(versions, key, caller, body)
+    return Looked(versions, key, caller, body, people_version)
 
 
 def group_report_json(
@@ -350,17 +360,18 @@ def _evaluated(
     if evaluated is None or not _in_reach(session, reach, group_id):
         # What is loaded about the members alone reads only their memberships and organisation-wide tables.
         members_versions = (versions.members, versions.org)
-        kept = _members.get(key, members_versions)
+        # Kept with the young people's counter they were loaded under, for `_people`.
+        kept: tuple[int, Any] | None = _members.get(key, members_versions)
         evaluated = service.group_evaluated(
             session=session,
             reach=reach,
             group_id=group_id,
             as_of=as_of,
             policy_version=versions.org,
-            members=kept,
-            people=_people(key, versions.org) if kept is None else None,
+            members=None if kept is None else kept[1],
+            people=_people(key, versions.org, found.people) if kept is None else None,
         )
         _evaluations.put(key, versions, evaluated)
         if kept is None:
-            _members.put(key, members_versions, evaluated.members)
+            _members.put(key, members_versions, (found.people, evaluated.members))
     return evaluated
