@@ -25,6 +25,7 @@ import api.compliance.cache  # noqa: F401  (the facts versions' rules, so the be
 from api import clock
 from api.groups.models import Group
 from api.memberships.models import Membership
+from api.participants.models import Participant
 from api.staff.models import Staff
 
 CONNECTIONS = 16
@@ -63,6 +64,24 @@ def write_to_organisation(engine: sa.Engine, _group_id: uuid.UUID) -> None:
         staff = s.exec(select(Staff).order_by(col(Staff.id)).limit(1)).one()
         staff.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"
         s.add(staff)
+        s.commit()
+
+
+def write_to_participant(engine: sa.Engine, group_id: uuid.UUID) -> None:
+    """A write about one young person of the group, in no other group: their personal phone number changed,
+    which no answer shows. It moves that group's counters and the young people's (api/compliance/people.py),
+    not the organisation's: the other groups' answers are kept, the organisation's own findings worked out
+    again."""
+    with Session(engine) as s:
+        child = s.exec(
+            select(Participant)
+            .join(Membership, col(Membership.participant_id) == col(Participant.id))
+            .where(Membership.group_id == group_id, col(Membership.ended_on).is_(None))
+            .order_by(col(Participant.id))
+            .limit(1)
+        ).one()
+        child.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"
+        s.add(child)
         s.commit()
 
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, select
 
 from api import clock, facts
-from api.auth.models import Role
+from api.auth.roles import Role
 from api.compliance import cache, people, service
 from api.consents.models import Consent, ConsentKind, GivenBy, Purpose
 from api.groups.models import Group

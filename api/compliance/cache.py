@@ -17,12 +17,14 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
   a member of staff's declarations: `service.GroupEvaluated.members`), by group, `as_of` and day, under the
   group's members counter and the organisation's: a write to the group's own row, reviews, rosters, risk
   assessments, incidents or waivers re-evaluates the group over the members kept, and only a write to its
-  memberships (or organisation-wide) reloads them; after a write to its memberships alone, with the
-  organisation's counter unchanged, only who is a member (as what, since when) is read again and each person's
-  own facts are taken from the members kept before (`_people`), unless someone is new to them, when everyone
-  is loaded afresh. The statements that load them read memberships, staff, participants, consents and
-  declarations only; tests/test_compliance_cache.py checks, for a write to every table, that the members are
-  reloaded unless the write is to one of the group's own tables, and that the answer is the fresh one;
+  memberships, to one of its young people's own facts (api/compliance/people.py), or organisation-wide reloads
+  them; after a write to its memberships alone, with the organisation's counter and the young people's
+  (`facts_people.PEOPLE`, which every write to any young person's own facts moves) unchanged, only who is a
+  member (as what, since when) is read again and each person's own facts are taken from the members kept
+  before (`_people`), unless someone is new to them, when everyone is loaded afresh. The statements that load
+  them read memberships, staff, participants, consents and declarations only; tests/test_compliance_cache.py
+  checks, for a write to every table, that the members are reloaded unless the write is to one of the group's
+  own tables, and that the answer is the fresh one;
 - for the organisation report (api/compliance/org_cache.py, whose docstring says more), each group's line
   (its verdicts: status, counts, failing, warning and waived rules) by group, `as_of` and day under the
   group's counter and the organisation's, as its evaluation here; and the organisation's own findings under
@@ -40,13 +42,14 @@ Why it can never be stale. Each entry is stored with the facts versions (api/fac
 under, the group's and the organisation's (the members' and the organisation's, for the members kept), and
 served only while they still stand:
 - every write through a session that touches a table compliance reads moves the group's counter (its
-  memberships, which move its members' counter too, reviews, risk assessments, rosters, incidents,
-  waivers, history, the group itself; a group named by hand moves the organisation's too) or the
-  organisation's (staff, participants, consents, declarations, controls, technologies, accounts, policy
-  settings and versions, roster entries, and any table nobody has classified), in the write's own
-  transaction, so the new facts and the new counter commit together; `tables` below is that list, and
-  tests/test_compliance_cache.py checks that it covers every table and that each write's answer is the
-  fresh one;
+  memberships, which move its members' counter too, reviews, risk assessments, rosters, incidents, waivers,
+  history, the group itself; a group named by hand moves the organisation's too), the counters of every group
+  a young person is in or a roster names, for a write to their own facts (their record, consents, identities:
+  `PERSON_TABLES`; api/compliance/people.py lists every answer's reads of them) or the organisation's (staff,
+  declarations, controls, technologies, accounts, policy settings and versions, roster entries, and any table
+  nobody has classified), in the write's own transaction, so the new facts and the new counter commit
+  together; `tables` below is that list, and tests/test_compliance_cache.py checks that it covers every table
+  and that each write's answer is the fresh one;
 - the counters are read first, in the same transaction as the facts, so an entry's facts are at least as
   new as the counters it is filed under (a write racing the read can only make the entry newer than its
   key, never older), and the counters live in the database, so every worker and replica sees each write;
@@ -358,7 +361,8 @@ def _evaluated(
     versions, key = found.versions, found.key
     evaluated: service.GroupEvaluated | None = _evaluations.get(key, versions)
     if evaluated is None or not _in_reach(session, reach, group_id):
-        # What is loaded about the members alone reads only their memberships and organisation-wide tables.
+        # What is loaded about the members alone reads only their memberships, staff tables (under the
+        # organisation's counter) and young people's own (moving the members' counter of their groups).
         members_versions = (versions.members, versions.org)
         # Kept with the young people's counter they were loaded under, for `_people`.
         kept: tuple[int, Any] | None = _members.get(key, members_versions)
