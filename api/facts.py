@@ -57,7 +57,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlmodel import Field, SQLModel
 
-from api.facts_people import PEOPLE, people_of_object, people_of_statement, scopes_of_people
+from api.facts_people import PEOPLE, lock_people, people_of_object, people_of_statement, scopes_of_people
 
 ORG = "org"
 # An execution option naming the scopes a Core write touches, when the hook cannot read them off its
@@ -265,8 +265,13 @@ def _before_flush(session: Session, _context: object, _instances: object) -> Non
 
 
 def _add_people(session: Session, people: Iterable[uuid.UUID]) -> None:
+    """Note whom the transaction's writes are about, locking the records of those it names for the first time
+    before their rows are written (`facts_people.lock_people`)."""
     pending: set[uuid.UUID] = session.info.setdefault(_PENDING_PEOPLE, set())
-    pending.update(people)
+    named = set(people) - pending
+    if named:
+        lock_people(session.connection(), named)
+        pending.update(named)
 
 
 def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
