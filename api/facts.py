@@ -28,6 +28,12 @@ api/compliance/cache.py, imported by api/listeners.py):
   reviews or incidents does not reload a thousand members. Every other way of naming a group (`touch`,
   `FACTS_SCOPES` on a table of no group) moves its two counters and the organisation's: only a declared
   table's writes are known to leave the members and their own facts alone;
+- `person_column`: the table's rows are one young person's own facts (their record, consents, identities;
+  the column names them): a write moves, instead of the organisation's counter, the scopes
+  `facts_people.scopes_of_people` gives for the people named (api/compliance/people.py: the two counters
+  of every group that has any membership of theirs, the counter of every group whose roster names them,
+  and `PEOPLE`), found in the write's own transaction at its commit. A row naming nobody (a member of
+  staff's identity), a deleted row, or a write whose people the hook cannot read moves the organisation's;
 - `unread`: nothing derived from facts reads the table (the audit trail, rate-limit counters);
 - `ignored`: columns whose change alone moves nothing (bookkeeping such as `last_login_at`);
 - anything else, and every table nobody declared: the organisation's counter, which every cached answer
@@ -51,11 +57,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlmodel import Field, SQLModel
 
+from api.facts_people import PEOPLE, lock_people, people_of_object, people_of_statement, scopes_of_people
+
 ORG = "org"
 # An execution option naming the scopes a Core write touches, when the hook cannot read them off its
 # parameters (an INSERT with many VALUES rows).
 FACTS_SCOPES = "facts_scopes"
 _PENDING = "facts_scopes"
+_PENDING_PEOPLE = "facts_people"
 
 
 class FactsVersion(SQLModel, table=True):
@@ -75,6 +84,7 @@ class Rule:
     members: bool = False
     unread: bool = False
     ignored: frozenset[str] = frozenset()
+    person_column: str | None = None
 
 
 _rules: dict[str, Rule] = {FACTS_VERSION.name: Rule(unread=True)}
@@ -87,12 +97,15 @@ def declare(
     members: bool = False,
     unread: bool = False,
     ignored: Iterable[str] = (),
+    person_column: str | None = None,
 ) -> None:
     """Say how writes to `table` move the counters (see the module's docstring)."""
     if members and group_column is None:
         raise ValueError("a table of a group's members names its group_column")
+    if person_column is not None and (group_column is not None or unread):
+        raise ValueError("a table of a person's own facts belongs to no group and is read")
     name = table if isinstance(table, str) else table.name
-    _rules[name] = Rule(group_column, members, unread, frozenset(ignored))
+    _rules[name] = Rule(group_column, members, unread, frozenset(ignored), person_column)
 
 
 def rules() -> Mapping[str, Rule]:
@@ -163,7 +176,9 @@ def versions_of(rows: Iterable[Sequence[Any]], group_id: uuid.UUID) -> Versions:
 
 # The counters a read vouches for (`read`); module-level, so a caller may keep its compiled form.
 READ = sa.select(FACTS_VERSION.c.scope, FACTS_VERSION.c.version).where(
-    FACTS_VERSION.c.scope.in_([sa.bindparam("group_scope"), sa.bindparam("members_scope"), sa.literal(ORG)])
+    FACTS_VERSION.c.scope.in_(
+        [sa.bindparam("group_scope"), sa.bindparam("members_scope"), sa.literal(ORG), sa.literal(PEOPLE)]
+    )
 )
 
 
@@ -196,7 +211,8 @@ def _changed(obj: object) -> tuple[set[str], list[Any]]:
     return changed, before
 
 
-def _object_scopes(obj: object, kind: str) -> Iterable[str]:
+def _object_scopes(obj: object, kind: str, people: set[uuid.UUID]) -> Iterable[str]:
+    """The scopes a write of `obj` moves; the young people it is about (`person_column`) go to `people`."""
     table = getattr(type(obj), "__table__", None)
     if not isinstance(table, sa.Table):
         return ()
@@ -207,6 +223,10 @@ def _object_scopes(obj: object, kind: str) -> Iterable[str]:
         changed, _ = _changed(obj)
         if not changed or changed <= rule.ignored:
             return ()
+    if rule.person_column is not None:
+        named = people_of_object(obj, kind, rule.person_column)
+        people.update(named or ())
+        return (ORG,) if named is None else ()
     if rule.group_column is None:
         return (ORG,)
     if kind == "dirty":
@@ -234,11 +254,24 @@ def _scopes(group_ids: Iterable[str], rule: Rule) -> set[str]:
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context: object, _instances: object) -> None:
     scopes: set[str] = set()
+    people: set[uuid.UUID] = set()
     for kind, objects in (("new", session.new), ("dirty", session.dirty), ("deleted", session.deleted)):
         for obj in objects:
-            scopes.update(_object_scopes(obj, kind))
+            scopes.update(_object_scopes(obj, kind, people))
     if scopes:
         _add(session, scopes)
+    if people:
+        _add_people(session, people)
+
+
+def _add_people(session: Session, people: Iterable[uuid.UUID]) -> None:
+    """Note whom the transaction's writes are about, locking the records of those it names for the first time
+    before their rows are written (`facts_people.lock_people`)."""
+    pending: set[uuid.UUID] = session.info.setdefault(_PENDING_PEOPLE, set())
+    named = set(people) - pending
+    if named:
+        lock_people(session.connection(), named)
+        pending.update(named)
 
 
 def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
@@ -265,6 +298,11 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
         found = {_text(r.get(rule.group_column)) for r in rows if isinstance(r, Mapping)}
         if rows and None not in found:
             return _scopes(found, rule)  # type: ignore[arg-type]
+    if rule.person_column is not None:
+        people = people_of_statement(state, table, rule.person_column)
+        if people is not None:
+            _add_people(state.session, people)
+            return ()
     return {ORG}
 
 
@@ -298,7 +336,10 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
 def _before_commit(session: Session) -> None:
     if session.new or session.dirty or session.deleted:
         session.flush()  # collects the last flush's scopes, which the commit would flush after this hook
-    pending: set[str] | None = session.info.pop(_PENDING, None)
+    pending: set[str] = session.info.pop(_PENDING, None) or set()
+    people: set[uuid.UUID] | None = session.info.pop(_PENDING_PEOPLE, None)
+    if people and ORG not in pending:  # the organisation's counter stands for every answer already
+        pending |= scopes_of_people(session.connection(), people) or {ORG}
     if not pending:
         return
     _move(session.connection(), pending)
@@ -329,6 +370,7 @@ def after_migrations(connection: sa.Connection) -> None:
 def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # rolled back or committed: nothing of it is pending any more
         session.info.pop(_PENDING, None)
+        session.info.pop(_PENDING_PEOPLE, None)
 
 
 def scopes_of(rows: Iterable[Mapping[str, Any]], column: str = "group_id") -> list[str]:
@@ -339,4 +381,7 @@ def scopes_of(rows: Iterable[Mapping[str, Any]], column: str = "group_id") -> li
 def pending(session: Session) -> bool:
     """Whether the session's transaction has written, or holds changes not yet flushed, that would move a
     counter: its own reads see facts its counters do not yet vouch for, so it must not use a cache."""
-    return bool(session.info.get(_PENDING) or session.new or session.dirty or session.deleted)
+    info = session.info
+    return bool(
+        info.get(_PENDING) or info.get(_PENDING_PEOPLE) or session.new or session.dirty or session.deleted
+    )

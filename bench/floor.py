@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ import api.compliance.cache  # noqa: F401  (the facts versions' rules, so the be
 from api import clock
 from api.groups.models import Group
 from api.memberships.models import Membership
+from api.participants.models import Participant
 from api.staff.models import Staff
 
 CONNECTIONS = 16
@@ -41,16 +43,17 @@ def write_to_group(engine: sa.Engine, group_id: uuid.UUID) -> None:
         s.commit()
 
 
+def _current_membership(s: Session, group_id: uuid.UUID, *where: Any) -> Membership:
+    """The group's first current membership (by id) that `where` also holds."""
+    current = (Membership.group_id == group_id, col(Membership.ended_on).is_(None), *where)
+    return s.exec(select(Membership).where(*current).order_by(col(Membership.id)).limit(1)).one()
+
+
 def write_to_members(engine: sa.Engine, group_id: uuid.UUID) -> None:
     """A write that moves the group's members' facts version, and its own, and nothing its answer shows: the
     reason recorded on one of its current memberships, should it end, changed."""
     with Session(engine) as s:
-        m = s.exec(
-            select(Membership)
-            .where(Membership.group_id == group_id, col(Membership.ended_on).is_(None))
-            .order_by(col(Membership.id))
-            .limit(1)
-        ).one()
+        m = _current_membership(s, group_id)
         m.end_reason = f"bench {uuid.uuid4().hex[:8]} {clock.now():%H%M%S}"
         s.add(m)
         s.commit()
@@ -63,6 +66,20 @@ def write_to_organisation(engine: sa.Engine, _group_id: uuid.UUID) -> None:
         staff = s.exec(select(Staff).order_by(col(Staff.id)).limit(1)).one()
         staff.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"
         s.add(staff)
+        s.commit()
+
+
+def write_to_participant(engine: sa.Engine, group_id: uuid.UUID) -> None:
+    """A write about one young person of the group, in no other group: their personal phone number changed,
+    which no answer shows. It moves that group's counters and the young people's (api/compliance/people.py),
+    not the organisation's: the other groups' answers are kept, the organisation's own findings worked out
+    again."""
+    with Session(engine) as s:
+        m = _current_membership(s, group_id, col(Membership.participant_id).is_not(None))
+        child = s.get(Participant, m.participant_id)
+        assert child is not None
+        child.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"
+        s.add(child)
         s.commit()
 
 

@@ -34,6 +34,7 @@ KERNEL = frozenset(
     {
         "db",
         "facts",
+        "facts_people",
         "errors",
         "problems",
         "preconditions",

@@ -17,12 +17,14 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
   a member of staff's declarations: `service.GroupEvaluated.members`), by group, `as_of` and day, under the
   group's members counter and the organisation's: a write to the group's own row, reviews, rosters, risk
   assessments, incidents or waivers re-evaluates the group over the members kept, and only a write to its
-  memberships (or organisation-wide) reloads them; after a write to its memberships alone, with the
-  organisation's counter unchanged, only who is a member (as what, since when) is read again and each person's
-  own facts are taken from the members kept before (`_people`), unless someone is new to them, when everyone
-  is loaded afresh. The statements that load them read memberships, staff, participants, consents and
-  declarations only; tests/test_compliance_cache.py checks, for a write to every table, that the members are
-  reloaded unless the write is to one of the group's own tables, and that the answer is the fresh one;
+  memberships, to one of its young people's own facts (api/compliance/people.py), or organisation-wide reloads
+  them; after a write to its memberships alone, with the organisation's counter and the young people's
+  (`facts_people.PEOPLE`, which every write to any young person's own facts moves) unchanged, only who is a
+  member (as what, since when) is read again and each person's own facts are taken from the members kept
+  before (`_people`), unless someone is new to them, when everyone is loaded afresh. The statements that load
+  them read memberships, staff, participants, consents and declarations only; tests/test_compliance_cache.py
+  checks, for a write to every table, that the members are reloaded unless the write is to one of the group's
+  own tables, and that the answer is the fresh one;
 - for the organisation report (api/compliance/org_cache.py, whose docstring says more), each group's line
   (its verdicts: status, counts, failing, warning and waived rules) by group, `as_of` and day under the
   group's counter and the organisation's, as its evaluation here; and the organisation's own findings under
@@ -40,13 +42,14 @@ Why it can never be stale. Each entry is stored with the facts versions (api/fac
 under, the group's and the organisation's (the members' and the organisation's, for the members kept), and
 served only while they still stand:
 - every write through a session that touches a table compliance reads moves the group's counter (its
-  memberships, which move its members' counter too, reviews, risk assessments, rosters, incidents,
-  waivers, history, the group itself; a group named by hand moves the organisation's too) or the
-  organisation's (staff, participants, consents, declarations, controls, technologies, accounts, policy
-  settings and versions, roster entries, and any table nobody has classified), in the write's own
-  transaction, so the new facts and the new counter commit together; `tables` below is that list, and
-  tests/test_compliance_cache.py checks that it covers every table and that each write's answer is the
-  fresh one;
+  memberships, which move its members' counter too, reviews, risk assessments, rosters, incidents, waivers,
+  history, the group itself; a group named by hand moves the organisation's too), the counters of every group
+  a young person is in or a roster names, for a write to their own facts (their record, consents, identities:
+  `PERSON_TABLES`; api/compliance/people.py lists every answer's reads of them) or the organisation's (staff,
+  declarations, controls, technologies, accounts, policy settings and versions, roster entries, and any table
+  nobody has classified), in the write's own transaction, so the new facts and the new counter commit
+  together; `tables` below is that list, and tests/test_compliance_cache.py checks that it covers every table
+  and that each write's answer is the fresh one;
 - the counters are read first, in the same transaction as the facts, so an entry's facts are at least as
   new as the counters it is filed under (a write racing the read can only make the entry newer than its
   key, never older), and the counters live in the database, so every worker and replica sees each write;
@@ -71,9 +74,9 @@ from typing import Any
 import orjson
 from sqlmodel import Session
 
-from api import clock, facts
+from api import clock, facts, facts_people
 from api.auth.reach import Reach, Record
-from api.compliance import fetch, grain, policy_facts, service
+from api.compliance import fetch, grain, people, policy_facts, service
 from api.compliance.rules.base import forget_participant_refs
 from api.config import get_settings
 
@@ -126,8 +129,14 @@ BOOKKEEPING_COLUMNS = ("updated_at", "version")
 # consents and declarations) is kept under the group's members counter, which only these move.
 MEMBER_TABLES = frozenset({"membership"})
 
+# Tables of a young person's own facts (api/compliance/people.py, whose docstring holds how every answer
+# reads them): a write moves the groups they are in or a roster names, not the organisation's counter.
+PERSON_TABLES = people.PERSON_TABLES
+
 for _table, _column in GROUP_TABLES.items():
     facts.declare(_table, group_column=_column, members=_table in MEMBER_TABLES, ignored=BOOKKEEPING_COLUMNS)
+for _table, _column in PERSON_TABLES.items():
+    facts.declare(_table, person_column=_column, ignored=BOOKKEEPING_COLUMNS)
 for _table in UNREAD_TABLES:
     facts.declare(_table, unread=True)
 for _table, _columns in IGNORED_COLUMNS.items():
@@ -235,11 +244,12 @@ def _in_reach(session: Session, reach: Reach, group_id: uuid.UUID) -> bool:
     return reach.reads_every(Record.group) or reach.holds(session, reach.groups, group_id)
 
 
-def _versions(session: Session, group_id: uuid.UUID) -> facts.Versions:
+def _versions(session: Session, group_id: uuid.UUID) -> tuple[facts.Versions, int]:
     """`facts.read` on the driver's own cursor (`fetch.fetch_all`, its compiled form kept): every read runs
-    it, hit or miss, and SQLAlchemy's execution around one small statement was a noticeable part of a hit."""
+    it, hit or miss, and SQLAlchemy's execution around one small statement was a noticeable part of a hit.
+    With the young people's counter (`facts_people.PEOPLE`), which only `_people` reads."""
     (rows,) = fetch.fetch_all(session.connection(), (facts.READ,), facts.params_of(group_id), reuse=True)
-    return facts.versions_of(rows, group_id)
+    return facts.versions_of(rows, group_id), facts_people.people_of(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,15 +279,17 @@ def read_groups(session: Session) -> GroupsVersions:
     return GroupsVersions(every, found.get(facts.ORG, 0), MappingProxyType(found))
 
 
-def _people(key: tuple[uuid.UUID, date, date], org: int) -> tuple[Any, ...] | None:
-    """The group's members kept under an earlier members' version, while the organisation's version they
-    were loaded under stands: each person's own facts (details, consents, declarations) read only
-    organisation-wide tables, so they still hold; who is a member, as what and since when is read again."""
+def _people(key: tuple[uuid.UUID, date, date], org: int, people_version: int) -> tuple[Any, ...] | None:
+    """The group's members kept under an earlier members' version, while the organisation's version and the
+    young people's they were loaded under stand: each person's own facts (details, consents, declarations)
+    read only tables of staff (under the organisation's counter) and young people's own (under the young
+    people's: a write to them moves it, and the members' counter of their groups, which is how this is
+    reached), so they still hold; who is a member, as what and since when is read again."""
     found = _members.peek(key)
-    if found is None or found[0][1] != org:
+    if found is None or found[0][1] != org or found[1][0] != people_version:
         return None
-    people: tuple[Any, ...] = found[1]
-    return people
+    kept: tuple[Any, ...] = found[1][1]
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +301,7 @@ class Looked:
     key: tuple[uuid.UUID, date, date]
     caller: Hashable | None
     body: bytes | None
+    people: int = 0  # the young people's counter, read with `versions`
 
 
 def look_up(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date) -> Looked | None:
@@ -297,7 +310,7 @@ def look_up(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date)
     (`db.reads_on_loop`). None where the cache is not used (turned off, or writes of the session's own)."""
     if not used(session):
         return None
-    versions = _versions(session, group_id)  # first: the facts read after it are at least this new
+    versions, people_version = _versions(session, group_id)  # first: the facts read after it are as new
     key = (group_id, as_of, clock.today())
     caller = _caller_key(reach)
     body: bytes | None = None
@@ -305,7 +318,7 @@ def look_up(*, session: Session, reach: Reach, group_id: uuid.UUID, as_of: date)
         body = _answers.get((key, caller), versions)
         if body is not None and not _in_reach(session, reach, group_id):
             body = None
-    return Looked(versions, key, caller, body)
+    return Looked(versions, key, caller, body, people_version)
 
 
 def group_report_json(
@@ -351,19 +364,21 @@ def _evaluated(
     versions, key = found.versions, found.key
     evaluated: service.GroupEvaluated | None = _evaluations.get(key, versions)
     if evaluated is None or not _in_reach(session, reach, group_id):
-        # What is loaded about the members alone reads only their memberships and organisation-wide tables.
+        # What is loaded about the members alone reads only their memberships, staff tables (under the
+        # organisation's counter) and young people's own (moving the members' counter of their groups).
         members_versions = (versions.members, versions.org)
-        kept = _members.get(key, members_versions)
+        # Kept with the young people's counter they were loaded under, for `_people`.
+        kept: tuple[int, Any] | None = _members.get(key, members_versions)
         evaluated = service.group_evaluated(
             session=session,
             reach=reach,
             group_id=group_id,
             as_of=as_of,
             policy_version=versions.org,
-            members=kept,
-            people=_people(key, versions.org) if kept is None else None,
+            members=None if kept is None else kept[1],
+            people=_people(key, versions.org, found.people) if kept is None else None,
         )
         _evaluations.put(key, versions, evaluated)
         if kept is None:
-            _members.put(key, members_versions, evaluated.members)
+            _members.put(key, members_versions, (found.people, evaluated.members))
     return evaluated

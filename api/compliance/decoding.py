@@ -123,9 +123,9 @@ def members_from_people(
     rows: Iterable[Sequence[Any]], people: tuple[MemberFacts, ...], rd: fetch.Reader
 ) -> tuple[MemberFacts, ...] | None:
     """The members of `_ONE_GROUP_MEMBERSHIPS`' rows, each person's own facts (details, consents,
-    declarations: read from organisation-wide tables only) taken from `people`, the group's members as an
-    earlier load found them under the same organisation's facts version; None if a row names someone
-    `people` does not hold (a new member)."""
+    declarations: read from staff tables and young people's own only) taken from `people`, the group's
+    members as an earlier load found them under the same organisation's and young people's facts versions
+    (cache.py's `_people`); None if a row names someone `people` does not hold (a new member)."""
     participants = {m.participant.raw_id: m.participant for m in people if m.participant is not None}
     staff = {m.staff.id: m.staff for m in people if m.staff is not None}
     days = _Days(rd.day)

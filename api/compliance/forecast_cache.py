@@ -24,12 +24,13 @@ Why it can never be stale: as cache.py's entries. The counters (every group's an
 statement: `cache.read_groups`) are read first in the request's transaction, before any fact they vouch
 for, so whatever is computed after is at least as new as the counters it is filed under; every write that
 can change a group's forecast moves that group's counter or the organisation's in its own transaction (a
-forecast reads the same tables as the group's evaluation, its memberships over the window too); a group
-whose counter is not there yet (never written) stands under 0 (`cache.GroupsVersions.of`), which its first
-write moves; the key holds the organisation's day, so midnight makes every entry a miss. A session with
-writes of its own not yet committed, and the cache turned off (`cache.disabled`), forecast afresh
-(`forecast.forecast`). tests/test_forecast_cache.py checks each write's answer against a fresh one, for
-every kind of caller.
+forecast reads the same tables as the group's evaluation, its memberships over the window too: a write to
+a young person's own facts moves every group with any membership of theirs, ended or yet to start,
+api/compliance/people.py); a group whose counter is not there yet (never written) stands under 0
+(`cache.GroupsVersions.of`), which its first write moves; the key holds the organisation's day, so midnight
+makes every entry a miss. A session with writes of its own not yet committed, and the cache turned off
+(`cache.disabled`), forecast afresh (`forecast.forecast`). tests/test_forecast_cache.py checks each write's
+answer against a fresh one, for every kind of caller.
 """
 
 from __future__ import annotations

@@ -1,0 +1,94 @@
+"""Whom a write to a table of young people's own facts is about (api/facts.py's `person_column`), read off
+an ORM object or a Core statement; None where it cannot tell, and the write then moves the organisation's
+counter."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import ORMExecuteState
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if value is None:
+        return None
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _all_named(found: set[uuid.UUID | None]) -> set[uuid.UUID] | None:
+    return None if None in found else {p for p in found if p is not None}
+
+
+def people_of_object(obj: object, kind: str, column: str) -> set[uuid.UUID] | None:
+    """A new or changed row's person (both, when it changed hands). None for a deleted row (its memberships
+    may go with it, so its groups may not be found at commit), one naming nobody (a member of staff's
+    identity), or one whose person before the change is not known (never loaded: SQLAlchemy keeps no old
+    value of an expired attribute)."""
+    if kind == "deleted":
+        return None
+    found = {_uuid(getattr(obj, column, None))}
+    if kind == "dirty":
+        history = sa.inspect(obj).attrs[column].history
+        if history.added and not history.deleted:
+            return None
+        found.update(_uuid(v) for v in history.deleted)
+    return _all_named(found)
+
+
+def people_of_statement(state: ORMExecuteState, table: sa.Table, column: str) -> set[uuid.UUID] | None:
+    """Whom a Core INSERT (by its parameters) or UPDATE (by the rows its WHERE picks, read first in its own
+    transaction) through the session is about. None for a delete, an update with no WHERE, run for many
+    parameter sets, or setting the person column itself (rows moved to someone else)."""
+    params = state.parameters
+    if state.is_insert:
+        rows = params if isinstance(params, list) else [params] if params else []
+        if not rows:
+            return None
+        return _all_named({_uuid(r.get(column)) if isinstance(r, Mapping) else None for r in rows})
+    where = getattr(state.statement, "whereclause", None)
+    values = getattr(state.statement, "_values", None) or {}
+    if not state.is_update or params or where is None or column in {getattr(k, "key", k) for k in values}:
+        return None
+    picked = state.session.connection().execute(sa.select(table.c[column]).where(where)).scalars().all()
+    return _all_named({_uuid(v) for v in picked})
+
+
+# The scope every write to a young person's own facts moves, beside their groups' (api/facts.py reads it
+# with a group's counters, in `READ`).
+PEOPLE = "people"
+
+
+def people_of(rows: Iterable[Sequence[Any]]) -> int:
+    """`PEOPLE`'s counter in the rows of `facts.READ` (0 if never written): what the young people's own facts
+    kept for a group stand on, beside its members' counter (api/compliance/cache.py's `_people`)."""
+    return next((int(version) for scope, version in rows if scope == PEOPLE), 0)
+
+
+# How to find the scopes a write to these young people's own facts moves, on the write's connection at its
+# commit, and how to lock their records when a write first names them: set by the domain that knows which
+# answers read them (api/compliance/people.py).
+Finder = Callable[[sa.Connection, Collection[uuid.UUID]], set[str]]
+Locker = Callable[[sa.Connection, Collection[uuid.UUID]], None]
+_finders: list[tuple[Finder, Locker]] = []
+
+
+def find_scopes_with(finder: Finder, lock: Locker) -> None:
+    """Say how to find the scopes a write to young people's own facts moves (`facts.Rule.person_column`), and
+    how to lock their records against a membership made at the same time (`lock_people`)."""
+    _finders[:] = [(finder, lock)]
+
+
+def lock_people(connection: sa.Connection, people: Collection[uuid.UUID]) -> None:
+    """Lock `people`'s records in the write's transaction, before the write's own rows are written: see
+    api/compliance/people.py for why, and why not at the commit."""
+    if _finders and people:
+        _finders[0][1](connection, people)
+
+
+def scopes_of_people(connection: sa.Connection, people: Collection[uuid.UUID]) -> set[str] | None:
+    """The scopes a write to `people`'s own facts moves, with `PEOPLE`; None while nobody said how to find
+    them (the write then moves the organisation's counter)."""
+    return _finders[0][0](connection, people) | {PEOPLE} if _finders else None
