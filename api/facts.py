@@ -55,8 +55,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.orm.context import FromStatement
 from sqlmodel import Field, SQLModel
 
+from api import facts_people
 from api.facts_people import PEOPLE, people_of_object, people_of_statement, scopes_of_people
 
 ORG = "org"
@@ -287,7 +289,7 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
         keys = {getattr(k, "key", k) for k in values}
         if keys and keys <= rule.ignored:
             return ()
-    if rule.group_column is not None and state.is_insert:
+    if rule.group_column is not None and state.is_insert and not facts_people.upserts(state.statement):
         params = state.parameters
         rows = params if isinstance(params, list) else [params] if params else []
         found = {_text(r.get(rule.group_column)) for r in rows if isinstance(r, Mapping)}
@@ -315,16 +317,31 @@ def sql_writes(statement: str) -> bool:
     return not first.startswith(_READS) or ";" in statement.rstrip("; \t\n")
 
 
+def _text_of(statement: object) -> str | None:
+    """Raw SQL's text, also given result columns (`text(...).columns(...)`) or loaded as entities
+    (`select(X).from_statement(text(...))`), which the hooks see as reads."""
+    while isinstance(statement, (sa.TextualSelect, FromStatement)):
+        statement = statement.element
+    return statement.text if isinstance(statement, sa.TextClause) else None
+
+
 @event.listens_for(Session, "do_orm_execute")
-def _do_orm_execute(state: ORMExecuteState) -> None:
+def _do_orm_execute(state: ORMExecuteState) -> sa.Result[Any] | None:
     if state.is_insert or state.is_update or state.is_delete:
         scopes = _statement_scopes(state)
         if scopes:
             _add(state.session, scopes)
-    elif isinstance(state.statement, sa.TextClause) and sql_writes(state.statement.text):
+        # Run here (an UPDATE by WHERE): a listener after this one would not see it (api/db.py's is before).
+        ran = facts_people.run_picked(state)
+        if ran is not None:
+            if ran[1]:
+                _add(state.session, {ORG})
+            return ran[0]
+    elif (text := _text_of(state.statement)) is not None and sql_writes(text):
         # Raw SQL through the session names no table the hooks can read: the organisation's counter, which
         # every cached answer checks (only a miss, never a stale answer).
         _add(state.session, {ORG})
+    return None
 
 
 @event.listens_for(Session, "before_commit")
