@@ -415,3 +415,23 @@ def _consent(p: Participant) -> Consent:
         given_by_name="A Carer",
         given_on=date(2025, 2, 1),
     )
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL: an UPDATE in a WITH of a SELECT")
+def test_an_update_in_a_select_s_with_is_a_write(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    """`select(update(...).returning(...).cte())`: a data-modifying WITH, a SELECT to the hooks."""
+    s = _scene(session, coordinator, staff_actor)
+
+    def write() -> None:
+        aged = (
+            sa.update(PARTICIPANT)
+            .where(PARTICIPANT.c.external_id == s.twice.external_id)
+            .values(date_of_birth=_born(30))
+            .returning(PARTICIPANT.c.id)
+            .cte("aged")
+        )
+        session.execute(sa.select(aged.c.id)).all()
+
+    _attack(client, session, s, (coordinator, trustee, staff_actor), write, shows=2)
