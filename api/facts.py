@@ -62,9 +62,10 @@ from api import facts_people
 from api.facts_people import PEOPLE, people_of_object, people_of_statement, scopes_of_people
 
 ORG = "org"
-# An execution option naming the scopes a Core write touches, when the hook cannot read them off its
-# parameters (an INSERT with many VALUES rows).
+# An execution option naming the scopes a Core write touches the hook cannot read (many VALUES rows).
 FACTS_SCOPES = "facts_scopes"
+# On a connection (api/db.py) after a write in a WITH (`select(update(...).cte())`): the organisation's.
+HIDDEN_WRITE = "facts_hidden_write"
 _PENDING = "facts_scopes"
 _PENDING_PEOPLE = "facts_people"
 
@@ -318,8 +319,7 @@ def sql_writes(statement: str) -> bool:
 
 
 def _text_of(statement: object) -> str | None:
-    """Raw SQL's text, also given result columns (`text(...).columns(...)`) or loaded as entities
-    (`select(X).from_statement(text(...))`), which the hooks see as reads."""
+    """Raw SQL's text, also as `text(...).columns(...)` or `select(X).from_statement(text(...))`."""
     while isinstance(statement, (sa.TextualSelect, FromStatement)):
         statement = statement.element
     return statement.text if isinstance(statement, sa.TextClause) else None
@@ -349,6 +349,8 @@ def _before_commit(session: Session) -> None:
     if session.new or session.dirty or session.deleted:
         session.flush()  # collects the last flush's scopes, which the commit would flush after this hook
     pending: set[str] = session.info.pop(_PENDING, None) or set()
+    if session.connection().info.pop(HIDDEN_WRITE, False):
+        pending.add(ORG)
     people: set[uuid.UUID] | None = session.info.pop(_PENDING_PEOPLE, None)
     if people and ORG not in pending:  # the organisation's counter stands for every answer already
         pending |= scopes_of_people(session.connection(), people) or {ORG}
@@ -393,7 +395,6 @@ def scopes_of(rows: Iterable[Mapping[str, Any]], column: str = "group_id") -> li
 def pending(session: Session) -> bool:
     """Whether the session's transaction has written, or holds changes not yet flushed, that would move a
     counter: its own reads see facts its counters do not yet vouch for, so it must not use a cache."""
-    info = session.info
-    return bool(
-        info.get(_PENDING) or info.get(_PENDING_PEOPLE) or session.new or session.dirty or session.deleted
-    )
+    info, changes = session.info, session.new or session.dirty or session.deleted
+    hidden = session.in_transaction() and session.connection().info.get(HIDDEN_WRITE)
+    return bool(info.get(_PENDING) or info.get(_PENDING_PEOPLE) or hidden or changes)

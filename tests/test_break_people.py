@@ -421,7 +421,8 @@ def _consent(p: Participant) -> Consent:
 def test_an_update_in_a_select_s_with_is_a_write(
     client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
 ) -> None:
-    """`select(update(...).returning(...).cte())`: a data-modifying WITH, a SELECT to the hooks."""
+    """`select(update(...).returning(...).cte())`: a data-modifying WITH, a SELECT to the hooks (api/db.py
+    marks its connection)."""
     s = _scene(session, coordinator, staff_actor)
 
     def write() -> None:
