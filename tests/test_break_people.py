@@ -436,3 +436,33 @@ def test_an_update_in_a_select_s_with_is_a_write(
         session.execute(sa.select(aged.c.id)).all()
 
     _attack(client, session, s, (coordinator, trustee, staff_actor), write, shows=2)
+
+
+def test_a_consent_pushed_for_a_young_person_who_does_not_exist_writes_nothing(
+    client: TestClient,
+    session: Session,
+    coordinator: Actor,
+    trustee: Actor,
+    staff_actor: Actor,
+    integration: Actor,
+) -> None:
+    """By an unknown id and an unknown external id: refused, no counter moves, every answer stands."""
+    s = _scene(session, coordinator, staff_actor)
+    before = _answers(client, s, (coordinator, trustee, staff_actor))
+    counters = _counters(session)
+    record = {
+        "kind": "esafety_agreement",
+        "purposes": [],
+        "given_by": "parent_carer",
+        "given_by_name": "A Carer",
+        "given_on": str(clock.today() - timedelta(days=5)),
+    }
+    records = [
+        record | {"external_id": "crm-c-1", "participant_id": str(uuid.uuid4())},
+        record | {"external_id": "crm-c-2", "participant_external_id": "crm-nobody-yet"},
+    ]
+    r = client.post("/api/v1/sync/consents", json={"records": records}, headers=integration.headers)
+    assert r.status_code in (200, 207), r.text
+    assert [x["status"] for x in r.json()["results"]] == ["rejected", "rejected"], r.text
+    assert _counters(session) == counters
+    assert _answers(client, s, (coordinator, trustee, staff_actor)) == before
