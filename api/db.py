@@ -295,7 +295,7 @@ def _note_writes(engine: Engine) -> None:
     def _noted(
         conn: sa.Connection, _cursor: Any, statement: str, _params: Any, context: Any, *_: Any
     ) -> None:
-        if api.facts.sql_writes(statement):
+        if api.facts_sql.sql_writes(statement):
             conn.info[_WROTE] = True
             # A write in a WITH (PostgreSQL alone has them), whatever the statement around it.
             ctes = getattr(getattr(context, "compiled", None), "ctes", None) or ()
@@ -393,3 +393,4 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 # The facts versions' hooks (api/facts.py) go wherever sessions do, so no process writes without moving them;
 # imported last, so its table gets the naming convention above.
 import api.facts  # noqa: E402
+import api.facts_sql  # noqa: E402

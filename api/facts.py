@@ -55,11 +55,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
-from sqlalchemy.orm.context import FromStatement
 from sqlmodel import Field, SQLModel
 
 from api import facts_people
-from api.facts_people import PEOPLE, people_of_object, people_of_statement, scopes_of_people
+from api.facts_people import PEOPLE, lock_people, people_of_object, people_of_statement, scopes_of_people
+from api.facts_sql import sql_writes, text_of
 
 ORG = "org"
 # An execution option naming the scopes a Core write touches the hook cannot read (many VALUES rows).
@@ -268,8 +268,13 @@ def _before_flush(session: Session, _context: object, _instances: object) -> Non
 
 
 def _add_people(session: Session, people: Iterable[uuid.UUID]) -> None:
+    """Note whom the transaction's writes are about, locking the records of those it names for the first time
+    before their rows are written (`facts_people.lock_people`)."""
     pending: set[uuid.UUID] = session.info.setdefault(_PENDING_PEOPLE, set())
-    pending.update(people)
+    named = set(people) - pending
+    if named:
+        lock_people(session.connection(), named)
+        pending.update(named)
 
 
 def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
@@ -304,27 +309,6 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
     return {ORG}
 
 
-# What a statement may begin with and still write nothing (here, and for `db.release`'s COMMIT of a read). A
-# plain SET is not one: a COMMIT keeps the setting (a ROLLBACK undoes it) for every later request the
-# connection serves.
-_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SET LOCAL ", "SET TRANSACTION", "SHOW")
-
-
-def sql_writes(statement: str) -> bool:
-    """Whether SQL text may write: anything but a read by its first words. A string of several statements
-    (sent without parameters, psycopg runs them all) is more than its first words say: a ";" before its end
-    makes it a write."""
-    first = statement[:16].lstrip().upper()
-    return not first.startswith(_READS) or ";" in statement.rstrip("; \t\n")
-
-
-def _text_of(statement: object) -> str | None:
-    """Raw SQL's text, also as `text(...).columns(...)` or `select(X).from_statement(text(...))`."""
-    while isinstance(statement, (sa.TextualSelect, FromStatement)):
-        statement = statement.element
-    return statement.text if isinstance(statement, sa.TextClause) else None
-
-
 @event.listens_for(Session, "do_orm_execute")
 def _do_orm_execute(state: ORMExecuteState) -> sa.Result[Any] | None:
     if state.is_insert or state.is_update or state.is_delete:
@@ -337,7 +321,7 @@ def _do_orm_execute(state: ORMExecuteState) -> sa.Result[Any] | None:
             if ran[1]:
                 _add(state.session, {ORG})
             return ran[0]
-    elif (text := _text_of(state.statement)) is not None and sql_writes(text):
+    elif (text := text_of(state.statement)) is not None and sql_writes(text):
         # Raw SQL through the session names no table the hooks can read: the organisation's counter, which
         # every cached answer checks (only a miss, never a stale answer).
         _add(state.session, {ORG})

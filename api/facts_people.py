@@ -97,17 +97,27 @@ def people_of(rows: Iterable[Sequence[Any]]) -> int:
 
 
 # How to find the scopes a write to these young people's own facts moves, on the write's connection at its
-# commit: set by the domain that knows which answers read them (api/compliance/people.py).
+# commit, and how to lock their records when a write first names them: set by the domain that knows which
+# answers read them (api/compliance/people.py).
 Finder = Callable[[sa.Connection, Collection[uuid.UUID]], set[str]]
-_finders: list[Finder] = []
+Locker = Callable[[sa.Connection, Collection[uuid.UUID]], None]
+_finders: list[tuple[Finder, Locker]] = []
 
 
-def find_scopes_with(finder: Finder) -> None:
-    """Say how to find the scopes a write to young people's own facts moves (`facts.Rule.person_column`)."""
-    _finders[:] = [finder]
+def find_scopes_with(finder: Finder, lock: Locker) -> None:
+    """Say how to find the scopes a write to young people's own facts moves (`facts.Rule.person_column`), and
+    how to lock their records against a membership made at the same time (`lock_people`)."""
+    _finders[:] = [(finder, lock)]
+
+
+def lock_people(connection: sa.Connection, people: Collection[uuid.UUID]) -> None:
+    """Lock `people`'s records in the write's transaction, before the write's own rows are written: see
+    api/compliance/people.py for why, and why not at the commit."""
+    if _finders and people:
+        _finders[0][1](connection, people)
 
 
 def scopes_of_people(connection: sa.Connection, people: Collection[uuid.UUID]) -> set[str] | None:
     """The scopes a write to `people`'s own facts moves, with `PEOPLE`; None while nobody said how to find
     them (the write then moves the organisation's counter)."""
-    return _finders[0](connection, people) | {PEOPLE} if _finders else None
+    return _finders[0][0](connection, people) | {PEOPLE} if _finders else None

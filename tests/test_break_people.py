@@ -381,26 +381,29 @@ def test_a_core_update_by_where_moves_a_young_person_whose_row_it_reached_after_
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL: two writers at once (SQLite runs one)")
 def test_a_consent_inserted_while_a_membership_is_being_made_moves_the_new_group() -> None:
-    """As test_people_cache's test for a date of birth, for a consent INSERT (which itself takes a share of
-    the participant's key, as the membership's does)."""
+    """B makes a young person a member of a second group and holds its commit; A pushes a consent for them
+    (its flush locks their record, so waits for B's share of its key). A's commit must move the second
+    group: a reader who worked it out between B's commit and A's, without the consent, is not served it."""
     with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
-        first, second, one, _other = _two_groups(engine)
+        _first, second, one, _other = _two_groups(engine)
         a, b = Session(engine), Session(engine)
         try:
-            a.add(_consent(one))
-            a.flush()
             b.add(Membership(group_id=second, participant_id=one.id, started_on=clock.today()))
             b.flush()
-            committing = threading.Thread(target=a.commit)
+
+            def push() -> None:
+                a.add(_consent(one))
+                a.commit()
+
+            committing = threading.Thread(target=push)
             committing.start()
             committing.join(timeout=1)
-            assert committing.is_alive()
+            assert committing.is_alive()  # A waits for B
             b.commit()
             moved_by_b = _counter(engine, facts.scope_of(second))
             committing.join(timeout=10)
             assert not committing.is_alive()
             assert _counter(engine, facts.scope_of(second)) != moved_by_b
-            assert first
         finally:
             a.close()
             b.close()

@@ -6,6 +6,7 @@ evaluated again, and the organisation's counter stays where it was."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -392,40 +393,138 @@ def test_a_members_write_after_a_young_person_s_write_reads_their_facts_afresh(
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL: two writers at once (SQLite runs one)")
-def test_a_membership_made_during_a_write_about_its_young_person_is_covered_by_that_write() -> None:
-    """Transaction A changes a young person's date of birth; before it commits, B makes them a member of a
-    second group and holds its commit. A's commit waits for B (the participant's row locked: B's membership
-    took a share of its key), then finds the second group and moves it: a reader that worked out the second
-    group's answer between B's commit and A's, with the old date of birth, is not served it after A."""
+@pytest.mark.parametrize("first", ["the write about the young person", "the membership"])
+def test_a_membership_made_during_a_write_about_its_young_person_is_covered_by_that_write(first: str) -> None:
+    """Transaction A changes a young person's date of birth while B makes them a member of a second group.
+    Whichever writes first, the other waits for its commit (A locks the participant's row when it first
+    names them; B's membership takes a share of its key), and the second group's counter moves after both
+    are visible: A made first, B's commit moves it; B first, A's commit finds the membership and moves it.
+    So nobody works out the second group's answer with the old date of birth under a counter that stands."""
     with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
         with Session(engine, expire_on_commit=False) as setup:
             coordinator = make_staff(setup, is_esafety_coordinator=True)
-            first, second = (make_compliant_group(setup, coordinator) for _ in range(2))
+            first_group, second = (make_compliant_group(setup, coordinator) for _ in range(2))
             child = make_participant(setup, date_of_birth=_born(15))
-            make_membership(setup, first, participant=child)
+            make_membership(setup, first_group, participant=child)
 
         def counter(scope: str) -> int:
             with Session(engine) as reader:
                 return _counters(reader).get(scope, 0)
 
-        a, b = Session(engine), Session(engine)
-        try:
-            moved = a.get(Participant, child.id)
+        def a_writes(session: Session) -> None:
+            moved = session.get(Participant, child.id)
             assert moved is not None
             moved.date_of_birth = _born(30)
-            a.add(moved)
-            a.flush()
-            b.add(Membership(group_id=second.id, participant_id=child.id, started_on=second.started_on))
-            b.flush()
-            committing = threading.Thread(target=a.commit)
-            committing.start()
-            committing.join(timeout=1)
-            assert committing.is_alive()  # A waits for B: the participant's row is locked at its commit
-            b.commit()
-            after_b = counter(facts.scope_of(second.id))
-            committing.join(timeout=10)
-            assert not committing.is_alive()
-            assert counter(facts.scope_of(second.id)) != after_b  # A moved the group B made them a member of
+            session.add(moved)
+            session.flush()
+
+        def b_writes(session: Session) -> None:
+            session.add(Membership(group_id=second.id, participant_id=child.id, started_on=second.started_on))
+            session.flush()
+
+        leading, waiting = (a_writes, b_writes) if first.startswith("the write") else (b_writes, a_writes)
+        lead, wait = Session(engine), Session(engine)
+        try:
+            leading(lead)
+
+            def then_commit() -> None:
+                waiting(wait)
+                wait.commit()
+
+            waits = threading.Thread(target=then_commit)
+            waits.start()
+            waits.join(timeout=1)
+            assert waits.is_alive()  # the second writer waits for the first's commit
+            lead.commit()
+            after_first = counter(facts.scope_of(second.id))
+            waits.join(timeout=10)
+            assert not waits.is_alive()
+            assert counter(facts.scope_of(second.id)) != after_first  # moved with, or after, both visible
+            with Session(engine) as reader:
+                found = reader.get(Participant, child.id)
+                assert found is not None
+                assert found.date_of_birth == _born(30)
         finally:
-            a.close()
-            b.close()
+            lead.close()
+            wait.close()
+
+
+# --- two writers about one young person at once (PostgreSQL) ------------------------------------------------
+
+
+def _write_twice_at_once(engine: sa.Engine, write: Callable[[Session], None]) -> list[BaseException]:
+    """Two transactions each run `write`, flush, then commit; each waits (for a moment at most) for the other
+    to have flushed before committing, as two CRM workers pushing at once would. The errors they raised."""
+    both_flushed = threading.Barrier(2, timeout=3)
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        with Session(engine) as session:
+            try:
+                write(session)
+                session.flush()
+                # A broken barrier: the other is waiting on this one's lock; committing lets it go on.
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    both_flushed.wait()
+                session.commit()
+            except BaseException as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    return errors
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL: two writers at once (SQLite runs one)")
+@pytest.mark.parametrize("kind", ["two consents", "two changes of the record", "a consent and a change"])
+def test_two_writes_about_one_young_person_at_once_both_commit(kind: str) -> None:
+    """Two writes about the same young person at once (two consents pushed, two changes of their record) both
+    commit, and both move the young person's group: the lock that makes a membership made at the same time
+    seen is taken before the write's own rows, so neither waits at its commit for the other's share of the
+    participant's key (a deadlock, one of them aborted, before)."""
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        with Session(engine, expire_on_commit=False) as setup:
+            coordinator = make_staff(setup, is_esafety_coordinator=True)
+            group = make_compliant_group(setup, coordinator)
+            child = make_participant(setup, date_of_birth=_born(15))
+            make_membership(setup, group, participant=child)
+        calls = iter(range(2))
+
+        def write(session: Session) -> None:
+            n = next(calls)
+            if kind == "two consents" or (kind == "a consent and a change" and n == 0):
+                session.add(
+                    Consent(
+                        participant_id=child.id,
+                        kind=ConsentKind.image_use,
+                        purposes=[Purpose.website],
+                        given_by=GivenBy.parent_carer,
+                        given_by_name=f"Carer {n}",
+                        given_on=clock.today() - timedelta(days=n + 1),
+                    )
+                )
+            else:
+                row = session.get(Participant, child.id)
+                assert row is not None
+                row.full_name = f"Renamed {n}"
+                session.add(row)
+
+        with Session(engine) as reader:
+            before = _counters(reader).get(facts.scope_of(group.id), 0)
+        assert _write_twice_at_once(engine, write) == []
+        with Session(engine) as reader:
+            assert _counters(reader).get(facts.scope_of(group.id), 0) != before
+            assert (
+                reader.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Consent)
+                    .where(
+                        Consent.participant_id == child.id  # type: ignore[arg-type]
+                    )
+                )
+                == {"two consents": 2, "two changes of the record": 0, "a consent and a change": 1}[kind]
+            )

@@ -39,11 +39,17 @@ and, as every scope is, the organisation's own findings. tests/test_people_cache
 foreign key to `participant`.
 
 Why no write is missed by a membership made at the same time: the groups are read at commit, in the write's
-transaction, after the participants' rows are locked (PostgreSQL: `FOR UPDATE`, which waits for any
-transaction that has inserted a membership or a roster entry naming them, or set one to name them, since
-that takes a share of the participant's key, and makes any that starts later wait for this one). So a
-membership committed before it is read here, and one committed after moves its own group, whose answer is
-then worked out after this write. SQLite runs one writer at a time.
+transaction, with the participants' rows locked (PostgreSQL: `FOR UPDATE`, which waits for any transaction
+that has inserted a membership or a roster entry naming them, or set one to name them, since that takes a
+share of the participant's key, and makes any that starts later wait for this one). So a membership
+committed before it is read here, and one committed after moves its own group, whose answer is then worked
+out after this write. SQLite runs one writer at a time.
+
+The lock is taken when a write first names the young person (`facts_people.lock_people`, from the flush or
+statement that writes their rows), before those rows are written, not at the commit: a consent or an
+identity written for them takes a share of their record's key too (its foreign key), so two writes about
+one young person at once, each locking at its commit, would each wait for the other's share (a deadlock,
+one aborted). Taken first, the second write waits for the first to commit, as two changes of one record do.
 """
 
 from __future__ import annotations
@@ -70,11 +76,18 @@ _GROUPS = sa.union(
 )
 
 
-def scopes_of(connection: sa.Connection, people: Collection[uuid.UUID]) -> set[str]:
-    """The scopes a write to `people`'s own facts moves (see the module's docstring)."""
-    ids = sorted(people)
+def lock(connection: sa.Connection, people: Collection[uuid.UUID]) -> None:
+    """Lock `people`'s records (PostgreSQL: `FOR UPDATE`, in id order; SQLite runs one writer at a time)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK.with_for_update(), {"ids": ids}).all()
+        connection.execute(_LOCK.with_for_update(), {"ids": sorted(people)}).all()
+
+
+def scopes_of(connection: sa.Connection, people: Collection[uuid.UUID]) -> set[str]:
+    """The scopes a write to `people`'s own facts moves (see the module's docstring). Their records are locked
+    again first: held since the write named them, this waits for nothing, unless a savepoint rolled back
+    since then released the lock taken inside it."""
+    ids = sorted(people)
+    lock(connection, ids)
     scopes: set[str] = set()
     for group_id, member in connection.execute(_GROUPS, {"ids": ids}).all():
         scopes.add(facts.scope_of(group_id))
@@ -83,4 +96,4 @@ def scopes_of(connection: sa.Connection, people: Collection[uuid.UUID]) -> set[s
     return scopes
 
 
-facts_people.find_scopes_with(scopes_of)
+facts_people.find_scopes_with(scopes_of, lock)
