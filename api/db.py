@@ -23,6 +23,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -291,9 +292,15 @@ def _note_writes(engine: Engine) -> None:
     (the ORM, a Core statement on the connection, raw SQL): `release` never commits it for a ROLLBACK."""
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _noted(conn: sa.Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        if api.facts.sql_writes(statement):
+    def _noted(
+        conn: sa.Connection, _cursor: Any, statement: str, _params: Any, context: Any, *_: Any
+    ) -> None:
+        if api.facts_sql.sql_writes(statement):
             conn.info[_WROTE] = True
+            # A write in a WITH (PostgreSQL alone has them), whatever the statement around it.
+            ctes = getattr(getattr(context, "compiled", None), "ctes", None) or ()
+            if any(isinstance(c.element, UpdateBase) for c in ctes):
+                conn.info[api.facts.HIDDEN_WRITE] = True
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
@@ -302,6 +309,7 @@ def _note_writes(engine: Engine) -> None:
         # raises: the request would get a 500 in place of the lost connection's 503.
         if not conn.invalidated:
             conn.info.pop(_WROTE, None)
+            conn.info.pop(api.facts.HIDDEN_WRITE, None)
 
 
 def release(session: Session, *, failed: bool) -> None:
@@ -385,3 +393,4 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 # The facts versions' hooks (api/facts.py) go wherever sessions do, so no process writes without moving them;
 # imported last, so its table gets the naming convention above.
 import api.facts  # noqa: E402
+import api.facts_sql  # noqa: E402

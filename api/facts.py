@@ -57,12 +57,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlmodel import Field, SQLModel
 
+from api import facts_people
 from api.facts_people import PEOPLE, lock_people, people_of_object, people_of_statement, scopes_of_people
+from api.facts_sql import sql_writes, text_of
 
 ORG = "org"
-# An execution option naming the scopes a Core write touches, when the hook cannot read them off its
-# parameters (an INSERT with many VALUES rows).
+# An execution option naming the scopes a Core write touches the hook cannot read (many VALUES rows).
 FACTS_SCOPES = "facts_scopes"
+# On a connection (api/db.py) after a write in a WITH (`select(update(...).cte())`): the organisation's.
+HIDDEN_WRITE = "facts_hidden_write"
 _PENDING = "facts_scopes"
 _PENDING_PEOPLE = "facts_people"
 
@@ -292,7 +295,7 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
         keys = {getattr(k, "key", k) for k in values}
         if keys and keys <= rule.ignored:
             return ()
-    if rule.group_column is not None and state.is_insert:
+    if rule.group_column is not None and state.is_insert and not facts_people.upserts(state.statement):
         params = state.parameters
         rows = params if isinstance(params, list) else [params] if params else []
         found = {_text(r.get(rule.group_column)) for r in rows if isinstance(r, Mapping)}
@@ -306,30 +309,23 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
     return {ORG}
 
 
-# What a statement may begin with and still write nothing (here, and for `db.release`'s COMMIT of a read). A
-# plain SET is not one: a COMMIT keeps the setting (a ROLLBACK undoes it) for every later request the
-# connection serves.
-_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SET LOCAL ", "SET TRANSACTION", "SHOW")
-
-
-def sql_writes(statement: str) -> bool:
-    """Whether SQL text may write: anything but a read by its first words. A string of several statements
-    (sent without parameters, psycopg runs them all) is more than its first words say: a ";" before its end
-    makes it a write."""
-    first = statement[:16].lstrip().upper()
-    return not first.startswith(_READS) or ";" in statement.rstrip("; \t\n")
-
-
 @event.listens_for(Session, "do_orm_execute")
-def _do_orm_execute(state: ORMExecuteState) -> None:
+def _do_orm_execute(state: ORMExecuteState) -> sa.Result[Any] | None:
     if state.is_insert or state.is_update or state.is_delete:
         scopes = _statement_scopes(state)
         if scopes:
             _add(state.session, scopes)
-    elif isinstance(state.statement, sa.TextClause) and sql_writes(state.statement.text):
+        # Run here (an UPDATE by WHERE): a listener after this one would not see it (api/db.py's is before).
+        ran = facts_people.run_picked(state)
+        if ran is not None:
+            if ran[1]:
+                _add(state.session, {ORG})
+            return ran[0]
+    elif (text := text_of(state.statement)) is not None and sql_writes(text):
         # Raw SQL through the session names no table the hooks can read: the organisation's counter, which
         # every cached answer checks (only a miss, never a stale answer).
         _add(state.session, {ORG})
+    return None
 
 
 @event.listens_for(Session, "before_commit")
@@ -337,6 +333,8 @@ def _before_commit(session: Session) -> None:
     if session.new or session.dirty or session.deleted:
         session.flush()  # collects the last flush's scopes, which the commit would flush after this hook
     pending: set[str] = session.info.pop(_PENDING, None) or set()
+    if session.connection().info.pop(HIDDEN_WRITE, False):
+        pending.add(ORG)
     people: set[uuid.UUID] | None = session.info.pop(_PENDING_PEOPLE, None)
     if people and ORG not in pending:  # the organisation's counter stands for every answer already
         pending |= scopes_of_people(session.connection(), people) or {ORG}
@@ -381,7 +379,6 @@ def scopes_of(rows: Iterable[Mapping[str, Any]], column: str = "group_id") -> li
 def pending(session: Session) -> bool:
     """Whether the session's transaction has written, or holds changes not yet flushed, that would move a
     counter: its own reads see facts its counters do not yet vouch for, so it must not use a cache."""
-    info = session.info
-    return bool(
-        info.get(_PENDING) or info.get(_PENDING_PEOPLE) or session.new or session.dirty or session.deleted
-    )
+    info, changes = session.info, session.new or session.dirty or session.deleted
+    hidden = session.in_transaction() and session.connection().info.get(HIDDEN_WRITE)
+    return bool(info.get(_PENDING) or info.get(_PENDING_PEOPLE) or hidden or changes)

@@ -9,6 +9,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.dml import OnConflictDoUpdate as PostgresUpsert
+from sqlalchemy.dialects.sqlite.dml import OnConflictDoUpdate as SqliteUpsert
 from sqlalchemy.orm import ORMExecuteState
 
 
@@ -38,12 +40,21 @@ def people_of_object(obj: object, kind: str, column: str) -> set[uuid.UUID] | No
     return _all_named(found)
 
 
+def upserts(statement: object) -> bool:
+    """Whether an INSERT updates the rows it conflicts with (ON CONFLICT DO UPDATE): those rows are not the
+    ones its parameters name (another id, another young person, another group), so nobody can tell from
+    them whom or which group the write is about."""
+    return isinstance(getattr(statement, "_post_values_clause", None), (PostgresUpsert, SqliteUpsert))
+
+
 def people_of_statement(state: ORMExecuteState, table: sa.Table, column: str) -> set[uuid.UUID] | None:
     """Whom a Core INSERT (by its parameters) or UPDATE (by the rows its WHERE picks, read first in its own
     transaction) through the session is about. None for a delete, an update with no WHERE, run for many
-    parameter sets, or setting the person column itself (rows moved to someone else)."""
+    parameter sets, or setting the person column itself (rows moved to someone else), and for an upsert."""
     params = state.parameters
     if state.is_insert:
+        if upserts(state.statement):
+            return None
         rows = params if isinstance(params, list) else [params] if params else []
         if not rows:
             return None
@@ -52,8 +63,26 @@ def people_of_statement(state: ORMExecuteState, table: sa.Table, column: str) ->
     values = getattr(state.statement, "_values", None) or {}
     if not state.is_update or params or where is None or column in {getattr(k, "key", k) for k in values}:
         return None
-    picked = state.session.connection().execute(sa.select(table.c[column]).where(where)).scalars().all()
+    # Locked (PostgreSQL), so that no row picked is given to someone else before the UPDATE reaches it.
+    pick = sa.select(table.c[column]).where(where).with_for_update(of=table)
+    picked = state.session.connection().execute(pick).scalars().all()
+    state.session.info[_PICKED] = len(picked)
     return _all_named({_uuid(v) for v in picked})
+
+
+_PICKED = "facts_picked"
+
+
+def run_picked(state: ORMExecuteState) -> tuple[sa.Result[Any], bool] | None:
+    """An UPDATE whose people `people_of_statement` read from the rows its WHERE picked, run, and whether it
+    reached more rows than were picked: under READ COMMITTED it sees rows another transaction committed
+    after the pick, whose people were not read (the caller then moves the organisation's counter). None for
+    any other statement, which the caller lets run as it would."""
+    picked = state.session.info.pop(_PICKED, None)
+    if picked is None:
+        return None
+    result = state.invoke_statement()
+    return result, getattr(result, "rowcount", -1) != picked
 
 
 # The scope every write to a young person's own facts moves, beside their groups' (api/facts.py reads it
