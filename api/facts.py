@@ -12,7 +12,7 @@ How a write moves them, whatever path it takes through a `Session`:
   of many rows): by its table and parameters, or by the scopes it names in the execution option
   `FACTS_SCOPES` (history rows written for known groups);
 - raw SQL through the session (`session.execute(sa.text(...))`) that is not a read by its first words
-  (`sql_writes`): the organisation's counter, as for a table nobody declared.
+  (`sql_writes`): `UNKNOWN`, the organisation's counter and the young people's.
 The scopes a transaction touched are collected in `session.info` and the counters moved by one statement
 just before its commit (`before_commit`, after a last flush), in a fixed order, so two transactions never
 wait for each other's counters in opposite orders (no deadlock on PostgreSQL) and nobody sees a counter
@@ -33,11 +33,14 @@ api/compliance/cache.py, imported by api/listeners.py):
   `facts_people.scopes_of_people` gives for the people named (api/compliance/people.py: the two counters
   of every group that has any membership of theirs, the counter of every group whose roster names them,
   and `PEOPLE`), found in the write's own transaction at its commit. A row naming nobody (a member of
-  staff's identity), a deleted row, or a write whose people the hook cannot read moves the organisation's;
+  staff's identity), a deleted row, or a write whose people the hook cannot read moves `UNKNOWN` (as does
+  a write to a group's table whose group the hook cannot read);
 - `unread`: nothing derived from facts reads the table (the audit trail, rate-limit counters);
 - `ignored`: columns whose change alone moves nothing (bookkeeping such as `last_login_at`);
 - anything else, and every table nobody declared: the organisation's counter, which every cached answer
-  also checks. So a new table is safe before anyone thinks about it: it can only make the cache miss.
+  also checks, but for the organisation report's members, which read only memberships, participants and
+  consents (api/compliance/org_people.py). So a new table is safe before anyone thinks about it: it can
+  only make the cache miss.
 
 A write that bypasses the session (`session.connection().execute(...)`, the session's bulk methods) must call
 `touch`.
@@ -62,6 +65,12 @@ from api.facts_people import PEOPLE, lock_people, people_of_object, people_of_st
 from api.facts_sql import sql_writes, text_of
 
 ORG = "org"
+# What a write moves when the hooks cannot tell what it changed (a row whose group or young person is not
+# known, raw SQL, a write inside a WITH, a migration): the organisation's counter and the young people's
+# (`PEOPLE`). What is kept under every group's counter and the young people's, and not the organisation's
+# (the organisation report's members, api/compliance/org_people.py), then goes too; a write to a table of
+# the organisation's own (staff, policy settings) moves `ORG` alone.
+UNKNOWN = frozenset({ORG, PEOPLE})
 # An execution option naming the scopes a Core write touches the hook cannot read (many VALUES rows).
 FACTS_SCOPES = "facts_scopes"
 # On a connection (api/db.py) after a write in a WITH (`select(update(...).cte())`): the organisation's.
@@ -139,7 +148,7 @@ def touch(session: Session, scopes: Iterable[str | uuid.UUID]) -> None:
 
 
 def _named(scopes: Iterable[str | uuid.UUID]) -> set[str]:
-    named = {m for s in scopes for m in ((ORG,) if s == ORG else _group_scopes(s))}
+    named = {m for s in scopes for m in (UNKNOWN if s == ORG else _group_scopes(s))}
     return named | {ORG} if named else named
 
 
@@ -229,21 +238,21 @@ def _object_scopes(obj: object, kind: str, people: set[uuid.UUID]) -> Iterable[s
     if rule.person_column is not None:
         named = people_of_object(obj, kind, rule.person_column)
         people.update(named or ())
-        return (ORG,) if named is None else ()
+        return UNKNOWN if named is None else ()
     if rule.group_column is None:
-        return (ORG,)
+        return (ORG,)  # a table of the organisation's own
     if kind == "dirty":
         history = sa.inspect(obj).attrs[rule.group_column].history
         if history.added and not history.deleted:
             # The group the row left is not known: never loaded (its attributes expired, as a commit in a
             # session that forgets on commit leaves them; SQLAlchemy keeps no old value then), or none.
-            return (ORG,)
+            return UNKNOWN
     found = {_text(getattr(obj, rule.group_column, None))}
     if kind == "dirty":
         found.update(_text(v) for v in history.deleted)
     found.discard(None)
     if not found:
-        return (ORG,)
+        return UNKNOWN
     return _scopes(found, rule)  # type: ignore[arg-type]
 
 
@@ -285,9 +294,9 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
         # A table of one group's rows moves what its rule says; any other, as `touch` does.
         if rule.group_column is None:
             return _named(named)
-        return _scopes({n for n in named if n != ORG}, rule) | ({ORG} & set(named))
+        return _scopes({n for n in named if n != ORG}, rule) | (UNKNOWN if ORG in named else set())
     if not isinstance(table, sa.Table):
-        return {ORG}
+        return UNKNOWN
     if rule.unread:
         return ()
     if state.is_update and rule.ignored:
@@ -306,7 +315,9 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
         if people is not None:
             _add_people(state.session, people)
             return ()
-    return {ORG}
+    if rule.group_column is None and rule.person_column is None:
+        return {ORG}  # a table of the organisation's own
+    return UNKNOWN
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -319,12 +330,12 @@ def _do_orm_execute(state: ORMExecuteState) -> sa.Result[Any] | None:
         ran = facts_people.run_picked(state)
         if ran is not None:
             if ran[1]:
-                _add(state.session, {ORG})
+                _add(state.session, UNKNOWN)
             return ran[0]
     elif (text := text_of(state.statement)) is not None and sql_writes(text):
-        # Raw SQL through the session names no table the hooks can read: the organisation's counter, which
-        # every cached answer checks (only a miss, never a stale answer).
-        _add(state.session, {ORG})
+        # Raw SQL through the session names no table the hooks can read: the organisation's counter and the
+        # young people's, which every cached answer checks (only a miss, never a stale answer).
+        _add(state.session, UNKNOWN)
     return None
 
 
@@ -334,10 +345,12 @@ def _before_commit(session: Session) -> None:
         session.flush()  # collects the last flush's scopes, which the commit would flush after this hook
     pending: set[str] = session.info.pop(_PENDING, None) or set()
     if session.connection().info.pop(HIDDEN_WRITE, False):
-        pending.add(ORG)
+        pending |= UNKNOWN
     people: set[uuid.UUID] | None = session.info.pop(_PENDING_PEOPLE, None)
-    if people and ORG not in pending:  # the organisation's counter stands for every answer already
-        pending |= scopes_of_people(session.connection(), people) or {ORG}
+    if people:
+        # With the organisation's counter moving, which every group's answer checks, the young people's
+        # stands for the rest (the organisation report's members kept, which do not check it).
+        pending |= {PEOPLE} if ORG in pending else scopes_of_people(session.connection(), people) or UNKNOWN
     if not pending:
         return
     _move(session.connection(), pending)
@@ -361,7 +374,7 @@ def after_migrations(connection: sa.Connection) -> None:
     entry of a group never written is kept under). Nothing to move while the table does not exist (below the
     revision that makes it)."""
     if sa.inspect(connection).has_table(FACTS_VERSION.name):
-        _move(connection, {ORG})
+        _move(connection, UNKNOWN)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -9,9 +9,10 @@
   driver makes once), a day or purposes only where a question reads them, a participant's name and joining
   day not at all (`NOT_LOADED`).
 
-`answered_queries` gives the statements (run by `loading._load`, which sees `_Queries.staff` set) and
-`members_of` decodes their rows. A snapshot loaded so answers `engine.verdicts`, not `evaluate`: a refused
-consent's evidence names the consent (`rules.base.refused_consent` refuses to word it without them).
+`answered_queries` gives the statements (run by `loading._load`, which sees `_Queries.staff` set),
+`people_of` decodes their rows and `with_staff` seats the staff. A snapshot loaded so answers
+`engine.verdicts`, not `evaluate`: a refused consent's evidence names the consent
+(`rules.base.refused_consent` refuses to word it without them).
 bench/README.md ("Branch `perf-org2`", "Session 8") has the figures.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
@@ -128,7 +129,7 @@ _ROLES: tuple[str, ...] = tuple(role.value for role in MemberRole)
 
 
 class _NotLoaded:
-    """A participant's name and joining day in the report's form (`members_of`): read by no rule for its
+    """A participant's name and joining day in the report's form (`people_of`): read by no rule for its
     outcome, only for evidence (`rules.base.participant_ref`, which gives a placeholder in
     `outcomes_only`) and for a roster's discrepancies (entries the report does not load), so not read
     from the database. Any use of it as a value raises: a rule that starts to read either makes the
@@ -154,12 +155,12 @@ def answered_queries(
     in_groups: Callable[[sa.Column[Any]], ColumnElement[bool]], *, every_participant: bool = False
 ) -> _Queries:
     """`queries._queries` for the groups `in_groups` names, with the consents in force to be answered
-    (`members_of`), the members without staff columns and the staff on their own (`_Queries.staff`).
+    (`people_of`), the members without staff columns and the staff on their own (`_Queries.staff`).
 
     With `every_participant`, the consents statement reads every participant's, not only the groups'
     current members': for a load of most of the organisation's groups. Asking the database to keep the
     members' alone (IN a subquery of the memberships) cost SQLite more than reading every row (a b-tree
-    probe a consent), and `members_of` folds only what it is handed and keeps only the members'."""
+    probe a consent), and `people_of` folds only what it is handed and keeps only the members'."""
     members_here = sa.and_(in_groups(MEMBERSHIP.c.group_id), _current_on(MEMBERSHIP, _AS_OF))
     m = MEMBERSHIP.c
     participant_ids = sa.select(m.participant_id).where(members_here, m.participant_id.is_not(None))
@@ -195,34 +196,62 @@ EVERY_ACTIVE = answered_queries(
 )
 
 
-def members_of(
-    member_rows: Iterable[Sequence[Any]],
-    answer_rows: Iterable[Sequence[Any]],
+@dataclass(frozen=True, slots=True)
+class GroupPeople:
+    """One group's members as the report's load decoded them, before its staff's own facts: kept across a
+    write to the organisation's own tables (api/compliance/org_people.py), which those facts read.
+
+    `members`: each membership in the members statement's order, a young person's `MemberFacts` whole and
+    None where a member of staff stands; `staff_seats`: for each of those, its position in `members`, role
+    (index in `_ROLES`), started and ended days and the member of staff's raw id."""
+
+    members: tuple[MemberFacts | None, ...]
+    staff_seats: tuple[tuple[int, int, Any, Any, Any], ...]
+
+
+def people_of(
+    member_rows: Iterable[Sequence[Any]], answer_rows: Iterable[Sequence[Any]], days: dict[Any, Any]
+) -> dict[Any, GroupPeople]:
+    """Each group's `GroupPeople` (keyed by the group's raw id) from the rows of `answered_queries`' members
+    and consents statements; `days`: the load's decoder of days (`decoding._Days`). Reads only memberships,
+    participants and consents."""
+    answers = _answered(answer_rows, days)
+    new = tuple.__new__
+    members: defaultdict[Any, list[MemberFacts | None]] = defaultdict(list)
+    seats: defaultdict[Any, list[tuple[int, int, Any, Any, Any]]] = defaultdict(list)
+    for r in member_rows:
+        in_group = members[r[0]]
+        if r[5] is not None:
+            seats[r[0]].append((len(in_group), r[2], days[r[3]], days[r[4]], r[5]))
+            in_group.append(None)
+            continue
+        # The id in SQLite's form on both databases, as in `loading._load`.
+        pid = r[1]
+        held = answers.get(pid, NONE_HELD)
+        participant = new(
+            ParticipantFacts, (pid.replace("-", ""), NOT_LOADED, days[r[6]], NOT_LOADED, days[r[7]], (), held)
+        )
+        in_group.append(new(MemberFacts, (_ROLES[r[2]], days[r[3]], days[r[4]], None, participant)))
+    return {g: GroupPeople(tuple(found), tuple(seats.get(g, ()))) for g, found in members.items()}
+
+
+def with_staff(
+    people: dict[Any, GroupPeople],
     staff_rows: Iterable[Sequence[Any]],
     declared: dict[Any, tuple[DeclarationFacts, ...]],
-    days: dict[Any, Any],
 ) -> dict[Any, list[MemberFacts]]:
-    """Each group's members (keyed by the group's raw id) from the rows of `answered_queries`' members,
-    consents and staff statements; `declared`: the staff's declarations by raw id; `days`: the load's
-    decoder of days (`decoding._Days`)."""
-    answers = _answered(answer_rows, days)
+    """Each group's members (keyed by the group's raw id): `people`'s, each member of staff's seat filled from
+    the rows of `answered_queries`' staff statement; `declared`: the staff's declarations by raw id. A seat
+    whose member of staff is not in the rows (gone between the statements: PostgreSQL reads each in a
+    snapshot of its own) is left out."""
     staff: dict[Any, StaffFacts] = {r[0]: _staff_facts(r, 0, declared.get(r[0], ())) for r in staff_rows}
     new, roles = tuple.__new__, _ROLES
-    members: defaultdict[Any, list[MemberFacts]] = defaultdict(list)
-    for r in member_rows:
-        person = participant = None
-        if r[5] is not None:
-            person = staff.get(r[5])
-            if person is None:
-                # Gone between the two statements (PostgreSQL reads each in a snapshot of its own).
-                continue
-        else:
-            # The id in SQLite's form on both databases, as in `loading._load`.
-            pid = r[1]
-            held = answers.get(pid, NONE_HELD)
-            participant = new(
-                ParticipantFacts,
-                (pid.replace("-", ""), NOT_LOADED, days[r[6]], NOT_LOADED, days[r[7]], (), held),
-            )
-        members[r[0]].append(new(MemberFacts, (roles[r[2]], days[r[3]], days[r[4]], person, participant)))
+    members: dict[Any, list[MemberFacts]] = {}
+    for group, found in people.items():
+        in_group = list(found.members)
+        for at, role, started_on, ended_on, staff_id in found.staff_seats:
+            person = staff.get(staff_id)
+            if person is not None:
+                in_group[at] = new(MemberFacts, (roles[role], started_on, ended_on, person, None))
+        members[group] = [m for m in in_group if m is not None]
     return members

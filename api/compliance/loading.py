@@ -83,6 +83,8 @@ class _Loaded:
     policy: PolicyFacts | None = None
     # The rows of `_load`'s `extra` statements, as the driver returned them.
     extra: list[list[fetch.Row]] = field(default_factory=list)
+    # The organisation report's load: its members before their staff (`answered.GroupPeople`), by group.
+    people: dict[Any, answered.GroupPeople] | None = None
 
 
 def _load(
@@ -97,6 +99,7 @@ def _load(
     members_kept: tuple[MemberFacts, ...] | None = None,
     people: tuple[MemberFacts, ...] | None = None,
     extra: tuple[fetch.Statement, ...] = (),
+    report_people: dict[Any, answered.GroupPeople] | None = None,
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """The groups `groups_statement` names, the policy thresholds and everything the group rules read about
     those groups: ten statements (the last two: the policy in force, staff declarations; eleven with a
@@ -107,7 +110,10 @@ def _load(
     is not: three statements fewer, and the rows that grow with the group. With `people` instead (one
     group's members as loaded earlier under the same organisation's facts version), only its memberships
     are read and each member's own facts taken from `people`; `PeopleChanged` if someone is not there.
-    `extra`: statements sent with the others, their rows kept undecoded (`_Loaded.extra`)."""
+    `extra`: statements sent with the others, their rows kept undecoded (`_Loaded.extra`). With
+    `report_people` (the organisation report's load, `q.staff` set: its members as an earlier load of the
+    same groups found them, under counters that still stand), neither memberships nor consents are read:
+    two statements fewer, and the rows that grow with the groups."""
     conn = session.connection()
     rd = fetch.reader(conn)
     params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
@@ -116,6 +122,8 @@ def _load(
     policy_statements = (_THRESHOLDS, _POLICY_IN_FORCE) if kept is None else ()
     if members_kept is not None or people is not None:
         q = replace(q, consents=fetch.NOTHING, members=fetch.NOTHING, declarations=None)
+    elif report_people is not None:
+        q = replace(q, consents=fetch.NOTHING, members=fetch.NOTHING)
     memberships = (_ONE_GROUP_MEMBERSHIPS,) if people is not None else ()
     statements = (groups_statement, q.consents, q.members, q.reviews, q.risks, q.incidents, q.waivers)
     added = (
@@ -168,7 +176,9 @@ def _load(
     members: dict[Any, list[MemberFacts]] = {}
     if q.staff is not None:  # the consents answered, the staff on their own (api/compliance/answered.py)
         staff_rows = more[1 if q.declarations is not None else 0]
-        members = answered.members_of(member_rows, consent_rows, staff_rows, declared, days)
+        if report_people is None:
+            report_people = answered.people_of(member_rows, consent_rows, days)
+        members = answered.with_staff(report_people, staff_rows, declared)
         consent_rows = member_rows = []
     for (
         participant_id,
@@ -273,6 +283,7 @@ def _load(
     if members_kept is not None and groups:
         members = {groups[0][0]: list(members_kept)}
     loaded = _Loaded(members, reviews, rosters, risks, roster_entries, incidents, waivers, policy, extra_rows)
+    loaded.people = report_people
     return groups, thresholds, loaded
 
 
@@ -339,15 +350,32 @@ def load_group(
 
 
 def load_active(
-    *, session: Session, reach: Reach, as_of: date, platform: str | None = None
+    *,
+    session: Session,
+    reach: Reach,
+    as_of: date,
+    platform: str | None = None,
+    people: dict[Any, answered.GroupPeople] | None = None,
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """Every group active on `as_of` that `reach` reaches (of `platform` if given), by name, with the
     thresholds and everything the group rules read about them for their verdicts, as `_load` loads it with
     `answered.answered_queries` (the consents answered, the staff apart: eleven statements): the
     organisation report's load, for `engine.verdicts` only. A caller who reaches every group, with no
-    platform asked, gets statements built once."""
+    platform asked, gets statements built once, and with `people` (what `_Loaded.people` held for an earlier
+    such load on `as_of`, under counters that still stand: api/compliance/org_people.py) no memberships or
+    consents read; `people` is for that load only (ValueError for any other)."""
     if platform is None and reach.reads_every(Record.group):
-        return _load(session, _EVERY_ACTIVE, answered.EVERY_ACTIVE, {"as_of": as_of}, as_of, reuse=True)
+        return _load(
+            session,
+            _EVERY_ACTIVE,
+            answered.EVERY_ACTIVE,
+            {"as_of": as_of},
+            as_of,
+            reuse=True,
+            report_people=people,
+        )
+    if people is not None:
+        raise ValueError("members kept are of every active group's load only")
     active = sa.and_(_ACTIVE, reach.groups(GROUP.c.id))
     if platform is not None:
         active = sa.and_(active, GROUP.c.platform == platform)

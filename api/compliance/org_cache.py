@@ -12,7 +12,9 @@ kind; 0 turns it off):
   power of two of ids); when more than half are missing (a first read, a write to
   the organisation), the report's own load of every group (`service.active_lines`) serves instead: it
   reads every participant's consents rather than asking for the members' alone, which costs less once
-  they are most of them (api/compliance/answered.py);
+  they are most of them (api/compliance/answered.py), over its members kept where they stand
+  (api/compliance/org_people.py: after a write to the organisation's own tables, every group is evaluated
+  again without reading its members again);
 - each group's evaluation whole (`service.group_evaluations`: every finding, cited, before any caller's
   redaction and `since`), for the pages and exports that show every group's findings (the trustees'
   dashboard, the workbook: `group_evaluations`), in one table per `as_of` and day as the lines, each under
@@ -49,7 +51,7 @@ from sqlmodel import Session
 
 from api import clock
 from api.auth.reach import Reach, Record
-from api.compliance import cache, fetch, service
+from api.compliance import cache, fetch, org_people, service
 from api.compliance.engine import Evaluation
 from api.compliance.models import Status
 from api.compliance.policy_facts import _thresholds, keep_policy, policy_kept, policy_key, policy_on
@@ -143,8 +145,8 @@ def _lines(
     if not kept or 2 * len(missed) > len(ids):
         # Most of them to load: the report's own load of every group reads no more, in statements its
         # size does not change, and decides the order itself.
-        every, thresholds, in_force = service.active_lines(
-            session=session, reach=reach, as_of=as_of, platform=platform
+        every, thresholds, in_force = org_people.active_lines(
+            session=session, reach=reach, as_of=as_of, platform=platform, counters=counters
         )
         fresh = {s.group_id: s for s in every}
         ids, policy = [s.group_id for s in every], (thresholds, in_force)

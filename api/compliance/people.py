@@ -14,7 +14,7 @@ every answer that reads `participant`, `consent` or `platform_identity`:
 - the organisation report's lines, the dashboard's and the workbook's evaluations (org_cache.py;
   `answered.answered_queries`, `service.group_lines`, `service.group_evaluations`): `participant` through
   the groups' current memberships; the consents statement of a load of most groups reads EVERY
-  participant's in-force consents (`every_participant`), but `answered.members_of` folds and keeps only
+  participant's in-force consents (`every_participant`), but `answered.people_of` folds and keeps only
   those of the groups' members, so a line stands on its members' consents alone;
 - the organisation's own findings (`service.organisation_evaluation`: staff, controls, technologies, group
   names and memberships): no young person's facts;

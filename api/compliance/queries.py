@@ -142,7 +142,7 @@ class _Queries:
     # one group's report only (a status needs the counts alone).
     roster_entries: Select[Any] | None = None
     # The groups' staff, once each: where set (api/compliance/answered.py), `members` names them by id only
-    # and `consents` gives the participants' in-force consents for `answered.members_of` to answer ahead.
+    # and `consents` gives the participants' in-force consents for `answered.people_of` to answer ahead.
     staff: Select[Any] | None = None
 
 

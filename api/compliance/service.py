@@ -59,10 +59,9 @@ def check_as_of(as_of: date | None) -> date:
 
 
 # The reports are served as they are (orjson writes a dataclass's fields in order, the last base's first),
-# composed as their answers' models are (`shapes`): what the report is about, then the evaluation. Bases
-# keep no slots (`__slots__ = ()`), and every dataclass an answer serves (reports, findings, evidence,
-# clauses, waivers, histories, forecasts) keeps a `__dict__`: orjson writes one straight from it, one with
-# slots field by field through attribute lookups, several times slower (bench/README.md, session 12).
+# composed as their answers' models are (`shapes`): what the report is about, then the evaluation. Bases keep
+# no slots (`__slots__ = ()`), and every dataclass an answer serves keeps a `__dict__`: orjson writes one
+# straight from it, one with slots field by field, several times slower (bench/README.md, session 12).
 # tests/compliance/test_served_dataclasses.py holds both: the bytes are the fields in order, and no slots.
 
 
@@ -283,9 +282,10 @@ def organisation_answer(
     return OrganisationReport(as_of, redacted, summaries, totals, FACTS, grain.precision(reach))
 
 
-def _lines_of(
+def lines_of(
     groups: list[tuple[Any, GroupFacts]], thresholds: Thresholds, loaded: _Loaded, as_of: date
 ) -> list[GroupSummary]:
+    """Each loaded group's line (`loading._load`'s answer for the report's statements), in its order."""
     return [
         group_summary(
             g, verdicts(GROUP_RULES, _snapshot(k, g, loaded, as_of, thresholds), loaded.waivers.get(k))
@@ -300,7 +300,7 @@ def active_lines(
     """The line of every group active on `as_of` in reach (of `platform` if given), by name, in one load for
     them all (`loading.load_active`), with the thresholds and the policy in force it read."""
     groups, thresholds, loaded = load_active(session=session, reach=reach, as_of=as_of, platform=platform)
-    return _lines_of(groups, thresholds, loaded, as_of), thresholds, loaded.policy
+    return lines_of(groups, thresholds, loaded, as_of), thresholds, loaded.policy
 
 
 def organisation_report(
@@ -397,4 +397,4 @@ def group_lines(
     statement, queries = _lines_load(width)
     params = {"as_of": as_of} | {f"group_{i}": group_ids[min(i, len(group_ids) - 1)] for i in range(width)}
     loaded = _load(session, statement, queries, params, as_of, reuse=True, policy_version=policy_version)
-    return {s.group_id: s for s in _lines_of(*loaded, as_of)}
+    return {s.group_id: s for s in lines_of(*loaded, as_of)}

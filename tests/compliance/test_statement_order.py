@@ -58,12 +58,12 @@ def test_the_report_does_not_depend_on_the_order_of_its_members(
     reach = Reach.of(user_principal(coordinator.user))
     as_ofs = (clock.today(), clock.today() - timedelta(days=30))
     before = [service.organisation_report(session=session, reach=reach, as_of=d) for d in as_ofs]
-    members_of = answered.members_of
+    people_of = answered.people_of
 
     def reversed_rows(member_rows: Sequence[Any], *rest: Any) -> Any:
-        return members_of(list(reversed(member_rows)), *rest)
+        return people_of(list(reversed(member_rows)), *rest)
 
-    monkeypatch.setattr(answered, "members_of", reversed_rows)
+    monkeypatch.setattr(answered, "people_of", reversed_rows)
     after = [service.organisation_report(session=session, reach=reach, as_of=d) for d in as_ofs]
     assert after == before
     assert any(g.failing_rules for r in before for g in r.groups)
