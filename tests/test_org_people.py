@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -28,9 +28,13 @@ from api.consents.models import Consent, ConsentKind
 from api.memberships.models import Membership
 from api.participants.models import Participant
 from tests.kit.auth import Actor
+from tests.kit.clock import FixedClock
 from tests.kit.compliance import make_compliant_group
 from tests.kit.consents import make_consent
+from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 from tests.kit.statements import count_statements
+from tests.test_break_org_cache import ten_to_midnight
 from tests.test_compliance_cache import WRITES, World, fresh, make_world, served
 
 REPORT = "/api/v1/compliance"
@@ -291,3 +295,118 @@ def test_with_staff_leaves_out_a_seat_whose_member_of_staff_is_gone() -> None:
     assert seated[1].staff is not None
     assert seated[1].staff.full_name == "Sam"
     assert seated[1].role == answered._ROLES[1]
+
+
+# --- across midnight: the first day anything the members' statements read could change -------------------
+
+
+def _tomorrow() -> date:
+    return clock.today() + timedelta(days=1)
+
+
+def _membership_begins(session: Session, w: World) -> None:
+    make_membership(session, w.group, participant=make_participant(session), started_on=_tomorrow())
+
+
+def _membership_ends(session: Session, w: World) -> None:
+    m = session.exec(
+        select(Membership).where(Membership.group_id == w.group.id, Membership.participant_id == w.child.id)
+    ).one()
+    m.ended_on = _tomorrow()
+    session.add(m)
+    session.commit()
+
+
+def _consent_expires(session: Session, w: World) -> None:
+    make_consent(session, w.child, ConsentKind.code_of_conduct, expires_on=_tomorrow())
+
+
+def _consent_given_tomorrow(session: Session, w: World) -> None:
+    make_consent(session, w.child, ConsentKind.esafety_agreement, given_on=_tomorrow())
+
+
+def _group_starts(session: Session, w: World) -> None:
+    assert w.admin is not None
+    make_compliant_group(session, w.admin, started_on=_tomorrow())
+
+
+def _group_archived(session: Session, w: World) -> None:
+    w.group.archived_on = _tomorrow()
+    session.add(w.group)
+    session.commit()
+
+
+TOMORROW: dict[str, Callable[[Session, World], object]] = {
+    "a membership begins": _membership_begins,
+    "a membership ends": _membership_ends,
+    "a consent expires": _consent_expires,
+    "a consent is given (dated ahead)": _consent_given_tomorrow,
+    "a group starts": _group_starts,
+    "a group is archived": _group_archived,
+}
+
+
+def test_after_midnight_the_members_kept_serve_the_new_day_when_nothing_they_read_changes(
+    fixed_clock: FixedClock, client: TestClient, session: Session
+) -> None:
+    coordinator, staff_actor, _ = ten_to_midnight(fixed_clock, session)
+    _world(session, coordinator, staff_actor)
+    _, read = _report(session, client, coordinator)
+    assert read == list(MEMBERS_READ)
+    before = clock.today()
+    fixed_clock.advance(minutes=15)
+    assert clock.today() == before + timedelta(days=1)
+    body, read = _report(session, client, coordinator)
+    assert read == []  # every group's line missed (a new day): evaluated again over the members kept
+    assert body == fresh(client, REPORT, coordinator.headers)
+
+
+@pytest.mark.parametrize("change", sorted(TOMORROW))
+def test_after_midnight_the_members_are_read_again_when_a_day_they_turn_on_has_come(
+    fixed_clock: FixedClock, client: TestClient, session: Session, change: str
+) -> None:
+    """Each write is made before the first read, dated for the next day: nothing is written after it, and
+    the next day's report must still see the change."""
+    coordinator, staff_actor, trustee = ten_to_midnight(fixed_clock, session)
+    w = _world(session, coordinator, staff_actor)
+    TOMORROW[change](session, w)
+    today, read = _report(session, client, coordinator)
+    assert read == list(MEMBERS_READ)
+    fixed_clock.advance(minutes=15)
+    tomorrow, read = _report(session, client, coordinator)
+    assert read == list(MEMBERS_READ), change
+    assert tomorrow == fresh(client, REPORT, coordinator.headers) != today, change
+    assert served(client, REPORT, trustee.headers) == fresh(client, REPORT, trustee.headers), change
+
+
+def test_a_past_day_s_members_hold_for_that_day_alone_when_consents_were_recorded_after_it(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    """A consent counts from the day it was recorded: the report on a past day, loaded after consents were
+    recorded, may not serve the day after it (nothing dated says so)."""
+    w = _world(session, coordinator, staff_actor)
+    past = clock.today() - timedelta(days=40)
+    # Given long ago, recorded today: it counts from today, so a past day's report does not show it.
+    now = clock.now()
+    make_consent(
+        session,
+        w.child,
+        ConsentKind.code_of_conduct,
+        given_on=past - timedelta(days=400),
+        created_at=now,
+        updated_at=now,
+    )
+    for day in (past, past + timedelta(days=1)):
+        path = f"{REPORT}?as_of={day}"
+        with count_statements(session) as statements:
+            body = served(client, path, coordinator.headers)
+        assert _members_read(statements) == list(MEMBERS_READ), day
+        assert body == fresh(client, path, coordinator.headers), day
+    assert org_people.kept_for(past + timedelta(days=1), org_people.standing(_counters(session))) is not None
+    assert org_people.kept_for(past + timedelta(days=2), org_people.standing(_counters(session))) is None
+
+
+def _counters(session: Session) -> cache.GroupsVersions:
+    counters = cache.read_groups(session)
+    session.rollback()
+    return counters

@@ -181,6 +181,12 @@ class Lru:
         with self._lock:
             return self._entries.get(key)
 
+    def entries(self) -> list[tuple[Hashable, Hashable, Any]]:
+        """Every entry as (key, versions, value), most recently used last: for a kind found by more than its
+        key (api/compliance/org_people.py)."""
+        with self._lock:
+            return [(key, found[0], found[1]) for key, found in self._entries.items()]
+
     def put(self, key: Hashable, versions: Hashable, value: Any) -> None:
         limit = get_settings().compliance_cache_entries
         if self._most is not None:

@@ -356,6 +356,7 @@ def load_active(
     as_of: date,
     platform: str | None = None,
     people: dict[Any, answered.GroupPeople] | None = None,
+    extra: tuple[fetch.Statement, ...] = (),
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """Every group active on `as_of` that `reach` reaches (of `platform` if given), by name, with the
     thresholds and everything the group rules read about them for their verdicts, as `_load` loads it with
@@ -363,7 +364,8 @@ def load_active(
     organisation report's load, for `engine.verdicts` only. A caller who reaches every group, with no
     platform asked, gets statements built once, and with `people` (what `_Loaded.people` held for an earlier
     such load on `as_of`, under counters that still stand: api/compliance/org_people.py) no memberships or
-    consents read; `people` is for that load only (ValueError for any other)."""
+    consents read; `people` and `extra` (statements sent with the others, `_load`'s) are for that load only
+    (ValueError for any other)."""
     if platform is None and reach.reads_every(Record.group):
         return _load(
             session,
@@ -373,8 +375,9 @@ def load_active(
             as_of,
             reuse=True,
             report_people=people,
+            extra=extra,
         )
-    if people is not None:
+    if people is not None or extra:
         raise ValueError("members kept are of every active group's load only")
     active = sa.and_(_ACTIVE, reach.groups(GROUP.c.id))
     if platform is not None:
