@@ -66,11 +66,14 @@ from api.facts_sql import sql_writes, text_of
 
 ORG = "org"
 # What a write moves when the hooks cannot tell what it changed (a row whose group or young person is not
-# known, raw SQL, a write inside a WITH, a migration): the organisation's counter and the young people's
-# (`PEOPLE`). What is kept under every group's counter and the young people's, and not the organisation's
-# (the organisation report's members, api/compliance/org_people.py), then goes too; a write to a table of
-# the organisation's own (staff, policy settings) moves `ORG` alone.
-UNKNOWN = frozenset({ORG, PEOPLE})
+# known, raw SQL, a write inside a WITH, a migration): the organisation's counter, the young people's
+# (`PEOPLE`) and `UNPLACED`. What is kept under each group's counter and `UNPLACED`, and not the
+# organisation's (the organisation report's members, api/compliance/org_people.py), then goes too; a write to
+# a table of the organisation's own (staff, policy settings) moves `ORG` alone.
+# Of those, the scope such writes alone move: what is kept per group under each group's counter stands on it,
+# not on the young people's (which every write about any young person moves).
+UNPLACED = "unplaced"
+UNKNOWN = frozenset({ORG, PEOPLE, UNPLACED})
 # An execution option naming the scopes a Core write touches the hook cannot read (many VALUES rows).
 FACTS_SCOPES = "facts_scopes"
 # On a connection (api/db.py) after a write in a WITH (`select(update(...).cte())`): the organisation's.
@@ -348,9 +351,9 @@ def _before_commit(session: Session) -> None:
         pending |= UNKNOWN
     people: set[uuid.UUID] | None = session.info.pop(_PENDING_PEOPLE, None)
     if people:
-        # With the organisation's counter moving, which every group's answer checks, the young people's
-        # stands for the rest (the organisation report's members kept, which do not check it).
-        pending |= {PEOPLE} if ORG in pending else scopes_of_people(session.connection(), people) or UNKNOWN
+        # Their groups' counters even when the organisation's moves too: the organisation report's members
+        # are kept under each group's, not the organisation's (api/compliance/org_people.py).
+        pending |= scopes_of_people(session.connection(), people) or UNKNOWN
     if not pending:
         return
     _move(session.connection(), pending)

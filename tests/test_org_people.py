@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from api.compliance.consent_answers import NONE_HELD
 from api.compliance.loading import load_active
 from api.compliance.snapshot import MemberFacts, ParticipantFacts
 from api.consents.models import Consent, ConsentKind
+from api.groups.models import Group
 from api.memberships.models import Membership
 from api.participants.models import Participant
 from tests.kit.auth import Actor
@@ -68,6 +70,11 @@ def _world(session: Session, coordinator: Actor, staff_actor: Actor) -> World:
     for _ in range(3):  # more groups than the one written, so a write to one is not most of them
         make_compliant_group(session, coordinator.staff)
     return w
+
+
+def _standing(counters: cache.GroupsVersions) -> tuple[dict[str, int], int]:
+    """What the members kept stand on: each group's counter, and `facts.UNPLACED`'s."""
+    return org_people._group_counters(counters), dict(counters.every).get(facts.UNPLACED, 0)
 
 
 def _report(session: Session, client: TestClient, actor: Actor) -> tuple[bytes, list[str]]:
@@ -119,7 +126,7 @@ def test_after_an_organisation_write_every_group_is_evaluated_again_without_read
     after = cache.read_groups(session)
     session.rollback()
     assert after.org != counters.org
-    assert org_people.standing(after) == org_people.standing(counters)
+    assert _standing(after) == _standing(counters)
     again, read = _report(session, client, actor)
     assert read == []
     assert again == fresh(client, REPORT, actor.headers) == first
@@ -249,7 +256,7 @@ def test_after_any_write_to_the_members_facts_they_are_read_again(
     MEMBER_WRITES[write](session, w)
     moved = cache.read_groups(session)
     session.rollback()
-    assert org_people.standing(moved) != org_people.standing(counters), write
+    assert _standing(moved) != _standing(counters), write
     _organisation_write(session, w)
     after, read = _report(session, client, coordinator)
     assert read == list(MEMBERS_READ), write
@@ -402,11 +409,95 @@ def test_a_past_day_s_members_hold_for_that_day_alone_when_consents_were_recorde
             body = served(client, path, coordinator.headers)
         assert _members_read(statements) == list(MEMBERS_READ), day
         assert body == fresh(client, path, coordinator.headers), day
-    assert org_people.kept_for(past + timedelta(days=1), org_people.standing(_counters(session))) is not None
-    assert org_people.kept_for(past + timedelta(days=2), org_people.standing(_counters(session))) is None
+    assert org_people.kept_for(past + timedelta(days=1), _counters(session)) is not None
+    assert org_people.kept_for(past + timedelta(days=2), _counters(session)) is None
 
 
 def _counters(session: Session) -> cache.GroupsVersions:
     counters = cache.read_groups(session)
     session.rollback()
     return counters
+
+
+# --- each group's members under its own counter ---------------------------------------------------------
+
+
+class _Decoded:
+    """The groups whose memberships `answered.people_of` decoded, load by load."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.groups: list[set[uuid.UUID]] = []
+        real = answered.people_of
+
+        def spied(member_rows: Any, *rest: Any) -> Any:
+            rows = list(member_rows)
+            self.groups.append({uuid.UUID(str(r[0])) for r in rows})
+            return real(rows, *rest)
+
+        monkeypatch.setattr(answered, "people_of", spied)
+
+
+def _young_person_write(session: Session, w: World) -> None:
+    w.child.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"
+    session.add(w.child)
+    session.commit()
+
+
+@pytest.mark.parametrize("then", ["an organisation write", "midnight"])
+def test_after_a_young_person_s_write_only_their_groups_members_are_read_again(
+    fixed_clock: FixedClock, client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch, then: str
+) -> None:
+    """A CRM push about one child moves their groups' counters: the next full load (after an organisation
+    write, or the first report of a new day) takes every other group's members from the table and reads
+    theirs alone."""
+    coordinator, staff_actor, trustee = ten_to_midnight(fixed_clock, session)
+    w = _world(session, coordinator, staff_actor)
+    served(client, REPORT, coordinator.headers)
+    _young_person_write(session, w)  # the next read loads that group alone (a restricted load)
+    served(client, REPORT, coordinator.headers)
+    if then == "midnight":
+        fixed_clock.advance(minutes=15)
+    else:
+        _organisation_write(session, w)
+    decoded = _Decoded(monkeypatch)
+    body = served(client, REPORT, coordinator.headers)
+    assert decoded.groups == [{w.group.id}]
+    assert body == fresh(client, REPORT, coordinator.headers)
+    assert served(client, REPORT, trustee.headers) == fresh(client, REPORT, trustee.headers)
+
+
+def test_when_most_groups_moved_every_group_s_members_are_read_again(
+    client: TestClient,
+    session: Session,
+    coordinator: Actor,
+    staff_actor: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = _world(session, coordinator, staff_actor)
+    served(client, REPORT, coordinator.headers)
+    groups = session.exec(select(Membership.group_id).distinct()).all()
+    for group_id in groups[: len(groups) // 2 + 1]:
+        make_membership(session, session.get(Group, group_id), participant=make_participant(session))  # type: ignore[arg-type]
+    _organisation_write(session, w)
+    decoded = _Decoded(monkeypatch)
+    body = served(client, REPORT, coordinator.headers)
+    assert decoded.groups == [set(groups)]
+    assert body == fresh(client, REPORT, coordinator.headers)
+
+
+def test_a_young_person_s_write_in_an_organisation_write_s_transaction_moves_their_groups(
+    session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    """One transaction writes a member of staff and a child: the organisation's counter moves, and the
+    child's groups' counters too (the members kept stand on those, not on the organisation's)."""
+    w = _world(session, coordinator, staff_actor)
+    before = _counters(session)
+    w.admin.personal_phone = "07700 900123"
+    w.child.personal_phone = "07700 900124"
+    session.add_all([w.admin, w.child])
+    session.commit()
+    after = _counters(session)
+    assert after.org != before.org
+    assert after.of(w.group.id)[0] != before.of(w.group.id)[0]
+    others = set(_standing(before)[0]) - {facts.scope_of(w.group.id)}
+    assert all(_standing(after)[0][s] == _standing(before)[0][s] for s in others)

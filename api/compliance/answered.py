@@ -18,6 +18,7 @@ bench/README.md ("Branch `perf-org2`", "Session 8") has the figures.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -187,6 +188,23 @@ def answered_queries(
         members=members,
         staff=staff,
     )
+
+
+@functools.cache
+def of_bound_groups(width: int) -> tuple[ColumnElement[bool], _Queries]:
+    """Which groups are active on `as_of` among `width` ids bound as `group_0`.. (a power of two, the last id
+    repeated to fill it: `bound`), and `answered_queries` for them: built once a width, so that `fetch`
+    writes their SQL once (`reuse`)."""
+    ids = [sa.bindparam(f"group_{i}", type_=GROUP.c.id.type) for i in range(width)]
+    chosen = sa.and_(_ACTIVE, GROUP.c.id.in_(ids))
+    chosen_ids = sa.select(GROUP.c.id).where(chosen)
+    return chosen, answered_queries(lambda column: column.in_(chosen_ids))
+
+
+def bound(group_ids: Sequence[Any]) -> tuple[int, dict[str, Any]]:
+    """`of_bound_groups`' width for `group_ids` (at least one) and their parameters."""
+    width = 1 << (len(group_ids) - 1).bit_length()
+    return width, {f"group_{i}": group_ids[min(i, len(group_ids) - 1)] for i in range(width)}
 
 
 # Every group active on `as_of`: the organisation report of a caller who reaches every group, its commonest

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import partial
@@ -111,9 +112,9 @@ def _load(
     group's members as loaded earlier under the same organisation's facts version), only its memberships
     are read and each member's own facts taken from `people`; `PeopleChanged` if someone is not there.
     `extra`: statements sent with the others, their rows kept undecoded (`_Loaded.extra`). With
-    `report_people` (the organisation report's load, `q.staff` set: its members as an earlier load of the
-    same groups found them, under counters that still stand), neither memberships nor consents are read:
-    two statements fewer, and the rows that grow with the groups."""
+    `report_people` (the organisation report's load, `q.staff` set: some groups' members as an earlier load
+    found them, under counters that still stand), `q.members` and `q.consents` read the other groups' alone
+    (`fetch.NOTHING`: none), and `_Loaded.people` holds them all."""
     conn = session.connection()
     rd = fetch.reader(conn)
     params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
@@ -122,8 +123,6 @@ def _load(
     policy_statements = (_THRESHOLDS, _POLICY_IN_FORCE) if kept is None else ()
     if members_kept is not None or people is not None:
         q = replace(q, consents=fetch.NOTHING, members=fetch.NOTHING, declarations=None)
-    elif report_people is not None:
-        q = replace(q, consents=fetch.NOTHING, members=fetch.NOTHING)
     memberships = (_ONE_GROUP_MEMBERSHIPS,) if people is not None else ()
     statements = (groups_statement, q.consents, q.members, q.reviews, q.risks, q.incidents, q.waivers)
     added = (
@@ -176,8 +175,8 @@ def _load(
     members: dict[Any, list[MemberFacts]] = {}
     if q.staff is not None:  # the consents answered, the staff on their own (api/compliance/answered.py)
         staff_rows = more[1 if q.declarations is not None else 0]
-        if report_people is None:
-            report_people = answered.people_of(member_rows, consent_rows, days)
+        found = answered.people_of(member_rows, consent_rows, days)
+        report_people = found if report_people is None else {**report_people, **found}
         members = answered.with_staff(report_people, staff_rows, declared)
         consent_rows = member_rows = []
     for (
@@ -356,28 +355,27 @@ def load_active(
     as_of: date,
     platform: str | None = None,
     people: dict[Any, answered.GroupPeople] | None = None,
+    missing: Sequence[uuid.UUID] = (),
     extra: tuple[fetch.Statement, ...] = (),
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """Every group active on `as_of` that `reach` reaches (of `platform` if given), by name, with the
     thresholds and everything the group rules read about them for their verdicts, as `_load` loads it with
     `answered.answered_queries` (the consents answered, the staff apart: eleven statements): the
     organisation report's load, for `engine.verdicts` only. A caller who reaches every group, with no
-    platform asked, gets statements built once, and with `people` (what `_Loaded.people` held for an earlier
-    such load on `as_of`, under counters that still stand: api/compliance/org_people.py) no memberships or
-    consents read; `people` and `extra` (statements sent with the others, `_load`'s) are for that load only
-    (ValueError for any other)."""
+    platform asked, gets statements built once; with `people` (what `_Loaded.people` held for an earlier
+    such load, its groups' counters still standing: api/compliance/org_people.py), the memberships and
+    consents of the groups of `missing` alone are read (of none when empty). `people`, `missing` and
+    `extra` (statements sent with the others, `_load`'s) are for that load only (ValueError for any other)."""
     if platform is None and reach.reads_every(Record.group):
-        return _load(
-            session,
-            _EVERY_ACTIVE,
-            answered.EVERY_ACTIVE,
-            {"as_of": as_of},
-            as_of,
-            reuse=True,
-            report_people=people,
-            extra=extra,
-        )
-    if people is not None or extra:
+        q, params = answered.EVERY_ACTIVE, {"as_of": as_of}
+        if people is not None and missing:
+            width, ids = answered.bound(missing)
+            of_missing = answered.of_bound_groups(width)[1]
+            q, params = replace(q, members=of_missing.members, consents=of_missing.consents), params | ids
+        elif people is not None:
+            q = replace(q, members=fetch.NOTHING, consents=fetch.NOTHING)
+        return _load(session, _EVERY_ACTIVE, q, params, as_of, reuse=True, report_people=people, extra=extra)
+    if people is not None or missing or extra:
         raise ValueError("members kept are of every active group's load only")
     active = sa.and_(_ACTIVE, reach.groups(GROUP.c.id))
     if platform is not None:

@@ -1,41 +1,46 @@
-"""The organisation report's members, kept across a write to the organisation's own tables (issue 19).
+"""The organisation report's members, kept per group across a write to the organisation's own tables and
+across midnight (issue 19).
 
 A write to a table of the organisation's own (a member of staff's record, a declaration, the policy settings
 or versions, the controls, the technologies) moves the organisation's counter, which every group's line
-checks (api/compliance/org_cache.py): the report's next read loads and evaluates every group afresh. Most of
-that load is the groups' members: every current membership, its young person's date of birth and leaving
-day, and their consents in force, folded into answers (`answered.people_of`); the rows that grow with the
-groups, and none of them from a table of the organisation's own. So what `answered.people_of` made of them
-is kept here, one table of every active group's for the `as_of` it was loaded on, under every group's
-counter and the young people's (`facts_people.PEOPLE`), not the organisation's, and with the first day after
-it on which any of it could read otherwise (`HORIZON`): it serves every `as_of` from its own to the day
-before that one, so the first report after midnight does not read the members again either, unless a
-membership begins or ends, a consent is given, expires or is withdrawn, or a group starts or is archived on
-the new day. The next load of every
-group over them reads the rest afresh (the groups, their staff and declarations, reviews, roster counts,
-risk assessments, incidents, waivers, the policy), seats the staff (`answered.with_staff`) and evaluates
-every group's rules again: a first evaluation of every group, without reading its members again.
+checks (api/compliance/org_cache.py), and midnight starts a new day's lines: either way the report's next
+read evaluates every group afresh. Most of that load is the groups' members: every current membership, its
+young person's date of birth and leaving day, and their consents in force, folded into answers
+(`answered.people_of`); the rows that grow with the groups, and none of them from a table of the
+organisation's own. So what `answered.people_of` made of them is kept here, each group's under that group's
+counter, the whole under `facts.UNPLACED` (which only a write the hooks cannot place moves) and with the
+first day after the `as_of` it was loaded for on which any of it could read otherwise (`HORIZON`). The next
+load of every group takes the members of each group whose counter still stands from here and reads those of
+the others (a write to their memberships or to one of their young people's own facts moved their counters),
+reads the rest afresh (the groups, their staff and declarations, reviews, roster counts, risk assessments,
+incidents, waivers, the policy), seats the staff (`answered.with_staff`) and evaluates every group's rules
+again. When more than half the groups' counters have moved, everything is read again.
 
 Why it can never be stale. `answered.people_of` reads the rows of memberships, participants and consents
-only (tests/test_org_people.py checks the statements it is handed), and every write to those
-moves a counter the table is kept under, in the write's own transaction (api/facts.py):
-- a membership: its group's counter (and its members'); where the hook cannot tell the group,
-  `facts.UNKNOWN`, the young people's counter among them;
-- a young person's record or consents: the counters of every group they have a membership of
-  (api/compliance/people.py) and the young people's; where the hook cannot tell whom, `facts.UNKNOWN`;
+only (tests/test_org_people.py checks the statements it is handed), and every write to those moves, in the
+write's own transaction (api/facts.py), the counter of each group whose members it can change, or
+`facts.UNPLACED`:
+- a membership: its group's counter (its members' too); where the hook cannot tell the group,
+  `facts.UNKNOWN`, `UNPLACED` among them;
+- a young person's record or consents: the counters of every group they have any membership of, ended or
+  not yet begun (api/compliance/people.py), even when the same transaction moves the organisation's; where
+  the hook cannot tell whom, `facts.UNKNOWN`;
 - raw SQL, a write inside a WITH, a migration: `facts.UNKNOWN`.
-The counters are read first in the request's transaction (`cache.read_groups`), so what is loaded after is at
-least as new as the counters it is kept under; a group new since (its first write makes its counter) or
-archived (a write to its row) changes the key too. What the statements read turns on the day only through
-their filters on `as_of` (which memberships and groups are current, which consents in force and recorded by
-its end); `HORIZON` finds, in the same transaction, the first day after `as_of` on which any of those
-filters lets another row through or keeps one out, and the table serves no day from then on. Only the load
-of every active group, for a caller who reaches them all with no platform asked, keeps or uses it: its
-statements and its groups are the same each time.
+A group new since (its first write makes its counter) is read as one whose counter moved. The counters are
+read first in the request's transaction (`cache.read_groups`), so what is loaded after is at least as new as
+the counters it is kept under. What the statements read turns on the day only through their filters on
+`as_of` (which memberships and groups are current, which consents in force and recorded by its end);
+`HORIZON` finds, in the same transaction, the first day after `as_of` on which any of those filters lets
+another row through or keeps one out, in any group, and the table serves no `as_of` before its own or from
+that day on. Only the load of every active group, for a caller who reaches them all with no platform
+asked, keeps or uses it: its statements and its groups are the same each time.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -50,9 +55,20 @@ from api.compliance.queries import _AS_OF, _AS_OF_END, CONSENT, GROUP, MEMBERSHI
 from api.compliance.snapshot import PolicyFacts, Thresholds
 from api.groups.models import Platform
 
-# as_of -> (the first day it no longer holds, or None, every active group's `answered.GroupPeople` by raw id),
-# under the counters below. A table holds every member of every group: today's and one other `as_of` (a
-# trustee's month) are kept.
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Every active group's members as loaded for an `as_of`: by the group's raw id, with its scope and the
+    counters it was read under."""
+
+    until: date | None  # the first day after `as_of` it no longer holds (None: no such day)
+    counters: Mapping[str, int]  # each group's scope -> its counter, as read before the load
+    scopes: Mapping[Any, str]  # a group's raw id -> its scope
+    people: Mapping[Any, answered.GroupPeople]
+
+
+# as_of -> `_Table`, under `facts.UNPLACED`'s counter. A table holds every member of every group: today's and
+# one other `as_of` (a trustee's month) are kept.
 PEOPLE_TABLES = 2
 _kept = cache.Lru(most=PEOPLE_TABLES)
 
@@ -89,19 +105,31 @@ def _until(session: Session, as_of: date, rows: list[list[fetch.Row]]) -> date |
     return min(days, default=None)
 
 
-def standing(counters: cache.GroupsVersions) -> tuple[tuple[str, int], ...]:
-    """What the members kept stand on: every scope `read_groups` read (each group's counter, the young
-    people's) but the organisation's."""
-    return tuple(scope for scope in counters.every if scope[0] != facts.ORG)
+def _group_counters(counters: cache.GroupsVersions) -> dict[str, int]:
+    """Each group's scope (its id's text) -> its counter, of the scopes `read_groups` read."""
+    return {scope: version for scope, version in counters.every if len(scope) == 36}
 
 
-def kept_for(as_of: date, versions: tuple[tuple[str, int], ...]) -> dict[Any, answered.GroupPeople] | None:
-    """The table kept under `versions` that holds on `as_of` (loaded on it or on a day before, with nothing
-    its statements read changing in between), if any."""
-    for loaded_on, kept_versions, (until, people) in reversed(_kept.entries()):
-        if kept_versions == versions and loaded_on <= as_of and (until is None or as_of < until):
-            found: dict[Any, answered.GroupPeople] = people
-            return found
+def kept_for(
+    as_of: date, counters: cache.GroupsVersions
+) -> tuple[dict[Any, answered.GroupPeople], list[uuid.UUID]] | None:
+    """From the table that holds on `as_of` (loaded for it or a day before, nothing its statements read
+    changing in between) under `counters`' `facts.UNPLACED`: the members of every group whose counter still
+    stands, and the groups whose counters moved or are new, to be read again; None if there is none, or most
+    of its groups' counters moved."""
+    unplaced = dict(counters.every).get(facts.UNPLACED, 0)
+    for loaded_on, kept_unplaced, table in reversed(_kept.entries()):
+        if kept_unplaced != unplaced or not isinstance(table, _Table) or not isinstance(loaded_on, date):
+            continue
+        if loaded_on > as_of or (table.until is not None and as_of >= table.until):
+            continue
+        now = _group_counters(counters)
+        moved = {s for s, v in now.items() if table.counters.get(s, 0) != v}
+        moved |= {s for s, v in table.counters.items() if now.get(s, 0) != v}
+        if 2 * len(moved) > len(table.people):
+            return None
+        people = {raw: found for raw, found in table.people.items() if table.scopes[raw] not in moved}
+        return people, [uuid.UUID(s) for s in sorted(moved)]
     return None
 
 
@@ -116,13 +144,26 @@ def active_lines(
     """`service.active_lines`: every active group's line in reach (of `platform` if given), by name, with the
     thresholds and the policy in force read; over the members kept under `counters` (read first in this
     transaction) where the caller reaches every group and asks no platform, keeping them for the next."""
-    if platform is not None or not reach.reads_every(Record.group):
-        return service.active_lines(session=session, reach=reach, as_of=as_of, platform=platform)
-    versions = standing(counters)
-    people = kept_for(as_of, versions)
-    groups, thresholds, loaded = load_active(
-        session=session, reach=reach, as_of=as_of, people=people, extra=HORIZON if people is None else ()
-    )
-    if people is None and loaded.people is not None:
-        _kept.put(as_of, versions, (_until(session, as_of, loaded.extra), loaded.people))
-    return service.lines_of(groups, thresholds, loaded, as_of), thresholds, loaded.policy
+    if platform is None and reach.reads_every(Record.group):
+        found = kept_for(as_of, counters)
+        people, missing = found if found is not None else (None, [])
+        fresh = found is None or bool(missing)
+        groups, thresholds, loaded = load_active(
+            session=session,
+            reach=reach,
+            as_of=as_of,
+            people=people,
+            missing=missing,
+            extra=HORIZON if fresh else (),
+        )
+        if fresh and loaded.people is not None:
+            to_uuid = fetch.reader(session.connection()).uuid
+            table = _Table(
+                _until(session, as_of, loaded.extra),
+                _group_counters(counters),
+                {raw: facts.scope_of(to_uuid(raw)) for raw in loaded.people},
+                loaded.people,
+            )
+            _kept.put(as_of, dict(counters.every).get(facts.UNPLACED, 0), table)
+        return service.lines_of(groups, thresholds, loaded, as_of), thresholds, loaded.policy
+    return service.active_lines(session=session, reach=reach, as_of=as_of, platform=platform)

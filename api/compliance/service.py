@@ -37,7 +37,7 @@ from api.compliance.engine import (
 from api.compliance.loading import _load, _Loaded, _snapshot, load_active, load_group_with
 from api.compliance.models import Status
 from api.compliance.policy_facts import _thresholds, policy_on
-from api.compliance.queries import _ACTIVE, _GROUP_COLUMNS, GROUP, STAFF, _Queries, _queries
+from api.compliance.queries import _GROUP_COLUMNS, GROUP, STAFF, _Queries, _queries
 from api.compliance.redaction import redact_for
 from api.compliance.rules import GROUP_RULE_IDS, GROUP_RULES, ORG_RULES, STAFF_RULES
 from api.compliance.snapshot import GroupFacts, MemberFacts, OrgSnapshot, PolicyFacts, Thresholds
@@ -378,12 +378,9 @@ def group_statuses(
 
 @functools.cache
 def _lines_load(width: int) -> tuple[Select[Any], _Queries]:
-    """`group_lines`' statements for `width` ids bound as `group_0`.. (a power of two, the last id repeated
-    to fill it): built once a width, so that `fetch` writes their SQL once (`reuse`)."""
-    ids = [sa.bindparam(f"group_{i}", type_=GROUP.c.id.type) for i in range(width)]
-    chosen = sa.and_(_ACTIVE, GROUP.c.id.in_(ids))
-    chosen_ids = sa.select(GROUP.c.id).where(chosen)
-    return sa.select(*_GROUP_COLUMNS).where(chosen), answered.answered_queries(lambda c: c.in_(chosen_ids))
+    """`group_lines`' statements for `width` ids bound (`answered.of_bound_groups`)."""
+    chosen, queries = answered.of_bound_groups(width)
+    return sa.select(*_GROUP_COLUMNS).where(chosen), queries
 
 
 def group_lines(
@@ -393,8 +390,8 @@ def group_lines(
     to them (the statements of `group_statuses`); `policy_version`: as for `loading._load`."""
     if not group_ids:
         return {}
-    width = 1 << (len(group_ids) - 1).bit_length()
+    width, ids = answered.bound(group_ids)
     statement, queries = _lines_load(width)
-    params = {"as_of": as_of} | {f"group_{i}": group_ids[min(i, len(group_ids) - 1)] for i in range(width)}
+    params = {"as_of": as_of} | ids
     loaded = _load(session, statement, queries, params, as_of, reuse=True, policy_version=policy_version)
     return {s.group_id: s for s in lines_of(*loaded, as_of)}
