@@ -12,7 +12,7 @@ How a write moves them, whatever path it takes through a `Session`:
   of many rows): by its table and parameters, or by the scopes it names in the execution option
   `FACTS_SCOPES` (history rows written for known groups);
 - raw SQL through the session (`session.execute(sa.text(...))`) that is not a read by its first words
-  (`sql_writes`): `UNKNOWN`, the organisation's counter and the young people's.
+  (`sql_writes`): `UNKNOWN`: the organisation's counter, the young people's and `UNPLACED`.
 The scopes a transaction touched are collected in `session.info` and the counters moved by one statement
 just before its commit (`before_commit`, after a last flush), in a fixed order, so two transactions never
 wait for each other's counters in opposite orders (no deadlock on PostgreSQL) and nobody sees a counter
@@ -336,8 +336,8 @@ def _do_orm_execute(state: ORMExecuteState) -> sa.Result[Any] | None:
                 _add(state.session, UNKNOWN)
             return ran[0]
     elif (text := text_of(state.statement)) is not None and sql_writes(text):
-        # Raw SQL through the session names no table the hooks can read: the organisation's counter and the
-        # young people's, which every cached answer checks (only a miss, never a stale answer).
+        # Raw SQL through the session names no table the hooks can read: `UNKNOWN`, which every cached answer
+        # checks (only a miss, never a stale answer).
         _add(state.session, UNKNOWN)
     return None
 

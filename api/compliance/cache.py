@@ -30,8 +30,8 @@ What is cached, in each process (a bounded LRU, `COMPLIANCE_CACHE_ENTRIES` entri
   group's counter and the organisation's, as its evaluation here; and the organisation's own findings under
   the organisation's counter and every group's. Those counters are read in one statement, first, by
   `read_groups` (`GroupsVersions`), as `look_up` reads one group's; and what its load of every group read
-  about their members (memberships, young people, consents), under every group's counter and the young
-  people's, not the organisation's (api/compliance/org_people.py);
+  about their members (memberships, young people, consents), each group's under its counter and
+  `facts.UNPLACED`, not the organisation's (api/compliance/org_people.py);
 - for the forecast (api/compliance/forecast_cache.py, whose docstring says more), each group's forecast before
   any caller's part (today's status, its young people over the window, every day ahead a finding gets worse,
   by the day: before coarsening and redaction) by group, `as_of`, day and the window's end, under the group's

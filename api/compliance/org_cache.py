@@ -13,8 +13,8 @@ kind; 0 turns it off):
   the organisation), the report's own load of every group (`service.active_lines`) serves instead: it
   reads every participant's consents rather than asking for the members' alone, which costs less once
   they are most of them (api/compliance/answered.py), over its members kept where they stand
-  (api/compliance/org_people.py: after a write to the organisation's own tables, every group is evaluated
-  again without reading its members again);
+  (api/compliance/org_people.py: after a write to the organisation's own tables or at midnight, every
+  group is evaluated again without reading again the members of groups whose counters stand);
 - each group's evaluation whole (`service.group_evaluations`: every finding, cited, before any caller's
   redaction and `since`), for the pages and exports that show every group's findings (the trustees'
   dashboard, the workbook: `group_evaluations`), in one table per `as_of` and day as the lines, each under
