@@ -351,13 +351,56 @@ def _scattered_world(session: Session, rnd: random.Random, coordinator: Actor, s
             )
 
 
-@pytest.mark.parametrize("seed", [2, 3])
+def _dated_write(session: Session, rnd: random.Random, staff: Actor) -> None:
+    """One of: an organisation write; a consent recorded now, dated a few days either side of today; a
+    membership ended from a day soon; a young person joining a group from a day soon; or nothing."""
+    today = clock.today()
+    soon = today + timedelta(days=rnd.randint(0, 3))
+    people = session.exec(select(Participant)).all()
+    choice = rnd.randrange(5)
+    if choice == 0:
+        assert staff.staff is not None
+        staff.staff.personal_phone = f"07700 9{rnd.randrange(100000):05d}"
+        session.add(staff.staff)
+        session.commit()
+    elif choice == 1:
+        kind = rnd.choice([ConsentKind.esafety_agreement, ConsentKind.code_of_conduct])
+        given_on = today + timedelta(days=rnd.randint(-3, 3))
+        make_consent(
+            session,
+            rnd.choice(people),
+            kind,
+            given_by=GivenBy.participant,
+            given_on=given_on,
+            created_at=clock.now(),
+        )
+    elif choice == 2:
+        open_ = session.exec(
+            select(Membership).where(Membership.participant_id.is_not(None), Membership.ended_on.is_(None))  # type: ignore[union-attr]
+        ).all()
+        if open_:
+            m = rnd.choice(open_)
+            m.ended_on = max(soon, m.started_on + timedelta(days=1))
+            session.add(m)
+            session.commit()
+    elif choice == 3:
+        group = rnd.choice(session.exec(select(Group)).all())
+        make_membership(session, group, participant=make_participant(session), started_on=soon)
+
+
+@pytest.mark.parametrize(("seed", "writes"), [(2, False), (3, False), (8, True), (9, True)])
 def test_day_by_day_across_the_clocks_going_back_every_report_is_a_fresh_one(
-    fixed_clock: FixedClock, client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch, seed: int
+    fixed_clock: FixedClock,
+    client: TestClient,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+    writes: bool,
 ) -> None:
     """A week around 25 October: each evening and just after each midnight (London), every caller's report
     on today, yesterday, the day before and the first two days, JSON and CSV, in a shuffled order, against
-    a fresh one, with nothing written in between; the members kept were taken for some of them."""
+    a fresh one; with nothing written in between, or with a write dated about then before each round; the
+    members kept were taken for some of them."""
     rnd = random.Random(seed)
     fixed_clock.set(datetime(2026, 10, 22, 22, 50, tzinfo=UTC))  # 23:50 in London (summer time)
     callers = (
@@ -378,6 +421,8 @@ def test_day_by_day_across_the_clocks_going_back_every_report_is_a_fresh_one(
     first = clock.today()
     for step in range(10):
         _signed_in_again(*callers)
+        if writes and step % 2 == 0:  # before the round just after midnight
+            _dated_write(session, rnd, callers[0])
         today = clock.today()
         days = {today, today - timedelta(days=1), today - timedelta(days=2), first, first + timedelta(days=1)}
         paths = [REPORT] + [f"{REPORT}?as_of={d}" for d in sorted(days) if d <= today]
