@@ -90,10 +90,10 @@ def _every_caller_fresh(client: TestClient, callers: tuple[Actor, ...], path: st
             assert served(client, path, headers) == fresh(client, path, headers), (label, caller.role, extra)
 
 
-def _standing(session: Session) -> tuple[tuple[str, int], ...]:
+def _standing(session: Session) -> cache.GroupsVersions:
     counters = cache.read_groups(session)
     session.rollback()
-    return org_people.standing(counters)
+    return counters
 
 
 def _young_person(
@@ -412,8 +412,8 @@ def test_day_by_day_across_the_clocks_going_back_every_report_is_a_fresh_one(
     taken: list[bool] = []
     kept_for = org_people.kept_for
 
-    def spied(as_of: date, versions: tuple[tuple[str, int], ...]) -> Any:
-        found = kept_for(as_of, versions)
+    def spied(as_of: date, counters: cache.GroupsVersions) -> Any:
+        found = kept_for(as_of, counters)
         taken.append(found is not None)
         return found
 
