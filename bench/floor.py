@@ -69,6 +69,24 @@ def write_to_organisation(engine: sa.Engine, _group_id: uuid.UUID) -> None:
         s.commit()
 
 
+def write_unplaced(engine: sa.Engine, _group_id: uuid.UUID) -> None:
+    """A write the facts hooks cannot place: raw SQL through a session (a member of staff's personal phone
+    number, which no answer shows). It moves every counter kept answers stand on but the groups' own
+    (`facts.UNKNOWN`), so the organisation report's next read keeps nothing: every group's members read and
+    every group evaluated afresh, as in a worker's first report."""
+    with Session(engine) as s:
+        staff = s.exec(select(Staff).order_by(col(Staff.id)).limit(1)).one()
+        s.execute(
+            sa.text("UPDATE staff SET personal_phone = :phone WHERE id = :id"),
+            {
+                "phone": f"07700 9{uuid.uuid4().int % 100000:05d}",
+                # The id as the column holds it: SQLite's 32 hex digits, PostgreSQL's uuid.
+                "id": staff.id.hex if engine.dialect.name == "sqlite" else staff.id,
+            },
+        )
+        s.commit()
+
+
 def write_to_participant(engine: sa.Engine, group_id: uuid.UUID) -> None:
     """A write about one young person of the group, in no other group: their personal phone number changed,
     which no answer shows. It moves that group's counters and the young people's (api/compliance/people.py),

@@ -339,6 +339,15 @@ def run(label: str, url: str) -> list[Figures]:
             after_write=seeded.big_group,
             write=floor.write_to_organisation,
         ),
+        Endpoint(
+            f"organisation report, {BIG_GROUPS} x {BIG_GROUP_SIZE}, first evaluation with nothing kept",
+            "/api/v1/compliance",
+            True,
+            8,
+            6,
+            after_write=seeded.big_group,
+            write=floor.write_unplaced,
+        ),
         # The trustees' page: the report, every group's findings, the forecast and the trend (HTML).
         Endpoint(f"organisation dashboard page, {BIG_GROUPS} x {BIG_GROUP_SIZE}", "/dashboard", True, 8, 6),
         Endpoint(
