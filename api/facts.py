@@ -12,7 +12,8 @@ How a write moves them, whatever path it takes through a `Session`:
   of many rows): by its table and parameters, or by the scopes it names in the execution option
   `FACTS_SCOPES` (history rows written for known groups);
 - raw SQL through the session (`session.execute(sa.text(...))`) that is not a read by its first words
-  (`sql_writes`): `UNKNOWN`, the organisation's counter and the young people's.
+  (`sql_writes`), and anything else it runs that is not a SELECT (a DDL element): `UNKNOWN`, the
+  organisation's counter and the young people's.
 The scopes a transaction touched are collected in `session.info` and the counters moved by one statement
 just before its commit (`before_commit`, after a last flush), in a fixed order, so two transactions never
 wait for each other's counters in opposite orders (no deadlock on PostgreSQL) and nobody sees a counter
@@ -62,7 +63,7 @@ from sqlmodel import Field, SQLModel
 
 from api import facts_people
 from api.facts_people import PEOPLE, lock_people, people_of_object, people_of_statement, scopes_of_people
-from api.facts_sql import sql_writes, text_of
+from api.facts_sql import statement_writes
 
 ORG = "org"
 # What a write moves when the hooks cannot tell what it changed (a row whose group or young person is not
@@ -299,12 +300,13 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
         return UNKNOWN
     if rule.unread:
         return ()
-    if state.is_update and rule.ignored:
+    # The execution's parameters set columns too, beside `.values()`'s: only a SET read whole is ignored.
+    if state.is_update and rule.ignored and not state.parameters:
         values = getattr(state.statement, "_values", None) or {}
         keys = {getattr(k, "key", k) for k in values}
         if keys and keys <= rule.ignored:
             return ()
-    if rule.group_column is not None and state.is_insert and not facts_people.upserts(state.statement):
+    if rule.group_column is not None and state.is_insert and facts_people.rows_named(state.statement):
         params = state.parameters
         rows = params if isinstance(params, list) else [params] if params else []
         found = {_text(r.get(rule.group_column)) for r in rows if isinstance(r, Mapping)}
@@ -332,9 +334,9 @@ def _do_orm_execute(state: ORMExecuteState) -> sa.Result[Any] | None:
             if ran[1]:
                 _add(state.session, UNKNOWN)
             return ran[0]
-    elif (text := text_of(state.statement)) is not None and sql_writes(text):
-        # Raw SQL through the session names no table the hooks can read: the organisation's counter and the
-        # young people's, which every cached answer checks (only a miss, never a stale answer).
+    elif statement_writes(state.statement):
+        # Raw SQL through the session (or a DDL element carrying it) names no table the hooks can read: the
+        # organisation's counter and the young people's, which every cached answer checks (only a miss).
         _add(state.session, UNKNOWN)
     return None
 
