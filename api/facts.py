@@ -291,7 +291,7 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
     named = state.execution_options.get(FACTS_SCOPES)
     table = getattr(state.statement, "table", None)
     rule = _rules.get(table.name, Rule()) if isinstance(table, sa.Table) else Rule()
-    if named is not None:
+    if named:  # naming none (worked out from no rows, say) leaves the write to its table's rule
         # A table of one group's rows moves what its rule says; any other, as `touch` does.
         if rule.group_column is None:
             return _named(named)

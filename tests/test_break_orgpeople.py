@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from api import clock, facts_people
+from api import clock, facts, facts_people
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.auth.roles import Role
@@ -108,7 +108,20 @@ def _date_of_birth_by_ddl(session: Session, w: World) -> None:
     session.commit()
 
 
+def _consent_withdrawn_naming_no_scope(session: Session, w: World) -> None:
+    # The scopes named worked out from rows that turned out empty (the young people's groups, say, read
+    # before their memberships were made): an empty naming named nothing, and nothing moved.
+    withdraw = (
+        sa.update(Consent)
+        .where(Consent.participant_id == w.child.id, Consent.kind == ConsentKind.image_use)  # type: ignore[arg-type]
+        .values(withdrawn_on=clock.today(), withdrawal_reason="asked")
+    )
+    session.execute(withdraw.execution_options(**{facts.FACTS_SCOPES: []}))
+    session.commit()
+
+
 HIDDEN_WRITES: dict[str, Callable[[Session, World], object]] = {
+    "consent withdrawn (no scope named)": _consent_withdrawn_naming_no_scope,
     "consent withdrawn (SET in the parameters)": _consent_withdrawn_by_parameters,
     "membership ended (SET in the parameters)": _membership_ended_by_parameters,
     "date of birth (SET in the parameters)": _date_of_birth_by_parameters,
