@@ -307,3 +307,76 @@ def test_an_insert_whose_own_values_outweigh_its_parameters_moves_the_group_it_w
     assert after == fresh(client, REPORT, coordinator.headers) != before
     for caller in (trustee, staff_actor):
         assert served(client, REPORT, caller.headers) == fresh(client, REPORT, caller.headers), caller.role
+
+
+# --- a write committing between the counters and the load, over the members kept ---------------------------
+
+
+def test_a_consent_withdrawn_between_the_counters_and_a_load_over_the_members_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After an organisation write the report's next load stands on the members kept; a consent withdrawn
+    commits after that reader read the counters and before its load: it serves what the counters it read
+    vouch for (the consent held), and files nothing under them that the next reader, whose counters the
+    withdrawal moved, takes: the next report is the fresh one, the withdrawal shown."""
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        with Session(engine, expire_on_commit=False) as setup:
+            coordinator = make_staff(setup, is_esafety_coordinator=True)
+            groups = [make_compliant_group(setup, coordinator) for _ in range(3)]
+            child = setup.exec(
+                select(Participant)
+                .join_from(Participant, Membership)
+                .where(Membership.group_id == groups[1].id)
+            ).one()
+            reach = Reach.of(user_principal(make_user(setup, coordinator, Role.coordinator)))
+
+        def write(change: Callable[[Session], object]) -> None:
+            writes = may_write.set(True)
+            with Session(engine) as writer:
+                change(writer)
+                writer.commit()
+            may_write.reset(writes)
+
+        def phone(writer: Session) -> None:
+            staff = writer.get(type(coordinator), coordinator.id)
+            assert staff is not None
+            staff.personal_phone = "07700 900123"
+            writer.add(staff)
+
+        def withdraw(writer: Session) -> None:
+            writer.execute(
+                sa.update(Consent)
+                .where(Consent.participant_id == child.id, Consent.kind == ConsentKind.image_use)  # type: ignore[arg-type]
+                .values(withdrawn_on=clock.today(), withdrawal_reason="asked")
+            )
+
+        def report() -> bytes:
+            with Session(engine) as reader:
+                return orjson.dumps(
+                    org_cache.organisation_report(session=reader, reach=reach, as_of=clock.today())
+                )
+
+        real = org_people.load_active
+        used: list[object] = []
+
+        def racing(**kwargs: Any) -> Any:
+            used.append(kwargs["people"])
+            write(withdraw)
+            return real(**kwargs)
+
+        token = may_write.set(False)
+        try:
+            before = report()  # the members kept
+            write(phone)  # every line missed: the next load stands on the members kept
+            monkeypatch.setattr(org_people, "load_active", racing)
+            raced = report()
+            monkeypatch.setattr(org_people, "load_active", real)
+            after = report()
+            with cache.disabled():
+                truth = report()
+        finally:
+            may_write.reset(token)
+        assert used
+        assert used[0] is not None  # the raced load stood on the members kept
+        assert raced == before  # what the counters it read vouch for
+        assert after == truth != before
