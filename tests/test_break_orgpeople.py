@@ -22,7 +22,7 @@ from api import clock, facts, facts_people
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.auth.roles import Role
-from api.compliance import cache, org_cache, org_people
+from api.compliance import cache, loading, org_cache, org_people
 from api.compliance.queries import GROUP, MEMBERSHIP, PARTICIPANT
 from api.consents.models import Consent, ConsentKind
 from api.db import may_write, utcnow
@@ -356,7 +356,7 @@ def test_a_consent_withdrawn_between_the_counters_and_a_load_over_the_members_ke
                     org_cache.organisation_report(session=reader, reach=reach, as_of=clock.today())
                 )
 
-        real = org_people.load_active
+        real = loading.load_active
         used: list[object] = []
 
         def racing(**kwargs: Any) -> Any:
