@@ -19,7 +19,9 @@ moves a counter the table is kept under, in the write's own transaction (api/fac
   `facts.UNKNOWN`, the young people's counter among them;
 - a young person's record or consents: the counters of every group they have a membership of
   (api/compliance/people.py) and the young people's; where the hook cannot tell whom, `facts.UNKNOWN`;
-- raw SQL, a write inside a WITH, a migration: `facts.UNKNOWN`.
+- raw SQL (also carried by a DDL element), a write inside a WITH, a migration, a Core write whose rows
+  its parameters do not name (an upsert, an INSERT with values of its own, an UPDATE whose WHERE reads
+  another table: api/facts_people.py): `facts.UNKNOWN`.
 The counters are read first in the request's transaction (`cache.read_groups`), so what is loaded after is at
 least as new as the counters it is kept under; a group new since (its first write makes its counter) or
 archived (a write to its row) changes the key too; the key holds the organisation's day, so midnight drops
