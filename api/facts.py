@@ -12,7 +12,8 @@ How a write moves them, whatever path it takes through a `Session`:
   of many rows): by its table and parameters, or by the scopes it names in the execution option
   `FACTS_SCOPES` (history rows written for known groups);
 - raw SQL through the session (`session.execute(sa.text(...))`) that is not a read by its first words
-  (`sql_writes`): `UNKNOWN`: the organisation's counter, the young people's and `UNPLACED`.
+  (`sql_writes`), and anything else it runs that is not a SELECT (a DDL element): `UNKNOWN`, the
+  organisation's counter, the young people's and `UNPLACED`.
 The scopes a transaction touched are collected in `session.info` and the counters moved by one statement
 just before its commit (`before_commit`, after a last flush), in a fixed order, so two transactions never
 wait for each other's counters in opposite orders (no deadlock on PostgreSQL) and nobody sees a counter
@@ -62,16 +63,14 @@ from sqlmodel import Field, SQLModel
 
 from api import facts_people
 from api.facts_people import PEOPLE, lock_people, people_of_object, people_of_statement, scopes_of_people
-from api.facts_sql import sql_writes, text_of
+from api.facts_sql import statement_writes
 
 ORG = "org"
 # What a write moves when the hooks cannot tell what it changed (a row whose group or young person is not
 # known, raw SQL, a write inside a WITH, a migration): the organisation's counter, the young people's
-# (`PEOPLE`) and `UNPLACED`. What is kept under each group's counter and `UNPLACED`, and not the
-# organisation's (the organisation report's members, api/compliance/org_people.py), then goes too; a write to
-# a table of the organisation's own (staff, policy settings) moves `ORG` alone.
-# Of those, the scope such writes alone move: what is kept per group under each group's counter stands on it,
-# not on the young people's (which every write about any young person moves).
+# (`PEOPLE`) and `UNPLACED`, which such writes alone move: what is kept under each group's counter and it,
+# not the organisation's (the organisation report's members, api/compliance/org_people.py), then goes too.
+# A write to a table of the organisation's own (staff, policy settings) moves `ORG` alone.
 UNPLACED = "unplaced"
 UNKNOWN = frozenset({ORG, PEOPLE, UNPLACED})
 # An execution option naming the scopes a Core write touches the hook cannot read (many VALUES rows).
@@ -145,8 +144,8 @@ def _group_scopes(group_id: uuid.UUID | str) -> tuple[str, str]:
 def touch(session: Session, scopes: Iterable[str | uuid.UUID]) -> None:
     """Move these scopes' counters when the session's transaction commits (a write the hooks cannot see). A
     group named here moves its own counter, its members' and the organisation's: a write nobody classified
-    may be to anything the group's answer reads, its members' own facts included (kept under the
-    organisation's counter). Name the organisation alone for a write that concerns no one group."""
+    may be to anything the group's answer reads, its members' own facts included. Name the organisation
+    alone (it moves `UNKNOWN`) for a write that concerns no one group."""
     _add(session, _named(scopes))
 
 
@@ -293,7 +292,7 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
     named = state.execution_options.get(FACTS_SCOPES)
     table = getattr(state.statement, "table", None)
     rule = _rules.get(table.name, Rule()) if isinstance(table, sa.Table) else Rule()
-    if named is not None:
+    if named:  # naming none (worked out from no rows, say) leaves the write to its table's rule
         # A table of one group's rows moves what its rule says; any other, as `touch` does.
         if rule.group_column is None:
             return _named(named)
@@ -302,12 +301,13 @@ def _statement_scopes(state: ORMExecuteState) -> Collection[str]:
         return UNKNOWN
     if rule.unread:
         return ()
-    if state.is_update and rule.ignored:
+    # The execution's parameters set columns too, beside `.values()`'s: only a SET read whole is ignored.
+    if state.is_update and rule.ignored and not state.parameters:
         values = getattr(state.statement, "_values", None) or {}
         keys = {getattr(k, "key", k) for k in values}
         if keys and keys <= rule.ignored:
             return ()
-    if rule.group_column is not None and state.is_insert and not facts_people.upserts(state.statement):
+    if rule.group_column is not None and state.is_insert and facts_people.rows_named(state.statement):
         params = state.parameters
         rows = params if isinstance(params, list) else [params] if params else []
         found = {_text(r.get(rule.group_column)) for r in rows if isinstance(r, Mapping)}
@@ -335,9 +335,9 @@ def _do_orm_execute(state: ORMExecuteState) -> sa.Result[Any] | None:
             if ran[1]:
                 _add(state.session, UNKNOWN)
             return ran[0]
-    elif (text := text_of(state.statement)) is not None and sql_writes(text):
-        # Raw SQL through the session names no table the hooks can read: `UNKNOWN`, which every cached answer
-        # checks (only a miss, never a stale answer).
+    elif statement_writes(state.statement):
+        # Raw SQL through the session (or a DDL element carrying it) names no table the hooks can read:
+        # `UNKNOWN`, which every cached answer checks (only a miss, never a stale answer).
         _add(state.session, UNKNOWN)
     return None
 

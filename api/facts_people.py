@@ -47,13 +47,21 @@ def upserts(statement: object) -> bool:
     return isinstance(getattr(statement, "_post_values_clause", None), (PostgresUpsert, SqliteUpsert))
 
 
+def rows_named(statement: object) -> bool:
+    """Whether the rows an INSERT writes are those its execution's parameters name: not for an upsert, nor
+    for a statement with values of its own (`.values()`), which may write in their stead (run for many
+    parameter sets, an expression there wins over the parameters' value of the same column)."""
+    own = any(getattr(statement, a, None) for a in ("_values", "_multi_values", "_ordered_values"))
+    return not own and not upserts(statement)
+
+
 def people_of_statement(state: ORMExecuteState, table: sa.Table, column: str) -> set[uuid.UUID] | None:
     """Whom a Core INSERT (by its parameters) or UPDATE (by the rows its WHERE picks, read first in its own
     transaction) through the session is about. None for a delete, an update with no WHERE, run for many
     parameter sets, or setting the person column itself (rows moved to someone else), and for an upsert."""
     params = state.parameters
     if state.is_insert:
-        if upserts(state.statement):
+        if not rows_named(state.statement):
             return None
         rows = params if isinstance(params, list) else [params] if params else []
         if not rows:
@@ -63,6 +71,8 @@ def people_of_statement(state: ORMExecuteState, table: sa.Table, column: str) ->
     values = getattr(state.statement, "_values", None) or {}
     if not state.is_update or params or where is None or column in {getattr(k, "key", k) for k in values}:
         return None
+    if not _reads_only(where, table):
+        return None
     # Locked (PostgreSQL), so that no row picked is given to someone else before the UPDATE reaches it.
     pick = sa.select(table.c[column]).where(where).with_for_update(of=table)
     picked = state.session.connection().execute(pick).scalars().all()
@@ -71,6 +81,25 @@ def people_of_statement(state: ORMExecuteState, table: sa.Table, column: str) ->
 
 
 _PICKED = "facts_picked"
+
+
+def _reads_only(where: sa.ColumnElement[Any], table: sa.Table) -> bool:
+    """Whether `where` reads nothing but `table`'s own row (its columns, values, functions of them): no other
+    table, alias, subquery or SQL text. The pick locks the rows it finds, so none of them can stop
+    matching, and a row that starts to match makes the UPDATE reach more rows than were picked
+    (`run_picked`); but under READ COMMITTED the UPDATE reads any other table afresh, after the pick: a
+    concurrent write to it (a membership moved) can swap the rows reached for as many others, whose people
+    were not read."""
+    # The ORM hands the table, and the columns its attributes name, annotated: each compared as itself. SQL
+    # text, or a column named by text alone, may read anything.
+    own, read = table._deannotate(), (sa.FromClause, sa.sql.expression.SelectBase)
+    for element in sa.sql.visitors.iterate(where):
+        found = element.table if isinstance(element, sa.ColumnClause) else element
+        if found is None or isinstance(found, sa.TextClause):
+            return False
+        if isinstance(found, read) and found._deannotate() is not own:
+            return False
+    return True
 
 
 def run_picked(state: ORMExecuteState) -> tuple[sa.Result[Any], bool] | None:

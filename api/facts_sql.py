@@ -1,5 +1,6 @@
 """Raw SQL as api/facts.py's hooks see it: whether its text may write (`sql_writes`, also used by api/db.py's
-`release`), and the text of raw SQL however the session was handed it (`text_of`)."""
+`release`), the text of raw SQL however the session was handed it (`text_of`), and whether anything else the
+session runs may write (`statement_writes`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,17 @@ def sql_writes(statement: str) -> bool:
     makes it a write."""
     first = statement[:16].lstrip().upper()
     return not first.startswith(_READS) or ";" in statement.rstrip("; \t\n")
+
+
+def statement_writes(statement: object) -> bool:
+    """Whether a statement the session runs that is neither an INSERT, an UPDATE nor a DELETE may write: raw
+    SQL (`text_of`) by `sql_writes`; a SELECT or a UNION of them (`is_select`: a write in a SELECT's WITH is
+    PostgreSQL's, seen on the connection by api/db.py) not; anything else may (a DDL element carries any
+    SQL it is given, and the hooks read nothing of it)."""
+    text = text_of(statement)
+    if text is not None:
+        return sql_writes(text)
+    return not getattr(statement, "is_select", False)
 
 
 def text_of(statement: object) -> str | None:

@@ -6,7 +6,7 @@ one group loads that group alone."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -221,6 +221,21 @@ def test_a_session_with_its_own_writes_pending_or_the_cache_off_evaluates_afresh
     assert len(off) == len(fresh_report)
 
 
+def raced_read(
+    monkeypatch: pytest.MonkeyPatch, report: Callable[[], bytes], target: object, name: str, racing: Any
+) -> tuple[bytes, bytes, bytes]:
+    """`report()` with `target.name` replaced by `racing` (which commits a write part way through), then
+    `report()` again as it is, then with the cache off: the raced report, the next, and the truth."""
+    real = getattr(target, name)
+    monkeypatch.setattr(target, name, racing)
+    raced = report()
+    monkeypatch.setattr(target, name, real)
+    after = report()
+    with cache.disabled():
+        truth = report()
+    return raced, after, truth
+
+
 def test_a_write_between_the_versions_and_the_facts_leaves_nothing_stale(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -258,12 +273,7 @@ def test_a_write_between_the_versions_and_the_facts_leaves_nothing_stale(
         try:
             before = report()
             write(visibility=Visibility.public)  # the next read loads this group alone, and races a write
-            monkeypatch.setattr(service, "group_lines", racing)
-            raced = report()
-            monkeypatch.setattr(service, "group_lines", real)
-            after = report()
-            with cache.disabled():
-                truth = report()
+            raced, after, truth = raced_read(monkeypatch, report, service, "group_lines", racing)
         finally:
             may_write.reset(token)
         # The raced read sees the second write (PostgreSQL reads each statement afresh) or not (SQLite reads

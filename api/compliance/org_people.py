@@ -25,7 +25,9 @@ write's own transaction (api/facts.py), the counter of each group whose members 
 - a young person's record or consents: the counters of every group they have any membership of, ended or
   not yet begun (api/compliance/people.py), even when the same transaction moves the organisation's; where
   the hook cannot tell whom, `facts.UNKNOWN`;
-- raw SQL, a write inside a WITH, a migration: `facts.UNKNOWN`.
+- raw SQL (also carried by a DDL element), a write inside a WITH, a migration, a Core write whose rows its
+  parameters do not name (an upsert, an INSERT with values of its own, an UPDATE whose WHERE reads another
+  table: api/facts_people.py): `facts.UNKNOWN`.
 A group new since (its first write makes its counter) is read as one whose counter moved. The counters are
 read first in the request's transaction (`cache.read_groups`), so what is loaded after is at least as new as
 the counters it is kept under. What the statements read turns on the day only through their filters on
