@@ -63,11 +63,35 @@ def people_of_statement(state: ORMExecuteState, table: sa.Table, column: str) ->
     values = getattr(state.statement, "_values", None) or {}
     if not state.is_update or params or where is None or column in {getattr(k, "key", k) for k in values}:
         return None
+    if not _reads_own_row_only(where, table):
+        return None
     # Locked (PostgreSQL), so that no row picked is given to someone else before the UPDATE reaches it.
     pick = sa.select(table.c[column]).where(where).with_for_update(of=table)
     picked = state.session.connection().execute(pick).scalars().all()
     state.session.info[_PICKED] = len(picked)
     return _all_named({_uuid(v) for v in picked})
+
+
+def _plain(clause: Any) -> Any:
+    """A table as declared: an ORM statement names its table, and may name its columns' table, by an annotated
+    copy."""
+    return clause._deannotate() if clause is not None and hasattr(clause, "_deannotate") else clause
+
+
+def _reads_own_row_only(where: sa.ColumnElement[Any], table: sa.Table) -> bool:
+    """Whether a WHERE reads nothing but the columns of the rows it picks (no other table, no subquery, no
+    SQL text). The rows picked are locked, so such a WHERE picks them all again when the UPDATE runs and any
+    other row it then reaches adds to the count (`run_picked`). One that reads other rows (which young
+    people are a group's members, the newest consent) may, under READ COMMITTED, stop picking a row picked
+    and pick another instead, when another transaction changes those rows in between: as many rows, other
+    young people."""
+    own = _plain(table)
+    for element in sa.sql.visitors.iterate(where):
+        if isinstance(element, (sa.sql.expression.SelectBase, sa.sql.expression.TextClause)):
+            return False
+        if isinstance(element, sa.sql.expression.ColumnClause) and _plain(element.table) is not own:
+            return False
+    return True
 
 
 _PICKED = "facts_picked"

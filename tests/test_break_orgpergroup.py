@@ -1,0 +1,139 @@
+"""Attacks on the organisation report's members kept PER GROUP (api/compliance/org_people.py): a write, or two
+at once, after which a group's members or their own facts changed while neither its counter nor
+`facts.UNPLACED` moved, so that the report served from the members kept after an organisation write differs
+from a fresh one. Those that broke it are kept as regression tests, with the path they took; the strongest
+that did not are kept too, each failing if the guarantee broke."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from api import clock, facts, facts_people
+from api.compliance import cache
+from api.compliance.queries import CONSENT, MEMBERSHIP
+from api.memberships.models import Membership
+from tests.kit.databases import BACKEND, engine_for, throwaway_database
+from tests.test_break_people import _two_groups
+from tests.test_people_cache import _counters
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _standing(engine: sa.Engine, group: uuid.UUID) -> tuple[int, int, int]:
+    """What the group's kept answers stand on: its counter, the organisation's (its line) and `UNPLACED`'s
+    (the members kept for the organisation report)."""
+    with Session(engine) as reader:
+        found = _counters(reader)
+    return found.get(facts.scope_of(group), 0), found.get(facts.ORG, 0), found.get(facts.UNPLACED, 0)
+
+
+def _current_members_of(group: uuid.UUID) -> sa.Select[Any]:
+    m = MEMBERSHIP.c
+    return sa.select(m.participant_id).where(m.group_id == group, m.ended_on.is_(None))
+
+
+# --- a Core UPDATE whose WHERE reads another table (or a subquery) ------------------------------------------
+
+
+# WHEREs reading other rows than those updated: a group's current members (another table), the newest
+# consent given (a subquery of the same table), SQL text (anything).
+OTHER_ROWS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
+    "members of a group": lambda: CONSENT.c.participant_id.in_(_current_members_of(uuid.uuid4())),
+    "the newest consent": lambda: (
+        CONSENT.c.given_on == sa.select(sa.func.max(CONSENT.c.given_on)).scalar_subquery()
+    ),
+    "sql text": lambda: sa.and_(CONSENT.c.id == uuid.uuid4(), sa.text("1 = 1")),
+}
+
+
+@pytest.mark.parametrize("where", sorted(OTHER_ROWS))
+def test_a_core_update_whose_where_reads_other_rows_moves_what_no_hook_can_place(
+    session: Session, where: str
+) -> None:
+    """The hook reads whom an UPDATE by WHERE is about from the rows its WHERE picks, then runs it. Where the
+    WHERE reads other rows than the ones it updates (here: which young people are a group's members, a
+    subquery of memberships), those rows are not locked by the pick: another transaction may change them in
+    between (below, on PostgreSQL), and the UPDATE reach other young people than those picked, as many of
+    them. So such an UPDATE moves `facts.UNKNOWN`, as one whose people the hook cannot read."""
+    before = _counters(session)
+    session.execute(sa.update(CONSENT).where(OTHER_ROWS[where]()).values(withdrawn_on=clock.today()))
+    session.commit()
+    after = _counters(session)
+    for scope in facts.UNKNOWN:
+        assert after.get(scope) != before.get(scope), scope
+
+
+def test_a_core_update_by_its_own_columns_alone_still_moves_only_its_people(session: Session) -> None:
+    """The counterpart: an UPDATE whose WHERE reads the updated rows' own columns only keeps naming its
+    young people (its picked rows are locked, so it reaches those and, if any more, more rows than picked)."""
+    before = _counters(session)
+    session.execute(sa.update(CONSENT).where(CONSENT.c.id == uuid.uuid4()).values(withdrawn_on=clock.today()))
+    session.commit()
+    after = _counters(session)
+    assert after.get(facts.UNPLACED) == before.get(facts.UNPLACED)
+    assert after.get(facts.ORG) == before.get(facts.ORG)
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL: two writers at once (SQLite runs one)")
+def test_a_core_update_of_a_group_s_members_consents_while_the_members_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A withdraws the consents of the first group's current members (a Core UPDATE whose WHERE is a
+    subquery of memberships); its hook reads whom that picks (the first group's young person). B, in
+    between, ends that young person's membership and makes the second group's young person a member of the
+    first, and commits: under READ COMMITTED A's UPDATE then withdraws the second young person's consent,
+    not the first's, as many rows as picked. The second group's members' facts changed: its counter, or the
+    organisation's and `UNPLACED`, must move, or its line and the members kept for the organisation report
+    (worked out after B, before A) are served stale."""
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        first, second, one, other = _two_groups(engine)
+        real = facts_people.people_of_statement
+        after_b: list[tuple[int, int, int]] = []
+        racer: list[Session] = []
+
+        def racing(state: Any, table: sa.Table, column: str) -> set[uuid.UUID] | None:
+            found = real(state, table, column)
+            if after_b or state.session is not racer[0]:
+                return found
+            with Session(engine) as b:  # commits between A's read of its people and its UPDATE
+                ended = b.execute(
+                    sa.select(Membership).where(col(Membership.participant_id) == one.id)
+                ).scalar_one()
+                ended.ended_on = clock.today()
+                b.add(ended)
+                started = clock.today() - timedelta(days=30)
+                b.add(Membership(group_id=first, participant_id=other.id, started_on=started))
+                b.commit()
+            after_b.append(_standing(engine, second))
+            return found
+
+        monkeypatch.setattr("api.facts.people_of_statement", racing)
+        with Session(engine) as a:
+            racer.append(a)
+            a.execute(
+                sa.update(CONSENT)
+                .where(CONSENT.c.participant_id.in_(_current_members_of(first)))
+                .values(withdrawn_on=clock.today())
+            )
+            a.commit()
+        assert after_b
+        with Session(engine) as reader:
+            withdrawn = reader.execute(
+                sa.select(CONSENT.c.withdrawn_on).where(CONSENT.c.participant_id == other.id)
+            ).scalar_one()
+        assert withdrawn == clock.today()  # the second group's young person's consent: A reached it
+        group, org, unplaced = _standing(engine, second)
+        was_group, was_org, was_unplaced = after_b[0]
+        assert group != was_group or (org != was_org and unplaced != was_unplaced)
