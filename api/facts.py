@@ -26,8 +26,8 @@ api/compliance/cache.py, imported by api/listeners.py):
   group's members counter too, which what is loaded about the members alone is kept under (their
   consents, declarations and details, api/compliance/cache.py), so a write to the group's own settings,
   reviews or incidents does not reload a thousand members. Every other way of naming a group (`touch`,
-  `FACTS_SCOPES` on a table of no group) moves its two counters and the organisation's: only a declared
-  table's writes are known to leave the members and their own facts alone;
+  `FACTS_SCOPES` on a table of no group) moves its two counters and `UNKNOWN`: only a declared table's
+  writes are known to leave the members and their own facts alone;
 - `person_column`: the table's rows are one young person's own facts (their record, consents, identities;
   the column names them): a write moves, instead of the organisation's counter, the scopes
   `facts_people.scopes_of_people` gives for the people named (api/compliance/people.py: the two counters
@@ -144,15 +144,15 @@ def _group_scopes(group_id: uuid.UUID | str) -> tuple[str, str]:
 
 def touch(session: Session, scopes: Iterable[str | uuid.UUID]) -> None:
     """Move these scopes' counters when the session's transaction commits (a write the hooks cannot see). A
-    group named here moves its own counter, its members' and the organisation's: a write nobody classified
-    may be to anything the group's answer reads, its members' own facts included (kept under the
-    organisation's counter). Name the organisation alone for a write that concerns no one group."""
+    group named here moves its own counter, its members' and `UNKNOWN`: a write nobody classified may be to
+    anything its answer reads, its members' own facts included, which every other group they are in reads
+    too (kept under its counter and `UNPLACED`). Name the organisation alone for a write of no one group."""
     _add(session, _named(scopes))
 
 
 def _named(scopes: Iterable[str | uuid.UUID]) -> set[str]:
     named = {m for s in scopes for m in (UNKNOWN if s == ORG else _group_scopes(s))}
-    return named | {ORG} if named else named
+    return named | UNKNOWN if named else named
 
 
 def _add(session: Session, scopes: Iterable[str]) -> None:

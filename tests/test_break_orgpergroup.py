@@ -13,15 +13,21 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col
 
 from api import clock, facts, facts_people
 from api.compliance import cache
 from api.compliance.queries import CONSENT, MEMBERSHIP
+from api.consents.models import ConsentKind
 from api.memberships.models import Membership
+from tests.kit.auth import Actor
 from tests.kit.databases import BACKEND, engine_for, throwaway_database
 from tests.test_break_people import _two_groups
-from tests.test_people_cache import _counters
+from tests.test_compliance_cache import fresh, served
+from tests.test_people_cache import _counters, _scene
+
+REPORT = "/api/v1/compliance"
 
 
 @pytest.fixture(autouse=True)
@@ -137,3 +143,36 @@ def test_a_core_update_of_a_group_s_members_consents_while_the_members_change(
         group, org, unplaced = _standing(engine, second)
         was_group, was_org, was_unplaced = after_b[0]
         assert group != was_group or (org != was_org and unplaced != was_unplaced)
+
+
+# --- a group named by hand (`facts.touch`, `FACTS_SCOPES`) for a write to a young person's own facts -------
+
+
+@pytest.mark.parametrize("how", ["touch", "facts_scopes"])
+def test_a_young_person_s_consent_written_by_hand_with_one_of_their_groups_named(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor, how: str
+) -> None:
+    """A young person in groups 1 and 2 has their image consent withdrawn by a write the hooks cannot see,
+    group 1 named by hand (`facts.touch`, or `FACTS_SCOPES` on the statement), as api/facts.py asks of such a
+    write. That moves group 1's counters and the organisation's, not group 2's: group 2's members kept for
+    the organisation report (under its counter and `UNPLACED`, not the organisation's) must not be served,
+    once the organisation's counter has made every line miss."""
+    s = _scene(session, coordinator, staff_actor)
+    callers = (coordinator, trustee)
+    csv = {**coordinator.headers, "Accept": "text/csv"}
+    asked = [*((REPORT, c.headers) for c in callers), (REPORT, csv)]
+    before = [served(client, path, headers) for path, headers in asked]  # the members kept
+    withdraw = (
+        sa.update(CONSENT)
+        .where(CONSENT.c.participant_id == s.twice.id, CONSENT.c.kind == ConsentKind.image_use.value)
+        .values(withdrawn_on=clock.today() - timedelta(days=2), withdrawal_reason="asked")
+    )
+    if how == "touch":
+        session.connection().execute(withdraw)
+        facts.touch(session, [s.groups[1].id])
+    else:
+        session.execute(withdraw.execution_options(**{facts.FACTS_SCOPES: [facts.scope_of(s.groups[1].id)]}))
+    session.commit()
+    truth = [fresh(client, path, headers) for path, headers in asked]
+    assert truth != before  # the consent withdrawn shows in the report
+    assert [served(client, path, headers) for path, headers in asked] == truth
