@@ -6,6 +6,7 @@ that did not are kept too, each failing if the guarantee broke."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -23,7 +24,7 @@ from api.consents.models import ConsentKind
 from api.memberships.models import Membership
 from tests.kit.auth import Actor
 from tests.kit.databases import BACKEND, engine_for, throwaway_database
-from tests.test_break_people import _two_groups
+from tests.test_break_people import _consent, _two_groups
 from tests.test_compliance_cache import fresh, served
 from tests.test_people_cache import _counters, _scene
 
@@ -176,3 +177,55 @@ def test_a_young_person_s_consent_written_by_hand_with_one_of_their_groups_named
     truth = [fresh(client, path, headers) for path, headers in asked]
     assert truth != before  # the consent withdrawn shows in the report
     assert [served(client, path, headers) for path, headers in asked] == truth
+
+
+# --- a membership moved to another group while a write about its young person commits (PostgreSQL) --------
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL: two writers at once (SQLite runs one)")
+def test_a_membership_moved_to_another_group_while_a_consent_of_its_young_person_commits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A records a consent for the first group's young person; at its commit it reads the groups they are in
+    (the first). B moves their membership to the second group (its `group_id` changed: no share of the young
+    person's key, so no wait for A's lock on their record) and commits before A does. A reader between the
+    two commits keeps the second group's members, without A's consent, under the counter B moved; A's
+    commit must move it again, or B must wait for A and move it after."""
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        first, second, one, _other = _two_groups(engine)
+        with Session(engine) as setup:
+            moved_id = setup.execute(
+                sa.select(MEMBERSHIP.c.id).where(MEMBERSHIP.c.participant_id == one.id)
+            ).scalar_one()
+        real = facts_people.scopes_of_people
+        a_committed: list[bool] = []
+        after_b: list[tuple[int, bool]] = []
+
+        def move() -> None:
+            with Session(engine) as b:
+                membership = b.get(Membership, moved_id)
+                assert membership is not None
+                assert membership.group_id == first
+                membership.group_id = second
+                b.add(membership)
+                b.commit()
+            after_b.append((_standing(engine, second)[0], bool(a_committed)))
+
+        moving = threading.Thread(target=move)
+
+        def racing(connection: sa.Connection, people: Any) -> set[str] | None:
+            found = real(connection, people)
+            if not moving.is_alive() and not after_b:  # B moves the membership after A read its groups
+                moving.start()
+                moving.join(timeout=2)
+            return found
+
+        monkeypatch.setattr("api.facts.scopes_of_people", racing)
+        with Session(engine) as a:
+            a.add(_consent(one))
+            a.commit()
+            a_committed.append(True)
+        moving.join(timeout=10)
+        assert not moving.is_alive()
+        (b_moved, a_before_b), (now, _, _) = after_b[0], _standing(engine, second)
+        assert a_before_b or now != b_moved
