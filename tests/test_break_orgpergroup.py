@@ -15,18 +15,23 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from api import clock, facts, facts_people
 from api.compliance import cache
 from api.compliance.queries import CONSENT, MEMBERSHIP
 from api.consents.models import ConsentKind
+from api.groups.models import GroupStatus
 from api.memberships.models import Membership
 from tests.kit.auth import Actor
+from tests.kit.compliance import make_compliant_group
+from tests.kit.consents import make_consent
 from tests.kit.databases import BACKEND, engine_for, throwaway_database
+from tests.kit.statements import count_statements
 from tests.test_break_people import _consent, _two_groups
 from tests.test_compliance_cache import fresh, served
-from tests.test_people_cache import _counters, _scene
+from tests.test_org_people import _members_read
+from tests.test_people_cache import Scene, _counters, _scene
 
 REPORT = "/api/v1/compliance"
 
@@ -229,3 +234,108 @@ def test_a_membership_moved_to_another_group_while_a_consent_of_its_young_person
         assert not moving.is_alive()
         (b_moved, a_before_b), (now, _, _) = after_b[0], _standing(engine, second)
         assert a_before_b or now != b_moved
+
+
+# --- writes the hooks place, then an organisation write: the members kept against fresh ---------------------
+
+
+def _joined_and_consented(session: Session, s: Scene) -> None:
+    """A young person joins a group and gives a consent in one transaction."""
+    session.add(Membership(group_id=s.groups[6].id, participant_id=s.young.id, started_on=clock.today()))
+    make_consent(session, s.young, ConsentKind.esafety_agreement, given_on=clock.today() - timedelta(days=1))
+
+
+def _moved_between_groups(session: Session, s: Scene) -> None:
+    """The young person in groups 1 and 2 has their membership of group 2 moved to group 6 (its group
+    changed, through the ORM)."""
+    moved = session.exec(
+        select(Membership).where(
+            col(Membership.participant_id) == s.twice.id, col(Membership.group_id) == s.groups[2].id
+        )
+    ).one()
+    moved.group_id = s.groups[6].id
+    session.add(moved)
+
+
+def _staff_seat_to_young_person(session: Session, s: Scene) -> None:
+    """A membership of a member of staff made the young person's (the row's person switched)."""
+    seat = session.exec(
+        select(Membership).where(
+            col(Membership.group_id) == s.groups[6].id, col(Membership.staff_id).is_not(None)
+        )
+    ).first()
+    assert seat is not None
+    seat.staff_id, seat.participant_id = None, s.loner.id
+    session.add(seat)
+
+
+def _archived(session: Session, s: Scene) -> None:
+    group = s.groups[5]
+    group.archived_on = clock.today()
+    group.status = GroupStatus.archived
+    session.add(group)
+
+
+def _new_group(session: Session, s: Scene) -> None:
+    assert s.w.admin is not None
+    group = make_compliant_group(session, s.w.admin)
+    session.add(Membership(group_id=group.id, participant_id=s.twice.id, started_on=clock.today()))
+
+
+def _most_groups(session: Session, s: Scene) -> None:
+    """Every group's members changed but one's: the members kept are read again whole."""
+    for group in s.groups[1:]:
+        session.add(Membership(group_id=group.id, participant_id=s.loner.id, started_on=clock.today()))
+
+
+def _born_with_an_organisation_write(session: Session, s: Scene) -> None:
+    """A young person's date of birth changed in the same transaction as a member of staff's record."""
+    s.twice.date_of_birth = clock.today().replace(year=clock.today().year - 9)
+    s.w.admin.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"
+    session.add_all([s.twice, s.w.admin])
+
+
+PLACED = {
+    "joined and consented at once": _joined_and_consented,
+    "membership moved between groups": _moved_between_groups,
+    "a member of staff's seat made a young person's": _staff_seat_to_young_person,
+    "group archived": _archived,
+    "new group with a member": _new_group,
+    "most groups' members": _most_groups,
+    "date of birth with an organisation write": _born_with_an_organisation_write,
+}
+
+
+@pytest.mark.parametrize(("name", "write"), list(PLACED.items()), ids=list(PLACED))
+def test_after_a_placed_write_then_an_organisation_write_the_report_is_fresh(
+    name: str,
+    write: Callable[[Session, Scene], None],
+    client: TestClient,
+    session: Session,
+    coordinator: Actor,
+    staff_actor: Actor,
+    trustee: Actor,
+) -> None:
+    """Each write the hooks place (a group's counters, their young people's groups'), then organisation
+    writes: the members kept, for today and a past day, against a fresh report, for each kind of caller."""
+    s = _scene(session, coordinator, staff_actor)
+    csv = {**coordinator.headers, "Accept": "text/csv"}
+    asked = [(REPORT, coordinator.headers), (REPORT, trustee.headers), (REPORT, csv)]
+    asked.append((f"{REPORT}?as_of={clock.today() - timedelta(days=20)}", trustee.headers))
+    for path, headers in asked:  # the members kept, for today and a past day
+        served(client, path, headers)
+    write(session, s)
+    session.commit()
+    for path, headers in asked:
+        assert served(client, path, headers) == fresh(client, path, headers), (name, path)
+    for rounds in range(2):  # an organisation write: every line misses, the members kept serve
+        s.w.admin.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"
+        session.add(s.w.admin)
+        session.commit()
+        with count_statements(session) as statements:
+            first = served(client, REPORT, coordinator.headers)
+        if rounds:  # the second: every group's members taken from those kept after the first
+            assert _members_read(statements) == []
+        assert first == fresh(client, REPORT, coordinator.headers), name
+        for path, headers in asked:
+            assert served(client, path, headers) == fresh(client, path, headers), (name, path)
