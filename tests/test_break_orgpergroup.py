@@ -339,3 +339,41 @@ def test_after_a_placed_write_then_an_organisation_write_the_report_is_fresh(
         assert first == fresh(client, REPORT, coordinator.headers), name
         for path, headers in asked:
             assert served(client, path, headers) == fresh(client, path, headers), (name, path)
+
+
+# --- an INSERT that replaces the row it conflicts with (SQLite's INSERT OR REPLACE) -------------------------
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite: INSERT OR REPLACE (PostgreSQL has no such prefix)")
+@pytest.mark.parametrize("table", ["membership", "consent"])
+def test_an_insert_or_replace_moves_the_groups_of_the_row_it_replaces(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor, table: str
+) -> None:
+    """An INSERT OR REPLACE deletes the row it conflicts with (by id) and inserts its own: its parameters
+    name the new row's group or young person, not the replaced row's. Here the young person in groups 1 and
+    2 has their membership of group 2 replaced by one of group 6 (or their consent replaced by another young
+    person's): group 2 must be read again, not served from the members kept after an organisation write."""
+    s = _scene(session, coordinator, staff_actor)
+    served(client, REPORT, coordinator.headers)  # the members kept
+    if table == "membership":
+        found = sa.select(MEMBERSHIP).where(
+            MEMBERSHIP.c.participant_id == s.twice.id, MEMBERSHIP.c.group_id == s.groups[2].id
+        )
+        row = dict(session.execute(found).mappings().one()) | {"group_id": s.groups[6].id}
+        statement = sa.insert(MEMBERSHIP).prefix_with("OR REPLACE")
+    else:
+        found = sa.select(CONSENT).where(
+            CONSENT.c.participant_id == s.twice.id, CONSENT.c.kind == ConsentKind.image_use.value
+        )
+        row = dict(session.execute(found).mappings().one()) | {"participant_id": s.loner.id}
+        statement = sa.insert(CONSENT).prefix_with("OR REPLACE")
+    before = _counters(session)
+    session.execute(statement, row)
+    session.commit()
+    after, left = _counters(session), facts.scope_of(s.groups[2].id)  # the young person left group 2's
+    assert after[left] != before[left] or after[facts.UNPLACED] != before.get(facts.UNPLACED)
+    s.w.admin.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"  # every line misses
+    session.add(s.w.admin)
+    session.commit()
+    truth = fresh(client, REPORT, coordinator.headers)
+    assert served(client, REPORT, coordinator.headers) == truth
