@@ -38,12 +38,10 @@ api/compliance/cache.py, imported by api/listeners.py):
 - `unread`: nothing derived from facts reads the table (the audit trail, rate-limit counters);
 - `ignored`: columns whose change alone moves nothing (bookkeeping such as `last_login_at`);
 - anything else, and every table nobody declared: the organisation's counter, which every cached answer
-  also checks, but for the organisation report's members, which read only memberships, participants and
-  consents (api/compliance/org_people.py). So a new table is safe before anyone thinks about it: it can
-  only make the cache miss.
+  also checks, but the organisation report's members, which read only memberships, participants and
+  consents (api/compliance/org_people.py). So a new table is safe before anyone thinks about it.
 
-A write that bypasses the session (`session.connection().execute(...)`, the session's bulk methods) must call
-`touch`.
+A write that bypasses the session (`session.connection().execute(...)`, bulk methods) must call `touch`.
 """
 
 from __future__ import annotations
@@ -60,18 +58,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlmodel import Field, SQLModel
 
-from api import facts_people
+from api import facts_people, facts_rows
 from api.facts_people import PEOPLE, lock_people, people_of_object, people_of_statement, scopes_of_people
 from api.facts_sql import sql_writes, text_of
 
 ORG = "org"
 # What a write moves when the hooks cannot tell what it changed (a row whose group or young person is not
-# known, raw SQL, a write inside a WITH, a migration): the organisation's counter, the young people's
-# (`PEOPLE`) and `UNPLACED`. What is kept under each group's counter and `UNPLACED`, and not the
-# organisation's (the organisation report's members, api/compliance/org_people.py), then goes too; a write to
-# a table of the organisation's own (staff, policy settings) moves `ORG` alone.
-# Of those, the scope such writes alone move: what is kept per group under each group's counter stands on it,
-# not on the young people's (which every write about any young person moves).
+# known, raw SQL, a write inside a WITH, a migration): `ORG`, the young people's (`PEOPLE`) and `UNPLACED`,
+# which such writes alone move: what is kept per group under each group's counter, not the organisation's
+# (the organisation report's members, api/compliance/org_people.py), stands on it besides.
 UNPLACED = "unplaced"
 UNKNOWN = frozenset({ORG, PEOPLE, UNPLACED})
 # An execution option naming the scopes a Core write touches the hook cannot read (many VALUES rows).
@@ -273,6 +268,11 @@ def _before_flush(session: Session, _context: object, _instances: object) -> Non
     for kind, objects in (("new", session.new), ("dirty", session.dirty), ("deleted", session.deleted)):
         for obj in objects:
             scopes.update(_object_scopes(obj, kind, people))
+    # Where the rows changed are now, not (only) where their objects say (api/facts_rows.py).
+    for name, now in facts_rows.now_in(session, [*session.dirty, *session.deleted], _rules).items():
+        rule = _rules[name]
+        scopes.update(_scopes({str(_text(v)) for v in now}, rule) if rule.group_column else ())
+        people.update(uuid.UUID(str(v)) for v in now if rule.person_column)
     if scopes:
         _add(session, scopes)
     if people:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from api import clock, facts, facts_people
 from api.compliance import cache
 from api.compliance.queries import CONSENT, MEMBERSHIP
-from api.consents.models import ConsentKind
+from api.consents.models import Consent, ConsentKind
 from api.groups.models import GroupStatus
 from api.memberships.models import Membership
 from tests.kit.auth import Actor
@@ -49,6 +49,13 @@ def _standing(engine: sa.Engine, group: uuid.UUID) -> tuple[int, int, int]:
     with Session(engine) as reader:
         found = _counters(reader)
     return found.get(facts.scope_of(group), 0), found.get(facts.ORG, 0), found.get(facts.UNPLACED, 0)
+
+
+def _versions(session: Session) -> dict[str, int]:
+    """Every counter, read in the session's transaction (not rolled back first: that would expire its
+    objects)."""
+    rows = session.execute(sa.select(facts.FACTS_VERSION.c.scope, facts.FACTS_VERSION.c.version)).all()
+    return {str(scope): int(version) for scope, version in rows}
 
 
 def _current_members_of(group: uuid.UUID) -> sa.Select[Any]:
@@ -377,3 +384,57 @@ def test_an_insert_or_replace_moves_the_groups_of_the_row_it_replaces(
     session.commit()
     truth = fresh(client, REPORT, coordinator.headers)
     assert served(client, REPORT, coordinator.headers) == truth
+
+
+# --- a row changed by another transaction since this session loaded it ------------------------------------
+
+
+# PostgreSQL refuses any UPDATE of a consent but its withdrawal (a trigger): none moves to another person.
+ONLY_WITHDRAWN = pytest.mark.skipif(BACKEND == "postgresql", reason="PostgreSQL: a consent is only withdrawn")
+
+
+@pytest.mark.parametrize("table", ["membership", pytest.param("consent", marks=ONLY_WITHDRAWN)])
+def test_a_row_moved_by_another_session_since_it_was_loaded_then_changed(
+    client: TestClient, session: Session, coordinator: Actor, staff_actor: Actor, table: str
+) -> None:
+    """The app's sessions keep their objects' values across a commit (`expire_on_commit=False`). A loads a
+    row (the membership of the young person in groups 1 and 2 of group 2; their image consent); B moves it
+    (to group 6; to another young person, in group 5) and commits; a report is read (the members kept);
+    then A changes the row through its object, whose group or young person is the one it loaded, and
+    commits. The UPDATE (by id) lands in the row's group or young person of now: their group's counter, or
+    `UNPLACED`, must move, or the members kept for it are served after an organisation write."""
+    s = _scene(session, coordinator, staff_actor)
+    if table == "membership":
+        stale: Any = session.exec(
+            select(Membership).where(
+                col(Membership.participant_id) == s.twice.id, col(Membership.group_id) == s.groups[2].id
+            )
+        ).one()
+        move = sa.update(MEMBERSHIP).values(group_id=s.groups[6].id)
+        now_in = s.groups[6]
+    else:
+        stale = session.exec(
+            select(Consent).where(
+                col(Consent.participant_id) == s.twice.id, col(Consent.kind) == ConsentKind.image_use
+            )
+        ).one()
+        move = sa.update(CONSENT).values(participant_id=s.young.id)
+        now_in = s.groups[5]
+    session.commit()
+    # B's move, as a Core UPDATE of the table: it leaves A's object as loaded, as another session's would.
+    session.execute(move.where(sa.column("id") == stale.id))
+    session.commit()
+    served(client, REPORT, coordinator.headers)  # the members kept, the row where B put it
+    before = _versions(session)
+    if table == "membership":
+        stale.ended_on = clock.today()
+    else:
+        stale.withdrawn_on = clock.today()
+    session.add(stale)
+    session.commit()
+    after, scope = _versions(session), facts.scope_of(now_in.id)
+    assert after[scope] != before.get(scope) or after[facts.UNPLACED] != before.get(facts.UNPLACED)
+    s.w.admin.personal_phone = f"07700 9{uuid.uuid4().int % 100000:05d}"  # every line misses
+    session.add(s.w.admin)
+    session.commit()
+    assert served(client, REPORT, coordinator.headers) == fresh(client, REPORT, coordinator.headers)
