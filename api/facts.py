@@ -27,8 +27,8 @@ api/compliance/cache.py, imported by api/listeners.py):
   group's members counter too, which what is loaded about the members alone is kept under (their
   consents, declarations and details, api/compliance/cache.py), so a write to the group's own settings,
   reviews or incidents does not reload a thousand members. Every other way of naming a group (`touch`,
-  `FACTS_SCOPES` on a table of no group) moves its two counters and the organisation's: only a declared
-  table's writes are known to leave the members and their own facts alone;
+  `FACTS_SCOPES` on a table of no group) moves its two counters and `UNKNOWN`: only a declared table's
+  writes are known to leave the members and their own facts alone;
 - `person_column`: the table's rows are one young person's own facts (their record, consents, identities;
   the column names them): a write moves, instead of the organisation's counter, the scopes
   `facts_people.scopes_of_people` gives for the people named (api/compliance/people.py: the two counters
@@ -39,12 +39,10 @@ api/compliance/cache.py, imported by api/listeners.py):
 - `unread`: nothing derived from facts reads the table (the audit trail, rate-limit counters);
 - `ignored`: columns whose change alone moves nothing (bookkeeping such as `last_login_at`);
 - anything else, and every table nobody declared: the organisation's counter, which every cached answer
-  also checks, but for the organisation report's members, which read only memberships, participants and
-  consents (api/compliance/org_people.py). So a new table is safe before anyone thinks about it: it can
-  only make the cache miss.
+  also checks, but the organisation report's members, which read only memberships, participants and
+  consents (api/compliance/org_people.py). So a new table is safe before anyone thinks about it.
 
-A write that bypasses the session (`session.connection().execute(...)`, the session's bulk methods) must call
-`touch`.
+A write that bypasses the session (`session.connection().execute(...)`, bulk methods) must call `touch`.
 """
 
 from __future__ import annotations
@@ -61,16 +59,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlmodel import Field, SQLModel
 
-from api import facts_people
+from api import facts_people, facts_rows
 from api.facts_people import PEOPLE, lock_people, people_of_object, people_of_statement, scopes_of_people
 from api.facts_sql import statement_writes
 
 ORG = "org"
 # What a write moves when the hooks cannot tell what it changed (a row whose group or young person is not
-# known, raw SQL, a write inside a WITH, a migration): the organisation's counter, the young people's
-# (`PEOPLE`) and `UNPLACED`, which such writes alone move: what is kept under each group's counter and it,
-# not the organisation's (the organisation report's members, api/compliance/org_people.py), then goes too.
-# A write to a table of the organisation's own (staff, policy settings) moves `ORG` alone.
+# known, raw SQL, a write inside a WITH, a migration): `ORG`, `PEOPLE` and `UNPLACED`, which they alone move:
+# what is kept under each group's counter and not ORG (api/compliance/org_people.py) stands on it besides.
 UNPLACED = "unplaced"
 UNKNOWN = frozenset({ORG, PEOPLE, UNPLACED})
 # An execution option naming the scopes a Core write touches the hook cannot read (many VALUES rows).
@@ -142,16 +138,15 @@ def _group_scopes(group_id: uuid.UUID | str) -> tuple[str, str]:
 
 
 def touch(session: Session, scopes: Iterable[str | uuid.UUID]) -> None:
-    """Move these scopes' counters when the session's transaction commits (a write the hooks cannot see). A
-    group named here moves its own counter, its members' and the organisation's: a write nobody classified
-    may be to anything the group's answer reads, its members' own facts included. Name the organisation
-    alone (it moves `UNKNOWN`) for a write that concerns no one group."""
+    """Move these scopes' counters at the transaction's commit (a write the hooks cannot see). A group named
+    moves its two counters and `UNKNOWN`: a write nobody classified may be to its members' own facts, which
+    every group they are in reads. Name the organisation alone for a write of no one group."""
     _add(session, _named(scopes))
 
 
 def _named(scopes: Iterable[str | uuid.UUID]) -> set[str]:
     named = {m for s in scopes for m in (UNKNOWN if s == ORG else _group_scopes(s))}
-    return named | {ORG} if named else named
+    return named | UNKNOWN if named else named
 
 
 def _add(session: Session, scopes: Iterable[str]) -> None:
@@ -272,6 +267,11 @@ def _before_flush(session: Session, _context: object, _instances: object) -> Non
     for kind, objects in (("new", session.new), ("dirty", session.dirty), ("deleted", session.deleted)):
         for obj in objects:
             scopes.update(_object_scopes(obj, kind, people))
+    # Where the rows changed are now, not (only) where their objects say (api/facts_rows.py).
+    for name, now in facts_rows.now_in(session, [*session.dirty, *session.deleted], _rules).items():
+        rule = _rules[name]
+        scopes.update(_scopes({str(_text(v)) for v in now}, rule) if rule.group_column else ())
+        people.update(uuid.UUID(str(v)) for v in now if rule.person_column)
     if scopes:
         _add(session, scopes)
     if people:

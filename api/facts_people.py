@@ -41,9 +41,12 @@ def people_of_object(obj: object, kind: str, column: str) -> set[uuid.UUID] | No
 
 
 def upserts(statement: object) -> bool:
-    """Whether an INSERT updates the rows it conflicts with (ON CONFLICT DO UPDATE): those rows are not the
-    ones its parameters name (another id, another young person, another group), so nobody can tell from
-    them whom or which group the write is about."""
+    """Whether an INSERT updates the rows it conflicts with (ON CONFLICT DO UPDATE), or may replace them (any
+    prefix: SQLite's INSERT OR REPLACE deletes the row it conflicts with): those rows are not the ones its
+    parameters name (another id, another young person, another group), so nobody can tell from them whom
+    or which group the write is about."""
+    if getattr(statement, "_prefixes", ()):
+        return True
     return isinstance(getattr(statement, "_post_values_clause", None), (PostgresUpsert, SqliteUpsert))
 
 

@@ -35,6 +35,7 @@ KERNEL = frozenset(
         "db",
         "facts",
         "facts_people",
+        "facts_rows",
         "facts_sql",
         "errors",
         "problems",

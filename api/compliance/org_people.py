@@ -27,7 +27,11 @@ write's own transaction (api/facts.py), the counter of each group whose members 
   the hook cannot tell whom, `facts.UNKNOWN`;
 - raw SQL (also carried by a DDL element), a write inside a WITH, a migration, a Core write whose rows its
   parameters do not name (an upsert, an INSERT with values of its own, an UPDATE whose WHERE reads another
-  table: api/facts_people.py): `facts.UNKNOWN`.
+  table: api/facts_people.py): `facts.UNKNOWN`;
+- a row changed through an object loaded before another transaction moved it: the group or young person
+  the row names now, read again at the flush, as well as the object's (api/facts_rows.py); on PostgreSQL a
+  young person's memberships are share-locked before their groups are read, so a membership moved at the
+  same time waits for the write or is seen by it (api/compliance/people.py).
 A group new since (its first write makes its counter) is read as one whose counter moved. The counters are
 read first in the request's transaction (`cache.read_groups`), so what is loaded after is at least as new as
 the counters it is kept under. What the statements read turns on the day only through their filters on

@@ -76,6 +76,15 @@ _GROUPS = sa.union(
 )
 
 
+# Their memberships, shared-locked at the commit before their groups are read (see `scopes_of`).
+_MEMBERSHIPS = (
+    sa.select(MEMBERSHIP.c.id)
+    .where(MEMBERSHIP.c.participant_id.in_(_IDS))
+    .order_by(MEMBERSHIP.c.id)
+    .with_for_update(read=True)
+)
+
+
 def lock(connection: sa.Connection, people: Collection[uuid.UUID]) -> None:
     """Lock `people`'s records (PostgreSQL: `FOR UPDATE`, in id order; SQLite runs one writer at a time)."""
     if connection.dialect.name == "postgresql":
@@ -85,9 +94,18 @@ def lock(connection: sa.Connection, people: Collection[uuid.UUID]) -> None:
 def scopes_of(connection: sa.Connection, people: Collection[uuid.UUID]) -> set[str]:
     """The scopes a write to `people`'s own facts moves (see the module's docstring). Their records are locked
     again first: held since the write named them, this waits for nothing, unless a savepoint rolled back
-    since then released the lock taken inside it."""
+    since then released the lock taken inside it.
+
+    Their memberships are then locked against change (PostgreSQL: `FOR SHARE`) until this write commits: a
+    membership moved to another group (its `group_id` changed) takes no share of their record's key, so it
+    does not wait for their record's lock. Moved after the groups are read here and committed before this
+    write, a reader in between would keep the new group without this write under that group's counter, which
+    this write then does not move. Locked, the move waits for this write's commit and moves the new group
+    after it; moved before, this waits for it, and reads the new group."""
     ids = sorted(people)
     lock(connection, ids)
+    if connection.dialect.name == "postgresql":
+        connection.execute(_MEMBERSHIPS, {"ids": ids}).all()
     scopes: set[str] = set()
     for group_id, member in connection.execute(_GROUPS, {"ids": ids}).all():
         scopes.add(facts.scope_of(group_id))
