@@ -427,8 +427,13 @@ def test_a_membership_made_during_a_write_about_its_young_person_is_covered_by_t
         try:
             leading(lead)
 
+            # The second writer commits only once the counter after the first's commit has been read: else it
+            # may commit (and move the counter) before that read, which would then find nothing moving after.
+            counted = threading.Event()
+
             def then_commit() -> None:
                 waiting(wait)
+                counted.wait(timeout=10)
                 wait.commit()
 
             waits = threading.Thread(target=then_commit)
@@ -437,6 +442,7 @@ def test_a_membership_made_during_a_write_about_its_young_person_is_covered_by_t
             assert waits.is_alive()  # the second writer waits for the first's commit
             lead.commit()
             after_first = counter(facts.scope_of(second.id))
+            counted.set()
             waits.join(timeout=10)
             assert not waits.is_alive()
             assert counter(facts.scope_of(second.id)) != after_first  # moved with, or after, both visible
