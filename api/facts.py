@@ -268,7 +268,7 @@ def _before_flush(session: Session, _context: object, _instances: object) -> Non
         for obj in objects:
             scopes.update(_object_scopes(obj, kind, people))
     # Where the rows changed are now, not (only) where their objects say (api/facts_rows.py).
-    for name, now in facts_rows.now_in(session, [*session.dirty, *session.deleted], _rules).items():
+    for name, now in facts_rows.now_in(session, _rules).items():
         rule = _rules[name]
         scopes.update(_scopes({str(_text(v)) for v in now}, rule) if rule.group_column else ())
         people.update(uuid.UUID(str(v)) for v in now if rule.person_column)

@@ -20,13 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 
-def now_in(session: Session, objects: Iterable[object], rules: Mapping[str, Any]) -> dict[str, set[Any]]:
+def now_in(session: Session, rules: Mapping[str, Any]) -> dict[str, set[Any]]:
     """For each table of `rules` (name -> `facts.Rule`) naming a row's group or young person in a column other
-    than its key, the values that column holds now for the rows of `objects` (changed or deleted,
-    loaded before) of that table."""
+    than its key, the values that column holds now for the rows the flush changes or deletes (loaded
+    before). An object only marked dirty, its values set to what they were, writes nothing: not read."""
     columns = {n: c for n, r in rules.items() if (c := r.group_column or r.person_column)}
     ids: defaultdict[sa.Table, list[Any]] = defaultdict(list)
-    for obj in objects:
+    changed: Iterable[object] = (o for o in session.dirty if session.is_modified(o))
+    for obj in (*changed, *session.deleted):
         table = getattr(type(obj), "__table__", None)
         state = sa.inspect(obj)
         if not isinstance(table, sa.Table) or table.name not in columns or state.identity is None:

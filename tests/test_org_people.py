@@ -515,3 +515,22 @@ def test_a_young_person_s_write_in_an_organisation_write_s_transaction_moves_the
     assert after.of(w.group.id)[0] != before.of(w.group.id)[0]
     others = set(_standing(before)[0]) - {facts.scope_of(w.group.id)}
     assert all(_standing(after)[0][s] == _standing(before)[0][s] for s in others)
+
+
+def test_a_membership_set_to_the_values_it_had_moves_no_counter(
+    session: Session, coordinator: Actor, staff_actor: Actor
+) -> None:
+    """Setting a membership's and a consent's attributes to what they were writes nothing: no counter moves,
+    so no kept answer is dropped (the flush reads again only the rows it changes, api/facts_rows.py)."""
+    w = _world(session, coordinator, staff_actor)
+    m = session.exec(
+        select(Membership).where(Membership.group_id == w.group.id, Membership.participant_id == w.child.id)
+    ).one()
+    c = session.exec(select(Consent).where(Consent.participant_id == w.child.id)).first()
+    assert c is not None
+    before = _counters(session)
+    m.ended_on, m.group_id, c.participant_id = m.ended_on, m.group_id, c.participant_id
+    session.add_all([m, c])
+    assert session.dirty
+    session.commit()
+    assert _counters(session).every == before.every
