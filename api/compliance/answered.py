@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
@@ -59,7 +59,7 @@ def _in_force_consents(participant_ids: Select[Any] | None) -> Select[Any]:
     participant's id, the kind's index in `_KINDS`, the day given where the participant gave it themself
     (null: given by someone else), the purposes (JSON text) of a kind asked about for a purpose (else null).
     Small integers and nulls are objects the driver makes once, where a text is a new one a row
-    (bench/README.md, "Session 10"). Unordered: `_answered` folds them with max and any, which no order
+    (bench/README.md, "Session 10"). Unordered: `fold_answers` folds them with max and any, which no order
     moves. The database only filters and numbers: answering in SQL (six CASE aggregates a row, the purposes
     searched with `json_each` or a JSONB cast) cost more than reading the rows and folding them
     (bench/README.md, "Session 8")."""
@@ -100,7 +100,7 @@ class _Slots(dict[tuple[int, str | None], tuple[int, ...]]):
         return value
 
 
-def _answered(rows: Iterable[Sequence[Any]], days: dict[Any, Any]) -> dict[Any, Answers]:
+def fold_answers(rows: Iterable[Sequence[Any]], days: dict[Any, Any]) -> dict[Any, Answers]:
     """Each participant's `Answers` (by raw id) from `_in_force_consents`' rows: what
     `consent_answers.answers_of` works out from the consents, folded in one pass; `days`: the load's
     decoder of days."""
@@ -228,12 +228,11 @@ class GroupPeople:
 
 
 def people_of(
-    member_rows: Iterable[Sequence[Any]], answer_rows: Iterable[Sequence[Any]], days: dict[Any, Any]
+    member_rows: Iterable[Sequence[Any]], answers: Mapping[Any, Answers], days: dict[Any, Any]
 ) -> dict[Any, GroupPeople]:
     """Each group's `GroupPeople` (keyed by the group's raw id) from the rows of `answered_queries`' members
-    and consents statements; `days`: the load's decoder of days (`decoding._Days`). Reads only memberships,
-    participants and consents."""
-    answers = _answered(answer_rows, days)
+    statement and `fold_answers` of its consents statement's; `days`: the load's decoder of days
+    (`decoding._Days`). Reads only memberships, participants and consents."""
     new = tuple.__new__
     members: defaultdict[Any, list[MemberFacts | None]] = defaultdict(list)
     seats: defaultdict[Any, list[tuple[int, int, Any, Any, Any]]] = defaultdict(list)

@@ -102,23 +102,28 @@ def fetch_all(
     params: Mapping[str, Any],
     *,
     reuse: bool = False,
-) -> list[list[Row]]:
+    early: Mapping[int, Callable[[list[Row]], Any]] | None = None,
+) -> list[Any]:
     """Every row of each statement, in order, in the connection's transaction. `params` are the named bound
     parameters the statements share (scalars). With `reuse`, the statements are module constants: their
-    compiled form is kept for the next call."""
+    compiled form is kept for the next call. `early`: for a statement's index, what to make of its rows as
+    soon as they are read, before any later statement's are (its answer stands in the list for them): on
+    PostgreSQL the database works out the later statements meanwhile, so the two overlap. It must not use
+    the connection."""
     dialect = conn.dialect
     make = _cached_plan if reuse else _plan
     calls = [(p.sql, p.arguments(params)) for p in (make(s, dialect, params) for s in statements)]
     driver = conn.connection.driver_connection
     error = dialect.loaded_dbapi.Error
+    early = early or {}
     try:
         if isinstance(driver, psycopg.Connection):
             # A pipeline costs more than it saves for one statement (its entry and sync are round trips'
             # worth of work of their own): every cached read sends one, the facts versions.
             if len(calls) > 1:
-                return _pipelined(conn, driver, calls)
-            return _one_by_one(conn, driver, calls, as_text=_AS_TEXT)
-        return _one_by_one(conn, driver, calls)
+                return _pipelined(conn, driver, calls, early)
+            return _one_by_one(conn, driver, calls, early, as_text=_AS_TEXT)
+        return _one_by_one(conn, driver, calls, early)
     except error as exc:
         # Through SQLAlchemy's own handling of a statement's failure, not only its exception class: the
         # engine's `handle_error` listeners (a plan kept prepared that a migration made stale is a lost
@@ -133,19 +138,36 @@ NOTHING = sa.select(sa.null())
 
 
 def fetch_sent(
-    conn: sa.Connection, statements: Sequence[Statement], params: Mapping[str, Any], reuse: bool
-) -> list[list[Row]]:
-    """`fetch_all` of the statements but `NOTHING`, whose rows are an empty list in its place."""
-    rows = iter(fetch_all(conn, [s for s in statements if s is not NOTHING], params, reuse=reuse))
-    return [[] if s is NOTHING else next(rows) for s in statements]
+    conn: sa.Connection,
+    statements: Sequence[Statement],
+    params: Mapping[str, Any],
+    reuse: bool,
+    early: Mapping[int, Callable[[list[Row]], Any]] | None = None,
+) -> list[Any]:
+    """`fetch_all` of the statements but `NOTHING`, whose rows are an empty list in its place (`early`
+    applies to those sent, by their index in `statements`, and to the empty list of one not sent)."""
+    sent = [i for i, s in enumerate(statements) if s is not NOTHING]
+    at = {i: n for n, i in enumerate(sent)}
+    early = early or {}
+    rows = fetch_all(
+        conn,
+        [statements[i] for i in sent],
+        params,
+        reuse=reuse,
+        early={at[i]: make for i, make in early.items() if i in at},
+    )
+    return [rows[at[i]] if i in at else (early[i]([]) if i in early else []) for i in range(len(statements))]
 
 
 _AS_TEXT = ("uuid", "json", "jsonb")
 
 
 def _pipelined(
-    conn: sa.Connection, driver: psycopg.Connection[Any], calls: list[tuple[str, Any]]
-) -> list[list[Row]]:
+    conn: sa.Connection,
+    driver: psycopg.Connection[Any],
+    calls: list[tuple[str, Any]],
+    early: Mapping[int, Callable[[list[Row]], Any]],
+) -> list[Any]:
     cursors = []
     with driver.pipeline():
         for sql, args in calls:
@@ -159,21 +181,33 @@ def _pipelined(
             # next requests: a read's transaction ends in COMMIT, which leaves them (`db.release`).
             cursor.execute(sql, args)
             cursors.append(cursor)
-    return [list(c.fetchall()) for c in cursors]
+        # Read inside the pipeline, in order: a cursor's rows wait only for its own statement's answer
+        # (psycopg asks the server to flush what it has), so what `early` makes of them is made while the
+        # server still works out the statements after it.
+        return [_made(early, i, list(c.fetchall())) for i, c in enumerate(cursors)]
+
+
+def _made(early: Mapping[int, Callable[[list[Row]], Any]], i: int, rows: list[Row]) -> Any:
+    make = early.get(i)
+    return rows if make is None else make(rows)
 
 
 def _one_by_one(
-    conn: sa.Connection, driver: Any, calls: list[tuple[str, Any]], as_text: tuple[str, ...] = ()
-) -> list[list[Row]]:
+    conn: sa.Connection,
+    driver: Any,
+    calls: list[tuple[str, Any]],
+    early: Mapping[int, Callable[[list[Row]], Any]],
+    as_text: tuple[str, ...] = (),
+) -> list[Any]:
     cursor = driver.cursor()
     for type_name in as_text:  # psycopg: as `_pipelined` reads them
         cursor.adapters.register_loader(type_name, TextLoader)
     try:
         results = []
-        for sql, args in calls:
+        for i, (sql, args) in enumerate(calls):
             conn.dispatch.before_cursor_execute(conn, cursor, sql, args, None, False)
             cursor.execute(sql, args)
-            results.append(list(cursor.fetchall()))
+            results.append(_made(early, i, list(cursor.fetchall())))
         return results
     finally:
         cursor.close()

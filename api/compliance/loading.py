@@ -117,6 +117,7 @@ def _load(
     (`fetch.NOTHING`: none), and `_Loaded.people` holds them all."""
     conn = session.connection()
     rd = fetch.reader(conn)
+    days = _Days(rd.day)
     params = params | {"as_of_end": clock.start_of(as_of + timedelta(days=1))}
     key = policy_key(conn, policy_version, as_of) if policy_version is not None else None
     kept = policy_kept(key) if key is not None else None
@@ -139,7 +140,14 @@ def _load(
         incident_rows,
         waiver_rows,
         *more,
-    ) = fetch.fetch_sent(conn, (*statements, *added, *policy_statements, *memberships, *extra), params, reuse)
+    ) = fetch.fetch_sent(
+        conn,
+        (*statements, *added, *policy_statements, *memberships, *extra),
+        params,
+        reuse,
+        # The report's consents folded as soon as they are read: on PostgreSQL while the members are found.
+        early={1: partial(answered.fold_answers, days=days)} if q.staff is not None else None,
+    )
     extra_rows = more[len(more) - len(extra) :]
     del more[len(more) - len(extra) :]
     if people is not None:
@@ -169,13 +177,13 @@ def _load(
     # The per-member and per-consent loops below are the floor's rows: each row becomes its tuple through
     # `tuple.__new__` (a NamedTuple's own constructor is a Python function: a call more per row), and each
     # day and purpose text is decoded once (`_Days`, `_Purposes`).
-    new, days, purposes = tuple.__new__, _Days(day), _Purposes()
+    new, purposes = tuple.__new__, _Purposes()
     declared = _declarations_by_staff(declaration_rows, rd.uuid, day) if declaration_rows is not None else {}
     consents: dict[Any, list[ConsentFact]] = {}
     members: dict[Any, list[MemberFacts]] = {}
     if q.staff is not None:  # the consents answered, the staff on their own (api/compliance/answered.py)
         staff_rows = more[1 if q.declarations is not None else 0]
-        found = answered.people_of(member_rows, consent_rows, days)
+        found = answered.people_of(member_rows, consent_rows, days)  # consent_rows: folded (`early`)
         report_people = found if report_people is None else {**report_people, **found}
         members = answered.with_staff(report_people, staff_rows, declared)
         consent_rows = member_rows = []

@@ -59,6 +59,7 @@ from api.compliance import answered, cache, fetch, service
 from api.compliance.loading import load_active
 from api.compliance.queries import _AS_OF, _AS_OF_END, CONSENT, GROUP, MEMBERSHIP
 from api.compliance.snapshot import PolicyFacts, Thresholds
+from api.gc_paused import collection_paused
 from api.groups.models import Platform
 
 
@@ -149,27 +150,29 @@ def active_lines(
 ) -> tuple[list[service.GroupSummary], Thresholds, PolicyFacts | None]:
     """`service.active_lines`: every active group's line in reach (of `platform` if given), by name, with the
     thresholds and the policy in force read; over the members kept under `counters` (read first in this
-    transaction) where the caller reaches every group and asks no platform, keeping them for the next."""
-    if platform is None and reach.reads_every(Record.group):
-        found = kept_for(as_of, counters)
-        people, missing = found if found is not None else (None, [])
-        fresh = found is None or bool(missing)
-        groups, thresholds, loaded = load_active(
-            session=session,
-            reach=reach,
-            as_of=as_of,
-            people=people,
-            missing=missing,
-            extra=HORIZON if fresh else (),
-        )
-        if fresh and loaded.people is not None:
-            to_uuid = fetch.reader(session.connection()).uuid
-            table = _Table(
-                _until(session, as_of, loaded.extra),
-                _group_counters(counters),
-                {raw: facts.scope_of(to_uuid(raw)) for raw in loaded.people},
-                loaded.people,
+    transaction) where the caller reaches every group and asks no platform, keeping them for the next. The
+    collector is held off meanwhile (api/gc_paused.py)."""
+    with collection_paused():
+        if platform is None and reach.reads_every(Record.group):
+            found = kept_for(as_of, counters)
+            people, missing = found if found is not None else (None, [])
+            fresh = found is None or bool(missing)
+            groups, thresholds, loaded = load_active(
+                session=session,
+                reach=reach,
+                as_of=as_of,
+                people=people,
+                missing=missing,
+                extra=HORIZON if fresh else (),
             )
-            _kept.put(as_of, dict(counters.every).get(facts.UNPLACED, 0), table)
-        return service.lines_of(groups, thresholds, loaded, as_of), thresholds, loaded.policy
-    return service.active_lines(session=session, reach=reach, as_of=as_of, platform=platform)
+            if fresh and loaded.people is not None:
+                to_uuid = fetch.reader(session.connection()).uuid
+                table = _Table(
+                    _until(session, as_of, loaded.extra),
+                    _group_counters(counters),
+                    {raw: facts.scope_of(to_uuid(raw)) for raw in loaded.people},
+                    loaded.people,
+                )
+                _kept.put(as_of, dict(counters.every).get(facts.UNPLACED, 0), table)
+            return service.lines_of(groups, thresholds, loaded, as_of), thresholds, loaded.policy
+        return service.active_lines(session=session, reach=reach, as_of=as_of, platform=platform)

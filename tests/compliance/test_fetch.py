@@ -130,3 +130,64 @@ def test_a_loaded_participants_raw_id_is_sqlites_hex_on_both_databases(session: 
     [(_, participant)] = snapshot.current_participants()
     assert participant.raw_id == child.id.hex
     assert participant.id == child.id
+
+
+def test_early_makes_a_statements_answer_in_place_of_its_rows_before_the_later_are_read(
+    session: Session,
+) -> None:
+    make_group(session, name="Early group")
+    make_staff(session, full_name="Ada Fetch")
+    session.flush()
+    by_name, in_list = _statements()
+    seen: list[str] = []
+
+    def first(rows: list[fetch.Row]) -> int:
+        seen.append(f"first {len(rows)}")
+        return len(rows)
+
+    def second(rows: list[fetch.Row]) -> str:
+        seen.append("second")
+        return "made"
+
+    conn = session.connection()
+    answers = fetch.fetch_all(
+        conn, (by_name, in_list, by_name), {"name": "Early group"}, early={0: first, 1: second}
+    )
+    assert answers[:2] == [1, "made"]
+    assert len(answers[2]) == 1
+    assert seen == ["first 1", "second"]
+    # A statement not sent: its answer is made of no rows, in its place.
+    sent = fetch.fetch_sent(
+        conn, (by_name, fetch.NOTHING, in_list), {"name": "Early group"}, False, early={1: first}
+    )
+    assert sent[1] == 0
+    assert len(sent[0]) == 1
+    assert len(sent[2]) == 1
+
+
+def test_early_runs_while_the_database_works_out_the_statements_after(session: Session) -> None:
+    """On PostgreSQL the statements go in one pipeline: what `early` makes of the first's rows is made while
+    the server is still running the next (seen from another connection, not timed)."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: SQLite runs each statement when its rows are read")
+    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    quick, slow = sa.select(sa.literal(1)), sa.select(sa.func.pg_sleep(2))
+    observed: list[Any] = []
+
+    def look(rows: list[fetch.Row]) -> list[fetch.Row]:
+        with session.get_bind().engine.connect() as other:
+            for _ in range(50):  # the sleep's statement starts at once: wait for it to show as begun
+                query = other.exec_driver_sql(
+                    "SELECT query FROM pg_stat_activity WHERE pid = %(pid)s AND state = 'active'",
+                    {"pid": pid},
+                ).scalar()
+                if query and "pg_sleep" in query:
+                    break
+                other.exec_driver_sql("SELECT pg_sleep(0.02)")
+            observed.append(query)
+        return rows
+
+    fetch.fetch_all(conn, (quick, slow), {}, early={0: look})
+    assert observed
+    assert "pg_sleep" in observed[0]
