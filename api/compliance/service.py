@@ -240,7 +240,7 @@ def organisation_evaluation(
 ) -> Evaluation:
     """The organisation's own findings (ORG_RULES, and each staff rule across all staff), cited, before any
     caller's redaction: the same for every caller."""
-    staff = staff_snapshots(session, as_of, thresholds, sa.true(), policy)
+    staff = staff_snapshots(session, as_of, thresholds, None, policy)
     controls, technologies = org_facts.load(session, as_of, {s.staff.id: s.staff for s in staff})
     coordinators = tuple(s.staff for s in staff if s.staff.is_esafety_coordinator)
     org = OrgSnapshot(as_of, thresholds, coordinators, policy, controls, technologies)
