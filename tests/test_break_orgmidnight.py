@@ -176,8 +176,8 @@ def test_a_day_before_the_members_kept_never_takes_them(
     make_membership(session, w.group, participant=newcomer, started_on=today)
     now, read = _report(session, client, coordinator)
     assert read == list(MEMBERS_READ)
-    assert org_people.kept_for(today, _standing(session)) is not None
-    assert org_people.kept_for(today - timedelta(days=1), _standing(session)) is None
+    assert org_people.kept_for(session, today, _standing(session)) is not None
+    assert org_people.kept_for(session, today - timedelta(days=1), _standing(session)) is None
     yesterday = f"{REPORT}?as_of={today - timedelta(days=1)}"
     with_count = _report_at(session, client, coordinator, yesterday)
     assert with_count[1] == list(MEMBERS_READ)
@@ -228,7 +228,7 @@ def test_a_consent_recorded_in_the_first_hour_of_the_day_keeps_yesterday_s_membe
     assert read == list(MEMBERS_READ)
     assert before == fresh(client, yesterday, coordinator.headers)
     assert CODE_OF_CONDUCT in before
-    assert org_people.kept_for(today, _standing(session)) is None
+    assert org_people.kept_for(session, today, _standing(session)) is None
     now, read = _report(session, client, coordinator)
     assert read == list(MEMBERS_READ)
     assert now == fresh(client, REPORT, coordinator.headers)
@@ -412,8 +412,8 @@ def test_day_by_day_across_the_clocks_going_back_every_report_is_a_fresh_one(
     taken: list[bool] = []
     kept_for = org_people.kept_for
 
-    def spied(as_of: date, counters: cache.GroupsVersions) -> Any:
-        found = kept_for(as_of, counters)
+    def spied(session: Session, as_of: date, counters: cache.GroupsVersions) -> Any:
+        found = kept_for(session, as_of, counters)
         taken.append(found is not None)
         return found
 
@@ -459,5 +459,5 @@ def test_days_at_the_end_of_the_calendar_keep_the_members_to_the_day_before_them
     assert after == fresh(client, REPORT, coordinator.headers)
     _every_caller_fresh(client, (coordinator, trustee, staff_actor), REPORT, "after midnight")
     standing = _standing(session)
-    assert org_people.kept_for(date.max - timedelta(days=1), standing) is not None
-    assert org_people.kept_for(date.max, standing) is None
+    assert org_people.kept_for(session, date.max - timedelta(days=1), standing) is not None
+    assert org_people.kept_for(session, date.max, standing) is None

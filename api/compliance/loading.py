@@ -364,7 +364,6 @@ def load_active(
     platform: str | None = None,
     people: dict[Any, answered.GroupPeople] | None = None,
     missing: Sequence[uuid.UUID] = (),
-    extra: tuple[fetch.Statement, ...] = (),
 ) -> tuple[list[tuple[Any, GroupFacts]], Thresholds, _Loaded]:
     """Every group active on `as_of` that `reach` reaches (of `platform` if given), by name, with the
     thresholds and everything the group rules read about them for their verdicts, as `_load` loads it with
@@ -372,8 +371,8 @@ def load_active(
     organisation report's load, for `engine.verdicts` only. A caller who reaches every group, with no
     platform asked, gets statements built once; with `people` (what `_Loaded.people` held for an earlier
     such load, its groups' counters still standing: api/compliance/org_people.py), the memberships and
-    consents of the groups of `missing` alone are read (of none when empty). `people`, `missing` and
-    `extra` (statements sent with the others, `_load`'s) are for that load only (ValueError for any other)."""
+    consents of the groups of `missing` alone are read (of none when empty). `people` and `missing` are for
+    that load only (ValueError for any other)."""
     if platform is None and reach.reads_every(Record.group):
         q, params = answered.EVERY_ACTIVE, {"as_of": as_of}
         if people is not None and missing:
@@ -382,8 +381,8 @@ def load_active(
             q, params = replace(q, members=of_missing.members, consents=of_missing.consents), params | ids
         elif people is not None:
             q = replace(q, members=fetch.NOTHING, consents=fetch.NOTHING)
-        return _load(session, _EVERY_ACTIVE, q, params, as_of, reuse=True, report_people=people, extra=extra)
-    if people is not None or missing or extra:
+        return _load(session, _EVERY_ACTIVE, q, params, as_of, reuse=True, report_people=people)
+    if people is not None or missing:
         raise ValueError("members kept are of every active group's load only")
     active = sa.and_(_ACTIVE, reach.groups(GROUP.c.id))
     if platform is not None:

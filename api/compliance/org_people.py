@@ -36,24 +36,26 @@ A group new since (its first write makes its counter) is read as one whose count
 read first in the request's transaction (`cache.read_groups`), so what is loaded after is at least as new as
 the counters it is kept under. What the statements read turns on the day only through their filters on
 `as_of` (which memberships and groups are current, which consents in force and recorded by its end);
-`HORIZON` finds, in the same transaction, the first day after `as_of` on which any of those filters lets
-another row through or keeps one out, in any group, and the table serves no `as_of` before its own or from
-that day on. Only the load of every active group, for a caller who reaches them all with no platform
-asked, keeps or uses it: its statements and its groups are the same each time.
+`HORIZON` finds the first day after `as_of` on which any of those filters lets another row through or keeps
+one out, in any group, and the table serves no `as_of` before its own or from that day on. It is read by the
+first report of a later day, not by the load (a report of the day loaded needs no such day), in that report's
+transaction, the counters read again after it (`_bounded` says why that is as sound). Only the load of
+every active group, for a caller who reaches them all with no platform asked, keeps or uses it: its
+statements and its groups are the same each time.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from api import facts
+from api import clock, facts
 from api.auth.reach import Reach, Record
 from api.compliance import answered, cache, fetch, service
 from api.compliance.loading import load_active
@@ -68,10 +70,13 @@ class _Table:
     """Every active group's members as loaded for an `as_of`: by the group's raw id, with its scope and the
     counters it was read under."""
 
-    until: date | None  # the first day after `as_of` it no longer holds (None: no such day)
     counters: Mapping[str, int]  # each group's scope -> its counter, as read before the load
     scopes: Mapping[Any, str]  # a group's raw id -> its scope
     people: Mapping[Any, answered.GroupPeople]
+    # The first day after `as_of` it no longer holds (None: no such day), once `bounded` (`_bounded`): only a
+    # later `as_of` asks it, so the load that keeps the table does not work it out.
+    until: date | None = None
+    bounded: bool = False
 
 
 # as_of -> `_Table`, under `facts.UNPLACED`'s counter. A table holds every member of every group: today's and
@@ -87,29 +92,56 @@ def _first_after(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
 
 # Every filter on `as_of` of the statements `answered.people_of` decodes (`answered.answered_queries`: the
 # members, the consents in force, the groups active), as the first day after `as_of` on which it lets another
-# row through or keeps one out; and whether a consent was recorded after `as_of` (it counts from the day it
-# was recorded: the table then holds for `as_of` alone). Every consent's days, not only those of the kinds
-# read: it may only end a table sooner.
+# row through or keeps one out (every consent's days, not only those of the kinds read: it may only end a
+# table sooner); last, the young people with a consent recorded after `as_of` (it counts from the day it was
+# recorded: a table with one of them among its members holds for `as_of` alone).
 HORIZON: tuple[fetch.Statement, ...] = (
     sa.select(_first_after(MEMBERSHIP.c.started_on), _first_after(MEMBERSHIP.c.ended_on)),
     sa.select(
         _first_after(CONSENT.c.given_on),
         _first_after(CONSENT.c.expires_on),
         _first_after(CONSENT.c.withdrawn_on),
-        sa.func.max(sa.case((CONSENT.c.created_at >= _AS_OF_END, 1), else_=0)),
     ),
     sa.select(_first_after(GROUP.c.started_on), _first_after(GROUP.c.archived_on)),
+    sa.select(CONSENT.c.participant_id).where(CONSENT.c.created_at >= _AS_OF_END),
 )
 
 
-def _until(session: Session, as_of: date, rows: list[list[fetch.Row]]) -> date | None:
-    """The first day after `as_of` the table loaded with `HORIZON`'s `rows` no longer holds (None: no day)."""
-    day = fetch.reader(session.connection()).day
-    (membership,), (consent,), (group,) = rows
-    days = [day(d) for d in (*membership, *consent[:3], *group) if d is not None]
-    if consent[3]:
-        days.append(as_of + timedelta(days=1))
-    return min(days, default=None)
+def _bounded(
+    session: Session,
+    loaded_on: date,
+    table: _Table,
+    people: Mapping[Any, answered.GroupPeople],
+    counters: cache.GroupsVersions,
+) -> _Table | None:
+    """`table` (loaded for `loaded_on`) with its `until`, worked out in this transaction from `HORIZON`;
+    `people`: its members whose groups' counters (`counters`, read first in this transaction) still stand.
+
+    Sound though read after the load: the rows of the groups whose counters stand are those the load read
+    (every write to them moves a counter), so the days found over every row now are theirs and others', the
+    first of them no later than theirs; a consent recorded after `loaded_on` counts only where its young
+    person is among `people`. The counters are read again after `HORIZON` (PostgreSQL reads each statement
+    afresh): None if a write moved one of them meanwhile."""
+    conn = session.connection()
+    params = {"as_of": loaded_on, "as_of_end": clock.start_of(loaded_on + timedelta(days=1))}
+    (membership,), (consent,), (group,), recorded = fetch.fetch_all(conn, HORIZON, params, reuse=True)
+    before, after = dict(counters.every), dict(cache.read_groups(session).every)
+    standing = (facts.UNPLACED, *(table.scopes[raw] for raw in people))
+    if any(after.get(scope, 0) != before.get(scope, 0) for scope in standing):
+        return None
+    day = fetch.reader(conn).day
+    days = [day(d) for d in (*membership, *consent, *group) if d is not None]
+    if recorded:
+        # As the load keeps them (`ParticipantFacts.raw_id`, 32 hex digits) and the rows' once stripped.
+        members = {
+            str(m.participant.raw_id).replace("-", "")
+            for found in people.values()
+            for m in found.members
+            if m is not None and m.participant is not None
+        }
+        if any(r[0].replace("-", "") in members for r in recorded):
+            days.append(loaded_on + timedelta(days=1))
+    return replace(table, until=min(days, default=None), bounded=True)
 
 
 def _group_counters(counters: cache.GroupsVersions) -> dict[str, int]:
@@ -118,17 +150,18 @@ def _group_counters(counters: cache.GroupsVersions) -> dict[str, int]:
 
 
 def kept_for(
-    as_of: date, counters: cache.GroupsVersions
+    session: Session, as_of: date, counters: cache.GroupsVersions
 ) -> tuple[dict[Any, answered.GroupPeople], list[uuid.UUID]] | None:
     """From the table that holds on `as_of` (loaded for it or a day before, nothing its statements read
-    changing in between) under `counters`' `facts.UNPLACED`: the members of every group whose counter still
-    stands, and the groups whose counters moved or are new, to be read again; None if there is none, or most
-    of its groups' counters moved."""
+    changing in between: `_bounded`, worked out in this transaction the first time a later day asks) under
+    `counters`' `facts.UNPLACED` (read first in this transaction): the members of every group whose counter
+    still stands, and the groups whose counters moved or are new, to be read again; None if there is none,
+    or most of its groups' counters moved."""
     unplaced = dict(counters.every).get(facts.UNPLACED, 0)
     for loaded_on, kept_unplaced, table in reversed(_kept.entries()):
         if kept_unplaced != unplaced or not isinstance(table, _Table) or not isinstance(loaded_on, date):
             continue
-        if loaded_on > as_of or (table.until is not None and as_of >= table.until):
+        if loaded_on > as_of or (table.bounded and table.until is not None and as_of >= table.until):
             continue
         now = _group_counters(counters)
         moved = {s for s, v in now.items() if table.counters.get(s, 0) != v}
@@ -136,6 +169,13 @@ def kept_for(
         if 2 * len(moved) > len(table.people):
             return None
         people = {raw: found for raw, found in table.people.items() if table.scopes[raw] not in moved}
+        if as_of > loaded_on and not table.bounded:
+            bounded = _bounded(session, loaded_on, table, people, counters)
+            if bounded is None:
+                return None
+            _kept.put(loaded_on, kept_unplaced, bounded)
+            if bounded.until is not None and as_of >= bounded.until:
+                continue
         return people, [uuid.UUID(s) for s in sorted(moved)]
     return None
 
@@ -154,21 +194,14 @@ def active_lines(
     collector is held off meanwhile (api/gc_paused.py)."""
     with collection_paused():
         if platform is None and reach.reads_every(Record.group):
-            found = kept_for(as_of, counters)
+            found = kept_for(session, as_of, counters)
             people, missing = found if found is not None else (None, [])
-            fresh = found is None or bool(missing)
             groups, thresholds, loaded = load_active(
-                session=session,
-                reach=reach,
-                as_of=as_of,
-                people=people,
-                missing=missing,
-                extra=HORIZON if fresh else (),
+                session=session, reach=reach, as_of=as_of, people=people, missing=missing
             )
-            if fresh and loaded.people is not None:
+            if (found is None or missing) and loaded.people is not None:
                 to_uuid = fetch.reader(session.connection()).uuid
                 table = _Table(
-                    _until(session, as_of, loaded.extra),
                     _group_counters(counters),
                     {raw: facts.scope_of(to_uuid(raw)) for raw in loaded.people},
                     loaded.people,
