@@ -1,0 +1,143 @@
+"""A breaker's tests of session 14's changes to the organisation report's cold path (issue 19): the members
+kept bounded by a later day (`org_people._bounded`), the collector paused (api/gc_paused.py), a statement's
+rows handed on early in the pipeline (`fetch`'s `early`), and staff snapshots read through `fetch`."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from api import clock
+from api.compliance import fetch
+from api.compliance.decoding import _declarations_by_staff, _staff_facts
+from api.compliance.queries import (
+    _STAFF_COLUMNS,
+    DECLARATION,
+    GROUP,
+    MEMBERSHIP,
+    STAFF,
+    _current_on,
+    _day,
+    _declarations,
+    _uuid,
+)
+from api.compliance.snapshot import GroupMembershipRef, StaffSnapshot, Thresholds
+from api.compliance.staff_snapshots import staff_snapshots
+from api.memberships.models import MemberRole
+from tests.kit.declarations import make_declaration
+from tests.kit.groups import make_group
+from tests.kit.memberships import make_membership
+from tests.kit.staff import make_staff
+
+
+def _through_sqlalchemy(
+    session: Session, as_of: date, thresholds: Thresholds, where: sa.ColumnElement[bool]
+) -> list[StaffSnapshot]:
+    """`staff_snapshots` as it read before it went through `fetch` (main at b6e42f8): SQLAlchemy's rows."""
+    conn = session.connection()
+    rows = conn.execute(sa.select(*_STAFF_COLUMNS).where(where).order_by(STAFF.c.full_name, STAFF.c.id)).all()
+    refs: dict[uuid.UUID, list[GroupMembershipRef]] = defaultdict(list)
+    staff_ids = sa.select(STAFF.c.id).where(where)
+    m = MEMBERSHIP.c
+    for r in conn.execute(
+        sa.select(m.staff_id, m.group_id, GROUP.c.name, m.role, m.started_on, m.ended_on)
+        .select_from(MEMBERSHIP.join(GROUP, GROUP.c.id == m.group_id))
+        .where(m.staff_id.in_(staff_ids), _current_on(MEMBERSHIP, as_of))
+        .order_by(GROUP.c.name, GROUP.c.id, m.id)
+    ).all():
+        refs[r[0]].append(GroupMembershipRef(r[1], r[2], str(r[3]), r[4], r[5]))
+    declared = _declarations_by_staff(
+        conn.execute(
+            _declarations(DECLARATION.c.staff_id.in_(staff_ids)),
+            {"as_of": as_of, "as_of_end": clock.start_of(as_of + timedelta(days=1))},
+        ).all(),
+        _uuid,
+        _day,
+    )
+    return [
+        StaffSnapshot(as_of, thresholds, f, tuple(refs.get(f.id, ())), None)
+        for f in (_staff_facts(r, 0, declared.get(_uuid(r[0]), ())) for r in rows)
+    ]
+
+
+def test_staff_snapshots_through_fetch_are_those_sqlalchemy_read(session: Session) -> None:
+    """Every member of staff's, and each one's alone, on several days: ids, days, roles, declarations, the
+    order of groups and of staff; with no memberships, ended, future and archived-group memberships."""
+    today = clock.today()
+    thresholds = Thresholds()
+    same_name = [make_staff(session, full_name="Sam Same") for _ in range(3)]  # ordered by id after name
+    lonely = make_staff(session, left_on=today - timedelta(days=3), code_of_conduct_signed_on=None)
+    archived = make_group(session, name="Zed", archived_on=today - timedelta(days=5))
+    groups = [make_group(session, name=n) for n in ("Beta", "Alpha", "Alpha")]
+    later, ended = make_group(session, name="Later"), make_group(session, name="Alpha")
+    for i, s in enumerate(same_name):
+        make_declaration(session, s, declared_on=today - timedelta(days=10 + i))
+        make_declaration(session, s, declared_on=today - timedelta(days=1), read_policy=False)
+        make_membership(session, archived, staff=s, role=MemberRole.admin)
+        for g in groups:
+            make_membership(session, g, staff=s, role=MemberRole.admin if i % 2 else MemberRole.member)
+        make_membership(session, later, staff=s, started_on=today + timedelta(days=2))
+        make_membership(
+            session, ended, staff=s, started_on=today - timedelta(days=50), ended_on=today - timedelta(days=1)
+        )
+    session.commit()
+    for as_of in (today, today - timedelta(days=1), today - timedelta(days=20), today + timedelta(days=3)):
+        new = staff_snapshots(session, as_of, thresholds, None)
+        assert new == _through_sqlalchemy(session, as_of, thresholds, sa.true()), as_of
+        assert {s.staff.id for s in new} >= {lonely.id, *(s.id for s in same_name)}
+        for s in (*same_name, lonely):
+            where = STAFF.c.id == s.id
+            one = staff_snapshots(session, as_of, thresholds, where)
+            assert one == _through_sqlalchemy(session, as_of, thresholds, where), (as_of, s.full_name)
+            assert len(one) == 1
+    assert any(r.role == "admin" for s in new for r in s.memberships)
+
+
+# Two statements the database answers, and one it refuses on either database (no such function).
+_FINE = (sa.select(sa.literal(1)), sa.select(sa.literal(2)))
+_REFUSED = sa.select(sa.func.no_such_function_brk14())
+
+
+def _driver_idle(conn: sa.Connection) -> bool:
+    """The driver's connection out of any pipeline and able to answer (PostgreSQL; SQLite: always)."""
+    driver = conn.connection.driver_connection
+    if isinstance(driver, psycopg.Connection):
+        assert driver.pgconn.pipeline_status == 0
+    return conn.exec_driver_sql("SELECT 41 + 1").scalar() == 42
+
+
+def test_a_later_statement_refused_after_an_early_answer_is_sqlalchemys_error_and_the_connection_recovers(
+    session: Session,
+) -> None:
+    """Whether or not `early` ran first (psycopg may read the refusal before the first statement's rows): the
+    batch raises SQLAlchemy's error (a 503), and the connection answers again once its savepoint is undone."""
+    conn = session.connection()
+    for statements in ((*_FINE, _REFUSED), (_FINE[0], _REFUSED, _FINE[1])):
+        savepoint = conn.begin_nested()
+        with pytest.raises(sa.exc.DBAPIError):
+            fetch.fetch_all(conn, statements, {}, early={0: len})
+        savepoint.rollback()
+        assert _driver_idle(conn)
+    assert fetch.fetch_all(conn, _FINE, {}, early={1: len}) == [[(1,)], 1]
+
+
+def test_an_early_function_raising_is_raised_as_it_is_and_leaves_the_connection_usable(
+    session: Session,
+) -> None:
+    def broken(rows: list[fetch.Row]) -> Any:
+        raise LookupError("an early function's own failure")
+
+    conn = session.connection()
+    for at in (0, 1):
+        with pytest.raises(LookupError):
+            fetch.fetch_all(conn, (*_FINE, *_FINE), {}, early={at: broken})
+        # Nothing the database refused: the transaction goes on, the statements after answered or dropped.
+        assert _driver_idle(conn)
+        assert fetch.fetch_all(conn, _FINE, {}) == [[(1,)], [(2,)]]
