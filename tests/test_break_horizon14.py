@@ -4,8 +4,10 @@ rows handed on early in the pipeline (`fetch`'s `early`), and staff snapshots re
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,7 +17,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api import clock
-from api.compliance import fetch
+from api.auth.principal import user_principal
+from api.auth.reach import Reach
+from api.auth.roles import Role
+from api.compliance import cache, fetch, org_people, service
 from api.compliance.decoding import _declarations_by_staff, _staff_facts
 from api.compliance.queries import (
     _STAFF_COLUMNS,
@@ -30,7 +35,11 @@ from api.compliance.queries import (
 )
 from api.compliance.snapshot import GroupMembershipRef, StaffSnapshot, Thresholds
 from api.compliance.staff_snapshots import staff_snapshots
-from api.memberships.models import MemberRole
+from api.memberships.models import MemberRole, Membership
+from tests.kit.auth import make_user
+from tests.kit.clock import FixedClock
+from tests.kit.compliance import make_compliant_group
+from tests.kit.databases import BACKEND, engine_for, throwaway_database
 from tests.kit.declarations import make_declaration
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
@@ -141,3 +150,82 @@ def test_an_early_function_raising_is_raised_as_it_is_and_leaves_the_connection_
         # Nothing the database refused: the transaction goes on, the statements after answered or dropped.
         assert _driver_idle(conn)
         assert fetch.fetch_all(conn, _FINE, {}) == [[(1,)], [(2,)]]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL: a statement reads what committed before it")
+@pytest.mark.parametrize("when", ["before the horizon", "after the horizon"])
+def test_a_kept_group_s_membership_ended_by_another_session_while_a_later_day_bounds_the_table(
+    when: str, fixed_clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real commit, not a counter faked: on the day after the members were kept, another session ends a
+    kept young person's membership that day while the first report of the day works out `HORIZON` (just
+    before its statements, or just after them and before the counters are read again). The lines served are
+    those of a fresh load read after the commit, and so are the next request's."""
+    with throwaway_database(migrated=True) as db_url, engine_for(db_url) as engine:
+        with Session(engine, expire_on_commit=False) as setup:
+            coordinator = make_staff(setup, is_esafety_coordinator=True)
+            groups = [make_compliant_group(setup, coordinator) for _ in range(4)]
+            user = make_user(setup, coordinator, Role.coordinator)
+            ended_id: uuid.UUID = setup.execute(
+                sa.select(MEMBERSHIP.c.id).where(
+                    MEMBERSHIP.c.group_id == groups[0].id, MEMBERSHIP.c.participant_id.is_not(None)
+                )
+            ).scalar_one()
+        reach = Reach.of(user_principal(user))
+
+        def report() -> list[service.GroupSummary]:
+            with Session(engine) as s:
+                lines, _, _ = org_people.active_lines(
+                    session=s, reach=reach, as_of=clock.today(), platform=None, counters=cache.read_groups(s)
+                )
+                s.commit()
+            return lines
+
+        def fresh_lines() -> list[service.GroupSummary]:
+            with Session(engine) as s:
+                lines, _, _ = service.active_lines(session=s, reach=reach, as_of=clock.today(), platform=None)
+            return lines
+
+        def end_membership() -> None:
+            with Session(engine) as other:
+                membership = other.get(Membership, ended_id)
+                assert membership is not None
+                membership.ended_on = clock.today()
+                other.add(membership)
+                other.commit()
+
+        report()
+        fixed_clock.advance(days=1)
+        real = fetch.fetch_all
+        ended: list[bool] = []
+
+        def racing(conn: sa.Connection, statements: Any, *args: Any, **kwargs: Any) -> Any:
+            horizon = statements is org_people.HORIZON and not ended
+            if horizon and when == "before the horizon":
+                ended.append(True)
+                writer = threading.Thread(target=end_membership)
+                writer.start()
+                writer.join(10)
+            found = real(conn, statements, *args, **kwargs)
+            if horizon and when == "after the horizon":
+                ended.append(True)
+                writer = threading.Thread(target=end_membership)
+                writer.start()
+                writer.join(10)
+            return found
+
+        monkeypatch.setattr(fetch, "fetch_all", racing)
+        served = report()
+        assert ended == [True]
+        want = fresh_lines()
+        assert served == want
+        assert report() == want
+        member_counts = [s for s in want if s.group_id == groups[0].id]
+        assert len(member_counts) == 1
