@@ -4,19 +4,22 @@ rows handed on early in the pipeline (`fetch`'s `early`), and staff snapshots re
 
 from __future__ import annotations
 
+import random
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
 
 from api import clock
+from api.auth.models import User
 from api.auth.principal import user_principal
 from api.auth.reach import Reach
 from api.auth.roles import Role
@@ -35,15 +38,23 @@ from api.compliance.queries import (
 )
 from api.compliance.snapshot import GroupMembershipRef, StaffSnapshot, Thresholds
 from api.compliance.staff_snapshots import staff_snapshots
+from api.consents.models import Consent, ConsentKind
+from api.groups.models import Group
 from api.memberships.models import MemberRole, Membership
-from tests.kit.auth import make_user
+from api.participants.models import Participant
+from tests.kit.auth import Actor, make_user, token_headers
 from tests.kit.clock import FixedClock
 from tests.kit.compliance import make_compliant_group
+from tests.kit.consents import make_consent
 from tests.kit.databases import BACKEND, engine_for, throwaway_database
 from tests.kit.declarations import make_declaration
 from tests.kit.groups import make_group
 from tests.kit.memberships import make_membership
+from tests.kit.participants import make_participant
 from tests.kit.staff import make_staff
+from tests.test_break_org_cache import ten_to_midnight
+from tests.test_compliance_cache import fresh, served
+from tests.test_org_people import REPORT, _organisation_write, _world
 
 
 def _through_sqlalchemy(
@@ -229,3 +240,162 @@ def test_a_kept_group_s_membership_ended_by_another_session_while_a_later_day_bo
         assert report() == want
         member_counts = [s for s in want if s.group_id == groups[0].id]
         assert len(member_counts) == 1
+
+
+# --- writes, clock moves and reads in a seeded random order: every report served against a fresh one ---
+
+
+class _Sequence:
+    """One seeded run's world and its moves: each a write the hooks place, a clock move, or an organisation
+    write (which has the next report evaluate every group again, over the members kept)."""
+
+    def __init__(self, seed: int, fixed_clock: FixedClock, session: Session, coordinator: Actor) -> None:
+        self.rng, self.clock, self.session, self.coordinator = (
+            random.Random(seed),
+            fixed_clock,
+            session,
+            coordinator,
+        )
+        self.log: list[str] = []
+
+    def day(self, first: int, last: int) -> date:
+        return clock.today() + timedelta(days=self.rng.randint(first, last))
+
+    def _young_memberships(self) -> list[Membership]:
+        return list(self.session.exec(select(Membership).where(col(Membership.participant_id).is_not(None))))
+
+    def _commit(self, what: str) -> None:
+        self.session.commit()
+        self.log.append(what)
+
+    def clock_moves(self) -> None:
+        hours = self.rng.choice([1, 6, 20, 24, 30, 48])
+        self.clock.advance(hours=hours)
+        self.log.append(f"clock +{hours}h")
+
+    def joins(self) -> None:
+        group = self.rng.choice(list(self.session.exec(select(Group))))
+        ends = None if self.rng.random() < 0.6 else self.day(1, 6)
+        make_membership(
+            self.session,
+            group,
+            participant=make_participant(self.session),
+            started_on=self.day(-5, 3),
+            ended_on=ends,
+        )
+        self._commit(f"a young person joins {group.name} until {ends}")
+
+    def leaves(self) -> None:
+        current = [m for m in self._young_memberships() if m.ended_on is None]
+        if current:
+            m = self.rng.choice(current)
+            m.ended_on = max(m.started_on + timedelta(days=1), self.day(0, 4))
+            self.session.add(m)
+            self._commit(f"a membership ends on {m.ended_on}")
+
+    def moves(self) -> None:
+        m, group = (
+            self.rng.choice(self._young_memberships()),
+            self.rng.choice(list(self.session.exec(select(Group)))),
+        )
+        if group.id != m.group_id:
+            m.group_id = group.id
+            self.session.add(m)
+            try:
+                self._commit("a membership moves to another group")
+            except sa.exc.IntegrityError:
+                self.session.rollback()
+
+    def consents(self, member: bool, given_from: int, given_to: int) -> None:
+        if member:
+            person = self.session.get(Participant, self.rng.choice(self._young_memberships()).participant_id)
+        else:
+            person = make_participant(self.session)
+        assert person is not None
+        more = {"expires_on": self.day(1, 5)} if self.rng.random() < 0.4 else {}
+        kind = self.rng.choice(list(ConsentKind))
+        make_consent(
+            self.session,
+            person,
+            kind,
+            given_on=self.day(given_from, given_to),
+            created_at=clock.now(),
+            **more,
+        )
+        self._commit(f"a consent recorded now, {'a member' if member else 'nobody in a group'}")
+
+    def withdraws(self) -> None:
+        held = list(self.session.exec(select(Consent).where(col(Consent.withdrawn_on).is_(None))))
+        if held:
+            c = self.rng.choice(held)
+            c.withdrawn_on = max(c.given_on + timedelta(days=1), self.day(0, 3))
+            self.session.add(c)
+            self._commit(f"a consent withdrawn on {c.withdrawn_on}")
+
+    def group_changes(self) -> None:
+        assert self.coordinator.staff is not None
+        if self.rng.random() < 0.5:
+            g = make_compliant_group(self.session, self.coordinator.staff, started_on=self.day(-3, 3))
+            self._commit(f"a group starting {g.started_on}")
+        else:
+            g = self.rng.choice(list(self.session.exec(select(Group))))
+            g.archived_on = self.day(1, 4)
+            self.session.add(g)
+            self._commit(f"a group archived on {g.archived_on}")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_writes_clock_moves_and_past_days_in_a_seeded_order_serve_the_fresh_report(
+    seed: int, fixed_clock: FixedClock, client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memberships begun, ended and moved, consents recorded now (past ones for members and for young people
+    in no group, current ones), withdrawn, groups starting and archived, the clock moved by hours or days,
+    organisation writes; after each, a coordinator's and a trustee's report of today and of past days (more
+    than `PEOPLE_TABLES` of them) is the fresh one. The members kept are taken, and bounded by a later day."""
+    coordinator, staff_actor, trustee = ten_to_midnight(fixed_clock, session)
+    w = _world(session, coordinator, staff_actor)
+    assert coordinator.staff is not None
+    for _ in range(4):  # enough groups that one or two written are not most of them
+        make_compliant_group(session, coordinator.staff)
+    session.commit()
+    run = _Sequence(seed, fixed_clock, session, coordinator)
+    moves: list[Callable[[], None]] = [
+        run.clock_moves,
+        run.clock_moves,
+        run.joins,
+        run.leaves,
+        run.moves,
+        lambda: run.consents(True, -3, 3),
+        lambda: run.consents(True, -100, -30),
+        lambda: run.consents(False, -100, -30),
+        run.withdraws,
+        run.group_changes,
+        lambda: _organisation_write(session, w),
+        lambda: _organisation_write(session, w),
+    ]
+    taken, bounded = [], []
+    kept_for, bound = org_people.kept_for, org_people._bounded
+
+    def spied_kept_for(*args: Any) -> Any:
+        found = kept_for(*args)
+        taken.append(found is not None)
+        return found
+
+    def spied_bound(*args: Any) -> Any:
+        found = bound(*args)
+        bounded.append(found is not None)
+        return found
+
+    monkeypatch.setattr(org_people, "kept_for", spied_kept_for)
+    monkeypatch.setattr(org_people, "_bounded", spied_bound)
+    callers = [(a, session.get(User, a.user.id)) for a in (coordinator, trustee) if a.user is not None]
+    for step in range(30):
+        run.rng.choice(moves)()
+        for _, user in callers:
+            assert user is not None
+            headers = token_headers(user)  # signed in again: the clock moves past a token's life
+            for back in run.rng.sample([0, 0, 1, 2, 3, 7, 20, 45], 3):
+                path = REPORT if not back else f"{REPORT}?as_of={clock.today() - timedelta(days=back)}"
+                assert served(client, path, headers) == fresh(client, path, headers), (step, path, run.log)
+    assert any(taken)
+    assert any(bounded)
