@@ -4,6 +4,7 @@ rows handed on early in the pipeline (`fetch`'s `early`), and staff snapshots re
 
 from __future__ import annotations
 
+import gc
 import random
 import threading
 import uuid
@@ -240,6 +241,34 @@ def test_a_kept_group_s_membership_ended_by_another_session_while_a_later_day_bo
         assert report() == want
         member_counts = [s for s in want if s.group_id == groups[0].id]
         assert len(member_counts) == 1
+
+
+def test_a_report_whose_load_fails_answers_503_with_the_collector_back_on(
+    client: TestClient,
+    session: Session,
+    coordinator: Actor,
+    staff_actor: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database lost in the middle of the report's load (api/gc_paused.py holds the collector off around
+    it): a 503 problem, and the collector running again after."""
+    _world(session, coordinator, staff_actor)
+    seen: list[bool] = []
+
+    def lost(**_: Any) -> Any:
+        seen.append(gc.isenabled())
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(org_people, "load_active", lost)
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        r = client.get(REPORT, headers=coordinator.headers)
+        assert (r.status_code, r.headers["content-type"]) == (503, "application/problem+json")
+        assert seen == [False]
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 # --- writes, clock moves and reads in a seeded random order: every report served against a fresh one ---
