@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from api import gc_paused
 from api.gc_paused import collection_paused
 
 
@@ -69,3 +70,39 @@ def test_overlapping_pauses_in_two_threads_end_with_the_last() -> None:
         t.join(10)
     assert states == {"after the first ended": False}
     assert gc.isenabled()
+
+
+def test_pauses_that_keep_overlapping_still_collect_once_the_longest_has_passed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cold load after another, each begun before the last ended: the collector would never run again.
+    One ending more than `LONGEST` after it last ran collects the young generations itself."""
+    gc.enable()
+    monkeypatch.setattr(gc_paused, "LONGEST", 0.0)
+    collected: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            collected.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        with collection_paused():  # the first load: held for the whole test
+            with collection_paused():  # a second, overlapping
+                pass
+            assert collected == [1]  # it ended while the first held: a collection of its own
+            assert not gc.isenabled()
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(seen)
+    monkeypatch.setattr(gc_paused, "LONGEST", 3600.0)
+    collected.clear()
+    gc.callbacks.append(seen)
+    try:
+        with collection_paused():
+            with collection_paused():
+                pass
+            inside = list(collected)  # read while held off: no collection of the collector's own
+        assert inside == []  # within the longest: none
+    finally:
+        gc.callbacks.remove(seen)
