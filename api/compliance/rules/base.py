@@ -158,11 +158,14 @@ def flag(
 
 
 def each_participant(
-    s: GroupSnapshot, lacking: Callable[[list[ParticipantFacts]], list[Evidence]], problem: str, fine: str
+    s: GroupSnapshot,
+    lacking: Callable[[Sequence[ParticipantFacts]], list[Evidence]],
+    problem: str,
+    fine: str,
 ) -> Result:
     """Every current participant must have something: a failure naming those `lacking` finds (`problem`,
     tallied), a pass saying `fine` tallied against them all, not applicable to a group with none."""
-    participants = [p for _, p in s.current_participants()]
+    participants = s.current_participant_facts()
     if not participants:
         return not_applicable("The group has no participant members.")
     return flag(lacking(participants), "participant", problem, tally(fine, len(participants), "participant"))
@@ -247,7 +250,7 @@ def participant_ref(participant: ParticipantFacts, detail: str | None = None) ->
 
 
 def refused_consent(
-    s: GroupSnapshot, participants: list[ParticipantFacts], *, kind: str, purpose: str | None
+    s: GroupSnapshot, participants: Sequence[ParticipantFacts], *, kind: str, purpose: str | None
 ) -> list[Evidence]:
     """Evidence for each participant whose consents refuse `kind` (for `purpose`) on the snapshot's date,
     decided by the same pure logic as the consent checks, so the two always agree."""
@@ -259,6 +262,10 @@ def refused_consent(
         unshown = []
         for p in participants:
             answers = p.answers
+            if answers is not None and at is not None and answers[at]:
+                # Given by someone else: `allows_at` holds on its first test, whatever the age; most
+                # participants' consents are, so no call is made for them.
+                continue
             if answers is None or at is None:
                 if not (
                     allows(p.consents, kind, purpose, on, p.date_of_birth, age)
@@ -340,13 +347,16 @@ def not_held_by_participant(
     at = consent_answers.index(kind, None)
     if at is None or not _outcomes_only.get():
         return [participant_ref(p, detail) for p in participants if not held_by_participant(p, kind, on)]
+    # `consent_answers.held_at` written out (the participant's latest day, None if they gave none): this
+    # runs for every participant of every group the report evaluates.
+    day_at = at + 1
     return [
         _UNSHOWN_PARTICIPANT
         for p in participants
-        if not (
-            held_in_force(p.consents, kind, "participant", on)
-            if p.answers is None
-            else consent_answers.held_at(p.answers, at)
+        if (
+            p.answers[day_at] is None
+            if p.answers is not None
+            else not held_in_force(p.consents, kind, "participant", on)
         )
     ]
 
