@@ -81,29 +81,28 @@ def _in_force_consents(participant_ids: Select[Any] | None) -> Select[Any]:
     )
 
 
-class _Slots(dict[tuple[int, str | None], tuple[int, tuple[int, ...]]]):
-    """What a consent of a kind (its index in `_KINDS`) and purposes (JSON text; None: none read) bears on:
-    the questions it answers (their indices in `QUESTIONS`), as a bitmask (bit i: `QUESTIONS[i]`) and as a
-    tuple. A handful of distinct keys, each worked out once."""
+class _Bearing(dict[str | None, tuple[int, tuple[int, ...]]]):
+    """What a consent of one kind bears on, by its purposes (JSON text; None: none read): the questions it
+    answers (their indices in `QUESTIONS`), as a bitmask (bit i: `QUESTIONS[i]`) and as a tuple. A handful
+    of distinct purposes, each worked out once; one map a kind, so that a row's lookup makes no key."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str, purposes: _Purposes) -> None:
         super().__init__()
-        self._purposes = _Purposes()
+        self._kind, self._purposes = kind, purposes
 
-    def __missing__(self, key: tuple[int, str | None]) -> tuple[int, tuple[int, ...]]:
-        kind, raw = _KINDS[key[0]], key[1]
+    def __missing__(self, raw: str | None) -> tuple[int, tuple[int, ...]]:
         asked = [
             i
-            for i, (of_kind, purpose) in enumerate(QUESTIONS)
-            if of_kind == kind and (purpose is None or purpose in self._purposes[raw])
+            for i, (kind, purpose) in enumerate(QUESTIONS)
+            if kind == self._kind and (purpose is None or purpose in self._purposes[raw])
         ]
-        value = self[key] = (sum(1 << i for i in asked), tuple(asked))
+        value = self[raw] = (sum(1 << i for i in asked), tuple(asked))
         return value
 
 
 def _answers_by_others(mask: int) -> Answers:
     """The answers of a participant whose consents in force were all given by someone else, for the
-    questions in `mask` (`_Slots`)."""
+    questions in `mask` (`_Bearing`)."""
     return tuple(
         None if half else (1 if mask >> i & 1 else None) for i in range(len(QUESTIONS)) for half in (0, 1)
     )
@@ -126,15 +125,14 @@ def fold_answers(rows: Iterable[Sequence[Any]], days: dict[Any, Any]) -> dict[An
     answers, and a tuple per participant (a list as well, while folding) is a container the collector
     walks. A consent given by another only sets a bit; a list is folded only for a participant who gave
     one themself, whose latest days make their answers."""
-    slots = _Slots()
-    # A kind's bearing where no purposes were read: one index, not a key to hash, for most rows.
-    plain = tuple(slots[k, None] for k in range(len(_KINDS)))
+    purposes = _Purposes()
+    bearing = tuple(_Bearing(kind, purposes) for kind in _KINDS)
     # Per participant: the questions a consent given by another answers (a bitmask), and the latest day
     # they gave one themself for each question (only for those who gave one).
     by_others: dict[Any, int] = {}
     latest: dict[Any, list[Any]] = {}
     for pid, kind, own_day, raw_purposes in rows:
-        mask, asked = plain[kind] if raw_purposes is None else slots[kind, raw_purposes]
+        mask, asked = bearing[kind][raw_purposes]
         if own_day is None:
             by_others[pid] = by_others.get(pid, 0) | mask
             continue
