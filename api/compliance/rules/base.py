@@ -168,7 +168,10 @@ def each_participant(
     participants = s.current_participant_facts()
     if not participants:
         return not_applicable("The group has no participant members.")
-    return flag(lacking(participants), "participant", problem, tally(fine, len(participants), "participant"))
+    found = lacking(participants)
+    if found:  # `fine` is tallied only for a pass
+        return flag(found, "participant", problem, fine)
+    return passed(tally(fine, len(participants), "participant"))
 
 
 def group_setting(s: GroupSnapshot, detail: str, ok: bool, problem: str, fine: str) -> Result:
