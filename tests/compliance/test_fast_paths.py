@@ -19,7 +19,14 @@ from api.compliance.engine import Verdicts, WaiverFacts, evaluate, verdicts, ver
 from api.compliance.models import Status
 from api.compliance.rules import GROUP_RULES, grp_age_range
 from api.compliance.rules import base as rules_base
-from api.compliance.rules.base import Evidence, Outcome, outcomes_only, participant_ref, uuid_of_hex
+from api.compliance.rules.base import (
+    Evidence,
+    Outcome,
+    Result,
+    outcomes_only,
+    participant_ref,
+    uuid_of_hex,
+)
 from api.compliance.snapshot import GroupSnapshot, PolicyFacts, RiskAssessmentFacts, RosterFacts
 from api.consents.logic import ConsentFact, age_on, allows, decide, held_in_force, is_in_force
 from tests.compliance import builders as b
@@ -276,3 +283,32 @@ def test_a_snapshot_s_participants_facts_are_its_current_participants() -> None:
     assert names
     assert "Ended" not in names
     assert "Not yet" not in names
+
+
+def test_results_and_messages_made_before_are_the_ones_made_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass or a not applicable without evidence, and a message tallied without values, are made once
+    for the same words and kept boundedly; one with evidence, or values, is made afresh."""
+    fine = rules_base.passed("All is well.")
+    assert fine == Result(Outcome.pass_, "All is well.")
+    assert rules_base.passed("All is well.") is fine
+    named = Evidence("group", uuid.uuid4(), "Youth Band")
+    assert rules_base.passed("All is well.", named).evidence == (named,)
+    assert rules_base.not_applicable("Nothing to judge.") == Result(
+        Outcome.not_applicable, "Nothing to judge."
+    )
+    assert rules_base.not_applicable("Nothing to judge.") is rules_base.not_applicable("Nothing to judge.")
+    assert rules_base.passed("Nothing to judge.").outcome is Outcome.pass_
+    said = rules_base.tally("{n} {has} left.", 3, "participant")
+    assert said == "3 participants have left."
+    assert rules_base.tally("{n} {has} left.", 3, "participant") is said
+    assert rules_base.tally("{n} {has} left.", 1, "participant") == "1 participant has left."
+    assert rules_base.tally("{n} {is} in {where}.", 1, "child", "children", where="the band") == (
+        "1 child is in the band."
+    )
+    monkeypatch.setattr(rules_base, "_RESULTS_KEPT", 3)
+    monkeypatch.setattr(rules_base, "_TALLIED_KEPT", 3)
+    for i in range(10):
+        assert rules_base.passed(f"Pass {i}.").message == f"Pass {i}."
+        assert rules_base.tally("{n} seen.", i, "time") == f"{i} time{'' if i == 1 else 's'} seen."
+        assert len(rules_base._passes) <= 3
+        assert len(rules_base._tallied) <= 3

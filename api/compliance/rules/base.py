@@ -100,8 +100,27 @@ def org_rule(check: Callable[[OrgSnapshot], Result], /, **declared: Unpack[Decla
     return _declare(Subject.organisation, check, declared)
 
 
+# Passes and answers of not applicable without evidence, by message: a `Result` is immutable and a function
+# of its outcome and message alone, and most rules of most groups give one of a few sentences (the
+# organisation report asks every rule of every group). Bounded: emptied whole when full.
+_RESULTS_KEPT = 4096
+_passes: dict[str, Result] = {}
+_not_applicable: dict[str, Result] = {}
+
+
+def _kept(results: dict[str, Result], outcome: Outcome, message: str) -> Result:
+    made = results.get(message)
+    if made is None:
+        if len(results) >= _RESULTS_KEPT:
+            results.clear()  # one thread's clear racing another's store loses only a store
+        made = results[message] = Result(outcome, message)
+    return made
+
+
 def passed(message: str, *evidence: Evidence) -> Result:
-    return Result(Outcome.pass_, message, evidence)
+    if evidence:
+        return Result(Outcome.pass_, message, evidence)
+    return _kept(_passes, Outcome.pass_, message)
 
 
 def failed(message: str, *evidence: Evidence) -> Result:
@@ -113,7 +132,7 @@ def warned(message: str, *evidence: Evidence) -> Result:
 
 
 def not_applicable(reason: str) -> Result:
-    return Result(Outcome.not_applicable, reason)
+    return _kept(_not_applicable, Outcome.not_applicable, reason)
 
 
 def while_employed(check: Callable[[StaffSnapshot], Result]) -> Callable[[StaffSnapshot], Result]:
@@ -134,10 +153,24 @@ _AGREEING = {"has": ("has", "have"), "is": ("is", "are"), "was": ("was", "were")
 _AGREES = tuple({k: v[plural] for k, v in _AGREEING.items()} for plural in (0, 1))
 
 
+# Messages tallied before without `values`, by template, count and nouns: a message is a function of them
+# alone, and the organisation report words the same few for every group. Bounded: emptied whole when full.
+_TALLIED_KEPT = 4096
+_tallied: dict[tuple[str, int, str, str | None], str] = {}
+
+
 def tally(template: str, n: int, noun: str, plural: str | None = None, **values: object) -> str:
     """`template` with "{n}" as the count and its noun ("1 participant", "3 participants"), "{has}",
     "{is}", "{was}" and "{s}" (a verb's -s: "hold{s}") agreeing with it, and `values` by name."""
-    return template.format(n=count(n, noun, plural), **_AGREES[n != 1], **values)
+    if values:
+        return template.format(n=count(n, noun, plural), **_AGREES[n != 1], **values)
+    key = (template, n, noun, plural)
+    made = _tallied.get(key)
+    if made is None:
+        if len(_tallied) >= _TALLIED_KEPT:
+            _tallied.clear()  # one thread's clear racing another's store loses only a store
+        made = _tallied[key] = template.format(n=count(n, noun, plural), **_AGREES[n != 1])
+    return made
 
 
 def flag(
