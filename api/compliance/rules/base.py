@@ -100,9 +100,8 @@ def org_rule(check: Callable[[OrgSnapshot], Result], /, **declared: Unpack[Decla
     return _declare(Subject.organisation, check, declared)
 
 
-# Passes and answers of not applicable without evidence, by message: a `Result` is immutable and a function
-# of its outcome and message alone, and most rules of most groups give one of a few sentences (the
-# organisation report asks every rule of every group). Bounded: emptied whole when full.
+# Passes and not applicables without evidence made before, by message (a `Result` is immutable): most rules
+# of most groups the organisation report evaluates give one of a few sentences. Bounded: emptied when full.
 _RESULTS_KEPT = 4096
 _passes: dict[str, Result] = {}
 _not_applicable: dict[str, Result] = {}
@@ -191,18 +190,14 @@ def flag(
 
 
 def each_participant(
-    s: GroupSnapshot,
-    lacking: Callable[[Sequence[ParticipantFacts]], list[Evidence]],
-    problem: str,
-    fine: str,
+    s: GroupSnapshot, lacking: Callable[[list[ParticipantFacts]], list[Evidence]], problem: str, fine: str
 ) -> Result:
     """Every current participant must have something: a failure naming those `lacking` finds (`problem`,
     tallied), a pass saying `fine` tallied against them all, not applicable to a group with none."""
-    participants = s.current_participant_facts()
+    participants = list(s.current_participant_facts())
     if not participants:
         return not_applicable("The group has no participant members.")
-    found = lacking(participants)
-    if found:  # `fine` is tallied only for a pass
+    if found := lacking(participants):  # `fine` is tallied only for a pass
         return flag(found, "participant", problem, fine)
     return passed(tally(fine, len(participants), "participant"))
 
@@ -299,9 +294,7 @@ def refused_consent(
         for p in participants:
             answers = p.answers
             if answers is not None and at is not None and answers[at]:
-                # Given by someone else: `allows_at` holds on its first test, whatever the age; most
-                # participants' consents are, so no call is made for them.
-                continue
+                continue  # given by someone else: `allows_at`'s first test, made here without a call
             if answers is None or at is None:
                 if not (
                     allows(p.consents, kind, purpose, on, p.date_of_birth, age)
@@ -383,8 +376,7 @@ def not_held_by_participant(
     at = consent_answers.index(kind, None)
     if at is None or not _outcomes_only.get():
         return [participant_ref(p, detail) for p in participants if not held_by_participant(p, kind, on)]
-    # `consent_answers.held_at` written out (the participant's latest day, None if they gave none): this
-    # runs for every participant of every group the report evaluates.
+    # `consent_answers.held_at` written out: this runs for every participant of every group in the report.
     day_at = at + 1
     return [
         _UNSHOWN_PARTICIPANT

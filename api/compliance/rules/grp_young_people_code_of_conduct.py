@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from api.compliance.rules.base import (
     Evidence,
     Result,
@@ -19,7 +17,7 @@ KIND = "code_of_conduct"
 def check(s: GroupSnapshot) -> Result:
     # The young person's own agreement, at any age: a promise about their conduct is theirs to make, not a
     # consent a parent gives for them (so the self-consent age does not apply).
-    def missing(participants: Sequence[ParticipantFacts]) -> list[Evidence]:
+    def missing(participants: list[ParticipantFacts]) -> list[Evidence]:
         return not_held_by_participant(participants, KIND, s.as_of, "no code of conduct agreement in force")
 
     return each_participant(
