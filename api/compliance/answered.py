@@ -81,48 +81,78 @@ def _in_force_consents(participant_ids: Select[Any] | None) -> Select[Any]:
     )
 
 
-class _Slots(dict[tuple[int, str | None], tuple[int, ...]]):
-    """Where in `Answers` a consent of a kind (its index in `_KINDS`) and purposes (JSON text; None: none
-    read) answers: the index of each question it bears on (the "given by another" answer; the
-    participant's latest day is the next). A handful of distinct keys, each worked out once."""
+class _Bearing(dict[str | None, tuple[int, tuple[int, ...]]]):
+    """What a consent of one kind bears on, by its purposes (JSON text; None: none read): the questions it
+    answers (their indices in `QUESTIONS`), as a bitmask (bit i: `QUESTIONS[i]`) and as a tuple. A handful
+    of distinct purposes, each worked out once; one map a kind, so that a row's lookup makes no key."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str, purposes: _Purposes) -> None:
         super().__init__()
-        self._purposes = _Purposes()
+        self._kind, self._purposes = kind, purposes
 
-    def __missing__(self, key: tuple[int, str | None]) -> tuple[int, ...]:
-        kind, raw = _KINDS[key[0]], key[1]
-        value = self[key] = tuple(
-            2 * i
-            for i, (asked, purpose) in enumerate(QUESTIONS)
-            if asked == kind and (purpose is None or purpose in self._purposes[raw])
-        )
+    def __missing__(self, raw: str | None) -> tuple[int, tuple[int, ...]]:
+        asked = [
+            i
+            for i, (kind, purpose) in enumerate(QUESTIONS)
+            if kind == self._kind and (purpose is None or purpose in self._purposes[raw])
+        ]
+        value = self[raw] = (sum(1 << i for i in asked), tuple(asked))
         return value
+
+
+def _answers_by_others(mask: int) -> Answers:
+    """The answers of a participant whose consents in force were all given by someone else, for the
+    questions in `mask` (`_Bearing`)."""
+    return tuple(
+        None if half else (1 if mask >> i & 1 else None) for i in range(len(QUESTIONS)) for half in (0, 1)
+    )
+
+
+# Every answer of consents given by others alone, by mask (0: `NONE_HELD` itself): most participants'
+# answers are one of these.
+_BY_OTHERS: tuple[Answers, ...] = (
+    NONE_HELD,
+    *(_answers_by_others(mask) for mask in range(1, 1 << len(QUESTIONS))),
+)
 
 
 def fold_answers(rows: Iterable[Sequence[Any]], days: dict[Any, Any]) -> dict[Any, Answers]:
     """Each participant's `Answers` (by raw id) from `_in_force_consents`' rows: what
     `consent_answers.answers_of` works out from the consents, folded in one pass; `days`: the load's
-    decoder of days."""
-    slots, width = _Slots(), 2 * len(QUESTIONS)
-    # A kind's slots where no purposes were read: one index, not a key to hash, for most rows.
-    plain = tuple(slots[k, None] for k in range(len(_KINDS)))
-    found: dict[Any, list[Any]] = {}
+    decoder of days.
+
+    Equal answers are one shared tuple: a report holds tens of thousands of participants and few distinct
+    answers, and a tuple per participant (a list as well, while folding) is a container the collector
+    walks. A consent given by another only sets a bit; a list is folded only for a participant who gave
+    one themself, whose latest days make their answers."""
+    purposes = _Purposes()
+    bearing = tuple(_Bearing(kind, purposes) for kind in _KINDS)
+    # Per participant: the questions a consent given by another answers (a bitmask), and the latest day
+    # they gave one themself for each question (only for those who gave one).
+    by_others: dict[Any, int] = {}
+    latest: dict[Any, list[Any]] = {}
     for pid, kind, own_day, raw_purposes in rows:
-        answers = found.get(pid)
-        if answers is None:
-            answers = found[pid] = [None] * width
-        at_slots = plain[kind] if raw_purposes is None else slots[kind, raw_purposes]
+        mask, asked = bearing[kind][raw_purposes]
         if own_day is None:
-            for at in at_slots:
-                answers[at] = 1
-        else:
-            day = days[own_day]
-            for at in at_slots:
-                latest = answers[at + 1]
-                if latest is None or day > latest:
-                    answers[at + 1] = day
-    return {pid: tuple(answers) for pid, answers in found.items()}
+            by_others[pid] = by_others.get(pid, 0) | mask
+            continue
+        days_of = latest.get(pid)
+        if days_of is None:
+            days_of = latest[pid] = [None] * len(QUESTIONS)
+        day = days[own_day]
+        for i in asked:
+            held = days_of[i]
+            if held is None or day > held:
+                days_of[i] = day
+    table = _BY_OTHERS
+    found = {pid: table[mask] for pid, mask in by_others.items()}
+    shared: dict[Answers, Answers] = {answers: answers for answers in table}
+    for pid, days_of in latest.items():
+        merged = list(table[by_others.get(pid, 0)])
+        merged[1::2] = days_of
+        answers = tuple(merged)
+        found[pid] = shared.setdefault(answers, answers)
+    return found
 
 
 # Membership roles, numbered by the members statement in this order.
@@ -236,19 +266,21 @@ def people_of(
     new = tuple.__new__
     members: defaultdict[Any, list[MemberFacts | None]] = defaultdict(list)
     seats: defaultdict[Any, list[tuple[int, int, Any, Any, Any]]] = defaultdict(list)
-    for r in member_rows:
-        in_group = members[r[0]]
-        if r[5] is not None:
-            seats[r[0]].append((len(in_group), r[2], days[r[3]], days[r[4]], r[5]))
+    roles = _ROLES
+    # Unpacked once a row: cheaper than indexing it again for each column.
+    for group, pid, role, started_on, ended_on, staff_id, born, left_on in member_rows:
+        in_group = members[group]
+        if staff_id is not None:
+            seats[group].append((len(in_group), role, days[started_on], days[ended_on], staff_id))
             in_group.append(None)
             continue
         # The id in SQLite's form on both databases, as in `loading._load`.
-        pid = r[1]
         held = answers.get(pid, NONE_HELD)
         participant = new(
-            ParticipantFacts, (pid.replace("-", ""), NOT_LOADED, days[r[6]], NOT_LOADED, days[r[7]], (), held)
+            ParticipantFacts,
+            (pid.replace("-", ""), NOT_LOADED, days[born], NOT_LOADED, days[left_on], (), held),
         )
-        in_group.append(new(MemberFacts, (_ROLES[r[2]], days[r[3]], days[r[4]], None, participant)))
+        in_group.append(new(MemberFacts, (roles[role], days[started_on], days[ended_on], None, participant)))
     return {g: GroupPeople(tuple(found), tuple(seats.get(g, ()))) for g, found in members.items()}
 
 

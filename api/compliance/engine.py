@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -205,35 +205,55 @@ class Verdicts:
 
 # Each outcome's name in `counts`, looked up once: `Enum.value` is a descriptor call, once per rule and group.
 _COUNTED = {o: o.value for o in Outcome}
+# A subject's counts before its first rule, copied for each: building them from the enum costs more.
+_NO_COUNTS = {o.value: 0 for o in Outcome} | {"waived": 0}
 
 
 def verdicts(
     rules: Sequence[Rule[S]], snapshot: S, waivers: Mapping[str, WaiverFacts] | None = None
 ) -> Verdicts:
     """`evaluate`'s status and counts with the rules it fails, warns on and waives (`Verdicts`), without
-    building a finding per rule, nor the members' evidence the rules name (`rules.base.outcomes_only`).
-    `_results` without its generator: the organisation report runs this for every rule of every group."""
-    counts = {o.value: 0 for o in Outcome} | {"waived": 0}
+    building a finding per rule, nor the members' evidence the rules name (`rules.base.outcomes_only`)."""
+    return verdicts_each(rules, ((snapshot, waivers),))[0]
+
+
+def verdicts_each(
+    rules: Sequence[Rule[S]], judged: Iterable[tuple[S, Mapping[str, WaiverFacts] | None]]
+) -> list[Verdicts]:
+    """`verdicts` of each snapshot with its waivers in `judged`, in order, with what is the same for every
+    group of the organisation report (the rules' ids and checks, `outcomes_only`) set up once."""
+    checks = [(rule.id, rule.check) for rule in rules]
+    with outcomes_only():
+        return [_verdicts(rules, checks, snapshot, waivers) for snapshot, waivers in judged]
+
+
+def _verdicts(
+    rules: Sequence[Rule[S]],
+    checks: list[tuple[str, Callable[[S], Result]]],
+    snapshot: S,
+    waivers: Mapping[str, WaiverFacts] | None,
+) -> Verdicts:
+    """`verdicts` of one snapshot, in `outcomes_only` (`checks`: each rule's id and check): `_results`
+    without a generator nor a call per rule besides its check (`_checked`, `_waiver_in_force` written out)."""
+    counts = _NO_COUNTS.copy()
     failing: list[str] = []
     warning: list[str] = []
     waived: list[str] = []
     as_of: date = snapshot.as_of
-    policy: PolicyFacts | None = getattr(snapshot, "policy", None)
-    dropped = _withdrawn_ids(rules, policy)
+    dropped = _withdrawn_ids(rules, getattr(snapshot, "policy", None))
     counted, fail, warn, pass_ = _COUNTED, Outcome.fail, Outcome.warn, Outcome.pass_
-    with outcomes_only():
-        for rule in rules:
-            rule_id = rule.id
-            outcome = _checked(rule, snapshot, dropped, policy).outcome
-            counts[counted[outcome]] += 1
-            if _waiver_in_force(waivers, rule_id, as_of) is not None:
-                counts["waived"] += 1
-                if outcome is not pass_:
-                    waived.append(rule_id)
-            elif outcome is fail:
-                failing.append(rule_id)
-            elif outcome is warn:
-                warning.append(rule_id)
+    for rule_id, check in checks:
+        outcome = Outcome.not_applicable if rule_id in dropped else check(snapshot).outcome
+        counts[counted[outcome]] += 1
+        waiver = waivers.get(rule_id) if waivers else None
+        if waiver is not None and waiver.in_force_on(as_of):
+            counts["waived"] += 1
+            if outcome is not pass_:
+                waived.append(rule_id)
+        elif outcome is fail:
+            failing.append(rule_id)
+        elif outcome is warn:
+            warning.append(rule_id)
     status = Status.non_compliant if failing else Status.at_risk if warning else Status.compliant
     return Verdicts(status, counts, failing, warning, waived)
 

@@ -33,6 +33,7 @@ from api.compliance.engine import (
     run,
     summarise,
     verdicts,
+    verdicts_each,
 )
 from api.compliance.loading import _load, _Loaded, _snapshot, load_active, load_group_with
 from api.compliance.models import Status
@@ -286,12 +287,11 @@ def lines_of(
     groups: list[tuple[Any, GroupFacts]], thresholds: Thresholds, loaded: _Loaded, as_of: date
 ) -> list[GroupSummary]:
     """Each loaded group's line (`loading._load`'s answer for the report's statements), in its order."""
-    return [
-        group_summary(
-            g, verdicts(GROUP_RULES, _snapshot(k, g, loaded, as_of, thresholds), loaded.waivers.get(k))
-        )
-        for k, g in groups
-    ]
+    judged = verdicts_each(
+        GROUP_RULES,
+        ((_snapshot(k, g, loaded, as_of, thresholds), loaded.waivers.get(k)) for k, g in groups),
+    )
+    return [group_summary(g, v) for (_, g), v in zip(groups, judged, strict=True)]
 
 
 def active_lines(

@@ -293,9 +293,10 @@ class GroupSnapshot:
     _participants: tuple[tuple[MemberFacts, ParticipantFacts], ...] = field(
         init=False, repr=False, compare=False
     )
+    _young_people: tuple[ParticipantFacts, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        staff, participants = [], []
+        staff, participants, young_people = [], [], []
         as_of = self.as_of
         # `in_force` written out and the member unpacked: this runs once per member of every group evaluated.
         for m in self.members:
@@ -305,14 +306,21 @@ class GroupSnapshot:
                     staff.append((m, person))
                 if participant is not None:
                     participants.append((m, participant))
+                    young_people.append(participant)
         object.__setattr__(self, "_staff", tuple(staff))
         object.__setattr__(self, "_participants", tuple(participants))
+        object.__setattr__(self, "_young_people", tuple(young_people))
 
     def current_staff(self) -> tuple[tuple[MemberFacts, StaffFacts], ...]:
         return self._staff
 
     def current_participants(self) -> tuple[tuple[MemberFacts, ParticipantFacts], ...]:
         return self._participants
+
+    def current_participant_facts(self) -> tuple[ParticipantFacts, ...]:
+        """`current_participants`' facts alone: what most participant rules walk, made once a snapshot
+        rather than once a rule."""
+        return self._young_people
 
 
 @dataclass(frozen=True, slots=True)

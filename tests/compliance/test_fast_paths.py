@@ -1,8 +1,9 @@
 """The evaluation's shortcuts agree with the full decisions they stand in for: `allows` and
 `held_in_force` with `decide` and `is_in_force` on every combination of a consent's dates, giver, kind and
-purposes; `verdicts` with `evaluate`, and each rule's outcome and message without members' evidence
-(`outcomes_only`) with its full result; a participant's evidence id with `ParticipantFacts.id`, and the
-evidence made once for the same participant and detail the same as one made afresh."""
+purposes; `verdicts` with `evaluate`, `verdicts_each` with `verdicts`, and each rule's outcome and message
+without members' evidence (`outcomes_only`) with its full result; a participant's evidence id with
+`ParticipantFacts.id`, and the evidence made once for the same participant and detail the same as one made
+afresh; the age range's bounds with `age_on`; a snapshot's participants' facts with its participants."""
 
 from __future__ import annotations
 
@@ -10,17 +11,24 @@ import itertools
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 
 import pytest
 
-from api.compliance.engine import Verdicts, WaiverFacts, evaluate, verdicts
+from api.compliance.engine import Verdicts, WaiverFacts, evaluate, verdicts, verdicts_each
 from api.compliance.models import Status
-from api.compliance.rules import GROUP_RULES
+from api.compliance.rules import GROUP_RULES, grp_age_range
 from api.compliance.rules import base as rules_base
-from api.compliance.rules.base import Evidence, Outcome, outcomes_only, participant_ref, uuid_of_hex
+from api.compliance.rules.base import (
+    Evidence,
+    Outcome,
+    Result,
+    outcomes_only,
+    participant_ref,
+    uuid_of_hex,
+)
 from api.compliance.snapshot import GroupSnapshot, PolicyFacts, RiskAssessmentFacts, RosterFacts
-from api.consents.logic import ConsentFact, allows, decide, held_in_force, is_in_force
+from api.consents.logic import ConsentFact, age_on, allows, decide, held_in_force, is_in_force
 from tests.compliance import builders as b
 from tests.compliance.builders import AS_OF, days
 from tests.compliance.test_engine import waiver
@@ -208,3 +216,99 @@ def test_each_rule_decides_the_same_without_its_members_evidence() -> None:
     assert flagged == {r.id for r in GROUP_RULES}
     # Outside it (and after it, whatever a rule raised), members are named in full again.
     assert participant_ref(b.participant(full_name="Nina None")).label == "Nina None"
+
+
+def test_verdicts_each_are_each_snapshots_verdicts() -> None:
+    texts = {c.id: c.text for r in GROUP_RULES for c in (r.clause, *r.also)}
+    texts.pop(next(r for r in GROUP_RULES if r.id == "GRP-VISIBILITY-CLOSED").clause.id)
+    withdrawn = PolicyFacts(2, AS_OF, texts, 2)
+    waivers = {
+        "GRP-VISIBILITY-CLOSED": waiver("GRP-VISIBILITY-CLOSED"),
+        "GRP-TWO-STAFF-ADMINS": waiver("GRP-TWO-STAFF-ADMINS"),
+        "GRP-OPEN-SERIOUS-INCIDENT": waiver("GRP-OPEN-SERIOUS-INCIDENT", expires_on=AS_OF),
+    }
+    judged = [
+        (snapshot, given)
+        for base in _varied()
+        for snapshot in (base, replace(base, policy=withdrawn))
+        for given in (None, {}, waivers)
+    ]
+    each = verdicts_each(GROUP_RULES, iter(judged))
+    assert each == [verdicts(GROUP_RULES, snapshot, given) for snapshot, given in judged]
+    for v, (snapshot, given) in zip(each, judged, strict=True):
+        _same(v, snapshot, given)
+    assert {v.status for v in each} == set(Status)
+    assert any(v.waived for v in each)
+    # Outside it, members are named in full again.
+    assert participant_ref(b.participant(full_name="Nina None")).label == "Nina None"
+
+
+@pytest.mark.parametrize(
+    "on",
+    [date(2024, 2, 29), date(2025, 2, 28), date(2025, 3, 1), date(2024, 12, 31), date(2025, 1, 1), AS_OF],
+)
+def test_the_age_range_bounds_are_age_on_s(on: date) -> None:
+    """`born_by(on, years)` is the last birthday of those at least `years` old on `on`, a leap day's
+    included: the age range rule decides by it whom it need not work an age out for."""
+    for years in (-1, 0, 1, 4, 11, 13, 18, 19, 25, 120):
+        bound = grp_age_range.born_by(on, years)
+        assert bound is not None
+        for offset in range(-800, 800):
+            born = bound + days(offset)
+            assert (born <= bound) is (age_on(born, on) >= years), (on, years, born)
+    assert grp_age_range.born_by(on, on.year) is None
+    assert grp_age_range.born_by(on, on.year - MAXYEAR - 1) is None
+    assert grp_age_range.born_by(on, on.year - MINYEAR) is not None
+
+
+def test_a_range_outside_the_calendar_has_every_age_worked_out() -> None:
+    child = b.participant(full_name="Old Enough", date_of_birth=date(2012, 6, 1))
+    snapshot = b.group_snapshot(members=(b.member(child),))
+    for low, high, outcome in (
+        (5000, None, Outcome.fail),
+        (None, 5000, Outcome.pass_),
+        (0, 5000, Outcome.pass_),
+    ):
+        result = grp_age_range.check(b.with_group(snapshot, min_age=low, max_age=high))
+        assert result.outcome is outcome, (low, high)
+
+
+def test_a_snapshot_s_participants_facts_are_its_current_participants() -> None:
+    left = b.member(b.participant(full_name="Ended"))._replace(ended_on=AS_OF)
+    later = b.member(b.participant(full_name="Not yet"))._replace(started_on=AS_OF + days(1))
+    for snapshot in [*_varied(), b.group_snapshot(members=(left, later, *b.group_snapshot().members))]:
+        pairs = snapshot.current_participants()
+        assert snapshot.current_participant_facts() == tuple(p for _, p in pairs)
+    names = [p.full_name for p in snapshot.current_participant_facts()]
+    assert names
+    assert "Ended" not in names
+    assert "Not yet" not in names
+
+
+def test_results_and_messages_made_before_are_the_ones_made_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass or a not applicable without evidence, and a message tallied without values, are made once
+    for the same words and kept boundedly; one with evidence, or values, is made afresh."""
+    fine = rules_base.passed("All is well.")
+    assert fine == Result(Outcome.pass_, "All is well.")
+    assert rules_base.passed("All is well.") is fine
+    named = Evidence("group", uuid.uuid4(), "Youth Band")
+    assert rules_base.passed("All is well.", named).evidence == (named,)
+    assert rules_base.not_applicable("Nothing to judge.") == Result(
+        Outcome.not_applicable, "Nothing to judge."
+    )
+    assert rules_base.not_applicable("Nothing to judge.") is rules_base.not_applicable("Nothing to judge.")
+    assert rules_base.passed("Nothing to judge.").outcome is Outcome.pass_
+    said = rules_base.tally("{n} {has} left.", 3, "participant")
+    assert said == "3 participants have left."
+    assert rules_base.tally("{n} {has} left.", 3, "participant") is said
+    assert rules_base.tally("{n} {has} left.", 1, "participant") == "1 participant has left."
+    assert rules_base.tally("{n} {is} in {where}.", 1, "child", "children", where="the band") == (
+        "1 child is in the band."
+    )
+    monkeypatch.setattr(rules_base, "_RESULTS_KEPT", 3)
+    monkeypatch.setattr(rules_base, "_TALLIED_KEPT", 3)
+    for i in range(10):
+        assert rules_base.passed(f"Pass {i}.").message == f"Pass {i}."
+        assert rules_base.tally("{n} seen.", i, "time") == f"{i} time{'' if i == 1 else 's'} seen."
+        assert len(rules_base._passes) <= 3
+        assert len(rules_base._tallied) <= 3

@@ -100,8 +100,26 @@ def org_rule(check: Callable[[OrgSnapshot], Result], /, **declared: Unpack[Decla
     return _declare(Subject.organisation, check, declared)
 
 
+# Passes and not applicables without evidence made before, by message (a `Result` is immutable): most rules
+# of most groups the organisation report evaluates give one of a few sentences. Bounded: emptied when full.
+_RESULTS_KEPT = 4096
+_passes: dict[str, Result] = {}
+_not_applicable: dict[str, Result] = {}
+
+
+def _kept(results: dict[str, Result], outcome: Outcome, message: str) -> Result:
+    made = results.get(message)
+    if made is None:
+        if len(results) >= _RESULTS_KEPT:
+            results.clear()  # one thread's clear racing another's store loses only a store
+        made = results[message] = Result(outcome, message)
+    return made
+
+
 def passed(message: str, *evidence: Evidence) -> Result:
-    return Result(Outcome.pass_, message, evidence)
+    if evidence:
+        return Result(Outcome.pass_, message, evidence)
+    return _kept(_passes, Outcome.pass_, message)
 
 
 def failed(message: str, *evidence: Evidence) -> Result:
@@ -113,7 +131,7 @@ def warned(message: str, *evidence: Evidence) -> Result:
 
 
 def not_applicable(reason: str) -> Result:
-    return Result(Outcome.not_applicable, reason)
+    return _kept(_not_applicable, Outcome.not_applicable, reason)
 
 
 def while_employed(check: Callable[[StaffSnapshot], Result]) -> Callable[[StaffSnapshot], Result]:
@@ -134,10 +152,24 @@ _AGREEING = {"has": ("has", "have"), "is": ("is", "are"), "was": ("was", "were")
 _AGREES = tuple({k: v[plural] for k, v in _AGREEING.items()} for plural in (0, 1))
 
 
+# Messages tallied before without `values`, by template, count and nouns: a message is a function of them
+# alone, and the organisation report words the same few for every group. Bounded: emptied whole when full.
+_TALLIED_KEPT = 4096
+_tallied: dict[tuple[str, int, str, str | None], str] = {}
+
+
 def tally(template: str, n: int, noun: str, plural: str | None = None, **values: object) -> str:
     """`template` with "{n}" as the count and its noun ("1 participant", "3 participants"), "{has}",
     "{is}", "{was}" and "{s}" (a verb's -s: "hold{s}") agreeing with it, and `values` by name."""
-    return template.format(n=count(n, noun, plural), **_AGREES[n != 1], **values)
+    if values:
+        return template.format(n=count(n, noun, plural), **_AGREES[n != 1], **values)
+    key = (template, n, noun, plural)
+    made = _tallied.get(key)
+    if made is None:
+        if len(_tallied) >= _TALLIED_KEPT:
+            _tallied.clear()  # one thread's clear racing another's store loses only a store
+        made = _tallied[key] = template.format(n=count(n, noun, plural), **_AGREES[n != 1])
+    return made
 
 
 def flag(
@@ -162,10 +194,12 @@ def each_participant(
 ) -> Result:
     """Every current participant must have something: a failure naming those `lacking` finds (`problem`,
     tallied), a pass saying `fine` tallied against them all, not applicable to a group with none."""
-    participants = [p for _, p in s.current_participants()]
+    participants = list(s.current_participant_facts())
     if not participants:
         return not_applicable("The group has no participant members.")
-    return flag(lacking(participants), "participant", problem, tally(fine, len(participants), "participant"))
+    if found := lacking(participants):  # `fine` is tallied only for a pass
+        return flag(found, "participant", problem, fine)
+    return passed(tally(fine, len(participants), "participant"))
 
 
 def group_setting(s: GroupSnapshot, detail: str, ok: bool, problem: str, fine: str) -> Result:
@@ -247,7 +281,7 @@ def participant_ref(participant: ParticipantFacts, detail: str | None = None) ->
 
 
 def refused_consent(
-    s: GroupSnapshot, participants: list[ParticipantFacts], *, kind: str, purpose: str | None
+    s: GroupSnapshot, participants: Sequence[ParticipantFacts], *, kind: str, purpose: str | None
 ) -> list[Evidence]:
     """Evidence for each participant whose consents refuse `kind` (for `purpose`) on the snapshot's date,
     decided by the same pure logic as the consent checks, so the two always agree."""
@@ -259,6 +293,8 @@ def refused_consent(
         unshown = []
         for p in participants:
             answers = p.answers
+            if answers is not None and at is not None and answers[at]:
+                continue  # given by someone else: `allows_at`'s first test, made here without a call
             if answers is None or at is None:
                 if not (
                     allows(p.consents, kind, purpose, on, p.date_of_birth, age)
@@ -340,13 +376,15 @@ def not_held_by_participant(
     at = consent_answers.index(kind, None)
     if at is None or not _outcomes_only.get():
         return [participant_ref(p, detail) for p in participants if not held_by_participant(p, kind, on)]
+    # `consent_answers.held_at` written out: this runs for every participant of every group in the report.
+    day_at = at + 1
     return [
         _UNSHOWN_PARTICIPANT
         for p in participants
-        if not (
-            held_in_force(p.consents, kind, "participant", on)
-            if p.answers is None
-            else consent_answers.held_at(p.answers, at)
+        if (
+            p.answers[day_at] is None
+            if p.answers is not None
+            else not held_in_force(p.consents, kind, "participant", on)
         )
     ]
 

@@ -6,7 +6,8 @@ from api.compliance.snapshot import GroupSnapshot
 
 def check(s: GroupSnapshot) -> Result:
     # Admins approve members and can see and remove anything: the policy gives that role to staff only.
-    young_admins = [participant_ref(p, "admin") for m, p in s.current_participants() if m.is_admin]
+    # `MemberFacts.is_admin` written out: a call less for each participant of every group evaluated.
+    young_admins = [participant_ref(p, "admin") for m, p in s.current_participants() if m.role == "admin"]
     return flag(
         young_admins, "participant", "{n} hold{s} the admin role.", "Every admin is a member of staff."
     )

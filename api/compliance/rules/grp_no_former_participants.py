@@ -5,10 +5,13 @@ from api.compliance.snapshot import GroupSnapshot
 
 
 def check(s: GroupSnapshot) -> Result:
+    on = s.as_of
+    # Only those with a leaving day can have left: the call is made for them alone, not for every
+    # participant of every group evaluated.
     former = [
         participant_ref(p, f"left on {p.left_on}")
-        for _, p in s.current_participants()
-        if p.departed_by(s.as_of)
+        for p in s.current_participant_facts()
+        if p.left_on is not None and p.departed_by(on)
     ]
     return flag(
         former,
