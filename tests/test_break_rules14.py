@@ -48,16 +48,19 @@ from api.compliance.snapshot import (
 from api.consents.logic import ConsentFact
 from api.consents.models import ConsentKind, GivenBy
 from api.policy import citing
+from api.policy.clauses import CLAUSES
 from tests.compliance import builders as b
 from tests.kit.auth import Actor
 from tests.kit.compliance import make_compliant_group, make_waiver
 from tests.kit.consents import make_consent
 from tests.kit.memberships import make_membership
 from tests.kit.participants import make_participant
+from tests.policy_publish import publish_confirmed
 from tests.test_compliance_cache import fresh, served
 
 OLD = "b6e42f8"
 _ROOT = Path(__file__).resolve().parents[1]
+V1 = _ROOT / "api" / "policy" / "esafety-policy-v1.txt"
 # The modules session 14 changed that the rules' outcomes go through; everything else is shared.
 _RENAMED = re.compile(r"\bapi\.compliance\.(rules|engine|answered)\b")
 
@@ -598,6 +601,51 @@ def _clean_groups_with_edges_today(session: Session, coordinator: Actor) -> None
             make_consent(session, child, kind, given_by=by, given_on=given, purposes=purposes)
 
 
+def _lines_match_own_reports(client: TestClient, caller: Actor, day: date) -> list[dict[str, Any]]:
+    """The organisation report's lines on `day` for `caller`, each checked against the group's own report
+    (and the report through the cache against the one afresh)."""
+    path = f"/api/v1/compliance?as_of={day}"
+    body = served(client, path, caller.headers)
+    assert body == fresh(client, path, caller.headers), (caller.role, day)
+    lines: list[dict[str, Any]] = json.loads(body)["groups"]
+    for line in lines:
+        own = client.get(f"/api/v1/groups/{line['group_id']}/compliance?as_of={day}", headers=caller.headers)
+        findings = own.json()["findings"]
+        assert (line["status"], line["counts"]) == (own.json()["status"], own.json()["counts"]), day
+        bad = [f for f in findings if f["counts_against_status"]]
+        assert line["failing_rules"] == [f["rule_id"] for f in bad if f["outcome"] == "fail"]
+        assert line["warning_rules"] == [f["rule_id"] for f in bad if f["outcome"] == "warn"]
+        waived = [f["rule_id"] for f in findings if f["waiver"] and f["outcome"] != "pass"]
+        assert line["waived_rules"] == waived
+        line["own_findings"] = findings
+    return lines
+
+
+def test_a_rule_the_policy_withdrew_as_in_each_group_report(
+    client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
+) -> None:
+    """A version in force today without GRP-ESAFETY-AGREEMENT's sentence: the line of a group the rule
+    would fail, with a waiver of it in force, is its own report's for every caller (not applied in both)."""
+    assert coordinator.staff is not None
+    _clean_groups_with_edges_today(session, coordinator)
+    lacking = make_compliant_group(session, coordinator.staff)
+    make_membership(session, lacking, staff=staff_actor.staff)
+    make_membership(session, lacking, participant=make_participant(session))  # no consent at all
+    make_waiver(session, lacking, rule_id="GRP-ESAFETY-AGREEMENT")
+    gone = CLAUSES["PROMOTE-ESAFETY-AGREEMENT"].text
+    text = V1.read_text().replace(
+        gone, "Staff must report any contact from a young person on a personal account."
+    )
+    r = publish_confirmed(client, coordinator.headers, {"text": text, "effective_on": str(clock.today())})
+    assert r.status_code == 201, r.text
+    for caller in (coordinator, trustee, staff_actor):
+        lines = _lines_match_own_reports(client, caller, clock.today())
+        line = next(x for x in lines if x["group_id"] == str(lacking.id))
+        finding = next(f for f in line["own_findings"] if f["rule_id"] == "GRP-ESAFETY-AGREEMENT")
+        assert (finding["outcome"], line["waived_rules"]) == ("not_applicable", ["GRP-ESAFETY-AGREEMENT"])
+        assert finding["message"].startswith("Not applied: policy version 2")
+
+
 def test_the_organisation_report_words_each_group_as_its_own_report(
     client: TestClient, session: Session, coordinator: Actor, trustee: Actor, staff_actor: Actor
 ) -> None:
@@ -608,25 +656,11 @@ def test_the_organisation_report_words_each_group_as_its_own_report(
     _clean_groups_with_edges_today(session, coordinator)
     lines, seen = 0, set()
     for caller, day in itertools.product((coordinator, trustee, staff_actor), (*_LEAP_DAYS, clock.today())):
-        path = f"/api/v1/compliance?as_of={day}"
-        body = served(client, path, caller.headers)
-        assert body == fresh(client, path, caller.headers), (caller.role, day)
-        report = json.loads(body)
-        for line in report["groups"]:
-            own = client.get(
-                f"/api/v1/groups/{line['group_id']}/compliance?as_of={day}", headers=caller.headers
-            ).json()
-            findings = own["findings"]
-            assert (line["status"], line["counts"]) == (own["status"], own["counts"]), (caller.role, day)
-            bad = [f for f in findings if f["counts_against_status"]]
-            assert line["failing_rules"] == [f["rule_id"] for f in bad if f["outcome"] == "fail"]
-            assert line["warning_rules"] == [f["rule_id"] for f in bad if f["outcome"] == "warn"]
-            waived = [f["rule_id"] for f in findings if f["waiver"] and f["outcome"] != "pass"]
-            assert line["waived_rules"] == waived
+        for line in _lines_match_own_reports(client, caller, day):
             lines += 1
-            seen |= {line["status"], *(f"waived {r}" for r in waived)}
+            seen |= {line["status"], *(f"waived {r}" for r in line["waived_rules"])}
     assert lines >= 3 * len(_LEAP_DAYS) * 4 + 6
-    # The edges were reached: failing groups, waivers of a failure and of a not applicable.
+    # The edges were reached: compliant and failing groups, waivers of a failure and of a not applicable.
     assert {"compliant", "non_compliant", "waived GRP-AGE-RANGE", "waived GRP-EMAIL-LIST-OFFICIAL"} <= seen, (
         seen
     )
