@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -220,33 +220,27 @@ def verdicts(
 def verdicts_each(
     rules: Sequence[Rule[S]], judged: Iterable[tuple[S, Mapping[str, WaiverFacts] | None]]
 ) -> list[Verdicts]:
-    """`verdicts` of each snapshot with its waivers in `judged`, in order, with what is the same for every
-    group of the organisation report (the rules' ids and checks, `outcomes_only`) set up once."""
-    checks = [(rule.id, rule.check) for rule in rules]
+    """`verdicts` of each snapshot with its waivers in `judged`, in order, `outcomes_only` set once for them
+    all (the organisation report's groups)."""
     with outcomes_only():
-        return [_verdicts(rules, checks, snapshot, waivers) for snapshot, waivers in judged]
+        return [_verdicts(rules, snapshot, waivers) for snapshot, waivers in judged]
 
 
-def _verdicts(
-    rules: Sequence[Rule[S]],
-    checks: list[tuple[str, Callable[[S], Result]]],
-    snapshot: S,
-    waivers: Mapping[str, WaiverFacts] | None,
-) -> Verdicts:
-    """`verdicts` of one snapshot, in `outcomes_only` (`checks`: each rule's id and check): `_results`
-    without a generator nor a call per rule besides its check (`_checked`, `_waiver_in_force` written out)."""
+def _verdicts(rules: Sequence[Rule[S]], snapshot: S, waivers: Mapping[str, WaiverFacts] | None) -> Verdicts:
+    """`verdicts` of one snapshot, in `outcomes_only`: `_results` without a generator."""
     counts = _NO_COUNTS.copy()
     failing: list[str] = []
     warning: list[str] = []
     waived: list[str] = []
     as_of: date = snapshot.as_of
-    dropped = _withdrawn_ids(rules, getattr(snapshot, "policy", None))
+    policy: PolicyFacts | None = getattr(snapshot, "policy", None)
+    dropped = _withdrawn_ids(rules, policy)
     counted, fail, warn, pass_ = _COUNTED, Outcome.fail, Outcome.warn, Outcome.pass_
-    for rule_id, check in checks:
-        outcome = Outcome.not_applicable if rule_id in dropped else check(snapshot).outcome
+    for rule in rules:
+        rule_id = rule.id
+        outcome = _checked(rule, snapshot, dropped, policy).outcome
         counts[counted[outcome]] += 1
-        waiver = waivers.get(rule_id) if waivers else None
-        if waiver is not None and waiver.in_force_on(as_of):
+        if _waiver_in_force(waivers, rule_id, as_of) is not None:
             counts["waived"] += 1
             if outcome is not pass_:
                 waived.append(rule_id)

@@ -293,8 +293,6 @@ def refused_consent(
         unshown = []
         for p in participants:
             answers = p.answers
-            if answers is not None and at is not None and answers[at]:
-                continue  # given by someone else: `allows_at`'s first test, made here without a call
             if answers is None or at is None:
                 if not (
                     allows(p.consents, kind, purpose, on, p.date_of_birth, age)
@@ -376,15 +374,13 @@ def not_held_by_participant(
     at = consent_answers.index(kind, None)
     if at is None or not _outcomes_only.get():
         return [participant_ref(p, detail) for p in participants if not held_by_participant(p, kind, on)]
-    # `consent_answers.held_at` written out: this runs for every participant of every group in the report.
-    day_at = at + 1
     return [
         _UNSHOWN_PARTICIPANT
         for p in participants
-        if (
-            p.answers[day_at] is None
-            if p.answers is not None
-            else not held_in_force(p.consents, kind, "participant", on)
+        if not (
+            held_in_force(p.consents, kind, "participant", on)
+            if p.answers is None
+            else consent_answers.held_at(p.answers, at)
         )
     ]
 

@@ -6,8 +6,7 @@ from api.compliance.snapshot import GroupSnapshot
 
 def check(s: GroupSnapshot) -> Result:
     # Admins approve members and can see and remove anything: the policy gives that role to staff only.
-    # `MemberFacts.is_admin` written out: a call less for each participant of every group evaluated.
-    young_admins = [participant_ref(p, "admin") for m, p in s.current_participants() if m.role == "admin"]
+    young_admins = [participant_ref(p, "admin") for m, p in s.current_participants() if m.is_admin]
     return flag(
         young_admins, "participant", "{n} hold{s} the admin role.", "Every admin is a member of staff."
     )
